@@ -1,0 +1,1412 @@
+#include "trace/strace.hpp"
+
+#include "lib/format.hpp"
+
+namespace lightvm::guest {
+
+namespace {
+
+template <typename T, size_t N>
+constexpr size_t count_of(const T (&)[N]) {
+    return N;
+}
+
+// How each argument is shown, one letter per raw argument register:
+//   f fd (int; -100 is AT_FDCWD)      p path string          s short string
+//   b caller buffer, length = next arg
+//   B kernel-filled buffer, length = min(result, next arg), only once it succeeded
+//   c kernel-filled C string (getcwd) Y kernel-filled int[2] (pipe fds)
+//   t timespec in                      q timespec out (after success)
+//   V argv array                       N envp (pointer and count)
+//   P pointer (NULL or hex)            x hex                  u unsigned decimal
+//   i int decimal                      l long decimal         m octal mode
+//   n open() mode: only shown when the flags before it create a file
+//   - raw register not shown (pos_h of preadv on 64-bit)
+//   o open flags    O fd-creation flags (O_CLOEXEC|O_NONBLOCK, 0 as "0")
+//   K fd flags (FD_CLOEXEC)          r mmap prot       M mmap flags
+//   a arch_prctl code                k clock id        I ioctl request
+//   w lseek whence                   A AT_* flags      E faccessat2 AT_* flags
+//   X access() mode                  S signal          h sigprocmask how
+//   R rlimit resource                v madvise advice  g getrandom flags
+//   e mremap flags                   C clone flags     W wait options
+//   D socket domain                  T socket type
+//   F fcntl cmd, U futex op: the remaining arguments depend on the command.
+// Result kinds: d decimal, x hex (addresses), m octal, ? no result,
+// F fcntl (decodes F_GETFD/F_GETFL results).
+struct SyscallInfo {
+    const char* name;
+    const char* args;
+    char ret;
+};
+
+// x86-64 syscall numbers 0..335 are contiguous.
+constexpr SyscallInfo kSyscallsLow[] = {
+    /*   0 */ {"read", "fBu", 'd'},
+    /*   1 */ {"write", "fbu", 'd'},
+    /*   2 */ {"open", "pon", 'd'},
+    /*   3 */ {"close", "f", 'd'},
+    /*   4 */ {"stat", "pP", 'd'},
+    /*   5 */ {"fstat", "fP", 'd'},
+    /*   6 */ {"lstat", "pP", 'd'},
+    /*   7 */ {"poll", "Pui", 'd'},
+    /*   8 */ {"lseek", "flw", 'd'},
+    /*   9 */ {"mmap", "PurMfx", 'x'},
+    /*  10 */ {"mprotect", "Pur", 'd'},
+    /*  11 */ {"munmap", "Pu", 'd'},
+    /*  12 */ {"brk", "P", 'x'},
+    /*  13 */ {"rt_sigaction", "SPPu", 'd'},
+    /*  14 */ {"rt_sigprocmask", "hPPu", 'd'},
+    /*  15 */ {"rt_sigreturn", "", 'd'},
+    /*  16 */ {"ioctl", "fIx", 'd'},
+    /*  17 */ {"pread64", "fBul", 'd'},
+    /*  18 */ {"pwrite64", "fbul", 'd'},
+    /*  19 */ {"readv", "fPu", 'd'},
+    /*  20 */ {"writev", "fPu", 'd'},
+    /*  21 */ {"access", "pX", 'd'},
+    /*  22 */ {"pipe", "Y", 'd'},
+    /*  23 */ {"select", "iPPPP", 'd'},
+    /*  24 */ {"sched_yield", "", 'd'},
+    /*  25 */ {"mremap", "PuueP", 'x'},
+    /*  26 */ {"msync", "Pux", 'd'},
+    /*  27 */ {"mincore", "PuP", 'd'},
+    /*  28 */ {"madvise", "Puv", 'd'},
+    /*  29 */ {"shmget", "xux", 'd'},
+    /*  30 */ {"shmat", "iPx", 'x'},
+    /*  31 */ {"shmctl", "ixP", 'd'},
+    /*  32 */ {"dup", "f", 'd'},
+    /*  33 */ {"dup2", "ff", 'd'},
+    /*  34 */ {"pause", "", 'd'},
+    /*  35 */ {"nanosleep", "tP", 'd'},
+    /*  36 */ {"getitimer", "iP", 'd'},
+    /*  37 */ {"alarm", "u", 'd'},
+    /*  38 */ {"setitimer", "iPP", 'd'},
+    /*  39 */ {"getpid", "", 'd'},
+    /*  40 */ {"sendfile", "ffPu", 'd'},
+    /*  41 */ {"socket", "DTi", 'd'},
+    /*  42 */ {"connect", "fPu", 'd'},
+    /*  43 */ {"accept", "fPP", 'd'},
+    /*  44 */ {"sendto", "fbuxPu", 'd'},
+    /*  45 */ {"recvfrom", "fBuxPP", 'd'},
+    /*  46 */ {"sendmsg", "fPx", 'd'},
+    /*  47 */ {"recvmsg", "fPx", 'd'},
+    /*  48 */ {"shutdown", "fi", 'd'},
+    /*  49 */ {"bind", "fPu", 'd'},
+    /*  50 */ {"listen", "fi", 'd'},
+    /*  51 */ {"getsockname", "fPP", 'd'},
+    /*  52 */ {"getpeername", "fPP", 'd'},
+    /*  53 */ {"socketpair", "DTiY", 'd'},
+    /*  54 */ {"setsockopt", "fiiPu", 'd'},
+    /*  55 */ {"getsockopt", "fiiPP", 'd'},
+    /*  56 */ {"clone", "CPPPx", 'd'},
+    /*  57 */ {"fork", "", 'd'},
+    /*  58 */ {"vfork", "", 'd'},
+    /*  59 */ {"execve", "pVN", 'd'},
+    /*  60 */ {"exit", "i", '?'},
+    /*  61 */ {"wait4", "iPWP", 'd'},
+    /*  62 */ {"kill", "iS", 'd'},
+    /*  63 */ {"uname", "P", 'd'},
+    /*  64 */ {"semget", "xix", 'd'},
+    /*  65 */ {"semop", "iPu", 'd'},
+    /*  66 */ {"semctl", "iixx", 'd'},
+    /*  67 */ {"shmdt", "P", 'd'},
+    /*  68 */ {"msgget", "xx", 'd'},
+    /*  69 */ {"msgsnd", "iPux", 'd'},
+    /*  70 */ {"msgrcv", "iPulx", 'd'},
+    /*  71 */ {"msgctl", "ixP", 'd'},
+    /*  72 */ {"fcntl", "fF", 'F'},
+    /*  73 */ {"flock", "fx", 'd'},
+    /*  74 */ {"fsync", "f", 'd'},
+    /*  75 */ {"fdatasync", "f", 'd'},
+    /*  76 */ {"truncate", "pl", 'd'},
+    /*  77 */ {"ftruncate", "fl", 'd'},
+    /*  78 */ {"getdents", "fPu", 'd'},
+    /*  79 */ {"getcwd", "cu", 'd'},
+    /*  80 */ {"chdir", "p", 'd'},
+    /*  81 */ {"fchdir", "f", 'd'},
+    /*  82 */ {"rename", "pp", 'd'},
+    /*  83 */ {"mkdir", "pm", 'd'},
+    /*  84 */ {"rmdir", "p", 'd'},
+    /*  85 */ {"creat", "pm", 'd'},
+    /*  86 */ {"link", "pp", 'd'},
+    /*  87 */ {"unlink", "p", 'd'},
+    /*  88 */ {"symlink", "pp", 'd'},
+    /*  89 */ {"readlink", "pBu", 'd'},
+    /*  90 */ {"chmod", "pm", 'd'},
+    /*  91 */ {"fchmod", "fm", 'd'},
+    /*  92 */ {"chown", "pii", 'd'},
+    /*  93 */ {"fchown", "fii", 'd'},
+    /*  94 */ {"lchown", "pii", 'd'},
+    /*  95 */ {"umask", "m", 'm'},
+    /*  96 */ {"gettimeofday", "PP", 'd'},
+    /*  97 */ {"getrlimit", "RP", 'd'},
+    /*  98 */ {"getrusage", "iP", 'd'},
+    /*  99 */ {"sysinfo", "P", 'd'},
+    /* 100 */ {"times", "P", 'd'},
+    /* 101 */ {"ptrace", "iiPx", 'd'},
+    /* 102 */ {"getuid", "", 'd'},
+    /* 103 */ {"syslog", "iPi", 'd'},
+    /* 104 */ {"getgid", "", 'd'},
+    /* 105 */ {"setuid", "i", 'd'},
+    /* 106 */ {"setgid", "i", 'd'},
+    /* 107 */ {"geteuid", "", 'd'},
+    /* 108 */ {"getegid", "", 'd'},
+    /* 109 */ {"setpgid", "ii", 'd'},
+    /* 110 */ {"getppid", "", 'd'},
+    /* 111 */ {"getpgrp", "", 'd'},
+    /* 112 */ {"setsid", "", 'd'},
+    /* 113 */ {"setreuid", "ii", 'd'},
+    /* 114 */ {"setregid", "ii", 'd'},
+    /* 115 */ {"getgroups", "iP", 'd'},
+    /* 116 */ {"setgroups", "iP", 'd'},
+    /* 117 */ {"setresuid", "iii", 'd'},
+    /* 118 */ {"getresuid", "PPP", 'd'},
+    /* 119 */ {"setresgid", "iii", 'd'},
+    /* 120 */ {"getresgid", "PPP", 'd'},
+    /* 121 */ {"getpgid", "i", 'd'},
+    /* 122 */ {"setfsuid", "i", 'd'},
+    /* 123 */ {"setfsgid", "i", 'd'},
+    /* 124 */ {"getsid", "i", 'd'},
+    /* 125 */ {"capget", "PP", 'd'},
+    /* 126 */ {"capset", "PP", 'd'},
+    /* 127 */ {"rt_sigpending", "Pu", 'd'},
+    /* 128 */ {"rt_sigtimedwait", "PPtu", 'd'},
+    /* 129 */ {"rt_sigqueueinfo", "iSP", 'd'},
+    /* 130 */ {"rt_sigsuspend", "Pu", 'd'},
+    /* 131 */ {"sigaltstack", "PP", 'd'},
+    /* 132 */ {"utime", "pP", 'd'},
+    /* 133 */ {"mknod", "pmx", 'd'},
+    /* 134 */ {"uselib", "p", 'd'},
+    /* 135 */ {"personality", "x", 'd'},
+    /* 136 */ {"ustat", "xP", 'd'},
+    /* 137 */ {"statfs", "pP", 'd'},
+    /* 138 */ {"fstatfs", "fP", 'd'},
+    /* 139 */ {"sysfs", "ixx", 'd'},
+    /* 140 */ {"getpriority", "ii", 'd'},
+    /* 141 */ {"setpriority", "iii", 'd'},
+    /* 142 */ {"sched_setparam", "iP", 'd'},
+    /* 143 */ {"sched_getparam", "iP", 'd'},
+    /* 144 */ {"sched_setscheduler", "iiP", 'd'},
+    /* 145 */ {"sched_getscheduler", "i", 'd'},
+    /* 146 */ {"sched_get_priority_max", "i", 'd'},
+    /* 147 */ {"sched_get_priority_min", "i", 'd'},
+    /* 148 */ {"sched_rr_get_interval", "iP", 'd'},
+    /* 149 */ {"mlock", "Pu", 'd'},
+    /* 150 */ {"munlock", "Pu", 'd'},
+    /* 151 */ {"mlockall", "x", 'd'},
+    /* 152 */ {"munlockall", "", 'd'},
+    /* 153 */ {"vhangup", "", 'd'},
+    /* 154 */ {"modify_ldt", "iPu", 'd'},
+    /* 155 */ {"pivot_root", "pp", 'd'},
+    /* 156 */ {"_sysctl", "P", 'd'},
+    /* 157 */ {"prctl", "ixxxx", 'd'},
+    /* 158 */ {"arch_prctl", "ax", 'd'},
+    /* 159 */ {"adjtimex", "P", 'd'},
+    /* 160 */ {"setrlimit", "RP", 'd'},
+    /* 161 */ {"chroot", "p", 'd'},
+    /* 162 */ {"sync", "", 'd'},
+    /* 163 */ {"acct", "p", 'd'},
+    /* 164 */ {"settimeofday", "PP", 'd'},
+    /* 165 */ {"mount", "ppsxP", 'd'},
+    /* 166 */ {"umount2", "px", 'd'},
+    /* 167 */ {"swapon", "px", 'd'},
+    /* 168 */ {"swapoff", "p", 'd'},
+    /* 169 */ {"reboot", "xxxP", 'd'},
+    /* 170 */ {"sethostname", "bu", 'd'},
+    /* 171 */ {"setdomainname", "bu", 'd'},
+    /* 172 */ {"iopl", "i", 'd'},
+    /* 173 */ {"ioperm", "xui", 'd'},
+    /* 174 */ {"create_module", "su", 'd'},
+    /* 175 */ {"init_module", "Pus", 'd'},
+    /* 176 */ {"delete_module", "sx", 'd'},
+    /* 177 */ {"get_kernel_syms", "P", 'd'},
+    /* 178 */ {"query_module", "siPuP", 'd'},
+    /* 179 */ {"quotactl", "xpiP", 'd'},
+    /* 180 */ {"nfsservctl", "iPP", 'd'},
+    /* 181 */ {"getpmsg", "xxxxx", 'd'},
+    /* 182 */ {"putpmsg", "xxxxx", 'd'},
+    /* 183 */ {"afs_syscall", "xxxxxx", 'd'},
+    /* 184 */ {"tuxcall", "xxxxxx", 'd'},
+    /* 185 */ {"security", "xxxxxx", 'd'},
+    /* 186 */ {"gettid", "", 'd'},
+    /* 187 */ {"readahead", "flu", 'd'},
+    /* 188 */ {"setxattr", "psbux", 'd'},
+    /* 189 */ {"lsetxattr", "psbux", 'd'},
+    /* 190 */ {"fsetxattr", "fsbux", 'd'},
+    /* 191 */ {"getxattr", "psBu", 'd'},
+    /* 192 */ {"lgetxattr", "psBu", 'd'},
+    /* 193 */ {"fgetxattr", "fsBu", 'd'},
+    /* 194 */ {"listxattr", "pBu", 'd'},
+    /* 195 */ {"llistxattr", "pBu", 'd'},
+    /* 196 */ {"flistxattr", "fBu", 'd'},
+    /* 197 */ {"removexattr", "ps", 'd'},
+    /* 198 */ {"lremovexattr", "ps", 'd'},
+    /* 199 */ {"fremovexattr", "fs", 'd'},
+    /* 200 */ {"tkill", "iS", 'd'},
+    /* 201 */ {"time", "P", 'd'},
+    /* 202 */ {"futex", "PU", 'd'},
+    /* 203 */ {"sched_setaffinity", "iuP", 'd'},
+    /* 204 */ {"sched_getaffinity", "iuP", 'd'},
+    /* 205 */ {"set_thread_area", "P", 'd'},
+    /* 206 */ {"io_setup", "uP", 'd'},
+    /* 207 */ {"io_destroy", "x", 'd'},
+    /* 208 */ {"io_getevents", "xllPt", 'd'},
+    /* 209 */ {"io_submit", "xlP", 'd'},
+    /* 210 */ {"io_cancel", "xPP", 'd'},
+    /* 211 */ {"get_thread_area", "P", 'd'},
+    /* 212 */ {"lookup_dcookie", "xPu", 'd'},
+    /* 213 */ {"epoll_create", "i", 'd'},
+    /* 214 */ {"epoll_ctl_old", "xxxx", 'd'},
+    /* 215 */ {"epoll_wait_old", "xxxx", 'd'},
+    /* 216 */ {"remap_file_pages", "Purux", 'd'},
+    /* 217 */ {"getdents64", "fPu", 'd'},
+    /* 218 */ {"set_tid_address", "P", 'd'},
+    /* 219 */ {"restart_syscall", "", 'd'},
+    /* 220 */ {"semtimedop", "iPut", 'd'},
+    /* 221 */ {"fadvise64", "flli", 'd'},
+    /* 222 */ {"timer_create", "kPP", 'd'},
+    /* 223 */ {"timer_settime", "ixPP", 'd'},
+    /* 224 */ {"timer_gettime", "iP", 'd'},
+    /* 225 */ {"timer_getoverrun", "i", 'd'},
+    /* 226 */ {"timer_delete", "i", 'd'},
+    /* 227 */ {"clock_settime", "kt", 'd'},
+    /* 228 */ {"clock_gettime", "kq", 'd'},
+    /* 229 */ {"clock_getres", "kq", 'd'},
+    /* 230 */ {"clock_nanosleep", "kxtP", 'd'},
+    /* 231 */ {"exit_group", "i", '?'},
+    /* 232 */ {"epoll_wait", "fPii", 'd'},
+    /* 233 */ {"epoll_ctl", "fifP", 'd'},
+    /* 234 */ {"tgkill", "iiS", 'd'},
+    /* 235 */ {"utimes", "pP", 'd'},
+    /* 236 */ {"vserver", "xxxxxx", 'd'},
+    /* 237 */ {"mbind", "PuiPux", 'd'},
+    /* 238 */ {"set_mempolicy", "iPu", 'd'},
+    /* 239 */ {"get_mempolicy", "PPuPx", 'd'},
+    /* 240 */ {"mq_open", "somP", 'd'},
+    /* 241 */ {"mq_unlink", "s", 'd'},
+    /* 242 */ {"mq_timedsend", "fbuut", 'd'},
+    /* 243 */ {"mq_timedreceive", "fBuPt", 'd'},
+    /* 244 */ {"mq_notify", "fP", 'd'},
+    /* 245 */ {"mq_getsetattr", "fPP", 'd'},
+    /* 246 */ {"kexec_load", "xuPx", 'd'},
+    /* 247 */ {"waitid", "iiPWP", 'd'},
+    /* 248 */ {"add_key", "ssbui", 'd'},
+    /* 249 */ {"request_key", "sssi", 'd'},
+    /* 250 */ {"keyctl", "ixxxx", 'd'},
+    /* 251 */ {"ioprio_set", "iix", 'd'},
+    /* 252 */ {"ioprio_get", "ii", 'd'},
+    /* 253 */ {"inotify_init", "", 'd'},
+    /* 254 */ {"inotify_add_watch", "fpx", 'd'},
+    /* 255 */ {"inotify_rm_watch", "fi", 'd'},
+    /* 256 */ {"migrate_pages", "iuPP", 'd'},
+    /* 257 */ {"openat", "fpon", 'd'},
+    /* 258 */ {"mkdirat", "fpm", 'd'},
+    /* 259 */ {"mknodat", "fpmx", 'd'},
+    /* 260 */ {"fchownat", "fpiiA", 'd'},
+    /* 261 */ {"futimesat", "fpP", 'd'},
+    /* 262 */ {"newfstatat", "fpPA", 'd'},
+    /* 263 */ {"unlinkat", "fpA", 'd'},
+    /* 264 */ {"renameat", "fpfp", 'd'},
+    /* 265 */ {"linkat", "fpfpA", 'd'},
+    /* 266 */ {"symlinkat", "pfp", 'd'},
+    /* 267 */ {"readlinkat", "fpBu", 'd'},
+    /* 268 */ {"fchmodat", "fpm", 'd'},
+    /* 269 */ {"faccessat", "fpX", 'd'},
+    /* 270 */ {"pselect6", "iPPPtP", 'd'},
+    /* 271 */ {"ppoll", "PutPu", 'd'},
+    /* 272 */ {"unshare", "x", 'd'},
+    /* 273 */ {"set_robust_list", "Pu", 'd'},
+    /* 274 */ {"get_robust_list", "iPP", 'd'},
+    /* 275 */ {"splice", "fPfPux", 'd'},
+    /* 276 */ {"tee", "ffux", 'd'},
+    /* 277 */ {"sync_file_range", "fllx", 'd'},
+    /* 278 */ {"vmsplice", "fPux", 'd'},
+    /* 279 */ {"move_pages", "iuPPPx", 'd'},
+    /* 280 */ {"utimensat", "fpPA", 'd'},
+    /* 281 */ {"epoll_pwait", "fPiiPu", 'd'},
+    /* 282 */ {"signalfd", "fPu", 'd'},
+    /* 283 */ {"timerfd_create", "kO", 'd'},
+    /* 284 */ {"eventfd", "u", 'd'},
+    /* 285 */ {"fallocate", "fxll", 'd'},
+    /* 286 */ {"timerfd_settime", "fxPP", 'd'},
+    /* 287 */ {"timerfd_gettime", "fP", 'd'},
+    /* 288 */ {"accept4", "fPPO", 'd'},
+    /* 289 */ {"signalfd4", "fPuO", 'd'},
+    /* 290 */ {"eventfd2", "uO", 'd'},
+    /* 291 */ {"epoll_create1", "O", 'd'},
+    /* 292 */ {"dup3", "ffO", 'd'},
+    /* 293 */ {"pipe2", "YO", 'd'},
+    /* 294 */ {"inotify_init1", "O", 'd'},
+    /* 295 */ {"preadv", "fPul-", 'd'},
+    /* 296 */ {"pwritev", "fPul-", 'd'},
+    /* 297 */ {"rt_tgsigqueueinfo", "iiSP", 'd'},
+    /* 298 */ {"perf_event_open", "Piifx", 'd'},
+    /* 299 */ {"recvmmsg", "fPuxt", 'd'},
+    /* 300 */ {"fanotify_init", "xo", 'd'},
+    /* 301 */ {"fanotify_mark", "fxxfp", 'd'},
+    /* 302 */ {"prlimit64", "iRPP", 'd'},
+    /* 303 */ {"name_to_handle_at", "fpPPA", 'd'},
+    /* 304 */ {"open_by_handle_at", "fPo", 'd'},
+    /* 305 */ {"clock_adjtime", "kP", 'd'},
+    /* 306 */ {"syncfs", "f", 'd'},
+    /* 307 */ {"sendmmsg", "fPux", 'd'},
+    /* 308 */ {"setns", "fx", 'd'},
+    /* 309 */ {"getcpu", "PPP", 'd'},
+    /* 310 */ {"process_vm_readv", "iPuPux", 'd'},
+    /* 311 */ {"process_vm_writev", "iPuPux", 'd'},
+    /* 312 */ {"kcmp", "iiixx", 'd'},
+    /* 313 */ {"finit_module", "fsx", 'd'},
+    /* 314 */ {"sched_setattr", "iPx", 'd'},
+    /* 315 */ {"sched_getattr", "iPux", 'd'},
+    /* 316 */ {"renameat2", "fpfpx", 'd'},
+    /* 317 */ {"seccomp", "ixP", 'd'},
+    /* 318 */ {"getrandom", "Bug", 'd'},
+    /* 319 */ {"memfd_create", "sx", 'd'},
+    /* 320 */ {"kexec_file_load", "ffusx", 'd'},
+    /* 321 */ {"bpf", "iPu", 'd'},
+    /* 322 */ {"execveat", "fpVNA", 'd'},
+    /* 323 */ {"userfaultfd", "O", 'd'},
+    /* 324 */ {"membarrier", "ixi", 'd'},
+    /* 325 */ {"mlock2", "Pux", 'd'},
+    /* 326 */ {"copy_file_range", "fPfPux", 'd'},
+    /* 327 */ {"preadv2", "fPul-x", 'd'},
+    /* 328 */ {"pwritev2", "fPul-x", 'd'},
+    /* 329 */ {"pkey_mprotect", "Puri", 'd'},
+    /* 330 */ {"pkey_alloc", "xx", 'd'},
+    /* 331 */ {"pkey_free", "i", 'd'},
+    /* 332 */ {"statx", "fpAxP", 'd'},
+    /* 333 */ {"io_pgetevents", "xllPtP", 'd'},
+    /* 334 */ {"rseq", "Puxx", 'd'},
+    /* 335 */ {"uretprobe", "", 'd'},
+};
+
+// 336..423 are unassigned on x86-64 (numbers other ABIs use for time64
+// calls); the common numbering resumes at 424.
+constexpr uint64_t kSyscallsHighBase = 424;
+constexpr SyscallInfo kSyscallsHigh[] = {
+    /* 424 */ {"pidfd_send_signal", "fSPx", 'd'},
+    /* 425 */ {"io_uring_setup", "uP", 'd'},
+    /* 426 */ {"io_uring_enter", "fuuxPu", 'd'},
+    /* 427 */ {"io_uring_register", "fuPu", 'd'},
+    /* 428 */ {"open_tree", "fpx", 'd'},
+    /* 429 */ {"move_mount", "fpfpx", 'd'},
+    /* 430 */ {"fsopen", "sx", 'd'},
+    /* 431 */ {"fsconfig", "fisPi", 'd'},
+    /* 432 */ {"fsmount", "fxx", 'd'},
+    /* 433 */ {"fspick", "fpx", 'd'},
+    /* 434 */ {"pidfd_open", "ix", 'd'},
+    /* 435 */ {"clone3", "Pu", 'd'},
+    /* 436 */ {"close_range", "uux", 'd'},
+    /* 437 */ {"openat2", "fpPu", 'd'},
+    /* 438 */ {"pidfd_getfd", "ffx", 'd'},
+    /* 439 */ {"faccessat2", "fpXE", 'd'},
+    /* 440 */ {"process_madvise", "fPuvx", 'd'},
+    /* 441 */ {"epoll_pwait2", "fPitPu", 'd'},
+    /* 442 */ {"mount_setattr", "fpAPu", 'd'},
+    /* 443 */ {"quotactl_fd", "fxiP", 'd'},
+    /* 444 */ {"landlock_create_ruleset", "Pux", 'd'},
+    /* 445 */ {"landlock_add_rule", "fiPx", 'd'},
+    /* 446 */ {"landlock_restrict_self", "fx", 'd'},
+    /* 447 */ {"memfd_secret", "O", 'd'},
+    /* 448 */ {"process_mrelease", "fx", 'd'},
+    /* 449 */ {"futex_waitv", "Puxtk", 'd'},
+    /* 450 */ {"set_mempolicy_home_node", "Puux", 'd'},
+    /* 451 */ {"cachestat", "fPPx", 'd'},
+    /* 452 */ {"fchmodat2", "fpmA", 'd'},
+    /* 453 */ {"map_shadow_stack", "Pux", 'x'},
+    /* 454 */ {"futex_wake", "Pxix", 'd'},
+    /* 455 */ {"futex_wait", "Pxxxtk", 'd'},
+    /* 456 */ {"futex_requeue", "Pxii", 'd'},
+    /* 457 */ {"statmount", "PPux", 'd'},
+    /* 458 */ {"listmount", "PPux", 'd'},
+    /* 459 */ {"lsm_get_self_attr", "xPPx", 'd'},
+    /* 460 */ {"lsm_set_self_attr", "xPux", 'd'},
+    /* 461 */ {"lsm_list_modules", "PPx", 'd'},
+    /* 462 */ {"mseal", "Pux", 'd'},
+    /* 463 */ {"setxattrat", "fpAsPu", 'd'},
+    /* 464 */ {"getxattrat", "fpAsPu", 'd'},
+    /* 465 */ {"listxattrat", "fpABu", 'd'},
+    /* 466 */ {"removexattrat", "fpAs", 'd'},
+    /* 467 */ {"open_tree_attr", "fpxPu", 'd'},
+    /* 468 */ {"file_getattr", "fpPuA", 'd'},
+    /* 469 */ {"file_setattr", "fpPuA", 'd'},
+};
+
+const SyscallInfo* find_syscall(uint64_t nr) {
+    if (nr < count_of(kSyscallsLow)) return &kSyscallsLow[nr];
+    if (nr >= kSyscallsHighBase && nr - kSyscallsHighBase < count_of(kSyscallsHigh))
+        return &kSyscallsHigh[nr - kSyscallsHighBase];
+    return nullptr;
+}
+
+struct ErrnoInfo {
+    const char* name;
+    const char* text;
+};
+
+// Index = errno value. Texts follow the usual C library wording so traces
+// read like host strace output.
+constexpr ErrnoInfo kErrnos[] = {
+    /*   0 */ {nullptr, nullptr},
+    /*   1 */ {"EPERM", "Operation not permitted"},
+    /*   2 */ {"ENOENT", "No such file or directory"},
+    /*   3 */ {"ESRCH", "No such process"},
+    /*   4 */ {"EINTR", "Interrupted system call"},
+    /*   5 */ {"EIO", "Input/output error"},
+    /*   6 */ {"ENXIO", "No such device or address"},
+    /*   7 */ {"E2BIG", "Argument list too long"},
+    /*   8 */ {"ENOEXEC", "Exec format error"},
+    /*   9 */ {"EBADF", "Bad file descriptor"},
+    /*  10 */ {"ECHILD", "No child processes"},
+    /*  11 */ {"EAGAIN", "Resource temporarily unavailable"},
+    /*  12 */ {"ENOMEM", "Cannot allocate memory"},
+    /*  13 */ {"EACCES", "Permission denied"},
+    /*  14 */ {"EFAULT", "Bad address"},
+    /*  15 */ {"ENOTBLK", "Block device required"},
+    /*  16 */ {"EBUSY", "Device or resource busy"},
+    /*  17 */ {"EEXIST", "File exists"},
+    /*  18 */ {"EXDEV", "Invalid cross-device link"},
+    /*  19 */ {"ENODEV", "No such device"},
+    /*  20 */ {"ENOTDIR", "Not a directory"},
+    /*  21 */ {"EISDIR", "Is a directory"},
+    /*  22 */ {"EINVAL", "Invalid argument"},
+    /*  23 */ {"ENFILE", "Too many open files in system"},
+    /*  24 */ {"EMFILE", "Too many open files"},
+    /*  25 */ {"ENOTTY", "Inappropriate ioctl for device"},
+    /*  26 */ {"ETXTBSY", "Text file busy"},
+    /*  27 */ {"EFBIG", "File too large"},
+    /*  28 */ {"ENOSPC", "No space left on device"},
+    /*  29 */ {"ESPIPE", "Illegal seek"},
+    /*  30 */ {"EROFS", "Read-only file system"},
+    /*  31 */ {"EMLINK", "Too many links"},
+    /*  32 */ {"EPIPE", "Broken pipe"},
+    /*  33 */ {"EDOM", "Numerical argument out of domain"},
+    /*  34 */ {"ERANGE", "Numerical result out of range"},
+    /*  35 */ {"EDEADLK", "Resource deadlock avoided"},
+    /*  36 */ {"ENAMETOOLONG", "File name too long"},
+    /*  37 */ {"ENOLCK", "No locks available"},
+    /*  38 */ {"ENOSYS", "Function not implemented"},
+    /*  39 */ {"ENOTEMPTY", "Directory not empty"},
+    /*  40 */ {"ELOOP", "Too many levels of symbolic links"},
+    /*  41 */ {nullptr, nullptr},  // number not assigned
+    /*  42 */ {"ENOMSG", "No message of desired type"},
+    /*  43 */ {"EIDRM", "Identifier removed"},
+    /*  44 */ {"ECHRNG", "Channel number out of range"},
+    /*  45 */ {"EL2NSYNC", "Level 2 not synchronized"},
+    /*  46 */ {"EL3HLT", "Level 3 halted"},
+    /*  47 */ {"EL3RST", "Level 3 reset"},
+    /*  48 */ {"ELNRNG", "Link number out of range"},
+    /*  49 */ {"EUNATCH", "Protocol driver not attached"},
+    /*  50 */ {"ENOCSI", "No CSI structure available"},
+    /*  51 */ {"EL2HLT", "Level 2 halted"},
+    /*  52 */ {"EBADE", "Invalid exchange"},
+    /*  53 */ {"EBADR", "Invalid request descriptor"},
+    /*  54 */ {"EXFULL", "Exchange full"},
+    /*  55 */ {"ENOANO", "No anode"},
+    /*  56 */ {"EBADRQC", "Invalid request code"},
+    /*  57 */ {"EBADSLT", "Invalid slot"},
+    /*  58 */ {nullptr, nullptr},  // number not assigned
+    /*  59 */ {"EBFONT", "Bad font file format"},
+    /*  60 */ {"ENOSTR", "Device not a stream"},
+    /*  61 */ {"ENODATA", "No data available"},
+    /*  62 */ {"ETIME", "Timer expired"},
+    /*  63 */ {"ENOSR", "Out of streams resources"},
+    /*  64 */ {"ENONET", "Machine is not on the network"},
+    /*  65 */ {"ENOPKG", "Package not installed"},
+    /*  66 */ {"EREMOTE", "Object is remote"},
+    /*  67 */ {"ENOLINK", "Link has been severed"},
+    /*  68 */ {"EADV", "Advertise error"},
+    /*  69 */ {"ESRMNT", "Srmount error"},
+    /*  70 */ {"ECOMM", "Communication error on send"},
+    /*  71 */ {"EPROTO", "Protocol error"},
+    /*  72 */ {"EMULTIHOP", "Multihop attempted"},
+    /*  73 */ {"EDOTDOT", "RFS specific error"},
+    /*  74 */ {"EBADMSG", "Bad message"},
+    /*  75 */ {"EOVERFLOW", "Value too large for defined data type"},
+    /*  76 */ {"ENOTUNIQ", "Name not unique on network"},
+    /*  77 */ {"EBADFD", "File descriptor in bad state"},
+    /*  78 */ {"EREMCHG", "Remote address changed"},
+    /*  79 */ {"ELIBACC", "Can not access a needed shared library"},
+    /*  80 */ {"ELIBBAD", "Accessing a corrupted shared library"},
+    /*  81 */ {"ELIBSCN", ".lib section in a.out corrupted"},
+    /*  82 */ {"ELIBMAX", "Attempting to link in too many shared libraries"},
+    /*  83 */ {"ELIBEXEC", "Cannot exec a shared library directly"},
+    /*  84 */ {"EILSEQ", "Invalid or incomplete multibyte or wide character"},
+    /*  85 */ {"ERESTART", "Interrupted system call should be restarted"},
+    /*  86 */ {"ESTRPIPE", "Streams pipe error"},
+    /*  87 */ {"EUSERS", "Too many users"},
+    /*  88 */ {"ENOTSOCK", "Socket operation on non-socket"},
+    /*  89 */ {"EDESTADDRREQ", "Destination address required"},
+    /*  90 */ {"EMSGSIZE", "Message too long"},
+    /*  91 */ {"EPROTOTYPE", "Protocol wrong type for socket"},
+    /*  92 */ {"ENOPROTOOPT", "Protocol not available"},
+    /*  93 */ {"EPROTONOSUPPORT", "Protocol not supported"},
+    /*  94 */ {"ESOCKTNOSUPPORT", "Socket type not supported"},
+    /*  95 */ {"EOPNOTSUPP", "Operation not supported"},
+    /*  96 */ {"EPFNOSUPPORT", "Protocol family not supported"},
+    /*  97 */ {"EAFNOSUPPORT", "Address family not supported by protocol"},
+    /*  98 */ {"EADDRINUSE", "Address already in use"},
+    /*  99 */ {"EADDRNOTAVAIL", "Cannot assign requested address"},
+    /* 100 */ {"ENETDOWN", "Network is down"},
+    /* 101 */ {"ENETUNREACH", "Network is unreachable"},
+    /* 102 */ {"ENETRESET", "Network dropped connection on reset"},
+    /* 103 */ {"ECONNABORTED", "Software caused connection abort"},
+    /* 104 */ {"ECONNRESET", "Connection reset by peer"},
+    /* 105 */ {"ENOBUFS", "No buffer space available"},
+    /* 106 */ {"EISCONN", "Transport endpoint is already connected"},
+    /* 107 */ {"ENOTCONN", "Transport endpoint is not connected"},
+    /* 108 */ {"ESHUTDOWN", "Cannot send after transport endpoint shutdown"},
+    /* 109 */ {"ETOOMANYREFS", "Too many references: cannot splice"},
+    /* 110 */ {"ETIMEDOUT", "Connection timed out"},
+    /* 111 */ {"ECONNREFUSED", "Connection refused"},
+    /* 112 */ {"EHOSTDOWN", "Host is down"},
+    /* 113 */ {"EHOSTUNREACH", "No route to host"},
+    /* 114 */ {"EALREADY", "Operation already in progress"},
+    /* 115 */ {"EINPROGRESS", "Operation now in progress"},
+    /* 116 */ {"ESTALE", "Stale file handle"},
+    /* 117 */ {"EUCLEAN", "Structure needs cleaning"},
+    /* 118 */ {"ENOTNAM", "Not a XENIX named type file"},
+    /* 119 */ {"ENAVAIL", "No XENIX semaphores available"},
+    /* 120 */ {"EISNAM", "Is a named type file"},
+    /* 121 */ {"EREMOTEIO", "Remote I/O error"},
+    /* 122 */ {"EDQUOT", "Disk quota exceeded"},
+    /* 123 */ {"ENOMEDIUM", "No medium found"},
+    /* 124 */ {"EMEDIUMTYPE", "Wrong medium type"},
+    /* 125 */ {"ECANCELED", "Operation canceled"},
+    /* 126 */ {"ENOKEY", "Required key not available"},
+    /* 127 */ {"EKEYEXPIRED", "Key has expired"},
+    /* 128 */ {"EKEYREVOKED", "Key has been revoked"},
+    /* 129 */ {"EKEYREJECTED", "Key was rejected by service"},
+    /* 130 */ {"EOWNERDEAD", "Owner died"},
+    /* 131 */ {"ENOTRECOVERABLE", "State not recoverable"},
+    /* 132 */ {"ERFKILL", "Operation not possible due to RF-kill"},
+    /* 133 */ {"EHWPOISON", "Memory page has hardware error"},
+};
+
+// Kernel-internal restart codes; they leak into traces when a signal
+// interrupts a call, so name them too.
+constexpr int64_t kKernelErrnoBase = 512;
+constexpr ErrnoInfo kKernelErrnos[] = {
+    /* 512 */ {"ERESTARTSYS", "To be restarted if SA_RESTART is set"},
+    /* 513 */ {"ERESTARTNOINTR", "To be restarted"},
+    /* 514 */ {"ERESTARTNOHAND", "To be restarted if no handler"},
+    /* 515 */ {"ENOIOCTLCMD", "Inappropriate ioctl for device"},
+    /* 516 */ {"ERESTART_RESTARTBLOCK", "Interrupted by signal"},
+};
+
+const ErrnoInfo* find_errno(int64_t err) {
+    const ErrnoInfo* e = nullptr;
+    if (err > 0 && static_cast<uint64_t>(err) < count_of(kErrnos)) {
+        e = &kErrnos[err];
+    } else if (err >= kKernelErrnoBase &&
+               static_cast<uint64_t>(err - kKernelErrnoBase) < count_of(kKernelErrnos)) {
+        e = &kKernelErrnos[err - kKernelErrnoBase];
+    }
+    return e && e->name ? e : nullptr;
+}
+
+// ---- symbolic constants (values from the Linux x86-64 UAPI) ----
+
+struct FlagName {
+    uint64_t mask;  // may span several bits: printed only when all are set
+    const char* name;
+};
+
+struct ValueName {
+    int64_t value;
+    const char* name;
+};
+
+// Open flags in the order strace prints them. Multi-bit names (O_SYNC
+// includes O_DSYNC, O_TMPFILE includes O_DIRECTORY) come before the bits
+// they contain so the combined name wins.
+constexpr uint64_t kOCreat = 0100;
+constexpr uint64_t kOTmpfileBit = 020000000;
+constexpr FlagName kOpenFlags[] = {
+    {0100, "O_CREAT"},
+    {0200, "O_EXCL"},
+    {0400, "O_NOCTTY"},
+    {01000, "O_TRUNC"},
+    {02000, "O_APPEND"},
+    {04000, "O_NONBLOCK"},
+    {04010000, "O_SYNC"},
+    {010000, "O_DSYNC"},
+    {040000, "O_DIRECT"},
+    {0100000, "O_LARGEFILE"},
+    {0400000, "O_NOFOLLOW"},
+    {01000000, "O_NOATIME"},
+    {02000000, "O_CLOEXEC"},
+    {010000000, "O_PATH"},
+    {020200000, "O_TMPFILE"},
+    {0200000, "O_DIRECTORY"},
+    {020000, "FASYNC"},
+};
+
+constexpr FlagName kFdFlags[] = {{1, "FD_CLOEXEC"}};
+
+constexpr FlagName kProtFlags[] = {
+    {0x1, "PROT_READ"},        {0x2, "PROT_WRITE"},         {0x4, "PROT_EXEC"},
+    {0x8, "PROT_SEM"},         {0x01000000, "PROT_GROWSDOWN"}, {0x02000000, "PROT_GROWSUP"},
+};
+
+constexpr uint64_t kMapTypeMask = 0xf;
+constexpr uint64_t kMapHugetlb = 0x40000;
+constexpr uint64_t kMapHugeShift = 26;
+constexpr uint64_t kMapHugeMask = 0x3f;
+constexpr ValueName kMapTypes[] = {
+    {1, "MAP_SHARED"}, {2, "MAP_PRIVATE"}, {3, "MAP_SHARED_VALIDATE"},
+};
+constexpr FlagName kMapFlags[] = {
+    {0x10, "MAP_FIXED"},         {0x20, "MAP_ANONYMOUS"},   {0x40, "MAP_32BIT"},
+    {0x100, "MAP_GROWSDOWN"},    {0x800, "MAP_DENYWRITE"},  {0x1000, "MAP_EXECUTABLE"},
+    {0x2000, "MAP_LOCKED"},      {0x4000, "MAP_NORESERVE"}, {0x8000, "MAP_POPULATE"},
+    {0x10000, "MAP_NONBLOCK"},   {0x20000, "MAP_STACK"},    {0x40000, "MAP_HUGETLB"},
+    {0x80000, "MAP_SYNC"},       {0x100000, "MAP_FIXED_NOREPLACE"},
+    {0x4000000, "MAP_UNINITIALIZED"},
+};
+
+constexpr FlagName kMremapFlags[] = {
+    {1, "MREMAP_MAYMOVE"}, {2, "MREMAP_FIXED"}, {4, "MREMAP_DONTUNMAP"},
+};
+
+constexpr FlagName kAtFlags[] = {
+    {0x100, "AT_SYMLINK_NOFOLLOW"}, {0x200, "AT_REMOVEDIR"},       {0x400, "AT_SYMLINK_FOLLOW"},
+    {0x800, "AT_NO_AUTOMOUNT"},     {0x1000, "AT_EMPTY_PATH"},     {0x2000, "AT_STATX_FORCE_SYNC"},
+    {0x4000, "AT_STATX_DONT_SYNC"}, {0x8000, "AT_RECURSIVE"},
+};
+
+// faccessat2 reuses 0x200 as AT_EACCESS.
+constexpr FlagName kAccessAtFlags[] = {
+    {0x100, "AT_SYMLINK_NOFOLLOW"}, {0x200, "AT_EACCESS"}, {0x1000, "AT_EMPTY_PATH"},
+};
+
+constexpr FlagName kAccessModes[] = {{4, "R_OK"}, {2, "W_OK"}, {1, "X_OK"}};
+
+constexpr FlagName kGetrandomFlags[] = {
+    {1, "GRND_NONBLOCK"}, {2, "GRND_RANDOM"}, {4, "GRND_INSECURE"},
+};
+
+constexpr FlagName kWaitOptions[] = {
+    {1, "WNOHANG"},          {2, "WSTOPPED"},       {4, "WEXITED"},     {8, "WCONTINUED"},
+    {0x1000000, "WNOWAIT"},  {0x20000000, "__WNOTHREAD"}, {0x40000000, "__WALL"},
+    {0x80000000, "__WCLONE"},
+};
+
+constexpr uint64_t kCloneSignalMask = 0xff;
+constexpr FlagName kCloneFlags[] = {
+    {0x100, "CLONE_VM"},
+    {0x200, "CLONE_FS"},
+    {0x400, "CLONE_FILES"},
+    {0x800, "CLONE_SIGHAND"},
+    {0x1000, "CLONE_PIDFD"},
+    {0x2000, "CLONE_PTRACE"},
+    {0x4000, "CLONE_VFORK"},
+    {0x8000, "CLONE_PARENT"},
+    {0x10000, "CLONE_THREAD"},
+    {0x20000, "CLONE_NEWNS"},
+    {0x40000, "CLONE_SYSVSEM"},
+    {0x80000, "CLONE_SETTLS"},
+    {0x100000, "CLONE_PARENT_SETTID"},
+    {0x200000, "CLONE_CHILD_CLEARTID"},
+    {0x400000, "CLONE_DETACHED"},
+    {0x800000, "CLONE_UNTRACED"},
+    {0x1000000, "CLONE_CHILD_SETTID"},
+    {0x2000000, "CLONE_NEWCGROUP"},
+    {0x4000000, "CLONE_NEWUTS"},
+    {0x8000000, "CLONE_NEWIPC"},
+    {0x10000000, "CLONE_NEWUSER"},
+    {0x20000000, "CLONE_NEWPID"},
+    {0x40000000, "CLONE_NEWNET"},
+    {0x80000000, "CLONE_IO"},
+};
+
+constexpr uint64_t kSockTypeMask = 0xf;
+constexpr ValueName kSockTypes[] = {
+    {1, "SOCK_STREAM"}, {2, "SOCK_DGRAM"}, {3, "SOCK_RAW"},      {4, "SOCK_RDM"},
+    {5, "SOCK_SEQPACKET"}, {6, "SOCK_DCCP"}, {10, "SOCK_PACKET"},
+};
+constexpr FlagName kSockTypeFlags[] = {{04000, "SOCK_NONBLOCK"}, {02000000, "SOCK_CLOEXEC"}};
+
+constexpr ValueName kSockDomains[] = {
+    {0, "AF_UNSPEC"},   {1, "AF_UNIX"},     {2, "AF_INET"},   {10, "AF_INET6"},
+    {16, "AF_NETLINK"}, {17, "AF_PACKET"},  {40, "AF_VSOCK"},
+};
+
+constexpr ValueName kArchPrctlCodes[] = {
+    {0x1001, "ARCH_SET_GS"},
+    {0x1002, "ARCH_SET_FS"},
+    {0x1003, "ARCH_GET_FS"},
+    {0x1004, "ARCH_GET_GS"},
+    {0x1011, "ARCH_GET_CPUID"},
+    {0x1012, "ARCH_SET_CPUID"},
+    {0x1021, "ARCH_GET_XCOMP_SUPP"},
+    {0x1022, "ARCH_GET_XCOMP_PERM"},
+    {0x1023, "ARCH_REQ_XCOMP_PERM"},
+    {0x1024, "ARCH_GET_XCOMP_GUEST_PERM"},
+    {0x1025, "ARCH_REQ_XCOMP_GUEST_PERM"},
+    {0x2001, "ARCH_MAP_VDSO_X32"},
+    {0x2002, "ARCH_MAP_VDSO_32"},
+    {0x2003, "ARCH_MAP_VDSO_64"},
+    {0x4001, "ARCH_GET_UNTAG_MASK"},
+    {0x4002, "ARCH_ENABLE_TAGGED_ADDR"},
+    {0x4003, "ARCH_GET_MAX_TAG_BITS"},
+    {0x4004, "ARCH_FORCE_TAGGED_SVA"},
+    {0x5001, "ARCH_SHSTK_ENABLE"},
+    {0x5002, "ARCH_SHSTK_DISABLE"},
+    {0x5003, "ARCH_SHSTK_LOCK"},
+    {0x5004, "ARCH_SHSTK_UNLOCK"},
+    {0x5005, "ARCH_SHSTK_STATUS"},
+};
+
+constexpr ValueName kClockIds[] = {
+    {0, "CLOCK_REALTIME"},        {1, "CLOCK_MONOTONIC"},        {2, "CLOCK_PROCESS_CPUTIME_ID"},
+    {3, "CLOCK_THREAD_CPUTIME_ID"}, {4, "CLOCK_MONOTONIC_RAW"},  {5, "CLOCK_REALTIME_COARSE"},
+    {6, "CLOCK_MONOTONIC_COARSE"}, {7, "CLOCK_BOOTTIME"},        {8, "CLOCK_REALTIME_ALARM"},
+    {9, "CLOCK_BOOTTIME_ALARM"},  {10, "CLOCK_SGI_CYCLE"},       {11, "CLOCK_TAI"},
+};
+
+constexpr ValueName kIoctlRequests[] = {
+    {0x5401, "TCGETS"},     {0x5402, "TCSETS"},     {0x5403, "TCSETSW"},    {0x5404, "TCSETSF"},
+    {0x5409, "TCSBRK"},     {0x540A, "TCXONC"},     {0x540B, "TCFLSH"},     {0x540E, "TIOCSCTTY"},
+    {0x540F, "TIOCGPGRP"},  {0x5410, "TIOCSPGRP"},  {0x5413, "TIOCGWINSZ"}, {0x5414, "TIOCSWINSZ"},
+    {0x541B, "FIONREAD"},   {0x5421, "FIONBIO"},    {0x5422, "TIOCNOTTY"},  {0x5450, "FIONCLEX"},
+    {0x5451, "FIOCLEX"},    {0x5452, "FIOASYNC"},   {0x80045430, "TIOCGPTN"}, {0x40045431, "TIOCSPTLCK"},
+};
+
+constexpr ValueName kWhence[] = {
+    {0, "SEEK_SET"}, {1, "SEEK_CUR"}, {2, "SEEK_END"}, {3, "SEEK_DATA"}, {4, "SEEK_HOLE"},
+};
+
+constexpr ValueName kSigprocmaskHow[] = {{0, "SIG_BLOCK"}, {1, "SIG_UNBLOCK"}, {2, "SIG_SETMASK"}};
+
+constexpr const char* kSignalNames[] = {
+    nullptr,   "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",    "SIGTRAP", "SIGABRT", "SIGBUS",
+    "SIGFPE",  "SIGKILL", "SIGUSR1",   "SIGSEGV", "SIGUSR2",   "SIGPIPE", "SIGALRM", "SIGTERM",
+    "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP",   "SIGTTIN", "SIGTTOU", "SIGURG",
+    "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH",  "SIGIO",   "SIGPWR",  "SIGSYS",
+};
+constexpr int64_t kSigRtMin = 32;
+constexpr int64_t kSigRtMax = 64;
+
+constexpr ValueName kRlimitResources[] = {
+    {0, "RLIMIT_CPU"},     {1, "RLIMIT_FSIZE"},   {2, "RLIMIT_DATA"},       {3, "RLIMIT_STACK"},
+    {4, "RLIMIT_CORE"},    {5, "RLIMIT_RSS"},     {6, "RLIMIT_NPROC"},      {7, "RLIMIT_NOFILE"},
+    {8, "RLIMIT_MEMLOCK"}, {9, "RLIMIT_AS"},      {10, "RLIMIT_LOCKS"},     {11, "RLIMIT_SIGPENDING"},
+    {12, "RLIMIT_MSGQUEUE"}, {13, "RLIMIT_NICE"}, {14, "RLIMIT_RTPRIO"},    {15, "RLIMIT_RTTIME"},
+};
+
+constexpr ValueName kMadviseAdvice[] = {
+    {0, "MADV_NORMAL"},          {1, "MADV_RANDOM"},         {2, "MADV_SEQUENTIAL"},
+    {3, "MADV_WILLNEED"},        {4, "MADV_DONTNEED"},       {8, "MADV_FREE"},
+    {9, "MADV_REMOVE"},          {10, "MADV_DONTFORK"},      {11, "MADV_DOFORK"},
+    {12, "MADV_MERGEABLE"},      {13, "MADV_UNMERGEABLE"},   {14, "MADV_HUGEPAGE"},
+    {15, "MADV_NOHUGEPAGE"},     {16, "MADV_DONTDUMP"},      {17, "MADV_DODUMP"},
+    {18, "MADV_WIPEONFORK"},     {19, "MADV_KEEPONFORK"},    {20, "MADV_COLD"},
+    {21, "MADV_PAGEOUT"},        {22, "MADV_POPULATE_READ"}, {23, "MADV_POPULATE_WRITE"},
+    {24, "MADV_DONTNEED_LOCKED"}, {25, "MADV_COLLAPSE"},     {100, "MADV_HWPOISON"},
+    {101, "MADV_SOFT_OFFLINE"},
+};
+
+// fcntl commands; `rest` is the argument spec for what follows the command.
+struct FcntlCmd {
+    int64_t cmd;
+    const char* name;
+    const char* rest;
+};
+constexpr int64_t kFGetFd = 1;
+constexpr int64_t kFGetFl = 3;
+constexpr FcntlCmd kFcntlCmds[] = {
+    {0, "F_DUPFD", "f"},        {1, "F_GETFD", ""},          {2, "F_SETFD", "K"},
+    {3, "F_GETFL", ""},         {4, "F_SETFL", "o"},         {5, "F_GETLK", "P"},
+    {6, "F_SETLK", "P"},        {7, "F_SETLKW", "P"},        {8, "F_SETOWN", "i"},
+    {9, "F_GETOWN", ""},        {10, "F_SETSIG", "S"},       {11, "F_GETSIG", ""},
+    {15, "F_SETOWN_EX", "P"},   {16, "F_GETOWN_EX", "P"},    {36, "F_OFD_GETLK", "P"},
+    {37, "F_OFD_SETLK", "P"},   {38, "F_OFD_SETLKW", "P"},   {1024, "F_SETLEASE", "i"},
+    {1025, "F_GETLEASE", ""},   {1026, "F_NOTIFY", "x"},     {1030, "F_DUPFD_CLOEXEC", "f"},
+    {1031, "F_SETPIPE_SZ", "i"}, {1032, "F_GETPIPE_SZ", ""}, {1033, "F_ADD_SEALS", "x"},
+    {1034, "F_GET_SEALS", ""},
+};
+
+// futex commands by (op & kFutexCmdMask); `rest` covers val, timeout/val2,
+// uaddr2 and val3 as far as that command uses them.
+constexpr uint64_t kFutexCmdMask = 0x7f;
+constexpr uint64_t kFutexPrivate = 0x80;
+constexpr uint64_t kFutexClockRealtime = 0x100;
+struct FutexCmd {
+    const char* name;
+    const char* rest;
+};
+constexpr FutexCmd kFutexCmds[] = {
+    /*  0 */ {"FUTEX_WAIT", "it"},
+    /*  1 */ {"FUTEX_WAKE", "i"},
+    /*  2 */ {"FUTEX_FD", "i"},
+    /*  3 */ {"FUTEX_REQUEUE", "iiP"},
+    /*  4 */ {"FUTEX_CMP_REQUEUE", "iiPi"},
+    /*  5 */ {"FUTEX_WAKE_OP", "iiPx"},
+    /*  6 */ {"FUTEX_LOCK_PI", "-t"},
+    /*  7 */ {"FUTEX_UNLOCK_PI", ""},
+    /*  8 */ {"FUTEX_TRYLOCK_PI", ""},
+    /*  9 */ {"FUTEX_WAIT_BITSET", "itPx"},
+    /* 10 */ {"FUTEX_WAKE_BITSET", "iPPx"},
+    /* 11 */ {"FUTEX_WAIT_REQUEUE_PI", "itP"},
+    /* 12 */ {"FUTEX_CMP_REQUEUE_PI", "iiPi"},
+    /* 13 */ {"FUTEX_LOCK_PI2", "-t"},
+};
+
+// How much of user memory a single trace line may show.
+constexpr size_t kBufferShown = 32;   // read/write payloads, like strace -s 32
+constexpr size_t kStringShown = 32;   // non-path strings
+constexpr size_t kPathShown = 4096;   // PATH_MAX: paths are shown whole
+constexpr size_t kArgvShown = 32;     // argv entries before "..."
+constexpr size_t kEnvpCounted = 4096; // envp entries counted before giving up
+constexpr uint64_t kPageSize = 4096;
+constexpr int64_t kAtFdcwd = -100;
+constexpr int64_t kMaxErrno = 4095;
+
+// Syscall int arguments live in the low 32 bits; the upper half is junk.
+constexpr int64_t as_int(uint64_t v) { return static_cast<int32_t>(static_cast<uint32_t>(v)); }
+
+template <size_t N>
+const char* lookup(const ValueName (&table)[N], int64_t v) {
+    for (const ValueName& e : table)
+        if (e.value == v) return e.name;
+    return nullptr;
+}
+
+// Bits as NAME|NAME|0x..., with unnamed leftovers in hex. `any` says whether
+// something was already printed in this field (so a '|' is needed).
+template <size_t N>
+bool put_flag_bits(TextBuffer& tb, uint64_t& v, const FlagName (&table)[N], bool any) {
+    for (const FlagName& e : table) {
+        if ((v & e.mask) == e.mask) {
+            if (any) tb.ch('|');
+            tb.str(e.name);
+            v &= ~e.mask;
+            any = true;
+        }
+    }
+    return any;
+}
+
+void finish_flags(TextBuffer& tb, uint64_t rest, bool any) {
+    if (rest != 0) {
+        if (any) tb.ch('|');
+        tb.hex(rest);
+    } else if (!any) {
+        tb.ch('0');
+    }
+}
+
+template <size_t N>
+void put_flags(TextBuffer& tb, uint64_t v, const FlagName (&table)[N]) {
+    const bool any = put_flag_bits(tb, v, table, false);
+    finish_flags(tb, v, any);
+}
+
+// strace prints "0" rather than "0x0" for zero hex arguments.
+void put_hex_arg(TextBuffer& tb, uint64_t v) {
+    if (v == 0) {
+        tb.ch('0');
+    } else {
+        tb.hex(v);
+    }
+}
+
+void put_open_flags(TextBuffer& tb, uint64_t v, bool with_access_mode) {
+    bool any = false;
+    if (with_access_mode) {
+        static constexpr const char* kAccess[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"};
+        tb.str(kAccess[v & 3]);
+        v &= ~uint64_t{3};
+        any = true;
+    }
+    any = put_flag_bits(tb, v, kOpenFlags, any);
+    finish_flags(tb, v, any);
+}
+
+void put_signal(TextBuffer& tb, int64_t sig) {
+    if (sig > 0 && sig < static_cast<int64_t>(count_of(kSignalNames))) {
+        tb.str(kSignalNames[sig]);
+    } else if (sig == kSigRtMin) {
+        tb.str("SIGRTMIN");
+    } else if (sig > kSigRtMin && sig <= kSigRtMax) {
+        tb.str("SIGRT_").dec(sig - kSigRtMin);
+    } else {
+        tb.dec(sig);
+    }
+}
+
+void put_mmap_flags(TextBuffer& tb, uint64_t v) {
+    bool any = false;
+    if (const char* type = lookup(kMapTypes, static_cast<int64_t>(v & kMapTypeMask))) {
+        tb.str(type);
+        v &= ~kMapTypeMask;
+        any = true;
+    }
+    // With MAP_HUGETLB the top bits encode log2 of the page size, not flags.
+    uint64_t huge_log2 = 0;
+    if (v & kMapHugetlb) {
+        huge_log2 = (v >> kMapHugeShift) & kMapHugeMask;
+        v &= ~(kMapHugeMask << kMapHugeShift);
+    }
+    any = put_flag_bits(tb, v, kMapFlags, any);
+    if (huge_log2 != 0) {
+        if (any) tb.ch('|');
+        tb.udec(huge_log2).str("<<MAP_HUGE_SHIFT");
+        any = true;
+    }
+    finish_flags(tb, v, any);
+}
+
+void put_futex_op_name(TextBuffer& tb, uint64_t op) {
+    const uint64_t cmd = op & kFutexCmdMask;
+    if (cmd >= count_of(kFutexCmds) || (op & ~(kFutexCmdMask | kFutexPrivate | kFutexClockRealtime)) != 0) {
+        tb.hex(op);
+        return;
+    }
+    tb.str(kFutexCmds[cmd].name);
+    if (op & kFutexPrivate) tb.str("_PRIVATE");
+    if (op & kFutexClockRealtime) tb.str("|FUTEX_CLOCK_REALTIME");
+}
+
+const FcntlCmd* find_fcntl(int64_t cmd) {
+    for (const FcntlCmd& e : kFcntlCmds)
+        if (e.cmd == cmd) return &e;
+    return nullptr;
+}
+
+// Renders the argument list of one call.
+class ArgFormatter {
+public:
+    ArgFormatter(TextBuffer& tb, const SyscallRecord& rec, ReadableFn readable, void* ctx, bool has_result)
+        : tb_(tb), rec_(rec), readable_(readable), ctx_(ctx), has_result_(has_result) {}
+
+    void run(const char* spec, int index) {
+        for (; *spec != '\0' && index < 6 && !tb_.truncated(); ++spec, ++index) {
+            const char kind = *spec;
+            const uint64_t v = rec_.args[index];
+            switch (kind) {
+                case '-':
+                    break;
+                case 'n':  // mode only matters when the call may create a file
+                    if (index > 0 && (rec_.args[index - 1] & (kOCreat | kOTmpfileBit)) != 0) {
+                        separator();
+                        tb_.oct(v & 07777);
+                    }
+                    break;
+                case 'F': {
+                    separator();
+                    const FcntlCmd* cmd = find_fcntl(as_int(v));
+                    if (!cmd) {
+                        tb_.dec(as_int(v));
+                        run("x", index + 1);
+                    } else {
+                        tb_.str(cmd->name);
+                        run(cmd->rest, index + 1);
+                    }
+                    return;
+                }
+                case 'U': {
+                    separator();
+                    put_futex_op_name(tb_, v);
+                    const uint64_t cmd = v & kFutexCmdMask;
+                    run(cmd < count_of(kFutexCmds) ? kFutexCmds[cmd].rest : "xxxx", index + 1);
+                    return;
+                }
+                default:
+                    separator();
+                    arg(kind, index);
+                    break;
+            }
+        }
+    }
+
+    // Unknown syscall: every register in hex.
+    void raw() {
+        for (int i = 0; i < 6; ++i) {
+            separator();
+            put_hex_arg(tb_, rec_.args[i]);
+        }
+    }
+
+private:
+    void separator() {
+        if (printed_++ > 0) tb_.str(", ");
+    }
+
+    bool can_read(uint64_t addr, uint64_t len) const {
+        if (!readable_ || addr == 0) return false;
+        if (addr + len < addr) return false;  // wraps around the address space
+        return readable_(addr, len, ctx_);
+    }
+
+    static const uint8_t* at(uint64_t addr) {
+        return reinterpret_cast<const uint8_t*>(static_cast<uintptr_t>(addr));
+    }
+
+    // Byte-wise loads: guest pointers carry no alignment guarantee.
+    bool read_u64(uint64_t addr, uint64_t* out) const {
+        if (!can_read(addr, 8)) return false;
+        const uint8_t* p = at(addr);
+        uint64_t v = 0;
+        for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+        *out = v;
+        return true;
+    }
+
+    // Measures the NUL-terminated string at addr, looking at no more than
+    // `limit` bytes. Readability is asked once per page; when the checker
+    // refuses a whole page, a binary search finds how much of it is readable
+    // (a string may end just before an unmapped or foreign region). Fails if
+    // an unreadable byte comes before the terminator.
+    bool measure_string(uint64_t addr, size_t limit, size_t* len) const {
+        size_t n = 0;
+        while (n < limit) {
+            const uint64_t a = addr + n;
+            if (a < addr) return false;
+            const uint64_t to_page_end = kPageSize - (a & (kPageSize - 1));
+            const size_t chunk = to_page_end < limit - n ? static_cast<size_t>(to_page_end) : limit - n;
+            size_t readable = chunk;
+            if (!can_read(a, chunk)) {
+                size_t lo = 0;  // invariant: first lo bytes readable, first hi bytes not
+                size_t hi = chunk;
+                while (hi - lo > 1) {
+                    const size_t mid = lo + (hi - lo) / 2;
+                    if (can_read(a, mid)) {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                readable = lo;
+            }
+            const uint8_t* p = at(a);
+            for (size_t k = 0; k < readable; ++k) {
+                if (p[k] == 0) {
+                    *len = n + k;
+                    return true;
+                }
+            }
+            if (readable < chunk) return false;
+            n += chunk;
+        }
+        *len = limit;
+        return true;
+    }
+
+    void pointer(uint64_t v) {
+        if (v == 0) {
+            tb_.str("NULL");
+        } else {
+            tb_.hex(v);
+        }
+    }
+
+    // C string shown up to max_shown bytes, "..." when longer.
+    void string(uint64_t addr, size_t max_shown) {
+        size_t len = 0;
+        if (!can_read(addr, 1) || !measure_string(addr, max_shown + 1, &len)) {
+            pointer(addr);
+            return;
+        }
+        tb_.quoted(at(addr), len, max_shown);
+    }
+
+    // Buffer of known length.
+    void buffer(uint64_t addr, uint64_t len) {
+        const uint64_t shown = len < kBufferShown ? len : kBufferShown;
+        if (addr == 0) {
+            tb_.str("NULL");
+        } else if (len == 0) {
+            tb_.str("\"\"");  // nothing to read, so nothing can fault
+        } else if (!can_read(addr, shown)) {
+            tb_.hex(addr);
+        } else {
+            tb_.quoted(at(addr), static_cast<size_t>(len), kBufferShown);
+        }
+    }
+
+    bool succeeded() const { return has_result_ && rec_.result >= 0; }
+
+    void timespec(uint64_t addr) {
+        uint64_t sec = 0;
+        uint64_t nsec = 0;
+        if (!read_u64(addr, &sec) || !read_u64(addr + 8, &nsec)) {
+            pointer(addr);
+            return;
+        }
+        tb_.str("{tv_sec=").dec(static_cast<int64_t>(sec));
+        tb_.str(", tv_nsec=").dec(static_cast<int64_t>(nsec)).ch('}');
+    }
+
+    void int_pair(uint64_t addr) {
+        if (!can_read(addr, 8)) {
+            pointer(addr);
+            return;
+        }
+        const uint8_t* p = at(addr);
+        uint32_t v[2];
+        for (int i = 0; i < 2; ++i)
+            v[i] = static_cast<uint32_t>(p[4 * i]) | static_cast<uint32_t>(p[4 * i + 1]) << 8 |
+                   static_cast<uint32_t>(p[4 * i + 2]) << 16 | static_cast<uint32_t>(p[4 * i + 3]) << 24;
+        tb_.ch('[').dec(as_int(v[0])).str(", ").dec(as_int(v[1])).ch(']');
+    }
+
+    void argv(uint64_t addr) {
+        uint64_t elem = 0;
+        if (!read_u64(addr, &elem)) {
+            pointer(addr);
+            return;
+        }
+        tb_.ch('[');
+        for (size_t i = 0; !tb_.truncated(); ++i) {
+            if (!read_u64(addr + 8 * i, &elem)) {
+                tb_.str(i ? ", ..." : "...");  // array runs into unreadable memory
+                break;
+            }
+            if (elem == 0) break;
+            if (i == kArgvShown) {
+                tb_.str(", ...");
+                break;
+            }
+            if (i) tb_.str(", ");
+            string(elem, kStringShown);
+        }
+        tb_.ch(']');
+    }
+
+    // strace style: the pointer plus a count, since environments are long.
+    void envp(uint64_t addr) {
+        pointer(addr);
+        for (size_t count = 0; count < kEnvpCounted; ++count) {
+            uint64_t elem = 0;
+            if (!read_u64(addr + 8 * count, &elem)) return;  // no terminator we can see: no count
+            if (elem == 0) {
+                tb_.str(" /* ").udec(count).str(count == 1 ? " var */" : " vars */");
+                return;
+            }
+        }
+    }
+
+    void arg(char kind, int index) {
+        const uint64_t v = rec_.args[index];
+        const uint64_t next = index < 5 ? rec_.args[index + 1] : 0;
+        switch (kind) {
+            case 'f':
+                if (as_int(v) == kAtFdcwd) {
+                    tb_.str("AT_FDCWD");
+                } else {
+                    tb_.dec(as_int(v));
+                }
+                break;
+            case 'p': string(v, kPathShown); break;
+            case 's': string(v, kStringShown); break;
+            case 'b': buffer(v, next); break;
+            case 'B':
+                if (succeeded()) {
+                    const uint64_t got = static_cast<uint64_t>(rec_.result);
+                    buffer(v, got < next ? got : next);
+                } else {
+                    pointer(v);
+                }
+                break;
+            case 'c':
+                if (succeeded() && rec_.result > 0) {
+                    string(v, kPathShown);
+                } else {
+                    pointer(v);
+                }
+                break;
+            case 'Y':
+                if (has_result_ && rec_.result == 0) {
+                    int_pair(v);
+                } else {
+                    pointer(v);
+                }
+                break;
+            case 't': timespec(v); break;
+            case 'q':
+                if (has_result_ && rec_.result == 0) {
+                    timespec(v);
+                } else {
+                    pointer(v);
+                }
+                break;
+            case 'V': argv(v); break;
+            case 'N': envp(v); break;
+            case 'P': pointer(v); break;
+            case 'u': tb_.udec(v); break;
+            case 'i': tb_.dec(as_int(v)); break;
+            case 'l': tb_.dec(static_cast<int64_t>(v)); break;
+            case 'm': tb_.oct(v & 0xffffffff); break;
+            case 'o': put_open_flags(tb_, v & 0xffffffff, true); break;
+            case 'O': put_open_flags(tb_, v & 0xffffffff, false); break;
+            case 'K': put_flags(tb_, v, kFdFlags); break;
+            case 'r':
+                if (v == 0) {
+                    tb_.str("PROT_NONE");
+                } else {
+                    put_flags(tb_, v, kProtFlags);
+                }
+                break;
+            case 'M': put_mmap_flags(tb_, v); break;
+            case 'e': put_flags(tb_, v, kMremapFlags); break;
+            case 'A': put_flags(tb_, v & 0xffffffff, kAtFlags); break;
+            case 'E': put_flags(tb_, v & 0xffffffff, kAccessAtFlags); break;
+            case 'X':
+                if ((v & 0xffffffff) == 0) {
+                    tb_.str("F_OK");
+                } else {
+                    put_flags(tb_, v & 0xffffffff, kAccessModes);
+                }
+                break;
+            case 'g': put_flags(tb_, v & 0xffffffff, kGetrandomFlags); break;
+            case 'W': put_flags(tb_, v & 0xffffffff, kWaitOptions); break;
+            case 'C': {
+                uint64_t rest = v;
+                const uint64_t sig = rest & kCloneSignalMask;
+                rest &= ~kCloneSignalMask;
+                bool any = put_flag_bits(tb_, rest, kCloneFlags, false);
+                if (sig != 0) {
+                    if (any) tb_.ch('|');
+                    put_signal(tb_, static_cast<int64_t>(sig));
+                    any = true;
+                }
+                finish_flags(tb_, rest, any);
+                break;
+            }
+            case 'T': {
+                uint64_t rest = v & 0xffffffff;
+                bool any = false;
+                if (const char* type = lookup(kSockTypes, static_cast<int64_t>(rest & kSockTypeMask))) {
+                    tb_.str(type);
+                    rest &= ~kSockTypeMask;
+                    any = true;
+                }
+                any = put_flag_bits(tb_, rest, kSockTypeFlags, any);
+                finish_flags(tb_, rest, any);
+                break;
+            }
+            case 'a': named(kArchPrctlCodes, static_cast<int64_t>(v), true); break;
+            case 'k': named(kClockIds, as_int(v), false); break;
+            case 'I': named(kIoctlRequests, static_cast<int64_t>(v & 0xffffffff), true); break;
+            case 'w': named(kWhence, as_int(v), false); break;
+            case 'h': named(kSigprocmaskHow, as_int(v), false); break;
+            case 'R': named(kRlimitResources, as_int(v), false); break;
+            case 'v': named(kMadviseAdvice, as_int(v), false); break;
+            case 'D': named(kSockDomains, as_int(v), false); break;
+            case 'S': put_signal(tb_, as_int(v)); break;
+            case 'x':
+            default: put_hex_arg(tb_, v); break;
+        }
+    }
+
+    template <size_t N>
+    void named(const ValueName (&table)[N], int64_t v, bool hex_fallback) {
+        if (const char* name = lookup(table, v)) {
+            tb_.str(name);
+        } else if (hex_fallback) {
+            put_hex_arg(tb_, static_cast<uint64_t>(v));
+        } else {
+            tb_.dec(v);
+        }
+    }
+
+    TextBuffer& tb_;
+    const SyscallRecord& rec_;
+    ReadableFn readable_;
+    void* ctx_;
+    bool has_result_;
+    int printed_ = 0;
+};
+
+void put_result(TextBuffer& tb, const SyscallRecord& rec, char kind) {
+    const int64_t r = rec.result;
+    if (r < 0 && r >= -kMaxErrno) {
+        tb.str("-1 ");
+        if (const ErrnoInfo* e = find_errno(-r)) {
+            tb.str(e->name).str(" (").str(e->text).ch(')');
+        } else {
+            tb.str("ERRNO_").dec(-r).str(" (Unknown error ").dec(-r).ch(')');
+        }
+        return;
+    }
+    switch (kind) {
+        case 'x': put_hex_arg(tb, static_cast<uint64_t>(r)); break;
+        case 'm': tb.oct(static_cast<uint64_t>(r)); break;
+        case 'F': {
+            const int64_t cmd = as_int(rec.args[1]);
+            if (cmd == kFGetFd && r != 0) {
+                tb.hex(static_cast<uint64_t>(r)).str(" (flags ");
+                put_flags(tb, static_cast<uint64_t>(r), kFdFlags);
+                tb.ch(')');
+            } else if (cmd == kFGetFl) {
+                put_hex_arg(tb, static_cast<uint64_t>(r));
+                tb.str(" (flags ");
+                put_open_flags(tb, static_cast<uint64_t>(r), true);
+                tb.ch(')');
+            } else {
+                tb.dec(r);
+            }
+            break;
+        }
+        default: tb.dec(r); break;
+    }
+}
+
+size_t format_call(char* out, size_t cap, const SyscallRecord& rec, ReadableFn readable, void* ctx,
+                   bool has_result) {
+    if (cap == 0 || out == nullptr) return 0;
+    if (cap == 1) {  // room for the terminator only
+        out[0] = '\0';
+        return 0;
+    }
+    // Keep one byte back so the line can always end in '\n', even when the
+    // middle was cut short.
+    TextBuffer tb(out, cap - 1);
+    const SyscallInfo* info = find_syscall(rec.nr);
+    ArgFormatter args(tb, rec, readable, ctx, has_result);
+    if (info) {
+        tb.str(info->name).ch('(');
+        args.run(info->args, 0);
+    } else {
+        tb.str("syscall_").udec(rec.nr).ch('(');
+        args.raw();
+    }
+    tb.str(") = ");
+    if (!has_result || (info && info->ret == '?')) {
+        tb.ch('?');
+    } else {
+        put_result(tb, rec, info ? info->ret : 'd');
+    }
+    size_t len = tb.size();
+    out[len++] = '\n';
+    out[len] = '\0';
+    return len;
+}
+
+}  // namespace
+
+const char* syscall_name(uint64_t nr) {
+    const SyscallInfo* info = find_syscall(nr);
+    return info ? info->name : nullptr;
+}
+
+const char* errno_name(int64_t err) {
+    const ErrnoInfo* e = find_errno(err);
+    return e ? e->name : nullptr;
+}
+
+const char* errno_text(int64_t err) {
+    const ErrnoInfo* e = find_errno(err);
+    return e ? e->text : nullptr;
+}
+
+size_t format_syscall(char* out, size_t cap, const SyscallRecord& rec, ReadableFn readable, void* ctx) {
+    return format_call(out, cap, rec, readable, ctx, true);
+}
+
+size_t format_syscall_entry(char* out, size_t cap, const SyscallRecord& rec, ReadableFn readable, void* ctx) {
+    return format_call(out, cap, rec, readable, ctx, false);
+}
+
+}  // namespace lightvm::guest
