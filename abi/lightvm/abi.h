@@ -1,0 +1,219 @@
+// lightvm host <-> guest ABI. The one contract between the monitor and the
+// guest kernel; included verbatim by both. Only <stdint.h>/<stddef.h> level
+// things here. Append-only: new fields go at the end of a struct, new
+// hypercalls get new numbers, and LIGHTVM_ABI_VERSION goes up.
+//
+// Direction markers: IN = written by the guest, read by the monitor;
+// OUT = written by the monitor, read by the guest. Guest addresses are
+// plain uint64_t ("gpa"): the monitor never dereferences them directly, it
+// passes them through GuestMemory's checked accessors.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace lightvm::abi {
+
+inline constexpr uint32_t kAbiVersion = 1;
+inline constexpr uint32_t kBootMagic = 0x4c564d31;  // "LVM1"
+
+// ---------------------------------------------------------------------------
+// Guest physical (== guest virtual, identity mapped) layout.
+// Everything sits in the lower canonical half: PVM runs guest CPL3 code in
+// the host's user half. The application starts at 4 MiB, where static
+// executables are linked by default; the guest kernel lives below it.
+// ---------------------------------------------------------------------------
+inline constexpr uint64_t kPageSize = 4096;
+inline constexpr uint64_t kHugePageSize = 2ull << 20;
+
+inline constexpr uint64_t kBootInfoGpa = 0x1000;    // BootInfo, one page
+inline constexpr uint64_t kGdtGpa = 0x2000;         // GDT, one page
+inline constexpr uint64_t kIdtGpa = 0x3000;         // IDT, 256 gates
+inline constexpr uint64_t kTssGpa = 0x4000;         // TSS + I/O bitmap
+inline constexpr uint64_t kFaultStubsGpa = 0x5000;  // CPL0 fault stubs (monitor-written)
+inline constexpr uint64_t kFaultStubSize = 16;      // bytes per vector stub
+inline constexpr uint64_t kPageTablesGpa = 0x10000; // PML4, PDPT, PT0, PDs...
+inline constexpr uint64_t kPageTablesEnd = 0x30000;
+inline constexpr uint64_t kFaultStackLo = 0x30000;  // TSS.RSP0 stack for faults
+inline constexpr uint64_t kFaultStackHi = 0x38000;
+inline constexpr uint64_t kConsoleGpa = 0x40000;    // ConsoleRing header + data
+inline constexpr uint64_t kConsoleDataSize = 0x40000;  // 256 KiB, power of two
+inline constexpr uint64_t kConsoleEnd = 0x40000 + 0x1000 + 0x40000;
+inline constexpr uint64_t kKernelBase = 0x100000;   // guest kernel image
+inline constexpr uint64_t kKernelLimit = 0x400000;  // kernel must end below this
+inline constexpr uint64_t kAppMin = 0x400000;       // lowest app address
+inline constexpr uint64_t kPieBase = 0x400000;      // where static-PIE is placed
+inline constexpr uint64_t kStackSize = 8ull << 20;  // app stack at the top of RAM
+inline constexpr uint64_t kMinMemSize = 16ull << 20;
+inline constexpr uint64_t kMaxMemSize = 16ull << 30;
+
+// The guest kernel image starts with this header (section .lvm_header,
+// first in its linker script) so the monitor finds its entry points without
+// symbol tables.
+inline constexpr uint32_t kKernelMagic = 0x4b4d564c;  // "LVMK"
+struct KernelHeader {
+    uint32_t magic;          // kKernelMagic
+    uint32_t abi_version;    // kAbiVersion the kernel was built against
+    uint64_t entry;          // first instruction; rdi = kBootInfoGpa
+    uint64_t syscall_entry;  // LSTAR
+    uint64_t image_end;      // end of .bss (page aligned)
+};
+static_assert(sizeof(KernelHeader) == 32);
+
+// GDT selectors, Linux-compatible so that STAR works the same way.
+inline constexpr uint16_t kKernelCs = 0x10;
+inline constexpr uint16_t kKernelDs = 0x18;
+inline constexpr uint16_t kUser32Cs = 0x23;
+inline constexpr uint16_t kUserDs = 0x2b;
+inline constexpr uint16_t kUserCs = 0x33;
+inline constexpr uint16_t kTssSel = 0x38;
+
+// ---------------------------------------------------------------------------
+// Hypercalls: `out %eax, %dx` at CPL3 with dx = kHypercallPortBase + nr and
+// eax = guest physical address of the argument struct (below 4 GiB). The
+// TSS I/O bitmap allows exactly [kHypercallPortBase, kHypercallPortEnd).
+// ---------------------------------------------------------------------------
+inline constexpr uint16_t kHypercallPortBase = 0x500;
+inline constexpr uint16_t kHypercallPortEnd = 0x520;
+inline constexpr uint16_t kFaultPort = 0x5ff;  // CPL0 fault stubs only (not in bitmap)
+
+enum Hypercall : uint16_t {
+    kHcExit = 0,          // HcExit
+    kHcConsoleFlush = 1,  // no argument: drain the console ring
+    kHcWrite = 2,         // HcIo: write straight from guest memory to a host stream
+    kHcRead = 3,          // HcIo: read from a host stream into guest memory
+    kHcSleep = 4,         // HcSleep
+    kHcSetFsBase = 5,     // HcSetFsBase (CPUs without FSGSBASE)
+    kHcCount
+};
+
+struct HcExit {
+    int32_t status;   // IN: exit status (low 8 bits are the process status)
+    uint32_t signal;  // IN: 0 for a normal exit, else the fatal signal (e.g. SIGABRT)
+};
+static_assert(sizeof(HcExit) == 8);
+
+struct HcIo {
+    uint32_t fd;      // IN: guest stdio fd: 0, 1 or 2
+    uint32_t flags;   // IN: reserved, 0
+    uint64_t buf;     // IN: gpa of the buffer
+    uint64_t len;     // IN: bytes
+    int64_t result;   // OUT: bytes moved, or -errno
+};
+static_assert(sizeof(HcIo) == 32);
+static_assert(offsetof(HcIo, buf) == 8 && offsetof(HcIo, result) == 24);
+
+struct HcSleep {
+    uint64_t nanoseconds;  // IN
+    int64_t result;        // OUT: 0 or -EINTR
+};
+static_assert(sizeof(HcSleep) == 16);
+
+struct HcSetFsBase {
+    uint64_t base;   // IN
+    int64_t result;  // OUT
+};
+static_assert(sizeof(HcSetFsBase) == 16);
+
+// ---------------------------------------------------------------------------
+// Console ring: the guest kernel appends records, the monitor drains them at
+// every exit (and on kHcConsoleFlush). Free-running 32-bit counters; data
+// wraps byte-wise modulo kConsoleDataSize. A record is a 4-byte header
+// (stream << 24 | length) followed by `length` bytes, no padding.
+// ---------------------------------------------------------------------------
+enum ConsoleStream : uint8_t {
+    kStreamStdout = 1,
+    kStreamStderr = 2,
+    kStreamTrace = 3,  // --trace lines, go to the monitor's stderr
+};
+inline constexpr uint32_t kConsoleMaxRecord = 0xffff;
+
+struct ConsoleRing {
+    uint32_t head;  // IN: bytes produced (guest writes)
+    uint32_t pad0[15];
+    uint32_t tail;  // OUT: bytes consumed (monitor writes)
+    uint32_t pad1[15];
+    // data follows at kConsoleGpa + kConsoleDataOffset
+};
+static_assert(sizeof(ConsoleRing) == 128);
+static_assert(offsetof(ConsoleRing, tail) == 64);
+inline constexpr uint64_t kConsoleDataOffset = 0x1000;
+
+// ---------------------------------------------------------------------------
+// Boot page (NoXS): everything the guest needs, written before the first
+// instruction. No negotiation, no round trips.
+// ---------------------------------------------------------------------------
+enum BootFlags : uint32_t {
+    kBootTrace = 1u << 0,          // --trace: log each syscall to the trace stream
+    kBootStdoutTty = 1u << 1,      // host stdout is a terminal: flush every write
+    kBootStderrTty = 1u << 2,
+    kBootHasFsgsbase = 1u << 3,    // wrfsbase is usable
+};
+
+inline constexpr uint32_t kMaxDevices = 16;
+
+struct DeviceDesc {
+    uint32_t type;      // 0 = none (later: block, net, fs)
+    uint32_t flags;
+    char name[24];
+    uint64_t ring_gpa;
+    uint64_t ring_size;
+    uint64_t capacity;
+    uint8_t mac[8];
+};
+static_assert(sizeof(DeviceDesc) == 64);
+
+struct BootInfo {
+    uint32_t magic;          // OUT: kBootMagic
+    uint32_t abi_version;    // OUT: kAbiVersion
+    uint32_t flags;          // OUT: BootFlags
+    uint32_t pid;            // OUT: what getpid() returns
+    uint64_t mem_size;       // OUT: RAM is [0, mem_size)
+    // Clock: ns = base_ns + ((tsc - tsc_base) * tsc_mult) >> tsc_shift
+    uint64_t tsc_khz;        // OUT
+    uint64_t tsc_base;       // OUT: guest TSC at the reference instant
+    uint64_t tsc_mult;       // OUT
+    uint32_t tsc_shift;      // OUT
+    uint32_t reserved0;
+    uint64_t realtime_base_ns;   // OUT: CLOCK_REALTIME at tsc_base
+    uint64_t monotonic_base_ns;  // OUT: CLOCK_MONOTONIC at tsc_base
+    uint8_t random_seed[32];     // OUT: seeds getrandom() and AT_RANDOM users
+    // Application image, placed and validated by the monitor.
+    uint64_t app_entry;      // OUT
+    uint64_t app_sp;         // OUT: initial stack pointer (argc at [sp])
+    uint64_t app_image_end;  // OUT: page-aligned end of the highest segment: brk start
+    uint64_t stack_lo;       // OUT: [stack_lo, mem_size) is the stack
+    uint64_t heap_lo;        // OUT: first byte the kernel may hand out (== app_image_end)
+    uint64_t kernel_end;     // OUT: end of the kernel image
+    uint64_t console_gpa;    // OUT: ConsoleRing header
+    uint64_t console_size;   // OUT: ring data bytes (power of two)
+    char exe_path[256];      // OUT: for readlink("/proc/self/exe")
+    char hostname[65];       // OUT: uname nodename
+    uint8_t reserved1[7];
+    // Written by the guest, read by the monitor for --stats.
+    uint64_t kernel_entry_tsc;  // IN: TSC at the guest kernel's first instruction
+    uint64_t app_entry_tsc;     // IN: TSC just before jumping to the app
+    uint64_t syscall_count;     // IN: syscalls handled in the guest
+    uint32_t device_count;      // OUT
+    uint32_t stdio_mode[3];     // OUT: st_mode of the host's fds 0-2 (S_IFCHR, S_IFIFO, ...)
+    uint32_t reserved2;
+    DeviceDesc devices[kMaxDevices];  // OUT
+};
+static_assert(offsetof(BootInfo, mem_size) == 16);
+static_assert(offsetof(BootInfo, random_seed) == 72);
+static_assert(offsetof(BootInfo, app_entry) == 104);
+static_assert(offsetof(BootInfo, exe_path) == 168);
+static_assert(offsetof(BootInfo, kernel_entry_tsc) == 496);
+static_assert(offsetof(BootInfo, devices) == 544);
+static_assert(sizeof(BootInfo) == 544 + 16 * 64);
+static_assert(sizeof(BootInfo) <= kPageSize);
+
+// Layout sanity: the fixed regions must not overlap and must fit below the kernel.
+static_assert(kGdtGpa >= kBootInfoGpa + kPageSize);
+static_assert(kFaultStubsGpa + 32 * kFaultStubSize <= kPageTablesGpa);
+static_assert(kPageTablesEnd <= kFaultStackLo && kFaultStackHi <= kConsoleGpa);
+static_assert(kConsoleEnd <= kKernelBase);
+static_assert((kConsoleDataSize & (kConsoleDataSize - 1)) == 0);
+static_assert(kKernelLimit <= kAppMin);
+
+}  // namespace lightvm::abi

@@ -1,0 +1,88 @@
+/* Guest kernel entry points. Work whether `syscall` lands here at CPL0
+   (hardware KVM) or stays at CPL3 (PVM): both paths return with iretq,
+   which is valid at either CPL and never touches the user stack (the
+   red zone below the user's RSP stays intact). */
+    .section .lvm_header, "a"
+    .long 0x4b4d564c          /* kKernelMagic; C++ asserts it matches abi.h */
+    .long 1                   /* kAbiVersion */
+    .quad lvm_start
+    .quad lvm_syscall_entry
+    .quad __kernel_end
+
+    .text
+    .globl lvm_start
+lvm_start:                    /* rdi = BootInfo; CPL3, interrupts off */
+    leaq lvm_kstack_top(%rip), %rsp
+    xorl %ebp, %ebp
+    call lvm_main
+    ud2
+
+/* Frame layout must match SyscallFrame in kernel/syscall.hpp. */
+    .globl lvm_syscall_entry
+lvm_syscall_entry:
+    movq %rsp, lvm_user_rsp(%rip)
+    leaq lvm_kstack_top(%rip), %rsp
+    pushq $0x2b               /* iret: ss */
+    pushq lvm_user_rsp(%rip)  /* iret: rsp */
+    pushq %r11                /* iret: rflags */
+    pushq $0x33               /* iret: cs */
+    pushq %rcx                /* iret: rip */
+    pushq %r11
+    pushq %rcx
+    pushq %r9
+    pushq %r8
+    pushq %r10
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rax
+    movq %rsp, %rdi
+    cld
+    call lvm_syscall
+    addq $8, %rsp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %r10
+    popq %r8
+    popq %r9
+    popq %rcx
+    popq %r11
+    iretq
+
+/* lvm_enter_app(entry, sp): start the application like execve does:
+   clean registers, the prepared stack, CPL3. */
+    .globl lvm_enter_app
+lvm_enter_app:
+    pushq $0x2b
+    pushq %rsi
+    pushq $0x202
+    pushq $0x33
+    pushq %rdi
+    xorl %eax, %eax
+    xorl %ebx, %ebx
+    xorl %ecx, %ecx
+    xorl %edx, %edx
+    xorl %esi, %esi
+    xorl %edi, %edi
+    xorl %ebp, %ebp
+    xorl %r8d, %r8d
+    xorl %r9d, %r9d
+    xorl %r10d, %r10d
+    xorl %r11d, %r11d
+    xorl %r12d, %r12d
+    xorl %r13d, %r13d
+    xorl %r14d, %r14d
+    xorl %r15d, %r15d
+    iretq
+
+    .bss
+    .balign 16
+lvm_user_rsp:
+    .quad 0
+    .balign 4096
+lvm_kstack:
+    .skip 65536
+lvm_kstack_top:
+
+    .section .note.GNU-stack,"",@progbits

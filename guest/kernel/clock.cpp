@@ -1,0 +1,20 @@
+#include "kernel/clock.hpp"
+
+#include "kernel/kernel.hpp"
+
+namespace lightvm::guest {
+
+namespace {
+uint64_t since_base_ns() {
+    const abi::BootInfo& b = boot();
+    uint64_t tsc = rdtsc();
+    uint64_t delta = tsc > b.tsc_base ? tsc - b.tsc_base : 0;
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(delta) * b.tsc_mult) >> b.tsc_shift);
+}
+}  // namespace
+
+uint64_t monotonic_ns() { return boot().monotonic_base_ns + since_base_ns(); }
+uint64_t realtime_ns() { return boot().realtime_base_ns + since_base_ns(); }
+uint64_t boottime_ns() { return since_base_ns(); }
+
+}  // namespace lightvm::guest

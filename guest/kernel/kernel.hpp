@@ -1,0 +1,50 @@
+// Guest kernel core declarations shared by the syscall modules.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lightvm/abi.h"
+
+extern "C" {
+void* memcpy(void*, const void*, size_t);
+void* memmove(void*, const void*, size_t);
+void* memset(void*, int, size_t);
+int memcmp(const void*, const void*, size_t);
+size_t strlen(const char*);
+int strcmp(const char*, const char*);
+[[noreturn]] void lvm_enter_app(uint64_t entry, uint64_t sp);
+}
+
+namespace lightvm::guest {
+
+// The boot page, written by the monitor before our first instruction.
+inline abi::BootInfo& boot() {
+    return *reinterpret_cast<abi::BootInfo*>(abi::kBootInfoGpa);
+}
+
+// A hypercall: one exit to the monitor. `arg` is the guest address of the
+// argument struct; the kernel's own data lives below 4 GiB.
+inline void hypercall(uint16_t nr, const volatile void* arg) {
+    uint32_t a = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(arg));
+    uint16_t port = static_cast<uint16_t>(abi::kHypercallPortBase + nr);
+    asm volatile("outl %0, %1" : : "a"(a), "Nd"(port) : "memory");
+}
+
+[[noreturn]] void exit_vm(int status, unsigned signal);
+
+// Can the guest read/write [addr, addr+len)? RAM is identity-mapped from
+// 4 KiB up to mem_size; page 0 is never mapped.
+inline bool user_range_ok(uint64_t addr, uint64_t len) {
+    uint64_t size = boot().mem_size;
+    return addr >= abi::kPageSize && addr <= size && len <= size - addr;
+}
+bool user_string_ok(uint64_t addr, uint64_t max_len, size_t* len_out);
+
+inline uint64_t rdtsc() {
+    uint32_t lo, hi;
+    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t(hi) << 32) | lo;
+}
+
+}  // namespace lightvm::guest

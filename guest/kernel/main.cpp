@@ -1,0 +1,23 @@
+// Guest kernel entry: check the boot page, set up, start the application.
+#include "kernel/console.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/memory.hpp"
+#include "kernel/syscall.hpp"
+
+static_assert(lightvm::abi::kKernelMagic == 0x4b4d564c && lightvm::abi::kAbiVersion == 1,
+              "update the header in arch/entry.S");
+
+using namespace lightvm;
+using namespace lightvm::guest;
+
+extern "C" [[noreturn]] void lvm_main(abi::BootInfo* info) {
+    uint64_t t0 = rdtsc();
+    if (info != &boot() || info->magic != abi::kBootMagic || info->abi_version != abi::kAbiVersion)
+        exit_vm(127, 0);  // monitor/kernel mismatch: nothing sensible to run
+    info->kernel_entry_tsc = t0;
+    console_init();
+    memory_init(info->heap_lo, info->stack_lo);
+    syscalls_init();
+    info->app_entry_tsc = rdtsc();
+    lvm_enter_app(info->app_entry, info->app_sp);
+}

@@ -1,0 +1,63 @@
+// brk, mmap family: thin adapters over kernel/memory.cpp.
+#include "kernel/errno.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/memory.hpp"
+#include "kernel/syscall.hpp"
+
+namespace lightvm::guest {
+
+namespace {
+
+enum : unsigned { kSysBrk = 12, kSysMmap = 9, kSysMunmap = 11, kSysMprotect = 10, kSysMremap = 25,
+                  kSysMadvise = 28, kSysMlock = 149, kSysMunlock = 150, kSysMsync = 26, kSysMincore = 27 };
+
+long sys_brk(const SyscallArgs& a) { return static_cast<long>(mem_brk(a.a0)); }
+long sys_mmap(const SyscallArgs& a) {
+    return mem_mmap(a.a0, a.a1, static_cast<int>(a.a2), static_cast<int>(a.a3));
+}
+long sys_munmap(const SyscallArgs& a) { return mem_munmap(a.a0, a.a1); }
+long sys_mprotect(const SyscallArgs& a) { return mem_mprotect(a.a0, a.a1, static_cast<int>(a.a2)); }
+long sys_mremap(const SyscallArgs& a) {
+    return mem_mremap(a.a0, a.a1, a.a2, static_cast<int>(a.a3), a.a4);
+}
+
+long sys_madvise(const SyscallArgs& a) {
+    constexpr uint64_t kDontNeed = 4, kFree = 8;
+    if (a.a0 & (abi::kPageSize - 1))
+        return -err::kInval;
+    if (!user_range_ok(a.a0, a.a1))
+        return -err::kNoMem;
+    // Linux guarantees zero-fill on the next touch of anonymous memory.
+    if (a.a2 == kDontNeed || a.a2 == kFree)
+        memset(reinterpret_cast<void*>(a.a0), 0, a.a1);
+    return 0;
+}
+
+long sys_ok_range(const SyscallArgs& a) { return user_range_ok(a.a0, a.a1) ? 0 : -err::kNoMem; }
+
+long sys_mincore(const SyscallArgs& a) {
+    if (!user_range_ok(a.a0, a.a1))
+        return -err::kNoMem;
+    uint64_t pages = (a.a1 + abi::kPageSize - 1) / abi::kPageSize;
+    if (!user_range_ok(a.a2, pages))
+        return -err::kFault;
+    memset(reinterpret_cast<void*>(a.a2), 1, pages);
+    return 0;
+}
+
+}  // namespace
+
+void register_memory_syscalls(SyscallHandler* t) {
+    t[kSysBrk] = sys_brk;
+    t[kSysMmap] = sys_mmap;
+    t[kSysMunmap] = sys_munmap;
+    t[kSysMprotect] = sys_mprotect;
+    t[kSysMremap] = sys_mremap;
+    t[kSysMadvise] = sys_madvise;
+    t[kSysMlock] = sys_ok_range;
+    t[kSysMunlock] = sys_ok_range;
+    t[kSysMsync] = sys_ok_range;
+    t[kSysMincore] = sys_mincore;
+}
+
+}  // namespace lightvm::guest

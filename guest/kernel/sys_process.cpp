@@ -1,0 +1,275 @@
+// Process identity, exit, signals (accepted, not delivered yet), limits.
+#include "kernel/console.hpp"
+#include "kernel/errno.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/syscall.hpp"
+
+namespace lightvm::guest {
+
+void trace_noreturn(uint64_t nr, uint64_t a0);
+
+namespace {
+
+enum : unsigned {
+    kSysExit = 60, kSysExitGroup = 231, kSysGetpid = 39, kSysGettid = 186, kSysGetppid = 110,
+    kSysGetuid = 102, kSysGetgid = 104, kSysGeteuid = 107, kSysGetegid = 108, kSysSetTidAddress = 218,
+    kSysSetRobustList = 273, kSysRseq = 334, kSysArchPrctl = 158, kSysRtSigaction = 13,
+    kSysRtSigprocmask = 14, kSysSigaltstack = 131, kSysKill = 62, kSysTkill = 200, kSysTgkill = 234,
+    kSysPrlimit64 = 302, kSysGetrlimit = 97, kSysSetrlimit = 160, kSysSchedYield = 24,
+    kSysSchedGetaffinity = 204, kSysFutex = 202, kSysGetpgrp = 111, kSysGetpgid = 121, kSysGetsid = 124,
+    kSysSetpgid = 109, kSysUmask = 95, kSysGetresuid = 118, kSysGetresgid = 120, kSysGetgroups = 115,
+    kSysPause = 34,
+};
+
+constexpr uint64_t kArchSetGs = 0x1001, kArchSetFs = 0x1002, kArchGetFs = 0x1003, kArchGetGs = 0x1004;
+constexpr uint64_t kRlimInfinity = ~0ull;
+constexpr unsigned kSigChld = 17, kSigCont = 18, kSigUrg = 23, kSigWinch = 28;
+
+uint64_t g_fs_base, g_gs_base;
+unsigned g_umask = 022;
+
+long sys_exit(const SyscallArgs& a) {
+    trace_noreturn(kSysExitGroup, a.a0);
+    exit_vm(static_cast<int>(a.a0 & 0xff), 0);
+}
+
+long sys_getpid(const SyscallArgs&) { return boot().pid; }
+long sys_getppid(const SyscallArgs&) { return 0; }
+long sys_zero(const SyscallArgs&) { return 0; }
+long sys_enosys(const SyscallArgs&) { return -err::kNoSys; }
+
+long sys_set_tid_address(const SyscallArgs&) { return boot().pid; }
+
+long sys_arch_prctl(const SyscallArgs& a) {
+    switch (a.a0) {
+    case kArchSetFs:
+        if (a.a1 >= (1ull << 47))
+            return -err::kPerm;
+        g_fs_base = a.a1;
+        if (boot().flags & abi::kBootHasFsgsbase) {
+            asm volatile("wrfsbase %0" : : "r"(a.a1) : "memory");
+        } else {
+            volatile abi::HcSetFsBase hc{a.a1, 0};
+            hypercall(abi::kHcSetFsBase, &hc);
+            return hc.result;
+        }
+        return 0;
+    case kArchGetFs:
+        if (!user_range_ok(a.a1, 8))
+            return -err::kFault;
+        *reinterpret_cast<uint64_t*>(a.a1) = g_fs_base;
+        return 0;
+    case kArchSetGs:
+        if (!(boot().flags & abi::kBootHasFsgsbase))
+            return -err::kInval;
+        g_gs_base = a.a1;
+        asm volatile("wrgsbase %0" : : "r"(a.a1) : "memory");
+        return 0;
+    case kArchGetGs:
+        if (!user_range_ok(a.a1, 8))
+            return -err::kFault;
+        *reinterpret_cast<uint64_t*>(a.a1) = g_gs_base;
+        return 0;
+    default:
+        return -err::kInval;
+    }
+}
+
+bool fatal_by_default(unsigned sig) {
+    return sig != kSigChld && sig != kSigCont && sig != kSigUrg && sig != kSigWinch;
+}
+
+// Signals to ourselves: no delivery yet, so a default-fatal signal ends the
+// VM the way the default action would (abort() -> SIGABRT -> status 134).
+long deliver_self(unsigned sig) {
+    if (sig == 0)
+        return 0;
+    if (sig > 64)
+        return -err::kInval;
+    if (!fatal_by_default(sig))
+        return 0;
+    exit_vm(128 + static_cast<int>(sig), sig);
+}
+
+long sys_kill(const SyscallArgs& a) {
+    int64_t pid = static_cast<int64_t>(a.a0);
+    if (pid != boot().pid && pid != 0 && pid != -1)
+        return -err::kSrch;
+    return deliver_self(static_cast<unsigned>(a.a1));
+}
+long sys_tkill(const SyscallArgs& a) {
+    if (static_cast<int64_t>(a.a0) != boot().pid)
+        return -err::kSrch;
+    return deliver_self(static_cast<unsigned>(a.a1));
+}
+long sys_tgkill(const SyscallArgs& a) {
+    if (static_cast<int64_t>(a.a0) != boot().pid || static_cast<int64_t>(a.a1) != boot().pid)
+        return -err::kSrch;
+    return deliver_self(static_cast<unsigned>(a.a2));
+}
+
+long sys_rt_sigaction(const SyscallArgs& a) {
+    // Accept and remember nothing; report SIG_DFL as the old action.
+    if (a.a0 == 0 || a.a0 > 64 || a.a0 == 9 || a.a0 == 19)
+        return -err::kInval;
+    if (a.a2) {
+        if (!user_range_ok(a.a2, 32))
+            return -err::kFault;
+        memset(reinterpret_cast<void*>(a.a2), 0, 32);
+    }
+    return 0;
+}
+
+long sys_rt_sigprocmask(const SyscallArgs& a) {
+    if (a.a2) {
+        if (!user_range_ok(a.a2, 8))
+            return -err::kFault;
+        memset(reinterpret_cast<void*>(a.a2), 0, 8);
+    }
+    return 0;
+}
+
+long sys_sigaltstack(const SyscallArgs& a) {
+    if (a.a1) {
+        if (!user_range_ok(a.a1, 24))
+            return -err::kFault;
+        struct {
+            uint64_t sp;
+            int32_t flags;
+            int32_t pad;
+            uint64_t size;
+        } old{0, 2 /* SS_DISABLE */, 0, 0};
+        memcpy(reinterpret_cast<void*>(a.a1), &old, sizeof old);
+    }
+    return 0;
+}
+
+void fill_rlimit(unsigned resource, uint64_t* lim) {
+    switch (resource) {
+    case 3:  // RLIMIT_STACK
+        lim[0] = lim[1] = abi::kStackSize;
+        break;
+    case 7:  // RLIMIT_NOFILE
+        lim[0] = 1024;
+        lim[1] = 4096;
+        break;
+    default:
+        lim[0] = lim[1] = kRlimInfinity;
+    }
+}
+
+long sys_prlimit64(const SyscallArgs& a) {
+    if (a.a0 != 0 && static_cast<int64_t>(a.a0) != boot().pid)
+        return -err::kSrch;
+    if (a.a1 >= 16)
+        return -err::kInval;
+    if (a.a3) {
+        if (!user_range_ok(a.a3, 16))
+            return -err::kFault;
+        fill_rlimit(static_cast<unsigned>(a.a1), reinterpret_cast<uint64_t*>(a.a3));
+    }
+    return 0;  // new limits are accepted and not enforced
+}
+
+long sys_getrlimit(const SyscallArgs& a) {
+    if (a.a0 >= 16)
+        return -err::kInval;
+    if (!user_range_ok(a.a1, 16))
+        return -err::kFault;
+    fill_rlimit(static_cast<unsigned>(a.a0), reinterpret_cast<uint64_t*>(a.a1));
+    return 0;
+}
+
+long sys_sched_getaffinity(const SyscallArgs& a) {
+    if (a.a1 < 8)
+        return -err::kInval;
+    if (!user_range_ok(a.a2, 8))
+        return -err::kFault;
+    *reinterpret_cast<uint64_t*>(a.a2) = 1;  // one vCPU
+    return 8;
+}
+
+long sys_futex(const SyscallArgs& a) {
+    unsigned op = a.a1 & 127;
+    if (op == 1 || op == 10)  // FUTEX_WAKE, FUTEX_WAKE_BITSET: nobody else to wake
+        return 0;
+    if (op == 0 || op == 9) {  // FUTEX_WAIT(_BITSET)
+        if (!user_range_ok(a.a0, 4))
+            return -err::kFault;
+        if (*reinterpret_cast<volatile uint32_t*>(a.a0) != static_cast<uint32_t>(a.a2))
+            return -err::kAgain;
+        return -110;  // ETIMEDOUT: single-threaded, nobody could ever wake us
+    }
+    return -err::kNoSys;
+}
+
+long sys_umask(const SyscallArgs& a) {
+    unsigned old = g_umask;
+    g_umask = a.a0 & 0777;
+    return old;
+}
+
+long sys_getresid(const SyscallArgs& a) {
+    const uint64_t ptrs[3] = {a.a0, a.a1, a.a2};
+    for (uint64_t p : ptrs) {
+        if (!user_range_ok(p, 4))
+            return -err::kFault;
+        *reinterpret_cast<uint32_t*>(p) = 0;
+    }
+    return 0;
+}
+
+long sys_pause(const SyscallArgs&) {
+    // Nothing can ever arrive: sleep forever (until --timeout).
+    for (;;) {
+        volatile abi::HcSleep hc{~0ull >> 2, 0};
+        hypercall(abi::kHcSleep, &hc);
+    }
+}
+
+}  // namespace
+
+[[noreturn]] void exit_vm(int status, unsigned signal) {
+    volatile abi::HcExit hc{status, signal};
+    for (;;)
+        hypercall(abi::kHcExit, &hc);
+}
+
+void register_process_syscalls(SyscallHandler* t) {
+    t[kSysExit] = sys_exit;
+    t[kSysExitGroup] = sys_exit;
+    t[kSysGetpid] = sys_getpid;
+    t[kSysGettid] = sys_getpid;
+    t[kSysGetppid] = sys_getppid;
+    t[kSysGetuid] = sys_zero;
+    t[kSysGetgid] = sys_zero;
+    t[kSysGeteuid] = sys_zero;
+    t[kSysGetegid] = sys_zero;
+    t[kSysGetresuid] = sys_getresid;
+    t[kSysGetresgid] = sys_getresid;
+    t[kSysGetgroups] = sys_zero;
+    t[kSysGetpgrp] = sys_getpid;
+    t[kSysGetpgid] = sys_getpid;
+    t[kSysGetsid] = sys_getpid;
+    t[kSysSetpgid] = sys_zero;
+    t[kSysSetTidAddress] = sys_set_tid_address;
+    t[kSysSetRobustList] = sys_zero;
+    t[kSysRseq] = sys_enosys;  // glibc and musl fall back cleanly
+    t[kSysArchPrctl] = sys_arch_prctl;
+    t[kSysRtSigaction] = sys_rt_sigaction;
+    t[kSysRtSigprocmask] = sys_rt_sigprocmask;
+    t[kSysSigaltstack] = sys_sigaltstack;
+    t[kSysKill] = sys_kill;
+    t[kSysTkill] = sys_tkill;
+    t[kSysTgkill] = sys_tgkill;
+    t[kSysPrlimit64] = sys_prlimit64;
+    t[kSysGetrlimit] = sys_getrlimit;
+    t[kSysSetrlimit] = sys_zero;
+    t[kSysSchedYield] = sys_zero;
+    t[kSysSchedGetaffinity] = sys_sched_getaffinity;
+    t[kSysFutex] = sys_futex;
+    t[kSysUmask] = sys_umask;
+    t[kSysPause] = sys_pause;
+}
+
+}  // namespace lightvm::guest

@@ -1,0 +1,59 @@
+#include "kernel/syscall.hpp"
+
+#include "kernel/console.hpp"
+#include "kernel/errno.hpp"
+#include "kernel/kernel.hpp"
+#include "trace/strace.hpp"
+
+namespace lightvm::guest {
+
+namespace {
+
+SyscallHandler g_table[kMaxSyscall];
+bool g_trace;
+
+bool readable(uint64_t addr, uint64_t len, void*) { return user_range_ok(addr, len); }
+
+void trace(const SyscallFrame& f, long result, bool returns) {
+    char line[512];
+    SyscallRecord rec{f.nr, {f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9}, result};
+    size_t n = returns ? format_syscall(line, sizeof line, rec, readable, nullptr)
+                       : format_syscall_entry(line, sizeof line, rec, readable, nullptr);
+    console_write(abi::kStreamTrace, line, n);
+}
+
+}  // namespace
+
+void syscalls_init() {
+    register_process_syscalls(g_table);
+    register_memory_syscalls(g_table);
+    register_io_syscalls(g_table);
+    register_time_syscalls(g_table);
+    register_info_syscalls(g_table);
+    g_trace = boot().flags & abi::kBootTrace;
+}
+
+// exit/exit_group never return: trace them before they run.
+void trace_noreturn(uint64_t nr, uint64_t a0) {
+    if (!g_trace)
+        return;
+    SyscallFrame f{};
+    f.nr = nr;
+    f.rdi = a0;
+    trace(f, 0, false);
+}
+
+}  // namespace lightvm::guest
+
+extern "C" long lvm_syscall(lightvm::guest::SyscallFrame* frame) {
+    using namespace lightvm::guest;
+    boot().syscall_count++;
+    long result = -err::kNoSys;
+    if (frame->nr < kMaxSyscall && g_table[frame->nr]) {
+        SyscallArgs args{frame->rdi, frame->rsi, frame->rdx, frame->r10, frame->r8, frame->r9};
+        result = g_table[frame->nr](args);
+    }
+    if (g_trace)
+        trace(*frame, result, true);
+    return result;
+}

@@ -1,0 +1,28 @@
+// lightvm: parse arguments, dispatch to one subcommand, map to an exit code.
+#include <cstdio>
+#include <ctime>
+#include <variant>
+
+#include "cli/options.hpp"
+#include "cli/run_command.hpp"
+
+int main(int argc, char** argv) {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    const uint64_t start_ns = uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+
+    auto command = lightvm::cli::parse_command_line(argc, argv);
+    if (!command) {
+        std::fprintf(stderr, "lightvm: %s\n", command.error().to_string().c_str());
+        return command.error().kind == lightvm::ErrorKind::BadInput ? 2 : 125;
+    }
+    if (auto* help = std::get_if<lightvm::cli::HelpRequested>(&*command)) {
+        std::fputs(help->text.c_str(), help->exit_code ? stderr : stdout);
+        return help->exit_code;
+    }
+    if (std::holds_alternative<lightvm::cli::VersionRequested>(*command)) {
+        std::puts("lightvm " LIGHTVM_VERSION);
+        return 0;
+    }
+    return lightvm::cli::run_command(std::get<lightvm::cli::RunCommand>(*command), start_ns);
+}

@@ -1,0 +1,94 @@
+#include "cli/run_command.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+
+#include "devices/system.hpp"
+#include "monitor/vm.hpp"
+
+namespace lightvm::cli {
+
+namespace {
+
+void on_stop_signal(int sig) { request_stop(sig); }
+
+double ms(uint64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+void print_stats(const RunReport& r, uint64_t process_start_ns, uint64_t run_start_ns) {
+    const RunStats& s = r.stats;
+    // Offsets from process start, so the numbers include exec and setup.
+    uint64_t off = run_start_ns > process_start_ns ? run_start_ns - process_start_ns : 0;
+    std::fprintf(stderr, "lightvm stats:\n");
+    std::fprintf(stderr, "  vm created         %8.3f ms\n", ms(off + s.vm_created_ns));
+    std::fprintf(stderr, "  image ready        %8.3f ms\n", ms(off + s.image_ready_ns));
+    std::fprintf(stderr, "  first instruction  %8.3f ms\n", s.kernel_entry_ns ? ms(off + s.kernel_entry_ns) : 0.0);
+    std::fprintf(stderr, "  app entry          %8.3f ms\n", s.app_entry_ns ? ms(off + s.app_entry_ns) : 0.0);
+    std::fprintf(stderr, "  guest finished     %8.3f ms\n", ms(off + s.finished_ns));
+    std::fprintf(stderr, "  exits              %8llu (", static_cast<unsigned long long>(s.exits.total));
+    bool first = true;
+    for (unsigned i = 0; i < s.exits.hypercalls.size(); ++i) {
+        if (!s.exits.hypercalls[i])
+            continue;
+        std::fprintf(stderr, "%s%s %llu", first ? "" : ", ", hypercall_name(i),
+                     static_cast<unsigned long long>(s.exits.hypercalls[i]));
+        first = false;
+    }
+    if (s.exits.faults)
+        std::fprintf(stderr, "%sfault %llu", first ? "" : ", ", static_cast<unsigned long long>(s.exits.faults)), first = false;
+    if (s.exits.interrupted)
+        std::fprintf(stderr, "%sinterrupted %llu", first ? "" : ", ", static_cast<unsigned long long>(s.exits.interrupted)), first = false;
+    if (s.exits.other)
+        std::fprintf(stderr, "%sother %llu", first ? "" : ", ", static_cast<unsigned long long>(s.exits.other));
+    std::fprintf(stderr, ")\n");
+    std::fprintf(stderr, "  guest syscalls     %8llu (no exit)\n", static_cast<unsigned long long>(s.guest_syscalls));
+    std::fprintf(stderr, "  memory touched     %8.1f KiB of %llu MiB\n", static_cast<double>(s.memory_touched) / 1024.0,
+                 static_cast<unsigned long long>(s.memory_size >> 20));
+}
+
+uint64_t mono_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+}  // namespace
+
+int exit_code_for(const Error& e) {
+    switch (e.kind) {
+    case ErrorKind::NotFound:
+        return 127;
+    case ErrorKind::BadExecutable:
+        return 126;
+    default:
+        return 125;
+    }
+}
+
+int run_command(const RunCommand& cmd, uint64_t process_start_ns) {
+    // Guest output to a closed pipe must come back as EPIPE, not kill us.
+    std::signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa{};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGHUP, &sa, nullptr);
+
+    uint64_t run_start = mono_ns();
+    auto report = run_vm(cmd.config);
+    if (!report) {
+        std::fprintf(stderr, "lightvm: %s\n", report.error().to_string().c_str());
+        return exit_code_for(report.error());
+    }
+    const Outcome& o = report->outcome;
+    if (!o.report.empty())
+        std::fprintf(stderr, "lightvm: %s\n", o.report.c_str());
+    else if (o.signal && o.signal != SIGPIPE && !report->stopped_by)
+        std::fprintf(stderr, "lightvm: guest killed by %s\n", signal_name(o.signal));
+    if (cmd.stats)
+        print_stats(*report, process_start_ns, run_start);
+    return o.status;
+}
+
+}  // namespace lightvm::cli

@@ -1,0 +1,150 @@
+#include "devices/system.hpp"
+
+#include <time.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <csignal>
+#include <cstdio>
+
+#include "lightvm/abi.h"
+
+namespace lightvm {
+
+const char* vector_name(unsigned v) {
+    static const char* const names[32] = {
+        "divide error (#DE)", "debug exception (#DB)", "NMI", "breakpoint (#BP)", "overflow (#OF)",
+        "bound range exceeded (#BR)", "invalid opcode (#UD)", "device not available (#NM)",
+        "double fault (#DF)", "coprocessor segment overrun", "invalid TSS (#TS)", "segment not present (#NP)",
+        "stack-segment fault (#SS)", "general protection fault (#GP)", "page fault (#PF)", "reserved (15)",
+        "x87 floating-point error (#MF)", "alignment check (#AC)", "machine check (#MC)",
+        "SIMD floating-point exception (#XM)", "virtualization exception (#VE)", "control protection (#CP)",
+    };
+    return v < 32 && names[v] ? names[v] : "reserved exception";
+}
+
+int vector_signal(unsigned v) {
+    switch (v) {
+    case 0:
+    case 7:
+    case 16:
+    case 19:
+        return SIGFPE;
+    case 1:
+    case 3:
+        return SIGTRAP;
+    case 6:
+        return SIGILL;
+    case 17:
+    case 18:
+        return SIGBUS;
+    default:
+        return SIGSEGV;
+    }
+}
+
+const char* signal_name(int sig) {
+    switch (sig) {
+    case SIGHUP: return "SIGHUP";
+    case SIGINT: return "SIGINT";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGILL: return "SIGILL";
+    case SIGTRAP: return "SIGTRAP";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGKILL: return "SIGKILL";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGUSR2: return "SIGUSR2";
+    case SIGPIPE: return "SIGPIPE";
+    case SIGALRM: return "SIGALRM";
+    case SIGTERM: return "SIGTERM";
+    default: return "signal";
+    }
+}
+
+Result<void> SystemDevice::hc_exit(uint64_t arg_gpa, Outcome& outcome) {
+    auto hc = TRY(m_mem.read<abi::HcExit>(arg_gpa));
+    outcome.finished = true;
+    if (hc.signal != 0) {
+        if (hc.signal > 64)
+            return make_error(ErrorKind::GuestFault, "exit", "invalid signal " + std::to_string(hc.signal));
+        outcome.signal = static_cast<int>(hc.signal);
+        outcome.status = 128 + outcome.signal;
+    } else {
+        outcome.status = hc.status & 0xff;
+    }
+    return {};
+}
+
+Result<void> SystemDevice::hc_sleep(uint64_t arg_gpa) {
+    auto hc = TRY(m_mem.read<abi::HcSleep>(arg_gpa));
+    timespec ts{static_cast<time_t>(hc.nanoseconds / 1000000000), static_cast<long>(hc.nanoseconds % 1000000000)};
+    if (hc.nanoseconds / 1000000000 > static_cast<uint64_t>(INT64_MAX / 2))
+        ts.tv_sec = INT64_MAX / 2;
+    // A timeout or Ctrl-C interrupts the sleep (EINTR) and the run loop stops.
+    int r = ::clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, nullptr);
+    hc.result = r == 0 ? 0 : -r;
+    return m_mem.write(arg_gpa, hc);
+}
+
+Result<void> SystemDevice::hc_set_fs_base(uint64_t arg_gpa, CpuAccess& cpu) {
+    auto hc = TRY(m_mem.read<abi::HcSetFsBase>(arg_gpa));
+    if (hc.base >= (1ull << 47)) {
+        hc.result = -EPERM;
+    } else {
+        auto s = TRY(cpu.sregs());
+        s.fs.base = hc.base;
+        TRY(cpu.set_sregs(s));
+        hc.result = 0;
+    }
+    return m_mem.write(arg_gpa, hc);
+}
+
+Result<void> SystemDevice::fault(CpuAccess& cpu, Outcome& outcome) {
+    auto regs = TRY(cpu.regs());
+    auto sregs = TRY(cpu.sregs());
+    struct Frame {
+        uint64_t vector, error, rip, cs, rflags, rsp, ss;
+    };
+    // The frame is guest-controlled memory: read it through the checked view.
+    auto frame = m_mem.read<Frame>(regs.rsp);
+    if (!frame)
+        return make_error(ErrorKind::GuestFault, "fault", "fault report with an invalid stack pointer");
+    unsigned vector = static_cast<unsigned>(frame->vector);
+    if (vector >= 32)
+        return make_error(ErrorKind::GuestFault, "fault", "fault report with invalid vector " + std::to_string(vector));
+    int sig = vector_signal(vector);
+    char line[256];
+    if (vector == 14) {
+        uint64_t e = frame->error;
+        std::snprintf(line, sizeof line, "guest %s at rip 0x%" PRIx64 ": %s of address 0x%" PRIx64 " (%s) -> %s",
+                      vector_name(vector), frame->rip, (e & 16) ? "instruction fetch" : (e & 2) ? "write" : "read",
+                      sregs.cr2, (e & 1) ? "protection violation" : "not mapped", signal_name(sig));
+    } else if (vector == 13 && frame->error != 0) {
+        std::snprintf(line, sizeof line, "guest %s at rip 0x%" PRIx64 " (selector 0x%" PRIx64 ") -> %s",
+                      vector_name(vector), frame->rip, frame->error, signal_name(sig));
+    } else {
+        std::snprintf(line, sizeof line, "guest %s at rip 0x%" PRIx64 " -> %s", vector_name(vector), frame->rip,
+                      signal_name(sig));
+    }
+    outcome.finished = true;
+    outcome.signal = sig;
+    outcome.status = 128 + sig;
+    outcome.report = line;
+    return {};
+}
+
+Result<void> SystemDevice::triple_fault(CpuAccess& cpu, Outcome& outcome) {
+    auto regs = cpu.regs();
+    char line[128];
+    std::snprintf(line, sizeof line, "guest triple fault (rip 0x%" PRIx64 ") -> SIGSEGV", regs ? regs->rip : 0);
+    outcome.finished = true;
+    outcome.signal = SIGSEGV;
+    outcome.status = 128 + SIGSEGV;
+    outcome.report = line;
+    return {};
+}
+
+}  // namespace lightvm

@@ -1,0 +1,33 @@
+// System device: the guest's lifecycle hypercalls (exit, sleep, FS base)
+// and the decoding of CPU faults reported by the CPL0 stubs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "devices/device.hpp"
+
+namespace lightvm {
+
+class SystemDevice {
+public:
+    explicit SystemDevice(GuestMemory& mem) : m_mem(mem) {}
+
+    Result<void> hc_exit(uint64_t arg_gpa, Outcome& outcome);
+    Result<void> hc_sleep(uint64_t arg_gpa);
+    Result<void> hc_set_fs_base(uint64_t arg_gpa, CpuAccess& cpu);
+    // The fault stubs pushed (vector, error) on top of the CPU's frame.
+    Result<void> fault(CpuAccess& cpu, Outcome& outcome);
+    // A triple fault: nothing to read but the registers.
+    Result<void> triple_fault(CpuAccess& cpu, Outcome& outcome);
+
+private:
+    GuestMemory& m_mem;
+};
+
+// "page fault (#PF)" etc., and the signal Linux would send for it.
+const char* vector_name(unsigned vector);
+int vector_signal(unsigned vector);
+const char* signal_name(int sig);
+
+}  // namespace lightvm

@@ -1,0 +1,136 @@
+// Thin RAII wrapper over /dev/kvm. The only module that includes
+// <linux/kvm.h>; everything above speaks in these lightvm types.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
+
+namespace lightvm::kvm {
+
+struct Regs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rip, rflags;
+};
+
+struct Segment {
+    uint64_t base = 0;
+    uint32_t limit = 0;
+    uint16_t selector = 0;
+    uint8_t type = 0, present = 0, dpl = 0, db = 0, s = 0, l = 0, g = 0, avl = 0;
+};
+
+struct DescriptorTable {
+    uint64_t base = 0;
+    uint16_t limit = 0;
+};
+
+struct Sregs {
+    Segment cs, ds, es, fs, gs, ss, tr, ldt;
+    DescriptorTable gdt, idt;
+    uint64_t cr0 = 0, cr2 = 0, cr3 = 0, cr4 = 0, efer = 0;
+};
+
+enum class ExitKind {
+    Io,             // port I/O: our hypercalls and fault reports
+    Mmio,           // access to unmapped guest memory
+    Hlt,
+    Shutdown,       // triple fault
+    FailEntry,      // hardware refused to enter the guest
+    InternalError,  // KVM could not emulate something
+    Interrupted,    // KVM_RUN returned EINTR (timeout, signal)
+    Other,
+};
+
+struct Exit {
+    ExitKind kind = ExitKind::Other;
+    uint32_t raw_reason = 0;
+    // Io
+    bool io_out = false;
+    uint16_t port = 0;
+    uint8_t io_size = 0;
+    uint32_t io_count = 0;
+    uint32_t io_value = 0;  // the value written, for single OUTs of <= 4 bytes
+    // Mmio
+    uint64_t mmio_addr = 0;
+    bool mmio_write = false;
+    // FailEntry / InternalError detail
+    uint64_t detail = 0;
+};
+
+struct Msr {
+    uint32_t index;
+    uint64_t value;
+};
+
+inline constexpr uint32_t kMsrTsc = 0x10;
+inline constexpr uint32_t kMsrEfer = 0xc0000080;
+inline constexpr uint32_t kMsrStar = 0xc0000081;
+inline constexpr uint32_t kMsrLstar = 0xc0000082;
+inline constexpr uint32_t kMsrCstar = 0xc0000083;
+inline constexpr uint32_t kMsrSfmask = 0xc0000084;
+inline constexpr uint32_t kMsrFsBase = 0xc0000100;
+inline constexpr uint32_t kMsrGsBase = 0xc0000101;
+inline constexpr uint32_t kMsrKernelGsBase = 0xc0000102;
+
+class Vcpu {
+public:
+    Vcpu() = default;
+    Vcpu(Vcpu&&) noexcept;
+    Vcpu& operator=(Vcpu&&) noexcept;
+    ~Vcpu();
+
+    Result<Regs> get_regs() const;
+    Result<void> set_regs(const Regs&);
+    Result<Sregs> get_sregs() const;
+    Result<void> set_sregs(const Sregs&);
+    Result<void> set_msrs(std::span<const Msr>);
+    Result<void> set_cpuid(std::span<const uint8_t> cpuid_blob);
+    Result<uint32_t> tsc_khz() const;
+    Result<Exit> run();
+
+    // Async-signal-safe: make the next (or current, with a signal) KVM_RUN
+    // return immediately with EINTR.
+    void set_immediate_exit(bool on);
+
+private:
+    friend class Vm;
+    UniqueFd m_fd;
+    void* m_run = nullptr;
+    size_t m_run_size = 0;
+};
+
+class Vm {
+public:
+    Result<void> set_memory(uint32_t slot, uint64_t gpa, uint64_t size, void* host, bool log_dirty = false);
+    Result<Vcpu> create_vcpu(uint32_t id);
+    int fd() const { return m_fd.get(); }
+
+private:
+    friend class System;
+    UniqueFd m_fd;
+    size_t m_run_size = 0;
+};
+
+class System {
+public:
+    static Result<System> open(const char* path = "/dev/kvm");
+    Result<Vm> create_vm();
+    // KVM_GET_SUPPORTED_CPUID as an opaque blob for Vcpu::set_cpuid (cached).
+    Result<std::span<const uint8_t>> supported_cpuid();
+
+private:
+    UniqueFd m_fd;
+    size_t m_run_size = 0;
+    std::vector<uint8_t> m_cpuid;
+};
+
+// Is /dev/kvm present and openable? Used by tests to SKIP loudly.
+bool available(const char* path = "/dev/kvm");
+
+}  // namespace lightvm::kvm

@@ -1,0 +1,90 @@
+#include "memory/guest_memory.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <utility>
+#include <vector>
+
+namespace lightvm {
+
+Result<GuestMemory> GuestMemory::create(uint64_t size) {
+    GuestMemory mem;
+    mem.m_fd = UniqueFd(::memfd_create("lightvm-guest-ram", MFD_CLOEXEC));
+    if (!mem.m_fd.valid())
+        return sys_error("memfd_create");
+    if (::ftruncate(mem.m_fd.get(), static_cast<off_t>(size)) < 0)
+        return sys_error("ftruncate guest memory");
+    // NORESERVE: RAM is sparse; only pages the guest touches cost anything.
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, mem.m_fd.get(), 0);
+    if (p == MAP_FAILED)
+        return sys_error("mmap guest memory");
+    mem.m_base = static_cast<uint8_t*>(p);
+    mem.m_size = size;
+    mem.m_owned = true;
+    return mem;
+}
+
+GuestMemory GuestMemory::wrap(uint8_t* base, uint64_t size) {
+    GuestMemory mem;
+    mem.m_base = base;
+    mem.m_size = size;
+    return mem;
+}
+
+GuestMemory::GuestMemory(GuestMemory&& o) noexcept
+    : m_fd(std::move(o.m_fd)),
+      m_base(std::exchange(o.m_base, nullptr)),
+      m_size(std::exchange(o.m_size, 0)),
+      m_owned(std::exchange(o.m_owned, false)) {}
+
+GuestMemory& GuestMemory::operator=(GuestMemory&& o) noexcept {
+    if (this != &o) {
+        if (m_owned && m_base)
+            ::munmap(m_base, m_size);
+        m_fd = std::move(o.m_fd);
+        m_base = std::exchange(o.m_base, nullptr);
+        m_size = std::exchange(o.m_size, 0);
+        m_owned = std::exchange(o.m_owned, false);
+    }
+    return *this;
+}
+
+GuestMemory::~GuestMemory() {
+    if (m_owned && m_base)
+        ::munmap(m_base, m_size);
+}
+
+Result<std::span<uint8_t>> GuestMemory::span(uint64_t gpa, uint64_t len) const {
+    if (!contains(gpa, len)) {
+        char msg[128];
+        std::snprintf(msg, sizeof msg, "guest range 0x%" PRIx64 "+0x%" PRIx64 " is outside guest memory (0x%" PRIx64 " bytes)",
+                      gpa, len, m_size);
+        return make_error(ErrorKind::GuestFault, "memory", msg);
+    }
+    return std::span<uint8_t>(m_base + gpa, len);
+}
+
+Result<void> GuestMemory::write_bytes(uint64_t gpa, std::span<const uint8_t> bytes) {
+    auto s = TRY(span(gpa, bytes.size()));
+    std::memcpy(s.data(), bytes.data(), bytes.size());
+    return {};
+}
+
+uint64_t GuestMemory::resident_bytes() const {
+    if (!m_base)
+        return 0;
+    long page = ::sysconf(_SC_PAGESIZE);
+    size_t pages = (m_size + page - 1) / page;
+    std::vector<unsigned char> vec(pages);
+    if (::mincore(m_base, m_size, vec.data()) < 0)
+        return 0;
+    uint64_t n = 0;
+    for (unsigned char v : vec)
+        n += v & 1;
+    return n * static_cast<uint64_t>(page);
+}
+
+}  // namespace lightvm

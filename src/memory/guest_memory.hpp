@@ -1,0 +1,67 @@
+// Guest RAM: one memfd mapped shared into the monitor, so it can later be
+// snapshotted, shared and mapped copy-on-write. All monitor access to guest
+// memory goes through the checked accessors here: the guest is hostile, and
+// every address and length it hands us is validated with overflow-safe math.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <type_traits>
+
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
+
+namespace lightvm {
+
+class GuestMemory {
+public:
+    static Result<GuestMemory> create(uint64_t size);
+    // Wrap caller-owned storage (unit tests; no memfd).
+    static GuestMemory wrap(uint8_t* base, uint64_t size);
+
+    GuestMemory() = default;
+    GuestMemory(GuestMemory&&) noexcept;
+    GuestMemory& operator=(GuestMemory&&) noexcept;
+    GuestMemory(const GuestMemory&) = delete;
+    GuestMemory& operator=(const GuestMemory&) = delete;
+    ~GuestMemory();
+
+    uint64_t size() const { return m_size; }
+    uint8_t* host_base() const { return m_base; }
+    int fd() const { return m_fd.get(); }
+
+    bool contains(uint64_t gpa, uint64_t len) const {
+        return gpa <= m_size && len <= m_size - gpa;
+    }
+    // [gpa, gpa+len) as a host span, or an error naming the bad range.
+    Result<std::span<uint8_t>> span(uint64_t gpa, uint64_t len) const;
+
+    template <class T>
+    Result<T> read(uint64_t gpa) const {
+        static_assert(std::is_trivially_copyable_v<T>);
+        auto s = TRY(span(gpa, sizeof(T)));
+        T value;
+        std::memcpy(&value, s.data(), sizeof(T));
+        return value;
+    }
+    template <class T>
+    Result<void> write(uint64_t gpa, const T& value) {
+        static_assert(std::is_trivially_copyable_v<T>);
+        auto s = TRY(span(gpa, sizeof(T)));
+        std::memcpy(s.data(), &value, sizeof(T));
+        return {};
+    }
+    Result<void> write_bytes(uint64_t gpa, std::span<const uint8_t> bytes);
+
+    // Pages of guest RAM resident on the host (for --stats).
+    uint64_t resident_bytes() const;
+
+private:
+    UniqueFd m_fd;
+    uint8_t* m_base = nullptr;
+    uint64_t m_size = 0;
+    bool m_owned = false;
+};
+
+}  // namespace lightvm

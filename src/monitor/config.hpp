@@ -1,0 +1,35 @@
+// What one VM run needs to know: built by the CLI (or later the daemon),
+// consumed by run_vm. Plain data.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace lightvm {
+
+struct VmConfig {
+    std::string app_path;                // host path of the static executable
+    std::vector<std::string> argv;       // argv[0] included
+    std::vector<std::string> env;        // "K=V"
+    uint64_t mem_size = 256ull << 20;    // guest RAM
+    double timeout_seconds = 0;          // 0 = none
+    bool trace = false;                  // strace-style syscall log on stderr
+    bool stats = false;                  // collect memory statistics (costs a mincore)
+    std::string hostname = "lightvm";
+    // Host streams the guest's stdin/stdout/stderr are wired to.
+    int stdin_fd = 0, stdout_fd = 1, stderr_fd = 2;
+    // Where --trace lines and monitor reports go.
+    int diag_fd = 2;
+};
+
+// "256M", "1G", "64MiB", "1048576" -> bytes. Rejects junk, zero, overflow.
+Result<uint64_t> parse_size(std::string_view text);
+
+// Checks ranges and rounds mem_size up to 2 MiB.
+Result<VmConfig> validate(VmConfig cfg);
+
+}  // namespace lightvm

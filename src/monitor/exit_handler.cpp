@@ -1,0 +1,103 @@
+#include "monitor/exit_handler.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+
+namespace lightvm {
+
+namespace {
+
+std::string hex(uint64_t v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+    return buf;
+}
+
+Result<void> hostile(const std::string& what) {
+    return make_error(ErrorKind::GuestFault, "guest", what);
+}
+
+Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& outcome) {
+    switch (nr) {
+    case abi::kHcExit:
+        return d.system.hc_exit(arg, outcome);
+    case abi::kHcConsoleFlush:
+        return {};  // the drain at every exit already did the work
+    case abi::kHcWrite:
+        return d.console.hc_write(arg, outcome);
+    case abi::kHcRead:
+        return d.console.hc_read(arg);
+    case abi::kHcSleep:
+        return d.system.hc_sleep(arg);
+    case abi::kHcSetFsBase:
+        return d.system.hc_set_fs_base(arg, d.cpu);
+    default:
+        return hostile("unknown hypercall " + std::to_string(nr));
+    }
+}
+
+}  // namespace
+
+const char* hypercall_name(unsigned nr) {
+    static const char* const names[abi::kHcCount] = {"exit", "console_flush", "write", "read", "sleep",
+                                                     "set_fs_base"};
+    return nr < abi::kHcCount ? names[nr] : "unknown";
+}
+
+Result<void> handle_exit(Devices& d, const kvm::Exit& exit, Outcome& outcome, ExitStats& stats) {
+    stats.total++;
+    // Output first: whatever else happens, what the guest printed is not lost.
+    auto drained = d.console.drain(outcome);
+    switch (exit.kind) {
+    case kvm::ExitKind::Io: {
+        if (exit.port == abi::kFaultPort && exit.io_out) {
+            stats.faults++;
+            TRY(drained);
+            return d.system.fault(d.cpu, outcome);
+        }
+        if (exit.port < abi::kHypercallPortBase || exit.port >= abi::kHypercallPortEnd)
+            return hostile(std::string(exit.io_out ? "write to" : "read from") + " I/O port " + hex(exit.port) +
+                           " (not a lightvm device)");
+        unsigned nr = exit.port - abi::kHypercallPortBase;
+        if (!exit.io_out || exit.io_size != 4 || exit.io_count != 1)
+            return hostile("malformed hypercall " + std::to_string(nr) + " (port " + hex(exit.port) + ", " +
+                           (exit.io_out ? "out" : "in") + ", size " + std::to_string(exit.io_size) + ")");
+        if (nr >= abi::kHcCount)
+            return hostile("unknown hypercall " + std::to_string(nr));
+        stats.hypercalls[nr]++;
+        TRY(drained);
+        if (outcome.finished)  // e.g. SIGPIPE while draining
+            return {};
+        auto r = dispatch_hypercall(d, nr, exit.io_value, outcome);
+        if (!r && r.error().kind == ErrorKind::GuestFault)
+            r.error().message = std::string("hypercall ") + hypercall_name(nr) + ": " + r.error().message;
+        return r;
+    }
+    case kvm::ExitKind::Interrupted:
+        stats.interrupted++;
+        return drained;
+    case kvm::ExitKind::Shutdown:
+        stats.faults++;
+        TRY(drained);
+        return d.system.triple_fault(d.cpu, outcome);
+    case kvm::ExitKind::Mmio:
+        stats.other++;
+        return hostile(std::string("MMIO ") + (exit.mmio_write ? "write to " : "read from ") + hex(exit.mmio_addr) +
+                       " (no device there)");
+    case kvm::ExitKind::Hlt:
+        stats.other++;
+        return hostile("halted the CPU");
+    case kvm::ExitKind::FailEntry:
+        stats.other++;
+        return make_error(ErrorKind::System, "KVM_RUN", "entry failed, hardware reason " + hex(exit.detail));
+    case kvm::ExitKind::InternalError:
+        stats.other++;
+        return make_error(ErrorKind::System, "KVM_RUN", "KVM internal error, suberror " + std::to_string(exit.detail));
+    case kvm::ExitKind::Other:
+        break;
+    }
+    stats.other++;
+    return make_error(ErrorKind::System, "KVM_RUN", "unexpected exit reason " + std::to_string(exit.raw_reason));
+}
+
+}  // namespace lightvm

@@ -1,0 +1,195 @@
+#include "monitor/layout.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <utility>
+
+#include "lightvm/abi.h"
+#include "loader/initial_stack.hpp"
+#include "x86/descriptors.hpp"
+#include "x86/page_tables.hpp"
+
+extern "C" const uint8_t lightvm_kernel_start[];
+extern "C" const uint8_t lightvm_kernel_end[];
+
+namespace lightvm {
+
+namespace {
+
+constexpr uint64_t kMinHeap = 1ull << 20;  // leave at least this between image and stack
+
+std::string hex(uint64_t v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+    return buf;
+}
+
+struct LoadedKernel {
+    uint64_t entry, syscall_entry, image_end;
+};
+
+Result<LoadedKernel> load_kernel(GuestMemory& mem) {
+    auto blob = embedded_kernel();
+    auto image = TRY(loader::parse_elf(blob, abi::kKernelBase));
+    if (image.image_start < abi::kKernelBase || image.image_end > abi::kKernelLimit)
+        return make_error(ErrorKind::System, "guest kernel", "image outside its reserved range");
+    auto dest = TRY(mem.span(abi::kKernelBase, abi::kKernelLimit - abi::kKernelBase));
+    TRY(loader::load_segments(image, blob, dest, abi::kKernelBase));
+    auto header = TRY(mem.read<abi::KernelHeader>(abi::kKernelBase));
+    if (header.magic != abi::kKernelMagic || header.abi_version != abi::kAbiVersion)
+        return make_error(ErrorKind::System, "guest kernel", "bad header or ABI version mismatch");
+    if (header.image_end > abi::kKernelLimit)
+        return make_error(ErrorKind::System, "guest kernel", "image too large");
+    return LoadedKernel{header.entry, header.syscall_entry, header.image_end};
+}
+
+void copy_string(char* dst, size_t cap, const std::string& s) {
+    size_t n = std::min(cap - 1, s.size());
+    std::memcpy(dst, s.data(), n);
+    dst[n] = 0;
+}
+
+}  // namespace
+
+std::span<const uint8_t> embedded_kernel() {
+    return {lightvm_kernel_start, static_cast<size_t>(lightvm_kernel_end - lightvm_kernel_start)};
+}
+
+Result<MappedFile> MappedFile::open(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid())
+        return sys_error(path);
+    struct stat st;
+    if (::fstat(fd.get(), &st) < 0)
+        return sys_error(path);
+    if (S_ISDIR(st.st_mode))
+        return make_error(ErrorKind::BadExecutable, path, "is a directory");
+    if (!S_ISREG(st.st_mode))
+        return make_error(ErrorKind::BadExecutable, path, "not a regular file");
+    MappedFile f;
+    f.m_size = static_cast<size_t>(st.st_size);
+    if (f.m_size == 0)
+        return make_error(ErrorKind::BadExecutable, path, "empty file, not an ELF executable");
+    void* p = ::mmap(nullptr, f.m_size, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+    if (p == MAP_FAILED)
+        return sys_error("mmap " + path);
+    f.m_data = static_cast<const uint8_t*>(p);
+    return f;
+}
+
+MappedFile::MappedFile(MappedFile&& o) noexcept
+    : m_data(std::exchange(o.m_data, nullptr)), m_size(std::exchange(o.m_size, 0)) {}
+MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
+    if (this != &o) {
+        if (m_data)
+            ::munmap(const_cast<uint8_t*>(m_data), m_size);
+        m_data = std::exchange(o.m_data, nullptr);
+        m_size = std::exchange(o.m_size, 0);
+    }
+    return *this;
+}
+MappedFile::~MappedFile() {
+    if (m_data)
+        ::munmap(const_cast<uint8_t*>(m_data), m_size);
+}
+
+Result<loader::ElfImage> check_app(std::span<const uint8_t> file, uint64_t mem_size, const std::string& path) {
+    auto parsed = loader::parse_elf(file, abi::kPieBase);
+    if (!parsed) {
+        Error e = parsed.error();
+        e.where = path;
+        return tl::unexpected(e);
+    }
+    const auto& img = *parsed;
+    if (img.image_start < abi::kAppMin)
+        return make_error(ErrorKind::BadExecutable, path,
+                          "segment at " + hex(img.image_start) + " overlaps the guest kernel (addresses below " +
+                              hex(abi::kAppMin) + " are reserved)");
+    uint64_t limit = mem_size - abi::kStackSize - kMinHeap;
+    if (img.image_end > limit)
+        return make_error(ErrorKind::BadExecutable, path,
+                          "image ends at " + hex(img.image_end) + ", beyond guest memory (" +
+                              std::to_string(mem_size >> 20) + " MiB); raise --mem");
+    return parsed;
+}
+
+Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std::span<const uint8_t> app_file,
+                                     const loader::ElfImage& app, const ClockReference& clock,
+                                     const HostInfo& host) {
+    GuestImage out;
+    out.cr3 = TRY(x86::build_identity_map(mem, abi::kPageTablesGpa, abi::kPageTablesEnd, mem.size()));
+    TRY(x86::write_descriptors(mem, abi::kHypercallPortBase, abi::kHypercallPortEnd));
+    auto kernel = TRY(load_kernel(mem));
+    out.kernel_entry = kernel.entry;
+    out.syscall_entry = kernel.syscall_entry;
+
+    auto app_dest = TRY(mem.span(abi::kAppMin, mem.size() - abi::kStackSize - abi::kAppMin));
+    TRY(loader::load_segments(app, app_file, app_dest, abi::kAppMin));
+    out.app_entry = app.entry;
+
+    uint8_t random[48];
+    if (::getrandom(random, sizeof random, 0) != static_cast<ssize_t>(sizeof random))
+        return sys_error("getrandom");
+
+    loader::StackSpec spec;
+    spec.stack_top = mem.size();
+    spec.argv = cfg.argv;
+    spec.envp = cfg.env;
+    spec.auxv = {
+        {3, app.phdr_vaddr},   // AT_PHDR
+        {4, app.phentsize},    // AT_PHENT
+        {5, app.phnum},        // AT_PHNUM
+        {6, abi::kPageSize},   // AT_PAGESZ
+        {7, 0},                // AT_BASE: no interpreter
+        {8, 0},                // AT_FLAGS
+        {9, app.entry},        // AT_ENTRY
+        {11, 0}, {12, 0}, {13, 0}, {14, 0},  // AT_UID, AT_EUID, AT_GID, AT_EGID
+        {16, host.hwcap},      // AT_HWCAP
+        {17, 100},             // AT_CLKTCK
+        {23, 0},               // AT_SECURE
+    };
+    std::copy(random + 32, random + 48, spec.random.begin());
+    spec.execfn = cfg.argv.empty() ? cfg.app_path : cfg.argv[0];
+    auto stack = TRY(loader::build_initial_stack(spec));
+    TRY(mem.write_bytes(mem.size() - stack.bytes.size(), stack.bytes));
+    out.app_sp = stack.sp;
+
+    abi::BootInfo boot{};
+    boot.magic = abi::kBootMagic;
+    boot.abi_version = abi::kAbiVersion;
+    boot.flags = (cfg.trace ? uint32_t{abi::kBootTrace} : 0u) | (host.fsgsbase ? uint32_t{abi::kBootHasFsgsbase} : 0u);
+    if ((host.stdio_mode[1] & S_IFMT) == S_IFCHR && ::isatty(cfg.stdout_fd))
+        boot.flags |= abi::kBootStdoutTty;
+    if ((host.stdio_mode[2] & S_IFMT) == S_IFCHR && ::isatty(cfg.stderr_fd))
+        boot.flags |= abi::kBootStderrTty;
+    boot.pid = host.pid;
+    boot.mem_size = mem.size();
+    boot.tsc_khz = clock.tsc_khz;
+    boot.tsc_base = clock.tsc;
+    boot.tsc_shift = 32;
+    boot.tsc_mult = clock.tsc_khz ? (1000000ull << 32) / clock.tsc_khz : 0;
+    boot.realtime_base_ns = clock.realtime_ns;
+    boot.monotonic_base_ns = clock.monotonic_ns;
+    std::copy(random, random + 32, boot.random_seed);
+    boot.app_entry = app.entry;
+    boot.app_sp = stack.sp;
+    boot.app_image_end = app.image_end;
+    boot.heap_lo = app.image_end;
+    boot.stack_lo = mem.size() - abi::kStackSize;
+    boot.kernel_end = kernel.image_end;
+    boot.console_gpa = abi::kConsoleGpa;
+    boot.console_size = abi::kConsoleDataSize;
+    copy_string(boot.exe_path, sizeof boot.exe_path, host.exe_path.empty() ? cfg.app_path : host.exe_path);
+    copy_string(boot.hostname, sizeof boot.hostname, cfg.hostname);
+    std::copy(host.stdio_mode, host.stdio_mode + 3, boot.stdio_mode);
+    TRY(mem.write(abi::kBootInfoGpa, boot));
+    return out;
+}
+
+}  // namespace lightvm

@@ -1,0 +1,66 @@
+// Builds a guest image in guest memory before the first instruction: page
+// tables, descriptors, the guest kernel, the application and its stack, and
+// the boot page. Pure memory writes: no KVM needed, so tests cover it.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "common/result.hpp"
+#include "loader/elf.hpp"
+#include "memory/guest_memory.hpp"
+#include "monitor/config.hpp"
+
+namespace lightvm {
+
+// The embedded guest kernel ELF (monitor/kernel_blob.S).
+std::span<const uint8_t> embedded_kernel();
+
+// A host file mapped read-only.
+class MappedFile {
+public:
+    static Result<MappedFile> open(const std::string& path);
+    MappedFile() = default;
+    MappedFile(MappedFile&&) noexcept;
+    MappedFile& operator=(MappedFile&&) noexcept;
+    ~MappedFile();
+    std::span<const uint8_t> bytes() const { return {m_data, m_size}; }
+
+private:
+    const uint8_t* m_data = nullptr;
+    size_t m_size = 0;
+};
+
+// Parses and places the application, checking it fits the guest layout.
+// Needs no KVM: bad executables fail before any VM is created.
+Result<loader::ElfImage> check_app(std::span<const uint8_t> file, uint64_t mem_size, const std::string& path);
+
+struct GuestImage {
+    uint64_t cr3 = 0;
+    uint64_t kernel_entry = 0;
+    uint64_t syscall_entry = 0;
+    uint64_t app_entry = 0;
+    uint64_t app_sp = 0;
+};
+
+struct ClockReference {
+    uint64_t tsc_khz = 0;
+    uint64_t tsc = 0;
+    uint64_t realtime_ns = 0;
+    uint64_t monotonic_ns = 0;
+};
+
+struct HostInfo {
+    bool fsgsbase = false;
+    uint32_t stdio_mode[3] = {0, 0, 0};
+    uint32_t pid = 1;
+    uint64_t hwcap = 0;
+    std::string exe_path;
+};
+
+Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std::span<const uint8_t> app_file,
+                                     const loader::ElfImage& app, const ClockReference& clock,
+                                     const HostInfo& host);
+
+}  // namespace lightvm

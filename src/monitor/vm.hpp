@@ -1,0 +1,39 @@
+// One VM, start to finish: create, build the image, run the vCPU loop
+// until the guest exits, faults, times out or is stopped.
+#pragma once
+
+#include <cstdint>
+
+#include "common/result.hpp"
+#include "monitor/config.hpp"
+#include "monitor/exit_handler.hpp"
+
+namespace lightvm {
+
+struct RunStats {
+    ExitStats exits;
+    // Nanoseconds since run_vm() was entered.
+    uint64_t vm_created_ns = 0;    // KVM VM + vCPU + memory exist
+    uint64_t image_ready_ns = 0;   // guest image and registers written
+    uint64_t kernel_entry_ns = 0;  // guest kernel's first instruction (from the guest's TSC)
+    uint64_t app_entry_ns = 0;     // jump to the application's entry point
+    uint64_t finished_ns = 0;      // guest done, output drained
+    uint64_t guest_syscalls = 0;   // handled inside the guest, no exit
+    uint64_t memory_touched = 0;   // bytes of guest RAM resident on the host
+    uint64_t memory_size = 0;
+};
+
+struct RunReport {
+    Outcome outcome;
+    bool timed_out = false;
+    int stopped_by = 0;  // host signal that stopped the VM (SIGINT/SIGTERM), or 0
+    RunStats stats;
+};
+
+Result<RunReport> run_vm(const VmConfig& config);
+
+// Async-signal-safe: stop the VM running in this process as if killed by
+// `signal` (the CLI's SIGINT/SIGTERM handlers call this).
+void request_stop(int signal);
+
+}  // namespace lightvm
