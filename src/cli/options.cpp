@@ -56,8 +56,12 @@ Result<Command> parse_command_line(int argc, char** argv) {
         return make_error(ErrorKind::BadInput, "usage", "unknown option '" + rest.front() + "' (try lightvm run --help)");
     run.config.app_path = rest.front();
     run.config.argv.assign(rest.begin(), rest.end());
-    if (!mem.empty())
-        run.config.mem_size = TRY(parse_size(mem));
+    if (!mem.empty()) {
+        auto size = parse_size(mem);
+        if (!size)
+            return make_error(ErrorKind::BadInput, "--mem", size.error().message);
+        run.config.mem_size = *size;
+    }
     if (!timeout.empty())
         run.config.timeout_seconds = TRY(parse_seconds(timeout));
     run.config.stats = run.stats;
