@@ -1,0 +1,36 @@
+# Front door. `make` installs dependencies, builds and boots an example VM;
+# `make test` runs the whole test suite (unit, guest, system, sanitizers).
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps build demo test test-fast test-asan bench format clean
+
+all: deps build demo
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@ninja -C $(BUILD) -j $(JOBS)
+
+demo: build
+	@echo "--- lightvm run examples/hello (its own KVM VM) ---"
+	@./$(BUILD)/src/lightvm run --stats ./$(BUILD)/examples/hello "from the quick start"
+
+# Whole suite: regular build (all tiers), then host code under ASan+UBSan.
+test: build
+	@./scripts/run-tests.sh $(BUILD) $(ASAN_BUILD)
+
+test-fast: build
+	@cd $(BUILD) && ctest --output-on-failure -j 1
+
+bench: build
+	@./$(BUILD)/bench/spawn_bench ./$(BUILD)/src/lightvm --runs 300
+
+format:
+	@clang-format -i $$(git ls-files '*.cpp' '*.hpp' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Installs the Debian 12 packages lightvm needs to build and test, if missing.
+set -eu
+PKGS="build-essential cmake ninja-build g++ clang libexpected-dev libcli11-dev nlohmann-json3-dev
+libgtest-dev libgmock-dev libbenchmark-dev musl-tools busybox-static"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+    echo "install-deps: all packages present"
+    exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing$missing"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
