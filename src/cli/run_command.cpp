@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "cli/fast_exit.hpp"
 #include "devices/system.hpp"
 #include "monitor/vm.hpp"
 
@@ -76,7 +77,9 @@ int run_command(const RunCommand& cmd, uint64_t process_start_ns) {
     sigaction(SIGHUP, &sa, nullptr);
 
     uint64_t run_start = mono_ns();
-    auto report = run_vm(cmd.config);
+    VmConfig config = cmd.config;
+    config.defer_teardown = true;
+    auto report = run_vm(config);
     if (!report) {
         std::fprintf(stderr, "lightvm: %s\n", report.error().to_string().c_str());
         return exit_code_for(report.error());
@@ -88,7 +91,9 @@ int run_command(const RunCommand& cmd, uint64_t process_start_ns) {
         std::fprintf(stderr, "lightvm: guest killed by %s\n", signal_name(o.signal));
     if (cmd.stats)
         print_stats(*report, process_start_ns, run_start);
-    return o.status;
+    std::fflush(stdout);
+    std::fflush(stderr);
+    fast_exit(o.status);
 }
 
 }  // namespace lightvm::cli

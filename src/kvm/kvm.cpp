@@ -245,6 +245,23 @@ Result<void> Vcpu::set_cpuid(std::span<const uint8_t> blob) {
     return {};
 }
 
+Result<void> Vcpu::set_cpuid(std::span<const CpuidEntry> entries) {
+    std::vector<uint8_t> blob(sizeof(CpuidHeader) + entries.size() * sizeof(kvm_cpuid_entry2));
+    reinterpret_cast<CpuidHeader*>(blob.data())->nent = static_cast<uint32_t>(entries.size());
+    auto* out = reinterpret_cast<kvm_cpuid_entry2*>(blob.data() + sizeof(CpuidHeader));
+    for (size_t i = 0; i < entries.size(); ++i) {
+        const auto& e = entries[i];
+        out[i].function = e.function;
+        out[i].index = e.index;
+        out[i].flags = e.index_significant ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
+        out[i].eax = e.eax;
+        out[i].ebx = e.ebx;
+        out[i].ecx = e.ecx;
+        out[i].edx = e.edx;
+    }
+    return set_cpuid(std::span<const uint8_t>(blob));
+}
+
 Result<uint32_t> Vcpu::tsc_khz() const {
     int khz = xioctl(m_fd.get(), KVM_GET_TSC_KHZ, 0);
     if (khz <= 0)

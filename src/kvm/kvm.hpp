@@ -63,6 +63,12 @@ struct Exit {
     uint64_t detail = 0;
 };
 
+struct CpuidEntry {
+    uint32_t function, index;
+    bool index_significant;
+    uint32_t eax, ebx, ecx, edx;
+};
+
 struct Msr {
     uint32_t index;
     uint64_t value;
@@ -91,6 +97,7 @@ public:
     Result<void> set_sregs(const Sregs&);
     Result<void> set_msrs(std::span<const Msr>);
     Result<void> set_cpuid(std::span<const uint8_t> cpuid_blob);
+    Result<void> set_cpuid(std::span<const CpuidEntry> entries);
     Result<uint32_t> tsc_khz() const;
     Result<Exit> run();
 

@@ -293,7 +293,7 @@ Result<ElfImage> parse_elf(std::span<const uint8_t> file, uint64_t pie_base) {
 }
 
 Result<void> load_segments(const ElfImage& image, std::span<const uint8_t> file,
-                           std::span<uint8_t> dest, uint64_t dest_base) {
+                           std::span<uint8_t> dest, uint64_t dest_base, BssFill fill) {
     // Validate everything first so a failure leaves guest memory untouched.
     for (const auto& s : image.segments) {
         if (s.filesz > s.memsz ||
@@ -314,7 +314,7 @@ Result<void> load_segments(const ElfImage& image, std::span<const uint8_t> file,
         uint8_t* out = dest.data() + (s.vaddr - dest_base);
         if (s.filesz != 0)
             std::memcpy(out, file.data() + s.file_offset, s.filesz);
-        if (s.memsz > s.filesz)
+        if (s.memsz > s.filesz && fill == BssFill::Zero)
             std::memset(out + s.filesz, 0, s.memsz - s.filesz);
     }
     return {};

@@ -58,7 +58,11 @@ Result<ElfImage> parse_elf(std::span<const uint8_t> file, uint64_t pie_base);
 // [filesz, memsz) of each segment are zeroed; bytes outside the segments are
 // left untouched. Every segment must lie inside [dest_base, dest_base +
 // dest.size()) and inside `file`; nothing is written unless all of them do.
+// BssFill::AlreadyZero skips the zeroing when `dest` is known to be fresh
+// (a new memfd): touching bss pages the program may never use costs a host
+// page fault each.
+enum class BssFill { Zero, AlreadyZero };
 Result<void> load_segments(const ElfImage& image, std::span<const uint8_t> file,
-                           std::span<uint8_t> dest, uint64_t dest_base);
+                           std::span<uint8_t> dest, uint64_t dest_base, BssFill fill = BssFill::Zero);
 
 }  // namespace lightvm::loader

@@ -19,6 +19,9 @@ struct VmConfig {
     double timeout_seconds = 0;          // 0 = none
     bool trace = false;                  // strace-style syscall log on stderr
     bool stats = false;                  // collect memory statistics (costs a mincore)
+    // Leave the KVM objects and guest memory alive when run_vm returns, so
+    // a CLI can tear them down off the critical path (see cli/fast_exit).
+    bool defer_teardown = false;
     std::string hostname = "lightvm";
     // Host streams the guest's stdin/stdout/stderr are wired to.
     int stdin_fd = 0, stdout_fd = 1, stderr_fd = 2;

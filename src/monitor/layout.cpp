@@ -40,7 +40,7 @@ Result<LoadedKernel> load_kernel(GuestMemory& mem) {
     if (image.image_start < abi::kKernelBase || image.image_end > abi::kKernelLimit)
         return make_error(ErrorKind::System, "guest kernel", "image outside its reserved range");
     auto dest = TRY(mem.span(abi::kKernelBase, abi::kKernelLimit - abi::kKernelBase));
-    TRY(loader::load_segments(image, blob, dest, abi::kKernelBase));
+    TRY(loader::load_segments(image, blob, dest, abi::kKernelBase, loader::BssFill::AlreadyZero));
     auto header = TRY(mem.read<abi::KernelHeader>(abi::kKernelBase));
     if (header.magic != abi::kKernelMagic || header.abi_version != abi::kAbiVersion)
         return make_error(ErrorKind::System, "guest kernel", "bad header or ABI version mismatch");
@@ -119,6 +119,7 @@ Result<loader::ElfImage> check_app(std::span<const uint8_t> file, uint64_t mem_s
     return parsed;
 }
 
+// `mem` must be fresh (all zero): bss is not cleared again.
 Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std::span<const uint8_t> app_file,
                                      const loader::ElfImage& app, const ClockReference& clock,
                                      const HostInfo& host) {
@@ -130,7 +131,7 @@ Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std:
     out.syscall_entry = kernel.syscall_entry;
 
     auto app_dest = TRY(mem.span(abi::kAppMin, mem.size() - abi::kStackSize - abi::kAppMin));
-    TRY(loader::load_segments(app, app_file, app_dest, abi::kAppMin));
+    TRY(loader::load_segments(app, app_file, app_dest, abi::kAppMin, loader::BssFill::AlreadyZero));
     out.app_entry = app.entry;
 
     uint8_t random[48];
