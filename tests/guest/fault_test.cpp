@@ -1,1 +1,161 @@
-// placeholder: being written
+// Faulting and hostile guests: CPU exceptions become Linux-style deaths by
+// signal with one report line; rule-breaking hypercalls stop the VM (137)
+// without harming the host or the next VM.
+#include <chrono>
+#include <csignal>
+
+#include "guest_test_util.hpp"
+
+namespace lightvm::test {
+namespace {
+
+const std::string kHello = "Hello from a lightvm guest!\n";
+
+class FaultTest : public ::testing::TestWithParam<std::string> {
+protected:
+    void SetUp() override { REQUIRE_KVM(); }
+    std::string prog(const std::string& name) const { return name + "." + GetParam(); }
+
+    // A VM after a bad one must be entirely unaffected.
+    void expect_next_vm_fine() {
+        auto r = run_guest(prog("hello"), {});
+        ASSERT_TRUE(r.ok) << r.error;
+        EXPECT_EQ(r.status, 0) << describe(r);
+        EXPECT_EQ(r.out, kHello);
+        EXPECT_EQ(r.report, "");
+    }
+};
+
+bool contains(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
+
+TEST_P(FaultTest, NullDereferenceIsSigsegv) {
+    auto r = run_guest(prog("nullderef"), {});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 139) << describe(r);
+    EXPECT_EQ(r.signal, SIGSEGV);
+    EXPECT_TRUE(contains(r.report, "page fault")) << r.report;
+    EXPECT_TRUE(contains(r.report, "address 0x0")) << r.report;
+    EXPECT_TRUE(contains(r.report, "read")) << r.report;
+    EXPECT_TRUE(contains(r.report, "SIGSEGV")) << r.report;
+    EXPECT_FALSE(contains(r.report, "\n"));
+    EXPECT_EQ(r.out, "") << "the program must not survive the fault";
+    EXPECT_EQ(r.stats.exits.faults, 1u);
+    expect_next_vm_fine();
+}
+
+TEST_P(FaultTest, Ud2IsSigill) {
+    auto r = run_guest(prog("ud2"), {});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 132) << describe(r);
+    EXPECT_EQ(r.signal, SIGILL);
+    EXPECT_TRUE(contains(r.report, "invalid opcode")) << r.report;
+    EXPECT_TRUE(contains(r.report, "SIGILL")) << r.report;
+    EXPECT_EQ(r.out, "");
+    expect_next_vm_fine();
+}
+
+TEST_P(FaultTest, DivideByZeroIsSigfpe) {
+    auto r = run_guest(prog("divzero"), {});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 136) << describe(r);
+    EXPECT_EQ(r.signal, SIGFPE);
+    EXPECT_TRUE(contains(r.report, "divide error")) << r.report;
+    EXPECT_EQ(r.out, "");
+    expect_next_vm_fine();
+}
+
+TEST_P(FaultTest, AbortIsSigabrt) {
+    auto r = run_guest(prog("abortme"), {});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 134) << describe(r);
+    EXPECT_EQ(r.signal, SIGABRT);
+    expect_next_vm_fine();
+}
+
+struct HostileCase {
+    const char* mode;
+    int status;
+    int signal;
+    std::vector<std::string> report_has;
+};
+
+// A 4-byte OUT covers 4 ports: the bitmap allows [0x500, 0x520), so the
+// last hypercall port usable with `out %eax` is 0x51c.
+const HostileCase kHostile[] = {
+    {"badport", 139, SIGSEGV, {"general protection fault", "SIGSEGV"}},
+    {"badhc", 137, SIGKILL, {"guest stopped", "unknown hypercall 28"}},
+    {"nexthc", 137, SIGKILL, {"guest stopped", "unknown hypercall 6"}},
+    {"edgehc", 139, SIGSEGV, {"general protection fault"}},
+    {"badaddr", 137, SIGKILL, {"guest stopped", "outside guest memory", "0xfffffffff000"}},
+    {"hugelen", 137, SIGKILL, {"guest stopped", "outside guest memory", "0x4000000000000000"}},
+    {"badarg", 137, SIGKILL, {"guest stopped", "outside guest memory", "0xfffffff0"}},
+    {"ring", 137, SIGKILL, {"guest stopped", "ring"}},
+    {"in", 137, SIGKILL, {"guest stopped", "port 0x500"}},
+    {"badsleep", 137, SIGKILL, {"guest stopped", "outside guest memory"}},
+    {"badexit", 137, SIGKILL, {"guest stopped", "invalid signal"}},
+    {"hlt", 139, SIGSEGV, {"general protection fault"}},
+};
+
+TEST_P(FaultTest, HostileGuestsAreStopped) {
+    for (const auto& c : kHostile) {
+        SCOPED_TRACE(std::string("hostile mode ") + c.mode);
+        auto r = run_guest(prog("hostile"), {c.mode});
+        ASSERT_TRUE(r.ok) << "a hostile guest must be stopped, not fail the monitor: " << r.error;
+        EXPECT_FALSE(contains(r.out, "survived")) << "the guest went on after: " << r.out;
+        EXPECT_EQ(r.status, c.status) << describe(r);
+        EXPECT_EQ(r.signal, c.signal) << describe(r);
+        for (const auto& s : c.report_has)
+            EXPECT_TRUE(contains(r.report, s)) << "report '" << r.report << "' lacks '" << s << "'";
+        EXPECT_FALSE(contains(r.report, "\n")) << "report must be one line";
+        EXPECT_LT(r.report.size(), 300u);
+        expect_next_vm_fine();
+    }
+}
+
+TEST_P(FaultTest, HostileUsageErrorIsNormalExit) {
+    // Sanity check of the test program itself.
+    auto r = run_guest(prog("hostile"), {"nonsense"});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 2);
+    EXPECT_TRUE(contains(r.err, "usage")) << r.err;
+}
+
+TEST_P(FaultTest, FaultAfterOutputKeepsTheOutput) {
+    // Whatever the guest printed before dying reaches the host.
+    auto r = run_guest(prog("hostile"), {"badport-after-print"});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 139) << describe(r);
+    EXPECT_EQ(r.out, "about to fault\n");
+}
+
+TEST_P(FaultTest, TimeoutStopsASpinningGuest) {
+    // No exits at all while spinning: the watchdog must kick the vCPU out.
+    RunOptions o;
+    o.timeout_seconds = 0.3;
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = run_guest(prog("hostile"), {"spin"}, "", o);
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 124) << describe(r);
+    EXPECT_TRUE(r.timed_out);
+    EXPECT_EQ(r.out, "spinning\n") << "output before the timeout must not be lost";
+    EXPECT_GE(ms, 280.0);
+    EXPECT_LT(ms, 2000.0);
+    expect_next_vm_fine();
+}
+
+TEST_P(FaultTest, FaultWithTraceStillReports) {
+    RunOptions o;
+    o.trace = true;
+    auto r = run_guest(prog("nullderef"), {}, "", o);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 139) << describe(r);
+    EXPECT_TRUE(contains(r.report, "page fault")) << r.report;
+    EXPECT_FALSE(r.diag.empty()) << "the syscalls before the fault are traced";
+}
+
+INSTANTIATE_TEST_SUITE_P(Libc, FaultTest, ::testing::Values("glibc", "musl"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+}  // namespace
+}  // namespace lightvm::test

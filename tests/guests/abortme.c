@@ -1,1 +1,8 @@
-int main(void){return 0;}
+/* abort(): SIGABRT, status 134. */
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(void) {
+    fflush(stdout);
+    abort();
+}

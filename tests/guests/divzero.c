@@ -1,1 +1,9 @@
-int main(void){return 0;}
+/* Integer division by zero: divide error, SIGFPE. */
+#include <stdio.h>
+
+int main(void) {
+    volatile int a = 42, b = 0;
+    int c = a / b;
+    printf("survived: %d\n", c);
+    return 0;
+}

@@ -1,1 +1,120 @@
-int main(void){return 0;}
+/* A hostile guest application. The app runs at CPL3 like the guest kernel
+ * and shares its TSS I/O bitmap, so it can issue lightvm hypercalls itself:
+ *   out %eax, %dx   with dx = 0x500 + nr, eax = guest address of the argument.
+ * Each mode breaks one rule; the monitor must stop the VM (status 137) with a
+ * one-line report, or the CPU must fault (#GP, SIGSEGV). If the guest
+ * survives, it says so and exits 99.
+ *   badport  out to port 0x80 (not in the I/O bitmap)         -> #GP, 139
+ *   badport-after-print  prints a line first, then badport     -> 139, line kept
+ *   badhc    out to 0x51c: unknown hypercall 28                -> 137
+ *   nexthc   out to 0x506: first unused hypercall number (6)   -> 137
+ *   edgehc   outl to 0x51f: ports 0x51f-0x522 leave the bitmap -> #GP, 139
+ *   badaddr  write hypercall, buffer at 0xfffffffff000         -> 137
+ *   hugelen  write hypercall, valid buffer, length 1<<62       -> 137
+ *   badarg   write hypercall, argument struct at 0xfffffff0    -> 137
+ *   ring     console ring head set to tail+0x7fffffff, write() -> 137
+ *   in       inl from hypercall port 0x500                     -> 137
+ *   badsleep sleep hypercall, struct straddling the end of RAM -> 137
+ *   badexit  exit hypercall with signal 1000                   -> 137
+ *   hlt      hlt at CPL3                                       -> #GP, 139
+ *   spin     print a line, then loop forever (for timeouts and signals) */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HC_PORT_BASE 0x500
+#define HC_EXIT 0
+#define HC_WRITE 2
+#define HC_SLEEP 4
+#define HC_COUNT 6
+#define CONSOLE_GPA 0x40000ul
+
+struct HcExit {
+    int32_t status;
+    uint32_t signal;
+};
+
+struct HcIo {
+    uint32_t fd;
+    uint32_t flags;
+    uint64_t buf;
+    uint64_t len;
+    int64_t result;
+};
+
+static struct HcIo io;
+static char message[] = "hostile guest writing\n";
+
+static void out32(uint16_t port, uint32_t value) {
+    __asm__ volatile("outl %0, %1" : : "a"(value), "d"(port) : "memory");
+}
+
+static uint32_t in32(uint16_t port) {
+    uint32_t v;
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "d"(port) : "memory");
+    return v;
+}
+
+static uint32_t addr32(const void *p) { return (uint32_t)(uintptr_t)p; }
+
+int main(int argc, char **argv) {
+    const char *mode = argc > 1 ? argv[1] : "";
+    if (strcmp(mode, "badport") == 0) {
+        out32(0x80, 0);
+    } else if (strcmp(mode, "badport-after-print") == 0) {
+        printf("about to fault\n");
+        fflush(stdout);
+        out32(0x80, 0);
+    } else if (strcmp(mode, "badhc") == 0) {
+        /* Highest port a 4-byte OUT may use inside [0x500, 0x520): 0x51c. */
+        out32(HC_PORT_BASE + 0x1c, addr32(&io));
+    } else if (strcmp(mode, "nexthc") == 0) {
+        out32(HC_PORT_BASE + HC_COUNT, addr32(&io));
+    } else if (strcmp(mode, "edgehc") == 0) {
+        /* Ports 0x51f-0x522: partly outside the I/O bitmap, so #GP. */
+        out32(HC_PORT_BASE + 0x1f, addr32(&io));
+    } else if (strcmp(mode, "badsleep") == 0) {
+        /* The argument struct straddles the end of guest RAM. */
+        out32(HC_PORT_BASE + HC_SLEEP, 0x0ffffff8u);
+    } else if (strcmp(mode, "badexit") == 0) {
+        static struct HcExit ex = {0, 1000};
+        out32(HC_PORT_BASE + HC_EXIT, addr32(&ex));
+    } else if (strcmp(mode, "spin") == 0) {
+        /* Never exits and never makes a syscall: only a timeout or a host
+         * signal can stop it. What it printed first must not be lost. */
+        printf("spinning\n");
+        fflush(stdout);
+        for (volatile unsigned long n = 0;; n++) {
+        }
+    } else if (strcmp(mode, "hlt") == 0) {
+        __asm__ volatile("hlt");
+    } else if (strcmp(mode, "badaddr") == 0) {
+        io.fd = 1;
+        io.buf = 0xfffffffff000ull;
+        io.len = 100;
+        out32(HC_PORT_BASE + HC_WRITE, addr32(&io));
+    } else if (strcmp(mode, "hugelen") == 0) {
+        io.fd = 1;
+        io.buf = (uint64_t)(uintptr_t)message;
+        io.len = 1ull << 62;
+        out32(HC_PORT_BASE + HC_WRITE, addr32(&io));
+    } else if (strcmp(mode, "badarg") == 0) {
+        out32(HC_PORT_BASE + HC_WRITE, 0xfffffff0u);
+    } else if (strcmp(mode, "ring") == 0) {
+        volatile uint32_t *head = (volatile uint32_t *)CONSOLE_GPA;
+        volatile uint32_t *tail = (volatile uint32_t *)(CONSOLE_GPA + 64);
+        *head = *tail + 0x7fffffffu;
+        write(1, message, strlen(message));
+        /* The corrupt ring is seen at the next exit at the latest. */
+        fflush(stdout);
+    } else if (strcmp(mode, "in") == 0) {
+        uint32_t v = in32(HC_PORT_BASE);
+        printf("read %u\n", v);
+    } else {
+        fprintf(stderr, "usage: hostile badport|badport-after-print|badhc|nexthc|edgehc|badaddr|hugelen|badarg|ring|in|badsleep|badexit|hlt|spin\n");
+        return 2;
+    }
+    printf("survived %s\n", mode);
+    return 99;
+}

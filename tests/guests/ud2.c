@@ -1,1 +1,8 @@
-int main(void){return 0;}
+/* Executes ud2: invalid opcode, SIGILL. */
+#include <stdio.h>
+
+int main(void) {
+    __builtin_trap();
+    printf("survived\n");
+    return 0;
+}

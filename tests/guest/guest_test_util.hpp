@@ -1,0 +1,81 @@
+// Helpers for guest tests: boot a real VM through lightvm::run_vm with the
+// guest's stdin/stdout/stderr and the monitor's diagnostics captured in
+// memory, and run host programs natively for comparison.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kvm/kvm.hpp"
+#include "monitor/vm.hpp"
+
+namespace lightvm::test {
+
+// Empty when KVM can run guests here, else why not (checked once).
+const std::string& kvm_unusable_reason();
+
+// Skips the current test loudly when /dev/kvm cannot be used.
+#define REQUIRE_KVM()                                                                            \
+    do {                                                                                         \
+        if (!::lightvm::test::kvm_unusable_reason().empty())                                     \
+            GTEST_SKIP() << "SKIPPED: /dev/kvm not available (guest tests need KVM): "           \
+                         << ::lightvm::test::kvm_unusable_reason();                              \
+    } while (0)
+
+struct RunOptions {
+    std::vector<std::string> env;     // "K=V"
+    uint64_t mem_size = 256ull << 20;
+    double timeout_seconds = 0;
+    bool trace = false;
+    bool stats = false;
+    std::string argv0;                // default: the app path
+    // Instead of capturing: wire the guest's stdout to this host fd (e.g. a
+    // /dev/null or pty fd the caller owns). out is then empty.
+    int stdout_fd = -1;
+    int stdin_fd = -1;                // likewise for stdin (stdin_data is then unused)
+    bool merge_stderr = false;        // guest stderr into the same capture as stdout (like 2>&1)
+};
+
+struct GuestRun {
+    bool ok = false;           // run_vm returned a RunReport
+    std::string error;         // Error::to_string() when !ok
+    ErrorKind error_kind = ErrorKind::System;
+    int status = -1;
+    int signal = 0;
+    bool timed_out = false;
+    std::string report;        // Outcome::report: one line for faults and stops
+    std::string out;           // guest stdout
+    std::string err;           // guest stderr
+    std::string diag;          // --trace lines and monitor diagnostics
+    RunStats stats;
+    double wall_ms = 0;        // run_vm wall time
+};
+
+// Absolute path of a test guest program ("hello.glibc" -> <build>/guests/hello.glibc);
+// absolute paths are returned unchanged.
+std::string guest_path(const std::string& prog_file);
+
+// Boot prog_file in a fresh VM with argv = {path, args...}.
+GuestRun run_guest(const std::string& prog_file, std::vector<std::string> args, std::string stdin_data = "",
+                   RunOptions opts = {});
+
+struct HostRun {
+    int status = -1;  // exit status, or 128+N when killed by signal N
+    std::string out;
+    std::string err;
+};
+
+// Run argv natively on the host (argv[0] is the program path), stdin from
+// stdin_data; stdout/stderr captured.
+HostRun run_host(const std::vector<std::string>& argv, const std::string& stdin_data = "");
+
+// Deterministic pseudo-random bytes for input data.
+std::string random_bytes(size_t n, uint64_t seed);
+
+// Short human summary of a run, for assertion messages.
+std::string describe(const GuestRun& r);
+
+}  // namespace lightvm::test
