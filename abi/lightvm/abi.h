@@ -14,7 +14,7 @@
 
 namespace lightvm::abi {
 
-inline constexpr uint32_t kAbiVersion = 1;
+inline constexpr uint32_t kAbiVersion = 2;
 inline constexpr uint32_t kBootMagic = 0x4c564d31;  // "LVM1"
 
 // ---------------------------------------------------------------------------
@@ -84,6 +84,8 @@ enum Hypercall : uint16_t {
     kHcRead = 3,          // HcIo: read from a host stream into guest memory
     kHcSleep = 4,         // HcSleep
     kHcSetFsBase = 5,     // HcSetFsBase (CPUs without FSGSBASE)
+    kHcFs = 6,            // HcFs: one file-system operation on a host directory share
+    kHcBlock = 7,         // HcBlock: one block-device request
     kHcCount
 };
 
@@ -114,6 +116,73 @@ struct HcSetFsBase {
     int64_t result;  // OUT
 };
 static_assert(sizeof(HcSetFsBase) == 16);
+
+// File-system shares (--fs/--rootfs). The guest kernel owns the mount table
+// and the fd table; the monitor owns host file descriptors, named to the
+// guest by opaque handles. Paths in requests are relative to a share root
+// (or to a directory handle), lexically normalised by the guest, and
+// resolved by the monitor with openat2(RESOLVE_IN_ROOT): the guest can never
+// name anything outside the directories it was given.
+enum FsOp : uint32_t {
+    kFsOpen = 1,       // path, flags = O_* (Linux values), mode -> result = handle, aux = st_mode
+    kFsClose = 2,      // handle
+    kFsRead = 3,       // handle, buf, len, offset (-1: file position) -> bytes
+    kFsWrite = 4,      // handle, buf, len, offset (-1: file position / append) -> bytes, aux = position after
+    kFsStat = 5,       // path, flags = AT_SYMLINK_NOFOLLOW?, buf = struct stat (144 bytes)
+    kFsFstat = 6,      // handle, buf = struct stat
+    kFsGetdents = 7,   // handle, buf, len -> bytes of linux_dirent64 records
+    kFsMkdir = 8,      // path, mode
+    kFsUnlink = 9,     // path, flags = AT_REMOVEDIR?
+    kFsRename = 10,    // path -> path2 (share2), flags = RENAME_*
+    kFsReadlink = 11,  // path, buf, len -> bytes
+    kFsSymlink = 12,   // path = new link, path2 = target text (not resolved)
+    kFsLink = 13,      // path -> path2 (share2)
+    kFsTruncate = 14,  // handle, offset = new length
+    kFsFsync = 15,     // handle, flags = 1 for fdatasync
+    kFsUtimens = 16,   // path or handle (path_len 0), buf = gpa of timespec[2] or 0, flags
+    kFsChmod = 17,     // path or handle (path_len 0), mode
+    kFsAccess = 18,    // path, mode = R_OK|W_OK|X_OK, flags
+    kFsSeek = 19,      // handle, offset, flags = whence -> new offset (directories: rewind)
+    kFsStatfs = 20,    // path or handle, buf = struct statfs (120 bytes)
+};
+inline constexpr uint32_t kNoHandle = 0xffffffff;
+inline constexpr uint32_t kMaxPath = 4096;
+
+struct HcFs {
+    uint32_t op;       // IN: FsOp
+    uint32_t share;    // IN: share index for path (when handle == kNoHandle)
+    uint32_t handle;   // IN: file handle, or directory handle the path is relative to
+    uint32_t share2;   // IN: share index for path2 (rename, link)
+    uint32_t flags;    // IN: op-specific (open flags, AT_* flags, whence, RENAME_*)
+    uint32_t mode;     // IN: permission bits / access mode
+    uint64_t path;     // IN: gpa of the path (no NUL needed; path_len bytes)
+    uint64_t path_len; // IN
+    uint64_t path2;    // IN
+    uint64_t path2_len;// IN
+    uint64_t buf;      // IN: gpa of data / stat / dirent buffer
+    uint64_t len;      // IN
+    int64_t offset;    // IN
+    int64_t result;    // OUT: >= 0, or -errno
+    uint64_t aux;      // OUT: op-specific (open: st_mode; write: position after)
+};
+static_assert(sizeof(HcFs) == 96);
+static_assert(offsetof(HcFs, path) == 24 && offsetof(HcFs, result) == 80);
+
+enum BlockOp : uint32_t {
+    kBlockRead = 1,   // buf, len, offset -> bytes
+    kBlockWrite = 2,  // buf, len, offset -> bytes
+    kBlockFlush = 3,  // fdatasync the backing file
+};
+
+struct HcBlock {
+    uint32_t op;      // IN: BlockOp
+    uint32_t device;  // IN: index into BootInfo.devices
+    uint64_t buf;     // IN: gpa
+    uint64_t len;     // IN
+    uint64_t offset;  // IN: byte offset on the device
+    int64_t result;   // OUT: bytes, or -errno
+};
+static_assert(sizeof(HcBlock) == 40);
 
 // ---------------------------------------------------------------------------
 // Console ring: the guest kernel appends records, the monitor drains them at
@@ -148,9 +217,30 @@ enum BootFlags : uint32_t {
     kBootStdoutTty = 1u << 1,      // host stdout is a terminal: flush every write
     kBootStderrTty = 1u << 2,
     kBootHasFsgsbase = 1u << 3,    // wrfsbase is usable
+    kBootStdinTty = 1u << 4,
+    kBootStdinClosed = 1u << 5,    // the host had no fd 0/1/2: the guest starts without it too
+    kBootStdoutClosed = 1u << 6,
+    kBootStderrClosed = 1u << 7,
 };
 
 inline constexpr uint32_t kMaxDevices = 16;
+
+enum DeviceType : uint32_t {
+    kDevNone = 0,
+    kDevBlock = 1,  // name "vda"...; capacity in bytes; no ring yet (one hypercall per request)
+};
+enum DeviceFlags : uint32_t {
+    kDevReadOnly = 1u << 0,
+};
+
+// A guest mount point backed by a host directory share.
+struct FsMount {
+    uint32_t share;          // share index used in HcFs
+    uint32_t flags;          // kDevReadOnly
+    char guest_path[120];    // absolute, normalised, NUL-terminated ("/" for --rootfs)
+};
+static_assert(sizeof(FsMount) == 128);
+inline constexpr uint32_t kMaxMounts = 8;
 
 struct DeviceDesc {
     uint32_t type;      // 0 = none (later: block, net, fs)
@@ -198,6 +288,10 @@ struct BootInfo {
     uint32_t stdio_mode[3];     // OUT: st_mode of the host's fds 0-2 (S_IFCHR, S_IFIFO, ...)
     uint32_t reserved2;
     DeviceDesc devices[kMaxDevices];  // OUT
+    // ABI v2
+    uint32_t mount_count;             // OUT
+    uint32_t reserved3;
+    FsMount mounts[kMaxMounts];       // OUT
 };
 static_assert(offsetof(BootInfo, mem_size) == 16);
 static_assert(offsetof(BootInfo, random_seed) == 72);
@@ -205,7 +299,8 @@ static_assert(offsetof(BootInfo, app_entry) == 104);
 static_assert(offsetof(BootInfo, exe_path) == 168);
 static_assert(offsetof(BootInfo, kernel_entry_tsc) == 496);
 static_assert(offsetof(BootInfo, devices) == 544);
-static_assert(sizeof(BootInfo) == 544 + 16 * 64);
+static_assert(offsetof(BootInfo, mounts) == 544 + 16 * 64 + 8);
+static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128);
 static_assert(sizeof(BootInfo) <= kPageSize);
 
 // Layout sanity: the fixed regions must not overlap and must fit below the kernel.

@@ -4,7 +4,7 @@
    red zone below the user's RSP stays intact). */
     .section .lvm_header, "a"
     .long 0x4b4d564c          /* kKernelMagic; C++ asserts it matches abi.h */
-    .long 1                   /* kAbiVersion */
+    .long 2                   /* kAbiVersion */
     .quad lvm_start
     .quad lvm_syscall_entry
     .quad __kernel_end

@@ -4,7 +4,7 @@
 #include "kernel/memory.hpp"
 #include "kernel/syscall.hpp"
 
-static_assert(lightvm::abi::kKernelMagic == 0x4b4d564c && lightvm::abi::kAbiVersion == 1,
+static_assert(lightvm::abi::kKernelMagic == 0x4b4d564c && lightvm::abi::kAbiVersion == 2,
               "update the header in arch/entry.S");
 
 using namespace lightvm;

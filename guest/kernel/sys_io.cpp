@@ -38,7 +38,12 @@ Fd* lookup(uint64_t fd) {
 
 unsigned stream_of(FdKind k) { return k == FdKind::Stderr ? abi::kStreamStderr : abi::kStreamStdout; }
 unsigned host_fd_of(FdKind k) { return k == FdKind::Stdin ? 0 : k == FdKind::Stdout ? 1 : 2; }
-bool is_tty(FdKind k) { return (boot().stdio_mode[host_fd_of(k)] & 0170000) == 0020000; }
+bool is_tty(FdKind k) {
+    // The monitor asked isatty() on the host; a character device such as
+    // /dev/null is not a terminal.
+    uint32_t f = boot().flags;
+    return k == FdKind::Stdin ? (f & abi::kBootStdinTty) : k == FdKind::Stdout ? (f & abi::kBootStdoutTty) : (f & abi::kBootStderrTty);
+}
 
 long do_write(Fd* f, const void* buf, uint64_t len) {
     if (f->kind == FdKind::Stdin)
@@ -253,11 +258,15 @@ long sys_ioctl(const SyscallArgs& a) {
         return -err::kNotTy;
     switch (a.a1) {
     case kTcgets: {
-        if (!user_range_ok(a.a2, 60))
+        // The kernel's struct termios: 4 flag words, c_line, 19 c_cc = 36 bytes.
+        constexpr size_t kTermiosSize = 36;
+        if (!user_range_ok(a.a2, kTermiosSize))
             return -err::kFault;
         // A cooked terminal: ICRNL | OPOST|ONLCR | B38400|CS8|CREAD | ISIG|ICANON|ECHO...
-        uint32_t t[15] = {0x500, 0x5, 0xbf, 0x8a3b, 0};
-        memcpy(reinterpret_cast<void*>(a.a2), t, 60);
+        uint8_t t[kTermiosSize] = {};
+        const uint32_t flags[4] = {0x500, 0x5, 0xbf, 0x8a3b};
+        memcpy(t, flags, sizeof flags);
+        memcpy(reinterpret_cast<void*>(a.a2), t, kTermiosSize);
         return 0;
     }
     case kTiocgwinsz: {
@@ -346,9 +355,10 @@ bool user_string_ok(uint64_t addr, uint64_t max_len, size_t* len_out) {
 }
 
 void io_init() {
-    g_fds[0] = {FdKind::Stdin, false};
-    g_fds[1] = {FdKind::Stdout, false};
-    g_fds[2] = {FdKind::Stderr, false};
+    uint32_t f = boot().flags;
+    g_fds[0] = {(f & abi::kBootStdinClosed) ? FdKind::Closed : FdKind::Stdin, false};
+    g_fds[1] = {(f & abi::kBootStdoutClosed) ? FdKind::Closed : FdKind::Stdout, false};
+    g_fds[2] = {(f & abi::kBootStderrClosed) ? FdKind::Closed : FdKind::Stderr, false};
 }
 
 void register_io_syscalls(SyscallHandler* t) {

@@ -1,4 +1,8 @@
 // lightvm: parse arguments, dispatch to one subcommand, map to an exit code.
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
 #include <variant>
@@ -10,6 +14,16 @@ int main(int argc, char** argv) {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     const uint64_t start_ns = uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+
+    // If the caller closed fd 0/1/2, our own files (the KVM fds, guest RAM)
+    // would land there and guest I/O would hit them. Park /dev/null there and
+    // tell the guest those streams are closed.
+    bool closed[3];
+    for (int fd = 0; fd < 3; ++fd) {
+        closed[fd] = fcntl(fd, F_GETFD) < 0 && errno == EBADF;
+        if (closed[fd] && open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+            return 125;
+    }
 
     auto command = lightvm::cli::parse_command_line(argc, argv);
     if (!command) {
@@ -24,5 +38,7 @@ int main(int argc, char** argv) {
         std::puts("lightvm " LIGHTVM_VERSION);
         return 0;
     }
-    return lightvm::cli::run_command(std::get<lightvm::cli::RunCommand>(*command), start_ns);
+    auto& run = std::get<lightvm::cli::RunCommand>(*command);
+    std::copy(closed, closed + 3, run.config.stdio_closed);
+    return lightvm::cli::run_command(run, start_ns);
 }

@@ -14,9 +14,35 @@ Result<double> parse_seconds(const std::string& text) {
     return v;
 }
 
+// Position of a "--" that ends lightvm's own `run` options, or -1. Options
+// that take a separate value (--mem 64M) are stepped over.
+int find_double_dash(int argc, char** argv) {
+    int i = 1;
+    while (i < argc && std::string_view(argv[i]) != "run")
+        ++i;
+    for (++i; i < argc; ++i) {
+        std::string_view a(argv[i]);
+        if (a == "--")
+            return i;
+        if (a.empty() || a[0] != '-')
+            return -1;  // APP reached: a later "--" belongs to the guest
+        if (a == "--mem" || a == "--env" || a == "--timeout")
+            ++i;
+    }
+    return -1;
+}
+
 }  // namespace
 
 Result<Command> parse_command_line(int argc, char** argv) {
+    // "lightvm run [OPTIONS] -- APP ARGS": split before CLI11 sees it.
+    std::vector<std::string> after_dash;
+    if (int dash = find_double_dash(argc, argv); dash > 0) {
+        after_dash.assign(argv + dash + 1, argv + argc);
+        argc = dash;
+        if (after_dash.empty())
+            return make_error(ErrorKind::BadInput, "usage", "lightvm run: missing APP after '--'");
+    }
     CLI::App app{"lightvm: run a static Linux executable in its own micro-VM", "lightvm"};
     app.require_subcommand(0, 1);
     bool version = false;
@@ -50,9 +76,13 @@ Result<Command> parse_command_line(int argc, char** argv) {
         return Command{HelpRequested{app.help(), 2}};
 
     auto rest = sub->remaining();
-    if (rest.empty())
+    if (!after_dash.empty()) {
+        if (!rest.empty())
+            return make_error(ErrorKind::BadInput, "usage", "unexpected argument '" + rest.front() + "' before '--'");
+        rest = after_dash;
+    } else if (rest.empty())
         return make_error(ErrorKind::BadInput, "usage", "lightvm run: missing APP (try lightvm run --help)");
-    if (rest.front().size() > 1 && rest.front()[0] == '-')
+    if (after_dash.empty() && rest.front().size() > 1 && rest.front()[0] == '-')
         return make_error(ErrorKind::BadInput, "usage", "unknown option '" + rest.front() + "' (try lightvm run --help)");
     run.config.app_path = rest.front();
     run.config.argv.assign(rest.begin(), rest.end());

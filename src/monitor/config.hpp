@@ -25,6 +25,8 @@ struct VmConfig {
     std::string hostname = "lightvm";
     // Host streams the guest's stdin/stdout/stderr are wired to.
     int stdin_fd = 0, stdout_fd = 1, stderr_fd = 2;
+    // The caller had these standard fds closed: the guest starts without them.
+    bool stdio_closed[3] = {false, false, false};
     // Where --trace lines and monitor reports go.
     int diag_fd = 2;
 };

@@ -2,6 +2,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <iterator>
 
 namespace lightvm {
 
@@ -39,8 +40,8 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
 }  // namespace
 
 const char* hypercall_name(unsigned nr) {
-    static const char* const names[abi::kHcCount] = {"exit", "console_flush", "write", "read", "sleep",
-                                                     "set_fs_base"};
+    static const char* const names[] = {"exit", "console_flush", "write", "read", "sleep", "set_fs_base", "fs", "block"};
+    static_assert(std::size(names) == abi::kHcCount, "name every hypercall");
     return nr < abi::kHcCount ? names[nr] : "unknown";
 }
 

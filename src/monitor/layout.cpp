@@ -165,10 +165,18 @@ Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std:
     boot.magic = abi::kBootMagic;
     boot.abi_version = abi::kAbiVersion;
     boot.flags = (cfg.trace ? uint32_t{abi::kBootTrace} : 0u) | (host.fsgsbase ? uint32_t{abi::kBootHasFsgsbase} : 0u);
+    if ((host.stdio_mode[0] & S_IFMT) == S_IFCHR && ::isatty(cfg.stdin_fd))
+        boot.flags |= abi::kBootStdinTty;
     if ((host.stdio_mode[1] & S_IFMT) == S_IFCHR && ::isatty(cfg.stdout_fd))
         boot.flags |= abi::kBootStdoutTty;
     if ((host.stdio_mode[2] & S_IFMT) == S_IFCHR && ::isatty(cfg.stderr_fd))
         boot.flags |= abi::kBootStderrTty;
+    if (cfg.stdio_closed[0])
+        boot.flags |= abi::kBootStdinClosed;
+    if (cfg.stdio_closed[1])
+        boot.flags |= abi::kBootStdoutClosed;
+    if (cfg.stdio_closed[2])
+        boot.flags |= abi::kBootStderrClosed;
     boot.pid = host.pid;
     boot.mem_size = mem.size();
     boot.tsc_khz = clock.tsc_khz;

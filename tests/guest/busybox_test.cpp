@@ -112,10 +112,8 @@ TEST(Busybox, StdinFromDevNull) {
     auto r = run_guest(kBusybox, {"sort"}, "", o);
     ::close(fd);
     ASSERT_TRUE(r.ok) << r.error;
-    if (r.status == 134 && r.err.find("stack smashing") != std::string::npos)
-        GTEST_SKIP() << "BUG: 'lightvm run /usr/bin/busybox sort </dev/null' aborts with status 134 "
-                        "('*** stack smashing detected ***'): the guest kernel's ioctl(TCGETS) writes 60 bytes into "
-                        "glibc's 36-byte struct termios (guest/kernel/sys_io.cpp)";
+    ASSERT_EQ(r.err.find("stack smashing"), std::string::npos)
+        << "regression: ioctl(TCGETS) must write exactly the kernel's 36-byte struct termios";
     EXPECT_EQ(r.status, 0) << describe(r);
     EXPECT_EQ(r.out, "");
 }
@@ -129,12 +127,7 @@ TEST(Busybox, DevNullIsNotATerminal) {
     auto r = run_guest(kBusybox, {"test", "-t", "0"}, "", o);
     ::close(fd);
     ASSERT_TRUE(r.ok) << r.error;
-    if (r.status == 134 && r.err.find("stack smashing") != std::string::npos)
-        GTEST_SKIP() << "BUG: ioctl(TCGETS) overflows glibc's struct termios (status 134); see StdinFromDevNull";
-    if (r.status == 0)
-        GTEST_SKIP() << "BUG: the guest kernel reports every character device as a terminal: "
-                        "'busybox test -t 0 </dev/null' is true inside lightvm, false natively "
-                        "(guest/kernel/sys_io.cpp is_tty() only checks S_IFCHR)";
+    ASSERT_EQ(r.err.find("stack smashing"), std::string::npos) << "regression: TCGETS overflow";
     EXPECT_EQ(r.status, 1) << describe(r);
 }
 
