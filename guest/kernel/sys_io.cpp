@@ -27,7 +27,7 @@ constexpr int kMaxFds = 256;
 Fd g_fds[kMaxFds];
 
 constexpr int kOpenMax = 1024;
-constexpr int kAtFdcwd = -100, kAtEmptyPath = 0x1000;
+constexpr int kAtEmptyPath = 0x1000;
 constexpr uint64_t kIovMax = 1024;
 
 Fd* lookup(uint64_t fd) {

@@ -93,7 +93,10 @@ Result<void> Console::drain(Outcome& outcome) {
             }
             int saved = errno;
             __atomic_store_n(&ring->tail, tail, __ATOMIC_RELEASE);
-            return sys_error(stream == abi::kStreamStdout ? "writing guest stdout" : "writing guest stderr", saved);
+            return sys_error(stream == abi::kStreamStdout   ? "writing guest stdout"
+                             : stream == abi::kStreamStderr ? "writing guest stderr"
+                                                            : "writing the syscall trace",
+                             saved);
         }
     }
     __atomic_store_n(&ring->tail, head, __ATOMIC_RELEASE);

@@ -66,10 +66,10 @@ const char* signal_name(int sig) {
 
 Result<void> SystemDevice::hc_exit(uint64_t arg_gpa, Outcome& outcome) {
     auto hc = TRY(m_mem.read<abi::HcExit>(arg_gpa));
+    if (hc.signal > 64)  // validate before touching the outcome
+        return make_error(ErrorKind::GuestFault, "exit", "invalid signal " + std::to_string(hc.signal));
     outcome.finished = true;
     if (hc.signal != 0) {
-        if (hc.signal > 64)
-            return make_error(ErrorKind::GuestFault, "exit", "invalid signal " + std::to_string(hc.signal));
         outcome.signal = static_cast<int>(hc.signal);
         outcome.status = 128 + outcome.signal;
     } else {
@@ -112,9 +112,10 @@ Result<void> SystemDevice::fault(CpuAccess& cpu, Outcome& outcome) {
     auto frame = m_mem.read<Frame>(regs.rsp);
     if (!frame)
         return make_error(ErrorKind::GuestFault, "fault", "fault report with an invalid stack pointer");
+    if (frame->vector >= 32)  // check the full 64 bits before narrowing: the frame is guest-written
+        return make_error(ErrorKind::GuestFault, "fault",
+                          "fault report with invalid vector " + std::to_string(frame->vector));
     unsigned vector = static_cast<unsigned>(frame->vector);
-    if (vector >= 32)
-        return make_error(ErrorKind::GuestFault, "fault", "fault report with invalid vector " + std::to_string(vector));
     int sig = vector_signal(vector);
     char line[256];
     if (vector == 14) {

@@ -69,7 +69,8 @@ Result<std::span<uint8_t>> GuestMemory::span(uint64_t gpa, uint64_t len) const {
 
 Result<void> GuestMemory::write_bytes(uint64_t gpa, std::span<const uint8_t> bytes) {
     auto s = TRY(span(gpa, bytes.size()));
-    std::memcpy(s.data(), bytes.data(), bytes.size());
+    if (!bytes.empty())  // memcpy with a null source is UB even for 0 bytes
+        std::memcpy(s.data(), bytes.data(), bytes.size());
     return {};
 }
 

@@ -37,6 +37,10 @@ Result<uint64_t> parse_size(std::string_view text) {
 
 Result<VmConfig> validate(VmConfig cfg) {
     using abi::kHugePageSize;
+    if (cfg.mem_size > abi::kMaxMemSize)  // before rounding, which could wrap
+        return make_error(ErrorKind::BadInput, "--mem",
+                          std::to_string(cfg.mem_size >> 20) + " MiB is too large (maximum " +
+                              std::to_string(abi::kMaxMemSize >> 30) + " GiB)");
     cfg.mem_size = (cfg.mem_size + kHugePageSize - 1) & ~(kHugePageSize - 1);
     if (cfg.mem_size < abi::kMinMemSize)
         return make_error(ErrorKind::BadInput, "--mem",

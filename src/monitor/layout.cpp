@@ -111,6 +111,9 @@ Result<loader::ElfImage> check_app(std::span<const uint8_t> file, uint64_t mem_s
         return make_error(ErrorKind::BadExecutable, path,
                           "segment at " + hex(img.image_start) + " overlaps the guest kernel (addresses below " +
                               hex(abi::kAppMin) + " are reserved)");
+    if (mem_size < abi::kAppMin + abi::kStackSize + kMinHeap)
+        return make_error(ErrorKind::BadInput, path,
+                          "guest memory of " + std::to_string(mem_size >> 20) + " MiB leaves no room for a program");
     uint64_t limit = mem_size - abi::kStackSize - kMinHeap;
     if (img.image_end > limit)
         return make_error(ErrorKind::BadExecutable, path,

@@ -140,10 +140,8 @@ TEST(CheckApp, ParseErrorsNameThePath) {
 TEST(CheckApp, SmallMemorySizeDoesNotWrapTheLimit) {
     // mem_size below stack + heap: `mem_size - kStackSize - kMinHeap` wraps in check_app.
     auto r = check_app(make_elf(0x400000), 8 * kMiB, "/apps/ok");
-    if (r)
-        GTEST_SKIP() << "BUG: check_app (src/monitor/layout.cpp) accepts a 0x406000-byte image for an 8 MiB guest: "
-                        "the limit mem_size - kStackSize - kMinHeap underflows";
-    EXPECT_NE(r.error().message.find("raise --mem"), std::string::npos) << r.error().message;
+    ASSERT_FALSE(r) << "an 8 MiB guest cannot hold a program: the limit must not underflow";
+    EXPECT_NE(r.error().message.find("no room for a program"), std::string::npos) << r.error().message;
 }
 
 // --- embedded kernel -------------------------------------------------------------
