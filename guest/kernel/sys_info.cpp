@@ -10,7 +10,7 @@ namespace lightvm::guest {
 
 namespace {
 
-enum : unsigned { kSysUname = 63, kSysSysinfo = 99, kSysGetrandom = 318, kSysGetcwd = 79, kSysChdir = 80 };
+enum : unsigned { kSysUname = 63, kSysSysinfo = 99, kSysGetrandom = 318 };
 
 ChaCha20Rng g_rng;
 
@@ -73,32 +73,15 @@ long sys_getrandom(const SyscallArgs& a) {
     return static_cast<long>(len);
 }
 
-long sys_getcwd(const SyscallArgs& a) {
-    if (a.a1 < 2)
-        return -err::kRange;
-    if (!user_range_ok(a.a0, 2))
-        return -err::kFault;
-    memcpy(reinterpret_cast<void*>(a.a0), "/", 2);
-    return 2;
-}
-
-long sys_chdir(const SyscallArgs& a) {
-    size_t len;
-    if (!user_string_ok(a.a0, 4096, &len))
-        return -err::kFault;
-    const char* p = reinterpret_cast<const char*>(a.a0);
-    return (len == 1 && p[0] == '/') ? 0 : -err::kNoEnt;
-}
-
 }  // namespace
+
+ChaCha20Rng& kernel_rng() { return g_rng; }
 
 void register_info_syscalls(SyscallHandler* t) {
     g_rng.seed(boot().random_seed);
     t[kSysUname] = sys_uname;
     t[kSysSysinfo] = sys_sysinfo;
     t[kSysGetrandom] = sys_getrandom;
-    t[kSysGetcwd] = sys_getcwd;
-    t[kSysChdir] = sys_chdir;
 }
 
 }  // namespace lightvm::guest

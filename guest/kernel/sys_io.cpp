@@ -1,9 +1,11 @@
-// Standard streams. A small fd table whose entries point at the host's
-// stdin/stdout/stderr; dup/dup2/fcntl work on it. Files arrive with the
-// filesystem device (issue #3) and will extend this table.
+// Syscalls on file descriptors: read/write family, close, dup, fcntl,
+// ioctl, poll, pipes. What each kind of file does lives in file_ops.cpp.
 #include "kernel/console.hpp"
 #include "kernel/errno.hpp"
+#include "kernel/fd_table.hpp"
+#include "kernel/file_ops.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/pipe.hpp"
 #include "kernel/syscall.hpp"
 
 namespace lightvm::guest {
@@ -11,332 +13,329 @@ namespace lightvm::guest {
 namespace {
 
 enum : unsigned {
-    kSysRead = 0, kSysWrite = 1, kSysClose = 3, kSysFstat = 5, kSysLseek = 8, kSysIoctl = 16,
-    kSysPread64 = 17, kSysPwrite64 = 18, kSysReadv = 19, kSysWritev = 20, kSysDup = 32, kSysDup2 = 33,
-    kSysFcntl = 72, kSysReadlink = 89, kSysReadlinkat = 267, kSysNewfstatat = 262, kSysDup3 = 292,
-    kSysOpen = 2, kSysOpenat = 257, kSysAccess = 21, kSysFaccessat = 269, kSysFaccessat2 = 439,
-    kSysStat = 4, kSysLstat = 6, kSysPoll = 7, kSysFsync = 74, kSysFdatasync = 75, kSysStatx = 332,
+    kSysRead = 0, kSysWrite = 1, kSysClose = 3, kSysFstat = 5, kSysPoll = 7, kSysLseek = 8, kSysIoctl = 16,
+    kSysPread64 = 17, kSysPwrite64 = 18, kSysReadv = 19, kSysWritev = 20, kSysPipe = 22, kSysDup = 32,
+    kSysDup2 = 33, kSysFcntl = 72, kSysFsync = 74, kSysFdatasync = 75, kSysPpoll = 271, kSysDup3 = 292,
+    kSysPipe2 = 293, kSysPreadv = 295, kSysPwritev = 296, kSysCloseRange = 436, kSysSendfile = 40,
 };
 
-enum class FdKind : uint8_t { Closed, Stdin, Stdout, Stderr };
-struct Fd {
-    FdKind kind;
-    bool cloexec;
-};
-constexpr int kMaxFds = 256;
-Fd g_fds[kMaxFds];
-
-constexpr int kOpenMax = 1024;
-constexpr int kAtEmptyPath = 0x1000;
 constexpr uint64_t kIovMax = 1024;
-
-Fd* lookup(uint64_t fd) {
-    if (fd >= kMaxFds || g_fds[fd].kind == FdKind::Closed)
-        return nullptr;
-    return &g_fds[fd];
-}
-
-unsigned stream_of(FdKind k) { return k == FdKind::Stderr ? abi::kStreamStderr : abi::kStreamStdout; }
-unsigned host_fd_of(FdKind k) { return k == FdKind::Stdin ? 0 : k == FdKind::Stdout ? 1 : 2; }
-bool is_tty(FdKind k) {
-    // The monitor asked isatty() on the host; a character device such as
-    // /dev/null is not a terminal.
-    uint32_t f = boot().flags;
-    return k == FdKind::Stdin ? (f & abi::kBootStdinTty) : k == FdKind::Stdout ? (f & abi::kBootStdoutTty) : (f & abi::kBootStderrTty);
-}
-
-long do_write(Fd* f, const void* buf, uint64_t len) {
-    if (f->kind == FdKind::Stdin)
-        return -err::kBadF;
-    return console_write(stream_of(f->kind), buf, len);
-}
-
-long do_read(Fd* f, void* buf, uint64_t len) {
-    if (f->kind != FdKind::Stdin)
-        return -err::kBadF;
-    if (len == 0)
-        return 0;
-    volatile abi::HcIo io{};
-    io.fd = 0;
-    io.buf = reinterpret_cast<uint64_t>(buf);
-    io.len = len;
-    hypercall(abi::kHcRead, &io);
-    return io.result;
-}
-
-long sys_read(const SyscallArgs& a) {
-    Fd* f = lookup(a.a0);
-    if (!f)
-        return -err::kBadF;
-    if (!user_range_ok(a.a1, a.a2))
-        return -err::kFault;
-    return do_read(f, reinterpret_cast<void*>(a.a1), a.a2);
-}
-
-long sys_write(const SyscallArgs& a) {
-    Fd* f = lookup(a.a0);
-    if (!f)
-        return -err::kBadF;
-    if (!user_range_ok(a.a1, a.a2))
-        return -err::kFault;
-    return do_write(f, reinterpret_cast<const void*>(a.a1), a.a2);
-}
+constexpr uint32_t kOCloexec = 02000000, kONonblock = 04000, kOAppend = 02000;
 
 struct Iovec {
     uint64_t base, len;
 };
 
-long sys_rwv(const SyscallArgs& a, bool writing) {
-    Fd* f = lookup(a.a0);
+// Small vectors go through one bounce buffer: one exit instead of one per
+// iovec (musl's stdio writes header+data as two iovecs).
+uint8_t g_bounce[65536];
+
+long rw(OpenFile* f, uint64_t buf, uint64_t len, int64_t at, bool writing) {
+    if (!user_range_ok(buf, len))
+        return -err::kFault;
+    return writing ? file_write(f, reinterpret_cast<const void*>(buf), len, at)
+                   : file_read(f, reinterpret_cast<void*>(buf), len, at);
+}
+
+long rwv(long fd, uint64_t iov_addr, uint64_t count, int64_t at, bool writing) {
+    OpenFile* f = fd_get(fd);
     if (!f)
         return -err::kBadF;
-    if (a.a2 > kIovMax)
+    if (count > kIovMax)
         return -err::kInval;
-    if (!user_range_ok(a.a1, a.a2 * sizeof(Iovec)))
+    if (!user_range_ok(iov_addr, count * sizeof(Iovec)))
         return -err::kFault;
-    auto* iov = reinterpret_cast<const Iovec*>(a.a1);
-    long total = 0;
-    for (uint64_t i = 0; i < a.a2; ++i) {
+    auto* iov = reinterpret_cast<const Iovec*>(iov_addr);
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < count; ++i) {
+        if (iov[i].len && !user_range_ok(iov[i].base, iov[i].len))  // {NULL, 0} is fine (musl sends it)
+            return -err::kFault;
+        total += iov[i].len;
+    }
+    bool exits = f->kind == FileKind::HostFile || f->kind == FileKind::Block || f->kind == FileKind::Stdin;
+    if (exits && count > 1 && total <= sizeof g_bounce) {
+        if (writing) {
+            uint64_t n = 0;
+            for (uint64_t i = 0; i < count; ++i) {
+                if (iov[i].len)
+                    memcpy(g_bounce + n, reinterpret_cast<const void*>(iov[i].base), iov[i].len);
+                n += iov[i].len;
+            }
+            return file_write(f, g_bounce, n, at);
+        }
+        long r = file_read(f, g_bounce, total, at);
+        if (r <= 0)
+            return r;
+        uint64_t left = static_cast<uint64_t>(r), off = 0;
+        for (uint64_t i = 0; i < count && left; ++i) {
+            uint64_t n = iov[i].len < left ? iov[i].len : left;
+            if (n)
+                memcpy(reinterpret_cast<void*>(iov[i].base), g_bounce + off, n);
+            off += n;
+            left -= n;
+        }
+        return r;
+    }
+    long done = 0;
+    for (uint64_t i = 0; i < count; ++i) {
         if (iov[i].len == 0)
             continue;
-        if (!user_range_ok(iov[i].base, iov[i].len))
-            return total ? total : -err::kFault;
-        long r = writing ? do_write(f, reinterpret_cast<const void*>(iov[i].base), iov[i].len)
-                         : do_read(f, reinterpret_cast<void*>(iov[i].base), iov[i].len);
+        int64_t pos = at < 0 ? -1 : at + done;
+        long r = rw(f, iov[i].base, iov[i].len, pos, writing);
         if (r < 0)
-            return total ? total : r;
-        total += r;
+            return done ? done : r;
+        done += r;
         if (static_cast<uint64_t>(r) < iov[i].len)
-            break;  // short read/write ends the vector, as on Linux
+            break;  // short transfer ends the vector, as on Linux
     }
-    return total;
+    return done;
 }
-long sys_readv(const SyscallArgs& a) { return sys_rwv(a, false); }
-long sys_writev(const SyscallArgs& a) { return sys_rwv(a, true); }
 
-long sys_close(const SyscallArgs& a) {
-    Fd* f = lookup(a.a0);
+long sys_read(const SyscallArgs& a) {
+    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    return f ? rw(f, a.a1, a.a2, -1, false) : -err::kBadF;
+}
+long sys_write(const SyscallArgs& a) {
+    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    return f ? rw(f, a.a1, a.a2, -1, true) : -err::kBadF;
+}
+long positioned(const SyscallArgs& a, bool writing) {
+    OpenFile* f = fd_get(static_cast<long>(a.a0));
     if (!f)
         return -err::kBadF;
-    f->kind = FdKind::Closed;
+    if (!file_seekable(f))
+        return -err::kSPipe;
+    if (static_cast<int64_t>(a.a3) < 0)
+        return -err::kInval;
+    return rw(f, a.a1, a.a2, static_cast<int64_t>(a.a3), writing);
+}
+long sys_pread64(const SyscallArgs& a) { return positioned(a, false); }
+long sys_pwrite64(const SyscallArgs& a) { return positioned(a, true); }
+long sys_readv(const SyscallArgs& a) { return rwv(static_cast<long>(a.a0), a.a1, a.a2, -1, false); }
+long sys_writev(const SyscallArgs& a) { return rwv(static_cast<long>(a.a0), a.a1, a.a2, -1, true); }
+long vector_positioned(const SyscallArgs& a, bool writing) {
+    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    if (!f)
+        return -err::kBadF;
+    if (!file_seekable(f))
+        return -err::kSPipe;
+    if (static_cast<int64_t>(a.a3) < 0)
+        return -err::kInval;
+    return rwv(static_cast<long>(a.a0), a.a1, a.a2, static_cast<int64_t>(a.a3), writing);
+}
+long sys_preadv(const SyscallArgs& a) { return vector_positioned(a, false); }
+long sys_pwritev(const SyscallArgs& a) { return vector_positioned(a, true); }
+
+long sys_lseek(const SyscallArgs& a) {
+    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    return f ? file_seek(f, static_cast<int64_t>(a.a1), static_cast<int>(a.a2)) : -err::kBadF;
+}
+
+long sys_close(const SyscallArgs& a) { return fd_close(static_cast<long>(a.a0)); }
+
+long sys_close_range(const SyscallArgs& a) {
+    constexpr uint64_t kCloexec = 4;
+    if (a.a0 > a.a1 || (a.a2 & ~kCloexec))
+        return -err::kInval;
+    uint64_t last = a.a1 < kMaxFds ? a.a1 : kMaxFds - 1;
+    for (uint64_t fd = a.a0; fd <= last && fd < kMaxFds; ++fd) {
+        if (a.a2 & kCloexec)
+            fd_set_cloexec(static_cast<long>(fd), true);
+        else
+            fd_close(static_cast<long>(fd));
+    }
     return 0;
 }
 
-long dup_to(uint64_t from, uint64_t to, bool cloexec) {
-    Fd* f = lookup(from);
+long sys_dup(const SyscallArgs& a) {
+    OpenFile* f = fd_get(static_cast<long>(a.a0));
     if (!f)
         return -err::kBadF;
-    if (to >= kMaxFds)
-        return -err::kBadF;
-    g_fds[to] = {f->kind, cloexec};
-    return static_cast<long>(to);
+    file_get(f);
+    long fd = fd_install(f, 0, false);
+    if (fd < 0)
+        file_put(f);
+    return fd;
 }
 
-long lowest_free(uint64_t from) {
-    for (uint64_t i = from; i < kMaxFds; ++i)
-        if (g_fds[i].kind == FdKind::Closed)
-            return static_cast<long>(i);
-    return -24;  // EMFILE
+long dup_to(long from, long to, bool cloexec) {
+    OpenFile* f = fd_get(from);
+    if (!f)
+        return -err::kBadF;
+    if (to < 0 || to >= kMaxFds)
+        return -err::kBadF;
+    file_get(f);
+    return fd_install_at(f, to, cloexec);
 }
 
-long sys_dup(const SyscallArgs& a) {
-    if (!lookup(a.a0))
-        return -err::kBadF;
-    long to = lowest_free(0);
-    return to < 0 ? to : dup_to(a.a0, static_cast<uint64_t>(to), false);
-}
 long sys_dup2(const SyscallArgs& a) {
-    if (!lookup(a.a0))
+    if (!fd_get(static_cast<long>(a.a0)))
         return -err::kBadF;
-    return a.a0 == a.a1 ? static_cast<long>(a.a1) : dup_to(a.a0, a.a1, false);
+    if (a.a0 == a.a1)
+        return static_cast<long>(a.a1);
+    return dup_to(static_cast<long>(a.a0), static_cast<long>(a.a1), false);
 }
+
 long sys_dup3(const SyscallArgs& a) {
-    if (a.a0 == a.a1 || (a.a2 & ~0x80000ull))
+    if (a.a0 == a.a1 || (a.a2 & ~uint64_t{kOCloexec}))
         return -err::kInval;
-    return dup_to(a.a0, a.a1, a.a2 & 0x80000);
+    return dup_to(static_cast<long>(a.a0), static_cast<long>(a.a1), a.a2 & kOCloexec);
 }
 
 long sys_fcntl(const SyscallArgs& a) {
-    Fd* f = lookup(a.a0);
+    long fd = static_cast<long>(a.a0);
+    OpenFile* f = fd_get(fd);
     if (!f)
         return -err::kBadF;
     switch (a.a1) {
     case 0:     // F_DUPFD
     case 1030:  // F_DUPFD_CLOEXEC
     {
-        if (a.a2 >= kOpenMax)
+        if (static_cast<int64_t>(a.a2) < 0 || a.a2 >= kMaxFds)
             return -err::kInval;
-        long to = lowest_free(a.a2);
-        return to < 0 ? to : dup_to(a.a0, static_cast<uint64_t>(to), a.a1 == 1030);
+        file_get(f);
+        long r = fd_install(f, static_cast<long>(a.a2), a.a1 == 1030);
+        if (r < 0)
+            file_put(f);
+        return r;
     }
     case 1:  // F_GETFD
-        return f->cloexec ? 1 : 0;
+        return fd_cloexec(fd) ? 1 : 0;
     case 2:  // F_SETFD
-        f->cloexec = a.a2 & 1;
+        fd_set_cloexec(fd, a.a2 & 1);
         return 0;
     case 3:  // F_GETFL
-        return f->kind == FdKind::Stdin ? 0 /* O_RDONLY */ : 1 /* O_WRONLY */;
-    case 4:  // F_SETFL
+        return static_cast<long>(f->flags);
+    case 4:  // F_SETFL: only O_APPEND and O_NONBLOCK can change
+        f->flags = (f->flags & ~(kOAppend | kONonblock)) | (static_cast<uint32_t>(a.a2) & (kOAppend | kONonblock));
         return 0;
+    case 5:   // F_GETLK
+    case 6:   // F_SETLK
+    case 7:   // F_SETLKW
+    case 36:  // F_OFD_GETLK...
+    case 37:
+    case 38:
+        return 0;  // one process: record locks always succeed
     default:
         return -err::kInval;
     }
 }
 
-// struct stat for x86-64 (144 bytes).
-struct Stat {
-    uint64_t dev, ino, nlink;
-    uint32_t mode, uid, gid, pad0;
-    uint64_t rdev;
-    int64_t size, blksize, blocks;
-    int64_t atime, atime_ns, mtime, mtime_ns, ctime, ctime_ns;
-    int64_t reserved[3];
-};
-static_assert(sizeof(Stat) == 144);
-
-long stat_fd(Fd* f, uint64_t out) {
-    if (!user_range_ok(out, sizeof(Stat)))
-        return -err::kFault;
-    Stat st{};
-    st.dev = 1;
-    st.ino = host_fd_of(f->kind) + 1;
-    st.nlink = 1;
-    st.mode = boot().stdio_mode[host_fd_of(f->kind)];
-    if (!st.mode)
-        st.mode = 0010600;  // unknown: call it a pipe
-    st.blksize = 4096;
-    memcpy(reinterpret_cast<void*>(out), &st, sizeof st);
-    return 0;
-}
-
 long sys_fstat(const SyscallArgs& a) {
-    Fd* f = lookup(a.a0);
-    return f ? stat_fd(f, a.a1) : -err::kBadF;
-}
-
-long sys_newfstatat(const SyscallArgs& a) {
-    size_t len;
-    if (!user_string_ok(a.a1, 4096, &len))
-        return -err::kFault;
-    if (len == 0) {
-        if (!(a.a3 & kAtEmptyPath))
-            return -err::kNoEnt;
-        Fd* f = lookup(a.a0);
-        return f ? stat_fd(f, a.a2) : -err::kBadF;
-    }
-    return -err::kNoEnt;  // no filesystem yet
-}
-
-long sys_path_enoent(const SyscallArgs& a) {
-    size_t len;
-    if (!user_string_ok(a.a0, 4096, &len))
-        return -err::kFault;
-    return -err::kNoEnt;
-}
-long sys_at_path_enoent(const SyscallArgs& a) {
-    size_t len;
-    if (!user_string_ok(a.a1, 4096, &len))
-        return -err::kFault;
-    return -err::kNoEnt;
-}
-
-long sys_lseek(const SyscallArgs& a) { return lookup(a.a0) ? -err::kSPipe : -err::kBadF; }
-long sys_pread(const SyscallArgs& a) { return lookup(a.a0) ? -err::kSPipe : -err::kBadF; }
-long sys_fsync(const SyscallArgs& a) {
-    if (!lookup(a.a0))
+    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    if (!f)
         return -err::kBadF;
-    console_flush();
-    return 0;
+    if (!user_range_ok(a.a1, sizeof(Stat)))
+        return -err::kFault;
+    return file_stat(f, reinterpret_cast<Stat*>(a.a1));
+}
+
+long sys_fsync(const SyscallArgs& a) {
+    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    return f ? file_sync(f, false) : -err::kBadF;
+}
+long sys_fdatasync(const SyscallArgs& a) {
+    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    return f ? file_sync(f, true) : -err::kBadF;
 }
 
 long sys_ioctl(const SyscallArgs& a) {
-    constexpr uint64_t kTcgets = 0x5401, kTiocgwinsz = 0x5413, kTiocgpgrp = 0x540f, kFionread = 0x541b;
-    Fd* f = lookup(a.a0);
-    if (!f)
-        return -err::kBadF;
-    if (!is_tty(f->kind))
-        return -err::kNotTy;
-    switch (a.a1) {
-    case kTcgets: {
-        // The kernel's struct termios: 4 flag words, c_line, 19 c_cc = 36 bytes.
-        constexpr size_t kTermiosSize = 36;
-        if (!user_range_ok(a.a2, kTermiosSize))
-            return -err::kFault;
-        // A cooked terminal: ICRNL | OPOST|ONLCR | B38400|CS8|CREAD | ISIG|ICANON|ECHO...
-        uint8_t t[kTermiosSize] = {};
-        const uint32_t flags[4] = {0x500, 0x5, 0xbf, 0x8a3b};
-        memcpy(t, flags, sizeof flags);
-        memcpy(reinterpret_cast<void*>(a.a2), t, kTermiosSize);
-        return 0;
-    }
-    case kTiocgwinsz: {
-        if (!user_range_ok(a.a2, 8))
-            return -err::kFault;
-        uint16_t ws[4] = {24, 80, 0, 0};
-        memcpy(reinterpret_cast<void*>(a.a2), ws, 8);
-        return 0;
-    }
-    case kTiocgpgrp:
-        if (!user_range_ok(a.a2, 4))
-            return -err::kFault;
-        *reinterpret_cast<int32_t*>(a.a2) = static_cast<int32_t>(boot().pid);
-        return 0;
-    case kFionread:
-        if (!user_range_ok(a.a2, 4))
-            return -err::kFault;
-        *reinterpret_cast<int32_t*>(a.a2) = 0;
-        return 0;
-    default:
-        return -err::kNotTy;
-    }
+    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    return f ? file_ioctl(f, a.a1, a.a2) : -err::kBadF;
 }
 
-long sys_poll(const SyscallArgs& a) {
-    // Standard streams are always "ready": reads block in the monitor.
-    struct Pollfd {
-        int32_t fd;
-        int16_t events, revents;
-    };
-    if (a.a1 > kMaxFds || !user_range_ok(a.a0, a.a1 * sizeof(Pollfd)))
+struct Pollfd {
+    int32_t fd;
+    int16_t events, revents;
+};
+
+long poll_fds(uint64_t addr, uint64_t n) {
+    if (n > kMaxFds || !user_range_ok(addr, n * sizeof(Pollfd)))
         return -err::kFault;
-    auto* p = reinterpret_cast<Pollfd*>(a.a0);
+    auto* p = reinterpret_cast<Pollfd*>(addr);
     long ready = 0;
-    for (uint64_t i = 0; i < a.a1; ++i) {
+    for (uint64_t i = 0; i < n; ++i) {
         p[i].revents = 0;
         if (p[i].fd < 0)
             continue;
-        if (!lookup(static_cast<uint64_t>(p[i].fd)))
-            p[i].revents = 0x20;  // POLLNVAL
-        else
-            p[i].revents = p[i].events & 0x5;  // POLLIN | POLLOUT
+        OpenFile* f = fd_get(p[i].fd);
+        p[i].revents = f ? static_cast<int16_t>(file_poll(f) & p[i].events) : 0x20;  // POLLNVAL
         if (p[i].revents)
             ++ready;
     }
     return ready;
 }
+long sys_poll(const SyscallArgs& a) { return poll_fds(a.a0, a.a1); }
+long sys_ppoll(const SyscallArgs& a) { return poll_fds(a.a0, a.a1); }
 
-long copy_link(const char* target, uint64_t buf, uint64_t size) {
-    size_t n = strlen(target);
-    if (static_cast<int64_t>(size) <= 0)
+long make_pipe(uint64_t fds_addr, uint64_t flags) {
+    if (flags & ~uint64_t{kOCloexec | kONonblock})
         return -err::kInval;
-    if (n > size)
-        n = size;
-    if (!user_range_ok(buf, n))
+    if (!user_range_ok(fds_addr, 8))
         return -err::kFault;
-    memcpy(reinterpret_cast<void*>(buf), target, n);
-    return static_cast<long>(n);
+    Pipe* p = pipe_create();
+    if (!p)
+        return -23;  // ENFILE
+    uint32_t fl = static_cast<uint32_t>(flags & kONonblock);
+    OpenFile* r = file_alloc(FileKind::PipeRead, fl);
+    OpenFile* w = r ? file_alloc(FileKind::PipeWrite, fl | 1) : nullptr;
+    if (!w) {
+        if (r)
+            file_put(r);  // closes the read end
+        pipe_close_end(p, true);
+        return -23;
+    }
+    r->pipe = w->pipe = p;
+    bool cloexec = flags & kOCloexec;
+    long rfd = fd_install(r, 0, cloexec);
+    long wfd = rfd >= 0 ? fd_install(w, 0, cloexec) : rfd;
+    if (wfd < 0) {
+        if (rfd >= 0)
+            fd_close(rfd);
+        else
+            file_put(r);
+        file_put(w);
+        return wfd;
+    }
+    int32_t out[2] = {static_cast<int32_t>(rfd), static_cast<int32_t>(wfd)};
+    memcpy(reinterpret_cast<void*>(fds_addr), out, sizeof out);
+    return 0;
 }
+long sys_pipe(const SyscallArgs& a) { return make_pipe(a.a0, 0); }
+long sys_pipe2(const SyscallArgs& a) { return make_pipe(a.a0, a.a1); }
 
-long readlink_path(uint64_t path, uint64_t buf, uint64_t size) {
-    size_t len;
-    if (!user_string_ok(path, 4096, &len))
-        return -err::kFault;
-    if (strcmp(reinterpret_cast<const char*>(path), "/proc/self/exe") == 0)
-        return copy_link(boot().exe_path, buf, size);
-    return -err::kNoEnt;
+// sendfile(out, in, offset*, count): copy through the bounce buffer.
+long sys_sendfile(const SyscallArgs& a) {
+    OpenFile* out = fd_get(static_cast<long>(a.a0));
+    OpenFile* in = fd_get(static_cast<long>(a.a1));
+    if (!out || !in)
+        return -err::kBadF;
+    int64_t pos = -1;
+    if (a.a2) {
+        if (!user_range_ok(a.a2, 8))
+            return -err::kFault;
+        pos = *reinterpret_cast<int64_t*>(a.a2);
+    }
+    uint64_t done = 0;
+    while (done < a.a3) {
+        uint64_t chunk = a.a3 - done < sizeof g_bounce ? a.a3 - done : sizeof g_bounce;
+        long r = file_read(in, g_bounce, chunk, pos < 0 ? -1 : pos + static_cast<int64_t>(done));
+        if (r <= 0) {
+            if (r < 0 && done == 0)
+                return r;
+            break;
+        }
+        long w = file_write(out, g_bounce, static_cast<uint64_t>(r), -1);
+        if (w < 0)
+            return done ? static_cast<long>(done) : w;
+        done += static_cast<uint64_t>(w);
+        if (w < r)
+            break;
+    }
+    if (a.a2)
+        *reinterpret_cast<int64_t*>(a.a2) = pos + static_cast<int64_t>(done);
+    return static_cast<long>(done);
 }
-long sys_readlink(const SyscallArgs& a) { return readlink_path(a.a0, a.a1, a.a2); }
-long sys_readlinkat(const SyscallArgs& a) { return readlink_path(a.a1, a.a2, a.a3); }
 
 }  // namespace
 
@@ -355,10 +354,21 @@ bool user_string_ok(uint64_t addr, uint64_t max_len, size_t* len_out) {
 }
 
 void io_init() {
-    uint32_t f = boot().flags;
-    g_fds[0] = {(f & abi::kBootStdinClosed) ? FdKind::Closed : FdKind::Stdin, false};
-    g_fds[1] = {(f & abi::kBootStdoutClosed) ? FdKind::Closed : FdKind::Stdout, false};
-    g_fds[2] = {(f & abi::kBootStderrClosed) ? FdKind::Closed : FdKind::Stderr, false};
+    fd_table_init();
+    uint32_t fl = boot().flags;
+    struct {
+        FileKind kind;
+        uint32_t closed_flag;
+        uint32_t open_flags;
+    } const stdio[3] = {{FileKind::Stdin, abi::kBootStdinClosed, 0},
+                        {FileKind::Stdout, abi::kBootStdoutClosed, 1},
+                        {FileKind::Stderr, abi::kBootStderrClosed, 1}};
+    for (long fd = 0; fd < 3; ++fd) {
+        if (fl & stdio[fd].closed_flag)
+            continue;
+        OpenFile* f = file_alloc(stdio[fd].kind, stdio[fd].open_flags);
+        fd_install_at(f, fd, false);
+    }
 }
 
 void register_io_syscalls(SyscallHandler* t) {
@@ -367,30 +377,26 @@ void register_io_syscalls(SyscallHandler* t) {
     t[kSysWrite] = sys_write;
     t[kSysReadv] = sys_readv;
     t[kSysWritev] = sys_writev;
+    t[kSysPread64] = sys_pread64;
+    t[kSysPwrite64] = sys_pwrite64;
+    t[kSysPreadv] = sys_preadv;
+    t[kSysPwritev] = sys_pwritev;
+    t[kSysLseek] = sys_lseek;
     t[kSysClose] = sys_close;
+    t[kSysCloseRange] = sys_close_range;
     t[kSysDup] = sys_dup;
     t[kSysDup2] = sys_dup2;
     t[kSysDup3] = sys_dup3;
     t[kSysFcntl] = sys_fcntl;
     t[kSysFstat] = sys_fstat;
-    t[kSysNewfstatat] = sys_newfstatat;
-    t[kSysStat] = sys_path_enoent;
-    t[kSysLstat] = sys_path_enoent;
-    t[kSysOpen] = sys_path_enoent;
-    t[kSysAccess] = sys_path_enoent;
-    t[kSysOpenat] = sys_at_path_enoent;
-    t[kSysFaccessat] = sys_at_path_enoent;
-    t[kSysFaccessat2] = sys_at_path_enoent;
-    t[kSysStatx] = sys_at_path_enoent;
-    t[kSysLseek] = sys_lseek;
-    t[kSysPread64] = sys_pread;
-    t[kSysPwrite64] = sys_pread;
     t[kSysFsync] = sys_fsync;
-    t[kSysFdatasync] = sys_fsync;
+    t[kSysFdatasync] = sys_fdatasync;
     t[kSysIoctl] = sys_ioctl;
     t[kSysPoll] = sys_poll;
-    t[kSysReadlink] = sys_readlink;
-    t[kSysReadlinkat] = sys_readlinkat;
+    t[kSysPpoll] = sys_ppoll;
+    t[kSysPipe] = sys_pipe;
+    t[kSysPipe2] = sys_pipe2;
+    t[kSysSendfile] = sys_sendfile;
 }
 
 }  // namespace lightvm::guest

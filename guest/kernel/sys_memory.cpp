@@ -1,5 +1,7 @@
 // brk, mmap family: thin adapters over kernel/memory.cpp.
 #include "kernel/errno.hpp"
+#include "kernel/fd_table.hpp"
+#include "kernel/file_ops.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/memory.hpp"
 #include "kernel/syscall.hpp"
@@ -12,7 +14,45 @@ enum : unsigned { kSysBrk = 12, kSysMmap = 9, kSysMunmap = 11, kSysMprotect = 10
                   kSysMadvise = 28, kSysMlock = 149, kSysMunlock = 150, kSysMsync = 26, kSysMincore = 27 };
 
 long sys_brk(const SyscallArgs& a) { return static_cast<long>(mem_brk(a.a0)); }
+// File mappings are copies: MAP_PRIVATE (and read-only MAP_SHARED) are read
+// into anonymous memory, which is what the program can observe as long as
+// nobody else writes the file. Writable shared mappings cannot be kept in
+// sync without page-table tricks and are refused (ENODEV).
+long map_file(const SyscallArgs& a) {
+    constexpr int kMapShared = 0x01, kMapAnonymous = 0x20, kProtWrite = 0x2;
+    int flags = static_cast<int>(a.a3), prot = static_cast<int>(a.a2);
+    OpenFile* f = fd_get(static_cast<long>(a.a4));
+    if (!f)
+        return -err::kBadF;
+    if (a.a5 & (abi::kPageSize - 1))
+        return -err::kInval;
+    if (f->kind == FileKind::DevZero)
+        return mem_mmap(a.a0, a.a1, prot, flags | kMapAnonymous);
+    if (f->kind != FileKind::HostFile && f->kind != FileKind::Block)
+        return -err::kNoDev;
+    if ((flags & kMapShared) && (prot & kProtWrite))
+        return -err::kNoDev;
+    long addr = mem_mmap(a.a0, a.a1, prot, (flags & ~kMapShared) | 0x02 | kMapAnonymous);
+    if (addr < 0)
+        return addr;
+    uint64_t done = 0;
+    while (done < a.a1) {
+        long n = file_read(f, reinterpret_cast<void*>(static_cast<uint64_t>(addr) + done), a.a1 - done,
+                           static_cast<int64_t>(a.a5 + done));
+        if (n < 0) {
+            mem_munmap(static_cast<uint64_t>(addr), a.a1);
+            return n;
+        }
+        if (n == 0)
+            break;  // past EOF the mapping reads as zero
+        done += static_cast<uint64_t>(n);
+    }
+    return addr;
+}
+
 long sys_mmap(const SyscallArgs& a) {
+    if (!(a.a3 & 0x20))
+        return map_file(a);
     return mem_mmap(a.a0, a.a1, static_cast<int>(a.a2), static_cast<int>(a.a3));
 }
 long sys_munmap(const SyscallArgs& a) { return mem_munmap(a.a0, a.a1); }

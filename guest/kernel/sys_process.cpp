@@ -229,6 +229,8 @@ long sys_pause(const SyscallArgs&) {
 
 }  // namespace
 
+unsigned current_umask() { return g_umask; }
+
 [[noreturn]] void exit_vm(int status, unsigned signal) {
     volatile abi::HcExit hc{status, signal};
     for (;;)

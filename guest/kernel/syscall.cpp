@@ -30,6 +30,7 @@ void syscalls_init() {
     register_io_syscalls(g_table);
     register_time_syscalls(g_table);
     register_info_syscalls(g_table);
+    register_fs_syscalls(g_table);
     g_trace = boot().flags & abi::kBootTrace;
 }
 

@@ -28,6 +28,7 @@ void register_memory_syscalls(SyscallHandler* table);
 void register_io_syscalls(SyscallHandler* table);
 void register_time_syscalls(SyscallHandler* table);
 void register_info_syscalls(SyscallHandler* table);
+void register_fs_syscalls(SyscallHandler* table);
 
 inline constexpr unsigned kMaxSyscall = 512;
 void syscalls_init();

@@ -1,0 +1,131 @@
+#include "kernel/fd_table.hpp"
+
+#include "kernel/errno.hpp"
+#include "kernel/fs_client.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/pipe.hpp"
+
+namespace lightvm::guest {
+
+namespace {
+
+constexpr int kMaxFiles = 1024;
+OpenFile g_files[kMaxFiles];
+
+struct Slot {
+    OpenFile* file;
+    bool cloexec;
+};
+Slot g_fds[kMaxFds];
+
+constexpr int kPathSlots = 128;
+constexpr size_t kPathSlotSize = 1024;
+char g_paths[kPathSlots][kPathSlotSize];
+bool g_path_used[kPathSlots];
+
+}  // namespace
+
+void fd_table_init() {
+    for (auto& f : g_files)
+        f.kind = FileKind::Free;
+}
+
+OpenFile* file_alloc(FileKind kind, uint32_t flags) {
+    for (auto& f : g_files) {
+        if (f.kind != FileKind::Free)
+            continue;
+        memset(&f, 0, sizeof f);
+        f.kind = kind;
+        f.refs = 1;
+        f.flags = flags;
+        return &f;
+    }
+    return nullptr;
+}
+
+void file_get(OpenFile* f) { f->refs++; }
+
+bool file_set_path(OpenFile* f, const char* path, size_t len) {
+    if (len + 1 > kPathSlotSize)
+        return false;
+    for (int i = 0; i < kPathSlots; ++i) {
+        if (g_path_used[i])
+            continue;
+        g_path_used[i] = true;
+        memcpy(g_paths[i], path, len);
+        g_paths[i][len] = 0;
+        f->path = g_paths[i];
+        return true;
+    }
+    return false;
+}
+
+void file_put(OpenFile* f) {
+    if (--f->refs > 0)
+        return;
+    switch (f->kind) {
+    case FileKind::HostFile:
+    case FileKind::HostDir:
+        fs_close(f->handle);
+        break;
+    case FileKind::PipeRead:
+        pipe_close_end(f->pipe, false);
+        break;
+    case FileKind::PipeWrite:
+        pipe_close_end(f->pipe, true);
+        break;
+    default:
+        break;
+    }
+    if (f->path) {
+        int i = static_cast<int>((f->path - g_paths[0]) / kPathSlotSize);
+        if (i >= 0 && i < kPathSlots)
+            g_path_used[i] = false;
+    }
+    f->kind = FileKind::Free;
+}
+
+OpenFile* fd_get(long fd) {
+    if (fd < 0 || fd >= kMaxFds)
+        return nullptr;
+    return g_fds[fd].file;
+}
+
+long fd_install(OpenFile* f, long min_fd, bool cloexec) {
+    if (min_fd < 0)
+        return -err::kInval;
+    for (long i = min_fd; i < kMaxFds; ++i) {
+        if (!g_fds[i].file) {
+            g_fds[i] = {f, cloexec};
+            return i;
+        }
+    }
+    return -24;  // EMFILE
+}
+
+long fd_install_at(OpenFile* f, long fd, bool cloexec) {
+    if (fd < 0 || fd >= kMaxFds)
+        return -err::kBadF;
+    OpenFile* old = g_fds[fd].file;
+    g_fds[fd] = {f, cloexec};
+    if (old)
+        file_put(old);
+    return fd;
+}
+
+long fd_close(long fd) {
+    OpenFile* f = fd_get(fd);
+    if (!f)
+        return -err::kBadF;
+    g_fds[fd].file = nullptr;
+    file_put(f);
+    return 0;
+}
+
+bool fd_cloexec(long fd) { return fd >= 0 && fd < kMaxFds && g_fds[fd].cloexec; }
+void fd_set_cloexec(long fd, bool on) {
+    if (fd >= 0 && fd < kMaxFds)
+        g_fds[fd].cloexec = on;
+}
+
+}  // namespace lightvm::guest

@@ -1,0 +1,17 @@
+// Guest half of the host directory shares: one HcFs hypercall per call.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lightvm/abi.h"
+
+namespace lightvm::guest {
+
+// A request with everything zeroed and no handle.
+abi::HcFs fs_request(uint32_t op);
+// Sends the request (one exit); returns result (>= 0 or -errno).
+long fs_call(abi::HcFs& req);
+void fs_close(uint32_t handle);
+
+}  // namespace lightvm::guest

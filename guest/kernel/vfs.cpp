@@ -1,0 +1,191 @@
+#include "kernel/vfs.hpp"
+
+#include "kernel/errno.hpp"
+#include "kernel/fd_table.hpp"
+#include "kernel/kernel.hpp"
+
+namespace lightvm::guest {
+
+namespace {
+
+constexpr long kAtFdcwd = -100;
+char g_cwd[abi::kMaxPath] = "/";
+size_t g_cwd_len = 1;
+bool g_has_root_mount;
+
+bool equals(const char* a, size_t alen, const char* b) {
+    size_t blen = strlen(b);
+    return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+// Appends components of `path` onto `out` (which holds a normalised
+// absolute path), resolving "." and ".." lexically.
+long normalise_into(char* out, size_t* out_len, const char* path, size_t len) {
+    size_t n = *out_len;
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && path[i] == '/')
+            ++i;
+        size_t start = i;
+        while (i < len && path[i] != '/')
+            ++i;
+        size_t clen = i - start;
+        if (clen == 0 || (clen == 1 && path[start] == '.'))
+            continue;
+        if (clen == 2 && path[start] == '.' && path[start + 1] == '.') {
+            while (n > 1 && out[n - 1] != '/')
+                --n;
+            if (n > 1)
+                --n;  // drop the separator too, but keep the root "/"
+            continue;
+        }
+        if (n + (n > 1 ? 1 : 0) + clen >= abi::kMaxPath)
+            return -err::kNameTooLong;
+        if (n > 1)
+            out[n++] = '/';
+        memcpy(out + n, path + start, clen);
+        n += clen;
+    }
+    out[n] = 0;
+    *out_len = n;
+    return 0;
+}
+
+}  // namespace
+
+void vfs_init() {
+    g_has_root_mount = false;
+    for (uint32_t i = 0; i < boot().mount_count && i < abi::kMaxMounts; ++i)
+        if (strcmp(boot().mounts[i].guest_path, "/") == 0)
+            g_has_root_mount = true;
+}
+
+const char* vfs_cwd() { return g_cwd; }
+
+long vfs_set_cwd(const char* abs, size_t len) {
+    if (len + 1 > sizeof g_cwd)
+        return -err::kNameTooLong;
+    memcpy(g_cwd, abs, len);
+    g_cwd[len] = 0;
+    g_cwd_len = len;
+    return 0;
+}
+
+long copy_user_path(uint64_t addr, const char** out, size_t* len) {
+    if (!user_string_ok(addr, abi::kMaxPath + 1, len))
+        return user_range_ok(addr, 1) ? -err::kNameTooLong : -err::kFault;
+    if (*len >= abi::kMaxPath)
+        return -err::kNameTooLong;
+    *out = reinterpret_cast<const char*>(addr);
+    return 0;
+}
+
+const char* vfs_root_entry(uint32_t index, size_t* len) {
+    uint32_t seen = 0;
+    for (uint32_t i = 0; i < boot().mount_count && i < abi::kMaxMounts; ++i) {
+        const char* p = boot().mounts[i].guest_path;
+        if (p[0] != '/' || p[1] == 0)
+            continue;
+        const char* name = p + 1;
+        size_t n = 0;
+        while (name[n] && name[n] != '/')
+            ++n;
+        if (seen++ == index) {
+            *len = n;
+            return name;
+        }
+    }
+    return nullptr;
+}
+
+long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
+    if (len == 0)
+        return -err::kNoEnt;
+    out = Resolved{};
+    out.trailing_slash = path[len - 1] == '/';
+    out.abs_len = 1;
+    out.abs[0] = '/';
+    out.abs[1] = 0;
+    if (path[0] != '/') {
+        const char* base = g_cwd;
+        size_t base_len = g_cwd_len;
+        if (dirfd != kAtFdcwd) {
+            OpenFile* f = fd_get(dirfd);
+            if (!f)
+                return -err::kBadF;
+            if ((f->kind != FileKind::HostDir && f->kind != FileKind::RootDir) || !f->path)
+                return -err::kNotDir;
+            base = f->path;
+            base_len = strlen(base);
+        }
+        long r = normalise_into(out.abs, &out.abs_len, base, base_len);
+        if (r < 0)
+            return r;
+    }
+    long r = normalise_into(out.abs, &out.abs_len, path, len);
+    if (r < 0)
+        return r;
+
+    const char* a = out.abs;
+    size_t n = out.abs_len;
+    if (equals(a, n, "/dev/null"))
+        out.special = Special::DevNull;
+    else if (equals(a, n, "/dev/zero"))
+        out.special = Special::DevZero;
+    else if (equals(a, n, "/dev/urandom") || equals(a, n, "/dev/random"))
+        out.special = Special::DevRandom;
+    else if (equals(a, n, "/dev/stdin") || equals(a, n, "/dev/fd/0") || equals(a, n, "/proc/self/fd/0"))
+        out.special = Special::DevStdin;
+    else if (equals(a, n, "/dev/stdout") || equals(a, n, "/dev/fd/1") || equals(a, n, "/proc/self/fd/1"))
+        out.special = Special::DevStdout;
+    else if (equals(a, n, "/dev/stderr") || equals(a, n, "/dev/fd/2") || equals(a, n, "/proc/self/fd/2"))
+        out.special = Special::DevStderr;
+    else if (equals(a, n, "/proc/self/exe"))
+        out.special = Special::SelfExe;
+    else if (n == 8 && memcmp(a, "/dev/vd", 7) == 0 && a[7] >= 'a' && a[7] <= 'p') {
+        // /dev/vda.. : the i-th block device in the boot page.
+        uint32_t want = static_cast<uint32_t>(a[7] - 'a'), seen = 0;
+        for (uint32_t i = 0; i < boot().device_count && i < abi::kMaxDevices; ++i) {
+            if (boot().devices[i].type != abi::kDevBlock)
+                continue;
+            if (seen++ == want) {
+                out.special = Special::Block;
+                out.block = i;
+            }
+        }
+        if (out.special != Special::Block)
+            return -err::kNoEnt;
+    }
+    if (out.special != Special::None)
+        return 0;
+
+    // Longest mount prefix wins.
+    int best = -1;
+    size_t best_len = 0;
+    for (uint32_t i = 0; i < boot().mount_count && i < abi::kMaxMounts; ++i) {
+        const char* m = boot().mounts[i].guest_path;
+        size_t mlen = strlen(m);
+        bool match = (mlen == 1 && m[0] == '/') ||
+                     (n >= mlen && memcmp(a, m, mlen) == 0 && (n == mlen || a[mlen] == '/'));
+        if (match && (best < 0 || mlen > best_len)) {
+            best = static_cast<int>(i);
+            best_len = mlen;
+        }
+    }
+    if (best < 0) {
+        if (n == 1 && !g_has_root_mount) {
+            out.special = Special::RootDir;
+            return 0;
+        }
+        return -err::kNoEnt;
+    }
+    out.in_share = true;
+    out.share = boot().mounts[best].share;
+    out.read_only = boot().mounts[best].flags & abi::kDevReadOnly;
+    size_t skip = best_len == 1 ? 1 : best_len + (n > best_len ? 1 : 0);
+    out.rel = a + skip;
+    out.rel_len = n - skip;
+    return 0;
+}
+
+}  // namespace lightvm::guest

@@ -1,0 +1,42 @@
+// Path resolution: cwd and dirfd handling, lexical normalisation, the
+// mount table from the boot page, and the few special files the kernel
+// provides itself. Host directories are named to the monitor as
+// (share, path relative to the share root); the monitor re-checks that the
+// result stays inside the share (openat2 RESOLVE_IN_ROOT).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lightvm/abi.h"
+
+namespace lightvm::guest {
+
+enum class Special : uint8_t { None, DevNull, DevZero, DevRandom, DevStdin, DevStdout, DevStderr, Block, SelfExe, RootDir };
+
+struct Resolved {
+    Special special;
+    uint32_t block;             // Special::Block: device index
+    bool in_share;
+    uint32_t share;
+    bool read_only;
+    bool trailing_slash;        // "dir/": must be a directory
+    size_t abs_len;
+    char abs[abi::kMaxPath];    // normalised absolute guest path
+    const char* rel;            // into abs: path inside the share ("" = share root)
+    size_t rel_len;
+};
+
+void vfs_init();
+// Resolves a user path (already checked readable) relative to dirfd.
+// Returns 0 or -errno (ENOENT when no mount covers the path).
+long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out);
+// Copies a NUL-terminated user string, checking the range; -EFAULT/-ENAMETOOLONG.
+long copy_user_path(uint64_t addr, const char** out, size_t* len);
+
+const char* vfs_cwd();
+long vfs_set_cwd(const char* abs, size_t len);
+// Names of the top-level mount points (for the synthetic "/"), index-th one or nullptr.
+const char* vfs_root_entry(uint32_t index, size_t* len);
+
+}  // namespace lightvm::guest
