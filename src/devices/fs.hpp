@@ -1,0 +1,156 @@
+// File-system device, host half: serves kHcFs hypercalls against host
+// directory shares (--fs / --rootfs).
+//
+// The guest is hostile. Every name it sends is resolved with
+// openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) below the share root, so
+// `..`, absolute symlinks and symlink races all stay inside the share, and
+// /proc magic links are refused. Operations on a name (mkdir, unlink, ...)
+// resolve the parent that way and hand the kernel only the last component,
+// with syscalls that do not follow it; operations that do follow a final
+// symlink (chmod, utimens, access, stat) resolve the whole path to an O_PATH
+// fd first and then act on that fd. Only regular files and directories can
+// be opened for I/O: FIFOs, sockets and device nodes inside a share are
+// refused before they are opened, so they can neither block the monitor nor
+// have open-time side effects.
+//
+// A path may also be relative to a directory handle (HcFs.handle); such a
+// path is resolved with RESOLVE_BENEATH: leaving the directory (`..` above
+// it, absolute symlinks) fails with EXDEV instead of silently naming
+// something else. The guest kernel sends share-relative paths, so this is
+// only a fallback.
+//
+// Set-user-ID bits never reach the host, nor set-group-ID on files: the
+// monitor may run as root, and a guest must not be able to plant a
+// privileged executable in a host directory.
+//
+// Needs Linux 5.8 (openat2, faccessat2, utimensat with AT_EMPTY_PATH).
+// chmod uses fchmodat2 (6.6) and falls back to /proc/self/fd before that.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
+#include "memory/guest_memory.hpp"
+
+struct stat;
+
+namespace lightvm {
+
+namespace abi {
+struct HcFs;
+}
+
+struct FsShare {
+    std::string host_path;
+    std::string guest_path;
+    bool read_only = false;
+};
+
+class FsDevice {
+public:
+    // Open file handles the guest may hold at once (the guest sees EMFILE beyond).
+    static constexpr uint32_t kMaxHandles = 4096;
+    // getdents requests are clamped to this many bytes.
+    static constexpr uint64_t kMaxDirentBytes = 1ull << 20;
+
+    // Opens each share's host directory (O_PATH|O_DIRECTORY|O_CLOEXEC).
+    // Errors are one line naming the flag and path: NotFound
+    // "--fs /x: No such file or directory", BadInput "--fs /etc/passwd: not
+    // a directory", other host failures as System errors with errno. At most
+    // abi::kMaxMounts shares.
+    static Result<FsDevice> create(std::vector<FsShare> shares);
+
+    FsDevice(FsDevice&&) noexcept = default;
+    FsDevice& operator=(FsDevice&&) noexcept = default;
+    FsDevice(const FsDevice&) = delete;
+    FsDevice& operator=(const FsDevice&) = delete;
+
+    // One kHcFs hypercall: read HcFs at arg_gpa, perform it, write
+    // result/aux back. Host errors become result = -errno. A guest range
+    // outside guest memory or an unknown op is an ErrorKind::GuestFault
+    // error (nothing is written back; the VM is stopped).
+    Result<void> hypercall(GuestMemory& mem, uint64_t arg_gpa);
+
+    const std::vector<FsShare>& shares() const { return m_shares; }
+    size_t open_handles() const { return m_open_handles; }
+    uint64_t operations() const { return m_operations; }
+
+private:
+    struct Handle {
+        UniqueFd fd;
+        uint32_t share = 0;
+        bool read_only = false;
+    };
+    // A resolved path: an fd we opened, or one borrowed from a handle/root.
+    struct Target {
+        UniqueFd owned;
+        int fd = -1;
+    };
+    // A path split into its parent directory (opened) and last component.
+    struct Named {
+        std::string path;    // the whole request path
+        Target parent;
+        std::string name;    // last component, no trailing slash; may be "", "." or ".."
+        bool trailing_slash = false;
+    };
+    // What a request's path is relative to.
+    struct Base {
+        int fd = -1;
+        uint32_t share = 0;
+        bool read_only = false;
+        bool is_handle = false;  // resolve beneath a directory handle, not a share root
+    };
+
+    FsDevice() = default;
+
+    Result<int64_t> dispatch(GuestMemory& mem, abi::HcFs& hc);
+
+    Result<int64_t> op_open(GuestMemory& mem, abi::HcFs& hc);
+    int64_t op_close(const abi::HcFs& hc);
+    Result<int64_t> op_read(GuestMemory& mem, const abi::HcFs& hc);
+    Result<int64_t> op_write(GuestMemory& mem, abi::HcFs& hc);
+    Result<int64_t> op_stat(GuestMemory& mem, const abi::HcFs& hc);
+    Result<int64_t> op_fstat(GuestMemory& mem, const abi::HcFs& hc);
+    Result<int64_t> op_getdents(GuestMemory& mem, const abi::HcFs& hc);
+    Result<int64_t> op_mkdir(GuestMemory& mem, const abi::HcFs& hc);
+    Result<int64_t> op_unlink(GuestMemory& mem, const abi::HcFs& hc);
+    Result<int64_t> op_rename(GuestMemory& mem, const abi::HcFs& hc);
+    Result<int64_t> op_readlink(GuestMemory& mem, const abi::HcFs& hc);
+    Result<int64_t> op_symlink(GuestMemory& mem, const abi::HcFs& hc);
+    Result<int64_t> op_link(GuestMemory& mem, const abi::HcFs& hc);
+    int64_t op_truncate(const abi::HcFs& hc);
+    int64_t op_fsync(const abi::HcFs& hc);
+    Result<int64_t> op_utimens(GuestMemory& mem, const abi::HcFs& hc);
+    Result<int64_t> op_chmod(GuestMemory& mem, const abi::HcFs& hc);
+    Result<int64_t> op_access(GuestMemory& mem, const abi::HcFs& hc);
+    int64_t op_seek(const abi::HcFs& hc);
+    Result<int64_t> op_statfs(GuestMemory& mem, const abi::HcFs& hc);
+
+    // Path plumbing. Inner Results carry guest faults; the int64_t inside
+    // is 0 or -errno for the guest.
+    Handle* handle(uint32_t index);
+    int64_t base(const abi::HcFs& hc, Base& out);
+    int64_t share_base(uint32_t share, Base& out);
+    static Result<int64_t> read_path(GuestMemory& mem, uint64_t gpa, uint64_t len, std::string& out);
+    static uint64_t resolve_flags(const Base& base);
+    int64_t resolve(const Base& base, const std::string& path, uint64_t flags, Target& out);
+    int64_t split_name(const Base& base, const std::string& path, Named& out);
+    Result<int64_t> resolve_request(GuestMemory& mem, const abi::HcFs& hc, bool follow, Base& b, Target& out);
+    Result<int64_t> name_request(GuestMemory& mem, const abi::HcFs& hc, Base& b, Named& out);
+    Result<int64_t> two_names(GuestMemory& mem, const abi::HcFs& hc, Base& b, Named& from, Base& b2, Named& to);
+    int64_t open_checked(abi::HcFs& hc, const Base& b, const std::string& path, uint32_t host_flags,
+                         const struct stat* before);
+    int64_t allocate(UniqueFd fd, const Base& base);
+
+    std::vector<FsShare> m_shares;
+    std::vector<UniqueFd> m_roots;
+    std::vector<Handle> m_handles;  // index = guest handle; invalid fd = free slot
+    size_t m_open_handles = 0;
+    uint64_t m_operations = 0;
+};
+
+}  // namespace lightvm
