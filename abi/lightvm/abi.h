@@ -86,6 +86,7 @@ enum Hypercall : uint16_t {
     kHcSetFsBase = 5,     // HcSetFsBase (CPUs without FSGSBASE)
     kHcFs = 6,            // HcFs: one file-system operation on a host directory share
     kHcBlock = 7,         // HcBlock: one block-device request
+    kHcMemGrow = 8,       // HcMemGrow: back more guest RAM before using it
     kHcCount
 };
 
@@ -167,6 +168,22 @@ struct HcFs {
 };
 static_assert(sizeof(HcFs) == 96);
 static_assert(offsetof(HcFs, path) == 24 && offsetof(HcFs, result) == 80);
+
+// Guest RAM is registered with KVM lazily: at boot only [0, ram_low_end)
+// and [ram_high_start, mem_size) are backed (BootInfo), because registering
+// a memslot costs time proportional to its size (~0.6 us/MiB here). The
+// guest kernel asks for more before it hands memory out; the monitor grows
+// the low region up or the high region down (at least doubling it) and
+// reports the new bounds. Touching RAM that was never backed stops the VM
+// with a SIGSEGV report.
+struct HcMemGrow {
+    uint64_t start;           // IN: range about to be used
+    uint64_t end;             // IN
+    uint64_t low_end;         // OUT: new bounds of the backed regions
+    uint64_t high_start;      // OUT
+    int64_t result;           // OUT: 0 or -ENOMEM
+};
+static_assert(sizeof(HcMemGrow) == 40);
 
 enum BlockOp : uint32_t {
     kBlockRead = 1,   // buf, len, offset -> bytes
@@ -292,6 +309,9 @@ struct BootInfo {
     uint32_t mount_count;             // OUT
     uint32_t reserved3;
     FsMount mounts[kMaxMounts];       // OUT
+    char initial_cwd[256];            // OUT: guest working directory at start ("/" if empty)
+    uint64_t ram_low_end;             // OUT: RAM backed at boot: [0, ram_low_end) ...
+    uint64_t ram_high_start;          // OUT: ... and [ram_high_start, mem_size)
 };
 static_assert(offsetof(BootInfo, mem_size) == 16);
 static_assert(offsetof(BootInfo, random_seed) == 72);
@@ -300,7 +320,7 @@ static_assert(offsetof(BootInfo, exe_path) == 168);
 static_assert(offsetof(BootInfo, kernel_entry_tsc) == 496);
 static_assert(offsetof(BootInfo, devices) == 544);
 static_assert(offsetof(BootInfo, mounts) == 544 + 16 * 64 + 8);
-static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128);
+static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16);
 static_assert(sizeof(BootInfo) <= kPageSize);
 
 // Layout sanity: the fixed regions must not overlap and must fit below the kernel.

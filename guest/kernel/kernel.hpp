@@ -33,6 +33,10 @@ inline void hypercall(uint16_t nr, const volatile void* arg) {
 
 [[noreturn]] void exit_vm(int status, unsigned signal);
 
+// fd and dirfd arguments are C ints: only the low 32 bits of the register
+// are defined (AT_FDCWD may arrive as 0x00000000ffffff9c).
+inline long fd_arg(uint64_t reg) { return static_cast<int32_t>(static_cast<uint32_t>(reg)); }
+
 // Can the guest read/write [addr, addr+len)? RAM is identity-mapped from
 // 4 KiB up to mem_size; page 0 is never mapped.
 inline bool user_range_ok(uint64_t addr, uint64_t len) {

@@ -26,11 +26,30 @@ uint64_t g_used;
 
 uint64_t page_up(uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }
 
-// Zero what may hold old data, then shrink the never-used window.
-void prepare(uint64_t a, uint64_t b) {
+uint64_t g_ram_low_end, g_ram_high_start;  // RAM backed by the monitor (abi.h HcMemGrow)
+
+// Make sure the monitor backs [a, b) before anyone touches it: one exit the
+// first time a region grows, none afterwards.
+bool ensure_backed(uint64_t a, uint64_t b) {
+    if (b <= g_ram_low_end || a >= g_ram_high_start)
+        return true;
+    volatile abi::HcMemGrow hc{a, b, 0, 0, 0};
+    hypercall(abi::kHcMemGrow, &hc);
+    if (hc.result < 0)
+        return false;
+    g_ram_low_end = hc.low_end;
+    g_ram_high_start = hc.high_start;
+    return b <= g_ram_low_end || a >= g_ram_high_start;
+}
+
+// Back the range, zero what may hold old data, then shrink the never-used
+// window. False when the monitor cannot back it (the caller reports ENOMEM).
+bool prepare(uint64_t a, uint64_t b) {
+    if (!ensure_backed(a, b))
+        return false;
     if (b <= g_clean_lo || a >= g_clean_hi || g_clean_lo >= g_clean_hi) {
         memset(reinterpret_cast<void*>(a), 0, b - a);
-        return;
+        return true;
     }
     if (a < g_clean_lo)
         memset(reinterpret_cast<void*>(a), 0, g_clean_lo - a);
@@ -43,6 +62,7 @@ void prepare(uint64_t a, uint64_t b) {
         g_clean_hi = a > g_clean_lo ? a : g_clean_lo;
     else
         g_clean_lo = b < g_clean_hi ? b : g_clean_hi;
+    return true;
 }
 
 bool range_free(uint64_t a, uint64_t b) {
@@ -142,6 +162,8 @@ void memory_init(uint64_t heap_lo, uint64_t heap_hi) {
     g_clean_lo = g_lo;
     g_clean_hi = g_hi;
     g_used = 0;
+    g_ram_low_end = boot().ram_low_end;
+    g_ram_high_start = boot().ram_high_start;
 }
 
 uint64_t mem_used() { return g_used; }
@@ -153,6 +175,8 @@ uint64_t mem_brk(uint64_t new_brk) {
     if (new_top > old_top) {
         if (!range_free(old_top, new_top))
             return g_brk;  // would run into an mmap: refuse, as Linux does
+        if (!ensure_backed(old_top, new_top))
+            return g_brk;
         take(old_top, new_top);
         prepare(old_top, new_top);
         g_used += new_top - old_top;
@@ -184,7 +208,7 @@ long mem_mmap(uint64_t addr, uint64_t len, int prot, int flags) {
         if ((flags & kMapFixedNoreplace) && !range_free(addr, addr + len))
             return -err::kExist;
         uint64_t newly = free_bytes_in(addr, addr + len);
-        if (!take(addr, addr + len))
+        if (!ensure_backed(addr, addr + len) || !take(addr, addr + len))
             return -err::kNoMem;
         prepare(addr, addr + len);  // MAP_FIXED replaces: the new mapping reads as zero
         g_used += newly;
@@ -198,7 +222,7 @@ long mem_mmap(uint64_t addr, uint64_t len, int prot, int flags) {
         at = find_top_down(len);
     if (!at)
         return -err::kNoMem;
-    if (!take(at, at + len))
+    if (!ensure_backed(at, at + len) || !take(at, at + len))
         return -err::kNoMem;
     prepare(at, at + len);
     g_used += len;
@@ -239,6 +263,8 @@ long mem_mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags
     }
     uint64_t grow_a = old_addr + old_len, grow_b = old_addr + new_len;
     if (grow_b <= g_hi && grow_b > grow_a && range_free(grow_a, grow_b)) {
+        if (!ensure_backed(grow_a, grow_b))
+            return -err::kNoMem;
         take(grow_a, grow_b);
         prepare(grow_a, grow_b);
         g_used += grow_b - grow_a;

@@ -116,7 +116,7 @@ long open_special(const Resolved& res, uint32_t flags) {
     if (!f)
         return -23;  // ENFILE
     f->device = res.block;
-    if (kind == FileKind::RootDir && !file_set_path(f, "/", 1)) {
+    if (kind == FileKind::RootDir && !file_set_path(f, res.abs, res.abs_len)) {
         file_put(f);
         return -23;
     }
@@ -156,7 +156,7 @@ long sys_open(const SyscallArgs& a) {
     return do_open(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1), static_cast<uint32_t>(a.a2));
 }
 long sys_openat(const SyscallArgs& a) {
-    return do_open(static_cast<long>(a.a0), a.a1, static_cast<uint32_t>(a.a2), static_cast<uint32_t>(a.a3));
+    return do_open(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2), static_cast<uint32_t>(a.a3));
 }
 long sys_creat(const SyscallArgs& a) {
     return do_open(kAtFdcwd, a.a0, 01 | kOCreat | kOTrunc, static_cast<uint32_t>(a.a1));
@@ -241,7 +241,7 @@ long user_stat(long dirfd, uint64_t path, uint64_t buf, uint32_t flags) {
 long sys_stat(const SyscallArgs& a) { return user_stat(kAtFdcwd, a.a0, a.a1, 0); }
 long sys_lstat(const SyscallArgs& a) { return user_stat(kAtFdcwd, a.a0, a.a1, kAtSymlinkNofollow); }
 long sys_newfstatat(const SyscallArgs& a) {
-    return user_stat(static_cast<long>(a.a0), a.a1, a.a2, static_cast<uint32_t>(a.a3));
+    return user_stat(fd_arg(a.a0), a.a1, a.a2, static_cast<uint32_t>(a.a3));
 }
 
 // struct statx (linux/stat.h): 256 bytes.
@@ -266,7 +266,7 @@ long sys_statx(const SyscallArgs& a) {
     if (!user_range_ok(a.a4, sizeof(Statx)))
         return -err::kFault;
     Stat st;
-    long r = do_stat(static_cast<long>(a.a0), a.a1, &st, static_cast<uint32_t>(a.a2));
+    long r = do_stat(fd_arg(a.a0), a.a1, &st, static_cast<uint32_t>(a.a2));
     if (r < 0)
         return r;
     Statx x{};
@@ -309,10 +309,10 @@ long do_access(long dirfd, uint64_t path, uint32_t mode, uint32_t flags) {
 }
 long sys_access(const SyscallArgs& a) { return do_access(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1), 0); }
 long sys_faccessat(const SyscallArgs& a) {
-    return do_access(static_cast<long>(a.a0), a.a1, static_cast<uint32_t>(a.a2), 0);
+    return do_access(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2), 0);
 }
 long sys_faccessat2(const SyscallArgs& a) {
-    return do_access(static_cast<long>(a.a0), a.a1, static_cast<uint32_t>(a.a2), static_cast<uint32_t>(a.a3));
+    return do_access(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2), static_cast<uint32_t>(a.a3));
 }
 
 // ---- directories ------------------------------------------------------------
@@ -331,7 +331,7 @@ long root_getdents(OpenFile* f, uint64_t buf, uint64_t len) {
             name = "..";
             n = 2;
         } else {
-            name = vfs_root_entry(static_cast<uint32_t>(idx - 2), &n);
+            name = vfs_synthetic_entry(f->path, static_cast<uint32_t>(idx - 2), &n);
             if (!name)
                 break;
         }
@@ -354,7 +354,7 @@ long root_getdents(OpenFile* f, uint64_t buf, uint64_t len) {
 }
 
 long sys_getdents64(const SyscallArgs& a) {
-    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
     if (!user_range_ok(a.a1, a.a2))
@@ -383,7 +383,7 @@ long do_mkdir(long dirfd, uint64_t path, uint32_t mode) {
 }
 long sys_mkdir(const SyscallArgs& a) { return do_mkdir(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1)); }
 long sys_mkdirat(const SyscallArgs& a) {
-    return do_mkdir(static_cast<long>(a.a0), a.a1, static_cast<uint32_t>(a.a2));
+    return do_mkdir(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
 }
 
 long do_unlink(long dirfd, uint64_t path, uint32_t flags) {
@@ -404,7 +404,7 @@ long do_unlink(long dirfd, uint64_t path, uint32_t flags) {
 long sys_unlink(const SyscallArgs& a) { return do_unlink(kAtFdcwd, a.a0, 0); }
 long sys_rmdir(const SyscallArgs& a) { return do_unlink(kAtFdcwd, a.a0, kAtRemovedir); }
 long sys_unlinkat(const SyscallArgs& a) {
-    return do_unlink(static_cast<long>(a.a0), a.a1, static_cast<uint32_t>(a.a2));
+    return do_unlink(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
 }
 
 long two_paths(uint32_t op, long dfd1, uint64_t p1, long dfd2, uint64_t p2, uint32_t flags) {
@@ -430,15 +430,15 @@ long two_paths(uint32_t op, long dfd1, uint64_t p1, long dfd2, uint64_t p2, uint
 }
 long sys_rename(const SyscallArgs& a) { return two_paths(abi::kFsRename, kAtFdcwd, a.a0, kAtFdcwd, a.a1, 0); }
 long sys_renameat(const SyscallArgs& a) {
-    return two_paths(abi::kFsRename, static_cast<long>(a.a0), a.a1, static_cast<long>(a.a2), a.a3, 0);
+    return two_paths(abi::kFsRename, fd_arg(a.a0), a.a1, fd_arg(a.a2), a.a3, 0);
 }
 long sys_renameat2(const SyscallArgs& a) {
-    return two_paths(abi::kFsRename, static_cast<long>(a.a0), a.a1, static_cast<long>(a.a2), a.a3,
+    return two_paths(abi::kFsRename, fd_arg(a.a0), a.a1, fd_arg(a.a2), a.a3,
                      static_cast<uint32_t>(a.a4));
 }
 long sys_link(const SyscallArgs& a) { return two_paths(abi::kFsLink, kAtFdcwd, a.a0, kAtFdcwd, a.a1, 0); }
 long sys_linkat(const SyscallArgs& a) {
-    return two_paths(abi::kFsLink, static_cast<long>(a.a0), a.a1, static_cast<long>(a.a2), a.a3, 0);
+    return two_paths(abi::kFsLink, fd_arg(a.a0), a.a1, fd_arg(a.a2), a.a3, 0);
 }
 
 long do_symlink(uint64_t target_addr, long dirfd, uint64_t link_path) {
@@ -460,7 +460,7 @@ long do_symlink(uint64_t target_addr, long dirfd, uint64_t link_path) {
     return fs_call(req);
 }
 long sys_symlink(const SyscallArgs& a) { return do_symlink(a.a0, kAtFdcwd, a.a1); }
-long sys_symlinkat(const SyscallArgs& a) { return do_symlink(a.a0, static_cast<long>(a.a1), a.a2); }
+long sys_symlinkat(const SyscallArgs& a) { return do_symlink(a.a0, fd_arg(a.a1), a.a2); }
 
 long do_readlink(long dirfd, uint64_t path, uint64_t buf, uint64_t size) {
     if (static_cast<int64_t>(size) <= 0)
@@ -486,7 +486,7 @@ long do_readlink(long dirfd, uint64_t path, uint64_t buf, uint64_t size) {
     return fs_call(req);
 }
 long sys_readlink(const SyscallArgs& a) { return do_readlink(kAtFdcwd, a.a0, a.a1, a.a2); }
-long sys_readlinkat(const SyscallArgs& a) { return do_readlink(static_cast<long>(a.a0), a.a1, a.a2, a.a3); }
+long sys_readlinkat(const SyscallArgs& a) { return do_readlink(fd_arg(a.a0), a.a1, a.a2, a.a3); }
 
 long sys_getcwd(const SyscallArgs& a) {
     const char* cwd = vfs_cwd();
@@ -521,7 +521,7 @@ long sys_chdir(const SyscallArgs& a) {
 }
 
 long sys_fchdir(const SyscallArgs& a) {
-    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
     if ((f->kind != FileKind::HostDir && f->kind != FileKind::RootDir) || !f->path)
@@ -532,7 +532,7 @@ long sys_fchdir(const SyscallArgs& a) {
 // ---- metadata ----------------------------------------------------------------
 
 long sys_ftruncate(const SyscallArgs& a) {
-    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
     if (static_cast<int64_t>(a.a1) < 0)
@@ -575,7 +575,7 @@ long sys_utimensat(const SyscallArgs& a) {
         return -err::kFault;
     uint32_t flags = static_cast<uint32_t>(a.a3);
     if (a.a1 == 0) {  // futimens(fd, times)
-        OpenFile* f = fd_get(static_cast<long>(a.a0));
+        OpenFile* f = fd_get(fd_arg(a.a0));
         if (!f)
             return -err::kBadF;
         if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
@@ -586,7 +586,7 @@ long sys_utimensat(const SyscallArgs& a) {
         return fs_call(req);
     }
     Resolved res;
-    long r = resolve_user(static_cast<long>(a.a0), a.a1, res);
+    long r = resolve_user(fd_arg(a.a0), a.a1, res);
     if (r < 0)
         return r;
     if (!res.in_share)
@@ -610,10 +610,10 @@ long do_chmod(long dirfd, uint64_t path, uint32_t mode) {
 }
 long sys_chmod(const SyscallArgs& a) { return do_chmod(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1)); }
 long sys_fchmodat(const SyscallArgs& a) {
-    return do_chmod(static_cast<long>(a.a0), a.a1, static_cast<uint32_t>(a.a2));
+    return do_chmod(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
 }
 long sys_fchmod(const SyscallArgs& a) {
-    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
     if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
@@ -633,9 +633,9 @@ long chown_path(long dirfd, uint64_t path, uint32_t flags) {
 long sys_chown(const SyscallArgs& a) { return chown_path(kAtFdcwd, a.a0, 0); }
 long sys_lchown(const SyscallArgs& a) { return chown_path(kAtFdcwd, a.a0, kAtSymlinkNofollow); }
 long sys_fchownat(const SyscallArgs& a) {
-    return chown_path(static_cast<long>(a.a0), a.a1, static_cast<uint32_t>(a.a4));
+    return chown_path(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a4));
 }
-long sys_fchown(const SyscallArgs& a) { return fd_get(static_cast<long>(a.a0)) ? 0 : -err::kBadF; }
+long sys_fchown(const SyscallArgs& a) { return fd_get(fd_arg(a.a0)) ? 0 : -err::kBadF; }
 
 long sys_mknod(const SyscallArgs&) { return -err::kPerm; }
 
@@ -664,7 +664,7 @@ long sys_statfs(const SyscallArgs& a) {
 }
 
 long sys_fstatfs(const SyscallArgs& a) {
-    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
     if (!user_range_ok(a.a1, kStatfsSize))

@@ -92,15 +92,15 @@ long rwv(long fd, uint64_t iov_addr, uint64_t count, int64_t at, bool writing) {
 }
 
 long sys_read(const SyscallArgs& a) {
-    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    OpenFile* f = fd_get(fd_arg(a.a0));
     return f ? rw(f, a.a1, a.a2, -1, false) : -err::kBadF;
 }
 long sys_write(const SyscallArgs& a) {
-    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    OpenFile* f = fd_get(fd_arg(a.a0));
     return f ? rw(f, a.a1, a.a2, -1, true) : -err::kBadF;
 }
 long positioned(const SyscallArgs& a, bool writing) {
-    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
     if (!file_seekable(f))
@@ -111,27 +111,27 @@ long positioned(const SyscallArgs& a, bool writing) {
 }
 long sys_pread64(const SyscallArgs& a) { return positioned(a, false); }
 long sys_pwrite64(const SyscallArgs& a) { return positioned(a, true); }
-long sys_readv(const SyscallArgs& a) { return rwv(static_cast<long>(a.a0), a.a1, a.a2, -1, false); }
-long sys_writev(const SyscallArgs& a) { return rwv(static_cast<long>(a.a0), a.a1, a.a2, -1, true); }
+long sys_readv(const SyscallArgs& a) { return rwv(fd_arg(a.a0), a.a1, a.a2, -1, false); }
+long sys_writev(const SyscallArgs& a) { return rwv(fd_arg(a.a0), a.a1, a.a2, -1, true); }
 long vector_positioned(const SyscallArgs& a, bool writing) {
-    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
     if (!file_seekable(f))
         return -err::kSPipe;
     if (static_cast<int64_t>(a.a3) < 0)
         return -err::kInval;
-    return rwv(static_cast<long>(a.a0), a.a1, a.a2, static_cast<int64_t>(a.a3), writing);
+    return rwv(fd_arg(a.a0), a.a1, a.a2, static_cast<int64_t>(a.a3), writing);
 }
 long sys_preadv(const SyscallArgs& a) { return vector_positioned(a, false); }
 long sys_pwritev(const SyscallArgs& a) { return vector_positioned(a, true); }
 
 long sys_lseek(const SyscallArgs& a) {
-    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    OpenFile* f = fd_get(fd_arg(a.a0));
     return f ? file_seek(f, static_cast<int64_t>(a.a1), static_cast<int>(a.a2)) : -err::kBadF;
 }
 
-long sys_close(const SyscallArgs& a) { return fd_close(static_cast<long>(a.a0)); }
+long sys_close(const SyscallArgs& a) { return fd_close(fd_arg(a.a0)); }
 
 long sys_close_range(const SyscallArgs& a) {
     constexpr uint64_t kCloexec = 4;
@@ -148,7 +148,7 @@ long sys_close_range(const SyscallArgs& a) {
 }
 
 long sys_dup(const SyscallArgs& a) {
-    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
     file_get(f);
@@ -169,21 +169,21 @@ long dup_to(long from, long to, bool cloexec) {
 }
 
 long sys_dup2(const SyscallArgs& a) {
-    if (!fd_get(static_cast<long>(a.a0)))
+    if (!fd_get(fd_arg(a.a0)))
         return -err::kBadF;
     if (a.a0 == a.a1)
-        return static_cast<long>(a.a1);
-    return dup_to(static_cast<long>(a.a0), static_cast<long>(a.a1), false);
+        return fd_arg(a.a1);
+    return dup_to(fd_arg(a.a0), fd_arg(a.a1), false);
 }
 
 long sys_dup3(const SyscallArgs& a) {
     if (a.a0 == a.a1 || (a.a2 & ~uint64_t{kOCloexec}))
         return -err::kInval;
-    return dup_to(static_cast<long>(a.a0), static_cast<long>(a.a1), a.a2 & kOCloexec);
+    return dup_to(fd_arg(a.a0), fd_arg(a.a1), a.a2 & kOCloexec);
 }
 
 long sys_fcntl(const SyscallArgs& a) {
-    long fd = static_cast<long>(a.a0);
+    long fd = fd_arg(a.a0);
     OpenFile* f = fd_get(fd);
     if (!f)
         return -err::kBadF;
@@ -194,7 +194,7 @@ long sys_fcntl(const SyscallArgs& a) {
         if (static_cast<int64_t>(a.a2) < 0 || a.a2 >= kMaxFds)
             return -err::kInval;
         file_get(f);
-        long r = fd_install(f, static_cast<long>(a.a2), a.a1 == 1030);
+        long r = fd_install(f, fd_arg(a.a2), a.a1 == 1030);
         if (r < 0)
             file_put(f);
         return r;
@@ -222,7 +222,7 @@ long sys_fcntl(const SyscallArgs& a) {
 }
 
 long sys_fstat(const SyscallArgs& a) {
-    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
     if (!user_range_ok(a.a1, sizeof(Stat)))
@@ -231,16 +231,16 @@ long sys_fstat(const SyscallArgs& a) {
 }
 
 long sys_fsync(const SyscallArgs& a) {
-    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    OpenFile* f = fd_get(fd_arg(a.a0));
     return f ? file_sync(f, false) : -err::kBadF;
 }
 long sys_fdatasync(const SyscallArgs& a) {
-    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    OpenFile* f = fd_get(fd_arg(a.a0));
     return f ? file_sync(f, true) : -err::kBadF;
 }
 
 long sys_ioctl(const SyscallArgs& a) {
-    OpenFile* f = fd_get(static_cast<long>(a.a0));
+    OpenFile* f = fd_get(fd_arg(a.a0));
     return f ? file_ioctl(f, a.a1, a.a2) : -err::kBadF;
 }
 
@@ -306,8 +306,8 @@ long sys_pipe2(const SyscallArgs& a) { return make_pipe(a.a0, a.a1); }
 
 // sendfile(out, in, offset*, count): copy through the bounce buffer.
 long sys_sendfile(const SyscallArgs& a) {
-    OpenFile* out = fd_get(static_cast<long>(a.a0));
-    OpenFile* in = fd_get(static_cast<long>(a.a1));
+    OpenFile* out = fd_get(fd_arg(a.a0));
+    OpenFile* in = fd_get(fd_arg(a.a1));
     if (!out || !in)
         return -err::kBadF;
     int64_t pos = -1;

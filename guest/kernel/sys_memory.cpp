@@ -21,7 +21,7 @@ long sys_brk(const SyscallArgs& a) { return static_cast<long>(mem_brk(a.a0)); }
 long map_file(const SyscallArgs& a) {
     constexpr int kMapShared = 0x01, kMapAnonymous = 0x20, kProtWrite = 0x2;
     int flags = static_cast<int>(a.a3), prot = static_cast<int>(a.a2);
-    OpenFile* f = fd_get(static_cast<long>(a.a4));
+    OpenFile* f = fd_get(fd_arg(a.a4));
     if (!f)
         return -err::kBadF;
     if (a.a5 & (abi::kPageSize - 1))

@@ -92,13 +92,13 @@ long deliver_self(unsigned sig) {
 }
 
 long sys_kill(const SyscallArgs& a) {
-    int64_t pid = static_cast<int64_t>(a.a0);
+    int64_t pid = static_cast<int32_t>(static_cast<uint32_t>(a.a0));
     if (pid != boot().pid && pid != 0 && pid != -1)
         return -err::kSrch;
     return deliver_self(static_cast<unsigned>(a.a1));
 }
 long sys_tkill(const SyscallArgs& a) {
-    if (static_cast<int64_t>(a.a0) != boot().pid)
+    if (static_cast<int32_t>(static_cast<uint32_t>(a.a0)) != static_cast<int32_t>(boot().pid))
         return -err::kSrch;
     return deliver_self(static_cast<unsigned>(a.a1));
 }

@@ -58,6 +58,13 @@ void vfs_init() {
     for (uint32_t i = 0; i < boot().mount_count && i < abi::kMaxMounts; ++i)
         if (strcmp(boot().mounts[i].guest_path, "/") == 0)
             g_has_root_mount = true;
+    // The monitor normalised it; bound it again anyway (it is only a string).
+    const char* cwd = boot().initial_cwd;
+    size_t n = 0;
+    while (n < sizeof boot().initial_cwd && cwd[n])
+        ++n;
+    if (n > 0 && n < sizeof boot().initial_cwd && cwd[0] == '/')
+        vfs_set_cwd(cwd, n);
 }
 
 const char* vfs_cwd() { return g_cwd; }
@@ -80,16 +87,39 @@ long copy_user_path(uint64_t addr, const char** out, size_t* len) {
     return 0;
 }
 
-const char* vfs_root_entry(uint32_t index, size_t* len) {
+namespace {
+// The child component of `dir` on the way to mount i, or nullptr.
+const char* child_towards_mount(const char* dir, size_t dlen, uint32_t i, size_t* len) {
+    const char* p = boot().mounts[i].guest_path;
+    size_t plen = strlen(p);
+    size_t skip = dlen == 1 ? 1 : dlen + 1;  // "/" or "/dir/"
+    if (plen <= skip || memcmp(p, dir, dlen) != 0 || (dlen > 1 && p[dlen] != '/'))
+        return nullptr;
+    const char* name = p + skip;
+    size_t n = 0;
+    while (name[n] && name[n] != '/')
+        ++n;
+    *len = n;
+    return n ? name : nullptr;
+}
+}  // namespace
+
+const char* vfs_synthetic_entry(const char* dir, uint32_t index, size_t* len) {
+    size_t dlen = strlen(dir);
     uint32_t seen = 0;
     for (uint32_t i = 0; i < boot().mount_count && i < abi::kMaxMounts; ++i) {
-        const char* p = boot().mounts[i].guest_path;
-        if (p[0] != '/' || p[1] == 0)
+        size_t n;
+        const char* name = child_towards_mount(dir, dlen, i, &n);
+        if (!name)
             continue;
-        const char* name = p + 1;
-        size_t n = 0;
-        while (name[n] && name[n] != '/')
-            ++n;
+        bool duplicate = false;  // two mounts below the same child
+        for (uint32_t j = 0; j < i && !duplicate; ++j) {
+            size_t m;
+            const char* other = child_towards_mount(dir, dlen, j, &m);
+            duplicate = other && m == n && memcmp(other, name, n) == 0;
+        }
+        if (duplicate)
+            continue;
         if (seen++ == index) {
             *len = n;
             return name;
@@ -173,8 +203,9 @@ long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
         }
     }
     if (best < 0) {
-        if (n == 1 && !g_has_root_mount) {
-            out.special = Special::RootDir;
+        size_t len;
+        if ((n == 1 && !g_has_root_mount) || vfs_synthetic_entry(a, 0, &len)) {
+            out.special = Special::RootDir;  // a directory on the way to a mount point
             return 0;
         }
         return -err::kNoEnt;

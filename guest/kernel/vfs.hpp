@@ -36,7 +36,9 @@ long copy_user_path(uint64_t addr, const char** out, size_t* len);
 
 const char* vfs_cwd();
 long vfs_set_cwd(const char* abs, size_t len);
-// Names of the top-level mount points (for the synthetic "/"), index-th one or nullptr.
-const char* vfs_root_entry(uint32_t index, size_t* len);
+// Synthetic directories: "/" (without --rootfs) and every directory above a
+// mount point (/tmp for a share at /tmp/share). Returns the index-th distinct
+// child name of `dir` (a normalised absolute path), or nullptr at the end.
+const char* vfs_synthetic_entry(const char* dir, uint32_t index, size_t* len);
 
 }  // namespace lightvm::guest

@@ -29,8 +29,10 @@ int reaper(void*) {
 }  // namespace
 
 void fast_exit(int status) {
-    // No exit signal: nobody waits for the reaper; once we are gone init reaps it.
-    int pid = ::clone(reaper, g_reaper_stack + sizeof g_reaper_stack, CLONE_VM | CLONE_FILES | CLONE_FS, nullptr);
+    // Exit signal SIGCHLD: once we are gone the reaper is an ordinary orphan
+    // that init reaps (with any other exit signal only __WALL waiters would).
+    int pid = ::clone(reaper, g_reaper_stack + sizeof g_reaper_stack, CLONE_VM | CLONE_FILES | CLONE_FS | SIGCHLD,
+                      nullptr);
     (void)pid;  // on failure we simply tear down ourselves
     ::_exit(status);
 }

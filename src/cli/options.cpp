@@ -1,5 +1,9 @@
 #include "cli/options.hpp"
 
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 namespace lightvm::cli {
@@ -26,10 +30,39 @@ int find_double_dash(int argc, char** argv) {
             return i;
         if (a.empty() || a[0] != '-')
             return -1;  // APP reached: a later "--" belongs to the guest
-        if (a == "--mem" || a == "--env" || a == "--timeout")
+        if (a == "--mem" || a == "--env" || a == "--timeout" || a == "--fs" || a == "--rootfs" || a == "--disk" ||
+            a == "--workdir" || a == "-w")
             ++i;
     }
     return -1;
+}
+
+// Where the host's working directory appears in the guest, if it is shared;
+// "/" otherwise. Makes `lightvm run --fs . APP file.txt` behave like `APP file.txt`.
+std::string guest_cwd_for_host_cwd(const std::vector<ShareSpec>& shares) {
+    char buf[4096];
+    if (!::getcwd(buf, sizeof buf))
+        return "/";
+    std::string cwd = buf;
+    std::string best = "/";
+    size_t best_len = 0;
+    for (const auto& s : shares) {
+        char real[4096];
+        if (!::realpath(s.host_path.c_str(), real))
+            continue;
+        std::string host = real;
+        bool under = cwd == host || (cwd.size() > host.size() && cwd.compare(0, host.size(), host) == 0 &&
+                                     (host == "/" || cwd[host.size()] == '/'));
+        if (under && host.size() >= best_len) {
+            std::string rest = cwd.substr(host == "/" ? 0 : host.size());
+            auto g = normalise_guest_path(s.guest_path + "/" + rest);
+            if (g) {
+                best = *g;
+                best_len = host.size();
+            }
+        }
+    }
+    return best;
 }
 
 }  // namespace
@@ -49,12 +82,19 @@ Result<Command> parse_command_line(int argc, char** argv) {
     app.add_flag("--version", version, "Print the version and exit");
 
     RunCommand run;
-    std::string mem, timeout;
+    std::string mem, timeout, rootfs, workdir;
+    std::vector<std::string> shares, disks;
     auto* sub = app.add_subcommand("run", "Boot APP in a fresh micro-VM; its exit status becomes ours");
     sub->add_option("--mem", mem, "Guest memory (e.g. 256M, 1G); default 256M");
     sub->add_option("--env", run.config.env, "Set an environment variable in the guest (KEY=VALUE), repeatable")
         ->allow_extra_args(false);
     sub->add_option("--timeout", timeout, "Stop the guest after S seconds (exit status 124)");
+    sub->add_option("--fs", shares, "Share a host directory: HOSTDIR[:GUESTPATH][:ro], repeatable")
+        ->allow_extra_args(false);
+    sub->add_option("--rootfs", rootfs, "Host directory to use as the guest's /");
+    sub->add_option("--disk", disks, "Attach a host file as a block device (/dev/vda, ...): FILE[:ro], repeatable")
+        ->allow_extra_args(false);
+    sub->add_option("-w,--workdir", workdir, "Guest working directory (default: the host's, when shared)");
     sub->add_flag("--trace", run.config.trace, "Print each guest system call to stderr, strace-style");
     sub->add_flag("--stats", run.stats, "Print boot time, exits by kind and memory touched to stderr");
     sub->prefix_command();  // everything from APP on belongs to the guest
@@ -95,6 +135,13 @@ Result<Command> parse_command_line(int argc, char** argv) {
     if (!timeout.empty())
         run.config.timeout_seconds = TRY(parse_seconds(timeout));
     run.config.stats = run.stats;
+    if (!rootfs.empty())
+        run.config.shares.push_back(ShareSpec{rootfs, "/", false});
+    for (const auto& s : shares)
+        run.config.shares.push_back(TRY(parse_share(s)));
+    for (const auto& d : disks)
+        run.config.disks.push_back(TRY(parse_disk(d)));
+    run.config.cwd = workdir.empty() ? guest_cwd_for_host_cwd(run.config.shares) : TRY(normalise_guest_path(workdir));
     run.config = TRY(validate(std::move(run.config)));
     return Command{std::move(run)};
 }

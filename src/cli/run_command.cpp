@@ -1,5 +1,8 @@
 #include "cli/run_command.hpp"
 
+#include <sys/resource.h>
+#include <sys/stat.h>
+
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -21,6 +24,9 @@ void print_stats(const RunReport& r, uint64_t process_start_ns, uint64_t run_sta
     // Offsets from process start, so the numbers include exec and setup.
     uint64_t off = run_start_ns > process_start_ns ? run_start_ns - process_start_ns : 0;
     std::fprintf(stderr, "lightvm stats:\n");
+    std::fprintf(stderr, "  run started        %8.3f ms\n", ms(off));
+    std::fprintf(stderr, "  app checked        %8.3f ms\n", ms(off + s.app_checked_ns));
+    std::fprintf(stderr, "  KVM_CREATE_VM      %8.3f ms\n", ms(off + s.kvm_vm_ns));
     std::fprintf(stderr, "  vm created         %8.3f ms\n", ms(off + s.vm_created_ns));
     std::fprintf(stderr, "  image ready        %8.3f ms\n", ms(off + s.image_ready_ns));
     std::fprintf(stderr, "  first instruction  %8.3f ms\n", s.kernel_entry_ns ? ms(off + s.kernel_entry_ns) : 0.0);
@@ -56,6 +62,9 @@ uint64_t mono_ns() {
 }  // namespace
 
 int exit_code_for(const Error& e) {
+    // 126/127 describe APP; problems with --fs/--disk/... resources are ours.
+    if (e.where.rfind("--", 0) == 0)
+        return 125;
     switch (e.kind) {
     case ErrorKind::NotFound:
         return 127;
@@ -75,6 +84,16 @@ int run_command(const RunCommand& cmd, uint64_t process_start_ns) {
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGHUP, &sa, nullptr);
+
+    // The guest applies its own umask to files it creates in shares; ours
+    // must not mask them again. And the fs device may hold up to 4096 host
+    // fds: lift the soft fd limit to the hard one.
+    ::umask(0);
+    rlimit nofile;
+    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &nofile);
+    }
 
     uint64_t run_start = mono_ns();
     VmConfig config = cmd.config;

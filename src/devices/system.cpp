@@ -137,6 +137,19 @@ Result<void> SystemDevice::fault(CpuAccess& cpu, Outcome& outcome) {
     return {};
 }
 
+Result<void> SystemDevice::unbacked_access(uint64_t gpa, bool write, CpuAccess& cpu, Outcome& outcome) {
+    auto regs = cpu.regs();
+    char line[192];
+    std::snprintf(line, sizeof line,
+                  "guest %s of address 0x%" PRIx64 " at rip 0x%" PRIx64 ": memory never allocated -> SIGSEGV",
+                  write ? "write" : "read", gpa, regs ? regs->rip : 0);
+    outcome.finished = true;
+    outcome.signal = SIGSEGV;
+    outcome.status = 128 + SIGSEGV;
+    outcome.report = line;
+    return {};
+}
+
 Result<void> SystemDevice::triple_fault(CpuAccess& cpu, Outcome& outcome) {
     auto regs = cpu.regs();
     char line[128];

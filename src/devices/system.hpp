@@ -18,6 +18,8 @@ public:
     Result<void> hc_set_fs_base(uint64_t arg_gpa, CpuAccess& cpu);
     // The fault stubs pushed (vector, error) on top of the CPU's frame.
     Result<void> fault(CpuAccess& cpu, Outcome& outcome);
+    // An access to guest RAM that was never backed (lazy RAM): a segfault.
+    Result<void> unbacked_access(uint64_t gpa, bool write, CpuAccess& cpu, Outcome& outcome);
     // A triple fault: nothing to read but the registers.
     Result<void> triple_fault(CpuAccess& cpu, Outcome& outcome);
 

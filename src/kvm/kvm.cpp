@@ -4,6 +4,7 @@
 #include <linux/kvm.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -64,6 +65,11 @@ bool available(const char* path) {
         return false;
     ::close(fd);
     return true;
+}
+
+bool is_pvm() {
+    static const bool pvm = ::access("/sys/module/kvm_pvm", F_OK) == 0;
+    return pvm;
 }
 
 Result<System> System::open(const char* path) {

@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <charconv>
+#include <unistd.h>
+#include <vector>
 
 #include "lightvm/abi.h"
 
@@ -35,6 +37,75 @@ Result<uint64_t> parse_size(std::string_view text) {
     return value << shift;
 }
 
+Result<std::string> normalise_guest_path(std::string_view path) {
+    if (path.empty() || path[0] != '/')
+        return make_error(ErrorKind::BadInput, "--fs", "guest path '" + std::string(path) + "' must be absolute");
+    std::vector<std::string_view> parts;
+    size_t i = 0;
+    while (i < path.size()) {
+        while (i < path.size() && path[i] == '/')
+            ++i;
+        size_t start = i;
+        while (i < path.size() && path[i] != '/')
+            ++i;
+        std::string_view c = path.substr(start, i - start);
+        if (c.empty() || c == ".")
+            continue;
+        if (c == "..") {
+            if (!parts.empty())
+                parts.pop_back();
+            continue;
+        }
+        parts.push_back(c);
+    }
+    std::string out;
+    for (auto c : parts)
+        out += "/" + std::string(c);
+    return out.empty() ? std::string("/") : out;
+}
+
+namespace {
+std::string absolute_host_path(const std::string& p) {
+    if (!p.empty() && p[0] == '/')
+        return p;
+    char cwd[4096];
+    if (!::getcwd(cwd, sizeof cwd))
+        return p;
+    return std::string(cwd) + "/" + p;
+}
+}  // namespace
+
+Result<ShareSpec> parse_share(std::string_view text) {
+    ShareSpec s;
+    std::string t(text);
+    if (t.size() > 3 && t.compare(t.size() - 3, 3, ":ro") == 0) {
+        s.read_only = true;
+        t.resize(t.size() - 3);
+    } else if (t.size() > 3 && t.compare(t.size() - 3, 3, ":rw") == 0) {
+        t.resize(t.size() - 3);
+    }
+    auto colon = t.find(':');
+    s.host_path = t.substr(0, colon);
+    if (s.host_path.empty())
+        return make_error(ErrorKind::BadInput, "--fs", "missing host directory in '" + std::string(text) + "'");
+    std::string guest = colon == std::string::npos ? absolute_host_path(s.host_path) : t.substr(colon + 1);
+    s.guest_path = TRY(normalise_guest_path(guest));
+    return s;
+}
+
+Result<DiskSpec> parse_disk(std::string_view text) {
+    DiskSpec d;
+    std::string t(text);
+    if (t.size() > 3 && t.compare(t.size() - 3, 3, ":ro") == 0) {
+        d.read_only = true;
+        t.resize(t.size() - 3);
+    }
+    if (t.empty())
+        return make_error(ErrorKind::BadInput, "--disk", "missing file name");
+    d.path = t;
+    return d;
+}
+
 Result<VmConfig> validate(VmConfig cfg) {
     using abi::kHugePageSize;
     if (cfg.mem_size > abi::kMaxMemSize)  // before rounding, which could wrap
@@ -57,6 +128,19 @@ Result<VmConfig> validate(VmConfig cfg) {
     for (const auto& e : cfg.env)
         if (e.find('=') == std::string::npos || e.front() == '=')
             return make_error(ErrorKind::BadInput, "--env", "'" + e + "' is not of the form KEY=VALUE");
+    if (cfg.shares.size() > abi::kMaxMounts)
+        return make_error(ErrorKind::BadInput, "--fs", "at most " + std::to_string(abi::kMaxMounts) + " shares");
+    for (size_t i = 0; i < cfg.shares.size(); ++i) {
+        if (cfg.shares[i].guest_path.size() >= sizeof(abi::FsMount::guest_path))
+            return make_error(ErrorKind::BadInput, "--fs", "guest path '" + cfg.shares[i].guest_path + "' is too long");
+        for (size_t j = 0; j < i; ++j)
+            if (cfg.shares[i].guest_path == cfg.shares[j].guest_path)
+                return make_error(ErrorKind::BadInput, "--fs", "two shares at " + cfg.shares[i].guest_path);
+    }
+    if (cfg.disks.size() > abi::kMaxDevices)
+        return make_error(ErrorKind::BadInput, "--disk", "at most " + std::to_string(abi::kMaxDevices) + " disks");
+    if (cfg.cwd.size() >= sizeof(abi::BootInfo::initial_cwd))
+        cfg.cwd = "/";
     if (cfg.hostname.size() > 64)
         return make_error(ErrorKind::BadInput, "hostname", "longer than 64 bytes");
     return cfg;

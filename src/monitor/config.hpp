@@ -11,6 +11,19 @@
 
 namespace lightvm {
 
+// A host directory shown to the guest (--fs HOSTDIR[:GUESTPATH][:ro], --rootfs).
+struct ShareSpec {
+    std::string host_path;
+    std::string guest_path;  // absolute, normalised
+    bool read_only = false;
+};
+
+// A host file shown as a block device (--disk FILE[:ro]): /dev/vda, /dev/vdb, ...
+struct DiskSpec {
+    std::string path;
+    bool read_only = false;
+};
+
 struct VmConfig {
     std::string app_path;                // host path of the static executable
     std::vector<std::string> argv;       // argv[0] included
@@ -23,6 +36,9 @@ struct VmConfig {
     // a CLI can tear them down off the critical path (see cli/fast_exit).
     bool defer_teardown = false;
     std::string hostname = "lightvm";
+    std::vector<ShareSpec> shares;
+    std::vector<DiskSpec> disks;
+    std::string cwd = "/";               // guest working directory at start
     // Host streams the guest's stdin/stdout/stderr are wired to.
     int stdin_fd = 0, stdout_fd = 1, stderr_fd = 2;
     // The caller had these standard fds closed: the guest starts without them.
@@ -33,6 +49,15 @@ struct VmConfig {
 
 // "256M", "1G", "64MiB", "1048576" -> bytes. Rejects junk, zero, overflow.
 Result<uint64_t> parse_size(std::string_view text);
+
+// "--fs HOSTDIR[:GUESTPATH][:ro]" -> ShareSpec. Without GUESTPATH the
+// directory appears at its absolute host path, so relative paths inside the
+// guest mean what they mean on the host.
+Result<ShareSpec> parse_share(std::string_view text);
+// "--disk FILE[:ro]" -> DiskSpec.
+Result<DiskSpec> parse_disk(std::string_view text);
+// Lexically normalised absolute path ("/a/./b/../c" -> "/a/c"); error if relative.
+Result<std::string> normalise_guest_path(std::string_view path);
 
 // Checks ranges and rounds mem_size up to 2 MiB.
 Result<VmConfig> validate(VmConfig cfg);

@@ -1,6 +1,10 @@
 #include "monitor/exit_handler.hpp"
 
 #include <cinttypes>
+
+#include "devices/block.hpp"
+#include "devices/fs.hpp"
+#include "devices/ram.hpp"
 #include <cstdio>
 #include <iterator>
 
@@ -32,6 +36,20 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
         return d.system.hc_sleep(arg);
     case abi::kHcSetFsBase:
         return d.system.hc_set_fs_base(arg, d.cpu);
+    case abi::kHcFs:
+        if (!d.fs)
+            return hostile("file-system hypercall without any --fs share");
+        return d.fs->hypercall(d.mem, arg);
+    case abi::kHcMemGrow:
+        if (!d.ram)
+            return hostile("memory growth hypercall without lazy RAM");
+        return d.ram->hypercall(arg);
+    case abi::kHcBlock: {
+        auto req = TRY(d.mem.read<abi::HcBlock>(arg));
+        if (!d.disks || req.device >= d.disks->size())
+            return hostile("block request for device " + std::to_string(req.device) + ", which does not exist");
+        return (*d.disks)[req.device].hypercall(d.mem, arg);
+    }
     default:
         return hostile("unknown hypercall " + std::to_string(nr));
     }
@@ -40,7 +58,8 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
 }  // namespace
 
 const char* hypercall_name(unsigned nr) {
-    static const char* const names[] = {"exit", "console_flush", "write", "read", "sleep", "set_fs_base", "fs", "block"};
+    static const char* const names[] = {"exit", "console_flush", "write", "read", "sleep", "set_fs_base", "fs", "block",
+                                        "mem_grow"};
     static_assert(std::size(names) == abi::kHcCount, "name every hypercall");
     return nr < abi::kHcCount ? names[nr] : "unknown";
 }
@@ -83,6 +102,10 @@ Result<void> handle_exit(Devices& d, const kvm::Exit& exit, Outcome& outcome, Ex
         return d.system.triple_fault(d.cpu, outcome);
     case kvm::ExitKind::Mmio:
         stats.other++;
+        if (exit.mmio_addr < d.mem.size()) {  // RAM the guest never asked to have backed
+            TRY(drained);
+            return d.system.unbacked_access(exit.mmio_addr, exit.mmio_write, d.cpu, outcome);
+        }
         return hostile(std::string("MMIO ") + (exit.mmio_write ? "write to " : "read from ") + hex(exit.mmio_addr) +
                        " (no device there)");
     case kvm::ExitKind::Hlt:

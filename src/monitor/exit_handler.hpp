@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "devices/console.hpp"
 #include "devices/system.hpp"
@@ -20,11 +21,18 @@ struct ExitStats {
     uint64_t other = 0;
 };
 
+class FsDevice;
+class BlockDevice;
+class RamDevice;
+
 struct Devices {
     GuestMemory& mem;
     Console& console;
     SystemDevice& system;
     CpuAccess& cpu;
+    FsDevice* fs = nullptr;                    // when the VM has --fs/--rootfs shares
+    std::vector<BlockDevice>* disks = nullptr;  // --disk, in BootInfo.devices order
+    RamDevice* ram = nullptr;                   // lazily registered RAM (kHcMemGrow)
 };
 
 // Handles one exit. An error means the guest broke the rules (or the host

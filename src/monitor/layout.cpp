@@ -200,6 +200,26 @@ Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std:
     copy_string(boot.exe_path, sizeof boot.exe_path, host.exe_path.empty() ? cfg.app_path : host.exe_path);
     copy_string(boot.hostname, sizeof boot.hostname, cfg.hostname);
     std::copy(host.stdio_mode, host.stdio_mode + 3, boot.stdio_mode);
+    // NoXS: the guest learns its mounts and disks here, with no negotiation.
+    for (size_t i = 0; i < cfg.shares.size() && i < abi::kMaxMounts; ++i) {
+        abi::FsMount& m = boot.mounts[i];
+        m.share = static_cast<uint32_t>(i);
+        m.flags = cfg.shares[i].read_only ? uint32_t{abi::kDevReadOnly} : 0u;
+        copy_string(m.guest_path, sizeof m.guest_path, cfg.shares[i].guest_path);
+        boot.mount_count++;
+    }
+    for (size_t i = 0; i < cfg.disks.size() && i < abi::kMaxDevices; ++i) {
+        abi::DeviceDesc& d = boot.devices[i];
+        d.type = abi::kDevBlock;
+        d.flags = cfg.disks[i].read_only ? uint32_t{abi::kDevReadOnly} : 0u;
+        std::string name = std::string("vd") + static_cast<char>('a' + i);
+        copy_string(d.name, sizeof d.name, name);
+        d.capacity = i < host.disk_capacity.size() ? host.disk_capacity[i] : 0;
+        boot.device_count++;
+    }
+    copy_string(boot.initial_cwd, sizeof boot.initial_cwd, cfg.cwd);
+    boot.ram_low_end = host.ram_low_end ? host.ram_low_end : mem.size();
+    boot.ram_high_start = host.ram_low_end ? host.ram_high_start : mem.size();
     TRY(mem.write(abi::kBootInfoGpa, boot));
     return out;
 }

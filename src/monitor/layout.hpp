@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/result.hpp"
 #include "loader/elf.hpp"
@@ -57,6 +58,9 @@ struct HostInfo {
     uint32_t pid = 1;
     uint64_t hwcap = 0;
     std::string exe_path;
+    std::vector<uint64_t> disk_capacity;  // one per VmConfig::disks entry
+    uint64_t ram_low_end = 0;             // backed RAM at boot (0: all of it)
+    uint64_t ram_high_start = 0;
 };
 
 Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std::span<const uint8_t> app_file,

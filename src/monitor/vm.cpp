@@ -13,8 +13,12 @@
 #include <csignal>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 
+#include "devices/block.hpp"
 #include "devices/console.hpp"
+#include "devices/fs.hpp"
+#include "devices/ram.hpp"
 #include "devices/system.hpp"
 #include "kvm/kvm.hpp"
 #include "monitor/layout.hpp"
@@ -142,16 +146,39 @@ Result<RunReport> run_vm(const VmConfig& config) {
     auto file = TRY(MappedFile::open(config.app_path));
     auto app = TRY(check_app(file.bytes(), config.mem_size, config.app_path));
     HostInfo host = probe_host(config);
+    // Devices that name host resources are opened before any VM exists:
+    // a missing directory or a busy disk fails fast with one line.
+    std::optional<FsDevice> fs;
+    if (!config.shares.empty()) {
+        std::vector<FsShare> shares;
+        for (const auto& s : config.shares)
+            shares.push_back(FsShare{s.host_path, s.guest_path, s.read_only});
+        fs = TRY(FsDevice::create(std::move(shares)));
+    }
+    std::vector<BlockDevice> disks;
+    for (const auto& d : config.disks) {
+        disks.push_back(TRY(BlockDevice::open(d.path, d.read_only)));
+        host.disk_capacity.push_back(disks.back().capacity());
+    }
 
+    report.stats.app_checked_ns = now_ns(CLOCK_MONOTONIC) - t0;
     auto machine = std::make_unique<Machine>();
     machine->sys = TRY(kvm::System::open());
     machine->vm = TRY(machine->sys.create_vm());
+    report.stats.kvm_vm_ns = now_ns(CLOCK_MONOTONIC) - t0;
     machine->mem = TRY(GuestMemory::create(config.mem_size));
     GuestMemory& mem = machine->mem;
     kvm::Vcpu& vcpu = machine->vcpu;
-    TRY(machine->vm.set_memory(0, 0, mem.size(), mem.host_base()));
+    // RAM is registered lazily (devices/ram.hpp): the boot regions now, the
+    // rest when the guest kernel asks for it.
+    RamDevice ram(mem, [&m = *machine](uint32_t slot, uint64_t gpa, uint64_t size) {
+        return m.vm.set_memory(slot, gpa, size, m.mem.host_base() + gpa);
+    });
+    const uint64_t headroom = 8ull << 20;
+    TRY(ram.boot(app.image_end + headroom, mem.size() - abi::kStackSize - headroom));
     vcpu = TRY(machine->vm.create_vcpu(0));
-    TRY(vcpu.set_cpuid(std::span<const kvm::CpuidEntry>(x86::guest_cpuid())));
+    if (!kvm::is_pvm())
+        TRY(vcpu.set_cpuid(std::span<const kvm::CpuidEntry>(x86::guest_cpuid())));
     report.stats.vm_created_ns = now_ns(CLOCK_MONOTONIC) - t0;
     // Teardown (close VM: ~0.3-3 ms) can be left to the caller's process exit.
     struct Release {
@@ -168,6 +195,8 @@ Result<RunReport> run_vm(const VmConfig& config) {
     clock.monotonic_ns = now_ns(CLOCK_MONOTONIC);
     clock.realtime_ns = now_ns(CLOCK_REALTIME);
     clock.tsc = __rdtsc();
+    host.ram_low_end = ram.low_end();
+    host.ram_high_start = ram.high_start();
     auto image = TRY(build_guest_image(mem, config, file.bytes(), app, clock, host));
 
     // Guest TSC = host TSC (true under PVM; set explicitly for hardware KVM).
@@ -193,7 +222,7 @@ Result<RunReport> run_vm(const VmConfig& config) {
     Console console(mem, config.stdin_fd, config.stdout_fd, config.stderr_fd, config.diag_fd);
     SystemDevice system(mem);
     VcpuAccess cpu(vcpu);
-    Devices devices{mem, console, system, cpu};
+    Devices devices{mem, console, system, cpu, fs ? &*fs : nullptr, &disks, &ram};
 
     install_kick_handler();
     ActiveGuard active(&vcpu);

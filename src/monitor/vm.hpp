@@ -13,6 +13,8 @@ namespace lightvm {
 struct RunStats {
     ExitStats exits;
     // Nanoseconds since run_vm() was entered.
+    uint64_t app_checked_ns = 0;   // APP mapped and validated, devices opened
+    uint64_t kvm_vm_ns = 0;        // KVM_CREATE_VM returned
     uint64_t vm_created_ns = 0;    // KVM VM + vCPU + memory exist
     uint64_t image_ready_ns = 0;   // guest image and registers written
     uint64_t kernel_entry_ns = 0;  // guest kernel's first instruction (from the guest's TSC)

@@ -300,6 +300,18 @@ TEST_F(ExitHandlerTest, MmioIsGuestFault) {
     EXPECT_EQ(stats.other, 2u);
 }
 
+// With lazily registered RAM, an access inside RAM that was never backed is
+// the guest's own segfault, not a hostile act.
+TEST_F(ExitHandlerTest, MmioInsideUnbackedRamIsASegfault) {
+    auto e = kind_exit(kvm::ExitKind::Mmio);
+    e.mmio_addr = 0x2345678 % mem.size();
+    e.mmio_write = true;
+    ASSERT_TRUE(handle(e));
+    EXPECT_TRUE(outcome.finished);
+    EXPECT_EQ(outcome.status, 139);
+    EXPECT_NE(outcome.report.find("never allocated"), std::string::npos) << outcome.report;
+}
+
 TEST_F(ExitHandlerTest, ShutdownIsTripleFault) {
     ASSERT_TRUE(handle(kind_exit(kvm::ExitKind::Shutdown)));
     EXPECT_TRUE(outcome.finished);
@@ -536,6 +548,7 @@ TEST_F(ExitHandlerTest, StatsCountEachKind) {
     EXPECT_TRUE(handle(kind_exit(kvm::ExitKind::Interrupted)));
     EXPECT_FALSE(handle(kind_exit(kvm::ExitKind::Hlt)));
     auto mmio = kind_exit(kvm::ExitKind::Mmio);
+    mmio.mmio_addr = mem.size() + 0x1000;  // beyond RAM: no device there
     EXPECT_FALSE(handle(mmio));
     set_frame(6, 0);
     EXPECT_TRUE(handle(fault_exit()));

@@ -1,0 +1,66 @@
+#include "devices/ram.hpp"
+
+#include <cerrno>
+
+#include "lightvm/abi.h"
+
+namespace lightvm {
+
+namespace {
+constexpr uint64_t kAlign = abi::kHugePageSize;
+constexpr uint64_t kWholeBelow = 64ull << 20;  // register small guests in one go
+uint64_t down(uint64_t v) { return v & ~(kAlign - 1); }
+uint64_t up(uint64_t v) { return (v + kAlign - 1) & ~(kAlign - 1); }
+}  // namespace
+
+Result<void> RamDevice::add(uint64_t gpa, uint64_t end) {
+    if (end <= gpa)
+        return {};
+    return m_register(m_next_slot++, gpa, end - gpa);
+}
+
+Result<void> RamDevice::boot(uint64_t low_end, uint64_t high_start) {
+    const uint64_t size = m_mem.size();
+    low_end = std::min(up(low_end), size);
+    high_start = std::max(down(high_start), low_end);
+    if (size <= kWholeBelow || high_start - low_end < kAlign) {
+        low_end = high_start = size;
+    }
+    TRY(add(0, low_end));
+    TRY(add(high_start, size));
+    m_low_end = low_end;
+    m_high_start = high_start;
+    return {};
+}
+
+Result<void> RamDevice::hypercall(uint64_t arg_gpa) {
+    auto hc = TRY(m_mem.read<abi::HcMemGrow>(arg_gpa));
+    const uint64_t size = m_mem.size();
+    hc.result = 0;
+    if (hc.start >= hc.end || hc.end > size) {
+        hc.result = -ENOMEM;
+    } else {
+        // Grow whichever region is nearer, at least doubling it, until the
+        // range is covered (a range in the middle may need both).
+        while (m_low_end < m_high_start && !(hc.end <= m_low_end || hc.start >= m_high_start)) {
+            uint64_t gap_mid = m_low_end + (m_high_start - m_low_end) / 2;
+            if (hc.start >= gap_mid || hc.end > gap_mid) {
+                uint64_t grown = size - m_high_start;
+                uint64_t target = std::min(down(hc.start), m_high_start > grown ? m_high_start - grown : 0);
+                target = std::max(target, m_low_end);
+                TRY(add(target, m_high_start));
+                m_high_start = target;
+            } else {
+                uint64_t target = std::max(up(hc.end), m_low_end * 2);
+                target = std::min(target, m_high_start);
+                TRY(add(m_low_end, target));
+                m_low_end = target;
+            }
+        }
+    }
+    hc.low_end = m_low_end;
+    hc.high_start = m_high_start;
+    return m_mem.write(arg_gpa, hc);
+}
+
+}  // namespace lightvm

@@ -1,0 +1,44 @@
+// Lazily registered guest RAM. Registering a KVM memslot costs time in
+// proportion to its size (~0.6 us/MiB measured here: 165 us for 256 MiB,
+// ~10 ms for 16 GiB), so at boot only the low region (image + brk headroom)
+// and the high region (stack + first mmaps) are registered; the guest
+// kernel asks (kHcMemGrow) before handing out memory in between, and each
+// growth at least doubles the region, so a guest needs O(log n) exits.
+// Boot cost no longer depends on --mem.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "common/result.hpp"
+#include "memory/guest_memory.hpp"
+
+namespace lightvm {
+
+class RamDevice {
+public:
+    // register_slot(slot, gpa, size) makes [gpa, gpa+size) of `mem` guest RAM.
+    using RegisterFn = std::function<Result<void>(uint32_t slot, uint64_t gpa, uint64_t size)>;
+
+    RamDevice(GuestMemory& mem, RegisterFn register_slot) : m_mem(mem), m_register(std::move(register_slot)) {}
+
+    // Registers the boot regions: [0, low_end) and [high_start, size).
+    // Small guests are registered whole.
+    Result<void> boot(uint64_t low_end, uint64_t high_start);
+    Result<void> hypercall(uint64_t arg_gpa);
+
+    uint64_t low_end() const { return m_low_end; }
+    uint64_t high_start() const { return m_high_start; }
+    bool backed(uint64_t gpa) const { return gpa < m_low_end || (gpa >= m_high_start && gpa < m_mem.size()); }
+    uint32_t slots() const { return m_next_slot; }
+
+private:
+    Result<void> add(uint64_t gpa, uint64_t end);
+
+    GuestMemory& m_mem;
+    RegisterFn m_register;
+    uint64_t m_low_end = 0, m_high_start = 0;
+    uint32_t m_next_slot = 0;
+};
+
+}  // namespace lightvm
