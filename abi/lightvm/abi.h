@@ -145,7 +145,11 @@ enum FsOp : uint32_t {
     kFsAccess = 18,    // path, mode = R_OK|W_OK|X_OK, flags
     kFsSeek = 19,      // handle, offset, flags = whence -> new offset (directories: rewind)
     kFsStatfs = 20,    // path or handle, buf = struct statfs (120 bytes)
+    kFsSendfile = 21,  // handle -> (flags: kSendToHandle: handle2 at offset2 (-1: its position/append) |
+                       //  kSendToStdout | kSendToStderr), offset = source offset, len = count
+                       //  -> bytes copied, aux = destination position after (handles)
 };
+enum FsSendTarget : uint32_t { kSendToHandle = 0, kSendToStdout = 1, kSendToStderr = 2 };
 inline constexpr uint32_t kNoHandle = 0xffffffff;
 inline constexpr uint32_t kMaxPath = 4096;
 
@@ -165,8 +169,11 @@ struct HcFs {
     int64_t offset;    // IN
     int64_t result;    // OUT: >= 0, or -errno
     uint64_t aux;      // OUT: op-specific (open: st_mode; write: position after)
+    uint32_t handle2;  // IN: second handle (sendfile destination)
+    uint32_t reserved;
+    int64_t offset2;   // IN: second offset (sendfile destination)
 };
-static_assert(sizeof(HcFs) == 96);
+static_assert(sizeof(HcFs) == 112);
 static_assert(offsetof(HcFs, path) == 24 && offsetof(HcFs, result) == 80);
 
 // Guest RAM is registered with KVM lazily: at boot only [0, ram_low_end)
@@ -184,6 +191,20 @@ struct HcMemGrow {
     int64_t result;           // OUT: 0 or -ENOMEM
 };
 static_assert(sizeof(HcMemGrow) == 40);
+
+// Write-behind data the guest kernel has accepted but not yet sent. The
+// guest keeps this table current; when a VM ends any other way than a clean
+// exit (fault, timeout, kill, hostile stop), the monitor performs these
+// writes itself, so data written with write() survives a crash as it does
+// on Linux (the page cache outlives the process).
+struct PendingWrite {
+    uint32_t handle;  // IN: fs handle; len == 0 means the slot is empty
+    uint32_t append;  // IN: 1 = O_APPEND (offset ignored)
+    int64_t offset;   // IN
+    uint64_t len;     // IN
+    uint64_t data;    // IN: gpa of the bytes
+};
+static_assert(sizeof(PendingWrite) == 32);
 
 enum BlockOp : uint32_t {
     kBlockRead = 1,   // buf, len, offset -> bytes
@@ -312,6 +333,9 @@ struct BootInfo {
     char initial_cwd[256];            // OUT: guest working directory at start ("/" if empty)
     uint64_t ram_low_end;             // OUT: RAM backed at boot: [0, ram_low_end) ...
     uint64_t ram_high_start;          // OUT: ... and [ram_high_start, mem_size)
+    uint64_t pending_writes;          // IN: gpa of PendingWrite[pending_count]
+    uint32_t pending_count;           // IN
+    uint32_t reserved4;
 };
 static_assert(offsetof(BootInfo, mem_size) == 16);
 static_assert(offsetof(BootInfo, random_seed) == 72);
@@ -320,7 +344,7 @@ static_assert(offsetof(BootInfo, exe_path) == 168);
 static_assert(offsetof(BootInfo, kernel_entry_tsc) == 496);
 static_assert(offsetof(BootInfo, devices) == 544);
 static_assert(offsetof(BootInfo, mounts) == 544 + 16 * 64 + 8);
-static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16);
+static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16);
 static_assert(sizeof(BootInfo) <= kPageSize);
 
 // Layout sanity: the fixed regions must not overlap and must fit below the kernel.

@@ -1,6 +1,7 @@
 #include "kernel/fd_table.hpp"
 
 #include "kernel/errno.hpp"
+#include "kernel/file_cache.hpp"
 #include "kernel/fs_client.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/pipe.hpp"
@@ -61,11 +62,15 @@ bool file_set_path(OpenFile* f, const char* path, size_t len) {
     return false;
 }
 
-void file_put(OpenFile* f) {
+long file_put(OpenFile* f) {
     if (--f->refs > 0)
-        return;
+        return 0;
+    long err = 0;
     switch (f->kind) {
     case FileKind::HostFile:
+        err = cache_release(f);  // pending writes go out before the handle closes
+        fs_close(f->handle);
+        break;
     case FileKind::HostDir:
         fs_close(f->handle);
         break;
@@ -84,6 +89,7 @@ void file_put(OpenFile* f) {
             g_path_used[i] = false;
     }
     f->kind = FileKind::Free;
+    return err;
 }
 
 OpenFile* fd_get(long fd) {
@@ -119,8 +125,7 @@ long fd_close(long fd) {
     if (!f)
         return -err::kBadF;
     g_fds[fd].file = nullptr;
-    file_put(f);
-    return 0;
+    return file_put(f);  // a deferred write error surfaces here, as on Linux
 }
 
 bool fd_cloexec(long fd) { return fd >= 0 && fd < kMaxFds && g_fds[fd].cloexec; }

@@ -37,6 +37,7 @@ struct OpenFile {
     uint64_t offset;    // file position (HostFile, Block, RootDir listing)
     Pipe* pipe;
     char* path;         // guest absolute path of a directory (HostDir/RootDir), from a pool
+    long deferred_error;  // write-behind error to report on the next call (file_cache.cpp)
 };
 
 constexpr int kMaxFds = 1024;
@@ -45,8 +46,9 @@ void fd_table_init();
 // New open file with one reference, or nullptr when the pool is exhausted.
 OpenFile* file_alloc(FileKind kind, uint32_t flags);
 void file_get(OpenFile* f);
-// Drops a reference; the last one releases host handles and pipe ends.
-void file_put(OpenFile* f);
+// Drops a reference; the last one releases host handles and pipe ends and
+// returns a deferred write error, if any.
+long file_put(OpenFile* f);
 // Gives `f` a directory path slot; false when the pool or the size is exhausted.
 bool file_set_path(OpenFile* f, const char* path, size_t len);
 

@@ -2,6 +2,7 @@
 
 #include "kernel/console.hpp"
 #include "kernel/errno.hpp"
+#include "kernel/file_cache.hpp"
 #include "kernel/fs_client.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/pipe.hpp"
@@ -34,6 +35,7 @@ uint64_t block_capacity(uint32_t device) { return boot().devices[device].capacit
 long stdin_read(void* buf, size_t len) {
     if (len == 0)
         return 0;
+    cache_flush_all();  // whoever feeds our stdin may look at the files first
     volatile abi::HcIo io{};
     io.fd = 0;
     io.buf = reinterpret_cast<uint64_t>(buf);
@@ -91,12 +93,7 @@ long file_read(OpenFile* f, void* buf, size_t len, int64_t at) {
         // Reading a terminal's output side works on Linux (same tty); pipes/files do not.
         return file_is_tty(f) ? stdin_read(buf, len) : -err::kBadF;
     case FileKind::HostFile: {
-        abi::HcFs r = fs_request(abi::kFsRead);
-        r.handle = f->handle;
-        r.buf = reinterpret_cast<uint64_t>(buf);
-        r.len = len;
-        r.offset = static_cast<int64_t>(off);
-        long n = fs_call(r);
+        long n = cached_read(f, buf, len, off);
         if (n > 0 && at < 0)
             f->offset += static_cast<uint64_t>(n);
         return n;
@@ -144,15 +141,11 @@ long file_write(OpenFile* f, const void* buf, size_t len, int64_t at) {
     case FileKind::Stdin:
         return file_is_tty(f) ? console_write(abi::kStreamStdout, buf, len) : -err::kBadF;
     case FileKind::HostFile: {
-        abi::HcFs r = fs_request(abi::kFsWrite);
-        r.handle = f->handle;
-        r.buf = reinterpret_cast<uint64_t>(buf);
-        r.len = len;
         bool append = (f->flags & kOAppend) && at < 0;
-        r.offset = append ? -1 : static_cast<int64_t>(at < 0 ? f->offset : static_cast<uint64_t>(at));
-        long n = fs_call(r);
+        uint64_t off = at < 0 ? f->offset : static_cast<uint64_t>(at), pos = off;
+        long n = cached_write(f, buf, len, off, append, &pos);
         if (n >= 0 && at < 0)
-            f->offset = append ? r.aux : f->offset + static_cast<uint64_t>(n);
+            f->offset = pos;
         return n;
     }
     case FileKind::HostDir:
@@ -194,6 +187,11 @@ long file_seek(OpenFile* f, int64_t offset, int whence) {
     constexpr int kSet = 0, kCur = 1, kEnd = 2, kData = 3, kHole = 4;
     if (!file_seekable(f))
         return -err::kSPipe;
+    if (f->kind == FileKind::HostFile && (whence != kSet && whence != kCur)) {
+        long e = cache_flush(f);  // the size must include pending writes
+        if (e < 0)
+            return e;
+    }
     if (f->kind == FileKind::DevNull || f->kind == FileKind::DevZero)
         return 0;
     if (f->kind == FileKind::HostDir) {
@@ -269,6 +267,11 @@ long file_stat(OpenFile* f, Stat* out) {
     }
     case FileKind::HostFile:
     case FileKind::HostDir: {
+        if (f->kind == FileKind::HostFile) {
+            long e = cache_flush(f);
+            if (e < 0)
+                return e;
+        }
         abi::HcFs r = fs_request(abi::kFsFstat);
         r.handle = f->handle;
         r.buf = reinterpret_cast<uint64_t>(out);
@@ -298,6 +301,11 @@ long file_sync(OpenFile* f, bool data_only) {
     switch (f->kind) {
     case FileKind::HostFile:
     case FileKind::HostDir: {
+        if (f->kind == FileKind::HostFile) {
+            long e = cache_flush(f);
+            if (e < 0)
+                return e;
+        }
         abi::HcFs r = fs_request(abi::kFsFsync);
         r.handle = f->handle;
         r.flags = data_only ? 1 : 0;

@@ -1,5 +1,6 @@
 #include "kernel/fs_client.hpp"
 
+#include "kernel/file_cache.hpp"
 #include "kernel/kernel.hpp"
 
 namespace lightvm::guest {
@@ -17,6 +18,11 @@ abi::HcFs fs_request(uint32_t op) {
 }
 
 long fs_call(abi::HcFs& req) {
+    cache_flush_all();
+    return fs_call_raw(req);
+}
+
+long fs_call_raw(abi::HcFs& req) {
     memcpy(const_cast<abi::HcFs*>(&g_req), &req, sizeof req);
     hypercall(abi::kHcFs, &g_req);
     memcpy(&req, const_cast<abi::HcFs*>(&g_req), sizeof req);

@@ -10,8 +10,11 @@ namespace lightvm::guest {
 
 // A request with everything zeroed and no handle.
 abi::HcFs fs_request(uint32_t op);
-// Sends the request (one exit); returns result (>= 0 or -errno).
+// Sends the request (one exit) after flushing pending write-behind data, so
+// the monitor sees the guest's writes in order; returns result or -errno.
 long fs_call(abi::HcFs& req);
+// Without the flush (the write-behind cache itself).
+long fs_call_raw(abi::HcFs& req);
 void fs_close(uint32_t handle);
 
 }  // namespace lightvm::guest

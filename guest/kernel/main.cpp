@@ -1,5 +1,6 @@
 // Guest kernel entry: check the boot page, set up, start the application.
 #include "kernel/console.hpp"
+#include "kernel/file_cache.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/memory.hpp"
 #include "kernel/syscall.hpp"
@@ -17,6 +18,7 @@ extern "C" [[noreturn]] void lvm_main(abi::BootInfo* info) {
     info->kernel_entry_tsc = t0;
     console_init();
     memory_init(info->heap_lo, info->stack_lo);
+    cache_init();
     syscalls_init();
     info->app_entry_tsc = rdtsc();
     lvm_enter_app(info->app_entry, info->app_sp);

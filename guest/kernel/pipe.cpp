@@ -2,6 +2,7 @@
 
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/memory.hpp"
 
 namespace lightvm::guest {
 
@@ -9,12 +10,12 @@ struct Pipe {
     bool used;
     bool reader, writer;
     uint32_t head, tail;  // free-running
-    uint8_t data[65536];  // Linux's default pipe capacity
+    uint8_t* data;  // kCap bytes from guest RAM on first use, kept for reuse
 };
 
 namespace {
 constexpr int kMaxPipes = 16;
-constexpr uint32_t kCap = sizeof(Pipe::data);
+constexpr uint32_t kCap = 65536;  // Linux's default pipe capacity
 Pipe g_pipes[kMaxPipes];
 }  // namespace
 
@@ -22,6 +23,12 @@ Pipe* pipe_create() {
     for (auto& p : g_pipes) {
         if (p.used)
             continue;
+        if (!p.data) {
+            long addr = mem_mmap(0, kCap, 3, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */);
+            if (addr < 0)
+                return nullptr;
+            p.data = reinterpret_cast<uint8_t*>(addr);
+        }
         p.used = p.reader = p.writer = true;
         p.head = p.tail = 0;
         return &p;

@@ -3,6 +3,8 @@
 #include "kernel/console.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/fd_table.hpp"
+#include "kernel/file_cache.hpp"
+#include "kernel/fs_client.hpp"
 #include "kernel/file_ops.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/pipe.hpp"
@@ -315,6 +317,37 @@ long sys_sendfile(const SyscallArgs& a) {
         if (!user_range_ok(a.a2, 8))
             return -err::kFault;
         pos = *reinterpret_cast<int64_t*>(a.a2);
+    }
+    // File in a share to a file or to stdout/stderr: the host copies it all
+    // in one exit (cat, cp).
+    bool out_stream = out->kind == FileKind::Stdout || out->kind == FileKind::Stderr;
+    if (in->kind == FileKind::HostFile && (out->kind == FileKind::HostFile || out_stream) &&
+        (in->flags & 3) != 1 && (out_stream || (out->flags & 3) != 0)) {
+        abi::HcFs r = fs_request(abi::kFsSendfile);
+        r.handle = in->handle;
+        r.offset = static_cast<int64_t>(pos < 0 ? in->offset : static_cast<uint64_t>(pos));
+        r.len = a.a3;
+        if (out_stream) {
+            // The ring is drained at this exit before the copy: order is kept.
+            r.flags = out->kind == FileKind::Stdout ? abi::kSendToStdout : abi::kSendToStderr;
+        } else {
+            r.flags = abi::kSendToHandle;
+            r.handle2 = out->handle;
+            r.offset2 = (out->flags & 02000) ? -1 : static_cast<int64_t>(out->offset);
+        }
+        long n = fs_call(r);
+        if (n == -err::kPipe && out_stream)
+            exit_vm(128 + 13, 13);  // SIGPIPE's default action
+        if (n < 0)
+            return n;
+        if (pos < 0)
+            in->offset += static_cast<uint64_t>(n);
+        else
+            *reinterpret_cast<int64_t*>(a.a2) = pos + n;
+        if (!out_stream)
+            out->offset = r.aux;
+        cache_invalidate_reads();
+        return n;
     }
     uint64_t done = 0;
     while (done < a.a3) {

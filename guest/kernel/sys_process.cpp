@@ -1,5 +1,6 @@
 // Process identity, exit, signals (accepted, not delivered yet), limits.
 #include "kernel/console.hpp"
+#include "kernel/file_cache.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/syscall.hpp"
@@ -232,6 +233,7 @@ long sys_pause(const SyscallArgs&) {
 unsigned current_umask() { return g_umask; }
 
 [[noreturn]] void exit_vm(int status, unsigned signal) {
+    cache_flush_all();  // nothing the guest wrote is lost on a normal exit
     volatile abi::HcExit hc{status, signal};
     for (;;)
         hypercall(abi::kHcExit, &hc);

@@ -75,6 +75,17 @@ public:
     // error (nothing is written back; the VM is stopped).
     Result<void> hypercall(GuestMemory& mem, uint64_t arg_gpa);
 
+    // Host streams that kFsSendfile may target (the guest's stdout/stderr).
+    void set_streams(int stdout_fd, int stderr_fd) {
+        m_stdout_fd = stdout_fd;
+        m_stderr_fd = stderr_fd;
+    }
+
+    // Performs the guest's unsent write-behind data (abi::PendingWrite table
+    // at gpa) after the VM ended without a clean exit. Entries are guest data
+    // and are checked like any request. Returns the number of writes done.
+    Result<size_t> apply_pending(GuestMemory& mem, uint64_t table_gpa, uint32_t count);
+
     const std::vector<FsShare>& shares() const { return m_shares; }
     size_t open_handles() const { return m_open_handles; }
     uint64_t operations() const { return m_operations; }
@@ -112,6 +123,7 @@ private:
     Result<int64_t> op_open(GuestMemory& mem, abi::HcFs& hc);
     int64_t op_close(const abi::HcFs& hc);
     Result<int64_t> op_read(GuestMemory& mem, const abi::HcFs& hc);
+    Result<int64_t> op_sendfile(abi::HcFs& hc);
     Result<int64_t> op_write(GuestMemory& mem, abi::HcFs& hc);
     Result<int64_t> op_stat(GuestMemory& mem, const abi::HcFs& hc);
     Result<int64_t> op_fstat(GuestMemory& mem, const abi::HcFs& hc);
@@ -151,6 +163,7 @@ private:
     std::vector<Handle> m_handles;  // index = guest handle; invalid fd = free slot
     size_t m_open_handles = 0;
     uint64_t m_operations = 0;
+    int m_stdout_fd = -1, m_stderr_fd = -1;
 };
 
 }  // namespace lightvm

@@ -74,6 +74,14 @@ Result<void> GuestMemory::write_bytes(uint64_t gpa, std::span<const uint8_t> byt
     return {};
 }
 
+bool GuestMemory::map_file(uint64_t gpa, uint64_t len, int fd, uint64_t file_offset) {
+    if (!m_base || !contains(gpa, len) || (gpa | len | file_offset) & 4095)
+        return false;
+    void* p = ::mmap(m_base + gpa, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
+                     static_cast<off_t>(file_offset));
+    return p != MAP_FAILED;
+}
+
 uint64_t GuestMemory::resident_bytes() const {
     if (!m_base)
         return 0;

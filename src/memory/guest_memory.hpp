@@ -54,6 +54,11 @@ public:
     }
     Result<void> write_bytes(uint64_t gpa, std::span<const uint8_t> bytes);
 
+    // Map len bytes of a file copy-on-write at [gpa, gpa+len) in place of
+    // the memfd pages (page-aligned). Guest writes stay private. Snapshots
+    // must copy such ranges (they are not in the memfd).
+    bool map_file(uint64_t gpa, uint64_t len, int fd, uint64_t file_offset);
+
     // Pages of guest RAM resident on the host (for --stats).
     uint64_t resident_bytes() const;
 

@@ -59,8 +59,10 @@ Result<std::string> normalise_guest_path(std::string_view path) {
         parts.push_back(c);
     }
     std::string out;
-    for (auto c : parts)
-        out += "/" + std::string(c);
+    for (auto c : parts) {
+        out.push_back('/');
+        out.append(c);
+    }
     return out.empty() ? std::string("/") : out;
 }
 

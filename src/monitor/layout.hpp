@@ -27,8 +27,10 @@ public:
     MappedFile& operator=(MappedFile&&) noexcept;
     ~MappedFile();
     std::span<const uint8_t> bytes() const { return {m_data, m_size}; }
+    int fd() const { return m_fd.get(); }
 
 private:
+    UniqueFd m_fd;
     const uint8_t* m_data = nullptr;
     size_t m_size = 0;
 };
@@ -63,7 +65,9 @@ struct HostInfo {
     uint64_t ram_high_start = 0;
 };
 
-Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std::span<const uint8_t> app_file,
+// app_fd >= 0: map the app's file-backed pages straight into guest RAM
+// (MAP_PRIVATE, copy-on-write) instead of copying them; -1: copy.
+Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std::span<const uint8_t> app_file, int app_fd,
                                      const loader::ElfImage& app, const ClockReference& clock,
                                      const HostInfo& host);
 

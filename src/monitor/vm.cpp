@@ -154,6 +154,7 @@ Result<RunReport> run_vm(const VmConfig& config) {
         for (const auto& s : config.shares)
             shares.push_back(FsShare{s.host_path, s.guest_path, s.read_only});
         fs = TRY(FsDevice::create(std::move(shares)));
+        fs->set_streams(config.stdout_fd, config.stderr_fd);
     }
     std::vector<BlockDevice> disks;
     for (const auto& d : config.disks) {
@@ -197,7 +198,7 @@ Result<RunReport> run_vm(const VmConfig& config) {
     clock.tsc = __rdtsc();
     host.ram_low_end = ram.low_end();
     host.ram_high_start = ram.high_start();
-    auto image = TRY(build_guest_image(mem, config, file.bytes(), app, clock, host));
+    auto image = TRY(build_guest_image(mem, config, file.bytes(), file.fd(), app, clock, host));
 
     // Guest TSC = host TSC (true under PVM; set explicitly for hardware KVM).
     const kvm::Msr msrs[] = {
@@ -260,6 +261,13 @@ Result<RunReport> run_vm(const VmConfig& config) {
             outcome.status = 128 + g_stop_signal;
         }
         outcome.finished = true;
+    }
+    // A guest that did not exit cleanly may hold accepted-but-unsent file
+    // writes: perform them, as the page cache would have on Linux.
+    if (fs && (outcome.signal != 0 || report.timed_out)) {
+        auto b = mem.read<abi::BootInfo>(abi::kBootInfoGpa);
+        if (b && b->pending_count)
+            (void)fs->apply_pending(mem, b->pending_writes, b->pending_count);
     }
     report.stats.finished_ns = now_ns(CLOCK_MONOTONIC) - t0;
 

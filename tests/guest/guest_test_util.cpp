@@ -92,6 +92,10 @@ GuestRun run_guest(const std::string& prog_file, std::vector<std::string> args, 
     cfg.stdout_fd = opts.stdout_fd >= 0 ? opts.stdout_fd : out.get();
     cfg.stderr_fd = opts.merge_stderr ? cfg.stdout_fd : err.get();
     cfg.diag_fd = diag.get();
+    cfg.shares = opts.shares;
+    cfg.disks = opts.disks;
+    if (!opts.cwd.empty())
+        cfg.cwd = opts.cwd;
 
     GuestRun r;
     auto t0 = std::chrono::steady_clock::now();

@@ -37,6 +37,9 @@ struct RunOptions {
     int stdout_fd = -1;
     int stdin_fd = -1;                // likewise for stdin (stdin_data is then unused)
     bool merge_stderr = false;        // guest stderr into the same capture as stdout (like 2>&1)
+    std::vector<ShareSpec> shares;    // host directories (--fs, --rootfs is guest_path "/")
+    std::vector<DiskSpec> disks;      // block devices (--disk): /dev/vda, /dev/vdb, ...
+    std::string cwd;                  // guest working directory; empty: VmConfig's default ("/")
 };
 
 struct GuestRun {

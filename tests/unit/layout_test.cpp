@@ -184,7 +184,7 @@ protected:
         auto app = check_app(app_file, kMemSize, cfg.app_path);
         ASSERT_TRUE(app) << app.error().to_string();
         elf = *app;
-        auto img = build_guest_image(mem, cfg, app_file, elf, clock, host);
+        auto img = build_guest_image(mem, cfg, app_file, -1, elf, clock, host);
         ASSERT_TRUE(img) << img.error().to_string();
         image = *img;
         boot = *mem.read<abi::BootInfo>(abi::kBootInfoGpa);
@@ -363,7 +363,7 @@ TEST(GuestImage, ExePathOverrideAndFlags) {
     auto file = make_elf(0x400000);
     auto app = check_app(file, cfg.mem_size, cfg.app_path);
     ASSERT_TRUE(app);
-    auto img = build_guest_image(*m, cfg, file, *app, ClockReference{}, host);
+    auto img = build_guest_image(*m, cfg, file, -1, *app, ClockReference{}, host);
     ASSERT_TRUE(img) << img.error().to_string();
     auto boot = *m->read<abi::BootInfo>(abi::kBootInfoGpa);
     EXPECT_STREQ(boot.exe_path, "/abs/rel/app");

@@ -1,0 +1,261 @@
+#include "kernel/file_cache.hpp"
+
+#include "kernel/errno.hpp"
+#include "kernel/fs_client.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/memory.hpp"
+
+namespace lightvm::guest {
+
+namespace {
+
+constexpr uint64_t kWindow = 256 * 1024;
+constexpr uint64_t kDirect = kWindow / 2;  // requests this big go straight through
+constexpr int kSlots = 8;
+
+struct Cache {
+    OpenFile* owner;
+    uint64_t generation;  // read window valid while == g_generation
+    uint64_t rd_start, rd_len;
+    bool dirty;
+    bool append;
+    uint64_t wr_start, wr_len;
+    long error;  // deferred write error
+    uint64_t last_use;
+    uint8_t* data;  // kWindow bytes, taken from guest RAM on first use (not kernel .bss)
+};
+
+Cache g_caches[kSlots];
+abi::PendingWrite g_pending[kSlots];  // published in the boot page (abi.h)
+
+void publish(int i) {
+    Cache& c = g_caches[i];
+    abi::PendingWrite& p = g_pending[i];
+    if (!c.dirty || !c.owner) {
+        p.len = 0;
+        return;
+    }
+    p.handle = c.owner->handle;
+    p.append = c.append ? 1 : 0;
+    p.offset = static_cast<int64_t>(c.wr_start);
+    p.data = reinterpret_cast<uint64_t>(c.data);
+    __atomic_store_n(&p.len, c.wr_len, __ATOMIC_RELEASE);
+}
+int index_of(const Cache& c) { return static_cast<int>(&c - g_caches); }
+uint64_t g_generation = 1, g_clock;
+bool g_any_dirty;
+
+Cache* find(OpenFile* f) {
+    for (auto& c : g_caches)
+        if (c.owner == f)
+            return &c;
+    return nullptr;
+}
+
+long send_pending(Cache& c) {
+    if (!c.dirty)
+        return 0;
+    c.dirty = false;
+    publish(index_of(c));
+    abi::HcFs r = fs_request(abi::kFsWrite);
+    r.handle = c.owner->handle;
+    r.buf = reinterpret_cast<uint64_t>(c.data);
+    r.len = c.wr_len;
+    r.offset = c.append ? -1 : static_cast<int64_t>(c.wr_start);
+    long n = fs_call_raw(r);
+    g_generation++;  // every read window may now be stale
+    if (n < 0)
+        return n;
+    if (static_cast<uint64_t>(n) < c.wr_len)
+        return -28;  // ENOSPC: the host took only part of it
+    return 0;
+}
+
+// Frees the least recently used slot (flushing it) for f.
+Cache* acquire(OpenFile* f) {
+    Cache* c = find(f);
+    if (c) {
+        c->last_use = ++g_clock;
+        return c;
+    }
+    // A free slot with a buffer, else a free slot, else the least recently used.
+    Cache* victim = nullptr;
+    for (auto& s : g_caches)
+        if (!s.owner && s.data) {
+            victim = &s;
+            break;
+        }
+    for (auto& s : g_caches)
+        if (!victim && !s.owner)
+            victim = &s;
+    if (!victim) {
+        victim = &g_caches[0];
+        for (auto& s : g_caches)
+            if (s.last_use < victim->last_use)
+                victim = &s;
+    }
+    if (!victim->data) {
+        long addr = mem_mmap(0, kWindow, 3, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */);
+        if (addr < 0)
+            return nullptr;  // no memory: callers go direct
+        victim->data = reinterpret_cast<uint8_t*>(addr);
+    }
+    if (victim->owner) {
+        long e = send_pending(*victim);
+        if (e < 0)
+            victim->owner->deferred_error = e;  // reported by the evicted file's next call
+    }
+    victim->owner = f;
+    victim->generation = 0;
+    victim->rd_len = 0;
+    victim->dirty = false;
+    victim->error = 0;
+    victim->last_use = ++g_clock;
+    return victim;
+}
+
+void refresh_dirty_flag() {
+    g_any_dirty = false;
+    for (auto& c : g_caches)
+        g_any_dirty |= c.dirty;
+}
+
+long direct_read(OpenFile* f, void* buf, size_t len, uint64_t off) {
+    abi::HcFs r = fs_request(abi::kFsRead);
+    r.handle = f->handle;
+    r.buf = reinterpret_cast<uint64_t>(buf);
+    r.len = len;
+    r.offset = static_cast<int64_t>(off);
+    return fs_call(r);
+}
+
+}  // namespace
+
+void cache_init() {
+    boot().pending_writes = reinterpret_cast<uint64_t>(g_pending);
+    boot().pending_count = kSlots;
+}
+
+long cache_flush(OpenFile* f) {
+    Cache* c = find(f);
+    long err = f->deferred_error;
+    f->deferred_error = 0;
+    if (!c)
+        return err;
+    long e = send_pending(*c);
+    refresh_dirty_flag();
+    if (e < 0)
+        return e;
+    if (c->error < 0) {
+        e = c->error;
+        c->error = 0;
+        return e;
+    }
+    return err;
+}
+
+void cache_flush_all() {
+    if (!g_any_dirty)
+        return;
+    for (auto& c : g_caches) {
+        long e = send_pending(c);
+        if (e < 0)
+            c.error = e;
+    }
+    g_any_dirty = false;
+}
+
+long cache_release(OpenFile* f) {
+    long e = cache_flush(f);
+    if (Cache* c = find(f))
+        c->owner = nullptr;
+    return e;
+}
+
+void cache_invalidate_reads() { g_generation++; }
+
+long cached_read(OpenFile* f, void* buf, size_t len, uint64_t off) {
+    Cache* c = find(f);
+    if (c && c->dirty) {
+        long e = cache_flush(f);
+        if (e < 0)
+            return e;
+    }
+    if (len >= kDirect)
+        return direct_read(f, buf, len, off);
+    c = acquire(f);
+    if (!c)
+        return direct_read(f, buf, len, off);
+    bool valid = c->generation == g_generation && c->rd_len > 0;
+    if (!(valid && off >= c->rd_start && off + len <= c->rd_start + c->rd_len)) {
+        // Refill from `off`. A window that ends early ends at EOF.
+        long n = direct_read(f, c->data, kWindow, off);
+        if (n < 0) {
+            c->rd_len = 0;
+            return n;
+        }
+        c->rd_start = off;
+        c->rd_len = static_cast<uint64_t>(n);
+        c->generation = g_generation;
+    }
+    uint64_t avail = c->rd_start + c->rd_len > off ? c->rd_start + c->rd_len - off : 0;
+    uint64_t n = len < avail ? len : avail;
+    memcpy(buf, c->data + (off - c->rd_start), n);
+    return static_cast<long>(n);
+}
+
+long buffered_write(Cache* c, const void* buf, size_t len, uint64_t off, bool append, uint64_t* new_pos) {
+    bool contiguous = c->dirty && c->append == append && (append || off == c->wr_start + c->wr_len) &&
+                      c->wr_len + len <= kWindow;
+    if (!contiguous) {
+        long e = send_pending(*c);
+        if (e < 0) {
+            refresh_dirty_flag();
+            return e;
+        }
+        c->dirty = true;
+        c->append = append;
+        c->wr_start = off;
+        c->wr_len = 0;
+    }
+    c->rd_len = 0;  // the window holds pending data now, not file data
+    memcpy(c->data + c->wr_len, buf, len);
+    c->wr_len += len;
+    g_any_dirty = true;
+    publish(index_of(*c));
+    // With O_APPEND the position is only known after the flush; report the
+    // offset as if appended (the usual reader, ftell, is rare on appends).
+    *new_pos = off + len;
+    return static_cast<long>(len);
+}
+
+long cached_write(OpenFile* f, const void* buf, size_t len, uint64_t off, bool append, uint64_t* new_pos) {
+    Cache* c = find(f);
+    if (c && c->error < 0) {
+        long e = c->error;
+        c->error = 0;
+        return e;
+    }
+    if (len < kDirect) {
+        c = acquire(f);
+        if (c)
+            return buffered_write(c, buf, len, off, append, new_pos);
+    }
+    {
+        long e = cache_flush(f);
+        if (e < 0)
+            return e;
+        abi::HcFs r = fs_request(abi::kFsWrite);
+        r.handle = f->handle;
+        r.buf = reinterpret_cast<uint64_t>(buf);
+        r.len = len;
+        r.offset = append ? -1 : static_cast<int64_t>(off);
+        long n = fs_call(r);
+        g_generation++;
+        if (n >= 0)
+            *new_pos = append ? r.aux : off + static_cast<uint64_t>(n);
+        return n;
+    }
+}
+
+}  // namespace lightvm::guest
