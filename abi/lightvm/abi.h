@@ -148,7 +148,15 @@ enum FsOp : uint32_t {
     kFsSendfile = 21,  // handle -> (flags: kSendToHandle: handle2 at offset2 (-1: its position/append) |
                        //  kSendToStdout | kSendToStderr), offset = source offset, len = count
                        //  -> bytes copied, aux = destination position after (handles)
+    kFsGetdentsPlus = 22,  // kFsGetdents, and for record i the lstat of its name into
+                           //  struct stat[i] at offset2 (capacity `mode` entries; st_nlink 0 = unknown)
+    kFsCloseMany = 23,     // buf = gpa of uint32_t handles[len] (len <= kMaxCloseBatch) -> closed count
+    kFsBatch = 24,         // buf = gpa of HcFs[len] (len <= kMaxFsBatch, no nested batches), run in
+                           //  order, each result written back -> requests run. One exit carries
+                           //  the write-behind data and the request that needed it flushed.
 };
+inline constexpr uint32_t kMaxCloseBatch = 256;
+inline constexpr uint32_t kMaxFsBatch = 16;
 enum FsSendTarget : uint32_t { kSendToHandle = 0, kSendToStdout = 1, kSendToStderr = 2 };
 inline constexpr uint32_t kNoHandle = 0xffffffff;
 inline constexpr uint32_t kMaxPath = 4096;

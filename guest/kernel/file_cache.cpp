@@ -14,7 +14,8 @@ constexpr uint64_t kDirect = kWindow / 2;  // requests this big go straight thro
 constexpr int kSlots = 8;
 
 struct Cache {
-    OpenFile* owner;
+    OpenFile* owner;      // nullptr once closed: pending data may still wait (orphan)
+    uint32_t handle;      // host handle the pending data belongs to
     uint64_t generation;  // read window valid while == g_generation
     uint64_t rd_start, rd_len;
     bool dirty;
@@ -31,11 +32,11 @@ abi::PendingWrite g_pending[kSlots];  // published in the boot page (abi.h)
 void publish(int i) {
     Cache& c = g_caches[i];
     abi::PendingWrite& p = g_pending[i];
-    if (!c.dirty || !c.owner) {
+    if (!c.dirty) {
         p.len = 0;
         return;
     }
-    p.handle = c.owner->handle;
+    p.handle = c.handle;
     p.append = c.append ? 1 : 0;
     p.offset = static_cast<int64_t>(c.wr_start);
     p.data = reinterpret_cast<uint64_t>(c.data);
@@ -58,7 +59,7 @@ long send_pending(Cache& c) {
     c.dirty = false;
     publish(index_of(c));
     abi::HcFs r = fs_request(abi::kFsWrite);
-    r.handle = c.owner->handle;
+    r.handle = c.handle;
     r.buf = reinterpret_cast<uint64_t>(c.data);
     r.len = c.wr_len;
     r.offset = c.append ? -1 : static_cast<int64_t>(c.wr_start);
@@ -81,12 +82,12 @@ Cache* acquire(OpenFile* f) {
     // A free slot with a buffer, else a free slot, else the least recently used.
     Cache* victim = nullptr;
     for (auto& s : g_caches)
-        if (!s.owner && s.data) {
+        if (!s.owner && !s.dirty && s.data) {
             victim = &s;
             break;
         }
     for (auto& s : g_caches)
-        if (!victim && !s.owner)
+        if (!victim && !s.owner && !s.dirty)
             victim = &s;
     if (!victim) {
         victim = &g_caches[0];
@@ -100,12 +101,13 @@ Cache* acquire(OpenFile* f) {
             return nullptr;  // no memory: callers go direct
         victim->data = reinterpret_cast<uint8_t*>(addr);
     }
-    if (victim->owner) {
+    if (victim->dirty) {
         long e = send_pending(*victim);
-        if (e < 0)
+        if (e < 0 && victim->owner)
             victim->owner->deferred_error = e;  // reported by the evicted file's next call
     }
     victim->owner = f;
+    victim->handle = f->handle;
     victim->generation = 0;
     victim->rd_len = 0;
     victim->dirty = false;
@@ -154,22 +156,70 @@ long cache_flush(OpenFile* f) {
     return err;
 }
 
-void cache_flush_all() {
-    if (!g_any_dirty)
-        return;
-    for (auto& c : g_caches) {
-        long e = send_pending(c);
-        if (e < 0)
-            c.error = e;
+bool cache_any_dirty() { return g_any_dirty; }
+
+uint32_t cache_take_pending(abi::HcFs* out, uint32_t max, int* owners) {
+    uint32_t n = 0;
+    for (int i = 0; i < kSlots && n < max; ++i) {
+        Cache& c = g_caches[i];
+        if (!c.dirty)
+            continue;
+        abi::HcFs r = fs_request(abi::kFsWrite);
+        r.handle = c.handle;
+        r.buf = reinterpret_cast<uint64_t>(c.data);
+        r.len = c.wr_len;
+        r.offset = c.append ? -1 : static_cast<int64_t>(c.wr_start);
+        out[n] = r;
+        owners[n++] = i;
     }
-    g_any_dirty = false;
+    return n;
 }
 
+void cache_batch_done(const abi::HcFs* reqs, const int* owners, uint32_t n) {
+    for (uint32_t k = 0; k < n; ++k) {
+        Cache& c = g_caches[owners[k]];
+        c.dirty = false;
+        publish(owners[k]);
+        if (reqs[k].result < 0)
+            c.error = reqs[k].result;
+        else if (static_cast<uint64_t>(reqs[k].result) < c.wr_len)
+            c.error = -28;  // ENOSPC
+    }
+    g_generation++;
+    refresh_dirty_flag();
+}
+
+void cache_flush_all() {
+    while (g_any_dirty) {
+        // All pending data in one exit (a batch of writes).
+        abi::HcFs reqs[abi::kMaxFsBatch];
+        int owners[abi::kMaxFsBatch];
+        uint32_t n = cache_take_pending(reqs, abi::kMaxFsBatch, owners);
+        if (n == 0) {
+            g_any_dirty = false;
+            break;
+        }
+        fs_send_batch(reqs, n);
+        cache_batch_done(reqs, owners, n);
+    }
+}
+
+// Closing does not flush: the handle's close is queued (fs_close), and the
+// data goes out with the next request, ahead of that close (fs_client.cpp),
+// or at exit. Creating a small file then costs one exit, not three. A write
+// error discovered after close can no longer be reported to the program
+// (documented in docs/design.md).
 long cache_release(OpenFile* f) {
-    long e = cache_flush(f);
-    if (Cache* c = find(f))
-        c->owner = nullptr;
-    return e;
+    long err = f->deferred_error;
+    f->deferred_error = 0;
+    Cache* c = find(f);
+    if (!c)
+        return err;
+    if (c->error < 0 && !err)
+        err = c->error;
+    c->error = 0;
+    c->owner = nullptr;  // an orphan: flushed later if dirty, reused otherwise
+    return err;
 }
 
 void cache_invalidate_reads() { g_generation++; }

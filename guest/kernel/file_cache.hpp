@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "kernel/fd_table.hpp"
+#include "lightvm/abi.h"
 
 namespace lightvm::guest {
 
@@ -32,6 +33,11 @@ long cached_write(OpenFile* f, const void* buf, size_t len, uint64_t off, bool a
 long cache_flush(OpenFile* f);
 // Sends every file's pending writes (before anything the outside can observe).
 void cache_flush_all();
+// Moves pending writes into `out` as kFsWrite requests (at most max) for a
+// batch; cache_batch_done() takes their results back.
+uint32_t cache_take_pending(abi::HcFs* out, uint32_t max, int* owners);
+void cache_batch_done(const abi::HcFs* reqs, const int* owners, uint32_t n);
+bool cache_any_dirty();
 // f is going away: flush and release its buffer.
 long cache_release(OpenFile* f);
 // Drop read windows (after writes that bypassed the cache).

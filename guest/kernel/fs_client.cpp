@@ -1,5 +1,6 @@
 #include "kernel/fs_client.hpp"
 
+#include "kernel/attr_cache.hpp"
 #include "kernel/file_cache.hpp"
 #include "kernel/kernel.hpp"
 
@@ -17,9 +18,65 @@ abi::HcFs fs_request(uint32_t op) {
     return r;
 }
 
+namespace {
+
+bool read_only_op(uint32_t op) {
+    switch (op) {
+    case abi::kFsRead:
+    case abi::kFsStat:
+    case abi::kFsFstat:
+    case abi::kFsGetdents:
+    case abi::kFsGetdentsPlus:
+    case abi::kFsReadlink:
+    case abi::kFsAccess:
+    case abi::kFsSeek:
+    case abi::kFsStatfs:
+    case abi::kFsClose:
+    case abi::kFsCloseMany:
+    // Callers forget exactly the names these change (attr_forget):
+    case abi::kFsUnlink:
+    case abi::kFsMkdir:
+    case abi::kFsSymlink:
+        return true;
+    case abi::kFsOpen:
+    default:
+        return false;  // open may create or truncate
+    }
+}
+
+uint32_t g_close_queue[abi::kMaxCloseBatch];
+uint32_t g_close_count;
+
+}  // namespace
+
+volatile abi::HcFs g_batch[abi::kMaxFsBatch];
+
+long fs_send_batch(abi::HcFs* reqs, uint32_t n) {
+    memcpy(const_cast<abi::HcFs*>(g_batch), reqs, sizeof(abi::HcFs) * n);
+    abi::HcFs batch = fs_request(abi::kFsBatch);
+    batch.buf = reinterpret_cast<uint64_t>(g_batch);
+    batch.len = n;
+    long r = fs_call_raw(batch);
+    memcpy(reqs, const_cast<abi::HcFs*>(g_batch), sizeof(abi::HcFs) * n);
+    return r;
+}
+
 long fs_call(abi::HcFs& req) {
-    cache_flush_all();
-    return fs_call_raw(req);
+    if (!read_only_op(req.op) && !(req.op == abi::kFsOpen && (req.flags & 01103) == 0))
+        attr_invalidate();  // anything but a plain read-only open may change what we cached
+    if (!cache_any_dirty())
+        return fs_call_raw(req);
+    // Pending write-behind data goes out in the same exit, ahead of req.
+    abi::HcFs reqs[abi::kMaxFsBatch];
+    int owners[abi::kMaxFsBatch];
+    uint32_t n = cache_take_pending(reqs, abi::kMaxFsBatch - 1, owners);
+    reqs[n] = req;
+    long r = fs_send_batch(reqs, n + 1);
+    cache_batch_done(reqs, owners, n);
+    if (r < 0)
+        return r;
+    req = reqs[n];
+    return req.result;
 }
 
 long fs_call_raw(abi::HcFs& req) {
@@ -29,10 +86,23 @@ long fs_call_raw(abi::HcFs& req) {
     return req.result;
 }
 
+// Closing has no effect the guest can observe (data was flushed before),
+// so handles are closed in batches: one exit per kMaxCloseBatch closes.
 void fs_close(uint32_t handle) {
-    abi::HcFs r = fs_request(abi::kFsClose);
-    r.handle = handle;
-    fs_call(r);
+    g_close_queue[g_close_count++] = handle;
+    if (g_close_count == abi::kMaxCloseBatch)
+        fs_close_flush();
+}
+
+void fs_close_flush() {
+    if (!g_close_count)
+        return;
+    cache_flush_all();  // queued handles may still have write-behind data
+    abi::HcFs r = fs_request(abi::kFsCloseMany);
+    r.buf = reinterpret_cast<uint64_t>(g_close_queue);
+    r.len = g_close_count;
+    fs_call_raw(r);
+    g_close_count = 0;
 }
 
 }  // namespace lightvm::guest

@@ -15,6 +15,9 @@ abi::HcFs fs_request(uint32_t op);
 long fs_call(abi::HcFs& req);
 // Without the flush (the write-behind cache itself).
 long fs_call_raw(abi::HcFs& req);
-void fs_close(uint32_t handle);
+void fs_close(uint32_t handle);  // queued; sent in batches
+void fs_close_flush();
+// Runs n requests in one exit; each gets its result. Returns the batch result.
+long fs_send_batch(abi::HcFs* reqs, uint32_t n);
 
 }  // namespace lightvm::guest

@@ -1,6 +1,7 @@
 // Path-based file-system syscalls: open, stat, directories, links,
 // metadata. Paths resolve in vfs.cpp; host directories are served by the
 // monitor through one HcFs hypercall per call (fs_client.cpp).
+#include "kernel/attr_cache.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/fd_table.hpp"
 #include "kernel/file_ops.hpp"
@@ -223,11 +224,21 @@ long do_stat(long dirfd, uint64_t path_addr, Stat* out, uint32_t flags) {
         return r;
     if (!res.in_share)
         return stat_special(res, out);
+    Stat cached;
+    constexpr uint32_t kSIfLnk = 0120000;
+    if (attr_get(res.abs, res.abs_len, &cached) && ((flags & kAtSymlinkNofollow) || (cached.mode & kSIfmt) != kSIfLnk)) {
+        if (res.trailing_slash && (cached.mode & kSIfmt) != kSIfDir)
+            return -err::kNotDir;
+        memcpy(out, &cached, sizeof cached);
+        return 0;
+    }
     abi::HcFs req = path_request(abi::kFsStat, res);
     req.flags = flags & kAtSymlinkNofollow;
     req.buf = reinterpret_cast<uint64_t>(out);
     req.len = sizeof(Stat);
     r = fs_call(req);
+    if (r == 0 && (flags & kAtSymlinkNofollow))
+        attr_put(res.abs, res.abs_len, *out);  // lstat, then access/unlink: one exit, not two
     if (r == 0 && res.trailing_slash && (out->mode & kSIfmt) != kSIfDir)
         return -err::kNotDir;
     return r;
@@ -302,6 +313,16 @@ long do_access(long dirfd, uint64_t path, uint32_t mode, uint32_t flags) {
             return kErofs;
         return 0;
     }
+    // The guest runs as root: with known attributes, only EROFS and X_OK
+    // (some x bit, or a directory) can say no.
+    Stat st;
+    if (attr_get(res.abs, res.abs_len, &st) && (st.mode & kSIfmt) != 0120000) {
+        if ((mode & 2) && res.read_only)
+            return kErofs;
+        if ((mode & 1) && (st.mode & kSIfmt) != kSIfDir && !(st.mode & 0111))
+            return -err::kAcces;
+        return 0;
+    }
     abi::HcFs req = path_request(abi::kFsAccess, res);
     req.mode = mode;
     req.flags = flags;
@@ -367,7 +388,41 @@ long sys_getdents64(const SyscallArgs& a) {
     req.handle = f->handle;
     req.buf = a.a1;
     req.len = a.a2;
-    return fs_call(req);
+    uint32_t cap = 0;
+    Stat* stats = f->path ? attr_scratch(&cap) : nullptr;
+    if (!stats)
+        return fs_call(req);
+    req.op = abi::kFsGetdentsPlus;
+    req.offset2 = static_cast<int64_t>(reinterpret_cast<uint64_t>(stats));
+    req.mode = cap;
+    long n = fs_call(req);
+    if (n <= 0)
+        return n;
+    // Remember each entry's attributes under its absolute guest path.
+    static char path[abi::kMaxPath];
+    size_t dlen = strlen(f->path);
+    memcpy(path, f->path, dlen);
+    size_t base = dlen == 1 ? 1 : dlen + 1;
+    path[base - 1] = '/';
+    uint64_t off = 0;
+    for (uint32_t i = 0; off + 19 < static_cast<uint64_t>(n) && i < cap; ++i) {
+        auto* rec = reinterpret_cast<const uint8_t*>(a.a1 + off);
+        uint16_t reclen;
+        memcpy(&reclen, rec + 16, 2);
+        if (reclen < 20 || off + reclen > static_cast<uint64_t>(n))
+            break;
+        const char* name = reinterpret_cast<const char*>(rec + 19);
+        size_t nlen = 0;
+        while (nlen < static_cast<size_t>(reclen - 19) && name[nlen])
+            ++nlen;
+        bool dots = (nlen == 1 && name[0] == '.') || (nlen == 2 && name[0] == '.' && name[1] == '.');
+        if (!dots && base + nlen < sizeof path) {
+            memcpy(path + base, name, nlen);
+            attr_put(path, base + nlen, stats[i]);
+        }
+        off += reclen;
+    }
+    return n;
 }
 
 long do_mkdir(long dirfd, uint64_t path, uint32_t mode) {
@@ -379,6 +434,7 @@ long do_mkdir(long dirfd, uint64_t path, uint32_t mode) {
         return res.special == Special::None ? -err::kNoEnt : -err::kExist;
     abi::HcFs req = path_request(abi::kFsMkdir, res);
     req.mode = mode & 07777 & ~current_umask();
+    attr_forget(res.abs, res.abs_len);
     return fs_call(req);
 }
 long sys_mkdir(const SyscallArgs& a) { return do_mkdir(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1)); }
@@ -399,6 +455,7 @@ long do_unlink(long dirfd, uint64_t path, uint32_t flags) {
         return -16;  // EBUSY: a mount point
     abi::HcFs req = path_request(abi::kFsUnlink, res);
     req.flags = flags;
+    attr_forget(res.abs, res.abs_len);
     return fs_call(req);
 }
 long sys_unlink(const SyscallArgs& a) { return do_unlink(kAtFdcwd, a.a0, 0); }
@@ -457,6 +514,7 @@ long do_symlink(uint64_t target_addr, long dirfd, uint64_t link_path) {
     abi::HcFs req = path_request(abi::kFsSymlink, res);
     req.path2 = reinterpret_cast<uint64_t>(target);  // text, stored as is
     req.path2_len = tlen;
+    attr_forget(res.abs, res.abs_len);
     return fs_call(req);
 }
 long sys_symlink(const SyscallArgs& a) { return do_symlink(a.a0, kAtFdcwd, a.a1); }

@@ -125,6 +125,9 @@ Result<int64_t> FsDevice::dispatch(GuestMemory& mem, abi::HcFs& hc) {
     case abi::kFsRead: return op_read(mem, hc);
     case abi::kFsWrite: return op_write(mem, hc);
     case abi::kFsSendfile: return op_sendfile(hc);
+    case abi::kFsGetdentsPlus: return op_getdents_plus(mem, hc);
+    case abi::kFsCloseMany: return op_close_many(mem, hc);
+    case abi::kFsBatch: return op_batch(mem, hc);
     case abi::kFsStat: return op_stat(mem, hc);
     case abi::kFsFstat: return op_fstat(mem, hc);
     case abi::kFsGetdents: return op_getdents(mem, hc);
@@ -501,6 +504,70 @@ Result<int64_t> FsDevice::op_getdents(GuestMemory& mem, const abi::HcFs& hc) {
         return -EBADF;
     long n = ::syscall(SYS_getdents64, h->fd.get(), buf.data(), buf.size());
     return n < 0 ? neg_errno() : n;
+}
+
+// getdents + lstat of every entry in one exit ("readdirplus"): `ls -l`,
+// `du`, `find` then stat names the guest kernel already knows.
+Result<int64_t> FsDevice::op_getdents_plus(GuestMemory& mem, const abi::HcFs& hc) {
+    constexpr uint64_t kStat = sizeof(struct stat);
+    uint64_t cap = hc.mode;
+    auto stats = TRY(mem.span(static_cast<uint64_t>(hc.offset2), cap * kStat));
+    // Never return more records than there are stat slots (records are >= 24 bytes).
+    uint64_t len = std::min<uint64_t>({hc.len, kMaxDirentBytes, cap * 24});
+    auto buf = TRY(mem.span(hc.buf, len));
+    Handle* h = handle(hc.handle);
+    if (!h)
+        return -EBADF;
+    long n = ::syscall(SYS_getdents64, h->fd.get(), buf.data(), buf.size());
+    if (n < 0)
+        return neg_errno();
+    // Walk the records the host just wrote (our memory, but check anyway).
+    uint64_t off = 0, i = 0;
+    while (off + 19 < static_cast<uint64_t>(n) && i < cap) {
+        uint16_t reclen;
+        std::memcpy(&reclen, buf.data() + off + 16, 2);
+        if (reclen < 20 || off + reclen > static_cast<uint64_t>(n))
+            break;
+        const char* name = reinterpret_cast<const char*>(buf.data() + off + 19);
+        size_t max_name = reclen - 19;
+        struct stat st{};
+        if (strnlen(name, max_name) < max_name &&
+            ::fstatat(h->fd.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            st = {};
+        std::memcpy(stats.data() + i * kStat, &st, kStat);
+        off += reclen;
+        ++i;
+    }
+    return n;
+}
+
+Result<int64_t> FsDevice::op_batch(GuestMemory& mem, const abi::HcFs& hc) {
+    if (hc.len > abi::kMaxFsBatch)
+        return -EINVAL;
+    TRY(mem.span(hc.buf, hc.len * sizeof(abi::HcFs)));  // the whole array must be guest memory
+    for (uint64_t i = 0; i < hc.len; ++i) {
+        uint64_t gpa = hc.buf + i * sizeof(abi::HcFs);
+        auto op = TRY(mem.read<uint32_t>(gpa));
+        if (op == abi::kFsBatch)
+            return make_error(ErrorKind::GuestFault, "fs", "nested batch request");
+        TRY(hypercall(mem, gpa));
+    }
+    return static_cast<int64_t>(hc.len);
+}
+
+// Closes are not urgent: the guest batches them and sends one exit.
+Result<int64_t> FsDevice::op_close_many(GuestMemory& mem, const abi::HcFs& hc) {
+    if (hc.len > abi::kMaxCloseBatch)
+        return -EINVAL;
+    auto list = TRY(mem.span(hc.buf, hc.len * sizeof(uint32_t)));
+    int64_t closed = 0;
+    for (uint64_t i = 0; i < hc.len; ++i) {
+        abi::HcFs one{};
+        std::memcpy(&one.handle, list.data() + i * sizeof(uint32_t), sizeof(uint32_t));
+        if (op_close(one) == 0)
+            ++closed;
+    }
+    return closed;
 }
 
 int64_t FsDevice::op_truncate(const abi::HcFs& hc) {

@@ -3,6 +3,10 @@
 // without harming the host or the next VM.
 #include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <tuple>
+
+#include <unistd.h>
 
 #include "guest_test_util.hpp"
 
@@ -159,3 +163,42 @@ INSTANTIATE_TEST_SUITE_P(Libc, FaultTest, ::testing::Values("glibc", "musl"),
 
 }  // namespace
 }  // namespace lightvm::test
+
+// Write-behind must not weaken Linux's guarantee that data passed to write()
+// survives the process crashing: the monitor performs the pending writes.
+using namespace lightvm::test;
+
+class CrashDurability : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(CrashDurability, WrittenDataReachesTheHost) {
+    REQUIRE_KVM();
+    auto [libc, how] = GetParam();
+    char dir_template[] = "/tmp/lightvm-crash-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir_template), nullptr);
+    std::string dir = dir_template;
+    RunOptions opts;
+    opts.shares.push_back(lightvm::ShareSpec{dir, "/data", false});
+    if (how == "spin")
+        opts.timeout_seconds = 0.5;
+    std::string payload = "survives-" + how + "-" + libc;
+    auto r = run_guest("write_then_crash." + libc, {"/data/out", payload, how}, "", opts);
+    ASSERT_TRUE(r.ok) << r.error;
+    int expected = how == "abort" ? 134 : how == "spin" ? 124 : 139;
+    EXPECT_EQ(r.status, expected) << r.err << r.report;
+    std::string got;
+    {
+        FILE* f = std::fopen((dir + "/out").c_str(), "rb");
+        ASSERT_NE(f, nullptr);
+        char buf[256];
+        size_t n = std::fread(buf, 1, sizeof buf, f);
+        got.assign(buf, n);
+        std::fclose(f);
+    }
+    EXPECT_EQ(got, payload);
+    std::remove((dir + "/out").c_str());
+    ::rmdir(dir.c_str());
+}
+
+INSTANTIATE_TEST_SUITE_P(Libc, CrashDurability,
+                         ::testing::Combine(::testing::Values("glibc", "musl"),
+                                            ::testing::Values("segv", "close-then-segv", "abort", "spin")));

@@ -1,0 +1,26 @@
+// Attributes of names the guest just listed: getdents on a share also
+// returns each entry's lstat (kFsGetdentsPlus), and the stat/lstat/access
+// calls that `ls -l`, `du`, `find`, `rm` make next are answered here instead
+// of one exit each. Any request that may change the file system clears the
+// whole cache (fs_client.cpp), so the guest never sees its own changes
+// late; changes made on the host meanwhile can be missed until then, as
+// with NFS attribute caching.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/file_ops.hpp"
+
+namespace lightvm::guest {
+
+void attr_put(const char* abs_path, size_t len, const Stat& st);
+bool attr_get(const char* abs_path, size_t len, Stat* out);
+void attr_invalidate();
+// Forget one path and its parent directory (whose size/mtime just changed).
+void attr_forget(const char* abs_path, size_t len);
+
+// The stat array the monitor fills for kFsGetdentsPlus (capacity entries), or nullptr.
+Stat* attr_scratch(uint32_t* capacity);
+
+}  // namespace lightvm::guest
