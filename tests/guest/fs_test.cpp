@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -605,6 +604,11 @@ std::vector<FsCmd> fs_commands() {
         {"dd_notrunc", V{"dd", "if=a.txt", "of=big.bin", "bs=1", "seek=1001", "conv=notrunc"}, V{}, "", 0, false,
          false, true},
         {"dd_truncates", V{"dd", "if=a.txt", "of=big.bin", "bs=3", "seek=10"}, V{}, "", 0, false, false, true},
+        {"dd_small_blocks", V{"dd", "if=big.bin", "of=out.bin", "bs=100"}, V{}, "", 0, false, false, true},
+        {"dd_big_blocks", V{"dd", "if=big.bin", "of=out.bin", "bs=70000"}, V{}, "", 0, false, false, true},
+        {"dd_small_notrunc", V{"dd", "if=big.bin", "of=lines.txt", "bs=13", "skip=7", "seek=3", "count=300",
+                               "conv=notrunc"},
+         V{}, "", 0, false, false, true},
         {"dd_zero", V{"dd", "if=/dev/zero", "of=zeros", "bs=4096", "count=3"}, V{}, "", 0, false, false, true},
         {"dd_sparse_seek", V{"dd", "if=a.txt", "of=sparse", "bs=4096", "seek=100"}, V{}, "", 0, false, false, true},
         {"truncate_shrink", V{"truncate", "-s", "1234", "big.bin"}, V{}, "", 0, false, true, true},
@@ -662,7 +666,7 @@ TEST_P(FsSameAsNative, Busybox) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Commands, FsSameAsNative, ::testing::ValuesIn(fs_commands()),
+INSTANTIATE_TEST_SUITE_P(Fs, FsSameAsNative, ::testing::ValuesIn(fs_commands()),
                          [](const ::testing::TestParamInfo<FsCmd>& info) { return std::string(info.param.name); });
 
 // ---------------------------------------------------------------------------
@@ -787,6 +791,28 @@ TEST_F(FsTree, HardLinkCount) {
     // Hard links to directories are refused.
     EXPECT_NE(guest({"ln", "docs", "dir-hardlink"}).status, 0);
     EXPECT_FALSE(exists(A() + "/dir-hardlink"));
+}
+
+TEST_F(FsTree, BigDirectory) {
+    // More entries than one getdents buffer holds.
+    for (const std::string& root : {A(), B()}) {
+        ::mkdir((root + "/many").c_str(), 0755);
+        for (int i = 0; i < 3000; ++i)
+            write_file(root + "/many/entry-with-a-fairly-long-name-" + std::to_string(i), std::to_string(i));
+    }
+    auto r = guest({"ls", "many"});
+    auto n = native({"ls", "many"});
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3000);
+    EXPECT_TRUE(r.out == n.out);
+    r = guest({"find", "many", "-type", "f"});
+    n = native({"find", "many", "-type", "f"});
+    EXPECT_EQ(sorted_lines(r.out), sorted_lines(n.out));
+    r = guest({"grep", "-rl", "2999", "many"});
+    EXPECT_EQ(r.out, "many/entry-with-a-fairly-long-name-2999\n");
+    r = guest({"rm", "-r", "many"});
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_FALSE(exists(A() + "/many"));
 }
 
 TEST_F(FsTree, DfDoesNotCrash) {
@@ -1180,7 +1206,7 @@ TEST_F(FsCoherence, ReadSeesAWriteThroughAnotherDescription) {
 TEST_F(FsCoherence, WritesOfAKilledVmReachTheShare) {
     // Write-behind must not lose what the guest wrote when the VM dies.
     RunOptions o = opts();
-    o.timeout_seconds = 0.5;
+    o.timeout_seconds = 1.0;
     auto r = bb({"sh", "-c", "echo first > k1; echo second >> k1; printf abc > k2; echo ok; while :; do :; done"}, o);
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_TRUE(r.timed_out) << describe(r);
@@ -1368,6 +1394,27 @@ TEST_F(FsEscape, HostSymlinksPointingOutside) {
     r = bb({"cp", "/data/a.txt", "/data/rel-secret"}, data());
     expect_nothing_leaked(r, "cp onto rel-secret");
     EXPECT_EQ(read_file(m_sb->secret()), "TOP SECRET: outside the share\n");
+    // Metadata and namespace operations through them.
+    using V = std::vector<std::string>;
+    for (const V& args : {V{"chmod", "777", "/data/abs-secret"}, V{"chmod", "777", "/data/rel-secret"},
+                          V{"touch", "/data/abs-secret"}, V{"touch", "-d", "2001-01-01", "/data/rel-secret"},
+                          V{"truncate", "-s", "0", "/data/rel-secret"}, V{"truncate", "-s", "0", "/data/abs-secret"},
+                          V{"rm", "/data/outdir/secret"}, V{"mv", "/data/outdir/secret", "/data/stolen"},
+                          V{"ln", "/data/outdir/secret", "/data/hl"}, V{"cp", "-a", "/data/outdir/", "/data/copy"},
+                          V{"sed", "-i", "s/TOP/NOT/", "/data/rel-secret"}, V{"mkdir", "/data/outdir/" + m_sb->token()},
+                          V{"ln", "-s", "x", "/data/outdir/" + m_sb->token()}, V{"rmdir", "/data/outdir"},
+                          V{"sh", "-c", "cd /data/outdir && echo inside > " + m_sb->token()},
+                          V{"dd", "if=/dev/zero", "of=/data/abs-secret", "bs=1", "count=3", "conv=notrunc"}}) {
+        std::string what;
+        for (const auto& a : args)
+            what += a + " ";
+        r = bb(args, data());
+        expect_nothing_leaked(r, what);
+        EXPECT_FALSE(exists(share() + "/stolen") && contains(read_file(share() + "/stolen"), "TOP SECRET")) << what;
+        EXPECT_FALSE(exists(share() + "/hl") && contains(read_file(share() + "/hl"), "TOP SECRET")) << what;
+    }
+    EXPECT_EQ(read_file(m_sb->secret()), "TOP SECRET: outside the share\n");
+    EXPECT_EQ(lstat_of(m_sb->secret()).st_mode & 07777, 0644u);
 }
 
 TEST_F(FsEscape, ProcSelfRoot) {
@@ -1640,7 +1687,7 @@ TEST_F(FsDisk, WritesSurviveAKilledVm) {
     // cannot run external commands, so the write is followed directly by the
     // spin; see FsyncedWritesAreInTheFile for the flush itself.)
     RunOptions o = disk_opts();
-    o.timeout_seconds = 0.5;
+    o.timeout_seconds = 1.0;
     auto r = bb({"sh", "-c", "printf SURVIVES 1<>/dev/vda; echo written; while :; do :; done"}, o);
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_TRUE(r.timed_out) << describe(r);
@@ -1656,7 +1703,7 @@ TEST_F(FsDisk, WritesSurviveAKilledVm) {
     std::string chunk = random_bytes(8192, 4242);
     ASSERT_EQ(::write(p[1], chunk.data(), chunk.size()), static_cast<ssize_t>(chunk.size()));
     RunOptions o2 = disk_opts();
-    o2.timeout_seconds = 0.5;
+    o2.timeout_seconds = 1.0;
     o2.stdin_fd = p[0];
     r = bb({"dd", "of=/dev/vda", "bs=4096", "seek=10", "conv=notrunc,fsync"}, o2);
     ::close(p[0]);
