@@ -151,6 +151,8 @@ enum FsOp : uint32_t {
     kFsGetdentsPlus = 22,  // kFsGetdents, and for record i the lstat of its name into
                            //  struct stat[i] at offset2 (capacity `mode` entries; st_nlink 0 = unknown)
     kFsCloseMany = 23,     // buf = gpa of uint32_t handles[len] (len <= kMaxCloseBatch) -> closed count
+    kFsRealpath = 25,      // path -> its physical path relative to the share root (symlinks and
+                           //  `..` resolved) into buf/len -> bytes ("" = the root)
     kFsBatch = 24,         // buf = gpa of HcFs[len] (len <= kMaxFsBatch, no nested batches), run in
                            //  order, each result written back -> requests run. One exit carries
                            //  the write-behind data and the request that needed it flushed.

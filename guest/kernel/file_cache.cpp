@@ -225,15 +225,20 @@ long cache_release(OpenFile* f) {
 void cache_invalidate_reads() { g_generation++; }
 
 long cached_read(OpenFile* f, void* buf, size_t len, uint64_t off) {
-    Cache* c = find(f);
-    if (c && c->dirty) {
-        long e = cache_flush(f);
-        if (e < 0)
+    // Another open description of the same file may hold pending writes:
+    // send every pending write first (one batched exit), so reads see them.
+    if (g_any_dirty) {
+        Cache* own = find(f);
+        cache_flush_all();
+        if (own && own->error < 0) {
+            long e = own->error;
+            own->error = 0;
             return e;
+        }
     }
     if (len >= kDirect)
         return direct_read(f, buf, len, off);
-    c = acquire(f);
+    Cache* c = acquire(f);
     if (!c)
         return direct_read(f, buf, len, off);
     bool valid = c->generation == g_generation && c->rd_len > 0;
@@ -255,6 +260,17 @@ long cached_read(OpenFile* f, void* buf, size_t len, uint64_t off) {
 }
 
 long buffered_write(Cache* c, const void* buf, size_t len, uint64_t off, bool append, uint64_t* new_pos) {
+    // At most one file holds pending writes at a time: writes through two
+    // descriptions of one file (two fds, dup'ed or not) then reach the host
+    // in the order the program made them.
+    if (g_any_dirty && !c->dirty) {
+        cache_flush_all();
+        if (c->error < 0) {
+            long e = c->error;
+            c->error = 0;
+            return e;
+        }
+    }
     bool contiguous = c->dirty && c->append == append && (append || off == c->wr_start + c->wr_len) &&
                       c->wr_len + len <= kWindow;
     if (!contiguous) {

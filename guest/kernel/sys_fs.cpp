@@ -131,8 +131,10 @@ long do_open(long dirfd, uint64_t path_addr, uint32_t flags, uint32_t mode) {
         return r;
     if (!res.in_share)
         return open_special(res, flags);
+    if ((flags & kOCreat) && res.trailing_slash)
+        return -err::kIsDir;  // Linux: O_CREAT on "name/" is EISDIR, whatever name is
     abi::HcFs req = path_request(abi::kFsOpen, res);
-    req.flags = flags | (res.trailing_slash ? kODirectory : 0);
+    req.flags = flags;  // a trailing slash travels in the path: the host applies Linux's rules
     req.mode = mode & 07777 & ~current_umask();
     long handle = fs_call(req);
     if (handle < 0)
@@ -226,7 +228,7 @@ long do_stat(long dirfd, uint64_t path_addr, Stat* out, uint32_t flags) {
         return stat_special(res, out);
     Stat cached;
     constexpr uint32_t kSIfLnk = 0120000;
-    if (attr_get(res.abs, res.abs_len, &cached) && ((flags & kAtSymlinkNofollow) || (cached.mode & kSIfmt) != kSIfLnk)) {
+    if (!res.physical && attr_get(res.abs, res.abs_len, &cached) && ((flags & kAtSymlinkNofollow) || (cached.mode & kSIfmt) != kSIfLnk)) {
         if (res.trailing_slash && (cached.mode & kSIfmt) != kSIfDir)
             return -err::kNotDir;
         memcpy(out, &cached, sizeof cached);
@@ -237,7 +239,7 @@ long do_stat(long dirfd, uint64_t path_addr, Stat* out, uint32_t flags) {
     req.buf = reinterpret_cast<uint64_t>(out);
     req.len = sizeof(Stat);
     r = fs_call(req);
-    if (r == 0 && (flags & kAtSymlinkNofollow))
+    if (r == 0 && (flags & kAtSymlinkNofollow) && !res.physical)
         attr_put(res.abs, res.abs_len, *out);  // lstat, then access/unlink: one exit, not two
     if (r == 0 && res.trailing_slash && (out->mode & kSIfmt) != kSIfDir)
         return -err::kNotDir;
@@ -316,7 +318,7 @@ long do_access(long dirfd, uint64_t path, uint32_t mode, uint32_t flags) {
     // The guest runs as root: with known attributes, only EROFS and X_OK
     // (some x bit, or a directory) can say no.
     Stat st;
-    if (attr_get(res.abs, res.abs_len, &st) && (st.mode & kSIfmt) != 0120000) {
+    if (!res.physical && attr_get(res.abs, res.abs_len, &st) && (st.mode & kSIfmt) != 0120000) {
         if ((mode & 2) && res.read_only)
             return kErofs;
         if ((mode & 1) && (st.mode & kSIfmt) != kSIfDir && !(st.mode & 0111))
@@ -449,6 +451,9 @@ long do_unlink(long dirfd, uint64_t path, uint32_t flags) {
     long r = resolve_user(dirfd, path, res);
     if (r < 0)
         return r;
+    // Linux refuses "." and ".." as the last component before looking anything up.
+    if (int dots = last_component_dots(reinterpret_cast<const char*>(path), strlen(reinterpret_cast<const char*>(path))))
+        return (flags & kAtRemovedir) ? (dots == 1 ? -err::kInval : -39 /* ENOTEMPTY */) : -err::kIsDir;
     if ((r = need_share(res, true)) < 0)
         return r;
     if (res.rel_len == 0)
@@ -574,6 +579,31 @@ long sys_chdir(const SyscallArgs& a) {
             return r;
         if ((st.mode & kSIfmt) != kSIfDir)
             return -err::kNotDir;
+        {
+            // getcwd reports the physical directory (after symlinks), as Linux does.
+            static char real[abi::kMaxPath];
+            abi::HcFs rp = path_request(abi::kFsRealpath, res);
+            rp.buf = reinterpret_cast<uint64_t>(real);
+            rp.len = sizeof real;
+            long n = fs_call(rp);
+            if (n >= 0) {
+                // cwd = the share's mount point + the physical path inside it.
+                static char cwd[abi::kMaxPath];
+                size_t mount_len = 0;
+                for (uint32_t i = 0; i < boot().mount_count && i < abi::kMaxMounts; ++i)
+                    if (boot().mounts[i].share == res.share)
+                        mount_len = strlen(boot().mounts[i].guest_path);
+                memcpy(cwd, res.abs, mount_len);
+                size_t c = mount_len;
+                if (n > 0 && c + 1 + static_cast<size_t>(n) < sizeof cwd) {
+                    if (c > 1)
+                        cwd[c++] = '/';
+                    memcpy(cwd + c, real, static_cast<size_t>(n));
+                    c += static_cast<size_t>(n);
+                }
+                return vfs_set_cwd(cwd, c);
+            }
+        }
     }
     return vfs_set_cwd(res.abs, res.abs_len);
 }

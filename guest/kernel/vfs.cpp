@@ -51,6 +51,109 @@ long normalise_into(char* out, size_t* out_len, const char* path, size_t len) {
     return 0;
 }
 
+bool is_dots(const char* c, size_t n) { return (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'); }
+
+bool has_dot_components(const char* p, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && p[i] == '/')
+            ++i;
+        size_t s = i;
+        while (i < len && p[i] != '/')
+            ++i;
+        if (i > s && is_dots(p + s, i - s))
+            return true;
+    }
+    return false;
+}
+
+// `.` and `..` must be resolved after symlinks (`link/..` is the link
+// target's parent). Walk base+path lexically until the walk is inside the
+// mount by at least one component, then keep the rest verbatim for the
+// monitor's physical resolution. If the verbatim part would climb out of the
+// mount, keep the lexical result (the monitor could not follow it anyway).
+void physical_tail(long dirfd, const char* path, size_t len, const char* mount, size_t mlen, Resolved& out) {
+    static char stack[abi::kMaxPath];  // single vCPU: no reentrancy
+    size_t sn = 0;
+    auto walk = [&](const char* p, size_t plen, bool& verbatim, size_t& tail_len, int& depth, bool& escaped) {
+        size_t i = 0;
+        while (i < plen) {
+            while (i < plen && p[i] == '/')
+                ++i;
+            size_t s = i;
+            while (i < plen && p[i] != '/')
+                ++i;
+            size_t cn = i - s;
+            if (cn == 0)
+                continue;
+            const char* c = p + s;
+            if (verbatim) {
+                if (tail_len + cn + 1 >= sizeof out.relbuf) {
+                    escaped = true;
+                    return;
+                }
+                if (tail_len)
+                    out.relbuf[tail_len++] = '/';
+                memcpy(out.relbuf + tail_len, c, cn);
+                tail_len += cn;
+                if (cn == 2 && c[0] == '.' && c[1] == '.')
+                    --depth;
+                else if (!(cn == 1 && c[0] == '.'))
+                    ++depth;
+                if (depth < 0)
+                    escaped = true;
+                continue;
+            }
+            if (cn == 1 && c[0] == '.')
+                continue;
+            if (cn == 2 && c[0] == '.' && c[1] == '.') {
+                while (sn > 0 && stack[sn - 1] != '/')
+                    --sn;
+                if (sn > 0)
+                    --sn;
+                continue;
+            }
+            if (sn + cn + 2 >= sizeof stack) {
+                escaped = true;
+                return;
+            }
+            stack[sn++] = '/';
+            memcpy(stack + sn, c, cn);
+            sn += cn;
+            // Strictly inside the mount? Then everything after is verbatim.
+            bool inside = mlen == 1 ? sn > 0
+                                    : (sn > mlen && memcmp(stack, mount, mlen) == 0 && stack[mlen] == '/');
+            if (inside) {
+                verbatim = true;
+                size_t skip = mlen == 1 ? 1 : mlen + 1;
+                tail_len = sn - skip;
+                memcpy(out.relbuf, stack + skip, tail_len);
+                depth = 0;  // components inside the mount, which `..` may pop
+                for (size_t k = 0; k < tail_len; ++k)
+                    depth += out.relbuf[k] == '/';
+                depth += 1;
+            }
+        }
+    };
+    bool verbatim = false, escaped = false;
+    size_t tail_len = 0;
+    int depth = 0;
+    if (path[0] != '/') {
+        const char* base = vfs_cwd();
+        if (dirfd != -100) {
+            OpenFile* f = fd_get(dirfd);
+            base = f && f->path ? f->path : "/";
+        }
+        walk(base, strlen(base), verbatim, tail_len, depth, escaped);
+    }
+    walk(path, len, verbatim, tail_len, depth, escaped);
+    if (!verbatim || escaped)
+        return;  // lexical result stands
+    out.rel = out.relbuf;
+    out.rel_len = tail_len;
+    out.physical = true;
+}
+
 }  // namespace
 
 void vfs_init() {
@@ -68,6 +171,20 @@ void vfs_init() {
 }
 
 const char* vfs_cwd() { return g_cwd; }
+
+int last_component_dots(const char* p, size_t len) {
+    while (len > 0 && p[len - 1] == '/')
+        --len;
+    size_t s = len;
+    while (s > 0 && p[s - 1] != '/')
+        --s;
+    size_t n = len - s;
+    if (n == 1 && p[s] == '.')
+        return 1;
+    if (n == 2 && p[s] == '.' && p[s + 1] == '.')
+        return 2;
+    return 0;
+}
 
 long vfs_set_cwd(const char* abs, size_t len) {
     if (len + 1 > sizeof g_cwd)
@@ -216,6 +333,18 @@ long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
     size_t skip = best_len == 1 ? 1 : best_len + (n > best_len ? 1 : 0);
     out.rel = a + skip;
     out.rel_len = n - skip;
+    if (has_dot_components(path, len))
+        physical_tail(dirfd, path, len, boot().mounts[best].guest_path, best_len, out);
+    // Keep a trailing slash for the monitor: "file/" must fail as on Linux,
+    // and "link-to-dir/" must follow the link.
+    if (out.trailing_slash && out.rel_len > 0 && out.rel_len + 1 < sizeof out.relbuf) {
+        if (out.rel != out.relbuf) {
+            memcpy(out.relbuf, out.rel, out.rel_len);
+            out.rel = out.relbuf;
+        }
+        out.relbuf[out.rel_len++] = '/';
+        out.physical = true;  // "name/" and "name" may differ (symlinks)
+    }
     return 0;
 }
 

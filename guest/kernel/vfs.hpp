@@ -22,9 +22,14 @@ struct Resolved {
     bool read_only;
     bool trailing_slash;        // "dir/": must be a directory
     size_t abs_len;
-    char abs[abi::kMaxPath];    // normalised absolute guest path
-    const char* rel;            // into abs: path inside the share ("" = share root)
+    char abs[abi::kMaxPath];    // lexically normalised absolute guest path (mounts, specials, cache keys)
+    const char* rel;            // path inside the share ("" = share root), into abs or relbuf
     size_t rel_len;
+    // True when `.`/`..` after a component inside the share were kept for
+    // the monitor to resolve physically (after symlinks, as Linux does):
+    // then `abs` may not name the same file, so caches keyed by it are skipped.
+    bool physical;
+    char relbuf[abi::kMaxPath];
 };
 
 void vfs_init();
@@ -35,6 +40,8 @@ long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out);
 long copy_user_path(uint64_t addr, const char** out, size_t* len);
 
 const char* vfs_cwd();
+// The last component of a user path is "." (1) or ".." (2), else 0.
+int last_component_dots(const char* path, size_t len);
 long vfs_set_cwd(const char* abs, size_t len);
 // Synthetic directories: "/" (without --rootfs) and every directory above a
 // mount point (/tmp for a share at /tmp/share). Returns the index-th distinct

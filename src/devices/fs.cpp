@@ -13,6 +13,7 @@
 #include <array>
 #include <cerrno>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <vector>
@@ -128,6 +129,7 @@ Result<int64_t> FsDevice::dispatch(GuestMemory& mem, abi::HcFs& hc) {
     case abi::kFsGetdentsPlus: return op_getdents_plus(mem, hc);
     case abi::kFsCloseMany: return op_close_many(mem, hc);
     case abi::kFsBatch: return op_batch(mem, hc);
+    case abi::kFsRealpath: return op_realpath(mem, hc);
     case abi::kFsStat: return op_stat(mem, hc);
     case abi::kFsFstat: return op_fstat(mem, hc);
     case abi::kFsGetdents: return op_getdents(mem, hc);
@@ -539,6 +541,37 @@ Result<int64_t> FsDevice::op_getdents_plus(GuestMemory& mem, const abi::HcFs& hc
         ++i;
     }
     return n;
+}
+
+// Where a path really is (for the guest's getcwd after `cd link/..`): the
+// confined O_PATH fd's /proc path, minus the share root's own.
+Result<int64_t> FsDevice::op_realpath(GuestMemory& mem, const abi::HcFs& hc) {
+    auto out = TRY(mem.span(hc.buf, hc.len));
+    std::string path;
+    if (int64_t r = TRY(read_path(mem, hc.path, hc.path_len, path)); r < 0)
+        return r;
+    Base b;
+    if (int64_t r = share_base(hc.share, b); r < 0)
+        return r;
+    Target t;
+    if (int64_t r = resolve(b, path, O_PATH, t); r < 0)
+        return r;
+    auto proc_path = [](int fd) {
+        char link[64], buf[4096];
+        std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        ssize_t n = ::readlink(link, buf, sizeof buf);
+        return n < 0 ? std::string() : std::string(buf, static_cast<size_t>(n));
+    };
+    std::string root = proc_path(b.fd), full = proc_path(t.fd);
+    if (root.empty() || full.compare(0, root.size(), root) != 0)
+        return -ENOENT;
+    std::string rel = full.substr(root.size());
+    while (!rel.empty() && rel[0] == '/')
+        rel.erase(0, 1);
+    if (rel.size() > out.size())
+        return -ENAMETOOLONG;
+    std::memcpy(out.data(), rel.data(), rel.size());
+    return static_cast<int64_t>(rel.size());
 }
 
 Result<int64_t> FsDevice::op_batch(GuestMemory& mem, const abi::HcFs& hc) {

@@ -127,6 +127,7 @@ private:
     Result<int64_t> op_getdents_plus(GuestMemory& mem, const abi::HcFs& hc);
     Result<int64_t> op_close_many(GuestMemory& mem, const abi::HcFs& hc);
     Result<int64_t> op_batch(GuestMemory& mem, const abi::HcFs& hc);
+    Result<int64_t> op_realpath(GuestMemory& mem, const abi::HcFs& hc);
     Result<int64_t> op_write(GuestMemory& mem, abi::HcFs& hc);
     Result<int64_t> op_stat(GuestMemory& mem, const abi::HcFs& hc);
     Result<int64_t> op_fstat(GuestMemory& mem, const abi::HcFs& hc);

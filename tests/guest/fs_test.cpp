@@ -1094,7 +1094,7 @@ TEST_F(FsPathSemantics, TrailingSlashOnNonDirectories) {
             bugs += "\n  " + m;
     }
     if (!bugs.empty())
-        GTEST_SKIP() << "BUG: trailing slash handling differs from Linux:" << bugs;
+        FAIL() << "regression of a fixed bug: trailing slash handling differs from Linux:" << bugs;
 }
 
 TEST_F(FsPathSemantics, DotAndDotDotMatchNative) {
@@ -1124,7 +1124,7 @@ TEST_F(FsPathSemantics, DotDotIsResolvedAfterSymlinks) {
     if (!m.empty())
         bugs += "\n  " + m;
     if (!bugs.empty())
-        GTEST_SKIP() << "BUG: '.' and '..' are resolved lexically, not like Linux:" << bugs;
+        FAIL() << "regression of a fixed bug: '.' and '..' are resolved lexically, not like Linux:" << bugs;
 }
 
 TEST_F(FsPathSemantics, PhysicalWorkingDirectoryAfterCdThroughASymlink) {
@@ -1134,7 +1134,7 @@ TEST_F(FsPathSemantics, PhysicalWorkingDirectoryAfterCdThroughASymlink) {
     ASSERT_EQ(r.status, 0) << describe(r);
     ASSERT_EQ(n.status, 0) << n.err;
     if (r.out != n.out)
-        GTEST_SKIP() << "BUG: after chdir through a symlink getcwd() returns the symlink path: "
+        FAIL() << "regression of a fixed bug: after chdir through a symlink getcwd() returns the symlink path: "
                      << "busybox sh -c 'cd deeplink && pwd && pwd -P && cd .. && pwd -P' (in " << A()
                      << ", deeplink -> docs/deep) prints '" << r.out << "', natively '" << n.out << "'";
     EXPECT_EQ(r.out, n.out);
@@ -1181,7 +1181,7 @@ TEST_F(FsCoherence, DupSharesTheOffset) {
 TEST_F(FsCoherence, TwoAppendersKeepTheOrderOfWrites) {
     std::string m = mismatch({"sh", "-c", "exec 3>>a.txt 4>>a.txt; echo c >&3; echo d >&4; echo e >&3"});
     if (!m.empty())
-        GTEST_SKIP() << "BUG: writes through two O_APPEND descriptions of one file land out of order "
+        FAIL() << "regression of a fixed bug: writes through two O_APPEND descriptions of one file land out of order "
                         "(write-behind per open file): "
                      << m;
 }
@@ -1189,7 +1189,7 @@ TEST_F(FsCoherence, TwoAppendersKeepTheOrderOfWrites) {
 TEST_F(FsCoherence, TwoWritersOnOneFile) {
     std::string m = mismatch({"sh", "-c", "exec 3<>numbers.txt 4<>numbers.txt; echo 1 >&3; echo AB >&4; echo 2 >&3"});
     if (!m.empty())
-        GTEST_SKIP() << "BUG: interleaved writes through two descriptions of one file are reordered "
+        FAIL() << "regression of a fixed bug: interleaved writes through two descriptions of one file are reordered "
                         "(write-behind per open file): "
                      << m;
 }
@@ -1198,7 +1198,7 @@ TEST_F(FsCoherence, ReadSeesAWriteThroughAnotherDescription) {
     std::string m =
         mismatch({"sh", "-c", "exec 4<a.txt 3<>a.txt; read x <&4; read y <&3; echo WRITTEN >&3; read z <&4; echo $x/$y/$z"});
     if (!m.empty())
-        GTEST_SKIP() << "BUG: a read returns data older than a write the guest made through another description "
+        FAIL() << "regression of a fixed bug: a read returns data older than a write the guest made through another description "
                         "(stale read-ahead window): "
                      << m;
 }

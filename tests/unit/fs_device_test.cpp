@@ -1173,7 +1173,7 @@ TEST_F(FsDeviceTest, GuestRangesOutsideMemoryFault) {
     EXPECT_EQ(host_read(m_share + "/file"), "0123456789");
 
     // Unknown operations.
-    for (uint32_t op : {0u, 25u, 1000u, 0xffffffffu}) {  // 21-24: sendfile, getdents+, close/request batches
+    for (uint32_t op : {0u, 26u, 1000u, 0xffffffffu}) {  // 21-25: sendfile, getdents+, batches, realpath
         Error u = with({.op = op}, [](abi::HcFs&) {});
         EXPECT_NE(u.to_string().find("unknown operation"), std::string::npos);
     }
