@@ -3,97 +3,12 @@
 #   cli_test.sh LIGHTVM_BINARY GUEST_PROGRAM_DIR
 # Prints "ok - NAME" / "not ok - NAME" per check and "N passed, N failed";
 # exits 1 if anything failed, 77 (skip) without a usable /dev/kvm.
-# Known lightvm bugs print "KNOWN BUG: ..." and do not fail the run.
 
 set -u
-
-if [ $# -ne 2 ]; then
-    echo "usage: $0 LIGHTVM_BINARY GUEST_PROGRAM_DIR" >&2
-    exit 2
-fi
-L=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-G=$(cd "$2" && pwd)
-BUSYBOX=/usr/bin/busybox
-
-if [ ! -c /dev/kvm ] || [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-    echo "SKIPPED: /dev/kvm not available"
-    exit 77
-fi
-if [ ! -x "$L" ]; then
-    echo "not ok - lightvm binary $L not found"
-    exit 1
-fi
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/lightvm-cli-test.XXXXXX")
+. "$(dirname "$0")/harness.sh"
+harness_init cli-test "$@"
 trap 'rm -rf "$T"' EXIT
-
-PASSED=0
-FAILED=0
-KNOWN=0
 HELLO="Hello from a lightvm guest!"
-
-pass() { echo "ok - $1"; PASSED=$((PASSED + 1)); }
-fail() {
-    echo "not ok - $1"
-    shift
-    for line in "$@"; do echo "#   $line"; done
-    FAILED=$((FAILED + 1))
-}
-# All bugs once reported here are fixed: a recurrence is a failure.
-known_bug() { fail "regression: $*"; }
-
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-
-# run CMD...: stdin from the file $IN (default: an empty file), stdout to
-# $T/out, stderr to $T/err. Sets RC, OUT, ERR, ERR_LINES, MS. A hung command
-# is killed after 30 s (HUNG=1).
-IN=""
-run() {
-    local start end
-    start=$(now_ms)
-    if [ -n "$IN" ]; then
-        timeout -s KILL 30 "$@" <"$IN" >"$T/out" 2>"$T/err"
-    else
-        # No stdin at all would alias lightvm's own fds (see the closed-fd
-        # case below); an empty regular file is a plain EOF.
-        timeout -s KILL 30 "$@" <"$T/empty" >"$T/out" 2>"$T/err"
-    fi
-    RC=$?
-    end=$(now_ms)
-    MS=$((end - start))
-    HUNG=0
-    if [ "$RC" -eq 137 ] && [ "$MS" -ge 29000 ]; then HUNG=1; fi
-    OUT=$(head -c 65536 "$T/out" | tr -d '\000')
-    ERR=$(cat "$T/err")
-    ERR_LINES=$(wc -l <"$T/err")
-    IN=""
-}
-
-describe() { echo "status $RC, ${MS} ms, stdout '$(head -c 300 "$T/out")', stderr '$(head -c 300 "$T/err")'"; }
-
-# expect NAME STATUS [STDOUT]: the last run exited STATUS (and printed STDOUT).
-expect() {
-    local name=$1 status=$2
-    if [ "$HUNG" -eq 1 ]; then fail "$name" "hung (killed after 30 s)"; return; fi
-    if [ "$RC" -ne "$status" ]; then fail "$name" "expected status $status" "$(describe)"; return; fi
-    if [ $# -ge 3 ] && [ "$OUT" != "$3" ]; then fail "$name" "expected stdout '$3'" "$(describe)"; return; fi
-    pass "$name"
-}
-
-# expect_error NAME STATUS SUBSTRING: an error case: status, nothing on
-# stdout, exactly one line on stderr, containing SUBSTRING.
-expect_error() {
-    local name=$1 status=$2 what=$3
-    if [ "$HUNG" -eq 1 ]; then fail "$name" "hung (killed after 30 s)"; return; fi
-    if [ "$RC" -ne "$status" ]; then fail "$name" "expected status $status" "$(describe)"; return; fi
-    if [ "$ERR_LINES" -ne 1 ]; then fail "$name" "expected exactly one line on stderr, got $ERR_LINES" "$(describe)"; return; fi
-    case "$ERR" in
-        *"$what"*) ;;
-        *) fail "$name" "stderr lacks '$what'" "$(describe)"; return ;;
-    esac
-    if [ -s "$T/out" ]; then fail "$name" "unexpected stdout" "$(describe)"; return; fi
-    pass "$name"
-}
 
 : >"$T/empty"
 
@@ -431,6 +346,4 @@ else
 fi
 
 # --- Summary ------------------------------------------------------------------
-[ "$KNOWN" -eq 0 ] || echo "$KNOWN known lightvm bug(s) reported above (not counted as failures)"
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+harness_finish
