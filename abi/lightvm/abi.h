@@ -161,6 +161,13 @@ inline constexpr uint32_t kMaxCloseBatch = 256;
 inline constexpr uint32_t kMaxFsBatch = 16;
 enum FsSendTarget : uint32_t { kSendToHandle = 0, kSendToStdout = 1, kSendToStderr = 2 };
 inline constexpr uint32_t kNoHandle = 0xffffffff;
+// Absolute symlinks name guest paths, which only the guest's mount table can
+// resolve. With kFsOptRedirect on a path request whose path2 is unused, a
+// path that runs into an absolute symlink (inside the share) is not acted on:
+// result = -kFsRedirect, and path2 (capacity path2_len) receives the guest
+// path to retry with (link target + the rest of the path), aux = its length.
+inline constexpr uint32_t kFsOptRedirect = 1;
+inline constexpr int64_t kFsRedirect = 4096 + 1;  // outside the errno range
 inline constexpr uint32_t kMaxPath = 4096;
 
 struct HcFs {
@@ -180,7 +187,7 @@ struct HcFs {
     int64_t result;    // OUT: >= 0, or -errno
     uint64_t aux;      // OUT: op-specific (open: st_mode; write: position after)
     uint32_t handle2;  // IN: second handle (sendfile destination)
-    uint32_t reserved;
+    uint32_t options;  // IN: kFsOpt* bits
     int64_t offset2;   // IN: second offset (sendfile destination)
 };
 static_assert(sizeof(HcFs) == 112);

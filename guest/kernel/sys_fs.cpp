@@ -43,6 +43,13 @@ long resolve_user(long dirfd, uint64_t path_addr, Resolved& res) {
     return vfs_resolve(dirfd, path, len, res);
 }
 
+// Absolute symlinks inside a share name guest paths: the monitor hands
+// them back (abi.h kFsOptRedirect) and the call is retried with the new
+// path through our mount table. One buffer per hop, as retries nest.
+constexpr int kMaxRedirects = 8;
+char g_redirect[kMaxRedirects][abi::kMaxPath + 1];
+int g_redirect_depth;
+
 abi::HcFs path_request(uint32_t op, const Resolved& res) {
     abi::HcFs req = fs_request(op);
     req.share = res.share;
@@ -50,6 +57,45 @@ abi::HcFs path_request(uint32_t op, const Resolved& res) {
     req.path_len = res.rel_len;
     return req;
 }
+
+// For call sites that retry with RETRY_ON_REDIRECT (path2 must be unused).
+abi::HcFs redirectable(abi::HcFs req) {
+    if (g_redirect_depth < kMaxRedirects) {
+        req.options = abi::kFsOptRedirect;
+        req.path2 = reinterpret_cast<uint64_t>(g_redirect[g_redirect_depth]);
+        req.path2_len = abi::kMaxPath;
+    }
+    return req;
+}
+
+// If the monitor asked for a redirect, the guest path to retry with (a
+// kernel string), else nullptr. Callers retry with redirect_guard held.
+const char* redirect_target(long r, const abi::HcFs& req) {
+    if (r != -abi::kFsRedirect || g_redirect_depth >= kMaxRedirects || req.aux >= abi::kMaxPath)
+        return nullptr;
+    char* buf = g_redirect[g_redirect_depth];
+    buf[req.aux] = 0;
+    return buf;
+}
+
+struct RedirectGuard {
+    RedirectGuard() { ++g_redirect_depth; }
+    ~RedirectGuard() { --g_redirect_depth; }
+};
+
+// Too many nested absolute links: what Linux says for symlink loops.
+constexpr long kEloop = -40;
+#define RETRY_ON_REDIRECT(r, req, call)                                  \
+    do {                                                                 \
+        if (const char* target_ = redirect_target((r), (req))) {        \
+            RedirectGuard guard_;                                        \
+            uint64_t path = reinterpret_cast<uint64_t>(target_);         \
+            (void)path;                                                  \
+            return call;                                                 \
+        }                                                                \
+        if ((r) == -abi::kFsRedirect)                                    \
+            return kEloop;                                               \
+    } while (0)
 
 // For operations that only make sense on a share.
 long need_share(const Resolved& res, bool mutating) {
@@ -133,10 +179,11 @@ long do_open(long dirfd, uint64_t path_addr, uint32_t flags, uint32_t mode) {
         return open_special(res, flags);
     if ((flags & kOCreat) && res.trailing_slash)
         return -err::kIsDir;  // Linux: O_CREAT on "name/" is EISDIR, whatever name is
-    abi::HcFs req = path_request(abi::kFsOpen, res);
+    abi::HcFs req = redirectable(path_request(abi::kFsOpen, res));
     req.flags = flags;  // a trailing slash travels in the path: the host applies Linux's rules
     req.mode = mode & 07777 & ~current_umask();
     long handle = fs_call(req);
+    RETRY_ON_REDIRECT(handle, req, do_open(kAtFdcwd, path, flags, mode));
     if (handle < 0)
         return handle;
     bool dir = (req.aux & kSIfmt) == kSIfDir;
@@ -234,11 +281,12 @@ long do_stat(long dirfd, uint64_t path_addr, Stat* out, uint32_t flags) {
         memcpy(out, &cached, sizeof cached);
         return 0;
     }
-    abi::HcFs req = path_request(abi::kFsStat, res);
+    abi::HcFs req = redirectable(path_request(abi::kFsStat, res));
     req.flags = flags & kAtSymlinkNofollow;
     req.buf = reinterpret_cast<uint64_t>(out);
     req.len = sizeof(Stat);
     r = fs_call(req);
+    RETRY_ON_REDIRECT(r, req, do_stat(kAtFdcwd, path, out, flags & ~kAtEmptyPath));
     if (r == 0 && (flags & kAtSymlinkNofollow) && !res.physical)
         attr_put(res.abs, res.abs_len, *out);  // lstat, then access/unlink: one exit, not two
     if (r == 0 && res.trailing_slash && (out->mode & kSIfmt) != kSIfDir)
@@ -325,10 +373,12 @@ long do_access(long dirfd, uint64_t path, uint32_t mode, uint32_t flags) {
             return -err::kAcces;
         return 0;
     }
-    abi::HcFs req = path_request(abi::kFsAccess, res);
+    abi::HcFs req = redirectable(path_request(abi::kFsAccess, res));
     req.mode = mode;
     req.flags = flags;
-    return fs_call(req);
+    r = fs_call(req);
+    RETRY_ON_REDIRECT(r, req, do_access(kAtFdcwd, path, mode, flags));
+    return r;
 }
 long sys_access(const SyscallArgs& a) { return do_access(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1), 0); }
 long sys_faccessat(const SyscallArgs& a) {
@@ -434,10 +484,12 @@ long do_mkdir(long dirfd, uint64_t path, uint32_t mode) {
         return r;
     if (!res.in_share)
         return res.special == Special::None ? -err::kNoEnt : -err::kExist;
-    abi::HcFs req = path_request(abi::kFsMkdir, res);
+    abi::HcFs req = redirectable(path_request(abi::kFsMkdir, res));
     req.mode = mode & 07777 & ~current_umask();
     attr_forget(res.abs, res.abs_len);
-    return fs_call(req);
+    r = fs_call(req);
+    RETRY_ON_REDIRECT(r, req, do_mkdir(kAtFdcwd, path, mode));
+    return r;
 }
 long sys_mkdir(const SyscallArgs& a) { return do_mkdir(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1)); }
 long sys_mkdirat(const SyscallArgs& a) {
@@ -458,10 +510,12 @@ long do_unlink(long dirfd, uint64_t path, uint32_t flags) {
         return r;
     if (res.rel_len == 0)
         return -16;  // EBUSY: a mount point
-    abi::HcFs req = path_request(abi::kFsUnlink, res);
+    abi::HcFs req = redirectable(path_request(abi::kFsUnlink, res));
     req.flags = flags;
     attr_forget(res.abs, res.abs_len);
-    return fs_call(req);
+    r = fs_call(req);
+    RETRY_ON_REDIRECT(r, req, do_unlink(kAtFdcwd, path, flags));
+    return r;
 }
 long sys_unlink(const SyscallArgs& a) { return do_unlink(kAtFdcwd, a.a0, 0); }
 long sys_rmdir(const SyscallArgs& a) { return do_unlink(kAtFdcwd, a.a0, kAtRemovedir); }
@@ -543,10 +597,12 @@ long do_readlink(long dirfd, uint64_t path, uint64_t buf, uint64_t size) {
     }
     if (!res.in_share)
         return res.special == Special::None ? -err::kNoEnt : -err::kInval;
-    abi::HcFs req = path_request(abi::kFsReadlink, res);
+    abi::HcFs req = redirectable(path_request(abi::kFsReadlink, res));
     req.buf = buf;
     req.len = size;
-    return fs_call(req);
+    r = fs_call(req);
+    RETRY_ON_REDIRECT(r, req, do_readlink(kAtFdcwd, path, buf, size));
+    return r;
 }
 long sys_readlink(const SyscallArgs& a) { return do_readlink(kAtFdcwd, a.a0, a.a1, a.a2); }
 long sys_readlinkat(const SyscallArgs& a) { return do_readlink(fd_arg(a.a0), a.a1, a.a2, a.a3); }
@@ -692,9 +748,11 @@ long do_chmod(long dirfd, uint64_t path, uint32_t mode) {
         return r;
     if ((r = need_share(res, true)) < 0)
         return r;
-    abi::HcFs req = path_request(abi::kFsChmod, res);
+    abi::HcFs req = redirectable(path_request(abi::kFsChmod, res));
     req.mode = mode & 07777;
-    return fs_call(req);
+    r = fs_call(req);
+    RETRY_ON_REDIRECT(r, req, do_chmod(kAtFdcwd, path, mode));
+    return r;
 }
 long sys_chmod(const SyscallArgs& a) { return do_chmod(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1)); }
 long sys_fchmodat(const SyscallArgs& a) {

@@ -115,6 +115,8 @@ Result<void> FsDevice::hypercall(GuestMemory& mem, uint64_t arg_gpa) {
     auto hc = TRY(mem.read<abi::HcFs>(arg_gpa));
     ++m_operations;
     hc.aux = 0;
+    if ((hc.options & abi::kFsOptRedirect) && TRY(maybe_redirect(mem, hc)))
+        return write_result(mem, arg_gpa, -abi::kFsRedirect, hc.aux);
     int64_t result = TRY(dispatch(mem, hc));
     return write_result(mem, arg_gpa, result, hc.aux);
 }
@@ -541,6 +543,123 @@ Result<int64_t> FsDevice::op_getdents_plus(GuestMemory& mem, const abi::HcFs& hc
         ++i;
     }
     return n;
+}
+
+bool FsDevice::absolute_link_redirect(int root, const std::string& path, bool follow_last, std::string& rewritten) {
+    // Fast path: no symlink anywhere on the way (one syscall).
+    int fast = host_openat2(root, path.empty() ? "." : path.c_str(), O_PATH | (follow_last ? 0 : O_NOFOLLOW), 0,
+                            RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS);
+    if (fast >= 0) {
+        ::close(fast);
+        return false;
+    }
+    if (fast != -ELOOP)
+        return false;  // let the real request report the error
+    // Walk component by component with fds pinned below the root, as
+    // RESOLVE_IN_ROOT would (`..` stops at the root), looking at links.
+    std::vector<UniqueFd> dirs;
+    dirs.emplace_back(::fcntl(root, F_DUPFD_CLOEXEC, 0));
+    if (!dirs.back().valid())
+        return false;
+    std::vector<std::string> comps;  // reversed: next component at the back
+    auto push_path = [&comps](const std::string& p) {
+        std::vector<std::string> parts;
+        size_t i = 0;
+        while (i <= p.size()) {
+            size_t j = p.find('/', i);
+            if (j == std::string::npos)
+                j = p.size();
+            parts.push_back(p.substr(i, j - i));
+            i = j + 1;
+        }
+        for (auto it = parts.rbegin(); it != parts.rend(); ++it)
+            comps.push_back(*it);
+    };
+    push_path(path);
+    for (int hops = 0; !comps.empty();) {
+        std::string c = comps.back();
+        comps.pop_back();
+        if (c.empty() || c == ".")
+            continue;
+        if (c == "..") {
+            if (dirs.size() > 1)
+                dirs.pop_back();
+            continue;
+        }
+        bool last = true;
+        for (const auto& rest : comps)
+            if (!rest.empty() && rest != ".")
+                last = false;
+        struct stat st;
+        if (::fstatat(dirs.back().get(), c.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+            return false;
+        if (S_ISLNK(st.st_mode) && (!last || follow_last)) {
+            if (++hops > 40)
+                return false;
+            char buf[abi::kMaxPath];
+            ssize_t n = ::readlinkat(dirs.back().get(), c.c_str(), buf, sizeof buf);
+            if (n <= 0 || static_cast<size_t>(n) >= sizeof buf)
+                return false;
+            std::string target(buf, static_cast<size_t>(n));
+            if (target[0] == '/') {
+                rewritten = target;
+                for (auto it = comps.rbegin(); it != comps.rend(); ++it)
+                    rewritten += "/" + *it;
+                return rewritten.size() < abi::kMaxPath;
+            }
+            push_path(target);
+            continue;
+        }
+        if (last || !S_ISDIR(st.st_mode))
+            return false;
+        int d = ::openat(dirs.back().get(), c.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (d < 0)
+            return false;
+        dirs.emplace_back(d);
+        if (dirs.size() > 256)
+            return false;
+    }
+    return false;
+}
+
+Result<bool> FsDevice::maybe_redirect(GuestMemory& mem, abi::HcFs& hc) {
+    bool follow_last;
+    switch (hc.op) {
+    case abi::kFsOpen:
+        follow_last = !(hc.flags & O_NOFOLLOW);
+        break;
+    case abi::kFsStat:
+    case abi::kFsUtimens:
+        follow_last = !(hc.flags & AT_SYMLINK_NOFOLLOW);
+        break;
+    case abi::kFsAccess:
+    case abi::kFsChmod:
+    case abi::kFsStatfs:
+    case abi::kFsRealpath:
+        follow_last = true;
+        break;
+    case abi::kFsMkdir:
+    case abi::kFsUnlink:
+    case abi::kFsReadlink:
+        follow_last = false;
+        break;
+    default:
+        return false;  // path2 is in use (or no path): no redirects
+    }
+    if (hc.handle != abi::kNoHandle || hc.path_len == 0 || hc.share >= m_roots.size())
+        return false;
+    std::string path;
+    if (TRY(read_path(mem, hc.path, hc.path_len, path)) < 0)
+        return false;
+    std::string rewritten;
+    if (!absolute_link_redirect(m_roots[hc.share].get(), path, follow_last, rewritten))
+        return false;
+    auto out = TRY(mem.span(hc.path2, hc.path2_len));
+    if (rewritten.size() > out.size())
+        return false;
+    std::memcpy(out.data(), rewritten.data(), rewritten.size());
+    hc.aux = rewritten.size();
+    return true;
 }
 
 // Where a path really is (for the guest's getcwd after `cd link/..`): the

@@ -128,6 +128,10 @@ private:
     Result<int64_t> op_close_many(GuestMemory& mem, const abi::HcFs& hc);
     Result<int64_t> op_batch(GuestMemory& mem, const abi::HcFs& hc);
     Result<int64_t> op_realpath(GuestMemory& mem, const abi::HcFs& hc);
+    // kFsOptRedirect: does `path` run into an absolute symlink? Then the
+    // guest path to retry with. Only reads metadata below the share root.
+    bool absolute_link_redirect(int root, const std::string& path, bool follow_last, std::string& rewritten);
+    Result<bool> maybe_redirect(GuestMemory& mem, abi::HcFs& hc);
     Result<int64_t> op_write(GuestMemory& mem, abi::HcFs& hc);
     Result<int64_t> op_stat(GuestMemory& mem, const abi::HcFs& hc);
     Result<int64_t> op_fstat(GuestMemory& mem, const abi::HcFs& hc);
