@@ -1309,5 +1309,37 @@ TEST_F(FsDeviceTest, FullFileSystemIsEnospc) {
     EXPECT_EQ(WEXITSTATUS(status), 0) << "expected -ENOSPC from a full 64 KiB tmpfs";
 }
 
+// kFsOptRedirect: a path through an absolute symlink is handed back to the
+// guest (target + rest of the path) instead of being resolved against the
+// share root; without the option the old, confined behaviour stays.
+TEST_F(FsDeviceTest, AbsoluteSymlinksAreHandedBackWhenAsked) {
+    ASSERT_EQ(::symlink("/guest/elsewhere", (m_share + "/abs").c_str()), 0);
+    ASSERT_EQ(::symlink("sub", (m_share + "/rel").c_str()), 0);
+    auto redirect = [&](const std::string& path, uint32_t op, uint32_t flags = 0) {
+        Req r{.op = op, .path = path, .flags = flags};
+        abi::HcFs hc = build(r);
+        hc.options = abi::kFsOptRedirect;
+        hc.path2_len = 4096;
+        EXPECT_TRUE(m_mem.write(kArg, hc));
+        EXPECT_TRUE(dev().hypercall(m_mem, kArg));
+        return *m_mem.read<abi::HcFs>(kArg);
+    };
+    auto hc = redirect("abs/x/y", abi::kFsOpen, O_RDONLY);
+    ASSERT_EQ(hc.result, -abi::kFsRedirect);
+    EXPECT_EQ(get(kPath2, hc.aux), "/guest/elsewhere/x/y");
+    // Through a relative link first, then the absolute one.
+    ASSERT_EQ(::symlink("../abs", (m_share + "/sub/up").c_str()), 0);
+    hc = redirect("rel/up/z", abi::kFsStat);
+    ASSERT_EQ(hc.result, -abi::kFsRedirect);
+    EXPECT_EQ(get(kPath2, hc.aux), "/guest/elsewhere/z");
+    // A final link that the op does not follow is not redirected.
+    EXPECT_EQ(redirect("abs", abi::kFsStat, AT_SYMLINK_NOFOLLOW).result, 0);
+    EXPECT_NE(redirect("abs", abi::kFsReadlink).result, -abi::kFsRedirect);
+    // Paths without links are served as usual.
+    EXPECT_GE(redirect("file", abi::kFsOpen, O_RDONLY).result, 0);
+    // Without the option: resolved inside the share root (ENOENT here).
+    EXPECT_EQ(result({.op = abi::kFsStat, .path = "abs"}), -ENOENT);
+}
+
 }  // namespace
 }  // namespace lightvm
