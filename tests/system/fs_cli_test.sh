@@ -402,5 +402,25 @@ else
 fi
 
 # --- Summary ---------------------------------------------------------------------------
+# --- A full host file system: ENOSPC reaches the guest ----------------------------
+# A 64 KiB tmpfs in a private mount namespace (needs root or user namespaces).
+mkdir -p "$T/full"
+if unshare -m --propagation private true 2>/dev/null; then
+    unshare -m --propagation private sh -c '
+        mount -t tmpfs -o size=64k tmpfs "$1" || exit 99
+        "$2" run --fs "$1" "$3" dd if=/dev/zero of="$1/big" bs=4k count=100 conv=fsync
+    ' sh "$T/full" "$L" "$B" >"$T/out" 2>"$T/err"
+    RC=$?
+    if [ "$RC" -eq 99 ]; then
+        echo "SKIPPED: cannot mount a tmpfs here (ENOSPC case)"
+    elif [ "$RC" -ne 0 ] && grep -q "No space left on device" "$T/err"; then
+        pass "a full host file system gives the guest ENOSPC"
+    else
+        fail "a full host file system gives the guest ENOSPC" "status $RC, stderr '$(head -c 300 "$T/err")'"
+    fi
+else
+    echo "SKIPPED: no private mount namespace here (ENOSPC case)"
+fi
+
 [ "$KNOWN" -eq 0 ] || echo "$KNOWN known limitation(s) reported above (documented; not failures)"
 harness_finish
