@@ -85,20 +85,24 @@ Result<Command> parse_command_line(int argc, char** argv) {
     std::string mem, timeout, rootfs, workdir;
     std::vector<std::string> shares, disks;
     auto* sub = app.add_subcommand("run", "Boot APP in a fresh micro-VM; its exit status becomes ours");
-    sub->add_option("--mem", mem, "Guest memory (e.g. 256M, 1G); default 256M");
-    sub->add_option("--env", run.config.env, "Set an environment variable in the guest (KEY=VALUE), repeatable")
-        ->allow_extra_args(false);
-    sub->add_option("--timeout", timeout, "Stop the guest after S seconds (exit status 124)");
-    sub->add_option("--fs", shares, "Share a host directory: HOSTDIR[:GUESTPATH][:ro], repeatable")
-        ->allow_extra_args(false);
-    sub->add_option("--rootfs", rootfs, "Host directory to use as the guest's /");
-    sub->add_option("--disk", disks, "Attach a host file as a block device (/dev/vda, ...): FILE[:ro], repeatable")
-        ->allow_extra_args(false);
-    sub->add_option("-w,--workdir", workdir, "Guest working directory (default: the host's, when shared)");
+    sub->add_option("--mem", mem, "Guest memory (e.g. 256M, 1G); default 256M")->type_name("SIZE");
+    sub->add_option("--env", run.config.env, "Set an environment variable in the guest, repeatable")
+        ->allow_extra_args(false)
+        ->type_name("KEY=VALUE");
+    sub->add_option("--timeout", timeout, "Stop the guest after S seconds (exit status 124)")->type_name("S");
+    sub->add_option("--fs", shares, "Share a host directory (default GUESTPATH: its host path), repeatable")
+        ->allow_extra_args(false)
+        ->type_name("HOSTDIR[:GUESTPATH][:ro]");
+    sub->add_option("--rootfs", rootfs, "Host directory to use as the guest's /")->type_name("DIR");
+    sub->add_option("--disk", disks, "Attach a host file as /dev/vda, /dev/vdb, ..., repeatable")
+        ->allow_extra_args(false)
+        ->type_name("FILE[:ro]");
+    sub->add_option("-w,--workdir", workdir, "Guest working directory (default: the host's, when shared)")
+        ->type_name("DIR");
     sub->add_flag("--trace", run.config.trace, "Print each guest system call to stderr, strace-style");
     sub->add_flag("--stats", run.stats, "Print boot time, exits by kind and memory touched to stderr");
     sub->prefix_command();  // everything from APP on belongs to the guest
-    sub->footer("Usage: lightvm run [OPTIONS] APP [ARGS...]\nExit status: the guest's; 124 timeout; "
+    sub->footer("APP [ARGS...] follow the options (or a '--'): a static x86-64 executable and its arguments.\nExit status: the guest's; 124 timeout; "
                 "125 lightvm error; 126 APP cannot be executed; 127 APP not found; 128+N guest killed by signal N.");
 
     try {
