@@ -32,6 +32,20 @@ long block_io(uint32_t op, uint32_t device, uint64_t buf, uint64_t len, uint64_t
 
 uint64_t block_capacity(uint32_t device) { return boot().devices[device].capacity; }
 
+// A device does not grow: reads stop at the end (0 there), writes past it
+// are short, and ENOSPC at the end itself.
+long block_rw(OpenFile* f, uint32_t op, uint64_t buf, uint64_t len, uint64_t off, bool advance) {
+    uint64_t cap = block_capacity(f->device);
+    if (off >= cap)
+        return op == abi::kBlockWrite && len ? -28 : 0;
+    if (len > cap - off)
+        len = cap - off;
+    long n = block_io(op, f->device, buf, len, off);
+    if (n > 0 && advance)
+        f->offset += static_cast<uint64_t>(n);
+    return n;
+}
+
 long stdin_read(void* buf, size_t len) {
     if (len == 0)
         return 0;
@@ -113,17 +127,8 @@ long file_read(OpenFile* f, void* buf, size_t len, int64_t at) {
     case FileKind::DevRandom:
         kernel_rng().fill(buf, len);
         return static_cast<long>(len);
-    case FileKind::Block: {
-        uint64_t cap = block_capacity(f->device);
-        if (off >= cap)
-            return 0;
-        if (len > cap - off)
-            len = cap - off;
-        long n = block_io(abi::kBlockRead, f->device, reinterpret_cast<uint64_t>(buf), len, off);
-        if (n > 0 && at < 0)
-            f->offset += static_cast<uint64_t>(n);
-        return n;
-    }
+    case FileKind::Block:
+        return block_rw(f, abi::kBlockRead, reinterpret_cast<uint64_t>(buf), len, off, at < 0);
     case FileKind::Free:
         break;
     }
@@ -167,15 +172,7 @@ long file_write(OpenFile* f, const void* buf, size_t len, int64_t at) {
         if (boot().devices[f->device].flags & abi::kDevReadOnly)
             return -30;  // EROFS
         uint64_t off = at < 0 ? f->offset : static_cast<uint64_t>(at);
-        uint64_t cap = block_capacity(f->device);
-        if (off >= cap)
-            return len ? -28 : 0;  // ENOSPC
-        if (len > cap - off)
-            len = cap - off;
-        long n = block_io(abi::kBlockWrite, f->device, reinterpret_cast<uint64_t>(buf), len, off);
-        if (n > 0 && at < 0)
-            f->offset += static_cast<uint64_t>(n);
-        return n;
+        return block_rw(f, abi::kBlockWrite, reinterpret_cast<uint64_t>(buf), len, off, at < 0);
     }
     case FileKind::Free:
         break;

@@ -101,7 +101,8 @@ long sys_write(const SyscallArgs& a) {
     OpenFile* f = fd_get(fd_arg(a.a0));
     return f ? rw(f, a.a1, a.a2, -1, true) : -err::kBadF;
 }
-long positioned(const SyscallArgs& a, bool writing) {
+// pread/pwrite/preadv/pwritev: the fd must be seekable and the offset (a3) >= 0.
+long positioned(const SyscallArgs& a, bool writing, bool vector) {
     OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
@@ -109,24 +110,15 @@ long positioned(const SyscallArgs& a, bool writing) {
         return -err::kSPipe;
     if (static_cast<int64_t>(a.a3) < 0)
         return -err::kInval;
-    return rw(f, a.a1, a.a2, static_cast<int64_t>(a.a3), writing);
+    auto at = static_cast<int64_t>(a.a3);
+    return vector ? rwv(fd_arg(a.a0), a.a1, a.a2, at, writing) : rw(f, a.a1, a.a2, at, writing);
 }
-long sys_pread64(const SyscallArgs& a) { return positioned(a, false); }
-long sys_pwrite64(const SyscallArgs& a) { return positioned(a, true); }
+long sys_pread64(const SyscallArgs& a) { return positioned(a, false, false); }
+long sys_pwrite64(const SyscallArgs& a) { return positioned(a, true, false); }
+long sys_preadv(const SyscallArgs& a) { return positioned(a, false, true); }
+long sys_pwritev(const SyscallArgs& a) { return positioned(a, true, true); }
 long sys_readv(const SyscallArgs& a) { return rwv(fd_arg(a.a0), a.a1, a.a2, -1, false); }
 long sys_writev(const SyscallArgs& a) { return rwv(fd_arg(a.a0), a.a1, a.a2, -1, true); }
-long vector_positioned(const SyscallArgs& a, bool writing) {
-    OpenFile* f = fd_get(fd_arg(a.a0));
-    if (!f)
-        return -err::kBadF;
-    if (!file_seekable(f))
-        return -err::kSPipe;
-    if (static_cast<int64_t>(a.a3) < 0)
-        return -err::kInval;
-    return rwv(fd_arg(a.a0), a.a1, a.a2, static_cast<int64_t>(a.a3), writing);
-}
-long sys_preadv(const SyscallArgs& a) { return vector_positioned(a, false); }
-long sys_pwritev(const SyscallArgs& a) { return vector_positioned(a, true); }
 
 long sys_lseek(const SyscallArgs& a) {
     OpenFile* f = fd_get(fd_arg(a.a0));
