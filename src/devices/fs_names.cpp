@@ -1,0 +1,247 @@
+// Metadata and names: stat, statfs, utimens, chmod, access, mkdir,
+// unlink, rename, link, symlink, readlink.
+#include "devices/fs.hpp"
+
+#include <sys/sendfile.h>
+#include <sys/statvfs.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "devices/fs_host.hpp"
+
+namespace lightvm {
+
+using namespace fs_detail;
+
+// ---------------------------------------------------------------------------
+// Operations on paths that follow a final symlink (inside the share): the
+// path is resolved to an O_PATH fd and the call acts on that fd
+// (AT_EMPTY_PATH), never on a name the kernel would resolve unconfined.
+// ---------------------------------------------------------------------------
+
+Result<int64_t> FsDevice::op_stat(GuestMemory& mem, const abi::HcFs& hc) {
+    auto out = TRY(mem.span(hc.buf, sizeof(struct stat)));
+    if (hc.flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH))
+        return -EINVAL;
+    Base b;
+    Target t;
+    if (int64_t r = TRY(resolve_request(mem, hc, !(hc.flags & AT_SYMLINK_NOFOLLOW), b, t)); r < 0)
+        return r;
+    struct stat st{};
+    if (::fstat(t.fd, &st) < 0)
+        return neg_errno();
+    std::memcpy(out.data(), &st, sizeof st);
+    return 0;
+}
+
+Result<int64_t> FsDevice::op_statfs(GuestMemory& mem, const abi::HcFs& hc) {
+    auto out = TRY(mem.span(hc.buf, sizeof(struct statfs)));
+    Base b;
+    Target t;
+    if (int64_t r = TRY(resolve_request(mem, hc, true, b, t)); r < 0)
+        return r;
+    struct statfs st{};
+    if (::fstatfs(t.fd, &st) < 0)
+        return neg_errno();
+    if (b.read_only)
+        st.f_flags |= ST_RDONLY;  // what the guest's mount is, whatever the host's is
+    std::memcpy(out.data(), &st, sizeof st);
+    return 0;
+}
+
+Result<int64_t> FsDevice::op_utimens(GuestMemory& mem, const abi::HcFs& hc) {
+    using Times = std::array<timespec, 2>;  // atime, mtime; UTIME_NOW/UTIME_OMIT pass through
+    Times times{};
+    if (hc.buf != 0)
+        times = TRY(mem.read<Times>(hc.buf));
+    if (hc.flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+        return -EINVAL;
+    Base b;
+    Target t;
+    if (int64_t r = TRY(resolve_request(mem, hc, !(hc.flags & AT_SYMLINK_NOFOLLOW), b, t)); r < 0)
+        return r;
+    if (b.read_only)
+        return -EROFS;
+    // On an O_PATH fd of a symlink this changes the link itself, as NOFOLLOW asks.
+    int r = ::utimensat(t.fd, "", hc.buf != 0 ? times.data() : nullptr, AT_EMPTY_PATH);
+    return r < 0 ? neg_errno() : 0;
+}
+
+Result<int64_t> FsDevice::op_chmod(GuestMemory& mem, const abi::HcFs& hc) {
+    Base b;
+    Target t;
+    if (int64_t r = TRY(resolve_request(mem, hc, true, b, t)); r < 0)
+        return r;
+    if (b.read_only)
+        return -EROFS;
+    struct stat st{};
+    if (::fstat(t.fd, &st) < 0)
+        return neg_errno();
+    mode_t mode = host_mode(hc.mode, S_ISDIR(st.st_mode));
+    if (::syscall(kSysFchmodat2, t.fd, "", mode, AT_EMPTY_PATH) == 0)
+        return 0;
+    if (errno != ENOSYS)
+        return neg_errno();
+    // Before Linux 6.6: fchmod cannot take O_PATH fds, their /proc link can.
+    bool o_path = t.owned.valid() || !b.is_handle;  // resolved here, or a share root
+    int r = o_path ? ::chmod(proc_fd_path(t.fd).c_str(), mode) : ::fchmod(t.fd, mode);
+    return r < 0 ? neg_errno() : 0;
+}
+
+Result<int64_t> FsDevice::op_access(GuestMemory& mem, const abi::HcFs& hc) {
+    if (hc.mode & ~static_cast<uint32_t>(R_OK | W_OK | X_OK))
+        return -EINVAL;
+    if (hc.flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+        return -EINVAL;
+    Base b;
+    Target t;
+    if (int64_t r = TRY(resolve_request(mem, hc, !(hc.flags & AT_SYMLINK_NOFOLLOW), b, t)); r < 0)
+        return r;
+    if ((hc.mode & W_OK) && b.read_only)
+        return -EROFS;
+    long r = ::syscall(SYS_faccessat2, t.fd, "", hc.mode, AT_EMPTY_PATH | (hc.flags & AT_EACCESS));
+    return r < 0 ? neg_errno() : 0;
+}
+
+// ---------------------------------------------------------------------------
+// Operations on a name: the parent is resolved inside the share, the last
+// component goes to an *at call that does not follow it.
+// ---------------------------------------------------------------------------
+
+Result<int64_t> FsDevice::op_mkdir(GuestMemory& mem, const abi::HcFs& hc) {
+    Base b;
+    Named n;
+    if (int64_t r = TRY(name_request(mem, hc, b, n)); r < 0)
+        return r;
+    if (b.read_only)
+        return -EROFS;
+    if (is_special(n.name))
+        return -EEXIST;
+    return ::mkdirat(n.parent.fd, n.name.c_str(), host_mode(hc.mode, true)) < 0 ? neg_errno() : 0;
+}
+
+Result<int64_t> FsDevice::op_unlink(GuestMemory& mem, const abi::HcFs& hc) {
+    if (hc.flags & ~static_cast<uint32_t>(AT_REMOVEDIR))
+        return -EINVAL;
+    const bool rmdir = hc.flags & AT_REMOVEDIR;
+    Base b;
+    Named n;
+    if (int64_t r = TRY(name_request(mem, hc, b, n)); r < 0)
+        return r;
+    if (b.read_only)
+        return -EROFS;
+    if (is_special(n.name))  // Linux: rmdir "/" EBUSY, "." EINVAL, ".." ENOTEMPTY; unlink: EISDIR
+        return !rmdir ? -EISDIR : n.name.empty() ? -EBUSY : n.name == "." ? -EINVAL : -ENOTEMPTY;
+    // unlinkat never follows the last component; a trailing slash makes
+    // the kernel insist on a directory, as for the guest's own path walk.
+    std::string name = n.trailing_slash ? n.name + "/" : n.name;
+    return ::unlinkat(n.parent.fd, name.c_str(), rmdir ? AT_REMOVEDIR : 0) < 0 ? neg_errno() : 0;
+}
+
+Result<int64_t> FsDevice::op_rename(GuestMemory& mem, const abi::HcFs& hc) {
+    if (hc.flags & ~static_cast<uint32_t>(RENAME_NOREPLACE | RENAME_EXCHANGE))
+        return -EINVAL;  // no RENAME_WHITEOUT: that needs CAP_MKNOD on the host
+    Base b, b2;
+    Named from, to;
+    if (int64_t r = TRY(two_names(mem, hc, b, from, b2, to)); r < 0)
+        return r;
+    if (is_special(from.name) || is_special(to.name))
+        return -EBUSY;
+    std::string old_name = from.trailing_slash ? from.name + "/" : from.name;
+    std::string new_name = to.trailing_slash ? to.name + "/" : to.name;
+    int r = ::renameat2(from.parent.fd, old_name.c_str(), to.parent.fd, new_name.c_str(), hc.flags);
+    return r < 0 ? neg_errno() : 0;
+}
+
+Result<int64_t> FsDevice::op_link(GuestMemory& mem, const abi::HcFs& hc) {
+    if (hc.flags & ~static_cast<uint32_t>(AT_SYMLINK_FOLLOW))
+        return -EINVAL;
+    Base b, b2;
+    Named from, to;
+    if (int64_t r = TRY(two_names(mem, hc, b, from, b2, to)); r < 0)
+        return r;
+    if (is_special(from.name))
+        return -EPERM;  // a directory: no hard links
+    if (is_special(to.name))
+        return -EEXIST;
+    std::string new_name = to.trailing_slash ? to.name + "/" : to.name;
+    // linkat would follow an old name with a trailing slash (or with
+    // AT_SYMLINK_FOLLOW) without confinement: resolve it ourselves and link
+    // the result through its /proc link, the documented way for O_PATH fds.
+    if (from.trailing_slash || (hc.flags & AT_SYMLINK_FOLLOW)) {
+        Target old_target;
+        if (int64_t r = resolve(b, from.path, O_PATH, old_target); r < 0)
+            return r;
+        int r = ::linkat(AT_FDCWD, proc_fd_path(old_target.fd).c_str(), to.parent.fd, new_name.c_str(),
+                         AT_SYMLINK_FOLLOW);
+        return r < 0 ? neg_errno() : 0;
+    }
+    int r = ::linkat(from.parent.fd, from.name.c_str(), to.parent.fd, new_name.c_str(), 0);
+    return r < 0 ? neg_errno() : 0;
+}
+
+Result<int64_t> FsDevice::op_symlink(GuestMemory& mem, const abi::HcFs& hc) {
+    // The target is text, stored as is: it is only ever resolved by openat2
+    // inside the share, where an absolute target means the share root.
+    std::string target;
+    if (int64_t r = TRY(read_path(mem, hc.path2, hc.path2_len, target)); r < 0)
+        return r;
+    Base b;
+    Named n;
+    if (int64_t r = TRY(name_request(mem, hc, b, n)); r < 0)
+        return r;
+    if (b.read_only)
+        return -EROFS;
+    if (target.empty())
+        return -ENOENT;
+    if (is_special(n.name))
+        return -EEXIST;
+    std::string name = n.trailing_slash ? n.name + "/" : n.name;
+    return ::symlinkat(target.c_str(), n.parent.fd, name.c_str()) < 0 ? neg_errno() : 0;
+}
+
+Result<int64_t> FsDevice::op_readlink(GuestMemory& mem, const abi::HcFs& hc) {
+    auto buf = TRY(mem.span(hc.buf, hc.len));
+    Base b;
+    Named n;
+    if (int64_t r = TRY(name_request(mem, hc, b, n)); r < 0)
+        return r;
+    if (is_special(n.name))
+        return -EINVAL;  // a directory is not a symlink
+    if (n.trailing_slash) {
+        // "link/" means what the link points to, which is never a link;
+        // readlinkat would follow it unconfined, so look it up ourselves.
+        Target t;
+        int64_t r = resolve(b, n.path, O_PATH, t);
+        return r < 0 ? r : -EINVAL;
+    }
+    ssize_t len = ::readlinkat(n.parent.fd, n.name.c_str(), reinterpret_cast<char*>(buf.data()), buf.size());
+    return len < 0 ? neg_errno() : len;
+}
+
+// rename/link: path (share or handle) and path2 (share2) must be in one share.
+Result<int64_t> FsDevice::two_names(GuestMemory& mem, const abi::HcFs& hc, Base& b, Named& from, Base& b2,
+                                    Named& to) {
+    std::string path, path2;
+    if (int64_t r = TRY(read_path(mem, hc.path, hc.path_len, path)); r < 0)
+        return r;
+    if (int64_t r = TRY(read_path(mem, hc.path2, hc.path2_len, path2)); r < 0)
+        return r;
+    if (int64_t r = base(hc, b); r < 0)
+        return r;
+    if (int64_t r = share_base(hc.share2, b2); r < 0)
+        return r;
+    if (b.share != b2.share)
+        return -EXDEV;
+    if (b.read_only)
+        return -EROFS;
+    if (int64_t r = split_name(b, path, from); r < 0)
+        return r;
+    return split_name(b2, path2, to);
+}
+
+}  // namespace lightvm
