@@ -1,0 +1,328 @@
+// Directory and name syscalls: getdents64, mkdir, unlink/rmdir, rename,
+// link, symlink, readlink, getcwd, chdir, fchdir.
+#include "kernel/attr_cache.hpp"
+#include "kernel/errno.hpp"
+#include "kernel/fd_table.hpp"
+#include "kernel/file_ops.hpp"
+#include "kernel/fs_client.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/syscall.hpp"
+#include "kernel/sys_fs_common.hpp"
+#include "kernel/vfs.hpp"
+
+namespace lightvm::guest {
+
+using namespace fs_sys;
+
+namespace {
+
+// ---- directories ------------------------------------------------------------
+
+long root_getdents(OpenFile* f, uint64_t buf, uint64_t len) {
+    // ".", "..", then the top-level mount points.
+    uint64_t used = 0;
+    for (;;) {
+        const char* name;
+        size_t n;
+        uint64_t idx = f->offset;
+        if (idx == 0) {
+            name = ".";
+            n = 1;
+        } else if (idx == 1) {
+            name = "..";
+            n = 2;
+        } else {
+            name = vfs_synthetic_entry(f->path, static_cast<uint32_t>(idx - 2), &n);
+            if (!name)
+                break;
+        }
+        uint64_t reclen = (19 + n + 1 + 7) & ~uint64_t{7};
+        if (used + reclen > len)
+            return used ? static_cast<long>(used) : -err::kInval;
+        auto* rec = reinterpret_cast<uint8_t*>(buf + used);
+        memset(rec, 0, reclen);
+        uint64_t ino = 2 + idx, off = idx + 1;
+        memcpy(rec, &ino, 8);
+        memcpy(rec + 8, &off, 8);
+        uint16_t rl = static_cast<uint16_t>(reclen);
+        memcpy(rec + 16, &rl, 2);
+        rec[18] = 4;  // DT_DIR
+        memcpy(rec + 19, name, n);
+        used += reclen;
+        f->offset++;
+    }
+    return static_cast<long>(used);
+}
+
+long sys_getdents64(const SyscallArgs& a) {
+    OpenFile* f = fd_get(fd_arg(a.a0));
+    if (!f)
+        return -err::kBadF;
+    if (!user_range_ok(a.a1, a.a2))
+        return -err::kFault;
+    if (f->kind == FileKind::RootDir)
+        return root_getdents(f, a.a1, a.a2);
+    if (f->kind != FileKind::HostDir)
+        return -err::kNotDir;
+    abi::HcFs req = fs_request(abi::kFsGetdents);
+    req.handle = f->handle;
+    req.buf = a.a1;
+    req.len = a.a2;
+    uint32_t cap = 0;
+    Stat* stats = f->path ? attr_scratch(&cap) : nullptr;
+    if (!stats)
+        return fs_call(req);
+    req.op = abi::kFsGetdentsPlus;
+    req.offset2 = static_cast<int64_t>(reinterpret_cast<uint64_t>(stats));
+    req.mode = cap;
+    long n = fs_call(req);
+    if (n <= 0)
+        return n;
+    // Remember each entry's attributes under its absolute guest path.
+    static char path[abi::kMaxPath];
+    size_t dlen = strlen(f->path);
+    memcpy(path, f->path, dlen);
+    size_t base = dlen == 1 ? 1 : dlen + 1;
+    path[base - 1] = '/';
+    uint64_t off = 0;
+    for (uint32_t i = 0; off + 19 < static_cast<uint64_t>(n) && i < cap; ++i) {
+        auto* rec = reinterpret_cast<const uint8_t*>(a.a1 + off);
+        uint16_t reclen;
+        memcpy(&reclen, rec + 16, 2);
+        if (reclen < 20 || off + reclen > static_cast<uint64_t>(n))
+            break;
+        const char* name = reinterpret_cast<const char*>(rec + 19);
+        size_t nlen = 0;
+        while (nlen < static_cast<size_t>(reclen - 19) && name[nlen])
+            ++nlen;
+        bool dots = (nlen == 1 && name[0] == '.') || (nlen == 2 && name[0] == '.' && name[1] == '.');
+        if (!dots && base + nlen < sizeof path) {
+            memcpy(path + base, name, nlen);
+            attr_put(path, base + nlen, stats[i]);
+        }
+        off += reclen;
+    }
+    return n;
+}
+
+long do_mkdir(long dirfd, uint64_t path, uint32_t mode) {
+    Resolved res;
+    long r = resolve_user(dirfd, path, res);
+    if (r < 0)
+        return r;
+    if (!res.in_share)
+        return res.special == Special::None ? -err::kNoEnt : -err::kExist;
+    abi::HcFs req = redirectable(path_request(abi::kFsMkdir, res));
+    req.mode = mode & 07777 & ~current_umask();
+    attr_forget(res.abs, res.abs_len);
+    r = fs_call(req);
+    RETRY_ON_REDIRECT(r, req, do_mkdir(kAtFdcwd, path, mode));
+    return r;
+}
+long sys_mkdir(const SyscallArgs& a) { return do_mkdir(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1)); }
+long sys_mkdirat(const SyscallArgs& a) {
+    return do_mkdir(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
+}
+
+long do_unlink(long dirfd, uint64_t path, uint32_t flags) {
+    if (flags & ~kAtRemovedir)
+        return -err::kInval;
+    Resolved res;
+    long r = resolve_user(dirfd, path, res);
+    if (r < 0)
+        return r;
+    // Linux refuses "." and ".." as the last component before looking anything up.
+    if (int dots = last_component_dots(reinterpret_cast<const char*>(path), strlen(reinterpret_cast<const char*>(path))))
+        return (flags & kAtRemovedir) ? (dots == 1 ? -err::kInval : -39 /* ENOTEMPTY */) : -err::kIsDir;
+    if ((r = need_share(res, true)) < 0)
+        return r;
+    if (res.rel_len == 0)
+        return -16;  // EBUSY: a mount point
+    abi::HcFs req = redirectable(path_request(abi::kFsUnlink, res));
+    req.flags = flags;
+    attr_forget(res.abs, res.abs_len);
+    r = fs_call(req);
+    RETRY_ON_REDIRECT(r, req, do_unlink(kAtFdcwd, path, flags));
+    return r;
+}
+long sys_unlink(const SyscallArgs& a) { return do_unlink(kAtFdcwd, a.a0, 0); }
+long sys_rmdir(const SyscallArgs& a) { return do_unlink(kAtFdcwd, a.a0, kAtRemovedir); }
+long sys_unlinkat(const SyscallArgs& a) {
+    return do_unlink(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
+}
+
+long two_paths(uint32_t op, long dfd1, uint64_t p1, long dfd2, uint64_t p2, uint32_t flags) {
+    static Resolved res2;  // big; the kernel stack is small and we are single-threaded
+    Resolved res;
+    long r = resolve_user(dfd1, p1, res);
+    if (r < 0)
+        return r;
+    if ((r = resolve_user(dfd2, p2, res2)) < 0)
+        return r;
+    if ((r = need_share(res, true)) < 0 || (r = need_share(res2, true)) < 0)
+        return r;
+    if (res.share != res2.share)
+        return kExdev;
+    if (res.rel_len == 0 || res2.rel_len == 0)
+        return -16;  // EBUSY
+    abi::HcFs req = path_request(op, res);
+    req.share2 = res2.share;
+    req.path2 = reinterpret_cast<uint64_t>(res2.rel);
+    req.path2_len = res2.rel_len;
+    req.flags = flags;
+    return fs_call(req);
+}
+long sys_rename(const SyscallArgs& a) { return two_paths(abi::kFsRename, kAtFdcwd, a.a0, kAtFdcwd, a.a1, 0); }
+long sys_renameat(const SyscallArgs& a) {
+    return two_paths(abi::kFsRename, fd_arg(a.a0), a.a1, fd_arg(a.a2), a.a3, 0);
+}
+long sys_renameat2(const SyscallArgs& a) {
+    return two_paths(abi::kFsRename, fd_arg(a.a0), a.a1, fd_arg(a.a2), a.a3,
+                     static_cast<uint32_t>(a.a4));
+}
+long sys_link(const SyscallArgs& a) { return two_paths(abi::kFsLink, kAtFdcwd, a.a0, kAtFdcwd, a.a1, 0); }
+long sys_linkat(const SyscallArgs& a) {
+    return two_paths(abi::kFsLink, fd_arg(a.a0), a.a1, fd_arg(a.a2), a.a3, 0);
+}
+
+long do_symlink(uint64_t target_addr, long dirfd, uint64_t link_path) {
+    const char* target;
+    size_t tlen;
+    long r = copy_user_path(target_addr, &target, &tlen);
+    if (r < 0)
+        return r;
+    if (tlen == 0)
+        return -err::kNoEnt;
+    Resolved res;
+    if ((r = resolve_user(dirfd, link_path, res)) < 0)
+        return r;
+    if ((r = need_share(res, true)) < 0)
+        return r;
+    abi::HcFs req = path_request(abi::kFsSymlink, res);
+    req.path2 = reinterpret_cast<uint64_t>(target);  // text, stored as is
+    req.path2_len = tlen;
+    attr_forget(res.abs, res.abs_len);
+    return fs_call(req);
+}
+long sys_symlink(const SyscallArgs& a) { return do_symlink(a.a0, kAtFdcwd, a.a1); }
+long sys_symlinkat(const SyscallArgs& a) { return do_symlink(a.a0, fd_arg(a.a1), a.a2); }
+
+long do_readlink(long dirfd, uint64_t path, uint64_t buf, uint64_t size) {
+    if (static_cast<int64_t>(size) <= 0)
+        return -err::kInval;
+    if (!user_range_ok(buf, size))
+        return -err::kFault;
+    Resolved res;
+    long r = resolve_user(dirfd, path, res);
+    if (r < 0)
+        return r;
+    if (res.special == Special::SelfExe) {
+        size_t n = strlen(boot().exe_path);
+        if (n > size)
+            n = size;
+        memcpy(reinterpret_cast<void*>(buf), boot().exe_path, n);
+        return static_cast<long>(n);
+    }
+    if (!res.in_share)
+        return res.special == Special::None ? -err::kNoEnt : -err::kInval;
+    abi::HcFs req = redirectable(path_request(abi::kFsReadlink, res));
+    req.buf = buf;
+    req.len = size;
+    r = fs_call(req);
+    RETRY_ON_REDIRECT(r, req, do_readlink(kAtFdcwd, path, buf, size));
+    return r;
+}
+long sys_readlink(const SyscallArgs& a) { return do_readlink(kAtFdcwd, a.a0, a.a1, a.a2); }
+long sys_readlinkat(const SyscallArgs& a) { return do_readlink(fd_arg(a.a0), a.a1, a.a2, a.a3); }
+
+long sys_getcwd(const SyscallArgs& a) {
+    const char* cwd = vfs_cwd();
+    size_t n = strlen(cwd) + 1;
+    if (a.a1 < n)
+        return -err::kRange;
+    if (!user_range_ok(a.a0, n))
+        return -err::kFault;
+    memcpy(reinterpret_cast<void*>(a.a0), cwd, n);
+    return static_cast<long>(n);
+}
+
+long sys_chdir(const SyscallArgs& a) {
+    Resolved res;
+    long r = resolve_user(kAtFdcwd, a.a0, res);
+    if (r < 0)
+        return r;
+    if (!res.in_share) {
+        if (res.special != Special::RootDir)
+            return res.special == Special::None ? -err::kNoEnt : -err::kNotDir;
+    } else {
+        Stat st;
+        abi::HcFs req = path_request(abi::kFsStat, res);
+        req.buf = reinterpret_cast<uint64_t>(&st);
+        req.len = sizeof st;
+        if ((r = fs_call(req)) < 0)
+            return r;
+        if ((st.mode & kSIfmt) != kSIfDir)
+            return -err::kNotDir;
+        {
+            // getcwd reports the physical directory (after symlinks), as Linux does.
+            static char real[abi::kMaxPath];
+            abi::HcFs rp = path_request(abi::kFsRealpath, res);
+            rp.buf = reinterpret_cast<uint64_t>(real);
+            rp.len = sizeof real;
+            long n = fs_call(rp);
+            if (n >= 0) {
+                // cwd = the share's mount point + the physical path inside it.
+                static char cwd[abi::kMaxPath];
+                size_t mount_len = 0;
+                for (uint32_t i = 0; i < boot().mount_count && i < abi::kMaxMounts; ++i)
+                    if (boot().mounts[i].share == res.share)
+                        mount_len = strlen(boot().mounts[i].guest_path);
+                memcpy(cwd, res.abs, mount_len);
+                size_t c = mount_len;
+                if (n > 0 && c + 1 + static_cast<size_t>(n) < sizeof cwd) {
+                    if (c > 1)
+                        cwd[c++] = '/';
+                    memcpy(cwd + c, real, static_cast<size_t>(n));
+                    c += static_cast<size_t>(n);
+                }
+                return vfs_set_cwd(cwd, c);
+            }
+        }
+    }
+    return vfs_set_cwd(res.abs, res.abs_len);
+}
+
+long sys_fchdir(const SyscallArgs& a) {
+    OpenFile* f = fd_get(fd_arg(a.a0));
+    if (!f)
+        return -err::kBadF;
+    if ((f->kind != FileKind::HostDir && f->kind != FileKind::RootDir) || !f->path)
+        return -err::kNotDir;
+    return vfs_set_cwd(f->path, strlen(f->path));
+}
+
+
+}  // namespace
+
+void register_fs_dir_syscalls(SyscallHandler* t) {
+    t[kSysGetdents64] = sys_getdents64;
+    t[kSysMkdir] = sys_mkdir;
+    t[kSysMkdirat] = sys_mkdirat;
+    t[kSysUnlink] = sys_unlink;
+    t[kSysRmdir] = sys_rmdir;
+    t[kSysUnlinkat] = sys_unlinkat;
+    t[kSysRename] = sys_rename;
+    t[kSysRenameat] = sys_renameat;
+    t[kSysRenameat2] = sys_renameat2;
+    t[kSysLink] = sys_link;
+    t[kSysLinkat] = sys_linkat;
+    t[kSysSymlink] = sys_symlink;
+    t[kSysSymlinkat] = sys_symlinkat;
+    t[kSysReadlink] = sys_readlink;
+    t[kSysReadlinkat] = sys_readlinkat;
+    t[kSysGetcwd] = sys_getcwd;
+    t[kSysChdir] = sys_chdir;
+    t[kSysFchdir] = sys_fchdir;
+}
+
+}  // namespace lightvm::guest

@@ -1,0 +1,190 @@
+// Metadata syscalls: truncate, utimensat, chmod, chown (a no-op), mknod
+// (refused), statfs.
+#include "kernel/attr_cache.hpp"
+#include "kernel/errno.hpp"
+#include "kernel/fd_table.hpp"
+#include "kernel/file_ops.hpp"
+#include "kernel/fs_client.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/syscall.hpp"
+#include "kernel/sys_fs_common.hpp"
+#include "kernel/vfs.hpp"
+
+namespace lightvm::guest {
+
+using namespace fs_sys;
+
+namespace {
+
+// ---- metadata ----------------------------------------------------------------
+
+long sys_ftruncate(const SyscallArgs& a) {
+    OpenFile* f = fd_get(fd_arg(a.a0));
+    if (!f)
+        return -err::kBadF;
+    if (static_cast<int64_t>(a.a1) < 0)
+        return -err::kInval;
+    if (f->kind != FileKind::HostFile)
+        return f->kind == FileKind::HostDir ? -err::kIsDir : -err::kInval;
+    if ((f->flags & kOAccmode) == 0)
+        return -err::kInval;  // Linux: EINVAL when not open for writing
+    abi::HcFs req = fs_request(abi::kFsTruncate);
+    req.handle = f->handle;
+    req.offset = static_cast<int64_t>(a.a1);
+    return fs_call(req);
+}
+
+long sys_truncate(const SyscallArgs& a) {
+    if (static_cast<int64_t>(a.a1) < 0)
+        return -err::kInval;
+    Resolved res;
+    long r = resolve_user(kAtFdcwd, a.a0, res);
+    if (r < 0)
+        return r;
+    if ((r = need_share(res, true)) < 0)
+        return r;
+    abi::HcFs open = path_request(abi::kFsOpen, res);
+    open.flags = 01 | kOCloexec;  // O_WRONLY
+    long handle = fs_call(open);
+    if (handle < 0)
+        return handle;
+    abi::HcFs req = fs_request(abi::kFsTruncate);
+    req.handle = static_cast<uint32_t>(handle);
+    req.offset = static_cast<int64_t>(a.a1);
+    r = fs_call(req);
+    fs_close(static_cast<uint32_t>(handle));
+    return r;
+}
+
+long sys_utimensat(const SyscallArgs& a) {
+    constexpr uint64_t kTimesSize = 32;
+    if (a.a2 && !user_range_ok(a.a2, kTimesSize))
+        return -err::kFault;
+    uint32_t flags = static_cast<uint32_t>(a.a3);
+    if (a.a1 == 0) {  // futimens(fd, times)
+        OpenFile* f = fd_get(fd_arg(a.a0));
+        if (!f)
+            return -err::kBadF;
+        if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
+            return 0;
+        abi::HcFs req = fs_request(abi::kFsUtimens);
+        req.handle = f->handle;
+        req.buf = a.a2;
+        return fs_call(req);
+    }
+    Resolved res;
+    long r = resolve_user(fd_arg(a.a0), a.a1, res);
+    if (r < 0)
+        return r;
+    if (!res.in_share)
+        return res.special == Special::None ? -err::kNoEnt : 0;
+    abi::HcFs req = path_request(abi::kFsUtimens, res);
+    req.buf = a.a2;
+    req.flags = flags & kAtSymlinkNofollow;
+    return fs_call(req);
+}
+
+long do_chmod(long dirfd, uint64_t path, uint32_t mode) {
+    Resolved res;
+    long r = resolve_user(dirfd, path, res);
+    if (r < 0)
+        return r;
+    if ((r = need_share(res, true)) < 0)
+        return r;
+    abi::HcFs req = redirectable(path_request(abi::kFsChmod, res));
+    req.mode = mode & 07777;
+    r = fs_call(req);
+    RETRY_ON_REDIRECT(r, req, do_chmod(kAtFdcwd, path, mode));
+    return r;
+}
+long sys_chmod(const SyscallArgs& a) { return do_chmod(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1)); }
+long sys_fchmodat(const SyscallArgs& a) {
+    return do_chmod(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
+}
+long sys_fchmod(const SyscallArgs& a) {
+    OpenFile* f = fd_get(fd_arg(a.a0));
+    if (!f)
+        return -err::kBadF;
+    if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
+        return 0;
+    abi::HcFs req = fs_request(abi::kFsChmod);
+    req.handle = f->handle;
+    req.mode = static_cast<uint32_t>(a.a1) & 07777;
+    return fs_call(req);
+}
+
+// Ownership: the guest has one user and files belong to whoever runs
+// lightvm on the host; chown succeeds on existing files and changes nothing.
+long chown_path(long dirfd, uint64_t path, uint32_t flags) {
+    Stat st;
+    return do_stat(dirfd, path, &st, flags & kAtSymlinkNofollow);
+}
+long sys_chown(const SyscallArgs& a) { return chown_path(kAtFdcwd, a.a0, 0); }
+long sys_lchown(const SyscallArgs& a) { return chown_path(kAtFdcwd, a.a0, kAtSymlinkNofollow); }
+long sys_fchownat(const SyscallArgs& a) {
+    return chown_path(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a4));
+}
+long sys_fchown(const SyscallArgs& a) { return fd_get(fd_arg(a.a0)) ? 0 : -err::kBadF; }
+
+long sys_mknod(const SyscallArgs&) { return -err::kPerm; }
+
+constexpr uint64_t kStatfsSize = 120;
+long statfs_synthetic(uint64_t buf) {
+    memset(reinterpret_cast<void*>(buf), 0, kStatfsSize);
+    auto* s = reinterpret_cast<int64_t*>(buf);
+    s[0] = 0x01021994;  // TMPFS_MAGIC: kernel-provided files
+    s[1] = 4096;
+    return 0;
+}
+
+long sys_statfs(const SyscallArgs& a) {
+    if (!user_range_ok(a.a1, kStatfsSize))
+        return -err::kFault;
+    Resolved res;
+    long r = resolve_user(kAtFdcwd, a.a0, res);
+    if (r < 0)
+        return r;
+    if (!res.in_share)
+        return res.special == Special::None ? -err::kNoEnt : statfs_synthetic(a.a1);
+    abi::HcFs req = path_request(abi::kFsStatfs, res);
+    req.buf = a.a1;
+    req.len = kStatfsSize;
+    return fs_call(req);
+}
+
+long sys_fstatfs(const SyscallArgs& a) {
+    OpenFile* f = fd_get(fd_arg(a.a0));
+    if (!f)
+        return -err::kBadF;
+    if (!user_range_ok(a.a1, kStatfsSize))
+        return -err::kFault;
+    if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
+        return statfs_synthetic(a.a1);
+    abi::HcFs req = fs_request(abi::kFsStatfs);
+    req.handle = f->handle;
+    req.buf = a.a1;
+    req.len = kStatfsSize;
+    return fs_call(req);
+}
+
+
+}  // namespace
+
+void register_fs_meta_syscalls(SyscallHandler* t) {
+    t[kSysTruncate] = sys_truncate;
+    t[kSysFtruncate] = sys_ftruncate;
+    t[kSysUtimensat] = sys_utimensat;
+    t[kSysChmod] = sys_chmod;
+    t[kSysFchmod] = sys_fchmod;
+    t[kSysFchmodat] = sys_fchmodat;
+    t[kSysChown] = sys_chown;
+    t[kSysFchown] = sys_fchown;
+    t[kSysLchown] = sys_lchown;
+    t[kSysFchownat] = sys_fchownat;
+    t[kSysMknod] = sys_mknod;
+    t[kSysMknodat] = sys_mknod;
+    t[kSysStatfs] = sys_statfs;
+    t[kSysFstatfs] = sys_fstatfs;
+}
+
+}  // namespace lightvm::guest
