@@ -87,6 +87,7 @@ enum Hypercall : uint16_t {
     kHcFs = 6,            // HcFs: one file-system operation on a host directory share
     kHcBlock = 7,         // HcBlock: one block-device request
     kHcMemGrow = 8,       // HcMemGrow: back more guest RAM before using it
+    kHcStdinSeek = 9,     // HcSeek: lseek on the host's stdin (a regular file)
     kHcCount
 };
 
@@ -105,6 +106,14 @@ struct HcIo {
 };
 static_assert(sizeof(HcIo) == 32);
 static_assert(offsetof(HcIo, buf) == 8 && offsetof(HcIo, result) == 24);
+
+struct HcSeek {
+    int64_t offset;   // IN
+    uint32_t whence;  // IN: SEEK_SET, SEEK_CUR, SEEK_END
+    uint32_t pad;
+    int64_t result;   // OUT: new offset, or -errno
+};
+static_assert(sizeof(HcSeek) == 24);
 
 struct HcSleep {
     uint64_t nanoseconds;  // IN
@@ -276,6 +285,7 @@ enum BootFlags : uint32_t {
     kBootStdinClosed = 1u << 5,    // the host had no fd 0/1/2: the guest starts without it too
     kBootStdoutClosed = 1u << 6,
     kBootStderrClosed = 1u << 7,
+    kBootStdinSeekable = 1u << 8,  // host stdin is a regular file: lseek works
 };
 
 inline constexpr uint32_t kMaxDevices = 16;
@@ -352,7 +362,10 @@ struct BootInfo {
     uint64_t ram_high_start;          // OUT: ... and [ram_high_start, mem_size)
     uint64_t pending_writes;          // IN: gpa of PendingWrite[pending_count]
     uint32_t pending_count;           // IN
-    uint32_t reserved4;
+    uint32_t stdin_buffered;          // IN: stdin bytes read ahead but not consumed; when
+                                      //  stdin is a regular file the monitor seeks back by
+                                      //  this much at the end, so the next reader continues
+                                      //  where the program stopped
 };
 static_assert(offsetof(BootInfo, mem_size) == 16);
 static_assert(offsetof(BootInfo, random_seed) == 72);

@@ -122,6 +122,17 @@ Result<void> Console::hc_write(uint64_t arg_gpa, Outcome& outcome) {
     return m_mem.write(arg_gpa, io);
 }
 
+Result<void> Console::hc_stdin_seek(uint64_t arg_gpa) {
+    auto hc = TRY(m_mem.read<abi::HcSeek>(arg_gpa));
+    if (hc.whence > SEEK_END) {
+        hc.result = -EINVAL;
+    } else {
+        off_t r = ::lseek(m_in, static_cast<off_t>(hc.offset), static_cast<int>(hc.whence));
+        hc.result = r < 0 ? -errno : r;
+    }
+    return m_mem.write(arg_gpa, hc);
+}
+
 Result<void> Console::hc_read(uint64_t arg_gpa) {
     auto io = TRY(m_mem.read<abi::HcIo>(arg_gpa));
     if (io.fd != 0) {

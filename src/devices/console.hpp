@@ -19,6 +19,7 @@ public:
     Result<void> drain(Outcome& outcome);
     Result<void> hc_write(uint64_t arg_gpa, Outcome& outcome);
     Result<void> hc_read(uint64_t arg_gpa);
+    Result<void> hc_stdin_seek(uint64_t arg_gpa);
 
     uint64_t bytes_out() const { return m_bytes_out; }
 

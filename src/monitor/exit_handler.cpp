@@ -40,6 +40,8 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
         if (!d.fs)
             return hostile("file-system hypercall without any --fs share");
         return d.fs->hypercall(d.mem, arg);
+    case abi::kHcStdinSeek:
+        return d.console.hc_stdin_seek(arg);
     case abi::kHcMemGrow:
         if (!d.ram)
             return hostile("memory growth hypercall without lazy RAM");
@@ -59,7 +61,7 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
 
 const char* hypercall_name(unsigned nr) {
     static const char* const names[] = {"exit", "console_flush", "write", "read", "sleep", "set_fs_base", "fs", "block",
-                                        "mem_grow"};
+                                        "mem_grow", "stdin_seek"};
     static_assert(std::size(names) == abi::kHcCount, "name every hypercall");
     return nr < abi::kHcCount ? names[nr] : "unknown";
 }

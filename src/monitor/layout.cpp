@@ -208,6 +208,8 @@ Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std:
         boot.flags |= abi::kBootStdoutTty;
     if ((host.stdio_mode[2] & S_IFMT) == S_IFCHR && ::isatty(cfg.stderr_fd))
         boot.flags |= abi::kBootStderrTty;
+    if ((host.stdio_mode[0] & S_IFMT) == S_IFREG)
+        boot.flags |= abi::kBootStdinSeekable;
     if (cfg.stdio_closed[0])
         boot.flags |= abi::kBootStdinClosed;
     if (cfg.stdio_closed[1])

@@ -262,6 +262,13 @@ Result<RunReport> run_vm(const VmConfig& config) {
         }
         outcome.finished = true;
     }
+    // Stdin read ahead but not consumed goes back to a regular-file stdin,
+    // so `lightvm run head -c 10 < f; cat` style sharing of one fd works.
+    if (auto b = mem.read<abi::BootInfo>(abi::kBootInfoGpa); b && b->stdin_buffered) {
+        struct stat st;
+        if (::fstat(config.stdin_fd, &st) == 0 && S_ISREG(st.st_mode) && b->stdin_buffered <= 65536)
+            (void)::lseek(config.stdin_fd, -static_cast<off_t>(b->stdin_buffered), SEEK_CUR);
+    }
     // A guest that did not exit cleanly may hold accepted-but-unsent file
     // writes: perform them, as the page cache would have on Linux.
     if (fs && (outcome.signal != 0 || report.timed_out)) {

@@ -346,4 +346,15 @@ else
 fi
 
 # --- Summary ------------------------------------------------------------------
+# A regular-file stdin is shared with whoever reads it next, as natively:
+# read-ahead is given back and lseek works (busybox head seeks back).
+printf 'line1\nline2\nline3\n' >"$T/three"
+native=$( ("$BUSYBOX" head -n 1; cat) <"$T/three" | tr '\n' ' ')
+got=$( ("$L" run "$BUSYBOX" head -n 1; cat) <"$T/three" | tr '\n' ' ')
+if [ "$got" = "$native" ]; then pass "stdin file shared after 'head -n 1', as natively"; else fail "stdin file shared after 'head -n 1'" "got '$got', native '$native'"; fi
+head -c 100000 /dev/urandom >"$T/h.bin"
+native=$( ("$BUSYBOX" head -c 10 >/dev/null; wc -c) <"$T/h.bin")
+got=$( ("$L" run "$BUSYBOX" head -c 10 >/dev/null; wc -c) <"$T/h.bin")
+if [ "$got" = "$native" ]; then pass "stdin offset after 'head -c 10' is 10, as natively"; else fail "stdin offset after 'head -c 10'" "got '$got', native '$native'"; fi
+
 harness_finish
