@@ -1,8 +1,11 @@
 #!/bin/sh
 # Installs the Debian 12 packages lightvm needs to build and test, if missing.
 set -eu
-PKGS="build-essential cmake ninja-build g++ clang libexpected-dev libcli11-dev nlohmann-json3-dev
-libgtest-dev libgmock-dev libbenchmark-dev musl-tools busybox-static"
+# Build: compilers, CMake/Ninja, tl::expected, CLI11. Tests: GoogleTest,
+# musl-gcc (guest programs), busybox-static (real unmodified binaries),
+# util-linux's unshare/setpriv (already in Debian's base system).
+PKGS="build-essential cmake ninja-build g++ clang libexpected-dev libcli11-dev
+libgtest-dev libgmock-dev musl-tools busybox-static"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
