@@ -22,6 +22,7 @@ enum class FileKind : uint8_t {
     DevZero,
     DevRandom,
     Block,      // --disk device
+    Synthetic,  // read-only text made by the kernel (/proc/mounts), in `text`
 };
 
 struct Pipe;
@@ -38,6 +39,8 @@ struct OpenFile {
     Pipe* pipe;
     char* path;         // guest absolute path of a directory (HostDir/RootDir), from a pool
     long deferred_error;  // write-behind error to report on the next call (file_cache.cpp)
+    const char* text;     // Synthetic: contents (kernel memory, stable while open)
+    uint32_t text_len;
 };
 
 constexpr int kMaxFds = 1024;

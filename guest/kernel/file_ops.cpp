@@ -132,7 +132,8 @@ bool file_is_tty(const OpenFile* f) {
 
 bool file_seekable(const OpenFile* f) {
     return f->kind == FileKind::HostFile || f->kind == FileKind::HostDir || f->kind == FileKind::Block ||
-           f->kind == FileKind::DevNull || f->kind == FileKind::DevZero || f->kind == FileKind::RootDir;
+           f->kind == FileKind::DevNull || f->kind == FileKind::DevZero || f->kind == FileKind::RootDir ||
+           f->kind == FileKind::Synthetic;
 }
 
 long file_read(OpenFile* f, void* buf, size_t len, int64_t at) {
@@ -161,6 +162,15 @@ long file_read(OpenFile* f, void* buf, size_t len, int64_t at) {
         return -err::kBadF;
     case FileKind::DevNull:
         return 0;
+    case FileKind::Synthetic: {
+        if (off >= f->text_len)
+            return 0;
+        size_t n = f->text_len - off < len ? f->text_len - off : len;
+        memcpy(buf, f->text + off, n);
+        if (at < 0)
+            f->offset += n;
+        return static_cast<long>(n);
+    }
     case FileKind::DevZero:
         memset(buf, 0, len);
         return static_cast<long>(len);
@@ -208,6 +218,8 @@ long file_write(OpenFile* f, const void* buf, size_t len, int64_t at) {
     case FileKind::DevZero:
     case FileKind::DevRandom:
         return static_cast<long>(len);
+    case FileKind::Synthetic:
+        return -err::kBadF;
     case FileKind::Block: {
         if (boot().devices[f->device].flags & abi::kDevReadOnly)
             return -30;  // EROFS
@@ -257,6 +269,12 @@ long file_seek(OpenFile* f, int64_t offset, int whence) {
     case kEnd:
     case kData:
     case kHole: {
+        if (f->kind == FileKind::Synthetic) {
+            base = f->text_len;
+            if (whence != kEnd)
+                return -err::kInval;
+            break;
+        }
         if (f->kind == FileKind::Block) {
             base = static_cast<int64_t>(block_capacity(f->device));
             if (whence == kData)
@@ -330,6 +348,11 @@ long file_stat(OpenFile* f, Stat* out) {
         return synthetic_stat(out, kSIfChr | 0666, 12, (1 << 8) | 9);
     case FileKind::Block:
         return synthetic_stat(out, kSIfBlk | 0660, 20 + f->device, (253u << 8) | f->device);
+    case FileKind::Synthetic: {
+        long r = synthetic_stat(out, 0100444, 30, 0);
+        out->size = 0;  // like procfs: the size is learnt by reading
+        return r;
+    }
     case FileKind::Free:
         break;
     }

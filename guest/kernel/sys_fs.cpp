@@ -37,6 +37,39 @@ long dup_stdio(long fd, uint32_t flags) {
     return install(f, flags);
 }
 
+// /proc/mounts in the kernel's usual format, built once from the boot page.
+const char* proc_mounts_text(uint32_t* len) {
+    static char text[2048];
+    static uint32_t n;
+    if (n == 0) {
+        auto put = [&](const char* s) {
+            while (*s && n + 1 < sizeof text)
+                text[n++] = *s++;
+        };
+        for (uint32_t i = 0; i < boot().mount_count && i < abi::kMaxMounts; ++i) {
+            char share[16] = "lightvm-share0";
+            share[13] = static_cast<char>('0' + (i % 10));
+            put(share);
+            put(" ");
+            put(boot().mounts[i].guest_path);
+            put(" lightvmfs ");
+            put((boot().mounts[i].flags & abi::kDevReadOnly) ? "ro" : "rw");
+            put(" 0 0\n");
+        }
+    }
+    *len = n;
+    return text;
+}
+
+long synthetic_stat_public(Stat* out, uint32_t mode) {
+    Stat st{};
+    st.mode = mode;
+    st.nlink = 1;
+    st.blksize = 4096;
+    memcpy(out, &st, sizeof st);
+    return 0;
+}
+
 long open_special(const Resolved& res, uint32_t flags) {
     uint32_t keep = flags & (kOAccmode | kOAppend | kONonblock);
     bool writing = (flags & kOAccmode) != 0 || (flags & kOTrunc);
@@ -67,6 +100,15 @@ long open_special(const Resolved& res, uint32_t flags) {
             return -err::kIsDir;
         kind = FileKind::RootDir;
         break;
+    case Special::ProcMounts: {
+        if (writing)
+            return -err::kAcces;
+        OpenFile* f = file_alloc(FileKind::Synthetic, 0);
+        if (!f)
+            return -23;
+        f->text = proc_mounts_text(&f->text_len);
+        return install(f, flags);
+    }
     case Special::SelfExe:
     default:
         return -err::kAcces;
@@ -154,6 +196,8 @@ long stat_special(const Resolved& res, Stat* out) {
         OpenFile* f = fd_get(res.special == Special::DevStdin ? 0 : res.special == Special::DevStdout ? 1 : 2);
         return f ? file_stat(f, out) : -err::kNoEnt;
     }
+    case Special::ProcMounts:
+        return synthetic_stat_public(out, 0100444);
     case Special::SelfExe: {
         Stat st{};
         st.mode = kSIfReg | 0755;

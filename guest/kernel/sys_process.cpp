@@ -19,7 +19,7 @@ enum : unsigned {
     kSysPrlimit64 = 302, kSysGetrlimit = 97, kSysSetrlimit = 160, kSysSchedYield = 24,
     kSysSchedGetaffinity = 204, kSysFutex = 202, kSysGetpgrp = 111, kSysGetpgid = 121, kSysGetsid = 124,
     kSysSetpgid = 109, kSysUmask = 95, kSysGetresuid = 118, kSysGetresgid = 120, kSysGetgroups = 115,
-    kSysPause = 34,
+    kSysPause = 34, kSysPrctl = 157,
 };
 
 constexpr uint64_t kArchSetGs = 0x1001, kArchSetFs = 0x1002, kArchGetFs = 0x1003, kArchGetGs = 0x1004;
@@ -220,6 +220,36 @@ long sys_getresid(const SyscallArgs& a) {
     return 0;
 }
 
+// prctl: the thread name (PR_SET_NAME/PR_GET_NAME) and the dumpable flag;
+// the rest is not supported.
+char g_comm[16] = "app";
+long sys_prctl(const SyscallArgs& a) {
+    constexpr uint64_t kSetName = 15, kGetName = 16, kGetDumpable = 3, kSetDumpable = 4;
+    switch (a.a0) {
+    case kSetName: {
+        size_t len;
+        if (!user_string_ok(a.a1, 4096, &len))
+            return -err::kFault;
+        if (len > 15)
+            len = 15;
+        memcpy(g_comm, reinterpret_cast<const char*>(a.a1), len);
+        g_comm[len] = 0;
+        return 0;
+    }
+    case kGetName:
+        if (!user_range_ok(a.a1, 16))
+            return -err::kFault;
+        memcpy(reinterpret_cast<void*>(a.a1), g_comm, 16);
+        return 0;
+    case kGetDumpable:
+        return 1;
+    case kSetDumpable:
+        return a.a1 <= 1 ? 0 : -err::kInval;
+    default:
+        return -err::kInval;
+    }
+}
+
 long sys_pause(const SyscallArgs&) {
     // Nothing can ever arrive: sleep forever (until --timeout).
     for (;;) {
@@ -274,6 +304,7 @@ void register_process_syscalls(SyscallHandler* t) {
     t[kSysFutex] = sys_futex;
     t[kSysUmask] = sys_umask;
     t[kSysPause] = sys_pause;
+    t[kSysPrctl] = sys_prctl;
 }
 
 }  // namespace lightvm::guest

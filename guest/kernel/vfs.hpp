@@ -12,7 +12,10 @@
 
 namespace lightvm::guest {
 
-enum class Special : uint8_t { None, DevNull, DevZero, DevRandom, DevStdin, DevStdout, DevStderr, Block, SelfExe, RootDir };
+enum class Special : uint8_t {
+    None, DevNull, DevZero, DevRandom, DevStdin, DevStdout, DevStderr, Block, SelfExe, RootDir,
+    ProcMounts,  // /proc/mounts, /proc/self/mounts: the mount table, for df and mount
+};
 
 struct Resolved {
     Special special;

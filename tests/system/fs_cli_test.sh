@@ -402,6 +402,15 @@ else
 fi
 
 # --- Summary ---------------------------------------------------------------------------
+# --- /proc/mounts lists the shares; df works on them ------------------------------
+run "$L" run --fs "$T/data:/data:ro" "$B" cat /proc/mounts
+expect "/proc/mounts lists a :ro share" 0 "lightvm-share0 /data lightvmfs ro 0 0"
+run "$L" run --fs "$T/data:/data" "$B" df /data
+case "$OUT" in
+    *" /data") expect "df on a share" 0 ;;
+    *) fail "df on a share" "$(describe)" ;;
+esac
+
 # --- A full host file system: ENOSPC reaches the guest ----------------------------
 # A 64 KiB tmpfs in a private mount namespace (needs root or user namespaces).
 mkdir -p "$T/full"
