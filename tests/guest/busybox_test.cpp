@@ -11,7 +11,6 @@
 namespace lightvm::test {
 namespace {
 
-constexpr const char* kBusybox = "/usr/bin/busybox";
 
 struct Applet {
     const char* name;  // test name
@@ -58,23 +57,7 @@ std::vector<Applet> applets() {
     };
 }
 
-// Empty if busybox can be used, else why not.
-std::string busybox_missing() {
-    struct stat st;
-    if (::stat(kBusybox, &st) != 0)
-        return std::string("SKIPPED: ") + kBusybox + " not installed (apt-get install busybox-static)";
-    if (run_host({kBusybox, "true"}).status != 0)
-        return std::string("SKIPPED: ") + kBusybox + " does not run natively here";
-    return "";
-}
 
-#define REQUIRE_BUSYBOX()                          \
-    do {                                           \
-        REQUIRE_KVM();                             \
-        std::string why = busybox_missing();       \
-        if (!why.empty())                          \
-            GTEST_SKIP() << why;                   \
-    } while (0)
 
 class BusyboxTest : public ::testing::TestWithParam<Applet> {
 protected:

@@ -41,7 +41,6 @@ extern char** environ;
 namespace lightvm::test {
 namespace {
 
-constexpr const char* kBusybox = "/usr/bin/busybox";
 // 2020-01-02 03:04:05 UTC: every entry of a fresh tree gets this mtime, so
 // that two copies list identically.
 constexpr time_t kFixedTime = 1577934245;
@@ -51,22 +50,7 @@ const std::string kLightvmBinary = std::string(LIGHTVM_GUEST_DIR) + "/../src/lig
 // Host-side helpers
 // ---------------------------------------------------------------------------
 
-std::string busybox_missing() {
-    struct stat st;
-    if (::stat(kBusybox, &st) != 0)
-        return std::string("SKIPPED: ") + kBusybox + " not installed (apt-get install busybox-static)";
-    if (run_host({kBusybox, "true"}).status != 0)
-        return std::string("SKIPPED: ") + kBusybox + " does not run natively here";
-    return "";
-}
 
-#define REQUIRE_BUSYBOX()                    \
-    do {                                     \
-        REQUIRE_KVM();                       \
-        std::string why = busybox_missing(); \
-        if (!why.empty())                    \
-            GTEST_SKIP() << why;             \
-    } while (0)
 
 bool write_file(const std::string& path, const std::string& data, mode_t mode = 0644) {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);

@@ -1,3 +1,4 @@
+#include <sys/stat.h>
 #include "guest_test_util.hpp"
 
 #include <fcntl.h>
@@ -181,6 +182,15 @@ std::string describe(const GuestRun& r) {
     if (!r.diag.empty())
         s += ", diag '" + clip(r.diag) + "'";
     return s;
+}
+
+std::string busybox_missing() {
+    struct stat st;
+    if (::stat(kBusybox, &st) != 0)
+        return std::string("SKIPPED: ") + kBusybox + " not installed (apt-get install busybox-static)";
+    if (run_host({kBusybox, "true"}).status != 0)
+        return std::string("SKIPPED: ") + kBusybox + " does not run natively here";
+    return "";
 }
 
 }  // namespace lightvm::test

@@ -81,4 +81,17 @@ std::string random_bytes(size_t n, uint64_t seed);
 // Short human summary of a run, for assertion messages.
 std::string describe(const GuestRun& r);
 
+// Debian's busybox-static: real, unmodified binaries for guest tests.
+inline constexpr const char* kBusybox = "/usr/bin/busybox";
+// Empty if busybox can be used here, else a loud SKIPPED reason.
+std::string busybox_missing();
+
 }  // namespace lightvm::test
+
+#define REQUIRE_BUSYBOX()                                   \
+    do {                                                    \
+        REQUIRE_KVM();                                      \
+        std::string why_ = ::lightvm::test::busybox_missing(); \
+        if (!why_.empty())                                  \
+            GTEST_SKIP() << why_;                           \
+    } while (0)
