@@ -160,8 +160,9 @@ enum FsOp : uint32_t {
     kFsGetdentsPlus = 22,  // kFsGetdents, and for record i the lstat of its name into
                            //  struct stat[i] at offset2 (capacity `mode` entries; st_nlink 0 = unknown)
     kFsCloseMany = 23,     // buf = gpa of uint32_t handles[len] (len <= kMaxCloseBatch) -> closed count
-    kFsRealpath = 25,      // path -> its physical path relative to the share root (symlinks and
-                           //  `..` resolved) into buf/len -> bytes ("" = the root)
+    kFsRealpath = 25,      // directory path -> its physical path relative to the share root
+                           //  (symlinks and `..` resolved) into buf/len -> bytes ("" = the
+                           //  root); ENOTDIR/ENOENT as chdir would say
     kFsBatch = 24,         // buf = gpa of HcFs[len] (len <= kMaxFsBatch, no nested batches), run in
                            //  order, each result written back -> requests run. One exit carries
                            //  the write-behind data and the request that needed it flushed.
@@ -289,6 +290,7 @@ enum BootFlags : uint32_t {
 };
 
 inline constexpr uint32_t kMaxDevices = 16;
+inline constexpr uint32_t kStdinReadAhead = 65536;  // guest stdin read-ahead buffer
 
 enum DeviceType : uint32_t {
     kDevNone = 0,
@@ -362,7 +364,7 @@ struct BootInfo {
     uint64_t ram_high_start;          // OUT: ... and [ram_high_start, mem_size)
     uint64_t pending_writes;          // IN: gpa of PendingWrite[pending_count]
     uint32_t pending_count;           // IN
-    uint32_t stdin_buffered;          // IN: stdin bytes read ahead but not consumed; when
+    uint32_t stdin_buffered;          // IN: stdin bytes read ahead (<= kStdinReadAhead) but not consumed; when
                                       //  stdin is a regular file the monitor seeks back by
                                       //  this much at the end, so the next reader continues
                                       //  where the program stopped

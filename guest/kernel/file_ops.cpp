@@ -60,7 +60,7 @@ long host_stdin_read(void* buf, size_t len) {
 // 4 KiB at a time, one exit each; asking the host for 64 KiB at once (a pipe
 // returns what it has, never waits for more) makes that 16x fewer. On a
 // terminal every read goes through, so line editing behaves as usual.
-constexpr size_t kStdinAhead = 65536;
+constexpr size_t kStdinAhead = abi::kStdinReadAhead;
 uint8_t g_stdin_buf[kStdinAhead];
 size_t g_stdin_pos, g_stdin_len;
 
@@ -452,7 +452,7 @@ int file_poll(const OpenFile* f) {
     constexpr int kIn = 1, kOut = 4;
     switch (f->kind) {
     case FileKind::PipeRead:
-        return pipe_available(f->pipe) ? kIn : 0;
+        return pipe_readable(f->pipe) ? kIn : 0;
     case FileKind::PipeWrite:
         return kOut;
     default:

@@ -37,6 +37,7 @@ Pipe* pipe_create() {
 }
 
 size_t pipe_available(const Pipe* p) { return p->head - p->tail; }
+bool pipe_readable(const Pipe* p) { return p->head != p->tail || !p->writer; }
 
 long pipe_read(Pipe* p, void* buf, size_t len) {
     uint32_t avail = p->head - p->tail;

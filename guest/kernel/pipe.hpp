@@ -15,5 +15,7 @@ long pipe_read(Pipe* p, void* buf, size_t len);
 long pipe_write(Pipe* p, const void* buf, size_t len);  // -EPIPE when no reader
 void pipe_close_end(Pipe* p, bool write_end);
 size_t pipe_available(const Pipe* p);
+// A read would not wait: data, or no writer left (EOF).
+bool pipe_readable(const Pipe* p);
 
 }  // namespace lightvm::guest

@@ -255,39 +255,31 @@ long sys_chdir(const SyscallArgs& a) {
         if (res.special != Special::RootDir)
             return res.special == Special::None ? -err::kNoEnt : -err::kNotDir;
     } else {
-        Stat st;
-        abi::HcFs req = path_request(abi::kFsStat, res);
-        req.buf = reinterpret_cast<uint64_t>(&st);
-        req.len = sizeof st;
-        if ((r = fs_call(req)) < 0)
-            return r;
-        if ((st.mode & kSIfmt) != kSIfDir)
-            return -err::kNotDir;
-        {
-            // getcwd reports the physical directory (after symlinks), as Linux does.
-            static char real[abi::kMaxPath];
-            abi::HcFs rp = path_request(abi::kFsRealpath, res);
-            rp.buf = reinterpret_cast<uint64_t>(real);
-            rp.len = sizeof real;
-            long n = fs_call(rp);
-            if (n >= 0) {
-                // cwd = the share's mount point + the physical path inside it.
-                static char cwd[abi::kMaxPath];
-                size_t mount_len = 0;
-                for (uint32_t i = 0; i < boot().mount_count && i < abi::kMaxMounts; ++i)
-                    if (boot().mounts[i].share == res.share)
-                        mount_len = strlen(boot().mounts[i].guest_path);
-                memcpy(cwd, res.abs, mount_len);
-                size_t c = mount_len;
-                if (n > 0 && c + 1 + static_cast<size_t>(n) < sizeof cwd) {
-                    if (c > 1)
-                        cwd[c++] = '/';
-                    memcpy(cwd + c, real, static_cast<size_t>(n));
-                    c += static_cast<size_t>(n);
-                }
-                return vfs_set_cwd(cwd, c);
-            }
+        // One exit: the monitor checks it is a directory and says where it
+        // physically is (getcwd reports that, after symlinks, as Linux does).
+        static char real[abi::kMaxPath];
+        abi::HcFs rp = path_request(abi::kFsRealpath, res);
+        rp.buf = reinterpret_cast<uint64_t>(real);
+        rp.len = sizeof real;
+        long n = fs_call(rp);
+        if (n < 0)
+            return n;
+        // cwd = the share's mount point + the physical path inside it.
+        static char cwd[abi::kMaxPath];
+        size_t c = 0;
+        for (uint32_t i = 0; i < boot().mount_count && i < abi::kMaxMounts; ++i)
+            if (boot().mounts[i].share == res.share)
+                c = strlen(boot().mounts[i].guest_path);
+        memcpy(cwd, res.abs, c);  // abs starts with the mount point that matched
+        if (n > 0 && c + 1 + static_cast<size_t>(n) >= sizeof cwd)
+            return -err::kNameTooLong;
+        if (n > 0) {
+            if (c > 1)
+                cwd[c++] = '/';
+            memcpy(cwd + c, real, static_cast<size_t>(n));
+            c += static_cast<size_t>(n);
         }
+        return vfs_set_cwd(cwd, c);
     }
     return vfs_set_cwd(res.abs, res.abs_len);
 }

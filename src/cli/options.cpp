@@ -100,7 +100,7 @@ Result<Command> parse_command_line(int argc, char** argv) {
     sub->add_option("-w,--workdir", workdir, "Guest working directory (default: the host's, when shared)")
         ->type_name("DIR");
     sub->add_flag("--trace", run.config.trace, "Print each guest system call to stderr, strace-style");
-    sub->add_flag("--stats", run.stats, "Print boot time, exits by kind and memory touched to stderr");
+    sub->add_flag("--stats", run.config.stats, "Print boot time, exits by kind and memory touched to stderr");
     sub->prefix_command();  // everything from APP on belongs to the guest
     sub->footer("APP [ARGS...] follow the options (or a '--'): a static x86-64 executable and its arguments.\nExit status: the guest's; 124 timeout; "
                 "125 lightvm error; 126 APP cannot be executed; 127 APP not found; 128+N guest killed by signal N.");
@@ -138,7 +138,6 @@ Result<Command> parse_command_line(int argc, char** argv) {
     }
     if (!timeout.empty())
         run.config.timeout_seconds = TRY(parse_seconds(timeout));
-    run.config.stats = run.stats;
     if (!rootfs.empty())
         run.config.shares.push_back(ShareSpec{rootfs, "/", false});
     for (const auto& s : shares)

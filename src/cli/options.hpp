@@ -11,8 +11,7 @@
 namespace lightvm::cli {
 
 struct RunCommand {
-    VmConfig config;
-    bool stats = false;
+    VmConfig config;  // config.stats: --stats
 };
 struct HelpRequested {
     std::string text;

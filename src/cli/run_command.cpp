@@ -108,7 +108,7 @@ int run_command(const RunCommand& cmd, uint64_t process_start_ns) {
         std::fprintf(stderr, "lightvm: %s\n", o.report.c_str());
     else if (o.signal && o.signal != SIGPIPE && !report->stopped_by)
         std::fprintf(stderr, "lightvm: guest killed by %s\n", signal_name(o.signal));
-    if (cmd.stats)
+    if (cmd.config.stats)
         print_stats(*report, process_start_ns, run_start);
     std::fflush(stdout);
     std::fflush(stderr);

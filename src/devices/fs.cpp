@@ -331,7 +331,7 @@ Result<int64_t> FsDevice::op_realpath(GuestMemory& mem, const abi::HcFs& hc) {
     if (int64_t r = share_base(hc.share, b); r < 0)
         return r;
     Target t;
-    if (int64_t r = resolve(b, path, O_PATH, t); r < 0)
+    if (int64_t r = resolve(b, path, O_PATH | O_DIRECTORY, t); r < 0)
         return r;
     auto proc_path = [](int fd) {
         char link[64], buf[4096];

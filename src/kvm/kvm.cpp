@@ -23,7 +23,6 @@ struct MsrsHeader {
     uint32_t nmsrs, pad;
 };
 static_assert(sizeof(kvm_cpuid_entry2) == 40 && sizeof(kvm_msr_entry) == 16);
-constexpr unsigned long kGetSupportedCpuid = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x05, sizeof(CpuidHeader));
 constexpr unsigned long kSetCpuid2 = _IOC(_IOC_WRITE, KVMIO, 0x90, sizeof(CpuidHeader));
 constexpr unsigned long kSetMsrs = _IOC(_IOC_WRITE, KVMIO, 0x89, sizeof(MsrsHeader));
 
@@ -98,26 +97,6 @@ Result<Vm> System::create_vm() {
     vm.m_fd = UniqueFd(fd);
     vm.m_run_size = m_run_size;
     return vm;
-}
-
-Result<std::span<const uint8_t>> System::supported_cpuid() {
-    if (m_cpuid.empty()) {
-        for (uint32_t n = 64; n <= 4096; n *= 2) {
-            std::vector<uint8_t> blob(sizeof(CpuidHeader) + n * sizeof(kvm_cpuid_entry2));
-            auto* c = reinterpret_cast<CpuidHeader*>(blob.data());
-            c->nent = n;
-            if (xioctl(m_fd.get(), kGetSupportedCpuid, c) == 0) {
-                blob.resize(sizeof(CpuidHeader) + c->nent * sizeof(kvm_cpuid_entry2));
-                m_cpuid = std::move(blob);
-                break;
-            }
-            if (errno != E2BIG)
-                return sys_error("KVM_GET_SUPPORTED_CPUID");
-        }
-        if (m_cpuid.empty())
-            return make_error(ErrorKind::System, "KVM_GET_SUPPORTED_CPUID", "too many entries");
-    }
-    return std::span<const uint8_t>(m_cpuid);
 }
 
 Result<void> Vm::set_memory(uint32_t slot, uint64_t gpa, uint64_t size, void* host, bool log_dirty) {
@@ -245,12 +224,6 @@ Result<void> Vcpu::set_msrs(std::span<const Msr> msrs) {
     return {};
 }
 
-Result<void> Vcpu::set_cpuid(std::span<const uint8_t> blob) {
-    if (xioctl(m_fd.get(), kSetCpuid2, blob.data()) < 0)
-        return sys_error("KVM_SET_CPUID2");
-    return {};
-}
-
 Result<void> Vcpu::set_cpuid(std::span<const CpuidEntry> entries) {
     std::vector<uint8_t> blob(sizeof(CpuidHeader) + entries.size() * sizeof(kvm_cpuid_entry2));
     reinterpret_cast<CpuidHeader*>(blob.data())->nent = static_cast<uint32_t>(entries.size());
@@ -265,7 +238,9 @@ Result<void> Vcpu::set_cpuid(std::span<const CpuidEntry> entries) {
         out[i].ecx = e.ecx;
         out[i].edx = e.edx;
     }
-    return set_cpuid(std::span<const uint8_t>(blob));
+    if (xioctl(m_fd.get(), kSetCpuid2, blob.data()) < 0)
+        return sys_error("KVM_SET_CPUID2");
+    return {};
 }
 
 Result<uint32_t> Vcpu::tsc_khz() const {

@@ -96,7 +96,6 @@ public:
     Result<Sregs> get_sregs() const;
     Result<void> set_sregs(const Sregs&);
     Result<void> set_msrs(std::span<const Msr>);
-    Result<void> set_cpuid(std::span<const uint8_t> cpuid_blob);
     Result<void> set_cpuid(std::span<const CpuidEntry> entries);
     Result<uint32_t> tsc_khz() const;
     Result<Exit> run();
@@ -128,13 +127,10 @@ class System {
 public:
     static Result<System> open(const char* path = "/dev/kvm");
     Result<Vm> create_vm();
-    // KVM_GET_SUPPORTED_CPUID as an opaque blob for Vcpu::set_cpuid (cached).
-    Result<std::span<const uint8_t>> supported_cpuid();
 
 private:
     UniqueFd m_fd;
     size_t m_run_size = 0;
-    std::vector<uint8_t> m_cpuid;
 };
 
 // Is /dev/kvm present and openable? Used by tests to SKIP loudly.

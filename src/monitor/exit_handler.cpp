@@ -19,7 +19,7 @@ std::string hex(uint64_t v) {
 }
 
 Result<void> hostile(const std::string& what) {
-    return make_error(ErrorKind::GuestFault, "guest", what);
+    return make_error(ErrorKind::GuestFault, "", what);  // reported as "guest stopped: <what>"
 }
 
 Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& outcome) {

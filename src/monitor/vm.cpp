@@ -262,23 +262,21 @@ Result<RunReport> run_vm(const VmConfig& config) {
         }
         outcome.finished = true;
     }
+    // The boot page's guest-written fields are guest data: bounded below.
+    auto boot = mem.read<abi::BootInfo>(abi::kBootInfoGpa);
     // Stdin read ahead but not consumed goes back to a regular-file stdin,
     // so `lightvm run head -c 10 < f; cat` style sharing of one fd works.
-    if (auto b = mem.read<abi::BootInfo>(abi::kBootInfoGpa); b && b->stdin_buffered) {
+    if (boot && boot->stdin_buffered && boot->stdin_buffered <= abi::kStdinReadAhead) {
         struct stat st;
-        if (::fstat(config.stdin_fd, &st) == 0 && S_ISREG(st.st_mode) && b->stdin_buffered <= 65536)
-            (void)::lseek(config.stdin_fd, -static_cast<off_t>(b->stdin_buffered), SEEK_CUR);
+        if (::fstat(config.stdin_fd, &st) == 0 && S_ISREG(st.st_mode))
+            (void)::lseek(config.stdin_fd, -static_cast<off_t>(boot->stdin_buffered), SEEK_CUR);
     }
     // A guest that did not exit cleanly may hold accepted-but-unsent file
     // writes: perform them, as the page cache would have on Linux.
-    if (fs && (outcome.signal != 0 || report.timed_out)) {
-        auto b = mem.read<abi::BootInfo>(abi::kBootInfoGpa);
-        if (b && b->pending_count)
-            (void)fs->apply_pending(mem, b->pending_writes, b->pending_count);
-    }
+    if (fs && boot && boot->pending_count && (outcome.signal != 0 || report.timed_out))
+        (void)fs->apply_pending(mem, boot->pending_writes, boot->pending_count);
     report.stats.finished_ns = now_ns(CLOCK_MONOTONIC) - t0;
 
-    auto boot = mem.read<abi::BootInfo>(abi::kBootInfoGpa);
     if (boot) {
         auto tsc_to_rel_ns = [&](uint64_t tsc) -> uint64_t {
             if (tsc < clock.tsc || clock.tsc_khz == 0)
