@@ -1,9 +1,9 @@
 // Guest kernel entry: check the boot page, set up, start the application.
-#include "kernel/console.hpp"
-#include "kernel/file_cache.hpp"
+#include "kernel/dev/console.hpp"
+#include "kernel/fs/file_cache.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/memory.hpp"
-#include "kernel/syscall.hpp"
+#include "kernel/mm/memory.hpp"
+#include "kernel/syscalls/syscall.hpp"
 
 static_assert(lightvm::abi::kKernelMagic == 0x4b4d564c && lightvm::abi::kAbiVersion == 2,
               "update the header in arch/entry.S");

@@ -34,7 +34,7 @@ bool is_tcgets_overflow(const GuestRun& r) {
 }
 constexpr const char* kTcgetsBug =
     "regression of a fixed bug: guest kernel ioctl(TCGETS) writes 60 bytes into the caller's 36-byte struct termios "
-    "(guest/kernel/sys_io.cpp sys_ioctl); glibc's tcgetattr() stack canary fires: a glibc guest whose stdout "
+    "(guest/kernel/fs/sys_io.cpp sys_ioctl); glibc's tcgetattr() stack canary fires: a glibc guest whose stdout "
     "is a character device (/dev/null, a terminal) aborts with '*** stack smashing detected ***', status 134";
 
 TEST_P(BootTest, HelloPrintsExactly) {

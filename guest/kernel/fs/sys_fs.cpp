@@ -1,15 +1,15 @@
 // Path-based syscalls: open, stat, statx, access. Paths resolve in vfs.cpp;
 // host directories are served by the monitor (fs_client.cpp); the
 // directory/name and metadata calls live in sys_fs_dirs.cpp and sys_fs_meta.cpp.
-#include "kernel/attr_cache.hpp"
+#include "kernel/fs/attr_cache.hpp"
 #include "kernel/errno.hpp"
-#include "kernel/fd_table.hpp"
-#include "kernel/file_ops.hpp"
-#include "kernel/fs_client.hpp"
+#include "kernel/fs/fd_table.hpp"
+#include "kernel/fs/file_ops.hpp"
+#include "kernel/fs/fs_client.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/syscall.hpp"
-#include "kernel/sys_fs_common.hpp"
-#include "kernel/vfs.hpp"
+#include "kernel/syscalls/syscall.hpp"
+#include "kernel/fs/sys_fs_common.hpp"
+#include "kernel/fs/vfs.hpp"
 
 namespace lightvm::guest {
 

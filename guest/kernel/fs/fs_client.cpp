@@ -1,7 +1,7 @@
-#include "kernel/fs_client.hpp"
+#include "kernel/fs/fs_client.hpp"
 
-#include "kernel/attr_cache.hpp"
-#include "kernel/file_cache.hpp"
+#include "kernel/fs/attr_cache.hpp"
+#include "kernel/fs/file_cache.hpp"
 #include "kernel/kernel.hpp"
 
 namespace lightvm::guest {

@@ -1,14 +1,14 @@
 // Metadata syscalls: truncate, utimensat, chmod, chown (a no-op), mknod
 // (refused), statfs.
-#include "kernel/attr_cache.hpp"
+#include "kernel/fs/attr_cache.hpp"
 #include "kernel/errno.hpp"
-#include "kernel/fd_table.hpp"
-#include "kernel/file_ops.hpp"
-#include "kernel/fs_client.hpp"
+#include "kernel/fs/fd_table.hpp"
+#include "kernel/fs/file_ops.hpp"
+#include "kernel/fs/fs_client.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/syscall.hpp"
-#include "kernel/sys_fs_common.hpp"
-#include "kernel/vfs.hpp"
+#include "kernel/syscalls/syscall.hpp"
+#include "kernel/fs/sys_fs_common.hpp"
+#include "kernel/fs/vfs.hpp"
 
 namespace lightvm::guest {
 

@@ -1,4 +1,4 @@
-#include "kernel/console.hpp"
+#include "kernel/dev/console.hpp"
 
 #include "kernel/kernel.hpp"
 

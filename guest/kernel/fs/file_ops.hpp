@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/fd_table.hpp"
+#include "kernel/fs/fd_table.hpp"
 
 namespace lightvm::guest {
 

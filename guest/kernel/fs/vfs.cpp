@@ -1,7 +1,7 @@
-#include "kernel/vfs.hpp"
+#include "kernel/fs/vfs.hpp"
 
 #include "kernel/errno.hpp"
-#include "kernel/fd_table.hpp"
+#include "kernel/fs/fd_table.hpp"
 #include "kernel/kernel.hpp"
 
 namespace lightvm::guest {

@@ -1,9 +1,9 @@
-#include "kernel/file_cache.hpp"
+#include "kernel/fs/file_cache.hpp"
 
 #include "kernel/errno.hpp"
-#include "kernel/fs_client.hpp"
+#include "kernel/fs/fs_client.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/memory.hpp"
+#include "kernel/mm/memory.hpp"
 
 namespace lightvm::guest {
 

@@ -1,14 +1,14 @@
 // Syscalls on file descriptors: read/write family, close, dup, fcntl,
 // ioctl, poll, pipes. What each kind of file does lives in file_ops.cpp.
-#include "kernel/console.hpp"
+#include "kernel/dev/console.hpp"
 #include "kernel/errno.hpp"
-#include "kernel/fd_table.hpp"
-#include "kernel/file_cache.hpp"
-#include "kernel/fs_client.hpp"
-#include "kernel/file_ops.hpp"
+#include "kernel/fs/fd_table.hpp"
+#include "kernel/fs/file_cache.hpp"
+#include "kernel/fs/fs_client.hpp"
+#include "kernel/fs/file_ops.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/pipe.hpp"
-#include "kernel/syscall.hpp"
+#include "kernel/fs/pipe.hpp"
+#include "kernel/syscalls/syscall.hpp"
 
 namespace lightvm::guest {
 

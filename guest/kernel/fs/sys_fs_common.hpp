@@ -7,9 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/file_ops.hpp"
-#include "kernel/fs_client.hpp"
-#include "kernel/vfs.hpp"
+#include "kernel/fs/file_ops.hpp"
+#include "kernel/fs/fs_client.hpp"
+#include "kernel/fs/vfs.hpp"
 #include "lightvm/abi.h"
 
 namespace lightvm::guest {

@@ -1,10 +1,10 @@
 // brk, mmap family: thin adapters over kernel/memory.cpp.
 #include "kernel/errno.hpp"
-#include "kernel/fd_table.hpp"
-#include "kernel/file_ops.hpp"
+#include "kernel/fs/fd_table.hpp"
+#include "kernel/fs/file_ops.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/memory.hpp"
-#include "kernel/syscall.hpp"
+#include "kernel/mm/memory.hpp"
+#include "kernel/syscalls/syscall.hpp"
 
 namespace lightvm::guest {
 

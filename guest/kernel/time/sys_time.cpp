@@ -1,9 +1,9 @@
 // Clocks from the TSC (no exit); sleeping is the one time-related exit.
-#include "kernel/clock.hpp"
-#include "kernel/file_cache.hpp"
+#include "kernel/time/clock.hpp"
+#include "kernel/fs/file_cache.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/syscall.hpp"
+#include "kernel/syscalls/syscall.hpp"
 
 namespace lightvm::guest {
 

@@ -1,8 +1,8 @@
-#include "kernel/pipe.hpp"
+#include "kernel/fs/pipe.hpp"
 
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/memory.hpp"
+#include "kernel/mm/memory.hpp"
 
 namespace lightvm::guest {
 

@@ -1,7 +1,7 @@
-#include "kernel/attr_cache.hpp"
+#include "kernel/fs/attr_cache.hpp"
 
 #include "kernel/kernel.hpp"
-#include "kernel/memory.hpp"
+#include "kernel/mm/memory.hpp"
 
 namespace lightvm::guest {
 

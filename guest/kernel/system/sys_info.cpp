@@ -1,9 +1,9 @@
 // System information and randomness: answered from the boot page, no exits.
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/memory.hpp"
-#include "kernel/clock.hpp"
-#include "kernel/syscall.hpp"
+#include "kernel/mm/memory.hpp"
+#include "kernel/time/clock.hpp"
+#include "kernel/syscalls/syscall.hpp"
 #include "lib/chacha20.hpp"
 
 namespace lightvm::guest {

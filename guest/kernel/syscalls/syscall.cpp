@@ -1,6 +1,6 @@
-#include "kernel/syscall.hpp"
+#include "kernel/syscalls/syscall.hpp"
 
-#include "kernel/console.hpp"
+#include "kernel/dev/console.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
 #include "trace/strace.hpp"

@@ -1,10 +1,10 @@
-#include "kernel/fd_table.hpp"
+#include "kernel/fs/fd_table.hpp"
 
 #include "kernel/errno.hpp"
-#include "kernel/file_cache.hpp"
-#include "kernel/fs_client.hpp"
+#include "kernel/fs/file_cache.hpp"
+#include "kernel/fs/fs_client.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/pipe.hpp"
+#include "kernel/fs/pipe.hpp"
 
 namespace lightvm::guest {
 

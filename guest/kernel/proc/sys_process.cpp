@@ -1,9 +1,9 @@
 // Process identity, exit, signals (accepted, not delivered yet), limits.
-#include "kernel/console.hpp"
-#include "kernel/file_cache.hpp"
+#include "kernel/dev/console.hpp"
+#include "kernel/fs/file_cache.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/syscall.hpp"
+#include "kernel/syscalls/syscall.hpp"
 
 namespace lightvm::guest {
 

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/file_ops.hpp"
+#include "kernel/fs/file_ops.hpp"
 
 namespace lightvm::guest {
 

@@ -1,4 +1,4 @@
-#include "kernel/memory.hpp"
+#include "kernel/mm/memory.hpp"
 
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"

@@ -1,4 +1,4 @@
-#include "kernel/clock.hpp"
+#include "kernel/time/clock.hpp"
 
 #include "kernel/kernel.hpp"
 

@@ -1,11 +1,11 @@
-#include "kernel/file_ops.hpp"
+#include "kernel/fs/file_ops.hpp"
 
-#include "kernel/console.hpp"
+#include "kernel/dev/console.hpp"
 #include "kernel/errno.hpp"
-#include "kernel/file_cache.hpp"
-#include "kernel/fs_client.hpp"
+#include "kernel/fs/file_cache.hpp"
+#include "kernel/fs/fs_client.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/pipe.hpp"
+#include "kernel/fs/pipe.hpp"
 #include "lib/chacha20.hpp"
 
 namespace lightvm::guest {
