@@ -57,8 +57,11 @@ struct KernelHeader {
     uint64_t entry;          // first instruction; rdi = kBootInfoGpa
     uint64_t syscall_entry;  // LSTAR
     uint64_t image_end;      // end of .bss (page aligned)
+    // Appended: a page below the boot task's kernel stack that the monitor
+    // leaves unmapped, so a kernel stack overflow faults (0: none).
+    uint64_t stack_guard;
 };
-static_assert(sizeof(KernelHeader) == 32);
+static_assert(sizeof(KernelHeader) == 40);
 
 // GDT selectors, Linux-compatible so that STAR works the same way.
 inline constexpr uint16_t kKernelCs = 0x10;
@@ -287,6 +290,7 @@ enum BootFlags : uint32_t {
     kBootStdoutClosed = 1u << 6,
     kBootStderrClosed = 1u << 7,
     kBootStdinSeekable = 1u << 8,  // host stdin is a regular file: lseek works
+    kBootTestHooks = 1u << 9,      // tests only: the kernel's test-hook syscall is enabled
 };
 
 inline constexpr uint32_t kMaxDevices = 16;

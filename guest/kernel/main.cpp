@@ -3,6 +3,7 @@
 #include "kernel/fs/file_cache.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/memory.hpp"
+#include "kernel/proc/task.hpp"
 #include "kernel/syscalls/syscall.hpp"
 
 static_assert(lightvm::abi::kKernelMagic == 0x4b4d564c && lightvm::abi::kAbiVersion == 2,
@@ -16,6 +17,7 @@ extern "C" [[noreturn]] void lvm_main(abi::BootInfo* info) {
     if (info != &boot() || info->magic != abi::kBootMagic || info->abi_version != abi::kAbiVersion)
         exit_vm(127, 0);  // monitor/kernel mismatch: nothing sensible to run
     info->kernel_entry_tsc = t0;
+    proc_init();  // first: everything after it reaches its state through current()
     console_init();
     memory_init(info->heap_lo, info->stack_lo);
     cache_init();

@@ -118,7 +118,14 @@ Result<void> SystemDevice::fault(CpuAccess& cpu, Outcome& outcome) {
     unsigned vector = static_cast<unsigned>(frame->vector);
     int sig = vector_signal(vector);
     char line[256];
-    if (vector == 14) {
+    auto in_kernel = [](uint64_t a) { return a >= abi::kKernelBase && a < abi::kKernelLimit; };
+    if (vector == 14 && !(frame->error & 1) && in_kernel(frame->rip) && in_kernel(sregs.cr2)) {
+        // The only unmapped pages inside the kernel image are stack guards.
+        std::snprintf(line, sizeof line,
+                      "guest kernel stack overflow at rip 0x%" PRIx64 " (guard page 0x%" PRIx64 ", rsp 0x%" PRIx64
+                      ") -> %s",
+                      frame->rip, sregs.cr2 & ~(abi::kPageSize - 1), frame->rsp, signal_name(sig));
+    } else if (vector == 14) {
         uint64_t e = frame->error;
         std::snprintf(line, sizeof line, "guest %s at rip 0x%" PRIx64 ": %s of address 0x%" PRIx64 " (%s) -> %s",
                       vector_name(vector), frame->rip, (e & 16) ? "instruction fetch" : (e & 2) ? "write" : "read",

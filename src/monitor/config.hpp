@@ -32,6 +32,7 @@ struct VmConfig {
     double timeout_seconds = 0;          // 0 = none
     bool trace = false;                  // strace-style syscall log on stderr
     bool stats = false;                  // collect memory statistics (costs a mincore)
+    bool test_hooks = false;             // tests only: enables the guest kernel's test-hook syscall
     // Leave the KVM objects and guest memory alive when run_vm returns, so
     // a CLI can tear them down off the critical path (see cli/fast_exit).
     bool defer_teardown = false;

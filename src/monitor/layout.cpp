@@ -31,7 +31,7 @@ std::string hex(uint64_t v) {
 }
 
 struct LoadedKernel {
-    uint64_t entry, syscall_entry, image_end;
+    uint64_t entry, syscall_entry, image_end, stack_guard;
 };
 
 Result<LoadedKernel> load_kernel(GuestMemory& mem) {
@@ -46,7 +46,9 @@ Result<LoadedKernel> load_kernel(GuestMemory& mem) {
         return make_error(ErrorKind::System, "guest kernel", "bad header or ABI version mismatch");
     if (header.image_end > abi::kKernelLimit)
         return make_error(ErrorKind::System, "guest kernel", "image too large");
-    return LoadedKernel{header.entry, header.syscall_entry, header.image_end};
+    if (header.stack_guard && (header.stack_guard < abi::kKernelBase || header.stack_guard >= header.image_end))
+        return make_error(ErrorKind::System, "guest kernel", "stack guard page outside the image");
+    return LoadedKernel{header.entry, header.syscall_entry, header.image_end, header.stack_guard};
 }
 
 // Zero-copy load: each segment's file pages are mapped copy-on-write over
@@ -162,6 +164,8 @@ Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std:
     out.cr3 = TRY(x86::build_identity_map(mem, abi::kPageTablesGpa, abi::kPageTablesEnd, mem.size()));
     TRY(x86::write_descriptors(mem, abi::kHypercallPortBase, abi::kHypercallPortEnd));
     auto kernel = TRY(load_kernel(mem));
+    if (kernel.stack_guard)
+        TRY(x86::unmap_page(mem, out.cr3, kernel.stack_guard));
     out.kernel_entry = kernel.entry;
     out.syscall_entry = kernel.syscall_entry;
 
@@ -201,7 +205,8 @@ Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std:
     abi::BootInfo boot{};
     boot.magic = abi::kBootMagic;
     boot.abi_version = abi::kAbiVersion;
-    boot.flags = (cfg.trace ? uint32_t{abi::kBootTrace} : 0u) | (host.fsgsbase ? uint32_t{abi::kBootHasFsgsbase} : 0u);
+    boot.flags = (cfg.trace ? uint32_t{abi::kBootTrace} : 0u) | (host.fsgsbase ? uint32_t{abi::kBootHasFsgsbase} : 0u) |
+                 (cfg.test_hooks ? uint32_t{abi::kBootTestHooks} : 0u);
     if ((host.stdio_mode[0] & S_IFMT) == S_IFCHR && ::isatty(cfg.stdin_fd))
         boot.flags |= abi::kBootStdinTty;
     if ((host.stdio_mode[1] & S_IFMT) == S_IFCHR && ::isatty(cfg.stdout_fd))

@@ -46,6 +46,13 @@ Result<uint64_t> build_identity_map(GuestMemory& mem, uint64_t tables_gpa, uint6
     return pml4;
 }
 
+Result<void> unmap_page(GuestMemory& mem, uint64_t cr3, uint64_t va) {
+    if (va % abi::kPageSize != 0 || va == 0 || va >= abi::kHugePageSize)
+        return make_error(ErrorKind::BadInput, "page tables", "guard page outside the 4 KiB-mapped first 2 MiB");
+    const uint64_t pt0 = (cr3 & kAddrMask) + 2 * abi::kPageSize;  // layout of build_identity_map
+    return mem.write<uint64_t>(pt0 + 8 * (va / abi::kPageSize), 0);
+}
+
 Result<uint64_t> translate(const GuestMemory& mem, uint64_t cr3, uint64_t va) {
     uint64_t table = cr3 & kAddrMask;
     for (int level = 3; level >= 0; --level) {

@@ -23,6 +23,10 @@ inline constexpr uint64_t kPteHuge = 1ull << 7;
 // [tables_gpa, tables_end). Returns the CR3 value.
 Result<uint64_t> build_identity_map(GuestMemory& mem, uint64_t tables_gpa, uint64_t tables_end, uint64_t map_size);
 
+// Leaves one 4 KiB page of the first 2 MiB unmapped (a guard page), before
+// the VM runs. Only pages with a 4 KiB entry can be unmapped.
+Result<void> unmap_page(GuestMemory& mem, uint64_t cr3, uint64_t va);
+
 // Walks the tables like the MMU would (for tests and fault reports).
 // Returns the physical address, or an error if not mapped.
 Result<uint64_t> translate(const GuestMemory& mem, uint64_t cr3, uint64_t va);

@@ -158,6 +158,28 @@ TEST_P(FaultTest, FaultWithTraceStillReports) {
     EXPECT_FALSE(r.diag.empty()) << "the syscalls before the fault are traced";
 }
 
+// The kernel's own stack has a guard page: an overflow (driven by a test
+// hook that recurses in the kernel) ends in a clear report, and the next VM
+// is unaffected. Without the hook flag the call is just ENOSYS.
+TEST_P(FaultTest, KernelStackOverflowHitsGuardPage) {
+    RunOptions opts;
+    opts.test_hooks = true;
+    auto r = run_guest(prog("kstack_overflow"), {}, "", opts);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 139) << describe(r);
+    EXPECT_TRUE(contains(r.report, "guest kernel stack overflow")) << r.report;
+    EXPECT_TRUE(contains(r.report, "guard page 0x")) << r.report;
+    EXPECT_EQ(r.out, "calling the hook\n");
+    expect_next_vm_fine();
+}
+
+TEST_P(FaultTest, TestHookIsEnosysWithoutTheFlag) {
+    auto r = run_guest(prog("kstack_overflow"), {});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_EQ(r.out, "calling the hook\nhook returned -1 errno 38\n");
+}
+
 INSTANTIATE_TEST_SUITE_P(Libc, FaultTest, ::testing::Values("glibc", "musl"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 

@@ -8,11 +8,17 @@
     .quad lvm_start
     .quad lvm_syscall_entry
     .quad __kernel_end
+    .quad lvm_boot_kstack_guard  /* KernelHeader.stack_guard: left unmapped */
+
+/* Offsets into struct Cpu (arch/x86_64/cpu.hpp asserts them). */
+    .equ CPU_USER_RSP, 8
+    .equ CPU_KSTACK_TOP, 16
+    .equ KSTACK_SIZE, 65536
 
     .text
     .globl lvm_start
 lvm_start:                    /* rdi = BootInfo; CPL3, interrupts off */
-    leaq lvm_kstack_top(%rip), %rsp
+    leaq lvm_boot_kstack_top(%rip), %rsp
     xorl %ebp, %ebp
     call lvm_main
     ud2
@@ -20,10 +26,13 @@ lvm_start:                    /* rdi = BootInfo; CPL3, interrupts off */
 /* Frame layout must match SyscallFrame in kernel/syscall.hpp. */
     .globl lvm_syscall_entry
 lvm_syscall_entry:
-    movq %rsp, lvm_user_rsp(%rip)
-    leaq lvm_kstack_top(%rip), %rsp
+    /* One CPU today: lvm_cpu0 is this CPU (see cpu.hpp for SMP). The
+       current task's kernel stack is switched to without touching the user
+       stack. */
+    movq %rsp, lvm_cpu0+CPU_USER_RSP(%rip)
+    movq lvm_cpu0+CPU_KSTACK_TOP(%rip), %rsp
     pushq $0x2b               /* iret: ss */
-    pushq lvm_user_rsp(%rip)  /* iret: rsp */
+    pushq lvm_cpu0+CPU_USER_RSP(%rip)  /* iret: rsp */
     pushq %r11                /* iret: rflags */
     pushq $0x33               /* iret: cs */
     pushq %rcx                /* iret: rip */
@@ -76,13 +85,18 @@ lvm_enter_app:
     xorl %r15d, %r15d
     iretq
 
-    .bss
-    .balign 16
-lvm_user_rsp:
-    .quad 0
+/* The boot task's kernel stack, first in .bss (kernel.ld) so that it lies
+   in the 4 KiB-mapped first 2 MiB, with a guard page below it that the
+   monitor never maps: an overflow faults instead of corrupting .data. */
+    .section .bss.kstack, "aw", @nobits
     .balign 4096
-lvm_kstack:
-    .skip 65536
-lvm_kstack_top:
+    .globl lvm_boot_kstack_guard
+lvm_boot_kstack_guard:
+    .skip 4096
+    .globl lvm_boot_kstack
+lvm_boot_kstack:
+    .skip KSTACK_SIZE
+    .globl lvm_boot_kstack_top
+lvm_boot_kstack_top:
 
     .section .note.GNU-stack,"",@progbits

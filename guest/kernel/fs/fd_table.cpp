@@ -5,6 +5,7 @@
 #include "kernel/fs/fs_client.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/fs/pipe.hpp"
+#include "kernel/proc/task.hpp"
 
 namespace lightvm::guest {
 
@@ -13,11 +14,8 @@ namespace {
 constexpr int kMaxFiles = 1024;
 OpenFile g_files[kMaxFiles];
 
-struct Slot {
-    OpenFile* file;
-    bool cloexec;
-};
-Slot g_fds[kMaxFds];
+// The current process's descriptors.
+FdSlot* fds() { return current_process()->files->slots; }
 
 constexpr int kPathSlots = 128;
 constexpr size_t kPathSlotSize = 1024;
@@ -95,15 +93,15 @@ long file_put(OpenFile* f) {
 OpenFile* fd_get(long fd) {
     if (fd < 0 || fd >= kMaxFds)
         return nullptr;
-    return g_fds[fd].file;
+    return fds()[fd].file;
 }
 
 long fd_install(OpenFile* f, long min_fd, bool cloexec) {
     if (min_fd < 0)
         return -err::kInval;
     for (long i = min_fd; i < kMaxFds; ++i) {
-        if (!g_fds[i].file) {
-            g_fds[i] = {f, cloexec};
+        if (!fds()[i].file) {
+            fds()[i] = {f, cloexec};
             return i;
         }
     }
@@ -113,8 +111,8 @@ long fd_install(OpenFile* f, long min_fd, bool cloexec) {
 long fd_install_at(OpenFile* f, long fd, bool cloexec) {
     if (fd < 0 || fd >= kMaxFds)
         return -err::kBadF;
-    OpenFile* old = g_fds[fd].file;
-    g_fds[fd] = {f, cloexec};
+    OpenFile* old = fds()[fd].file;
+    fds()[fd] = {f, cloexec};
     if (old)
         file_put(old);
     return fd;
@@ -124,14 +122,14 @@ long fd_close(long fd) {
     OpenFile* f = fd_get(fd);
     if (!f)
         return -err::kBadF;
-    g_fds[fd].file = nullptr;
+    fds()[fd].file = nullptr;
     return file_put(f);  // a deferred write error surfaces here, as on Linux
 }
 
-bool fd_cloexec(long fd) { return fd >= 0 && fd < kMaxFds && g_fds[fd].cloexec; }
+bool fd_cloexec(long fd) { return fd >= 0 && fd < kMaxFds && fds()[fd].cloexec; }
 void fd_set_cloexec(long fd, bool on) {
     if (fd >= 0 && fd < kMaxFds)
-        g_fds[fd].cloexec = on;
+        fds()[fd].cloexec = on;
 }
 
 }  // namespace lightvm::guest

@@ -45,6 +45,16 @@ struct OpenFile {
 
 constexpr int kMaxFds = 1024;
 
+// A process's descriptors: slots pointing at shared open files, plus
+// FD_CLOEXEC. Shared by threads (CLONE_FILES), copied by fork.
+struct FdSlot {
+    OpenFile* file;
+    bool cloexec;
+};
+struct FdTable {
+    FdSlot slots[kMaxFds];
+};
+
 void fd_table_init();
 // New open file with one reference, or nullptr when the pool is exhausted.
 OpenFile* file_alloc(FileKind kind, uint32_t flags);

@@ -3,15 +3,17 @@
 #include "kernel/errno.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/proc/task.hpp"
 
 namespace lightvm::guest {
 
 namespace {
 
 constexpr long kAtFdcwd = -100;
-char g_cwd[abi::kMaxPath] = "/";
-size_t g_cwd_len = 1;
+// Whether --rootfs mounted a share at "/": from the boot page, VM-wide.
 bool g_has_root_mount;
+
+FsContext& fsc() { return *current_process()->fs; }
 
 bool equals(const char* a, size_t alen, const char* b) {
     size_t blen = strlen(b);
@@ -170,7 +172,7 @@ void vfs_init() {
         vfs_set_cwd(cwd, n);
 }
 
-const char* vfs_cwd() { return g_cwd; }
+const char* vfs_cwd() { return fsc().cwd; }
 
 int last_component_dots(const char* p, size_t len) {
     while (len > 0 && p[len - 1] == '/')
@@ -187,11 +189,11 @@ int last_component_dots(const char* p, size_t len) {
 }
 
 long vfs_set_cwd(const char* abs, size_t len) {
-    if (len + 1 > sizeof g_cwd)
+    if (len + 1 > sizeof fsc().cwd)
         return -err::kNameTooLong;
-    memcpy(g_cwd, abs, len);
-    g_cwd[len] = 0;
-    g_cwd_len = len;
+    memcpy(fsc().cwd, abs, len);
+    fsc().cwd[len] = 0;
+    fsc().cwd_len = len;
     return 0;
 }
 
@@ -254,8 +256,8 @@ long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
     out.abs[0] = '/';
     out.abs[1] = 0;
     if (path[0] != '/') {
-        const char* base = g_cwd;
-        size_t base_len = g_cwd_len;
+        const char* base = fsc().cwd;
+        size_t base_len = fsc().cwd_len;
         if (dirfd != kAtFdcwd) {
             OpenFile* f = fd_get(dirfd);
             if (!f)

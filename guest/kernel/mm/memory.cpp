@@ -2,6 +2,8 @@
 
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/mm/address_space.hpp"
+#include "kernel/proc/task.hpp"
 
 namespace lightvm::guest {
 
@@ -12,21 +14,16 @@ constexpr int kMapShared = 0x01, kMapPrivate = 0x02, kMapFixed = 0x10, kMapAnony
               kMapFixedNoreplace = 0x100000;
 constexpr int kMremapMaymove = 1, kMremapFixed = 2;
 
-struct Extent {
-    uint64_t start, end;
-};
-constexpr int kMaxExtents = 4096;
-Extent g_free[kMaxExtents];  // sorted, disjoint, non-adjacent
-int g_nfree;
+constexpr int kMaxExtents = AddressSpace::kMaxExtents;
 
-uint64_t g_lo, g_hi;           // managed range [g_lo, g_hi)
-uint64_t g_brk_start, g_brk;   // program break
-uint64_t g_clean_lo, g_clean_hi;  // never handed out, so still zero
-uint64_t g_used;
+// The current process's address space.
+AddressSpace& mm() { return *current_process()->mm; }
 
 uint64_t page_up(uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }
 
-uint64_t g_ram_low_end, g_ram_high_start;  // RAM backed by the monitor (abi.h HcMemGrow)
+// RAM backed by the monitor (abi.h HcMemGrow): a property of the VM, shared
+// by every address space, so it stays global.
+uint64_t g_ram_low_end, g_ram_high_start;
 
 // Make sure the monitor backs [a, b) before anyone touches it: one exit the
 // first time a region grows, none afterwards.
@@ -47,44 +44,44 @@ bool ensure_backed(uint64_t a, uint64_t b) {
 bool prepare(uint64_t a, uint64_t b) {
     if (!ensure_backed(a, b))
         return false;
-    if (b <= g_clean_lo || a >= g_clean_hi || g_clean_lo >= g_clean_hi) {
+    if (b <= mm().clean_lo || a >= mm().clean_hi || mm().clean_lo >= mm().clean_hi) {
         memset(reinterpret_cast<void*>(a), 0, b - a);
         return true;
     }
-    if (a < g_clean_lo)
-        memset(reinterpret_cast<void*>(a), 0, g_clean_lo - a);
-    if (b > g_clean_hi)
-        memset(reinterpret_cast<void*>(g_clean_hi), 0, b - g_clean_hi);
+    if (a < mm().clean_lo)
+        memset(reinterpret_cast<void*>(a), 0, mm().clean_lo - a);
+    if (b > mm().clean_hi)
+        memset(reinterpret_cast<void*>(mm().clean_hi), 0, b - mm().clean_hi);
     // Keep the larger clean side.
-    uint64_t left = a > g_clean_lo ? a - g_clean_lo : 0;
-    uint64_t right = g_clean_hi > b ? g_clean_hi - b : 0;
+    uint64_t left = a > mm().clean_lo ? a - mm().clean_lo : 0;
+    uint64_t right = mm().clean_hi > b ? mm().clean_hi - b : 0;
     if (left >= right)
-        g_clean_hi = a > g_clean_lo ? a : g_clean_lo;
+        mm().clean_hi = a > mm().clean_lo ? a : mm().clean_lo;
     else
-        g_clean_lo = b < g_clean_hi ? b : g_clean_hi;
+        mm().clean_lo = b < mm().clean_hi ? b : mm().clean_hi;
     return true;
 }
 
 bool range_free(uint64_t a, uint64_t b) {
-    for (int i = 0; i < g_nfree; ++i)
-        if (g_free[i].start <= a && b <= g_free[i].end)
+    for (int i = 0; i < mm().nfree; ++i)
+        if (mm().free[i].start <= a && b <= mm().free[i].end)
             return true;
     return false;
 }
 
 // Remove [a,b) from the free list (parts already in use are ignored).
 bool take(uint64_t a, uint64_t b) {
-    for (int i = 0; i < g_nfree; ++i) {
-        Extent& e = g_free[i];
+    for (int i = 0; i < mm().nfree; ++i) {
+        Extent& e = mm().free[i];
         if (e.end <= a || e.start >= b)
             continue;
         if (e.start < a && e.end > b) {  // split in two
-            if (g_nfree == kMaxExtents)
+            if (mm().nfree == kMaxExtents)
                 return false;
-            memmove(&g_free[i + 2], &g_free[i + 1], sizeof(Extent) * (g_nfree - i - 1));
-            g_free[i + 1] = {b, e.end};
+            memmove(&mm().free[i + 2], &mm().free[i + 1], sizeof(Extent) * (mm().nfree - i - 1));
+            mm().free[i + 1] = {b, e.end};
             e.end = a;
-            ++g_nfree;
+            ++mm().nfree;
             return true;
         }
         if (e.start < a) {
@@ -92,8 +89,8 @@ bool take(uint64_t a, uint64_t b) {
         } else if (e.end > b) {
             e.start = b;
         } else {  // fully covered: drop it
-            memmove(&g_free[i], &g_free[i + 1], sizeof(Extent) * (g_nfree - i - 1));
-            --g_nfree;
+            memmove(&mm().free[i], &mm().free[i + 1], sizeof(Extent) * (mm().nfree - i - 1));
+            --mm().nfree;
             --i;
         }
     }
@@ -105,35 +102,35 @@ bool take(uint64_t a, uint64_t b) {
 bool give(uint64_t a, uint64_t b) {
     take(a, b);  // normalise: no overlap with existing extents
     int i = 0;
-    while (i < g_nfree && g_free[i].end < a)
+    while (i < mm().nfree && mm().free[i].end < a)
         ++i;
-    bool merge_left = i < g_nfree && g_free[i].end == a;
+    bool merge_left = i < mm().nfree && mm().free[i].end == a;
     if (merge_left) {
-        g_free[i].end = b;
-        if (i + 1 < g_nfree && g_free[i + 1].start == b) {
-            g_free[i].end = g_free[i + 1].end;
-            memmove(&g_free[i + 1], &g_free[i + 2], sizeof(Extent) * (g_nfree - i - 2));
-            --g_nfree;
+        mm().free[i].end = b;
+        if (i + 1 < mm().nfree && mm().free[i + 1].start == b) {
+            mm().free[i].end = mm().free[i + 1].end;
+            memmove(&mm().free[i + 1], &mm().free[i + 2], sizeof(Extent) * (mm().nfree - i - 2));
+            --mm().nfree;
         }
         return true;
     }
-    if (i < g_nfree && g_free[i].start == b) {
-        g_free[i].start = a;
+    if (i < mm().nfree && mm().free[i].start == b) {
+        mm().free[i].start = a;
         return true;
     }
-    if (g_nfree == kMaxExtents)
+    if (mm().nfree == kMaxExtents)
         return false;
-    memmove(&g_free[i + 1], &g_free[i], sizeof(Extent) * (g_nfree - i));
-    g_free[i] = {a, b};
-    ++g_nfree;
+    memmove(&mm().free[i + 1], &mm().free[i], sizeof(Extent) * (mm().nfree - i));
+    mm().free[i] = {a, b};
+    ++mm().nfree;
     return true;
 }
 
 uint64_t free_bytes_in(uint64_t a, uint64_t b) {
     uint64_t n = 0;
-    for (int i = 0; i < g_nfree; ++i) {
-        uint64_t s = g_free[i].start > a ? g_free[i].start : a;
-        uint64_t e = g_free[i].end < b ? g_free[i].end : b;
+    for (int i = 0; i < mm().nfree; ++i) {
+        uint64_t s = mm().free[i].start > a ? mm().free[i].start : a;
+        uint64_t e = mm().free[i].end < b ? mm().free[i].end : b;
         if (s < e)
             n += e - s;
     }
@@ -142,10 +139,10 @@ uint64_t free_bytes_in(uint64_t a, uint64_t b) {
 
 // Highest free range of `len` bytes that lies above the program break.
 uint64_t find_top_down(uint64_t len) {
-    for (int i = g_nfree - 1; i >= 0; --i) {
-        uint64_t lo = g_free[i].start > g_brk ? g_free[i].start : page_up(g_brk);
-        if (g_free[i].end > lo && g_free[i].end - lo >= len)
-            return g_free[i].end - len;
+    for (int i = mm().nfree - 1; i >= 0; --i) {
+        uint64_t lo = mm().free[i].start > mm().brk ? mm().free[i].start : page_up(mm().brk);
+        if (mm().free[i].end > lo && mm().free[i].end - lo >= len)
+            return mm().free[i].end - len;
     }
     return 0;
 }
@@ -153,39 +150,39 @@ uint64_t find_top_down(uint64_t len) {
 }  // namespace
 
 void memory_init(uint64_t heap_lo, uint64_t heap_hi) {
-    g_lo = page_up(heap_lo);
-    g_hi = heap_hi & ~(kPage - 1);
-    g_nfree = 0;
-    if (g_hi > g_lo)
-        g_free[g_nfree++] = {g_lo, g_hi};
-    g_brk_start = g_brk = g_lo;
-    g_clean_lo = g_lo;
-    g_clean_hi = g_hi;
-    g_used = 0;
+    mm().lo = page_up(heap_lo);
+    mm().hi = heap_hi & ~(kPage - 1);
+    mm().nfree = 0;
+    if (mm().hi > mm().lo)
+        mm().free[mm().nfree++] = {mm().lo, mm().hi};
+    mm().brk_start = mm().brk = mm().lo;
+    mm().clean_lo = mm().lo;
+    mm().clean_hi = mm().hi;
+    mm().used = 0;
     g_ram_low_end = boot().ram_low_end;
     g_ram_high_start = boot().ram_high_start;
 }
 
-uint64_t mem_used() { return g_used; }
+uint64_t mem_used() { return mm().used; }
 
 uint64_t mem_brk(uint64_t new_brk) {
-    if (new_brk < g_brk_start || new_brk > g_hi)
-        return g_brk;
-    uint64_t old_top = page_up(g_brk), new_top = page_up(new_brk);
+    if (new_brk < mm().brk_start || new_brk > mm().hi)
+        return mm().brk;
+    uint64_t old_top = page_up(mm().brk), new_top = page_up(new_brk);
     if (new_top > old_top) {
         if (!range_free(old_top, new_top))
-            return g_brk;  // would run into an mmap: refuse, as Linux does
+            return mm().brk;  // would run into an mmap: refuse, as Linux does
         if (!ensure_backed(old_top, new_top))
-            return g_brk;
+            return mm().brk;
         take(old_top, new_top);
         prepare(old_top, new_top);
-        g_used += new_top - old_top;
+        mm().used += new_top - old_top;
     } else if (new_top < old_top) {
         give(new_top, old_top);
-        g_used -= old_top - new_top;
+        mm().used -= old_top - new_top;
     }
-    g_brk = new_brk;
-    return g_brk;
+    mm().brk = new_brk;
+    return mm().brk;
 }
 
 long mem_mmap(uint64_t addr, uint64_t len, int prot, int flags) {
@@ -196,14 +193,14 @@ long mem_mmap(uint64_t addr, uint64_t len, int prot, int flags) {
         return -err::kNoDev;  // file mappings arrive with the filesystem
     if (!(flags & (kMapShared | kMapPrivate)))
         return -err::kInval;
-    if (len > g_hi - g_lo)
+    if (len > mm().hi - mm().lo)
         return -err::kNoMem;
     len = page_up(len);
     bool fixed = flags & (kMapFixed | kMapFixedNoreplace);
     if (fixed) {
         if (addr & (kPage - 1))
             return -err::kInval;
-        if (addr < g_lo || addr > g_hi || len > g_hi - addr)
+        if (addr < mm().lo || addr > mm().hi || len > mm().hi - addr)
             return -err::kNoMem;
         if ((flags & kMapFixedNoreplace) && !range_free(addr, addr + len))
             return -err::kExist;
@@ -211,12 +208,12 @@ long mem_mmap(uint64_t addr, uint64_t len, int prot, int flags) {
         if (!ensure_backed(addr, addr + len) || !take(addr, addr + len))
             return -err::kNoMem;
         prepare(addr, addr + len);  // MAP_FIXED replaces: the new mapping reads as zero
-        g_used += newly;
+        mm().used += newly;
         return static_cast<long>(addr);
     }
     uint64_t at = 0;
-    if (addr && !(addr & (kPage - 1)) && addr >= g_lo && addr <= g_hi && len <= g_hi - addr &&
-        addr >= page_up(g_brk) && range_free(addr, addr + len))
+    if (addr && !(addr & (kPage - 1)) && addr >= mm().lo && addr <= mm().hi && len <= mm().hi - addr &&
+        addr >= page_up(mm().brk) && range_free(addr, addr + len))
         at = addr;  // honour a usable hint
     if (!at)
         at = find_top_down(len);
@@ -225,7 +222,7 @@ long mem_mmap(uint64_t addr, uint64_t len, int prot, int flags) {
     if (!ensure_backed(at, at + len) || !take(at, at + len))
         return -err::kNoMem;
     prepare(at, at + len);
-    g_used += len;
+    mm().used += len;
     return static_cast<long>(at);
 }
 
@@ -236,13 +233,13 @@ long mem_munmap(uint64_t addr, uint64_t len) {
     if (end < addr)
         return -err::kInval;
     // Only the managed range can be returned; unmapping elsewhere is a no-op.
-    uint64_t a = addr < g_lo ? g_lo : addr, b = end > g_hi ? g_hi : end;
+    uint64_t a = addr < mm().lo ? mm().lo : addr, b = end > mm().hi ? mm().hi : end;
     if (a >= b)
         return 0;
     uint64_t was_free = free_bytes_in(a, b);
     if (!give(a, b))
         return -err::kNoMem;
-    g_used -= (b - a) - was_free;
+    mm().used -= (b - a) - was_free;
     return 0;
 }
 
@@ -254,7 +251,7 @@ long mem_mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags
     (void)new_addr;
     old_len = page_up(old_len);
     new_len = page_up(new_len);
-    if (old_addr < g_lo || old_addr + old_len > g_hi)
+    if (old_addr < mm().lo || old_addr + old_len > mm().hi)
         return -err::kFault;
     if (new_len <= old_len) {
         if (new_len < old_len)
@@ -262,12 +259,12 @@ long mem_mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags
         return static_cast<long>(old_addr);
     }
     uint64_t grow_a = old_addr + old_len, grow_b = old_addr + new_len;
-    if (grow_b <= g_hi && grow_b > grow_a && range_free(grow_a, grow_b)) {
+    if (grow_b <= mm().hi && grow_b > grow_a && range_free(grow_a, grow_b)) {
         if (!ensure_backed(grow_a, grow_b))
             return -err::kNoMem;
         take(grow_a, grow_b);
         prepare(grow_a, grow_b);
-        g_used += grow_b - grow_a;
+        mm().used += grow_b - grow_a;
         return static_cast<long>(old_addr);
     }
     if (!(flags & kMremapMaymove))

@@ -3,6 +3,7 @@
 #include "kernel/fs/file_cache.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/proc/task.hpp"
 #include "kernel/syscalls/syscall.hpp"
 
 namespace lightvm::guest {
@@ -23,30 +24,30 @@ enum : unsigned {
 };
 
 constexpr uint64_t kArchSetGs = 0x1001, kArchSetFs = 0x1002, kArchGetFs = 0x1003, kArchGetGs = 0x1004;
-constexpr uint64_t kRlimInfinity = ~0ull;
 constexpr unsigned kSigChld = 17, kSigCont = 18, kSigUrg = 23, kSigWinch = 28;
 
-uint64_t g_fs_base, g_gs_base;
-unsigned g_umask = 022;
 
 long sys_exit(const SyscallArgs& a) {
     trace_noreturn(kSysExitGroup, a.a0);
     exit_vm(static_cast<int>(a.a0 & 0xff), 0);
 }
 
-long sys_getpid(const SyscallArgs&) { return boot().pid; }
-long sys_getppid(const SyscallArgs&) { return 0; }
+long sys_getpid(const SyscallArgs&) { return current_process()->pid; }
+long sys_gettid(const SyscallArgs&) { return current()->tid; }
+long sys_getppid(const SyscallArgs&) { return current_process()->ppid; }
+long sys_getpgid(const SyscallArgs&) { return current_process()->pgid; }
+long sys_getsid(const SyscallArgs&) { return current_process()->sid; }
 long sys_zero(const SyscallArgs&) { return 0; }
 long sys_enosys(const SyscallArgs&) { return -err::kNoSys; }
 
-long sys_set_tid_address(const SyscallArgs&) { return boot().pid; }
+long sys_set_tid_address(const SyscallArgs&) { return current()->tid; }
 
 long sys_arch_prctl(const SyscallArgs& a) {
     switch (a.a0) {
     case kArchSetFs:
         if (a.a1 >= (1ull << 47))
             return -err::kPerm;
-        g_fs_base = a.a1;
+        current()->fs_base = a.a1;
         if (boot().flags & abi::kBootHasFsgsbase) {
             asm volatile("wrfsbase %0" : : "r"(a.a1) : "memory");
         } else {
@@ -58,18 +59,18 @@ long sys_arch_prctl(const SyscallArgs& a) {
     case kArchGetFs:
         if (!user_range_ok(a.a1, 8))
             return -err::kFault;
-        *reinterpret_cast<uint64_t*>(a.a1) = g_fs_base;
+        *reinterpret_cast<uint64_t*>(a.a1) = current()->fs_base;
         return 0;
     case kArchSetGs:
         if (!(boot().flags & abi::kBootHasFsgsbase))
             return -err::kInval;
-        g_gs_base = a.a1;
+        current()->gs_base = a.a1;
         asm volatile("wrgsbase %0" : : "r"(a.a1) : "memory");
         return 0;
     case kArchGetGs:
         if (!user_range_ok(a.a1, 8))
             return -err::kFault;
-        *reinterpret_cast<uint64_t*>(a.a1) = g_gs_base;
+        *reinterpret_cast<uint64_t*>(a.a1) = current()->gs_base;
         return 0;
     default:
         return -err::kInval;
@@ -94,17 +95,17 @@ long deliver_self(unsigned sig) {
 
 long sys_kill(const SyscallArgs& a) {
     int64_t pid = static_cast<int32_t>(static_cast<uint32_t>(a.a0));
-    if (pid != boot().pid && pid != 0 && pid != -1)
+    if (pid != current_process()->pid && pid != 0 && pid != -1)
         return -err::kSrch;
     return deliver_self(static_cast<unsigned>(a.a1));
 }
 long sys_tkill(const SyscallArgs& a) {
-    if (static_cast<int32_t>(static_cast<uint32_t>(a.a0)) != static_cast<int32_t>(boot().pid))
+    if (static_cast<int32_t>(static_cast<uint32_t>(a.a0)) != static_cast<int32_t>(current_process()->pid))
         return -err::kSrch;
     return deliver_self(static_cast<unsigned>(a.a1));
 }
 long sys_tgkill(const SyscallArgs& a) {
-    if (static_cast<int64_t>(a.a0) != boot().pid || static_cast<int64_t>(a.a1) != boot().pid)
+    if (static_cast<int64_t>(a.a0) != current_process()->pid || static_cast<int64_t>(a.a1) != current_process()->pid)
         return -err::kSrch;
     return deliver_self(static_cast<unsigned>(a.a2));
 }
@@ -145,40 +146,56 @@ long sys_sigaltstack(const SyscallArgs& a) {
     return 0;
 }
 
-void fill_rlimit(unsigned resource, uint64_t* lim) {
-    switch (resource) {
-    case 3:  // RLIMIT_STACK
-        lim[0] = lim[1] = abi::kStackSize;
-        break;
-    case 7:  // RLIMIT_NOFILE
-        lim[0] = 1024;
-        lim[1] = 4096;
-        break;
-    default:
-        lim[0] = lim[1] = kRlimInfinity;
-    }
+// Limits live in the process; new values are kept (getrlimit returns them)
+// but only RLIMIT_NOFILE's ceiling (kMaxFds) is a real limit today.
+long get_rlimit(unsigned resource, uint64_t addr) {
+    if (!user_range_ok(addr, 16))
+        return -err::kFault;
+    memcpy(reinterpret_cast<void*>(addr), current_process()->rlimit[resource], 16);
+    return 0;
+}
+
+long set_rlimit(unsigned resource, uint64_t addr) {
+    uint64_t lim[2];
+    if (!user_range_ok(addr, sizeof lim))
+        return -err::kFault;
+    memcpy(lim, reinterpret_cast<const void*>(addr), sizeof lim);
+    uint64_t* cur = current_process()->rlimit[resource];
+    if (lim[0] > lim[1])
+        return -err::kInval;
+    if (lim[1] > cur[1] && current_process()->cred.euid != 0)
+        return -err::kPerm;
+    cur[0] = lim[0];
+    cur[1] = lim[1];
+    return 0;
 }
 
 long sys_prlimit64(const SyscallArgs& a) {
-    if (a.a0 != 0 && static_cast<int64_t>(a.a0) != boot().pid)
+    if (a.a0 != 0 && static_cast<int64_t>(a.a0) != current_process()->pid)
         return -err::kSrch;
-    if (a.a1 >= 16)
+    if (a.a1 >= kRlimits)
         return -err::kInval;
-    if (a.a3) {
-        if (!user_range_ok(a.a3, 16))
-            return -err::kFault;
-        fill_rlimit(static_cast<unsigned>(a.a1), reinterpret_cast<uint64_t*>(a.a3));
+    auto res = static_cast<unsigned>(a.a1);
+    uint64_t old[2];
+    memcpy(old, current_process()->rlimit[res], sizeof old);
+    if (a.a2) {
+        long r = set_rlimit(res, a.a2);
+        if (r < 0)
+            return r;
     }
-    return 0;  // new limits are accepted and not enforced
+    if (a.a3) {
+        if (!user_range_ok(a.a3, sizeof old))
+            return -err::kFault;
+        memcpy(reinterpret_cast<void*>(a.a3), old, sizeof old);
+    }
+    return 0;
 }
 
 long sys_getrlimit(const SyscallArgs& a) {
-    if (a.a0 >= 16)
-        return -err::kInval;
-    if (!user_range_ok(a.a1, 16))
-        return -err::kFault;
-    fill_rlimit(static_cast<unsigned>(a.a0), reinterpret_cast<uint64_t*>(a.a1));
-    return 0;
+    return a.a0 < kRlimits ? get_rlimit(static_cast<unsigned>(a.a0), a.a1) : -err::kInval;
+}
+long sys_setrlimit(const SyscallArgs& a) {
+    return a.a0 < kRlimits ? set_rlimit(static_cast<unsigned>(a.a0), a.a1) : -err::kInval;
 }
 
 long sys_sched_getaffinity(const SyscallArgs& a) {
@@ -205,8 +222,8 @@ long sys_futex(const SyscallArgs& a) {
 }
 
 long sys_umask(const SyscallArgs& a) {
-    unsigned old = g_umask;
-    g_umask = a.a0 & 0777;
+    unsigned old = current_process()->fs->umask;
+    current_process()->fs->umask = a.a0 & 0777;
     return old;
 }
 
@@ -222,7 +239,6 @@ long sys_getresid(const SyscallArgs& a) {
 
 // prctl: the thread name (PR_SET_NAME/PR_GET_NAME) and the dumpable flag;
 // the rest is not supported.
-char g_comm[16] = "app";
 long sys_prctl(const SyscallArgs& a) {
     constexpr uint64_t kSetName = 15, kGetName = 16, kGetDumpable = 3, kSetDumpable = 4;
     switch (a.a0) {
@@ -232,14 +248,14 @@ long sys_prctl(const SyscallArgs& a) {
             return -err::kFault;
         if (len > 15)
             len = 15;
-        memcpy(g_comm, reinterpret_cast<const char*>(a.a1), len);
-        g_comm[len] = 0;
+        memcpy(current()->comm, reinterpret_cast<const char*>(a.a1), len);
+        current()->comm[len] = 0;
         return 0;
     }
     case kGetName:
         if (!user_range_ok(a.a1, 16))
             return -err::kFault;
-        memcpy(reinterpret_cast<void*>(a.a1), g_comm, 16);
+        memcpy(reinterpret_cast<void*>(a.a1), current()->comm, 16);
         return 0;
     case kGetDumpable:
         return 1;
@@ -260,7 +276,7 @@ long sys_pause(const SyscallArgs&) {
 
 }  // namespace
 
-unsigned current_umask() { return g_umask; }
+unsigned current_umask() { return current_process()->fs->umask; }
 
 [[noreturn]] void exit_vm(int status, unsigned signal) {
     cache_flush_all();  // nothing the guest wrote is lost on a normal exit
@@ -273,7 +289,7 @@ void register_process_syscalls(SyscallHandler* t) {
     t[kSysExit] = sys_exit;
     t[kSysExitGroup] = sys_exit;
     t[kSysGetpid] = sys_getpid;
-    t[kSysGettid] = sys_getpid;
+    t[kSysGettid] = sys_gettid;
     t[kSysGetppid] = sys_getppid;
     t[kSysGetuid] = sys_zero;
     t[kSysGetgid] = sys_zero;
@@ -282,9 +298,9 @@ void register_process_syscalls(SyscallHandler* t) {
     t[kSysGetresuid] = sys_getresid;
     t[kSysGetresgid] = sys_getresid;
     t[kSysGetgroups] = sys_zero;
-    t[kSysGetpgrp] = sys_getpid;
-    t[kSysGetpgid] = sys_getpid;
-    t[kSysGetsid] = sys_getpid;
+    t[kSysGetpgrp] = sys_getpgid;
+    t[kSysGetpgid] = sys_getpgid;
+    t[kSysGetsid] = sys_getsid;
     t[kSysSetpgid] = sys_zero;
     t[kSysSetTidAddress] = sys_set_tid_address;
     t[kSysSetRobustList] = sys_zero;
@@ -298,7 +314,7 @@ void register_process_syscalls(SyscallHandler* t) {
     t[kSysTgkill] = sys_tgkill;
     t[kSysPrlimit64] = sys_prlimit64;
     t[kSysGetrlimit] = sys_getrlimit;
-    t[kSysSetrlimit] = sys_zero;
+    t[kSysSetrlimit] = sys_setrlimit;
     t[kSysSchedYield] = sys_zero;
     t[kSysSchedGetaffinity] = sys_sched_getaffinity;
     t[kSysFutex] = sys_futex;

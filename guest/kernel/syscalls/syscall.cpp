@@ -31,6 +31,7 @@ void syscalls_init() {
     register_time_syscalls(g_table);
     register_info_syscalls(g_table);
     register_fs_syscalls(g_table);
+    register_test_hooks(g_table);
     g_trace = boot().flags & abi::kBootTrace;
 }
 

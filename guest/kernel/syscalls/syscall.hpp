@@ -29,8 +29,11 @@ void register_io_syscalls(SyscallHandler* table);
 void register_time_syscalls(SyscallHandler* table);
 void register_info_syscalls(SyscallHandler* table);
 void register_fs_syscalls(SyscallHandler* table);
+void register_test_hooks(SyscallHandler* table);
 
 inline constexpr unsigned kMaxSyscall = 512;
+// lightvm's private test-hook call (proc/test_hooks.cpp), beyond Linux's numbers.
+inline constexpr unsigned kSysTestHook = kMaxSyscall - 1;
 void syscalls_init();
 
 }  // namespace lightvm::guest

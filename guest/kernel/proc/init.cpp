@@ -1,0 +1,56 @@
+#include "kernel/proc/task.hpp"
+
+#include "kernel/fs/fd_table.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/mm/address_space.hpp"
+
+extern "C" char lvm_boot_kstack[], lvm_boot_kstack_top[];
+
+namespace lightvm::guest {
+
+namespace {
+
+// The first task and what it owns. Later tasks and processes come from
+// the kernel allocator (fork, clone); these exist before it does.
+Task g_init_task;
+Process g_init_process;
+FsContext g_init_fs;
+FdTable g_init_files;
+AddressSpace g_init_mm;
+
+void default_limits(Process& p) {
+    constexpr uint64_t kInfinity = ~0ull;
+    for (auto& l : p.rlimit)
+        l[0] = l[1] = kInfinity;
+    p.rlimit[3][0] = p.rlimit[3][1] = abi::kStackSize;  // RLIMIT_STACK
+    p.rlimit[7][0] = kMaxFds;                           // RLIMIT_NOFILE
+    p.rlimit[7][1] = 4096;
+}
+
+}  // namespace
+
+void proc_init() {
+    Process& p = g_init_process;
+    p.pid = p.pgid = p.sid = boot().pid;
+    p.ppid = 0;
+    p.mm = &g_init_mm;
+    p.files = &g_init_files;
+    p.fs = &g_init_fs;
+    g_init_fs.cwd[0] = '/';
+    g_init_fs.cwd_len = 1;
+    g_init_fs.umask = 022;
+    default_limits(p);
+
+    Task& t = g_init_task;
+    t.tid = p.pid;
+    t.state = TaskState::Running;
+    t.process = &p;
+    t.kstack = {reinterpret_cast<uint64_t>(lvm_boot_kstack), reinterpret_cast<uint64_t>(lvm_boot_kstack_top)};
+    memcpy(t.comm, "app", 4);
+
+    Cpu& cpu = this_cpu();
+    cpu.current = &t;
+    cpu.kstack_top = t.kstack.top;
+}
+
+}  // namespace lightvm::guest

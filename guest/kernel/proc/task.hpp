@@ -1,0 +1,68 @@
+// Kernel objects for what runs in the VM. A Task is a thread of execution
+// (registers live on its kernel stack while it is in the kernel); a Process
+// owns what its threads share: the address space, the fd table, the
+// filesystem context, credentials and limits. Everything that was a
+// file-scope global "of the one program" is reached through current(), so
+// fork (a new Process), exec (a new AddressSpace) and threads (Tasks that
+// share one Process) can be added without hunting globals.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/x86_64/cpu.hpp"
+#include "lightvm/abi.h"
+
+namespace lightvm::guest {
+
+struct AddressSpace;
+struct FdTable;
+
+// Where relative paths start and what new files are created with (shared
+// between threads, copied by fork: Linux's fs_struct).
+struct FsContext {
+    char cwd[abi::kMaxPath];
+    size_t cwd_len;
+    unsigned umask;
+};
+
+struct Credentials {
+    uint32_t uid, gid, euid, egid;
+};
+
+inline constexpr unsigned kRlimits = 16;  // RLIM_NLIMITS
+
+struct Process {
+    uint32_t pid, ppid, pgid, sid;
+    AddressSpace* mm;
+    FdTable* files;
+    FsContext* fs;
+    Credentials cred;
+    uint64_t rlimit[kRlimits][2];  // soft, hard
+};
+
+enum class TaskState : uint8_t { Running, Blocked, Dead };
+
+// [base, top) of a kernel stack; the page below base is never mapped.
+struct KernelStack {
+    uint64_t base, top;
+};
+
+struct Task {
+    uint32_t tid;
+    TaskState state;
+    Process* process;
+    KernelStack kstack;
+    uint64_t fs_base, gs_base;  // the user's TLS registers (restored on switch)
+    uint64_t sigmask;
+    char comm[16];  // prctl(PR_SET_NAME), /proc/self/comm
+};
+
+inline Task* current() { return this_cpu().current; }
+inline Process* current_process() { return this_cpu().current->process; }
+
+// Builds the first task and process (pid from the boot page) on the boot
+// kernel stack and makes it current.
+void proc_init();
+
+}  // namespace lightvm::guest
