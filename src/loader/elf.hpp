@@ -1,11 +1,8 @@
-// Static x86-64 ELF executables: strict parsing and loading into guest memory.
-//
-// The file comes from the user and is untrusted, so every field the loader
-// relies on is checked before use, with overflow-safe arithmetic, and each
-// failure names the exact problem. Only static executables are accepted:
-// ET_EXEC, and ET_DYN without PT_INTERP (static-PIE, which relocates
-// itself). Segments are copied, not mmapped, so nothing here depends on the
-// host page size.
+// Static x86-64 ELF executables on the host: the freestanding parser
+// (freestanding/elf) behind Result, with one-line messages that name the
+// exact problem. Only static executables are accepted for now: ET_EXEC, and
+// ET_DYN without PT_INTERP (static-PIE, which relocates itself). Segments
+// are copied, not mmapped, so nothing here depends on the host page size.
 #pragma once
 
 #include <cstdint>
@@ -13,24 +10,15 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "freestanding/elf/elf.hpp"
 
 namespace lightvm::loader {
 
-// Highest address (exclusive) a segment may reach: the lower canonical half.
-inline constexpr uint64_t kUserAddressLimit = 1ull << 47;
-// More would be pathological; real static binaries have about a dozen.
-inline constexpr uint16_t kMaxProgramHeaders = 128;
+using elf::kMaxProgramHeaders;
+using elf::kUserAddressLimit;
 
-// One PT_LOAD segment. Two segments never overlap byte-wise, but they may
-// share a page (e.g. text ending and data starting in the same 4 KiB page),
-// so whoever maps pages must merge the flags of every segment touching it.
-struct Segment {
-    uint64_t vaddr = 0;        // relocated (load_bias applied)
-    uint64_t memsz = 0;
-    uint64_t file_offset = 0;
-    uint64_t filesz = 0;       // <= memsz; [filesz, memsz) is zero-filled
-    uint32_t flags = 0;        // PF_R|PF_W|PF_X
-};
+// One PT_LOAD segment, relocated (see elf::Segment: segments may share a page).
+using Segment = elf::Segment;
 
 enum class ElfKind { Executable, StaticPie };
 
@@ -61,7 +49,7 @@ Result<ElfImage> parse_elf(std::span<const uint8_t> file, uint64_t pie_base);
 // BssFill::AlreadyZero skips the zeroing when `dest` is known to be fresh
 // (a new memfd): touching bss pages the program may never use costs a host
 // page fault each.
-enum class BssFill { Zero, AlreadyZero };
+using elf::BssFill;
 Result<void> load_segments(const ElfImage& image, std::span<const uint8_t> file,
                            std::span<uint8_t> dest, uint64_t dest_base, BssFill fill = BssFill::Zero);
 

@@ -183,19 +183,14 @@ Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std:
     spec.stack_top = mem.size();
     spec.argv = cfg.argv;
     spec.envp = cfg.env;
-    spec.auxv = {
-        {3, app.phdr_vaddr},   // AT_PHDR
-        {4, app.phentsize},    // AT_PHENT
-        {5, app.phnum},        // AT_PHNUM
-        {6, abi::kPageSize},   // AT_PAGESZ
-        {7, 0},                // AT_BASE: no interpreter
-        {8, 0},                // AT_FLAGS
-        {9, app.entry},        // AT_ENTRY
-        {11, 0}, {12, 0}, {13, 0}, {14, 0},  // AT_UID, AT_EUID, AT_GID, AT_EGID
-        {16, host.hwcap},      // AT_HWCAP
-        {17, 100},             // AT_CLKTCK
-        {23, 0},               // AT_SECURE
-    };
+    exec::ProgramAux aux;  // no interpreter yet: AT_BASE 0
+    aux.phdr = app.phdr_vaddr;
+    aux.phent = app.phentsize;
+    aux.phnum = app.phnum;
+    aux.entry = app.entry;
+    aux.hwcap = host.hwcap;
+    spec.auxv.resize(exec::kMaxProgramAux);
+    spec.auxv.resize(exec::fill_auxv(aux, spec.auxv.data()));
     std::copy(random + 32, random + 48, spec.random.begin());
     spec.execfn = cfg.argv.empty() ? cfg.app_path : cfg.argv[0];
     auto stack = TRY(loader::build_initial_stack(spec));

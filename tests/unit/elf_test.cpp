@@ -3,7 +3,7 @@
 // present on the host.
 #include "loader/elf.hpp"
 
-#include <elf.h>
+#include "freestanding/elf/elf_abi.hpp"
 
 #include <cstdlib>
 #include <cstring>
@@ -92,7 +92,7 @@ ElfBuilder minimal_exec() {
     b.eh.e_ident[EI_CLASS] = ELFCLASS64;
     b.eh.e_ident[EI_DATA] = ELFDATA2LSB;
     b.eh.e_ident[EI_VERSION] = EV_CURRENT;
-    b.eh.e_ident[EI_OSABI] = ELFOSABI_SYSV;
+    b.eh.e_ident[EI_OSABI] = ELFOSABI_NONE;
     b.eh.e_type = ET_EXEC;
     b.eh.e_machine = EM_X86_64;
     b.eh.e_version = EV_CURRENT;

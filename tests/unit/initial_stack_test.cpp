@@ -2,7 +2,7 @@
 // C runtime's _start does it, using guest addresses only.
 #include "loader/initial_stack.hpp"
 
-#include <elf.h>
+#include "freestanding/elf/elf_abi.hpp"
 
 #include <cstring>
 #include <optional>

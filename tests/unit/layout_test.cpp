@@ -2,7 +2,7 @@
 // embedded kernel, and a complete image decoded from guest memory.
 #include "monitor/layout.hpp"
 
-#include <elf.h>
+#include "freestanding/elf/elf_abi.hpp"
 #include <sys/stat.h>
 
 #include <cstring>
