@@ -4,7 +4,9 @@ set -eu
 # Build: compilers, CMake/Ninja, tl::expected, CLI11. Tests: GoogleTest,
 # musl-gcc (guest programs), busybox-static (real unmodified binaries),
 # util-linux's unshare/setpriv (already in Debian's base system).
-PKGS="build-essential cmake ninja-build g++ clang libexpected-dev libcli11-dev
+# linux-libc-dev: the uapi headers (<linux/elf.h>, <linux/auxvec.h>, ...)
+# that freestanding/ and the guest kernel compile against.
+PKGS="build-essential cmake ninja-build g++ clang linux-libc-dev libexpected-dev libcli11-dev
 libgtest-dev libgmock-dev musl-tools busybox-static"
 missing=""
 for p in $PKGS; do
