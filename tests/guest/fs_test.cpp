@@ -1148,6 +1148,31 @@ TEST_F(FsPathSemantics, AbsoluteSymlinksResolveInTheGuestNamespace) {
                      << bugs;
 }
 
+TEST_F(FsPathSemantics, LongChainOfAbsoluteSymlinksFromALongWorkingDirectory) {
+    // Regression: every absolute-symlink hop used to recurse with an 8 KiB
+    // frame, so 8 hops plus a 1,013-character working directory overflowed
+    // the 64 KiB kernel stack and getcwd returned garbage. Hops are now a
+    // loop, so Linux's limit (40 links) holds; the 41st is ELOOP.
+    std::string deep = A();
+    while (deep.size() < 1013) {
+        size_t n = std::min<size_t>(200, 1013 - deep.size() - 1);
+        deep += "/" + std::string(n, 'd');
+        ASSERT_EQ(::mkdir(deep.c_str(), 0755), 0) << deep;
+    }
+    ASSERT_EQ(deep.size(), 1013u);
+    for (int i = 1; i <= 41; ++i) {
+        std::string target = i == 41 ? A() + "/a.txt" : A() + "/l" + std::to_string(i + 1);
+        ASSERT_EQ(::symlink(target.c_str(), (A() + "/l" + std::to_string(i)).c_str()), 0);
+    }
+    // Shell builtins only (no fork yet): read through 40 links, then getcwd.
+    auto r = bb({"sh", "-c", "cd " + deep + " && read x < " + A() + "/l2 && echo $x && pwd -P && read y < " + A() + "/l1"},
+                opts());
+    EXPECT_EQ(r.out, "alpha\n" + deep + "\n") << describe(r);
+    EXPECT_NE(r.err.find("Too many levels of symbolic links"), std::string::npos) << describe(r);  // l1: 41 links
+    EXPECT_EQ(r.status, 1) << describe(r);
+    EXPECT_EQ(r.report, "");
+}
+
 // ---------------------------------------------------------------------------
 // One file through several open file descriptions in one VM
 // ---------------------------------------------------------------------------

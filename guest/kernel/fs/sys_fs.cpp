@@ -126,20 +126,33 @@ long open_special(const Resolved& res, uint32_t flags) {
     return install(f, flags);
 }
 
-long do_open(long dirfd, uint64_t path_addr, uint32_t flags, uint32_t mode) {
+long open_in_share(PathArg& p, Resolved& res, uint32_t flags, uint32_t mode, long* handle, abi::HcFs* req) {
+    for (;;) {
+        long r = resolve(p, res);
+        if (r < 0)
+            return r;
+        if (!res.in_share)
+            return 1;  // a special file: the caller opens it
+        if ((flags & kOCreat) && res.trailing_slash)
+            return -err::kIsDir;  // Linux: O_CREAT on "name/" is EISDIR, whatever name is
+        *req = redirectable(p, path_request(abi::kFsOpen, res));
+        req->flags = flags;  // a trailing slash travels in the path: the host applies Linux's rules
+        req->mode = mode & 07777 & ~current_umask();
+        *handle = fs_call(*req);
+        if (!follow_redirect(p, handle, *req))
+            return 0;
+    }
+}
+
+long do_open(PathArg& p, uint32_t flags, uint32_t mode) {
     Resolved res;
-    long r = resolve_user(dirfd, path_addr, res);
+    long handle = 0;
+    abi::HcFs req;
+    long r = open_in_share(p, res, flags, mode, &handle, &req);
     if (r < 0)
         return r;
-    if (!res.in_share)
+    if (r == 1)
         return open_special(res, flags);
-    if ((flags & kOCreat) && res.trailing_slash)
-        return -err::kIsDir;  // Linux: O_CREAT on "name/" is EISDIR, whatever name is
-    abi::HcFs req = redirectable(path_request(abi::kFsOpen, res));
-    req.flags = flags;  // a trailing slash travels in the path: the host applies Linux's rules
-    req.mode = mode & 07777 & ~current_umask();
-    long handle = fs_call(req);
-    RETRY_ON_REDIRECT(handle, req, do_open(kAtFdcwd, path, flags, mode));
     if (handle < 0)
         return handle;
     bool dir = (req.aux & kSIfmt) == kSIfDir;
@@ -158,14 +171,17 @@ long do_open(long dirfd, uint64_t path_addr, uint32_t flags, uint32_t mode) {
     return install(f, flags);
 }
 
+long open_user(long dirfd, uint64_t path, uint32_t flags, uint32_t mode) {
+    return with_user_path(dirfd, path, [&](PathArg& p) { return do_open(p, flags, mode); });
+}
 long sys_open(const SyscallArgs& a) {
-    return do_open(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1), static_cast<uint32_t>(a.a2));
+    return open_user(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1), static_cast<uint32_t>(a.a2));
 }
 long sys_openat(const SyscallArgs& a) {
-    return do_open(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2), static_cast<uint32_t>(a.a3));
+    return open_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2), static_cast<uint32_t>(a.a3));
 }
 long sys_creat(const SyscallArgs& a) {
-    return do_open(kAtFdcwd, a.a0, 01 | kOCreat | kOTrunc, static_cast<uint32_t>(a.a1));
+    return open_user(kAtFdcwd, a.a0, 01 | kOCreat | kOTrunc, static_cast<uint32_t>(a.a1));
 }
 
 // ---- stat -----------------------------------------------------------------
@@ -269,84 +285,102 @@ long sys_statx(const SyscallArgs& a) {
     return 0;
 }
 
-long do_access(long dirfd, uint64_t path, uint32_t mode, uint32_t flags) {
+long do_access(PathArg& p, uint32_t mode, uint32_t flags) {
     Resolved res;
-    long r = resolve_user(dirfd, path, res);
-    if (r < 0)
-        return r;
-    if (!res.in_share) {
-        if (res.special == Special::None)
-            return -err::kNoEnt;
-        if ((mode & 2) && res.special == Special::Block && (boot().devices[res.block].flags & abi::kDevReadOnly))
-            return kErofs;
-        return 0;
+    for (;;) {
+        long r = resolve(p, res);
+        if (r < 0)
+            return r;
+        if (!res.in_share) {
+            if (res.special == Special::None)
+                return -err::kNoEnt;
+            if ((mode & 2) && res.special == Special::Block && (boot().devices[res.block].flags & abi::kDevReadOnly))
+                return kErofs;
+            return 0;
+        }
+        // The guest runs as root: with known attributes, only EROFS and X_OK
+        // (some x bit, or a directory) can say no.
+        Stat st;
+        if (!res.physical && attr_get(res.abs, res.abs_len, &st) && (st.mode & kSIfmt) != 0120000) {
+            if ((mode & 2) && res.read_only)
+                return kErofs;
+            if ((mode & 1) && (st.mode & kSIfmt) != kSIfDir && !(st.mode & 0111))
+                return -err::kAcces;
+            return 0;
+        }
+        abi::HcFs req = redirectable(p, path_request(abi::kFsAccess, res));
+        req.mode = mode;
+        req.flags = flags;
+        r = fs_call(req);
+        if (!follow_redirect(p, &r, req))
+            return r;
     }
-    // The guest runs as root: with known attributes, only EROFS and X_OK
-    // (some x bit, or a directory) can say no.
-    Stat st;
-    if (!res.physical && attr_get(res.abs, res.abs_len, &st) && (st.mode & kSIfmt) != 0120000) {
-        if ((mode & 2) && res.read_only)
-            return kErofs;
-        if ((mode & 1) && (st.mode & kSIfmt) != kSIfDir && !(st.mode & 0111))
-            return -err::kAcces;
-        return 0;
-    }
-    abi::HcFs req = redirectable(path_request(abi::kFsAccess, res));
-    req.mode = mode;
-    req.flags = flags;
-    r = fs_call(req);
-    RETRY_ON_REDIRECT(r, req, do_access(kAtFdcwd, path, mode, flags));
-    return r;
 }
-long sys_access(const SyscallArgs& a) { return do_access(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1), 0); }
+long access_user(long dirfd, uint64_t path, uint32_t mode, uint32_t flags) {
+    return with_user_path(dirfd, path, [&](PathArg& p) { return do_access(p, mode, flags); });
+}
+long sys_access(const SyscallArgs& a) { return access_user(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1), 0); }
 long sys_faccessat(const SyscallArgs& a) {
-    return do_access(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2), 0);
+    return access_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2), 0);
 }
 long sys_faccessat2(const SyscallArgs& a) {
-    return do_access(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2), static_cast<uint32_t>(a.a3));
+    return access_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2), static_cast<uint32_t>(a.a3));
 }
 
 
 }  // namespace
 
+namespace {
+
+long stat_path(PathArg& p, Stat* out, uint32_t flags) {
+    Resolved res;
+    for (;;) {
+        long r = resolve(p, res);
+        if (r < 0)
+            return r;
+        if (!res.in_share)
+            return stat_special(res, out);
+        Stat cached;
+        constexpr uint32_t kSIfLnk = 0120000;
+        if (!res.physical && attr_get(res.abs, res.abs_len, &cached) &&
+            ((flags & kAtSymlinkNofollow) || (cached.mode & kSIfmt) != kSIfLnk)) {
+            if (res.trailing_slash && (cached.mode & kSIfmt) != kSIfDir)
+                return -err::kNotDir;
+            memcpy(out, &cached, sizeof cached);
+            return 0;
+        }
+        abi::HcFs req = redirectable(p, path_request(abi::kFsStat, res));
+        req.flags = flags & kAtSymlinkNofollow;
+        req.buf = reinterpret_cast<uint64_t>(out);
+        req.len = sizeof(Stat);
+        r = fs_call(req);
+        if (follow_redirect(p, &r, req))
+            continue;
+        if (r == 0 && (flags & kAtSymlinkNofollow) && !res.physical)
+            attr_put(res.abs, res.abs_len, *out);  // lstat, then access/unlink: one exit, not two
+        if (r == 0 && res.trailing_slash && (out->mode & kSIfmt) != kSIfDir)
+            return -err::kNotDir;
+        return r;
+    }
+}
+
+}  // namespace
+
 long do_stat(long dirfd, uint64_t path_addr, Stat* out, uint32_t flags) {
-    size_t len;
-    if (!user_string_ok(path_addr, abi::kMaxPath + 1, &len))
-        return -err::kFault;
-    if (len == 0) {
+    PathArg p;
+    long r = path_from_user(p, dirfd, path_addr);
+    if (r < 0)
+        return r;
+    if (p.len == 0) {
         if (!(flags & kAtEmptyPath))
             return -err::kNoEnt;
         if (dirfd != kAtFdcwd) {
             OpenFile* f = fd_get(dirfd);
             return f ? file_stat(f, out) : -err::kBadF;
         }
-        path_addr = reinterpret_cast<uint64_t>(".");
+        path_from_kernel(p, dirfd, ".");
     }
-    Resolved res;
-    long r = resolve_user(dirfd, path_addr, res);
-    if (r < 0)
-        return r;
-    if (!res.in_share)
-        return stat_special(res, out);
-    Stat cached;
-    constexpr uint32_t kSIfLnk = 0120000;
-    if (!res.physical && attr_get(res.abs, res.abs_len, &cached) && ((flags & kAtSymlinkNofollow) || (cached.mode & kSIfmt) != kSIfLnk)) {
-        if (res.trailing_slash && (cached.mode & kSIfmt) != kSIfDir)
-            return -err::kNotDir;
-        memcpy(out, &cached, sizeof cached);
-        return 0;
-    }
-    abi::HcFs req = redirectable(path_request(abi::kFsStat, res));
-    req.flags = flags & kAtSymlinkNofollow;
-    req.buf = reinterpret_cast<uint64_t>(out);
-    req.len = sizeof(Stat);
-    r = fs_call(req);
-    RETRY_ON_REDIRECT(r, req, do_stat(kAtFdcwd, path, out, flags & ~kAtEmptyPath));
-    if (r == 0 && (flags & kAtSymlinkNofollow) && !res.physical)
-        attr_put(res.abs, res.abs_len, *out);  // lstat, then access/unlink: one exit, not two
-    if (r == 0 && res.trailing_slash && (out->mode & kSIfmt) != kSIfDir)
-        return -err::kNotDir;
-    return r;
+    return stat_path(p, out, flags);
 }
 
 

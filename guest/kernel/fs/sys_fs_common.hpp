@@ -47,12 +47,44 @@ inline long resolve_user(long dirfd, uint64_t path_addr, Resolved& res) {
     return vfs_resolve(dirfd, path, len, res);
 }
 
-// Absolute symlinks inside a share name guest paths: the monitor hands
-// them back (abi.h kFsOptRedirect) and the call is retried with the new
-// path through our mount table. One buffer per hop, as retries nest.
-constexpr int kMaxRedirects = 8;
-inline char g_redirect[kMaxRedirects][abi::kMaxPath + 1];
-inline int g_redirect_depth;
+// A path argument of a call that may meet absolute symlinks inside a share:
+// the monitor hands their target back (abi.h kFsOptRedirect) and the call
+// starts over with that guest path, through our mount table. Retrying is a
+// loop over one PathArg (the target overwrites the path in place), never a
+// recursion: a chain of links costs no more kernel stack than one.
+constexpr int kMaxRedirects = 40;  // Linux's MAXSYMLINKS
+// Too many nested absolute links: what Linux says for symlink loops.
+constexpr long kEloop = -40;
+
+struct PathArg {
+    long dirfd;
+    size_t len;
+    int hops;
+    char buf[abi::kMaxPath + 1];
+};
+
+// Copies the user's path into p (the kernel then never rereads user memory).
+inline long path_from_user(PathArg& p, long dirfd, uint64_t addr) {
+    const char* path;
+    long r = copy_user_path(addr, &path, &p.len);
+    if (r < 0)
+        return r;
+    memcpy(p.buf, path, p.len);
+    p.buf[p.len] = 0;
+    p.dirfd = dirfd;
+    p.hops = 0;
+    return 0;
+}
+
+inline long path_from_kernel(PathArg& p, long dirfd, const char* path) {
+    p.len = strlen(path);
+    memcpy(p.buf, path, p.len + 1);
+    p.dirfd = dirfd;
+    p.hops = 0;
+    return 0;
+}
+
+inline long resolve(const PathArg& p, Resolved& res) { return vfs_resolve(p.dirfd, p.buf, p.len, res); }
 
 inline abi::HcFs path_request(uint32_t op, const Resolved& res) {
     abi::HcFs req = fs_request(op);
@@ -62,44 +94,37 @@ inline abi::HcFs path_request(uint32_t op, const Resolved& res) {
     return req;
 }
 
-// For call sites that retry with RETRY_ON_REDIRECT (path2 must be unused).
-inline abi::HcFs redirectable(abi::HcFs req) {
-    if (g_redirect_depth < kMaxRedirects) {
-        req.options = abi::kFsOptRedirect;
-        req.path2 = reinterpret_cast<uint64_t>(g_redirect[g_redirect_depth]);
-        req.path2_len = abi::kMaxPath;
-    }
+// Lets the monitor answer with a redirect, written into p.buf (free to
+// reuse: the request's path points into the Resolved). path2 must be unused.
+inline abi::HcFs redirectable(PathArg& p, abi::HcFs req) {
+    req.options = abi::kFsOptRedirect;
+    req.path2 = reinterpret_cast<uint64_t>(p.buf);
+    req.path2_len = abi::kMaxPath;
     return req;
 }
 
-// If the monitor asked for a redirect, the guest path to retry with (a
-// kernel string), else nullptr. Callers retry with redirect_guard held.
-inline const char* redirect_target(long r, const abi::HcFs& req) {
-    if (r != -abi::kFsRedirect || g_redirect_depth >= kMaxRedirects || req.aux >= abi::kMaxPath)
-        return nullptr;
-    char* buf = g_redirect[g_redirect_depth];
-    buf[req.aux] = 0;
-    return buf;
+// After a redirectable call: true when it must be retried with p, which now
+// holds the link's target; otherwise *r is the call's final result.
+inline bool follow_redirect(PathArg& p, long* r, const abi::HcFs& req) {
+    if (*r != -abi::kFsRedirect)
+        return false;
+    if (++p.hops > kMaxRedirects || req.aux >= abi::kMaxPath) {
+        *r = kEloop;
+        return false;
+    }
+    p.len = req.aux;
+    p.buf[p.len] = 0;
+    p.dirfd = kAtFdcwd;
+    return true;
 }
 
-struct RedirectGuard {
-    RedirectGuard() { ++g_redirect_depth; }
-    ~RedirectGuard() { --g_redirect_depth; }
-};
-
-// Too many nested absolute links: what Linux says for symlink loops.
-constexpr long kEloop = -40;
-#define RETRY_ON_REDIRECT(r, req, call)                                  \
-    do {                                                                 \
-        if (const char* target_ = redirect_target((r), (req))) {        \
-            RedirectGuard guard_;                                        \
-            uint64_t path = reinterpret_cast<uint64_t>(target_);         \
-            (void)path;                                                  \
-            return call;                                                 \
-        }                                                                \
-        if ((r) == -abi::kFsRedirect)                                    \
-            return kEloop;                                               \
-    } while (0)
+// Runs fn(PathArg&) on the user's path (dirfd-relative).
+template <typename F>
+long with_user_path(long dirfd, uint64_t addr, F fn) {
+    PathArg p;
+    long r = path_from_user(p, dirfd, addr);
+    return r < 0 ? r : fn(p);
+}
 
 // For operations that only make sense on a share.
 inline long need_share(const Resolved& res, bool mutating) {

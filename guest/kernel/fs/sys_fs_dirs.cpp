@@ -105,50 +105,61 @@ long sys_getdents64(const SyscallArgs& a) {
     return n;
 }
 
-long do_mkdir(long dirfd, uint64_t path, uint32_t mode) {
+long do_mkdir(PathArg& p, uint32_t mode) {
     Resolved res;
-    long r = resolve_user(dirfd, path, res);
-    if (r < 0)
-        return r;
-    if (!res.in_share)
-        return res.special == Special::None ? -err::kNoEnt : -err::kExist;
-    abi::HcFs req = redirectable(path_request(abi::kFsMkdir, res));
-    req.mode = mode & 07777 & ~current_umask();
-    attr_forget(res.abs, res.abs_len);
-    r = fs_call(req);
-    RETRY_ON_REDIRECT(r, req, do_mkdir(kAtFdcwd, path, mode));
-    return r;
+    for (;;) {
+        long r = resolve(p, res);
+        if (r < 0)
+            return r;
+        if (!res.in_share)
+            return res.special == Special::None ? -err::kNoEnt : -err::kExist;
+        abi::HcFs req = redirectable(p, path_request(abi::kFsMkdir, res));
+        req.mode = mode & 07777 & ~current_umask();
+        attr_forget(res.abs, res.abs_len);
+        r = fs_call(req);
+        if (!follow_redirect(p, &r, req))
+            return r;
+    }
 }
-long sys_mkdir(const SyscallArgs& a) { return do_mkdir(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1)); }
+long mkdir_user(long dirfd, uint64_t path, uint32_t mode) {
+    return with_user_path(dirfd, path, [&](PathArg& p) { return do_mkdir(p, mode); });
+}
+long sys_mkdir(const SyscallArgs& a) { return mkdir_user(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1)); }
 long sys_mkdirat(const SyscallArgs& a) {
-    return do_mkdir(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
+    return mkdir_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
 }
 
-long do_unlink(long dirfd, uint64_t path, uint32_t flags) {
+long do_unlink(PathArg& p, uint32_t flags) {
+    // Linux refuses "." and ".." as the last component before looking anything up.
+    int dots = last_component_dots(p.buf, p.len);
+    Resolved res;
+    for (;;) {
+        long r = resolve(p, res);
+        if (r < 0)
+            return r;
+        if (dots)
+            return (flags & kAtRemovedir) ? (dots == 1 ? -err::kInval : -39 /* ENOTEMPTY */) : -err::kIsDir;
+        if ((r = need_share(res, true)) < 0)
+            return r;
+        if (res.rel_len == 0)
+            return -16;  // EBUSY: a mount point
+        abi::HcFs req = redirectable(p, path_request(abi::kFsUnlink, res));
+        req.flags = flags;
+        attr_forget(res.abs, res.abs_len);
+        r = fs_call(req);
+        if (!follow_redirect(p, &r, req))
+            return r;
+    }
+}
+long unlink_user(long dirfd, uint64_t path, uint32_t flags) {
     if (flags & ~kAtRemovedir)
         return -err::kInval;
-    Resolved res;
-    long r = resolve_user(dirfd, path, res);
-    if (r < 0)
-        return r;
-    // Linux refuses "." and ".." as the last component before looking anything up.
-    if (int dots = last_component_dots(reinterpret_cast<const char*>(path), strlen(reinterpret_cast<const char*>(path))))
-        return (flags & kAtRemovedir) ? (dots == 1 ? -err::kInval : -39 /* ENOTEMPTY */) : -err::kIsDir;
-    if ((r = need_share(res, true)) < 0)
-        return r;
-    if (res.rel_len == 0)
-        return -16;  // EBUSY: a mount point
-    abi::HcFs req = redirectable(path_request(abi::kFsUnlink, res));
-    req.flags = flags;
-    attr_forget(res.abs, res.abs_len);
-    r = fs_call(req);
-    RETRY_ON_REDIRECT(r, req, do_unlink(kAtFdcwd, path, flags));
-    return r;
+    return with_user_path(dirfd, path, [&](PathArg& p) { return do_unlink(p, flags); });
 }
-long sys_unlink(const SyscallArgs& a) { return do_unlink(kAtFdcwd, a.a0, 0); }
-long sys_rmdir(const SyscallArgs& a) { return do_unlink(kAtFdcwd, a.a0, kAtRemovedir); }
+long sys_unlink(const SyscallArgs& a) { return unlink_user(kAtFdcwd, a.a0, 0); }
+long sys_rmdir(const SyscallArgs& a) { return unlink_user(kAtFdcwd, a.a0, kAtRemovedir); }
 long sys_unlinkat(const SyscallArgs& a) {
-    return do_unlink(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
+    return unlink_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
 }
 
 long two_paths(uint32_t op, long dfd1, uint64_t p1, long dfd2, uint64_t p2, uint32_t flags) {
@@ -207,33 +218,38 @@ long do_symlink(uint64_t target_addr, long dirfd, uint64_t link_path) {
 long sys_symlink(const SyscallArgs& a) { return do_symlink(a.a0, kAtFdcwd, a.a1); }
 long sys_symlinkat(const SyscallArgs& a) { return do_symlink(a.a0, fd_arg(a.a1), a.a2); }
 
-long do_readlink(long dirfd, uint64_t path, uint64_t buf, uint64_t size) {
+long do_readlink(PathArg& p, uint64_t buf, uint64_t size) {
+    Resolved res;
+    for (;;) {
+        long r = resolve(p, res);
+        if (r < 0)
+            return r;
+        if (res.special == Special::SelfExe) {
+            size_t n = strlen(boot().exe_path);
+            if (n > size)
+                n = size;
+            memcpy(reinterpret_cast<void*>(buf), boot().exe_path, n);
+            return static_cast<long>(n);
+        }
+        if (!res.in_share)
+            return res.special == Special::None ? -err::kNoEnt : -err::kInval;
+        abi::HcFs req = redirectable(p, path_request(abi::kFsReadlink, res));
+        req.buf = buf;
+        req.len = size;
+        r = fs_call(req);
+        if (!follow_redirect(p, &r, req))
+            return r;
+    }
+}
+long readlink_user(long dirfd, uint64_t path, uint64_t buf, uint64_t size) {
     if (static_cast<int64_t>(size) <= 0)
         return -err::kInval;
     if (!user_range_ok(buf, size))
         return -err::kFault;
-    Resolved res;
-    long r = resolve_user(dirfd, path, res);
-    if (r < 0)
-        return r;
-    if (res.special == Special::SelfExe) {
-        size_t n = strlen(boot().exe_path);
-        if (n > size)
-            n = size;
-        memcpy(reinterpret_cast<void*>(buf), boot().exe_path, n);
-        return static_cast<long>(n);
-    }
-    if (!res.in_share)
-        return res.special == Special::None ? -err::kNoEnt : -err::kInval;
-    abi::HcFs req = redirectable(path_request(abi::kFsReadlink, res));
-    req.buf = buf;
-    req.len = size;
-    r = fs_call(req);
-    RETRY_ON_REDIRECT(r, req, do_readlink(kAtFdcwd, path, buf, size));
-    return r;
+    return with_user_path(dirfd, path, [&](PathArg& p) { return do_readlink(p, buf, size); });
 }
-long sys_readlink(const SyscallArgs& a) { return do_readlink(kAtFdcwd, a.a0, a.a1, a.a2); }
-long sys_readlinkat(const SyscallArgs& a) { return do_readlink(fd_arg(a.a0), a.a1, a.a2, a.a3); }
+long sys_readlink(const SyscallArgs& a) { return readlink_user(kAtFdcwd, a.a0, a.a1, a.a2); }
+long sys_readlinkat(const SyscallArgs& a) { return readlink_user(fd_arg(a.a0), a.a1, a.a2, a.a3); }
 
 long sys_getcwd(const SyscallArgs& a) {
     const char* cwd = vfs_cwd();

@@ -84,22 +84,27 @@ long sys_utimensat(const SyscallArgs& a) {
     return fs_call(req);
 }
 
-long do_chmod(long dirfd, uint64_t path, uint32_t mode) {
+long do_chmod(PathArg& p, uint32_t mode) {
     Resolved res;
-    long r = resolve_user(dirfd, path, res);
-    if (r < 0)
-        return r;
-    if ((r = need_share(res, true)) < 0)
-        return r;
-    abi::HcFs req = redirectable(path_request(abi::kFsChmod, res));
-    req.mode = mode & 07777;
-    r = fs_call(req);
-    RETRY_ON_REDIRECT(r, req, do_chmod(kAtFdcwd, path, mode));
-    return r;
+    for (;;) {
+        long r = resolve(p, res);
+        if (r < 0)
+            return r;
+        if ((r = need_share(res, true)) < 0)
+            return r;
+        abi::HcFs req = redirectable(p, path_request(abi::kFsChmod, res));
+        req.mode = mode & 07777;
+        r = fs_call(req);
+        if (!follow_redirect(p, &r, req))
+            return r;
+    }
 }
-long sys_chmod(const SyscallArgs& a) { return do_chmod(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1)); }
+long chmod_user(long dirfd, uint64_t path, uint32_t mode) {
+    return with_user_path(dirfd, path, [&](PathArg& p) { return do_chmod(p, mode); });
+}
+long sys_chmod(const SyscallArgs& a) { return chmod_user(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1)); }
 long sys_fchmodat(const SyscallArgs& a) {
-    return do_chmod(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
+    return chmod_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
 }
 long sys_fchmod(const SyscallArgs& a) {
     OpenFile* f = fd_get(fd_arg(a.a0));
