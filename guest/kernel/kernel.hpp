@@ -37,13 +37,7 @@ inline void hypercall(uint16_t nr, const volatile void* arg) {
 // are defined (AT_FDCWD may arrive as 0x00000000ffffff9c).
 inline long fd_arg(uint64_t reg) { return static_cast<int32_t>(static_cast<uint32_t>(reg)); }
 
-// Can the guest read/write [addr, addr+len)? RAM is identity-mapped from
-// 4 KiB up to mem_size; page 0 is never mapped.
-inline bool user_range_ok(uint64_t addr, uint64_t len) {
-    uint64_t size = boot().mem_size;
-    return addr >= abi::kPageSize && addr <= size && len <= size - addr;
-}
-bool user_string_ok(uint64_t addr, uint64_t max_len, size_t* len_out);
+// User pointers are checked and copied in mm/uaccess.hpp.
 
 inline uint64_t rdtsc() {
     uint32_t lo, hi;

@@ -180,6 +180,18 @@ TEST_P(FaultTest, TestHookIsEnosysWithoutTheFlag) {
     EXPECT_EQ(r.out, "calling the hook\nhook returned -1 errno 38\n");
 }
 
+// Bad user pointers are EFAULT for the program, exactly as natively: the
+// kernel's own memory, unmapped holes and ranges that run into them are
+// refused by the one user-access check (guest/kernel/mm/uaccess.cpp).
+TEST_P(FaultTest, BadUserPointersAreEfaultAsNatively) {
+    auto r = run_guest(prog("efault"), {}, "abc");
+    auto n = run_host({guest_path(prog("efault"))}, "abc");
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, n.status) << describe(r);
+    EXPECT_EQ(r.out, n.out);
+    EXPECT_EQ(r.report, "");
+}
+
 INSTANTIATE_TEST_SUITE_P(Libc, FaultTest, ::testing::Values("glibc", "musl"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 

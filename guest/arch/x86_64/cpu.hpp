@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lightvm/abi.h"
+
 namespace lightvm::guest {
 
 struct Task;
@@ -21,6 +23,11 @@ struct Cpu {
     uint32_t id;
     uint32_t pad;
     uint64_t syscalls;    // handled on this CPU (--stats sums them)
+    // Hypercall argument blocks: a hypercall is one synchronous exit of
+    // this vCPU, so one set per CPU is never in use twice.
+    abi::HcFs hc_fs;
+    abi::HcFs hc_fs_batch[abi::kMaxFsBatch];
+    abi::HcBlock hc_block;
 };
 
 // Offsets used by arch/x86_64/entry.S.

@@ -1,6 +1,7 @@
 #include "kernel/dev/console.hpp"
 
 #include "kernel/kernel.hpp"
+#include "kernel/mm/uaccess.hpp"
 
 namespace lightvm::guest {
 
@@ -62,7 +63,7 @@ long console_write(unsigned stream, const void* data, size_t len) {
         // it handles the hypercall, so ordering is kept for free.
         volatile abi::HcIo io{};
         io.fd = stream;
-        io.buf = reinterpret_cast<uint64_t>(p);
+        io.buf = virt_to_gpa(p);
         io.len = len;
         hypercall(abi::kHcWrite, &io);
         return io.result;

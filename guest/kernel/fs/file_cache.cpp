@@ -4,6 +4,7 @@
 #include "kernel/fs/fs_client.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/memory.hpp"
+#include "kernel/mm/uaccess.hpp"
 
 namespace lightvm::guest {
 
@@ -60,7 +61,7 @@ long send_pending(Cache& c) {
     publish(index_of(c));
     abi::HcFs r = fs_request(abi::kFsWrite);
     r.handle = c.handle;
-    r.buf = reinterpret_cast<uint64_t>(c.data);
+    r.buf = virt_to_gpa(c.data);
     r.len = c.wr_len;
     r.offset = c.append ? -1 : static_cast<int64_t>(c.wr_start);
     long n = fs_call_raw(r);
@@ -125,7 +126,7 @@ void refresh_dirty_flag() {
 long direct_read(OpenFile* f, void* buf, size_t len, uint64_t off) {
     abi::HcFs r = fs_request(abi::kFsRead);
     r.handle = f->handle;
-    r.buf = reinterpret_cast<uint64_t>(buf);
+    r.buf = virt_to_gpa(buf);
     r.len = len;
     r.offset = static_cast<int64_t>(off);
     return fs_call(r);
@@ -166,7 +167,7 @@ uint32_t cache_take_pending(abi::HcFs* out, uint32_t max, int* owners) {
             continue;
         abi::HcFs r = fs_request(abi::kFsWrite);
         r.handle = c.handle;
-        r.buf = reinterpret_cast<uint64_t>(c.data);
+        r.buf = virt_to_gpa(c.data);
         r.len = c.wr_len;
         r.offset = c.append ? -1 : static_cast<int64_t>(c.wr_start);
         out[n] = r;
@@ -313,7 +314,7 @@ long cached_write(OpenFile* f, const void* buf, size_t len, uint64_t off, bool a
             return e;
         abi::HcFs r = fs_request(abi::kFsWrite);
         r.handle = f->handle;
-        r.buf = reinterpret_cast<uint64_t>(buf);
+        r.buf = virt_to_gpa(buf);
         r.len = len;
         r.offset = append ? -1 : static_cast<int64_t>(off);
         long n = fs_call(r);

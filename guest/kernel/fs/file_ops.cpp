@@ -1,11 +1,13 @@
 #include "kernel/fs/file_ops.hpp"
 
+#include "arch/x86_64/cpu.hpp"
 #include "kernel/dev/console.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/fs/file_cache.hpp"
 #include "kernel/fs/fs_client.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/fs/pipe.hpp"
+#include "kernel/mm/uaccess.hpp"
 #include "lib/chacha20.hpp"
 
 namespace lightvm::guest {
@@ -17,24 +19,24 @@ namespace {
 constexpr uint32_t kOAppend = 02000;
 constexpr uint32_t kSIfChr = 0020000, kSIfBlk = 0060000, kSIfDir = 0040000, kSIfIfo = 0010000;
 
-volatile abi::HcBlock g_blk;
-
-long block_io(uint32_t op, uint32_t device, uint64_t buf, uint64_t len, uint64_t offset) {
-    g_blk.op = op;
-    g_blk.device = device;
-    g_blk.buf = buf;
-    g_blk.len = len;
-    g_blk.offset = offset;
-    g_blk.result = 0;
-    hypercall(abi::kHcBlock, &g_blk);
-    return g_blk.result;
+// buf: kernel memory or validated user memory (virt_to_gpa tells them apart).
+long block_io(uint32_t op, uint32_t device, const void* buf, uint64_t len, uint64_t offset) {
+    volatile abi::HcBlock& hc = this_cpu().hc_block;
+    hc.op = op;
+    hc.device = device;
+    hc.buf = buf ? virt_to_gpa(buf) : 0;
+    hc.len = len;
+    hc.offset = offset;
+    hc.result = 0;
+    hypercall(abi::kHcBlock, &hc);
+    return hc.result;
 }
 
 uint64_t block_capacity(uint32_t device) { return boot().devices[device].capacity; }
 
 // A device does not grow: reads stop at the end (0 there), writes past it
 // are short, and ENOSPC at the end itself.
-long block_rw(OpenFile* f, uint32_t op, uint64_t buf, uint64_t len, uint64_t off, bool advance) {
+long block_rw(OpenFile* f, uint32_t op, const void* buf, uint64_t len, uint64_t off, bool advance) {
     uint64_t cap = block_capacity(f->device);
     if (off >= cap)
         return op == abi::kBlockWrite && len ? -28 : 0;
@@ -50,7 +52,7 @@ long host_stdin_read(void* buf, size_t len) {
     cache_flush_all();  // whoever feeds our stdin may look at the files first
     volatile abi::HcIo io{};
     io.fd = 0;
-    io.buf = reinterpret_cast<uint64_t>(buf);
+    io.buf = virt_to_gpa(buf);
     io.len = len;
     hypercall(abi::kHcRead, &io);
     return io.result;
@@ -178,7 +180,7 @@ long file_read(OpenFile* f, void* buf, size_t len, int64_t at) {
         kernel_rng().fill(buf, len);
         return static_cast<long>(len);
     case FileKind::Block:
-        return block_rw(f, abi::kBlockRead, reinterpret_cast<uint64_t>(buf), len, off, at < 0);
+        return block_rw(f, abi::kBlockRead, buf, len, off, at < 0);
     case FileKind::Free:
         break;
     }
@@ -224,7 +226,7 @@ long file_write(OpenFile* f, const void* buf, size_t len, int64_t at) {
         if (boot().devices[f->device].flags & abi::kDevReadOnly)
             return -30;  // EROFS
         uint64_t off = at < 0 ? f->offset : static_cast<uint64_t>(at);
-        return block_rw(f, abi::kBlockWrite, reinterpret_cast<uint64_t>(buf), len, off, at < 0);
+        return block_rw(f, abi::kBlockWrite, buf, len, off, at < 0);
     }
     case FileKind::Free:
         break;
@@ -296,7 +298,7 @@ long file_seek(OpenFile* f, int64_t offset, int whence) {
         Stat st;
         abi::HcFs r = fs_request(abi::kFsFstat);
         r.handle = f->handle;
-        r.buf = reinterpret_cast<uint64_t>(&st);
+        r.buf = kernel_to_gpa(&st);
         r.len = sizeof st;
         long s = fs_call(r);
         if (s < 0)
@@ -331,7 +333,7 @@ long file_stat(OpenFile* f, Stat* out) {
         }
         abi::HcFs r = fs_request(abi::kFsFstat);
         r.handle = f->handle;
-        r.buf = reinterpret_cast<uint64_t>(out);
+        r.buf = virt_to_gpa(out);
         r.len = sizeof(Stat);
         return fs_call(r);
     }
@@ -374,7 +376,7 @@ long file_sync(OpenFile* f, bool data_only) {
         return fs_call(r);
     }
     case FileKind::Block:
-        return block_io(abi::kBlockFlush, f->device, 0, 0, 0);
+        return block_io(abi::kBlockFlush, f->device, nullptr, 0, 0);
     case FileKind::Stdout:
     case FileKind::Stderr:
         console_flush();
@@ -393,7 +395,7 @@ long file_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
     if (f->kind == FileKind::Block) {
         uint64_t cap = block_capacity(f->device);
         if (request == kBlkGetSize64 || request == kBlkGetSize || request == kBlkSszGet) {
-            if (!user_range_ok(arg, 8))
+            if (!access_ok(arg, 8))
                 return -err::kFault;
             if (request == kBlkGetSize64)
                 *reinterpret_cast<uint64_t*>(arg) = cap;
@@ -406,7 +408,7 @@ long file_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
         return -err::kNotTy;
     }
     if (request == kFionread && (f->kind == FileKind::PipeRead)) {
-        if (!user_range_ok(arg, 4))
+        if (!access_ok(arg, 4))
             return -err::kFault;
         *reinterpret_cast<int32_t*>(arg) = static_cast<int32_t>(pipe_available(f->pipe));
         return 0;
@@ -417,7 +419,7 @@ long file_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
     case kTcgets: {
         // The kernel's struct termios: 4 flag words, c_line, 19 c_cc = 36 bytes.
         constexpr size_t kTermiosSize = 36;
-        if (!user_range_ok(arg, kTermiosSize))
+        if (!access_ok(arg, kTermiosSize))
             return -err::kFault;
         // A cooked terminal: ICRNL | OPOST|ONLCR | B38400|CS8|CREAD | ISIG|ICANON|ECHO...
         uint8_t t[kTermiosSize] = {};
@@ -427,19 +429,19 @@ long file_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
         return 0;
     }
     case kTiocgwinsz: {
-        if (!user_range_ok(arg, 8))
+        if (!access_ok(arg, 8))
             return -err::kFault;
         uint16_t ws[4] = {24, 80, 0, 0};
         memcpy(reinterpret_cast<void*>(arg), ws, 8);
         return 0;
     }
     case kTiocgpgrp:
-        if (!user_range_ok(arg, 4))
+        if (!access_ok(arg, 4))
             return -err::kFault;
         *reinterpret_cast<int32_t*>(arg) = static_cast<int32_t>(boot().pid);
         return 0;
     case kFionread:
-        if (!user_range_ok(arg, 4))
+        if (!access_ok(arg, 4))
             return -err::kFault;
         *reinterpret_cast<int32_t*>(arg) = 0;
         return 0;

@@ -3,12 +3,16 @@
 #include "kernel/fs/attr_cache.hpp"
 #include "kernel/fs/file_cache.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/mm/uaccess.hpp"
+#include "arch/x86_64/cpu.hpp"
 
 namespace lightvm::guest {
 
 namespace {
-// The argument block lives in kernel memory, below 4 GiB as hypercalls need.
-volatile abi::HcFs g_req;
+// Argument blocks are per CPU (cpu.hpp), in kernel memory below 4 GiB as
+// hypercalls need.
+volatile abi::HcFs& hc_req() { return this_cpu().hc_fs; }
+volatile abi::HcFs* hc_batch() { return this_cpu().hc_fs_batch; }
 }  // namespace
 
 abi::HcFs fs_request(uint32_t op) {
@@ -49,15 +53,13 @@ uint32_t g_close_count;
 
 }  // namespace
 
-volatile abi::HcFs g_batch[abi::kMaxFsBatch];
-
 long fs_send_batch(abi::HcFs* reqs, uint32_t n) {
-    memcpy(const_cast<abi::HcFs*>(g_batch), reqs, sizeof(abi::HcFs) * n);
+    memcpy(const_cast<abi::HcFs*>(hc_batch()), reqs, sizeof(abi::HcFs) * n);
     abi::HcFs batch = fs_request(abi::kFsBatch);
-    batch.buf = reinterpret_cast<uint64_t>(g_batch);
+    batch.buf = kernel_to_gpa(hc_batch());
     batch.len = n;
     long r = fs_call_raw(batch);
-    memcpy(reqs, const_cast<abi::HcFs*>(g_batch), sizeof(abi::HcFs) * n);
+    memcpy(reqs, const_cast<abi::HcFs*>(hc_batch()), sizeof(abi::HcFs) * n);
     return r;
 }
 
@@ -80,9 +82,10 @@ long fs_call(abi::HcFs& req) {
 }
 
 long fs_call_raw(abi::HcFs& req) {
-    memcpy(const_cast<abi::HcFs*>(&g_req), &req, sizeof req);
-    hypercall(abi::kHcFs, &g_req);
-    memcpy(&req, const_cast<abi::HcFs*>(&g_req), sizeof req);
+    volatile abi::HcFs& block = hc_req();
+    memcpy(const_cast<abi::HcFs*>(&block), &req, sizeof req);
+    hypercall(abi::kHcFs, &block);
+    memcpy(&req, const_cast<abi::HcFs*>(&block), sizeof req);
     return req.result;
 }
 
@@ -99,7 +102,7 @@ void fs_close_flush() {
         return;
     cache_flush_all();  // queued handles may still have write-behind data
     abi::HcFs r = fs_request(abi::kFsCloseMany);
-    r.buf = reinterpret_cast<uint64_t>(g_close_queue);
+    r.buf = kernel_to_gpa(g_close_queue);
     r.len = g_close_count;
     fs_call_raw(r);
     g_close_count = 0;

@@ -10,6 +10,7 @@
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
 #include "kernel/fs/vfs.hpp"
+#include "kernel/mm/uaccess.hpp"
 
 namespace lightvm::guest {
 
@@ -229,7 +230,7 @@ long stat_special(const Resolved& res, Stat* out) {
 }
 
 long user_stat(long dirfd, uint64_t path, uint64_t buf, uint32_t flags) {
-    if (!user_range_ok(buf, sizeof(Stat)))
+    if (!access_ok(buf, sizeof(Stat)))
         return -err::kFault;
     return do_stat(dirfd, path, reinterpret_cast<Stat*>(buf), flags);
 }
@@ -258,7 +259,7 @@ struct Statx {
 static_assert(sizeof(Statx) == 256);
 
 long sys_statx(const SyscallArgs& a) {
-    if (!user_range_ok(a.a4, sizeof(Statx)))
+    if (!access_ok(a.a4, sizeof(Statx)))
         return -err::kFault;
     Stat st;
     long r = do_stat(fd_arg(a.a0), a.a1, &st, static_cast<uint32_t>(a.a2));
@@ -351,7 +352,7 @@ long stat_path(PathArg& p, Stat* out, uint32_t flags) {
         }
         abi::HcFs req = redirectable(p, path_request(abi::kFsStat, res));
         req.flags = flags & kAtSymlinkNofollow;
-        req.buf = reinterpret_cast<uint64_t>(out);
+        req.buf = virt_to_gpa(out);
         req.len = sizeof(Stat);
         r = fs_call(req);
         if (follow_redirect(p, &r, req))

@@ -10,6 +10,7 @@
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
 #include "kernel/fs/vfs.hpp"
+#include "kernel/mm/uaccess.hpp"
 #include "lightvm/abi.h"
 
 namespace lightvm::guest {
@@ -38,15 +39,6 @@ constexpr uint32_t kOAccmode = 3, kOCreat = 0100, kOTrunc = 01000, kOAppend = 02
 constexpr uint32_t kSIfmt = 0170000, kSIfDir = 0040000, kSIfReg = 0100000;
 constexpr long kErofs = -30, kExdev = -18;
 
-inline long resolve_user(long dirfd, uint64_t path_addr, Resolved& res) {
-    const char* path;
-    size_t len;
-    long r = copy_user_path(path_addr, &path, &len);
-    if (r < 0)
-        return r;
-    return vfs_resolve(dirfd, path, len, res);
-}
-
 // A path argument of a call that may meet absolute symlinks inside a share:
 // the monitor hands their target back (abi.h kFsOptRedirect) and the call
 // starts over with that guest path, through our mount table. Retrying is a
@@ -65,12 +57,9 @@ struct PathArg {
 
 // Copies the user's path into p (the kernel then never rereads user memory).
 inline long path_from_user(PathArg& p, long dirfd, uint64_t addr) {
-    const char* path;
-    long r = copy_user_path(addr, &path, &p.len);
+    long r = copy_user_path(addr, p.buf, &p.len);
     if (r < 0)
         return r;
-    memcpy(p.buf, path, p.len);
-    p.buf[p.len] = 0;
     p.dirfd = dirfd;
     p.hops = 0;
     return 0;
@@ -89,7 +78,7 @@ inline long resolve(const PathArg& p, Resolved& res) { return vfs_resolve(p.dirf
 inline abi::HcFs path_request(uint32_t op, const Resolved& res) {
     abi::HcFs req = fs_request(op);
     req.share = res.share;
-    req.path = reinterpret_cast<uint64_t>(res.rel);
+    req.path = kernel_to_gpa(res.rel);
     req.path_len = res.rel_len;
     return req;
 }
@@ -98,7 +87,7 @@ inline abi::HcFs path_request(uint32_t op, const Resolved& res) {
 // reuse: the request's path points into the Resolved). path2 must be unused.
 inline abi::HcFs redirectable(PathArg& p, abi::HcFs req) {
     req.options = abi::kFsOptRedirect;
-    req.path2 = reinterpret_cast<uint64_t>(p.buf);
+    req.path2 = kernel_to_gpa(p.buf);
     req.path2_len = abi::kMaxPath;
     return req;
 }
@@ -116,6 +105,13 @@ inline bool follow_redirect(PathArg& p, long* r, const abi::HcFs& req) {
     p.buf[p.len] = 0;
     p.dirfd = kAtFdcwd;
     return true;
+}
+
+// Resolves a user path (for calls that do not follow redirects).
+inline long resolve_user(long dirfd, uint64_t path_addr, Resolved& res) {
+    PathArg p;
+    long r = path_from_user(p, dirfd, path_addr);
+    return r < 0 ? r : resolve(p, res);
 }
 
 // Runs fn(PathArg&) on the user's path (dirfd-relative).

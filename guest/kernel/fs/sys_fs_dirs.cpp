@@ -9,6 +9,7 @@
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
 #include "kernel/fs/vfs.hpp"
+#include "kernel/mm/uaccess.hpp"
 
 namespace lightvm::guest {
 
@@ -58,7 +59,7 @@ long sys_getdents64(const SyscallArgs& a) {
     OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
-    if (!user_range_ok(a.a1, a.a2))
+    if (!access_ok(a.a1, a.a2))
         return -err::kFault;
     if (f->kind == FileKind::RootDir)
         return root_getdents(f, a.a1, a.a2);
@@ -66,14 +67,14 @@ long sys_getdents64(const SyscallArgs& a) {
         return -err::kNotDir;
     abi::HcFs req = fs_request(abi::kFsGetdents);
     req.handle = f->handle;
-    req.buf = a.a1;
+    req.buf = user_to_gpa(a.a1);
     req.len = a.a2;
     uint32_t cap = 0;
     Stat* stats = f->path ? attr_scratch(&cap) : nullptr;
     if (!stats)
         return fs_call(req);
     req.op = abi::kFsGetdentsPlus;
-    req.offset2 = static_cast<int64_t>(reinterpret_cast<uint64_t>(stats));
+    req.offset2 = static_cast<int64_t>(virt_to_gpa(stats));
     req.mode = cap;
     long n = fs_call(req);
     if (n <= 0)
@@ -178,7 +179,7 @@ long two_paths(uint32_t op, long dfd1, uint64_t p1, long dfd2, uint64_t p2, uint
         return -16;  // EBUSY
     abi::HcFs req = path_request(op, res);
     req.share2 = res2.share;
-    req.path2 = reinterpret_cast<uint64_t>(res2.rel);
+    req.path2 = kernel_to_gpa(res2.rel);
     req.path2_len = res2.rel_len;
     req.flags = flags;
     return fs_call(req);
@@ -197,9 +198,9 @@ long sys_linkat(const SyscallArgs& a) {
 }
 
 long do_symlink(uint64_t target_addr, long dirfd, uint64_t link_path) {
-    const char* target;
+    char target[abi::kMaxPath];
     size_t tlen;
-    long r = copy_user_path(target_addr, &target, &tlen);
+    long r = copy_user_path(target_addr, target, &tlen);
     if (r < 0)
         return r;
     if (tlen == 0)
@@ -210,7 +211,7 @@ long do_symlink(uint64_t target_addr, long dirfd, uint64_t link_path) {
     if ((r = need_share(res, true)) < 0)
         return r;
     abi::HcFs req = path_request(abi::kFsSymlink, res);
-    req.path2 = reinterpret_cast<uint64_t>(target);  // text, stored as is
+    req.path2 = kernel_to_gpa(target);  // text, stored as is
     req.path2_len = tlen;
     attr_forget(res.abs, res.abs_len);
     return fs_call(req);
@@ -234,7 +235,7 @@ long do_readlink(PathArg& p, uint64_t buf, uint64_t size) {
         if (!res.in_share)
             return res.special == Special::None ? -err::kNoEnt : -err::kInval;
         abi::HcFs req = redirectable(p, path_request(abi::kFsReadlink, res));
-        req.buf = buf;
+        req.buf = user_to_gpa(buf);
         req.len = size;
         r = fs_call(req);
         if (!follow_redirect(p, &r, req))
@@ -244,7 +245,7 @@ long do_readlink(PathArg& p, uint64_t buf, uint64_t size) {
 long readlink_user(long dirfd, uint64_t path, uint64_t buf, uint64_t size) {
     if (static_cast<int64_t>(size) <= 0)
         return -err::kInval;
-    if (!user_range_ok(buf, size))
+    if (!access_ok(buf, size))
         return -err::kFault;
     return with_user_path(dirfd, path, [&](PathArg& p) { return do_readlink(p, buf, size); });
 }
@@ -256,7 +257,7 @@ long sys_getcwd(const SyscallArgs& a) {
     size_t n = strlen(cwd) + 1;
     if (a.a1 < n)
         return -err::kRange;
-    if (!user_range_ok(a.a0, n))
+    if (!access_ok(a.a0, n))
         return -err::kFault;
     memcpy(reinterpret_cast<void*>(a.a0), cwd, n);
     return static_cast<long>(n);
@@ -275,7 +276,7 @@ long sys_chdir(const SyscallArgs& a) {
         // physically is (getcwd reports that, after symlinks, as Linux does).
         static char real[abi::kMaxPath];
         abi::HcFs rp = path_request(abi::kFsRealpath, res);
-        rp.buf = reinterpret_cast<uint64_t>(real);
+        rp.buf = kernel_to_gpa(real);
         rp.len = sizeof real;
         long n = fs_call(rp);
         if (n < 0)

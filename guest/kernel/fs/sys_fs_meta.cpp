@@ -9,6 +9,7 @@
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
 #include "kernel/fs/vfs.hpp"
+#include "kernel/mm/uaccess.hpp"
 
 namespace lightvm::guest {
 
@@ -58,7 +59,7 @@ long sys_truncate(const SyscallArgs& a) {
 
 long sys_utimensat(const SyscallArgs& a) {
     constexpr uint64_t kTimesSize = 32;
-    if (a.a2 && !user_range_ok(a.a2, kTimesSize))
+    if (a.a2 && !access_ok(a.a2, kTimesSize))
         return -err::kFault;
     uint32_t flags = static_cast<uint32_t>(a.a3);
     if (a.a1 == 0) {  // futimens(fd, times)
@@ -69,7 +70,7 @@ long sys_utimensat(const SyscallArgs& a) {
             return 0;
         abi::HcFs req = fs_request(abi::kFsUtimens);
         req.handle = f->handle;
-        req.buf = a.a2;
+        req.buf = a.a2 ? user_to_gpa(a.a2) : 0;
         return fs_call(req);
     }
     Resolved res;
@@ -79,7 +80,7 @@ long sys_utimensat(const SyscallArgs& a) {
     if (!res.in_share)
         return res.special == Special::None ? -err::kNoEnt : 0;
     abi::HcFs req = path_request(abi::kFsUtimens, res);
-    req.buf = a.a2;
+    req.buf = a.a2 ? user_to_gpa(a.a2) : 0;
     req.flags = flags & kAtSymlinkNofollow;
     return fs_call(req);
 }
@@ -143,7 +144,7 @@ long statfs_synthetic(uint64_t buf) {
 }
 
 long sys_statfs(const SyscallArgs& a) {
-    if (!user_range_ok(a.a1, kStatfsSize))
+    if (!access_ok(a.a1, kStatfsSize))
         return -err::kFault;
     Resolved res;
     long r = resolve_user(kAtFdcwd, a.a0, res);
@@ -152,7 +153,7 @@ long sys_statfs(const SyscallArgs& a) {
     if (!res.in_share)
         return res.special == Special::None ? -err::kNoEnt : statfs_synthetic(a.a1);
     abi::HcFs req = path_request(abi::kFsStatfs, res);
-    req.buf = a.a1;
+    req.buf = user_to_gpa(a.a1);
     req.len = kStatfsSize;
     return fs_call(req);
 }
@@ -161,13 +162,13 @@ long sys_fstatfs(const SyscallArgs& a) {
     OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
-    if (!user_range_ok(a.a1, kStatfsSize))
+    if (!access_ok(a.a1, kStatfsSize))
         return -err::kFault;
     if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
         return statfs_synthetic(a.a1);
     abi::HcFs req = fs_request(abi::kFsStatfs);
     req.handle = f->handle;
-    req.buf = a.a1;
+    req.buf = user_to_gpa(a.a1);
     req.len = kStatfsSize;
     return fs_call(req);
 }

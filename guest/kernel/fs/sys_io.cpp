@@ -9,6 +9,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/fs/pipe.hpp"
 #include "kernel/syscalls/syscall.hpp"
+#include "kernel/mm/uaccess.hpp"
 
 namespace lightvm::guest {
 
@@ -33,7 +34,7 @@ struct Iovec {
 uint8_t g_bounce[65536];
 
 long rw(OpenFile* f, uint64_t buf, uint64_t len, int64_t at, bool writing) {
-    if (!user_range_ok(buf, len))
+    if (!access_ok(buf, len))
         return -err::kFault;
     return writing ? file_write(f, reinterpret_cast<const void*>(buf), len, at)
                    : file_read(f, reinterpret_cast<void*>(buf), len, at);
@@ -45,12 +46,12 @@ long rwv(long fd, uint64_t iov_addr, uint64_t count, int64_t at, bool writing) {
         return -err::kBadF;
     if (count > kIovMax)
         return -err::kInval;
-    if (!user_range_ok(iov_addr, count * sizeof(Iovec)))
+    if (!access_ok(iov_addr, count * sizeof(Iovec)))
         return -err::kFault;
     auto* iov = reinterpret_cast<const Iovec*>(iov_addr);
     uint64_t total = 0;
     for (uint64_t i = 0; i < count; ++i) {
-        if (iov[i].len && !user_range_ok(iov[i].base, iov[i].len))  // {NULL, 0} is fine (musl sends it)
+        if (iov[i].len && !access_ok(iov[i].base, iov[i].len))  // {NULL, 0} is fine (musl sends it)
             return -err::kFault;
         total += iov[i].len;
     }
@@ -219,7 +220,7 @@ long sys_fstat(const SyscallArgs& a) {
     OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
-    if (!user_range_ok(a.a1, sizeof(Stat)))
+    if (!access_ok(a.a1, sizeof(Stat)))
         return -err::kFault;
     return file_stat(f, reinterpret_cast<Stat*>(a.a1));
 }
@@ -244,7 +245,7 @@ struct Pollfd {
 };
 
 long poll_fds(uint64_t addr, uint64_t n) {
-    if (n > kMaxFds || !user_range_ok(addr, n * sizeof(Pollfd)))
+    if (n > kMaxFds || !access_ok(addr, n * sizeof(Pollfd)))
         return -err::kFault;
     auto* p = reinterpret_cast<Pollfd*>(addr);
     long ready = 0;
@@ -265,7 +266,7 @@ long sys_ppoll(const SyscallArgs& a) { return poll_fds(a.a0, a.a1); }
 long make_pipe(uint64_t fds_addr, uint64_t flags) {
     if (flags & ~uint64_t{kOCloexec | kONonblock})
         return -err::kInval;
-    if (!user_range_ok(fds_addr, 8))
+    if (!access_ok(fds_addr, 8))
         return -err::kFault;
     Pipe* p = pipe_create();
     if (!p)
@@ -306,7 +307,7 @@ long sys_sendfile(const SyscallArgs& a) {
         return -err::kBadF;
     int64_t pos = -1;
     if (a.a2) {
-        if (!user_range_ok(a.a2, 8))
+        if (!access_ok(a.a2, 8))
             return -err::kFault;
         pos = *reinterpret_cast<int64_t*>(a.a2);
     }
@@ -363,20 +364,6 @@ long sys_sendfile(const SyscallArgs& a) {
 }
 
 }  // namespace
-
-bool user_string_ok(uint64_t addr, uint64_t max_len, size_t* len_out) {
-    uint64_t size = boot().mem_size;
-    if (addr < abi::kPageSize || addr >= size)
-        return false;
-    const char* s = reinterpret_cast<const char*>(addr);
-    uint64_t limit = size - addr < max_len ? size - addr : max_len;
-    for (uint64_t i = 0; i < limit; ++i)
-        if (s[i] == 0) {
-            *len_out = i;
-            return true;
-        }
-    return false;
-}
 
 void io_init() {
     fd_table_init();

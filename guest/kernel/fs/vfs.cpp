@@ -4,6 +4,7 @@
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/proc/task.hpp"
+#include "kernel/mm/uaccess.hpp"
 
 namespace lightvm::guest {
 
@@ -197,12 +198,11 @@ long vfs_set_cwd(const char* abs, size_t len) {
     return 0;
 }
 
-long copy_user_path(uint64_t addr, const char** out, size_t* len) {
-    if (!user_string_ok(addr, abi::kMaxPath + 1, len))
-        return user_range_ok(addr, 1) ? -err::kNameTooLong : -err::kFault;
-    if (*len >= abi::kMaxPath)
-        return -err::kNameTooLong;
-    *out = reinterpret_cast<const char*>(addr);
+long copy_user_path(uint64_t addr, char* buf, size_t* len) {
+    long n = strncpy_from_user(buf, addr, abi::kMaxPath);
+    if (n < 0)
+        return n;
+    *len = static_cast<size_t>(n);
     return 0;
 }
 

@@ -39,8 +39,9 @@ void vfs_init();
 // Resolves a user path (already checked readable) relative to dirfd.
 // Returns 0 or -errno (ENOENT when no mount covers the path).
 long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out);
-// Copies a NUL-terminated user string, checking the range; -EFAULT/-ENAMETOOLONG.
-long copy_user_path(uint64_t addr, const char** out, size_t* len);
+// Copies a NUL-terminated user path into buf[abi::kMaxPath]; -EFAULT or
+// -ENAMETOOLONG (no NUL within PATH_MAX bytes).
+long copy_user_path(uint64_t addr, char* buf, size_t* len);
 
 const char* vfs_cwd();
 // The last component of a user path is "." (1) or ".." (2), else 0.

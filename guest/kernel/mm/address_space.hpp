@@ -16,6 +16,7 @@ struct Extent {
 
 struct AddressSpace {
     static constexpr int kMaxExtents = 4096;
+    uint64_t user_lo, user_hi;      // what user pointers may name; below user_lo is the kernel's
     Extent free[kMaxExtents];  // sorted, disjoint, non-adjacent
     int nfree;
     uint64_t lo, hi;                // managed range [lo, hi)

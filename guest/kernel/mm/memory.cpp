@@ -4,6 +4,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
 #include "kernel/proc/task.hpp"
+#include "kernel/mm/uaccess.hpp"
 
 namespace lightvm::guest {
 
@@ -150,6 +151,8 @@ uint64_t find_top_down(uint64_t len) {
 }  // namespace
 
 void memory_init(uint64_t heap_lo, uint64_t heap_hi) {
+    mm().user_lo = abi::kAppMin;  // below: the kernel, boot page, page tables, console ring
+    mm().user_hi = boot().mem_size;
     mm().lo = page_up(heap_lo);
     mm().hi = heap_hi & ~(kPage - 1);
     mm().nfree = 0;
@@ -281,7 +284,7 @@ long mem_mprotect(uint64_t addr, uint64_t len, int prot) {
     (void)prot;
     if (addr & (kPage - 1))
         return -err::kInval;
-    if (!user_range_ok(addr, len))
+    if (!access_ok(addr, len))
         return -err::kNoMem;
     return 0;  // protections are not enforced inside the VM (see memory.hpp)
 }

@@ -5,6 +5,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/mm/memory.hpp"
 #include "kernel/syscalls/syscall.hpp"
+#include "kernel/mm/uaccess.hpp"
 
 namespace lightvm::guest {
 
@@ -65,7 +66,7 @@ long sys_madvise(const SyscallArgs& a) {
     constexpr uint64_t kDontNeed = 4, kFree = 8;
     if (a.a0 & (abi::kPageSize - 1))
         return -err::kInval;
-    if (!user_range_ok(a.a0, a.a1))
+    if (!access_ok(a.a0, a.a1))
         return -err::kNoMem;
     // Linux guarantees zero-fill on the next touch of anonymous memory.
     if (a.a2 == kDontNeed || a.a2 == kFree)
@@ -73,13 +74,13 @@ long sys_madvise(const SyscallArgs& a) {
     return 0;
 }
 
-long sys_ok_range(const SyscallArgs& a) { return user_range_ok(a.a0, a.a1) ? 0 : -err::kNoMem; }
+long sys_ok_range(const SyscallArgs& a) { return access_ok(a.a0, a.a1) ? 0 : -err::kNoMem; }
 
 long sys_mincore(const SyscallArgs& a) {
-    if (!user_range_ok(a.a0, a.a1))
+    if (!access_ok(a.a0, a.a1))
         return -err::kNoMem;
     uint64_t pages = (a.a1 + abi::kPageSize - 1) / abi::kPageSize;
-    if (!user_range_ok(a.a2, pages))
+    if (!access_ok(a.a2, pages))
         return -err::kFault;
     memset(reinterpret_cast<void*>(a.a2), 1, pages);
     return 0;

@@ -5,6 +5,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/syscalls/syscall.hpp"
+#include "kernel/mm/uaccess.hpp"
 
 namespace lightvm::guest {
 
@@ -57,7 +58,7 @@ long sys_arch_prctl(const SyscallArgs& a) {
         }
         return 0;
     case kArchGetFs:
-        if (!user_range_ok(a.a1, 8))
+        if (!access_ok(a.a1, 8))
             return -err::kFault;
         *reinterpret_cast<uint64_t*>(a.a1) = current()->fs_base;
         return 0;
@@ -68,7 +69,7 @@ long sys_arch_prctl(const SyscallArgs& a) {
         asm volatile("wrgsbase %0" : : "r"(a.a1) : "memory");
         return 0;
     case kArchGetGs:
-        if (!user_range_ok(a.a1, 8))
+        if (!access_ok(a.a1, 8))
             return -err::kFault;
         *reinterpret_cast<uint64_t*>(a.a1) = current()->gs_base;
         return 0;
@@ -115,7 +116,7 @@ long sys_rt_sigaction(const SyscallArgs& a) {
     if (a.a0 == 0 || a.a0 > 64 || a.a0 == 9 || a.a0 == 19)
         return -err::kInval;
     if (a.a2) {
-        if (!user_range_ok(a.a2, 32))
+        if (!access_ok(a.a2, 32))
             return -err::kFault;
         memset(reinterpret_cast<void*>(a.a2), 0, 32);
     }
@@ -124,7 +125,7 @@ long sys_rt_sigaction(const SyscallArgs& a) {
 
 long sys_rt_sigprocmask(const SyscallArgs& a) {
     if (a.a2) {
-        if (!user_range_ok(a.a2, 8))
+        if (!access_ok(a.a2, 8))
             return -err::kFault;
         memset(reinterpret_cast<void*>(a.a2), 0, 8);
     }
@@ -133,7 +134,7 @@ long sys_rt_sigprocmask(const SyscallArgs& a) {
 
 long sys_sigaltstack(const SyscallArgs& a) {
     if (a.a1) {
-        if (!user_range_ok(a.a1, 24))
+        if (!access_ok(a.a1, 24))
             return -err::kFault;
         struct {
             uint64_t sp;
@@ -149,7 +150,7 @@ long sys_sigaltstack(const SyscallArgs& a) {
 // Limits live in the process; new values are kept (getrlimit returns them)
 // but only RLIMIT_NOFILE's ceiling (kMaxFds) is a real limit today.
 long get_rlimit(unsigned resource, uint64_t addr) {
-    if (!user_range_ok(addr, 16))
+    if (!access_ok(addr, 16))
         return -err::kFault;
     memcpy(reinterpret_cast<void*>(addr), current_process()->rlimit[resource], 16);
     return 0;
@@ -157,7 +158,7 @@ long get_rlimit(unsigned resource, uint64_t addr) {
 
 long set_rlimit(unsigned resource, uint64_t addr) {
     uint64_t lim[2];
-    if (!user_range_ok(addr, sizeof lim))
+    if (!access_ok(addr, sizeof lim))
         return -err::kFault;
     memcpy(lim, reinterpret_cast<const void*>(addr), sizeof lim);
     uint64_t* cur = current_process()->rlimit[resource];
@@ -184,7 +185,7 @@ long sys_prlimit64(const SyscallArgs& a) {
             return r;
     }
     if (a.a3) {
-        if (!user_range_ok(a.a3, sizeof old))
+        if (!access_ok(a.a3, sizeof old))
             return -err::kFault;
         memcpy(reinterpret_cast<void*>(a.a3), old, sizeof old);
     }
@@ -201,7 +202,7 @@ long sys_setrlimit(const SyscallArgs& a) {
 long sys_sched_getaffinity(const SyscallArgs& a) {
     if (a.a1 < 8)
         return -err::kInval;
-    if (!user_range_ok(a.a2, 8))
+    if (!access_ok(a.a2, 8))
         return -err::kFault;
     *reinterpret_cast<uint64_t*>(a.a2) = 1;  // one vCPU
     return 8;
@@ -212,7 +213,7 @@ long sys_futex(const SyscallArgs& a) {
     if (op == 1 || op == 10)  // FUTEX_WAKE, FUTEX_WAKE_BITSET: nobody else to wake
         return 0;
     if (op == 0 || op == 9) {  // FUTEX_WAIT(_BITSET)
-        if (!user_range_ok(a.a0, 4))
+        if (!access_ok(a.a0, 4))
             return -err::kFault;
         if (*reinterpret_cast<volatile uint32_t*>(a.a0) != static_cast<uint32_t>(a.a2))
             return -err::kAgain;
@@ -230,7 +231,7 @@ long sys_umask(const SyscallArgs& a) {
 long sys_getresid(const SyscallArgs& a) {
     const uint64_t ptrs[3] = {a.a0, a.a1, a.a2};
     for (uint64_t p : ptrs) {
-        if (!user_range_ok(p, 4))
+        if (!access_ok(p, 4))
             return -err::kFault;
         *reinterpret_cast<uint32_t*>(p) = 0;
     }
@@ -243,17 +244,20 @@ long sys_prctl(const SyscallArgs& a) {
     constexpr uint64_t kSetName = 15, kGetName = 16, kGetDumpable = 3, kSetDumpable = 4;
     switch (a.a0) {
     case kSetName: {
-        size_t len;
-        if (!user_string_ok(a.a1, 4096, &len))
+        // Linux keeps the first 15 bytes of a longer name.
+        long len = strnlen_user(a.a1, sizeof current()->comm);
+        if (len == -err::kNameTooLong)
+            len = sizeof current()->comm - 1;
+        if (len < 0)
+            return len;
+        char name[sizeof current()->comm] = {};
+        if (copy_from_user(name, a.a1, static_cast<size_t>(len)) < 0)
             return -err::kFault;
-        if (len > 15)
-            len = 15;
-        memcpy(current()->comm, reinterpret_cast<const char*>(a.a1), len);
-        current()->comm[len] = 0;
+        memcpy(current()->comm, name, sizeof name);
         return 0;
     }
     case kGetName:
-        if (!user_range_ok(a.a1, 16))
+        if (!access_ok(a.a1, 16))
             return -err::kFault;
         memcpy(reinterpret_cast<void*>(a.a1), current()->comm, 16);
         return 0;

@@ -3,6 +3,7 @@
 #include "kernel/dev/console.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/mm/uaccess.hpp"
 #include "trace/strace.hpp"
 
 namespace lightvm::guest {
@@ -12,7 +13,7 @@ namespace {
 SyscallHandler g_table[kMaxSyscall];
 bool g_trace;
 
-bool readable(uint64_t addr, uint64_t len, void*) { return user_range_ok(addr, len); }
+bool readable(uint64_t addr, uint64_t len, void*) { return access_ok(addr, len); }
 
 void trace(const SyscallFrame& f, long result, bool returns) {
     char line[512];

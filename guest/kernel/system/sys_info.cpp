@@ -4,6 +4,7 @@
 #include "kernel/mm/memory.hpp"
 #include "kernel/time/clock.hpp"
 #include "kernel/syscalls/syscall.hpp"
+#include "kernel/mm/uaccess.hpp"
 #include "lib/chacha20.hpp"
 
 namespace lightvm::guest {
@@ -24,7 +25,7 @@ void copy_field(char* dst, const char* src) {
 
 long sys_uname(const SyscallArgs& a) {
     constexpr size_t kField = 65;
-    if (!user_range_ok(a.a0, 6 * kField))
+    if (!access_ok(a.a0, 6 * kField))
         return -err::kFault;
     char* u = reinterpret_cast<char*>(a.a0);
     memset(u, 0, 6 * kField);
@@ -49,7 +50,7 @@ long sys_sysinfo(const SyscallArgs& a) {
         char reserved[4];
     };
     static_assert(sizeof(Sysinfo) == 112);
-    if (!user_range_ok(a.a0, sizeof(Sysinfo)))
+    if (!access_ok(a.a0, sizeof(Sysinfo)))
         return -err::kFault;
     Sysinfo s{};
     s.uptime = int64_t(boottime_ns() / 1000000000);
@@ -67,7 +68,7 @@ long sys_getrandom(const SyscallArgs& a) {
     if (a.a2 & ~kValidFlags)
         return -err::kInval;
     uint64_t len = a.a1 > 33554431 ? 33554431 : a.a1;  // Linux caps one call at 32 MiB - 1
-    if (!user_range_ok(a.a0, len))
+    if (!access_ok(a.a0, len))
         return -err::kFault;
     g_rng.fill(reinterpret_cast<void*>(a.a0), len);
     return static_cast<long>(len);

@@ -4,6 +4,7 @@
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/syscalls/syscall.hpp"
+#include "kernel/mm/uaccess.hpp"
 
 namespace lightvm::guest {
 
@@ -42,7 +43,7 @@ long sys_clock_gettime(const SyscallArgs& a) {
     uint64_t ns;
     if (!clock_now(a.a0, &ns))
         return -err::kInval;
-    if (!user_range_ok(a.a1, sizeof(Timespec)))
+    if (!access_ok(a.a1, sizeof(Timespec)))
         return -err::kFault;
     *reinterpret_cast<Timespec*>(a.a1) = {int64_t(ns / 1000000000), int64_t(ns % 1000000000)};
     return 0;
@@ -53,7 +54,7 @@ long sys_clock_getres(const SyscallArgs& a) {
     if (!clock_now(a.a0, &ns))
         return -err::kInval;
     if (a.a1) {
-        if (!user_range_ok(a.a1, sizeof(Timespec)))
+        if (!access_ok(a.a1, sizeof(Timespec)))
             return -err::kFault;
         *reinterpret_cast<Timespec*>(a.a1) = {0, 1};
     }
@@ -62,7 +63,7 @@ long sys_clock_getres(const SyscallArgs& a) {
 
 long sys_gettimeofday(const SyscallArgs& a) {
     if (a.a0) {
-        if (!user_range_ok(a.a0, 16))
+        if (!access_ok(a.a0, 16))
             return -err::kFault;
         uint64_t ns = realtime_ns();
         auto* tv = reinterpret_cast<int64_t*>(a.a0);
@@ -70,7 +71,7 @@ long sys_gettimeofday(const SyscallArgs& a) {
         tv[1] = int64_t(ns % 1000000000 / 1000);
     }
     if (a.a1) {
-        if (!user_range_ok(a.a1, 8))
+        if (!access_ok(a.a1, 8))
             return -err::kFault;
         memset(reinterpret_cast<void*>(a.a1), 0, 8);  // UTC
     }
@@ -80,7 +81,7 @@ long sys_gettimeofday(const SyscallArgs& a) {
 long sys_time(const SyscallArgs& a) {
     int64_t t = int64_t(realtime_ns() / 1000000000);
     if (a.a0) {
-        if (!user_range_ok(a.a0, 8))
+        if (!access_ok(a.a0, 8))
             return -err::kFault;
         *reinterpret_cast<int64_t*>(a.a0) = t;
     }
@@ -97,7 +98,7 @@ long sleep_ns(uint64_t ns) {
 }
 
 bool read_timespec(uint64_t p, uint64_t* ns) {
-    if (!user_range_ok(p, sizeof(Timespec)))
+    if (!access_ok(p, sizeof(Timespec)))
         return false;
     Timespec ts = *reinterpret_cast<const Timespec*>(p);
     if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000)
@@ -110,7 +111,7 @@ bool read_timespec(uint64_t p, uint64_t* ns) {
 long sys_nanosleep(const SyscallArgs& a) {
     uint64_t ns;
     if (!read_timespec(a.a0, &ns))
-        return user_range_ok(a.a0, sizeof(Timespec)) ? -err::kInval : -err::kFault;
+        return access_ok(a.a0, sizeof(Timespec)) ? -err::kInval : -err::kFault;
     return sleep_ns(ns);
 }
 
@@ -119,7 +120,7 @@ long sys_clock_nanosleep(const SyscallArgs& a) {
     if (!clock_now(a.a0, &now) || a.a0 == 2 || a.a0 == 3)
         return -err::kInval;
     if (!read_timespec(a.a2, &ns))
-        return user_range_ok(a.a2, sizeof(Timespec)) ? -err::kInval : -err::kFault;
+        return access_ok(a.a2, sizeof(Timespec)) ? -err::kInval : -err::kFault;
     if (a.a1 & 1)  // TIMER_ABSTIME
         ns = ns > now ? ns - now : 0;
     long r = sleep_ns(ns);
@@ -129,7 +130,7 @@ long sys_clock_nanosleep(const SyscallArgs& a) {
 long sys_times(const SyscallArgs& a) {
     uint64_t ticks = boottime_ns() / 10000000;  // USER_HZ = 100
     if (a.a0) {
-        if (!user_range_ok(a.a0, 32))
+        if (!access_ok(a.a0, 32))
             return -err::kFault;
         auto* t = reinterpret_cast<uint64_t*>(a.a0);
         t[0] = ticks;
@@ -139,7 +140,7 @@ long sys_times(const SyscallArgs& a) {
 }
 
 long sys_getrusage(const SyscallArgs& a) {
-    if (!user_range_ok(a.a1, 144))
+    if (!access_ok(a.a1, 144))
         return -err::kFault;
     memset(reinterpret_cast<void*>(a.a1), 0, 144);
     uint64_t us = boottime_ns() / 1000;
