@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstddef>
 
+#include "common/stop.hpp"
 #include "lightvm/abi.h"
 
 namespace lightvm {
@@ -53,7 +54,12 @@ Result<BlockDevice> BlockDevice::open(const std::string& path, bool read_only) {
 int64_t BlockDevice::transfer(uint8_t* data, uint64_t len, uint64_t offset, bool write) {
     uint64_t done = 0;
     while (done < len) {
-        size_t chunk = static_cast<size_t>(std::min<uint64_t>(len - done, 1ull << 30));
+        if (stop_requested()) {  // bounded work once the VM is being stopped
+            if (done == 0)
+                return -EINTR;
+            break;
+        }
+        size_t chunk = static_cast<size_t>(std::min<uint64_t>(len - done, 64ull << 20));
         off_t at = static_cast<off_t>(offset + done);
         ssize_t n = write ? ::pwrite(m_fd.get(), data + done, chunk, at) : ::pread(m_fd.get(), data + done, chunk, at);
         if (n < 0) {

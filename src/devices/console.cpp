@@ -1,11 +1,16 @@
 #include "devices/console.hpp"
 
+#include <poll.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
+#include <string>
+#include <string_view>
 
+#include "common/stop.hpp"
 #include "lightvm/abi.h"
 
 namespace lightvm {
@@ -20,6 +25,11 @@ void sigpipe(Outcome& outcome) {
     outcome.finished = true;
     outcome.signal = SIGPIPE;
     outcome.status = 128 + SIGPIPE;
+}
+
+bool writable_now(int fd) {
+    pollfd p{fd, POLLOUT, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
 }
 
 }  // namespace
@@ -39,10 +49,17 @@ int Console::host_fd(uint32_t stream) const {
 
 bool Console::write_all(int fd, const uint8_t* p, size_t n) {
     while (n > 0) {
+        // Once the VM is being stopped (--timeout, SIGTERM), output that
+        // cannot be written at once is dropped: a reader that stopped
+        // reading must not keep the monitor alive.
+        if (stop_requested() && !writable_now(fd)) {
+            errno = EINTR;
+            return false;
+        }
         ssize_t w = ::write(fd, p, n);
         if (w < 0) {
             if (errno == EINTR)
-                continue;
+                continue;  // a stop request is seen above
             return false;
         }
         p += w;
@@ -50,6 +67,46 @@ bool Console::write_all(int fd, const uint8_t* p, size_t n) {
         m_bytes_out += static_cast<uint64_t>(w);
     }
     return true;
+}
+
+// Trace lines are written by the guest kernel, which is as untrusted as the
+// app: it must not be able to forge the monitor's own messages on our
+// stderr. Control characters (terminal escapes, '\r' overwrites) become
+// '?', and a line that would start like one of ours ("lightvm...") is
+// marked as the guest's. The line state carries across records, so a line
+// split over several records is caught too.
+bool Console::write_trace(const uint8_t* p, size_t n) {
+    static constexpr char kMark[] = "[guest] ";
+    static constexpr std::string_view kOurs = "lightvm";
+    std::string out;
+    out.reserve(n + 16);
+    for (size_t i = 0; i < n; ++i) {
+        char c = static_cast<char>(p[i]);
+        if (m_trace_col < kOurs.size()) {
+            // Hold back a possible "lightvm" prefix until it is decided.
+            if (c == kOurs[m_trace_col]) {
+                m_trace_held.push_back(c);
+                if (++m_trace_col == kOurs.size()) {
+                    out += kMark;
+                    out += m_trace_held;
+                    m_trace_held.clear();
+                    m_trace_col = SIZE_MAX;  // rest of the line passes
+                }
+                continue;
+            }
+            out += m_trace_held;
+            m_trace_held.clear();
+            m_trace_col = SIZE_MAX;
+        }
+        if (c == '\n') {
+            out.push_back(c);
+            m_trace_col = 0;
+            continue;
+        }
+        unsigned char u = static_cast<unsigned char>(c);
+        out.push_back(u < 0x20 && c != '\t' ? '?' : u == 0x7f ? '?' : c);
+    }
+    return write_all(m_trace, reinterpret_cast<const uint8_t*>(out.data()), out.size());
 }
 
 Result<void> Console::drain(Outcome& outcome) {
@@ -79,18 +136,24 @@ Result<void> Console::drain(Outcome& outcome) {
             return hostile("ring corrupt: record of " + std::to_string(len) + " bytes with " +
                            std::to_string(pending - 4) + " pending");
         int fd = host_fd(stream);
-        if (fd < 0)
+        if (fd < 0 && stream != abi::kStreamTrace)
             return hostile("ring corrupt: unknown stream " + std::to_string(stream));
         // Write in place (at most two pieces when the record wraps).
         uint32_t off = (tail + 4) & (size - 1);
         uint32_t first = std::min<uint32_t>(len, size - off);
-        bool ok = write_all(fd, data.data() + off, first) && write_all(fd, data.data(), len - first);
+        bool ok;
+        if (stream == abi::kStreamTrace)  // dropped without --trace; never raw guest bytes on our stderr
+            ok = fd < 0 || (write_trace(data.data() + off, first) && write_trace(data.data(), len - first));
+        else
+            ok = write_all(fd, data.data() + off, first) && write_all(fd, data.data(), len - first);
         tail += 4 + len;
         if (!ok) {
             if (errno == EPIPE && stream != abi::kStreamTrace) {
                 sigpipe(outcome);
                 break;
             }
+            if (errno == EINTR && stop_requested())
+                break;  // the run loop ends the VM as stopped
             int saved = errno;
             __atomic_store_n(&ring->tail, tail, __ATOMIC_RELEASE);
             return sys_error(stream == abi::kStreamStdout   ? "writing guest stdout"
@@ -115,6 +178,8 @@ Result<void> Console::hc_write(uint64_t arg_gpa, Outcome& outcome) {
         } else if (errno == EPIPE) {
             sigpipe(outcome);
             io.result = -EPIPE;
+        } else if (errno == EINTR && stop_requested()) {
+            io.result = -EINTR;  // the run loop ends the VM as stopped
         } else {
             return sys_error(io.fd == 1 ? "writing guest stdout" : "writing guest stderr");
         }

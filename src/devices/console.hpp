@@ -3,7 +3,9 @@
 // that bypass the ring: big writes and stdin reads.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "devices/device.hpp"
 
@@ -11,6 +13,7 @@ namespace lightvm {
 
 class Console {
 public:
+    // trace_fd < 0: no --trace; the guest's trace records are dropped.
     Console(GuestMemory& mem, int stdin_fd, int stdout_fd, int stderr_fd, int trace_fd)
         : m_mem(mem), m_in(stdin_fd), m_out(stdout_fd), m_err(stderr_fd), m_trace(trace_fd) {}
 
@@ -27,10 +30,14 @@ private:
     // Write all of [p, p+n) to fd; false with errno on failure.
     bool write_all(int fd, const uint8_t* p, size_t n);
     int host_fd(uint32_t stream) const;
+    // Guest trace text, neutralised so it cannot pass for a monitor message.
+    bool write_trace(const uint8_t* p, size_t n);
 
     GuestMemory& m_mem;
     int m_in, m_out, m_err, m_trace;
     uint64_t m_bytes_out = 0;
+    size_t m_trace_col = 0;    // chars of "lightvm" matched at the start of this trace line; SIZE_MAX: decided
+    std::string m_trace_held;  // those chars, held back until decided
 };
 
 }  // namespace lightvm

@@ -54,6 +54,9 @@ class FsDevice {
 public:
     // Open file handles the guest may hold at once (the guest sees EMFILE beyond).
     static constexpr uint32_t kMaxHandles = 4096;
+    // One sendfile request moves at most this much, as one Linux sendfile
+    // call does (MAX_RW_COUNT): a short count, and the guest asks again.
+    static constexpr uint64_t kMaxTransfer = 0x7ffff000;
     // getdents requests are clamped to this many bytes.
     static constexpr uint64_t kMaxDirentBytes = 1ull << 20;
 
@@ -125,6 +128,7 @@ private:
     Result<int64_t> op_read(GuestMemory& mem, const abi::HcFs& hc);
     Result<int64_t> op_sendfile(abi::HcFs& hc);
     Result<int64_t> op_getdents_plus(GuestMemory& mem, const abi::HcFs& hc);
+    void hide_above_root(const Handle& h, uint8_t* buf, uint64_t n, uint8_t* stats, uint64_t cap);
     Result<int64_t> op_close_many(GuestMemory& mem, const abi::HcFs& hc);
     Result<int64_t> op_batch(GuestMemory& mem, const abi::HcFs& hc);
     Result<int64_t> op_realpath(GuestMemory& mem, const abi::HcFs& hc);

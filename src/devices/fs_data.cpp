@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/stop.hpp"
 #include "devices/fs_host.hpp"
 
 namespace lightvm {
@@ -193,9 +194,14 @@ Result<int64_t> FsDevice::op_sendfile(abi::HcFs& hc) {
         return -EBADF;
     off_t in_off = hc.offset;
     uint64_t done = 0;
+    const uint64_t len = std::min<uint64_t>(hc.len, kMaxTransfer);
     std::vector<uint8_t> buf;
-    while (done < hc.len) {
-        size_t chunk = static_cast<size_t>(std::min<uint64_t>(hc.len - done, 1u << 20));
+    while (done < len) {
+        // Bounded work per exit: a stop request (timeout, SIGTERM) ends the
+        // copy with what was done, as a signal ends a Linux sendfile.
+        if (stop_requested())
+            return done ? static_cast<int64_t>(done) : -EINTR;
+        size_t chunk = static_cast<size_t>(std::min<uint64_t>(len - done, 1u << 20));
         ssize_t n;
         if (to_handle && hc.offset2 >= 0) {
             // File to file at explicit offsets: copy_file_range, falling back to read/write.
@@ -217,7 +223,7 @@ Result<int64_t> FsDevice::op_sendfile(abi::HcFs& hc) {
         }
         if (n < 0) {
             if (errno == EINTR)
-                continue;
+                continue;  // the loop head sees a stop
             return done ? static_cast<int64_t>(done) : neg_errno();
         }
         if (n == 0)
@@ -243,6 +249,37 @@ Result<int64_t> FsDevice::op_fstat(GuestMemory& mem, const abi::HcFs& hc) {
     return 0;
 }
 
+// The `..` entry of a share's root names the host directory above the share:
+// nothing about it may reach the guest. As at the root of a Linux file
+// system, `..` there is the root itself (its inode, and its stat for
+// readdirplus). Records are the host's own output, walked with bounds checks.
+void FsDevice::hide_above_root(const Handle& h, uint8_t* buf, uint64_t n, uint8_t* stats, uint64_t cap) {
+    struct stat self{}, root{};
+    bool known = false, is_root = false;
+    for (uint64_t off = 0, i = 0; off + 19 < n; ++i) {
+        uint16_t reclen;
+        std::memcpy(&reclen, buf + off + 16, 2);
+        if (reclen < 20 || off + reclen > n)
+            break;
+        const char* name = reinterpret_cast<const char*>(buf + off + 19);
+        if (reclen - 19 >= 3 && std::memcmp(name, "..", 3) == 0) {
+            if (!known) {
+                known = true;
+                is_root = h.share < m_roots.size() && ::fstat(h.fd.get(), &self) == 0 &&
+                          ::fstat(m_roots[h.share].get(), &root) == 0 && self.st_dev == root.st_dev &&
+                          self.st_ino == root.st_ino;
+            }
+            if (is_root) {
+                uint64_t ino = self.st_ino;
+                std::memcpy(buf + off, &ino, sizeof ino);
+                if (stats && i < cap)
+                    std::memcpy(stats + i * sizeof(struct stat), &self, sizeof self);
+            }
+        }
+        off += reclen;
+    }
+}
+
 Result<int64_t> FsDevice::op_getdents(GuestMemory& mem, const abi::HcFs& hc) {
     // The host's linux_dirent64 records are the guest's: no translation.
     auto buf = TRY(mem.span(hc.buf, std::min(hc.len, kMaxDirentBytes)));
@@ -250,7 +287,10 @@ Result<int64_t> FsDevice::op_getdents(GuestMemory& mem, const abi::HcFs& hc) {
     if (!h)
         return -EBADF;
     long n = ::syscall(SYS_getdents64, h->fd.get(), buf.data(), buf.size());
-    return n < 0 ? neg_errno() : n;
+    if (n < 0)
+        return neg_errno();
+    hide_above_root(*h, buf.data(), static_cast<uint64_t>(n), nullptr, 0);
+    return n;
 }
 
 // getdents + lstat of every entry in one exit ("readdirplus"): `ls -l`,
@@ -285,6 +325,7 @@ Result<int64_t> FsDevice::op_getdents_plus(GuestMemory& mem, const abi::HcFs& hc
         off += reclen;
         ++i;
     }
+    hide_above_root(*h, buf.data(), static_cast<uint64_t>(n), stats.data(), cap);
     return n;
 }
 

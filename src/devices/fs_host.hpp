@@ -16,6 +16,7 @@
 #include <string>
 
 #include "common/result.hpp"
+#include "common/stop.hpp"
 #include "lightvm/abi.h"
 #include "memory/guest_memory.hpp"
 
@@ -66,7 +67,7 @@ inline int host_openat2(int dirfd, const char* path, uint64_t flags, uint64_t mo
         long fd = ::syscall(SYS_openat2, dirfd, path, &how, sizeof how);
         if (fd >= 0)
             return static_cast<int>(fd);
-        if (errno == EINTR || (errno == EAGAIN && attempt < 16))
+        if ((errno == EINTR && !stop_requested()) || (errno == EAGAIN && attempt < 16))
             continue;
         return -errno;
     }

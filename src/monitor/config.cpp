@@ -141,8 +141,17 @@ Result<VmConfig> validate(VmConfig cfg) {
     }
     if (cfg.disks.size() > abi::kMaxDevices)
         return make_error(ErrorKind::BadInput, "--disk", "at most " + std::to_string(abi::kMaxDevices) + " disks");
+    // Values that do not fit are errors naming the option and its limit,
+    // never a silent substitute (a wrong working directory is a wrong run).
     if (cfg.cwd.size() >= sizeof(abi::BootInfo::initial_cwd))
-        cfg.cwd = "/";
+        return make_error(ErrorKind::BadInput, "--workdir",
+                          "'" + cfg.cwd.substr(0, 40) + "...' is " + std::to_string(cfg.cwd.size()) +
+                              " bytes long (at most " + std::to_string(sizeof(abi::BootInfo::initial_cwd) - 1) +
+                              ")");
+    if (cfg.app_path.size() >= sizeof(abi::BootInfo::exe_path))
+        return make_error(ErrorKind::BadInput, "APP",
+                          "path is " + std::to_string(cfg.app_path.size()) + " bytes long (at most " +
+                              std::to_string(sizeof(abi::BootInfo::exe_path) - 1) + ")");
     if (cfg.hostname.size() > 64)
         return make_error(ErrorKind::BadInput, "hostname", "longer than 64 bytes");
     return cfg;

@@ -233,7 +233,12 @@ Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std:
     boot.kernel_end = kernel.image_end;
     boot.console_gpa = abi::kConsoleGpa;
     boot.console_size = abi::kConsoleDataSize;
-    copy_string(boot.exe_path, sizeof boot.exe_path, host.exe_path.empty() ? cfg.app_path : host.exe_path);
+    const std::string& exe = host.exe_path.empty() ? cfg.app_path : host.exe_path;
+    if (exe.size() >= sizeof boot.exe_path)  // a cut /proc/self/exe would name another file
+        return make_error(ErrorKind::BadInput, "APP",
+                          "host path " + exe.substr(0, 40) + "... is " + std::to_string(exe.size()) +
+                              " bytes long (at most " + std::to_string(sizeof boot.exe_path - 1) + ")");
+    copy_string(boot.exe_path, sizeof boot.exe_path, exe);
     copy_string(boot.hostname, sizeof boot.hostname, cfg.hostname);
     std::copy(host.stdio_mode, host.stdio_mode + 3, boot.stdio_mode);
     // NoXS: the guest learns its mounts and disks here, with no negotiation.

@@ -160,6 +160,31 @@ TEST(Validate, Hostname) {
     EXPECT_EQ(r.error().where, "hostname");
 }
 
+// Issue 13, bug 7: a working directory that does not fit the boot page
+// used to become "/" silently.
+TEST(Validate, WorkdirTooLongIsAnErrorNamingTheLimit) {
+    auto cfg = base_config();
+    cfg.cwd = "/" + std::string(254, 'd');  // 255 bytes: fits with its NUL
+    auto ok = validate(cfg);
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->cwd, cfg.cwd);
+    cfg.cwd = "/" + std::string(255, 'd');
+    auto r = validate(cfg);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().kind, ErrorKind::BadInput);
+    EXPECT_EQ(r.error().where, "--workdir");
+    EXPECT_NE(r.error().message.find("at most 255"), std::string::npos) << r.error().message;
+}
+
+TEST(Validate, AppPathTooLongIsAnError) {
+    auto cfg = base_config();
+    cfg.app_path = "/" + std::string(300, 'a');
+    auto r = validate(cfg);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().where, "APP");
+    EXPECT_NE(r.error().message.find("at most 255"), std::string::npos) << r.error().message;
+}
+
 TEST(Validate, OtherFieldsPassThrough) {
     auto cfg = base_config();
     cfg.trace = true;

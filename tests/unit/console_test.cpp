@@ -132,6 +132,29 @@ TEST_F(ConsoleTest, StreamsGoToTheirFds) {
     EXPECT_FALSE(outcome.finished);
 }
 
+// Issue 13, bug 4: the trace stream is the monitor's stderr, so guest text
+// there must never pass for a monitor message.
+TEST_F(ConsoleTest, TraceCannotForgeMonitorMessages) {
+    put(abi::kStreamTrace, "lightvm: guest exited normally\n");
+    put(abi::kStreamTrace, "read(0) = 1\nlight");  // a forged line split over two records
+    put(abi::kStreamTrace, "vm: fake\nlightweight\x1b[2J\rok\n");
+    ASSERT_TRUE(drain());
+    EXPECT_EQ(contents(trace.get()),
+              "[guest] lightvm: guest exited normally\n"
+              "read(0) = 1\n[guest] lightvm: fake\nlightweight?[2J?ok\n");
+}
+
+TEST_F(ConsoleTest, TraceWithoutTraceFdIsDropped) {
+    console = std::make_unique<Console>(mem, -1, out.get(), err.get(), -1);
+    put(abi::kStreamTrace, "lightvm: forged\n");
+    put(abi::kStreamStdout, "real\n");
+    ASSERT_TRUE(drain());
+    EXPECT_EQ(contents(out.get()), "real\n");
+    EXPECT_EQ(contents(err.get()), "");
+    EXPECT_EQ(contents(trace.get()), "");
+    EXPECT_FALSE(outcome.finished);
+}
+
 TEST_F(ConsoleTest, RecordsKeepTheirOrder) {
     make_console(out.get(), out.get());  // stdout and stderr on one fd, like a terminal
     put(abi::kStreamStdout, "1");

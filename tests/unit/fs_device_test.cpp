@@ -39,6 +39,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/stop.hpp"
 #include "lightvm/abi.h"
 
 // Requests are written as designated initializers naming only the fields an
@@ -1339,6 +1340,90 @@ TEST_F(FsDeviceTest, AbsoluteSymlinksAreHandedBackWhenAsked) {
     EXPECT_GE(redirect("file", abi::kFsOpen, O_RDONLY).result, 0);
     // Without the option: resolved inside the share root (ENOENT here).
     EXPECT_EQ(result({.op = abi::kFsStat, .path = "abs"}), -ENOENT);
+}
+
+}  // namespace
+}  // namespace lightvm
+
+// Issue 13 regression tests for hostile-guest bugs in the fs device.
+namespace lightvm {
+namespace {
+
+// The inode of `..` in the records at kBuf (0 if absent), and its index.
+std::pair<uint64_t, int> dotdot_ino(const uint8_t* p, int64_t n) {
+    int i = 0;
+    for (int64_t off = 0; off < n; ++i) {
+        uint16_t reclen;
+        std::memcpy(&reclen, p + off + 16, 2);
+        if (std::strcmp(reinterpret_cast<const char*>(p + off + 19), "..") == 0) {
+            uint64_t ino;
+            std::memcpy(&ino, p + off, 8);
+            return {ino, i};
+        }
+        off += reclen;
+    }
+    return {0, -1};
+}
+
+// Bug 5: listing a share's root used to return `..` with the inode (and,
+// for readdirplus, the metadata) of the host directory above the share.
+TEST_F(FsDeviceTest, ShareRootDotDotRevealsNothingAboveTheShare) {
+    const struct stat above = host_lstat(m_tmp), root = host_lstat(m_share);
+    int64_t h = open("", O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(h, 0);
+    int64_t n = result({.op = abi::kFsGetdents, .handle = static_cast<uint32_t>(h), .len = kBufSize});
+    ASSERT_GT(n, 0);
+    auto [ino, idx] = dotdot_ino(m_mem.host_base() + kBuf, n);
+    ASSERT_GE(idx, 0);
+    EXPECT_NE(ino, above.st_ino);
+    EXPECT_EQ(ino, root.st_ino);
+
+    // readdirplus: the stat slot of `..` is the root's own.
+    constexpr uint64_t kStats = 0x200000, kCap = 64;
+    EXPECT_EQ(result({.op = abi::kFsSeek, .handle = static_cast<uint32_t>(h), .flags = SEEK_SET, .offset = 0}), 0);
+    abi::HcFs hc = build({.op = abi::kFsGetdentsPlus, .handle = static_cast<uint32_t>(h), .len = 64 * 1024});
+    hc.mode = kCap;
+    hc.offset2 = static_cast<int64_t>(kStats);
+    ASSERT_TRUE(m_mem.write(kArg, hc));
+    ASSERT_TRUE(dev().hypercall(m_mem, kArg));
+    n = m_mem.read<abi::HcFs>(kArg)->result;
+    ASSERT_GT(n, 0);
+    std::tie(ino, idx) = dotdot_ino(m_mem.host_base() + kBuf, n);
+    ASSERT_GE(idx, 0);
+    EXPECT_EQ(ino, root.st_ino);
+    struct stat st;
+    std::memcpy(&st, m_mem.host_base() + kStats + static_cast<uint64_t>(idx) * sizeof st, sizeof st);
+    EXPECT_EQ(st.st_ino, root.st_ino);
+    EXPECT_NE(st.st_ino, above.st_ino);
+
+    // Below the root, `..` is an ordinary directory of the share.
+    int64_t sub = open("sub", O_RDONLY | O_DIRECTORY);
+    n = result({.op = abi::kFsGetdents, .handle = static_cast<uint32_t>(sub), .len = kBufSize});
+    EXPECT_EQ(dotdot_ino(m_mem.host_base() + kBuf, n).first, root.st_ino);
+}
+
+// Bug 2a: a sendfile from a huge sparse file used to copy up to 2^63 bytes
+// in one exit, ignoring stop requests. One request moves at most what Linux
+// moves in one sendfile (0x7ffff000 bytes), and a stop ends it early.
+TEST_F(FsDeviceTest, SendfileIsBoundedPerRequest) {
+    {
+        UniqueFd f(::open((m_share + "/sparse").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+        ASSERT_TRUE(f.valid());
+        ASSERT_EQ(::ftruncate(f.get(), 8ll << 30), 0);  // 8 GiB of holes
+    }
+    UniqueFd null(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+    dev().set_streams(null.get(), null.get());
+    int64_t h = open("sparse");
+    ASSERT_GE(h, 0);
+    int64_t r = result({.op = abi::kFsSendfile, .handle = static_cast<uint32_t>(h), .flags = abi::kSendToStdout,
+                        .len = 1ull << 62, .offset = 0});
+    EXPECT_EQ(r, int64_t{FsDevice::kMaxTransfer});
+
+    set_stop_requested(true);
+    r = result({.op = abi::kFsSendfile, .handle = static_cast<uint32_t>(h), .flags = abi::kSendToStdout,
+                .len = 1ull << 30, .offset = 0});
+    set_stop_requested(false);
+    EXPECT_EQ(r, -EINTR) << "a stop request ends the copy before it starts";
 }
 
 }  // namespace

@@ -1,0 +1,23 @@
+// "Stop this VM now": set from signal handlers (--timeout, SIGINT/SIGTERM/
+// SIGHUP), read by every host-side loop that could run long (copies,
+// retries, writes to a slow pipe), so a hostile or merely busy guest can
+// never make the monitor unstoppable. Async-signal-safe.
+#pragma once
+
+namespace lightvm {
+
+bool stop_requested();
+void set_stop_requested(bool on);
+
+// A host call that blocked just before a stop was requested (a write to a
+// pipe nobody reads) would never see it. The ticker closes that window:
+// armed on the vCPU thread at the start of a run, it sends `signo` to that
+// thread every few milliseconds once request_stop_and_tick() was called, so
+// every blocking call returns EINTR and its loop sees the stop.
+// (Plain C status: 0, or -errno from timer_create.)
+int stop_ticker_arm(int signo);
+void stop_ticker_disarm();
+// set_stop_requested(true) and start the ticker. Async-signal-safe.
+void request_stop_and_tick();
+
+}  // namespace lightvm
