@@ -84,6 +84,11 @@ public:
         m_stderr_fd = stderr_fd;
     }
 
+    // The running executable (st_dev, st_ino): its pages are mapped into
+    // guest RAM, so, as on Linux, opening it for writing or truncating it
+    // is ETXTBSY. (Replacing it by rename or unlink is fine: the inode lives.)
+    void set_busy_file(uint64_t dev, uint64_t ino) { m_busy.push_back({dev, ino}); }
+
     // Performs the guest's unsent write-behind data (abi::PendingWrite table
     // at gpa) after the VM ended without a clean exit. Entries are guest data
     // and are checked like any request. Returns the number of writes done.
@@ -176,6 +181,11 @@ private:
     size_t m_open_handles = 0;
     uint64_t m_operations = 0;
     int m_stdout_fd = -1, m_stderr_fd = -1;
+    struct FileId {
+        uint64_t dev, ino;
+    };
+    std::vector<FileId> m_busy;
+    bool is_busy(const struct stat& st) const;
 };
 
 }  // namespace lightvm

@@ -66,6 +66,8 @@ Result<int64_t> FsDevice::op_open(GuestMemory& mem, abi::HcFs& hc) {
             return -ELOOP;  // O_NOFOLLOW on a symlink
         if (!S_ISREG(before.st_mode) && !S_ISDIR(before.st_mode))
             return -ENXIO;
+        if (((host & O_ACCMODE) != O_RDONLY || (host & O_TRUNC)) && is_busy(before))
+            return -ETXTBSY;
         r = open_checked(hc, b, path, host, &before);
     }
     return r;
@@ -359,6 +361,13 @@ Result<int64_t> FsDevice::op_close_many(GuestMemory& mem, const abi::HcFs& hc) {
     return closed;
 }
 
+bool FsDevice::is_busy(const struct stat& st) const {
+    for (const auto& f : m_busy)
+        if (f.dev == st.st_dev && f.ino == st.st_ino)
+            return true;
+    return false;
+}
+
 int64_t FsDevice::op_truncate(const abi::HcFs& hc) {
     Handle* h = handle(hc.handle);
     if (!h)
@@ -367,6 +376,9 @@ int64_t FsDevice::op_truncate(const abi::HcFs& hc) {
         return -EROFS;
     if (hc.offset < 0)
         return -EINVAL;
+    struct stat st{};
+    if (!m_busy.empty() && ::fstat(h->fd.get(), &st) == 0 && is_busy(st))
+        return -ETXTBSY;
     return ::ftruncate(h->fd.get(), hc.offset) < 0 ? neg_errno() : 0;
 }
 

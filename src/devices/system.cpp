@@ -157,6 +157,33 @@ Result<void> SystemDevice::unbacked_access(uint64_t gpa, bool write, CpuAccess& 
     return {};
 }
 
+Result<void> SystemDevice::internal_error(uint64_t suberror, CpuAccess& cpu, Outcome& outcome) {
+    auto regs = cpu.regs();
+    char line[192];
+    // Suberror 1: emulation failed (typically a vector access to RAM never
+    // allocated); 3: an exception could not be delivered (a broken IDT).
+    std::snprintf(line, sizeof line, "guest %s at rip 0x%" PRIx64 " (KVM internal error %" PRIu64 ") -> SIGSEGV",
+                  suberror == 3 ? "exception could not be delivered" : "instruction could not be emulated",
+                  regs ? regs->rip : 0, suberror);
+    outcome.finished = true;
+    outcome.signal = SIGSEGV;
+    outcome.status = 128 + SIGSEGV;
+    outcome.report = line;
+    return {};
+}
+
+Result<void> SystemDevice::lost_memory(CpuAccess& cpu, Outcome& outcome) {
+    auto regs = cpu.regs();
+    char line[192];
+    std::snprintf(line, sizeof line, "guest memory access at rip 0x%" PRIx64 " hit a page that is no longer backed -> SIGBUS",
+                  regs ? regs->rip : 0);
+    outcome.finished = true;
+    outcome.signal = SIGBUS;
+    outcome.status = 128 + SIGBUS;
+    outcome.report = line;
+    return {};
+}
+
 Result<void> SystemDevice::triple_fault(CpuAccess& cpu, Outcome& outcome) {
     auto regs = cpu.regs();
     char line[128];

@@ -22,6 +22,10 @@ public:
     Result<void> unbacked_access(uint64_t gpa, bool write, CpuAccess& cpu, Outcome& outcome);
     // A triple fault: nothing to read but the registers.
     Result<void> triple_fault(CpuAccess& cpu, Outcome& outcome);
+    // KVM gave up on a guest instruction (KVM_EXIT_INTERNAL_ERROR): a segfault.
+    Result<void> internal_error(uint64_t suberror, CpuAccess& cpu, Outcome& outcome);
+    // Guest RAM whose host page vanished (KVM_RUN: EFAULT): a bus error.
+    Result<void> lost_memory(CpuAccess& cpu, Outcome& outcome);
 
 private:
     GuestMemory& m_mem;

@@ -263,6 +263,10 @@ Result<Exit> Vcpu::run() {
             e.kind = ExitKind::Interrupted;
             return e;
         }
+        if (errno == EFAULT) {  // the guest touched RAM the host can no longer back
+            e.kind = ExitKind::MemoryFault;
+            return e;
+        }
         return sys_error("KVM_RUN");
     }
     e.raw_reason = run->exit_reason;

@@ -43,6 +43,7 @@ enum class ExitKind {
     Shutdown,       // triple fault
     FailEntry,      // hardware refused to enter the guest
     InternalError,  // KVM could not emulate something
+    MemoryFault,    // KVM_RUN: EFAULT, guest RAM whose host page is gone (SIGBUS)
     Interrupted,    // KVM_RUN returned EINTR (timeout, signal)
     Other,
 };

@@ -3,12 +3,79 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cinttypes>
+#include <csignal>
+#include <mutex>
 #include <cstdio>
 #include <utility>
 #include <vector>
 
 namespace lightvm {
+
+// ---------------------------------------------------------------------------
+// SIGBUS guard: a fixed table of live guest RAM ranges, read by the handler.
+// ---------------------------------------------------------------------------
+namespace {
+
+struct GuardSlot {
+    std::atomic<uintptr_t> base{0};
+    std::atomic<uint64_t> size{0};
+    std::atomic<bool> lost{false};
+};
+constexpr size_t kGuardSlots = 64;  // live VMs per process (the daemon runs a few)
+GuardSlot g_guard[kGuardSlots];
+std::once_flag g_guard_once;
+
+void sigbus_handler(int sig, siginfo_t* info, void*) {
+    auto addr = reinterpret_cast<uintptr_t>(info->si_addr);
+    for (auto& slot : g_guard) {
+        uintptr_t base = slot.base.load(std::memory_order_acquire);
+        if (base && addr >= base && addr - base < slot.size.load(std::memory_order_relaxed)) {
+            // Async-signal-safe: mmap and an atomic store. The faulting access
+            // is retried on return and now reads zeros.
+            void* page = reinterpret_cast<void*>(addr & ~uintptr_t{4095});
+            if (::mmap(page, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) !=
+                MAP_FAILED) {
+                slot.lost.store(true, std::memory_order_release);
+                return;
+            }
+        }
+    }
+    // Not guest RAM: a real bug in the monitor. Die of it as before.
+    ::signal(sig, SIG_DFL);
+}
+
+void install_sigbus_guard() {
+    struct sigaction sa{};
+    sa.sa_sigaction = sigbus_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGBUS, &sa, nullptr);
+}
+
+int guard_register(uint8_t* base, uint64_t size) {
+    std::call_once(g_guard_once, install_sigbus_guard);
+    for (size_t i = 0; i < kGuardSlots; ++i) {
+        uintptr_t expected = 0;
+        g_guard[i].size.store(size, std::memory_order_relaxed);
+        g_guard[i].lost.store(false, std::memory_order_relaxed);
+        if (g_guard[i].base.compare_exchange_strong(expected, reinterpret_cast<uintptr_t>(base)))
+            return static_cast<int>(i);
+    }
+    return -1;  // unguarded: a vanished page kills the process, as before
+}
+
+void guard_unregister(int slot) {
+    if (slot >= 0)
+        g_guard[slot].base.store(0, std::memory_order_release);
+}
+
+}  // namespace
+
+bool GuestMemory::take_lost_pages() {
+    return m_guard >= 0 && g_guard[m_guard].lost.exchange(false);
+}
 
 Result<GuestMemory> GuestMemory::create(uint64_t size) {
     GuestMemory mem;
@@ -24,6 +91,7 @@ Result<GuestMemory> GuestMemory::create(uint64_t size) {
     mem.m_base = static_cast<uint8_t*>(p);
     mem.m_size = size;
     mem.m_owned = true;
+    mem.m_guard = guard_register(mem.m_base, size);
     return mem;
 }
 
@@ -38,12 +106,15 @@ GuestMemory::GuestMemory(GuestMemory&& o) noexcept
     : m_fd(std::move(o.m_fd)),
       m_base(std::exchange(o.m_base, nullptr)),
       m_size(std::exchange(o.m_size, 0)),
-      m_owned(std::exchange(o.m_owned, false)) {}
+      m_owned(std::exchange(o.m_owned, false)),
+      m_guard(std::exchange(o.m_guard, -1)) {}
 
 GuestMemory& GuestMemory::operator=(GuestMemory&& o) noexcept {
     if (this != &o) {
         if (m_owned && m_base)
             ::munmap(m_base, m_size);
+        guard_unregister(m_guard);
+        m_guard = std::exchange(o.m_guard, -1);
         m_fd = std::move(o.m_fd);
         m_base = std::exchange(o.m_base, nullptr);
         m_size = std::exchange(o.m_size, 0);
@@ -53,6 +124,7 @@ GuestMemory& GuestMemory::operator=(GuestMemory&& o) noexcept {
 }
 
 GuestMemory::~GuestMemory() {
+    guard_unregister(m_guard);  // before the range can be reused
     if (m_owned && m_base)
         ::munmap(m_base, m_size);
 }

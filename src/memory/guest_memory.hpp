@@ -62,11 +62,20 @@ public:
     // Pages of guest RAM resident on the host (for --stats).
     uint64_t resident_bytes() const;
 
+    // Guest RAM mapped from a file (the app's pages) loses its backing when
+    // that file shrinks: touching such a page raises SIGBUS. The monitor
+    // must never die of that, so a process-wide SIGBUS handler replaces a
+    // vanished page of any live guest RAM with a zero page and records it
+    // here; the exit loop then ends that guest with a SIGBUS report.
+    // Returns whether a page of this RAM was lost since the last call.
+    bool take_lost_pages();
+
 private:
     UniqueFd m_fd;
     uint8_t* m_base = nullptr;
     uint64_t m_size = 0;
     bool m_owned = false;
+    int m_guard = -1;  // SIGBUS guard slot, or -1
 };
 
 }  // namespace lightvm

@@ -59,6 +59,8 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
 
 }  // namespace
 
+static Result<void> handle_one(Devices& d, const kvm::Exit& exit, Outcome& outcome, ExitStats& stats);
+
 const char* hypercall_name(unsigned nr) {
     static const char* const names[] = {"exit", "console_flush", "write", "read", "sleep", "set_fs_base", "fs", "block",
                                         "mem_grow", "stdin_seek"};
@@ -67,6 +69,19 @@ const char* hypercall_name(unsigned nr) {
 }
 
 Result<void> handle_exit(Devices& d, const kvm::Exit& exit, Outcome& outcome, ExitStats& stats) {
+    auto r = handle_one(d, exit, outcome, stats);
+    // A device touched guest RAM whose file-backed page had vanished (the
+    // SIGBUS guard gave it a zero page): whatever it read was not the
+    // guest's. End the guest as Linux ends a process whose mapped file shrank.
+    if (d.mem.take_lost_pages()) {
+        stats.faults++;
+        (void)d.system.lost_memory(d.cpu, outcome);
+        return {};
+    }
+    return r;
+}
+
+static Result<void> handle_one(Devices& d, const kvm::Exit& exit, Outcome& outcome, ExitStats& stats) {
     stats.total++;
     // Output first: whatever else happens, what the guest printed is not lost.
     auto drained = d.console.drain(outcome);
@@ -117,8 +132,18 @@ Result<void> handle_exit(Devices& d, const kvm::Exit& exit, Outcome& outcome, Ex
         stats.other++;
         return make_error(ErrorKind::System, "KVM_RUN", "entry failed, hardware reason " + hex(exit.detail));
     case kvm::ExitKind::InternalError:
-        stats.other++;
-        return make_error(ErrorKind::System, "KVM_RUN", "KVM internal error, suberror " + std::to_string(exit.detail));
+        // Only the guest's own instructions get here (an access KVM cannot
+        // emulate, an exception it cannot deliver): a guest fault with its
+        // report, like any other, so pending writes are applied too.
+        stats.faults++;
+        TRY(drained);
+        return d.system.internal_error(exit.detail, d.cpu, outcome);
+    case kvm::ExitKind::MemoryFault:
+        // KVM_RUN failed with EFAULT: guest RAM whose host page is gone
+        // (a file mapped into it shrank under the VM).
+        stats.faults++;
+        TRY(drained);
+        return d.system.lost_memory(d.cpu, outcome);
     case kvm::ExitKind::Other:
         break;
     }

@@ -98,6 +98,9 @@ const HostileCase kHostile[] = {
     {"badsleep", 137, SIGKILL, {"guest stopped", "outside guest memory"}},
     {"badexit", 137, SIGKILL, {"guest stopped", "invalid signal"}},
     {"hlt", 139, SIGSEGV, {"general protection fault"}},
+    // Issue 13, bug 3: vector stores to RAM never handed out.
+    {"sse-unbacked", 139, SIGSEGV, {"memory never allocated"}},
+    {"avx-unbacked", 139, SIGSEGV, {"could not be emulated"}},
 };
 
 TEST_P(FaultTest, HostileGuestsAreStopped) {
@@ -235,4 +238,4 @@ TEST_P(CrashDurability, WrittenDataReachesTheHost) {
 
 INSTANTIATE_TEST_SUITE_P(Libc, CrashDurability,
                          ::testing::Combine(::testing::Values("glibc", "musl"),
-                                            ::testing::Values("segv", "close-then-segv", "abort", "spin")));
+                                            ::testing::Values("segv", "close-then-segv", "abort", "spin", "avx")));

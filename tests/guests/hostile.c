@@ -17,7 +17,11 @@
  *   badsleep sleep hypercall, struct straddling the end of RAM -> 137
  *   badexit  exit hypercall with signal 1000                   -> 137
  *   hlt      hlt at CPL3                                       -> #GP, 139
- *   spin     print a line, then loop forever (for timeouts and signals) */
+ *   spin     print a line, then loop forever (for timeouts and signals)
+ *   sse-unbacked  16-byte SSE store to RAM never handed out     -> 139 (not 125)
+ *   avx-unbacked  32-byte AVX store there (KVM internal error)  -> 139 (not 125)
+ *   trace    write a forged "lightvm: ..." line to the trace stream
+ *            through the console ring, then exit 0           -> never shown raw */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -87,6 +91,32 @@ int main(int argc, char **argv) {
         fflush(stdout);
         for (volatile unsigned long n = 0;; n++) {
         }
+    } else if (strcmp(mode, "sse-unbacked") == 0) {
+        /* The middle of a 256 MiB guest is never registered until the guest
+         * kernel asks; KVM cannot emulate a 16-byte store to it. */
+        printf("storing\n");
+        fflush(stdout);
+        volatile char *p = (volatile char *)(128ul << 20);
+        __asm__ volatile("pxor %%xmm0, %%xmm0\n\tmovdqu %%xmm0, (%0)" : : "r"(p) : "memory", "xmm0");
+    } else if (strcmp(mode, "avx-unbacked") == 0) {
+        /* A 32-byte AVX store there: KVM's emulator gives up (internal
+         * error); it must still end as a guest fault. */
+        printf("storing\n");
+        fflush(stdout);
+        volatile char *p = (volatile char *)(128ul << 20);
+        __asm__ volatile("vpxor %%ymm0, %%ymm0, %%ymm0\n\tvmovdqu %%ymm0, (%0)" : : "r"(p) : "memory", "xmm0");
+    } else if (strcmp(mode, "trace") == 0) {
+        /* The ring record header: stream 3 (trace) in the top byte. */
+        static const char forged[] = "lightvm: guest exited normally (forged)\n";
+        volatile uint32_t *head = (volatile uint32_t *)CONSOLE_GPA;
+        volatile uint8_t *data = (volatile uint8_t *)(CONSOLE_GPA + 0x1000);
+        uint32_t h = *head, len = sizeof forged - 1, hdr = (3u << 24) | len;
+        for (int i = 0; i < 4; i++)
+            data[(h + i) & (256 * 1024 - 1)] = (uint8_t)(hdr >> (8 * i));
+        for (uint32_t i = 0; i < len; i++)
+            data[(h + 4 + i) & (256 * 1024 - 1)] = (uint8_t)forged[i];
+        *head = h + 4 + len;
+        return 0;
     } else if (strcmp(mode, "hlt") == 0) {
         __asm__ volatile("hlt");
     } else if (strcmp(mode, "badaddr") == 0) {
@@ -112,7 +142,7 @@ int main(int argc, char **argv) {
         uint32_t v = in32(HC_PORT_BASE);
         printf("read %u\n", v);
     } else {
-        fprintf(stderr, "usage: hostile badport|badport-after-print|badhc|nexthc|edgehc|badaddr|hugelen|badarg|ring|in|badsleep|badexit|hlt|spin\n");
+        fprintf(stderr, "usage: hostile sse-unbacked|avx-unbacked|trace|badport|badport-after-print|badhc|nexthc|edgehc|badaddr|hugelen|badarg|ring|in|badsleep|badexit|hlt|spin\n");
         return 2;
     }
     printf("survived %s\n", mode);

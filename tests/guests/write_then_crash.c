@@ -1,5 +1,6 @@
 /* Writes argv[2] to the file argv[1] with plain write() (no fsync), then
- * crashes (argv[3]: "segv", "abort" or "spin" for a timeout). The data must
+ * crashes (argv[3]: "segv", "abort", "spin" for a timeout, or "avx": a
+ * 32-byte store to RAM never handed out, which KVM cannot emulate). The data must
  * reach the host anyway, as it would survive a process crash on Linux. */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -18,6 +19,9 @@ int main(int argc, char** argv) {
         close(fd);
     if (strcmp(argv[3], "abort") == 0)
         abort();
+    if (strcmp(argv[3], "avx") == 0)
+        __asm__ volatile("vpxor %%ymm0, %%ymm0, %%ymm0\n\tvmovdqu %%ymm0, (%0)"
+                         : : "r"(128ul << 20) : "memory", "xmm0");
     if (strcmp(argv[3], "spin") == 0)
         for (;;) {
         }

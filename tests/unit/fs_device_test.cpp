@@ -1428,3 +1428,34 @@ TEST_F(FsDeviceTest, SendfileIsBoundedPerRequest) {
 
 }  // namespace
 }  // namespace lightvm
+
+namespace lightvm {
+namespace {
+
+// Issue 13, bug 1: the running executable's pages are mapped into guest RAM;
+// the guest may not truncate or rewrite it (ETXTBSY, as on Linux), but it may
+// still read it and replace it by rename.
+TEST_F(FsDeviceTest, RunningExecutableIsTextBusy) {
+    host_write(m_share + "/app", "\x7f" "ELF pretend");
+    struct stat st = host_lstat(m_share + "/app");
+    dev().set_busy_file(st.st_dev, st.st_ino);
+    EXPECT_EQ(open("app", O_WRONLY), -ETXTBSY);
+    EXPECT_EQ(open("app", O_RDWR), -ETXTBSY);
+    EXPECT_EQ(open("app", O_RDONLY | O_TRUNC), -ETXTBSY);
+    EXPECT_EQ(open("app", O_WRONLY | O_CREAT | O_TRUNC, 0644), -ETXTBSY);
+    int64_t h = open("app", O_RDONLY);
+    ASSERT_GE(h, 0);
+    EXPECT_EQ(result({.op = abi::kFsTruncate, .handle = static_cast<uint32_t>(h), .offset = 0}), -ETXTBSY);
+    EXPECT_EQ(host_read(m_share + "/app"), "\x7f" "ELF pretend");
+    // A hard link names the same inode.
+    ASSERT_EQ(::link((m_share + "/app").c_str(), (m_share + "/alias").c_str()), 0);
+    EXPECT_EQ(open("alias", O_WRONLY), -ETXTBSY);
+    // Other files are writable as ever; renaming over the app is allowed.
+    EXPECT_GE(open("file", O_WRONLY), 0);
+    host_write(m_share + "/new", "new");
+    EXPECT_EQ(result({.op = abi::kFsRename, .path = "new", .path2 = "app"}), 0);
+    EXPECT_GE(open("app", O_WRONLY), 0) << "the name now has another inode";
+}
+
+}  // namespace
+}  // namespace lightvm

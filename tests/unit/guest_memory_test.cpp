@@ -2,7 +2,11 @@
 // typed accessors every device relies on.
 #include "memory/guest_memory.hpp"
 
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
 
 #include <array>
 #include <cstdint>
@@ -225,6 +229,56 @@ TEST(GuestMemoryMove, AssignReplacesAndTransfers) {
     b = std::move(self);
     EXPECT_EQ(b.size(), kMiB);
     EXPECT_EQ(*b.read<uint16_t>(0x10), 0x1234u);
+}
+
+}  // namespace
+}  // namespace lightvm
+
+// Issue 13, bug 1: guest RAM mapped from a file that then shrinks must not
+// kill the monitor with SIGBUS: the access reads zeros and the loss is
+// reported, so the exit loop can end that guest with a report.
+namespace lightvm {
+namespace {
+
+TEST(GuestMemorySigbus, VanishedFilePageReadsZeroAndIsReported) {
+    auto mem = GuestMemory::create(16ull << 20);
+    ASSERT_TRUE(mem) << mem.error().to_string();
+    char path[] = "/tmp/lightvm-sigbus-XXXXXX";
+    int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    std::vector<uint8_t> data(8192, 0xab);
+    ASSERT_EQ(::write(fd, data.data(), data.size()), 8192);
+    ASSERT_TRUE(mem->map_file(0x400000, 8192, fd, 0));
+    EXPECT_EQ(*mem->read<uint8_t>(0x400000), 0xab);
+    EXPECT_FALSE(mem->take_lost_pages());
+    ASSERT_EQ(::ftruncate(fd, 0), 0);  // the host (or a guest through a share) truncates it
+    auto v = mem->read<uint64_t>(0x401000);  // would be SIGBUS: beyond the new EOF
+    ASSERT_TRUE(v);
+    EXPECT_EQ(*v, 0u);
+    EXPECT_TRUE(mem->take_lost_pages());
+    EXPECT_FALSE(mem->take_lost_pages()) << "reported once";
+    // The page is usable again (anonymous now), and other RAM is untouched.
+    EXPECT_TRUE(mem->write<uint64_t>(0x401000, 7));
+    EXPECT_EQ(*mem->read<uint64_t>(0x401000), 7u);
+    ::close(fd);
+    ::unlink(path);
+}
+
+TEST(GuestMemorySigbusDeathTest, SigbusOutsideGuestRamStillKills) {
+    // The guard must not swallow the monitor's own bugs.
+    EXPECT_EXIT(
+        {
+            auto mem = GuestMemory::create(16ull << 20);
+            char path[] = "/tmp/lightvm-sigbus-XXXXXX";
+            int fd = ::mkstemp(path);
+            ::unlink(path);
+            if (!mem || fd < 0 || ::ftruncate(fd, 4096) < 0)
+                ::_exit(3);
+            auto* p = static_cast<volatile uint8_t*>(::mmap(nullptr, 8192, PROT_READ, MAP_SHARED, fd, 0));
+            (void)p[4096];  // beyond EOF, not guest RAM
+            ::_exit(0);
+        },
+        ::testing::KilledBySignal(SIGBUS), "");
 }
 
 }  // namespace
