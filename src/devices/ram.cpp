@@ -33,6 +33,15 @@ Result<void> RamDevice::boot(uint64_t low_end, uint64_t high_start) {
     return {};
 }
 
+Result<void> RamDevice::grow_low(uint64_t end) {
+    end = std::min(up(end), m_high_start);
+    if (end <= m_low_end)
+        return {};
+    TRY(add(m_low_end, end));
+    m_low_end = end;
+    return {};
+}
+
 Result<void> RamDevice::hypercall(uint64_t arg_gpa) {
     auto hc = TRY(m_mem.read<abi::HcMemGrow>(arg_gpa));
     const uint64_t size = m_mem.size();

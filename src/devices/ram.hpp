@@ -25,6 +25,9 @@ public:
     // Registers the boot regions: [0, low_end) and [high_start, size).
     // Small guests are registered whole.
     Result<void> boot(uint64_t low_end, uint64_t high_start);
+    // Extends the low region to cover [0, end): the load phase calls this
+    // once the app (and so the end of its image + brk headroom) is known.
+    Result<void> grow_low(uint64_t end);
     Result<void> hypercall(uint64_t arg_gpa);
 
     uint64_t low_end() const { return m_low_end; }

@@ -156,10 +156,7 @@ Result<loader::ElfImage> check_app(std::span<const uint8_t> file, uint64_t mem_s
     return parsed;
 }
 
-// `mem` must be fresh (all zero): bss is not cleared again.
-Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std::span<const uint8_t> app_file, int app_fd,
-                                     const loader::ElfImage& app, const ClockReference& clock,
-                                     const HostInfo& host) {
+Result<GuestImage> build_shell_image(GuestMemory& mem) {
     GuestImage out;
     out.cr3 = TRY(x86::build_identity_map(mem, abi::kPageTablesGpa, abi::kPageTablesEnd, mem.size()));
     TRY(x86::write_descriptors(mem, abi::kHypercallPortBase, abi::kHypercallPortEnd));
@@ -168,7 +165,22 @@ Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std:
         TRY(x86::unmap_page(mem, out.cr3, kernel.stack_guard));
     out.kernel_entry = kernel.entry;
     out.syscall_entry = kernel.syscall_entry;
+    out.kernel_end = kernel.image_end;
+    return out;
+}
 
+// `mem` must be fresh apart from the shell image: bss is not cleared again.
+Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std::span<const uint8_t> app_file, int app_fd,
+                                     const loader::ElfImage& app, const ClockReference& clock,
+                                     const HostInfo& host) {
+    GuestImage out = TRY(build_shell_image(mem));
+    TRY(build_app_image(out, mem, cfg, app_file, app_fd, app, clock, host));
+    return out;
+}
+
+Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& cfg,
+                             std::span<const uint8_t> app_file, int app_fd, const loader::ElfImage& app,
+                             const ClockReference& clock, const HostInfo& host) {
     if (app_fd < 0 || !map_app(mem, app, app_fd)) {
         auto app_dest = TRY(mem.span(abi::kAppMin, mem.size() - abi::kStackSize - abi::kAppMin));
         TRY(loader::load_segments(app, app_file, app_dest, abi::kAppMin, loader::BssFill::AlreadyZero));
@@ -230,7 +242,7 @@ Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std:
     boot.app_image_end = app.image_end;
     boot.heap_lo = app.image_end;
     boot.stack_lo = mem.size() - abi::kStackSize;
-    boot.kernel_end = kernel.image_end;
+    boot.kernel_end = out.kernel_end;
     boot.console_gpa = abi::kConsoleGpa;
     boot.console_size = abi::kConsoleDataSize;
     const std::string& exe = host.exe_path.empty() ? cfg.app_path : host.exe_path;
@@ -262,7 +274,7 @@ Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std:
     boot.ram_low_end = host.ram_low_end ? host.ram_low_end : mem.size();
     boot.ram_high_start = host.ram_low_end ? host.ram_high_start : mem.size();
     TRY(mem.write(abi::kBootInfoGpa, boot));
-    return out;
+    return {};
 }
 
 }  // namespace lightvm

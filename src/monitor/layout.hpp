@@ -45,6 +45,7 @@ struct GuestImage {
     uint64_t syscall_entry = 0;
     uint64_t app_entry = 0;
     uint64_t app_sp = 0;
+    uint64_t kernel_end = 0;
 };
 
 struct ClockReference {
@@ -65,8 +66,20 @@ struct HostInfo {
     uint64_t ram_high_start = 0;
 };
 
-// app_fd >= 0: map the app's file-backed pages straight into guest RAM
-// (MAP_PRIVATE, copy-on-write) instead of copying them; -1: copy.
+// The app-independent part of the image (the shell): identity page tables
+// for all of `mem`, GDT/TSS/IDT and fault stubs, the guest kernel. Fills in
+// cr3, kernel_entry and syscall_entry. `mem` must be fresh (all zero).
+Result<GuestImage> build_shell_image(GuestMemory& mem);
+
+// The app-specific part on top of a shell image: APP segments, the Linux
+// initial stack, the boot page. app_fd >= 0: map the app's file-backed pages
+// straight into guest RAM (MAP_PRIVATE, copy-on-write) instead of copying
+// them; -1: copy. `kernel_end` is the guest kernel's image end.
+Result<void> build_app_image(GuestImage& image, GuestMemory& mem, const VmConfig& cfg,
+                             std::span<const uint8_t> app_file, int app_fd, const loader::ElfImage& app,
+                             const ClockReference& clock, const HostInfo& host);
+
+// Both of the above in one go (tests and tools that need no pool).
 Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std::span<const uint8_t> app_file, int app_fd,
                                      const loader::ElfImage& app, const ClockReference& clock,
                                      const HostInfo& host);

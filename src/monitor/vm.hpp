@@ -1,38 +1,24 @@
-// One VM, start to finish: create, build the image, run the vCPU loop
-// until the guest exits, faults, times out or is stopped.
+// One VM, start to finish, in one call: the phases of lightvm::Vm
+// (include/lightvm/vm.hpp) run back to back. `lightvm run` uses this.
 #pragma once
 
-#include <cstdint>
+#include <functional>
 
 #include "common/result.hpp"
+#include "lightvm/vm.hpp"
 #include "monitor/config.hpp"
-#include "monitor/exit_handler.hpp"
+#include "monitor/run_report.hpp"
 
 namespace lightvm {
 
-struct RunStats {
-    ExitStats exits;
-    // Nanoseconds since run_vm() was entered.
-    uint64_t app_checked_ns = 0;   // APP mapped and validated, devices opened
-    uint64_t kvm_vm_ns = 0;        // KVM_CREATE_VM returned
-    uint64_t vm_created_ns = 0;    // KVM VM + vCPU + memory exist
-    uint64_t image_ready_ns = 0;   // guest image and registers written
-    uint64_t kernel_entry_ns = 0;  // guest kernel's first instruction (from the guest's TSC)
-    uint64_t app_entry_ns = 0;     // jump to the application's entry point
-    uint64_t finished_ns = 0;      // guest done, output drained
-    uint64_t guest_syscalls = 0;   // handled inside the guest, no exit
-    uint64_t memory_touched = 0;   // bytes of guest RAM resident on the host
-    uint64_t memory_size = 0;
+struct RunHooks {
+    // Called between load and run, when the app is loaded and every host
+    // resource the VM needs is open: the place to confine the monitor
+    // process (seccomp). An error stops the VM before its first instruction.
+    std::function<Result<void>(Vm&)> before_run;
 };
 
-struct RunReport {
-    Outcome outcome;
-    bool timed_out = false;
-    int stopped_by = 0;  // host signal that stopped the VM (SIGINT/SIGTERM), or 0
-    RunStats stats;
-};
-
-Result<RunReport> run_vm(const VmConfig& config);
+Result<RunReport> run_vm(const VmConfig& config, const RunHooks& hooks = {});
 
 // Async-signal-safe: stop the VM running in this process as if killed by
 // `signal` (the CLI's SIGINT/SIGTERM handlers call this).

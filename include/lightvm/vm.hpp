@@ -1,0 +1,90 @@
+// lightvm's embedding API: one micro-VM, built in phases that a pool can
+// hold apart. `lightvm run`, the guest tests and lightvmd's monitors all go
+// through these calls; nothing else creates or loads a VM.
+//
+//   auto work = TRY(lightvm::Workload::prepare(config)); // no KVM: APP checked, --fs/--disk opened
+//   auto vm   = TRY(lightvm::Vm::create({config.mem_size}));  // shell: KVM VM, vCPU, RAM,
+//                                                         //   x86 state, guest kernel
+//   TRY(vm.load(std::move(work)));                        // app, argv/env, devices, boot page
+//   ... confine the process here (seccomp): everything is open ...
+//   RunReport r = TRY(vm.run());                          // until exit/fault/timeout/stop
+//   // ~Vm tears the VM down (vm.leave_teardown_to_exit(): leave it to process exit)
+//
+// Rules:
+// - A shell is created for one workload and never reused: load() on a Vm
+//   that was already loaded fails. docs/design.md ("Shells: always fresh")
+//   gives the measurement behind that decision.
+// - One Vm runs at a time per process: request_stop() (monitor/vm.hpp) and
+//   the --timeout timer are process-wide, as is KVM's signal kick.
+// - Config types: VmConfig (monitor/config.hpp), RunReport
+//   (monitor/run_report.hpp), Result (common/result.hpp): link lightvm_core.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "common/result.hpp"
+#include "monitor/config.hpp"
+#include "monitor/run_report.hpp"
+
+namespace lightvm {
+
+// What a shell is made for: a pool keeps shells per shape.
+struct VmShape {
+    uint64_t mem_size = 256ull << 20;  // rounded up to 2 MiB like VmConfig
+    uint32_t vcpus = 1;                // only 1 today
+};
+
+struct WorkloadState;
+struct VmState;
+
+// Phase 0, no KVM: the app parsed and checked against the layout, the
+// host resources named by the config (--fs shares, --disk files) opened
+// and locked. Bad input fails here, the same way on hosts without KVM.
+class Workload {
+public:
+    static Result<Workload> prepare(VmConfig config);
+    Workload(Workload&&) noexcept;
+    Workload& operator=(Workload&&) noexcept;
+    ~Workload();
+    const VmConfig& config() const;
+    VmShape shape() const;
+
+private:
+    Workload();
+    friend class Vm;
+    std::unique_ptr<WorkloadState> m;
+};
+
+class Vm {
+public:
+    // Phase 1, the shell: nothing app-specific.
+    static Result<Vm> create(const VmShape& shape);
+    // Phase 2: load the workload (shape must match: same memory size).
+    Result<void> load(Workload work);
+    // Phase 3: run the vCPU until the guest exits, faults, times out or is
+    // stopped. Once per Vm.
+    Result<RunReport> run();
+
+    // Milestones in the report are relative to this CLOCK_MONOTONIC time.
+    void set_time_base(uint64_t monotonic_ns);
+    // Skip the teardown in ~Vm (KVM fds and guest RAM stay until the
+    // process exits): takes 0.3-3 ms off a CLI's exit path.
+    void leave_teardown_to_exit();
+
+    const VmShape& shape() const;
+    bool loaded() const;
+
+    Vm(Vm&&) noexcept;
+    Vm& operator=(Vm&&) noexcept;
+    ~Vm();
+
+private:
+    Vm();
+    std::unique_ptr<VmState> m;
+};
+
+// CLOCK_MONOTONIC in nanoseconds (the clock of every milestone).
+uint64_t monotonic_ns();
+
+}  // namespace lightvm

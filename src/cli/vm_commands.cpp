@@ -1,0 +1,295 @@
+#include "cli/vm_commands.hpp"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "cli/client.hpp"
+#include "daemon/paths.hpp"
+
+namespace lightvm::cli {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kCommands[] = {"start", "wait",    "ps",     "logs",   "stop", "kill",
+                                          "rm",    "inspect", "pause", "resume", "pool"};
+
+std::string socket_or_default(const std::string& s) { return s.empty() ? daemon::default_socket_path() : s; }
+
+// One request; on an HTTP error prints the daemon's message and returns nullopt.
+std::optional<json> call(const std::string& socket, std::string_view method, const std::string& target,
+                         const std::string& body = "") {
+    auto res = http_request(socket, method, target, body);
+    if (!res) {
+        std::fprintf(stderr, "lightvm: %s (is lightvmd running? --socket or LIGHTVM_SOCKET)\n",
+                     res.error().to_string().c_str());
+        return std::nullopt;
+    }
+    json j = json::parse(res->body, nullptr, false);
+    if (res->status >= 400) {
+        std::string msg = j.is_object() && j.contains("error") && j["error"].is_string()
+                              ? j["error"].get<std::string>()
+                              : "HTTP " + std::to_string(res->status);
+        std::fprintf(stderr, "lightvm: %s\n", msg.c_str());
+        return std::nullopt;
+    }
+    if (j.is_discarded()) {
+        std::fprintf(stderr, "lightvm: lightvmd sent malformed JSON\n");
+        return std::nullopt;
+    }
+    return j;
+}
+
+std::string vm_path(const std::string& ref, const char* action = nullptr) {
+    std::string p = "/v1/vms/" + url_encode(ref);
+    if (action)
+        p += std::string("/") + action;
+    return p;
+}
+
+std::string ago(uint64_t realtime_ns) {
+    if (!realtime_ns)
+        return "-";
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = int64_t(ts.tv_sec) * 1000000000ll + ts.tv_nsec;
+    int64_t s = (now - static_cast<int64_t>(realtime_ns)) / 1000000000ll;
+    if (s < 60)
+        return std::to_string(s < 0 ? 0 : s) + "s ago";
+    if (s < 3600)
+        return std::to_string(s / 60) + "m ago";
+    return std::to_string(s / 3600) + "h ago";
+}
+
+std::string status_text(const json& v) {
+    std::string st = v.value("state", "?");
+    if (st == "exited")
+        return "exited (" + std::to_string(v.value("exit_status", -1)) + ") " + ago(v.value("finished_at", uint64_t{0}));
+    if (st == "running" || st == "paused")
+        return st + " " + ago(v.value("started_at", uint64_t{0}));
+    return st;
+}
+
+int ps(const std::string& socket, bool all, bool as_json, bool quiet) {
+    auto j = call(socket, "GET", std::string("/v1/vms") + (all ? "?all=1" : ""));
+    if (!j)
+        return 1;
+    if (as_json) {
+        std::printf("%s\n", j->dump(2).c_str());
+        return 0;
+    }
+    if (!quiet)
+        std::printf("%-12s  %-16s  %-24s  %-8s  %s\n", "VM ID", "NAME", "STATUS", "MEMORY", "APP");
+    for (const auto& v : *j) {
+        std::string id = v.value("id", "");
+        if (quiet) {
+            std::printf("%s\n", id.substr(0, 12).c_str());
+            continue;
+        }
+        std::string app = v.value("app", "");
+        for (const auto& a : v.value("args", json::array()))
+            app += " " + a.get<std::string>();
+        if (app.size() > 60)
+            app = app.substr(0, 57) + "...";
+        std::printf("%-12s  %-16s  %-24s  %-8s  %s\n", id.substr(0, 12).c_str(), v.value("name", "").c_str(),
+                    status_text(v).c_str(), (std::to_string(v.value("memory", uint64_t{0}) >> 20) + "M").c_str(),
+                    app.c_str());
+    }
+    return 0;
+}
+
+int logs(const std::string& socket, const std::string& ref, bool follow, const std::string& tail) {
+    std::string target = vm_path(ref, "logs") + "?follow=" + (follow ? "1" : "0");
+    if (!tail.empty())
+        target += "&tail=" + url_encode(tail);
+    bool error = false;
+    std::string error_body;
+    auto res = http_request(socket, "GET", target, "", [&](std::string_view piece) {
+        if (error) {
+            error_body.append(piece);
+            return true;
+        }
+        return std::fwrite(piece.data(), 1, piece.size(), stdout) == piece.size() && std::fflush(stdout) == 0;
+    });
+    if (!res) {
+        std::fprintf(stderr, "lightvm: %s\n", res.error().to_string().c_str());
+        return 1;
+    }
+    if (res->status >= 400) {
+        json j = json::parse(res->body, nullptr, false);
+        std::fprintf(stderr, "lightvm: %s\n",
+                     j.is_object() && j.contains("error") ? j["error"].get<std::string>().c_str() : "logs failed");
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace
+
+bool is_vm_command(std::string_view word) {
+    for (auto c : kCommands)
+        if (c == word)
+            return true;
+    return false;
+}
+
+int vm_command_main(int argc, char** argv) {
+    CLI::App app{"lightvm: manage VMs through lightvmd", "lightvm"};
+    app.require_subcommand(1, 1);
+    std::string socket;
+    app.add_option("--socket", socket, "lightvmd's socket")->type_name("PATH");
+    bool as_json = false, all = false, quiet = false, follow = false, force = false;
+    std::string tail, signal = "KILL", timeout = "10";
+    std::vector<std::string> refs;
+    auto with_refs = [&](CLI::App* s, bool many = true) {
+        s->add_option("--socket", socket, "lightvmd's socket")->type_name("PATH");
+        auto* o = s->add_option("VM", refs, many ? "VM IDs, unique ID prefixes or names" : "VM ID, prefix or name")
+                      ->required();
+        if (!many)
+            o->expected(1);
+        return s;
+    };
+    auto* start = with_refs(app.add_subcommand("start", "Start created VMs"));
+    auto* wait = with_refs(app.add_subcommand("wait", "Wait for VMs to exit; print their exit statuses"));
+    auto* ps_cmd = app.add_subcommand("ps", "List running VMs (-a: all)");
+    ps_cmd->add_option("--socket", socket, "lightvmd's socket")->type_name("PATH");
+    ps_cmd->add_flag("-a,--all", all, "Show all VMs, not only running ones");
+    ps_cmd->add_flag("-q,--quiet", quiet, "Only IDs");
+    ps_cmd->add_flag("--json", as_json, "JSON output");
+    auto* logs_cmd = with_refs(app.add_subcommand("logs", "Print a VM's output (stdout and stderr)"), false);
+    logs_cmd->add_flag("-f,--follow", follow, "Keep printing until the VM exits");
+    logs_cmd->add_option("-n,--tail", tail, "Only the last N lines")->type_name("N");
+    auto* stop = with_refs(app.add_subcommand("stop", "Stop VMs: SIGTERM, then SIGKILL after the grace period"));
+    stop->add_option("-t,--timeout", timeout, "Grace period in seconds (default 10)")->type_name("S");
+    auto* kill = with_refs(app.add_subcommand("kill", "Send a signal to VMs (default KILL)"));
+    kill->add_option("-s,--signal", signal, "Signal name or number")->type_name("SIG");
+    auto* rm = with_refs(app.add_subcommand("rm", "Remove VMs (-f: also running ones)"));
+    rm->add_flag("-f,--force", force, "Kill running VMs first");
+    auto* inspect = with_refs(app.add_subcommand("inspect", "Everything the daemon knows about VMs, as JSON"));
+    auto* pause = with_refs(app.add_subcommand("pause", "Pause VMs (their vCPUs stop)"));
+    auto* resume = with_refs(app.add_subcommand("resume", "Resume paused VMs"));
+    auto* pool = app.add_subcommand("pool", "Show the warm pool");
+    pool->add_option("--socket", socket, "lightvmd's socket")->type_name("PATH");
+    pool->add_flag("--json", as_json, "JSON output");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+        std::fputs(app.help().c_str(), stdout);
+        for (auto* s : app.get_subcommands())
+            std::fputs(s->help().c_str(), stdout);
+        return 0;
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "lightvm: %s\n", e.what());
+        return 2;
+    }
+    socket = socket_or_default(socket);
+    if (ps_cmd->parsed())
+        return ps(socket, all, as_json, quiet);
+    if (logs_cmd->parsed())
+        return logs(socket, refs.front(), follow, tail);
+    if (pool->parsed()) {
+        auto j = call(socket, "GET", "/v1/pool");
+        if (!j)
+            return 1;
+        if (as_json) {
+            std::printf("%s\n", j->dump(2).c_str());
+            return 0;
+        }
+        std::printf("%-8s  %6s  %5s  %8s  %8s\n", "MEMORY", "TARGET", "READY", "HITS", "MISSES");
+        for (const auto& s : (*j)["shapes"])
+            std::printf("%-8s  %6u  %5u  %8llu  %8llu\n", (std::to_string(s.value("memory", uint64_t{0}) >> 20) + "M").c_str(),
+                        s.value("target", 0u), s.value("ready", 0u),
+                        static_cast<unsigned long long>(s.value("hits", uint64_t{0})),
+                        static_cast<unsigned long long>(s.value("misses", uint64_t{0})));
+        return 0;
+    }
+    int rc = 0;
+    json inspected = json::array();
+    for (const auto& ref : refs) {
+        std::optional<json> j;
+        if (start->parsed())
+            j = call(socket, "POST", vm_path(ref, "start"));
+        else if (wait->parsed())
+            j = call(socket, "POST", vm_path(ref, "wait"));
+        else if (stop->parsed())
+            j = call(socket, "POST", vm_path(ref, "stop") + "?timeout=" + url_encode(timeout));
+        else if (kill->parsed())
+            j = call(socket, "POST", vm_path(ref, "kill") + "?signal=" + url_encode(signal));
+        else if (rm->parsed())
+            j = call(socket, "DELETE", vm_path(ref) + (force ? "?force=1" : ""));
+        else if (inspect->parsed())
+            j = call(socket, "GET", vm_path(ref));
+        else if (pause->parsed())
+            j = call(socket, "POST", vm_path(ref, "pause"));
+        else if (resume->parsed())
+            j = call(socket, "POST", vm_path(ref, "resume"));
+        if (!j) {
+            rc = 1;
+            continue;
+        }
+        if (inspect->parsed()) {
+            inspected.push_back(*j);
+        } else if (wait->parsed()) {
+            int status = j->value("exit_status", 125);
+            std::printf("%d\n", status);
+            if (j->contains("error"))
+                std::fprintf(stderr, "lightvm: %s\n", (*j)["error"].get<std::string>().c_str());
+            if (refs.size() == 1)
+                rc = status;
+        } else {
+            std::printf("%s\n", ref.c_str());
+        }
+    }
+    if (inspect->parsed() && !inspected.empty())
+        std::printf("%s\n", inspected.dump(2).c_str());
+    std::fflush(stdout);
+    return rc;
+}
+
+int create_through_daemon(const RunCommand& cmd) {
+    const VmConfig& c = cmd.config;
+    // The daemon does not share our working directory: absolute paths only.
+    auto abs = [](const std::string& p) -> std::string {
+        char real[PATH_MAX];
+        return ::realpath(p.c_str(), real) ? std::string(real) : p;
+    };
+    std::string app = abs(c.app_path);
+    if (app.empty() || app[0] != '/') {
+        std::fprintf(stderr, "lightvm: %s: No such file or directory\n", c.app_path.c_str());
+        return 127;
+    }
+    json req = {{"app", app},
+                {"args", std::vector<std::string>(c.argv.begin() + 1, c.argv.end())},
+                {"env", c.env},
+                {"memory", c.mem_size},
+                {"workdir", c.cwd}};
+    if (c.timeout_seconds > 0)
+        req["timeout"] = c.timeout_seconds;
+    json shares = json::array(), disks = json::array();
+    for (const auto& s : c.shares)
+        shares.push_back({{"host", abs(s.host_path)}, {"guest", s.guest_path}, {"ro", s.read_only}});
+    for (const auto& d : c.disks)
+        disks.push_back({{"path", abs(d.path)}, {"ro", d.read_only}});
+    if (!shares.empty())
+        req["shares"] = shares;
+    if (!disks.empty())
+        req["disks"] = disks;
+    if (!cmd.name.empty())
+        req["name"] = cmd.name;
+    if (cmd.auto_remove)
+        req["rm"] = true;
+    auto j = call(socket_or_default(cmd.socket), "POST", cmd.create_only ? "/v1/vms" : "/v1/vms?start=1", req.dump());
+    if (!j)
+        return 125;
+    std::printf("%s\n", j->value("id", "").c_str());
+    return 0;
+}
+
+}  // namespace lightvm::cli

@@ -1,0 +1,536 @@
+#include "daemon/daemon.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include "daemon/link.hpp"
+#include "devices/system.hpp"
+#include "lightvm/vm.hpp"
+
+namespace lightvm::daemon {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr uint64_t kLatencyBoundsUs[] = {50, 100, 200, 500, 1000, 2000, 5000, 10000, 50000};
+
+uint64_t realtime_ns() {
+    timespec ts;
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+std::string new_id() {
+    uint8_t b[8];
+    if (::getrandom(b, sizeof b, 0) != sizeof b)
+        std::memset(b, 0, sizeof b);
+    static const char* hex = "0123456789abcdef";
+    std::string s;
+    for (uint8_t x : b) {
+        s += hex[x >> 4];
+        s += hex[x & 15];
+    }
+    return s;
+}
+
+// Appends guest output to the VM's log, keeping at most two files of
+// `max` bytes: output.log and the previous one, output.log.1.
+class LogWriter {
+public:
+    LogWriter(std::string dir, uint64_t max) : m_dir(std::move(dir)), m_max(max) { open(); }
+    void write(const char* data, size_t n) {
+        while (n) {
+            if (m_size >= m_max)
+                rotate();
+            size_t chunk = std::min<uint64_t>(n, m_max - m_size);
+            ssize_t w = ::write(m_fd.get(), data, chunk);
+            if (w <= 0)
+                return;  // disk full: drop output rather than stall the guest
+            m_size += static_cast<uint64_t>(w);
+            data += w;
+            n -= static_cast<size_t>(w);
+        }
+    }
+
+private:
+    void open() {
+        m_fd = UniqueFd(::open((m_dir + "/output.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+        struct stat st;
+        m_size = m_fd.valid() && ::fstat(m_fd.get(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+    }
+    void rotate() {
+        ::rename((m_dir + "/output.log").c_str(), (m_dir + "/output.log.1").c_str());
+        open();
+    }
+    std::string m_dir;
+    uint64_t m_max;
+    UniqueFd m_fd;
+    uint64_t m_size = 0;
+};
+
+}  // namespace
+
+const char* state_name(VmState s) {
+    switch (s) {
+    case VmState::Created:
+        return "created";
+    case VmState::Running:
+        return "running";
+    case VmState::Paused:
+        return "paused";
+    case VmState::Exited:
+        return "exited";
+    }
+    return "?";
+}
+
+int parse_signal(std::string_view text) {
+    static const std::pair<const char*, int> names[] = {
+        {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
+        {"TERM", SIGTERM}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"ALRM", SIGALRM},
+    };
+    if (text.rfind("SIG", 0) == 0)
+        text.remove_prefix(3);
+    for (auto& [n, s] : names)
+        if (text == n)
+            return s;
+    if (text.empty() || text.size() > 2)
+        return -1;
+    int v = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (c - '0');
+    }
+    return v >= 1 && v <= 64 ? v : -1;
+}
+
+Daemon::Daemon(DaemonOptions options)
+    : m_opt(std::move(options)), m_pool(m_opt.monitor_path, m_opt.pool_mem, m_opt.pool_size),
+      m_latency_buckets(std::size(kLatencyBoundsUs), 0) {}
+
+Daemon::~Daemon() { shutdown(); }
+
+ApiResult<void> Daemon::init() {
+    std::error_code ec;
+    fs::create_directories(m_opt.state_dir + "/vms", ec);
+    if (ec)
+        return api_error(500, m_opt.state_dir + ": " + ec.message());
+    ::chmod(m_opt.state_dir.c_str(), 0700);
+    if (::access(m_opt.monitor_path.c_str(), X_OK) != 0)
+        return api_error(500, m_opt.monitor_path + ": monitor binary not executable");
+    m_pool.start();
+    return {};
+}
+
+void Daemon::shutdown() { m_pool.stop(); }
+
+ApiResult<std::shared_ptr<VmRecord>> Daemon::find(const std::string& ref) {
+    if (ref.empty())
+        return api_error(400, "empty VM reference");
+    if (auto it = m_vms.find(ref); it != m_vms.end())
+        return it->second;
+    for (auto& [id, vm] : m_vms)
+        if (vm->name == ref)
+            return vm;
+    std::shared_ptr<VmRecord> match;
+    for (auto it = m_vms.lower_bound(ref); it != m_vms.end() && it->first.rfind(ref, 0) == 0; ++it) {
+        if (match)
+            return api_error(400, "'" + ref + "' matches more than one VM; give more of the ID");
+        match = it->second;
+    }
+    if (!match)
+        return api_error(404, "no such VM: " + ref);
+    return match;
+}
+
+json Daemon::to_json(const VmRecord& vm) const {
+    const VmConfig& c = vm.request.config;
+    json j = {{"id", vm.id},
+              {"name", vm.name},
+              {"state", state_name(vm.state)},
+              {"app", c.app_path},
+              {"args", std::vector<std::string>(c.argv.begin() + (c.argv.empty() ? 0 : 1), c.argv.end())},
+              {"memory", c.mem_size},
+              {"created_at", vm.created_at},
+              {"started_at", vm.started_at},
+              {"finished_at", vm.finished_at},
+              {"pid", vm.pid},
+              {"pooled", vm.pooled},
+              {"rm", vm.request.auto_remove}};
+    if (vm.state == VmState::Exited) {
+        j["exit_status"] = vm.exit_status;
+        j["signal"] = vm.signal;
+        j["timed_out"] = vm.timed_out;
+        if (!vm.report.empty())
+            j["report"] = vm.report;
+        if (!vm.error.empty())
+            j["error"] = vm.error;
+    }
+    if (!vm.stats.is_null())
+        j["stats"] = vm.stats;
+    if (vm.start_to_loaded_ns)
+        j["start_to_loaded_ns"] = vm.start_to_loaded_ns;
+    return j;
+}
+
+ApiResult<json> Daemon::create(std::string_view body) {
+    auto req = parse_create_request(body);
+    if (!req)
+        return api_error(400, req.error().to_string());
+    auto vm = std::make_shared<VmRecord>();
+    vm->request = std::move(*req);
+    vm->name = vm->request.name;
+    vm->created_at = realtime_ns();
+    std::lock_guard lock(m_mu);
+    if (m_vms.size() >= m_opt.max_vms)
+        return api_error(429, "VM limit reached (" + std::to_string(m_opt.max_vms) + "); remove some VMs");
+    if (!vm->name.empty())
+        for (auto& [id, other] : m_vms)
+            if (other->name == vm->name)
+                return api_error(409, "the name '" + vm->name + "' is already used by VM " + id.substr(0, 12));
+    do
+        vm->id = new_id();
+    while (m_vms.count(vm->id));
+    vm->dir = m_opt.state_dir + "/vms/" + vm->id;
+    std::error_code ec;
+    fs::create_directories(vm->dir, ec);
+    if (ec)
+        return api_error(500, vm->dir + ": " + ec.message());
+    m_vms[vm->id] = vm;
+    return json{{"id", vm->id}};
+}
+
+ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns) {
+    std::shared_ptr<VmRecord> vm;
+    {
+        std::lock_guard lock(m_mu);
+        vm = TRY(find(ref));
+        if (vm->state != VmState::Created)
+            return api_error(409, "VM " + vm->id.substr(0, 12) + " is " + state_name(vm->state) +
+                                      "; only a created VM can be started");
+        vm->state = VmState::Running;  // claimed: a second start fails
+        vm->started_at = realtime_ns();
+    }
+    auto fail = [&](const std::string& why, int status) -> ApiResult<json> {
+        std::lock_guard lock(m_mu);
+        m_start_failures++;
+        finish(*vm, status, 0, why);
+        return api_error(status == 125 ? 500 : 400, why);
+    };
+    auto shell = m_pool.take(vm->request.config.mem_size);
+    if (!shell)
+        return fail(shell.error().to_string(), 125);
+    int pipefd[2];
+    if (::pipe2(pipefd, O_CLOEXEC) < 0)
+        return fail("pipe: " + std::string(std::strerror(errno)), 125);
+    UniqueFd log_read(pipefd[0]), log_write(pipefd[1]);
+    UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    json msg = {{"config", config_to_json(vm->request.config)}, {"t0", request_ns}};
+    if (auto sent = send_message(shell->link.get(), msg.dump(), {devnull.get(), log_write.get(), log_write.get()});
+        !sent) {
+        ::kill(shell->pid, SIGKILL);
+        ::waitpid(shell->pid, nullptr, 0);
+        return fail(sent.error().to_string(), 125);
+    }
+    log_write.reset();
+    auto reply = recv_message(shell->link.get());
+    json j = reply && !reply->eof ? json::parse(reply->text, nullptr, false) : json();
+    if (!j.is_object() || !j.value("loaded", false)) {
+        std::string why = j.is_object() && j.contains("error") && j["error"].is_string()
+                              ? j["error"].get<std::string>()
+                              : "monitor exited while loading";
+        int code = j.is_object() && j.contains("exit_code") && j["exit_code"].is_number_integer()
+                       ? j["exit_code"].get<int>()
+                       : 125;
+        ::waitpid(shell->pid, nullptr, 0);
+        return fail(why, code);
+    }
+    {
+        std::lock_guard lock(m_mu);
+        vm->pid = shell->pid;
+        vm->pooled = shell->pooled;
+        vm->start_to_loaded_ns = monotonic_ns() - request_ns;
+        m_started++;
+    }
+    m_changed.notify_all();
+    m_supervisors++;
+    std::thread([this, vm, s = std::move(*shell), r = std::move(log_read)]() mutable {
+        supervise(vm, std::move(s), std::move(r));
+    }).detach();
+    return json{{"id", vm->id}, {"pooled", vm->pooled}};
+}
+
+void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell, UniqueFd log_read) {
+    LogWriter log(vm->dir, m_opt.log_max_bytes);
+    json report;
+    bool link_open = true, log_open = true;
+    char buf[65536];
+    while (link_open || log_open) {
+        pollfd p[2] = {{log_open ? log_read.get() : -1, POLLIN, 0}, {link_open ? shell.link.get() : -1, POLLIN, 0}};
+        if (::poll(p, 2, -1) < 0 && errno != EINTR)
+            break;
+        if (p[0].revents) {
+            ssize_t n = ::read(log_read.get(), buf, sizeof buf);
+            if (n > 0)
+                log.write(buf, static_cast<size_t>(n));
+            else if (n == 0 || errno != EINTR)
+                log_open = false;
+        }
+        if (p[1].revents) {
+            auto msg = recv_message(shell.link.get());
+            if (!msg || msg->eof) {
+                link_open = false;
+            } else {
+                json j = json::parse(msg->text, nullptr, false);
+                if (j.is_object())
+                    report = std::move(j);
+            }
+        }
+    }
+    int ws = 0;
+    while (::waitpid(shell.pid, &ws, 0) < 0 && errno == EINTR) {
+    }
+    std::unique_lock lock(m_mu);
+    if (report.is_object() && report.contains("status")) {
+        vm->timed_out = report.value("timed_out", false);
+        vm->report = report.value("report", "");
+        vm->stats = report.value("stats", json());
+        uint64_t main_ns = vm->stats.value("app_entry_ns", uint64_t{0});
+        if (main_ns) {
+            m_latency_count++;
+            m_latency_sum_ns += main_ns;
+            for (size_t i = 0; i < std::size(kLatencyBoundsUs); ++i)
+                if (main_ns <= kLatencyBoundsUs[i] * 1000)
+                    m_latency_buckets[i]++;
+        }
+        finish(*vm, report.value("status", 125), report.value("signal", 0), "");
+    } else if (report.is_object() && report.contains("error")) {
+        finish(*vm, report.value("exit_code", 125), 0, report.value("error", "monitor error"));
+    } else {
+        // No report: the monitor died (SIGKILL from outside, a crash).
+        m_monitor_crashes++;
+        std::string why = WIFSIGNALED(ws) ? std::string("monitor process killed by ") + signal_name(WTERMSIG(ws))
+                                          : "monitor process exited with status " + std::to_string(WEXITSTATUS(ws)) +
+                                                " without a report";
+        int sig = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
+        finish(*vm, sig ? 128 + sig : 125, sig, why);
+    }
+    if (vm->request.auto_remove && !vm->removed)
+        erase(vm->id);
+    m_supervisors--;
+}
+
+// m_mu held.
+void Daemon::finish(VmRecord& vm, int status, int signal, const std::string& error) {
+    vm.state = VmState::Exited;
+    vm.exit_status = status;
+    vm.signal = signal;
+    vm.error = error;
+    vm.finished_at = realtime_ns();
+    m_changed.notify_all();
+}
+
+ApiResult<json> Daemon::stop(const std::string& ref, double grace) {
+    std::unique_lock lock(m_mu);
+    auto vm = TRY(find(ref));
+    // A VM being started has no monitor pid yet: wait for it.
+    m_changed.wait(lock, [&] { return vm->pid > 0 || vm->state != VmState::Running; });
+    if (vm->state == VmState::Exited || vm->state == VmState::Created)
+        return to_json(*vm);
+    ::kill(vm->pid, SIGTERM);
+    if (vm->state == VmState::Paused)
+        ::kill(vm->pid, SIGCONT);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace);
+    if (!m_changed.wait_until(lock, deadline, [&] { return vm->state == VmState::Exited; })) {
+        ::kill(vm->pid, SIGKILL);
+        m_changed.wait(lock, [&] { return vm->state == VmState::Exited; });
+    }
+    return to_json(*vm);
+}
+
+ApiResult<json> Daemon::kill(const std::string& ref, int signal) {
+    std::lock_guard lock(m_mu);
+    auto vm = TRY(find(ref));
+    if (vm->state != VmState::Running && vm->state != VmState::Paused)
+        return api_error(409, "VM " + vm->id.substr(0, 12) + " is not running");
+    if (vm->pid <= 0)
+        return api_error(409, "VM " + vm->id.substr(0, 12) + " is starting; try again");
+    ::kill(vm->pid, signal);
+    if (vm->state == VmState::Paused && signal != SIGKILL)
+        ::kill(vm->pid, SIGCONT);
+    return json{{"id", vm->id}, {"signal", signal}};
+}
+
+ApiResult<json> Daemon::pause(const std::string& ref, bool pause) {
+    std::lock_guard lock(m_mu);
+    auto vm = TRY(find(ref));
+    VmState from = pause ? VmState::Running : VmState::Paused;
+    if (vm->state != from || vm->pid <= 0)
+        return api_error(409, "VM " + vm->id.substr(0, 12) + " is " +
+                                  (vm->pid <= 0 && vm->state == VmState::Running ? "starting" : state_name(vm->state)));
+    // The monitor process is the VM: stopping it stops the vCPU wherever it is.
+    ::kill(vm->pid, pause ? SIGSTOP : SIGCONT);
+    vm->state = pause ? VmState::Paused : VmState::Running;
+    return to_json(*vm);
+}
+
+ApiResult<json> Daemon::wait(const std::string& ref) {
+    std::unique_lock lock(m_mu);
+    auto vm = TRY(find(ref));
+    if (vm->state == VmState::Created)
+        return api_error(409, "VM " + vm->id.substr(0, 12) + " was never started");
+    m_changed.wait(lock, [&] { return vm->state == VmState::Exited; });
+    json j = {{"id", vm->id}, {"exit_status", vm->exit_status}};
+    if (!vm->error.empty())
+        j["error"] = vm->error;
+    if (!vm->report.empty())
+        j["report"] = vm->report;
+    return j;
+}
+
+// m_mu held.
+void Daemon::erase(const std::string& id) {
+    auto it = m_vms.find(id);
+    if (it == m_vms.end())
+        return;
+    it->second->removed = true;
+    std::error_code ec;
+    fs::remove_all(it->second->dir, ec);
+    m_vms.erase(it);
+    m_changed.notify_all();
+}
+
+ApiResult<json> Daemon::remove(const std::string& ref, bool force) {
+    std::unique_lock lock(m_mu);
+    auto vm = TRY(find(ref));
+    if (vm->state == VmState::Running || vm->state == VmState::Paused) {
+        if (!force)
+            return api_error(409, "VM " + vm->id.substr(0, 12) + " is " + state_name(vm->state) +
+                                      "; stop it first or use force");
+        m_changed.wait(lock, [&] { return vm->pid > 0 || vm->state == VmState::Exited; });
+        if (vm->state != VmState::Exited)
+            ::kill(vm->pid, SIGKILL);
+        m_changed.wait(lock, [&] { return vm->state == VmState::Exited; });
+    }
+    std::string id = vm->id;
+    erase(id);
+    return json{{"id", id}};
+}
+
+ApiResult<json> Daemon::inspect(const std::string& ref) {
+    std::lock_guard lock(m_mu);
+    auto vm = TRY(find(ref));
+    json j = to_json(*vm);
+    j["config"] = config_to_json(vm->request.config);
+    return j;
+}
+
+ApiResult<json> Daemon::list(bool all) {
+    std::lock_guard lock(m_mu);
+    json out = json::array();
+    for (auto& [id, vm] : m_vms)
+        if (all || vm->state == VmState::Running || vm->state == VmState::Paused)
+            out.push_back(to_json(*vm));
+    return out;
+}
+
+ApiResult<json> Daemon::pool_info() {
+    json shapes = json::array();
+    for (auto& s : m_pool.info())
+        shapes.push_back({{"memory", s.mem_size},
+                          {"target", s.target},
+                          {"ready", s.ready},
+                          {"hits", s.hits},
+                          {"misses", s.misses},
+                          {"spawned", s.spawned},
+                          {"spawn_failures", s.spawn_failures}});
+    return json{{"shapes", shapes}};
+}
+
+ApiResult<json> Daemon::set_pool(std::string_view body) {
+    json j = json::parse(body, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        return api_error(400, "request: body must be a JSON object");
+    if (auto ok = reject_unknown_fields(j, {"memory", "target"}, "request"); !ok)
+        return api_error(400, ok.error().to_string());
+    if (!j.contains("memory") || !j["memory"].is_string() || !j.contains("target") ||
+        !j["target"].is_number_unsigned() || j["target"].get<uint64_t>() > 1024)
+        return api_error(400, "request: needs memory (e.g. \"256M\") and target (0-1024)");
+    VmConfig probe;
+    auto size = parse_size(j["memory"].get<std::string>());
+    if (!size)
+        return api_error(400, "memory: " + size.error().message);
+    probe.mem_size = *size;
+    probe.app_path = "x";
+    auto valid = validate(probe);
+    if (!valid)
+        return api_error(400, "memory: " + valid.error().message);
+    m_pool.set_target(valid->mem_size, static_cast<unsigned>(j["target"].get<uint64_t>()));
+    return pool_info();
+}
+
+ApiResult<std::pair<std::string, std::string>> Daemon::log_path(const std::string& ref) {
+    std::lock_guard lock(m_mu);
+    auto vm = TRY(find(ref));
+    return std::pair{vm->id, vm->dir + "/output.log"};
+}
+
+bool Daemon::finished(const std::string& id) {
+    std::lock_guard lock(m_mu);
+    auto it = m_vms.find(id);
+    return it == m_vms.end() || it->second->state == VmState::Exited;
+}
+
+std::string Daemon::metrics() {
+    std::lock_guard lock(m_mu);
+    std::ostringstream o;
+    unsigned by_state[4] = {0, 0, 0, 0};
+    for (auto& [id, vm] : m_vms)
+        by_state[static_cast<int>(vm->state)]++;
+    o << "# HELP lightvm_vms VMs known to the daemon, by state.\n# TYPE lightvm_vms gauge\n";
+    for (int s = 0; s < 4; ++s)
+        o << "lightvm_vms{state=\"" << state_name(static_cast<VmState>(s)) << "\"} " << by_state[s] << "\n";
+    o << "# HELP lightvm_starts_total VMs started.\n# TYPE lightvm_starts_total counter\nlightvm_starts_total "
+      << m_started << "\n";
+    o << "# HELP lightvm_start_failures_total Starts that failed.\n# TYPE lightvm_start_failures_total counter\n"
+         "lightvm_start_failures_total "
+      << m_start_failures << "\n";
+    o << "# HELP lightvm_monitor_crashes_total Monitor processes that died without a report.\n"
+         "# TYPE lightvm_monitor_crashes_total counter\nlightvm_monitor_crashes_total "
+      << m_monitor_crashes << "\n";
+    o << "# HELP lightvm_start_to_main_seconds Start request to the guest's main.\n"
+         "# TYPE lightvm_start_to_main_seconds histogram\n";
+    for (size_t i = 0; i < std::size(kLatencyBoundsUs); ++i)
+        o << "lightvm_start_to_main_seconds_bucket{le=\"" << static_cast<double>(kLatencyBoundsUs[i]) / 1e6 << "\"} "
+          << m_latency_buckets[i] << "\n";
+    o << "lightvm_start_to_main_seconds_bucket{le=\"+Inf\"} " << m_latency_count << "\n";
+    o << "lightvm_start_to_main_seconds_sum " << static_cast<double>(m_latency_sum_ns) / 1e9 << "\n";
+    o << "lightvm_start_to_main_seconds_count " << m_latency_count << "\n";
+    o << "# HELP lightvm_pool_ready Ready shells in the warm pool.\n# TYPE lightvm_pool_ready gauge\n";
+    auto pool = m_pool.info();
+    for (auto& s : pool)
+        o << "lightvm_pool_ready{memory=\"" << s.mem_size << "\"} " << s.ready << "\n";
+    o << "# HELP lightvm_pool_hits_total Starts served from the pool.\n# TYPE lightvm_pool_hits_total counter\n";
+    for (auto& s : pool)
+        o << "lightvm_pool_hits_total{memory=\"" << s.mem_size << "\"} " << s.hits << "\n";
+    o << "# HELP lightvm_pool_misses_total Starts that made a shell on the spot.\n"
+         "# TYPE lightvm_pool_misses_total counter\n";
+    for (auto& s : pool)
+        o << "lightvm_pool_misses_total{memory=\"" << s.mem_size << "\"} " << s.misses << "\n";
+    return o.str();
+}
+
+}  // namespace lightvm::daemon

@@ -1,0 +1,109 @@
+// lightvmd's core, independent of HTTP: the VM registry, each VM's
+// supervision (one monitor process per VM, one supervisor thread that
+// pumps its output into the log and collects its report), and the pool.
+// api.cpp maps HTTP requests onto these calls.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <tl/expected.hpp>
+
+#include "common/unique_fd.hpp"
+#include "daemon/pool.hpp"
+#include "daemon/protocol.hpp"
+
+namespace lightvm::daemon {
+
+// An error with the HTTP status it maps to.
+struct ApiError {
+    int status = 500;
+    std::string message;
+};
+template <class T>
+using ApiResult = tl::expected<T, ApiError>;
+inline tl::unexpected<ApiError> api_error(int status, std::string message) {
+    return tl::unexpected(ApiError{status, std::move(message)});
+}
+
+struct DaemonOptions {
+    std::string state_dir = "/run/lightvm";
+    std::string monitor_path;           // lightvm-monitor
+    unsigned pool_size = 4;             // ready shells of the default shape
+    uint64_t pool_mem = 256ull << 20;   // the default shape
+    uint64_t log_max_bytes = 8ull << 20;  // per log file; one rotated file kept
+    unsigned max_vms = 4096;
+};
+
+enum class VmState { Created, Running, Paused, Exited };
+const char* state_name(VmState s);
+
+struct VmRecord {
+    std::string id, name;
+    CreateRequest request;
+    VmState state = VmState::Created;
+    int exit_status = -1, signal = 0;
+    bool timed_out = false, pooled = false;
+    std::string report, error;
+    uint64_t created_at = 0, started_at = 0, finished_at = 0;  // realtime ns
+    uint64_t start_to_loaded_ns = 0;  // request -> monitor loaded the app
+    json stats;                       // from the monitor's report
+    pid_t pid = -1;
+    std::string dir;                  // state_dir/vms/ID
+    bool removed = false;
+};
+
+class Daemon {
+public:
+    explicit Daemon(DaemonOptions options);
+    ~Daemon();
+    ApiResult<void> init();  // state dir, pool
+    void shutdown();
+
+    ApiResult<json> create(std::string_view body);
+    ApiResult<json> start(const std::string& ref, uint64_t request_ns);
+    ApiResult<json> stop(const std::string& ref, double grace_seconds);
+    ApiResult<json> kill(const std::string& ref, int signal);
+    ApiResult<json> pause(const std::string& ref, bool pause);
+    ApiResult<json> wait(const std::string& ref);
+    ApiResult<json> remove(const std::string& ref, bool force);
+    ApiResult<json> inspect(const std::string& ref);
+    ApiResult<json> list(bool all);
+    ApiResult<json> pool_info();
+    ApiResult<json> set_pool(std::string_view body);
+    std::string metrics();
+
+    // Logs: the path of the current log file, and whether the VM is done
+    // (a follower stops once it is and the file is read to the end).
+    ApiResult<std::pair<std::string, std::string>> log_path(const std::string& ref);  // {id, path}
+    bool finished(const std::string& id);
+
+private:
+    ApiResult<std::shared_ptr<VmRecord>> find(const std::string& ref);  // m_mu held
+    void supervise(std::shared_ptr<VmRecord> vm, Shell shell, UniqueFd log_read);
+    void finish(VmRecord& vm, int status, int signal, const std::string& error);
+    json to_json(const VmRecord& vm) const;
+    void erase(const std::string& id);  // m_mu held
+
+    DaemonOptions m_opt;
+    Pool m_pool;
+    std::mutex m_mu;
+    std::condition_variable m_changed;
+    std::map<std::string, std::shared_ptr<VmRecord>> m_vms;
+    std::atomic<unsigned> m_supervisors{0};
+    // Metrics.
+    uint64_t m_started = 0, m_start_failures = 0, m_monitor_crashes = 0;
+    std::vector<uint64_t> m_latency_buckets;  // request -> guest main, cumulative by m_bounds
+    uint64_t m_latency_count = 0, m_latency_sum_ns = 0;
+};
+
+// Signal by name ("KILL", "SIGTERM") or number; -1 if unknown.
+int parse_signal(std::string_view text);
+
+}  // namespace lightvm::daemon

@@ -1,0 +1,27 @@
+// Messages between lightvmd and a monitor process: one JSON object per
+// SOCK_SEQPACKET message (boundaries kept by the kernel), optionally with
+// file descriptors attached (SCM_RIGHTS).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
+
+namespace lightvm::daemon {
+
+inline constexpr size_t kMaxMessage = 256 * 1024;
+inline constexpr size_t kMaxFds = 8;
+
+Result<void> send_message(int sock, const std::string& text, const std::vector<int>& fds = {});
+
+struct Message {
+    std::string text;           // empty with eof = true: the peer is gone
+    std::vector<UniqueFd> fds;
+    bool eof = false;
+};
+// Blocks (EINTR is retried unless `interruptible`).
+Result<Message> recv_message(int sock, bool interruptible = false);
+
+}  // namespace lightvm::daemon

@@ -1,0 +1,124 @@
+// lightvmd: the toolstack daemon. Parses its flags and serves the REST API
+// (daemon/api.cpp) on a Unix socket only its owner may use.
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "daemon/api.hpp"
+#include "daemon/paths.hpp"
+
+using namespace lightvm;
+using namespace lightvm::daemon;
+
+namespace {
+
+// A socket file nobody answers on is stale (a previous daemon died).
+bool socket_in_use(const std::string& path) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    bool used = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    return used;
+}
+
+std::string sibling(const char* name) {
+    std::error_code ec;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return (self.parent_path() / name).string();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    DaemonOptions opt;
+    std::string socket_path = default_socket_path();
+    std::string pool_mem = "256M";
+    opt.state_dir = default_state_dir();
+    opt.monitor_path = sibling("lightvm-monitor");
+    CLI::App app{"lightvmd: the lightvm daemon (REST API on a Unix socket)", "lightvmd"};
+    app.add_option("--socket", socket_path, "Unix socket to listen on")->capture_default_str();
+    app.add_option("--state-dir", opt.state_dir, "Directory for VM logs and state")->capture_default_str();
+    app.add_option("--pool", opt.pool_size, "Ready VM shells kept for the default shape")->capture_default_str();
+    app.add_option("--pool-mem", pool_mem, "Memory size of the default pool shape")->capture_default_str();
+    app.add_option("--max-vms", opt.max_vms, "Most VMs the daemon holds at once")->capture_default_str();
+    app.add_option("--log-max", opt.log_max_bytes, "Bytes per VM log file (one rotated file is kept)")
+        ->capture_default_str();
+    app.add_option("--monitor", opt.monitor_path, "Path of lightvm-monitor")->capture_default_str();
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    auto size = parse_size(pool_mem);
+    if (!size) {
+        std::fprintf(stderr, "lightvmd: --pool-mem: %s\n", size.error().message.c_str());
+        return 2;
+    }
+    opt.pool_mem = (*size + (2ull << 20) - 1) & ~((2ull << 20) - 1);
+    if (socket_path.size() >= sizeof(sockaddr_un::sun_path)) {
+        std::fprintf(stderr, "lightvmd: --socket: path too long\n");
+        return 2;
+    }
+
+    // Signals: SIGTERM/SIGINT end the daemon through a waiting thread.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    std::filesystem::create_directories(std::filesystem::path(socket_path).parent_path());
+    if (socket_in_use(socket_path)) {
+        std::fprintf(stderr, "lightvmd: %s: another daemon is listening there\n", socket_path.c_str());
+        return 1;
+    }
+    ::unlink(socket_path.c_str());
+
+    Daemon daemon(opt);
+    if (auto ok = daemon.init(); !ok) {
+        std::fprintf(stderr, "lightvmd: %s\n", ok.error().message.c_str());
+        return 1;
+    }
+    httplib::Server server;
+    server.new_task_queue = [] { return new httplib::ThreadPool(512); };
+    server.set_address_family(AF_UNIX);
+    server.set_payload_max_length(kMaxBodyBytes);
+    server.set_read_timeout(5, 0);  // slow clients that never finish a request
+    server.set_write_timeout(30, 0);
+    server.set_keep_alive_timeout(5);
+    install_routes(server, daemon);
+    // Owner-only from the moment it exists: create it under umask 077.
+    mode_t old = ::umask(077);
+    bool bound = server.bind_to_port(socket_path.c_str(), 80);
+    ::umask(old);
+    if (!bound) {
+        std::fprintf(stderr, "lightvmd: cannot listen on %s\n", socket_path.c_str());
+        return 1;
+    }
+    ::chmod(socket_path.c_str(), 0600);
+    std::thread waiter([&] {
+        int sig;
+        sigwait(&set, &sig);
+        server.stop();
+    });
+    std::fprintf(stderr, "lightvmd: listening on %s (pool %u x %llu MiB)\n", socket_path.c_str(), opt.pool_size,
+                 static_cast<unsigned long long>(opt.pool_mem >> 20));
+    server.listen_after_bind();
+    daemon.shutdown();
+    ::unlink(socket_path.c_str());
+    if (waiter.joinable()) {
+        pthread_kill(waiter.native_handle(), SIGTERM);
+        waiter.join();
+    }
+    return 0;
+}

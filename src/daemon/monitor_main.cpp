@@ -1,0 +1,112 @@
+// lightvm-monitor: one VM in its own process, driven by lightvmd over fd 3
+// (daemon/link.hpp). Started ahead of time by the warm pool, it builds the
+// shell at once and waits; when a VM is started it receives the config and
+// the guest's stdin/stdout/stderr, loads, runs, reports and exits. A crash
+// here or a hostile guest ends only this process.
+//
+//   monitor -> daemon  {"ready":true,"pid":N}           shell built
+//                      {"error":"...","exit_code":125}  shell failed
+//   daemon -> monitor  {"config":{...},"t0":NS} + 3 fds  the workload
+//   monitor -> daemon  {"loaded":true} | {"error":...,"exit_code":N}
+//                      {"status":N,"signal":N,...}      the guest's end
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/exit_codes.hpp"
+#include "daemon/link.hpp"
+#include "daemon/protocol.hpp"
+#include "lightvm/vm.hpp"
+#include "monitor/vm.hpp"
+
+using namespace lightvm;
+using namespace lightvm::daemon;
+
+namespace {
+
+constexpr int kLinkFd = 3;
+
+void on_stop_signal(int sig) { request_stop(sig); }
+
+[[noreturn]] void fail(const Error& e) {
+    (void)send_message(kLinkFd, json{{"error", e.to_string()}, {"exit_code", exit_code_for(e)}}.dump());
+    ::_exit(exit_code_for(e));
+}
+
+void setup_process() {
+    // lightvmd blocks SIGTERM/SIGINT in its threads; we inherit that mask.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);  // guest output to a closed pipe: EPIPE
+    struct sigaction sa{};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGHUP, &sa, nullptr);
+    ::umask(0);
+    rlimit nofile;
+    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    uint64_t mem = 256ull << 20;
+    for (int i = 1; i + 1 < argc; i += 2)
+        if (!std::strcmp(argv[i], "--mem"))
+            mem = std::strtoull(argv[i + 1], nullptr, 10);
+    // An idle shell dies with the daemon; a running VM outlives it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() == 1)
+        return 125;
+    setup_process();
+
+    auto vm = Vm::create(VmShape{mem, 1});
+    if (!vm)
+        fail(vm.error());
+    if (!send_message(kLinkFd, json{{"ready", true}, {"pid", ::getpid()}}.dump()))
+        return 125;
+
+    auto msg = recv_message(kLinkFd);
+    if (!msg || msg->eof)
+        return 0;  // pool drained or daemon gone: nothing to run
+    ::prctl(PR_SET_PDEATHSIG, 0);
+    json j = json::parse(msg->text, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || msg->fds.size() != 3)
+        fail(Error{ErrorKind::BadInput, 0, "monitor", "malformed workload message"});
+    auto config = config_from_json(j["config"]);
+    if (!config)
+        fail(config.error());
+    config->stdin_fd = msg->fds[0].get();
+    config->stdout_fd = msg->fds[1].get();
+    config->stderr_fd = msg->fds[2].get();
+    config->diag_fd = msg->fds[2].get();
+    if (j.contains("t0") && j["t0"].is_number_unsigned())
+        vm->set_time_base(j["t0"].get<uint64_t>());
+
+    auto work = Workload::prepare(std::move(*config));
+    if (!work)
+        fail(work.error());
+    if (auto loaded = vm->load(std::move(*work)); !loaded)
+        fail(loaded.error());
+    // Sandbox hook: every host resource this VM needs is open here; confine
+    // the process (seccomp, issue 13) before the guest's first instruction.
+    (void)send_message(kLinkFd, json{{"loaded", true}}.dump());
+
+    vm->leave_teardown_to_exit();
+    auto report = vm->run();
+    if (!report)
+        fail(report.error());
+    (void)send_message(kLinkFd, report_to_json(*report).dump());
+    ::_exit(0);
+}

@@ -1,0 +1,236 @@
+#include "daemon/protocol.hpp"
+
+#include <algorithm>
+
+namespace lightvm::daemon {
+
+namespace {
+
+Error bad(const std::string& field, const std::string& msg) { return Error{ErrorKind::BadInput, 0, field, msg}; }
+
+Result<std::string> get_string(const json& j, const char* key, bool required) {
+    auto it = j.find(key);
+    if (it == j.end()) {
+        if (required)
+            return tl::unexpected(bad(key, "missing"));
+        return std::string();
+    }
+    if (!it->is_string())
+        return tl::unexpected(bad(key, "must be a string"));
+    return it->get<std::string>();
+}
+
+Result<std::vector<std::string>> get_strings(const json& j, const char* key, size_t max) {
+    std::vector<std::string> out;
+    auto it = j.find(key);
+    if (it == j.end())
+        return out;
+    if (!it->is_array())
+        return tl::unexpected(bad(key, "must be an array of strings"));
+    if (it->size() > max)
+        return tl::unexpected(bad(key, "more than " + std::to_string(max) + " entries"));
+    for (const auto& e : *it) {
+        if (!e.is_string())
+            return tl::unexpected(bad(key, "must be an array of strings"));
+        out.push_back(e.get<std::string>());
+    }
+    return out;
+}
+
+Result<bool> get_bool(const json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end())
+        return false;
+    if (!it->is_boolean())
+        return tl::unexpected(bad(key, "must be true or false"));
+    return it->get<bool>();
+}
+
+Result<void> absolute(const std::string& path, const char* field) {
+    if (path.empty() || path[0] != '/')
+        return tl::unexpected(bad(field, "'" + path + "' must be an absolute path"));
+    if (path.find('\0') != std::string::npos)
+        return tl::unexpected(bad(field, "contains a NUL byte"));
+    return {};
+}
+
+}  // namespace
+
+Result<void> reject_unknown_fields(const json& j, std::initializer_list<const char*> allowed, const char* what) {
+    for (const auto& item : j.items()) {
+        bool known = std::any_of(allowed.begin(), allowed.end(), [&](const char* k) { return item.key() == k; });
+        if (!known)
+            return tl::unexpected(bad(what, "unknown field '" + item.key() + "'"));
+    }
+    return {};
+}
+
+Result<void> check_name(std::string_view name) {
+    if (name.empty() || name.size() > kMaxNameLength)
+        return tl::unexpected(bad("name", "must be 1-" + std::to_string(kMaxNameLength) + " characters"));
+    auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+    if (!alnum(name[0]))
+        return tl::unexpected(bad("name", "'" + std::string(name) + "' must start with a letter or digit"));
+    for (char c : name)
+        if (!alnum(c) && c != '_' && c != '.' && c != '-')
+            return tl::unexpected(bad("name", "'" + std::string(name) + "' may only hold letters, digits, '_', '.', '-'"));
+    return {};
+}
+
+Result<CreateRequest> parse_create_request(std::string_view body) {
+    if (body.size() > kMaxBodyBytes)
+        return tl::unexpected(bad("request", "body larger than " + std::to_string(kMaxBodyBytes) + " bytes"));
+    json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded())
+        return tl::unexpected(bad("request", "body is not valid JSON"));
+    if (!j.is_object())
+        return tl::unexpected(bad("request", "body must be a JSON object"));
+    TRY(reject_unknown_fields(j, {"name", "app", "args", "env", "memory", "timeout", "shares", "disks", "workdir",
+                                  "hostname", "rm"},
+                              "request"));
+    CreateRequest req;
+    req.name = TRY(get_string(j, "name", false));
+    if (j.contains("name"))
+        TRY(check_name(req.name));
+    req.auto_remove = TRY(get_bool(j, "rm"));
+    VmConfig& c = req.config;
+    c.app_path = TRY(get_string(j, "app", true));
+    TRY(absolute(c.app_path, "app"));
+    c.argv.push_back(c.app_path);
+    for (auto& a : TRY(get_strings(j, "args", 4096)))
+        c.argv.push_back(std::move(a));
+    c.env = TRY(get_strings(j, "env", 4096));
+    if (auto it = j.find("memory"); it != j.end()) {
+        if (it->is_number_unsigned())
+            c.mem_size = it->get<uint64_t>();
+        else if (it->is_string()) {
+            auto size = parse_size(it->get<std::string>());
+            if (!size)
+                return tl::unexpected(bad("memory", size.error().message));
+            c.mem_size = *size;
+        } else
+            return tl::unexpected(bad("memory", "must be a size such as \"256M\" or a number of bytes"));
+    }
+    if (auto it = j.find("timeout"); it != j.end()) {
+        if (!it->is_number() || it->get<double>() < 0 || it->get<double>() > 1e9)
+            return tl::unexpected(bad("timeout", "must be a number of seconds >= 0"));
+        c.timeout_seconds = it->get<double>();
+    }
+    if (auto it = j.find("shares"); it != j.end()) {
+        if (!it->is_array())
+            return tl::unexpected(bad("shares", "must be an array"));
+        for (const auto& s : *it) {
+            if (!s.is_object())
+                return tl::unexpected(bad("shares", "entries must be objects {host, guest, ro}"));
+            TRY(reject_unknown_fields(s, {"host", "guest", "ro"}, "shares"));
+            ShareSpec spec;
+            spec.host_path = TRY(get_string(s, "host", true));
+            TRY(absolute(spec.host_path, "shares.host"));
+            std::string guest = TRY(get_string(s, "guest", false));
+            spec.guest_path = TRY(normalise_guest_path(guest.empty() ? spec.host_path : guest));
+            spec.read_only = TRY(get_bool(s, "ro"));
+            c.shares.push_back(std::move(spec));
+        }
+    }
+    if (auto it = j.find("disks"); it != j.end()) {
+        if (!it->is_array())
+            return tl::unexpected(bad("disks", "must be an array"));
+        for (const auto& d : *it) {
+            if (!d.is_object())
+                return tl::unexpected(bad("disks", "entries must be objects {path, ro}"));
+            TRY(reject_unknown_fields(d, {"path", "ro"}, "disks"));
+            DiskSpec spec;
+            spec.path = TRY(get_string(d, "path", true));
+            TRY(absolute(spec.path, "disks.path"));
+            spec.read_only = TRY(get_bool(d, "ro"));
+            c.disks.push_back(std::move(spec));
+        }
+    }
+    std::string workdir = TRY(get_string(j, "workdir", false));
+    if (!workdir.empty())
+        c.cwd = TRY(normalise_guest_path(workdir));
+    std::string hostname = TRY(get_string(j, "hostname", false));
+    if (!hostname.empty()) {
+        if (hostname.size() > 63)
+            return tl::unexpected(bad("hostname", "longer than 63 characters"));
+        c.hostname = hostname;
+    }
+    auto valid = validate(std::move(c));
+    if (!valid) {
+        Error e = valid.error();
+        if (e.where.rfind("--", 0) == 0)
+            e.where = e.where.substr(2) == "mem" ? "memory" : e.where.substr(2);
+        return tl::unexpected(e);
+    }
+    req.config = std::move(*valid);
+    return req;
+}
+
+json config_to_json(const VmConfig& c) {
+    json shares = json::array(), disks = json::array();
+    for (const auto& s : c.shares)
+        shares.push_back({{"host", s.host_path}, {"guest", s.guest_path}, {"ro", s.read_only}});
+    for (const auto& d : c.disks)
+        disks.push_back({{"path", d.path}, {"ro", d.read_only}});
+    return json{{"app", c.app_path},     {"argv", c.argv},        {"env", c.env},
+                {"memory", c.mem_size},  {"timeout", c.timeout_seconds}, {"shares", shares},
+                {"disks", disks},        {"workdir", c.cwd},      {"hostname", c.hostname},
+                {"trace", c.trace},      {"stats", c.stats}};
+}
+
+Result<VmConfig> config_from_json(const json& j) {
+    if (!j.is_object())
+        return tl::unexpected(bad("config", "not an object"));
+    VmConfig c;
+    auto str = [&](const char* k) -> std::string {
+        auto it = j.find(k);
+        return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    c.app_path = str("app");
+    if (auto it = j.find("argv"); it != j.end() && it->is_array())
+        for (const auto& a : *it)
+            if (a.is_string())
+                c.argv.push_back(a.get<std::string>());
+    if (auto it = j.find("env"); it != j.end() && it->is_array())
+        for (const auto& a : *it)
+            if (a.is_string())
+                c.env.push_back(a.get<std::string>());
+    if (auto it = j.find("memory"); it != j.end() && it->is_number_unsigned())
+        c.mem_size = it->get<uint64_t>();
+    if (auto it = j.find("timeout"); it != j.end() && it->is_number())
+        c.timeout_seconds = it->get<double>();
+    if (auto it = j.find("shares"); it != j.end() && it->is_array())
+        for (const auto& s : *it)
+            if (s.is_object())
+                c.shares.push_back(ShareSpec{s.value("host", ""), s.value("guest", ""), s.value("ro", false)});
+    if (auto it = j.find("disks"); it != j.end() && it->is_array())
+        for (const auto& d : *it)
+            if (d.is_object())
+                c.disks.push_back(DiskSpec{d.value("path", ""), d.value("ro", false)});
+    c.cwd = str("workdir").empty() ? "/" : str("workdir");
+    if (!str("hostname").empty())
+        c.hostname = str("hostname");
+    c.trace = j.value("trace", false);
+    c.stats = j.value("stats", false);
+    return validate(std::move(c));
+}
+
+json report_to_json(const RunReport& r) {
+    const RunStats& s = r.stats;
+    json exits = json::object();
+    exits["total"] = s.exits.total;
+    return json{{"status", r.outcome.status},
+                {"signal", r.outcome.signal},
+                {"report", r.outcome.report},
+                {"timed_out", r.timed_out},
+                {"stats",
+                 {{"image_ready_ns", s.image_ready_ns},
+                  {"kernel_entry_ns", s.kernel_entry_ns},
+                  {"app_entry_ns", s.app_entry_ns},
+                  {"finished_ns", s.finished_ns},
+                  {"exits", s.exits.total},
+                  {"guest_syscalls", s.guest_syscalls},
+                  {"memory_size", s.memory_size}}}};
+}
+
+}  // namespace lightvm::daemon

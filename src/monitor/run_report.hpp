@@ -1,0 +1,34 @@
+// What a finished VM reports: its outcome and the boot milestones.
+#pragma once
+
+#include <cstdint>
+
+#include "monitor/exit_handler.hpp"
+
+namespace lightvm {
+
+struct RunStats {
+    ExitStats exits;
+    // Nanoseconds since the time base: run_vm()'s entry, or for the phase
+    // API the earlier of Workload::prepare and Vm::create (Vm::set_time_base
+    // overrides it, e.g. with the moment a request arrived).
+    uint64_t app_checked_ns = 0;   // APP mapped and validated, devices opened
+    uint64_t kvm_vm_ns = 0;        // KVM_CREATE_VM returned
+    uint64_t vm_created_ns = 0;    // KVM VM + vCPU + memory exist
+    uint64_t image_ready_ns = 0;   // guest image and registers written
+    uint64_t kernel_entry_ns = 0;  // guest kernel's first instruction (from the guest's TSC)
+    uint64_t app_entry_ns = 0;     // jump to the application's entry point
+    uint64_t finished_ns = 0;      // guest done, output drained
+    uint64_t guest_syscalls = 0;   // handled inside the guest, no exit
+    uint64_t memory_touched = 0;   // bytes of guest RAM resident on the host
+    uint64_t memory_size = 0;
+};
+
+struct RunReport {
+    Outcome outcome;
+    bool timed_out = false;
+    int stopped_by = 0;  // host signal that stopped the VM (SIGINT/SIGTERM), or 0
+    RunStats stats;
+};
+
+}  // namespace lightvm

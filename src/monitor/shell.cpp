@@ -1,0 +1,143 @@
+// Phases 1 and 2 of a VM (include/lightvm/vm.hpp): the shell (KVM VM, vCPU,
+// guest RAM, the fixed x86 state and the guest kernel: nothing that depends
+// on the app, so a pool can make it ahead of time) and loading a workload
+// into it (app image, initial stack, boot page, devices).
+#include <cpuid.h>
+#include <time.h>
+#include <x86intrin.h>
+
+#include <algorithm>
+
+#include "monitor/vm_state.hpp"
+#include "x86/cpuid.hpp"
+#include "x86/descriptors.hpp"
+
+namespace lightvm {
+
+namespace {
+
+// Room registered above the app image at load, and below the stack in the
+// shell: brk and the first mmaps need no kHcMemGrow exit.
+constexpr uint64_t kHeadroom = 8ull << 20;
+
+bool host_has_fsgsbase() {
+    unsigned a, b, c, d;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & 1);
+}
+
+uint64_t now_ns(clockid_t clk) {
+    timespec ts;
+    ::clock_gettime(clk, &ts);
+    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+Result<void> set_initial_cpu_state(VmState& s) {
+    // Guest TSC = host TSC (true under PVM; set explicitly for hardware KVM).
+    const kvm::Msr msrs[] = {
+        {kvm::kMsrStar, (uint64_t(abi::kUser32Cs & ~3) << 48) | (uint64_t(abi::kKernelCs) << 32)},
+        {kvm::kMsrLstar, s.image.syscall_entry},
+        {kvm::kMsrCstar, 0},
+        {kvm::kMsrSfmask, 0x47700},  // TF DF IF IOPL NT AC cleared on syscall entry
+        {kvm::kMsrFsBase, 0},
+        {kvm::kMsrGsBase, 0},
+        {kvm::kMsrKernelGsBase, 0},
+        {kvm::kMsrTsc, __rdtsc()},
+    };
+    TRY(s.vcpu.set_msrs(msrs));
+    TRY(s.vcpu.set_sregs(x86::user_mode_sregs(s.image.cr3, s.fsgsbase)));
+    kvm::Regs regs{};
+    regs.rip = s.image.kernel_entry;
+    regs.rdi = abi::kBootInfoGpa;
+    regs.rflags = 0x2;
+    return s.vcpu.set_regs(regs);
+}
+
+}  // namespace
+
+Vm::Vm() : m(std::make_unique<VmState>()) {}
+Vm::Vm(Vm&&) noexcept = default;
+Vm& Vm::operator=(Vm&&) noexcept = default;
+Vm::~Vm() {
+    if (m && m->leave_teardown) {
+        // Host resources others may wait for (disk locks, share fds) are
+        // released now; only the KVM objects and guest RAM, whose teardown
+        // is the slow part, are left to the process exit (or a reaper).
+        m->cpu.reset();
+        m->console.reset();
+        m->system.reset();
+        m->work.reset();
+        (void)m.release();  // intentionally leaked
+    }
+}
+const VmShape& Vm::shape() const { return m->shape; }
+bool Vm::loaded() const { return m->phase != VmState::Phase::Shell; }
+void Vm::set_time_base(uint64_t ns) { m->time_base = ns; }
+void Vm::leave_teardown_to_exit() { m->leave_teardown = true; }
+
+Result<Vm> Vm::create(const VmShape& shape) {
+    if (shape.vcpus != 1)
+        return make_error(ErrorKind::BadInput, "shape", "only 1 vCPU per VM is supported");
+    VmConfig probe;
+    probe.mem_size = shape.mem_size;
+    probe.argv = {"shape"};
+    probe.app_path = "shape";
+    auto checked = TRY(validate(std::move(probe)));  // the same memory limits as the CLI
+
+    Vm vm;
+    VmState& s = *vm.m;
+    s.created_ns = monotonic_ns();
+    s.shape = VmShape{checked.mem_size, 1};
+    s.sys = TRY(kvm::System::open());
+    s.vm = TRY(s.sys.create_vm());
+    s.kvm_vm_ns = monotonic_ns();
+    s.mem = TRY(GuestMemory::create(s.shape.mem_size));
+    // RAM is registered lazily (devices/ram.hpp): the kernel's region and the
+    // stack now, the app's image when it is loaded, the rest on request.
+    s.ram.emplace(s.mem, [&s](uint32_t slot, uint64_t gpa, uint64_t size) {
+        return s.vm.set_memory(slot, gpa, size, s.mem.host_base() + gpa);
+    });
+    TRY(s.ram->boot(abi::kAppMin + kHeadroom, s.mem.size() - abi::kStackSize - kHeadroom));
+    s.vcpu = TRY(s.vm.create_vcpu(0));
+    if (!kvm::is_pvm())
+        TRY(s.vcpu.set_cpuid(std::span<const kvm::CpuidEntry>(x86::guest_cpuid())));
+    s.vm_created_ns = monotonic_ns();
+
+    s.image = TRY(build_shell_image(s.mem));
+    s.tsc_khz = TRY(s.vcpu.tsc_khz());
+    s.fsgsbase = host_has_fsgsbase();
+    TRY(set_initial_cpu_state(s));
+    return vm;
+}
+
+Result<void> Vm::load(Workload work) {
+    VmState& s = *m;
+    if (s.phase != VmState::Phase::Shell)
+        return make_error(ErrorKind::BadInput, "load", "this VM shell was already used; shells are never reused");
+    if (work.m->config.mem_size != s.shape.mem_size)
+        return make_error(ErrorKind::BadInput, "load",
+                          "workload needs " + std::to_string(work.m->config.mem_size >> 20) + " MiB, shell has " +
+                              std::to_string(s.shape.mem_size >> 20) + " MiB");
+    s.phase = VmState::Phase::Loaded;  // even if loading fails half-way: never load twice
+    s.work = std::move(work.m);
+    WorkloadState& w = *s.work;
+    if (!s.time_base)
+        s.time_base = std::min(s.created_ns, w.started_ns);
+
+    TRY(s.ram->grow_low(w.app.image_end + kHeadroom));
+    s.clock.tsc_khz = s.tsc_khz;
+    s.clock.monotonic_ns = now_ns(CLOCK_MONOTONIC);
+    s.clock.realtime_ns = now_ns(CLOCK_REALTIME);
+    s.clock.tsc = __rdtsc();
+    w.host.ram_low_end = s.ram->low_end();
+    w.host.ram_high_start = s.ram->high_start();
+    TRY(build_app_image(s.image, s.mem, w.config, w.file.bytes(), w.file.fd(), w.app, s.clock, w.host));
+
+    const VmConfig& cfg = w.config;
+    s.console.emplace(s.mem, cfg.stdin_fd, cfg.stdout_fd, cfg.stderr_fd, cfg.diag_fd);
+    s.system.emplace(s.mem);
+    s.cpu.emplace(s.vcpu);
+    s.image_ready_ns = monotonic_ns();
+    return {};
+}
+
+}  // namespace lightvm

@@ -1,0 +1,205 @@
+// Phase 3 of a VM (include/lightvm/vm.hpp): the vCPU exit loop, with the
+// process-wide stop and timeout machinery that can interrupt it.
+#include <pthread.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+
+#include "monitor/vm.hpp"
+#include "monitor/vm_state.hpp"
+
+namespace lightvm {
+
+namespace {
+
+// The vCPU currently running in this process, for signal handlers.
+std::atomic<kvm::Vcpu*> g_active{nullptr};
+std::atomic<int> g_stop_signal{0};
+std::atomic<bool> g_timed_out{false};
+constexpr int kKickSignal = SIGUSR2;
+
+void kick_handler(int) {
+    // Only interrupts KVM_RUN / blocking host calls (no SA_RESTART).
+    if (auto* v = g_active.load())
+        v->set_immediate_exit(true);
+}
+
+void timeout_handler(int sig, siginfo_t*, void*) {
+    g_timed_out = true;
+    kick_handler(sig);
+}
+
+// A one-shot timer that signals this thread when --timeout expires.
+class Watchdog {
+public:
+    Result<void> arm(double seconds) {
+        struct sigaction sa{};
+        sa.sa_sigaction = timeout_handler;
+        sa.sa_flags = SA_SIGINFO;
+        sigemptyset(&sa.sa_mask);
+        ::sigaction(kKickSignal + 0, &sa, nullptr);
+        sigevent ev{};
+        ev.sigev_notify = SIGEV_THREAD_ID;
+        ev.sigev_signo = kKickSignal;
+        ev._sigev_un._tid = static_cast<pid_t>(::syscall(SYS_gettid));
+        if (::timer_create(CLOCK_MONOTONIC, &ev, &m_timer) < 0)
+            return sys_error("timer_create");
+        m_armed = true;
+        itimerspec its{};
+        its.it_value.tv_sec = static_cast<time_t>(seconds);
+        its.it_value.tv_nsec = static_cast<long>((seconds - static_cast<double>(its.it_value.tv_sec)) * 1e9);
+        if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+            its.it_value.tv_nsec = 1;
+        if (::timer_settime(m_timer, 0, &its, nullptr) < 0)
+            return sys_error("timer_settime");
+        return {};
+    }
+    ~Watchdog() {
+        if (m_armed)
+            ::timer_delete(m_timer);
+    }
+
+private:
+    timer_t m_timer{};
+    bool m_armed = false;
+};
+
+void install_kick_handler() {
+    struct sigaction sa{};
+    sa.sa_handler = kick_handler;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(kKickSignal, &sa, nullptr);
+}
+
+// Sets g_active for the lifetime of a run; a stop request is consumed by
+// the run it stopped.
+struct ActiveGuard {
+    explicit ActiveGuard(kvm::Vcpu* v) { g_active = v; }
+    ~ActiveGuard() {
+        g_active = nullptr;
+        g_stop_signal = 0;
+        g_timed_out = false;
+    }
+};
+
+// Stopped from outside (timeout or signal): say so in the outcome.
+void finish_stopped(VmState& s, RunReport& report) {
+    Outcome& outcome = report.outcome;
+    (void)s.console->drain(outcome);
+    if (g_timed_out) {
+        report.timed_out = true;
+        outcome.status = 124;  // as timeout(1) reports it
+        outcome.report = "guest timed out after " + std::to_string(s.work->config.timeout_seconds) + " s";
+    } else {
+        report.stopped_by = g_stop_signal;
+        outcome.signal = g_stop_signal;
+        outcome.status = 128 + g_stop_signal;
+    }
+    outcome.finished = true;
+}
+
+// After the guest is done: hand back unconsumed stdin, flush file writes a
+// killed guest had accepted, and read the guest's milestones.
+void finish(VmState& s, RunReport& report) {
+    const VmConfig& config = s.work->config;
+    Outcome& outcome = report.outcome;
+    // The boot page's guest-written fields are guest data: bounded below.
+    auto boot = s.mem.read<abi::BootInfo>(abi::kBootInfoGpa);
+    // Stdin read ahead but not consumed goes back to a regular-file stdin,
+    // so `lightvm run head -c 10 < f; cat` style sharing of one fd works.
+    if (boot && boot->stdin_buffered && boot->stdin_buffered <= abi::kStdinReadAhead) {
+        struct stat st;
+        if (::fstat(config.stdin_fd, &st) == 0 && S_ISREG(st.st_mode))
+            (void)::lseek(config.stdin_fd, -static_cast<off_t>(boot->stdin_buffered), SEEK_CUR);
+    }
+    // A guest that did not exit cleanly may hold accepted-but-unsent file
+    // writes: perform them, as the page cache would have on Linux.
+    auto& fs = s.work->fs;
+    if (fs && boot && boot->pending_count && (outcome.signal != 0 || report.timed_out))
+        (void)fs->apply_pending(s.mem, boot->pending_writes, boot->pending_count);
+    const uint64_t t0 = s.time_base;
+    auto rel = [t0](uint64_t abs) -> uint64_t { return abs > t0 ? abs - t0 : 0; };
+    RunStats& st = report.stats;
+    st.finished_ns = rel(monotonic_ns());
+    st.app_checked_ns = rel(s.work->checked_ns);
+    st.kvm_vm_ns = rel(s.kvm_vm_ns);
+    st.vm_created_ns = rel(s.vm_created_ns);
+    st.image_ready_ns = rel(s.image_ready_ns);
+    if (boot) {
+        const ClockReference& clock = s.clock;
+        auto tsc_to_rel_ns = [&](uint64_t tsc) -> uint64_t {
+            if (tsc < clock.tsc || clock.tsc_khz == 0)
+                return 0;
+            return rel(clock.monotonic_ns +
+                       static_cast<uint64_t>((static_cast<unsigned __int128>(tsc - clock.tsc) * 1000000) / clock.tsc_khz));
+        };
+        st.kernel_entry_ns = tsc_to_rel_ns(boot->kernel_entry_tsc);
+        st.app_entry_ns = tsc_to_rel_ns(boot->app_entry_tsc);
+        st.guest_syscalls = boot->syscall_count;
+    }
+    if (config.stats)
+        st.memory_touched = s.mem.resident_bytes();
+    st.memory_size = s.mem.size();
+}
+
+}  // namespace
+
+void request_stop(int signal) {
+    g_stop_signal = signal;
+    if (auto* v = g_active.load())
+        v->set_immediate_exit(true);
+}
+
+Result<RunReport> Vm::run() {
+    VmState& s = *m;
+    if (s.phase != VmState::Phase::Loaded)
+        return make_error(ErrorKind::BadInput, "run",
+                          s.phase == VmState::Phase::Shell ? "no workload loaded" : "this VM has already run");
+    s.phase = VmState::Phase::Ran;
+    const VmConfig& config = s.work->config;
+    Devices devices{s.mem, *s.console, *s.system, *s.cpu, s.work->fs ? &*s.work->fs : nullptr, &s.work->disks,
+                    &*s.ram};
+    RunReport report;
+
+    install_kick_handler();
+    ActiveGuard active(&s.vcpu);
+    Watchdog watchdog;
+    if (config.timeout_seconds > 0)
+        TRY(watchdog.arm(config.timeout_seconds));
+
+    Outcome& outcome = report.outcome;
+    while (!outcome.finished) {
+        if (g_stop_signal || g_timed_out)
+            break;
+        auto exit = TRY(s.vcpu.run());
+        auto handled = handle_exit(devices, exit, outcome, report.stats.exits);
+        if (!handled) {
+            // Hostile or broken guest: stop it with the report, keep the host sane.
+            if (handled.error().kind != ErrorKind::GuestFault)
+                return tl::unexpected(handled.error());
+            outcome.finished = true;
+            outcome.signal = SIGKILL;
+            outcome.status = 128 + SIGKILL;
+            outcome.report = "guest stopped: " + handled.error().to_string();
+        }
+        if (exit.kind == kvm::ExitKind::Interrupted)
+            s.vcpu.set_immediate_exit(false);
+    }
+    if (!outcome.finished)
+        finish_stopped(s, report);
+    finish(s, report);
+    return report;
+}
+
+namespace detail {
+void clear_stop_requests() {
+    g_stop_signal = 0;
+    g_timed_out = false;
+}
+}  // namespace detail
+
+}  // namespace lightvm

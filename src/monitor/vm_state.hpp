@@ -1,0 +1,60 @@
+// The private state behind lightvm::Workload and lightvm::Vm
+// (include/lightvm/vm.hpp), shared by the files that implement the phases:
+// workload.cpp (prepare), shell.cpp (create, load), vm_run.cpp (run).
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "devices/block.hpp"
+#include "devices/console.hpp"
+#include "devices/device.hpp"
+#include "devices/fs.hpp"
+#include "devices/ram.hpp"
+#include "devices/system.hpp"
+#include "kvm/kvm.hpp"
+#include "lightvm/vm.hpp"
+#include "monitor/layout.hpp"
+
+namespace lightvm {
+
+struct WorkloadState {
+    VmConfig config;
+    MappedFile file;
+    loader::ElfImage app;
+    HostInfo host;
+    std::optional<FsDevice> fs;
+    std::vector<BlockDevice> disks;
+    uint64_t started_ns = 0;  // CLOCK_MONOTONIC, prepare() entered
+    uint64_t checked_ns = 0;  // app checked, devices open
+};
+
+// Lives on the heap and never moves: RamDevice and the devices hold
+// references into it.
+struct VmState {
+    enum class Phase { Shell, Loaded, Ran };
+    Phase phase = Phase::Shell;
+    VmShape shape;
+    kvm::System sys;
+    kvm::Vm vm;
+    GuestMemory mem;
+    kvm::Vcpu vcpu;
+    std::optional<RamDevice> ram;
+    GuestImage image;
+    uint32_t tsc_khz = 0;
+    bool fsgsbase = false;
+    bool leave_teardown = false;
+
+    // From load() on.
+    std::unique_ptr<WorkloadState> work;
+    ClockReference clock;
+    std::optional<Console> console;
+    std::optional<SystemDevice> system;
+    std::optional<VcpuAccess> cpu;
+
+    // Milestones, CLOCK_MONOTONIC ns (0: not reached).
+    uint64_t time_base = 0;
+    uint64_t created_ns = 0, kvm_vm_ns = 0, vm_created_ns = 0, image_ready_ns = 0;
+};
+
+}  // namespace lightvm
