@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/fs/file_ops.hpp"
+#include "kernel/fs/stat.hpp"
 
 namespace lightvm::guest {
 

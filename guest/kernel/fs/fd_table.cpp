@@ -1,10 +1,8 @@
 #include "kernel/fs/fd_table.hpp"
 
 #include "kernel/errno.hpp"
-#include "kernel/fs/file_cache.hpp"
-#include "kernel/fs/fs_client.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/fs/pipe.hpp"
+#include "kernel/fs/file_ops.hpp"
 #include "kernel/proc/task.hpp"
 
 namespace lightvm::guest {
@@ -36,6 +34,7 @@ OpenFile* file_alloc(FileKind kind, uint32_t flags) {
             continue;
         memset(&f, 0, sizeof f);
         f.kind = kind;
+        f.ops = file_ops_for(kind);
         f.refs = 1;
         f.flags = flags;
         return &f;
@@ -63,24 +62,7 @@ bool file_set_path(OpenFile* f, const char* path, size_t len) {
 long file_put(OpenFile* f) {
     if (--f->refs > 0)
         return 0;
-    long err = 0;
-    switch (f->kind) {
-    case FileKind::HostFile:
-        err = cache_release(f);  // pending writes go out before the handle closes
-        fs_close(f->handle);
-        break;
-    case FileKind::HostDir:
-        fs_close(f->handle);
-        break;
-    case FileKind::PipeRead:
-        pipe_close_end(f->pipe, false);
-        break;
-    case FileKind::PipeWrite:
-        pipe_close_end(f->pipe, true);
-        break;
-    default:
-        break;
-    }
+    long err = f->ops->release ? f->ops->release(f) : 0;
     if (f->path) {
         int i = static_cast<int>((f->path - g_paths[0]) / kPathSlotSize);
         if (i >= 0 && i < kPathSlots)

@@ -5,6 +5,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/mm/memory.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/sched.hpp"
 
 namespace lightvm::guest {
 
@@ -40,7 +41,7 @@ void publish(int i) {
     p.handle = c.handle;
     p.append = c.append ? 1 : 0;
     p.offset = static_cast<int64_t>(c.wr_start);
-    p.data = reinterpret_cast<uint64_t>(c.data);
+    p.data = virt_to_gpa(c.data);
     __atomic_store_n(&p.len, c.wr_len, __ATOMIC_RELEASE);
 }
 int index_of(const Cache& c) { return static_cast<int>(&c - g_caches); }
@@ -135,7 +136,10 @@ long direct_read(OpenFile* f, void* buf, size_t len, uint64_t off) {
 }  // namespace
 
 void cache_init() {
-    boot().pending_writes = reinterpret_cast<uint64_t>(g_pending);
+    sched_set_idle_hook(cache_flush_all);  // an idle guest's files look current from outside
+    static const PendingWrites pending = {cache_any_dirty, cache_take_pending, cache_batch_done, cache_flush_all};
+    fs_set_pending_writes(&pending);
+    boot().pending_writes = kernel_to_gpa(g_pending);
     boot().pending_count = kSlots;
 }
 

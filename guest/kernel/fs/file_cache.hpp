@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/fs/fd_table.hpp"
+#include "kernel/fs/open_file.hpp"
 #include "lightvm/abi.h"
 
 namespace lightvm::guest {

@@ -1,34 +1,65 @@
-// Operations on an open file, by kind: the one place that knows how to
-// read, write, seek and stat each FileKind. Syscall adapters call these.
+// What an open file does, per kind: one table of operations per file type,
+// each implemented beside its type (fs/host_files.cpp, fs/pipe.cpp,
+// fs/synthetic_files.cpp, dev/console_files.cpp, dev/mem_files.cpp,
+// dev/block_file.cpp), picked by kind in one registry (file_ops.cpp). The
+// file_* functions are what syscalls call: they apply the checks every
+// type shares (access mode) and dispatch. A null operation means "not
+// supported" with the error Linux gives for it.
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/fs/fd_table.hpp"
+#include "kernel/fs/open_file.hpp"
+#include "kernel/fs/stat.hpp"
 
 namespace lightvm::guest {
 
-// The x86-64 struct stat (144 bytes), identical on host and guest.
-struct Stat {
-    uint64_t dev, ino, nlink;
-    uint32_t mode, uid, gid, pad0;
-    uint64_t rdev;
-    int64_t size, blksize, blocks;
-    int64_t atime, atime_ns, mtime, mtime_ns, ctime, ctime_ns;
-    int64_t reserved[3];
-};
-static_assert(sizeof(Stat) == 144);
+struct WaitQueue;
 
-long file_read(OpenFile* f, void* buf, size_t len, int64_t at);     // at < 0: current offset
+// Poll readiness bits (POLLIN / POLLOUT / POLLHUP / POLLERR as in poll.h).
+inline constexpr int kPollIn = 0x001, kPollOut = 0x004, kPollErr = 0x008, kPollHup = 0x010;
+
+struct FileOps {
+    // at < 0: at the file's offset (advancing it), else positioned.
+    long (*read)(OpenFile* f, void* buf, size_t len, int64_t at);
+    long (*write)(OpenFile* f, const void* buf, size_t len, int64_t at);
+    long (*seek)(OpenFile* f, int64_t offset, int whence);  // null: ESPIPE
+    long (*stat)(OpenFile* f, Stat* out);                   // out: kernel or checked user memory
+    long (*sync)(OpenFile* f, bool data_only);              // null: nothing to do
+    long (*ioctl)(OpenFile* f, uint64_t request, uint64_t arg);  // null: ENOTTY
+    int (*poll)(OpenFile* f);                               // null: always readable and writable
+    WaitQueue* (*wait_queue)(OpenFile* f);                  // where to sleep until poll changes
+    long (*release)(OpenFile* f);                           // last reference gone
+    bool tty;                                               // may be a terminal (file_is_tty asks further)
+    bool seekable;                                          // pread/pwrite allowed
+};
+
+// The operations for a kind (never null).
+const FileOps* file_ops_for(FileKind kind);
+
+long file_read(OpenFile* f, void* buf, size_t len, int64_t at);
 long file_write(OpenFile* f, const void* buf, size_t len, int64_t at);
 long file_seek(OpenFile* f, int64_t offset, int whence);
-long file_stat(OpenFile* f, Stat* out);                              // out is user memory (checked)
+long file_stat(OpenFile* f, Stat* out);
 long file_sync(OpenFile* f, bool data_only);
 long file_ioctl(OpenFile* f, uint64_t request, uint64_t arg);
 bool file_is_tty(const OpenFile* f);
-// Poll readiness: bit 0 readable, bit 2 writable (POLLIN / POLLOUT).
-int file_poll(const OpenFile* f);
+int file_poll(OpenFile* f);
+WaitQueue* file_wait_queue(OpenFile* f);
 bool file_seekable(const OpenFile* f);
+
+// The per-type tables (one per file type, defined beside the type).
+extern const FileOps kConsoleFileOps;   // Stdin, Stdout, Stderr
+extern const FileOps kHostFileOps;
+extern const FileOps kHostDirOps;
+extern const FileOps kRootDirOps;
+extern const FileOps kSyntheticFileOps;
+extern const FileOps kPipeReadOps;
+extern const FileOps kPipeWriteOps;
+extern const FileOps kDevNullOps;
+extern const FileOps kDevZeroOps;
+extern const FileOps kDevRandomOps;
+extern const FileOps kBlockFileOps;
 
 }  // namespace lightvm::guest

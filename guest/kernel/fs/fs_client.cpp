@@ -1,7 +1,6 @@
 #include "kernel/fs/fs_client.hpp"
 
 #include "kernel/fs/attr_cache.hpp"
-#include "kernel/fs/file_cache.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "arch/x86_64/cpu.hpp"
@@ -50,6 +49,7 @@ bool read_only_op(uint32_t op) {
 
 uint32_t g_close_queue[abi::kMaxCloseBatch];
 uint32_t g_close_count;
+const PendingWrites* g_pending;
 
 }  // namespace
 
@@ -63,18 +63,20 @@ long fs_send_batch(abi::HcFs* reqs, uint32_t n) {
     return r;
 }
 
+void fs_set_pending_writes(const PendingWrites* pending) { g_pending = pending; }
+
 long fs_call(abi::HcFs& req) {
     if (!read_only_op(req.op) && !(req.op == abi::kFsOpen && (req.flags & 01103) == 0))
         attr_invalidate();  // anything but a plain read-only open may change what we cached
-    if (!cache_any_dirty())
+    if (!g_pending || !g_pending->any())
         return fs_call_raw(req);
     // Pending write-behind data goes out in the same exit, ahead of req.
     abi::HcFs reqs[abi::kMaxFsBatch];
     int owners[abi::kMaxFsBatch];
-    uint32_t n = cache_take_pending(reqs, abi::kMaxFsBatch - 1, owners);
+    uint32_t n = g_pending->take(reqs, abi::kMaxFsBatch - 1, owners);
     reqs[n] = req;
     long r = fs_send_batch(reqs, n + 1);
-    cache_batch_done(reqs, owners, n);
+    g_pending->done(reqs, owners, n);
     if (r < 0)
         return r;
     req = reqs[n];
@@ -100,7 +102,8 @@ void fs_close(uint32_t handle) {
 void fs_close_flush() {
     if (!g_close_count)
         return;
-    cache_flush_all();  // queued handles may still have write-behind data
+    if (g_pending)
+        g_pending->flush_all();  // queued handles may still have write-behind data
     abi::HcFs r = fs_request(abi::kFsCloseMany);
     r.buf = kernel_to_gpa(g_close_queue);
     r.len = g_close_count;

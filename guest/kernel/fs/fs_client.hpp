@@ -20,4 +20,15 @@ void fs_close_flush();
 // Runs n requests in one exit; each gets its result. Returns the batch result.
 long fs_send_batch(abi::HcFs* reqs, uint32_t n);
 
+// Write-behind data that must reach the host before any other request, so
+// the monitor sees the guest's writes in order. The cache (file_cache.cpp)
+// sits above this transport and registers itself here.
+struct PendingWrites {
+    bool (*any)();
+    uint32_t (*take)(abi::HcFs* out, uint32_t max, int* owners);
+    void (*done)(const abi::HcFs* reqs, const int* owners, uint32_t n);
+    void (*flush_all)();
+};
+void fs_set_pending_writes(const PendingWrites* pending);
+
 }  // namespace lightvm::guest

@@ -1,6 +1,9 @@
-// Pipes inside one process. With one thread nothing else can ever fill an
-// empty pipe or drain a full one, so where Linux would block forever we
-// return EAGAIN (documented divergence) instead of hanging the VM.
+// Pipes: a 64 KiB ring (Linux's default capacity) with a wait queue for
+// each direction. A read of an empty pipe sleeps until data arrives or the
+// last writer goes away (then 0: EOF); a write to a full pipe sleeps until
+// there is room; O_NONBLOCK gives EAGAIN instead, and a write with no
+// reader left is EPIPE (and SIGPIPE). With only one task in the VM a read
+// of one's own empty pipe sleeps forever, as it would on Linux.
 #pragma once
 
 #include <stddef.h>
@@ -11,11 +14,7 @@ namespace lightvm::guest {
 struct Pipe;
 
 Pipe* pipe_create();
-long pipe_read(Pipe* p, void* buf, size_t len);
-long pipe_write(Pipe* p, const void* buf, size_t len);  // -EPIPE when no reader
 void pipe_close_end(Pipe* p, bool write_end);
 size_t pipe_available(const Pipe* p);
-// A read would not wait: data, or no writer left (EOF).
-bool pipe_readable(const Pipe* p);
 
 }  // namespace lightvm::guest

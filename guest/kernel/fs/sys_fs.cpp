@@ -226,6 +226,7 @@ long stat_special(const Resolved& res, Stat* out) {
     default:
         return -err::kNoEnt;
     }
+    tmp.ops = file_ops_for(tmp.kind);
     return file_stat(&tmp, out);
 }
 

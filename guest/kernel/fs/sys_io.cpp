@@ -8,6 +8,8 @@
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/fs/pipe.hpp"
+#include "kernel/proc/wait.hpp"
+#include "kernel/time/clock.hpp"
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/mm/uaccess.hpp"
 
@@ -244,24 +246,75 @@ struct Pollfd {
     int16_t events, revents;
 };
 
-long poll_fds(uint64_t addr, uint64_t n) {
-    if (n > kMaxFds || !access_ok(addr, n * sizeof(Pollfd)))
-        return -err::kFault;
-    auto* p = reinterpret_cast<Pollfd*>(addr);
+// One pass over the set: how many fds have something to report. POLLHUP,
+// POLLERR and POLLNVAL are reported whether asked for or not.
+long poll_scan(Pollfd* p, uint64_t n) {
+    constexpr int kNval = 0x20;
     long ready = 0;
     for (uint64_t i = 0; i < n; ++i) {
         p[i].revents = 0;
         if (p[i].fd < 0)
             continue;
         OpenFile* f = fd_get(p[i].fd);
-        p[i].revents = f ? static_cast<int16_t>(file_poll(f) & p[i].events) : 0x20;  // POLLNVAL
-        if (p[i].revents)
+        int r = f ? file_poll(f) & (p[i].events | kPollHup | kPollErr) : kNval;
+        p[i].revents = static_cast<int16_t>(r);
+        if (r)
             ++ready;
     }
     return ready;
 }
-long sys_poll(const SyscallArgs& a) { return poll_fds(a.a0, a.a1); }
-long sys_ppoll(const SyscallArgs& a) { return poll_fds(a.a0, a.a1); }
+
+// poll/ppoll: scan; if nothing is ready, sleep on every polled file's wait
+// queue (files without one are always ready) until one wakes us or the
+// timeout passes. timeout_ns < 0: no timeout.
+long do_poll(uint64_t addr, uint64_t n, int64_t timeout_ns) {
+    if (n > kMaxFds)
+        return -err::kInval;
+    if (n && !access_ok(addr, n * sizeof(Pollfd)))
+        return -err::kFault;
+    auto* p = reinterpret_cast<Pollfd*>(user_to_gpa(addr));
+    uint64_t deadline = timeout_ns > 0 ? monotonic_ns() + static_cast<uint64_t>(timeout_ns) : 0;
+    for (;;) {
+        long ready = poll_scan(p, n);
+        if (ready || timeout_ns == 0 || deadline_passed(deadline))
+            return ready;
+        constexpr int kMaxQueues = 64;  // distinct queues: pipes have two each
+        WaitEntry entries[kMaxQueues];
+        int ne = 0;
+        for (uint64_t i = 0; i < n && ne < kMaxQueues; ++i) {
+            OpenFile* f = p[i].fd >= 0 ? fd_get(p[i].fd) : nullptr;
+            WaitQueue* q = f ? file_wait_queue(f) : nullptr;
+            bool seen = false;
+            for (int k = 0; k < ne && !seen; ++k)
+                seen = entries[k].queue == q;
+            if (q && !seen)
+                wait_add(*q, entries[ne++], current());
+        }
+        sched_block(deadline);
+        for (int k = 0; k < ne; ++k)
+            wait_remove(entries[k]);
+    }
+}
+
+long sys_poll(const SyscallArgs& a) {
+    auto ms = static_cast<int32_t>(static_cast<uint32_t>(a.a2));
+    return do_poll(a.a0, a.a1, ms < 0 ? -1 : int64_t{ms} * 1000000);
+}
+
+long sys_ppoll(const SyscallArgs& a) {
+    int64_t timeout = -1;
+    if (a.a2) {
+        struct {
+            int64_t sec, nsec;
+        } ts;
+        if (copy_from_user(&ts, a.a2, sizeof ts) < 0)
+            return -err::kFault;
+        if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000)
+            return -err::kInval;
+        timeout = ts.sec > (INT64_MAX / 1000000000 - 1) ? INT64_MAX : ts.sec * 1000000000 + ts.nsec;
+    }
+    return do_poll(a.a0, a.a1, timeout);  // the signal mask (a3) matters once signals are delivered
+}
 
 long make_pipe(uint64_t fds_addr, uint64_t flags) {
     if (flags & ~uint64_t{kOCloexec | kONonblock})

@@ -3,6 +3,7 @@
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
+#include "kernel/proc/sched.hpp"
 
 extern "C" char lvm_boot_kstack[], lvm_boot_kstack_top[];
 
@@ -51,6 +52,7 @@ void proc_init() {
     Cpu& cpu = this_cpu();
     cpu.current = &t;
     cpu.kstack_top = t.kstack.top;
+    sched_add_task(&t);
 }
 
 }  // namespace lightvm::guest

@@ -3,6 +3,7 @@
 #include "kernel/fs/file_cache.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/proc/sched.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/mm/uaccess.hpp"
@@ -271,11 +272,9 @@ long sys_prctl(const SyscallArgs& a) {
 }
 
 long sys_pause(const SyscallArgs&) {
-    // Nothing can ever arrive: sleep forever (until --timeout).
-    for (;;) {
-        volatile abi::HcSleep hc{~0ull >> 2, 0};
-        hypercall(abi::kHcSleep, &hc);
-    }
+    // Nothing can deliver a signal yet: sleep until the VM is stopped.
+    for (;;)
+        sched_block(0);
 }
 
 }  // namespace

@@ -53,6 +53,8 @@ struct Task {
     TaskState state;
     Process* process;
     KernelStack kstack;
+    uint64_t ksp;               // kernel RSP while switched out (arch/x86_64/switch.S)
+    uint64_t deadline_ns;       // blocked until this monotonic time (0: none)
     uint64_t fs_base, gs_base;  // the user's TLS registers (restored on switch)
     uint64_t sigmask;
     char comm[16];  // prctl(PR_SET_NAME), /proc/self/comm

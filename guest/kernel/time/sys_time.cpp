@@ -1,8 +1,8 @@
 // Clocks from the TSC (no exit); sleeping is the one time-related exit.
 #include "kernel/time/clock.hpp"
-#include "kernel/fs/file_cache.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/proc/sched.hpp"
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/mm/uaccess.hpp"
 
@@ -88,13 +88,14 @@ long sys_time(const SyscallArgs& a) {
     return t;
 }
 
+// The task sleeps; the CPU idles in the monitor (one exit) unless another
+// task can run meanwhile (proc/sched.hpp).
 long sleep_ns(uint64_t ns) {
     if (ns == 0)
         return 0;
-    cache_flush_all();  // a sleeping guest's files should look current from outside
-    volatile abi::HcSleep hc{ns, 0};
-    hypercall(abi::kHcSleep, &hc);
-    return hc.result;
+    uint64_t now = monotonic_ns();
+    sched_sleep_until(ns > ~0ull - now ? ~0ull : now + ns);
+    return 0;
 }
 
 bool read_timespec(uint64_t p, uint64_t* ns) {

@@ -1,0 +1,123 @@
+// Block devices (--disk) as /dev/vdX: reads and writes go straight between
+// the program's buffer and the host file, one exit per request.
+#include "arch/x86_64/cpu.hpp"
+#include "kernel/errno.hpp"
+#include "kernel/fs/file_ops.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/mm/uaccess.hpp"
+
+namespace lightvm::guest {
+
+namespace {
+
+constexpr uint32_t kSIfBlk = 0060000;
+constexpr uint64_t kVirtioBlkMajor = 253;
+
+// buf: kernel memory or validated user memory (virt_to_gpa tells them apart).
+long block_io(uint32_t op, uint32_t device, const void* buf, uint64_t len, uint64_t offset) {
+    volatile abi::HcBlock& hc = this_cpu().hc_block;
+    hc.op = op;
+    hc.device = device;
+    hc.buf = buf ? virt_to_gpa(buf) : 0;
+    hc.len = len;
+    hc.offset = offset;
+    hc.result = 0;
+    hypercall(abi::kHcBlock, &hc);
+    return hc.result;
+}
+
+uint64_t capacity(const OpenFile* f) { return boot().devices[f->device].capacity; }
+
+// A device does not grow: reads stop at the end (0 there), writes past it
+// are short, and ENOSPC at the end itself.
+long block_rw(OpenFile* f, uint32_t op, const void* buf, uint64_t len, int64_t at) {
+    uint64_t off = at < 0 ? f->offset : static_cast<uint64_t>(at);
+    uint64_t cap = capacity(f);
+    if (off >= cap)
+        return op == abi::kBlockWrite && len ? -28 : 0;  // ENOSPC
+    if (len > cap - off)
+        len = cap - off;
+    long n = block_io(op, f->device, buf, len, off);
+    if (n > 0 && at < 0)
+        f->offset += static_cast<uint64_t>(n);
+    return n;
+}
+
+long block_read(OpenFile* f, void* buf, size_t len, int64_t at) { return block_rw(f, abi::kBlockRead, buf, len, at); }
+
+long block_write(OpenFile* f, const void* buf, size_t len, int64_t at) {
+    if (boot().devices[f->device].flags & abi::kDevReadOnly)
+        return -30;  // EROFS
+    return block_rw(f, abi::kBlockWrite, buf, len, at);
+}
+
+long block_seek(OpenFile* f, int64_t offset, int whence) {
+    constexpr int kSet = 0, kCur = 1, kEnd = 2, kData = 3, kHole = 4;
+    auto cap = static_cast<int64_t>(capacity(f));
+    int64_t base;
+    switch (whence) {
+    case kSet:
+        base = 0;
+        break;
+    case kCur:
+        base = static_cast<int64_t>(f->offset);
+        break;
+    case kEnd:
+        base = cap;
+        break;
+    case kData:
+        return offset < cap ? offset : -6;  // ENXIO past the end
+    case kHole:
+        return offset < cap ? cap : -6;
+    default:
+        return -err::kInval;
+    }
+    int64_t pos = base + offset;
+    if ((offset > 0 && pos < base) || pos < 0)
+        return -err::kInval;
+    f->offset = static_cast<uint64_t>(pos);
+    return pos;
+}
+
+long block_stat(OpenFile* f, Stat* out) {
+    return synthetic_stat(out, kSIfBlk | 0660, 20 + f->device, (kVirtioBlkMajor << 8) | f->device);
+}
+
+long block_sync(OpenFile* f, bool) { return block_io(abi::kBlockFlush, f->device, nullptr, 0, 0); }
+
+long block_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
+    constexpr uint64_t kBlkGetSize64 = 0x80081272, kBlkSszGet = 0x1268, kBlkGetSize = 0x1260;
+    uint64_t cap = capacity(f);
+    switch (request) {
+    case kBlkGetSize64:
+        return copy_to_user(arg, &cap, sizeof cap);
+    case kBlkGetSize: {
+        uint64_t sectors = cap / 512;
+        return copy_to_user(arg, &sectors, sizeof sectors);
+    }
+    case kBlkSszGet: {
+        int32_t sector = 512;
+        return copy_to_user(arg, &sector, sizeof sector);
+    }
+    default:
+        return -err::kNotTy;
+    }
+}
+
+}  // namespace
+
+const FileOps kBlockFileOps = {
+    .read = block_read,
+    .write = block_write,
+    .seek = block_seek,
+    .stat = block_stat,
+    .sync = block_sync,
+    .ioctl = block_ioctl,
+    .poll = nullptr,
+    .wait_queue = nullptr,
+    .release = nullptr,
+    .tty = false,
+    .seekable = true,
+};
+
+}  // namespace lightvm::guest

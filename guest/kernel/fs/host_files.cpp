@@ -1,0 +1,150 @@
+// Files and directories in host directory shares: every operation is a
+// request to the monitor's fs device (fs_client.hpp), through the
+// read-ahead/write-behind cache for file data (file_cache.hpp).
+#include "kernel/errno.hpp"
+#include "kernel/fs/file_cache.hpp"
+#include "kernel/fs/file_ops.hpp"
+#include "kernel/fs/fs_client.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/mm/uaccess.hpp"
+
+namespace lightvm::guest {
+
+namespace {
+
+constexpr uint32_t kOAppend = 02000;
+constexpr int kSet = 0, kCur = 1, kEnd = 2;
+
+long host_read(OpenFile* f, void* buf, size_t len, int64_t at) {
+    uint64_t off = at < 0 ? f->offset : static_cast<uint64_t>(at);
+    long n = cached_read(f, buf, len, off);
+    if (n > 0 && at < 0)
+        f->offset += static_cast<uint64_t>(n);
+    return n;
+}
+
+long host_write(OpenFile* f, const void* buf, size_t len, int64_t at) {
+    bool append = (f->flags & kOAppend) && at < 0;
+    uint64_t off = at < 0 ? f->offset : static_cast<uint64_t>(at), pos = off;
+    long n = cached_write(f, buf, len, off, append, &pos);
+    if (n >= 0 && at < 0)
+        f->offset = pos;
+    return n;
+}
+
+long host_fstat(OpenFile* f, Stat* out) {
+    abi::HcFs r = fs_request(abi::kFsFstat);
+    r.handle = f->handle;
+    r.buf = virt_to_gpa(out);
+    r.len = sizeof(Stat);
+    return fs_call(r);
+}
+
+// The host knows where data and holes are, and (directories) what a
+// directory offset means.
+long host_seek_request(OpenFile* f, int64_t offset, int whence) {
+    abi::HcFs r = fs_request(abi::kFsSeek);
+    r.handle = f->handle;
+    r.offset = offset;
+    r.flags = static_cast<uint32_t>(whence);
+    return fs_call(r);
+}
+
+long host_seek(OpenFile* f, int64_t offset, int whence) {
+    if (whence != kSet && whence != kCur) {
+        long e = cache_flush(f);  // the size must include pending writes
+        if (e < 0)
+            return e;
+    }
+    int64_t base;
+    switch (whence) {
+    case kSet:
+        base = 0;
+        break;
+    case kCur:
+        base = static_cast<int64_t>(f->offset);
+        break;
+    case kEnd: {
+        Stat st;
+        long s = host_fstat(f, &st);
+        if (s < 0)
+            return s;
+        base = st.size;
+        break;
+    }
+    default: {  // SEEK_DATA, SEEK_HOLE and anything else: the host decides
+        long pos = host_seek_request(f, offset, whence);
+        if (pos >= 0)
+            f->offset = static_cast<uint64_t>(pos);
+        return pos;
+    }
+    }
+    int64_t pos = base + offset;
+    if ((offset > 0 && pos < base) || pos < 0)
+        return -err::kInval;
+    f->offset = static_cast<uint64_t>(pos);
+    return pos;
+}
+
+long host_stat(OpenFile* f, Stat* out) {
+    long e = cache_flush(f);
+    return e < 0 ? e : host_fstat(f, out);
+}
+
+long host_sync(OpenFile* f, bool data_only) {
+    if (f->kind == FileKind::HostFile) {
+        long e = cache_flush(f);
+        if (e < 0)
+            return e;
+    }
+    abi::HcFs r = fs_request(abi::kFsFsync);
+    r.handle = f->handle;
+    r.flags = data_only ? 1 : 0;
+    return fs_call(r);
+}
+
+long host_file_release(OpenFile* f) {
+    long err = cache_release(f);  // pending writes go out before the handle closes
+    fs_close(f->handle);
+    return err;
+}
+
+long host_dir_release(OpenFile* f) {
+    fs_close(f->handle);
+    return 0;
+}
+
+long is_dir_read(OpenFile*, void*, size_t, int64_t) { return -err::kIsDir; }
+long is_dir_write(OpenFile*, const void*, size_t, int64_t) { return -err::kIsDir; }
+
+}  // namespace
+
+const FileOps kHostFileOps = {
+    .read = host_read,
+    .write = host_write,
+    .seek = host_seek,
+    .stat = host_stat,
+    .sync = host_sync,
+    .ioctl = nullptr,
+    .poll = nullptr,  // regular files are always ready
+    .wait_queue = nullptr,
+    .release = host_file_release,
+    .tty = false,
+    .seekable = true,
+};
+
+const FileOps kHostDirOps = {
+    .read = is_dir_read,
+    .write = is_dir_write,
+    .seek = host_seek_request,
+    .stat = host_fstat,
+    .sync = host_sync,
+    .ioctl = nullptr,
+    .poll = nullptr,
+    .wait_queue = nullptr,
+    .release = host_dir_release,
+    .tty = false,
+    .seekable = true,
+};
+
+}  // namespace lightvm::guest

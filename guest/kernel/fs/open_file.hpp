@@ -1,0 +1,51 @@
+// An open file description: Linux's "struct file". dup() and fork share
+// one (and its offset); the fd slot only adds FD_CLOEXEC. What it does is
+// in its FileOps (file_ops.hpp).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace lightvm::guest {
+
+enum class FileKind : uint8_t {
+    Free,
+    Stdin,
+    Stdout,
+    Stderr,
+    HostFile,   // regular file in a host directory share (handle)
+    HostDir,    // directory in a share (handle + guest path for *at and fchdir)
+    RootDir,    // synthetic "/" when no --rootfs: lists the mount points
+    PipeRead,
+    PipeWrite,
+    DevNull,
+    DevZero,
+    DevRandom,
+    Block,      // --disk device
+    Synthetic,  // read-only text made by the kernel (/proc/mounts), in `text`
+};
+
+struct Pipe;
+struct FileOps;
+
+// Linux's "open file description". What a file does is in its FileOps
+// (file_ops.hpp), chosen by kind when it is allocated; the fields below
+// the common ones belong to particular kinds (like Linux's private_data).
+struct OpenFile {
+    FileKind kind;
+    const FileOps* ops;
+    uint32_t refs;
+    uint32_t flags;     // O_ACCMODE | O_APPEND | O_NONBLOCK as opened
+    uint32_t handle;    // host handle (HostFile/HostDir)
+    uint32_t share;     // share index (HostFile/HostDir)
+    uint32_t device;    // block device index
+    uint32_t mode;      // st_mode from open (type bits)
+    uint64_t offset;    // file position (HostFile, Block, RootDir listing)
+    Pipe* pipe;
+    char* path;         // guest absolute path of a directory (HostDir/RootDir), from a pool
+    long deferred_error;  // write-behind error to report on the next call (file_cache.cpp)
+    const char* text;     // Synthetic: contents (kernel memory, stable while open)
+    uint32_t text_len;
+};
+
+}  // namespace lightvm::guest

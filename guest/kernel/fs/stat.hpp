@@ -1,0 +1,22 @@
+// The x86-64 struct stat (144 bytes), as the kernel fills it for programs
+// and as the monitor fills it for files in shares.
+#pragma once
+
+#include <stdint.h>
+
+namespace lightvm::guest {
+
+struct Stat {
+    uint64_t dev, ino, nlink;
+    uint32_t mode, uid, gid, pad0;
+    uint64_t rdev;
+    int64_t size, blksize, blocks;
+    int64_t atime, atime_ns, mtime, mtime_ns, ctime, ctime_ns;
+    int64_t reserved[3];
+};
+static_assert(sizeof(Stat) == 144);
+
+// A file the kernel makes up (devices, pipes, synthetic directories).
+long synthetic_stat(Stat* out, uint32_t mode, uint64_t ino, uint64_t rdev);
+
+}  // namespace lightvm::guest

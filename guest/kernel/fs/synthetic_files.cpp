@@ -1,0 +1,98 @@
+// Files the kernel makes up itself: the synthetic directories on the way
+// to mount points ("/" without --rootfs) and read-only text files such as
+// /proc/mounts.
+#include "kernel/errno.hpp"
+#include "kernel/fs/file_ops.hpp"
+#include "kernel/kernel.hpp"
+
+namespace lightvm::guest {
+
+namespace {
+
+constexpr uint32_t kSIfDir = 0040000;
+
+long root_read(OpenFile*, void*, size_t, int64_t) { return -err::kIsDir; }
+long root_write(OpenFile*, const void*, size_t, int64_t) { return -err::kIsDir; }
+
+// The offset is an index into the listing (getdents).
+long root_seek(OpenFile* f, int64_t offset, int whence) {
+    if (whence != 0 || offset < 0)
+        return -err::kInval;
+    f->offset = static_cast<uint64_t>(offset);
+    return offset;
+}
+
+long root_stat(OpenFile*, Stat* out) { return synthetic_stat(out, kSIfDir | 0755, 2, 0); }
+
+long text_read(OpenFile* f, void* buf, size_t len, int64_t at) {
+    uint64_t off = at < 0 ? f->offset : static_cast<uint64_t>(at);
+    if (off >= f->text_len)
+        return 0;
+    size_t n = f->text_len - off < len ? f->text_len - off : len;
+    memcpy(buf, f->text + off, n);
+    if (at < 0)
+        f->offset += n;
+    return static_cast<long>(n);
+}
+
+long text_write(OpenFile*, const void*, size_t, int64_t) { return -err::kBadF; }
+
+long text_seek(OpenFile* f, int64_t offset, int whence) {
+    int64_t base;
+    switch (whence) {
+    case 0:
+        base = 0;
+        break;
+    case 1:
+        base = static_cast<int64_t>(f->offset);
+        break;
+    case 2:
+        base = f->text_len;
+        break;
+    default:
+        return -err::kInval;
+    }
+    int64_t pos = base + offset;
+    if ((offset > 0 && pos < base) || pos < 0)
+        return -err::kInval;
+    f->offset = static_cast<uint64_t>(pos);
+    return pos;
+}
+
+long text_stat(OpenFile*, Stat* out) {
+    long r = synthetic_stat(out, 0100444, 30, 0);
+    out->size = 0;  // like procfs: the size is learnt by reading
+    return r;
+}
+
+}  // namespace
+
+const FileOps kRootDirOps = {
+    .read = root_read,
+    .write = root_write,
+    .seek = root_seek,
+    .stat = root_stat,
+    .sync = nullptr,
+    .ioctl = nullptr,
+    .poll = nullptr,
+    .wait_queue = nullptr,
+    .release = nullptr,
+    .tty = false,
+    .seekable = true,
+};
+
+const FileOps kSyntheticFileOps = {
+    .read = text_read,
+    .write = text_write,
+    .seek = text_seek,
+    .stat = text_stat,
+    .sync = nullptr,
+    .ioctl = nullptr,
+    .poll = nullptr,
+    .wait_queue = nullptr,
+    .release = nullptr,
+    .tty = false,
+    .seekable = true,
+};
+
+}  // namespace lightvm::guest

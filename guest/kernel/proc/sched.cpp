@@ -1,0 +1,196 @@
+#include "kernel/proc/sched.hpp"
+
+#include "kernel/kernel.hpp"
+#include "kernel/time/clock.hpp"
+
+extern "C" void lvm_switch(uint64_t* save_rsp, uint64_t next_rsp);
+extern "C" void lvm_kthread_start();
+
+namespace lightvm::guest {
+
+namespace {
+
+// Every task of the VM, for the run-queue scan and deadlines. A scan over
+// a handful of tasks is cheaper than any queue structure at this size;
+// the processes and threads work replaces it when tasks become many.
+constexpr int kMaxTasks = 64;
+Task* g_tasks[kMaxTasks];
+int g_ntasks;
+uint64_t g_idle_count;
+void (*g_idle_hook)();
+
+// Kernel threads: tasks and stacks from small fixed pools.
+constexpr int kMaxKthreads = 4;
+constexpr uint64_t kKthreadStack = 16384;
+Task g_kthreads[kMaxKthreads];
+alignas(16) uint8_t g_kthread_stacks[kMaxKthreads][kKthreadStack];
+uint32_t g_next_tid = 1u << 22;  // kernel threads' tids, far above the program's
+
+// Idle "forever": the longest sleep the monitor accepts; repeated.
+constexpr uint64_t kForeverNs = ~0ull >> 2;
+
+void set_fs_base(uint64_t base) {
+    if (boot().flags & abi::kBootHasFsgsbase) {
+        asm volatile("wrfsbase %0" : : "r"(base) : "memory");
+        return;
+    }
+    volatile abi::HcSetFsBase hc{base, 0};
+    hypercall(abi::kHcSetFsBase, &hc);
+}
+
+void switch_to(Task* prev, Task* next) {
+    if (prev == next)
+        return;
+    Cpu& cpu = this_cpu();
+    cpu.current = next;
+    cpu.kstack_top = next->kstack.top;
+    if (next->fs_base != prev->fs_base)
+        set_fs_base(next->fs_base);
+    lvm_switch(&prev->ksp, next->ksp);
+}
+
+void expire_deadlines() {
+    uint64_t now = 0;
+    for (int i = 0; i < g_ntasks; ++i) {
+        Task* t = g_tasks[i];
+        if (t->state != TaskState::Blocked || !t->deadline_ns)
+            continue;
+        if (!now)
+            now = monotonic_ns();
+        if (t->deadline_ns <= now)
+            t->state = TaskState::Running;
+    }
+}
+
+// Round robin: the next runnable task after `from`, possibly `from` itself.
+Task* pick_next(Task* from) {
+    int start = 0;
+    for (int i = 0; i < g_ntasks; ++i)
+        if (g_tasks[i] == from)
+            start = i + 1;
+    for (int k = 0; k < g_ntasks; ++k) {
+        Task* t = g_tasks[(start + k) % g_ntasks];
+        if (t->state == TaskState::Running)
+            return t;
+    }
+    return nullptr;
+}
+
+// Nothing can run: sleep in the monitor until the earliest deadline (one
+// exit), or for as long as it takes.
+void idle() {
+    uint64_t earliest = 0;
+    for (int i = 0; i < g_ntasks; ++i) {
+        Task* t = g_tasks[i];
+        if (t->state == TaskState::Blocked && t->deadline_ns && (!earliest || t->deadline_ns < earliest))
+            earliest = t->deadline_ns;
+    }
+    if (g_idle_hook)
+        g_idle_hook();
+    uint64_t now = monotonic_ns();
+    uint64_t ns = !earliest ? kForeverNs : earliest > now ? earliest - now : 0;
+    if (ns) {
+        volatile abi::HcSleep hc{ns, 0};
+        hypercall(abi::kHcSleep, &hc);
+        g_idle_count++;
+    }
+}
+
+void schedule() {
+    for (;;) {
+        expire_deadlines();
+        if (Task* next = pick_next(current())) {
+            switch_to(current(), next);
+            return;
+        }
+        idle();
+    }
+}
+
+void add_task(Task* t) {
+    for (int i = 0; i < g_ntasks; ++i)
+        if (g_tasks[i] == t)
+            return;
+    if (g_ntasks < kMaxTasks)
+        g_tasks[g_ntasks++] = t;
+}
+
+void remove_task(Task* t) {
+    for (int i = 0; i < g_ntasks; ++i) {
+        if (g_tasks[i] == t) {
+            g_tasks[i] = g_tasks[--g_ntasks];
+            return;
+        }
+    }
+}
+
+}  // namespace
+
+void sched_add_task(Task* t) { add_task(t); }
+void sched_set_idle_hook(void (*hook)()) { g_idle_hook = hook; }
+
+bool deadline_passed(uint64_t deadline_ns) { return deadline_ns && monotonic_ns() >= deadline_ns; }
+
+void sched_block(uint64_t deadline_ns) {
+    Task* t = current();
+    t->state = TaskState::Blocked;
+    t->deadline_ns = deadline_ns;
+    schedule();
+    t->deadline_ns = 0;
+}
+
+void sched_wake(Task* t) {
+    if (t->state == TaskState::Blocked)
+        t->state = TaskState::Running;
+}
+
+void sched_yield() { schedule(); }
+
+void sched_sleep_until(uint64_t deadline_ns) {
+    while (!deadline_passed(deadline_ns))
+        sched_block(deadline_ns);
+}
+
+uint64_t sched_idle_count() { return g_idle_count; }
+
+Task* kthread_create(void (*fn)(void*), void* arg, const char* name) {
+    int slot = -1;
+    for (int i = 0; i < kMaxKthreads && slot < 0; ++i)
+        if (g_kthreads[i].state == TaskState::Dead || !g_kthreads[i].process)
+            slot = i;
+    if (slot < 0 || &g_kthreads[slot] == current())
+        return nullptr;
+    Task& t = g_kthreads[slot];
+    t = Task{};
+    t.tid = g_next_tid++;
+    t.process = current_process();
+    t.fs_base = current()->fs_base;
+    t.kstack = {reinterpret_cast<uint64_t>(g_kthread_stacks[slot]),
+                reinterpret_cast<uint64_t>(g_kthread_stacks[slot]) + kKthreadStack};
+    size_t n = strlen(name) < sizeof t.comm - 1 ? strlen(name) : sizeof t.comm - 1;
+    memcpy(t.comm, name, n);
+    // Initial frame for lvm_switch: r15 r14 r13 r12 rbx rbp, return address.
+    // ksp + 56 (after the ret) must be 16-byte aligned for the call in
+    // lvm_kthread_start.
+    auto* frame = reinterpret_cast<uint64_t*>(t.kstack.top - 72);
+    const uint64_t init[7] = {0, 0, reinterpret_cast<uint64_t>(arg), reinterpret_cast<uint64_t>(fn), 0, 0,
+                              reinterpret_cast<uint64_t>(lvm_kthread_start)};
+    memcpy(frame, init, sizeof init);
+    t.ksp = reinterpret_cast<uint64_t>(frame);
+    t.state = TaskState::Running;
+    add_task(&t);
+    return &t;
+}
+
+// A kernel thread's function returned (arch/x86_64/switch.S): it is dead
+// and never runs again. Its stack stays in use until the switch away; the
+// slot is only reused by a later kthread_create, after that switch.
+extern "C" [[noreturn]] void lvm_kthread_exit() {
+    Task* t = current();
+    t->state = TaskState::Dead;
+    remove_task(t);
+    schedule();
+    __builtin_unreachable();
+}
+
+}  // namespace lightvm::guest

@@ -1,0 +1,42 @@
+// The scheduler: which task runs on the CPU. Tasks are Running (on the run
+// queue), Blocked (waiting on a WaitQueue and/or a deadline) or Dead. A
+// task gives up the CPU only by blocking or exiting (no preemption yet:
+// the threads work adds a timer tick). When nothing can run, the CPU idles
+// in the monitor with one exit, until the earliest deadline — or forever,
+// as a Linux process blocked with nobody to wake it would (--timeout and
+// Ctrl-C still stop the VM).
+#pragma once
+
+#include <stdint.h>
+
+#include "kernel/proc/task.hpp"
+
+namespace lightvm::guest {
+
+// The current task sleeps until made runnable (sched_wake) or until the
+// monotonic deadline_ns passes (0: no deadline).
+void sched_block(uint64_t deadline_ns);
+// Makes a blocked task runnable.
+void sched_wake(Task* t);
+// Lets another runnable task run, if any.
+void sched_yield();
+bool deadline_passed(uint64_t deadline_ns);
+// Sleeps the current task until the deadline (nanosleep).
+void sched_sleep_until(uint64_t deadline_ns);
+
+// Kernel threads: run fn(arg) on a task of their own in the current
+// process, then die. For kernel work that must wait (and for tests of the
+// wait paths); nullptr when no task slot or stack is free.
+Task* kthread_create(void (*fn)(void*), void* arg, const char* name);
+
+// Makes t known to the scheduler (the first task; kthread_create does it
+// for its own).
+void sched_add_task(Task* t);
+// Called before the CPU idles in the monitor (the file cache flushes its
+// write-behind data, so the host sees current files while we sleep).
+void sched_set_idle_hook(void (*hook)());
+
+// How many times the CPU idled in the monitor (each is one exit).
+uint64_t sched_idle_count();
+
+}  // namespace lightvm::guest

@@ -1,0 +1,59 @@
+// Wait queues: how a task sleeps until something happens (data in a pipe,
+// a child exiting, a futex word changing, a timer) and how whoever makes
+// it happen wakes it. An entry lives on the sleeping task's kernel stack;
+// a task can sit on several queues at once (poll) with one entry each.
+#pragma once
+
+#include <stdint.h>
+
+namespace lightvm::guest {
+
+struct Task;
+struct WaitQueue;
+
+struct WaitEntry {
+    Task* task;
+    WaitQueue* queue;
+    WaitEntry* next;
+};
+
+struct WaitQueue {
+    WaitEntry* head;
+};
+
+void wait_add(WaitQueue& q, WaitEntry& e, Task* t);
+void wait_remove(WaitEntry& e);
+// Makes every task waiting on q runnable (they re-check their condition).
+void wake_up(WaitQueue& q);
+bool wait_queue_empty(const WaitQueue& q);
+
+// The result of a wait: the condition held, or the deadline passed.
+enum class WaitResult { Ready, TimedOut };
+
+// Sleeps on q until cond() is true or the monotonic deadline passes
+// (deadline_ns == 0: no deadline). Checks cond() first: never sleeps when
+// it already holds.
+template <typename Cond>
+WaitResult wait_event(WaitQueue& q, Cond cond, uint64_t deadline_ns = 0);
+
+}  // namespace lightvm::guest
+
+#include "kernel/proc/sched.hpp"
+
+namespace lightvm::guest {
+
+template <typename Cond>
+WaitResult wait_event(WaitQueue& q, Cond cond, uint64_t deadline_ns) {
+    for (;;) {
+        if (cond())
+            return WaitResult::Ready;
+        if (deadline_passed(deadline_ns))
+            return WaitResult::TimedOut;
+        WaitEntry e;
+        wait_add(q, e, current());
+        sched_block(deadline_ns);
+        wait_remove(e);
+    }
+}
+
+}  // namespace lightvm::guest
