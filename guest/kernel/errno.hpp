@@ -1,9 +1,18 @@
-// Linux errno values (asm-generic/errno-base.h, errno.h): ABI facts.
+// Short names for the errno values the kernel returns, defined from the
+// uapi values: no number is typed here. New code may use the E* names
+// directly. Only the errno header (also what libc's <errno.h> includes), so
+// hosted tests can include this next to the C library; kernel/uapi.hpp has
+// the rest.
 #pragma once
 
+#include <asm-generic/errno.h>
+
 namespace lightvm::guest::err {
-inline constexpr long kPerm = 1, kNoEnt = 2, kSrch = 3, kIntr = 4, kIo = 5, kBadF = 9, kChild = 10,
-                      kAgain = 11, kNoMem = 12, kAcces = 13, kFault = 14, kExist = 17, kNoDev = 19,
-                      kNotDir = 20, kIsDir = 21, kInval = 22, kNotTy = 25, kSPipe = 29, kPipe = 32,
-                      kRange = 34, kNoSys = 38, kNameTooLong = 36, kOpNotSupp = 95;
+inline constexpr long kPerm = EPERM, kNoEnt = ENOENT, kSrch = ESRCH, kIntr = EINTR, kIo = EIO, kNxio = ENXIO,
+                      kBadF = EBADF, kChild = ECHILD, kAgain = EAGAIN, kNoMem = ENOMEM, kAcces = EACCES,
+                      kFault = EFAULT, kBusy = EBUSY, kExist = EEXIST, kXDev = EXDEV, kNoDev = ENODEV,
+                      kNotDir = ENOTDIR, kIsDir = EISDIR, kInval = EINVAL, kNFile = ENFILE, kMFile = EMFILE,
+                      kNotTy = ENOTTY, kNoSpc = ENOSPC, kSPipe = ESPIPE, kRoFs = EROFS, kPipe = EPIPE,
+                      kRange = ERANGE, kNameTooLong = ENAMETOOLONG, kNoSys = ENOSYS, kNotEmpty = ENOTEMPTY,
+                      kLoop = ELOOP, kOpNotSupp = EOPNOTSUPP, kTimedOut = ETIMEDOUT;
 }

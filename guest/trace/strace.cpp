@@ -1,5 +1,6 @@
 #include "trace/strace.hpp"
 
+#include "kernel/uapi.hpp"
 #include "lib/format.hpp"
 
 namespace lightvm::guest {
@@ -439,169 +440,165 @@ const SyscallInfo* find_syscall(uint64_t nr) {
 }
 
 struct ErrnoInfo {
+    int64_t value;
     const char* name;
     const char* text;
 };
+#define E(name, text) {name, #name, text}
 
-// Index = errno value. Texts follow the usual C library wording so traces
-// read like host strace output.
+// Values from the uapi headers; texts follow the usual C library wording so
+// traces read like host strace output.
 constexpr ErrnoInfo kErrnos[] = {
-    /*   0 */ {nullptr, nullptr},
-    /*   1 */ {"EPERM", "Operation not permitted"},
-    /*   2 */ {"ENOENT", "No such file or directory"},
-    /*   3 */ {"ESRCH", "No such process"},
-    /*   4 */ {"EINTR", "Interrupted system call"},
-    /*   5 */ {"EIO", "Input/output error"},
-    /*   6 */ {"ENXIO", "No such device or address"},
-    /*   7 */ {"E2BIG", "Argument list too long"},
-    /*   8 */ {"ENOEXEC", "Exec format error"},
-    /*   9 */ {"EBADF", "Bad file descriptor"},
-    /*  10 */ {"ECHILD", "No child processes"},
-    /*  11 */ {"EAGAIN", "Resource temporarily unavailable"},
-    /*  12 */ {"ENOMEM", "Cannot allocate memory"},
-    /*  13 */ {"EACCES", "Permission denied"},
-    /*  14 */ {"EFAULT", "Bad address"},
-    /*  15 */ {"ENOTBLK", "Block device required"},
-    /*  16 */ {"EBUSY", "Device or resource busy"},
-    /*  17 */ {"EEXIST", "File exists"},
-    /*  18 */ {"EXDEV", "Invalid cross-device link"},
-    /*  19 */ {"ENODEV", "No such device"},
-    /*  20 */ {"ENOTDIR", "Not a directory"},
-    /*  21 */ {"EISDIR", "Is a directory"},
-    /*  22 */ {"EINVAL", "Invalid argument"},
-    /*  23 */ {"ENFILE", "Too many open files in system"},
-    /*  24 */ {"EMFILE", "Too many open files"},
-    /*  25 */ {"ENOTTY", "Inappropriate ioctl for device"},
-    /*  26 */ {"ETXTBSY", "Text file busy"},
-    /*  27 */ {"EFBIG", "File too large"},
-    /*  28 */ {"ENOSPC", "No space left on device"},
-    /*  29 */ {"ESPIPE", "Illegal seek"},
-    /*  30 */ {"EROFS", "Read-only file system"},
-    /*  31 */ {"EMLINK", "Too many links"},
-    /*  32 */ {"EPIPE", "Broken pipe"},
-    /*  33 */ {"EDOM", "Numerical argument out of domain"},
-    /*  34 */ {"ERANGE", "Numerical result out of range"},
-    /*  35 */ {"EDEADLK", "Resource deadlock avoided"},
-    /*  36 */ {"ENAMETOOLONG", "File name too long"},
-    /*  37 */ {"ENOLCK", "No locks available"},
-    /*  38 */ {"ENOSYS", "Function not implemented"},
-    /*  39 */ {"ENOTEMPTY", "Directory not empty"},
-    /*  40 */ {"ELOOP", "Too many levels of symbolic links"},
-    /*  41 */ {nullptr, nullptr},  // number not assigned
-    /*  42 */ {"ENOMSG", "No message of desired type"},
-    /*  43 */ {"EIDRM", "Identifier removed"},
-    /*  44 */ {"ECHRNG", "Channel number out of range"},
-    /*  45 */ {"EL2NSYNC", "Level 2 not synchronized"},
-    /*  46 */ {"EL3HLT", "Level 3 halted"},
-    /*  47 */ {"EL3RST", "Level 3 reset"},
-    /*  48 */ {"ELNRNG", "Link number out of range"},
-    /*  49 */ {"EUNATCH", "Protocol driver not attached"},
-    /*  50 */ {"ENOCSI", "No CSI structure available"},
-    /*  51 */ {"EL2HLT", "Level 2 halted"},
-    /*  52 */ {"EBADE", "Invalid exchange"},
-    /*  53 */ {"EBADR", "Invalid request descriptor"},
-    /*  54 */ {"EXFULL", "Exchange full"},
-    /*  55 */ {"ENOANO", "No anode"},
-    /*  56 */ {"EBADRQC", "Invalid request code"},
-    /*  57 */ {"EBADSLT", "Invalid slot"},
-    /*  58 */ {nullptr, nullptr},  // number not assigned
-    /*  59 */ {"EBFONT", "Bad font file format"},
-    /*  60 */ {"ENOSTR", "Device not a stream"},
-    /*  61 */ {"ENODATA", "No data available"},
-    /*  62 */ {"ETIME", "Timer expired"},
-    /*  63 */ {"ENOSR", "Out of streams resources"},
-    /*  64 */ {"ENONET", "Machine is not on the network"},
-    /*  65 */ {"ENOPKG", "Package not installed"},
-    /*  66 */ {"EREMOTE", "Object is remote"},
-    /*  67 */ {"ENOLINK", "Link has been severed"},
-    /*  68 */ {"EADV", "Advertise error"},
-    /*  69 */ {"ESRMNT", "Srmount error"},
-    /*  70 */ {"ECOMM", "Communication error on send"},
-    /*  71 */ {"EPROTO", "Protocol error"},
-    /*  72 */ {"EMULTIHOP", "Multihop attempted"},
-    /*  73 */ {"EDOTDOT", "RFS specific error"},
-    /*  74 */ {"EBADMSG", "Bad message"},
-    /*  75 */ {"EOVERFLOW", "Value too large for defined data type"},
-    /*  76 */ {"ENOTUNIQ", "Name not unique on network"},
-    /*  77 */ {"EBADFD", "File descriptor in bad state"},
-    /*  78 */ {"EREMCHG", "Remote address changed"},
-    /*  79 */ {"ELIBACC", "Can not access a needed shared library"},
-    /*  80 */ {"ELIBBAD", "Accessing a corrupted shared library"},
-    /*  81 */ {"ELIBSCN", ".lib section in a.out corrupted"},
-    /*  82 */ {"ELIBMAX", "Attempting to link in too many shared libraries"},
-    /*  83 */ {"ELIBEXEC", "Cannot exec a shared library directly"},
-    /*  84 */ {"EILSEQ", "Invalid or incomplete multibyte or wide character"},
-    /*  85 */ {"ERESTART", "Interrupted system call should be restarted"},
-    /*  86 */ {"ESTRPIPE", "Streams pipe error"},
-    /*  87 */ {"EUSERS", "Too many users"},
-    /*  88 */ {"ENOTSOCK", "Socket operation on non-socket"},
-    /*  89 */ {"EDESTADDRREQ", "Destination address required"},
-    /*  90 */ {"EMSGSIZE", "Message too long"},
-    /*  91 */ {"EPROTOTYPE", "Protocol wrong type for socket"},
-    /*  92 */ {"ENOPROTOOPT", "Protocol not available"},
-    /*  93 */ {"EPROTONOSUPPORT", "Protocol not supported"},
-    /*  94 */ {"ESOCKTNOSUPPORT", "Socket type not supported"},
-    /*  95 */ {"EOPNOTSUPP", "Operation not supported"},
-    /*  96 */ {"EPFNOSUPPORT", "Protocol family not supported"},
-    /*  97 */ {"EAFNOSUPPORT", "Address family not supported by protocol"},
-    /*  98 */ {"EADDRINUSE", "Address already in use"},
-    /*  99 */ {"EADDRNOTAVAIL", "Cannot assign requested address"},
-    /* 100 */ {"ENETDOWN", "Network is down"},
-    /* 101 */ {"ENETUNREACH", "Network is unreachable"},
-    /* 102 */ {"ENETRESET", "Network dropped connection on reset"},
-    /* 103 */ {"ECONNABORTED", "Software caused connection abort"},
-    /* 104 */ {"ECONNRESET", "Connection reset by peer"},
-    /* 105 */ {"ENOBUFS", "No buffer space available"},
-    /* 106 */ {"EISCONN", "Transport endpoint is already connected"},
-    /* 107 */ {"ENOTCONN", "Transport endpoint is not connected"},
-    /* 108 */ {"ESHUTDOWN", "Cannot send after transport endpoint shutdown"},
-    /* 109 */ {"ETOOMANYREFS", "Too many references: cannot splice"},
-    /* 110 */ {"ETIMEDOUT", "Connection timed out"},
-    /* 111 */ {"ECONNREFUSED", "Connection refused"},
-    /* 112 */ {"EHOSTDOWN", "Host is down"},
-    /* 113 */ {"EHOSTUNREACH", "No route to host"},
-    /* 114 */ {"EALREADY", "Operation already in progress"},
-    /* 115 */ {"EINPROGRESS", "Operation now in progress"},
-    /* 116 */ {"ESTALE", "Stale file handle"},
-    /* 117 */ {"EUCLEAN", "Structure needs cleaning"},
-    /* 118 */ {"ENOTNAM", "Not a XENIX named type file"},
-    /* 119 */ {"ENAVAIL", "No XENIX semaphores available"},
-    /* 120 */ {"EISNAM", "Is a named type file"},
-    /* 121 */ {"EREMOTEIO", "Remote I/O error"},
-    /* 122 */ {"EDQUOT", "Disk quota exceeded"},
-    /* 123 */ {"ENOMEDIUM", "No medium found"},
-    /* 124 */ {"EMEDIUMTYPE", "Wrong medium type"},
-    /* 125 */ {"ECANCELED", "Operation canceled"},
-    /* 126 */ {"ENOKEY", "Required key not available"},
-    /* 127 */ {"EKEYEXPIRED", "Key has expired"},
-    /* 128 */ {"EKEYREVOKED", "Key has been revoked"},
-    /* 129 */ {"EKEYREJECTED", "Key was rejected by service"},
-    /* 130 */ {"EOWNERDEAD", "Owner died"},
-    /* 131 */ {"ENOTRECOVERABLE", "State not recoverable"},
-    /* 132 */ {"ERFKILL", "Operation not possible due to RF-kill"},
-    /* 133 */ {"EHWPOISON", "Memory page has hardware error"},
+    E(EPERM, "Operation not permitted"),
+    E(ENOENT, "No such file or directory"),
+    E(ESRCH, "No such process"),
+    E(EINTR, "Interrupted system call"),
+    E(EIO, "Input/output error"),
+    E(ENXIO, "No such device or address"),
+    E(E2BIG, "Argument list too long"),
+    E(ENOEXEC, "Exec format error"),
+    E(EBADF, "Bad file descriptor"),
+    E(ECHILD, "No child processes"),
+    E(EAGAIN, "Resource temporarily unavailable"),
+    E(ENOMEM, "Cannot allocate memory"),
+    E(EACCES, "Permission denied"),
+    E(EFAULT, "Bad address"),
+    E(ENOTBLK, "Block device required"),
+    E(EBUSY, "Device or resource busy"),
+    E(EEXIST, "File exists"),
+    E(EXDEV, "Invalid cross-device link"),
+    E(ENODEV, "No such device"),
+    E(ENOTDIR, "Not a directory"),
+    E(EISDIR, "Is a directory"),
+    E(EINVAL, "Invalid argument"),
+    E(ENFILE, "Too many open files in system"),
+    E(EMFILE, "Too many open files"),
+    E(ENOTTY, "Inappropriate ioctl for device"),
+    E(ETXTBSY, "Text file busy"),
+    E(EFBIG, "File too large"),
+    E(ENOSPC, "No space left on device"),
+    E(ESPIPE, "Illegal seek"),
+    E(EROFS, "Read-only file system"),
+    E(EMLINK, "Too many links"),
+    E(EPIPE, "Broken pipe"),
+    E(EDOM, "Numerical argument out of domain"),
+    E(ERANGE, "Numerical result out of range"),
+    E(EDEADLK, "Resource deadlock avoided"),
+    E(ENAMETOOLONG, "File name too long"),
+    E(ENOLCK, "No locks available"),
+    E(ENOSYS, "Function not implemented"),
+    E(ENOTEMPTY, "Directory not empty"),
+    E(ELOOP, "Too many levels of symbolic links"),
+    E(ENOMSG, "No message of desired type"),
+    E(EIDRM, "Identifier removed"),
+    E(ECHRNG, "Channel number out of range"),
+    E(EL2NSYNC, "Level 2 not synchronized"),
+    E(EL3HLT, "Level 3 halted"),
+    E(EL3RST, "Level 3 reset"),
+    E(ELNRNG, "Link number out of range"),
+    E(EUNATCH, "Protocol driver not attached"),
+    E(ENOCSI, "No CSI structure available"),
+    E(EL2HLT, "Level 2 halted"),
+    E(EBADE, "Invalid exchange"),
+    E(EBADR, "Invalid request descriptor"),
+    E(EXFULL, "Exchange full"),
+    E(ENOANO, "No anode"),
+    E(EBADRQC, "Invalid request code"),
+    E(EBADSLT, "Invalid slot"),
+    E(EBFONT, "Bad font file format"),
+    E(ENOSTR, "Device not a stream"),
+    E(ENODATA, "No data available"),
+    E(ETIME, "Timer expired"),
+    E(ENOSR, "Out of streams resources"),
+    E(ENONET, "Machine is not on the network"),
+    E(ENOPKG, "Package not installed"),
+    E(EREMOTE, "Object is remote"),
+    E(ENOLINK, "Link has been severed"),
+    E(EADV, "Advertise error"),
+    E(ESRMNT, "Srmount error"),
+    E(ECOMM, "Communication error on send"),
+    E(EPROTO, "Protocol error"),
+    E(EMULTIHOP, "Multihop attempted"),
+    E(EDOTDOT, "RFS specific error"),
+    E(EBADMSG, "Bad message"),
+    E(EOVERFLOW, "Value too large for defined data type"),
+    E(ENOTUNIQ, "Name not unique on network"),
+    E(EBADFD, "File descriptor in bad state"),
+    E(EREMCHG, "Remote address changed"),
+    E(ELIBACC, "Can not access a needed shared library"),
+    E(ELIBBAD, "Accessing a corrupted shared library"),
+    E(ELIBSCN, ".lib section in a.out corrupted"),
+    E(ELIBMAX, "Attempting to link in too many shared libraries"),
+    E(ELIBEXEC, "Cannot exec a shared library directly"),
+    E(EILSEQ, "Invalid or incomplete multibyte or wide character"),
+    E(ERESTART, "Interrupted system call should be restarted"),
+    E(ESTRPIPE, "Streams pipe error"),
+    E(EUSERS, "Too many users"),
+    E(ENOTSOCK, "Socket operation on non-socket"),
+    E(EDESTADDRREQ, "Destination address required"),
+    E(EMSGSIZE, "Message too long"),
+    E(EPROTOTYPE, "Protocol wrong type for socket"),
+    E(ENOPROTOOPT, "Protocol not available"),
+    E(EPROTONOSUPPORT, "Protocol not supported"),
+    E(ESOCKTNOSUPPORT, "Socket type not supported"),
+    E(EOPNOTSUPP, "Operation not supported"),
+    E(EPFNOSUPPORT, "Protocol family not supported"),
+    E(EAFNOSUPPORT, "Address family not supported by protocol"),
+    E(EADDRINUSE, "Address already in use"),
+    E(EADDRNOTAVAIL, "Cannot assign requested address"),
+    E(ENETDOWN, "Network is down"),
+    E(ENETUNREACH, "Network is unreachable"),
+    E(ENETRESET, "Network dropped connection on reset"),
+    E(ECONNABORTED, "Software caused connection abort"),
+    E(ECONNRESET, "Connection reset by peer"),
+    E(ENOBUFS, "No buffer space available"),
+    E(EISCONN, "Transport endpoint is already connected"),
+    E(ENOTCONN, "Transport endpoint is not connected"),
+    E(ESHUTDOWN, "Cannot send after transport endpoint shutdown"),
+    E(ETOOMANYREFS, "Too many references: cannot splice"),
+    E(ETIMEDOUT, "Connection timed out"),
+    E(ECONNREFUSED, "Connection refused"),
+    E(EHOSTDOWN, "Host is down"),
+    E(EHOSTUNREACH, "No route to host"),
+    E(EALREADY, "Operation already in progress"),
+    E(EINPROGRESS, "Operation now in progress"),
+    E(ESTALE, "Stale file handle"),
+    E(EUCLEAN, "Structure needs cleaning"),
+    E(ENOTNAM, "Not a XENIX named type file"),
+    E(ENAVAIL, "No XENIX semaphores available"),
+    E(EISNAM, "Is a named type file"),
+    E(EREMOTEIO, "Remote I/O error"),
+    E(EDQUOT, "Disk quota exceeded"),
+    E(ENOMEDIUM, "No medium found"),
+    E(EMEDIUMTYPE, "Wrong medium type"),
+    E(ECANCELED, "Operation canceled"),
+    E(ENOKEY, "Required key not available"),
+    E(EKEYEXPIRED, "Key has expired"),
+    E(EKEYREVOKED, "Key has been revoked"),
+    E(EKEYREJECTED, "Key was rejected by service"),
+    E(EOWNERDEAD, "Owner died"),
+    E(ENOTRECOVERABLE, "State not recoverable"),
+    E(ERFKILL, "Operation not possible due to RF-kill"),
+    E(EHWPOISON, "Memory page has hardware error"),
 };
 
 // Kernel-internal restart codes; they leak into traces when a signal
 // interrupts a call, so name them too.
-constexpr int64_t kKernelErrnoBase = 512;
 constexpr ErrnoInfo kKernelErrnos[] = {
-    /* 512 */ {"ERESTARTSYS", "To be restarted if SA_RESTART is set"},
-    /* 513 */ {"ERESTARTNOINTR", "To be restarted"},
-    /* 514 */ {"ERESTARTNOHAND", "To be restarted if no handler"},
-    /* 515 */ {"ENOIOCTLCMD", "Inappropriate ioctl for device"},
-    /* 516 */ {"ERESTART_RESTARTBLOCK", "Interrupted by signal"},
+    E(ERESTARTSYS, "To be restarted if SA_RESTART is set"),
+    E(ERESTARTNOINTR, "To be restarted"),
+    E(ERESTARTNOHAND, "To be restarted if no handler"),
+    E(ENOIOCTLCMD, "Inappropriate ioctl for device"),
+    E(ERESTART_RESTARTBLOCK, "Interrupted by signal"),
 };
+#undef E
 
 const ErrnoInfo* find_errno(int64_t err) {
-    const ErrnoInfo* e = nullptr;
-    if (err > 0 && static_cast<uint64_t>(err) < count_of(kErrnos)) {
-        e = &kErrnos[err];
-    } else if (err >= kKernelErrnoBase &&
-               static_cast<uint64_t>(err - kKernelErrnoBase) < count_of(kKernelErrnos)) {
-        e = &kKernelErrnos[err - kKernelErrnoBase];
-    }
-    return e && e->name ? e : nullptr;
+    for (const ErrnoInfo& e : kErrnos)
+        if (e.value == err) return &e;
+    for (const ErrnoInfo& e : kKernelErrnos)
+        if (e.value == err) return &e;
+    return nullptr;
 }
 
 // ---- symbolic constants (values from the Linux x86-64 UAPI) ----
@@ -616,241 +613,232 @@ struct ValueName {
     const char* name;
 };
 
+// A table row from a uapi macro: its value and its name.
+#define N(name) {name, #name}
+
 // Open flags in the order strace prints them. Multi-bit names (O_SYNC
 // includes O_DSYNC, O_TMPFILE includes O_DIRECTORY) come before the bits
 // they contain so the combined name wins.
-constexpr uint64_t kOCreat = 0100;
-constexpr uint64_t kOTmpfileBit = 020000000;
 constexpr FlagName kOpenFlags[] = {
-    {0100, "O_CREAT"},
-    {0200, "O_EXCL"},
-    {0400, "O_NOCTTY"},
-    {01000, "O_TRUNC"},
-    {02000, "O_APPEND"},
-    {04000, "O_NONBLOCK"},
-    {04010000, "O_SYNC"},
-    {010000, "O_DSYNC"},
-    {040000, "O_DIRECT"},
-    {0100000, "O_LARGEFILE"},
-    {0400000, "O_NOFOLLOW"},
-    {01000000, "O_NOATIME"},
-    {02000000, "O_CLOEXEC"},
-    {010000000, "O_PATH"},
-    {020200000, "O_TMPFILE"},
-    {0200000, "O_DIRECTORY"},
-    {020000, "FASYNC"},
+    N(O_CREAT),
+    N(O_EXCL),
+    N(O_NOCTTY),
+    N(O_TRUNC),
+    N(O_APPEND),
+    N(O_NONBLOCK),
+    N(O_SYNC),
+    N(O_DSYNC),
+    N(O_DIRECT),
+    N(O_LARGEFILE),
+    N(O_NOFOLLOW),
+    N(O_NOATIME),
+    N(O_CLOEXEC),
+    N(O_PATH),
+    N(O_TMPFILE),
+    N(O_DIRECTORY),
+    N(FASYNC),
 };
 
-constexpr FlagName kFdFlags[] = {{1, "FD_CLOEXEC"}};
+constexpr FlagName kFdFlags[] = {N(FD_CLOEXEC)};
 
 constexpr FlagName kProtFlags[] = {
-    {0x1, "PROT_READ"},        {0x2, "PROT_WRITE"},         {0x4, "PROT_EXEC"},
-    {0x8, "PROT_SEM"},         {0x01000000, "PROT_GROWSDOWN"}, {0x02000000, "PROT_GROWSUP"},
+    N(PROT_READ),        N(PROT_WRITE),         N(PROT_EXEC),
+    N(PROT_SEM),         N(PROT_GROWSDOWN), N(PROT_GROWSUP),
 };
 
-constexpr uint64_t kMapTypeMask = 0xf;
-constexpr uint64_t kMapHugetlb = 0x40000;
-constexpr uint64_t kMapHugeShift = 26;
-constexpr uint64_t kMapHugeMask = 0x3f;
 constexpr ValueName kMapTypes[] = {
-    {1, "MAP_SHARED"}, {2, "MAP_PRIVATE"}, {3, "MAP_SHARED_VALIDATE"},
+    N(MAP_SHARED), N(MAP_PRIVATE), N(MAP_SHARED_VALIDATE),
 };
 constexpr FlagName kMapFlags[] = {
-    {0x10, "MAP_FIXED"},         {0x20, "MAP_ANONYMOUS"},   {0x40, "MAP_32BIT"},
-    {0x100, "MAP_GROWSDOWN"},    {0x800, "MAP_DENYWRITE"},  {0x1000, "MAP_EXECUTABLE"},
-    {0x2000, "MAP_LOCKED"},      {0x4000, "MAP_NORESERVE"}, {0x8000, "MAP_POPULATE"},
-    {0x10000, "MAP_NONBLOCK"},   {0x20000, "MAP_STACK"},    {0x40000, "MAP_HUGETLB"},
-    {0x80000, "MAP_SYNC"},       {0x100000, "MAP_FIXED_NOREPLACE"},
-    {0x4000000, "MAP_UNINITIALIZED"},
+    N(MAP_FIXED),         N(MAP_ANONYMOUS),   N(MAP_32BIT),
+    N(MAP_GROWSDOWN),    N(MAP_DENYWRITE),  N(MAP_EXECUTABLE),
+    N(MAP_LOCKED),      N(MAP_NORESERVE), N(MAP_POPULATE),
+    N(MAP_NONBLOCK),   N(MAP_STACK),    N(MAP_HUGETLB),
+    N(MAP_SYNC),       N(MAP_FIXED_NOREPLACE),
+    N(MAP_UNINITIALIZED),
 };
 
 constexpr FlagName kMremapFlags[] = {
-    {1, "MREMAP_MAYMOVE"}, {2, "MREMAP_FIXED"}, {4, "MREMAP_DONTUNMAP"},
+    N(MREMAP_MAYMOVE), N(MREMAP_FIXED), N(MREMAP_DONTUNMAP),
 };
 
 constexpr FlagName kAtFlags[] = {
-    {0x100, "AT_SYMLINK_NOFOLLOW"}, {0x200, "AT_REMOVEDIR"},       {0x400, "AT_SYMLINK_FOLLOW"},
-    {0x800, "AT_NO_AUTOMOUNT"},     {0x1000, "AT_EMPTY_PATH"},     {0x2000, "AT_STATX_FORCE_SYNC"},
-    {0x4000, "AT_STATX_DONT_SYNC"}, {0x8000, "AT_RECURSIVE"},
+    N(AT_SYMLINK_NOFOLLOW), N(AT_REMOVEDIR),       N(AT_SYMLINK_FOLLOW),
+    N(AT_NO_AUTOMOUNT),     N(AT_EMPTY_PATH),     N(AT_STATX_FORCE_SYNC),
+    N(AT_STATX_DONT_SYNC), N(AT_RECURSIVE),
 };
 
 // faccessat2 reuses 0x200 as AT_EACCESS.
 constexpr FlagName kAccessAtFlags[] = {
-    {0x100, "AT_SYMLINK_NOFOLLOW"}, {0x200, "AT_EACCESS"}, {0x1000, "AT_EMPTY_PATH"},
+    N(AT_SYMLINK_NOFOLLOW), N(AT_EACCESS), N(AT_EMPTY_PATH),
 };
 
-constexpr FlagName kAccessModes[] = {{4, "R_OK"}, {2, "W_OK"}, {1, "X_OK"}};
+constexpr FlagName kAccessModes[] = {N(R_OK), N(W_OK), N(X_OK)};
 
 constexpr FlagName kGetrandomFlags[] = {
-    {1, "GRND_NONBLOCK"}, {2, "GRND_RANDOM"}, {4, "GRND_INSECURE"},
+    N(GRND_NONBLOCK), N(GRND_RANDOM), N(GRND_INSECURE),
 };
 
 constexpr FlagName kWaitOptions[] = {
-    {1, "WNOHANG"},          {2, "WSTOPPED"},       {4, "WEXITED"},     {8, "WCONTINUED"},
-    {0x1000000, "WNOWAIT"},  {0x20000000, "__WNOTHREAD"}, {0x40000000, "__WALL"},
-    {0x80000000, "__WCLONE"},
+    N(WNOHANG),          N(WSTOPPED),       N(WEXITED),     N(WCONTINUED),
+    N(WNOWAIT),  N(__WNOTHREAD), N(__WALL),
+    N(__WCLONE),
 };
 
-constexpr uint64_t kCloneSignalMask = 0xff;
 constexpr FlagName kCloneFlags[] = {
-    {0x100, "CLONE_VM"},
-    {0x200, "CLONE_FS"},
-    {0x400, "CLONE_FILES"},
-    {0x800, "CLONE_SIGHAND"},
-    {0x1000, "CLONE_PIDFD"},
-    {0x2000, "CLONE_PTRACE"},
-    {0x4000, "CLONE_VFORK"},
-    {0x8000, "CLONE_PARENT"},
-    {0x10000, "CLONE_THREAD"},
-    {0x20000, "CLONE_NEWNS"},
-    {0x40000, "CLONE_SYSVSEM"},
-    {0x80000, "CLONE_SETTLS"},
-    {0x100000, "CLONE_PARENT_SETTID"},
-    {0x200000, "CLONE_CHILD_CLEARTID"},
-    {0x400000, "CLONE_DETACHED"},
-    {0x800000, "CLONE_UNTRACED"},
-    {0x1000000, "CLONE_CHILD_SETTID"},
-    {0x2000000, "CLONE_NEWCGROUP"},
-    {0x4000000, "CLONE_NEWUTS"},
-    {0x8000000, "CLONE_NEWIPC"},
-    {0x10000000, "CLONE_NEWUSER"},
-    {0x20000000, "CLONE_NEWPID"},
-    {0x40000000, "CLONE_NEWNET"},
-    {0x80000000, "CLONE_IO"},
+    N(CLONE_VM),
+    N(CLONE_FS),
+    N(CLONE_FILES),
+    N(CLONE_SIGHAND),
+    N(CLONE_PIDFD),
+    N(CLONE_PTRACE),
+    N(CLONE_VFORK),
+    N(CLONE_PARENT),
+    N(CLONE_THREAD),
+    N(CLONE_NEWNS),
+    N(CLONE_SYSVSEM),
+    N(CLONE_SETTLS),
+    N(CLONE_PARENT_SETTID),
+    N(CLONE_CHILD_CLEARTID),
+    N(CLONE_DETACHED),
+    N(CLONE_UNTRACED),
+    N(CLONE_CHILD_SETTID),
+    N(CLONE_NEWCGROUP),
+    N(CLONE_NEWUTS),
+    N(CLONE_NEWIPC),
+    N(CLONE_NEWUSER),
+    N(CLONE_NEWPID),
+    N(CLONE_NEWNET),
+    N(CLONE_IO),
 };
 
-constexpr uint64_t kSockTypeMask = 0xf;
 constexpr ValueName kSockTypes[] = {
-    {1, "SOCK_STREAM"}, {2, "SOCK_DGRAM"}, {3, "SOCK_RAW"},      {4, "SOCK_RDM"},
-    {5, "SOCK_SEQPACKET"}, {6, "SOCK_DCCP"}, {10, "SOCK_PACKET"},
+    N(SOCK_STREAM), N(SOCK_DGRAM), N(SOCK_RAW),      N(SOCK_RDM),
+    N(SOCK_SEQPACKET), N(SOCK_DCCP), N(SOCK_PACKET),
 };
-constexpr FlagName kSockTypeFlags[] = {{04000, "SOCK_NONBLOCK"}, {02000000, "SOCK_CLOEXEC"}};
+constexpr FlagName kSockTypeFlags[] = {N(SOCK_NONBLOCK), N(SOCK_CLOEXEC)};
 
 constexpr ValueName kSockDomains[] = {
-    {0, "AF_UNSPEC"},   {1, "AF_UNIX"},     {2, "AF_INET"},   {10, "AF_INET6"},
-    {16, "AF_NETLINK"}, {17, "AF_PACKET"},  {40, "AF_VSOCK"},
+    N(AF_UNSPEC),   N(AF_UNIX),     N(AF_INET),   N(AF_INET6),
+    N(AF_NETLINK), N(AF_PACKET),  N(AF_VSOCK),
 };
 
 constexpr ValueName kArchPrctlCodes[] = {
-    {0x1001, "ARCH_SET_GS"},
-    {0x1002, "ARCH_SET_FS"},
-    {0x1003, "ARCH_GET_FS"},
-    {0x1004, "ARCH_GET_GS"},
-    {0x1011, "ARCH_GET_CPUID"},
-    {0x1012, "ARCH_SET_CPUID"},
-    {0x1021, "ARCH_GET_XCOMP_SUPP"},
-    {0x1022, "ARCH_GET_XCOMP_PERM"},
-    {0x1023, "ARCH_REQ_XCOMP_PERM"},
-    {0x1024, "ARCH_GET_XCOMP_GUEST_PERM"},
-    {0x1025, "ARCH_REQ_XCOMP_GUEST_PERM"},
-    {0x2001, "ARCH_MAP_VDSO_X32"},
-    {0x2002, "ARCH_MAP_VDSO_32"},
-    {0x2003, "ARCH_MAP_VDSO_64"},
-    {0x4001, "ARCH_GET_UNTAG_MASK"},
-    {0x4002, "ARCH_ENABLE_TAGGED_ADDR"},
-    {0x4003, "ARCH_GET_MAX_TAG_BITS"},
-    {0x4004, "ARCH_FORCE_TAGGED_SVA"},
-    {0x5001, "ARCH_SHSTK_ENABLE"},
-    {0x5002, "ARCH_SHSTK_DISABLE"},
-    {0x5003, "ARCH_SHSTK_LOCK"},
-    {0x5004, "ARCH_SHSTK_UNLOCK"},
-    {0x5005, "ARCH_SHSTK_STATUS"},
+    N(ARCH_SET_GS),
+    N(ARCH_SET_FS),
+    N(ARCH_GET_FS),
+    N(ARCH_GET_GS),
+    N(ARCH_GET_CPUID),
+    N(ARCH_SET_CPUID),
+    N(ARCH_GET_XCOMP_SUPP),
+    N(ARCH_GET_XCOMP_PERM),
+    N(ARCH_REQ_XCOMP_PERM),
+    N(ARCH_GET_XCOMP_GUEST_PERM),
+    N(ARCH_REQ_XCOMP_GUEST_PERM),
+    N(ARCH_MAP_VDSO_X32),
+    N(ARCH_MAP_VDSO_32),
+    N(ARCH_MAP_VDSO_64),
+    N(ARCH_GET_UNTAG_MASK),
+    N(ARCH_ENABLE_TAGGED_ADDR),
+    N(ARCH_GET_MAX_TAG_BITS),
+    N(ARCH_FORCE_TAGGED_SVA),
+    N(ARCH_SHSTK_ENABLE),
+    N(ARCH_SHSTK_DISABLE),
+    N(ARCH_SHSTK_LOCK),
+    N(ARCH_SHSTK_UNLOCK),
+    N(ARCH_SHSTK_STATUS),
 };
 
 constexpr ValueName kClockIds[] = {
-    {0, "CLOCK_REALTIME"},        {1, "CLOCK_MONOTONIC"},        {2, "CLOCK_PROCESS_CPUTIME_ID"},
-    {3, "CLOCK_THREAD_CPUTIME_ID"}, {4, "CLOCK_MONOTONIC_RAW"},  {5, "CLOCK_REALTIME_COARSE"},
-    {6, "CLOCK_MONOTONIC_COARSE"}, {7, "CLOCK_BOOTTIME"},        {8, "CLOCK_REALTIME_ALARM"},
-    {9, "CLOCK_BOOTTIME_ALARM"},  {10, "CLOCK_SGI_CYCLE"},       {11, "CLOCK_TAI"},
+    N(CLOCK_REALTIME),        N(CLOCK_MONOTONIC),        N(CLOCK_PROCESS_CPUTIME_ID),
+    N(CLOCK_THREAD_CPUTIME_ID), N(CLOCK_MONOTONIC_RAW),  N(CLOCK_REALTIME_COARSE),
+    N(CLOCK_MONOTONIC_COARSE), N(CLOCK_BOOTTIME),        N(CLOCK_REALTIME_ALARM),
+    N(CLOCK_BOOTTIME_ALARM),  N(CLOCK_SGI_CYCLE),       N(CLOCK_TAI),
 };
 
 constexpr ValueName kIoctlRequests[] = {
-    {0x5401, "TCGETS"},     {0x5402, "TCSETS"},     {0x5403, "TCSETSW"},    {0x5404, "TCSETSF"},
-    {0x5409, "TCSBRK"},     {0x540A, "TCXONC"},     {0x540B, "TCFLSH"},     {0x540E, "TIOCSCTTY"},
-    {0x540F, "TIOCGPGRP"},  {0x5410, "TIOCSPGRP"},  {0x5413, "TIOCGWINSZ"}, {0x5414, "TIOCSWINSZ"},
-    {0x541B, "FIONREAD"},   {0x5421, "FIONBIO"},    {0x5422, "TIOCNOTTY"},  {0x5450, "FIONCLEX"},
-    {0x5451, "FIOCLEX"},    {0x5452, "FIOASYNC"},   {0x80045430, "TIOCGPTN"}, {0x40045431, "TIOCSPTLCK"},
+    N(TCGETS),     N(TCSETS),     N(TCSETSW),    N(TCSETSF),
+    N(TCSBRK),     N(TCXONC),     N(TCFLSH),     N(TIOCSCTTY),
+    N(TIOCGPGRP),  N(TIOCSPGRP),  N(TIOCGWINSZ), N(TIOCSWINSZ),
+    N(FIONREAD),   N(FIONBIO),    N(TIOCNOTTY),  N(FIONCLEX),
+    N(FIOCLEX),    N(FIOASYNC),   N(TIOCGPTN), N(TIOCSPTLCK),
 };
 
 constexpr ValueName kWhence[] = {
-    {0, "SEEK_SET"}, {1, "SEEK_CUR"}, {2, "SEEK_END"}, {3, "SEEK_DATA"}, {4, "SEEK_HOLE"},
+    N(SEEK_SET), N(SEEK_CUR), N(SEEK_END), N(SEEK_DATA), N(SEEK_HOLE),
 };
 
-constexpr ValueName kSigprocmaskHow[] = {{0, "SIG_BLOCK"}, {1, "SIG_UNBLOCK"}, {2, "SIG_SETMASK"}};
+constexpr ValueName kSigprocmaskHow[] = {N(SIG_BLOCK), N(SIG_UNBLOCK), N(SIG_SETMASK)};
 
-constexpr const char* kSignalNames[] = {
-    nullptr,   "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",    "SIGTRAP", "SIGABRT", "SIGBUS",
-    "SIGFPE",  "SIGKILL", "SIGUSR1",   "SIGSEGV", "SIGUSR2",   "SIGPIPE", "SIGALRM", "SIGTERM",
-    "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP",   "SIGTTIN", "SIGTTOU", "SIGURG",
-    "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH",  "SIGIO",   "SIGPWR",  "SIGSYS",
+constexpr ValueName kSignals[] = {
+    N(SIGHUP),  N(SIGINT),  N(SIGQUIT),   N(SIGILL),  N(SIGTRAP),   N(SIGABRT), N(SIGBUS),  N(SIGFPE),
+    N(SIGKILL), N(SIGUSR1), N(SIGSEGV),   N(SIGUSR2), N(SIGPIPE),   N(SIGALRM), N(SIGTERM), N(SIGSTKFLT),
+    N(SIGCHLD), N(SIGCONT), N(SIGSTOP),   N(SIGTSTP), N(SIGTTIN),   N(SIGTTOU), N(SIGURG),  N(SIGXCPU),
+    N(SIGXFSZ), N(SIGVTALRM), N(SIGPROF), N(SIGWINCH), N(SIGIO),    N(SIGPWR),  N(SIGSYS),
 };
-constexpr int64_t kSigRtMin = 32;
-constexpr int64_t kSigRtMax = 64;
 
 constexpr ValueName kRlimitResources[] = {
-    {0, "RLIMIT_CPU"},     {1, "RLIMIT_FSIZE"},   {2, "RLIMIT_DATA"},       {3, "RLIMIT_STACK"},
-    {4, "RLIMIT_CORE"},    {5, "RLIMIT_RSS"},     {6, "RLIMIT_NPROC"},      {7, "RLIMIT_NOFILE"},
-    {8, "RLIMIT_MEMLOCK"}, {9, "RLIMIT_AS"},      {10, "RLIMIT_LOCKS"},     {11, "RLIMIT_SIGPENDING"},
-    {12, "RLIMIT_MSGQUEUE"}, {13, "RLIMIT_NICE"}, {14, "RLIMIT_RTPRIO"},    {15, "RLIMIT_RTTIME"},
+    N(RLIMIT_CPU),     N(RLIMIT_FSIZE),   N(RLIMIT_DATA),       N(RLIMIT_STACK),
+    N(RLIMIT_CORE),    N(RLIMIT_RSS),     N(RLIMIT_NPROC),      N(RLIMIT_NOFILE),
+    N(RLIMIT_MEMLOCK), N(RLIMIT_AS),      N(RLIMIT_LOCKS),     N(RLIMIT_SIGPENDING),
+    N(RLIMIT_MSGQUEUE), N(RLIMIT_NICE), N(RLIMIT_RTPRIO),    N(RLIMIT_RTTIME),
 };
 
 constexpr ValueName kMadviseAdvice[] = {
-    {0, "MADV_NORMAL"},          {1, "MADV_RANDOM"},         {2, "MADV_SEQUENTIAL"},
-    {3, "MADV_WILLNEED"},        {4, "MADV_DONTNEED"},       {8, "MADV_FREE"},
-    {9, "MADV_REMOVE"},          {10, "MADV_DONTFORK"},      {11, "MADV_DOFORK"},
-    {12, "MADV_MERGEABLE"},      {13, "MADV_UNMERGEABLE"},   {14, "MADV_HUGEPAGE"},
-    {15, "MADV_NOHUGEPAGE"},     {16, "MADV_DONTDUMP"},      {17, "MADV_DODUMP"},
-    {18, "MADV_WIPEONFORK"},     {19, "MADV_KEEPONFORK"},    {20, "MADV_COLD"},
-    {21, "MADV_PAGEOUT"},        {22, "MADV_POPULATE_READ"}, {23, "MADV_POPULATE_WRITE"},
-    {24, "MADV_DONTNEED_LOCKED"}, {25, "MADV_COLLAPSE"},     {100, "MADV_HWPOISON"},
-    {101, "MADV_SOFT_OFFLINE"},
+    N(MADV_NORMAL),          N(MADV_RANDOM),         N(MADV_SEQUENTIAL),
+    N(MADV_WILLNEED),        N(MADV_DONTNEED),       N(MADV_FREE),
+    N(MADV_REMOVE),          N(MADV_DONTFORK),      N(MADV_DOFORK),
+    N(MADV_MERGEABLE),      N(MADV_UNMERGEABLE),   N(MADV_HUGEPAGE),
+    N(MADV_NOHUGEPAGE),     N(MADV_DONTDUMP),      N(MADV_DODUMP),
+    N(MADV_WIPEONFORK),     N(MADV_KEEPONFORK),    N(MADV_COLD),
+    N(MADV_PAGEOUT),        N(MADV_POPULATE_READ), N(MADV_POPULATE_WRITE),
+    N(MADV_DONTNEED_LOCKED), N(MADV_COLLAPSE),     N(MADV_HWPOISON),
+    N(MADV_SOFT_OFFLINE),
 };
 
-// fcntl commands; `rest` is the argument spec for what follows the command.
-struct FcntlCmd {
-    int64_t cmd;
+// fcntl and futex commands; `rest` is the argument spec for what follows
+// the command (for futex: val, timeout/val2, uaddr2 and val3 as far as that
+// command uses them).
+struct Command {
+    int64_t value;
     const char* name;
     const char* rest;
 };
-constexpr int64_t kFGetFd = 1;
-constexpr int64_t kFGetFl = 3;
-constexpr FcntlCmd kFcntlCmds[] = {
-    {0, "F_DUPFD", "f"},        {1, "F_GETFD", ""},          {2, "F_SETFD", "K"},
-    {3, "F_GETFL", ""},         {4, "F_SETFL", "o"},         {5, "F_GETLK", "P"},
-    {6, "F_SETLK", "P"},        {7, "F_SETLKW", "P"},        {8, "F_SETOWN", "i"},
-    {9, "F_GETOWN", ""},        {10, "F_SETSIG", "S"},       {11, "F_GETSIG", ""},
-    {15, "F_SETOWN_EX", "P"},   {16, "F_GETOWN_EX", "P"},    {36, "F_OFD_GETLK", "P"},
-    {37, "F_OFD_SETLK", "P"},   {38, "F_OFD_SETLKW", "P"},   {1024, "F_SETLEASE", "i"},
-    {1025, "F_GETLEASE", ""},   {1026, "F_NOTIFY", "x"},     {1030, "F_DUPFD_CLOEXEC", "f"},
-    {1031, "F_SETPIPE_SZ", "i"}, {1032, "F_GETPIPE_SZ", ""}, {1033, "F_ADD_SEALS", "x"},
-    {1034, "F_GET_SEALS", ""},
+#define CMD(name, rest) {name, #name, rest}
+constexpr Command kFcntlCmds[] = {
+    CMD(F_DUPFD, "f"),      CMD(F_GETFD, ""),          CMD(F_SETFD, "K"),       CMD(F_GETFL, ""),
+    CMD(F_SETFL, "o"),      CMD(F_GETLK, "P"),         CMD(F_SETLK, "P"),       CMD(F_SETLKW, "P"),
+    CMD(F_SETOWN, "i"),     CMD(F_GETOWN, ""),         CMD(F_SETSIG, "S"),      CMD(F_GETSIG, ""),
+    CMD(F_SETOWN_EX, "P"),  CMD(F_GETOWN_EX, "P"),     CMD(F_OFD_GETLK, "P"),   CMD(F_OFD_SETLK, "P"),
+    CMD(F_OFD_SETLKW, "P"), CMD(F_SETLEASE, "i"),      CMD(F_GETLEASE, ""),     CMD(F_NOTIFY, "x"),
+    CMD(F_DUPFD_CLOEXEC, "f"), CMD(F_SETPIPE_SZ, "i"), CMD(F_GETPIPE_SZ, ""),   CMD(F_ADD_SEALS, "x"),
+    CMD(F_GET_SEALS, ""),
 };
+constexpr Command kFutexCmds[] = {
+    CMD(FUTEX_WAIT, "it"),
+    CMD(FUTEX_WAKE, "i"),
+    CMD(FUTEX_FD, "i"),
+    CMD(FUTEX_REQUEUE, "iiP"),
+    CMD(FUTEX_CMP_REQUEUE, "iiPi"),
+    CMD(FUTEX_WAKE_OP, "iiPx"),
+    CMD(FUTEX_LOCK_PI, "-t"),
+    CMD(FUTEX_UNLOCK_PI, ""),
+    CMD(FUTEX_TRYLOCK_PI, ""),
+    CMD(FUTEX_WAIT_BITSET, "itPx"),
+    CMD(FUTEX_WAKE_BITSET, "iPPx"),
+    CMD(FUTEX_WAIT_REQUEUE_PI, "itP"),
+    CMD(FUTEX_CMP_REQUEUE_PI, "iiPi"),
+    CMD(FUTEX_LOCK_PI2, "-t"),
+};
+#undef CMD
+#undef N
 
-// futex commands by (op & kFutexCmdMask); `rest` covers val, timeout/val2,
-// uaddr2 and val3 as far as that command uses them.
-constexpr uint64_t kFutexCmdMask = 0x7f;
-constexpr uint64_t kFutexPrivate = 0x80;
-constexpr uint64_t kFutexClockRealtime = 0x100;
-struct FutexCmd {
-    const char* name;
-    const char* rest;
-};
-constexpr FutexCmd kFutexCmds[] = {
-    /*  0 */ {"FUTEX_WAIT", "it"},
-    /*  1 */ {"FUTEX_WAKE", "i"},
-    /*  2 */ {"FUTEX_FD", "i"},
-    /*  3 */ {"FUTEX_REQUEUE", "iiP"},
-    /*  4 */ {"FUTEX_CMP_REQUEUE", "iiPi"},
-    /*  5 */ {"FUTEX_WAKE_OP", "iiPx"},
-    /*  6 */ {"FUTEX_LOCK_PI", "-t"},
-    /*  7 */ {"FUTEX_UNLOCK_PI", ""},
-    /*  8 */ {"FUTEX_TRYLOCK_PI", ""},
-    /*  9 */ {"FUTEX_WAIT_BITSET", "itPx"},
-    /* 10 */ {"FUTEX_WAKE_BITSET", "iPPx"},
-    /* 11 */ {"FUTEX_WAIT_REQUEUE_PI", "itP"},
-    /* 12 */ {"FUTEX_CMP_REQUEUE_PI", "iiPi"},
-    /* 13 */ {"FUTEX_LOCK_PI2", "-t"},
-};
+template <size_t Size>
+const Command* find_command(const Command (&table)[Size], int64_t value) {
+    for (const Command& e : table)
+        if (e.value == value) return &e;
+    return nullptr;
+}
 
 // How much of user memory a single trace line may show.
 constexpr size_t kBufferShown = 32;   // read/write payloads, like strace -s 32
@@ -859,8 +847,6 @@ constexpr size_t kPathShown = 4096;   // PATH_MAX: paths are shown whole
 constexpr size_t kArgvShown = 32;     // argv entries before "..."
 constexpr size_t kEnvpCounted = 4096; // envp entries counted before giving up
 constexpr uint64_t kPageSize = 4096;
-constexpr int64_t kAtFdcwd = -100;
-constexpr int64_t kMaxErrno = 4095;
 
 // Syscall int arguments live in the low 32 bits; the upper half is junk.
 constexpr int64_t as_int(uint64_t v) { return static_cast<int32_t>(static_cast<uint32_t>(v)); }
@@ -914,9 +900,10 @@ void put_hex_arg(TextBuffer& tb, uint64_t v) {
 void put_open_flags(TextBuffer& tb, uint64_t v, bool with_access_mode) {
     bool any = false;
     if (with_access_mode) {
+        static_assert(O_RDONLY == 0 && O_WRONLY == 1 && O_RDWR == 2 && O_ACCMODE == 3);
         static constexpr const char* kAccess[] = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"};
-        tb.str(kAccess[v & 3]);
-        v &= ~uint64_t{3};
+        tb.str(kAccess[v & O_ACCMODE]);
+        v &= ~uint64_t{O_ACCMODE};
         any = true;
     }
     any = put_flag_bits(tb, v, kOpenFlags, any);
@@ -924,12 +911,12 @@ void put_open_flags(TextBuffer& tb, uint64_t v, bool with_access_mode) {
 }
 
 void put_signal(TextBuffer& tb, int64_t sig) {
-    if (sig > 0 && sig < static_cast<int64_t>(count_of(kSignalNames))) {
-        tb.str(kSignalNames[sig]);
-    } else if (sig == kSigRtMin) {
+    if (const char* name = lookup(kSignals, sig)) {
+        tb.str(name);
+    } else if (sig == SIGRTMIN) {
         tb.str("SIGRTMIN");
-    } else if (sig > kSigRtMin && sig <= kSigRtMax) {
-        tb.str("SIGRT_").dec(sig - kSigRtMin);
+    } else if (sig > SIGRTMIN && sig <= LVM_NSIG) {
+        tb.str("SIGRT_").dec(sig - SIGRTMIN);
     } else {
         tb.dec(sig);
     }
@@ -937,16 +924,16 @@ void put_signal(TextBuffer& tb, int64_t sig) {
 
 void put_mmap_flags(TextBuffer& tb, uint64_t v) {
     bool any = false;
-    if (const char* type = lookup(kMapTypes, static_cast<int64_t>(v & kMapTypeMask))) {
+    if (const char* type = lookup(kMapTypes, static_cast<int64_t>(v & MAP_TYPE))) {
         tb.str(type);
-        v &= ~kMapTypeMask;
+        v &= ~uint64_t{MAP_TYPE};
         any = true;
     }
     // With MAP_HUGETLB the top bits encode log2 of the page size, not flags.
     uint64_t huge_log2 = 0;
-    if (v & kMapHugetlb) {
-        huge_log2 = (v >> kMapHugeShift) & kMapHugeMask;
-        v &= ~(kMapHugeMask << kMapHugeShift);
+    if (v & MAP_HUGETLB) {
+        huge_log2 = (v >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+        v &= ~(uint64_t{MAP_HUGE_MASK} << MAP_HUGE_SHIFT);
     }
     any = put_flag_bits(tb, v, kMapFlags, any);
     if (huge_log2 != 0) {
@@ -958,20 +945,14 @@ void put_mmap_flags(TextBuffer& tb, uint64_t v) {
 }
 
 void put_futex_op_name(TextBuffer& tb, uint64_t op) {
-    const uint64_t cmd = op & kFutexCmdMask;
-    if (cmd >= count_of(kFutexCmds) || (op & ~(kFutexCmdMask | kFutexPrivate | kFutexClockRealtime)) != 0) {
+    const Command* cmd = find_command(kFutexCmds, static_cast<int64_t>(op & FUTEX_CMD_MASK));
+    if (!cmd) {
         tb.hex(op);
         return;
     }
-    tb.str(kFutexCmds[cmd].name);
-    if (op & kFutexPrivate) tb.str("_PRIVATE");
-    if (op & kFutexClockRealtime) tb.str("|FUTEX_CLOCK_REALTIME");
-}
-
-const FcntlCmd* find_fcntl(int64_t cmd) {
-    for (const FcntlCmd& e : kFcntlCmds)
-        if (e.cmd == cmd) return &e;
-    return nullptr;
+    tb.str(cmd->name);
+    if (op & FUTEX_PRIVATE_FLAG) tb.str("_PRIVATE");
+    if (op & FUTEX_CLOCK_REALTIME) tb.str("|FUTEX_CLOCK_REALTIME");
 }
 
 // Renders the argument list of one call.
@@ -988,14 +969,14 @@ public:
                 case '-':
                     break;
                 case 'n':  // mode only matters when the call may create a file
-                    if (index > 0 && (rec_.args[index - 1] & (kOCreat | kOTmpfileBit)) != 0) {
+                    if (index > 0 && (rec_.args[index - 1] & (O_CREAT | __O_TMPFILE)) != 0) {
                         separator();
                         tb_.oct(v & 07777);
                     }
                     break;
                 case 'F': {
                     separator();
-                    const FcntlCmd* cmd = find_fcntl(as_int(v));
+                    const Command* cmd = find_command(kFcntlCmds, as_int(v));
                     if (!cmd) {
                         tb_.dec(as_int(v));
                         run("x", index + 1);
@@ -1008,8 +989,8 @@ public:
                 case 'U': {
                     separator();
                     put_futex_op_name(tb_, v);
-                    const uint64_t cmd = v & kFutexCmdMask;
-                    run(cmd < count_of(kFutexCmds) ? kFutexCmds[cmd].rest : "xxxx", index + 1);
+                    const Command* cmd = find_command(kFutexCmds, static_cast<int64_t>(v & FUTEX_CMD_MASK));
+                    run(cmd ? cmd->rest : "xxxx", index + 1);
                     return;
                 }
                 default:
@@ -1192,7 +1173,7 @@ private:
         const uint64_t next = index < 5 ? rec_.args[index + 1] : 0;
         switch (kind) {
             case 'f':
-                if (as_int(v) == kAtFdcwd) {
+                if (as_int(v) == AT_FDCWD) {
                     tb_.str("AT_FDCWD");
                 } else {
                     tb_.dec(as_int(v));
@@ -1263,8 +1244,8 @@ private:
             case 'W': put_flags(tb_, v & 0xffffffff, kWaitOptions); break;
             case 'C': {
                 uint64_t rest = v;
-                const uint64_t sig = rest & kCloneSignalMask;
-                rest &= ~kCloneSignalMask;
+                const uint64_t sig = rest & CSIGNAL;
+                rest &= ~uint64_t{CSIGNAL};
                 bool any = put_flag_bits(tb_, rest, kCloneFlags, false);
                 if (sig != 0) {
                     if (any) tb_.ch('|');
@@ -1277,9 +1258,9 @@ private:
             case 'T': {
                 uint64_t rest = v & 0xffffffff;
                 bool any = false;
-                if (const char* type = lookup(kSockTypes, static_cast<int64_t>(rest & kSockTypeMask))) {
+                if (const char* type = lookup(kSockTypes, static_cast<int64_t>(rest & SOCK_TYPE_MASK))) {
                     tb_.str(type);
-                    rest &= ~kSockTypeMask;
+                    rest &= ~uint64_t{SOCK_TYPE_MASK};
                     any = true;
                 }
                 any = put_flag_bits(tb_, rest, kSockTypeFlags, any);
@@ -1321,7 +1302,7 @@ private:
 
 void put_result(TextBuffer& tb, const SyscallRecord& rec, char kind) {
     const int64_t r = rec.result;
-    if (r < 0 && r >= -kMaxErrno) {
+    if (r < 0 && r >= -LVM_MAX_ERRNO) {
         tb.str("-1 ");
         if (const ErrnoInfo* e = find_errno(-r)) {
             tb.str(e->name).str(" (").str(e->text).ch(')');
@@ -1335,11 +1316,11 @@ void put_result(TextBuffer& tb, const SyscallRecord& rec, char kind) {
         case 'm': tb.oct(static_cast<uint64_t>(r)); break;
         case 'F': {
             const int64_t cmd = as_int(rec.args[1]);
-            if (cmd == kFGetFd && r != 0) {
+            if (cmd == F_GETFD && r != 0) {
                 tb.hex(static_cast<uint64_t>(r)).str(" (flags ");
                 put_flags(tb, static_cast<uint64_t>(r), kFdFlags);
                 tb.ch(')');
-            } else if (cmd == kFGetFl) {
+            } else if (cmd == F_GETFL) {
                 put_hex_arg(tb, static_cast<uint64_t>(r));
                 tb.str(" (flags ");
                 put_open_flags(tb, static_cast<uint64_t>(r), true);

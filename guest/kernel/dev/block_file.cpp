@@ -5,12 +5,12 @@
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
 namespace {
 
-constexpr uint32_t kSIfBlk = 0060000;
 constexpr uint64_t kVirtioBlkMajor = 253;
 
 // buf: kernel memory or validated user memory (virt_to_gpa tells them apart).
@@ -34,7 +34,7 @@ long block_rw(OpenFile* f, uint32_t op, const void* buf, uint64_t len, int64_t a
     uint64_t off = at < 0 ? f->offset : static_cast<uint64_t>(at);
     uint64_t cap = capacity(f);
     if (off >= cap)
-        return op == abi::kBlockWrite && len ? -28 : 0;  // ENOSPC
+        return op == abi::kBlockWrite && len ? -err::kNoSpc : 0;
     if (len > cap - off)
         len = cap - off;
     long n = block_io(op, f->device, buf, len, off);
@@ -47,28 +47,27 @@ long block_read(OpenFile* f, void* buf, size_t len, int64_t at) { return block_r
 
 long block_write(OpenFile* f, const void* buf, size_t len, int64_t at) {
     if (boot().devices[f->device].flags & abi::kDevReadOnly)
-        return -30;  // EROFS
+        return -err::kRoFs;
     return block_rw(f, abi::kBlockWrite, buf, len, at);
 }
 
 long block_seek(OpenFile* f, int64_t offset, int whence) {
-    constexpr int kSet = 0, kCur = 1, kEnd = 2, kData = 3, kHole = 4;
     auto cap = static_cast<int64_t>(capacity(f));
     int64_t base;
     switch (whence) {
-    case kSet:
+    case SEEK_SET:
         base = 0;
         break;
-    case kCur:
+    case SEEK_CUR:
         base = static_cast<int64_t>(f->offset);
         break;
-    case kEnd:
+    case SEEK_END:
         base = cap;
         break;
-    case kData:
-        return offset < cap ? offset : -6;  // ENXIO past the end
-    case kHole:
-        return offset < cap ? cap : -6;
+    case SEEK_DATA:
+        return offset < cap ? offset : -err::kNxio;  // past the end
+    case SEEK_HOLE:
+        return offset < cap ? cap : -err::kNxio;
     default:
         return -err::kInval;
     }
@@ -80,22 +79,21 @@ long block_seek(OpenFile* f, int64_t offset, int whence) {
 }
 
 long block_stat(OpenFile* f, Stat* out) {
-    return synthetic_stat(out, kSIfBlk | 0660, 20 + f->device, (kVirtioBlkMajor << 8) | f->device);
+    return synthetic_stat(out, S_IFBLK | 0660, 20 + f->device, (kVirtioBlkMajor << 8) | f->device);
 }
 
 long block_sync(OpenFile* f, bool) { return block_io(abi::kBlockFlush, f->device, nullptr, 0, 0); }
 
 long block_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
-    constexpr uint64_t kBlkGetSize64 = 0x80081272, kBlkSszGet = 0x1268, kBlkGetSize = 0x1260;
     uint64_t cap = capacity(f);
     switch (request) {
-    case kBlkGetSize64:
+    case BLKGETSIZE64:
         return copy_to_user(arg, &cap, sizeof cap);
-    case kBlkGetSize: {
+    case BLKGETSIZE: {
         uint64_t sectors = cap / 512;
         return copy_to_user(arg, &sectors, sizeof sectors);
     }
-    case kBlkSszGet: {
+    case BLKSSZGET: {
         int32_t sector = 512;
         return copy_to_user(arg, &sector, sizeof sector);
     }

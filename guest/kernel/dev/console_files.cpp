@@ -7,12 +7,12 @@
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
 namespace {
 
-constexpr uint32_t kSIfIfo = 0010000;
 
 long host_stdin_read(void* buf, size_t len) {
     cache_flush_all();  // whoever feeds our stdin may look at the files first
@@ -39,7 +39,7 @@ long stdin_seek(int64_t offset, int whence) {
     if (!(boot().flags & abi::kBootStdinSeekable))
         return -err::kSPipe;
     int64_t ahead = static_cast<int64_t>(g_stdin_len - g_stdin_pos);
-    volatile abi::HcSeek hc{whence == 1 ? offset - ahead : offset, static_cast<uint32_t>(whence), 0, 0};
+    volatile abi::HcSeek hc{whence == SEEK_CUR ? offset - ahead : offset, static_cast<uint32_t>(whence), 0, 0};
     hypercall(abi::kHcStdinSeek, &hc);
     if (hc.result >= 0) {
         g_stdin_pos = g_stdin_len = 0;
@@ -86,12 +86,12 @@ long console_file_write(OpenFile* f, const void* buf, size_t len, int64_t) {
 long console_seek(OpenFile* f, int64_t offset, int whence) {
     if (f->kind != FileKind::Stdin)
         return -err::kSPipe;
-    return whence <= 2 ? stdin_seek(offset, whence) : -err::kInval;
+    return whence <= SEEK_END ? stdin_seek(offset, whence) : -err::kInval;
 }
 
 long console_stat(OpenFile* f, Stat* out) {
     uint32_t mode = boot().stdio_mode[stdio_index(f->kind)];
-    return synthetic_stat(out, mode ? mode : (kSIfIfo | 0600), stdio_index(f->kind) + 1, 0);
+    return synthetic_stat(out, mode ? mode : (S_IFIFO | 0600), stdio_index(f->kind) + 1, 0);
 }
 
 long console_sync(OpenFile* f, bool) {
@@ -102,27 +102,28 @@ long console_sync(OpenFile* f, bool) {
 
 // The terminal ioctls programs ask before deciding how to behave.
 long console_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
-    constexpr uint64_t kTcgets = 0x5401, kTiocgwinsz = 0x5413, kTiocgpgrp = 0x540f, kFionread = 0x541b;
     if (!file_is_tty(f))
         return -err::kNotTy;
     switch (request) {
-    case kTcgets: {
-        // The kernel's struct termios: 4 flag words, c_line, 19 c_cc = 36 bytes.
-        // A cooked terminal: ICRNL | OPOST|ONLCR | B38400|CS8|CREAD | ISIG|ICANON|ECHO...
-        uint8_t t[36] = {};
-        const uint32_t flags[4] = {0x500, 0x5, 0xbf, 0x8a3b};
-        memcpy(t, flags, sizeof flags);
-        return copy_to_user(arg, t, sizeof t);
+    case TCGETS: {
+        // The kernel's struct termios (not the C library's larger one): a
+        // cooked terminal.
+        termios t{};
+        t.c_iflag = ICRNL | IXON;
+        t.c_oflag = OPOST | ONLCR;
+        t.c_cflag = B38400 | CS8 | CREAD;
+        t.c_lflag = ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN;
+        return copy_to_user(arg, &t, sizeof t);
     }
-    case kTiocgwinsz: {
-        const uint16_t ws[4] = {24, 80, 0, 0};
-        return copy_to_user(arg, ws, sizeof ws);
+    case TIOCGWINSZ: {
+        const winsize ws{24, 80, 0, 0};
+        return copy_to_user(arg, &ws, sizeof ws);
     }
-    case kTiocgpgrp: {
+    case TIOCGPGRP: {
         int32_t pgrp = static_cast<int32_t>(boot().pid);
         return copy_to_user(arg, &pgrp, sizeof pgrp);
     }
-    case kFionread: {
+    case FIONREAD: {
         int32_t n = 0;
         return copy_to_user(arg, &n, sizeof n);
     }

@@ -3,6 +3,7 @@
 #include "kernel/errno.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/uapi.hpp"
 #include "lib/chacha20.hpp"
 
 namespace lightvm::guest {
@@ -11,7 +12,6 @@ ChaCha20Rng& kernel_rng();
 
 namespace {
 
-constexpr uint32_t kSIfChr = 0020000;
 constexpr uint64_t kMemMajor = 1;  // Linux's major for the memory devices
 
 uint64_t mem_rdev(uint64_t minor) { return (kMemMajor << 8) | minor; }
@@ -28,9 +28,9 @@ long random_read(OpenFile*, void* buf, size_t len, int64_t) {
 long sink_write(OpenFile*, const void*, size_t len, int64_t) { return static_cast<long>(len); }
 long stay_at_zero(OpenFile*, int64_t, int) { return 0; }
 
-long null_stat(OpenFile*, Stat* out) { return synthetic_stat(out, kSIfChr | 0666, 10, mem_rdev(3)); }
-long zero_stat(OpenFile*, Stat* out) { return synthetic_stat(out, kSIfChr | 0666, 11, mem_rdev(5)); }
-long random_stat(OpenFile*, Stat* out) { return synthetic_stat(out, kSIfChr | 0666, 12, mem_rdev(9)); }
+long null_stat(OpenFile*, Stat* out) { return synthetic_stat(out, S_IFCHR | 0666, 10, mem_rdev(3)); }
+long zero_stat(OpenFile*, Stat* out) { return synthetic_stat(out, S_IFCHR | 0666, 11, mem_rdev(5)); }
+long random_stat(OpenFile*, Stat* out) { return synthetic_stat(out, S_IFCHR | 0666, 12, mem_rdev(9)); }
 
 }  // namespace
 

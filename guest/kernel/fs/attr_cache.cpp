@@ -2,6 +2,7 @@
 
 #include "kernel/kernel.hpp"
 #include "kernel/mm/memory.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
@@ -33,7 +34,7 @@ uint64_t fnv1a(const char* s, size_t n) {
 bool ensure_table() {
     if (g_table)
         return true;
-    long addr = mem_mmap(0, sizeof(Entry) * kEntries, 3, 0x22);
+    long addr = mem_mmap(0, sizeof(Entry) * kEntries, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
     if (addr < 0)
         return false;
     g_table = reinterpret_cast<Entry*>(addr);
@@ -44,7 +45,7 @@ bool ensure_table() {
 
 Stat* attr_scratch(uint32_t* capacity) {
     if (!g_scratch) {
-        long addr = mem_mmap(0, sizeof(Stat) * kScratch, 3, 0x22);
+        long addr = mem_mmap(0, sizeof(Stat) * kScratch, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
         if (addr < 0)
             return nullptr;
         g_scratch = reinterpret_cast<Stat*>(addr);

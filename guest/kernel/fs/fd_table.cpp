@@ -87,7 +87,7 @@ long fd_install(OpenFile* f, long min_fd, bool cloexec) {
             return i;
         }
     }
-    return -24;  // EMFILE
+    return -err::kMFile;
 }
 
 long fd_install_at(OpenFile* f, long fd, bool cloexec) {

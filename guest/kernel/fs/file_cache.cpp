@@ -6,6 +6,7 @@
 #include "kernel/mm/memory.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/sched.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
@@ -70,7 +71,7 @@ long send_pending(Cache& c) {
     if (n < 0)
         return n;
     if (static_cast<uint64_t>(n) < c.wr_len)
-        return -28;  // ENOSPC: the host took only part of it
+        return -err::kNoSpc;  // the host took only part of it
     return 0;
 }
 
@@ -98,7 +99,7 @@ Cache* acquire(OpenFile* f) {
                 victim = &s;
     }
     if (!victim->data) {
-        long addr = mem_mmap(0, kWindow, 3, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */);
+        long addr = mem_mmap(0, kWindow, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
         if (addr < 0)
             return nullptr;  // no memory: callers go direct
         victim->data = reinterpret_cast<uint8_t*>(addr);
@@ -188,7 +189,7 @@ void cache_batch_done(const abi::HcFs* reqs, const int* owners, uint32_t n) {
         if (reqs[k].result < 0)
             c.error = reqs[k].result;
         else if (static_cast<uint64_t>(reqs[k].result) < c.wr_len)
-            c.error = -28;  // ENOSPC
+            c.error = -err::kNoSpc;
     }
     g_generation++;
     refresh_dirty_flag();

@@ -2,17 +2,17 @@
 
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
 namespace {
 
-constexpr uint32_t kOAccmode = 3, kORdonly = 0, kOWronly = 1;
 
 // Stdout/stderr and pipe write ends are writable whatever the open flags
 // say (they were made for writing); everything else follows O_ACCMODE.
 bool writable(const OpenFile* f) {
-    return (f->flags & kOAccmode) != kORdonly || f->kind == FileKind::Stdout || f->kind == FileKind::Stderr ||
+    return (f->flags & O_ACCMODE) != O_RDONLY || f->kind == FileKind::Stdout || f->kind == FileKind::Stderr ||
            f->kind == FileKind::PipeWrite;
 }
 
@@ -62,7 +62,7 @@ const FileOps* file_ops_for(FileKind kind) {
 }
 
 long file_read(OpenFile* f, void* buf, size_t len, int64_t at) {
-    if ((f->flags & kOAccmode) == kOWronly)
+    if ((f->flags & O_ACCMODE) == O_WRONLY)
         return -err::kBadF;
     return f->ops->read ? f->ops->read(f, buf, len, at) : -err::kInval;
 }
@@ -101,7 +101,7 @@ bool file_is_tty(const OpenFile* f) {
     }
 }
 
-int file_poll(OpenFile* f) { return f->ops->poll ? f->ops->poll(f) : kPollIn | kPollOut; }
+int file_poll(OpenFile* f) { return f->ops->poll ? f->ops->poll(f) : POLLIN | POLLOUT; }
 
 WaitQueue* file_wait_queue(OpenFile* f) { return f->ops->wait_queue ? f->ops->wait_queue(f) : nullptr; }
 

@@ -17,8 +17,6 @@ namespace lightvm::guest {
 
 struct WaitQueue;
 
-// Poll readiness bits (POLLIN / POLLOUT / POLLHUP / POLLERR as in poll.h).
-inline constexpr int kPollIn = 0x001, kPollOut = 0x004, kPollErr = 0x008, kPollHup = 0x010;
 
 struct FileOps {
     // at < 0: at the file's offset (advancing it), else positioned.

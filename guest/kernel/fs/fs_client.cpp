@@ -4,6 +4,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "arch/x86_64/cpu.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
@@ -66,7 +67,7 @@ long fs_send_batch(abi::HcFs* reqs, uint32_t n) {
 void fs_set_pending_writes(const PendingWrites* pending) { g_pending = pending; }
 
 long fs_call(abi::HcFs& req) {
-    if (!read_only_op(req.op) && !(req.op == abi::kFsOpen && (req.flags & 01103) == 0))
+    if (!read_only_op(req.op) && !(req.op == abi::kFsOpen && (req.flags & (O_ACCMODE | O_CREAT | O_TRUNC)) == 0))
         attr_invalidate();  // anything but a plain read-only open may change what we cached
     if (!g_pending || !g_pending->any())
         return fs_call_raw(req);

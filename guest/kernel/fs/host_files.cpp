@@ -7,13 +7,12 @@
 #include "kernel/fs/fs_client.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
 namespace {
 
-constexpr uint32_t kOAppend = 02000;
-constexpr int kSet = 0, kCur = 1, kEnd = 2;
 
 long host_read(OpenFile* f, void* buf, size_t len, int64_t at) {
     uint64_t off = at < 0 ? f->offset : static_cast<uint64_t>(at);
@@ -24,7 +23,7 @@ long host_read(OpenFile* f, void* buf, size_t len, int64_t at) {
 }
 
 long host_write(OpenFile* f, const void* buf, size_t len, int64_t at) {
-    bool append = (f->flags & kOAppend) && at < 0;
+    bool append = (f->flags & O_APPEND) && at < 0;
     uint64_t off = at < 0 ? f->offset : static_cast<uint64_t>(at), pos = off;
     long n = cached_write(f, buf, len, off, append, &pos);
     if (n >= 0 && at < 0)
@@ -51,20 +50,20 @@ long host_seek_request(OpenFile* f, int64_t offset, int whence) {
 }
 
 long host_seek(OpenFile* f, int64_t offset, int whence) {
-    if (whence != kSet && whence != kCur) {
+    if (whence != SEEK_SET && whence != SEEK_CUR) {
         long e = cache_flush(f);  // the size must include pending writes
         if (e < 0)
             return e;
     }
     int64_t base;
     switch (whence) {
-    case kSet:
+    case SEEK_SET:
         base = 0;
         break;
-    case kCur:
+    case SEEK_CUR:
         base = static_cast<int64_t>(f->offset);
         break;
-    case kEnd: {
+    case SEEK_END: {
         Stat st;
         long s = host_fstat(f, &st);
         if (s < 0)

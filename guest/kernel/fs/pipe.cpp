@@ -6,6 +6,7 @@
 #include "kernel/mm/memory.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/wait.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
@@ -22,12 +23,11 @@ namespace {
 
 constexpr int kMaxPipes = 16;
 constexpr uint32_t kCap = 65536;  // Linux's default pipe capacity
-constexpr uint32_t kONonblock = 04000;
 // VM-wide pool: pipes are shared between the processes that hold their ends.
 Pipe g_pipes[kMaxPipes];
 
 uint32_t used(const Pipe* p) { return p->head - p->tail; }
-bool nonblocking(const OpenFile* f) { return f->flags & kONonblock; }
+bool nonblocking(const OpenFile* f) { return f->flags & O_NONBLOCK; }
 
 size_t copy_out(Pipe* p, uint8_t* out, size_t len) {
     size_t n = len < used(p) ? len : used(p);
@@ -71,7 +71,7 @@ long pipe_write(OpenFile* f, const void* buf, size_t len, int64_t) {
         if (!p->reader) {
             if (done)
                 return static_cast<long>(done);
-            exit_vm(128 + 13, 13);  // SIGPIPE's default action (no signal delivery yet)
+            exit_vm(128 + SIGPIPE, SIGPIPE);  // SIGPIPE's default action (no signal delivery yet)
         }
         size_t n = copy_in(p, in + done, len - done);
         done += n;
@@ -88,17 +88,17 @@ long pipe_write(OpenFile* f, const void* buf, size_t len, int64_t) {
 
 int read_end_poll(OpenFile* f) {
     Pipe* p = f->pipe;
-    int r = used(p) ? kPollIn : 0;
+    int r = used(p) ? POLLIN : 0;
     if (!p->writer)
-        r |= kPollHup;  // readable too: read() returns 0
+        r |= POLLHUP;  // readable too: read() returns 0
     return r;
 }
 
 int write_end_poll(OpenFile* f) {
     Pipe* p = f->pipe;
     if (!p->reader)
-        return kPollErr;
-    return used(p) < kCap ? kPollOut : 0;
+        return POLLERR;
+    return used(p) < kCap ? POLLOUT : 0;
 }
 
 WaitQueue* read_end_queue(OpenFile* f) { return &f->pipe->readable; }
@@ -108,8 +108,7 @@ long pipe_stat(OpenFile*, Stat* out) { return synthetic_stat(out, 0010000 | 0600
 long pipe_sync(OpenFile*, bool) { return -err::kInval; }
 
 long pipe_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
-    constexpr uint64_t kFionread = 0x541b;
-    if (request != kFionread || f->kind != FileKind::PipeRead)
+    if (request != FIONREAD || f->kind != FileKind::PipeRead)
         return -err::kNotTy;
     int32_t n = static_cast<int32_t>(used(f->pipe));
     return copy_to_user(arg, &n, sizeof n);
@@ -131,7 +130,7 @@ Pipe* pipe_create() {
         if (p.used)
             continue;
         if (!p.data) {
-            long addr = mem_mmap(0, kCap, 3, 0x22 /* MAP_PRIVATE|MAP_ANONYMOUS */);
+            long addr = mem_mmap(0, kCap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
             if (addr < 0)
                 return nullptr;
             p.data = reinterpret_cast<uint8_t*>(addr);

@@ -4,25 +4,25 @@
 #include "kernel/errno.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
 namespace {
 
-constexpr uint32_t kSIfDir = 0040000;
 
 long root_read(OpenFile*, void*, size_t, int64_t) { return -err::kIsDir; }
 long root_write(OpenFile*, const void*, size_t, int64_t) { return -err::kIsDir; }
 
 // The offset is an index into the listing (getdents).
 long root_seek(OpenFile* f, int64_t offset, int whence) {
-    if (whence != 0 || offset < 0)
+    if (whence != SEEK_SET || offset < 0)
         return -err::kInval;
     f->offset = static_cast<uint64_t>(offset);
     return offset;
 }
 
-long root_stat(OpenFile*, Stat* out) { return synthetic_stat(out, kSIfDir | 0755, 2, 0); }
+long root_stat(OpenFile*, Stat* out) { return synthetic_stat(out, S_IFDIR | 0755, 2, 0); }
 
 long text_read(OpenFile* f, void* buf, size_t len, int64_t at) {
     uint64_t off = at < 0 ? f->offset : static_cast<uint64_t>(at);
@@ -40,13 +40,13 @@ long text_write(OpenFile*, const void*, size_t, int64_t) { return -err::kBadF; }
 long text_seek(OpenFile* f, int64_t offset, int whence) {
     int64_t base;
     switch (whence) {
-    case 0:
+    case SEEK_SET:
         base = 0;
         break;
-    case 1:
+    case SEEK_CUR:
         base = static_cast<int64_t>(f->offset);
         break;
-    case 2:
+    case SEEK_END:
         base = f->text_len;
         break;
     default:
@@ -60,7 +60,7 @@ long text_seek(OpenFile* f, int64_t offset, int whence) {
 }
 
 long text_stat(OpenFile*, Stat* out) {
-    long r = synthetic_stat(out, 0100444, 30, 0);
+    long r = synthetic_stat(out, S_IFREG | 0444, 30, 0);
     out->size = 0;  // like procfs: the size is learnt by reading
     return r;
 }

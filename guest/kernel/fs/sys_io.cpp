@@ -12,6 +12,7 @@
 #include "kernel/time/clock.hpp"
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
@@ -24,12 +25,11 @@ enum : unsigned {
     kSysPipe2 = 293, kSysPreadv = 295, kSysPwritev = 296, kSysCloseRange = 436, kSysSendfile = 40,
 };
 
-constexpr uint64_t kIovMax = 1024;
-constexpr uint32_t kOCloexec = 02000000, kONonblock = 04000, kOAppend = 02000;
-
+// struct iovec with the base as a number: a user address, checked before use.
 struct Iovec {
     uint64_t base, len;
 };
+static_assert(sizeof(Iovec) == sizeof(iovec) && offsetof(Iovec, len) == offsetof(iovec, iov_len));
 
 // Small vectors go through one bounce buffer: one exit instead of one per
 // iovec (musl's stdio writes header+data as two iovecs).
@@ -46,7 +46,7 @@ long rwv(long fd, uint64_t iov_addr, uint64_t count, int64_t at, bool writing) {
     OpenFile* f = fd_get(fd);
     if (!f)
         return -err::kBadF;
-    if (count > kIovMax)
+    if (count > UIO_MAXIOV)
         return -err::kInval;
     if (!access_ok(iov_addr, count * sizeof(Iovec)))
         return -err::kFault;
@@ -131,12 +131,11 @@ long sys_lseek(const SyscallArgs& a) {
 long sys_close(const SyscallArgs& a) { return fd_close(fd_arg(a.a0)); }
 
 long sys_close_range(const SyscallArgs& a) {
-    constexpr uint64_t kCloexec = 4;
-    if (a.a0 > a.a1 || (a.a2 & ~kCloexec))
+    if (a.a0 > a.a1 || (a.a2 & ~uint64_t{CLOSE_RANGE_CLOEXEC}))
         return -err::kInval;
     uint64_t last = a.a1 < kMaxFds ? a.a1 : kMaxFds - 1;
     for (uint64_t fd = a.a0; fd <= last && fd < kMaxFds; ++fd) {
-        if (a.a2 & kCloexec)
+        if (a.a2 & CLOSE_RANGE_CLOEXEC)
             fd_set_cloexec(static_cast<long>(fd), true);
         else
             fd_close(static_cast<long>(fd));
@@ -174,9 +173,9 @@ long sys_dup2(const SyscallArgs& a) {
 }
 
 long sys_dup3(const SyscallArgs& a) {
-    if (a.a0 == a.a1 || (a.a2 & ~uint64_t{kOCloexec}))
+    if (a.a0 == a.a1 || (a.a2 & ~uint64_t{O_CLOEXEC}))
         return -err::kInval;
-    return dup_to(fd_arg(a.a0), fd_arg(a.a1), a.a2 & kOCloexec);
+    return dup_to(fd_arg(a.a0), fd_arg(a.a1), a.a2 & O_CLOEXEC);
 }
 
 long sys_fcntl(const SyscallArgs& a) {
@@ -185,33 +184,33 @@ long sys_fcntl(const SyscallArgs& a) {
     if (!f)
         return -err::kBadF;
     switch (a.a1) {
-    case 0:     // F_DUPFD
-    case 1030:  // F_DUPFD_CLOEXEC
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC:
     {
         if (static_cast<int64_t>(a.a2) < 0 || a.a2 >= kMaxFds)
             return -err::kInval;
         file_get(f);
-        long r = fd_install(f, fd_arg(a.a2), a.a1 == 1030);
+        long r = fd_install(f, fd_arg(a.a2), a.a1 == F_DUPFD_CLOEXEC);
         if (r < 0)
             file_put(f);
         return r;
     }
-    case 1:  // F_GETFD
-        return fd_cloexec(fd) ? 1 : 0;
-    case 2:  // F_SETFD
-        fd_set_cloexec(fd, a.a2 & 1);
+    case F_GETFD:
+        return fd_cloexec(fd) ? FD_CLOEXEC : 0;
+    case F_SETFD:
+        fd_set_cloexec(fd, a.a2 & FD_CLOEXEC);
         return 0;
-    case 3:  // F_GETFL
+    case F_GETFL:
         return static_cast<long>(f->flags);
-    case 4:  // F_SETFL: only O_APPEND and O_NONBLOCK can change
-        f->flags = (f->flags & ~(kOAppend | kONonblock)) | (static_cast<uint32_t>(a.a2) & (kOAppend | kONonblock));
+    case F_SETFL:  // only O_APPEND and O_NONBLOCK can change
+        f->flags = (f->flags & ~(O_APPEND | O_NONBLOCK)) | (static_cast<uint32_t>(a.a2) & (O_APPEND | O_NONBLOCK));
         return 0;
-    case 5:   // F_GETLK
-    case 6:   // F_SETLK
-    case 7:   // F_SETLKW
-    case 36:  // F_OFD_GETLK...
-    case 37:
-    case 38:
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
         return 0;  // one process: record locks always succeed
     default:
         return -err::kInval;
@@ -241,22 +240,16 @@ long sys_ioctl(const SyscallArgs& a) {
     return f ? file_ioctl(f, a.a1, a.a2) : -err::kBadF;
 }
 
-struct Pollfd {
-    int32_t fd;
-    int16_t events, revents;
-};
-
 // One pass over the set: how many fds have something to report. POLLHUP,
 // POLLERR and POLLNVAL are reported whether asked for or not.
-long poll_scan(Pollfd* p, uint64_t n) {
-    constexpr int kNval = 0x20;
+long poll_scan(pollfd* p, uint64_t n) {
     long ready = 0;
     for (uint64_t i = 0; i < n; ++i) {
         p[i].revents = 0;
         if (p[i].fd < 0)
             continue;
         OpenFile* f = fd_get(p[i].fd);
-        int r = f ? file_poll(f) & (p[i].events | kPollHup | kPollErr) : kNval;
+        int r = f ? file_poll(f) & (p[i].events | POLLHUP | POLLERR) : POLLNVAL;
         p[i].revents = static_cast<int16_t>(r);
         if (r)
             ++ready;
@@ -270,9 +263,9 @@ long poll_scan(Pollfd* p, uint64_t n) {
 long do_poll(uint64_t addr, uint64_t n, int64_t timeout_ns) {
     if (n > kMaxFds)
         return -err::kInval;
-    if (n && !access_ok(addr, n * sizeof(Pollfd)))
+    if (n && !access_ok(addr, n * sizeof(pollfd)))
         return -err::kFault;
-    auto* p = reinterpret_cast<Pollfd*>(user_to_gpa(addr));
+    auto* p = reinterpret_cast<pollfd*>(user_to_gpa(addr));
     uint64_t deadline = timeout_ns > 0 ? monotonic_ns() + static_cast<uint64_t>(timeout_ns) : 0;
     for (;;) {
         long ready = poll_scan(p, n);
@@ -317,24 +310,24 @@ long sys_ppoll(const SyscallArgs& a) {
 }
 
 long make_pipe(uint64_t fds_addr, uint64_t flags) {
-    if (flags & ~uint64_t{kOCloexec | kONonblock})
+    if (flags & ~uint64_t{O_CLOEXEC | O_NONBLOCK})
         return -err::kInval;
     if (!access_ok(fds_addr, 8))
         return -err::kFault;
     Pipe* p = pipe_create();
     if (!p)
-        return -23;  // ENFILE
-    uint32_t fl = static_cast<uint32_t>(flags & kONonblock);
+        return -err::kNFile;
+    uint32_t fl = static_cast<uint32_t>(flags & O_NONBLOCK);
     OpenFile* r = file_alloc(FileKind::PipeRead, fl);
-    OpenFile* w = r ? file_alloc(FileKind::PipeWrite, fl | 1) : nullptr;
+    OpenFile* w = r ? file_alloc(FileKind::PipeWrite, fl | O_WRONLY) : nullptr;
     if (!w) {
         if (r)
             file_put(r);  // closes the read end
         pipe_close_end(p, true);
-        return -23;
+        return -err::kNFile;
     }
     r->pipe = w->pipe = p;
-    bool cloexec = flags & kOCloexec;
+    bool cloexec = flags & O_CLOEXEC;
     long rfd = fd_install(r, 0, cloexec);
     long wfd = rfd >= 0 ? fd_install(w, 0, cloexec) : rfd;
     if (wfd < 0) {
@@ -368,7 +361,7 @@ long sys_sendfile(const SyscallArgs& a) {
     // in one exit (cat, cp).
     bool out_stream = out->kind == FileKind::Stdout || out->kind == FileKind::Stderr;
     if (in->kind == FileKind::HostFile && (out->kind == FileKind::HostFile || out_stream) &&
-        (in->flags & 3) != 1 && (out_stream || (out->flags & 3) != 0)) {
+        (in->flags & O_ACCMODE) != O_WRONLY && (out_stream || (out->flags & O_ACCMODE) != O_RDONLY)) {
         abi::HcFs r = fs_request(abi::kFsSendfile);
         r.handle = in->handle;
         r.offset = static_cast<int64_t>(pos < 0 ? in->offset : static_cast<uint64_t>(pos));
@@ -379,11 +372,11 @@ long sys_sendfile(const SyscallArgs& a) {
         } else {
             r.flags = abi::kSendToHandle;
             r.handle2 = out->handle;
-            r.offset2 = (out->flags & 02000) ? -1 : static_cast<int64_t>(out->offset);
+            r.offset2 = (out->flags & O_APPEND) ? -1 : static_cast<int64_t>(out->offset);
         }
         long n = fs_call(r);
         if (n == -err::kPipe && out_stream)
-            exit_vm(128 + 13, 13);  // SIGPIPE's default action
+            exit_vm(128 + SIGPIPE, SIGPIPE);  // SIGPIPE's default action
         if (n < 0)
             return n;
         if (pos < 0)
@@ -425,9 +418,9 @@ void io_init() {
         FileKind kind;
         uint32_t closed_flag;
         uint32_t open_flags;
-    } const stdio[3] = {{FileKind::Stdin, abi::kBootStdinClosed, 0},
-                        {FileKind::Stdout, abi::kBootStdoutClosed, 1},
-                        {FileKind::Stderr, abi::kBootStderrClosed, 1}};
+    } const stdio[3] = {{FileKind::Stdin, abi::kBootStdinClosed, O_RDONLY},
+                        {FileKind::Stdout, abi::kBootStdoutClosed, O_WRONLY},
+                        {FileKind::Stderr, abi::kBootStderrClosed, O_WRONLY}};
     for (long fd = 0; fd < 3; ++fd) {
         if (fl & stdio[fd].closed_flag)
             continue;

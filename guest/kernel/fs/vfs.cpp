@@ -3,6 +3,7 @@
 #include "kernel/errno.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/uapi.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/mm/uaccess.hpp"
 
@@ -10,7 +11,6 @@ namespace lightvm::guest {
 
 namespace {
 
-constexpr long kAtFdcwd = -100;
 // Whether --rootfs mounted a share at "/": from the boot page, VM-wide.
 bool g_has_root_mount;
 
@@ -143,7 +143,7 @@ void physical_tail(long dirfd, const char* path, size_t len, const char* mount, 
     int depth = 0;
     if (path[0] != '/') {
         const char* base = vfs_cwd();
-        if (dirfd != -100) {
+        if (dirfd != AT_FDCWD) {
             OpenFile* f = fd_get(dirfd);
             base = f && f->path ? f->path : "/";
         }
@@ -258,7 +258,7 @@ long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
     if (path[0] != '/') {
         const char* base = fsc().cwd;
         size_t base_len = fsc().cwd_len;
-        if (dirfd != kAtFdcwd) {
+        if (dirfd != AT_FDCWD) {
             OpenFile* f = fd_get(dirfd);
             if (!f)
                 return -err::kBadF;

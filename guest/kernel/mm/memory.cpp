@@ -2,6 +2,7 @@
 
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/uapi.hpp"
 #include "kernel/mm/address_space.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/mm/uaccess.hpp"
@@ -11,9 +12,6 @@ namespace lightvm::guest {
 namespace {
 
 constexpr uint64_t kPage = abi::kPageSize;
-constexpr int kMapShared = 0x01, kMapPrivate = 0x02, kMapFixed = 0x10, kMapAnonymous = 0x20,
-              kMapFixedNoreplace = 0x100000;
-constexpr int kMremapMaymove = 1, kMremapFixed = 2;
 
 constexpr int kMaxExtents = AddressSpace::kMaxExtents;
 
@@ -192,20 +190,20 @@ long mem_mmap(uint64_t addr, uint64_t len, int prot, int flags) {
     (void)prot;
     if (len == 0)
         return -err::kInval;
-    if (!(flags & kMapAnonymous))
+    if (!(flags & MAP_ANONYMOUS))
         return -err::kNoDev;  // file mappings arrive with the filesystem
-    if (!(flags & (kMapShared | kMapPrivate)))
+    if (!(flags & (MAP_SHARED | MAP_PRIVATE)))
         return -err::kInval;
     if (len > mm().hi - mm().lo)
         return -err::kNoMem;
     len = page_up(len);
-    bool fixed = flags & (kMapFixed | kMapFixedNoreplace);
+    bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
     if (fixed) {
         if (addr & (kPage - 1))
             return -err::kInval;
         if (addr < mm().lo || addr > mm().hi || len > mm().hi - addr)
             return -err::kNoMem;
-        if ((flags & kMapFixedNoreplace) && !range_free(addr, addr + len))
+        if ((flags & MAP_FIXED_NOREPLACE) && !range_free(addr, addr + len))
             return -err::kExist;
         uint64_t newly = free_bytes_in(addr, addr + len);
         if (!ensure_backed(addr, addr + len) || !take(addr, addr + len))
@@ -247,9 +245,9 @@ long mem_munmap(uint64_t addr, uint64_t len) {
 }
 
 long mem_mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags, uint64_t new_addr) {
-    if ((old_addr & (kPage - 1)) || new_len == 0 || (flags & ~(kMremapMaymove | kMremapFixed)))
+    if ((old_addr & (kPage - 1)) || new_len == 0 || (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)))
         return -err::kInval;
-    if (flags & kMremapFixed)
+    if (flags & MREMAP_FIXED)
         return -err::kInval;  // not used by libc's realloc; refuse rather than half-implement
     (void)new_addr;
     old_len = page_up(old_len);
@@ -270,9 +268,9 @@ long mem_mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags
         mm().used += grow_b - grow_a;
         return static_cast<long>(old_addr);
     }
-    if (!(flags & kMremapMaymove))
+    if (!(flags & MREMAP_MAYMOVE))
         return -err::kNoMem;
-    long moved = mem_mmap(0, new_len, 3, kMapPrivate | kMapAnonymous);
+    long moved = mem_mmap(0, new_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
     if (moved < 0)
         return moved;
     memcpy(reinterpret_cast<void*>(moved), reinterpret_cast<void*>(old_addr), old_len);

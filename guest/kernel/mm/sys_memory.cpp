@@ -6,6 +6,7 @@
 #include "kernel/mm/memory.hpp"
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
@@ -20,7 +21,6 @@ long sys_brk(const SyscallArgs& a) { return static_cast<long>(mem_brk(a.a0)); }
 // nobody else writes the file. Writable shared mappings cannot be kept in
 // sync without page-table tricks and are refused (ENODEV).
 long map_file(const SyscallArgs& a) {
-    constexpr int kMapShared = 0x01, kMapAnonymous = 0x20, kProtWrite = 0x2;
     int flags = static_cast<int>(a.a3), prot = static_cast<int>(a.a2);
     OpenFile* f = fd_get(fd_arg(a.a4));
     if (!f)
@@ -28,12 +28,12 @@ long map_file(const SyscallArgs& a) {
     if (a.a5 & (abi::kPageSize - 1))
         return -err::kInval;
     if (f->kind == FileKind::DevZero)
-        return mem_mmap(a.a0, a.a1, prot, flags | kMapAnonymous);
+        return mem_mmap(a.a0, a.a1, prot, flags | MAP_ANONYMOUS);
     if (f->kind != FileKind::HostFile && f->kind != FileKind::Block)
         return -err::kNoDev;
-    if ((flags & kMapShared) && (prot & kProtWrite))
+    if ((flags & MAP_SHARED) && (prot & PROT_WRITE))
         return -err::kNoDev;
-    long addr = mem_mmap(a.a0, a.a1, prot, (flags & ~kMapShared) | 0x02 | kMapAnonymous);
+    long addr = mem_mmap(a.a0, a.a1, prot, (flags & ~MAP_SHARED) | MAP_PRIVATE | MAP_ANONYMOUS);
     if (addr < 0)
         return addr;
     uint64_t done = 0;
@@ -52,7 +52,7 @@ long map_file(const SyscallArgs& a) {
 }
 
 long sys_mmap(const SyscallArgs& a) {
-    if (!(a.a3 & 0x20))
+    if (!(a.a3 & MAP_ANONYMOUS))
         return map_file(a);
     return mem_mmap(a.a0, a.a1, static_cast<int>(a.a2), static_cast<int>(a.a3));
 }
@@ -63,13 +63,12 @@ long sys_mremap(const SyscallArgs& a) {
 }
 
 long sys_madvise(const SyscallArgs& a) {
-    constexpr uint64_t kDontNeed = 4, kFree = 8;
     if (a.a0 & (abi::kPageSize - 1))
         return -err::kInval;
     if (!access_ok(a.a0, a.a1))
         return -err::kNoMem;
     // Linux guarantees zero-fill on the next touch of anonymous memory.
-    if (a.a2 == kDontNeed || a.a2 == kFree)
+    if (a.a2 == MADV_DONTNEED || a.a2 == MADV_FREE)
         memset(reinterpret_cast<void*>(a.a0), 0, a.a1);
     return 0;
 }

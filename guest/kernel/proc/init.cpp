@@ -4,6 +4,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
 #include "kernel/proc/sched.hpp"
+#include "kernel/uapi.hpp"
 
 extern "C" char lvm_boot_kstack[], lvm_boot_kstack_top[];
 
@@ -19,13 +20,14 @@ FsContext g_init_fs;
 FdTable g_init_files;
 AddressSpace g_init_mm;
 
+static_assert(kRlimits == RLIM_NLIMITS);
+
 void default_limits(Process& p) {
-    constexpr uint64_t kInfinity = ~0ull;
     for (auto& l : p.rlimit)
-        l[0] = l[1] = kInfinity;
-    p.rlimit[3][0] = p.rlimit[3][1] = abi::kStackSize;  // RLIMIT_STACK
-    p.rlimit[7][0] = kMaxFds;                           // RLIMIT_NOFILE
-    p.rlimit[7][1] = 4096;
+        l[0] = l[1] = RLIM_INFINITY;
+    p.rlimit[RLIMIT_STACK][0] = p.rlimit[RLIMIT_STACK][1] = abi::kStackSize;
+    p.rlimit[RLIMIT_NOFILE][0] = kMaxFds;
+    p.rlimit[RLIMIT_NOFILE][1] = 4096;
 }
 
 }  // namespace

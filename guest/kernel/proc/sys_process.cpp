@@ -6,6 +6,7 @@
 #include "kernel/proc/sched.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/syscalls/syscall.hpp"
+#include "kernel/uapi.hpp"
 #include "kernel/mm/uaccess.hpp"
 
 namespace lightvm::guest {
@@ -25,8 +26,6 @@ enum : unsigned {
     kSysPause = 34, kSysPrctl = 157,
 };
 
-constexpr uint64_t kArchSetGs = 0x1001, kArchSetFs = 0x1002, kArchGetFs = 0x1003, kArchGetGs = 0x1004;
-constexpr unsigned kSigChld = 17, kSigCont = 18, kSigUrg = 23, kSigWinch = 28;
 
 
 long sys_exit(const SyscallArgs& a) {
@@ -46,7 +45,7 @@ long sys_set_tid_address(const SyscallArgs&) { return current()->tid; }
 
 long sys_arch_prctl(const SyscallArgs& a) {
     switch (a.a0) {
-    case kArchSetFs:
+    case ARCH_SET_FS:
         if (a.a1 >= (1ull << 47))
             return -err::kPerm;
         current()->fs_base = a.a1;
@@ -58,18 +57,18 @@ long sys_arch_prctl(const SyscallArgs& a) {
             return hc.result;
         }
         return 0;
-    case kArchGetFs:
+    case ARCH_GET_FS:
         if (!access_ok(a.a1, 8))
             return -err::kFault;
         *reinterpret_cast<uint64_t*>(a.a1) = current()->fs_base;
         return 0;
-    case kArchSetGs:
+    case ARCH_SET_GS:
         if (!(boot().flags & abi::kBootHasFsgsbase))
             return -err::kInval;
         current()->gs_base = a.a1;
         asm volatile("wrgsbase %0" : : "r"(a.a1) : "memory");
         return 0;
-    case kArchGetGs:
+    case ARCH_GET_GS:
         if (!access_ok(a.a1, 8))
             return -err::kFault;
         *reinterpret_cast<uint64_t*>(a.a1) = current()->gs_base;
@@ -80,7 +79,7 @@ long sys_arch_prctl(const SyscallArgs& a) {
 }
 
 bool fatal_by_default(unsigned sig) {
-    return sig != kSigChld && sig != kSigCont && sig != kSigUrg && sig != kSigWinch;
+    return sig != SIGCHLD && sig != SIGCONT && sig != SIGURG && sig != SIGWINCH;
 }
 
 // Signals to ourselves: no delivery yet, so a default-fatal signal ends the
@@ -88,7 +87,7 @@ bool fatal_by_default(unsigned sig) {
 long deliver_self(unsigned sig) {
     if (sig == 0)
         return 0;
-    if (sig > 64)
+    if (sig > LVM_NSIG)
         return -err::kInval;
     if (!fatal_by_default(sig))
         return 0;
@@ -114,35 +113,30 @@ long sys_tgkill(const SyscallArgs& a) {
 
 long sys_rt_sigaction(const SyscallArgs& a) {
     // Accept and remember nothing; report SIG_DFL as the old action.
-    if (a.a0 == 0 || a.a0 > 64 || a.a0 == 9 || a.a0 == 19)
+    if (a.a0 == 0 || a.a0 > LVM_NSIG || a.a0 == SIGKILL || a.a0 == SIGSTOP)
         return -err::kInval;
     if (a.a2) {
-        if (!access_ok(a.a2, 32))
+        if (!access_ok(a.a2, sizeof(struct sigaction)))
             return -err::kFault;
-        memset(reinterpret_cast<void*>(a.a2), 0, 32);
+        memset(reinterpret_cast<void*>(a.a2), 0, sizeof(struct sigaction));
     }
     return 0;
 }
 
 long sys_rt_sigprocmask(const SyscallArgs& a) {
     if (a.a2) {
-        if (!access_ok(a.a2, 8))
+        if (!access_ok(a.a2, sizeof(sigset_t)))
             return -err::kFault;
-        memset(reinterpret_cast<void*>(a.a2), 0, 8);
+        memset(reinterpret_cast<void*>(a.a2), 0, sizeof(sigset_t));
     }
     return 0;
 }
 
 long sys_sigaltstack(const SyscallArgs& a) {
     if (a.a1) {
-        if (!access_ok(a.a1, 24))
+        if (!access_ok(a.a1, sizeof(stack_t)))
             return -err::kFault;
-        struct {
-            uint64_t sp;
-            int32_t flags;
-            int32_t pad;
-            uint64_t size;
-        } old{0, 2 /* SS_DISABLE */, 0, 0};
+        stack_t old{nullptr, SS_DISABLE, 0};
         memcpy(reinterpret_cast<void*>(a.a1), &old, sizeof old);
     }
     return 0;
@@ -151,9 +145,9 @@ long sys_sigaltstack(const SyscallArgs& a) {
 // Limits live in the process; new values are kept (getrlimit returns them)
 // but only RLIMIT_NOFILE's ceiling (kMaxFds) is a real limit today.
 long get_rlimit(unsigned resource, uint64_t addr) {
-    if (!access_ok(addr, 16))
+    if (!access_ok(addr, sizeof(rlimit64)))
         return -err::kFault;
-    memcpy(reinterpret_cast<void*>(addr), current_process()->rlimit[resource], 16);
+    memcpy(reinterpret_cast<void*>(addr), current_process()->rlimit[resource], sizeof(rlimit64));
     return 0;
 }
 
@@ -210,15 +204,15 @@ long sys_sched_getaffinity(const SyscallArgs& a) {
 }
 
 long sys_futex(const SyscallArgs& a) {
-    unsigned op = a.a1 & 127;
-    if (op == 1 || op == 10)  // FUTEX_WAKE, FUTEX_WAKE_BITSET: nobody else to wake
+    unsigned op = a.a1 & FUTEX_CMD_MASK;
+    if (op == FUTEX_WAKE || op == FUTEX_WAKE_BITSET)  // nobody else to wake
         return 0;
-    if (op == 0 || op == 9) {  // FUTEX_WAIT(_BITSET)
+    if (op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET) {
         if (!access_ok(a.a0, 4))
             return -err::kFault;
         if (*reinterpret_cast<volatile uint32_t*>(a.a0) != static_cast<uint32_t>(a.a2))
             return -err::kAgain;
-        return -110;  // ETIMEDOUT: single-threaded, nobody could ever wake us
+        return -err::kTimedOut;  // single-threaded: nobody could ever wake us
     }
     return -err::kNoSys;
 }
@@ -242,9 +236,8 @@ long sys_getresid(const SyscallArgs& a) {
 // prctl: the thread name (PR_SET_NAME/PR_GET_NAME) and the dumpable flag;
 // the rest is not supported.
 long sys_prctl(const SyscallArgs& a) {
-    constexpr uint64_t kSetName = 15, kGetName = 16, kGetDumpable = 3, kSetDumpable = 4;
     switch (a.a0) {
-    case kSetName: {
+    case PR_SET_NAME: {
         // Linux keeps the first 15 bytes of a longer name.
         long len = strnlen_user(a.a1, sizeof current()->comm);
         if (len == -err::kNameTooLong)
@@ -257,14 +250,14 @@ long sys_prctl(const SyscallArgs& a) {
         memcpy(current()->comm, name, sizeof name);
         return 0;
     }
-    case kGetName:
+    case PR_GET_NAME:
         if (!access_ok(a.a1, 16))
             return -err::kFault;
         memcpy(reinterpret_cast<void*>(a.a1), current()->comm, 16);
         return 0;
-    case kGetDumpable:
+    case PR_GET_DUMPABLE:
         return 1;
-    case kSetDumpable:
+    case PR_SET_DUMPABLE:
         return a.a1 <= 1 ? 0 : -err::kInval;
     default:
         return -err::kInval;

@@ -5,6 +5,7 @@
 #include "kernel/proc/sched.hpp"
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
@@ -13,25 +14,23 @@ namespace {
 enum : unsigned { kSysClockGettime = 228, kSysClockGetres = 229, kSysGettimeofday = 96, kSysTime = 201,
                   kSysNanosleep = 35, kSysClockNanosleep = 230, kSysTimes = 100, kSysGetrusage = 98 };
 
-struct Timespec {
-    int64_t sec, nsec;
-};
+using Timespec = __kernel_timespec;
 
 bool clock_now(uint64_t clk, uint64_t* ns) {
     switch (clk) {
-    case 0:  // CLOCK_REALTIME
-    case 5:  // CLOCK_REALTIME_COARSE
-    case 11: // CLOCK_TAI (no leap-second table: same as REALTIME)
+    case CLOCK_REALTIME:
+    case CLOCK_REALTIME_COARSE:
+    case CLOCK_TAI:  // no leap-second table: same as REALTIME
         *ns = realtime_ns();
         return true;
-    case 1:  // CLOCK_MONOTONIC
-    case 4:  // CLOCK_MONOTONIC_RAW
-    case 6:  // CLOCK_MONOTONIC_COARSE
-    case 7:  // CLOCK_BOOTTIME
+    case CLOCK_MONOTONIC:
+    case CLOCK_MONOTONIC_RAW:
+    case CLOCK_MONOTONIC_COARSE:
+    case CLOCK_BOOTTIME:
         *ns = monotonic_ns();
         return true;
-    case 2:  // CLOCK_PROCESS_CPUTIME_ID: the VM's one vCPU has run since boot
-    case 3:  // CLOCK_THREAD_CPUTIME_ID
+    case CLOCK_PROCESS_CPUTIME_ID:  // the VM's one vCPU has run since boot
+    case CLOCK_THREAD_CPUTIME_ID:
         *ns = boottime_ns();
         return true;
     default:
@@ -63,17 +62,17 @@ long sys_clock_getres(const SyscallArgs& a) {
 
 long sys_gettimeofday(const SyscallArgs& a) {
     if (a.a0) {
-        if (!access_ok(a.a0, 16))
+        if (!access_ok(a.a0, sizeof(timeval)))
             return -err::kFault;
         uint64_t ns = realtime_ns();
-        auto* tv = reinterpret_cast<int64_t*>(a.a0);
-        tv[0] = int64_t(ns / 1000000000);
-        tv[1] = int64_t(ns % 1000000000 / 1000);
+        auto* tv = reinterpret_cast<timeval*>(a.a0);
+        tv->tv_sec = int64_t(ns / 1000000000);
+        tv->tv_usec = int64_t(ns % 1000000000 / 1000);
     }
     if (a.a1) {
-        if (!access_ok(a.a1, 8))
+        if (!access_ok(a.a1, sizeof(struct timezone)))
             return -err::kFault;
-        memset(reinterpret_cast<void*>(a.a1), 0, 8);  // UTC
+        memset(reinterpret_cast<void*>(a.a1), 0, sizeof(struct timezone));  // UTC
     }
     return 0;
 }
@@ -102,10 +101,10 @@ bool read_timespec(uint64_t p, uint64_t* ns) {
     if (!access_ok(p, sizeof(Timespec)))
         return false;
     Timespec ts = *reinterpret_cast<const Timespec*>(p);
-    if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000)
+    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
         return false;
-    uint64_t sec = uint64_t(ts.sec) > (~0ull / 1000000000 - 1) ? (~0ull / 1000000000 - 1) : uint64_t(ts.sec);
-    *ns = sec * 1000000000 + uint64_t(ts.nsec);
+    uint64_t sec = uint64_t(ts.tv_sec) > (~0ull / 1000000000 - 1) ? (~0ull / 1000000000 - 1) : uint64_t(ts.tv_sec);
+    *ns = sec * 1000000000 + uint64_t(ts.tv_nsec);
     return true;
 }
 
@@ -118,36 +117,36 @@ long sys_nanosleep(const SyscallArgs& a) {
 
 long sys_clock_nanosleep(const SyscallArgs& a) {
     uint64_t ns, now;
-    if (!clock_now(a.a0, &now) || a.a0 == 2 || a.a0 == 3)
+    if (!clock_now(a.a0, &now) || a.a0 == CLOCK_PROCESS_CPUTIME_ID || a.a0 == CLOCK_THREAD_CPUTIME_ID)
         return -err::kInval;
     if (!read_timespec(a.a2, &ns))
         return access_ok(a.a2, sizeof(Timespec)) ? -err::kInval : -err::kFault;
-    if (a.a1 & 1)  // TIMER_ABSTIME
+    if (a.a1 & TIMER_ABSTIME)
         ns = ns > now ? ns - now : 0;
     long r = sleep_ns(ns);
     return r;
 }
 
 long sys_times(const SyscallArgs& a) {
-    uint64_t ticks = boottime_ns() / 10000000;  // USER_HZ = 100
+    uint64_t ticks = boottime_ns() / (1000000000 / HZ);  // clock_t counts USER_HZ ticks
     if (a.a0) {
-        if (!access_ok(a.a0, 32))
+        if (!access_ok(a.a0, sizeof(tms)))
             return -err::kFault;
-        auto* t = reinterpret_cast<uint64_t*>(a.a0);
-        t[0] = ticks;
-        t[1] = t[2] = t[3] = 0;
+        auto* t = reinterpret_cast<tms*>(a.a0);
+        t->tms_utime = static_cast<__kernel_clock_t>(ticks);
+        t->tms_stime = t->tms_cutime = t->tms_cstime = 0;
     }
     return static_cast<long>(ticks);
 }
 
 long sys_getrusage(const SyscallArgs& a) {
-    if (!access_ok(a.a1, 144))
+    if (!access_ok(a.a1, sizeof(rusage)))
         return -err::kFault;
-    memset(reinterpret_cast<void*>(a.a1), 0, 144);
+    memset(reinterpret_cast<void*>(a.a1), 0, sizeof(rusage));
     uint64_t us = boottime_ns() / 1000;
-    auto* r = reinterpret_cast<int64_t*>(a.a1);
-    r[0] = int64_t(us / 1000000);  // ru_utime
-    r[1] = int64_t(us % 1000000);
+    auto* r = reinterpret_cast<rusage*>(a.a1);
+    r->ru_utime.tv_sec = int64_t(us / 1000000);
+    r->ru_utime.tv_usec = int64_t(us % 1000000);
     return 0;
 }
 
