@@ -10,6 +10,7 @@
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
 #include "kernel/fs/vfs.hpp"
+#include "kernel/uapi.hpp"
 #include "kernel/mm/uaccess.hpp"
 
 namespace lightvm::guest {
@@ -24,7 +25,7 @@ namespace {
 // ---- open -----------------------------------------------------------------
 
 long install(OpenFile* f, uint32_t flags) {
-    long fd = fd_install(f, 0, flags & kOCloexec);
+    long fd = fd_install(f, 0, flags & O_CLOEXEC);
     if (fd < 0)
         file_put(f);
     return fd;
@@ -72,8 +73,8 @@ long synthetic_stat_public(Stat* out, uint32_t mode) {
 }
 
 long open_special(const Resolved& res, uint32_t flags) {
-    uint32_t keep = flags & (kOAccmode | kOAppend | kONonblock);
-    bool writing = (flags & kOAccmode) != 0 || (flags & kOTrunc);
+    uint32_t keep = flags & (O_ACCMODE | O_APPEND | O_NONBLOCK);
+    bool writing = (flags & O_ACCMODE) != 0 || (flags & O_TRUNC);
     FileKind kind;
     switch (res.special) {
     case Special::DevNull:
@@ -93,7 +94,7 @@ long open_special(const Resolved& res, uint32_t flags) {
         return dup_stdio(2, flags);
     case Special::Block:
         if (writing && (boot().devices[res.block].flags & abi::kDevReadOnly))
-            return kErofs;
+            return -err::kRoFs;
         kind = FileKind::Block;
         break;
     case Special::RootDir:
@@ -106,7 +107,7 @@ long open_special(const Resolved& res, uint32_t flags) {
             return -err::kAcces;
         OpenFile* f = file_alloc(FileKind::Synthetic, 0);
         if (!f)
-            return -23;
+            return -err::kNFile;
         f->text = proc_mounts_text(&f->text_len);
         return install(f, flags);
     }
@@ -114,15 +115,15 @@ long open_special(const Resolved& res, uint32_t flags) {
     default:
         return -err::kAcces;
     }
-    if ((flags & kODirectory) && kind != FileKind::RootDir)
+    if ((flags & O_DIRECTORY) && kind != FileKind::RootDir)
         return -err::kNotDir;
     OpenFile* f = file_alloc(kind, keep);
     if (!f)
-        return -23;  // ENFILE
+        return -err::kNFile;
     f->device = res.block;
     if (kind == FileKind::RootDir && !file_set_path(f, res.abs, res.abs_len)) {
         file_put(f);
-        return -23;
+        return -err::kNFile;
     }
     return install(f, flags);
 }
@@ -134,7 +135,7 @@ long open_in_share(PathArg& p, Resolved& res, uint32_t flags, uint32_t mode, lon
             return r;
         if (!res.in_share)
             return 1;  // a special file: the caller opens it
-        if ((flags & kOCreat) && res.trailing_slash)
+        if ((flags & O_CREAT) && res.trailing_slash)
             return -err::kIsDir;  // Linux: O_CREAT on "name/" is EISDIR, whatever name is
         *req = redirectable(p, path_request(abi::kFsOpen, res));
         req->flags = flags;  // a trailing slash travels in the path: the host applies Linux's rules
@@ -156,11 +157,11 @@ long do_open(PathArg& p, uint32_t flags, uint32_t mode) {
         return open_special(res, flags);
     if (handle < 0)
         return handle;
-    bool dir = (req.aux & kSIfmt) == kSIfDir;
-    OpenFile* f = file_alloc(dir ? FileKind::HostDir : FileKind::HostFile, flags & (kOAccmode | kOAppend | kONonblock));
+    bool dir = (req.aux & S_IFMT) == S_IFDIR;
+    OpenFile* f = file_alloc(dir ? FileKind::HostDir : FileKind::HostFile, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
     if (!f) {
         fs_close(static_cast<uint32_t>(handle));
-        return -23;
+        return -err::kNFile;
     }
     f->handle = static_cast<uint32_t>(handle);
     f->share = res.share;
@@ -176,13 +177,13 @@ long open_user(long dirfd, uint64_t path, uint32_t flags, uint32_t mode) {
     return with_user_path(dirfd, path, [&](PathArg& p) { return do_open(p, flags, mode); });
 }
 long sys_open(const SyscallArgs& a) {
-    return open_user(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1), static_cast<uint32_t>(a.a2));
+    return open_user(AT_FDCWD, a.a0, static_cast<uint32_t>(a.a1), static_cast<uint32_t>(a.a2));
 }
 long sys_openat(const SyscallArgs& a) {
     return open_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2), static_cast<uint32_t>(a.a3));
 }
 long sys_creat(const SyscallArgs& a) {
-    return open_user(kAtFdcwd, a.a0, 01 | kOCreat | kOTrunc, static_cast<uint32_t>(a.a1));
+    return open_user(AT_FDCWD, a.a0, O_WRONLY | O_CREAT | O_TRUNC, static_cast<uint32_t>(a.a1));
 }
 
 // ---- stat -----------------------------------------------------------------
@@ -214,10 +215,10 @@ long stat_special(const Resolved& res, Stat* out) {
         return f ? file_stat(f, out) : -err::kNoEnt;
     }
     case Special::ProcMounts:
-        return synthetic_stat_public(out, 0100444);
+        return synthetic_stat_public(out, S_IFREG | 0444);
     case Special::SelfExe: {
         Stat st{};
-        st.mode = kSIfReg | 0755;
+        st.mode = S_IFREG | 0755;
         st.nlink = 1;
         st.blksize = 4096;
         memcpy(out, &st, sizeof st);
@@ -235,54 +236,36 @@ long user_stat(long dirfd, uint64_t path, uint64_t buf, uint32_t flags) {
         return -err::kFault;
     return do_stat(dirfd, path, reinterpret_cast<Stat*>(buf), flags);
 }
-long sys_stat(const SyscallArgs& a) { return user_stat(kAtFdcwd, a.a0, a.a1, 0); }
-long sys_lstat(const SyscallArgs& a) { return user_stat(kAtFdcwd, a.a0, a.a1, kAtSymlinkNofollow); }
+long sys_stat(const SyscallArgs& a) { return user_stat(AT_FDCWD, a.a0, a.a1, 0); }
+long sys_lstat(const SyscallArgs& a) { return user_stat(AT_FDCWD, a.a0, a.a1, AT_SYMLINK_NOFOLLOW); }
 long sys_newfstatat(const SyscallArgs& a) {
     return user_stat(fd_arg(a.a0), a.a1, a.a2, static_cast<uint32_t>(a.a3));
 }
 
-// struct statx (linux/stat.h): 256 bytes.
-struct StatxTime {
-    int64_t sec;
-    uint32_t nsec;
-    int32_t pad;
-};
-struct Statx {
-    uint32_t mask, blksize;
-    uint64_t attributes;
-    uint32_t nlink, uid, gid;
-    uint16_t mode, pad0;
-    uint64_t ino, size, blocks, attributes_mask;
-    StatxTime atime, btime, ctime, mtime;
-    uint32_t rdev_major, rdev_minor, dev_major, dev_minor;
-    uint64_t spare[14];
-};
-static_assert(sizeof(Statx) == 256);
-
 long sys_statx(const SyscallArgs& a) {
-    if (!access_ok(a.a4, sizeof(Statx)))
+    if (!access_ok(a.a4, sizeof(struct statx)))
         return -err::kFault;
     Stat st;
     long r = do_stat(fd_arg(a.a0), a.a1, &st, static_cast<uint32_t>(a.a2));
     if (r < 0)
         return r;
-    Statx x{};
-    x.mask = 0x7ff;  // STATX_BASIC_STATS
-    x.blksize = static_cast<uint32_t>(st.blksize);
-    x.nlink = static_cast<uint32_t>(st.nlink);
-    x.uid = st.uid;
-    x.gid = st.gid;
-    x.mode = static_cast<uint16_t>(st.mode);
-    x.ino = st.ino;
-    x.size = static_cast<uint64_t>(st.size);
-    x.blocks = static_cast<uint64_t>(st.blocks);
-    x.atime = {st.atime, static_cast<uint32_t>(st.atime_ns), 0};
-    x.mtime = {st.mtime, static_cast<uint32_t>(st.mtime_ns), 0};
-    x.ctime = {st.ctime, static_cast<uint32_t>(st.ctime_ns), 0};
-    x.rdev_major = static_cast<uint32_t>((st.rdev >> 8) & 0xfff);
-    x.rdev_minor = static_cast<uint32_t>((st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00));
-    x.dev_major = static_cast<uint32_t>((st.dev >> 8) & 0xfff);
-    x.dev_minor = static_cast<uint32_t>((st.dev & 0xff) | ((st.dev >> 12) & 0xfff00));
+    struct statx x{};
+    x.stx_mask = STATX_BASIC_STATS;
+    x.stx_blksize = static_cast<uint32_t>(st.blksize);
+    x.stx_nlink = static_cast<uint32_t>(st.nlink);
+    x.stx_uid = st.uid;
+    x.stx_gid = st.gid;
+    x.stx_mode = static_cast<uint16_t>(st.mode);
+    x.stx_ino = st.ino;
+    x.stx_size = static_cast<uint64_t>(st.size);
+    x.stx_blocks = static_cast<uint64_t>(st.blocks);
+    x.stx_atime = {st.atime, static_cast<uint32_t>(st.atime_ns), 0};
+    x.stx_mtime = {st.mtime, static_cast<uint32_t>(st.mtime_ns), 0};
+    x.stx_ctime = {st.ctime, static_cast<uint32_t>(st.ctime_ns), 0};
+    x.stx_rdev_major = static_cast<uint32_t>((st.rdev >> 8) & 0xfff);
+    x.stx_rdev_minor = static_cast<uint32_t>((st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00));
+    x.stx_dev_major = static_cast<uint32_t>((st.dev >> 8) & 0xfff);
+    x.stx_dev_minor = static_cast<uint32_t>((st.dev & 0xff) | ((st.dev >> 12) & 0xfff00));
     memcpy(reinterpret_cast<void*>(a.a4), &x, sizeof x);
     return 0;
 }
@@ -296,17 +279,17 @@ long do_access(PathArg& p, uint32_t mode, uint32_t flags) {
         if (!res.in_share) {
             if (res.special == Special::None)
                 return -err::kNoEnt;
-            if ((mode & 2) && res.special == Special::Block && (boot().devices[res.block].flags & abi::kDevReadOnly))
-                return kErofs;
+            if ((mode & W_OK) && res.special == Special::Block && (boot().devices[res.block].flags & abi::kDevReadOnly))
+                return -err::kRoFs;
             return 0;
         }
         // The guest runs as root: with known attributes, only EROFS and X_OK
         // (some x bit, or a directory) can say no.
         Stat st;
-        if (!res.physical && attr_get(res.abs, res.abs_len, &st) && (st.mode & kSIfmt) != 0120000) {
-            if ((mode & 2) && res.read_only)
-                return kErofs;
-            if ((mode & 1) && (st.mode & kSIfmt) != kSIfDir && !(st.mode & 0111))
+        if (!res.physical && attr_get(res.abs, res.abs_len, &st) && (st.mode & S_IFMT) != S_IFLNK) {
+            if ((mode & W_OK) && res.read_only)
+                return -err::kRoFs;
+            if ((mode & X_OK) && (st.mode & S_IFMT) != S_IFDIR && !(st.mode & 0111))
                 return -err::kAcces;
             return 0;
         }
@@ -321,7 +304,7 @@ long do_access(PathArg& p, uint32_t mode, uint32_t flags) {
 long access_user(long dirfd, uint64_t path, uint32_t mode, uint32_t flags) {
     return with_user_path(dirfd, path, [&](PathArg& p) { return do_access(p, mode, flags); });
 }
-long sys_access(const SyscallArgs& a) { return access_user(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1), 0); }
+long sys_access(const SyscallArgs& a) { return access_user(AT_FDCWD, a.a0, static_cast<uint32_t>(a.a1), 0); }
 long sys_faccessat(const SyscallArgs& a) {
     return access_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2), 0);
 }
@@ -343,24 +326,23 @@ long stat_path(PathArg& p, Stat* out, uint32_t flags) {
         if (!res.in_share)
             return stat_special(res, out);
         Stat cached;
-        constexpr uint32_t kSIfLnk = 0120000;
         if (!res.physical && attr_get(res.abs, res.abs_len, &cached) &&
-            ((flags & kAtSymlinkNofollow) || (cached.mode & kSIfmt) != kSIfLnk)) {
-            if (res.trailing_slash && (cached.mode & kSIfmt) != kSIfDir)
+            ((flags & AT_SYMLINK_NOFOLLOW) || (cached.mode & S_IFMT) != S_IFLNK)) {
+            if (res.trailing_slash && (cached.mode & S_IFMT) != S_IFDIR)
                 return -err::kNotDir;
             memcpy(out, &cached, sizeof cached);
             return 0;
         }
         abi::HcFs req = redirectable(p, path_request(abi::kFsStat, res));
-        req.flags = flags & kAtSymlinkNofollow;
+        req.flags = flags & AT_SYMLINK_NOFOLLOW;
         req.buf = virt_to_gpa(out);
         req.len = sizeof(Stat);
         r = fs_call(req);
         if (follow_redirect(p, &r, req))
             continue;
-        if (r == 0 && (flags & kAtSymlinkNofollow) && !res.physical)
+        if (r == 0 && (flags & AT_SYMLINK_NOFOLLOW) && !res.physical)
             attr_put(res.abs, res.abs_len, *out);  // lstat, then access/unlink: one exit, not two
-        if (r == 0 && res.trailing_slash && (out->mode & kSIfmt) != kSIfDir)
+        if (r == 0 && res.trailing_slash && (out->mode & S_IFMT) != S_IFDIR)
             return -err::kNotDir;
         return r;
     }
@@ -374,9 +356,9 @@ long do_stat(long dirfd, uint64_t path_addr, Stat* out, uint32_t flags) {
     if (r < 0)
         return r;
     if (p.len == 0) {
-        if (!(flags & kAtEmptyPath))
+        if (!(flags & AT_EMPTY_PATH))
             return -err::kNoEnt;
-        if (dirfd != kAtFdcwd) {
+        if (dirfd != AT_FDCWD) {
             OpenFile* f = fd_get(dirfd);
             return f ? file_stat(f, out) : -err::kBadF;
         }

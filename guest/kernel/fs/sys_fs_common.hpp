@@ -7,10 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/errno.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/uapi.hpp"
 #include "lightvm/abi.h"
 
 namespace lightvm::guest {
@@ -32,21 +34,12 @@ enum : unsigned {
     kSysFaccessat2 = 439, kSysMknod = 133, kSysMknodat = 259,
 };
 
-constexpr long kAtFdcwd = -100;
-constexpr uint32_t kAtSymlinkNofollow = 0x100, kAtRemovedir = 0x200, kAtEmptyPath = 0x1000;
-constexpr uint32_t kOAccmode = 3, kOCreat = 0100, kOTrunc = 01000, kOAppend = 02000, kONonblock = 04000,
-                   kODirectory = 0200000, kOCloexec = 02000000;
-constexpr uint32_t kSIfmt = 0170000, kSIfDir = 0040000, kSIfReg = 0100000;
-constexpr long kErofs = -30, kExdev = -18;
-
 // A path argument of a call that may meet absolute symlinks inside a share:
 // the monitor hands their target back (abi.h kFsOptRedirect) and the call
 // starts over with that guest path, through our mount table. Retrying is a
 // loop over one PathArg (the target overwrites the path in place), never a
 // recursion: a chain of links costs no more kernel stack than one.
 constexpr int kMaxRedirects = 40;  // Linux's MAXSYMLINKS
-// Too many nested absolute links: what Linux says for symlink loops.
-constexpr long kEloop = -40;
 
 struct PathArg {
     long dirfd;
@@ -98,12 +91,12 @@ inline bool follow_redirect(PathArg& p, long* r, const abi::HcFs& req) {
     if (*r != -abi::kFsRedirect)
         return false;
     if (++p.hops > kMaxRedirects || req.aux >= abi::kMaxPath) {
-        *r = kEloop;
+        *r = -err::kLoop;  // too many links: what Linux says for symlink loops
         return false;
     }
     p.len = req.aux;
     p.buf[p.len] = 0;
-    p.dirfd = kAtFdcwd;
+    p.dirfd = AT_FDCWD;
     return true;
 }
 

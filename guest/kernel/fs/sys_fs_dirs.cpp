@@ -9,6 +9,7 @@
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
 #include "kernel/fs/vfs.hpp"
+#include "kernel/uapi.hpp"
 #include "kernel/mm/uaccess.hpp"
 
 namespace lightvm::guest {
@@ -37,18 +38,18 @@ long root_getdents(OpenFile* f, uint64_t buf, uint64_t len) {
             if (!name)
                 break;
         }
-        uint64_t reclen = (19 + n + 1 + 7) & ~uint64_t{7};
+        uint64_t reclen = (offsetof(linux_dirent64, d_name) + n + 1 + 7) & ~uint64_t{7};
         if (used + reclen > len)
             return used ? static_cast<long>(used) : -err::kInval;
         auto* rec = reinterpret_cast<uint8_t*>(buf + used);
         memset(rec, 0, reclen);
         uint64_t ino = 2 + idx, off = idx + 1;
-        memcpy(rec, &ino, 8);
-        memcpy(rec + 8, &off, 8);
+        memcpy(rec + offsetof(linux_dirent64, d_ino), &ino, 8);
+        memcpy(rec + offsetof(linux_dirent64, d_off), &off, 8);
         uint16_t rl = static_cast<uint16_t>(reclen);
-        memcpy(rec + 16, &rl, 2);
-        rec[18] = 4;  // DT_DIR
-        memcpy(rec + 19, name, n);
+        memcpy(rec + offsetof(linux_dirent64, d_reclen), &rl, 2);
+        rec[offsetof(linux_dirent64, d_type)] = DT_DIR;
+        memcpy(rec + offsetof(linux_dirent64, d_name), name, n);
         used += reclen;
         f->offset++;
     }
@@ -86,15 +87,15 @@ long sys_getdents64(const SyscallArgs& a) {
     size_t base = dlen == 1 ? 1 : dlen + 1;
     path[base - 1] = '/';
     uint64_t off = 0;
-    for (uint32_t i = 0; off + 19 < static_cast<uint64_t>(n) && i < cap; ++i) {
+    for (uint32_t i = 0; off + offsetof(linux_dirent64, d_name) < static_cast<uint64_t>(n) && i < cap; ++i) {
         auto* rec = reinterpret_cast<const uint8_t*>(a.a1 + off);
         uint16_t reclen;
-        memcpy(&reclen, rec + 16, 2);
-        if (reclen < 20 || off + reclen > static_cast<uint64_t>(n))
+        memcpy(&reclen, rec + offsetof(linux_dirent64, d_reclen), 2);
+        if (reclen <= offsetof(linux_dirent64, d_name) || off + reclen > static_cast<uint64_t>(n))
             break;
-        const char* name = reinterpret_cast<const char*>(rec + 19);
+        const char* name = reinterpret_cast<const char*>(rec + offsetof(linux_dirent64, d_name));
         size_t nlen = 0;
-        while (nlen < static_cast<size_t>(reclen - 19) && name[nlen])
+        while (nlen < reclen - offsetof(linux_dirent64, d_name) && name[nlen])
             ++nlen;
         bool dots = (nlen == 1 && name[0] == '.') || (nlen == 2 && name[0] == '.' && name[1] == '.');
         if (!dots && base + nlen < sizeof path) {
@@ -125,7 +126,7 @@ long do_mkdir(PathArg& p, uint32_t mode) {
 long mkdir_user(long dirfd, uint64_t path, uint32_t mode) {
     return with_user_path(dirfd, path, [&](PathArg& p) { return do_mkdir(p, mode); });
 }
-long sys_mkdir(const SyscallArgs& a) { return mkdir_user(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1)); }
+long sys_mkdir(const SyscallArgs& a) { return mkdir_user(AT_FDCWD, a.a0, static_cast<uint32_t>(a.a1)); }
 long sys_mkdirat(const SyscallArgs& a) {
     return mkdir_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
 }
@@ -139,11 +140,11 @@ long do_unlink(PathArg& p, uint32_t flags) {
         if (r < 0)
             return r;
         if (dots)
-            return (flags & kAtRemovedir) ? (dots == 1 ? -err::kInval : -39 /* ENOTEMPTY */) : -err::kIsDir;
+            return (flags & AT_REMOVEDIR) ? (dots == 1 ? -err::kInval : -err::kNotEmpty) : -err::kIsDir;
         if ((r = need_share(res, true)) < 0)
             return r;
         if (res.rel_len == 0)
-            return -16;  // EBUSY: a mount point
+            return -err::kBusy;  // a mount point
         abi::HcFs req = redirectable(p, path_request(abi::kFsUnlink, res));
         req.flags = flags;
         attr_forget(res.abs, res.abs_len);
@@ -153,12 +154,12 @@ long do_unlink(PathArg& p, uint32_t flags) {
     }
 }
 long unlink_user(long dirfd, uint64_t path, uint32_t flags) {
-    if (flags & ~kAtRemovedir)
+    if (flags & ~AT_REMOVEDIR)
         return -err::kInval;
     return with_user_path(dirfd, path, [&](PathArg& p) { return do_unlink(p, flags); });
 }
-long sys_unlink(const SyscallArgs& a) { return unlink_user(kAtFdcwd, a.a0, 0); }
-long sys_rmdir(const SyscallArgs& a) { return unlink_user(kAtFdcwd, a.a0, kAtRemovedir); }
+long sys_unlink(const SyscallArgs& a) { return unlink_user(AT_FDCWD, a.a0, 0); }
+long sys_rmdir(const SyscallArgs& a) { return unlink_user(AT_FDCWD, a.a0, AT_REMOVEDIR); }
 long sys_unlinkat(const SyscallArgs& a) {
     return unlink_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
 }
@@ -174,9 +175,9 @@ long two_paths(uint32_t op, long dfd1, uint64_t p1, long dfd2, uint64_t p2, uint
     if ((r = need_share(res, true)) < 0 || (r = need_share(res2, true)) < 0)
         return r;
     if (res.share != res2.share)
-        return kExdev;
+        return -err::kXDev;
     if (res.rel_len == 0 || res2.rel_len == 0)
-        return -16;  // EBUSY
+        return -err::kBusy;
     abi::HcFs req = path_request(op, res);
     req.share2 = res2.share;
     req.path2 = kernel_to_gpa(res2.rel);
@@ -184,7 +185,7 @@ long two_paths(uint32_t op, long dfd1, uint64_t p1, long dfd2, uint64_t p2, uint
     req.flags = flags;
     return fs_call(req);
 }
-long sys_rename(const SyscallArgs& a) { return two_paths(abi::kFsRename, kAtFdcwd, a.a0, kAtFdcwd, a.a1, 0); }
+long sys_rename(const SyscallArgs& a) { return two_paths(abi::kFsRename, AT_FDCWD, a.a0, AT_FDCWD, a.a1, 0); }
 long sys_renameat(const SyscallArgs& a) {
     return two_paths(abi::kFsRename, fd_arg(a.a0), a.a1, fd_arg(a.a2), a.a3, 0);
 }
@@ -192,7 +193,7 @@ long sys_renameat2(const SyscallArgs& a) {
     return two_paths(abi::kFsRename, fd_arg(a.a0), a.a1, fd_arg(a.a2), a.a3,
                      static_cast<uint32_t>(a.a4));
 }
-long sys_link(const SyscallArgs& a) { return two_paths(abi::kFsLink, kAtFdcwd, a.a0, kAtFdcwd, a.a1, 0); }
+long sys_link(const SyscallArgs& a) { return two_paths(abi::kFsLink, AT_FDCWD, a.a0, AT_FDCWD, a.a1, 0); }
 long sys_linkat(const SyscallArgs& a) {
     return two_paths(abi::kFsLink, fd_arg(a.a0), a.a1, fd_arg(a.a2), a.a3, 0);
 }
@@ -216,7 +217,7 @@ long do_symlink(uint64_t target_addr, long dirfd, uint64_t link_path) {
     attr_forget(res.abs, res.abs_len);
     return fs_call(req);
 }
-long sys_symlink(const SyscallArgs& a) { return do_symlink(a.a0, kAtFdcwd, a.a1); }
+long sys_symlink(const SyscallArgs& a) { return do_symlink(a.a0, AT_FDCWD, a.a1); }
 long sys_symlinkat(const SyscallArgs& a) { return do_symlink(a.a0, fd_arg(a.a1), a.a2); }
 
 long do_readlink(PathArg& p, uint64_t buf, uint64_t size) {
@@ -249,7 +250,7 @@ long readlink_user(long dirfd, uint64_t path, uint64_t buf, uint64_t size) {
         return -err::kFault;
     return with_user_path(dirfd, path, [&](PathArg& p) { return do_readlink(p, buf, size); });
 }
-long sys_readlink(const SyscallArgs& a) { return readlink_user(kAtFdcwd, a.a0, a.a1, a.a2); }
+long sys_readlink(const SyscallArgs& a) { return readlink_user(AT_FDCWD, a.a0, a.a1, a.a2); }
 long sys_readlinkat(const SyscallArgs& a) { return readlink_user(fd_arg(a.a0), a.a1, a.a2, a.a3); }
 
 long sys_getcwd(const SyscallArgs& a) {
@@ -265,7 +266,7 @@ long sys_getcwd(const SyscallArgs& a) {
 
 long sys_chdir(const SyscallArgs& a) {
     Resolved res;
-    long r = resolve_user(kAtFdcwd, a.a0, res);
+    long r = resolve_user(AT_FDCWD, a.a0, res);
     if (r < 0)
         return r;
     if (!res.in_share) {

@@ -9,6 +9,7 @@
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
 #include "kernel/fs/vfs.hpp"
+#include "kernel/uapi.hpp"
 #include "kernel/mm/uaccess.hpp"
 
 namespace lightvm::guest {
@@ -27,7 +28,7 @@ long sys_ftruncate(const SyscallArgs& a) {
         return -err::kInval;
     if (f->kind != FileKind::HostFile)
         return f->kind == FileKind::HostDir ? -err::kIsDir : -err::kInval;
-    if ((f->flags & kOAccmode) == 0)
+    if ((f->flags & O_ACCMODE) == 0)
         return -err::kInval;  // Linux: EINVAL when not open for writing
     abi::HcFs req = fs_request(abi::kFsTruncate);
     req.handle = f->handle;
@@ -39,13 +40,13 @@ long sys_truncate(const SyscallArgs& a) {
     if (static_cast<int64_t>(a.a1) < 0)
         return -err::kInval;
     Resolved res;
-    long r = resolve_user(kAtFdcwd, a.a0, res);
+    long r = resolve_user(AT_FDCWD, a.a0, res);
     if (r < 0)
         return r;
     if ((r = need_share(res, true)) < 0)
         return r;
     abi::HcFs open = path_request(abi::kFsOpen, res);
-    open.flags = 01 | kOCloexec;  // O_WRONLY
+    open.flags = O_WRONLY | O_CLOEXEC;
     long handle = fs_call(open);
     if (handle < 0)
         return handle;
@@ -58,7 +59,7 @@ long sys_truncate(const SyscallArgs& a) {
 }
 
 long sys_utimensat(const SyscallArgs& a) {
-    constexpr uint64_t kTimesSize = 32;
+    constexpr uint64_t kTimesSize = 2 * sizeof(__kernel_timespec);
     if (a.a2 && !access_ok(a.a2, kTimesSize))
         return -err::kFault;
     uint32_t flags = static_cast<uint32_t>(a.a3);
@@ -81,7 +82,7 @@ long sys_utimensat(const SyscallArgs& a) {
         return res.special == Special::None ? -err::kNoEnt : 0;
     abi::HcFs req = path_request(abi::kFsUtimens, res);
     req.buf = a.a2 ? user_to_gpa(a.a2) : 0;
-    req.flags = flags & kAtSymlinkNofollow;
+    req.flags = flags & AT_SYMLINK_NOFOLLOW;
     return fs_call(req);
 }
 
@@ -103,7 +104,7 @@ long do_chmod(PathArg& p, uint32_t mode) {
 long chmod_user(long dirfd, uint64_t path, uint32_t mode) {
     return with_user_path(dirfd, path, [&](PathArg& p) { return do_chmod(p, mode); });
 }
-long sys_chmod(const SyscallArgs& a) { return chmod_user(kAtFdcwd, a.a0, static_cast<uint32_t>(a.a1)); }
+long sys_chmod(const SyscallArgs& a) { return chmod_user(AT_FDCWD, a.a0, static_cast<uint32_t>(a.a1)); }
 long sys_fchmodat(const SyscallArgs& a) {
     return chmod_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
 }
@@ -123,10 +124,10 @@ long sys_fchmod(const SyscallArgs& a) {
 // lightvm on the host; chown succeeds on existing files and changes nothing.
 long chown_path(long dirfd, uint64_t path, uint32_t flags) {
     Stat st;
-    return do_stat(dirfd, path, &st, flags & kAtSymlinkNofollow);
+    return do_stat(dirfd, path, &st, flags & AT_SYMLINK_NOFOLLOW);
 }
-long sys_chown(const SyscallArgs& a) { return chown_path(kAtFdcwd, a.a0, 0); }
-long sys_lchown(const SyscallArgs& a) { return chown_path(kAtFdcwd, a.a0, kAtSymlinkNofollow); }
+long sys_chown(const SyscallArgs& a) { return chown_path(AT_FDCWD, a.a0, 0); }
+long sys_lchown(const SyscallArgs& a) { return chown_path(AT_FDCWD, a.a0, AT_SYMLINK_NOFOLLOW); }
 long sys_fchownat(const SyscallArgs& a) {
     return chown_path(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a4));
 }
@@ -134,12 +135,12 @@ long sys_fchown(const SyscallArgs& a) { return fd_get(fd_arg(a.a0)) ? 0 : -err::
 
 long sys_mknod(const SyscallArgs&) { return -err::kPerm; }
 
-constexpr uint64_t kStatfsSize = 120;
+constexpr uint64_t kStatfsSize = sizeof(struct statfs);
 long statfs_synthetic(uint64_t buf) {
     memset(reinterpret_cast<void*>(buf), 0, kStatfsSize);
-    auto* s = reinterpret_cast<int64_t*>(buf);
-    s[0] = 0x01021994;  // TMPFS_MAGIC: kernel-provided files
-    s[1] = 4096;
+    auto* s = reinterpret_cast<struct statfs*>(buf);
+    s->f_type = TMPFS_MAGIC;  // kernel-provided files
+    s->f_bsize = 4096;
     return 0;
 }
 
@@ -147,7 +148,7 @@ long sys_statfs(const SyscallArgs& a) {
     if (!access_ok(a.a1, kStatfsSize))
         return -err::kFault;
     Resolved res;
-    long r = resolve_user(kAtFdcwd, a.a0, res);
+    long r = resolve_user(AT_FDCWD, a.a0, res);
     if (r < 0)
         return r;
     if (!res.in_share)
