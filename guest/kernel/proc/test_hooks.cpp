@@ -3,14 +3,18 @@
 // program reaches. Only registered when the monitor sets kBootTestHooks;
 // otherwise the number is ENOSYS like any unknown call.
 #include "kernel/errno.hpp"
+#include "kernel/fs/fd_table.hpp"
+#include "kernel/fs/file_ops.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/proc/sched.hpp"
 #include "kernel/syscalls/syscall.hpp"
+#include "kernel/time/clock.hpp"
 
 namespace lightvm::guest {
 
 namespace {
 
-enum : uint64_t { kHookStackOverflow = 1 };
+enum : uint64_t { kHookStackOverflow = 1, kHookDelayedWrite = 2 };
 
 // Recurses until the kernel stack's guard page stops it; each frame keeps
 // 1 KiB live so the compiler can neither elide it nor turn it into a loop.
@@ -25,10 +29,47 @@ __attribute__((noinline)) uint64_t recurse(uint64_t depth) {
 }
 #pragma GCC diagnostic pop
 
+// A kernel thread that sleeps, then writes a message into an open file:
+// another task for the program to wait for (wait queues, the scheduler,
+// idling until a deadline, waking a blocked reader).
+struct DelayedWrite {
+    OpenFile* file;
+    uint64_t delay_ns;
+    bool busy;
+};
+DelayedWrite g_delayed;
+
+void delayed_write(void* arg) {
+    auto* d = static_cast<DelayedWrite*>(arg);
+    sched_sleep_until(monotonic_ns() + d->delay_ns);
+    static const char kMsg[] = "written by a kernel thread\n";
+    file_write(d->file, kMsg, sizeof kMsg - 1, -1);
+    file_put(d->file);
+    d->busy = false;
+}
+
+long hook_delayed_write(long fd, uint64_t delay_ms) {
+    OpenFile* f = fd_get(fd);
+    if (!f)
+        return -err::kBadF;
+    if (g_delayed.busy || delay_ms > 60000)
+        return -err::kInval;
+    file_get(f);
+    g_delayed = {f, delay_ms * 1000000, true};
+    if (!kthread_create(delayed_write, &g_delayed, "delayed-write")) {
+        g_delayed.busy = false;
+        file_put(f);
+        return -err::kAgain;
+    }
+    return 0;
+}
+
 long sys_test_hook(const SyscallArgs& a) {
     switch (a.a0) {
     case kHookStackOverflow:
         return static_cast<long>(recurse(0));
+    case kHookDelayedWrite:
+        return hook_delayed_write(fd_arg(a.a1), a.a2);
     default:
         return -err::kInval;
     }
