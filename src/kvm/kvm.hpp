@@ -137,7 +137,7 @@ private:
 // Is /dev/kvm present and openable? Used by tests to SKIP loudly.
 bool available(const char* path = "/dev/kvm");
 
-// Is this KVM the kvm_pvm module (PLATFORM.md)? There CPL3 guest code runs
+// Is this KVM the kvm_pvm module (docs/platform.md)? There CPL3 guest code runs
 // in the host's user half and CPUID never exits, so KVM_SET_CPUID2 has no
 // effect (and costs ~0.1 ms); on hardware KVM it is required.
 bool is_pvm();

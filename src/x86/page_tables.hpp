@@ -1,5 +1,5 @@
 // Identity-mapped long-mode page tables, built from outside before the
-// first instruction and never changed while the VM lives (PLATFORM.md:
+// first instruction and never changed while the VM lives (docs/platform.md:
 // editing live tables through the monitor's mapping is not seen by a
 // shadow-paged guest). Every page is user-accessible: the guest kernel runs
 // at CPL3 under PVM; the VM is the isolation boundary.

@@ -1,5 +1,5 @@
 // Guest virtual memory for the one application. RAM is identity-mapped
-// once, by the monitor, and the page tables never change (PLATFORM.md:
+// once, by the monitor, and the page tables never change (docs/platform.md:
 // shadow paging makes live edits expensive and unmaps need flushes), so
 // mmap/munmap/brk are pure bookkeeping over the free range between the
 // application image and the stack: no exits, no page faults of our own.
