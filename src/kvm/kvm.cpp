@@ -58,6 +58,10 @@ Segment from_kvm(const kvm_segment& k) {
 
 }  // namespace
 
+std::vector<unsigned long> run_loop_ioctls() {
+    return {KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_SET_USER_MEMORY_REGION};
+}
+
 bool available(const char* path) {
     int fd = ::open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0)

@@ -134,6 +134,11 @@ private:
     size_t m_run_size = 0;
 };
 
+// The ioctl request numbers the vCPU loop and the devices use once the VM
+// is built (KVM_RUN, register access, lazy memslots): the sandbox's seccomp
+// filter allows exactly these on any fd.
+std::vector<unsigned long> run_loop_ioctls();
+
 // Is /dev/kvm present and openable? Used by tests to SKIP loudly.
 bool available(const char* path = "/dev/kvm");
 

@@ -1,0 +1,88 @@
+// The system calls the monitor may make once it is sandboxed: its vCPU
+// loop, the devices, the final report and fast_exit. One line per call with
+// the reason; a call marked Filtered is allowed only with the argument
+// checks in filter_gen.cpp. docs/security.md documents this list, and a unit
+// test keeps the two equal, so a new call cannot slip in unreviewed.
+#pragma once
+
+namespace lightvm::sandbox {
+
+enum class Args { Any, Filtered };
+
+struct Allowed {
+    const char* name;
+    Args args;
+    const char* why;
+};
+
+inline constexpr Allowed kAllowed[] = {
+    // vCPU loop
+    {"ioctl", Args::Filtered, "KVM_RUN, KVM_GET/SET_REGS, KVM_GET/SET_SREGS, KVM_SET_USER_MEMORY_REGION; TCGETS"},
+    {"rt_sigreturn", Args::Any, "return from the timeout/stop/SIGBUS-guard handlers"},
+    {"rt_sigaction", Args::Filtered, "SIGBUS guard resets itself; never on SIGSYS"},
+    {"rt_sigprocmask", Args::Any, "libc around signal handling"},
+    {"timer_settime", Args::Any, "--timeout watchdog and the stop ticker"},
+    {"timer_create", Args::Any, "stop ticker"},
+    {"timer_delete", Args::Any, "watchdog and ticker teardown"},
+    {"clock_nanosleep", Args::Any, "sleep hypercall"},
+    {"nanosleep", Args::Any, "libc sleep"},
+    {"clock_gettime", Args::Any, "statistics, when the vDSO is not used"},
+    {"getpid", Args::Any, "libc (raise)"},
+    {"gettid", Args::Any, "libc (raise)"},
+    {"tgkill", Args::Filtered, "raise/abort of our own thread; never SIGSYS"},
+    {"futex", Args::Any, "libc/libstdc++ once-initialisation"},
+    {"getrandom", Args::Any, "libc"},
+    {"sched_yield", Args::Any, "libc"},
+    {"restart_syscall", Args::Any, "kernel restart after a signal"},
+    // memory
+    {"mmap", Args::Filtered, "heap; SIGBUS guard's zero page; never PROT_EXEC"},
+    {"mprotect", Args::Filtered, "heap; never PROT_EXEC"},
+    {"munmap", Args::Any, "heap; teardown"},
+    {"mremap", Args::Any, "heap"},
+    {"madvise", Args::Any, "heap"},
+    {"brk", Args::Any, "heap"},
+    {"mincore", Args::Any, "--stats: guest pages touched"},
+    // console: guest stdio
+    {"read", Args::Any, "stdin hypercall"},
+    {"write", Args::Any, "guest stdout/stderr, reports, file writes"},
+    {"writev", Args::Any, "libc stdio"},
+    {"lseek", Args::Any, "stdin seek, file positions"},
+    {"poll", Args::Any, "console: is a stream writable while stopping"},
+    {"fstat", Args::Any, "stdin type; fs handles"},
+    {"newfstatat", Args::Any, "fs: stat of a name below a share fd"},
+    {"statx", Args::Any, "libc fstat on some versions"},
+    // fs device: every path is relative to a share or handle fd
+    {"openat", Args::Any, "fs: O_PATH walk of symlinks below a share fd (Landlock confines paths)"},
+    {"openat2", Args::Any, "fs: RESOLVE_IN_ROOT/BENEATH opens below a share fd"},
+    {"close", Args::Any, "fs handles"},
+    {"close_range", Args::Any, "fast_exit reaper"},
+    {"fcntl", Args::Any, "fs: F_GETFL/F_SETFL, F_DUPFD_CLOEXEC"},
+    {"pread64", Args::Any, "fs and block reads"},
+    {"pwrite64", Args::Any, "fs and block writes"},
+    {"sendfile", Args::Any, "fs: host-side copies (cat, cp)"},
+    {"copy_file_range", Args::Any, "fs: host-side copies between files"},
+    {"getdents64", Args::Any, "fs: directory listings"},
+    {"mkdirat", Args::Any, "fs"},
+    {"unlinkat", Args::Any, "fs"},
+    {"renameat2", Args::Any, "fs"},
+    {"linkat", Args::Any, "fs"},
+    {"symlinkat", Args::Any, "fs"},
+    {"readlinkat", Args::Any, "fs"},
+    {"readlink", Args::Any, "fs: realpath through /proc/self/fd"},
+    {"utimensat", Args::Any, "fs"},
+    {"fchmodat", Args::Any, "fs: chmod fallback before Linux 6.6"},
+    {"fchmodat2", Args::Any, "fs: chmod of an O_PATH fd"},
+    {"fchmod", Args::Any, "fs: chmod fallback"},
+    {"chmod", Args::Any, "fs: chmod fallback through /proc/self/fd"},
+    {"faccessat2", Args::Any, "fs: access"},
+    {"fsync", Args::Any, "fs"},
+    {"fdatasync", Args::Any, "fs and block flush"},
+    {"ftruncate", Args::Any, "fs"},
+    {"fstatfs", Args::Any, "fs: statfs"},
+    // end of the run
+    {"clone", Args::Filtered, "fast_exit reaper: CLONE_VM|CLONE_FILES|CLONE_FS|SIGCHLD only"},
+    {"exit", Args::Any, "reaper"},
+    {"exit_group", Args::Any, "process exit"},
+};
+
+}  // namespace lightvm::sandbox

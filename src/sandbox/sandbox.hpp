@@ -1,0 +1,47 @@
+// The monitor's sandbox ("jailer"): entered once the VM is built and before
+// the guest's first instruction, it drops everything the vCPU loop and the
+// devices will not need again. Irreversible for the calling process.
+//
+//   1. --uid/--gid: switch to an unprivileged user (root only);
+//   2. every capability dropped (effective, permitted, inheritable, ambient,
+//      bounding set);
+//   3. PR_SET_NO_NEW_PRIVS;
+//   4. Landlock (Linux 5.13+, where enabled): files may be opened only below
+//      the shares' host directories; no TCP, no signals or abstract sockets
+//      outside this process (where the kernel supports those scopes);
+//   5. a seccomp-BPF allow-list (allow_list.hpp, compiled at build time):
+//      any other system call stops the monitor with one line on stderr and
+//      exit status 159 (128 + SIGSYS).
+// See docs/security.md for the threat model and the list.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace lightvm::sandbox {
+
+struct Policy {
+    struct Dir {
+        std::string host_path;
+        bool read_only = false;
+    };
+    std::vector<Dir> dirs;          // the only host directories files may be opened below
+    std::optional<uint32_t> uid;    // switch to these ids (needs root)
+    std::optional<uint32_t> gid;
+};
+
+struct Entered {
+    int landlock_abi = 0;  // 0: Landlock not available here (paths not confined by it)
+    bool ids_changed = false;
+};
+
+Result<Entered> enter(const Policy& policy);
+
+// The exit status of a monitor stopped by a sandbox violation.
+inline constexpr int kViolationStatus = 128 + 31;  // SIGSYS
+
+}  // namespace lightvm::sandbox
