@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "common/result.hpp"
 #include "monitor/config.hpp"
@@ -74,6 +75,13 @@ public:
 
     const VmShape& shape() const;
     bool loaded() const;
+    // The host directories the loaded workload's shares serve (borrowed
+    // O_PATH fds): a sandbox confines the process's file access to them.
+    struct ShareRoot {
+        int fd;
+        bool read_only;
+    };
+    std::vector<ShareRoot> share_roots() const;
 
     Vm(Vm&&) noexcept;
     Vm& operator=(Vm&&) noexcept;

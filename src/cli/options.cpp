@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <climits>
+#include <cstdint>
 
 namespace lightvm::cli {
 
@@ -15,6 +18,16 @@ Result<double> parse_seconds(const std::string& text) {
     double v = std::strtod(text.c_str(), &end);
     if (text.empty() || *end != '\0' || !(v >= 0) || v > 1e9)
         return make_error(ErrorKind::BadInput, "--timeout", "invalid number of seconds '" + text + "'");
+    return v;
+}
+
+// A numeric user or group id below 2^32 - 1 (which means "unchanged" to setresuid).
+Result<uint32_t> parse_id(const char* option, const std::string& text) {
+    uint32_t v = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || ptr != text.data() + text.size() || text.empty() || v == UINT32_MAX)
+        return make_error(ErrorKind::BadInput, option,
+                          "'" + text + "' is not a numeric id (0 to " + std::to_string(UINT32_MAX - 1) + ")");
     return v;
 }
 
@@ -31,7 +44,7 @@ int find_double_dash(int argc, char** argv) {
         if (a.empty() || a[0] != '-')
             return -1;  // APP reached: a later "--" belongs to the guest
         if (a == "--mem" || a == "--env" || a == "--timeout" || a == "--fs" || a == "--rootfs" || a == "--disk" ||
-            a == "--workdir" || a == "-w")
+            a == "--workdir" || a == "-w" || a == "--uid" || a == "--gid")
             ++i;
     }
     return -1;
@@ -101,6 +114,12 @@ Result<Command> parse_command_line(int argc, char** argv) {
         ->type_name("DIR");
     sub->add_flag("--trace", run.config.trace, "Print each guest system call to stderr, strace-style");
     sub->add_flag("--stats", run.config.stats, "Print boot time, exits by kind and memory touched to stderr");
+    bool no_sandbox = false;
+    std::string uid, gid;
+    sub->add_flag("--no-sandbox", no_sandbox,
+                  "Do not confine the monitor process (seccomp, Landlock, capabilities): for debugging");
+    sub->add_option("--uid", uid, "Run the monitor as this user id once the VM is built (root only)")->type_name("UID");
+    sub->add_option("--gid", gid, "Run the monitor as this group id once the VM is built (root only)")->type_name("GID");
     sub->prefix_command();  // everything from APP on belongs to the guest
     sub->footer("APP [ARGS...] follow the options (or a '--'): a static x86-64 executable and its arguments.\nExit status: the guest's; 124 timeout; "
                 "125 lightvm error; 126 APP cannot be executed; 127 APP not found; 128+N guest killed by signal N.");
@@ -145,6 +164,13 @@ Result<Command> parse_command_line(int argc, char** argv) {
     for (const auto& d : disks)
         run.config.disks.push_back(TRY(parse_disk(d)));
     run.config.cwd = workdir.empty() ? guest_cwd_for_host_cwd(run.config.shares) : TRY(normalise_guest_path(workdir));
+    run.sandbox = !no_sandbox;
+    if (!uid.empty())
+        run.uid = TRY(parse_id("--uid", uid));
+    if (!gid.empty())
+        run.gid = TRY(parse_id("--gid", gid));
+    if ((run.uid || run.gid) && !run.sandbox)
+        return make_error(ErrorKind::BadInput, "--uid", "needs the sandbox (drop --no-sandbox)");
     run.config = TRY(validate(std::move(run.config)));
     return Command{std::move(run)};
 }

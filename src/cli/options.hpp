@@ -1,6 +1,8 @@
 // Command-line parsing: turns argv into a Command value. No VM logic here.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -12,6 +14,9 @@ namespace lightvm::cli {
 
 struct RunCommand {
     VmConfig config;  // config.stats: --stats
+    // The monitor process's sandbox (sandbox/sandbox.hpp); --no-sandbox: off.
+    bool sandbox = true;
+    std::optional<uint32_t> uid, gid;  // --uid/--gid
 };
 struct HelpRequested {
     std::string text;

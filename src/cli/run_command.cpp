@@ -10,6 +10,7 @@
 #include "cli/fast_exit.hpp"
 #include "devices/system.hpp"
 #include "monitor/vm.hpp"
+#include "sandbox/sandbox.hpp"
 
 namespace lightvm::cli {
 
@@ -98,7 +99,20 @@ int run_command(const RunCommand& cmd, uint64_t process_start_ns) {
     uint64_t run_start = mono_ns();
     VmConfig config = cmd.config;
     config.defer_teardown = true;
-    auto report = run_vm(config);
+    RunHooks hooks;
+    if (cmd.sandbox)
+        hooks.before_run = [&cmd](Vm& vm) -> Result<void> {
+            // Everything is open now: confine the monitor before the guest's
+            // first instruction (docs/security.md).
+            sandbox::Policy policy;
+            for (const auto& root : vm.share_roots())
+                policy.dirs.push_back({root.fd, root.read_only});
+            policy.uid = cmd.uid;
+            policy.gid = cmd.gid;
+            TRY(sandbox::enter(policy));
+            return {};
+        };
+    auto report = run_vm(config, hooks);
     if (!report) {
         std::fprintf(stderr, "lightvm: %s\n", report.error().to_string().c_str());
         return exit_code_for(report.error());

@@ -95,6 +95,7 @@ public:
     Result<size_t> apply_pending(GuestMemory& mem, uint64_t table_gpa, uint32_t count);
 
     const std::vector<FsShare>& shares() const { return m_shares; }
+    int root_fd(size_t share) const { return m_roots[share].get(); }
     size_t open_handles() const { return m_open_handles; }
     uint64_t operations() const { return m_operations; }
 

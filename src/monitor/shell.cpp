@@ -71,6 +71,13 @@ Vm::~Vm() {
 }
 const VmShape& Vm::shape() const { return m->shape; }
 bool Vm::loaded() const { return m->phase != VmState::Phase::Shell; }
+std::vector<Vm::ShareRoot> Vm::share_roots() const {
+    std::vector<ShareRoot> roots;
+    if (m->work && m->work->fs)
+        for (size_t i = 0; i < m->work->fs->shares().size(); ++i)
+            roots.push_back({m->work->fs->root_fd(i), m->work->fs->shares()[i].read_only});
+    return roots;
+}
 void Vm::set_time_base(uint64_t ns) { m->time_base = ns; }
 void Vm::leave_teardown_to_exit() { m->leave_teardown = true; }
 
@@ -133,7 +140,8 @@ Result<void> Vm::load(Workload work) {
     TRY(build_app_image(s.image, s.mem, w.config, w.file.bytes(), w.file.fd(), w.app, s.clock, w.host));
 
     const VmConfig& cfg = w.config;
-    s.console.emplace(s.mem, cfg.stdin_fd, cfg.stdout_fd, cfg.stderr_fd, cfg.diag_fd);
+    // Without --trace the guest's trace records are dropped, never shown.
+    s.console.emplace(s.mem, cfg.stdin_fd, cfg.stdout_fd, cfg.stderr_fd, cfg.trace ? cfg.diag_fd : -1);
     s.system.emplace(s.mem);
     s.cpu.emplace(s.vcpu);
     s.image_ready_ns = monotonic_ns();

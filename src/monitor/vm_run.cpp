@@ -9,6 +9,7 @@
 #include <atomic>
 #include <csignal>
 
+#include "common/stop.hpp"
 #include "monitor/vm.hpp"
 #include "monitor/vm_state.hpp"
 
@@ -21,6 +22,7 @@ std::atomic<kvm::Vcpu*> g_active{nullptr};
 std::atomic<int> g_stop_signal{0};
 std::atomic<bool> g_timed_out{false};
 constexpr int kKickSignal = SIGUSR2;
+constexpr int kWatchdogCookie = 0x6c766d;  // sigev_value of the --timeout timer
 
 void kick_handler(int) {
     // Only interrupts KVM_RUN / blocking host calls (no SA_RESTART).
@@ -28,8 +30,13 @@ void kick_handler(int) {
         v->set_immediate_exit(true);
 }
 
-void timeout_handler(int sig, siginfo_t*, void*) {
-    g_timed_out = true;
+void timeout_handler(int sig, siginfo_t* info, void*) {
+    // The stop ticker (common/stop.hpp) uses the same signal: only the
+    // watchdog's own timer means "timed out".
+    if (info && info->si_code == SI_TIMER && info->si_value.sival_int == kWatchdogCookie) {
+        g_timed_out = true;
+        request_stop_and_tick();
+    }
     kick_handler(sig);
 }
 
@@ -45,6 +52,7 @@ public:
         sigevent ev{};
         ev.sigev_notify = SIGEV_THREAD_ID;
         ev.sigev_signo = kKickSignal;
+        ev.sigev_value.sival_int = kWatchdogCookie;
         ev._sigev_un._tid = static_cast<pid_t>(::syscall(SYS_gettid));
         if (::timer_create(CLOCK_MONOTONIC, &ev, &m_timer) < 0)
             return sys_error("timer_create");
@@ -78,11 +86,20 @@ void install_kick_handler() {
 // Sets g_active for the lifetime of a run; a stop request is consumed by
 // the run it stopped.
 struct ActiveGuard {
-    explicit ActiveGuard(kvm::Vcpu* v) { g_active = v; }
+    explicit ActiveGuard(kvm::Vcpu* v) {
+        g_active = v;
+        // A host call blocked when a stop comes (a write to a full pipe) is
+        // interrupted again every few ms until it sees the stop.
+        (void)stop_ticker_arm(kKickSignal);
+        if (g_stop_signal || g_timed_out)
+            request_stop_and_tick();
+    }
     ~ActiveGuard() {
+        stop_ticker_disarm();
         g_active = nullptr;
         g_stop_signal = 0;
         g_timed_out = false;
+        set_stop_requested(false);
     }
 };
 
@@ -150,8 +167,10 @@ void finish(VmState& s, RunReport& report) {
 
 void request_stop(int signal) {
     g_stop_signal = signal;
-    if (auto* v = g_active.load())
+    if (auto* v = g_active.load()) {
         v->set_immediate_exit(true);
+        request_stop_and_tick();
+    }
 }
 
 Result<RunReport> Vm::run() {
@@ -199,6 +218,7 @@ namespace detail {
 void clear_stop_requests() {
     g_stop_signal = 0;
     g_timed_out = false;
+    set_stop_requested(false);
 }
 }  // namespace detail
 

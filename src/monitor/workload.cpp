@@ -64,6 +64,11 @@ Result<Workload> Workload::prepare(VmConfig config) {
             shares.push_back(FsShare{sh.host_path, sh.guest_path, sh.read_only});
         s.fs = TRY(FsDevice::create(std::move(shares)));
         s.fs->set_streams(cfg.stdout_fd, cfg.stderr_fd);
+        // The app's pages are mapped from its file: as on Linux, the guest
+        // may not rewrite or truncate its running executable (ETXTBSY).
+        struct stat st{};
+        if (::fstat(s.file.fd(), &st) == 0)
+            s.fs->set_busy_file(st.st_dev, st.st_ino);
     }
     for (const auto& d : cfg.disks) {
         s.disks.push_back(TRY(BlockDevice::open(d.path, d.read_only)));

@@ -95,12 +95,9 @@ Result<int> restrict_paths(const Policy& policy) {
     const uint64_t write = kFsWriteFile | kFsRemoveDir | kFsRemoveFile | kFsMakeDir | kFsMakeReg | kFsMakeSym |
                            (abi >= 2 ? kFsRefer : 0) | (abi >= 3 ? kFsTruncate : 0);
     for (const auto& dir : policy.dirs) {
-        UniqueFd fd(::open(dir.host_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!fd.valid())
-            return sys_error("sandbox: " + dir.host_path);
-        PathBeneathAttr rule{dir.read_only ? read : read | write, fd.get()};
+        PathBeneathAttr rule{dir.read_only ? read : read | write, dir.fd};
         if (::syscall(kSysLandlockAddRule, ruleset.get(), kRulePathBeneath, &rule, 0) < 0)
-            return sys_error("sandbox: landlock_add_rule " + dir.host_path);
+            return sys_error("sandbox: landlock_add_rule");
     }
     if (::syscall(kSysLandlockRestrictSelf, ruleset.get(), 0) < 0)
         return sys_error("sandbox: landlock_restrict_self");

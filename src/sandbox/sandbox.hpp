@@ -26,7 +26,7 @@ namespace lightvm::sandbox {
 
 struct Policy {
     struct Dir {
-        std::string host_path;
+        int fd = -1;  // borrowed: an open directory (O_PATH is enough)
         bool read_only = false;
     };
     std::vector<Dir> dirs;          // the only host directories files may be opened below
