@@ -7,7 +7,7 @@ set -eu
 # linux-libc-dev: the uapi headers (<linux/elf.h>, <linux/auxvec.h>, ...)
 # that freestanding/ and the guest kernel compile against.
 PKGS="build-essential cmake ninja-build g++ clang linux-libc-dev libexpected-dev libcli11-dev
-libgtest-dev libgmock-dev musl-tools busybox-static"
+libgtest-dev libgmock-dev musl-tools busybox-static libseccomp-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
