@@ -57,11 +57,15 @@ struct KernelHeader {
     uint64_t entry;          // first instruction; rdi = kBootInfoGpa
     uint64_t syscall_entry;  // LSTAR
     uint64_t image_end;      // end of .bss (page aligned)
-    // Appended: a page below the boot task's kernel stack that the monitor
-    // leaves unmapped, so a kernel stack overflow faults (0: none).
-    uint64_t stack_guard;
+    // Appended: the kernel stacks, kstack_slots slots of kstack_slot_size
+    // bytes from kstack_area, each a guard page followed by a stack. The
+    // monitor leaves every guard page unmapped, so a kernel stack overflow
+    // faults instead of corrupting memory (kstack_slots 0: none).
+    uint64_t kstack_area;
+    uint32_t kstack_slot_size;
+    uint32_t kstack_slots;
 };
-static_assert(sizeof(KernelHeader) == 40);
+static_assert(sizeof(KernelHeader) == 48);
 
 // GDT selectors, Linux-compatible so that STAR works the same way.
 inline constexpr uint16_t kKernelCs = 0x10;

@@ -31,7 +31,8 @@ std::string hex(uint64_t v) {
 }
 
 struct LoadedKernel {
-    uint64_t entry, syscall_entry, image_end, stack_guard;
+    uint64_t entry, syscall_entry, image_end;
+    uint64_t kstack_area, kstack_slot_size, kstack_slots;
 };
 
 Result<LoadedKernel> load_kernel(GuestMemory& mem) {
@@ -46,9 +47,12 @@ Result<LoadedKernel> load_kernel(GuestMemory& mem) {
         return make_error(ErrorKind::System, "guest kernel", "bad header or ABI version mismatch");
     if (header.image_end > abi::kKernelLimit)
         return make_error(ErrorKind::System, "guest kernel", "image too large");
-    if (header.stack_guard && (header.stack_guard < abi::kKernelBase || header.stack_guard >= header.image_end))
-        return make_error(ErrorKind::System, "guest kernel", "stack guard page outside the image");
-    return LoadedKernel{header.entry, header.syscall_entry, header.image_end, header.stack_guard};
+    const uint64_t slots = header.kstack_slots, slot = header.kstack_slot_size;
+    if (slots > 64 || (slots && (slot < 2 * abi::kPageSize || slot % abi::kPageSize != 0 ||
+                                 header.kstack_area < abi::kKernelBase ||
+                                 header.kstack_area + slots * slot > header.image_end)))
+        return make_error(ErrorKind::System, "guest kernel", "kernel stacks outside the image");
+    return LoadedKernel{header.entry, header.syscall_entry, header.image_end, header.kstack_area, slot, slots};
 }
 
 // Zero-copy load: each segment's file pages are mapped copy-on-write over
@@ -161,8 +165,8 @@ Result<GuestImage> build_shell_image(GuestMemory& mem) {
     out.cr3 = TRY(x86::build_identity_map(mem, abi::kPageTablesGpa, abi::kPageTablesEnd, mem.size()));
     TRY(x86::write_descriptors(mem, abi::kHypercallPortBase, abi::kHypercallPortEnd));
     auto kernel = TRY(load_kernel(mem));
-    if (kernel.stack_guard)
-        TRY(x86::unmap_page(mem, out.cr3, kernel.stack_guard));
+    for (uint64_t i = 0; i < kernel.kstack_slots; ++i)  // guard pages: never mapped
+        TRY(x86::unmap_page(mem, out.cr3, kernel.kstack_area + i * kernel.kstack_slot_size));
     out.kernel_entry = kernel.entry;
     out.syscall_entry = kernel.syscall_entry;
     out.kernel_end = kernel.image_end;

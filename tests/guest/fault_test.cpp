@@ -176,6 +176,16 @@ TEST_P(FaultTest, KernelStackOverflowHitsGuardPage) {
     expect_next_vm_fine();
 }
 
+TEST_P(FaultTest, KernelThreadStackOverflowHitsItsGuardPage) {
+    RunOptions opts;
+    opts.test_hooks = true;
+    auto r = run_guest(prog("kstack_overflow"), {"thread"}, "", opts);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 139) << describe(r);
+    EXPECT_TRUE(contains(r.report, "guest kernel stack overflow")) << r.report;
+    expect_next_vm_fine();
+}
+
 TEST_P(FaultTest, TestHookIsEnosysWithoutTheFlag) {
     auto r = run_guest(prog("kstack_overflow"), {});
     ASSERT_TRUE(r.ok) << r.error;

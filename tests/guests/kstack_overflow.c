@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <unistd.h>
 
-int main(void) {
+int main(int argc, char** argv) {
+    /* argv[1] "thread": the overflow happens on a kernel thread's stack. */
+    long hook = argc > 1 && argv[1][0] == 't' ? 3 : 1;
     printf("calling the hook\n");
     fflush(stdout);
-    long r = syscall(511, 1);
+    long r = syscall(511, hook);
     printf("hook returned %ld errno %d\n", r, errno);
     return 0;
 }

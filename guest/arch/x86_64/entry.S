@@ -2,23 +2,25 @@
    (hardware KVM) or stays at CPL3 (PVM): both paths return with iretq,
    which is valid at either CPL and never touches the user stack (the
    red zone below the user's RSP stays intact). */
+#include "arch/x86_64/kstack_layout.h"
     .section .lvm_header, "a"
     .long 0x4b4d564c          /* kKernelMagic; C++ asserts it matches abi.h */
     .long 2                   /* kAbiVersion */
     .quad lvm_start
     .quad lvm_syscall_entry
     .quad __kernel_end
-    .quad lvm_boot_kstack_guard  /* KernelHeader.stack_guard: left unmapped */
+    .quad lvm_kstacks            /* KernelHeader.kstack_area: guard pages left unmapped */
+    .long LVM_KSTACK_SLOT        /* kstack_slot_size */
+    .long LVM_KSTACK_SLOTS       /* kstack_slots */
 
 /* Offsets into struct Cpu (arch/x86_64/cpu.hpp asserts them). */
     .equ CPU_USER_RSP, 8
     .equ CPU_KSTACK_TOP, 16
-    .equ KSTACK_SIZE, 65536
 
     .text
     .globl lvm_start
 lvm_start:                    /* rdi = BootInfo; CPL3, interrupts off */
-    leaq lvm_boot_kstack_top(%rip), %rsp
+    leaq lvm_kstacks+LVM_KSTACK_SLOT(%rip), %rsp  /* slot 0: the boot task */
     xorl %ebp, %ebp
     call lvm_main
     ud2
@@ -85,18 +87,13 @@ lvm_enter_app:
     xorl %r15d, %r15d
     iretq
 
-/* The boot task's kernel stack, first in .bss (kernel.ld) so that it lies
-   in the 4 KiB-mapped first 2 MiB, with a guard page below it that the
-   monitor never maps: an overflow faults instead of corrupting .data. */
+/* The kernel stacks, first in .bss (kernel.ld) so that their guard pages
+   lie in the 4 KiB-mapped first 2 MiB, where the monitor can leave them
+   unmapped: an overflow faults instead of corrupting .data. */
     .section .bss.kstack, "aw", @nobits
     .balign 4096
-    .globl lvm_boot_kstack_guard
-lvm_boot_kstack_guard:
-    .skip 4096
-    .globl lvm_boot_kstack
-lvm_boot_kstack:
-    .skip KSTACK_SIZE
-    .globl lvm_boot_kstack_top
-lvm_boot_kstack_top:
+    .globl lvm_kstacks
+lvm_kstacks:
+    .skip LVM_KSTACK_SLOT * LVM_KSTACK_SLOTS
 
     .section .note.GNU-stack,"",@progbits

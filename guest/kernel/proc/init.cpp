@@ -6,8 +6,6 @@
 #include "kernel/proc/sched.hpp"
 #include "kernel/uapi.hpp"
 
-extern "C" char lvm_boot_kstack[], lvm_boot_kstack_top[];
-
 namespace lightvm::guest {
 
 namespace {
@@ -48,7 +46,7 @@ void proc_init() {
     t.tid = p.pid;
     t.state = TaskState::Running;
     t.process = &p;
-    t.kstack = {reinterpret_cast<uint64_t>(lvm_boot_kstack), reinterpret_cast<uint64_t>(lvm_boot_kstack_top)};
+    t.kstack = kstack_boot();  // the stack lvm_start switched to
     memcpy(t.comm, "app", 4);
 
     Cpu& cpu = this_cpu();

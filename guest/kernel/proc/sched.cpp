@@ -19,11 +19,10 @@ int g_ntasks;
 uint64_t g_idle_count;
 void (*g_idle_hook)();
 
-// Kernel threads: tasks and stacks from small fixed pools.
-constexpr int kMaxKthreads = 4;
-constexpr uint64_t kKthreadStack = 16384;
+// Kernel threads: tasks from a small pool, stacks from mm/kstack (each
+// with its guard page).
+constexpr int kMaxKthreads = 3;
 Task g_kthreads[kMaxKthreads];
-alignas(16) uint8_t g_kthread_stacks[kMaxKthreads][kKthreadStack];
 uint32_t g_next_tid = 1u << 22;  // kernel threads' tids, far above the program's
 
 // Idle "forever": the longest sleep the monitor accepts; repeated.
@@ -161,12 +160,14 @@ Task* kthread_create(void (*fn)(void*), void* arg, const char* name) {
     if (slot < 0 || &g_kthreads[slot] == current())
         return nullptr;
     Task& t = g_kthreads[slot];
+    KernelStack stack = t.kstack.top ? t.kstack : kstack_alloc();  // a dead thread's stack is reused
+    if (!stack.top)
+        return nullptr;
     t = Task{};
     t.tid = g_next_tid++;
     t.process = current_process();
     t.fs_base = current()->fs_base;
-    t.kstack = {reinterpret_cast<uint64_t>(g_kthread_stacks[slot]),
-                reinterpret_cast<uint64_t>(g_kthread_stacks[slot]) + kKthreadStack};
+    t.kstack = stack;
     size_t n = strlen(name) < sizeof t.comm - 1 ? strlen(name) : sizeof t.comm - 1;
     memcpy(t.comm, name, n);
     // Initial frame for lvm_switch: r15 r14 r13 r12 rbx rbp, return address.

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "arch/x86_64/cpu.hpp"
+#include "kernel/mm/kstack.hpp"
 #include "lightvm/abi.h"
 
 namespace lightvm::guest {
@@ -42,11 +43,6 @@ struct Process {
 };
 
 enum class TaskState : uint8_t { Running, Blocked, Dead };
-
-// [base, top) of a kernel stack; the page below base is never mapped.
-struct KernelStack {
-    uint64_t base, top;
-};
 
 struct Task {
     uint32_t tid;

@@ -14,7 +14,7 @@ namespace lightvm::guest {
 
 namespace {
 
-enum : uint64_t { kHookStackOverflow = 1, kHookDelayedWrite = 2 };
+enum : uint64_t { kHookStackOverflow = 1, kHookDelayedWrite = 2, kHookKthreadStackOverflow = 3 };
 
 // Recurses until the kernel stack's guard page stops it; each frame keeps
 // 1 KiB live so the compiler can neither elide it nor turn it into a loop.
@@ -64,12 +64,19 @@ long hook_delayed_write(long fd, uint64_t delay_ms) {
     return 0;
 }
 
+void overflow_in_thread(void*) { recurse(0); }
+
 long sys_test_hook(const SyscallArgs& a) {
     switch (a.a0) {
     case kHookStackOverflow:
         return static_cast<long>(recurse(0));
     case kHookDelayedWrite:
         return hook_delayed_write(fd_arg(a.a1), a.a2);
+    case kHookKthreadStackOverflow:
+        if (!kthread_create(overflow_in_thread, nullptr, "overflow"))
+            return -err::kAgain;
+        sched_yield();  // let it run (and hit its guard page)
+        return 0;
     default:
         return -err::kInval;
     }
