@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build demo test test-fast test-asan bench format clean
+.PHONY: all deps build demo test test-fast test-asan bench fuzz format clean
 
 all: deps build demo
 
@@ -29,8 +29,13 @@ test-fast: build
 bench: build
 	@./$(BUILD)/bench/spawn_bench ./$(BUILD)/src/lightvm --runs 300
 
+# libFuzzer targets (clang, ASan+UBSan), each for FUZZ_SECONDS (default 60).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@./scripts/fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
+
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(BUILD)-clang
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BUILD)-clang $(BUILD)-fuzz

@@ -5,9 +5,11 @@ set -eu
 # musl-gcc (guest programs), busybox-static (real unmodified binaries),
 # util-linux's unshare/setpriv (already in Debian's base system).
 # linux-libc-dev: the uapi headers (<linux/elf.h>, <linux/auxvec.h>, ...)
-# that freestanding/ and the guest kernel compile against.
+# that freestanding/ and the guest kernel compile against. libseccomp-dev:
+# the sandbox's seccomp filter, compiled at build time; libclang-rt-14-dev:
+# libFuzzer for make fuzz.
 PKGS="build-essential cmake ninja-build g++ clang linux-libc-dev libexpected-dev libcli11-dev
-libgtest-dev libgmock-dev musl-tools busybox-static libseccomp-dev"
+libgtest-dev libgmock-dev musl-tools busybox-static libseccomp-dev libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

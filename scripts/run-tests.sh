@@ -3,7 +3,8 @@
 #   1. every tier (unit, guest, system) on the regular build;
 #   2. the host code (unit + guest tiers, which run the monitor in-process)
 #      under ASan+UBSan, with warnings as errors;
-#   3. a clang 14 build with warnings as errors, and its unit tests.
+#   3. a clang 14 build with warnings as errors, and its unit tests;
+#   4. every libFuzzer target for FUZZ_SECONDS (default 20) seconds.
 # Prints each ctest summary and a final "N passed, N failed" over all runs;
 # exits non-zero if anything failed.
 set -u
@@ -63,6 +64,15 @@ CC=clang CXX=clang++ cmake -S . -B "$CLANG" -G Ninja -DCMAKE_BUILD_TYPE=Release 
     -DCMAKE_CXX_FLAGS=-Werror -DCMAKE_C_FLAGS=-Werror >/dev/null || exit 1
 build "$CLANG"
 run_ctest "$CLANG" -L unit
+
+echo "=== 4. fuzz targets, ${FUZZ_SECONDS:-20} s each (${BUILD}-fuzz) ==="
+./scripts/fuzz.sh "${BUILD}-fuzz" "${FUZZ_SECONDS:-20}" | tee "$LOG"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+line=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$LOG" | tail -1)
+if [ -n "$line" ]; then
+    passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
+    failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+fi
 
 [ $status -eq 0 ] && echo "=== all test runs passed ===" || echo "=== SOME TESTS FAILED ==="
 echo "$passed passed, $failed failed"
