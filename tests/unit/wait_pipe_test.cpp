@@ -15,6 +15,7 @@
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/pipe.hpp"
 #include "kernel/mm/address_space.hpp"
+#include "kernel/mm/memory.hpp"
 #include "kernel/proc/wait.hpp"
 
 namespace lightvm::guest {
@@ -40,7 +41,6 @@ void sched_block(uint64_t) {
 }
 void sched_wake(Task* t) { g_woken.push_back(t); }
 bool deadline_passed(uint64_t) { return false; }
-long mem_mmap(uint64_t, uint64_t len, int, int) { return reinterpret_cast<long>(std::aligned_alloc(4096, len)); }
 long synthetic_stat(Stat* out, uint32_t mode, uint64_t, uint64_t) {
     std::memset(out, 0, sizeof *out);
     out->mode = mode;
@@ -53,6 +53,7 @@ namespace {
 Task g_task{};
 Process g_process{};
 AddressSpace g_as{};
+constexpr uint64_t kRam = 2u << 20;  // 16 pipes x 64 KiB and then some
 
 class KernelTest : public ::testing::Test {
 protected:
@@ -60,6 +61,16 @@ protected:
         g_others.clear();
         g_woken.clear();
         g_blocks = 0;
+        // Pipe buffers come from the process's address space (mm/memory.cpp),
+        // laid over host memory that lives as long as the pipe pool.
+        static uint8_t* ram = static_cast<uint8_t*>(std::aligned_alloc(4096, kRam));
+        static bool ready = false;
+        if (!ready) {
+            auto base = reinterpret_cast<uint64_t>(ram);
+            address_space_init(g_as, base, base + kRam, base, base + kRam);
+            memory_set_backed(~0ull, ~0ull);
+            ready = true;
+        }
         g_process.mm = &g_as;
         g_task.process = &g_process;
         this_cpu().current = &g_task;

@@ -148,20 +148,29 @@ uint64_t find_top_down(uint64_t len) {
 
 }  // namespace
 
+void address_space_init(AddressSpace& as, uint64_t user_lo, uint64_t user_hi, uint64_t heap_lo, uint64_t heap_hi) {
+    as.user_lo = user_lo;
+    as.user_hi = user_hi;
+    as.lo = page_up(heap_lo);
+    as.hi = heap_hi & ~(kPage - 1);
+    as.nfree = 0;
+    if (as.hi > as.lo)
+        as.free[as.nfree++] = {as.lo, as.hi};
+    as.brk_start = as.brk = as.lo;
+    as.clean_lo = as.lo;
+    as.clean_hi = as.hi;
+    as.used = 0;
+}
+
+void memory_set_backed(uint64_t low_end, uint64_t high_start) {
+    g_ram_low_end = low_end;
+    g_ram_high_start = high_start;
+}
+
 void memory_init(uint64_t heap_lo, uint64_t heap_hi) {
-    mm().user_lo = abi::kAppMin;  // below: the kernel, boot page, page tables, console ring
-    mm().user_hi = boot().mem_size;
-    mm().lo = page_up(heap_lo);
-    mm().hi = heap_hi & ~(kPage - 1);
-    mm().nfree = 0;
-    if (mm().hi > mm().lo)
-        mm().free[mm().nfree++] = {mm().lo, mm().hi};
-    mm().brk_start = mm().brk = mm().lo;
-    mm().clean_lo = mm().lo;
-    mm().clean_hi = mm().hi;
-    mm().used = 0;
-    g_ram_low_end = boot().ram_low_end;
-    g_ram_high_start = boot().ram_high_start;
+    // Below kAppMin: the kernel, boot page, page tables, console ring.
+    address_space_init(mm(), abi::kAppMin, boot().mem_size, heap_lo, heap_hi);
+    memory_set_backed(boot().ram_low_end, boot().ram_high_start);
 }
 
 uint64_t mem_used() { return mm().used; }
