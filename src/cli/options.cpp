@@ -114,6 +114,8 @@ Result<Command> parse_command_line(int argc, char** argv) {
         ->type_name("DIR");
     sub->add_flag("--trace", run.config.trace, "Print each guest system call to stderr, strace-style");
     sub->add_flag("--stats", run.config.stats, "Print boot time, exits by kind and memory touched to stderr");
+    sub->add_flag("--overcommit", run.config.overcommit,
+                  "Accept --mem larger than the memory this host can back now (only touched pages cost memory)");
     bool no_sandbox = false;
     std::string uid, gid;
     sub->add_flag("--no-sandbox", no_sandbox,

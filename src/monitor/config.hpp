@@ -32,6 +32,9 @@ struct VmConfig {
     double timeout_seconds = 0;          // 0 = none
     bool trace = false;                  // strace-style syscall log on stderr
     bool stats = false;                  // collect memory statistics (costs a mincore)
+    // --overcommit: accept a mem_size larger than the host can back now
+    // (memory/admission.hpp); otherwise such a VM is refused before it starts.
+    bool overcommit = false;
     bool test_hooks = false;             // tests only: enables the guest kernel's test-hook syscall
     // Leave the KVM objects and guest memory alive when run_vm returns, so
     // a CLI can tear them down off the critical path (see cli/fast_exit).

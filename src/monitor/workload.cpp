@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdlib>
 
+#include "memory/admission.hpp"
 #include "monitor/vm_state.hpp"
 
 namespace lightvm {
@@ -53,6 +54,16 @@ Result<Workload> Workload::prepare(VmConfig config) {
     s.started_ns = monotonic_ns();
     s.config = TRY(validate(std::move(config)));
     const VmConfig& cfg = s.config;
+    if (!cfg.overcommit) {
+        // Admission: refuse RAM the host cannot back now, with one line,
+        // rather than being OOM-killed without a report later.
+        auto available = host_memory_available();
+        if (available && cfg.mem_size > *available)
+            return make_error(ErrorKind::BadInput, "--mem",
+                              std::to_string(cfg.mem_size >> 20) + " MiB is more than this host can back now (" +
+                                  std::to_string(*available >> 20) +
+                                  " MiB available to lightvm); use a smaller --mem, or --overcommit to run anyway");
+    }
     s.file = TRY(MappedFile::open(cfg.app_path));
     s.app = TRY(check_app(s.file.bytes(), cfg.mem_size, cfg.app_path));
     s.host = probe_host(cfg);

@@ -202,3 +202,37 @@ TEST(Validate, OtherFieldsPassThrough) {
 
 }  // namespace
 }  // namespace lightvm
+
+// Issue 13, bug 6: memory admission reads the host's and the cgroup's numbers.
+#include "memory/admission.hpp"
+
+namespace lightvm {
+namespace {
+
+TEST(Admission, MeminfoAvailable) {
+    EXPECT_EQ(parse_meminfo_available("MemTotal: 100 kB\nMemFree: 5 kB\nMemAvailable:   22525496 kB\n"),
+              22525496ull * 1024);
+    EXPECT_FALSE(parse_meminfo_available("MemTotal: 100 kB\n"));
+}
+
+TEST(Admission, MemoryCgroupV1AndV2) {
+    bool v2 = false;
+    auto p = parse_memory_cgroup("9:name=systemd:/\n4:memory:/process_api/abc\n0::/\n", v2);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(*p, "/process_api/abc");
+    EXPECT_FALSE(v2);
+    p = parse_memory_cgroup("0::/user.slice/session-1.scope\n", v2);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(*p, "/user.slice/session-1.scope");
+    EXPECT_TRUE(v2);
+    EXPECT_FALSE(parse_memory_cgroup("", v2));
+}
+
+TEST(Admission, HostHasSomeMemory) {
+    auto a = host_memory_available();
+    ASSERT_TRUE(a);
+    EXPECT_GT(*a, 16ull << 20);
+}
+
+}  // namespace
+}  // namespace lightvm

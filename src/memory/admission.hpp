@@ -1,0 +1,24 @@
+// Memory admission: how much more memory this host can back for a new VM,
+// so `--mem` is refused up front instead of the kernel's OOM killer picking
+// lightvm (no report) or another process later. The smaller of the host's
+// MemAvailable and the headroom of our memory cgroup (v2 memory.max minus
+// memory.current, or v1 limit minus usage, over our cgroup and its
+// ancestors). `--overcommit` skips the check (guest RAM is sparse: only
+// touched pages cost memory).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace lightvm {
+
+// nullopt when nothing could be read (then nothing is refused).
+std::optional<uint64_t> host_memory_available();
+
+// Parsers, separated for unit tests.
+std::optional<uint64_t> parse_meminfo_available(const std::string& meminfo);
+// "/proc/self/cgroup" text -> the memory cgroup path (v1 "memory" line, else v2 "0::").
+std::optional<std::string> parse_memory_cgroup(const std::string& proc_cgroup, bool& v2);
+
+}  // namespace lightvm
