@@ -8,8 +8,11 @@ set -eu
 # that freestanding/ and the guest kernel compile against. libseccomp-dev:
 # the sandbox's seccomp filter, compiled at build time; libclang-rt-14-dev:
 # libFuzzer for make fuzz.
+# Daemon: cpp-httplib (HTTP on a Unix socket) and nlohmann-json; curl drives
+# the daemon in the system tests.
 PKGS="build-essential cmake ninja-build g++ clang linux-libc-dev libexpected-dev libcli11-dev
-libgtest-dev libgmock-dev musl-tools busybox-static libseccomp-dev libclang-rt-14-dev"
+libgtest-dev libgmock-dev musl-tools busybox-static libseccomp-dev libclang-rt-14-dev libcpp-httplib-dev
+nlohmann-json3-dev curl"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -9,6 +9,7 @@
 
 #include "cli/options.hpp"
 #include "cli/run_command.hpp"
+#include "cli/vm_commands.hpp"
 
 int main(int argc, char** argv) {
     timespec ts;
@@ -25,6 +26,8 @@ int main(int argc, char** argv) {
             return 125;
     }
 
+    if (argc > 1 && lightvm::cli::is_vm_command(argv[1]))
+        return lightvm::cli::vm_command_main(argc, argv);
     auto command = lightvm::cli::parse_command_line(argc, argv);
     if (!command) {
         std::fprintf(stderr, "lightvm: %s\n", command.error().to_string().c_str());
@@ -40,5 +43,7 @@ int main(int argc, char** argv) {
     }
     auto& run = std::get<lightvm::cli::RunCommand>(*command);
     std::copy(closed, closed + 3, run.config.stdio_closed);
+    if (run.create_only || run.detach)
+        return lightvm::cli::create_through_daemon(run);
     return lightvm::cli::run_command(run, start_ns);
 }

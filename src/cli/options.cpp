@@ -44,7 +44,8 @@ int find_double_dash(int argc, char** argv) {
         if (a.empty() || a[0] != '-')
             return -1;  // APP reached: a later "--" belongs to the guest
         if (a == "--mem" || a == "--env" || a == "--timeout" || a == "--fs" || a == "--rootfs" || a == "--disk" ||
-            a == "--workdir" || a == "-w" || a == "--uid" || a == "--gid")
+            a == "--workdir" || a == "-w" || a == "--uid" || a == "--gid" || a == "--name" || a == "--socket" ||
+            a == "-e" || a == "-m" || a == "-v" || a == "--volume" || a == "--memory")
             ++i;
     }
     return -1;
@@ -80,7 +81,14 @@ std::string guest_cwd_for_host_cwd(const std::vector<ShareSpec>& shares) {
 
 }  // namespace
 
-Result<Command> parse_command_line(int argc, char** argv) {
+Result<Command> parse_command_line(int argc, char** argv_in) {
+    // `lightvm create OPTIONS APP ARGS` takes exactly `run`'s options.
+    std::vector<char*> args(argv_in, argv_in + argc);
+    static char run_word[] = "run";
+    const bool create = argc > 1 && std::string_view(args[1]) == "create";
+    if (create)
+        args[1] = run_word;
+    char** argv = args.data();
     // "lightvm run [OPTIONS] -- APP ARGS": split before CLI11 sees it.
     std::vector<std::string> after_dash;
     if (int dash = find_double_dash(argc, argv); dash > 0) {
@@ -98,12 +106,13 @@ Result<Command> parse_command_line(int argc, char** argv) {
     std::string mem, timeout, rootfs, workdir;
     std::vector<std::string> shares, disks;
     auto* sub = app.add_subcommand("run", "Boot APP in a fresh micro-VM; its exit status becomes ours");
-    sub->add_option("--mem", mem, "Guest memory (e.g. 256M, 1G); default 256M")->type_name("SIZE");
-    sub->add_option("--env", run.config.env, "Set an environment variable in the guest, repeatable")
+    run.create_only = create;
+    sub->add_option("-m,--mem,--memory", mem, "Guest memory (e.g. 256M, 1G); default 256M")->type_name("SIZE");
+    sub->add_option("-e,--env", run.config.env, "Set an environment variable in the guest, repeatable")
         ->allow_extra_args(false)
         ->type_name("KEY=VALUE");
     sub->add_option("--timeout", timeout, "Stop the guest after S seconds (exit status 124)")->type_name("S");
-    sub->add_option("--fs", shares, "Share a host directory (default GUESTPATH: its host path), repeatable")
+    sub->add_option("--fs,-v,--volume", shares, "Share a host directory (default GUESTPATH: its host path), repeatable")
         ->allow_extra_args(false)
         ->type_name("HOSTDIR[:GUESTPATH][:ro]");
     sub->add_option("--rootfs", rootfs, "Host directory to use as the guest's /")->type_name("DIR");
@@ -122,6 +131,11 @@ Result<Command> parse_command_line(int argc, char** argv) {
                   "Do not confine the monitor process (seccomp, Landlock, capabilities): for debugging");
     sub->add_option("--uid", uid, "Run the monitor as this user id once the VM is built (root only)")->type_name("UID");
     sub->add_option("--gid", gid, "Run the monitor as this group id once the VM is built (root only)")->type_name("GID");
+    sub->add_flag("-d,--detach", run.detach, "Run in the background under lightvmd; print the VM's ID");
+    sub->add_option("--name", run.name, "Name of the VM (with -d or create)")->type_name("NAME");
+    sub->add_flag("--rm", run.auto_remove, "Remove the VM when it exits (with -d or create)");
+    sub->add_option("--socket", run.socket, "lightvmd's socket (default $LIGHTVM_SOCKET or the standard path)")
+        ->type_name("PATH");
     sub->prefix_command();  // everything from APP on belongs to the guest
     sub->footer("APP [ARGS...] follow the options (or a '--'): a static x86-64 executable and its arguments.\nExit status: the guest's; 124 timeout; "
                 "125 lightvm error; 126 APP cannot be executed; 127 APP not found; 128+N guest killed by signal N.");

@@ -17,6 +17,12 @@ struct RunCommand {
     // The monitor process's sandbox (sandbox/sandbox.hpp); --no-sandbox: off.
     bool sandbox = true;
     std::optional<uint32_t> uid, gid;  // --uid/--gid
+    // Through lightvmd (cli/vm_commands): `create`, or `run -d`.
+    bool create_only = false;
+    bool detach = false;
+    bool auto_remove = false;  // --rm
+    std::string name;          // --name
+    std::string socket;        // --socket (default: daemon/paths.hpp)
 };
 struct HelpRequested {
     std::string text;

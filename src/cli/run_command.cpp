@@ -62,20 +62,6 @@ uint64_t mono_ns() {
 
 }  // namespace
 
-int exit_code_for(const Error& e) {
-    // 126/127 describe APP; problems with --fs/--disk/... resources are ours.
-    if (e.where.rfind("--", 0) == 0)
-        return 125;
-    switch (e.kind) {
-    case ErrorKind::NotFound:
-        return 127;
-    case ErrorKind::BadExecutable:
-        return 126;
-    default:
-        return 125;
-    }
-}
-
 int run_command(const RunCommand& cmd, uint64_t process_start_ns) {
     // Guest output to a closed pipe must come back as EPIPE, not kill us.
     std::signal(SIGPIPE, SIG_IGN);

@@ -96,27 +96,6 @@ const char* state_name(VmState s) {
     return "?";
 }
 
-int parse_signal(std::string_view text) {
-    static const std::pair<const char*, int> names[] = {
-        {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
-        {"TERM", SIGTERM}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"ALRM", SIGALRM},
-    };
-    if (text.rfind("SIG", 0) == 0)
-        text.remove_prefix(3);
-    for (auto& [n, s] : names)
-        if (text == n)
-            return s;
-    if (text.empty() || text.size() > 2)
-        return -1;
-    int v = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9')
-            return -1;
-        v = v * 10 + (c - '0');
-    }
-    return v >= 1 && v <= 64 ? v : -1;
-}
-
 Daemon::Daemon(DaemonOptions options)
     : m_opt(std::move(options)), m_pool(m_opt.monitor_path, m_opt.pool_mem, m_opt.pool_size),
       m_latency_buckets(std::size(kLatencyBoundsUs), 0) {}
@@ -320,8 +299,10 @@ void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell, UniqueFd log_r
     } else if (report.is_object() && report.contains("error")) {
         finish(*vm, report.value("exit_code", 125), 0, report.value("error", "monitor error"));
     } else {
-        // No report: the monitor died (SIGKILL from outside, a crash).
-        m_monitor_crashes++;
+        // No report: the monitor died (SIGKILL from outside, a crash), or
+        // was killed on request.
+        if (!vm->killed_by_request)
+            m_monitor_crashes++;
         std::string why = WIFSIGNALED(ws) ? std::string("monitor process killed by ") + signal_name(WTERMSIG(ws))
                                           : "monitor process exited with status " + std::to_string(WEXITSTATUS(ws)) +
                                                 " without a report";
@@ -355,6 +336,7 @@ ApiResult<json> Daemon::stop(const std::string& ref, double grace) {
         ::kill(vm->pid, SIGCONT);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace);
     if (!m_changed.wait_until(lock, deadline, [&] { return vm->state == VmState::Exited; })) {
+        vm->killed_by_request = true;
         ::kill(vm->pid, SIGKILL);
         m_changed.wait(lock, [&] { return vm->state == VmState::Exited; });
     }
@@ -368,6 +350,7 @@ ApiResult<json> Daemon::kill(const std::string& ref, int signal) {
         return api_error(409, "VM " + vm->id.substr(0, 12) + " is not running");
     if (vm->pid <= 0)
         return api_error(409, "VM " + vm->id.substr(0, 12) + " is starting; try again");
+    vm->killed_by_request |= signal == SIGKILL;
     ::kill(vm->pid, signal);
     if (vm->state == VmState::Paused && signal != SIGKILL)
         ::kill(vm->pid, SIGCONT);
@@ -421,8 +404,10 @@ ApiResult<json> Daemon::remove(const std::string& ref, bool force) {
             return api_error(409, "VM " + vm->id.substr(0, 12) + " is " + state_name(vm->state) +
                                       "; stop it first or use force");
         m_changed.wait(lock, [&] { return vm->pid > 0 || vm->state == VmState::Exited; });
-        if (vm->state != VmState::Exited)
+        if (vm->state != VmState::Exited) {
+            vm->killed_by_request = true;
             ::kill(vm->pid, SIGKILL);
+        }
         m_changed.wait(lock, [&] { return vm->state == VmState::Exited; });
     }
     std::string id = vm->id;

@@ -57,6 +57,7 @@ struct VmRecord {
     pid_t pid = -1;
     std::string dir;                  // state_dir/vms/ID
     bool removed = false;
+    bool killed_by_request = false;   // the daemon sent SIGKILL (stop, kill, rm -f)
 };
 
 class Daemon {
@@ -103,7 +104,5 @@ private:
     uint64_t m_latency_count = 0, m_latency_sum_ns = 0;
 };
 
-// Signal by name ("KILL", "SIGTERM") or number; -1 if unknown.
-int parse_signal(std::string_view text);
 
 }  // namespace lightvm::daemon

@@ -1,6 +1,7 @@
 #include "daemon/protocol.hpp"
 
 #include <algorithm>
+#include <csignal>
 
 namespace lightvm::daemon {
 
@@ -63,6 +64,27 @@ Result<void> reject_unknown_fields(const json& j, std::initializer_list<const ch
             return tl::unexpected(bad(what, "unknown field '" + item.key() + "'"));
     }
     return {};
+}
+
+int parse_signal(std::string_view text) {
+    static const std::pair<const char*, int> names[] = {
+        {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
+        {"TERM", SIGTERM}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"ALRM", SIGALRM},
+    };
+    if (text.rfind("SIG", 0) == 0)
+        text.remove_prefix(3);
+    for (auto& [n, s] : names)
+        if (text == n)
+            return s;
+    if (text.empty() || text.size() > 2)
+        return -1;
+    int v = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (c - '0');
+    }
+    return v >= 1 && v <= 64 ? v : -1;
 }
 
 Result<void> check_name(std::string_view name) {

@@ -36,6 +36,9 @@ Result<VmConfig> config_from_json(const json& j);
 // A finished VM's report as the monitor sends it.
 json report_to_json(const RunReport& r);
 
+// Signal by name ("KILL", "SIGTERM") or number (1-64); -1 if unknown.
+int parse_signal(std::string_view text);
+
 // Valid VM name?
 Result<void> check_name(std::string_view name);
 

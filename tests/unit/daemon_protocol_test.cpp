@@ -1,0 +1,115 @@
+// lightvmd's request parsing and validation (daemon/protocol.hpp): no KVM,
+// no sockets.
+#include <gtest/gtest.h>
+
+#include "daemon/protocol.hpp"
+
+namespace lightvm::daemon {
+namespace {
+
+std::string error_of(std::string_view body) {
+    auto r = parse_create_request(body);
+    return r ? std::string("accepted") : r.error().to_string();
+}
+
+TEST(DaemonProtocol, FullRequestIsParsed) {
+    auto r = parse_create_request(R"({"name":"web-1","app":"/bin/app","args":["a","b c"],"env":["K=V"],
+        "memory":"64M","timeout":2.5,"shares":[{"host":"/srv","guest":"/data/../data","ro":true}],
+        "disks":[{"path":"/img","ro":false}],"workdir":"/data","hostname":"box","rm":true})");
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_EQ(r->name, "web-1");
+    EXPECT_TRUE(r->auto_remove);
+    const VmConfig& c = r->config;
+    EXPECT_EQ(c.app_path, "/bin/app");
+    EXPECT_EQ(c.argv, (std::vector<std::string>{"/bin/app", "a", "b c"}));
+    EXPECT_EQ(c.env, std::vector<std::string>{"K=V"});
+    EXPECT_EQ(c.mem_size, 64ull << 20);
+    EXPECT_DOUBLE_EQ(c.timeout_seconds, 2.5);
+    ASSERT_EQ(c.shares.size(), 1u);
+    EXPECT_EQ(c.shares[0].guest_path, "/data");
+    EXPECT_TRUE(c.shares[0].read_only);
+    ASSERT_EQ(c.disks.size(), 1u);
+    EXPECT_EQ(c.cwd, "/data");
+    EXPECT_EQ(c.hostname, "box");
+}
+
+TEST(DaemonProtocol, DefaultsAndByteSizes) {
+    auto r = parse_create_request(R"({"app":"/a","memory":33554432})");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->config.mem_size, 32ull << 20);
+    EXPECT_EQ(r->config.argv, std::vector<std::string>{"/a"});
+    EXPECT_EQ(r->name, "");
+    EXPECT_FALSE(r->auto_remove);
+    // Rounded up to 2 MiB like --mem.
+    EXPECT_EQ(parse_create_request(R"({"app":"/a","memory":"17M"})")->config.mem_size, 18ull << 20);
+}
+
+TEST(DaemonProtocol, BadRequestsNameTheProblem) {
+    EXPECT_EQ(error_of("{"), "request: body is not valid JSON");
+    EXPECT_EQ(error_of("[]"), "request: body must be a JSON object");
+    EXPECT_EQ(error_of("{}"), "app: missing");
+    EXPECT_EQ(error_of(R"({"app":"/a","extra":1})"), "request: unknown field 'extra'");
+    EXPECT_EQ(error_of(R"({"app":"a"})"), "app: 'a' must be an absolute path");
+    EXPECT_EQ(error_of(R"({"app":7})"), "app: must be a string");
+    EXPECT_EQ(error_of(R"({"app":"/a","args":[1]})"), "args: must be an array of strings");
+    EXPECT_EQ(error_of(R"({"app":"/a","env":["NOEQUALS"]})"), "env: 'NOEQUALS' is not of the form KEY=VALUE");
+    EXPECT_EQ(error_of(R"({"app":"/a","memory":"lots"})").rfind("memory: ", 0), 0u);
+    EXPECT_EQ(error_of(R"({"app":"/a","memory":-5})"),
+              "memory: must be a size such as \"256M\" or a number of bytes");
+    EXPECT_EQ(error_of(R"({"app":"/a","memory":"1M"})"), "memory: 2 MiB is too small (minimum 16 MiB)");
+    EXPECT_EQ(error_of(R"({"app":"/a","timeout":-1})"), "timeout: must be a number of seconds >= 0");
+    EXPECT_EQ(error_of(R"({"app":"/a","rm":"yes"})"), "rm: must be true or false");
+    EXPECT_EQ(error_of(R"({"app":"/a","shares":[{"host":"/x","mode":1}]})"), "shares: unknown field 'mode'");
+    EXPECT_EQ(error_of(R"({"app":"/a","shares":[{"host":"rel"}]})"), "shares.host: 'rel' must be an absolute path");
+    EXPECT_EQ(error_of(R"({"app":"/a","disks":["x"]})"), "disks: entries must be objects {path, ro}");
+    EXPECT_EQ(error_of(R"({"app":"/a","workdir":"rel"})").rfind("workdir", 0) == 0 ||
+                  error_of(R"({"app":"/a","workdir":"rel"})").find("absolute") != std::string::npos,
+              true);
+}
+
+TEST(DaemonProtocol, Names) {
+    EXPECT_TRUE(check_name("a"));
+    EXPECT_TRUE(check_name("web_1.prod-2"));
+    EXPECT_FALSE(check_name(""));
+    EXPECT_FALSE(check_name("-x"));
+    EXPECT_FALSE(check_name("../x"));
+    EXPECT_FALSE(check_name("a b"));
+    EXPECT_FALSE(check_name(std::string(65, 'a')));
+    EXPECT_EQ(error_of(R"({"app":"/a","name":"a/b"})"), "name: 'a/b' may only hold letters, digits, '_', '.', '-'");
+}
+
+TEST(DaemonProtocol, OversizedBodyIsRefusedBeforeParsing) {
+    std::string big = R"({"app":"/a","args":[")" + std::string(kMaxBodyBytes, 'x') + R"("]})";
+    EXPECT_EQ(error_of(big), "request: body larger than 65536 bytes");
+}
+
+TEST(DaemonProtocol, ConfigRoundTripsToTheMonitor) {
+    auto r = parse_create_request(R"({"app":"/bin/app","args":["x"],"env":["A=1"],"memory":"32M",
+        "shares":[{"host":"/srv","guest":"/s","ro":true}],"disks":[{"path":"/d","ro":true}],"workdir":"/s"})");
+    ASSERT_TRUE(r);
+    auto back = config_from_json(config_to_json(r->config));
+    ASSERT_TRUE(back) << back.error().to_string();
+    EXPECT_EQ(back->app_path, r->config.app_path);
+    EXPECT_EQ(back->argv, r->config.argv);
+    EXPECT_EQ(back->env, r->config.env);
+    EXPECT_EQ(back->mem_size, r->config.mem_size);
+    ASSERT_EQ(back->shares.size(), 1u);
+    EXPECT_EQ(back->shares[0].guest_path, "/s");
+    EXPECT_TRUE(back->shares[0].read_only);
+    ASSERT_EQ(back->disks.size(), 1u);
+    EXPECT_TRUE(back->disks[0].read_only);
+    EXPECT_EQ(back->cwd, "/s");
+}
+
+TEST(DaemonProtocol, Signals) {
+    EXPECT_EQ(parse_signal("KILL"), 9);
+    EXPECT_EQ(parse_signal("SIGTERM"), 15);
+    EXPECT_EQ(parse_signal("2"), 2);
+    EXPECT_EQ(parse_signal("0"), -1);
+    EXPECT_EQ(parse_signal("65"), -1);
+    EXPECT_EQ(parse_signal("BOGUS"), -1);
+    EXPECT_EQ(parse_signal(""), -1);
+}
+
+}  // namespace
+}  // namespace lightvm::daemon
