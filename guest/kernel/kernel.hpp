@@ -33,6 +33,12 @@ inline void hypercall(uint16_t nr, const volatile void* arg) {
 
 [[noreturn]] void exit_vm(int status, unsigned signal);
 
+// Boot-time set-up behind the syscalls (main.cpp calls them once): the
+// stdio descriptors from the boot page (fs/sys_io.cpp), the kernel's
+// random generator (system/sys_info.cpp).
+void io_init();
+void random_init();
+
 // fd and dirfd arguments are C ints: only the low 32 bits of the register
 // are defined (AT_FDCWD may arrive as 0x00000000ffffff9c).
 inline long fd_arg(uint64_t reg) { return static_cast<int32_t>(static_cast<uint32_t>(reg)); }

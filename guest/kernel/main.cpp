@@ -1,6 +1,7 @@
 // Guest kernel entry: check the boot page, set up, start the application.
 #include "kernel/dev/console.hpp"
 #include "kernel/fs/file_cache.hpp"
+#include "kernel/fs/vfs.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/memory.hpp"
 #include "kernel/proc/task.hpp"
@@ -21,6 +22,9 @@ extern "C" [[noreturn]] void lvm_main(abi::BootInfo* info) {
     console_init();
     memory_init(info->heap_lo, info->stack_lo);
     cache_init();
+    io_init();
+    random_init();
+    vfs_init();
     syscalls_init();
     info->app_entry_tsc = rdtsc();
     lvm_enter_app(info->app_entry, info->app_sp);

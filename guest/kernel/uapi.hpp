@@ -21,7 +21,6 @@
 #include <asm/statfs.h>          // struct statfs
 #include <asm/termbits.h>        // struct termios and its flag bits
 #include <asm/termios.h>         // struct winsize
-#include <asm/unistd_64.h>       // __NR_*
 #include <linux/close_range.h>   // CLOSE_RANGE_*
 #include <linux/fcntl.h>         // O_*, F_*, AT_*
 #include <linux/fs.h>            // SEEK_*, BLK* ioctls
@@ -42,71 +41,11 @@
 #include <linux/utsname.h>       // struct new_utsname
 #include <linux/wait.h>          // W*
 
+#include "kernel/syscalls/numbers.hpp"  // __NR_*
+
 // ---- The project's own table: ABI facts the Debian 12 headers (Linux 6.1)
 // do not have. Values are from the Linux sources and man pages; a newer
 // header that defines the same name wins (the values are ABI, they agree).
-
-// Syscall numbers assigned after Linux 6.1.
-#ifndef __NR_uretprobe
-#define __NR_uretprobe 335
-#endif
-#ifndef __NR_cachestat
-#define __NR_cachestat 451
-#endif
-#ifndef __NR_fchmodat2
-#define __NR_fchmodat2 452
-#endif
-#ifndef __NR_map_shadow_stack
-#define __NR_map_shadow_stack 453
-#endif
-#ifndef __NR_futex_wake
-#define __NR_futex_wake 454
-#endif
-#ifndef __NR_futex_wait
-#define __NR_futex_wait 455
-#endif
-#ifndef __NR_futex_requeue
-#define __NR_futex_requeue 456
-#endif
-#ifndef __NR_statmount
-#define __NR_statmount 457
-#endif
-#ifndef __NR_listmount
-#define __NR_listmount 458
-#endif
-#ifndef __NR_lsm_get_self_attr
-#define __NR_lsm_get_self_attr 459
-#endif
-#ifndef __NR_lsm_set_self_attr
-#define __NR_lsm_set_self_attr 460
-#endif
-#ifndef __NR_lsm_list_modules
-#define __NR_lsm_list_modules 461
-#endif
-#ifndef __NR_mseal
-#define __NR_mseal 462
-#endif
-#ifndef __NR_setxattrat
-#define __NR_setxattrat 463
-#endif
-#ifndef __NR_getxattrat
-#define __NR_getxattrat 464
-#endif
-#ifndef __NR_listxattrat
-#define __NR_listxattrat 465
-#endif
-#ifndef __NR_removexattrat
-#define __NR_removexattrat 466
-#endif
-#ifndef __NR_open_tree_attr
-#define __NR_open_tree_attr 467
-#endif
-#ifndef __NR_file_getattr
-#define __NR_file_getattr 468
-#endif
-#ifndef __NR_file_setattr
-#define __NR_file_setattr 469
-#endif
 
 // arch_prctl codes added after Linux 6.1 (asm/prctl.h).
 #ifndef ARCH_GET_UNTAG_MASK

@@ -1,16 +1,12 @@
 #include "trace/strace.hpp"
 
+#include "kernel/syscalls/table.hpp"
 #include "kernel/uapi.hpp"
 #include "lib/format.hpp"
 
 namespace lightvm::guest {
 
 namespace {
-
-template <typename T, size_t N>
-constexpr size_t count_of(const T (&)[N]) {
-    return N;
-}
 
 // How each argument is shown, one letter per raw argument register:
 //   f fd (int; -100 is AT_FDCWD)      p path string          s short string
@@ -34,410 +30,10 @@ constexpr size_t count_of(const T (&)[N]) {
 //   F fcntl cmd, U futex op: the remaining arguments depend on the command.
 // Result kinds: d decimal, x hex (addresses), m octal, ? no result,
 // F fcntl (decodes F_GETFD/F_GETFL results).
-struct SyscallInfo {
-    const char* name;
-    const char* args;
-    char ret;
-};
-
-// x86-64 syscall numbers 0..335 are contiguous.
-constexpr SyscallInfo kSyscallsLow[] = {
-    /*   0 */ {"read", "fBu", 'd'},
-    /*   1 */ {"write", "fbu", 'd'},
-    /*   2 */ {"open", "pon", 'd'},
-    /*   3 */ {"close", "f", 'd'},
-    /*   4 */ {"stat", "pP", 'd'},
-    /*   5 */ {"fstat", "fP", 'd'},
-    /*   6 */ {"lstat", "pP", 'd'},
-    /*   7 */ {"poll", "Pui", 'd'},
-    /*   8 */ {"lseek", "flw", 'd'},
-    /*   9 */ {"mmap", "PurMfx", 'x'},
-    /*  10 */ {"mprotect", "Pur", 'd'},
-    /*  11 */ {"munmap", "Pu", 'd'},
-    /*  12 */ {"brk", "P", 'x'},
-    /*  13 */ {"rt_sigaction", "SPPu", 'd'},
-    /*  14 */ {"rt_sigprocmask", "hPPu", 'd'},
-    /*  15 */ {"rt_sigreturn", "", 'd'},
-    /*  16 */ {"ioctl", "fIx", 'd'},
-    /*  17 */ {"pread64", "fBul", 'd'},
-    /*  18 */ {"pwrite64", "fbul", 'd'},
-    /*  19 */ {"readv", "fPu", 'd'},
-    /*  20 */ {"writev", "fPu", 'd'},
-    /*  21 */ {"access", "pX", 'd'},
-    /*  22 */ {"pipe", "Y", 'd'},
-    /*  23 */ {"select", "iPPPP", 'd'},
-    /*  24 */ {"sched_yield", "", 'd'},
-    /*  25 */ {"mremap", "PuueP", 'x'},
-    /*  26 */ {"msync", "Pux", 'd'},
-    /*  27 */ {"mincore", "PuP", 'd'},
-    /*  28 */ {"madvise", "Puv", 'd'},
-    /*  29 */ {"shmget", "xux", 'd'},
-    /*  30 */ {"shmat", "iPx", 'x'},
-    /*  31 */ {"shmctl", "ixP", 'd'},
-    /*  32 */ {"dup", "f", 'd'},
-    /*  33 */ {"dup2", "ff", 'd'},
-    /*  34 */ {"pause", "", 'd'},
-    /*  35 */ {"nanosleep", "tP", 'd'},
-    /*  36 */ {"getitimer", "iP", 'd'},
-    /*  37 */ {"alarm", "u", 'd'},
-    /*  38 */ {"setitimer", "iPP", 'd'},
-    /*  39 */ {"getpid", "", 'd'},
-    /*  40 */ {"sendfile", "ffPu", 'd'},
-    /*  41 */ {"socket", "DTi", 'd'},
-    /*  42 */ {"connect", "fPu", 'd'},
-    /*  43 */ {"accept", "fPP", 'd'},
-    /*  44 */ {"sendto", "fbuxPu", 'd'},
-    /*  45 */ {"recvfrom", "fBuxPP", 'd'},
-    /*  46 */ {"sendmsg", "fPx", 'd'},
-    /*  47 */ {"recvmsg", "fPx", 'd'},
-    /*  48 */ {"shutdown", "fi", 'd'},
-    /*  49 */ {"bind", "fPu", 'd'},
-    /*  50 */ {"listen", "fi", 'd'},
-    /*  51 */ {"getsockname", "fPP", 'd'},
-    /*  52 */ {"getpeername", "fPP", 'd'},
-    /*  53 */ {"socketpair", "DTiY", 'd'},
-    /*  54 */ {"setsockopt", "fiiPu", 'd'},
-    /*  55 */ {"getsockopt", "fiiPP", 'd'},
-    /*  56 */ {"clone", "CPPPx", 'd'},
-    /*  57 */ {"fork", "", 'd'},
-    /*  58 */ {"vfork", "", 'd'},
-    /*  59 */ {"execve", "pVN", 'd'},
-    /*  60 */ {"exit", "i", '?'},
-    /*  61 */ {"wait4", "iPWP", 'd'},
-    /*  62 */ {"kill", "iS", 'd'},
-    /*  63 */ {"uname", "P", 'd'},
-    /*  64 */ {"semget", "xix", 'd'},
-    /*  65 */ {"semop", "iPu", 'd'},
-    /*  66 */ {"semctl", "iixx", 'd'},
-    /*  67 */ {"shmdt", "P", 'd'},
-    /*  68 */ {"msgget", "xx", 'd'},
-    /*  69 */ {"msgsnd", "iPux", 'd'},
-    /*  70 */ {"msgrcv", "iPulx", 'd'},
-    /*  71 */ {"msgctl", "ixP", 'd'},
-    /*  72 */ {"fcntl", "fF", 'F'},
-    /*  73 */ {"flock", "fx", 'd'},
-    /*  74 */ {"fsync", "f", 'd'},
-    /*  75 */ {"fdatasync", "f", 'd'},
-    /*  76 */ {"truncate", "pl", 'd'},
-    /*  77 */ {"ftruncate", "fl", 'd'},
-    /*  78 */ {"getdents", "fPu", 'd'},
-    /*  79 */ {"getcwd", "cu", 'd'},
-    /*  80 */ {"chdir", "p", 'd'},
-    /*  81 */ {"fchdir", "f", 'd'},
-    /*  82 */ {"rename", "pp", 'd'},
-    /*  83 */ {"mkdir", "pm", 'd'},
-    /*  84 */ {"rmdir", "p", 'd'},
-    /*  85 */ {"creat", "pm", 'd'},
-    /*  86 */ {"link", "pp", 'd'},
-    /*  87 */ {"unlink", "p", 'd'},
-    /*  88 */ {"symlink", "pp", 'd'},
-    /*  89 */ {"readlink", "pBu", 'd'},
-    /*  90 */ {"chmod", "pm", 'd'},
-    /*  91 */ {"fchmod", "fm", 'd'},
-    /*  92 */ {"chown", "pii", 'd'},
-    /*  93 */ {"fchown", "fii", 'd'},
-    /*  94 */ {"lchown", "pii", 'd'},
-    /*  95 */ {"umask", "m", 'm'},
-    /*  96 */ {"gettimeofday", "PP", 'd'},
-    /*  97 */ {"getrlimit", "RP", 'd'},
-    /*  98 */ {"getrusage", "iP", 'd'},
-    /*  99 */ {"sysinfo", "P", 'd'},
-    /* 100 */ {"times", "P", 'd'},
-    /* 101 */ {"ptrace", "iiPx", 'd'},
-    /* 102 */ {"getuid", "", 'd'},
-    /* 103 */ {"syslog", "iPi", 'd'},
-    /* 104 */ {"getgid", "", 'd'},
-    /* 105 */ {"setuid", "i", 'd'},
-    /* 106 */ {"setgid", "i", 'd'},
-    /* 107 */ {"geteuid", "", 'd'},
-    /* 108 */ {"getegid", "", 'd'},
-    /* 109 */ {"setpgid", "ii", 'd'},
-    /* 110 */ {"getppid", "", 'd'},
-    /* 111 */ {"getpgrp", "", 'd'},
-    /* 112 */ {"setsid", "", 'd'},
-    /* 113 */ {"setreuid", "ii", 'd'},
-    /* 114 */ {"setregid", "ii", 'd'},
-    /* 115 */ {"getgroups", "iP", 'd'},
-    /* 116 */ {"setgroups", "iP", 'd'},
-    /* 117 */ {"setresuid", "iii", 'd'},
-    /* 118 */ {"getresuid", "PPP", 'd'},
-    /* 119 */ {"setresgid", "iii", 'd'},
-    /* 120 */ {"getresgid", "PPP", 'd'},
-    /* 121 */ {"getpgid", "i", 'd'},
-    /* 122 */ {"setfsuid", "i", 'd'},
-    /* 123 */ {"setfsgid", "i", 'd'},
-    /* 124 */ {"getsid", "i", 'd'},
-    /* 125 */ {"capget", "PP", 'd'},
-    /* 126 */ {"capset", "PP", 'd'},
-    /* 127 */ {"rt_sigpending", "Pu", 'd'},
-    /* 128 */ {"rt_sigtimedwait", "PPtu", 'd'},
-    /* 129 */ {"rt_sigqueueinfo", "iSP", 'd'},
-    /* 130 */ {"rt_sigsuspend", "Pu", 'd'},
-    /* 131 */ {"sigaltstack", "PP", 'd'},
-    /* 132 */ {"utime", "pP", 'd'},
-    /* 133 */ {"mknod", "pmx", 'd'},
-    /* 134 */ {"uselib", "p", 'd'},
-    /* 135 */ {"personality", "x", 'd'},
-    /* 136 */ {"ustat", "xP", 'd'},
-    /* 137 */ {"statfs", "pP", 'd'},
-    /* 138 */ {"fstatfs", "fP", 'd'},
-    /* 139 */ {"sysfs", "ixx", 'd'},
-    /* 140 */ {"getpriority", "ii", 'd'},
-    /* 141 */ {"setpriority", "iii", 'd'},
-    /* 142 */ {"sched_setparam", "iP", 'd'},
-    /* 143 */ {"sched_getparam", "iP", 'd'},
-    /* 144 */ {"sched_setscheduler", "iiP", 'd'},
-    /* 145 */ {"sched_getscheduler", "i", 'd'},
-    /* 146 */ {"sched_get_priority_max", "i", 'd'},
-    /* 147 */ {"sched_get_priority_min", "i", 'd'},
-    /* 148 */ {"sched_rr_get_interval", "iP", 'd'},
-    /* 149 */ {"mlock", "Pu", 'd'},
-    /* 150 */ {"munlock", "Pu", 'd'},
-    /* 151 */ {"mlockall", "x", 'd'},
-    /* 152 */ {"munlockall", "", 'd'},
-    /* 153 */ {"vhangup", "", 'd'},
-    /* 154 */ {"modify_ldt", "iPu", 'd'},
-    /* 155 */ {"pivot_root", "pp", 'd'},
-    /* 156 */ {"_sysctl", "P", 'd'},
-    /* 157 */ {"prctl", "ixxxx", 'd'},
-    /* 158 */ {"arch_prctl", "ax", 'd'},
-    /* 159 */ {"adjtimex", "P", 'd'},
-    /* 160 */ {"setrlimit", "RP", 'd'},
-    /* 161 */ {"chroot", "p", 'd'},
-    /* 162 */ {"sync", "", 'd'},
-    /* 163 */ {"acct", "p", 'd'},
-    /* 164 */ {"settimeofday", "PP", 'd'},
-    /* 165 */ {"mount", "ppsxP", 'd'},
-    /* 166 */ {"umount2", "px", 'd'},
-    /* 167 */ {"swapon", "px", 'd'},
-    /* 168 */ {"swapoff", "p", 'd'},
-    /* 169 */ {"reboot", "xxxP", 'd'},
-    /* 170 */ {"sethostname", "bu", 'd'},
-    /* 171 */ {"setdomainname", "bu", 'd'},
-    /* 172 */ {"iopl", "i", 'd'},
-    /* 173 */ {"ioperm", "xui", 'd'},
-    /* 174 */ {"create_module", "su", 'd'},
-    /* 175 */ {"init_module", "Pus", 'd'},
-    /* 176 */ {"delete_module", "sx", 'd'},
-    /* 177 */ {"get_kernel_syms", "P", 'd'},
-    /* 178 */ {"query_module", "siPuP", 'd'},
-    /* 179 */ {"quotactl", "xpiP", 'd'},
-    /* 180 */ {"nfsservctl", "iPP", 'd'},
-    /* 181 */ {"getpmsg", "xxxxx", 'd'},
-    /* 182 */ {"putpmsg", "xxxxx", 'd'},
-    /* 183 */ {"afs_syscall", "xxxxxx", 'd'},
-    /* 184 */ {"tuxcall", "xxxxxx", 'd'},
-    /* 185 */ {"security", "xxxxxx", 'd'},
-    /* 186 */ {"gettid", "", 'd'},
-    /* 187 */ {"readahead", "flu", 'd'},
-    /* 188 */ {"setxattr", "psbux", 'd'},
-    /* 189 */ {"lsetxattr", "psbux", 'd'},
-    /* 190 */ {"fsetxattr", "fsbux", 'd'},
-    /* 191 */ {"getxattr", "psBu", 'd'},
-    /* 192 */ {"lgetxattr", "psBu", 'd'},
-    /* 193 */ {"fgetxattr", "fsBu", 'd'},
-    /* 194 */ {"listxattr", "pBu", 'd'},
-    /* 195 */ {"llistxattr", "pBu", 'd'},
-    /* 196 */ {"flistxattr", "fBu", 'd'},
-    /* 197 */ {"removexattr", "ps", 'd'},
-    /* 198 */ {"lremovexattr", "ps", 'd'},
-    /* 199 */ {"fremovexattr", "fs", 'd'},
-    /* 200 */ {"tkill", "iS", 'd'},
-    /* 201 */ {"time", "P", 'd'},
-    /* 202 */ {"futex", "PU", 'd'},
-    /* 203 */ {"sched_setaffinity", "iuP", 'd'},
-    /* 204 */ {"sched_getaffinity", "iuP", 'd'},
-    /* 205 */ {"set_thread_area", "P", 'd'},
-    /* 206 */ {"io_setup", "uP", 'd'},
-    /* 207 */ {"io_destroy", "x", 'd'},
-    /* 208 */ {"io_getevents", "xllPt", 'd'},
-    /* 209 */ {"io_submit", "xlP", 'd'},
-    /* 210 */ {"io_cancel", "xPP", 'd'},
-    /* 211 */ {"get_thread_area", "P", 'd'},
-    /* 212 */ {"lookup_dcookie", "xPu", 'd'},
-    /* 213 */ {"epoll_create", "i", 'd'},
-    /* 214 */ {"epoll_ctl_old", "xxxx", 'd'},
-    /* 215 */ {"epoll_wait_old", "xxxx", 'd'},
-    /* 216 */ {"remap_file_pages", "Purux", 'd'},
-    /* 217 */ {"getdents64", "fPu", 'd'},
-    /* 218 */ {"set_tid_address", "P", 'd'},
-    /* 219 */ {"restart_syscall", "", 'd'},
-    /* 220 */ {"semtimedop", "iPut", 'd'},
-    /* 221 */ {"fadvise64", "flli", 'd'},
-    /* 222 */ {"timer_create", "kPP", 'd'},
-    /* 223 */ {"timer_settime", "ixPP", 'd'},
-    /* 224 */ {"timer_gettime", "iP", 'd'},
-    /* 225 */ {"timer_getoverrun", "i", 'd'},
-    /* 226 */ {"timer_delete", "i", 'd'},
-    /* 227 */ {"clock_settime", "kt", 'd'},
-    /* 228 */ {"clock_gettime", "kq", 'd'},
-    /* 229 */ {"clock_getres", "kq", 'd'},
-    /* 230 */ {"clock_nanosleep", "kxtP", 'd'},
-    /* 231 */ {"exit_group", "i", '?'},
-    /* 232 */ {"epoll_wait", "fPii", 'd'},
-    /* 233 */ {"epoll_ctl", "fifP", 'd'},
-    /* 234 */ {"tgkill", "iiS", 'd'},
-    /* 235 */ {"utimes", "pP", 'd'},
-    /* 236 */ {"vserver", "xxxxxx", 'd'},
-    /* 237 */ {"mbind", "PuiPux", 'd'},
-    /* 238 */ {"set_mempolicy", "iPu", 'd'},
-    /* 239 */ {"get_mempolicy", "PPuPx", 'd'},
-    /* 240 */ {"mq_open", "somP", 'd'},
-    /* 241 */ {"mq_unlink", "s", 'd'},
-    /* 242 */ {"mq_timedsend", "fbuut", 'd'},
-    /* 243 */ {"mq_timedreceive", "fBuPt", 'd'},
-    /* 244 */ {"mq_notify", "fP", 'd'},
-    /* 245 */ {"mq_getsetattr", "fPP", 'd'},
-    /* 246 */ {"kexec_load", "xuPx", 'd'},
-    /* 247 */ {"waitid", "iiPWP", 'd'},
-    /* 248 */ {"add_key", "ssbui", 'd'},
-    /* 249 */ {"request_key", "sssi", 'd'},
-    /* 250 */ {"keyctl", "ixxxx", 'd'},
-    /* 251 */ {"ioprio_set", "iix", 'd'},
-    /* 252 */ {"ioprio_get", "ii", 'd'},
-    /* 253 */ {"inotify_init", "", 'd'},
-    /* 254 */ {"inotify_add_watch", "fpx", 'd'},
-    /* 255 */ {"inotify_rm_watch", "fi", 'd'},
-    /* 256 */ {"migrate_pages", "iuPP", 'd'},
-    /* 257 */ {"openat", "fpon", 'd'},
-    /* 258 */ {"mkdirat", "fpm", 'd'},
-    /* 259 */ {"mknodat", "fpmx", 'd'},
-    /* 260 */ {"fchownat", "fpiiA", 'd'},
-    /* 261 */ {"futimesat", "fpP", 'd'},
-    /* 262 */ {"newfstatat", "fpPA", 'd'},
-    /* 263 */ {"unlinkat", "fpA", 'd'},
-    /* 264 */ {"renameat", "fpfp", 'd'},
-    /* 265 */ {"linkat", "fpfpA", 'd'},
-    /* 266 */ {"symlinkat", "pfp", 'd'},
-    /* 267 */ {"readlinkat", "fpBu", 'd'},
-    /* 268 */ {"fchmodat", "fpm", 'd'},
-    /* 269 */ {"faccessat", "fpX", 'd'},
-    /* 270 */ {"pselect6", "iPPPtP", 'd'},
-    /* 271 */ {"ppoll", "PutPu", 'd'},
-    /* 272 */ {"unshare", "x", 'd'},
-    /* 273 */ {"set_robust_list", "Pu", 'd'},
-    /* 274 */ {"get_robust_list", "iPP", 'd'},
-    /* 275 */ {"splice", "fPfPux", 'd'},
-    /* 276 */ {"tee", "ffux", 'd'},
-    /* 277 */ {"sync_file_range", "fllx", 'd'},
-    /* 278 */ {"vmsplice", "fPux", 'd'},
-    /* 279 */ {"move_pages", "iuPPPx", 'd'},
-    /* 280 */ {"utimensat", "fpPA", 'd'},
-    /* 281 */ {"epoll_pwait", "fPiiPu", 'd'},
-    /* 282 */ {"signalfd", "fPu", 'd'},
-    /* 283 */ {"timerfd_create", "kO", 'd'},
-    /* 284 */ {"eventfd", "u", 'd'},
-    /* 285 */ {"fallocate", "fxll", 'd'},
-    /* 286 */ {"timerfd_settime", "fxPP", 'd'},
-    /* 287 */ {"timerfd_gettime", "fP", 'd'},
-    /* 288 */ {"accept4", "fPPO", 'd'},
-    /* 289 */ {"signalfd4", "fPuO", 'd'},
-    /* 290 */ {"eventfd2", "uO", 'd'},
-    /* 291 */ {"epoll_create1", "O", 'd'},
-    /* 292 */ {"dup3", "ffO", 'd'},
-    /* 293 */ {"pipe2", "YO", 'd'},
-    /* 294 */ {"inotify_init1", "O", 'd'},
-    /* 295 */ {"preadv", "fPul-", 'd'},
-    /* 296 */ {"pwritev", "fPul-", 'd'},
-    /* 297 */ {"rt_tgsigqueueinfo", "iiSP", 'd'},
-    /* 298 */ {"perf_event_open", "Piifx", 'd'},
-    /* 299 */ {"recvmmsg", "fPuxt", 'd'},
-    /* 300 */ {"fanotify_init", "xo", 'd'},
-    /* 301 */ {"fanotify_mark", "fxxfp", 'd'},
-    /* 302 */ {"prlimit64", "iRPP", 'd'},
-    /* 303 */ {"name_to_handle_at", "fpPPA", 'd'},
-    /* 304 */ {"open_by_handle_at", "fPo", 'd'},
-    /* 305 */ {"clock_adjtime", "kP", 'd'},
-    /* 306 */ {"syncfs", "f", 'd'},
-    /* 307 */ {"sendmmsg", "fPux", 'd'},
-    /* 308 */ {"setns", "fx", 'd'},
-    /* 309 */ {"getcpu", "PPP", 'd'},
-    /* 310 */ {"process_vm_readv", "iPuPux", 'd'},
-    /* 311 */ {"process_vm_writev", "iPuPux", 'd'},
-    /* 312 */ {"kcmp", "iiixx", 'd'},
-    /* 313 */ {"finit_module", "fsx", 'd'},
-    /* 314 */ {"sched_setattr", "iPx", 'd'},
-    /* 315 */ {"sched_getattr", "iPux", 'd'},
-    /* 316 */ {"renameat2", "fpfpx", 'd'},
-    /* 317 */ {"seccomp", "ixP", 'd'},
-    /* 318 */ {"getrandom", "Bug", 'd'},
-    /* 319 */ {"memfd_create", "sx", 'd'},
-    /* 320 */ {"kexec_file_load", "ffusx", 'd'},
-    /* 321 */ {"bpf", "iPu", 'd'},
-    /* 322 */ {"execveat", "fpVNA", 'd'},
-    /* 323 */ {"userfaultfd", "O", 'd'},
-    /* 324 */ {"membarrier", "ixi", 'd'},
-    /* 325 */ {"mlock2", "Pux", 'd'},
-    /* 326 */ {"copy_file_range", "fPfPux", 'd'},
-    /* 327 */ {"preadv2", "fPul-x", 'd'},
-    /* 328 */ {"pwritev2", "fPul-x", 'd'},
-    /* 329 */ {"pkey_mprotect", "Puri", 'd'},
-    /* 330 */ {"pkey_alloc", "xx", 'd'},
-    /* 331 */ {"pkey_free", "i", 'd'},
-    /* 332 */ {"statx", "fpAxP", 'd'},
-    /* 333 */ {"io_pgetevents", "xllPtP", 'd'},
-    /* 334 */ {"rseq", "Puxx", 'd'},
-    /* 335 */ {"uretprobe", "", 'd'},
-};
-
-// 336..423 are unassigned on x86-64 (numbers other ABIs use for time64
-// calls); the common numbering resumes at 424.
-constexpr uint64_t kSyscallsHighBase = 424;
-constexpr SyscallInfo kSyscallsHigh[] = {
-    /* 424 */ {"pidfd_send_signal", "fSPx", 'd'},
-    /* 425 */ {"io_uring_setup", "uP", 'd'},
-    /* 426 */ {"io_uring_enter", "fuuxPu", 'd'},
-    /* 427 */ {"io_uring_register", "fuPu", 'd'},
-    /* 428 */ {"open_tree", "fpx", 'd'},
-    /* 429 */ {"move_mount", "fpfpx", 'd'},
-    /* 430 */ {"fsopen", "sx", 'd'},
-    /* 431 */ {"fsconfig", "fisPi", 'd'},
-    /* 432 */ {"fsmount", "fxx", 'd'},
-    /* 433 */ {"fspick", "fpx", 'd'},
-    /* 434 */ {"pidfd_open", "ix", 'd'},
-    /* 435 */ {"clone3", "Pu", 'd'},
-    /* 436 */ {"close_range", "uux", 'd'},
-    /* 437 */ {"openat2", "fpPu", 'd'},
-    /* 438 */ {"pidfd_getfd", "ffx", 'd'},
-    /* 439 */ {"faccessat2", "fpXE", 'd'},
-    /* 440 */ {"process_madvise", "fPuvx", 'd'},
-    /* 441 */ {"epoll_pwait2", "fPitPu", 'd'},
-    /* 442 */ {"mount_setattr", "fpAPu", 'd'},
-    /* 443 */ {"quotactl_fd", "fxiP", 'd'},
-    /* 444 */ {"landlock_create_ruleset", "Pux", 'd'},
-    /* 445 */ {"landlock_add_rule", "fiPx", 'd'},
-    /* 446 */ {"landlock_restrict_self", "fx", 'd'},
-    /* 447 */ {"memfd_secret", "O", 'd'},
-    /* 448 */ {"process_mrelease", "fx", 'd'},
-    /* 449 */ {"futex_waitv", "Puxtk", 'd'},
-    /* 450 */ {"set_mempolicy_home_node", "Puux", 'd'},
-    /* 451 */ {"cachestat", "fPPx", 'd'},
-    /* 452 */ {"fchmodat2", "fpmA", 'd'},
-    /* 453 */ {"map_shadow_stack", "Pux", 'x'},
-    /* 454 */ {"futex_wake", "Pxix", 'd'},
-    /* 455 */ {"futex_wait", "Pxxxtk", 'd'},
-    /* 456 */ {"futex_requeue", "Pxii", 'd'},
-    /* 457 */ {"statmount", "PPux", 'd'},
-    /* 458 */ {"listmount", "PPux", 'd'},
-    /* 459 */ {"lsm_get_self_attr", "xPPx", 'd'},
-    /* 460 */ {"lsm_set_self_attr", "xPux", 'd'},
-    /* 461 */ {"lsm_list_modules", "PPx", 'd'},
-    /* 462 */ {"mseal", "Pux", 'd'},
-    /* 463 */ {"setxattrat", "fpAsPu", 'd'},
-    /* 464 */ {"getxattrat", "fpAsPu", 'd'},
-    /* 465 */ {"listxattrat", "fpABu", 'd'},
-    /* 466 */ {"removexattrat", "fpAs", 'd'},
-    /* 467 */ {"open_tree_attr", "fpxPu", 'd'},
-    /* 468 */ {"file_getattr", "fpPuA", 'd'},
-    /* 469 */ {"file_setattr", "fpPuA", 'd'},
-};
-
-const SyscallInfo* find_syscall(uint64_t nr) {
-    if (nr < count_of(kSyscallsLow)) return &kSyscallsLow[nr];
-    if (nr >= kSyscallsHighBase && nr - kSyscallsHighBase < count_of(kSyscallsHigh))
-        return &kSyscallsHigh[nr - kSyscallsHighBase];
-    return nullptr;
-}
+constexpr char kArgLetters[] = "fpsbBcYtqVNPxuilmn-oOKrMaIkwAEXShRvgeCWDTFU";
+constexpr char kResultKinds[] = "dxm?F";
+// The names and formats of the calls themselves are the syscall table's
+// (kernel/syscalls/table.def).
 
 struct ErrnoInfo {
     int64_t value;
@@ -832,6 +428,8 @@ constexpr Command kFutexCmds[] = {
 };
 #undef CMD
 #undef N
+// The futex command: the bits below the first flag bit.
+constexpr uint64_t kFutexCmdBits = FUTEX_PRIVATE_FLAG - 1;
 
 template <size_t Size>
 const Command* find_command(const Command (&table)[Size], int64_t value) {
@@ -945,8 +543,8 @@ void put_mmap_flags(TextBuffer& tb, uint64_t v) {
 }
 
 void put_futex_op_name(TextBuffer& tb, uint64_t op) {
-    const Command* cmd = find_command(kFutexCmds, static_cast<int64_t>(op & FUTEX_CMD_MASK));
-    if (!cmd) {
+    const Command* cmd = find_command(kFutexCmds, static_cast<int64_t>(op & kFutexCmdBits));
+    if (!cmd || (op & ~(kFutexCmdBits | FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)) != 0) {
         tb.hex(op);
         return;
     }
@@ -989,7 +587,7 @@ public:
                 case 'U': {
                     separator();
                     put_futex_op_name(tb_, v);
-                    const Command* cmd = find_command(kFutexCmds, static_cast<int64_t>(v & FUTEX_CMD_MASK));
+                    const Command* cmd = find_command(kFutexCmds, static_cast<int64_t>(v & kFutexCmdBits));
                     run(cmd ? cmd->rest : "xxxx", index + 1);
                     return;
                 }
@@ -1344,7 +942,7 @@ size_t format_call(char* out, size_t cap, const SyscallRecord& rec, ReadableFn r
     // Keep one byte back so the line can always end in '\n', even when the
     // middle was cut short.
     TextBuffer tb(out, cap - 1);
-    const SyscallInfo* info = find_syscall(rec.nr);
+    const SyscallDesc* info = syscall_desc(rec.nr);
     ArgFormatter args(tb, rec, readable, ctx, has_result);
     if (info) {
         tb.str(info->name).ch('(');
@@ -1354,10 +952,10 @@ size_t format_call(char* out, size_t cap, const SyscallRecord& rec, ReadableFn r
         args.raw();
     }
     tb.str(") = ");
-    if (!has_result || (info && info->ret == '?')) {
+    if (!has_result || (info && info->result == '?')) {
         tb.ch('?');
     } else {
-        put_result(tb, rec, info ? info->ret : 'd');
+        put_result(tb, rec, info ? info->result : 'd');
     }
     size_t len = tb.size();
     out[len++] = '\n';
@@ -1367,8 +965,20 @@ size_t format_call(char* out, size_t cap, const SyscallRecord& rec, ReadableFn r
 
 }  // namespace
 
+bool syscall_format_ok(const char* args, char result) {
+    auto known = [](const char* set, char c) {
+        for (; *set; ++set)
+            if (*set == c) return true;
+        return false;
+    };
+    size_t n = 0;
+    for (; args[n]; ++n)
+        if (n == 6 || !known(kArgLetters, args[n])) return false;
+    return result != 0 && known(kResultKinds, result);
+}
+
 const char* syscall_name(uint64_t nr) {
-    const SyscallInfo* info = find_syscall(nr);
+    const SyscallDesc* info = syscall_desc(nr);
     return info ? info->name : nullptr;
 }
 

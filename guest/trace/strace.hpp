@@ -19,6 +19,9 @@ struct SyscallRecord {
 using ReadableFn = bool (*)(uint64_t addr, uint64_t len, void* ctx);
 
 const char* syscall_name(uint64_t nr);  // nullptr when unknown
+// Whether an argument format and result kind (kernel/syscalls/table.def)
+// use only letters this formatter knows, at most one per register.
+bool syscall_format_ok(const char* args, char result);
 const char* errno_name(int64_t err);    // "ENOENT" for 2; nullptr when unknown
 const char* errno_text(int64_t err);    // "No such file or directory" for 2; nullptr when unknown
 

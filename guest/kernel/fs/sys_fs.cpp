@@ -17,21 +17,16 @@ namespace lightvm::guest {
 
 using namespace fs_sys;
 
-void register_fs_dir_syscalls(SyscallHandler* t);
-void register_fs_meta_syscalls(SyscallHandler* t);
-
-namespace {
-
 // ---- open -----------------------------------------------------------------
 
-long install(OpenFile* f, uint32_t flags) {
+static long install(OpenFile* f, uint32_t flags) {
     long fd = fd_install(f, 0, flags & O_CLOEXEC);
     if (fd < 0)
         file_put(f);
     return fd;
 }
 
-long dup_stdio(long fd, uint32_t flags) {
+static long dup_stdio(long fd, uint32_t flags) {
     OpenFile* f = fd_get(fd);
     if (!f)
         return -err::kNoEnt;
@@ -40,7 +35,7 @@ long dup_stdio(long fd, uint32_t flags) {
 }
 
 // /proc/mounts in the kernel's usual format, built once from the boot page.
-const char* proc_mounts_text(uint32_t* len) {
+static const char* proc_mounts_text(uint32_t* len) {
     static char text[2048];
     static uint32_t n;
     if (n == 0) {
@@ -63,7 +58,7 @@ const char* proc_mounts_text(uint32_t* len) {
     return text;
 }
 
-long synthetic_stat_public(Stat* out, uint32_t mode) {
+static long synthetic_stat_public(Stat* out, uint32_t mode) {
     Stat st{};
     st.mode = mode;
     st.nlink = 1;
@@ -72,7 +67,7 @@ long synthetic_stat_public(Stat* out, uint32_t mode) {
     return 0;
 }
 
-long open_special(const Resolved& res, uint32_t flags) {
+static long open_special(const Resolved& res, uint32_t flags) {
     uint32_t keep = flags & (O_ACCMODE | O_APPEND | O_NONBLOCK);
     bool writing = (flags & O_ACCMODE) != 0 || (flags & O_TRUNC);
     FileKind kind;
@@ -128,7 +123,7 @@ long open_special(const Resolved& res, uint32_t flags) {
     return install(f, flags);
 }
 
-long open_in_share(PathArg& p, Resolved& res, uint32_t flags, uint32_t mode, long* handle, abi::HcFs* req) {
+static long open_in_share(PathArg& p, Resolved& res, uint32_t flags, uint32_t mode, long* handle, abi::HcFs* req) {
     for (;;) {
         long r = resolve(p, res);
         if (r < 0)
@@ -146,7 +141,7 @@ long open_in_share(PathArg& p, Resolved& res, uint32_t flags, uint32_t mode, lon
     }
 }
 
-long do_open(PathArg& p, uint32_t flags, uint32_t mode) {
+static long do_open(PathArg& p, uint32_t flags, uint32_t mode) {
     Resolved res;
     long handle = 0;
     abi::HcFs req;
@@ -173,7 +168,7 @@ long do_open(PathArg& p, uint32_t flags, uint32_t mode) {
     return install(f, flags);
 }
 
-long open_user(long dirfd, uint64_t path, uint32_t flags, uint32_t mode) {
+static long open_user(long dirfd, uint64_t path, uint32_t flags, uint32_t mode) {
     return with_user_path(dirfd, path, [&](PathArg& p) { return do_open(p, flags, mode); });
 }
 long sys_open(const SyscallArgs& a) {
@@ -188,7 +183,7 @@ long sys_creat(const SyscallArgs& a) {
 
 // ---- stat -----------------------------------------------------------------
 
-long stat_special(const Resolved& res, Stat* out) {
+static long stat_special(const Resolved& res, Stat* out) {
     OpenFile tmp{};
     tmp.refs = 1;
     switch (res.special) {
@@ -231,7 +226,7 @@ long stat_special(const Resolved& res, Stat* out) {
     return file_stat(&tmp, out);
 }
 
-long user_stat(long dirfd, uint64_t path, uint64_t buf, uint32_t flags) {
+static long user_stat(long dirfd, uint64_t path, uint64_t buf, uint32_t flags) {
     if (!access_ok(buf, sizeof(Stat)))
         return -err::kFault;
     return do_stat(dirfd, path, reinterpret_cast<Stat*>(buf), flags);
@@ -270,7 +265,7 @@ long sys_statx(const SyscallArgs& a) {
     return 0;
 }
 
-long do_access(PathArg& p, uint32_t mode, uint32_t flags) {
+static long do_access(PathArg& p, uint32_t mode, uint32_t flags) {
     Resolved res;
     for (;;) {
         long r = resolve(p, res);
@@ -301,7 +296,7 @@ long do_access(PathArg& p, uint32_t mode, uint32_t flags) {
             return r;
     }
 }
-long access_user(long dirfd, uint64_t path, uint32_t mode, uint32_t flags) {
+static long access_user(long dirfd, uint64_t path, uint32_t mode, uint32_t flags) {
     return with_user_path(dirfd, path, [&](PathArg& p) { return do_access(p, mode, flags); });
 }
 long sys_access(const SyscallArgs& a) { return access_user(AT_FDCWD, a.a0, static_cast<uint32_t>(a.a1), 0); }
@@ -312,12 +307,7 @@ long sys_faccessat2(const SyscallArgs& a) {
     return access_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2), static_cast<uint32_t>(a.a3));
 }
 
-
-}  // namespace
-
-namespace {
-
-long stat_path(PathArg& p, Stat* out, uint32_t flags) {
+static long stat_path(PathArg& p, Stat* out, uint32_t flags) {
     Resolved res;
     for (;;) {
         long r = resolve(p, res);
@@ -348,8 +338,6 @@ long stat_path(PathArg& p, Stat* out, uint32_t flags) {
     }
 }
 
-}  // namespace
-
 long do_stat(long dirfd, uint64_t path_addr, Stat* out, uint32_t flags) {
     PathArg p;
     long r = path_from_user(p, dirfd, path_addr);
@@ -365,23 +353,6 @@ long do_stat(long dirfd, uint64_t path_addr, Stat* out, uint32_t flags) {
         path_from_kernel(p, dirfd, ".");
     }
     return stat_path(p, out, flags);
-}
-
-
-void register_fs_syscalls(SyscallHandler* t) {
-    vfs_init();
-    register_fs_dir_syscalls(t);
-    register_fs_meta_syscalls(t);
-    t[kSysOpen] = sys_open;
-    t[kSysOpenat] = sys_openat;
-    t[kSysCreat] = sys_creat;
-    t[kSysStat] = sys_stat;
-    t[kSysLstat] = sys_lstat;
-    t[kSysNewfstatat] = sys_newfstatat;
-    t[kSysStatx] = sys_statx;
-    t[kSysAccess] = sys_access;
-    t[kSysFaccessat] = sys_faccessat;
-    t[kSysFaccessat2] = sys_faccessat2;
 }
 
 }  // namespace lightvm::guest

@@ -23,17 +23,6 @@ long do_stat(long dirfd, uint64_t path_addr, Stat* out, uint32_t flags);
 
 namespace fs_sys {
 
-enum : unsigned {
-    kSysOpen = 2, kSysStat = 4, kSysLstat = 6, kSysAccess = 21, kSysTruncate = 76, kSysFtruncate = 77,
-    kSysGetcwd = 79, kSysChdir = 80, kSysFchdir = 81, kSysRename = 82, kSysMkdir = 83, kSysRmdir = 84,
-    kSysCreat = 85, kSysLink = 86, kSysUnlink = 87, kSysSymlink = 88, kSysReadlink = 89, kSysChmod = 90,
-    kSysFchmod = 91, kSysChown = 92, kSysFchown = 93, kSysLchown = 94, kSysStatfs = 137, kSysFstatfs = 138,
-    kSysGetdents64 = 217, kSysOpenat = 257, kSysMkdirat = 258, kSysFchownat = 260, kSysNewfstatat = 262,
-    kSysUnlinkat = 263, kSysRenameat = 264, kSysLinkat = 265, kSysSymlinkat = 266, kSysReadlinkat = 267,
-    kSysFchmodat = 268, kSysFaccessat = 269, kSysUtimensat = 280, kSysRenameat2 = 316, kSysStatx = 332,
-    kSysFaccessat2 = 439, kSysMknod = 133, kSysMknodat = 259,
-};
-
 // A path argument of a call that may meet absolute symlinks inside a share:
 // the monitor hands their target back (abi.h kFsOptRedirect) and the call
 // starts over with that guest path, through our mount table. Retrying is a

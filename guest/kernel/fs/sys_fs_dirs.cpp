@@ -16,11 +16,9 @@ namespace lightvm::guest {
 
 using namespace fs_sys;
 
-namespace {
-
 // ---- directories ------------------------------------------------------------
 
-long root_getdents(OpenFile* f, uint64_t buf, uint64_t len) {
+static long root_getdents(OpenFile* f, uint64_t buf, uint64_t len) {
     // ".", "..", then the top-level mount points.
     uint64_t used = 0;
     for (;;) {
@@ -107,7 +105,7 @@ long sys_getdents64(const SyscallArgs& a) {
     return n;
 }
 
-long do_mkdir(PathArg& p, uint32_t mode) {
+static long do_mkdir(PathArg& p, uint32_t mode) {
     Resolved res;
     for (;;) {
         long r = resolve(p, res);
@@ -123,7 +121,7 @@ long do_mkdir(PathArg& p, uint32_t mode) {
             return r;
     }
 }
-long mkdir_user(long dirfd, uint64_t path, uint32_t mode) {
+static long mkdir_user(long dirfd, uint64_t path, uint32_t mode) {
     return with_user_path(dirfd, path, [&](PathArg& p) { return do_mkdir(p, mode); });
 }
 long sys_mkdir(const SyscallArgs& a) { return mkdir_user(AT_FDCWD, a.a0, static_cast<uint32_t>(a.a1)); }
@@ -131,7 +129,7 @@ long sys_mkdirat(const SyscallArgs& a) {
     return mkdir_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
 }
 
-long do_unlink(PathArg& p, uint32_t flags) {
+static long do_unlink(PathArg& p, uint32_t flags) {
     // Linux refuses "." and ".." as the last component before looking anything up.
     int dots = last_component_dots(p.buf, p.len);
     Resolved res;
@@ -153,7 +151,7 @@ long do_unlink(PathArg& p, uint32_t flags) {
             return r;
     }
 }
-long unlink_user(long dirfd, uint64_t path, uint32_t flags) {
+static long unlink_user(long dirfd, uint64_t path, uint32_t flags) {
     if (flags & ~AT_REMOVEDIR)
         return -err::kInval;
     return with_user_path(dirfd, path, [&](PathArg& p) { return do_unlink(p, flags); });
@@ -164,7 +162,7 @@ long sys_unlinkat(const SyscallArgs& a) {
     return unlink_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
 }
 
-long two_paths(uint32_t op, long dfd1, uint64_t p1, long dfd2, uint64_t p2, uint32_t flags) {
+static long two_paths(uint32_t op, long dfd1, uint64_t p1, long dfd2, uint64_t p2, uint32_t flags) {
     static Resolved res2;  // big; the kernel stack is small and we are single-threaded
     Resolved res;
     long r = resolve_user(dfd1, p1, res);
@@ -198,7 +196,7 @@ long sys_linkat(const SyscallArgs& a) {
     return two_paths(abi::kFsLink, fd_arg(a.a0), a.a1, fd_arg(a.a2), a.a3, 0);
 }
 
-long do_symlink(uint64_t target_addr, long dirfd, uint64_t link_path) {
+static long do_symlink(uint64_t target_addr, long dirfd, uint64_t link_path) {
     char target[abi::kMaxPath];
     size_t tlen;
     long r = copy_user_path(target_addr, target, &tlen);
@@ -220,7 +218,7 @@ long do_symlink(uint64_t target_addr, long dirfd, uint64_t link_path) {
 long sys_symlink(const SyscallArgs& a) { return do_symlink(a.a0, AT_FDCWD, a.a1); }
 long sys_symlinkat(const SyscallArgs& a) { return do_symlink(a.a0, fd_arg(a.a1), a.a2); }
 
-long do_readlink(PathArg& p, uint64_t buf, uint64_t size) {
+static long do_readlink(PathArg& p, uint64_t buf, uint64_t size) {
     Resolved res;
     for (;;) {
         long r = resolve(p, res);
@@ -243,7 +241,7 @@ long do_readlink(PathArg& p, uint64_t buf, uint64_t size) {
             return r;
     }
 }
-long readlink_user(long dirfd, uint64_t path, uint64_t buf, uint64_t size) {
+static long readlink_user(long dirfd, uint64_t path, uint64_t buf, uint64_t size) {
     if (static_cast<int64_t>(size) <= 0)
         return -err::kInval;
     if (!access_ok(buf, size))
@@ -309,30 +307,6 @@ long sys_fchdir(const SyscallArgs& a) {
     if ((f->kind != FileKind::HostDir && f->kind != FileKind::RootDir) || !f->path)
         return -err::kNotDir;
     return vfs_set_cwd(f->path, strlen(f->path));
-}
-
-
-}  // namespace
-
-void register_fs_dir_syscalls(SyscallHandler* t) {
-    t[kSysGetdents64] = sys_getdents64;
-    t[kSysMkdir] = sys_mkdir;
-    t[kSysMkdirat] = sys_mkdirat;
-    t[kSysUnlink] = sys_unlink;
-    t[kSysRmdir] = sys_rmdir;
-    t[kSysUnlinkat] = sys_unlinkat;
-    t[kSysRename] = sys_rename;
-    t[kSysRenameat] = sys_renameat;
-    t[kSysRenameat2] = sys_renameat2;
-    t[kSysLink] = sys_link;
-    t[kSysLinkat] = sys_linkat;
-    t[kSysSymlink] = sys_symlink;
-    t[kSysSymlinkat] = sys_symlinkat;
-    t[kSysReadlink] = sys_readlink;
-    t[kSysReadlinkat] = sys_readlinkat;
-    t[kSysGetcwd] = sys_getcwd;
-    t[kSysChdir] = sys_chdir;
-    t[kSysFchdir] = sys_fchdir;
 }
 
 }  // namespace lightvm::guest

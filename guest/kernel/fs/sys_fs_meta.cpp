@@ -16,8 +16,6 @@ namespace lightvm::guest {
 
 using namespace fs_sys;
 
-namespace {
-
 // ---- metadata ----------------------------------------------------------------
 
 long sys_ftruncate(const SyscallArgs& a) {
@@ -86,7 +84,7 @@ long sys_utimensat(const SyscallArgs& a) {
     return fs_call(req);
 }
 
-long do_chmod(PathArg& p, uint32_t mode) {
+static long do_chmod(PathArg& p, uint32_t mode) {
     Resolved res;
     for (;;) {
         long r = resolve(p, res);
@@ -101,7 +99,7 @@ long do_chmod(PathArg& p, uint32_t mode) {
             return r;
     }
 }
-long chmod_user(long dirfd, uint64_t path, uint32_t mode) {
+static long chmod_user(long dirfd, uint64_t path, uint32_t mode) {
     return with_user_path(dirfd, path, [&](PathArg& p) { return do_chmod(p, mode); });
 }
 long sys_chmod(const SyscallArgs& a) { return chmod_user(AT_FDCWD, a.a0, static_cast<uint32_t>(a.a1)); }
@@ -122,7 +120,7 @@ long sys_fchmod(const SyscallArgs& a) {
 
 // Ownership: the guest has one user and files belong to whoever runs
 // lightvm on the host; chown succeeds on existing files and changes nothing.
-long chown_path(long dirfd, uint64_t path, uint32_t flags) {
+static long chown_path(long dirfd, uint64_t path, uint32_t flags) {
     Stat st;
     return do_stat(dirfd, path, &st, flags & AT_SYMLINK_NOFOLLOW);
 }
@@ -136,7 +134,7 @@ long sys_fchown(const SyscallArgs& a) { return fd_get(fd_arg(a.a0)) ? 0 : -err::
 long sys_mknod(const SyscallArgs&) { return -err::kPerm; }
 
 constexpr uint64_t kStatfsSize = sizeof(struct statfs);
-long statfs_synthetic(uint64_t buf) {
+static long statfs_synthetic(uint64_t buf) {
     memset(reinterpret_cast<void*>(buf), 0, kStatfsSize);
     auto* s = reinterpret_cast<struct statfs*>(buf);
     s->f_type = TMPFS_MAGIC;  // kernel-provided files
@@ -172,26 +170,6 @@ long sys_fstatfs(const SyscallArgs& a) {
     req.buf = user_to_gpa(a.a1);
     req.len = kStatfsSize;
     return fs_call(req);
-}
-
-
-}  // namespace
-
-void register_fs_meta_syscalls(SyscallHandler* t) {
-    t[kSysTruncate] = sys_truncate;
-    t[kSysFtruncate] = sys_ftruncate;
-    t[kSysUtimensat] = sys_utimensat;
-    t[kSysChmod] = sys_chmod;
-    t[kSysFchmod] = sys_fchmod;
-    t[kSysFchmodat] = sys_fchmodat;
-    t[kSysChown] = sys_chown;
-    t[kSysFchown] = sys_fchown;
-    t[kSysLchown] = sys_lchown;
-    t[kSysFchownat] = sys_fchownat;
-    t[kSysMknod] = sys_mknod;
-    t[kSysMknodat] = sys_mknod;
-    t[kSysStatfs] = sys_statfs;
-    t[kSysFstatfs] = sys_fstatfs;
 }
 
 }  // namespace lightvm::guest

@@ -16,15 +16,6 @@
 
 namespace lightvm::guest {
 
-namespace {
-
-enum : unsigned {
-    kSysRead = 0, kSysWrite = 1, kSysClose = 3, kSysFstat = 5, kSysPoll = 7, kSysLseek = 8, kSysIoctl = 16,
-    kSysPread64 = 17, kSysPwrite64 = 18, kSysReadv = 19, kSysWritev = 20, kSysPipe = 22, kSysDup = 32,
-    kSysDup2 = 33, kSysFcntl = 72, kSysFsync = 74, kSysFdatasync = 75, kSysPpoll = 271, kSysDup3 = 292,
-    kSysPipe2 = 293, kSysPreadv = 295, kSysPwritev = 296, kSysCloseRange = 436, kSysSendfile = 40,
-};
-
 // struct iovec with the base as a number: a user address, checked before use.
 struct Iovec {
     uint64_t base, len;
@@ -33,16 +24,16 @@ static_assert(sizeof(Iovec) == sizeof(iovec) && offsetof(Iovec, len) == offsetof
 
 // Small vectors go through one bounce buffer: one exit instead of one per
 // iovec (musl's stdio writes header+data as two iovecs).
-uint8_t g_bounce[65536];
+static uint8_t g_bounce[65536];
 
-long rw(OpenFile* f, uint64_t buf, uint64_t len, int64_t at, bool writing) {
+static long rw(OpenFile* f, uint64_t buf, uint64_t len, int64_t at, bool writing) {
     if (!access_ok(buf, len))
         return -err::kFault;
     return writing ? file_write(f, reinterpret_cast<const void*>(buf), len, at)
                    : file_read(f, reinterpret_cast<void*>(buf), len, at);
 }
 
-long rwv(long fd, uint64_t iov_addr, uint64_t count, int64_t at, bool writing) {
+static long rwv(long fd, uint64_t iov_addr, uint64_t count, int64_t at, bool writing) {
     OpenFile* f = fd_get(fd);
     if (!f)
         return -err::kBadF;
@@ -105,7 +96,7 @@ long sys_write(const SyscallArgs& a) {
     return f ? rw(f, a.a1, a.a2, -1, true) : -err::kBadF;
 }
 // pread/pwrite/preadv/pwritev: the fd must be seekable and the offset (a3) >= 0.
-long positioned(const SyscallArgs& a, bool writing, bool vector) {
+static long positioned(const SyscallArgs& a, bool writing, bool vector) {
     OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
@@ -154,7 +145,7 @@ long sys_dup(const SyscallArgs& a) {
     return fd;
 }
 
-long dup_to(long from, long to, bool cloexec) {
+static long dup_to(long from, long to, bool cloexec) {
     OpenFile* f = fd_get(from);
     if (!f)
         return -err::kBadF;
@@ -242,7 +233,7 @@ long sys_ioctl(const SyscallArgs& a) {
 
 // One pass over the set: how many fds have something to report. POLLHUP,
 // POLLERR and POLLNVAL are reported whether asked for or not.
-long poll_scan(pollfd* p, uint64_t n) {
+static long poll_scan(pollfd* p, uint64_t n) {
     long ready = 0;
     for (uint64_t i = 0; i < n; ++i) {
         p[i].revents = 0;
@@ -260,7 +251,7 @@ long poll_scan(pollfd* p, uint64_t n) {
 // poll/ppoll: scan; if nothing is ready, sleep on every polled file's wait
 // queue (files without one are always ready) until one wakes us or the
 // timeout passes. timeout_ns < 0: no timeout.
-long do_poll(uint64_t addr, uint64_t n, int64_t timeout_ns) {
+static long do_poll(uint64_t addr, uint64_t n, int64_t timeout_ns) {
     if (n > kMaxFds)
         return -err::kInval;
     if (n && !access_ok(addr, n * sizeof(pollfd)))
@@ -297,19 +288,17 @@ long sys_poll(const SyscallArgs& a) {
 long sys_ppoll(const SyscallArgs& a) {
     int64_t timeout = -1;
     if (a.a2) {
-        struct {
-            int64_t sec, nsec;
-        } ts;
+        __kernel_timespec ts;
         if (copy_from_user(&ts, a.a2, sizeof ts) < 0)
             return -err::kFault;
-        if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000)
+        if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
             return -err::kInval;
-        timeout = ts.sec > (INT64_MAX / 1000000000 - 1) ? INT64_MAX : ts.sec * 1000000000 + ts.nsec;
+        timeout = ts.tv_sec > (INT64_MAX / 1000000000 - 1) ? INT64_MAX : ts.tv_sec * 1000000000 + ts.tv_nsec;
     }
     return do_poll(a.a0, a.a1, timeout);  // the signal mask (a3) matters once signals are delivered
 }
 
-long make_pipe(uint64_t fds_addr, uint64_t flags) {
+static long make_pipe(uint64_t fds_addr, uint64_t flags) {
     if (flags & ~uint64_t{O_CLOEXEC | O_NONBLOCK})
         return -err::kInval;
     if (!access_ok(fds_addr, 8))
@@ -409,8 +398,6 @@ long sys_sendfile(const SyscallArgs& a) {
     return static_cast<long>(done);
 }
 
-}  // namespace
-
 void io_init() {
     fd_table_init();
     uint32_t fl = boot().flags;
@@ -427,34 +414,6 @@ void io_init() {
         OpenFile* f = file_alloc(stdio[fd].kind, stdio[fd].open_flags);
         fd_install_at(f, fd, false);
     }
-}
-
-void register_io_syscalls(SyscallHandler* t) {
-    io_init();
-    t[kSysRead] = sys_read;
-    t[kSysWrite] = sys_write;
-    t[kSysReadv] = sys_readv;
-    t[kSysWritev] = sys_writev;
-    t[kSysPread64] = sys_pread64;
-    t[kSysPwrite64] = sys_pwrite64;
-    t[kSysPreadv] = sys_preadv;
-    t[kSysPwritev] = sys_pwritev;
-    t[kSysLseek] = sys_lseek;
-    t[kSysClose] = sys_close;
-    t[kSysCloseRange] = sys_close_range;
-    t[kSysDup] = sys_dup;
-    t[kSysDup2] = sys_dup2;
-    t[kSysDup3] = sys_dup3;
-    t[kSysFcntl] = sys_fcntl;
-    t[kSysFstat] = sys_fstat;
-    t[kSysFsync] = sys_fsync;
-    t[kSysFdatasync] = sys_fdatasync;
-    t[kSysIoctl] = sys_ioctl;
-    t[kSysPoll] = sys_poll;
-    t[kSysPpoll] = sys_ppoll;
-    t[kSysPipe] = sys_pipe;
-    t[kSysPipe2] = sys_pipe2;
-    t[kSysSendfile] = sys_sendfile;
 }
 
 }  // namespace lightvm::guest

@@ -10,17 +10,12 @@
 
 namespace lightvm::guest {
 
-namespace {
-
-enum : unsigned { kSysBrk = 12, kSysMmap = 9, kSysMunmap = 11, kSysMprotect = 10, kSysMremap = 25,
-                  kSysMadvise = 28, kSysMlock = 149, kSysMunlock = 150, kSysMsync = 26, kSysMincore = 27 };
-
 long sys_brk(const SyscallArgs& a) { return static_cast<long>(mem_brk(a.a0)); }
 // File mappings are copies: MAP_PRIVATE (and read-only MAP_SHARED) are read
 // into anonymous memory, which is what the program can observe as long as
 // nobody else writes the file. Writable shared mappings cannot be kept in
 // sync without page-table tricks and are refused (ENODEV).
-long map_file(const SyscallArgs& a) {
+static long map_file(const SyscallArgs& a) {
     int flags = static_cast<int>(a.a3), prot = static_cast<int>(a.a2);
     OpenFile* f = fd_get(fd_arg(a.a4));
     if (!f)
@@ -83,21 +78,6 @@ long sys_mincore(const SyscallArgs& a) {
         return -err::kFault;
     memset(reinterpret_cast<void*>(a.a2), 1, pages);
     return 0;
-}
-
-}  // namespace
-
-void register_memory_syscalls(SyscallHandler* t) {
-    t[kSysBrk] = sys_brk;
-    t[kSysMmap] = sys_mmap;
-    t[kSysMunmap] = sys_munmap;
-    t[kSysMprotect] = sys_mprotect;
-    t[kSysMremap] = sys_mremap;
-    t[kSysMadvise] = sys_madvise;
-    t[kSysMlock] = sys_ok_range;
-    t[kSysMunlock] = sys_ok_range;
-    t[kSysMsync] = sys_ok_range;
-    t[kSysMincore] = sys_mincore;
 }
 
 }  // namespace lightvm::guest

@@ -11,25 +11,8 @@
 
 namespace lightvm::guest {
 
-void trace_noreturn(uint64_t nr, uint64_t a0);
-
-namespace {
-
-enum : unsigned {
-    kSysExit = 60, kSysExitGroup = 231, kSysGetpid = 39, kSysGettid = 186, kSysGetppid = 110,
-    kSysGetuid = 102, kSysGetgid = 104, kSysGeteuid = 107, kSysGetegid = 108, kSysSetTidAddress = 218,
-    kSysSetRobustList = 273, kSysRseq = 334, kSysArchPrctl = 158, kSysRtSigaction = 13,
-    kSysRtSigprocmask = 14, kSysSigaltstack = 131, kSysKill = 62, kSysTkill = 200, kSysTgkill = 234,
-    kSysPrlimit64 = 302, kSysGetrlimit = 97, kSysSetrlimit = 160, kSysSchedYield = 24,
-    kSysSchedGetaffinity = 204, kSysFutex = 202, kSysGetpgrp = 111, kSysGetpgid = 121, kSysGetsid = 124,
-    kSysSetpgid = 109, kSysUmask = 95, kSysGetresuid = 118, kSysGetresgid = 120, kSysGetgroups = 115,
-    kSysPause = 34, kSysPrctl = 157,
-};
-
-
-
 long sys_exit(const SyscallArgs& a) {
-    trace_noreturn(kSysExitGroup, a.a0);
+    trace_noreturn(__NR_exit_group, a.a0);
     exit_vm(static_cast<int>(a.a0 & 0xff), 0);
 }
 
@@ -39,7 +22,6 @@ long sys_getppid(const SyscallArgs&) { return current_process()->ppid; }
 long sys_getpgid(const SyscallArgs&) { return current_process()->pgid; }
 long sys_getsid(const SyscallArgs&) { return current_process()->sid; }
 long sys_zero(const SyscallArgs&) { return 0; }
-long sys_enosys(const SyscallArgs&) { return -err::kNoSys; }
 
 long sys_set_tid_address(const SyscallArgs&) { return current()->tid; }
 
@@ -78,13 +60,13 @@ long sys_arch_prctl(const SyscallArgs& a) {
     }
 }
 
-bool fatal_by_default(unsigned sig) {
+static bool fatal_by_default(unsigned sig) {
     return sig != SIGCHLD && sig != SIGCONT && sig != SIGURG && sig != SIGWINCH;
 }
 
 // Signals to ourselves: no delivery yet, so a default-fatal signal ends the
 // VM the way the default action would (abort() -> SIGABRT -> status 134).
-long deliver_self(unsigned sig) {
+static long deliver_self(unsigned sig) {
     if (sig == 0)
         return 0;
     if (sig > LVM_NSIG)
@@ -144,14 +126,14 @@ long sys_sigaltstack(const SyscallArgs& a) {
 
 // Limits live in the process; new values are kept (getrlimit returns them)
 // but only RLIMIT_NOFILE's ceiling (kMaxFds) is a real limit today.
-long get_rlimit(unsigned resource, uint64_t addr) {
+static long get_rlimit(unsigned resource, uint64_t addr) {
     if (!access_ok(addr, sizeof(rlimit64)))
         return -err::kFault;
     memcpy(reinterpret_cast<void*>(addr), current_process()->rlimit[resource], sizeof(rlimit64));
     return 0;
 }
 
-long set_rlimit(unsigned resource, uint64_t addr) {
+static long set_rlimit(unsigned resource, uint64_t addr) {
     uint64_t lim[2];
     if (!access_ok(addr, sizeof lim))
         return -err::kFault;
@@ -270,8 +252,6 @@ long sys_pause(const SyscallArgs&) {
         sched_block(0);
 }
 
-}  // namespace
-
 unsigned current_umask() { return current_process()->fs->umask; }
 
 [[noreturn]] void exit_vm(int status, unsigned signal) {
@@ -279,44 +259,6 @@ unsigned current_umask() { return current_process()->fs->umask; }
     volatile abi::HcExit hc{status, signal};
     for (;;)
         hypercall(abi::kHcExit, &hc);
-}
-
-void register_process_syscalls(SyscallHandler* t) {
-    t[kSysExit] = sys_exit;
-    t[kSysExitGroup] = sys_exit;
-    t[kSysGetpid] = sys_getpid;
-    t[kSysGettid] = sys_gettid;
-    t[kSysGetppid] = sys_getppid;
-    t[kSysGetuid] = sys_zero;
-    t[kSysGetgid] = sys_zero;
-    t[kSysGeteuid] = sys_zero;
-    t[kSysGetegid] = sys_zero;
-    t[kSysGetresuid] = sys_getresid;
-    t[kSysGetresgid] = sys_getresid;
-    t[kSysGetgroups] = sys_zero;
-    t[kSysGetpgrp] = sys_getpgid;
-    t[kSysGetpgid] = sys_getpgid;
-    t[kSysGetsid] = sys_getsid;
-    t[kSysSetpgid] = sys_zero;
-    t[kSysSetTidAddress] = sys_set_tid_address;
-    t[kSysSetRobustList] = sys_zero;
-    t[kSysRseq] = sys_enosys;  // glibc and musl fall back cleanly
-    t[kSysArchPrctl] = sys_arch_prctl;
-    t[kSysRtSigaction] = sys_rt_sigaction;
-    t[kSysRtSigprocmask] = sys_rt_sigprocmask;
-    t[kSysSigaltstack] = sys_sigaltstack;
-    t[kSysKill] = sys_kill;
-    t[kSysTkill] = sys_tkill;
-    t[kSysTgkill] = sys_tgkill;
-    t[kSysPrlimit64] = sys_prlimit64;
-    t[kSysGetrlimit] = sys_getrlimit;
-    t[kSysSetrlimit] = sys_setrlimit;
-    t[kSysSchedYield] = sys_zero;
-    t[kSysSchedGetaffinity] = sys_sched_getaffinity;
-    t[kSysFutex] = sys_futex;
-    t[kSysUmask] = sys_umask;
-    t[kSysPause] = sys_pause;
-    t[kSysPrctl] = sys_prctl;
 }
 
 }  // namespace lightvm::guest

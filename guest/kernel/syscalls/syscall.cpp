@@ -3,6 +3,7 @@
 #include "kernel/dev/console.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/uapi.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "trace/strace.hpp"
 
@@ -10,7 +11,20 @@ namespace lightvm::guest {
 
 namespace {
 
-SyscallHandler g_table[kMaxSyscall];
+// The dispatch table, built at compile time from table.def (a number out
+// of range fails the build; table.hpp rejects a number used twice). Only
+// the test hook is added at boot, when enabled.
+struct Dispatch {
+    SyscallHandler at[kMaxSyscall];
+};
+constexpr Dispatch make_dispatch() {
+    Dispatch d{};
+#define SYSCALL(name, handler, args, result) d.at[__NR_##name] = handler;
+#include "kernel/syscalls/table.def"
+    return d;
+}
+constinit Dispatch g_dispatch = make_dispatch();
+
 bool g_trace;
 
 bool readable(uint64_t addr, uint64_t len, void*) { return access_ok(addr, len); }
@@ -26,17 +40,10 @@ void trace(const SyscallFrame& f, long result, bool returns) {
 }  // namespace
 
 void syscalls_init() {
-    register_process_syscalls(g_table);
-    register_memory_syscalls(g_table);
-    register_io_syscalls(g_table);
-    register_time_syscalls(g_table);
-    register_info_syscalls(g_table);
-    register_fs_syscalls(g_table);
-    register_test_hooks(g_table);
+    register_test_hooks(g_dispatch.at);
     g_trace = boot().flags & abi::kBootTrace;
 }
 
-// exit/exit_group never return: trace them before they run.
 void trace_noreturn(uint64_t nr, uint64_t a0) {
     if (!g_trace)
         return;
@@ -52,9 +59,9 @@ extern "C" long lvm_syscall(lightvm::guest::SyscallFrame* frame) {
     using namespace lightvm::guest;
     boot().syscall_count++;
     long result = -err::kNoSys;
-    if (frame->nr < kMaxSyscall && g_table[frame->nr]) {
+    if (frame->nr < kMaxSyscall && g_dispatch.at[frame->nr]) {
         SyscallArgs args{frame->rdi, frame->rsi, frame->rdx, frame->r10, frame->r8, frame->r9};
-        result = g_table[frame->nr](args);
+        result = g_dispatch.at[frame->nr](args);
     }
     if (g_trace)
         trace(*frame, result, true);

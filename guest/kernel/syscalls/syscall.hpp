@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "kernel/syscalls/table.hpp"
+
 namespace lightvm::guest {
 
 // Must match the push order in arch/entry.S.
@@ -22,18 +24,19 @@ struct SyscallArgs {
 
 using SyscallHandler = long (*)(const SyscallArgs&);
 
-// Per-area tables register their handlers here (explicit, no static ctors).
-void register_process_syscalls(SyscallHandler* table);
-void register_memory_syscalls(SyscallHandler* table);
-void register_io_syscalls(SyscallHandler* table);
-void register_time_syscalls(SyscallHandler* table);
-void register_info_syscalls(SyscallHandler* table);
-void register_fs_syscalls(SyscallHandler* table);
-void register_test_hooks(SyscallHandler* table);
+// Every handler kernel/syscalls/table.def names; they are defined in the
+// area folders (proc/, mm/, fs/, time/, system/).
+#define SYSCALL(name, handler, args, result) long handler(const SyscallArgs&);
+#include "kernel/syscalls/table.def"
 
+// Dispatch covers numbers below this (table.def's rows must fit).
 inline constexpr unsigned kMaxSyscall = 512;
-// lightvm's private test-hook call (proc/test_hooks.cpp), beyond Linux's numbers.
-inline constexpr unsigned kSysTestHook = kMaxSyscall - 1;
+static_assert(kSysTestHook < kMaxSyscall);
 void syscalls_init();
+// Installs the test-hook call (table.def's PRIVATE row) when the boot page
+// enables it (proc/test_hooks.cpp).
+void register_test_hooks(SyscallHandler* table);
+// exit/exit_group never return: they trace themselves before they run.
+void trace_noreturn(uint64_t nr, uint64_t a0);
 
 }  // namespace lightvm::guest

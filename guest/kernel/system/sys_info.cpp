@@ -10,13 +10,9 @@
 
 namespace lightvm::guest {
 
-namespace {
+static ChaCha20Rng g_rng;
 
-enum : unsigned { kSysUname = 63, kSysSysinfo = 99, kSysGetrandom = 318 };
-
-ChaCha20Rng g_rng;
-
-void copy_field(char* dst, const char* src) {
+static void copy_field(char* dst, const char* src) {
     size_t n = strlen(src);
     if (n > __NEW_UTS_LEN)
         n = __NEW_UTS_LEN;
@@ -63,15 +59,8 @@ long sys_getrandom(const SyscallArgs& a) {
     return static_cast<long>(len);
 }
 
-}  // namespace
-
 ChaCha20Rng& kernel_rng() { return g_rng; }
 
-void register_info_syscalls(SyscallHandler* t) {
-    g_rng.seed(boot().random_seed);
-    t[kSysUname] = sys_uname;
-    t[kSysSysinfo] = sys_sysinfo;
-    t[kSysGetrandom] = sys_getrandom;
-}
+void random_init() { g_rng.seed(boot().random_seed); }
 
 }  // namespace lightvm::guest

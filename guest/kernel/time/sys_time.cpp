@@ -9,14 +9,9 @@
 
 namespace lightvm::guest {
 
-namespace {
-
-enum : unsigned { kSysClockGettime = 228, kSysClockGetres = 229, kSysGettimeofday = 96, kSysTime = 201,
-                  kSysNanosleep = 35, kSysClockNanosleep = 230, kSysTimes = 100, kSysGetrusage = 98 };
-
 using Timespec = __kernel_timespec;
 
-bool clock_now(uint64_t clk, uint64_t* ns) {
+static bool clock_now(uint64_t clk, uint64_t* ns) {
     switch (clk) {
     case CLOCK_REALTIME:
     case CLOCK_REALTIME_COARSE:
@@ -89,7 +84,7 @@ long sys_time(const SyscallArgs& a) {
 
 // The task sleeps; the CPU idles in the monitor (one exit) unless another
 // task can run meanwhile (proc/sched.hpp).
-long sleep_ns(uint64_t ns) {
+static long sleep_ns(uint64_t ns) {
     if (ns == 0)
         return 0;
     uint64_t now = monotonic_ns();
@@ -97,7 +92,7 @@ long sleep_ns(uint64_t ns) {
     return 0;
 }
 
-bool read_timespec(uint64_t p, uint64_t* ns) {
+static bool read_timespec(uint64_t p, uint64_t* ns) {
     if (!access_ok(p, sizeof(Timespec)))
         return false;
     Timespec ts = *reinterpret_cast<const Timespec*>(p);
@@ -148,19 +143,6 @@ long sys_getrusage(const SyscallArgs& a) {
     r->ru_utime.tv_sec = int64_t(us / 1000000);
     r->ru_utime.tv_usec = int64_t(us % 1000000);
     return 0;
-}
-
-}  // namespace
-
-void register_time_syscalls(SyscallHandler* t) {
-    t[kSysClockGettime] = sys_clock_gettime;
-    t[kSysClockGetres] = sys_clock_getres;
-    t[kSysGettimeofday] = sys_gettimeofday;
-    t[kSysTime] = sys_time;
-    t[kSysNanosleep] = sys_nanosleep;
-    t[kSysClockNanosleep] = sys_clock_nanosleep;
-    t[kSysTimes] = sys_times;
-    t[kSysGetrusage] = sys_getrusage;
 }
 
 }  // namespace lightvm::guest
