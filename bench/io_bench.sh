@@ -31,19 +31,22 @@ declare -a ROWS
 run_pair() {
     local name=$1 units=$2 unit=$3 native=$4
     shift 4
-    local tn=() tv=() exits=() t0 t1
+    local tn=() tv=() ts=() exits=() t0 t1
     for _ in $(seq "$RUNS"); do
         sync
         t0=$(now); bash -c "$native" >/dev/null 2>&1; t1=$(now); tn+=($(( (t1 - t0) / 1000 )))
         sync
         t0=$(now); "$L" run --stats "$@" >/dev/null 2>"$T/stats"; t1=$(now); tv+=($(( (t1 - t0) / 1000 )))
         exits+=($(awk '/exits/ {print $2}' "$T/stats"))
+        sync  # the same without the monitor's sandbox (docs/security.md)
+        t0=$(now); "$L" run --no-sandbox "$@" >/dev/null 2>&1; t1=$(now); ts+=($(( (t1 - t0) / 1000 )))
     done
-    local mn mv me
+    local mn mv me ms
     mn=$(printf '%s\n' "${tn[@]}" | median)
     mv=$(printf '%s\n' "${tv[@]}" | median)
+    ms=$(printf '%s\n' "${ts[@]}" | median)
     me=$(printf '%s\n' "${exits[@]}" | median)
-    ROWS+=("| $name | $((mn / 1000)) | $((mv / 1000)) | $(awk -v a="$mv" -v b="$mn" 'BEGIN {printf "%.2fx", a / b}') | $me | $(awk -v e="$me" -v u="$units" 'BEGIN {printf "%.2f", e / u}') per $unit |")
+    ROWS+=("| $name | $((mn / 1000)) | $((mv / 1000)) | $(awk -v a="$mv" -v b="$mn" 'BEGIN {printf "%.2fx", a / b}') | $me | $(awk -v e="$me" -v u="$units" 'BEGIN {printf "%.2f", e / u}') per $unit | $((ms / 1000)) | $(awk -v a="$mv" -v b="$ms" 'BEGIN {printf "%.3fx", a / b}') |")
 }
 
 cd "$T"
@@ -81,6 +84,6 @@ run_pair "create+delete 2000 small files (sh builtins, rm)" 2000 file \
     --fs "$T/small" -w "$T/small" $BB sh -c "$CREATE"
 
 echo "benchmark: file and block I/O, $RUNS alternating runs each, medians (whole process, wall clock)"
-echo "| workload | native ms | lightvm ms | ratio | VM exits | exits |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| workload | native ms | lightvm ms | ratio | VM exits | exits | --no-sandbox ms | sandbox cost |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${ROWS[@]}"

@@ -1,7 +1,9 @@
 // Whole-process start cost: `lightvm run APP` against a native
 // posix_spawn of the same static APP, alternating in the same run so both
 // see the same machine noise. Prints medians, p90, the ratio, exits per run
-// and the guest's boot milestones (from `lightvm run --stats`).
+// and the guest's boot milestones (from `lightvm run --stats`). Each round
+// also runs `lightvm run --no-sandbox`, so the sandbox's cost is measured in
+// the same run.
 //
 // usage: spawn_bench LIGHTVM [--runs N] [--markdown] [APP [ARGS...]]
 #include <spawn.h>
@@ -114,11 +116,17 @@ int main(int argc, char** argv) {
     std::vector<std::string> vm{lightvm, "run"};
     vm.insert(vm.end(), app.begin(), app.end());
 
-    std::vector<uint64_t> t_native, t_vm;
+    // The same run without the monitor's sandbox (docs/security.md), to
+    // show what the sandbox costs.
+    std::vector<std::string> vm_nosb{lightvm, "run", "--no-sandbox"};
+    vm_nosb.insert(vm_nosb.end(), app.begin(), app.end());
+
+    std::vector<uint64_t> t_native, t_vm, t_nosb;
     int status;
     for (int w = 0; w < 10; ++w) {  // warm the page cache and CPU frequency
         spawn_wait(native, &status);
         spawn_wait(vm, &status);
+        spawn_wait(vm_nosb, &status);
     }
     for (int r = 0; r < runs; ++r) {
         t_native.push_back(spawn_wait(native, &status));
@@ -126,10 +134,12 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "native run failed\n");
             return 1;
         }
-        t_vm.push_back(spawn_wait(vm, &status));
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            std::fprintf(stderr, "lightvm run failed with status %d\n", status);
-            return 1;
+        for (auto* which : {&vm, &vm_nosb}) {
+            (which == &vm ? t_vm : t_nosb).push_back(spawn_wait(*which, &status));
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                std::fprintf(stderr, "lightvm run failed with status %d\n", status);
+                return 1;
+            }
         }
     }
     std::vector<double> exits, first, entry, fin;
@@ -153,6 +163,9 @@ int main(int argc, char** argv) {
     std::printf("| native posix_spawn + wait | %.0f | %.0f |\n", n50, n90);
     std::printf("| lightvm run (whole process) | %.0f | %.0f |\n", v50, v90);
     std::printf("| ratio lightvm / native | %.2fx | %.2fx |\n", v50 / n50, v90 / n90);
+    double s50 = pct(t_nosb, 0.5), s90 = pct(t_nosb, 0.9);
+    std::printf("| lightvm run --no-sandbox | %.0f | %.0f |\n", s50, s90);
+    std::printf("| sandbox cost (sandboxed / --no-sandbox) | %.3fx | %.3fx |\n", v50 / s50, v90 / s90);
     std::printf("| VM exits per run (median) | %.0f | |\n", med(exits));
     std::printf("| guest first instruction, from lightvm's start | %.0f | |\n", med(first));
     std::printf("| app entry, from lightvm's start | %.0f | |\n", med(entry));

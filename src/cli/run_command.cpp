@@ -86,8 +86,10 @@ int run_command(const RunCommand& cmd, uint64_t process_start_ns) {
     VmConfig config = cmd.config;
     config.defer_teardown = true;
     RunHooks hooks;
+    uint64_t sandbox_ns = 0;
     if (cmd.sandbox)
-        hooks.before_run = [&cmd](Vm& vm) -> Result<void> {
+        hooks.before_run = [&cmd, &sandbox_ns](Vm& vm) -> Result<void> {
+            uint64_t t0 = mono_ns();
             // Everything is open now: confine the monitor before the guest's
             // first instruction (docs/security.md).
             sandbox::Policy policy;
@@ -96,6 +98,7 @@ int run_command(const RunCommand& cmd, uint64_t process_start_ns) {
             policy.uid = cmd.uid;
             policy.gid = cmd.gid;
             TRY(sandbox::enter(policy));
+            sandbox_ns = mono_ns() - t0;
             return {};
         };
     auto report = run_vm(config, hooks);
@@ -108,8 +111,11 @@ int run_command(const RunCommand& cmd, uint64_t process_start_ns) {
         std::fprintf(stderr, "lightvm: %s\n", o.report.c_str());
     else if (o.signal && o.signal != SIGPIPE && !report->stopped_by)
         std::fprintf(stderr, "lightvm: guest killed by %s\n", signal_name(o.signal));
-    if (cmd.config.stats)
+    if (cmd.config.stats) {
         print_stats(*report, process_start_ns, run_start);
+        if (cmd.sandbox)
+            std::fprintf(stderr, "  sandbox entry      %8.3f ms (docs/security.md)\n", ms(sandbox_ns));
+    }
     std::fflush(stdout);
     std::fflush(stderr);
     fast_exit(o.status);

@@ -123,9 +123,18 @@ Result<bool> change_ids(const Policy& policy) {
 // Bounding and ambient sets first: dropping from the bounding set needs
 // CAP_SETPCAP, which a uid change or capset takes away.
 Result<void> drop_inheritable_capabilities() {
-    for (int cap = 0; cap <= 63; ++cap)
-        if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL && errno != EPERM)
-            return sys_error("sandbox: PR_CAPBSET_DROP");
+    // Without CAP_SETPCAP nothing can be dropped (and nothing regained:
+    // no_new_privs follows); with it, one call per capability up to the
+    // kernel's last (EINVAL beyond).
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    if (::syscall(SYS_capget, &header, data) == 0 && (data[0].effective & (1u << CAP_SETPCAP)))
+        for (int cap = 0; cap <= 63; ++cap)
+            if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+                if (errno == EINVAL)
+                    break;
+                return sys_error("sandbox: PR_CAPBSET_DROP");
+            }
     (void)::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     return {};
 }
