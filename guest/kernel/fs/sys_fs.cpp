@@ -261,8 +261,7 @@ long sys_statx(const SyscallArgs& a) {
     x.stx_rdev_minor = static_cast<uint32_t>((st.rdev & 0xff) | ((st.rdev >> 12) & 0xfff00));
     x.stx_dev_major = static_cast<uint32_t>((st.dev >> 8) & 0xfff);
     x.stx_dev_minor = static_cast<uint32_t>((st.dev & 0xff) | ((st.dev >> 12) & 0xfff00));
-    memcpy(reinterpret_cast<void*>(a.a4), &x, sizeof x);
-    return 0;
+    return copy_to_user(a.a4, &x, sizeof x);
 }
 
 static long do_access(PathArg& p, uint32_t mode, uint32_t flags) {

@@ -256,10 +256,7 @@ long sys_getcwd(const SyscallArgs& a) {
     size_t n = strlen(cwd) + 1;
     if (a.a1 < n)
         return -err::kRange;
-    if (!access_ok(a.a0, n))
-        return -err::kFault;
-    memcpy(reinterpret_cast<void*>(a.a0), cwd, n);
-    return static_cast<long>(n);
+    return copy_to_user(a.a0, cwd, n) < 0 ? -err::kFault : static_cast<long>(n);
 }
 
 long sys_chdir(const SyscallArgs& a) {

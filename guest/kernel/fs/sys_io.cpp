@@ -212,9 +212,9 @@ long sys_fstat(const SyscallArgs& a) {
     OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
-    if (!access_ok(a.a1, sizeof(Stat)))
-        return -err::kFault;
-    return file_stat(f, reinterpret_cast<Stat*>(a.a1));
+    Stat st;
+    long r = file_stat(f, &st);
+    return r < 0 ? r : copy_to_user(a.a1, &st, sizeof st);
 }
 
 long sys_fsync(const SyscallArgs& a) {
@@ -341,11 +341,9 @@ long sys_sendfile(const SyscallArgs& a) {
     if (!out || !in)
         return -err::kBadF;
     int64_t pos = -1;
-    if (a.a2) {
-        if (!access_ok(a.a2, 8))
-            return -err::kFault;
-        pos = *reinterpret_cast<int64_t*>(a.a2);
-    }
+    UserPtr<int64_t> offset_ptr(a.a2);
+    if (!offset_ptr.null() && offset_ptr.read(pos) < 0)
+        return -err::kFault;
     // File in a share to a file or to stdout/stderr: the host copies it all
     // in one exit (cat, cp).
     bool out_stream = out->kind == FileKind::Stdout || out->kind == FileKind::Stderr;
@@ -370,8 +368,8 @@ long sys_sendfile(const SyscallArgs& a) {
             return n;
         if (pos < 0)
             in->offset += static_cast<uint64_t>(n);
-        else
-            *reinterpret_cast<int64_t*>(a.a2) = pos + n;
+        else if (offset_ptr.write(pos + n) < 0)
+            return -err::kFault;
         if (!out_stream)
             out->offset = r.aux;
         cache_invalidate_reads();
@@ -393,8 +391,8 @@ long sys_sendfile(const SyscallArgs& a) {
         if (w < r)
             break;
     }
-    if (a.a2)
-        *reinterpret_cast<int64_t*>(a.a2) = pos + static_cast<int64_t>(done);
+    if (!offset_ptr.null() && offset_ptr.write(pos + static_cast<int64_t>(done)) < 0)
+        return -err::kFault;
     return static_cast<long>(done);
 }
 

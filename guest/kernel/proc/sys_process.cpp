@@ -40,10 +40,7 @@ long sys_arch_prctl(const SyscallArgs& a) {
         }
         return 0;
     case ARCH_GET_FS:
-        if (!access_ok(a.a1, 8))
-            return -err::kFault;
-        *reinterpret_cast<uint64_t*>(a.a1) = current()->fs_base;
-        return 0;
+        return UserPtr<uint64_t>(a.a1).write(current()->fs_base);
     case ARCH_SET_GS:
         if (!(boot().flags & abi::kBootHasFsgsbase))
             return -err::kInval;
@@ -51,10 +48,7 @@ long sys_arch_prctl(const SyscallArgs& a) {
         asm volatile("wrgsbase %0" : : "r"(a.a1) : "memory");
         return 0;
     case ARCH_GET_GS:
-        if (!access_ok(a.a1, 8))
-            return -err::kFault;
-        *reinterpret_cast<uint64_t*>(a.a1) = current()->gs_base;
-        return 0;
+        return UserPtr<uint64_t>(a.a1).write(current()->gs_base);
     default:
         return -err::kInval;
     }
@@ -97,47 +91,28 @@ long sys_rt_sigaction(const SyscallArgs& a) {
     // Accept and remember nothing; report SIG_DFL as the old action.
     if (a.a0 == 0 || a.a0 > LVM_NSIG || a.a0 == SIGKILL || a.a0 == SIGSTOP)
         return -err::kInval;
-    if (a.a2) {
-        if (!access_ok(a.a2, sizeof(struct sigaction)))
-            return -err::kFault;
-        memset(reinterpret_cast<void*>(a.a2), 0, sizeof(struct sigaction));
-    }
-    return 0;
+    return a.a2 ? clear_user(a.a2, sizeof(struct sigaction)) : 0;
 }
 
 long sys_rt_sigprocmask(const SyscallArgs& a) {
-    if (a.a2) {
-        if (!access_ok(a.a2, sizeof(sigset_t)))
-            return -err::kFault;
-        memset(reinterpret_cast<void*>(a.a2), 0, sizeof(sigset_t));
-    }
-    return 0;
+    return a.a2 ? clear_user(a.a2, sizeof(sigset_t)) : 0;
 }
 
 long sys_sigaltstack(const SyscallArgs& a) {
-    if (a.a1) {
-        if (!access_ok(a.a1, sizeof(stack_t)))
-            return -err::kFault;
-        stack_t old{nullptr, SS_DISABLE, 0};
-        memcpy(reinterpret_cast<void*>(a.a1), &old, sizeof old);
-    }
-    return 0;
+    const stack_t old{nullptr, SS_DISABLE, 0};
+    return a.a1 ? UserPtr<stack_t>(a.a1).write(old) : 0;
 }
 
 // Limits live in the process; new values are kept (getrlimit returns them)
 // but only RLIMIT_NOFILE's ceiling (kMaxFds) is a real limit today.
 static long get_rlimit(unsigned resource, uint64_t addr) {
-    if (!access_ok(addr, sizeof(rlimit64)))
-        return -err::kFault;
-    memcpy(reinterpret_cast<void*>(addr), current_process()->rlimit[resource], sizeof(rlimit64));
-    return 0;
+    return copy_to_user(addr, current_process()->rlimit[resource], sizeof(rlimit64));
 }
 
 static long set_rlimit(unsigned resource, uint64_t addr) {
     uint64_t lim[2];
-    if (!access_ok(addr, sizeof lim))
+    if (copy_from_user(lim, addr, sizeof lim) < 0)
         return -err::kFault;
-    memcpy(lim, reinterpret_cast<const void*>(addr), sizeof lim);
     uint64_t* cur = current_process()->rlimit[resource];
     if (lim[0] > lim[1])
         return -err::kInval;
@@ -161,12 +136,7 @@ long sys_prlimit64(const SyscallArgs& a) {
         if (r < 0)
             return r;
     }
-    if (a.a3) {
-        if (!access_ok(a.a3, sizeof old))
-            return -err::kFault;
-        memcpy(reinterpret_cast<void*>(a.a3), old, sizeof old);
-    }
-    return 0;
+    return a.a3 ? copy_to_user(a.a3, old, sizeof old) : 0;
 }
 
 long sys_getrlimit(const SyscallArgs& a) {
@@ -179,10 +149,8 @@ long sys_setrlimit(const SyscallArgs& a) {
 long sys_sched_getaffinity(const SyscallArgs& a) {
     if (a.a1 < 8)
         return -err::kInval;
-    if (!access_ok(a.a2, 8))
-        return -err::kFault;
-    *reinterpret_cast<uint64_t*>(a.a2) = 1;  // one vCPU
-    return 8;
+    const uint64_t mask = 1;  // one vCPU
+    return UserPtr<uint64_t>(a.a2).write(mask) < 0 ? -err::kFault : 8;
 }
 
 long sys_futex(const SyscallArgs& a) {
@@ -190,9 +158,10 @@ long sys_futex(const SyscallArgs& a) {
     if (op == FUTEX_WAKE || op == FUTEX_WAKE_BITSET)  // nobody else to wake
         return 0;
     if (op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET) {
-        if (!access_ok(a.a0, 4))
+        uint32_t word;
+        if (UserPtr<uint32_t>(a.a0).read(word) < 0)
             return -err::kFault;
-        if (*reinterpret_cast<volatile uint32_t*>(a.a0) != static_cast<uint32_t>(a.a2))
+        if (word != static_cast<uint32_t>(a.a2))
             return -err::kAgain;
         return -err::kTimedOut;  // single-threaded: nobody could ever wake us
     }
@@ -207,11 +176,9 @@ long sys_umask(const SyscallArgs& a) {
 
 long sys_getresid(const SyscallArgs& a) {
     const uint64_t ptrs[3] = {a.a0, a.a1, a.a2};
-    for (uint64_t p : ptrs) {
-        if (!access_ok(p, 4))
+    for (uint64_t p : ptrs)
+        if (UserPtr<uint32_t>(p).write(0) < 0)
             return -err::kFault;
-        *reinterpret_cast<uint32_t*>(p) = 0;
-    }
     return 0;
 }
 
@@ -233,10 +200,7 @@ long sys_prctl(const SyscallArgs& a) {
         return 0;
     }
     case PR_GET_NAME:
-        if (!access_ok(a.a1, 16))
-            return -err::kFault;
-        memcpy(reinterpret_cast<void*>(a.a1), current()->comm, 16);
-        return 0;
+        return copy_to_user(a.a1, current()->comm, sizeof current()->comm);
     case PR_GET_DUMPABLE:
         return 1;
     case PR_SET_DUMPABLE:

@@ -21,22 +21,17 @@ static void copy_field(char* dst, const char* src) {
 }
 
 long sys_uname(const SyscallArgs& a) {
-    if (!access_ok(a.a0, sizeof(new_utsname)))
-        return -err::kFault;
-    auto* u = reinterpret_cast<new_utsname*>(a.a0);
-    memset(u, 0, sizeof *u);
-    copy_field(u->sysname, "Linux");
-    copy_field(u->nodename, boot().hostname[0] ? boot().hostname : "lightvm");
-    copy_field(u->release, "6.1.0-lightvm");
-    copy_field(u->version, "#1 SMP lightvm guest kernel");
-    copy_field(u->machine, "x86_64");
-    copy_field(u->domainname, "(none)");
-    return 0;
+    new_utsname u{};
+    copy_field(u.sysname, "Linux");
+    copy_field(u.nodename, boot().hostname[0] ? boot().hostname : "lightvm");
+    copy_field(u.release, "6.1.0-lightvm");
+    copy_field(u.version, "#1 SMP lightvm guest kernel");
+    copy_field(u.machine, "x86_64");
+    copy_field(u.domainname, "(none)");
+    return UserPtr<new_utsname>(a.a0).write(u);
 }
 
 long sys_sysinfo(const SyscallArgs& a) {
-    if (!access_ok(a.a0, sizeof(struct sysinfo)))
-        return -err::kFault;
     struct sysinfo s{};
     s.uptime = int64_t(boottime_ns() / 1000000000);
     s.totalram = boot().mem_size;
@@ -44,8 +39,7 @@ long sys_sysinfo(const SyscallArgs& a) {
     s.freeram = used < s.totalram ? s.totalram - used : 0;
     s.procs = 1;
     s.mem_unit = 1;
-    memcpy(reinterpret_cast<void*>(a.a0), &s, sizeof s);
-    return 0;
+    return UserPtr<struct sysinfo>(a.a0).write(s);
 }
 
 long sys_getrandom(const SyscallArgs& a) {

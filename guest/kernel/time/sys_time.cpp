@@ -37,48 +37,33 @@ long sys_clock_gettime(const SyscallArgs& a) {
     uint64_t ns;
     if (!clock_now(a.a0, &ns))
         return -err::kInval;
-    if (!access_ok(a.a1, sizeof(Timespec)))
-        return -err::kFault;
-    *reinterpret_cast<Timespec*>(a.a1) = {int64_t(ns / 1000000000), int64_t(ns % 1000000000)};
-    return 0;
+    const Timespec ts = {int64_t(ns / 1000000000), int64_t(ns % 1000000000)};
+    return UserPtr<Timespec>(a.a1).write(ts);
 }
 
 long sys_clock_getres(const SyscallArgs& a) {
     uint64_t ns;
     if (!clock_now(a.a0, &ns))
         return -err::kInval;
-    if (a.a1) {
-        if (!access_ok(a.a1, sizeof(Timespec)))
-            return -err::kFault;
-        *reinterpret_cast<Timespec*>(a.a1) = {0, 1};
-    }
-    return 0;
+    return a.a1 ? UserPtr<Timespec>(a.a1).write(Timespec{0, 1}) : 0;
 }
 
 long sys_gettimeofday(const SyscallArgs& a) {
     if (a.a0) {
-        if (!access_ok(a.a0, sizeof(timeval)))
-            return -err::kFault;
         uint64_t ns = realtime_ns();
-        auto* tv = reinterpret_cast<timeval*>(a.a0);
-        tv->tv_sec = int64_t(ns / 1000000000);
-        tv->tv_usec = int64_t(ns % 1000000000 / 1000);
-    }
-    if (a.a1) {
-        if (!access_ok(a.a1, sizeof(struct timezone)))
+        timeval tv{};
+        tv.tv_sec = int64_t(ns / 1000000000);
+        tv.tv_usec = int64_t(ns % 1000000000 / 1000);
+        if (UserPtr<timeval>(a.a0).write(tv) < 0)
             return -err::kFault;
-        memset(reinterpret_cast<void*>(a.a1), 0, sizeof(struct timezone));  // UTC
     }
-    return 0;
+    return a.a1 ? clear_user(a.a1, sizeof(struct timezone)) : 0;  // UTC
 }
 
 long sys_time(const SyscallArgs& a) {
     int64_t t = int64_t(realtime_ns() / 1000000000);
-    if (a.a0) {
-        if (!access_ok(a.a0, 8))
-            return -err::kFault;
-        *reinterpret_cast<int64_t*>(a.a0) = t;
-    }
+    if (a.a0 && UserPtr<int64_t>(a.a0).write(t) < 0)
+        return -err::kFault;
     return t;
 }
 
@@ -93,9 +78,9 @@ static long sleep_ns(uint64_t ns) {
 }
 
 static bool read_timespec(uint64_t p, uint64_t* ns) {
-    if (!access_ok(p, sizeof(Timespec)))
+    Timespec ts;
+    if (UserPtr<Timespec>(p).read(ts) < 0)
         return false;
-    Timespec ts = *reinterpret_cast<const Timespec*>(p);
     if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
         return false;
     uint64_t sec = uint64_t(ts.tv_sec) > (~0ull / 1000000000 - 1) ? (~0ull / 1000000000 - 1) : uint64_t(ts.tv_sec);
@@ -125,24 +110,20 @@ long sys_clock_nanosleep(const SyscallArgs& a) {
 long sys_times(const SyscallArgs& a) {
     uint64_t ticks = boottime_ns() / (1000000000 / HZ);  // clock_t counts USER_HZ ticks
     if (a.a0) {
-        if (!access_ok(a.a0, sizeof(tms)))
+        tms t{};
+        t.tms_utime = static_cast<__kernel_clock_t>(ticks);
+        if (UserPtr<tms>(a.a0).write(t) < 0)
             return -err::kFault;
-        auto* t = reinterpret_cast<tms*>(a.a0);
-        t->tms_utime = static_cast<__kernel_clock_t>(ticks);
-        t->tms_stime = t->tms_cutime = t->tms_cstime = 0;
     }
     return static_cast<long>(ticks);
 }
 
 long sys_getrusage(const SyscallArgs& a) {
-    if (!access_ok(a.a1, sizeof(rusage)))
-        return -err::kFault;
-    memset(reinterpret_cast<void*>(a.a1), 0, sizeof(rusage));
     uint64_t us = boottime_ns() / 1000;
-    auto* r = reinterpret_cast<rusage*>(a.a1);
-    r->ru_utime.tv_sec = int64_t(us / 1000000);
-    r->ru_utime.tv_usec = int64_t(us % 1000000);
-    return 0;
+    rusage r{};
+    r.ru_utime.tv_sec = int64_t(us / 1000000);
+    r.ru_utime.tv_usec = int64_t(us % 1000000);
+    return UserPtr<rusage>(a.a1).write(r);
 }
 
 }  // namespace lightvm::guest
