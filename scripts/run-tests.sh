@@ -56,7 +56,7 @@ run_ctest "$BUILD"
 
 echo "=== 2. host code under ASan+UBSan, warnings as errors ($ASAN) ==="
 cmake -S . -B "$ASAN" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLIGHTVM_SANITIZE=ON -DCMAKE_CXX_FLAGS=-Werror >/dev/null || exit 1
-build "$ASAN" unit_tests freestanding_tests guest_lib_tests guest_kernel_tests guest_tests lightvm guest_programs
+build "$ASAN" unit_tests freestanding_tests guest_lib_tests guest_kernel_tests daemon_unit_tests guest_tests lightvm guest_programs
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest "$ASAN" -L 'unit|guest'
 
 echo "=== 3. clang 14, warnings as errors, unit tests ($CLANG) ==="
