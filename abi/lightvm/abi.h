@@ -64,8 +64,15 @@ struct KernelHeader {
     uint64_t kstack_area;
     uint32_t kstack_slot_size;
     uint32_t kstack_slots;
+    // Interrupts (appended): see "Interrupts" below.
+    uint64_t irq_entry;      // handler for every interrupt vector (trap gate, IST1, CPL3)
+    uint64_t irq_tail;       // [irq_tail, irq_tail_end): the handler's exit sequence
+    uint64_t irq_tail_end;
+    uint64_t irq_stack_top;  // TSS.IST1: interrupt frames never land on the interrupted stack
+    uint64_t irq_state;      // gpa of the kernel's IrqState
 };
-static_assert(sizeof(KernelHeader) == 48);
+static_assert(sizeof(KernelHeader) == 88);
+static_assert(offsetof(KernelHeader, irq_entry) == 48 && offsetof(KernelHeader, irq_state) == 80);
 
 // GDT selectors, Linux-compatible so that STAR works the same way.
 inline constexpr uint16_t kKernelCs = 0x10;
@@ -95,6 +102,7 @@ enum Hypercall : uint16_t {
     kHcBlock = 7,         // HcBlock: one block-device request
     kHcMemGrow = 8,       // HcMemGrow: back more guest RAM before using it
     kHcStdinSeek = 9,     // HcSeek: lseek on the host's stdin (a regular file)
+    kHcTimer = 10,        // HcTimer: one-shot timer interrupt (kIrqTimer) at a deadline
     kHcCount
 };
 
@@ -257,6 +265,53 @@ struct HcBlock {
 static_assert(sizeof(HcBlock) == 40);
 
 // ---------------------------------------------------------------------------
+// Interrupts. The monitor injects a vector (KVM_INTERRUPT, no in-kernel
+// irqchip) whose IDT gate is a trap gate with IST1 to the guest kernel's
+// CPL3 handler: a trap gate leaves IF set (an interrupt gate would clear it
+// and `iretq` at CPL3 cannot set it again), IST keeps the frame off the
+// interrupted stack's red zone. Which sources fired is a bit mask in the
+// kernel's IrqState, so one delivery can carry several. Protocol (one vCPU,
+// the monitor touches IrqState only while the vCPU is stopped):
+// - the monitor ORs sources into `pending`; if `busy` is 0 it sets busy = 1
+//   and injects, else the running handler picks the bits up before it returns;
+// - the handler takes `pending` with an atomic exchange until it reads 0,
+//   then clears `busy` and re-checks `pending` in [irq_tail, irq_tail_end);
+// - a vCPU stopped in that tail with busy == 0 is not injected (the IST frame
+//   is still live): the monitor sets busy = 1 and rip = irq_entry instead,
+//   which re-runs the handler on the frame already in place.
+// So interrupts never nest on the IST stack and no source is lost.
+// ---------------------------------------------------------------------------
+enum IrqSource : uint32_t {
+    kIrqTimer = 0,     // the one-shot timer armed with kHcTimer expired
+    kIrqDoorbell = 1,  // the monitor has news for the guest (I/O ready, wake-up)
+    kIrqSources = 2,
+};
+inline constexpr uint8_t kIrqVectorBase = 0x20;  // vector = kIrqVectorBase + source
+inline constexpr uint32_t kIrqIst = 1;           // TSS.IST index of the interrupt stack
+
+struct IrqState {
+    uint64_t pending;       // OUT (OR-ed in by the monitor) / IN (taken by the guest): 1 << IrqSource
+    uint32_t busy;          // OUT 1 when injecting / IN 0 when the handler is done
+    uint32_t masked_depth;  // IN: the kernel's interrupt mask (diagnostics)
+    uint64_t entries;       // IN: handler entries
+    uint64_t handled[kIrqSources];  // IN: sources handled, by source
+    uint64_t from_kernel;   // IN: entries that interrupted guest-kernel code
+    uint64_t deferred;      // IN: sources that arrived while masked and ran at unmask
+    // Test hook results (BootInfo.irq_test_mask_ns): handled while masked must stay 0.
+    uint64_t test_handled_while_masked;
+    uint64_t test_deferred_at_unmask;
+    uint64_t test_entries_while_masked;  // handler entries during the masked stretch
+};
+static_assert(offsetof(IrqState, pending) == 0 && offsetof(IrqState, busy) == 8);
+static_assert(sizeof(IrqState) == 80);
+
+struct HcTimer {
+    uint64_t deadline_ns;  // IN: CLOCK_MONOTONIC (the boot page's clock); 0 cancels
+    int64_t result;        // OUT: 0 or -errno
+};
+static_assert(sizeof(HcTimer) == 16);
+
+// ---------------------------------------------------------------------------
 // Console ring: the guest kernel appends records, the monitor drains them at
 // every exit (and on kHcConsoleFlush). Free-running 32-bit counters; data
 // wraps byte-wise modulo kConsoleDataSize. A record is a 4-byte header
@@ -376,6 +431,9 @@ struct BootInfo {
                                       //  stdin is a regular file the monitor seeks back by
                                       //  this much at the end, so the next reader continues
                                       //  where the program stopped
+    // Interrupt test hooks (guest tests and bench/ only; 0 = off).
+    uint64_t irq_test_timer_ns;       // OUT: the kernel re-arms a kIrqTimer every this many ns
+    uint64_t irq_test_mask_ns;        // OUT: the kernel masks interrupts this long during boot
 };
 static_assert(offsetof(BootInfo, mem_size) == 16);
 static_assert(offsetof(BootInfo, random_seed) == 72);
@@ -384,7 +442,8 @@ static_assert(offsetof(BootInfo, exe_path) == 168);
 static_assert(offsetof(BootInfo, kernel_entry_tsc) == 496);
 static_assert(offsetof(BootInfo, devices) == 544);
 static_assert(offsetof(BootInfo, mounts) == 544 + 16 * 64 + 8);
-static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16);
+static_assert(offsetof(BootInfo, irq_test_timer_ns) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16);
+static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16);
 static_assert(sizeof(BootInfo) <= kPageSize);
 
 // Layout sanity: the fixed regions must not overlap and must fit below the kernel.

@@ -2,6 +2,7 @@
 #include "kernel/dev/console.hpp"
 #include "kernel/fs/file_cache.hpp"
 #include "kernel/fs/vfs.hpp"
+#include "kernel/irq/irq.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/memory.hpp"
 #include "kernel/proc/task.hpp"
@@ -26,6 +27,7 @@ extern "C" [[noreturn]] void lvm_main(abi::BootInfo* info) {
     random_init();
     vfs_init();
     syscalls_init();
+    irq::init();
     info->app_entry_tsc = rdtsc();
     lvm_enter_app(info->app_entry, info->app_sp);
 }

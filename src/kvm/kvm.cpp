@@ -115,6 +115,12 @@ Result<void> Vm::set_memory(uint32_t slot, uint64_t gpa, uint64_t size, void* ho
     return {};
 }
 
+Result<void> Vm::create_irqchip() {
+    if (xioctl(m_fd.get(), KVM_CREATE_IRQCHIP, 0) < 0)
+        return sys_error("KVM_CREATE_IRQCHIP");
+    return {};
+}
+
 Result<Vcpu> Vm::create_vcpu(uint32_t id) {
     Vcpu vcpu;
     int fd = xioctl(m_fd.get(), KVM_CREATE_VCPU, static_cast<unsigned long>(id));
@@ -258,6 +264,23 @@ void Vcpu::set_immediate_exit(bool on) {
     static_cast<kvm_run*>(m_run)->immediate_exit = on ? 1 : 0;
 }
 
+bool Vcpu::interrupt_ready() const {
+    const auto* run = static_cast<const kvm_run*>(m_run);
+    return run->ready_for_interrupt_injection && run->if_flag;
+}
+
+void Vcpu::request_interrupt_window(bool on) {
+    static_cast<kvm_run*>(m_run)->request_interrupt_window = on ? 1 : 0;
+}
+
+Result<void> Vcpu::inject_interrupt(uint8_t vector) {
+    kvm_interrupt irq{};
+    irq.irq = vector;
+    if (xioctl(m_fd.get(), KVM_INTERRUPT, &irq) < 0)
+        return sys_error("KVM_INTERRUPT");
+    return {};
+}
+
 Result<Exit> Vcpu::run() {
     auto* run = static_cast<kvm_run*>(m_run);
     Exit e;
@@ -310,6 +333,9 @@ Result<Exit> Vcpu::run() {
         break;
     case KVM_EXIT_INTR:
         e.kind = ExitKind::Interrupted;
+        break;
+    case KVM_EXIT_IRQ_WINDOW_OPEN:
+        e.kind = ExitKind::IrqWindowOpen;
         break;
     default:
         e.kind = ExitKind::Other;

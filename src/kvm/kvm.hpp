@@ -45,6 +45,7 @@ enum class ExitKind {
     InternalError,  // KVM could not emulate something
     MemoryFault,    // KVM_RUN: EFAULT, guest RAM whose host page is gone (SIGBUS)
     Interrupted,    // KVM_RUN returned EINTR (timeout, signal)
+    IrqWindowOpen,  // the guest can take an interrupt now (request_interrupt_window)
     Other,
 };
 
@@ -105,6 +106,13 @@ public:
     // return immediately with EINTR.
     void set_immediate_exit(bool on);
 
+    // Interrupts without an in-kernel irqchip (KVM_INTERRUPT). Only between
+    // KVM_RUNs: can the guest take one at the next entry (IF set, no
+    // interrupt shadow)? Else ask for an IrqWindowOpen exit when it can.
+    bool interrupt_ready() const;
+    void request_interrupt_window(bool on);
+    Result<void> inject_interrupt(uint8_t vector);
+
 private:
     friend class Vm;
     UniqueFd m_fd;
@@ -116,6 +124,9 @@ class Vm {
 public:
     Result<void> set_memory(uint32_t slot, uint64_t gpa, uint64_t size, void* host, bool log_dirty = false);
     Result<Vcpu> create_vcpu(uint32_t id);
+    // In-kernel LAPIC/IOAPIC/PIC. Not used by run_vm (bench/ measures its
+    // cost and docs/design.md says why); must precede create_vcpu.
+    Result<void> create_irqchip();
     int fd() const { return m_fd.get(); }
 
 private:

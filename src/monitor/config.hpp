@@ -24,6 +24,14 @@ struct DiskSpec {
     bool read_only = false;
 };
 
+// Interrupt test and benchmark knobs (guest tests, bench/): not on the CLI.
+struct IrqTestConfig {
+    uint64_t doorbell_period_ns = 0;  // a doorbell from a host timer this often
+    bool doorbell_on_exit = false;    // a doorbell at every hypercall exit
+    uint64_t guest_timer_ns = 0;      // BootInfo.irq_test_timer_ns: the guest re-arms its timer this often
+    uint64_t mask_ns = 0;             // BootInfo.irq_test_mask_ns: the guest boots masked this long
+};
+
 struct VmConfig {
     std::string app_path;                // host path of the static executable
     std::vector<std::string> argv;       // argv[0] included
@@ -49,6 +57,7 @@ struct VmConfig {
     bool stdio_closed[3] = {false, false, false};
     // Where --trace lines and monitor reports go.
     int diag_fd = 2;
+    IrqTestConfig irq_test;
 };
 
 // "256M", "1G", "64MiB", "1048576" -> bytes. Rejects junk, zero, overflow.

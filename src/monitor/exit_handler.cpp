@@ -5,6 +5,7 @@
 #include "devices/block.hpp"
 #include "devices/fs.hpp"
 #include "devices/ram.hpp"
+#include "monitor/interrupts.hpp"
 #include <cstdio>
 #include <iterator>
 
@@ -46,6 +47,10 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
         if (!d.ram)
             return hostile("memory growth hypercall without lazy RAM");
         return d.ram->hypercall(arg);
+    case abi::kHcTimer:
+        if (!d.irq)
+            return hostile("timer hypercall without interrupts");
+        return d.irq->hc_timer(arg);
     case abi::kHcBlock: {
         auto req = TRY(d.mem.read<abi::HcBlock>(arg));
         if (!d.disks || req.device >= d.disks->size())
@@ -63,7 +68,7 @@ static Result<void> handle_one(Devices& d, const kvm::Exit& exit, Outcome& outco
 
 const char* hypercall_name(unsigned nr) {
     static const char* const names[] = {"exit", "console_flush", "write", "read", "sleep", "set_fs_base", "fs", "block",
-                                        "mem_grow", "stdin_seek"};
+                                        "mem_grow", "stdin_seek", "timer"};
     static_assert(std::size(names) == abi::kHcCount, "name every hypercall");
     return nr < abi::kHcCount ? names[nr] : "unknown";
 }
@@ -112,6 +117,9 @@ static Result<void> handle_one(Devices& d, const kvm::Exit& exit, Outcome& outco
     }
     case kvm::ExitKind::Interrupted:
         stats.interrupted++;
+        return drained;
+    case kvm::ExitKind::IrqWindowOpen:  // Interrupts::before_run injects next
+        stats.irq_window++;
         return drained;
     case kvm::ExitKind::Shutdown:
         stats.faults++;

@@ -18,12 +18,14 @@ struct ExitStats {
     std::array<uint64_t, abi::kHcCount> hypercalls{};
     uint64_t faults = 0;
     uint64_t interrupted = 0;
+    uint64_t irq_window = 0;  // the guest became able to take an interrupt
     uint64_t other = 0;
 };
 
 class FsDevice;
 class BlockDevice;
 class RamDevice;
+class Interrupts;
 
 struct Devices {
     GuestMemory& mem;
@@ -33,6 +35,7 @@ struct Devices {
     FsDevice* fs = nullptr;                    // when the VM has --fs/--rootfs shares
     std::vector<BlockDevice>* disks = nullptr;  // --disk, in BootInfo.devices order
     RamDevice* ram = nullptr;                   // lazily registered RAM (kHcMemGrow)
+    Interrupts* irq = nullptr;                  // guest timer (kHcTimer) and doorbells
 };
 
 // Handles one exit. An error means the guest broke the rules (or the host

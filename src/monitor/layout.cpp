@@ -33,7 +33,19 @@ std::string hex(uint64_t v) {
 struct LoadedKernel {
     uint64_t entry, syscall_entry, image_end;
     uint64_t kstack_area, kstack_slot_size, kstack_slots;
+    IrqLayout irq;
 };
+
+// The kernel is ours, but a broken build must not make the IDT point
+// outside it.
+Result<IrqLayout> irq_layout(const abi::KernelHeader& h) {
+    auto in_kernel = [&](uint64_t a, uint64_t len) { return a >= abi::kKernelBase && a <= h.image_end && len <= h.image_end - a; };
+    if (!in_kernel(h.irq_entry, 1) || !in_kernel(h.irq_tail, 1) || h.irq_tail_end <= h.irq_tail ||
+        !in_kernel(h.irq_tail_end, 0) || !in_kernel(h.irq_state, sizeof(abi::IrqState)) ||
+        !in_kernel(h.irq_stack_top, 0) || h.irq_stack_top % 16)
+        return make_error(ErrorKind::System, "guest kernel", "interrupt entry or state outside the image");
+    return IrqLayout{h.irq_entry, h.irq_tail, h.irq_tail_end, h.irq_stack_top, h.irq_state};
+}
 
 Result<LoadedKernel> load_kernel(GuestMemory& mem) {
     auto blob = embedded_kernel();
@@ -52,7 +64,8 @@ Result<LoadedKernel> load_kernel(GuestMemory& mem) {
                                  header.kstack_area < abi::kKernelBase ||
                                  header.kstack_area + slots * slot > header.image_end)))
         return make_error(ErrorKind::System, "guest kernel", "kernel stacks outside the image");
-    return LoadedKernel{header.entry, header.syscall_entry, header.image_end, header.kstack_area, slot, slots};
+    auto irq = TRY(irq_layout(header));
+    return LoadedKernel{header.entry, header.syscall_entry, header.image_end, header.kstack_area, slot, slots, irq};
 }
 
 // Zero-copy load: each segment's file pages are mapped copy-on-write over
@@ -169,6 +182,8 @@ Result<GuestImage> build_shell_image(GuestMemory& mem) {
         TRY(x86::unmap_page(mem, out.cr3, kernel.kstack_area + i * kernel.kstack_slot_size));
     out.kernel_entry = kernel.entry;
     out.syscall_entry = kernel.syscall_entry;
+    out.irq = kernel.irq;
+    TRY(x86::write_interrupt_gates(mem, kernel.irq.entry, kernel.irq.stack_top));
     out.kernel_end = kernel.image_end;
     return out;
 }
@@ -277,6 +292,8 @@ Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& 
     copy_string(boot.initial_cwd, sizeof boot.initial_cwd, cfg.cwd);
     boot.ram_low_end = host.ram_low_end ? host.ram_low_end : mem.size();
     boot.ram_high_start = host.ram_low_end ? host.ram_high_start : mem.size();
+    boot.irq_test_timer_ns = cfg.irq_test.guest_timer_ns;
+    boot.irq_test_mask_ns = cfg.irq_test.mask_ns;
     TRY(mem.write(abi::kBootInfoGpa, boot));
     return {};
 }

@@ -12,6 +12,7 @@
 #include "loader/elf.hpp"
 #include "memory/guest_memory.hpp"
 #include "monitor/config.hpp"
+#include "monitor/interrupts.hpp"
 
 namespace lightvm {
 
@@ -46,6 +47,7 @@ struct GuestImage {
     uint64_t app_entry = 0;
     uint64_t app_sp = 0;
     uint64_t kernel_end = 0;
+    IrqLayout irq;  // the guest kernel's interrupt entry and state
 };
 
 struct ClockReference {

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "monitor/exit_handler.hpp"
+#include "monitor/interrupts.hpp"
 
 namespace lightvm {
 
@@ -22,6 +23,7 @@ struct RunStats {
     uint64_t guest_syscalls = 0;   // handled inside the guest, no exit
     uint64_t memory_touched = 0;   // bytes of guest RAM resident on the host
     uint64_t memory_size = 0;
+    IrqStats irq;                  // interrupts raised, injected, and the guest's counters
 };
 
 struct RunReport {

@@ -37,7 +37,10 @@ Result<void> set_initial_cpu_state(VmState& s) {
         {kvm::kMsrStar, (uint64_t(abi::kUser32Cs & ~3) << 48) | (uint64_t(abi::kKernelCs) << 32)},
         {kvm::kMsrLstar, s.image.syscall_entry},
         {kvm::kMsrCstar, 0},
-        {kvm::kMsrSfmask, 0x47700},  // TF DF IF IOPL NT AC cleared on syscall entry
+        // TF DF IOPL NT AC cleared on syscall entry, and IF where `syscall`
+        // enters CPL0 (hardware KVM). Under PVM the guest kernel stays at CPL3,
+        // where iretq cannot set IF again: it masks interrupts by a flag instead.
+        {kvm::kMsrSfmask, kvm::is_pvm() ? 0x47500u : 0x47700u},
         {kvm::kMsrFsBase, 0},
         {kvm::kMsrGsBase, 0},
         {kvm::kMsrKernelGsBase, 0},
@@ -48,7 +51,7 @@ Result<void> set_initial_cpu_state(VmState& s) {
     kvm::Regs regs{};
     regs.rip = s.image.kernel_entry;
     regs.rdi = abi::kBootInfoGpa;
-    regs.rflags = 0x2;
+    regs.rflags = 0x202;  // IF: interrupts reach the guest kernel's handler from the start
     return s.vcpu.set_regs(regs);
 }
 

@@ -180,8 +180,9 @@ Result<RunReport> Vm::run() {
                           s.phase == VmState::Phase::Shell ? "no workload loaded" : "this VM has already run");
     s.phase = VmState::Phase::Ran;
     const VmConfig& config = s.work->config;
+    Interrupts irq(s.mem, s.vcpu, s.image.irq, config.irq_test);
     Devices devices{s.mem, *s.console, *s.system, *s.cpu, s.work->fs ? &*s.work->fs : nullptr, &s.work->disks,
-                    &*s.ram};
+                    &*s.ram, &irq};
     RunReport report;
 
     install_kick_handler();
@@ -189,6 +190,7 @@ Result<RunReport> Vm::run() {
     Watchdog watchdog;
     if (config.timeout_seconds > 0)
         TRY(watchdog.arm(config.timeout_seconds));
+    TRY(irq.start());
 
     Outcome& outcome = report.outcome;
     while (!outcome.finished) {
@@ -207,10 +209,13 @@ Result<RunReport> Vm::run() {
         }
         if (exit.kind == kvm::ExitKind::Interrupted)
             s.vcpu.set_immediate_exit(false);
+        if (!outcome.finished)
+            TRY(irq.before_run(exit));
     }
     if (!outcome.finished)
         finish_stopped(s, report);
     finish(s, report);
+    report.stats.irq = irq.finish();
     return report;
 }
 

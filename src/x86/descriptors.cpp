@@ -101,6 +101,25 @@ Result<void> write_descriptors(GuestMemory& mem, uint16_t port_lo, uint16_t port
     return {};
 }
 
+Result<void> write_interrupt_gates(GuestMemory& mem, uint64_t entry, uint64_t ist_top) {
+    if (ist_top % 16)
+        return make_error(ErrorKind::BadInput, "descriptors", "interrupt stack not 16-byte aligned");
+    auto tss = TRY(mem.read<Tss64>(abi::kTssGpa));
+    tss.ist[abi::kIrqIst - 1] = ist_top;
+    TRY(mem.write(abi::kTssGpa, tss));
+    for (unsigned s = 0; s < abi::kIrqSources; ++s) {
+        IdtGate gate{};
+        gate.offset_lo = entry & 0xffff;
+        gate.selector = abi::kUserCs;
+        gate.ist = static_cast<uint8_t>(abi::kIrqIst);
+        gate.type_attr = 0x8f;  // present, DPL 0, 64-bit trap gate
+        gate.offset_mid = (entry >> 16) & 0xffff;
+        gate.offset_hi = static_cast<uint32_t>(entry >> 32);
+        TRY(mem.write(abi::kIdtGpa + (abi::kIrqVectorBase + s) * sizeof(IdtGate), gate));
+    }
+    return {};
+}
+
 Result<bool> io_port_allowed(const GuestMemory& mem, uint16_t port) {
     auto tss = TRY(mem.read<Tss64>(abi::kTssGpa));
     uint64_t byte = abi::kTssGpa + tss.iomap_base + port / 8;

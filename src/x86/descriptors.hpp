@@ -50,6 +50,12 @@ uint32_t tss_size();
 // at the fixed addresses of lightvm/abi.h.
 Result<void> write_descriptors(GuestMemory& mem, uint16_t port_lo, uint16_t port_hi);
 
+// Interrupt vectors abi::kIrqVectorBase.. (one per abi::IrqSource): trap
+// gates (IF stays set) with DPL 0 (the app cannot `int` them) to CPL3 code
+// at `entry`, on the stack TSS.IST[kIrqIst] = ist_top (never the interrupted
+// stack: its red zone survives). Call after write_descriptors.
+Result<void> write_interrupt_gates(GuestMemory& mem, uint64_t entry, uint64_t ist_top);
+
 // Does the I/O bitmap in guest memory allow `port` from CPL3? (tests)
 Result<bool> io_port_allowed(const GuestMemory& mem, uint16_t port);
 

@@ -96,6 +96,7 @@ GuestRun run_guest(const std::string& prog_file, std::vector<std::string> args, 
     cfg.diag_fd = diag.get();
     cfg.shares = opts.shares;
     cfg.disks = opts.disks;
+    cfg.irq_test = opts.irq_test;
     if (!opts.cwd.empty())
         cfg.cwd = opts.cwd;
 

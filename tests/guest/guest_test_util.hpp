@@ -41,6 +41,7 @@ struct RunOptions {
     std::vector<ShareSpec> shares;    // host directories (--fs, --rootfs is guest_path "/")
     std::vector<DiskSpec> disks;      // block devices (--disk): /dev/vda, /dev/vdb, ...
     std::string cwd;                  // guest working directory; empty: VmConfig's default ("/")
+    IrqTestConfig irq_test;           // interrupt test knobs (doorbells, guest timer, masked boot)
 };
 
 struct GuestRun {

@@ -161,6 +161,35 @@ TEST_F(Descriptors, IdtGatesForExceptions) {
     }
 }
 
+TEST_F(Descriptors, InterruptVectorsAreTrapGatesWithIstToCpl3) {
+    const uint64_t entry = 0x123456789a, ist_top = 0x208000;
+    auto r = write_interrupt_gates(mem, entry, ist_top);
+    ASSERT_TRUE(r) << r.error().to_string();
+    for (unsigned v = abi::kIrqVectorBase; v < abi::kIrqVectorBase + abi::kIrqSources; v++) {
+        IdtGate g = gate(v);
+        const uint64_t target = g.offset_lo | uint64_t{g.offset_mid} << 16 | uint64_t{g.offset_hi} << 32;
+        EXPECT_EQ(target, entry) << v;
+        EXPECT_EQ(g.selector, abi::kUserCs) << v;    // the guest kernel's CPL3 code
+        EXPECT_EQ(g.ist, abi::kIrqIst) << v;         // never the interrupted stack (red zone)
+        EXPECT_TRUE(g.type_attr & 0x80) << v;        // present
+        EXPECT_EQ(g.type_attr & 0xf, 0xf) << v;      // trap gate: IF stays set
+        EXPECT_EQ((g.type_attr >> 5) & 3, 0u) << v;  // DPL 0: `int $v` from the app is #GP
+        EXPECT_EQ(g.reserved, 0u);
+    }
+    EXPECT_EQ(mem.read<Tss64>(abi::kTssGpa)->ist[abi::kIrqIst - 1], ist_top);
+    EXPECT_EQ(mem.read<Tss64>(abi::kTssGpa)->rsp[0], abi::kFaultStackHi);  // faults unchanged
+    for (unsigned v = 0; v < 32; v++)
+        EXPECT_EQ(gate(v).selector, abi::kKernelCs) << v;
+    for (unsigned v = abi::kIrqVectorBase + abi::kIrqSources; v < 256; v++)
+        ASSERT_EQ(gate(v).type_attr & 0x80, 0) << v;
+}
+
+TEST_F(Descriptors, InterruptStackMustBeAligned) {
+    auto r = write_interrupt_gates(mem, 0x100000, 0x208008);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("aligned"), std::string::npos) << r.error().message;
+}
+
 TEST(DescriptorsErrorCode, MatchesSdmTable) {
     std::vector<unsigned> with;
     for (unsigned v = 0; v < 32; v++)

@@ -272,6 +272,33 @@ TEST_F(GuestImageTest, KernelLoaded) {
     EXPECT_EQ(boot.kernel_end % abi::kPageSize, 0u);
 }
 
+TEST_F(GuestImageTest, InterruptEntryAndStateInsideTheKernel) {
+    auto hdr = mem.read<abi::KernelHeader>(abi::kKernelBase);
+    ASSERT_TRUE(hdr);
+    EXPECT_EQ(hdr->irq_entry, image.irq.entry);
+    EXPECT_EQ(hdr->irq_state, image.irq.state);
+    for (uint64_t a : {image.irq.entry, image.irq.tail, image.irq.tail_end, image.irq.state}) {
+        EXPECT_GT(a, abi::kKernelBase);
+        EXPECT_LT(a, boot.kernel_end);
+    }
+    // The tail is the handler's last few instructions, after the entry.
+    EXPECT_GT(image.irq.tail, image.irq.entry);
+    EXPECT_GT(image.irq.tail_end, image.irq.tail);
+    EXPECT_LT(image.irq.tail_end - image.irq.tail, 64u);
+    EXPECT_EQ(image.irq.stack_top % 16, 0u);
+    EXPECT_EQ(mem.read<x86::Tss64>(abi::kTssGpa)->ist[abi::kIrqIst - 1], image.irq.stack_top);
+    auto gate = mem.read<x86::IdtGate>(abi::kIdtGpa + (abi::kIrqVectorBase + abi::kIrqDoorbell) * sizeof(x86::IdtGate));
+    ASSERT_TRUE(gate);
+    EXPECT_EQ(gate->offset_lo | uint64_t{gate->offset_mid} << 16 | uint64_t{gate->offset_hi} << 32, image.irq.entry);
+    // The state starts idle: nothing pending, not busy.
+    auto st = mem.read<abi::IrqState>(image.irq.state);
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->pending, 0u);
+    EXPECT_EQ(st->busy, 0u);
+    EXPECT_EQ(boot.irq_test_timer_ns, 0u);
+    EXPECT_EQ(boot.irq_test_mask_ns, 0u);
+}
+
 TEST_F(GuestImageTest, AppLoaded) {
     for (size_t i = 0x100; i < 0x200; i++)
         ASSERT_EQ(*mem.read<uint8_t>(0x400000 + i), code_byte(i)) << i;

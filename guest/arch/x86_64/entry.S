@@ -12,6 +12,11 @@
     .quad lvm_kstacks            /* KernelHeader.kstack_area: guard pages left unmapped */
     .long LVM_KSTACK_SLOT        /* kstack_slot_size */
     .long LVM_KSTACK_SLOTS       /* kstack_slots */
+    .quad lvm_irq_entry          /* interrupts: arch/x86_64/vectors.S */
+    .quad lvm_irq_tail
+    .quad lvm_irq_tail_end
+    .quad lvm_irq_stack_top
+    .quad lvm_irq_state
 
 /* Offsets into struct Cpu (arch/x86_64/cpu.hpp asserts them). */
     .equ CPU_USER_RSP, 8

@@ -1,0 +1,50 @@
+// Interrupts in the guest kernel: a handler per source (timer, doorbell),
+// and masking by a kernel flag. There is no IF to clear at CPL3 (PVM), so
+// "masked" means: an interrupt still enters arch/x86_64/vectors.S, but its
+// sources are deferred and run when the outermost unmask() is reached.
+#pragma once
+
+#include <stdint.h>
+
+#include "lightvm/abi.h"
+
+namespace lightvm::guest::irq {
+
+// What vectors.S pushed: the interrupted general-purpose registers, then
+// the CPU's frame. Layout matches the push order there.
+struct Frame {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t rip, cs, rflags, rsp, ss;
+};
+static_assert(sizeof(Frame) == 20 * 8);
+
+// frame is null when the source ran deferred, at unmask().
+using Handler = void (*)(const Frame* frame);
+
+void init();
+void set_handler(abi::IrqSource source, Handler handler);
+
+// Nestable. Use around code an interrupt handler must not see half done.
+void mask();
+void unmask();
+bool masked();
+
+struct MaskGuard {
+    MaskGuard() { mask(); }
+    ~MaskGuard() { unmask(); }
+    MaskGuard(const MaskGuard&) = delete;
+    MaskGuard& operator=(const MaskGuard&) = delete;
+};
+
+// Did the interrupt stop guest-kernel code (a syscall in progress) rather
+// than the app? Both run at CPL3, so CS cannot tell: the RIP does.
+bool from_kernel(const Frame& frame);
+
+// One kIrqTimer interrupt at CLOCK_MONOTONIC deadline_ns (0: cancel). One
+// exit. Returns 0 or -errno.
+long arm_timer(uint64_t deadline_ns);
+
+// Runs the pending sources; called by vectors.S on the interrupt stack.
+extern "C" void lvm_irq(Frame* frame);
+
+}  // namespace lightvm::guest::irq

@@ -1,0 +1,184 @@
+#include "monitor/interrupts.hpp"
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+
+namespace lightvm {
+
+namespace {
+
+// Host timers signal the vCPU thread, whose handler makes KVM_RUN return:
+// the expiry is then turned into a source before the next entry.
+int irq_signal() {
+    return SIGRTMIN + 3;
+}
+constexpr int kGuestTimer = 1, kDoorbellTimer = 2;
+std::atomic<kvm::Vcpu*> g_vcpu{nullptr};
+std::atomic<bool> g_timer_fired{false}, g_doorbell_fired{false};
+
+void on_irq_signal(int, siginfo_t* si, void*) {
+    if (si->si_value.sival_int == kGuestTimer)
+        g_timer_fired = true;
+    else
+        g_doorbell_fired = true;
+    if (auto* v = g_vcpu.load())
+        v->set_immediate_exit(true);
+}
+
+Result<timer_t> create_timer(int which) {
+    // SA_RESTART: a host read the monitor is blocked in continues; KVM_RUN
+    // still returns (immediate_exit), which is all the signal is for.
+    struct sigaction sa{};
+    sa.sa_sigaction = on_irq_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (::sigaction(irq_signal(), &sa, nullptr) < 0)
+        return sys_error("sigaction");
+    sigevent ev{};
+    ev.sigev_notify = SIGEV_THREAD_ID;
+    ev.sigev_signo = irq_signal();
+    ev.sigev_value.sival_int = which;
+    ev._sigev_un._tid = static_cast<pid_t>(::syscall(SYS_gettid));
+    timer_t t{};
+    if (::timer_create(CLOCK_MONOTONIC, &ev, &t) < 0)
+        return sys_error("timer_create");
+    return t;
+}
+
+timespec to_timespec(uint64_t ns) {
+    return timespec{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+}
+
+}  // namespace
+
+IrqAction irq_action(uint32_t busy, bool rip_known, uint64_t rip, const IrqLayout& layout, bool ready) {
+    if (busy)
+        return IrqAction::Nothing;
+    // busy == 0 in the tail: the IST frame is still live, an injection
+    // would overwrite it. The sources are in pending: run the handler again.
+    if (rip_known && rip >= layout.tail && rip < layout.tail_end)
+        return IrqAction::Restart;
+    return ready ? IrqAction::Inject : IrqAction::Wait;
+}
+
+Interrupts::Interrupts(GuestMemory& mem, kvm::Vcpu& vcpu, const IrqLayout& layout, const IrqTestConfig& test)
+    : m_mem(mem), m_vcpu(vcpu), m_layout(layout), m_test(test) {
+    g_timer_fired = false;
+    g_doorbell_fired = false;
+    g_vcpu = &vcpu;
+}
+
+Interrupts::~Interrupts() {
+    g_vcpu = nullptr;
+    if (m_have_timer)
+        ::timer_delete(static_cast<timer_t>(m_timer));
+    if (m_have_doorbell_timer)
+        ::timer_delete(static_cast<timer_t>(m_doorbell_timer));
+}
+
+Result<void> Interrupts::start() {
+    if (!m_test.doorbell_period_ns)
+        return {};
+    timer_t t = TRY(create_timer(kDoorbellTimer));
+    m_doorbell_timer = t;
+    m_have_doorbell_timer = true;
+    itimerspec its{to_timespec(m_test.doorbell_period_ns), to_timespec(m_test.doorbell_period_ns)};
+    if (::timer_settime(t, 0, &its, nullptr) < 0)
+        return sys_error("timer_settime");
+    return {};
+}
+
+void Interrupts::raise(abi::IrqSource source) {
+    m_new |= 1ull << source;
+    m_stats.raised++;
+}
+
+Result<void> Interrupts::hc_timer(uint64_t arg_gpa) {
+    auto hc = TRY(m_mem.read<abi::HcTimer>(arg_gpa));
+    // Created on first use: programs that never ask pay nothing at boot.
+    if (!m_have_timer) {
+        auto t = create_timer(kGuestTimer);
+        if (!t) {
+            hc.result = -EAGAIN;
+            return m_mem.write(arg_gpa, hc);
+        }
+        m_timer = *t;
+        m_have_timer = true;
+    }
+    itimerspec its{};
+    its.it_value = to_timespec(hc.deadline_ns);
+    if (hc.deadline_ns == 0)
+        g_timer_fired = false;  // cancelled: an expiry not yet delivered goes too
+    else
+        m_stats.timers_armed++;
+    // A deadline in the past fires at once (as timer_settime does).
+    hc.result = ::timer_settime(static_cast<timer_t>(m_timer), TIMER_ABSTIME, &its, nullptr) < 0 ? -errno : 0;
+    return m_mem.write(arg_gpa, hc);
+}
+
+Result<void> Interrupts::before_run(const kvm::Exit& last) {
+    if (g_timer_fired.exchange(false))
+        raise(abi::kIrqTimer);
+    if (g_doorbell_fired.exchange(false))
+        raise(abi::kIrqDoorbell);
+    if (m_test.doorbell_on_exit && last.kind == kvm::ExitKind::Io)
+        raise(abi::kIrqDoorbell);
+    if (!m_new && !m_undelivered)
+        return {};
+    return deliver(last);
+}
+
+Result<void> Interrupts::deliver(const kvm::Exit& last) {
+    const uint64_t pending_gpa = m_layout.state + offsetof(abi::IrqState, pending);
+    const uint64_t busy_gpa = m_layout.state + offsetof(abi::IrqState, busy);
+    uint64_t pending = TRY(m_mem.read<uint64_t>(pending_gpa)) | m_new;
+    m_new = 0;
+    m_undelivered = false;
+    m_vcpu.request_interrupt_window(false);
+    if (!pending)
+        return {};
+    TRY(m_mem.write<uint64_t>(pending_gpa, pending));
+    uint32_t busy = TRY(m_mem.read<uint32_t>(busy_gpa));
+    // At a hypercall the vCPU stopped at an `out`, never in the handler's
+    // tail; only asynchronous stops need the registers.
+    kvm::Regs regs{};
+    bool rip_known = false;
+    if (!busy && last.kind != kvm::ExitKind::Io) {
+        regs = TRY(m_vcpu.get_regs());
+        rip_known = true;
+    }
+    switch (irq_action(busy, rip_known, regs.rip, m_layout, m_vcpu.interrupt_ready())) {
+    case IrqAction::Nothing:
+        return {};
+    case IrqAction::Restart:
+        m_stats.restarted++;
+        regs.rip = m_layout.entry;
+        TRY(m_mem.write<uint32_t>(busy_gpa, 1));
+        return m_vcpu.set_regs(regs);
+    case IrqAction::Wait:
+        m_stats.windows++;
+        m_undelivered = true;
+        m_vcpu.request_interrupt_window(true);
+        return {};
+    case IrqAction::Inject:
+        break;
+    }
+    unsigned source = static_cast<unsigned>(__builtin_ctzll(pending));
+    TRY(m_mem.write<uint32_t>(busy_gpa, 1));
+    TRY(m_vcpu.inject_interrupt(static_cast<uint8_t>(abi::kIrqVectorBase + (source < abi::kIrqSources ? source : 0))));
+    m_stats.injected++;
+    return {};
+}
+
+const IrqStats& Interrupts::finish() {
+    if (auto s = m_mem.read<abi::IrqState>(m_layout.state))
+        m_stats.guest = *s;
+    return m_stats;
+}
+
+}  // namespace lightvm

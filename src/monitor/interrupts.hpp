@@ -1,0 +1,76 @@
+// Interrupts from the monitor into the guest: the timer the guest arms with
+// kHcTimer and doorbells, injected with KVM_INTERRUPT between KVM_RUNs (no
+// in-kernel irqchip: docs/design.md, "Interrupts", has the measurements).
+// The protocol with the guest's handler is in lightvm/abi.h, "Interrupts".
+#pragma once
+
+#include <cstdint>
+
+#include "common/result.hpp"
+#include "kvm/kvm.hpp"
+#include "lightvm/abi.h"
+#include "memory/guest_memory.hpp"
+#include "monitor/config.hpp"
+
+namespace lightvm {
+
+// Where the guest kernel keeps its interrupt code and state (KernelHeader).
+struct IrqLayout {
+    uint64_t entry = 0, tail = 0, tail_end = 0, stack_top = 0, state = 0;
+};
+
+struct IrqStats {
+    uint64_t raised = 0;      // sources raised by the monitor (timer expiries, doorbells)
+    uint64_t injected = 0;    // KVM_INTERRUPTs
+    uint64_t restarted = 0;   // vCPU found in the handler's tail: restarted at its entry
+    uint64_t windows = 0;     // waits for an interrupt window
+    uint64_t timers_armed = 0;
+    abi::IrqState guest{};    // the guest's counters at the end of the run
+};
+
+// What to do with sources waiting in IrqState.pending, given where the
+// vCPU stopped. Pure, for unit tests.
+enum class IrqAction {
+    Nothing,  // the guest's handler is running and will take them
+    Restart,  // stopped in the handler's tail: set busy, rip = entry
+    Inject,   // KVM_INTERRUPT now
+    Wait,     // guest cannot take one now: request an interrupt window
+};
+IrqAction irq_action(uint32_t busy, bool rip_known, uint64_t rip, const IrqLayout& layout, bool ready);
+
+class Interrupts {
+public:
+    Interrupts(GuestMemory& mem, kvm::Vcpu& vcpu, const IrqLayout& layout, const IrqTestConfig& test);
+    ~Interrupts();
+    Interrupts(const Interrupts&) = delete;
+    Interrupts& operator=(const Interrupts&) = delete;
+
+    // Starts the host timers the test configuration asks for.
+    Result<void> start();
+    // A source for the guest; delivered by the next before_run().
+    void raise(abi::IrqSource source);
+    // kHcTimer: arm (or cancel) the one-shot guest timer.
+    Result<void> hc_timer(uint64_t arg_gpa);
+    // Before every KVM_RUN: fired host timers become sources; sources are
+    // handed to the guest. `last` is the exit just handled.
+    Result<void> before_run(const kvm::Exit& last);
+    // The guest's counters, read at the end of the run.
+    const IrqStats& finish();
+
+private:
+    Result<void> deliver(const kvm::Exit& last);
+
+    GuestMemory& m_mem;
+    kvm::Vcpu& m_vcpu;
+    IrqLayout m_layout;
+    IrqTestConfig m_test;
+    uint64_t m_new = 0;        // raised since the last before_run
+    bool m_undelivered = false;  // IrqState.pending may hold sources nobody was told about
+    // Host timers (timer_t; 0 is a valid id, hence the flags).
+    void* m_timer = nullptr;     // the guest's one-shot timer, created on first use
+    void* m_doorbell_timer = nullptr;
+    bool m_have_timer = false, m_have_doorbell_timer = false;
+    IrqStats m_stats;
+};
+
+}  // namespace lightvm
