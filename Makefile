@@ -28,6 +28,7 @@ test-fast: build
 
 bench: build
 	@./$(BUILD)/bench/spawn_bench ./$(BUILD)/src/lightvm --runs 300
+	@./$(BUILD)/bench/irq_bench --runs 7
 
 # libFuzzer targets (clang, ASan+UBSan), each for FUZZ_SECONDS (default 60).
 FUZZ_SECONDS ?= 60
