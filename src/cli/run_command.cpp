@@ -46,10 +46,17 @@ void print_stats(const RunReport& r, uint64_t process_start_ns, uint64_t run_sta
         std::fprintf(stderr, "%sfault %llu", first ? "" : ", ", static_cast<unsigned long long>(s.exits.faults)), first = false;
     if (s.exits.interrupted)
         std::fprintf(stderr, "%sinterrupted %llu", first ? "" : ", ", static_cast<unsigned long long>(s.exits.interrupted)), first = false;
+    if (s.exits.irq_window)
+        std::fprintf(stderr, "%sirq window %llu", first ? "" : ", ", static_cast<unsigned long long>(s.exits.irq_window)), first = false;
     if (s.exits.other)
         std::fprintf(stderr, "%sother %llu", first ? "" : ", ", static_cast<unsigned long long>(s.exits.other));
     std::fprintf(stderr, ")\n");
     std::fprintf(stderr, "  guest syscalls     %8llu (no exit)\n", static_cast<unsigned long long>(s.guest_syscalls));
+    if (s.irq.raised || s.irq.guest.entries)
+        std::fprintf(stderr, "  interrupts         %8llu (injected %llu, handler entries %llu, in the kernel %llu)\n",
+                     static_cast<unsigned long long>(s.irq.raised), static_cast<unsigned long long>(s.irq.injected),
+                     static_cast<unsigned long long>(s.irq.guest.entries),
+                     static_cast<unsigned long long>(s.irq.guest.from_kernel));
     std::fprintf(stderr, "  memory touched     %8.1f KiB of %llu MiB\n", static_cast<double>(s.memory_touched) / 1024.0,
                  static_cast<unsigned long long>(s.memory_size >> 20));
 }
