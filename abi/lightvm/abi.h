@@ -433,7 +433,7 @@ struct BootInfo {
                                       //  where the program stopped
     // Interrupt test hooks (guest tests and bench/ only; 0 = off).
     uint64_t irq_test_timer_ns;       // OUT: the kernel re-arms a kIrqTimer every this many ns
-    uint64_t irq_test_mask_ns;        // OUT: the kernel masks interrupts this long during boot
+    uint64_t irq_test_mask_ns;        // OUT: the kernel boots masked until 10 interrupts came (at most this long)
 };
 static_assert(offsetof(BootInfo, mem_size) == 16);
 static_assert(offsetof(BootInfo, random_seed) == 72);

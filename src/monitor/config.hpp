@@ -29,7 +29,7 @@ struct IrqTestConfig {
     uint64_t doorbell_period_ns = 0;  // a doorbell from a host timer this often
     bool doorbell_on_exit = false;    // a doorbell at every hypercall exit
     uint64_t guest_timer_ns = 0;      // BootInfo.irq_test_timer_ns: the guest re-arms its timer this often
-    uint64_t mask_ns = 0;             // BootInfo.irq_test_mask_ns: the guest boots masked this long
+    uint64_t mask_ns = 0;             // BootInfo.irq_test_mask_ns: the guest boots masked (10 interrupts, at most this long)
 };
 
 struct VmConfig {

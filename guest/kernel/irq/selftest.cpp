@@ -26,13 +26,16 @@ uint64_t handled_total() {
     return n;
 }
 
-// Masked for `ns` while the monitor keeps interrupting: nothing may run
-// until unmask(), and everything that arrived must run then.
+// Masked until kMaskedEntries interrupts came in (or `ns` passed) while the
+// monitor keeps interrupting: nothing may run until unmask(), and
+// everything that arrived must run then.
+constexpr uint64_t kMaskedEntries = 10;
+
 void masked_spin(uint64_t ns) {
     uint64_t before = handled_total(), deferred_before = lvm_irq_state.deferred, entries = lvm_irq_state.entries;
     mask();
     uint64_t end = monotonic_ns() + ns;
-    while (monotonic_ns() < end)
+    while (monotonic_ns() < end && lvm_irq_state.entries - entries < kMaskedEntries)
         asm volatile("pause");
     lvm_irq_state.test_handled_while_masked = handled_total() - before;
     lvm_irq_state.test_entries_while_masked = lvm_irq_state.entries - entries;
