@@ -59,7 +59,7 @@ Segment from_kvm(const kvm_segment& k) {
 }  // namespace
 
 std::vector<unsigned long> run_loop_ioctls() {
-    return {KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_SET_USER_MEMORY_REGION};
+    return {KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_SET_USER_MEMORY_REGION, KVM_INTERRUPT};
 }
 
 bool available(const char* path) {

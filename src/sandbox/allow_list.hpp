@@ -17,12 +17,12 @@ struct Allowed {
 
 inline constexpr Allowed kAllowed[] = {
     // vCPU loop
-    {"ioctl", Args::Filtered, "KVM_RUN, KVM_GET/SET_REGS, KVM_GET/SET_SREGS, KVM_SET_USER_MEMORY_REGION; TCGETS"},
+    {"ioctl", Args::Filtered, "KVM_RUN, KVM_GET/SET_REGS, KVM_GET/SET_SREGS, KVM_SET_USER_MEMORY_REGION, KVM_INTERRUPT; TCGETS"},
     {"rt_sigreturn", Args::Any, "return from the timeout/stop/SIGBUS-guard handlers"},
-    {"rt_sigaction", Args::Filtered, "SIGBUS guard resets itself; never on SIGSYS"},
+    {"rt_sigaction", Args::Filtered, "SIGBUS guard resets itself; guest timer signal; never on SIGSYS"},
     {"rt_sigprocmask", Args::Any, "libc around signal handling"},
-    {"timer_settime", Args::Any, "--timeout watchdog and the stop ticker"},
-    {"timer_create", Args::Any, "stop ticker"},
+    {"timer_settime", Args::Any, "--timeout watchdog, the stop ticker, the guest timer (kHcTimer)"},
+    {"timer_create", Args::Any, "stop ticker; guest timer, on its first kHcTimer"},
     {"timer_delete", Args::Any, "watchdog and ticker teardown"},
     {"clock_nanosleep", Args::Any, "sleep hypercall"},
     {"nanosleep", Args::Any, "libc sleep"},
