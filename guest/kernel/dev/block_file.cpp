@@ -53,29 +53,11 @@ long block_write(OpenFile* f, const void* buf, size_t len, int64_t at) {
 
 long block_seek(OpenFile* f, int64_t offset, int whence) {
     auto cap = static_cast<int64_t>(capacity(f));
-    int64_t base;
-    switch (whence) {
-    case SEEK_SET:
-        base = 0;
-        break;
-    case SEEK_CUR:
-        base = static_cast<int64_t>(f->offset);
-        break;
-    case SEEK_END:
-        base = cap;
-        break;
-    case SEEK_DATA:
-        return offset < cap ? offset : -err::kNxio;  // past the end
-    case SEEK_HOLE:
+    if (whence == SEEK_DATA)  // a device is all data, no holes
+        return offset < cap ? offset : -err::kNxio;
+    if (whence == SEEK_HOLE)
         return offset < cap ? cap : -err::kNxio;
-    default:
-        return -err::kInval;
-    }
-    int64_t pos = base + offset;
-    if ((offset > 0 && pos < base) || pos < 0)
-        return -err::kInval;
-    f->offset = static_cast<uint64_t>(pos);
-    return pos;
+    return seek_within(f, offset, whence, cap);
 }
 
 long block_stat(OpenFile* f, Stat* out) {

@@ -107,4 +107,26 @@ WaitQueue* file_wait_queue(OpenFile* f) { return f->ops->wait_queue ? f->ops->wa
 
 bool file_seekable(const OpenFile* f) { return f->ops->seekable; }
 
+long seek_within(OpenFile* f, int64_t offset, int whence, int64_t size) {
+    int64_t base;
+    switch (whence) {
+    case SEEK_SET:
+        base = 0;
+        break;
+    case SEEK_CUR:
+        base = static_cast<int64_t>(f->offset);
+        break;
+    case SEEK_END:
+        base = size;
+        break;
+    default:
+        return -err::kInval;
+    }
+    int64_t pos = base + offset;
+    if ((offset > 0 && pos < base) || pos < 0)
+        return -err::kInval;
+    f->offset = static_cast<uint64_t>(pos);
+    return pos;
+}
+
 }  // namespace lightvm::guest

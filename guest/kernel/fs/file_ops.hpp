@@ -47,6 +47,11 @@ int file_poll(OpenFile* f);
 WaitQueue* file_wait_queue(OpenFile* f);
 bool file_seekable(const OpenFile* f);
 
+// lseek's SEEK_SET/SEEK_CUR/SEEK_END for a file of `size` bytes (Linux's
+// generic_file_llseek_size): the new offset, or EINVAL (negative result,
+// overflow, or any other whence).
+long seek_within(OpenFile* f, int64_t offset, int whence, int64_t size);
+
 // The per-type tables (one per file type, defined beside the type).
 extern const FileOps kConsoleFileOps;   // Stdin, Stdout, Stderr
 extern const FileOps kHostFileOps;

@@ -55,33 +55,17 @@ long host_seek(OpenFile* f, int64_t offset, int whence) {
         if (e < 0)
             return e;
     }
-    int64_t base;
-    switch (whence) {
-    case SEEK_SET:
-        base = 0;
-        break;
-    case SEEK_CUR:
-        base = static_cast<int64_t>(f->offset);
-        break;
-    case SEEK_END: {
+    if (whence == SEEK_SET || whence == SEEK_CUR)
+        return seek_within(f, offset, whence, 0);
+    if (whence == SEEK_END) {
         Stat st;
         long s = host_fstat(f, &st);
-        if (s < 0)
-            return s;
-        base = st.size;
-        break;
+        return s < 0 ? s : seek_within(f, offset, whence, st.size);
     }
-    default: {  // SEEK_DATA, SEEK_HOLE and anything else: the host decides
-        long pos = host_seek_request(f, offset, whence);
-        if (pos >= 0)
-            f->offset = static_cast<uint64_t>(pos);
-        return pos;
-    }
-    }
-    int64_t pos = base + offset;
-    if ((offset > 0 && pos < base) || pos < 0)
-        return -err::kInval;
-    f->offset = static_cast<uint64_t>(pos);
+    // SEEK_DATA, SEEK_HOLE and anything else: the host decides.
+    long pos = host_seek_request(f, offset, whence);
+    if (pos >= 0)
+        f->offset = static_cast<uint64_t>(pos);
     return pos;
 }
 

@@ -37,27 +37,7 @@ long text_read(OpenFile* f, void* buf, size_t len, int64_t at) {
 
 long text_write(OpenFile*, const void*, size_t, int64_t) { return -err::kBadF; }
 
-long text_seek(OpenFile* f, int64_t offset, int whence) {
-    int64_t base;
-    switch (whence) {
-    case SEEK_SET:
-        base = 0;
-        break;
-    case SEEK_CUR:
-        base = static_cast<int64_t>(f->offset);
-        break;
-    case SEEK_END:
-        base = f->text_len;
-        break;
-    default:
-        return -err::kInval;
-    }
-    int64_t pos = base + offset;
-    if ((offset > 0 && pos < base) || pos < 0)
-        return -err::kInval;
-    f->offset = static_cast<uint64_t>(pos);
-    return pos;
-}
+long text_seek(OpenFile* f, int64_t offset, int whence) { return seek_within(f, offset, whence, f->text_len); }
 
 long text_stat(OpenFile*, Stat* out) {
     long r = synthetic_stat(out, S_IFREG | 0444, 30, 0);
