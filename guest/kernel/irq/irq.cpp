@@ -2,7 +2,6 @@
 // "Interrupts"; entry and exit: arch/x86_64/vectors.S.
 #include "kernel/irq/irq.hpp"
 
-#include "kernel/irq/selftest.hpp"
 #include "kernel/kernel.hpp"
 
 extern "C" lightvm::abi::IrqState lvm_irq_state;
@@ -67,12 +66,6 @@ void unmask() {
         mask();
         unmask();
     }
-}
-
-void init() {
-    // Handlers for real work (preemption, wake-ups) come with tasks; until
-    // then deliveries are counted in IrqState and the test hooks use them.
-    selftest_init();
 }
 
 bool masked() {

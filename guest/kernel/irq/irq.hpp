@@ -20,8 +20,6 @@ static_assert(sizeof(Frame) == 20 * 8);
 
 // frame is null when the source ran deferred, at unmask().
 using Handler = void (*)(const Frame* frame);
-
-void init();
 void set_handler(abi::IrqSource source, Handler handler);
 
 // Nestable. Use around code an interrupt handler must not see half done.
