@@ -9,14 +9,13 @@
 
 #include "cli/fast_exit.hpp"
 #include "devices/system.hpp"
+#include "monitor/process_setup.hpp"
 #include "monitor/vm.hpp"
 #include "sandbox/sandbox.hpp"
 
 namespace lightvm::cli {
 
 namespace {
-
-void on_stop_signal(int sig) { request_stop(sig); }
 
 double ms(uint64_t ns) { return static_cast<double>(ns) / 1e6; }
 
@@ -70,24 +69,7 @@ uint64_t mono_ns() {
 }  // namespace
 
 int run_command(const RunCommand& cmd, uint64_t process_start_ns) {
-    // Guest output to a closed pipe must come back as EPIPE, not kill us.
-    std::signal(SIGPIPE, SIG_IGN);
-    struct sigaction sa{};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-    sigaction(SIGHUP, &sa, nullptr);
-
-    // The guest applies its own umask to files it creates in shares; ours
-    // must not mask them again. And the fs device may hold up to 4096 host
-    // fds: lift the soft fd limit to the hard one.
-    ::umask(0);
-    rlimit nofile;
-    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
-        nofile.rlim_cur = nofile.rlim_max;
-        ::setrlimit(RLIMIT_NOFILE, &nofile);
-    }
+    prepare_monitor_process();
 
     uint64_t run_start = mono_ns();
     VmConfig config = cmd.config;

@@ -22,6 +22,7 @@
 #include "daemon/link.hpp"
 #include "daemon/protocol.hpp"
 #include "lightvm/vm.hpp"
+#include "monitor/process_setup.hpp"
 #include "monitor/vm.hpp"
 #include "sandbox/sandbox.hpp"
 
@@ -31,8 +32,6 @@ using namespace lightvm::daemon;
 namespace {
 
 constexpr int kLinkFd = 3;
-
-void on_stop_signal(int sig) { request_stop(sig); }
 
 [[noreturn]] void fail(const Error& e) {
     std::string text = json{{"error", e.to_string()}, {"exit_code", exit_code_for(e)}}.dump();
@@ -45,19 +44,7 @@ void setup_process() {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);  // guest output to a closed pipe: EPIPE
-    struct sigaction sa{};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-    sigaction(SIGHUP, &sa, nullptr);
-    ::umask(0);
-    rlimit nofile;
-    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
-        nofile.rlim_cur = nofile.rlim_max;
-        ::setrlimit(RLIMIT_NOFILE, &nofile);
-    }
+    prepare_monitor_process();
 }
 
 }  // namespace

@@ -22,9 +22,7 @@ Result<void> hostile(std::string what) {
 }
 
 void sigpipe(Outcome& outcome) {
-    outcome.finished = true;
-    outcome.signal = SIGPIPE;
-    outcome.status = 128 + SIGPIPE;
+    outcome.killed(SIGPIPE);
 }
 
 bool writable_now(int fd) {

@@ -17,6 +17,15 @@ struct Outcome {
     int status = 0;      // exit status as a shell sees it (0-255, 128+sig for signals)
     int signal = 0;      // 0, or the signal that "killed" the guest
     std::string report;  // one line for faults and hostile-guest stops
+
+    // The guest ends as if killed by `sig`: the one place that turns a
+    // signal into an exit status.
+    void killed(int sig, std::string line = {}) {
+        finished = true;
+        signal = sig;
+        status = 128 + sig;
+        report = std::move(line);
+    }
 };
 
 class CpuAccess {

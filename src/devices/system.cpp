@@ -137,10 +137,7 @@ Result<void> SystemDevice::fault(CpuAccess& cpu, Outcome& outcome) {
         std::snprintf(line, sizeof line, "guest %s at rip 0x%" PRIx64 " -> %s", vector_name(vector), frame->rip,
                       signal_name(sig));
     }
-    outcome.finished = true;
-    outcome.signal = sig;
-    outcome.status = 128 + sig;
-    outcome.report = line;
+    outcome.killed(sig, line);
     return {};
 }
 
@@ -150,10 +147,7 @@ Result<void> SystemDevice::unbacked_access(uint64_t gpa, bool write, CpuAccess& 
     std::snprintf(line, sizeof line,
                   "guest %s of address 0x%" PRIx64 " at rip 0x%" PRIx64 ": memory never allocated -> SIGSEGV",
                   write ? "write" : "read", gpa, regs ? regs->rip : 0);
-    outcome.finished = true;
-    outcome.signal = SIGSEGV;
-    outcome.status = 128 + SIGSEGV;
-    outcome.report = line;
+    outcome.killed(SIGSEGV, line);
     return {};
 }
 
@@ -165,10 +159,7 @@ Result<void> SystemDevice::internal_error(uint64_t suberror, CpuAccess& cpu, Out
     std::snprintf(line, sizeof line, "guest %s at rip 0x%" PRIx64 " (KVM internal error %" PRIu64 ") -> SIGSEGV",
                   suberror == 3 ? "exception could not be delivered" : "instruction could not be emulated",
                   regs ? regs->rip : 0, suberror);
-    outcome.finished = true;
-    outcome.signal = SIGSEGV;
-    outcome.status = 128 + SIGSEGV;
-    outcome.report = line;
+    outcome.killed(SIGSEGV, line);
     return {};
 }
 
@@ -177,10 +168,7 @@ Result<void> SystemDevice::lost_memory(CpuAccess& cpu, Outcome& outcome) {
     char line[192];
     std::snprintf(line, sizeof line, "guest memory access at rip 0x%" PRIx64 " hit a page that is no longer backed -> SIGBUS",
                   regs ? regs->rip : 0);
-    outcome.finished = true;
-    outcome.signal = SIGBUS;
-    outcome.status = 128 + SIGBUS;
-    outcome.report = line;
+    outcome.killed(SIGBUS, line);
     return {};
 }
 
@@ -188,10 +176,7 @@ Result<void> SystemDevice::triple_fault(CpuAccess& cpu, Outcome& outcome) {
     auto regs = cpu.regs();
     char line[128];
     std::snprintf(line, sizeof line, "guest triple fault (rip 0x%" PRIx64 ") -> SIGSEGV", regs ? regs->rip : 0);
-    outcome.finished = true;
-    outcome.signal = SIGSEGV;
-    outcome.status = 128 + SIGSEGV;
-    outcome.report = line;
+    outcome.killed(SIGSEGV, line);
     return {};
 }
 

@@ -202,10 +202,7 @@ Result<RunReport> Vm::run() {
             // Hostile or broken guest: stop it with the report, keep the host sane.
             if (handled.error().kind != ErrorKind::GuestFault)
                 return tl::unexpected(handled.error());
-            outcome.finished = true;
-            outcome.signal = SIGKILL;
-            outcome.status = 128 + SIGKILL;
-            outcome.report = "guest stopped: " + handled.error().to_string();
+            outcome.killed(SIGKILL, "guest stopped: " + handled.error().to_string());
         }
         if (exit.kind == kvm::ExitKind::Interrupted)
             s.vcpu.set_immediate_exit(false);

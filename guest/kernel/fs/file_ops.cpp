@@ -107,6 +107,9 @@ WaitQueue* file_wait_queue(OpenFile* f) { return f->ops->wait_queue ? f->ops->wa
 
 bool file_seekable(const OpenFile* f) { return f->ops->seekable; }
 
+long dir_read(OpenFile*, void*, size_t, int64_t) { return -err::kIsDir; }
+long dir_write(OpenFile*, const void*, size_t, int64_t) { return -err::kIsDir; }
+
 long seek_within(OpenFile* f, int64_t offset, int whence, int64_t size) {
     int64_t base;
     switch (whence) {

@@ -47,6 +47,10 @@ int file_poll(OpenFile* f);
 WaitQueue* file_wait_queue(OpenFile* f);
 bool file_seekable(const OpenFile* f);
 
+// read/write of any directory: EISDIR.
+long dir_read(OpenFile* f, void* buf, size_t len, int64_t at);
+long dir_write(OpenFile* f, const void* buf, size_t len, int64_t at);
+
 // lseek's SEEK_SET/SEEK_CUR/SEEK_END for a file of `size` bytes (Linux's
 // generic_file_llseek_size): the new offset, or EINVAL (negative result,
 // overflow, or any other whence).

@@ -97,8 +97,6 @@ long host_dir_release(OpenFile* f) {
     return 0;
 }
 
-long is_dir_read(OpenFile*, void*, size_t, int64_t) { return -err::kIsDir; }
-long is_dir_write(OpenFile*, const void*, size_t, int64_t) { return -err::kIsDir; }
 
 }  // namespace
 
@@ -117,8 +115,8 @@ const FileOps kHostFileOps = {
 };
 
 const FileOps kHostDirOps = {
-    .read = is_dir_read,
-    .write = is_dir_write,
+    .read = dir_read,
+    .write = dir_write,
     .seek = host_seek_request,
     .stat = host_fstat,
     .sync = host_sync,

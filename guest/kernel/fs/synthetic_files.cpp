@@ -11,8 +11,6 @@ namespace lightvm::guest {
 namespace {
 
 
-long root_read(OpenFile*, void*, size_t, int64_t) { return -err::kIsDir; }
-long root_write(OpenFile*, const void*, size_t, int64_t) { return -err::kIsDir; }
 
 // The offset is an index into the listing (getdents).
 long root_seek(OpenFile* f, int64_t offset, int whence) {
@@ -48,8 +46,8 @@ long text_stat(OpenFile*, Stat* out) {
 }  // namespace
 
 const FileOps kRootDirOps = {
-    .read = root_read,
-    .write = root_write,
+    .read = dir_read,
+    .write = dir_write,
     .seek = root_seek,
     .stat = root_stat,
     .sync = nullptr,
