@@ -14,7 +14,7 @@
 
 namespace lightvm::abi {
 
-inline constexpr uint32_t kAbiVersion = 2;
+inline constexpr uint32_t kAbiVersion = 3;
 inline constexpr uint32_t kBootMagic = 0x4c564d31;  // "LVM1"
 
 // ---------------------------------------------------------------------------
@@ -43,9 +43,22 @@ inline constexpr uint64_t kKernelBase = 0x100000;   // guest kernel image
 inline constexpr uint64_t kKernelLimit = 0x400000;  // kernel must end below this
 inline constexpr uint64_t kAppMin = 0x400000;       // lowest app address
 inline constexpr uint64_t kPieBase = 0x400000;      // where static-PIE is placed
-inline constexpr uint64_t kStackSize = 8ull << 20;  // app stack at the top of RAM
+inline constexpr uint64_t kStackSize = 8ull << 20;  // RLIMIT_STACK default (Linux's 8 MiB)
 inline constexpr uint64_t kMinMemSize = 16ull << 20;
 inline constexpr uint64_t kMaxMemSize = 16ull << 30;
+
+// Guest virtual layout (ABI v3). Physical memory above kAppMin is a pool of
+// frames the guest kernel owns: it builds per-process page tables over it.
+// Every address space maps the same two kernel parts:
+//   [0, kAppMin)                the low region above, identity-mapped
+//                               (GVA == GPA: hypercall blocks in the kernel
+//                               image are valid physical addresses);
+//   [kPhysMapBase, +mem_size)   all of guest RAM, 2 MiB pages (the kernel's
+//                               view of frames: PML4 slot 255).
+// User space is [kUserMin, kUserMax): ~127.5 TiB, independent of --mem.
+inline constexpr uint64_t kPhysMapBase = 0x7f8000000000ull;
+inline constexpr uint64_t kUserMin = kAppMin;
+inline constexpr uint64_t kUserMax = kPhysMapBase;
 
 // The guest kernel image starts with this header (section .lvm_header,
 // first in its linker script) so the monitor finds its entry points without
@@ -70,8 +83,15 @@ struct KernelHeader {
     uint64_t irq_tail_end;
     uint64_t irq_stack_top;  // TSS.IST1: interrupt frames never land on the interrupted stack
     uint64_t irq_state;      // gpa of the kernel's IrqState
+    // ABI v3 (appended): the guest kernel's CPL0 service, reached with
+    // `int3` (the only software interrupt PVM delivers besides `int $4`):
+    // with a request posted it loads CR3 (address-space switch and TLB
+    // flush, which CPL3 cannot do); without one it is the program's
+    // breakpoint and reports like the monitor's own stubs.
+    uint64_t svc_entry;      // IDT vector 3 target (CPL0, DPL 3 gate, IST2)
+    uint64_t svc_stack_top;  // TSS.IST2
 };
-static_assert(sizeof(KernelHeader) == 88);
+static_assert(sizeof(KernelHeader) == 104);
 static_assert(offsetof(KernelHeader, irq_entry) == 48 && offsetof(KernelHeader, irq_state) == 80);
 
 // GDT selectors, Linux-compatible so that STAR works the same way.
@@ -288,6 +308,7 @@ enum IrqSource : uint32_t {
 };
 inline constexpr uint8_t kIrqVectorBase = 0x20;  // vector = kIrqVectorBase + source
 inline constexpr uint32_t kIrqIst = 1;           // TSS.IST index of the interrupt stack
+inline constexpr uint32_t kSvcIst = 2;           // TSS.IST index of the CPL0 service (int3)
 
 struct IrqState {
     uint64_t pending;       // OUT (OR-ed in by the monitor) / IN (taken by the guest): 1 << IrqSource
@@ -434,6 +455,19 @@ struct BootInfo {
     // Interrupt test hooks (guest tests and bench/ only; 0 = off).
     uint64_t irq_test_timer_ns;       // OUT: the kernel re-arms a kIrqTimer every this many ns
     uint64_t irq_test_mask_ns;        // OUT: the kernel boots masked until 10 interrupts came (at most this long)
+    // ABI v3: the guest kernel loads the program. The monitor maps the
+    // executable's file (validated) at [image_gpa, +image_size) without
+    // copying, and packs argv, envp and the AT_EXECFN string (each
+    // NUL-terminated, back to back) at [args_gpa, +args_size). Frames from
+    // frames_start up to mem_size are the kernel's to hand out.
+    uint64_t image_gpa;               // OUT
+    uint64_t image_size;              // OUT: the file's size
+    uint64_t args_gpa;                // OUT
+    uint64_t args_size;               // OUT
+    uint32_t argc;                    // OUT
+    uint32_t envc;                    // OUT
+    uint64_t frames_start;            // OUT: first free frame (page aligned)
+    uint64_t hwcap;                   // OUT: AT_HWCAP (CPUID.1:EDX)
 };
 static_assert(offsetof(BootInfo, mem_size) == 16);
 static_assert(offsetof(BootInfo, random_seed) == 72);
@@ -443,13 +477,18 @@ static_assert(offsetof(BootInfo, kernel_entry_tsc) == 496);
 static_assert(offsetof(BootInfo, devices) == 544);
 static_assert(offsetof(BootInfo, mounts) == 544 + 16 * 64 + 8);
 static_assert(offsetof(BootInfo, irq_test_timer_ns) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16);
-static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16);
+static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56);
+static_assert(offsetof(BootInfo, image_gpa) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16);
 static_assert(sizeof(BootInfo) <= kPageSize);
 
 // Layout sanity: the fixed regions must not overlap and must fit below the kernel.
 static_assert(kGdtGpa >= kBootInfoGpa + kPageSize);
 static_assert(kFaultStubsGpa + 32 * kFaultStubSize <= kPageTablesGpa);
 static_assert(kPageTablesEnd <= kFaultStackLo && kFaultStackHi <= kConsoleGpa);
+// The kernel's tables: PML4, PDPT, PD and PT of the low region, the physmap
+// PDPT and one physmap PD per GiB of the largest guest.
+static_assert((5 + (kMaxMemSize >> 30)) * kPageSize <= kPageTablesEnd - kPageTablesGpa);
+static_assert(kPhysMapBase % (1ull << 39) == 0 && kPhysMapBase + kMaxMemSize <= (1ull << 47));
 static_assert(kConsoleEnd <= kKernelBase);
 static_assert((kConsoleDataSize & (kConsoleDataSize - 1)) == 0);
 static_assert(kKernelLimit <= kAppMin);

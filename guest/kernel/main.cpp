@@ -1,5 +1,6 @@
 // Guest kernel entry: check the boot page, set up, start the application.
 #include "kernel/dev/console.hpp"
+#include "kernel/exec/boot_exec.hpp"
 #include "kernel/fs/file_cache.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/irq/selftest.hpp"
@@ -8,7 +9,7 @@
 #include "kernel/proc/task.hpp"
 #include "kernel/syscalls/syscall.hpp"
 
-static_assert(lightvm::abi::kKernelMagic == 0x4b4d564c && lightvm::abi::kAbiVersion == 2,
+static_assert(lightvm::abi::kKernelMagic == 0x4b4d564c && lightvm::abi::kAbiVersion == 3,
               "update the header in arch/entry.S");
 
 using namespace lightvm;
@@ -21,7 +22,7 @@ extern "C" [[noreturn]] void lvm_main(abi::BootInfo* info) {
     info->kernel_entry_tsc = t0;
     proc_init();  // first: everything after it reaches its state through current()
     console_init();
-    memory_init(info->heap_lo, info->stack_lo);
+    memory_init();
     cache_init();
     io_init();
     random_init();
@@ -30,6 +31,7 @@ extern "C" [[noreturn]] void lvm_main(abi::BootInfo* info) {
     // No handlers for real work yet (preemption and wake-ups come with threads):
     // deliveries are counted in IrqState; the test hooks use them.
     irq::selftest_init();
+    ProgramStart start = exec_boot_program();
     info->app_entry_tsc = rdtsc();
-    lvm_enter_app(info->app_entry, info->app_sp);
+    lvm_enter_app(start.entry, start.sp);
 }

@@ -11,7 +11,6 @@
 #include <utility>
 
 #include "lightvm/abi.h"
-#include "loader/initial_stack.hpp"
 #include "x86/descriptors.hpp"
 #include "x86/page_tables.hpp"
 
@@ -22,7 +21,12 @@ namespace lightvm {
 
 namespace {
 
-constexpr uint64_t kMinHeap = 1ull << 20;  // leave at least this between image and stack
+// Frames the guest kernel needs beyond the executable's file: page tables,
+// the stack (populated eagerly: at most an eighth of RAM), heap, its own
+// buffers, and up to 2 MiB lost to aligning the pool.
+constexpr uint64_t kMinFrames = 8ull << 20;
+
+uint64_t page_up(uint64_t v) { return (v + abi::kPageSize - 1) & ~(abi::kPageSize - 1); }
 
 std::string hex(uint64_t v) {
     char buf[32];
@@ -34,6 +38,7 @@ struct LoadedKernel {
     uint64_t entry, syscall_entry, image_end;
     uint64_t kstack_area, kstack_slot_size, kstack_slots;
     IrqLayout irq;
+    uint64_t svc_entry, svc_stack_top;
 };
 
 // The kernel is ours, but a broken build must not make the IDT point
@@ -65,37 +70,11 @@ Result<LoadedKernel> load_kernel(GuestMemory& mem) {
                                  header.kstack_area + slots * slot > header.image_end)))
         return make_error(ErrorKind::System, "guest kernel", "kernel stacks outside the image");
     auto irq = TRY(irq_layout(header));
-    return LoadedKernel{header.entry, header.syscall_entry, header.image_end, header.kstack_area, slot, slots, irq};
-}
-
-// Zero-copy load: each segment's file pages are mapped copy-on-write over
-// guest RAM, so a 2 MB busybox costs a few mmaps instead of a 2 MB copy and
-// ~500 host page faults (measured: ~2 ms -> ~0.1 ms). Falls back (false)
-// when segments share a page or the file cannot be mapped; then nothing
-// has been changed that the copying loader does not overwrite.
-bool map_app(GuestMemory& mem, const loader::ElfImage& app, int fd) {
-    constexpr uint64_t kPage = abi::kPageSize;
-    auto down = [](uint64_t v) { return v & ~(kPage - 1); };
-    auto up = [](uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); };
-    for (size_t i = 0; i < app.segments.size(); ++i)
-        for (size_t j = 0; j < i; ++j) {
-            const auto &a = app.segments[i], &b = app.segments[j];
-            if (down(a.vaddr) < up(b.vaddr + b.memsz) && down(b.vaddr) < up(a.vaddr + a.memsz))
-                return false;  // shared page: needs merging, copy instead
-        }
-    for (const auto& s : app.segments) {
-        if (s.filesz == 0)
-            continue;
-        uint64_t start = down(s.vaddr), end = up(s.vaddr + s.filesz);
-        if (!mem.map_file(start, end - start, fd, down(s.file_offset)))
-            return false;
-        // The rest of the last file page is file data from beyond the
-        // segment (other sections, symbols): it must read as zero (bss).
-        uint64_t data_end = s.vaddr + s.filesz;
-        if (end > data_end)
-            std::memset(mem.host_base() + data_end, 0, end - data_end);
-    }
-    return true;
+    auto inside = [&](uint64_t a) { return a >= abi::kKernelBase && a <= header.image_end; };
+    if (!inside(header.svc_entry) || !inside(header.svc_stack_top) || header.svc_stack_top % 16)
+        return make_error(ErrorKind::System, "guest kernel", "service entry or stack outside the image");
+    return LoadedKernel{header.entry, header.syscall_entry, header.image_end, header.kstack_area, slot, slots, irq,
+                        header.svc_entry, header.svc_stack_top};
 }
 
 void copy_string(char* dst, size_t cap, const std::string& s) {
@@ -162,20 +141,20 @@ Result<loader::ElfImage> check_app(std::span<const uint8_t> file, uint64_t mem_s
         return make_error(ErrorKind::BadExecutable, path,
                           "segment at " + hex(img.image_start) + " overlaps the guest kernel (addresses below " +
                               hex(abi::kAppMin) + " are reserved)");
-    if (mem_size < abi::kAppMin + abi::kStackSize + kMinHeap)
-        return make_error(ErrorKind::BadInput, path,
-                          "guest memory of " + std::to_string(mem_size >> 20) + " MiB leaves no room for a program");
-    uint64_t limit = mem_size - abi::kStackSize - kMinHeap;
-    if (img.image_end > limit)
+    // The file is placed in guest RAM whole (the kernel maps its segments
+    // from there); the rest of RAM is frames for the program.
+    uint64_t need = abi::kAppMin + file.size() + kMinFrames;
+    if (mem_size < need)
         return make_error(ErrorKind::BadExecutable, path,
-                          "image ends at " + hex(img.image_end) + ", beyond guest memory (" +
-                              std::to_string(mem_size >> 20) + " MiB); raise --mem");
+                          "a " + std::to_string((file.size() + (1u << 20) - 1) >> 20) + " MiB executable does not fit in " +
+                              std::to_string(mem_size >> 20) + " MiB of guest memory; raise --mem (at least " +
+                              std::to_string((need + (1u << 20) - 1) >> 20) + " MiB)");
     return parsed;
 }
 
 Result<GuestImage> build_shell_image(GuestMemory& mem) {
     GuestImage out;
-    out.cr3 = TRY(x86::build_identity_map(mem, abi::kPageTablesGpa, abi::kPageTablesEnd, mem.size()));
+    out.cr3 = TRY(x86::build_kernel_map(mem, abi::kPageTablesGpa, abi::kPageTablesEnd, mem.size()));
     TRY(x86::write_descriptors(mem, abi::kHypercallPortBase, abi::kHypercallPortEnd));
     auto kernel = TRY(load_kernel(mem));
     for (uint64_t i = 0; i < kernel.kstack_slots; ++i)  // guard pages: never mapped
@@ -184,6 +163,7 @@ Result<GuestImage> build_shell_image(GuestMemory& mem) {
     out.syscall_entry = kernel.syscall_entry;
     out.irq = kernel.irq;
     TRY(x86::write_interrupt_gates(mem, kernel.irq.entry, kernel.irq.stack_top));
+    TRY(x86::write_service_gate(mem, kernel.svc_entry, kernel.svc_stack_top));
     out.kernel_end = kernel.image_end;
     return out;
 }
@@ -200,33 +180,26 @@ Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std:
 Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& cfg,
                              std::span<const uint8_t> app_file, int app_fd, const loader::ElfImage& app,
                              const ClockReference& clock, const HostInfo& host) {
-    if (app_fd < 0 || !map_app(mem, app, app_fd)) {
-        auto app_dest = TRY(mem.span(abi::kAppMin, mem.size() - abi::kStackSize - abi::kAppMin));
-        TRY(loader::load_segments(app, app_file, app_dest, abi::kAppMin, loader::BssFill::AlreadyZero));
-    }
+    // The whole file goes to guest RAM at kAppMin, mapped copy-on-write
+    // from the host file when possible (no copy, no host page faults until
+    // touched); the guest kernel maps its segments from there.
+    const uint64_t image_gpa = abi::kAppMin, image_len = page_up(app_file.size());
+    if (app_fd < 0 || !mem.map_file(image_gpa, image_len, app_fd, 0))
+        TRY(mem.write_bytes(image_gpa, app_file));
     out.app_entry = app.entry;
 
-    uint8_t random[48];
-    if (::getrandom(random, sizeof random, 0) != static_cast<ssize_t>(sizeof random))
-        return sys_error("getrandom");
-
-    loader::StackSpec spec;
-    spec.stack_top = mem.size();
-    spec.argv = cfg.argv;
-    spec.envp = cfg.env;
-    exec::ProgramAux aux;  // no interpreter yet: AT_BASE 0
-    aux.phdr = app.phdr_vaddr;
-    aux.phent = app.phentsize;
-    aux.phnum = app.phnum;
-    aux.entry = app.entry;
-    aux.hwcap = host.hwcap;
-    spec.auxv.resize(exec::kMaxProgramAux);
-    spec.auxv.resize(exec::fill_auxv(aux, spec.auxv.data()));
-    std::copy(random + 32, random + 48, spec.random.begin());
-    spec.execfn = cfg.argv.empty() ? cfg.app_path : cfg.argv[0];
-    auto stack = TRY(loader::build_initial_stack(spec));
-    TRY(mem.write_bytes(mem.size() - stack.bytes.size(), stack.bytes));
-    out.app_sp = stack.sp;
+    // argv, envp and AT_EXECFN, packed after it for the kernel's exec.
+    std::string args;
+    for (const auto& a : cfg.argv)
+        args.append(a).push_back('\0');
+    for (const auto& e : cfg.env)
+        args.append(e).push_back('\0');
+    args.append(cfg.argv.empty() ? cfg.app_path : cfg.argv[0]).push_back('\0');
+    const uint64_t args_gpa = image_gpa + image_len;
+    if (args.size() > (1u << 20) || args_gpa + args.size() + kMinFrames > mem.size())
+        return make_error(ErrorKind::BadInput, "APP", "arguments and environment too large (" +
+                                                          std::to_string(args.size()) + " bytes)");
+    TRY(mem.write_bytes(args_gpa, {reinterpret_cast<const uint8_t*>(args.data()), args.size()}));
 
     abi::BootInfo boot{};
     boot.magic = abi::kBootMagic;
@@ -255,12 +228,9 @@ Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& 
     boot.tsc_mult = clock.tsc_khz ? (1000000ull << 32) / clock.tsc_khz : 0;
     boot.realtime_base_ns = clock.realtime_ns;
     boot.monotonic_base_ns = clock.monotonic_ns;
-    std::copy(random, random + 32, boot.random_seed);
+    if (::getrandom(boot.random_seed, sizeof boot.random_seed, 0) != static_cast<ssize_t>(sizeof boot.random_seed))
+        return sys_error("getrandom");
     boot.app_entry = app.entry;
-    boot.app_sp = stack.sp;
-    boot.app_image_end = app.image_end;
-    boot.heap_lo = app.image_end;
-    boot.stack_lo = mem.size() - abi::kStackSize;
     boot.kernel_end = out.kernel_end;
     boot.console_gpa = abi::kConsoleGpa;
     boot.console_size = abi::kConsoleDataSize;
@@ -294,6 +264,14 @@ Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& 
     boot.ram_high_start = host.ram_low_end ? host.ram_high_start : mem.size();
     boot.irq_test_timer_ns = cfg.irq_test.guest_timer_ns;
     boot.irq_test_mask_ns = cfg.irq_test.mask_ns;
+    boot.image_gpa = image_gpa;
+    boot.image_size = app_file.size();
+    boot.args_gpa = args_gpa;
+    boot.args_size = args.size();
+    boot.argc = static_cast<uint32_t>(cfg.argv.size());
+    boot.envc = static_cast<uint32_t>(cfg.env.size());
+    boot.frames_start = page_up(args_gpa + args.size());
+    boot.hwcap = host.hwcap;
     TRY(mem.write(abi::kBootInfoGpa, boot));
     return {};
 }

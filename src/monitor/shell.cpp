@@ -106,7 +106,9 @@ Result<Vm> Vm::create(const VmShape& shape) {
     s.ram.emplace(s.mem, [&s](uint32_t slot, uint64_t gpa, uint64_t size) {
         return s.vm.set_memory(slot, gpa, size, s.mem.host_base() + gpa);
     });
-    TRY(s.ram->boot(abi::kAppMin + kHeadroom, s.mem.size() - abi::kStackSize - kHeadroom));
+    // Frames are handed out from the bottom up (guest/kernel/mm/frames.hpp):
+    // no high region.
+    TRY(s.ram->boot(abi::kAppMin + kHeadroom, s.mem.size()));
     s.vcpu = TRY(s.vm.create_vcpu(0));
     if (!kvm::is_pvm())
         TRY(s.vcpu.set_cpuid(std::span<const kvm::CpuidEntry>(x86::guest_cpuid())));
@@ -133,7 +135,8 @@ Result<void> Vm::load(Workload work) {
     if (!s.time_base)
         s.time_base = std::min(s.created_ns, w.started_ns);
 
-    TRY(s.ram->grow_low(w.app.image_end + kHeadroom));
+    // The executable's file, then the frame metadata and the first frames.
+    TRY(s.ram->grow_low(abi::kAppMin + w.file.bytes().size() + kHeadroom));
     s.clock.tsc_khz = s.tsc_khz;
     s.clock.monotonic_ns = now_ns(CLOCK_MONOTONIC);
     s.clock.realtime_ns = now_ns(CLOCK_REALTIME);

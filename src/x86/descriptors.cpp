@@ -120,6 +120,22 @@ Result<void> write_interrupt_gates(GuestMemory& mem, uint64_t entry, uint64_t is
     return {};
 }
 
+Result<void> write_service_gate(GuestMemory& mem, uint64_t entry, uint64_t ist_top) {
+    if (ist_top % 16)
+        return make_error(ErrorKind::BadInput, "descriptors", "service stack not 16-byte aligned");
+    auto tss = TRY(mem.read<Tss64>(abi::kTssGpa));
+    tss.ist[abi::kSvcIst - 1] = ist_top;
+    TRY(mem.write(abi::kTssGpa, tss));
+    IdtGate gate{};
+    gate.offset_lo = entry & 0xffff;
+    gate.selector = abi::kKernelCs;
+    gate.ist = static_cast<uint8_t>(abi::kSvcIst);
+    gate.type_attr = 0xef;  // present, DPL 3 (`int3` from CPL3), 64-bit trap gate
+    gate.offset_mid = (entry >> 16) & 0xffff;
+    gate.offset_hi = static_cast<uint32_t>(entry >> 32);
+    return mem.write(abi::kIdtGpa + 3 * sizeof(IdtGate), gate);
+}
+
 Result<bool> io_port_allowed(const GuestMemory& mem, uint16_t port) {
     auto tss = TRY(mem.read<Tss64>(abi::kTssGpa));
     uint64_t byte = abi::kTssGpa + tss.iomap_base + port / 8;

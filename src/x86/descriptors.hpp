@@ -57,6 +57,10 @@ Result<void> write_descriptors(GuestMemory& mem, uint16_t port_lo, uint16_t port
 Result<void> write_interrupt_gates(GuestMemory& mem, uint64_t entry, uint64_t ist_top);
 
 // Does the I/O bitmap in guest memory allow `port` from CPL3? (tests)
+// Vector 3 (`int3`) to the guest kernel's CPL0 service on its own stack
+// (KernelHeader.svc_entry/svc_stack_top, abi.h).
+Result<void> write_service_gate(GuestMemory& mem, uint64_t entry, uint64_t ist_top);
+
 Result<bool> io_port_allowed(const GuestMemory& mem, uint16_t port);
 
 // Special registers for a vCPU that starts at CPL3 in 64-bit mode.

@@ -47,8 +47,16 @@ struct HcIo {
     int64_t result;
 };
 
-static struct HcIo io;
-static char message[] = "hostile guest writing\n";
+/* Hypercall arguments carry guest-physical addresses, and this program's
+ * own variables are virtual. The guest kernel's low region is identity-
+ * mapped and writable from CPL3 (docs/design.md): the unused page below the
+ * console ring is a place whose physical address a hostile program knows. */
+#define SCRATCH_GPA 0x3f000ul
+/* All of guest RAM, as the guest kernel sees it (abi.h kPhysMapBase). */
+#define PHYSMAP 0x7f8000000000ul
+#define io (*(struct HcIo *)SCRATCH_GPA)
+#define message ((char *)(SCRATCH_GPA + 0x100))
+static const char message_text[] = "hostile guest writing\n";
 
 static void out32(uint16_t port, uint32_t value) {
     __asm__ volatile("outl %0, %1" : : "a"(value), "d"(port) : "memory");
@@ -64,6 +72,8 @@ static uint32_t addr32(const void *p) { return (uint32_t)(uintptr_t)p; }
 
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
+    memset(&io, 0, sizeof io);
+    memcpy(message, message_text, sizeof message_text);
     if (strcmp(mode, "badport") == 0) {
         out32(0x80, 0);
     } else if (strcmp(mode, "badport-after-print") == 0) {
@@ -82,8 +92,10 @@ int main(int argc, char **argv) {
         /* The argument struct straddles the end of guest RAM. */
         out32(HC_PORT_BASE + HC_SLEEP, 0x0ffffff8u);
     } else if (strcmp(mode, "badexit") == 0) {
-        static struct HcExit ex = {0, 1000};
-        out32(HC_PORT_BASE + HC_EXIT, addr32(&ex));
+        struct HcExit *ex = (struct HcExit *)(SCRATCH_GPA + 0x200);
+        ex->status = 0;
+        ex->signal = 1000;
+        out32(HC_PORT_BASE + HC_EXIT, addr32(ex));
     } else if (strcmp(mode, "spin") == 0) {
         /* Never exits and never makes a syscall: only a timeout or a host
          * signal can stop it. What it printed first must not be lost. */
@@ -93,17 +105,18 @@ int main(int argc, char **argv) {
         }
     } else if (strcmp(mode, "sse-unbacked") == 0) {
         /* The middle of a 256 MiB guest is never registered until the guest
-         * kernel asks; KVM cannot emulate a 16-byte store to it. */
+         * kernel asks; KVM cannot emulate a 16-byte store to it (reached
+         * through the kernel's physmap). */
         printf("storing\n");
         fflush(stdout);
-        volatile char *p = (volatile char *)(128ul << 20);
+        volatile char *p = (volatile char *)(PHYSMAP + (128ul << 20));
         __asm__ volatile("pxor %%xmm0, %%xmm0\n\tmovdqu %%xmm0, (%0)" : : "r"(p) : "memory", "xmm0");
     } else if (strcmp(mode, "avx-unbacked") == 0) {
         /* A 32-byte AVX store there: KVM's emulator gives up (internal
          * error); it must still end as a guest fault. */
         printf("storing\n");
         fflush(stdout);
-        volatile char *p = (volatile char *)(128ul << 20);
+        volatile char *p = (volatile char *)(PHYSMAP + (128ul << 20));
         __asm__ volatile("vpxor %%ymm0, %%ymm0, %%ymm0\n\tvmovdqu %%ymm0, (%0)" : : "r"(p) : "memory", "xmm0");
     } else if (strcmp(mode, "trace") == 0) {
         /* The ring record header: stream 3 (trace) in the top byte. */

@@ -1,147 +1,219 @@
-// Hosted tests of the guest kernel's address-space bookkeeping
-// (guest/kernel/mm/memory.cpp): brk, mmap, munmap, mremap, mprotect over an
-// address space laid on a real host buffer, checked together with the
-// user-access layer (an unmapped range is EFAULT for syscalls).
+// Hosted tests of the guest kernel's virtual memory (guest/kernel/mm/):
+// mmap family and brk over real page tables and frames laid in a host
+// buffer, checked through the user-access layer the syscalls use.
 #include <gtest/gtest.h>
 
 #include <sys/mman.h>
 
-#include <cstdlib>
 #include <cstring>
 
+#include "guest_mm_fixture.hpp"
 #include "kernel/errno.hpp"
-#include "kernel/mm/address_space.hpp"
 #include "kernel/mm/memory.hpp"
 #include "kernel/mm/uaccess.hpp"
-#include "kernel/proc/task.hpp"
 
 namespace lightvm::guest {
 namespace {
 
-constexpr uint64_t kPage = 4096;
-constexpr uint64_t kPages = 256;
+constexpr uint64_t kPg = 4096;
+constexpr uint64_t kMiB = 1ull << 20;
+constexpr uint64_t kGiB = 1ull << 30;
+constexpr int kAnon = MAP_PRIVATE | MAP_ANONYMOUS;
+constexpr int kRW = PROT_READ | PROT_WRITE;
 
-// Pages [0, 16): the program image (user memory, not managed); [16, 256):
-// brk and mmap.
 class MemoryTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        m_mem = static_cast<uint8_t*>(std::aligned_alloc(kPage, kPages * kPage));
-        std::memset(m_mem, 0, kPages * kPage);  // fresh guest RAM is zero (the kernel relies on it)
-        m_as = new AddressSpace{};
-        m_process.mm = m_as;
-        m_task.process = &m_process;
-        m_saved = this_cpu().current;
-        this_cpu().current = &m_task;
-        address_space_init(*m_as, page(0), page(kPages), page(16), page(kPages));
-        memory_set_backed(~0ull, ~0ull);  // all RAM backed: no hypercall
+    testing::GuestMm m_mm;
+
+    static void fill(uint64_t addr, uint64_t len, uint8_t v) {
+        std::vector<uint8_t> b(len, v);
+        ASSERT_EQ(copy_to_user(addr, b.data(), len), 0);
     }
-    void TearDown() override {
-        this_cpu().current = m_saved;
-        delete m_as;
-        std::free(m_mem);
-    }
-    uint64_t page(uint64_t n) const { return reinterpret_cast<uint64_t>(m_mem) + n * kPage; }
-    bool zero(uint64_t addr, uint64_t len) const {
-        auto* p = reinterpret_cast<const uint8_t*>(addr);
-        for (uint64_t i = 0; i < len; ++i)
-            if (p[i])
+    static bool all(uint64_t addr, uint64_t len, uint8_t v) {
+        std::vector<uint8_t> b(len);
+        if (copy_from_user(b.data(), addr, len) != 0)
+            return false;
+        for (auto c : b)
+            if (c != v)
                 return false;
         return true;
     }
-    static constexpr int kAnon = MAP_PRIVATE | MAP_ANONYMOUS;
-
-    uint8_t* m_mem = nullptr;
-    AddressSpace* m_as = nullptr;
-    Process m_process{};
-    Task m_task{};
-    Task* m_saved = nullptr;
 };
 
-TEST_F(MemoryTest, MmapHandsOutZeroedPagesTopDownAndMunmapTakesThemBack) {
-    long a = mem_mmap(0, 3 * kPage, PROT_READ | PROT_WRITE, kAnon);
+TEST_F(MemoryTest, AnonymousMappingsAreZeroedWritableAndGiveTheirFramesBack) {
+    uint64_t free0 = frames_free();
+    long a = mem_mmap(0, 3 * kPg + 5, kRW, kAnon, nullptr, 0);
     ASSERT_GT(a, 0);
-    EXPECT_EQ(static_cast<uint64_t>(a), page(kPages - 3));
-    EXPECT_TRUE(zero(a, 3 * kPage));
-    EXPECT_TRUE(access_ok(a, 3 * kPage));
-    std::memset(reinterpret_cast<void*>(a), 0xEE, 3 * kPage);  // used memory, given back, handed out again
-    ASSERT_EQ(mem_munmap(a, 3 * kPage), 0);
-    ASSERT_EQ(mem_mmap(0, 3 * kPage, PROT_READ | PROT_WRITE, kAnon), a);
-    EXPECT_TRUE(zero(a, 3 * kPage)) << "reused pages must read as zero";
-    EXPECT_EQ(mem_used(), 3 * kPage);
-    long b = mem_mmap(0, 100, PROT_READ, kAnon);  // rounded up to a page
-    EXPECT_EQ(static_cast<uint64_t>(b), page(kPages - 4));
+    EXPECT_EQ(a % kPg, 0);
+    EXPECT_GE(static_cast<uint64_t>(a), kUserMin);
+    EXPECT_TRUE(all(a, 4 * kPg, 0));
+    fill(a, 4 * kPg, 0x5a);
+    EXPECT_TRUE(all(a, 4 * kPg, 0x5a));
+    EXPECT_FALSE(access_ok(a + 4 * kPg, 1));  // only what was asked for, rounded to pages
+    EXPECT_LT(frames_free(), free0);
+    EXPECT_EQ(mem_munmap(a, 4 * kPg), 0);
+    EXPECT_FALSE(access_ok(a, 1));
+    // Everything back except the page tables, which stay for the address space's life.
+    EXPECT_GE(frames_free() + 4, free0);
+    long b = mem_mmap(0, 4 * kPg, kRW, kAnon, nullptr, 0);
+    ASSERT_GT(b, 0);
+    EXPECT_TRUE(all(b, 4 * kPg, 0));  // reused frames were zeroed
+}
 
-    EXPECT_EQ(mem_munmap(a + kPage, kPage), 0);  // a hole in the middle
-    EXPECT_FALSE(access_ok(a + kPage, 1));
-    EXPECT_TRUE(access_ok(a, kPage));
-    EXPECT_TRUE(access_ok(a + 2 * kPage, kPage));
-    EXPECT_EQ(mem_used(), 3 * kPage);
-    EXPECT_EQ(mem_munmap(a + kPage, kPage), 0) << "unmapping free memory is fine";
-    EXPECT_EQ(mem_mprotect(a + kPage, kPage, PROT_READ), -err::kNoMem) << "as Linux: ENOMEM for unmapped";
+TEST_F(MemoryTest, HugeProtNoneReservationsCostNoFramesAndCommitOnMprotect) {
+    uint64_t free0 = frames_free();
+    long r64 = mem_mmap(0, 64 * kGiB, PROT_NONE, kAnon | MAP_NORESERVE, nullptr, 0);
+    long r1t = mem_mmap(0, 1024 * kGiB, PROT_NONE, kAnon | MAP_NORESERVE, nullptr, 0);
+    ASSERT_GT(r64, 0);
+    ASSERT_GT(r1t, 0);
+    EXPECT_GE(frames_free() + 8, free0);
+    EXPECT_FALSE(access_ok(r1t, 1));
+    EXPECT_EQ(mem_mprotect(r1t + 512 * kGiB, 16 * kMiB, kRW), 0);
+    fill(r1t + 512 * kGiB, 16 * kMiB, 7);
+    EXPECT_TRUE(all(r1t + 512 * kGiB + 16 * kMiB - kPg, kPg, 7));
+    EXPECT_FALSE(access_ok(r1t + 512 * kGiB + 16 * kMiB, 1));
+    EXPECT_EQ(mem_munmap(r1t, 1024 * kGiB), 0);
+    EXPECT_EQ(mem_munmap(r64, 64 * kGiB), 0);
+}
+
+TEST_F(MemoryTest, MprotectTakesWriteAwayAndFlushesOnce) {
+    long a = mem_mmap(0, 8 * kPg, kRW, kAnon, nullptr, 0);
+    ASSERT_GT(a, 0);
+    fill(a, 8 * kPg, 1);
+    int loads = testing::mm_stubs().root_loads;
+    EXPECT_EQ(mem_mprotect(a + 2 * kPg, 4 * kPg, PROT_READ), 0);
+    EXPECT_EQ(testing::mm_stubs().root_loads, loads + 1);
+    EXPECT_TRUE(access_ok(a + 2 * kPg, 4 * kPg));
+    EXPECT_FALSE(access_ok_write(a + 2 * kPg, 1));
+    EXPECT_TRUE(access_ok_write(a + kPg, kPg));
+    EXPECT_TRUE(access_ok_write(a + 6 * kPg, 2 * kPg));
+    EXPECT_EQ(mem_mprotect(a + 2 * kPg, kPg, PROT_NONE), 0);
+    EXPECT_FALSE(access_ok(a + 2 * kPg, 1));
+    EXPECT_EQ(mem_mprotect(a + 2 * kPg, kPg, kRW), 0);
+    EXPECT_TRUE(all(a + 2 * kPg, kPg, 1));  // PROT_NONE kept the data
+    EXPECT_EQ(mem_mprotect(a + 1, kPg, PROT_READ), -err::kInval);
+    EXPECT_EQ(mem_mprotect(a + 8 * kPg, kPg, PROT_READ), -err::kNoMem);
+}
+
+TEST_F(MemoryTest, MunmapOfAMiddleRangeSplitsTheMapping) {
+    long a = mem_mmap(0, 10 * kPg, kRW, kAnon, nullptr, 0);
+    ASSERT_GT(a, 0);
+    fill(a, 10 * kPg, 3);
+    EXPECT_EQ(mem_munmap(a + 3 * kPg, 4 * kPg), 0);
+    EXPECT_TRUE(all(a, 3 * kPg, 3));
+    EXPECT_TRUE(all(a + 7 * kPg, 3 * kPg, 3));
+    EXPECT_FALSE(access_ok(a + 3 * kPg, 1));
+    EXPECT_FALSE(access_ok(a + 7 * kPg - 1, 1));
+    EXPECT_EQ(mem_munmap(a + 1, kPg), -err::kInval);
+    EXPECT_EQ(mem_munmap(a, 0), -err::kInval);
+    EXPECT_EQ(mem_munmap(a + 3 * kPg, kPg), 0);  // unmapping nothing is fine
 }
 
 TEST_F(MemoryTest, FixedMappingsReplaceOrRefuse) {
-    long a = mem_mmap(page(100), 2 * kPage, PROT_READ | PROT_WRITE, kAnon | MAP_FIXED);
-    ASSERT_EQ(static_cast<uint64_t>(a), page(100));
-    std::memset(reinterpret_cast<void*>(a), 7, 2 * kPage);
-    EXPECT_EQ(mem_mmap(page(101), kPage, PROT_READ, kAnon | MAP_FIXED_NOREPLACE), -err::kExist);
-    EXPECT_EQ(static_cast<uint64_t>(mem_mmap(page(101), kPage, PROT_READ, kAnon | MAP_FIXED)), page(101));
-    EXPECT_TRUE(zero(page(101), kPage)) << "MAP_FIXED over a mapping: the new one reads as zero";
-    EXPECT_EQ(reinterpret_cast<uint8_t*>(a)[0], 7);
-    EXPECT_EQ(mem_mmap(page(100) + 1, kPage, PROT_READ, kAnon | MAP_FIXED), -err::kInval);
-    EXPECT_EQ(mem_mmap(page(kPages - 1), 2 * kPage, PROT_READ, kAnon | MAP_FIXED), -err::kNoMem);
-    EXPECT_EQ(mem_mmap(0, 0, PROT_READ, kAnon), -err::kInval);
-    EXPECT_EQ(mem_mmap(0, kPage, PROT_READ, MAP_ANONYMOUS), -err::kInval) << "neither shared nor private";
+    long a = mem_mmap(0, 4 * kPg, kRW, kAnon, nullptr, 0);
+    ASSERT_GT(a, 0);
+    fill(a, 4 * kPg, 9);
+    EXPECT_EQ(mem_mmap(a + kPg, kPg, kRW, kAnon | MAP_FIXED_NOREPLACE, nullptr, 0), -err::kExist);
+    EXPECT_EQ(mem_mmap(a + kPg, kPg, kRW, kAnon | MAP_FIXED, nullptr, 0), a + static_cast<long>(kPg));
+    EXPECT_TRUE(all(a + kPg, kPg, 0));
+    EXPECT_TRUE(all(a, kPg, 9));
+    EXPECT_EQ(mem_mmap(a + 1, kPg, kRW, kAnon | MAP_FIXED, nullptr, 0), -err::kInval);
+    EXPECT_EQ(mem_mmap(kPg, kPg, kRW, kAnon | MAP_FIXED, nullptr, 0), -err::kPerm);
+    EXPECT_EQ(mem_mmap(0, 0, kRW, kAnon, nullptr, 0), -err::kInval);
+    EXPECT_EQ(mem_mmap(0, kPg, kRW, MAP_ANONYMOUS, nullptr, 0), -err::kInval);
 }
 
 TEST_F(MemoryTest, BrkGrowsAndShrinksButNotIntoAMapping) {
-    uint64_t start = mem_brk(0);
-    EXPECT_EQ(start, page(16));
-    EXPECT_FALSE(access_ok(start, 1)) << "nothing above the break yet";
-    EXPECT_EQ(mem_brk(start + 5000), start + 5000);
-    EXPECT_TRUE(access_ok(start, 5000));
-    std::memset(reinterpret_cast<void*>(start), 0xEE, 5000);
-    EXPECT_EQ(mem_brk(start), start);
-    EXPECT_EQ(mem_brk(start + 5000), start + 5000);
-    EXPECT_TRUE(zero(start, 5000)) << "memory given back by brk reads as zero when it grows again";
-    ASSERT_EQ(static_cast<uint64_t>(mem_mmap(page(20), kPage, PROT_READ, kAnon | MAP_FIXED)), page(20));
-    EXPECT_EQ(mem_brk(page(21)), start + 5000) << "refused: it would run into the mapping";
-    EXPECT_EQ(mem_brk(start), start);
-    EXPECT_FALSE(access_ok(start, 1));
-    EXPECT_EQ(mem_brk(page(10)), start) << "below the start: unchanged";
+    uint64_t start = m_mm.as().brk;
+    EXPECT_EQ(mem_brk(0), start);
+    EXPECT_EQ(mem_brk(start + 10 * kPg + 1), start + 10 * kPg + 1);
+    fill(start, 11 * kPg, 4);
+    EXPECT_EQ(mem_brk(start + kPg), start + kPg);
+    EXPECT_FALSE(access_ok(start + kPg, 1));
+    ASSERT_EQ(mem_mmap(start + 4 * kPg, kPg, kRW, kAnon | MAP_FIXED, nullptr, 0), static_cast<long>(start + 4 * kPg));
+    EXPECT_EQ(mem_brk(start + 8 * kPg), start + kPg);  // refused
+    EXPECT_EQ(mem_brk(start + 4 * kPg), start + 4 * kPg);
+    EXPECT_TRUE(all(start + kPg, 3 * kPg, 0));  // regrown pages are fresh
 }
 
-TEST_F(MemoryTest, MremapGrowsInPlaceMovesOrShrinks) {
-    long a = mem_mmap(page(50), kPage, PROT_READ | PROT_WRITE, kAnon | MAP_FIXED);
-    std::memcpy(reinterpret_cast<void*>(a), "data", 5);
-    EXPECT_EQ(mem_mremap(a, kPage, 3 * kPage, 0, 0), a) << "room above: in place";
-    EXPECT_TRUE(access_ok(a, 3 * kPage));
-    mem_mmap(page(53), kPage, PROT_READ, kAnon | MAP_FIXED);  // now a neighbour blocks growth
-    EXPECT_EQ(mem_mremap(a, 3 * kPage, 5 * kPage, 0, 0), -err::kNoMem);
-    long b = mem_mremap(a, 3 * kPage, 5 * kPage, MREMAP_MAYMOVE, 0);
-    ASSERT_GT(b, 0);
-    EXPECT_NE(b, a);
-    EXPECT_STREQ(reinterpret_cast<const char*>(b), "data");
-    EXPECT_FALSE(access_ok(a, 1)) << "the old range is gone";
-    EXPECT_EQ(mem_mremap(b, 5 * kPage, kPage, 0, 0), b);
-    EXPECT_FALSE(access_ok(b + kPage, 1));
-    EXPECT_EQ(mem_mremap(b, kPage, 2 * kPage, MREMAP_FIXED | MREMAP_MAYMOVE, page(200)), -err::kInval);
+TEST_F(MemoryTest, MremapGrowsInPlaceMovesKeepingDataOrShrinks) {
+    long a = mem_mmap(0, 2 * kPg, kRW, kAnon, nullptr, 0);
+    ASSERT_GT(a, 0);
+    fill(a, 2 * kPg, 6);
+    long g = mem_mremap(a, 2 * kPg, 4 * kPg, 0, 0);
+    if (g > 0) {
+        EXPECT_EQ(g, a);
+        EXPECT_TRUE(all(a, 2 * kPg, 6));
+        EXPECT_TRUE(all(a + 2 * kPg, 2 * kPg, 0));
+    }
+    long blocker = mem_mmap(a + 4 * kPg, kPg, kRW, kAnon | MAP_FIXED, nullptr, 0);
+    ASSERT_EQ(blocker, a + 4 * static_cast<long>(kPg));
+    EXPECT_EQ(mem_mremap(a, 4 * kPg, 8 * kPg, 0, 0), -err::kNoMem);
+    long m = mem_mremap(a, 4 * kPg, 8 * kPg, MREMAP_MAYMOVE, 0);
+    ASSERT_GT(m, 0);
+    EXPECT_NE(m, a);
+    EXPECT_TRUE(all(m, 2 * kPg, 6));
+    EXPECT_TRUE(all(m + 4 * kPg, 4 * kPg, 0));
+    EXPECT_FALSE(access_ok(a, 1));
+    EXPECT_EQ(mem_mremap(m, 8 * kPg, kPg, 0, 0), m);
+    EXPECT_FALSE(access_ok(m + kPg, 1));
+    EXPECT_EQ(mem_mremap(m + 1, kPg, kPg, 0, 0), -err::kInval);
+    EXPECT_EQ(mem_mremap(a, kPg, 2 * kPg, MREMAP_MAYMOVE, 0), -err::kFault);
 }
 
-TEST_F(MemoryTest, ManyMappingsAndUnmapsKeepTheBookkeepingExact) {
-    // Every other page of 200 mappings unmapped, then everything: used is
-    // exact throughout and the whole range is free again at the end.
-    long base = mem_mmap(0, 200 * kPage, PROT_READ | PROT_WRITE, kAnon);
-    ASSERT_GT(base, 0);
-    for (uint64_t i = 0; i < 200; i += 2)
-        ASSERT_EQ(mem_munmap(base + i * kPage, kPage), 0);
-    EXPECT_EQ(mem_used(), 100 * kPage);
-    EXPECT_EQ(m_as->nfree, 100);
-    EXPECT_EQ(mem_munmap(base, 200 * kPage), 0);
-    EXPECT_EQ(mem_used(), 0u);
-    EXPECT_EQ(m_as->nfree, 1);
-    EXPECT_EQ(static_cast<uint64_t>(mem_mmap(0, 240 * kPage, PROT_READ, kAnon)), page(16));
+TEST_F(MemoryTest, MadviseDontneedGivesZerosBack) {
+    long a = mem_mmap(0, 4 * kPg, kRW, kAnon, nullptr, 0);
+    ASSERT_GT(a, 0);
+    fill(a, 4 * kPg, 0xee);
+    EXPECT_EQ(mem_madvise(a + kPg, 2 * kPg, MADV_DONTNEED), 0);
+    EXPECT_TRUE(all(a, kPg, 0xee));
+    EXPECT_TRUE(all(a + kPg, 2 * kPg, 0));
+    EXPECT_TRUE(all(a + 3 * kPg, kPg, 0xee));
+    EXPECT_EQ(mem_madvise(a + 8 * kPg, kPg, MADV_DONTNEED), -err::kNoMem);
+}
+
+TEST_F(MemoryTest, FileMappingsReadTheFileAtTheirOffset) {
+    auto& file = testing::mm_stubs().file;
+    file.resize(3 * kPg + 100);
+    for (size_t i = 0; i < file.size(); ++i)
+        file[i] = static_cast<uint8_t>(i / kPg + 1);
+    auto* fake = reinterpret_cast<OpenFile*>(0x1000);
+    long a = mem_mmap(0, 4 * kPg, PROT_READ, MAP_PRIVATE, fake, kPg);
+    ASSERT_GT(a, 0);
+    EXPECT_EQ(testing::mm_stubs().file_refs, 1);
+    EXPECT_TRUE(all(a, kPg, 2));
+    EXPECT_TRUE(all(a + 2 * kPg, 100, 4));
+    EXPECT_TRUE(all(a + 2 * kPg + 100, kPg - 100, 0));  // past the end of the file
+    EXPECT_FALSE(access_ok_write(a, 1));
+    EXPECT_EQ(mem_munmap(a, kPg), 0);
+    EXPECT_EQ(testing::mm_stubs().file_refs, 1);
+    EXPECT_EQ(mem_munmap(a, 4 * kPg), 0);
+    EXPECT_EQ(testing::mm_stubs().file_refs, 0);
+}
+
+TEST_F(MemoryTest, RunningOutOfFramesIsEnomemAndLeaksNothing) {
+    uint64_t free0 = frames_free();
+    EXPECT_EQ(mem_mmap(0, 128 * kMiB, kRW, kAnon, nullptr, 0), -err::kNoMem);
+    // Every data frame is back; page tables made on the way stay with the
+    // address space (one per 2 MiB populated, ~60 MiB here).
+    EXPECT_GE(frames_free() + 40, free0);
+    long a = mem_mmap(0, 16 * kMiB, kRW, kAnon, nullptr, 0);
+    EXPECT_GT(a, 0);
+}
+
+TEST_F(MemoryTest, ManyMappingsAndUnmapsKeepEveryPageWhereItWas) {
+    std::vector<long> maps;
+    for (int i = 0; i < 300; ++i) {
+        long a = mem_mmap(0, (i % 5 + 1) * kPg, kRW, kAnon, nullptr, 0);
+        ASSERT_GT(a, 0) << i;
+        fill(a, kPg, static_cast<uint8_t>(i));
+        maps.push_back(a);
+    }
+    for (int i = 0; i < 300; i += 2)
+        ASSERT_EQ(mem_munmap(maps[i], (i % 5 + 1) * kPg), 0);
+    for (int i = 1; i < 300; i += 2)
+        ASSERT_TRUE(all(maps[i], kPg, static_cast<uint8_t>(i))) << i;
+    EXPECT_EQ(m_mm.as().nvma, 150u);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// Tests for the identity-mapped long-mode page tables: walked with
-// translate() and decoded by hand, entry by entry.
+// Tests for the kernel's part of the guest page tables (low region,
+// physmap): walked with translate() and decoded by hand, entry by entry.
 #include "x86/page_tables.hpp"
 
 #include <cstring>
@@ -35,164 +35,125 @@ uint64_t entry(const GuestMemory& mem, uint64_t table, uint64_t index) {
     return v ? *v : 0;
 }
 
-class IdentityMap : public ::testing::TestWithParam<uint64_t> {};
+class KernelMap : public ::testing::TestWithParam<uint64_t> {};
 
-TEST_P(IdentityMap, TranslatesEveryHugeBoundaryToItself) {
-    const uint64_t map_size = GetParam();
+TEST_P(KernelMap, LowRegionIsIdentityMappedAndUserSpaceEmpty) {
+    const uint64_t mem_size = GetParam();
     auto mem = table_memory(0xff);  // garbage first: the builder must clear what it uses
-    auto cr3 = build_identity_map(mem, abi::kPageTablesGpa, abi::kPageTablesEnd, map_size);
+    auto cr3 = build_kernel_map(mem, abi::kPageTablesGpa, abi::kPageTablesEnd, mem_size);
     ASSERT_TRUE(cr3) << cr3.error().to_string();
     EXPECT_EQ(*cr3, abi::kPageTablesGpa);
-    for (uint64_t a = kTwoMiB; a < map_size; a += kTwoMiB) {
-        for (uint64_t va : {a, a + 0x1234, a + kTwoMiB - 1, a - 1}) {
-            auto pa = translate(mem, *cr3, va);
-            ASSERT_TRUE(pa) << std::hex << "va 0x" << va << ": " << pa.error().to_string();
-            ASSERT_EQ(*pa, va) << std::hex << "va 0x" << va;
-        }
-    }
-}
-
-TEST_P(IdentityMap, TranslatesEverySmallPageToItself) {
-    const uint64_t map_size = GetParam();
-    auto mem = table_memory();
-    auto cr3 = build_identity_map(mem, abi::kPageTablesGpa, abi::kPageTablesEnd, map_size);
-    ASSERT_TRUE(cr3);
-    for (uint64_t page = abi::kPageSize; page < kTwoMiB; page += abi::kPageSize) {
+    for (uint64_t page = abi::kPageSize; page < abi::kAppMin; page += abi::kPageSize) {
         auto pa = translate(mem, *cr3, page + 0x7f8);
         ASSERT_TRUE(pa) << std::hex << page;
         ASSERT_EQ(*pa, page + 0x7f8);
     }
-}
-
-TEST_P(IdentityMap, RandomAddressesMapToThemselves) {
-    const uint64_t map_size = GetParam();
-    auto mem = table_memory();
-    auto cr3 = build_identity_map(mem, abi::kPageTablesGpa, abi::kPageTablesEnd, map_size);
-    ASSERT_TRUE(cr3);
-    std::mt19937_64 rng(map_size);
-    std::uniform_int_distribution<uint64_t> dist(abi::kPageSize, map_size - 1);
-    for (int i = 0; i < 20000; i++) {
-        uint64_t va = dist(rng);
-        auto pa = translate(mem, *cr3, va);
-        ASSERT_TRUE(pa) << std::hex << va;
-        ASSERT_EQ(*pa, va);
-    }
-}
-
-TEST_P(IdentityMap, PageZeroAndEndAreUnmapped) {
-    const uint64_t map_size = GetParam();
-    auto mem = table_memory(0xff);
-    auto cr3 = build_identity_map(mem, abi::kPageTablesGpa, abi::kPageTablesEnd, map_size);
-    ASSERT_TRUE(cr3);
-    for (uint64_t va : {uint64_t{0}, uint64_t{8}, abi::kPageSize - 1, map_size, map_size + 0x1000,
-                        map_size + kTwoMiB - 1, map_size + kGiB, uint64_t{512} * kGiB, (uint64_t{1} << 47) - 1}) {
+    // Page 0 and all of user space: nothing until the guest kernel maps it.
+    for (uint64_t va : {uint64_t{0}, abi::kPageSize - 1, abi::kAppMin, abi::kAppMin + mem_size, 5 * kGiB,
+                        abi::kUserMax - 1, abi::kPhysMapBase + mem_size, (uint64_t{1} << 47) - 1}) {
         auto pa = translate(mem, *cr3, va);
         EXPECT_FALSE(pa) << std::hex << "va 0x" << va << " -> 0x" << (pa ? *pa : 0);
         if (!pa) {
             EXPECT_EQ(pa.error().kind, ErrorKind::GuestFault);
         }
     }
-    EXPECT_EQ(*translate(mem, *cr3, abi::kPageSize), abi::kPageSize);
-    EXPECT_EQ(*translate(mem, *cr3, map_size - 1), map_size - 1);
 }
 
-TEST_P(IdentityMap, EveryLevelIsUserWritable) {
-    const uint64_t map_size = GetParam();
+TEST_P(KernelMap, PhysmapReachesEveryByteOfRam) {
+    const uint64_t mem_size = GetParam();
     auto mem = table_memory();
-    auto cr3 = build_identity_map(mem, abi::kPageTablesGpa, abi::kPageTablesEnd, map_size);
+    auto cr3 = build_kernel_map(mem, abi::kPageTablesGpa, abi::kPageTablesEnd, mem_size);
     ASSERT_TRUE(cr3);
-    const uint64_t gib = (map_size + kGiB - 1) / kGiB;
+    std::mt19937_64 rng(mem_size);
+    std::uniform_int_distribution<uint64_t> dist(0, mem_size - 1);
+    for (int i = 0; i < 20000; i++) {
+        uint64_t pa = i == 0 ? 0 : i == 1 ? mem_size - 1 : dist(rng);
+        auto got = translate(mem, *cr3, abi::kPhysMapBase + pa);
+        ASSERT_TRUE(got) << std::hex << pa;
+        ASSERT_EQ(*got, pa);
+    }
+}
 
-    uint64_t pml4e = entry(mem, *cr3, 0);
-    EXPECT_EQ(pml4e & kTableFlags, kTableFlags);
-    EXPECT_EQ(pml4e & kPteHuge, 0u);
-    for (uint64_t i = 1; i < 512; i++)
-        ASSERT_EQ(entry(mem, *cr3, i), 0u) << "PML4[" << i << "]";
-
-    const uint64_t pdpt = pml4e & kAddrMask;
-    uint64_t huge_pages = 0, present_pds = 0;
+TEST_P(KernelMap, EveryLevelIsUserWritableAndLeavesAreGlobal) {
+    const uint64_t mem_size = GetParam();
+    auto mem = table_memory();
+    auto cr3 = build_kernel_map(mem, abi::kPageTablesGpa, abi::kPageTablesEnd, mem_size);
+    ASSERT_TRUE(cr3);
+    const unsigned phys_slot = (abi::kPhysMapBase >> 39) & 511;
+    for (uint64_t i = 0; i < 512; i++) {
+        uint64_t e = entry(mem, *cr3, i);
+        if (i == 0 || i == phys_slot)
+            ASSERT_EQ(e & kTableFlags, kTableFlags) << i;
+        else
+            ASSERT_EQ(e, 0u) << "PML4[" << i << "]";
+    }
+    const uint64_t pd0 = entry(mem, entry(mem, *cr3, 0) & kAddrMask, 0) & kAddrMask;
+    for (uint64_t e = 2; e < 512; e++)
+        ASSERT_EQ(entry(mem, pd0, e), 0u) << "user PDE " << e;
+    const uint64_t phys_pdpt = entry(mem, *cr3, phys_slot) & kAddrMask;
+    uint64_t huge = 0;
     for (uint64_t g = 0; g < 512; g++) {
-        uint64_t pdpte = entry(mem, pdpt, g);
-        if (g >= gib) {
-            ASSERT_EQ(pdpte, 0u) << "PDPT[" << g << "]";
+        uint64_t pdpte = entry(mem, phys_pdpt, g);
+        if (g * kGiB >= mem_size) {
+            ASSERT_EQ(pdpte, 0u);
             continue;
         }
-        ASSERT_EQ(pdpte & kTableFlags, kTableFlags) << g;
-        ASSERT_EQ(pdpte & kPteHuge, 0u) << g;
         const uint64_t pd = pdpte & kAddrMask;
-        // Tables stay inside their region.
         EXPECT_GE(pd, abi::kPageTablesGpa);
         EXPECT_LT(pd, abi::kPageTablesEnd);
         for (uint64_t e = 0; e < 512; e++) {
-            const uint64_t addr = g * kGiB + e * kTwoMiB;
-            const uint64_t pde = entry(mem, pd, e);
-            if (addr >= map_size) {
-                ASSERT_EQ(pde, 0u) << std::hex << addr;
+            uint64_t pde = entry(mem, pd, e);
+            if (g * kGiB + e * kTwoMiB >= mem_size) {
+                ASSERT_EQ(pde, 0u);
                 continue;
             }
-            present_pds++;
-            ASSERT_EQ(pde & kTableFlags, kTableFlags) << std::hex << addr;
-            if (addr == 0) {
-                ASSERT_EQ(pde & kPteHuge, 0u);
-                const uint64_t pt = pde & kAddrMask;
-                EXPECT_EQ(entry(mem, pt, 0), 0u);  // page 0: not present
-                for (uint64_t i = 1; i < 512; i++) {
-                    uint64_t pte = entry(mem, pt, i);
-                    ASSERT_EQ(pte & kTableFlags, kTableFlags) << i;
-                    ASSERT_EQ(pte & kAddrMask, i * abi::kPageSize) << i;
-                }
-            } else {
-                ASSERT_NE(pde & kPteHuge, 0u) << std::hex << addr;
-                ASSERT_EQ(pde & kAddrMask, addr);
-                huge_pages++;
-            }
+            ASSERT_EQ(pde & (kTableFlags | kPteHuge | kPteGlobal), kTableFlags | kPteHuge | kPteGlobal);
+            huge++;
         }
     }
-    EXPECT_EQ(present_pds, map_size / kTwoMiB);
-    EXPECT_EQ(huge_pages, map_size / kTwoMiB - 1);
+    EXPECT_EQ(huge, mem_size / kTwoMiB);
 }
 
-INSTANTIATE_TEST_SUITE_P(Sizes, IdentityMap,
+INSTANTIATE_TEST_SUITE_P(Sizes, KernelMap,
                          ::testing::Values(16 * kMiB, 256 * kMiB, 1 * kGiB, 3 * kGiB + 2 * kMiB),
                          [](const auto& info) { return std::to_string(info.param >> 20) + "MiB"; });
 
-TEST(IdentityMapErrors, SizeMustBeMultipleOfTwoMiB) {
+TEST(KernelMapErrors, SizeMustBeMultipleOfTwoMiB) {
     auto mem = table_memory();
     for (uint64_t size : {uint64_t{0}, abi::kPageSize, kMiB, 3 * kMiB, 16 * kMiB + abi::kPageSize, kGiB - 1}) {
-        auto r = build_identity_map(mem, abi::kPageTablesGpa, abi::kPageTablesEnd, size);
+        auto r = build_kernel_map(mem, abi::kPageTablesGpa, abi::kPageTablesEnd, size);
         ASSERT_FALSE(r) << size;
         EXPECT_EQ(r.error().kind, ErrorKind::BadInput);
         EXPECT_NE(r.error().message.find("2 MiB"), std::string::npos) << r.error().message;
     }
 }
 
-TEST(IdentityMapErrors, TablesRegionTooSmall) {
+TEST(KernelMapErrors, TablesRegionTooSmall) {
     auto mem = table_memory();
     const uint64_t base = abi::kPageTablesGpa, page = abi::kPageSize;
-    // 16 MiB needs PML4 + PDPT + PT0 + 1 PD = 4 pages.
-    auto r = build_identity_map(mem, base, base + 3 * page, 16 * kMiB);
+    // 16 MiB needs PML4, PDPT, PD, PT, physmap PDPT + 1 PD = 6 pages.
+    auto r = build_kernel_map(mem, base, base + 5 * page, 16 * kMiB);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind, ErrorKind::BadInput);
     EXPECT_NE(r.error().message.find("16 MiB"), std::string::npos) << r.error().message;
-    EXPECT_TRUE(build_identity_map(mem, base, base + 4 * page, 16 * kMiB));
-    // 3 GiB + 2 MiB needs 4 PDs: 7 pages.
-    EXPECT_FALSE(build_identity_map(mem, base, base + 6 * page, 3 * kGiB + 2 * kMiB));
-    EXPECT_TRUE(build_identity_map(mem, base, base + 7 * page, 3 * kGiB + 2 * kMiB));
-    // An inverted region is not "huge".
-    EXPECT_FALSE(build_identity_map(mem, base, base - page, 16 * kMiB));
+    EXPECT_TRUE(build_kernel_map(mem, base, base + 6 * page, 16 * kMiB));
+    // 3 GiB + 2 MiB needs 4 physmap PDs: 9 pages.
+    EXPECT_FALSE(build_kernel_map(mem, base, base + 8 * page, 3 * kGiB + 2 * kMiB));
+    EXPECT_TRUE(build_kernel_map(mem, base, base + 9 * page, 3 * kGiB + 2 * kMiB));
+    EXPECT_FALSE(build_kernel_map(mem, base, base - page, 16 * kMiB));
 }
 
-TEST(IdentityMapErrors, AboveFiveHundredTwelveGiB) {
+TEST(KernelMapErrors, AboveFiveHundredTwelveGiB) {
     auto mem = table_memory();
-    auto r = build_identity_map(mem, abi::kPageTablesGpa, abi::kPageTablesEnd, 513 * kGiB);
+    auto r = build_kernel_map(mem, abi::kPageTablesGpa, abi::kPageTablesEnd, 513 * kGiB);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind, ErrorKind::BadInput);
 }
 
-TEST(IdentityMapErrors, TablesOutsideGuestMemory) {
+TEST(KernelMapErrors, TablesOutsideGuestMemory) {
     auto mem = table_memory();
     const uint64_t past = mem.size() - abi::kPageSize;
-    auto r = build_identity_map(mem, past, past + 0x10000, 16 * kMiB);
+    auto r = build_kernel_map(mem, past, past + 0x10000, 16 * kMiB);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind, ErrorKind::GuestFault);
 }

@@ -53,7 +53,6 @@ namespace {
 Task g_task{};
 Process g_process{};
 AddressSpace g_as{};
-constexpr uint64_t kRam = 2u << 20;  // 16 pipes x 64 KiB and then some
 
 class KernelTest : public ::testing::Test {
 protected:
@@ -61,16 +60,7 @@ protected:
         g_others.clear();
         g_woken.clear();
         g_blocks = 0;
-        // Pipe buffers come from the process's address space (mm/memory.cpp),
-        // laid over host memory that lives as long as the pipe pool.
-        static uint8_t* ram = static_cast<uint8_t*>(std::aligned_alloc(4096, kRam));
-        static bool ready = false;
-        if (!ready) {
-            auto base = reinterpret_cast<uint64_t>(ram);
-            address_space_init(g_as, base, base + kRam, base, base + kRam);
-            memory_set_backed(~0ull, ~0ull);
-            ready = true;
-        }
+        // Pipe buffers are kernel memory (mm/kmem.hpp; malloc in these tests).
         g_process.mm = &g_as;
         g_task.process = &g_process;
         this_cpu().current = &g_task;

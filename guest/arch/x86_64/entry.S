@@ -5,7 +5,7 @@
 #include "arch/x86_64/kstack_layout.h"
     .section .lvm_header, "a"
     .long 0x4b4d564c          /* kKernelMagic; C++ asserts it matches abi.h */
-    .long 2                   /* kAbiVersion */
+    .long 3                   /* kAbiVersion */
     .quad lvm_start
     .quad lvm_syscall_entry
     .quad __kernel_end
@@ -17,6 +17,8 @@
     .quad lvm_irq_tail_end
     .quad lvm_irq_stack_top
     .quad lvm_irq_state
+    .quad lvm_svc_entry          /* CPL0 service: arch/x86_64/cpl0.S */
+    .quad lvm_svc_stack_top
 
 /* Offsets into struct Cpu (arch/x86_64/cpu.hpp asserts them). */
     .equ CPU_USER_RSP, 8

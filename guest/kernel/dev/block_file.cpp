@@ -13,12 +13,12 @@ namespace {
 
 constexpr uint64_t kVirtioBlkMajor = 253;
 
-// buf: kernel memory or validated user memory (virt_to_gpa tells them apart).
-long block_io(uint32_t op, uint32_t device, const void* buf, uint64_t len, uint64_t offset) {
+// buf: guest-physical, contiguous (0 for a flush).
+long block_io(uint32_t op, uint32_t device, uint64_t buf, uint64_t len, uint64_t offset) {
     volatile abi::HcBlock& hc = this_cpu().hc_block;
     hc.op = op;
     hc.device = device;
-    hc.buf = buf ? virt_to_gpa(buf) : 0;
+    hc.buf = buf;
     hc.len = len;
     hc.offset = offset;
     hc.result = 0;
@@ -37,7 +37,12 @@ long block_rw(OpenFile* f, uint32_t op, const void* buf, uint64_t len, int64_t a
         return op == abi::kBlockWrite && len ? -err::kNoSpc : 0;
     if (len > cap - off)
         len = cap - off;
-    long n = block_io(op, f->device, buf, len, off);
+    long n = for_each_phys(buf, len, [&](uint64_t gpa, uint64_t piece) {
+        long r = block_io(op, f->device, gpa, piece, off);
+        if (r > 0)
+            off += static_cast<uint64_t>(r);
+        return r;
+    });
     if (n > 0 && at < 0)
         f->offset += static_cast<uint64_t>(n);
     return n;
@@ -64,7 +69,7 @@ long block_stat(OpenFile* f, Stat* out) {
     return synthetic_stat(out, S_IFBLK | 0660, 20 + f->device, (kVirtioBlkMajor << 8) | f->device);
 }
 
-long block_sync(OpenFile* f, bool) { return block_io(abi::kBlockFlush, f->device, nullptr, 0, 0); }
+long block_sync(OpenFile* f, bool) { return block_io(abi::kBlockFlush, f->device, 0, 0, 0); }
 
 long block_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
     uint64_t cap = capacity(f);

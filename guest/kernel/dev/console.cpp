@@ -61,12 +61,14 @@ long console_write(unsigned stream, const void* data, size_t len) {
     if (len >= g_size / 4 && stream != abi::kStreamTrace) {
         // No flush first: the monitor drains the ring at every exit, before
         // it handles the hypercall, so ordering is kept for free.
-        volatile abi::HcIo io{};
-        io.fd = stream;
-        io.buf = virt_to_gpa(p);
-        io.len = len;
-        hypercall(abi::kHcWrite, &io);
-        return io.result;
+        return for_each_phys(p, len, [&](uint64_t gpa, uint64_t n) {
+            volatile abi::HcIo io{};
+            io.fd = stream;
+            io.buf = gpa;
+            io.len = n;
+            hypercall(abi::kHcWrite, &io);
+            return static_cast<long>(io.result);
+        });
     }
     size_t done = 0;
     while (done < len) {

@@ -16,9 +16,12 @@ namespace {
 
 long host_stdin_read(void* buf, size_t len) {
     cache_flush_all();  // whoever feeds our stdin may look at the files first
+    // One piece only: a second read could block after the first returned data.
+    uint64_t gpa;
+    len = phys_extent(buf, len, &gpa);
     volatile abi::HcIo io{};
     io.fd = 0;
-    io.buf = virt_to_gpa(buf);
+    io.buf = gpa;
     io.len = len;
     hypercall(abi::kHcRead, &io);
     return io.result;

@@ -1,7 +1,7 @@
 #include "kernel/fs/attr_cache.hpp"
 
 #include "kernel/kernel.hpp"
-#include "kernel/mm/memory.hpp"
+#include "kernel/mm/kmem.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -34,10 +34,9 @@ uint64_t fnv1a(const char* s, size_t n) {
 bool ensure_table() {
     if (g_table)
         return true;
-    long addr = mem_mmap(0, sizeof(Entry) * kEntries, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
-    if (addr < 0)
+    g_table = static_cast<Entry*>(kmem_alloc(sizeof(Entry) * kEntries));
+    if (!g_table)
         return false;
-    g_table = reinterpret_cast<Entry*>(addr);
     return true;
 }
 
@@ -45,10 +44,9 @@ bool ensure_table() {
 
 Stat* attr_scratch(uint32_t* capacity) {
     if (!g_scratch) {
-        long addr = mem_mmap(0, sizeof(Stat) * kScratch, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
-        if (addr < 0)
+        g_scratch = static_cast<Stat*>(kmem_alloc(sizeof(Stat) * kScratch));
+        if (!g_scratch)
             return nullptr;
-        g_scratch = reinterpret_cast<Stat*>(addr);
     }
     *capacity = kScratch;
     return g_scratch;

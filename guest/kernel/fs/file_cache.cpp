@@ -3,7 +3,7 @@
 #include "kernel/errno.hpp"
 #include "kernel/fs/fs_client.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/mm/memory.hpp"
+#include "kernel/mm/kmem.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/sched.hpp"
 #include "kernel/uapi.hpp"
@@ -99,10 +99,9 @@ Cache* acquire(OpenFile* f) {
                 victim = &s;
     }
     if (!victim->data) {
-        long addr = mem_mmap(0, kWindow, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
-        if (addr < 0)
+        victim->data = static_cast<uint8_t*>(kmem_alloc(kWindow));
+        if (!victim->data)
             return nullptr;  // no memory: callers go direct
-        victim->data = reinterpret_cast<uint8_t*>(addr);
     }
     if (victim->dirty) {
         long e = send_pending(*victim);
@@ -125,13 +124,19 @@ void refresh_dirty_flag() {
         g_any_dirty |= c.dirty;
 }
 
+// One request per physically contiguous piece of the buffer (usually one).
 long direct_read(OpenFile* f, void* buf, size_t len, uint64_t off) {
-    abi::HcFs r = fs_request(abi::kFsRead);
-    r.handle = f->handle;
-    r.buf = virt_to_gpa(buf);
-    r.len = len;
-    r.offset = static_cast<int64_t>(off);
-    return fs_call(r);
+    return for_each_phys(buf, len, [&](uint64_t gpa, uint64_t n) {
+        abi::HcFs r = fs_request(abi::kFsRead);
+        r.handle = f->handle;
+        r.buf = gpa;
+        r.len = n;
+        r.offset = static_cast<int64_t>(off);
+        long got = fs_call(r);
+        if (got > 0)
+            off += static_cast<uint64_t>(got);
+        return got;
+    });
 }
 
 }  // namespace
@@ -317,15 +322,21 @@ long cached_write(OpenFile* f, const void* buf, size_t len, uint64_t off, bool a
         long e = cache_flush(f);
         if (e < 0)
             return e;
-        abi::HcFs r = fs_request(abi::kFsWrite);
-        r.handle = f->handle;
-        r.buf = virt_to_gpa(buf);
-        r.len = len;
-        r.offset = append ? -1 : static_cast<int64_t>(off);
-        long n = fs_call(r);
+        uint64_t pos = off;
+        long n = for_each_phys(buf, len, [&](uint64_t gpa, uint64_t piece) {
+            abi::HcFs r = fs_request(abi::kFsWrite);
+            r.handle = f->handle;
+            r.buf = gpa;
+            r.len = piece;
+            r.offset = append ? -1 : static_cast<int64_t>(pos);
+            long put = fs_call(r);
+            if (put >= 0)
+                pos = append ? r.aux : pos + static_cast<uint64_t>(put);
+            return put;
+        });
         g_generation++;
         if (n >= 0)
-            *new_pos = append ? r.aux : off + static_cast<uint64_t>(n);
+            *new_pos = pos;
         return n;
     }
 }

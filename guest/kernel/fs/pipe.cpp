@@ -3,7 +3,7 @@
 #include "kernel/errno.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/mm/memory.hpp"
+#include "kernel/mm/kmem.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/wait.hpp"
 #include "kernel/uapi.hpp"
@@ -130,10 +130,9 @@ Pipe* pipe_create() {
         if (p.used)
             continue;
         if (!p.data) {
-            long addr = mem_mmap(0, kCap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
-            if (addr < 0)
+            p.data = static_cast<uint8_t*>(kmem_alloc(kCap));
+            if (!p.data)
                 return nullptr;
-            p.data = reinterpret_cast<uint8_t*>(addr);
         }
         p.used = p.reader = p.writer = true;
         p.head = p.tail = 0;

@@ -227,9 +227,13 @@ static long stat_special(const Resolved& res, Stat* out) {
 }
 
 static long user_stat(long dirfd, uint64_t path, uint64_t buf, uint32_t flags) {
-    if (!access_ok(buf, sizeof(Stat)))
+    if (!access_ok_write(buf, sizeof(Stat)))
         return -err::kFault;
-    return do_stat(dirfd, path, reinterpret_cast<Stat*>(buf), flags);
+    Stat st;  // the monitor writes kernel memory; the program's copy is ours to make
+    long r = do_stat(dirfd, path, &st, flags);
+    if (r < 0)
+        return r;
+    return copy_to_user(buf, &st, sizeof st) < 0 ? -err::kFault : 0;
 }
 long sys_stat(const SyscallArgs& a) { return user_stat(AT_FDCWD, a.a0, a.a1, 0); }
 long sys_lstat(const SyscallArgs& a) { return user_stat(AT_FDCWD, a.a0, a.a1, AT_SYMLINK_NOFOLLOW); }

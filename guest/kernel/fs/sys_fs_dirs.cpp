@@ -64,19 +64,27 @@ long sys_getdents64(const SyscallArgs& a) {
         return root_getdents(f, a.a1, a.a2);
     if (f->kind != FileKind::HostDir)
         return -err::kNotDir;
+    // Records land in a kernel buffer (contiguous for the monitor), then
+    // go to the program; a shorter read than asked for is fine for getdents.
+    static uint8_t records[65536];
+    uint64_t len = a.a2 < sizeof records ? a.a2 : sizeof records;
+    if (!access_ok_write(a.a1, len))
+        return -err::kFault;
     abi::HcFs req = fs_request(abi::kFsGetdents);
     req.handle = f->handle;
-    req.buf = user_to_gpa(a.a1);
-    req.len = a.a2;
+    req.buf = kernel_to_gpa(records);
+    req.len = len;
     uint32_t cap = 0;
     Stat* stats = f->path ? attr_scratch(&cap) : nullptr;
-    if (!stats)
-        return fs_call(req);
-    req.op = abi::kFsGetdentsPlus;
-    req.offset2 = static_cast<int64_t>(virt_to_gpa(stats));
-    req.mode = cap;
+    if (stats) {
+        req.op = abi::kFsGetdentsPlus;
+        req.offset2 = static_cast<int64_t>(virt_to_gpa(stats));
+        req.mode = cap;
+    }
     long n = fs_call(req);
-    if (n <= 0)
+    if (n > 0 && copy_to_user(a.a1, records, static_cast<size_t>(n)) < 0)
+        return -err::kFault;
+    if (n <= 0 || !stats)
         return n;
     // Remember each entry's attributes under its absolute guest path.
     static char path[abi::kMaxPath];
@@ -86,7 +94,7 @@ long sys_getdents64(const SyscallArgs& a) {
     path[base - 1] = '/';
     uint64_t off = 0;
     for (uint32_t i = 0; off + offsetof(linux_dirent64, d_name) < static_cast<uint64_t>(n) && i < cap; ++i) {
-        auto* rec = reinterpret_cast<const uint8_t*>(a.a1 + off);
+        const uint8_t* rec = records + off;
         uint16_t reclen;
         memcpy(&reclen, rec + offsetof(linux_dirent64, d_reclen), 2);
         if (reclen <= offsetof(linux_dirent64, d_name) || off + reclen > static_cast<uint64_t>(n))
@@ -228,17 +236,20 @@ static long do_readlink(PathArg& p, uint64_t buf, uint64_t size) {
             size_t n = strlen(boot().exe_path);
             if (n > size)
                 n = size;
-            memcpy(reinterpret_cast<void*>(buf), boot().exe_path, n);
-            return static_cast<long>(n);
+            return copy_to_user(buf, boot().exe_path, n) < 0 ? -err::kFault : static_cast<long>(n);
         }
         if (!res.in_share)
             return res.special == Special::None ? -err::kNoEnt : -err::kInval;
+        static char target[abi::kMaxPath];
         abi::HcFs req = redirectable(p, path_request(abi::kFsReadlink, res));
-        req.buf = user_to_gpa(buf);
-        req.len = size;
+        req.buf = kernel_to_gpa(target);
+        req.len = size < sizeof target ? size : sizeof target;
         r = fs_call(req);
-        if (!follow_redirect(p, &r, req))
-            return r;
+        if (follow_redirect(p, &r, req))
+            continue;
+        if (r > 0 && copy_to_user(buf, target, static_cast<size_t>(r)) < 0)
+            return -err::kFault;
+        return r;
     }
 }
 static long readlink_user(long dirfd, uint64_t path, uint64_t buf, uint64_t size) {

@@ -58,8 +58,10 @@ long sys_truncate(const SyscallArgs& a) {
 
 long sys_utimensat(const SyscallArgs& a) {
     constexpr uint64_t kTimesSize = 2 * sizeof(__kernel_timespec);
-    if (a.a2 && !access_ok(a.a2, kTimesSize))
+    static __kernel_timespec times[2];  // the monitor reads kernel memory
+    if (a.a2 && copy_from_user(times, a.a2, kTimesSize) < 0)
         return -err::kFault;
+    uint64_t times_gpa = a.a2 ? kernel_to_gpa(times) : 0;
     uint32_t flags = static_cast<uint32_t>(a.a3);
     if (a.a1 == 0) {  // futimens(fd, times)
         OpenFile* f = fd_get(fd_arg(a.a0));
@@ -69,7 +71,7 @@ long sys_utimensat(const SyscallArgs& a) {
             return 0;
         abi::HcFs req = fs_request(abi::kFsUtimens);
         req.handle = f->handle;
-        req.buf = a.a2 ? user_to_gpa(a.a2) : 0;
+        req.buf = times_gpa;
         return fs_call(req);
     }
     Resolved res;
@@ -79,7 +81,7 @@ long sys_utimensat(const SyscallArgs& a) {
     if (!res.in_share)
         return res.special == Special::None ? -err::kNoEnt : 0;
     abi::HcFs req = path_request(abi::kFsUtimens, res);
-    req.buf = a.a2 ? user_to_gpa(a.a2) : 0;
+    req.buf = times_gpa;
     req.flags = flags & AT_SYMLINK_NOFOLLOW;
     return fs_call(req);
 }
@@ -135,11 +137,21 @@ long sys_mknod(const SyscallArgs&) { return -err::kPerm; }
 
 constexpr uint64_t kStatfsSize = sizeof(struct statfs);
 static long statfs_synthetic(uint64_t buf) {
-    memset(reinterpret_cast<void*>(buf), 0, kStatfsSize);
-    auto* s = reinterpret_cast<struct statfs*>(buf);
-    s->f_type = TMPFS_MAGIC;  // kernel-provided files
-    s->f_bsize = 4096;
-    return 0;
+    struct statfs s{};
+    s.f_type = TMPFS_MAGIC;  // kernel-provided files
+    s.f_bsize = 4096;
+    return copy_to_user(buf, &s, sizeof s) < 0 ? -err::kFault : 0;
+}
+
+// The monitor fills a kernel buffer; the program gets a copy.
+static long statfs_call(abi::HcFs req, uint64_t buf) {
+    static struct statfs out;
+    req.buf = kernel_to_gpa(&out);
+    req.len = kStatfsSize;
+    long r = fs_call(req);
+    if (r == 0 && copy_to_user(buf, &out, kStatfsSize) < 0)
+        return -err::kFault;
+    return r;
 }
 
 long sys_statfs(const SyscallArgs& a) {
@@ -151,10 +163,7 @@ long sys_statfs(const SyscallArgs& a) {
         return r;
     if (!res.in_share)
         return res.special == Special::None ? -err::kNoEnt : statfs_synthetic(a.a1);
-    abi::HcFs req = path_request(abi::kFsStatfs, res);
-    req.buf = user_to_gpa(a.a1);
-    req.len = kStatfsSize;
-    return fs_call(req);
+    return statfs_call(path_request(abi::kFsStatfs, res), a.a1);
 }
 
 long sys_fstatfs(const SyscallArgs& a) {
@@ -167,9 +176,7 @@ long sys_fstatfs(const SyscallArgs& a) {
         return statfs_synthetic(a.a1);
     abi::HcFs req = fs_request(abi::kFsStatfs);
     req.handle = f->handle;
-    req.buf = user_to_gpa(a.a1);
-    req.len = kStatfsSize;
-    return fs_call(req);
+    return statfs_call(req, a.a1);
 }
 
 }  // namespace lightvm::guest

@@ -27,7 +27,7 @@ static_assert(sizeof(Iovec) == sizeof(iovec) && offsetof(Iovec, len) == offsetof
 static uint8_t g_bounce[65536];
 
 static long rw(OpenFile* f, uint64_t buf, uint64_t len, int64_t at, bool writing) {
-    if (!access_ok(buf, len))
+    if (writing ? !access_ok(buf, len) : !access_ok_write(buf, len))
         return -err::kFault;
     return writing ? file_write(f, reinterpret_cast<const void*>(buf), len, at)
                    : file_read(f, reinterpret_cast<void*>(buf), len, at);
@@ -44,7 +44,8 @@ static long rwv(long fd, uint64_t iov_addr, uint64_t count, int64_t at, bool wri
     auto* iov = reinterpret_cast<const Iovec*>(iov_addr);
     uint64_t total = 0;
     for (uint64_t i = 0; i < count; ++i) {
-        if (iov[i].len && !access_ok(iov[i].base, iov[i].len))  // {NULL, 0} is fine (musl sends it)
+        // {NULL, 0} is fine (musl sends it); a read fills the buffers.
+        if (iov[i].len && (writing ? !access_ok(iov[i].base, iov[i].len) : !access_ok_write(iov[i].base, iov[i].len)))
             return -err::kFault;
         total += iov[i].len;
     }
@@ -251,12 +252,19 @@ static long poll_scan(pollfd* p, uint64_t n) {
 // poll/ppoll: scan; if nothing is ready, sleep on every polled file's wait
 // queue (files without one are always ready) until one wakes us or the
 // timeout passes. timeout_ns < 0: no timeout.
+static long poll_wait(pollfd* p, uint64_t n, int64_t timeout_ns);
 static long do_poll(uint64_t addr, uint64_t n, int64_t timeout_ns) {
     if (n > kMaxFds)
         return -err::kInval;
-    if (n && !access_ok(addr, n * sizeof(pollfd)))
+    static pollfd fds[kMaxFds];  // one task polls at a time (one CPU, no preemption)
+    if (n && copy_from_user(fds, addr, n * sizeof(pollfd)) < 0)
         return -err::kFault;
-    auto* p = reinterpret_cast<pollfd*>(user_to_gpa(addr));
+    long r = poll_wait(fds, n, timeout_ns);
+    if (n && copy_to_user(addr, fds, n * sizeof(pollfd)) < 0)
+        return -err::kFault;
+    return r;
+}
+static long poll_wait(pollfd* p, uint64_t n, int64_t timeout_ns) {
     uint64_t deadline = timeout_ns > 0 ? monotonic_ns() + static_cast<uint64_t>(timeout_ns) : 0;
     for (;;) {
         long ready = poll_scan(p, n);

@@ -1,28 +1,97 @@
-// A process's address space. Today the VM's RAM is identity-mapped once
-// by the monitor and an address space is the bookkeeping of which parts of
-// the managed range [lo, hi) between the program image and its stack are
-// handed out (brk, mmap); the page tables themselves are shared and fixed
-// (mm/memory.hpp). The guest virtual memory work gives it its own page
-// tables and VMAs; fork copies it, exec replaces it, threads share it.
+// A process's address space: its page tables, the list of regions (VMAs)
+// with their protections, and the program break. fork will copy one
+// (frames shared copy-on-write through pte::kCow and frame references),
+// exec replaces one, threads share one; TLB flushes are batched per
+// address space (one CR3 reload per munmap/mprotect, not one per page).
+//
+// Population policy (docs/design.md, "Guest virtual memory"): every
+// accessible page of a mapping is backed when the mapping is made — a PTE
+// write costs ~20 ns here, a guest page fault ~23 us — so only PROT_NONE
+// ranges have no frames.
 #pragma once
 
 #include <stdint.h>
 
 namespace lightvm::guest {
 
-struct Extent {
-    uint64_t start, end;
+struct OpenFile;
+
+enum VmFlag : uint32_t {
+    kVmShared = 1,     // MAP_SHARED
+    kVmGrowsDown = 2,  // the main stack
+    kVmHeap = 4,       // the brk area
+    kVmImage = 8,      // frames of the boot executable's file (BootInfo.image_gpa + offset)
+    kVmNoReserve = 16,
+};
+
+struct Vma {
+    uint64_t start, end;  // page aligned, start < end
+    int prot;             // PROT_*
+    uint32_t flags;       // VmFlag
+    OpenFile* file;       // file mappings: a reference (nullptr: anonymous, or kVmImage)
+    uint64_t offset;      // file (or image) offset of `start`
 };
 
 struct AddressSpace {
-    static constexpr int kMaxExtents = 4096;
-    uint64_t user_lo, user_hi;      // what user pointers may name; below user_lo is the kernel's
-    Extent free[kMaxExtents];  // sorted, disjoint, non-adjacent
-    int nfree;
-    uint64_t lo, hi;                // managed range [lo, hi)
-    uint64_t brk_start, brk;        // program break
-    uint64_t clean_lo, clean_hi;    // never handed out, so still zero
-    uint64_t used;                  // bytes handed out (brk + mmap)
+    static constexpr uint32_t kDeferred = 256;
+    uint64_t root;                 // gpa of the PML4
+    Vma* vmas;                     // sorted by start, disjoint; in frames from vma_gpa
+    uint32_t nvma, cap;
+    uint64_t vma_gpa;
+    unsigned vma_order;
+    uint64_t brk_start, brk;       // program break
+    uint64_t mmap_top;             // mmap without a usable hint searches down from here
+    uint64_t stack_top;            // end of the main stack
+    uint64_t image_gpa;            // where kVmImage offsets point
+    uint64_t resident;             // pages mapped
+    bool tlb_stale;                // a present entry changed since the last flush
+    uint32_t ndeferred;            // frames to free after that flush
+    uint64_t deferred[kDeferred];
 };
+
+// An empty address space over page tables rooted at `root`.
+void as_init(AddressSpace& as, uint64_t root);
+
+// The VMA containing va, or nullptr.
+Vma* vma_find(AddressSpace& as, uint64_t va);
+// Index of the first VMA ending above va (nvma if none).
+uint32_t vma_index_after(const AddressSpace& as, uint64_t va);
+// Does any VMA overlap [a, b)?
+bool vma_overlaps(const AddressSpace& as, uint64_t a, uint64_t b);
+// Is [a, b) covered by VMAs without a hole?
+bool vma_covers(const AddressSpace& as, uint64_t a, uint64_t b);
+// Inserts a VMA into a range no VMA overlaps. False when out of memory.
+bool vma_insert(AddressSpace& as, const Vma& v);
+// Makes va a VMA boundary (splitting the VMA around it). False: no memory.
+bool vma_split_at(AddressSpace& as, uint64_t va);
+
+// Maps [a, b) of `v` (inserted already) as its flags say. -ENOMEM when
+// frames run out (what was mapped stays mapped).
+long as_populate(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b);
+// Removes every mapping in [a, b): VMAs split at the edges, entries
+// cleared, frames released after the TLB flush. -ENOMEM only if a split
+// needs memory it cannot get.
+long as_unmap(AddressSpace& as, uint64_t a, uint64_t b);
+// New protection for [a, b), which must be covered (-ENOMEM otherwise).
+long as_protect(AddressSpace& as, uint64_t a, uint64_t b, int prot);
+// Drops the frames of [a, b) and maps fresh ones (MADV_DONTNEED).
+long as_discard(AddressSpace& as, uint64_t a, uint64_t b);
+// Highest free range of len bytes below mmap_top and above the break, or 0.
+uint64_t as_find_gap(const AddressSpace& as, uint64_t len);
+// Flushes the TLB if needed and frees the frames waiting for it.
+void as_flush(AddressSpace& as);
+
+// The gpa behind a user address, with its entry; false if not mapped.
+bool as_translate(const AddressSpace& as, uint64_t va, uint64_t* gpa, uint64_t* entry = nullptr);
+
+// Hooks into the file layer (mm/file_backing.cpp; hosted tests supply
+// their own): read file bytes into kernel memory, hold/release a file.
+long mm_file_fill(OpenFile* f, void* dst, uint64_t len, uint64_t offset);
+void mm_file_get(OpenFile* f);
+void mm_file_put(OpenFile* f);
+// Loads CR3 (mm/tlb.cpp): switches address space and flushes the TLB.
+void mm_load_root(uint64_t root);
+// The root the CPU uses now.
+uint64_t mm_loaded_root();
 
 }  // namespace lightvm::guest

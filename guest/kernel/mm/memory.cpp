@@ -2,298 +2,251 @@
 
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/uapi.hpp"
 #include "kernel/mm/address_space.hpp"
+#include "kernel/mm/frames.hpp"
+#include "kernel/mm/layout.hpp"
+#include "kernel/mm/page_table.hpp"
 #include "kernel/proc/task.hpp"
-#include "kernel/mm/uaccess.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
 namespace {
 
-constexpr uint64_t kPage = abi::kPageSize;
-
-constexpr int kMaxExtents = AddressSpace::kMaxExtents;
-
-// The current process's address space.
 AddressSpace& mm() { return *current_process()->mm; }
 
-uint64_t page_up(uint64_t v) { return (v + kPage - 1) & ~(kPage - 1); }
+bool in_user(uint64_t a, uint64_t len) { return a >= kUserMin && a <= kUserMax && len <= kUserMax - a; }
 
-// RAM backed by the monitor (abi.h HcMemGrow): a property of the VM, shared
-// by every address space, so it stays global.
-uint64_t g_ram_low_end, g_ram_high_start;
-
-// Make sure the monitor backs [a, b) before anyone touches it: one exit the
-// first time a region grows, none afterwards.
-bool ensure_backed(uint64_t a, uint64_t b) {
-    if (b <= g_ram_low_end || a >= g_ram_high_start)
-        return true;
-    volatile abi::HcMemGrow hc{a, b, 0, 0, 0};
-    hypercall(abi::kHcMemGrow, &hc);
-    if (hc.result < 0)
+// Lengths are rounded up to pages; false if that overflows or cannot fit.
+bool round_len(uint64_t len, uint64_t* out) {
+    if (len > kUserMax - kUserMin)
         return false;
-    g_ram_low_end = hc.low_end;
-    g_ram_high_start = hc.high_start;
-    return b <= g_ram_low_end || a >= g_ram_high_start;
-}
-
-// Back the range, zero what may hold old data, then shrink the never-used
-// window. False when the monitor cannot back it (the caller reports ENOMEM).
-bool prepare(uint64_t a, uint64_t b) {
-    if (!ensure_backed(a, b))
-        return false;
-    if (b <= mm().clean_lo || a >= mm().clean_hi || mm().clean_lo >= mm().clean_hi) {
-        memset(reinterpret_cast<void*>(a), 0, b - a);
-        return true;
-    }
-    if (a < mm().clean_lo)
-        memset(reinterpret_cast<void*>(a), 0, mm().clean_lo - a);
-    if (b > mm().clean_hi)
-        memset(reinterpret_cast<void*>(mm().clean_hi), 0, b - mm().clean_hi);
-    // Keep the larger clean side.
-    uint64_t left = a > mm().clean_lo ? a - mm().clean_lo : 0;
-    uint64_t right = mm().clean_hi > b ? mm().clean_hi - b : 0;
-    if (left >= right)
-        mm().clean_hi = a > mm().clean_lo ? a : mm().clean_lo;
-    else
-        mm().clean_lo = b < mm().clean_hi ? b : mm().clean_hi;
+    *out = page_up(len);
     return true;
 }
 
-bool range_free(uint64_t a, uint64_t b) {
-    for (int i = 0; i < mm().nfree; ++i)
-        if (mm().free[i].start <= a && b <= mm().free[i].end)
-            return true;
-    return false;
+constexpr int kProtMask = PROT_READ | PROT_WRITE | PROT_EXEC;
+
+long map_new(uint64_t at, uint64_t len, int prot, uint32_t vmflags, OpenFile* file, uint64_t offset) {
+    Vma v{at, at + len, prot, vmflags, file, offset};
+    if (!vma_insert(mm(), v))
+        return -err::kNoMem;
+    long r = as_populate(mm(), v, at, at + len);
+    if (r < 0) {
+        as_unmap(mm(), at, at + len);
+        return r == -err::kNoMem ? r : r;
+    }
+    return static_cast<long>(at);
 }
 
-// Remove [a,b) from the free list (parts already in use are ignored).
-bool take(uint64_t a, uint64_t b) {
-    for (int i = 0; i < mm().nfree; ++i) {
-        Extent& e = mm().free[i];
-        if (e.end <= a || e.start >= b)
-            continue;
-        if (e.start < a && e.end > b) {  // split in two
-            if (mm().nfree == kMaxExtents)
-                return false;
-            memmove(&mm().free[i + 2], &mm().free[i + 1], sizeof(Extent) * (mm().nfree - i - 1));
-            mm().free[i + 1] = {b, e.end};
-            e.end = a;
-            ++mm().nfree;
-            return true;
-        }
-        if (e.start < a) {
-            e.end = a;
-        } else if (e.end > b) {
-            e.start = b;
-        } else {  // fully covered: drop it
-            memmove(&mm().free[i], &mm().free[i + 1], sizeof(Extent) * (mm().nfree - i - 1));
-            --mm().nfree;
-            --i;
-        }
+// Where a new mapping of len bytes goes: -errno, or the address.
+long place(uint64_t addr, uint64_t len, int flags) {
+    if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+        if (!page_aligned(addr))
+            return -err::kInval;
+        if (addr < kUserMin)
+            return -err::kPerm;  // below mmap_min_addr: the kernel's
+        if (!in_user(addr, len))
+            return -err::kNoMem;
+        if ((flags & MAP_FIXED_NOREPLACE) && vma_overlaps(mm(), addr, addr + len))
+            return -err::kExist;
+        long r = as_unmap(mm(), addr, addr + len);
+        return r < 0 ? r : static_cast<long>(addr);
     }
-    return true;
+    uint64_t hint = page_down(addr);
+    if (hint && in_user(hint, len) && !vma_overlaps(mm(), hint, hint + len))
+        return static_cast<long>(hint);
+    uint64_t at = as_find_gap(mm(), len);
+    return at ? static_cast<long>(at) : -err::kNoMem;
 }
 
-// Return [a,b) to the free list, merging neighbours. Overlaps with free
-// space are fine (munmap of an unmapped range is legal).
-bool give(uint64_t a, uint64_t b) {
-    take(a, b);  // normalise: no overlap with existing extents
-    int i = 0;
-    while (i < mm().nfree && mm().free[i].end < a)
-        ++i;
-    bool merge_left = i < mm().nfree && mm().free[i].end == a;
-    if (merge_left) {
-        mm().free[i].end = b;
-        if (i + 1 < mm().nfree && mm().free[i + 1].start == b) {
-            mm().free[i].end = mm().free[i + 1].end;
-            memmove(&mm().free[i + 1], &mm().free[i + 2], sizeof(Extent) * (mm().nfree - i - 2));
-            --mm().nfree;
-        }
-        return true;
-    }
-    if (i < mm().nfree && mm().free[i].start == b) {
-        mm().free[i].start = a;
-        return true;
-    }
-    if (mm().nfree == kMaxExtents)
-        return false;
-    memmove(&mm().free[i + 1], &mm().free[i], sizeof(Extent) * (mm().nfree - i));
-    mm().free[i] = {a, b};
-    ++mm().nfree;
-    return true;
+Vma* heap_vma() {
+    Vma* v = vma_find(mm(), page_up(mm().brk) - 1);
+    return v && (v->flags & kVmHeap) ? v : nullptr;
 }
 
-uint64_t free_bytes_in(uint64_t a, uint64_t b) {
-    uint64_t n = 0;
-    for (int i = 0; i < mm().nfree; ++i) {
-        uint64_t s = mm().free[i].start > a ? mm().free[i].start : a;
-        uint64_t e = mm().free[i].end < b ? mm().free[i].end : b;
-        if (s < e)
-            n += e - s;
-    }
-    return n;
-}
-
-// Highest free range of `len` bytes that lies above the program break.
-uint64_t find_top_down(uint64_t len) {
-    for (int i = mm().nfree - 1; i >= 0; --i) {
-        uint64_t lo = mm().free[i].start > mm().brk ? mm().free[i].start : page_up(mm().brk);
-        if (mm().free[i].end > lo && mm().free[i].end - lo >= len)
-            return mm().free[i].end - len;
-    }
-    return 0;
+// Moves the entries of [old, old+len) to new_addr (no copying of data).
+void move_entries(uint64_t old_addr, uint64_t len, uint64_t new_addr) {
+    AddressSpace& as = mm();
+    pt_for_each(as.root, old_addr, old_addr + len, [&](uint64_t va, uint64_t& e) {
+        uint64_t* ne = pt_entry(as.root, new_addr + (va - old_addr), true);
+        if (!ne)
+            return;  // no frame for a table: the page is lost (freed below)
+        *ne = e;
+        if (e & pte::kPresent)
+            as.tlb_stale = true;
+        e = 0;
+    });
 }
 
 }  // namespace
 
-void address_space_init(AddressSpace& as, uint64_t user_lo, uint64_t user_hi, uint64_t heap_lo, uint64_t heap_hi) {
-    as.user_lo = user_lo;
-    as.user_hi = user_hi;
-    as.lo = page_up(heap_lo);
-    as.hi = heap_hi & ~(kPage - 1);
-    as.nfree = 0;
-    if (as.hi > as.lo)
-        as.free[as.nfree++] = {as.lo, as.hi};
-    as.brk_start = as.brk = as.lo;
-    as.clean_lo = as.lo;
-    as.clean_hi = as.hi;
-    as.used = 0;
+void memory_init() {
+    const abi::BootInfo& b = boot();
+    memory_set_backed(b.ram_low_end, b.ram_high_start);
+    frames_init(b.frames_start, b.mem_size);
+    as_init(mm(), abi::kPageTablesGpa);
+    mm().image_gpa = b.image_gpa;
 }
 
-void memory_set_backed(uint64_t low_end, uint64_t high_start) {
-    g_ram_low_end = low_end;
-    g_ram_high_start = high_start;
+long mem_map_image(uint64_t addr, uint64_t len, int prot, uint64_t image_offset) {
+    long at = place(addr, len, MAP_FIXED);
+    if (at < 0)
+        return at;
+    return map_new(addr, len, prot, kVmImage, nullptr, image_offset);
 }
 
-void memory_init(uint64_t heap_lo, uint64_t heap_hi) {
-    // Below kAppMin: the kernel, boot page, page tables, console ring.
-    address_space_init(mm(), abi::kAppMin, boot().mem_size, heap_lo, heap_hi);
-    memory_set_backed(boot().ram_low_end, boot().ram_high_start);
+long mem_setup_stack(uint64_t top, uint64_t size) {
+    AddressSpace& as = mm();
+    as.stack_top = top;
+    // Top-down mmaps start a guard gap below the largest stack.
+    as.mmap_top = top - size - (1ull << 30);
+    return map_new(top - size, size, PROT_READ | PROT_WRITE, kVmGrowsDown, nullptr, 0);
 }
 
-uint64_t mem_used() { return mm().used; }
+void mem_set_brk(uint64_t start) { mm().brk_start = mm().brk = page_up(start); }
+
+uint64_t mem_used() { return (frames_total() - frames_free()) * kPage; }
 
 uint64_t mem_brk(uint64_t new_brk) {
-    if (new_brk < mm().brk_start || new_brk > mm().hi)
-        return mm().brk;
-    uint64_t old_top = page_up(mm().brk), new_top = page_up(new_brk);
+    AddressSpace& as = mm();
+    if (new_brk < as.brk_start || new_brk > kUserMax)
+        return as.brk;
+    uint64_t old_top = page_up(as.brk), new_top = page_up(new_brk);
     if (new_top > old_top) {
-        if (!range_free(old_top, new_top))
-            return mm().brk;  // would run into an mmap: refuse, as Linux does
-        if (!ensure_backed(old_top, new_top))
-            return mm().brk;
-        take(old_top, new_top);
-        prepare(old_top, new_top);
-        mm().used += new_top - old_top;
+        if (vma_overlaps(as, old_top, new_top))
+            return as.brk;  // would run into a mapping: refuse, as Linux does
+        Vma* heap = heap_vma();
+        if (heap) {
+            heap->end = new_top;
+            if (as_populate(as, *heap, old_top, new_top) < 0) {
+                as_unmap(as, old_top, new_top);
+                return as.brk;
+            }
+        } else if (map_new(old_top, new_top - old_top, PROT_READ | PROT_WRITE, kVmHeap, nullptr, 0) < 0) {
+            return as.brk;
+        }
     } else if (new_top < old_top) {
-        give(new_top, old_top);
-        mm().used -= old_top - new_top;
+        as_unmap(as, new_top, old_top);
     }
-    mm().brk = new_brk;
-    return mm().brk;
+    as.brk = new_brk;
+    return as.brk;
 }
 
-long mem_mmap(uint64_t addr, uint64_t len, int prot, int flags) {
-    (void)prot;
-    if (len == 0)
+long mem_mmap(uint64_t addr, uint64_t len, int prot, int flags, OpenFile* file, uint64_t offset) {
+    int type = flags & MAP_TYPE;
+    if (len == 0 || !page_aligned(offset) || (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE))
         return -err::kInval;
-    if (!(flags & MAP_ANONYMOUS))
-        return -err::kNoDev;  // file mappings arrive with the filesystem
-    if (!(flags & (MAP_SHARED | MAP_PRIVATE)))
-        return -err::kInval;
-    if (len > mm().hi - mm().lo)
+    if (!round_len(len, &len))
         return -err::kNoMem;
-    len = page_up(len);
-    bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
-    if (fixed) {
-        if (addr & (kPage - 1))
-            return -err::kInval;
-        if (addr < mm().lo || addr > mm().hi || len > mm().hi - addr)
-            return -err::kNoMem;
-        if ((flags & MAP_FIXED_NOREPLACE) && !range_free(addr, addr + len))
-            return -err::kExist;
-        uint64_t newly = free_bytes_in(addr, addr + len);
-        if (!ensure_backed(addr, addr + len) || !take(addr, addr + len))
-            return -err::kNoMem;
-        prepare(addr, addr + len);  // MAP_FIXED replaces: the new mapping reads as zero
-        mm().used += newly;
-        return static_cast<long>(addr);
-    }
-    uint64_t at = 0;
-    if (addr && !(addr & (kPage - 1)) && addr >= mm().lo && addr <= mm().hi && len <= mm().hi - addr &&
-        addr >= page_up(mm().brk) && range_free(addr, addr + len))
-        at = addr;  // honour a usable hint
-    if (!at)
-        at = find_top_down(len);
-    if (!at)
-        return -err::kNoMem;
-    if (!ensure_backed(at, at + len) || !take(at, at + len))
-        return -err::kNoMem;
-    prepare(at, at + len);
-    mm().used += len;
-    return static_cast<long>(at);
+    if (file && offset + len < offset)
+        return -err::kOverflow;
+    long at = place(addr, len, flags);
+    if (at < 0)
+        return at;
+    uint32_t vmflags = (type == MAP_PRIVATE ? 0u : uint32_t{kVmShared}) | ((flags & MAP_NORESERVE) ? uint32_t{kVmNoReserve} : 0u);
+    return map_new(static_cast<uint64_t>(at), len, prot & kProtMask, vmflags, file, file ? offset : 0);
 }
 
 long mem_munmap(uint64_t addr, uint64_t len) {
-    if ((addr & (kPage - 1)) || len == 0)
+    if (!page_aligned(addr) || len == 0 || !round_len(len, &len) || !in_user(addr, len))
         return -err::kInval;
-    uint64_t end = addr + page_up(len);
-    if (end < addr)
-        return -err::kInval;
-    // Only the managed range can be returned; unmapping elsewhere is a no-op.
-    uint64_t a = addr < mm().lo ? mm().lo : addr, b = end > mm().hi ? mm().hi : end;
-    if (a >= b)
-        return 0;
-    uint64_t was_free = free_bytes_in(a, b);
-    if (!give(a, b))
-        return -err::kNoMem;
-    mm().used -= (b - a) - was_free;
-    return 0;
-}
-
-long mem_mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags, uint64_t new_addr) {
-    if ((old_addr & (kPage - 1)) || new_len == 0 || (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)))
-        return -err::kInval;
-    if (flags & MREMAP_FIXED)
-        return -err::kInval;  // not used by libc's realloc; refuse rather than half-implement
-    (void)new_addr;
-    old_len = page_up(old_len);
-    new_len = page_up(new_len);
-    if (old_addr < mm().lo || old_addr + old_len > mm().hi)
-        return -err::kFault;
-    if (new_len <= old_len) {
-        if (new_len < old_len)
-            mem_munmap(old_addr + new_len, old_len - new_len);
-        return static_cast<long>(old_addr);
-    }
-    uint64_t grow_a = old_addr + old_len, grow_b = old_addr + new_len;
-    if (grow_b <= mm().hi && grow_b > grow_a && range_free(grow_a, grow_b)) {
-        if (!ensure_backed(grow_a, grow_b))
-            return -err::kNoMem;
-        take(grow_a, grow_b);
-        prepare(grow_a, grow_b);
-        mm().used += grow_b - grow_a;
-        return static_cast<long>(old_addr);
-    }
-    if (!(flags & MREMAP_MAYMOVE))
-        return -err::kNoMem;
-    long moved = mem_mmap(0, new_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
-    if (moved < 0)
-        return moved;
-    memcpy(reinterpret_cast<void*>(moved), reinterpret_cast<void*>(old_addr), old_len);
-    mem_munmap(old_addr, old_len);
-    return moved;
+    return as_unmap(mm(), addr, addr + len);
 }
 
 long mem_mprotect(uint64_t addr, uint64_t len, int prot) {
-    (void)prot;
-    if (addr & (kPage - 1))
+    if (!page_aligned(addr) || (prot & ~(kProtMask | PROT_GROWSDOWN | PROT_GROWSUP)))
         return -err::kInval;
-    if (!access_ok(addr, len))
+    if (len == 0)
+        return 0;
+    if (!round_len(len, &len) || !in_user(addr, len))
         return -err::kNoMem;
-    return 0;  // protections are not enforced inside the VM (see memory.hpp)
+    return as_protect(mm(), addr, addr + len, prot & kProtMask);
+}
+
+long mem_mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags, uint64_t new_addr) {
+    if (!page_aligned(old_addr) || new_len == 0 || (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) ||
+        ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)))
+        return -err::kInval;
+    if (!round_len(old_len, &old_len) || !round_len(new_len, &new_len) || old_len == 0)
+        return -err::kInval;  // old_len 0 (duplicating a shared mapping) is not supported
+    AddressSpace& as = mm();
+    Vma* v = vma_find(as, old_addr);
+    if (!v || old_len > v->end - old_addr)
+        return -err::kFault;
+    if (flags & MREMAP_FIXED) {
+        if (!page_aligned(new_addr) || !in_user(new_addr, new_len) ||
+            (new_addr < old_addr + old_len && old_addr < new_addr + new_len))
+            return -err::kInval;
+        long r = as_unmap(as, new_addr, new_addr + new_len);
+        if (r < 0)
+            return r;
+        v = vma_find(as, old_addr);
+    } else if (new_len <= old_len) {
+        if (new_len < old_len)
+            as_unmap(as, old_addr + new_len, old_addr + old_len);
+        return static_cast<long>(old_addr);
+    } else if (old_addr + old_len == v->end && in_user(old_addr, new_len) &&
+               !vma_overlaps(as, v->end, old_addr + new_len)) {
+        uint64_t tail = v->end;
+        v->end = old_addr + new_len;  // grow in place
+        long r = as_populate(as, *v, tail, v->end);
+        if (r < 0) {
+            as_unmap(as, tail, old_addr + new_len);
+            return r;
+        }
+        return static_cast<long>(old_addr);
+    } else if (!(flags & MREMAP_MAYMOVE)) {
+        return -err::kNoMem;
+    } else {
+        new_addr = as_find_gap(as, new_len);
+        if (!new_addr)
+            return -err::kNoMem;
+    }
+    // Move: a new VMA, the entries carried over, the old range dropped.
+    Vma moved = *v;
+    moved.offset += old_addr - v->start;
+    moved.start = new_addr;
+    moved.end = new_addr + new_len;
+    if (!vma_insert(as, moved))
+        return -err::kNoMem;
+    uint64_t keep = old_len < new_len ? old_len : new_len;
+    move_entries(old_addr, keep, new_addr);
+    as_unmap(as, old_addr, old_addr + old_len);
+    if (new_len > old_len && as_populate(as, moved, new_addr + old_len, new_addr + new_len) < 0) {
+        as_unmap(as, new_addr, new_addr + new_len);
+        return -err::kNoMem;
+    }
+    return static_cast<long>(new_addr);
+}
+
+long mem_madvise(uint64_t addr, uint64_t len, int advice) {
+    if (!page_aligned(addr))
+        return -err::kInval;
+    if (len == 0)
+        return 0;
+    if (!round_len(len, &len) || !in_user(addr, len) || !vma_covers(mm(), addr, addr + len))
+        return -err::kNoMem;
+    if (advice == MADV_DONTNEED || advice == MADV_FREE)
+        return as_discard(mm(), addr, addr + len);  // the next read sees zeros (or the file) again
+    return 0;  // advice only
+}
+
+long mem_msync(uint64_t addr, uint64_t len, int flags) {
+    if (!page_aligned(addr) || (flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) ||
+        ((flags & MS_ASYNC) && (flags & MS_SYNC)))
+        return -err::kInval;
+    if (!round_len(len, &len) || !in_user(addr, len) || !vma_covers(mm(), addr, addr + len))
+        return -err::kNoMem;
+    return 0;  // no writable shared file mappings yet: nothing to write back
+}
+
+long mem_mincore_page(uint64_t addr, uint8_t* resident) {
+    if (!vma_find(mm(), addr))
+        return -err::kNoMem;
+    uint64_t gpa;
+    *resident = as_translate(mm(), addr, &gpa) ? 1 : 0;
+    return 0;
 }
 
 }  // namespace lightvm::guest

@@ -1,34 +1,39 @@
-// Guest virtual memory for the one application. RAM is identity-mapped
-// once, by the monitor, and the page tables never change (docs/platform.md:
-// shadow paging makes live edits expensive and unmaps need flushes), so
-// mmap/munmap/brk are pure bookkeeping over the free range between the
-// application image and the stack: no exits, no page faults of our own.
-// Consequence: mprotect is accepted but not enforced, and there are no guard
-// pages; the VM boundary is the isolation boundary.
+// The memory system calls (mmap family, brk) with Linux's semantics, over
+// the current process's AddressSpace (mm/address_space.hpp). Every result
+// is an address or -errno.
 #pragma once
 
 #include <stdint.h>
 
 namespace lightvm::guest {
 
-void memory_init(uint64_t heap_lo, uint64_t heap_hi);
-
+struct OpenFile;
 struct AddressSpace;
-// An empty address space: user pointers may name [user_lo, user_hi); brk
-// and mmap hand out [heap_lo, heap_hi). (memory_init does this for the
-// first process; hosted tests for their own.)
-void address_space_init(AddressSpace& as, uint64_t user_lo, uint64_t user_hi, uint64_t heap_lo, uint64_t heap_hi);
-// RAM the monitor backs already: [0, low_end) and [high_start, mem_size).
-void memory_set_backed(uint64_t low_end, uint64_t high_start);
+
+// Sets up the memory manager: the frame pool, the first address space over
+// the monitor's page tables.
+void memory_init();
 
 uint64_t mem_brk(uint64_t new_brk);
-// Linux mmap semantics for anonymous memory; returns address or -errno.
-long mem_mmap(uint64_t addr, uint64_t len, int prot, int flags);
+// file: nullptr for anonymous memory (MAP_ANONYMOUS or /dev/zero).
+long mem_mmap(uint64_t addr, uint64_t len, int prot, int flags, OpenFile* file, uint64_t offset);
 long mem_munmap(uint64_t addr, uint64_t len);
 long mem_mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags, uint64_t new_addr);
 long mem_mprotect(uint64_t addr, uint64_t len, int prot);
+long mem_madvise(uint64_t addr, uint64_t len, int advice);
+long mem_msync(uint64_t addr, uint64_t len, int flags);
+// One byte per page into the kernel buffer out[pages] (1: resident).
+long mem_mincore_page(uint64_t addr, uint8_t* resident);
 
-// Bytes currently handed out (brk + mmap), for sysinfo.
+// For exec (exec/): the boot image's bytes from image_offset mapped at
+// [addr, addr+len) without copying (MAP_FIXED semantics); the main stack
+// [top - size, top), which also places the mmap area below it; the start
+// of the program break.
+long mem_map_image(uint64_t addr, uint64_t len, int prot, uint64_t image_offset);
+long mem_setup_stack(uint64_t top, uint64_t size);
+void mem_set_brk(uint64_t start);
+
+// Bytes of guest RAM handed out (frames), for sysinfo and /proc/meminfo.
 uint64_t mem_used();
 
 }  // namespace lightvm::guest

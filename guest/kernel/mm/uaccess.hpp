@@ -3,27 +3,27 @@
 // Every syscall argument that points into user memory goes through here;
 // a bad pointer is EFAULT, never a kernel fault and never a monitor error.
 //
-// A user range is valid when it lies inside the user part of the current
-// address space ([user_lo, user_hi): the kernel's own pages below user_lo
-// are not the program's to name) and touches nothing that is unmapped
-// (the free parts of the managed range). Translation to guest-physical
-// addresses is the identity today (mm/memory.hpp) but every hypercall that
-// carries a user buffer asks for it here, so per-process page tables
-// change only this file.
+// A user range is valid when it lies in user space and every page of it is
+// mapped with the access asked for (the current address space's page
+// tables decide). Copies go page by page through the physmap, so they work
+// whatever the user mapping's protection, and the same code runs in the
+// hosted unit tests. What the monitor reads or writes must be physically
+// contiguous: for_each_phys splits a buffer into such pieces.
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/mm/address_space.hpp"
-
 namespace lightvm::guest {
 
-// Pure check against one address space (hosted unit tests call it).
-bool user_range_valid(const AddressSpace& as, uint64_t addr, uint64_t len);
+struct AddressSpace;
 
-// Against the current process's address space.
+// Is [addr, addr+len) mapped in `as` with read (or write) access?
+bool user_range_ok(const AddressSpace& as, uint64_t addr, uint64_t len, bool write);
+
+// Against the current process: readable, or writable.
 bool access_ok(uint64_t addr, uint64_t len);
+bool access_ok_write(uint64_t addr, uint64_t len);
 
 // 0 or -EFAULT; nothing is copied unless the whole range is valid.
 long copy_from_user(void* dst, uint64_t src, size_t len);
@@ -52,18 +52,31 @@ private:
     uint64_t m_addr;
 };
 
-// Guest-physical address of a validated user byte, for the monitor.
-uint64_t user_to_gpa(uint64_t addr);
-// Physically contiguous pieces of a validated user range (one today).
-struct PhysSegment {
-    uint64_t gpa, len;
-};
-size_t user_phys_segments(uint64_t addr, uint64_t len, PhysSegment* out, size_t max);
-// Guest-physical address of kernel memory (hypercall argument blocks).
-uint64_t kernel_to_gpa(const volatile void* p);
-// Either: kernel and user addresses are disjoint ranges, so a buffer that
-// may be either (a file read into a user buffer or a kernel bounce buffer)
-// is translated by where it lies. User memory must have been validated.
+// Guest-physical address of a byte the kernel may name: its own image
+// (identity-mapped), the physmap, or validated user memory.
 uint64_t virt_to_gpa(const volatile void* p);
+inline uint64_t kernel_to_gpa(const volatile void* p) { return virt_to_gpa(p); }
+// How many bytes from p (at most max) are physically contiguous; *gpa is
+// where they start.
+uint64_t phys_extent(const void* p, uint64_t max, uint64_t* gpa);
+
+// Runs fn(gpa, n) on each physically contiguous piece of [p, p+len) (a
+// validated buffer) in order; fn returns bytes moved or -errno. Stops at a
+// short piece. Returns the total, or the error if nothing moved.
+template <typename F>
+long for_each_phys(const void* p, uint64_t len, F fn) {
+    uint64_t done = 0;
+    while (done < len) {
+        uint64_t gpa;
+        uint64_t n = phys_extent(static_cast<const char*>(p) + done, len - done, &gpa);
+        long r = fn(gpa, n);
+        if (r < 0)
+            return done ? static_cast<long>(done) : r;
+        done += static_cast<uint64_t>(r);
+        if (static_cast<uint64_t>(r) < n)
+            break;
+    }
+    return static_cast<long>(done);
+}
 
 }  // namespace lightvm::guest

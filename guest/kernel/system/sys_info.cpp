@@ -35,7 +35,7 @@ long sys_sysinfo(const SyscallArgs& a) {
     struct sysinfo s{};
     s.uptime = int64_t(boottime_ns() / 1000000000);
     s.totalram = boot().mem_size;
-    uint64_t used = mem_used() + boot().heap_lo;
+    uint64_t used = mem_used() + boot().frames_start;  // frames handed out, plus kernel and image
     s.freeram = used < s.totalram ? s.totalram - used : 0;
     s.procs = 1;
     s.mem_unit = 1;
@@ -47,7 +47,7 @@ long sys_getrandom(const SyscallArgs& a) {
     if (a.a2 & ~kValidFlags)
         return -err::kInval;
     uint64_t len = a.a1 > 33554431 ? 33554431 : a.a1;  // Linux caps one call at 32 MiB - 1
-    if (!access_ok(a.a0, len))
+    if (!access_ok_write(a.a0, len))
         return -err::kFault;
     g_rng.fill(reinterpret_cast<void*>(a.a0), len);
     return static_cast<long>(len);

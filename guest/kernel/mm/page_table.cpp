@@ -1,0 +1,71 @@
+#include "kernel/mm/page_table.hpp"
+
+#include "kernel/kernel.hpp"
+#include "kernel/mm/frames.hpp"
+#include "kernel/uapi.hpp"
+
+namespace lightvm::guest {
+
+using pt_detail::index;
+using pt_detail::table;
+
+uint64_t pte_flags(int prot) {
+    if (!(prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
+        return 0;  // PROT_NONE: no entry at all
+    uint64_t f = pte::kPresent | pte::kUser | pte::kAccessed;
+    if (prot & PROT_WRITE)
+        f |= pte::kWrite | pte::kDirty;
+    if (!(prot & PROT_EXEC))
+        f |= pte::kNoExec;
+    return f;
+}
+
+uint64_t* pt_entry(uint64_t root, uint64_t va, bool alloc, bool* huge) {
+    if (huge)
+        *huge = false;
+    uint64_t* t = table(root);
+    for (int level = 4; level > 1; --level) {
+        uint64_t& e = t[index(va, level)];
+        if (!(e & pte::kPresent)) {
+            if (!alloc)
+                return nullptr;
+            uint64_t frame = frame_alloc(0);
+            if (!frame)
+                return nullptr;
+            e = frame | pte::kTable;
+        } else if (level == 2 && (e & pte::kHuge)) {
+            if (huge)
+                *huge = true;
+            return &e;
+        }
+        t = table(e);
+    }
+    return &t[index(va, 1)];
+}
+
+uint64_t pt_new_root(uint64_t kernel_root) {
+    uint64_t root = frame_alloc(0);
+    if (!root)
+        return 0;
+    uint64_t pdpt = frame_alloc(0), pd = frame_alloc(0);
+    if (!pdpt || !pd) {
+        frame_unref(root);
+        if (pdpt)
+            frame_unref(pdpt);
+        return 0;
+    }
+    // Slot 0 holds the kernel's low region and user space alike: a private
+    // PDPT and first PD, with the kernel's two 2 MiB entries copied.
+    const uint64_t* k4 = table(kernel_root);
+    const uint64_t* kpd = table(table(k4[0])[0]);
+    uint64_t* pd_t = table(pd);
+    pd_t[0] = kpd[0];
+    pd_t[1] = kpd[1];
+    table(pdpt)[0] = pd | pte::kTable;
+    uint64_t* r = table(root);
+    r[0] = pdpt | pte::kTable;
+    r[255] = k4[255];  // the physmap (shared)
+    return root;
+}
+
+}  // namespace lightvm::guest

@@ -1,0 +1,42 @@
+// The hosted tests' stand-ins for what the memory manager needs from the
+// CPU (CR3 loads) and the file layer (guest_mm_fixture.hpp).
+#include <cstdlib>
+#include <cstring>
+
+#include "guest_mm_fixture.hpp"
+#include "kernel/mm/kmem.hpp"
+
+namespace lightvm::guest {
+
+testing::MmStubs& testing::mm_stubs() {
+    static MmStubs s;
+    return s;
+}
+
+void mm_load_root(uint64_t root) {
+    testing::mm_stubs().root_loads++;
+    testing::mm_stubs().loaded_root = root;
+}
+uint64_t mm_loaded_root() { return testing::mm_stubs().loaded_root; }
+
+long mm_file_fill(OpenFile*, void* dst, uint64_t len, uint64_t offset) {
+    const auto& f = testing::mm_stubs().file;
+    if (offset >= f.size())
+        return 0;
+    uint64_t n = f.size() - offset < len ? f.size() - offset : len;
+    std::memcpy(dst, f.data() + offset, n);
+    return static_cast<long>(n);
+}
+// Kernel buffers (pipe rings) outlive any one test's fake RAM: host heap.
+void* kmem_alloc(uint64_t bytes) {
+    void* p = std::aligned_alloc(4096, (bytes + 4095) & ~uint64_t{4095});
+    if (p)
+        std::memset(p, 0, bytes);
+    return p;
+}
+void kmem_free(void* p, uint64_t) { std::free(p); }
+
+void mm_file_get(OpenFile*) { testing::mm_stubs().file_refs++; }
+void mm_file_put(OpenFile*) { testing::mm_stubs().file_refs--; }
+
+}  // namespace lightvm::guest
