@@ -90,8 +90,14 @@ struct KernelHeader {
     // breakpoint and reports like the monitor's own stubs.
     uint64_t svc_entry;      // IDT vector 3 target (CPL0, DPL 3 gate, IST2)
     uint64_t svc_stack_top;  // TSS.IST2
+    // Page faults (appended): vector 14 goes to the kernel's CPL0 stub,
+    // which saves CR2 (unreadable at CPL3) and continues in the kernel's
+    // CPL3 handler. TSS.RSP0 points at the kernel's fault record, so the
+    // CPU writes the faulting frame straight into it.
+    uint64_t pf_entry;       // IDT vector 14 target (CPL0 interrupt gate)
+    uint64_t fault_frame_top;  // TSS.RSP0
 };
-static_assert(sizeof(KernelHeader) == 104);
+static_assert(sizeof(KernelHeader) == 120);
 static_assert(offsetof(KernelHeader, irq_entry) == 48 && offsetof(KernelHeader, irq_state) == 80);
 
 // GDT selectors, Linux-compatible so that STAR works the same way.
@@ -123,6 +129,7 @@ enum Hypercall : uint16_t {
     kHcMemGrow = 8,       // HcMemGrow: back more guest RAM before using it
     kHcStdinSeek = 9,     // HcSeek: lseek on the host's stdin (a regular file)
     kHcTimer = 10,        // HcTimer: one-shot timer interrupt (kIrqTimer) at a deadline
+    kHcFault = 11,        // HcFault: the guest kernel ends the VM for a fault it cannot resolve
     kHcCount
 };
 
@@ -325,6 +332,25 @@ struct IrqState {
 };
 static_assert(offsetof(IrqState, pending) == 0 && offsetof(IrqState, busy) == 8);
 static_assert(sizeof(IrqState) == 80);
+
+// A fault the guest kernel's page-fault handler could not resolve (no
+// mapping, protection, out of memory), reported in the same words as the
+// monitor's own fault stubs; the VM ends with 128 + signal (137 for OOM).
+enum FaultKind : uint32_t {
+    kFaultAccess = 0,         // a user access the mappings do not allow: SIGSEGV
+    kFaultOutOfMemory = 1,    // no frame for a page the program may touch: SIGKILL (137)
+    kFaultKernelStack = 2,    // a kernel stack ran into its guard page
+    kFaultKernel = 3,         // any other fault in kernel code
+};
+struct HcFault {
+    uint32_t kind;     // IN: FaultKind
+    uint32_t vector;   // IN: 14 (#PF)
+    uint64_t error;    // IN: the CPU's error code
+    uint64_t rip;      // IN
+    uint64_t addr;     // IN: CR2
+    uint64_t rsp;      // IN
+};
+static_assert(sizeof(HcFault) == 40);
 
 struct HcTimer {
     uint64_t deadline_ns;  // IN: CLOCK_MONOTONIC (the boot page's clock); 0 cancels

@@ -102,6 +102,51 @@ Result<void> SystemDevice::hc_set_fs_base(uint64_t arg_gpa, CpuAccess& cpu) {
     return m_mem.write(arg_gpa, hc);
 }
 
+namespace {
+
+void page_fault_line(char* line, size_t size, uint64_t error, uint64_t rip, uint64_t addr) {
+    std::snprintf(line, size, "guest %s at rip 0x%" PRIx64 ": %s of address 0x%" PRIx64 " (%s) -> %s", vector_name(14),
+                  rip, (error & 16) ? "instruction fetch" : (error & 2) ? "write" : "read", addr,
+                  (error & 1) ? "protection violation" : "not mapped", signal_name(SIGSEGV));
+}
+
+void kernel_stack_line(char* line, size_t size, uint64_t rip, uint64_t addr, uint64_t rsp) {
+    std::snprintf(line, size,
+                  "guest kernel stack overflow at rip 0x%" PRIx64 " (guard page 0x%" PRIx64 ", rsp 0x%" PRIx64 ") -> %s",
+                  rip, addr & ~(abi::kPageSize - 1), rsp, signal_name(SIGSEGV));
+}
+
+}  // namespace
+
+Result<void> SystemDevice::hc_fault(uint64_t arg_gpa, Outcome& outcome) {
+    auto hc = TRY(m_mem.read<abi::HcFault>(arg_gpa));
+    char line[256];
+    switch (hc.kind) {
+    case abi::kFaultAccess:
+        page_fault_line(line, sizeof line, hc.error, hc.rip, hc.addr);
+        outcome.killed(SIGSEGV, line);
+        return {};
+    case abi::kFaultOutOfMemory:
+        std::snprintf(line, sizeof line,
+                      "guest out of memory: no free page for address 0x%" PRIx64 " at rip 0x%" PRIx64
+                      " (all %" PRIu64 " MiB of --mem in use) -> SIGKILL",
+                      hc.addr, hc.rip, m_mem.size() >> 20);
+        outcome.killed(SIGKILL, line);
+        return {};
+    case abi::kFaultKernelStack:
+        kernel_stack_line(line, sizeof line, hc.rip, hc.addr, hc.rsp);
+        outcome.killed(SIGSEGV, line);
+        return {};
+    case abi::kFaultKernel:
+        std::snprintf(line, sizeof line, "guest kernel page fault at rip 0x%" PRIx64 " (address 0x%" PRIx64 ") -> %s",
+                      hc.rip, hc.addr, signal_name(SIGSEGV));
+        outcome.killed(SIGSEGV, line);
+        return {};
+    default:
+        return make_error(ErrorKind::GuestFault, "fault", "unknown fault kind " + std::to_string(hc.kind));
+    }
+}
+
 Result<void> SystemDevice::fault(CpuAccess& cpu, Outcome& outcome) {
     auto regs = TRY(cpu.regs());
     auto sregs = TRY(cpu.sregs());
@@ -121,15 +166,9 @@ Result<void> SystemDevice::fault(CpuAccess& cpu, Outcome& outcome) {
     auto in_kernel = [](uint64_t a) { return a >= abi::kKernelBase && a < abi::kKernelLimit; };
     if (vector == 14 && !(frame->error & 1) && in_kernel(frame->rip) && in_kernel(sregs.cr2)) {
         // The only unmapped pages inside the kernel image are stack guards.
-        std::snprintf(line, sizeof line,
-                      "guest kernel stack overflow at rip 0x%" PRIx64 " (guard page 0x%" PRIx64 ", rsp 0x%" PRIx64
-                      ") -> %s",
-                      frame->rip, sregs.cr2 & ~(abi::kPageSize - 1), frame->rsp, signal_name(sig));
+        kernel_stack_line(line, sizeof line, frame->rip, sregs.cr2, frame->rsp);
     } else if (vector == 14) {
-        uint64_t e = frame->error;
-        std::snprintf(line, sizeof line, "guest %s at rip 0x%" PRIx64 ": %s of address 0x%" PRIx64 " (%s) -> %s",
-                      vector_name(vector), frame->rip, (e & 16) ? "instruction fetch" : (e & 2) ? "write" : "read",
-                      sregs.cr2, (e & 1) ? "protection violation" : "not mapped", signal_name(sig));
+        page_fault_line(line, sizeof line, frame->error, frame->rip, sregs.cr2);
     } else if (vector == 13 && frame->error != 0) {
         std::snprintf(line, sizeof line, "guest %s at rip 0x%" PRIx64 " (selector 0x%" PRIx64 ") -> %s",
                       vector_name(vector), frame->rip, frame->error, signal_name(sig));

@@ -47,6 +47,8 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
         if (!d.ram)
             return hostile("memory growth hypercall without lazy RAM");
         return d.ram->hypercall(arg);
+    case abi::kHcFault:
+        return d.system.hc_fault(arg, outcome);
     case abi::kHcTimer:
         if (!d.irq)
             return hostile("timer hypercall without interrupts");
@@ -68,7 +70,7 @@ static Result<void> handle_one(Devices& d, const kvm::Exit& exit, Outcome& outco
 
 const char* hypercall_name(unsigned nr) {
     static const char* const names[] = {"exit", "console_flush", "write", "read", "sleep", "set_fs_base", "fs", "block",
-                                        "mem_grow", "stdin_seek", "timer"};
+                                        "mem_grow", "stdin_seek", "timer", "fault"};
     static_assert(std::size(names) == abi::kHcCount, "name every hypercall");
     return nr < abi::kHcCount ? names[nr] : "unknown";
 }
@@ -107,6 +109,8 @@ static Result<void> handle_one(Devices& d, const kvm::Exit& exit, Outcome& outco
         if (nr >= abi::kHcCount)
             return hostile("unknown hypercall " + std::to_string(nr));
         stats.hypercalls[nr]++;
+        if (nr == abi::kHcFault)
+            stats.faults++;  // the guest kernel's own fault report, counted as the stubs' are
         TRY(drained);
         if (outcome.finished)  // e.g. SIGPIPE while draining
             return {};

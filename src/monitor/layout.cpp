@@ -21,9 +21,9 @@ namespace lightvm {
 
 namespace {
 
-// Frames the guest kernel needs beyond the executable's file: page tables,
-// the stack (populated eagerly: at most an eighth of RAM), heap, its own
-// buffers, and up to 2 MiB lost to aligning the pool.
+// Frames the guest kernel needs beyond the executable's file to start a
+// program: page tables, the top of its stack, heap, its own buffers, and
+// up to 2 MiB lost to aligning the pool.
 constexpr uint64_t kMinFrames = 8ull << 20;
 
 uint64_t page_up(uint64_t v) { return (v + abi::kPageSize - 1) & ~(abi::kPageSize - 1); }
@@ -39,6 +39,7 @@ struct LoadedKernel {
     uint64_t kstack_area, kstack_slot_size, kstack_slots;
     IrqLayout irq;
     uint64_t svc_entry, svc_stack_top;
+    uint64_t pf_entry, fault_frame_top;
 };
 
 // The kernel is ours, but a broken build must not make the IDT point
@@ -71,10 +72,11 @@ Result<LoadedKernel> load_kernel(GuestMemory& mem) {
         return make_error(ErrorKind::System, "guest kernel", "kernel stacks outside the image");
     auto irq = TRY(irq_layout(header));
     auto inside = [&](uint64_t a) { return a >= abi::kKernelBase && a <= header.image_end; };
-    if (!inside(header.svc_entry) || !inside(header.svc_stack_top) || header.svc_stack_top % 16)
-        return make_error(ErrorKind::System, "guest kernel", "service entry or stack outside the image");
+    if (!inside(header.svc_entry) || !inside(header.svc_stack_top) || header.svc_stack_top % 16 ||
+        !inside(header.pf_entry) || !inside(header.fault_frame_top) || header.fault_frame_top % 16)
+        return make_error(ErrorKind::System, "guest kernel", "service or fault entry outside the image");
     return LoadedKernel{header.entry, header.syscall_entry, header.image_end, header.kstack_area, slot, slots, irq,
-                        header.svc_entry, header.svc_stack_top};
+                        header.svc_entry, header.svc_stack_top, header.pf_entry, header.fault_frame_top};
 }
 
 void copy_string(char* dst, size_t cap, const std::string& s) {
@@ -164,6 +166,7 @@ Result<GuestImage> build_shell_image(GuestMemory& mem) {
     out.irq = kernel.irq;
     TRY(x86::write_interrupt_gates(mem, kernel.irq.entry, kernel.irq.stack_top));
     TRY(x86::write_service_gate(mem, kernel.svc_entry, kernel.svc_stack_top));
+    TRY(x86::write_page_fault_gate(mem, kernel.pf_entry, kernel.fault_frame_top));
     out.kernel_end = kernel.image_end;
     return out;
 }

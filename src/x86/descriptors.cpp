@@ -136,6 +136,21 @@ Result<void> write_service_gate(GuestMemory& mem, uint64_t entry, uint64_t ist_t
     return mem.write(abi::kIdtGpa + 3 * sizeof(IdtGate), gate);
 }
 
+Result<void> write_page_fault_gate(GuestMemory& mem, uint64_t entry, uint64_t frame_top) {
+    if (frame_top % 16)
+        return make_error(ErrorKind::BadInput, "descriptors", "fault frame not 16-byte aligned");
+    auto tss = TRY(mem.read<Tss64>(abi::kTssGpa));
+    tss.rsp[0] = frame_top;
+    TRY(mem.write(abi::kTssGpa, tss));
+    IdtGate gate{};
+    gate.offset_lo = entry & 0xffff;
+    gate.selector = abi::kKernelCs;
+    gate.type_attr = 0x8e;  // present, DPL 0, 64-bit interrupt gate
+    gate.offset_mid = (entry >> 16) & 0xffff;
+    gate.offset_hi = static_cast<uint32_t>(entry >> 32);
+    return mem.write(abi::kIdtGpa + 14 * sizeof(IdtGate), gate);
+}
+
 Result<bool> io_port_allowed(const GuestMemory& mem, uint16_t port) {
     auto tss = TRY(mem.read<Tss64>(abi::kTssGpa));
     uint64_t byte = abi::kTssGpa + tss.iomap_base + port / 8;

@@ -61,6 +61,11 @@ Result<void> write_interrupt_gates(GuestMemory& mem, uint64_t entry, uint64_t is
 // (KernelHeader.svc_entry/svc_stack_top, abi.h).
 Result<void> write_service_gate(GuestMemory& mem, uint64_t entry, uint64_t ist_top);
 
+// Vector 14 to the guest kernel's page-fault stub, and TSS.RSP0 to its fault
+// record (KernelHeader.pf_entry/fault_frame_top): every exception taken at
+// CPL3 now pushes its frame there.
+Result<void> write_page_fault_gate(GuestMemory& mem, uint64_t entry, uint64_t frame_top);
+
 Result<bool> io_port_allowed(const GuestMemory& mem, uint16_t port);
 
 // Special registers for a vCPU that starts at CPL3 in 64-bit mode.

@@ -31,7 +31,7 @@
 #define HC_EXIT 0
 #define HC_WRITE 2
 #define HC_SLEEP 4
-#define HC_COUNT 11  /* first unused hypercall number (abi.h kHcCount) */
+#define HC_COUNT 12  /* first unused hypercall number (abi.h kHcCount) */
 #define CONSOLE_GPA 0x40000ul
 
 struct HcExit {

@@ -193,7 +193,15 @@ TEST_F(MemoryTest, FileMappingsReadTheFileAtTheirOffset) {
 
 TEST_F(MemoryTest, RunningOutOfFramesIsEnomemAndLeaksNothing) {
     uint64_t free0 = frames_free();
-    EXPECT_EQ(mem_mmap(0, 128 * kMiB, kRW, kAnon, nullptr, 0), -err::kNoMem);
+    // A large mapping is only address space until touched; populating it
+    // at once (MAP_POPULATE) needs the frames now.
+    long lazy = mem_mmap(0, 128 * kMiB, kRW, kAnon, nullptr, 0);
+    ASSERT_GT(lazy, 0);
+    EXPECT_GE(frames_free() + 1, free0);  // the VMA list's first page at most
+    std::vector<uint8_t> big(80 * kMiB, 1);
+    EXPECT_EQ(copy_to_user(lazy, big.data(), big.size()), -err::kFault);  // the kernel cannot back it
+    EXPECT_EQ(mem_munmap(lazy, 128 * kMiB), 0);
+    EXPECT_EQ(mem_mmap(0, 128 * kMiB, kRW, kAnon | MAP_POPULATE, nullptr, 0), -err::kNoMem);
     // Every data frame is back; page tables made on the way stay with the
     // address space (one per 2 MiB populated, ~60 MiB here).
     EXPECT_GE(frames_free() + 40, free0);

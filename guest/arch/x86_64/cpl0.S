@@ -39,3 +39,99 @@ lvm_svc_entry:
     outb %al, %dx
     hlt
     jmp 1b
+
+/* Page faults. CR2 can only be read at CPL0, so vector 14 enters here (an
+   interrupt gate, no IST): the CPU, coming from CPL3, switches to TSS.RSP0
+   = lvm_fault_frame_top and writes the faulting frame (error, rip, cs,
+   rflags, rsp, ss) into lvm_fault_frame. The stub saves CR2 and leaves
+   CPL0 at once for the kernel's CPL3 handler on its own stack: ~10
+   emulated instructions on PVM. A fault at CPL0 (kernel code on hardware
+   KVM) or inside the handler itself is reported to the monitor the way
+   its own stubs report (vector and error on the frame, port 0x5ff). */
+    .bss
+    .balign 16
+    .skip 256                 /* room below: the monitor's stubs push (vector, error) here */
+    .globl lvm_fault_frame
+lvm_fault_frame:              /* error, rip, cs, rflags, rsp, ss */
+    .skip 48
+    .globl lvm_fault_frame_top
+lvm_fault_frame_top:
+    .globl lvm_pf_cr2
+lvm_pf_cr2:
+    .skip 8
+    .globl lvm_pf_busy
+lvm_pf_busy:
+    .skip 8
+    .balign 16
+lvm_pf_stack:
+    .skip 16384
+lvm_pf_stack_top:
+
+    .text
+    .globl lvm_pf_entry0
+lvm_pf_entry0:
+    testb $3, 16(%rsp)        /* cs: from CPL0? */
+    jz 2f
+    btsq $0, lvm_pf_busy(%rip)
+    jc 2f
+    pushq %rax
+    movq %cr2, %rax
+    movq %rax, lvm_pf_cr2(%rip)
+    popq %rax
+    pushq $0x2b               /* iret to CPL3: ss */
+    pushq $lvm_pf_stack_top   /* rsp */
+    pushq lvm_fault_frame+24(%rip)  /* rflags as the program had them */
+    pushq $0x33               /* cs */
+    pushq $lvm_pf_entry3      /* rip */
+    iretq
+2:  pushq $14                 /* vector, on top of the CPU's error code */
+    movw $0x5ff, %dx
+    outb %al, %dx
+    hlt
+    jmp 2b
+
+/* CPL3: run the C handler, then resume the program with the frame the CPU
+   saved. Registers are the program's; the kernel uses no vector registers
+   (-mgeneral-regs-only). */
+lvm_pf_entry3:
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    subq $8, %rsp             /* 15 pushes: realign to 16 for the call */
+    cld
+    call lvm_page_fault
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    pushq lvm_fault_frame+40(%rip)  /* ss */
+    pushq lvm_fault_frame+32(%rip)  /* rsp */
+    pushq lvm_fault_frame+24(%rip)  /* rflags */
+    pushq lvm_fault_frame+16(%rip)  /* cs */
+    pushq lvm_fault_frame+8(%rip)   /* rip */
+    movq $0, lvm_pf_busy(%rip)      /* the record is free again */
+    iretq

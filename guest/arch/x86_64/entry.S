@@ -19,6 +19,8 @@
     .quad lvm_irq_state
     .quad lvm_svc_entry          /* CPL0 service: arch/x86_64/cpl0.S */
     .quad lvm_svc_stack_top
+    .quad lvm_pf_entry0          /* page faults: arch/x86_64/cpl0.S */
+    .quad lvm_fault_frame_top
 
 /* Offsets into struct Cpu (arch/x86_64/cpu.hpp asserts them). */
     .equ CPU_USER_RSP, 8

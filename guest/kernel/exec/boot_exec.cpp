@@ -4,7 +4,6 @@
 #include "freestanding/exec/initial_stack.hpp"
 #include "kernel/dev/console.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/mm/frames.hpp"
 #include "kernel/mm/kmem.hpp"
 #include "kernel/mm/layout.hpp"
 #include "kernel/mm/memory.hpp"
@@ -124,12 +123,9 @@ ProgramStart exec_boot_program() {
         fail(elf::message(pr.status));
     map_segments(img);
     mem_set_brk(img.image_end);
-    // The stack is populated when mapped (no demand paging yet), so a
-    // small VM gets a smaller one: RLIMIT_STACK's 8 MiB or an eighth of RAM.
-    uint64_t stack = abi::kStackSize;
-    while (stack > 256 * 1024 && stack > frames_total() * kPage / 8)
-        stack /= 2;
-    if (mem_setup_stack(kStackTop, stack) < 0)
+    // RLIMIT_STACK's 8 MiB, faulted in as it grows; below it nothing is
+    // mapped, so an overflow faults instead of corrupting a neighbour.
+    if (mem_setup_stack(kStackTop, abi::kStackSize) < 0)
         fail("out of memory (stack)");
     return {img.entry, build_stack(img, kStackTop)};
 }

@@ -11,10 +11,13 @@ namespace lightvm::guest {
 
 namespace {
 
+// The frame may be reused only after the TLB forgot it: freed at the next
+// flush. The caller has already cleared (or changed) the entry and marked
+// the TLB stale, so a flush forced by a full list covers this entry too.
 void defer_free(AddressSpace& as, uint64_t frame) {
+    as.deferred[as.ndeferred++] = frame;
     if (as.ndeferred == AddressSpace::kDeferred)
         as_flush(as);
-    as.deferred[as.ndeferred++] = frame;
 }
 
 // A frame other mappings may see: the boot image's, or one with several
@@ -102,52 +105,26 @@ long populate_fresh(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b) {
 // Clears the entries of [a, b), deferring their frames.
 void clear_range(AddressSpace& as, uint64_t a, uint64_t b) {
     pt_for_each(as.root, a, b, [&](uint64_t, uint64_t& e) {
+        uint64_t frame = e & pte::kAddr;
         if (e & pte::kPresent)
             as.tlb_stale = true;
-        defer_free(as, e & pte::kAddr);
         e = 0;
         as.resident--;
+        defer_free(as, frame);
     });
 }
 
-// A private copy of a shared frame for a page that becomes writable.
-bool unshare(AddressSpace& as, uint64_t& e) {
-    uint64_t old = e & pte::kAddr;
-    uint64_t copy = frame_alloc(0);
-    if (!copy)
-        return false;
-    memcpy(phys_to_virt(copy), phys_to_virt(old), kPage);
-    e = (e & ~pte::kAddr) | copy;
-    defer_free(as, old);
-    return true;
-}
-
 // New entry bits for the pages of v (prot already changed) in [a, b).
-long reprotect(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b) {
-    uint64_t want = pte_flags(v.prot);
-    long r = 0;
+// Shared frames in a now-writable private mapping become copy-on-write.
+void reprotect(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b) {
     pt_for_each(as.root, a, b, [&](uint64_t, uint64_t& e) {
-        uint64_t frame = e & pte::kAddr;
-        uint64_t next = entry_for(v, frame);
-        if ((next & pte::kCow) && (want & pte::kWrite) && !(v.flags & kVmShared)) {
-            // Eager copy: without a fault handler a read-only entry in a
-            // writable mapping would be a spurious SIGSEGV.
-            if (!unshare(as, e)) {
-                r = -err::kNoMem;
-                return;
-            }
-            frame = e & pte::kAddr;
-            next = (frame | want);
-        }
+        uint64_t next = entry_for(v, e & pte::kAddr);
         if ((e & pte::kPresent) && (e & ~next & (pte::kPresent | pte::kWrite)))
             as.tlb_stale = true;  // a permission was taken away
         if ((e & pte::kPresent) && (~e & next & pte::kNoExec))
             as.tlb_stale = true;
-        if ((e & pte::kPresent) && (e & pte::kAddr) != frame)
-            as.tlb_stale = true;
         e = next;
     });
-    return r;
 }
 
 }  // namespace
@@ -194,9 +171,9 @@ long as_protect(AddressSpace& as, uint64_t a, uint64_t b, int prot) {
         Vma& v = as.vmas[i];
         bool was_none = !pte_flags(v.prot);
         v.prot = prot;
-        r = reprotect(as, v, v.start, v.end);
-        if (r == 0 && was_none)
-            r = as_populate(as, v, v.start, v.end);  // pages that never had frames
+        reprotect(as, v, v.start, v.end);
+        if (was_none && as_populate_now(v, false))
+            r = as_populate(as, v, v.start, v.end);  // committing a small reservation: touch is near
     }
     as_flush(as);
     return r;
@@ -204,17 +181,25 @@ long as_protect(AddressSpace& as, uint64_t a, uint64_t b, int prot) {
 
 long as_discard(AddressSpace& as, uint64_t a, uint64_t b) {
     for (uint32_t i = vma_index_after(as, a); i < as.nvma && as.vmas[i].start < b; ++i) {
-        Vma v = as.vmas[i];
+        const Vma& v = as.vmas[i];
         if (v.flags & kVmShared)
             continue;  // the data lives on in the shared object
-        uint64_t s = v.start > a ? v.start : a, e = v.end < b ? v.end : b;
-        clear_range(as, s, e);
-        as_flush(as);
-        long r = as_populate(as, v, s, e);
-        if (r < 0)
-            return r;
+        clear_range(as, v.start > a ? v.start : a, v.end < b ? v.end : b);
     }
+    as_flush(as);  // then the frames are free; the next touch faults in fresh ones
     return 0;
+}
+
+bool as_populate_now(const Vma& v, bool populate_flag) {
+    constexpr uint64_t kEagerAnon = 1ull << 20, kEagerFile = 16ull << 20;
+    if (!pte_flags(v.prot))
+        return false;
+    if (populate_flag)
+        return true;
+    if (v.flags & kVmNoReserve)
+        return false;
+    uint64_t len = v.end - v.start;
+    return len <= ((v.file || (v.flags & kVmImage)) ? kEagerFile : kEagerAnon);
 }
 
 uint64_t as_find_gap(const AddressSpace& as, uint64_t len) {

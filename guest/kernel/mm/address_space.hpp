@@ -4,10 +4,10 @@
 // exec replaces one, threads share one; TLB flushes are batched per
 // address space (one CR3 reload per munmap/mprotect, not one per page).
 //
-// Population policy (docs/design.md, "Guest virtual memory"): every
-// accessible page of a mapping is backed when the mapping is made — a PTE
-// write costs ~20 ns here, a guest page fault ~23 us — so only PROT_NONE
-// ranges have no frames.
+// Population policy (docs/design.md, "Guest virtual memory"): a PTE write
+// costs ~20 ns here, a guest page fault ~23 us, so small mappings and file
+// mappings are backed when made; large anonymous ones, MAP_NORESERVE and
+// the stack below its top are faulted in (64 KiB at a time).
 #pragma once
 
 #include <stdint.h>
@@ -74,7 +74,19 @@ long as_populate(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b);
 long as_unmap(AddressSpace& as, uint64_t a, uint64_t b);
 // New protection for [a, b), which must be covered (-ENOMEM otherwise).
 long as_protect(AddressSpace& as, uint64_t a, uint64_t b, int prot);
-// Drops the frames of [a, b) and maps fresh ones (MADV_DONTNEED).
+// Resolves a fault at addr (mm/fault.cpp): maps the pages around it or
+// copies a shared frame about to be written. 0, -EFAULT (the access is not
+// allowed: SIGSEGV) or -ENOMEM (no frame: the OOM report).
+long as_fault(AddressSpace& as, uint64_t addr, bool write, bool exec);
+// Makes [addr, addr+len) ready for the kernel to read (or write): present,
+// and private where written. 0, -EFAULT or -ENOMEM.
+long as_prepare(AddressSpace& as, uint64_t addr, uint64_t len, bool write);
+// Should a new mapping of this VMA be populated at once? (Policy: small
+// ones and file mappings yes, large anonymous and MAP_NORESERVE ones fault
+// in, see docs/design.md.)
+bool as_populate_now(const Vma& v, bool populate_flag);
+// Drops the frames of [a, b) (MADV_DONTNEED): the next touch faults in
+// zeros again (or the file's data).
 long as_discard(AddressSpace& as, uint64_t a, uint64_t b);
 // Highest free range of len bytes below mmap_top and above the break, or 0.
 uint64_t as_find_gap(const AddressSpace& as, uint64_t len);

@@ -27,14 +27,15 @@ bool round_len(uint64_t len, uint64_t* out) {
 
 constexpr int kProtMask = PROT_READ | PROT_WRITE | PROT_EXEC;
 
-long map_new(uint64_t at, uint64_t len, int prot, uint32_t vmflags, OpenFile* file, uint64_t offset) {
+long map_new(uint64_t at, uint64_t len, int prot, uint32_t vmflags, OpenFile* file, uint64_t offset,
+             bool populate = false) {
     Vma v{at, at + len, prot, vmflags, file, offset};
     if (!vma_insert(mm(), v))
         return -err::kNoMem;
-    long r = as_populate(mm(), v, at, at + len);
+    long r = as_populate_now(v, populate) ? as_populate(mm(), v, at, at + len) : 0;
     if (r < 0) {
         as_unmap(mm(), at, at + len);
-        return r == -err::kNoMem ? r : r;
+        return r;
     }
     return static_cast<long>(at);
 }
@@ -93,7 +94,7 @@ long mem_map_image(uint64_t addr, uint64_t len, int prot, uint64_t image_offset)
     long at = place(addr, len, MAP_FIXED);
     if (at < 0)
         return at;
-    return map_new(addr, len, prot, kVmImage, nullptr, image_offset);
+    return map_new(addr, len, prot, kVmImage, nullptr, image_offset, true);
 }
 
 long mem_setup_stack(uint64_t top, uint64_t size) {
@@ -101,7 +102,14 @@ long mem_setup_stack(uint64_t top, uint64_t size) {
     as.stack_top = top;
     // Top-down mmaps start a guard gap below the largest stack.
     as.mmap_top = top - size - (1ull << 30);
-    return map_new(top - size, size, PROT_READ | PROT_WRITE, kVmGrowsDown, nullptr, 0);
+    long r = map_new(top - size, size, PROT_READ | PROT_WRITE, kVmGrowsDown, nullptr, 0);
+    if (r < 0)
+        return r;
+    // The top is used at once (arguments, environment, the first frames);
+    // the rest faults in as the stack grows.
+    constexpr uint64_t kStackEager = 128 * 1024;
+    uint64_t eager = size < kStackEager ? size : kStackEager;
+    return as_populate(as, *vma_find(as, top - eager), top - eager, top);
 }
 
 void mem_set_brk(uint64_t start) { mm().brk_start = mm().brk = page_up(start); }
@@ -119,7 +127,8 @@ uint64_t mem_brk(uint64_t new_brk) {
         Vma* heap = heap_vma();
         if (heap) {
             heap->end = new_top;
-            if (as_populate(as, *heap, old_top, new_top) < 0) {
+            Vma grown{old_top, new_top, heap->prot, heap->flags, nullptr, 0};
+            if (as_populate_now(grown, false) && as_populate(as, *heap, old_top, new_top) < 0) {
                 as_unmap(as, old_top, new_top);
                 return as.brk;
             }
@@ -145,7 +154,8 @@ long mem_mmap(uint64_t addr, uint64_t len, int prot, int flags, OpenFile* file, 
     if (at < 0)
         return at;
     uint32_t vmflags = (type == MAP_PRIVATE ? 0u : uint32_t{kVmShared}) | ((flags & MAP_NORESERVE) ? uint32_t{kVmNoReserve} : 0u);
-    return map_new(static_cast<uint64_t>(at), len, prot & kProtMask, vmflags, file, file ? offset : 0);
+    return map_new(static_cast<uint64_t>(at), len, prot & kProtMask, vmflags, file, file ? offset : 0,
+                   flags & MAP_POPULATE);
 }
 
 long mem_munmap(uint64_t addr, uint64_t len) {
@@ -190,7 +200,8 @@ long mem_mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags
                !vma_overlaps(as, v->end, old_addr + new_len)) {
         uint64_t tail = v->end;
         v->end = old_addr + new_len;  // grow in place
-        long r = as_populate(as, *v, tail, v->end);
+        Vma grown{tail, v->end, v->prot, v->flags, v->file, 0};
+        long r = as_populate_now(grown, false) ? as_populate(as, *v, tail, v->end) : 0;
         if (r < 0) {
             as_unmap(as, tail, old_addr + new_len);
             return r;
@@ -213,7 +224,9 @@ long mem_mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags
     uint64_t keep = old_len < new_len ? old_len : new_len;
     move_entries(old_addr, keep, new_addr);
     as_unmap(as, old_addr, old_addr + old_len);
-    if (new_len > old_len && as_populate(as, moved, new_addr + old_len, new_addr + new_len) < 0) {
+    Vma tail{new_addr + old_len, new_addr + new_len, moved.prot, moved.flags, moved.file, 0};
+    if (new_len > old_len && as_populate_now(tail, false) &&
+        as_populate(as, moved, new_addr + old_len, new_addr + new_len) < 0) {
         as_unmap(as, new_addr, new_addr + new_len);
         return -err::kNoMem;
     }

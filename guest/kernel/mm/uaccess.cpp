@@ -11,7 +11,7 @@ namespace lightvm::guest {
 
 namespace {
 
-const AddressSpace& mm() { return *current_process()->mm; }
+AddressSpace& mm() { return *current_process()->mm; }
 
 bool in_user(uint64_t a, uint64_t len) { return a >= kUserMin && a <= kUserMax && len <= kUserMax - a; }
 
@@ -38,19 +38,10 @@ void each_page(uint64_t va, uint64_t len, F fn) {
 
 }  // namespace
 
-bool user_range_ok(const AddressSpace& as, uint64_t addr, uint64_t len, bool write) {
+bool user_range_ok(AddressSpace& as, uint64_t addr, uint64_t len, bool write) {
     if (len == 0)
         return true;
-    if (!in_user(addr, len))
-        return false;
-    for (uint64_t va = page_down(addr); va < addr + len; va += kPage) {
-        uint64_t gpa, e;
-        if (!as_translate(as, va, &gpa, &e) || !(e & pte::kUser))
-            return false;
-        if (write && !(e & pte::kWrite))
-            return false;  // read-only, or copy-on-write (not made yet)
-    }
-    return true;
+    return in_user(addr, len) && as_prepare(as, addr, len, write) == 0;
 }
 
 bool access_ok(uint64_t addr, uint64_t len) { return user_range_ok(mm(), addr, len, false); }

@@ -19,7 +19,9 @@ namespace lightvm::guest {
 struct AddressSpace;
 
 // Is [addr, addr+len) mapped in `as` with read (or write) access?
-bool user_range_ok(const AddressSpace& as, uint64_t addr, uint64_t len, bool write);
+// Pages not backed yet are faulted in (mm/fault.cpp), copy-on-write pages
+// about to be written are copied.
+bool user_range_ok(AddressSpace& as, uint64_t addr, uint64_t len, bool write);
 
 // Against the current process: readable, or writable.
 bool access_ok(uint64_t addr, uint64_t len);

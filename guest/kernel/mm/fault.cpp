@@ -1,0 +1,111 @@
+// Demand paging: what the page-fault handler (mm/fault_entry.cpp) and the
+// user-access layer do when a page the program may touch has no frame yet,
+// or is a shared frame about to be written.
+#include "kernel/errno.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/mm/address_space.hpp"
+#include "kernel/mm/frames.hpp"
+#include "kernel/mm/layout.hpp"
+#include "kernel/mm/page_table.hpp"
+#include "kernel/uapi.hpp"
+
+namespace lightvm::guest {
+
+namespace {
+
+// One fault maps this much around the faulting page (inside its VMA): a
+// guest #PF costs ~23 us under PVM, a PTE write ~20 ns (docs/design.md).
+constexpr uint64_t kFaultAround = 64 * 1024;
+
+bool allowed(const Vma& v, bool write, bool exec) {
+    if (!pte_flags(v.prot))
+        return false;
+    if (write && !(v.prot & PROT_WRITE))
+        return false;
+    return !exec || (v.prot & PROT_EXEC);
+}
+
+// A private copy of the shared frame behind a copy-on-write entry.
+long break_cow(AddressSpace& as, uint64_t& e) {
+    uint64_t old = e & pte::kAddr;
+    uint64_t fresh = old;
+    if (!frame_in_pool(old) || frame_refs(old) > 1) {
+        fresh = frame_alloc(0);
+        if (!fresh)
+            return -err::kNoMem;
+        memcpy(phys_to_virt(fresh), phys_to_virt(old), kPage);
+    }
+    e = (e & ~(pte::kAddr | pte::kCow)) | fresh | pte::kWrite | pte::kDirty;
+    as.tlb_stale = true;  // the read-only translation may be cached
+    if (fresh != old)
+        frame_unref(old);
+    return 0;
+}
+
+}  // namespace
+
+long as_fault(AddressSpace& as, uint64_t addr, bool write, bool exec) {
+    Vma* v = vma_find(as, addr);
+    if (!v || !allowed(*v, write, exec))
+        return -err::kFault;
+    uint64_t page = page_down(addr);
+    uint64_t* e = pt_entry(as.root, page, false);
+    if (e && (*e & pte::kPresent)) {
+        long r = 0;
+        if (write && (*e & pte::kCow))
+            r = break_cow(as, *e);
+        else
+            as.tlb_stale = true;  // allowed already: a stale translation
+        as_flush(as);
+        return r;
+    }
+    uint64_t lo = addr & ~(kFaultAround - 1), hi = lo + kFaultAround;
+    if (lo < v->start)
+        lo = v->start;
+    if (hi > v->end || hi < lo)
+        hi = v->end;
+    Vma copy = *v;  // populate may grow the VMA array
+    long r = as_populate(as, copy, lo, hi);
+    if (r < 0 && r != -err::kNoMem)
+        return r;
+    // Out of memory for the window: the faulting page alone may still fit.
+    e = pt_entry(as.root, page, false);
+    if (!e || !(*e & pte::kPresent))
+        return r < 0 ? r : as_populate(as, copy, page, page + kPage);
+    return 0;
+}
+
+long as_prepare(AddressSpace& as, uint64_t addr, uint64_t len, bool write) {
+    uint64_t end = addr + len;
+    for (uint64_t va = page_down(addr); va < end;) {
+        Vma* v = vma_find(as, va);
+        if (!v || !allowed(*v, write, false))
+            return -err::kFault;
+        uint64_t stop = v->end < end ? v->end : end;
+        bool missing = false;
+        for (uint64_t p = va; p < stop && !missing; p += kPage) {
+            uint64_t* e = pt_entry(as.root, p, false);
+            missing = !e || !(*e & pte::kPresent);
+        }
+        if (missing) {
+            Vma copy = *v;
+            long r = as_populate(as, copy, va, page_up(stop));
+            if (r < 0)
+                return r;
+        }
+        if (write) {
+            long r = 0;
+            pt_for_each(as.root, va, page_up(stop), [&](uint64_t, uint64_t& e) {
+                if (r == 0 && (e & pte::kCow))
+                    r = break_cow(as, e);
+            });
+            if (r < 0)
+                return r;
+        }
+        va = page_up(stop);
+    }
+    as_flush(as);
+    return 0;
+}
+
+}  // namespace lightvm::guest

@@ -1,0 +1,55 @@
+// The C side of the page-fault path (arch/x86_64/cpl0.S): resolve the fault
+// through the address space or end the VM with a report naming it.
+#include "kernel/errno.hpp"
+#include "kernel/irq/irq.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/mm/address_space.hpp"
+#include "kernel/mm/layout.hpp"
+#include "kernel/proc/task.hpp"
+
+extern "C" uint64_t lvm_fault_frame[6];  // error, rip, cs, rflags, rsp, ss (written by the CPU)
+extern "C" uint64_t lvm_pf_cr2;
+extern "C" char __kernel_end[];
+
+namespace lightvm::guest {
+
+namespace {
+
+enum : uint64_t { kErrPresent = 1, kErrWrite = 2, kErrFetch = 16 };
+
+bool in_kernel_image(uint64_t a) { return a >= abi::kKernelBase && a < reinterpret_cast<uint64_t>(__kernel_end); }
+
+[[noreturn]] void report(uint32_t kind, uint64_t addr) {
+    static volatile abi::HcFault hc;
+    hc.kind = kind;
+    hc.vector = 14;
+    hc.error = lvm_fault_frame[0];
+    hc.rip = lvm_fault_frame[1];
+    hc.addr = addr;
+    hc.rsp = lvm_fault_frame[4];
+    hypercall(abi::kHcFault, &hc);
+    for (;;)
+        exit_vm(139, 11);  // a monitor that ignored the report
+}
+
+}  // namespace
+
+extern "C" void lvm_page_fault() {
+    irq::MaskGuard masked;
+    const uint64_t err = lvm_fault_frame[0], rip = lvm_fault_frame[1], addr = lvm_pf_cr2;
+    const bool user_addr = addr >= kUserMin && addr < kUserMax;
+    if (user_addr) {
+        // From the program, or from kernel code touching user memory that
+        // the user-access layer had not prepared: resolve it the same way.
+        long r = as_fault(*current_process()->mm, addr, err & kErrWrite, err & kErrFetch);
+        if (r == 0)
+            return;
+        if (!in_kernel_image(rip))
+            report(r == -err::kNoMem ? abi::kFaultOutOfMemory : abi::kFaultAccess, addr);
+    }
+    if (in_kernel_image(rip))
+        report(in_kernel_image(addr) && !(err & kErrPresent) ? abi::kFaultKernelStack : abi::kFaultKernel, addr);
+    report(abi::kFaultAccess, addr);  // the kernel's regions, non-canonical, ... from the program
+}
+
+}  // namespace lightvm::guest
