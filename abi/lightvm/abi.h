@@ -397,6 +397,7 @@ enum BootFlags : uint32_t {
     kBootStderrClosed = 1u << 7,
     kBootStdinSeekable = 1u << 8,  // host stdin is a regular file: lseek works
     kBootTestHooks = 1u << 9,      // tests only: the kernel's test-hook syscall is enabled
+    kBootNoAslr = 1u << 10,        // --no-aslr: load addresses and stack are the same every run
 };
 
 inline constexpr uint32_t kMaxDevices = 16;

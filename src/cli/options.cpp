@@ -115,7 +115,8 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
     sub->add_option("--fs,-v,--volume", shares, "Share a host directory (default GUESTPATH: its host path), repeatable")
         ->allow_extra_args(false)
         ->type_name("HOSTDIR[:GUESTPATH][:ro]");
-    sub->add_option("--rootfs", rootfs, "Host directory to use as the guest's /")->type_name("DIR");
+    sub->add_option("--rootfs", rootfs, "Host directory to use as the guest's / (:ro: read-only)")
+        ->type_name("DIR[:ro]");
     sub->add_option("--disk", disks, "Attach a host file as /dev/vda, /dev/vdb, ..., repeatable")
         ->allow_extra_args(false)
         ->type_name("FILE[:ro]");
@@ -123,6 +124,8 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         ->type_name("DIR");
     sub->add_flag("--trace", run.config.trace, "Print each guest system call to stderr, strace-style");
     sub->add_flag("--stats", run.config.stats, "Print boot time, exits by kind and memory touched to stderr");
+    sub->add_flag("--no-aslr", run.config.no_aslr,
+                  "Load the program, its libraries and its stack at the same addresses every run");
     sub->add_flag("--overcommit", run.config.overcommit,
                   "Accept --mem larger than the memory this host can back now (only touched pages cost memory)");
     bool no_sandbox = false;
@@ -173,8 +176,10 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
     }
     if (!timeout.empty())
         run.config.timeout_seconds = TRY(parse_seconds(timeout));
-    if (!rootfs.empty())
-        run.config.shares.push_back(ShareSpec{rootfs, "/", false});
+    if (!rootfs.empty()) {
+        bool ro = rootfs.size() > 3 && rootfs.ends_with(":ro");
+        run.config.shares.push_back(ShareSpec{ro ? rootfs.substr(0, rootfs.size() - 3) : rootfs, "/", ro});
+    }
     for (const auto& s : shares)
         run.config.shares.push_back(TRY(parse_share(s)));
     for (const auto& d : disks)

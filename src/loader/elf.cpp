@@ -1,6 +1,7 @@
 // The host side of ELF loading: freestanding/elf does the checking; this
-// file turns its Problems into the CLI's one-line messages and refuses
-// what the host cannot run yet (dynamically linked programs).
+// file turns its Problems into the CLI's one-line messages. A dynamically
+// linked program's interpreter is found and loaded by the guest kernel
+// (from the guest's file system), so here it is only named.
 #include "loader/elf.hpp"
 
 #include <cstdio>
@@ -12,9 +13,6 @@ namespace {
 
 using elf::Problem;
 using elf::Status;
-
-constexpr const char* kDynamicMessage =
-    "dynamically linked executables are not supported yet; link with -static";
 
 tl::unexpected<Error> bad(std::string message) {
     return make_error(ErrorKind::BadExecutable, "elf", std::move(message));
@@ -136,10 +134,6 @@ Result<ElfImage> parse_elf(std::span<const uint8_t> file, uint64_t pie_base) {
     elf::Header header;
     if (Problem p = elf::read_header(file.data(), file.size(), file.size(), &header); !p.ok())
         return fail(p);
-    // The most likely "wrong kind of binary", so say so before nitpicking segments.
-    if (elf::has_program_header(file.data(), header, PT_INTERP))
-        return bad(kDynamicMessage);
-
     elf::Image img;
     if (Problem p = elf::parse(file.data(), file.size(), file.size(), &img); !p.ok())
         return fail(p);
@@ -158,6 +152,12 @@ Result<ElfImage> parse_elf(std::span<const uint8_t> file, uint64_t pie_base) {
     image.phentsize = img.phentsize;
     image.image_start = img.image_start;
     image.image_end = img.image_end;
+    if (img.has_interp) {
+        const char* path = nullptr;
+        if (Problem p = elf::interp_path(img, file.data(), file.size(), &path); !p.ok())
+            return fail(p);
+        image.interp = path;
+    }
     image.segments.reserve(img.load_count);
     for (uint16_t i = 0; i < img.phnum; i++)
         if (Segment s; elf::segment(img, i, &s))

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "common/result.hpp"
@@ -32,6 +33,7 @@ struct ElfImage {
     uint64_t image_start = 0;  // page-aligned down lowest relocated PT_LOAD vaddr
     uint64_t image_end = 0;    // page-aligned up end of the highest relocated PT_LOAD
     std::vector<Segment> segments;  // PT_LOAD with memsz > 0, in file order
+    std::string interp;        // PT_INTERP (a dynamically linked program): the guest kernel loads it
 };
 
 // Parse and strictly validate a static x86-64 executable held in memory.

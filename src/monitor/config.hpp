@@ -44,6 +44,7 @@ struct VmConfig {
     // (memory/admission.hpp); otherwise such a VM is refused before it starts.
     bool overcommit = false;
     bool test_hooks = false;             // tests only: enables the guest kernel's test-hook syscall
+    bool no_aslr = false;                // --no-aslr: same addresses every run (debugging, benchmarks)
     // Leave the KVM objects and guest memory alive when run_vm returns, so
     // a CLI can tear them down off the critical path (see cli/fast_exit).
     bool defer_teardown = false;

@@ -208,7 +208,8 @@ Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& 
     boot.magic = abi::kBootMagic;
     boot.abi_version = abi::kAbiVersion;
     boot.flags = (cfg.trace ? uint32_t{abi::kBootTrace} : 0u) | (host.fsgsbase ? uint32_t{abi::kBootHasFsgsbase} : 0u) |
-                 (cfg.test_hooks ? uint32_t{abi::kBootTestHooks} : 0u);
+                 (cfg.test_hooks ? uint32_t{abi::kBootTestHooks} : 0u) |
+                 (cfg.no_aslr ? uint32_t{abi::kBootNoAslr} : 0u);
     if ((host.stdio_mode[0] & S_IFMT) == S_IFCHR && ::isatty(cfg.stdin_fd))
         boot.flags |= abi::kBootStdinTty;
     if ((host.stdio_mode[1] & S_IFMT) == S_IFCHR && ::isatty(cfg.stdout_fd))

@@ -110,8 +110,10 @@ Result<Vm> Vm::create(const VmShape& shape) {
     // no high region.
     TRY(s.ram->boot(abi::kAppMin + kHeadroom, s.mem.size()));
     s.vcpu = TRY(s.vm.create_vcpu(0));
-    if (!kvm::is_pvm())
-        TRY(s.vcpu.set_cpuid(std::span<const kvm::CpuidEntry>(x86::guest_cpuid())));
+    // Also on PVM: without a table CPUID answers zeros there, and glibc's
+    // ld.so then refuses every library ("CPU ISA level is lower than
+    // required"); static programs silently took their slowest code paths.
+    TRY(s.vcpu.set_cpuid(std::span<const kvm::CpuidEntry>(x86::guest_cpuid())));
     s.vm_created_ns = monotonic_ns();
 
     s.image = TRY(build_shell_image(s.mem));

@@ -205,8 +205,15 @@ run "$L" run /etc/passwd
 expect_error "text file: 126" 126 "not an ELF"
 
 if [ -e /bin/ls ] && grep -q "ld-linux" /bin/ls; then
+    # Dynamically linked: the guest kernel loads ld.so from the guest's
+    # file system, so without --rootfs the one-line error names the path.
     run "$L" run /bin/ls
-    expect_error "dynamically linked /bin/ls: 126" 126 "link with -static"
+    expect_error "dynamic /bin/ls without its interpreter: 127" 127 "/lib64/ld-linux-x86-64.so.2"
+    mkdir -p "$T/lsdir/sub" && : >"$T/lsdir/file"
+    run "$L" run --rootfs /:ro /bin/ls "$T/lsdir"
+    expect "dynamic /bin/ls --rootfs /:ro: as natively" 0 "$(/bin/ls "$T/lsdir")"
+    run "$L" run --rootfs /:ro /bin/touch "$T/lsdir/new"
+    if [ "$RC" -ne 0 ] && [ ! -e "$T/lsdir/new" ]; then pass "--rootfs /:ro is read-only"; else fail "--rootfs /:ro is read-only" "$(describe)"; fi
 else
     echo "SKIPPED: no dynamically linked /bin/ls here"
 fi

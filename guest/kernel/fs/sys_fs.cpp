@@ -8,6 +8,7 @@
 #include "kernel/fs/fs_client.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/syscalls/syscall.hpp"
+#include "kernel/fs/kernel_open.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/uapi.hpp"
@@ -166,6 +167,20 @@ static long do_open(PathArg& p, uint32_t flags, uint32_t mode) {
         return -err::kNameTooLong;
     }
     return install(f, flags);
+}
+
+long kernel_open(const char* path, OpenFile** out) {
+    PathArg p;
+    if (strlen(path) > abi::kMaxPath)
+        return -err::kNameTooLong;
+    path_from_kernel(p, AT_FDCWD, path);
+    long fd = do_open(p, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return fd;
+    *out = fd_get(fd);
+    file_get(*out);  // the kernel's own reference outlives the descriptor
+    fd_close(fd);
+    return 0;
 }
 
 static long open_user(long dirfd, uint64_t path, uint32_t flags, uint32_t mode) {

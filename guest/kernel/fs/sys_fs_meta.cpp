@@ -135,6 +135,11 @@ long sys_fchown(const SyscallArgs& a) { return fd_get(fd_arg(a.a0)) ? 0 : -err::
 
 long sys_mknod(const SyscallArgs&) { return -err::kPerm; }
 
+// Extended attributes: shares do not carry them, as on a file system
+// mounted without xattr support. Programs (ls -l asking for SELinux labels
+// and ACLs, cp -a, tar) treat EOPNOTSUPP as "none".
+long sys_xattr(const SyscallArgs&) { return -err::kOpNotSupp; }
+
 constexpr uint64_t kStatfsSize = sizeof(struct statfs);
 static long statfs_synthetic(uint64_t buf) {
     struct statfs s{};

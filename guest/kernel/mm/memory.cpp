@@ -97,11 +97,11 @@ long mem_map_image(uint64_t addr, uint64_t len, int prot, uint64_t image_offset)
     return map_new(addr, len, prot, kVmImage, nullptr, image_offset, true);
 }
 
-long mem_setup_stack(uint64_t top, uint64_t size) {
+long mem_setup_stack(uint64_t top, uint64_t size, uint64_t mmap_gap) {
     AddressSpace& as = mm();
     as.stack_top = top;
-    // Top-down mmaps start a guard gap below the largest stack.
-    as.mmap_top = top - size - (1ull << 30);
+    // Top-down mmaps start a guard gap (plus a random one) below the stack.
+    as.mmap_top = top - size - (1ull << 30) - mmap_gap;
     long r = map_new(top - size, size, PROT_READ | PROT_WRITE, kVmGrowsDown, nullptr, 0);
     if (r < 0)
         return r;

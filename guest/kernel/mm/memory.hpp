@@ -30,7 +30,7 @@ long mem_mincore_page(uint64_t addr, uint8_t* resident);
 // [top - size, top), which also places the mmap area below it; the start
 // of the program break.
 long mem_map_image(uint64_t addr, uint64_t len, int prot, uint64_t image_offset);
-long mem_setup_stack(uint64_t top, uint64_t size);
+long mem_setup_stack(uint64_t top, uint64_t size, uint64_t mmap_gap);
 void mem_set_brk(uint64_t start);
 
 // Bytes of guest RAM handed out (frames), for sysinfo and /proc/meminfo.
