@@ -46,6 +46,7 @@ struct OpenFile {
     long deferred_error;  // write-behind error to report on the next call (file_cache.cpp)
     const char* text;     // Synthetic: contents (kernel memory, stable while open)
     uint32_t text_len;
+    uint32_t text_cap;    // Synthetic: non-zero when `text` is kmem this file owns (freed on release)
 };
 
 }  // namespace lightvm::guest

@@ -4,6 +4,7 @@
 #include "kernel/errno.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/mm/kmem.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -34,6 +35,14 @@ long text_read(OpenFile* f, void* buf, size_t len, int64_t at) {
 }
 
 long text_write(OpenFile*, const void*, size_t, int64_t) { return -err::kBadF; }
+
+long text_release(OpenFile* f) {
+    if (f->text_cap)
+        kmem_free(const_cast<char*>(f->text), f->text_cap);
+    f->text = nullptr;
+    f->text_cap = 0;
+    return 0;
+}
 
 long text_seek(OpenFile* f, int64_t offset, int whence) { return seek_within(f, offset, whence, f->text_len); }
 
@@ -68,7 +77,7 @@ const FileOps kSyntheticFileOps = {
     .ioctl = nullptr,
     .poll = nullptr,
     .wait_queue = nullptr,
-    .release = nullptr,
+    .release = text_release,
     .tty = false,
     .seekable = true,
 };

@@ -12,7 +12,9 @@
 #include "kernel/fs/sys_fs_common.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/uapi.hpp"
+#include "kernel/mm/proc_maps.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/task.hpp"
 
 namespace lightvm::guest {
 
@@ -105,6 +107,21 @@ static long open_special(const Resolved& res, uint32_t flags) {
         if (!f)
             return -err::kNFile;
         f->text = proc_mounts_text(&f->text_len);
+        return install(f, flags);
+    }
+    case Special::ProcMaps: {
+        if (writing)
+            return -err::kAcces;
+        OpenFile* f = file_alloc(FileKind::Synthetic, 0);
+        if (!f)
+            return -err::kNFile;
+        // A snapshot at open, as a reader that reads it whole sees on Linux.
+        char* text = proc_maps_text(*current_process()->mm, &f->text_len, &f->text_cap);
+        if (!text) {
+            file_put(f);
+            return -err::kNoMem;
+        }
+        f->text = text;
         return install(f, flags);
     }
     case Special::SelfExe:

@@ -293,6 +293,8 @@ long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
         out.special = Special::SelfExe;
     else if (equals(a, n, "/proc/mounts") || equals(a, n, "/proc/self/mounts"))
         out.special = Special::ProcMounts;
+    else if (equals(a, n, "/proc/self/maps"))
+        out.special = Special::ProcMaps;
     else if (n == 8 && memcmp(a, "/dev/vd", 7) == 0 && a[7] >= 'a' && a[7] <= 'p') {
         // /dev/vda.. : the i-th block device in the boot page.
         uint32_t want = static_cast<uint32_t>(a[7] - 'a'), seen = 0;

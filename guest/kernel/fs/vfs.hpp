@@ -15,6 +15,7 @@ namespace lightvm::guest {
 enum class Special : uint8_t {
     None, DevNull, DevZero, DevRandom, DevStdin, DevStdout, DevStderr, Block, SelfExe, RootDir,
     ProcMounts,  // /proc/mounts, /proc/self/mounts: the mount table, for df and mount
+    ProcMaps,    // /proc/self/maps: the address space's regions
 };
 
 struct Resolved {
