@@ -19,6 +19,7 @@ namespace lightvm::guest::testing {
 // What the stubs saw.
 struct MmStubs {
     int root_loads = 0;
+    int pages_flushed = 0;
     uint64_t loaded_root = 0;
     std::vector<uint8_t> file;  // contents of the one fake file
     int file_refs = 0;

@@ -80,9 +80,17 @@ TEST_F(MemoryTest, MprotectTakesWriteAwayAndFlushesOnce) {
     long a = mem_mmap(0, 8 * kPg, kRW, kAnon, nullptr, 0);
     ASSERT_GT(a, 0);
     fill(a, 8 * kPg, 1);
-    int loads = testing::mm_stubs().root_loads;
+    int loads = testing::mm_stubs().root_loads, pages = testing::mm_stubs().pages_flushed;
     EXPECT_EQ(mem_mprotect(a + 2 * kPg, 4 * kPg, PROT_READ), 0);
+    EXPECT_EQ(testing::mm_stubs().pages_flushed, pages + 4);  // a few pages: one by one
+    EXPECT_EQ(testing::mm_stubs().root_loads, loads);
+    EXPECT_EQ(mem_mprotect(a, 8 * kPg, PROT_READ | PROT_WRITE), 0);  // adding rights: nothing stale
+    EXPECT_EQ(testing::mm_stubs().pages_flushed, pages + 4);
+    long big = mem_mmap(0, 64 * kPg, kRW, kAnon | MAP_POPULATE, nullptr, 0);
+    ASSERT_GT(big, 0);
+    EXPECT_EQ(mem_munmap(big, 64 * kPg), 0);  // many pages: one CR3 reload
     EXPECT_EQ(testing::mm_stubs().root_loads, loads + 1);
+    EXPECT_EQ(mem_mprotect(a + 2 * kPg, 4 * kPg, PROT_READ), 0);
     EXPECT_TRUE(access_ok(a + 2 * kPg, 4 * kPg));
     EXPECT_FALSE(access_ok_write(a + 2 * kPg, 1));
     EXPECT_TRUE(access_ok_write(a + kPg, kPg));

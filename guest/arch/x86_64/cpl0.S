@@ -19,8 +19,14 @@ lvm_svc_stack_top:
     /* SMP: one per CPU (with the IST stack), reached through the per-CPU page. */
     .globl lvm_svc_request
     .balign 8
-lvm_svc_request:
+lvm_svc_request:              /* a CR3 value, or 1: invlpg the pages below */
     .skip 8
+    .globl lvm_svc_count
+lvm_svc_count:
+    .skip 8
+    .globl lvm_svc_pages
+lvm_svc_pages:                /* AddressSpace::kStalePages entries */
+    .skip 8 * 16
 
     .text
     .globl lvm_svc_entry
@@ -29,10 +35,19 @@ lvm_svc_entry:
     je 1f
     pushq %rax
     movq lvm_svc_request(%rip), %rax
+    testq $1, %rax
+    jnz 3f
     movq %rax, %cr3
-    movq $0, lvm_svc_request(%rip)
+2:  movq $0, lvm_svc_request(%rip)
     popq %rax
     iretq
+3:  pushq %rcx
+    movq lvm_svc_count(%rip), %rcx
+4:  movq lvm_svc_pages-8(,%rcx,8), %rax  /* absolute: the kernel sits below 2 GiB */
+    invlpg (%rax)
+    loop 4b
+    popq %rcx
+    jmp 2b
 1:  pushq $0                  /* error code */
     pushq $3                  /* vector: the frame the monitor's report reads */
     movw $0x5ff, %dx          /* abi::kFaultPort */

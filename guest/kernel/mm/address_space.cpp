@@ -104,10 +104,10 @@ long populate_fresh(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b) {
 
 // Clears the entries of [a, b), deferring their frames.
 void clear_range(AddressSpace& as, uint64_t a, uint64_t b) {
-    pt_for_each(as.root, a, b, [&](uint64_t, uint64_t& e) {
+    pt_for_each(as.root, a, b, [&](uint64_t va, uint64_t& e) {
         uint64_t frame = e & pte::kAddr;
         if (e & pte::kPresent)
-            as.tlb_stale = true;
+            as_mark_stale(as, va);
         e = 0;
         as.resident--;
         defer_free(as, frame);
@@ -117,12 +117,11 @@ void clear_range(AddressSpace& as, uint64_t a, uint64_t b) {
 // New entry bits for the pages of v (prot already changed) in [a, b).
 // Shared frames in a now-writable private mapping become copy-on-write.
 void reprotect(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b) {
-    pt_for_each(as.root, a, b, [&](uint64_t, uint64_t& e) {
+    pt_for_each(as.root, a, b, [&](uint64_t va, uint64_t& e) {
         uint64_t next = entry_for(v, e & pte::kAddr);
-        if ((e & pte::kPresent) && (e & ~next & (pte::kPresent | pte::kWrite)))
-            as.tlb_stale = true;  // a permission was taken away
-        if ((e & pte::kPresent) && (~e & next & pte::kNoExec))
-            as.tlb_stale = true;
+        bool taken = (e & ~next & (pte::kPresent | pte::kWrite)) || (~e & next & pte::kNoExec);
+        if ((e & pte::kPresent) && taken)
+            as_mark_stale(as, va);  // a permission was taken away
         e = next;
     });
 }
@@ -215,11 +214,28 @@ uint64_t as_find_gap(const AddressSpace& as, uint64_t len) {
     return hi > floor && hi - floor >= len ? hi - len : 0;
 }
 
+void as_mark_stale(AddressSpace& as, uint64_t va) {
+    as.tlb_stale = true;
+    if (as.nstale < AddressSpace::kStalePages)
+        as.stale[as.nstale] = va;
+    if (as.nstale <= AddressSpace::kStalePages)
+        as.nstale++;
+}
+
+// A few pages: invlpg each (~16-20 us a page on PVM). More: one CR3
+// reload, which drops every non-global translation, so the program's
+// working set is faulted back into the shadow tables afterwards
+// (docs/design.md, "Flushing").
 void as_flush(AddressSpace& as) {
     if (as.tlb_stale) {
-        if (mm_loaded_root() == as.root)  // another address space's stale entries die with its switch-in
-            mm_load_root(as.root);
+        if (mm_loaded_root() == as.root) {  // another address space's stale entries die with its switch-in
+            if (as.nstale <= AddressSpace::kStalePages)
+                mm_flush_pages(as.stale, as.nstale);
+            else
+                mm_load_root(as.root);
+        }
         as.tlb_stale = false;
+        as.nstale = 0;
     }
     for (uint32_t i = 0; i < as.ndeferred; ++i)
         frame_unref(as.deferred[i]);

@@ -44,7 +44,12 @@ struct AddressSpace {
     uint64_t stack_top;            // end of the main stack
     uint64_t image_gpa;            // where kVmImage offsets point
     uint64_t resident;             // pages mapped
-    bool tlb_stale;                // a present entry changed since the last flush
+    // Present entries changed since the last flush: up to kStalePages
+    // addresses are flushed one by one (invlpg), more with a CR3 reload.
+    static constexpr uint32_t kStalePages = 16;
+    bool tlb_stale;
+    uint32_t nstale;               // > kStalePages: too many, reload CR3
+    uint64_t stale[kStalePages];
     uint32_t ndeferred;            // frames to free after that flush
     uint64_t deferred[kDeferred];
 };
@@ -90,6 +95,9 @@ bool as_populate_now(const Vma& v, bool populate_flag);
 long as_discard(AddressSpace& as, uint64_t a, uint64_t b);
 // Highest free range of len bytes below mmap_top and above the break, or 0.
 uint64_t as_find_gap(const AddressSpace& as, uint64_t len);
+// A present entry for va changed: its translation must be flushed before
+// the frame or the address is reused.
+void as_mark_stale(AddressSpace& as, uint64_t va);
 // Flushes the TLB if needed and frees the frames waiting for it.
 void as_flush(AddressSpace& as);
 
@@ -103,6 +111,8 @@ void mm_file_get(OpenFile* f);
 void mm_file_put(OpenFile* f);
 // Loads CR3 (mm/tlb.cpp): switches address space and flushes the TLB.
 void mm_load_root(uint64_t root);
+// Invalidates the translations of n pages of the current address space.
+void mm_flush_pages(const uint64_t* va, uint32_t n);
 // The root the CPU uses now.
 uint64_t mm_loaded_root();
 

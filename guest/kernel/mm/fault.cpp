@@ -26,7 +26,7 @@ bool allowed(const Vma& v, bool write, bool exec) {
 }
 
 // A private copy of the shared frame behind a copy-on-write entry.
-long break_cow(AddressSpace& as, uint64_t& e) {
+long break_cow(AddressSpace& as, uint64_t va, uint64_t& e) {
     uint64_t old = e & pte::kAddr;
     uint64_t fresh = old;
     if (!frame_in_pool(old) || frame_refs(old) > 1) {
@@ -36,7 +36,7 @@ long break_cow(AddressSpace& as, uint64_t& e) {
         memcpy(phys_to_virt(fresh), phys_to_virt(old), kPage);
     }
     e = (e & ~(pte::kAddr | pte::kCow)) | fresh | pte::kWrite | pte::kDirty;
-    as.tlb_stale = true;  // the read-only translation may be cached
+    as_mark_stale(as, va);  // the read-only translation may be cached
     if (fresh != old)
         frame_unref(old);
     return 0;
@@ -53,9 +53,9 @@ long as_fault(AddressSpace& as, uint64_t addr, bool write, bool exec) {
     if (e && (*e & pte::kPresent)) {
         long r = 0;
         if (write && (*e & pte::kCow))
-            r = break_cow(as, *e);
+            r = break_cow(as, page, *e);
         else
-            as.tlb_stale = true;  // allowed already: a stale translation
+            as_mark_stale(as, page);  // allowed already: a stale translation
         as_flush(as);
         return r;
     }
@@ -95,9 +95,9 @@ long as_prepare(AddressSpace& as, uint64_t addr, uint64_t len, bool write) {
         }
         if (write) {
             long r = 0;
-            pt_for_each(as.root, va, page_up(stop), [&](uint64_t, uint64_t& e) {
+            pt_for_each(as.root, va, page_up(stop), [&](uint64_t p, uint64_t& e) {
                 if (r == 0 && (e & pte::kCow))
-                    r = break_cow(as, e);
+                    r = break_cow(as, p, e);
             });
             if (r < 0)
                 return r;

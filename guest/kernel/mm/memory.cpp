@@ -75,7 +75,7 @@ void move_entries(uint64_t old_addr, uint64_t len, uint64_t new_addr) {
             return;  // no frame for a table: the page is lost (freed below)
         *ne = e;
         if (e & pte::kPresent)
-            as.tlb_stale = true;
+            as_mark_stale(as, va);
         e = 0;
     });
 }

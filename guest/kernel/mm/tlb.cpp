@@ -7,6 +7,8 @@
 #include "lightvm/abi.h"
 
 extern "C" volatile uint64_t lvm_svc_request;
+extern "C" volatile uint64_t lvm_svc_count;
+extern "C" volatile uint64_t lvm_svc_pages[];
 
 namespace lightvm::guest {
 
@@ -15,6 +17,16 @@ uint64_t g_loaded_root = lightvm::abi::kPageTablesGpa;  // the monitor's tables 
 }
 
 uint64_t mm_loaded_root() { return g_loaded_root; }
+
+void mm_flush_pages(const uint64_t* va, uint32_t n) {
+    if (n == 0)
+        return;
+    for (uint32_t i = 0; i < n; ++i)
+        lvm_svc_pages[i] = va[i];
+    lvm_svc_count = n;
+    lvm_svc_request = 1;  // odd: the page list, not a CR3 value
+    asm volatile("int3" ::: "memory");
+}
 
 void mm_load_root(uint64_t root) {
     lvm_svc_request = root;
