@@ -61,7 +61,7 @@ std::string type_name(uint64_t type) {
 std::string describe(const Problem& p) {
     switch (p.status) {
     case Status::Script:
-        return "not an ELF file (it is a script; lightvm runs static executables)";
+        return "not an ELF file (it is a script; lightvm runs ELF executables)";
     case Status::TooShort:
         return "file too short for an ELF header (" + num(p.value) + " bytes)";
     case Status::NotElf64:
