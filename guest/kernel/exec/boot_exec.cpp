@@ -15,6 +15,7 @@
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/uapi.hpp"
 #include "lib/chacha20.hpp"
+#include "vdso/vdso.hpp"
 
 namespace lightvm::guest {
 
@@ -152,6 +153,7 @@ ProgramStart exec_boot_program() {
     aux.phnum = img.phnum;
     aux.entry = img.entry;
     aux.hwcap = b.hwcap;
+    aux.sysinfo_ehdr = vdso_base();
     uint64_t entry = img.entry;
     if (img.has_interp) {
         const char* path;
