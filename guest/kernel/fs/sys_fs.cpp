@@ -124,6 +124,20 @@ static long open_special(const Resolved& res, uint32_t flags) {
         f->text = text;
         return install(f, flags);
     }
+    case Special::ProcText: {
+        if (writing)
+            return -err::kAcces;
+        OpenFile* f = file_alloc(FileKind::Synthetic, 0);
+        if (!f)
+            return -err::kNFile;
+        const char* text = proc_file_open(res.proc, &f->text_len, &f->text_cap);
+        if (!text) {
+            file_put(f);
+            return -err::kNoMem;
+        }
+        f->text = text;
+        return install(f, flags);
+    }
     case Special::SelfExe:
     default:
         return -err::kAcces;
@@ -242,6 +256,7 @@ static long stat_special(const Resolved& res, Stat* out) {
         return f ? file_stat(f, out) : -err::kNoEnt;
     }
     case Special::ProcMounts:
+    case Special::ProcText:
         return synthetic_stat_public(out, S_IFREG | 0444);
     case Special::SelfExe: {
         Stat st{};

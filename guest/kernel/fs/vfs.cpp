@@ -171,6 +171,9 @@ void vfs_init() {
         ++n;
     if (n > 0 && n < sizeof boot().initial_cwd && cwd[0] == '/')
         vfs_set_cwd(cwd, n);
+    // /proc/self/auxv: a copy before the program runs (the kernel's exec
+    // will call this with the stack it builds).
+    proc_capture_auxv(boot().app_sp);
 }
 
 const char* vfs_cwd() { return fsc().cwd; }
@@ -295,6 +298,8 @@ long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
         out.special = Special::ProcMounts;
     else if (equals(a, n, "/proc/self/maps"))
         out.special = Special::ProcMaps;
+    else if ((out.proc = proc_file_lookup(a, n)) != ProcFile::None)
+        out.special = Special::ProcText;
     else if (n == 8 && memcmp(a, "/dev/vd", 7) == 0 && a[7] >= 'a' && a[7] <= 'p') {
         // /dev/vda.. : the i-th block device in the boot page.
         uint32_t want = static_cast<uint32_t>(a[7] - 'a'), seen = 0;

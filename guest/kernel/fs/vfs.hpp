@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/fs/proc_files.hpp"
 #include "lightvm/abi.h"
 
 namespace lightvm::guest {
@@ -16,11 +17,13 @@ enum class Special : uint8_t {
     None, DevNull, DevZero, DevRandom, DevStdin, DevStdout, DevStderr, Block, SelfExe, RootDir,
     ProcMounts,  // /proc/mounts, /proc/self/mounts: the mount table, for df and mount
     ProcMaps,    // /proc/self/maps: the address space's regions
+    ProcText,    // /proc/cpuinfo, /proc/meminfo, ... (fs/proc_files.hpp): which one in Resolved::proc
 };
 
 struct Resolved {
     Special special;
     uint32_t block;             // Special::Block: device index
+    ProcFile proc;              // Special::ProcText: which file
     bool in_share;
     uint32_t share;
     bool read_only;

@@ -1,0 +1,37 @@
+// /proc and /sys files programs read to learn about the machine, made up by
+// the kernel: /proc/cpuinfo (CPUID as the guest sees it), /proc/meminfo,
+// /proc/self/auxv, /sys/devices/system/cpu/{online,possible}. They are
+// served by the synthetic file type (synthetic_files.cpp) and take
+// precedence over any --rootfs: the host's /proc describes the host.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace lightvm::guest {
+
+enum class ProcFile : uint8_t { None, CpuInfo, MemInfo, SelfAuxv, CpuOnline, CpuPossible };
+
+// Which of the files a normalised absolute guest path names (None: none).
+ProcFile proc_file_lookup(const char* abs, size_t len);
+
+// The contents for a new open file description, stable while it is open.
+// *cap != 0: a kmem buffer of that size the file owns (freed on release,
+// synthetic_files.cpp); 0: kernel memory that lives for good. nullptr: out
+// of kernel memory.
+const char* proc_file_open(ProcFile which, uint32_t* len, uint32_t* cap);
+
+// Keeps a copy of the auxiliary vector the program started with (from its
+// initial stack at `sp`), before the program can change its stack.
+void proc_capture_auxv(uint64_t sp);
+
+// Text builders, separate from the kernel's state so hosted tests can check
+// the formats. Each returns the bytes written into buf (at most cap).
+struct CpuidRegs {
+    uint32_t eax, ebx, ecx, edx;
+};
+using CpuidFn = CpuidRegs (*)(uint32_t leaf, uint32_t subleaf);
+size_t format_cpuinfo(char* buf, size_t cap, CpuidFn cpuid, uint64_t tsc_khz);
+size_t format_meminfo(char* buf, size_t cap, uint64_t total_bytes, uint64_t free_bytes);
+
+}  // namespace lightvm::guest

@@ -1,0 +1,162 @@
+// Guest virtual memory (issue 8) against native runs of the same binary:
+// mmap/munmap/mprotect/mremap/madvise/brk/mincore semantics (identical
+// output required), faults (SIGSEGV natively, the fault report and 139 in
+// lightvm), large PROT_NONE reservations and the --mem limit.
+//
+// Instantiations named DISABLED_WaitingForIssue8 are registered but not run
+// (ctest shows them as disabled): they need per-process page tables,
+// enforced protections and sparse reservations, which are being built.
+// Enable them by renaming the instantiation when that lands.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <tuple>
+#include <vector>
+
+#include "guest_test_util.hpp"
+
+namespace lightvm::test {
+namespace {
+
+const std::vector<std::string> kLibcs = {"glibc", "musl"};
+
+// A scratch directory shared as the guest's /tmp (file mappings).
+struct ScratchDir {
+    std::string path;
+    ScratchDir() {
+        char tmpl[] = "/tmp/lightvm-vmsem.XXXXXX";
+        path = mkdtemp(tmpl) ? tmpl : "";
+    }
+    ~ScratchDir() {
+        if (!path.empty())
+            std::system(("rm -rf '" + path + "'").c_str());
+    }
+};
+
+using Param = std::tuple<std::string, std::string>;  // libc, check or case
+std::string param_name(const ::testing::TestParamInfo<Param>& info) {
+    std::string s = std::get<1>(info.param) + "_" + std::get<0>(info.param);
+    for (char& c : s)
+        if (c == '-')
+            c = '_';
+    return s;
+}
+
+class VmSemantics : public ::testing::TestWithParam<Param> {
+protected:
+    void SetUp() override { REQUIRE_KVM(); }
+    std::string prog() const { return "vmsem." + std::get<0>(GetParam()); }
+};
+
+TEST_P(VmSemantics, SameAsNative) {
+    const std::string check = std::get<1>(GetParam());
+    ScratchDir tmp;
+    ASSERT_FALSE(tmp.path.empty());
+    RunOptions opts;
+    opts.shares.push_back(ShareSpec{tmp.path, "/tmp", false});
+    auto r = run_guest(prog(), {check}, "", opts);
+    ASSERT_TRUE(r.ok) << r.error;
+    auto native = run_host({guest_path(prog()), check});
+    EXPECT_EQ(native.status, 0) << native.out;
+    EXPECT_EQ(r.out, native.out);
+    EXPECT_EQ(r.status, native.status) << r.report;
+}
+
+// Passing today.
+const std::vector<std::string> kChecksToday = {
+    "mmap_zero_aligned", "mmap_bad_args", "munmap_middle", "mmap_fixed_replaces", "mmap_fixed_noreplace",
+    "hint_is_honoured_when_free", "mremap_without_maymove", "madvise_dontneed_zeroes", "brk_grows_and_shrinks",
+    "stack_rlimit", "many_mappings", "dev_zero_private", "shared_anonymous", "populate_and_stack_flags",
+    "file_mapping_private",
+};
+// Failing today: prot bits beyond PROT_READ|WRITE|EXEC accepted,
+// MREMAP_FIXED refused (EINVAL), mincore of an unaligned address accepted.
+const std::vector<std::string> kChecksWaiting = {"mprotect_semantics", "mremap_grow_and_move", "mincore_reports_mapping"};
+
+INSTANTIATE_TEST_SUITE_P(Today, VmSemantics,
+                         ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::ValuesIn(kChecksToday)), param_name);
+INSTANTIATE_TEST_SUITE_P(DISABLED_WaitingForIssue8, VmSemantics,
+                         ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::ValuesIn(kChecksWaiting)),
+                         param_name);
+
+class VmFaults : public VmSemantics {};
+
+TEST_P(VmFaults, FaultReportAnd139LikeNativeSigsegv) {
+    const std::string what = std::get<1>(GetParam());
+    auto r = run_guest(prog(), {what});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 139) << r.report << " stdout: " << r.out;
+    EXPECT_NE(r.report.find("SIGSEGV"), std::string::npos) << r.report;
+    EXPECT_EQ(r.out.find("survived"), std::string::npos) << r.out;
+    auto native = run_host({guest_path(prog()), what});
+    EXPECT_EQ(native.status, 139) << native.out;
+}
+
+// The stack overflow faults today because the stack ends at unbacked RAM
+// (no guard page yet); the others need enforced protections and unmaps.
+const std::vector<std::string> kFaultsToday = {"fault-stack-overflow"};
+const std::vector<std::string> kFaultsWaiting = {"fault-write-ro", "fault-prot-none", "fault-after-munmap", "fault-exec-nx"};
+INSTANTIATE_TEST_SUITE_P(Today, VmFaults,
+                         ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::ValuesIn(kFaultsToday)), param_name);
+INSTANTIATE_TEST_SUITE_P(DISABLED_WaitingForIssue8, VmFaults,
+                         ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::ValuesIn(kFaultsWaiting)),
+                         param_name);
+
+class VmReservations : public VmSemantics {};
+
+// 64 GiB and 1 TiB of PROT_NONE in a 256 MiB VM, then 100 MiB of it used.
+TEST_P(VmReservations, ReserveHugeCommitSome) {
+    const std::string gib = std::get<1>(GetParam());
+    auto r = run_guest(prog(), {"reserve", gib, "100"});
+    ASSERT_TRUE(r.ok) << r.error;
+    auto native = run_host({guest_path(prog()), "reserve", gib, "100"});
+    EXPECT_EQ(native.status, 0) << native.out;
+    EXPECT_EQ(r.out, native.out);
+    EXPECT_EQ(r.status, 0) << r.report;
+    EXPECT_LT(r.stats.memory_touched, 200ull << 20);
+}
+INSTANTIATE_TEST_SUITE_P(DISABLED_WaitingForIssue8, VmReservations,
+                         ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::Values("64", "1024")), param_name);
+
+class VmLimit : public ::testing::TestWithParam<std::string> {
+protected:
+    void SetUp() override { REQUIRE_KVM(); }
+};
+
+// Touching more than --mem: mmap says ENOMEM (or the VM ends with the OOM
+// report and 137), never a hang, and the host backs no more than --mem.
+TEST_P(VmLimit, TouchingMoreThanMemIsRefused) {
+    RunOptions opts;
+    opts.mem_size = 64ull << 20;
+    opts.stats = true;
+    opts.timeout_seconds = 60;
+    auto r = run_guest("vmsem." + GetParam(), {"exhaust", "200"}, "", opts);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_FALSE(r.timed_out);
+    const bool enomem = r.status == 0 && r.out.find("mmap ENOMEM=1") != std::string::npos;
+    const bool oom = r.status == 137 && !r.report.empty();
+    EXPECT_TRUE(enomem || oom) << "status " << r.status << " out: " << r.out << " report: " << r.report;
+    EXPECT_LE(r.stats.memory_touched, opts.mem_size);
+}
+
+// A reservation committed past --mem: the touch cannot be backed.
+TEST_P(VmLimit, DISABLED_CommittedReservationBeyondMemIsOom) {
+    RunOptions opts;
+    opts.mem_size = 64ull << 20;
+    opts.stats = true;
+    opts.timeout_seconds = 60;
+    auto r = run_guest("vmsem." + GetParam(), {"reserve", "4", "200"}, "", opts);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_FALSE(r.timed_out);
+    // The reservation itself must succeed: only committing or touching may fail.
+    const bool enomem = r.status == 1 && r.out == "commit 200 MiB: Cannot allocate memory\n";
+    const bool oom = r.status == 137 && !r.report.empty();
+    EXPECT_TRUE(enomem || oom) << "status " << r.status << " out: " << r.out << " report: " << r.report;
+    EXPECT_LE(r.stats.memory_touched, opts.mem_size);
+}
+
+INSTANTIATE_TEST_SUITE_P(Libc, VmLimit, ::testing::ValuesIn(kLibcs),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+}  // namespace
+}  // namespace lightvm::test

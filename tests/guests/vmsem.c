@@ -1,0 +1,468 @@
+/* Guest virtual memory semantics (issue 8), one check per name:
+ *   vmsem list          the names of the semantic checks
+ *   vmsem NAME          run one; prints "NAME: ok" or "NAME: BAD ..." (exit 1)
+ *   vmsem all           every semantic check
+ * Output never contains addresses, so a run in lightvm must print exactly
+ * what the same binary prints natively. Fault cases (expected to die with
+ * SIGSEGV natively, and with the fault report + 139 in lightvm):
+ *   vmsem fault-write-ro | fault-prot-none | fault-stack-overflow | fault-after-munmap | fault-exec-nx
+ * Large reservations and the memory limit:
+ *   vmsem reserve GIB COMMIT_MIB   PROT_NONE reservation, commit and use part of it
+ *   vmsem exhaust MIB              touch up to MIB MiB in 1 MiB mmaps; reports ENOMEM */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+#define PG 4096UL
+static int failed;
+static char why[256];
+
+#define CHECK(cond, ...)                                   \
+    do {                                                   \
+        if (!(cond)) {                                     \
+            snprintf(why, sizeof why, __VA_ARGS__);        \
+            return 0;                                      \
+        }                                                  \
+    } while (0)
+
+static void *anon(size_t len, int prot) {
+    return mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+static int all_bytes(const unsigned char *p, size_t len, unsigned char v) {
+    for (size_t i = 0; i < len; i++)
+        if (p[i] != v)
+            return 0;
+    return 1;
+}
+static int resident(void *p, size_t pages, unsigned char *vec) { return mincore(p, pages * PG, vec); }
+
+/* ---- the checks ---------------------------------------------------------- */
+
+static int mmap_zero_aligned(void) {
+    unsigned char *p = anon(10 * PG + 123, PROT_READ | PROT_WRITE);
+    CHECK(p != MAP_FAILED, "mmap: %s", strerror(errno));
+    CHECK(((uintptr_t)p & (PG - 1)) == 0, "not page aligned");
+    CHECK(all_bytes(p, 11 * PG, 0), "not zero");
+    memset(p, 0xab, 11 * PG);  /* the rounded-up tail is usable */
+    CHECK(munmap(p, 11 * PG) == 0, "munmap: %s", strerror(errno));
+    return 1;
+}
+
+static int mmap_bad_args(void) {
+    errno = 0;
+    CHECK(mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED && errno == EINVAL, "len 0: %d", errno);
+    errno = 0;
+    CHECK(mmap(NULL, PG, PROT_READ, MAP_ANONYMOUS, -1, 0) == MAP_FAILED && errno == EINVAL, "neither private nor shared: %d", errno);
+    errno = 0;
+    CHECK(mmap((void *)0x10001000, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | 0, -1, 1) == MAP_FAILED &&
+              errno == EINVAL, "unaligned offset: %d", errno);
+    errno = 0;
+    CHECK(mmap((void *)0x10000123, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED &&
+              errno == EINVAL, "unaligned MAP_FIXED: %d", errno);
+    errno = 0;
+    CHECK(mmap(NULL, PG, PROT_READ, MAP_PRIVATE, 12345, 0) == MAP_FAILED && errno == EBADF, "bad fd: %d", errno);
+    errno = 0;
+    CHECK(munmap((void *)0x10000123, PG) == -1 && errno == EINVAL, "munmap unaligned: %d", errno);
+    errno = 0;
+    CHECK(munmap(NULL, 0) == -1 && errno == EINVAL, "munmap len 0: %d", errno);
+    return 1;
+}
+
+static int munmap_middle(void) {
+    unsigned char *p = anon(3 * PG, PROT_READ | PROT_WRITE), vec[3];
+    CHECK(p != MAP_FAILED, "mmap");
+    memset(p, 1, 3 * PG);
+    CHECK(munmap(p + PG, PG) == 0, "munmap middle: %s", strerror(errno));
+    errno = 0;
+    CHECK(resident(p, 3, vec) == -1 && errno == ENOMEM, "mincore over the hole: %d", errno);
+    CHECK(p[0] == 1 && p[2 * PG] == 1, "neighbours lost their contents");
+    CHECK(munmap(p, 3 * PG) == 0, "munmap over a hole: %s", strerror(errno));  /* holes are fine */
+    CHECK(munmap(p, 3 * PG) == 0, "munmap of nothing: %s", strerror(errno));
+    return 1;
+}
+
+static int mmap_fixed_replaces(void) {
+    unsigned char *p = anon(4 * PG, PROT_READ | PROT_WRITE);
+    CHECK(p != MAP_FAILED, "mmap");
+    memset(p, 7, 4 * PG);
+    unsigned char *q = mmap(p + PG, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    CHECK(q == p + PG, "MAP_FIXED moved");
+    CHECK(all_bytes(q, 2 * PG, 0), "MAP_FIXED did not give fresh zero pages");
+    CHECK(p[0] == 7 && p[3 * PG] == 7, "MAP_FIXED touched its neighbours");
+    munmap(p, 4 * PG);
+    return 1;
+}
+
+static int mmap_fixed_noreplace(void) {
+    unsigned char *p = anon(2 * PG, PROT_READ | PROT_WRITE);
+    CHECK(p != MAP_FAILED, "mmap");
+    errno = 0;
+    void *q = mmap(p, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    CHECK(q == MAP_FAILED && errno == EEXIST, "over a mapping: %s", q == MAP_FAILED ? strerror(errno) : "mapped");
+    munmap(p, 2 * PG);
+    q = mmap(p, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    CHECK(q == p, "into a hole: %s", q == MAP_FAILED ? strerror(errno) : "elsewhere");
+    munmap(q, PG);
+    return 1;
+}
+
+static int hint_is_honoured_when_free(void) {
+    unsigned char *p = anon(16 * PG, PROT_READ | PROT_WRITE);
+    CHECK(p != MAP_FAILED, "mmap");
+    munmap(p, 16 * PG);
+    unsigned char *q = mmap(p + 4 * PG, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(q == p + 4 * PG, "free hint not used");
+    munmap(q, PG);
+    return 1;
+}
+
+static int mprotect_semantics(void) {
+    unsigned char *p = anon(4 * PG, PROT_READ | PROT_WRITE);
+    CHECK(p != MAP_FAILED, "mmap");
+    p[0] = 5;
+    CHECK(mprotect(p, 2 * PG, PROT_READ) == 0, "mprotect: %s", strerror(errno));
+    CHECK(p[0] == 5, "contents lost");
+    CHECK(mprotect(p, 4 * PG, PROT_READ | PROT_WRITE) == 0, "mprotect back: %s", strerror(errno));
+    p[PG] = 6;
+    errno = 0;
+    /* The raw call: musl's mprotect rounds the address down itself. */
+    CHECK(syscall(SYS_mprotect, p + 1, PG, PROT_READ) == -1 && errno == EINVAL, "unaligned: %d", errno);
+    munmap(p + 2 * PG, PG);
+    errno = 0;
+    CHECK(mprotect(p, 4 * PG, PROT_READ) == -1 && errno == ENOMEM, "over a hole: %d", errno);
+    errno = 0;
+    CHECK(mprotect(p, PG, 0x100) == -1 && errno == EINVAL, "bad prot bits: %d", errno);
+    munmap(p, 4 * PG);
+    return 1;
+}
+
+static int mremap_grow_and_move(void) {
+    unsigned char *p = anon(2 * PG, PROT_READ | PROT_WRITE);
+    CHECK(p != MAP_FAILED, "mmap");
+    memset(p, 9, 2 * PG);
+    unsigned char *q = mremap(p, 2 * PG, 64 * PG, MREMAP_MAYMOVE);
+    CHECK(q != MAP_FAILED, "grow: %s", strerror(errno));
+    CHECK(all_bytes(q, 2 * PG, 9), "contents lost");
+    CHECK(all_bytes(q + 2 * PG, 62 * PG, 0), "new part not zero");
+    memset(q + 63 * PG, 3, PG);
+    unsigned char *r = mremap(q, 64 * PG, PG, 0);
+    CHECK(r == q && q[0] == 9, "shrink in place");
+    unsigned char vec[2];
+    errno = 0;
+    CHECK(resident(q, 2, vec) == -1 && errno == ENOMEM, "shrunk tail still mapped");
+    /* Move to a chosen place. */
+    unsigned char *dst = anon(8 * PG, PROT_NONE);
+    CHECK(dst != MAP_FAILED, "mmap dst");
+    unsigned char *m = mremap(r, PG, 2 * PG, MREMAP_MAYMOVE | MREMAP_FIXED, dst + 2 * PG);
+    CHECK(m == dst + 2 * PG, "MREMAP_FIXED: %s", m == MAP_FAILED ? strerror(errno) : "elsewhere");
+    CHECK(m[0] == 9 && all_bytes(m + PG, PG, 0), "moved contents");
+    errno = 0;
+    CHECK(resident(r, 1, vec) == -1 && errno == ENOMEM, "old place still mapped");
+    errno = 0;
+    CHECK(mremap(m, PG, 0, MREMAP_MAYMOVE) == MAP_FAILED && errno == EINVAL, "new size 0: %d", errno);
+    munmap(dst, 8 * PG);
+    return 1;
+}
+
+static int mremap_without_maymove(void) {
+    unsigned char *p = anon(3 * PG, PROT_READ | PROT_WRITE);
+    CHECK(p != MAP_FAILED, "mmap");
+    munmap(p + PG, 2 * PG);
+    unsigned char *blocker = mmap(p + 2 * PG, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    CHECK(blocker == p + 2 * PG, "blocker");
+    CHECK(mremap(p, PG, 2 * PG, 0) == p, "grow in place into a free page: %s", strerror(errno));
+    errno = 0;
+    CHECK(mremap(p, 2 * PG, 3 * PG, 0) == MAP_FAILED && errno == ENOMEM, "grow in place into a mapping: %d", errno);
+    munmap(p, 3 * PG);
+    return 1;
+}
+
+static int madvise_dontneed_zeroes(void) {
+    unsigned char *p = anon(8 * PG, PROT_READ | PROT_WRITE);
+    CHECK(p != MAP_FAILED, "mmap");
+    memset(p, 0x5a, 8 * PG);
+    CHECK(madvise(p + 2 * PG, 4 * PG, MADV_DONTNEED) == 0, "madvise: %s", strerror(errno));
+    CHECK(all_bytes(p + 2 * PG, 4 * PG, 0), "MADV_DONTNEED pages not zero");
+    CHECK(all_bytes(p, 2 * PG, 0x5a) && all_bytes(p + 6 * PG, 2 * PG, 0x5a), "neighbours changed");
+    CHECK(madvise(p, 8 * PG, MADV_WILLNEED) == 0 && madvise(p, 8 * PG, MADV_NORMAL) == 0, "hints");
+    errno = 0;
+    CHECK(madvise(p + 1, PG, MADV_DONTNEED) == -1 && errno == EINVAL, "unaligned: %d", errno);
+    munmap(p, 8 * PG);
+    return 1;
+}
+
+static int mincore_reports_mapping(void) {
+    unsigned char *p = anon(4 * PG, PROT_READ | PROT_WRITE), vec[4];
+    CHECK(p != MAP_FAILED, "mmap");
+    memset(p, 1, 4 * PG);
+    CHECK(resident(p, 4, vec) == 0, "mincore: %s", strerror(errno));
+    CHECK((vec[0] & 1) && (vec[3] & 1), "touched pages not resident");
+    errno = 0;
+    CHECK(mincore(p + 1, PG, vec) == -1 && errno == EINVAL, "unaligned: %d", errno);
+    munmap(p, 4 * PG);
+    errno = 0;
+    CHECK(resident(p, 4, vec) == -1 && errno == ENOMEM, "unmapped: %d", errno);
+    return 1;
+}
+
+/* The raw brk call: musl's sbrk only answers sbrk(0). */
+static char *sys_brk(void *to) { return (char *)syscall(SYS_brk, to); }
+
+static int brk_grows_and_shrinks(void) {
+    char *start = sys_brk(NULL);
+    CHECK(sys_brk(start + 3 * PG) == start + 3 * PG, "brk grow");
+    memset(start, 0x11, 3 * PG);
+    CHECK(sys_brk(NULL) == start + 3 * PG, "break moved");
+    CHECK(sys_brk(start + PG) == start + PG, "brk shrink");
+    CHECK(sys_brk(start + 2 * PG) == start + 2 * PG, "regrow");
+    CHECK(start[PG] == 0 && start[0] == 0x11, "regrown page not zero");
+    CHECK(sys_brk(start - (64ul << 40)) == start + 2 * PG, "a failed brk returns the old break");
+    CHECK(sys_brk(start) == start, "back to start");
+    return 1;
+}
+
+static int stack_rlimit(void) {
+    struct rlimit r;
+    CHECK(getrlimit(RLIMIT_STACK, &r) == 0, "getrlimit");
+    CHECK(r.rlim_cur == 8 << 20, "soft stack limit %llu", (unsigned long long)r.rlim_cur);
+    /* Use 4 MiB of stack: within the 8 MiB limit. */
+    volatile char big[4 << 20];
+    big[0] = 1;
+    big[sizeof big - 1] = 2;
+    CHECK(big[0] + big[sizeof big - 1] == 3, "deep stack");
+    return 1;
+}
+
+static int many_mappings(void) {
+    enum { N = 2000 };
+    static unsigned char *m[N];
+    for (int i = 0; i < N; i++) {
+        m[i] = anon(PG, PROT_READ | PROT_WRITE);
+        CHECK(m[i] != MAP_FAILED, "mmap %d: %s", i, strerror(errno));
+        m[i][0] = (unsigned char)i;
+    }
+    for (int i = 0; i < N; i += 2)
+        CHECK(munmap(m[i], PG) == 0, "munmap %d", i);
+    for (int i = 1; i < N; i += 2)
+        CHECK(m[i][0] == (unsigned char)i, "mapping %d changed", i);
+    for (int i = 1; i < N; i += 2)
+        munmap(m[i], PG);
+    return 1;
+}
+
+static int dev_zero_private(void) {
+    FILE *f = fopen("/dev/zero", "r");
+    CHECK(f != NULL, "open /dev/zero");
+    unsigned char *p = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fileno(f), 0);
+    fclose(f);
+    CHECK(p != MAP_FAILED, "mmap /dev/zero: %s", strerror(errno));
+    CHECK(all_bytes(p, 4 * PG, 0), "not zero");
+    p[5] = 1;
+    munmap(p, 4 * PG);
+    return 1;
+}
+
+static int shared_anonymous(void) {
+    unsigned char *p = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED, "MAP_SHARED|MAP_ANONYMOUS: %s", strerror(errno));
+    CHECK(all_bytes(p, 4 * PG, 0), "not zero");
+    memset(p, 2, 4 * PG);
+    munmap(p, 4 * PG);
+    return 1;
+}
+
+static int populate_and_stack_flags(void) {
+    unsigned char *p = mmap(NULL, 16 * PG, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | MAP_STACK | MAP_NORESERVE, -1, 0);
+    CHECK(p != MAP_FAILED, "mmap: %s", strerror(errno));
+    unsigned char vec[16];
+    CHECK(resident(p, 16, vec) == 0, "mincore");
+    int all = 1;
+    for (int i = 0; i < 16; i++)
+        all &= vec[i] & 1;
+    CHECK(all, "MAP_POPULATE pages not resident");
+    munmap(p, 16 * PG);
+    return 1;
+}
+
+static int file_mapping_private(void) {
+    char path[] = "/tmp/vmsemXXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp in /tmp: %s", strerror(errno));
+    unlink(path);
+    unsigned char data[3 * PG];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)(i * 7);
+    CHECK(write(fd, data, sizeof data) == (ssize_t)sizeof data, "write");
+    unsigned char *p = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, PG);
+    CHECK(p != MAP_FAILED, "mmap offset: %s", strerror(errno));
+    CHECK(memcmp(p, data + PG, 2 * PG) == 0, "contents at offset");
+    p[0] ^= 0xff;  /* private: the file keeps its byte */
+    unsigned char b;
+    CHECK(pread(fd, &b, 1, PG) == 1 && b == data[PG], "private write reached the file");
+    munmap(p, 2 * PG);
+    close(fd);
+    return 1;
+}
+
+struct check {
+    const char *name;
+    int (*fn)(void);
+};
+static const struct check checks[] = {
+    {"mmap_zero_aligned", mmap_zero_aligned},
+    {"mmap_bad_args", mmap_bad_args},
+    {"munmap_middle", munmap_middle},
+    {"mmap_fixed_replaces", mmap_fixed_replaces},
+    {"mmap_fixed_noreplace", mmap_fixed_noreplace},
+    {"hint_is_honoured_when_free", hint_is_honoured_when_free},
+    {"mprotect_semantics", mprotect_semantics},
+    {"mremap_grow_and_move", mremap_grow_and_move},
+    {"mremap_without_maymove", mremap_without_maymove},
+    {"madvise_dontneed_zeroes", madvise_dontneed_zeroes},
+    {"mincore_reports_mapping", mincore_reports_mapping},
+    {"brk_grows_and_shrinks", brk_grows_and_shrinks},
+    {"stack_rlimit", stack_rlimit},
+    {"many_mappings", many_mappings},
+    {"dev_zero_private", dev_zero_private},
+    {"shared_anonymous", shared_anonymous},
+    {"populate_and_stack_flags", populate_and_stack_flags},
+    {"file_mapping_private", file_mapping_private},
+};
+
+static int run(const struct check *c) {
+    why[0] = 0;
+    if (c->fn()) {
+        printf("%s: ok\n", c->name);
+        return 1;
+    }
+    printf("%s: BAD %s (errno %d)\n", c->name, why, errno);
+    failed = 1;
+    return 0;
+}
+
+/* ---- faults: each should never return ------------------------------------ */
+
+static volatile int keep_going = 1;
+static int recurse(int depth) {
+    volatile char pad[4096];
+    pad[0] = (char)depth;
+    return keep_going ? recurse(depth + 1) + pad[0] : 0;
+}
+
+static int fault(const char *what) {
+    fflush(stdout);
+    if (strcmp(what, "fault-write-ro") == 0) {
+        volatile unsigned char *p = anon(PG, PROT_READ);
+        p[0] = 1;
+    } else if (strcmp(what, "fault-prot-none") == 0) {
+        volatile unsigned char *p = anon(PG, PROT_NONE);
+        (void)p[0];
+    } else if (strcmp(what, "fault-after-munmap") == 0) {
+        volatile unsigned char *p = anon(4 * PG, PROT_READ | PROT_WRITE);
+        p[PG] = 1;
+        munmap((void *)p, 4 * PG);
+        (void)p[PG];
+    } else if (strcmp(what, "fault-exec-nx") == 0) {
+        unsigned char *p = anon(PG, PROT_READ | PROT_WRITE);
+        p[0] = 0xc3;  /* ret */
+        ((void (*)(void))p)();
+    } else if (strcmp(what, "fault-stack-overflow") == 0) {
+        return recurse(0);
+    } else {
+        printf("unknown fault %s\n", what);
+        return 2;
+    }
+    printf("%s: survived (no fault)\n", what);
+    return 0;
+}
+
+/* ---- reservations and the memory limit ----------------------------------- */
+
+static int reserve(unsigned long gib, unsigned long commit_mib) {
+    size_t len = (size_t)gib << 30, commit = (size_t)commit_mib << 20;
+    unsigned char *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        printf("reserve %lu GiB: %s\n", gib, strerror(errno));
+        return 1;
+    }
+    /* Commit a slice in the middle, use every page, check, give it back. */
+    unsigned char *c = p + len / 2;
+    if (mprotect(c, commit, PROT_READ | PROT_WRITE) != 0) {
+        printf("commit %lu MiB: %s\n", commit_mib, strerror(errno));
+        return 1;
+    }
+    for (size_t i = 0; i < commit; i += PG)
+        c[i] = (unsigned char)(i >> 12);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < commit; i += PG)
+        sum += c[i];
+    if (madvise(c, commit, MADV_DONTNEED) != 0 || c[PG] != 0) {
+        printf("MADV_DONTNEED after use failed\n");
+        return 1;
+    }
+    if (munmap(p, len) != 0) {
+        printf("munmap reservation: %s\n", strerror(errno));
+        return 1;
+    }
+    printf("reserve %lu GiB, used %lu MiB: ok (sum %llu)\n", gib, commit_mib, (unsigned long long)sum);
+    return 0;
+}
+
+static int exhaust(unsigned long mib) {
+    unsigned long done = 0;
+    for (; done < mib; done++) {
+        unsigned char *p = anon(1 << 20, PROT_READ | PROT_WRITE);
+        if (p == MAP_FAILED) {
+            printf("exhaust: mmap ENOMEM=%d after %lu MiB\n", errno == ENOMEM, done);
+            return 0;
+        }
+        for (size_t i = 0; i < (1 << 20); i += PG)
+            p[i] = 1;
+    }
+    printf("exhaust: touched %lu MiB\n", done);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc < 2) {
+        fprintf(stderr, "usage: vmsem list|all|NAME|fault-*|reserve GIB MIB|exhaust MIB\n");
+        return 2;
+    }
+    const char *cmd = argv[1];
+    size_t n = sizeof checks / sizeof *checks;
+    if (strcmp(cmd, "list") == 0) {
+        for (size_t i = 0; i < n; i++)
+            printf("%s\n", checks[i].name);
+        return 0;
+    }
+    if (strcmp(cmd, "all") == 0) {
+        for (size_t i = 0; i < n; i++)
+            run(&checks[i]);
+        return failed;
+    }
+    if (strncmp(cmd, "fault-", 6) == 0)
+        return fault(cmd);
+    if (strcmp(cmd, "reserve") == 0 && argc == 4)
+        return reserve(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10));
+    if (strcmp(cmd, "exhaust") == 0 && argc == 3)
+        return exhaust(strtoul(argv[2], NULL, 10));
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(cmd, checks[i].name) == 0)
+            return run(&checks[i]) ? 0 : 1;
+    fprintf(stderr, "vmsem: unknown check %s\n", cmd);
+    return 2;
+}
