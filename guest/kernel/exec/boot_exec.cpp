@@ -7,6 +7,7 @@
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/kernel_open.hpp"
+#include "kernel/fs/proc_files.hpp"
 #include "kernel/fs/stat.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/kmem.hpp"
@@ -125,6 +126,7 @@ uint64_t build_stack(const exec::ProgramAux& aux, uint64_t top) {
     if (!buf || !exec::build_stack(spec, buf, size, &sp).ok() || copy_to_user(sp, buf, size) < 0)
         fail("no memory for the initial stack");
     kmem_free(buf, size);
+    proc_capture_auxv(sp);  // /proc/self/auxv
     return sp;
 }
 

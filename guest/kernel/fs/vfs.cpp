@@ -171,9 +171,6 @@ void vfs_init() {
         ++n;
     if (n > 0 && n < sizeof boot().initial_cwd && cwd[0] == '/')
         vfs_set_cwd(cwd, n);
-    // /proc/self/auxv: a copy before the program runs (the kernel's exec
-    // will call this with the stack it builds).
-    proc_capture_auxv(boot().app_sp);
 }
 
 const char* vfs_cwd() { return fsc().cwd; }
