@@ -12,10 +12,11 @@ set -eu
 # the daemon in the system tests.
 # Dynamically linked programs the guest runs from the host's / and compares
 # with native runs (tests/system/dynamic_test.sh, bench/vm_bench.sh): python3,
-# perl, mawk, and tar/gzip/findutils/grep/sed (essential, listed to be sure).
+# perl, mawk, and tar/gzip/findutils/grep/sed (essential, listed to be sure);
+# GNU time for the benchmarks' peak RSS.
 PKGS="build-essential cmake ninja-build g++ clang linux-libc-dev libexpected-dev libcli11-dev
 libgtest-dev libgmock-dev musl-tools busybox-static libseccomp-dev libclang-rt-14-dev libcpp-httplib-dev
-nlohmann-json3-dev curl python3 perl mawk tar gzip findutils grep sed"
+nlohmann-json3-dev curl python3 perl mawk tar gzip findutils grep sed time"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
