@@ -29,6 +29,8 @@ test-fast: build
 bench: build
 	@./$(BUILD)/bench/spawn_bench ./$(BUILD)/src/lightvm --runs 300
 	@./$(BUILD)/bench/irq_bench --runs 7
+	@bench/clock_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
+	@bench/vm_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 
 # libFuzzer targets (clang, ASan+UBSan), each for FUZZ_SECONDS (default 60).
 FUZZ_SECONDS ?= 60

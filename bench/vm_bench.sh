@@ -23,7 +23,7 @@ med() { printf '%s\n' "$@" | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
 
-echo "| workload | native | lightvm | ratio | VM exits per op | guest memory touched | host peak RSS native / lightvm |"
+echo "| workload | native | lightvm | ratio | VM exits per run (per op) | guest memory touched | host peak RSS native / lightvm |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 
 # op_row NAME OPS UNIT MEM -- ARGS: memchurn ARGS natively and in lightvm
@@ -46,11 +46,11 @@ op_row() {
     fi
     local mn mv me
     mn=$(med "${tn[@]}"); mv=$(med "${tv[@]}"); me=$(med "${ex[@]}")
-    echo "| $name | $mn ms | $mv ms | $(ratio "$mv" "$mn") | $(awk -v e="$me" -v n="$ops" 'BEGIN {printf "%.3f", (e - 1) / n}') | ${touched[0]} | $(( $(med "${rn[@]}") / 1024 )) / $(( $(med "${rv[@]}") / 1024 )) MiB |"
+    echo "| $name | $mn ms | $mv ms | $(ratio "$mv" "$mn") | $me ($(awk -v e="$me" -v n="$ops" 'BEGIN {printf "%.4f", (e - 1) / n}')) | ${touched[0]} | $(( $(med "${rn[@]}") / 1024 )) / $(( $(med "${rv[@]}") / 1024 )) MiB |"
 }
 
 op_row "mmap + touch + munmap, 1 MiB, x1000" 1000 256M churn 1000 1
-op_row "touch 1 GiB sequentially (--mem 2G)" 262144 2G touch 1024
+op_row "touch 1 GiB sequentially, 262,144 pages (--mem 2G)" 262144 2G touch 1024
 
 # proc_row NAME CMD...: the whole process, natively and with --rootfs /:ro.
 proc_row() {
