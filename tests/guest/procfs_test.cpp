@@ -35,12 +35,9 @@ TEST_P(ProcFsTest, ShowsTheVmNotTheHost) {
     EXPECT_NE(r.out.find("show online 1 possible 1 memtotal_kb 131072\n"), std::string::npos) << r.out;
 }
 
-// Disabled until the vCPU gets a CPUID table under PVM too: on this host
-// CPUID at CPL3 returns all zeros in the guest (src/monitor/shell.cpp skips
-// KVM_SET_CPUID2 when kvm::is_pvm(); with it, CPUID works), so glibc sees
-// no CPU features and /proc/cpuinfo, showing CPUID as the guest sees it,
-// has no vendor and no flags.
-TEST_P(ProcFsTest, DISABLED_CpuinfoShowsTheHostCpu) {
+// The guest sees the host's CPU (the monitor gives the vCPU a CPUID table,
+// on PVM too), and so does its /proc/cpuinfo.
+TEST_P(ProcFsTest, CpuinfoShowsTheHostCpu) {
     auto r = run_guest(prog(), {"show"});
     ASSERT_TRUE(r.ok) << r.error;
     unsigned a, b, c, d;

@@ -2,11 +2,6 @@
 // mmap/munmap/mprotect/mremap/madvise/brk/mincore semantics (identical
 // output required), faults (SIGSEGV natively, the fault report and 139 in
 // lightvm), large PROT_NONE reservations and the --mem limit.
-//
-// Instantiations named DISABLED_WaitingForIssue8 are registered but not run
-// (ctest shows them as disabled): they need per-process page tables,
-// enforced protections and sparse reservations, which are being built.
-// Enable them by renaming the instantiation when that lands.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -62,22 +57,25 @@ TEST_P(VmSemantics, SameAsNative) {
     EXPECT_EQ(r.status, native.status) << r.report;
 }
 
-// Passing today.
-const std::vector<std::string> kChecksToday = {
+// The names `vmsem list` prints.
+const std::vector<std::string> kChecks = {
     "mmap_zero_aligned", "mmap_bad_args", "munmap_middle", "mmap_fixed_replaces", "mmap_fixed_noreplace",
-    "hint_is_honoured_when_free", "mremap_without_maymove", "madvise_dontneed_zeroes", "brk_grows_and_shrinks",
-    "stack_rlimit", "many_mappings", "dev_zero_private", "shared_anonymous", "populate_and_stack_flags",
-    "file_mapping_private",
+    "hint_is_honoured_when_free", "mprotect_semantics", "mremap_grow_and_move", "mremap_without_maymove",
+    "madvise_dontneed_zeroes", "mincore_reports_mapping", "brk_grows_and_shrinks", "stack_rlimit",
+    "many_mappings", "dev_zero_private", "shared_anonymous", "populate_and_stack_flags", "file_mapping_private",
 };
-// Failing today: prot bits beyond PROT_READ|WRITE|EXEC accepted,
-// MREMAP_FIXED refused (EINVAL), mincore of an unaligned address accepted.
-const std::vector<std::string> kChecksWaiting = {"mprotect_semantics", "mremap_grow_and_move", "mincore_reports_mapping"};
-
-INSTANTIATE_TEST_SUITE_P(Today, VmSemantics,
-                         ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::ValuesIn(kChecksToday)), param_name);
-INSTANTIATE_TEST_SUITE_P(DISABLED_WaitingForIssue8, VmSemantics,
-                         ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::ValuesIn(kChecksWaiting)),
+INSTANTIATE_TEST_SUITE_P(Mem, VmSemantics, ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::ValuesIn(kChecks)),
                          param_name);
+
+// Every check the program has is in the list above.
+TEST(VmSemanticsList, CoversEveryCheck) {
+    REQUIRE_KVM();
+    auto native = run_host({guest_path("vmsem.glibc"), "list"});
+    std::string want;
+    for (const auto& c : kChecks)
+        want += c + "\n";
+    EXPECT_EQ(native.out, want);
+}
 
 class VmFaults : public VmSemantics {};
 
@@ -92,14 +90,9 @@ TEST_P(VmFaults, FaultReportAnd139LikeNativeSigsegv) {
     EXPECT_EQ(native.status, 139) << native.out;
 }
 
-// The stack overflow faults today because the stack ends at unbacked RAM
-// (no guard page yet); the others need enforced protections and unmaps.
-const std::vector<std::string> kFaultsToday = {"fault-stack-overflow"};
-const std::vector<std::string> kFaultsWaiting = {"fault-write-ro", "fault-prot-none", "fault-after-munmap", "fault-exec-nx"};
-INSTANTIATE_TEST_SUITE_P(Today, VmFaults,
-                         ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::ValuesIn(kFaultsToday)), param_name);
-INSTANTIATE_TEST_SUITE_P(DISABLED_WaitingForIssue8, VmFaults,
-                         ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::ValuesIn(kFaultsWaiting)),
+const std::vector<std::string> kFaults = {"fault-stack-overflow", "fault-write-ro", "fault-prot-none",
+                                         "fault-after-munmap", "fault-exec-nx"};
+INSTANTIATE_TEST_SUITE_P(Mem, VmFaults, ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::ValuesIn(kFaults)),
                          param_name);
 
 class VmReservations : public VmSemantics {};
@@ -115,7 +108,7 @@ TEST_P(VmReservations, ReserveHugeCommitSome) {
     EXPECT_EQ(r.status, 0) << r.report;
     EXPECT_LT(r.stats.memory_touched, 200ull << 20);
 }
-INSTANTIATE_TEST_SUITE_P(DISABLED_WaitingForIssue8, VmReservations,
+INSTANTIATE_TEST_SUITE_P(Mem, VmReservations,
                          ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::Values("64", "1024")), param_name);
 
 class VmLimit : public ::testing::TestWithParam<std::string> {
@@ -140,7 +133,7 @@ TEST_P(VmLimit, TouchingMoreThanMemIsRefused) {
 }
 
 // A reservation committed past --mem: the touch cannot be backed.
-TEST_P(VmLimit, DISABLED_CommittedReservationBeyondMemIsOom) {
+TEST_P(VmLimit, CommittedReservationBeyondMemIsOom) {
     RunOptions opts;
     opts.mem_size = 64ull << 20;
     opts.stats = true;

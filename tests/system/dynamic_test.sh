@@ -3,9 +3,6 @@
 # the guest's root, read-only: each runs natively and in lightvm on the same
 # inputs, and stdout and the exit status must be identical.
 #   usage: dynamic_test.sh LIGHTVM_BINARY GUEST_PROGRAM_DIR
-# Registered DISABLED in CTest until the guest kernel loads PT_INTERP
-# programs; run it by hand with `ctest -R system.dynamic` after enabling, or
-# directly.
 set -u
 . "$(dirname "$0")/harness.sh"
 harness_init dynamic "$@"
@@ -41,6 +38,10 @@ same() {
     local name=$1 sort=cat
     shift
     if [ "$1" = --sort ]; then sort="sort"; shift; fi
+    local prog
+    prog=$(PATH=/usr/bin:/bin command -v "$1") || { fail "$name" "$1 is not installed (scripts/install-deps.sh)"; return; }
+    shift
+    set -- "$prog" "$@"  # lightvm takes a path, as execve does
     (cd "$T" && timeout -s KILL 60 env -i "${ENV[@]}" "$@" < /dev/null 2>"$T/native.err" | $sort > "$T/native.out"; exit "${PIPESTATUS[0]}")
     local native_rc=$?
     run "${GUEST[@]}" "$@"
