@@ -130,6 +130,7 @@ enum Hypercall : uint16_t {
     kHcStdinSeek = 9,     // HcSeek: lseek on the host's stdin (a regular file)
     kHcTimer = 10,        // HcTimer: one-shot timer interrupt (kIrqTimer) at a deadline
     kHcFault = 11,        // HcFault: the guest kernel ends the VM for a fault it cannot resolve
+    kHcNet = 12,          // HcNet: one operation on a host socket the monitor owns (networking)
     kHcCount
 };
 
@@ -359,6 +360,65 @@ struct HcTimer {
 static_assert(sizeof(HcTimer) == 16);
 
 // ---------------------------------------------------------------------------
+// Networking (kHcNet): AF_INET/AF_INET6 sockets that reach the host are host
+// sockets owned by the monitor (non-blocking), named to the guest by handle
+// as files are. The host's TCP/IP stack does the work; one exit per call.
+// Addresses are Linux sockaddr bytes (sockaddr_in/sockaddr_in6), ports in
+// network order. With wait_ns != 0 the monitor first waits up to that long
+// (-1: forever, still stoppable) for the socket to become ready for the
+// operation, so a blocking call with nothing else to run costs one exit.
+// ---------------------------------------------------------------------------
+enum NetOp : uint32_t {
+    kNetSocket = 0,     // arg = family, arg2 = type (SOCK_STREAM/SOCK_DGRAM), flags = protocol; result = handle
+    kNetClose = 1,      // handle
+    kNetBind = 2,       // handle, addr/addr_len
+    kNetListen = 3,     // handle, arg = backlog
+    kNetAccept = 4,     // handle; addr/addr_len (OUT: peer); result = new handle
+    kNetConnect = 5,    // handle, addr/addr_len; -EINPROGRESS unless wait_ns allows waiting
+    kNetSend = 6,       // handle, buf/len, flags = MSG_*, addr/addr_len (sendto) or addr_len 0
+    kNetRecv = 7,       // handle, buf/len, flags = MSG_*; addr/addr_len (OUT: source, capacity in)
+    kNetShutdown = 8,   // handle, arg = SHUT_RD/WR/RDWR
+    kNetSockName = 9,   // handle, addr/addr_len (OUT); arg = 1: peer name
+    kNetGetOpt = 10,    // handle, arg = level, arg2 = optname, buf/len (OUT; len in/out via result)
+    kNetSetOpt = 11,    // handle, arg = level, arg2 = optname, buf/len
+    kNetPoll = 12,      // buf = NetPollEntry[len]; wait_ns as above; result = entries ready
+    kNetPublished = 13, // arg = guest port, arg2 = SOCK_STREAM/SOCK_DGRAM: the -p listener for it, or -ENOENT
+    kNetReadable = 14,  // handle: FIONREAD (bytes queued for reading)
+};
+
+enum NetMode : uint32_t {
+    kNetModeNone = 0,  // --net none: loopback inside the VM only; no host sockets but -p listeners
+    kNetModeHost = 1,  // --net host: AF_INET/AF_INET6 sockets are host sockets in the host's namespace
+};
+
+struct NetPollEntry {
+    uint32_t handle;   // IN
+    uint16_t events;   // IN: POLLIN/POLLOUT/...
+    uint16_t revents;  // OUT
+};
+static_assert(sizeof(NetPollEntry) == 8);
+inline constexpr uint32_t kMaxNetPoll = 256;
+
+struct HcNet {
+    uint32_t op;        // IN: NetOp
+    uint32_t handle;    // IN
+    uint32_t flags;     // IN: MSG_* for send/recv, protocol for socket
+    uint32_t arg;       // IN: see NetOp
+    uint32_t arg2;      // IN: see NetOp
+    uint32_t addr_len;  // IN/OUT: bytes at addr (capacity in, length out)
+    uint64_t addr;      // IN: gpa of a sockaddr buffer (up to kMaxSockaddr bytes)
+    uint64_t buf;       // IN: gpa of the data
+    uint64_t len;       // IN: bytes
+    int64_t wait_ns;    // IN: 0 = never wait; > 0 = wait at most this long; -1 = until ready
+    int64_t result;     // OUT: bytes, handle, 0, or -errno
+    uint32_t revents;   // OUT: the socket's poll state after the operation
+    uint32_t pad;
+};
+static_assert(sizeof(HcNet) == 72);
+static_assert(offsetof(HcNet, addr) == 24 && offsetof(HcNet, result) == 56);
+inline constexpr uint32_t kMaxSockaddr = 128;  // sizeof(struct sockaddr_storage)
+
+// ---------------------------------------------------------------------------
 // Console ring: the guest kernel appends records, the monitor drains them at
 // every exit (and on kHcConsoleFlush). Free-running 32-bit counters; data
 // wraps byte-wise modulo kConsoleDataSize. A record is a 4-byte header
@@ -495,6 +555,9 @@ struct BootInfo {
     uint32_t envc;                    // OUT
     uint64_t frames_start;            // OUT: first free frame (page aligned)
     uint64_t hwcap;                   // OUT: AT_HWCAP (CPUID.1:EDX)
+    // Networking (kHcNet)
+    uint32_t net_mode;                // OUT: NetMode
+    uint32_t reserved4;
 };
 static_assert(offsetof(BootInfo, mem_size) == 16);
 static_assert(offsetof(BootInfo, random_seed) == 72);
@@ -504,7 +567,7 @@ static_assert(offsetof(BootInfo, kernel_entry_tsc) == 496);
 static_assert(offsetof(BootInfo, devices) == 544);
 static_assert(offsetof(BootInfo, mounts) == 544 + 16 * 64 + 8);
 static_assert(offsetof(BootInfo, irq_test_timer_ns) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16);
-static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56);
+static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8);
 static_assert(offsetof(BootInfo, image_gpa) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16);
 static_assert(sizeof(BootInfo) <= kPageSize);
 

@@ -6,6 +6,7 @@
 #include "kernel/irq/selftest.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/memory.hpp"
+#include "kernel/net/socket.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/syscalls/syscall.hpp"
 
@@ -27,6 +28,7 @@ extern "C" [[noreturn]] void lvm_main(abi::BootInfo* info) {
     io_init();
     random_init();
     vfs_init();
+    net_init();
     syscalls_init();
     // No handlers for real work yet (preemption and wake-ups come with threads):
     // deliveries are counted in IrqState; the test hooks use them.

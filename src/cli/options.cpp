@@ -44,7 +44,7 @@ int find_double_dash(int argc, char** argv) {
         if (a.empty() || a[0] != '-')
             return -1;  // APP reached: a later "--" belongs to the guest
         if (a == "--mem" || a == "--env" || a == "--timeout" || a == "--fs" || a == "--rootfs" || a == "--disk" ||
-            a == "--workdir" || a == "-w" || a == "--uid" || a == "--gid" || a == "--name" || a == "--socket" ||
+            a == "--workdir" || a == "-w" || a == "--net" || a == "-p" || a == "--publish" || a == "--uid" || a == "--gid" || a == "--name" || a == "--socket" ||
             a == "-e" || a == "-m" || a == "-v" || a == "--volume" || a == "--memory")
             ++i;
     }
@@ -104,7 +104,8 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
 
     RunCommand run;
     std::string mem, timeout, rootfs, workdir;
-    std::vector<std::string> shares, disks;
+    std::vector<std::string> shares, disks, publish;
+    std::string net;
     auto* sub = app.add_subcommand("run", "Boot APP in a fresh micro-VM; its exit status becomes ours");
     run.create_only = create;
     sub->add_option("-m,--mem,--memory", mem, "Guest memory (e.g. 256M, 1G); default 256M")->type_name("SIZE");
@@ -120,6 +121,11 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
     sub->add_option("--disk", disks, "Attach a host file as /dev/vda, /dev/vdb, ..., repeatable")
         ->allow_extra_args(false)
         ->type_name("FILE[:ro]");
+    sub->add_option("--net", net, "Network: none (default: loopback inside the VM only) or host (the host's network)")
+        ->type_name("MODE");
+    sub->add_option("-p,--publish", publish, "Publish a guest TCP/UDP port on the host, repeatable")
+        ->allow_extra_args(false)
+        ->type_name("[HOSTIP:]HOSTPORT:GUESTPORT[/udp]");
     sub->add_option("-w,--workdir", workdir, "Guest working directory (default: the host's, when shared)")
         ->type_name("DIR");
     sub->add_flag("--trace", run.config.trace, "Print each guest system call to stderr, strace-style");
@@ -184,6 +190,10 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         run.config.shares.push_back(TRY(parse_share(s)));
     for (const auto& d : disks)
         run.config.disks.push_back(TRY(parse_disk(d)));
+    if (!net.empty())
+        run.config.net = TRY(parse_net_mode(net));
+    for (const auto& p : publish)
+        run.config.publish.push_back(TRY(parse_publish(p)));
     run.config.cwd = workdir.empty() ? guest_cwd_for_host_cwd(run.config.shares) : TRY(normalise_guest_path(workdir));
     run.sandbox = !no_sandbox;
     if (!uid.empty())

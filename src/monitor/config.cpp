@@ -157,4 +157,56 @@ Result<VmConfig> validate(VmConfig cfg) {
     return cfg;
 }
 
+namespace {
+
+Result<uint16_t> parse_port(std::string_view text, std::string_view what, const std::string& where) {
+    unsigned v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v == 0 || v > 65535)
+        return make_error(ErrorKind::BadInput, where,
+                          std::string(what) + " '" + std::string(text) + "' is not a port (1-65535)");
+    return static_cast<uint16_t>(v);
+}
+
+}  // namespace
+
+Result<NetMode> parse_net_mode(std::string_view text) {
+    if (text == "none")
+        return NetMode::None;
+    if (text == "host")
+        return NetMode::Host;
+    return make_error(ErrorKind::BadInput, "--net",
+                      "unknown mode '" + std::string(text) + "' (none, host; user and ns:PATH are not built yet)");
+}
+
+Result<PublishSpec> parse_publish(std::string_view text) {
+    const std::string where = "-p " + std::string(text);
+    PublishSpec p;
+    std::string_view body = text;
+    if (auto slash = body.rfind('/'); slash != std::string_view::npos) {
+        std::string_view proto = body.substr(slash + 1);
+        if (proto != "tcp" && proto != "udp")
+            return make_error(ErrorKind::BadInput, where, "protocol '" + std::string(proto) + "' is not tcp or udp");
+        p.udp = proto == "udp";
+        body = body.substr(0, slash);
+    }
+    auto last = body.rfind(':');
+    if (last == std::string_view::npos)
+        return make_error(ErrorKind::BadInput, where, "expected [HOSTIP:]HOSTPORT:GUESTPORT");
+    p.guest_port = TRY(parse_port(body.substr(last + 1), "guest port", where));
+    std::string_view rest = body.substr(0, last);
+    auto sep = rest.rfind(':');
+    std::string_view host_port = sep == std::string_view::npos ? rest : rest.substr(sep + 1);
+    if (sep != std::string_view::npos) {
+        std::string_view ip = rest.substr(0, sep);
+        if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']')
+            ip = ip.substr(1, ip.size() - 2);
+        if (ip.empty())
+            return make_error(ErrorKind::BadInput, where, "empty host address");
+        p.host_ip = std::string(ip);
+    }
+    p.host_port = TRY(parse_port(host_port, "host port", where));
+    return p;
+}
+
 }  // namespace lightvm

@@ -24,6 +24,22 @@ struct DiskSpec {
     bool read_only = false;
 };
 
+// Networking (devices/net.hpp, docs/design.md "Networking"):
+//   none: a loopback inside the VM; the host is reached only through -p ports;
+//   host: AF_INET/AF_INET6 sockets are host sockets in the host's namespace.
+enum class NetMode { None, Host };
+
+// -p [HOSTIP:]HOSTPORT:GUESTPORT[/udp|/tcp]
+struct PublishSpec {
+    std::string host_ip;  // "" = all addresses (0.0.0.0)
+    uint16_t host_port = 0;
+    uint16_t guest_port = 0;
+    bool udp = false;
+};
+
+Result<NetMode> parse_net_mode(std::string_view text);
+Result<PublishSpec> parse_publish(std::string_view text);
+
 // Interrupt test and benchmark knobs (guest tests, bench/): not on the CLI.
 struct IrqTestConfig {
     uint64_t doorbell_period_ns = 0;  // a doorbell from a host timer this often
@@ -59,6 +75,8 @@ struct VmConfig {
     // Where --trace lines and monitor reports go.
     int diag_fd = 2;
     IrqTestConfig irq_test;
+    NetMode net = NetMode::None;          // --net
+    std::vector<PublishSpec> publish;     // -p, in order
 };
 
 // "256M", "1G", "64MiB", "1048576" -> bytes. Rejects junk, zero, overflow.

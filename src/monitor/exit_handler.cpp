@@ -4,6 +4,7 @@
 
 #include "devices/block.hpp"
 #include "devices/fs.hpp"
+#include "devices/net.hpp"
 #include "devices/ram.hpp"
 #include "monitor/interrupts.hpp"
 #include <cstdio>
@@ -53,6 +54,10 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
         if (!d.irq)
             return hostile("timer hypercall without interrupts");
         return d.irq->hc_timer(arg);
+    case abi::kHcNet:
+        if (!d.net)
+            return hostile("network hypercall without a network device");
+        return d.net->hypercall(d.mem, arg);
     case abi::kHcBlock: {
         auto req = TRY(d.mem.read<abi::HcBlock>(arg));
         if (!d.disks || req.device >= d.disks->size())
@@ -70,7 +75,7 @@ static Result<void> handle_one(Devices& d, const kvm::Exit& exit, Outcome& outco
 
 const char* hypercall_name(unsigned nr) {
     static const char* const names[] = {"exit", "console_flush", "write", "read", "sleep", "set_fs_base", "fs", "block",
-                                        "mem_grow", "stdin_seek", "timer", "fault"};
+                                        "mem_grow", "stdin_seek", "timer", "fault", "net"};
     static_assert(std::size(names) == abi::kHcCount, "name every hypercall");
     return nr < abi::kHcCount ? names[nr] : "unknown";
 }

@@ -26,6 +26,7 @@ class FsDevice;
 class BlockDevice;
 class RamDevice;
 class Interrupts;
+class NetDevice;
 
 struct Devices {
     GuestMemory& mem;
@@ -36,6 +37,7 @@ struct Devices {
     std::vector<BlockDevice>* disks = nullptr;  // --disk, in BootInfo.devices order
     RamDevice* ram = nullptr;                   // lazily registered RAM (kHcMemGrow)
     Interrupts* irq = nullptr;                  // guest timer (kHcTimer) and doorbells
+    NetDevice* net = nullptr;                   // sockets (kHcNet)
 };
 
 // Handles one exit. An error means the guest broke the rules (or the host

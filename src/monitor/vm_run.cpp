@@ -183,6 +183,7 @@ Result<RunReport> Vm::run() {
     Interrupts irq(s.mem, s.vcpu, s.image.irq, config.irq_test);
     Devices devices{s.mem, *s.console, *s.system, *s.cpu, s.work->fs ? &*s.work->fs : nullptr, &s.work->disks,
                     &*s.ram, &irq};
+    devices.net = s.work->net ? &*s.work->net : nullptr;
     RunReport report;
 
     install_kick_handler();

@@ -10,6 +10,7 @@
 #include "devices/console.hpp"
 #include "devices/device.hpp"
 #include "devices/fs.hpp"
+#include "devices/net.hpp"
 #include "devices/ram.hpp"
 #include "devices/system.hpp"
 #include "kvm/kvm.hpp"
@@ -25,6 +26,7 @@ struct WorkloadState {
     HostInfo host;
     std::optional<FsDevice> fs;
     std::vector<BlockDevice> disks;
+    std::optional<NetDevice> net;  // -p listeners are opened (bound) in prepare
     uint64_t started_ns = 0;  // CLOCK_MONOTONIC, prepare() entered
     uint64_t checked_ns = 0;  // app checked, devices open
 };

@@ -17,7 +17,7 @@ struct Allowed {
 
 inline constexpr Allowed kAllowed[] = {
     // vCPU loop
-    {"ioctl", Args::Filtered, "KVM_RUN, KVM_GET/SET_REGS, KVM_GET/SET_SREGS, KVM_SET_USER_MEMORY_REGION, KVM_INTERRUPT; TCGETS"},
+    {"ioctl", Args::Filtered, "KVM_RUN, KVM_GET/SET_REGS, KVM_GET/SET_SREGS, KVM_SET_USER_MEMORY_REGION, KVM_INTERRUPT; TCGETS; FIONREAD (net)"},
     {"rt_sigreturn", Args::Any, "return from the timeout/stop/SIGBUS-guard handlers"},
     {"rt_sigaction", Args::Filtered, "SIGBUS guard resets itself; guest timer signal; never on SIGSYS"},
     {"rt_sigprocmask", Args::Any, "libc around signal handling"},
@@ -80,6 +80,19 @@ inline constexpr Allowed kAllowed[] = {
     {"fdatasync", Args::Any, "fs and block flush"},
     {"ftruncate", Args::Any, "fs"},
     {"fstatfs", Args::Any, "fs: statfs"},
+    // net device (kHcNet): host sockets for --net host and the -p listeners
+    {"socket", Args::Filtered, "net: AF_INET/AF_INET6 only (--net host; --net none never asks)"},
+    {"bind", Args::Any, "net: --net host (Landlock ABI 4+ still forbids TCP binds under --net none)"},
+    {"listen", Args::Any, "net"},
+    {"accept4", Args::Any, "net: connections to the guest's listeners and -p ports"},
+    {"connect", Args::Any, "net: --net host (Landlock ABI 4+ forbids TCP connects under --net none)"},
+    {"sendto", Args::Any, "net: send/sendto"},
+    {"recvfrom", Args::Any, "net: recv/recvfrom"},
+    {"shutdown", Args::Any, "net"},
+    {"getsockname", Args::Any, "net"},
+    {"getpeername", Args::Any, "net"},
+    {"getsockopt", Args::Any, "net: SO_ERROR and the options the device allows"},
+    {"setsockopt", Args::Any, "net: the options the device allows (devices/net.cpp)"},
     // end of the run
     {"clone", Args::Filtered, "fast_exit reaper: CLONE_VM|CLONE_FILES|CLONE_FS|SIGCHLD only"},
     {"exit", Args::Any, "reaper"},

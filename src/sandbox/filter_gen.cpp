@@ -15,6 +15,7 @@
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -84,9 +85,15 @@ int main(int argc, char** argv) {
     // ioctl: the KVM run-loop requests, and TCGETS (stdio's isatty).
     std::vector<unsigned long> ioctls = lightvm::kvm::run_loop_ioctls();
     ioctls.push_back(TCGETS);
+    ioctls.push_back(FIONREAD);  // net device: bytes queued on a host socket
     for (unsigned long req : ioctls)
         if (int rc = rule("ioctl", {SCMP_A1_32(SCMP_CMP_EQ, static_cast<uint32_t>(req))}); rc < 0)
             return fail("ioctl rule", rc);
+    // socket: IPv4/IPv6 only; no AF_UNIX (the host's local services),
+    // AF_NETLINK (its network configuration) or AF_PACKET.
+    for (int family : {AF_INET, AF_INET6})
+        if (int rc = rule("socket", {SCMP_A0_32(SCMP_CMP_EQ, static_cast<uint32_t>(family))}); rc < 0)
+            return fail("socket rule", rc);
     // No executable memory, ever: guest RAM and the heap are data.
     for (const char* name : {"mmap", "mprotect"})
         if (int rc = rule(name, {SCMP_A2_64(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)}); rc < 0)

@@ -81,7 +81,9 @@ Result<int> restrict_paths(const Policy& policy) {
     attr.handled_access_fs = handled_fs(static_cast<int>(abi));
     size_t attr_size = sizeof attr.handled_access_fs;
     if (abi >= 4) {
-        attr.handled_access_net = kNetBindTcp | kNetConnectTcp;
+        // --net host: the guest's sockets are the host's; otherwise the
+        // monitor never binds or connects a TCP socket after this point.
+        attr.handled_access_net = policy.host_network ? 0 : kNetBindTcp | kNetConnectTcp;
         attr_size = offsetof(RulesetAttr, scoped);
     }
     if (abi >= 6) {

@@ -32,6 +32,7 @@ struct Policy {
     std::vector<Dir> dirs;          // the only host directories files may be opened below
     std::optional<uint32_t> uid;    // switch to these ids (needs root)
     std::optional<uint32_t> gid;
+    bool host_network = false;      // --net host: TCP bind/connect stay allowed (Landlock)
 };
 
 struct Entered {

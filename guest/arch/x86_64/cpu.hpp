@@ -28,6 +28,7 @@ struct Cpu {
     abi::HcFs hc_fs;
     abi::HcFs hc_fs_batch[abi::kMaxFsBatch];
     abi::HcBlock hc_block;
+    abi::HcNet hc_net;
 };
 
 // Offsets used by arch/x86_64/entry.S.

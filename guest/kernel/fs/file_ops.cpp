@@ -54,6 +54,8 @@ const FileOps* file_ops_for(FileKind kind) {
         return &kDevRandomOps;
     case FileKind::Block:
         return &kBlockFileOps;
+    case FileKind::Socket:
+        return &kSocketOps;
     case FileKind::Synthetic:
     case FileKind::Free:
         break;

@@ -68,5 +68,6 @@ extern const FileOps kDevNullOps;
 extern const FileOps kDevZeroOps;
 extern const FileOps kDevRandomOps;
 extern const FileOps kBlockFileOps;
+extern const FileOps kSocketOps;      // kernel/net/socket.cpp
 
 }  // namespace lightvm::guest

@@ -23,9 +23,11 @@ enum class FileKind : uint8_t {
     DevRandom,
     Block,      // --disk device
     Synthetic,  // read-only text made by the kernel (/proc/mounts), in `text`
+    Socket,     // kernel/net/: `sock`
 };
 
 struct Pipe;
+struct Socket;
 struct FileOps;
 
 // Linux's "open file description". What a file does is in its FileOps
@@ -47,6 +49,7 @@ struct OpenFile {
     const char* text;     // Synthetic: contents (kernel memory, stable while open)
     uint32_t text_len;
     uint32_t text_cap;    // Synthetic: non-zero when `text` is kmem this file owns (freed on release)
+    Socket* sock;         // Socket
 };
 
 }  // namespace lightvm::guest

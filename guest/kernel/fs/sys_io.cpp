@@ -8,6 +8,7 @@
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/fs/pipe.hpp"
+#include "kernel/net/socket.hpp"
 #include "kernel/proc/wait.hpp"
 #include "kernel/time/clock.hpp"
 #include "kernel/syscalls/syscall.hpp"
@@ -229,7 +230,16 @@ long sys_fdatasync(const SyscallArgs& a) {
 
 long sys_ioctl(const SyscallArgs& a) {
     OpenFile* f = fd_get(fd_arg(a.a0));
-    return f ? file_ioctl(f, a.a1, a.a2) : -err::kBadF;
+    if (!f)
+        return -err::kBadF;
+    if (a.a1 == FIONBIO) {  // any file, as on Linux: the O_NONBLOCK flag
+        int32_t on;
+        if (copy_from_user(&on, a.a2, sizeof on) < 0)
+            return -err::kFault;
+        f->flags = on ? f->flags | O_NONBLOCK : f->flags & ~uint32_t{O_NONBLOCK};
+        return 0;
+    }
+    return file_ioctl(f, a.a1, a.a2);
 }
 
 // One pass over the set: how many fds have something to report. POLLHUP,
@@ -268,6 +278,8 @@ static long poll_wait(pollfd* p, uint64_t n, int64_t timeout_ns) {
     uint64_t deadline = timeout_ns > 0 ? monotonic_ns() + static_cast<uint64_t>(timeout_ns) : 0;
     for (;;) {
         long ready = poll_scan(p, n);
+        if (!ready && (timeout_ns == 0 || deadline_passed(deadline)) && net_refresh())
+            ready = poll_scan(p, n);  // host sockets' state as of now, not of their last call
         if (ready || timeout_ns == 0 || deadline_passed(deadline))
             return ready;
         constexpr int kMaxQueues = 64;  // distinct queues: pipes have two each
@@ -286,6 +298,89 @@ static long poll_wait(pollfd* p, uint64_t n, int64_t timeout_ns) {
         for (int k = 0; k < ne; ++k)
             wait_remove(entries[k]);
     }
+}
+
+// select/pselect6 through poll: fd_set bits become pollfds (a kernel
+// array) and back. Linux's mapping: readable = POLLIN|POLLHUP|POLLERR,
+// writable = POLLOUT|POLLERR, exceptional = POLLPRI.
+static pollfd g_select_fds[kMaxFds];
+
+static long do_select(uint64_t nfds_arg, uint64_t r, uint64_t w, uint64_t e, int64_t timeout_ns) {
+    int64_t nfds = static_cast<int32_t>(nfds_arg);
+    if (nfds < 0)
+        return -err::kInval;
+    if (nfds > kMaxFds)
+        nfds = kMaxFds;
+    uint64_t bytes = (static_cast<uint64_t>(nfds) + 63) / 64 * 8;
+    uint64_t sets[3][kMaxFds / 64] = {};
+    const uint64_t addrs[3] = {r, w, e};
+    for (int k = 0; k < 3; ++k)
+        if (addrs[k] && copy_from_user(sets[k], addrs[k], bytes) < 0)
+            return -err::kFault;
+    uint64_t n = 0;
+    for (int64_t fd = 0; fd < nfds; ++fd) {
+        uint64_t bit = 1ull << (fd % 64);
+        short ev = 0;
+        if (sets[0][fd / 64] & bit)
+            ev |= POLLIN;
+        if (sets[1][fd / 64] & bit)
+            ev |= POLLOUT;
+        if (sets[2][fd / 64] & bit)
+            ev |= POLLPRI;
+        if (!ev)
+            continue;
+        if (!fd_get(fd))
+            return -err::kBadF;
+        g_select_fds[n++] = pollfd{static_cast<int>(fd), ev, 0};
+    }
+    long ready = poll_wait(g_select_fds, n, timeout_ns);
+    if (ready < 0)
+        return ready;
+    uint64_t out[3][kMaxFds / 64] = {};
+    long count = 0;
+    for (uint64_t i = 0; i < n; ++i) {
+        const pollfd& p = g_select_fds[i];
+        uint64_t bit = 1ull << (p.fd % 64);
+        int idx = p.fd / 64;
+        if ((p.events & POLLIN) && (p.revents & (POLLIN | POLLHUP | POLLERR)))
+            out[0][idx] |= bit, ++count;
+        if ((p.events & POLLOUT) && (p.revents & (POLLOUT | POLLERR)))
+            out[1][idx] |= bit, ++count;
+        if ((p.events & POLLPRI) && (p.revents & POLLPRI))
+            out[2][idx] |= bit, ++count;
+    }
+    for (int k = 0; k < 3; ++k)
+        if (addrs[k] && copy_to_user(addrs[k], out[k], bytes) < 0)
+            return -err::kFault;
+    return count;
+}
+
+long sys_select(const SyscallArgs& a) {
+    int64_t timeout = -1;
+    if (a.a4) {
+        struct {
+            int64_t sec, usec;
+        } tv;
+        if (copy_from_user(&tv, a.a4, sizeof tv) < 0)
+            return -err::kFault;
+        if (tv.sec < 0 || tv.usec < 0)
+            return -err::kInval;
+        timeout = tv.sec > (INT64_MAX / 1000000000 - 1) ? INT64_MAX : tv.sec * 1000000000 + tv.usec * 1000;
+    }
+    return do_select(a.a0, a.a1, a.a2, a.a3, timeout);
+}
+
+long sys_pselect6(const SyscallArgs& a) {
+    int64_t timeout = -1;
+    if (a.a4) {
+        __kernel_timespec ts;
+        if (copy_from_user(&ts, a.a4, sizeof ts) < 0)
+            return -err::kFault;
+        if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+            return -err::kInval;
+        timeout = ts.tv_sec > (INT64_MAX / 1000000000 - 1) ? INT64_MAX : ts.tv_sec * 1000000000 + ts.tv_nsec;
+    }
+    return do_select(a.a0, a.a1, a.a2, a.a3, timeout);  // the signal mask matters once signals are delivered
 }
 
 long sys_poll(const SyscallArgs& a) {

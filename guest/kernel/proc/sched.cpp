@@ -18,6 +18,7 @@ Task* g_tasks[kMaxTasks];
 int g_ntasks;
 uint64_t g_idle_count;
 void (*g_idle_hook)();
+bool (*g_idle_poller)(uint64_t, bool);
 
 // Kernel threads: tasks from a small pool, stacks from mm/kstack (each
 // with its guard page).
@@ -88,6 +89,10 @@ void idle() {
         g_idle_hook();
     uint64_t now = monotonic_ns();
     uint64_t ns = !earliest ? kForeverNs : earliest > now ? earliest - now : 0;
+    if (ns && g_idle_poller && g_idle_poller(ns, !earliest)) {
+        g_idle_count++;
+        return;
+    }
     if (ns) {
         volatile abi::HcSleep hc{ns, 0};
         hypercall(abi::kHcSleep, &hc);
@@ -127,6 +132,27 @@ void remove_task(Task* t) {
 
 void sched_add_task(Task* t) { add_task(t); }
 void sched_set_idle_hook(void (*hook)()) { g_idle_hook = hook; }
+void sched_set_idle_poller(bool (*poller)(uint64_t, bool)) { g_idle_poller = poller; }
+
+bool sched_monitor_may_wait(int64_t* wait_ns) {
+    uint64_t earliest = 0;
+    for (int i = 0; i < g_ntasks; ++i) {
+        Task* t = g_tasks[i];
+        if (t == current())
+            continue;
+        if (t->state == TaskState::Running)
+            return false;
+        if (t->state == TaskState::Blocked && t->deadline_ns && (!earliest || t->deadline_ns < earliest))
+            earliest = t->deadline_ns;
+    }
+    uint64_t now = monotonic_ns();
+    if (earliest && earliest <= now)
+        return false;
+    if (g_idle_hook)
+        g_idle_hook();
+    *wait_ns = earliest ? static_cast<int64_t>(earliest - now) : -1;
+    return true;
+}
 
 bool deadline_passed(uint64_t deadline_ns) { return deadline_ns && monotonic_ns() >= deadline_ns; }
 

@@ -36,6 +36,15 @@ void sched_add_task(Task* t);
 // write-behind data, so the host sees current files while we sleep).
 void sched_set_idle_hook(void (*hook)());
 
+// Networking's idle: when set, it is offered each idle first (ns from now,
+// or forever) and returns true if it slept in the monitor itself (polling
+// host sockets somebody waits on).
+void sched_set_idle_poller(bool (*poller)(uint64_t ns, bool forever));
+// May the current task wait inside the monitor (a blocking host-socket
+// call in one exit)? Only if no other task can run; *wait_ns is how long
+// (-1: no other deadline). Runs the idle hook, as an idle would.
+bool sched_monitor_may_wait(int64_t* wait_ns);
+
 // How many times the CPU idled in the monitor (each is one exit).
 uint64_t sched_idle_count();
 

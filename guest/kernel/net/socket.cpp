@@ -1,0 +1,161 @@
+// The socket file type: the pool of Socket objects, the file operations
+// (read/write/poll/ioctl/stat/release on a socket fd) and the send/recv
+// entry points shared by the syscalls, dispatching to the backend.
+#include "kernel/net/socket.hpp"
+
+#include "kernel/errno.hpp"
+#include "kernel/fs/fd_table.hpp"
+#include "kernel/fs/file_ops.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/mm/uaccess.hpp"
+#include "kernel/net/sock_uapi.hpp"
+#include "kernel/uapi.hpp"
+
+namespace lightvm::guest {
+
+namespace {
+constexpr int kMaxSockets = 128;
+// VM-wide pool, like pipes: a socket is shared by whoever holds its fd.
+Socket g_socks[kMaxSockets];
+}  // namespace
+
+Socket* sock_pool(int* n) {
+    *n = kMaxSockets;
+    return g_socks;
+}
+
+Socket* sock_of(OpenFile* f) { return f->sock; }
+bool sock_nonblocking(const OpenFile* f) { return f->flags & O_NONBLOCK; }
+
+Socket* sock_alloc(int family, int type) {
+    for (auto& s : g_socks) {
+        if (s.used)
+            continue;
+        s = Socket{};
+        s.used = true;
+        s.refs = 1;
+        s.family = static_cast<uint16_t>(family);
+        s.type = static_cast<uint8_t>(type);
+        s.handle = s.published = kNoHostHandle;
+        s.rcvbuf = 212992;  // Linux's default net.core.rmem_default
+        s.sndbuf = 212992;
+        s.local.bytes[0] = static_cast<uint8_t>(family);
+        s.local.len = family == AF_UNIX ? 2 : 0;
+        return &s;
+    }
+    return nullptr;
+}
+
+void sock_put(Socket* s) {
+    if (--s->refs)
+        return;
+    if (s->host && s->handle != kNoHostHandle)
+        host_close(s->handle);
+    if (s->published != kNoHostHandle)
+        host_close(s->published);
+    local_release(s);
+    s->used = false;
+}
+
+long sock_install(Socket* s, uint32_t flags) {
+    OpenFile* f = file_alloc(FileKind::Socket, O_RDWR | (flags & O_NONBLOCK));
+    if (!f) {
+        sock_put(s);
+        return -err::kNFile;
+    }
+    f->sock = s;
+    long fd = fd_install(f, 0, flags & O_CLOEXEC);
+    if (fd < 0)
+        file_put(f);  // releases s
+    return fd;
+}
+
+long sock_send(OpenFile* f, const void* buf, size_t len, int flags, const SockAddr* to, OpenFile** fds,
+               uint32_t nfds) {
+    Socket* s = sock_of(f);
+    long r;
+    if (s->host) {
+        r = host_send(f, buf, len, flags, to);
+    } else {
+        uint32_t saved = f->flags;
+        if (flags & MSG_DONTWAIT)
+            f->flags |= O_NONBLOCK;
+        r = local_send(f, buf, len, to, fds, nfds);
+        f->flags = saved;
+    }
+    if (r == -err::kPipe && !(flags & MSG_NOSIGNAL))
+        exit_vm(128 + SIGPIPE, SIGPIPE);  // SIGPIPE's default action (no signal delivery yet)
+    return r;
+}
+
+long sock_recv(OpenFile* f, void* buf, size_t len, int flags, SockAddr* from, bool* truncated) {
+    Socket* s = sock_of(f);
+    *truncated = false;
+    if (s->host)
+        return host_recv(f, buf, len, flags, from);
+    return local_recv(f, buf, len, flags, from, truncated);
+}
+
+namespace {
+
+long sock_read(OpenFile* f, void* buf, size_t len, int64_t) {
+    bool trunc;
+    return sock_recv(f, buf, len, 0, nullptr, &trunc);
+}
+
+long sock_write(OpenFile* f, const void* buf, size_t len, int64_t) {
+    return sock_send(f, buf, len, 0, nullptr, nullptr, 0);
+}
+
+int sock_poll(OpenFile* f) {
+    Socket* s = sock_of(f);
+    if (s->host)
+        return host_poll(s);
+    int r = local_poll(s);
+    if (s->published != kNoHostHandle && (s->revents & POLLIN))
+        r |= POLLIN;  // a connection waits on the -p listener
+    return r;
+}
+
+WaitQueue* sock_queue(OpenFile* f) { return &sock_of(f)->wq; }
+
+long sock_stat(OpenFile*, Stat* out) { return synthetic_stat(out, 0140000 | 0777, 200, 0); }
+
+long sock_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
+    Socket* s = sock_of(f);
+    if (request == FIONREAD || request == TIOCOUTQ) {
+        int32_t n = 0;
+        if (request == FIONREAD) {
+            long r = s->host ? host_readable(s) : local_readable(s);
+            if (r < 0)
+                return r;
+            n = static_cast<int32_t>(r);
+        }
+        return copy_to_user(arg, &n, sizeof n);
+    }
+    return -err::kNotTy;
+}
+
+long sock_release(OpenFile* f) {
+    sock_put(f->sock);
+    f->sock = nullptr;
+    return 0;
+}
+
+}  // namespace
+
+const FileOps kSocketOps = {
+    .read = sock_read,
+    .write = sock_write,
+    .seek = nullptr,
+    .stat = sock_stat,
+    .sync = nullptr,
+    .ioctl = sock_ioctl,
+    .poll = sock_poll,
+    .wait_queue = sock_queue,
+    .release = sock_release,
+    .tty = false,
+    .seekable = false,
+};
+
+}  // namespace lightvm::guest

@@ -1,0 +1,115 @@
+// Sockets: one open-file type (FileKind::Socket, kSocketOps) with two
+// backends behind it.
+//   Local: in the guest kernel only, like pipes: AF_UNIX (socketpair,
+//     bind/listen/connect by path or abstract name) and, with --net none,
+//     AF_INET/AF_INET6 on a loopback inside the VM. No exit at all.
+//   Host: AF_INET/AF_INET6 forwarded to a host socket the monitor owns
+//     (kHcNet, net/host_socket.cpp): --net host, and connections accepted
+//     on a port published with -p. One exit per call.
+// docs/design.md ("Networking") says why, with the numbers.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/fs/open_file.hpp"
+#include "kernel/proc/wait.hpp"
+
+namespace lightvm::guest {
+
+inline constexpr uint32_t kSockAddrMax = 128;  // sizeof(sockaddr_storage)
+inline constexpr uint32_t kNoHostHandle = ~0u;
+
+struct SockAddr {
+    uint32_t len;
+    uint8_t bytes[kSockAddrMax];
+};
+
+struct SockRing;
+
+enum class SockState : uint8_t { Fresh, Listening, Connected, Closed };
+
+struct Socket {
+    bool used;
+    bool host;            // Host backend (handle below) or Local
+    uint16_t family;      // AF_UNIX, AF_INET, AF_INET6
+    uint8_t type;         // SOCK_STREAM or SOCK_DGRAM
+    SockState state;
+    bool bound;
+    bool shut_rd, shut_wr;   // this side shut down (or the peer closed)
+    bool peer_gone;          // Local: the peer was closed
+    uint32_t refs;           // open files pointing here (always 1) plus backlog membership
+    uint32_t handle;         // Host: the monitor's handle
+    uint32_t published;      // Local listener in --net none: the -p host listener, or kNoHostHandle
+    uint32_t revents;        // Host: poll state as of the last exit that saw it
+    int32_t so_error;        // pending error (SO_ERROR)
+    int32_t backlog_max;
+    SockAddr local, remote;
+    Socket* peer;            // Local stream: the other end; Local dgram: default destination
+    SockRing* rx;            // Local: bytes (stream) or records (dgram) to read
+    Socket* backlog[16];     // Local listener: connected server-side sockets not yet accepted
+    int32_t backlog_n;
+    uint32_t opts;           // boolean options set (SO_REUSEADDR, ...), see socket.cpp
+    int32_t rcvbuf, sndbuf;
+    int32_t linger_on, linger_s;
+    // Passed descriptors (SCM_RIGHTS) waiting with the data, in order.
+    OpenFile* passed[16];
+    uint32_t passed_n;
+    WaitQueue wq;            // readers, writers, accepters, connecters, poll
+};
+
+Socket* sock_of(OpenFile* f);
+Socket* sock_alloc(int family, int type);
+void sock_put(Socket* s);
+// A new socket file for s (flags: O_NONBLOCK | O_CLOEXEC as SOCK_*), installed as an fd.
+long sock_install(Socket* s, uint32_t flags);
+bool sock_nonblocking(const OpenFile* f);
+
+// Send and receive on any socket file (the syscalls, read and write);
+// -EPIPE without MSG_NOSIGNAL ends the program as SIGPIPE does.
+long sock_send(OpenFile* f, const void* buf, size_t len, int flags, const SockAddr* to, OpenFile** fds,
+               uint32_t nfds);
+long sock_recv(OpenFile* f, void* buf, size_t len, int flags, SockAddr* from, bool* truncated);
+
+// Local backend (net/local_socket.cpp).
+long local_pair(Socket* a, Socket* b);
+long local_bind(Socket* s, const SockAddr& a);
+long local_listen(Socket* s, int backlog);
+long local_accept(OpenFile* f, Socket** out);
+long local_connect(OpenFile* f, const SockAddr& a);
+long local_send(OpenFile* f, const void* buf, size_t len, const SockAddr* to, OpenFile** fds, uint32_t nfds);
+long local_recv(OpenFile* f, void* buf, size_t len, int flags, SockAddr* from, bool* truncated);
+long local_shutdown(Socket* s, int how);
+int local_poll(Socket* s);
+uint32_t local_readable(Socket* s);
+void local_release(Socket* s);
+// Descriptors that arrived with the data (SCM_RIGHTS): taken in order.
+uint32_t local_take_fds(Socket* s, OpenFile** out, uint32_t max);
+
+// Host backend (net/host_socket.cpp).
+bool net_host_mode();
+long host_socket(Socket* s, int protocol);
+long host_bind(Socket* s, const SockAddr& a);
+long host_listen(Socket* s, int backlog);
+long host_accept(OpenFile* f, uint32_t listener, Socket** out);
+long host_connect(OpenFile* f, const SockAddr& a);
+long host_send(OpenFile* f, const void* buf, size_t len, int flags, const SockAddr* to);
+long host_recv(OpenFile* f, void* buf, size_t len, int flags, SockAddr* from);
+long host_shutdown(Socket* s, int how);
+long host_name(Socket* s, bool peer, SockAddr* out);
+long host_getopt(Socket* s, int level, int name, void* val, uint32_t* len);
+long host_setopt(Socket* s, int level, int name, const void* val, uint32_t len);
+long host_readable(Socket* s);
+long host_published(uint16_t port, int type);
+void host_close(uint32_t handle);
+int host_poll(Socket* s);
+// Waits (sleeping the task; the CPU idles in the monitor polling every
+// host socket someone waits on) until the host socket's poll state has
+// one of `events`, or the deadline passes. Ready: true.
+bool host_wait(Socket* s, uint16_t events, uint64_t deadline_ns, bool (*also)(const Socket*));
+// poll() with a zero timeout found nothing: refresh every host socket's
+// poll state in one exit. True if any changed.
+bool net_refresh();
+void net_init();
+
+}  // namespace lightvm::guest

@@ -1,0 +1,436 @@
+#include "devices/net.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "common/stop.hpp"
+#include "lightvm/abi.h"
+
+namespace lightvm {
+
+namespace {
+
+constexpr size_t kMaxSockets = 4096;
+constexpr uint64_t kMaxIo = 0x7ffff000;  // what Linux moves in one call at most
+constexpr short kAllEvents = POLLIN | POLLOUT | POLLPRI | POLLRDHUP;
+
+int64_t neg_errno() { return -static_cast<int64_t>(errno); }
+
+uint64_t now_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// poll() on fds until one is ready, the wait is over (wait_ns; -1 = no
+// limit) or a stop is requested. Interrupted calls (the stop ticker, the
+// guest timer) go round again; a stop ends the wait at once.
+int wait_poll(pollfd* fds, nfds_t n, int64_t wait_ns) {
+    uint64_t deadline = wait_ns < 0 ? 0 : now_ns() + static_cast<uint64_t>(wait_ns);
+    for (;;) {
+        if (stop_requested())
+            return 0;
+        int ms = -1;
+        if (wait_ns >= 0) {
+            uint64_t now = now_ns();
+            if (now >= deadline)
+                return ::poll(fds, n, 0);
+            ms = static_cast<int>(std::min<uint64_t>((deadline - now + 999999) / 1000000, 1000000));
+        }
+        int r = ::poll(fds, n, ms);
+        if (r >= 0 && (r > 0 || wait_ns >= 0))
+            return r;
+        if (r < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+bool wait_fd(int fd, short events, int64_t wait_ns) {
+    pollfd p{fd, events, 0};
+    return wait_poll(&p, 1, wait_ns) > 0;
+}
+
+// The options a guest may set or read on a host socket: what servers and
+// clients use. Others (SO_BINDTODEVICE, SO_MARK, IP_TRANSPARENT, filters,
+// ...) are ENOPROTOOPT: the guest gets a socket, not the host's network
+// configuration.
+bool option_allowed(uint32_t level, uint32_t name) {
+    switch (level) {
+    case SOL_SOCKET:
+        switch (name) {
+        case SO_REUSEADDR: case SO_REUSEPORT: case SO_KEEPALIVE: case SO_RCVBUF: case SO_SNDBUF:
+        case SO_ERROR: case SO_TYPE: case SO_LINGER: case SO_BROADCAST: case SO_OOBINLINE:
+        case SO_ACCEPTCONN: case SO_DOMAIN: case SO_PROTOCOL: case SO_RCVLOWAT: case SO_SNDLOWAT:
+        case SO_PRIORITY:
+            return true;
+        default:
+            return false;
+        }
+    case IPPROTO_TCP:
+        switch (name) {
+        case TCP_NODELAY: case TCP_KEEPIDLE: case TCP_KEEPINTVL: case TCP_KEEPCNT: case TCP_CORK:
+        case TCP_QUICKACK: case TCP_USER_TIMEOUT: case TCP_DEFER_ACCEPT: case TCP_MAXSEG: case TCP_INFO:
+        case TCP_FASTOPEN: case TCP_NOTSENT_LOWAT:
+            return true;
+        default:
+            return false;
+        }
+    case IPPROTO_IPV6:
+        return name == IPV6_V6ONLY || name == IPV6_TCLASS || name == IPV6_UNICAST_HOPS;
+    case IPPROTO_IP:
+        return name == IP_TOS || name == IP_TTL;
+    default:
+        return false;
+    }
+}
+
+Result<sockaddr_storage> publish_address(const PublishSpec& p, socklen_t* len) {
+    sockaddr_storage ss{};
+    const std::string where = "-p " + (p.host_ip.empty() ? "" : p.host_ip + ":") + std::to_string(p.host_port);
+    if (p.host_ip.find(':') != std::string::npos) {
+        auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons(p.host_port);
+        if (::inet_pton(AF_INET6, p.host_ip.c_str(), &a6->sin6_addr) != 1)
+            return make_error(ErrorKind::BadInput, where, "'" + p.host_ip + "' is not an IP address");
+        *len = sizeof *a6;
+    } else {
+        auto* a4 = reinterpret_cast<sockaddr_in*>(&ss);
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons(p.host_port);
+        if (!p.host_ip.empty() && ::inet_pton(AF_INET, p.host_ip.c_str(), &a4->sin_addr) != 1)
+            return make_error(ErrorKind::BadInput, where, "'" + p.host_ip + "' is not an IP address");
+        *len = sizeof *a4;
+    }
+    return ss;
+}
+
+}  // namespace
+
+NetDevice::NetDevice(NetDevice&& o) noexcept
+    : m_mode(o.m_mode), m_socks(std::move(o.m_socks)), m_publish(std::move(o.m_publish)) {
+    o.m_socks.clear();
+}
+
+NetDevice& NetDevice::operator=(NetDevice&& o) noexcept {
+    if (this != &o) {
+        for (auto& s : m_socks)
+            if (s.fd >= 0)
+                ::close(s.fd);
+        m_mode = o.m_mode;
+        m_socks = std::move(o.m_socks);
+        m_publish = std::move(o.m_publish);
+        o.m_socks.clear();
+    }
+    return *this;
+}
+
+NetDevice::~NetDevice() {
+    for (auto& s : m_socks)
+        if (s.fd >= 0)
+            ::close(s.fd);
+}
+
+Result<NetDevice> NetDevice::create(NetMode mode, const std::vector<PublishSpec>& publish) {
+    NetDevice d;
+    d.m_mode = mode;
+    d.m_publish = publish;
+    for (const auto& p : publish) {
+        const std::string where = "-p " + (p.host_ip.empty() ? "" : p.host_ip + ":") + std::to_string(p.host_port) +
+                                  ":" + std::to_string(p.guest_port) + (p.udp ? "/udp" : "");
+        for (const auto& q : d.m_publish)
+            if (&q != &p && q.guest_port == p.guest_port && q.udp == p.udp && &q < &p)
+                return make_error(ErrorKind::BadInput, where, "guest port published twice");
+        socklen_t len = 0;
+        sockaddr_storage ss = TRY(publish_address(p, &len));
+        int fd = ::socket(ss.ss_family, (p.udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return sys_error(where);
+        d.m_socks.push_back(Sock{fd, ss.ss_family, p.guest_port, true});
+        int one = 1;
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
+            if (errno == EADDRINUSE)
+                return tl::unexpected(Error{ErrorKind::BadInput, EADDRINUSE, where,
+                                            "host port " + std::to_string(p.host_port) + " is already in use"});
+            return sys_error(where);
+        }
+        if (!p.udp && ::listen(fd, SOMAXCONN) < 0)
+            return sys_error(where);
+    }
+    return d;
+}
+
+size_t NetDevice::open_sockets() const {
+    return static_cast<size_t>(std::count_if(m_socks.begin(), m_socks.end(), [](const Sock& s) { return s.fd >= 0; }));
+}
+
+uint16_t NetDevice::published_host_port(uint16_t guest_port) const {
+    for (const auto& p : m_publish)
+        if (p.guest_port == guest_port)
+            return p.host_port;
+    return 0;
+}
+
+int NetDevice::fd_of(uint32_t handle) const { return handle < m_socks.size() ? m_socks[handle].fd : -1; }
+
+int64_t NetDevice::add(int fd, int family, uint16_t guest_port) {
+    for (size_t i = m_publish.size(); i < m_socks.size(); ++i) {
+        if (m_socks[i].fd < 0) {
+            m_socks[i] = Sock{fd, family, guest_port, false};
+            return static_cast<int64_t>(i);
+        }
+    }
+    if (m_socks.size() >= kMaxSockets) {
+        ::close(fd);
+        return -EMFILE;
+    }
+    m_socks.push_back(Sock{fd, family, guest_port, false});
+    return static_cast<int64_t>(m_socks.size() - 1);
+}
+
+uint32_t NetDevice::poll_state(int fd) const {
+    pollfd p{fd, kAllEvents, 0};
+    return ::poll(&p, 1, 0) > 0 ? static_cast<uint16_t>(p.revents) : 0;
+}
+
+int64_t NetDevice::do_socket(uint32_t family, uint32_t type, uint32_t protocol) {
+    if (m_mode != NetMode::Host)
+        return -EAFNOSUPPORT;  // --net none: the guest's loopback is its own
+    if (family != AF_INET && family != AF_INET6)
+        return -EAFNOSUPPORT;
+    if (type != SOCK_STREAM && type != SOCK_DGRAM)
+        return -EINVAL;
+    if (protocol != 0 && protocol != (type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP))
+        return -EPROTONOSUPPORT;
+    int fd = ::socket(static_cast<int>(family), static_cast<int>(type) | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                      static_cast<int>(protocol));
+    return fd < 0 ? neg_errno() : add(fd, static_cast<int>(family), 0);
+}
+
+Result<void> NetDevice::hypercall(GuestMemory& mem, uint64_t arg_gpa) {
+    auto r = TRY(mem.read<abi::HcNet>(arg_gpa));
+    int fd = fd_of(r.handle);
+    auto need_fd = [&]() { return fd >= 0; };
+    auto addr_span = [&](bool out) -> Result<std::span<uint8_t>> {
+        if (r.addr_len > abi::kMaxSockaddr)
+            return make_error(ErrorKind::GuestFault, "net", "socket address of " + std::to_string(r.addr_len) + " bytes");
+        if (!r.addr || (!out && !r.addr_len))
+            return std::span<uint8_t>{};
+        return mem.span(r.addr, r.addr_len);
+    };
+    int64_t res = 0;
+    uint32_t state_fd = ~0u;  // whose poll state to report
+    switch (r.op) {
+    case abi::kNetSocket:
+        res = do_socket(r.arg, r.arg2, r.flags);
+        if (res >= 0)
+            state_fd = static_cast<uint32_t>(res);
+        break;
+    case abi::kNetClose:
+        if (!need_fd()) {
+            res = -EBADF;
+        } else if (!m_socks[r.handle].published) {
+            ::close(fd);
+            m_socks[r.handle].fd = -1;
+        }
+        break;
+    case abi::kNetBind:
+    case abi::kNetConnect: {
+        auto a = TRY(addr_span(false));
+        if (!need_fd()) {
+            res = -EBADF;
+            break;
+        }
+        if (m_mode != NetMode::Host) {
+            res = r.op == abi::kNetBind ? -EADDRNOTAVAIL : -ENETUNREACH;
+            break;
+        }
+        auto* sa = reinterpret_cast<const sockaddr*>(a.data());
+        auto len = static_cast<socklen_t>(a.size());
+        if (r.op == abi::kNetBind) {
+            res = ::bind(fd, sa, len) < 0 ? neg_errno() : 0;
+            break;
+        }
+        res = ::connect(fd, sa, len) < 0 ? neg_errno() : 0;
+        if (res == -EINPROGRESS && r.wait_ns && wait_fd(fd, POLLOUT, r.wait_ns)) {
+            int e = 0;
+            socklen_t el = sizeof e;
+            ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el);
+            res = -e;
+        }
+        state_fd = r.handle;
+        break;
+    }
+    case abi::kNetListen:
+        res = !need_fd() ? -EBADF : ::listen(fd, static_cast<int>(std::min<uint32_t>(r.arg, SOMAXCONN))) < 0 ? neg_errno() : 0;
+        state_fd = r.handle;
+        break;
+    case abi::kNetAccept: {
+        auto a = TRY(addr_span(true));
+        if (!need_fd()) {
+            res = -EBADF;
+            break;
+        }
+        sockaddr_storage peer{};
+        socklen_t plen = sizeof peer;
+        int c;
+        while ((c = ::accept4(fd, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0 &&
+               errno == EAGAIN && r.wait_ns && wait_fd(fd, POLLIN, r.wait_ns))
+            plen = sizeof peer;
+        if (c < 0) {
+            res = neg_errno();
+        } else {
+            res = add(c, m_socks[r.handle].family, m_socks[r.handle].guest_port);
+            size_t n = std::min<size_t>(a.size(), plen);
+            std::memcpy(a.data(), &peer, n);
+            r.addr_len = static_cast<uint32_t>(plen);
+        }
+        state_fd = r.handle;
+        break;
+    }
+    case abi::kNetSend:
+    case abi::kNetRecv: {
+        auto a = TRY(addr_span(r.op == abi::kNetRecv));
+        auto data = TRY(mem.span(r.buf, std::min<uint64_t>(r.len, kMaxIo)));
+        if (!need_fd()) {
+            res = -EBADF;
+            break;
+        }
+        const bool send = r.op == abi::kNetSend;
+        int flags = static_cast<int>(r.flags & (MSG_OOB | MSG_DONTROUTE | MSG_EOR | MSG_MORE | MSG_PEEK | MSG_TRUNC));
+        flags |= MSG_DONTWAIT | MSG_NOSIGNAL;  // never block, never SIGPIPE the monitor
+        uint64_t done = 0;
+        for (;;) {
+            ssize_t n;
+            if (send) {
+                n = ::sendto(fd, data.data() + done, data.size() - done, flags,
+                             a.empty() ? nullptr : reinterpret_cast<const sockaddr*>(a.data()),
+                             static_cast<socklen_t>(a.size()));
+            } else {
+                socklen_t alen = static_cast<socklen_t>(a.size());
+                n = ::recvfrom(fd, data.data(), data.size(), flags,
+                               a.empty() ? nullptr : reinterpret_cast<sockaddr*>(a.data()), a.empty() ? nullptr : &alen);
+                if (n >= 0 && !a.empty())
+                    r.addr_len = alen;
+            }
+            if (n >= 0) {
+                done += static_cast<uint64_t>(n);
+                // A blocking stream send moves everything (as Linux's does).
+                if (!send || done == data.size() || !r.wait_ns || stop_requested())
+                    break;
+                if (!wait_fd(fd, POLLOUT, r.wait_ns))
+                    break;
+                continue;
+            }
+            if (errno != EAGAIN || !r.wait_ns || !wait_fd(fd, send ? POLLOUT : POLLIN, r.wait_ns)) {
+                res = done ? 0 : neg_errno();
+                break;
+            }
+        }
+        if (res == 0)
+            res = static_cast<int64_t>(done);
+        state_fd = r.handle;
+        break;
+    }
+    case abi::kNetShutdown:
+        res = !need_fd() ? -EBADF : ::shutdown(fd, static_cast<int>(r.arg)) < 0 ? neg_errno() : 0;
+        state_fd = r.handle;
+        break;
+    case abi::kNetSockName: {
+        auto a = TRY(addr_span(true));
+        if (!need_fd()) {
+            res = -EBADF;
+            break;
+        }
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        int rc = r.arg ? ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
+                       : ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+        if (rc < 0) {
+            res = neg_errno();
+            break;
+        }
+        // A -p socket's own name is the guest's port, not the host's.
+        uint16_t gp = m_socks[r.handle].guest_port;
+        if (!r.arg && gp && (ss.ss_family == AF_INET || ss.ss_family == AF_INET6))
+            reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(gp);  // same offset in sockaddr_in6
+        std::memcpy(a.data(), &ss, std::min<size_t>(a.size(), len));
+        r.addr_len = len;
+        break;
+    }
+    case abi::kNetGetOpt:
+    case abi::kNetSetOpt: {
+        auto v = TRY(mem.span(r.buf, std::min<uint64_t>(r.len, 256)));
+        if (!need_fd()) {
+            res = -EBADF;
+        } else if (!option_allowed(r.arg, r.arg2)) {
+            res = -ENOPROTOOPT;
+        } else if (r.op == abi::kNetSetOpt) {
+            res = ::setsockopt(fd, static_cast<int>(r.arg), static_cast<int>(r.arg2), v.data(),
+                               static_cast<socklen_t>(v.size())) < 0 ? neg_errno() : 0;
+        } else {
+            auto len = static_cast<socklen_t>(v.size());
+            res = ::getsockopt(fd, static_cast<int>(r.arg), static_cast<int>(r.arg2), v.data(), &len) < 0
+                      ? neg_errno() : static_cast<int64_t>(len);
+        }
+        break;
+    }
+    case abi::kNetPoll: {
+        if (r.len > abi::kMaxNetPoll)
+            return make_error(ErrorKind::GuestFault, "net", "poll of " + std::to_string(r.len) + " sockets");
+        auto raw = TRY(mem.span(r.buf, r.len * sizeof(abi::NetPollEntry)));
+        std::vector<abi::NetPollEntry> e(r.len);
+        std::memcpy(e.data(), raw.data(), raw.size());
+        std::vector<pollfd> p(r.len);
+        for (size_t i = 0; i < e.size(); ++i)
+            p[i] = pollfd{fd_of(e[i].handle), static_cast<short>(e[i].events & kAllEvents), 0};
+        if (wait_poll(p.data(), p.size(), r.wait_ns) < 0) {
+            res = neg_errno();
+            break;
+        }
+        // Report each socket's whole state, not just what was waited for:
+        // the guest caches it until the socket's next call.
+        for (size_t i = 0; i < e.size(); ++i) {
+            e[i].revents = p[i].fd < 0 ? POLLNVAL : static_cast<uint16_t>(poll_state(p[i].fd));
+            res += e[i].revents & (POLLIN | POLLOUT | POLLERR | POLLHUP) ? 1 : 0;
+        }
+        std::memcpy(raw.data(), e.data(), raw.size());
+        break;
+    }
+    case abi::kNetPublished: {
+        res = -ENOENT;
+        for (size_t i = 0; i < m_publish.size(); ++i)
+            if (m_publish[i].guest_port == r.arg && m_publish[i].udp == (r.arg2 == SOCK_DGRAM))
+                res = static_cast<int64_t>(i);
+        if (res >= 0)
+            state_fd = static_cast<uint32_t>(res);
+        break;
+    }
+    case abi::kNetReadable: {
+        int n = 0;
+        res = !need_fd() ? -EBADF : ::ioctl(fd, FIONREAD, &n) < 0 ? neg_errno() : n;
+        state_fd = r.handle;
+        break;
+    }
+    default:
+        return make_error(ErrorKind::GuestFault, "net", "unknown operation " + std::to_string(r.op));
+    }
+    r.result = res;
+    int sfd = fd_of(state_fd);
+    r.revents = sfd >= 0 ? poll_state(sfd) : 0;
+    return mem.write(arg_gpa, r);
+}
+
+}  // namespace lightvm

@@ -1,0 +1,62 @@
+// Network device, host half: the host sockets a guest's AF_INET/AF_INET6
+// sockets are forwarded to (kHcNet), named to the guest by handle. The
+// host's TCP/IP stack does the work; every socket is non-blocking here and
+// a request may ask to wait (bounded, stoppable) for readiness first.
+//   --net none: no socket can be created; only the -p listeners opened
+//     before the VM starts are reachable (accept, and the connections).
+//   --net host: sockets in the host's network namespace.
+// docs/design.md "Networking" (the model and its numbers), docs/security.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "memory/guest_memory.hpp"
+#include "monitor/config.hpp"
+
+namespace lightvm {
+
+class NetDevice {
+public:
+    // Opens (binds, listens on) every published port now, before the
+    // sandbox: "-p 8080:80: port 8080 is already in use" and the like.
+    static Result<NetDevice> create(NetMode mode, const std::vector<PublishSpec>& publish);
+
+    NetDevice(NetDevice&&) noexcept;
+    NetDevice& operator=(NetDevice&&) noexcept;
+    NetDevice(const NetDevice&) = delete;
+    NetDevice& operator=(const NetDevice&) = delete;
+    ~NetDevice();
+
+    // One kHcNet request. Host errors become -errno in the reply; a bad
+    // guest range or an unknown operation is an ErrorKind::GuestFault.
+    Result<void> hypercall(GuestMemory& mem, uint64_t arg_gpa);
+
+    NetMode mode() const { return m_mode; }
+    size_t open_sockets() const;
+    // Host port of the listener for guest port p (tests): 0 when none.
+    uint16_t published_host_port(uint16_t guest_port) const;
+
+private:
+    NetDevice() = default;
+
+    struct Sock {
+        int fd = -1;
+        int family = 0;
+        uint16_t guest_port = 0;  // -p: the port the guest believes it bound
+        bool published = false;   // the monitor's listener: a guest close only detaches
+    };
+    int fd_of(uint32_t handle) const;
+    int64_t add(int fd, int family, uint16_t guest_port);
+    uint32_t poll_state(int fd) const;
+    int64_t do_socket(uint32_t family, uint32_t type, uint32_t protocol);
+
+    NetMode m_mode = NetMode::None;
+    std::vector<Sock> m_socks;           // handle = index
+    std::vector<PublishSpec> m_publish;  // m_socks[i] for i < size: the listener of m_publish[i]
+};
+
+}  // namespace lightvm
