@@ -557,7 +557,7 @@ struct BootInfo {
     uint64_t hwcap;                   // OUT: AT_HWCAP (CPUID.1:EDX)
     // Networking (kHcNet)
     uint32_t net_mode;                // OUT: NetMode
-    uint32_t reserved4;
+    uint32_t net_published;           // OUT: how many -p ports (0: listen() need not ask, kNetPublished)
 };
 static_assert(offsetof(BootInfo, mem_size) == 16);
 static_assert(offsetof(BootInfo, random_seed) == 72);

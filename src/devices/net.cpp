@@ -146,12 +146,14 @@ Result<NetDevice> NetDevice::create(NetMode mode, const std::vector<PublishSpec>
     NetDevice d;
     d.m_mode = mode;
     d.m_publish = publish;
-    for (const auto& p : publish) {
+    for (size_t i = 0; i < publish.size(); ++i) {
+        const PublishSpec& p = publish[i];
         const std::string where = "-p " + (p.host_ip.empty() ? "" : p.host_ip + ":") + std::to_string(p.host_port) +
                                   ":" + std::to_string(p.guest_port) + (p.udp ? "/udp" : "");
-        for (const auto& q : d.m_publish)
-            if (&q != &p && q.guest_port == p.guest_port && q.udp == p.udp && &q < &p)
-                return make_error(ErrorKind::BadInput, where, "guest port published twice");
+        for (size_t k = 0; k < i; ++k)
+            if (publish[k].guest_port == p.guest_port && publish[k].udp == p.udp)
+                return make_error(ErrorKind::BadInput, where, "guest port " + std::to_string(p.guest_port) +
+                                                                  " is published twice");
         socklen_t len = 0;
         sockaddr_storage ss = TRY(publish_address(p, &len));
         int fd = ::socket(ss.ss_family, (p.udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -98,6 +98,8 @@ GuestRun run_guest(const std::string& prog_file, std::vector<std::string> args, 
     cfg.shares = opts.shares;
     cfg.disks = opts.disks;
     cfg.irq_test = opts.irq_test;
+    cfg.net = opts.net;
+    cfg.publish = opts.publish;
     if (!opts.cwd.empty())
         cfg.cwd = opts.cwd;
 

@@ -43,6 +43,8 @@ struct RunOptions {
     std::vector<DiskSpec> disks;      // block devices (--disk): /dev/vda, /dev/vdb, ...
     std::string cwd;                  // guest working directory; empty: VmConfig's default ("/")
     IrqTestConfig irq_test;           // interrupt test knobs (doorbells, guest timer, masked boot)
+    NetMode net = NetMode::None;      // --net
+    std::vector<PublishSpec> publish; // -p
 };
 
 struct GuestRun {

@@ -136,6 +136,8 @@ long host_listen(Socket* s, int backlog) {
 }
 
 long host_published(uint16_t port, int type) {
+    if (!boot().net_published)
+        return -err::kNoEnt;  // no -p at all: no exit to ask
     abi::HcNet r = request(abi::kNetPublished, 0);
     r.arg = port;
     r.arg2 = static_cast<uint32_t>(type);
@@ -159,6 +161,18 @@ long host_accept(OpenFile* f, uint32_t listener, Socket** out) {
         return h;
     }
     c->remote.len = r.addr_len;
+    if (s->family == AF_INET6 && c->remote.bytes[0] == AF_INET) {
+        // An IPv6 listener reports an IPv4 peer as ::ffff:a.b.c.d, as Linux's dual-stack sockets do.
+        sockaddr_in in;
+        memcpy(&in, c->remote.bytes, sizeof in);
+        sockaddr_in6 in6{};
+        in6.sin6_family = AF_INET6;
+        in6.sin6_port = in.sin_port;
+        in6.sin6_addr.s6_addr[10] = in6.sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&in6.sin6_addr.s6_addr[12], &in.sin_addr, 4);
+        memcpy(c->remote.bytes, &in6, sizeof in6);
+        c->remote.len = sizeof in6;
+    }
     c->host = true;
     c->handle = static_cast<uint32_t>(h);
     c->state = SockState::Connected;
