@@ -375,8 +375,10 @@ enum NetOp : uint32_t {
     kNetListen = 3,     // handle, arg = backlog
     kNetAccept = 4,     // handle; addr/addr_len (OUT: peer); result = new handle
     kNetConnect = 5,    // handle, addr/addr_len; -EINPROGRESS unless wait_ns allows waiting
-    kNetSend = 6,       // handle, buf/len, flags = MSG_*, addr/addr_len (sendto) or addr_len 0
-    kNetRecv = 7,       // handle, buf/len, flags = MSG_*; addr/addr_len (OUT: source, capacity in)
+    kNetSend = 6,       // handle, data, flags = MSG_*, addr/addr_len (sendto) or addr_len 0
+    kNetRecv = 7,       // handle, data, flags = MSG_*; addr/addr_len (OUT: source, capacity in)
+                        //  data: arg = 0: buf/len; arg = n > 0: buf = NetSeg[n] (a buffer that is
+                        //  not physically contiguous), len = their total
     kNetShutdown = 8,   // handle, arg = SHUT_RD/WR/RDWR
     kNetSockName = 9,   // handle, addr/addr_len (OUT); arg = 1: peer name
     kNetGetOpt = 10,    // handle, arg = level, arg2 = optname, buf/len (OUT; len in/out via result)
@@ -398,6 +400,13 @@ struct NetPollEntry {
 };
 static_assert(sizeof(NetPollEntry) == 8);
 inline constexpr uint32_t kMaxNetPoll = 256;
+
+struct NetSeg {
+    uint64_t gpa;  // IN
+    uint64_t len;  // IN
+};
+static_assert(sizeof(NetSeg) == 16);
+inline constexpr uint32_t kMaxNetSegs = 64;
 
 struct HcNet {
     uint32_t op;        // IN: NetOp

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -221,6 +222,88 @@ int64_t NetDevice::do_socket(uint32_t family, uint32_t type, uint32_t protocol) 
     return fd < 0 ? neg_errno() : add(fd, static_cast<int>(family), 0);
 }
 
+namespace {
+
+// The request's data as host iovecs: buf/len, or arg NetSeg pieces
+// (each checked against guest memory); at most kMaxIo bytes in all.
+Result<std::vector<iovec>> data_iovecs(GuestMemory& mem, const abi::HcNet& r) {
+    std::vector<iovec> iov;
+    auto add = [&](uint64_t gpa, uint64_t len, uint64_t& total) -> Result<void> {
+        len = std::min(len, kMaxIo - total);
+        auto sp = TRY(mem.span(gpa, len));
+        iov.push_back(iovec{sp.data(), sp.size()});
+        total += len;
+        return {};
+    };
+    uint64_t total = 0;
+    if (r.arg == 0) {
+        TRY(add(r.buf, r.len, total));
+        return iov;
+    }
+    if (r.arg > abi::kMaxNetSegs)
+        return make_error(ErrorKind::GuestFault, "net", std::to_string(r.arg) + " data pieces");
+    auto raw = TRY(mem.span(r.buf, r.arg * sizeof(abi::NetSeg)));
+    std::vector<abi::NetSeg> segs(r.arg);
+    std::memcpy(segs.data(), raw.data(), raw.size());
+    for (const auto& sg : segs)
+        TRY(add(sg.gpa, sg.len, total));
+    return iov;
+}
+
+// iov without its first `skip` bytes.
+std::vector<iovec> after(const std::vector<iovec>& iov, uint64_t skip) {
+    std::vector<iovec> out;
+    for (const auto& v : iov) {
+        if (skip >= v.iov_len) {
+            skip -= v.iov_len;
+            continue;
+        }
+        out.push_back(iovec{static_cast<uint8_t*>(v.iov_base) + skip, v.iov_len - skip});
+        skip = 0;
+    }
+    return out;
+}
+
+uint64_t total_len(const std::vector<iovec>& iov) {
+    uint64_t n = 0;
+    for (const auto& v : iov)
+        n += v.iov_len;
+    return n;
+}
+
+// One send or receive, never blocking the monitor beyond r.wait_ns: a
+// blocking stream send moves everything (as Linux's does) unless the wait
+// runs out or a stop comes; a receive returns what the first ready call
+// gives. Bytes moved, or -errno.
+int64_t transfer(int fd, abi::HcNet& r, std::span<uint8_t> addr, const std::vector<iovec>& iov) {
+    const bool send = r.op == abi::kNetSend;
+    int flags = static_cast<int>(r.flags & (MSG_OOB | MSG_DONTROUTE | MSG_EOR | MSG_MORE | MSG_PEEK | MSG_TRUNC));
+    flags |= MSG_DONTWAIT | MSG_NOSIGNAL;  // never block, never SIGPIPE the monitor
+    const uint64_t want = total_len(iov);
+    uint64_t done = 0;
+    for (;;) {
+        std::vector<iovec> rest = after(iov, done);
+        msghdr m{};
+        m.msg_name = addr.empty() ? nullptr : addr.data();
+        m.msg_namelen = static_cast<socklen_t>(addr.size());
+        m.msg_iov = rest.data();
+        m.msg_iovlen = rest.size();
+        ssize_t n = send ? ::sendmsg(fd, &m, flags) : ::recvmsg(fd, &m, flags);
+        if (n >= 0) {
+            if (!send && !addr.empty())
+                r.addr_len = m.msg_namelen;
+            done += static_cast<uint64_t>(n);
+            if (!send || done == want || !r.wait_ns || stop_requested() || !wait_fd(fd, POLLOUT, r.wait_ns))
+                return static_cast<int64_t>(done);
+            continue;
+        }
+        if (errno != EAGAIN || !r.wait_ns || !wait_fd(fd, send ? POLLOUT : POLLIN, r.wait_ns))
+            return done ? static_cast<int64_t>(done) : neg_errno();
+    }
+}
+
+}  // namespace
+
 Result<void> NetDevice::hypercall(GuestMemory& mem, uint64_t arg_gpa) {
     auto r = TRY(mem.read<abi::HcNet>(arg_gpa));
     int fd = fd_of(r.handle);
@@ -305,44 +388,12 @@ Result<void> NetDevice::hypercall(GuestMemory& mem, uint64_t arg_gpa) {
     case abi::kNetSend:
     case abi::kNetRecv: {
         auto a = TRY(addr_span(r.op == abi::kNetRecv));
-        auto data = TRY(mem.span(r.buf, std::min<uint64_t>(r.len, kMaxIo)));
+        std::vector<iovec> iov = TRY(data_iovecs(mem, r));
         if (!need_fd()) {
             res = -EBADF;
             break;
         }
-        const bool send = r.op == abi::kNetSend;
-        int flags = static_cast<int>(r.flags & (MSG_OOB | MSG_DONTROUTE | MSG_EOR | MSG_MORE | MSG_PEEK | MSG_TRUNC));
-        flags |= MSG_DONTWAIT | MSG_NOSIGNAL;  // never block, never SIGPIPE the monitor
-        uint64_t done = 0;
-        for (;;) {
-            ssize_t n;
-            if (send) {
-                n = ::sendto(fd, data.data() + done, data.size() - done, flags,
-                             a.empty() ? nullptr : reinterpret_cast<const sockaddr*>(a.data()),
-                             static_cast<socklen_t>(a.size()));
-            } else {
-                socklen_t alen = static_cast<socklen_t>(a.size());
-                n = ::recvfrom(fd, data.data(), data.size(), flags,
-                               a.empty() ? nullptr : reinterpret_cast<sockaddr*>(a.data()), a.empty() ? nullptr : &alen);
-                if (n >= 0 && !a.empty())
-                    r.addr_len = alen;
-            }
-            if (n >= 0) {
-                done += static_cast<uint64_t>(n);
-                // A blocking stream send moves everything (as Linux's does).
-                if (!send || done == data.size() || !r.wait_ns || stop_requested())
-                    break;
-                if (!wait_fd(fd, POLLOUT, r.wait_ns))
-                    break;
-                continue;
-            }
-            if (errno != EAGAIN || !r.wait_ns || !wait_fd(fd, send ? POLLOUT : POLLIN, r.wait_ns)) {
-                res = done ? 0 : neg_errno();
-                break;
-            }
-        }
-        if (res == 0)
-            res = static_cast<int64_t>(done);
+        res = transfer(fd, r, a, iov);
         state_fd = r.handle;
         break;
     }

@@ -201,6 +201,36 @@ long host_connect(OpenFile* f, const SockAddr& a) {
     return res;
 }
 
+// The monitor moves data straight between the socket and guest-physical
+// memory: a user buffer goes as its physically contiguous pieces, up to
+// kMaxNetSegs per call (a stream takes the rest in the next call, as a
+// short count; a datagram larger than that is EMSGSIZE).
+abi::NetSeg g_segs[abi::kMaxNetSegs];
+
+static long set_data(abi::HcNet& r, const void* p, uint64_t len) {
+    uint32_t n = 0;
+    uint64_t done = 0;
+    while (done < len && n < abi::kMaxNetSegs) {
+        uint64_t gpa;
+        uint64_t k = phys_extent(static_cast<const uint8_t*>(p) + done, len - done, &gpa);
+        if (n && g_segs[n - 1].gpa + g_segs[n - 1].len == gpa)
+            g_segs[n - 1].len += k;  // pieces that happen to be adjacent
+        else
+            g_segs[n++] = abi::NetSeg{gpa, k};
+        done += k;
+    }
+    if (n == 1) {
+        r.buf = g_segs[0].gpa;
+        r.len = g_segs[0].len;
+        r.arg = 0;
+    } else {
+        r.buf = kernel_to_gpa(g_segs);
+        r.len = done;
+        r.arg = n;
+    }
+    return done == len ? 0 : -EMSGSIZE;
+}
+
 long host_send(OpenFile* f, const void* buf, size_t len, int flags, const SockAddr* to) {
     Socket* s = sock_of(f);
     bool nonblock = sock_nonblocking(f) || (flags & MSG_DONTWAIT);
@@ -209,8 +239,8 @@ long host_send(OpenFile* f, const void* buf, size_t len, int flags, const SockAd
     for (;;) {
         abi::HcNet r = request(abi::kNetSend, s->handle);
         r.flags = static_cast<uint32_t>(flags & (MSG_OOB | MSG_DONTROUTE | MSG_EOR | MSG_MORE));
-        r.buf = virt_to_gpa(in + done);
-        r.len = len - done;
+        if (set_data(r, in + done, len - done) < 0 && s->type == SOCK_DGRAM)
+            return -EMSGSIZE;
         set_addr(r, to);
         r.wait_ns = (flags & MSG_DONTWAIT) ? 0 : monitor_wait(f);
         long n = call_on(s, r);
@@ -235,8 +265,7 @@ long host_recv(OpenFile* f, void* buf, size_t len, int flags, SockAddr* from) {
     for (;;) {
         abi::HcNet r = request(abi::kNetRecv, s->handle);
         r.flags = static_cast<uint32_t>(flags & (MSG_OOB | MSG_PEEK | MSG_TRUNC));
-        r.buf = virt_to_gpa(out + done);
-        r.len = len - done;
+        set_data(r, out + done, len - done);  // a datagram beyond the pieces is truncated
         if (from) {
             r.addr = kernel_to_gpa(from->bytes);
             r.addr_len = kSockAddrMax;

@@ -10,7 +10,7 @@
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/mm/memory.hpp"
+#include "kernel/mm/kmem.hpp"
 #include "kernel/net/socket.hpp"
 #include "kernel/net/sock_uapi.hpp"
 #include "kernel/proc/wait.hpp"
@@ -39,10 +39,9 @@ SockRing* ring_alloc() {
         if (r.used)
             continue;
         if (!r.data) {
-            long addr = mem_mmap(0, kRingCap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
-            if (addr < 0)
+            r.data = static_cast<uint8_t*>(kmem_alloc(kRingCap));
+            if (!r.data)
                 return nullptr;
-            r.data = reinterpret_cast<uint8_t*>(addr);
         }
         r.used = true;
         r.head = r.tail = 0;

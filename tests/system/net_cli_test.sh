@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# System tests for networking: drive `lightvm run --net/-p` exactly as a
+# user would, with host-side curl, busybox and python peers on 127.0.0.1.
+#   net_cli_test.sh LIGHTVM_BINARY GUEST_PROGRAM_DIR
+# Prints "ok - NAME" / "not ok - NAME" per check and "N passed, N failed";
+# exits 1 if anything failed, 77 (skip) without a usable /dev/kvm or curl.
+# Documented limitations print "KNOWN LIMITATION: ..." and do not fail.
+
+set -u
+. "$(dirname "$0")/harness.sh"
+harness_init net-cli-test "$@"
+for tool in curl python3; do
+    if ! command -v $tool >/dev/null; then
+        echo "SKIPPED: $tool not installed (scripts/install-deps.sh)"
+        rm -rf "$T"
+        exit 77
+    fi
+done
+PIDS=""
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+KNOWN=0
+known_limitation() { echo "KNOWN LIMITATION: $*"; KNOWN=$((KNOWN + 1)); }
+
+# A TCP port nobody uses now (the kernel picks it).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Waits until something listens on 127.0.0.1:$1 (at most ~10 s).
+wait_port() {
+    for _ in $(seq 200); do
+        python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2).close()" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+mkdir -p "$T/www"
+echo "page from the host" >"$T/www/index.html"
+HOST_PORT=$(free_port)
+(cd "$T/www" && exec python3 -m http.server "$HOST_PORT" --bind 127.0.0.1 >/dev/null 2>&1) &
+PIDS="$PIDS $!"
+wait_port "$HOST_PORT" || fail "host http server starts"
+
+# 1. A guest server published with -p, fetched by host curl: 1000 requests,
+#    one connection each, all answered.
+P=$(free_port)
+"$L" run --timeout 60 -p "127.0.0.1:$P:80" "$G/netpeer.glibc" serve 80 1000 >"$T/serve.out" 2>"$T/serve.err" &
+VM=$!
+urls=""
+for _ in $(seq 1000); do urls="$urls http://127.0.0.1:$P/"; done
+# shellcheck disable=SC2086
+answered=$(curl -s --retry 20 --retry-connrefused --retry-delay 0 $urls | grep -c '^hello$')
+wait $VM
+RC=$?
+if [ "$answered" -eq 1000 ] && [ "$RC" -eq 0 ]; then pass "-p: 1000 curl requests to a guest server, all answered"
+else fail "-p: 1000 curl requests to a guest server, all answered" "answered $answered, guest status $RC: $(head -c 300 "$T/serve.err")"; fi
+
+# 2. busybox nc -l in the guest serves one HTTP response to host curl.
+P=$(free_port)
+printf 'HTTP/1.0 200 OK\r\nContent-Length: 8\r\n\r\nfrom nc\n' >"$T/resp"
+"$L" run --timeout 20 -p "$P:80" "$BUSYBOX" nc -l -p 80 <"$T/resp" >"$T/nc.out" 2>&1 &
+VM=$!
+body=$(curl -s --retry 20 --retry-connrefused --retry-delay 0 "http://127.0.0.1:$P/x")
+wait $VM
+RC=$?
+if [ "$body" = "from nc" ] && [ "$RC" -eq 0 ] && grep -q "GET /x HTTP" "$T/nc.out"; then pass "busybox nc -l behind -p answers curl"
+else fail "busybox nc -l behind -p answers curl" "body '$body', status $RC, guest output '$(head -c 200 "$T/nc.out")'"; fi
+
+# 3. --net host: busybox wget in the guest fetches from the host's server.
+run "$L" run --timeout 20 --net host "$BUSYBOX" wget -q -O - "http://127.0.0.1:$HOST_PORT/"
+expect "--net host: busybox wget reaches a host server" 0 "page from the host"
+
+# 4. Isolation: the default (--net none) cannot reach the host's loopback.
+run "$L" run --timeout 20 "$BUSYBOX" wget -q -O - "http://127.0.0.1:$HOST_PORT/"
+if [ "$RC" -ne 0 ] && [ -z "$OUT" ]; then pass "--net none: the host's 127.0.0.1 services are unreachable"
+else fail "--net none: the host's 127.0.0.1 services are unreachable" "$(describe)"; fi
+run "$L" run --timeout 20 --net none "$G/netpeer.glibc" get 192.0.2.1 80
+if [ "$RC" -eq 1 ] && grep -q "unreachable" "$T/err"; then pass "--net none: no route out (ENETUNREACH)"
+else fail "--net none: no route out (ENETUNREACH)" "$(describe)"; fi
+
+# 5. The guest's own loopback works with --net none (sockets test program).
+run "$L" run --timeout 20 "$G/sockets.musl"
+if [ "$RC" -eq 0 ] && ! grep -q FAILED "$T/out" && grep -q "tcp6 150000 bytes: ok" "$T/out"; then
+    pass "--net none: loopback TCP/UDP/AF_UNIX inside the VM"
+else fail "--net none: loopback TCP/UDP/AF_UNIX inside the VM" "$(describe)"; fi
+
+# 6. busybox httpd: the issue's example. httpd forks a child per connection.
+P=$(free_port)
+"$L" run --timeout 10 -p "$P:80" --rootfs /:ro "$BUSYBOX" httpd -f -p 80 -h "$T/www" >"$T/httpd.out" 2>&1 &
+VM=$!
+body=$(curl -s -m 5 --retry 20 --retry-connrefused --retry-delay 0 "http://127.0.0.1:$P/")
+kill $VM 2>/dev/null
+wait $VM 2>/dev/null
+if [ "$body" = "page from the host" ]; then pass "busybox httpd behind -p serves curl"
+else known_limitation "busybox httpd forks per connection; fork is not implemented yet (processes issue), so curl gets an empty reply"; fi
+
+# 7. Errors: one line; status 2 for a bad option (usage), 125 for a host port in use.
+run "$L" run --net bridge "$G/hello.musl"
+expect_error "--net with an unknown mode" 2 "--net: unknown mode 'bridge'"
+run "$L" run -p 80 "$G/hello.musl"
+expect_error "-p without a guest port" 2 "-p 80: expected [HOSTIP:]HOSTPORT:GUESTPORT"
+run "$L" run -p 8080:99999 "$G/hello.musl"
+expect_error "-p with a bad port" 2 "guest port '99999' is not a port"
+run "$L" run -p "127.0.0.1:$HOST_PORT:80" "$G/hello.musl"
+expect_error "-p on a host port already in use" 125 "host port $HOST_PORT is already in use"
+
+echo "$KNOWN known limitation(s)"
+harness_finish

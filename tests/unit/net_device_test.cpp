@@ -1,0 +1,242 @@
+// The net device without KVM: kHcNet requests written into real guest
+// memory (a memfd), the host sockets real; -p and --net parsing.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "devices/net.hpp"
+#include "lightvm/abi.h"
+
+namespace lightvm {
+namespace {
+
+constexpr uint64_t kMemSize = 4 << 20;
+constexpr uint64_t kArg = 0x1000, kAddr = 0x2000, kData = 0x3000, kSegs = 0x8000;
+
+class NetDeviceTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        auto mem = GuestMemory::create(kMemSize);
+        ASSERT_TRUE(mem);
+        m_mem.emplace(std::move(*mem));
+    }
+    int64_t call(NetDevice& d, abi::HcNet hc) {
+        EXPECT_TRUE(m_mem->write(kArg, hc));
+        auto r = d.hypercall(*m_mem, kArg);
+        EXPECT_TRUE(r) << (r ? "" : r.error().to_string());
+        m_last = *m_mem->read<abi::HcNet>(kArg);
+        return m_last.result;
+    }
+    abi::HcNet req(uint32_t op, uint32_t handle = 0) {
+        abi::HcNet r{};
+        r.op = op;
+        r.handle = handle;
+        return r;
+    }
+    void put_addr(const sockaddr_in& a) { ASSERT_TRUE(m_mem->write(kAddr, a)); }
+    std::optional<GuestMemory> m_mem;
+    abi::HcNet m_last{};
+};
+
+TEST(NetConfig, ParsesPublishSpecs) {
+    auto p = parse_publish("8080:80");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->host_port, 8080);
+    EXPECT_EQ(p->guest_port, 80);
+    EXPECT_EQ(p->host_ip, "");
+    EXPECT_FALSE(p->udp);
+    p = parse_publish("127.0.0.1:5353:53/udp");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->host_ip, "127.0.0.1");
+    EXPECT_TRUE(p->udp);
+    p = parse_publish("[::1]:8443:443/tcp");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->host_ip, "::1");
+    EXPECT_EQ(p->host_port, 8443);
+    for (const char* bad : {"80", "0:80", "8080:70000", "8080:80/sctp", ":8080:80", "x:80", "8080:"}) {
+        auto r = parse_publish(bad);
+        ASSERT_FALSE(r) << bad;
+        EXPECT_EQ(r.error().kind, ErrorKind::BadInput);
+        EXPECT_NE(r.error().to_string().find(std::string("-p ") + bad), std::string::npos) << r.error().to_string();
+    }
+    EXPECT_EQ(*parse_net_mode("none"), NetMode::None);
+    EXPECT_EQ(*parse_net_mode("host"), NetMode::Host);
+    EXPECT_FALSE(parse_net_mode("bridge"));
+}
+
+TEST_F(NetDeviceTest, NetNoneCreatesNoSocket) {
+    auto d = NetDevice::create(NetMode::None, {});
+    ASSERT_TRUE(d);
+    auto r = req(abi::kNetSocket);
+    r.arg = AF_INET;
+    r.arg2 = SOCK_STREAM;
+    EXPECT_EQ(call(*d, r), -EAFNOSUPPORT);
+    EXPECT_EQ(d->open_sockets(), 0u);
+    auto p = req(abi::kNetPublished);
+    p.arg = 80;
+    p.arg2 = SOCK_STREAM;
+    EXPECT_EQ(call(*d, p), -ENOENT);
+}
+
+TEST_F(NetDeviceTest, HostileRequestsStopTheGuestOrFail) {
+    auto d = NetDevice::create(NetMode::Host, {});
+    ASSERT_TRUE(d);
+    ASSERT_TRUE(m_mem->write(kArg, req(99)));
+    EXPECT_FALSE(d->hypercall(*m_mem, kArg));  // unknown operation
+    auto r = req(abi::kNetBind, 0);
+    r.addr = kAddr;
+    r.addr_len = 4096;
+    ASSERT_TRUE(m_mem->write(kArg, r));
+    EXPECT_FALSE(d->hypercall(*m_mem, kArg));  // address longer than sockaddr_storage
+    auto s = req(abi::kNetSend, 7);
+    s.buf = kMemSize - 16;
+    s.len = 4096;
+    ASSERT_TRUE(m_mem->write(kArg, s));
+    EXPECT_FALSE(d->hypercall(*m_mem, kArg));  // buffer outside guest memory
+    auto b = req(abi::kNetRecv, 12345);
+    b.buf = kData;
+    b.len = 16;
+    EXPECT_EQ(call(*d, b), -EBADF);  // a handle never issued
+    auto poll_many = req(abi::kNetPoll);
+    poll_many.len = abi::kMaxNetPoll + 1;
+    ASSERT_TRUE(m_mem->write(kArg, poll_many));
+    EXPECT_FALSE(d->hypercall(*m_mem, kArg));
+    auto opt = req(abi::kNetSetOpt, 0);
+    auto sock = req(abi::kNetSocket);
+    sock.arg = AF_INET;
+    sock.arg2 = SOCK_STREAM;
+    opt.handle = static_cast<uint32_t>(call(*d, sock));
+    opt.arg = SOL_SOCKET;
+    opt.arg2 = SO_BINDTODEVICE;
+    opt.buf = kData;
+    opt.len = 4;
+    EXPECT_EQ(call(*d, opt), -ENOPROTOOPT);  // not on the option allow-list
+}
+
+TEST_F(NetDeviceTest, HostModeServesAConnectionThroughGuestMemory) {
+    auto d = NetDevice::create(NetMode::Host, {});
+    ASSERT_TRUE(d);
+    auto s = req(abi::kNetSocket);
+    s.arg = AF_INET;
+    s.arg2 = SOCK_STREAM;
+    int64_t l = call(*d, s);
+    ASSERT_GE(l, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    put_addr(a);
+    auto b = req(abi::kNetBind, uint32_t(l));
+    b.addr = kAddr;
+    b.addr_len = sizeof a;
+    ASSERT_EQ(call(*d, b), 0);
+    auto ls = req(abi::kNetListen, uint32_t(l));
+    ls.arg = 4;
+    ASSERT_EQ(call(*d, ls), 0);
+    auto n = req(abi::kNetSockName, uint32_t(l));
+    n.addr = kAddr;
+    n.addr_len = abi::kMaxSockaddr;
+    ASSERT_EQ(call(*d, n), 0);
+    a = *m_mem->read<sockaddr_in>(kAddr);
+    ASSERT_NE(a.sin_port, 0);
+
+    auto acc = req(abi::kNetAccept, uint32_t(l));
+    EXPECT_EQ(call(*d, acc), -EAGAIN);  // nobody yet, and no wait asked
+    int c = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    acc.wait_ns = 1000000000;
+    acc.addr = kAddr;
+    acc.addr_len = abi::kMaxSockaddr;
+    int64_t conn = call(*d, acc);
+    ASSERT_GE(conn, 0);
+    EXPECT_EQ(m_last.addr_len, sizeof(sockaddr_in));
+
+    // Host -> guest: the data lands in guest memory, split over two pieces.
+    ASSERT_EQ(::send(c, "hello, guest", 12, 0), 12);
+    ASSERT_TRUE(m_mem->write(kSegs, abi::NetSeg{kData, 5}));
+    ASSERT_TRUE(m_mem->write(kSegs + 16, abi::NetSeg{kData + 0x1000, 64}));
+    auto rv = req(abi::kNetRecv, uint32_t(conn));
+    rv.buf = kSegs;
+    rv.arg = 2;
+    rv.len = 69;
+    rv.wait_ns = 1000000000;
+    ASSERT_EQ(call(*d, rv), 12);
+    auto first = *m_mem->span(kData, 5);
+    auto second = *m_mem->span(kData + 0x1000, 7);
+    EXPECT_EQ(std::string(first.begin(), first.end()) + std::string(second.begin(), second.end()), "hello, guest");
+    EXPECT_FALSE(m_last.revents & POLLIN);  // the reply carries the state after the call
+
+    // Guest -> host.
+    const char msg[] = "hello, host";
+    ASSERT_TRUE(m_mem->write_bytes(kData, {reinterpret_cast<const uint8_t*>(msg), sizeof msg - 1}));
+    auto sd = req(abi::kNetSend, uint32_t(conn));
+    sd.buf = kData;
+    sd.len = sizeof msg - 1;
+    ASSERT_EQ(call(*d, sd), int64_t(sizeof msg - 1));
+    char buf[32] = {};
+    ASSERT_EQ(::recv(c, buf, sizeof buf, 0), ssize_t(sizeof msg - 1));
+    EXPECT_STREQ(buf, msg);
+
+    // Poll: the peer closes; the guest's poll sees it.
+    ::close(c);
+    ASSERT_TRUE(m_mem->write(kSegs, abi::NetPollEntry{uint32_t(conn), POLLIN, 0}));
+    auto pl = req(abi::kNetPoll);
+    pl.buf = kSegs;
+    pl.len = 1;
+    pl.wait_ns = 1000000000;
+    EXPECT_EQ(call(*d, pl), 1);
+    EXPECT_TRUE(m_mem->read<abi::NetPollEntry>(kSegs)->revents & POLLIN);
+    EXPECT_EQ(call(*d, req(abi::kNetClose, uint32_t(conn))), 0);
+    EXPECT_EQ(call(*d, req(abi::kNetClose, uint32_t(l))), 0);
+    EXPECT_EQ(d->open_sockets(), 0u);
+}
+
+TEST_F(NetDeviceTest, PublishedPortIsOpenBeforeTheGuestAndReportsTheGuestPort) {
+    int probe = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(::bind(probe, reinterpret_cast<sockaddr*>(&a), len), 0);
+    ::getsockname(probe, reinterpret_cast<sockaddr*>(&a), &len);
+    uint16_t port = ntohs(a.sin_port);
+    ::listen(probe, 1);
+    auto taken = NetDevice::create(NetMode::None, {PublishSpec{"127.0.0.1", port, 80, false}});
+    ASSERT_FALSE(taken);
+    EXPECT_EQ(taken.error().to_string(), "-p 127.0.0.1:" + std::to_string(port) + ":80: host port " +
+                                             std::to_string(port) + " is already in use");
+    ::close(probe);
+    auto dup = NetDevice::create(NetMode::None, {PublishSpec{"", port, 80, false}, PublishSpec{"", port + 1, 80, false}});
+    ASSERT_FALSE(dup);
+    EXPECT_NE(dup.error().to_string().find("published twice"), std::string::npos);
+
+    auto d = NetDevice::create(NetMode::None, {PublishSpec{"127.0.0.1", port, 80, false}});
+    ASSERT_TRUE(d) << d.error().to_string();
+    auto p = req(abi::kNetPublished);
+    p.arg = 80;
+    p.arg2 = SOCK_STREAM;
+    int64_t h = call(*d, p);
+    ASSERT_GE(h, 0);
+    int c = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    auto acc = req(abi::kNetAccept, uint32_t(h));
+    acc.wait_ns = 1000000000;
+    int64_t conn = call(*d, acc);
+    ASSERT_GE(conn, 0);
+    auto n = req(abi::kNetSockName, uint32_t(conn));
+    n.addr = kAddr;
+    n.addr_len = abi::kMaxSockaddr;
+    ASSERT_EQ(call(*d, n), 0);
+    EXPECT_EQ(ntohs(m_mem->read<sockaddr_in>(kAddr)->sin_port), 80);  // the guest's port, not the host's
+    // A guest close of the -p listener only detaches it: the next listen() gets it again.
+    EXPECT_EQ(call(*d, req(abi::kNetClose, uint32_t(h))), 0);
+    EXPECT_EQ(call(*d, p), h);
+    ::close(c);
+}
+
+}  // namespace
+}  // namespace lightvm
