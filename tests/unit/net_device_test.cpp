@@ -210,7 +210,7 @@ TEST_F(NetDeviceTest, PublishedPortIsOpenBeforeTheGuestAndReportsTheGuestPort) {
     EXPECT_EQ(taken.error().to_string(), "-p 127.0.0.1:" + std::to_string(port) + ":80: host port " +
                                              std::to_string(port) + " is already in use");
     ::close(probe);
-    auto dup = NetDevice::create(NetMode::None, {PublishSpec{"", port, 80, false}, PublishSpec{"", port + 1, 80, false}});
+    auto dup = NetDevice::create(NetMode::None, {PublishSpec{"", port, 80, false}, PublishSpec{"", static_cast<uint16_t>(port + 1), 80, false}});
     ASSERT_FALSE(dup);
     EXPECT_NE(dup.error().to_string().find("published twice"), std::string::npos);
 
