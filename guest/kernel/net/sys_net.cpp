@@ -164,7 +164,9 @@ long msg_buffer(const UserMsghdr& m, bool sending, uint8_t** buf, uint64_t* tota
     auto* iov = reinterpret_cast<const Iov*>(m.iov);
     uint64_t sum = 0;
     for (uint64_t i = 0; i < m.iovlen; ++i) {
-        if (iov[i].len && !access_ok(iov[i].base, iov[i].len))
+        // Receiving: access_ok_write also brings the pages in (and breaks
+        // copy-on-write) before the monitor or a ring writes into them.
+        if (iov[i].len && !(sending ? access_ok(iov[i].base, iov[i].len) : access_ok_write(iov[i].base, iov[i].len)))
             return -err::kFault;
         sum += iov[i].len;
     }
@@ -522,7 +524,7 @@ long sys_recvfrom(const SyscallArgs& a) {
     OpenFile* f;
     Socket* s;
     TRY_ERRNO(socket_file(fd_arg(a.a0), &f, &s));
-    if (!access_ok(a.a1, a.a2))
+    if (!access_ok_write(a.a1, a.a2))
         return -err::kFault;
     SockAddr from{};
     bool trunc;
