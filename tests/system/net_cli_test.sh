@@ -96,6 +96,25 @@ wait $VM 2>/dev/null
 if [ "$body" = "page from the host" ]; then pass "busybox httpd behind -p serves curl"
 else known_limitation "busybox httpd forks per connection; fork is not implemented yet (processes issue), so curl gets an empty reply"; fi
 
+# 6b. The same page from a dynamically linked server that does not fork:
+#     Debian's python3 (socketserver.TCPServer, one request at a time).
+if [ -x /usr/bin/python3 ]; then
+    P=$(free_port)
+    "$L" run --timeout 120 -p "$P:8000" --rootfs /:ro -w "$T/www" /usr/bin/python3 -c \
+        "import http.server as h, socketserver as s; s.TCPServer(('', 8000), h.SimpleHTTPRequestHandler).serve_forever()" \
+        >"$T/py.out" 2>&1 &
+    VM=$!
+    body=""
+    for _ in $(seq 90); do
+        body=$(curl -s -m 10 "http://127.0.0.1:$P/index.html") && [ -n "$body" ] && break
+        sleep 1
+    done
+    kill $VM 2>/dev/null
+    wait $VM 2>/dev/null
+    if [ "$body" = "page from the host" ]; then pass "python3 http server (dynamic, --rootfs /:ro) behind -p serves curl"
+    else fail "python3 http server (dynamic, --rootfs /:ro) behind -p serves curl" "body '$body', guest output '$(head -c 300 "$T/py.out")'"; fi
+fi
+
 # 7. Errors: one line; status 2 for a bad option (usage), 125 for a host port in use.
 run "$L" run --net bridge "$G/hello.musl"
 expect_error "--net with an unknown mode" 2 "--net: unknown mode 'bridge'"
