@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,6 +318,35 @@ static int file_mapping_private(void) {
     return 1;
 }
 
+/* MAP_SHARED writes reach the file by msync and by munmap, within the
+ * file's size (checked with pread, after msync/munmap as POSIX requires). */
+static int file_mapping_shared(void) {
+    char path[] = "/tmp/vmsemXXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp in /tmp: %s", strerror(errno));
+    int ro = open(path, O_RDONLY);
+    CHECK(ro >= 0, "reopen read-only: %s", strerror(errno));
+    unlink(path);
+    CHECK(ftruncate(fd, 2 * PG + 100) == 0, "ftruncate");
+    unsigned char *p = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(p != MAP_FAILED, "mmap shared: %s", strerror(errno));
+    memcpy(p + 10, "msync", 5);
+    memcpy(p + 2 * PG + 50, "tail", 4);
+    CHECK(msync(p, 3 * PG, MS_SYNC) == 0, "msync: %s", strerror(errno));
+    char b[8] = {0};
+    CHECK(pread(fd, b, 5, 10) == 5 && memcmp(b, "msync", 5) == 0, "msync did not write: %.5s", b);
+    CHECK(pread(fd, b, 4, 2 * PG + 50) == 4 && memcmp(b, "tail", 4) == 0, "last page: %.4s", b);
+    memcpy(p + PG, "unmap", 5);
+    CHECK(munmap(p, 3 * PG) == 0, "munmap");
+    CHECK(pread(fd, b, 5, PG) == 5 && memcmp(b, "unmap", 5) == 0, "munmap did not write: %.5s", b);
+    CHECK(lseek(fd, 0, SEEK_END) == (off_t)(2 * PG + 100), "the file grew");
+    CHECK(mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, ro, 0) == MAP_FAILED && errno == EACCES,
+          "writable shared mapping of a read-only fd: %d", errno);
+    close(ro);
+    close(fd);
+    return 1;
+}
+
 struct check {
     const char *name;
     int (*fn)(void);
@@ -340,6 +370,7 @@ static const struct check checks[] = {
     {"shared_anonymous", shared_anonymous},
     {"populate_and_stack_flags", populate_and_stack_flags},
     {"file_mapping_private", file_mapping_private},
+    {"file_mapping_shared", file_mapping_shared},
 };
 
 static int run(const struct check *c) {

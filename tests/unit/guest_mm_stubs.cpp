@@ -37,6 +37,14 @@ void* kmem_alloc(uint64_t bytes) {
 }
 void kmem_free(void* p, uint64_t) { std::free(p); }
 
+long mm_file_store(OpenFile*, const void* src, uint64_t len, uint64_t offset) {
+    auto& f = testing::mm_stubs().file;
+    if (offset + len > f.size())
+        f.resize(offset + len);
+    std::memcpy(f.data() + offset, src, len);
+    return static_cast<long>(len);
+}
+int64_t mm_file_size(OpenFile*) { return static_cast<int64_t>(testing::mm_stubs().file.size()); }
 void mm_file_get(OpenFile*) { testing::mm_stubs().file_refs++; }
 void mm_file_put(OpenFile*) { testing::mm_stubs().file_refs--; }
 

@@ -32,8 +32,8 @@ uint64_t handled_total() {
 constexpr uint64_t kMaskedEntries = 10;
 
 void masked_spin(uint64_t ns) {
+    mask();  // first: an interrupt handled just before it is not "while masked"
     uint64_t before = handled_total(), deferred_before = lvm_irq_state.deferred, entries = lvm_irq_state.entries;
-    mask();
     uint64_t end = monotonic_ns() + ns;
     while (monotonic_ns() < end && lvm_irq_state.entries - entries < kMaskedEntries)
         asm volatile("pause");

@@ -141,9 +141,33 @@ long as_populate(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b) {
     return populate_fresh(as, v, a, b);
 }
 
+long as_writeback(AddressSpace& as, uint64_t a, uint64_t b) {
+    long r = 0;
+    for (uint32_t i = vma_index_after(as, a); i < as.nvma && as.vmas[i].start < b; ++i) {
+        const Vma v = as.vmas[i];
+        if (!v.file || !(v.flags & kVmShared) || !(v.prot & PROT_WRITE))
+            continue;
+        int64_t size = mm_file_size(v.file);
+        uint64_t s = v.start > a ? v.start : a, e = v.end < b ? v.end : b;
+        // Every page with a frame: the program may have written any of them
+        // (the PTE dirty bit is set at population, see pte_flags).
+        pt_for_each(as.root, s, e, [&](uint64_t va, uint64_t& pte) {
+            uint64_t off = v.offset + (va - v.start);
+            if (size < 0 || off >= static_cast<uint64_t>(size) || r < 0)
+                return;
+            uint64_t n = static_cast<uint64_t>(size) - off < kPage ? static_cast<uint64_t>(size) - off : kPage;
+            long w = mm_file_store(v.file, phys_to_virt(pte & pte::kAddr), n, off);
+            if (w < 0)
+                r = w;
+        });
+    }
+    return r;
+}
+
 long as_unmap(AddressSpace& as, uint64_t a, uint64_t b) {
     if (!vma_overlaps(as, a, b))
         return 0;
+    as_writeback(as, a, b);  // what a shared file mapping held reaches the file
     if (!vma_split_at(as, a) || !vma_split_at(as, b))
         return -err::kNoMem;
     uint32_t first = vma_index_after(as, a), last = first;

@@ -104,9 +104,16 @@ void as_flush(AddressSpace& as);
 // The gpa behind a user address, with its entry; false if not mapped.
 bool as_translate(const AddressSpace& as, uint64_t va, uint64_t* gpa, uint64_t* entry = nullptr);
 
+// Writes the pages of MAP_SHARED file mappings in [a, b) back to their
+// files (msync, munmap, exit); never past the file's end. 0 or -errno.
+long as_writeback(AddressSpace& as, uint64_t a, uint64_t b);
+
 // Hooks into the file layer (mm/file_backing.cpp; hosted tests supply
-// their own): read file bytes into kernel memory, hold/release a file.
+// their own): read file bytes into kernel memory, write them back, the
+// file's size, hold/release a file.
 long mm_file_fill(OpenFile* f, void* dst, uint64_t len, uint64_t offset);
+long mm_file_store(OpenFile* f, const void* src, uint64_t len, uint64_t offset);
+int64_t mm_file_size(OpenFile* f);
 void mm_file_get(OpenFile* f);
 void mm_file_put(OpenFile* f);
 // Loads CR3 (mm/tlb.cpp): switches address space and flushes the TLB.

@@ -2,6 +2,7 @@
 // reference on their open file and are filled with file_read.
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
+#include "kernel/fs/stat.hpp"
 #include "kernel/mm/address_space.hpp"
 
 namespace lightvm::guest {
@@ -17,6 +18,15 @@ long mm_file_fill(OpenFile* f, void* dst, uint64_t len, uint64_t offset) {
         done += static_cast<uint64_t>(n);
     }
     return static_cast<long>(done);
+}
+
+long mm_file_store(OpenFile* f, const void* src, uint64_t len, uint64_t offset) {
+    return file_write(f, src, len, static_cast<int64_t>(offset));
+}
+
+int64_t mm_file_size(OpenFile* f) {
+    Stat st;
+    return file_stat(f, &st) < 0 ? -1 : st.size;
 }
 
 void mm_file_get(OpenFile* f) { file_get(f); }

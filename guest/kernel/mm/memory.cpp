@@ -251,7 +251,14 @@ long mem_msync(uint64_t addr, uint64_t len, int flags) {
         return -err::kInval;
     if (!round_len(len, &len) || !in_user(addr, len) || !vma_covers(mm(), addr, addr + len))
         return -err::kNoMem;
-    return 0;  // no writable shared file mappings yet: nothing to write back
+    long r = as_writeback(mm(), addr, addr + len);
+    return r < 0 ? -err::kIo : 0;
+}
+
+void memory_exit() {
+    // Also reached before memory_init (a boot failure): nothing mapped yet.
+    if (this_cpu().current && current_process()->mm && mm().nvma)
+        as_writeback(mm(), kUserMin, kUserMax);
 }
 
 long mem_mincore_page(uint64_t addr, uint8_t* resident) {

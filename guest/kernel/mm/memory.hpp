@@ -33,6 +33,9 @@ long mem_map_image(uint64_t addr, uint64_t len, int prot, uint64_t image_offset)
 long mem_setup_stack(uint64_t top, uint64_t size, uint64_t mmap_gap);
 void mem_set_brk(uint64_t start);
 
+// The program is ending: shared file mappings are written back.
+void memory_exit();
+
 // Bytes of guest RAM handed out (frames), for sysinfo and /proc/meminfo.
 uint64_t mem_used();
 

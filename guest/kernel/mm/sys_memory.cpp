@@ -14,10 +14,10 @@ namespace lightvm::guest {
 
 namespace {
 
-// Which open files can be mapped, and how. File mappings are private
-// copies read at mmap time: right for MAP_PRIVATE, and for MAP_SHARED as
-// long as nobody else writes the file. Writable shared file mappings need
-// write-back and are refused (ENODEV) until that exists.
+// Which open files can be mapped, and how. File mappings are frames read
+// at mmap (or fault) time: right for MAP_PRIVATE. MAP_SHARED writes reach
+// the file on msync, munmap and exit (not before: a read() of the file in
+// between sees the old data, unlike Linux's unified page cache).
 long map_file(const SyscallArgs& a) {
     int flags = static_cast<int>(a.a3), prot = static_cast<int>(a.a2);
     OpenFile* f = fd_get(fd_arg(a.a4));
@@ -29,11 +29,8 @@ long map_file(const SyscallArgs& a) {
         return -err::kNoDev;
     if ((f->flags & O_ACCMODE) == O_WRONLY)
         return -err::kAcces;
-    if ((flags & MAP_TYPE) != MAP_PRIVATE && (prot & PROT_WRITE)) {
-        if ((f->flags & O_ACCMODE) != O_RDWR)
-            return -err::kAcces;
-        return -err::kNoDev;
-    }
+    if ((flags & MAP_TYPE) != MAP_PRIVATE && (prot & PROT_WRITE) && (f->flags & O_ACCMODE) != O_RDWR)
+        return -err::kAcces;
     return mem_mmap(a.a0, a.a1, prot, flags, f, a.a5);
 }
 

@@ -7,6 +7,7 @@
 #include "kernel/proc/task.hpp"
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/uapi.hpp"
+#include "kernel/mm/memory.hpp"
 #include "kernel/mm/uaccess.hpp"
 
 namespace lightvm::guest {
@@ -219,6 +220,7 @@ long sys_pause(const SyscallArgs&) {
 unsigned current_umask() { return current_process()->fs->umask; }
 
 [[noreturn]] void exit_vm(int status, unsigned signal) {
+    memory_exit();      // shared file mappings reach their files
     cache_flush_all();  // nothing the guest wrote is lost on a normal exit
     volatile abi::HcExit hc{status, signal};
     for (;;)
