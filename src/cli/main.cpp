@@ -7,6 +7,7 @@
 #include <ctime>
 #include <variant>
 
+#include "cli/daemon_run.hpp"
 #include "cli/options.hpp"
 #include "cli/run_command.hpp"
 #include "cli/vm_commands.hpp"
@@ -45,5 +46,8 @@ int main(int argc, char** argv) {
     std::copy(closed, closed + 3, run.config.stdio_closed);
     if (run.create_only || run.detach)
         return lightvm::cli::create_through_daemon(run);
+    if (lightvm::cli::daemon_run_possible(run))
+        if (auto status = lightvm::cli::run_through_daemon(run))
+            return *status;
     return lightvm::cli::run_command(run, start_ns);
 }

@@ -145,6 +145,7 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
     sub->add_flag("--rm", run.auto_remove, "Remove the VM when it exits (with -d or create)");
     sub->add_option("--socket", run.socket, "lightvmd's socket (default $LIGHTVM_SOCKET or the standard path)")
         ->type_name("PATH");
+    sub->add_flag("--no-daemon", run.no_daemon, "Run the VM in this process even when lightvmd is running");
     sub->prefix_command();  // everything from APP on belongs to the guest
     sub->footer("APP [ARGS...] follow the options (or a '--'): a static x86-64 executable and its arguments.\nExit status: the guest's; 124 timeout; "
                 "125 lightvm error; 126 APP cannot be executed; 127 APP not found; 128+N guest killed by signal N.");

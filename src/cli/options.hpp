@@ -23,6 +23,7 @@ struct RunCommand {
     bool auto_remove = false;  // --rm
     std::string name;          // --name
     std::string socket;        // --socket (default: daemon/paths.hpp)
+    bool no_daemon = false;    // --no-daemon: never through lightvmd (cli/daemon_run)
 };
 struct HelpRequested {
     std::string text;

@@ -18,8 +18,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kCommands[] = {"start", "wait",    "ps",     "logs",   "stop", "kill",
-                                          "rm",    "inspect", "pause", "resume", "pool"};
+constexpr std::string_view kCommands[] = {"start", "wait",  "ps",     "logs", "stop",   "kill",  "rm",
+                                          "inspect", "pause", "resume", "pool", "events", "stats"};
 
 std::string socket_or_default(const std::string& s) { return s.empty() ? daemon::default_socket_path() : s; }
 
@@ -131,6 +131,65 @@ int logs(const std::string& socket, const std::string& ref, bool follow, const s
     return 0;
 }
 
+std::string mib(uint64_t bytes) { return std::to_string(bytes >> 20) + "M"; }
+
+int stats(const std::string& socket, bool as_json) {
+    auto j = call(socket, "GET", "/v1/stats");
+    if (!j)
+        return 1;
+    if (as_json) {
+        std::printf("%s\n", j->dump(2).c_str());
+        return 0;
+    }
+    const json& h = (*j)["host"];
+    std::printf("host: MemTotal %s, MemAvailable %s, guest memory committed %s of %s (%.2g x MemTotal)\n",
+                mib(h.value("mem_total", uint64_t{0})).c_str(), mib(h.value("mem_available", uint64_t{0})).c_str(),
+                mib(h.value("committed", uint64_t{0})).c_str(), mib(h.value("commit_limit", uint64_t{0})).c_str(),
+                h.value("overcommit_ratio", 0.0));
+    std::printf("%-12s  %-16s  %-8s  %-8s  %10s  %10s\n", "VM ID", "NAME", "STATE", "MEMORY", "RSS", "CPU");
+    for (const auto& v : (*j)["vms"])
+        std::printf("%-12s  %-16s  %-8s  %-8s  %9.1fM  %9.3fs\n", v.value("id", "").substr(0, 12).c_str(),
+                    v.value("name", "").c_str(), v.value("state", "").c_str(),
+                    mib(v.value("memory", uint64_t{0})).c_str(),
+                    static_cast<double>(v.value("rss_bytes", uint64_t{0})) / (1 << 20),
+                    static_cast<double>(v.value("cpu_ns", uint64_t{0})) / 1e9);
+    return 0;
+}
+
+// Prints events as they happen (long polls of 30 s), or for one poll of
+// `timeout` seconds when one is given.
+int events(const std::string& socket, uint64_t since, const std::string& timeout, bool as_json) {
+    for (;;) {
+        auto j = call(socket, "GET",
+                      "/v1/events?since=" + std::to_string(since) + "&timeout=" + url_encode(timeout.empty() ? "30" : timeout));
+        if (!j)
+            return 1;
+        if (j->value("dropped", uint64_t{0}))
+            std::fprintf(stderr, "lightvm: %llu events were no longer kept\n",
+                         static_cast<unsigned long long>(j->value("dropped", uint64_t{0})));
+        for (const auto& e : (*j)["events"]) {
+            if (as_json) {
+                std::printf("%s\n", e.dump().c_str());
+                continue;
+            }
+            time_t secs = static_cast<time_t>(e.value("time", uint64_t{0}) / 1000000000ull);
+            char when[32];
+            std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", std::localtime(&secs));
+            std::string tail;
+            if (e.contains("exit_status"))
+                tail = "  status " + std::to_string(e.value("exit_status", 0));
+            if (e.contains("error"))
+                tail += " (" + e.value("error", "") + ")";
+            std::printf("%s  %-8s  %s  %s%s\n", when, e.value("type", "").c_str(),
+                        e.value("id", "").substr(0, 12).c_str(), e.value("name", "").c_str(), tail.c_str());
+        }
+        std::fflush(stdout);
+        since = j->value("next", since);
+        if (!timeout.empty())
+            return 0;
+    }
+}
+
 }  // namespace
 
 bool is_vm_command(std::string_view word) {
@@ -178,6 +237,18 @@ int vm_command_main(int argc, char** argv) {
     auto* pool = app.add_subcommand("pool", "Show the warm pool");
     pool->add_option("--socket", socket, "lightvmd's socket")->type_name("PATH");
     pool->add_flag("--json", as_json, "JSON output");
+    auto* stats_cmd = app.add_subcommand("stats", "Host memory admission and each running VM's memory and CPU");
+    stats_cmd->add_option("--socket", socket, "lightvmd's socket")->type_name("PATH");
+    stats_cmd->add_flag("--json", as_json, "JSON output");
+    auto* events_cmd = app.add_subcommand("events", "Print VM state changes as they happen");
+    events_cmd->add_option("--socket", socket, "lightvmd's socket")->type_name("PATH");
+    uint64_t since = 0;
+    std::string events_timeout;
+    events_cmd->add_option("--since", since, "Only events after this sequence number (default: all kept)")
+        ->type_name("N");
+    events_cmd->add_option("--timeout", events_timeout, "Wait at most S seconds, print what came and exit")
+        ->type_name("S");
+    events_cmd->add_flag("--json", as_json, "One JSON object per line");
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
@@ -194,6 +265,10 @@ int vm_command_main(int argc, char** argv) {
         return ps(socket, all, as_json, quiet);
     if (logs_cmd->parsed())
         return logs(socket, refs.front(), follow, tail);
+    if (stats_cmd->parsed())
+        return stats(socket, as_json);
+    if (events_cmd->parsed())
+        return events(socket, since, events_timeout, as_json);
     if (pool->parsed()) {
         auto j = call(socket, "GET", "/v1/pool");
         if (!j)

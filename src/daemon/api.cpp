@@ -155,6 +155,26 @@ void install_routes(httplib::Server& s, Daemon& d) {
         reply(res, d.wait(req.matches[1]));
     });
     s.Get(R"(/v1/vms/([^/]+)/logs)", [&d](const httplib::Request& req, httplib::Response& res) { logs(d, req, res); });
+    s.Get("/v1/events", [&d](const httplib::Request& req, httplib::Response& res) {
+        uint64_t since = 0;
+        double timeout = 30;
+        if (req.has_param("since")) {
+            const std::string t = req.get_param_value("since");
+            char* end = nullptr;
+            since = std::strtoull(t.c_str(), &end, 10);
+            if (t.empty() || *end || t[0] == '-')
+                return send_json(res, 400, json{{"error", "since: '" + t + "' is not an event sequence number"}});
+        }
+        if (req.has_param("timeout")) {
+            const std::string t = req.get_param_value("timeout");
+            char* end = nullptr;
+            timeout = std::strtod(t.c_str(), &end);
+            if (t.empty() || *end || !(timeout >= 0) || timeout > 300)
+                return send_json(res, 400, json{{"error", "timeout: '" + t + "' is not a number of seconds (0-300)"}});
+        }
+        send_json(res, 200, d.events(since, timeout));
+    });
+    s.Get("/v1/stats", [&d](const httplib::Request&, httplib::Response& res) { send_json(res, 200, d.stats()); });
     s.Get("/v1/pool", [&d](const httplib::Request&, httplib::Response& res) { reply(res, d.pool_info()); });
     s.Put("/v1/pool", [&d](const httplib::Request& req, httplib::Response& res) { reply(res, d.set_pool(req.body)); });
     s.Get("/metrics", [&d](const httplib::Request&, httplib::Response& res) {

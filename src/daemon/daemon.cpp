@@ -24,13 +24,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr size_t kEventsKept = 4096;
 constexpr uint64_t kLatencyBoundsUs[] = {50, 100, 200, 500, 1000, 2000, 5000, 10000, 50000};
-
-uint64_t realtime_ns() {
-    timespec ts;
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
 
 std::string new_id() {
     uint8_t b[8];
@@ -82,6 +77,12 @@ private:
 
 }  // namespace
 
+uint64_t realtime_ns() {
+    timespec ts;
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
 const char* state_name(VmState s) {
     switch (s) {
     case VmState::Created:
@@ -116,6 +117,12 @@ ApiResult<void> Daemon::init() {
 
 void Daemon::shutdown() { m_pool.stop(); }
 
+void Daemon::wake_waiters() {
+    std::lock_guard lock(m_mu);
+    m_stopping = true;
+    m_changed.notify_all();
+}
+
 ApiResult<std::shared_ptr<VmRecord>> Daemon::find(const std::string& ref) {
     if (ref.empty())
         return api_error(400, "empty VM reference");
@@ -148,7 +155,8 @@ json Daemon::to_json(const VmRecord& vm) const {
               {"finished_at", vm.finished_at},
               {"pid", vm.pid},
               {"pooled", vm.pooled},
-              {"rm", vm.request.auto_remove}};
+              {"rm", vm.request.auto_remove},
+              {"attached", vm.attached}};
     if (vm.state == VmState::Exited) {
         j["exit_status"] = vm.exit_status;
         j["signal"] = vm.signal;
@@ -165,14 +173,14 @@ json Daemon::to_json(const VmRecord& vm) const {
     return j;
 }
 
-ApiResult<json> Daemon::create(std::string_view body) {
-    auto req = parse_create_request(body);
-    if (!req)
-        return api_error(400, req.error().to_string());
+ApiResult<std::shared_ptr<VmRecord>> Daemon::admit(CreateRequest request, bool attached) {
     auto vm = std::make_shared<VmRecord>();
-    vm->request = std::move(*req);
+    vm->request = std::move(request);
     vm->name = vm->request.name;
+    vm->attached = attached;
     vm->created_at = realtime_ns();
+    const uint64_t mem = vm->request.config.mem_size;
+    HostMemory host = read_host_memory();
     std::lock_guard lock(m_mu);
     if (m_vms.size() >= m_opt.max_vms)
         return api_error(429, "VM limit reached (" + std::to_string(m_opt.max_vms) + "); remove some VMs");
@@ -180,15 +188,42 @@ ApiResult<json> Daemon::create(std::string_view body) {
         for (auto& [id, other] : m_vms)
             if (other->name == vm->name)
                 return api_error(409, "the name '" + vm->name + "' is already used by VM " + id.substr(0, 12));
+    if (host.total) {
+        uint64_t committed = 0;
+        for (auto& [id, other] : m_vms)
+            if (other->state != VmState::Exited)
+                committed += other->request.config.mem_size;
+        const auto limit = static_cast<uint64_t>(m_opt.overcommit_ratio * static_cast<double>(host.total));
+        if (committed + mem > limit)
+            return api_error(503, "host memory: " + std::to_string(mem >> 20) + " MiB more would commit " +
+                                      std::to_string((committed + mem) >> 20) + " MiB of guest memory, above " +
+                                      std::to_string(limit >> 20) + " MiB (--overcommit-ratio " +
+                                      std::to_string(m_opt.overcommit_ratio).substr(0, 5) + " x MemTotal)");
+        if (host.available < m_opt.min_free)
+            return api_error(503, "host memory: only " + std::to_string(host.available >> 20) +
+                                      " MiB available, below --min-free " + std::to_string(m_opt.min_free >> 20) +
+                                      " MiB");
+    }
     do
         vm->id = new_id();
     while (m_vms.count(vm->id));
     vm->dir = m_opt.state_dir + "/vms/" + vm->id;
-    std::error_code ec;
-    fs::create_directories(vm->dir, ec);
-    if (ec)
-        return api_error(500, vm->dir + ": " + ec.message());
+    if (!attached) {
+        std::error_code ec;
+        fs::create_directories(vm->dir, ec);
+        if (ec)
+            return api_error(500, vm->dir + ": " + ec.message());
+    }
     m_vms[vm->id] = vm;
+    emit("created", *vm);
+    return vm;
+}
+
+ApiResult<json> Daemon::create(std::string_view body) {
+    auto req = parse_create_request(body);
+    if (!req)
+        return api_error(400, req.error().to_string());
+    auto vm = TRY(admit(std::move(*req), false));
     return json{{"id", vm->id}};
 }
 
@@ -197,13 +232,32 @@ ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns) {
     {
         std::lock_guard lock(m_mu);
         vm = TRY(find(ref));
-        if (vm->state != VmState::Created)
+        if (vm->state != VmState::Created || vm->attached)
             return api_error(409, "VM " + vm->id.substr(0, 12) + " is " + state_name(vm->state) +
                                       "; only a created VM can be started");
         vm->state = VmState::Running;  // claimed: a second start fails
         vm->started_at = realtime_ns();
     }
-    auto fail = [&](const std::string& why, int status) -> ApiResult<json> {
+    int pipefd[2];
+    if (::pipe2(pipefd, O_CLOEXEC) < 0) {
+        std::lock_guard lock(m_mu);
+        finish(*vm, 125, 0, "pipe: " + std::string(std::strerror(errno)));
+        return api_error(500, vm->error);
+    }
+    UniqueFd log_read(pipefd[0]), log_write(pipefd[1]);
+    UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    auto shell = TRY(launch(vm, request_ns, {devnull.get(), log_write.get(), log_write.get()}, json::object()));
+    log_write.reset();
+    m_supervisors++;
+    std::thread([this, vm, s = std::move(shell), r = std::move(log_read)]() mutable {
+        supervise(vm, std::move(s), std::move(r));
+    }).detach();
+    return json{{"id", vm->id}, {"pooled", vm->pooled}};
+}
+
+ApiResult<Shell> Daemon::launch(const std::shared_ptr<VmRecord>& vm, uint64_t request_ns, const std::vector<int>& fds,
+                                const json& extra) {
+    auto fail = [&](const std::string& why, int status) -> ApiResult<Shell> {
         std::lock_guard lock(m_mu);
         m_start_failures++;
         finish(*vm, status, 0, why);
@@ -212,19 +266,14 @@ ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns) {
     auto shell = m_pool.take(vm->request.config.mem_size);
     if (!shell)
         return fail(shell.error().to_string(), 125);
-    int pipefd[2];
-    if (::pipe2(pipefd, O_CLOEXEC) < 0)
-        return fail("pipe: " + std::string(std::strerror(errno)), 125);
-    UniqueFd log_read(pipefd[0]), log_write(pipefd[1]);
-    UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    json msg = {{"config", config_to_json(vm->request.config)}, {"t0", request_ns}};
-    if (auto sent = send_message(shell->link.get(), msg.dump(), {devnull.get(), log_write.get(), log_write.get()});
-        !sent) {
+    json msg = extra;
+    msg["config"] = config_to_json(vm->request.config);
+    msg["t0"] = request_ns;
+    if (auto sent = send_message(shell->link.get(), msg.dump(), fds); !sent) {
         ::kill(shell->pid, SIGKILL);
         ::waitpid(shell->pid, nullptr, 0);
         return fail(sent.error().to_string(), 125);
     }
-    log_write.reset();
     auto reply = recv_message(shell->link.get());
     json j = reply && !reply->eof ? json::parse(reply->text, nullptr, false) : json();
     if (!j.is_object() || !j.value("loaded", false)) {
@@ -243,13 +292,10 @@ ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns) {
         vm->pooled = shell->pooled;
         vm->start_to_loaded_ns = monotonic_ns() - request_ns;
         m_started++;
+        emit("started", *vm);
     }
     m_changed.notify_all();
-    m_supervisors++;
-    std::thread([this, vm, s = std::move(*shell), r = std::move(log_read)]() mutable {
-        supervise(vm, std::move(s), std::move(r));
-    }).detach();
-    return json{{"id", vm->id}, {"pooled", vm->pooled}};
+    return std::move(*shell);
 }
 
 void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell, UniqueFd log_read) {
@@ -283,11 +329,19 @@ void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell, UniqueFd log_r
     while (::waitpid(shell.pid, &ws, 0) < 0 && errno == EINTR) {
     }
     std::unique_lock lock(m_mu);
+    collect(*vm, report, ws);
+    if (vm->request.auto_remove && !vm->removed)
+        erase(vm->id);
+    m_supervisors--;
+}
+
+// m_mu held.
+void Daemon::collect(VmRecord& vm, const json& report, int ws) {
     if (report.is_object() && report.contains("status")) {
-        vm->timed_out = report.value("timed_out", false);
-        vm->report = report.value("report", "");
-        vm->stats = report.value("stats", json());
-        uint64_t main_ns = vm->stats.value("app_entry_ns", uint64_t{0});
+        vm.timed_out = report.value("timed_out", false);
+        vm.report = report.value("report", "");
+        vm.stats = report.value("stats", json());
+        uint64_t main_ns = vm.stats.value("app_entry_ns", uint64_t{0});
         if (main_ns) {
             m_latency_count++;
             m_latency_sum_ns += main_ns;
@@ -295,23 +349,20 @@ void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell, UniqueFd log_r
                 if (main_ns <= kLatencyBoundsUs[i] * 1000)
                     m_latency_buckets[i]++;
         }
-        finish(*vm, report.value("status", 125), report.value("signal", 0), "");
+        finish(vm, report.value("status", 125), report.value("signal", 0), "");
     } else if (report.is_object() && report.contains("error")) {
-        finish(*vm, report.value("exit_code", 125), 0, report.value("error", "monitor error"));
+        finish(vm, report.value("exit_code", 125), 0, report.value("error", "monitor error"));
     } else {
         // No report: the monitor died (SIGKILL from outside, a crash), or
         // was killed on request.
-        if (!vm->killed_by_request)
+        if (!vm.killed_by_request)
             m_monitor_crashes++;
         std::string why = WIFSIGNALED(ws) ? std::string("monitor process killed by ") + signal_name(WTERMSIG(ws))
                                           : "monitor process exited with status " + std::to_string(WEXITSTATUS(ws)) +
                                                 " without a report";
         int sig = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
-        finish(*vm, sig ? 128 + sig : 125, sig, why);
+        finish(vm, sig ? 128 + sig : 125, sig, why);
     }
-    if (vm->request.auto_remove && !vm->removed)
-        erase(vm->id);
-    m_supervisors--;
 }
 
 // m_mu held.
@@ -321,7 +372,35 @@ void Daemon::finish(VmRecord& vm, int status, int signal, const std::string& err
     vm.signal = signal;
     vm.error = error;
     vm.finished_at = realtime_ns();
+    emit("exited", vm);
     m_changed.notify_all();
+}
+
+// m_mu held.
+void Daemon::emit(const char* type, const VmRecord& vm) {
+    json e = {{"seq", ++m_event_seq}, {"time", realtime_ns()}, {"type", type}, {"id", vm.id}, {"name", vm.name}};
+    if (vm.state == VmState::Exited && std::strcmp(type, "exited") == 0) {
+        e["exit_status"] = vm.exit_status;
+        if (!vm.error.empty())
+            e["error"] = vm.error;
+    }
+    m_events.push_back(std::move(e));
+    if (m_events.size() > kEventsKept)
+        m_events.pop_front();
+    m_changed.notify_all();
+}
+
+json Daemon::events(uint64_t since, double timeout_s) {
+    std::unique_lock lock(m_mu);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    m_changed.wait_until(lock, deadline, [&] { return m_event_seq > since || m_stopping; });
+    json out = json::array();
+    uint64_t first = m_events.empty() ? m_event_seq + 1 : m_events.front()["seq"].get<uint64_t>();
+    for (const auto& e : m_events)
+        if (e["seq"].get<uint64_t>() > since)
+            out.push_back(e);
+    uint64_t dropped = first > since + 1 ? first - since - 1 : 0;
+    return json{{"events", out}, {"next", m_event_seq}, {"dropped", dropped}};
 }
 
 ApiResult<json> Daemon::stop(const std::string& ref, double grace) {
@@ -367,6 +446,7 @@ ApiResult<json> Daemon::pause(const std::string& ref, bool pause) {
     // The monitor process is the VM: stopping it stops the vCPU wherever it is.
     ::kill(vm->pid, pause ? SIGSTOP : SIGCONT);
     vm->state = pause ? VmState::Paused : VmState::Running;
+    emit(pause ? "paused" : "resumed", *vm);
     return to_json(*vm);
 }
 
@@ -375,7 +455,9 @@ ApiResult<json> Daemon::wait(const std::string& ref) {
     auto vm = TRY(find(ref));
     if (vm->state == VmState::Created)
         return api_error(409, "VM " + vm->id.substr(0, 12) + " was never started");
-    m_changed.wait(lock, [&] { return vm->state == VmState::Exited; });
+    m_changed.wait(lock, [&] { return vm->state == VmState::Exited || m_stopping; });
+    if (vm->state != VmState::Exited)
+        return api_error(503, "lightvmd is shutting down; VM " + vm->id.substr(0, 12) + " keeps running");
     json j = {{"id", vm->id}, {"exit_status", vm->exit_status}};
     if (!vm->error.empty())
         j["error"] = vm->error;
@@ -390,6 +472,7 @@ void Daemon::erase(const std::string& id) {
     if (it == m_vms.end())
         return;
     it->second->removed = true;
+    emit("removed", *it->second);
     std::error_code ec;
     fs::remove_all(it->second->dir, ec);
     m_vms.erase(it);
@@ -516,6 +599,81 @@ std::string Daemon::metrics() {
     for (auto& s : pool)
         o << "lightvm_pool_misses_total{memory=\"" << s.mem_size << "\"} " << s.misses << "\n";
     return o.str();
+}
+
+HostMemory read_host_memory() {
+    HostMemory m;
+    FILE* f = std::fopen("/proc/meminfo", "re");
+    if (!f)
+        return m;
+    char line[256];
+    unsigned long long kib;
+    while (std::fgets(line, sizeof line, f)) {
+        if (std::sscanf(line, "MemTotal: %llu kB", &kib) == 1)
+            m.total = kib << 10;
+        else if (std::sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
+            m.available = kib << 10;
+    }
+    std::fclose(f);
+    return m;
+}
+
+namespace {
+
+// A monitor's resident memory and CPU time, from /proc (0 if it is gone).
+std::pair<uint64_t, uint64_t> process_usage(pid_t pid) {
+    uint64_t rss = 0, cpu = 0;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/statm", pid);
+    if (FILE* f = std::fopen(path, "re")) {
+        unsigned long long size, resident;
+        if (std::fscanf(f, "%llu %llu", &size, &resident) == 2)
+            rss = resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+        std::fclose(f);
+    }
+    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    if (FILE* f = std::fopen(path, "re")) {
+        char buf[1024];
+        size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+        buf[n] = 0;
+        std::fclose(f);
+        // Fields after the command name (which may hold spaces): state is 3rd, utime 14th, stime 15th.
+        if (const char* p = std::strrchr(buf, ')')) {
+            unsigned long long utime = 0, stime = 0;
+            if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) == 2)
+                cpu = (utime + stime) * (1000000000ull / static_cast<uint64_t>(::sysconf(_SC_CLK_TCK)));
+        }
+    }
+    return {rss, cpu};
+}
+
+}  // namespace
+
+json Daemon::stats() {
+    HostMemory host = read_host_memory();
+    std::vector<std::tuple<std::string, std::string, std::string, uint64_t, pid_t>> live;
+    uint64_t committed = 0;
+    {
+        std::lock_guard lock(m_mu);
+        for (auto& [id, vm] : m_vms) {
+            if (vm->state != VmState::Exited)
+                committed += vm->request.config.mem_size;
+            if ((vm->state == VmState::Running || vm->state == VmState::Paused) && vm->pid > 0)
+                live.emplace_back(id, vm->name, state_name(vm->state), vm->request.config.mem_size, vm->pid);
+        }
+    }
+    json vms = json::array();
+    for (auto& [id, name, state, mem, pid] : live) {
+        auto [rss, cpu] = process_usage(pid);
+        vms.push_back({{"id", id}, {"name", name}, {"state", state}, {"memory", mem}, {"rss_bytes", rss}, {"cpu_ns", cpu}});
+    }
+    return json{{"host",
+                 {{"mem_total", host.total},
+                  {"mem_available", host.available},
+                  {"committed", committed},
+                  {"commit_limit", static_cast<uint64_t>(m_opt.overcommit_ratio * static_cast<double>(host.total))},
+                  {"overcommit_ratio", m_opt.overcommit_ratio}}},
+                {"vms", vms}};
 }
 
 }  // namespace lightvm::daemon

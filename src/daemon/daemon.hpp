@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,12 @@ struct DaemonOptions {
     uint64_t pool_mem = 256ull << 20;   // the default shape
     uint64_t log_max_bytes = 8ull << 20;  // per log file; one rotated file kept
     unsigned max_vms = 4096;
+    // Host-memory admission: the guest memory of every created, running or
+    // paused VM may add up to this many times MemTotal (guest RAM is sparse:
+    // an idle VM touches ~1 MiB of its --mem), and a VM is refused while
+    // MemAvailable is below min_free.
+    double overcommit_ratio = 16;
+    uint64_t min_free = 256ull << 20;
 };
 
 enum class VmState { Created, Running, Paused, Exited };
@@ -58,7 +65,15 @@ struct VmRecord {
     std::string dir;                  // state_dir/vms/ID
     bool removed = false;
     bool killed_by_request = false;   // the daemon sent SIGKILL (stop, kill, rm -f)
+    bool attached = false;            // `lightvm run` through the daemon: stdio is the caller's
 };
+
+// Host memory as /proc/meminfo tells it (bytes; 0 if unreadable).
+struct HostMemory {
+    uint64_t total = 0, available = 0;
+};
+HostMemory read_host_memory();
+uint64_t realtime_ns();  // CLOCK_REALTIME: the timestamps in the API
 
 class Daemon {
 public:
@@ -66,6 +81,9 @@ public:
     ~Daemon();
     ApiResult<void> init();  // state dir, pool
     void shutdown();
+    // Ends long polls and waits (the daemon is stopping): HTTP workers
+    // must be free before the server can stop.
+    void wake_waiters();
 
     ApiResult<json> create(std::string_view body);
     ApiResult<json> start(const std::string& ref, uint64_t request_ns);
@@ -79,6 +97,15 @@ public:
     ApiResult<json> pool_info();
     ApiResult<json> set_pool(std::string_view body);
     std::string metrics();
+    // Events after sequence number `since`, waiting up to `timeout_s` for
+    // the first one (long poll).
+    json events(uint64_t since, double timeout_s);
+    // Host memory admission figures and each live VM's resource use.
+    json stats();
+
+    // `lightvm run` through the daemon (daemon/attach.cpp): one connection
+    // on the run socket, served until its VM exited.
+    void serve_attached(UniqueFd client);
 
     // Logs: the path of the current log file, and whether the VM is done
     // (a follower stops once it is and the file is read to the end).
@@ -87,6 +114,16 @@ public:
 
 private:
     ApiResult<std::shared_ptr<VmRecord>> find(const std::string& ref);  // m_mu held
+    // Registers a new VM after the count and host-memory checks.
+    ApiResult<std::shared_ptr<VmRecord>> admit(CreateRequest request, bool attached);
+    // Takes a shell, hands it the config and the guest's stdio (`fds`:
+    // stdin, stdout, stderr[, cwd]) and waits until the app is loaded.
+    // On failure the VM is exited with the reason.
+    ApiResult<Shell> launch(const std::shared_ptr<VmRecord>& vm, uint64_t request_ns, const std::vector<int>& fds,
+                            const json& extra);
+    // The end of a VM: its monitor's report (or its absence) and wait status.
+    void collect(VmRecord& vm, const json& report, int wait_status);  // m_mu held
+    void emit(const char* type, const VmRecord& vm);                 // m_mu held
     void supervise(std::shared_ptr<VmRecord> vm, Shell shell, UniqueFd log_read);
     void finish(VmRecord& vm, int status, int signal, const std::string& error);
     json to_json(const VmRecord& vm) const;
@@ -102,6 +139,10 @@ private:
     uint64_t m_started = 0, m_start_failures = 0, m_monitor_crashes = 0;
     std::vector<uint64_t> m_latency_buckets;  // request -> guest main, cumulative by m_bounds
     uint64_t m_latency_count = 0, m_latency_sum_ns = 0;
+    // Events: the last kEventsKept, numbered from 1.
+    std::deque<json> m_events;
+    uint64_t m_event_seq = 0;
+    bool m_stopping = false;
 };
 
 

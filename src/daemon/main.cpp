@@ -19,6 +19,36 @@ using namespace lightvm::daemon;
 
 namespace {
 
+// The run socket (daemon/attach.cpp): owner-only like the REST socket.
+Result<UniqueFd> listen_run_socket(const std::string& path) {
+    ::unlink(path.c_str());
+    UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    mode_t old = ::umask(077);
+    int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::umask(old);
+    if (rc < 0 || ::listen(fd.get(), 512) < 0)
+        return sys_error("listen on " + path);
+    return fd;
+}
+
+// One thread per `lightvm run` connection, for as long as its VM runs.
+void serve_run_socket(Daemon& daemon, int listen_fd) {
+    for (;;) {
+        int c = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) {
+            if (errno == EMFILE || errno == ENFILE)
+                ::usleep(10000);  // out of fds: let some VMs end
+            if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
+                continue;
+            return;
+        }
+        std::thread([&daemon, c] { daemon.serve_attached(UniqueFd(c)); }).detach();
+    }
+}
+
 // A socket file nobody answers on is stale (a previous daemon died).
 bool socket_in_use(const std::string& path) {
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -53,10 +83,19 @@ int main(int argc, char** argv) {
     app.add_option("--log-max", opt.log_max_bytes, "Bytes per VM log file (one rotated file is kept)")
         ->capture_default_str();
     app.add_option("--monitor", opt.monitor_path, "Path of lightvm-monitor")->capture_default_str();
+    app.add_option("--overcommit-ratio", opt.overcommit_ratio,
+                   "Guest memory of all live VMs may add up to this many times MemTotal")
+        ->check(CLI::Range(0.01, 1e6))
+        ->capture_default_str();
+    std::string min_free = "256M";
+    app.add_option("--min-free", min_free, "Refuse new VMs while MemAvailable is below this")->capture_default_str();
     try {
         app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
+    } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "lightvmd: %s\n", e.what());
+        return 2;
     }
     auto size = parse_size(pool_mem);
     if (!size) {
@@ -64,7 +103,13 @@ int main(int argc, char** argv) {
         return 2;
     }
     opt.pool_mem = (*size + (2ull << 20) - 1) & ~((2ull << 20) - 1);
-    if (socket_path.size() >= sizeof(sockaddr_un::sun_path)) {
+    auto free_size = parse_size(min_free);
+    if (!free_size) {
+        std::fprintf(stderr, "lightvmd: --min-free: %s\n", free_size.error().message.c_str());
+        return 2;
+    }
+    opt.min_free = *free_size;
+    if (run_socket_path(socket_path).size() >= sizeof(sockaddr_un::sun_path)) {
         std::fprintf(stderr, "lightvmd: --socket: path too long\n");
         return 2;
     }
@@ -106,9 +151,18 @@ int main(int argc, char** argv) {
         return 1;
     }
     ::chmod(socket_path.c_str(), 0600);
+    const std::string run_path = run_socket_path(socket_path);
+    auto run_listener = listen_run_socket(run_path);
+    if (!run_listener) {
+        std::fprintf(stderr, "lightvmd: %s\n", run_listener.error().to_string().c_str());
+        return 1;
+    }
+    std::thread([&daemon, fd = run_listener->get()] { serve_run_socket(daemon, fd); }).detach();
     std::thread waiter([&] {
         int sig;
         sigwait(&set, &sig);
+        ::unlink(run_path.c_str());  // new `lightvm run`s go local from now on
+        daemon.wake_waiters();
         server.stop();
     });
     std::fprintf(stderr, "lightvmd: listening on %s (pool %u x %llu MiB)\n", socket_path.c_str(), opt.pool_size,
@@ -116,6 +170,7 @@ int main(int argc, char** argv) {
     server.listen_after_bind();
     daemon.shutdown();  // idle shells are killed
     ::unlink(socket_path.c_str());
+    ::unlink(run_path.c_str());
     // Supervisor threads of running VMs are detached and use the Daemon:
     // end the process without running destructors under them. The VMs'
     // monitors keep running (their output now goes to a closed pipe).

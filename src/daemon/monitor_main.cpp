@@ -6,7 +6,8 @@
 //
 //   monitor -> daemon  {"ready":true,"pid":N}           shell built
 //                      {"error":"...","exit_code":125}  shell failed
-//   daemon -> monitor  {"config":{...},"t0":NS} + 3 fds  the workload
+//   daemon -> monitor  {"config":{...},"t0":NS[,"stdio_closed":[..]]}
+//                      + stdin, stdout, stderr [+ cwd]   the workload
 //   monitor -> daemon  {"loaded":true} | {"error":...,"exit_code":N}
 //                      {"status":N,"signal":N,...}      the guest's end
 #include <sys/prctl.h>
@@ -71,8 +72,12 @@ int main(int argc, char** argv) {
         return 0;  // pool drained or daemon gone: nothing to run
     ::prctl(PR_SET_PDEATHSIG, 0);
     json j = json::parse(msg->text, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || msg->fds.size() != 3)
+    if (j.is_discarded() || !j.is_object() || (msg->fds.size() != 3 && msg->fds.size() != 4))
         fail(Error{ErrorKind::BadInput, 0, "monitor", "malformed workload message"});
+    // `lightvm run` through the daemon sends the caller's working directory
+    // too: its relative paths (APP, --fs, --disk) mean what they mean there.
+    if (msg->fds.size() == 4 && ::fchdir(msg->fds[3].get()) != 0)
+        fail(Error{ErrorKind::System, errno, "monitor", "cannot enter the caller's working directory"});
     auto config = config_from_json(j["config"]);
     if (!config)
         fail(config.error());
@@ -80,6 +85,9 @@ int main(int argc, char** argv) {
     config->stdout_fd = msg->fds[1].get();
     config->stderr_fd = msg->fds[2].get();
     config->diag_fd = msg->fds[2].get();
+    if (auto closed = j.find("stdio_closed"); closed != j.end() && closed->is_array() && closed->size() == 3)
+        for (int i = 0; i < 3; ++i)
+            config->stdio_closed[i] = (*closed)[i].is_boolean() && (*closed)[i].get<bool>();
     if (j.contains("t0") && j["t0"].is_number_unsigned())
         vm->set_time_base(j["t0"].get<uint64_t>());
 

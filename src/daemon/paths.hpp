@@ -18,6 +18,10 @@ inline std::string default_socket_path() {
     return std::string(xdg && *xdg ? xdg : "/tmp") + "/lightvm-" + std::to_string(::geteuid()) + "/lightvmd.sock";
 }
 
+// `lightvm run` through the daemon uses a second socket beside the REST
+// one: SOCK_SEQPACKET, so the caller's stdio can travel with SCM_RIGHTS.
+inline std::string run_socket_path(const std::string& api_socket) { return api_socket + ".run"; }
+
 inline std::string default_state_dir() {
     if (::geteuid() == 0)
         return "/run/lightvm";

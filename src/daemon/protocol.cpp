@@ -197,18 +197,24 @@ json config_to_json(const VmConfig& c) {
     return json{{"app", c.app_path},     {"argv", c.argv},        {"env", c.env},
                 {"memory", c.mem_size},  {"timeout", c.timeout_seconds}, {"shares", shares},
                 {"disks", disks},        {"workdir", c.cwd},      {"hostname", c.hostname},
-                {"trace", c.trace},      {"stats", c.stats}};
+                {"trace", c.trace},      {"stats", c.stats},      {"overcommit", c.overcommit}};
 }
 
+// The monitor and the run socket get this from a process of the same user;
+// still, nothing here may throw: wrong types read as absent.
 Result<VmConfig> config_from_json(const json& j) {
     if (!j.is_object())
         return tl::unexpected(bad("config", "not an object"));
     VmConfig c;
-    auto str = [&](const char* k) -> std::string {
-        auto it = j.find(k);
-        return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+    auto str = [](const json& o, const char* k) -> std::string {
+        auto it = o.find(k);
+        return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
     };
-    c.app_path = str("app");
+    auto flag = [](const json& o, const char* k) {
+        auto it = o.find(k);
+        return it != o.end() && it->is_boolean() && it->get<bool>();
+    };
+    c.app_path = str(j, "app");
     if (auto it = j.find("argv"); it != j.end() && it->is_array())
         for (const auto& a : *it)
             if (a.is_string())
@@ -224,16 +230,17 @@ Result<VmConfig> config_from_json(const json& j) {
     if (auto it = j.find("shares"); it != j.end() && it->is_array())
         for (const auto& s : *it)
             if (s.is_object())
-                c.shares.push_back(ShareSpec{s.value("host", ""), s.value("guest", ""), s.value("ro", false)});
+                c.shares.push_back(ShareSpec{str(s, "host"), str(s, "guest"), flag(s, "ro")});
     if (auto it = j.find("disks"); it != j.end() && it->is_array())
         for (const auto& d : *it)
             if (d.is_object())
-                c.disks.push_back(DiskSpec{d.value("path", ""), d.value("ro", false)});
-    c.cwd = str("workdir").empty() ? "/" : str("workdir");
-    if (!str("hostname").empty())
-        c.hostname = str("hostname");
-    c.trace = j.value("trace", false);
-    c.stats = j.value("stats", false);
+                c.disks.push_back(DiskSpec{str(d, "path"), flag(d, "ro")});
+    c.cwd = str(j, "workdir").empty() ? "/" : str(j, "workdir");
+    if (!str(j, "hostname").empty())
+        c.hostname = str(j, "hostname");
+    c.trace = flag(j, "trace");
+    c.stats = flag(j, "stats");
+    c.overcommit = flag(j, "overcommit");
     return validate(std::move(c));
 }
 
@@ -245,6 +252,7 @@ json report_to_json(const RunReport& r) {
                 {"signal", r.outcome.signal},
                 {"report", r.outcome.report},
                 {"timed_out", r.timed_out},
+                {"stopped_by", r.stopped_by},
                 {"stats",
                  {{"image_ready_ns", s.image_ready_ns},
                   {"kernel_entry_ns", s.kernel_entry_ns},

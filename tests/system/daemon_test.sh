@@ -16,14 +16,29 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# curl_api METHOD PATH [BODY]: sets CODE and BODY.
+# Every answer curl_api gets is checked against docs/openapi.json.
+OPENAPI_CHECK=${LIGHTVM_OPENAPI_CHECK:-$(dirname "$L")/../tests/openapi_check}
+OPENAPI=${LIGHTVM_OPENAPI:-$(cd "$(dirname "$0")/../.." && pwd)/docs/openapi.json}
+if [ ! -x "$OPENAPI_CHECK" ] || [ ! -f "$OPENAPI" ]; then echo "not ok - $OPENAPI_CHECK or $OPENAPI missing"; exit 1; fi
+SPEC_CHECKED=0
+declare -A SPEC_ROUTES
+# curl_api METHOD PATH [BODY]: sets CODE, CTYPE and BODY.
 curl_api() {
-    local data=()
+    local data=() w
     [ $# -ge 3 ] && data=(--data-binary "$3")
     [ $# -lt 3 ] && [ "$1" != GET ] && [ "$1" != DELETE ] && data=(--data-binary "")
-    CODE=$(curl -s -o "$T/body" -w '%{http_code}' --max-time 20 --unix-socket "$LIGHTVM_SOCKET" -X "$1" \
+    w=$(curl -s -o "$T/body" -w '%{http_code} %{content_type}' --max-time 20 --unix-socket "$LIGHTVM_SOCKET" -X "$1" \
         -H 'Content-Type: application/json' "${data[@]}" "http://lightvmd$2")
+    CODE=${w%% *}
+    CTYPE=${w#* }
     BODY=$(cat "$T/body")
+    local why
+    if why=$("$OPENAPI_CHECK" "$OPENAPI" "$1" "$2" "$CODE" "$CTYPE" "$T/body"); then
+        SPEC_CHECKED=$((SPEC_CHECKED + 1))
+        SPEC_ROUTES["$1 $(echo "${2%%\?*}" | sed -E 's#/v1/vms/[^/]+#/v1/vms/{ref}#')"]=1
+    else
+        fail "response matches docs/openapi.json: $1 $2 -> $CODE" "$why" "$BODY"
+    fi
 }
 expect_api() {  # NAME CODE TEXT: last curl_api answered CODE with a JSON body containing TEXT
     if [ "$CODE" != "$2" ]; then fail "$1" "expected HTTP $2, got $CODE: $BODY"; return; fi
@@ -250,6 +265,172 @@ F=$("$L" run -d "$G/sleep_ms.musl" 300)
 run "$L" logs -f "$F"
 expect "logs -f follows until the VM exits" 0 "slept"
 
+# --- every endpoint, answers checked against docs/openapi.json ------------------------
+curl_api POST /v1/vms "{\"app\":\"$G/sleep_ms.musl\",\"args\":[\"20000\"],\"memory\":\"64M\",\"name\":\"spec\"}"
+expect_api "POST /v1/vms: 201 with the ID" 201 '"id"'
+curl_api POST /v1/vms/spec/start
+expect_api "POST start: 200" 200 '"pooled"'
+curl_api GET /v1/vms
+expect_api "GET /v1/vms lists the running VM" 200 '"name":"spec"'
+curl_api GET '/v1/vms?all=1'
+expect_api "GET /v1/vms?all=1" 200 '"state":"exited"'
+curl_api GET /v1/vms/spec
+expect_api "GET /v1/vms/{ref} of a running VM, with its config" 200 '"config"'
+curl_api POST /v1/vms/spec/pause
+expect_api "POST pause" 200 '"state":"paused"'
+curl_api POST /v1/vms/spec/pause
+expect_api "POST pause of a paused VM: 409" 409 "is paused"
+curl_api POST /v1/vms/spec/resume
+expect_api "POST resume" 200 '"state":"running"'
+curl_api POST '/v1/vms/spec/kill?signal=TERM'
+expect_api "POST kill" 200 '"signal":15'
+curl_api POST /v1/vms/spec/wait
+expect_api "POST wait" 200 '"exit_status":143'
+curl_api POST '/v1/vms/spec/stop?timeout=1'
+expect_api "POST stop of an exited VM: its state" 200 '"state":"exited"'
+curl_api GET /v1/vms/spec
+expect_api "GET /v1/vms/{ref} of an exited VM" 200 '"exit_status":143'
+curl_api GET '/v1/vms/spec/logs?tail=1'
+expect_api "GET logs: text/plain" 200 ""
+curl_api DELETE /v1/vms/spec
+expect_api "DELETE" 200 '"id"'
+curl_api DELETE /v1/vms/spec
+expect_api "DELETE of a removed VM: 404" 404 "no such VM"
+curl_api GET /v1/pool
+expect_api "GET /v1/pool" 200 '"shapes"'
+curl_api PUT /v1/pool '{"memory":"32M","target":1}'
+expect_api "PUT /v1/pool" 200 '"memory":33554432'
+curl_api PUT /v1/pool '{"memory":"32M","target":"many"}'
+expect_api "PUT /v1/pool with a bad target: 400" 400 "target"
+curl_api PUT /v1/pool '{"memory":"32M","target":0}'
+expect_api "PUT /v1/pool back to 0" 200 '"target":0'
+curl_api GET /v1/stats
+expect_api "GET /v1/stats" 200 '"commit_limit"'
+curl_api GET /v1/version
+expect_api "GET /v1/version" 200 '"api":"v1"'
+curl_api GET /metrics
+expect_api "GET /metrics" 200 "lightvm_vms"
+# The checker itself must be able to fail: a VM answer with a field the spec lacks.
+echo '{"id":"0123456789abcdef","unexpected":1}' >"$T/bad_body"
+if ! "$OPENAPI_CHECK" "$OPENAPI" DELETE /v1/vms/x 200 application/json "$T/bad_body" >/dev/null; then
+    pass "openapi_check rejects an answer the spec does not describe"
+else
+    fail "openapi_check rejects an answer the spec does not describe"
+fi
+
+# --- events ---------------------------------------------------------------------------
+curl_api GET '/v1/events?since=0&timeout=0'
+expect_api "GET /v1/events: everything kept" 200 '"type":"removed"'
+NEXT=$(echo "$BODY" | sed -n 's/.*"next":\([0-9]*\).*/\1/p')
+start=$(now_ms)
+curl_api GET "/v1/events?since=$NEXT&timeout=0.3"
+took=$(( $(now_ms) - start ))
+[ "$CODE" = 200 ] && [[ "$BODY" == *'"events":[]'* ]] && [ "$took" -ge 250 ] &&
+    pass "events long poll: nothing new, answers empty after its timeout (${took} ms)" ||
+    fail "events timeout" "$CODE ${took} ms $BODY"
+( sleep 0.5; "$L" create --name evented "$G/hello.musl" >/dev/null ) &
+CREATOR=$!
+start=$(now_ms)
+curl_api GET "/v1/events?since=$NEXT&timeout=20"
+took=$(( $(now_ms) - start ))
+wait "$CREATOR"
+case "$BODY" in
+    *'"name":"evented"'*'"type":"created"'*) [ "$took" -lt 10000 ] && pass "events long poll wakes on a new event (${took} ms)" || fail "events wake" "${took} ms" ;;
+    *) fail "events long poll wakes on a new event" "$BODY" ;;
+esac
+run "$L" start evented
+run "$L" wait evented
+run "$L" events --since "$NEXT" --timeout 0
+case "$OUT" in
+    *created*evented*started*evented*exited*evented*"status 0"*) pass "lightvm events: created, started, exited in order" ;;
+    *) fail "lightvm events" "$(describe)" ;;
+esac
+run "$L" rm evented
+curl_api GET '/v1/events?since=x'
+expect_api "events: bad since: 400" 400 "since"
+curl_api GET '/v1/events?timeout=999'
+expect_api "events: timeout out of range: 400" 400 "timeout"
+
+# --- stats ------------------------------------------------------------------------------
+ST=$("$L" run -d --name statvm -m 64M "$G/sleep_ms.musl" 20000)
+run "$L" stats
+case "$OUT" in
+    *"VM ID"*RSS*CPU*"${ST:0:12}  statvm"*) pass "lightvm stats: a table with the running VM" ;;
+    *) fail "lightvm stats" "$(describe)" ;;
+esac
+run "$L" stats --json
+case "$OUT" in *'"commit_limit"'*'"rss_bytes"'*) pass "lightvm stats --json" ;; *) fail "lightvm stats --json" "$(describe)" ;; esac
+run "$L" stats --bogus
+expect_error "stats: bad flag: one line, status 2" 2 "bogus"
+"$L" rm -f statvm >/dev/null
+
+# --- lightvm run through the daemon -------------------------------------------------------
+starts() { curl -s --unix-socket "$LIGHTVM_SOCKET" http://x/metrics | sed -n 's/^lightvm_starts_total //p'; }
+s0=$(starts)
+run "$L" run "$G/hello.glibc"
+expect "run through the daemon: output on our stdout" 0 "Hello from a lightvm guest!"
+s1=$(starts)
+[ "$s1" -eq $((s0 + 1)) ] && pass "that run was started by the daemon" || fail "run went through the daemon" "starts $s0 -> $s1"
+run "$L" run --no-daemon "$G/hello.glibc"
+expect "--no-daemon: the same output" 0 "Hello from a lightvm guest!"
+[ "$(starts)" -eq "$s1" ] && pass "--no-daemon did not use the daemon" || fail "--no-daemon" "starts $s1 -> $(starts)"
+run "$L" run -e CODE=9 "$G/exitcode.musl" 42
+expect "run through the daemon: the guest's exit status" 42
+echo "piped input" >"$T/in"
+IN=$T/in run "$L" run "$G/stdin_echo.musl"
+expect "run through the daemon: our stdin is the guest's" 0 "piped input"
+IN_DIR=$G run "$L" run ./hello.musl
+expect "run through the daemon: a relative APP means ours" 0 "Hello from a lightvm guest!"
+run "$L" run "$G/nonexistent"
+expect_error "run through the daemon: a missing APP, 127" 127 "lightvm: $G/nonexistent: No such file or directory" exact
+run "$L" run --timeout 0.3 "$G/sleep_ms.musl" 10000
+expect_error "run through the daemon: --timeout, 124" 124 "timed out"
+run "$L" run "$G/nullderef.glibc"
+expect_error "run through the daemon: a guest fault, 139" 139 "guest page fault"
+"$L" run "$G/sleep_ms.musl" 20000 >/dev/null 2>&1 &
+CL=$!
+wait_until 10 sh -c "\"$L\" ps --json | grep -q '\"attached\": true'" && pass "an attached run is listed by ps" ||
+    fail "attached run in ps" "$("$L" ps --json)"
+kill -INT "$CL"
+wait "$CL"
+rc=$?
+[ "$rc" -eq 130 ] && pass "Ctrl-C of an attached run reaches the VM: 130" || fail "SIGINT through the daemon" "status $rc"
+"$L" run "$G/sleep_ms.musl" 20000 >/dev/null 2>&1 &
+CL=$!
+wait_until 10 sh -c "\"$L\" ps --json | grep -q '\"attached\": true'"
+kill -KILL "$CL"
+wait "$CL" 2>/dev/null
+if wait_until 10 sh -c "! \"$L\" ps --json | grep -q '\"attached\": true'"; then
+    pass "a killed client takes its VM with it"
+else
+    fail "killed client" "$("$L" ps)"
+fi
+
+# --- host-memory admission (a second daemon with a tiny commit limit) -------------------
+A_SOCK=$T/admit.sock
+"$D" --socket "$A_SOCK" --state-dir "$T/admit" --pool 0 --overcommit-ratio 0.01 2>"$T/admit.log" &
+APID=$!
+wait_until 10 test -S "$A_SOCK.run"
+LIMIT=$(( $(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024 / 100 ))
+run "$L" create --socket "$A_SOCK" -m 16M "$G/hello.musl"
+expect "admission: a VM within the limit is accepted" 0 "$OUT"
+BIG=$(( (LIMIT / 2 + 1) * 2 ))M
+run "$L" create --socket "$A_SOCK" -m "$BIG" "$G/hello.musl"
+expect_error "admission: a VM beyond --overcommit-ratio is refused in one line" 125 "host memory"
+LIGHTVM_SOCKET=$A_SOCK run "$L" run -m "$BIG" "$G/hello.musl"
+expect_error "admission: lightvm run through that daemon is refused too" 125 "host memory"
+kill -TERM "$APID"; wait "$APID"
+"$D" --socket "$A_SOCK" --state-dir "$T/admit" --pool 0 --min-free 100000G 2>"$T/admit.log" &
+APID=$!
+wait_until 10 test -S "$A_SOCK.run"
+run "$L" create --socket "$A_SOCK" -m 16M "$G/hello.musl"
+expect_error "admission: refused while MemAvailable is below --min-free" 125 "below --min-free"
+kill -TERM "$APID"; wait "$APID"
+run "$D" --overcommit-ratio -1
+expect_error "lightvmd: a bad --overcommit-ratio is refused" 2 "overcommit-ratio"
+run "$D" --min-free lots
+expect_error "lightvmd: a bad --min-free is refused" 2 "--min-free"
+
 # --- metrics --------------------------------------------------------------------------
 curl_api GET /metrics
 case "$BODY" in *"lightvm_starts_total "*"lightvm_start_to_main_seconds_count"*"lightvm_pool_ready{memory=\"67108864\"}"*) pass "/metrics in Prometheus text" ;; *) fail "/metrics" "$BODY" ;; esac
@@ -263,4 +444,13 @@ DPID=
 [ "$rc" -eq 0 ] && [ ! -e "$LIGHTVM_SOCKET" ] && pass "SIGTERM: clean exit, socket removed" || fail "shutdown" "status $rc"
 run "$L" ps
 expect_error "no daemon: one line naming the socket" 1 "cannot reach lightvmd at $LIGHTVM_SOCKET"
+run "$L" run "$G/hello.musl"
+expect "no daemon: lightvm run runs the VM itself" 0 "Hello from a lightvm guest!"
+# Every route of the spec was exercised and every answer matched it.
+missing=""
+for route in $("$OPENAPI_CHECK" --list-operations "$OPENAPI" 2>/dev/null | tr ' ' '_'); do
+    [ -n "${SPEC_ROUTES[${route//_/ }]:-}" ] || missing="$missing ${route//_/ }"
+done
+[ -z "$missing" ] && pass "$SPEC_CHECKED answers matched docs/openapi.json, every documented operation among them" ||
+    fail "operations the test never called" "$missing"
 harness_finish
