@@ -101,7 +101,13 @@ void Daemon::serve_attached(UniqueFd client) {
             json r = json::parse(in->text, nullptr, false);
             if (r.is_object())
                 report = std::move(r);
+            if (report.is_object() && report.contains("status"))
+                break;  // the guest is done: answer before the monitor's teardown
         }
+    }
+    if (report.is_object() && report.contains("status") && client_open) {
+        (void)send_message(client.get(), report.dump());
+        client_open = false;
     }
     int ws = 0;
     while (::waitpid(shell->pid, &ws, 0) < 0 && errno == EINTR) {

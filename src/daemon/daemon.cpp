@@ -303,7 +303,11 @@ void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell, UniqueFd log_r
     json report;
     bool link_open = true, log_open = true;
     char buf[65536];
-    while (link_open || log_open) {
+    // The monitor closes the guest's stdio before it sends its report, and
+    // tears the VM down only after: with both in, the VM is finished
+    // (logs complete) without waiting for that teardown.
+    auto reported = [&] { return report.is_object() && report.contains("status"); };
+    while ((link_open || log_open) && !(reported() && !log_open)) {
         pollfd p[2] = {{log_open ? log_read.get() : -1, POLLIN, 0}, {link_open ? shell.link.get() : -1, POLLIN, 0}};
         if (::poll(p, 2, -1) < 0 && errno != EINTR)
             break;
@@ -326,12 +330,23 @@ void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell, UniqueFd log_r
         }
     }
     int ws = 0;
-    while (::waitpid(shell.pid, &ws, 0) < 0 && errno == EINTR) {
+    if (reported()) {
+        {
+            std::lock_guard lock(m_mu);
+            collect(*vm, report, 0);
+            if (vm->request.auto_remove && !vm->removed)
+                erase(vm->id);
+        }
+        while (::waitpid(shell.pid, &ws, 0) < 0 && errno == EINTR) {
+        }
+    } else {
+        while (::waitpid(shell.pid, &ws, 0) < 0 && errno == EINTR) {
+        }
+        std::lock_guard lock(m_mu);
+        collect(*vm, report, ws);
+        if (vm->request.auto_remove && !vm->removed)
+            erase(vm->id);
     }
-    std::unique_lock lock(m_mu);
-    collect(*vm, report, ws);
-    if (vm->request.auto_remove && !vm->removed)
-        erase(vm->id);
     m_supervisors--;
 }
 

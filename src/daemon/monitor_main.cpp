@@ -109,6 +109,10 @@ int main(int argc, char** argv) {
     auto report = vm->run();
     if (!report)
         fail(report.error());
+    // The guest's output is complete: close our copies of its stdio now, so
+    // the reader (the daemon's log pump, or the caller's pipe) sees EOF
+    // before this process tears the VM down on exit.
+    msg->fds.clear();
     // Plain write(): one SOCK_SEQPACKET message, and a call the sandbox allows.
     std::string text = report_to_json(*report).dump();
     (void)!::write(kLinkFd, text.data(), text.size());
