@@ -197,7 +197,8 @@ json config_to_json(const VmConfig& c) {
     return json{{"app", c.app_path},     {"argv", c.argv},        {"env", c.env},
                 {"memory", c.mem_size},  {"timeout", c.timeout_seconds}, {"shares", shares},
                 {"disks", disks},        {"workdir", c.cwd},      {"hostname", c.hostname},
-                {"trace", c.trace},      {"stats", c.stats},      {"overcommit", c.overcommit}};
+                {"trace", c.trace},      {"stats", c.stats},      {"overcommit", c.overcommit},
+                {"no_aslr", c.no_aslr}};
 }
 
 // The monitor and the run socket get this from a process of the same user;
@@ -241,6 +242,7 @@ Result<VmConfig> config_from_json(const json& j) {
     c.trace = flag(j, "trace");
     c.stats = flag(j, "stats");
     c.overcommit = flag(j, "overcommit");
+    c.no_aslr = flag(j, "no_aslr");
     return validate(std::move(c));
 }
 

@@ -111,5 +111,39 @@ TEST(OpenApi, TheDaemonsSerialisersSatisfyTheSpec) {
               "");
 }
 
+// `lightvm run` through the daemon hands the whole VmConfig over as JSON:
+// every run option must survive the trip (a dropped flag would silently
+// change what the user asked for).
+TEST(OpenApi, ConfigSurvivesTheHandOverToAMonitor) {
+    VmConfig c;
+    c.app_path = "./app";
+    c.argv = {"./app", "x"};
+    c.env = {"A=1"};
+    c.mem_size = 64ull << 20;
+    c.timeout_seconds = 1.5;
+    c.shares.push_back(ShareSpec{"data", "/data", true});
+    c.disks.push_back(DiskSpec{"disk.img", true});
+    c.cwd = "/data";
+    c.hostname = "box";
+    c.trace = c.stats = c.overcommit = c.no_aslr = true;
+    auto valid = validate(c);
+    ASSERT_TRUE(valid) << valid.error().to_string();
+    auto back = daemon::config_from_json(daemon::config_to_json(*valid));
+    ASSERT_TRUE(back) << back.error().to_string();
+    EXPECT_EQ(back->app_path, "./app");
+    EXPECT_EQ(back->argv, valid->argv);
+    EXPECT_EQ(back->env, valid->env);
+    EXPECT_EQ(back->mem_size, valid->mem_size);
+    EXPECT_DOUBLE_EQ(back->timeout_seconds, 1.5);
+    ASSERT_EQ(back->shares.size(), 1u);
+    EXPECT_EQ(back->shares[0].host_path, "data");
+    EXPECT_TRUE(back->shares[0].read_only);
+    ASSERT_EQ(back->disks.size(), 1u);
+    EXPECT_TRUE(back->disks[0].read_only);
+    EXPECT_EQ(back->cwd, "/data");
+    EXPECT_EQ(back->hostname, "box");
+    EXPECT_TRUE(back->trace && back->stats && back->overcommit && back->no_aslr);
+}
+
 }  // namespace
 }  // namespace lightvm::test
