@@ -60,7 +60,10 @@ int finish(const daemon::json& end) {
 }  // namespace
 
 bool daemon_run_possible(const RunCommand& cmd) {
-    return !cmd.no_daemon && cmd.sandbox && !cmd.uid && !cmd.gid && !cmd.config.stats;
+    // Networking (--net host, -p) is not handed over to the daemon's
+    // monitors yet: such runs keep the in-process path.
+    return !cmd.no_daemon && cmd.sandbox && !cmd.uid && !cmd.gid && !cmd.config.stats &&
+           cmd.config.net == NetMode::None && cmd.config.publish.empty();
 }
 
 std::optional<int> run_through_daemon(const RunCommand& cmd) {

@@ -11,8 +11,8 @@ namespace lightvm::cli {
 
 // Whether this run may go through the daemon at all: the monitor there is
 // sandboxed as the daemon configures it and reports no --stats, so runs
-// that ask for --no-sandbox, --uid/--gid or --stats stay local, as does
-// --no-daemon.
+// that ask for --no-sandbox, --uid/--gid or --stats stay local, as do
+// networked runs (--net, -p: not handed over yet) and --no-daemon.
 bool daemon_run_possible(const RunCommand& cmd);
 
 // The VM's exit status, or nullopt when no daemon answers on the run
