@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages lightvm needs to build and test, if missing.
 set -eu
 # Build: compilers, CMake/Ninja, tl::expected, CLI11. Tests: GoogleTest,
-# musl-gcc (guest programs), busybox-static (real unmodified binaries),
+# musl-gcc (guest programs), busybox-static, zsh-static and bash-static
+# (real unmodified binaries: applets and shells compared with native runs),
 # util-linux's unshare/setpriv (already in Debian's base system).
 # linux-libc-dev: the uapi headers (<linux/elf.h>, <linux/auxvec.h>, ...)
 # that freestanding/ and the guest kernel compile against. libseccomp-dev:
@@ -16,7 +17,7 @@ set -eu
 # GNU time for the benchmarks' peak RSS.
 PKGS="build-essential cmake ninja-build g++ clang linux-libc-dev libexpected-dev libcli11-dev
 libgtest-dev libgmock-dev musl-tools busybox-static libseccomp-dev libclang-rt-14-dev libcpp-httplib-dev
-nlohmann-json3-dev curl python3 perl mawk tar gzip findutils grep sed time"
+nlohmann-json3-dev curl python3 perl mawk tar gzip findutils grep sed time zsh-static bash-static"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

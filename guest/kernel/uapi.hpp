@@ -30,12 +30,14 @@
 #include <linux/prctl.h>         // PR_*
 #include <linux/random.h>        // GRND_*
 #include <linux/resource.h>      // RLIMIT_*, RLIM_INFINITY, struct rusage, struct rlimit64
-#include <linux/sched.h>         // CLONE_*
+#include <linux/sched.h>         // CLONE_*, SCHED_*
+#include <linux/sched/types.h>   // struct sched_param
 #include <linux/signal.h>        // SIG*, SS_DISABLE, stack_t, _NSIG
 #include <linux/stat.h>          // S_IF*, struct statx, STATX_*
 #include <linux/sysinfo.h>       // struct sysinfo
 #include <linux/time.h>          // CLOCK_*, TIMER_ABSTIME, struct timeval, struct timezone
 #include <linux/time_types.h>    // struct __kernel_timespec
+#include <linux/timex.h>         // struct __kernel_timex, ADJ_*, STA_*, TIME_*
 #include <linux/times.h>         // struct tms
 #include <linux/uio.h>           // struct iovec, UIO_MAXIOV
 #include <linux/utsname.h>       // struct new_utsname
@@ -87,9 +89,13 @@
 #endif
 #ifndef DT_DIR
 #define DT_UNKNOWN 0
+#define DT_FIFO 1
+#define DT_CHR 2
 #define DT_DIR 4
+#define DT_BLK 6
 #define DT_REG 8
 #define DT_LNK 10
+#define DT_SOCK 12
 #endif
 
 // The record getdents64(2) fills (include/linux/dirent.h, not uapi); only

@@ -41,8 +41,10 @@ void sched_block(uint64_t) {
 }
 void sched_wake(Task* t) { g_woken.push_back(t); }
 bool deadline_passed(uint64_t) { return false; }
-long synthetic_stat(Stat* out, uint32_t mode, uint64_t, uint64_t) {
+long synthetic_stat(Stat* out, uint64_t dev, uint64_t ino, uint32_t mode, uint64_t) {
     std::memset(out, 0, sizeof *out);
+    out->dev = dev;
+    out->ino = ino;
     out->mode = mode;
     return 0;
 }

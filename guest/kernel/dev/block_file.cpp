@@ -3,6 +3,7 @@
 #include "arch/x86_64/cpu.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/fs/file_ops.hpp"
+#include "kernel/fs/identity.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/uapi.hpp"
@@ -66,7 +67,8 @@ long block_seek(OpenFile* f, int64_t offset, int whence) {
 }
 
 long block_stat(OpenFile* f, Stat* out) {
-    return synthetic_stat(out, S_IFBLK | 0660, 20 + f->device, (kVirtioBlkMajor << 8) | f->device);
+    return synthetic_stat(out, ident::kDevDev, ident::kInoDevBlockBase + f->device, S_IFBLK | 0660,
+                          (kVirtioBlkMajor << 8) | f->device);
 }
 
 long block_sync(OpenFile* f, bool) { return block_io(abi::kBlockFlush, f->device, 0, 0, 0); }

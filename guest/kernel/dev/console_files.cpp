@@ -5,6 +5,7 @@
 #include "kernel/errno.hpp"
 #include "kernel/fs/file_cache.hpp"
 #include "kernel/fs/file_ops.hpp"
+#include "kernel/fs/identity.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/uapi.hpp"
@@ -94,7 +95,7 @@ long console_seek(OpenFile* f, int64_t offset, int whence) {
 
 long console_stat(OpenFile* f, Stat* out) {
     uint32_t mode = boot().stdio_mode[stdio_index(f->kind)];
-    return synthetic_stat(out, mode ? mode : (S_IFIFO | 0600), stdio_index(f->kind) + 1, 0);
+    return synthetic_stat(out, ident::kDevConsole, stdio_index(f->kind) + 1, mode ? mode : (S_IFIFO | 0600), 0);
 }
 
 long console_sync(OpenFile* f, bool) {

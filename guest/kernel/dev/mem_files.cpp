@@ -1,7 +1,10 @@
-// /dev/null, /dev/zero and /dev/urandom (and /dev/random): made by the
-// kernel, no exit.
+// The memory devices: /dev/null, /dev/zero, /dev/full, /dev/random and
+// /dev/urandom (one table each; random and urandom differ only in their
+// minor, both read the kernel's ChaCha20 generator, which never blocks once
+// seeded, like Linux >= 5.6). Made by the kernel, no exit.
 #include "kernel/errno.hpp"
 #include "kernel/fs/file_ops.hpp"
+#include "kernel/fs/identity.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/uapi.hpp"
 #include "lib/chacha20.hpp"
@@ -11,6 +14,9 @@ namespace lightvm::guest {
 ChaCha20Rng& kernel_rng();
 
 namespace {
+
+using ident::kRandomMinor;
+using ident::kURandomMinor;
 
 constexpr uint64_t kMemMajor = 1;  // Linux's major for the memory devices
 
@@ -26,17 +32,28 @@ long random_read(OpenFile*, void* buf, size_t len, int64_t) {
     return static_cast<long>(len);
 }
 long sink_write(OpenFile*, const void*, size_t len, int64_t) { return static_cast<long>(len); }
+long full_write(OpenFile*, const void*, size_t, int64_t) { return -err::kNoSpc; }  // even for 0 bytes, as Linux
 long stay_at_zero(OpenFile*, int64_t, int) { return 0; }
 
-long null_stat(OpenFile*, Stat* out) { return synthetic_stat(out, S_IFCHR | 0666, 10, mem_rdev(3)); }
-long zero_stat(OpenFile*, Stat* out) { return synthetic_stat(out, S_IFCHR | 0666, 11, mem_rdev(5)); }
-long random_stat(OpenFile*, Stat* out) { return synthetic_stat(out, S_IFCHR | 0666, 12, mem_rdev(9)); }
+long mem_stat(Stat* out, uint64_t ino, uint64_t minor) {
+    return synthetic_stat(out, ident::kDevDev, ino, S_IFCHR | 0666, mem_rdev(minor));
+}
+long null_stat(OpenFile*, Stat* out) { return mem_stat(out, ident::kInoDevNull, 3); }
+long zero_stat(OpenFile*, Stat* out) { return mem_stat(out, ident::kInoDevZero, 5); }
+long full_stat(OpenFile*, Stat* out) { return mem_stat(out, ident::kInoDevFull, 7); }
+// f->device is the minor: 8 /dev/random, 9 /dev/urandom.
+long random_stat(OpenFile* f, Stat* out) {
+    return f->device == kRandomMinor ? mem_stat(out, ident::kInoDevRandom, kRandomMinor)
+                                     : mem_stat(out, ident::kInoDevURandom, kURandomMinor);
+}
 
 }  // namespace
 
 const FileOps kDevNullOps = {null_read, sink_write, stay_at_zero, null_stat, nullptr, nullptr, nullptr,
                              nullptr, nullptr, false, true};
 const FileOps kDevZeroOps = {zero_read, sink_write, stay_at_zero, zero_stat, nullptr, nullptr, nullptr,
+                             nullptr, nullptr, false, true};
+const FileOps kDevFullOps = {zero_read, full_write, stay_at_zero, full_stat, nullptr, nullptr, nullptr,
                              nullptr, nullptr, false, true};
 const FileOps kDevRandomOps = {random_read, sink_write, nullptr, random_stat, nullptr, nullptr, nullptr,
                                nullptr, nullptr, false, false};

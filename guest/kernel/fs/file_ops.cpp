@@ -18,14 +18,18 @@ bool writable(const OpenFile* f) {
 
 }  // namespace
 
-long synthetic_stat(Stat* out, uint32_t mode, uint64_t ino, uint64_t rdev) {
+long synthetic_stat(Stat* out, uint64_t dev, uint64_t ino, uint32_t mode, uint64_t rdev) {
     Stat st{};
-    st.dev = 1;
+    st.dev = dev;
     st.ino = ino;
     st.nlink = 1;
     st.mode = mode;
     st.rdev = rdev;
     st.blksize = 4096;
+    int64_t boot_s = static_cast<int64_t>(boot().realtime_base_ns / 1000000000);
+    int64_t boot_ns = static_cast<int64_t>(boot().realtime_base_ns % 1000000000);
+    st.atime = st.mtime = st.ctime = boot_s;
+    st.atime_ns = st.mtime_ns = st.ctime_ns = boot_ns;
     memcpy(out, &st, sizeof st);
     return 0;
 }
@@ -40,8 +44,8 @@ const FileOps* file_ops_for(FileKind kind) {
         return &kHostFileOps;
     case FileKind::HostDir:
         return &kHostDirOps;
-    case FileKind::RootDir:
-        return &kRootDirOps;
+    case FileKind::SynthDir:
+        return &kSynthDirOps;
     case FileKind::PipeRead:
         return &kPipeReadOps;
     case FileKind::PipeWrite:
@@ -50,6 +54,8 @@ const FileOps* file_ops_for(FileKind kind) {
         return &kDevNullOps;
     case FileKind::DevZero:
         return &kDevZeroOps;
+    case FileKind::DevFull:
+        return &kDevFullOps;
     case FileKind::DevRandom:
         return &kDevRandomOps;
     case FileKind::Block:

@@ -60,12 +60,13 @@ long seek_within(OpenFile* f, int64_t offset, int whence, int64_t size);
 extern const FileOps kConsoleFileOps;   // Stdin, Stdout, Stderr
 extern const FileOps kHostFileOps;
 extern const FileOps kHostDirOps;
-extern const FileOps kRootDirOps;
+extern const FileOps kSynthDirOps;
 extern const FileOps kSyntheticFileOps;
 extern const FileOps kPipeReadOps;
 extern const FileOps kPipeWriteOps;
 extern const FileOps kDevNullOps;
 extern const FileOps kDevZeroOps;
+extern const FileOps kDevFullOps;
 extern const FileOps kDevRandomOps;
 extern const FileOps kBlockFileOps;
 extern const FileOps kSocketOps;      // kernel/net/socket.cpp

@@ -15,12 +15,13 @@ enum class FileKind : uint8_t {
     Stderr,
     HostFile,   // regular file in a host directory share (handle)
     HostDir,    // directory in a share (handle + guest path for *at and fchdir)
-    RootDir,    // synthetic "/" when no --rootfs: lists the mount points
+    SynthDir,    // synthetic "/" when no --rootfs: lists the mount points
     PipeRead,
     PipeWrite,
     DevNull,
     DevZero,
-    DevRandom,
+    DevFull,
+    DevRandom,  // /dev/random and /dev/urandom (device: the minor)
     Block,      // --disk device
     Synthetic,  // read-only text made by the kernel (/proc/mounts), in `text`
     Socket,     // kernel/net/: `sock`
@@ -42,9 +43,9 @@ struct OpenFile {
     uint32_t share;     // share index (HostFile/HostDir)
     uint32_t device;    // block device index
     uint32_t mode;      // st_mode from open (type bits)
-    uint64_t offset;    // file position (HostFile, Block, RootDir listing)
+    uint64_t offset;    // file position (HostFile, Block, SynthDir listing)
     Pipe* pipe;
-    char* path;         // guest absolute path of a directory (HostDir/RootDir), from a pool
+    char* path;         // guest absolute path of a directory (HostDir/SynthDir), from a pool
     long deferred_error;  // write-behind error to report on the next call (file_cache.cpp)
     const char* text;     // Synthetic: contents (kernel memory, stable while open)
     uint32_t text_len;

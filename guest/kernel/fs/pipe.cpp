@@ -2,6 +2,7 @@
 
 #include "kernel/errno.hpp"
 #include "kernel/fs/file_ops.hpp"
+#include "kernel/fs/identity.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/kmem.hpp"
 #include "kernel/mm/uaccess.hpp"
@@ -104,7 +105,10 @@ int write_end_poll(OpenFile* f) {
 WaitQueue* read_end_queue(OpenFile* f) { return &f->pipe->readable; }
 WaitQueue* write_end_queue(OpenFile* f) { return &f->pipe->writable; }
 
-long pipe_stat(OpenFile*, Stat* out) { return synthetic_stat(out, 0010000 | 0600, 100, 0); }
+// Each pipe is its own inode on pipefs (both ends report it, as on Linux).
+long pipe_stat(OpenFile* f, Stat* out) {
+    return synthetic_stat(out, ident::kDevPipe, static_cast<uint64_t>(f->pipe - g_pipes) + 1, 0010000 | 0600, 0);  // S_IFIFO (hosted tests lack the uapi name)
+}
 long pipe_sync(OpenFile*, bool) { return -err::kInval; }
 
 long pipe_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {

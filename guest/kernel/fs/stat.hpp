@@ -16,7 +16,8 @@ struct Stat {
 };
 static_assert(sizeof(Stat) == 144);
 
-// A file the kernel makes up (devices, pipes, synthetic directories).
-long synthetic_stat(Stat* out, uint32_t mode, uint64_t ino, uint64_t rdev);
+// A file the kernel makes up (devices, pipes, synthetic directories): its
+// identity (fs/identity.hpp), owned by root, times at the VM's start.
+long synthetic_stat(Stat* out, uint64_t dev, uint64_t ino, uint32_t mode, uint64_t rdev);
 
 }  // namespace lightvm::guest

@@ -3,6 +3,8 @@
 // /proc/mounts.
 #include "kernel/errno.hpp"
 #include "kernel/fs/file_ops.hpp"
+#include "kernel/fs/identity.hpp"
+#include "kernel/fs/synthetic_dirs.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/kmem.hpp"
 #include "kernel/uapi.hpp"
@@ -21,7 +23,7 @@ long root_seek(OpenFile* f, int64_t offset, int whence) {
     return offset;
 }
 
-long root_stat(OpenFile*, Stat* out) { return synthetic_stat(out, S_IFDIR | 0755, 2, 0); }
+long dir_stat(OpenFile* f, Stat* out) { return synthetic_dir_stat(f->path ? f->path : "/", out); }
 
 long text_read(OpenFile* f, void* buf, size_t len, int64_t at) {
     uint64_t off = at < 0 ? f->offset : static_cast<uint64_t>(at);
@@ -46,19 +48,19 @@ long text_release(OpenFile* f) {
 
 long text_seek(OpenFile* f, int64_t offset, int whence) { return seek_within(f, offset, whence, f->text_len); }
 
-long text_stat(OpenFile*, Stat* out) {
-    long r = synthetic_stat(out, S_IFREG | 0444, 30, 0);
+long text_stat(OpenFile* f, Stat* out) {
+    long r = synthetic_stat(out, ident::kDevProc, f->device, S_IFREG | 0444, 0);
     out->size = 0;  // like procfs: the size is learnt by reading
     return r;
 }
 
 }  // namespace
 
-const FileOps kRootDirOps = {
+const FileOps kSynthDirOps = {
     .read = dir_read,
     .write = dir_write,
     .seek = root_seek,
-    .stat = root_stat,
+    .stat = dir_stat,
     .sync = nullptr,
     .ioctl = nullptr,
     .poll = nullptr,

@@ -6,6 +6,8 @@
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
+#include "kernel/fs/identity.hpp"
+#include "kernel/fs/synthetic_dirs.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/fs/kernel_open.hpp"
@@ -29,10 +31,15 @@ static long install(OpenFile* f, uint32_t flags) {
     return fd;
 }
 
-static long dup_stdio(long fd, uint32_t flags) {
+// /dev/fd/N and friends: on Linux a new open of the same file; here the
+// same open file description (as for a pipe or a terminal on Linux; for a
+// regular file the offset is shared, where Linux would start a new one).
+static long dup_fd(long fd, uint32_t flags) {
     OpenFile* f = fd_get(fd);
     if (!f)
         return -err::kNoEnt;
+    if ((flags & O_DIRECTORY) && f->kind != FileKind::HostDir && f->kind != FileKind::SynthDir)
+        return -err::kNotDir;
     file_get(f);
     return install(f, flags);
 }
@@ -61,44 +68,46 @@ static const char* proc_mounts_text(uint32_t* len) {
     return text;
 }
 
-static long synthetic_stat_public(Stat* out, uint32_t mode) {
-    Stat st{};
-    st.mode = mode;
-    st.nlink = 1;
-    st.blksize = 4096;
-    memcpy(out, &st, sizeof st);
-    return 0;
+// /dev/tty is the VM's terminal: the console, when the host gave it one.
+static long open_tty(uint32_t flags) {
+    uint32_t fl = boot().flags;
+    if (!(fl & abi::kBootStdinTty))
+        return -err::kNxio;  // Linux: no controlling terminal
+    OpenFile* f = file_alloc(FileKind::Stdin, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
+    if (!f)
+        return -err::kNFile;
+    return install(f, flags);
+}
+
+static FileKind special_kind(Special s) {
+    switch (s) {
+    case Special::DevNull: return FileKind::DevNull;
+    case Special::DevZero: return FileKind::DevZero;
+    case Special::DevFull: return FileKind::DevFull;
+    case Special::DevRandom: return FileKind::DevRandom;
+    case Special::Block: return FileKind::Block;
+    case Special::SynthDir: return FileKind::SynthDir;
+    default: return FileKind::Free;
+    }
 }
 
 static long open_special(const Resolved& res, uint32_t flags) {
     uint32_t keep = flags & (O_ACCMODE | O_APPEND | O_NONBLOCK);
     bool writing = (flags & O_ACCMODE) != 0 || (flags & O_TRUNC);
-    FileKind kind;
+    if ((flags & O_CREAT) && (flags & O_EXCL))
+        return -err::kExist;
     switch (res.special) {
-    case Special::DevNull:
-        kind = FileKind::DevNull;
-        break;
-    case Special::DevZero:
-        kind = FileKind::DevZero;
-        break;
-    case Special::DevRandom:
-        kind = FileKind::DevRandom;
-        break;
-    case Special::DevStdin:
-        return dup_stdio(0, flags);
-    case Special::DevStdout:
-        return dup_stdio(1, flags);
-    case Special::DevStderr:
-        return dup_stdio(2, flags);
+    case Special::Fd:
+        return dup_fd(res.fd, flags);
+    case Special::DevTty:
+        return open_tty(flags);
     case Special::Block:
         if (writing && (boot().devices[res.block].flags & abi::kDevReadOnly))
             return -err::kRoFs;
-        kind = FileKind::Block;
         break;
-    case Special::RootDir:
+    case Special::SynthDir:
         if (writing)
             return -err::kIsDir;
-        kind = FileKind::RootDir;
         break;
     case Special::ProcMounts: {
         if (writing)
@@ -107,6 +116,7 @@ static long open_special(const Resolved& res, uint32_t flags) {
         if (!f)
             return -err::kNFile;
         f->text = proc_mounts_text(&f->text_len);
+        f->device = static_cast<uint32_t>(ident::kInoProcMounts);
         return install(f, flags);
     }
     case Special::ProcMaps: {
@@ -139,16 +149,20 @@ static long open_special(const Resolved& res, uint32_t flags) {
         return install(f, flags);
     }
     case Special::SelfExe:
-    default:
         return -err::kAcces;
+    default:
+        break;
     }
-    if ((flags & O_DIRECTORY) && kind != FileKind::RootDir)
+    FileKind kind = special_kind(res.special);
+    if (kind == FileKind::Free)
+        return -err::kAcces;
+    if ((flags & O_DIRECTORY) && kind != FileKind::SynthDir)
         return -err::kNotDir;
     OpenFile* f = file_alloc(kind, keep);
     if (!f)
         return -err::kNFile;
-    f->device = res.block;
-    if (kind == FileKind::RootDir && !file_set_path(f, res.abs, res.abs_len)) {
+    f->device = kind == FileKind::DevRandom ? res.minor : res.block;
+    if (kind == FileKind::SynthDir && !file_set_path(f, res.abs, res.abs_len)) {
         file_put(f);
         return -err::kNFile;
     }
@@ -230,46 +244,35 @@ long sys_creat(const SyscallArgs& a) {
 // ---- stat -----------------------------------------------------------------
 
 static long stat_special(const Resolved& res, Stat* out) {
-    OpenFile tmp{};
-    tmp.refs = 1;
     switch (res.special) {
-    case Special::DevNull:
-        tmp.kind = FileKind::DevNull;
-        break;
-    case Special::DevZero:
-        tmp.kind = FileKind::DevZero;
-        break;
-    case Special::DevRandom:
-        tmp.kind = FileKind::DevRandom;
-        break;
-    case Special::Block:
-        tmp.kind = FileKind::Block;
-        tmp.device = res.block;
-        break;
-    case Special::RootDir:
-        tmp.kind = FileKind::RootDir;
-        break;
-    case Special::DevStdin:
-    case Special::DevStdout:
-    case Special::DevStderr: {
-        OpenFile* f = fd_get(res.special == Special::DevStdin ? 0 : res.special == Special::DevStdout ? 1 : 2);
+    case Special::Fd: {
+        OpenFile* f = fd_get(res.fd);
         return f ? file_stat(f, out) : -err::kNoEnt;
     }
+    case Special::SynthDir:
+        return synthetic_dir_stat(res.abs, out);
     case Special::ProcMounts:
+        return synthetic_stat(out, ident::kDevProc, ident::kInoProcMounts, S_IFREG | 0444, 0);
+    case Special::ProcMaps:
+        return synthetic_stat(out, ident::kDevProc, ident::kInoProcSelfMaps, S_IFREG | 0444, 0);
     case Special::ProcText:
-        return synthetic_stat_public(out, S_IFREG | 0444);
-    case Special::SelfExe: {
-        Stat st{};
-        st.mode = S_IFREG | 0755;
-        st.nlink = 1;
-        st.blksize = 4096;
-        memcpy(out, &st, sizeof st);
-        return 0;
-    }
+        return synthetic_stat(out, ident::kDevProc, ident::kInoProcTextBase + static_cast<uint64_t>(res.proc),
+                              S_IFREG | 0444, 0);
+    case Special::SelfExe:
+        return synthetic_stat(out, ident::kDevProc, ident::kInoProcSelfExe, S_IFREG | 0755, 0);
+    case Special::DevTty:
+        return synthetic_stat(out, ident::kDevDev, ident::kInoDevTty, S_IFCHR | 0666, (5 << 8) | 0);
     default:
-        return -err::kNoEnt;
+        break;
     }
-    tmp.ops = file_ops_for(tmp.kind);
+    FileKind kind = special_kind(res.special);
+    if (kind == FileKind::Free)
+        return -err::kNoEnt;
+    OpenFile tmp{};
+    tmp.refs = 1;
+    tmp.kind = kind;
+    tmp.device = kind == FileKind::DevRandom ? res.minor : res.block;
+    tmp.ops = file_ops_for(kind);
     return file_stat(&tmp, out);
 }
 

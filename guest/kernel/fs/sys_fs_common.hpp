@@ -108,7 +108,7 @@ long with_user_path(long dirfd, uint64_t addr, F fn) {
 inline long need_share(const Resolved& res, bool mutating) {
     if (res.in_share)
         return 0;
-    if (res.special == Special::RootDir)
+    if (res.special == Special::SynthDir)
         return mutating ? -err::kPerm : 0;
     return mutating ? -err::kPerm : -err::kAcces;
 }

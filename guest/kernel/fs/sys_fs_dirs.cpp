@@ -8,6 +8,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
+#include "kernel/fs/synthetic_dirs.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/uapi.hpp"
 #include "kernel/mm/uaccess.hpp"
@@ -18,36 +19,27 @@ using namespace fs_sys;
 
 // ---- directories ------------------------------------------------------------
 
-static long root_getdents(OpenFile* f, uint64_t buf, uint64_t len) {
-    // ".", "..", then the top-level mount points.
+// A kernel directory's listing (fs/synthetic_dirs.hpp); the offset is the
+// index of the next entry. Records are built in a kernel buffer and copied
+// out, one at a time.
+static long synth_getdents(OpenFile* f, uint64_t buf, uint64_t len) {
     uint64_t used = 0;
-    for (;;) {
-        const char* name;
-        size_t n;
-        uint64_t idx = f->offset;
-        if (idx == 0) {
-            name = ".";
-            n = 1;
-        } else if (idx == 1) {
-            name = "..";
-            n = 2;
-        } else {
-            name = vfs_synthetic_entry(f->path, static_cast<uint32_t>(idx - 2), &n);
-            if (!name)
-                break;
-        }
+    DirEntry e;
+    while (synthetic_dir_entry(f->path, static_cast<uint32_t>(f->offset), &e)) {
+        uint8_t rec[offsetof(linux_dirent64, d_name) + 256 + 8] = {};
+        size_t n = e.len < 255 ? e.len : 255;
         uint64_t reclen = (offsetof(linux_dirent64, d_name) + n + 1 + 7) & ~uint64_t{7};
         if (used + reclen > len)
             return used ? static_cast<long>(used) : -err::kInval;
-        auto* rec = reinterpret_cast<uint8_t*>(buf + used);
-        memset(rec, 0, reclen);
-        uint64_t ino = 2 + idx, off = idx + 1;
-        memcpy(rec + offsetof(linux_dirent64, d_ino), &ino, 8);
+        uint64_t off = f->offset + 1;
+        memcpy(rec + offsetof(linux_dirent64, d_ino), &e.ino, 8);
         memcpy(rec + offsetof(linux_dirent64, d_off), &off, 8);
         uint16_t rl = static_cast<uint16_t>(reclen);
         memcpy(rec + offsetof(linux_dirent64, d_reclen), &rl, 2);
-        rec[offsetof(linux_dirent64, d_type)] = DT_DIR;
-        memcpy(rec + offsetof(linux_dirent64, d_name), name, n);
+        rec[offsetof(linux_dirent64, d_type)] = e.type;
+        memcpy(rec + offsetof(linux_dirent64, d_name), e.name, n);
+        if (copy_to_user(buf + used, rec, reclen) < 0)
+            return -err::kFault;
         used += reclen;
         f->offset++;
     }
@@ -60,8 +52,8 @@ long sys_getdents64(const SyscallArgs& a) {
         return -err::kBadF;
     if (!access_ok(a.a1, a.a2))
         return -err::kFault;
-    if (f->kind == FileKind::RootDir)
-        return root_getdents(f, a.a1, a.a2);
+    if (f->kind == FileKind::SynthDir)
+        return synth_getdents(f, a.a1, a.a2);
     if (f->kind != FileKind::HostDir)
         return -err::kNotDir;
     // Records land in a kernel buffer (contiguous for the monitor), then
@@ -276,7 +268,7 @@ long sys_chdir(const SyscallArgs& a) {
     if (r < 0)
         return r;
     if (!res.in_share) {
-        if (res.special != Special::RootDir)
+        if (res.special != Special::SynthDir)
             return res.special == Special::None ? -err::kNoEnt : -err::kNotDir;
     } else {
         // One exit: the monitor checks it is a directory and says where it
@@ -312,7 +304,7 @@ long sys_fchdir(const SyscallArgs& a) {
     OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
-    if ((f->kind != FileKind::HostDir && f->kind != FileKind::RootDir) || !f->path)
+    if ((f->kind != FileKind::HostDir && f->kind != FileKind::SynthDir) || !f->path)
         return -err::kNotDir;
     return vfs_set_cwd(f->path, strlen(f->path));
 }

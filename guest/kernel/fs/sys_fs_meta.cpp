@@ -145,6 +145,7 @@ static long statfs_synthetic(uint64_t buf) {
     struct statfs s{};
     s.f_type = TMPFS_MAGIC;  // kernel-provided files
     s.f_bsize = 4096;
+    s.f_namelen = 255;
     return copy_to_user(buf, &s, sizeof s) < 0 ? -err::kFault : 0;
 }
 

@@ -2,6 +2,8 @@
 
 #include "kernel/errno.hpp"
 #include "kernel/fs/fd_table.hpp"
+#include "kernel/fs/identity.hpp"
+#include "kernel/fs/synthetic_dirs.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/uapi.hpp"
 #include "kernel/proc/task.hpp"
@@ -207,45 +209,98 @@ long copy_user_path(uint64_t addr, char* buf, size_t* len) {
 }
 
 namespace {
-// The child component of `dir` on the way to mount i, or nullptr.
-const char* child_towards_mount(const char* dir, size_t dlen, uint32_t i, size_t* len) {
-    const char* p = boot().mounts[i].guest_path;
-    size_t plen = strlen(p);
-    size_t skip = dlen == 1 ? 1 : dlen + 1;  // "/" or "/dir/"
-    if (plen <= skip || memcmp(p, dir, dlen) != 0 || (dlen > 1 && p[dlen] != '/'))
-        return nullptr;
-    const char* name = p + skip;
-    size_t n = 0;
-    while (name[n] && name[n] != '/')
-        ++n;
-    *len = n;
-    return n ? name : nullptr;
-}
-}  // namespace
 
-const char* vfs_synthetic_entry(const char* dir, uint32_t index, size_t* len) {
-    size_t dlen = strlen(dir);
-    uint32_t seen = 0;
-    for (uint32_t i = 0; i < boot().mount_count && i < abi::kMaxMounts; ++i) {
-        size_t n;
-        const char* name = child_towards_mount(dir, dlen, i, &n);
-        if (!name)
-            continue;
-        bool duplicate = false;  // two mounts below the same child
-        for (uint32_t j = 0; j < i && !duplicate; ++j) {
-            size_t m;
-            const char* other = child_towards_mount(dir, dlen, j, &m);
-            duplicate = other && m == n && memcmp(other, name, n) == 0;
-        }
-        if (duplicate)
-            continue;
-        if (seen++ == index) {
-            *len = n;
-            return name;
+// "N" (decimal, no sign) as a descriptor number; -1 if it is not one.
+long parse_fd(const char* s, size_t n) {
+    if (n == 0 || n > 9)
+        return -1;
+    long v = 0;
+    for (size_t i = 0; i < n; ++i) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+// The kernel's device nodes, /proc files and descriptor names. Returns 0
+// with out.special set, 0 with Special::None (not one of them), or -errno.
+long resolve_special(const char* a, size_t n, Resolved& out) {
+    struct Name {
+        const char* path;
+        Special special;
+        long fd;  // Special::Fd
+        uint32_t minor;
+    };
+    static constexpr Name kNames[] = {
+        {"/dev/null", Special::DevNull, 0, 0},
+        {"/dev/zero", Special::DevZero, 0, 0},
+        {"/dev/full", Special::DevFull, 0, 0},
+        {"/dev/random", Special::DevRandom, 0, ident::kRandomMinor},
+        {"/dev/urandom", Special::DevRandom, 0, ident::kURandomMinor},
+        {"/dev/tty", Special::DevTty, 0, 0},
+        {"/dev/stdin", Special::Fd, 0, 0},
+        {"/dev/stdout", Special::Fd, 1, 0},
+        {"/dev/stderr", Special::Fd, 2, 0},
+        {"/proc/self/exe", Special::SelfExe, 0, 0},
+        {"/proc/mounts", Special::ProcMounts, 0, 0},
+        {"/proc/self/mounts", Special::ProcMounts, 0, 0},
+        {"/proc/self/maps", Special::ProcMaps, 0, 0},
+    };
+    for (const Name& k : kNames) {
+        if (equals(a, n, k.path)) {
+            out.special = k.special;
+            out.fd = k.fd;
+            out.minor = k.minor;
+            return out.special == Special::Fd && !fd_get(out.fd) ? -err::kNoEnt : 0;
         }
     }
-    return nullptr;
+    if ((out.proc = proc_file_lookup(a, n)) != ProcFile::None) {
+        out.special = Special::ProcText;  // /proc/cpuinfo, /proc/meminfo, ... (fs/proc_files.hpp)
+        return 0;
+    }
+    static constexpr const char* kFdDirs[] = {"/dev/fd/", "/proc/self/fd/"};
+    for (const char* dir : kFdDirs) {
+        size_t dlen = strlen(dir);
+        if (n > dlen && memcmp(a, dir, dlen) == 0) {
+            long fd = parse_fd(a + dlen, n - dlen);
+            if (fd < 0 || !fd_get(fd))
+                return -err::kNoEnt;  // Linux: no such entry in the directory
+            out.special = Special::Fd;
+            out.fd = fd;
+            return 0;
+        }
+    }
+    if (n == 8 && memcmp(a, "/dev/vd", 7) == 0 && a[7] >= 'a' && a[7] <= 'p') {
+        // /dev/vda.. : the i-th block device in the boot page.
+        uint32_t want = static_cast<uint32_t>(a[7] - 'a'), seen = 0;
+        for (uint32_t i = 0; i < boot().device_count && i < abi::kMaxDevices; ++i) {
+            if (boot().devices[i].type != abi::kDevBlock)
+                continue;
+            if (seen++ == want) {
+                out.special = Special::Block;
+                out.block = i;
+            }
+        }
+        return out.special == Special::Block ? 0 : -err::kNoEnt;
+    }
+    return 0;
 }
+
+// The fixed kernel directory (/dev, /proc) whose tree holds `a`, as the
+// length of its path; 0 if none. Like Linux's devtmpfs and procfs, these
+// are mounted over whatever --rootfs has there.
+size_t kernel_tree(const char* a, size_t n) {
+    static constexpr const char* kTrees[] = {"/dev", "/proc"};
+    for (const char* top : kTrees) {
+        size_t tlen = strlen(top);
+        if (n >= tlen && memcmp(a, top, tlen) == 0 && (n == tlen || a[tlen] == '/'))
+            return tlen;
+    }
+    return 0;
+}
+
+}  // namespace
 
 long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
     if (len == 0)
@@ -262,7 +317,7 @@ long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
             OpenFile* f = fd_get(dirfd);
             if (!f)
                 return -err::kBadF;
-            if ((f->kind != FileKind::HostDir && f->kind != FileKind::RootDir) || !f->path)
+            if ((f->kind != FileKind::HostDir && f->kind != FileKind::SynthDir) || !f->path)
                 return -err::kNotDir;
             base = f->path;
             base_len = strlen(base);
@@ -277,42 +332,8 @@ long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
 
     const char* a = out.abs;
     size_t n = out.abs_len;
-    if (equals(a, n, "/dev/null"))
-        out.special = Special::DevNull;
-    else if (equals(a, n, "/dev/zero"))
-        out.special = Special::DevZero;
-    else if (equals(a, n, "/dev/urandom") || equals(a, n, "/dev/random"))
-        out.special = Special::DevRandom;
-    else if (equals(a, n, "/dev/stdin") || equals(a, n, "/dev/fd/0") || equals(a, n, "/proc/self/fd/0"))
-        out.special = Special::DevStdin;
-    else if (equals(a, n, "/dev/stdout") || equals(a, n, "/dev/fd/1") || equals(a, n, "/proc/self/fd/1"))
-        out.special = Special::DevStdout;
-    else if (equals(a, n, "/dev/stderr") || equals(a, n, "/dev/fd/2") || equals(a, n, "/proc/self/fd/2"))
-        out.special = Special::DevStderr;
-    else if (equals(a, n, "/proc/self/exe"))
-        out.special = Special::SelfExe;
-    else if (equals(a, n, "/proc/mounts") || equals(a, n, "/proc/self/mounts"))
-        out.special = Special::ProcMounts;
-    else if (equals(a, n, "/proc/self/maps"))
-        out.special = Special::ProcMaps;
-    else if ((out.proc = proc_file_lookup(a, n)) != ProcFile::None)
-        out.special = Special::ProcText;
-    else if (n == 8 && memcmp(a, "/dev/vd", 7) == 0 && a[7] >= 'a' && a[7] <= 'p') {
-        // /dev/vda.. : the i-th block device in the boot page.
-        uint32_t want = static_cast<uint32_t>(a[7] - 'a'), seen = 0;
-        for (uint32_t i = 0; i < boot().device_count && i < abi::kMaxDevices; ++i) {
-            if (boot().devices[i].type != abi::kDevBlock)
-                continue;
-            if (seen++ == want) {
-                out.special = Special::Block;
-                out.block = i;
-            }
-        }
-        if (out.special != Special::Block)
-            return -err::kNoEnt;
-    }
-    if (out.special != Special::None)
-        return 0;
+    if ((r = resolve_special(a, n, out)) < 0 || out.special != Special::None)
+        return r;
 
     // Longest mount prefix wins.
     int best = -1;
@@ -327,10 +348,11 @@ long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
             best_len = mlen;
         }
     }
-    if (best < 0) {
+    size_t tree = kernel_tree(a, n);
+    if (best < 0 || (tree && best_len < tree)) {
         size_t len;
-        if ((n == 1 && !g_has_root_mount) || vfs_synthetic_entry(a, 0, &len)) {
-            out.special = Special::RootDir;  // a directory on the way to a mount point
+        if ((n == 1 && !g_has_root_mount) || is_kernel_dir(a, n) || mount_child(a, 0, &len)) {
+            out.special = Special::SynthDir;  // the kernel's, or on the way to a mount point
             return 0;
         }
         return -err::kNoEnt;

@@ -14,7 +14,9 @@
 namespace lightvm::guest {
 
 enum class Special : uint8_t {
-    None, DevNull, DevZero, DevRandom, DevStdin, DevStdout, DevStderr, Block, SelfExe, RootDir,
+    None, DevNull, DevZero, DevFull, DevRandom, DevTty, Block, SelfExe,
+    Fd,          // /dev/fd/N, /proc/self/fd/N, /dev/stdin|stdout|stderr: descriptor `fd`
+    SynthDir,    // a kernel directory (fs/synthetic_dirs.hpp)
     ProcMounts,  // /proc/mounts, /proc/self/mounts: the mount table, for df and mount
     ProcMaps,    // /proc/self/maps: the address space's regions
     ProcText,    // /proc/cpuinfo, /proc/meminfo, ... (fs/proc_files.hpp): which one in Resolved::proc
@@ -24,6 +26,8 @@ struct Resolved {
     Special special;
     uint32_t block;             // Special::Block: device index
     ProcFile proc;              // Special::ProcText: which file
+    uint32_t minor;             // Special::DevRandom: 8 random, 9 urandom
+    long fd;                    // Special::Fd: the descriptor
     bool in_share;
     uint32_t share;
     bool read_only;
@@ -51,9 +55,5 @@ const char* vfs_cwd();
 // The last component of a user path is "." (1) or ".." (2), else 0.
 int last_component_dots(const char* path, size_t len);
 long vfs_set_cwd(const char* abs, size_t len);
-// Synthetic directories: "/" (without --rootfs) and every directory above a
-// mount point (/tmp for a share at /tmp/share). Returns the index-th distinct
-// child name of `dir` (a normalised absolute path), or nullptr at the end.
-const char* vfs_synthetic_entry(const char* dir, uint32_t index, size_t* len);
 
 }  // namespace lightvm::guest

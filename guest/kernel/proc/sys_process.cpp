@@ -183,29 +183,84 @@ long sys_getresid(const SyscallArgs& a) {
     return 0;
 }
 
-// prctl: the thread name (PR_SET_NAME/PR_GET_NAME) and the dumpable flag;
-// the rest is not supported.
+// prctl: the options C libraries, shells and runtimes use (man 2 prctl).
+// Flags are kept per process and read back; none changes more than that
+// today (one process, no exec, no capabilities to lose). Unknown options
+// are EINVAL, as Linux says for them.
+static long prctl_name(const SyscallArgs& a) {
+    // Linux keeps the first 15 bytes of a longer name.
+    long len = strnlen_user(a.a1, sizeof current()->comm);
+    if (len == -err::kNameTooLong)
+        len = sizeof current()->comm - 1;
+    if (len < 0)
+        return len;
+    char name[sizeof current()->comm] = {};
+    if (copy_from_user(name, a.a1, static_cast<size_t>(len)) < 0)
+        return -err::kFault;
+    memcpy(current()->comm, name, sizeof name);
+    return 0;
+}
+
+static long put_int(uint64_t addr, int32_t v) { return UserPtr<int32_t>(addr).write(v); }
+
 long sys_prctl(const SyscallArgs& a) {
+    ProcAttrs& at = current_process()->attrs;
+    constexpr uint64_t kLastCap = 40;  // CAP_CHECKPOINT_RESTORE, Linux 5.9+
     switch (a.a0) {
-    case PR_SET_NAME: {
-        // Linux keeps the first 15 bytes of a longer name.
-        long len = strnlen_user(a.a1, sizeof current()->comm);
-        if (len == -err::kNameTooLong)
-            len = sizeof current()->comm - 1;
-        if (len < 0)
-            return len;
-        char name[sizeof current()->comm] = {};
-        if (copy_from_user(name, a.a1, static_cast<size_t>(len)) < 0)
-            return -err::kFault;
-        memcpy(current()->comm, name, sizeof name);
-        return 0;
-    }
+    case PR_SET_NAME:
+        return prctl_name(a);
     case PR_GET_NAME:
         return copy_to_user(a.a1, current()->comm, sizeof current()->comm);
     case PR_GET_DUMPABLE:
-        return 1;
+        return at.not_dumpable ? 0 : 1;
     case PR_SET_DUMPABLE:
-        return a.a1 <= 1 ? 0 : -err::kInval;
+        if (a.a1 > 1)
+            return -err::kInval;
+        at.not_dumpable = a.a1 == 0;
+        return 0;
+    case PR_SET_NO_NEW_PRIVS:
+        if (a.a1 != 1 || a.a2 || a.a3 || a.a4)
+            return -err::kInval;  // it can only be set, never cleared
+        at.no_new_privs = true;
+        return 0;
+    case PR_GET_NO_NEW_PRIVS:
+        return (a.a1 || a.a2 || a.a3 || a.a4) ? -err::kInval : at.no_new_privs;
+    case PR_GET_SECCOMP:
+        return 0;  // no filter in the guest
+    case PR_CAPBSET_READ:
+        return a.a1 <= kLastCap ? 1 : -err::kInval;  // root with the full bounding set
+    case PR_SET_KEEPCAPS:
+        if (a.a1 > 1)
+            return -err::kInval;
+        at.keepcaps = a.a1;
+        return 0;
+    case PR_GET_KEEPCAPS:
+        return at.keepcaps;
+    case PR_SET_PDEATHSIG:
+        if (a.a1 > 64)  // _NSIG
+            return -err::kInval;
+        at.pdeathsig = static_cast<uint32_t>(a.a1);
+        return 0;
+    case PR_GET_PDEATHSIG:
+        return put_int(a.a1, static_cast<int32_t>(at.pdeathsig));
+    case PR_SET_CHILD_SUBREAPER:
+        at.child_subreaper = a.a1 != 0;
+        return 0;
+    case PR_GET_CHILD_SUBREAPER:
+        return put_int(a.a1, at.child_subreaper);
+    case PR_SET_TIMERSLACK:
+        at.timerslack_ns = a.a1;  // 0 restores the default
+        return 0;
+    case PR_GET_TIMERSLACK:
+        return static_cast<long>(at.timerslack_ns ? at.timerslack_ns : 50000);
+    case PR_GET_TIMING:
+        return PR_TIMING_STATISTICAL;
+    case PR_GET_THP_DISABLE:
+        return 0;
+    case PR_MCE_KILL_GET:
+        return PR_MCE_KILL_DEFAULT;
+    case PR_GET_SECUREBITS:
+        return 0;
     default:
         return -err::kInval;
     }

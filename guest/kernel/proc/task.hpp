@@ -33,6 +33,23 @@ struct Credentials {
 
 inline constexpr unsigned kRlimits = 16;  // RLIM_NLIMITS
 
+// Attributes a process may read and set that do not (yet) change what the
+// kernel does: kept so programs get back what they set (proc/sys_sched.cpp,
+// prctl in proc/sys_process.cpp). Zero-initialised is Linux's default.
+struct ProcAttrs {
+    int32_t nice;             // getpriority/setpriority
+    uint16_t ioprio;          // ioprio_get/ioprio_set (0: IOPRIO_CLASS_NONE)
+    uint8_t policy;           // SCHED_OTHER
+    uint8_t rt_priority;      // sched_param for SCHED_FIFO/RR
+    uint32_t personality;     // PER_LINUX
+    uint32_t pdeathsig;       // PR_SET_PDEATHSIG
+    uint64_t timerslack_ns;   // PR_SET_TIMERSLACK (0: the default, 50 us)
+    bool no_new_privs;        // PR_SET_NO_NEW_PRIVS (sticky)
+    bool keepcaps;            // PR_SET_KEEPCAPS
+    bool child_subreaper;     // PR_SET_CHILD_SUBREAPER
+    bool not_dumpable;        // PR_SET_DUMPABLE 0
+};
+
 struct Process {
     uint32_t pid, ppid, pgid, sid;
     AddressSpace* mm;
@@ -40,6 +57,7 @@ struct Process {
     FsContext* fs;
     Credentials cred;
     uint64_t rlimit[kRlimits][2];  // soft, hard
+    ProcAttrs attrs;
 };
 
 enum class TaskState : uint8_t { Running, Blocked, Dead };

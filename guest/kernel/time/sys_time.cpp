@@ -126,4 +126,39 @@ long sys_getrusage(const SyscallArgs& a) {
     return UserPtr<rusage>(a.a1).write(r);
 }
 
+// adjtimex/clock_adjtime: the guest's clock is the host's, so it may be read
+// but never steered. modes == 0 is the read-only query (man 2 adjtimex);
+// any change is EPERM, what Linux says without CAP_SYS_TIME. The state
+// reported is an unsynchronised clock (TIME_ERROR, STA_UNSYNC) with the
+// kernel's initial NTP values: the guest cannot know the host's NTP state.
+static long adjtime_query(uint64_t clk, uint64_t addr) {
+    __kernel_timex tx;
+    if (copy_from_user(&tx, addr, sizeof tx) < 0)
+        return -err::kFault;
+    if (clk != CLOCK_REALTIME)
+        return clk == CLOCK_MONOTONIC || clk == CLOCK_BOOTTIME ? -err::kOpNotSupp : -err::kInval;
+    if (tx.modes != 0 && tx.modes != ADJ_OFFSET_SS_READ)
+        return -err::kPerm;
+    uint64_t now = realtime_ns();
+    __kernel_timex out{};
+    out.time.tv_sec = static_cast<int64_t>(now / 1000000000);
+    out.time.tv_usec = static_cast<int64_t>(now % 1000000000 / 1000);
+    out.maxerror = 16000000;    // NTP_PHASE_LIMIT: "unsynchronised"
+    out.esterror = 16000000;
+    out.status = STA_UNSYNC;
+    out.constant = 2;
+    out.precision = 1;
+    out.tolerance = 32768000;   // MAXFREQ_SCALED: 500 ppm << 16
+    out.tick = 1000000 / HZ;    // USER_HZ ticks
+    if (copy_to_user(addr, &out, sizeof out) < 0)
+        return -err::kFault;
+    return TIME_ERROR;
+}
+
+long sys_adjtimex(const SyscallArgs& a) { return adjtime_query(CLOCK_REALTIME, a.a0); }
+long sys_clock_adjtime(const SyscallArgs& a) {
+    auto clk = static_cast<int32_t>(static_cast<uint32_t>(a.a0));
+    return adjtime_query(static_cast<uint64_t>(clk < 0 ? 0xffff : clk), a.a1);
+}
+
 }  // namespace lightvm::guest

@@ -1,0 +1,232 @@
+// Linux compatibility of what the kernel makes up itself (issue 11): file
+// identity of synthetic directories and devices, getcwd by walking `..`
+// (zsh without PWD), the device files, and the process attributes a
+// program sets and reads back. Real programs, compared with native runs.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "guest_test_util.hpp"
+
+namespace lightvm::test {
+namespace {
+
+namespace fsys = std::filesystem;
+
+constexpr const char* kZsh = "/bin/zsh-static";
+constexpr const char* kBash = "/bin/bash-static";
+
+std::string prog(const std::string& name, const std::string& libc) { return name + "." + libc; }
+
+// A temp directory tree, removed at the end.
+struct TempTree {
+    std::string root;
+    TempTree() {
+        char buf[] = "/tmp/lightvm-compat-XXXXXX";
+        if (::mkdtemp(buf))
+            root = buf;
+    }
+    ~TempTree() {
+        std::error_code ec;
+        if (!root.empty())
+            fsys::remove_all(root, ec);
+    }
+};
+
+std::vector<std::string> split_lines(const std::string& s) {
+    std::vector<std::string> out;
+    std::istringstream in(s);
+    for (std::string line; std::getline(in, line);)
+        out.push_back(line);
+    return out;
+}
+
+#define REQUIRE_FILE(path)                                                              \
+    do {                                                                                \
+        REQUIRE_KVM();                                                                  \
+        if (::access(path, X_OK) != 0)                                                  \
+            GTEST_SKIP() << "SKIPPED: " << path << " missing (scripts/install-deps.sh)"; \
+    } while (0)
+
+class CompatProgram : public ::testing::TestWithParam<std::string> {};
+
+// /dev/null, zero, full, random, urandom, tty nodes; /dev/full's ENOSPC;
+// /dev/fd/N, /dev/stdout, /proc/self/fd/N; pipe identities.
+TEST_P(CompatProgram, DevicesAsNatively) {
+    REQUIRE_KVM();
+    std::string p = prog("devices", GetParam());
+    auto r = run_guest(p, {});
+    auto n = run_host({guest_path(p)});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_EQ(r.out, n.out);
+    EXPECT_NE(r.out.find("full: write -1 No space left on device"), std::string::npos) << r.out;
+}
+
+// Nice values, I/O priorities, policies, affinity, personality, prctl.
+TEST_P(CompatProgram, SchedulingAttributesAsNatively) {
+    REQUIRE_KVM();
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "SKIPPED: the native run must be root (it lowers its nice value back)";
+    std::string p = prog("sched_attrs", GetParam());
+    auto r = run_guest(p, {});
+    auto n = run_host({guest_path(p)});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_EQ(r.out, n.out);
+}
+
+// The clock is read-only in the VM: the query works, changes are EPERM.
+TEST_P(CompatProgram, ClockAdjtimeIsReadOnly) {
+    REQUIRE_KVM();
+    auto r = run_guest(prog("sched_attrs", GetParam()), {"guest"});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_NE(r.out.find("adjtimex query: state 5 unsync 1 tick 10000 time-now 1"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("adjtimex(&tx)                                              = -1 Operation not permitted"),
+              std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("clock_adjtime(CLOCK_REALTIME, &tx)                         = 5"), std::string::npos);
+    // EOPNOTSUPP: "Operation not supported" (glibc), "Not supported" (musl).
+    EXPECT_NE(r.out.find("clock_adjtime(CLOCK_MONOTONIC, &tx)                        = -1 "), std::string::npos);
+    EXPECT_NE(r.out.find("ot supported\n"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Libc, CompatProgram, ::testing::Values("glibc", "musl"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// Every file the guest can name has its own (st_dev, st_ino), stable over
+// the run; a share keeps the host's identity, including for hard links.
+TEST(FileIdentity, DistinctStableAndHostIdentityInShares) {
+    REQUIRE_BUSYBOX();
+    TempTree t;
+    ASSERT_FALSE(t.root.empty());
+    std::string share = t.root + "/share";
+    fsys::create_directories(share + "/sub");
+    { std::ofstream(share + "/file") << "x"; }
+    ASSERT_EQ(::link((share + "/file").c_str(), (share + "/hardlink").c_str()), 0);
+    RunOptions o;
+    o.shares.push_back({share, "/work/app", false});
+    const std::vector<std::string> paths = {
+        "/", "/work", "/work/app", "/work/app/sub", "/work/app/file", "/dev", "/dev/fd", "/proc", "/proc/self",
+        "/proc/self/fd", "/proc/mounts", "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+        "/dev/tty"};
+    std::vector<std::string> args = {"stat", "-c", "%d:%i %h %n"};
+    args.insert(args.end(), paths.begin(), paths.end());
+    args.insert(args.end(), paths.begin(), paths.end());  // twice: stable
+    auto r = run_guest(kBusybox, args, "", o);
+    ASSERT_TRUE(r.ok) << r.error;
+    ASSERT_EQ(r.status, 0) << describe(r);
+    auto lines = split_lines(r.out);
+    ASSERT_EQ(lines.size(), 2 * paths.size()) << r.out;
+    std::map<std::string, std::string> id_of;  // path -> dev:ino
+    std::set<std::string> ids;
+    for (size_t i = 0; i < paths.size(); ++i) {
+        std::istringstream first(lines[i]), again(lines[i + paths.size()]);
+        std::string id, id2, nlink, name;
+        first >> id >> nlink >> name;
+        again >> id2;
+        EXPECT_EQ(name, paths[i]);
+        EXPECT_EQ(id, id2) << name << ": identity changed between two stats";
+        EXPECT_TRUE(ids.insert(id).second) << name << " has the identity of another file: " << id;
+        id_of[name] = id;
+    }
+    struct stat host{};
+    ASSERT_EQ(::stat(share.c_str(), &host), 0);
+    EXPECT_EQ(id_of["/work/app"], std::to_string(host.st_dev) + ":" + std::to_string(host.st_ino));
+    ASSERT_EQ(::stat((share + "/file").c_str(), &host), 0);
+    EXPECT_EQ(id_of["/work/app/file"], std::to_string(host.st_dev) + ":" + std::to_string(host.st_ino));
+
+    auto ef = run_guest(kBusybox, {"test", "/work/app/file", "-ef", "/work/app/hardlink"}, "", o);
+    EXPECT_EQ(ef.status, 0) << "hard links must compare equal with -ef: " << describe(ef);
+    auto nef = run_guest(kBusybox, {"test", "/dev/zero", "-ef", "/dev/null"}, "", o);
+    EXPECT_EQ(nef.status, 1) << describe(nef);
+}
+
+// A directory's link count is 2 + its subdirectories, as on Linux.
+TEST(FileIdentity, DirectoryLinkCounts) {
+    REQUIRE_BUSYBOX();
+    TempTree t;
+    fsys::create_directories(t.root + "/a");
+    RunOptions o;
+    o.shares.push_back({t.root + "/a", "/srv/one", false});
+    o.shares.push_back({t.root + "/a", "/srv/two", true});
+    auto r = run_guest(kBusybox, {"stat", "-c", "%h %n", "/", "/srv", "/dev", "/proc", "/proc/self", "/dev/fd"}, "", o);
+    ASSERT_TRUE(r.ok) << r.error;
+    // "/": dev, proc, srv. /srv: one, two. /dev: fd. /proc: self. /proc/self: fd.
+    EXPECT_EQ(r.out, "5 /\n4 /srv\n3 /dev\n3 /proc\n3 /proc/self\n2 /dev/fd\n");
+}
+
+// zsh finds its directory by walking `..` and comparing identities when
+// PWD is not set (the guest gets no host environment): it must agree with
+// getcwd inside shares, in synthetic directories and at mount points.
+TEST(ShellCwd, ZshWithoutPwdWalksDotDot) {
+    REQUIRE_FILE(kZsh);
+    TempTree t;
+    std::string share = t.root + "/share";
+    fsys::create_directories(share + "/d1/d2");
+    RunOptions o;
+    o.shares.push_back({share, "/work/app", false});
+    struct Case {
+        std::string cwd, expect;
+    };
+    for (const Case& c : std::vector<Case>{{"/work/app/d1/d2", "/work/app/d1/d2"},
+                                           {"/work/app", "/work/app"},
+                                           {"/work", "/work"},
+                                           {"/dev/fd", "/dev/fd"},
+                                           {"/", "/"}}) {
+        o.cwd = c.cwd;
+        auto r = run_guest(kZsh, {"-f", "-c", "print -r -- $PWD; cd ..; print -r -- $PWD; pwd -P"}, "", o);
+        ASSERT_TRUE(r.ok) << r.error;
+        EXPECT_EQ(r.status, 0) << describe(r);
+        std::string parent = c.expect == "/" ? "/" : fsys::path(c.expect).parent_path().string();
+        EXPECT_EQ(r.out, c.expect + "\n" + parent + "\n" + parent + "\n") << "cwd " << c.cwd << ": " << r.err;
+    }
+}
+
+// A script with cd, pwd -P, globbing and here documents (no fork: builtins
+// only), the same in bash and zsh inside a VM and natively.
+TEST(ShellCwd, ScriptsAsNatively) {
+    REQUIRE_FILE(kZsh);
+    REQUIRE_FILE(kBash);
+    TempTree t;
+    for (const char* d : {"/vm", "/native"}) {
+        fsys::create_directories(t.root + d + "/d1/d2");
+        fsys::create_directories(t.root + d + "/zsh-tmp");
+        for (const char* f : {"/b.txt", "/a.txt", "/c.log"})
+            std::ofstream(t.root + d + f) << f;
+    }
+    const std::string script =
+        "cd d1/d2; pwd -P; cd ../..; for f in *.txt; do echo \"glob $f\"; done\n"
+        "while read -r a b; do echo \"hd $a|$b\"; done <<EOF\n"
+        "one two\nthree $((6 * 7))\nEOF\n"
+        "cd ..; cd -; echo \"back ${PWD##*/}\"\n";
+    for (const char* shell : {kBash, kZsh}) {
+        RunOptions o;
+        o.shares.push_back({t.root + "/vm", t.root + "/native", false});  // the same path in the VM
+        o.cwd = t.root + "/native";
+        o.env = {"TMPPREFIX=" + t.root + "/native/zsh-tmp/zsh"};  // zsh's here-document files
+        std::vector<std::string> args = {"-c", script};
+        if (std::string(shell) == kZsh)
+            args.insert(args.begin(), "-f");
+        auto r = run_guest(shell, args, "", o);
+        ASSERT_TRUE(r.ok) << r.error;
+        std::vector<std::string> argv = {"/usr/bin/env", "-i", "TMPPREFIX=" + t.root + "/native/zsh-tmp/zsh", shell};
+        argv.insert(argv.end(), args.begin(), args.end());
+        std::string here = fsys::current_path().string();
+        fsys::current_path(t.root + "/native");
+        auto n = run_host(argv);
+        fsys::current_path(here);
+        EXPECT_EQ(r.status, n.status) << shell << ": " << describe(r);
+        EXPECT_EQ(r.out, n.out) << shell;
+        EXPECT_EQ(r.err, n.err) << shell;
+        EXPECT_NE(r.out.find("hd three|42"), std::string::npos) << shell << ": " << r.out << r.err;
+    }
+}
+
+}  // namespace
+}  // namespace lightvm::test
