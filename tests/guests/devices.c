@@ -69,7 +69,7 @@ int main(void) {
     // descriptor names: /dev/fd/N and /dev/stdout reach the same file.
     fflush(stdout);
     fd = open("/dev/fd/1", O_WRONLY | O_APPEND);  // natively a new open: append to a file
-    dprintf(fd, "via /dev/fd/1 (fd %d)\n", fd);
+    dprintf(fd, "via /dev/fd/1\n");
     close(fd);
     fd = open("/dev/stdout", O_WRONLY | O_APPEND);
     dprintf(fd, "via /dev/stdout\n");
