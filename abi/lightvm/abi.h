@@ -209,6 +209,10 @@ enum FsOp : uint32_t {
     kFsBatch = 24,         // buf = gpa of HcFs[len] (len <= kMaxFsBatch, no nested batches), run in
                            //  order, each result written back -> requests run. One exit carries
                            //  the write-behind data and the request that needed it flushed.
+    kFsChown = 26,         // path or handle (path_len 0), offset = uid, offset2 = gid (-1: keep),
+                           //  flags = AT_SYMLINK_NOFOLLOW?; what the host allows (else EPERM)
+    kFsFallocate = 27,     // handle, flags = FALLOC_FL_* mode, offset, len
+    kFsMknod = 28,         // path, mode = S_IFIFO/S_IFSOCK/S_IFREG | permissions (no devices: EPERM)
 };
 inline constexpr uint32_t kMaxCloseBatch = 256;
 inline constexpr uint32_t kMaxFsBatch = 16;

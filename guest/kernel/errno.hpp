@@ -14,5 +14,5 @@ inline constexpr long kPerm = EPERM, kNoEnt = ENOENT, kSrch = ESRCH, kIntr = EIN
                       kNotDir = ENOTDIR, kIsDir = EISDIR, kInval = EINVAL, kNFile = ENFILE, kMFile = EMFILE,
                       kNotTy = ENOTTY, kNoSpc = ENOSPC, kSPipe = ESPIPE, kRoFs = EROFS, kPipe = EPIPE,
                       kRange = ERANGE, kNameTooLong = ENAMETOOLONG, kNoSys = ENOSYS, kNotEmpty = ENOTEMPTY,
-                      kLoop = ELOOP, kOpNotSupp = EOPNOTSUPP, kTimedOut = ETIMEDOUT, kOverflow = EOVERFLOW;
+                      kLoop = ELOOP, kFBig = EFBIG, kOpNotSupp = EOPNOTSUPP, kTimedOut = ETIMEDOUT, kOverflow = EOVERFLOW;
 }

@@ -77,6 +77,9 @@ Result<int64_t> FsDevice::dispatch(GuestMemory& mem, abi::HcFs& hc) {
     case abi::kFsAccess: return op_access(mem, hc);
     case abi::kFsSeek: return op_seek(hc);
     case abi::kFsStatfs: return op_statfs(mem, hc);
+    case abi::kFsChown: return op_chown(mem, hc);
+    case abi::kFsFallocate: return op_fallocate(hc);
+    case abi::kFsMknod: return op_mknod(mem, hc);
     }
     return make_error(ErrorKind::GuestFault, "fs", "unknown operation " + std::to_string(hc.op));
 }

@@ -382,6 +382,22 @@ int64_t FsDevice::op_truncate(const abi::HcFs& hc) {
     return ::ftruncate(h->fd.get(), hc.offset) < 0 ? neg_errno() : 0;
 }
 
+// The modes the host file system supports (EOPNOTSUPP otherwise, as the
+// guest would hear from Linux); the host checks offset, length and mode.
+int64_t FsDevice::op_fallocate(const abi::HcFs& hc) {
+    Handle* h = handle(hc.handle);
+    if (!h)
+        return -EBADF;
+    if (h->read_only)
+        return -EROFS;
+    struct stat st{};
+    if (!m_busy.empty() && ::fstat(h->fd.get(), &st) == 0 && is_busy(st))
+        return -ETXTBSY;
+    return ::fallocate(h->fd.get(), static_cast<int>(hc.flags), hc.offset, static_cast<off_t>(hc.len)) < 0
+               ? neg_errno()
+               : 0;
+}
+
 int64_t FsDevice::op_fsync(const abi::HcFs& hc) {
     Handle* h = handle(hc.handle);
     if (!h)

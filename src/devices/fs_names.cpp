@@ -92,6 +92,24 @@ Result<int64_t> FsDevice::op_chmod(GuestMemory& mem, const abi::HcFs& hc) {
     return r < 0 ? neg_errno() : 0;
 }
 
+// Ownership passes through: the host decides (a monitor without CAP_CHOWN
+// may only give a file to a group it is in, or leave it as it is), and its
+// EPERM reaches the guest instead of a silent no-op. AT_EMPTY_PATH on the
+// O_PATH fd acts on exactly what was resolved inside the share (the link
+// itself for lchown).
+Result<int64_t> FsDevice::op_chown(GuestMemory& mem, const abi::HcFs& hc) {
+    if (hc.flags & ~static_cast<uint32_t>(AT_SYMLINK_NOFOLLOW))
+        return -EINVAL;
+    Base b;
+    Target t;
+    if (int64_t r = TRY(resolve_request(mem, hc, !(hc.flags & AT_SYMLINK_NOFOLLOW), b, t)); r < 0)
+        return r;
+    if (b.read_only)
+        return -EROFS;
+    auto uid = static_cast<uid_t>(hc.offset), gid = static_cast<gid_t>(hc.offset2);
+    return ::fchownat(t.fd, "", uid, gid, AT_EMPTY_PATH) < 0 ? neg_errno() : 0;
+}
+
 Result<int64_t> FsDevice::op_access(GuestMemory& mem, const abi::HcFs& hc) {
     if (hc.mode & ~static_cast<uint32_t>(R_OK | W_OK | X_OK))
         return -EINVAL;
@@ -122,6 +140,25 @@ Result<int64_t> FsDevice::op_mkdir(GuestMemory& mem, const abi::HcFs& hc) {
     if (is_special(n.name))
         return -EEXIST;
     return ::mkdirat(n.parent.fd, n.name.c_str(), host_mode(hc.mode, true)) < 0 ? neg_errno() : 0;
+}
+
+// mknod of what a share may hold: FIFOs and socket nodes (their data and
+// their peers live in the guest; the host only keeps the name) and regular
+// files. Device nodes are EPERM, as for a process without CAP_MKNOD.
+Result<int64_t> FsDevice::op_mknod(GuestMemory& mem, const abi::HcFs& hc) {
+    Base b;
+    Named n;
+    if (int64_t r = TRY(name_request(mem, hc, b, n)); r < 0)
+        return r;
+    if (b.read_only)
+        return -EROFS;
+    if (is_special(n.name))
+        return -EEXIST;
+    mode_t type = hc.mode & S_IFMT;
+    if (type != S_IFIFO && type != S_IFSOCK && type != S_IFREG)
+        return -EPERM;
+    mode_t mode = type | host_mode(hc.mode & 07777, false);
+    return ::mknodat(n.parent.fd, n.name.c_str(), mode, 0) < 0 ? neg_errno() : 0;
 }
 
 Result<int64_t> FsDevice::op_unlink(GuestMemory& mem, const abi::HcFs& hc) {

@@ -95,6 +95,7 @@ Result<int> restrict_paths(const Policy& policy) {
         return sys_error("sandbox: landlock_create_ruleset");
     const uint64_t read = kFsReadFile | kFsReadDir;
     const uint64_t write = kFsWriteFile | kFsRemoveDir | kFsRemoveFile | kFsMakeDir | kFsMakeReg | kFsMakeSym |
+                           kFsMakeFifo | kFsMakeSock |
                            (abi >= 2 ? kFsRefer : 0) | (abi >= 3 ? kFsTruncate : 0);
     for (const auto& dir : policy.dirs) {
         PathBeneathAttr rule{dir.read_only ? read : read | write, dir.fd};

@@ -96,6 +96,53 @@ TEST_P(CompatProgram, ClockAdjtimeIsReadOnly) {
     EXPECT_NE(r.out.find("ot supported\n"), std::string::npos);
 }
 
+// FIFOs (mkfifo, mknod S_IFIFO) in a share with their data in the guest,
+// mknod of regular files, fallocate, chown: the same results as natively
+// in the same kind of directory.
+TEST_P(CompatProgram, NamedPipesFallocateChownAsNatively) {
+    REQUIRE_KVM();
+    TempTree t;
+    fsys::create_directories(t.root + "/vm");
+    fsys::create_directories(t.root + "/native");
+    std::string p = prog("fsnodes", GetParam());
+    RunOptions o;
+    o.shares.push_back({t.root + "/vm", "/work", false});
+    o.cwd = "/work";
+    auto r = run_guest(p, {}, "", o);
+    std::string here = fsys::current_path().string();
+    fsys::current_path(t.root + "/native");
+    auto n = run_host({guest_path(p)});
+    fsys::current_path(here);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_EQ(r.out, n.out);
+    EXPECT_TRUE(fsys::is_empty(t.root + "/vm")) << "the program removes what it made";
+}
+
+// Device nodes are refused; a chown to another owner either happens on the
+// host or fails with EPERM, never "succeeds" without effect.
+TEST_P(CompatProgram, ChownIsRealOrAnError) {
+    REQUIRE_KVM();
+    TempTree t;
+    fsys::create_directories(t.root + "/vm");
+    RunOptions o;
+    o.shares.push_back({t.root + "/vm", "/work", false});
+    o.cwd = "/work";
+    auto r = run_guest(prog("fsnodes", GetParam()), {"guest"}, "", o);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_NE(r.out.find("mknod(\"node-chr\", S_IFCHR | 0600, makedev(1, 3)) -1 "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("mknod(\"node-blk\", S_IFBLK | 0600, makedev(8, 0)) -1 "), std::string::npos) << r.out;
+    EXPECT_FALSE(fsys::exists(t.root + "/vm/node-chr"));
+    struct stat st{};
+    ASSERT_EQ(::stat((t.root + "/vm/owned").c_str(), &st), 0);
+    bool changed = st.st_uid == 4242 && st.st_gid == 4243;
+    long said = 1;
+    for (const std::string& line : split_lines(r.out))
+        if (line.rfind("fchown(fd, 4242, 4243)", 0) == 0)
+            said = std::stol(line.substr(40));
+    EXPECT_EQ(said, changed ? 0 : -1) << "the host file " << (changed ? "changed" : "did not change") << ": " << r.out;
+}
+
 INSTANTIATE_TEST_SUITE_P(Libc, CompatProgram, ::testing::Values("glibc", "musl"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 

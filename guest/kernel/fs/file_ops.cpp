@@ -50,6 +50,8 @@ const FileOps* file_ops_for(FileKind kind) {
         return &kPipeReadOps;
     case FileKind::PipeWrite:
         return &kPipeWriteOps;
+    case FileKind::Fifo:
+        return &kFifoOps;
     case FileKind::DevNull:
         return &kDevNullOps;
     case FileKind::DevZero:

@@ -64,6 +64,7 @@ extern const FileOps kSynthDirOps;
 extern const FileOps kSyntheticFileOps;
 extern const FileOps kPipeReadOps;
 extern const FileOps kPipeWriteOps;
+extern const FileOps kFifoOps;
 extern const FileOps kDevNullOps;
 extern const FileOps kDevZeroOps;
 extern const FileOps kDevFullOps;

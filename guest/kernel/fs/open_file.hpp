@@ -18,6 +18,7 @@ enum class FileKind : uint8_t {
     SynthDir,    // synthetic "/" when no --rootfs: lists the mount points
     PipeRead,
     PipeWrite,
+    Fifo,       // a named pipe in a share: its data lives here (fs/pipe.cpp)
     DevNull,
     DevZero,
     DevFull,

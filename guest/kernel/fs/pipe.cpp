@@ -13,7 +13,9 @@ namespace lightvm::guest {
 
 struct Pipe {
     bool used;
-    bool reader, writer;
+    uint32_t readers, writers;  // open ends (a FIFO may have many, or none yet)
+    bool named;                 // a FIFO: `node` is its inode in a share
+    Stat node;
     uint32_t head, tail;  // free-running
     uint8_t* data;        // kCap bytes from guest RAM on first use, kept for reuse
     WaitQueue readable;   // readers sleep here: data or EOF
@@ -51,10 +53,10 @@ long pipe_read(OpenFile* f, void* buf, size_t len, int64_t) {
     Pipe* p = f->pipe;
     if (len == 0)
         return 0;
-    if (used(p) == 0 && p->writer) {
+    if (used(p) == 0 && p->writers) {
         if (nonblocking(f))
             return -err::kAgain;
-        wait_event(p->readable, [p] { return used(p) != 0 || !p->writer; });
+        wait_event(p->readable, [p] { return used(p) != 0 || !p->writers; });
     }
     size_t n = copy_out(p, static_cast<uint8_t*>(buf), len);
     if (n)
@@ -69,7 +71,7 @@ long pipe_write(OpenFile* f, const void* buf, size_t len, int64_t) {
     auto* in = static_cast<const uint8_t*>(buf);
     size_t done = 0;
     while (done < len) {
-        if (!p->reader) {
+        if (!p->readers) {
             if (done)
                 return static_cast<long>(done);
             exit_vm(128 + SIGPIPE, SIGPIPE);  // SIGPIPE's default action (no signal delivery yet)
@@ -82,7 +84,7 @@ long pipe_write(OpenFile* f, const void* buf, size_t len, int64_t) {
             break;
         if (nonblocking(f))
             return done ? static_cast<long>(done) : -err::kAgain;
-        wait_event(p->writable, [p] { return used(p) < kCap || !p->reader; });
+        wait_event(p->writable, [p] { return used(p) < kCap || !p->readers; });
     }
     return static_cast<long>(done);
 }
@@ -90,14 +92,14 @@ long pipe_write(OpenFile* f, const void* buf, size_t len, int64_t) {
 int read_end_poll(OpenFile* f) {
     Pipe* p = f->pipe;
     int r = used(p) ? POLLIN : 0;
-    if (!p->writer)
+    if (!p->writers)
         r |= POLLHUP;  // readable too: read() returns 0
     return r;
 }
 
 int write_end_poll(OpenFile* f) {
     Pipe* p = f->pipe;
-    if (!p->reader)
+    if (!p->readers)
         return POLLERR;
     return used(p) < kCap ? POLLOUT : 0;
 }
@@ -105,14 +107,20 @@ int write_end_poll(OpenFile* f) {
 WaitQueue* read_end_queue(OpenFile* f) { return &f->pipe->readable; }
 WaitQueue* write_end_queue(OpenFile* f) { return &f->pipe->writable; }
 
-// Each pipe is its own inode on pipefs (both ends report it, as on Linux).
+// Each pipe is its own inode on pipefs (both ends report it, as on Linux);
+// a FIFO reports its node in the share.
 long pipe_stat(OpenFile* f, Stat* out) {
-    return synthetic_stat(out, ident::kDevPipe, static_cast<uint64_t>(f->pipe - g_pipes) + 1, 0010000 | 0600, 0);  // S_IFIFO (hosted tests lack the uapi name)
+    if (f->pipe->named) {
+        memcpy(out, &f->pipe->node, sizeof f->pipe->node);
+        return 0;
+    }
+    constexpr uint32_t kIfIfo = 0010000;  // S_IFIFO (the hosted tests' headers lack the uapi name)
+    return synthetic_stat(out, ident::kDevPipe, static_cast<uint64_t>(f->pipe - g_pipes) + 1, kIfIfo | 0600, 0);
 }
 long pipe_sync(OpenFile*, bool) { return -err::kInval; }
 
 long pipe_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
-    if (request != FIONREAD || f->kind != FileKind::PipeRead)
+    if (request != FIONREAD || f->kind == FileKind::PipeWrite)
         return -err::kNotTy;
     int32_t n = static_cast<int32_t>(used(f->pipe));
     return copy_to_user(arg, &n, sizeof n);
@@ -127,9 +135,31 @@ long release_write_end(OpenFile* f) {
     return 0;
 }
 
-}  // namespace
+// A FIFO's open file holds the ends its access mode names (O_RDWR: both).
+bool fifo_reads(const OpenFile* f) { return (f->flags & O_ACCMODE) != O_WRONLY; }
+bool fifo_writes(const OpenFile* f) { return (f->flags & O_ACCMODE) != O_RDONLY; }
 
-Pipe* pipe_create() {
+int fifo_poll(OpenFile* f) {
+    int r = 0;
+    if (fifo_reads(f))
+        r |= read_end_poll(f);
+    if (fifo_writes(f))
+        r |= write_end_poll(f) & ~(fifo_reads(f) ? POLLERR : 0);  // O_RDWR is its own reader
+    return r;
+}
+WaitQueue* fifo_queue(OpenFile* f) { return fifo_reads(f) ? &f->pipe->readable : &f->pipe->writable; }
+
+long release_fifo(OpenFile* f) {
+    if (!f->pipe)
+        return 0;  // fifo_open failed
+    if (fifo_reads(f))
+        pipe_close_end(f->pipe, false);
+    if (fifo_writes(f))
+        pipe_close_end(f->pipe, true);
+    return 0;
+}
+
+Pipe* alloc_pipe() {
     for (auto& p : g_pipes) {
         if (p.used)
             continue;
@@ -138,25 +168,79 @@ Pipe* pipe_create() {
             if (!p.data)
                 return nullptr;
         }
-        p.used = p.reader = p.writer = true;
+        p.used = true;
+        p.named = false;
+        p.readers = p.writers = 0;
         p.head = p.tail = 0;
         return &p;
     }
     return nullptr;
 }
 
+}  // namespace
+
+Pipe* pipe_create() {
+    Pipe* p = alloc_pipe();
+    if (p)
+        p->readers = p->writers = 1;
+    return p;
+}
+
 size_t pipe_available(const Pipe* p) { return used(p); }
 
 void pipe_close_end(Pipe* p, bool write_end) {
     if (write_end)
-        p->writer = false;
+        --p->writers;
     else
-        p->reader = false;
+        --p->readers;
     // Sleepers re-check: readers see EOF, writers see EPIPE.
     wake_up(p->readable);
     wake_up(p->writable);
-    if (!p->reader && !p->writer)
-        p->used = false;
+    if (!p->readers && !p->writers)
+        p->used = false;  // a FIFO's unread data goes with its last opener, as on Linux
+}
+
+// Linux's fifo_open (man 7 fifo): O_RDONLY waits for a writer, O_WRONLY for
+// a reader (with O_NONBLOCK: ENXIO when there is none), O_RDWR never waits.
+long fifo_open(OpenFile* f, const Stat& node) {
+    Pipe* p = nullptr;
+    for (auto& q : g_pipes)
+        if (q.used && q.named && q.node.dev == node.dev && q.node.ino == node.ino)
+            p = &q;
+    if (!p) {
+        if (!(p = alloc_pipe()))
+            return -err::kNFile;
+        p->named = true;
+    }
+    memcpy(&p->node, &node, sizeof node);
+    bool nonblock = f->flags & O_NONBLOCK;
+    switch (f->flags & O_ACCMODE) {
+    case O_RDONLY:
+        ++p->readers;
+        f->pipe = p;
+        wake_up(p->writable);
+        if (!nonblock)
+            wait_event(p->readable, [p] { return p->writers != 0; });
+        return 0;
+    case O_WRONLY:
+        if (!p->readers && nonblock) {
+            if (!p->writers)
+                p->used = false;
+            return -err::kNxio;
+        }
+        ++p->writers;
+        f->pipe = p;
+        wake_up(p->readable);
+        wait_event(p->writable, [p] { return p->readers != 0; });
+        return 0;
+    default:
+        ++p->readers;
+        ++p->writers;
+        f->pipe = p;
+        wake_up(p->readable);
+        wake_up(p->writable);
+        return 0;
+    }
 }
 
 const FileOps kPipeReadOps = {
@@ -169,6 +253,20 @@ const FileOps kPipeReadOps = {
     .poll = read_end_poll,
     .wait_queue = read_end_queue,
     .release = release_read_end,
+    .tty = false,
+    .seekable = false,
+};
+
+const FileOps kFifoOps = {
+    .read = pipe_read,
+    .write = pipe_write,
+    .seek = nullptr,
+    .stat = pipe_stat,
+    .sync = pipe_sync,
+    .ioctl = pipe_ioctl,
+    .poll = fifo_poll,
+    .wait_queue = fifo_queue,
+    .release = release_fifo,
     .tty = false,
     .seekable = false,
 };

@@ -9,11 +9,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/fs/open_file.hpp"
+#include "kernel/fs/stat.hpp"
+
 namespace lightvm::guest {
 
 struct Pipe;
 
 Pipe* pipe_create();
+// Opens the FIFO whose node in a share is `node` for f (FileKind::Fifo,
+// access mode in f->flags): the first opener creates its pipe, the last
+// closer frees it. May sleep until the other end opens (man 7 fifo).
+long fifo_open(OpenFile* f, const Stat& node);
 void pipe_close_end(Pipe* p, bool write_end);
 size_t pipe_available(const Pipe* p);
 

@@ -6,6 +6,7 @@
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
+#include "kernel/fs/pipe.hpp"
 #include "kernel/fs/identity.hpp"
 #include "kernel/fs/synthetic_dirs.hpp"
 #include "kernel/kernel.hpp"
@@ -187,6 +188,31 @@ static long open_in_share(PathArg& p, Resolved& res, uint32_t flags, uint32_t mo
     }
 }
 
+static long stat_path(PathArg& p, Stat* out, uint32_t flags);
+
+// The monitor opens only regular files and directories (ENXIO otherwise).
+// A FIFO in a share is opened here: its pipe lives in the guest. Sockets
+// stay ENXIO, as Linux says for open() of a socket; device nodes in a
+// share are not the VM's devices.
+static long open_node(PathArg& p, uint32_t flags) {
+    Stat st;
+    long r = stat_path(p, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0);
+    if (r < 0)
+        return r;
+    if ((st.mode & S_IFMT) != S_IFIFO)
+        return -err::kNxio;
+    if (flags & O_DIRECTORY)
+        return -err::kNotDir;
+    OpenFile* f = file_alloc(FileKind::Fifo, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
+    if (!f)
+        return -err::kNFile;
+    if ((r = fifo_open(f, st)) < 0) {
+        file_put(f);
+        return r;
+    }
+    return install(f, flags);
+}
+
 static long do_open(PathArg& p, uint32_t flags, uint32_t mode) {
     Resolved res;
     long handle = 0;
@@ -196,6 +222,8 @@ static long do_open(PathArg& p, uint32_t flags, uint32_t mode) {
         return r;
     if (r == 1)
         return open_special(res, flags);
+    if (handle == -err::kNxio)
+        return open_node(p, flags);
     if (handle < 0)
         return handle;
     bool dir = (req.aux & S_IFMT) == S_IFDIR;

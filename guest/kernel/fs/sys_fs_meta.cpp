@@ -120,20 +120,135 @@ long sys_fchmod(const SyscallArgs& a) {
     return fs_call(req);
 }
 
-// Ownership: the guest has one user and files belong to whoever runs
-// lightvm on the host; chown succeeds on existing files and changes nothing.
-static long chown_path(long dirfd, uint64_t path, uint32_t flags) {
-    Stat st;
-    return do_stat(dirfd, path, &st, flags & AT_SYMLINK_NOFOLLOW);
-}
-long sys_chown(const SyscallArgs& a) { return chown_path(AT_FDCWD, a.a0, 0); }
-long sys_lchown(const SyscallArgs& a) { return chown_path(AT_FDCWD, a.a0, AT_SYMLINK_NOFOLLOW); }
-long sys_fchownat(const SyscallArgs& a) {
-    return chown_path(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a4));
-}
-long sys_fchown(const SyscallArgs& a) { return fd_get(fd_arg(a.a0)) ? 0 : -err::kBadF; }
+// Ownership: in a share the host decides (the monitor passes chown through;
+// without CAP_CHOWN there it may only keep the owner or pick one of its
+// groups), and its EPERM reaches the program: never a silent no-op. The
+// kernel's own files belong to root and stay so: asking for no change
+// succeeds, anything else is EPERM.
+static int64_t id_arg(uint64_t reg) { return static_cast<int32_t>(static_cast<uint32_t>(reg)); }  // -1: keep
 
-long sys_mknod(const SyscallArgs&) { return -err::kPerm; }
+static long chown_kernel_file(int64_t uid, int64_t gid) {
+    return (uid == -1 || uid == 0) && (gid == -1 || gid == 0) ? 0 : -err::kPerm;
+}
+
+static long do_chown(PathArg& p, int64_t uid, int64_t gid, uint32_t flags) {
+    Resolved res;
+    for (;;) {
+        long r = resolve(p, res);
+        if (r < 0)
+            return r;
+        if (!res.in_share)
+            return chown_kernel_file(uid, gid);  // resolved: it exists
+        abi::HcFs req = redirectable(p, path_request(abi::kFsChown, res));
+        req.offset = uid;
+        req.offset2 = gid;
+        req.flags = flags & AT_SYMLINK_NOFOLLOW;
+        r = fs_call(req);
+        if (!follow_redirect(p, &r, req))
+            return r;
+    }
+}
+static long fchown_fd(long fd, int64_t uid, int64_t gid);
+static long chown_user(long dirfd, uint64_t path, uint64_t uid, uint64_t gid, uint32_t flags) {
+    if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
+        return -err::kInval;
+    PathArg p;
+    long r = path_from_user(p, dirfd, path);
+    if (r < 0)
+        return r;
+    if (p.len == 0 && (flags & AT_EMPTY_PATH) && dirfd != AT_FDCWD)
+        return fchown_fd(dirfd, id_arg(uid), id_arg(gid));
+    return do_chown(p, id_arg(uid), id_arg(gid), flags);
+}
+long sys_chown(const SyscallArgs& a) { return chown_user(AT_FDCWD, a.a0, a.a1, a.a2, 0); }
+long sys_lchown(const SyscallArgs& a) { return chown_user(AT_FDCWD, a.a0, a.a1, a.a2, AT_SYMLINK_NOFOLLOW); }
+long sys_fchownat(const SyscallArgs& a) {
+    return chown_user(fd_arg(a.a0), a.a1, a.a2, a.a3, static_cast<uint32_t>(a.a4));
+}
+static long fchown_fd(long fd, int64_t uid, int64_t gid) {
+    OpenFile* f = fd_get(fd);
+    if (!f)
+        return -err::kBadF;
+    if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
+        return chown_kernel_file(uid, gid);
+    abi::HcFs req = fs_request(abi::kFsChown);
+    req.handle = f->handle;
+    req.offset = uid;
+    req.offset2 = gid;
+    return fs_call(req);
+}
+long sys_fchown(const SyscallArgs& a) { return fchown_fd(fd_arg(a.a0), id_arg(a.a1), id_arg(a.a2)); }
+
+// mknod/mknodat: regular files, FIFOs and socket nodes in shares (the host
+// keeps the name; a FIFO's data lives in the guest, fs/pipe.cpp). Device
+// nodes are EPERM (a VM's kernel hands out no host devices). man 2 mknod.
+static long do_mknod(PathArg& p, uint32_t mode) {
+    uint32_t type = mode & S_IFMT;
+    if (type == 0)
+        type = S_IFREG;
+    if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK && type != S_IFCHR && type != S_IFBLK)
+        return -err::kInval;
+    Resolved res;
+    for (;;) {
+        long r = resolve(p, res);
+        if (r < 0)
+            return r;
+        if (!res.in_share)
+            return res.special == Special::None ? -err::kNoEnt : -err::kExist;
+        if (type == S_IFCHR || type == S_IFBLK)
+            return res.read_only ? -err::kRoFs : -err::kPerm;
+        abi::HcFs req = redirectable(p, path_request(abi::kFsMknod, res));
+        req.mode = type | (mode & 07777 & ~current_umask());
+        attr_forget(res.abs, res.abs_len);
+        r = fs_call(req);
+        if (!follow_redirect(p, &r, req))
+            return r;
+    }
+}
+long sys_mknod(const SyscallArgs& a) {
+    auto mode = static_cast<uint32_t>(a.a1);
+    return with_user_path(AT_FDCWD, a.a0, [&](PathArg& p) { return do_mknod(p, mode); });
+}
+long sys_mknodat(const SyscallArgs& a) {
+    auto mode = static_cast<uint32_t>(a.a2);
+    return with_user_path(fd_arg(a.a0), a.a1, [&](PathArg& p) { return do_mknod(p, mode); });
+}
+
+// fallocate: passed to the host file for files in shares, with the modes
+// its file system supports (EOPNOTSUPP otherwise). man 2 fallocate.
+long sys_fallocate(const SyscallArgs& a) {
+    OpenFile* f = fd_get(fd_arg(a.a0));
+    if (!f)
+        return -err::kBadF;
+    auto offset = static_cast<int64_t>(a.a2), len = static_cast<int64_t>(a.a3);
+    if (offset < 0 || len <= 0)
+        return -err::kInval;
+    if (offset > INT64_MAX - len)
+        return -err::kFBig;
+    if ((f->flags & O_ACCMODE) == O_RDONLY)
+        return -err::kBadF;
+    switch (f->kind) {
+    case FileKind::HostFile:
+        break;
+    case FileKind::HostDir:
+    case FileKind::SynthDir:
+        return -err::kIsDir;
+    case FileKind::PipeRead:
+    case FileKind::PipeWrite:
+    case FileKind::Fifo:
+        return -err::kSPipe;
+    case FileKind::Block:
+        return -err::kOpNotSupp;
+    default:
+        return -err::kNoDev;
+    }
+    abi::HcFs req = fs_request(abi::kFsFallocate);
+    req.handle = f->handle;
+    req.flags = static_cast<uint32_t>(a.a1);
+    req.offset = offset;
+    req.len = static_cast<uint64_t>(len);
+    return fs_call(req);
+}
 
 // Extended attributes: shares do not carry them, as on a file system
 // mounted without xattr support. Programs (ls -l asking for SELinux labels
