@@ -576,6 +576,63 @@ TEST_F(FsDeviceTest, TruncateAndSync) {
     EXPECT_EQ(host_read(m_share + "/sub/f"), "sub file");
 }
 
+// FIFOs and socket nodes may be created in a share (their data lives in
+// the guest), device nodes never; the node is then refused at open (ENXIO).
+TEST_F(FsDeviceTest, MknodFifosNotDevices) {
+    EXPECT_EQ(result({.op = abi::kFsMknod, .path = "fifo", .mode = S_IFIFO | 0640}), 0);
+    EXPECT_TRUE(S_ISFIFO(host_lstat(m_share + "/fifo").st_mode));
+    EXPECT_EQ(host_lstat(m_share + "/fifo").st_mode & 07777, 0640u);
+    EXPECT_EQ(open("fifo", O_RDONLY), -ENXIO) << "the host never opens a FIFO";
+    EXPECT_EQ(result({.op = abi::kFsMknod, .path = "fifo", .mode = S_IFIFO | 0640}), -EEXIST);
+    EXPECT_EQ(result({.op = abi::kFsMknod, .path = "reg", .mode = S_IFREG | 0600}), 0);
+    EXPECT_TRUE(S_ISREG(host_lstat(m_share + "/reg").st_mode));
+    EXPECT_EQ(result({.op = abi::kFsMknod, .path = "chr", .mode = S_IFCHR | 0600}), -EPERM);
+    EXPECT_EQ(result({.op = abi::kFsMknod, .path = "blk", .mode = S_IFBLK | 0600}), -EPERM);
+    EXPECT_EQ(result({.op = abi::kFsMknod, .path = "suid", .mode = S_IFREG | 04755}), 0);
+    EXPECT_EQ(host_lstat(m_share + "/suid").st_mode & 07777, 0755u) << "set-uid bits are stripped";
+    EXPECT_EQ(result({.op = abi::kFsMknod, .path = "f", .share = 2, .mode = S_IFIFO | 0600}), -EROFS);
+    EXPECT_EQ(result({.op = abi::kFsMknod, .path = "../../escape", .mode = S_IFIFO | 0600}), 0);
+    EXPECT_FALSE(fs::exists(m_tmp + "/escape")) << "the name is created inside the share";
+}
+
+TEST_F(FsDeviceTest, FallocateAndChown) {
+    int64_t h = open("file", O_RDWR);
+    ASSERT_GE(h, 0);
+    auto uh = static_cast<uint32_t>(h);
+    EXPECT_EQ(result({.op = abi::kFsFallocate, .handle = uh, .len = 8192, .offset = 0}), 0);
+    EXPECT_EQ(host_lstat(m_share + "/file").st_size, 8192);
+    EXPECT_EQ(result({.op = abi::kFsFallocate, .handle = uh, .len = 0, .offset = 0}), -EINVAL);
+    EXPECT_EQ(result({.op = abi::kFsFallocate, .handle = 777, .len = 1}), -EBADF);
+    int64_t ro = open("file", O_RDONLY, 0, 2);
+    ASSERT_GE(ro, 0);
+    EXPECT_EQ(result({.op = abi::kFsFallocate, .handle = static_cast<uint32_t>(ro), .len = 1}), -EROFS);
+
+    // chown: what the host allows. Keeping the owner always is.
+    struct stat st = host_lstat(m_share + "/file");
+    abi::HcFs keep = build({.op = abi::kFsChown, .path = "file"});
+    keep.offset = st.st_uid;
+    keep.offset2 = -1;
+    ASSERT_TRUE(m_mem.write(kArg, keep));
+    ASSERT_TRUE(dev().hypercall(m_mem, kArg));
+    EXPECT_EQ(m_mem.read<abi::HcFs>(kArg)->result, 0);
+    abi::HcFs away = build({.op = abi::kFsChown, .path = "file"});
+    away.offset = 4242;
+    away.offset2 = 4243;
+    ASSERT_TRUE(m_mem.write(kArg, away));
+    ASSERT_TRUE(dev().hypercall(m_mem, kArg));
+    int64_t r = m_mem.read<abi::HcFs>(kArg)->result;
+    st = host_lstat(m_share + "/file");
+    if (r == 0)
+        EXPECT_TRUE(st.st_uid == 4242 && st.st_gid == 4243) << "success means the host file changed";
+    else
+        EXPECT_EQ(r, -EPERM) << "without CAP_CHOWN the host says EPERM";
+    abi::HcFs rofs = build({.op = abi::kFsChown, .path = "file", .share = 2});
+    rofs.offset = rofs.offset2 = -1;
+    ASSERT_TRUE(m_mem.write(kArg, rofs));
+    ASSERT_TRUE(dev().hypercall(m_mem, kArg));
+    EXPECT_EQ(m_mem.read<abi::HcFs>(kArg)->result, -EROFS);
+}
+
 TEST_F(FsDeviceTest, UtimensChmodAccess) {
     timespec times[2] = {{1000000000, 123}, {1200000000, 456789}};
     std::memcpy(m_mem.host_base() + kBuf, times, sizeof times);
@@ -1174,7 +1231,7 @@ TEST_F(FsDeviceTest, GuestRangesOutsideMemoryFault) {
     EXPECT_EQ(host_read(m_share + "/file"), "0123456789");
 
     // Unknown operations.
-    for (uint32_t op : {0u, 26u, 1000u, 0xffffffffu}) {  // 21-25: sendfile, getdents+, batches, realpath
+    for (uint32_t op : {0u, 29u, 1000u, 0xffffffffu}) {  // 21-28: sendfile ... chown, fallocate, mknod
         Error u = with({.op = op}, [](abi::HcFs&) {});
         EXPECT_NE(u.to_string().find("unknown operation"), std::string::npos);
     }
