@@ -28,6 +28,7 @@ enum : uint64_t {
     kDevProc = encode_dev(0, kMinorBase + 2),     // /proc
     kDevPipe = encode_dev(0, kMinorBase + 3),     // pipes and FIFOs' open ends (pipefs)
     kDevConsole = encode_dev(0, kMinorBase + 4),  // the VM's stdin/stdout/stderr
+    kDevSocket = encode_dev(0, kMinorBase + 5),   // sockets (sockfs)
 };
 // tmpfs instance i (later): encode_dev(0, kMinorBase + 16 + i).
 

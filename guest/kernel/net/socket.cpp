@@ -6,6 +6,7 @@
 #include "kernel/errno.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
+#include "kernel/fs/identity.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/net/sock_uapi.hpp"
@@ -119,7 +120,12 @@ int sock_poll(OpenFile* f) {
 
 WaitQueue* sock_queue(OpenFile* f) { return &sock_of(f)->wq; }
 
-long sock_stat(OpenFile*, Stat* out) { return synthetic_stat(out, 0140000 | 0777, 200, 0); }
+// Each socket its own inode on sockfs (fs/identity.hpp): its kernel
+// object's address is stable and distinct while it is open.
+long sock_stat(OpenFile* f, Stat* out) {
+    auto ino = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(sock_of(f))) >> 4;
+    return synthetic_stat(out, ident::kDevSocket, ino, 0140000 | 0777, 0);
+}
 
 long sock_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
     Socket* s = sock_of(f);
