@@ -244,7 +244,8 @@ Result<std::vector<iovec>> data_iovecs(GuestMemory& mem, const abi::HcNet& r) {
         return make_error(ErrorKind::GuestFault, "net", std::to_string(r.arg) + " data pieces");
     auto raw = TRY(mem.span(r.buf, r.arg * sizeof(abi::NetSeg)));
     std::vector<abi::NetSeg> segs(r.arg);
-    std::memcpy(segs.data(), raw.data(), raw.size());
+    if (!raw.empty())  // empty vectors may have a null data(): memcpy must not see it
+        std::memcpy(segs.data(), raw.data(), raw.size());
     for (const auto& sg : segs)
         TRY(add(sg.gpa, sg.len, total));
     return iov;
@@ -379,7 +380,8 @@ Result<void> NetDevice::hypercall(GuestMemory& mem, uint64_t arg_gpa) {
         } else {
             res = add(c, m_socks[r.handle].family, m_socks[r.handle].guest_port);
             size_t n = std::min<size_t>(a.size(), plen);
-            std::memcpy(a.data(), &peer, n);
+            if (n)  // no address buffer: a.data() is null, which memcpy may not see even for 0 bytes
+                std::memcpy(a.data(), &peer, n);
             r.addr_len = static_cast<uint32_t>(plen);
         }
         state_fd = r.handle;
@@ -419,7 +421,8 @@ Result<void> NetDevice::hypercall(GuestMemory& mem, uint64_t arg_gpa) {
         uint16_t gp = m_socks[r.handle].guest_port;
         if (!r.arg && gp && (ss.ss_family == AF_INET || ss.ss_family == AF_INET6))
             reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(gp);  // same offset in sockaddr_in6
-        std::memcpy(a.data(), &ss, std::min<size_t>(a.size(), len));
+        if (!a.empty())
+            std::memcpy(a.data(), &ss, std::min<size_t>(a.size(), len));
         r.addr_len = len;
         break;
     }
@@ -445,7 +448,8 @@ Result<void> NetDevice::hypercall(GuestMemory& mem, uint64_t arg_gpa) {
             return make_error(ErrorKind::GuestFault, "net", "poll of " + std::to_string(r.len) + " sockets");
         auto raw = TRY(mem.span(r.buf, r.len * sizeof(abi::NetPollEntry)));
         std::vector<abi::NetPollEntry> e(r.len);
-        std::memcpy(e.data(), raw.data(), raw.size());
+        if (!raw.empty())
+            std::memcpy(e.data(), raw.data(), raw.size());
         std::vector<pollfd> p(r.len);
         for (size_t i = 0; i < e.size(); ++i)
             p[i] = pollfd{fd_of(e[i].handle), static_cast<short>(e[i].events & kAllEvents), 0};
@@ -459,7 +463,8 @@ Result<void> NetDevice::hypercall(GuestMemory& mem, uint64_t arg_gpa) {
             e[i].revents = p[i].fd < 0 ? POLLNVAL : static_cast<uint16_t>(poll_state(p[i].fd));
             res += e[i].revents & (POLLIN | POLLOUT | POLLERR | POLLHUP) ? 1 : 0;
         }
-        std::memcpy(raw.data(), e.data(), raw.size());
+        if (!raw.empty())
+            std::memcpy(raw.data(), e.data(), raw.size());
         break;
     }
     case abi::kNetPublished: {
