@@ -1,3 +1,4 @@
+#include "arch/x86_64/gprs.h"
 /* The guest kernel's only CPL0 code besides the monitor's fault stubs.
    The kernel runs at CPL3 under PVM, where `mov %cr3` is a #GP; CPL0 code
    is emulated there (~0.6 us an instruction, docs/platform.md), so this
@@ -109,40 +110,12 @@ lvm_pf_entry0:
    saved. Registers are the program's; the kernel uses no vector registers
    (-mgeneral-regs-only). */
 lvm_pf_entry3:
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_GPRS
     subq $8, %rsp             /* 15 pushes: realign to 16 for the call */
     cld
     call lvm_page_fault
     addq $8, %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
+    POP_GPRS
     pushq lvm_fault_frame+40(%rip)  /* ss */
     pushq lvm_fault_frame+32(%rip)  /* rsp */
     pushq lvm_fault_frame+24(%rip)  /* rflags */

@@ -1,3 +1,4 @@
+#include "arch/x86_64/gprs.h"
 /* Interrupt entry for every vector beyond the exceptions (abi.h,
    "Interrupts"). The gate is a trap gate with IST1 to this CPL3 code:
    - IST: the CPU pushes its frame at lvm_irq_stack_top, never on the
@@ -14,39 +15,11 @@
     .text
     .globl lvm_irq_entry, lvm_irq_tail, lvm_irq_tail_end
 lvm_irq_entry:                  /* rsp = IST1 top - 40: rip cs rflags rsp ss */
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15                  /* 20 quads: rsp is 16-byte aligned for the call */
+    PUSH_GPRS                   /* 20 quads: rsp is 16-byte aligned for the call */
     movq %rsp, %rdi             /* IrqFrame*, layout in kernel/irq/irq.hpp */
     cld
     call lvm_irq
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
+    POP_GPRS
 /* The tail: every register is the interrupted code's again and rsp points at
    the CPU frame. A vCPU stopped here with busy == 0 is restarted by the
    monitor at lvm_irq_entry with busy = 1, never interrupted (the frame is
