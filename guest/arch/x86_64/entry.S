@@ -34,8 +34,12 @@ lvm_start:                    /* rdi = BootInfo; CPL3, interrupts off */
     call lvm_main
     ud2
 
-/* Frame layout must match SyscallFrame in kernel/syscall.hpp. */
-    .globl lvm_syscall_entry
+/* Frame layout must match SyscallFrame in kernel/syscalls/syscall.hpp:
+   every general-purpose register of the caller is in it, so fork can give
+   a child the parent's registers, signal delivery can save and change them,
+   and rt_sigreturn can restore them all. lvm_syscall leaves the result in
+   the rax slot. */
+    .globl lvm_syscall_entry, lvm_syscall_exit
 lvm_syscall_entry:
     /* One CPU today: lvm_cpu0 is this CPU (see cpu.hpp for SMP). The
        current task's kernel stack is switched to without touching the user
@@ -56,10 +60,25 @@ lvm_syscall_entry:
     pushq %rsi
     pushq %rdi
     pushq %rax
+    pushq %rbx
+    pushq %rbp
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
     movq %rsp, %rdi
     cld
     call lvm_syscall
-    addq $8, %rsp
+/* rsp points at a complete SyscallFrame: back to user mode with it. A
+   forked child's first instruction in the kernel jumps here too. */
+lvm_syscall_exit:
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbp
+    popq %rbx
+    popq %rax
     popq %rdi
     popq %rsi
     popq %rdx

@@ -3,6 +3,7 @@
 #include "kernel/fs/file_cache.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/proc/exit.hpp"
 #include "kernel/proc/sched.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/syscalls/syscall.hpp"
@@ -14,7 +15,7 @@ namespace lightvm::guest {
 
 long sys_exit(const SyscallArgs& a) {
     trace_noreturn(__NR_exit_group, a.a0);
-    exit_vm(static_cast<int>(a.a0 & 0xff), 0);
+    process_exit(static_cast<int>(a.a0));
 }
 
 long sys_getpid(const SyscallArgs&) { return current_process()->pid; }
@@ -68,7 +69,7 @@ static long deliver_self(unsigned sig) {
         return -err::kInval;
     if (!fatal_by_default(sig))
         return 0;
-    exit_vm(128 + static_cast<int>(sig), sig);
+    process_kill_self(sig);
 }
 
 long sys_kill(const SyscallArgs& a) {

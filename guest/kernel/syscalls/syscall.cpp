@@ -5,6 +5,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/uapi.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/task.hpp"
 #include "trace/strace.hpp"
 
 namespace lightvm::guest {
@@ -31,7 +32,7 @@ bool readable(uint64_t addr, uint64_t len, void*) { return access_ok(addr, len);
 
 void trace(const SyscallFrame& f, long result, bool returns) {
     char line[512];
-    SyscallRecord rec{f.nr, {f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9}, result};
+    SyscallRecord rec{f.rax, {f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9}, result};
     size_t n = returns ? format_syscall(line, sizeof line, rec, readable, nullptr)
                        : format_syscall_entry(line, sizeof line, rec, readable, nullptr);
     console_write(abi::kStreamTrace, line, n);
@@ -48,22 +49,28 @@ void trace_noreturn(uint64_t nr, uint64_t a0) {
     if (!g_trace)
         return;
     SyscallFrame f{};
-    f.nr = nr;
+    f.rax = nr;
     f.rdi = a0;
     trace(f, 0, false);
 }
 
+
+SyscallFrame* current_frame() {
+    return reinterpret_cast<SyscallFrame*>(current()->kstack.top - sizeof(SyscallFrame));
+}
+
 }  // namespace lightvm::guest
 
-extern "C" long lvm_syscall(lightvm::guest::SyscallFrame* frame) {
+extern "C" void lvm_syscall(lightvm::guest::SyscallFrame* frame) {
     using namespace lightvm::guest;
     boot().syscall_count++;
     long result = -err::kNoSys;
-    if (frame->nr < kMaxSyscall && g_dispatch.at[frame->nr]) {
+    const uint64_t nr = frame->rax;
+    if (nr < kMaxSyscall && g_dispatch.at[nr]) {
         SyscallArgs args{frame->rdi, frame->rsi, frame->rdx, frame->r10, frame->r8, frame->r9};
-        result = g_dispatch.at[frame->nr](args);
+        result = g_dispatch.at[nr](args);
     }
     if (g_trace)
         trace(*frame, result, true);
-    return result;
+    frame->rax = static_cast<uint64_t>(result);
 }
