@@ -227,6 +227,15 @@ inline constexpr uint32_t kFsOptRedirect = 1;
 inline constexpr int64_t kFsRedirect = 4096 + 1;  // outside the errno range
 inline constexpr uint32_t kMaxPath = 4096;
 
+// Guest-memory file systems (tmpfs) the guest kernel mounts itself: /tmp
+// and /dev/shm unless a share covers them, and --tmpfs PATH[:SIZE].
+struct TmpfsMount {
+    char guest_path[120];  // absolute, normalised, NUL-terminated
+    uint64_t size;         // bytes of file data it may hold
+};
+static_assert(sizeof(TmpfsMount) == 128);
+inline constexpr uint32_t kMaxTmpfs = 4;
+
 struct HcFs {
     uint32_t op;       // IN: FsOp
     uint32_t share;    // IN: share index for path (when handle == kNoHandle)
@@ -571,6 +580,10 @@ struct BootInfo {
     // Networking (kHcNet)
     uint32_t net_mode;                // OUT: NetMode
     uint32_t net_published;           // OUT: how many -p ports (0: listen() need not ask, kNetPublished)
+    // Appended: tmpfs mounts (guest/kernel/fs/tmpfs.hpp).
+    uint32_t tmpfs_count;             // OUT
+    uint32_t reserved4;
+    TmpfsMount tmpfs[kMaxTmpfs];      // OUT
 };
 static_assert(offsetof(BootInfo, mem_size) == 16);
 static_assert(offsetof(BootInfo, random_seed) == 72);
@@ -580,7 +593,8 @@ static_assert(offsetof(BootInfo, kernel_entry_tsc) == 496);
 static_assert(offsetof(BootInfo, devices) == 544);
 static_assert(offsetof(BootInfo, mounts) == 544 + 16 * 64 + 8);
 static_assert(offsetof(BootInfo, irq_test_timer_ns) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16);
-static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8);
+static_assert(offsetof(BootInfo, tmpfs) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8);
+static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128);
 static_assert(offsetof(BootInfo, image_gpa) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16);
 static_assert(sizeof(BootInfo) <= kPageSize);
 

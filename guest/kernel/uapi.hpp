@@ -22,6 +22,7 @@
 #include <asm/termbits.h>        // struct termios and its flag bits
 #include <asm/termios.h>         // struct winsize
 #include <linux/close_range.h>   // CLOSE_RANGE_*
+#include <linux/falloc.h>        // FALLOC_FL_*
 #include <linux/fcntl.h>         // O_*, F_*, AT_*
 #include <linux/fs.h>            // SEEK_*, BLK* ioctls
 #include <linux/futex.h>         // FUTEX_*
@@ -87,6 +88,12 @@
 #define W_OK 2
 #define R_OK 4
 #endif
+// utimensat's special nanosecond values (include/linux/stat.h, not uapi).
+#ifndef UTIME_NOW
+#define UTIME_NOW ((1l << 30) - 1l)
+#define UTIME_OMIT ((1l << 30) - 2l)
+#endif
+
 #ifndef DT_DIR
 #define DT_UNKNOWN 0
 #define DT_FIFO 1

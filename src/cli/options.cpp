@@ -43,7 +43,7 @@ int find_double_dash(int argc, char** argv) {
             return i;
         if (a.empty() || a[0] != '-')
             return -1;  // APP reached: a later "--" belongs to the guest
-        if (a == "--mem" || a == "--env" || a == "--timeout" || a == "--fs" || a == "--rootfs" || a == "--disk" ||
+        if (a == "--mem" || a == "--env" || a == "--timeout" || a == "--fs" || a == "--rootfs" || a == "--disk" || a == "--tmpfs" ||
             a == "--workdir" || a == "-w" || a == "--net" || a == "-p" || a == "--publish" || a == "--uid" || a == "--gid" || a == "--name" || a == "--socket" ||
             a == "-e" || a == "-m" || a == "-v" || a == "--volume" || a == "--memory")
             ++i;
@@ -104,7 +104,7 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
 
     RunCommand run;
     std::string mem, timeout, rootfs, workdir;
-    std::vector<std::string> shares, disks, publish;
+    std::vector<std::string> shares, disks, publish, tmpfs;
     std::string net;
     auto* sub = app.add_subcommand("run", "Boot APP in a fresh micro-VM; its exit status becomes ours");
     run.create_only = create;
@@ -118,6 +118,10 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         ->type_name("HOSTDIR[:GUESTPATH][:ro]");
     sub->add_option("--rootfs", rootfs, "Host directory to use as the guest's / (:ro: read-only)")
         ->type_name("DIR[:ro]");
+    sub->add_option("--tmpfs", tmpfs, "A file system in guest RAM at PATH (default SIZE: half of --mem), repeatable; "
+                                      "/tmp and /dev/shm have one unless a share covers them")
+        ->allow_extra_args(false)
+        ->type_name("PATH[:SIZE]");
     sub->add_option("--disk", disks, "Attach a host file as /dev/vda, /dev/vdb, ..., repeatable")
         ->allow_extra_args(false)
         ->type_name("FILE[:ro]");
@@ -195,6 +199,8 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         run.config.net = TRY(parse_net_mode(net));
     for (const auto& p : publish)
         run.config.publish.push_back(TRY(parse_publish(p)));
+    for (const auto& t : tmpfs)
+        run.config.tmpfs.push_back(TRY(parse_tmpfs(t)));
     run.config.cwd = workdir.empty() ? guest_cwd_for_host_cwd(run.config.shares) : TRY(normalise_guest_path(workdir));
     run.sandbox = !no_sandbox;
     if (!uid.empty())

@@ -108,6 +108,48 @@ Result<DiskSpec> parse_disk(std::string_view text) {
     return d;
 }
 
+Result<TmpfsSpec> parse_tmpfs(std::string_view text) {
+    TmpfsSpec t;
+    std::string s(text);
+    size_t colon = s.rfind(':');
+    if (colon != std::string::npos) {
+        auto size = parse_size(std::string_view(s).substr(colon + 1));
+        if (!size)
+            return make_error(ErrorKind::BadInput, "--tmpfs", "'" + s + "': " + size.error().message);
+        t.size = *size;
+        s.resize(colon);
+    }
+    if (s.empty() || s[0] != '/')
+        return make_error(ErrorKind::BadInput, "--tmpfs", "'" + std::string(text) + "': PATH must be absolute");
+    t.guest_path = TRY(normalise_guest_path(s));
+    if (t.guest_path == "/")
+        return make_error(ErrorKind::BadInput, "--tmpfs", "'/' cannot be a tmpfs (use --rootfs)");
+    return t;
+}
+
+std::vector<TmpfsSpec> effective_tmpfs(const VmConfig& cfg) {
+    std::vector<TmpfsSpec> out;
+    auto at_or_below = [](const std::string& p, const std::string& dir) {
+        return p == dir || (p.size() > dir.size() && p.compare(0, dir.size(), dir) == 0 && p[dir.size()] == '/');
+    };
+    for (const char* def : {"/tmp", "/dev/shm"}) {
+        bool covered = false;
+        for (const auto& s : cfg.shares)
+            covered = covered || at_or_below(s.guest_path, def);
+        for (const auto& t : cfg.tmpfs)
+            covered = covered || t.guest_path == def;
+        if (!covered)
+            out.push_back({def, 0});
+    }
+    out.insert(out.end(), cfg.tmpfs.begin(), cfg.tmpfs.end());
+    for (auto& t : out)
+        if (t.size == 0)
+            t.size = cfg.mem_size / 2;
+    if (out.size() > abi::kMaxTmpfs)
+        out.resize(abi::kMaxTmpfs);
+    return out;
+}
+
 Result<VmConfig> validate(VmConfig cfg) {
     using abi::kHugePageSize;
     if (cfg.mem_size > abi::kMaxMemSize)  // before rounding, which could wrap
@@ -130,6 +172,19 @@ Result<VmConfig> validate(VmConfig cfg) {
     for (const auto& e : cfg.env)
         if (e.find('=') == std::string::npos || e.front() == '=')
             return make_error(ErrorKind::BadInput, "--env", "'" + e + "' is not of the form KEY=VALUE");
+    if (cfg.tmpfs.size() > abi::kMaxTmpfs - 2)
+        return make_error(ErrorKind::BadInput, "--tmpfs", "at most " + std::to_string(abi::kMaxTmpfs - 2) + " (besides /tmp and /dev/shm)");
+    for (size_t i = 0; i < cfg.tmpfs.size(); ++i) {
+        const std::string& p = cfg.tmpfs[i].guest_path;
+        if (p.size() >= sizeof(abi::TmpfsMount::guest_path))
+            return make_error(ErrorKind::BadInput, "--tmpfs", "guest path '" + p + "' is too long");
+        for (size_t j = 0; j < i; ++j)
+            if (cfg.tmpfs[j].guest_path == p)
+                return make_error(ErrorKind::BadInput, "--tmpfs", "two tmpfs at " + p);
+        for (const auto& s : cfg.shares)
+            if (s.guest_path == p)
+                return make_error(ErrorKind::BadInput, "--tmpfs", p + " is also a share (--fs)");
+    }
     if (cfg.shares.size() > abi::kMaxMounts)
         return make_error(ErrorKind::BadInput, "--fs", "at most " + std::to_string(abi::kMaxMounts) + " shares");
     for (size_t i = 0; i < cfg.shares.size(); ++i) {

@@ -18,6 +18,12 @@ struct ShareSpec {
     bool read_only = false;
 };
 
+// A tmpfs in guest RAM (--tmpfs PATH[:SIZE]).
+struct TmpfsSpec {
+    std::string guest_path;  // absolute, normalised
+    uint64_t size = 0;       // 0: half of the guest's RAM
+};
+
 // A host file shown as a block device (--disk FILE[:ro]): /dev/vda, /dev/vdb, ...
 struct DiskSpec {
     std::string path;
@@ -67,6 +73,10 @@ struct VmConfig {
     std::string hostname = "lightvm";
     std::vector<ShareSpec> shares;
     std::vector<DiskSpec> disks;
+    // --tmpfs PATH[:SIZE]: file systems in guest RAM. /tmp and /dev/shm get
+    // one by default (half of mem_size each, as Linux's tmpfs) unless a
+    // share is at or below them or an entry here names them.
+    std::vector<TmpfsSpec> tmpfs;
     std::string cwd = "/";               // guest working directory at start
     // Host streams the guest's stdin/stdout/stderr are wired to.
     int stdin_fd = 0, stdout_fd = 1, stderr_fd = 2;
@@ -88,6 +98,11 @@ Result<uint64_t> parse_size(std::string_view text);
 Result<ShareSpec> parse_share(std::string_view text);
 // "--disk FILE[:ro]" -> DiskSpec.
 Result<DiskSpec> parse_disk(std::string_view text);
+// "--tmpfs PATH[:SIZE]" -> TmpfsSpec.
+Result<TmpfsSpec> parse_tmpfs(std::string_view text);
+// The tmpfs mounts a VM gets: the defaults (/tmp, /dev/shm) that no share
+// covers and no --tmpfs names, then cfg.tmpfs; sizes resolved.
+std::vector<TmpfsSpec> effective_tmpfs(const VmConfig& cfg);
 // Lexically normalised absolute path ("/a/./b/../c" -> "/a/c"); error if relative.
 Result<std::string> normalise_guest_path(std::string_view path);
 

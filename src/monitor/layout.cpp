@@ -265,6 +265,11 @@ Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& 
         d.capacity = i < host.disk_capacity.size() ? host.disk_capacity[i] : 0;
         boot.device_count++;
     }
+    for (const TmpfsSpec& t : effective_tmpfs(cfg)) {
+        abi::TmpfsMount& m = boot.tmpfs[boot.tmpfs_count++];
+        copy_string(m.guest_path, sizeof m.guest_path, t.guest_path);
+        m.size = t.size;
+    }
     copy_string(boot.initial_cwd, sizeof boot.initial_cwd, cfg.cwd);
     boot.ram_low_end = host.ram_low_end ? host.ram_low_end : mem.size();
     boot.ram_high_start = host.ram_low_end ? host.ram_high_start : mem.size();

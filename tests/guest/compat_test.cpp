@@ -143,6 +143,24 @@ TEST_P(CompatProgram, ChownIsRealOrAnError) {
     EXPECT_EQ(said, changed ? 0 : -1) << "the host file " << (changed ? "changed" : "did not change") << ": " << r.out;
 }
 
+// The same program in /tmp: a tmpfs in guest RAM, where FIFOs, mknod,
+// fallocate (and hole punching) and chown behave as in a directory on Linux.
+TEST_P(CompatProgram, TmpfsAsNatively) {
+    REQUIRE_KVM();
+    TempTree t;
+    std::string p = prog("fsnodes", GetParam());
+    RunOptions o;
+    o.cwd = "/tmp";
+    auto r = run_guest(p, {}, "", o);
+    std::string here = fsys::current_path().string();
+    fsys::current_path(t.root);
+    auto n = run_host({guest_path(p)});
+    fsys::current_path(here);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_EQ(r.out, n.out);
+}
+
 INSTANTIATE_TEST_SUITE_P(Libc, CompatProgram, ::testing::Values("glibc", "musl"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
@@ -272,6 +290,53 @@ TEST(ShellCwd, ScriptsAsNatively) {
         EXPECT_EQ(r.out, n.out) << shell;
         EXPECT_EQ(r.err, n.err) << shell;
         EXPECT_NE(r.out.find("hd three|42"), std::string::npos) << shell << ": " << r.out << r.err;
+    }
+}
+
+// /tmp and /dev/shm exist, are writable, are listed, and keep to their size.
+TEST(Tmpfs, WritableListedAndLimited) {
+    REQUIRE_BUSYBOX();
+    auto r = run_guest(kBusybox, {"stat", "-c", "%a %F %n", "/tmp", "/dev/shm"});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.out, "1777 directory /tmp\n1777 directory /dev/shm\n") << r.err;
+    auto ls = run_guest(kBusybox, {"ls", "/", "/dev"});
+    EXPECT_NE(ls.out.find("tmp"), std::string::npos) << ls.out;
+    EXPECT_NE(ls.out.find("shm"), std::string::npos) << ls.out;
+
+    RunOptions o;
+    o.tmpfs.push_back({"/scratch", 1u << 20});
+    auto full = run_guest(kBusybox, {"dd", "if=/dev/zero", "of=/scratch/f", "bs=64k", "count=100"}, "", o);
+    ASSERT_TRUE(full.ok) << full.error;
+    EXPECT_EQ(full.status, 1) << describe(full);
+    EXPECT_NE(full.err.find("No space left on device"), std::string::npos) << full.err;
+    EXPECT_NE(full.err.find("16+0 records out"), std::string::npos) << "1 MiB fits, no more: " << full.err;
+    auto df = run_guest(kBusybox, {"df", "-k", "/scratch"}, "", o);
+    EXPECT_NE(df.out.find("tmpfs                     1024"), std::string::npos) << df.out;
+
+    auto tmp = run_guest(kBusybox, {"mktemp"});
+    EXPECT_EQ(tmp.status, 0) << describe(tmp);
+    EXPECT_EQ(tmp.out.rfind("/tmp/tmp.", 0), 0u) << tmp.out;
+}
+
+// The shell script: cd, pwd -P, globbing and here documents in
+// /tmp, without PWD (zsh writes here-documents to /tmp/zsh*).
+TEST(Tmpfs, ShellScriptsInTmp) {
+    REQUIRE_FILE(kZsh);
+    REQUIRE_FILE(kBash);
+    const std::string script =
+        "cd /tmp; echo one > b.txt; echo two > a.txt; : > c.log\n"
+        "for f in *.txt; do read -r line < $f; echo \"$f $line\"; done\n"
+        "while read -r a b; do echo \"hd $a|$b\"; done <<EOF\n"
+        "x $((6 * 7))\nEOF\n"
+        "cd /dev/shm; pwd -P; cd /tmp; pwd -P; echo \"$PWD\"\n";
+    for (const char* shell : {kBash, kZsh}) {
+        std::vector<std::string> args = {"-c", script};
+        if (std::string(shell) == kZsh)
+            args.insert(args.begin(), "-f");
+        auto r = run_guest(shell, args);
+        ASSERT_TRUE(r.ok) << r.error;
+        EXPECT_EQ(r.status, 0) << shell << ": " << describe(r);
+        EXPECT_EQ(r.out, "a.txt two\nb.txt one\nhd x|42\n/dev/shm\n/tmp\n/tmp\n") << shell << ": " << r.err;
     }
 }
 

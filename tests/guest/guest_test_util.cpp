@@ -97,6 +97,7 @@ GuestRun run_guest(const std::string& prog_file, std::vector<std::string> args, 
     cfg.diag_fd = diag.get();
     cfg.shares = opts.shares;
     cfg.disks = opts.disks;
+    cfg.tmpfs = opts.tmpfs;
     cfg.irq_test = opts.irq_test;
     cfg.net = opts.net;
     cfg.publish = opts.publish;

@@ -41,6 +41,7 @@ struct RunOptions {
     bool merge_stderr = false;        // guest stderr into the same capture as stdout (like 2>&1)
     std::vector<ShareSpec> shares;    // host directories (--fs, --rootfs is guest_path "/")
     std::vector<DiskSpec> disks;      // block devices (--disk): /dev/vda, /dev/vdb, ...
+    std::vector<TmpfsSpec> tmpfs;     // --tmpfs (besides the default /tmp and /dev/shm)
     std::string cwd;                  // guest working directory; empty: VmConfig's default ("/")
     IrqTestConfig irq_test;           // interrupt test knobs (doorbells, guest timer, masked boot)
     NetMode net = NetMode::None;      // --net

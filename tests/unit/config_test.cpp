@@ -236,3 +236,49 @@ TEST(Admission, HostHasSomeMemory) {
 
 }  // namespace
 }  // namespace lightvm
+
+// --tmpfs PATH[:SIZE], and which tmpfs mounts a VM gets.
+TEST(Tmpfs, ParseAndRefuse) {
+    auto t = lightvm::parse_tmpfs("/scratch/./x:2M");
+    ASSERT_TRUE(t) << t.error().to_string();
+    EXPECT_EQ(t->guest_path, "/scratch/x");
+    EXPECT_EQ(t->size, 2u << 20);
+    auto d = lightvm::parse_tmpfs("/data");
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->size, 0u) << "0: half of --mem, decided with the VM's size";
+    for (const char* bad : {"relative", "/x:abc", "/", ":1M", "/x:0"})
+        EXPECT_FALSE(lightvm::parse_tmpfs(bad)) << bad;
+    EXPECT_NE(lightvm::parse_tmpfs("rel").error().to_string().find("--tmpfs"), std::string::npos);
+}
+
+TEST(Tmpfs, DefaultsUnlessCovered) {
+    lightvm::VmConfig cfg;
+    cfg.mem_size = 64u << 20;
+    auto all = lightvm::effective_tmpfs(cfg);
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].guest_path, "/tmp");
+    EXPECT_EQ(all[1].guest_path, "/dev/shm");
+    EXPECT_EQ(all[0].size, 32u << 20);
+    cfg.shares.push_back({"/host", "/tmp/x", false});  // a share below /tmp keeps the synthetic /tmp
+    cfg.tmpfs.push_back({"/dev/shm", 1u << 20});       // an explicit size replaces the default
+    cfg.tmpfs.push_back({"/scratch", 0});
+    all = lightvm::effective_tmpfs(cfg);
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].guest_path, "/dev/shm");
+    EXPECT_EQ(all[0].size, 1u << 20);
+    EXPECT_EQ(all[1].guest_path, "/scratch");
+    EXPECT_EQ(all[1].size, 32u << 20);
+}
+
+TEST(Tmpfs, ValidateRefuses) {
+    lightvm::VmConfig cfg;
+    cfg.tmpfs = {{"/a", 0}, {"/a", 0}};
+    EXPECT_FALSE(lightvm::validate(cfg)) << "two at one path";
+    cfg.tmpfs = {{"/a", 0}, {"/b", 0}, {"/c", 0}};
+    EXPECT_FALSE(lightvm::validate(cfg)) << "more than fit the boot page";
+    cfg.tmpfs = {{"/data", 0}};
+    cfg.shares = {{"/host", "/data", false}};
+    EXPECT_FALSE(lightvm::validate(cfg)) << "a share and a tmpfs at one path";
+    cfg.shares.clear();
+    EXPECT_TRUE(lightvm::validate(cfg));
+}

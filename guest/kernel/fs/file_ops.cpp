@@ -64,6 +64,10 @@ const FileOps* file_ops_for(FileKind kind) {
         return &kBlockFileOps;
     case FileKind::Socket:
         return &kSocketOps;
+    case FileKind::TmpFile:
+        return &kTmpFileOps;
+    case FileKind::TmpDir:
+        return &kTmpDirOps;
     case FileKind::Synthetic:
     case FileKind::Free:
         break;

@@ -71,5 +71,7 @@ extern const FileOps kDevFullOps;
 extern const FileOps kDevRandomOps;
 extern const FileOps kBlockFileOps;
 extern const FileOps kSocketOps;      // kernel/net/socket.cpp
+extern const FileOps kTmpFileOps;
+extern const FileOps kTmpDirOps;
 
 }  // namespace lightvm::guest

@@ -26,6 +26,8 @@ enum class FileKind : uint8_t {
     Block,      // --disk device
     Synthetic,  // read-only text made by the kernel (/proc/mounts), in `text`
     Socket,     // kernel/net/: `sock`
+    TmpFile,    // a file in a tmpfs (fs/tmpfs.cpp): handle = inode index
+    TmpDir,     // a directory in a tmpfs: handle = inode index, path as HostDir
 };
 
 struct Pipe;

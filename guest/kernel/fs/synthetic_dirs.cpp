@@ -4,6 +4,7 @@
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/identity.hpp"
+#include "kernel/fs/tmpfs.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/uapi.hpp"
 
@@ -92,9 +93,16 @@ bool fd_entry(long fd, DirEntry* out) {
     return true;
 }
 
+uint32_t share_count() { return boot().mount_count < abi::kMaxMounts ? boot().mount_count : abi::kMaxMounts; }
+// Share mounts, then tmpfs mounts: what the synthetic directories lead to.
+uint32_t mount_count() { return share_count() + tmpfs_count(); }
+const char* mount_path(uint32_t i) {
+    return i < share_count() ? boot().mounts[i].guest_path : tmpfs_path(i - share_count());
+}
+
 // The child component of `dir` on the way to mount i, or nullptr.
 const char* child_towards_mount(const char* dir, size_t dlen, uint32_t i, size_t* len) {
-    const char* p = boot().mounts[i].guest_path;
+    const char* p = mount_path(i);
     size_t plen = strlen(p);
     size_t skip = dlen == 1 ? 1 : dlen + 1;  // "/" or "/dir/"
     if (plen <= skip || memcmp(p, dir, dlen) != 0 || (dlen > 1 && p[dlen] != '/'))
@@ -107,11 +115,10 @@ const char* child_towards_mount(const char* dir, size_t dlen, uint32_t i, size_t
     return n ? name : nullptr;
 }
 
-uint32_t mount_count() { return boot().mount_count < abi::kMaxMounts ? boot().mount_count : abi::kMaxMounts; }
 
 // Whether mount j's path has `prefix` (ending at a component boundary).
 bool mount_has_prefix(uint32_t j, const char* prefix, size_t len) {
-    const char* p = boot().mounts[j].guest_path;
+    const char* p = mount_path(j);
     size_t plen = strlen(p);
     if (len == 1)
         return true;  // "/"
@@ -127,7 +134,7 @@ uint64_t root_ino(const char* dir, size_t dlen) {
         return 1;  // "/"
     uint64_t next = 4;  // 2, 3: under /dev and /proc (kFixed)
     for (uint32_t i = 0; i < mount_count(); ++i) {
-        const char* p = boot().mounts[i].guest_path;
+        const char* p = mount_path(i);
         size_t plen = strlen(p);
         for (size_t end = 1; end <= plen; ++end) {
             if (end < plen && p[end] != '/')

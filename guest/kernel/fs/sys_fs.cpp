@@ -7,6 +7,7 @@
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
 #include "kernel/fs/pipe.hpp"
+#include "kernel/fs/tmpfs.hpp"
 #include "kernel/fs/identity.hpp"
 #include "kernel/fs/synthetic_dirs.hpp"
 #include "kernel/kernel.hpp"
@@ -64,6 +65,11 @@ static const char* proc_mounts_text(uint32_t* len) {
             put((boot().mounts[i].flags & abi::kDevReadOnly) ? "ro" : "rw");
             put(" 0 0\n");
         }
+        for (uint32_t i = 0; i < tmpfs_count(); ++i) {
+            put("tmpfs ");
+            put(tmpfs_path(i));
+            put(" tmpfs rw 0 0\n");
+        }
     }
     *len = n;
     return text;
@@ -92,7 +98,12 @@ static FileKind special_kind(Special s) {
     }
 }
 
-static long open_special(const Resolved& res, uint32_t flags) {
+static long open_special(const Resolved& res, uint32_t flags, uint32_t mode) {
+    if (res.in_tmpfs) {
+        OpenFile* f;
+        long r = tmpfs_open(res, flags, mode, &f);
+        return r < 0 ? r : install(f, flags);
+    }
     uint32_t keep = flags & (O_ACCMODE | O_APPEND | O_NONBLOCK);
     bool writing = (flags & O_ACCMODE) != 0 || (flags & O_TRUNC);
     if ((flags & O_CREAT) && (flags & O_EXCL))
@@ -221,7 +232,7 @@ static long do_open(PathArg& p, uint32_t flags, uint32_t mode) {
     if (r < 0)
         return r;
     if (r == 1)
-        return open_special(res, flags);
+        return open_special(res, flags, mode);
     if (handle == -err::kNxio)
         return open_node(p, flags);
     if (handle < 0)
@@ -272,6 +283,8 @@ long sys_creat(const SyscallArgs& a) {
 // ---- stat -----------------------------------------------------------------
 
 static long stat_special(const Resolved& res, Stat* out) {
+    if (res.in_tmpfs)
+        return tmpfs_stat(res, out);
     switch (res.special) {
     case Special::Fd: {
         OpenFile* f = fd_get(res.fd);
@@ -352,6 +365,8 @@ static long do_access(PathArg& p, uint32_t mode, uint32_t flags) {
         long r = resolve(p, res);
         if (r < 0)
             return r;
+        if (res.in_tmpfs)
+            return tmpfs_access(res, mode);
         if (!res.in_share) {
             if (res.special == Special::None)
                 return -err::kNoEnt;

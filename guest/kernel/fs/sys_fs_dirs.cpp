@@ -9,6 +9,7 @@
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
 #include "kernel/fs/synthetic_dirs.hpp"
+#include "kernel/fs/tmpfs.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/uapi.hpp"
 #include "kernel/mm/uaccess.hpp"
@@ -54,6 +55,8 @@ long sys_getdents64(const SyscallArgs& a) {
         return -err::kFault;
     if (f->kind == FileKind::SynthDir)
         return synth_getdents(f, a.a1, a.a2);
+    if (f->kind == FileKind::TmpDir)
+        return tmpfs_getdents(f, a.a1, a.a2);
     if (f->kind != FileKind::HostDir)
         return -err::kNotDir;
     // Records land in a kernel buffer (contiguous for the monitor), then
@@ -111,6 +114,8 @@ static long do_mkdir(PathArg& p, uint32_t mode) {
         long r = resolve(p, res);
         if (r < 0)
             return r;
+        if (res.in_tmpfs)
+            return tmpfs_mkdir(res, mode);
         if (!res.in_share)
             return res.special == Special::None ? -err::kNoEnt : -err::kExist;
         abi::HcFs req = redirectable(p, path_request(abi::kFsMkdir, res));
@@ -139,6 +144,8 @@ static long do_unlink(PathArg& p, uint32_t flags) {
             return r;
         if (dots)
             return (flags & AT_REMOVEDIR) ? (dots == 1 ? -err::kInval : -err::kNotEmpty) : -err::kIsDir;
+        if (res.in_tmpfs)
+            return tmpfs_unlink(res, flags & AT_REMOVEDIR);
         if ((r = need_share(res, true)) < 0)
             return r;
         if (res.rel_len == 0)
@@ -170,6 +177,11 @@ static long two_paths(uint32_t op, long dfd1, uint64_t p1, long dfd2, uint64_t p
         return r;
     if ((r = resolve_user(dfd2, p2, res2)) < 0)
         return r;
+    if (res.in_tmpfs || res2.in_tmpfs) {
+        if (!res.in_tmpfs || !res2.in_tmpfs)
+            return res.in_share || res2.in_share ? -err::kXDev : -err::kPerm;
+        return op == abi::kFsRename ? tmpfs_rename(res, res2, flags) : tmpfs_link(res, res2);
+    }
     if ((r = need_share(res, true)) < 0 || (r = need_share(res2, true)) < 0)
         return r;
     if (res.share != res2.share)
@@ -207,6 +219,8 @@ static long do_symlink(uint64_t target_addr, long dirfd, uint64_t link_path) {
     Resolved res;
     if ((r = resolve_user(dirfd, link_path, res)) < 0)
         return r;
+    if (res.in_tmpfs)
+        return -err::kPerm;  // tmpfs has no symbolic links yet (docs/compat.md)
     if ((r = need_share(res, true)) < 0)
         return r;
     abi::HcFs req = path_request(abi::kFsSymlink, res);
@@ -229,6 +243,10 @@ static long do_readlink(PathArg& p, uint64_t buf, uint64_t size) {
             if (n > size)
                 n = size;
             return copy_to_user(buf, boot().exe_path, n) < 0 ? -err::kFault : static_cast<long>(n);
+        }
+        if (res.in_tmpfs) {
+            Stat st;
+            return (r = tmpfs_stat(res, &st)) < 0 ? r : -err::kInval;  // never a link
         }
         if (!res.in_share)
             return res.special == Special::None ? -err::kNoEnt : -err::kInval;
@@ -267,7 +285,10 @@ long sys_chdir(const SyscallArgs& a) {
     long r = resolve_user(AT_FDCWD, a.a0, res);
     if (r < 0)
         return r;
-    if (!res.in_share) {
+    if (res.in_tmpfs) {
+        if ((r = tmpfs_is_dir(res)) < 0)
+            return r;
+    } else if (!res.in_share) {
         if (res.special != Special::SynthDir)
             return res.special == Special::None ? -err::kNoEnt : -err::kNotDir;
     } else {
@@ -304,7 +325,7 @@ long sys_fchdir(const SyscallArgs& a) {
     OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
-    if ((f->kind != FileKind::HostDir && f->kind != FileKind::SynthDir) || !f->path)
+    if ((f->kind != FileKind::HostDir && f->kind != FileKind::SynthDir && f->kind != FileKind::TmpDir) || !f->path)
         return -err::kNotDir;
     return vfs_set_cwd(f->path, strlen(f->path));
 }

@@ -8,6 +8,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
+#include "kernel/fs/tmpfs.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/uapi.hpp"
 #include "kernel/mm/uaccess.hpp"
@@ -24,10 +25,12 @@ long sys_ftruncate(const SyscallArgs& a) {
         return -err::kBadF;
     if (static_cast<int64_t>(a.a1) < 0)
         return -err::kInval;
-    if (f->kind != FileKind::HostFile)
-        return f->kind == FileKind::HostDir ? -err::kIsDir : -err::kInval;
+    if (f->kind != FileKind::HostFile && f->kind != FileKind::TmpFile)
+        return f->kind == FileKind::HostDir || f->kind == FileKind::TmpDir ? -err::kIsDir : -err::kInval;
     if ((f->flags & O_ACCMODE) == 0)
         return -err::kInval;  // Linux: EINVAL when not open for writing
+    if (f->kind == FileKind::TmpFile)
+        return tmpfs_ftruncate(f, static_cast<int64_t>(a.a1));
     abi::HcFs req = fs_request(abi::kFsTruncate);
     req.handle = f->handle;
     req.offset = static_cast<int64_t>(a.a1);
@@ -41,6 +44,8 @@ long sys_truncate(const SyscallArgs& a) {
     long r = resolve_user(AT_FDCWD, a.a0, res);
     if (r < 0)
         return r;
+    if (res.in_tmpfs)
+        return tmpfs_truncate(res, static_cast<int64_t>(a.a1));
     if ((r = need_share(res, true)) < 0)
         return r;
     abi::HcFs open = path_request(abi::kFsOpen, res);
@@ -67,6 +72,11 @@ long sys_utimensat(const SyscallArgs& a) {
         OpenFile* f = fd_get(fd_arg(a.a0));
         if (!f)
             return -err::kBadF;
+        if (f->kind == FileKind::TmpFile || f->kind == FileKind::TmpDir) {
+            int64_t ns[2];
+            long t = tmpfs_times_from_user(a.a2, ns);
+            return t < 0 ? t : tmpfs_futimens(f, t == 1 ? nullptr : ns);
+        }
         if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
             return 0;
         abi::HcFs req = fs_request(abi::kFsUtimens);
@@ -78,6 +88,11 @@ long sys_utimensat(const SyscallArgs& a) {
     long r = resolve_user(fd_arg(a.a0), a.a1, res);
     if (r < 0)
         return r;
+    if (res.in_tmpfs) {
+        int64_t ns[2];
+        long t = tmpfs_times_from_user(a.a2, ns);
+        return t < 0 ? t : tmpfs_utimens(res, t == 1 ? nullptr : ns);
+    }
     if (!res.in_share)
         return res.special == Special::None ? -err::kNoEnt : 0;
     abi::HcFs req = path_request(abi::kFsUtimens, res);
@@ -92,6 +107,8 @@ static long do_chmod(PathArg& p, uint32_t mode) {
         long r = resolve(p, res);
         if (r < 0)
             return r;
+        if (res.in_tmpfs)
+            return tmpfs_chmod(res, mode);
         if ((r = need_share(res, true)) < 0)
             return r;
         abi::HcFs req = redirectable(p, path_request(abi::kFsChmod, res));
@@ -112,6 +129,8 @@ long sys_fchmod(const SyscallArgs& a) {
     OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
+    if (f->kind == FileKind::TmpFile || f->kind == FileKind::TmpDir)
+        return tmpfs_fchmod(f, static_cast<uint32_t>(a.a1));
     if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
         return 0;
     abi::HcFs req = fs_request(abi::kFsChmod);
@@ -137,6 +156,8 @@ static long do_chown(PathArg& p, int64_t uid, int64_t gid, uint32_t flags) {
         long r = resolve(p, res);
         if (r < 0)
             return r;
+        if (res.in_tmpfs)
+            return tmpfs_chown(res, uid, gid);
         if (!res.in_share)
             return chown_kernel_file(uid, gid);  // resolved: it exists
         abi::HcFs req = redirectable(p, path_request(abi::kFsChown, res));
@@ -169,6 +190,8 @@ static long fchown_fd(long fd, int64_t uid, int64_t gid) {
     OpenFile* f = fd_get(fd);
     if (!f)
         return -err::kBadF;
+    if (f->kind == FileKind::TmpFile || f->kind == FileKind::TmpDir)
+        return tmpfs_fchown(f, uid, gid);
     if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
         return chown_kernel_file(uid, gid);
     abi::HcFs req = fs_request(abi::kFsChown);
@@ -193,6 +216,8 @@ static long do_mknod(PathArg& p, uint32_t mode) {
         long r = resolve(p, res);
         if (r < 0)
             return r;
+        if (res.in_tmpfs)
+            return tmpfs_mknod(res, type | (mode & 07777));
         if (!res.in_share)
             return res.special == Special::None ? -err::kNoEnt : -err::kExist;
         if (type == S_IFCHR || type == S_IFBLK)
@@ -230,8 +255,11 @@ long sys_fallocate(const SyscallArgs& a) {
     switch (f->kind) {
     case FileKind::HostFile:
         break;
+    case FileKind::TmpFile:
+        return tmpfs_fallocate(f, static_cast<uint32_t>(a.a1), offset, len);
     case FileKind::HostDir:
     case FileKind::SynthDir:
+    case FileKind::TmpDir:
         return -err::kIsDir;
     case FileKind::PipeRead:
     case FileKind::PipeWrite:
@@ -282,6 +310,8 @@ long sys_statfs(const SyscallArgs& a) {
     long r = resolve_user(AT_FDCWD, a.a0, res);
     if (r < 0)
         return r;
+    if (res.in_tmpfs)
+        return tmpfs_statfs(res, a.a1);
     if (!res.in_share)
         return res.special == Special::None ? -err::kNoEnt : statfs_synthetic(a.a1);
     return statfs_call(path_request(abi::kFsStatfs, res), a.a1);
@@ -293,6 +323,8 @@ long sys_fstatfs(const SyscallArgs& a) {
         return -err::kBadF;
     if (!access_ok(a.a1, kStatfsSize))
         return -err::kFault;
+    if (f->kind == FileKind::TmpFile || f->kind == FileKind::TmpDir)
+        return tmpfs_fstatfs(f, a.a1);
     if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
         return statfs_synthetic(a.a1);
     abi::HcFs req = fs_request(abi::kFsStatfs);

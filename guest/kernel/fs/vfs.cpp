@@ -4,6 +4,7 @@
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/identity.hpp"
 #include "kernel/fs/synthetic_dirs.hpp"
+#include "kernel/fs/tmpfs.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/uapi.hpp"
 #include "kernel/proc/task.hpp"
@@ -317,7 +318,8 @@ long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
             OpenFile* f = fd_get(dirfd);
             if (!f)
                 return -err::kBadF;
-            if ((f->kind != FileKind::HostDir && f->kind != FileKind::SynthDir) || !f->path)
+            if ((f->kind != FileKind::HostDir && f->kind != FileKind::SynthDir && f->kind != FileKind::TmpDir) ||
+                !f->path)
                 return -err::kNotDir;
             base = f->path;
             base_len = strlen(base);
@@ -348,7 +350,16 @@ long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
             best_len = mlen;
         }
     }
-    size_t tree = kernel_tree(a, n);
+    size_t tree = kernel_tree(a, n), tlen = 0;
+    int tmp = tmpfs_match(a, n, &tlen);
+    if (tmp >= 0 && (best < 0 || tlen > best_len) && tlen > tree) {
+        out.in_tmpfs = true;
+        out.tmpfs = static_cast<uint32_t>(tmp);
+        size_t skip = tlen + (n > tlen ? 1 : 0);
+        out.rel = a + skip;
+        out.rel_len = n - skip;
+        return 0;
+    }
     if (best < 0 || (tree && best_len < tree)) {
         size_t len;
         if ((n == 1 && !g_has_root_mount) || is_kernel_dir(a, n) || mount_child(a, 0, &len)) {

@@ -30,6 +30,8 @@ struct Resolved {
     long fd;                    // Special::Fd: the descriptor
     bool in_share;
     uint32_t share;
+    bool in_tmpfs;              // a guest-memory file system (fs/tmpfs.hpp); rel is the path inside
+    uint32_t tmpfs;
     bool read_only;
     bool trailing_slash;        // "dir/": must be a directory
     size_t abs_len;
