@@ -32,7 +32,8 @@ TABLE=$HERE/busybox_applets.tsv
 [ -x "$BUSYBOX" ] || { echo "SKIPPED: $BUSYBOX missing (busybox-static)"; exit 77; }
 [ -r /dev/kvm ] || { echo "SKIPPED: /dev/kvm not available"; exit 77; }
 
-WORK=$(mktemp -d /tmp/lightvm-sweep-XXXXXX)
+# Not below /tmp: a share there would replace the guest's tmpfs /tmp.
+WORK=$(mktemp -d /var/tmp/lightvm-sweep-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
 # The fixture: small text files, a binary, a tree, links, archives. Archives
