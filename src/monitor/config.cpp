@@ -130,12 +130,17 @@ Result<TmpfsSpec> parse_tmpfs(std::string_view text) {
 std::vector<TmpfsSpec> effective_tmpfs(const VmConfig& cfg) {
     std::vector<TmpfsSpec> out;
     auto at_or_below = [](const std::string& p, const std::string& dir) {
-        return p == dir || (p.size() > dir.size() && p.compare(0, dir.size(), dir) == 0 && p[dir.size()] == '/');
+        return p == dir || dir == "/" ||
+               (p.size() > dir.size() && p.compare(0, dir.size(), dir) == 0 && p[dir.size()] == '/');
     };
     for (const char* def : {"/tmp", "/dev/shm"}) {
         bool covered = false;
+        // A share at or below the path provides it; so does one above /tmp
+        // (--rootfs: the root file system's own /tmp, as in a container
+        // image). /dev is always the kernel's, so nothing above /dev/shm counts.
         for (const auto& s : cfg.shares)
-            covered = covered || at_or_below(s.guest_path, def);
+            covered = covered || at_or_below(s.guest_path, def) ||
+                      (std::string_view(def) == "/tmp" && at_or_below(def, s.guest_path));
         for (const auto& t : cfg.tmpfs)
             covered = covered || t.guest_path == def;
         if (!covered)

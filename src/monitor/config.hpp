@@ -75,7 +75,8 @@ struct VmConfig {
     std::vector<DiskSpec> disks;
     // --tmpfs PATH[:SIZE]: file systems in guest RAM. /tmp and /dev/shm get
     // one by default (half of mem_size each, as Linux's tmpfs) unless a
-    // share is at or below them or an entry here names them.
+    // share provides them (at or below them; for /tmp also --rootfs or any
+    // share above it) or an entry here names them.
     std::vector<TmpfsSpec> tmpfs;
     std::string cwd = "/";               // guest working directory at start
     // Host streams the guest's stdin/stdout/stderr are wired to.

@@ -404,7 +404,9 @@ fi
 # --- Summary ---------------------------------------------------------------------------
 # --- /proc/mounts lists the shares; df works on them ------------------------------
 run "$L" run --fs "$T/data:/data:ro" "$B" cat /proc/mounts
-expect "/proc/mounts lists a :ro share" 0 "lightvm-share0 /data lightvmfs ro 0 0"
+expect "/proc/mounts lists a :ro share (and the tmpfs mounts)" 0 "lightvm-share0 /data lightvmfs ro 0 0
+tmpfs /tmp tmpfs rw 0 0
+tmpfs /dev/shm tmpfs rw 0 0"
 run "$L" run --fs "$T/data:/data" "$B" df /data
 case "$OUT" in
     *" /data") expect "df on a share" 0 ;;

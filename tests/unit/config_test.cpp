@@ -268,6 +268,12 @@ TEST(Tmpfs, DefaultsUnlessCovered) {
     EXPECT_EQ(all[0].size, 1u << 20);
     EXPECT_EQ(all[1].guest_path, "/scratch");
     EXPECT_EQ(all[1].size, 32u << 20);
+
+    lightvm::VmConfig root;  // --rootfs: its own /tmp, the kernel's /dev with a tmpfs /dev/shm
+    root.shares.push_back({"/srv/image", "/", false});
+    all = lightvm::effective_tmpfs(root);
+    ASSERT_EQ(all.size(), 1u);
+    EXPECT_EQ(all[0].guest_path, "/dev/shm");
 }
 
 TEST(Tmpfs, ValidateRefuses) {
