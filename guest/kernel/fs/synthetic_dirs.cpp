@@ -4,6 +4,7 @@
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/identity.hpp"
+#include "kernel/fs/proc_files.hpp"
 #include "kernel/fs/tmpfs.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/uapi.hpp"
@@ -63,9 +64,13 @@ constexpr Fixed kFixed[] = {
     {"/dev", "stderr", 0, DT_UNKNOWN, 2},
     {"/proc", "self", kInoProcSelfDir, DT_DIR, -1},
     {"/proc", "mounts", kInoProcMounts, DT_REG, -1},
+    {"/proc", "cpuinfo", kInoProcTextBase + static_cast<uint64_t>(ProcFile::CpuInfo), DT_REG, -1},
+    {"/proc", "meminfo", kInoProcTextBase + static_cast<uint64_t>(ProcFile::MemInfo), DT_REG, -1},
     {"/proc/self", "exe", kInoProcSelfExe, DT_REG, -1},
     {"/proc/self", "fd", kInoProcSelfFdDir, DT_DIR, -1},
     {"/proc/self", "mounts", kInoProcMounts, DT_REG, -1},
+    {"/proc/self", "maps", kInoProcSelfMaps, DT_REG, -1},
+    {"/proc/self", "auxv", kInoProcTextBase + static_cast<uint64_t>(ProcFile::SelfAuxv), DT_REG, -1},
 };
 
 uint8_t dtype_of(uint32_t mode) {
