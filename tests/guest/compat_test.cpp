@@ -313,6 +313,17 @@ TEST(Tmpfs, WritableListedAndLimited) {
     auto df = run_guest(kBusybox, {"df", "-k", "/scratch"}, "", o);
     EXPECT_NE(df.out.find("tmpfs                     1024"), std::string::npos) << df.out;
 
+    // Its pages are guest RAM frames: a tmpfs allowed more than --mem stops
+    // when the frames run out, before its own limit.
+    RunOptions small;
+    small.mem_size = 32ull << 20;
+    small.tmpfs.push_back({"/scratch", 64ull << 20});
+    auto oom = run_guest(kBusybox, {"dd", "if=/dev/zero", "of=/scratch/f", "bs=1M", "count=64"}, "", small);
+    ASSERT_TRUE(oom.ok) << oom.error;
+    EXPECT_EQ(oom.status, 1) << describe(oom);
+    EXPECT_NE(oom.err.find("No space left on device"), std::string::npos) << oom.err;
+    EXPECT_EQ(oom.err.find("32+0 records out"), std::string::npos) << "more than --mem written: " << oom.err;
+
     auto tmp = run_guest(kBusybox, {"mktemp"});
     EXPECT_EQ(tmp.status, 0) << describe(tmp);
     EXPECT_EQ(tmp.out.rfind("/tmp/tmp.", 0), 0u) << tmp.out;
