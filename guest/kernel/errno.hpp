@@ -7,6 +7,17 @@
 
 #include <asm-generic/errno.h>
 
+// Kernel-internal restart codes (include/linux/errno.h, not uapi): a call a
+// signal interrupted returns one; the syscall exit turns it into EINTR or a
+// restart (proc/signal.cpp), so programs never see them (traces do).
+#ifndef ERESTARTSYS
+#define ERESTARTSYS 512
+#define ERESTARTNOINTR 513
+#define ERESTARTNOHAND 514
+#define ENOIOCTLCMD 515
+#define ERESTART_RESTARTBLOCK 516
+#endif
+
 namespace lightvm::guest::err {
 inline constexpr long kPerm = EPERM, kNoEnt = ENOENT, kSrch = ESRCH, kIntr = EINTR, kIo = EIO, kNxio = ENXIO,
                       kBadF = EBADF, kChild = ECHILD, kAgain = EAGAIN, kNoMem = ENOMEM, kAcces = EACCES,

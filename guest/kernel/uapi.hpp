@@ -44,6 +44,7 @@
 #include <linux/utsname.h>       // struct new_utsname
 #include <linux/wait.h>          // W*
 
+#include "kernel/errno.hpp"              // ERESTART* (kernel-internal)
 #include "kernel/syscalls/numbers.hpp"  // __NR_*
 
 // ---- The project's own table: ABI facts the Debian 12 headers (Linux 6.1)
@@ -65,13 +66,7 @@
 #define ARCH_SHSTK_STATUS 0x5005
 #endif
 
-// Kernel-internal restart codes (include/linux/errno.h, not uapi): they
-// reach user space only in traces, when a signal interrupts a call.
-#define ERESTARTSYS 512
-#define ERESTARTNOINTR 513
-#define ERESTARTNOHAND 514
-#define ENOIOCTLCMD 515
-#define ERESTART_RESTARTBLOCK 516
+// Kernel-internal restart codes (ERESTARTSYS, ...): kernel/errno.hpp.
 
 // Number of signals (1.._NSIG): x86's uapi asm/signal.h names SIGRTMAX as
 // _NSIG but leaves _NSIG to the kernel (and glibc's _NSIG is 65).

@@ -107,10 +107,11 @@ lvm_pf_entry0:
     jmp 2b
 
 /* CPL3: run the C handler, then resume the program with the frame the CPU
-   saved. Registers are the program's; the kernel uses no vector registers
+   saved (which the handler rewrites to enter a SIGSEGV handler). Registers are the program's; the kernel uses no vector registers
    (-mgeneral-regs-only). */
 lvm_pf_entry3:
     PUSH_GPRS
+    movq %rsp, %rdi           /* the program's registers: a SIGSEGV handler's frame needs them */
     subq $8, %rsp             /* 15 pushes: realign to 16 for the call */
     cld
     call lvm_page_fault

@@ -6,6 +6,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/mm/kmem.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/signal.hpp"
 #include "kernel/proc/wait.hpp"
 #include "kernel/uapi.hpp"
 
@@ -56,7 +57,9 @@ long pipe_read(OpenFile* f, void* buf, size_t len, int64_t) {
     if (used(p) == 0 && p->writers) {
         if (nonblocking(f))
             return -err::kAgain;
-        wait_event(p->readable, [p] { return used(p) != 0 || !p->writers; });
+        if (wait_event_interruptible(p->readable, [p] { return used(p) != 0 || !p->writers; }) ==
+            WaitResult::Interrupted)
+            return -ERESTARTSYS;
     }
     size_t n = copy_out(p, static_cast<uint8_t*>(buf), len);
     if (n)
@@ -74,7 +77,7 @@ long pipe_write(OpenFile* f, const void* buf, size_t len, int64_t) {
         if (!p->readers) {
             if (done)
                 return static_cast<long>(done);
-            exit_vm(128 + SIGPIPE, SIGPIPE);  // SIGPIPE's default action (no signal delivery yet)
+            return signal_epipe();
         }
         size_t n = copy_in(p, in + done, len - done);
         done += n;
@@ -84,7 +87,9 @@ long pipe_write(OpenFile* f, const void* buf, size_t len, int64_t) {
             break;
         if (nonblocking(f))
             return done ? static_cast<long>(done) : -err::kAgain;
-        wait_event(p->writable, [p] { return used(p) < kCap || !p->readers; });
+        if (wait_event_interruptible(p->writable, [p] { return used(p) < kCap || !p->readers; }) ==
+            WaitResult::Interrupted)
+            return done ? static_cast<long>(done) : -ERESTARTSYS;
     }
     return static_cast<long>(done);
 }

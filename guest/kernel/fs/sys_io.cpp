@@ -9,6 +9,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/fs/pipe.hpp"
 #include "kernel/net/socket.hpp"
+#include "kernel/proc/signal.hpp"
 #include "kernel/proc/wait.hpp"
 #include "kernel/time/clock.hpp"
 #include "kernel/syscalls/syscall.hpp"
@@ -282,6 +283,8 @@ static long poll_wait(pollfd* p, uint64_t n, int64_t timeout_ns) {
             ready = poll_scan(p, n);  // host sockets' state as of now, not of their last call
         if (ready || timeout_ns == 0 || deadline_passed(deadline))
             return ready;
+        if (signal_pending(current()))
+            return -ERESTARTNOHAND;  // a handler makes it EINTR (man 7 signal: never restarted then)
         constexpr int kMaxQueues = 64;  // distinct queues: pipes have two each
         WaitEntry entries[kMaxQueues];
         int ne = 0;
@@ -380,7 +383,14 @@ long sys_pselect6(const SyscallArgs& a) {
             return -err::kInval;
         timeout = ts.tv_sec > (INT64_MAX / 1000000000 - 1) ? INT64_MAX : ts.tv_sec * 1000000000 + ts.tv_nsec;
     }
-    return do_select(a.a0, a.a1, a.a2, a.a3, timeout);  // the signal mask matters once signals are delivered
+    if (a.a5) {  // {const sigset_t* ss; size_t ss_len}
+        uint64_t ss[2];
+        if (copy_from_user(ss, a.a5, sizeof ss) < 0)
+            return -err::kFault;
+        if (long r = signal_temp_mask(ss[0], ss[1]); r < 0)
+            return r;
+    }
+    return signal_temp_mask_end(do_select(a.a0, a.a1, a.a2, a.a3, timeout));
 }
 
 long sys_poll(const SyscallArgs& a) {
@@ -398,7 +408,9 @@ long sys_ppoll(const SyscallArgs& a) {
             return -err::kInval;
         timeout = ts.tv_sec > (INT64_MAX / 1000000000 - 1) ? INT64_MAX : ts.tv_sec * 1000000000 + ts.tv_nsec;
     }
-    return do_poll(a.a0, a.a1, timeout);  // the signal mask (a3) matters once signals are delivered
+    if (long r = signal_temp_mask(a.a3, a.a4); r < 0)
+        return r;
+    return signal_temp_mask_end(do_poll(a.a0, a.a1, timeout));
 }
 
 static long make_pipe(uint64_t fds_addr, uint64_t flags) {
@@ -466,7 +478,7 @@ long sys_sendfile(const SyscallArgs& a) {
         }
         long n = fs_call(r);
         if (n == -err::kPipe && out_stream)
-            exit_vm(128 + SIGPIPE, SIGPIPE);  // SIGPIPE's default action
+            return signal_epipe();
         if (n < 0)
             return n;
         if (pos < 0)

@@ -18,6 +18,7 @@ Handler g_handlers[abi::kIrqSources];
 // The mask is one CPU's state today; it moves into per-CPU data with SMP.
 volatile uint32_t g_mask_depth;
 uint64_t g_deferred;  // sources that arrived while masked (atomic: the handler ORs in)
+void (*g_user_return)(Frame*);
 
 void run(uint64_t sources, const Frame* frame) {
     for (uint32_t s = 0; s < abi::kIrqSources; ++s) {
@@ -35,6 +36,8 @@ void set_handler(abi::IrqSource source, Handler handler) {
     if (source < abi::kIrqSources)
         g_handlers[source] = handler;
 }
+
+void set_user_return_hook(void (*hook)(Frame*)) { g_user_return = hook; }
 
 void mask() {
     g_mask_depth = g_mask_depth + 1;
@@ -92,13 +95,15 @@ extern "C" void lvm_irq(Frame* frame) {
     for (;;) {
         uint64_t sources = __atomic_exchange_n(&lvm_irq_state.pending, 0, __ATOMIC_SEQ_CST);
         if (!sources)
-            return;
+            break;
         sources &= (1ull << abi::kIrqSources) - 1;  // the monitor is trusted, but bound the loop anyway
         if (g_mask_depth)
             __atomic_fetch_or(&g_deferred, sources, __ATOMIC_SEQ_CST);
         else
             run(sources, frame);
     }
+    if (g_user_return && !g_mask_depth)
+        g_user_return(frame);
 }
 
 }  // namespace lightvm::guest::irq

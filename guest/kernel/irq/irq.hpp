@@ -38,6 +38,12 @@ struct MaskGuard {
 // than the app? Both run at CPL3, so CS cannot tell: the RIP does.
 bool from_kernel(const Frame& frame);
 
+// Called at the end of an interrupt that did not stop masked kernel code,
+// with the frame it returns to: signal delivery (proc/signal.cpp) rewrites
+// it when it returns to user code (which includes the vDSO, whose pages
+// are inside the kernel image: from_kernel() counts them as kernel).
+void set_user_return_hook(void (*hook)(Frame* frame));
+
 // One kIrqTimer interrupt at CLOCK_MONOTONIC deadline_ns (0: cancel). One
 // exit. Returns 0 or -errno.
 long arm_timer(uint64_t deadline_ns);

@@ -1,11 +1,15 @@
 // The C side of the page-fault path (arch/x86_64/cpl0.S): resolve the fault
-// through the address space or end the VM with a report naming it.
+// through the address space, enter the program's SIGSEGV handler, or end
+// the VM with a report naming the fault.
 #include "kernel/errno.hpp"
 #include "kernel/irq/irq.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
 #include "kernel/mm/layout.hpp"
+#include "kernel/proc/signal.hpp"
 #include "kernel/proc/task.hpp"
+#include "kernel/syscalls/syscall.hpp"
+#include "kernel/uapi.hpp"
 
 extern "C" uint64_t lvm_fault_frame[6];  // error, rip, cs, rflags, rsp, ss (written by the CPU)
 extern "C" uint64_t lvm_pf_cr2;
@@ -13,9 +17,31 @@ extern "C" char __kernel_end[];
 
 namespace lightvm::guest {
 
+// What lvm_pf_entry3 pushed (PUSH_GPRS order).
+struct PfRegs {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+};
+
 namespace {
 
 enum : uint64_t { kErrPresent = 1, kErrWrite = 2, kErrFetch = 16 };
+
+// A SIGSEGV handler the program installed (and does not block) runs
+// instead of the report: true if the frame now enters it.
+bool to_handler(PfRegs& r, uint64_t addr, uint64_t err) {
+    uint64_t* cpu = lvm_fault_frame;  // error, rip, cs, rflags, rsp, ss
+    SyscallFrame f{r.r15, r.r14, r.r13, r.r12, r.rbp, r.rbx, r.rax, r.rdi, r.rsi, r.rdx,
+                   r.r10, r.r8,  r.r9,  r.rcx, r.r11, cpu[1], cpu[2], cpu[3], cpu[4], cpu[5]};
+    // Linux: a mapping that forbids the access is SEGV_ACCERR, no mapping SEGV_MAPERR.
+    const int code = vma_find(*current_process()->mm, addr) ? SEGV_ACCERR : SEGV_MAPERR;
+    if (!signal_force_fault(&f, SIGSEGV, code, addr, 14, err))
+        return false;
+    r.r15 = f.r15, r.r14 = f.r14, r.r13 = f.r13, r.r12 = f.r12, r.r11 = f.r11, r.r10 = f.r10;
+    r.r9 = f.r9, r.r8 = f.r8, r.rbp = f.rbp, r.rdi = f.rdi, r.rsi = f.rsi, r.rdx = f.rdx;
+    r.rcx = f.rcx, r.rbx = f.rbx, r.rax = f.rax;
+    cpu[1] = f.rip, cpu[3] = f.rflags, cpu[4] = f.rsp;
+    return true;
+}
 
 bool in_kernel_image(uint64_t a) { return a >= abi::kKernelBase && a < reinterpret_cast<uint64_t>(__kernel_end); }
 
@@ -34,7 +60,7 @@ bool in_kernel_image(uint64_t a) { return a >= abi::kKernelBase && a < reinterpr
 
 }  // namespace
 
-extern "C" void lvm_page_fault() {
+extern "C" void lvm_page_fault(PfRegs* regs) {
     irq::MaskGuard masked;
     const uint64_t err = lvm_fault_frame[0], rip = lvm_fault_frame[1], addr = lvm_pf_cr2;
     const bool user_addr = addr >= kUserMin && addr < kUserMax;
@@ -44,11 +70,16 @@ extern "C" void lvm_page_fault() {
         long r = as_fault(*current_process()->mm, addr, err & kErrWrite, err & kErrFetch);
         if (r == 0)
             return;
-        if (!in_kernel_image(rip))
+        if (!in_kernel_image(rip)) {
+            if (r != -err::kNoMem && to_handler(*regs, addr, err))
+                return;
             report(r == -err::kNoMem ? abi::kFaultOutOfMemory : abi::kFaultAccess, addr);
+        }
     }
     if (in_kernel_image(rip))
         report(in_kernel_image(addr) && !(err & kErrPresent) ? abi::kFaultKernelStack : abi::kFaultKernel, addr);
+    if (to_handler(*regs, addr, err))
+        return;
     report(abi::kFaultAccess, addr);  // the kernel's regions, non-canonical, ... from the program
 }
 

@@ -323,7 +323,9 @@ long local_send(OpenFile* f, const void* buf, size_t len, const SockAddr* to, Op
         if (room(dst->rx) < rec) {
             if (sock_nonblocking(f))
                 return -err::kAgain;
-            wait_event(dst->wq, [dst, rec] { return !dst->used || room(dst->rx) >= rec; });
+            if (wait_event_interruptible(dst->wq, [dst, rec] { return !dst->used || room(dst->rx) >= rec; }) ==
+                WaitResult::Interrupted)
+                return -ERESTARTSYS;
             if (!dst->used)
                 return -ECONNREFUSED;
         }
@@ -362,7 +364,10 @@ long local_send(OpenFile* f, const void* buf, size_t len, const SockAddr* to, Op
             return static_cast<long>(done);
         if (sock_nonblocking(f))
             return done ? static_cast<long>(done) : -err::kAgain;
-        wait_event(s->wq, [s] { return !s->peer || s->peer_gone || s->peer->shut_rd || room(s->peer->rx) > 0; });
+        if (wait_event_interruptible(
+                s->wq, [s] { return !s->peer || s->peer_gone || s->peer->shut_rd || room(s->peer->rx) > 0; }) ==
+            WaitResult::Interrupted)
+            return done ? static_cast<long>(done) : -ERESTARTSYS;
     }
 }
 
@@ -385,7 +390,9 @@ long local_recv(OpenFile* f, void* buf, size_t len, int flags, SockAddr* from, b
                 return -err::kAgain;
             if (s->so_error)
                 return -__atomic_exchange_n(&s->so_error, 0, __ATOMIC_RELAXED);
-            wait_event(s->wq, [s, eof] { return used(s->rx) != 0 || eof(); });
+            if (wait_event_interruptible(s->wq, [s, eof] { return used(s->rx) != 0 || eof(); }) ==
+                WaitResult::Interrupted)
+                return -ERESTARTSYS;
             continue;
         }
         if (s->type == SOCK_DGRAM) {

@@ -10,6 +10,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/net/sock_uapi.hpp"
+#include "kernel/proc/signal.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -85,7 +86,7 @@ long sock_send(OpenFile* f, const void* buf, size_t len, int flags, const SockAd
         f->flags = saved;
     }
     if (r == -err::kPipe && !(flags & MSG_NOSIGNAL))
-        exit_vm(128 + SIGPIPE, SIGPIPE);  // SIGPIPE's default action (no signal delivery yet)
+        return signal_epipe();
     return r;
 }
 

@@ -66,7 +66,7 @@ long sock_install(Socket* s, uint32_t flags);
 bool sock_nonblocking(const OpenFile* f);
 
 // Send and receive on any socket file (the syscalls, read and write);
-// -EPIPE without MSG_NOSIGNAL ends the program as SIGPIPE does.
+// -EPIPE without MSG_NOSIGNAL also sends SIGPIPE (proc/signal.hpp).
 long sock_send(OpenFile* f, const void* buf, size_t len, int flags, const SockAddr* to, OpenFile** fds,
                uint32_t nfds);
 long sock_recv(OpenFile* f, void* buf, size_t len, int flags, SockAddr* from, bool* truncated);

@@ -139,7 +139,8 @@ long do_accept(long fd, uint64_t uaddr, uint64_t ulen, uint64_t flags) {
         if (s->host || s->published != kNoHostHandle)
             host_wait(s, POLLIN, 0, s->host ? nullptr : backlog_waiting);
         else
-            wait_event(s->wq, [s] { return backlog_waiting(s); });
+            if (wait_event_interruptible(s->wq, [s] { return backlog_waiting(s); }) == WaitResult::Interrupted)
+                return -ERESTARTSYS;
     }
     SockAddr peer = c->remote;
     long nfd = sock_install(c, static_cast<uint32_t>(flags));

@@ -41,11 +41,13 @@ void proc_init() {
     g_init_fs.cwd_len = 1;
     g_init_fs.umask = 022;
     default_limits(p);
+    signals_init_process(p);
 
     Task& t = g_init_task;
     t.tid = p.pid;
     t.state = TaskState::Running;
     t.process = &p;
+    t.sig.ss_flags = SS_DISABLE;
     t.kstack = kstack_boot();  // the stack lvm_start switched to
     memcpy(t.comm, "app", 4);
 

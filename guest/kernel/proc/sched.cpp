@@ -1,7 +1,9 @@
 #include "kernel/proc/sched.hpp"
 
+#include "kernel/irq/irq.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/time/clock.hpp"
+#include "kernel/time/timers.hpp"
 
 extern "C" void lvm_switch(uint64_t* save_rsp, uint64_t next_rsp);
 extern "C" void lvm_kthread_start();
@@ -77,14 +79,26 @@ Task* pick_next(Task* from) {
 }
 
 // Nothing can run: sleep in the monitor until the earliest deadline (one
-// exit), or for as long as it takes.
-void idle() {
-    uint64_t earliest = 0;
+// exit), or for as long as it takes. Masked: an interrupt that comes
+// after the check runs its handler after the sleep (the sleep ends at
+// the timer's deadline at the latest), never between the check and the
+// sleep, where the wake-up it brings would be lost.
+uint64_t earliest_deadline() {
+    uint64_t earliest = timers_next_deadline();
     for (int i = 0; i < g_ntasks; ++i) {
         Task* t = g_tasks[i];
         if (t->state == TaskState::Blocked && t->deadline_ns && (!earliest || t->deadline_ns < earliest))
             earliest = t->deadline_ns;
     }
+    return earliest;
+}
+
+void idle() {
+    irq::MaskGuard masked;
+    for (int i = 0; i < g_ntasks; ++i)
+        if (g_tasks[i]->state == TaskState::Running)
+            return;  // an interrupt handler woke it since pick_next
+    uint64_t earliest = earliest_deadline();
     if (g_idle_hook)
         g_idle_hook();
     uint64_t now = monotonic_ns();
@@ -135,7 +149,7 @@ void sched_set_idle_hook(void (*hook)()) { g_idle_hook = hook; }
 void sched_set_idle_poller(bool (*poller)(uint64_t, bool)) { g_idle_poller = poller; }
 
 bool sched_monitor_may_wait(int64_t* wait_ns) {
-    uint64_t earliest = 0;
+    uint64_t earliest = timers_next_deadline();
     for (int i = 0; i < g_ntasks; ++i) {
         Task* t = g_tasks[i];
         if (t == current())
@@ -158,7 +172,12 @@ bool deadline_passed(uint64_t deadline_ns) { return deadline_ns && monotonic_ns(
 
 void sched_block(uint64_t deadline_ns) {
     Task* t = current();
-    t->state = TaskState::Blocked;
+    t->state = TaskState::Blocked;  // first: an interrupt from here on wakes us properly
+    if (t->sig.kick) {              // a signal arrived after the caller's last check
+        t->sig.kick = false;
+        t->state = TaskState::Running;
+        return;
+    }
     t->deadline_ns = deadline_ns;
     schedule();
     t->deadline_ns = 0;
@@ -178,6 +197,11 @@ void sched_sleep_until(uint64_t deadline_ns) {
 
 uint64_t sched_idle_count() { return g_idle_count; }
 
+void sched_for_each_task(void (*fn)(Task*, void*), void* arg) {
+    for (int i = 0; i < g_ntasks; ++i)
+        fn(g_tasks[i], arg);
+}
+
 Task* kthread_create(void (*fn)(void*), void* arg, const char* name) {
     int slot = -1;
     for (int i = 0; i < kMaxKthreads && slot < 0; ++i)
@@ -194,6 +218,7 @@ Task* kthread_create(void (*fn)(void*), void* arg, const char* name) {
     t.process = current_process();
     t.fs_base = current()->fs_base;
     t.kstack = stack;
+    t.sig.kernel_only = true;
     size_t n = strlen(name) < sizeof t.comm - 1 ? strlen(name) : sizeof t.comm - 1;
     memcpy(t.comm, name, n);
     // Initial frame for lvm_switch: r15 r14 r13 r12 rbx rbp, return address.

@@ -1,4 +1,4 @@
-// Process identity, exit, signals (accepted, not delivered yet), limits.
+// Process identity, exit, limits, prctl. Signals: proc/sys_signal.cpp.
 #include "kernel/dev/console.hpp"
 #include "kernel/fs/file_cache.hpp"
 #include "kernel/errno.hpp"
@@ -54,55 +54,6 @@ long sys_arch_prctl(const SyscallArgs& a) {
     default:
         return -err::kInval;
     }
-}
-
-static bool fatal_by_default(unsigned sig) {
-    return sig != SIGCHLD && sig != SIGCONT && sig != SIGURG && sig != SIGWINCH;
-}
-
-// Signals to ourselves: no delivery yet, so a default-fatal signal ends the
-// VM the way the default action would (abort() -> SIGABRT -> status 134).
-static long deliver_self(unsigned sig) {
-    if (sig == 0)
-        return 0;
-    if (sig > LVM_NSIG)
-        return -err::kInval;
-    if (!fatal_by_default(sig))
-        return 0;
-    process_kill_self(sig);
-}
-
-long sys_kill(const SyscallArgs& a) {
-    int64_t pid = static_cast<int32_t>(static_cast<uint32_t>(a.a0));
-    if (pid != current_process()->pid && pid != 0 && pid != -1)
-        return -err::kSrch;
-    return deliver_self(static_cast<unsigned>(a.a1));
-}
-long sys_tkill(const SyscallArgs& a) {
-    if (static_cast<int32_t>(static_cast<uint32_t>(a.a0)) != static_cast<int32_t>(current_process()->pid))
-        return -err::kSrch;
-    return deliver_self(static_cast<unsigned>(a.a1));
-}
-long sys_tgkill(const SyscallArgs& a) {
-    if (static_cast<int64_t>(a.a0) != current_process()->pid || static_cast<int64_t>(a.a1) != current_process()->pid)
-        return -err::kSrch;
-    return deliver_self(static_cast<unsigned>(a.a2));
-}
-
-long sys_rt_sigaction(const SyscallArgs& a) {
-    // Accept and remember nothing; report SIG_DFL as the old action.
-    if (a.a0 == 0 || a.a0 > LVM_NSIG || a.a0 == SIGKILL || a.a0 == SIGSTOP)
-        return -err::kInval;
-    return a.a2 ? clear_user(a.a2, sizeof(struct sigaction)) : 0;
-}
-
-long sys_rt_sigprocmask(const SyscallArgs& a) {
-    return a.a2 ? clear_user(a.a2, sizeof(sigset_t)) : 0;
-}
-
-long sys_sigaltstack(const SyscallArgs& a) {
-    const stack_t old{nullptr, SS_DISABLE, 0};
-    return a.a1 ? UserPtr<stack_t>(a.a1).write(old) : 0;
 }
 
 // Limits live in the process; new values are kept (getrlimit returns them)
@@ -265,12 +216,6 @@ long sys_prctl(const SyscallArgs& a) {
     default:
         return -err::kInval;
     }
-}
-
-long sys_pause(const SyscallArgs&) {
-    // Nothing can deliver a signal yet: sleep until the VM is stopped.
-    for (;;)
-        sched_block(0);
 }
 
 unsigned current_umask() { return current_process()->fs->umask; }

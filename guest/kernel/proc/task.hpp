@@ -12,6 +12,7 @@
 
 #include "arch/x86_64/cpu.hpp"
 #include "kernel/mm/kstack.hpp"
+#include "kernel/proc/signal.hpp"
 #include "lightvm/abi.h"
 
 namespace lightvm::guest {
@@ -58,6 +59,7 @@ struct Process {
     Credentials cred;
     uint64_t rlimit[kRlimits][2];  // soft, hard
     ProcAttrs attrs;
+    ProcSignals sig;  // handlers, process-directed pending signals, timers (proc/signal.hpp)
 };
 
 enum class TaskState : uint8_t { Running, Blocked, Dead };
@@ -70,7 +72,8 @@ struct Task {
     uint64_t ksp;               // kernel RSP while switched out (arch/x86_64/switch.S)
     uint64_t deadline_ns;       // blocked until this monotonic time (0: none)
     uint64_t fs_base, gs_base;  // the user's TLS registers (restored on switch)
-    uint64_t sigmask;
+    uint64_t sigmask;  // blocked signals
+    TaskSignals sig;   // thread-directed pending signals, sigsuspend's mask, altstack
     char comm[16];  // prctl(PR_SET_NAME), /proc/self/comm
 };
 

@@ -27,14 +27,23 @@ void wait_remove(WaitEntry& e);
 void wake_up(WaitQueue& q);
 bool wait_queue_empty(const WaitQueue& q);
 
-// The result of a wait: the condition held, or the deadline passed.
-enum class WaitResult { Ready, TimedOut };
+// The result of a wait: the condition held, the deadline passed, or (only
+// interruptible waits) a signal arrived for the task.
+enum class WaitResult { Ready, TimedOut, Interrupted };
 
 // Sleeps on q until cond() is true or the monotonic deadline passes
 // (deadline_ns == 0: no deadline). Checks cond() first: never sleeps when
 // it already holds.
 template <typename Cond>
 WaitResult wait_event(WaitQueue& q, Cond cond, uint64_t deadline_ns = 0);
+// The same, but an unblocked pending signal ends the wait (Interrupted):
+// the caller returns what it has done so far, or -ERESTARTSYS (which the
+// syscall exit turns into EINTR or a restart, proc/signal.cpp).
+template <typename Cond>
+WaitResult wait_event_interruptible(WaitQueue& q, Cond cond, uint64_t deadline_ns = 0);
+
+// proc/signal.hpp (declared here too: this header is used without it in tests).
+bool signal_pending(const Task* t);
 
 }  // namespace lightvm::guest
 
@@ -49,6 +58,22 @@ WaitResult wait_event(WaitQueue& q, Cond cond, uint64_t deadline_ns) {
             return WaitResult::Ready;
         if (deadline_passed(deadline_ns))
             return WaitResult::TimedOut;
+        WaitEntry e;
+        wait_add(q, e, current());
+        sched_block(deadline_ns);
+        wait_remove(e);
+    }
+}
+
+template <typename Cond>
+WaitResult wait_event_interruptible(WaitQueue& q, Cond cond, uint64_t deadline_ns) {
+    for (;;) {
+        if (cond())
+            return WaitResult::Ready;
+        if (deadline_passed(deadline_ns))
+            return WaitResult::TimedOut;
+        if (signal_pending(current()))
+            return WaitResult::Interrupted;
         WaitEntry e;
         wait_add(q, e, current());
         sched_block(deadline_ns);

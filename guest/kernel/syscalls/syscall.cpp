@@ -5,6 +5,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/uapi.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/signal.hpp"
 #include "kernel/proc/task.hpp"
 #include "trace/strace.hpp"
 
@@ -30,9 +31,9 @@ bool g_trace;
 
 bool readable(uint64_t addr, uint64_t len, void*) { return access_ok(addr, len); }
 
-void trace(const SyscallFrame& f, long result, bool returns) {
+void trace(uint64_t nr, const SyscallArgs& a, long result, bool returns) {
     char line[512];
-    SyscallRecord rec{f.rax, {f.rdi, f.rsi, f.rdx, f.r10, f.r8, f.r9}, result};
+    SyscallRecord rec{nr, {a.a0, a.a1, a.a2, a.a3, a.a4, a.a5}, result};
     size_t n = returns ? format_syscall(line, sizeof line, rec, readable, nullptr)
                        : format_syscall_entry(line, sizeof line, rec, readable, nullptr);
     console_write(abi::kStreamTrace, line, n);
@@ -48,10 +49,9 @@ void syscalls_init() {
 void trace_noreturn(uint64_t nr, uint64_t a0) {
     if (!g_trace)
         return;
-    SyscallFrame f{};
-    f.rax = nr;
-    f.rdi = a0;
-    trace(f, 0, false);
+    SyscallArgs args{};
+    args.a0 = a0;
+    trace(nr, args, 0, false);
 }
 
 
@@ -66,11 +66,14 @@ extern "C" void lvm_syscall(lightvm::guest::SyscallFrame* frame) {
     boot().syscall_count++;
     long result = -err::kNoSys;
     const uint64_t nr = frame->rax;
-    if (nr < kMaxSyscall && g_dispatch.at[nr]) {
-        SyscallArgs args{frame->rdi, frame->rsi, frame->rdx, frame->r10, frame->r8, frame->r9};
+    const SyscallArgs args{frame->rdi, frame->rsi, frame->rdx, frame->r10, frame->r8, frame->r9};
+    if (nr < kMaxSyscall && g_dispatch.at[nr])
         result = g_dispatch.at[nr](args);
-    }
     if (g_trace)
-        trace(*frame, result, true);
+        trace(nr, args, result, true);
     frame->rax = static_cast<uint64_t>(result);
+    // On the way out: a pending signal is delivered (the frame is rewritten
+    // to enter its handler), an interrupted call restarts or says EINTR.
+    if (signal_work(current()) || is_restart_code(result))
+        signal_syscall_exit(frame, nr);
 }

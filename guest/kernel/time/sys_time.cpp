@@ -3,6 +3,8 @@
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/proc/sched.hpp"
+#include "kernel/proc/signal.hpp"
+#include "kernel/proc/task.hpp"
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/uapi.hpp"
@@ -68,12 +70,27 @@ long sys_time(const SyscallArgs& a) {
 }
 
 // The task sleeps; the CPU idles in the monitor (one exit) unless another
-// task can run meanwhile (proc/sched.hpp).
-static long sleep_ns(uint64_t ns) {
+// task can run meanwhile (proc/sched.hpp). A signal ends the sleep early:
+// the time left goes to rem (relative sleeps) and the call says EINTR
+// after the handler; an absolute sleep restarts as it was.
+static long sleep_ns(uint64_t ns, uint64_t rem, bool absolute) {
     if (ns == 0)
         return 0;
     uint64_t now = monotonic_ns();
-    sched_sleep_until(ns > ~0ull - now ? ~0ull : now + ns);
+    const uint64_t deadline = ns > ~0ull - now ? ~0ull : now + ns;
+    while (!deadline_passed(deadline)) {
+        if (signal_pending(current())) {
+            if (absolute)
+                return -ERESTARTNOHAND;
+            now = monotonic_ns();
+            const uint64_t left = deadline > now ? deadline - now : 0;
+            const Timespec ts = {int64_t(left / 1000000000), int64_t(left % 1000000000)};
+            if (rem && UserPtr<Timespec>(rem).write(ts) < 0)
+                return -err::kFault;
+            return -ERESTART_RESTARTBLOCK;
+        }
+        sched_block(deadline);
+    }
     return 0;
 }
 
@@ -92,7 +109,7 @@ long sys_nanosleep(const SyscallArgs& a) {
     uint64_t ns;
     if (!read_timespec(a.a0, &ns))
         return access_ok(a.a0, sizeof(Timespec)) ? -err::kInval : -err::kFault;
-    return sleep_ns(ns);
+    return sleep_ns(ns, a.a1, false);
 }
 
 long sys_clock_nanosleep(const SyscallArgs& a) {
@@ -101,10 +118,10 @@ long sys_clock_nanosleep(const SyscallArgs& a) {
         return -err::kInval;
     if (!read_timespec(a.a2, &ns))
         return access_ok(a.a2, sizeof(Timespec)) ? -err::kInval : -err::kFault;
-    if (a.a1 & TIMER_ABSTIME)
+    const bool absolute = a.a1 & TIMER_ABSTIME;
+    if (absolute)
         ns = ns > now ? ns - now : 0;
-    long r = sleep_ns(ns);
-    return r;
+    return sleep_ns(ns, absolute ? 0 : a.a3, absolute);
 }
 
 long sys_times(const SyscallArgs& a) {
