@@ -96,8 +96,18 @@ struct KernelHeader {
     // CPU writes the faulting frame straight into it.
     uint64_t pf_entry;       // IDT vector 14 target (CPL0 interrupt gate)
     uint64_t fault_frame_top;  // TSS.RSP0
+    // Appended: CPU exceptions a program may catch as signals (#DE, #UD,
+    // #GP, #MF, #XM: SIGFPE, SIGILL, SIGSEGV). Each vector v in
+    // trap_vectors (a subset of kTrapVectorsAllowed) goes to the kernel's
+    // CPL0 stub at trap_entry + v * kTrapStubSize (interrupt gate, frame
+    // at TSS.RSP0 as for page faults). A stub that finds no handler for
+    // its signal reports exactly as the monitor's own stub for v would.
+    uint64_t trap_entry;
+    uint64_t trap_vectors;   // bit v: the kernel takes vector v (0: none)
 };
-static_assert(sizeof(KernelHeader) == 120);
+static_assert(sizeof(KernelHeader) == 136);
+inline constexpr uint64_t kTrapStubSize = 32;
+inline constexpr uint64_t kTrapVectorsAllowed = (1u << 0) | (1u << 6) | (1u << 13) | (1u << 16) | (1u << 19);
 static_assert(offsetof(KernelHeader, irq_entry) == 48 && offsetof(KernelHeader, irq_state) == 80);
 
 // GDT selectors, Linux-compatible so that STAR works the same way.

@@ -40,6 +40,7 @@ struct LoadedKernel {
     IrqLayout irq;
     uint64_t svc_entry, svc_stack_top;
     uint64_t pf_entry, fault_frame_top;
+    uint64_t trap_entry, trap_vectors;
 };
 
 // The kernel is ours, but a broken build must not make the IDT point
@@ -75,8 +76,13 @@ Result<LoadedKernel> load_kernel(GuestMemory& mem) {
     if (!inside(header.svc_entry) || !inside(header.svc_stack_top) || header.svc_stack_top % 16 ||
         !inside(header.pf_entry) || !inside(header.fault_frame_top) || header.fault_frame_top % 16)
         return make_error(ErrorKind::System, "guest kernel", "service or fault entry outside the image");
-    return LoadedKernel{header.entry, header.syscall_entry, header.image_end, header.kstack_area, slot, slots, irq,
-                        header.svc_entry, header.svc_stack_top, header.pf_entry, header.fault_frame_top};
+    if (header.trap_vectors && ((header.trap_vectors & ~abi::kTrapVectorsAllowed) || !inside(header.trap_entry) ||
+                                !inside(header.trap_entry + 32 * abi::kTrapStubSize)))
+        return make_error(ErrorKind::System, "guest kernel", "trap entries outside the image or for other vectors");
+    return LoadedKernel{header.entry,         header.syscall_entry, header.image_end,  header.kstack_area,
+                        slot,                 slots,                irq,               header.svc_entry,
+                        header.svc_stack_top, header.pf_entry,      header.fault_frame_top, header.trap_entry,
+                        header.trap_vectors};
 }
 
 void copy_string(char* dst, size_t cap, const std::string& s) {
@@ -167,6 +173,7 @@ Result<GuestImage> build_shell_image(GuestMemory& mem) {
     TRY(x86::write_interrupt_gates(mem, kernel.irq.entry, kernel.irq.stack_top));
     TRY(x86::write_service_gate(mem, kernel.svc_entry, kernel.svc_stack_top));
     TRY(x86::write_page_fault_gate(mem, kernel.pf_entry, kernel.fault_frame_top));
+    TRY(x86::write_trap_gates(mem, kernel.trap_entry, kernel.trap_vectors));
     out.kernel_end = kernel.image_end;
     return out;
 }

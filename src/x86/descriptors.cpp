@@ -151,6 +151,24 @@ Result<void> write_page_fault_gate(GuestMemory& mem, uint64_t entry, uint64_t fr
     return mem.write(abi::kIdtGpa + 14 * sizeof(IdtGate), gate);
 }
 
+Result<void> write_trap_gates(GuestMemory& mem, uint64_t entry, uint64_t vectors) {
+    if (vectors & ~abi::kTrapVectorsAllowed)
+        return make_error(ErrorKind::BadInput, "descriptors", "trap gate for a vector the kernel may not take");
+    for (unsigned v = 0; v < 32; ++v) {
+        if (!(vectors & (1ull << v)))
+            continue;
+        const uint64_t target = entry + v * abi::kTrapStubSize;
+        IdtGate gate{};
+        gate.offset_lo = target & 0xffff;
+        gate.selector = abi::kKernelCs;
+        gate.type_attr = 0x8e;  // present, DPL 0, 64-bit interrupt gate (as the monitor's stubs)
+        gate.offset_mid = (target >> 16) & 0xffff;
+        gate.offset_hi = static_cast<uint32_t>(target >> 32);
+        TRY(mem.write(abi::kIdtGpa + v * sizeof(IdtGate), gate));
+    }
+    return {};
+}
+
 Result<bool> io_port_allowed(const GuestMemory& mem, uint16_t port) {
     auto tss = TRY(mem.read<Tss64>(abi::kTssGpa));
     uint64_t byte = abi::kTssGpa + tss.iomap_base + port / 8;

@@ -65,6 +65,10 @@ Result<void> write_service_gate(GuestMemory& mem, uint64_t entry, uint64_t ist_t
 // record (KernelHeader.pf_entry/fault_frame_top): every exception taken at
 // CPL3 now pushes its frame there.
 Result<void> write_page_fault_gate(GuestMemory& mem, uint64_t entry, uint64_t frame_top);
+// CPU exceptions the guest kernel turns into signals (KernelHeader.trap_*):
+// vector v in `vectors` goes to entry + v * abi::kTrapStubSize, a CPL0
+// interrupt gate whose frame lands at TSS.RSP0 (write_page_fault_gate).
+Result<void> write_trap_gates(GuestMemory& mem, uint64_t entry, uint64_t vectors);
 
 Result<bool> io_port_allowed(const GuestMemory& mem, uint16_t port);
 

@@ -534,6 +534,63 @@ static int case_posix_timers(void) {
     return 0;
 }
 
+/* ---- CPU exceptions to handlers: #DE, #UD, #GP, #XM ---- */
+static volatile int g_trap_sig, g_trap_code;
+static volatile uintptr_t g_trap_addr;
+static void on_trap(int sig, siginfo_t* si, void* uc) {
+    (void)uc;
+    g_trap_sig = sig;
+    g_trap_code = si->si_code;
+    g_trap_addr = (uintptr_t)si->si_addr;
+    siglongjmp(g_jmp, 1);
+}
+
+static const char* sig_name(int sig) {
+    return sig == SIGFPE ? "SIGFPE" : sig == SIGILL ? "SIGILL" : sig == SIGSEGV ? "SIGSEGV" : "?";
+}
+
+static int case_traps(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_trap;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGFPE, &sa, NULL);
+    sigaction(SIGILL, &sa, NULL);
+    sigaction(SIGSEGV, &sa, NULL);
+    if (sigsetjmp(g_jmp, 1) == 0) {
+        volatile int zero = 0, one = 1;
+        printf("not reached %d\n", one / zero);
+    }
+    printf("integer divide by zero: %s code %d (FPE_INTDIV %d)\n", sig_name(g_trap_sig), g_trap_code, FPE_INTDIV);
+    if (sigsetjmp(g_jmp, 1) == 0)
+        __asm__ volatile("ud2");
+    printf("ud2: %s code %d (ILL_ILLOPN %d)\n", sig_name(g_trap_sig), g_trap_code, ILL_ILLOPN);
+    if (sigsetjmp(g_jmp, 1) == 0) {
+        volatile long* noncanonical = (long*)0x8000000000000000ul;
+        printf("not reached %ld\n", *noncanonical);
+    }
+    printf("non-canonical load (#GP): %s code 0x%x, si_addr 0x%lx\n", sig_name(g_trap_sig), g_trap_code,
+           (unsigned long)g_trap_addr);
+    if (sigsetjmp(g_jmp, 1) == 0) {
+        unsigned m;
+        __asm__ volatile("stmxcsr %0" : "=m"(m));
+        m &= ~(1u << 9);  /* unmask divide-by-zero */
+        __asm__ volatile("ldmxcsr %0" : : "m"(m));
+        volatile float a = 1.0f, b = 0.0f;
+        printf("not reached %f\n", a / b);
+    }
+    printf("SSE divide by zero (#XM): %s code %d (FPE_FLTDIV %d)\n", sig_name(g_trap_sig), g_trap_code, FPE_FLTDIV);
+    /* Blocked: the default action (the VM's report) applies. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGILL);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    printf("ud2 with SIGILL blocked\n");
+    __asm__ volatile("ud2");
+    printf("not reached\n");
+    return 0;
+}
+
 struct Case {
     const char* name;
     int (*fn)(void);
@@ -542,7 +599,7 @@ static const struct Case kCases[] = {
     {"basic", case_basic}, {"siginfo", case_siginfo}, {"flags", case_flags}, {"masks", case_masks},
     {"altstack", case_altstack}, {"fpu", case_fpu}, {"no-restorer", case_no_restorer},
     {"restart", case_restart}, {"sigpipe", case_sigpipe}, {"timers", case_timers},
-    {"posix-timers", case_posix_timers},
+    {"posix-timers", case_posix_timers}, {"traps", case_traps},
 };
 
 int main(int argc, char** argv) {

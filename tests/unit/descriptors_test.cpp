@@ -277,6 +277,26 @@ TEST_F(Descriptors, AllStubsDecode) {
     }
 }
 
+// Exceptions the guest kernel turns into signals: only the allowed vectors
+// move to the kernel's stubs; the others keep the monitor's.
+TEST_F(Descriptors, TrapGatesPointAtTheKernelStubs) {
+    const uint64_t entry = 0x200000;
+    ASSERT_TRUE(write_trap_gates(mem, entry, (1u << 0) | (1u << 13)));
+    auto target = [&](unsigned v) {
+        IdtGate g = gate(v);
+        return g.offset_lo | (uint64_t{g.offset_mid} << 16) | (uint64_t{g.offset_hi} << 32);
+    };
+    EXPECT_EQ(target(0), entry);
+    EXPECT_EQ(target(13), entry + 13 * abi::kTrapStubSize);
+    EXPECT_EQ(gate(13).type_attr, 0x8e) << "DPL 0 interrupt gate, as the monitor's stubs";
+    EXPECT_EQ(gate(13).selector, abi::kKernelCs);
+    EXPECT_EQ(target(6), abi::kFaultStubsGpa + 6 * abi::kFaultStubSize) << "not asked for: unchanged";
+    auto bad = write_trap_gates(mem, entry, 1u << 14);  // page faults have their own gate
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().kind, ErrorKind::BadInput);
+    EXPECT_FALSE(write_trap_gates(mem, entry, 1u << 3)) << "int3 is the CPL0 service";
+}
+
 TEST(DescriptorsArgs, RejectsPortsOutsideBitmap) {
     std::vector<uint8_t> buf(1 << 20);
     auto mem = GuestMemory::wrap(buf.data(), buf.size());

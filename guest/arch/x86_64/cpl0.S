@@ -124,3 +124,86 @@ lvm_pf_entry3:
     pushq lvm_fault_frame+8(%rip)   /* rip */
     movq $0, lvm_pf_busy(%rip)      /* the record is free again */
     iretq
+
+/* CPU exceptions a program may handle (#DE #UD #GP #MF #XM -> SIGFPE,
+   SIGILL, SIGSEGV): a 32-byte stub per vector (KernelHeader.trap_entry +
+   v * 32) gives every vector the same frame, vector and error code on top
+   of the CPU's frame in lvm_fault_frame (TSS.RSP0, as for page faults).
+   lvm_trap_common leaves CPL0 for lvm_trap_entry3 only if the fault came
+   from the program (not kernel code, which shares CPL3 under PVM: told by
+   RIP), the fault record is free and the kernel marked the vector's signal
+   as handled (lvm_trap_handled, kept by proc/signal.cpp); otherwise it
+   reports exactly as the monitor's own stub for the vector (same stack,
+   same port), so unhandled faults keep their report and status. */
+    .bss
+    .balign 8
+    .globl lvm_trap_handled, lvm_trap_vector
+lvm_trap_handled:             /* bit v: a handler will take vector v now */
+    .skip 8
+lvm_trap_vector:
+    .skip 8
+
+    .text
+.macro TRAP_STUB v, err
+    .org lvm_trap_stubs + \v * 32
+    .if \err == 0
+    pushq $0                  /* error code slot, as the monitor's stubs */
+    .endif
+    pushq $\v
+    jmp lvm_trap_common
+.endm
+    .balign 32
+    .globl lvm_trap_stubs
+lvm_trap_stubs:
+    TRAP_STUB 0, 0
+    TRAP_STUB 6, 0
+    TRAP_STUB 13, 1
+    TRAP_STUB 16, 0
+    TRAP_STUB 19, 0
+    .org lvm_trap_stubs + 32 * 32
+
+/* rsp: vector, error, rip, cs, rflags, rsp, ss (the fault record at
+   lvm_fault_frame, vector just below). */
+lvm_trap_common:
+    testb $3, 24(%rsp)        /* from CPL0? */
+    jz 2f
+    cmpq $__kernel_end, 16(%rsp)
+    jae 1f
+    cmpq $0x100000, 16(%rsp)  /* abi::kKernelBase: kernel code at CPL3 */
+    jae 2f
+1:  pushq %rax
+    movq 8(%rsp), %rax        /* vector */
+    btq %rax, lvm_trap_handled(%rip)
+    jnc 3f
+    btsq $0, lvm_pf_busy(%rip)
+    jc 3f
+    movq %rax, lvm_trap_vector(%rip)
+    popq %rax
+    addq $8, %rsp             /* the vector; the record keeps the rest */
+    pushq $0x2b               /* iret to CPL3: ss */
+    pushq $lvm_pf_stack_top   /* rsp: the page-fault stack (the busy bit is shared) */
+    pushq lvm_fault_frame+24(%rip)  /* rflags as the program had them */
+    pushq $0x33               /* cs */
+    pushq $lvm_trap_entry3    /* rip */
+    iretq
+3:  popq %rax
+2:  movw $0x5ff, %dx          /* abi::kFaultPort: the monitor's report */
+    outb %al, %dx
+    hlt
+    jmp 2b
+
+lvm_trap_entry3:
+    PUSH_GPRS
+    movq %rsp, %rdi
+    subq $8, %rsp
+    cld
+    call lvm_trap
+    addq $8, %rsp
+    POP_GPRS
+    pushq lvm_fault_frame+40(%rip)  /* ss */
+    pushq lvm_fault_frame+32(%rip)  /* rsp */
+    pushq lvm_fault_frame+24(%rip)  /* rflags */
+    pushq lvm_fault_frame+16(%rip)  /* cs */
+    pushq lvm_fault_frame+8(%rip)   /* rip */
+    movq $0, lvm_pf_busy(%rip)
+    iretq

@@ -21,6 +21,8 @@
     .quad lvm_svc_stack_top
     .quad lvm_pf_entry0          /* page faults: arch/x86_64/cpl0.S */
     .quad lvm_fault_frame_top
+    .quad lvm_trap_stubs         /* #DE #UD #GP #MF #XM: arch/x86_64/cpl0.S */
+    .quad (1 << 0) | (1 << 6) | (1 << 13) | (1 << 16) | (1 << 19)
 
 /* Offsets into struct Cpu (arch/x86_64/cpu.hpp asserts them). */
     .equ CPU_USER_RSP, 8

@@ -17,30 +17,16 @@ extern "C" char __kernel_end[];
 
 namespace lightvm::guest {
 
-// What lvm_pf_entry3 pushed (PUSH_GPRS order).
-struct PfRegs {
-    uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
-};
-
 namespace {
 
 enum : uint64_t { kErrPresent = 1, kErrWrite = 2, kErrFetch = 16 };
 
 // A SIGSEGV handler the program installed (and does not block) runs
 // instead of the report: true if the frame now enters it.
-bool to_handler(PfRegs& r, uint64_t addr, uint64_t err) {
-    uint64_t* cpu = lvm_fault_frame;  // error, rip, cs, rflags, rsp, ss
-    SyscallFrame f{r.r15, r.r14, r.r13, r.r12, r.rbp, r.rbx, r.rax, r.rdi, r.rsi, r.rdx,
-                   r.r10, r.r8,  r.r9,  r.rcx, r.r11, cpu[1], cpu[2], cpu[3], cpu[4], cpu[5]};
+bool to_handler(PushedGprs& r, uint64_t addr, uint64_t err) {
     // Linux: a mapping that forbids the access is SEGV_ACCERR, no mapping SEGV_MAPERR.
     const int code = vma_find(*current_process()->mm, addr) ? SEGV_ACCERR : SEGV_MAPERR;
-    if (!signal_force_fault(&f, SIGSEGV, code, addr, 14, err))
-        return false;
-    r.r15 = f.r15, r.r14 = f.r14, r.r13 = f.r13, r.r12 = f.r12, r.r11 = f.r11, r.r10 = f.r10;
-    r.r9 = f.r9, r.r8 = f.r8, r.rbp = f.rbp, r.rdi = f.rdi, r.rsi = f.rsi, r.rdx = f.rdx;
-    r.rcx = f.rcx, r.rbx = f.rbx, r.rax = f.rax;
-    cpu[1] = f.rip, cpu[3] = f.rflags, cpu[4] = f.rsp;
-    return true;
+    return signal_fault_to_handler(r, SIGSEGV, code, addr, 14, err);
 }
 
 bool in_kernel_image(uint64_t a) { return a >= abi::kKernelBase && a < reinterpret_cast<uint64_t>(__kernel_end); }
@@ -60,7 +46,7 @@ bool in_kernel_image(uint64_t a) { return a >= abi::kKernelBase && a < reinterpr
 
 }  // namespace
 
-extern "C" void lvm_page_fault(PfRegs* regs) {
+extern "C" void lvm_page_fault(PushedGprs* regs) {
     irq::MaskGuard masked;
     const uint64_t err = lvm_fault_frame[0], rip = lvm_fault_frame[1], addr = lvm_pf_cr2;
     const bool user_addr = addr >= kUserMin && addr < kUserMax;

@@ -18,6 +18,8 @@
 
 extern "C" const uint8_t lvm_vdso_start[], lvm_vdso_end[];
 extern "C" char __kernel_end[];
+extern "C" uint64_t lvm_fault_frame[6];  // error, rip, cs, rflags, rsp, ss (written by the CPU)
+extern "C" uint64_t lvm_trap_handled;
 
 namespace lightvm::guest {
 
@@ -290,6 +292,7 @@ void irq_user_return(irq::Frame* i) {
     SyscallFrame f{i->r15, i->r14, i->r13, i->r12, i->rbp, i->rbx, i->rax, i->rdi, i->rsi, i->rdx,
                    i->r10, i->r8,  i->r9,  i->rcx, i->r11, i->rip, i->cs,  i->rflags, i->rsp, i->ss};
     signal_user_return(&f);
+    signal_trap_refresh(current());
     i->r15 = f.r15, i->r14 = f.r14, i->r13 = f.r13, i->r12 = f.r12, i->rbp = f.rbp, i->rbx = f.rbx;
     i->rax = f.rax, i->rdi = f.rdi, i->rsi = f.rsi, i->rdx = f.rdx, i->r10 = f.r10, i->r8 = f.r8;
     i->r9 = f.r9, i->rcx = f.rcx, i->r11 = f.r11, i->rip = f.rip, i->cs = f.cs, i->rflags = f.rflags;
@@ -481,6 +484,40 @@ bool signal_force_fault(SyscallFrame* f, int sig, int code, uint64_t addr, uint6
     if (ka.flags & SA_RESETHAND)
         ka.handler = reinterpret_cast<uint64_t>(SIG_DFL);
     return true;
+}
+
+}  // namespace lightvm::guest
+
+namespace lightvm::guest {
+
+bool signal_fault_to_handler(PushedGprs& r, int sig, int code, uint64_t addr, uint64_t trapno, uint64_t error) {
+    uint64_t* cpu = lvm_fault_frame;
+    SyscallFrame f{r.r15, r.r14, r.r13, r.r12, r.rbp, r.rbx, r.rax, r.rdi, r.rsi, r.rdx,
+                   r.r10, r.r8,  r.r9,  r.rcx, r.r11, cpu[1], cpu[2], cpu[3], cpu[4], cpu[5]};
+    if (!signal_force_fault(&f, sig, code, addr, trapno, error))
+        return false;
+    r.r15 = f.r15, r.r14 = f.r14, r.r13 = f.r13, r.r12 = f.r12, r.r11 = f.r11, r.r10 = f.r10;
+    r.r9 = f.r9, r.r8 = f.r8, r.rbp = f.rbp, r.rdi = f.rdi, r.rsi = f.rsi, r.rdx = f.rdx;
+    r.rcx = f.rcx, r.rbx = f.rbx, r.rax = f.rax;
+    cpu[1] = f.rip, cpu[3] = f.rflags, cpu[4] = f.rsp;
+    signal_trap_refresh(current());
+    return true;
+}
+
+void signal_trap_refresh(const Task* t) {
+    // Vector -> signal (Linux's do_trap/do_error_trap table for these).
+    static constexpr struct {
+        uint8_t vector, sig;
+    } kTraps[] = {{0, SIGFPE}, {6, SIGILL}, {13, SIGSEGV}, {16, SIGFPE}, {19, SIGFPE}};
+    uint64_t bits = 0;
+    const SigHand* h = t->process->sig.hand;
+    for (auto [vector, sig] : kTraps) {
+        const uint64_t handler = h->action[sig - 1].handler;
+        if (handler != reinterpret_cast<uint64_t>(SIG_DFL) && handler != reinterpret_cast<uint64_t>(SIG_IGN) &&
+            !(t->sigmask & sig_bit(sig)))
+            bits |= 1ull << vector;
+    }
+    lvm_trap_handled = bits;
 }
 
 }  // namespace lightvm::guest

@@ -137,6 +137,19 @@ void signal_user_return(SyscallFrame* f);
 // code: true if a handler will run (delivered into f), false if the
 // default action applies (the caller reports and ends the process).
 bool signal_force_fault(SyscallFrame* f, int sig, int code, uint64_t addr, uint64_t trapno, uint64_t error);
+// What PUSH_GPRS (arch/x86_64/gprs.h) saved on the fault stack; with the
+// CPU's frame in lvm_fault_frame it is the faulting program's state.
+struct PushedGprs {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+};
+// The page-fault and trap paths: signal_force_fault on that state; true
+// if the program's handler runs when the path returns.
+bool signal_fault_to_handler(PushedGprs& r, int sig, int code, uint64_t addr, uint64_t trapno, uint64_t error);
+// Which CPU exceptions the CPL0 trap stubs may hand to the kernel now
+// (arch/x86_64/cpl0.S lvm_trap_handled): a handler for the vector's signal
+// is installed and not blocked. Refreshed on every return to user mode.
+void signal_trap_refresh(const Task* t);
+
 // force_sigsegv: a bad signal frame or rt_sigreturn frame: SIGSEGV with its
 // default action, whatever the handler or mask.
 void signal_force_segv();

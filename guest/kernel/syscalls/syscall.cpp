@@ -76,4 +76,5 @@ extern "C" void lvm_syscall(lightvm::guest::SyscallFrame* frame) {
     // to enter its handler), an interrupted call restarts or says EINTR.
     if (signal_work(current()) || is_restart_code(result))
         signal_syscall_exit(frame, nr);
+    signal_trap_refresh(current());  // handlers or mask may have changed
 }
