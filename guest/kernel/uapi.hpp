@@ -23,6 +23,7 @@
 #include <asm/termios.h>         // struct winsize
 #include <linux/close_range.h>   // CLOSE_RANGE_*
 #include <linux/falloc.h>        // FALLOC_FL_*
+#include <linux/eventpoll.h>     // EPOLL*, struct epoll_event (packed on x86-64)
 #include <linux/fcntl.h>         // O_*, F_*, AT_*
 #include <linux/fs.h>            // SEEK_*, BLK* ioctls
 #include <linux/futex.h>         // FUTEX_*

@@ -136,6 +136,11 @@ long console_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
     }
 }
 
+// Always ready: a read blocks in the monitor at worst (the guest does not
+// know whether the host's end is a terminal, a pipe or a file). Pollable,
+// so epoll takes the console like a terminal.
+int console_poll(OpenFile*) { return POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM; }
+
 }  // namespace
 
 const FileOps kConsoleFileOps = {
@@ -145,7 +150,7 @@ const FileOps kConsoleFileOps = {
     .stat = console_stat,
     .sync = console_sync,
     .ioctl = console_ioctl,
-    .poll = nullptr,  // reads block in the monitor at worst
+    .poll = console_poll,
     .wait_queue = nullptr,
     .release = nullptr,
     .tty = true,

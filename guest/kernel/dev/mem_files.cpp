@@ -47,6 +47,11 @@ long random_stat(OpenFile* f, Stat* out) {
                                      : mem_stat(out, ident::kInoDevURandom, kURandomMinor);
 }
 
+// /dev/random never blocks (the pool is seeded at boot): always ready,
+// and pollable, so epoll takes it. The other memory devices have no poll
+// method, as on Linux (epoll_ctl: EPERM; poll: always ready).
+int random_poll(OpenFile*) { return POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM; }
+
 }  // namespace
 
 const FileOps kDevNullOps = {null_read, sink_write, stay_at_zero, null_stat, nullptr, nullptr, nullptr,
@@ -55,7 +60,7 @@ const FileOps kDevZeroOps = {zero_read, sink_write, stay_at_zero, zero_stat, nul
                              nullptr, nullptr, false, true};
 const FileOps kDevFullOps = {zero_read, full_write, stay_at_zero, full_stat, nullptr, nullptr, nullptr,
                              nullptr, nullptr, false, true};
-const FileOps kDevRandomOps = {random_read, sink_write, nullptr, random_stat, nullptr, nullptr, nullptr,
+const FileOps kDevRandomOps = {random_read, sink_write, nullptr, random_stat, nullptr, nullptr, random_poll,
                                nullptr, nullptr, false, false};
 
 }  // namespace lightvm::guest

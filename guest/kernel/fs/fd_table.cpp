@@ -2,6 +2,7 @@
 
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/event/epoll.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/proc/task.hpp"
 
@@ -62,6 +63,8 @@ bool file_set_path(OpenFile* f, const char* path, size_t len) {
 long file_put(OpenFile* f) {
     if (--f->refs > 0)
         return 0;
+    if (f->ep_watchers)
+        epoll_forget_file(f);
     long err = f->ops->release ? f->ops->release(f) : 0;
     if (f->path) {
         int i = static_cast<int>((f->path - g_paths[0]) / kPathSlotSize);

@@ -68,6 +68,12 @@ const FileOps* file_ops_for(FileKind kind) {
         return &kTmpFileOps;
     case FileKind::TmpDir:
         return &kTmpDirOps;
+    case FileKind::EventFd:
+        return &kEventFdOps;
+    case FileKind::TimerFd:
+        return &kTimerFdOps;
+    case FileKind::Epoll:
+        return &kEpollOps;
     case FileKind::Synthetic:
     case FileKind::Free:
         break;
@@ -115,7 +121,10 @@ bool file_is_tty(const OpenFile* f) {
     }
 }
 
-int file_poll(OpenFile* f) { return f->ops->poll ? f->ops->poll(f) : POLLIN | POLLOUT; }
+// No poll method: always ready, with Linux's DEFAULT_POLLMASK.
+int file_poll(OpenFile* f) { return f->ops->poll ? f->ops->poll(f) : POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM; }
+
+bool file_can_poll(const OpenFile* f) { return f->ops->poll != nullptr; }
 
 WaitQueue* file_wait_queue(OpenFile* f) { return f->ops->wait_queue ? f->ops->wait_queue(f) : nullptr; }
 

@@ -26,7 +26,7 @@ struct FileOps {
     long (*stat)(OpenFile* f, Stat* out);                   // out: kernel or checked user memory
     long (*sync)(OpenFile* f, bool data_only);              // null: nothing to do
     long (*ioctl)(OpenFile* f, uint64_t request, uint64_t arg);  // null: ENOTTY
-    int (*poll)(OpenFile* f);                               // null: always readable and writable
+    int (*poll)(OpenFile* f);                               // null: always readable and writable (no epoll: EPERM)
     WaitQueue* (*wait_queue)(OpenFile* f);                  // where to sleep until poll changes
     long (*release)(OpenFile* f);                           // last reference gone
     bool tty;                                               // may be a terminal (file_is_tty asks further)
@@ -43,7 +43,12 @@ long file_stat(OpenFile* f, Stat* out);
 long file_sync(OpenFile* f, bool data_only);
 long file_ioctl(OpenFile* f, uint64_t request, uint64_t arg);
 bool file_is_tty(const OpenFile* f);
+// The one "poll a file" path: poll/ppoll/select and epoll all ask here,
+// and sleep on (or, epoll, hook a wake function into) file_wait_queue.
 int file_poll(OpenFile* f);
+// Has the file a poll method (Linux's file_can_poll)? epoll refuses the
+// others (regular files, directories, /dev/null...) with EPERM.
+bool file_can_poll(const OpenFile* f);
 WaitQueue* file_wait_queue(OpenFile* f);
 bool file_seekable(const OpenFile* f);
 
@@ -73,5 +78,8 @@ extern const FileOps kBlockFileOps;
 extern const FileOps kSocketOps;      // kernel/net/socket.cpp
 extern const FileOps kTmpFileOps;
 extern const FileOps kTmpDirOps;
+extern const FileOps kEventFdOps;     // kernel/event/eventfd.cpp
+extern const FileOps kTimerFdOps;     // kernel/event/timerfd.cpp
+extern const FileOps kEpollOps;       // kernel/event/epoll.cpp
 
 }  // namespace lightvm::guest

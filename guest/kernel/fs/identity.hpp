@@ -29,7 +29,9 @@ enum : uint64_t {
     kDevPipe = encode_dev(0, kMinorBase + 3),     // pipes and FIFOs' open ends (pipefs)
     kDevConsole = encode_dev(0, kMinorBase + 4),  // the VM's stdin/stdout/stderr
     kDevSocket = encode_dev(0, kMinorBase + 5),   // sockets (sockfs)
+    kDevAnon = encode_dev(0, kMinorBase + 6),     // eventfd, timerfd, epoll (anon_inodefs: one inode)
 };
+inline constexpr uint64_t kInoAnon = 1;
 // tmpfs instance i (later): encode_dev(0, kMinorBase + 16 + i).
 
 // Inode numbers inside kDevDev.

@@ -28,11 +28,15 @@ enum class FileKind : uint8_t {
     Socket,     // kernel/net/: `sock`
     TmpFile,    // a file in a tmpfs (fs/tmpfs.cpp): handle = inode index
     TmpDir,     // a directory in a tmpfs: handle = inode index, path as HostDir
+    EventFd,    // kernel/event/: `event` is its EventFd
+    TimerFd,    // `event` is its TimerFd
+    Epoll,      // `event` is its Epoll
 };
 
 struct Pipe;
 struct Socket;
 struct FileOps;
+struct EpItem;
 
 // Linux's "open file description". What a file does is in its FileOps
 // (file_ops.hpp), chosen by kind when it is allocated; the fields below
@@ -54,6 +58,10 @@ struct OpenFile {
     uint32_t text_len;
     uint32_t text_cap;    // Synthetic: non-zero when `text` is kmem this file owns (freed on release)
     Socket* sock;         // Socket
+    void* event;          // EventFd/TimerFd/Epoll: the object (kernel/event/)
+    // epoll items watching this file (kernel/event/epoll.cpp); they leave
+    // their interest lists when the last reference goes, as on Linux.
+    EpItem* ep_watchers;
 };
 
 }  // namespace lightvm::guest

@@ -102,11 +102,10 @@ int read_end_poll(OpenFile* f) {
     return r;
 }
 
+// Linux's pipe_poll: room is POLLOUT even with no reader left (POLLERR).
 int write_end_poll(OpenFile* f) {
     Pipe* p = f->pipe;
-    if (!p->readers)
-        return POLLERR;
-    return used(p) < kCap ? POLLOUT : 0;
+    return (used(p) < kCap ? POLLOUT : 0) | (p->readers ? 0 : POLLERR);
 }
 
 WaitQueue* read_end_queue(OpenFile* f) { return &f->pipe->readable; }

@@ -458,8 +458,11 @@ int local_poll(Socket* s) {
     }
     if (s->state != SockState::Connected)
         return r | POLLOUT | POLLHUP;  // as Linux reports an unconnected stream socket
+    // A closed AF_UNIX peer (no peer left) shuts both directions of ours
+    // (Linux's unix_release_sock): POLLHUP; its shutdown(SHUT_WR), or a TCP
+    // peer's FIN, only ends reading.
     if (s->peer_gone || !s->peer)
-        r |= POLLIN | POLLRDHUP | (s->shut_wr ? POLLHUP : 0);
+        r |= POLLIN | POLLRDHUP | (s->shut_wr || (!s->peer && s->family == AF_UNIX) ? POLLHUP : 0);
     else if (!s->shut_wr && room(s->peer->rx) > 0)
         r |= POLLOUT;
     if (s->shut_rd)

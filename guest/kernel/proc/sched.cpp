@@ -2,6 +2,7 @@
 
 #include "kernel/irq/irq.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/proc/ktimer.hpp"
 #include "kernel/time/clock.hpp"
 #include "kernel/time/timers.hpp"
 
@@ -51,7 +52,10 @@ void switch_to(Task* prev, Task* next) {
     lvm_switch(&prev->ksp, next->ksp);
 }
 
+// Runs expired kernel timers (their wake-ups make tasks runnable) and
+// wakes tasks whose deadline passed.
 void expire_deadlines() {
+    ktimer_poll();
     uint64_t now = 0;
     for (int i = 0; i < g_ntasks; ++i) {
         Task* t = g_tasks[i];
@@ -63,6 +67,9 @@ void expire_deadlines() {
             t->state = TaskState::Running;
     }
 }
+
+// The earlier of two deadlines, 0 meaning none.
+uint64_t earlier(uint64_t a, uint64_t b) { return !a ? b : !b ? a : a < b ? a : b; }
 
 // Round robin: the next runnable task after `from`, possibly `from` itself.
 Task* pick_next(Task* from) {
@@ -84,7 +91,7 @@ Task* pick_next(Task* from) {
 // the timer's deadline at the latest), never between the check and the
 // sleep, where the wake-up it brings would be lost.
 uint64_t earliest_deadline() {
-    uint64_t earliest = timers_next_deadline();
+    uint64_t earliest = earlier(timers_next_deadline(), ktimer_earliest());
     for (int i = 0; i < g_ntasks; ++i) {
         Task* t = g_tasks[i];
         if (t->state == TaskState::Blocked && t->deadline_ns && (!earliest || t->deadline_ns < earliest))
@@ -149,7 +156,7 @@ void sched_set_idle_hook(void (*hook)()) { g_idle_hook = hook; }
 void sched_set_idle_poller(bool (*poller)(uint64_t, bool)) { g_idle_poller = poller; }
 
 bool sched_monitor_may_wait(int64_t* wait_ns) {
-    uint64_t earliest = timers_next_deadline();
+    uint64_t earliest = earlier(timers_next_deadline(), ktimer_earliest());
     for (int i = 0; i < g_ntasks; ++i) {
         Task* t = g_tasks[i];
         if (t == current())

@@ -14,7 +14,7 @@ namespace lightvm::guest {
 
 namespace {
 
-enum : uint64_t { kHookStackOverflow = 1, kHookDelayedWrite = 2, kHookKthreadStackOverflow = 3 };
+enum : uint64_t { kHookStackOverflow = 1, kHookDelayedWrite = 2, kHookKthreadStackOverflow = 3, kHookDelayedValue = 4 };
 
 // Recurses until the kernel stack's guard page stops it; each frame keeps
 // 1 KiB live so the compiler can neither elide it nor turn it into a loop.
@@ -36,6 +36,8 @@ struct DelayedWrite {
     OpenFile* file;
     uint64_t delay_ns;
     bool busy;
+    bool value_only;  // write just `value` (8 bytes: an eventfd's add)
+    uint64_t value;
 };
 DelayedWrite g_delayed;
 
@@ -43,19 +45,22 @@ void delayed_write(void* arg) {
     auto* d = static_cast<DelayedWrite*>(arg);
     sched_sleep_until(monotonic_ns() + d->delay_ns);
     static const char kMsg[] = "written by a kernel thread\n";
-    file_write(d->file, kMsg, sizeof kMsg - 1, -1);
+    if (d->value_only)
+        file_write(d->file, &d->value, sizeof d->value, -1);
+    else
+        file_write(d->file, kMsg, sizeof kMsg - 1, -1);
     file_put(d->file);
     d->busy = false;
 }
 
-long hook_delayed_write(long fd, uint64_t delay_ms) {
+long hook_delayed_write(long fd, uint64_t delay_ms, bool value_only, uint64_t value) {
     OpenFile* f = fd_get(fd);
     if (!f)
         return -err::kBadF;
     if (g_delayed.busy || delay_ms > 60000)
         return -err::kInval;
     file_get(f);
-    g_delayed = {f, delay_ms * 1000000, true};
+    g_delayed = {f, delay_ms * 1000000, true, value_only, value};
     if (!kthread_create(delayed_write, &g_delayed, "delayed-write")) {
         g_delayed.busy = false;
         file_put(f);
@@ -71,7 +76,9 @@ long sys_test_hook(const SyscallArgs& a) {
     case kHookStackOverflow:
         return static_cast<long>(recurse(0));
     case kHookDelayedWrite:
-        return hook_delayed_write(fd_arg(a.a1), a.a2);
+        return hook_delayed_write(fd_arg(a.a1), a.a2, false, 0);
+    case kHookDelayedValue:
+        return hook_delayed_write(fd_arg(a.a1), a.a2, true, a.a3);
     case kHookKthreadStackOverflow:
         if (!kthread_create(overflow_in_thread, nullptr, "overflow"))
             return -err::kAgain;

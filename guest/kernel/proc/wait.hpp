@@ -2,6 +2,11 @@
 // a child exiting, a futex word changing, a timer) and how whoever makes
 // it happen wakes it. An entry lives on the sleeping task's kernel stack;
 // a task can sit on several queues at once (poll) with one entry each.
+// An entry may instead carry a wake function (Linux's wait_queue_entry
+// func): epoll keeps one such entry on every file it watches for as long
+// as the file is in its interest list, and a wake-up marks the item ready
+// instead of waking a task (kernel/event/epoll.cpp). With SMP each queue
+// gets a spinlock; wake functions then run under it and must not sleep.
 #pragma once
 
 #include <stdint.h>
@@ -11,10 +16,14 @@ namespace lightvm::guest {
 struct Task;
 struct WaitQueue;
 
+struct WaitEntry;
+using WakeFn = void (*)(WaitEntry* e);
+
 struct WaitEntry {
     Task* task;
     WaitQueue* queue;
     WaitEntry* next;
+    WakeFn wake;  // null: make `task` runnable
 };
 
 struct WaitQueue {
@@ -22,8 +31,12 @@ struct WaitQueue {
 };
 
 void wait_add(WaitQueue& q, WaitEntry& e, Task* t);
+// Adds an entry whose wake-up calls fn(&e) instead of waking a task. fn
+// must not add or remove entries of q (it may wake other queues).
+void wait_add_fn(WaitQueue& q, WaitEntry& e, WakeFn fn);
 void wait_remove(WaitEntry& e);
-// Makes every task waiting on q runnable (they re-check their condition).
+// Makes every task waiting on q runnable (they re-check their condition)
+// and calls the wake functions of function entries.
 void wake_up(WaitQueue& q);
 bool wait_queue_empty(const WaitQueue& q);
 
