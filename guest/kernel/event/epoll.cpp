@@ -29,6 +29,7 @@
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/net/socket.hpp"
 #include "kernel/proc/ktimer.hpp"
+#include "kernel/proc/signal.hpp"
 #include "kernel/proc/wait.hpp"
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/time/clock.hpp"
@@ -316,11 +317,17 @@ long epoll_wait(long epfd, uint64_t events, long maxevents, int64_t timeout_ns) 
             // Host sockets' state as of now, not of their last call (poll does the same).
             return net_refresh() ? harvest(ep, events, max) : 0;
         }
-        // Nothing can wake us between the harvest and the block: one CPU,
-        // no preemption (SMP: take ep's lock across both).
+        // A handler makes it EINTR, whatever SA_RESTART says (man 7
+        // signal), as for poll.
+        if (signal_pending(current()))
+            return -ERESTARTNOHAND;
+        // Nothing in the kernel wakes ep->wq between the harvest and the
+        // block: one CPU, no preemption, wake functions do not run in
+        // interrupt handlers (SMP: take ep's lock across both). A signal
+        // sent by an interrupt handler wakes the task directly.
         WaitEntry e;
         wait_add(ep->wq, e, current());
-        sched_block(deadline);  // EINTR once signals are delivered
+        sched_block(deadline);
         wait_remove(e);
     }
 }
@@ -363,13 +370,6 @@ long make_epoll(uint64_t flags) {
     return fd;
 }
 
-// The signal mask of epoll_pwait/pwait2: checked; applied once signals are delivered.
-long check_sigmask(uint64_t mask, uint64_t size) {
-    if (mask && size != sizeof(uint64_t))
-        return -err::kInval;
-    return 0;
-}
-
 }  // namespace
 
 void epoll_forget_file(OpenFile* f) {
@@ -405,15 +405,15 @@ long sys_epoll_wait(const SyscallArgs& a) {
     return epoll_wait(fd_arg(a.a0), a.a1, static_cast<int32_t>(a.a2), ms < 0 ? -1 : int64_t{ms} * 1000000);
 }
 
+// epoll_pwait/pwait2: the signal mask (a4, size a5) holds during the wait,
+// as ppoll's does (proc/signal.hpp).
 long sys_epoll_pwait(const SyscallArgs& a) {
-    if (long r = check_sigmask(a.a4, a.a5); r < 0)
+    if (long r = signal_temp_mask(a.a4, a.a5); r < 0)
         return r;
-    return sys_epoll_wait(a);
+    return signal_temp_mask_end(sys_epoll_wait(a));
 }
 
 long sys_epoll_pwait2(const SyscallArgs& a) {
-    if (long r = check_sigmask(a.a4, a.a5); r < 0)
-        return r;
     int64_t timeout = -1;
     if (a.a3) {
         __kernel_timespec ts;
@@ -423,7 +423,9 @@ long sys_epoll_pwait2(const SyscallArgs& a) {
             return -err::kInval;
         timeout = ts.tv_sec > (INT64_MAX / 1000000000 - 1) ? INT64_MAX : ts.tv_sec * 1000000000 + ts.tv_nsec;
     }
-    return epoll_wait(fd_arg(a.a0), a.a1, static_cast<int32_t>(a.a2), timeout);
+    if (long r = signal_temp_mask(a.a4, a.a5); r < 0)
+        return r;
+    return signal_temp_mask_end(epoll_wait(fd_arg(a.a0), a.a1, static_cast<int32_t>(a.a2), timeout));
 }
 
 }  // namespace lightvm::guest

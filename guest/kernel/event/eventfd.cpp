@@ -39,7 +39,8 @@ long efd_read(OpenFile* f, void* buf, size_t len, int64_t) {
     if (!e->count) {
         if (nonblocking(f))
             return -err::kAgain;
-        wait_event(e->wq, [&] { return e->count > 0; });  // EINTR once signals are delivered
+        if (wait_event_interruptible(e->wq, [&] { return e->count > 0; }) == WaitResult::Interrupted)
+            return -ERESTARTSYS;  // EINTR, or restarted with SA_RESTART
     }
     uint64_t v = e->semaphore ? 1 : e->count;
     e->count -= v;
@@ -59,7 +60,8 @@ long efd_write(OpenFile* f, const void* buf, size_t len, int64_t) {
     if (v > kMax - e->count) {
         if (nonblocking(f))
             return -err::kAgain;
-        wait_event(e->wq, [&] { return v <= kMax - e->count; });
+        if (wait_event_interruptible(e->wq, [&] { return v <= kMax - e->count; }) == WaitResult::Interrupted)
+            return -ERESTARTSYS;
     }
     e->count += v;
     wake_up(e->wq);  // readers (a write of 0 wakes them too, as on Linux)

@@ -118,10 +118,12 @@ long tfd_read(OpenFile* f, void* buf, size_t len, int64_t) {
     if (!t->ticks) {
         if (f->flags & O_NONBLOCK)
             return -err::kAgain;
-        wait_event(t->wq, [&] {  // EINTR once signals are delivered
+        auto due = [&] {
             refresh(t);
             return t->ticks > 0;
-        });
+        };
+        if (wait_event_interruptible(t->wq, due) == WaitResult::Interrupted)
+            return -ERESTARTSYS;  // EINTR, or restarted with SA_RESTART
     }
     uint64_t v = t->ticks;
     t->ticks = 0;
