@@ -32,6 +32,7 @@ protected:
 TEST_P(EventsTest, EventfdMatchesNative) { expect_same_as_native("eventfd"); }
 TEST_P(EventsTest, TimerfdMatchesNative) { expect_same_as_native("timerfd"); }
 TEST_P(EventsTest, EpollMatchesNative) { expect_same_as_native("epoll"); }
+TEST_P(EventsTest, SignalfdMatchesNative) { expect_same_as_native("signalfd"); }
 
 INSTANTIATE_TEST_SUITE_P(Libc, EventsTest, ::testing::Values("glibc", "musl"),
                          [](const auto& info) { return info.param; });

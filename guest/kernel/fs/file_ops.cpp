@@ -74,6 +74,8 @@ const FileOps* file_ops_for(FileKind kind) {
         return &kTimerFdOps;
     case FileKind::Epoll:
         return &kEpollOps;
+    case FileKind::SignalFd:
+        return &kSignalFdOps;
     case FileKind::Synthetic:
     case FileKind::Free:
         break;

@@ -81,5 +81,6 @@ extern const FileOps kTmpDirOps;
 extern const FileOps kEventFdOps;     // kernel/event/eventfd.cpp
 extern const FileOps kTimerFdOps;     // kernel/event/timerfd.cpp
 extern const FileOps kEpollOps;       // kernel/event/epoll.cpp
+extern const FileOps kSignalFdOps;    // kernel/event/signalfd.cpp
 
 }  // namespace lightvm::guest

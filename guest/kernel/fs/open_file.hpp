@@ -31,6 +31,7 @@ enum class FileKind : uint8_t {
     EventFd,    // kernel/event/: `event` is its EventFd
     TimerFd,    // `event` is its TimerFd
     Epoll,      // `event` is its Epoll
+    SignalFd,   // `event` is its SignalFd
 };
 
 struct Pipe;
@@ -58,7 +59,7 @@ struct OpenFile {
     uint32_t text_len;
     uint32_t text_cap;    // Synthetic: non-zero when `text` is kmem this file owns (freed on release)
     Socket* sock;         // Socket
-    void* event;          // EventFd/TimerFd/Epoll: the object (kernel/event/)
+    void* event;          // EventFd/TimerFd/Epoll/SignalFd: the object (kernel/event/)
     // epoll items watching this file (kernel/event/epoll.cpp); they leave
     // their interest lists when the last reference goes, as on Linux.
     EpItem* ep_watchers;

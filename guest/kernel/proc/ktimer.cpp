@@ -9,6 +9,8 @@ namespace {
 // Armed timers, unsorted: programs arm a handful, and a scan is cheaper
 // than keeping order at that size (a heap when there are many).
 KTimer* g_armed;
+void (*g_deferred)();
+volatile bool g_kicked;
 
 void unlink(KTimer* t) {
     for (KTimer** p = &g_armed; *p; p = &(*p)->next) {
@@ -51,7 +53,14 @@ void ktimer_run_expired(uint64_t now) {
     }
 }
 
+void ktimer_set_deferred(void (*fn)()) { g_deferred = fn; }
+void ktimer_kick() { g_kicked = true; }
+
 void ktimer_poll() {
+    if (g_kicked && g_deferred) {
+        g_kicked = false;
+        g_deferred();
+    }
     if (g_armed)
         ktimer_run_expired(monotonic_ns());
 }

@@ -5,6 +5,7 @@
 #include "kernel/proc/signal.hpp"
 
 #include "kernel/errno.hpp"
+#include "kernel/event/signalfd.hpp"
 #include "kernel/irq/irq.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/kmem.hpp"
@@ -177,6 +178,7 @@ long send(Process* p, Task* t, int sig, const KSigInfo* info) {
     long r = enqueue(t ? t->sig.pending : p->sig.shared, sig, i);
     if (r < 0)
         return r;
+    signalfd_notify();  // blocked signals are what signalfds read
     if (t) {
         if (!blocked)
             wake(t);
