@@ -10,9 +10,11 @@
 // It reads the clock reference from the boot page at its fixed address
 // (abi.h kBootInfoGpa; the low region stays mapped user-readable in every
 // address space) with the same formula as the kernel (time/clock.cpp), so
-// the two agree to the nanosecond. Clocks it does not compute itself
-// (coarse, boot-time, CPU-time, unknown ids) go to the real syscall, which
-// also gives EINVAL for bad ids as the kernel decides.
+// the two agree to the nanosecond (time/sys_time.cpp's clock_now maps the
+// same ids to the same formula). Clocks it does not compute itself
+// (CPU-time clocks, which need the kernel's accounting, and unknown ids) go
+// to the real syscall, which also gives EINVAL for bad ids as the kernel
+// decides.
 #include "kernel/uapi.hpp"
 #include "lightvm/abi.h"
 
@@ -48,11 +50,14 @@ long syscall2(long nr, long a0, long a1) {
 bool fast_clock(long clk, uint64_t* ns) {
     switch (clk) {
     case CLOCK_REALTIME:
+    case CLOCK_REALTIME_COARSE:
     case CLOCK_TAI:  // the kernel has no leap-second table: TAI == REALTIME
         *ns = boot().realtime_base_ns + since_base_ns();
         return true;
     case CLOCK_MONOTONIC:
     case CLOCK_MONOTONIC_RAW:
+    case CLOCK_MONOTONIC_COARSE:  // the kernel's coarse clocks are the precise ones
+    case CLOCK_BOOTTIME:          // the VM never suspends
         *ns = boot().monotonic_base_ns + since_base_ns();
         return true;
     default:

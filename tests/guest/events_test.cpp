@@ -33,6 +33,7 @@ TEST_P(EventsTest, EventfdMatchesNative) { expect_same_as_native("eventfd"); }
 TEST_P(EventsTest, TimerfdMatchesNative) { expect_same_as_native("timerfd"); }
 TEST_P(EventsTest, EpollMatchesNative) { expect_same_as_native("epoll"); }
 TEST_P(EventsTest, SignalfdMatchesNative) { expect_same_as_native("signalfd"); }
+TEST_P(EventsTest, ClocksMatchNative) { expect_same_as_native("clocks"); }
 
 INSTANTIATE_TEST_SUITE_P(Libc, EventsTest, ::testing::Values("glibc", "musl"),
                          [](const auto& info) { return info.param; });

@@ -2,6 +2,7 @@
 
 #include "kernel/irq/irq.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/proc/cputime.hpp"
 #include "kernel/proc/ktimer.hpp"
 #include "kernel/time/clock.hpp"
 #include "kernel/time/timers.hpp"
@@ -122,10 +123,12 @@ void idle() {
 }
 
 void schedule() {
+    cputime_stop(current());  // blocked or yielding: its CPU time stops here
     for (;;) {
         expire_deadlines();
         if (Task* next = pick_next(current())) {
             switch_to(current(), next);
+            cputime_start(current());  // running again (after others, or at once)
             return;
         }
         idle();

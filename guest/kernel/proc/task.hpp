@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "arch/x86_64/cpu.hpp"
+#include "kernel/proc/cputime.hpp"
 #include "kernel/mm/kstack.hpp"
 #include "kernel/proc/signal.hpp"
 #include "lightvm/abi.h"
@@ -75,6 +76,7 @@ struct Task {
     uint64_t sigmask;  // blocked signals
     TaskSignals sig;   // thread-directed pending signals, sigsuspend's mask, altstack
     char comm[16];  // prctl(PR_SET_NAME), /proc/self/comm
+    CpuTime cpu;    // user and system time (proc/cputime.hpp)
 };
 
 inline Task* current() { return this_cpu().current; }

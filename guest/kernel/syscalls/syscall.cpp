@@ -64,6 +64,7 @@ SyscallFrame* current_frame() {
 extern "C" void lvm_syscall(lightvm::guest::SyscallFrame* frame) {
     using namespace lightvm::guest;
     boot().syscall_count++;
+    cputime_syscall_enter(current());
     long result = -err::kNoSys;
     const uint64_t nr = frame->rax;
     const SyscallArgs args{frame->rdi, frame->rsi, frame->rdx, frame->r10, frame->r8, frame->r9};
@@ -77,4 +78,5 @@ extern "C" void lvm_syscall(lightvm::guest::SyscallFrame* frame) {
     if (signal_work(current()) || is_restart_code(result))
         signal_syscall_exit(frame, nr);
     signal_trap_refresh(current());  // handlers or mask may have changed
+    cputime_syscall_exit(current());
 }

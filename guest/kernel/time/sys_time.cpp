@@ -2,6 +2,7 @@
 #include "kernel/time/clock.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/proc/cputime.hpp"
 #include "kernel/proc/sched.hpp"
 #include "kernel/proc/signal.hpp"
 #include "kernel/proc/task.hpp"
@@ -13,7 +14,46 @@ namespace lightvm::guest {
 
 using Timespec = __kernel_timespec;
 
-static bool clock_now(uint64_t clk, uint64_t* ns) {
+// CPU-time clocks (man 3 clock_getcpuclockid): the static ids and the
+// dynamic ones (negative: ~pid << 3 | perthread << 2 | type, pid 0 = self),
+// for this process and its tasks. PROF and SCHED count user + system time,
+// VIRT user time only (Linux's CPUCLOCK_*).
+static bool cpu_clock_now(int32_t clk, uint64_t* ns) {
+    uint64_t user, sys;
+    if (clk == CLOCK_PROCESS_CPUTIME_ID) {
+        cputime_process(current_process(), &user, &sys);
+    } else if (clk == CLOCK_THREAD_CPUTIME_ID) {
+        cputime_task(current(), &user, &sys);
+    } else {
+        const int type = clk & 3;
+        const bool thread = clk & 4;
+        const auto id = static_cast<uint32_t>(~(clk >> 3));
+        if (type == 3)
+            return false;
+        if (thread) {
+            if (id != 0 && id != current()->tid)
+                return false;  // other tasks: once threads share a process
+            cputime_task(current(), &user, &sys);
+        } else {
+            if (id != 0 && id != current_process()->pid)
+                return false;
+            cputime_process(current_process(), &user, &sys);
+        }
+        if (type == 1)  // CPUCLOCK_VIRT
+            sys = 0;
+    }
+    *ns = user + sys;
+    return true;
+}
+
+// Every clock reads the TSC (time/clock.hpp). BOOTTIME is MONOTONIC (the VM
+// never suspends); the COARSE clocks are the precise ones (cheaper than
+// Linux's tick-based reading would be to fake, and never behind it);
+// MONOTONIC_RAW is MONOTONIC (the guest does not slew its clock).
+static bool clock_now(uint64_t clk_arg, uint64_t* ns) {
+    auto clk = static_cast<int32_t>(static_cast<uint32_t>(clk_arg));
+    if (clk < 0 || clk == CLOCK_PROCESS_CPUTIME_ID || clk == CLOCK_THREAD_CPUTIME_ID)
+        return cpu_clock_now(clk, ns);
     switch (clk) {
     case CLOCK_REALTIME:
     case CLOCK_REALTIME_COARSE:
@@ -26,13 +66,14 @@ static bool clock_now(uint64_t clk, uint64_t* ns) {
     case CLOCK_BOOTTIME:
         *ns = monotonic_ns();
         return true;
-    case CLOCK_PROCESS_CPUTIME_ID:  // the VM's one vCPU has run since boot
-    case CLOCK_THREAD_CPUTIME_ID:
-        *ns = boottime_ns();
-        return true;
     default:
         return false;
     }
+}
+
+static bool is_cpu_clock(uint64_t clk_arg) {
+    auto clk = static_cast<int32_t>(static_cast<uint32_t>(clk_arg));
+    return clk < 0 || clk == CLOCK_PROCESS_CPUTIME_ID || clk == CLOCK_THREAD_CPUTIME_ID;
 }
 
 long sys_clock_gettime(const SyscallArgs& a) {
@@ -114,8 +155,8 @@ long sys_nanosleep(const SyscallArgs& a) {
 
 long sys_clock_nanosleep(const SyscallArgs& a) {
     uint64_t ns, now;
-    if (!clock_now(a.a0, &now) || a.a0 == CLOCK_PROCESS_CPUTIME_ID || a.a0 == CLOCK_THREAD_CPUTIME_ID)
-        return -err::kInval;
+    if (!clock_now(a.a0, &now) || is_cpu_clock(a.a0))
+        return -err::kInval;  // CPU clocks: a sleep until this process used that much CPU is not built
     if (!read_timespec(a.a2, &ns))
         return access_ok(a.a2, sizeof(Timespec)) ? -err::kInval : -err::kFault;
     const bool absolute = a.a1 & TIMER_ABSTIME;
@@ -124,22 +165,47 @@ long sys_clock_nanosleep(const SyscallArgs& a) {
     return sleep_ns(ns, absolute ? 0 : a.a3, absolute);
 }
 
+// times(): the process's user and system time in clock ticks (USER_HZ);
+// the result is the ticks since boot (Linux: since an arbitrary point).
+// Children's times are 0 until reaped children report theirs.
 long sys_times(const SyscallArgs& a) {
-    uint64_t ticks = boottime_ns() / (1000000000 / HZ);  // clock_t counts USER_HZ ticks
+    constexpr uint64_t kNsPerTick = 1000000000 / HZ;
     if (a.a0) {
+        uint64_t user, sys;
+        cputime_process(current_process(), &user, &sys);
         tms t{};
-        t.tms_utime = static_cast<__kernel_clock_t>(ticks);
+        t.tms_utime = static_cast<__kernel_clock_t>(user / kNsPerTick);
+        t.tms_stime = static_cast<__kernel_clock_t>(sys / kNsPerTick);
         if (UserPtr<tms>(a.a0).write(t) < 0)
             return -err::kFault;
     }
-    return static_cast<long>(ticks);
+    return static_cast<long>(boottime_ns() / kNsPerTick);
 }
 
+static __kernel_old_timeval to_timeval(uint64_t ns) {
+    return {static_cast<long>(ns / 1000000000), static_cast<long>(ns % 1000000000 / 1000)};
+}
+
+// getrusage: user and system time as measured (proc/cputime.hpp); the
+// other fields are 0 (RUSAGE_CHILDREN entirely, until children report).
 long sys_getrusage(const SyscallArgs& a) {
-    uint64_t us = boottime_ns() / 1000;
+    auto who = static_cast<int32_t>(a.a0);
+    uint64_t user = 0, sys = 0;
+    switch (who) {
+    case RUSAGE_SELF:
+        cputime_process(current_process(), &user, &sys);
+        break;
+    case RUSAGE_THREAD:
+        cputime_task(current(), &user, &sys);
+        break;
+    case RUSAGE_CHILDREN:
+        break;
+    default:
+        return -err::kInval;
+    }
     rusage r{};
-    r.ru_utime.tv_sec = int64_t(us / 1000000);
-    r.ru_utime.tv_usec = int64_t(us % 1000000);
+    r.ru_utime = to_timeval(user);
+    r.ru_stime = to_timeval(sys);
     return UserPtr<rusage>(a.a1).write(r);
 }
 
