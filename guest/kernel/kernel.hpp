@@ -23,13 +23,28 @@ inline abi::BootInfo& boot() {
     return *reinterpret_cast<abi::BootInfo*>(abi::kBootInfoGpa);
 }
 
-// A hypercall: one exit to the monitor. `arg` is the guest address of the
-// argument struct; the kernel's own data lives below 4 GiB.
-inline void hypercall(uint16_t nr, const volatile void* arg) {
-    uint32_t a = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(arg));
+// A hypercall: one exit to the monitor, whose 32-bit port value is the
+// guest-physical address of the argument block. Blocks in the kernel image
+// are identity-mapped; those on a task's kernel stack (kernel stack area)
+// or in kernel memory are translated, and one beyond 4 GiB goes through a
+// bounce block in the image (kernel/hypercall.cpp).
+inline void raw_hypercall(uint16_t nr, uint32_t gpa) {
     uint16_t port = static_cast<uint16_t>(abi::kHypercallPortBase + nr);
-    asm volatile("outl %0, %1" : : "a"(a), "Nd"(port) : "memory");
+    asm volatile("outl %0, %1" : : "a"(gpa), "Nd"(port) : "memory");
 }
+// The argument block's gpa, or ~0 when it lies beyond 4 GiB.
+uint64_t hypercall_gpa(const volatile void* arg);
+void hypercall_bounced(uint16_t nr, volatile void* arg, size_t size);
+
+template <typename T>
+inline void hypercall(uint16_t nr, volatile T* arg) {
+    uint64_t gpa = hypercall_gpa(arg);
+    if (gpa >> 32)
+        hypercall_bounced(nr, arg, sizeof(T));
+    else
+        raw_hypercall(nr, static_cast<uint32_t>(gpa));
+}
+inline void hypercall(uint16_t nr, decltype(nullptr)) { raw_hypercall(nr, 0); }
 
 [[noreturn]] void exit_vm(int status, unsigned signal);
 

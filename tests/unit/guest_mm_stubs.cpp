@@ -49,3 +49,9 @@ void mm_file_get(OpenFile*) { testing::mm_stubs().file_refs++; }
 void mm_file_put(OpenFile*) { testing::mm_stubs().file_refs--; }
 
 }  // namespace lightvm::guest
+
+namespace lightvm::guest {
+// Hosted: no monitor to call (memory_set_backed(~0, ~0) keeps frames from asking).
+uint64_t hypercall_gpa(const volatile void*) { return 0; }
+void hypercall_bounced(uint16_t, volatile void*, size_t) {}
+}  // namespace lightvm::guest

@@ -30,4 +30,12 @@ lvm_kthread_start:
     call lvm_kthread_exit
     ud2
 
+/* A forked child's first instruction (proc/fork.cpp builds its stack):
+   lvm_switch "returns" here with rsp at the copy of the parent's syscall
+   frame; the C tail runs, then the frame goes back to user mode. */
+    .globl lvm_fork_child
+lvm_fork_child:
+    call lvm_fork_tail
+    jmp lvm_syscall_exit
+
     .section .note.GNU-stack,"",@progbits

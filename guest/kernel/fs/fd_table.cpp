@@ -4,6 +4,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/event/epoll.hpp"
 #include "kernel/fs/file_ops.hpp"
+#include "kernel/mm/kmem.hpp"
 #include "kernel/proc/task.hpp"
 
 namespace lightvm::guest {
@@ -12,6 +13,7 @@ namespace {
 
 constexpr int kMaxFiles = 1024;
 OpenFile g_files[kMaxFiles];
+FdTable g_boot_files;  // the first process's (the others' come from kmem)
 
 // The current process's descriptors.
 FdSlot* fds() { return current_process()->files->slots; }
@@ -116,5 +118,48 @@ void fd_set_cloexec(long fd, bool on) {
     if (fd >= 0 && fd < kMaxFds)
         fds()[fd].cloexec = on;
 }
+
+}  // namespace lightvm::guest
+
+namespace lightvm::guest {
+
+FdTable* fd_table_copy(const FdTable& src) {
+    auto* t = static_cast<FdTable*>(kmem_alloc(sizeof(FdTable)));
+    if (!t)
+        return nullptr;
+    t->users = 1;
+    for (int i = 0; i < kMaxFds; ++i) {
+        if (OpenFile* f = src.slots[i].file) {
+            file_get(f);
+            t->slots[i] = src.slots[i];
+        }
+    }
+    return t;
+}
+
+void fd_table_put(FdTable* t) {
+    if (!t || --t->users > 0)
+        return;
+    for (auto& slot : t->slots) {
+        if (OpenFile* f = slot.file) {
+            slot.file = nullptr;
+            file_put(f);
+        }
+    }
+    if (t != &g_boot_files)
+        kmem_free(t, sizeof(FdTable));
+}
+
+void fd_table_close_on_exec(FdTable& t) {
+    for (auto& slot : t.slots) {
+        if (slot.file && slot.cloexec) {
+            OpenFile* f = slot.file;
+            slot.file = nullptr;
+            file_put(f);
+        }
+    }
+}
+
+FdTable* fd_table_boot() { return &g_boot_files; }
 
 }  // namespace lightvm::guest

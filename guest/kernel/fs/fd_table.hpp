@@ -19,10 +19,19 @@ struct FdSlot {
     bool cloexec;
 };
 struct FdTable {
+    uint32_t users;  // processes sharing it (CLONE_FILES): closed with the last
     FdSlot slots[kMaxFds];
 };
 
 void fd_table_init();
+// The first process's table (static: it exists before the frame allocator).
+FdTable* fd_table_boot();
+// fork: a table with the same descriptors, sharing their open files.
+FdTable* fd_table_copy(const FdTable& src);
+// Drops a user; the last closes every descriptor.
+void fd_table_put(FdTable* t);
+// execve: closes the FD_CLOEXEC descriptors.
+void fd_table_close_on_exec(FdTable& t);
 // New open file with one reference, or nullptr when the pool is exhausted.
 OpenFile* file_alloc(FileKind kind, uint32_t flags);
 void file_get(OpenFile* f);

@@ -253,11 +253,13 @@ static long do_open(PathArg& p, uint32_t flags, uint32_t mode) {
     return install(f, flags);
 }
 
-long kernel_open(const char* path, OpenFile** out) {
+long kernel_open(const char* path, OpenFile** out) { return kernel_open_at(AT_FDCWD, path, out); }
+
+long kernel_open_at(long dirfd, const char* path, OpenFile** out) {
     PathArg p;
     if (strlen(path) > abi::kMaxPath)
         return -err::kNameTooLong;
-    path_from_kernel(p, AT_FDCWD, path);
+    path_from_kernel(p, dirfd, path);
     long fd = do_open(p, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
         return fd;

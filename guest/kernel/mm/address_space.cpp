@@ -130,6 +130,7 @@ void reprotect(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b) {
 
 void as_init(AddressSpace& as, uint64_t root) {
     memset(&as, 0, sizeof as);
+    as.users = 1;
     as.root = root;
 }
 

@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+#include "lightvm/abi.h"
+
 namespace lightvm::guest {
 
 struct OpenFile;
@@ -34,6 +36,7 @@ struct Vma {
 
 struct AddressSpace {
     static constexpr uint32_t kDeferred = 256;
+    uint32_t users;                // processes using it (vfork, CLONE_VM): freed with the last
     uint64_t root;                 // gpa of the PML4
     Vma* vmas;                     // sorted by start, disjoint; in frames from vma_gpa
     uint32_t nvma, cap;
@@ -54,8 +57,21 @@ struct AddressSpace {
     uint64_t deferred[kDeferred];
 };
 
-// An empty address space over page tables rooted at `root`.
+// An empty address space over page tables rooted at `root` (one user).
 void as_init(AddressSpace& as, uint64_t root);
+
+// Lifetimes (mm/as_lifetime.cpp). A new empty address space with its own
+// root (execve), or nullptr when out of memory.
+AddressSpace* as_create();
+// The first process's, over the monitor's page tables.
+AddressSpace* as_create_boot();
+// fork: a copy of src whose private pages are shared copy-on-write with
+// it (both sides' writable entries become kCow) and whose shared ones are
+// shared; nullptr when out of memory (src is unchanged but for kCow bits).
+AddressSpace* as_fork(AddressSpace& src);
+// Drops one user; the last frees every frame, table and region. The
+// address space must not be the loaded one (load another root first).
+void as_put(AddressSpace* as);
 
 // The VMA containing va, or nullptr.
 Vma* vma_find(AddressSpace& as, uint64_t va);
@@ -67,6 +83,10 @@ bool vma_overlaps(const AddressSpace& as, uint64_t a, uint64_t b);
 bool vma_covers(const AddressSpace& as, uint64_t a, uint64_t b);
 // Inserts a VMA into a range no VMA overlaps. False when out of memory.
 bool vma_insert(AddressSpace& as, const Vma& v);
+// fork: appends every VMA of src (file references taken). False: no memory.
+bool vma_copy_all(AddressSpace& dst, const AddressSpace& src);
+// Drops every VMA and the array (file references released).
+void vma_release_all(AddressSpace& as);
 // Makes va a VMA boundary (splitting the VMA around it). False: no memory.
 bool vma_split_at(AddressSpace& as, uint64_t va);
 
@@ -122,5 +142,8 @@ void mm_load_root(uint64_t root);
 void mm_flush_pages(const uint64_t* va, uint32_t n);
 // The root the CPU uses now.
 uint64_t mm_loaded_root();
+// The monitor's tables the first process started on: where kernel-wide
+// mappings (the kernel stack area) are made.
+inline uint64_t mm_kernel_root() { return abi::kPageTablesGpa; }
 
 }  // namespace lightvm::guest

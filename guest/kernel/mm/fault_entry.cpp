@@ -5,6 +5,7 @@
 #include "kernel/irq/irq.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
+#include "kernel/mm/kstack.hpp"
 #include "kernel/mm/layout.hpp"
 #include "kernel/proc/signal.hpp"
 #include "kernel/proc/task.hpp"
@@ -30,6 +31,12 @@ bool to_handler(PushedGprs& r, uint64_t addr, uint64_t err) {
 }
 
 bool in_kernel_image(uint64_t a) { return a >= abi::kKernelBase && a < reinterpret_cast<uint64_t>(__kernel_end); }
+// A kernel stack's guard page: in the image (the boot stack) or in the area.
+bool stack_guard(uint64_t a, uint64_t err) {
+    if (err & kErrPresent)
+        return false;
+    return in_kernel_image(a) || (a >= kKStackArea && a < kKStackArea + uint64_t(kKStackMax) * kKStackStride);
+}
 
 [[noreturn]] void report(uint32_t kind, uint64_t addr) {
     static volatile abi::HcFault hc;
@@ -63,7 +70,7 @@ extern "C" void lvm_page_fault(PushedGprs* regs) {
         }
     }
     if (in_kernel_image(rip))
-        report(in_kernel_image(addr) && !(err & kErrPresent) ? abi::kFaultKernelStack : abi::kFaultKernel, addr);
+        report(stack_guard(addr, err) ? abi::kFaultKernelStack : abi::kFaultKernel, addr);
     if (to_handler(*regs, addr, err))
         return;
     report(abi::kFaultAccess, addr);  // the kernel's regions, non-canonical, ... from the program

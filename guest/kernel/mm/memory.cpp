@@ -86,7 +86,9 @@ void memory_init() {
     const abi::BootInfo& b = boot();
     memory_set_backed(b.ram_low_end, b.ram_high_start);
     frames_init(b.frames_start, b.mem_size);
-    as_init(mm(), abi::kPageTablesGpa);
+    current_process()->mm = as_create_boot();
+    if (!current_process()->mm)
+        exit_vm(127, 0);  // not even one page: the monitor checked --mem, so a kernel bug
     mm().image_gpa = b.image_gpa;
 }
 

@@ -62,6 +62,23 @@ bool vma_covers(const AddressSpace& as, uint64_t a, uint64_t b) {
     return true;
 }
 
+bool vma_copy_all(AddressSpace& dst, const AddressSpace& src) {
+    for (uint32_t i = 0; i < src.nvma; ++i)
+        if (!vma_insert(dst, src.vmas[i]))
+            return false;
+    return true;
+}
+
+void vma_release_all(AddressSpace& as) {
+    for (uint32_t i = 0; i < as.nvma; ++i)
+        if (as.vmas[i].file)
+            mm_file_put(as.vmas[i].file);
+    if (as.vmas)
+        frame_unref(as.vma_gpa);
+    as.vmas = nullptr;
+    as.nvma = as.cap = 0;
+}
+
 bool vma_insert(AddressSpace& as, const Vma& v) {
     if (as.nvma == as.cap && !grow(as))
         return false;

@@ -1,11 +1,98 @@
 #include "kernel/proc/exit.hpp"
 
+#include "kernel/fs/fd_table.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/mm/address_space.hpp"
+#include "kernel/mm/kmem.hpp"
+#include "kernel/mm/memory.hpp"
+#include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/process.hpp"
+#include "kernel/proc/sched.hpp"
+#include "kernel/proc/wait.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
-void process_exit(int code) { exit_vm(code & 0xff, 0); }
+namespace {
 
-void process_kill_self(unsigned sig) { exit_vm(128 + static_cast<int>(sig), sig); }
+// Signals whose default action dumps core: the wait status says so (0x80).
+bool dumps_core(unsigned sig) {
+    switch (sig) {
+    case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE: case SIGSEGV:
+    case SIGXCPU: case SIGXFSZ: case SIGSYS:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void fs_put(FsContext* fs) {
+    if (fs && --fs->users == 0 && fs != fs_context_boot())
+        kmem_free(fs, sizeof(FsContext));
+}
+
+// The nearest living subreaper above p, or the VM's first process.
+Process* new_parent_for_orphans(Process* p) {
+    for (Process* a = p->parent; a; a = a->parent)
+        if (a->state == ProcState::Alive && a->attrs.child_subreaper)
+            return a;
+    return process_first();
+}
+
+void reparent_children(Process* p) {
+    Process* reaper = new_parent_for_orphans(p);
+    bool zombies = false;
+    while (Process* c = p->children) {
+        process_unlink(c);
+        process_adopt(reaper, c);
+        zombies |= c->state == ProcState::Zombie;
+    }
+    if (zombies)
+        wake_up(reaper->child_wait);
+}
+
+[[noreturn]] void do_exit(int wait_status, int vm_status, unsigned sig) {
+    Process* p = current_process();
+    Task* t = current();
+    if (p == process_first())
+        exit_vm(vm_status, sig);  // the VM ends with its first process (the others with it)
+    if (t->clear_child_tid) {
+        UserPtr<uint32_t>(t->clear_child_tid).write(0);  // the futex wake comes with threads
+        t->clear_child_tid = 0;
+    }
+    sched_release_vfork(t);
+    if (p->mm->users == 1) {
+        memory_exit();  // shared file mappings reach their files
+        // Off this address space before it goes: the parent's is the one
+        // most likely to run next (it waits for us), so the switch is free.
+        mm_load_root(p->parent->mm->root);
+    }
+    process_release_resources(p);
+    reparent_children(p);
+    p->wait_status = wait_status;
+    p->state = ProcState::Zombie;
+    p->task = nullptr;
+    process_notify_parent(p);
+    sched_exit_task();
+}
+
+}  // namespace
+
+void process_release_resources(Process* p) {
+    as_put(p->mm);
+    p->mm = nullptr;
+    fd_table_put(p->files);
+    p->files = nullptr;
+    fs_put(p->fs);
+    p->fs = nullptr;
+}
+
+void process_notify_parent(Process* child) { wake_up(child->parent->child_wait); }
+
+void process_exit(int code) { do_exit((code & 0xff) << 8, code & 0xff, 0); }
+
+void process_kill_self(unsigned sig) {
+    do_exit(static_cast<int>(sig & 0x7f) | (dumps_core(sig) ? 0x80 : 0), 128 + static_cast<int>(sig), sig);
+}
 
 }  // namespace lightvm::guest

@@ -1,10 +1,12 @@
 // How a process ends: by exit/exit_group, or killed by a signal's default
 // action. The VM's first process ending ends the VM with its status (and
 // every other process with it, as a container's); any other process
-// becomes a zombie until its parent reaps it (proc/exit.cpp).
+// becomes a zombie until its parent reaps it (proc/exit.cpp, wait.cpp).
 #pragma once
 
 namespace lightvm::guest {
+
+struct Process;
 
 // exit_group(code): the current process ends with status `code & 0xff`.
 [[noreturn]] void process_exit(int code);
@@ -12,5 +14,13 @@ namespace lightvm::guest {
 // "core"): its parent sees WIFSIGNALED; the VM's first process gives the
 // VM status 128 + sig.
 [[noreturn]] void process_kill_self(unsigned sig);
+
+// Drops what a process holds (address space, descriptors, filesystem
+// context); for exit and for a fork that failed half-way.
+void process_release_resources(Process* p);
+
+// Hook for the signals code: called with the parent when a child becomes
+// a zombie (SIGCHLD). Until signals exist it only wakes waiters.
+void process_notify_parent(Process* child);
 
 }  // namespace lightvm::guest

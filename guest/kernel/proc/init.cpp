@@ -3,6 +3,7 @@
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
+#include "kernel/proc/process.hpp"
 #include "kernel/proc/sched.hpp"
 #include "kernel/uapi.hpp"
 
@@ -15,8 +16,6 @@ namespace {
 Task g_init_task;
 Process g_init_process;
 FsContext g_init_fs;
-FdTable g_init_files;
-AddressSpace g_init_mm;
 
 static_assert(kRlimits == RLIM_NLIMITS);
 
@@ -30,13 +29,18 @@ void default_limits(Process& p) {
 
 }  // namespace
 
+FsContext* fs_context_boot() { return &g_init_fs; }
+
 void proc_init() {
     Process& p = g_init_process;
     p.pid = p.pgid = p.sid = boot().pid;
     p.ppid = 0;
-    p.mm = &g_init_mm;
-    p.files = &g_init_files;
+    p.mm = nullptr;  // memory_init makes it
+    p.files = fd_table_boot();
+    p.files->users = 1;
     p.fs = &g_init_fs;
+    g_init_fs.users = 1;
+    p.exit_signal = SIGCHLD;
     g_init_fs.cwd[0] = '/';
     g_init_fs.cwd_len = 1;
     g_init_fs.umask = 022;
@@ -50,6 +54,10 @@ void proc_init() {
     t.sig.ss_flags = SS_DISABLE;
     t.kstack = kstack_boot();  // the stack lvm_start switched to
     memcpy(t.comm, "app", 4);
+
+    t.user = true;
+    p.task = &t;
+    process_table_init(&p);
 
     Cpu& cpu = this_cpu();
     cpu.current = &t;

@@ -4,6 +4,8 @@
 #include "kernel/kernel.hpp"
 #include "kernel/proc/cputime.hpp"
 #include "kernel/proc/ktimer.hpp"
+#include "kernel/mm/address_space.hpp"
+#include "kernel/proc/process.hpp"
 #include "kernel/time/clock.hpp"
 #include "kernel/time/timers.hpp"
 
@@ -15,9 +17,9 @@ namespace lightvm::guest {
 namespace {
 
 // Every task of the VM, for the run-queue scan and deadlines. A scan over
-// a handful of tasks is cheaper than any queue structure at this size;
-// the processes and threads work replaces it when tasks become many.
-constexpr int kMaxTasks = 64;
+// the tasks is cheap next to a switch that loads CR3 (~7-10 us on PVM);
+// a run queue replaces it when threads make runnable tasks many.
+constexpr int kMaxTasks = kMaxProcs + 8;
 Task* g_tasks[kMaxTasks];
 int g_ntasks;
 uint64_t g_idle_count;
@@ -42,6 +44,10 @@ void set_fs_base(uint64_t base) {
     hypercall(abi::kHcSetFsBase, &hc);
 }
 
+// A task that exited: its stack is in use until the switch away from it,
+// so whoever runs next frees it (sched_finish_switch).
+Task* g_dead;
+
 void switch_to(Task* prev, Task* next) {
     if (prev == next)
         return;
@@ -50,7 +56,11 @@ void switch_to(Task* prev, Task* next) {
     cpu.kstack_top = next->kstack.top;
     if (next->fs_base != prev->fs_base)
         set_fs_base(next->fs_base);
+    // Kernel threads run in whatever address space is loaded.
+    if (next->user && next->process->mm->root != mm_loaded_root())
+        mm_load_root(next->process->mm->root);
     lvm_switch(&prev->ksp, next->ksp);
+    sched_finish_switch();
 }
 
 // Runs expired kernel timers (their wake-ups make tasks runnable) and
@@ -155,6 +165,36 @@ void remove_task(Task* t) {
 }  // namespace
 
 void sched_add_task(Task* t) { add_task(t); }
+
+void sched_release_vfork(Task* t) {
+    if (Task* parent = t->vfork_parent) {
+        t->vfork_parent = nullptr;
+        parent->vfork_done = true;
+        sched_wake(parent);
+    }
+}
+
+void sched_set_user_fs_base(uint64_t base) {
+    current()->fs_base = base;
+    set_fs_base(base);
+}
+
+void sched_finish_switch() {
+    if (Task* t = g_dead) {
+        g_dead = nullptr;
+        kstack_free(t->kstack);
+        task_free(t);
+    }
+}
+
+void sched_exit_task() {
+    Task* t = current();
+    t->state = TaskState::Dead;
+    remove_task(t);
+    g_dead = t;
+    schedule();
+    __builtin_unreachable();
+}
 void sched_set_idle_hook(void (*hook)()) { g_idle_hook = hook; }
 void sched_set_idle_poller(bool (*poller)(uint64_t, bool)) { g_idle_poller = poller; }
 

@@ -29,9 +29,18 @@ void sched_sleep_until(uint64_t deadline_ns);
 // wait paths); nullptr when no task slot or stack is free.
 Task* kthread_create(void (*fn)(void*), void* arg, const char* name);
 
-// Makes t known to the scheduler (the first task; kthread_create does it
-// for its own).
+// Makes t known to the scheduler (the first task, forked ones;
+// kthread_create does it for its own).
 void sched_add_task(Task* t);
+// The current user task is gone (its process exited): never runs again;
+// its stack and Task are freed after the switch away.
+[[noreturn]] void sched_exit_task();
+// A CLONE_VFORK child execs or exits: its parent may run again.
+void sched_release_vfork(Task* t);
+// The current task's FS base (TLS), in the task and in the CPU.
+void sched_set_user_fs_base(uint64_t base);
+// Called first after every switch (and by a new task's first code).
+void sched_finish_switch();
 // Called before the CPU idles in the monitor (the file cache flushes its
 // write-behind data, so the host sees current files while we sleep).
 void sched_set_idle_hook(void (*hook)());

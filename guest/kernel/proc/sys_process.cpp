@@ -21,8 +21,6 @@ long sys_exit(const SyscallArgs& a) {
 long sys_getpid(const SyscallArgs&) { return current_process()->pid; }
 long sys_gettid(const SyscallArgs&) { return current()->tid; }
 long sys_getppid(const SyscallArgs&) { return current_process()->ppid; }
-long sys_getpgid(const SyscallArgs&) { return current_process()->pgid; }
-long sys_getsid(const SyscallArgs&) { return current_process()->sid; }
 long sys_zero(const SyscallArgs&) { return 0; }
 
 long sys_set_tid_address(const SyscallArgs&) { return current()->tid; }

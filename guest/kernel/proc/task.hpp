@@ -14,6 +14,7 @@
 #include "kernel/proc/cputime.hpp"
 #include "kernel/mm/kstack.hpp"
 #include "kernel/proc/signal.hpp"
+#include "kernel/proc/wait_queue.hpp"
 #include "lightvm/abi.h"
 
 namespace lightvm::guest {
@@ -24,6 +25,7 @@ struct FdTable;
 // Where relative paths start and what new files are created with (shared
 // between threads, copied by fork: Linux's fs_struct).
 struct FsContext {
+    uint32_t users;  // processes sharing it (CLONE_FS)
     char cwd[abi::kMaxPath];
     size_t cwd_len;
     unsigned umask;
@@ -52,6 +54,10 @@ struct ProcAttrs {
     bool not_dumpable;        // PR_SET_DUMPABLE 0
 };
 
+enum class ProcState : uint8_t { Alive, Zombie };
+
+struct Task;
+
 struct Process {
     uint32_t pid, ppid, pgid, sid;
     AddressSpace* mm;
@@ -61,6 +67,16 @@ struct Process {
     uint64_t rlimit[kRlimits][2];  // soft, hard
     ProcAttrs attrs;
     ProcSignals sig;  // handlers, process-directed pending signals, timers (proc/signal.hpp)
+    // The process tree (proc/process.cpp): parent, first child, next sibling.
+    Process* parent;
+    Process* children;
+    Process* sibling;
+    Task* task;               // its (one, until threads) task
+    ProcState state;
+    int wait_status;          // a zombie's status word for wait4 (W_EXITCODE / signal)
+    uint32_t exit_signal;     // sent to the parent at exit (SIGCHLD, or clone's low byte)
+    WaitQueue child_wait;     // a child of this process changed state
+    uint64_t start_ns;        // monotonic time of fork (for /proc/PID/stat)
 };
 
 enum class TaskState : uint8_t { Running, Blocked, Dead };
@@ -77,6 +93,11 @@ struct Task {
     TaskSignals sig;   // thread-directed pending signals, sigsuspend's mask, altstack
     char comm[16];  // prctl(PR_SET_NAME), /proc/self/comm
     CpuTime cpu;    // user and system time (proc/cputime.hpp)
+    uint64_t clear_child_tid;  // CLONE_CHILD_CLEARTID / set_tid_address: zeroed and woken at exit
+    uint64_t set_child_tid;    // CLONE_CHILD_SETTID: written when the child first runs
+    Task* vfork_parent;        // CLONE_VFORK: blocked until this task execs or exits
+    bool vfork_done;
+    bool user;                 // returns to user mode (not a kernel thread)
 };
 
 inline Task* current() { return this_cpu().current; }
@@ -85,5 +106,7 @@ inline Process* current_process() { return this_cpu().current->process; }
 // Builds the first task and process (pid from the boot page) on the boot
 // kernel stack and makes it current.
 void proc_init();
+// The first process's filesystem context (static, like its fd table).
+FsContext* fs_context_boot();
 
 }  // namespace lightvm::guest

@@ -11,24 +11,9 @@
 
 #include <stdint.h>
 
+#include "kernel/proc/wait_queue.hpp"
+
 namespace lightvm::guest {
-
-struct Task;
-struct WaitQueue;
-
-struct WaitEntry;
-using WakeFn = void (*)(WaitEntry* e);
-
-struct WaitEntry {
-    Task* task;
-    WaitQueue* queue;
-    WaitEntry* next;
-    WakeFn wake;  // null: make `task` runnable
-};
-
-struct WaitQueue {
-    WaitEntry* head;
-};
 
 void wait_add(WaitQueue& q, WaitEntry& e, Task* t);
 // Adds an entry whose wake-up calls fn(&e) instead of waking a task. fn

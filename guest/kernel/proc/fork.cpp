@@ -1,0 +1,199 @@
+// fork, vfork, clone and clone3 for new processes (threads: CLONE_THREAD,
+// come with the threads work). The child gets a copy-on-write copy of the
+// address space (or shares it: CLONE_VM, as posix_spawn's vfork-style
+// clone does), a copy of the fd table and filesystem context (or shares
+// them: CLONE_FILES, CLONE_FS), and a task whose kernel stack starts with
+// a copy of the parent's syscall frame, so it returns from the same call
+// with 0 (docs/design.md, "Processes").
+#include "kernel/errno.hpp"
+#include "kernel/fs/fd_table.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/mm/address_space.hpp"
+#include "kernel/mm/kmem.hpp"
+#include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/exit.hpp"
+#include "kernel/proc/process.hpp"
+#include "kernel/proc/sched.hpp"
+#include "kernel/syscalls/syscall.hpp"
+#include "kernel/time/clock.hpp"
+#include "kernel/uapi.hpp"
+
+extern "C" void lvm_fork_child();  // arch/x86_64/switch.S
+
+namespace lightvm::guest {
+
+namespace {
+
+struct CloneRequest {
+    uint64_t flags;
+    uint64_t stack;       // the child's stack pointer (0: the parent's)
+    uint64_t parent_tid;  // CLONE_PARENT_SETTID
+    uint64_t child_tid;   // CLONE_CHILD_SETTID / CLONE_CHILD_CLEARTID
+    uint64_t tls;         // CLONE_SETTLS
+    uint32_t exit_signal;
+};
+
+// What a process clone may ask for today; anything else is EINVAL (threads,
+// namespaces, pidfds: not yet).
+constexpr uint64_t kSupported = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_VFORK | CLONE_PARENT |
+                                CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID |
+                                CLONE_SYSVSEM | CLONE_DETACHED | CLONE_IO | CLONE_UNTRACED | CLONE_PTRACE;
+
+FsContext* fs_copy(const FsContext& src) {
+    auto* fs = static_cast<FsContext*>(kmem_alloc(sizeof(FsContext)));
+    if (!fs)
+        return nullptr;
+    memcpy(fs, &src, sizeof src);
+    fs->users = 1;
+    return fs;
+}
+
+// The child's task: its kernel stack holds the parent's syscall frame
+// (result 0, maybe another stack and TLS) and below it a switch frame
+// whose return address is lvm_fork_child.
+Task* new_task(Process* child, const CloneRequest& rq) {
+    Task* t = task_alloc();
+    if (!t)
+        return nullptr;
+    t->kstack = kstack_alloc();
+    if (!t->kstack.top) {
+        task_free(t);
+        return nullptr;
+    }
+    Task* parent = current();
+    t->tid = child->pid;
+    t->process = child;
+    t->user = true;
+    t->fs_base = (rq.flags & CLONE_SETTLS) ? rq.tls : parent->fs_base;
+    t->gs_base = parent->gs_base;
+    t->sigmask = parent->sigmask;
+    memcpy(t->comm, parent->comm, sizeof t->comm);
+    if (rq.flags & CLONE_CHILD_CLEARTID)
+        t->clear_child_tid = rq.child_tid;
+    if (rq.flags & CLONE_CHILD_SETTID)
+        t->set_child_tid = rq.child_tid;
+
+    auto* frame = reinterpret_cast<SyscallFrame*>(t->kstack.top - sizeof(SyscallFrame));
+    *frame = *current_frame();
+    frame->rax = 0;
+    if (rq.stack)
+        frame->rsp = rq.stack;
+    auto* sw = reinterpret_cast<uint64_t*>(frame) - 7;  // r15 r14 r13 r12 rbx rbp, return address
+    for (int i = 0; i < 6; ++i)
+        sw[i] = 0;
+    sw[6] = reinterpret_cast<uint64_t>(lvm_fork_child);
+    t->ksp = reinterpret_cast<uint64_t>(sw);
+    return t;
+}
+
+// The parts of a process a child copies or shares. -errno on failure
+// (whatever was taken is released by process_release_resources).
+long take_resources(Process* child, Process* parent, uint64_t flags) {
+    if (flags & CLONE_VM) {
+        child->mm = parent->mm;
+        child->mm->users++;
+    } else if (!(child->mm = as_fork(*parent->mm))) {
+        return -err::kNoMem;
+    }
+    if (flags & CLONE_FILES) {
+        child->files = parent->files;
+        child->files->users++;
+    } else if (!(child->files = fd_table_copy(*parent->files))) {
+        return -err::kNoMem;
+    }
+    if (flags & CLONE_FS) {
+        child->fs = parent->fs;
+        child->fs->users++;
+    } else if (!(child->fs = fs_copy(*parent->fs))) {
+        return -err::kNoMem;
+    }
+    return 0;
+}
+
+void copy_identity(Process* child, const Process* parent) {
+    child->pgid = parent->pgid;
+    child->sid = parent->sid;
+    child->cred = parent->cred;
+    memcpy(child->rlimit, parent->rlimit, sizeof child->rlimit);
+    child->attrs = parent->attrs;
+    child->attrs.pdeathsig = 0;  // not inherited (man 2 prctl)
+    child->attrs.child_subreaper = false;
+}
+
+// CLONE_VFORK: the parent sleeps until the child execs or exits.
+void wait_vfork_done() {
+    Task* me = current();
+    while (!me->vfork_done)
+        sched_block(0);
+    me->vfork_done = false;
+}
+
+long do_clone(const CloneRequest& rq) {
+    if (rq.flags & ~kSupported)
+        return (rq.flags & (CLONE_THREAD | CLONE_SIGHAND)) ? -err::kNoSys : -err::kInval;
+    Process* parent = current_process();
+    Process* child = process_alloc();
+    if (!child)
+        return -err::kAgain;
+    copy_identity(child, parent);
+    child->exit_signal = rq.exit_signal;
+    child->start_ns = monotonic_ns();
+    long r = take_resources(child, parent, rq.flags);
+    Task* t = r < 0 ? nullptr : new_task(child, rq);
+    if (!t) {
+        process_release_resources(child);
+        process_free(child);
+        return r < 0 ? r : -err::kAgain;
+    }
+    child->task = t;
+    process_adopt((rq.flags & CLONE_PARENT) && parent->parent ? parent->parent : parent, child);
+    if (rq.flags & CLONE_PARENT_SETTID)
+        UserPtr<uint32_t>(rq.parent_tid).write(child->pid);  // a bad pointer is ignored, as Linux does
+    long pid = child->pid;
+    if (rq.flags & CLONE_VFORK)
+        t->vfork_parent = current();
+    t->state = TaskState::Running;
+    sched_add_task(t);
+    if (rq.flags & CLONE_VFORK)
+        wait_vfork_done();
+    return pid;
+}
+
+}  // namespace
+
+long sys_fork(const SyscallArgs&) { return do_clone({0, 0, 0, 0, 0, SIGCHLD}); }
+
+long sys_vfork(const SyscallArgs&) { return do_clone({CLONE_VM | CLONE_VFORK, 0, 0, 0, 0, SIGCHLD}); }
+
+// clone(flags, stack, parent_tid, child_tid, tls): x86-64's argument order.
+long sys_clone(const SyscallArgs& a) {
+    CloneRequest rq{a.a0 & ~uint64_t(CSIGNAL), a.a1, a.a2, a.a3, a.a4, static_cast<uint32_t>(a.a0 & CSIGNAL)};
+    return do_clone(rq);
+}
+
+long sys_clone3(const SyscallArgs& a) {
+    clone_args ca{};
+    if (a.a1 < CLONE_ARGS_SIZE_VER0 || a.a1 > 4096)
+        return -err::kInval;
+    size_t n = a.a1 < sizeof ca ? a.a1 : sizeof ca;
+    if (copy_from_user(&ca, a.a0, n) < 0)
+        return -err::kFault;
+    if (ca.exit_signal > 64 || (ca.stack && !ca.stack_size) || ca.set_tid || ca.cgroup)
+        return -err::kInval;
+    CloneRequest rq{ca.flags, ca.stack ? ca.stack + ca.stack_size : 0, ca.parent_tid, ca.child_tid, ca.tls,
+                    static_cast<uint32_t>(ca.exit_signal)};
+    return do_clone(rq);
+}
+
+// The child's first C code, on its own kernel stack in its own address
+// space: finish the switch, then CLONE_CHILD_SETTID.
+extern "C" void lvm_fork_tail() {
+    sched_finish_switch();
+    Task* t = current();
+    if (t->set_child_tid) {
+        UserPtr<uint32_t>(t->set_child_tid).write(t->tid);
+        t->set_child_tid = 0;
+    }
+}
+
+}  // namespace lightvm::guest

@@ -1,0 +1,76 @@
+// Process groups and sessions (man 2 setpgid, setsid): what shells use for
+// job control. The terminal's foreground group is kept with the console
+// (tcsetpgrp/TIOCSPGRP).
+#include "kernel/errno.hpp"
+#include "kernel/proc/process.hpp"
+#include "kernel/syscalls/syscall.hpp"
+
+namespace lightvm::guest {
+
+namespace {
+
+int32_t pid_arg(uint64_t reg) { return static_cast<int32_t>(static_cast<uint32_t>(reg)); }
+
+// pid 0 is the caller; others must exist (ESRCH).
+Process* target(int32_t pid) {
+    if (pid == 0)
+        return current_process();
+    return pid > 0 ? process_find(static_cast<uint32_t>(pid)) : nullptr;
+}
+
+bool group_in_session(uint32_t pgid, uint32_t sid) {
+    for (Process* p = process_next(nullptr); p; p = process_next(p))
+        if (p->pgid == pgid && p->sid == sid && p->state == ProcState::Alive)
+            return true;
+    return false;
+}
+
+}  // namespace
+
+long sys_getpgid(const SyscallArgs& a) {
+    int32_t pid = pid_arg(a.a0);
+    if (pid < 0)
+        return -err::kSrch;
+    Process* p = target(pid);
+    return p ? p->pgid : -err::kSrch;
+}
+
+long sys_getpgrp(const SyscallArgs&) { return current_process()->pgid; }
+
+long sys_getsid(const SyscallArgs& a) {
+    int32_t pid = pid_arg(a.a0);
+    Process* p = pid < 0 ? nullptr : target(pid);
+    return p ? p->sid : -err::kSrch;
+}
+
+// setpgid(pid, pgid): the caller or one of its children (before it
+// execs: not tracked, allowed), into a new group or one in its session.
+long sys_setpgid(const SyscallArgs& a) {
+    int32_t pid = pid_arg(a.a0), pgid = pid_arg(a.a1);
+    if (pid < 0 || pgid < 0)
+        return -err::kInval;
+    Process* me = current_process();
+    Process* p = target(pid);
+    if (!p || (p != me && p->parent != me))
+        return -err::kSrch;
+    if (p->sid != me->sid)
+        return -err::kPerm;
+    if (p->pid == p->sid)
+        return -err::kPerm;  // a session leader stays in its group
+    uint32_t g = pgid ? static_cast<uint32_t>(pgid) : p->pid;
+    if (g != p->pid && !group_in_session(g, me->sid))
+        return -err::kPerm;
+    p->pgid = g;
+    return 0;
+}
+
+long sys_setsid(const SyscallArgs&) {
+    Process* me = current_process();
+    for (Process* p = process_next(nullptr); p; p = process_next(p))
+        if (p->pgid == me->pid)
+            return -err::kPerm;  // already a group leader (or its id is a group)
+    me->sid = me->pgid = me->pid;
+    return me->sid;
+}
+
+}  // namespace lightvm::guest

@@ -1,0 +1,126 @@
+#include "kernel/proc/process.hpp"
+
+#include "kernel/mm/slab.hpp"
+
+namespace lightvm::guest {
+
+namespace {
+
+// Slot per live process; a scan over at most kMaxProcs pointers is the
+// lookup (kill, wait4 and /proc are rare next to everything else).
+Process* g_procs[kMaxProcs];
+uint32_t g_count;
+Process* g_first;
+uint32_t g_last_pid;
+constexpr uint32_t kPidMax = 4194304;  // /proc/sys/kernel/pid_max on 64-bit Linux
+
+SlabCache g_process_cache = slab_for<Process>();
+SlabCache g_task_cache = slab_for<Task>();
+
+bool register_process(Process* p) {
+    for (auto& slot : g_procs) {
+        if (!slot) {
+            slot = p;
+            g_count++;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool pid_used(uint32_t pid) {
+    // Process groups and sessions keep their ids reserved, as Linux does.
+    for (Process* p : g_procs)
+        if (p && (p->pid == pid || p->pgid == pid || p->sid == pid))
+            return true;
+    return false;
+}
+
+// Linux hands out pids in increasing order and wraps at pid_max.
+uint32_t next_pid() {
+    for (uint32_t tries = 0; tries < kPidMax; ++tries) {
+        g_last_pid = g_last_pid + 1 >= kPidMax ? 2 : g_last_pid + 1;
+        if (!pid_used(g_last_pid))
+            return g_last_pid;
+    }
+    return 0;
+}
+
+}  // namespace
+
+void process_table_init(Process* first) {
+    g_first = first;
+    g_last_pid = first->pid;
+    register_process(first);
+}
+
+Process* process_find(uint32_t pid) {
+    for (Process* p : g_procs)
+        if (p && p->pid == pid)
+            return p;
+    return nullptr;
+}
+
+Process* process_first() { return g_first; }
+
+Process* process_next(Process* prev) {
+    uint32_t i = 0;
+    if (prev)
+        while (i < kMaxProcs && g_procs[i++] != prev) {
+        }
+    for (; i < kMaxProcs; ++i)
+        if (g_procs[i])
+            return g_procs[i];
+    return nullptr;
+}
+
+uint32_t process_count() { return g_count; }
+
+Process* process_alloc() {
+    if (g_count >= kMaxProcs)
+        return nullptr;
+    auto* p = static_cast<Process*>(slab_alloc(g_process_cache));
+    if (!p)
+        return nullptr;
+    p->pid = next_pid();
+    if (!p->pid || !register_process(p)) {
+        slab_free(g_process_cache, p);
+        return nullptr;
+    }
+    return p;
+}
+
+void process_free(Process* p) {
+    for (auto& slot : g_procs) {
+        if (slot == p) {
+            slot = nullptr;
+            g_count--;
+        }
+    }
+    slab_free(g_process_cache, p);
+}
+
+void process_adopt(Process* parent, Process* child) {
+    child->parent = parent;
+    child->ppid = parent->pid;
+    child->sibling = parent->children;
+    parent->children = child;
+}
+
+void process_unlink(Process* p) {
+    if (!p->parent)
+        return;
+    for (Process** c = &p->parent->children; *c; c = &(*c)->sibling) {
+        if (*c == p) {
+            *c = p->sibling;
+            break;
+        }
+    }
+    p->parent = nullptr;
+    p->sibling = nullptr;
+}
+
+Task* task_alloc() { return static_cast<Task*>(slab_alloc(g_task_cache)); }
+void task_free(Task* t) { slab_free(g_task_cache, t); }
+
+}  // namespace lightvm::guest

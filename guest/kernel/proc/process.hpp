@@ -1,0 +1,40 @@
+// The process table and tree. Processes are found by pid (kill, wait4,
+// /proc) and linked to their parent; the VM's first process is the
+// reaper of orphans (as init is) and its exit ends the VM.
+#pragma once
+
+#include <stdint.h>
+
+#include "kernel/proc/task.hpp"
+
+namespace lightvm::guest {
+
+// Processes alive or zombie at once (fork beyond: EAGAIN). Also the
+// default and ceiling of RLIMIT_NPROC.
+inline constexpr uint32_t kMaxProcs = 1024;
+
+// Registers the first process (proc_init).
+void process_table_init(Process* first);
+// The process with this pid (alive or zombie), or nullptr.
+Process* process_find(uint32_t pid);
+// The VM's first process.
+Process* process_first();
+// Iteration in pid-table order: nullptr starts, nullptr ends.
+Process* process_next(Process* prev);
+uint32_t process_count();
+
+// A zeroed process with a fresh pid, registered; nullptr at the limit or
+// out of memory. Its tree links are made by process_adopt.
+Process* process_alloc();
+// Unregisters and frees a reaped process (its resources are gone).
+void process_free(Process* p);
+// Makes child a child of parent (ppid too).
+void process_adopt(Process* parent, Process* child);
+// Removes p from its parent's list of children.
+void process_unlink(Process* p);
+
+// Tasks: zeroed objects; their kernel stacks come from mm/kstack.
+Task* task_alloc();
+void task_free(Task* t);
+
+}  // namespace lightvm::guest

@@ -1,0 +1,132 @@
+// wait4 and waitid: a parent collects its children's exit statuses. A
+// child that exited stays a zombie (its pid and status, nothing else)
+// until then. Stopped/continued children come with job control.
+#include "kernel/errno.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/process.hpp"
+#include "kernel/proc/wait.hpp"
+#include "kernel/syscalls/syscall.hpp"
+#include "kernel/uapi.hpp"
+
+namespace lightvm::guest {
+
+namespace {
+
+// Which children a wait selects (wait4's pid argument; waitid maps to it).
+struct Selector {
+    enum Kind { Any, Pid, Group } kind;
+    uint32_t id;
+};
+
+Selector selector_for_wait4(int32_t pid) {
+    if (pid == -1)
+        return {Selector::Any, 0};
+    if (pid == 0)
+        return {Selector::Group, current_process()->pgid};
+    if (pid < 0)
+        return {Selector::Group, static_cast<uint32_t>(-pid)};
+    return {Selector::Pid, static_cast<uint32_t>(pid)};
+}
+
+bool selects(const Selector& s, const Process* c) {
+    switch (s.kind) {
+    case Selector::Any:
+        return true;
+    case Selector::Pid:
+        return c->pid == s.id;
+    case Selector::Group:
+        return c->pgid == s.id;
+    }
+    return false;
+}
+
+// A zombie child the selector matches; -ECHILD when no child matches at all.
+long find_zombie(const Selector& s, Process** out) {
+    bool any = false;
+    for (Process* c = current_process()->children; c; c = c->sibling) {
+        if (!selects(s, c))
+            continue;
+        any = true;
+        if (c->state == ProcState::Zombie) {
+            *out = c;
+            return 0;
+        }
+    }
+    return any ? -err::kAgain : -err::kChild;
+}
+
+// Sleeps until a selected child is a zombie (or none is left). 0 with
+// *out set, -ECHILD, or -EAGAIN for WNOHANG with nothing to report.
+long wait_child(const Selector& s, bool nohang, Process** out) {
+    long r;
+    Process* me = current_process();
+    wait_event(me->child_wait, [&] {
+        r = find_zombie(s, out);
+        return r != -err::kAgain || nohang;
+    });
+    return r;
+}
+
+void reap(Process* c) {
+    process_unlink(c);
+    process_free(c);
+}
+
+}  // namespace
+
+long sys_wait4(const SyscallArgs& a) {
+    const uint64_t options = a.a2;
+    if (options & ~uint64_t(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD))
+        return -err::kInval;
+    Process* c = nullptr;
+    long r = wait_child(selector_for_wait4(static_cast<int32_t>(a.a0)), options & WNOHANG, &c);
+    if (r == -err::kAgain)
+        return 0;  // WNOHANG: children exist, none has exited
+    if (r < 0)
+        return r;
+    if (a.a1 && UserPtr<int32_t>(a.a1).write(c->wait_status) < 0)
+        return -err::kFault;
+    if (a.a3 && clear_user(a.a3, sizeof(struct rusage)) < 0)
+        return -err::kFault;
+    long pid = c->pid;
+    reap(c);
+    return pid;
+}
+
+long sys_waitid(const SyscallArgs& a) {
+    const uint64_t options = a.a3;
+    if (!(options & (WEXITED | WSTOPPED | WCONTINUED)) ||
+        (options & ~uint64_t(WNOHANG | WEXITED | WSTOPPED | WCONTINUED | WNOWAIT | __WALL | __WCLONE | __WNOTHREAD)))
+        return -err::kInval;
+    Selector s;
+    switch (a.a0) {
+    case P_ALL: s = {Selector::Any, 0}; break;
+    case P_PID: s = {Selector::Pid, static_cast<uint32_t>(a.a1)}; break;
+    case P_PGID: s = {Selector::Group, a.a1 ? static_cast<uint32_t>(a.a1) : current_process()->pgid}; break;
+    default: return -err::kInval;
+    }
+    Process* c = nullptr;
+    long r = (options & WEXITED) ? wait_child(s, options & WNOHANG, &c) : -err::kChild;
+    if (r == -err::kAgain || (r == -err::kChild && !(options & WEXITED)))
+        return a.a2 ? clear_user(a.a2, sizeof(siginfo_t)) : 0;  // WNOHANG: si_pid 0
+    if (r < 0)
+        return r;
+    siginfo_t info{};
+    info.si_signo = SIGCHLD;
+    int st = c->wait_status;
+    bool killed = (st & 0x7f) != 0;
+    info.si_code = killed ? ((st & 0x80) ? CLD_DUMPED : CLD_KILLED) : CLD_EXITED;
+    info._sifields._sigchld._pid = static_cast<int>(c->pid);
+    info._sifields._sigchld._uid = c->cred.uid;
+    info._sifields._sigchld._status = killed ? (st & 0x7f) : ((st >> 8) & 0xff);
+    if (a.a2 && copy_to_user(a.a2, &info, sizeof info) < 0)
+        return -err::kFault;
+    if (a.a4 && clear_user(a.a4, sizeof(struct rusage)) < 0)
+        return -err::kFault;
+    if (!(options & WNOWAIT))
+        reap(c);
+    return 0;
+}
+
+}  // namespace lightvm::guest
