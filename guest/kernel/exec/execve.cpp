@@ -107,8 +107,30 @@ long copy_args(uint64_t argv, uint64_t envp, ArgBuffer& out) {
     return r < 0 ? r : for_each_user_string(envp, copy);
 }
 
+// /proc/self/exe (or /proc/PID/exe of the caller): the program this
+// process runs, also when that is the boot image, which has no file.
+bool names_own_exe(const char* path) {
+    if (!strcmp(path, "/proc/self/exe"))
+        return true;
+    char own[32] = "/proc/";
+    char digits[12];
+    int n = 0;
+    for (uint32_t pid = current_process()->pid; pid; pid /= 10)
+        digits[n++] = static_cast<char>('0' + pid % 10);
+    size_t at = 6;
+    while (n)
+        own[at++] = digits[--n];
+    memcpy(own + at, "/exe", 5);
+    return !strcmp(path, own);
+}
+
 // The file to run: a regular file with an execute bit.
 long open_exec(long dirfd, const char* path, bool empty_path, OpenFile** out) {
+    if (names_own_exe(path) && current_process()->exe) {
+        *out = current_process()->exe;
+        file_get(*out);
+        return 0;
+    }
     if (empty_path && !*path) {
         OpenFile* f = fd_get(dirfd);
         if (!f)
@@ -189,6 +211,7 @@ struct Prepared {
     uint8_t* head = nullptr;
     size_t head_len = 0;
     uint64_t size = 0;
+    const char* name = nullptr;  // the path of the file run (the last #! interpreter's)
     elf::Image img;
     ~Prepared() {
         if (file)
@@ -211,6 +234,26 @@ long read_head(Prepared& pr) {
     return 0;
 }
 
+// The boot program again (exec of /proc/self/exe by the first program or
+// a child that has not exec'd since): its image is still in guest memory.
+long use_boot_image(Prepared& pr) {
+    const abi::BootInfo& b = boot();
+    size_t n = b.image_size < kHead ? b.image_size : kHead;
+    memcpy(pr.head, phys_to_virt(b.image_gpa), n);
+    pr.head_len = n;
+    pr.size = b.image_size;
+    ProgramSource src{nullptr, pr.head, pr.head_len, pr.size, nullptr};
+    if (long r = exec_parse(src, &pr.img); r < 0)
+        return r;
+    if (pr.img.has_interp) {
+        const char* ip = exec_interp_path(pr.img, src);
+        if (!ip)
+            return -err::kNoExec;
+        return kernel_open(ip, &pr.interp);
+    }
+    return 0;
+}
+
 long prepare(long dirfd, const char* path, bool empty_path, ArgBuffer& args, Prepared& pr) {
     pr.head = static_cast<uint8_t*>(kmem_alloc(kHead));
     if (!pr.head)
@@ -218,6 +261,10 @@ long prepare(long dirfd, const char* path, bool empty_path, ArgBuffer& args, Pre
     const char* name = path;
     static char interp_path[kMaxInterpDepth][256];
     for (int depth = 0;; ++depth) {
+        if (depth == 0 && names_own_exe(name) && !current_process()->exe) {
+            pr.name = name;
+            return use_boot_image(pr);
+        }
         if (long r = open_exec(dirfd, name, empty_path && depth == 0, &pr.file); r < 0)
             return r;
         if (long r = read_head(pr); r < 0)
@@ -238,6 +285,7 @@ long prepare(long dirfd, const char* path, bool empty_path, ArgBuffer& args, Pre
         file_put(pr.file);
         pr.file = nullptr;
     }
+    pr.name = name;
     ProgramSource src{pr.file, pr.head, pr.head_len, pr.size, nullptr};
     if (long r = exec_parse(src, &pr.img); r < 0)
         return r;
@@ -287,12 +335,40 @@ void exec_files(Process* p) {
     fd_table_close_on_exec(*p->files);
 }
 
+// /proc/self/exe from now on: the file (nullptr: the boot image again)
+// and the absolute path it was found by.
+void set_exe(Process* p, OpenFile* file, const char* path) {
+    if (file)
+        file_get(file);  // first: it may be the same file as before
+    if (p->exe)
+        file_put(p->exe);
+    p->exe = file;
+    if (!file)
+        memset(p->exe_path, 0, sizeof p->exe_path);
+    if (!file || names_own_exe(path))
+        return;  // the same program again: its path stays
+    memset(p->exe_path, 0, sizeof p->exe_path);
+    size_t at = 0;
+    if (path[0] != '/') {
+        size_t n = p->fs->cwd_len < sizeof p->exe_path - 1 ? p->fs->cwd_len : sizeof p->exe_path - 1;
+        memcpy(p->exe_path, p->fs->cwd, n);
+        at = n;
+        if (at && p->exe_path[at - 1] != '/' && at < sizeof p->exe_path - 1)
+            p->exe_path[at++] = '/';
+    }
+    size_t n = strlen(path);
+    if (n > sizeof p->exe_path - 1 - at)
+        n = sizeof p->exe_path - 1 - at;
+    memcpy(p->exe_path + at, path, n);
+}
+
 // Past the point of no return: swap the address space and load.
 long replace_image(Prepared& pr, const ArgBuffer& args, const char* execfn) {
     Process* p = current_process();
     AddressSpace* fresh = as_create();
     if (!fresh)
         return -err::kNoMem;
+    fresh->image_gpa = boot().image_gpa;  // kVmImage mappings of the boot program
     AddressSpace* old = p->mm;
     if (old->users == 1)
         as_writeback(*old, kUserMin, kUserMax);  // its MAP_SHARED file pages reach their files
@@ -306,6 +382,7 @@ long replace_image(Prepared& pr, const ArgBuffer& args, const char* execfn) {
     Task* t = current();
     sched_release_vfork(t);
     exec_files(p);
+    set_exe(p, pr.file, pr.name);
     set_comm(t, execfn);
     t->clear_child_tid = 0;
     sched_set_user_fs_base(0);

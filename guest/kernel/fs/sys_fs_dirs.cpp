@@ -2,6 +2,7 @@
 // link, symlink, readlink, getcwd, chdir, fchdir.
 #include "kernel/fs/attr_cache.hpp"
 #include "kernel/errno.hpp"
+#include "kernel/proc/task.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
@@ -239,10 +240,11 @@ static long do_readlink(PathArg& p, uint64_t buf, uint64_t size) {
         if (r < 0)
             return r;
         if (res.special == Special::SelfExe) {
-            size_t n = strlen(boot().exe_path);
+            const char* exe = current_process()->exe_path[0] ? current_process()->exe_path : boot().exe_path;
+            size_t n = strlen(exe);
             if (n > size)
                 n = size;
-            return copy_to_user(buf, boot().exe_path, n) < 0 ? -err::kFault : static_cast<long>(n);
+            return copy_to_user(buf, exe, n) < 0 ? -err::kFault : static_cast<long>(n);
         }
         if (res.in_tmpfs) {
             Stat st;

@@ -15,17 +15,6 @@ namespace lightvm::guest {
 
 namespace {
 
-// Signals whose default action dumps core: the wait status says so (0x80).
-bool dumps_core(unsigned sig) {
-    switch (sig) {
-    case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE: case SIGSEGV:
-    case SIGXCPU: case SIGXFSZ: case SIGSYS:
-        return true;
-    default:
-        return false;
-    }
-}
-
 void fs_put(FsContext* fs) {
     if (fs && --fs->users == 0 && fs != fs_context_boot())
         kmem_free(fs, sizeof(FsContext));
@@ -85,14 +74,17 @@ void process_release_resources(Process* p) {
     p->files = nullptr;
     fs_put(p->fs);
     p->fs = nullptr;
+    if (p->exe)
+        file_put(p->exe);
+    p->exe = nullptr;
 }
 
 void process_notify_parent(Process* child) { wake_up(child->parent->child_wait); }
 
 void process_exit(int code) { do_exit((code & 0xff) << 8, code & 0xff, 0); }
 
-void process_kill_self(unsigned sig) {
-    do_exit(static_cast<int>(sig & 0x7f) | (dumps_core(sig) ? 0x80 : 0), 128 + static_cast<int>(sig), sig);
-}
+// No core file is ever written, so the status never has WCOREDUMP set
+// (Linux sets it only when a core was dumped).
+void process_kill_self(unsigned sig) { do_exit(static_cast<int>(sig & 0x7f), 128 + static_cast<int>(sig), sig); }
 
 }  // namespace lightvm::guest

@@ -118,6 +118,10 @@ void copy_identity(Process* child, const Process* parent) {
     child->attrs = parent->attrs;
     child->attrs.pdeathsig = 0;  // not inherited (man 2 prctl)
     child->attrs.child_subreaper = false;
+    child->exe = parent->exe;
+    if (child->exe)
+        file_get(child->exe);
+    memcpy(child->exe_path, parent->exe_path, sizeof child->exe_path);
 }
 
 // CLONE_VFORK: the parent sleeps until the child execs or exits.

@@ -21,6 +21,7 @@ namespace lightvm::guest {
 
 struct AddressSpace;
 struct FdTable;
+struct OpenFile;
 
 // Where relative paths start and what new files are created with (shared
 // between threads, copied by fork: Linux's fs_struct).
@@ -77,6 +78,11 @@ struct Process {
     uint32_t exit_signal;     // sent to the parent at exit (SIGCHLD, or clone's low byte)
     WaitQueue child_wait;     // a child of this process changed state
     uint64_t start_ns;        // monotonic time of fork (for /proc/PID/stat)
+    // What /proc/self/exe names: the file execve ran (a reference) and its
+    // path; nullptr and "" for the program the VM booted (the boot image,
+    // BootInfo.exe_path). Paths of 256 bytes or more are cut for readlink.
+    OpenFile* exe;
+    char exe_path[256];
 };
 
 enum class TaskState : uint8_t { Running, Blocked, Dead };

@@ -1,0 +1,75 @@
+// Processes inside one VM (issue 9) against native runs of the same
+// binary: fork/vfork/posix_spawn/execve/wait semantics, copy-on-write,
+// shared mappings and file offsets, pipes between processes, sessions,
+// orphans and subreapers, 200 concurrent children, 300 fork+exec+wait.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <tuple>
+#include <vector>
+
+#include "guest_test_util.hpp"
+
+namespace lightvm::test {
+namespace {
+
+const std::vector<std::string> kLibcs = {"glibc", "musl"};
+
+struct ScratchDir {
+    std::string path;
+    ScratchDir() {
+        char tmpl[] = "/tmp/lightvm-procs.XXXXXX";
+        path = mkdtemp(tmpl) ? tmpl : "";
+    }
+    ~ScratchDir() {
+        if (!path.empty())
+            std::system(("rm -rf '" + path + "'").c_str());
+    }
+};
+
+using Param = std::tuple<std::string, std::string>;  // libc, check
+std::string param_name(const ::testing::TestParamInfo<Param>& info) {
+    return std::get<1>(info.param) + "_" + std::get<0>(info.param);
+}
+
+class Processes : public ::testing::TestWithParam<Param> {
+protected:
+    void SetUp() override { REQUIRE_KVM(); }
+    std::string prog() const { return "procs." + std::get<0>(GetParam()); }
+};
+
+TEST_P(Processes, SameAsNative) {
+    const std::string check = std::get<1>(GetParam());
+    ScratchDir tmp;
+    ASSERT_FALSE(tmp.path.empty());
+    RunOptions opts;
+    opts.shares.push_back(ShareSpec{tmp.path, "/tmp", false});
+    auto r = run_guest(prog(), {check}, "", opts);
+    ASSERT_TRUE(r.ok) << r.error;
+    auto native = run_host({guest_path(prog()), check});
+    EXPECT_EQ(native.status, 0) << native.out;
+    EXPECT_FALSE(native.out.empty());
+    EXPECT_EQ(r.out, native.out) << r.report;
+    EXPECT_EQ(r.status, native.status) << r.report;
+}
+
+// The names `procs list` prints.
+const std::vector<std::string> kChecks = {
+    "fork_wait",      "fork_cow",      "shared_memory",     "pipe_between", "shared_offset", "exec_self",
+    "exec_errors",    "vfork_exec",    "spawn",             "killed_status", "nohang_and_echild", "waitid_info",
+    "many_children",  "fork_exec_loop", "sessions",         "orphans",
+};
+INSTANTIATE_TEST_SUITE_P(Procs, Processes, ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::ValuesIn(kChecks)),
+                         param_name);
+
+TEST(ProcessesList, CoversEveryCheck) {
+    REQUIRE_KVM();
+    auto native = run_host({guest_path("procs.glibc"), "list"});
+    std::string want;
+    for (const auto& c : kChecks)
+        want += c + "\n";
+    EXPECT_EQ(native.out, want);
+}
+
+}  // namespace
+}  // namespace lightvm::test
