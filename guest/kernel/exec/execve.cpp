@@ -18,6 +18,7 @@
 #include "kernel/proc/exit.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/sched.hpp"
+#include "kernel/proc/signal.hpp"
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/uapi.hpp"
 
@@ -382,6 +383,7 @@ long replace_image(Prepared& pr, const ArgBuffer& args, const char* execfn) {
     Task* t = current();
     sched_release_vfork(t);
     exec_files(p);
+    signals_exec(*p);
     set_exe(p, pr.file, pr.name);
     set_comm(t, execfn);
     t->clear_child_tid = 0;

@@ -8,6 +8,8 @@
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/sched.hpp"
+#include "kernel/proc/signal.hpp"
+#include "kernel/time/timers.hpp"
 #include "kernel/proc/wait.hpp"
 #include "kernel/uapi.hpp"
 
@@ -61,13 +63,18 @@ void reparent_children(Process* p) {
     p->wait_status = wait_status;
     p->state = ProcState::Zombie;
     p->task = nullptr;
-    process_notify_parent(p);
+    if (process_notify_parent(p))
+        process_unlink(p);  // nobody will wait for it: freed after the switch away
     sched_exit_task();
 }
 
 }  // namespace
 
 void process_release_resources(Process* p) {
+    if (p->sig.hand) {
+        timers_exit(*p);
+        signals_exit(*p);
+    }
     as_put(p->mm);
     p->mm = nullptr;
     fd_table_put(p->files);
@@ -79,7 +86,27 @@ void process_release_resources(Process* p) {
     p->exe = nullptr;
 }
 
-void process_notify_parent(Process* child) { wake_up(child->parent->child_wait); }
+// SIGCHLD (or clone's exit signal) with the child's status; a parent that
+// ignores SIGCHLD (SIG_IGN or SA_NOCLDWAIT) gets no zombie at all: the
+// child is reaped at once, as Linux does.
+bool process_notify_parent(Process* child) {
+    Process* parent = child->parent;
+    const KSigAction& chld = parent->sig.hand->action[SIGCHLD - 1];
+    bool autoreap = child->exit_signal == SIGCHLD &&
+                    (chld.handler == reinterpret_cast<uint64_t>(SIG_IGN) || (chld.flags & SA_NOCLDWAIT));
+    if (child->exit_signal && !autoreap) {
+        KSigInfo info{};
+        info.signo = static_cast<int32_t>(child->exit_signal);
+        int st = child->wait_status;
+        info.code = (st & 0x7f) ? CLD_KILLED : CLD_EXITED;
+        info.chld.pid = static_cast<int32_t>(child->pid);
+        info.chld.uid = child->cred.uid;
+        info.chld.status = (st & 0x7f) ? (st & 0x7f) : ((st >> 8) & 0xff);
+        signal_send(parent, static_cast<int>(child->exit_signal), &info);
+    }
+    wake_up(parent->child_wait);
+    return autoreap;
+}
 
 void process_exit(int code) { do_exit((code & 0xff) << 8, code & 0xff, 0); }
 

@@ -19,8 +19,8 @@ struct Process;
 // context); for exit and for a fork that failed half-way.
 void process_release_resources(Process* p);
 
-// Hook for the signals code: called with the parent when a child becomes
-// a zombie (SIGCHLD). Until signals exist it only wakes waiters.
-void process_notify_parent(Process* child);
+// A child became a zombie: its parent gets its exit signal (SIGCHLD) and
+// waiters wake. True when the parent ignores SIGCHLD: no zombie is kept.
+bool process_notify_parent(Process* child);
 
 }  // namespace lightvm::guest

@@ -14,6 +14,7 @@
 #include "kernel/proc/exit.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/sched.hpp"
+#include "kernel/proc/signal.hpp"
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/time/clock.hpp"
 #include "kernel/uapi.hpp"
@@ -67,6 +68,9 @@ Task* new_task(Process* child, const CloneRequest& rq) {
     t->fs_base = (rq.flags & CLONE_SETTLS) ? rq.tls : parent->fs_base;
     t->gs_base = parent->gs_base;
     t->sigmask = parent->sigmask;
+    t->sig.ss_sp = parent->sig.ss_sp;  // the altstack is inherited (man 2 sigaltstack)
+    t->sig.ss_size = parent->sig.ss_size;
+    t->sig.ss_flags = parent->sig.ss_flags;
     memcpy(t->comm, parent->comm, sizeof t->comm);
     if (rq.flags & CLONE_CHILD_CLEARTID)
         t->clear_child_tid = rq.child_tid;
@@ -140,6 +144,7 @@ long do_clone(const CloneRequest& rq) {
     if (!child)
         return -err::kAgain;
     copy_identity(child, parent);
+    signals_fork(*child, *parent, rq.flags & CLONE_SIGHAND);
     child->exit_signal = rq.exit_signal;
     child->start_ns = monotonic_ns();
     long r = take_resources(child, parent, rq.flags);

@@ -61,11 +61,11 @@ long find_zombie(const Selector& s, Process** out) {
 long wait_child(const Selector& s, bool nohang, Process** out) {
     long r;
     Process* me = current_process();
-    wait_event(me->child_wait, [&] {
+    WaitResult w = wait_event_interruptible(me->child_wait, [&] {
         r = find_zombie(s, out);
         return r != -err::kAgain || nohang;
     });
-    return r;
+    return w == WaitResult::Interrupted ? -ERESTARTSYS : r;
 }
 
 void reap(Process* c) {

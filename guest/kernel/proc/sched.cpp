@@ -182,8 +182,11 @@ void sched_set_user_fs_base(uint64_t base) {
 void sched_finish_switch() {
     if (Task* t = g_dead) {
         g_dead = nullptr;
+        Process* p = t->process;
         kstack_free(t->kstack);
         task_free(t);
+        if (p && p->state == ProcState::Zombie && !p->parent)
+            process_free(p);  // reaped at exit (its parent ignores SIGCHLD)
     }
 }
 

@@ -4,7 +4,7 @@
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
-#include "kernel/proc/process_table.hpp"
+#include "kernel/proc/process.hpp"
 #include "kernel/proc/sched.hpp"
 #include "kernel/proc/sigframe.hpp"
 #include "kernel/proc/signal.hpp"
@@ -49,19 +49,28 @@ Task* find_task(int32_t tid) {
     return f.found;
 }
 
-// kill's pid argument (man 2 kill) to processes. One process per VM until
-// the process model lands: process groups are the own one, -1 reaches
-// nobody (it never includes the caller).
+// kill's pid argument (man 2 kill): one process, the caller's group (0),
+// a group (-pgid), or everyone but the first process and the caller (-1).
+// ESRCH when nobody matched; a delivery error (an RT queue full) wins.
 long kill_target(int32_t pid, int sig, const KSigInfo& info) {
     Process* self = current_process();
-    Process* p = nullptr;
-    if (pid > 0)
-        p = process_find(static_cast<uint32_t>(pid));
-    else if (pid == 0 || static_cast<uint32_t>(-static_cast<int64_t>(pid)) == self->pgid)
-        p = self;
-    if (!p)
-        return -err::kSrch;
-    return sig ? signal_send(p, sig, &info) : 0;
+    if (pid > 0) {
+        Process* p = process_find(static_cast<uint32_t>(pid));
+        if (!p || p->state != ProcState::Alive)
+            return p ? 0 : -err::kSrch;  // a zombie takes (and ignores) signals
+        return sig ? signal_send(p, sig, &info) : 0;
+    }
+    const uint32_t group = pid == 0 ? self->pgid : static_cast<uint32_t>(-static_cast<int64_t>(pid));
+    long result = -err::kSrch;
+    for (Process* p = process_next(nullptr); p; p = process_next(p)) {
+        bool hit = pid == -1 ? (p != self && p != process_first()) : p->pgid == group;
+        if (!hit)
+            continue;
+        long r = (sig && p->state == ProcState::Alive) ? signal_send(p, sig, &info) : 0;
+        if (result == -err::kSrch || r < 0)
+            result = r;
+    }
+    return result;
 }
 
 long task_target(int32_t tgid, int32_t tid, int sig, const KSigInfo& info) {
