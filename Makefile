@@ -32,6 +32,7 @@ bench: build
 	@bench/clock_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 	@bench/vm_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 	@./$(BUILD)/bench/net_bench --runs 5
+	@bench/event_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 
 # libFuzzer targets (clang, ASan+UBSan), each for FUZZ_SECONDS (default 60).
 FUZZ_SECONDS ?= 60
