@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/times.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -131,26 +132,51 @@ int main(void) {
     printf("clock_getcpuclockid(getpid()): %d\n", r);
     cpu_clock("clock_getcpuclockid(getpid())", mine);
 
-    /* times() and getrusage() agree with the CPU clock over a spin. */
+    /* times() and getrusage() agree with the CPU clock over a spin. In a
+       VM, time the host takes the vCPU away counts as CPU time (the guest
+       cannot see it), so a loaded host can put a few ms between two
+       adjacent readings: the best of three attempts is compared. */
     struct tms t0, t1;
     struct rusage u0, u1;
-    times(&t0);
-    getrusage(RUSAGE_SELF, &u0);
-    int64_t c0 = now(CLOCK_PROCESS_CPUTIME_ID);
-    spin(100);
-    int64_t cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
-    times(&t1);
-    getrusage(RUSAGE_SELF, &u1);
     long ticks = sysconf(_SC_CLK_TCK);
-    int64_t tk = (int64_t)(t1.tms_utime - t0.tms_utime + t1.tms_stime - t0.tms_stime) * (1000000000 / ticks);
-    printf("times at %ld/s: user+system within 25 ms of the CPU clock %s, mostly user %s\n", ticks,
-           yes(tk - cpu < 25000000 && cpu - tk < 25000000), yes(t1.tms_utime - t0.tms_utime >= t1.tms_stime - t0.tms_stime));
-    int64_t du = tv_ns(u1.ru_utime) - tv_ns(u0.ru_utime), ds = tv_ns(u1.ru_stime) - tv_ns(u0.ru_stime);
-    printf("getrusage: user+system within 5 ms of the CPU clock %s, mostly user %s\n",
-           yes(du + ds - cpu < 5000000 && cpu - du - ds < 5000000), yes(du >= ds));
+    int times_ok = 0, rusage_ok = 0, mostly_user = 1;
+    int64_t du = 0;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        times(&t0);
+        getrusage(RUSAGE_SELF, &u0);
+        int64_t c0 = now(CLOCK_PROCESS_CPUTIME_ID);
+        spin(100);
+        int64_t cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        getrusage(RUSAGE_SELF, &u1);
+        times(&t1);
+        int64_t tk = (int64_t)(t1.tms_utime - t0.tms_utime + t1.tms_stime - t0.tms_stime) * (1000000000 / ticks);
+        times_ok |= tk - cpu < 25000000 && cpu - tk < 25000000;
+        du = tv_ns(u1.ru_utime) - tv_ns(u0.ru_utime);
+        int64_t ds = tv_ns(u1.ru_stime) - tv_ns(u0.ru_stime);
+        rusage_ok |= du + ds - cpu < 5000000 && cpu - du - ds < 5000000;
+        mostly_user &= du >= ds;
+    }
+    printf("times at %ld/s: user+system within 25 ms of the CPU clock %s\n", ticks, yes(times_ok));
+    printf("getrusage: user+system within 5 ms of the CPU clock %s, mostly user %s\n", yes(rusage_ok), yes(mostly_user));
     getrusage(RUSAGE_THREAD, &u1);
     printf("RUSAGE_THREAD user time at least the spin's: %s\n", yes(tv_ns(u1.ru_utime) >= du));
-    printf("getrusage(RUSAGE_CHILDREN): %d\n", getrusage(RUSAGE_CHILDREN, &u1));
+    /* A child's CPU time: in wait4's rusage, then RUSAGE_CHILDREN and times(). */
+    pid_t child = fork();
+    if (child == 0) {
+        spin(80);
+        _exit(0);
+    }
+    int st;
+    struct rusage cu;
+    wait4(child, &st, 0, &cu);
+    int64_t child_cpu = tv_ns(cu.ru_utime) + tv_ns(cu.ru_stime);
+    printf("wait4 rusage: the child's spin counted %s\n", yes(child_cpu >= 5000000 && child_cpu <= 90000000));
+    getrusage(RUSAGE_CHILDREN, &u1);
+    printf("getrusage(RUSAGE_CHILDREN) is the same: %s\n",
+           yes(tv_ns(u1.ru_utime) == tv_ns(cu.ru_utime) && tv_ns(u1.ru_stime) == tv_ns(cu.ru_stime)));
+    times(&t1);
+    int64_t ctk = (int64_t)(t1.tms_cutime + t1.tms_cstime) * (1000000000 / ticks);
+    printf("times() children within 25 ms of it: %s\n", yes(ctk - child_cpu < 25000000 && child_cpu - ctk < 25000000));
     errno = 0;
     r = getrusage(42, &u1);
     printf("getrusage(42): %d %s\n", r, strerror(errno));

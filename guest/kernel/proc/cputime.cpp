@@ -60,4 +60,13 @@ void cputime_process(const Process* p, uint64_t* user_ns, uint64_t* sys_ns) {
     *sys_ns = s.sys;
 }
 
+void cputime_exit(Process* p) { cputime_process(p, &p->cpu.exit_user_ns, &p->cpu.exit_sys_ns); }
+
+void cputime_reap(Process* parent, const Process* child, uint64_t* user_ns, uint64_t* sys_ns) {
+    *user_ns = child->cpu.exit_user_ns + child->cpu.children_user_ns;
+    *sys_ns = child->cpu.exit_sys_ns + child->cpu.children_sys_ns;
+    parent->cpu.children_user_ns += *user_ns;
+    parent->cpu.children_sys_ns += *sys_ns;
+}
+
 }  // namespace lightvm::guest

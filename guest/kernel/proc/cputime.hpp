@@ -7,7 +7,10 @@
 // TSC in ns; interrupts and page faults taken while in user mode count as
 // user time (their handlers do not account), as does the monitor's time
 // for an exit made on the task's behalf (a host file read counts as the
-// system time of the call that made it).
+// system time of the call that made it), and so does time the host takes
+// the vCPU away while the task runs (there is no steal-time clock: on a
+// loaded host this adds a few ms here and there, which Linux would not
+// count).
 #pragma once
 
 #include <stdint.h>
@@ -23,6 +26,12 @@ struct CpuTime {
     uint64_t mark_ns;  // monotonic time the current stretch began (0: not running)
 };
 
+// A process's CPU time that outlives its tasks.
+struct ProcCpuTime {
+    uint64_t exit_user_ns, exit_sys_ns;          // all its tasks', taken at exit
+    uint64_t children_user_ns, children_sys_ns;  // reaped children's (theirs included)
+};
+
 // System-call entry and exit of the current task.
 void cputime_syscall_enter(Task* t);
 void cputime_syscall_exit(Task* t);
@@ -35,5 +44,12 @@ void cputime_start(Task* t);
 void cputime_task(const Task* t, uint64_t* user_ns, uint64_t* sys_ns);
 // The sum over the process's tasks (kernel threads excluded).
 void cputime_process(const Process* p, uint64_t* user_ns, uint64_t* sys_ns);
+// The process is exiting (its last task is current): its times are kept.
+void cputime_exit(Process* p);
+// A zombie child is reaped: its times and its children's become the
+// parent's children's times (RUSAGE_CHILDREN, tms_cutime); *user_ns and
+// *sys_ns are what wait4's rusage reports (the child's, its children's
+// included, as Linux).
+void cputime_reap(Process* parent, const Process* child, uint64_t* user_ns, uint64_t* sys_ns);
 
 }  // namespace lightvm::guest

@@ -1,5 +1,7 @@
 #include "kernel/proc/exit.hpp"
 
+#include "kernel/proc/cputime.hpp"
+
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
@@ -58,6 +60,7 @@ void reparent_children(Process* p) {
         // most likely to run next (it waits for us), so the switch is free.
         mm_load_root(p->parent->mm->root);
     }
+    cputime_exit(p);  // before the task goes: wait4 and the parent's times need it
     process_release_resources(p);
     reparent_children(p);
     p->wait_status = wait_status;

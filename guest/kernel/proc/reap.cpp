@@ -2,6 +2,7 @@
 // child that exited stays a zombie (its pid and status, nothing else)
 // until then. Stopped/continued children come with job control.
 #include "kernel/errno.hpp"
+#include "kernel/proc/cputime.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/process.hpp"
@@ -68,9 +69,19 @@ long wait_child(const Selector& s, bool nohang, Process** out) {
     return w == WaitResult::Interrupted ? -ERESTARTSYS : r;
 }
 
-void reap(Process* c) {
+// The child's times go to the parent (RUSAGE_CHILDREN) and, when asked,
+// into wait4's/waitid's rusage (user and system time; the rest 0).
+long reap(Process* c, uint64_t ru) {
+    uint64_t user, sys;
+    cputime_reap(current_process(), c, &user, &sys);
     process_unlink(c);
     process_free(c);
+    if (!ru)
+        return 0;
+    rusage r{};
+    r.ru_utime = {static_cast<long>(user / 1000000000), static_cast<long>(user % 1000000000 / 1000)};
+    r.ru_stime = {static_cast<long>(sys / 1000000000), static_cast<long>(sys % 1000000000 / 1000)};
+    return copy_to_user(ru, &r, sizeof r);
 }
 
 }  // namespace
@@ -87,11 +98,10 @@ long sys_wait4(const SyscallArgs& a) {
         return r;
     if (a.a1 && UserPtr<int32_t>(a.a1).write(c->wait_status) < 0)
         return -err::kFault;
-    if (a.a3 && clear_user(a.a3, sizeof(struct rusage)) < 0)
+    if (a.a3 && !access_ok_write(a.a3, sizeof(struct rusage)))
         return -err::kFault;
     long pid = c->pid;
-    reap(c);
-    return pid;
+    return reap(c, a.a3) < 0 ? -err::kFault : pid;
 }
 
 long sys_waitid(const SyscallArgs& a) {
@@ -122,11 +132,18 @@ long sys_waitid(const SyscallArgs& a) {
     info._sifields._sigchld._status = killed ? (st & 0x7f) : ((st >> 8) & 0xff);
     if (a.a2 && copy_to_user(a.a2, &info, sizeof info) < 0)
         return -err::kFault;
-    if (a.a4 && clear_user(a.a4, sizeof(struct rusage)) < 0)
+    if (a.a4 && !access_ok_write(a.a4, sizeof(struct rusage)))
         return -err::kFault;
-    if (!(options & WNOWAIT))
-        reap(c);
-    return 0;
+    if (options & WNOWAIT) {  // the child stays a zombie: report its times without taking them
+        if (!a.a4)
+            return 0;
+        rusage r{};
+        uint64_t user = c->cpu.exit_user_ns + c->cpu.children_user_ns, sys = c->cpu.exit_sys_ns + c->cpu.children_sys_ns;
+        r.ru_utime = {static_cast<long>(user / 1000000000), static_cast<long>(user % 1000000000 / 1000)};
+        r.ru_stime = {static_cast<long>(sys / 1000000000), static_cast<long>(sys % 1000000000 / 1000)};
+        return copy_to_user(a.a4, &r, sizeof r);
+    }
+    return reap(c, a.a4) < 0 ? -err::kFault : 0;
 }
 
 }  // namespace lightvm::guest

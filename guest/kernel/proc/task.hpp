@@ -83,6 +83,7 @@ struct Process {
     // BootInfo.exe_path). Paths of 256 bytes or more are cut for readlink.
     OpenFile* exe;
     char exe_path[256];
+    ProcCpuTime cpu;          // its CPU time at exit, its reaped children's (proc/cputime.hpp)
 };
 
 enum class TaskState : uint8_t { Running, Blocked, Dead };

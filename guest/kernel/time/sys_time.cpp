@@ -165,9 +165,9 @@ long sys_clock_nanosleep(const SyscallArgs& a) {
     return sleep_ns(ns, absolute ? 0 : a.a3, absolute);
 }
 
-// times(): the process's user and system time in clock ticks (USER_HZ);
-// the result is the ticks since boot (Linux: since an arbitrary point).
-// Children's times are 0 until reaped children report theirs.
+// times(): the process's user and system time, and its reaped children's,
+// in clock ticks (USER_HZ); the result is the ticks since boot (Linux:
+// since an arbitrary point).
 long sys_times(const SyscallArgs& a) {
     constexpr uint64_t kNsPerTick = 1000000000 / HZ;
     if (a.a0) {
@@ -176,6 +176,9 @@ long sys_times(const SyscallArgs& a) {
         tms t{};
         t.tms_utime = static_cast<__kernel_clock_t>(user / kNsPerTick);
         t.tms_stime = static_cast<__kernel_clock_t>(sys / kNsPerTick);
+        const ProcCpuTime& c = current_process()->cpu;
+        t.tms_cutime = static_cast<__kernel_clock_t>(c.children_user_ns / kNsPerTick);
+        t.tms_cstime = static_cast<__kernel_clock_t>(c.children_sys_ns / kNsPerTick);
         if (UserPtr<tms>(a.a0).write(t) < 0)
             return -err::kFault;
     }
@@ -186,8 +189,8 @@ static __kernel_old_timeval to_timeval(uint64_t ns) {
     return {static_cast<long>(ns / 1000000000), static_cast<long>(ns % 1000000000 / 1000)};
 }
 
-// getrusage: user and system time as measured (proc/cputime.hpp); the
-// other fields are 0 (RUSAGE_CHILDREN entirely, until children report).
+// getrusage: user and system time as measured (proc/cputime.hpp), for
+// RUSAGE_CHILDREN the reaped children's; the other fields are 0.
 long sys_getrusage(const SyscallArgs& a) {
     auto who = static_cast<int32_t>(a.a0);
     uint64_t user = 0, sys = 0;
@@ -199,6 +202,8 @@ long sys_getrusage(const SyscallArgs& a) {
         cputime_task(current(), &user, &sys);
         break;
     case RUSAGE_CHILDREN:
+        user = current_process()->cpu.children_user_ns;
+        sys = current_process()->cpu.children_sys_ns;
         break;
     default:
         return -err::kInval;
