@@ -11,6 +11,7 @@
 #include "guest_mm_fixture.hpp"
 #include "kernel/mm/memory.hpp"
 #include "kernel/mm/page_table.hpp"
+#include "kernel/mm/layout.hpp"
 #include "kernel/mm/uaccess.hpp"
 
 namespace lightvm::guest {
@@ -46,12 +47,29 @@ protected:
     }
 };
 
+TEST_F(AsForkTest, PrivatePagesAreCopiedWithinTheBudget) {
+    long a = mem_mmap(0, 4 * kPg, kRW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, nullptr, 0);
+    ASSERT_GT(a, 0);
+    poke(a, 1);
+    AddressSpace* child = as_fork(m_mm.as(), 2);  // two pages copied, the others copy-on-write
+    ASSERT_NE(child, nullptr);
+    int copied = 0, shared = 0;
+    for (uint64_t off = 0; off < 4 * kPg; off += kPg) {
+        bool same = frame_of(*child, a + off) == frame_of(m_mm.as(), a + off);
+        (same ? shared : copied)++;
+    }
+    EXPECT_EQ(copied, 2);
+    EXPECT_EQ(shared, 2);
+    in(child, [&] { EXPECT_EQ(peek(a), 1); });
+    as_put(child);
+}
+
 TEST_F(AsForkTest, PrivatePagesAreSharedCopyOnWrite) {
     long a = mem_mmap(0, 4 * kPg, kRW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, nullptr, 0);
     ASSERT_GT(a, 0);
     poke(a, 1);
     poke(a + kPg, 2);
-    AddressSpace* child = as_fork(m_mm.as());
+    AddressSpace* child = as_fork(m_mm.as(), 0);
     ASSERT_NE(child, nullptr);
     EXPECT_EQ(frame_of(*child, a), frame_of(m_mm.as(), a));  // shared until written
     EXPECT_EQ(frame_refs(frame_of(m_mm.as(), a)), 2u);
@@ -82,8 +100,8 @@ TEST_F(AsForkTest, EveryFrameComesBackWhenTheCopiesDie) {
     long a = mem_mmap(0, 64 * kPg, kRW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, nullptr, 0);
     ASSERT_GT(a, 0);
     const uint64_t free0 = frames_free();
-    for (int round = 0; round < 3; ++round) {
-        AddressSpace* child = as_fork(m_mm.as());
+    for (int round = 0; round < 4; ++round) {
+        AddressSpace* child = as_fork(m_mm.as(), round % 2 ? 0 : kForkCopyPages);  // copy-on-write and copies
         ASSERT_NE(child, nullptr);
         in(child, [&] {
             for (uint64_t off = 0; off < 64 * kPg; off += kPg)
@@ -94,7 +112,7 @@ TEST_F(AsForkTest, EveryFrameComesBackWhenTheCopiesDie) {
         // The parent's pages are its own again (one reference each).
         EXPECT_EQ(frame_refs(frame_of(m_mm.as(), a)), 1u);
     }
-    EXPECT_EQ(frames_free(), free0);
+    EXPECT_EQ(frames_free() + pt_tables_cached(), free0);  // dead tables wait in the cache
 }
 
 TEST_F(AsForkTest, AnEmptyAddressSpaceGivesBackItsTables) {
@@ -106,7 +124,14 @@ TEST_F(AsForkTest, AnEmptyAddressSpaceGivesBackItsTables) {
         EXPECT_GT(mem_mmap(0x7e0000000000, 8 * kPg, kRW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | MAP_FIXED, nullptr, 0), 0);
     });
     as_put(fresh);
-    EXPECT_EQ(frames_free(), free0);
+    EXPECT_EQ(frames_free() + pt_tables_cached(), free0);
+    EXPECT_GE(pt_tables_cached(), 5u);  // root, two PDPTs, PDs, PTs: all cached as zeros
+    for (uint32_t n = pt_tables_cached(); n; --n) {
+        uint64_t t = pt_table_alloc();
+        auto* w = static_cast<const uint64_t*>(phys_to_virt(t));
+        for (int i = 0; i < 512; ++i)
+            ASSERT_EQ(w[i], 0u) << "table " << t << " entry " << i;
+    }
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "kernel/mm/address_space.hpp"
 #include "kernel/mm/frames.hpp"
 #include "kernel/mm/layout.hpp"
+#include "kernel/mm/page_table.hpp"
 #include "kernel/proc/task.hpp"
 
 namespace lightvm::guest::testing {
@@ -38,6 +39,7 @@ public:
         g_physmap_size = kRam;
         memory_set_backed(~0ull, ~0ull);
         frames_init(kPoolStart, kRam);
+        pt_tables_forget();
         mm_stubs() = MmStubs{};
         m_as = new AddressSpace;
         as_init(*m_as, frame_alloc(0));

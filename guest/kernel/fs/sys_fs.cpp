@@ -192,6 +192,11 @@ static long open_in_share(PathArg& p, Resolved& res, uint32_t flags, uint32_t mo
             return -err::kIsDir;  // Linux: O_CREAT on "name/" is EISDIR, whatever name is
         *req = redirectable(p, path_request(abi::kFsOpen, res));
         req->flags = flags;  // a trailing slash travels in the path: the host applies Linux's rules
+        // O_PATH (glibc's fchmodat/fchownat with AT_SYMLINK_NOFOLLOW, find):
+        // opened for reading on the host. Divergences: read() on it works
+        // (Linux: EBADF), an unreadable file is EACCES, a symlink ELOOP.
+        if (flags & O_PATH)
+            req->flags = (flags & (O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC)) | O_RDONLY;
         req->mode = mode & 07777 & ~current_umask();
         *handle = fs_call(*req);
         if (!follow_redirect(p, handle, *req))

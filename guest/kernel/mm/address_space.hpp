@@ -65,10 +65,13 @@ void as_init(AddressSpace& as, uint64_t root);
 AddressSpace* as_create();
 // The first process's, over the monitor's page tables.
 AddressSpace* as_create_boot();
-// fork: a copy of src whose private pages are shared copy-on-write with
-// it (both sides' writable entries become kCow) and whose shared ones are
-// shared; nullptr when out of memory (src is unchanged but for kCow bits).
-AddressSpace* as_fork(AddressSpace& src);
+// fork: a copy of src. Private writable pages are copied, up to
+// eager_pages of them (kForkCopyPages by default), the rest shared
+// copy-on-write (both sides' entries become kCow); shared mappings and
+// read-only pages share their frames. nullptr when out of memory (src is
+// unchanged but for kCow bits).
+inline constexpr uint64_t kForkCopyPages = 8192;  // 32 MiB: why in as_lifetime.cpp
+AddressSpace* as_fork(AddressSpace& src, uint64_t eager_pages = kForkCopyPages);
 // Drops one user; the last frees every frame, table and region. The
 // address space must not be the loaded one (load another root first).
 void as_put(AddressSpace* as);

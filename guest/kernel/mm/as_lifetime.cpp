@@ -14,34 +14,53 @@ SlabCache g_as_cache = slab_for<AddressSpace>();
 
 using pt_detail::table;
 
-// Frees the tables under a table entry (level 3: a PDPT, 2: a PD, 1: a
-// PT's frames are the leaves and were released already). The kernel's
-// entries of the first PD (the low 4 MiB) and the physmap slot are shared
-// with every address space and never touched. Frames outside the pool
-// (the monitor's tables of the first address space) are not freed, only
-// emptied of user entries.
-void free_tables(uint64_t* t, int level, uint64_t va_base) {
+// Empties table t (of `level`) and frees the tables below it. Kernel
+// entries (the low 4 MiB, the physmap slot) point at shared tables, which
+// are never freed; in a table that is itself going (`dying`) they are
+// cleared too, so every freed table goes back to the cache as zeros. Only
+// non-zero entries are written: on PVM each write to a table traps.
+void free_tables(uint64_t* t, int level, uint64_t va_base, bool dying) {
+    const uint64_t span = 1ull << (12 + 9 * (level - 1));
     for (unsigned i = 0; i < 512; ++i) {
-        uint64_t va = va_base + (uint64_t(i) << (12 + 9 * (level - 1)));
-        if (!(t[i] & pte::kPresent) || (level == 2 && (t[i] & pte::kHuge)))
+        if (!t[i])
             continue;
-        if (level == 4 && i == 255)
-            continue;  // the physmap and kernel stacks: shared
-        if (va + (1ull << (12 + 9 * (level - 1))) <= kUserMin)
-            continue;  // the kernel's low region
-        uint64_t child = t[i] & pte::kAddr;
-        if (level > 2)
-            free_tables(table(child), level - 1, va);
-        if (frame_in_pool(child)) {
-            t[i] = 0;
-            frame_unref(child);
+        const uint64_t va = va_base + uint64_t(i) * span;
+        const bool shared = (level == 4 && i == 255) || va + span <= kUserMin;
+        if (!shared && (t[i] & pte::kPresent) && !(level == 2 && (t[i] & pte::kHuge))) {
+            const uint64_t child = t[i] & pte::kAddr;
+            const bool child_dying = frame_in_pool(child);
+            if (level > 2)
+                free_tables(table(child), level - 1, va, child_dying);
+            if (child_dying) {
+                t[i] = 0;
+                pt_table_free(child);
+                continue;
+            }
         }
+        if (dying)
+            t[i] = 0;
     }
 }
 
-// Both sides of a private writable page become copy-on-write.
-uint64_t share_entry(AddressSpace& src, const Vma& v, uint64_t va, uint64_t& e) {
-    if (!(v.flags & kVmShared) && (e & pte::kWrite)) {
+// Up to kForkCopyPages of a parent's private writable memory is copied at
+// fork; beyond it pages are shared copy-on-write. On PVM a copy costs
+// ~0.5 us a page while a write-protected parent entry costs a trapped
+// table write now, a TLB flush, and a ~23 us fault in whichever process
+// writes first (docs/design.md, "Processes").
+
+// The child's entry for a parent page: a private copy (eager), or the
+// same frame shared (read-only pages, shared mappings, copy-on-write).
+uint64_t child_entry(AddressSpace& src, const Vma& v, uint64_t va, uint64_t& e, uint64_t* budget) {
+    const bool private_writable = !(v.flags & kVmShared) && (e & pte::kWrite);
+    if (private_writable && *budget) {
+        uint64_t copy = frame_alloc(0);
+        if (copy) {
+            --*budget;
+            memcpy(phys_to_virt(copy), phys_to_virt(e & pte::kAddr), kPage);
+            return (e & ~pte::kAddr) | copy;
+        }
+    }
+    if (private_writable) {
         e = (e & ~(pte::kWrite | pte::kDirty)) | pte::kCow;
         as_mark_stale(src, va);
     }
@@ -71,7 +90,7 @@ AddressSpace* as_create_boot() {
     return as;
 }
 
-AddressSpace* as_fork(AddressSpace& src) {
+AddressSpace* as_fork(AddressSpace& src, uint64_t eager_pages) {
     AddressSpace* dst = as_create();
     if (!dst)
         return nullptr;
@@ -81,6 +100,7 @@ AddressSpace* as_fork(AddressSpace& src) {
     dst->stack_top = src.stack_top;
     dst->image_gpa = src.image_gpa;
     bool ok = vma_copy_all(*dst, src);
+    uint64_t budget = eager_pages;
     for (uint32_t i = 0; ok && i < src.nvma; ++i) {
         const Vma v = src.vmas[i];
         pt_for_each(src.root, v.start, v.end, [&](uint64_t va, uint64_t& e) {
@@ -91,7 +111,7 @@ AddressSpace* as_fork(AddressSpace& src) {
                 ok = false;
                 return;
             }
-            *d = share_entry(src, v, va, e);
+            *d = child_entry(src, v, va, e, &budget);
             dst->resident++;
         });
     }
@@ -112,9 +132,10 @@ void as_put(AddressSpace* as) {
     });
     as_flush(*as);  // frees deferred frames; never the loaded root, so no TLB work
     vma_release_all(*as);
-    free_tables(table(as->root), 4, 0);
-    if (frame_in_pool(as->root))
-        frame_unref(as->root);
+    const bool root_dying = frame_in_pool(as->root);
+    free_tables(table(as->root), 4, 0, root_dying);
+    if (root_dying)
+        pt_table_free(as->root);
     slab_free(g_as_cache, as);
 }
 

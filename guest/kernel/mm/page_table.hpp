@@ -34,6 +34,15 @@ uint64_t pte_flags(int prot);
 // is returned as is (*huge set), never walked through.
 uint64_t* pt_entry(uint64_t root, uint64_t va, bool alloc, bool* huge = nullptr);
 
+// A zeroed frame for a page table, from the cache of dead address spaces'
+// tables first (page_table.cpp says why); 0 on OOM.
+uint64_t pt_table_alloc();
+// Gives back a table frame, which must be all zeros.
+void pt_table_free(uint64_t frame);
+uint32_t pt_tables_cached();
+// The frame pool starts over (hosted tests): cached frames are not ours.
+void pt_tables_forget();
+
 // A fresh root for a new address space: the kernel's entries copied from
 // `kernel_root` (low region, physmap), user space empty. 0 on OOM.
 uint64_t pt_new_root(uint64_t kernel_root);

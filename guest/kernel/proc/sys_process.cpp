@@ -125,13 +125,6 @@ long sys_umask(const SyscallArgs& a) {
     return old;
 }
 
-long sys_getresid(const SyscallArgs& a) {
-    const uint64_t ptrs[3] = {a.a0, a.a1, a.a2};
-    for (uint64_t p : ptrs)
-        if (UserPtr<uint32_t>(p).write(0) < 0)
-            return -err::kFault;
-    return 0;
-}
 
 // prctl: the options C libraries, shells and runtimes use (man 2 prctl).
 // Flags are kept per process and read back; none changes more than that

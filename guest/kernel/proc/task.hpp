@@ -32,8 +32,14 @@ struct FsContext {
     unsigned umask;
 };
 
+// Who the process is (man 7 credentials). Inside the VM only: files in
+// shares are accessed with the monitor's own identity on the host.
+inline constexpr uint32_t kMaxGroups = 32;
 struct Credentials {
     uint32_t uid, gid, euid, egid;
+    uint32_t suid, sgid, fsuid, fsgid;
+    uint32_t ngroups;
+    uint32_t groups[kMaxGroups];
 };
 
 inline constexpr unsigned kRlimits = 16;  // RLIM_NLIMITS
