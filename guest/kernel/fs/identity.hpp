@@ -54,12 +54,12 @@ constexpr uint32_t kRandomMinor = 8, kURandomMinor = 9;
 // Inode numbers inside kDevProc.
 enum : uint64_t {
     kInoProcDir = 1,
-    kInoProcSelfDir = 2,
-    kInoProcSelfFdDir = 3,
+    kInoProcSelf = 2,  // the link /proc/self
     kInoProcMounts = 4,
-    kInoProcSelfExe = 5,
-    kInoProcSelfMaps = 6,
+    kInoProcThreadSelf = 7,
     kInoProcTextBase = 16,  // + ProcFile (fs/proc_files.hpp): cpuinfo, meminfo, self/auxv, /sys cpu files
 };
+// /proc/PID and everything below it: (pid << 32) | ..., above every number
+// here (fs/proc_pid.cpp, proc_pid_ino).
 
 }  // namespace lightvm::guest::ident

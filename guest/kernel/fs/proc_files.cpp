@@ -7,7 +7,11 @@
 #include "kernel/kernel.hpp"
 #include "kernel/mm/kmem.hpp"
 #include "kernel/mm/memory.hpp"
+#include "kernel/mm/address_space.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/process.hpp"
+#include "kernel/proc/task.hpp"
+#include "kernel/time/clock.hpp"
 
 namespace lightvm::guest {
 
@@ -35,6 +39,33 @@ uint32_t g_auxv_bytes;
 char g_cpuinfo[8192];
 uint32_t g_cpuinfo_len;
 
+constexpr uint32_t kSmallText = 64;
+
+size_t loadavg(char* text) {
+    uint32_t runnable = 0, tasks = 0;
+    for (Process* p = process_next(nullptr); p; p = process_next(p)) {
+        if (!p->task)
+            continue;  // zombies are not tasks any more
+        ++tasks;
+        runnable += p->task->state == TaskState::Running;
+    }
+    return format_loadavg(text, kSmallText, runnable, tasks, process_last_pid());
+}
+
+// Idle: what no process ran (the CPU time of processes gone is not kept,
+// so this overstates idle time after many short-lived processes).
+size_t uptime(char* text) {
+    uint64_t up = boottime_ns(), busy = 0;
+    for (Process* p = process_next(nullptr); p; p = process_next(p)) {
+        uint64_t user, sys;
+        if (p->task) {
+            cputime_process(p, &user, &sys);
+            busy += user + sys;
+        }
+    }
+    return format_uptime(text, kSmallText, up, busy < up ? up - busy : 0);
+}
+
 }  // namespace
 
 ProcFile proc_file_lookup(const char* a, size_t n) {
@@ -44,6 +75,10 @@ ProcFile proc_file_lookup(const char* a, size_t n) {
         return ProcFile::MemInfo;
     if (equals(a, n, "/proc/self/auxv"))
         return ProcFile::SelfAuxv;
+    if (equals(a, n, "/proc/loadavg"))
+        return ProcFile::LoadAvg;
+    if (equals(a, n, "/proc/uptime"))
+        return ProcFile::Uptime;
     if (equals(a, n, "/sys/devices/system/cpu/online"))
         return ProcFile::CpuOnline;
     if (equals(a, n, "/sys/devices/system/cpu/possible"))
@@ -69,6 +104,15 @@ const char* proc_file_open(ProcFile which, uint32_t* len, uint32_t* cap) {
         *len = static_cast<uint32_t>(format_meminfo(text, kMemInfoSize, total, used < total ? total - used : 0));
         return text;
     }
+    case ProcFile::LoadAvg:
+    case ProcFile::Uptime: {  // a snapshot per open file
+        char* text = static_cast<char*>(kmem_alloc(kSmallText));
+        if (!text)
+            return nullptr;
+        *cap = kSmallText;
+        *len = static_cast<uint32_t>(which == ProcFile::LoadAvg ? loadavg(text) : uptime(text));
+        return text;
+    }
     case ProcFile::SelfAuxv:
         *len = g_auxv_bytes;
         return reinterpret_cast<const char*>(g_auxv);
@@ -83,13 +127,33 @@ const char* proc_file_open(ProcFile which, uint32_t* len, uint32_t* cap) {
 
 void proc_capture_auxv(uint64_t sp) {
     auto word = [&](uint64_t* v) { return copy_from_user(v, sp, 8) == 0 ? (sp += 8, true) : false; };
-    uint64_t argc, v;
+    // The strings' range for /proc/PID/cmdline and environ: the stack
+    // builder packs argv's strings, then envp's, as Linux does.
+    auto string_end = [](uint64_t s) {
+        long n = strnlen_user(s, 1u << 20);
+        return n < 0 ? s : s + static_cast<uint64_t>(n) + 1;
+    };
+    AddressSpace& mm = *current_process()->mm;
+    mm.start_stack = sp;
+    uint64_t argc, v, first = 0, last = 0;
     if (!word(&argc))
         return;
-    sp += 8 * (argc + 1);                  // argv[] and its NULL
-    for (size_t i = 0; i < 1u << 20; ++i)  // envp[] up to its NULL
+    for (uint64_t i = 0; i < argc && word(&v); ++i) {
+        first = i == 0 ? v : first;
+        last = v;
+    }
+    mm.arg_start = first;
+    mm.arg_end = argc ? string_end(last) : first;
+    sp += 8;  // argv's NULL
+    first = last = 0;
+    for (size_t i = 0; i < 1u << 20; ++i) {  // envp[] up to its NULL
         if (!word(&v) || v == 0)
             break;
+        first = first ? first : v;
+        last = v;
+    }
+    mm.env_start = first ? first : mm.arg_end;
+    mm.env_end = first ? string_end(last) : mm.arg_end;
     uint32_t n = 0;
     while (n < 2 * kMaxAuxPairs && word(&g_auxv[n]) && word(&g_auxv[n + 1])) {
         n += 2;

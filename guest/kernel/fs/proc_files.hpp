@@ -10,7 +10,8 @@
 
 namespace lightvm::guest {
 
-enum class ProcFile : uint8_t { None, CpuInfo, MemInfo, SelfAuxv, CpuOnline, CpuPossible };
+// Appended to, never reordered: the values are inode numbers (identity.hpp).
+enum class ProcFile : uint8_t { None, CpuInfo, MemInfo, SelfAuxv, CpuOnline, CpuPossible, LoadAvg, Uptime };
 
 // Which of the files a normalised absolute guest path names (None: none).
 ProcFile proc_file_lookup(const char* abs, size_t len);
@@ -33,5 +34,10 @@ struct CpuidRegs {
 using CpuidFn = CpuidRegs (*)(uint32_t leaf, uint32_t subleaf);
 size_t format_cpuinfo(char* buf, size_t cap, CpuidFn cpuid, uint64_t tsc_khz);
 size_t format_meminfo(char* buf, size_t cap, uint64_t total_bytes, uint64_t free_bytes);
+// "0.00 0.00 0.00 R/T LAST": the averages are not kept (0.00), then the
+// runnable and all tasks and the last pid handed out.
+size_t format_loadavg(char* buf, size_t cap, uint32_t runnable, uint32_t tasks, uint32_t last_pid);
+// "UP.CC IDLE.CC": seconds since boot and idle seconds, in hundredths.
+size_t format_uptime(char* buf, size_t cap, uint64_t up_ns, uint64_t idle_ns);
 
 }  // namespace lightvm::guest

@@ -206,4 +206,19 @@ size_t format_meminfo(char* buf, size_t cap, uint64_t total_bytes, uint64_t free
     return t.size();
 }
 
+size_t format_loadavg(char* buf, size_t cap, uint32_t runnable, uint32_t tasks, uint32_t last_pid) {
+    TextBuffer t(buf, cap);
+    t.str("0.00 0.00 0.00 ").udec(runnable).ch('/').udec(tasks).ch(' ').udec(last_pid).ch('\n');
+    return t.size();
+}
+
+size_t format_uptime(char* buf, size_t cap, uint64_t up_ns, uint64_t idle_ns) {
+    TextBuffer t(buf, cap);
+    put_fixed(t, up_ns / 10'000'000, 100, 2);
+    t.ch(' ');
+    put_fixed(t, idle_ns / 10'000'000, 100, 2);
+    t.ch('\n');
+    return t.size();
+}
+
 }  // namespace lightvm::guest

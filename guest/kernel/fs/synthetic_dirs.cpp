@@ -5,6 +5,8 @@
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/identity.hpp"
 #include "kernel/fs/proc_files.hpp"
+#include "kernel/fs/proc_pid.hpp"
+#include "kernel/proc/process.hpp"
 #include "kernel/fs/tmpfs.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/uapi.hpp"
@@ -27,8 +29,7 @@ struct KernelDir {
 };
 constexpr KernelDir kKernelDirs[] = {
     {"/dev", kDevDev, kInoDevDir},          {"/dev/fd", kDevDev, kInoDevFdDir},
-    {"/proc", kDevProc, kInoProcDir},       {"/proc/self", kDevProc, kInoProcSelfDir},
-    {"/proc/self/fd", kDevProc, kInoProcSelfFdDir},
+    {"/proc", kDevProc, kInoProcDir},
 };
 
 const KernelDir* kernel_dir(const char* dir, size_t len) {
@@ -62,15 +63,13 @@ constexpr Fixed kFixed[] = {
     {"/dev", "stdin", 0, DT_UNKNOWN, 0},
     {"/dev", "stdout", 0, DT_UNKNOWN, 1},
     {"/dev", "stderr", 0, DT_UNKNOWN, 2},
-    {"/proc", "self", kInoProcSelfDir, DT_DIR, -1},
+    {"/proc", "self", kInoProcSelf, DT_LNK, -1},
+    {"/proc", "thread-self", kInoProcThreadSelf, DT_LNK, -1},
     {"/proc", "mounts", kInoProcMounts, DT_REG, -1},
     {"/proc", "cpuinfo", kInoProcTextBase + static_cast<uint64_t>(ProcFile::CpuInfo), DT_REG, -1},
     {"/proc", "meminfo", kInoProcTextBase + static_cast<uint64_t>(ProcFile::MemInfo), DT_REG, -1},
-    {"/proc/self", "exe", kInoProcSelfExe, DT_REG, -1},
-    {"/proc/self", "fd", kInoProcSelfFdDir, DT_DIR, -1},
-    {"/proc/self", "mounts", kInoProcMounts, DT_REG, -1},
-    {"/proc/self", "maps", kInoProcSelfMaps, DT_REG, -1},
-    {"/proc/self", "auxv", kInoProcTextBase + static_cast<uint64_t>(ProcFile::SelfAuxv), DT_REG, -1},
+    {"/proc", "loadavg", kInoProcTextBase + static_cast<uint64_t>(ProcFile::LoadAvg), DT_REG, -1},
+    {"/proc", "uptime", kInoProcTextBase + static_cast<uint64_t>(ProcFile::Uptime), DT_REG, -1},
 };
 
 uint8_t dtype_of(uint32_t mode) {
@@ -159,6 +158,13 @@ uint64_t root_ino(const char* dir, size_t dlen) {
 
 // Identity of a kernel directory.
 void dir_identity(const char* dir, size_t len, uint64_t* dev, uint64_t* ino) {
+    uint32_t pid;
+    PidFile which;
+    if (proc_pid_dir(dir, len, &pid, &which)) {
+        *dev = kDevProc;
+        *ino = proc_pid_ino(pid, which);
+        return;
+    }
     if (const KernelDir* k = kernel_dir(dir, len)) {
         *dev = k->dev;
         *ino = k->ino;
@@ -175,7 +181,7 @@ size_t parent_len(const char* dir, size_t len) {
     return len > 1 ? len - 1 : 1;
 }
 
-bool is_fd_dir(const char* dir, size_t len) { return equals(dir, len, "/dev/fd") || equals(dir, len, "/proc/self/fd"); }
+bool is_fd_dir(const char* dir, size_t len) { return equals(dir, len, "/dev/fd"); }
 
 // The index-th open descriptor (for the fd directories), or -1.
 long nth_open_fd(uint32_t index) {
@@ -191,6 +197,10 @@ char g_fd_name[12];
 // Entries after "." and "..": fixed ones, block devices (/dev), open fds
 // (the fd directories), then children on the way to mount points.
 bool listed_entry(const char* dir, size_t dlen, uint32_t index, DirEntry* out) {
+    uint32_t pid;
+    PidFile which;
+    if (proc_pid_dir(dir, dlen, &pid, &which))
+        return proc_pid_dir_entry(pid, which, index, out);
     if (is_fd_dir(dir, dlen)) {
         long fd = nth_open_fd(index);
         if (fd < 0)
@@ -223,6 +233,12 @@ bool listed_entry(const char* dir, size_t dlen, uint32_t index, DirEntry* out) {
         if (e.fd >= 0)
             fd_entry(e.fd, out);
         return true;
+    }
+    if (equals(dir, dlen, "/proc")) {  // a directory per process
+        const uint32_t procs = process_count();
+        if (index < procs)
+            return proc_pid_list_entry(index, out);
+        index -= procs;
     }
     if (equals(dir, dlen, "/dev")) {
         static char vd[4] = "vda";

@@ -18,6 +18,8 @@
 #include "kernel/uapi.hpp"
 #include "kernel/mm/proc_maps.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/mm/kmem.hpp"
+#include "kernel/proc/process.hpp"
 #include "kernel/proc/task.hpp"
 
 namespace lightvm::guest {
@@ -36,8 +38,9 @@ static long install(OpenFile* f, uint32_t flags) {
 // /dev/fd/N and friends: on Linux a new open of the same file; here the
 // same open file description (as for a pipe or a terminal on Linux; for a
 // regular file the offset is shared, where Linux would start a new one).
-static long dup_fd(long fd, uint32_t flags) {
-    OpenFile* f = fd_get(fd);
+static long dup_fd(const Resolved& res, uint32_t flags) {
+    Process* owner = res.pid ? process_find(res.pid) : current_process();
+    OpenFile* f = owner ? proc_fd_get(owner, res.fd) : nullptr;  // /proc/PID/fd/N: another process's table
     if (!f)
         return -err::kNoEnt;
     if ((flags & O_DIRECTORY) && f->kind != FileKind::HostDir && f->kind != FileKind::SynthDir)
@@ -110,7 +113,7 @@ static long open_special(const Resolved& res, uint32_t flags, uint32_t mode) {
         return -err::kExist;
     switch (res.special) {
     case Special::Fd:
-        return dup_fd(res.fd, flags);
+        return dup_fd(res, flags);
     case Special::DevTty:
         return open_tty(flags);
     case Special::Block:
@@ -138,7 +141,9 @@ static long open_special(const Resolved& res, uint32_t flags, uint32_t mode) {
         if (!f)
             return -err::kNFile;
         // A snapshot at open, as a reader that reads it whole sees on Linux.
-        char* text = proc_maps_text(*current_process()->mm, &f->text_len, &f->text_cap);
+        Process* owner = res.pid ? process_find(res.pid) : current_process();
+        char* text = owner && owner->mm ? proc_maps_text(*owner->mm, &f->text_len, &f->text_cap)
+                                        : static_cast<char*>(kmem_alloc(f->text_cap = 1));  // a zombie: empty
         if (!text) {
             file_put(f);
             return -err::kNoMem;
@@ -158,6 +163,21 @@ static long open_special(const Resolved& res, uint32_t flags, uint32_t mode) {
             return -err::kNoMem;
         }
         f->text = text;
+        return install(f, flags);
+    }
+    case Special::ProcPid: {
+        if (writing)
+            return -err::kAcces;
+        OpenFile* f = file_alloc(FileKind::Synthetic, 0);
+        if (!f)
+            return -err::kNFile;
+        char* text = proc_pid_text(res.pid, res.pid_file, &f->text_len, &f->text_cap);
+        if (!text) {
+            file_put(f);
+            return -err::kNoMem;
+        }
+        f->text = text;
+        f->device = static_cast<uint32_t>(res.pid_file);
         return install(f, flags);
     }
     case Special::SelfExe:
@@ -294,7 +314,8 @@ static long stat_special(const Resolved& res, Stat* out) {
         return tmpfs_stat(res, out);
     switch (res.special) {
     case Special::Fd: {
-        OpenFile* f = fd_get(res.fd);
+        Process* owner = res.pid ? process_find(res.pid) : current_process();
+        OpenFile* f = owner ? proc_fd_get(owner, res.fd) : nullptr;
         return f ? file_stat(f, out) : -err::kNoEnt;
     }
     case Special::SynthDir:
@@ -302,12 +323,20 @@ static long stat_special(const Resolved& res, Stat* out) {
     case Special::ProcMounts:
         return synthetic_stat(out, ident::kDevProc, ident::kInoProcMounts, S_IFREG | 0444, 0);
     case Special::ProcMaps:
-        return synthetic_stat(out, ident::kDevProc, ident::kInoProcSelfMaps, S_IFREG | 0444, 0);
+        return synthetic_stat(out, ident::kDevProc, proc_pid_ino(res.pid, PidFile::Maps), S_IFREG | 0444, 0);
+    case Special::ProcPid:
+        return synthetic_stat(out, ident::kDevProc, proc_pid_ino(res.pid, res.pid_file), S_IFREG | 0444, 0);
     case Special::ProcText:
         return synthetic_stat(out, ident::kDevProc, ident::kInoProcTextBase + static_cast<uint64_t>(res.proc),
                               S_IFREG | 0444, 0);
-    case Special::SelfExe:
-        return synthetic_stat(out, ident::kDevProc, ident::kInoProcSelfExe, S_IFREG | 0755, 0);
+    case Special::SelfExe: {
+        Process* owner = process_find(res.pid);
+        if (owner && owner->exe)
+            return file_stat(owner->exe, out);  // the program's file, as Linux follows the link
+        if (!owner || owner->state == ProcState::Zombie)
+            return -err::kNoEnt;
+        return synthetic_stat(out, ident::kDevProc, proc_pid_ino(res.pid, PidFile::Exe), S_IFREG | 0755, 0);
+    }
     case Special::DevTty:
         return synthetic_stat(out, ident::kDevDev, ident::kInoDevTty, S_IFCHR | 0666, (5 << 8) | 0);
     default:
@@ -410,12 +439,40 @@ long sys_faccessat2(const SyscallArgs& a) {
     return access_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2), static_cast<uint32_t>(a.a3));
 }
 
+// lstat of a /proc magic link (the last component): Linux's link modes,
+// the fd links' saying how the file is open.
+static long stat_proc_link(const Resolved& res, Stat* out) {
+    uint64_t ino = ident::kInoProcSelf;
+    uint32_t mode = S_IFLNK | 0777;
+    switch (res.link) {
+    case ProcLink::ThreadSelf: ino = ident::kInoProcThreadSelf; break;
+    case ProcLink::Cwd: ino = proc_pid_ino(res.link_pid, PidFile::Cwd); break;
+    case ProcLink::Exe: ino = proc_pid_ino(res.link_pid, PidFile::Exe); break;
+    case ProcLink::Fd: {
+        Process* owner = process_find(res.link_pid);
+        OpenFile* f = owner ? proc_fd_get(owner, res.fd) : nullptr;
+        uint32_t acc = f ? (f->flags & O_ACCMODE) : O_RDONLY;
+        mode = S_IFLNK | 0700;
+        if (acc == O_RDONLY)
+            mode &= ~0200u;
+        else if (acc == O_WRONLY)
+            mode &= ~0400u;
+        ino = proc_fd_ino(res.link_pid, res.fd);
+        break;
+    }
+    default: break;
+    }
+    return synthetic_stat(out, ident::kDevProc, ino, mode, 0);
+}
+
 static long stat_path(PathArg& p, Stat* out, uint32_t flags) {
     Resolved res;
     for (;;) {
         long r = resolve(p, res);
         if (r < 0)
             return r;
+        if (res.link != ProcLink::None && (flags & AT_SYMLINK_NOFOLLOW))
+            return stat_proc_link(res, out);
         if (!res.in_share)
             return stat_special(res, out);
         Stat cached;

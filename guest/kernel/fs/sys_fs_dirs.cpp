@@ -239,12 +239,15 @@ static long do_readlink(PathArg& p, uint64_t buf, uint64_t size) {
         long r = resolve(p, res);
         if (r < 0)
             return r;
-        if (res.special == Special::SelfExe) {
-            const char* exe = current_process()->exe_path[0] ? current_process()->exe_path : boot().exe_path;
-            size_t n = strlen(exe);
+        if (res.link != ProcLink::None) {  // /proc/self, /proc/PID/{cwd,exe,fd/N}
+            static char text[abi::kMaxPath];
+            size_t n = 0;
+            const char* t = proc_link_text(res, text, sizeof text, &n);
+            if (!t)
+                return -err::kNoEnt;  // a zombie's cwd or exe
             if (n > size)
                 n = size;
-            return copy_to_user(buf, exe, n) < 0 ? -err::kFault : static_cast<long>(n);
+            return copy_to_user(buf, t, n) < 0 ? -err::kFault : static_cast<long>(n);
         }
         if (res.in_tmpfs) {
             Stat st;

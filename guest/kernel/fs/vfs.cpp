@@ -243,10 +243,7 @@ long resolve_special(const char* a, size_t n, Resolved& out) {
         {"/dev/stdin", Special::Fd, 0, 0},
         {"/dev/stdout", Special::Fd, 1, 0},
         {"/dev/stderr", Special::Fd, 2, 0},
-        {"/proc/self/exe", Special::SelfExe, 0, 0},
-        {"/proc/mounts", Special::ProcMounts, 0, 0},
-        {"/proc/self/mounts", Special::ProcMounts, 0, 0},
-        {"/proc/self/maps", Special::ProcMaps, 0, 0},
+        {"/proc/mounts", Special::ProcMounts, 0, 0},  // (/proc/self/... is /proc/PID/..., fs/proc_pid.cpp)
     };
     for (const Name& k : kNames) {
         if (equals(a, n, k.path)) {
@@ -260,7 +257,7 @@ long resolve_special(const char* a, size_t n, Resolved& out) {
         out.special = Special::ProcText;  // /proc/cpuinfo, /proc/meminfo, ... (fs/proc_files.hpp)
         return 0;
     }
-    static constexpr const char* kFdDirs[] = {"/dev/fd/", "/proc/self/fd/"};
+    static constexpr const char* kFdDirs[] = {"/dev/fd/"};
     for (const char* dir : kFdDirs) {
         size_t dlen = strlen(dir);
         if (n > dlen && memcmp(a, dir, dlen) == 0) {
@@ -332,6 +329,8 @@ long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
     if (r < 0)
         return r;
 
+    if ((r = proc_pid_resolve(out)) < 0 || out.special != Special::None)
+        return r;
     const char* a = out.abs;
     size_t n = out.abs_len;
     if ((r = resolve_special(a, n, out)) < 0 || out.special != Special::None)
@@ -374,7 +373,7 @@ long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
     size_t skip = best_len == 1 ? 1 : best_len + (n > best_len ? 1 : 0);
     out.rel = a + skip;
     out.rel_len = n - skip;
-    if (has_dot_components(path, len))
+    if (has_dot_components(path, len) && !out.rewritten)
         physical_tail(dirfd, path, len, boot().mounts[best].guest_path, best_len, out);
     // Keep a trailing slash for the monitor: "file/" must fail as on Linux,
     // and "link-to-dir/" must follow the link.

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "kernel/fs/proc_files.hpp"
+#include "kernel/fs/proc_pid.hpp"
 #include "lightvm/abi.h"
 
 namespace lightvm::guest {
@@ -20,6 +21,7 @@ enum class Special : uint8_t {
     ProcMounts,  // /proc/mounts, /proc/self/mounts: the mount table, for df and mount
     ProcMaps,    // /proc/self/maps: the address space's regions
     ProcText,    // /proc/cpuinfo, /proc/meminfo, ... (fs/proc_files.hpp): which one in Resolved::proc
+    ProcPid,     // /proc/PID/stat, status, ... (fs/proc_pid.hpp): Resolved::pid and pid_file
 };
 
 struct Resolved {
@@ -28,6 +30,11 @@ struct Resolved {
     ProcFile proc;              // Special::ProcText: which file
     uint32_t minor;             // Special::DevRandom: 8 random, 9 urandom
     long fd;                    // Special::Fd: the descriptor
+    uint32_t pid;               // under /proc/PID (Fd, SelfExe, ProcMaps, ProcPid, SynthDir); 0: the caller
+    PidFile pid_file;           // Special::ProcPid: which file
+    ProcLink link;              // the last component was a /proc magic link (lstat, readlink)
+    uint32_t link_pid;          // ... of this process
+    bool rewritten;             // abs went through a /proc magic link: it is final (no physical tail)
     bool in_share;
     uint32_t share;
     bool in_tmpfs;              // a guest-memory file system (fs/tmpfs.hpp); rel is the path inside

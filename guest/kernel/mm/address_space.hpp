@@ -45,6 +45,10 @@ struct AddressSpace {
     uint64_t brk_start, brk;       // program break
     uint64_t mmap_top;             // mmap without a usable hint searches down from here
     uint64_t stack_top;            // end of the main stack
+    // The initial stack's argv and envp strings (Linux's mm->arg_start..
+    // env_end): /proc/PID/cmdline and environ read them (fs/proc_pid.cpp).
+    uint64_t arg_start, arg_end, env_start, env_end;
+    uint64_t start_stack;          // the initial stack pointer (argc), /proc/PID/stat
     uint64_t image_gpa;            // where kVmImage offsets point
     uint64_t resident;             // pages mapped
     // Present entries changed since the last flush: up to kStalePages

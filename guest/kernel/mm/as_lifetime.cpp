@@ -98,6 +98,11 @@ AddressSpace* as_fork(AddressSpace& src, uint64_t eager_pages) {
     dst->brk = src.brk;
     dst->mmap_top = src.mmap_top;
     dst->stack_top = src.stack_top;
+    dst->arg_start = src.arg_start;
+    dst->arg_end = src.arg_end;
+    dst->env_start = src.env_start;
+    dst->env_end = src.env_end;
+    dst->start_stack = src.start_stack;
     dst->image_gpa = src.image_gpa;
     bool ok = vma_copy_all(*dst, src);
     uint64_t budget = eager_pages;

@@ -128,3 +128,22 @@ uint64_t virt_to_gpa(const volatile void* p) {
 }
 
 }  // namespace lightvm::guest
+
+namespace lightvm::guest {
+
+size_t copy_from_as(const AddressSpace& as, void* dst, uint64_t src, size_t len) {
+    size_t done = 0;
+    while (done < len) {
+        uint64_t va = src + done, gpa;
+        if (va < src || va >= kUserMax || !as_translate(as, va, &gpa) || gpa >= g_physmap_size)
+            break;
+        size_t n = kPage - (va & (kPage - 1));
+        if (n > len - done)
+            n = len - done;
+        memcpy(static_cast<char*>(dst) + done, phys_to_virt(gpa), n);
+        done += n;
+    }
+    return done;
+}
+
+}  // namespace lightvm::guest

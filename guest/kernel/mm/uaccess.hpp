@@ -25,6 +25,12 @@ bool user_range_ok(AddressSpace& as, uint64_t addr, uint64_t len, bool write);
 
 // Against the current process: readable, or writable.
 bool access_ok(uint64_t addr, uint64_t len);
+
+// Reads another process's memory (/proc/PID/cmdline, environ): through
+// its page tables and the physmap, without loading its root. Stops at the
+// first page that is not present (never faults one in). Returns the bytes
+// copied.
+size_t copy_from_as(const AddressSpace& as, void* dst, uint64_t src, size_t len);
 bool access_ok_write(uint64_t addr, uint64_t len);
 
 // 0 or -EFAULT; nothing is copied unless the whole range is valid.

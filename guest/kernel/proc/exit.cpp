@@ -65,6 +65,7 @@ void reparent_children(Process* p) {
     reparent_children(p);
     p->wait_status = wait_status;
     p->state = ProcState::Zombie;
+    memcpy(p->exit_comm, t->comm, sizeof p->exit_comm);  // for /proc/PID of the zombie
     p->task = nullptr;
     if (process_notify_parent(p))
         process_unlink(p);  // nobody will wait for it: freed after the switch away

@@ -75,6 +75,7 @@ Process* process_next(Process* prev) {
 }
 
 uint32_t process_count() { return g_count; }
+uint32_t process_last_pid() { return g_last_pid; }
 
 Process* process_alloc() {
     if (g_count >= kMaxProcs)

@@ -22,6 +22,8 @@ Process* process_first();
 // Iteration in pid-table order: nullptr starts, nullptr ends.
 Process* process_next(Process* prev);
 uint32_t process_count();
+// The pid handed out last (/proc/loadavg).
+uint32_t process_last_pid();
 
 // A zeroed process with a fresh pid, registered; nullptr at the limit or
 // out of memory. Its tree links are made by process_adopt.

@@ -90,6 +90,7 @@ struct Process {
     OpenFile* exe;
     char exe_path[256];
     ProcCpuTime cpu;          // its CPU time at exit, its reaped children's (proc/cputime.hpp)
+    char exit_comm[16];       // its name at exit: /proc/PID of the zombie (whose task is gone)
 };
 
 enum class TaskState : uint8_t { Running, Blocked, Dead };
