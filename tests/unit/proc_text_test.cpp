@@ -81,6 +81,23 @@ TEST(ProcText, MeminfoInLinuxFormat) {
     EXPECT_NE(t.find("\nHugepagesize:       2048 kB\n"), std::string::npos) << t;
 }
 
+TEST(ProcText, LoadavgUptimeAndStatInLinuxFormat) {
+    char buf[1024];
+    EXPECT_EQ(std::string(buf, format_loadavg(buf, sizeof buf, 2, 7, 1234)), "0.00 0.00 0.00 2/7 1234\n");
+    // 12.345678 s up, 3.2 s idle: hundredths, cut (not rounded) as Linux does.
+    EXPECT_EQ(std::string(buf, format_uptime(buf, sizeof buf, 12'345'678'000, 3'200'000'000)), "12.34 3.20\n");
+    SystemStat s{};
+    s.user_ns = 1'500'000'000;
+    s.sys_ns = 250'000'000;
+    s.idle_ns = 9'000'000'000;
+    s.btime = 1700000000;
+    s.forks = 42;
+    s.running = 1;
+    std::string t(buf, format_stat(buf, sizeof buf, s));
+    EXPECT_EQ(t.substr(0, t.find("intr")), "cpu  150 0 25 900 0 0 0 0 0 0\ncpu0 150 0 25 900 0 0 0 0 0 0\n");
+    EXPECT_NE(t.find("\nbtime 1700000000\nprocesses 42\nprocs_running 1\nprocs_blocked 0\n"), std::string::npos) << t;
+}
+
 TEST(ProcText, TruncatesInsteadOfOverflowing) {
     char buf[40];
     std::memset(buf, 'x', sizeof buf);

@@ -6,6 +6,7 @@
 #include "kernel/fs/kernel_open.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/layout.hpp"
+#include "kernel/proc/task.hpp"
 
 namespace lightvm::guest {
 
@@ -43,9 +44,28 @@ ProgramArgs boot_args() {
     return args;
 }
 
+// The first program's name (/proc/1/comm, ps): its file's basename, as
+// execve names a program.
+void name_boot_task() {
+    const char* path = boot().exe_path;
+    const char* base = path;
+    for (const char* p = path; *p; ++p)
+        if (*p == '/')
+            base = p + 1;
+    size_t n = strlen(base);
+    Task* t = current();
+    if (n == 0)
+        return;
+    if (n > sizeof t->comm - 1)
+        n = sizeof t->comm - 1;
+    memset(t->comm, 0, sizeof t->comm);
+    memcpy(t->comm, base, n);
+}
+
 }  // namespace
 
 ProgramStart exec_boot_program() {
+    name_boot_task();
     const abi::BootInfo& b = boot();
     ProgramSource src{nullptr, static_cast<const uint8_t*>(phys_to_virt(b.image_gpa)), b.image_size, b.image_size,
                       nullptr};

@@ -11,7 +11,7 @@
 namespace lightvm::guest {
 
 // Appended to, never reordered: the values are inode numbers (identity.hpp).
-enum class ProcFile : uint8_t { None, CpuInfo, MemInfo, SelfAuxv, CpuOnline, CpuPossible, LoadAvg, Uptime };
+enum class ProcFile : uint8_t { None, CpuInfo, MemInfo, SelfAuxv, CpuOnline, CpuPossible, LoadAvg, Uptime, Stat };
 
 // Which of the files a normalised absolute guest path names (None: none).
 ProcFile proc_file_lookup(const char* abs, size_t len);
@@ -37,6 +37,15 @@ size_t format_meminfo(char* buf, size_t cap, uint64_t total_bytes, uint64_t free
 // "0.00 0.00 0.00 R/T LAST": the averages are not kept (0.00), then the
 // runnable and all tasks and the last pid handed out.
 size_t format_loadavg(char* buf, size_t cap, uint32_t runnable, uint32_t tasks, uint32_t last_pid);
+// /proc/stat as top and ps read it: one CPU's busy (user, system) and
+// idle time in ticks, boot time (seconds since the epoch), processes
+// created, running and blocked.
+struct SystemStat {
+    uint64_t user_ns, sys_ns, idle_ns;
+    uint64_t btime, forks;
+    uint32_t running, blocked;
+};
+size_t format_stat(char* buf, size_t cap, const SystemStat& s);
 // "UP.CC IDLE.CC": seconds since boot and idle seconds, in hundredths.
 size_t format_uptime(char* buf, size_t cap, uint64_t up_ns, uint64_t idle_ns);
 

@@ -221,4 +221,18 @@ size_t format_uptime(char* buf, size_t cap, uint64_t up_ns, uint64_t idle_ns) {
     return t.size();
 }
 
+size_t format_stat(char* buf, size_t cap, const SystemStat& s) {
+    TextBuffer t(buf, cap);
+    constexpr uint64_t kTick = 10'000'000;  // USER_HZ
+    static constexpr const char* kCpus[] = {"cpu  ", "cpu0 "};  // the total, then the one CPU
+    for (const char* cpu : kCpus) {
+        t.str(cpu).udec(s.user_ns / kTick).str(" 0 ").udec(s.sys_ns / kTick).ch(' ').udec(s.idle_ns / kTick);
+        t.str(" 0 0 0 0 0 0\n");  // iowait irq softirq steal guest guest_nice
+    }
+    t.str("intr 0\nctxt 0\nbtime ").udec(s.btime).str("\nprocesses ").udec(s.forks);
+    t.str("\nprocs_running ").udec(s.running).str("\nprocs_blocked ").udec(s.blocked);
+    t.str("\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n");
+    return t.size();
+}
+
 }  // namespace lightvm::guest

@@ -70,6 +70,7 @@ constexpr Fixed kFixed[] = {
     {"/proc", "meminfo", kInoProcTextBase + static_cast<uint64_t>(ProcFile::MemInfo), DT_REG, -1},
     {"/proc", "loadavg", kInoProcTextBase + static_cast<uint64_t>(ProcFile::LoadAvg), DT_REG, -1},
     {"/proc", "uptime", kInoProcTextBase + static_cast<uint64_t>(ProcFile::Uptime), DT_REG, -1},
+    {"/proc", "stat", kInoProcTextBase + static_cast<uint64_t>(ProcFile::Stat), DT_REG, -1},
 };
 
 uint8_t dtype_of(uint32_t mode) {
