@@ -594,6 +594,14 @@ struct BootInfo {
     uint32_t tmpfs_count;             // OUT
     uint32_t reserved4;
     TmpfsMount tmpfs[kMaxTmpfs];      // OUT
+    // Appended: signals sent to the lightvm process (SIGHUP, SIGINT,
+    // SIGQUIT, SIGUSR1, SIGTERM, SIGWINCH, SIGCONT) go to the guest's first
+    // process when it catches or ignores them; otherwise the monitor acts
+    // as before (SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1 stop the VM with
+    // 128 + sig). Bit sig - 1 in both words.
+    uint64_t host_signals_handled;    // IN: the first process does not take the default action (kept current)
+    uint64_t host_signals_pending;    // OUT: forwarded, not yet taken: the monitor ORs bits in and raises
+                                      //  kIrqDoorbell; the kernel takes them with an atomic exchange
 };
 static_assert(offsetof(BootInfo, mem_size) == 16);
 static_assert(offsetof(BootInfo, random_seed) == 72);
@@ -604,7 +612,8 @@ static_assert(offsetof(BootInfo, devices) == 544);
 static_assert(offsetof(BootInfo, mounts) == 544 + 16 * 64 + 8);
 static_assert(offsetof(BootInfo, irq_test_timer_ns) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16);
 static_assert(offsetof(BootInfo, tmpfs) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8);
-static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128);
+static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128 + 16);
+static_assert(offsetof(BootInfo, host_signals_handled) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128);
 static_assert(offsetof(BootInfo, image_gpa) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16);
 static_assert(sizeof(BootInfo) <= kPageSize);
 

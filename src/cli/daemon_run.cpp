@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -20,8 +21,12 @@ namespace lightvm::cli {
 
 namespace {
 
-volatile sig_atomic_t g_signal = 0;
-void on_signal(int sig) { g_signal = sig; }
+// Signals received since the last forward, bit sig - 1 (several may come
+// between two waits; none is lost).
+std::atomic<uint64_t> g_signals{0};
+void on_signal(int sig) { g_signals.fetch_or(1ull << (sig - 1)); }
+// What `lightvm run` forwards to the VM (monitor/vm.hpp request_signal).
+constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGWINCH, SIGCONT};
 
 // Connected to the daemon's run socket, or invalid when nobody listens.
 UniqueFd connect_run_socket(const std::string& api_socket) {
@@ -70,18 +75,18 @@ std::optional<int> run_through_daemon(const RunCommand& cmd) {
     UniqueFd sock = connect_run_socket(cmd.socket.empty() ? daemon::default_socket_path() : cmd.socket);
     if (!sock.valid())
         return std::nullopt;
-    // Signals are forwarded to the VM (the monitor turns them into a stop,
-    // as `lightvm run` itself would); block them outside ppoll so none is
-    // lost between two waits.
+    // Signals are forwarded to the VM (the monitor hands them to the guest
+    // or turns them into a stop, as `lightvm run` itself would); block them
+    // outside ppoll so none is lost between two waits.
     sigset_t stop_signals, old;
     sigemptyset(&stop_signals);
-    for (int s : {SIGINT, SIGTERM, SIGHUP})
+    for (int s : kForwarded)
         sigaddset(&stop_signals, s);
     sigprocmask(SIG_BLOCK, &stop_signals, &old);
     struct sigaction sa{};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    for (int s : {SIGINT, SIGTERM, SIGHUP})
+    for (int s : kForwarded)
         sigaction(s, &sa, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 
@@ -98,8 +103,8 @@ std::optional<int> run_through_daemon(const RunCommand& cmd) {
         pollfd p{sock.get(), POLLIN, 0};
         int rc = ::ppoll(&p, 1, nullptr, &old);
         if (rc < 0 && errno == EINTR) {
-            if (int sig = g_signal) {
-                g_signal = 0;
+            for (uint64_t bits = g_signals.exchange(0); bits; bits &= bits - 1) {
+                int sig = __builtin_ctzll(bits) + 1;
                 (void)daemon::send_message(sock.get(), daemon::json{{"signal", sig}}.dump());
             }
             continue;

@@ -6,7 +6,8 @@
 // between. Then:
 //
 //   client -> daemon  {"config":{...},"stdio_closed":[b,b,b]} + 4 fds
-//   client -> daemon  {"signal":N}     a signal the caller got (Ctrl-C): sent to the monitor
+//   client -> daemon  {"signal":N}     a signal the caller got (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT,
+//                                      SIGUSR1, SIGWINCH, SIGCONT): sent to the monitor
 //   daemon -> client  {"status":N,"signal":N,"report":"...","stopped_by":N,...}  the end
 //                  or {"error":"one line","exit_code":N}                          no VM ran
 //
@@ -84,7 +85,9 @@ void Daemon::serve_attached(UniqueFd client) {
             json sig = in && !in->eof ? json::parse(in->text, nullptr, false) : json();
             if (sig.is_object() && sig.contains("signal") && sig["signal"].is_number_integer()) {
                 int s = sig["signal"].get<int>();
-                if (s == SIGINT || s == SIGTERM || s == SIGHUP)
+                // What `lightvm run` forwards (monitor/vm.hpp request_signal).
+                if (s == SIGINT || s == SIGTERM || s == SIGHUP || s == SIGQUIT || s == SIGUSR1 || s == SIGWINCH ||
+                    s == SIGCONT)
                     ::kill(shell->pid, s);
             } else if (!in || in->eof) {
                 // The caller is gone: its VM goes too.

@@ -10,17 +10,16 @@
 namespace lightvm {
 
 namespace {
-void on_stop_signal(int sig) { request_stop(sig); }
+void on_host_signal(int sig) { request_signal(sig); }
 }  // namespace
 
 void prepare_monitor_process() {
     std::signal(SIGPIPE, SIG_IGN);
     struct sigaction sa{};
-    sa.sa_handler = on_stop_signal;
+    sa.sa_handler = on_host_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-    sigaction(SIGHUP, &sa, nullptr);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGWINCH, SIGCONT})
+        sigaction(sig, &sa, nullptr);
     ::umask(0);
     rlimit nofile;
     if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {

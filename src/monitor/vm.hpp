@@ -23,5 +23,11 @@ Result<RunReport> run_vm(const VmConfig& config, const RunHooks& hooks = {});
 // Async-signal-safe: stop the VM running in this process as if killed by
 // `signal` (the CLI's SIGINT/SIGTERM handlers call this).
 void request_stop(int signal);
+// Async-signal-safe: a signal sent to this process (SIGHUP, SIGINT,
+// SIGQUIT, SIGUSR1, SIGTERM, SIGWINCH, SIGCONT). A running VM whose first
+// process catches or ignores it gets it (BootInfo.host_signals_*);
+// otherwise SIGWINCH/SIGCONT are dropped and the others stop the VM as
+// request_stop does.
+void request_signal(int signal);
 
 }  // namespace lightvm

@@ -21,6 +21,11 @@ namespace {
 std::atomic<kvm::Vcpu*> g_active{nullptr};
 std::atomic<int> g_stop_signal{0};
 std::atomic<bool> g_timed_out{false};
+std::atomic<uint64_t> g_forward{0};  // host signals for the guest, bit sig - 1
+
+constexpr uint64_t bit(int sig) { return 1ull << (sig - 1); }
+// Without a guest handler these keep their old meaning: stop the VM.
+constexpr uint64_t kStopSignals = bit(SIGINT) | bit(SIGTERM) | bit(SIGHUP) | bit(SIGQUIT) | bit(SIGUSR1);
 constexpr int kKickSignal = SIGUSR2;
 constexpr int kWatchdogCookie = 0x6c766d;  // sigev_value of the --timeout timer
 
@@ -97,6 +102,7 @@ struct ActiveGuard {
     ~ActiveGuard() {
         stop_ticker_disarm();
         g_active = nullptr;
+        g_forward = 0;
         g_stop_signal = 0;
         g_timed_out = false;
         set_stop_requested(false);
@@ -163,7 +169,38 @@ void finish(VmState& s, RunReport& report) {
     st.memory_size = s.mem.size();
 }
 
+// Host signals to the guest's first process (between exits, the vCPU
+// stopped): those it handles become pending bits and a doorbell; the rest
+// act as before (a stop, or nothing for SIGWINCH/SIGCONT).
+Result<void> forward_signals(VmState& s, Interrupts& irq, uint64_t signals) {
+    constexpr uint64_t handled_at = abi::kBootInfoGpa + offsetof(abi::BootInfo, host_signals_handled);
+    constexpr uint64_t pending_at = abi::kBootInfoGpa + offsetof(abi::BootInfo, host_signals_pending);
+    const uint64_t handled = TRY(s.mem.read<uint64_t>(handled_at));
+    const uint64_t to_guest = signals & handled;
+    if (to_guest) {
+        const uint64_t pending = TRY(s.mem.read<uint64_t>(pending_at));
+        TRY(s.mem.write<uint64_t>(pending_at, pending | to_guest));
+        irq.raise(abi::kIrqDoorbell);
+    }
+    const uint64_t stop = signals & ~handled & kStopSignals;
+    if (stop)
+        request_stop(__builtin_ctzll(stop) + 1);
+    return {};
+}
+
 }  // namespace
+
+void request_signal(int signal) {
+    if (signal < 1 || signal > 64)
+        return;
+    if (auto* v = g_active.load()) {
+        g_forward.fetch_or(bit(signal));
+        v->set_immediate_exit(true);
+        return;
+    }
+    if (bit(signal) & kStopSignals)
+        request_stop(signal);  // no VM running yet: it stops as soon as it starts
+}
 
 void request_stop(int signal) {
     g_stop_signal = signal;
@@ -195,6 +232,8 @@ Result<RunReport> Vm::run() {
 
     Outcome& outcome = report.outcome;
     while (!outcome.finished) {
+        if (uint64_t fw = g_forward.exchange(0))
+            TRY(forward_signals(s, irq, fw));
         if (g_stop_signal || g_timed_out)
             break;
         auto exit = TRY(s.vcpu.run());
@@ -219,6 +258,7 @@ Result<RunReport> Vm::run() {
 
 namespace detail {
 void clear_stop_requests() {
+    g_forward = 0;
     g_stop_signal = 0;
     g_timed_out = false;
     set_stop_requested(false);

@@ -2,7 +2,10 @@
 // VM and natively; output and exit status must be the same. Deaths (default
 // actions, forged rt_sigreturn frames) must leave the monitor and the next
 // VM fine.
+#include <unistd.h>
+
 #include <csignal>
+#include <cstdio>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -85,6 +88,33 @@ INSTANTIATE_TEST_SUITE_P(Signals, SignalDeath,
                                      c = '_';
                              return s;
                          });
+
+// Shell traps (builtins only: no fork needed): busybox sh and Debian's
+// bash-static, in a VM and natively.
+TEST(SignalShells, TrapsAsNatively) {
+    REQUIRE_BUSYBOX();
+    const std::string script =
+        "trap 'echo got USR1' USR1; kill -USR1 $$; echo after; trap 'echo term' TERM; kill $$; "
+        "trap - TERM; echo end; kill -INT $$; echo not reached";
+    for (std::string shell : {std::string(kBusybox), std::string("/bin/bash-static")}) {
+        if (::access(shell.c_str(), X_OK) != 0) {
+            std::printf("[  SKIPPED ] %s missing (scripts/install-deps.sh)\n", shell.c_str());
+            continue;
+        }
+        std::vector<std::string> args = {"-c", script};
+        if (shell == kBusybox)
+            args.insert(args.begin(), "sh");
+        auto r = run_guest(shell, args);
+        ASSERT_TRUE(r.ok) << r.error;
+        std::vector<std::string> argv = {shell};
+        argv.insert(argv.end(), args.begin(), args.end());
+        auto native = run_host(argv);
+        EXPECT_EQ(r.out, native.out) << shell;
+        EXPECT_EQ(r.out, "got USR1\nafter\nterm\nend\n") << shell;
+        EXPECT_EQ(r.status, native.status) << shell << ": " << describe(r);
+        EXPECT_EQ(r.status, 128 + SIGINT);
+    }
+}
 
 // A self-signal costs no exit: delivery and rt_sigreturn are guest-kernel work.
 TEST(SignalCost, SelfSignalNeedsNoExit) {

@@ -591,6 +591,27 @@ static int case_traps(void) {
     return 0;
 }
 
+/* ---- signals sent to lightvm itself reach the guest's first process ---- */
+static volatile sig_atomic_t g_host_sig;
+static void on_host(int sig) { g_host_sig = sig; }
+
+static int case_host(void) {
+    const int sigs[] = {SIGHUP, SIGINT, SIGUSR1, SIGWINCH, SIGTERM};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; ++i)
+        set_handler(sigs[i], on_host, 0);
+    printf("ready\n");
+    fflush(stdout);
+    for (;;) {
+        pause();
+        int sig = g_host_sig;
+        printf("got %s\n", sig == SIGHUP ? "SIGHUP" : sig == SIGINT ? "SIGINT" : sig == SIGUSR1 ? "SIGUSR1"
+                                : sig == SIGWINCH ? "SIGWINCH" : sig == SIGTERM ? "SIGTERM" : "?");
+        fflush(stdout);
+        if (sig == SIGTERM)
+            return 7;
+    }
+}
+
 struct Case {
     const char* name;
     int (*fn)(void);
@@ -610,6 +631,8 @@ int main(int argc, char** argv) {
             printf("%s\n", kCases[i].name);
         return 0;
     }
+    if (strcmp(which, "host") == 0)
+        return case_host();
     if (strcmp(which, "segv") == 0)
         return case_segv();
     if (strncmp(which, "hostile-", 8) == 0)

@@ -172,6 +172,38 @@ exec 3<>"$T/fifo"
 SIG_IN="$T/fifo" signal_case "SIGHUP stops a guest blocked reading stdin" HUP 129 "$G/stdin_echo.musl"
 exec 3>&-
 
+# Signals sent to lightvm reach the guest's first process when it handles
+# them (issue 9): the guest prints each and exits 7 on SIGTERM.
+"$L" run "$G/signals.glibc" host <"$T/empty" >"$T/out" 2>"$T/err" &
+pid=$!
+sleep 0.5
+for s in USR1 WINCH HUP INT TERM; do
+    kill "-$s" "$pid"
+    sleep 0.2
+done
+waited=0
+while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt 60 ]; do
+    sleep 0.05
+    waited=$((waited + 1))
+done
+if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid"
+    wait "$pid" 2>/dev/null
+    fail "host signals reach a guest with handlers" "still running after SIGTERM"
+else
+    wait "$pid"
+    RC=$?
+    expected=$(printf 'ready\ngot SIGUSR1\ngot SIGWINCH\ngot SIGHUP\ngot SIGINT\ngot SIGTERM')
+    if [ "$RC" -eq 7 ] && [ "$(cat "$T/out")" = "$expected" ]; then
+        pass "host signals reach a guest with handlers (USR1 WINCH HUP INT TERM, status 7)"
+    else
+        fail "host signals reach a guest with handlers" "status $RC, stdout '$(cat "$T/out")', stderr '$(cat "$T/err")'"
+    fi
+fi
+# Without a handler SIGUSR1 and SIGQUIT stop the VM as the others do; SIGWINCH is ignored.
+signal_case "SIGUSR1 stops a guest without a handler" USR1 138 "$G/sleep_ms.glibc" 10000
+signal_case "SIGQUIT stops a guest without a handler" QUIT 131 "$G/sleep_ms.musl" 10000
+
 # --- Guest faults -----------------------------------------------------------
 
 run "$L" run "$G/nullderef.glibc"

@@ -12,6 +12,7 @@
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/exit.hpp"
 #include "kernel/proc/sched.hpp"
+#include "kernel/proc/process_table.hpp"
 #include "kernel/proc/sigframe.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/syscalls/syscall.hpp"
@@ -301,10 +302,30 @@ void irq_user_return(irq::Frame* i) {
     i->rsp = f.rsp, i->ss = f.ss;
 }
 
+// Signals sent to the lightvm process (BootInfo.host_signals_*, the
+// monitor rings the doorbell): from "outside", SI_USER with no sender pid.
+void on_host_signals(const irq::Frame*) {
+    uint64_t bits = __atomic_exchange_n(&boot().host_signals_pending, 0, __ATOMIC_SEQ_CST);
+    Process* first = process_find(boot().pid);
+    while (bits && first) {
+        const int sig = __builtin_ctzll(bits) + 1;
+        bits &= bits - 1;
+        KSigInfo info{};
+        info.signo = sig;
+        info.code = SI_USER;
+        signal_send(first, sig, &info);
+    }
+}
+
+// The host signals the monitor may forward (abi.h BootInfo.host_signals_*).
+constexpr uint64_t kHostSignals = sig_bit(SIGHUP) | sig_bit(SIGINT) | sig_bit(SIGQUIT) | sig_bit(SIGUSR1) |
+                                  sig_bit(SIGTERM) | sig_bit(SIGWINCH) | sig_bit(SIGCONT);
+
 }  // namespace
 
 void signals_init_process(Process& p) {
     irq::set_user_return_hook(irq_user_return);
+    irq::set_handler(abi::kIrqDoorbell, on_host_signals);
     g_init_hand = SigHand{};
     g_init_hand.refs = 1;
     p.sig.hand = &g_init_hand;
@@ -520,6 +541,17 @@ void signal_trap_refresh(const Task* t) {
             bits |= 1ull << vector;
     }
     lvm_trap_handled = bits;
+    // The first process tells the monitor which host signals it takes.
+    if (t->process->pid == boot().pid) {
+        uint64_t host = 0;
+        for (uint64_t m = kHostSignals; m; m &= m - 1) {
+            const int sig = __builtin_ctzll(m) + 1;
+            if (h->action[sig - 1].handler != reinterpret_cast<uint64_t>(SIG_DFL))
+                host |= sig_bit(sig);
+        }
+        if (boot().host_signals_handled != host)
+            boot().host_signals_handled = host;
+    }
 }
 
 }  // namespace lightvm::guest
