@@ -290,7 +290,7 @@ bool user_code(uint64_t rip) {
 }
 
 void irq_user_return(irq::Frame* i) {
-    if (!user_code(i->rip) || !signal_work(current()))
+    if (!user_code(i->rip) || !current() || !signal_work(current()))
         return;
     SyscallFrame f{i->r15, i->r14, i->r13, i->r12, i->rbp, i->rbx, i->rax, i->rdi, i->rsi, i->rdx,
                    i->r10, i->r8,  i->r9,  i->rcx, i->r11, i->rip, i->cs,  i->rflags, i->rsp, i->ss};
@@ -305,7 +305,13 @@ void irq_user_return(irq::Frame* i) {
 // Signals sent to the lightvm process (BootInfo.host_signals_*, the
 // monitor rings the doorbell): from "outside", SI_USER with no sender pid.
 void on_host_signals(const irq::Frame*) {
+    // Doorbells also carry other news (and test traffic, from boot on):
+    // nothing to do without bits.
+    if (!current())
+        return;  // before the first task exists: taken at the next doorbell
     uint64_t bits = __atomic_exchange_n(&boot().host_signals_pending, 0, __ATOMIC_SEQ_CST);
+    if (!bits)
+        return;
     Process* first = process_find(boot().pid);
     while (bits && first) {
         const int sig = __builtin_ctzll(bits) + 1;
