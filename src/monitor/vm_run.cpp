@@ -22,6 +22,10 @@ std::atomic<kvm::Vcpu*> g_active{nullptr};
 std::atomic<int> g_stop_signal{0};
 std::atomic<bool> g_timed_out{false};
 std::atomic<uint64_t> g_forward{0};  // host signals for the guest, bit sig - 1
+// The running guest's BootInfo.host_signals_handled, in our mapping of its
+// memory: the signal handler reads it (a plain load) to decide at once
+// whether a signal is the guest's or a stop.
+std::atomic<const volatile uint64_t*> g_guest_handled{nullptr};
 
 constexpr uint64_t bit(int sig) { return 1ull << (sig - 1); }
 // Without a guest handler these keep their old meaning: stop the VM.
@@ -102,6 +106,7 @@ struct ActiveGuard {
     ~ActiveGuard() {
         stop_ticker_disarm();
         g_active = nullptr;
+        g_guest_handled = nullptr;
         g_forward = 0;
         g_stop_signal = 0;
         g_timed_out = false;
@@ -193,13 +198,17 @@ Result<void> forward_signals(VmState& s, Interrupts& irq, uint64_t signals) {
 void request_signal(int signal) {
     if (signal < 1 || signal > 64)
         return;
-    if (auto* v = g_active.load()) {
+    const volatile uint64_t* handled = g_guest_handled.load();
+    auto* v = g_active.load();
+    if (v && handled && (*handled & bit(signal))) {
         g_forward.fetch_or(bit(signal));
-        v->set_immediate_exit(true);
+        v->set_immediate_exit(true);  // forwarded between two exits
         return;
     }
+    // Not the guest's (or no VM running yet: it stops as soon as it starts):
+    // a stop at once, even while the monitor is blocked on a host write.
     if (bit(signal) & kStopSignals)
-        request_stop(signal);  // no VM running yet: it stops as soon as it starts
+        request_stop(signal);
 }
 
 void request_stop(int signal) {
@@ -224,6 +233,9 @@ Result<RunReport> Vm::run() {
     RunReport report;
 
     install_kick_handler();
+    auto boot_page = TRY(s.mem.span(abi::kBootInfoGpa, sizeof(abi::BootInfo)));
+    g_guest_handled = reinterpret_cast<const volatile uint64_t*>(boot_page.data() +
+                                                                 offsetof(abi::BootInfo, host_signals_handled));
     ActiveGuard active(&s.vcpu);
     Watchdog watchdog;
     if (config.timeout_seconds > 0)

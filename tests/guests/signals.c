@@ -651,6 +651,27 @@ int main(int argc, char** argv) {
         printf("%d handlers ran\n", (int)g_count);
         return 0;
     }
+    if (strcmp(which, "bench") == 0 && argc > 2) {
+        /* bench/signal_bench.sh: ns per self-signal (kill, handler, rt_sigreturn)
+           and per sigprocmask pair (block, unblock), over N each. */
+        set_handler(SIGUSR1, on_count, 0);
+        int n = atoi(argv[2]);
+        pid_t me = getpid();
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR2);
+        double t0 = now_s();
+        for (int i = 0; i < n; ++i)
+            kill(me, SIGUSR1);
+        double t1 = now_s();
+        for (int i = 0; i < n; ++i) {
+            sigprocmask(SIG_BLOCK, &set, NULL);
+            sigprocmask(SIG_UNBLOCK, &set, NULL);
+        }
+        double t2 = now_s();
+        printf("signal %.0f sigprocmask-pair %.0f handlers %d\n", (t1 - t0) / n * 1e9, (t2 - t1) / n * 1e9, (int)g_count);
+        return 0;
+    }
     if (strcmp(which, "term") == 0) {
         kill(getpid(), SIGTERM);
         printf("not reached\n");
