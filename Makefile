@@ -31,6 +31,7 @@ bench: build
 	@./$(BUILD)/bench/irq_bench --runs 7
 	@bench/clock_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 	@bench/vm_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
+	@bench/signal_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 	@./$(BUILD)/bench/net_bench --runs 5
 	@bench/event_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 
