@@ -12,7 +12,7 @@
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/exit.hpp"
 #include "kernel/proc/sched.hpp"
-#include "kernel/proc/process_table.hpp"
+#include "kernel/proc/process.hpp"
 #include "kernel/proc/sigframe.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/syscalls/syscall.hpp"
@@ -312,7 +312,7 @@ void on_host_signals(const irq::Frame*) {
     uint64_t bits = __atomic_exchange_n(&boot().host_signals_pending, 0, __ATOMIC_SEQ_CST);
     if (!bits)
         return;
-    Process* first = process_find(boot().pid);
+    Process* first = process_first();
     while (bits && first) {
         const int sig = __builtin_ctzll(bits) + 1;
         bits &= bits - 1;
@@ -548,7 +548,7 @@ void signal_trap_refresh(const Task* t) {
     }
     lvm_trap_handled = bits;
     // The first process tells the monitor which host signals it takes.
-    if (t->process->pid == boot().pid) {
+    if (t->process == process_first()) {
         uint64_t host = 0;
         for (uint64_t m = kHostSignals; m; m &= m - 1) {
             const int sig = __builtin_ctzll(m) + 1;
