@@ -246,6 +246,13 @@ struct TmpfsMount {
 static_assert(sizeof(TmpfsMount) == 128);
 inline constexpr uint32_t kMaxTmpfs = 4;
 
+// A system call the guest kernel answered ENOSYS, and how often (--stats).
+struct SyscallHit {
+    uint32_t nr;
+    uint32_t count;
+};
+inline constexpr uint32_t kMaxSyscallHits = 32;  // distinct numbers kept; more are counted in *_dropped
+
 struct HcFs {
     uint32_t op;       // IN: FsOp
     uint32_t share;    // IN: share index for path (when handle == kNoHandle)
@@ -602,6 +609,10 @@ struct BootInfo {
     uint64_t host_signals_handled;    // IN: the first process does not take the default action (kept current)
     uint64_t host_signals_pending;    // OUT: forwarded, not yet taken: the monitor ORs bits in and raises
                                       //  kIrqDoorbell; the kernel takes them with an atomic exchange
+    // Unimplemented system calls the program made (--stats).
+    uint32_t enosys_count;            // IN: entries used in enosys[]
+    uint32_t enosys_dropped;          // IN: calls to numbers beyond the first kMaxSyscallHits
+    SyscallHit enosys[kMaxSyscallHits];  // IN
 };
 static_assert(offsetof(BootInfo, mem_size) == 16);
 static_assert(offsetof(BootInfo, random_seed) == 72);
@@ -612,8 +623,9 @@ static_assert(offsetof(BootInfo, devices) == 544);
 static_assert(offsetof(BootInfo, mounts) == 544 + 16 * 64 + 8);
 static_assert(offsetof(BootInfo, irq_test_timer_ns) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16);
 static_assert(offsetof(BootInfo, tmpfs) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8);
-static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128 + 16);
 static_assert(offsetof(BootInfo, host_signals_handled) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128);
+static_assert(offsetof(BootInfo, enosys) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128 + 16 + 8);
+static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128 + 16 + 8 + 8 * 32);
 static_assert(offsetof(BootInfo, image_gpa) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16);
 static_assert(sizeof(BootInfo) <= kPageSize);
 

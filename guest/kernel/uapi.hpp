@@ -21,6 +21,7 @@
 #include <asm/statfs.h>          // struct statfs
 #include <asm/termbits.h>        // struct termios and its flag bits
 #include <asm/termios.h>         // struct winsize
+#include <linux/capability.h>    // CAP_*, struct __user_cap_header_struct
 #include <linux/close_range.h>   // CLOSE_RANGE_*
 #include <linux/falloc.h>        // FALLOC_FL_*
 #include <linux/eventpoll.h>     // EPOLL*, struct epoll_event (packed on x86-64)

@@ -9,6 +9,7 @@
 
 #include "cli/fast_exit.hpp"
 #include "devices/system.hpp"
+#include "kernel/syscalls/table.hpp"  // guest/: the syscall names, shared with the guest's tracer
 #include "monitor/process_setup.hpp"
 #include "monitor/vm.hpp"
 #include "sandbox/sandbox.hpp"
@@ -18,6 +19,29 @@ namespace lightvm::cli {
 namespace {
 
 double ms(uint64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+// The system calls the guest kernel answered ENOSYS, by name and count:
+// what a bug report should say is missing.
+void print_unimplemented(const RunStats& s) {
+    if (s.unimplemented.empty())
+        return;
+    uint64_t total = s.unimplemented_dropped;
+    for (const auto& u : s.unimplemented)
+        total += u.count;
+    std::fprintf(stderr, "  unimplemented      %8llu (ENOSYS: ", static_cast<unsigned long long>(total));
+    const char* sep = "";
+    for (const auto& u : s.unimplemented) {
+        const guest::SyscallDesc* d = guest::syscall_desc(u.nr);
+        if (d)
+            std::fprintf(stderr, "%s%s %llu", sep, d->name, static_cast<unsigned long long>(u.count));
+        else
+            std::fprintf(stderr, "%ssyscall_%u %llu", sep, u.nr, static_cast<unsigned long long>(u.count));
+        sep = ", ";
+    }
+    if (s.unimplemented_dropped)
+        std::fprintf(stderr, "%sothers %llu", sep, static_cast<unsigned long long>(s.unimplemented_dropped));
+    std::fprintf(stderr, ")\n");
+}
 
 void print_stats(const RunReport& r, uint64_t process_start_ns, uint64_t run_start_ns) {
     const RunStats& s = r.stats;
@@ -56,6 +80,7 @@ void print_stats(const RunReport& r, uint64_t process_start_ns, uint64_t run_sta
                      static_cast<unsigned long long>(s.irq.raised), static_cast<unsigned long long>(s.irq.injected),
                      static_cast<unsigned long long>(s.irq.guest.entries),
                      static_cast<unsigned long long>(s.irq.guest.from_kernel));
+    print_unimplemented(s);
     std::fprintf(stderr, "  memory touched     %8.1f KiB of %llu MiB\n", static_cast<double>(s.memory_touched) / 1024.0,
                  static_cast<unsigned long long>(s.memory_size >> 20));
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "monitor/exit_handler.hpp"
 #include "monitor/interrupts.hpp"
@@ -24,6 +25,12 @@ struct RunStats {
     uint64_t memory_touched = 0;   // bytes of guest RAM resident on the host
     uint64_t memory_size = 0;
     IrqStats irq;                  // interrupts raised, injected, and the guest's counters
+    struct Unimplemented {
+        uint32_t nr;
+        uint64_t count;
+    };
+    std::vector<Unimplemented> unimplemented;  // system calls the guest answered ENOSYS
+    uint64_t unimplemented_dropped = 0;        // calls to numbers beyond the list's room
 };
 
 struct RunReport {

@@ -168,6 +168,10 @@ void finish(VmState& s, RunReport& report) {
         st.kernel_entry_ns = tsc_to_rel_ns(boot->kernel_entry_tsc);
         st.app_entry_ns = tsc_to_rel_ns(boot->app_entry_tsc);
         st.guest_syscalls = boot->syscall_count;
+        const uint32_t hits = boot->enosys_count < abi::kMaxSyscallHits ? boot->enosys_count : abi::kMaxSyscallHits;
+        for (uint32_t i = 0; i < hits; ++i)
+            st.unimplemented.push_back({boot->enosys[i].nr, boot->enosys[i].count});
+        st.unimplemented_dropped = boot->enosys_dropped;
     }
     if (config.stats)
         st.memory_touched = s.mem.resident_bytes();

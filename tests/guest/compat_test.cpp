@@ -161,6 +161,56 @@ TEST_P(CompatProgram, TmpfsAsNatively) {
     EXPECT_EQ(r.out, n.out);
 }
 
+// flock, POSIX and OFD record locks, sync and I/O hints, preadv2/pwritev2,
+// utime/utimes/futimesat, mlockall, capget's version probe: the same as a
+// native run, in a share and in the tmpfs.
+TEST_P(CompatProgram, LocksHintsAndTimesAsNatively) {
+    REQUIRE_KVM();
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "SKIPPED: the native run must be root (mlockall without RLIMIT_MEMLOCK)";
+    TempTree t;
+    fsys::create_directories(t.root + "/vm");
+    fsys::create_directories(t.root + "/native");
+    std::string p = prog("filecalls", GetParam());
+    std::string here = fsys::current_path().string();
+    fsys::current_path(t.root + "/native");
+    auto n = run_host({guest_path(p)});
+    fsys::current_path(here);
+    EXPECT_NE(n.out.find("OFD_GETLK b wr [2,3)"), std::string::npos) << n.out;
+    for (const char* where : {"/work", "/tmp"}) {
+        RunOptions o;
+        o.shares.push_back({t.root + "/vm", "/work", false});
+        o.cwd = where;
+        auto r = run_guest(p, {}, "", o);
+        ASSERT_TRUE(r.ok) << r.error;
+        EXPECT_EQ(r.status, 0) << where << ": " << describe(r);
+        EXPECT_EQ(r.out, n.out) << where;
+    }
+    EXPECT_TRUE(fsys::is_empty(t.root + "/vm")) << "the program removes what it made";
+}
+
+// Root in its VM: every capability, which capset can only give up; the
+// VM's own host and domain names (sethostname needs CAP_SYS_ADMIN).
+TEST_P(CompatProgram, CapabilitiesAndHostnamePerVm) {
+    REQUIRE_KVM();
+    RunOptions o;
+    o.cwd = "/tmp";
+    auto r = run_guest(prog("filecalls", GetParam()), {"guest"}, "", o);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_NE(r.out.find("caps eff 000001ffffffffff prm 000001ffffffffff inh 0000000000000000"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("uname: myvm example.org\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("gethostname: myvm\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("sethostname(\"other\", 5)                                      -1 "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("sethostname(\"again\", 5)                                      0 "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("sethostname(\"never\", 5)                                      -1 "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("uname: again example.org\n"), std::string::npos) << r.out;
+    // Each VM has its own names: a new one starts from the default again.
+    auto u = run_guest(kBusybox, {"uname", "-n"});
+    EXPECT_EQ(u.out, "lightvm\n");
+}
+
 INSTANTIATE_TEST_SUITE_P(Libc, CompatProgram, ::testing::Values("glibc", "musl"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 

@@ -105,6 +105,13 @@ case "$ERR" in
     *) fail "--stats prints exits on stderr" "$(describe)" ;;
 esac
 
+# --stats names the unimplemented system calls the program made.
+run "$L" run --stats "$G/filecalls.glibc" enosys
+case "$ERR" in
+    *"unimplemented"*"(ENOSYS: "*"syscall_400 3"*) pass "--stats lists the unimplemented calls a run made" ;;
+    *) fail "--stats lists the unimplemented calls a run made" "$(describe)" ;;
+esac
+
 run "$L" run --trace "$G/hello.glibc"
 case "$ERR" in
     *"exit_group("*) expect "--trace prints syscalls on stderr" 0 "$HELLO" ;;

@@ -5,6 +5,7 @@
 #include "kernel/event/epoll.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/mm/kmem.hpp"
+#include "kernel/fs/locks.hpp"
 #include "kernel/proc/task.hpp"
 
 namespace lightvm::guest {
@@ -67,6 +68,7 @@ long file_put(OpenFile* f) {
         return 0;
     if (f->ep_watchers)
         epoll_forget_file(f);
+    locks_file_released(f);
     long err = f->ops->release ? f->ops->release(f) : 0;
     if (f->path) {
         int i = static_cast<int>((f->path - g_paths[0]) / kPathSlotSize);
@@ -100,8 +102,10 @@ long fd_install_at(OpenFile* f, long fd, bool cloexec) {
         return -err::kBadF;
     OpenFile* old = fds()[fd].file;
     fds()[fd] = {f, cloexec};
-    if (old)
+    if (old) {
+        locks_fd_closed(old);
         file_put(old);
+    }
     return fd;
 }
 
@@ -110,6 +114,7 @@ long fd_close(long fd) {
     if (!f)
         return -err::kBadF;
     fds()[fd].file = nullptr;
+    locks_fd_closed(f);
     return file_put(f);  // a deferred write error surfaces here, as on Linux
 }
 

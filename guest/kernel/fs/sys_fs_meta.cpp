@@ -61,20 +61,21 @@ long sys_truncate(const SyscallArgs& a) {
     return r;
 }
 
-long sys_utimensat(const SyscallArgs& a) {
-    constexpr uint64_t kTimesSize = 2 * sizeof(__kernel_timespec);
+// utimensat with the times already in kernel memory (kt: nullptr is "now").
+static long utimens(long dirfd, uint64_t path, const __kernel_timespec* kt, uint32_t flags) {
     static __kernel_timespec times[2];  // the monitor reads kernel memory
-    if (a.a2 && copy_from_user(times, a.a2, kTimesSize) < 0)
-        return -err::kFault;
-    uint64_t times_gpa = a.a2 ? kernel_to_gpa(times) : 0;
-    uint32_t flags = static_cast<uint32_t>(a.a3);
-    if (a.a1 == 0) {  // futimens(fd, times)
-        OpenFile* f = fd_get(fd_arg(a.a0));
+    if (kt) {
+        times[0] = kt[0];
+        times[1] = kt[1];
+    }
+    uint64_t times_gpa = kt ? kernel_to_gpa(times) : 0;
+    if (path == 0) {  // futimens(fd, times)
+        OpenFile* f = fd_get(dirfd);
         if (!f)
             return -err::kBadF;
         if (f->kind == FileKind::TmpFile || f->kind == FileKind::TmpDir) {
             int64_t ns[2];
-            long t = tmpfs_times_from_user(a.a2, ns);
+            long t = tmpfs_times_from(kt, ns);
             return t < 0 ? t : tmpfs_futimens(f, t == 1 ? nullptr : ns);
         }
         if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
@@ -85,12 +86,12 @@ long sys_utimensat(const SyscallArgs& a) {
         return fs_call(req);
     }
     Resolved res;
-    long r = resolve_user(fd_arg(a.a0), a.a1, res);
+    long r = resolve_user(dirfd, path, res);
     if (r < 0)
         return r;
     if (res.in_tmpfs) {
         int64_t ns[2];
-        long t = tmpfs_times_from_user(a.a2, ns);
+        long t = tmpfs_times_from(kt, ns);
         return t < 0 ? t : tmpfs_utimens(res, t == 1 ? nullptr : ns);
     }
     if (!res.in_share)
@@ -99,6 +100,51 @@ long sys_utimensat(const SyscallArgs& a) {
     req.buf = times_gpa;
     req.flags = flags & AT_SYMLINK_NOFOLLOW;
     return fs_call(req);
+}
+
+long sys_utimensat(const SyscallArgs& a) {
+    __kernel_timespec kt[2];
+    if (a.a2 && copy_from_user(kt, a.a2, sizeof kt) < 0)
+        return -err::kFault;
+    return utimens(fd_arg(a.a0), a.a1, a.a2 ? kt : nullptr, static_cast<uint32_t>(a.a3));
+}
+
+// The older forms: utime (whole seconds), utimes and futimesat (struct
+// timeval; microseconds out of range are EINVAL). A path is required.
+static long utimes_common(long dirfd, uint64_t path, uint64_t user_tv) {
+    if (!user_tv)
+        return utimens(dirfd, path, nullptr, 0);
+    struct timeval tv[2];
+    if (copy_from_user(tv, user_tv, sizeof tv) < 0)
+        return -err::kFault;
+    __kernel_timespec kt[2];
+    for (int i = 0; i < 2; ++i) {
+        if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1000000)
+            return -err::kInval;
+        kt[i] = {tv[i].tv_sec, tv[i].tv_usec * 1000};
+    }
+    return utimens(dirfd, path, kt, 0);
+}
+long sys_utimes(const SyscallArgs& a) {
+    if (!a.a0)
+        return -err::kFault;
+    return utimes_common(AT_FDCWD, a.a0, a.a1);
+}
+long sys_futimesat(const SyscallArgs& a) {
+    if (!a.a1)
+        return -err::kFault;
+    return utimes_common(fd_arg(a.a0), a.a1, a.a2);
+}
+long sys_utime(const SyscallArgs& a) {
+    if (!a.a0)
+        return -err::kFault;
+    if (!a.a1)
+        return utimens(AT_FDCWD, a.a0, nullptr, 0);
+    int64_t t[2];  // struct utimbuf: actime, modtime
+    if (copy_from_user(t, a.a1, sizeof t) < 0)
+        return -err::kFault;
+    __kernel_timespec kt[2] = {{t[0], 0}, {t[1], 0}};
+    return utimens(AT_FDCWD, a.a0, kt, 0);
 }
 
 static long do_chmod(PathArg& p, uint32_t mode) {

@@ -6,6 +6,7 @@
 #include "kernel/fs/file_cache.hpp"
 #include "kernel/fs/fs_client.hpp"
 #include "kernel/fs/file_ops.hpp"
+#include "kernel/fs/locks.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/fs/pipe.hpp"
 #include "kernel/net/socket.hpp"
@@ -114,6 +115,42 @@ long sys_pread64(const SyscallArgs& a) { return positioned(a, false, false); }
 long sys_pwrite64(const SyscallArgs& a) { return positioned(a, true, false); }
 long sys_preadv(const SyscallArgs& a) { return positioned(a, false, true); }
 long sys_pwritev(const SyscallArgs& a) { return positioned(a, true, true); }
+// preadv2/pwritev2: offset -1 is the file's own position; RWF_* flags
+// other than Linux's are EOPNOTSUPP. RWF_APPEND writes at the end,
+// RWF_DSYNC/RWF_SYNC write through; HIPRI and NOWAIT change nothing here
+// (nothing waits on a device).
+static long positioned2(const SyscallArgs& a, bool writing) {
+    constexpr uint64_t kRwf = RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND;
+    if (a.a5 & ~kRwf)
+        return -err::kOpNotSupp;
+    OpenFile* f = fd_get(fd_arg(a.a0));
+    if (!f)
+        return -err::kBadF;
+    const bool at_own = static_cast<int64_t>(a.a3) == -1;
+    long r;
+    if (writing && (a.a5 & RWF_APPEND) && file_seekable(f)) {
+        // At the end whatever the offset says (the host handle need not be
+        // O_APPEND); the file position moves only for offset -1.
+        Stat st;
+        if ((r = file_stat(f, &st)) < 0)
+            return r;
+        r = rwv(fd_arg(a.a0), a.a1, a.a2, st.size, true);
+        if (r >= 0 && at_own)
+            f->offset = static_cast<uint64_t>(st.size + r);
+    } else if (at_own) {
+        r = rwv(fd_arg(a.a0), a.a1, a.a2, -1, writing);
+    } else {
+        r = positioned(a, writing, true);
+    }
+    if (r >= 0 && writing && (a.a5 & (RWF_DSYNC | RWF_SYNC))) {
+        long s = file_sync(f, !(a.a5 & RWF_SYNC));
+        if (s < 0)
+            return s;
+    }
+    return r;
+}
+long sys_preadv2(const SyscallArgs& a) { return positioned2(a, false); }
+long sys_pwritev2(const SyscallArgs& a) { return positioned2(a, true); }
 long sys_readv(const SyscallArgs& a) { return rwv(fd_arg(a.a0), a.a1, a.a2, -1, false); }
 long sys_writev(const SyscallArgs& a) { return rwv(fd_arg(a.a0), a.a1, a.a2, -1, true); }
 
@@ -205,7 +242,7 @@ long sys_fcntl(const SyscallArgs& a) {
     case F_OFD_GETLK:
     case F_OFD_SETLK:
     case F_OFD_SETLKW:
-        return 0;  // one process: record locks always succeed
+        return lock_fcntl(f, static_cast<uint32_t>(a.a1), a.a2);
     default:
         return -err::kInval;
     }

@@ -835,12 +835,9 @@ long tmpfs_futimens(OpenFile* f, const int64_t* ns) {
 
 long tmpfs_fstatfs(OpenFile* f, uint64_t user_buf) { return statfs_of(inode_of(f).instance, user_buf); }
 
-long tmpfs_times_from_user(uint64_t user_times, int64_t* ns) {
-    if (!user_times)
+long tmpfs_times_from(const __kernel_timespec* ts, int64_t* ns) {
+    if (!ts)
         return 1;  // now
-    __kernel_timespec ts[2];
-    if (copy_from_user(ts, user_times, sizeof ts) < 0)
-        return -err::kFault;
     int64_t now = now_ns();
     for (int i = 0; i < 2; ++i) {
         if (ts[i].tv_nsec == UTIME_OMIT)

@@ -12,6 +12,8 @@
 #include "kernel/fs/open_file.hpp"
 #include "kernel/fs/stat.hpp"
 
+struct __kernel_timespec;
+
 namespace lightvm::guest {
 
 struct Resolved;
@@ -49,8 +51,8 @@ long tmpfs_fchown(OpenFile* f, int64_t uid, int64_t gid);
 long tmpfs_futimens(OpenFile* f, const int64_t* times_ns);
 long tmpfs_fstatfs(OpenFile* f, uint64_t user_buf);
 
-// UTIME_NOW/UTIME_OMIT handling for utimensat: fills ns[2] from the user's
-// timespec[2] (nullptr: now); omitted times stay -1.
-long tmpfs_times_from_user(uint64_t user_times, int64_t* ns);
+// UTIME_NOW/UTIME_OMIT handling for utimensat: fills ns[2] from the
+// timespec[2] (kernel memory; nullptr: now, returns 1); omitted times stay -1.
+long tmpfs_times_from(const __kernel_timespec* ts, int64_t* ns);
 
 }  // namespace lightvm::guest

@@ -62,6 +62,21 @@ long sys_ok_range(const SyscallArgs& a) {
     return 0;
 }
 
+// Nothing is ever paged out of the VM: locking is a promise kept already,
+// checked as Linux checks it.
+long sys_mlock2(const SyscallArgs& a) {
+    if (a.a2 & ~uint64_t{MLOCK_ONFAULT})
+        return -err::kInval;
+    return sys_ok_range(a);
+}
+long sys_mlockall(const SyscallArgs& a) {
+    const uint64_t flags = a.a0;
+    if (!flags || (flags & ~uint64_t{MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT}) || flags == MCL_ONFAULT)
+        return -err::kInval;
+    return 0;
+}
+long sys_munlockall(const SyscallArgs&) { return 0; }
+
 long sys_mincore(const SyscallArgs& a) {
     if (!page_aligned(a.a0))
         return -err::kInval;

@@ -59,6 +59,10 @@ struct ProcAttrs {
     bool keepcaps;            // PR_SET_KEEPCAPS
     bool child_subreaper;     // PR_SET_CHILD_SUBREAPER
     bool not_dumpable;        // PR_SET_DUMPABLE 0
+    // Capabilities (proc/sys_caps.cpp): root starts with every one effective
+    // and permitted, none inheritable; capset can only give them up.
+    uint64_t cap_eff_dropped, cap_prm_dropped;
+    uint64_t cap_inheritable;
 };
 
 enum class ProcState : uint8_t { Alive, Zombie };

@@ -13,6 +13,25 @@ namespace lightvm::guest {
 
 namespace {
 
+// ENOSYS, counted by number in the boot page for --stats' list of the
+// unimplemented calls a program made (the entry keeps the number in rax).
+long sys_unimplemented(const SyscallArgs&) {
+    abi::BootInfo& b = boot();
+    const auto nr = static_cast<uint32_t>(current_frame()->rax);
+    uint32_t i = 0;
+    while (i < b.enosys_count && b.enosys[i].nr != nr)
+        ++i;
+    if (i == b.enosys_count) {
+        if (i == abi::kMaxSyscallHits) {
+            b.enosys_dropped++;
+            return -err::kNoSys;
+        }
+        b.enosys[b.enosys_count++] = {nr, 0};
+    }
+    b.enosys[i].count++;
+    return -err::kNoSys;
+}
+
 // The dispatch table, built at compile time from table.def (a number out
 // of range fails the build; table.hpp rejects a number used twice). Only
 // the test hook is added at boot, when enabled.
@@ -23,6 +42,9 @@ constexpr Dispatch make_dispatch() {
     Dispatch d{};
 #define SYSCALL(name, handler, args, result) d.at[__NR_##name] = handler;
 #include "kernel/syscalls/table.def"
+    for (auto& h : d.at)
+        if (!h)
+            h = sys_unimplemented;
     return d;
 }
 constinit Dispatch g_dispatch = make_dispatch();

@@ -2,6 +2,7 @@
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/memory.hpp"
+#include "kernel/proc/caps.hpp"
 #include "kernel/time/clock.hpp"
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/mm/uaccess.hpp"
@@ -20,16 +21,51 @@ static void copy_field(char* dst, const char* src) {
     dst[n] = 0;
 }
 
+// The VM's UTS names (one namespace per VM): the host name starts as the
+// boot page's (--hostname, else "lightvm"), the NIS domain as "(none)", as
+// on Linux; sethostname/setdomainname change them for everything in the VM.
+struct UtsNames {
+    bool ready;
+    char nodename[__NEW_UTS_LEN + 1];
+    char domainname[__NEW_UTS_LEN + 1];
+};
+static UtsNames g_uts;
+
+static UtsNames& uts() {
+    if (!g_uts.ready) {
+        copy_field(g_uts.nodename, boot().hostname[0] ? boot().hostname : "lightvm");
+        copy_field(g_uts.domainname, "(none)");
+        g_uts.ready = true;
+    }
+    return g_uts;
+}
+
 long sys_uname(const SyscallArgs& a) {
     new_utsname u{};
     copy_field(u.sysname, "Linux");
-    copy_field(u.nodename, boot().hostname[0] ? boot().hostname : "lightvm");
+    copy_field(u.nodename, uts().nodename);
     copy_field(u.release, "6.1.0-lightvm");
     copy_field(u.version, "#1 SMP lightvm guest kernel");
     copy_field(u.machine, "x86_64");
-    copy_field(u.domainname, "(none)");
+    copy_field(u.domainname, uts().domainname);
     return UserPtr<new_utsname>(a.a0).write(u);
 }
+
+// sethostname/setdomainname(name, len): CAP_SYS_ADMIN, len <= 64, the name
+// need not be NUL-terminated.
+static long set_uts(char* field, uint64_t user_name, uint64_t len) {
+    if (!capable(CAP_SYS_ADMIN))
+        return -err::kPerm;
+    if (static_cast<int64_t>(len) < 0 || len > __NEW_UTS_LEN)
+        return -err::kInval;
+    char tmp[__NEW_UTS_LEN + 1] = {};
+    if (copy_from_user(tmp, user_name, len) < 0)
+        return -err::kFault;
+    memcpy(field, tmp, sizeof tmp);
+    return 0;
+}
+long sys_sethostname(const SyscallArgs& a) { return set_uts(uts().nodename, a.a0, a.a1); }
+long sys_setdomainname(const SyscallArgs& a) { return set_uts(uts().domainname, a.a0, a.a1); }
 
 long sys_sysinfo(const SyscallArgs& a) {
     struct sysinfo s{};

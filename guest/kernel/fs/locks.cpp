@@ -1,0 +1,279 @@
+#include "kernel/fs/locks.hpp"
+
+#include "kernel/errno.hpp"
+#include "kernel/fs/file_ops.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/task.hpp"
+#include "kernel/proc/wait.hpp"
+#include "kernel/uapi.hpp"
+
+namespace lightvm::guest {
+
+namespace {
+
+enum class Flavor : uint8_t { Free, Flock, Posix, Ofd };
+
+constexpr uint64_t kEof = UINT64_MAX;  // a range to the end of the file, however it grows
+
+struct Lock {
+    Flavor flavor;
+    bool write;
+    uint64_t dev, ino;
+    const void* owner;  // Posix: the Process; Flock and Ofd: the OpenFile
+    uint32_t pid;       // Posix: F_GETLK reports it; OFD locks report -1
+    uint64_t start, end;  // inclusive
+};
+
+constexpr unsigned kMaxLocks = 512;
+Lock g_locks[kMaxLocks];
+WaitQueue g_lock_wait;  // anyone sleeping in F_SETLKW or a blocking flock
+bool g_used;            // a lock was ever taken: close need not look before
+
+struct FileId {
+    uint64_t dev, ino;
+};
+
+long file_id(OpenFile* f, FileId* id) {
+    Stat st;
+    long r = file_stat(f, &st);
+    if (r < 0)
+        return r;
+    *id = {st.dev, st.ino};
+    return 0;
+}
+
+bool same_file(const Lock& l, const FileId& id) { return l.dev == id.dev && l.ino == id.ino; }
+
+// flock locks conflict only with flock locks; POSIX and OFD locks with
+// each other. Two read locks never conflict; one owner never conflicts
+// with itself.
+bool conflicts(const Lock& l, const FileId& id, Flavor flavor, const void* owner, bool write, uint64_t s, uint64_t e) {
+    if (l.flavor == Flavor::Free || !same_file(l, id) || l.owner == owner || (!write && !l.write))
+        return false;
+    if ((flavor == Flavor::Flock) != (l.flavor == Flavor::Flock))
+        return false;
+    return l.start <= e && s <= l.end;
+}
+
+Lock* find_conflict(const FileId& id, Flavor flavor, const void* owner, bool write, uint64_t s, uint64_t e) {
+    for (Lock& l : g_locks)
+        if (conflicts(l, id, flavor, owner, write, s, e))
+            return &l;
+    return nullptr;
+}
+
+Lock* new_lock() {
+    for (Lock& l : g_locks)
+        if (l.flavor == Flavor::Free)
+            return &l;
+    return nullptr;
+}
+
+unsigned free_slots() {
+    unsigned n = 0;
+    for (const Lock& l : g_locks)
+        n += l.flavor == Flavor::Free;
+    return n;
+}
+
+// Removes the owner's hold on [s, e] of the file, splitting a lock that
+// reaches past either end (Linux's posix_lock_file).
+void carve(const FileId& id, Flavor flavor, const void* owner, uint64_t s, uint64_t e) {
+    for (Lock& l : g_locks) {
+        if (l.flavor != flavor || l.owner != owner || !same_file(l, id) || l.end < s || e < l.start)
+            continue;
+        if (l.start < s && l.end > e) {
+            Lock* tail = new_lock();  // the caller made sure there is room
+            *tail = l;
+            tail->start = e + 1;
+            l.end = s - 1;
+        } else if (l.start < s) {
+            l.end = s - 1;
+        } else if (l.end > e) {
+            l.start = e + 1;
+        } else {
+            l.flavor = Flavor::Free;
+        }
+    }
+}
+
+// Merges the owner's locks of one type that touch [s, e] into it.
+void merge_into(Lock& n) {
+    for (Lock& l : g_locks) {
+        if (&l == &n || l.flavor != n.flavor || l.owner != n.owner || l.write != n.write || l.dev != n.dev ||
+            l.ino != n.ino)
+            continue;
+        bool touches = (l.end == kEof || l.end + 1 >= n.start) && (n.end == kEof || n.end + 1 >= l.start);
+        if (!touches)
+            continue;
+        n.start = l.start < n.start ? l.start : n.start;
+        n.end = l.end > n.end ? l.end : n.end;
+        l.flavor = Flavor::Free;
+    }
+}
+
+long set_lock(const FileId& id, Flavor flavor, const void* owner, int type, uint64_t s, uint64_t e, bool wait) {
+    bool write = type == F_WRLCK;
+    if (type != F_UNLCK) {
+        auto free = [&] { return !find_conflict(id, flavor, owner, write, s, e); };
+        if (!free()) {
+            if (!wait)
+                return -err::kAgain;  // EWOULDBLOCK for flock, EAGAIN for F_SETLK: one value
+            wait_event(g_lock_wait, free);
+        }
+    }
+    if (free_slots() < 2)
+        return -ENOLCK;
+    g_used = true;
+    carve(id, flavor, owner, s, e);
+    if (type != F_UNLCK) {
+        Lock* n = new_lock();
+        *n = Lock{flavor, write, id.dev, id.ino, owner, current_process()->pid, s, e};
+        merge_into(*n);
+    }
+    wake_up(g_lock_wait);
+    return 0;
+}
+
+// struct flock's range as [s, e], with Linux's errors.
+long flock_range(OpenFile* f, const struct flock& fl, uint64_t* s, uint64_t* e) {
+    int64_t base;
+    switch (fl.l_whence) {
+    case SEEK_SET:
+        base = 0;
+        break;
+    case SEEK_CUR:
+        base = static_cast<int64_t>(f->offset);
+        break;
+    case SEEK_END:
+    {
+        Stat st;
+        long r = file_stat(f, &st);
+        if (r < 0)
+            return r;
+        base = st.size;
+        break;
+    }
+    default:
+        return -err::kInval;
+    }
+    int64_t start = base + fl.l_start;
+    if (start < 0)
+        return -err::kInval;
+    if (fl.l_len > 0) {
+        *s = static_cast<uint64_t>(start);
+        *e = static_cast<uint64_t>(start + fl.l_len - 1);
+    } else if (fl.l_len < 0) {
+        if (start + fl.l_len < 0)
+            return -err::kInval;
+        *s = static_cast<uint64_t>(start + fl.l_len);
+        *e = static_cast<uint64_t>(start - 1);
+    } else {
+        *s = static_cast<uint64_t>(start);
+        *e = kEof;
+    }
+    return 0;
+}
+
+void release(const void* owner, Flavor flavor, const FileId* id) {
+    if (!g_used)
+        return;
+    bool any = false;
+    for (Lock& l : g_locks) {
+        if (l.flavor == flavor && l.owner == owner && (!id || same_file(l, *id))) {
+            l.flavor = Flavor::Free;
+            any = true;
+        }
+    }
+    if (any)
+        wake_up(g_lock_wait);
+}
+
+}  // namespace
+
+long lock_flock(OpenFile* f, uint32_t op) {
+    FileId id;
+    long r = file_id(f, &id);
+    if (r < 0)
+        return r;
+    if (op & LOCK_MAND)
+        return 0;  // Linux 5.15+ ignores mandatory flock requests (with a warning)
+    bool nb = op & LOCK_NB;
+    int type;
+    switch (op & ~uint32_t{LOCK_NB}) {
+    case LOCK_SH:
+        type = F_RDLCK;
+        break;
+    case LOCK_EX:
+        type = F_WRLCK;
+        break;
+    case LOCK_UN:
+        type = F_UNLCK;
+        break;
+    default:
+        return -err::kInval;
+    }
+    return set_lock(id, Flavor::Flock, f, type, 0, kEof, !nb);
+}
+
+long lock_fcntl(OpenFile* f, uint32_t cmd, uint64_t user_flock) {
+    struct flock fl;
+    if (copy_from_user(&fl, user_flock, sizeof fl) < 0)
+        return -err::kFault;
+    bool ofd = cmd == F_OFD_GETLK || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;
+    if (ofd && fl.l_pid != 0)
+        return -err::kInval;
+    if (fl.l_type != F_RDLCK && fl.l_type != F_WRLCK && fl.l_type != F_UNLCK)
+        return -err::kInval;
+    uint64_t s, e;
+    long r = flock_range(f, fl, &s, &e);
+    if (r < 0)
+        return r;
+    FileId id;
+    r = file_id(f, &id);
+    if (r < 0)
+        return r;
+    Flavor flavor = ofd ? Flavor::Ofd : Flavor::Posix;
+    const void* owner = ofd ? static_cast<const void*>(f) : static_cast<const void*>(current_process());
+    if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
+        if (fl.l_type == F_UNLCK)
+            return -err::kInval;
+        const Lock* l = find_conflict(id, flavor, owner, fl.l_type == F_WRLCK, s, e);
+        if (!l) {
+            fl.l_type = F_UNLCK;
+        } else {
+            fl.l_type = l->write ? F_WRLCK : F_RDLCK;
+            fl.l_whence = SEEK_SET;
+            fl.l_start = static_cast<int64_t>(l->start);
+            fl.l_len = l->end == kEof ? 0 : static_cast<int64_t>(l->end - l->start + 1);
+            fl.l_pid = l->flavor == Flavor::Ofd ? -1 : static_cast<int>(l->pid);
+        }
+        return copy_to_user(user_flock, &fl, sizeof fl) < 0 ? -err::kFault : 0;
+    }
+    uint32_t acc = f->flags & O_ACCMODE;
+    if ((fl.l_type == F_RDLCK && acc == O_WRONLY) || (fl.l_type == F_WRLCK && acc == O_RDONLY))
+        return -err::kBadF;
+    bool wait = cmd == F_SETLKW || cmd == F_OFD_SETLKW;
+    return set_lock(id, flavor, owner, fl.l_type, s, e, wait);
+}
+
+void locks_fd_closed(OpenFile* f) {
+    if (!g_used)
+        return;
+    bool any = false;
+    for (const Lock& l : g_locks)
+        any |= l.flavor == Flavor::Posix && l.owner == current_process();
+    if (!any)
+        return;  // no file_stat (an exit for a host file) on the common close
+    FileId id;
+    if (file_id(f, &id) == 0)
+        release(current_process(), Flavor::Posix, &id);
+}
+
+void locks_file_released(OpenFile* f) {
+    release(f, Flavor::Flock, nullptr);
+    release(f, Flavor::Ofd, nullptr);
+}
+
+}  // namespace lightvm::guest
