@@ -253,6 +253,19 @@ struct SyscallHit {
 };
 inline constexpr uint32_t kMaxSyscallHits = 32;  // distinct numbers kept; more are counted in *_dropped
 
+// The host terminal the guest's stdio is on, as the monitor found it at
+// start: Linux's termios fields (c_cc as the kernel's 19 bytes) and the
+// window size. The guest keeps its own copy: TCSETS* change it, nothing
+// reaches the host terminal.
+struct TtyState {
+    uint32_t iflag, oflag, cflag, lflag;
+    uint8_t line;
+    uint8_t cc[19];
+    uint16_t rows, cols, xpixel, ypixel;
+    uint32_t reserved;
+};
+static_assert(sizeof(TtyState) == 48);
+
 struct HcFs {
     uint32_t op;       // IN: FsOp
     uint32_t share;    // IN: share index for path (when handle == kNoHandle)
@@ -613,6 +626,9 @@ struct BootInfo {
     uint32_t enosys_count;            // IN: entries used in enosys[]
     uint32_t enosys_dropped;          // IN: calls to numbers beyond the first kMaxSyscallHits
     SyscallHit enosys[kMaxSyscallHits];  // IN
+    uint32_t tty_valid;               // OUT: 1 when `tty` describes a host terminal on stdio
+    uint32_t reserved5;
+    TtyState tty;                     // OUT
 };
 static_assert(offsetof(BootInfo, mem_size) == 16);
 static_assert(offsetof(BootInfo, random_seed) == 72);
@@ -625,7 +641,8 @@ static_assert(offsetof(BootInfo, irq_test_timer_ns) == 544 + 16 * 64 + 8 + 8 * 1
 static_assert(offsetof(BootInfo, tmpfs) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8);
 static_assert(offsetof(BootInfo, host_signals_handled) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128);
 static_assert(offsetof(BootInfo, enosys) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128 + 16 + 8);
-static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128 + 16 + 8 + 8 * 32);
+static_assert(offsetof(BootInfo, tty) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128 + 16 + 8 + 8 * 32 + 8);
+static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128 + 16 + 8 + 8 * 32 + 8 + 48);
 static_assert(offsetof(BootInfo, image_gpa) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16);
 static_assert(sizeof(BootInfo) <= kPageSize);
 

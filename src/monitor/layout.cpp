@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cinttypes>
@@ -83,6 +85,33 @@ Result<LoadedKernel> load_kernel(GuestMemory& mem) {
                         slot,                 slots,                irq,               header.svc_entry,
                         header.svc_stack_top, header.pf_entry,      header.fault_frame_top, header.trap_entry,
                         header.trap_vectors};
+}
+
+// The first of stdin, stdout, stderr that is a terminal: its termios and
+// window size for the guest's own copy (read once, before the sandbox).
+void read_host_tty(const VmConfig& cfg, abi::BootInfo& boot) {
+    for (int fd : {cfg.stdin_fd, cfg.stdout_fd, cfg.stderr_fd}) {
+        termios t{};
+        if (fd < 0 || ::tcgetattr(fd, &t) != 0)
+            continue;
+        abi::TtyState& s = boot.tty;
+        s.iflag = t.c_iflag;
+        s.oflag = t.c_oflag;
+        s.cflag = t.c_cflag;
+        s.lflag = t.c_lflag;
+        s.line = t.c_line;
+        static_assert(sizeof s.cc <= NCCS);  // glibc's c_cc begins with the kernel's 19
+        std::copy(t.c_cc, t.c_cc + sizeof s.cc, s.cc);
+        winsize ws{};
+        if (::ioctl(fd, TIOCGWINSZ, &ws) == 0) {
+            s.rows = ws.ws_row;
+            s.cols = ws.ws_col;
+            s.xpixel = ws.ws_xpixel;
+            s.ypixel = ws.ws_ypixel;
+        }
+        boot.tty_valid = 1;
+        return;
+    }
 }
 
 void copy_string(char* dst, size_t cap, const std::string& s) {
@@ -225,6 +254,7 @@ Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& 
         boot.flags |= abi::kBootStderrTty;
     if ((host.stdio_mode[0] & S_IFMT) == S_IFREG)
         boot.flags |= abi::kBootStdinSeekable;
+    read_host_tty(cfg, boot);
     if (cfg.stdio_closed[0])
         boot.flags |= abi::kBootStdinClosed;
     if (cfg.stdio_closed[1])

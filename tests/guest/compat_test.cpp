@@ -2,7 +2,11 @@
 // identity of synthetic directories and devices, getcwd by walking `..`
 // (zsh without PWD), the device files, and the process attributes a
 // program sets and reads back. Real programs, compared with native runs.
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -209,6 +213,69 @@ TEST_P(CompatProgram, CapabilitiesAndHostnamePerVm) {
     // Each VM has its own names: a new one starts from the default again.
     auto u = run_guest(kBusybox, {"uname", "-n"});
     EXPECT_EQ(u.out, "lightvm\n");
+}
+
+// A pseudo-terminal pair for a program's stdin (closed at the end).
+struct Pty {
+    int master = -1, slave = -1;
+    Pty() {
+        master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0)
+            return;
+        slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    }
+    ~Pty() {
+        if (slave >= 0)
+            ::close(slave);
+        if (master >= 0)
+            ::close(master);
+    }
+};
+
+// Runs path natively with stdin on `tty`, stdout captured.
+std::string run_host_on_tty(const std::string& path, int tty) {
+    int p[2];
+    if (::pipe(p) != 0)
+        return "pipe failed";
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(tty, 0);
+        ::dup2(p[1], 1);
+        ::execl(path.c_str(), path.c_str(), static_cast<char*>(nullptr));
+        ::_exit(127);
+    }
+    ::close(p[1]);
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(p[0], buf, sizeof buf)) > 0;)
+        out.append(buf, static_cast<size_t>(n));
+    ::close(p[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return out;
+}
+
+// Terminal ioctls with stdin on a terminal: the VM starts from the host
+// terminal's settings and size, keeps what TCSETS*/TIOCSWINSZ set and gives
+// it back, as natively (where they change the terminal itself).
+TEST_P(CompatProgram, TerminalSettingsAsNatively) {
+    REQUIRE_KVM();
+    Pty pty;
+    if (pty.slave < 0)
+        GTEST_SKIP() << "SKIPPED: no pseudo-terminals here";
+    const winsize ws{33, 77, 0, 0};
+    ASSERT_EQ(::ioctl(pty.master, TIOCSWINSZ, &ws), 0);
+    std::string p = prog("tty", GetParam());
+    std::string native = run_host_on_tty(guest_path(p), pty.slave);
+    RunOptions o;
+    o.stdin_fd = pty.slave;
+    auto r = run_guest(p, {}, "", o);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_EQ(r.out, native);
+    EXPECT_NE(r.out.find("winsize 33 x 77\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("raw reflected 1 (icanon 0 echo 0)\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("winsize now 40 x 100\n"), std::string::npos) << r.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Libc, CompatProgram, ::testing::Values("glibc", "musl"),

@@ -104,25 +104,76 @@ long console_sync(OpenFile* f, bool) {
     return 0;
 }
 
-// The terminal ioctls programs ask before deciding how to behave.
+// The terminal's settings: one per VM, as the host's stdin, stdout and
+// stderr are normally one terminal. They start as the host terminal's (the
+// boot page), else a cooked 80x24 terminal; TCSETS* and TIOCSWINSZ change
+// this copy only: the host terminal stays as it is (no raw mode reaches it).
+struct TtySettings {
+    bool ready;
+    termios t;
+    winsize ws;
+};
+TtySettings g_tty;
+
+TtySettings& tty() {
+    if (g_tty.ready)
+        return g_tty;
+    g_tty.ready = true;
+    const abi::BootInfo& b = boot();
+    if (b.tty_valid) {
+        g_tty.t.c_iflag = b.tty.iflag;
+        g_tty.t.c_oflag = b.tty.oflag;
+        g_tty.t.c_cflag = b.tty.cflag;
+        g_tty.t.c_lflag = b.tty.lflag;
+        g_tty.t.c_line = b.tty.line;
+        static_assert(sizeof b.tty.cc == sizeof g_tty.t.c_cc);
+        memcpy(g_tty.t.c_cc, b.tty.cc, sizeof g_tty.t.c_cc);
+    } else {
+        g_tty.t.c_iflag = ICRNL | IXON;
+        g_tty.t.c_oflag = OPOST | ONLCR;
+        g_tty.t.c_cflag = B38400 | CS8 | CREAD;
+        g_tty.t.c_lflag = ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN;
+    }
+    g_tty.ws = {24, 80, 0, 0};
+    if (b.tty_valid && b.tty.rows && b.tty.cols)
+        g_tty.ws = {b.tty.rows, b.tty.cols, b.tty.xpixel, b.tty.ypixel};
+    return g_tty;
+}
+
+// The terminal ioctls programs use to ask and set how the terminal behaves.
 long console_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
     if (!file_is_tty(f))
         return -err::kNotTy;
     switch (request) {
-    case TCGETS: {
-        // The kernel's struct termios (not the C library's larger one): a
-        // cooked terminal.
-        termios t{};
-        t.c_iflag = ICRNL | IXON;
-        t.c_oflag = OPOST | ONLCR;
-        t.c_cflag = B38400 | CS8 | CREAD;
-        t.c_lflag = ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN;
-        return copy_to_user(arg, &t, sizeof t);
+    case TCGETS:  // the kernel's struct termios (not the C library's larger one)
+        return copy_to_user(arg, &tty().t, sizeof(termios));
+    case TCSETS:
+    case TCSETSW:   // after output drains: ours is drained at every exit
+    case TCSETSF: {  // and input flushed: nothing is queued in the guest
+        termios t;
+        if (copy_from_user(&t, arg, sizeof t) < 0)
+            return -err::kFault;
+        if (request != TCSETS)
+            console_flush();
+        tty().t = t;
+        return 0;
     }
-    case TIOCGWINSZ: {
-        const winsize ws{24, 80, 0, 0};
-        return copy_to_user(arg, &ws, sizeof ws);
+    case TIOCGWINSZ:
+        return copy_to_user(arg, &tty().ws, sizeof(winsize));
+    case TIOCSWINSZ: {
+        winsize ws;
+        if (copy_from_user(&ws, arg, sizeof ws) < 0)
+            return -err::kFault;
+        tty().ws = ws;
+        return 0;
     }
+    case TCSBRK:  // tcdrain (arg != 0) or a break: both drain the output
+        console_flush();
+        return 0;
+    case TCFLSH:
+        return arg <= TCIOFLUSH ? 0 : -err::kInval;
+    case TCXONC:
+        return arg <= TCION ? 0 : -err::kInval;
     case TIOCGPGRP: {
         int32_t pgrp = static_cast<int32_t>(boot().pid);
         return copy_to_user(arg, &pgrp, sizeof pgrp);
