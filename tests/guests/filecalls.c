@@ -16,6 +16,7 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <utime.h>
 
@@ -122,6 +123,37 @@ static void locks(void) {
     SHOW(setlk(b, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 0, 0));
     close(b);
     unlink("locked");
+}
+
+// Between processes: a forked child does not own its parent's POSIX locks
+// (and waits for them in F_SETLKW) but shares its flock through the
+// inherited open file; a child's locks go when it exits.
+static void process_locks(void) {
+    int fd = open("plock", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    SHOW(setlk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10, 0));
+    SHOW(flock(fd, LOCK_EX));
+    pid_t pid = fork();
+    if (pid == 0) {
+        getlk("child: GETLK wr [0,1)", fd, F_GETLK, F_WRLCK, 0, 1);
+        SHOW(setlk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 1, 0));
+        SHOW(flock(fd, LOCK_EX | LOCK_NB));
+        int other = open("plock", O_RDWR);
+        SHOW(flock(other, LOCK_EX | LOCK_NB));
+        SHOW(setlk(fd, F_SETLK, F_WRLCK, SEEK_SET, 20, 10, 0));
+        SHOW(setlk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 1, 0));
+        printf("child: got the lock its parent released\n");
+        _exit(0);
+    }
+    usleep(300000);
+    getlk("parent: GETLK wr [20,30) (the child's)", fd, F_GETLK, F_WRLCK, 20, 10);
+    printf("parent: unlocks\n");
+    SHOW(setlk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0, 0));
+    int status = 0;
+    waitpid(pid, &status, 0);
+    printf("child exit %d\n", WEXITSTATUS(status));
+    getlk("parent: GETLK wr [0,30) after the child exited", fd, F_GETLK, F_WRLCK, 0, 30);
+    close(fd);
+    unlink("plock");
 }
 
 static void hints(void) {
@@ -242,6 +274,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     locks();
+    process_locks();
     hints();
     if (argc > 1 && strcmp(argv[1], "guest") == 0)
         guest_only();

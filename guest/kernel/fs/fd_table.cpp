@@ -103,7 +103,7 @@ long fd_install_at(OpenFile* f, long fd, bool cloexec) {
     OpenFile* old = fds()[fd].file;
     fds()[fd] = {f, cloexec};
     if (old) {
-        locks_fd_closed(old);
+        locks_fd_closed(old, current_process()->files);
         file_put(old);
     }
     return fd;
@@ -114,7 +114,7 @@ long fd_close(long fd) {
     if (!f)
         return -err::kBadF;
     fds()[fd].file = nullptr;
-    locks_fd_closed(f);
+    locks_fd_closed(f, current_process()->files);
     return file_put(f);  // a deferred write error surfaces here, as on Linux
 }
 
@@ -145,6 +145,7 @@ FdTable* fd_table_copy(const FdTable& src) {
 void fd_table_put(FdTable* t) {
     if (!t || --t->users > 0)
         return;
+    locks_table_gone(t);
     for (auto& slot : t->slots) {
         if (OpenFile* f = slot.file) {
             slot.file = nullptr;
@@ -160,6 +161,7 @@ void fd_table_close_on_exec(FdTable& t) {
         if (slot.file && slot.cloexec) {
             OpenFile* f = slot.file;
             slot.file = nullptr;
+            locks_fd_closed(f, &t);
             file_put(f);
         }
     }

@@ -20,7 +20,7 @@ struct Lock {
     Flavor flavor;
     bool write;
     uint64_t dev, ino;
-    const void* owner;  // Posix: the Process; Flock and Ofd: the OpenFile
+    const void* owner;  // Posix: the FdTable (as Linux's files_struct); Flock and Ofd: the OpenFile
     uint32_t pid;       // Posix: F_GETLK reports it; OFD locks report -1
     uint64_t start, end;  // inclusive
 };
@@ -235,7 +235,7 @@ long lock_fcntl(OpenFile* f, uint32_t cmd, uint64_t user_flock) {
     if (r < 0)
         return r;
     Flavor flavor = ofd ? Flavor::Ofd : Flavor::Posix;
-    const void* owner = ofd ? static_cast<const void*>(f) : static_cast<const void*>(current_process());
+    const void* owner = ofd ? static_cast<const void*>(f) : static_cast<const void*>(current_process()->files);
     if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
         if (fl.l_type == F_UNLCK)
             return -err::kInval;
@@ -258,18 +258,20 @@ long lock_fcntl(OpenFile* f, uint32_t cmd, uint64_t user_flock) {
     return set_lock(id, flavor, owner, fl.l_type, s, e, wait);
 }
 
-void locks_fd_closed(OpenFile* f) {
+void locks_fd_closed(OpenFile* f, const FdTable* owner) {
     if (!g_used)
         return;
     bool any = false;
     for (const Lock& l : g_locks)
-        any |= l.flavor == Flavor::Posix && l.owner == current_process();
+        any |= l.flavor == Flavor::Posix && l.owner == owner;
     if (!any)
         return;  // no file_stat (an exit for a host file) on the common close
     FileId id;
     if (file_id(f, &id) == 0)
-        release(current_process(), Flavor::Posix, &id);
+        release(owner, Flavor::Posix, &id);
 }
+
+void locks_table_gone(const FdTable* owner) { release(owner, Flavor::Posix, nullptr); }
 
 void locks_file_released(OpenFile* f) {
     release(f, Flavor::Flock, nullptr);
