@@ -120,6 +120,32 @@ TEST_P(NetTest, HostModeRequestResponseIsOneExitPerCall) {
     EXPECT_LE(net, 2u * kRounds + 6) << "exits per round trip grew";
 }
 
+TEST_P(NetTest, HostModeEpollWaitsOnHostSockets) {
+    // epoll_wait on a host socket (with a timerfd in the set): the idle
+    // exit polls the socket and its new state wakes the epoll. Per round:
+    // send, a recv that finds nothing (EAGAIN: the monitor asked), the
+    // idle poll that sees the response, the recv that takes it.
+    uint16_t port = 0;
+    int l = host_listener(&port);
+    ASSERT_GE(l, 0);
+    std::thread peer(echo_one, l);
+    RunOptions opts;
+    opts.timeout_seconds = 30;
+    opts.stats = true;
+    opts.net = NetMode::Host;
+    constexpr int kRounds = 100;
+    auto r = run_guest("netpeer." + GetParam(),
+                       {"epollrr", "127.0.0.1", std::to_string(port), std::to_string(kRounds), "64"}, "", opts);
+    peer.join();
+    ::close(l);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_NE(r.out.find("epollrr median_us"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("waits ok"), std::string::npos) << r.out;
+    uint64_t net = r.stats.exits.hypercalls[abi::kHcNet];
+    EXPECT_LE(net, 4u * kRounds + 10) << "exits per epoll round trip grew";
+}
+
 TEST_P(NetTest, PublishedPortServesHostClients) {
     uint16_t port = free_port();
     RunOptions opts;

@@ -5,6 +5,9 @@
      netpeer echo PORT          accept one connection, echo until EOF
      netpeer rr IP PORT N SIZE  N request/responses of SIZE bytes against an
                                 echo server; prints the median round trip
+     netpeer epollrr IP PORT N SIZE  the same with a non-blocking socket, each
+                                response awaited in epoll_wait (edge-
+                                triggered, with a timerfd in the set too)
      netpeer sink PORT          accept one connection, count bytes until EOF
      netpeer stream IP PORT MB  send MB MiB; prints MiB/s
    Exit status 0 on success, 1 with a message on stderr otherwise. */
@@ -13,12 +16,18 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+
+static int ioctl_nonblock(int fd, int on) { return ioctl(fd, FIONBIO, &on); }
 
 static int die(const char* what) {
     fprintf(stderr, "netpeer: %s: %s\n", what, strerror(errno));
@@ -148,6 +157,59 @@ static int rr(const char* ip, int port, int n, int size) {
     return 0;
 }
 
+/* rr through epoll: the socket is non-blocking and a response is awaited in
+   epoll_wait (edge-triggered) until all of it has come; a 1 s interval
+   timerfd sits in the same set and must not be what wakes it. */
+static int epollrr(const char* ip, int port, int n, int size) {
+    int c = dial(ip, port);
+    if (c < 0)
+        return die("connect");
+    int fl = 1;
+    if (ioctl_nonblock(c, fl) < 0)
+        return die("FIONBIO");
+    int ep = epoll_create1(0), tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u64 = 1};
+    struct itimerspec it = {{1, 0}, {1, 0}};
+    if (ep < 0 || tfd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev) < 0 || timerfd_settime(tfd, 0, &it, NULL) < 0)
+        return die("epoll setup");
+    ev.events = EPOLLIN;
+    ev.data.u64 = 2;
+    epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+    char* buf = malloc((size_t)size);
+    memset(buf, 'e', (size_t)size);
+    double* t = malloc(sizeof(double) * (size_t)n);
+    long waits = 0;
+    for (int i = 0; i < n; ++i) {
+        double t0 = now_us();
+        if (send(c, buf, (size_t)size, 0) != size)
+            return die("send");
+        int got = 0;
+        while (got < size) {  /* wait first: the response is reported by epoll */
+            struct epoll_event out;
+            int k = epoll_wait(ep, &out, 1, 5000);
+            if (k != 1)
+                return die("epoll_wait timed out");
+            if (out.data.u64 == 2) {
+                uint64_t ticks;
+                read(tfd, &ticks, sizeof ticks);
+                continue;
+            }
+            ++waits;
+            ssize_t r;
+            while (got < size && (r = recv(c, buf + got, (size_t)(size - got), 0)) > 0)
+                got += (int)r;
+            if (got < size && (r == 0 || errno != EAGAIN))
+                return die("recv");
+        }
+        t[i] = now_us() - t0;
+    }
+    qsort(t, (size_t)n, sizeof *t, cmp);
+    printf("epollrr median_us %.1f waits %s\n", t[n / 2], waits >= n && waits <= 2L * n ? "ok" : "wrong");
+    close(ep);
+    close(c);
+    return 0;
+}
+
 static int sink(int port) {
     int s = accept_one(port);
     if (s < 0)
@@ -188,10 +250,12 @@ int main(int argc, char** argv) {
         return echo(atoi(argv[2]));
     if (argc == 6 && !strcmp(argv[1], "rr"))
         return rr(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+    if (argc == 6 && !strcmp(argv[1], "epollrr"))
+        return epollrr(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
     if (argc == 3 && !strcmp(argv[1], "sink"))
         return sink(atoi(argv[2]));
     if (argc == 5 && !strcmp(argv[1], "stream"))
         return stream(argv[2], atoi(argv[3]), atoi(argv[4]));
-    fprintf(stderr, "usage: netpeer serve PORT N | get IP PORT | echo PORT | rr IP PORT N SIZE | sink PORT | stream IP PORT MB\n");
+    fprintf(stderr, "usage: netpeer serve PORT N | get IP PORT | echo PORT | rr IP PORT N SIZE | epollrr IP PORT N SIZE | sink PORT | stream IP PORT MB\n");
     return 2;
 }

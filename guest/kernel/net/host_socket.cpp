@@ -43,11 +43,16 @@ long call(abi::HcNet& r) {
     return r.result;
 }
 
-// One call on a socket's handle; the reply's poll state is remembered.
+// One call on a socket's handle; the reply's poll state is remembered, and
+// a change wakes the socket's queue like the idle poll's does: an epoll
+// watching the socket must hear of data that came with this reply, since
+// the idle poll only asks for events the socket does not have yet.
 long call_on(Socket* s, abi::HcNet& r) {
     long res = call(r);
-    if (r.handle == s->handle || r.handle == s->published)
+    if ((r.handle == s->handle || r.handle == s->published) && s->revents != r.revents) {
         s->revents = r.revents;
+        wake_up(s->wq);
+    }
     return res;
 }
 
