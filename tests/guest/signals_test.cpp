@@ -42,7 +42,7 @@ TEST_P(SignalCase, SameAsNative) {
 
 INSTANTIATE_TEST_SUITE_P(Signals, SignalCase,
                          ::testing::Combine(::testing::Values("glibc", "musl"),
-                                            ::testing::Values("basic", "siginfo", "flags", "masks", "altstack", "fpu", "segv", "traps", "restart", "sigpipe", "timers",
+                                            ::testing::Values("basic", "siginfo", "flags", "masks", "altstack", "fpu", "fpu-fork", "segv", "traps", "restart", "sigpipe", "timers",
                                                               "posix-timers")),
                          param_name);
 

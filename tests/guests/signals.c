@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -287,6 +288,33 @@ static int case_fpu(void) {
           "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
     printf("handler ran %d, XMM0-15 preserved: %s\n", (int)g_count, memcmp(in, out, sizeof in) == 0 ? "yes" : "no");
     printf("rounding mode preserved: %s\n", get_rounding() == 2 ? "yes" : "no");
+    set_rounding(0);
+    return 0;
+}
+
+/* The FPU state is per process: a child changing MXCSR and the x87 control
+   word leaves the parent's alone; the child starts with the parent's. */
+static int case_fpu_fork(void) {
+    set_rounding(2);
+    unsigned short cw = 0x27f, child_cw = 0x37f, now_cw;  /* 53-bit precision vs the default */
+    __asm__ volatile("fldcw %0" : : "m"(cw));
+    pid_t p = fork();
+    if (p == 0) {
+        unsigned short got;
+        __asm__ volatile("fnstcw %0" : "=m"(got));
+        int inherited = get_rounding() == 2 && got == cw;
+        set_rounding(3);
+        __asm__ volatile("fldcw %0" : : "m"(child_cw));
+        for (volatile int i = 0; i < 100000; ++i)
+            ;
+        _exit(inherited ? 0 : 1);
+    }
+    int st = 0;
+    waitpid(p, &st, 0);
+    __asm__ volatile("fnstcw %0" : "=m"(now_cw));
+    printf("child inherited the FPU settings: %s\n", WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "yes" : "no");
+    printf("parent's MXCSR rounding kept: %s, x87 control word kept: %s\n", get_rounding() == 2 ? "yes" : "no",
+           now_cw == cw ? "yes" : "no");
     set_rounding(0);
     return 0;
 }
@@ -621,6 +649,7 @@ static const struct Case kCases[] = {
     {"altstack", case_altstack}, {"fpu", case_fpu}, {"no-restorer", case_no_restorer},
     {"restart", case_restart}, {"sigpipe", case_sigpipe}, {"timers", case_timers},
     {"posix-timers", case_posix_timers}, {"traps", case_traps},
+    {"fpu-fork", case_fpu_fork},
 };
 
 int main(int argc, char** argv) {

@@ -14,6 +14,7 @@
 #include "kernel/proc/exit.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/sched.hpp"
+#include "kernel/proc/sigframe.hpp"
 #include "kernel/proc/signal.hpp"
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/time/clock.hpp"
@@ -149,6 +150,8 @@ long do_clone(const CloneRequest& rq) {
     child->start_ns = monotonic_ns();
     long r = take_resources(child, parent, rq.flags);
     Task* t = r < 0 ? nullptr : new_task(child, rq);
+    if (t)
+        fpu_fork(t);  // MXCSR, the x87 control word and the registers, as fork keeps them
     if (!t) {
         process_release_resources(child);
         process_free(child);

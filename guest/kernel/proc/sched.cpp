@@ -1,4 +1,5 @@
 #include "kernel/proc/sched.hpp"
+#include "kernel/proc/sigframe.hpp"
 
 #include "kernel/irq/irq.hpp"
 #include "kernel/kernel.hpp"
@@ -59,6 +60,7 @@ void switch_to(Task* prev, Task* next) {
     // Kernel threads run in whatever address space is loaded.
     if (next->user && next->process->mm->root != mm_loaded_root())
         mm_load_root(next->process->mm->root);
+    fpu_switch(prev, next);  // the user's x87/SSE registers are per task
     lvm_switch(&prev->ksp, next->ksp);
     sched_finish_switch();
 }

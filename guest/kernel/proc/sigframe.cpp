@@ -135,6 +135,26 @@ uint64_t frame_address(const SyscallFrame& f, const KSigAction& ka, uint64_t* fp
 
 void fpu_init() { fpu_setup_once(); }
 
+void fpu_switch(Task* prev, Task* next) {
+    fpu_setup_once();
+    if (prev->user) {
+        fx_save(prev->fpu);
+        prev->fpu_valid = true;
+    }
+    if (next->user && next->fpu_valid)
+        fx_restore(next->fpu);
+}
+
+void fpu_fork(Task* child) {
+    fx_save(child->fpu);  // the parent's state now, in the middle of fork
+    child->fpu_valid = true;
+}
+
+void fpu_exec() {
+    fpu_setup_once();
+    fx_restore(g_fx_init);  // a new program starts with Linux's initial FPU state
+}
+
 bool on_altstack(const Task& t, uint64_t sp) {
     return t.sig.ss_size && sp > t.sig.ss_sp && sp - t.sig.ss_sp <= t.sig.ss_size;
 }

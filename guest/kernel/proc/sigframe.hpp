@@ -28,4 +28,11 @@ bool on_altstack(const Task& t, uint64_t sp);
 // sigframe.cpp also probes MXCSR_MASK at boot.
 void fpu_init();
 
+// Task switches (proc/sched.cpp): the CPU's x87/SSE registers belong to the
+// running user task; the switch saves prev's and loads next's. fork gives
+// the child a copy of the parent's state, exec the initial state.
+void fpu_switch(Task* prev, Task* next);
+void fpu_fork(Task* child);
+void fpu_exec();
+
 }  // namespace lightvm::guest

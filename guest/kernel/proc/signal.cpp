@@ -381,6 +381,7 @@ void signals_exec(Process& p) {
     if (t->process == &p) {
         t->sig.ss_sp = t->sig.ss_size = 0;
         t->sig.ss_flags = SS_DISABLE;
+        fpu_exec();
     }
 }
 

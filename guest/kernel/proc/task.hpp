@@ -116,6 +116,10 @@ struct Task {
     Task* vfork_parent;        // CLONE_VFORK: blocked until this task execs or exits
     bool vfork_done;
     bool user;                 // returns to user mode (not a kernel thread)
+    // The user's x87/SSE state while another task runs (the kernel itself
+    // never touches it: -mgeneral-regs-only); proc/sigframe.cpp fpu_*.
+    bool fpu_valid;
+    alignas(16) uint8_t fpu[512];
 };
 
 inline Task* current() { return this_cpu().current; }
