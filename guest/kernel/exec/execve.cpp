@@ -409,6 +409,8 @@ long do_execve(long dirfd, uint64_t upath, uint64_t argv, uint64_t envp, uint64_
         if (r >= 0)
             r = prepare(dirfd, path, flags & AT_EMPTY_PATH, args, pr);
         if (r >= 0)
+            r = process_single_thread();
+        if (r >= 0)
             r = replace_image(pr, args, path);
     }
     kmem_free(path, abi::kMaxPath);

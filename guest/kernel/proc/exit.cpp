@@ -9,6 +9,8 @@
 #include "kernel/mm/memory.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/process.hpp"
+#include "kernel/errno.hpp"
+#include "kernel/proc/futex.hpp"
 #include "kernel/proc/sched.hpp"
 #include "kernel/proc/signal.hpp"
 #include "kernel/time/timers.hpp"
@@ -44,16 +46,16 @@ void reparent_children(Process* p) {
         wake_up(reaper->child_wait);
 }
 
-[[noreturn]] void do_exit(int wait_status, int vm_status, unsigned sig) {
+// What the VM's status is when this wait status ends its first process.
+int vm_status_of(int wait_status) {
+    return (wait_status & 0x7f) ? 128 + (wait_status & 0x7f) : (wait_status >> 8) & 0xff;
+}
+
+// The last task of the process is leaving: the process ends.
+[[noreturn]] void process_end(int wait_status) {
     Process* p = current_process();
-    Task* t = current();
     if (p == process_first())
-        exit_vm(vm_status, sig);  // the VM ends with its first process (the others with it)
-    if (t->clear_child_tid) {
-        UserPtr<uint32_t>(t->clear_child_tid).write(0);  // the futex wake comes with threads
-        t->clear_child_tid = 0;
-    }
-    sched_release_vfork(t);
+        exit_vm(vm_status_of(wait_status), static_cast<unsigned>(wait_status & 0x7f));
     if (p->mm->users == 1) {
         memory_exit();  // shared file mappings reach their files
         // Off this address space before it goes: the parent's is the one
@@ -70,6 +72,75 @@ void reparent_children(Process* p) {
     if (process_notify_parent(p))
         process_unlink(p);  // nobody will wait for it: freed after the switch away
     sched_exit_task();
+}
+
+struct FindThread {
+    Process* p;
+    Task* self;
+    Task* found;
+};
+
+// Another live task of p, or nullptr.
+Task* other_thread(Process* p) {
+    FindThread f{p, current(), nullptr};
+    sched_for_each_task(
+        [](Task* t, void* arg) {
+            auto* f = static_cast<FindThread*>(arg);
+            if (t->process == f->p && t != f->self && t->user && t->state != TaskState::Dead)
+                f->found = t;
+        },
+        &f);
+    return f.found;
+}
+
+// SIGKILL to every other task of the current process (exit_group, a fatal
+// signal, execve): each leaves at its next return towards user mode.
+void kill_other_threads() {
+    FindThread f{current_process(), current(), nullptr};
+    sched_for_each_task(
+        [](Task* t, void* arg) {
+            auto* f = static_cast<FindThread*>(arg);
+            if (t->process == f->p && t != f->self && t->user && t->state != TaskState::Dead)
+                signal_send_task(t, SIGKILL, nullptr);
+        },
+        &f);
+}
+
+// The current task leaves its thread group: its CLONE_CHILD_CLEARTID word
+// is zeroed and woken (pthread_join), a vfork parent released; the last
+// task out ends the process.
+[[noreturn]] void thread_exit(int wait_status) {
+    Process* p = current_process();
+    Task* t = current();
+    if (t->clear_child_tid) {
+        if (UserPtr<uint32_t>(t->clear_child_tid).write(0) == 0)
+            futex_wake(t->clear_child_tid, 1);
+        t->clear_child_tid = 0;
+    }
+    sched_release_vfork(t);
+    if (--p->nthreads == 0)
+        process_end(wait_status);
+    if (p->task == t)
+        p->task = other_thread(p);
+    if (p->exec_waiter && p->nthreads == 1)
+        sched_wake(p->exec_waiter);
+    sched_exit_task();
+}
+
+// exit_group and fatal signals: with other threads, they are killed and
+// the last one out ends the process with the first status given.
+[[noreturn]] void group_exit(int wait_status) {
+    Process* p = current_process();
+    if (p->exec_waiter && p->exec_waiter != current())
+        thread_exit(0);  // a sibling execs: only this thread goes
+    if (p == process_first() && p->nthreads > 1 && !p->group_exit)
+        exit_vm(vm_status_of(wait_status), static_cast<unsigned>(wait_status & 0x7f));  // all of it ends
+    if (!p->group_exit) {
+        p->group_exit = true;
+        p->group_wait_status = wait_status;
+        kill_other_threads();
+    }
+    thread_exit(p->group_wait_status);
 }
 
 }  // namespace
@@ -112,10 +183,28 @@ bool process_notify_parent(Process* child) {
     return autoreap;
 }
 
-void process_exit(int code) { do_exit((code & 0xff) << 8, code & 0xff, 0); }
+void process_exit(int code) { group_exit((code & 0xff) << 8); }
+
+void process_thread_exit(int code) { thread_exit((code & 0xff) << 8); }
 
 // No core file is ever written, so the status never has WCOREDUMP set
 // (Linux sets it only when a core was dumped).
-void process_kill_self(unsigned sig) { do_exit(static_cast<int>(sig & 0x7f), 128 + static_cast<int>(sig), sig); }
+void process_kill_self(unsigned sig) { group_exit(static_cast<int>(sig & 0x7f)); }
+
+long process_single_thread() {
+    Process* p = current_process();
+    if (p->nthreads == 1)
+        return 0;
+    if (p->group_exit || p->exec_waiter)
+        return -err::kAgain;  // the group is going already: this exec loses
+    p->exec_waiter = current();
+    kill_other_threads();
+    while (p->nthreads > 1)
+        sched_block(0);
+    p->exec_waiter = nullptr;
+    current()->tid = p->pid;  // the exec'ing thread becomes the leader, as Linux
+    p->task = current();
+    return 0;
+}
 
 }  // namespace lightvm::guest

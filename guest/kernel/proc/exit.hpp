@@ -8,8 +8,15 @@ namespace lightvm::guest {
 
 struct Process;
 
-// exit_group(code): the current process ends with status `code & 0xff`.
+// exit_group(code): the current process ends with status `code & 0xff`
+// (its other threads are killed; the last one out ends it).
 [[noreturn]] void process_exit(int code);
+// exit(code): only the calling thread ends; the last thread's exit ends
+// the process with its code.
+[[noreturn]] void process_thread_exit(int code);
+// execve from a multi-threaded process: kills the other threads and waits
+// until they are gone (0), or -EAGAIN when the group is already exiting.
+long process_single_thread();
 // The current process is killed by `sig` (a default action "terminate" or
 // "core"): its parent sees WIFSIGNALED; the VM's first process gives the
 // VM status 128 + sig.

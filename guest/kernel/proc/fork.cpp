@@ -35,11 +35,11 @@ struct CloneRequest {
     uint32_t exit_signal;
 };
 
-// What a process clone may ask for today; anything else is EINVAL (threads,
-// namespaces, pidfds: not yet).
-constexpr uint64_t kSupported = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_VFORK | CLONE_PARENT |
-                                CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID |
-                                CLONE_SYSVSEM | CLONE_DETACHED | CLONE_IO | CLONE_UNTRACED | CLONE_PTRACE;
+// What clone may ask for; anything else is EINVAL (namespaces, pidfds).
+constexpr uint64_t kSupported = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_VFORK |
+                                CLONE_PARENT | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_SETTID |
+                                CLONE_CHILD_CLEARTID | CLONE_SYSVSEM | CLONE_DETACHED | CLONE_IO | CLONE_UNTRACED |
+                                CLONE_PTRACE;
 
 FsContext* fs_copy(const FsContext& src) {
     auto* fs = static_cast<FsContext*>(kmem_alloc(sizeof(FsContext)));
@@ -53,7 +53,7 @@ FsContext* fs_copy(const FsContext& src) {
 // The child's task: its kernel stack holds the parent's syscall frame
 // (result 0, maybe another stack and TLS) and below it a switch frame
 // whose return address is lvm_fork_child.
-Task* new_task(Process* child, const CloneRequest& rq) {
+Task* new_task(Process* child, uint32_t tid, const CloneRequest& rq) {
     Task* t = task_alloc();
     if (!t)
         return nullptr;
@@ -63,15 +63,18 @@ Task* new_task(Process* child, const CloneRequest& rq) {
         return nullptr;
     }
     Task* parent = current();
-    t->tid = child->pid;
+    t->tid = tid;
     t->process = child;
     t->user = true;
     t->fs_base = (rq.flags & CLONE_SETTLS) ? rq.tls : parent->fs_base;
     t->gs_base = parent->gs_base;
     t->sigmask = parent->sigmask;
-    t->sig.ss_sp = parent->sig.ss_sp;  // the altstack is inherited (man 2 sigaltstack)
-    t->sig.ss_size = parent->sig.ss_size;
-    t->sig.ss_flags = parent->sig.ss_flags;
+    // The altstack is inherited by fork and vfork, not by a thread or any
+    // other child on the same memory with its own stack (man 2 clone).
+    const bool keep_altstack = !(rq.flags & CLONE_VM) || (rq.flags & CLONE_VFORK);
+    t->sig.ss_sp = keep_altstack ? parent->sig.ss_sp : 0;
+    t->sig.ss_size = keep_altstack ? parent->sig.ss_size : 0;
+    t->sig.ss_flags = keep_altstack ? parent->sig.ss_flags : SS_DISABLE;
     memcpy(t->comm, parent->comm, sizeof t->comm);
     if (rq.flags & CLONE_CHILD_CLEARTID)
         t->clear_child_tid = rq.child_tid;
@@ -137,9 +140,34 @@ void wait_vfork_done() {
     me->vfork_done = false;
 }
 
+// A new thread in the caller's process: only a task (Linux's rules:
+// CLONE_THREAD needs CLONE_SIGHAND, which needs CLONE_VM).
+long clone_thread(const CloneRequest& rq) {
+    if (!(rq.flags & CLONE_SIGHAND) || !(rq.flags & CLONE_VM) || !(rq.flags & CLONE_FS) || !(rq.flags & CLONE_FILES))
+        return -err::kInval;
+    Process* p = current_process();
+    if (p->group_exit || p->exec_waiter)
+        return -err::kAgain;
+    uint32_t tid = pid_alloc();
+    Task* t = tid ? new_task(p, tid, rq) : nullptr;
+    if (!t)
+        return -err::kAgain;
+    fpu_fork(t);  // a new thread starts with a copy of the creator's FPU state, as on Linux
+    p->nthreads++;
+    if (rq.flags & CLONE_PARENT_SETTID)
+        UserPtr<uint32_t>(rq.parent_tid).write(tid);
+    t->state = TaskState::Running;
+    sched_add_task(t);
+    return tid;
+}
+
 long do_clone(const CloneRequest& rq) {
     if (rq.flags & ~kSupported)
-        return (rq.flags & (CLONE_THREAD | CLONE_SIGHAND)) ? -err::kNoSys : -err::kInval;
+        return -err::kInval;
+    if ((rq.flags & CLONE_SIGHAND) && !(rq.flags & CLONE_VM))
+        return -err::kInval;
+    if (rq.flags & CLONE_THREAD)
+        return clone_thread(rq);
     Process* parent = current_process();
     Process* child = process_alloc();
     if (!child)
@@ -149,7 +177,7 @@ long do_clone(const CloneRequest& rq) {
     child->exit_signal = rq.exit_signal;
     child->start_ns = monotonic_ns();
     long r = take_resources(child, parent, rq.flags);
-    Task* t = r < 0 ? nullptr : new_task(child, rq);
+    Task* t = r < 0 ? nullptr : new_task(child, child->pid, rq);
     if (t)
         fpu_fork(t);  // MXCSR, the x87 control word and the registers, as fork keeps them
     if (!t) {
@@ -158,6 +186,7 @@ long do_clone(const CloneRequest& rq) {
         return r < 0 ? r : -err::kAgain;
     }
     child->task = t;
+    child->nthreads = 1;
     process_adopt((rq.flags & CLONE_PARENT) && parent->parent ? parent->parent : parent, child);
     if (rq.flags & CLONE_PARENT_SETTID)
         UserPtr<uint32_t>(rq.parent_tid).write(child->pid);  // a bad pointer is ignored, as Linux does
@@ -206,6 +235,9 @@ extern "C" void lvm_fork_tail() {
         UserPtr<uint32_t>(t->set_child_tid).write(t->tid);
         t->set_child_tid = 0;
     }
+    // A signal may have come before the first instruction (a thread group
+    // being killed, a SIGCHLD handler's kill): delivered as on any return.
+    signal_user_return(current_frame());
 }
 
 }  // namespace lightvm::guest

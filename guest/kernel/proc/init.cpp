@@ -57,6 +57,7 @@ void proc_init() {
 
     t.user = true;
     p.task = &t;
+    p.nthreads = 1;
     process_table_init(&p);
 
     Cpu& cpu = this_cpu();

@@ -1,6 +1,7 @@
 #include "kernel/proc/process.hpp"
 
 #include "kernel/mm/slab.hpp"
+#include "kernel/proc/sched.hpp"
 
 namespace lightvm::guest {
 
@@ -29,11 +30,22 @@ bool register_process(Process* p) {
 }
 
 bool pid_used(uint32_t pid) {
-    // Process groups and sessions keep their ids reserved, as Linux does.
+    // Process groups and sessions keep their ids reserved, as Linux does;
+    // threads take their ids from the same space.
     for (Process* p : g_procs)
         if (p && (p->pid == pid || p->pgid == pid || p->sid == pid))
             return true;
-    return false;
+    struct Probe {
+        uint32_t pid;
+        bool used;
+    } probe{pid, false};
+    sched_for_each_task(
+        [](Task* t, void* arg) {
+            auto* pr = static_cast<Probe*>(arg);
+            pr->used |= t->tid == pr->pid;
+        },
+        &probe);
+    return probe.used;
 }
 
 // Linux hands out pids in increasing order and wraps at pid_max.
@@ -76,6 +88,8 @@ Process* process_next(Process* prev) {
 
 uint32_t process_count() { return g_count; }
 uint32_t process_last_pid() { return g_last_pid; }
+
+uint32_t pid_alloc() { return next_pid(); }
 
 Process* process_alloc() {
     if (g_count >= kMaxProcs)

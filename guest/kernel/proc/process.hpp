@@ -35,6 +35,9 @@ void process_adopt(Process* parent, Process* child);
 // Removes p from its parent's list of children.
 void process_unlink(Process* p);
 
+// A free id for a new thread (the pid space: tids and pids are one).
+uint32_t pid_alloc();
+
 // Tasks: zeroed objects; their kernel stacks come from mm/kstack.
 Task* task_alloc();
 void task_free(Task* t);

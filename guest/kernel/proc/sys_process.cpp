@@ -13,6 +13,11 @@
 
 namespace lightvm::guest {
 
+long sys_exit_thread(const SyscallArgs& a) {
+    trace_noreturn(__NR_exit, a.a0);
+    process_thread_exit(static_cast<int>(a.a0));
+}
+
 long sys_exit(const SyscallArgs& a) {
     trace_noreturn(__NR_exit_group, a.a0);
     process_exit(static_cast<int>(a.a0));
@@ -23,7 +28,10 @@ long sys_gettid(const SyscallArgs&) { return current()->tid; }
 long sys_getppid(const SyscallArgs&) { return current_process()->ppid; }
 long sys_zero(const SyscallArgs&) { return 0; }
 
-long sys_set_tid_address(const SyscallArgs&) { return current()->tid; }
+long sys_set_tid_address(const SyscallArgs& a) {
+    current()->clear_child_tid = a.a0;  // zeroed and woken when the thread exits
+    return current()->tid;
+}
 
 long sys_arch_prctl(const SyscallArgs& a) {
     switch (a.a0) {
@@ -102,21 +110,6 @@ long sys_sched_getaffinity(const SyscallArgs& a) {
         return -err::kInval;
     const uint64_t mask = 1;  // one vCPU
     return UserPtr<uint64_t>(a.a2).write(mask) < 0 ? -err::kFault : 8;
-}
-
-long sys_futex(const SyscallArgs& a) {
-    unsigned op = a.a1 & FUTEX_CMD_MASK;
-    if (op == FUTEX_WAKE || op == FUTEX_WAKE_BITSET)  // nobody else to wake
-        return 0;
-    if (op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET) {
-        uint32_t word;
-        if (UserPtr<uint32_t>(a.a0).read(word) < 0)
-            return -err::kFault;
-        if (word != static_cast<uint32_t>(a.a2))
-            return -err::kAgain;
-        return -err::kTimedOut;  // single-threaded: nobody could ever wake us
-    }
-    return -err::kNoSys;
 }
 
 long sys_umask(const SyscallArgs& a) {

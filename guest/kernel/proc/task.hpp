@@ -82,7 +82,13 @@ struct Process {
     Process* parent;
     Process* children;
     Process* sibling;
-    Task* task;               // its (one, until threads) task
+    Task* task;               // a live thread of it (the first, until it exits)
+    uint32_t nthreads;        // live tasks in this thread group
+    // exit_group (or a fatal signal) with several threads: the others are
+    // sent SIGKILL and the last one out ends the process with this status.
+    bool group_exit;
+    int group_wait_status;
+    Task* exec_waiter;        // execve from a thread: waits until it is the only one
     ProcState state;
     int wait_status;          // a zombie's status word for wait4 (W_EXITCODE / signal)
     uint32_t exit_signal;     // sent to the parent at exit (SIGCHLD, or clone's low byte)
@@ -114,6 +120,7 @@ struct Task {
     uint64_t clear_child_tid;  // CLONE_CHILD_CLEARTID / set_tid_address: zeroed and woken at exit
     uint64_t set_child_tid;    // CLONE_CHILD_SETTID: written when the child first runs
     Task* vfork_parent;        // CLONE_VFORK: blocked until this task execs or exits
+    uint64_t robust_list;      // set_robust_list: kept for get_robust_list
     bool vfork_done;
     bool user;                 // returns to user mode (not a kernel thread)
     // The user's x87/SSE state while another task runs (the kernel itself
