@@ -67,7 +67,7 @@ int vm_status_of(int wait_status) {
     reparent_children(p);
     p->wait_status = wait_status;
     p->state = ProcState::Zombie;
-    memcpy(p->exit_comm, t->comm, sizeof p->exit_comm);  // for /proc/PID of the zombie
+    memcpy(p->exit_comm, current()->comm, sizeof p->exit_comm);  // for /proc/PID of the zombie
     p->task = nullptr;
     if (process_notify_parent(p))
         process_unlink(p);  // nobody will wait for it: freed after the switch away

@@ -1,0 +1,35 @@
+#!/bin/bash
+# A static Go program (Debian's golang-go, CGO_ENABLED=0): its runtime
+# starts threads before main, and goroutines, channels, sync.WaitGroup and
+# time.Sleep run on them. Built here, run natively and in lightvm; stdout
+# and the status must match.
+#   usage: go_test.sh LIGHTVM_BINARY GUEST_PROGRAM_DIR
+set -u
+. "$(dirname "$0")/harness.sh"
+harness_init go "$@"
+trap 'rm -rf "$T"' EXIT
+
+if ! command -v go >/dev/null; then
+    fail "go is installed (scripts/install-deps.sh installs golang-go)"
+    harness_finish
+fi
+SRC=$(cd "$(dirname "$0")/go" && pwd)
+mkdir -p "$T/src" && cp "$SRC/goroutines.go" "$T/src/main.go"
+if ! (cd "$T/src" && HOME=$T GOCACHE=$T/cache GOPATH=$T/gopath GO111MODULE=off CGO_ENABLED=0 \
+        go build -o "$T/goroutines" main.go) > "$T/build.log" 2>&1; then
+    fail "go build" "$(head -5 "$T/build.log")"
+    harness_finish
+fi
+pass "go build (static, CGO_ENABLED=0)"
+
+for procs in 1 4; do
+    native=$(GOMAXPROCS=$procs "$T/goroutines")
+    native_rc=$?
+    run "$L" run --env GOMAXPROCS=$procs "$T/goroutines"
+    if [ "$RC" -ne "$native_rc" ] || [ "$OUT" != "$native" ]; then
+        fail "goroutines, GOMAXPROCS=$procs" "native: $native_rc '$native'" "$(describe)"
+    else
+        pass "goroutines, GOMAXPROCS=$procs"
+    fi
+done
+harness_finish
