@@ -119,8 +119,11 @@ Result<TmpfsSpec> parse_tmpfs(std::string_view text) {
         t.size = *size;
         s.resize(colon);
     }
-    if (s.empty() || s[0] != '/')
-        return make_error(ErrorKind::BadInput, "--tmpfs", "'" + std::string(text) + "': PATH must be absolute");
+    if (s.empty() || s[0] != '/') {
+        std::string why = "'";  // appended, not "'" + string: GCC 12's bogus -Wrestrict (bug 105329)
+        why.append(text).append("': PATH must be absolute");
+        return make_error(ErrorKind::BadInput, "--tmpfs", why);
+    }
     t.guest_path = TRY(normalise_guest_path(s));
     if (t.guest_path == "/")
         return make_error(ErrorKind::BadInput, "--tmpfs", "'/' cannot be a tmpfs (use --rootfs)");
