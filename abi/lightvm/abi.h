@@ -266,6 +266,11 @@ struct TtyState {
 };
 static_assert(sizeof(TtyState) == 48);
 
+// --pids: processes (alive or zombie) a VM may hold at once; the guest
+// kernel's process table has room for kMaxPids.
+inline constexpr uint32_t kDefaultPids = 1024;
+inline constexpr uint32_t kMaxPids = 4096;
+
 struct HcFs {
     uint32_t op;       // IN: FsOp
     uint32_t share;    // IN: share index for path (when handle == kNoHandle)
@@ -612,7 +617,9 @@ struct BootInfo {
     uint32_t net_published;           // OUT: how many -p ports (0: listen() need not ask, kNetPublished)
     // Appended: tmpfs mounts (guest/kernel/fs/tmpfs.hpp).
     uint32_t tmpfs_count;             // OUT
-    uint32_t reserved4;
+    // Appended in a reserved slot: --pids, the most processes the VM may
+    // hold at once (fork beyond: EAGAIN). 0: kDefaultPids.
+    uint32_t max_procs;               // OUT
     TmpfsMount tmpfs[kMaxTmpfs];      // OUT
     // Appended: signals sent to the lightvm process (SIGHUP, SIGINT,
     // SIGQUIT, SIGUSR1, SIGTERM, SIGWINCH, SIGCONT) go to the guest's first

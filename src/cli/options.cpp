@@ -21,6 +21,16 @@ Result<double> parse_seconds(const std::string& text) {
     return v;
 }
 
+// --pids N: a count; its range is checked with the rest of the config.
+Result<uint32_t> parse_pids(const std::string& text) {
+    uint32_t v = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || ptr != text.data() + text.size() || text.empty())
+        return make_error(ErrorKind::BadInput, "--pids",
+                          "'" + text + "' is not a number of processes (1 to " + std::to_string(abi::kMaxPids) + ")");
+    return v;
+}
+
 // A numeric user or group id below 2^32 - 1 (which means "unchanged" to setresuid).
 Result<uint32_t> parse_id(const char* option, const std::string& text) {
     uint32_t v = 0;
@@ -43,7 +53,7 @@ int find_double_dash(int argc, char** argv) {
             return i;
         if (a.empty() || a[0] != '-')
             return -1;  // APP reached: a later "--" belongs to the guest
-        if (a == "--mem" || a == "--env" || a == "--timeout" || a == "--fs" || a == "--rootfs" || a == "--disk" || a == "--tmpfs" ||
+        if (a == "--mem" || a == "--env" || a == "--timeout" || a == "--fs" || a == "--rootfs" || a == "--disk" || a == "--tmpfs" || a == "--pids" ||
             a == "--workdir" || a == "-w" || a == "--net" || a == "-p" || a == "--publish" || a == "--uid" || a == "--gid" || a == "--name" || a == "--socket" ||
             a == "-e" || a == "-m" || a == "-v" || a == "--volume" || a == "--memory")
             ++i;
@@ -103,7 +113,7 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
     app.add_flag("--version", version, "Print the version and exit");
 
     RunCommand run;
-    std::string mem, timeout, rootfs, workdir;
+    std::string mem, timeout, rootfs, workdir, pids;
     std::vector<std::string> shares, disks, publish, tmpfs;
     std::string net;
     auto* sub = app.add_subcommand("run", "Boot APP in a fresh micro-VM; its exit status becomes ours");
@@ -122,6 +132,8 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
                                       "/tmp and /dev/shm have one unless a share covers them")
         ->allow_extra_args(false)
         ->type_name("PATH[:SIZE]");
+    sub->add_option("--pids", pids, "Most processes the guest may hold at once (fork beyond: EAGAIN); default 1024")
+        ->type_name("N");
     sub->add_option("--disk", disks, "Attach a host file as /dev/vda, /dev/vdb, ..., repeatable")
         ->allow_extra_args(false)
         ->type_name("FILE[:ro]");
@@ -187,6 +199,8 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
     }
     if (!timeout.empty())
         run.config.timeout_seconds = TRY(parse_seconds(timeout));
+    if (sub->count("--pids"))
+        run.config.max_procs = TRY(parse_pids(pids));
     if (!rootfs.empty()) {
         bool ro = rootfs.size() > 3 && rootfs.ends_with(":ro");
         run.config.shares.push_back(ShareSpec{ro ? rootfs.substr(0, rootfs.size() - 3) : rootfs, "/", ro});

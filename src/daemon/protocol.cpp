@@ -108,7 +108,7 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
     if (!j.is_object())
         return tl::unexpected(bad("request", "body must be a JSON object"));
     TRY(reject_unknown_fields(j, {"name", "app", "args", "env", "memory", "timeout", "shares", "disks", "workdir",
-                                  "hostname", "rm"},
+                                  "hostname", "rm", "pids"},
                               "request"));
     CreateRequest req;
     req.name = TRY(get_string(j, "name", false));
@@ -132,6 +132,11 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
             c.mem_size = *size;
         } else
             return tl::unexpected(bad("memory", "must be a size such as \"256M\" or a number of bytes"));
+    }
+    if (auto it = j.find("pids"); it != j.end()) {
+        if (!it->is_number_unsigned() || it->get<uint64_t>() > UINT32_MAX)
+            return tl::unexpected(bad("pids", "must be a number of processes (1 to " + std::to_string(abi::kMaxPids) + ")"));
+        c.max_procs = static_cast<uint32_t>(it->get<uint64_t>());
     }
     if (auto it = j.find("timeout"); it != j.end()) {
         if (!it->is_number() || it->get<double>() < 0 || it->get<double>() > 1e9)
@@ -198,7 +203,7 @@ json config_to_json(const VmConfig& c) {
                 {"memory", c.mem_size},  {"timeout", c.timeout_seconds}, {"shares", shares},
                 {"disks", disks},        {"workdir", c.cwd},      {"hostname", c.hostname},
                 {"trace", c.trace},      {"stats", c.stats},      {"overcommit", c.overcommit},
-                {"no_aslr", c.no_aslr}};
+                {"no_aslr", c.no_aslr},  {"pids", c.max_procs}};
 }
 
 // The monitor and the run socket get this from a process of the same user;
@@ -243,6 +248,8 @@ Result<VmConfig> config_from_json(const json& j) {
     c.stats = flag(j, "stats");
     c.overcommit = flag(j, "overcommit");
     c.no_aslr = flag(j, "no_aslr");
+    if (auto it = j.find("pids"); it != j.end() && it->is_number_unsigned())
+        c.max_procs = static_cast<uint32_t>(std::min<uint64_t>(it->get<uint64_t>(), UINT32_MAX));
     return validate(std::move(c));
 }
 

@@ -173,6 +173,9 @@ Result<VmConfig> validate(VmConfig cfg) {
         return make_error(ErrorKind::BadInput, "--mem",
                           std::to_string(cfg.mem_size >> 20) + " MiB is too large (maximum " +
                               std::to_string(abi::kMaxMemSize >> 30) + " GiB)");
+    if (cfg.max_procs < 1 || cfg.max_procs > abi::kMaxPids)
+        return make_error(ErrorKind::BadInput, "--pids",
+                          std::to_string(cfg.max_procs) + " is out of range (1 to " + std::to_string(abi::kMaxPids) + ")");
     if (cfg.timeout_seconds < 0)
         return make_error(ErrorKind::BadInput, "--timeout", "must not be negative");
     if (cfg.argv.empty())

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "lightvm/abi.h"
 
 namespace lightvm {
 
@@ -67,6 +68,7 @@ struct VmConfig {
     bool overcommit = false;
     bool test_hooks = false;             // tests only: enables the guest kernel's test-hook syscall
     bool no_aslr = false;                // --no-aslr: same addresses every run (debugging, benchmarks)
+    uint32_t max_procs = abi::kDefaultPids;  // --pids: processes at once (fork beyond: EAGAIN)
     // Leave the KVM objects and guest memory alive when run_vm returns, so
     // a CLI can tear them down off the critical path (see cli/fast_exit).
     bool defer_teardown = false;

@@ -262,6 +262,7 @@ Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& 
     if (cfg.stdio_closed[2])
         boot.flags |= abi::kBootStderrClosed;
     boot.pid = host.pid;
+    boot.max_procs = cfg.max_procs;
     boot.mem_size = mem.size();
     boot.tsc_khz = clock.tsc_khz;
     boot.tsc_base = clock.tsc;

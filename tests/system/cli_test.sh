@@ -294,6 +294,18 @@ expect_error "--mem 17G: 2" 2 "too large"
 run "$L" run --timeout abc "$G/hello.glibc"
 expect_error "--timeout abc: 2" 2 "abc"
 
+run "$L" run --pids 0 "$G/hello.glibc"
+expect_error "--pids 0: 2" 2 "--pids: 0 is out of range (1 to 4096)"
+
+run "$L" run --pids 4097 "$G/hello.glibc"
+expect_error "--pids 4097: 2" 2 "out of range"
+
+run "$L" run --pids many "$G/hello.glibc"
+expect_error "--pids many: 2" 2 "'many' is not a number of processes"
+
+run "$L" run --pids "" "$G/hello.glibc"
+expect_error "--pids empty: 2" 2 "is not a number of processes"
+
 run "$L" run --env NOEQUALS "$G/hello.glibc"
 expect_error "--env without '=': 2" 2 "NOEQUALS"
 

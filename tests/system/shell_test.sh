@@ -71,6 +71,28 @@ same "bash: kill %1 and job status" /bin/bash-static 'sleep 10 & kill %1; wait %
 same "bash: trap INT" /bin/bash-static 'trap "echo caught INT" INT; kill -INT $$; echo after'
 same "bash: process substitution" /bin/bash-static 'diff <(seq 1 5) <(seq 1 6); echo "diff: $?"; while read l; do echo "got $l"; done < <(printf "a\nb\n")'
 
+# /proc/PID as scripts read it (issue 9 part 4): the same natively.
+same "busybox sh: /proc/PID of a background job" "$BUSYBOX sh" 'sleep 5 & p=$!; sleep 0.2
+read -r pid comm state ppid rest < /proc/$p/stat
+echo "$comm $state parent-is-me=$([ "$ppid" = "$$" ] && echo yes)"
+[ "$(busybox pgrep -P $$ -x sleep)" = "$p" ] && echo pgrep finds it
+tr "\0" " " < /proc/$p/cmdline; echo
+[ "$(readlink /proc/$p/cwd)" = "$(pwd -P)" ] && echo cwd link
+kill $p; wait $p; echo "status $?"; [ -e /proc/$p ] || echo gone'
+
+# busybox ps inside the VM sees the VM's processes only (no native
+# comparison: the host has others).
+run "$L" run --rootfs /:ro "$BUSYBOX" sh -c 'sleep 5 & sleep 0.2; ps -o pid,ppid,stat,comm; kill $!'
+expect "busybox ps lists the VM's processes" 0 "PID   PPID  STAT COMMAND
+    1     0 S    busybox
+    2     1 S    sleep
+    4     1 R    ps"
+
+# A fork bomb held by --pids: EAGAIN at the limit, everybody exits, quickly.
+run "$L" run --pids 50 "$G/forkbomb.musl"
+expect "fork bomb under --pids 50" 0 "nproc soft 50 hard 50
+processes at the end: 50, the first process's fork error: EAGAIN, EAGAIN seen 1, its children reaped 1"
+
 # make -j2 (Debian's dynamically linked make) running shell recipes in parallel.
 MAKEFILE='all: out/c.txt
 	@cat out/c.txt

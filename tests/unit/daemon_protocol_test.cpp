@@ -57,6 +57,10 @@ TEST(DaemonProtocol, BadRequestsNameTheProblem) {
     EXPECT_EQ(error_of(R"({"app":"/a","memory":-5})"),
               "memory: must be a size such as \"256M\" or a number of bytes");
     EXPECT_EQ(error_of(R"({"app":"/a","memory":"1M"})"), "memory: 2 MiB is too small (minimum 16 MiB)");
+    EXPECT_EQ(parse_create_request(R"({"app":"/a","pids":64})")->config.max_procs, 64u);
+    EXPECT_EQ(parse_create_request(R"({"app":"/a"})")->config.max_procs, 1024u);
+    EXPECT_EQ(error_of(R"({"app":"/a","pids":0})"), "pids: 0 is out of range (1 to 4096)");
+    EXPECT_EQ(error_of(R"({"app":"/a","pids":"many"})"), "pids: must be a number of processes (1 to 4096)");
     EXPECT_EQ(error_of(R"({"app":"/a","timeout":-1})"), "timeout: must be a number of seconds >= 0");
     EXPECT_EQ(error_of(R"({"app":"/a","rm":"yes"})"), "rm: must be true or false");
     EXPECT_EQ(error_of(R"({"app":"/a","shares":[{"host":"/x","mode":1}]})"), "shares: unknown field 'mode'");

@@ -126,6 +126,7 @@ TEST(OpenApi, ConfigSurvivesTheHandOverToAMonitor) {
     c.cwd = "/data";
     c.hostname = "box";
     c.trace = c.stats = c.overcommit = c.no_aslr = true;
+    c.max_procs = 77;
     auto valid = validate(c);
     ASSERT_TRUE(valid) << valid.error().to_string();
     auto back = daemon::config_from_json(daemon::config_to_json(*valid));
@@ -143,6 +144,7 @@ TEST(OpenApi, ConfigSurvivesTheHandOverToAMonitor) {
     EXPECT_EQ(back->cwd, "/data");
     EXPECT_EQ(back->hostname, "box");
     EXPECT_TRUE(back->trace && back->stats && back->overcommit && back->no_aslr);
+    EXPECT_EQ(back->max_procs, 77u);
 }
 
 }  // namespace

@@ -384,13 +384,11 @@ bool proc_pid_dir_entry(uint32_t pid, PidFile which, uint32_t index, DirEntry* o
 
 bool proc_pid_list_entry(uint32_t index, DirEntry* out) {
     static char name[12];
-    for (Process* p = process_next(nullptr); p; p = process_next(p)) {
-        if (index-- == 0) {
-            *out = {name, put_udec(name, p->pid), proc_pid_ino(p->pid, PidFile::Dir), DT_DIR};
-            return true;
-        }
-    }
-    return false;
+    Process* p = process_nth(index);  // one table scan: a listing stays O(n * table)
+    if (!p)
+        return false;
+    *out = {name, put_udec(name, p->pid), proc_pid_ino(p->pid, PidFile::Dir), DT_DIR};
+    return true;
 }
 
 }  // namespace lightvm::guest

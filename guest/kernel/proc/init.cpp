@@ -25,6 +25,7 @@ void default_limits(Process& p) {
     p.rlimit[RLIMIT_STACK][0] = p.rlimit[RLIMIT_STACK][1] = abi::kStackSize;
     p.rlimit[RLIMIT_NOFILE][0] = kMaxFds;
     p.rlimit[RLIMIT_NOFILE][1] = 4096;
+    p.rlimit[RLIMIT_NPROC][0] = p.rlimit[RLIMIT_NPROC][1] = process_limit();  // --pids
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 #include "kernel/proc/process.hpp"
 
+#include "kernel/kernel.hpp"
 #include "kernel/mm/slab.hpp"
 #include "kernel/proc/sched.hpp"
+#include "kernel/proc/task.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
@@ -87,12 +90,36 @@ Process* process_next(Process* prev) {
 }
 
 uint32_t process_count() { return g_count; }
+
+uint32_t process_limit() {
+    uint32_t n = boot().max_procs;
+    return n == 0 ? abi::kDefaultPids : n < kMaxProcs ? n : kMaxProcs;
+}
+
+Process* process_nth(uint32_t n) {
+    for (Process* p : g_procs)
+        if (p && n-- == 0)
+            return p;
+    return nullptr;
+}
+
+// RLIMIT_NPROC as Linux applies it: processes of the caller's real uid,
+// root exempt (it has CAP_SYS_RESOURCE).
+bool over_nproc_limit() {
+    const Process* cur = current_process();
+    if (!cur || cur->cred.uid == 0)
+        return false;
+    uint64_t n = 0;
+    for (const Process* p : g_procs)
+        n += p && p->cred.uid == cur->cred.uid;
+    return n >= cur->rlimit[RLIMIT_NPROC][0];
+}
 uint32_t process_last_pid() { return g_last_pid; }
 
 uint32_t pid_alloc() { return next_pid(); }
 
 Process* process_alloc() {
-    if (g_count >= kMaxProcs)
+    if (g_count >= process_limit() || over_nproc_limit())
         return nullptr;
     auto* p = static_cast<Process*>(slab_alloc(g_process_cache));
     if (!p)

@@ -9,9 +9,10 @@
 
 namespace lightvm::guest {
 
-// Processes alive or zombie at once (fork beyond: EAGAIN). Also the
-// default and ceiling of RLIMIT_NPROC.
-inline constexpr uint32_t kMaxProcs = 1024;
+// Room in the process table. The VM's limit (processes alive or zombie at
+// once, fork beyond: EAGAIN) is --pids (BootInfo.max_procs), at most this;
+// it is also RLIMIT_NPROC's default.
+inline constexpr uint32_t kMaxProcs = abi::kMaxPids;
 
 // Registers the first process (proc_init).
 void process_table_init(Process* first);
@@ -22,6 +23,10 @@ Process* process_first();
 // Iteration in pid-table order: nullptr starts, nullptr ends.
 Process* process_next(Process* prev);
 uint32_t process_count();
+// The VM's process limit (--pids).
+uint32_t process_limit();
+// The n-th process in table order (/proc's listing), or nullptr.
+Process* process_nth(uint32_t n);
 // The pid handed out last (/proc/loadavg).
 uint32_t process_last_pid();
 
