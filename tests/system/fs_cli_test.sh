@@ -319,9 +319,11 @@ run "$L" run --disk "$T/disk.img" --disk "$T/disk2.img" "$B" cat /dev/vdb
 expect "two --disk: /dev/vdb is the second" 0 "second disk"
 
 # One writer per disk file.
-"$L" run --disk "$T/disk.img" "$G/sleep_ms.musl" 20000 </dev/null >/dev/null 2>&1 &
+"$L" run --disk "$T/disk.img" "$G/sleep_ms.musl" 60000 </dev/null >/dev/null 2>&1 &
 BG_PID=$!
-for _ in $(seq 1 100); do
+# Until the background VM holds its lock: up to 30 s (a start on a saturated
+# 2-core machine took more than the 5 s this loop used to allow).
+for _ in $(seq 1 600); do
     if ! flock -n -s "$T/disk.img" true 2>/dev/null; then break; fi
     sleep 0.05
 done
