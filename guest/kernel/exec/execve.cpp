@@ -235,6 +235,18 @@ long read_head(Prepared& pr) {
     return 0;
 }
 
+// The headers in pr.head (the file's, or the boot image's when pr.file is
+// null) and, for a dynamic program, its interpreter opened.
+long parse_and_open_interp(Prepared& pr) {
+    ProgramSource src{pr.file, pr.head, pr.head_len, pr.size, nullptr};
+    if (long r = exec_parse(src, &pr.img); r < 0)
+        return r;
+    if (!pr.img.has_interp)
+        return 0;
+    const char* ip = exec_interp_path(pr.img, src);
+    return ip ? kernel_open(ip, &pr.interp) : -err::kNoExec;
+}
+
 // The boot program again (exec of /proc/self/exe by the first program or
 // a child that has not exec'd since): its image is still in guest memory.
 long use_boot_image(Prepared& pr) {
@@ -243,16 +255,7 @@ long use_boot_image(Prepared& pr) {
     memcpy(pr.head, phys_to_virt(b.image_gpa), n);
     pr.head_len = n;
     pr.size = b.image_size;
-    ProgramSource src{nullptr, pr.head, pr.head_len, pr.size, nullptr};
-    if (long r = exec_parse(src, &pr.img); r < 0)
-        return r;
-    if (pr.img.has_interp) {
-        const char* ip = exec_interp_path(pr.img, src);
-        if (!ip)
-            return -err::kNoExec;
-        return kernel_open(ip, &pr.interp);
-    }
-    return 0;
+    return parse_and_open_interp(pr);
 }
 
 long prepare(long dirfd, const char* path, bool empty_path, ArgBuffer& args, Prepared& pr) {
@@ -287,17 +290,7 @@ long prepare(long dirfd, const char* path, bool empty_path, ArgBuffer& args, Pre
         pr.file = nullptr;
     }
     pr.name = name;
-    ProgramSource src{pr.file, pr.head, pr.head_len, pr.size, nullptr};
-    if (long r = exec_parse(src, &pr.img); r < 0)
-        return r;
-    if (pr.img.has_interp) {
-        const char* ip = exec_interp_path(pr.img, src);
-        if (!ip)
-            return -err::kNoExec;
-        if (long r = kernel_open(ip, &pr.interp); r < 0)
-            return r;
-    }
-    return 0;
+    return parse_and_open_interp(pr);
 }
 
 void set_comm(Task* t, const char* path) {
