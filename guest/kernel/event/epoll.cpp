@@ -31,7 +31,7 @@
 #include "kernel/proc/ktimer.hpp"
 #include "kernel/proc/signal.hpp"
 #include "kernel/proc/wait.hpp"
-#include "kernel/syscalls/syscall.hpp"
+#include "kernel/syscalls/frame.hpp"
 #include "kernel/time/clock.hpp"
 #include "kernel/uapi.hpp"
 
@@ -356,6 +356,7 @@ long ep_release(OpenFile* f) {
 long make_epoll(uint64_t flags) {
     if (flags & ~uint64_t{EPOLL_CLOEXEC})
         return -err::kInval;
+    file_set_unwatch(epoll_forget_file);
     Epoll* ep = nullptr;
     for (auto& slot : g_epolls)
         if (!slot.used && !ep)

@@ -8,7 +8,7 @@
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/proc/wait.hpp"
-#include "kernel/syscalls/syscall.hpp"
+#include "kernel/syscalls/frame.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {

@@ -2,11 +2,10 @@
 // signalfd_siginfo records (taken out of the reading task's and its
 // process's pending sets, proc/signal.hpp signal_dequeue) instead of being
 // delivered; programs block those signals first. Readiness is the reading
-// task's: POLLIN while one of them is pending. Every queued signal calls
-// signalfd_notify, which (deferred out of interrupt context) wakes every
-// signalfd's queue, so poll, epoll and blocked reads re-check.
-#include "kernel/event/signalfd.hpp"
-
+// task's: POLLIN while one of them is pending. Every queued signal kicks
+// the kernel timers' deferred work (proc/ktimer.hpp), which (out of
+// interrupt context) wakes every signalfd's queue, so poll, epoll and
+// blocked reads re-check.
 #include "kernel/errno.hpp"
 #include "kernel/event/event_file.hpp"
 #include "kernel/fs/fd_table.hpp"
@@ -16,7 +15,7 @@
 #include "kernel/proc/ktimer.hpp"
 #include "kernel/proc/signal.hpp"
 #include "kernel/proc/wait.hpp"
-#include "kernel/syscalls/syscall.hpp"
+#include "kernel/syscalls/frame.hpp"
 #include "kernel/uapi.hpp"
 
 #include <linux/signalfd.h>  // struct signalfd_siginfo, SFD_*
@@ -148,8 +147,6 @@ long do_signalfd(long fd, uint64_t mask_addr, uint64_t size, uint64_t flags) {
 }
 
 }  // namespace
-
-void signalfd_notify() { ktimer_kick(); }
 
 const FileOps kSignalFdOps = {
     .read = sfd_read,

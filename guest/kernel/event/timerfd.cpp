@@ -22,7 +22,7 @@
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/ktimer.hpp"
 #include "kernel/proc/wait.hpp"
-#include "kernel/syscalls/syscall.hpp"
+#include "kernel/syscalls/frame.hpp"
 #include "kernel/time/clock.hpp"
 #include "kernel/uapi.hpp"
 

@@ -19,7 +19,7 @@
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/sched.hpp"
 #include "kernel/proc/signal.hpp"
-#include "kernel/syscalls/syscall.hpp"
+#include "kernel/syscalls/frame.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {

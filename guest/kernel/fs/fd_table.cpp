@@ -1,11 +1,10 @@
 #include "kernel/fs/fd_table.hpp"
 
 #include "kernel/errno.hpp"
-#include "kernel/kernel.hpp"
-#include "kernel/event/epoll.hpp"
 #include "kernel/fs/file_ops.hpp"
-#include "kernel/mm/kmem.hpp"
 #include "kernel/fs/locks.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/mm/kmem.hpp"
 #include "kernel/proc/task.hpp"
 
 namespace lightvm::guest {
@@ -14,6 +13,7 @@ namespace {
 
 constexpr int kMaxFiles = 1024;
 OpenFile g_files[kMaxFiles];
+void (*g_unwatch)(OpenFile*);  // file_set_unwatch
 FdTable g_boot_files;  // the first process's (the others' come from kmem)
 
 // The current process's descriptors.
@@ -63,11 +63,13 @@ bool file_set_path(OpenFile* f, const char* path, size_t len) {
     return false;
 }
 
+void file_set_unwatch(void (*fn)(OpenFile*)) { g_unwatch = fn; }
+
 long file_put(OpenFile* f) {
     if (--f->refs > 0)
         return 0;
-    if (f->ep_watchers)
-        epoll_forget_file(f);
+    if (f->ep_watchers && g_unwatch)
+        g_unwatch(f);
     locks_file_released(f);
     long err = f->ops->release ? f->ops->release(f) : 0;
     if (f->path) {

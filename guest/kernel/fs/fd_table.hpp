@@ -38,6 +38,10 @@ void file_get(OpenFile* f);
 // Drops a reference; the last one releases host handles and pipe ends and
 // returns a deferred write error, if any.
 long file_put(OpenFile* f);
+// epoll (event/epoll.cpp) installs this at its first use: file_put hands
+// it a file that is still watched (f->ep_watchers) before the release, so
+// the file table needs no knowledge of interest lists.
+void file_set_unwatch(void (*fn)(OpenFile* f));
 // Gives `f` a directory path slot; false when the pool or the size is exhausted.
 bool file_set_path(OpenFile* f, const char* path, size_t len);
 

@@ -5,10 +5,11 @@
 #include "kernel/fs/proc_files.hpp"
 
 #include "kernel/kernel.hpp"
+#include "kernel/mm/address_space.hpp"
 #include "kernel/mm/kmem.hpp"
 #include "kernel/mm/memory.hpp"
-#include "kernel/mm/address_space.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/cputime.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/time/clock.hpp"

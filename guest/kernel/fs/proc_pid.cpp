@@ -3,11 +3,11 @@
 #include "kernel/fs/proc_pid.hpp"
 
 #include "kernel/errno.hpp"
+#include "kernel/fs/dir_entry.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/identity.hpp"
-#include "kernel/fs/synthetic_dirs.hpp"
-#include "kernel/fs/vfs.hpp"
+#include "kernel/fs/resolved.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/task.hpp"

@@ -8,21 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/fs/dir_entry.hpp"
+#include "kernel/fs/resolved.hpp"
+
 namespace lightvm::guest {
 
 struct Process;
 struct OpenFile;
-struct Resolved;
 
-// The entries of a /proc/PID directory (and of /proc/PID/task/TID).
-enum class PidFile : uint8_t {
-    Dir, FdDir, TaskDir, Exe, Cwd, Stat, Status, Cmdline, Comm, Environ, Statm, Maps, Mounts, Auxv, Count
-};
-
-// A name that is a link whose target the kernel makes up: lstat reports a
-// link, readlink its text (proc_link_text), everything else follows it
-// (vfs_resolve already did).
-enum class ProcLink : uint8_t { None, Self, ThreadSelf, Cwd, Exe, Fd };
 
 // Rewrites the magic links in the normalised path out.abs (/proc/self ->
 // /proc/PID, /proc/PID/cwd -> that process's cwd, /proc/PID/task/PID/x ->

@@ -4,12 +4,12 @@
 // space. A zombie has neither address space nor task: its name and times
 // were kept at exit, and its memory lines are left out, as on Linux.
 #include "kernel/fs/proc_pid.hpp"
-
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
 #include "kernel/mm/kmem.hpp"
 #include "kernel/mm/layout.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/cputime.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/uapi.hpp"

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/fs/dir_entry.hpp"
 #include "kernel/fs/stat.hpp"
 
 namespace lightvm::guest {
@@ -21,12 +22,6 @@ bool is_kernel_dir(const char* dir, size_t len);
 // or nullptr at the end.
 const char* mount_child(const char* dir, uint32_t index, size_t* len);
 
-struct DirEntry {
-    const char* name;
-    size_t len;
-    uint64_t ino;
-    uint8_t type;  // DT_*
-};
 // The index-th entry of the kernel directory `dir`, "." and ".." first;
 // false at the end.
 bool synthetic_dir_entry(const char* dir, uint32_t index, DirEntry* out);

@@ -1,26 +1,27 @@
 // Path-based syscalls: open, stat, statx, access. Paths resolve in vfs.cpp;
 // host directories are served by the monitor (fs_client.cpp); the
 // directory/name and metadata calls live in sys_fs_dirs.cpp and sys_fs_meta.cpp.
-#include "kernel/fs/attr_cache.hpp"
 #include "kernel/errno.hpp"
+#include "kernel/fs/attr_cache.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
-#include "kernel/fs/pipe.hpp"
-#include "kernel/fs/tmpfs.hpp"
 #include "kernel/fs/identity.hpp"
-#include "kernel/fs/synthetic_dirs.hpp"
-#include "kernel/kernel.hpp"
-#include "kernel/syscalls/syscall.hpp"
 #include "kernel/fs/kernel_open.hpp"
+#include "kernel/fs/pipe.hpp"
+#include "kernel/fs/proc_pid.hpp"
+#include "kernel/fs/synthetic_dirs.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
+#include "kernel/fs/tmpfs.hpp"
 #include "kernel/fs/vfs.hpp"
-#include "kernel/uapi.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/mm/kmem.hpp"
 #include "kernel/mm/proc_maps.hpp"
 #include "kernel/mm/uaccess.hpp"
-#include "kernel/mm/kmem.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/task.hpp"
+#include "kernel/syscalls/frame.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 

@@ -11,6 +11,7 @@
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
 #include "kernel/fs/vfs.hpp"
+#include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/uapi.hpp"
 #include "lightvm/abi.h"

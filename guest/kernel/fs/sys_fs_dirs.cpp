@@ -1,19 +1,20 @@
 // Directory and name syscalls: getdents64, mkdir, unlink/rmdir, rename,
 // link, symlink, readlink, getcwd, chdir, fchdir.
-#include "kernel/fs/attr_cache.hpp"
 #include "kernel/errno.hpp"
-#include "kernel/proc/task.hpp"
+#include "kernel/fs/attr_cache.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
-#include "kernel/kernel.hpp"
-#include "kernel/syscalls/syscall.hpp"
-#include "kernel/fs/sys_fs_common.hpp"
+#include "kernel/fs/proc_pid.hpp"
 #include "kernel/fs/synthetic_dirs.hpp"
+#include "kernel/fs/sys_fs_common.hpp"
 #include "kernel/fs/tmpfs.hpp"
 #include "kernel/fs/vfs.hpp"
-#include "kernel/uapi.hpp"
+#include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/task.hpp"
+#include "kernel/syscalls/frame.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 

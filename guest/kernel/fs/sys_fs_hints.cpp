@@ -9,7 +9,7 @@
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/locks.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/syscalls/syscall.hpp"
+#include "kernel/syscalls/frame.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {

@@ -1,17 +1,17 @@
 // Metadata syscalls: truncate, utimensat, chmod, chown (a no-op), mknod
 // (refused), statfs.
-#include "kernel/fs/attr_cache.hpp"
 #include "kernel/errno.hpp"
+#include "kernel/fs/attr_cache.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
-#include "kernel/kernel.hpp"
-#include "kernel/syscalls/syscall.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
 #include "kernel/fs/tmpfs.hpp"
 #include "kernel/fs/vfs.hpp"
-#include "kernel/uapi.hpp"
+#include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/syscalls/frame.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 

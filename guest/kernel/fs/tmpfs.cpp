@@ -5,7 +5,7 @@
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/identity.hpp"
 #include "kernel/fs/pipe.hpp"
-#include "kernel/fs/vfs.hpp"
+#include "kernel/fs/resolved.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/frames.hpp"
 #include "kernel/mm/kmem.hpp"

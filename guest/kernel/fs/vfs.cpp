@@ -3,12 +3,13 @@
 #include "kernel/errno.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/identity.hpp"
+#include "kernel/fs/proc_pid.hpp"
 #include "kernel/fs/synthetic_dirs.hpp"
 #include "kernel/fs/tmpfs.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/uapi.hpp"
-#include "kernel/proc/task.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/task.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 

@@ -8,8 +8,9 @@
 #include "kernel/mm/kstack.hpp"
 #include "kernel/mm/layout.hpp"
 #include "kernel/proc/signal.hpp"
+#include "kernel/proc/signal_deliver.hpp"
 #include "kernel/proc/task.hpp"
-#include "kernel/syscalls/syscall.hpp"
+#include "kernel/syscalls/frame.hpp"
 #include "kernel/uapi.hpp"
 
 extern "C" uint64_t lvm_fault_frame[6];  // error, rip, cs, rflags, rsp, ss (written by the CPU)

@@ -7,7 +7,7 @@
 #include "kernel/mm/layout.hpp"
 #include "kernel/mm/memory.hpp"
 #include "kernel/mm/uaccess.hpp"
-#include "kernel/syscalls/syscall.hpp"
+#include "kernel/syscalls/frame.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {

@@ -9,7 +9,7 @@
 #include "kernel/net/sock_uapi.hpp"
 #include "kernel/net/socket.hpp"
 #include "kernel/proc/task.hpp"
-#include "kernel/syscalls/syscall.hpp"
+#include "kernel/syscalls/frame.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {

@@ -1,7 +1,7 @@
 #include "kernel/proc/cputime.hpp"
 
-#include "kernel/proc/sched.hpp"
 #include "kernel/proc/task.hpp"
+#include "kernel/proc/task_list.hpp"
 #include "kernel/time/clock.hpp"
 
 namespace lightvm::guest {
@@ -55,7 +55,7 @@ void cputime_task(const Task* t, uint64_t* user_ns, uint64_t* sys_ns) {
 
 void cputime_process(const Process* p, uint64_t* user_ns, uint64_t* sys_ns) {
     Sum s{p, 0, 0};
-    sched_for_each_task(add_task, &s);
+    task_for_each(add_task, &s);
     *user_ns = s.user;
     *sys_ns = s.sys;
 }

@@ -15,22 +15,12 @@
 
 #include <stdint.h>
 
+#include "kernel/proc/cputime_types.hpp"
+
 namespace lightvm::guest {
 
 struct Task;
 struct Process;
-
-struct CpuTime {
-    uint64_t user_ns;
-    uint64_t sys_ns;
-    uint64_t mark_ns;  // monotonic time the current stretch began (0: not running)
-};
-
-// A process's CPU time that outlives its tasks.
-struct ProcCpuTime {
-    uint64_t exit_user_ns, exit_sys_ns;          // all its tasks', taken at exit
-    uint64_t children_user_ns, children_sys_ns;  // reaped children's (theirs included)
-};
 
 // System-call entry and exit of the current task.
 void cputime_syscall_enter(Task* t);

@@ -7,7 +7,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/task.hpp"
-#include "kernel/syscalls/syscall.hpp"
+#include "kernel/syscalls/frame.hpp"
 
 namespace lightvm::guest {
 

@@ -1,20 +1,20 @@
 #include "kernel/proc/exit.hpp"
 
-#include "kernel/proc/cputime.hpp"
-
+#include "kernel/errno.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
 #include "kernel/mm/kmem.hpp"
 #include "kernel/mm/memory.hpp"
 #include "kernel/mm/uaccess.hpp"
-#include "kernel/proc/process.hpp"
-#include "kernel/errno.hpp"
+#include "kernel/proc/cputime.hpp"
 #include "kernel/proc/futex.hpp"
+#include "kernel/proc/process.hpp"
 #include "kernel/proc/sched.hpp"
 #include "kernel/proc/signal.hpp"
-#include "kernel/time/timers.hpp"
+#include "kernel/proc/task_list.hpp"
 #include "kernel/proc/wait.hpp"
+#include "kernel/time/timers.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -83,7 +83,7 @@ struct FindThread {
 // Another live task of p, or nullptr.
 Task* other_thread(Process* p) {
     FindThread f{p, current(), nullptr};
-    sched_for_each_task(
+    task_for_each(
         [](Task* t, void* arg) {
             auto* f = static_cast<FindThread*>(arg);
             if (t->process == f->p && t != f->self && t->user && t->state != TaskState::Dead)
@@ -97,7 +97,7 @@ Task* other_thread(Process* p) {
 // signal, execve): each leaves at its next return towards user mode.
 void kill_other_threads() {
     FindThread f{current_process(), current(), nullptr};
-    sched_for_each_task(
+    task_for_each(
         [](Task* t, void* arg) {
             auto* f = static_cast<FindThread*>(arg);
             if (t->process == f->p && t != f->self && t->user && t->state != TaskState::Dead)

@@ -7,7 +7,7 @@
 #include "kernel/proc/sched.hpp"
 #include "kernel/proc/signal.hpp"
 #include "kernel/proc/task.hpp"
-#include "kernel/syscalls/syscall.hpp"
+#include "kernel/syscalls/frame.hpp"
 #include "kernel/time/clock.hpp"
 #include "kernel/uapi.hpp"
 

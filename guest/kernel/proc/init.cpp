@@ -1,10 +1,11 @@
-#include "kernel/proc/task.hpp"
-
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/sched.hpp"
+#include "kernel/proc/signal.hpp"
+#include "kernel/proc/signal_deliver.hpp"
+#include "kernel/proc/task.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -47,6 +48,7 @@ void proc_init() {
     g_init_fs.umask = 022;
     default_limits(p);
     signals_init_process(p);
+    signal_delivery_init();
 
     Task& t = g_init_task;
     t.tid = p.pid;

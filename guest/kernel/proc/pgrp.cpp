@@ -3,7 +3,7 @@
 // (tcsetpgrp/TIOCSPGRP).
 #include "kernel/errno.hpp"
 #include "kernel/proc/process.hpp"
-#include "kernel/syscalls/syscall.hpp"
+#include "kernel/syscalls/frame.hpp"
 
 namespace lightvm::guest {
 

@@ -2,8 +2,8 @@
 
 #include "kernel/kernel.hpp"
 #include "kernel/mm/slab.hpp"
-#include "kernel/proc/sched.hpp"
 #include "kernel/proc/task.hpp"
+#include "kernel/proc/task_list.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -42,7 +42,7 @@ bool pid_used(uint32_t pid) {
         uint32_t pid;
         bool used;
     } probe{pid, false};
-    sched_for_each_task(
+    task_for_each(
         [](Task* t, void* arg) {
             auto* pr = static_cast<Probe*>(arg);
             pr->used |= t->tid == pr->pid;

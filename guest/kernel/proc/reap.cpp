@@ -2,12 +2,12 @@
 // child that exited stays a zombie (its pid and status, nothing else)
 // until then. Stopped/continued children come with job control.
 #include "kernel/errno.hpp"
-#include "kernel/proc/cputime.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/cputime.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/wait.hpp"
-#include "kernel/syscalls/syscall.hpp"
+#include "kernel/syscalls/frame.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {

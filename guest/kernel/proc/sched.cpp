@@ -1,14 +1,15 @@
 #include "kernel/proc/sched.hpp"
-#include "kernel/proc/sigframe.hpp"
 
 #include "kernel/irq/irq.hpp"
+#include "kernel/irq/timer.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/proc/cputime.hpp"
-#include "kernel/proc/ktimer.hpp"
 #include "kernel/mm/address_space.hpp"
+#include "kernel/proc/cputime.hpp"
+#include "kernel/proc/fpu.hpp"
+#include "kernel/proc/ktimer.hpp"
 #include "kernel/proc/process.hpp"
+#include "kernel/proc/task_list.hpp"
 #include "kernel/time/clock.hpp"
-#include "kernel/time/timers.hpp"
 
 extern "C" void lvm_switch(uint64_t* save_rsp, uint64_t next_rsp);
 extern "C" void lvm_kthread_start();
@@ -17,12 +18,6 @@ namespace lightvm::guest {
 
 namespace {
 
-// Every task of the VM, for the run-queue scan and deadlines. A scan over
-// the tasks is cheap next to a switch that loads CR3 (~7-10 us on PVM);
-// a run queue replaces it when threads make runnable tasks many.
-constexpr int kMaxTasks = kMaxProcs + 8;
-Task* g_tasks[kMaxTasks];
-int g_ntasks;
 uint64_t g_idle_count;
 void (*g_idle_hook)();
 bool (*g_idle_poller)(uint64_t, bool);
@@ -70,8 +65,8 @@ void switch_to(Task* prev, Task* next) {
 void expire_deadlines() {
     ktimer_poll();
     uint64_t now = 0;
-    for (int i = 0; i < g_ntasks; ++i) {
-        Task* t = g_tasks[i];
+    for (int i = 0, n = tasks_count(); i < n; ++i) {
+        Task* t = tasks_at(i);
         if (t->state != TaskState::Blocked || !t->deadline_ns)
             continue;
         if (!now)
@@ -86,12 +81,13 @@ uint64_t earlier(uint64_t a, uint64_t b) { return !a ? b : !b ? a : a < b ? a : 
 
 // Round robin: the next runnable task after `from`, possibly `from` itself.
 Task* pick_next(Task* from) {
+    const int n = tasks_count();
     int start = 0;
-    for (int i = 0; i < g_ntasks; ++i)
-        if (g_tasks[i] == from)
+    for (int i = 0; i < n; ++i)
+        if (tasks_at(i) == from)
             start = i + 1;
-    for (int k = 0; k < g_ntasks; ++k) {
-        Task* t = g_tasks[(start + k) % g_ntasks];
+    for (int k = 0; k < n; ++k) {
+        Task* t = tasks_at((start + k) % n);
         if (t->state == TaskState::Running)
             return t;
     }
@@ -104,9 +100,9 @@ Task* pick_next(Task* from) {
 // the timer's deadline at the latest), never between the check and the
 // sleep, where the wake-up it brings would be lost.
 uint64_t earliest_deadline() {
-    uint64_t earliest = earlier(timers_next_deadline(), ktimer_earliest());
-    for (int i = 0; i < g_ntasks; ++i) {
-        Task* t = g_tasks[i];
+    uint64_t earliest = earlier(irq::timer_earliest(), ktimer_earliest());
+    for (int i = 0, n = tasks_count(); i < n; ++i) {
+        Task* t = tasks_at(i);
         if (t->state == TaskState::Blocked && t->deadline_ns && (!earliest || t->deadline_ns < earliest))
             earliest = t->deadline_ns;
     }
@@ -115,8 +111,8 @@ uint64_t earliest_deadline() {
 
 void idle() {
     irq::MaskGuard masked;
-    for (int i = 0; i < g_ntasks; ++i)
-        if (g_tasks[i]->state == TaskState::Running)
+    for (int i = 0, n = tasks_count(); i < n; ++i)
+        if (tasks_at(i)->state == TaskState::Running)
             return;  // an interrupt handler woke it since pick_next
     uint64_t earliest = earliest_deadline();
     if (g_idle_hook)
@@ -147,26 +143,9 @@ void schedule() {
     }
 }
 
-void add_task(Task* t) {
-    for (int i = 0; i < g_ntasks; ++i)
-        if (g_tasks[i] == t)
-            return;
-    if (g_ntasks < kMaxTasks)
-        g_tasks[g_ntasks++] = t;
-}
-
-void remove_task(Task* t) {
-    for (int i = 0; i < g_ntasks; ++i) {
-        if (g_tasks[i] == t) {
-            g_tasks[i] = g_tasks[--g_ntasks];
-            return;
-        }
-    }
-}
-
 }  // namespace
 
-void sched_add_task(Task* t) { add_task(t); }
+void sched_add_task(Task* t) { tasks_add(t); }
 
 void sched_release_vfork(Task* t) {
     if (Task* parent = t->vfork_parent) {
@@ -195,7 +174,7 @@ void sched_finish_switch() {
 void sched_exit_task() {
     Task* t = current();
     t->state = TaskState::Dead;
-    remove_task(t);
+    tasks_remove(t);
     g_dead = t;
     schedule();
     __builtin_unreachable();
@@ -204,9 +183,9 @@ void sched_set_idle_hook(void (*hook)()) { g_idle_hook = hook; }
 void sched_set_idle_poller(bool (*poller)(uint64_t, bool)) { g_idle_poller = poller; }
 
 bool sched_monitor_may_wait(int64_t* wait_ns) {
-    uint64_t earliest = earlier(timers_next_deadline(), ktimer_earliest());
-    for (int i = 0; i < g_ntasks; ++i) {
-        Task* t = g_tasks[i];
+    uint64_t earliest = earlier(irq::timer_earliest(), ktimer_earliest());
+    for (int i = 0, n = tasks_count(); i < n; ++i) {
+        Task* t = tasks_at(i);
         if (t == current())
             continue;
         if (t->state == TaskState::Running)
@@ -252,11 +231,6 @@ void sched_sleep_until(uint64_t deadline_ns) {
 
 uint64_t sched_idle_count() { return g_idle_count; }
 
-void sched_for_each_task(void (*fn)(Task*, void*), void* arg) {
-    for (int i = 0; i < g_ntasks; ++i)
-        fn(g_tasks[i], arg);
-}
-
 Task* kthread_create(void (*fn)(void*), void* arg, const char* name) {
     int slot = -1;
     for (int i = 0; i < kMaxKthreads && slot < 0; ++i)
@@ -285,7 +259,7 @@ Task* kthread_create(void (*fn)(void*), void* arg, const char* name) {
     memcpy(frame, init, sizeof init);
     t.ksp = reinterpret_cast<uint64_t>(frame);
     t.state = TaskState::Running;
-    add_task(&t);
+    tasks_add(&t);
     return &t;
 }
 
@@ -295,7 +269,7 @@ Task* kthread_create(void (*fn)(void*), void* arg, const char* name) {
 extern "C" [[noreturn]] void lvm_kthread_exit() {
     Task* t = current();
     t->state = TaskState::Dead;
-    remove_task(t);
+    tasks_remove(t);
     schedule();
     __builtin_unreachable();
 }

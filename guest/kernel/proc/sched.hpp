@@ -54,10 +54,6 @@ void sched_set_idle_poller(bool (*poller)(uint64_t ns, bool forever));
 // (-1: no other deadline). Runs the idle hook, as an idle would.
 bool sched_monitor_may_wait(int64_t* wait_ns);
 
-// Calls fn(t, arg) for every task the scheduler knows (signal delivery
-// looks for the tasks of a process).
-void sched_for_each_task(void (*fn)(Task* t, void* arg), void* arg);
-
 // How many times the CPU idled in the monitor (each is one exit).
 uint64_t sched_idle_count();
 

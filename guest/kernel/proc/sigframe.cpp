@@ -17,8 +17,9 @@
 #include "kernel/kernel.hpp"
 #include "kernel/mm/layout.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/fpu.hpp"
 #include "kernel/proc/task.hpp"
-#include "kernel/syscalls/syscall.hpp"
+#include "kernel/syscalls/frame.hpp"
 #include "kernel/uapi.hpp"
 
 #include <asm/sigcontext.h>
@@ -69,29 +70,8 @@ constexpr uint64_t kUserCs = 0x33, kUserSs = 0x2b;
 // arithmetic flags, DF, TF, AC, RF. Never IF, IOPL, VM, NT.
 constexpr uint64_t kUserFlags = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x10000 | 0x40000;
 
-alignas(64) uint8_t g_fx[kFxSize];       // one CPU: the state on its way to or from the frame
-alignas(64) uint8_t g_fx_init[kFxSize];  // FCW 0x37f, MXCSR 0x1f80, registers zero
-uint32_t g_mxcsr_mask;
+alignas(64) uint8_t g_fx[kFxSize];  // one CPU: the state on its way to or from the frame
 uint64_t g_trapno, g_error, g_cr2;
-
-void fx_save(uint8_t* p) { asm volatile("fxsave64 %0" : "=m"(*reinterpret_cast<uint8_t(*)[kFxSize]>(p))); }
-void fx_restore(const uint8_t* p) {
-    asm volatile("fxrstor64 %0" : : "m"(*reinterpret_cast<const uint8_t(*)[kFxSize]>(p)));
-}
-
-void fpu_setup_once() {
-    if (g_mxcsr_mask)
-        return;
-    fx_save(g_fx);
-    uint32_t mask;
-    memcpy(&mask, g_fx + 28, 4);
-    g_mxcsr_mask = mask ? mask : 0xffbf;  // 0: the architectural default
-    memset(g_fx_init, 0, sizeof g_fx_init);
-    const uint16_t fcw = 0x37f;
-    const uint32_t mxcsr = 0x1f80;
-    memcpy(g_fx_init, &fcw, 2);
-    memcpy(g_fx_init + 24, &mxcsr, 4);
-}
 
 bool canonical_user(uint64_t a) { return a < kUserMax; }
 
@@ -133,28 +113,6 @@ uint64_t frame_address(const SyscallFrame& f, const KSigAction& ka, uint64_t* fp
 
 }  // namespace
 
-void fpu_init() { fpu_setup_once(); }
-
-void fpu_switch(Task* prev, Task* next) {
-    fpu_setup_once();
-    if (prev->user) {
-        fx_save(prev->fpu);
-        prev->fpu_valid = true;
-    }
-    if (next->user && next->fpu_valid)
-        fx_restore(next->fpu);
-}
-
-void fpu_fork(Task* child) {
-    fx_save(child->fpu);  // the parent's state now, in the middle of fork
-    child->fpu_valid = true;
-}
-
-void fpu_exec() {
-    fpu_setup_once();
-    fx_restore(g_fx_init);  // a new program starts with Linux's initial FPU state
-}
-
 bool on_altstack(const Task& t, uint64_t sp) {
     return t.sig.ss_size && sp > t.sig.ss_sp && sp - t.sig.ss_sp <= t.sig.ss_size;
 }
@@ -166,7 +124,6 @@ void sigframe_set_fault(uint64_t trapno, uint64_t error, uint64_t cr2) {
 }
 
 bool sigframe_setup(SyscallFrame* f, int sig, const KSigInfo& info, const KSigAction& ka, uint64_t old_mask) {
-    fpu_setup_once();
     if (!(ka.flags & SA_RESTORER))
         return false;  // x86-64 has no kernel-provided trampoline
     uint64_t fp = 0;
@@ -190,11 +147,11 @@ bool sigframe_setup(SyscallFrame* f, int sig, const KSigInfo& info, const KSigAc
     fr.uc.mc.fpstate = fp;
     fr.uc.sigmask = old_mask;
     fr.info = info;
-    fx_save(g_fx);
+    fpu_save(g_fx);
     memset(g_fx + 464, 0, 48);  // the software bytes: no xstate (see above)
     if (copy_to_user(fp, g_fx, kFxSize) < 0 || copy_to_user(addr, &fr, sizeof fr) < 0)
         return false;
-    fx_restore(g_fx_init);  // the handler starts with a clean FPU, as on Linux
+    fpu_load_init();  // the handler starts with a clean FPU, as on Linux
     f->rdi = static_cast<uint64_t>(sig);
     f->rsi = addr + offsetof(RtSigFrame, info);
     f->rdx = addr + offsetof(RtSigFrame, uc);
@@ -208,7 +165,6 @@ bool sigframe_setup(SyscallFrame* f, int sig, const KSigInfo& info, const KSigAc
 }
 
 bool sigframe_return(SyscallFrame* f) {
-    fpu_setup_once();
     const uint64_t addr = f->rsp - 8;
     RtSigFrame fr;
     if (copy_from_user(&fr, addr, sizeof fr) < 0)
@@ -226,14 +182,14 @@ bool sigframe_return(SyscallFrame* f) {
         // fails the frame (SIGSEGV) for them too.
         uint32_t mxcsr;
         memcpy(&mxcsr, g_fx + 24, 4);
-        if (mxcsr & ~g_mxcsr_mask)
+        if (mxcsr & ~fpu_mxcsr_mask())
             return false;
     }
     load_regs(*f, sc);
     if (sc.fpstate)
-        fx_restore(g_fx);
+        fpu_load(g_fx);
     else
-        fx_restore(g_fx_init);  // no FPU context: the init state, as Linux
+        fpu_load_init();  // no FPU context: the init state, as Linux
     Task& t = *current();
     t.sigmask = fr.uc.sigmask & ~(sig_bit(SIGKILL) | sig_bit(SIGSTOP));
     // uc_stack: the handler may have changed it (restore_altstack); not

@@ -3,11 +3,12 @@
 
 #include <stdint.h>
 
-#include "kernel/proc/signal.hpp"
+#include "kernel/proc/signal_types.hpp"
 
 namespace lightvm::guest {
 
 struct SyscallFrame;
+struct Task;
 
 // Builds the rt_sigframe for sig below f->rsp (or on the altstack), saves
 // the FPU state into it, and points f at the handler. old_mask goes into
@@ -23,16 +24,5 @@ bool sigframe_return(SyscallFrame* f);
 
 // sigaltstack's "are we on it" for the user stack pointer sp.
 bool on_altstack(const Task& t, uint64_t sp);
-
-// The FPU state of user code for a fresh handler (Linux's init state);
-// sigframe.cpp also probes MXCSR_MASK at boot.
-void fpu_init();
-
-// Task switches (proc/sched.cpp): the CPU's x87/SSE registers belong to the
-// running user task; the switch saves prev's and loads next's. fork gives
-// the child a copy of the parent's state, exec the initial state.
-void fpu_switch(Task* prev, Task* next);
-void fpu_fork(Task* child);
-void fpu_exec();
 
 }  // namespace lightvm::guest

@@ -4,76 +4,19 @@
 // on the user stack (proc/sigframe.cpp), rt_sigreturn undoing it. The
 // syscalls are in proc/sys_signal.cpp; docs/design.md, "Signals".
 //
-// This header has no uapi include: task.hpp (and so hosted unit tests)
-// include it. The structs below have Linux's layouts (asserted in
-// signal.cpp against the uapi headers).
+// The structs are in signal_types.hpp (task.hpp embeds them).
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "kernel/proc/signal_types.hpp"
 
 namespace lightvm::guest {
 
 struct Process;
 struct Task;
 struct SyscallFrame;
-
-inline constexpr int kNSig = 64;
-inline constexpr uint64_t sig_bit(int sig) { return 1ull << (sig - 1); }
-
-// siginfo_t as x86-64 Linux lays it out (128 bytes; the union at 16).
-struct KSigInfo {
-    int32_t signo, err, code, pad0;
-    union {
-        struct { int32_t pid; uint32_t uid; uint64_t value; } kill;  // SI_USER, SI_TKILL, SI_QUEUE
-        struct { int32_t tid; int32_t overrun; uint64_t value; } timer;  // SI_TIMER
-        struct { int32_t pid; uint32_t uid; int32_t status; int32_t pad; int64_t utime, stime; } chld;
-        struct { uint64_t addr; } fault;  // SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP
-        uint8_t raw[112];
-    };
-};
-static_assert(sizeof(KSigInfo) == 128);
-
-// rt_sigaction's struct on x86-64 (handler, flags, restorer, mask).
-struct KSigAction {
-    uint64_t handler, flags, restorer, mask;
-};
-
-// The handlers of a process: shared by threads created with CLONE_SIGHAND,
-// copied by fork (signals_fork).
-struct SigHand {
-    uint32_t refs;
-    KSigAction action[kNSig];
-};
-
-// A pending set with the siginfo of each queued instance, oldest first.
-// Standard signals (1..31) are queued once; real-time signals queue every
-// instance up to kSigQueueMax (then sigqueue says EAGAIN).
-inline constexpr int kSigQueueMax = 16;
-struct SigPending {
-    uint64_t set;
-    uint32_t n;
-    KSigInfo queue[kSigQueueMax];
-};
-
-// A task's part (Task::sig); Task::sigmask is its blocked mask.
-struct TaskSignals {
-    SigPending pending;       // tkill/tgkill and synchronous faults
-    uint64_t saved_mask;      // rt_sigsuspend/ppoll/pselect: the mask to restore
-    bool restore_mask;        // ... after the next delivery (or at once without one)
-    bool kernel_only;         // kernel threads: never receive signals
-    volatile bool kick;       // a signal came while running: the next sched_block returns at once
-    uint64_t ss_sp, ss_size;  // sigaltstack
-    uint32_t ss_flags;        // SS_DISABLE or 0 (SS_ONSTACK is computed)
-};
-
-// A process's part (Process::sig).
-struct ProcTimers;
-struct ProcSignals {
-    SigHand* hand;
-    SigPending shared;  // kill(), process-directed timers, SIGCHLD
-    ProcTimers* timers; // alarm/setitimer/timer_create (time/timers.cpp), null until used
-};
 
 // ---- The API the process model calls (keep stable) --------------------
 
@@ -121,34 +64,13 @@ struct SignalHooks {
     void (*cont)(Process* p);   // p is continued (called on sending SIGCONT)
 };
 void signal_set_hooks(const SignalHooks& hooks);
+const SignalHooks& signal_hooks();
 
-// ---- Delivery (called by the syscall and interrupt exit paths) --------
-
-// Internal "restart" results (uapi.hpp ERESTART*): never seen by the program.
-bool is_restart_code(long result);
-// The end of a system call: f->rax holds the result; nr the call (not
-// __NR_rt_sigreturn: that result is a restored register). Handles
-// restarts and delivers at most one handled signal (the rest go out at the
-// next return, before any more user code of the interrupted flow runs).
-void signal_syscall_exit(SyscallFrame* f, uint64_t nr);
-// Returning from an interrupt or fault to user code: delivers one signal.
-void signal_user_return(SyscallFrame* f);
-// A synchronous fault (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) in user
-// code: true if a handler will run (delivered into f), false if the
-// default action applies (the caller reports and ends the process).
-bool signal_force_fault(SyscallFrame* f, int sig, int code, uint64_t addr, uint64_t trapno, uint64_t error);
-// What PUSH_GPRS (arch/x86_64/gprs.h) saved on the fault stack; with the
-// CPU's frame in lvm_fault_frame it is the faulting program's state.
-struct PushedGprs {
-    uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
-};
-// The page-fault and trap paths: signal_force_fault on that state; true
-// if the program's handler runs when the path returns.
-bool signal_fault_to_handler(PushedGprs& r, int sig, int code, uint64_t addr, uint64_t trapno, uint64_t error);
-// Which CPU exceptions the CPL0 trap stubs may hand to the kernel now
-// (arch/x86_64/cpl0.S lvm_trap_handled): a handler for the vector's signal
-// is installed and not blocked. Refreshed on every return to user mode.
-void signal_trap_refresh(const Task* t);
+// What SIG_DFL does with a signal (man 7 signal).
+enum class SigDefault { Term, Core, Ignore, Stop, Cont };
+SigDefault signal_default_action(int sig);
+// Never blocked, never caught.
+inline constexpr uint64_t kUnblockable = sig_bit(9) | sig_bit(19);  // SIGKILL, SIGSTOP
 
 // force_sigsegv: a bad signal frame or rt_sigreturn frame: SIGSEGV with its
 // default action, whatever the handler or mask.

@@ -4,7 +4,7 @@
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/caps.hpp"
 #include "kernel/proc/task.hpp"
-#include "kernel/syscalls/syscall.hpp"
+#include "kernel/syscalls/frame.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {

@@ -9,15 +9,14 @@
 #include "kernel/proc/sigframe.hpp"
 #include "kernel/proc/signal.hpp"
 #include "kernel/proc/task.hpp"
-#include "kernel/syscalls/syscall.hpp"
+#include "kernel/proc/task_list.hpp"
+#include "kernel/syscalls/frame.hpp"
 #include "kernel/time/clock.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
 namespace {
-
-constexpr uint64_t kUnblockable = sig_bit(SIGKILL) | sig_bit(SIGSTOP);
 
 bool valid_sig(uint64_t sig) { return sig >= 1 && sig <= kNSig; }
 int sig_arg(uint64_t reg) { return static_cast<int32_t>(static_cast<uint32_t>(reg)); }
@@ -39,7 +38,7 @@ struct FindTask {
 
 Task* find_task(int32_t tid) {
     FindTask f{tid, nullptr};
-    sched_for_each_task(
+    task_for_each(
         [](Task* t, void* arg) {
             auto* f = static_cast<FindTask*>(arg);
             if (!t->sig.kernel_only && t->state != TaskState::Dead && static_cast<int32_t>(t->tid) == f->tid)

@@ -11,9 +11,9 @@
 #include <stdint.h>
 
 #include "arch/x86_64/cpu.hpp"
-#include "kernel/proc/cputime.hpp"
+#include "kernel/proc/cputime_types.hpp"
 #include "kernel/mm/kstack.hpp"
-#include "kernel/proc/signal.hpp"
+#include "kernel/proc/signal_types.hpp"
 #include "kernel/proc/wait_queue.hpp"
 #include "lightvm/abi.h"
 

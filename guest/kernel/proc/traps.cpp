@@ -7,6 +7,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/proc/exit.hpp"
 #include "kernel/proc/signal.hpp"
+#include "kernel/proc/signal_deliver.hpp"
 #include "kernel/uapi.hpp"
 
 extern "C" uint64_t lvm_fault_frame[6];  // error, rip, cs, rflags, rsp, ss

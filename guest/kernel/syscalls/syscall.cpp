@@ -1,4 +1,6 @@
 #include "kernel/syscalls/syscall.hpp"
+#include "kernel/proc/signal_deliver.hpp"
+#include "kernel/proc/cputime.hpp"
 
 #include "kernel/dev/console.hpp"
 #include "kernel/errno.hpp"

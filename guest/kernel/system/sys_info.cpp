@@ -2,10 +2,10 @@
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/memory.hpp"
-#include "kernel/proc/caps.hpp"
-#include "kernel/time/clock.hpp"
-#include "kernel/syscalls/syscall.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/caps.hpp"
+#include "kernel/syscalls/frame.hpp"
+#include "kernel/time/clock.hpp"
 #include "kernel/uapi.hpp"
 #include "lib/chacha20.hpp"
 

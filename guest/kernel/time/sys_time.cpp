@@ -1,13 +1,13 @@
 // Clocks from the TSC (no exit); sleeping is the one time-related exit.
-#include "kernel/time/clock.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/cputime.hpp"
 #include "kernel/proc/sched.hpp"
 #include "kernel/proc/signal.hpp"
 #include "kernel/proc/task.hpp"
-#include "kernel/syscalls/syscall.hpp"
-#include "kernel/mm/uaccess.hpp"
+#include "kernel/syscalls/frame.hpp"
+#include "kernel/time/clock.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {

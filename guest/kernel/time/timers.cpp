@@ -1,6 +1,6 @@
 // Interval timers and POSIX timers (man 2 alarm, setitimer, timer_create):
 // every armed timer of every process is a deadline on CLOCK_MONOTONIC; the
-// one-shot guest timer interrupt (irq::arm_timer, one exit) is armed at the
+// one-shot guest timer interrupt (irq/timer.hpp's Timers slot) is armed at the
 // earliest. Its handler sends the signals that are due (SIGALRM, the
 // timer's sigev_signo) and re-arms periodic timers; a task running user
 // code gets them on the interrupt's way back (irq.cpp's user-return hook).
@@ -11,14 +11,14 @@
 #include "kernel/time/timers.hpp"
 
 #include "kernel/errno.hpp"
-#include "kernel/irq/irq.hpp"
+#include "kernel/irq/timer.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/kmem.hpp"
 #include "kernel/mm/uaccess.hpp"
-#include "kernel/proc/sched.hpp"
 #include "kernel/proc/signal.hpp"
 #include "kernel/proc/task.hpp"
-#include "kernel/syscalls/syscall.hpp"
+#include "kernel/proc/task_list.hpp"
+#include "kernel/syscalls/frame.hpp"
 #include "kernel/time/clock.hpp"
 #include "kernel/uapi.hpp"
 
@@ -54,8 +54,6 @@ namespace {
 
 constexpr int kMaxProcs = 64;
 ProcTimers* g_procs[kMaxProcs];  // processes with timers
-uint64_t g_armed;                // the deadline the guest timer is armed at (0: none)
-bool g_handler_set;
 
 constexpr int kItimerSig[3] = {SIGALRM, SIGVTALRM, SIGPROF};
 
@@ -94,14 +92,14 @@ uint64_t earliest() {
     return e;
 }
 
+void on_timer(const irq::Frame*);
+
 // One exit when the earliest deadline changed.
 void rearm() {
     irq::MaskGuard masked;
     uint64_t e = earliest();
-    if (e == g_armed)
-        return;
-    g_armed = e;
-    irq::arm_timer(e);
+    if (e != irq::timer_deadline(irq::TimerSlot::Timers))
+        irq::timer_arm(irq::TimerSlot::Timers, e, on_timer);
 }
 
 // The next deadline of a periodic timer that fired at `deadline`; missed
@@ -142,7 +140,7 @@ void fire_posix(ProcTimers& pt, int id, uint64_t now) {
     Task* target = nullptr;
     if (t.thread) {
         g_thread_target = nullptr;
-        sched_for_each_task(find_tid, &t.tid);
+        task_for_each(find_tid, &t.tid);
         target = g_thread_target;
     }
     SigPending& q = target ? target->sig.pending : pt.owner->sig.shared;
@@ -165,7 +163,6 @@ void fire_posix(ProcTimers& pt, int id, uint64_t now) {
 }
 
 void on_timer(const irq::Frame*) {
-    g_armed = 0;
     uint64_t now = monotonic_ns();
     for (ProcTimers* pt : g_procs) {
         if (!pt)
@@ -197,10 +194,6 @@ ProcTimers* timers_of(Process* p, bool create) {
     if (!t)
         return nullptr;
     t->owner = p;
-    if (!g_handler_set) {
-        irq::set_handler(abi::kIrqTimer, on_timer);
-        g_handler_set = true;
-    }
     irq::MaskGuard masked;
     g_procs[slot] = t;
     p->sig.timers = t;
@@ -243,8 +236,6 @@ long set_itimer(int which, uint64_t value, uint64_t interval, uint64_t* old_valu
 }
 
 }  // namespace
-
-uint64_t timers_next_deadline() { return g_armed; }
 
 void timers_exit(Process& p) {
     irq::MaskGuard masked;

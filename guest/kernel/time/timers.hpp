@@ -7,9 +7,6 @@ namespace lightvm::guest {
 
 struct Process;
 
-// The monotonic deadline the guest timer interrupt is armed at (0: none):
-// the scheduler's idle never sleeps past it.
-uint64_t timers_next_deadline();
 // A process ends (or execs: POSIX timers are deleted, the itimers stay —
 // the process model decides which it calls): its timers go.
 void timers_exit(Process& p);
