@@ -55,7 +55,8 @@ int find_double_dash(int argc, char** argv) {
             return -1;  // APP reached: a later "--" belongs to the guest
         if (a == "--mem" || a == "--env" || a == "--timeout" || a == "--fs" || a == "--rootfs" || a == "--disk" || a == "--tmpfs" || a == "--pids" ||
             a == "--workdir" || a == "-w" || a == "--net" || a == "-p" || a == "--publish" || a == "--uid" || a == "--gid" || a == "--name" || a == "--socket" ||
-            a == "-e" || a == "-m" || a == "-v" || a == "--volume" || a == "--memory")
+            a == "-e" || a == "-m" || a == "-v" || a == "--volume" || a == "--memory" || a == "--save" ||
+            a == "--save-after" || a == "--restore")
             ++i;
     }
     return -1;
@@ -162,6 +163,15 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
     sub->add_option("--socket", run.socket, "lightvmd's socket (default $LIGHTVM_SOCKET or the standard path)")
         ->type_name("PATH");
     sub->add_flag("--no-daemon", run.no_daemon, "Run the VM in this process even when lightvmd is running");
+    std::string save_after;
+    sub->add_option("--save", run.save_path, "Save the running VM to PATH and PATH.mem (see --save-after)")
+        ->type_name("PATH");
+    sub->add_option("--save-after", save_after, "With --save: save S seconds after the start (default 0)")
+        ->type_name("S");
+    sub->add_flag("--save-stop", run.config.save.stop, "With --save: end the VM once it is saved (exit status 0)");
+    sub->add_option("--restore", run.config.restore_path,
+                    "Continue the VM saved at PATH instead of starting an APP (no APP; the snapshot's shares and disks)")
+        ->type_name("PATH");
     sub->prefix_command();  // everything from APP on belongs to the guest
     sub->footer("APP [ARGS...] follow the options (or a '--'): a static x86-64 executable and its arguments.\nExit status: the guest's; 124 timeout; "
                 "125 lightvm error; 126 APP cannot be executed; 127 APP not found; 128+N guest killed by signal N.");
@@ -181,6 +191,39 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         return Command{HelpRequested{app.help(), 2}};
 
     auto rest = sub->remaining();
+    if (!save_after.empty()) {
+        if (run.save_path.empty())
+            return make_error(ErrorKind::BadInput, "--save-after", "needs --save PATH");
+        auto s = parse_seconds(save_after);
+        if (!s)
+            return make_error(ErrorKind::BadInput, "--save-after", s.error().message);
+        run.config.save.after_seconds = *s;
+    }
+    if (run.config.save.stop && run.save_path.empty())
+        return make_error(ErrorKind::BadInput, "--save-stop", "needs --save PATH");
+    if (!run.save_path.empty() || !run.config.restore_path.empty()) {
+        // The files and the VM's state stay in this process.
+        run.no_daemon = true;
+        if (run.detach || create)
+            return make_error(ErrorKind::BadInput, run.save_path.empty() ? "--restore" : "--save",
+                              "not with -d or create (lightvmd does not save or restore VMs yet)");
+    }
+    if (!run.config.restore_path.empty()) {
+        // Everything the VM was started with is in the snapshot.
+        const bool other = !rest.empty() || !after_dash.empty() || !mem.empty() || !shares.empty() || !disks.empty() ||
+                           !rootfs.empty() || !tmpfs.empty() || !net.empty() || !publish.empty() || !workdir.empty() ||
+                           !run.config.env.empty() || !pids.empty();
+        if (other)
+            return make_error(ErrorKind::BadInput, "--restore",
+                              "takes no APP and no --mem/--fs/--rootfs/--disk/--tmpfs/--net/-p/-w/--env/--pids: they come from the snapshot");
+        if (!run.save_path.empty())
+            return make_error(ErrorKind::BadInput, "--restore", "saving a restored VM again is not supported yet");
+        run.config.app_path = run.config.restore_path;
+        run.sandbox = !no_sandbox;
+        if (!timeout.empty())
+            run.config.timeout_seconds = TRY(parse_seconds(timeout));
+        return Command{std::move(run)};
+    }
     if (!after_dash.empty()) {
         if (!rest.empty())
             return make_error(ErrorKind::BadInput, "usage", "unexpected argument '" + rest.front() + "' before '--'");

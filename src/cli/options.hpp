@@ -24,6 +24,7 @@ struct RunCommand {
     std::string name;          // --name
     std::string socket;        // --socket (default: daemon/paths.hpp)
     bool no_daemon = false;    // --no-daemon: never through lightvmd (cli/daemon_run)
+    std::string save_path;     // --save PATH: state file; PATH.mem holds guest memory
 };
 struct HelpRequested {
     std::string text;

@@ -36,6 +36,7 @@ public:
     Result<void> hypercall(GuestMemory& mem, uint64_t arg_gpa);
 
     uint64_t capacity() const { return m_capacity; }
+    int fd() const { return m_fd.get(); }  // snapshots: the file's identity
     bool read_only() const { return m_read_only; }
     const std::string& path() const { return m_path; }
     uint64_t bytes_read() const { return m_bytes_read; }

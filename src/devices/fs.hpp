@@ -43,6 +43,9 @@ namespace lightvm {
 namespace abi {
 struct HcFs;
 }
+namespace snapshot {
+struct HandleState;
+}
 
 struct FsShare {
     std::string host_path;
@@ -97,6 +100,12 @@ public:
     const std::vector<FsShare>& shares() const { return m_shares; }
     int root_fd(size_t share) const { return m_roots[share].get(); }
     size_t open_handles() const { return m_open_handles; }
+    // Snapshots (devices/fs_snapshot.cpp): every open handle by its path
+    // below its share, position, open flags and identity; and at restore the
+    // same files reopened under the same handle numbers, refused with one
+    // line when one is gone or changed.
+    Result<std::vector<snapshot::HandleState>> save_handles() const;
+    Result<void> restore_handles(const std::vector<snapshot::HandleState>& handles);
     uint64_t operations() const { return m_operations; }
 
 private:

@@ -42,6 +42,23 @@ Result<void> RamDevice::grow_low(uint64_t end) {
     return {};
 }
 
+Result<void> RamDevice::restore(uint64_t low_end, uint64_t high_start) {
+    const uint64_t size = m_mem.size();
+    if (low_end > high_start || high_start > size || (low_end | high_start) % kAlign)
+        return make_error(ErrorKind::BadInput, "snapshot", "bad RAM regions");
+    if (low_end > m_low_end && m_low_end < m_high_start) {
+        uint64_t end = std::min(low_end, m_high_start);
+        TRY(add(m_low_end, end));
+        m_low_end = end;
+    }
+    if (high_start < m_high_start && m_low_end < m_high_start) {
+        uint64_t start = std::max(high_start, m_low_end);
+        TRY(add(start, m_high_start));
+        m_high_start = start;
+    }
+    return {};
+}
+
 Result<void> RamDevice::hypercall(uint64_t arg_gpa) {
     auto hc = TRY(m_mem.read<abi::HcMemGrow>(arg_gpa));
     const uint64_t size = m_mem.size();

@@ -29,6 +29,9 @@ public:
     // once the app (and so the end of its image + brk headroom) is known.
     Result<void> grow_low(uint64_t end);
     Result<void> hypercall(uint64_t arg_gpa);
+    // A restore: the regions the saved VM had, [0, low_end) and
+    // [high_start, size) (2 MiB aligned), registered on top of the boot ones.
+    Result<void> restore(uint64_t low_end, uint64_t high_start);
 
     uint64_t low_end() const { return m_low_end; }
     uint64_t high_start() const { return m_high_start; }

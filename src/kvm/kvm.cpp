@@ -25,6 +25,12 @@ struct MsrsHeader {
 static_assert(sizeof(kvm_cpuid_entry2) == 40 && sizeof(kvm_msr_entry) == 16);
 constexpr unsigned long kSetCpuid2 = _IOC(_IOC_WRITE, KVMIO, 0x90, sizeof(CpuidHeader));
 constexpr unsigned long kSetMsrs = _IOC(_IOC_WRITE, KVMIO, 0x89, sizeof(MsrsHeader));
+constexpr unsigned long kGetMsrs = _IOC(_IOC_READ | _IOC_WRITE, KVMIO, 0x88, sizeof(MsrsHeader));
+// struct kvm_xsave ends in a flexible array too (4100 bytes in C++): the C
+// size and request numbers are 4096 bytes of region.
+constexpr unsigned long kGetXsave = _IOC(_IOC_READ, KVMIO, 0xa4, Vcpu::kXsaveSize);
+constexpr unsigned long kSetXsave = _IOC(_IOC_WRITE, KVMIO, 0xa5, Vcpu::kXsaveSize);
+static_assert(sizeof(kvm_xsave::region) == Vcpu::kXsaveSize && sizeof(kvm_vcpu_events) == Vcpu::kEventsSize);
 
 // ioctl, retried on EINTR except where the caller wants to see it.
 int xioctl(int fd, unsigned long req, auto arg) {
@@ -59,7 +65,8 @@ Segment from_kvm(const kvm_segment& k) {
 }  // namespace
 
 std::vector<unsigned long> run_loop_ioctls() {
-    return {KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_SET_USER_MEMORY_REGION, KVM_INTERRUPT};
+    return {KVM_RUN,          KVM_GET_REGS,  KVM_SET_REGS,  KVM_GET_SREGS,         KVM_SET_SREGS, KVM_SET_USER_MEMORY_REGION,
+            KVM_INTERRUPT,    kGetMsrs,      kGetXsave,     KVM_GET_VCPU_EVENTS};
 }
 
 bool available(const char* path) {
@@ -231,6 +238,57 @@ Result<void> Vcpu::set_msrs(std::span<const Msr> msrs) {
     if (static_cast<size_t>(n) != msrs.size())
         return make_error(ErrorKind::System, "KVM_SET_MSRS",
                           "MSR 0x" + std::to_string(msrs[static_cast<size_t>(n)].index) + " rejected");
+    return {};
+}
+
+Result<void> Vcpu::get_msrs(std::span<Msr> msrs) const {
+    std::vector<uint8_t> blob(sizeof(MsrsHeader) + msrs.size() * sizeof(kvm_msr_entry));
+    reinterpret_cast<MsrsHeader*>(blob.data())->nmsrs = static_cast<uint32_t>(msrs.size());
+    auto* entries = reinterpret_cast<kvm_msr_entry*>(blob.data() + sizeof(MsrsHeader));
+    for (size_t i = 0; i < msrs.size(); ++i)
+        entries[i].index = msrs[i].index;
+    int n = xioctl(m_fd.get(), kGetMsrs, blob.data());
+    if (n < 0)
+        return sys_error("KVM_GET_MSRS");
+    if (static_cast<size_t>(n) != msrs.size())
+        return make_error(ErrorKind::System, "KVM_GET_MSRS",
+                          "MSR 0x" + std::to_string(msrs[static_cast<size_t>(n)].index) + " not readable");
+    for (size_t i = 0; i < msrs.size(); ++i)
+        msrs[i].value = entries[i].data;
+    return {};
+}
+
+Result<std::vector<uint8_t>> Vcpu::get_xsave() const {
+    std::vector<uint8_t> blob(kXsaveSize);
+    if (xioctl(m_fd.get(), kGetXsave, blob.data()) < 0)
+        return sys_error("KVM_GET_XSAVE");
+    return blob;
+}
+
+Result<void> Vcpu::set_xsave(std::span<const uint8_t> blob) {
+    if (blob.size() != kXsaveSize)
+        return make_error(ErrorKind::BadInput, "KVM_SET_XSAVE", "FPU state of the wrong size");
+    std::vector<uint8_t> copy(blob.begin(), blob.end());  // the ioctl takes a non-const pointer
+    if (xioctl(m_fd.get(), kSetXsave, copy.data()) < 0)
+        return sys_error("KVM_SET_XSAVE");
+    return {};
+}
+
+Result<std::vector<uint8_t>> Vcpu::get_events() const {
+    std::vector<uint8_t> blob(sizeof(kvm_vcpu_events));
+    if (xioctl(m_fd.get(), KVM_GET_VCPU_EVENTS, blob.data()) < 0)
+        return sys_error("KVM_GET_VCPU_EVENTS");
+    return blob;
+}
+
+Result<void> Vcpu::set_events(std::span<const uint8_t> blob) {
+    if (blob.size() != sizeof(kvm_vcpu_events))
+        return make_error(ErrorKind::BadInput, "KVM_SET_VCPU_EVENTS", "event state of the wrong size");
+    kvm_vcpu_events ev;
+    std::memcpy(&ev, blob.data(), sizeof ev);
+    // Only what KVM_GET_VCPU_EVENTS reported as valid is written back.
+    if (xioctl(m_fd.get(), KVM_SET_VCPU_EVENTS, &ev) < 0)
+        return sys_error("KVM_SET_VCPU_EVENTS");
     return {};
 }
 

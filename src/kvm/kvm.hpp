@@ -98,6 +98,18 @@ public:
     Result<Sregs> get_sregs() const;
     Result<void> set_sregs(const Sregs&);
     Result<void> set_msrs(std::span<const Msr>);
+    // Fills in the value of each MSR named by index.
+    Result<void> get_msrs(std::span<Msr>) const;
+    // Snapshots (src/snapshot): the FPU/SSE/AVX state as KVM's struct
+    // kvm_xsave (kXsaveSize bytes) and the pending exception/interrupt/NMI
+    // state as struct kvm_vcpu_events (kEventsSize bytes), both opaque above
+    // this module; set_* refuse a blob of the wrong size.
+    static constexpr size_t kXsaveSize = 4096;
+    static constexpr size_t kEventsSize = 64;
+    Result<std::vector<uint8_t>> get_xsave() const;
+    Result<void> set_xsave(std::span<const uint8_t>);
+    Result<std::vector<uint8_t>> get_events() const;
+    Result<void> set_events(std::span<const uint8_t>);
     Result<void> set_cpuid(std::span<const CpuidEntry> entries);
     Result<uint32_t> tsc_khz() const;
     Result<Exit> run();
@@ -146,8 +158,8 @@ private:
 };
 
 // The ioctl request numbers the vCPU loop and the devices use once the VM
-// is built (KVM_RUN, register access, lazy memslots): the sandbox's seccomp
-// filter allows exactly these on any fd.
+// is built (KVM_RUN, register access, lazy memslots, the state reads of a
+// snapshot): the sandbox's seccomp filter allows exactly these on any fd.
 std::vector<unsigned long> run_loop_ioctls();
 
 // Is /dev/kvm present and openable? Used by tests to SKIP loudly.

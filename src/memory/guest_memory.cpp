@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cinttypes>
 #include <csignal>
@@ -107,7 +108,9 @@ GuestMemory::GuestMemory(GuestMemory&& o) noexcept
       m_base(std::exchange(o.m_base, nullptr)),
       m_size(std::exchange(o.m_size, 0)),
       m_owned(std::exchange(o.m_owned, false)),
-      m_guard(std::exchange(o.m_guard, -1)) {}
+      m_guard(std::exchange(o.m_guard, -1)),
+      m_file_ranges(std::move(o.m_file_ranges)),
+      m_from_snapshot(std::exchange(o.m_from_snapshot, false)) {}
 
 GuestMemory& GuestMemory::operator=(GuestMemory&& o) noexcept {
     if (this != &o) {
@@ -119,6 +122,8 @@ GuestMemory& GuestMemory::operator=(GuestMemory&& o) noexcept {
         m_base = std::exchange(o.m_base, nullptr);
         m_size = std::exchange(o.m_size, 0);
         m_owned = std::exchange(o.m_owned, false);
+        m_file_ranges = std::move(o.m_file_ranges);
+        m_from_snapshot = std::exchange(o.m_from_snapshot, false);
     }
     return *this;
 }
@@ -151,7 +156,49 @@ bool GuestMemory::map_file(uint64_t gpa, uint64_t len, int fd, uint64_t file_off
         return false;
     void* p = ::mmap(m_base + gpa, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
                      static_cast<off_t>(file_offset));
-    return p != MAP_FAILED;
+    if (p == MAP_FAILED)
+        return false;
+    m_file_ranges.push_back({gpa, len});
+    return true;
+}
+
+Result<std::vector<GuestMemory::Range>> GuestMemory::data_ranges() const {
+    std::vector<Range> ranges = m_file_ranges;
+    const off_t size = static_cast<off_t>(m_size);
+    for (off_t pos = 0; m_fd.valid() && pos < size;) {
+        off_t data = ::lseek(m_fd.get(), pos, SEEK_DATA);
+        if (data < 0) {
+            if (errno == ENXIO)  // no data after pos
+                break;
+            return sys_error("lseek SEEK_DATA guest memory");
+        }
+        off_t hole = ::lseek(m_fd.get(), data, SEEK_HOLE);
+        if (hole < 0)
+            return sys_error("lseek SEEK_HOLE guest memory");
+        hole = std::min(hole, size);
+        ranges.push_back({uint64_t(data) & ~4095ull, ((uint64_t(hole) + 4095) & ~4095ull) - (uint64_t(data) & ~4095ull)});
+        pos = hole;
+    }
+    std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.gpa < b.gpa; });
+    std::vector<Range> merged;
+    for (const Range& r : ranges) {
+        if (!merged.empty() && r.gpa <= merged.back().gpa + merged.back().len)
+            merged.back().len = std::max(merged.back().gpa + merged.back().len, r.gpa + r.len) - merged.back().gpa;
+        else
+            merged.push_back(r);
+    }
+    return merged;
+}
+
+Result<void> GuestMemory::map_snapshot(int fd) {
+    if (!m_owned || !m_base)
+        return make_error(ErrorKind::BadInput, "memory", "no guest RAM to replace");
+    void* p = ::mmap(m_base, m_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, 0);
+    if (p == MAP_FAILED)
+        return sys_error("mmap snapshot memory");
+    m_file_ranges.clear();
+    m_from_snapshot = true;
+    return {};
 }
 
 uint64_t GuestMemory::resident_bytes() const {

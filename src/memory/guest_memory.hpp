@@ -8,6 +8,7 @@
 #include <cstring>
 #include <span>
 #include <type_traits>
+#include <vector>
 
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
@@ -59,6 +60,20 @@ public:
     // must copy such ranges (they are not in the memfd).
     bool map_file(uint64_t gpa, uint64_t len, int fd, uint64_t file_offset);
 
+    // Snapshots. The ranges that may hold data, page-aligned, sorted and
+    // merged: the memfd's data extents (SEEK_DATA: pages never touched are
+    // holes) and the ranges map_file put there.
+    struct Range {
+        uint64_t gpa, len;
+    };
+    Result<std::vector<Range>> data_ranges() const;
+    // Replace all of guest RAM with a private, copy-on-write mapping of a
+    // snapshot's memory file (of exactly size() bytes): O(1), pages are read
+    // when the guest first touches them.
+    Result<void> map_snapshot(int fd);
+    // RAM is a snapshot's mapping: data_ranges() cannot find what changed.
+    bool from_snapshot() const { return m_from_snapshot; }
+
     // Pages of guest RAM resident on the host (for --stats).
     uint64_t resident_bytes() const;
 
@@ -76,6 +91,8 @@ private:
     uint64_t m_size = 0;
     bool m_owned = false;
     int m_guard = -1;  // SIGBUS guard slot, or -1
+    std::vector<Range> m_file_ranges;  // map_file()
+    bool m_from_snapshot = false;
 };
 
 }  // namespace lightvm

@@ -55,6 +55,16 @@ struct IrqTestConfig {
     uint64_t mask_ns = 0;             // BootInfo.irq_test_mask_ns: the guest boots masked (10 interrupts, at most this long)
 };
 
+// --save (docs/snapshot-format.md): the running VM saves itself once. The
+// files are opened by the caller before the VM starts, because the monitor
+// is sandboxed by the time it saves and may open nothing new.
+struct SaveSpec {
+    int state_fd = -1, mem_fd = -1;  // -1: no save
+    double after_seconds = 0;        // from the start of the run
+    bool stop = false;               // end the VM after saving (exit status 0)
+    std::string boot_id;             // this host's boot (the guest's clocks are tied to it)
+};
+
 struct VmConfig {
     std::string app_path;                // host path of the static executable
     std::vector<std::string> argv;       // argv[0] included
@@ -90,6 +100,10 @@ struct VmConfig {
     IrqTestConfig irq_test;
     NetMode net = NetMode::None;          // --net
     std::vector<PublishSpec> publish;     // -p, in order
+    // --restore PATH: continue a saved VM instead of starting APP (app_path
+    // and argv are unused; memory, shares and disks come from the snapshot).
+    std::string restore_path;
+    SaveSpec save;
 };
 
 // "256M", "1G", "64MiB", "1048576" -> bytes. Rejects junk, zero, overflow.

@@ -98,32 +98,62 @@ void Interrupts::raise(abi::IrqSource source) {
     m_stats.raised++;
 }
 
-Result<void> Interrupts::hc_timer(uint64_t arg_gpa) {
-    auto hc = TRY(m_mem.read<abi::HcTimer>(arg_gpa));
+int Interrupts::arm_timer(uint64_t deadline_ns) {
     // Created on first use: programs that never ask pay nothing at boot.
     if (!m_have_timer) {
         auto t = create_timer(kGuestTimer);
-        if (!t) {
-            hc.result = -EAGAIN;
-            return m_mem.write(arg_gpa, hc);
-        }
+        if (!t)
+            return -EAGAIN;
         m_timer = *t;
         m_have_timer = true;
     }
     itimerspec its{};
-    its.it_value = to_timespec(hc.deadline_ns);
-    if (hc.deadline_ns == 0)
+    its.it_value = to_timespec(deadline_ns);
+    if (deadline_ns == 0)
         g_timer_fired = false;  // cancelled: an expiry not yet delivered goes too
     else
         m_stats.timers_armed++;
     // A deadline in the past fires at once (as timer_settime does).
-    hc.result = ::timer_settime(static_cast<timer_t>(m_timer), TIMER_ABSTIME, &its, nullptr) < 0 ? -errno : 0;
+    if (::timer_settime(static_cast<timer_t>(m_timer), TIMER_ABSTIME, &its, nullptr) < 0)
+        return -errno;
+    m_deadline = deadline_ns;
+    return 0;
+}
+
+Result<void> Interrupts::hc_timer(uint64_t arg_gpa) {
+    auto hc = TRY(m_mem.read<abi::HcTimer>(arg_gpa));
+    hc.result = arm_timer(hc.deadline_ns);
     return m_mem.write(arg_gpa, hc);
 }
 
+uint64_t Interrupts::undelivered() const {
+    uint64_t sources = m_new;
+    if (g_timer_fired)
+        sources |= 1ull << abi::kIrqTimer;
+    if (g_doorbell_fired)
+        sources |= 1ull << abi::kIrqDoorbell;
+    return sources;
+}
+
+uint64_t Interrupts::timer_deadline() const { return g_timer_fired ? 0 : m_deadline; }
+
+Result<void> Interrupts::restore(uint64_t sources, uint64_t deadline_ns) {
+    m_new |= sources;
+    // The snapshot's IrqState.pending may hold sources nobody was told about.
+    m_undelivered = true;
+    if (deadline_ns) {
+        int r = arm_timer(deadline_ns);
+        if (r < 0)
+            return sys_error("timer_settime (restored guest timer)", -r);
+    }
+    return {};
+}
+
 Result<void> Interrupts::before_run(const kvm::Exit& last) {
-    if (g_timer_fired.exchange(false))
+    if (g_timer_fired.exchange(false)) {
+        m_deadline = 0;
         raise(abi::kIrqTimer);
+    }
     if (g_doorbell_fired.exchange(false))
         raise(abi::kIrqDoorbell);
     if (m_test.doorbell_on_exit && last.kind == kvm::ExitKind::Io)

@@ -54,11 +54,19 @@ public:
     // Before every KVM_RUN: fired host timers become sources; sources are
     // handed to the guest. `last` is the exit just handled.
     Result<void> before_run(const kvm::Exit& last);
+    // Snapshots: the sources raised on the host but not yet handed to the
+    // guest (a fired timer included), and the guest timer's CLOCK_MONOTONIC
+    // deadline (0: not armed). restore() raises and re-arms them before the
+    // restored guest's first run.
+    uint64_t undelivered() const;
+    uint64_t timer_deadline() const;
+    Result<void> restore(uint64_t sources, uint64_t deadline_ns);
     // The guest's counters, read at the end of the run.
     const IrqStats& finish();
 
 private:
     Result<void> deliver(const kvm::Exit& last);
+    int arm_timer(uint64_t deadline_ns);  // 0 or -errno
 
     GuestMemory& m_mem;
     kvm::Vcpu& m_vcpu;
@@ -70,6 +78,7 @@ private:
     void* m_timer = nullptr;     // the guest's one-shot timer, created on first use
     void* m_doorbell_timer = nullptr;
     bool m_have_timer = false, m_have_doorbell_timer = false;
+    uint64_t m_deadline = 0;  // the guest timer's armed deadline, 0 when cancelled or delivered
     IrqStats m_stats;
 };
 

@@ -37,6 +37,9 @@ struct RunReport {
     Outcome outcome;
     bool timed_out = false;
     int stopped_by = 0;  // host signal that stopped the VM (SIGINT/SIGTERM), or 0
+    bool saved = false;         // --save: the VM was saved (and, with stop, ended there)
+    uint64_t save_ns = 0;       // how long the save took (VM paused)
+    uint64_t saved_bytes = 0;   // guest memory written to the memory file
     RunStats stats;
 };
 

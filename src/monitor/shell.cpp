@@ -8,7 +8,7 @@
 
 #include <algorithm>
 
-#include "monitor/vm_state.hpp"
+#include "monitor/vm_snapshot.hpp"
 #include "x86/cpuid.hpp"
 #include "x86/descriptors.hpp"
 
@@ -137,15 +137,19 @@ Result<void> Vm::load(Workload work) {
     if (!s.time_base)
         s.time_base = std::min(s.created_ns, w.started_ns);
 
-    // The executable's file, then the frame metadata and the first frames.
-    TRY(s.ram->grow_low(abi::kAppMin + w.file.bytes().size() + kHeadroom));
     s.clock.tsc_khz = s.tsc_khz;
     s.clock.monotonic_ns = now_ns(CLOCK_MONOTONIC);
     s.clock.realtime_ns = now_ns(CLOCK_REALTIME);
     s.clock.tsc = __rdtsc();
-    w.host.ram_low_end = s.ram->low_end();
-    w.host.ram_high_start = s.ram->high_start();
-    TRY(build_app_image(s.image, s.mem, w.config, w.file.bytes(), w.file.fd(), w.app, s.clock, w.host));
+    if (w.restore) {
+        TRY(load_snapshot(s));
+    } else {
+        // The executable's file, then the frame metadata and the first frames.
+        TRY(s.ram->grow_low(abi::kAppMin + w.file.bytes().size() + kHeadroom));
+        w.host.ram_low_end = s.ram->low_end();
+        w.host.ram_high_start = s.ram->high_start();
+        TRY(build_app_image(s.image, s.mem, w.config, w.file.bytes(), w.file.fd(), w.app, s.clock, w.host));
+    }
 
     const VmConfig& cfg = w.config;
     // Without --trace the guest's trace records are dropped, never shown.

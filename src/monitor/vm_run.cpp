@@ -11,7 +11,7 @@
 
 #include "common/stop.hpp"
 #include "monitor/vm.hpp"
-#include "monitor/vm_state.hpp"
+#include "monitor/vm_snapshot.hpp"
 
 namespace lightvm {
 
@@ -21,6 +21,7 @@ namespace {
 std::atomic<kvm::Vcpu*> g_active{nullptr};
 std::atomic<int> g_stop_signal{0};
 std::atomic<bool> g_timed_out{false};
+std::atomic<bool> g_save_due{false};  // --save: the save timer fired
 std::atomic<uint64_t> g_forward{0};  // host signals for the guest, bit sig - 1
 // The running guest's BootInfo.host_signals_handled, in our mapping of its
 // memory: the signal handler reads it (a plain load) to decide at once
@@ -32,6 +33,7 @@ constexpr uint64_t bit(int sig) { return 1ull << (sig - 1); }
 constexpr uint64_t kStopSignals = bit(SIGINT) | bit(SIGTERM) | bit(SIGHUP) | bit(SIGQUIT) | bit(SIGUSR1);
 constexpr int kKickSignal = SIGUSR2;
 constexpr int kWatchdogCookie = 0x6c766d;  // sigev_value of the --timeout timer
+constexpr int kSaveCookie = 0x6c7673;      // sigev_value of the --save timer
 
 void kick_handler(int) {
     // Only interrupts KVM_RUN / blocking host calls (no SA_RESTART).
@@ -46,13 +48,16 @@ void timeout_handler(int sig, siginfo_t* info, void*) {
         g_timed_out = true;
         request_stop_and_tick();
     }
+    if (info && info->si_code == SI_TIMER && info->si_value.sival_int == kSaveCookie)
+        g_save_due = true;
     kick_handler(sig);
 }
 
-// A one-shot timer that signals this thread when --timeout expires.
+// A one-shot timer that signals this thread when --timeout expires (or,
+// with kSaveCookie, when --save is due).
 class Watchdog {
 public:
-    Result<void> arm(double seconds) {
+    Result<void> arm(double seconds, int cookie = kWatchdogCookie) {
         struct sigaction sa{};
         sa.sa_sigaction = timeout_handler;
         sa.sa_flags = SA_SIGINFO;
@@ -61,7 +66,7 @@ public:
         sigevent ev{};
         ev.sigev_notify = SIGEV_THREAD_ID;
         ev.sigev_signo = kKickSignal;
-        ev.sigev_value.sival_int = kWatchdogCookie;
+        ev.sigev_value.sival_int = cookie;
         ev._sigev_un._tid = static_cast<pid_t>(::syscall(SYS_gettid));
         if (::timer_create(CLOCK_MONOTONIC, &ev, &m_timer) < 0)
             return sys_error("timer_create");
@@ -110,6 +115,7 @@ struct ActiveGuard {
         g_forward = 0;
         g_stop_signal = 0;
         g_timed_out = false;
+        g_save_due = false;
         set_stop_requested(false);
     }
 };
@@ -241,10 +247,14 @@ Result<RunReport> Vm::run() {
     g_guest_handled = reinterpret_cast<const volatile uint64_t*>(boot_page.data() +
                                                                  offsetof(abi::BootInfo, host_signals_handled));
     ActiveGuard active(&s.vcpu);
-    Watchdog watchdog;
+    Watchdog watchdog, save_timer;
     if (config.timeout_seconds > 0)
         TRY(watchdog.arm(config.timeout_seconds));
+    if (config.save.state_fd >= 0)
+        TRY(save_timer.arm(config.save.after_seconds, kSaveCookie));
     TRY(irq.start());
+    if (s.work->restore)
+        TRY(irq.restore(s.work->restore->irq_pending, s.work->restore->timer_deadline_ns));
 
     Outcome& outcome = report.outcome;
     while (!outcome.finished) {
@@ -260,8 +270,18 @@ Result<RunReport> Vm::run() {
                 return tl::unexpected(handled.error());
             outcome.killed(SIGKILL, "guest stopped: " + handled.error().to_string());
         }
-        if (exit.kind == kvm::ExitKind::Interrupted)
+        if (exit.kind == kvm::ExitKind::Interrupted) {
             s.vcpu.set_immediate_exit(false);
+            // Only here is the vCPU between instructions with no I/O half
+            // done (KVM completes a pending OUT at the start of KVM_RUN).
+            if (!outcome.finished && g_save_due.exchange(false)) {
+                TRY(save_vm(s, irq, report));
+                if (config.save.stop) {
+                    outcome.finished = true;
+                    outcome.status = 0;
+                }
+            }
+        }
         if (!outcome.finished)
             TRY(irq.before_run(exit));
     }
@@ -275,6 +295,7 @@ Result<RunReport> Vm::run() {
 namespace detail {
 void clear_stop_requests() {
     g_forward = 0;
+    g_save_due = false;
     g_stop_signal = 0;
     g_timed_out = false;
     set_stop_requested(false);

@@ -16,6 +16,7 @@
 #include "kvm/kvm.hpp"
 #include "lightvm/vm.hpp"
 #include "monitor/layout.hpp"
+#include "snapshot/format.hpp"
 
 namespace lightvm {
 
@@ -29,6 +30,9 @@ struct WorkloadState {
     std::optional<NetDevice> net;  // -p listeners are opened (bound) in prepare
     uint64_t started_ns = 0;  // CLOCK_MONOTONIC, prepare() entered
     uint64_t checked_ns = 0;  // app checked, devices open
+    // --restore: the decoded state file and its memory file (prepare_restore).
+    std::optional<snapshot::Snapshot> restore;
+    UniqueFd restore_mem;
 };
 
 // Lives on the heap and never moves: RamDevice and the devices hold
@@ -53,6 +57,7 @@ struct VmState {
     std::optional<Console> console;
     std::optional<SystemDevice> system;
     std::optional<VcpuAccess> cpu;
+    bool restored = false;  // guest RAM is a private mapping of a snapshot's memory file
 
     // Milestones, CLOCK_MONOTONIC ns (0: not reached).
     uint64_t time_base = 0;

@@ -8,7 +8,7 @@
 #include <cstdlib>
 
 #include "memory/admission.hpp"
-#include "monitor/vm_state.hpp"
+#include "monitor/vm_snapshot.hpp"
 
 namespace lightvm {
 
@@ -52,6 +52,12 @@ Result<Workload> Workload::prepare(VmConfig config) {
     Workload w;
     WorkloadState& s = *w.m;
     s.started_ns = monotonic_ns();
+    if (!config.restore_path.empty()) {
+        s.config = std::move(config);
+        TRY(prepare_restore(s));
+        s.checked_ns = monotonic_ns();
+        return w;
+    }
     s.config = TRY(validate(std::move(config)));
     const VmConfig& cfg = s.config;
     if (!cfg.overcommit) {

@@ -1,0 +1,271 @@
+// Snapshots of a running VM (docs/snapshot-format.md): saving from inside
+// the exit loop, and the restore counterparts of phases 0 and 2
+// (Workload::prepare and Vm::load for a config with restore_path).
+#include "monitor/vm_snapshot.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "memory/admission.hpp"
+
+namespace lightvm {
+
+namespace {
+
+// MSRs the guest kernel's syscall path depends on; FS/GS bases are in sregs.
+constexpr uint32_t kSavedMsrs[] = {kvm::kMsrStar, kvm::kMsrLstar, kvm::kMsrCstar, kvm::kMsrSfmask,
+                                   kvm::kMsrKernelGsBase};
+
+tl::unexpected<Error> refuse(const std::string& msg) { return make_error(ErrorKind::BadInput, "snapshot", msg); }
+
+snapshot::FileIdentity identity_of(int fd) {
+    struct stat st{};
+    if (::fstat(fd, &st) < 0)
+        return {};
+    return {uint64_t(st.st_dev), uint64_t(st.st_ino), uint64_t(st.st_size),
+            int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+}
+
+Result<void> write_all_at(int fd, const uint8_t* p, uint64_t n, uint64_t off, const char* what) {
+    while (n) {
+        ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(off));
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return sys_error(std::string("write ") + what);
+        }
+        if (w == 0)
+            return make_error(ErrorKind::System, std::string("write ") + what, "no progress");
+        p += w, n -= uint64_t(w), off += uint64_t(w);
+    }
+    return {};
+}
+
+bool zero_page(const uint8_t* p) {
+    const uint64_t* q = reinterpret_cast<const uint64_t*>(p);
+    uint64_t acc = 0;
+    for (size_t i = 0; i < 4096 / 8; ++i)
+        acc |= q[i];
+    return acc == 0;
+}
+
+// The memory file: guest RAM at its own offsets, only the pages that hold
+// data (never-touched pages are holes; touched pages that are all zero are
+// skipped too). Returns the extents written.
+Result<std::vector<snapshot::MemExtent>> write_memory(const GuestMemory& mem, int fd, uint64_t& bytes) {
+    std::vector<snapshot::MemExtent> extents;
+    const uint8_t* base = mem.host_base();
+    for (const auto& r : TRY(mem.data_ranges())) {
+        uint64_t run = 0, run_len = 0;
+        auto flush = [&]() -> Result<void> {
+            if (!run_len)
+                return {};
+            TRY(write_all_at(fd, base + run, run_len, run, "snapshot memory"));
+            extents.push_back({run, run_len});
+            bytes += run_len;
+            run_len = 0;
+            return {};
+        };
+        for (uint64_t gpa = r.gpa; gpa < r.gpa + r.len; gpa += 4096) {
+            if (zero_page(base + gpa)) {
+                TRY(flush());
+                continue;
+            }
+            if (!run_len)
+                run = gpa;
+            run_len += 4096;
+        }
+        TRY(flush());
+    }
+    if (::ftruncate(fd, static_cast<off_t>(mem.size())) < 0)
+        return sys_error("ftruncate snapshot memory");
+    return extents;
+}
+
+uint64_t boot_page_tag(const GuestMemory& mem) {
+    auto page = mem.span(abi::kBootInfoGpa, sizeof(abi::BootInfo));
+    return page ? snapshot::fnv1a(*page) : 0;
+}
+
+Result<snapshot::VcpuState> save_vcpu(kvm::Vcpu& vcpu) {
+    snapshot::VcpuState v;
+    v.regs = TRY(vcpu.get_regs());
+    v.sregs = TRY(vcpu.get_sregs());
+    v.xsave = TRY(vcpu.get_xsave());
+    v.events = TRY(vcpu.get_events());
+    for (uint32_t index : kSavedMsrs)
+        v.msrs.push_back({index, 0});
+    TRY(vcpu.get_msrs(v.msrs));
+    return v;
+}
+
+Result<void> restore_vcpu(kvm::Vcpu& vcpu, const snapshot::VcpuState& v) {
+    TRY(vcpu.set_sregs(v.sregs));
+    TRY(vcpu.set_regs(v.regs));
+    TRY(vcpu.set_xsave(v.xsave));
+    TRY(vcpu.set_events(v.events));
+    std::vector<kvm::Msr> msrs;
+    for (const auto& m : v.msrs)
+        if (std::find(std::begin(kSavedMsrs), std::end(kSavedMsrs), m.index) != std::end(kSavedMsrs))
+            msrs.push_back(m);
+    // Guest TSC = host TSC, as in a fresh shell: the guest's clocks are the
+    // host's clocks read through the TSC (same boot: checked at prepare).
+    msrs.push_back({kvm::kMsrTsc, __rdtsc()});
+    return vcpu.set_msrs(msrs);
+}
+
+Result<std::vector<uint8_t>> read_state_file(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
+        if (errno == ENOENT)
+            return make_error(ErrorKind::NotFound, "snapshot", path + ": No such file or directory");
+        return sys_error("open " + path);
+    }
+    struct stat st;
+    if (::fstat(fd.get(), &st) < 0)
+        return sys_error("fstat " + path);
+    if (!S_ISREG(st.st_mode) || uint64_t(st.st_size) > snapshot::kMaxStateSize)
+        return refuse(path + ": not a lightvm snapshot (not a regular file of at most 16 MiB)");
+    std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    while (got < bytes.size()) {
+        ssize_t n = ::pread(fd.get(), bytes.data() + got, bytes.size() - got, static_cast<off_t>(got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return sys_error("read " + path);
+        got += size_t(n);
+    }
+    return bytes;
+}
+
+}  // namespace
+
+Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report) {
+    const uint64_t t0 = monotonic_ns();
+    const VmConfig& cfg = s.work->config;
+    const SaveSpec& spec = cfg.save;
+    if (s.mem.from_snapshot())
+        return make_error(ErrorKind::Unsupported, "snapshot", "saving a restored VM again is not supported yet");
+    if (cfg.net == NetMode::Host || !cfg.publish.empty())
+        return make_error(ErrorKind::Unsupported, "snapshot",
+                          "a VM with host sockets (--net host, -p) cannot be saved: host sockets cannot be reopened");
+    // Output the guest already wrote goes out before the VM is frozen.
+    TRY(s.console->drain(report.outcome));
+
+    snapshot::Snapshot snap;
+    snap.abi_version = abi::kAbiVersion;
+    snap.cpu = snapshot::host_cpu_features();
+    snap.boot_id = spec.boot_id;
+    snap.saved_monotonic_ns = t0;
+    snap.mem_size = s.mem.size();
+    snap.ram_low_end = s.ram->low_end();
+    snap.ram_high_start = s.ram->high_start();
+    snap.irq_entry = s.image.irq.entry;
+    snap.irq_tail = s.image.irq.tail;
+    snap.irq_tail_end = s.image.irq.tail_end;
+    snap.irq_stack_top = s.image.irq.stack_top;
+    snap.irq_state = s.image.irq.state;
+    snap.irq_pending = irq.undelivered();
+    snap.timer_deadline_ns = irq.timer_deadline();
+    snap.max_procs = cfg.max_procs;
+    snap.vcpus.push_back(TRY(save_vcpu(s.vcpu)));
+    for (const auto& sh : cfg.shares)
+        snap.shares.push_back({sh.host_path, sh.guest_path, sh.read_only});
+    if (s.work->fs)
+        snap.handles = TRY(s.work->fs->save_handles());
+    for (const auto& d : s.work->disks)
+        snap.disks.push_back({d.path(), false, identity_of(d.fd())});
+    for (size_t i = 0; i < snap.disks.size() && i < cfg.disks.size(); ++i)
+        snap.disks[i].read_only = cfg.disks[i].read_only;
+
+    // Memory first, the state file last: a state file that decodes names a
+    // complete memory file.
+    snap.extents = TRY(write_memory(s.mem, spec.mem_fd, report.saved_bytes));
+    snap.mem_tag = boot_page_tag(s.mem);
+    const auto bytes = snapshot::encode(snap);
+    if (::ftruncate(spec.state_fd, 0) < 0)
+        return sys_error("ftruncate snapshot");
+    TRY(write_all_at(spec.state_fd, bytes.data(), bytes.size(), 0, "snapshot"));
+    report.saved = true;
+    report.save_ns = monotonic_ns() - t0;
+    return {};
+}
+
+Result<void> prepare_restore(WorkloadState& w) {
+    VmConfig& cfg = w.config;
+    const std::string& path = cfg.restore_path;
+    auto bytes = TRY(read_state_file(path));
+    auto decoded = snapshot::decode(bytes);
+    if (!decoded)
+        return refuse(path + ": " + decoded.error().message);
+    snapshot::Snapshot& snap = *decoded;
+    if (snap.vcpus.size() != 1)
+        return refuse(path + ": has " + std::to_string(snap.vcpus.size()) + " vCPUs; this lightvm runs 1");
+    if (std::string missing = snapshot::missing_features(snap.cpu, snapshot::host_cpu_features()); !missing.empty())
+        return refuse(path + ": the guest may use CPU features this host lacks (" + missing + ")");
+    if (snap.boot_id != snapshot::host_boot_id())
+        return refuse(path + ": taken in another boot of this host or on another host (the guest's clocks would jump)");
+    if (snap.saved_monotonic_ns > monotonic_ns())
+        return refuse(path + ": taken in the future of this host's clock");
+
+    const std::string mem_path = path + ".mem";
+    w.restore_mem = UniqueFd(::open(mem_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!w.restore_mem.valid())
+        return refuse(mem_path + ": " + std::strerror(errno) + " (the snapshot's memory file)");
+    struct stat st;
+    if (::fstat(w.restore_mem.get(), &st) < 0 || !S_ISREG(st.st_mode) || uint64_t(st.st_size) != snap.mem_size)
+        return refuse(mem_path + ": not the snapshot's memory file (size " + std::to_string(st.st_size) + ", expected " +
+                      std::to_string(snap.mem_size) + ")");
+
+    cfg.mem_size = snap.mem_size;
+    cfg.max_procs = snap.max_procs ? snap.max_procs : cfg.max_procs;
+    cfg.shares.clear();
+    for (const auto& sh : snap.shares)
+        cfg.shares.push_back({sh.host_path, sh.guest_path, sh.read_only});
+    cfg.disks.clear();
+    for (const auto& d : snap.disks)
+        cfg.disks.push_back({d.path, d.read_only});
+    cfg = TRY(validate(std::move(cfg)));
+    if (!cfg.overcommit) {
+        auto available = host_memory_available();
+        if (available && cfg.mem_size > *available)
+            return make_error(ErrorKind::BadInput, "--restore",
+                              std::to_string(cfg.mem_size >> 20) + " MiB is more than this host can back now; use --overcommit to restore anyway");
+    }
+    if (!cfg.shares.empty()) {
+        std::vector<FsShare> shares;
+        for (const auto& sh : cfg.shares)
+            shares.push_back(FsShare{sh.host_path, sh.guest_path, sh.read_only});
+        w.fs = TRY(FsDevice::create(std::move(shares)));
+        w.fs->set_streams(cfg.stdout_fd, cfg.stderr_fd);
+        TRY(w.fs->restore_handles(snap.handles));
+    }
+    for (const auto& d : snap.disks) {
+        w.disks.push_back(TRY(BlockDevice::open(d.path, d.read_only)));
+        if (!(identity_of(w.disks.back().fd()) == d.id))
+            return refuse("disk " + d.path + " changed since the snapshot was taken");
+    }
+    w.restore = std::move(snap);
+    return {};
+}
+
+Result<void> load_snapshot(VmState& s) {
+    WorkloadState& w = *s.work;
+    const snapshot::Snapshot& snap = *w.restore;
+    TRY(s.mem.map_snapshot(w.restore_mem.get()));
+    s.restored = true;
+    if (boot_page_tag(s.mem) != snap.mem_tag)
+        return refuse(w.config.restore_path + ".mem: belongs to another snapshot");
+    TRY(s.ram->restore(snap.ram_low_end, snap.ram_high_start));
+    s.image.irq = IrqLayout{snap.irq_entry, snap.irq_tail, snap.irq_tail_end, snap.irq_stack_top, snap.irq_state};
+    TRY(restore_vcpu(s.vcpu, snap.vcpus[0]));
+    return {};
+}
+
+}  // namespace lightvm

@@ -1,0 +1,25 @@
+// Saving and restoring a VM (docs/snapshot-format.md). Internal to the
+// monitor: the phases in shell.cpp, workload.cpp and vm_run.cpp call these.
+#pragma once
+
+#include "monitor/interrupts.hpp"
+#include "monitor/run_report.hpp"
+#include "monitor/vm_state.hpp"
+
+namespace lightvm {
+
+// Between two KVM_RUNs, right after an Interrupted exit (no I/O half done):
+// writes config.save's memory file, then its state file. The VM is
+// unchanged and may go on running.
+Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report);
+
+// Phase 0 of a restore: the state file decoded and checked against this
+// host (CPU features, boot, memory file), its shares and disks opened and
+// the guest's open files reopened with identity checks. No KVM.
+Result<void> prepare_restore(WorkloadState& w);
+
+// Phase 2 of a restore: guest RAM becomes a copy-on-write mapping of the
+// memory file, the RAM regions, vCPU state and interrupt layout come back.
+Result<void> load_snapshot(VmState& s);
+
+}  // namespace lightvm

@@ -1,0 +1,78 @@
+// Snapshot test program: counts from 1 to N, one step every DELAY_MS, and
+// carries state a snapshot must preserve exactly: heap memory filled step by
+// step (checked at every step and at the end), the position in an open input
+// file (one line read per step), an x87/SSE value, and a monotonic clock
+// that must never go backwards.
+//   counter N DELAY_MS [INPUT_FILE]
+// Prints "count I line=<line> mem=<sum>" per step and "done N <sum>" at the end.
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PAGES 1024  // 4 MiB of heap, one page written per step
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t page_value(int page) { return 0x9e3779b97f4a7c15ull * (uint64_t)(page + 1); }
+
+int main(int argc, char** argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: counter N DELAY_MS [INPUT]\n");
+        return 2;
+    }
+    int n = atoi(argv[1]);
+    long delay_ms = atol(argv[2]);
+    FILE* in = argc > 3 ? fopen(argv[3], "r") : NULL;
+    if (argc > 3 && !in) {
+        perror(argv[3]);
+        return 2;
+    }
+    if (in)
+        setvbuf(in, NULL, _IONBF, 0);  // the file offset is the host fd's, not a stdio buffer's
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    uint64_t* mem = calloc(PAGES, 4096);
+    volatile double acc = 1.0;  // FPU state across the snapshot
+    uint64_t last = now_ns();
+    uint64_t sum = 0;
+    for (int i = 1; i <= n; ++i) {
+        int page = (i - 1) % PAGES;
+        for (int k = 0; k < 512; ++k)
+            mem[page * 512 + k] = page_value(page) + (uint64_t)k;
+        sum = 0;
+        for (int p = 0; p <= page && p < i; ++p)
+            sum += mem[p * 512 + 7];
+        acc = acc * 1.5 / 1.25;
+        char line[128] = "-";
+        if (in) {
+            // One line, read byte by byte so the offset moves exactly.
+            size_t len = 0;
+            int c;
+            while (len < sizeof line - 1 && (c = fgetc(in)) != EOF && c != '\n')
+                line[len++] = (char)c;
+            line[len] = 0;
+        }
+        printf("count %d line=%s mem=%llu fpu=%.6f\n", i, line, (unsigned long long)sum, acc);
+        uint64_t t = now_ns();
+        if (t < last) {
+            printf("clock went backwards by %llu ns\n", (unsigned long long)(last - t));
+            return 3;
+        }
+        last = t;
+        struct timespec d = {delay_ms / 1000, (delay_ms % 1000) * 1000000};
+        nanosleep(&d, NULL);
+    }
+    for (int p = 0; p < PAGES && p < n; ++p)
+        for (int k = 0; k < 512; ++k)
+            if (mem[p * 512 + k] != page_value(p) + (uint64_t)k) {
+                printf("memory corrupt at page %d word %d\n", p, k);
+                return 4;
+            }
+    printf("done %d %llu\n", n, (unsigned long long)sum);
+    return 0;
+}
