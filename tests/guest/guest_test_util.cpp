@@ -104,6 +104,12 @@ GuestRun run_guest(const std::string& prog_file, std::vector<std::string> args, 
     cfg.publish = opts.publish;
     if (!opts.cwd.empty())
         cfg.cwd = opts.cwd;
+    cfg.save = opts.save;
+    if (!opts.restore_path.empty()) {
+        cfg.restore_path = opts.restore_path;
+        cfg.app_path = opts.restore_path;
+        cfg.argv = {opts.restore_path};
+    }
 
     GuestRun r;
     auto t0 = std::chrono::steady_clock::now();
@@ -125,6 +131,7 @@ GuestRun run_guest(const std::string& prog_file, std::vector<std::string> args, 
         r.report = report->outcome.report;
         r.timed_out = report->timed_out;
         r.stats = report->stats;
+        r.saved = report->saved;
     }
     r.out = read_all(out.get());
     r.err = read_all(err.get());

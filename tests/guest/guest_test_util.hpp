@@ -47,6 +47,8 @@ struct RunOptions {
     IrqTestConfig irq_test;           // interrupt test knobs (doorbells, guest timer, masked boot)
     NetMode net = NetMode::None;      // --net
     std::vector<PublishSpec> publish; // -p
+    SaveSpec save;                    // --save (fds owned by the caller)
+    std::string restore_path;         // --restore: prog_file and args are then ignored
 };
 
 struct GuestRun {
@@ -61,6 +63,7 @@ struct GuestRun {
     std::string err;           // guest stderr
     std::string diag;          // --trace lines and monitor diagnostics
     RunStats stats;
+    bool saved = false;        // --save happened
     double wall_ms = 0;        // run_vm wall time
 };
 

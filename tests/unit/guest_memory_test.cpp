@@ -283,3 +283,46 @@ TEST(GuestMemorySigbusDeathTest, SigbusOutsideGuestRamStillKills) {
 
 }  // namespace
 }  // namespace lightvm
+
+// Snapshots: only touched pages and file-mapped ranges are data; a
+// snapshot's memory file replaces all of RAM copy-on-write.
+TEST(GuestMemorySnapshot, DataRangesAreTheTouchedPages) {
+    auto mem = lightvm::GuestMemory::create(8 << 20);
+    ASSERT_TRUE(mem);
+    auto none = mem->data_ranges();
+    ASSERT_TRUE(none);
+    EXPECT_TRUE(none->empty());
+    ASSERT_TRUE(mem->write<uint64_t>(0x3008, 1));
+    ASSERT_TRUE(mem->write<uint64_t>(0x4000, 2));  // adjacent page: merged
+    ASSERT_TRUE(mem->write<uint64_t>(0x200000, 3));
+    auto r = mem->data_ranges();
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->size(), 2u);
+    EXPECT_EQ((*r)[0].gpa, 0x3000u);
+    EXPECT_EQ((*r)[0].len, 0x2000u);
+    EXPECT_EQ((*r)[1].gpa, 0x200000u);
+    EXPECT_EQ((*r)[1].len, 0x1000u);
+    EXPECT_FALSE(mem->from_snapshot());
+}
+
+TEST(GuestMemorySnapshot, MapSnapshotIsPrivate) {
+    char path[] = "/tmp/lightvm-memfile-XXXXXX";
+    int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ::unlink(path);
+    ASSERT_EQ(::ftruncate(fd, 4 << 20), 0);
+    const uint64_t v = 0x1122334455667788;
+    ASSERT_EQ(::pwrite(fd, &v, 8, 0x5000), 8);
+    auto mem = lightvm::GuestMemory::create(4 << 20);
+    ASSERT_TRUE(mem);
+    ASSERT_TRUE(mem->write<uint64_t>(0x9000, 42));  // replaced by the file's contents
+    ASSERT_TRUE(mem->map_snapshot(fd));
+    EXPECT_TRUE(mem->from_snapshot());
+    EXPECT_EQ(*mem->read<uint64_t>(0x5000), v);
+    EXPECT_EQ(*mem->read<uint64_t>(0x9000), 0u);
+    ASSERT_TRUE(mem->write<uint64_t>(0x5000, 7));  // copy-on-write: the file keeps its value
+    uint64_t in_file = 0;
+    ASSERT_EQ(::pread(fd, &in_file, 8, 0x5000), 8);
+    EXPECT_EQ(in_file, v);
+    ::close(fd);
+}

@@ -126,3 +126,25 @@ TEST_F(RamFixture, ArgumentOutsideGuestMemoryIsAGuestFault) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().kind, ErrorKind::GuestFault);
 }
+
+TEST_F(RamFixture, RestoreRegistersTheSavedRegionsOnTop) {
+    ASSERT_TRUE(ram.boot(20 * kMiB, 1000 * kMiB));
+    ASSERT_TRUE(ram.restore(100 * kMiB, 900 * kMiB));
+    EXPECT_EQ(ram.low_end(), 100 * kMiB);
+    EXPECT_EQ(ram.high_start(), 900 * kMiB);
+    ASSERT_EQ(slots.size(), 4u);
+    EXPECT_EQ(slots[2].gpa, 20 * kMiB);
+    EXPECT_EQ(slots[3].gpa, 900 * kMiB);
+    check_consistent();
+    // Already covered: nothing more to register.
+    ASSERT_TRUE(ram.restore(20 * kMiB, 1000 * kMiB));
+    EXPECT_EQ(slots.size(), 4u);
+}
+
+TEST_F(RamFixture, RestoreRefusesBadRegions) {
+    ASSERT_TRUE(ram.boot(20 * kMiB, 1000 * kMiB));
+    EXPECT_FALSE(ram.restore(600 * kMiB, 500 * kMiB));      // crossed
+    EXPECT_FALSE(ram.restore(20 * kMiB, 2048 * kMiB));      // beyond RAM
+    EXPECT_FALSE(ram.restore(20 * kMiB + 4096, 1000 * kMiB));  // not 2 MiB aligned
+    EXPECT_EQ(slots.size(), 2u);
+}

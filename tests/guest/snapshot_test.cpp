@@ -1,0 +1,163 @@
+// Snapshots (docs/snapshot-format.md) with real VMs: a counting guest saved
+// mid-run continues exactly where it stopped (count, heap memory, FPU, the
+// offset of an open file, a monotonic clock that never goes back), a
+// snapshot restores any number of times into independent VMs, and files or
+// memory that no longer match the snapshot are refused with one line.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "guest_test_util.hpp"
+#include "snapshot/format.hpp"
+
+namespace lightvm::test {
+namespace {
+
+class SnapshotTest : public ::testing::TestWithParam<const char*> {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/lightvm-snap-XXXXXX";
+        ASSERT_NE(::mkdtemp(tmpl), nullptr);
+        dir = tmpl;
+        std::ofstream in(dir + "/input.txt");
+        for (int i = 1; i <= 100; ++i)
+            in << "line" << i << "\n";
+    }
+    void TearDown() override {
+        if (!dir.empty())
+            (void)std::system(("rm -rf " + dir).c_str());
+    }
+    std::string prog() const { return std::string("counter.") + GetParam(); }
+    RunOptions share_opts() const {
+        RunOptions o;
+        o.shares.push_back(ShareSpec{dir, dir, false});
+        return o;
+    }
+    // Runs the counter with a save after `after` seconds; the files are
+    // dir/NAME and dir/NAME.mem.
+    GuestRun run_saving(const std::string& name, double after, bool stop, std::vector<std::string> args) {
+        RunOptions o = share_opts();
+        UniqueFd state(::open((dir + "/" + name).c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+        UniqueFd mem(::open((dir + "/" + name + ".mem").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+        o.save = SaveSpec{state.get(), mem.get(), after, stop, snapshot::host_boot_id()};
+        return run_guest(prog(), std::move(args), "", o);
+    }
+    GuestRun restore(const std::string& name) {
+        RunOptions o;
+        o.restore_path = dir + "/" + name;
+        return run_guest(prog(), {}, "", o);
+    }
+    std::string dir;
+};
+
+// The output of an uninterrupted run, to compare against.
+std::string full_run(const std::string& prog, const RunOptions& o, const std::vector<std::string>& args) {
+    GuestRun r = run_guest(prog, args, "", o);
+    EXPECT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 0) << r.out << r.report;
+    return r.out;
+}
+
+TEST_P(SnapshotTest, CountContinuesExactlyAfterRestore) {
+    REQUIRE_KVM();
+    const std::vector<std::string> args = {"12", "50", dir + "/input.txt"};
+    const std::string expected = full_run(prog(), share_opts(), args);
+    ASSERT_NE(expected.find("done 12"), std::string::npos) << expected;
+
+    GuestRun first = run_saving("snap", 0.25, /*stop=*/true, args);
+    ASSERT_TRUE(first.ok) << first.error;
+    ASSERT_TRUE(first.saved);
+    EXPECT_EQ(first.status, 0);
+    // Saved mid-run: some counts printed, not all.
+    ASSERT_NE(first.out.find("count 1 "), std::string::npos) << first.out;
+    ASSERT_EQ(first.out.find("done"), std::string::npos) << first.out;
+
+    GuestRun second = restore("snap");
+    ASSERT_TRUE(second.ok) << second.error;
+    EXPECT_EQ(second.status, 0) << second.report;
+    EXPECT_FALSE(second.out.empty());
+    // Every count exactly once, the input lines in order (the file offset
+    // survived), the same memory sums and FPU values, no clock going back.
+    EXPECT_EQ(first.out + second.out, expected);
+}
+
+TEST_P(SnapshotTest, OneSnapshotRestoresIntoIndependentVms) {
+    REQUIRE_KVM();
+    const std::vector<std::string> args = {"10", "40"};
+    GuestRun original = run_saving("snap", 0.15, /*stop=*/false, args);
+    ASSERT_TRUE(original.ok) << original.error;
+    ASSERT_TRUE(original.saved);
+    // Saving without --save-stop leaves the original running to its end.
+    EXPECT_EQ(original.status, 0);
+    ASSERT_NE(original.out.find("done 10"), std::string::npos) << original.out;
+
+    GuestRun a = restore("snap");
+    GuestRun b = restore("snap");
+    ASSERT_TRUE(a.ok) << a.error;
+    ASSERT_TRUE(b.ok) << b.error;
+    EXPECT_EQ(a.status, 0);
+    EXPECT_EQ(b.status, 0);
+    // Both continue from the same point, with the same memory: what they
+    // print is the tail of the original's output.
+    EXPECT_EQ(a.out, b.out);
+    ASSERT_FALSE(a.out.empty());
+    ASSERT_GE(original.out.size(), a.out.size());
+    EXPECT_EQ(original.out.substr(original.out.size() - a.out.size()), a.out);
+    EXPECT_NE(a.out.rfind("count ", 0), std::string::npos) << a.out;
+}
+
+TEST_P(SnapshotTest, ChangedOpenFileIsRefused) {
+    REQUIRE_KVM();
+    GuestRun first = run_saving("snap", 0.15, true, {"12", "50", dir + "/input.txt"});
+    ASSERT_TRUE(first.saved) << first.error;
+    std::ofstream(dir + "/input.txt", std::ios::app) << "appended\n";
+    GuestRun r = restore("snap");
+    ASSERT_FALSE(r.ok);
+    EXPECT_EQ(r.error_kind, ErrorKind::BadInput);
+    EXPECT_NE(r.error.find("input.txt changed since the snapshot was taken"), std::string::npos) << r.error;
+    EXPECT_EQ(r.error.find('\n'), std::string::npos);
+}
+
+TEST_P(SnapshotTest, MemoryFileOfAnotherSnapshotIsRefused) {
+    REQUIRE_KVM();
+    ASSERT_TRUE(run_saving("one", 0.1, true, {"8", "30"}).saved);
+    ASSERT_TRUE(run_saving("two", 0.1, true, {"8", "30"}).saved);
+    ASSERT_EQ(::rename((dir + "/two.mem").c_str(), (dir + "/one.mem").c_str()), 0);
+    GuestRun r = restore("one");
+    ASSERT_FALSE(r.ok);
+    EXPECT_NE(r.error.find("one.mem: belongs to another snapshot"), std::string::npos) << r.error;
+}
+
+TEST_P(SnapshotTest, MissingOrTruncatedMemoryFileIsRefused) {
+    REQUIRE_KVM();
+    ASSERT_TRUE(run_saving("snap", 0.1, true, {"8", "30"}).saved);
+    ASSERT_EQ(::truncate((dir + "/snap.mem").c_str(), 4096), 0);
+    GuestRun r = restore("snap");
+    ASSERT_FALSE(r.ok);
+    EXPECT_NE(r.error.find("not the snapshot's memory file"), std::string::npos) << r.error;
+    ASSERT_EQ(::unlink((dir + "/snap.mem").c_str()), 0);
+    r = restore("snap");
+    ASSERT_FALSE(r.ok);
+    EXPECT_NE(r.error.find("snap.mem: No such file or directory"), std::string::npos) << r.error;
+}
+
+TEST_P(SnapshotTest, HostNetworkingCannotBeSaved) {
+    REQUIRE_KVM();
+    RunOptions o;
+    o.net = NetMode::Host;
+    UniqueFd state(::open((dir + "/snap").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    UniqueFd mem(::open((dir + "/snap.mem").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    o.save = SaveSpec{state.get(), mem.get(), 0.05, true, snapshot::host_boot_id()};
+    GuestRun r = run_guest(prog(), {"8", "30"}, "", o);
+    ASSERT_FALSE(r.ok);
+    EXPECT_EQ(r.error_kind, ErrorKind::Unsupported);
+    EXPECT_NE(r.error.find("host sockets"), std::string::npos) << r.error;
+}
+
+INSTANTIATE_TEST_SUITE_P(Libc, SnapshotTest, ::testing::Values("glibc", "musl"));
+
+}  // namespace
+}  // namespace lightvm::test

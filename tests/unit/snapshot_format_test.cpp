@@ -1,0 +1,204 @@
+// The snapshot state file (snapshot/format.hpp, docs/snapshot-format.md):
+// everything round-trips, and every corrupt, truncated, foreign or
+// mismatched file is refused with one line — never a crash.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "lightvm/abi.h"
+#include "snapshot/format.hpp"
+
+namespace lightvm::snapshot {
+namespace {
+
+Snapshot sample() {
+    Snapshot s;
+    s.abi_version = abi::kAbiVersion;
+    s.cpu.leaf1_ecx = 0x12345678;
+    s.cpu.leaf7_ebx = 0x9;
+    s.cpu.xcr0 = 7;
+    s.boot_id = "0b7e3c6e-1c1d-4c1e-9c9e-3f3b1a2b4c5d";
+    s.saved_monotonic_ns = 123456789;
+    s.mem_size = 64ull << 20;
+    s.ram_low_end = 16ull << 20;
+    s.ram_high_start = 48ull << 20;
+    s.mem_tag = 0xfeedface;
+    s.irq_entry = 0x2000;
+    s.irq_state = 0x3000;
+    s.irq_pending = 2;
+    s.timer_deadline_ns = 999;
+    s.max_procs = 77;
+    VcpuState v;
+    v.regs.rip = 0x401000;
+    v.regs.rsp = 0x7ffff000;
+    v.sregs.cs.selector = 0x33;
+    v.sregs.cs.l = 1;
+    v.sregs.cr3 = 0x5000;
+    v.sregs.gdt = {0x6000, 127};
+    v.xsave.assign(kvm::Vcpu::kXsaveSize, 0xab);
+    v.events.assign(kvm::Vcpu::kEventsSize, 0x01);
+    v.msrs = {{kvm::kMsrLstar, 0x1234}, {kvm::kMsrStar, 0x5678}};
+    s.vcpus.push_back(v);
+    s.shares.push_back({"/srv/data", "/data", true});
+    s.handles.push_back({3, 0, true, "dir/file.txt", 2, 4096, {1, 2, 3, 4}});
+    s.disks.push_back({"/srv/disk.img", false, {5, 6, 7, 8}});
+    s.extents = {{0, 8192}, {16384, 4096}, {48ull << 20, 1ull << 20}};
+    return s;
+}
+
+// Re-seal bytes after an edit (size and checksum), as a forger would.
+void reseal(std::vector<uint8_t>& b) {
+    uint64_t total = b.size(), zero = 0;
+    std::memcpy(b.data() + 16, &total, 8);
+    std::memcpy(b.data() + 24, &zero, 8);
+    uint64_t sum = fnv1a(b);
+    std::memcpy(b.data() + 24, &sum, 8);
+}
+
+std::string decode_error(const std::vector<uint8_t>& b) {
+    auto r = decode(b);
+    EXPECT_FALSE(r) << "accepted";
+    if (r)
+        return {};
+    EXPECT_EQ(r.error().kind, ErrorKind::BadInput);
+    EXPECT_EQ(r.error().to_string().find('\n'), std::string::npos);
+    return r.error().message;
+}
+
+TEST(SnapshotFormat, RoundTrips) {
+    const Snapshot s = sample();
+    auto r = decode(encode(s));
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_EQ(r->boot_id, s.boot_id);
+    EXPECT_EQ(r->mem_size, s.mem_size);
+    EXPECT_EQ(r->ram_low_end, s.ram_low_end);
+    EXPECT_EQ(r->ram_high_start, s.ram_high_start);
+    EXPECT_EQ(r->mem_tag, s.mem_tag);
+    EXPECT_EQ(r->irq_pending, 2u);
+    EXPECT_EQ(r->timer_deadline_ns, 999u);
+    EXPECT_EQ(r->max_procs, 77u);
+    EXPECT_EQ(r->cpu.leaf1_ecx, 0x12345678u);
+    EXPECT_EQ(r->cpu.xcr0, 7u);
+    ASSERT_EQ(r->vcpus.size(), 1u);
+    EXPECT_EQ(std::memcmp(&r->vcpus[0].regs, &s.vcpus[0].regs, sizeof(kvm::Regs)), 0);
+    EXPECT_EQ(r->vcpus[0].sregs.cs.selector, 0x33);
+    EXPECT_EQ(r->vcpus[0].sregs.cs.l, 1);
+    EXPECT_EQ(r->vcpus[0].sregs.cr3, 0x5000u);
+    EXPECT_EQ(r->vcpus[0].sregs.gdt.limit, 127);
+    EXPECT_EQ(r->vcpus[0].xsave, s.vcpus[0].xsave);
+    EXPECT_EQ(r->vcpus[0].events, s.vcpus[0].events);
+    ASSERT_EQ(r->vcpus[0].msrs.size(), 2u);
+    EXPECT_EQ(r->vcpus[0].msrs[0].value, 0x1234u);
+    ASSERT_EQ(r->shares.size(), 1u);
+    EXPECT_EQ(r->shares[0].guest_path, "/data");
+    EXPECT_TRUE(r->shares[0].read_only);
+    ASSERT_EQ(r->handles.size(), 1u);
+    EXPECT_EQ(r->handles[0].path, "dir/file.txt");
+    EXPECT_EQ(r->handles[0].offset, 4096);
+    EXPECT_EQ(r->handles[0].id, (FileIdentity{1, 2, 3, 4}));
+    ASSERT_EQ(r->disks.size(), 1u);
+    EXPECT_EQ(r->disks[0].id, (FileIdentity{5, 6, 7, 8}));
+    ASSERT_EQ(r->extents.size(), 3u);
+    EXPECT_EQ(r->extents[2].gpa, 48ull << 20);
+}
+
+TEST(SnapshotFormat, ForeignFileIsRefused) {
+    EXPECT_NE(decode_error({}).find("bad magic"), std::string::npos);
+    std::vector<uint8_t> elf = {0x7f, 'E', 'L', 'F'};
+    elf.resize(64);
+    EXPECT_NE(decode_error(elf).find("bad magic"), std::string::npos);
+}
+
+TEST(SnapshotFormat, EveryTruncationIsRefused) {
+    const auto b = encode(sample());
+    for (size_t n = 0; n < b.size(); ++n) {
+        std::vector<uint8_t> cut(b.begin(), b.begin() + static_cast<long>(n));
+        std::string msg = decode_error(cut);
+        EXPECT_FALSE(msg.empty()) << "prefix of " << n;
+        if (n >= kHeaderSize) {
+            EXPECT_NE(msg.find("truncated"), std::string::npos) << n << ": " << msg;
+        }
+    }
+    auto longer = b;
+    longer.push_back(0);
+    EXPECT_NE(decode_error(longer).find("trailing data"), std::string::npos);
+}
+
+TEST(SnapshotFormat, EveryFlippedByteIsRefused) {
+    const auto b = encode(sample());
+    for (size_t i = 0; i < b.size(); ++i) {
+        auto bad = b;
+        bad[i] ^= 0x20;
+        EXPECT_FALSE(decode_error(bad).empty()) << "byte " << i;
+    }
+}
+
+TEST(SnapshotFormat, NewerFormatVersionIsRefused) {
+    auto b = encode(sample());
+    uint32_t v = kFormatVersion + 1;
+    std::memcpy(b.data() + 8, &v, 4);
+    reseal(b);
+    EXPECT_NE(decode_error(b).find("newer than this lightvm reads"), std::string::npos);
+}
+
+TEST(SnapshotFormat, OtherGuestAbiIsRefused) {
+    Snapshot s = sample();
+    s.abi_version = abi::kAbiVersion + 1;
+    EXPECT_NE(decode_error(encode(s)).find("guest ABI"), std::string::npos);
+}
+
+TEST(SnapshotFormat, UnknownSectionsAreRefusedUnlessOptional) {
+    for (uint32_t tag : {77u, 0x80000077u}) {
+        auto b = encode(sample());
+        uint32_t hdr[2] = {tag, 0};
+        uint64_t len = 3;
+        b.insert(b.end(), reinterpret_cast<uint8_t*>(hdr), reinterpret_cast<uint8_t*>(hdr) + 8);
+        b.insert(b.end(), reinterpret_cast<uint8_t*>(&len), reinterpret_cast<uint8_t*>(&len) + 8);
+        b.insert(b.end(), {1, 2, 3});
+        reseal(b);
+        auto r = decode(b);
+        if (tag & 0x80000000u)
+            EXPECT_TRUE(r) << r.error().to_string();  // a newer writer's optional extra
+        else
+            EXPECT_NE(decode_error(b).find("unknown section 77"), std::string::npos);
+    }
+}
+
+TEST(SnapshotFormat, InconsistentFieldsAreRefused) {
+    Snapshot s = sample();
+    s.vcpus.clear();
+    EXPECT_NE(decode_error(encode(s)).find("no vCPU state"), std::string::npos);
+    s = sample();
+    s.extents = {{8192, 4096}, {0, 4096}};  // unsorted
+    EXPECT_NE(decode_error(encode(s)).find("memory extent"), std::string::npos);
+    s = sample();
+    s.extents = {{s.mem_size - 4096, 8192}};  // beyond RAM
+    EXPECT_NE(decode_error(encode(s)).find("memory extent"), std::string::npos);
+    s = sample();
+    s.ram_low_end = s.mem_size * 2;
+    EXPECT_NE(decode_error(encode(s)).find("RAM regions"), std::string::npos);
+    s = sample();
+    s.handles[0].share = 5;
+    EXPECT_NE(decode_error(encode(s)).find("unknown share"), std::string::npos);
+    s = sample();
+    s.vcpus[0].xsave.resize(100);
+    EXPECT_NE(decode_error(encode(s)).find("malformed vCPU section"), std::string::npos);
+}
+
+TEST(SnapshotFormat, MissingCpuFeaturesAreNamed) {
+    CpuFeatures have, need;
+    have.leaf7_ebx = 0b1011;
+    need.leaf7_ebx = 0b0011;
+    EXPECT_EQ(missing_features(need, have), "");
+    need.leaf7_ebx = 0b0111;
+    EXPECT_EQ(missing_features(need, have), "CPUID.7:EBX bits 0x4");
+    need = {};
+    need.xcr0 = 0xe7;
+    have.xcr0 = 0x7;
+    EXPECT_EQ(missing_features(need, have), "XCR0 bits 0xe0");
+    // This host offers what it reports.
+    EXPECT_EQ(missing_features(host_cpu_features(), host_cpu_features()), "");
+}
+
+}  // namespace
+}  // namespace lightvm::snapshot
