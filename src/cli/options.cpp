@@ -258,6 +258,9 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         run.config.publish.push_back(TRY(parse_publish(p)));
     for (const auto& t : tmpfs)
         run.config.tmpfs.push_back(TRY(parse_tmpfs(t)));
+    if (!run.save_path.empty() && (run.config.net == NetMode::Host || !run.config.publish.empty()))
+        return make_error(ErrorKind::BadInput, "--save",
+                          "a VM with host sockets (--net host, -p) cannot be saved: host sockets cannot be reopened");
     run.config.cwd = workdir.empty() ? guest_cwd_for_host_cwd(run.config.shares) : TRY(normalise_guest_path(workdir));
     run.sandbox = !no_sandbox;
     if (!uid.empty())

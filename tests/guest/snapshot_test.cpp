@@ -84,6 +84,34 @@ TEST_P(SnapshotTest, CountContinuesExactlyAfterRestore) {
     EXPECT_EQ(first.out + second.out, expected);
 }
 
+// The counting happens in a second thread, or in a child process the first
+// one waits for: both are guest kernel state (tasks, futexes, wait queues)
+// and come back with the memory.
+TEST_P(SnapshotTest, ThreadsAndChildProcessesContinue) {
+    REQUIRE_KVM();
+    for (const char* mode : {"thread", "fork"}) {
+        SCOPED_TRACE(mode);
+        const std::vector<std::string> args = {"10", "50", dir + "/input.txt"};
+        RunOptions o = share_opts();
+        o.env = {std::string("COUNTER_MODE=") + mode};
+        const std::string expected = full_run(prog(), o, args);
+        ASSERT_NE(expected.find("done 10"), std::string::npos) << expected;
+
+        UniqueFd state(::open((dir + "/snap").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+        UniqueFd mem(::open((dir + "/snap.mem").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+        o.save = SaveSpec{state.get(), mem.get(), 0.2, true, snapshot::host_boot_id()};
+        GuestRun first = run_guest(prog(), args, "", o);
+        ASSERT_TRUE(first.ok) << first.error;
+        ASSERT_TRUE(first.saved);
+        ASSERT_EQ(first.out.find("done"), std::string::npos) << first.out;
+
+        GuestRun second = restore("snap");
+        ASSERT_TRUE(second.ok) << second.error;
+        EXPECT_EQ(second.status, 0) << second.report;
+        EXPECT_EQ(first.out + second.out, expected);
+    }
+}
+
 TEST_P(SnapshotTest, OneSnapshotRestoresIntoIndependentVms) {
     REQUIRE_KVM();
     const std::vector<std::string> args = {"10", "40"};

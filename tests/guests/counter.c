@@ -5,11 +5,17 @@
 // that must never go backwards.
 //   counter N DELAY_MS [INPUT_FILE]
 // Prints "count I line=<line> mem=<sum>" per step and "done N <sum>" at the end.
+// COUNTER_MODE=thread counts in a second thread (main waits in pthread_join);
+// COUNTER_MODE=fork counts in a child process (the parent waits in waitpid
+// and passes its exit status on).
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PAGES 1024  // 4 MiB of heap, one page written per step
 
@@ -21,7 +27,42 @@ static uint64_t now_ns(void) {
 
 static uint64_t page_value(int page) { return 0x9e3779b97f4a7c15ull * (uint64_t)(page + 1); }
 
+static int count(int argc, char** argv);
+
+static int g_argc;
+static char** g_argv;
+static void* count_thread(void* arg) {
+    (void)arg;
+    return (void*)(intptr_t)count(g_argc, g_argv);
+}
+
 int main(int argc, char** argv) {
+    const char* mode = getenv("COUNTER_MODE");
+    if (mode && strcmp(mode, "thread") == 0) {
+        g_argc = argc, g_argv = argv;
+        pthread_t t;
+        void* result;
+        if (pthread_create(&t, NULL, count_thread, NULL) != 0 || pthread_join(t, &result) != 0)
+            return 5;
+        return (int)(intptr_t)result;
+    }
+    if (mode && strcmp(mode, "fork") == 0) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid < 0)
+            return 5;
+        if (pid == 0)
+            _exit(count(argc, argv));
+        int st;
+        if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+            return 6;
+        printf("child %d exited %d\n", pid > 0, WEXITSTATUS(st));
+        return WEXITSTATUS(st);
+    }
+    return count(argc, argv);
+}
+
+static int count(int argc, char** argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: counter N DELAY_MS [INPUT]\n");
         return 2;

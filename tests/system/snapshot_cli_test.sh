@@ -1,0 +1,113 @@
+#!/bin/bash
+# Issue 16 from the command line: `lightvm run --save` / `--restore` as a
+# user drives them — a counting program saved mid-run continues exactly,
+# a snapshot restores more than once, a shell pipeline with child processes
+# continues, and every bad snapshot or flag is one line and a non-zero exit.
+# Usage: snapshot_cli_test.sh LIGHTVM_BINARY GUEST_PROGRAM_DIR
+. "$(dirname "$0")/harness.sh"
+harness_init snapshot "$@"
+
+C=$G/counter.glibc
+seq -f 'line%g' 1 50 >"$T/input.txt"
+
+# --- The count continues where it stopped ---------------------------------------
+run "$L" run --fs "$T" "$C" 12 40 "$T/input.txt"
+full=$OUT
+run "$L" run --fs "$T" --save "$T/snap" --save-after 0.2 --save-stop "$C" 12 40 "$T/input.txt"
+first=$OUT first_rc=$RC
+run "$L" run --restore "$T/snap"
+if [ "$first_rc" -eq 0 ] && [ "$RC" -eq 0 ] && [ -n "$first" ] && [ -n "$OUT" ] && [ "$first
+$OUT" = "$full" ]; then
+    pass "saved mid-run, the restored VM finishes the count exactly"
+else
+    fail "saved mid-run, the restored VM finishes the count exactly" "first '$first' (status $first_rc)" "$(describe)"
+fi
+second=$OUT
+run "$L" run --restore "$T/snap"
+expect "a snapshot restores again, with the same result" 0 "$second"
+
+# Only touched memory is in the memory file: a 1 GiB guest costs a few MiB.
+run "$L" run --mem 1G --save "$T/big" --save-after 0.1 --save-stop "$C" 5 40
+used_kib=$(du -k "$T/big.mem" | cut -f1)
+apparent=$(stat -c %s "$T/big.mem")
+if [ "$RC" -eq 0 ] && [ "$apparent" -eq $((1 << 30)) ] && [ "$used_kib" -lt 16384 ]; then
+    pass "memory file is sparse (${used_kib} KiB on disk for --mem 1G)"
+else
+    fail "memory file is sparse" "status $RC, $used_kib KiB used, $apparent bytes"
+fi
+run "$L" run --restore "$T/big"
+case "$OUT" in *"done 5 "*) [ "$RC" -eq 0 ] && pass "1 GiB guest restores" || fail "1 GiB guest restores" "$(describe)" ;;
+    *) fail "1 GiB guest restores" "$(describe)" ;; esac
+
+# A shell with a pipeline of child processes, saved while they run.
+run "$L" run --save "$T/sh" --save-after 0.3 --save-stop "$BUSYBOX" sh -c \
+    'i=0; while [ $i -lt 8 ]; do i=$((i+1)); echo "step $i" | cat; sleep 0.1; done; echo end'
+sh_first=$OUT
+run "$L" run --restore "$T/sh"
+if [ -n "$sh_first" ] && [ "$sh_first
+$OUT" = "$(printf 'step %s\n' 1 2 3 4 5 6 7 8; echo end)" ]; then
+    pass "busybox sh pipeline continues after restore"
+else
+    fail "busybox sh pipeline continues after restore" "first '$sh_first'" "$(describe)"
+fi
+
+# Saving without --save-stop: the original runs to its end as well.
+run "$L" run --save "$T/cont" --save-after 0.1 "$C" 6 30
+case "$OUT" in *"done 6 "*) [ -s "$T/cont" ] && pass "--save without --save-stop keeps the VM running" ||
+    fail "--save without --save-stop keeps the VM running" "no state file" ;;
+    *) fail "--save without --save-stop keeps the VM running" "$(describe)" ;; esac
+
+# The guest ends before the save: nothing written, one line, the guest's status.
+run "$L" run --save "$T/late" --save-after 30 "$G/exitcode.glibc" 3
+if [ "$RC" -eq 3 ] && [ "$ERR_LINES" -eq 1 ] && grep -q "no snapshot written" "$T/err" && [ ! -s "$T/late" ]; then
+    pass "a guest that ends before the save: one line, its own status, no snapshot"
+else
+    fail "a guest that ends before the save" "$(describe)"
+fi
+
+# --- Bad snapshots: one line, status 125 (127: no such file) -------------------
+cp "$T/snap" "$T/corrupt"
+printf 'X' | dd of="$T/corrupt" bs=1 seek=100 conv=notrunc 2>/dev/null
+cp "$T/snap.mem" "$T/corrupt.mem"
+run "$L" run --restore "$T/corrupt"
+expect_error "corrupt state file" 125 "checksum mismatch"
+head -c 64 "$T/snap" >"$T/short"
+run "$L" run --restore "$T/short"
+expect_error "truncated state file" 125 "truncated (64 of"
+run "$L" run --restore /etc/hostname
+expect_error "foreign file" 125 "not a lightvm snapshot (bad magic)"
+run "$L" run --restore "$T/nonexistent"
+expect_error "missing state file" 127 "No such file or directory"
+cp "$T/snap" "$T/nomem"
+run "$L" run --restore "$T/nomem"
+expect_error "missing memory file" 125 "nomem.mem: No such file or directory"
+cp "$T/cont" "$T/mixed"
+cp "$T/big.mem" "$T/mixed.mem"
+run "$L" run --restore "$T/mixed"
+expect_error "memory file of another snapshot" 125 "not the snapshot's memory file"
+run "$L" run --mem 1G --save "$T/big2" --save-after 0.1 --save-stop "$C" 5 40
+cp "$T/big2" "$T/mixed2"
+cp "$T/big.mem" "$T/mixed2.mem"
+run "$L" run --restore "$T/mixed2"
+expect_error "memory file of another snapshot, same size" 125 "belongs to another snapshot"
+echo more >>"$T/input.txt"
+run "$L" run --restore "$T/snap"
+expect_error "an open file that changed" 125 "input.txt changed since the snapshot was taken"
+
+# --- Bad flags -----------------------------------------------------------------
+run "$L" run --save-after 1 "$C" 1 1
+expect_error "--save-after without --save" 2 "needs --save PATH"
+run "$L" run --save-stop "$C" 1 1
+expect_error "--save-stop without --save" 2 "needs --save PATH"
+run "$L" run --save "$T/x" --save-after soon "$C" 1 1
+expect_error "--save-after junk" 2 "invalid number of seconds"
+run "$L" run --restore "$T/snap" "$C"
+expect_error "--restore with an APP" 2 "they come from the snapshot"
+run "$L" run --restore "$T/snap" --mem 64M
+expect_error "--restore with --mem" 2 "they come from the snapshot"
+run "$L" run --net host --save "$T/net" --save-after 0.05 "$C" 5 30
+expect_error "host sockets cannot be saved" 2 "host sockets"
+run "$L" run --save "$T/nodir/x" "$C" 1 1
+expect_error "--save into a missing directory" 125 "--save $T/nodir/x"
+
+harness_finish
