@@ -172,6 +172,9 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
     sub->add_option("--restore", run.config.restore_path,
                     "Continue the VM saved at PATH instead of starting an APP (no APP; the snapshot's shares and disks)")
         ->type_name("PATH");
+    sub->add_flag("--prefault", run.config.restore_prefault,
+                  "With --restore: copy the snapshot's pages in before the first instruction (no page-fault tail; "
+                  "costs time per saved page)");
     sub->prefix_command();  // everything from APP on belongs to the guest
     sub->footer("APP [ARGS...] follow the options (or a '--'): a static x86-64 executable and its arguments.\nExit status: the guest's; 124 timeout; "
                 "125 lightvm error; 126 APP cannot be executed; 127 APP not found; 128+N guest killed by signal N.");
@@ -199,6 +202,8 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
             return make_error(ErrorKind::BadInput, "--save-after", s.error().message);
         run.config.save.after_seconds = *s;
     }
+    if (run.config.restore_prefault && run.config.restore_path.empty())
+        return make_error(ErrorKind::BadInput, "--prefault", "needs --restore PATH");
     if (run.config.save.stop && run.save_path.empty())
         return make_error(ErrorKind::BadInput, "--save-stop", "needs --save PATH");
     if (!run.save_path.empty() || !run.config.restore_path.empty()) {

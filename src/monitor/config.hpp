@@ -103,6 +103,7 @@ struct VmConfig {
     // --restore PATH: continue a saved VM instead of starting APP (app_path
     // and argv are unused; memory, shares and disks come from the snapshot).
     std::string restore_path;
+    bool restore_prefault = false;  // --prefault: copy the snapshot's pages in before the first instruction
     SaveSpec save;
 };
 
