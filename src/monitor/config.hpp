@@ -67,6 +67,10 @@ struct SaveSpec {
 
 struct VmConfig {
     std::string app_path;                // host path of the static executable
+    // What the guest's /proc/self/exe names; empty: app_path's real host
+    // path (right when the share shows host paths as they are). lightvm-oci
+    // sets the path inside the container's root, where busybox re-executes it.
+    std::string exe_path;
     std::vector<std::string> argv;       // argv[0] included
     std::vector<std::string> env;        // "K=V"
     uint64_t mem_size = 256ull << 20;    // guest RAM

@@ -28,7 +28,9 @@ HostInfo probe_host(const VmConfig& cfg) {
     }
     h.pid = 1;
     char real[PATH_MAX];
-    if (::realpath(cfg.app_path.c_str(), real))
+    if (!cfg.exe_path.empty())
+        h.exe_path = cfg.exe_path;
+    else if (::realpath(cfg.app_path.c_str(), real))
         h.exe_path = real;
     return h;
 }

@@ -1,0 +1,32 @@
+// lightvm-oci's commands, runc's command line (docs/oci.md). Each returns
+// the process exit status: 0, or 1 after one error line (stderr and --log).
+#pragma once
+
+#include <string>
+
+namespace lightvm::oci {
+
+struct Global {
+    std::string root = "/run/lightvm-oci";
+};
+
+struct CreateOptions {
+    std::string bundle = ".";
+    std::string pid_file;
+    std::string console_socket;
+};
+
+int cmd_create(const Global& g, const CreateOptions& o, const std::string& id);
+int cmd_start(const Global& g, const std::string& id);
+int cmd_state(const Global& g, const std::string& id);
+int cmd_kill(const Global& g, const std::string& id, const std::string& signal, bool all);
+int cmd_delete(const Global& g, const std::string& id, bool force);
+int cmd_ps(const Global& g, const std::string& id, const std::string& format);
+int cmd_pause(const Global& g, const std::string& id, bool pause);
+int cmd_list(const Global& g, const std::string& format);
+int cmd_features();
+
+// "9", "KILL", "SIGKILL" -> 9; 0 for junk.
+int parse_signal(const std::string& text);
+
+}  // namespace lightvm::oci

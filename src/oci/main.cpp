@@ -1,0 +1,81 @@
+// lightvm-oci: an OCI runtime (runc's command line) that runs each
+// container in its own lightvm micro-VM. Parses arguments and dispatches;
+// the work is in commands.cpp. docs/oci.md has the usage.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <functional>
+
+#include "oci/commands.hpp"
+#include "oci/log.hpp"
+
+int main(int argc, char** argv) {
+    using namespace lightvm::oci;
+    CLI::App app{"lightvm-oci: an OCI runtime that runs each container in its own lightvm micro-VM", "lightvm-oci"};
+    app.require_subcommand(1);
+    app.fallthrough();  // runc's global options may follow the command
+    Global g;
+    std::string log_path, log_format = "text", ignored;
+    bool flag = false;
+    app.add_option("--root", g.root, "State directory (default /run/lightvm-oci)");
+    app.add_option("--log", log_path, "Append warnings and errors to this file");
+    app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+    app.add_flag("--systemd-cgroup", flag, "Accepted for runc compatibility (the VM bounds resources)");
+    app.add_flag("--debug", flag, "Accepted for runc compatibility");
+    app.add_option("--criu,--rootless", ignored, "Accepted for runc compatibility");
+    app.set_version_flag("-v,--version", "lightvm-oci " LIGHTVM_VERSION "\nspec: 1.1.0");
+
+    std::function<int()> action;
+    CreateOptions co;
+    std::string id, signal, format = "table";
+    bool all = false, force = false;
+    auto* create = app.add_subcommand("create", "Build the container's VM; it runs at `start`");
+    create->add_option("-b,--bundle", co.bundle, "Bundle directory (default: the current directory)");
+    create->add_option("--pid-file", co.pid_file, "Write the container's pid here");
+    create->add_option("--console-socket", co.console_socket, "Unix socket that receives the terminal's master fd");
+    create->add_flag("--no-pivot,--no-new-keyring", flag, "Accepted for runc compatibility");
+    create->add_option("--preserve-fds", ignored, "Accepted for runc compatibility (no extra fds reach the guest)");
+    create->add_option("id", id, "Container ID")->required();
+    create->callback([&] { action = [&] { return cmd_create(g, co, id); }; });
+
+    auto one_id = [&](const char* name, const char* help, std::function<int()> fn) {
+        auto* sub = app.add_subcommand(name, help);
+        sub->add_option("id", id, "Container ID")->required();
+        sub->callback([&action, fn] { action = fn; });
+        return sub;
+    };
+    one_id("start", "Run the created container's process", [&] { return cmd_start(g, id); });
+    one_id("state", "Print the container's state as JSON", [&] { return cmd_state(g, id); });
+    one_id("pause", "Freeze the container's VM", [&] { return cmd_pause(g, id, true); });
+    one_id("resume", "Thaw a paused container", [&] { return cmd_pause(g, id, false); });
+    auto* kill = one_id("kill", "Send a signal (default SIGTERM) to the container", [&] { return cmd_kill(g, id, signal, all); });
+    kill->add_option("signal", signal, "Signal name or number");
+    kill->add_flag("-a,--all", all, "Every process of the container (the VM is one host process)");
+    auto* del = one_id("delete", "Remove a stopped container", [&] { return cmd_delete(g, id, force); });
+    del->add_flag("-f,--force", force, "Kill it first if it runs");
+    auto* ps = one_id("ps", "List the container's host processes", [&] { return cmd_ps(g, id, format); });
+    ps->add_option("-f,--format", format, "table or json");
+    auto* list = app.add_subcommand("list", "List containers");
+    list->add_option("-f,--format", format, "table or json");
+    list->callback([&] { action = [&] { return cmd_list(g, format); }; });
+    app.add_subcommand("features", "Print what this runtime supports (JSON)")->callback([&] { action = cmd_features; });
+    for (const char* name : {"exec", "update", "checkpoint", "restore", "run", "events", "spec"}) {
+        auto* sub = app.add_subcommand(name, "Not supported by lightvm-oci yet");
+        sub->allow_extras();
+        sub->callback([&action, name] {
+            action = [name] {
+                log_error(std::string(name) + ": not supported by lightvm-oci yet (docs/oci.md)");
+                return 1;
+            };
+        });
+    }
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0)
+            return app.exit(e);
+        std::fprintf(stderr, "lightvm-oci: %s\n", e.what());
+        return 2;
+    }
+    set_log(log_path, log_format == "json");
+    return action ? action() : 2;
+}

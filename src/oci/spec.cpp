@@ -1,0 +1,411 @@
+#include "oci/spec.hpp"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace lightvm::oci {
+
+namespace {
+
+using json = nlohmann::json;
+
+tl::unexpected<Error> bad(const std::string& field, const std::string& why) {
+    return make_error(ErrorKind::BadInput, "config.json", field + ": " + why);
+}
+
+// The spec's own default when process.env has no PATH.
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// Annotations that set lightvm's own options (docs/oci.md).
+constexpr const char* kAnnotationPrefix = "io.lightvm.";
+
+Result<std::vector<std::string>> strings(const json& j, const std::string& field) {
+    std::vector<std::string> out;
+    if (j.is_null())
+        return out;
+    if (!j.is_array())
+        return bad(field, "not an array of strings");
+    for (const auto& e : j) {
+        if (!e.is_string())
+            return bad(field, "not an array of strings");
+        out.push_back(e.get<std::string>());
+    }
+    return out;
+}
+
+bool has_option(const std::vector<std::string>& options, const char* name) {
+    return std::find(options.begin(), options.end(), name) != options.end();
+}
+
+Result<std::vector<Hook>> parse_hook_list(const json& j, const std::string& field) {
+    std::vector<Hook> out;
+    if (j.is_null())
+        return out;
+    if (!j.is_array())
+        return bad(field, "not an array");
+    for (const auto& h : j) {
+        if (!h.is_object() || !h.contains("path") || !h["path"].is_string())
+            return bad(field, "a hook without a path");
+        Hook hook;
+        hook.path = h["path"].get<std::string>();
+        if (hook.path.empty() || hook.path[0] != '/')
+            return bad(field, "hook path '" + hook.path + "' is not absolute");
+        hook.args = TRY(strings(h.value("args", json()), field + ".args"));
+        hook.env = TRY(strings(h.value("env", json()), field + ".env"));
+        if (h.contains("timeout")) {
+            if (!h["timeout"].is_number_integer() || h["timeout"].get<int64_t>() <= 0)
+                return bad(field, "timeout must be a positive integer");
+            hook.timeout_seconds = static_cast<int>(std::min<int64_t>(h["timeout"].get<int64_t>(), 86400));
+        }
+        out.push_back(std::move(hook));
+    }
+    return out;
+}
+
+Result<void> parse_hooks(const json& j, ContainerSpec& s) {
+    if (j.is_null())
+        return {};
+    if (!j.is_object())
+        return bad("hooks", "not an object");
+    s.hooks.prestart = TRY(parse_hook_list(j.value("prestart", json()), "hooks.prestart"));
+    s.hooks.create_runtime = TRY(parse_hook_list(j.value("createRuntime", json()), "hooks.createRuntime"));
+    s.hooks.create_container = TRY(parse_hook_list(j.value("createContainer", json()), "hooks.createContainer"));
+    s.hooks.start_container = TRY(parse_hook_list(j.value("startContainer", json()), "hooks.startContainer"));
+    s.hooks.poststart = TRY(parse_hook_list(j.value("poststart", json()), "hooks.poststart"));
+    s.hooks.poststop = TRY(parse_hook_list(j.value("poststop", json()), "hooks.poststop"));
+    return {};
+}
+
+Result<void> parse_process(const json& p, ContainerSpec& s) {
+    if (p.is_null())
+        return bad("process", "missing (lightvm-oci create needs a process to run)");
+    if (!p.is_object())
+        return bad("process", "not an object");
+    s.args = TRY(strings(p.value("args", json()), "process.args"));
+    if (s.args.empty() || s.args[0].empty())
+        return bad("process.args", "empty (nothing to run)");
+    if (p.contains("commandLine"))
+        return bad("process.commandLine", "is for Windows");
+    s.vm.env = TRY(strings(p.value("env", json()), "process.env"));
+    for (const auto& e : s.vm.env)
+        if (e.find('=') == std::string::npos || e.front() == '=')
+            return bad("process.env", "'" + e + "' is not of the form KEY=VALUE");
+    s.vm.cwd = p.value("cwd", std::string("/"));
+    if (s.vm.cwd.empty() || s.vm.cwd[0] != '/')
+        return bad("process.cwd", "'" + s.vm.cwd + "' is not absolute");
+    s.vm.cwd = TRY(normalise_guest_path(s.vm.cwd));
+    s.terminal = p.value("terminal", false);
+    if (p.contains("user")) {
+        const json& u = p["user"];
+        // A non-root user inside the container is a security boundary the
+        // guest cannot start with yet (it boots its first process as root):
+        // refuse rather than run as root.
+        int64_t uid = u.value("uid", int64_t(0)), gid = u.value("gid", int64_t(0));
+        if (uid != 0 || gid != 0)
+            return bad("process.user", "uid " + std::to_string(uid) + " gid " + std::to_string(gid) +
+                                           ": lightvm guests start their first process as root (uid 0 gid 0 only)");
+        if (u.contains("username"))
+            return bad("process.user.username", "is for Windows");
+        if (!TRY(strings(u.value("additionalGids", json()), "")).empty())
+            s.warnings.push_back("process.user.additionalGids ignored (the guest's process has group 0 only)");
+    }
+    if (p.contains("rlimits") && p["rlimits"].is_array() && !p["rlimits"].empty())
+        s.warnings.push_back("process.rlimits not applied (the guest starts with its own limits; "
+                             "memory and processes are bounded by the VM: linux.resources)");
+    return {};
+}
+
+bool provided_by_guest(const std::string& type, const std::string& dest) {
+    // The guest kernel has its own /proc, /sys, /dev (with pts, shm, mqueue)
+    // and /tmp: the host's versions of these are never shown to it.
+    static const char* kTypes[] = {"proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2"};
+    for (const char* t : kTypes)
+        if (type == t)
+            return true;
+    return type == "tmpfs" && (dest == "/dev" || dest == "/dev/shm");
+}
+
+Result<void> parse_mount(const json& m, ContainerSpec& s) {
+    if (!m.is_object() || !m.contains("destination") || !m["destination"].is_string())
+        return bad("mounts", "a mount without a destination");
+    std::string dest = m["destination"].get<std::string>();
+    if (dest.empty() || dest[0] != '/')
+        return bad("mounts", "destination '" + dest + "' is not absolute");
+    dest = TRY(normalise_guest_path(dest));
+    std::string type = m.value("type", std::string());
+    std::string source = m.value("source", std::string());
+    auto options = TRY(strings(m.value("options", json()), "mounts " + dest + " options"));
+    bool bind = type == "bind" || has_option(options, "bind") || has_option(options, "rbind");
+    if (!bind && provided_by_guest(type, dest))
+        return {};
+    if (bind) {
+        if (source.empty() || source[0] != '/')
+            return bad("mounts " + dest, "bind source '" + source + "' is not an absolute path");
+        struct stat st;
+        if (::stat(source.c_str(), &st) != 0)
+            return make_error(ErrorKind::NotFound, "config.json",
+                              "mounts " + dest + ": bind source " + source + " does not exist");
+        if (!S_ISDIR(st.st_mode)) {
+            // Shares are directories; a file bind (docker's /etc/hosts) is not one yet.
+            s.warnings.push_back("mounts " + dest + ": bind of a non-directory " + source + " skipped");
+            return {};
+        }
+        if (dest == "/")
+            return bad("mounts /", "a bind mount over / (use root.path)");
+        s.vm.shares.push_back(ShareSpec{source, dest, has_option(options, "ro")});
+        return {};
+    }
+    if (type == "tmpfs") {
+        TmpfsSpec t{dest, 0};
+        for (const auto& o : options)
+            if (o.rfind("size=", 0) == 0) {
+                auto size = parse_size(o.substr(5));
+                if (!size)
+                    return bad("mounts " + dest, "tmpfs " + o + ": " + size.error().message);
+                t.size = *size;
+            }
+        if (dest == "/")
+            return bad("mounts /", "a tmpfs over / (use root.path)");
+        s.vm.tmpfs.push_back(t);
+        return {};
+    }
+    s.warnings.push_back("mounts " + dest + ": type '" + type + "' not supported, skipped");
+    return {};
+}
+
+Result<void> parse_namespaces(const json& ns, ContainerSpec& s) {
+    // Without a network namespace the container shares the host's network
+    // (as with runc); a new one is a VM with only its own loopback; a path
+    // is joined by the monitor before the VM is built, its sockets then live there.
+    s.vm.net = NetMode::Host;
+    if (ns.is_null())
+        return {};
+    if (!ns.is_array())
+        return bad("linux.namespaces", "not an array");
+    static const char* kKnown[] = {"pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"};
+    for (const auto& n : ns) {
+        std::string type = n.is_object() ? n.value("type", std::string()) : std::string();
+        std::string path = n.is_object() ? n.value("path", std::string()) : std::string();
+        if (std::none_of(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return type == k; }))
+            return bad("linux.namespaces", "unsupported namespace type '" + type + "'");
+        if (type == "network") {
+            s.vm.net = path.empty() ? NetMode::None : NetMode::Host;
+            s.netns_path = path;
+            if (!path.empty() && ::access(path.c_str(), F_OK) != 0)
+                return make_error(ErrorKind::NotFound, "config.json",
+                                  "linux.namespaces: network namespace " + path + " does not exist");
+        } else if (!path.empty()) {
+            // Joining another container's pid/ipc/uts namespace would mean
+            // sharing a guest kernel with it; this VM gets its own instead.
+            s.warnings.push_back("linux.namespaces: " + type + " namespace " + path +
+                                 " not joined (the VM has its own " + type + " namespace)");
+        }
+    }
+    return {};
+}
+
+Result<void> parse_linux(const json& l, ContainerSpec& s) {
+    if (l.is_null()) {
+        s.vm.net = NetMode::Host;
+        return {};
+    }
+    if (!l.is_object())
+        return bad("linux", "not an object");
+    TRY(parse_namespaces(l.value("namespaces", json()), s));
+    const json r = l.value("resources", json());
+    if (r.is_object()) {
+        const json mem = r.value("memory", json());
+        if (mem.is_object() && mem.contains("limit") && mem["limit"].is_number_integer()) {
+            int64_t limit = mem["limit"].get<int64_t>();
+            if (limit > 0)
+                s.vm.mem_size = static_cast<uint64_t>(limit);
+        }
+        const json pids = r.value("pids", json());
+        if (pids.is_object() && pids.contains("limit") && pids["limit"].is_number_integer()) {
+            int64_t limit = pids["limit"].get<int64_t>();
+            if (limit > 0)
+                s.vm.max_procs = static_cast<uint32_t>(std::min<int64_t>(limit, abi::kMaxPids));
+        }
+        const json cpu = r.value("cpu", json());
+        if (cpu.is_object() && cpu.contains("quota") && cpu["quota"].is_number_integer() &&
+            cpu["quota"].get<int64_t>() > 0 && cpu.value("period", int64_t(100000)) > 0 &&
+            cpu["quota"].get<int64_t>() > cpu.value("period", int64_t(100000)))
+            s.warnings.push_back("linux.resources.cpu: more than one CPU asked for; lightvm VMs have one vCPU");
+    }
+    if (l.contains("devices") && l["devices"].is_array() && !l["devices"].empty())
+        s.warnings.push_back("linux.devices ignored (the guest has its own /dev)");
+    if (l.contains("sysctl") && l["sysctl"].is_object() && !l["sysctl"].empty())
+        s.warnings.push_back("linux.sysctl ignored (the guest kernel has no sysctls)");
+    return {};
+}
+
+Result<void> parse_annotations(const json& a, ContainerSpec& s) {
+    if (a.is_null())
+        return {};
+    if (!a.is_object())
+        return bad("annotations", "not an object");
+    for (const auto& [key, value] : a.items()) {
+        if (!value.is_string())
+            return bad("annotations", key + " is not a string");
+        std::string v = value.get<std::string>();
+        s.annotations[key] = v;
+        if (key.rfind(kAnnotationPrefix, 0) != 0)
+            continue;
+        // A misspelt lightvm option is an error, not a silent default.
+        std::string name = key.substr(std::char_traits<char>::length(kAnnotationPrefix));
+        if (name == "memory") {
+            auto size = parse_size(v);
+            if (!size)
+                return bad("annotations " + key, size.error().message);
+            s.vm.mem_size = *size;
+        } else if (name == "timeout") {
+            char* end = nullptr;
+            double t = std::strtod(v.c_str(), &end);
+            if (v.empty() || *end || !(t >= 0) || t > 1e9)
+                return bad("annotations " + key, "'" + v + "' is not a number of seconds");
+            s.vm.timeout_seconds = t;
+        } else if (name == "overcommit") {
+            if (v != "true" && v != "false")
+                return bad("annotations " + key, "'" + v + "' is not true or false");
+            s.vm.overcommit = v == "true";
+        } else {
+            return bad("annotations " + key, "unknown lightvm option (known: io.lightvm.memory, "
+                                             "io.lightvm.timeout, io.lightvm.overcommit)");
+        }
+    }
+    return {};
+}
+
+Result<ContainerSpec> parse_json(const json& j, const std::string& bundle) {
+    if (!j.is_object())
+        return bad("(top level)", "not a JSON object");
+    ContainerSpec s;
+    if (!j.contains("ociVersion") || !j["ociVersion"].is_string())
+        return bad("ociVersion", "missing");
+    s.oci_version = j["ociVersion"].get<std::string>();
+    if (s.oci_version.rfind("1.", 0) != 0)
+        return bad("ociVersion", "'" + s.oci_version + "' is not supported (1.x)");
+    const json root = j.value("root", json());
+    if (!root.is_object() || !root.contains("path") || !root["path"].is_string())
+        return bad("root.path", "missing");
+    s.root_path = root["path"].get<std::string>();
+    if (s.root_path.empty())
+        return bad("root.path", "empty");
+    if (s.root_path[0] != '/')
+        s.root_path = bundle + "/" + s.root_path;
+    s.root_readonly = root.value("readonly", false);
+    struct stat st;
+    if (::stat(s.root_path.c_str(), &st) != 0)
+        return make_error(ErrorKind::NotFound, "config.json", "root.path " + s.root_path + " does not exist");
+    if (!S_ISDIR(st.st_mode))
+        return bad("root.path", s.root_path + " is not a directory");
+    s.vm.shares.push_back(ShareSpec{s.root_path, "/", s.root_readonly});
+    TRY(parse_process(j.value("process", json()), s));
+    if (j.contains("mounts")) {
+        if (!j["mounts"].is_array())
+            return bad("mounts", "not an array");
+        for (const auto& m : j["mounts"])
+            TRY(parse_mount(m, s));
+    }
+    if (j.contains("hostname")) {
+        if (!j["hostname"].is_string())
+            return bad("hostname", "not a string");
+        s.vm.hostname = j["hostname"].get<std::string>();
+    }
+    if (s.vm.hostname.empty())
+        s.vm.hostname = "lightvm";
+    TRY(parse_linux(j.value("linux", json()), s));
+    TRY(parse_hooks(j.value("hooks", json()), s));
+    TRY(parse_annotations(j.value("annotations", json()), s));
+    return s;
+}
+
+}  // namespace
+
+Result<ContainerSpec> parse_spec(const std::string& text, const std::string& bundle) {
+    json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded())
+        return make_error(ErrorKind::BadInput, "config.json", "not valid JSON");
+    // Type mismatches deep inside (a number where a string belongs) throw
+    // from nlohmann's accessors; they end here as one line.
+    try {
+        return parse_json(j, bundle);
+    } catch (const json::exception& e) {
+        return make_error(ErrorKind::BadInput, "config.json", std::string("wrong type: ") + e.what());
+    }
+}
+
+namespace {
+
+// openat2(RESOLVE_IN_ROOT): ".." and symlinks (absolute ones too) stay below root_fd.
+int open_in_root(int root_fd, const std::string& path) {
+    open_how how{};
+    how.flags = O_RDONLY | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    return static_cast<int>(::syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how));
+}
+
+bool regular_executable(int fd) {
+    struct stat st;
+    return ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+}
+
+}  // namespace
+
+Result<ResolvedApp> resolve_app(const ContainerSpec& spec) {
+    int root_fd = ::open(spec.root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0)
+        return sys_error("open " + spec.root_path);
+    const std::string& name = spec.args[0];
+    std::vector<std::string> candidates;
+    if (name.find('/') != std::string::npos) {
+        candidates.push_back(name[0] == '/' ? name : spec.vm.cwd + "/" + name);
+    } else {
+        std::string path = kDefaultPath;
+        for (const auto& e : spec.vm.env)
+            if (e.rfind("PATH=", 0) == 0)
+                path = e.substr(5);
+        size_t start = 0;
+        while (start <= path.size()) {
+            size_t colon = path.find(':', start);
+            std::string dir = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+            if (!dir.empty() && dir[0] == '/')
+                candidates.push_back(dir + "/" + name);
+            if (colon == std::string::npos)
+                break;
+            start = colon + 1;
+        }
+    }
+    for (const auto& c : candidates) {
+        int fd = open_in_root(root_fd, c);
+        if (fd < 0)
+            continue;
+        if (regular_executable(fd)) {
+            ::close(root_fd);
+            auto guest = normalise_guest_path(c);
+            return ResolvedApp{fd, guest ? *guest : c};
+        }
+        ::close(fd);
+    }
+    ::close(root_fd);
+    return make_error(ErrorKind::NotFound, "process.args",
+                      "executable '" + name + "' not found in the container's root" +
+                          (name.find('/') == std::string::npos ? " (searched PATH)" : ""));
+}
+
+Result<void> check_container_id(const std::string& id) {
+    auto ok = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '+' || c == '-'; };
+    if (id.empty() || id.size() > 1024 || !std::isalnum(static_cast<unsigned char>(id[0])) ||
+        !std::all_of(id.begin(), id.end(), ok))
+        return make_error(ErrorKind::BadInput, "container ID",
+                          "'" + id.substr(0, 64) + "' is invalid (letters, digits, _ . + -; starting with a letter or digit)");
+    return {};
+}
+
+}  // namespace lightvm::oci
