@@ -101,7 +101,8 @@ Result<int> spawn_init(InitArgs args) {
         return pid;
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
-    return make_error(ErrorKind::BadInput, "create",
+    // The verdict is already one "where: message" line.
+    return make_error(ErrorKind::BadInput, verdict.empty() ? "create" : "",
                       verdict.empty() ? "the container's process died while building the VM" : verdict);
 }
 

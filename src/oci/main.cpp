@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("-v,--version", "lightvm-oci " LIGHTVM_VERSION "\nspec: 1.1.0");
 
     std::function<int()> action;
+    std::vector<std::string> ignored_args;
     CreateOptions co;
     std::string id, signal, format = "table";
     bool all = false, force = false;
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
     app.add_subcommand("features", "Print what this runtime supports (JSON)")->callback([&] { action = cmd_features; });
     for (const char* name : {"exec", "update", "checkpoint", "restore", "run", "events", "spec"}) {
         auto* sub = app.add_subcommand(name, "Not supported by lightvm-oci yet");
+        sub->add_option("args", ignored_args, "ignored");
         sub->allow_extras();
         sub->callback([&action, name] {
             action = [name] {

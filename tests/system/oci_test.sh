@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# System tests for lightvm-oci, the OCI runtime: bundles built here from
+# Debian's busybox-static, driven through runc's command line as
+# containerd's shim does (tests/system/oci_shim.py stands in for the shim:
+# a subreaper that reaps the container's process and reports its status).
+#   oci_test.sh LIGHTVM_OCI_BINARY GUEST_PROGRAM_DIR
+# Prints "ok - NAME" / "not ok - NAME" and "N passed, N failed"; exits 1 if
+# anything failed, 77 (skip) without a usable /dev/kvm.
+
+set -u
+. "$(dirname "$0")/harness.sh"
+harness_init oci-test "$@"
+OCI=$L
+SHIM="$(cd "$(dirname "$0")" && pwd)/oci_shim.py"
+if [ ! -x "$BUSYBOX" ]; then
+    echo "SKIPPED: $BUSYBOX not installed (apt-get install busybox-static); every bundle here needs it"
+    rm -rf "$T"
+    exit 77
+fi
+R="$T/state"          # --root
+cleanup() {
+    for d in "$R"/*/; do
+        [ -d "$d" ] && "$OCI" --root "$R" delete --force "$(basename "$d")" >/dev/null 2>&1
+    done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+# One busybox root shared by the bundles (root.path is absolute), and a
+# second one the writable-root case may change.
+make_rootfs() {
+    mkdir -p "$1/bin" "$1/etc" "$1/data" "$1/work"
+    cp "$BUSYBOX" "$1/bin/busybox"
+    for a in sh echo cat ls touch sleep pwd hostname env true; do ln -s busybox "$1/bin/$a"; done
+}
+make_rootfs "$T/rootfs"
+make_rootfs "$T/rootfs-rw"
+mkdir -p "$T/shared"
+echo "from the host" >"$T/shared/file"
+
+# bundle NAME ARGS_JSON [EXTRA_JSON [ROOT_JSON]]: $T/NAME/config.json
+bundle() {
+    local name=$1 args=$2 extra=${3:-} root=${4:-"{\"path\":\"$T/rootfs\",\"readonly\":true}"}
+    mkdir -p "$T/b-$name"
+    cat >"$T/b-$name/config.json" <<JSON
+{"ociVersion":"1.0.2",
+ "process":{"terminal":false,"user":{"uid":0,"gid":0},"args":$args,
+            "env":["PATH=/bin","TERM=xterm"],"cwd":"/"},
+ "root":$root,
+ "hostname":"oci-test",
+ "mounts":[{"destination":"/proc","type":"proc","source":"proc"},
+           {"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","mode=755"]},
+           {"destination":"/dev/pts","type":"devpts","source":"devpts"},
+           {"destination":"/sys","type":"sysfs","source":"sysfs","options":["ro"]}],
+ "linux":{"namespaces":[{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"network"}],
+          "resources":{"memory":{"limit":67108864}}}${extra:+,$extra}}
+JSON
+}
+
+# shim_run NAME ID [--then CMD]: create+start+reap through the stand-in shim.
+# The container's stdout is $OUT; the last line of stderr is "exit N".
+shim_run() {
+    local name=$1 id=$2
+    shift 2
+    run "$SHIM" "$OCI" "$R" "$T/b-$name" "$id" "$@"
+    LAST=$(tail -n 1 "$T/err")
+}
+expect_exit() {  # NAME STATUS_LINE [STDOUT]
+    if [ "$HUNG" -eq 1 ]; then fail "$1" "hung"; return; fi
+    if [ "$LAST" != "$2" ]; then fail "$1" "expected '$2'" "$(describe)"; return; fi
+    if [ $# -ge 3 ] && [ "$OUT" != "$3" ]; then fail "$1" "expected stdout '$3'" "$(describe)"; return; fi
+    pass "$1"
+}
+nothing_left() {  # NAME ID: no directory for ID under --root
+    if [ -e "$R/$2" ]; then fail "$1: nothing left in --root" "$(ls -la "$R/$2")"; else pass "$1: nothing left in --root"; fi
+}
+
+# --- Lifecycle, step by step ---------------------------------------------------
+bundle life '["sh","-c","echo started; sleep 30"]'
+run "$OCI" --root "$R" create --bundle "$T/b-life" --pid-file "$T/life.pid" life1
+expect "create" 0 ""
+PID=$(cat "$T/life.pid" 2>/dev/null)
+run "$OCI" --root "$R" state life1
+case "$OUT" in
+    *'"status":"created"'*"\"pid\":$PID"* | *"\"pid\":$PID"*'"status":"created"'*) pass "state after create: created, pid = --pid-file" ;;
+    *) fail "state after create: created, pid = --pid-file ($PID)" "$(describe)" ;;
+esac
+[ -d "/proc/$PID" ] && pass "the container's process exists before start" || fail "the container's process exists before start"
+run "$OCI" --root "$R" start life1
+expect "start" 0 ""
+run "$OCI" --root "$R" state life1
+case "$OUT" in *'"status":"running"'*) pass "state after start: running" ;; *) fail "state after start: running" "$(describe)" ;; esac
+run "$OCI" --root "$R" ps --format json life1
+expect "ps --format json lists the VM's process" 0 "[$PID]"
+run "$OCI" --root "$R" start life1
+expect_error "start twice" 1 "cannot start a container that is running"
+run "$OCI" --root "$R" pause life1
+expect "pause" 0 ""
+run "$OCI" --root "$R" state life1
+case "$OUT" in *'"status":"paused"'*) pass "state after pause: paused" ;; *) fail "state after pause: paused" "$(describe)" ;; esac
+run "$OCI" --root "$R" resume life1
+expect "resume" 0 ""
+run "$OCI" --root "$R" delete life1
+expect_error "delete of a running container needs --force" 1 "cannot delete a container that is running"
+run "$OCI" --root "$R" kill life1 KILL
+expect "kill KILL" 0 ""
+for _ in $(seq 50); do [ -d "/proc/$PID" ] || break; sleep 0.1; done
+run "$OCI" --root "$R" state life1
+case "$OUT" in *'"status":"stopped"'*) pass "state after kill: stopped" ;; *) fail "state after kill: stopped" "$(describe)" ;; esac
+run "$OCI" --root "$R" kill life1 TERM
+expect_error "kill of a stopped container" 1 "not running"
+run "$OCI" --root "$R" delete life1
+expect "delete" 0 ""
+nothing_left "delete" life1
+run "$OCI" --root "$R" state life1
+expect_error "state after delete" 1 "container life1: does not exist"
+
+# --- Output and exit status, as the shim sees them -----------------------------
+bundle out '["sh","-c","echo hello from $(hostname); echo to stderr >&2; exit 3"]'
+shim_run out out1
+expect_exit "output, hostname and exit status 3" "exit 3" "hello from oci-test"
+grep -q "to stderr" "$T/err" && pass "the container's stderr" || fail "the container's stderr" "$(describe)"
+run "$OCI" --root "$R" delete out1
+expect "delete a stopped container" 0 ""
+
+bundle envcwd '["sh","-c","pwd; echo $TERM"]' '' "{\"path\":\"$T/rootfs\"}"
+sed -i 's|"cwd":"/"|"cwd":"/work"|' "$T/b-envcwd/config.json"
+shim_run envcwd env1
+expect_exit "process.env and process.cwd" "exit 0" "/work
+xterm"
+"$OCI" --root "$R" delete env1
+
+bundle path '["echo","found","through","PATH"]'
+shim_run path path1
+expect_exit "args[0] searched in process.env's PATH inside the root" "exit 0" "found through PATH"
+"$OCI" --root "$R" delete path1
+
+# --- Signals ---------------------------------------------------------------------
+bundle term '["sh","-c","echo up; while :; do sleep 0.1; done"]'
+shim_run term term1 --then 'sleep 1; "$OCI" --root "$ROOT" kill "$ID" TERM'
+expect_exit "SIGTERM to a process that does not handle it: 143" "exit 143" "up"
+"$OCI" --root "$R" delete term1
+bundle trap '["sh","-c","trap \"echo caught TERM; exit 7\" TERM; echo up; while :; do sleep 0.1; done"]'
+shim_run trap trap1 --then 'sleep 1; "$OCI" --root "$ROOT" kill "$ID" 15'
+expect_exit "SIGTERM caught by the container's shell" "exit 7" "up
+caught TERM"
+"$OCI" --root "$R" delete trap1
+shim_run term kill1 --then 'sleep 1; "$OCI" --root "$ROOT" kill --all "$ID" SIGKILL'
+expect_exit "SIGKILL (--all)" "signal 9" "up"
+"$OCI" --root "$R" delete kill1
+
+# --- Root and mounts -------------------------------------------------------------
+bundle ro '["sh","-c","touch /newfile && echo wrote"]'
+shim_run ro ro1
+if [ "$LAST" != "exit 0" ] && [ ! -e "$T/rootfs/newfile" ]; then pass "root.readonly: writes fail"; else fail "root.readonly: writes fail" "$(describe)"; fi
+"$OCI" --root "$R" delete ro1
+bundle rw '["sh","-c","touch /newfile && echo wrote"]' '' "{\"path\":\"$T/rootfs-rw\",\"readonly\":false}"
+shim_run rw rw1
+if [ "$LAST" = "exit 0" ] && [ -e "$T/rootfs-rw/newfile" ]; then pass "a writable root: the file lands in root.path"; else fail "a writable root" "$(describe)"; fi
+"$OCI" --root "$R" delete rw1
+
+bundle bind '["sh","-c","cat /data/file; echo new >/data/new; echo status $?; cat /rw/file; echo out >/rw/out"]' \
+    "\"annotations\":{\"io.lightvm.memory\":\"48M\"}"
+python3 - "$T/b-bind/config.json" "$T/shared" <<'PY'
+import json, sys
+p, shared = sys.argv[1], sys.argv[2]
+c = json.load(open(p))
+c["mounts"] += [{"destination": "/data", "type": "bind", "source": shared, "options": ["rbind", "ro"]},
+                {"destination": "/rw", "type": "bind", "source": shared, "options": ["rbind", "rw"]}]
+json.dump(c, open(p, "w"))
+PY
+shim_run bind bind1
+if [ "$LAST" = "exit 0" ] && [ "$(head -1 "$T/out")" = "from the host" ] && grep -q "^status 1" "$T/out" &&
+    [ ! -e "$T/shared/new" ] && [ "$(cat "$T/shared/out" 2>/dev/null)" = "out" ]; then
+    pass "bind mounts: ro refuses writes, rw writes reach the host"
+else
+    fail "bind mounts: ro refuses writes, rw writes reach the host" "$(describe)"
+fi
+"$OCI" --root "$R" delete bind1
+
+bundle tmpfs '["sh","-c","echo x >/scratch/f && cat /scratch/f"]' \
+    '"mounts":[{"destination":"/scratch","type":"tmpfs","source":"tmpfs","options":["size=1m"]}]'
+shim_run tmpfs tmpfs1
+expect_exit "a tmpfs mount" "exit 0" "x"
+"$OCI" --root "$R" delete tmpfs1
+
+# --- Hooks -------------------------------------------------------------------------
+cat >"$T/hook.sh" <<HOOK
+#!/bin/sh
+cat >"$T/hook-\$1.json"
+HOOK
+chmod +x "$T/hook.sh"
+bundle hooks '["true"]' "\"hooks\":{\"prestart\":[{\"path\":\"$T/hook.sh\",\"args\":[\"hook.sh\",\"prestart\"]}],
+    \"poststart\":[{\"path\":\"$T/hook.sh\",\"args\":[\"hook.sh\",\"poststart\"]}],
+    \"poststop\":[{\"path\":\"$T/hook.sh\",\"args\":[\"hook.sh\",\"poststop\"]}]}"
+shim_run hooks hooks1
+"$OCI" --root "$R" delete hooks1
+if grep -q '"status":"created"' "$T/hook-prestart.json" 2>/dev/null && grep -q '"id":"hooks1"' "$T/hook-prestart.json" &&
+    grep -q '"status":"running"' "$T/hook-poststart.json" 2>/dev/null && grep -q '"status":"stopped"' "$T/hook-poststop.json" 2>/dev/null; then
+    pass "hooks run on the host with the state on stdin (prestart, poststart, poststop)"
+else
+    fail "hooks run with the state on stdin" "$(cat "$T"/hook-*.json 2>&1)"
+fi
+bundle badhook '["true"]' '"hooks":{"prestart":[{"path":"/bin/false"}]}'
+run "$OCI" --root "$R" create --bundle "$T/b-badhook" badhook1
+expect_error "a failing prestart hook fails create" 1 "prestart hook /bin/false: exited with status 1"
+nothing_left "failed hook" badhook1
+
+# --- Created but never started -----------------------------------------------------
+bundle never '["true"]'
+run "$OCI" --root "$R" create --bundle "$T/b-never" --pid-file "$T/never.pid" never1
+PID=$(cat "$T/never.pid")
+run "$OCI" --root "$R" delete never1
+expect "delete of a created container kills its process" 0 ""
+sleep 0.2
+if [ -d "/proc/$PID" ] && ! grep -q '^State:.*Z' "/proc/$PID/status"; then fail "the created container's process is gone"; else pass "the created container's process is gone"; fi
+nothing_left "delete of a created container" never1
+run "$OCI" --root "$R" delete --force never1
+expect "delete --force of a container that does not exist" 0 ""
+
+# --- Bad bundles: one line, status 1, nothing left behind --------------------------
+mkdir -p "$T/empty-bundle"
+run "$OCI" --root "$R" create --bundle "$T/empty-bundle" bad1
+expect_error "missing config.json" 1 "no readable config.json"
+nothing_left "missing config.json" bad1
+mkdir -p "$T/malformed" && echo '{"ociVersion": "1.0.2", "process": ' >"$T/malformed/config.json"
+run "$OCI" --root "$R" create --bundle "$T/malformed" bad2
+expect_error "malformed JSON" 1 "config.json: not valid JSON"
+nothing_left "malformed JSON" bad2
+bundle version '["true"]'
+sed -i 's/"ociVersion":"1.0.2"/"ociVersion":"0.9"/' "$T/b-version/config.json"
+run "$OCI" --root "$R" create --bundle "$T/b-version" bad3
+expect_error "unknown ociVersion" 1 "ociVersion: '0.9' is not supported"
+nothing_left "unknown ociVersion" bad3
+bundle noroot '["true"]' '' "{\"path\":\"$T/no-such-rootfs\"}"
+run "$OCI" --root "$R" create --bundle "$T/b-noroot" bad4
+expect_error "root path that does not exist" 1 "root.path $T/no-such-rootfs does not exist"
+nothing_left "missing root path" bad4
+bundle ns '["true"]'
+sed -i 's/{"type":"ipc"}/{"type":"frobnicate"}/' "$T/b-ns/config.json"
+run "$OCI" --root "$R" create --bundle "$T/b-ns" bad5
+expect_error "unsupported namespace" 1 "unsupported namespace type 'frobnicate'"
+nothing_left "unsupported namespace" bad5
+bundle user '["true"]'
+sed -i 's/"uid":0,"gid":0/"uid":1000,"gid":1000/' "$T/b-user/config.json"
+run "$OCI" --root "$R" create --bundle "$T/b-user" bad6
+expect_error "non-root process.user" 1 "uid 0 gid 0 only"
+nothing_left "non-root user" bad6
+bundle noexe '["/bin/no-such-program"]'
+run "$OCI" --root "$R" create --bundle "$T/b-noexe" bad7
+expect_error "args[0] not in the root" 1 "'/bin/no-such-program' not found in the container's root"
+nothing_left "args[0] not in the root" bad7
+bundle dup '["sleep","10"]'
+"$OCI" --root "$R" create --bundle "$T/b-dup" dup1 >/dev/null
+run "$OCI" --root "$R" create --bundle "$T/b-dup" dup1
+expect_error "duplicate container ID" 1 "container dup1: already exists"
+run "$OCI" --root "$R" state dup1
+case "$OUT" in *'"status":"created"'*) pass "the first container with that ID is untouched" ;; *) fail "the first dup1 is untouched" "$(describe)" ;; esac
+"$OCI" --root "$R" delete --force dup1
+run "$OCI" --root "$R" create --bundle "$T/b-dup" ../escape
+expect_error "container ID with a slash" 1 "is invalid"
+bundle term2 '["true"]'
+sed -i 's/"terminal":false/"terminal":true/' "$T/b-term2/config.json"
+run "$OCI" --root "$R" create --bundle "$T/b-term2" bad8
+expect_error "terminal without --console-socket" 1 "no --console-socket"
+nothing_left "terminal without a console socket" bad8
+run "$OCI" --root "$R" --log "$T/log.json" --log-format json create --bundle "$T/malformed" bad9
+if grep -q '"level":"error"' "$T/log.json" && python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/log.json"; then
+    pass "--log-format json: the error as a JSON line"
+else
+    fail "--log-format json" "$(cat "$T/log.json" 2>&1)"
+fi
+left=$(ls -A "$R")
+[ -z "$left" ] && pass "--root is empty at the end" || fail "--root is empty at the end" "$left"
+
+run "$OCI" features
+if [ "$RC" -eq 0 ] && python3 -c 'import json,sys; f=json.load(sys.stdin); assert f["ociVersionMin"].startswith("1.")' <"$T/out"; then
+    pass "features prints JSON"
+else
+    fail "features prints JSON" "$(describe)"
+fi
+run "$OCI" exec life1 true
+expect_error "exec: not supported yet" 1 "not supported by lightvm-oci yet"
+harness_finish
