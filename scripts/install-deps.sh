@@ -16,9 +16,11 @@ set -eu
 # with native runs (tests/system/dynamic_test.sh, bench/vm_bench.sh): python3,
 # perl, mawk, and tar/gzip/findutils/grep/sed (essential, listed to be sure);
 # GNU time for the benchmarks' peak RSS.
+# containerd (with ctr, its runc v2 shim and runc): lightvm-oci under
+# containerd (tests/system/containerd_test.sh, bench/oci_bench.sh).
 PKGS="build-essential cmake ninja-build g++ clang linux-libc-dev libexpected-dev libcli11-dev
 libgtest-dev libgmock-dev musl-tools busybox-static libseccomp-dev libclang-rt-14-dev libcpp-httplib-dev
-nlohmann-json3-dev curl python3 perl mawk tar gzip findutils grep sed time zsh-static bash-static golang-go"
+nlohmann-json3-dev curl python3 perl mawk tar gzip findutils grep sed time zsh-static bash-static golang-go containerd"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -112,7 +112,8 @@ Result<void> parse_process(const json& p, ContainerSpec& s) {
                                            ": lightvm guests start their first process as root (uid 0 gid 0 only)");
         if (u.contains("username"))
             return bad("process.user.username", "is for Windows");
-        if (!TRY(strings(u.value("additionalGids", json()), "")).empty())
+        const json gids = u.value("additionalGids", json());
+        if (gids.is_array() && std::any_of(gids.begin(), gids.end(), [](const json& g) { return g != 0; }))
             s.warnings.push_back("process.user.additionalGids ignored (the guest's process has group 0 only)");
     }
     if (p.contains("rlimits") && p["rlimits"].is_array() && !p["rlimits"].empty())

@@ -55,6 +55,13 @@ TEST_F(OciSpec, MapsProcessRootAndHostname) {
     EXPECT_TRUE(s->warnings.empty());
 }
 
+TEST_F(OciSpec, AdditionalGidsAreNumbers) {  // as containerd writes them
+    auto s = parse_spec(config("", R"({"args":["sh"],"user":{"uid":0,"gid":0,"additionalGids":[0,10]}})"), bundle);
+    ASSERT_TRUE(s) << error_of(s);
+    ASSERT_EQ(s->warnings.size(), 1u);
+    EXPECT_NE(s->warnings[0].find("additionalGids"), std::string::npos);
+}
+
 TEST_F(OciSpec, MountsBecomeSharesAndTmpfs) {
     std::string mounts = R"("mounts":[
         {"destination":"/proc","type":"proc","source":"proc"},

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# lightvm-oci under containerd: a private containerd (own root, state and
+# socket, started and stopped here), an OCI image built here from Debian's
+# busybox-static, and `ctr run --runc-binary lightvm-oci` through
+# containerd's runc v2 shim: output, exit status, `ctr task kill`, `ctr task
+# ps`, pause/resume, a read-only root.
+#   containerd_test.sh LIGHTVM_OCI_BINARY GUEST_PROGRAM_DIR
+# Skips (77) without /dev/kvm, without containerd/ctr (scripts/install-deps.sh
+# installs them), when not root, or when containerd cannot start here.
+
+set -u
+. "$(dirname "$0")/harness.sh"
+harness_init containerd-test "$@"
+OCI=$L
+for tool in containerd ctr containerd-shim-runc-v2; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "SKIPPED: $tool not installed (apt-get install containerd)"
+        rm -rf "$T"
+        exit 77
+    fi
+done
+if [ "$(id -u)" -ne 0 ]; then
+    echo "SKIPPED: containerd needs root"
+    rm -rf "$T"
+    exit 77
+fi
+. "$(dirname "$0")/containerd_env.sh"
+trap 'containerd_stop; rm -rf "$T"' EXIT
+containerd_start "$T"
+IMG=$(busybox_image "$T" "$BUSYBOX") || { fail "ctr images import of a locally built OCI image" "$IMG"; harness_finish; exit 1; }
+pass "ctr images import of a locally built OCI image"
+
+RUN=("${CTR[@]}" run --snapshotter native --runc-binary "$OCI" --rm)
+
+run "${RUN[@]}" "$IMG" c1 sh -c 'echo hello from a VM; echo to stderr >&2; exit 3'
+expect "ctr run: output and exit status 3" 3 "hello from a VM"
+case "$ERR" in *"to stderr"*) pass "ctr run: the container's stderr" ;; *) fail "ctr run: the container's stderr" "$(describe)" ;; esac
+
+run "${RUN[@]}" "$IMG" c2 true
+expect "ctr run busybox true" 0 ""
+
+run "${RUN[@]}" --read-only "$IMG" c3 sh -c 'touch /x && echo wrote'
+if [ "$RC" -ne 0 ] && [ -z "$OUT" ]; then pass "ctr run --read-only: the root refuses writes"; else fail "ctr run --read-only" "$(describe)"; fi
+
+mkdir -p "$T/shared" && echo "host file" >"$T/shared/f"
+run "${RUN[@]}" --mount "type=bind,src=$T/shared,dst=/shared,options=rbind:ro" "$IMG" c4 cat /shared/f
+expect "ctr run --mount (a bind mount)" 0 "host file"
+
+# A background task: ps, pause/resume, kill.
+"${CTR[@]}" run -d --snapshotter native --runc-binary "$OCI" "$IMG" c5 sh -c 'while :; do sleep 0.1; done' >"$T/c5.out" 2>&1
+sleep 1
+run "${CTR[@]}" task ps c5
+PID=$(awk 'NR==2 {print $1}' "$T/out")
+if [ "$RC" -eq 0 ] && [ -n "$PID" ] && [ -d "/proc/$PID" ]; then pass "ctr task ps: the VM's process"; else fail "ctr task ps" "$(describe)"; fi
+# The shim gives lightvm-oci --root /run/containerd/runc/NAMESPACE.
+OCIROOT=/run/containerd/runc/$NS
+[ -f "$OCIROOT/c5/state.json" ] && pass "the container's state under the shim's --root" || fail "state under $OCIROOT/c5" "$(ls -la "$OCIROOT" 2>&1)"
+run "${CTR[@]}" task pause c5
+expect "ctr task pause" 0
+run "${CTR[@]}" task ls
+case "$OUT" in *c5*PAUSED*) pass "paused in ctr task ls" ;; *) fail "paused in ctr task ls" "$(describe)" ;; esac
+run "${CTR[@]}" task resume c5
+expect "ctr task resume" 0
+run "${CTR[@]}" task ls
+case "$OUT" in *c5*RUNNING*) pass "running again after resume" ;; *) fail "running again after resume" "$(describe)" ;; esac
+run "${CTR[@]}" task kill -s TERM c5
+expect "ctr task kill -s TERM" 0
+for _ in $(seq 50); do "${CTR[@]}" task ls 2>/dev/null | grep -q "c5.*STOPPED" && break; sleep 0.1; done
+run "${CTR[@]}" task ls
+case "$OUT" in *c5*STOPPED*) pass "stopped after SIGTERM" ;; *) fail "stopped after SIGTERM" "$(describe)" ;; esac
+run "${CTR[@]}" task delete c5
+case "$OUT $ERR" in *143*) pass "exit status 143 (SIGTERM) reported by containerd" ;; *) fail "exit status 143 reported" "$(describe)" ;; esac
+"${CTR[@]}" containers delete c5 >/dev/null 2>&1
+left=$(ls -A "$OCIROOT" 2>/dev/null)
+[ -z "$left" ] && pass "nothing left in lightvm-oci's --root" || fail "nothing left in lightvm-oci's --root" "$left"
+harness_finish
