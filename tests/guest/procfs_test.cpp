@@ -113,6 +113,8 @@ TEST(ProcPidTools, BusyboxPsPgrepPidofTop) {
     auto r = run_guest(kBusybox,
                        {"sh", "-c",
                         "sleep 5 & s=$!; sleep 6 | cat & c=$!; "
+                        // the children run when the scheduler lets them: wait until all have exec'd
+                        "until [ $(pgrep -x sleep | wc -l) = 2 ] && pidof cat >/dev/null; do usleep 10000; done; "
                         "ps -o pid,ppid,stat,comm; echo pgrep=$(pgrep -o sleep) want=$s; "
                         "echo pidof=$(pidof cat) want=$c; echo count=$(ls -d /proc/[0-9]* | wc -l); "
                         "top -bn1 | grep -c '% sleep 5$'; kill $(pgrep sleep) $c; wait; echo done"},

@@ -170,7 +170,10 @@ int main(void) {
     struct rusage cu;
     wait4(child, &st, 0, &cu);
     int64_t child_cpu = tv_ns(cu.ru_utime) + tv_ns(cu.ru_stime);
-    printf("wait4 rusage: the child's spin counted %s\n", yes(child_cpu >= 5000000 && child_cpu <= 90000000));
+    /* Up to 200 ms: in a VM, time the host takes the vCPU away during the
+       spin counts as the child's (no steal-time clock; docs/design.md, "Exits are the
+       currency"): on a loaded host a single stretch reached 11 ms. */
+    printf("wait4 rusage: the child's spin counted %s\n", yes(child_cpu >= 5000000 && child_cpu <= 200000000));
     getrusage(RUSAGE_CHILDREN, &u1);
     printf("getrusage(RUSAGE_CHILDREN) is the same: %s\n",
            yes(tv_ns(u1.ru_utime) == tv_ns(cu.ru_utime) && tv_ns(u1.ru_stime) == tv_ns(cu.ru_stime)));

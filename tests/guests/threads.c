@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -261,6 +262,66 @@ static void detached_threads(void) {
     say("50 detached threads ran\n");
 }
 
+// Preemption: threads that never make a system call still share the CPU.
+// A spin-wait on a flag another thread sets (the classic "hangs without a
+// timer tick"), and two spinners that each must see the other progress.
+static volatile int g_flag;
+static volatile long g_spins[2];
+static volatile int g_spinners_done;
+
+static void* set_flag(void* arg) {
+    (void)arg;
+    for (volatile long i = 0; i < 1000000; i++) {
+    }
+    g_flag = 1;
+    return NULL;
+}
+
+static void* spinner(void* arg) {
+    long me = (long)arg, other = 1 - me;
+    // Spins until it has seen the other spinner advance 3 times (possible
+    // on one CPU only if the CPU is taken away from it), and goes on
+    // advancing until the other has seen it too.
+    long seen = g_spins[other], changes = 0;
+    while (changes < 3) {
+        g_spins[me]++;
+        if (g_spins[other] != seen) {
+            seen = g_spins[other];
+            changes++;
+        }
+    }
+    __atomic_add_fetch(&g_spinners_done, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&g_spinners_done, __ATOMIC_SEQ_CST) < 2)
+        g_spins[me]++;
+    return NULL;
+}
+
+static void spin_wait(void) {
+    pthread_t t;
+    pthread_create(&t, NULL, set_flag, NULL);
+    while (!g_flag) {
+    }
+    pthread_join(t, NULL);
+    pthread_t a, b;
+    pthread_create(&a, NULL, spinner, (void*)0);
+    pthread_create(&b, NULL, spinner, (void*)1);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    // Processes too: the parent spins on shared memory its child writes.
+    volatile int* shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        *shared = 7;
+        _exit(0);
+    }
+    while (*shared != 7) {
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    say("spin-wait saw the flag; two spinners saw each other progress; parent saw its child's write %d\n",
+        *shared);
+}
+
 struct check {
     const char* name;
     void (*fn)(void);
@@ -269,7 +330,7 @@ static const struct check checks[] = {
     {"create_join", create_join},       {"many_threads", many_threads},   {"condvar_pingpong", condvar_pingpong},
     {"barrier_rwlock", barrier_rwlock}, {"exit_from_thread", exit_from_thread}, {"main_pthread_exit", main_pthread_exit},
     {"exec_from_thread", exec_from_thread}, {"fork_from_thread", fork_from_thread}, {"futex_timeout", futex_timeout},
-    {"tgkill_thread", tgkill_thread},   {"detached_threads", detached_threads},
+    {"tgkill_thread", tgkill_thread},   {"detached_threads", detached_threads}, {"spin_wait", spin_wait},
 };
 
 int main(int argc, char** argv) {

@@ -12,6 +12,7 @@
 extern "C" {
 lightvm::abi::IrqState lvm_irq_state;
 char __kernel_end[1];
+uint8_t lvm_vdso_start[1], lvm_vdso_end[1];  // inside the kernel image in the guest
 }
 namespace lightvm::guest::irq {
 void selftest_init() {}  // the boot-page test hooks are exercised by the guest tests

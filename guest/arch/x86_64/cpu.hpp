@@ -21,7 +21,10 @@ struct Cpu {
     uint64_t kstack_top;  // entry.S: CPU_KSTACK_TOP, the current task's kernel stack
     Task* current;        // entry.S: CPU_CURRENT
     uint32_t id;
-    uint32_t pad;
+    // The time slice ran out or a deadline passed while a task ran
+    // (proc/sched.cpp's tick): switch at the next return to user mode.
+    volatile uint8_t need_resched;
+    uint8_t pad[3];
     uint64_t syscalls;    // handled on this CPU (--stats sums them)
     // Hypercall argument blocks: a hypercall is one synchronous exit of
     // this vCPU, so one set per CPU is never in use twice.

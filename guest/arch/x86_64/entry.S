@@ -91,6 +91,17 @@ lvm_syscall_exit:
     popq %r11
     iretq
 
+/* An interrupt that stopped user code returns here instead when the task
+   must give up the CPU (kernel/proc/preempt.cpp): rsp = a SyscallFrame with
+   the program's registers at the top of the task's kernel stack, as
+   lvm_syscall_entry builds it (rsp is 16-byte aligned for the call). */
+    .globl lvm_preempt_entry
+lvm_preempt_entry:
+    movq %rsp, %rdi
+    cld
+    call lvm_preempt
+    jmp lvm_syscall_exit
+
 /* lvm_enter_app(entry, sp): start the application like execve does:
    clean registers, the prepared stack, CPL3. */
     .globl lvm_enter_app

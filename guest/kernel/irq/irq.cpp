@@ -6,6 +6,7 @@
 
 extern "C" lightvm::abi::IrqState lvm_irq_state;
 extern "C" char __kernel_end[];
+extern "C" const uint8_t lvm_vdso_start[], lvm_vdso_end[];
 
 namespace lightvm::guest::irq {
 
@@ -77,6 +78,12 @@ bool masked() {
 
 bool from_kernel(const Frame& f) {
     return f.rip >= abi::kKernelBase && f.rip < reinterpret_cast<uint64_t>(__kernel_end);
+}
+
+bool to_user_code(const Frame& f) {
+    if (f.rip >= reinterpret_cast<uint64_t>(lvm_vdso_start) && f.rip < reinterpret_cast<uint64_t>(lvm_vdso_end))
+        return true;
+    return !from_kernel(f);
 }
 
 long arm_timer(uint64_t deadline_ns) {

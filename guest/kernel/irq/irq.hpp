@@ -37,6 +37,9 @@ struct MaskGuard {
 // Did the interrupt stop guest-kernel code (a syscall in progress) rather
 // than the app? Both run at CPL3, so CS cannot tell: the RIP does.
 bool from_kernel(const Frame& frame);
+// Does the interrupt return to the program's code (its own or the vDSO's,
+// whose pages are inside the kernel image)?
+bool to_user_code(const Frame& frame);
 
 // Called at the end of an interrupt that did not stop masked kernel code,
 // with the frame it returns to: signal delivery (proc/signal.cpp) rewrites

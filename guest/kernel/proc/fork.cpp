@@ -11,6 +11,7 @@
 #include "kernel/mm/address_space.hpp"
 #include "kernel/mm/kmem.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/cputime.hpp"
 #include "kernel/proc/exit.hpp"
 #include "kernel/proc/fpu.hpp"
 #include "kernel/proc/process.hpp"
@@ -233,6 +234,7 @@ long sys_clone3(const SyscallArgs& a) {
 extern "C" void lvm_fork_tail() {
     sched_finish_switch();
     Task* t = current();
+    cputime_start(t);  // its CPU time starts with its first instruction
     if (t->set_child_tid) {
         UserPtr<uint32_t>(t->set_child_tid).write(t->tid);
         t->set_child_tid = 0;

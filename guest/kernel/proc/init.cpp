@@ -1,4 +1,5 @@
 #include "kernel/fs/fd_table.hpp"
+#include "kernel/proc/preempt.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
 #include "kernel/proc/process.hpp"
@@ -49,6 +50,7 @@ void proc_init() {
     default_limits(p);
     signals_init_process(p);
     signal_delivery_init();
+    preempt_init();
 
     Task& t = g_init_task;
     t.tid = p.pid;

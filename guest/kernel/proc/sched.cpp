@@ -28,6 +28,12 @@ constexpr int kMaxKthreads = 3;
 Task g_kthreads[kMaxKthreads];
 uint32_t g_next_tid = 1u << 22;  // kernel threads' tids, far above the program's
 
+// The time slice: a task that runs this long while another can run is
+// preempted at its next return to user mode. Each slice that ends costs
+// two exits (the timer interrupt, re-arming), ~60 us on PVM: 0.6 % of a
+// 10 ms slice (docs/design.md, "Preemption").
+constexpr uint64_t kSliceNs = 10'000'000;
+
 // Idle "forever": the longest sleep the monitor accepts; repeated.
 constexpr uint64_t kForeverNs = ~0ull >> 2;
 
@@ -130,12 +136,54 @@ void idle() {
     }
 }
 
+void on_tick(const irq::Frame*) { this_cpu().need_resched = 1; }
+
+// While `cur` runs, something else may want the CPU: another runnable task
+// (at the end of cur's slice), a blocked task's deadline or a kernel
+// timer's. Arms the preemption tick for the earliest (an exit only when it
+// is earlier than what is armed: a later wish waits for the armed tick,
+// whose schedule() re-arms).
+void arm_tick(Task* cur) {
+    uint64_t want = ktimer_earliest();
+    for (int i = 0, n = tasks_count(); i < n; ++i) {
+        Task* t = tasks_at(i);
+        if (t == cur)
+            continue;
+        if (t->state == TaskState::Running)
+            want = earlier(want, cur->slice_start_ns + kSliceNs);
+        else if (t->state == TaskState::Blocked && t->deadline_ns)
+            want = earlier(want, t->deadline_ns);
+    }
+    const uint64_t armed = irq::timer_deadline(irq::TimerSlot::Preempt);
+    if (want && (!armed || want < armed))
+        irq::timer_arm(irq::TimerSlot::Preempt, want, on_tick);
+}
+
+// t became runnable while the current task runs: make sure the current
+// task's slice ends (no task scan: this runs in interrupt handlers too,
+// when a timer's signal wakes a task).
+void note_runnable(Task* t) {
+    Task* cur = current();
+    if (!cur || t == cur)
+        return;
+    const uint64_t want = (cur->slice_start_ns ? cur->slice_start_ns : monotonic_ns()) + kSliceNs;
+    const uint64_t armed = irq::timer_deadline(irq::TimerSlot::Preempt);
+    if (!armed || want < armed)
+        irq::timer_arm(irq::TimerSlot::Preempt, want, on_tick);
+}
+
 void schedule() {
-    cputime_stop(current());  // blocked or yielding: its CPU time stops here
+    Task* prev = current();
+    cputime_stop(prev);  // blocked or yielding: its CPU time stops here
+    this_cpu().need_resched = 0;
     for (;;) {
         expire_deadlines();
-        if (Task* next = pick_next(current())) {
-            switch_to(current(), next);
+        if (Task* next = pick_next(prev)) {
+            if (next != prev)
+                next->slice_start_ns = monotonic_ns();
+            switch_to(prev, next);  // a switch ends in sched_finish_switch, which arms the tick
+            if (next == prev)
+                arm_tick(prev);
             cputime_start(current());  // running again (after others, or at once)
             return;
         }
@@ -145,7 +193,11 @@ void schedule() {
 
 }  // namespace
 
-void sched_add_task(Task* t) { tasks_add(t); }
+void sched_add_task(Task* t) {
+    tasks_add(t);
+    if (t->state == TaskState::Running)
+        note_runnable(t);
+}
 
 void sched_release_vfork(Task* t) {
     if (Task* parent = t->vfork_parent) {
@@ -161,6 +213,7 @@ void sched_set_user_fs_base(uint64_t base) {
 }
 
 void sched_finish_switch() {
+    arm_tick(current());  // here, not in schedule(): a new task starts its life here
     if (Task* t = g_dead) {
         g_dead = nullptr;
         Process* p = t->process;
@@ -218,8 +271,10 @@ void sched_block(uint64_t deadline_ns) {
 }
 
 void sched_wake(Task* t) {
-    if (t->state == TaskState::Blocked)
+    if (t->state == TaskState::Blocked) {
         t->state = TaskState::Running;
+        note_runnable(t);
+    }
 }
 
 void sched_yield() { schedule(); }

@@ -1,7 +1,8 @@
 // The scheduler: which task runs on the CPU. Tasks are Running (on the run
 // queue), Blocked (waiting on a WaitQueue and/or a deadline) or Dead. A
-// task gives up the CPU only by blocking or exiting (no preemption yet:
-// the threads work adds a timer tick). When nothing can run, the CPU idles
+// task gives up the CPU by blocking or exiting, or is preempted at its next
+// return to user mode when its 10 ms slice ends while another task can run
+// or a blocked task's deadline passes (proc/preempt.cpp). When nothing can run, the CPU idles
 // in the monitor with one exit, until the earliest deadline — or forever,
 // as a Linux process blocked with nobody to wake it would (--timeout and
 // Ctrl-C still stop the VM).

@@ -13,10 +13,9 @@
 #include "kernel/proc/signal.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/syscalls/frame.hpp"
+#include "kernel/syscalls/irq_frame.hpp"
 #include "kernel/uapi.hpp"
 
-extern "C" const uint8_t lvm_vdso_start[], lvm_vdso_end[];
-extern "C" char __kernel_end[];
 extern "C" uint64_t lvm_fault_frame[6];  // error, rip, cs, rflags, rsp, ss (written by the CPU)
 extern "C" uint64_t lvm_trap_handled;
 
@@ -115,27 +114,6 @@ void after_no_handler(SyscallFrame* f, uint64_t nr, bool in_syscall) {
     }
 }
 
-// An interrupt is about to return to user code: deliver there too, so a
-// timer's signal reaches a program that computes without system calls.
-bool user_code(uint64_t rip) {
-    if (rip >= reinterpret_cast<uint64_t>(lvm_vdso_start) && rip < reinterpret_cast<uint64_t>(lvm_vdso_end))
-        return true;
-    return rip < abi::kKernelBase || rip >= reinterpret_cast<uint64_t>(__kernel_end);
-}
-
-void irq_user_return(irq::Frame* i) {
-    if (!user_code(i->rip) || !current() || !signal_work(current()))
-        return;
-    SyscallFrame f{i->r15, i->r14, i->r13, i->r12, i->rbp, i->rbx, i->rax, i->rdi, i->rsi, i->rdx,
-                   i->r10, i->r8,  i->r9,  i->rcx, i->r11, i->rip, i->cs,  i->rflags, i->rsp, i->ss};
-    signal_user_return(&f);
-    signal_trap_refresh(current());
-    i->r15 = f.r15, i->r14 = f.r14, i->r13 = f.r13, i->r12 = f.r12, i->rbp = f.rbp, i->rbx = f.rbx;
-    i->rax = f.rax, i->rdi = f.rdi, i->rsi = f.rsi, i->rdx = f.rdx, i->r10 = f.r10, i->r8 = f.r8;
-    i->r9 = f.r9, i->rcx = f.rcx, i->r11 = f.r11, i->rip = f.rip, i->cs = f.cs, i->rflags = f.rflags;
-    i->rsp = f.rsp, i->ss = f.ss;
-}
-
 // Signals sent to the lightvm process (BootInfo.host_signals_*, the
 // monitor rings the doorbell): from "outside", SI_USER with no sender pid.
 void on_host_signals(const irq::Frame*) {
@@ -163,9 +141,15 @@ constexpr uint64_t kHostSignals = sig_bit(SIGHUP) | sig_bit(SIGINT) | sig_bit(SI
 
 }  // namespace
 
-void signal_delivery_init() {
-    irq::set_user_return_hook(irq_user_return);
-    irq::set_handler(abi::kIrqDoorbell, on_host_signals);
+void signal_delivery_init() { irq::set_handler(abi::kIrqDoorbell, on_host_signals); }
+
+void signal_irq_user_return(irq::Frame* i) {
+    if (!irq::to_user_code(*i) || !current() || !signal_work(current()))
+        return;
+    SyscallFrame f = syscall_frame_of(*i);
+    signal_user_return(&f);
+    signal_trap_refresh(current());
+    irq_frame_set(*i, f);
 }
 
 bool is_restart_code(long r) {

@@ -9,9 +9,16 @@ namespace lightvm::guest {
 struct SyscallFrame;
 struct Task;
 
-// Installs the interrupt hooks: delivery when an interrupt returns to user
-// code, host signals from the doorbell.
+namespace irq {
+struct Frame;
+}
+
+// Installs the doorbell's handler: host signals reach the first process.
 void signal_delivery_init();
+// An interrupt is about to return to user code: deliver there too, so a
+// timer's signal reaches a program that computes without system calls
+// (called by proc/preempt.cpp's interrupt-return hook).
+void signal_irq_user_return(irq::Frame* frame);
 
 // Internal "restart" results (uapi.hpp ERESTART*): never seen by the program.
 bool is_restart_code(long result);

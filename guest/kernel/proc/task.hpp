@@ -112,6 +112,7 @@ struct Task {
     KernelStack kstack;
     uint64_t ksp;               // kernel RSP while switched out (arch/x86_64/switch.S)
     uint64_t deadline_ns;       // blocked until this monotonic time (0: none)
+    uint64_t slice_start_ns;    // when it last got the CPU (the time slice, proc/sched.cpp)
     uint64_t fs_base, gs_base;  // the user's TLS registers (restored on switch)
     uint64_t sigmask;  // blocked signals
     TaskSignals sig;   // thread-directed pending signals, sigsuspend's mask, altstack

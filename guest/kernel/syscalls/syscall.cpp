@@ -1,14 +1,15 @@
 #include "kernel/syscalls/syscall.hpp"
-#include "kernel/proc/signal_deliver.hpp"
-#include "kernel/proc/cputime.hpp"
 
 #include "kernel/dev/console.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
-#include "kernel/uapi.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/cputime.hpp"
+#include "kernel/proc/sched.hpp"
 #include "kernel/proc/signal.hpp"
+#include "kernel/proc/signal_deliver.hpp"
 #include "kernel/proc/task.hpp"
+#include "kernel/uapi.hpp"
 #include "trace/strace.hpp"
 
 namespace lightvm::guest {
@@ -97,6 +98,8 @@ extern "C" void lvm_syscall(lightvm::guest::SyscallFrame* frame) {
     if (g_trace)
         trace(nr, args, result, true);
     frame->rax = static_cast<uint64_t>(result);
+    if (this_cpu().need_resched)
+        sched_yield();  // the time slice ended during the call (proc/preempt.hpp)
     // On the way out: a pending signal is delivered (the frame is rewritten
     // to enter its handler), an interrupted call restarts or says EINTR.
     if (signal_work(current()) || is_restart_code(result))
