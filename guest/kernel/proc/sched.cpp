@@ -166,7 +166,13 @@ void note_runnable(Task* t) {
     Task* cur = current();
     if (!cur || t == cur)
         return;
-    const uint64_t want = (cur->slice_start_ns ? cur->slice_start_ns : monotonic_ns()) + kSliceNs;
+    // A task that ran alone longer than a slice gets a whole one from now:
+    // contention starts here (a forked child does not take the CPU from its
+    // parent at once, as on Linux without sched_child_runs_first).
+    const uint64_t now = monotonic_ns();
+    if (now - cur->slice_start_ns > kSliceNs)
+        cur->slice_start_ns = now;
+    const uint64_t want = cur->slice_start_ns + kSliceNs;
     const uint64_t armed = irq::timer_deadline(irq::TimerSlot::Preempt);
     if (!armed || want < armed)
         irq::timer_arm(irq::TimerSlot::Preempt, want, on_tick);
