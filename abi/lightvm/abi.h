@@ -223,6 +223,8 @@ enum FsOp : uint32_t {
                            //  flags = AT_SYMLINK_NOFOLLOW?; what the host allows (else EPERM)
     kFsFallocate = 27,     // handle, flags = FALLOC_FL_* mode, offset, len
     kFsMknod = 28,         // path, mode = S_IFIFO/S_IFSOCK/S_IFREG | permissions (no devices: EPERM)
+    kFsReopen = 29,        // handle, flags = O_* -> a new handle for the same file (its own offset
+                           //  and access mode: open of /dev/fd/N), aux = st_mode
 };
 inline constexpr uint32_t kMaxCloseBatch = 256;
 inline constexpr uint32_t kMaxFsBatch = 16;

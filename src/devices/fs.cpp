@@ -80,6 +80,7 @@ Result<int64_t> FsDevice::dispatch(GuestMemory& mem, abi::HcFs& hc) {
     case abi::kFsChown: return op_chown(mem, hc);
     case abi::kFsFallocate: return op_fallocate(hc);
     case abi::kFsMknod: return op_mknod(mem, hc);
+    case abi::kFsReopen: return op_reopen(hc);
     }
     return make_error(ErrorKind::GuestFault, "fs", "unknown operation " + std::to_string(hc.op));
 }

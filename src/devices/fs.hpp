@@ -170,6 +170,7 @@ private:
     Result<int64_t> op_statfs(GuestMemory& mem, const abi::HcFs& hc);
     Result<int64_t> op_chown(GuestMemory& mem, const abi::HcFs& hc);
     int64_t op_fallocate(const abi::HcFs& hc);
+    int64_t op_reopen(abi::HcFs& hc);
     Result<int64_t> op_mknod(GuestMemory& mem, const abi::HcFs& hc);
 
     // Path plumbing. Inner Results carry guest faults; the int64_t inside

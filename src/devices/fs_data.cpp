@@ -103,6 +103,43 @@ int64_t FsDevice::open_checked(abi::HcFs& hc, const Base& b, const std::string& 
     return index;
 }
 
+// The guest's open of /dev/fd/N or /proc/PID/fd/N: Linux opens the file
+// anew (a new open file description with its own offset and access mode),
+// so the monitor opens the handle's file again through its /proc link,
+// with the share's read-only rule.
+int64_t FsDevice::op_reopen(abi::HcFs& hc) {
+    uint32_t flags = hc.flags;
+    if ((flags & ~kOpenAllowed) || (flags & O_ACCMODE) == O_ACCMODE)
+        return -EINVAL;
+    Handle* h = handle(hc.handle);
+    if (!h)
+        return -EBADF;
+    uint32_t host = flags & kOpenPassed & ~static_cast<uint32_t>(O_CREAT | O_EXCL | O_NOFOLLOW);
+    if (h->read_only && ((host & O_ACCMODE) != O_RDONLY || (host & O_TRUNC)))
+        return -EROFS;
+    if (m_open_handles >= kMaxHandles)
+        return -EMFILE;
+    int fd = ::open(proc_fd_path(h->fd.get()).c_str(), static_cast<int>(host | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+    if (fd < 0)
+        return neg_errno();
+    UniqueFd file(fd);
+    struct stat st{};
+    if (::fstat(fd, &st) < 0)
+        return neg_errno();
+    if (!(hc.flags & O_NONBLOCK)) {
+        int fl = ::fcntl(fd, F_GETFL);
+        if (fl < 0 || ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+            return neg_errno();
+    }
+    Base b;
+    b.share = h->share;
+    b.read_only = h->read_only;
+    int64_t index = allocate(std::move(file), b);
+    if (index >= 0)
+        hc.aux = st.st_mode;
+    return index;
+}
+
 int64_t FsDevice::op_close(const abi::HcFs& hc) {
     Handle* h = handle(hc.handle);
     if (!h)

@@ -193,6 +193,35 @@ TEST_P(CompatProgram, LocksHintsAndTimesAsNatively) {
     EXPECT_TRUE(fsys::is_empty(t.root + "/vm")) << "the program removes what it made";
 }
 
+// memfd_create and seals, copy_file_range/splice/tee/vmsplice/sendfile,
+// /dev/fd/N reopened as a new open file, path calls through /proc/self/fd,
+// chroot: the same output as a native run, in a share and in the tmpfs.
+TEST_P(CompatProgram, MemfdSpliceReopenChrootAsNatively) {
+    REQUIRE_KVM();
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "SKIPPED: the native run must be root (chroot)";
+    TempTree t;
+    fsys::create_directories(t.root + "/vm");
+    fsys::create_directories(t.root + "/native");
+    std::string p = prog("fdcalls", GetParam());
+    std::string here = fsys::current_path().string();
+    fsys::current_path(t.root + "/native");
+    auto n = run_host({guest_path(p)});
+    fsys::current_path(here);
+    EXPECT_NE(n.out.find("memfd link: /memfd:test (deleted)"), std::string::npos) << n.out;
+    EXPECT_NE(n.out.find("cat /../../sub/f: 7 \"in jail\""), std::string::npos) << n.out;
+    for (const char* where : {"/work", "/tmp"}) {
+        RunOptions o;
+        o.shares.push_back({t.root + "/vm", "/work", false});
+        o.cwd = where;
+        auto r = run_guest(p, {}, "", o);
+        ASSERT_TRUE(r.ok) << r.error;
+        EXPECT_EQ(r.status, 0) << where << ": " << describe(r);
+        EXPECT_EQ(r.out, n.out) << where;
+    }
+    EXPECT_TRUE(fsys::is_empty(t.root + "/vm")) << "the program removes what it made";
+}
+
 // Root in its VM: every capability, which capset can only give up; the
 // VM's own host and domain names (sethostname needs CAP_SYS_ADMIN).
 TEST_P(CompatProgram, CapabilitiesAndHostnamePerVm) {

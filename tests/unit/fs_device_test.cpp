@@ -595,6 +595,38 @@ TEST_F(FsDeviceTest, MknodFifosNotDevices) {
     EXPECT_FALSE(fs::exists(m_tmp + "/escape")) << "the name is created inside the share";
 }
 
+// The guest's open of /dev/fd/N: the same file again, with its own access
+// mode, and never a write through a handle of a read-only share.
+TEST_F(FsDeviceTest, ReopenGivesANewHandleForTheSameFile) {
+    int64_t h = open("file", O_RDONLY);
+    ASSERT_GE(h, 0);
+    auto hc = call({.op = abi::kFsReopen, .handle = static_cast<uint32_t>(h), .flags = O_RDWR});
+    ASSERT_GE(hc.result, 0);
+    EXPECT_NE(hc.result, h);
+    EXPECT_TRUE(S_ISREG(hc.aux));
+    EXPECT_EQ(write(hc.result, "AB", 0), 2);
+    EXPECT_EQ(read(h, 0, 4), "AB23") << "the same file";
+    struct stat a, b;
+    ASSERT_EQ(fstat(h, a), 0);
+    ASSERT_EQ(fstat(hc.result, b), 0);
+    EXPECT_EQ(a.st_ino, b.st_ino);
+    EXPECT_EQ(result({.op = abi::kFsReopen, .handle = static_cast<uint32_t>(h), .flags = O_WRONLY | O_TRUNC}) >= 0, true);
+    EXPECT_EQ(host_read(m_share + "/file"), "");
+    EXPECT_EQ(result({.op = abi::kFsReopen, .handle = 999, .flags = O_RDONLY}), -EBADF);
+    EXPECT_EQ(result({.op = abi::kFsReopen, .handle = static_cast<uint32_t>(h), .flags = O_ACCMODE}), -EINVAL);
+    EXPECT_EQ(result({.op = abi::kFsReopen, .handle = static_cast<uint32_t>(h), .flags = O_RDONLY | O_PATH}), -EINVAL);
+    int64_t ro = open("file", O_RDONLY, 0, 2);
+    ASSERT_GE(ro, 0);
+    EXPECT_EQ(result({.op = abi::kFsReopen, .handle = static_cast<uint32_t>(ro), .flags = O_RDWR}), -EROFS);
+    EXPECT_EQ(result({.op = abi::kFsReopen, .handle = static_cast<uint32_t>(ro), .flags = O_RDONLY | O_TRUNC}), -EROFS);
+    int64_t again = result({.op = abi::kFsReopen, .handle = static_cast<uint32_t>(ro), .flags = O_RDONLY});
+    ASSERT_GE(again, 0);
+    EXPECT_EQ(read(again), "read only");
+    int64_t dir = open("sub", O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(dir, 0);
+    EXPECT_GE(result({.op = abi::kFsReopen, .handle = static_cast<uint32_t>(dir), .flags = O_RDONLY | O_DIRECTORY}), 0);
+}
+
 TEST_F(FsDeviceTest, FallocateAndChown) {
     int64_t h = open("file", O_RDWR);
     ASSERT_GE(h, 0);
@@ -1231,7 +1263,7 @@ TEST_F(FsDeviceTest, GuestRangesOutsideMemoryFault) {
     EXPECT_EQ(host_read(m_share + "/file"), "0123456789");
 
     // Unknown operations.
-    for (uint32_t op : {0u, 29u, 1000u, 0xffffffffu}) {  // 21-28: sendfile ... chown, fallocate, mknod
+    for (uint32_t op : {0u, 30u, 1000u, 0xffffffffu}) {  // 21-29: sendfile ... chown, fallocate, mknod, reopen
         Error u = with({.op = op}, [](abi::HcFs&) {});
         EXPECT_NE(u.to_string().find("unknown operation"), std::string::npos);
     }

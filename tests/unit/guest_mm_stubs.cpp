@@ -47,6 +47,11 @@ long mm_file_store(OpenFile*, const void* src, uint64_t len, uint64_t offset) {
 int64_t mm_file_size(OpenFile*) { return static_cast<int64_t>(testing::mm_stubs().file.size()); }
 void mm_file_get(OpenFile*) { testing::mm_stubs().file_refs++; }
 void mm_file_put(OpenFile*) { testing::mm_stubs().file_refs--; }
+bool mm_file_has_frames(OpenFile*) { return false; }
+uint64_t mm_file_frame(OpenFile*, uint64_t, long* err) {
+    *err = 0;
+    return 0;  // the stub file is read and written, like a host file
+}
 
 }  // namespace lightvm::guest
 

@@ -191,6 +191,49 @@ Pipe* pipe_create() {
 }
 
 size_t pipe_available(const Pipe* p) { return used(p); }
+size_t pipe_room(const Pipe* p) { return kCap - used(p); }
+
+long pipe_wait_data(OpenFile* f, bool nonblock) {
+    Pipe* p = f->pipe;
+    if (used(p) == 0 && p->writers) {
+        if (nonblock || nonblocking(f))
+            return -err::kAgain;
+        if (wait_event_interruptible(p->readable, [p] { return used(p) != 0 || !p->writers; }) ==
+            WaitResult::Interrupted)
+            return -ERESTARTSYS;
+    }
+    return used(p) ? 1 : 0;
+}
+
+long pipe_wait_room(OpenFile* f, bool nonblock) {
+    Pipe* p = f->pipe;
+    if (p->readers && used(p) == kCap) {
+        if (nonblock || nonblocking(f))
+            return -err::kAgain;
+        if (wait_event_interruptible(p->writable, [p] { return used(p) < kCap || !p->readers; }) ==
+            WaitResult::Interrupted)
+            return -ERESTARTSYS;
+    }
+    return p->readers ? 1 : signal_epipe();
+}
+
+void pipe_open_ends(Pipe* p, bool read_end, bool write_end) {
+    if (read_end) {
+        ++p->readers;
+        wake_up(p->writable);
+    }
+    if (write_end) {
+        ++p->writers;
+        wake_up(p->readable);
+    }
+}
+
+size_t pipe_peek(const Pipe* p, void* buf, size_t len) {
+    size_t n = len < used(p) ? len : used(p);
+    for (size_t i = 0; i < n; ++i)
+        static_cast<uint8_t*>(buf)[i] = p->data[(p->tail + i) % kCap];
+    return n;
+}
 
 void pipe_close_end(Pipe* p, bool write_end) {
     if (write_end)

@@ -24,4 +24,17 @@ long fifo_open(OpenFile* f, const Stat& node);
 void pipe_close_end(Pipe* p, bool write_end);
 size_t pipe_available(const Pipe* p);
 
+// For splice and tee (fs/sys_splice.cpp), which move data between pipes
+// and files without losing any on the way: wait until the pipe behind the
+// read end `f` has data (1) or is at EOF (0), or until the one behind the
+// write end has room (1; -EPIPE with SIGPIPE when no reader is left);
+// -EAGAIN instead of sleeping when `nonblock`.
+long pipe_wait_data(OpenFile* f, bool nonblock);
+long pipe_wait_room(OpenFile* f, bool nonblock);
+size_t pipe_room(const Pipe* p);
+// One more open read and/or write end (fs/reopen.cpp: /dev/fd/N of a pipe).
+void pipe_open_ends(Pipe* p, bool read_end, bool write_end);
+// Copies up to len unread bytes without consuming them (tee).
+size_t pipe_peek(const Pipe* p, void* buf, size_t len);
+
 }  // namespace lightvm::guest

@@ -8,6 +8,7 @@
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/identity.hpp"
 #include "kernel/fs/resolved.hpp"
+#include "kernel/fs/tmpfs.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/task.hpp"
@@ -292,6 +293,8 @@ size_t proc_fd_link(OpenFile* f, char* buf, size_t cap) {
     if (!fixed && f->path)
         fixed = f->path;  // directories keep their path
     size_t n = 0;
+    if (!fixed && f->kind == FileKind::TmpFile && (n = tmpfs_fd_link(f, buf, cap)) > 0)
+        return n;
     if (fixed) {
         n = strlen(fixed);
         n = n < cap ? n : cap;

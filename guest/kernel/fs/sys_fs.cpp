@@ -10,6 +10,7 @@
 #include "kernel/fs/kernel_open.hpp"
 #include "kernel/fs/pipe.hpp"
 #include "kernel/fs/proc_pid.hpp"
+#include "kernel/fs/reopen.hpp"
 #include "kernel/fs/synthetic_dirs.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
 #include "kernel/fs/tmpfs.hpp"
@@ -36,14 +37,18 @@ static long install(OpenFile* f, uint32_t flags) {
     return fd;
 }
 
-// /dev/fd/N and friends: on Linux a new open of the same file; here the
-// same open file description (as for a pipe or a terminal on Linux; for a
-// regular file the offset is shared, where Linux would start a new one).
+// /dev/fd/N and friends: a new open of the same file, as on Linux
+// (fs/reopen.cpp); the console, /proc text files and event files share the
+// descriptor's open file description instead.
 static long dup_fd(const Resolved& res, uint32_t flags) {
     Process* owner = res.pid ? process_find(res.pid) : current_process();
     OpenFile* f = owner ? proc_fd_get(owner, res.fd) : nullptr;  // /proc/PID/fd/N: another process's table
     if (!f)
         return -err::kNoEnt;
+    OpenFile* nf;
+    long r = reopen_file(f, flags, &nf);
+    if (r <= 0)
+        return r < 0 ? r : install(nf, flags);
     if ((flags & O_DIRECTORY) && f->kind != FileKind::HostDir && f->kind != FileKind::SynthDir)
         return -err::kNotDir;
     file_get(f);

@@ -279,18 +279,25 @@ long sys_readlink(const SyscallArgs& a) { return readlink_user(AT_FDCWD, a.a0, a
 long sys_readlinkat(const SyscallArgs& a) { return readlink_user(fd_arg(a.a0), a.a1, a.a2, a.a3); }
 
 long sys_getcwd(const SyscallArgs& a) {
+    static char seen[abi::kMaxPath + 16];  // as the process sees it (after chroot)
     const char* cwd = vfs_cwd();
-    size_t n = strlen(cwd) + 1;
-    if (a.a1 < n)
+    size_t n = vfs_path_in_root(cwd, strlen(cwd), seen, sizeof seen);
+    if (n == 0)
+        return -err::kNameTooLong;
+    if (a.a1 < n + 1)
         return -err::kRange;
-    return copy_to_user(a.a0, cwd, n) < 0 ? -err::kFault : static_cast<long>(n);
+    return copy_to_user(a.a0, seen, n + 1) < 0 ? -err::kFault : static_cast<long>(n + 1);
 }
 
-long sys_chdir(const SyscallArgs& a) {
-    Resolved res;
-    long r = resolve_user(AT_FDCWD, a.a0, res);
+// The directory a user path names, as an absolute guest path after
+// symlinks (*abs points into static memory), for chdir and chroot.
+static long resolve_dir(uint64_t user_path, const char** abs, size_t* len) {
+    static Resolved res;
+    long r = resolve_user(AT_FDCWD, user_path, res);
     if (r < 0)
         return r;
+    *abs = res.abs;
+    *len = res.abs_len;
     if (res.in_tmpfs) {
         if ((r = tmpfs_is_dir(res)) < 0)
             return r;
@@ -322,9 +329,31 @@ long sys_chdir(const SyscallArgs& a) {
             memcpy(cwd + c, real, static_cast<size_t>(n));
             c += static_cast<size_t>(n);
         }
-        return vfs_set_cwd(cwd, c);
+        cwd[c] = 0;
+        *abs = cwd;
+        *len = c;
     }
-    return vfs_set_cwd(res.abs, res.abs_len);
+    return 0;
+}
+
+long sys_chdir(const SyscallArgs& a) {
+    const char* abs;
+    size_t len;
+    long r = resolve_dir(a.a0, &abs, &len);
+    return r < 0 ? r : vfs_set_cwd(abs, len);
+}
+
+// chroot: root only (CAP_SYS_CHROOT); the working directory stays where it
+// is, as on Linux (even outside the new root). man 2 chroot.
+long sys_chroot(const SyscallArgs& a) {
+    const char* abs;
+    size_t len;
+    long r = resolve_dir(a.a0, &abs, &len);
+    if (r < 0)
+        return r;
+    if (current_process()->cred.euid != 0)
+        return -err::kPerm;
+    return vfs_set_root(abs, len);
 }
 
 long sys_fchdir(const SyscallArgs& a) {

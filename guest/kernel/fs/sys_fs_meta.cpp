@@ -5,11 +5,13 @@
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
+#include "kernel/fs/proc_pid.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
 #include "kernel/fs/tmpfs.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/process.hpp"
 #include "kernel/syscalls/frame.hpp"
 #include "kernel/uapi.hpp"
 
@@ -18,6 +20,16 @@ namespace lightvm::guest {
 using namespace fs_sys;
 
 // ---- metadata ----------------------------------------------------------------
+
+// The file a /dev/fd/N or /proc/PID/fd/N path names: path operations follow
+// these links to the open file, as on Linux (chmod /proc/self/fd/3 is an
+// fchmod of descriptor 3). nullptr for any other path.
+static OpenFile* linked_file(const Resolved& res) {
+    if (res.special != Special::Fd)
+        return nullptr;
+    Process* owner = res.pid ? process_find(res.pid) : current_process();
+    return owner ? proc_fd_get(owner, res.fd) : nullptr;
+}
 
 long sys_ftruncate(const SyscallArgs& a) {
     OpenFile* f = fd_get(fd_arg(a.a0));
@@ -69,10 +81,7 @@ static long utimens(long dirfd, uint64_t path, const __kernel_timespec* kt, uint
         times[1] = kt[1];
     }
     uint64_t times_gpa = kt ? kernel_to_gpa(times) : 0;
-    if (path == 0) {  // futimens(fd, times)
-        OpenFile* f = fd_get(dirfd);
-        if (!f)
-            return -err::kBadF;
+    auto on_file = [&](OpenFile* f) -> long {
         if (f->kind == FileKind::TmpFile || f->kind == FileKind::TmpDir) {
             int64_t ns[2];
             long t = tmpfs_times_from(kt, ns);
@@ -84,11 +93,17 @@ static long utimens(long dirfd, uint64_t path, const __kernel_timespec* kt, uint
         req.handle = f->handle;
         req.buf = times_gpa;
         return fs_call(req);
+    };
+    if (path == 0) {  // futimens(fd, times)
+        OpenFile* f = fd_get(dirfd);
+        return f ? on_file(f) : -err::kBadF;
     }
     Resolved res;
     long r = resolve_user(dirfd, path, res);
     if (r < 0)
         return r;
+    if (OpenFile* f = linked_file(res); f && !(flags & AT_SYMLINK_NOFOLLOW))
+        return on_file(f);
     if (res.in_tmpfs) {
         int64_t ns[2];
         long t = tmpfs_times_from(kt, ns);
@@ -147,12 +162,15 @@ long sys_utime(const SyscallArgs& a) {
     return utimens(AT_FDCWD, a.a0, kt, 0);
 }
 
+static long fchmod_file(OpenFile* f, uint32_t mode);
 static long do_chmod(PathArg& p, uint32_t mode) {
     Resolved res;
     for (;;) {
         long r = resolve(p, res);
         if (r < 0)
             return r;
+        if (OpenFile* f = linked_file(res))
+            return fchmod_file(f, mode);
         if (res.in_tmpfs)
             return tmpfs_chmod(res, mode);
         if ((r = need_share(res, true)) < 0)
@@ -171,18 +189,19 @@ long sys_chmod(const SyscallArgs& a) { return chmod_user(AT_FDCWD, a.a0, static_
 long sys_fchmodat(const SyscallArgs& a) {
     return chmod_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
 }
-long sys_fchmod(const SyscallArgs& a) {
-    OpenFile* f = fd_get(fd_arg(a.a0));
-    if (!f)
-        return -err::kBadF;
+static long fchmod_file(OpenFile* f, uint32_t mode) {
     if (f->kind == FileKind::TmpFile || f->kind == FileKind::TmpDir)
-        return tmpfs_fchmod(f, static_cast<uint32_t>(a.a1));
+        return tmpfs_fchmod(f, mode);
     if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
         return 0;
     abi::HcFs req = fs_request(abi::kFsChmod);
     req.handle = f->handle;
-    req.mode = static_cast<uint32_t>(a.a1) & 07777;
+    req.mode = mode & 07777;
     return fs_call(req);
+}
+long sys_fchmod(const SyscallArgs& a) {
+    OpenFile* f = fd_get(fd_arg(a.a0));
+    return f ? fchmod_file(f, static_cast<uint32_t>(a.a1)) : -err::kBadF;
 }
 
 // Ownership: in a share the host decides (the monitor passes chown through;
@@ -196,12 +215,15 @@ static long chown_kernel_file(int64_t uid, int64_t gid) {
     return (uid == -1 || uid == 0) && (gid == -1 || gid == 0) ? 0 : -err::kPerm;
 }
 
+static long fchown_file(OpenFile* f, int64_t uid, int64_t gid);
 static long do_chown(PathArg& p, int64_t uid, int64_t gid, uint32_t flags) {
     Resolved res;
     for (;;) {
         long r = resolve(p, res);
         if (r < 0)
             return r;
+        if (OpenFile* f = linked_file(res); f && !(flags & AT_SYMLINK_NOFOLLOW))
+            return fchown_file(f, uid, gid);
         if (res.in_tmpfs)
             return tmpfs_chown(res, uid, gid);
         if (!res.in_share)
@@ -234,8 +256,9 @@ long sys_fchownat(const SyscallArgs& a) {
 }
 static long fchown_fd(long fd, int64_t uid, int64_t gid) {
     OpenFile* f = fd_get(fd);
-    if (!f)
-        return -err::kBadF;
+    return f ? fchown_file(f, uid, gid) : -err::kBadF;
+}
+static long fchown_file(OpenFile* f, int64_t uid, int64_t gid) {
     if (f->kind == FileKind::TmpFile || f->kind == FileKind::TmpDir)
         return tmpfs_fchown(f, uid, gid);
     if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)

@@ -3,6 +3,7 @@
 #include "kernel/dev/console.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/fs/fd_table.hpp"
+#include "kernel/fs/tmpfs.hpp"
 #include "kernel/fs/file_cache.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
@@ -243,6 +244,10 @@ long sys_fcntl(const SyscallArgs& a) {
     case F_OFD_SETLK:
     case F_OFD_SETLKW:
         return lock_fcntl(f, static_cast<uint32_t>(a.a1), a.a2);
+    case F_ADD_SEALS:  // memfds and other tmpfs files only, as on Linux (shmem)
+        return f->kind == FileKind::TmpFile ? tmpfs_add_seals(f, static_cast<uint32_t>(a.a2)) : -err::kInval;
+    case F_GET_SEALS:
+        return f->kind == FileKind::TmpFile ? tmpfs_get_seals(f) : -err::kInval;
     default:
         return -err::kInval;
     }

@@ -37,6 +37,9 @@ struct Inode {
     uint64_t* pages;  // frame per page (0: a hole, reads as zeros)
     uint64_t page_cap;
     uint64_t pages_used;
+    uint32_t seals;   // F_SEAL_*: F_SEAL_SEAL for all but memfd_create(MFD_ALLOW_SEALING)
+    uint32_t name_len;
+    char* name;       // memfd_create's name (kmem), for /proc/PID/fd links
 };
 
 struct Dirent {
@@ -55,7 +58,9 @@ struct Instance {
 
 Inode* g_inodes;
 Dirent* g_dirents;
-Instance g_inst[abi::kMaxTmpfs];
+// The last slot holds the memfds: no mount point, no root directory.
+constexpr uint32_t kMemfdInstance = abi::kMaxTmpfs;
+Instance g_inst[abi::kMaxTmpfs + 1];
 uint32_t g_count;
 bool g_read;
 
@@ -94,6 +99,7 @@ uint32_t new_inode(uint32_t instance, uint32_t mode) {
         n.uid = current_process()->cred.euid;
         n.gid = current_process()->cred.egid;
         n.atime = n.mtime = n.ctime = now_ns();
+        n.seals = F_SEAL_SEAL;
         return i;
     }
     return UINT32_MAX;
@@ -109,6 +115,8 @@ bool ensure(uint32_t instance) {
             return false;
     }
     Instance& in = g_inst[instance];
+    if (instance == kMemfdInstance)
+        return true;
     if (in.root == UINT32_MAX) {
         in.root = new_inode(instance, S_IFDIR | 01777);  // /tmp's mode
         if (in.root == UINT32_MAX)
@@ -136,6 +144,8 @@ void put_inode(uint32_t ino) {
     free_data(n, 0);
     if (n.pages)
         kmem_free(n.pages, n.page_cap * sizeof(uint64_t));
+    if (n.name)
+        kmem_free(n.name, n.name_len + 1);
     n.used = false;
 }
 
@@ -350,6 +360,10 @@ long file_read_op(OpenFile* f, void* buf, size_t len, int64_t at) {
 long file_write_op(OpenFile* f, const void* buf, size_t len, int64_t at) {
     Inode& n = inode_of(f);
     uint64_t off = at >= 0 ? static_cast<uint64_t>(at) : (f->flags & O_APPEND) ? n.size : f->offset;
+    if ((n.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) && len)
+        return -err::kPerm;
+    if ((n.seals & F_SEAL_GROW) && off + len > n.size)
+        return -err::kPerm;  // the whole write, as Linux's shmem_write_begin
     const auto* in = static_cast<const uint8_t*>(buf);
     size_t done = 0;
     long err = 0;
@@ -779,7 +793,11 @@ long tmpfs_getdents(OpenFile* f, uint64_t buf, uint64_t len) {
 }
 
 long tmpfs_ftruncate(OpenFile* f, int64_t size) {
-    set_size(inode_of(f), static_cast<uint64_t>(size));
+    Inode& n = inode_of(f);
+    auto to = static_cast<uint64_t>(size);
+    if (((n.seals & F_SEAL_SHRINK) && to < n.size) || ((n.seals & F_SEAL_GROW) && to > n.size))
+        return -err::kPerm;
+    set_size(n, to);
     return 0;
 }
 
@@ -787,6 +805,10 @@ long tmpfs_ftruncate(OpenFile* f, int64_t size) {
 long tmpfs_fallocate(OpenFile* f, uint32_t mode, int64_t offset, int64_t len) {
     Inode& n = inode_of(f);
     auto off = static_cast<uint64_t>(offset), end = off + static_cast<uint64_t>(len);
+    if ((n.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) && (mode & FALLOC_FL_PUNCH_HOLE))
+        return -err::kPerm;
+    if ((n.seals & F_SEAL_GROW) && end > n.size)  // even with FALLOC_FL_KEEP_SIZE, as Linux
+        return -err::kPerm;
     if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
         for (uint64_t p = (off + kPageBytes - 1) / kPageBytes; p < end / kPageBytes && p < n.page_cap; ++p) {
             if (n.pages[p]) {
@@ -850,6 +872,134 @@ long tmpfs_times_from(const __kernel_timespec* ts, int64_t* ns) {
             ns[i] = ts[i].tv_sec * 1000000000 + ts[i].tv_nsec;
     }
     return 0;
+}
+
+
+// ---- memfd_create and seals ---------------------------------------------------
+
+long tmpfs_memfd(const char* name, size_t len, bool sealing, OpenFile** out) {
+    read_mounts();
+    Instance& in = g_inst[kMemfdInstance];
+    if (in.limit == 0)
+        in.limit = frames_total() * kPageBytes;  // memfds are bounded by guest RAM alone
+    if (!ensure(kMemfdInstance))
+        return -err::kNoMem;
+    auto* copy = static_cast<char*>(kmem_alloc(len + 1));
+    if (!copy)
+        return -err::kNoMem;
+    memcpy(copy, name, len);
+    copy[len] = 0;
+    uint32_t ino = new_inode(kMemfdInstance, S_IFREG | 0777);  // Linux's shmem_file_setup mode
+    if (ino == UINT32_MAX) {
+        kmem_free(copy, len + 1);
+        return -err::kNFile;
+    }
+    Inode& n = g_inodes[ino];
+    n.nlink = 0;  // no name anywhere: gone with its last open file
+    n.name = copy;
+    n.name_len = static_cast<uint32_t>(len);
+    n.seals = sealing ? 0 : F_SEAL_SEAL;
+    OpenFile* f = file_alloc(FileKind::TmpFile, O_RDWR);
+    if (!f) {
+        put_inode(ino);
+        return -err::kNFile;
+    }
+    f->handle = ino;
+    n.opens++;
+    *out = f;
+    return 0;
+}
+
+long tmpfs_reopen(OpenFile* f, uint32_t flags, OpenFile** out) {
+    Inode& n = inode_of(f);
+    if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY && f->kind == FileKind::TmpFile) {
+        if ((n.seals & F_SEAL_SHRINK) && n.size)
+            return -err::kPerm;
+        if (n.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
+            return -err::kPerm;
+    }
+    OpenFile* nf = file_alloc(f->kind, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
+    if (!nf)
+        return -err::kNFile;
+    nf->handle = f->handle;
+    n.opens++;
+    if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY && f->kind == FileKind::TmpFile)
+        set_size(n, 0);
+    *out = nf;
+    return 0;
+}
+
+uint32_t tmpfs_file_instance(OpenFile* f) { return inode_of(f).instance; }
+
+long tmpfs_get_seals(OpenFile* f) { return static_cast<long>(inode_of(f).seals); }
+
+long tmpfs_add_seals(OpenFile* f, uint32_t seals) {
+    constexpr uint32_t kAll = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+    Inode& n = inode_of(f);
+    if (seals & ~kAll)
+        return -err::kInval;
+    if ((f->flags & O_ACCMODE) == O_RDONLY)
+        return -err::kPerm;  // Linux: sealing needs a writable descriptor
+    if (n.seals & F_SEAL_SEAL)
+        return -err::kPerm;
+    // F_SEAL_WRITE while a writable shared mapping exists would be EBUSY on
+    // Linux; mappings of tmpfs files share the file's frames (tmpfs_map_frame)
+    // and are not counted per inode, so that case is not detected.
+    n.seals |= seals;
+    return 0;
+}
+
+long tmpfs_map_check(OpenFile* f, bool shared_write) {
+    if (shared_write && (inode_of(f).seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
+        return -err::kPerm;
+    return 0;
+}
+
+uint64_t tmpfs_map_frame(OpenFile* f, uint64_t off, long* error) {
+    uint64_t frame = page_at(inode_of(f), off, true, error);
+    if (frame)
+        frame_ref(frame);  // the mapping's reference; truncation drops only the file's
+    return frame;
+}
+
+// Linux's d_path text: the file's path (its first name, walking up the
+// directory entries); memfds "/memfd:NAME (deleted)". 0 when the name is
+// gone (an unlinked file: the caller prints "file:[ino]").
+size_t tmpfs_fd_link(OpenFile* f, char* buf, size_t cap) {
+    const Inode& n = inode_of(f);
+    char tmp[abi::kMaxPath];
+    size_t end = sizeof tmp;
+    auto prepend = [&](const char* s, size_t k) {
+        k = k < end ? k : end;
+        end -= k;
+        memcpy(tmp + end, s, k);
+    };
+    if (n.name) {
+        prepend(" (deleted)", 10);
+        prepend(n.name, n.name_len);
+        prepend("/memfd:", 7);
+    } else {
+        if (!n.nlink)
+            return 0;
+        uint32_t ino = f->handle;
+        const Instance& in = g_inst[n.instance];
+        for (int depth = 0; ino != in.root && depth < 256; ++depth) {
+            const Dirent* d = nullptr;
+            for (uint32_t i = 0; i < kMaxDirents && !d; ++i)
+                if (g_dirents[i].used && g_dirents[i].ino == ino)
+                    d = &g_dirents[i];
+            if (!d)
+                return 0;
+            prepend(d->name, d->len);
+            prepend("/", 1);
+            ino = d->dir;
+        }
+        prepend(in.path, in.plen);
+    }
+    size_t len = sizeof tmp - end;
+    len = len < cap ? len : cap;
+    memcpy(buf, tmp + end, len);
+    return len;
 }
 
 }  // namespace lightvm::guest

@@ -51,6 +51,27 @@ long tmpfs_fchown(OpenFile* f, int64_t uid, int64_t gid);
 long tmpfs_futimens(OpenFile* f, const int64_t* times_ns);
 long tmpfs_fstatfs(OpenFile* f, uint64_t user_buf);
 
+// memfd_create: an unnamed file of a hidden instance (guest RAM, bounded by
+// --mem), opened O_RDWR; `sealing`: MFD_ALLOW_SEALING (else F_SEAL_SEAL).
+long tmpfs_memfd(const char* name, size_t len, bool sealing, OpenFile** out);
+// fcntl F_GET_SEALS / F_ADD_SEALS on a tmpfs file (other tmpfs files carry
+// F_SEAL_SEAL, as on Linux).
+long tmpfs_get_seals(OpenFile* f);
+long tmpfs_add_seals(OpenFile* f, uint32_t seals);
+// mmap of a tmpfs file: EPERM when a writable shared mapping meets a write
+// seal. Mappings use the file's own frames (shared: writes are seen by
+// read(), and the other way round): the frame of byte `off`, allocated if
+// a hole, with a reference for the mapping; 0 and *err when out of space.
+long tmpfs_map_check(OpenFile* f, bool shared_write);
+uint64_t tmpfs_map_frame(OpenFile* f, uint64_t off, long* err);
+// open() of /dev/fd/N naming a tmpfs file or directory: a new open file
+// of the same inode (its own offset); O_TRUNC truncates.
+long tmpfs_reopen(OpenFile* f, uint32_t flags, OpenFile** out);
+// Which instance a tmpfs file belongs to (the memfds share one of their own).
+uint32_t tmpfs_file_instance(OpenFile* f);
+// /proc/PID/fd link text (see tmpfs.cpp); 0: no path.
+size_t tmpfs_fd_link(OpenFile* f, char* buf, size_t cap);
+
 // UTIME_NOW/UTIME_OMIT handling for utimensat: fills ns[2] from the
 // timespec[2] (kernel memory; nullptr: now, returns 1); omitted times stay -1.
 long tmpfs_times_from(const __kernel_timespec* ts, int64_t* ns);

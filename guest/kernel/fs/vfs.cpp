@@ -25,9 +25,17 @@ bool equals(const char* a, size_t alen, const char* b) {
     return alen == blen && memcmp(a, b, alen) == 0;
 }
 
+// The chroot directory's length (0: none) and whether `a` is at or below it.
+size_t root_len() { return fsc().root_len > 1 ? fsc().root_len : 0; }
+bool under_root(const char* a, size_t n) {
+    size_t r = root_len();
+    return r == 0 || (n >= r && memcmp(a, fsc().root, r) == 0 && (n == r || a[r] == '/'));
+}
+
 // Appends components of `path` onto `out` (which holds a normalised
-// absolute path), resolving "." and ".." lexically.
-long normalise_into(char* out, size_t* out_len, const char* path, size_t len) {
+// absolute path), resolving "." and ".." lexically; ".." never goes above
+// the first `floor` bytes (the chroot directory, as Linux stops there).
+long normalise_into(char* out, size_t* out_len, const char* path, size_t len, size_t floor = 1) {
     size_t n = *out_len;
     size_t i = 0;
     while (i < len) {
@@ -40,6 +48,8 @@ long normalise_into(char* out, size_t* out_len, const char* path, size_t len) {
         if (clen == 0 || (clen == 1 && path[start] == '.'))
             continue;
         if (clen == 2 && path[start] == '.' && path[start + 1] == '.') {
+            if (n <= floor)
+                continue;
             while (n > 1 && out[n - 1] != '/')
                 --n;
             if (n > 1)
@@ -79,7 +89,11 @@ bool has_dot_components(const char* p, size_t len) {
 // mount by at least one component, then keep the rest verbatim for the
 // monitor's physical resolution. If the verbatim part would climb out of the
 // mount, keep the lexical result (the monitor could not follow it anyway).
-void physical_tail(long dirfd, const char* path, size_t len, const char* mount, size_t mlen, Resolved& out) {
+// `mount` is where `..` must stop (the mount point, or a chroot directory
+// below it); the tail for the monitor is relative to the share's mount
+// point, the first share_mlen bytes.
+void physical_tail(long dirfd, const char* path, size_t len, const char* mount, size_t mlen, size_t share_mlen,
+                   Resolved& out) {
     static char stack[abi::kMaxPath];  // single vCPU: no reentrancy
     size_t sn = 0;
     auto walk = [&](const char* p, size_t plen, bool& verbatim, size_t& tail_len, int& depth, bool& escaped) {
@@ -114,6 +128,8 @@ void physical_tail(long dirfd, const char* path, size_t len, const char* mount, 
             if (cn == 1 && c[0] == '.')
                 continue;
             if (cn == 2 && c[0] == '.' && c[1] == '.') {
+                if (sn <= root_len() && under_root(stack, sn))
+                    continue;  // ".." at the chroot directory stays there
                 while (sn > 0 && stack[sn - 1] != '/')
                     --sn;
                 if (sn > 0)
@@ -132,12 +148,12 @@ void physical_tail(long dirfd, const char* path, size_t len, const char* mount, 
                                     : (sn > mlen && memcmp(stack, mount, mlen) == 0 && stack[mlen] == '/');
             if (inside) {
                 verbatim = true;
-                size_t skip = mlen == 1 ? 1 : mlen + 1;
+                size_t skip = share_mlen == 1 ? 1 : share_mlen + 1;
                 tail_len = sn - skip;
                 memcpy(out.relbuf, stack + skip, tail_len);
-                depth = 0;  // components inside the mount, which `..` may pop
-                for (size_t k = 0; k < tail_len; ++k)
-                    depth += out.relbuf[k] == '/';
+                depth = 0;  // components below `mount`, which `..` may pop
+                for (size_t k = mlen == 1 ? 1 : mlen + 1; k < sn; ++k)
+                    depth += stack[k] == '/';
                 depth += 1;
             }
         }
@@ -152,6 +168,8 @@ void physical_tail(long dirfd, const char* path, size_t len, const char* mount, 
             base = f && f->path ? f->path : "/";
         }
         walk(base, strlen(base), verbatim, tail_len, depth, escaped);
+    } else if (root_len()) {
+        walk(fsc().root, root_len(), verbatim, tail_len, depth, escaped);
     }
     walk(path, len, verbatim, tail_len, depth, escaped);
     if (!verbatim || escaped)
@@ -178,6 +196,35 @@ void vfs_init() {
 }
 
 const char* vfs_cwd() { return fsc().cwd; }
+
+size_t vfs_path_in_root(const char* abs, size_t n, char* out, size_t cap) {
+    size_t r = root_len();
+    const char* src = abs;
+    size_t len = n, pre = 0;
+    const char* prefix = "";
+    if (r && under_root(abs, n)) {
+        src = n == r ? "/" : abs + r;
+        len = n == r ? 1 : n - r;
+    } else if (r) {
+        prefix = "(unreachable)";  // Linux's getcwd for a directory outside the root
+        pre = 13;
+    }
+    if (pre + len + 1 > cap)
+        return 0;
+    memcpy(out, prefix, pre);
+    memcpy(out + pre, src, len);
+    out[pre + len] = 0;
+    return pre + len;
+}
+
+long vfs_set_root(const char* abs, size_t len) {
+    if (len + 1 > sizeof fsc().root)
+        return -err::kNameTooLong;
+    memcpy(fsc().root, abs, len);
+    fsc().root[len] = 0;
+    fsc().root_len = len;
+    return 0;
+}
 
 int last_component_dots(const char* p, size_t len) {
     while (len > 0 && p[len - 1] == '/')
@@ -309,6 +356,11 @@ long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
     out.abs_len = 1;
     out.abs[0] = '/';
     out.abs[1] = 0;
+    size_t floor = 1;
+    if (path[0] == '/' && root_len()) {
+        memcpy(out.abs, fsc().root, root_len() + 1);
+        out.abs_len = floor = root_len();
+    }
     if (path[0] != '/') {
         const char* base = fsc().cwd;
         size_t base_len = fsc().cwd_len;
@@ -325,8 +377,10 @@ long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
         long r = normalise_into(out.abs, &out.abs_len, base, base_len);
         if (r < 0)
             return r;
+        if (root_len() && under_root(out.abs, out.abs_len))
+            floor = root_len();  // (a directory outside the root, after chroot without chdir: no floor)
     }
-    long r = normalise_into(out.abs, &out.abs_len, path, len);
+    long r = normalise_into(out.abs, &out.abs_len, path, len, floor);
     if (r < 0)
         return r;
 
@@ -374,8 +428,17 @@ long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
     size_t skip = best_len == 1 ? 1 : best_len + (n > best_len ? 1 : 0);
     out.rel = a + skip;
     out.rel_len = n - skip;
-    if (has_dot_components(path, len) && !out.rewritten)
-        physical_tail(dirfd, path, len, boot().mounts[best].guest_path, best_len, out);
+    if (has_dot_components(path, len) && !out.rewritten) {
+        // Below a chroot directory inside the share, `..` must not be left
+        // to the monitor past it: the root counts as the mount here.
+        const char* m = boot().mounts[best].guest_path;
+        size_t ml = best_len;
+        if (root_len() > best_len && under_root(a, n)) {
+            m = fsc().root;
+            ml = root_len();
+        }
+        physical_tail(dirfd, path, len, m, ml, best_len, out);
+    }
     // Keep a trailing slash for the monitor: "file/" must fail as on Linux,
     // and "link-to-dir/" must follow the link.
     if (out.trailing_slash && out.rel_len > 0 && out.rel_len + 1 < sizeof out.relbuf) {

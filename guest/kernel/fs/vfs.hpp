@@ -25,5 +25,11 @@ const char* vfs_cwd();
 // The last component of a user path is "." (1) or ".." (2), else 0.
 int last_component_dots(const char* path, size_t len);
 long vfs_set_cwd(const char* abs, size_t len);
+// chroot: absolute paths start at `abs` (a directory's absolute path) and
+// ".." stops there. Paths the kernel reports (getcwd) are relative to it:
+// vfs_path_in_root writes abs as the process sees it into out[cap] and
+// returns its length (0: does not fit).
+long vfs_set_root(const char* abs, size_t len);
+size_t vfs_path_in_root(const char* abs, size_t n, char* out, size_t cap);
 
 }  // namespace lightvm::guest

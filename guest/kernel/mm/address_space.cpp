@@ -72,7 +72,22 @@ long populate_image(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b) {
     return 0;
 }
 
+// A file whose pages are frames (tmpfs): map them, not copies.
+long populate_file_frames(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b) {
+    for (uint64_t va = a; va < b; va += kPage) {
+        long err = 0;
+        uint64_t frame = mm_file_frame(v.file, v.offset + (va - v.start), &err);
+        if (!frame)
+            return err ? err : -err::kNoMem;
+        if (!install(as, v, va, frame))
+            return -err::kNoMem;
+    }
+    return 0;
+}
+
 long populate_fresh(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b) {
+    if (v.file && mm_file_has_frames(v.file))
+        return populate_file_frames(as, v, a, b);
     uint64_t va = a;
     while (va < b) {
         unsigned order = chunk_order((b - va) / kPage);
@@ -146,8 +161,8 @@ long as_writeback(AddressSpace& as, uint64_t a, uint64_t b) {
     long r = 0;
     for (uint32_t i = vma_index_after(as, a); i < as.nvma && as.vmas[i].start < b; ++i) {
         const Vma v = as.vmas[i];
-        if (!v.file || !(v.flags & kVmShared) || !(v.prot & PROT_WRITE))
-            continue;
+        if (!v.file || !(v.flags & kVmShared) || !(v.prot & PROT_WRITE) || mm_file_has_frames(v.file))
+            continue;  // (a file of frames has the mapping's writes already)
         int64_t size = mm_file_size(v.file);
         uint64_t s = v.start > a ? v.start : a, e = v.end < b ? v.end : b;
         // Every page with a frame: the program may have written any of them

@@ -143,6 +143,12 @@ long mm_file_store(OpenFile* f, const void* src, uint64_t len, uint64_t offset);
 int64_t mm_file_size(OpenFile* f);
 void mm_file_get(OpenFile* f);
 void mm_file_put(OpenFile* f);
+// Files whose pages are guest frames already (tmpfs, memfd): a mapping
+// uses the file's frame itself (shared mappings see read/write at once;
+// private ones copy on write), taking a reference. 0 when the file has no
+// frames of its own (*err 0) or on failure (*err < 0).
+bool mm_file_has_frames(OpenFile* f);
+uint64_t mm_file_frame(OpenFile* f, uint64_t offset, long* err);
 // Loads CR3 (mm/tlb.cpp): switches address space and flushes the TLB.
 void mm_load_root(uint64_t root);
 // Invalidates the translations of n pages of the current address space.

@@ -3,6 +3,7 @@
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/stat.hpp"
+#include "kernel/fs/tmpfs.hpp"
 #include "kernel/mm/address_space.hpp"
 
 namespace lightvm::guest {
@@ -30,6 +31,13 @@ int64_t mm_file_size(OpenFile* f) {
 }
 
 void mm_file_get(OpenFile* f) { file_get(f); }
+
+bool mm_file_has_frames(OpenFile* f) { return f->kind == FileKind::TmpFile; }
+
+uint64_t mm_file_frame(OpenFile* f, uint64_t offset, long* err) {
+    *err = 0;
+    return f->kind == FileKind::TmpFile ? tmpfs_map_frame(f, offset, err) : 0;
+}
 void mm_file_put(OpenFile* f) { file_put(f); }
 
 }  // namespace lightvm::guest

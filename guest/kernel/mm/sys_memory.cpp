@@ -3,6 +3,7 @@
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/open_file.hpp"
+#include "kernel/fs/tmpfs.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/layout.hpp"
 #include "kernel/mm/memory.hpp"
@@ -14,10 +15,11 @@ namespace lightvm::guest {
 
 namespace {
 
-// Which open files can be mapped, and how. File mappings are frames read
-// at mmap (or fault) time: right for MAP_PRIVATE. MAP_SHARED writes reach
-// the file on msync, munmap and exit (not before: a read() of the file in
-// between sees the old data, unlike Linux's unified page cache).
+// Which open files can be mapped, and how. Host file mappings are frames
+// read at mmap (or fault) time: right for MAP_PRIVATE. MAP_SHARED writes
+// reach the file on msync, munmap and exit (not before: a read() of the
+// file in between sees the old data, unlike Linux's unified page cache).
+// tmpfs files and memfds map their own frames: shared as on Linux.
 long map_file(const SyscallArgs& a) {
     int flags = static_cast<int>(a.a3), prot = static_cast<int>(a.a2);
     OpenFile* f = fd_get(fd_arg(a.a4));
@@ -25,12 +27,17 @@ long map_file(const SyscallArgs& a) {
         return -err::kBadF;
     if (f->kind == FileKind::DevZero)
         return mem_mmap(a.a0, a.a1, prot, flags, nullptr, 0);
-    if (f->kind != FileKind::HostFile && f->kind != FileKind::Block)
+    if (f->kind != FileKind::HostFile && f->kind != FileKind::Block && f->kind != FileKind::TmpFile)
         return -err::kNoDev;
     if ((f->flags & O_ACCMODE) == O_WRONLY)
         return -err::kAcces;
-    if ((flags & MAP_TYPE) != MAP_PRIVATE && (prot & PROT_WRITE) && (f->flags & O_ACCMODE) != O_RDWR)
+    bool shared_write = (flags & MAP_TYPE) != MAP_PRIVATE && (prot & PROT_WRITE);
+    if (shared_write && (f->flags & O_ACCMODE) != O_RDWR)
         return -err::kAcces;
+    if (f->kind == FileKind::TmpFile) {
+        if (long r = tmpfs_map_check(f, shared_write); r < 0)
+            return r;
+    }
     return mem_mmap(a.a0, a.a1, prot, flags, f, a.a5);
 }
 

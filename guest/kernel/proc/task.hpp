@@ -30,6 +30,8 @@ struct FsContext {
     char cwd[abi::kMaxPath];
     size_t cwd_len;
     unsigned umask;
+    char root[abi::kMaxPath];  // chroot (fs/vfs.cpp): absolute paths start here; root_len <= 1: "/"
+    size_t root_len;
 };
 
 // Who the process is (man 7 credentials). Inside the VM only: files in
