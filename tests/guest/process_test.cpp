@@ -57,7 +57,7 @@ TEST_P(Processes, SameAsNative) {
 const std::vector<std::string> kChecks = {
     "fork_wait",      "fork_cow",      "shared_memory",     "pipe_between", "shared_offset", "exec_self",
     "exec_errors",    "vfork_exec",    "spawn",             "killed_status", "nohang_and_echild", "waitid_info",
-    "many_children",  "fork_exec_loop", "sessions",         "orphans",
+    "many_children",  "fork_exec_loop", "sessions",         "orphans",      "job_control",
 };
 INSTANTIATE_TEST_SUITE_P(Procs, Processes, ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::ValuesIn(kChecks)),
                          param_name);

@@ -326,6 +326,153 @@ static void orphans(void) {
     say("subreaper reaped the grandchild: %d %s\n", w > 0, describe(st));
 }
 
+/* Job control: stop and continue (man 7 signal), as a shell's jobs see it. */
+static volatile sig_atomic_t g_chld_codes[8];
+static volatile sig_atomic_t g_chld_n;
+static void on_chld(int sig, siginfo_t* si, void* uc) {
+    (void)sig, (void)uc;
+    if (g_chld_n < 8)
+        g_chld_codes[g_chld_n++] = si->si_code;
+}
+
+static char proc_state(pid_t pid) {
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return '?';
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    char* rp = strrchr(buf, ')');
+    return rp && rp[1] == ' ' ? rp[2] : '?';
+}
+
+/* Waits (blocking) for pid's next change with these options. */
+static int wait_for(pid_t pid, int options) {
+    int st = 0;
+    pid_t r = waitpid(pid, &st, options);
+    return r == pid ? st : -1;
+}
+
+static void job_control(void) {
+    struct sigaction sa = {0};
+    sa.sa_sigaction = on_chld;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigaction(SIGCHLD, &sa, NULL);
+    volatile long* counter = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    /* 1. A child stops itself; WUNTRACED sees it, /proc says T, SIGCONT and
+       WCONTINUED, then its exit. */
+    int gate[2];  /* the child exits when it closes: after its continue was seen */
+    pipe(gate);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(gate[1]);
+        raise(SIGSTOP);
+        char c;
+        read(gate[0], &c, 1);
+        _exit(3);
+    }
+    close(gate[0]);
+    int st = wait_for(pid, WUNTRACED);
+    say("stopped: %d sig %d state %c\n", WIFSTOPPED(st), WSTOPSIG(st), proc_state(pid));
+    kill(pid, SIGCONT);
+    st = wait_for(pid, WCONTINUED);
+    say("continued: %d\n", WIFCONTINUED(st));
+    close(gate[1]);
+    st = wait_for(pid, 0);
+    say("then exited: %d status %d\n", WIFEXITED(st), WEXITSTATUS(st));
+    /* 2. A busy child (no system calls) is stopped from outside: it does
+       not advance while stopped, and does after SIGCONT; SIGKILL ends it
+       while stopped. */
+    pid = fork();
+    if (pid == 0) {
+        for (;;)
+            (*counter)++;
+    }
+    while (*counter < 1000) {
+    }
+    kill(pid, SIGTSTP);
+    st = wait_for(pid, WUNTRACED);
+    long a = *counter;
+    usleep(50000);
+    long b = *counter;
+    say("busy child stopped by SIGTSTP: %d sig %d, advanced while stopped: %s\n", WIFSTOPPED(st), WSTOPSIG(st),
+        a == b ? "no" : "yes");
+    kill(pid, SIGCONT);
+    wait_for(pid, WCONTINUED);
+    while (*counter == b) {
+    }
+    say("advances after SIGCONT: yes\n");
+    kill(pid, SIGSTOP);
+    wait_for(pid, WUNTRACED);
+    kill(pid, SIGKILL);
+    st = wait_for(pid, 0);
+    say("SIGKILL while stopped: signaled %d sig %d\n", WIFSIGNALED(st), WTERMSIG(st));
+    /* 3. waitid: WSTOPPED with WNOWAIT leaves the report, then takes it.
+       The child outlives its continue report (a zombie reports only its
+       exit): it waits for the pipe to close. */
+    int hold[2];
+    pipe(hold);
+    pid = fork();
+    if (pid == 0) {
+        close(hold[1]);
+        raise(SIGSTOP);
+        char c;
+        read(hold[0], &c, 1);
+        _exit(0);
+    }
+    close(hold[0]);
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    waitid(P_PID, (id_t)pid, &si, WSTOPPED | WNOWAIT);
+    say("waitid WNOWAIT: code %s status %d\n", si.si_code == CLD_STOPPED ? "CLD_STOPPED" : "?", si.si_status);
+    memset(&si, 0, sizeof si);
+    waitid(P_PID, (id_t)pid, &si, WSTOPPED);
+    say("waitid again: code %s\n", si.si_code == CLD_STOPPED ? "CLD_STOPPED" : "?");
+    memset(&si, 0, sizeof si);
+    waitid(P_PID, (id_t)pid, &si, WSTOPPED | WNOHANG);
+    say("reported once: si_pid %d\n", si.si_pid);
+    kill(pid, SIGCONT);
+    memset(&si, 0, sizeof si);
+    waitid(P_PID, (id_t)pid, &si, WCONTINUED);
+    say("waitid WCONTINUED: code %s status %d\n", si.si_code == CLD_CONTINUED ? "CLD_CONTINUED" : "?",
+        si.si_status);
+    close(hold[1]);
+    wait_for(pid, 0);
+    /* 4. SIGCHLD codes seen by the handler (stopped, continued, exited). */
+    int stopped = 0, continued = 0, exited = 0;
+    for (int i = 0; i < g_chld_n; i++) {
+        stopped += g_chld_codes[i] == CLD_STOPPED;
+        continued += g_chld_codes[i] == CLD_CONTINUED;
+        exited += g_chld_codes[i] == CLD_EXITED || g_chld_codes[i] == CLD_KILLED;
+    }
+    say("SIGCHLD codes: some stopped %d, some continued %d, some ended %d\n", stopped > 0, continued > 0, exited > 0);
+    /* 5. SA_NOCLDSTOP: no SIGCHLD for a stop. */
+    sa.sa_flags |= SA_NOCLDSTOP;
+    sigaction(SIGCHLD, &sa, NULL);
+    g_chld_n = 0;
+    pid = fork();
+    if (pid == 0) {
+        raise(SIGSTOP);
+        _exit(0);
+    }
+    wait_for(pid, WUNTRACED);
+    int after_stop = g_chld_n;
+    kill(pid, SIGCONT);
+    wait_for(pid, 0);
+    say("SA_NOCLDSTOP: SIGCHLD for the stop %d\n", after_stop);
+    /* 6. A handled SIGTSTP runs the handler instead of stopping. */
+    pid = fork();
+    if (pid == 0) {
+        signal(SIGTSTP, SIG_IGN);
+        raise(SIGTSTP);
+        _exit(4);
+    }
+    st = wait_for(pid, WUNTRACED);
+    say("ignored SIGTSTP: exited %d status %d\n", WIFEXITED(st), WEXITSTATUS(st));
+}
+
 struct check {
     const char* name;
     void (*fn)(void);
@@ -336,7 +483,7 @@ static const struct check checks[] = {
     {"exec_errors", exec_errors},   {"vfork_exec", vfork_exec},   {"spawn", spawn},
     {"killed_status", killed_status}, {"nohang_and_echild", nohang_and_echild}, {"waitid_info", waitid_info},
     {"many_children", many_children}, {"fork_exec_loop", fork_exec_loop}, {"sessions", sessions},
-    {"orphans", orphans},
+    {"orphans", orphans},           {"job_control", job_control},
 };
 
 int main(int argc, char** argv) {

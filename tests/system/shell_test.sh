@@ -69,6 +69,8 @@ done
 same "bash: pipefail" /bin/bash-static 'set -o pipefail; false | true; echo "status $?"; true | true; echo "status $?"'
 same "bash: kill %1 and job status" /bin/bash-static 'sleep 10 & kill %1; wait %1; echo "status $?"; jobs; echo end'
 same "bash: trap INT" /bin/bash-static 'trap "echo caught INT" INT; kill -INT $$; echo after'
+same "bash: set -m, a job stopped and continued" /bin/bash-static 'set -m; sleep 5 & p=$!; kill -STOP $p; sleep 0.2; jobs -l | sed "s/ *$p / PID /"; kill -CONT $p; sleep 0.2; jobs; kill $p; wait $p; echo "status $?"'
+same "bash: suspend and resume a job with SIGTSTP" /bin/bash-static 'set -m; (sleep 0.3; echo child done) & kill -TSTP %1; sleep 0.1; jobs; fg %1 >/dev/null; echo "fg: $?"'
 same "bash: process substitution" /bin/bash-static 'diff <(seq 1 5) <(seq 1 6); echo "diff: $?"; while read l; do echo "got $l"; done < <(printf "a\nb\n")'
 
 # /proc/PID as scripts read it (issue 9 part 4): the same natively.

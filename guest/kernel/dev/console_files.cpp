@@ -8,6 +8,7 @@
 #include "kernel/fs/identity.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/pgrp.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -175,8 +176,14 @@ long console_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
     case TCXONC:
         return arg <= TCION ? 0 : -err::kInval;
     case TIOCGPGRP: {
-        int32_t pgrp = static_cast<int32_t>(boot().pid);
+        int32_t pgrp = static_cast<int32_t>(tty_foreground_pgrp());
         return copy_to_user(arg, &pgrp, sizeof pgrp);
+    }
+    case TIOCSPGRP: {
+        int32_t pgrp;
+        if (copy_from_user(&pgrp, arg, sizeof pgrp) < 0)
+            return -err::kFault;
+        return tty_set_foreground_pgrp(pgrp);
     }
     case FIONREAD: {
         int32_t n = 0;

@@ -130,7 +130,7 @@ long do_signalfd(long fd, uint64_t mask_addr, uint64_t size, uint64_t flags) {
         return fd;
     }
     if (!g_registered) {
-        ktimer_set_deferred(wake_all);
+        ktimer_add_deferred(wake_all);
         g_registered = true;
     }
     SignalFd* s = nullptr;

@@ -53,6 +53,8 @@ const char* comm_of(const Process& p) { return p.task ? p.task->comm : p.exit_co
 char state_of(const Process& p) {
     if (p.state == ProcState::Zombie || !p.task)
         return 'Z';
+    if (p.stopped)
+        return 'T';
     return p.task->state == TaskState::Blocked ? 'S' : 'R';
 }
 
@@ -60,6 +62,7 @@ const char* state_name(char s) {
     switch (s) {
     case 'R': return "R (running)";
     case 'S': return "S (sleeping)";
+    case 'T': return "T (stopped)";
     default: return "Z (zombie)";
     }
 }

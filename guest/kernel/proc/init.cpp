@@ -1,4 +1,5 @@
 #include "kernel/fs/fd_table.hpp"
+#include "kernel/proc/jobctl.hpp"
 #include "kernel/proc/preempt.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
@@ -51,6 +52,7 @@ void proc_init() {
     signals_init_process(p);
     signal_delivery_init();
     preempt_init();
+    jobctl_init();
 
     Task& t = g_init_task;
     t.tid = p.pid;

@@ -9,7 +9,7 @@ namespace {
 // Armed timers, unsorted: programs arm a handful, and a scan is cheaper
 // than keeping order at that size (a heap when there are many).
 KTimer* g_armed;
-void (*g_deferred)();
+void (*g_deferred[4])();  // signalfd wake-ups, job control's parent notices
 volatile bool g_kicked;
 
 void unlink(KTimer* t) {
@@ -53,13 +53,25 @@ void ktimer_run_expired(uint64_t now) {
     }
 }
 
-void ktimer_set_deferred(void (*fn)()) { g_deferred = fn; }
+void ktimer_add_deferred(void (*fn)()) {
+    for (auto& slot : g_deferred) {
+        if (slot == fn)
+            return;
+        if (!slot) {
+            slot = fn;
+            return;
+        }
+    }
+}
+
 void ktimer_kick() { g_kicked = true; }
 
 void ktimer_poll() {
-    if (g_kicked && g_deferred) {
+    if (g_kicked) {
         g_kicked = false;
-        g_deferred();
+        for (auto fn : g_deferred)
+            if (fn)
+                fn();
     }
     if (g_armed)
         ktimer_run_expired(monotonic_ns());

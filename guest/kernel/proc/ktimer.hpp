@@ -36,9 +36,10 @@ uint64_t ktimer_earliest();
 
 // Deferred wake-ups: code that may run in an interrupt handler (sending a
 // signal) must not touch wait queues (the interrupted code may be in the
-// middle of one), so it calls ktimer_kick (a flag), and the function set
-// here runs at the next ktimer_poll: every schedule, every epoll_wait.
-void ktimer_set_deferred(void (*fn)());
+// middle of one), so it calls ktimer_kick (a flag), and the functions
+// registered here run at the next ktimer_poll: every schedule, every
+// epoll_wait. Up to 4 functions; registering one twice keeps one.
+void ktimer_add_deferred(void (*fn)());
 void ktimer_kick();
 
 }  // namespace lightvm::guest

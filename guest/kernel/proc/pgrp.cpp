@@ -1,8 +1,11 @@
 // Process groups and sessions (man 2 setpgid, setsid): what shells use for
-// job control. The terminal's foreground group is kept with the console
-// (tcsetpgrp/TIOCSPGRP).
+// job control, and the terminal's foreground group (tcsetpgrp/TIOCSPGRP,
+// man 4 tty_ioctl).
+#include "kernel/proc/pgrp.hpp"
+
 #include "kernel/errno.hpp"
 #include "kernel/proc/process.hpp"
+#include "kernel/proc/signal.hpp"
 #include "kernel/syscalls/frame.hpp"
 
 namespace lightvm::guest {
@@ -25,7 +28,38 @@ bool group_in_session(uint32_t pgid, uint32_t sid) {
     return false;
 }
 
+uint32_t g_foreground;  // 0: the first process's group
+
 }  // namespace
+
+uint32_t tty_foreground_pgrp() {
+    if (g_foreground)
+        return g_foreground;
+    Process* first = process_first();
+    return first ? first->pgid : 0;
+}
+
+uint32_t tty_foreground_set() { return g_foreground; }
+
+long tty_set_foreground_pgrp(int32_t pgrp) {
+    if (pgrp < 0)
+        return -err::kInval;
+    if (!group_in_session(static_cast<uint32_t>(pgrp), current_process()->sid))
+        return -err::kPerm;
+    g_foreground = static_cast<uint32_t>(pgrp);
+    return 0;
+}
+
+bool signal_group(uint32_t pgid, int sig, const KSigInfo& info) {
+    bool any = false;
+    for (Process* p = process_next(nullptr); p; p = process_next(p)) {
+        if (p->pgid != pgid || p->state != ProcState::Alive)
+            continue;
+        signal_send(p, sig, &info);
+        any = true;
+    }
+    return any;
+}
 
 long sys_getpgid(const SyscallArgs& a) {
     int32_t pid = pid_arg(a.a0);

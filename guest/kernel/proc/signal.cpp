@@ -323,7 +323,7 @@ bool signal_pending(const Task* t) {
     return ((t->sig.pending.set | t->process->sig.shared.set) & ~t->sigmask) != 0;
 }
 
-bool signal_work(const Task* t) { return t->sig.restore_mask || signal_pending(t); }
+bool signal_work(const Task* t) { return t->sig.restore_mask || signal_pending(t) || t->process->stopped; }
 
 void signal_set_hooks(const SignalHooks& hooks) { g_hooks = hooks; }
 

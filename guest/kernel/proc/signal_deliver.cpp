@@ -8,6 +8,7 @@
 #include "kernel/irq/irq.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/proc/exit.hpp"
+#include "kernel/proc/pgrp.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/sigframe.hpp"
 #include "kernel/proc/signal.hpp"
@@ -131,13 +132,25 @@ void on_host_signals(const irq::Frame*) {
         KSigInfo info{};
         info.signo = sig;
         info.code = SI_USER;
-        signal_send(first, sig, &info);
+        // A job-control shell named a foreground group: the terminal's
+        // signals go to that job, as a terminal's Ctrl-C does.
+        const bool from_tty = sig == SIGINT || sig == SIGQUIT || sig == SIGWINCH;
+        const uint32_t fg = tty_foreground_set();
+        if (!(from_tty && fg && signal_group(fg, sig, info)))
+            signal_send(first, sig, &info);
     }
 }
 
 // The host signals the monitor may forward (abi.h BootInfo.host_signals_*).
 constexpr uint64_t kHostSignals = sig_bit(SIGHUP) | sig_bit(SIGINT) | sig_bit(SIGQUIT) | sig_bit(SIGUSR1) |
                                   sig_bit(SIGTERM) | sig_bit(SIGWINCH) | sig_bit(SIGCONT);
+
+// Another thread of this process took a stop signal: this one stops too
+// before it runs more user code.
+void join_group_stop() {
+    if (current_process()->stopped && signal_hooks().stop)
+        signal_hooks().stop(0);
+}
 
 }  // namespace
 
@@ -157,12 +170,14 @@ bool is_restart_code(long r) {
 }
 
 void signal_syscall_exit(SyscallFrame* f, uint64_t nr) {
+    join_group_stop();
     const bool in_syscall = nr != __NR_rt_sigreturn;
     if (!deliver_one(f, nr, in_syscall))
         after_no_handler(f, nr, in_syscall);
 }
 
 void signal_user_return(SyscallFrame* f) {
+    join_group_stop();
     if (!deliver_one(f, 0, false))
         after_no_handler(f, 0, false);
 }

@@ -92,6 +92,12 @@ struct Process {
     int group_wait_status;
     Task* exec_waiter;        // execve from a thread: waits until it is the only one
     ProcState state;
+    // Job control (proc/jobctl.cpp): stopped by SIGSTOP/SIGTSTP/SIGTTIN/
+    // SIGTTOU until SIGCONT or SIGKILL; the change not yet waited for.
+    bool stopped;
+    uint8_t stop_sig;
+    uint8_t job_report;       // JobReport (proc/jobctl.hpp)
+    bool job_notify;          // a continue's SIGCHLD and wake-up still to send (deferred)
     int wait_status;          // a zombie's status word for wait4 (W_EXITCODE / signal)
     uint32_t exit_signal;     // sent to the parent at exit (SIGCHLD, or clone's low byte)
     WaitQueue child_wait;     // a child of this process changed state
