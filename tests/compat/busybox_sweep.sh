@@ -5,7 +5,7 @@
 # status and the directory tree afterwards. Prints one line per applet that
 # differs and a summary:
 #
-#   busybox sweep: N/M applets identical to native (K need fork/exec, L not meaningful in a VM)
+#   busybox sweep: N/M applets identical to native (L not meaningful in a VM)
 #
 # usage: busybox_sweep.sh [-v] [--min N] LIGHTVM [BUSYBOX]
 #   -v       show each difference
@@ -25,6 +25,8 @@ while [ $# -gt 0 ]; do
 done
 LIGHTVM=${1:?usage: busybox_sweep.sh [-v] [--min N] LIGHTVM [BUSYBOX]}
 BUSYBOX=${2:-/usr/bin/busybox}
+# Absolute: each run starts in its own copy of the fixture.
+case "$LIGHTVM" in /*) ;; *) LIGHTVM=$PWD/$LIGHTVM ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
 TABLE=$HERE/busybox_applets.tsv
 
@@ -134,8 +136,9 @@ while IFS=$'\t' read -r applet kind input args; do
     fi
 done < "$TABLE"
 
-echo "busybox sweep: $identical/$compared applets identical to native" \
-     "($spawn need fork/exec, $spawn_ok of them identical already; $na not meaningful in a VM)"
+spawned=""
+[ "$spawn" -gt 0 ] && spawned="$spawn need fork/exec, $spawn_ok of them identical already; "
+echo "busybox sweep: $identical/$compared applets identical to native (${spawned}$na not meaningful in a VM)"
 if [ "$identical" -lt "$MIN" ]; then
     echo "busybox sweep: FAILED: fewer than the $MIN identical applets recorded in docs/compat.md"
     exit 1
