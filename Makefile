@@ -34,6 +34,8 @@ bench: build
 	@bench/signal_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 	@./$(BUILD)/bench/net_bench --runs 5
 	@bench/event_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
+	@bench/proc_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
+	@bench/thread_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 	@bench/oci_bench.sh ./$(BUILD)/src/lightvm-oci 30
 
 # libFuzzer targets (clang, ASan+UBSan), each for FUZZ_SECONDS (default 60).
