@@ -16,33 +16,15 @@ T=$(mktemp -d /tmp/lightvm-procbench.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 BB=/bin/busybox
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-med() { printf '%s\n' "$@" | median; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
-exits() { awk '/ exits / {print $2; exit}' "$1"; }
 
 echo "| workload | native | lightvm | ratio | VM exits per operation |"
 echo "|---|---:|---:|---:|---:|"
 
-# op_row NAME N ARGS...: forkbench ARGS (its own timing, us per op).
-op_row() {
-    local name=$1 n=$2
-    shift 2
-    local prog=$G/forkbench.glibc tn=() tv=() ex=()
-    for _ in $(seq "$RUNS"); do
-        tn+=("$("$prog" "$1" "$n" "${@:2}" | awk '{print $3}')")
-        tv+=("$("$L" run --stats --rootfs /:ro "$prog" "$1" "$n" "${@:2}" 2>"$T/stats" | awk '{print $3}')")
-        ex+=("$(exits "$T/stats")")
-    done
-    if [ -z "${tv[0]}" ]; then
-        echo "| $name | $(med "${tn[@]}") us | failed: $(head -c 150 "$T/stats" | tr '\n' ' ') | | |"
-        return
-    fi
-    local mn mv me
-    mn=$(med "${tn[@]}"); mv=$(med "${tv[@]}"); me=$(med "${ex[@]}")
-    echo "| $name | $mn us | $mv us | $(ratio "$mv" "$mn") | $(awk -v e="$me" -v n="$n" 'BEGIN {printf "%.2f", (e - 1) / n}') |"
-}
+# op_row NAME N MODE ARGS...: forkbench MODE N ARGS (its own timing, us per op).
+op_row() { timed_row "$1" "$2" "$G/forkbench.glibc" "--rootfs /:ro" "$3" "$2" "${@:4}"; }
 
 op_row "fork + exit + wait" 500 fork
 op_row "fork + exec (itself, static) + wait" 300 forkexec
