@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of the guest benchmark scripts (sourced; needs $L, the
 # lightvm binary, $RUNS and a scratch directory $T).
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
