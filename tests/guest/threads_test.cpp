@@ -37,7 +37,7 @@ TEST_P(Threads, SameAsNative) {
 const std::vector<std::string> kChecks = {
     "create_join",      "many_threads",     "condvar_pingpong", "barrier_rwlock", "exit_from_thread",
     "main_pthread_exit", "exec_from_thread", "fork_from_thread", "futex_timeout",  "tgkill_thread",
-    "detached_threads", "spin_wait",
+    "detached_threads", "spin_wait",        "robust_mutex",
 };
 INSTANTIATE_TEST_SUITE_P(Glibc, Threads, ::testing::Combine(::testing::Values("glibc"), ::testing::ValuesIn(kChecks)),
                          param_name);

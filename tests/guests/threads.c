@@ -322,6 +322,45 @@ static void spin_wait(void) {
         *shared);
 }
 
+// A robust mutex whose owner thread exits holding it: the next lock says
+// EOWNERDEAD (the kernel walked the dead thread's robust list), the new
+// owner makes it consistent, and it works again. A waiter blocked on it
+// when the owner dies is woken with EOWNERDEAD too.
+static pthread_mutex_t g_robust;
+static int g_robust_held;
+static void* lock_and_die(void* arg) {
+    pthread_mutex_lock(&g_robust);
+    __atomic_store_n(&g_robust_held, 1, __ATOMIC_SEQ_CST);
+    if (arg)
+        usleep(50000);  // let the main thread block on it
+    return NULL;        // exits holding it
+}
+
+static void robust_mutex(void) {
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&g_robust, &a);
+    pthread_t t;
+    pthread_create(&t, NULL, lock_and_die, NULL);
+    pthread_join(t, NULL);
+    int r = pthread_mutex_lock(&g_robust);
+    say("lock after the owner died: %s\n", r == EOWNERDEAD ? "EOWNERDEAD" : strerror(r));
+    say("consistent: %d\n", pthread_mutex_consistent(&g_robust));
+    pthread_mutex_unlock(&g_robust);
+    say("lock again: %d\n", pthread_mutex_lock(&g_robust));
+    pthread_mutex_unlock(&g_robust);
+    __atomic_store_n(&g_robust_held, 0, __ATOMIC_SEQ_CST);
+    pthread_create(&t, NULL, lock_and_die, (void*)1);
+    while (!__atomic_load_n(&g_robust_held, __ATOMIC_SEQ_CST))
+        usleep(1000);
+    r = pthread_mutex_lock(&g_robust);  // blocks until the owner dies
+    say("waiter woken by the owner's death: %s\n", r == EOWNERDEAD ? "EOWNERDEAD" : strerror(r));
+    pthread_mutex_consistent(&g_robust);
+    pthread_mutex_unlock(&g_robust);
+    pthread_join(t, NULL);
+}
+
 struct check {
     const char* name;
     void (*fn)(void);
@@ -331,6 +370,7 @@ static const struct check checks[] = {
     {"barrier_rwlock", barrier_rwlock}, {"exit_from_thread", exit_from_thread}, {"main_pthread_exit", main_pthread_exit},
     {"exec_from_thread", exec_from_thread}, {"fork_from_thread", fork_from_thread}, {"futex_timeout", futex_timeout},
     {"tgkill_thread", tgkill_thread},   {"detached_threads", detached_threads}, {"spin_wait", spin_wait},
+    {"robust_mutex", robust_mutex},
 };
 
 int main(int argc, char** argv) {

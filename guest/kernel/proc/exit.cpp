@@ -106,12 +106,14 @@ void kill_other_threads() {
         &f);
 }
 
-// The current task leaves its thread group: its CLONE_CHILD_CLEARTID word
+// The current task leaves its thread group: its robust mutexes are marked
+// owner-dead, its CLONE_CHILD_CLEARTID word
 // is zeroed and woken (pthread_join), a vfork parent released; the last
 // task out ends the process.
 [[noreturn]] void thread_exit(int wait_status) {
     Process* p = current_process();
     Task* t = current();
+    futex_exit_robust(t);  // before the clear-tid wake, as Linux's mm_release
     if (t->clear_child_tid) {
         if (UserPtr<uint32_t>(t->clear_child_tid).write(0) == 0)
             futex_wake(t->clear_child_tid, 1);

@@ -234,6 +234,57 @@ long futex_wake(uint64_t uaddr, uint32_t n) {
     return wake(key, n, FUTEX_BITSET_MATCH_ANY);
 }
 
+namespace {
+
+// One held lock of a dying thread (the robust-futex ABI,
+// Documentation/locking/robust-futex-ABI.rst): if the word names tid as
+// its owner, mark it FUTEX_OWNER_DIED (keeping FUTEX_WAITERS) and wake a
+// waiter, whose lock then returns EOWNERDEAD.
+void owner_died(uint64_t entry, int64_t offset, uint32_t tid, bool pending) {
+    const uint64_t uaddr = entry + static_cast<uint64_t>(offset);
+    uint32_t word;
+    if ((uaddr & 3) || UserPtr<uint32_t>(uaddr).read(word) < 0)
+        return;
+    if ((word & FUTEX_TID_MASK) != tid) {
+        // An unlock was under way (list_op_pending) and got as far as
+        // zeroing the word: a waiter may still need its wake-up.
+        if (pending && word == 0)
+            futex_wake(uaddr, 1);
+        return;
+    }
+    const uint32_t died = (word & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+    if (UserPtr<uint32_t>(uaddr).write(died) < 0)
+        return;
+    if (word & FUTEX_WAITERS)
+        futex_wake(uaddr, 1);
+}
+
+}  // namespace
+
+void futex_exit_robust(Task* t) {
+    const uint64_t head = t->robust_list;
+    t->robust_list = 0;
+    struct {
+        uint64_t next;
+        int64_t futex_offset;
+        uint64_t list_op_pending;
+    } h;
+    if (!head || copy_from_user(&h, head, sizeof h) < 0)
+        return;
+    const uint64_t pending = h.list_op_pending & ~1ull;
+    uint64_t entry = h.next;
+    // Linux's ROBUST_LIST_LIMIT: a corrupt or circular list ends here.
+    for (int n = 0; n < 2048 && (entry & ~1ull) != head; ++n) {
+        const uint64_t e = entry & ~1ull;  // bit 0: a PI futex (no PI here: treated alike)
+        if (!e || UserPtr<uint64_t>(e).read(entry) < 0)
+            return;
+        if (e != pending)
+            owner_died(e, h.futex_offset, t->tid, false);
+    }
+    if (pending)
+        owner_died(pending, h.futex_offset, t->tid, true);
+}
+
 // futex(uaddr, op, val, timeout | val2, uaddr2, val3)
 long sys_futex(const SyscallArgs& a) {
     const uint32_t op = static_cast<uint32_t>(a.a1);

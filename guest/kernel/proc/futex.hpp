@@ -12,4 +12,9 @@ namespace lightvm::guest {
 // (any bitset); returns how many. Thread exit's CLONE_CHILD_CLEARTID wake.
 long futex_wake(uint64_t uaddr, uint32_t n);
 
+struct Task;
+// A thread is exiting: every robust mutex it still holds (its
+// set_robust_list list) is marked FUTEX_OWNER_DIED and a waiter woken.
+void futex_exit_robust(Task* t);
+
 }  // namespace lightvm::guest
