@@ -37,6 +37,7 @@ bench: build
 	@bench/proc_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 	@bench/thread_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 	@bench/oci_bench.sh ./$(BUILD)/src/lightvm-oci 30
+	@bench/snapshot_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 
 # libFuzzer targets (clang, ASan+UBSan), each for FUZZ_SECONDS (default 60).
 FUZZ_SECONDS ?= 60

@@ -14,6 +14,10 @@
 #     for a restore, and their ratio;
 #   - "VM ready": --stats' "image ready" milestone (run start -> the VM is
 #     loaded and its first KVM_RUN is next): the phase a restore replaces;
+#   - the restore's own work, without the shell a warm pool would already
+#     hold: prepare (run start -> "app checked": the state file decoded and
+#     checked, files reopened) + load ("vm created" -> "image ready": the
+#     memory file mapped, regions and vCPU state written);
 #   - "ready -> done": from there to the guest's exit: for a restore the
 #     remaining work plus the page-fault tail (each page the guest writes is
 #     copied from the memory file on first touch); --prefault copies the
@@ -43,10 +47,10 @@ exits() { awk '/^  exits/ {print $2; exit}' "$1"; }
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
 ms() { awk -v u="$1" 'BEGIN {printf "%.2f", u / 1000}'; }
 
-echo "| --mem | wall ms: cold / restore / restore --prefault | restore / cold | VM ready ms: cold / restore / --prefault | ready -> done ms: cold / restore / --prefault | save ms | exits cold / restore | state file | memory file on disk (apparent) |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| --mem | wall ms: cold / restore / restore --prefault | restore / cold | VM ready ms: cold / restore / --prefault | restore without the shell: prepare + load ms | ready -> done ms: cold / restore / --prefault | save ms | exits cold / restore | state file | memory file on disk (apparent) |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for mem in "${MEMS[@]}"; do
-    cw=() rw=() pw=() cr=() rr=() pr=() cd=() rd=() pd=() sv=() ce=() re=()
+    cw=() rw=() pw=() cr=() rr=() pr=() cd=() rd=() pd=() sv=() ce=() re=() rp=() rl=()
     for i in $(seq "$RUNS"); do
         for _ in 1 2 3 4 5; do
             "$L" run --stats --mem "$mem" --save "$T/s$i" --save-after 0.2 --save-stop "$P" 1 400 >"$T/out" 2>"$T/save"
@@ -68,6 +72,8 @@ for mem in "${MEMS[@]}"; do
         t3=$(now_us)
         grep -q '^done 1 ' "$T/out" || { echo "restore --prefault failed: $(cat "$T/out" "$T/prefault")" >&2; exit 1; }
         cw+=("$((t1 - t0))"); rw+=("$((t2 - t1))"); pw+=("$((t3 - t2))")
+        rp+=("$(awk -v a="$(stat_ms 'app checked' "$T/restore")" -v b="$(stat_ms 'run started' "$T/restore")" 'BEGIN {printf "%.3f", a - b}')")
+        rl+=("$(awk -v a="$(stat_ms 'image ready' "$T/restore")" -v b="$(stat_ms 'vm created' "$T/restore")" 'BEGIN {printf "%.3f", a - b}')")
         for f in cold restore prefault; do
             r=$(stat_ms 'image ready' "$T/$f"); d=$(stat_ms 'guest finished' "$T/$f")
             rd_=$(awk -v a="$d" -v b="$r" 'BEGIN {printf "%.3f", a - b}')
@@ -81,7 +87,7 @@ for mem in "${MEMS[@]}"; do
     state=$(stat -c %s "$T/s1")
     disk=$(du -k "$T/s1.mem" | cut -f1)
     apparent=$(( $(stat -c %s "$T/s1.mem") >> 20 ))
-    echo "| $mem | $(ms "$mcw") / $(ms "$mrw") / $(ms "$mpw") | $ratio | $(med "${cr[@]}") / $(med "${rr[@]}") / $(med "${pr[@]}") | $(med "${cd[@]}") / $(med "${rd[@]}") / $(med "${pd[@]}") | $(med "${sv[@]}") | $(med "${ce[@]}") / $(med "${re[@]}") | $state B | ${disk} KiB (${apparent} MiB) |"
+    echo "| $mem | $(ms "$mcw") / $(ms "$mrw") / $(ms "$mpw") | $ratio | $(med "${cr[@]}") / $(med "${rr[@]}") / $(med "${pr[@]}") | $(med "${rp[@]}") + $(med "${rl[@]}") | $(med "${cd[@]}") / $(med "${rd[@]}") / $(med "${pd[@]}") | $(med "${sv[@]}") | $(med "${ce[@]}") / $(med "${re[@]}") | $state B | ${disk} KiB (${apparent} MiB) |"
     rm -f "$T"/s*
 done
 echo "($RUNS runs per size, cold and restore alternating; medians; loadavg $(cut -d' ' -f1 /proc/loadavg))"
