@@ -12,6 +12,7 @@ namespace lightvm {
 
 namespace {
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_pause{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "used from signal handlers");
 timer_t g_ticker{};
 std::atomic<bool> g_ticker_armed{false};
@@ -20,6 +21,8 @@ constexpr long kTickNs = 5'000'000;  // 5 ms: well below any user-visible delay
 
 bool stop_requested() { return g_stop.load(std::memory_order_relaxed); }
 void set_stop_requested(bool on) { g_stop.store(on, std::memory_order_relaxed); }
+bool pause_only() { return g_pause.load(std::memory_order_relaxed) && !stop_requested(); }
+void set_pause_requested(bool on) { g_pause.store(on, std::memory_order_relaxed); }
 
 int stop_ticker_arm(int signo) {
     stop_ticker_disarm();

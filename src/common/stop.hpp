@@ -9,6 +9,14 @@ namespace lightvm {
 bool stop_requested();
 void set_stop_requested(bool on);
 
+// "Pause between two exits" (--save): the vCPU is kicked out of KVM_RUN,
+// but a guest's blocking host call that the kick interrupts (a read of the
+// host's stdin) must not fail with EINTR because of it: it retries while
+// only a pause, no stop and no signal for the guest, is pending — the save
+// then happens when that call returns. Async-signal-safe.
+bool pause_only();
+void set_pause_requested(bool on);
+
 // A host call that blocked just before a stop was requested (a write to a
 // pipe nobody reads) would never see it. The ticker closes that window:
 // armed on the vCPU thread at the start of a run, it sends `signo` to that

@@ -202,7 +202,10 @@ Result<void> Console::hc_read(uint64_t arg_gpa) {
         io.result = -EBADF;
     } else {
         auto buf = TRY(m_mem.span(io.buf, io.len));
-        ssize_t n = ::read(m_in, buf.data(), buf.size());
+        ssize_t n;
+        do  // a --save's kick is not the guest's business (common/stop.hpp)
+            n = ::read(m_in, buf.data(), buf.size());
+        while (n < 0 && errno == EINTR && pause_only());
         io.result = n < 0 ? -errno : n;
     }
     return m_mem.write(arg_gpa, io);

@@ -48,8 +48,11 @@ void timeout_handler(int sig, siginfo_t* info, void*) {
         g_timed_out = true;
         request_stop_and_tick();
     }
-    if (info && info->si_code == SI_TIMER && info->si_value.sival_int == kSaveCookie)
+    if (info && info->si_code == SI_TIMER && info->si_value.sival_int == kSaveCookie) {
         g_save_due = true;
+        if (!g_forward.load())
+            set_pause_requested(true);
+    }
     kick_handler(sig);
 }
 
@@ -116,6 +119,7 @@ struct ActiveGuard {
         g_stop_signal = 0;
         g_timed_out = false;
         g_save_due = false;
+        set_pause_requested(false);
         set_stop_requested(false);
     }
 };
@@ -212,6 +216,7 @@ void request_signal(int signal) {
     auto* v = g_active.load();
     if (v && handled && (*handled & bit(signal))) {
         g_forward.fetch_or(bit(signal));
+        set_pause_requested(false);  // the guest's blocked call should see this one
         v->set_immediate_exit(true);  // forwarded between two exits
         return;
     }
@@ -275,6 +280,7 @@ Result<RunReport> Vm::run() {
             // Only here is the vCPU between instructions with no I/O half
             // done (KVM completes a pending OUT at the start of KVM_RUN).
             if (!outcome.finished && g_save_due.exchange(false)) {
+                set_pause_requested(false);
                 TRY(save_vm(s, irq, report));
                 if (config.save.stop) {
                     outcome.finished = true;

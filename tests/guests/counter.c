@@ -8,6 +8,9 @@
 // COUNTER_MODE=thread counts in a second thread (main waits in pthread_join);
 // COUNTER_MODE=fork counts in a child process (the parent waits in waitpid
 // and passes its exit status on).
+// COUNTER_MODE=stdin first waits in one read(2) of stdin and prints what it
+// got (or the error: a --save must not make it fail with EINTR).
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +48,16 @@ int main(int argc, char** argv) {
         if (pthread_create(&t, NULL, count_thread, NULL) != 0 || pthread_join(t, &result) != 0)
             return 5;
         return (int)(intptr_t)result;
+    }
+    if (mode && strcmp(mode, "stdin") == 0) {
+        char buf[64];
+        ssize_t n = read(0, buf, sizeof buf - 1);
+        if (n < 0) {
+            printf("read failed: %s\n", strerror(errno));
+            return 7;
+        }
+        buf[n] = 0;
+        printf("read %d bytes: %s", (int)n, buf);
     }
     if (mode && strcmp(mode, "fork") == 0) {
         fflush(stdout);

@@ -51,6 +51,18 @@ else
     fail "busybox sh pipeline continues after restore" "first '$sh_first'" "$(describe)"
 fi
 
+# A guest blocked reading the host's stdin when the save falls due: its read
+# does not fail (EINTR); the save happens once the read returns.
+(sleep 0.8; echo hello) | timeout 20 "$L" run --env COUNTER_MODE=stdin \
+    --save "$T/in" --save-after 0.2 --save-stop "$C" 3 30 >"$T/in_first" 2>"$T/in_err"
+in_rc=$?
+run "$L" run --restore "$T/in"
+if [ "$in_rc" -eq 0 ] && [ "$(cat "$T/in_first"; echo "$OUT")" = "$(printf 'read 6 bytes: hello\ncount 1 line=- mem=11400714819323198492 fpu=1.200000\ncount 2 line=- mem=15755400384260043853 fpu=1.440000\ncount 3 line=- mem=13064056694810536083 fpu=1.728000\ndone 3 13064056694810536083')" ]; then
+    pass "a read of stdin in progress at the save neither fails nor is lost"
+else
+    fail "a read of stdin in progress at the save" "first run status $in_rc: '$(cat "$T/in_first" "$T/in_err")'" "$(describe)"
+fi
+
 # Saving without --save-stop: the original runs to its end as well.
 run "$L" run --save "$T/cont" --save-after 0.1 "$C" 6 30
 case "$OUT" in *"done 6 "*) [ -s "$T/cont" ] && pass "--save without --save-stop keeps the VM running" ||
