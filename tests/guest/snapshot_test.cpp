@@ -63,11 +63,13 @@ std::string full_run(const std::string& prog, const RunOptions& o, const std::ve
 
 TEST_P(SnapshotTest, CountContinuesExactlyAfterRestore) {
     REQUIRE_KVM();
-    const std::vector<std::string> args = {"12", "50", dir + "/input.txt"};
+    // Saved 0.4 s into a ~1 s run: after the first count even when a loaded
+    // machine makes the boot slow.
+    const std::vector<std::string> args = {"20", "50", dir + "/input.txt"};
     const std::string expected = full_run(prog(), share_opts(), args);
-    ASSERT_NE(expected.find("done 12"), std::string::npos) << expected;
+    ASSERT_NE(expected.find("done 20"), std::string::npos) << expected;
 
-    GuestRun first = run_saving("snap", 0.25, /*stop=*/true, args);
+    GuestRun first = run_saving("snap", 0.4, /*stop=*/true, args);
     ASSERT_TRUE(first.ok) << first.error;
     ASSERT_TRUE(first.saved);
     EXPECT_EQ(first.status, 0);
@@ -91,15 +93,15 @@ TEST_P(SnapshotTest, ThreadsAndChildProcessesContinue) {
     REQUIRE_KVM();
     for (const char* mode : {"thread", "fork"}) {
         SCOPED_TRACE(mode);
-        const std::vector<std::string> args = {"10", "50", dir + "/input.txt"};
+        const std::vector<std::string> args = {"16", "50", dir + "/input.txt"};
         RunOptions o = share_opts();
         o.env = {std::string("COUNTER_MODE=") + mode};
         const std::string expected = full_run(prog(), o, args);
-        ASSERT_NE(expected.find("done 10"), std::string::npos) << expected;
+        ASSERT_NE(expected.find("done 16"), std::string::npos) << expected;
 
         UniqueFd state(::open((dir + "/snap").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
         UniqueFd mem(::open((dir + "/snap.mem").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-        o.save = SaveSpec{state.get(), mem.get(), 0.2, true, snapshot::host_boot_id()};
+        o.save = SaveSpec{state.get(), mem.get(), 0.4, true, snapshot::host_boot_id()};
         GuestRun first = run_guest(prog(), args, "", o);
         ASSERT_TRUE(first.ok) << first.error;
         ASSERT_TRUE(first.saved);
@@ -114,13 +116,13 @@ TEST_P(SnapshotTest, ThreadsAndChildProcessesContinue) {
 
 TEST_P(SnapshotTest, OneSnapshotRestoresIntoIndependentVms) {
     REQUIRE_KVM();
-    const std::vector<std::string> args = {"10", "40"};
-    GuestRun original = run_saving("snap", 0.15, /*stop=*/false, args);
+    const std::vector<std::string> args = {"16", "40"};
+    GuestRun original = run_saving("snap", 0.3, /*stop=*/false, args);
     ASSERT_TRUE(original.ok) << original.error;
     ASSERT_TRUE(original.saved);
     // Saving without --save-stop leaves the original running to its end.
     EXPECT_EQ(original.status, 0);
-    ASSERT_NE(original.out.find("done 10"), std::string::npos) << original.out;
+    ASSERT_NE(original.out.find("done 16"), std::string::npos) << original.out;
 
     GuestRun a = restore("snap");
     GuestRun b = restore("snap");

@@ -11,9 +11,10 @@ C=$G/counter.glibc
 seq -f 'line%g' 1 50 >"$T/input.txt"
 
 # --- The count continues where it stopped ---------------------------------------
-run "$L" run --fs "$T" "$C" 12 40 "$T/input.txt"
+# Saved 0.35 s into a ~0.8 s run: after the first count even on a loaded machine.
+run "$L" run --fs "$T" "$C" 20 40 "$T/input.txt"
 full=$OUT
-run "$L" run --fs "$T" --save "$T/snap" --save-after 0.2 --save-stop "$C" 12 40 "$T/input.txt"
+run "$L" run --fs "$T" --save "$T/snap" --save-after 0.35 --save-stop "$C" 20 40 "$T/input.txt"
 first=$OUT first_rc=$RC
 run "$L" run --restore "$T/snap"
 if [ "$first_rc" -eq 0 ] && [ "$RC" -eq 0 ] && [ -n "$first" ] && [ -n "$OUT" ] && [ "$first
@@ -40,12 +41,12 @@ case "$OUT" in *"done 5 "*) [ "$RC" -eq 0 ] && pass "1 GiB guest restores" || fa
     *) fail "1 GiB guest restores" "$(describe)" ;; esac
 
 # A shell with a pipeline of child processes, saved while they run.
-run "$L" run --save "$T/sh" --save-after 0.3 --save-stop "$BUSYBOX" sh -c \
-    'i=0; while [ $i -lt 8 ]; do i=$((i+1)); echo "step $i" | cat; sleep 0.1; done; echo end'
+run "$L" run --save "$T/sh" --save-after 0.5 --save-stop "$BUSYBOX" sh -c \
+    'i=0; while [ $i -lt 12 ]; do i=$((i+1)); echo "step $i" | cat; sleep 0.1; done; echo end'
 sh_first=$OUT
 run "$L" run --restore "$T/sh"
 if [ -n "$sh_first" ] && [ "$sh_first
-$OUT" = "$(printf 'step %s\n' 1 2 3 4 5 6 7 8; echo end)" ]; then
+$OUT" = "$(printf 'step %s\n' $(seq 12); echo end)" ]; then
     pass "busybox sh pipeline continues after restore"
 else
     fail "busybox sh pipeline continues after restore" "first '$sh_first'" "$(describe)"
