@@ -2,7 +2,9 @@
 # A static Go program (Debian's golang-go, CGO_ENABLED=0): its runtime
 # starts threads before main, and goroutines, channels, sync.WaitGroup and
 # time.Sleep run on them. Built here, run natively and in lightvm; stdout
-# and the status must match.
+# and the status must match. Then Go's own tests of standard-library
+# packages (`go test -c`, static), run in their source directories (some
+# read testdata/) natively and in lightvm: both must PASS.
 #   usage: go_test.sh LIGHTVM_BINARY GUEST_PROGRAM_DIR
 set -u
 . "$(dirname "$0")/harness.sh"
@@ -30,6 +32,25 @@ for procs in 1 4; do
         fail "goroutines, GOMAXPROCS=$procs" "native: $native_rc '$native'" "$(describe)"
     else
         pass "goroutines, GOMAXPROCS=$procs"
+    fi
+done
+
+GOROOT=$(go env GOROOT)
+for pkg in sort strings sync encoding/json compress/gzip; do
+    bin="$T/$(basename "$pkg").test"
+    if ! (cd "$T/src" && HOME=$T GOCACHE=$T/cache GOPATH=$T/gopath CGO_ENABLED=0 \
+            go test -c -o "$bin" "$pkg") > "$T/build.log" 2>&1; then
+        fail "go test -c $pkg" "$(head -5 "$T/build.log")"
+        continue
+    fi
+    native=$(cd "$GOROOT/src/$pkg" && "$bin" -test.short 2>&1 | tail -1)
+    # sync's tests re-execute the test binary: it must be visible in the
+    # VM at the same path (the read-only root has it).
+    run "$L" run --mem 1G --rootfs /:ro -w "$GOROOT/src/$pkg" "$bin" -test.short
+    if [ "$RC" -ne 0 ] || [ "$(printf '%s\n' "$OUT" | tail -1)" != PASS ] || [ "$native" != PASS ]; then
+        fail "go test $pkg (-test.short)" "native: '$native'" "$(describe)"
+    else
+        pass "go test $pkg (-test.short), as natively"
     fi
 done
 harness_finish
