@@ -120,6 +120,11 @@ void idle() {
     for (int i = 0, n = tasks_count(); i < n; ++i)
         if (tasks_at(i)->state == TaskState::Running)
             return;  // an interrupt handler woke it since pick_next
+    // Nothing runs, so nothing is to be preempted: a tick still armed would
+    // cut the sleep short and cost a second sleep. Cancelling is one exit
+    // (only when armed); the sleep below covers every deadline itself.
+    if (irq::timer_deadline(irq::TimerSlot::Preempt))
+        irq::timer_arm(irq::TimerSlot::Preempt, 0, nullptr);
     uint64_t earliest = earliest_deadline();
     if (g_idle_hook)
         g_idle_hook();
