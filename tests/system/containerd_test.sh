@@ -46,6 +46,19 @@ mkdir -p "$T/shared" && echo "host file" >"$T/shared/f"
 run "${RUN[@]}" --mount "type=bind,src=$T/shared,dst=/shared,options=rbind:ro" "$IMG" c4 cat /shared/f
 expect "ctr run --mount (a bind mount)" 0 "host file"
 
+# A terminal (ctr run -t): the shim hands lightvm-oci a --console-socket,
+# the guest gets the pty's slave. `script` gives ctr a terminal of its own.
+if command -v script >/dev/null; then
+    run script -qec "${RUN[*]} -t $IMG t1 sh -c 'echo size \$(stty size); exit 4'" /dev/null
+    if [ "$RC" -eq 4 ] && grep -Eq "size [0-9]+ [0-9]+" "$T/out"; then
+        pass "ctr run -t: the guest's stdin is a terminal (stty size works), exit status 4"
+    else
+        fail "ctr run -t: a terminal through --console-socket" "$(describe)"
+    fi
+else
+    echo "# script (util-linux) not installed: terminal case not run"
+fi
+
 # A background task: ps, pause/resume, kill.
 "${CTR[@]}" run -d --snapshotter native --runc-binary "$OCI" "$IMG" c5 sh -c 'while :; do sleep 0.1; done' >"$T/c5.out" 2>&1
 sleep 1
