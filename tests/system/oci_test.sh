@@ -18,6 +18,7 @@ if [ ! -x "$BUSYBOX" ]; then
     exit 77
 fi
 R="$T/state"          # --root
+export OUTFILE="$T/out"  # the container's stdout while shim_run runs (for --then commands)
 cleanup() {
     for d in "$R"/*/; do
         [ -d "$d" ] && "$OCI" --root "$R" delete --force "$(basename "$d")" >/dev/null 2>&1
@@ -141,7 +142,9 @@ shim_run term term1 --then 'sleep 1; "$OCI" --root "$ROOT" kill "$ID" TERM'
 expect_exit "SIGTERM to a process that does not handle it: 143" "exit 143" "up"
 "$OCI" --root "$R" delete term1
 bundle trap '["sh","-c","trap \"echo caught TERM; exit 7\" TERM; echo up; while :; do sleep 0.1; done"]'
-shim_run trap trap1 --then 'sleep 1; "$OCI" --root "$ROOT" kill "$ID" 15'
+# The signal goes once the trap is set (the shell printed "up"): a loaded
+# machine may take seconds to get there.
+shim_run trap trap1 --then 'for _ in $(seq 300); do grep -q up "$OUTFILE" && break; sleep 0.1; done; "$OCI" --root "$ROOT" kill "$ID" 15'
 expect_exit "SIGTERM caught by the container's shell" "exit 7" "up
 caught TERM"
 "$OCI" --root "$R" delete trap1
