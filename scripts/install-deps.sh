@@ -6,6 +6,7 @@ set -eu
 # (real unmodified binaries: applets and shells compared with native runs),
 # util-linux's unshare/setpriv (already in Debian's base system).
 # golang-go: static Go test programs (goroutines on guest threads).
+# rustc: static Rust thread programs (tests/system/threads_lang_test.sh).
 # linux-libc-dev: the uapi headers (<linux/elf.h>, <linux/auxvec.h>, ...)
 # that freestanding/ and the guest kernel compile against. libseccomp-dev:
 # the sandbox's seccomp filter, compiled at build time; libclang-rt-14-dev:
@@ -20,7 +21,7 @@ set -eu
 # containerd (tests/system/containerd_test.sh, bench/oci_bench.sh).
 PKGS="build-essential cmake ninja-build g++ clang linux-libc-dev libexpected-dev libcli11-dev
 libgtest-dev libgmock-dev musl-tools busybox-static libseccomp-dev libclang-rt-14-dev libcpp-httplib-dev
-nlohmann-json3-dev curl python3 perl mawk tar gzip findutils grep sed time zsh-static bash-static golang-go containerd"
+nlohmann-json3-dev curl python3 perl mawk tar gzip findutils grep sed time zsh-static bash-static golang-go rustc containerd"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
