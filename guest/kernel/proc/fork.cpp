@@ -245,3 +245,42 @@ extern "C" void lvm_fork_tail() {
 }
 
 }  // namespace lightvm::guest
+
+namespace lightvm::guest {
+
+// unshare (man 2 unshare): a process that shares its descriptor table or
+// filesystem context with another (clone without CLONE_THREAD) takes its
+// own copy. Namespaces are refused with EPERM: the VM is the isolation
+// boundary and has none of them inside (docs/compat.md). Files and fs
+// context belong to the process here, so with several threads they cannot
+// be split per thread: EINVAL (Linux would give that thread its own).
+long sys_unshare(const SyscallArgs& a) {
+    constexpr uint64_t kNamespaces = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |
+                                     CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME;
+    constexpr uint64_t kShared = CLONE_FILES | CLONE_FS | CLONE_SYSVSEM | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM;
+    const uint64_t flags = a.a0;
+    if (flags & ~(kNamespaces | kShared))
+        return -err::kInval;
+    if (flags & kNamespaces)
+        return -err::kPerm;
+    Process* p = current_process();
+    if ((flags & kShared & ~CLONE_SYSVSEM) && p->nthreads > 1)
+        return -err::kInval;
+    if ((flags & CLONE_FILES) && p->files->users > 1) {
+        FdTable* own = fd_table_copy(*p->files);
+        if (!own)
+            return -err::kNoMem;
+        fd_table_put(p->files);
+        p->files = own;
+    }
+    if ((flags & CLONE_FS) && p->fs->users > 1) {
+        FsContext* own = fs_copy(*p->fs);
+        if (!own)
+            return -err::kNoMem;
+        p->fs->users--;  // others still use it
+        p->fs = own;
+    }
+    return 0;
+}
+
+}  // namespace lightvm::guest
