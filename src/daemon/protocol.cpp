@@ -92,7 +92,7 @@ Result<void> check_name(std::string_view name) {
         return tl::unexpected(bad("name", "must be 1-" + std::to_string(kMaxNameLength) + " characters"));
     auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
     if (!alnum(name[0]))
-        return tl::unexpected(bad("name", "'" + std::string(name) + "' must start with a letter or digit"));
+        return tl::unexpected(bad("name", std::string("'").append(name).append("' must start with a letter or digit")));
     for (char c : name)
         if (!alnum(c) && c != '_' && c != '.' && c != '-')
             return tl::unexpected(bad("name", "'" + std::string(name) + "' may only hold letters, digits, '_', '.', '-'"));
