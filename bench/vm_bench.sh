@@ -18,9 +18,8 @@ TIME=/usr/bin/time
 T=$(mktemp -d /tmp/lightvm-vmbench.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-med() { printf '%s\n' "$@" | median; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}'; }
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
 
 echo "| workload | native | lightvm | ratio | VM exits per run (per op) | guest memory touched | host peak RSS native / lightvm |"
