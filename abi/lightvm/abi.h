@@ -561,7 +561,11 @@ struct BootInfo {
     uint64_t tsc_base;       // OUT: guest TSC at the reference instant
     uint64_t tsc_mult;       // OUT
     uint32_t tsc_shift;      // OUT
-    uint32_t reserved0;
+    // OUT: 0 at boot; the monitor adds 1 and writes a fresh random_seed on
+    // every restore from a snapshot (each clone of one snapshot), and the
+    // kernel reseeds getrandom()/AT_RANDOM from it before its next use.
+    // Programs read it as /sys/devices/virtual/lightvm/generation.
+    uint32_t clone_generation;
     uint64_t realtime_base_ns;   // OUT: CLOCK_REALTIME at tsc_base
     uint64_t monotonic_base_ns;  // OUT: CLOCK_MONOTONIC at tsc_base
     uint8_t random_seed[32];     // OUT: seeds getrandom() and AT_RANDOM users
@@ -640,6 +644,7 @@ struct BootInfo {
     TtyState tty;                     // OUT
 };
 static_assert(offsetof(BootInfo, mem_size) == 16);
+static_assert(offsetof(BootInfo, clone_generation) == 52);
 static_assert(offsetof(BootInfo, random_seed) == 72);
 static_assert(offsetof(BootInfo, app_entry) == 104);
 static_assert(offsetof(BootInfo, exe_path) == 168);

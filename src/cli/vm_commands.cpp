@@ -18,8 +18,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kCommands[] = {"start", "wait",  "ps",     "logs", "stop",   "kill",  "rm",
-                                          "inspect", "pause", "resume", "pool", "events", "stats"};
+constexpr std::string_view kCommands[] = {"start", "wait",   "ps",     "logs",  "stop",     "kill",  "rm",   "inspect",
+                                          "pause", "resume", "pool",   "events", "stats", "snapshot", "clone"};
 
 std::string socket_or_default(const std::string& s) { return s.empty() ? daemon::default_socket_path() : s; }
 
@@ -190,6 +190,59 @@ int events(const std::string& socket, uint64_t since, const std::string& timeout
     }
 }
 
+// The daemon has its own working directory: a relative PATH means ours.
+std::string absolute_path(const std::string& p) {
+    if (p.empty() || p[0] == '/')
+        return p;
+    char cwd[PATH_MAX];
+    return ::getcwd(cwd, sizeof cwd) ? std::string(cwd) + "/" + p : p;
+}
+
+int snapshot_create(const std::string& socket, const std::string& ref, const std::string& path, bool stop,
+                    bool as_json) {
+    auto j = call(socket, "POST", vm_path(ref, "snapshot"), json{{"path", absolute_path(path)}, {"stop", stop}}.dump());
+    if (!j)
+        return 1;
+    if (as_json)
+        std::printf("%s\n", j->dump(2).c_str());
+    else
+        std::printf("%s\n", j->value("path", "").c_str());
+    return 0;
+}
+
+// `snapshot restore` (count 1) and `clone --count N`: each restore of one
+// snapshot is a clone with its own random seed and generation.
+int restore(const std::string& socket, const std::string& path, const std::string& name, unsigned count, bool rm,
+            bool prefault, const std::string& timeout) {
+    int rc = 0;
+    for (unsigned i = 0; i < count; ++i) {
+        json req = {{"restore", absolute_path(path)}};
+        if (!name.empty())
+            req["name"] = count == 1 ? name : name + "-" + std::to_string(i + 1);
+        if (rm)
+            req["rm"] = true;
+        if (prefault)
+            req["prefault"] = true;
+        if (!timeout.empty()) {
+            char* end = nullptr;
+            double t = std::strtod(timeout.c_str(), &end);
+            if (timeout.empty() || *end || !(t >= 0)) {
+                std::fprintf(stderr, "lightvm: --timeout: '%s' is not a number of seconds\n", timeout.c_str());
+                return 2;
+            }
+            req["timeout"] = t;
+        }
+        auto j = call(socket, "POST", "/v1/vms?start=1", req.dump());
+        if (!j) {
+            rc = 1;
+            break;
+        }
+        std::printf("%s\n", j->value("id", "").c_str());
+        std::fflush(stdout);
+    }
+    return rc;
+}
+
 }  // namespace
 
 bool is_vm_command(std::string_view word) {
@@ -249,6 +302,31 @@ int vm_command_main(int argc, char** argv) {
     events_cmd->add_option("--timeout", events_timeout, "Wait at most S seconds, print what came and exit")
         ->type_name("S");
     events_cmd->add_flag("--json", as_json, "One JSON object per line");
+    auto* snap_cmd = app.add_subcommand("snapshot", "Save a VM to files, or start a VM from them");
+    snap_cmd->require_subcommand(1, 1);
+    bool stop_after = false, prefault = false;
+    std::string path, name, restore_timeout;
+    unsigned count = 1;
+    auto* snap_create = snap_cmd->add_subcommand("create", "Save a running or paused VM into PATH and PATH.mem");
+    snap_create->add_option("--socket", socket, "lightvmd's socket")->type_name("PATH");
+    snap_create->add_flag("--stop", stop_after, "End the VM after saving it (status 0)");
+    snap_create->add_flag("--json", as_json, "JSON output (sizes and time)");
+    std::string snap_ref;
+    snap_create->add_option("VM", snap_ref, "VM ID, prefix or name")->required();
+    snap_create->add_option("PATH", path, "State file; guest memory goes to PATH.mem")->required();
+    auto add_restore_options = [&](CLI::App* c) {
+        c->add_option("--socket", socket, "lightvmd's socket")->type_name("PATH");
+        c->add_option("--name", name, "Name the new VM (clones: NAME-1, NAME-2, ...)")->type_name("NAME");
+        c->add_flag("--rm", force, "Remove the VM when it exits");
+        c->add_flag("--prefault", prefault, "Copy the saved pages in before the first instruction");
+        c->add_option("--timeout", restore_timeout, "Stop the restored VM after S seconds")->type_name("S");
+        c->add_option("PATH", path, "A snapshot's state file")->required();
+    };
+    auto* snap_restore = snap_cmd->add_subcommand("restore", "Start a new VM where a snapshot left off; prints its ID");
+    add_restore_options(snap_restore);
+    auto* clone_cmd = app.add_subcommand("clone", "Start N VMs from one snapshot (each reseeded); prints their IDs");
+    add_restore_options(clone_cmd);
+    clone_cmd->add_option("-n,--count", count, "How many (default 1)")->type_name("N")->check(CLI::Range(1u, 4096u));
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
@@ -269,6 +347,12 @@ int vm_command_main(int argc, char** argv) {
         return stats(socket, as_json);
     if (events_cmd->parsed())
         return events(socket, since, events_timeout, as_json);
+    if (snap_create->parsed())
+        return snapshot_create(socket, snap_ref, path, stop_after, as_json);
+    if (snap_restore->parsed())
+        return restore(socket, path, name, 1, force, prefault, restore_timeout);
+    if (clone_cmd->parsed())
+        return restore(socket, path, name, count, force, prefault, restore_timeout);
     if (pool->parsed()) {
         auto j = call(socket, "GET", "/v1/pool");
         if (!j)

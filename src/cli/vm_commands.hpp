@@ -1,5 +1,6 @@
 // The CLI's daemon subcommands: create, run -d, start, wait, ps, logs,
-// stop, kill, rm, inspect, pause, resume, pool. Each is one or a few
+// stop, kill, rm, inspect, pause, resume, pool, snapshot create|restore,
+// clone. Each is one or a few
 // requests to lightvmd (docs/api.md) and a human table or --json.
 #pragma once
 

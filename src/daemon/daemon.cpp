@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "daemon/link.hpp"
+#include "daemon/snapshots.hpp"
 #include "devices/system.hpp"
 #include "lightvm/vm.hpp"
 
@@ -170,6 +171,10 @@ json Daemon::to_json(const VmRecord& vm) const {
         j["stats"] = vm.stats;
     if (vm.start_to_loaded_ns)
         j["start_to_loaded_ns"] = vm.start_to_loaded_ns;
+    if (!c.restore_path.empty())
+        j["restored_from"] = c.restore_path;
+    if (vm.snapshots)
+        j["snapshots"] = vm.snapshots;
     return j;
 }
 
@@ -223,6 +228,13 @@ ApiResult<json> Daemon::create(std::string_view body) {
     auto req = parse_create_request(body);
     if (!req)
         return api_error(400, req.error().to_string());
+    if (!req->config.restore_path.empty()) {
+        // The snapshot says how much memory: admission and the pool shape need it.
+        auto mem = snapshot_mem_size(req->config.restore_path);
+        if (!mem)
+            return api_error(mem.error().kind == ErrorKind::NotFound ? 404 : 400, "restore: " + mem.error().message);
+        req->config.mem_size = *mem;
+    }
     auto vm = TRY(admit(std::move(*req), false));
     return json{{"id", vm->id}};
 }
@@ -300,6 +312,10 @@ ApiResult<Shell> Daemon::launch(const std::shared_ptr<VmRecord>& vm, uint64_t re
 
 void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell, UniqueFd log_read) {
     LogWriter log(vm->dir, m_opt.log_max_bytes);
+    {
+        std::lock_guard lock(m_mu);
+        vm->link_fd = shell.link.get();
+    }
     json report;
     bool link_open = true, log_open = true;
     char buf[65536];
@@ -324,10 +340,19 @@ void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell, UniqueFd log_r
                 link_open = false;
             } else {
                 json j = json::parse(msg->text, nullptr, false);
-                if (j.is_object())
+                if (j.is_object() && j.contains("saved")) {
+                    std::lock_guard lock(m_mu);
+                    vm->save_reply = std::move(j);
+                    m_changed.notify_all();
+                } else if (j.is_object()) {
                     report = std::move(j);
+                }
             }
         }
+    }
+    {
+        std::lock_guard lock(m_mu);
+        vm->link_fd = -1;  // closed with `shell` below; no save can use it now
     }
     int ws = 0;
     if (reported()) {

@@ -66,6 +66,12 @@ struct VmRecord {
     bool removed = false;
     bool killed_by_request = false;   // the daemon sent SIGKILL (stop, kill, rm -f)
     bool attached = false;            // `lightvm run` through the daemon: stdio is the caller's
+    // Snapshots (daemon/snapshots.cpp): the monitor link while supervised,
+    // one save at a time, and the monitor's answer to it.
+    int link_fd = -1;
+    bool saving = false;
+    json save_reply;
+    unsigned snapshots = 0;
 };
 
 // Host memory as /proc/meminfo tells it (bytes; 0 if unreadable).
@@ -96,6 +102,9 @@ public:
     ApiResult<json> list(bool all);
     ApiResult<json> pool_info();
     ApiResult<json> set_pool(std::string_view body);
+    // POST /v1/vms/REF/snapshot: save a running or paused VM into PATH and
+    // PATH.mem (body {"path", "stop"}); the VM goes on unless stop.
+    ApiResult<json> snapshot(const std::string& ref, std::string_view body);
     std::string metrics();
     // Events after sequence number `since`, waiting up to `timeout_s` for
     // the first one (long poll).

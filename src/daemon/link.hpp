@@ -3,6 +3,7 @@
 // file descriptors attached (SCM_RIGHTS).
 #pragma once
 
+#include <csignal>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,10 @@ namespace lightvm::daemon {
 
 inline constexpr size_t kMaxMessage = 256 * 1024;
 inline constexpr size_t kMaxFds = 8;
+
+// lightvmd -> a running monitor: "a save request is waiting on the link"
+// (docs/api.md, snapshots). A realtime signal: no other meaning to clash with.
+inline int save_signal() { return SIGRTMIN + 4; }
 
 Result<void> send_message(int sock, const std::string& text, const std::vector<int>& fds = {});
 

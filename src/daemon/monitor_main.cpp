@@ -9,7 +9,12 @@
 //   daemon -> monitor  {"config":{...},"t0":NS[,"stdio_closed":[..]]}
 //                      + stdin, stdout, stderr [+ cwd]   the workload
 //   monitor -> daemon  {"loaded":true} | {"error":...,"exit_code":N}
+//   daemon -> monitor  {"save":{"stop":B}} + state file, memory file,
+//                      then save_signal() (link.hpp)   snapshot now
+//   monitor -> daemon  {"saved":true,"bytes":N,"save_ns":N}
+//                      | {"saved":false,"error":"..."}  after each save
 //                      {"status":N,"signal":N,...}      the guest's end
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -26,6 +31,7 @@
 #include "monitor/process_setup.hpp"
 #include "monitor/vm.hpp"
 #include "sandbox/sandbox.hpp"
+#include "snapshot/format.hpp"
 
 using namespace lightvm;
 using namespace lightvm::daemon;
@@ -38,6 +44,31 @@ constexpr int kLinkFd = 3;
     std::string text = json{{"error", e.to_string()}, {"exit_code", exit_code_for(e)}}.dump();
     (void)!::write(kLinkFd, text.data(), text.size());  // also allowed inside the sandbox
     ::_exit(exit_code_for(e));
+}
+
+void on_save_signal(int) { request_save(); }
+
+// The files of an on-demand save: the daemon sent them just before its
+// signal. Never blocks (a stray signal finds no message).
+std::vector<UniqueFd> g_save_files;
+Result<SaveSpec::Demand> fetch_save() {
+    pollfd p{kLinkFd, POLLIN, 0};
+    if (::poll(&p, 1, 0) != 1)
+        return make_error(ErrorKind::BadInput, "snapshot", "no save request from lightvmd");
+    auto msg = TRY(recv_message(kLinkFd));
+    json j = json::parse(msg.text, nullptr, false);
+    if (msg.eof || msg.fds.size() != 2 || !j.is_object() || !j.contains("save") || !j["save"].is_object())
+        return make_error(ErrorKind::BadInput, "snapshot", "malformed save request");
+    g_save_files = std::move(msg.fds);
+    return SaveSpec::Demand{g_save_files[0].get(), g_save_files[1].get(), j["save"].value("stop", false)};
+}
+
+void save_done(const Result<void>& saved, uint64_t bytes, uint64_t save_ns) {
+    g_save_files.clear();
+    json j = saved ? json{{"saved", true}, {"bytes", bytes}, {"save_ns", save_ns}}
+                   : json{{"saved", false}, {"error", saved.error().to_string()}};
+    std::string text = j.dump();
+    (void)!::write(kLinkFd, text.data(), text.size());  // one message; allowed inside the sandbox
 }
 
 void setup_process() {
@@ -88,6 +119,14 @@ int main(int argc, char** argv) {
     if (auto closed = j.find("stdio_closed"); closed != j.end() && closed->is_array() && closed->size() == 3)
         for (int i = 0; i < 3; ++i)
             config->stdio_closed[i] = (*closed)[i].is_boolean() && (*closed)[i].get<bool>();
+    // lightvmd's snapshot API (POST /v1/vms/ID/snapshot).
+    config->save.boot_id = snapshot::host_boot_id();
+    config->save.fetch = fetch_save;
+    config->save.done = save_done;
+    struct sigaction sa{};
+    sa.sa_handler = on_save_signal;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(save_signal(), &sa, nullptr);
     if (j.contains("t0") && j["t0"].is_number_unsigned())
         vm->set_time_base(j["t0"].get<uint64_t>());
 

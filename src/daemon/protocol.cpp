@@ -55,6 +55,29 @@ Result<void> absolute(const std::string& path, const char* field) {
     return {};
 }
 
+Result<double> get_timeout(const json& j) {
+    auto it = j.find("timeout");
+    if (it == j.end())
+        return 0.0;
+    if (!it->is_number() || it->get<double>() < 0 || it->get<double>() > 1e9)
+        return tl::unexpected(bad("timeout", "must be a number of seconds >= 0"));
+    return it->get<double>();
+}
+
+// {"restore": PATH, ...}: a VM that continues a snapshot. Memory, shares,
+// disks and the program come from the snapshot, so naming them is an error.
+Result<CreateRequest> parse_restore_request(const json& j, CreateRequest req) {
+    for (const char* k : {"app", "args", "env", "memory", "shares", "disks", "workdir", "hostname", "pids"})
+        if (j.contains(k))
+            return tl::unexpected(bad(k, "not with restore: it comes from the snapshot"));
+    VmConfig& c = req.config;
+    c.restore_path = TRY(get_string(j, "restore", true));
+    TRY(absolute(c.restore_path, "restore"));
+    c.restore_prefault = TRY(get_bool(j, "prefault"));
+    c.timeout_seconds = TRY(get_timeout(j));
+    return req;
+}
+
 }  // namespace
 
 Result<void> reject_unknown_fields(const json& j, std::initializer_list<const char*> allowed, const char* what) {
@@ -108,7 +131,7 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
     if (!j.is_object())
         return tl::unexpected(bad("request", "body must be a JSON object"));
     TRY(reject_unknown_fields(j, {"name", "app", "args", "env", "memory", "timeout", "shares", "disks", "workdir",
-                                  "hostname", "rm", "pids"},
+                                  "hostname", "rm", "pids", "restore", "prefault"},
                               "request"));
     CreateRequest req;
     req.name = TRY(get_string(j, "name", false));
@@ -116,6 +139,10 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
         TRY(check_name(req.name));
     req.auto_remove = TRY(get_bool(j, "rm"));
     VmConfig& c = req.config;
+    if (j.contains("restore"))
+        return parse_restore_request(j, std::move(req));
+    if (j.contains("prefault"))
+        return tl::unexpected(bad("prefault", "only with restore"));
     c.app_path = TRY(get_string(j, "app", true));
     TRY(absolute(c.app_path, "app"));
     c.argv.push_back(c.app_path);
@@ -138,11 +165,7 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
             return tl::unexpected(bad("pids", "must be a number of processes (1 to " + std::to_string(abi::kMaxPids) + ")"));
         c.max_procs = static_cast<uint32_t>(it->get<uint64_t>());
     }
-    if (auto it = j.find("timeout"); it != j.end()) {
-        if (!it->is_number() || it->get<double>() < 0 || it->get<double>() > 1e9)
-            return tl::unexpected(bad("timeout", "must be a number of seconds >= 0"));
-        c.timeout_seconds = it->get<double>();
-    }
+    c.timeout_seconds = TRY(get_timeout(j));
     if (auto it = j.find("shares"); it != j.end()) {
         if (!it->is_array())
             return tl::unexpected(bad("shares", "must be an array"));
@@ -203,7 +226,8 @@ json config_to_json(const VmConfig& c) {
                 {"memory", c.mem_size},  {"timeout", c.timeout_seconds}, {"shares", shares},
                 {"disks", disks},        {"workdir", c.cwd},      {"hostname", c.hostname},
                 {"trace", c.trace},      {"stats", c.stats},      {"overcommit", c.overcommit},
-                {"no_aslr", c.no_aslr},  {"pids", c.max_procs}};
+                {"no_aslr", c.no_aslr},  {"pids", c.max_procs},
+                {"restore", c.restore_path}, {"prefault", c.restore_prefault}};
 }
 
 // The monitor and the run socket get this from a process of the same user;
@@ -250,6 +274,8 @@ Result<VmConfig> config_from_json(const json& j) {
     c.no_aslr = flag(j, "no_aslr");
     if (auto it = j.find("pids"); it != j.end() && it->is_number_unsigned())
         c.max_procs = static_cast<uint32_t>(std::min<uint64_t>(it->get<uint64_t>(), UINT32_MAX));
+    c.restore_path = str(j, "restore");
+    c.restore_prefault = flag(j, "prefault");
     return validate(std::move(c));
 }
 

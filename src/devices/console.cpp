@@ -192,6 +192,8 @@ Result<void> Console::hc_stdin_seek(uint64_t arg_gpa) {
     } else {
         off_t r = ::lseek(m_in, static_cast<off_t>(hc.offset), static_cast<int>(hc.whence));
         hc.result = r < 0 ? -errno : r;
+        if (r >= 0)
+            m_bytes_in = UINT64_MAX;
     }
     return m_mem.write(arg_gpa, hc);
 }
@@ -207,6 +209,8 @@ Result<void> Console::hc_read(uint64_t arg_gpa) {
             n = ::read(m_in, buf.data(), buf.size());
         while (n < 0 && errno == EINTR && pause_only());
         io.result = n < 0 ? -errno : n;
+        if (n > 0 && m_bytes_in != UINT64_MAX)
+            m_bytes_in += static_cast<uint64_t>(n);
     }
     return m_mem.write(arg_gpa, io);
 }

@@ -25,6 +25,11 @@ public:
     Result<void> hc_stdin_seek(uint64_t arg_gpa);
 
     uint64_t bytes_out() const { return m_bytes_out; }
+    // Stdin bytes this run read from the host (UINT64_MAX once the guest
+    // seeked stdin). A restored guest's read-ahead may still hold bytes of
+    // the stdin it was saved with: only what came from ours is ours to
+    // give back at the end.
+    uint64_t bytes_in() const { return m_bytes_in; }
 
 private:
     // Write all of [p, p+n) to fd; false with errno on failure.
@@ -36,6 +41,7 @@ private:
     GuestMemory& m_mem;
     int m_in, m_out, m_err, m_trace;
     uint64_t m_bytes_out = 0;
+    uint64_t m_bytes_in = 0;
     size_t m_trace_col = 0;    // chars of "lightvm" matched at the start of this trace line; SIZE_MAX: decided
     std::string m_trace_held;  // those chars, held back until decided
 };

@@ -215,4 +215,23 @@ uint64_t GuestMemory::resident_bytes() const {
     return n * static_cast<uint64_t>(page);
 }
 
+Result<std::vector<GuestMemory::Range>> GuestMemory::resident_ranges() const {
+    std::vector<Range> ranges;
+    if (!m_base)
+        return ranges;
+    const uint64_t pages = (m_size + 4095) / 4096;
+    std::vector<unsigned char> vec(pages);
+    if (::mincore(m_base, m_size, vec.data()) < 0)
+        return sys_error("mincore guest memory");
+    for (uint64_t i = 0; i < pages; ++i) {
+        if (!(vec[i] & 1))
+            continue;
+        if (!ranges.empty() && ranges.back().gpa + ranges.back().len == i * 4096)
+            ranges.back().len += 4096;
+        else
+            ranges.push_back({i * 4096, 4096});
+    }
+    return ranges;
+}
+
 }  // namespace lightvm

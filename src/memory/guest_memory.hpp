@@ -76,6 +76,9 @@ public:
 
     // Pages of guest RAM resident on the host (for --stats).
     uint64_t resident_bytes() const;
+    // Ranges of guest RAM with a page resident on the host (mincore): for a
+    // snapshot's mapping, every page the guest touched since the restore.
+    Result<std::vector<Range>> resident_ranges() const;
 
     // Guest RAM mapped from a file (the app's pages) loses its backing when
     // that file shrinks: touching such a page raises SIGBUS. The monitor

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,16 @@ struct SaveSpec {
     double after_seconds = 0;        // from the start of the run
     bool stop = false;               // end the VM after saving (exit status 0)
     std::string boot_id;             // this host's boot (the guest's clocks are tied to it)
+    // On demand (lightvmd's snapshot API): when request_save() (monitor/vm.hpp)
+    // is called, the run asks `fetch` for the files and whether to stop
+    // after, saves at the next safe point, and tells `done` the outcome.
+    // A failed on-demand save is reported, not fatal: the VM keeps running.
+    struct Demand {
+        int state_fd = -1, mem_fd = -1;
+        bool stop = false;
+    };
+    std::function<Result<Demand>()> fetch;
+    std::function<void(const Result<void>& saved, uint64_t bytes, uint64_t save_ns)> done;
 };
 
 struct VmConfig {

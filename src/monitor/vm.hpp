@@ -29,5 +29,10 @@ void request_stop(int signal);
 // otherwise SIGWINCH/SIGCONT are dropped and the others stop the VM as
 // request_stop does.
 void request_signal(int signal);
+// Async-signal-safe: save the VM running in this process now (at the next
+// exit where no I/O is half done), into the files config.save.fetch gives.
+// Ignored by a run without a fetch callback. Made before the run starts,
+// the request waits for it.
+void request_save();
 
 }  // namespace lightvm

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 
@@ -22,6 +23,7 @@ std::atomic<kvm::Vcpu*> g_active{nullptr};
 std::atomic<int> g_stop_signal{0};
 std::atomic<bool> g_timed_out{false};
 std::atomic<bool> g_save_due{false};  // --save: the save timer fired
+std::atomic<bool> g_save_demanded{false};  // request_save(): lightvmd's snapshot API
 std::atomic<uint64_t> g_forward{0};  // host signals for the guest, bit sig - 1
 // The running guest's BootInfo.host_signals_handled, in our mapping of its
 // memory: the signal handler reads it (a plain load) to decide at once
@@ -110,6 +112,8 @@ struct ActiveGuard {
         (void)stop_ticker_arm(kKickSignal);
         if (g_stop_signal || g_timed_out)
             request_stop_and_tick();
+        if (g_save_demanded)
+            request_save();
     }
     ~ActiveGuard() {
         stop_ticker_disarm();
@@ -119,10 +123,36 @@ struct ActiveGuard {
         g_stop_signal = 0;
         g_timed_out = false;
         g_save_due = false;
+        g_save_demanded = false;
         set_pause_requested(false);
         set_stop_requested(false);
     }
 };
+
+// A save lightvmd asked for: the files come from config.save.fetch. Its
+// failure is the caller's to report; the guest goes on (or ends, with stop).
+void save_on_demand(VmState& s, Interrupts& irq, RunReport& report) {
+    SaveSpec& spec = s.work->config.save;
+    auto demand = spec.fetch();
+    Result<void> saved;
+    uint64_t before = report.saved_bytes;
+    if (!demand) {
+        saved = tl::unexpected(demand.error());
+    } else {
+        const SaveSpec timed = spec;  // a pending --save keeps its own files
+        spec.state_fd = demand->state_fd;
+        spec.mem_fd = demand->mem_fd;
+        saved = save_vm(s, irq, report);
+        spec.state_fd = timed.state_fd;
+        spec.mem_fd = timed.mem_fd;
+        if (saved && demand->stop) {
+            report.outcome.finished = true;
+            report.outcome.status = 0;
+        }
+    }
+    if (spec.done)
+        spec.done(saved, report.saved_bytes - before, saved ? report.save_ns : 0);
+}
 
 // Stopped from outside (timeout or signal): say so in the outcome.
 void finish_stopped(VmState& s, RunReport& report) {
@@ -149,10 +179,13 @@ void finish(VmState& s, RunReport& report) {
     auto boot = s.mem.read<abi::BootInfo>(abi::kBootInfoGpa);
     // Stdin read ahead but not consumed goes back to a regular-file stdin,
     // so `lightvm run head -c 10 < f; cat` style sharing of one fd works.
-    if (boot && boot->stdin_buffered && boot->stdin_buffered <= abi::kStdinReadAhead) {
+    // After a restore the read-ahead may hold bytes of the stdin the VM was
+    // saved with (consumed first): only the part read from ours goes back.
+    const uint64_t give_back = boot ? std::min<uint64_t>(boot->stdin_buffered, s.console->bytes_in()) : 0;
+    if (give_back && boot->stdin_buffered <= abi::kStdinReadAhead) {
         struct stat st;
         if (::fstat(config.stdin_fd, &st) == 0 && S_ISREG(st.st_mode))
-            (void)::lseek(config.stdin_fd, -static_cast<off_t>(boot->stdin_buffered), SEEK_CUR);
+            (void)::lseek(config.stdin_fd, -static_cast<off_t>(give_back), SEEK_CUR);
     }
     // A guest that did not exit cleanly may hold accepted-but-unsent file
     // writes: perform them, as the page cache would have on Linux.
@@ -226,6 +259,15 @@ void request_signal(int signal) {
         request_stop(signal);
 }
 
+void request_save() {
+    g_save_demanded = true;
+    if (auto* v = g_active.load()) {
+        if (!g_forward.load())
+            set_pause_requested(true);
+        v->set_immediate_exit(true);
+    }
+}
+
 void request_stop(int signal) {
     g_stop_signal = signal;
     if (auto* v = g_active.load()) {
@@ -279,6 +321,10 @@ Result<RunReport> Vm::run() {
             s.vcpu.set_immediate_exit(false);
             // Only here is the vCPU between instructions with no I/O half
             // done (KVM completes a pending OUT at the start of KVM_RUN).
+            if (!outcome.finished && g_save_demanded.exchange(false) && config.save.fetch) {
+                set_pause_requested(false);
+                save_on_demand(s, irq, report);
+            }
             if (!outcome.finished && g_save_due.exchange(false)) {
                 set_pause_requested(false);
                 TRY(save_vm(s, irq, report));
@@ -302,6 +348,7 @@ namespace detail {
 void clear_stop_requests() {
     g_forward = 0;
     g_save_due = false;
+    g_save_demanded = false;
     g_stop_signal = 0;
     g_timed_out = false;
     set_stop_requested(false);

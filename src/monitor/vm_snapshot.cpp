@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <unistd.h>
 #include <x86intrin.h>
 
@@ -55,13 +56,35 @@ bool zero_page(const uint8_t* p) {
     return acc == 0;
 }
 
+// Where guest RAM may hold data. A fresh VM's RAM is a memfd (plus the
+// app's file mapping): its data ranges. A restored VM's RAM is a private
+// mapping of the old memory file: the old snapshot's extents plus every
+// page resident now (the ones the guest touched since the restore).
+Result<std::vector<GuestMemory::Range>> candidate_ranges(const VmState& s) {
+    if (!s.mem.from_snapshot() || !s.work->restore)
+        return s.mem.data_ranges();
+    std::vector<GuestMemory::Range> ranges = TRY(s.mem.resident_ranges());
+    for (const auto& e : s.work->restore->extents)
+        ranges.push_back({e.gpa, e.len});
+    std::sort(ranges.begin(), ranges.end(), [](const auto& a, const auto& b) { return a.gpa < b.gpa; });
+    std::vector<GuestMemory::Range> merged;
+    for (const auto& r : ranges) {
+        if (!merged.empty() && r.gpa <= merged.back().gpa + merged.back().len)
+            merged.back().len = std::max(merged.back().gpa + merged.back().len, r.gpa + r.len) - merged.back().gpa;
+        else
+            merged.push_back(r);
+    }
+    return merged;
+}
+
 // The memory file: guest RAM at its own offsets, only the pages that hold
 // data (never-touched pages are holes; touched pages that are all zero are
 // skipped too). Returns the extents written.
-Result<std::vector<snapshot::MemExtent>> write_memory(const GuestMemory& mem, int fd, uint64_t& bytes) {
+Result<std::vector<snapshot::MemExtent>> write_memory(const VmState& s, int fd, uint64_t& bytes) {
+    const GuestMemory& mem = s.mem;
     std::vector<snapshot::MemExtent> extents;
     const uint8_t* base = mem.host_base();
-    for (const auto& r : TRY(mem.data_ranges())) {
+    for (const auto& r : TRY(candidate_ranges(s))) {
         uint64_t run = 0, run_len = 0;
         auto flush = [&]() -> Result<void> {
             if (!run_len)
@@ -120,6 +143,22 @@ Result<void> restore_vcpu(kvm::Vcpu& vcpu, const snapshot::VcpuState& v) {
     return vcpu.set_msrs(msrs);
 }
 
+// Every restore is a clone: a fresh random seed and the next generation in
+// the boot page (abi.h, BootInfo.clone_generation), so no two restores of
+// one snapshot hand out the same random bytes. The page is a private copy
+// by now; the snapshot's files never change.
+Result<void> make_clone_unique(GuestMemory& mem) {
+    constexpr uint64_t seed_at = abi::kBootInfoGpa + offsetof(abi::BootInfo, random_seed);
+    constexpr uint64_t generation_at = abi::kBootInfoGpa + offsetof(abi::BootInfo, clone_generation);
+    uint8_t seed[sizeof(abi::BootInfo::random_seed)];
+    if (::getrandom(seed, sizeof seed, 0) != static_cast<ssize_t>(sizeof seed))
+        return sys_error("getrandom");
+    auto page = TRY(mem.span(seed_at, sizeof seed));
+    std::memcpy(page.data(), seed, sizeof seed);
+    const uint32_t generation = TRY(mem.read<uint32_t>(generation_at));
+    return mem.write<uint32_t>(generation_at, generation + 1);
+}
+
 Result<std::vector<uint8_t>> read_state_file(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) {
@@ -151,8 +190,6 @@ Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report) {
     const uint64_t t0 = monotonic_ns();
     const VmConfig& cfg = s.work->config;
     const SaveSpec& spec = cfg.save;
-    if (s.mem.from_snapshot())
-        return make_error(ErrorKind::Unsupported, "snapshot", "saving a restored VM again is not supported yet");
     if (cfg.net == NetMode::Host || !cfg.publish.empty())
         return make_error(ErrorKind::Unsupported, "snapshot",
                           "a VM with host sockets (--net host, -p) cannot be saved: host sockets cannot be reopened");
@@ -187,7 +224,7 @@ Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report) {
 
     // Memory first, the state file last: a state file that decodes names a
     // complete memory file.
-    snap.extents = TRY(write_memory(s.mem, spec.mem_fd, report.saved_bytes));
+    snap.extents = TRY(write_memory(s, spec.mem_fd, report.saved_bytes));
     snap.mem_tag = boot_page_tag(s.mem);
     const auto bytes = snapshot::encode(snap);
     if (::ftruncate(spec.state_fd, 0) < 0)
@@ -275,6 +312,7 @@ Result<void> load_snapshot(VmState& s) {
         for (const auto& e : snap.extents)
             (void)::madvise(s.mem.host_base() + e.gpa, e.len, MADV_POPULATE_WRITE);
     }
+    TRY(make_clone_unique(s.mem));
     s.image.irq = IrqLayout{snap.irq_entry, snap.irq_tail, snap.irq_tail_end, snap.irq_stack_top, snap.irq_state};
     TRY(restore_vcpu(s.vcpu, snap.vcpus[0]));
     return {};

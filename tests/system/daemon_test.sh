@@ -431,6 +431,8 @@ expect_error "lightvmd: a bad --overcommit-ratio is refused" 2 "overcommit-ratio
 run "$D" --min-free lots
 expect_error "lightvmd: a bad --min-free is refused" 2 "--min-free"
 
+. "$(dirname "$0")/daemon_snapshots.sh"
+
 # --- metrics --------------------------------------------------------------------------
 curl_api GET /metrics
 case "$BODY" in *"lightvm_starts_total "*"lightvm_start_to_main_seconds_count"*"lightvm_pool_ready{memory=\"67108864\"}"*) pass "/metrics in Prometheus text" ;; *) fail "/metrics" "$BODY" ;; esac

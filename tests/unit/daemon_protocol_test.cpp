@@ -105,6 +105,29 @@ TEST(DaemonProtocol, ConfigRoundTripsToTheMonitor) {
     EXPECT_EQ(back->cwd, "/s");
 }
 
+TEST(DaemonProtocol, RestoreRequests) {
+    auto r = parse_create_request(R"({"restore":"/snaps/web","name":"web-2","rm":true,"prefault":true,"timeout":5})");
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_EQ(r->config.restore_path, "/snaps/web");
+    EXPECT_TRUE(r->config.restore_prefault);
+    EXPECT_EQ(r->config.timeout_seconds, 5);
+    EXPECT_EQ(r->name, "web-2");
+    EXPECT_TRUE(r->auto_remove);
+    auto back = config_from_json(config_to_json(r->config));
+    ASSERT_TRUE(back) << back.error().to_string();
+    EXPECT_EQ(back->restore_path, "/snaps/web");
+    EXPECT_TRUE(back->restore_prefault);
+    // What the snapshot decides cannot be asked for.
+    EXPECT_EQ(error_of(R"({"restore":"/s","app":"/a"})"), "app: not with restore: it comes from the snapshot");
+    EXPECT_EQ(error_of(R"({"restore":"/s","memory":"64M"})"), "memory: not with restore: it comes from the snapshot");
+    EXPECT_EQ(error_of(R"({"restore":"/s","shares":[]})"), "shares: not with restore: it comes from the snapshot");
+    EXPECT_EQ(error_of(R"({"restore":"rel"})"), "restore: 'rel' must be an absolute path");
+    EXPECT_EQ(error_of(R"({"restore":1})"), "restore: must be a string");
+    EXPECT_EQ(error_of(R"({"restore":"/s","prefault":"yes"})"), "prefault: must be true or false");
+    EXPECT_EQ(error_of(R"({"app":"/a","prefault":true})"), "prefault: only with restore");
+    EXPECT_EQ(error_of(R"({"restore":"/s","timeout":-1})"), "timeout: must be a number of seconds >= 0");
+}
+
 TEST(DaemonProtocol, Signals) {
     EXPECT_EQ(parse_signal("KILL"), 9);
     EXPECT_EQ(parse_signal("SIGTERM"), 15);

@@ -37,13 +37,20 @@ long host_stdin_read(void* buf, size_t len) {
 constexpr size_t kStdinAhead = abi::kStdinReadAhead;
 uint8_t g_stdin_buf[kStdinAhead];
 size_t g_stdin_pos, g_stdin_len;
+// The clone generation (abi.h) when the buffer was filled. A VM restored
+// from a snapshot has a new stdin: bytes buffered from the old one are
+// still delivered, but are not "ahead" of the new stream's offset.
+uint32_t g_stdin_generation;
+
+uint32_t clone_generation() { return *static_cast<volatile uint32_t*>(&boot().clone_generation); }
+size_t stdin_ahead() { return g_stdin_generation == clone_generation() ? g_stdin_len - g_stdin_pos : 0; }
 
 // lseek on a regular-file stdin: the host offset is ahead of the program's
 // by what is still buffered; account for it and drop the buffer.
 long stdin_seek(int64_t offset, int whence) {
     if (!(boot().flags & abi::kBootStdinSeekable))
         return -err::kSPipe;
-    int64_t ahead = static_cast<int64_t>(g_stdin_len - g_stdin_pos);
+    int64_t ahead = static_cast<int64_t>(stdin_ahead());
     volatile abi::HcSeek hc{whence == SEEK_CUR ? offset - ahead : offset, static_cast<uint32_t>(whence), 0, 0};
     hypercall(abi::kHcStdinSeek, &hc);
     if (hc.result >= 0) {
@@ -64,11 +71,12 @@ long stdin_read(void* buf, size_t len) {
             return n;
         g_stdin_pos = 0;
         g_stdin_len = static_cast<size_t>(n);
+        g_stdin_generation = clone_generation();
     }
     size_t n = g_stdin_len - g_stdin_pos < len ? g_stdin_len - g_stdin_pos : len;
     memcpy(buf, g_stdin_buf + g_stdin_pos, n);
     g_stdin_pos += n;
-    boot().stdin_buffered = static_cast<uint32_t>(g_stdin_len - g_stdin_pos);
+    boot().stdin_buffered = static_cast<uint32_t>(stdin_ahead());
     return static_cast<long>(n);
 }
 

@@ -13,6 +13,7 @@
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/time/clock.hpp"
+#include "lib/format.hpp"
 
 namespace lightvm::guest {
 
@@ -105,6 +106,8 @@ ProcFile proc_file_lookup(const char* a, size_t n) {
         return ProcFile::CpuOnline;
     if (equals(a, n, "/sys/devices/system/cpu/possible"))
         return ProcFile::CpuPossible;
+    if (equals(a, n, "/sys/devices/virtual/lightvm/generation"))
+        return ProcFile::CloneGeneration;
     return ProcFile::None;
 }
 
@@ -124,6 +127,16 @@ const char* proc_file_open(ProcFile which, uint32_t* len, uint32_t* cap) {
         // TODO(frame allocator): free frames straight from mm/frames once it has a count; as sysinfo for now.
         const uint64_t total = boot().mem_size, used = mem_used() + boot().frames_start;
         *len = static_cast<uint32_t>(format_meminfo(text, kMemInfoSize, total, used < total ? total - used : 0));
+        return text;
+    }
+    case ProcFile::CloneGeneration: {  // changes on restore: read per open file
+        char* text = static_cast<char*>(kmem_alloc(kSmallText));
+        if (!text)
+            return nullptr;
+        *cap = kSmallText;
+        TextBuffer t(text, kSmallText);
+        t.udec(*static_cast<volatile uint32_t*>(&boot().clone_generation)).ch('\n');
+        *len = static_cast<uint32_t>(t.size());
         return text;
     }
     case ProcFile::LoadAvg:

@@ -1,6 +1,8 @@
 // /proc and /sys files programs read to learn about the machine, made up by
 // the kernel: /proc/cpuinfo (CPUID as the guest sees it), /proc/meminfo,
-// /proc/self/auxv, /sys/devices/system/cpu/{online,possible}. They are
+// /proc/self/auxv, /sys/devices/system/cpu/{online,possible},
+// /sys/devices/virtual/lightvm/generation (BootInfo.clone_generation: it
+// changes in every VM restored from a snapshot). They are
 // served by the synthetic file type (synthetic_files.cpp) and take
 // precedence over any --rootfs: the host's /proc describes the host.
 #pragma once
@@ -11,7 +13,7 @@
 namespace lightvm::guest {
 
 // Appended to, never reordered: the values are inode numbers (identity.hpp).
-enum class ProcFile : uint8_t { None, CpuInfo, MemInfo, SelfAuxv, CpuOnline, CpuPossible, LoadAvg, Uptime, Stat };
+enum class ProcFile : uint8_t { None, CpuInfo, MemInfo, SelfAuxv, CpuOnline, CpuPossible, LoadAvg, Uptime, Stat, CloneGeneration };
 
 // Which of the files a normalised absolute guest path names (None: none).
 ProcFile proc_file_lookup(const char* abs, size_t len);

@@ -12,6 +12,7 @@
 namespace lightvm::guest {
 
 static ChaCha20Rng g_rng;
+ChaCha20Rng& kernel_rng();
 
 static void copy_field(char* dst, const char* src) {
     size_t n = strlen(src);
@@ -85,11 +86,25 @@ long sys_getrandom(const SyscallArgs& a) {
     uint64_t len = a.a1 > 33554431 ? 33554431 : a.a1;  // Linux caps one call at 32 MiB - 1
     if (!access_ok_write(a.a0, len))
         return -err::kFault;
-    g_rng.fill(reinterpret_cast<void*>(a.a0), len);
+    kernel_rng().fill(reinterpret_cast<void*>(a.a0), len);
     return static_cast<long>(len);
 }
 
-ChaCha20Rng& kernel_rng() { return g_rng; }
+// A VM restored from a snapshot continues with the snapshot's generator
+// state: every clone of one snapshot would hand out the same "random"
+// bytes. The monitor writes a fresh seed and bumps the generation on each
+// restore (abi.h), and every user of the generator (getrandom, /dev/urandom,
+// AT_RANDOM of later execs, ASLR) goes through here, so the first draw
+// after a restore comes from the new seed.
+ChaCha20Rng& kernel_rng() {
+    static uint32_t seen_generation;
+    const uint32_t generation = *static_cast<volatile uint32_t*>(&boot().clone_generation);
+    if (generation != seen_generation) {
+        seen_generation = generation;
+        g_rng.seed(boot().random_seed);
+    }
+    return g_rng;
+}
 
 void random_init() { g_rng.seed(boot().random_seed); }
 
