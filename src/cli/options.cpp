@@ -2,6 +2,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -211,7 +212,7 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         run.no_daemon = true;
         if (run.detach || create)
             return make_error(ErrorKind::BadInput, run.save_path.empty() ? "--restore" : "--save",
-                              "not with -d or create (lightvmd does not save or restore VMs yet)");
+                              "not with -d or create (through lightvmd: lightvm snapshot create|restore)");
     }
     if (!run.config.restore_path.empty()) {
         // Everything the VM was started with is in the snapshot.
@@ -221,8 +222,12 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         if (other)
             return make_error(ErrorKind::BadInput, "--restore",
                               "takes no APP and no --mem/--fs/--rootfs/--disk/--tmpfs/--net/-p/-w/--env/--pids: they come from the snapshot");
-        if (!run.save_path.empty())
-            return make_error(ErrorKind::BadInput, "--restore", "saving a restored VM again is not supported yet");
+        // The restored RAM is a private mapping of PATH.mem: saving over it
+        // would truncate the file under the running guest.
+        struct stat a, b;
+        if (!run.save_path.empty() && ::stat(run.save_path.c_str(), &a) == 0 &&
+            ::stat(run.config.restore_path.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+            return make_error(ErrorKind::BadInput, "--save", "is the snapshot being restored; save to another path");
         run.config.app_path = run.config.restore_path;
         run.sandbox = !no_sandbox;
         if (!timeout.empty())

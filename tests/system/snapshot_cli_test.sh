@@ -27,6 +27,36 @@ second=$OUT
 run "$L" run --restore "$T/snap"
 expect "a snapshot restores again, with the same result" 0 "$second"
 
+# A restored VM saved again, and restored again: the three parts are the whole.
+run "$L" run --fs "$T" --save "$T/r1" --save-after 0.35 --save-stop "$C" 20 40 "$T/input.txt"
+part1=$OUT
+run "$L" run --restore "$T/r1" --save "$T/r2" --save-after 0.25 --save-stop
+part2=$OUT part2_rc=$RC
+run "$L" run --restore "$T/r2"
+if [ "$part2_rc" -eq 0 ] && [ -n "$part2" ] && [ -n "$OUT" ] && [ "$part1
+$part2
+$OUT" = "$full" ]; then
+    pass "a restored VM saved again continues exactly from the second save"
+else
+    fail "re-saving a restored VM" "part 1 '$part1'" "part 2 '$part2' (status $part2_rc)" "$(describe)"
+fi
+run "$L" run --restore "$T/r1" --save "$T/r1" --save-after 0.1
+expect_error "--save over the snapshot being restored is refused" 2 "is the snapshot being restored"
+
+# The restored guest still holds stdin it read ahead from the old stdin:
+# those bytes are delivered, and never "given back" to the new stdin (a
+# regular file the caller shares: the next reader continues where it was).
+printf 'a1\na2\na3\n' >"$T/stdin_a"
+printf 'b1\nb2\n' >"$T/stdin_b"
+IN=$T/stdin_a run "$L" run --save "$T/st" --save-after 0.4 --save-stop "$BUSYBOX" sh -c 'read a; echo "got $a"; sleep 1; read b; echo "then $b"'
+st_first=$OUT
+(cd "$T" && { read -r _; timeout 20 "$L" run --restore "$T/st"; cat; } <"$T/stdin_b" >"$T/st_out" 2>&1)
+if [ "$st_first" = "got a1" ] && [ "$(cat "$T/st_out")" = "$(printf 'then a2\nb2')" ]; then
+    pass "stdin read ahead before the save is not given back to the new stdin"
+else
+    fail "stdin give-back after restore" "first '$st_first'" "then '$(cat "$T/st_out")'"
+fi
+
 # Only touched memory is in the memory file: a 1 GiB guest costs a few MiB.
 run "$L" run --mem 1G --save "$T/big" --save-after 0.1 --save-stop "$C" 5 40
 used_kib=$(du -k "$T/big.mem" | cut -f1)
