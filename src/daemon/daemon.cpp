@@ -15,7 +15,6 @@
 #include <thread>
 
 #include "daemon/link.hpp"
-#include "daemon/snapshots.hpp"
 #include "devices/system.hpp"
 #include "lightvm/vm.hpp"
 

@@ -79,6 +79,9 @@ struct HostMemory {
     uint64_t total = 0, available = 0;
 };
 HostMemory read_host_memory();
+// The guest memory size a snapshot restores to (rounded as a shell's is),
+// after the checks that need only its state file (daemon/snapshots.cpp).
+Result<uint64_t> snapshot_mem_size(const std::string& path);
 uint64_t realtime_ns();  // CLOCK_REALTIME: the timestamps in the API
 
 class Daemon {

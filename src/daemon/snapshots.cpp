@@ -1,5 +1,6 @@
-#include "daemon/snapshots.hpp"
-
+// lightvmd's side of snapshots (docs/api.md, "Snapshots"): reading a
+// snapshot's memory size for admission and the pool, and saving a running
+// VM through its monitor (Daemon::snapshot).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -10,32 +11,11 @@
 #include "daemon/daemon.hpp"
 #include "daemon/link.hpp"
 #include "snapshot/format.hpp"
+#include "snapshot/state_file.hpp"
 
 namespace lightvm::daemon {
 
 namespace {
-
-Result<std::vector<uint8_t>> read_small_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid())
-        return make_error(errno == ENOENT ? ErrorKind::NotFound : ErrorKind::BadInput, "snapshot",
-                          path + ": " + std::strerror(errno));
-    struct stat st;
-    if (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode) || uint64_t(st.st_size) > snapshot::kMaxStateSize)
-        return make_error(ErrorKind::BadInput, "snapshot",
-                          path + ": not a lightvm snapshot (not a regular file of at most 16 MiB)");
-    std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
-    size_t got = 0;
-    while (got < bytes.size()) {
-        ssize_t n = ::pread(fd.get(), bytes.data() + got, bytes.size() - got, static_cast<off_t>(got));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return make_error(ErrorKind::BadInput, "snapshot", path + ": read failed");
-        got += size_t(n);
-    }
-    return bytes;
-}
 
 // A file the save writes into: PATH.part, renamed over PATH once complete,
 // so a failed or interrupted save never leaves a half-written snapshot
@@ -56,7 +36,7 @@ Result<PartFile> open_part(const std::string& path) {
 }  // namespace
 
 Result<uint64_t> snapshot_mem_size(const std::string& path) {
-    auto bytes = TRY(read_small_file(path));
+    auto bytes = TRY(snapshot::read_state_file(path));
     auto snap = snapshot::decode(bytes);
     if (!snap)
         return make_error(ErrorKind::BadInput, "snapshot", path + ": " + snap.error().message);

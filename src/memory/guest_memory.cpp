@@ -179,6 +179,10 @@ Result<std::vector<GuestMemory::Range>> GuestMemory::data_ranges() const {
         ranges.push_back({uint64_t(data) & ~4095ull, ((uint64_t(hole) + 4095) & ~4095ull) - (uint64_t(data) & ~4095ull)});
         pos = hole;
     }
+    return merge(std::move(ranges));
+}
+
+std::vector<GuestMemory::Range> GuestMemory::merge(std::vector<Range> ranges) {
     std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.gpa < b.gpa; });
     std::vector<Range> merged;
     for (const Range& r : ranges) {

@@ -67,6 +67,8 @@ public:
         uint64_t gpa, len;
     };
     Result<std::vector<Range>> data_ranges() const;
+    // Sorted, with overlapping and touching ranges joined.
+    static std::vector<Range> merge(std::vector<Range> ranges);
     // Replace all of guest RAM with a private, copy-on-write mapping of a
     // snapshot's memory file (of exactly size() bytes): O(1), pages are read
     // when the guest first touches them.

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "memory/admission.hpp"
+#include "snapshot/state_file.hpp"
 
 namespace lightvm {
 
@@ -66,15 +67,7 @@ Result<std::vector<GuestMemory::Range>> candidate_ranges(const VmState& s) {
     std::vector<GuestMemory::Range> ranges = TRY(s.mem.resident_ranges());
     for (const auto& e : s.work->restore->extents)
         ranges.push_back({e.gpa, e.len});
-    std::sort(ranges.begin(), ranges.end(), [](const auto& a, const auto& b) { return a.gpa < b.gpa; });
-    std::vector<GuestMemory::Range> merged;
-    for (const auto& r : ranges) {
-        if (!merged.empty() && r.gpa <= merged.back().gpa + merged.back().len)
-            merged.back().len = std::max(merged.back().gpa + merged.back().len, r.gpa + r.len) - merged.back().gpa;
-        else
-            merged.push_back(r);
-    }
-    return merged;
+    return GuestMemory::merge(std::move(ranges));
 }
 
 // The memory file: guest RAM at its own offsets, only the pages that hold
@@ -159,30 +152,6 @@ Result<void> make_clone_unique(GuestMemory& mem) {
     return mem.write<uint32_t>(generation_at, generation + 1);
 }
 
-Result<std::vector<uint8_t>> read_state_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) {
-        if (errno == ENOENT)
-            return make_error(ErrorKind::NotFound, "snapshot", path + ": No such file or directory");
-        return sys_error("open " + path);
-    }
-    struct stat st;
-    if (::fstat(fd.get(), &st) < 0)
-        return sys_error("fstat " + path);
-    if (!S_ISREG(st.st_mode) || uint64_t(st.st_size) > snapshot::kMaxStateSize)
-        return refuse(path + ": not a lightvm snapshot (not a regular file of at most 16 MiB)");
-    std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
-    size_t got = 0;
-    while (got < bytes.size()) {
-        ssize_t n = ::pread(fd.get(), bytes.data() + got, bytes.size() - got, static_cast<off_t>(got));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return sys_error("read " + path);
-        got += size_t(n);
-    }
-    return bytes;
-}
 
 }  // namespace
 
@@ -238,7 +207,7 @@ Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report) {
 Result<void> prepare_restore(WorkloadState& w) {
     VmConfig& cfg = w.config;
     const std::string& path = cfg.restore_path;
-    auto bytes = TRY(read_state_file(path));
+    auto bytes = TRY(snapshot::read_state_file(path));
     auto decoded = snapshot::decode(bytes);
     if (!decoded)
         return refuse(path + ": " + decoded.error().message);
