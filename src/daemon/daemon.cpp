@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "daemon/link.hpp"
+#include "daemon/log_writer.hpp"
 #include "devices/system.hpp"
 #include "lightvm/vm.hpp"
 
@@ -39,41 +40,6 @@ std::string new_id() {
     }
     return s;
 }
-
-// Appends guest output to the VM's log, keeping at most two files of
-// `max` bytes: output.log and the previous one, output.log.1.
-class LogWriter {
-public:
-    LogWriter(std::string dir, uint64_t max) : m_dir(std::move(dir)), m_max(max) { open(); }
-    void write(const char* data, size_t n) {
-        while (n) {
-            if (m_size >= m_max)
-                rotate();
-            size_t chunk = std::min<uint64_t>(n, m_max - m_size);
-            ssize_t w = ::write(m_fd.get(), data, chunk);
-            if (w <= 0)
-                return;  // disk full: drop output rather than stall the guest
-            m_size += static_cast<uint64_t>(w);
-            data += w;
-            n -= static_cast<size_t>(w);
-        }
-    }
-
-private:
-    void open() {
-        m_fd = UniqueFd(::open((m_dir + "/output.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-        struct stat st;
-        m_size = m_fd.valid() && ::fstat(m_fd.get(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-    }
-    void rotate() {
-        ::rename((m_dir + "/output.log").c_str(), (m_dir + "/output.log.1").c_str());
-        open();
-    }
-    std::string m_dir;
-    uint64_t m_max;
-    UniqueFd m_fd;
-    uint64_t m_size = 0;
-};
 
 }  // namespace
 
@@ -111,6 +77,7 @@ ApiResult<void> Daemon::init() {
     ::chmod(m_opt.state_dir.c_str(), 0700);
     if (::access(m_opt.monitor_path.c_str(), X_OK) != 0)
         return api_error(500, m_opt.monitor_path + ": monitor binary not executable");
+    recover();
     m_pool.start();
     return {};
 }
@@ -174,6 +141,8 @@ json Daemon::to_json(const VmRecord& vm) const {
         j["restored_from"] = c.restore_path;
     if (vm.snapshots)
         j["snapshots"] = vm.snapshots;
+    if (vm.adopted)
+        j["adopted"] = true;
     return j;
 }
 
@@ -256,8 +225,21 @@ ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns) {
         return api_error(500, vm->error);
     }
     UniqueFd log_read(pipefd[0]), log_write(pipefd[1]);
+    // Room for 1 MiB of output while no daemon reads (a restart).
+    (void)::fcntl(log_write.get(), F_SETPIPE_SZ, 1 << 20);
     UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    auto shell = TRY(launch(vm, request_ns, {devnull.get(), log_write.get(), log_write.get()}, json::object()));
+    UniqueFd report(::open((vm->dir + "/report.json").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    struct stat pipe_st{};
+    (void)::fstat(log_write.get(), &pipe_st);
+    {
+        std::lock_guard lock(m_mu);
+        vm->log_pipe_ino = pipe_st.st_ino;
+    }
+    // The monitor also keeps the pipe's read end and a report file: the VM
+    // survives a daemon restart (daemon/recovery.cpp).
+    auto shell = TRY(launch(vm, request_ns,
+                            {devnull.get(), log_write.get(), log_write.get(), log_read.get(), report.get()},
+                            json{{"detached", true}}));
     log_write.reset();
     m_supervisors++;
     std::thread([this, vm, s = std::move(shell), r = std::move(log_read)]() mutable {
@@ -300,6 +282,7 @@ ApiResult<Shell> Daemon::launch(const std::shared_ptr<VmRecord>& vm, uint64_t re
     {
         std::lock_guard lock(m_mu);
         vm->pid = shell->pid;
+        vm->monitor_start = process_start_time(shell->pid);
         vm->pooled = shell->pooled;
         vm->start_to_loaded_ns = monotonic_ns() - request_ns;
         m_started++;
@@ -426,6 +409,8 @@ void Daemon::emit(const char* type, const VmRecord& vm) {
     m_events.push_back(std::move(e));
     if (m_events.size() > kEventsKept)
         m_events.pop_front();
+    if (std::strcmp(type, "removed") != 0)
+        persist(vm);
     m_changed.notify_all();
 }
 

@@ -72,6 +72,11 @@ struct VmRecord {
     bool saving = false;
     json save_reply;
     unsigned snapshots = 0;
+    // Restart recovery (daemon/recovery.cpp): what identifies the monitor
+    // process and its log pipe again after lightvmd was restarted.
+    uint64_t monitor_start = 0;  // /proc/PID/stat starttime: not a reused pid
+    uint64_t log_pipe_ino = 0;   // the pipe its guest writes stdout/stderr to
+    bool adopted = false;        // found again after a restart: no monitor link
 };
 
 // Host memory as /proc/meminfo tells it (bytes; 0 if unreadable).
@@ -83,6 +88,8 @@ HostMemory read_host_memory();
 // after the checks that need only its state file (daemon/snapshots.cpp).
 Result<uint64_t> snapshot_mem_size(const std::string& path);
 uint64_t realtime_ns();  // CLOCK_REALTIME: the timestamps in the API
+// A process's start time (/proc/PID/stat, clock ticks since boot); 0 if gone.
+uint64_t process_start_time(pid_t pid);
 
 class Daemon {
 public:
@@ -140,6 +147,12 @@ private:
     void finish(VmRecord& vm, int status, int signal, const std::string& error);
     json to_json(const VmRecord& vm) const;
     void erase(const std::string& id);  // m_mu held
+    // Restart recovery (daemon/recovery.cpp): every VM is written to
+    // STATE_DIR/vms/ID/vm.json at each state change; init() reads them back,
+    // and VMs whose monitors still run are supervised again.
+    void persist(const VmRecord& vm);  // m_mu held
+    void recover();
+    void supervise_adopted(std::shared_ptr<VmRecord> vm, UniqueFd log_read, UniqueFd pidfd);
 
     DaemonOptions m_opt;
     Pool m_pool;

@@ -8,6 +8,8 @@
 //                      {"error":"...","exit_code":125}  shell failed
 //   daemon -> monitor  {"config":{...},"t0":NS[,"stdio_closed":[..]]}
 //                      + stdin, stdout, stderr [+ cwd]   the workload
+//                      or {...,"detached":true} + stdin, stdout, stderr,
+//                      log pipe, report file              a background VM
 //   monitor -> daemon  {"loaded":true} | {"error":...,"exit_code":N}
 //   daemon -> monitor  {"save":{"stop":B}} + state file, memory file,
 //                      then save_signal() (link.hpp)   snapshot now
@@ -103,11 +105,19 @@ int main(int argc, char** argv) {
         return 0;  // pool drained or daemon gone: nothing to run
     ::prctl(PR_SET_PDEATHSIG, 0);
     json j = json::parse(msg->text, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || (msg->fds.size() != 3 && msg->fds.size() != 4))
+    const bool detached = j.is_object() && j.value("detached", false);
+    if (j.is_discarded() || !j.is_object() || (detached ? msg->fds.size() != 5 : msg->fds.size() != 3 && msg->fds.size() != 4))
         fail(Error{ErrorKind::BadInput, 0, "monitor", "malformed workload message"});
+    // A background VM outlives a lightvmd restart (daemon/recovery.cpp): we
+    // hold the read end of its log pipe too, so its output never meets
+    // EPIPE while no daemon reads (the pipe buffers; a full one blocks the
+    // guest until a daemon is back), and we write our report into a file
+    // as well as onto the link, which ends with the daemon that made it.
+    UniqueFd report_file = detached ? std::move(msg->fds[4]) : UniqueFd();
+    const int report_fd = report_file.get();
     // `lightvm run` through the daemon sends the caller's working directory
     // too: its relative paths (APP, --fs, --disk) mean what they mean there.
-    if (msg->fds.size() == 4 && ::fchdir(msg->fds[3].get()) != 0)
+    if (!detached && msg->fds.size() == 4 && ::fchdir(msg->fds[3].get()) != 0)
         fail(Error{ErrorKind::System, errno, "monitor", "cannot enter the caller's working directory"});
     auto config = config_from_json(j["config"]);
     if (!config)
@@ -154,6 +164,8 @@ int main(int argc, char** argv) {
     msg->fds.clear();
     // Plain write(): one SOCK_SEQPACKET message, and a call the sandbox allows.
     std::string text = report_to_json(*report).dump();
+    if (report_fd >= 0)
+        (void)!::pwrite(report_fd, text.data(), text.size(), 0);
     (void)!::write(kLinkFd, text.data(), text.size());
     ::_exit(0);
 }

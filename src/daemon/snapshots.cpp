@@ -72,6 +72,9 @@ ApiResult<json> Daemon::snapshot(const std::string& ref, std::string_view body) 
         return api_error(409, "VM " + short_id + " belongs to a `lightvm run` in the foreground; only background VMs can be saved");
     if (vm->state != VmState::Running && vm->state != VmState::Paused)
         return api_error(409, "VM " + short_id + " is " + state_name(vm->state) + "; only a running or paused VM can be saved");
+    if (vm->adopted)
+        return api_error(409, "VM " + short_id +
+                                  " was found again after a lightvmd restart: without its monitor link it cannot be saved");
     if (vm->saving)
         return api_error(409, "VM " + short_id + " is being saved already");
     if (vm->link_fd < 0)

@@ -1,0 +1,220 @@
+// lightvmd's restart recovery (issue 12): the daemon keeps no state that a
+// restart cannot rebuild. Every VM is written to STATE_DIR/vms/ID/vm.json at
+// each state change; a new daemon reads them back and supervises again each
+// VM whose monitor still runs: same pid and start time (no reused pid), its
+// log pipe reopened through /proc/PID/fd (the monitor holds the read end
+// too, so output waits in the pipe while no daemon reads), its end seen
+// through a pidfd and its report read from report.json (the monitor link
+// ended with the old daemon). Not recovered: the link itself (an adopted VM
+// cannot be saved), metrics and events of the old daemon.
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "daemon/daemon.hpp"
+#include "daemon/log_writer.hpp"
+
+namespace lightvm::daemon {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// /proc/PID/stat field 3 (state): 'T' for a stopped (paused) monitor.
+char process_state(pid_t pid) {
+    std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+    auto paren = stat.rfind(')');
+    return paren != std::string::npos && paren + 2 < stat.size() ? stat[paren + 2] : '?';
+}
+
+// The monitor's fd that is the VM's log pipe, opened again for reading.
+UniqueFd reopen_log_pipe(pid_t pid, uint64_t ino) {
+    const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+    DIR* d = ::opendir(dir.c_str());
+    if (!d)
+        return {};
+    UniqueFd found;
+    while (dirent* e = ::readdir(d)) {
+        if (e->d_name[0] == '.')
+            continue;
+        const std::string path = dir + "/" + e->d_name;
+        struct stat st;
+        if (::stat(path.c_str(), &st) != 0 || !S_ISFIFO(st.st_mode) || st.st_ino != ino)
+            continue;
+        // Opening a pipe through /proc gives a new open file of that pipe,
+        // in the mode asked for, as for a FIFO.
+        found = UniqueFd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+        if (found.valid())
+            break;
+    }
+    ::closedir(d);
+    return found;
+}
+
+VmState state_from(const std::string& name) {
+    for (auto s : {VmState::Created, VmState::Running, VmState::Paused, VmState::Exited})
+        if (name == state_name(s))
+            return s;
+    return VmState::Exited;
+}
+
+}  // namespace
+
+uint64_t process_start_time(pid_t pid) {
+    std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+    auto paren = stat.rfind(')');
+    if (paren == std::string::npos)
+        return 0;
+    std::istringstream fields(stat.substr(paren + 2));
+    std::string f;
+    // After the command name: state is field 3, starttime field 22.
+    for (int i = 3; i <= 22 && fields >> f; ++i)
+        if (i == 22)
+            return std::strtoull(f.c_str(), nullptr, 10);
+    return 0;
+}
+
+// m_mu held.
+void Daemon::persist(const VmRecord& vm) {
+    if (vm.attached || vm.dir.empty())
+        return;
+    json j = to_json(vm);
+    j["config"] = config_to_json(vm.request.config);
+    j["monitor_start"] = vm.monitor_start;
+    j["log_pipe_ino"] = vm.log_pipe_ino;
+    j["killed_by_request"] = vm.killed_by_request;
+    const std::string path = vm.dir + "/vm.json", tmp = path + ".tmp";
+    if (FILE* f = std::fopen(tmp.c_str(), "we")) {
+        const std::string text = j.dump();
+        const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+        if (std::fclose(f) == 0 && ok)
+            ::rename(tmp.c_str(), path.c_str());
+    }
+}
+
+void Daemon::recover() {
+    std::error_code ec;
+    struct Adopted {
+        std::shared_ptr<VmRecord> vm;
+        UniqueFd log_read, pidfd;
+    };
+    std::vector<Adopted> adopted;
+    std::lock_guard lock(m_mu);
+    for (const auto& entry : fs::directory_iterator(m_opt.state_dir + "/vms", ec)) {
+        const std::string dir = entry.path().string();
+        json j = json::parse(read_text(dir + "/vm.json"), nullptr, false);
+        auto config = j.is_object() ? config_from_json(j.value("config", json())) : Result<VmConfig>();
+        if (!j.is_object() || !config || j.value("id", "") != entry.path().filename().string()) {
+            std::fprintf(stderr, "lightvmd: %s: no readable vm.json; left alone\n", dir.c_str());
+            continue;
+        }
+        auto vm = std::make_shared<VmRecord>();
+        vm->id = j.value("id", "");
+        vm->name = j.value("name", "");
+        vm->request.config = std::move(*config);
+        vm->request.name = vm->name;
+        vm->request.auto_remove = j.value("rm", false);
+        vm->state = state_from(j.value("state", ""));
+        vm->exit_status = j.value("exit_status", -1);
+        vm->signal = j.value("signal", 0);
+        vm->timed_out = j.value("timed_out", false);
+        vm->report = j.value("report", "");
+        vm->error = j.value("error", "");
+        vm->created_at = j.value("created_at", uint64_t{0});
+        vm->started_at = j.value("started_at", uint64_t{0});
+        vm->finished_at = j.value("finished_at", uint64_t{0});
+        vm->start_to_loaded_ns = j.value("start_to_loaded_ns", uint64_t{0});
+        vm->stats = j.value("stats", json());
+        vm->pid = j.value("pid", -1);
+        vm->pooled = j.value("pooled", false);
+        vm->snapshots = j.value("snapshots", 0u);
+        vm->monitor_start = j.value("monitor_start", uint64_t{0});
+        vm->log_pipe_ino = j.value("log_pipe_ino", uint64_t{0});
+        vm->killed_by_request = j.value("killed_by_request", false);
+        vm->dir = dir;
+        m_vms[vm->id] = vm;
+        if (vm->state != VmState::Running && vm->state != VmState::Paused)
+            continue;
+        // Still the same monitor process? Then find its log pipe and watch it.
+        const bool alive = vm->pid > 0 && vm->monitor_start && process_start_time(vm->pid) == vm->monitor_start;
+        UniqueFd pidfd(alive ? static_cast<int>(::syscall(SYS_pidfd_open, vm->pid, 0)) : -1);
+        UniqueFd log_read = pidfd.valid() ? reopen_log_pipe(vm->pid, vm->log_pipe_ino) : UniqueFd();
+        if (!pidfd.valid()) {
+            // It ended while no daemon watched: its report says how, if it wrote one.
+            json report = json::parse(read_text(dir + "/report.json"), nullptr, false);
+            if (report.is_object() && report.contains("status"))
+                collect(*vm, report, 0);
+            else
+                finish(*vm, 125, 0, "the VM ended while lightvmd was not running, without a report");
+            continue;
+        }
+        vm->adopted = true;
+        vm->state = process_state(vm->pid) == 'T' ? VmState::Paused : VmState::Running;
+        emit("adopted", *vm);
+        adopted.push_back(Adopted{vm, std::move(log_read), std::move(pidfd)});
+    }
+    for (auto& a : adopted) {
+        m_supervisors++;
+        std::thread([this, vm = a.vm, l = std::move(a.log_read), p = std::move(a.pidfd)]() mutable {
+            supervise_adopted(vm, std::move(l), std::move(p));
+        }).detach();
+    }
+}
+
+void Daemon::supervise_adopted(std::shared_ptr<VmRecord> vm, UniqueFd log_read, UniqueFd pidfd) {
+    LogWriter log(vm->dir, m_opt.log_max_bytes);
+    char buf[65536];
+    bool exited = false, log_open = log_read.valid();
+    if (log_open)
+        (void)::fcntl(log_read.get(), F_SETFL, 0);  // blocking reads from here on
+    // Output until the monitor is gone and the pipe is drained: its last
+    // writer was the monitor, so EOF follows its exit.
+    while (log_open || !exited) {
+        pollfd p[2] = {{log_open ? log_read.get() : -1, POLLIN, 0}, {exited ? -1 : pidfd.get(), POLLIN, 0}};
+        if (::poll(p, 2, -1) < 0 && errno != EINTR)
+            break;
+        if (p[0].revents) {
+            ssize_t n = ::read(log_read.get(), buf, sizeof buf);
+            if (n > 0)
+                log.write(buf, static_cast<size_t>(n));
+            else if (n == 0 || errno != EINTR)
+                log_open = false;
+        }
+        if (p[1].revents)
+            exited = true;
+    }
+    json report = json::parse(read_text(vm->dir + "/report.json"), nullptr, false);
+    std::lock_guard lock(m_mu);
+    if (report.is_object() && report.contains("status")) {
+        collect(*vm, report, 0);
+    } else if (vm->killed_by_request) {
+        finish(*vm, 128 + SIGKILL, SIGKILL, "monitor process killed by SIGKILL");
+    } else {
+        // Not our child: its wait status went to its new parent.
+        m_monitor_crashes++;
+        finish(*vm, 125, 0, "monitor process ended without a report (found again after a lightvmd restart)");
+    }
+    if (vm->request.auto_remove && !vm->removed)
+        erase(vm->id);
+    m_supervisors--;
+}
+
+}  // namespace lightvm::daemon
