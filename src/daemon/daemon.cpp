@@ -300,7 +300,6 @@ void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell, UniqueFd log_r
     }
     json report;
     bool link_open = true, log_open = true;
-    char buf[65536];
     // The monitor closes the guest's stdio before it sends its report, and
     // tears the VM down only after: with both in, the VM is finished
     // (logs complete) without waiting for that teardown.
@@ -309,13 +308,8 @@ void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell, UniqueFd log_r
         pollfd p[2] = {{log_open ? log_read.get() : -1, POLLIN, 0}, {link_open ? shell.link.get() : -1, POLLIN, 0}};
         if (::poll(p, 2, -1) < 0 && errno != EINTR)
             break;
-        if (p[0].revents) {
-            ssize_t n = ::read(log_read.get(), buf, sizeof buf);
-            if (n > 0)
-                log.write(buf, static_cast<size_t>(n));
-            else if (n == 0 || errno != EINTR)
-                log_open = false;
-        }
+        if (p[0].revents)
+            log_open = log.pump(log_read.get());
         if (p[1].revents) {
             auto msg = recv_message(shell.link.get());
             if (!msg || msg->eof) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <string>
 
@@ -21,6 +22,15 @@ namespace lightvm::daemon {
 class LogWriter {
 public:
     LogWriter(std::string dir, uint64_t max) : m_dir(std::move(dir)), m_max(max) { open(); }
+    // One read of the guest's output pipe into the log; false once it is
+    // at its end (or broken).
+    bool pump(int fd) {
+        char buf[65536];
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n > 0)
+            write(buf, static_cast<size_t>(n));
+        return n > 0 || (n < 0 && errno == EINTR);
+    }
     void write(const char* data, size_t n) {
         while (n) {
             if (m_size >= m_max)

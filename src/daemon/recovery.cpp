@@ -181,7 +181,6 @@ void Daemon::recover() {
 
 void Daemon::supervise_adopted(std::shared_ptr<VmRecord> vm, UniqueFd log_read, UniqueFd pidfd) {
     LogWriter log(vm->dir, m_opt.log_max_bytes);
-    char buf[65536];
     bool exited = false, log_open = log_read.valid();
     if (log_open)
         (void)::fcntl(log_read.get(), F_SETFL, 0);  // blocking reads from here on
@@ -191,13 +190,8 @@ void Daemon::supervise_adopted(std::shared_ptr<VmRecord> vm, UniqueFd log_read, 
         pollfd p[2] = {{log_open ? log_read.get() : -1, POLLIN, 0}, {exited ? -1 : pidfd.get(), POLLIN, 0}};
         if (::poll(p, 2, -1) < 0 && errno != EINTR)
             break;
-        if (p[0].revents) {
-            ssize_t n = ::read(log_read.get(), buf, sizeof buf);
-            if (n > 0)
-                log.write(buf, static_cast<size_t>(n));
-            else if (n == 0 || errno != EINTR)
-                log_open = false;
-        }
+        if (p[0].revents)
+            log_open = log.pump(log_read.get());
         if (p[1].revents)
             exited = true;
     }
