@@ -102,7 +102,8 @@ int main(int argc, char** argv) {
         usleep(20000);
     usleep(300000);  // let the pool fill
     std::string body = json{{"app", app}, {"memory", "64M"}}.dump();
-    std::vector<uint64_t> to_main, to_loaded, to_exit, via_daemon, cold, native, exits, to_image, to_kernel;
+    std::vector<uint64_t> to_main, to_loaded, to_exit, via_daemon, cold, native, exits, to_image, to_kernel, to_prepare,
+        to_checked, to_sent;
     for (int i = 0; i < runs; ++i) {
         uint64_t t0 = now_ns();
         json created = call(sock, "POST", "/v1/vms?start=1", body);
@@ -112,6 +113,9 @@ int main(int argc, char** argv) {
         json info = call(sock, "GET", "/v1/vms/" + id);
         to_main.push_back(info["stats"].value("app_entry_ns", uint64_t{0}));
         to_loaded.push_back(info.value("start_to_loaded_ns", uint64_t{0}));
+        to_sent.push_back(info.value("start_to_sent_ns", uint64_t{0}));
+        to_prepare.push_back(info["stats"].value("prepare_ns", uint64_t{0}));
+        to_checked.push_back(info["stats"].value("app_checked_ns", uint64_t{0}));
         to_image.push_back(info["stats"].value("image_ready_ns", uint64_t{0}));
         to_kernel.push_back(info["stats"].value("kernel_entry_ns", uint64_t{0}));
         exits.push_back(info["stats"].value("exits", uint64_t{0}) * 1000);  // pct() prints /1000
@@ -131,7 +135,10 @@ int main(int argc, char** argv) {
         std::printf("%-44s %10.1f %10.1f\n", n, pct(v, 0.5), pct(v, 0.99));
     };
     row("pooled: start request -> guest main", to_main);
-    row("pooled: start request -> image ready (prepare+load)", to_image);
+    row("pooled: start request -> sent to the monitor", to_sent);
+    row("pooled: start request -> monitor has it", to_prepare);
+    row("pooled: start request -> app checked (prepare)", to_checked);
+    row("pooled: start request -> image ready (load)", to_image);
     row("pooled: start request -> app loaded (ack)", to_loaded);
     row("pooled: start request -> guest kernel entry", to_kernel);
     row("pooled: client request -> exited (wait)", to_exit);

@@ -106,7 +106,7 @@ void install_routes(httplib::Server& s, Daemon& d) {
     s.Get("/v1/vms", [&d](const httplib::Request& req, httplib::Response& res) { reply(res, d.list(flag(req, "all"))); });
     s.Post("/v1/vms", [&d](const httplib::Request& req, httplib::Response& res) {
         const uint64_t t0 = monotonic_ns();
-        auto created = d.create(req.body);
+        auto created = d.create(req.body, flag(req, "start"));
         if (!created || !flag(req, "start"))
             return reply(res, created, 201);
         auto started = d.start((*created)["id"], t0);

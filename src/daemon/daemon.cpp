@@ -18,6 +18,7 @@
 #include "daemon/log_writer.hpp"
 #include "devices/system.hpp"
 #include "lightvm/vm.hpp"
+#include "snapshot/format.hpp"
 
 namespace lightvm::daemon {
 
@@ -77,6 +78,7 @@ ApiResult<void> Daemon::init() {
     ::chmod(m_opt.state_dir.c_str(), 0700);
     if (::access(m_opt.monitor_path.c_str(), X_OK) != 0)
         return api_error(500, m_opt.monitor_path + ": monitor binary not executable");
+    m_boot_id = snapshot::host_boot_id();
     recover();
     m_pool.start();
     return {};
@@ -137,6 +139,8 @@ json Daemon::to_json(const VmRecord& vm) const {
         j["stats"] = vm.stats;
     if (vm.start_to_loaded_ns)
         j["start_to_loaded_ns"] = vm.start_to_loaded_ns;
+    if (vm.start_to_sent_ns)
+        j["start_to_sent_ns"] = vm.start_to_sent_ns;
     if (!c.restore_path.empty())
         j["restored_from"] = c.restore_path;
     if (vm.snapshots)
@@ -146,7 +150,7 @@ json Daemon::to_json(const VmRecord& vm) const {
     return j;
 }
 
-ApiResult<std::shared_ptr<VmRecord>> Daemon::admit(CreateRequest request, bool attached) {
+ApiResult<std::shared_ptr<VmRecord>> Daemon::admit(CreateRequest request, bool attached, bool start_now) {
     auto vm = std::make_shared<VmRecord>();
     vm->request = std::move(request);
     vm->name = vm->request.name;
@@ -181,18 +185,20 @@ ApiResult<std::shared_ptr<VmRecord>> Daemon::admit(CreateRequest request, bool a
         vm->id = new_id();
     while (m_vms.count(vm->id));
     vm->dir = m_opt.state_dir + "/vms/" + vm->id;
-    if (!attached) {
-        std::error_code ec;
-        fs::create_directories(vm->dir, ec);
-        if (ec)
-            return api_error(500, vm->dir + ": " + ec.message());
-    }
+    // mkdir(2), not create_directories: STATE_DIR/vms exists (init), and this
+    // is on every start's path (the library call cost ~0.1 ms more).
+    if (!attached && ::mkdir(vm->dir.c_str(), 0700) != 0)
+        return api_error(500, vm->dir + ": " + std::strerror(errno));
     m_vms[vm->id] = vm;
+    // create+start in one request: its "started" (or "exited") event writes
+    // vm.json, one file write less on the start's path.
+    vm->persist_deferred = start_now;
     emit("created", *vm);
+    vm->persist_deferred = false;
     return vm;
 }
 
-ApiResult<json> Daemon::create(std::string_view body) {
+ApiResult<json> Daemon::create(std::string_view body, bool start_now) {
     auto req = parse_create_request(body);
     if (!req)
         return api_error(400, req.error().to_string());
@@ -203,7 +209,7 @@ ApiResult<json> Daemon::create(std::string_view body) {
             return api_error(mem.error().kind == ErrorKind::NotFound ? 404 : 400, "restore: " + mem.error().message);
         req->config.mem_size = *mem;
     }
-    auto vm = TRY(admit(std::move(*req), false));
+    auto vm = TRY(admit(std::move(*req), false, start_now));
     return json{{"id", vm->id}};
 }
 
@@ -262,11 +268,13 @@ ApiResult<Shell> Daemon::launch(const std::shared_ptr<VmRecord>& vm, uint64_t re
     json msg = extra;
     msg["config"] = config_to_json(vm->request.config);
     msg["t0"] = request_ns;
+    msg["boot_id"] = m_boot_id;
     if (auto sent = send_message(shell->link.get(), msg.dump(), fds); !sent) {
         ::kill(shell->pid, SIGKILL);
         ::waitpid(shell->pid, nullptr, 0);
         return fail(sent.error().to_string(), 125);
     }
+    const uint64_t sent_ns = monotonic_ns() - request_ns;
     auto reply = recv_message(shell->link.get());
     json j = reply && !reply->eof ? json::parse(reply->text, nullptr, false) : json();
     if (!j.is_object() || !j.value("loaded", false)) {
@@ -285,10 +293,12 @@ ApiResult<Shell> Daemon::launch(const std::shared_ptr<VmRecord>& vm, uint64_t re
         vm->monitor_start = process_start_time(shell->pid);
         vm->pooled = shell->pooled;
         vm->start_to_loaded_ns = monotonic_ns() - request_ns;
+        vm->start_to_sent_ns = sent_ns;
         m_started++;
         emit("started", *vm);
     }
     m_changed.notify_all();
+    m_pool.refill();  // the guest is on its way: now the pool may spawn
     return std::move(*shell);
 }
 

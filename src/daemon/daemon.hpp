@@ -60,6 +60,7 @@ struct VmRecord {
     std::string report, error;
     uint64_t created_at = 0, started_at = 0, finished_at = 0;  // realtime ns
     uint64_t start_to_loaded_ns = 0;  // request -> monitor loaded the app
+    uint64_t start_to_sent_ns = 0;    // request -> workload sent to the monitor (the daemon's part)
     json stats;                       // from the monitor's report
     pid_t pid = -1;
     std::string dir;                  // state_dir/vms/ID
@@ -77,6 +78,7 @@ struct VmRecord {
     uint64_t monitor_start = 0;  // /proc/PID/stat starttime: not a reused pid
     uint64_t log_pipe_ino = 0;   // the pipe its guest writes stdout/stderr to
     bool adopted = false;        // found again after a restart: no monitor link
+    bool persist_deferred = false;  // vm.json is written by the next event
 };
 
 // Host memory as /proc/meminfo tells it (bytes; 0 if unreadable).
@@ -101,7 +103,8 @@ public:
     // must be free before the server can stop.
     void wake_waiters();
 
-    ApiResult<json> create(std::string_view body);
+    // start_now: a start follows at once (POST /v1/vms?start=1).
+    ApiResult<json> create(std::string_view body, bool start_now = false);
     ApiResult<json> start(const std::string& ref, uint64_t request_ns);
     ApiResult<json> stop(const std::string& ref, double grace_seconds);
     ApiResult<json> kill(const std::string& ref, int signal);
@@ -134,7 +137,7 @@ public:
 private:
     ApiResult<std::shared_ptr<VmRecord>> find(const std::string& ref);  // m_mu held
     // Registers a new VM after the count and host-memory checks.
-    ApiResult<std::shared_ptr<VmRecord>> admit(CreateRequest request, bool attached);
+    ApiResult<std::shared_ptr<VmRecord>> admit(CreateRequest request, bool attached, bool start_now = false);
     // Takes a shell, hands it the config and the guest's stdio (`fds`:
     // stdin, stdout, stderr[, cwd]) and waits until the app is loaded.
     // On failure the VM is exited with the reason.
@@ -168,6 +171,7 @@ private:
     std::deque<json> m_events;
     uint64_t m_event_seq = 0;
     bool m_stopping = false;
+    std::string m_boot_id;  // handed to monitors for saves: one read, not one per start
 };
 
 

@@ -130,7 +130,8 @@ int main(int argc, char** argv) {
         for (int i = 0; i < 3; ++i)
             config->stdio_closed[i] = (*closed)[i].is_boolean() && (*closed)[i].get<bool>();
     // lightvmd's snapshot API (POST /v1/vms/ID/snapshot).
-    config->save.boot_id = snapshot::host_boot_id();
+    config->save.boot_id = j.contains("boot_id") && j["boot_id"].is_string() ? j["boot_id"].get<std::string>()
+                                                                            : snapshot::host_boot_id();
     config->save.fetch = fetch_save;
     config->save.done = save_done;
     struct sigaction sa{};

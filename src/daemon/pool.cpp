@@ -86,14 +86,16 @@ Result<Shell> Pool::take(uint64_t mem_size) {
                 continue;
             q.hits++;
             s.pooled = true;
-            m_cv.notify_all();  // refill
+            // No refill wake-up here: see refill().
             return s;
         }
         q.misses++;
-        m_cv.notify_all();
     }
+    refill();
     return spawn_shell(m_monitor, mem_size);
 }
+
+void Pool::refill() { m_cv.notify_all(); }
 
 std::vector<Pool::ShapeInfo> Pool::info() {
     std::lock_guard lock(m_mu);

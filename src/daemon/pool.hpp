@@ -41,6 +41,12 @@ public:
     // A ready shell of this shape: from the pool if one is there (pooled =
     // true), else made now (cold).
     Result<Shell> take(uint64_t mem_size);
+    // Wakes the background refill. take() does not when it hands out a
+    // pooled shell: the woken thread starts a monitor process at once
+    // (posix_spawn), and on a busy host that took the CPU from the start
+    // in progress (~0.8 ms of a 1 ms daemon path, docs/benchmarks.md 4b).
+    // The caller refills once its VM runs.
+    void refill();
 
     struct ShapeInfo {
         uint64_t mem_size;

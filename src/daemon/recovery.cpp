@@ -94,7 +94,7 @@ uint64_t process_start_time(pid_t pid) {
 
 // m_mu held.
 void Daemon::persist(const VmRecord& vm) {
-    if (vm.attached || vm.dir.empty())
+    if (vm.attached || vm.dir.empty() || vm.persist_deferred)
         return;
     json j = to_json(vm);
     j["config"] = config_to_json(vm.request.config);

@@ -14,6 +14,7 @@ struct RunStats {
     // Nanoseconds since the time base: run_vm()'s entry, or for the phase
     // API the earlier of Workload::prepare and Vm::create (Vm::set_time_base
     // overrides it, e.g. with the moment a request arrived).
+    uint64_t prepare_ns = 0;       // Workload::prepare entered (a pooled start: the monitor has the request)
     uint64_t app_checked_ns = 0;   // APP mapped and validated, devices opened
     uint64_t kvm_vm_ns = 0;        // KVM_CREATE_VM returned
     uint64_t vm_created_ns = 0;    // KVM VM + vCPU + memory exist

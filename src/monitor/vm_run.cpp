@@ -196,6 +196,7 @@ void finish(VmState& s, RunReport& report) {
     auto rel = [t0](uint64_t abs) -> uint64_t { return abs > t0 ? abs - t0 : 0; };
     RunStats& st = report.stats;
     st.finished_ns = rel(monotonic_ns());
+    st.prepare_ns = rel(s.work->started_ns);
     st.app_checked_ns = rel(s.work->checked_ns);
     st.kvm_vm_ns = rel(s.kvm_vm_ns);
     st.vm_created_ns = rel(s.vm_created_ns);
