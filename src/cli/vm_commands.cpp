@@ -96,6 +96,8 @@ int ps(const std::string& socket, bool all, bool as_json, bool quiet) {
         std::string app = v.value("app", "");
         for (const auto& a : v.value("args", json::array()))
             app += " " + a.get<std::string>();
+        if (app.empty() && v.contains("restored_from"))
+            app = "restored from " + v.value("restored_from", "");
         if (app.size() > 60)
             app = app.substr(0, 57) + "...";
         std::printf("%-12s  %-16s  %-24s  %-8s  %s\n", id.substr(0, 12).c_str(), v.value("name", "").c_str(),
