@@ -35,6 +35,8 @@ fi
 run "$L" inspect snap-b
 case "$OUT" in *'"pooled": true'*'"restored_from": "'"$T/a"'"'*) pass "the restore went into a warm shell from the pool" ;;
     *) fail "restore into a pooled shell" "$(describe)" ;; esac
+run "$L" ps -a
+case "$OUT" in *"snap-b "*"restored from $T/a"*) pass "ps shows what a restored VM continues" ;; *) fail "ps of a restored VM" "$(describe)" ;; esac
 
 # Without --stop the original goes on untouched; the copy continues from the save.
 run "$L" run -d --name snap-c -m 64M "$C" 16 60
