@@ -95,7 +95,13 @@ Result<Shell> Pool::take(uint64_t mem_size) {
     return spawn_shell(m_monitor, mem_size);
 }
 
-void Pool::refill() { m_cv.notify_all(); }
+void Pool::refill() {
+    {
+        std::lock_guard lock(m_mu);
+        m_quiet_until = std::chrono::steady_clock::now() + kQuietAfterStart;
+    }
+    m_cv.notify_all();
+}
 
 std::vector<Pool::ShapeInfo> Pool::info() {
     std::lock_guard lock(m_mu);
@@ -122,6 +128,13 @@ void Pool::refill_loop() {
             }
         if (!want) {
             m_cv.wait(lock);
+            continue;
+        }
+        // A VM just started: its sandbox entry and guest boot come next, on
+        // the same two CPUs a monitor spawn would take. Wait a little unless
+        // the shape has no ready shell left (a start would then go cold).
+        if (std::chrono::steady_clock::now() < m_quiet_until && !m_queues[want].ready.empty()) {
+            m_cv.wait_until(lock, m_quiet_until);
             continue;
         }
         lock.unlock();

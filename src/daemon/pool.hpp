@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -45,7 +46,9 @@ public:
     // pooled shell: the woken thread starts a monitor process at once
     // (posix_spawn), and on a busy host that took the CPU from the start
     // in progress (~0.8 ms of a 1 ms daemon path, docs/benchmarks.md 4b).
-    // The caller refills once its VM runs.
+    // The caller refills once its VM runs; even then the refill waits
+    // kQuietAfterStart (3 ms) while the shape still has a ready shell, so
+    // the new VM's sandbox entry and guest boot keep the CPU.
     void refill();
 
     struct ShapeInfo {
@@ -71,6 +74,8 @@ private:
     std::condition_variable m_cv;
     std::map<uint64_t, Queue> m_queues;
     bool m_stopping = false;
+    static constexpr std::chrono::milliseconds kQuietAfterStart{3};
+    std::chrono::steady_clock::time_point m_quiet_until{};
     std::thread m_thread;
 };
 
