@@ -18,8 +18,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kCommands[] = {"start", "wait",   "ps",     "logs",  "stop",     "kill",  "rm",   "inspect",
-                                          "pause", "resume", "pool",   "events", "stats", "snapshot", "clone"};
+constexpr std::string_view kCommands[] = {"start", "wait",   "ps",   "logs",   "stop",  "kill",     "rm",   "inspect",
+                                          "pause", "resume", "pool", "events", "stats", "snapshot", "clone"};
 
 std::string socket_or_default(const std::string& s) { return s.empty() ? daemon::default_socket_path() : s; }
 

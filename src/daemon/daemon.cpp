@@ -243,9 +243,9 @@ ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns) {
     }
     // The monitor also keeps the pipe's read end and a report file: the VM
     // survives a daemon restart (daemon/recovery.cpp).
-    auto shell = TRY(launch(vm, request_ns,
-                            {devnull.get(), log_write.get(), log_write.get(), log_read.get(), report.get()},
-                            json{{"detached", true}}));
+    auto shell =
+        TRY(launch(vm, request_ns, {devnull.get(), log_write.get(), log_write.get(), log_read.get(), report.get()},
+                   json{{"detached", true}}));
     log_write.reset();
     m_supervisors++;
     std::thread([this, vm, s = std::move(shell), r = std::move(log_read)]() mutable {

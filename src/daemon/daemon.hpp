@@ -75,9 +75,9 @@ struct VmRecord {
     unsigned snapshots = 0;
     // Restart recovery (daemon/recovery.cpp): what identifies the monitor
     // process and its log pipe again after lightvmd was restarted.
-    uint64_t monitor_start = 0;  // /proc/PID/stat starttime: not a reused pid
-    uint64_t log_pipe_ino = 0;   // the pipe its guest writes stdout/stderr to
-    bool adopted = false;        // found again after a restart: no monitor link
+    uint64_t monitor_start = 0;     // /proc/PID/stat starttime: not a reused pid
+    uint64_t log_pipe_ino = 0;      // the pipe its guest writes stdout/stderr to
+    bool adopted = false;           // found again after a restart: no monitor link
     bool persist_deferred = false;  // vm.json is written by the next event
 };
 

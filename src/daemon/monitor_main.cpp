@@ -48,7 +48,9 @@ constexpr int kLinkFd = 3;
     ::_exit(exit_code_for(e));
 }
 
-void on_save_signal(int) { request_save(); }
+void on_save_signal(int) {
+    request_save();
+}
 
 // The files of an on-demand save: the daemon sent them just before its
 // signal. Never blocks (a stray signal finds no message).
@@ -106,7 +108,8 @@ int main(int argc, char** argv) {
     ::prctl(PR_SET_PDEATHSIG, 0);
     json j = json::parse(msg->text, nullptr, false);
     const bool detached = j.is_object() && j.value("detached", false);
-    if (j.is_discarded() || !j.is_object() || (detached ? msg->fds.size() != 5 : msg->fds.size() != 3 && msg->fds.size() != 4))
+    if (j.is_discarded() || !j.is_object() ||
+        (detached ? msg->fds.size() != 5 : msg->fds.size() != 3 && msg->fds.size() != 4))
         fail(Error{ErrorKind::BadInput, 0, "monitor", "malformed workload message"});
     // A background VM outlives a lightvmd restart (daemon/recovery.cpp): we
     // hold the read end of its log pipe too, so its output never meets
@@ -130,11 +133,11 @@ int main(int argc, char** argv) {
         for (int i = 0; i < 3; ++i)
             config->stdio_closed[i] = (*closed)[i].is_boolean() && (*closed)[i].get<bool>();
     // lightvmd's snapshot API (POST /v1/vms/ID/snapshot).
-    config->save.boot_id = j.contains("boot_id") && j["boot_id"].is_string() ? j["boot_id"].get<std::string>()
-                                                                            : snapshot::host_boot_id();
+    config->save.boot_id =
+        j.contains("boot_id") && j["boot_id"].is_string() ? j["boot_id"].get<std::string>() : snapshot::host_boot_id();
     config->save.fetch = fetch_save;
     config->save.done = save_done;
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = on_save_signal;
     sigemptyset(&sa.sa_mask);
     ::sigaction(save_signal(), &sa, nullptr);

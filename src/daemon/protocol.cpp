@@ -130,8 +130,9 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
         return tl::unexpected(bad("request", "body is not valid JSON"));
     if (!j.is_object())
         return tl::unexpected(bad("request", "body must be a JSON object"));
-    TRY(reject_unknown_fields(j, {"name", "app", "args", "env", "memory", "timeout", "shares", "disks", "workdir",
-                                  "hostname", "rm", "pids", "restore", "prefault"},
+    TRY(reject_unknown_fields(j,
+                              {"name", "app", "args", "env", "memory", "timeout", "shares", "disks", "workdir",
+                               "hostname", "rm", "pids", "restore", "prefault"},
                               "request"));
     CreateRequest req;
     req.name = TRY(get_string(j, "name", false));
@@ -222,12 +223,22 @@ json config_to_json(const VmConfig& c) {
         shares.push_back({{"host", s.host_path}, {"guest", s.guest_path}, {"ro", s.read_only}});
     for (const auto& d : c.disks)
         disks.push_back({{"path", d.path}, {"ro", d.read_only}});
-    return json{{"app", c.app_path},     {"argv", c.argv},        {"env", c.env},
-                {"memory", c.mem_size},  {"timeout", c.timeout_seconds}, {"shares", shares},
-                {"disks", disks},        {"workdir", c.cwd},      {"hostname", c.hostname},
-                {"trace", c.trace},      {"stats", c.stats},      {"overcommit", c.overcommit},
-                {"no_aslr", c.no_aslr},  {"pids", c.max_procs},
-                {"restore", c.restore_path}, {"prefault", c.restore_prefault}};
+    return json{{"app", c.app_path},
+                {"argv", c.argv},
+                {"env", c.env},
+                {"memory", c.mem_size},
+                {"timeout", c.timeout_seconds},
+                {"shares", shares},
+                {"disks", disks},
+                {"workdir", c.cwd},
+                {"hostname", c.hostname},
+                {"trace", c.trace},
+                {"stats", c.stats},
+                {"overcommit", c.overcommit},
+                {"no_aslr", c.no_aslr},
+                {"pids", c.max_procs},
+                {"restore", c.restore_path},
+                {"prefault", c.restore_prefault}};
 }
 
 // The monitor and the run socket get this from a process of the same user;

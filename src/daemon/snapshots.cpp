@@ -69,12 +69,15 @@ ApiResult<json> Daemon::snapshot(const std::string& ref, std::string_view body) 
     m_changed.wait(lock, [&] { return vm->pid > 0 || vm->state != VmState::Running; });
     const std::string short_id = vm->id.substr(0, 12);
     if (vm->attached)
-        return api_error(409, "VM " + short_id + " belongs to a `lightvm run` in the foreground; only background VMs can be saved");
+        return api_error(
+            409, "VM " + short_id + " belongs to a `lightvm run` in the foreground; only background VMs can be saved");
     if (vm->state != VmState::Running && vm->state != VmState::Paused)
-        return api_error(409, "VM " + short_id + " is " + state_name(vm->state) + "; only a running or paused VM can be saved");
+        return api_error(
+            409, "VM " + short_id + " is " + state_name(vm->state) + "; only a running or paused VM can be saved");
     if (vm->adopted)
-        return api_error(409, "VM " + short_id +
-                                  " was found again after a lightvmd restart: without its monitor link it cannot be saved");
+        return api_error(409,
+                         "VM " + short_id +
+                             " was found again after a lightvmd restart: without its monitor link it cannot be saved");
     if (vm->saving)
         return api_error(409, "VM " + short_id + " is being saved already");
     if (vm->link_fd < 0)
@@ -112,7 +115,8 @@ ApiResult<json> Daemon::snapshot(const std::string& ref, std::string_view body) 
         discard();
         if (reply.is_object() && reply.contains("error") && reply["error"].is_string())
             return api_error(500, reply["error"].get<std::string>());
-        return api_error(409, "VM " + short_id + (m_stopping ? ": lightvmd is shutting down" : " exited before it was saved"));
+        return api_error(
+            409, "VM " + short_id + (m_stopping ? ": lightvmd is shutting down" : " exited before it was saved"));
     }
     // Memory first, the state file last: a state file names a complete memory file.
     if (::rename(mem_file->part_path.c_str(), mem_file->final_path.c_str()) < 0 ||

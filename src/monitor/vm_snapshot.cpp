@@ -4,9 +4,9 @@
 #include "monitor/vm_snapshot.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <x86intrin.h>
 
@@ -151,7 +151,6 @@ Result<void> make_clone_unique(GuestMemory& mem) {
     const uint32_t generation = TRY(mem.read<uint32_t>(generation_at));
     return mem.write<uint32_t>(generation_at, generation + 1);
 }
-
 
 }  // namespace
 

@@ -13,7 +13,18 @@
 namespace lightvm::guest {
 
 // Appended to, never reordered: the values are inode numbers (identity.hpp).
-enum class ProcFile : uint8_t { None, CpuInfo, MemInfo, SelfAuxv, CpuOnline, CpuPossible, LoadAvg, Uptime, Stat, CloneGeneration };
+enum class ProcFile : uint8_t {
+    None,
+    CpuInfo,
+    MemInfo,
+    SelfAuxv,
+    CpuOnline,
+    CpuPossible,
+    LoadAvg,
+    Uptime,
+    Stat,
+    CloneGeneration
+};
 
 // Which of the files a normalised absolute guest path names (None: none).
 ProcFile proc_file_lookup(const char* abs, size_t len);
