@@ -225,7 +225,14 @@ enum FsOp : uint32_t {
     kFsMknod = 28,         // path, mode = S_IFIFO/S_IFSOCK/S_IFREG | permissions (no devices: EPERM)
     kFsReopen = 29,        // handle, flags = O_* -> a new handle for the same file (its own offset
                            //  and access mode: open of /dev/fd/N), aux = st_mode
+    kFsXattr = 30,         // path or handle (path_len 0); flags = FsXattrOp | kXattrNoFollow?,
+                           //  mode = XATTR_CREATE/XATTR_REPLACE (set), offset = gpa of the name,
+                           //  offset2 = its length (no NUL), buf/len = value or list buffer
+                           //  (len 0: size query) -> bytes (get, list) or 0. user.* names only
+                           //  (others EOPNOTSUPP); list gives only user.* names
 };
+enum FsXattrOp : uint32_t { kXattrGet = 0, kXattrSet = 1, kXattrList = 2, kXattrRemove = 3 };
+inline constexpr uint32_t kXattrNoFollow = 0x100;  // the l* calls: a final symlink itself
 inline constexpr uint32_t kMaxCloseBatch = 256;
 inline constexpr uint32_t kMaxFsBatch = 16;
 enum FsSendTarget : uint32_t { kSendToHandle = 0, kSendToStdout = 1, kSendToStderr = 2 };
@@ -392,6 +399,7 @@ enum FaultKind : uint32_t {
     kFaultOutOfMemory = 1,    // no frame for a page the program may touch: SIGKILL (137)
     kFaultKernelStack = 2,    // a kernel stack ran into its guard page
     kFaultKernel = 3,         // any other fault in kernel code
+    kFaultPastEof = 4,        // a user access to a file mapping past the file's end: SIGBUS
 };
 struct HcFault {
     uint32_t kind;     // IN: FaultKind

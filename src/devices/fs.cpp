@@ -81,6 +81,7 @@ Result<int64_t> FsDevice::dispatch(GuestMemory& mem, abi::HcFs& hc) {
     case abi::kFsFallocate: return op_fallocate(hc);
     case abi::kFsMknod: return op_mknod(mem, hc);
     case abi::kFsReopen: return op_reopen(hc);
+    case abi::kFsXattr: return op_xattr(mem, hc);
     }
     return make_error(ErrorKind::GuestFault, "fs", "unknown operation " + std::to_string(hc.op));
 }
@@ -299,6 +300,9 @@ Result<bool> FsDevice::maybe_redirect(GuestMemory& mem, abi::HcFs& hc) {
     case abi::kFsStatfs:
     case abi::kFsRealpath:
         follow_last = true;
+        break;
+    case abi::kFsXattr:
+        follow_last = !(hc.flags & abi::kXattrNoFollow);
         break;
     case abi::kFsMkdir:
     case abi::kFsUnlink:

@@ -29,6 +29,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -172,6 +173,8 @@ private:
     int64_t op_fallocate(const abi::HcFs& hc);
     int64_t op_reopen(abi::HcFs& hc);
     Result<int64_t> op_mknod(GuestMemory& mem, const abi::HcFs& hc);
+    Result<int64_t> op_xattr(GuestMemory& mem, const abi::HcFs& hc);
+    static int64_t list_user_xattrs(const std::string& proc_path, std::span<uint8_t> out);
 
     // Path plumbing. Inner Results carry guest faults; the int64_t inside
     // is 0 or -errno for the guest.

@@ -4,11 +4,13 @@
 
 #include <sys/sendfile.h>
 #include <sys/statvfs.h>
+#include <sys/xattr.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "devices/fs_host.hpp"
@@ -90,6 +92,78 @@ Result<int64_t> FsDevice::op_chmod(GuestMemory& mem, const abi::HcFs& hc) {
     bool o_path = t.owned.valid() || !b.is_handle;  // resolved here, or a share root
     int r = o_path ? ::chmod(proc_fd_path(t.fd).c_str(), mode) : ::fchmod(t.fd, mode);
     return r < 0 ? neg_errno() : 0;
+}
+
+// Extended attributes: the host file's user.* attributes, where its file
+// system has them (else the host's EOPNOTSUPP). Other namespaces are
+// refused here and hidden from lists: security.* and trusted.* are the
+// host's business, and system.* (ACLs) would grant access on the host. The
+// *xattr calls take the resolved O_PATH fd's /proc link, so they act on
+// exactly what was resolved inside the share.
+Result<int64_t> FsDevice::op_xattr(GuestMemory& mem, const abi::HcFs& hc) {
+    constexpr uint64_t kNameMax = 255, kSizeMax = 65536;  // XATTR_NAME_MAX, XATTR_SIZE_MAX
+    uint32_t op = hc.flags & ~abi::kXattrNoFollow;
+    if (op > abi::kXattrRemove || (hc.mode & ~static_cast<uint32_t>(XATTR_CREATE | XATTR_REPLACE)))
+        return -EINVAL;
+    std::string name;
+    if (op != abi::kXattrList) {
+        if (hc.offset2 <= 0 || static_cast<uint64_t>(hc.offset2) > kNameMax)
+            return -ERANGE;
+        if (int64_t r = TRY(read_path(mem, static_cast<uint64_t>(hc.offset), static_cast<uint64_t>(hc.offset2),
+                                      name));
+            r < 0)
+            return r;
+        if (name.compare(0, 5, "user.") != 0 || name.size() == 5)
+            return -EOPNOTSUPP;
+    }
+    if (hc.len > kSizeMax)
+        return op == abi::kXattrSet ? -E2BIG : -EINVAL;
+    std::span<uint8_t> value;
+    if (hc.len)
+        value = TRY(mem.span(hc.buf, hc.len));
+    Base b;
+    Target t;
+    if (int64_t r = TRY(resolve_request(mem, hc, !(hc.flags & abi::kXattrNoFollow), b, t)); r < 0)
+        return r;
+    if ((op == abi::kXattrSet || op == abi::kXattrRemove) && b.read_only)
+        return -EROFS;
+    std::string p = proc_fd_path(t.fd);
+    ssize_t r = 0;
+    switch (op) {
+    case abi::kXattrGet:
+        r = ::getxattr(p.c_str(), name.c_str(), value.data(), value.size());
+        break;
+    case abi::kXattrSet:
+        r = ::setxattr(p.c_str(), name.c_str(), value.data(), value.size(), static_cast<int>(hc.mode));
+        break;
+    case abi::kXattrRemove:
+        r = ::removexattr(p.c_str(), name.c_str());
+        break;
+    case abi::kXattrList:
+        return list_user_xattrs(p, value);
+    }
+    return r < 0 ? neg_errno() : r;
+}
+
+// The user.* names of the host file's list, in its order.
+int64_t FsDevice::list_user_xattrs(const std::string& proc_path, std::span<uint8_t> out) {
+    std::vector<char> all(65536);
+    ssize_t n = ::listxattr(proc_path.c_str(), all.data(), all.size());
+    if (n < 0)
+        return neg_errno();
+    std::string names;
+    for (ssize_t i = 0; i < n;) {
+        size_t len = ::strnlen(all.data() + i, static_cast<size_t>(n - i));
+        if (len > 5 && std::memcmp(all.data() + i, "user.", 5) == 0)
+            names.append(all.data() + i, len + 1);
+        i += static_cast<ssize_t>(len) + 1;
+    }
+    if (out.empty())
+        return static_cast<int64_t>(names.size());
+    if (names.size() > out.size())
+        return -ERANGE;
+    std::memcpy(out.data(), names.data(), names.size());
+    return static_cast<int64_t>(names.size());
 }
 
 // Ownership passes through: the host decides (a monitor without CAP_CHOWN

@@ -126,6 +126,13 @@ Result<void> SystemDevice::hc_fault(uint64_t arg_gpa, Outcome& outcome) {
         page_fault_line(line, sizeof line, hc.error, hc.rip, hc.addr);
         outcome.killed(SIGSEGV, line);
         return {};
+    case abi::kFaultPastEof:
+        std::snprintf(line, sizeof line,
+                      "guest page fault at rip 0x%" PRIx64 ": access to address 0x%" PRIx64
+                      " past the end of the mapped file -> %s",
+                      hc.rip, hc.addr, signal_name(SIGBUS));
+        outcome.killed(SIGBUS, line);
+        return {};
     case abi::kFaultOutOfMemory:
         std::snprintf(line, sizeof line,
                       "guest out of memory: no free page for address 0x%" PRIx64 " at rip 0x%" PRIx64

@@ -96,6 +96,10 @@ inline constexpr Allowed kAllowed[] = {
     {"fchownat", Args::Any, "fs: chown of an O_PATH fd (the host decides: EPERM without CAP_CHOWN)"},
     {"fallocate", Args::Any, "fs"},
     {"mknodat", Args::Any, "fs: FIFOs and socket nodes (never devices: the device refuses them)"},
+    {"getxattr", Args::Any, "fs: user.* attributes through /proc/self/fd (the device refuses other names)"},
+    {"setxattr", Args::Any, "fs: user.* attributes through /proc/self/fd"},
+    {"listxattr", Args::Any, "fs: user.* attributes through /proc/self/fd (others are filtered out)"},
+    {"removexattr", Args::Any, "fs: user.* attributes through /proc/self/fd"},
     // end of the run
     {"clone", Args::Filtered, "fast_exit reaper: CLONE_VM|CLONE_FILES|CLONE_FS|SIGCHLD only"},
     {"exit", Args::Any, "reaper"},

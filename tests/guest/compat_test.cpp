@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -193,6 +194,87 @@ TEST_P(CompatProgram, LocksHintsAndTimesAsNatively) {
     EXPECT_TRUE(fsys::is_empty(t.root + "/vm")) << "the program removes what it made";
 }
 
+// Extended attributes (user.*): in a share they are the host file's, in
+// the tmpfs the guest keeps them; both give what a native run gives in a
+// host directory (the test needs a host file system with user.* support).
+TEST_P(CompatProgram, XattrsAsNatively) {
+    REQUIRE_KVM();
+    TempTree t;
+    fsys::create_directories(t.root + "/vm");
+    fsys::create_directories(t.root + "/native");
+    std::string p = prog("xattrs", GetParam());
+    std::string here = fsys::current_path().string();
+    fsys::current_path(t.root + "/native");
+    auto n = run_host({guest_path(p)});
+    fsys::current_path(here);
+    if (n.out.find("get xf user.a: 5 \"hello\"") == std::string::npos)
+        GTEST_SKIP() << "SKIPPED: the host file system has no user.* attributes: " << n.out;
+    for (const char* where : {"/work", "/tmp"}) {
+        RunOptions o;
+        o.shares.push_back({t.root + "/vm", "/work", false});
+        o.cwd = where;
+        auto r = run_guest(p, {}, "", o);
+        ASSERT_TRUE(r.ok) << r.error;
+        EXPECT_EQ(r.status, 0) << where << ": " << describe(r);
+        EXPECT_EQ(r.out, n.out) << where;
+    }
+    EXPECT_TRUE(fsys::is_empty(t.root + "/vm")) << "the program removes what it made";
+}
+
+// inotify: the events of the program's own changes to a directory and a
+// file, in a share and in the tmpfs, as natively in a host directory.
+TEST_P(CompatProgram, InotifyAsNatively) {
+    REQUIRE_KVM();
+    TempTree t;
+    fsys::create_directories(t.root + "/vm");
+    fsys::create_directories(t.root + "/native");
+    std::string p = prog("inotify", GetParam());
+    std::string here = fsys::current_path().string();
+    fsys::current_path(t.root + "/native");
+    auto n = run_host({guest_path(p)});
+    fsys::current_path(here);
+    EXPECT_NE(n.out.find("   dir MOVED_TO len 16 g cookie same\n"), std::string::npos) << n.out;
+    for (const char* where : {"/work", "/tmp"}) {
+        RunOptions o;
+        o.shares.push_back({t.root + "/vm", "/work", false});
+        o.cwd = where;
+        auto r = run_guest(p, {}, "", o);
+        ASSERT_TRUE(r.ok) << r.error;
+        EXPECT_EQ(r.status, 0) << where << ": " << describe(r);
+        EXPECT_EQ(r.out, n.out) << where;
+    }
+    EXPECT_TRUE(fsys::is_empty(t.root + "/vm")) << "the program removes what it made";
+}
+
+// A share's attributes are the host file's; only user.* passes (trusted.*,
+// security.* and ACLs are the host's business); kernel files have none.
+TEST(Xattrs, ShareAttributesAreTheHostFiles) {
+    REQUIRE_KVM();
+    TempTree t;
+    std::string probe = t.root + "/probe";
+    { std::ofstream(probe) << "x"; }
+    if (::setxattr(probe.c_str(), "user.probe", "1", 1, 0) != 0)
+        GTEST_SKIP() << "SKIPPED: the host file system has no user.* attributes";
+    RunOptions o;
+    o.shares.push_back({t.root, "/work", false});
+    o.cwd = "/work";
+    auto r = run_guest(prog("xattrs", "glibc"), {"guest"}, "", o);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 0) << describe(r);
+    char value[64] = {};
+    ssize_t n = ::getxattr((t.root + "/kept").c_str(), "user.kept", value, sizeof value);
+    EXPECT_EQ(std::string(value, n > 0 ? static_cast<size_t>(n) : 0), "from the guest") << r.out;
+    for (const char* call : {"fsetxattr(k, \"trusted.t\"", "fsetxattr(k, \"security.s\"",
+                             "fgetxattr(k, \"system.posix_acl_access\"", "getxattr(\"/dev/null\""}) {
+        auto at = r.out.find(call);
+        ASSERT_NE(at, std::string::npos) << call << ": " << r.out;
+        EXPECT_EQ(r.out.find("-1 Operation not supported", at), r.out.find('\n', at) - 27) << call << ": " << r.out;
+    }
+    EXPECT_EQ(::getxattr((t.root + "/kept").c_str(), "trusted.t", value, sizeof value), -1);
+    EXPECT_NE(r.out.find("listxattr(\"/proc/self/status\", buf, sizeof buf)                 0 \n"), std::string::npos)
+        << r.out;
+}
+
 // memfd_create and seals, copy_file_range/splice/tee/vmsplice/sendfile,
 // /dev/fd/N reopened as a new open file, path calls through /proc/self/fd,
 // chroot: the same output as a native run, in a share and in the tmpfs.
@@ -309,6 +391,33 @@ TEST_P(CompatProgram, TerminalSettingsAsNatively) {
 
 INSTANTIATE_TEST_SUITE_P(Libc, CompatProgram, ::testing::Values("glibc", "musl"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+// rename() between file systems (two shares, a share and the tmpfs, /tmp
+// and /dev/shm) is EXDEV, so mv falls back to copy and unlink, as natively
+// between mounts: the files arrive, the sources are gone.
+TEST(FileNames, MoveAcrossFileSystemsCopies) {
+    REQUIRE_BUSYBOX();
+    TempTree t;
+    fsys::create_directories(t.root + "/a/dir");
+    fsys::create_directories(t.root + "/b");
+    { std::ofstream(t.root + "/a/f") << "share a"; }
+    { std::ofstream(t.root + "/a/dir/inner") << "tree"; }
+    RunOptions o;
+    o.shares.push_back({t.root + "/a", "/a", false});
+    o.shares.push_back({t.root + "/b", "/b", false});
+    auto r = run_guest(kBusybox,
+                       {"sh", "-c",
+                        "mv /a/f /b/f && mv /a/dir /b/dir && cp /b/f /tmp/t && mv /tmp/t /dev/shm/t && "
+                        "mv /dev/shm/t /a/back && cat /b/f /b/dir/inner /a/back && ls /a /tmp /dev/shm"},
+                       "", o);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_EQ(r.out, "share atreeshare a/a:\nback\n\n/dev/shm:\n\n/tmp:\n");
+    EXPECT_FALSE(fsys::exists(t.root + "/a/f"));
+    EXPECT_FALSE(fsys::exists(t.root + "/a/dir"));
+    EXPECT_TRUE(fsys::exists(t.root + "/b/dir/inner"));
+    EXPECT_TRUE(fsys::exists(t.root + "/a/back"));
+}
 
 // Every file the guest can name has its own (st_dev, st_ino), stable over
 // the run; a share keeps the host's identity, including for hard links.

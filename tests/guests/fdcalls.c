@@ -1,10 +1,12 @@
 // memfd_create and seals, copies between descriptors (copy_file_range,
 // splice, tee, sendfile), /proc/self/fd/N reopened as a new open file,
-// chroot: run in the current directory (a share or /tmp in the VM) and
+// mappings past a memfd's end (SIGBUS), chroot: run in the current directory (a share or /tmp in the VM) and
 // natively, the output must be the same. System calls go through syscall()
 // so glibc and musl builds make the same calls.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,9 +112,15 @@ static void memfds(void) {
     SHOW(ftruncate(fd, 9001));
     SHOW(fallocate(fd, 0, 0, 20000));
     SHOW(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 20000));
+    SHOW(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));  // EBUSY: a shared mapping may still write
     munmap(shared, 8192);
+    void* rmap = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);  // of an O_RDWR descriptor: may write
+    SHOW(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
+    munmap(rmap, 4096);
+    void* cow = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);  // private: no matter
     SHOW(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
     SHOW(fcntl(fd, F_GET_SEALS));
+    munmap(cow, 4096);
     SHOW(pwrite(fd, "z", 1, 0));
     SHOW(write(fd, "z", 1));
     void* m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -438,6 +446,7 @@ static void chroots(void) {
     close(fd);
     SHOW(chroot("no-such-dir"));
     SHOW(chroot("outside"));
+    int proc = open("/proc", O_RDONLY | O_DIRECTORY);
     pid_t child = fork();
     if (child == 0) {
         SHOW(chroot("jail"));
@@ -451,6 +460,18 @@ static void chroots(void) {
         cat("/outside");
         SHOW(chdir("sub"));
         cwd_is("in sub");
+        // /proc reached through a descriptor opened before the chroot: its
+        // links read as seen from the new root (Linux's d_path).
+        char seen[256] = {0};
+        SHOW(readlinkat(proc, "self/cwd", seen, sizeof seen - 1));
+        printf("self/cwd in the jail: %s\n", seen);
+        int held = open("/sub", O_RDONLY | O_DIRECTORY);  // directories keep their path (docs/compat.md)
+        char fdlink[64];
+        snprintf(fdlink, sizeof fdlink, "self/fd/%d", held);
+        memset(seen, 0, sizeof seen);
+        SHOW(readlinkat(proc, fdlink, seen, sizeof seen - 1));
+        printf("fd link in the jail: %s\n", seen);
+        close(held);
         SHOW(chdir("../.."));
         cwd_is("after ../..");
         struct stat a, b;
@@ -468,6 +489,7 @@ static void chroots(void) {
     int status;
     waitpid(child, &status, 0);
     printf("child status %d\n", status);
+    close(proc);
     struct stat st;
     SHOW(stat("jail/made", &st));
     unlink("jail/sub/f");
@@ -477,11 +499,56 @@ static void chroots(void) {
     unlink("outside");
 }
 
+// A mapping of a memfd past the file's end: SIGBUS (BUS_ADRERR) for the
+// pages wholly beyond it, EFAULT when the kernel reads them, and the
+// pages come back when the file grows.
+static sigjmp_buf g_jump;
+static volatile int g_code;
+static void on_bus(int sig, siginfo_t* info, void* ctx) {
+    (void)sig;
+    (void)ctx;
+    g_code = info->si_code;
+    siglongjmp(g_jump, 1);
+}
+
+static void past_eof(void) {
+    puts("== mapping past the end");
+    int fd = memfd("eof", 0);
+    SHOW(ftruncate(fd, 100));
+    volatile char* p = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    struct sigaction sa = {0};
+    sa.sa_sigaction = on_bus;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGBUS, &sa, NULL);
+    printf("byte 4095: %d\n", p[4095]);
+    if (!sigsetjmp(g_jump, 1))
+        printf("byte 4096: %d\n", p[4096]);
+    else
+        printf("byte 4096: SIGBUS code %d\n", g_code);
+    if (!sigsetjmp(g_jump, 1)) {
+        p[8192] = 1;
+        printf("store at 8192: ok\n");
+    } else {
+        printf("store at 8192: SIGBUS code %d\n", g_code);
+    }
+    int pp[2];
+    pipe(pp);
+    SHOW(write(pp[1], (const char*)p + 4096, 1));
+    close(pp[0]);
+    close(pp[1]);
+    SHOW(ftruncate(fd, 5000));
+    printf("after growing, byte 4096: %d\n", p[4096]);
+    signal(SIGBUS, SIG_DFL);
+    munmap((void*)p, 3 * 4096);
+    close(fd);
+}
+
 int main(int argc, char** argv) {
     (void)argc;
     (void)argv;
     setvbuf(stdout, NULL, _IONBF, 0);
     memfds();
+    past_eof();
     copies();
     reopens();
     chroots();

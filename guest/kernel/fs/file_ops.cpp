@@ -1,6 +1,7 @@
 #include "kernel/fs/file_ops.hpp"
 
 #include "kernel/errno.hpp"
+#include "kernel/fs/fsnotify.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/uapi.hpp"
 
@@ -76,6 +77,8 @@ const FileOps* file_ops_for(FileKind kind) {
         return &kEpollOps;
     case FileKind::SignalFd:
         return &kSignalFdOps;
+    case FileKind::Inotify:
+        return &kInotifyOps;
     case FileKind::Synthetic:
     case FileKind::Free:
         break;
@@ -86,13 +89,19 @@ const FileOps* file_ops_for(FileKind kind) {
 long file_read(OpenFile* f, void* buf, size_t len, int64_t at) {
     if ((f->flags & O_ACCMODE) == O_WRONLY)
         return -err::kBadF;
-    return f->ops->read ? f->ops->read(f, buf, len, at) : -err::kInval;
+    long r = f->ops->read ? f->ops->read(f, buf, len, at) : -err::kInval;
+    if (r > 0)
+        fsnotify_file(f, in_mask::kAccess);
+    return r;
 }
 
 long file_write(OpenFile* f, const void* buf, size_t len, int64_t at) {
     if (!writable(f))
         return -err::kBadF;
-    return f->ops->write ? f->ops->write(f, buf, len, at) : -err::kInval;
+    long r = f->ops->write ? f->ops->write(f, buf, len, at) : -err::kInval;
+    if (r > 0)
+        fsnotify_file(f, in_mask::kModify);
+    return r;
 }
 
 long file_seek(OpenFile* f, int64_t offset, int whence) {

@@ -82,5 +82,6 @@ extern const FileOps kEventFdOps;     // kernel/event/eventfd.cpp
 extern const FileOps kTimerFdOps;     // kernel/event/timerfd.cpp
 extern const FileOps kEpollOps;       // kernel/event/epoll.cpp
 extern const FileOps kSignalFdOps;    // kernel/event/signalfd.cpp
+extern const FileOps kInotifyOps;     // kernel/event/inotify.cpp
 
 }  // namespace lightvm::guest

@@ -32,6 +32,7 @@ enum class FileKind : uint8_t {
     TimerFd,    // `event` is its TimerFd
     Epoll,      // `event` is its Epoll
     SignalFd,   // `event` is its SignalFd
+    Inotify,    // `event` is its inotify instance (kernel/event/inotify.cpp)
 };
 
 struct Pipe;

@@ -282,6 +282,7 @@ size_t proc_fd_link(OpenFile* f, char* buf, size_t cap) {
     case FileKind::TimerFd: fixed = "anon_inode:[timerfd]"; break;
     case FileKind::Epoll: fixed = "anon_inode:[eventpoll]"; break;
     case FileKind::SignalFd: fixed = "anon_inode:[signalfd]"; break;
+    case FileKind::Inotify: fixed = "anon_inode:inotify"; break;
     case FileKind::Stdin:
     case FileKind::Stdout:
     case FileKind::Stderr:

@@ -6,6 +6,7 @@
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
+#include "kernel/fs/fsnotify.hpp"
 #include "kernel/fs/identity.hpp"
 #include "kernel/fs/kernel_open.hpp"
 #include "kernel/fs/pipe.hpp"
@@ -230,8 +231,6 @@ static long open_in_share(PathArg& p, Resolved& res, uint32_t flags, uint32_t mo
     }
 }
 
-static long stat_path(PathArg& p, Stat* out, uint32_t flags);
-
 // The monitor opens only regular files and directories (ENXIO otherwise).
 // A FIFO in a share is opened here: its pipe lives in the guest. Sockets
 // stay ENXIO, as Linux says for open() of a socket; device nodes in a
@@ -255,8 +254,7 @@ static long open_node(PathArg& p, uint32_t flags) {
     return install(f, flags);
 }
 
-static long do_open(PathArg& p, uint32_t flags, uint32_t mode) {
-    Resolved res;
+static long open_resolving(PathArg& p, Resolved& res, uint32_t flags, uint32_t mode) {
     long handle = 0;
     abi::HcFs req;
     long r = open_in_share(p, res, flags, mode, &handle, &req);
@@ -282,6 +280,23 @@ static long do_open(PathArg& p, uint32_t flags, uint32_t mode) {
         return -err::kNameTooLong;
     }
     return install(f, flags);
+}
+
+// inotify sees the open (IN_OPEN) and, when O_CREAT made the file, its
+// IN_CREATE: whether it existed is asked only while a watch exists.
+static long do_open(PathArg& p, uint32_t flags, uint32_t mode) {
+    Resolved res;
+    bool created = false;
+    if ((flags & O_CREAT) && inotify_active()) {
+        static PathArg before;
+        before = p;
+        Stat st;
+        created = stat_path(before, &st, AT_SYMLINK_NOFOLLOW) == -err::kNoEnt;
+    }
+    long fd = open_resolving(p, res, flags, mode);
+    if (fd >= 0 && inotify_active())
+        fsnotify_opened(fd_get(fd), res, created);
+    return fd;
 }
 
 long kernel_open(const char* path, OpenFile** out) { return kernel_open_at(AT_FDCWD, path, out); }
@@ -471,7 +486,7 @@ static long stat_proc_link(const Resolved& res, Stat* out) {
     return synthetic_stat(out, ident::kDevProc, ino, mode, 0);
 }
 
-static long stat_path(PathArg& p, Stat* out, uint32_t flags) {
+long fs_sys::stat_path(PathArg& p, Stat* out, uint32_t flags) {
     Resolved res;
     for (;;) {
         long r = resolve(p, res);

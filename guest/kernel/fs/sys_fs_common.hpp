@@ -105,6 +105,13 @@ long with_user_path(long dirfd, uint64_t addr, F fn) {
     return r < 0 ? r : fn(p);
 }
 
+// stat/lstat (flags: AT_SYMLINK_NOFOLLOW) of a path (sys_fs.cpp).
+long stat_path(PathArg& p, Stat* out, uint32_t flags);
+
+// The open file a /dev/fd/N or /proc/PID/fd/N path names (path calls
+// that follow these links act on it, as on Linux); nullptr otherwise.
+OpenFile* linked_file(const Resolved& res);
+
 // For operations that only make sense on a share.
 inline long need_share(const Resolved& res, bool mutating) {
     if (res.in_share)

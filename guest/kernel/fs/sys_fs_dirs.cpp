@@ -5,6 +5,7 @@
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
+#include "kernel/fs/fsnotify.hpp"
 #include "kernel/fs/proc_pid.hpp"
 #include "kernel/fs/synthetic_dirs.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
@@ -117,7 +118,7 @@ static long do_mkdir(PathArg& p, uint32_t mode) {
         if (r < 0)
             return r;
         if (res.in_tmpfs)
-            return tmpfs_mkdir(res, mode);
+            return fsnotify_created_if(tmpfs_mkdir(res, mode), res, true);
         if (!res.in_share)
             return res.special == Special::None ? -err::kNoEnt : -err::kExist;
         abi::HcFs req = redirectable(p, path_request(abi::kFsMkdir, res));
@@ -125,7 +126,7 @@ static long do_mkdir(PathArg& p, uint32_t mode) {
         attr_forget(res.abs, res.abs_len);
         r = fs_call(req);
         if (!follow_redirect(p, &r, req))
-            return r;
+            return fsnotify_created_if(r, res, true);
     }
 }
 static long mkdir_user(long dirfd, uint64_t path, uint32_t mode) {
@@ -134,6 +135,12 @@ static long mkdir_user(long dirfd, uint64_t path, uint32_t mode) {
 long sys_mkdir(const SyscallArgs& a) { return mkdir_user(AT_FDCWD, a.a0, static_cast<uint32_t>(a.a1)); }
 long sys_mkdirat(const SyscallArgs& a) {
     return mkdir_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
+}
+
+static long removed_if(long r, const NotifyName& gone) {
+    if (r == 0)
+        fsnotify_removed(gone);
+    return r;
 }
 
 static long do_unlink(PathArg& p, uint32_t flags) {
@@ -146,8 +153,10 @@ static long do_unlink(PathArg& p, uint32_t flags) {
             return r;
         if (dots)
             return (flags & AT_REMOVEDIR) ? (dots == 1 ? -err::kInval : -err::kNotEmpty) : -err::kIsDir;
+        static NotifyName gone;
+        fsnotify_lookup(res, gone);
         if (res.in_tmpfs)
-            return tmpfs_unlink(res, flags & AT_REMOVEDIR);
+            return removed_if(tmpfs_unlink(res, flags & AT_REMOVEDIR), gone);
         if ((r = need_share(res, true)) < 0)
             return r;
         if (res.rel_len == 0)
@@ -157,7 +166,7 @@ static long do_unlink(PathArg& p, uint32_t flags) {
         attr_forget(res.abs, res.abs_len);
         r = fs_call(req);
         if (!follow_redirect(p, &r, req))
-            return r;
+            return removed_if(r, gone);
     }
 }
 static long unlink_user(long dirfd, uint64_t path, uint32_t flags) {
@@ -171,6 +180,17 @@ long sys_unlinkat(const SyscallArgs& a) {
     return unlink_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
 }
 
+// What a rename moves and replaces, looked up before it (for inotify).
+static NotifyName rename_from, rename_replaced;
+
+static long two_paths_done(long r, uint32_t op, const Resolved& res, const Resolved& res2) {
+    if (r == 0 && op == abi::kFsLink)
+        fsnotify_linked(res, res2);
+    if (r == 0 && op == abi::kFsRename)
+        fsnotify_moved(rename_from, rename_replaced, res2);
+    return r;
+}
+
 static long two_paths(uint32_t op, long dfd1, uint64_t p1, long dfd2, uint64_t p2, uint32_t flags) {
     static Resolved res2;  // big; the kernel stack is small and we are single-threaded
     Resolved res;
@@ -179,10 +199,15 @@ static long two_paths(uint32_t op, long dfd1, uint64_t p1, long dfd2, uint64_t p
         return r;
     if ((r = resolve_user(dfd2, p2, res2)) < 0)
         return r;
+    if (op == abi::kFsRename) {
+        fsnotify_lookup(res, rename_from);
+        fsnotify_lookup(res2, rename_replaced);
+    }
     if (res.in_tmpfs || res2.in_tmpfs) {
         if (!res.in_tmpfs || !res2.in_tmpfs)
             return res.in_share || res2.in_share ? -err::kXDev : -err::kPerm;
-        return op == abi::kFsRename ? tmpfs_rename(res, res2, flags) : tmpfs_link(res, res2);
+        return two_paths_done(op == abi::kFsRename ? tmpfs_rename(res, res2, flags) : tmpfs_link(res, res2), op,
+                              res, res2);
     }
     if ((r = need_share(res, true)) < 0 || (r = need_share(res2, true)) < 0)
         return r;
@@ -195,7 +220,7 @@ static long two_paths(uint32_t op, long dfd1, uint64_t p1, long dfd2, uint64_t p
     req.path2 = kernel_to_gpa(res2.rel);
     req.path2_len = res2.rel_len;
     req.flags = flags;
-    return fs_call(req);
+    return two_paths_done(fs_call(req), op, res, res2);
 }
 long sys_rename(const SyscallArgs& a) { return two_paths(abi::kFsRename, AT_FDCWD, a.a0, AT_FDCWD, a.a1, 0); }
 long sys_renameat(const SyscallArgs& a) {
@@ -229,7 +254,7 @@ static long do_symlink(uint64_t target_addr, long dirfd, uint64_t link_path) {
     req.path2 = kernel_to_gpa(target);  // text, stored as is
     req.path2_len = tlen;
     attr_forget(res.abs, res.abs_len);
-    return fs_call(req);
+    return fsnotify_created_if(fs_call(req), res, false);
 }
 long sys_symlink(const SyscallArgs& a) { return do_symlink(a.a0, AT_FDCWD, a.a1); }
 long sys_symlinkat(const SyscallArgs& a) { return do_symlink(a.a0, fd_arg(a.a1), a.a2); }
@@ -246,6 +271,14 @@ static long do_readlink(PathArg& p, uint64_t buf, uint64_t size) {
             const char* t = proc_link_text(res, text, sizeof text, &n);
             if (!t)
                 return -err::kNoEnt;  // a zombie's cwd or exe
+            // Paths read as seen from the reader's root (after chroot), as
+            // Linux's d_path; one outside it stays as it is.
+            static char seen[abi::kMaxPath + 16];
+            size_t m = t[0] == '/' ? vfs_path_in_root(t, n, seen, sizeof seen) : 0;
+            if (m && seen[0] == '/') {
+                t = seen;
+                n = m;
+            }
             if (n > size)
                 n = size;
             return copy_to_user(buf, t, n) < 0 ? -err::kFault : static_cast<long>(n);

@@ -5,6 +5,7 @@
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
+#include "kernel/fs/fsnotify.hpp"
 #include "kernel/fs/proc_pid.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
 #include "kernel/fs/tmpfs.hpp"
@@ -24,7 +25,7 @@ using namespace fs_sys;
 // The file a /dev/fd/N or /proc/PID/fd/N path names: path operations follow
 // these links to the open file, as on Linux (chmod /proc/self/fd/3 is an
 // fchmod of descriptor 3). nullptr for any other path.
-static OpenFile* linked_file(const Resolved& res) {
+OpenFile* fs_sys::linked_file(const Resolved& res) {
     if (res.special != Special::Fd)
         return nullptr;
     Process* owner = res.pid ? process_find(res.pid) : current_process();
@@ -42,11 +43,17 @@ long sys_ftruncate(const SyscallArgs& a) {
     if ((f->flags & O_ACCMODE) == 0)
         return -err::kInval;  // Linux: EINVAL when not open for writing
     if (f->kind == FileKind::TmpFile)
-        return tmpfs_ftruncate(f, static_cast<int64_t>(a.a1));
+        return fsnotify_file_if(tmpfs_ftruncate(f, static_cast<int64_t>(a.a1)), f, in_mask::kModify);
     abi::HcFs req = fs_request(abi::kFsTruncate);
     req.handle = f->handle;
     req.offset = static_cast<int64_t>(a.a1);
-    return fs_call(req);
+    return fsnotify_file_if(fs_call(req), f, in_mask::kModify);
+}
+
+static long modified_if(long r, const Resolved& res) {
+    if (r == 0)
+        fsnotify_modified(res);
+    return r;
 }
 
 long sys_truncate(const SyscallArgs& a) {
@@ -57,7 +64,7 @@ long sys_truncate(const SyscallArgs& a) {
     if (r < 0)
         return r;
     if (res.in_tmpfs)
-        return tmpfs_truncate(res, static_cast<int64_t>(a.a1));
+        return modified_if(tmpfs_truncate(res, static_cast<int64_t>(a.a1)), res);
     if ((r = need_share(res, true)) < 0)
         return r;
     abi::HcFs open = path_request(abi::kFsOpen, res);
@@ -70,7 +77,7 @@ long sys_truncate(const SyscallArgs& a) {
     req.offset = static_cast<int64_t>(a.a1);
     r = fs_call(req);
     fs_close(static_cast<uint32_t>(handle));
-    return r;
+    return modified_if(r, res);
 }
 
 // utimensat with the times already in kernel memory (kt: nullptr is "now").
@@ -85,14 +92,14 @@ static long utimens(long dirfd, uint64_t path, const __kernel_timespec* kt, uint
         if (f->kind == FileKind::TmpFile || f->kind == FileKind::TmpDir) {
             int64_t ns[2];
             long t = tmpfs_times_from(kt, ns);
-            return t < 0 ? t : tmpfs_futimens(f, t == 1 ? nullptr : ns);
+            return t < 0 ? t : fsnotify_file_if(tmpfs_futimens(f, t == 1 ? nullptr : ns), f, in_mask::kAttrib);
         }
         if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
             return 0;
         abi::HcFs req = fs_request(abi::kFsUtimens);
         req.handle = f->handle;
         req.buf = times_gpa;
-        return fs_call(req);
+        return fsnotify_file_if(fs_call(req), f, in_mask::kAttrib);
     };
     if (path == 0) {  // futimens(fd, times)
         OpenFile* f = fd_get(dirfd);
@@ -107,14 +114,14 @@ static long utimens(long dirfd, uint64_t path, const __kernel_timespec* kt, uint
     if (res.in_tmpfs) {
         int64_t ns[2];
         long t = tmpfs_times_from(kt, ns);
-        return t < 0 ? t : tmpfs_utimens(res, t == 1 ? nullptr : ns);
+        return t < 0 ? t : fsnotify_attrib_if(tmpfs_utimens(res, t == 1 ? nullptr : ns), res);
     }
     if (!res.in_share)
         return res.special == Special::None ? -err::kNoEnt : 0;
     abi::HcFs req = path_request(abi::kFsUtimens, res);
     req.buf = times_gpa;
     req.flags = flags & AT_SYMLINK_NOFOLLOW;
-    return fs_call(req);
+    return fsnotify_attrib_if(fs_call(req), res);
 }
 
 long sys_utimensat(const SyscallArgs& a) {
@@ -172,14 +179,14 @@ static long do_chmod(PathArg& p, uint32_t mode) {
         if (OpenFile* f = linked_file(res))
             return fchmod_file(f, mode);
         if (res.in_tmpfs)
-            return tmpfs_chmod(res, mode);
+            return fsnotify_attrib_if(tmpfs_chmod(res, mode), res);
         if ((r = need_share(res, true)) < 0)
             return r;
         abi::HcFs req = redirectable(p, path_request(abi::kFsChmod, res));
         req.mode = mode & 07777;
         r = fs_call(req);
         if (!follow_redirect(p, &r, req))
-            return r;
+            return fsnotify_attrib_if(r, res);
     }
 }
 static long chmod_user(long dirfd, uint64_t path, uint32_t mode) {
@@ -191,13 +198,13 @@ long sys_fchmodat(const SyscallArgs& a) {
 }
 static long fchmod_file(OpenFile* f, uint32_t mode) {
     if (f->kind == FileKind::TmpFile || f->kind == FileKind::TmpDir)
-        return tmpfs_fchmod(f, mode);
+        return fsnotify_file_if(tmpfs_fchmod(f, mode), f, in_mask::kAttrib);
     if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
         return 0;
     abi::HcFs req = fs_request(abi::kFsChmod);
     req.handle = f->handle;
     req.mode = mode & 07777;
-    return fs_call(req);
+    return fsnotify_file_if(fs_call(req), f, in_mask::kAttrib);
 }
 long sys_fchmod(const SyscallArgs& a) {
     OpenFile* f = fd_get(fd_arg(a.a0));
@@ -225,7 +232,7 @@ static long do_chown(PathArg& p, int64_t uid, int64_t gid, uint32_t flags) {
         if (OpenFile* f = linked_file(res); f && !(flags & AT_SYMLINK_NOFOLLOW))
             return fchown_file(f, uid, gid);
         if (res.in_tmpfs)
-            return tmpfs_chown(res, uid, gid);
+            return fsnotify_attrib_if(tmpfs_chown(res, uid, gid), res);
         if (!res.in_share)
             return chown_kernel_file(uid, gid);  // resolved: it exists
         abi::HcFs req = redirectable(p, path_request(abi::kFsChown, res));
@@ -234,7 +241,7 @@ static long do_chown(PathArg& p, int64_t uid, int64_t gid, uint32_t flags) {
         req.flags = flags & AT_SYMLINK_NOFOLLOW;
         r = fs_call(req);
         if (!follow_redirect(p, &r, req))
-            return r;
+            return fsnotify_attrib_if(r, res);
     }
 }
 static long fchown_fd(long fd, int64_t uid, int64_t gid);
@@ -260,14 +267,14 @@ static long fchown_fd(long fd, int64_t uid, int64_t gid) {
 }
 static long fchown_file(OpenFile* f, int64_t uid, int64_t gid) {
     if (f->kind == FileKind::TmpFile || f->kind == FileKind::TmpDir)
-        return tmpfs_fchown(f, uid, gid);
+        return fsnotify_file_if(tmpfs_fchown(f, uid, gid), f, in_mask::kAttrib);
     if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
         return chown_kernel_file(uid, gid);
     abi::HcFs req = fs_request(abi::kFsChown);
     req.handle = f->handle;
     req.offset = uid;
     req.offset2 = gid;
-    return fs_call(req);
+    return fsnotify_file_if(fs_call(req), f, in_mask::kAttrib);
 }
 long sys_fchown(const SyscallArgs& a) { return fchown_fd(fd_arg(a.a0), id_arg(a.a1), id_arg(a.a2)); }
 
@@ -286,7 +293,7 @@ static long do_mknod(PathArg& p, uint32_t mode) {
         if (r < 0)
             return r;
         if (res.in_tmpfs)
-            return tmpfs_mknod(res, type | (mode & 07777));
+            return fsnotify_created_if(tmpfs_mknod(res, type | (mode & 07777)), res, false);
         if (!res.in_share)
             return res.special == Special::None ? -err::kNoEnt : -err::kExist;
         if (type == S_IFCHR || type == S_IFBLK)
@@ -296,7 +303,7 @@ static long do_mknod(PathArg& p, uint32_t mode) {
         attr_forget(res.abs, res.abs_len);
         r = fs_call(req);
         if (!follow_redirect(p, &r, req))
-            return r;
+            return fsnotify_created_if(r, res, false);
     }
 }
 long sys_mknod(const SyscallArgs& a) {
@@ -325,7 +332,7 @@ long sys_fallocate(const SyscallArgs& a) {
     case FileKind::HostFile:
         break;
     case FileKind::TmpFile:
-        return tmpfs_fallocate(f, static_cast<uint32_t>(a.a1), offset, len);
+        return fsnotify_file_if(tmpfs_fallocate(f, static_cast<uint32_t>(a.a1), offset, len), f, in_mask::kModify);
     case FileKind::HostDir:
     case FileKind::SynthDir:
     case FileKind::TmpDir:
@@ -344,13 +351,8 @@ long sys_fallocate(const SyscallArgs& a) {
     req.flags = static_cast<uint32_t>(a.a1);
     req.offset = offset;
     req.len = static_cast<uint64_t>(len);
-    return fs_call(req);
+    return fsnotify_file_if(fs_call(req), f, in_mask::kModify);
 }
-
-// Extended attributes: shares do not carry them, as on a file system
-// mounted without xattr support. Programs (ls -l asking for SELinux labels
-// and ACLs, cp -a, tar) treat EOPNOTSUPP as "none".
-long sys_xattr(const SyscallArgs&) { return -err::kOpNotSupp; }
 
 constexpr uint64_t kStatfsSize = sizeof(struct statfs);
 static long statfs_synthetic(uint64_t buf) {

@@ -6,7 +6,9 @@
 #include "kernel/fs/identity.hpp"
 #include "kernel/fs/pipe.hpp"
 #include "kernel/fs/resolved.hpp"
+#include "kernel/fs/tmpfs_xattr.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/mm/address_space.hpp"
 #include "kernel/mm/frames.hpp"
 #include "kernel/mm/kmem.hpp"
 #include "kernel/mm/layout.hpp"
@@ -21,7 +23,7 @@ unsigned current_umask();
 
 namespace {
 
-constexpr uint32_t kMaxInodes = 2048;
+constexpr uint32_t kMaxInodes = kTmpfsMaxInodes;
 constexpr uint32_t kMaxDirents = 2048;
 constexpr size_t kNameMax = 255;
 constexpr uint64_t kPageBytes = 4096;
@@ -146,6 +148,7 @@ void put_inode(uint32_t ino) {
         kmem_free(n.pages, n.page_cap * sizeof(uint64_t));
     if (n.name)
         kmem_free(n.name, n.name_len + 1);
+    tmpfs_xattr_drop(ino);
     n.used = false;
 }
 
@@ -931,7 +934,29 @@ long tmpfs_reopen(OpenFile* f, uint32_t flags, OpenFile** out) {
 
 uint32_t tmpfs_file_instance(OpenFile* f) { return inode_of(f).instance; }
 
+// Extended attributes (fs/tmpfs_xattr.cpp); a change is a metadata change.
+static long xattr_on(uint32_t ino, uint32_t op, const char* name, size_t len, uint8_t* value, uint64_t size,
+                     uint32_t flags) {
+    Inode& n = g_inodes[ino];
+    long r = tmpfs_xattr_op(ino, n.mode & S_IFMT, op, name, len, value, size, flags);
+    if (r == 0 && (op == abi::kXattrSet || op == abi::kXattrRemove))
+        n.ctime = now_ns();
+    return r;
+}
+long tmpfs_xattr(const Resolved& res, uint32_t op, const char* name, size_t len, uint8_t* value, uint64_t size,
+                 uint32_t flags) {
+    Walk w;
+    long r = existing(res, w);
+    return r < 0 ? r : xattr_on(w.ino, op, name, len, value, size, flags);
+}
+long tmpfs_fxattr(OpenFile* f, uint32_t op, const char* name, size_t len, uint8_t* value, uint64_t size,
+                  uint32_t flags) {
+    return xattr_on(f->handle, op, name, len, value, size, flags);
+}
+
 long tmpfs_get_seals(OpenFile* f) { return static_cast<long>(inode_of(f).seals); }
+
+static bool same_inode(const OpenFile* f, uint32_t ino) { return f->kind == FileKind::TmpFile && f->handle == ino; }
 
 long tmpfs_add_seals(OpenFile* f, uint32_t seals) {
     constexpr uint32_t kAll = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
@@ -942,9 +967,9 @@ long tmpfs_add_seals(OpenFile* f, uint32_t seals) {
         return -err::kPerm;  // Linux: sealing needs a writable descriptor
     if (n.seals & F_SEAL_SEAL)
         return -err::kPerm;
-    // F_SEAL_WRITE while a writable shared mapping exists would be EBUSY on
-    // Linux; mappings of tmpfs files share the file's frames (tmpfs_map_frame)
-    // and are not counted per inode, so that case is not detected.
+    // Linux: no F_SEAL_WRITE while a shared mapping may still write.
+    if ((seals & F_SEAL_WRITE) && !(n.seals & F_SEAL_WRITE) && mm_mapped_shared_writable(same_inode, f->handle))
+        return -err::kBusy;
     n.seals |= seals;
     return 0;
 }

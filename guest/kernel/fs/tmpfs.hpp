@@ -72,6 +72,13 @@ uint32_t tmpfs_file_instance(OpenFile* f);
 // /proc/PID/fd link text (see tmpfs.cpp); 0: no path.
 size_t tmpfs_fd_link(OpenFile* f, char* buf, size_t cap);
 
+// Extended attributes (op: abi::FsXattrOp; fs/tmpfs_xattr.hpp): value is
+// the value to set or where a get or list answer goes (kernel memory).
+long tmpfs_xattr(const Resolved& res, uint32_t op, const char* name, size_t len, uint8_t* value, uint64_t size,
+                 uint32_t flags);
+long tmpfs_fxattr(OpenFile* f, uint32_t op, const char* name, size_t len, uint8_t* value, uint64_t size,
+                  uint32_t flags);
+
 // UTIME_NOW/UTIME_OMIT handling for utimensat: fills ns[2] from the
 // timespec[2] (kernel memory; nullptr: now, returns 1); omitted times stay -1.
 long tmpfs_times_from(const __kernel_timespec* ts, int64_t* ns);

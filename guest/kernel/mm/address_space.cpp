@@ -72,9 +72,14 @@ long populate_image(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b) {
     return 0;
 }
 
-// A file whose pages are frames (tmpfs): map them, not copies.
+// A file whose pages are frames (tmpfs): map them, not copies. Pages past
+// the file's end get none (a fault there is SIGBUS: as_fault).
 long populate_file_frames(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b) {
+    int64_t size = mm_file_size(v.file);
+    uint64_t end = size <= 0 ? 0 : (static_cast<uint64_t>(size) + kPage - 1) & ~(kPage - 1);
     for (uint64_t va = a; va < b; va += kPage) {
+        if (v.offset + (va - v.start) >= end)
+            break;
         long err = 0;
         uint64_t frame = mm_file_frame(v.file, v.offset + (va - v.start), &err);
         if (!frame)

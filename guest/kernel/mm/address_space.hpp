@@ -108,8 +108,13 @@ long as_unmap(AddressSpace& as, uint64_t a, uint64_t b);
 long as_protect(AddressSpace& as, uint64_t a, uint64_t b, int prot);
 // Resolves a fault at addr (mm/fault.cpp): maps the pages around it or
 // copies a shared frame about to be written. 0, -EFAULT (the access is not
-// allowed: SIGSEGV) or -ENOMEM (no frame: the OOM report).
+// allowed: SIGSEGV), kFaultBeyondEof (SIGBUS) or -ENOMEM (no frame: the OOM
+// report).
 long as_fault(AddressSpace& as, uint64_t addr, bool write, bool exec);
+// as_fault's answer for a page of a file mapping wholly past the end of
+// the file (a tmpfs file or memfd): SIGBUS, as on Linux. Outside the errno
+// range; as_prepare (the kernel's own accesses) turns it into EFAULT.
+inline constexpr long kFaultBeyondEof = -(4096 + 2);
 // Makes [addr, addr+len) ready for the kernel to read (or write): present,
 // and private where written. 0, -EFAULT or -ENOMEM.
 long as_prepare(AddressSpace& as, uint64_t addr, uint64_t len, bool write);
@@ -143,6 +148,10 @@ long mm_file_store(OpenFile* f, const void* src, uint64_t len, uint64_t offset);
 int64_t mm_file_size(OpenFile* f);
 void mm_file_get(OpenFile* f);
 void mm_file_put(OpenFile* f);
+// Whether any process maps a file for which same(file, key) holds shared
+// and possibly writable (MAP_SHARED of a descriptor open for writing,
+// Linux's VM_SHARED|VM_MAYWRITE): F_SEAL_WRITE is EBUSY then.
+bool mm_mapped_shared_writable(bool (*same)(const OpenFile*, uint32_t), uint32_t key);
 // Files whose pages are guest frames already (tmpfs, memfd): a mapping
 // uses the file's frame itself (shared mappings see read/write at once;
 // private ones copy on write), taking a reference. 0 when the file has no

@@ -25,6 +25,11 @@ bool allowed(const Vma& v, bool write, bool exec) {
     return !exec || (v.prot & PROT_EXEC);
 }
 
+bool present(AddressSpace& as, uint64_t page) {
+    uint64_t* e = pt_entry(as.root, page, false);
+    return e && (*e & pte::kPresent);
+}
+
 // A private copy of the shared frame behind a copy-on-write entry.
 long break_cow(AddressSpace& as, uint64_t va, uint64_t& e) {
     uint64_t old = e & pte::kAddr;
@@ -69,10 +74,11 @@ long as_fault(AddressSpace& as, uint64_t addr, bool write, bool exec) {
     if (r < 0 && r != -err::kNoMem)
         return r;
     // Out of memory for the window: the faulting page alone may still fit.
-    e = pt_entry(as.root, page, false);
-    if (!e || !(*e & pte::kPresent))
-        return r < 0 ? r : as_populate(as, copy, page, page + kPage);
-    return 0;
+    if (present(as, page))
+        return 0;
+    if (r < 0 || (r = as_populate(as, copy, page, page + kPage)) < 0)
+        return r;
+    return present(as, page) ? 0 : kFaultBeyondEof;  // only a file's end leaves an allowed page out
 }
 
 long as_prepare(AddressSpace& as, uint64_t addr, uint64_t len, bool write) {
@@ -92,6 +98,9 @@ long as_prepare(AddressSpace& as, uint64_t addr, uint64_t len, bool write) {
             long r = as_populate(as, copy, va, page_up(stop));
             if (r < 0)
                 return r;
+            for (uint64_t p = va; p < stop; p += kPage)
+                if (!present(as, p))
+                    return -err::kFault;  // past a file's end: the program would get SIGBUS
         }
         if (write) {
             long r = 0;

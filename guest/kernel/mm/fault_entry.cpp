@@ -64,6 +64,12 @@ extern "C" void lvm_page_fault(PushedGprs* regs) {
         long r = as_fault(*current_process()->mm, addr, err & kErrWrite, err & kErrFetch);
         if (r == 0)
             return;
+        if (r == kFaultBeyondEof && !in_kernel_image(rip)) {
+            // Linux: a page wholly past the end of a mapped file is SIGBUS (BUS_ADRERR).
+            if (signal_fault_to_handler(*regs, SIGBUS, BUS_ADRERR, addr, 14, err))
+                return;
+            report(abi::kFaultPastEof, addr);
+        }
         if (!in_kernel_image(rip)) {
             if (r != -err::kNoMem && to_handler(*regs, addr, err))
                 return;

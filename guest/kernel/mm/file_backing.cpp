@@ -1,17 +1,24 @@
 // The file layer as the memory manager sees it: file mappings hold a
 // reference on their open file and are filled with file_read.
+#include "kernel/errno.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/stat.hpp"
 #include "kernel/fs/tmpfs.hpp"
 #include "kernel/mm/address_space.hpp"
+#include "kernel/proc/process.hpp"
+#include "kernel/proc/task.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
 long mm_file_fill(OpenFile* f, void* dst, uint64_t len, uint64_t offset) {
+    if (!f->ops->read)
+        return -err::kInval;
     uint64_t done = 0;
     while (done < len) {
-        long n = file_read(f, static_cast<char*>(dst) + done, len - done, static_cast<int64_t>(offset + done));
+        // The file's own read, not file_read: page-ins are no read() (no IN_ACCESS).
+        long n = f->ops->read(f, static_cast<char*>(dst) + done, len - done, static_cast<int64_t>(offset + done));
         if (n < 0)
             return n;
         if (n == 0)
@@ -22,7 +29,9 @@ long mm_file_fill(OpenFile* f, void* dst, uint64_t len, uint64_t offset) {
 }
 
 long mm_file_store(OpenFile* f, const void* src, uint64_t len, uint64_t offset) {
-    return file_write(f, src, len, static_cast<int64_t>(offset));
+    if (!f->ops->write)
+        return -err::kInval;
+    return f->ops->write(f, src, len, static_cast<int64_t>(offset));  // no IN_MODIFY, as on Linux
 }
 
 int64_t mm_file_size(OpenFile* f) {
@@ -39,5 +48,19 @@ uint64_t mm_file_frame(OpenFile* f, uint64_t offset, long* err) {
     return f->kind == FileKind::TmpFile ? tmpfs_map_frame(f, offset, err) : 0;
 }
 void mm_file_put(OpenFile* f) { file_put(f); }
+
+bool mm_mapped_shared_writable(bool (*same)(const OpenFile*, uint32_t), uint32_t key) {
+    for (Process* p = process_first(); p; p = process_next(p)) {
+        if (!p->mm)
+            continue;
+        const AddressSpace& as = *p->mm;
+        for (uint32_t i = 0; i < as.nvma; ++i) {
+            const Vma& v = as.vmas[i];
+            if (v.file && (v.flags & kVmShared) && (v.file->flags & O_ACCMODE) != O_RDONLY && same(v.file, key))
+                return true;
+        }
+    }
+    return false;
+}
 
 }  // namespace lightvm::guest
