@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -101,6 +102,7 @@ struct Req {
     uint64_t buf = kBuf;
     uint64_t len = 0;
     int64_t offset = 0;
+    int64_t offset2 = 0;
 };
 
 class FsDeviceTest : public ::testing::Test {
@@ -172,6 +174,7 @@ protected:
         hc.buf = r.buf;
         hc.len = r.len;
         hc.offset = r.offset;
+        hc.offset2 = r.offset2;
         hc.result = kSentinel;
         hc.aux = 0;
         put(kPath, r.path.substr(0, 0x2000));
@@ -593,6 +596,51 @@ TEST_F(FsDeviceTest, MknodFifosNotDevices) {
     EXPECT_EQ(result({.op = abi::kFsMknod, .path = "f", .share = 2, .mode = S_IFIFO | 0600}), -EROFS);
     EXPECT_EQ(result({.op = abi::kFsMknod, .path = "../../escape", .mode = S_IFIFO | 0600}), 0);
     EXPECT_FALSE(fs::exists(m_tmp + "/escape")) << "the name is created inside the share";
+}
+
+// Extended attributes: the host file's user.* ones, other namespaces
+// refused and left out of lists, never a change in a read-only share.
+TEST_F(FsDeviceTest, XattrsPassUserNamespaceOnly) {
+    if (::setxattr((m_share + "/file").c_str(), "user.probe", "1", 1, 0) != 0)
+        GTEST_SKIP() << "SKIPPED: the host file system has no user.* attributes";
+    ::setxattr((m_share + "/file").c_str(), "trusted.hidden", "h", 1, 0);  // as root only; hidden anyway
+    auto name = [&](const std::string& n) {
+        put(kPath2, n);
+        return static_cast<int64_t>(n.size());
+    };
+    auto xattr = [&](uint32_t op, const std::string& path, const std::string& n, uint64_t len, uint32_t mode = 0,
+                     uint32_t share = 0) {
+        int64_t nlen = name(n);
+        return result({.op = abi::kFsXattr, .path = path, .share = share, .flags = op, .mode = mode, .len = len,
+                       .offset = static_cast<int64_t>(kPath2), .offset2 = nlen});
+    };
+    put(kBuf, "value");
+    EXPECT_EQ(xattr(abi::kXattrSet, "file", "user.a", 5), 0);
+    char v[16] = {};
+    EXPECT_EQ(::getxattr((m_share + "/file").c_str(), "user.a", v, sizeof v), 5) << "on the host file";
+    EXPECT_EQ(std::string(v, 5), "value");
+    EXPECT_EQ(xattr(abi::kXattrSet, "file", "user.a", 5, XATTR_CREATE), -EEXIST);
+    EXPECT_EQ(xattr(abi::kXattrGet, "file", "user.a", 0), 5) << "size query";
+    put(kBuf, "-----");
+    EXPECT_EQ(xattr(abi::kXattrGet, "file", "user.a", 64), 5);
+    EXPECT_EQ(get(kBuf, 5), "value");
+    EXPECT_EQ(xattr(abi::kXattrGet, "file", "user.a", 2), -ERANGE);
+    EXPECT_EQ(xattr(abi::kXattrGet, "file", "trusted.hidden", 64), -EOPNOTSUPP);
+    EXPECT_EQ(xattr(abi::kXattrSet, "file", "security.x", 1), -EOPNOTSUPP);
+    EXPECT_EQ(xattr(abi::kXattrSet, "file", "system.posix_acl_access", 1), -EOPNOTSUPP);
+    EXPECT_EQ(xattr(abi::kXattrSet, "file", "user.a", 1, 4), -EINVAL);
+    EXPECT_EQ(xattr(abi::kXattrSet, "file", "", 1), -ERANGE);
+    EXPECT_EQ(xattr(abi::kXattrSet, "file", "user.x", 70000), -E2BIG);
+    int64_t n = xattr(abi::kXattrList, "file", "", 256);
+    ASSERT_GT(n, 0);
+    std::string list = get(kBuf, static_cast<size_t>(n));
+    EXPECT_NE(list.find("user.a"), std::string::npos) << list;
+    EXPECT_EQ(list.find("trusted."), std::string::npos) << "other namespaces are not listed";
+    EXPECT_EQ(xattr(abi::kXattrList, "file", "", 0), n) << "size query of the filtered list";
+    EXPECT_EQ(xattr(abi::kXattrRemove, "file", "user.a", 0), 0);
+    EXPECT_EQ(xattr(abi::kXattrRemove, "file", "user.a", 0), -ENODATA);
+    EXPECT_EQ(xattr(abi::kXattrGet, "../../etc/passwd", "user.a", 64), -ENODATA) << "confined to the share";
+    EXPECT_EQ(xattr(abi::kXattrSet, "file", "user.a", 1, 0, 2), -EROFS) << "a read-only share";
 }
 
 // The guest's open of /dev/fd/N: the same file again, with its own access
@@ -1263,7 +1311,13 @@ TEST_F(FsDeviceTest, GuestRangesOutsideMemoryFault) {
     EXPECT_EQ(host_read(m_share + "/file"), "0123456789");
 
     // Unknown operations.
-    for (uint32_t op : {0u, 30u, 1000u, 0xffffffffu}) {  // 21-29: sendfile ... chown, fallocate, mknod, reopen
+    with({.op = abi::kFsXattr, .path = "file", .offset = static_cast<int64_t>(end - 2), .offset2 = 5},
+         [](abi::HcFs&) {});  // the name runs past guest memory
+    with({.op = abi::kFsXattr, .path = "file", .path2 = "user.a", .buf = end - 2, .len = 16}, [&](abi::HcFs& hc) {
+        hc.offset = kPath2;
+        hc.offset2 = 6;
+    });  // the value buffer does
+    for (uint32_t op : {0u, 31u, 1000u, 0xffffffffu}) {  // 21-30: sendfile ... mknod, reopen, xattr
         Error u = with({.op = op}, [](abi::HcFs&) {});
         EXPECT_NE(u.to_string().find("unknown operation"), std::string::npos);
     }

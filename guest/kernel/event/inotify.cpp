@@ -12,7 +12,7 @@
 #include "kernel/event/event_file.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
-#include "kernel/fs/fsnotify.hpp"
+#include "kernel/fs/sys_fs_common.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/kmem.hpp"
 #include "kernel/mm/uaccess.hpp"
@@ -160,6 +160,8 @@ long ino_release(OpenFile* f) {
     return 0;
 }
 
+void on_file_event(OpenFile* f, FileEvent e);
+
 long make_instance(uint64_t flags) {
     if (flags & ~uint64_t{O_CLOEXEC | O_NONBLOCK})
         return -err::kInval;
@@ -173,12 +175,69 @@ long make_instance(uint64_t flags) {
     if (!queue)
         return -err::kNoMem;
     *in = Instance{true, 1, queue, 0, 0, 0, 0, {}};
+    file_set_notify(on_file_event);
     long fd = event_install(FileKind::Inotify, in, O_RDONLY | (flags & O_NONBLOCK), flags & O_CLOEXEC);
     if (fd < 0) {
         kmem_free(queue, kQueueBytes);
         in->used = false;
     }
     return fd;
+}
+
+// Descriptors opened while a watch existed: their directory and name.
+struct Noted {
+    OpenFile* f;
+    FileId obj, dir;
+    bool is_dir;
+    uint16_t len;
+    char name[256];
+};
+constexpr int kMaxNoted = 64;
+Noted g_noted[kMaxNoted];
+int g_noted_count;
+
+Noted* noted(const OpenFile* f) {
+    for (int i = 0; i < g_noted_count; ++i)
+        if (g_noted[i].f == f)
+            return &g_noted[i];
+    return nullptr;
+}
+
+bool on_a_file_system(const OpenFile* f) {
+    return f->kind == FileKind::HostFile || f->kind == FileKind::HostDir || f->kind == FileKind::TmpFile ||
+           f->kind == FileKind::TmpDir || f->kind == FileKind::Fifo;
+}
+
+// file_notify's hook: an event on a descriptor goes to watches on its file
+// (identity by fstat, or as noted at open) and, when noted, its directory.
+void on_file_event(OpenFile* f, FileEvent e) {
+    Noted* n = g_noted_count ? noted(f) : nullptr;
+    if (g_watch_count && on_a_file_system(f)) {
+        bool wrote = (f->flags & O_ACCMODE) != O_RDONLY;
+        uint32_t mask = e == FileEvent::Access   ? in_mask::kAccess
+                        : e == FileEvent::Modify ? in_mask::kModify
+                        : e == FileEvent::Attrib ? in_mask::kAttrib
+                        : wrote                  ? in_mask::kCloseWrite
+                                                 : in_mask::kCloseNoWrite;
+        Stat st;
+        if (n)
+            inotify_notify(n->obj, n->dir, n->name, n->len, mask | (n->is_dir ? in_mask::kIsDir : 0), 0);
+        else if (file_stat(f, &st) == 0)
+            inotify_notify(FileId{st.dev, st.ino}, FileId{}, nullptr, 0,
+                           mask | ((st.mode & S_IFMT) == S_IFDIR ? in_mask::kIsDir : 0), 0);
+    }
+    if (n && e == FileEvent::Closed)
+        *n = g_noted[--g_noted_count];
+}
+
+long identify(uint64_t user_path, bool follow, FileId* out, bool* dir) {
+    Stat st;
+    long r = do_stat(AT_FDCWD, user_path, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW);
+    if (r < 0)
+        return r;
+    *out = FileId{st.dev, st.ino};
+    *dir = (st.mode & S_IFMT) == S_IFDIR;
+    return 0;
 }
 
 Instance* instance_fd(long fd, long* err) {
@@ -206,6 +265,14 @@ const FileOps kInotifyOps = {
 bool inotify_active() { return g_watch_count > 0; }
 
 uint32_t inotify_cookie() { return ++g_cookie; }
+
+void inotify_note_open(OpenFile* f, FileId obj, FileId dir, bool is_dir, const char* name, size_t len) {
+    if (g_noted_count >= kMaxNoted || len >= sizeof g_noted[0].name)
+        return;  // then only watches on the file itself see its events
+    Noted& e = g_noted[g_noted_count++];
+    e = Noted{f, obj, dir, is_dir, static_cast<uint16_t>(len), {}};
+    memcpy(e.name, name, len);
+}
 
 void inotify_notify(FileId obj, FileId dir, const char* name, size_t len, uint32_t mask, uint32_t cookie) {
     if (!g_watch_count)
@@ -248,7 +315,7 @@ long sys_inotify_add_watch(const SyscallArgs& a) {
         return -err::kInval;
     FileId id;
     bool dir;
-    if ((r = fsnotify_identify(a.a1, !(mask & kInDontFollow), &id, &dir)) < 0)
+    if ((r = identify(a.a1, !(mask & kInDontFollow), &id, &dir)) < 0)
         return r;
     if ((mask & kInOnlyDir) && !dir)
         return -err::kNotDir;

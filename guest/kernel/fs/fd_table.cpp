@@ -2,7 +2,6 @@
 
 #include "kernel/errno.hpp"
 #include "kernel/fs/file_ops.hpp"
-#include "kernel/fs/fsnotify.hpp"
 #include "kernel/fs/locks.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/kmem.hpp"
@@ -72,7 +71,7 @@ long file_put(OpenFile* f) {
     if (f->ep_watchers && g_unwatch)
         g_unwatch(f);
     locks_file_released(f);
-    fsnotify_closed(f);
+    file_notify(f, FileEvent::Closed);
     long err = f->ops->release ? f->ops->release(f) : 0;
     if (f->path) {
         int i = static_cast<int>((f->path - g_paths[0]) / kPathSlotSize);

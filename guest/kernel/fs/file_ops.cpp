@@ -1,7 +1,6 @@
 #include "kernel/fs/file_ops.hpp"
 
 #include "kernel/errno.hpp"
-#include "kernel/fs/fsnotify.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/uapi.hpp"
 
@@ -17,7 +16,16 @@ bool writable(const OpenFile* f) {
            f->kind == FileKind::PipeWrite;
 }
 
+void (*g_notify)(OpenFile*, FileEvent);  // file_set_notify
+
 }  // namespace
+
+void file_set_notify(void (*fn)(OpenFile* f, FileEvent e)) { g_notify = fn; }
+
+void file_notify(OpenFile* f, FileEvent e) {
+    if (g_notify)
+        g_notify(f, e);
+}
 
 long synthetic_stat(Stat* out, uint64_t dev, uint64_t ino, uint32_t mode, uint64_t rdev) {
     Stat st{};
@@ -91,7 +99,7 @@ long file_read(OpenFile* f, void* buf, size_t len, int64_t at) {
         return -err::kBadF;
     long r = f->ops->read ? f->ops->read(f, buf, len, at) : -err::kInval;
     if (r > 0)
-        fsnotify_file(f, in_mask::kAccess);
+        file_notify(f, FileEvent::Access);
     return r;
 }
 
@@ -100,7 +108,7 @@ long file_write(OpenFile* f, const void* buf, size_t len, int64_t at) {
         return -err::kBadF;
     long r = f->ops->write ? f->ops->write(f, buf, len, at) : -err::kInval;
     if (r > 0)
-        fsnotify_file(f, in_mask::kModify);
+        file_notify(f, FileEvent::Modify);
     return r;
 }
 

@@ -36,6 +36,17 @@ struct FileOps {
 // The operations for a kind (never null).
 const FileOps* file_ops_for(FileKind kind);
 
+// What happened to an open file, for inotify: kernel/event/inotify.cpp
+// registers the hook with its first instance (until then nothing is done).
+enum class FileEvent : uint8_t { Access, Modify, Attrib, Closed };
+void file_set_notify(void (*fn)(OpenFile* f, FileEvent e));
+void file_notify(OpenFile* f, FileEvent e);
+inline long file_notify_if(long r, OpenFile* f, FileEvent e) {  // after a call: only when it succeeded
+    if (r == 0)
+        file_notify(f, e);
+    return r;
+}
+
 long file_read(OpenFile* f, void* buf, size_t len, int64_t at);
 long file_write(OpenFile* f, const void* buf, size_t len, int64_t at);
 long file_seek(OpenFile* f, int64_t offset, int whence);

@@ -1,13 +1,9 @@
 // Identities for inotify: a path's file and its directory are found by
-// lstat of the resolved absolute path and of its lexical parent; a
-// descriptor's by fstat, or from what was noted when it was opened while a
-// watch existed (then its directory and name too, so a watch on the
-// directory sees IN_MODIFY/IN_CLOSE_WRITE of the file with its name). Event
+// lstat of the resolved absolute path and of its lexical parent. Event
 // order follows Linux's fsnotify calls (fs/namei.c, include/linux/fsnotify.h).
 #include "kernel/fs/fsnotify.hpp"
 
 #include "kernel/errno.hpp"
-#include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/resolved.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
 #include "kernel/kernel.hpp"
@@ -20,18 +16,6 @@ using namespace fs_sys;
 namespace {
 
 using namespace in_mask;
-
-// Descriptors opened while a watch existed: their directory and name.
-struct Noted {
-    OpenFile* f;
-    FileId obj, dir;
-    bool is_dir;
-    uint16_t len;
-    char name[256];
-};
-constexpr int kMaxNoted = 64;
-Noted g_noted[kMaxNoted];
-int g_noted_count;
 
 PathArg g_path;  // the kernel stack is small; one event at a time
 
@@ -80,18 +64,6 @@ void notify_self(const NotifyName& n, uint32_t mask) {
 // The usual event: to watches on the file and, with the name, on its directory.
 void notify_both(const NotifyName& n, uint32_t mask) {
     inotify_notify(n.obj, n.dir, n.name, n.len, mask | dir_bit(n.is_dir), 0);
-}
-
-Noted* noted(const OpenFile* f) {
-    for (int i = 0; i < g_noted_count; ++i)
-        if (g_noted[i].f == f)
-            return &g_noted[i];
-    return nullptr;
-}
-
-bool on_a_file_system(const OpenFile* f) {
-    return f->kind == FileKind::HostFile || f->kind == FileKind::HostDir || f->kind == FileKind::TmpFile ||
-           f->kind == FileKind::TmpDir || f->kind == FileKind::Fifo;
 }
 
 }  // namespace
@@ -181,43 +153,9 @@ void fsnotify_opened(OpenFile* f, const Resolved& res, bool created) {
     lookup(res, n);
     if (created)
         notify_name(n, kCreate);
-    if (g_noted_count < kMaxNoted && n.obj.valid()) {
-        Noted& e = g_noted[g_noted_count++];
-        e = Noted{f, n.obj, n.dir, n.is_dir, static_cast<uint16_t>(n.len), {}};
-        memcpy(e.name, n.name, n.len);
-    }
+    if (n.obj.valid())
+        inotify_note_open(f, n.obj, n.dir, n.is_dir, n.name, n.len);
     notify_both(n, kOpen);
-}
-
-void fsnotify_file(OpenFile* f, uint32_t mask) {
-    if (!inotify_active() || !on_a_file_system(f))
-        return;
-    if (const Noted* e = noted(f)) {
-        inotify_notify(e->obj, e->dir, e->name, e->len, mask | dir_bit(e->is_dir), 0);
-        return;
-    }
-    Stat st;
-    if (file_stat(f, &st) == 0)
-        inotify_notify(id_of(st), FileId{}, nullptr, 0, mask | dir_bit((st.mode & S_IFMT) == S_IFDIR), 0);
-}
-
-void fsnotify_closed(OpenFile* f) {
-    if (!inotify_active() && g_noted_count == 0)
-        return;
-    bool wrote = (f->flags & O_ACCMODE) != O_RDONLY;
-    fsnotify_file(f, wrote ? kCloseWrite : kCloseNoWrite);
-    if (Noted* e = noted(f))
-        *e = g_noted[--g_noted_count];
-}
-
-long fsnotify_identify(uint64_t user_path, bool follow, FileId* out, bool* dir) {
-    Stat st;
-    long r = do_stat(AT_FDCWD, user_path, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW);
-    if (r < 0)
-        return r;
-    *out = id_of(st);
-    *dir = (st.mode & S_IFMT) == S_IFDIR;
-    return 0;
 }
 
 }  // namespace lightvm::guest

@@ -1,8 +1,9 @@
-// What the file systems tell inotify (kernel/event/inotify.hpp): the calls
-// that change or open files report here, after they succeeded, and this
-// layer finds the identities (st_dev, st_ino) of the file and its directory
-// that watches are keyed by. Everything is a no-op while no watch exists;
-// while one does, an event may cost a stat.
+// What the path calls tell inotify (kernel/event/inotify.hpp): the calls
+// that change or open files by name report here, after they succeeded, and
+// this layer finds the identities (st_dev, st_ino) of the file and its
+// directory that watches are keyed by. Everything is a no-op while no watch
+// exists; while one does, an event may cost a stat. Events on descriptors
+// (read, write, close, fchmod, ...) go through file_notify (fs/file_ops.hpp).
 #pragma once
 
 #include <stddef.h>
@@ -14,13 +15,6 @@ namespace lightvm::guest {
 
 struct OpenFile;
 struct Resolved;
-
-// Event bits (<sys/inotify.h>).
-namespace in_mask {
-inline constexpr uint32_t kAccess = 0x1, kModify = 0x2, kAttrib = 0x4, kCloseWrite = 0x8, kCloseNoWrite = 0x10,
-                          kOpen = 0x20, kMovedFrom = 0x40, kMovedTo = 0x80, kCreate = 0x100, kDelete = 0x200,
-                          kDeleteSelf = 0x400, kMoveSelf = 0x800, kIsDir = 0x40000000;
-}
 
 // A name and what it named, looked up before a call that removes or moves
 // it (afterwards the name is gone). obj is invalid when nobody watches.
@@ -51,17 +45,8 @@ inline long fsnotify_attrib_if(long r, const Resolved& res) {
     return r;
 }
 
-// A descriptor: opened (created: O_CREAT made it), read, written, changed,
-// and its last reference closed.
+// A descriptor was opened (created: O_CREAT made the file): IN_CREATE,
+// IN_OPEN, and inotify notes its directory and name for later events.
 void fsnotify_opened(OpenFile* f, const Resolved& res, bool created);
-void fsnotify_file(OpenFile* f, uint32_t mask);
-void fsnotify_closed(OpenFile* f);
-inline long fsnotify_file_if(long r, OpenFile* f, uint32_t mask) {
-    if (r == 0)
-        fsnotify_file(f, mask);
-    return r;
-}
-// inotify_add_watch's path: its identity, and whether it is a directory.
-long fsnotify_identify(uint64_t user_path, bool follow, FileId* out, bool* dir);
 
 }  // namespace lightvm::guest

@@ -231,8 +231,13 @@ long sys_renameat2(const SyscallArgs& a) {
                      static_cast<uint32_t>(a.a4));
 }
 long sys_link(const SyscallArgs& a) { return two_paths(abi::kFsLink, AT_FDCWD, a.a0, AT_FDCWD, a.a1, 0); }
+// AT_SYMLINK_FOLLOW links the file a final symlink names (the monitor
+// resolves it inside the share); AT_EMPTY_PATH is not supported (ENOENT).
 long sys_linkat(const SyscallArgs& a) {
-    return two_paths(abi::kFsLink, fd_arg(a.a0), a.a1, fd_arg(a.a2), a.a3, 0);
+    auto flags = static_cast<uint32_t>(a.a4);
+    if (flags & ~static_cast<uint32_t>(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
+        return -err::kInval;
+    return two_paths(abi::kFsLink, fd_arg(a.a0), a.a1, fd_arg(a.a2), a.a3, flags & AT_SYMLINK_FOLLOW);
 }
 
 static long do_symlink(uint64_t target_addr, long dirfd, uint64_t link_path) {

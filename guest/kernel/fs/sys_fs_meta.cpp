@@ -43,11 +43,11 @@ long sys_ftruncate(const SyscallArgs& a) {
     if ((f->flags & O_ACCMODE) == 0)
         return -err::kInval;  // Linux: EINVAL when not open for writing
     if (f->kind == FileKind::TmpFile)
-        return fsnotify_file_if(tmpfs_ftruncate(f, static_cast<int64_t>(a.a1)), f, in_mask::kModify);
+        return file_notify_if(tmpfs_ftruncate(f, static_cast<int64_t>(a.a1)), f, FileEvent::Modify);
     abi::HcFs req = fs_request(abi::kFsTruncate);
     req.handle = f->handle;
     req.offset = static_cast<int64_t>(a.a1);
-    return fsnotify_file_if(fs_call(req), f, in_mask::kModify);
+    return file_notify_if(fs_call(req), f, FileEvent::Modify);
 }
 
 static long modified_if(long r, const Resolved& res) {
@@ -92,14 +92,14 @@ static long utimens(long dirfd, uint64_t path, const __kernel_timespec* kt, uint
         if (f->kind == FileKind::TmpFile || f->kind == FileKind::TmpDir) {
             int64_t ns[2];
             long t = tmpfs_times_from(kt, ns);
-            return t < 0 ? t : fsnotify_file_if(tmpfs_futimens(f, t == 1 ? nullptr : ns), f, in_mask::kAttrib);
+            return t < 0 ? t : file_notify_if(tmpfs_futimens(f, t == 1 ? nullptr : ns), f, FileEvent::Attrib);
         }
         if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
             return 0;
         abi::HcFs req = fs_request(abi::kFsUtimens);
         req.handle = f->handle;
         req.buf = times_gpa;
-        return fsnotify_file_if(fs_call(req), f, in_mask::kAttrib);
+        return file_notify_if(fs_call(req), f, FileEvent::Attrib);
     };
     if (path == 0) {  // futimens(fd, times)
         OpenFile* f = fd_get(dirfd);
@@ -198,13 +198,13 @@ long sys_fchmodat(const SyscallArgs& a) {
 }
 static long fchmod_file(OpenFile* f, uint32_t mode) {
     if (f->kind == FileKind::TmpFile || f->kind == FileKind::TmpDir)
-        return fsnotify_file_if(tmpfs_fchmod(f, mode), f, in_mask::kAttrib);
+        return file_notify_if(tmpfs_fchmod(f, mode), f, FileEvent::Attrib);
     if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
         return 0;
     abi::HcFs req = fs_request(abi::kFsChmod);
     req.handle = f->handle;
     req.mode = mode & 07777;
-    return fsnotify_file_if(fs_call(req), f, in_mask::kAttrib);
+    return file_notify_if(fs_call(req), f, FileEvent::Attrib);
 }
 long sys_fchmod(const SyscallArgs& a) {
     OpenFile* f = fd_get(fd_arg(a.a0));
@@ -267,14 +267,14 @@ static long fchown_fd(long fd, int64_t uid, int64_t gid) {
 }
 static long fchown_file(OpenFile* f, int64_t uid, int64_t gid) {
     if (f->kind == FileKind::TmpFile || f->kind == FileKind::TmpDir)
-        return fsnotify_file_if(tmpfs_fchown(f, uid, gid), f, in_mask::kAttrib);
+        return file_notify_if(tmpfs_fchown(f, uid, gid), f, FileEvent::Attrib);
     if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
         return chown_kernel_file(uid, gid);
     abi::HcFs req = fs_request(abi::kFsChown);
     req.handle = f->handle;
     req.offset = uid;
     req.offset2 = gid;
-    return fsnotify_file_if(fs_call(req), f, in_mask::kAttrib);
+    return file_notify_if(fs_call(req), f, FileEvent::Attrib);
 }
 long sys_fchown(const SyscallArgs& a) { return fchown_fd(fd_arg(a.a0), id_arg(a.a1), id_arg(a.a2)); }
 
@@ -332,7 +332,7 @@ long sys_fallocate(const SyscallArgs& a) {
     case FileKind::HostFile:
         break;
     case FileKind::TmpFile:
-        return fsnotify_file_if(tmpfs_fallocate(f, static_cast<uint32_t>(a.a1), offset, len), f, in_mask::kModify);
+        return file_notify_if(tmpfs_fallocate(f, static_cast<uint32_t>(a.a1), offset, len), f, FileEvent::Modify);
     case FileKind::HostDir:
     case FileKind::SynthDir:
     case FileKind::TmpDir:
@@ -351,7 +351,7 @@ long sys_fallocate(const SyscallArgs& a) {
     req.flags = static_cast<uint32_t>(a.a1);
     req.offset = offset;
     req.len = static_cast<uint64_t>(len);
-    return fsnotify_file_if(fs_call(req), f, in_mask::kModify);
+    return file_notify_if(fs_call(req), f, FileEvent::Modify);
 }
 
 constexpr uint64_t kStatfsSize = sizeof(struct statfs);

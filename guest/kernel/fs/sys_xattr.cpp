@@ -94,7 +94,7 @@ abi::HcFs share_request(abi::HcFs req, const XattrCall& c, bool follow) {
 long on_file_inner(OpenFile* f, const XattrCall& c);
 long on_file(OpenFile* f, const XattrCall& c) {
     long r = on_file_inner(f, c);
-    return changes(c) ? fsnotify_file_if(r, f, in_mask::kAttrib) : r;
+    return changes(c) ? file_notify_if(r, f, FileEvent::Attrib) : r;
 }
 
 // Files that are neither in a share nor in a tmpfs: no attributes at all.
