@@ -52,6 +52,40 @@ std::vector<std::string> split_lines(const std::string& s) {
     return out;
 }
 
+// Runs program p natively in a fresh host directory, then in a VM in each
+// of `wheres` (the host directory shared at /work, or the tmpfs /tmp): the
+// outputs must be the same, and the program must leave the share empty.
+// Returns the native output for further checks.
+std::string expect_same_as_native(const std::string& p, std::initializer_list<const char*> wheres) {
+    TempTree t;
+    fsys::create_directories(t.root + "/vm");
+    fsys::create_directories(t.root + "/native");
+    std::string here = fsys::current_path().string();
+    fsys::current_path(t.root + "/native");
+    auto n = run_host({guest_path(p)});
+    fsys::current_path(here);
+    for (const char* where : wheres) {
+        RunOptions o;
+        o.shares.push_back({t.root + "/vm", "/work", false});
+        o.cwd = where;
+        auto r = run_guest(p, {}, "", o);
+        EXPECT_TRUE(r.ok) << where << ": " << r.error;
+        EXPECT_EQ(r.status, 0) << where << ": " << describe(r);
+        EXPECT_EQ(r.out, n.out) << where;
+    }
+    EXPECT_TRUE(fsys::is_empty(t.root + "/vm")) << "the program removes what it made";
+    return n.out;
+}
+
+// Whether the file system of the test's temp directories keeps user.*
+// extended attributes (the share's attributes are the host file's).
+bool host_has_user_xattrs() {
+    TempTree t;
+    std::string probe = t.root + "/probe";
+    { std::ofstream(probe) << "x"; }
+    return ::setxattr(probe.c_str(), "user.probe", "1", 1, 0) == 0;
+}
+
 #define REQUIRE_FILE(path)                                                              \
     do {                                                                                \
         REQUIRE_KVM();                                                                  \
@@ -173,25 +207,8 @@ TEST_P(CompatProgram, LocksHintsAndTimesAsNatively) {
     REQUIRE_KVM();
     if (::geteuid() != 0)
         GTEST_SKIP() << "SKIPPED: the native run must be root (mlockall without RLIMIT_MEMLOCK)";
-    TempTree t;
-    fsys::create_directories(t.root + "/vm");
-    fsys::create_directories(t.root + "/native");
-    std::string p = prog("filecalls", GetParam());
-    std::string here = fsys::current_path().string();
-    fsys::current_path(t.root + "/native");
-    auto n = run_host({guest_path(p)});
-    fsys::current_path(here);
-    EXPECT_NE(n.out.find("OFD_GETLK b wr [2,3)"), std::string::npos) << n.out;
-    for (const char* where : {"/work", "/tmp"}) {
-        RunOptions o;
-        o.shares.push_back({t.root + "/vm", "/work", false});
-        o.cwd = where;
-        auto r = run_guest(p, {}, "", o);
-        ASSERT_TRUE(r.ok) << r.error;
-        EXPECT_EQ(r.status, 0) << where << ": " << describe(r);
-        EXPECT_EQ(r.out, n.out) << where;
-    }
-    EXPECT_TRUE(fsys::is_empty(t.root + "/vm")) << "the program removes what it made";
+    std::string native = expect_same_as_native(prog("filecalls", GetParam()), {"/work", "/tmp"});
+    EXPECT_NE(native.find("OFD_GETLK b wr [2,3)"), std::string::npos) << native;
 }
 
 // Extended attributes (user.*): in a share they are the host file's, in
@@ -199,85 +216,35 @@ TEST_P(CompatProgram, LocksHintsAndTimesAsNatively) {
 // host directory (the test needs a host file system with user.* support).
 TEST_P(CompatProgram, XattrsAsNatively) {
     REQUIRE_KVM();
-    TempTree t;
-    fsys::create_directories(t.root + "/vm");
-    fsys::create_directories(t.root + "/native");
-    std::string p = prog("xattrs", GetParam());
-    std::string here = fsys::current_path().string();
-    fsys::current_path(t.root + "/native");
-    auto n = run_host({guest_path(p)});
-    fsys::current_path(here);
-    if (n.out.find("get xf user.a: 5 \"hello\"") == std::string::npos)
-        GTEST_SKIP() << "SKIPPED: the host file system has no user.* attributes: " << n.out;
-    for (const char* where : {"/work", "/tmp"}) {
-        RunOptions o;
-        o.shares.push_back({t.root + "/vm", "/work", false});
-        o.cwd = where;
-        auto r = run_guest(p, {}, "", o);
-        ASSERT_TRUE(r.ok) << r.error;
-        EXPECT_EQ(r.status, 0) << where << ": " << describe(r);
-        EXPECT_EQ(r.out, n.out) << where;
-    }
-    EXPECT_TRUE(fsys::is_empty(t.root + "/vm")) << "the program removes what it made";
+    if (!host_has_user_xattrs())
+        GTEST_SKIP() << "SKIPPED: the host file system has no user.* attributes";
+    std::string native = expect_same_as_native(prog("xattrs", GetParam()), {"/work", "/tmp"});
+    EXPECT_NE(native.find("get xf user.a: 5 \"hello\""), std::string::npos) << native;
 }
 
 // inotify: the events of the program's own changes to a directory and a
 // file, in a share and in the tmpfs, as natively in a host directory.
 TEST_P(CompatProgram, InotifyAsNatively) {
     REQUIRE_KVM();
-    TempTree t;
-    fsys::create_directories(t.root + "/vm");
-    fsys::create_directories(t.root + "/native");
-    std::string p = prog("inotify", GetParam());
-    std::string here = fsys::current_path().string();
-    fsys::current_path(t.root + "/native");
-    auto n = run_host({guest_path(p)});
-    fsys::current_path(here);
-    EXPECT_NE(n.out.find("   dir MOVED_TO len 16 g cookie same\n"), std::string::npos) << n.out;
-    for (const char* where : {"/work", "/tmp"}) {
-        RunOptions o;
-        o.shares.push_back({t.root + "/vm", "/work", false});
-        o.cwd = where;
-        auto r = run_guest(p, {}, "", o);
-        ASSERT_TRUE(r.ok) << r.error;
-        EXPECT_EQ(r.status, 0) << where << ": " << describe(r);
-        EXPECT_EQ(r.out, n.out) << where;
-    }
-    EXPECT_TRUE(fsys::is_empty(t.root + "/vm")) << "the program removes what it made";
+    std::string native = expect_same_as_native(prog("inotify", GetParam()), {"/work", "/tmp"});
+    EXPECT_NE(native.find("   dir MOVED_TO len 16 g cookie same\n"), std::string::npos) << native;
 }
 
 // linkat(AT_SYMLINK_FOLLOW) links the symlink's target, without the flag
 // the link itself (as link() does): in a share, as natively.
 TEST_P(CompatProgram, LinkatFollowsAsNatively) {
     REQUIRE_KVM();
-    TempTree t;
-    fsys::create_directories(t.root + "/vm");
-    fsys::create_directories(t.root + "/native");
-    std::string p = prog("links", GetParam());
-    std::string here = fsys::current_path().string();
-    fsys::current_path(t.root + "/native");
-    auto n = run_host({guest_path(p)});
-    fsys::current_path(here);
-    EXPECT_NE(n.out.find("target and followed: same inode, not a symlink"), std::string::npos) << n.out;
-    RunOptions o;
-    o.shares.push_back({t.root + "/vm", "/work", false});
-    o.cwd = "/work";
-    auto r = run_guest(p, {}, "", o);
-    ASSERT_TRUE(r.ok) << r.error;
-    EXPECT_EQ(r.status, 0) << describe(r);
-    EXPECT_EQ(r.out, n.out);
-    EXPECT_TRUE(fsys::is_empty(t.root + "/vm")) << "the program removes what it made";
+    std::string native = expect_same_as_native(prog("links", GetParam()), {"/work"});
+    EXPECT_NE(native.find("target and followed: same inode, not a symlink"), std::string::npos) << native;
 }
 
 // A share's attributes are the host file's; only user.* passes (trusted.*,
 // security.* and ACLs are the host's business); kernel files have none.
 TEST(Xattrs, ShareAttributesAreTheHostFiles) {
     REQUIRE_KVM();
-    TempTree t;
-    std::string probe = t.root + "/probe";
-    { std::ofstream(probe) << "x"; }
-    if (::setxattr(probe.c_str(), "user.probe", "1", 1, 0) != 0)
+    if (!host_has_user_xattrs())
         GTEST_SKIP() << "SKIPPED: the host file system has no user.* attributes";
+    TempTree t;
     RunOptions o;
     o.shares.push_back({t.root, "/work", false});
     o.cwd = "/work";
@@ -307,26 +274,9 @@ TEST_P(CompatProgram, MemfdSpliceReopenChrootAsNatively) {
     REQUIRE_KVM();
     if (::geteuid() != 0)
         GTEST_SKIP() << "SKIPPED: the native run must be root (chroot)";
-    TempTree t;
-    fsys::create_directories(t.root + "/vm");
-    fsys::create_directories(t.root + "/native");
-    std::string p = prog("fdcalls", GetParam());
-    std::string here = fsys::current_path().string();
-    fsys::current_path(t.root + "/native");
-    auto n = run_host({guest_path(p)});
-    fsys::current_path(here);
-    EXPECT_NE(n.out.find("memfd link: /memfd:test (deleted)"), std::string::npos) << n.out;
-    EXPECT_NE(n.out.find("cat /../../sub/f: 7 \"in jail\""), std::string::npos) << n.out;
-    for (const char* where : {"/work", "/tmp"}) {
-        RunOptions o;
-        o.shares.push_back({t.root + "/vm", "/work", false});
-        o.cwd = where;
-        auto r = run_guest(p, {}, "", o);
-        ASSERT_TRUE(r.ok) << r.error;
-        EXPECT_EQ(r.status, 0) << where << ": " << describe(r);
-        EXPECT_EQ(r.out, n.out) << where;
-    }
-    EXPECT_TRUE(fsys::is_empty(t.root + "/vm")) << "the program removes what it made";
+    std::string native = expect_same_as_native(prog("fdcalls", GetParam()), {"/work", "/tmp"});
+    EXPECT_NE(native.find("memfd link: /memfd:test (deleted)"), std::string::npos) << native;
+    EXPECT_NE(native.find("cat /../../sub/f: 7 \"in jail\""), std::string::npos) << native;
 }
 
 // Root in its VM: every capability, which capset can only give up; the
