@@ -26,5 +26,6 @@ inline constexpr long kPerm = EPERM, kNoEnt = ENOENT, kSrch = ESRCH, kIntr = EIN
                       kNotTy = ENOTTY, kNoSpc = ENOSPC, kSPipe = ESPIPE, kRoFs = EROFS, kPipe = EPIPE,
                       kRange = ERANGE, kNameTooLong = ENAMETOOLONG, kNoSys = ENOSYS, kNotEmpty = ENOTEMPTY,
                       kLoop = ELOOP, kFBig = EFBIG, kOpNotSupp = EOPNOTSUPP, kTimedOut = ETIMEDOUT, kOverflow = EOVERFLOW;
-inline constexpr long k2Big = E2BIG, kNoExec = ENOEXEC, kLibBad = ELIBBAD, kTxtBsy = ETXTBSY, kNoData = ENODATA;
+inline constexpr long k2Big = E2BIG, kNoExec = ENOEXEC, kLibBad = ELIBBAD, kTxtBsy = ETXTBSY;
+inline constexpr long kNoData = ENODATA;
 }

@@ -157,7 +157,9 @@ uint32_t flags_arg(uint64_t reg) { return static_cast<uint32_t>(reg); }
 
 }  // namespace
 
-long sys_setxattr(const SyscallArgs& a) { return path_call(a, abi::kXattrSet, true, a.a1, a.a2, a.a3, flags_arg(a.a4)); }
+long sys_setxattr(const SyscallArgs& a) {
+    return path_call(a, abi::kXattrSet, true, a.a1, a.a2, a.a3, flags_arg(a.a4));
+}
 long sys_lsetxattr(const SyscallArgs& a) {
     return path_call(a, abi::kXattrSet, false, a.a1, a.a2, a.a3, flags_arg(a.a4));
 }
