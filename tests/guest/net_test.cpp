@@ -96,6 +96,25 @@ TEST_P(NetTest, SocketsInsideTheVmMatchNativeAndCostNoExit) {
     EXPECT_EQ(r.stats.exits.hypercalls[abi::kHcNet], 0u);  // AF_UNIX and --net none loopback stay in the guest
 }
 
+// Issue 14's static C programs between processes: SCM_RIGHTS from another
+// process, a socket across fork, non-blocking connect (EINPROGRESS, refused),
+// an epoll server with 200 concurrent connections from a forked client,
+// sendmmsg/recvmmsg, sendfile to a TCP socket, IPv6 loopback; as natively.
+TEST_P(NetTest, SocketsBetweenProcessesMatchNative) {
+    const std::string prog = "sockprocs." + GetParam();
+    RunOptions opts;
+    opts.timeout_seconds = 60;
+    opts.stats = true;
+    auto r = run_guest(prog, {}, "", opts);
+    auto n = run_host({guest_path(prog)});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_EQ(n.status, 0) << n.err;
+    EXPECT_EQ(n.out.find("FAILED"), std::string::npos) << n.out;
+    EXPECT_EQ(r.out, n.out);
+    EXPECT_EQ(r.stats.exits.hypercalls[abi::kHcNet], 0u);  // all inside the VM
+}
+
 TEST_P(NetTest, HostModeRequestResponseIsOneExitPerCall) {
     uint16_t port = 0;
     int l = host_listener(&port);

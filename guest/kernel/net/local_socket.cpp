@@ -27,7 +27,10 @@ struct SockRing {
 namespace {
 
 constexpr uint32_t kRingCap = 65536;  // per direction, like a pipe
-constexpr int kMaxRings = 64;
+// One per connected stream socket or bound datagram socket; the 64 KiB of
+// data is taken from guest RAM on first use only (200 loopback connections:
+// 400 rings, 25 MiB), so a large table costs nothing until used.
+constexpr int kMaxRings = 1024;
 SockRing g_rings[kMaxRings];
 uint16_t g_next_port = 32768;  // ephemeral ports, as Linux's ip_local_port_range starts
 
