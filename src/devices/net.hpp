@@ -5,6 +5,8 @@
 //   --net none: no socket can be created; only the -p listeners opened
 //     before the VM starts are reachable (accept, and the connections).
 //   --net host: sockets in the host's network namespace.
+//   --net ns:PATH: the same in the namespace at PATH; the whole monitor
+//     process joins it (one VM per monitor), -p listeners included.
 // docs/design.md "Networking" (the model and its numbers), docs/security.md.
 #pragma once
 
@@ -21,9 +23,12 @@ namespace lightvm {
 
 class NetDevice {
 public:
-    // Opens (binds, listens on) every published port now, before the
-    // sandbox: "-p 8080:80: port 8080 is already in use" and the like.
-    static Result<NetDevice> create(NetMode mode, const std::vector<PublishSpec>& publish);
+    // Joins the network namespace at netns_path (--net ns:PATH; "" = stay
+    // in ours), then opens (binds, listens on) every published port, all
+    // before the sandbox forbids both: "-p 8080:80: port 8080 is already in
+    // use", "--net ns:/x: network namespace /x: No such file or directory".
+    static Result<NetDevice> create(NetMode mode, const std::vector<PublishSpec>& publish,
+                                    const std::string& netns_path = {});
 
     NetDevice(NetDevice&&) noexcept;
     NetDevice& operator=(NetDevice&&) noexcept;

@@ -218,8 +218,12 @@ Result<VmConfig> validate(VmConfig cfg) {
         return make_error(ErrorKind::BadInput, "APP",
                           "path is " + std::to_string(cfg.app_path.size()) + " bytes long (at most " +
                               std::to_string(sizeof(abi::BootInfo::exe_path) - 1) + ")");
-    if (cfg.hostname.size() > 64)
-        return make_error(ErrorKind::BadInput, "hostname", "longer than 64 bytes");
+    if (cfg.hostname.empty() || cfg.hostname.size() >= sizeof(abi::BootInfo::hostname))
+        return make_error(ErrorKind::BadInput, "--hostname",
+                          "'" + cfg.hostname.substr(0, 40) + "' is " + std::to_string(cfg.hostname.size()) +
+                              " bytes long (1 to " + std::to_string(sizeof(abi::BootInfo::hostname) - 1) + ")");
+    if (cfg.hostname.find('\0') != std::string::npos)
+        return make_error(ErrorKind::BadInput, "--hostname", "contains a NUL byte");
     return cfg;
 }
 
@@ -236,13 +240,20 @@ Result<uint16_t> parse_port(std::string_view text, std::string_view what, const 
 
 }  // namespace
 
-Result<NetMode> parse_net_mode(std::string_view text) {
+Result<NetSpec> parse_net(std::string_view text) {
     if (text == "none")
-        return NetMode::None;
+        return NetSpec{NetMode::None, {}};
     if (text == "host")
-        return NetMode::Host;
+        return NetSpec{NetMode::Host, {}};
+    if (text.starts_with("ns:")) {
+        std::string_view path = text.substr(3);
+        if (path.empty() || path.front() != '/')
+            return make_error(ErrorKind::BadInput, "--net",
+                              "ns:PATH needs the absolute path of a network namespace (e.g. /run/netns/NAME)");
+        return NetSpec{NetMode::Host, std::string(path)};
+    }
     return make_error(ErrorKind::BadInput, "--net",
-                      "unknown mode '" + std::string(text) + "' (none, host; user and ns:PATH are not built yet)");
+                      "unknown mode '" + std::string(text) + "' (none, host, ns:PATH; user is not built yet)");
 }
 
 Result<PublishSpec> parse_publish(std::string_view text) {

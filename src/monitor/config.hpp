@@ -34,8 +34,16 @@ struct DiskSpec {
 
 // Networking (devices/net.hpp, docs/design.md "Networking"):
 //   none: a loopback inside the VM; the host is reached only through -p ports;
-//   host: AF_INET/AF_INET6 sockets are host sockets in the host's namespace.
+//   host: AF_INET/AF_INET6 sockets are host sockets in the host's namespace,
+//     or (ns:PATH) in the network namespace at PATH, which the monitor joins
+//     before it opens any socket.
 enum class NetMode { None, Host };
+
+// --net none | host | ns:PATH
+struct NetSpec {
+    NetMode mode = NetMode::None;
+    std::string netns_path;  // ns:PATH: e.g. /run/netns/NAME (ip netns), /proc/PID/ns/net
+};
 
 // -p [HOSTIP:]HOSTPORT:GUESTPORT[/udp|/tcp]
 struct PublishSpec {
@@ -45,7 +53,7 @@ struct PublishSpec {
     bool udp = false;
 };
 
-Result<NetMode> parse_net_mode(std::string_view text);
+Result<NetSpec> parse_net(std::string_view text);
 Result<PublishSpec> parse_publish(std::string_view text);
 
 // Interrupt test and benchmark knobs (guest tests, bench/): not on the CLI.
@@ -114,6 +122,7 @@ struct VmConfig {
     int diag_fd = 2;
     IrqTestConfig irq_test;
     NetMode net = NetMode::None;          // --net
+    std::string netns_path;               // --net ns:PATH (net is Host): the namespace the sockets live in
     std::vector<PublishSpec> publish;     // -p, in order
     // --restore PATH: continue a saved VM instead of starting APP (app_path
     // and argv are unused; memory, shares and disks come from the snapshot).

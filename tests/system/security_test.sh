@@ -104,6 +104,13 @@ run "$L" run -w "$long" "$G/hello.glibc"
 expect_error "-w of 301 bytes is an error naming the option and the limit" 2 "--workdir"
 if grep -q "at most 255" "$T/err"; then pass "-w error names the limit"; else fail "-w error names the limit" "$(describe)"; fi
 
+# --hostname: the value is the guest's nodename; one that does not fit is an error.
+run "$L" run --hostname box.example "$BUSYBOX" hostname
+expect "--hostname sets the guest's host name" 0 "box.example"
+run "$L" run --hostname "$(printf 'h%.0s' $(seq 65))" "$G/hello.glibc"
+expect_error "--hostname of 65 bytes is an error naming the option and the limit" 2 "--hostname"
+if grep -q "1 to 64" "$T/err"; then pass "--hostname error names the limit"; else fail "--hostname error names the limit" "$(describe)"; fi
+
 # --- Bug 1: the running executable ---------------------------------------------------
 mkdir -p "$T/app"
 cp "$BUSYBOX" "$T/app/busybox"

@@ -157,7 +157,10 @@ TEST(Validate, Hostname) {
     cfg.hostname = std::string(65, 'h');
     auto r = validate(cfg);
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().where, "hostname");
+    EXPECT_EQ(r.error().where, "--hostname");
+    EXPECT_NE(r.error().message.find("1 to 64"), std::string::npos) << r.error().message;
+    cfg.hostname = "";
+    EXPECT_FALSE(validate(cfg));
 }
 
 // Issue 13, bug 7: a working directory that does not fit the boot page

@@ -4,10 +4,14 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <string>
 
 #include "devices/net.hpp"
 #include "lightvm/abi.h"
@@ -64,9 +68,90 @@ TEST(NetConfig, ParsesPublishSpecs) {
         EXPECT_EQ(r.error().kind, ErrorKind::BadInput);
         EXPECT_NE(r.error().to_string().find(std::string("-p ") + bad), std::string::npos) << r.error().to_string();
     }
-    EXPECT_EQ(*parse_net_mode("none"), NetMode::None);
-    EXPECT_EQ(*parse_net_mode("host"), NetMode::Host);
-    EXPECT_FALSE(parse_net_mode("bridge"));
+    EXPECT_EQ(parse_net("none")->mode, NetMode::None);
+    EXPECT_EQ(parse_net("host")->mode, NetMode::Host);
+    EXPECT_EQ(parse_net("host")->netns_path, "");
+    auto ns = parse_net("ns:/run/netns/blue");
+    ASSERT_TRUE(ns);
+    EXPECT_EQ(ns->mode, NetMode::Host);
+    EXPECT_EQ(ns->netns_path, "/run/netns/blue");
+    for (const char* bad : {"bridge", "ns:", "ns:relative/path", "user"}) {
+        auto r = parse_net(bad);
+        ASSERT_FALSE(r) << bad;
+        EXPECT_NE(r.error().to_string().find("--net"), std::string::npos) << r.error().to_string();
+    }
+}
+
+// --net ns:PATH that is not there, or not a network namespace: one line
+// naming the option (status 125 from the CLI), before any socket exists.
+TEST(NetNamespace, MissingOrWrongPathIsAnError) {
+    auto d = NetDevice::create(NetMode::Host, {}, "/nonexistent/netns");
+    ASSERT_FALSE(d);
+    EXPECT_EQ(d.error().to_string(), "--net ns:/nonexistent/netns: No such file or directory");
+    d = NetDevice::create(NetMode::Host, {}, "/proc/self/ns/uts");
+    ASSERT_FALSE(d);
+    const std::string text = d.error().to_string();
+    // EINVAL as root (not a network namespace); EPERM without CAP_SYS_ADMIN.
+    EXPECT_TRUE(text == "--net ns:/proc/self/ns/uts: /proc/self/ns/uts is not a network namespace" ||
+                text.find("Operation not permitted") != std::string::npos)
+        << text;
+}
+
+std::string netns_of(pid_t pid) {
+    char buf[64] = {};
+    std::string link = "/proc/" + std::to_string(pid) + "/ns/net";
+    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+// The monitor joins the namespace before opening its -p listeners, so the
+// process (and every socket it opens from then on) lives there: here a
+// fresh namespace a helper child holds. Port 18080 on "any" binds there
+// even if the host uses it, which a listener in the wrong namespace would not
+// show; the process's /proc/PID/ns/net is the proof.
+TEST(NetNamespace, JoinsTheNamespaceBeforeOpeningSockets) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "SKIPPED: joining a network namespace needs root";
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    pid_t holder = ::fork();
+    ASSERT_GE(holder, 0);
+    if (holder == 0) {  // holds a new, empty network namespace open until killed
+        char ok = ::unshare(CLONE_NEWNET) == 0 ? 'y' : 'n';
+        (void)!::write(ready[1], &ok, 1);
+        ::pause();
+        ::_exit(0);
+    }
+    char ok = 0;
+    ASSERT_EQ(::read(ready[0], &ok, 1), 1);
+    ::close(ready[0]);
+    ::close(ready[1]);
+    const std::string target = netns_of(holder);
+    if (ok != 'y') {
+        ::kill(holder, SIGKILL);
+        ::waitpid(holder, nullptr, 0);
+        GTEST_SKIP() << "SKIPPED: unshare(CLONE_NEWNET) refused here";
+    }
+    ASSERT_NE(target, netns_of(::getpid()));
+    pid_t child = ::fork();  // joining changes the whole process: a child does it
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        PublishSpec p;
+        p.host_port = 18080;
+        p.guest_port = 80;
+        auto d = NetDevice::create(NetMode::Host, {p}, "/proc/" + std::to_string(holder) + "/ns/net");
+        if (!d)
+            ::_exit(2);
+        if (netns_of(::getpid()) != target)
+            ::_exit(3);
+        ::_exit(d->published_host_port(80) == 18080 ? 0 : 4);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ::kill(holder, SIGKILL);
+    ::waitpid(holder, nullptr, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "2: create failed, 3: not in the namespace, 4: no listener";
 }
 
 TEST_F(NetDeviceTest, NetNoneCreatesNoSocket) {
