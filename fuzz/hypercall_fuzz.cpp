@@ -1,7 +1,9 @@
 // libFuzzer target: every hypercall handler, fed through the exit handler
 // exactly as the vCPU loop feeds it: a fake vCPU, real guest memory (a
 // memfd) whose contents the input writes, and real devices (console, fs
-// share, block device, lazy RAM). The input is a few exits, each a port
+// share, block device, lazy RAM, net device under --net none with one -p
+// listener on 127.0.0.1: no host socket can be created, so fuzzed
+// addresses never reach a real service). The input is a few exits, each a port
 // number and the bytes of its argument block; pointers in the blocks are
 // the input's too. Oracles: ASan/UBSan, and nothing outside the share
 // changes.
@@ -17,6 +19,7 @@
 #include "devices/block.hpp"
 #include "devices/console.hpp"
 #include "devices/fs.hpp"
+#include "devices/net.hpp"
 #include "devices/ram.hpp"
 #include "devices/system.hpp"
 #include "fuzz_env.hpp"
@@ -55,6 +58,7 @@ struct Env {
     SystemDevice system{mem};
     FakeCpu cpu;
     RamDevice ram{mem, [](uint32_t, uint64_t, uint64_t) -> Result<void> { return {}; }};
+    std::optional<NetDevice> net;
     int runs = 0;
 
     Env() {
@@ -64,6 +68,11 @@ struct Env {
         ::close(fd);
         disks.push_back(std::move(*BlockDevice::open(disk, false)));
         (void)ram.boot(4ull << 20, 12ull << 20);
+        PublishSpec pub;  // port 0: the kernel picks a free one
+        pub.host_ip = "127.0.0.1";
+        pub.guest_port = 80;
+        if (auto n = NetDevice::create(NetMode::None, {pub}))
+            net.emplace(std::move(*n));
     }
     void reset() {
         fs.reset();
@@ -78,7 +87,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static Env env;
     if (env.runs++ % 4096 == 0)
         env.reset();
-    Devices devices{env.mem, env.console, env.system, env.cpu, &*env.fs, &env.disks, &env.ram};
+    Devices devices{env.mem, env.console, env.system, env.cpu, &*env.fs, &env.disks, &env.ram, nullptr,
+                    env.net ? &*env.net : nullptr};
     ExitStats stats;
     // Up to 4 exits: [port byte][kBlock argument bytes], the rest (if any)
     // is written at kArg + kBlock as data the arguments may point to.
@@ -93,6 +103,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (nr == abi::kHcSleep) {  // the one call meant to block: keep it short
             auto hc = env.mem.read<abi::HcSleep>(kArg);
             if (hc && hc->nanoseconds > 1000000)
+                continue;
+        }
+        if (nr == abi::kHcNet) {  // a net request may wait for readiness: keep it short
+            auto hc = env.mem.read<abi::HcNet>(kArg);
+            if (hc && (hc->wait_ns < 0 || hc->wait_ns > 1000000))
                 continue;
         }
         kvm::Exit e;

@@ -4,7 +4,8 @@
 # time.Sleep run on them. Built here, run natively and in lightvm; stdout
 # and the status must match. Then Go's own tests of standard-library
 # packages (`go test -c`, static), run in their source directories (some
-# read testdata/) natively and in lightvm: both must PASS.
+# read testdata/) natively and in lightvm: both must PASS. And a net/http
+# server with keep-alive clients on the VM's loopback.
 #   usage: go_test.sh LIGHTVM_BINARY GUEST_PROGRAM_DIR
 set -u
 . "$(dirname "$0")/harness.sh"
@@ -34,6 +35,23 @@ for procs in 1 4; do
         pass "goroutines, GOMAXPROCS=$procs"
     fi
 done
+
+# net/http: a server and 8 keep-alive clients on the VM's own loopback
+# (--net none), 401 requests, as natively (issue 14).
+mkdir -p "$T/http" && cp "$SRC/nethttp.go" "$T/http/main.go"
+if (cd "$T/http" && HOME=$T GOCACHE=$T/cache GOPATH=$T/gopath GO111MODULE=off CGO_ENABLED=0 \
+        go build -o "$T/nethttp" main.go) > "$T/build.log" 2>&1; then
+    native=$("$T/nethttp")
+    native_rc=$?
+    run "$L" run --timeout 60 "$T/nethttp"
+    if [ "$RC" -ne 0 ] || [ "$native_rc" -ne 0 ] || [ "$OUT" != "$native" ]; then
+        fail "net/http server and clients on the VM's loopback" "native: $native_rc '$native'" "$(describe)"
+    else
+        pass "net/http server and clients on the VM's loopback ($OUT), as natively"
+    fi
+else
+    fail "go build nethttp" "$(head -5 "$T/build.log")"
+fi
 
 GOROOT=$(go env GOROOT)
 for pkg in sort strings sync encoding/json compress/gzip; do

@@ -4,7 +4,10 @@
 // a fake vCPU and real guest memory, exactly as the exit loop drives them.
 #include "sandbox/sandbox.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -26,6 +29,7 @@
 #include "devices/block.hpp"
 #include "devices/console.hpp"
 #include "devices/fs.hpp"
+#include "devices/net.hpp"
 #include "devices/ram.hpp"
 #include "devices/system.hpp"
 #include "lightvm/abi.h"
@@ -255,7 +259,10 @@ public:
 // flags) mixed with garbage, so that every operation's host path runs.
 class RandomGuest {
 public:
-    RandomGuest(GuestMemory& mem, uint64_t seed) : m_mem(mem), m_rng(seed) {}
+    // net_port: a host port on 127.0.0.1 that net requests connect to (the
+    // VM's own -p listener): random host addresses would reach real services.
+    RandomGuest(GuestMemory& mem, uint64_t seed, uint16_t net_port = 0)
+        : m_mem(mem), m_rng(seed), m_net_port(net_port) {}
 
     kvm::Exit next() {
         kvm::Exit e;
@@ -264,7 +271,8 @@ public:
         e.io_size = 4;
         e.io_count = 1;
         unsigned nr = pick({abi::kHcFs, abi::kHcFs, abi::kHcFs, abi::kHcBlock, abi::kHcWrite, abi::kHcRead,
-                            abi::kHcSleep, abi::kHcStdinSeek, abi::kHcMemGrow, abi::kHcConsoleFlush});
+                            abi::kHcSleep, abi::kHcStdinSeek, abi::kHcMemGrow, abi::kHcConsoleFlush, abi::kHcNet,
+                            abi::kHcNet});
         e.port = static_cast<uint16_t>(abi::kHypercallPortBase + nr);
         e.io_value = static_cast<uint32_t>(kArg);
         fill(nr);
@@ -343,6 +351,9 @@ private:
             (void)m_mem.write(kArg, hc);
             break;
         }
+        case abi::kHcNet:
+            fill_net();
+            break;
         case abi::kHcMemGrow: {
             abi::HcMemGrow hc{};
             hc.start = rnd(m_mem.size());
@@ -355,9 +366,49 @@ private:
         }
     }
 
+    // Every net operation, on the handles a guest would have (a few sockets,
+    // the -p listener at 0), never waiting long: a blocked call would hang the test.
+    void fill_net() {
+        abi::HcNet hc{};
+        hc.op = static_cast<uint32_t>(rnd(16));
+        hc.handle = static_cast<uint32_t>(rnd(8));
+        hc.arg = static_cast<uint32_t>(pick<uint64_t>({AF_INET, AF_INET6, AF_UNIX, 4, SOL_SOCKET, IPPROTO_TCP,
+                                                       IPPROTO_IPV6, SHUT_RDWR, rnd(1u << 16)}));
+        hc.arg2 = static_cast<uint32_t>(pick<uint64_t>({SOCK_STREAM, SOCK_DGRAM, SO_REUSEADDR, SO_ERROR, SO_RCVBUF,
+                                                        TCP_NODELAY, SO_LINGER, rnd(1u << 16)}));
+        hc.flags = static_cast<uint32_t>(pick<uint64_t>({0, MSG_PEEK, MSG_DONTWAIT, MSG_NOSIGNAL, rnd(1u << 20)}));
+        sockaddr_in a{};
+        a.sin_family = static_cast<sa_family_t>(pick<uint64_t>({AF_INET, AF_INET, AF_INET6, rnd(64)}));
+        a.sin_port = htons(rnd(4) ? m_net_port : 1);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        (void)m_mem.write(kPath, a);
+        hc.addr = kPath;
+        hc.addr_len = static_cast<uint32_t>(pick<uint64_t>({sizeof a, sizeof a, 0, 28, 128, rnd(1u << 12)}));
+        for (uint32_t i = 0; i < 4; ++i)  // poll entries, when the op is kNetPoll
+            (void)m_mem.write(kBuf + 8 * i, abi::NetPollEntry{static_cast<uint32_t>(rnd(8)), 0xff, 0});
+        hc.buf = kBuf;
+        hc.len = pick<uint64_t>({0, 1, 4, 100, 65536, rnd(1ull << 32)});
+        hc.wait_ns = static_cast<int64_t>(pick<uint64_t>({0, 0, 0, 1000000}));
+        (void)m_mem.write(kArg, hc);
+    }
+
     GuestMemory& m_mem;
     std::mt19937_64 m_rng;
+    uint16_t m_net_port;
 };
+
+// A 127.0.0.1 port nobody listens on now (the kernel picks it).
+uint16_t free_port() {
+    int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    (void)::bind(s, reinterpret_cast<sockaddr*>(&a), len);
+    (void)::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(s);
+    return ntohs(a.sin_port);
+}
 
 void random_requests_under_the_filter(uint64_t seed) {
     TempDir dir;
@@ -387,8 +438,17 @@ void random_requests_under_the_filter(uint64_t seed) {
         FakeCpu cpu;
         RamDevice ram(*mem, [](uint32_t, uint64_t, uint64_t) -> Result<void> { return {}; });
         (void)ram.boot(16ull << 20, 48ull << 20);
-        Devices devices{*mem, console, system, cpu, &*fsdev, &disks, &ram};
+        // --net host with one -p listener: every net path, host sockets included.
+        PublishSpec pub;
+        pub.host_ip = "127.0.0.1";
+        pub.host_port = free_port();
+        pub.guest_port = 80;
+        auto net = NetDevice::create(NetMode::Host, {pub});
+        if (!net)
+            return 5;
+        Devices devices{*mem, console, system, cpu, &*fsdev, &disks, &ram, nullptr, &*net};
         sandbox::Policy policy;
+        policy.host_network = true;
         for (size_t i = 0; i < fsdev->shares().size(); ++i)
             policy.dirs.push_back({fsdev->root_fd(i), fsdev->shares()[i].read_only});
         auto e = sandbox::enter(policy);
@@ -396,7 +456,7 @@ void random_requests_under_the_filter(uint64_t seed) {
             std::printf("enter: %s\n", e.error().to_string().c_str());
             return 4;
         }
-        RandomGuest guest(*mem, seed);
+        RandomGuest guest(*mem, seed, pub.host_port);
         ExitStats stats;
         int handled = 0;
         for (int i = 0; i < 20000; ++i) {
