@@ -55,7 +55,8 @@ int find_double_dash(int argc, char** argv) {
         if (a.empty() || a[0] != '-')
             return -1;  // APP reached: a later "--" belongs to the guest
         if (a == "--mem" || a == "--env" || a == "--timeout" || a == "--fs" || a == "--rootfs" || a == "--disk" || a == "--tmpfs" || a == "--pids" ||
-            a == "--workdir" || a == "-w" || a == "--hostname" || a == "--net" || a == "-p" || a == "--publish" || a == "--uid" || a == "--gid" || a == "--name" || a == "--socket" ||
+            a == "--workdir" || a == "-w" || a == "--hostname" ||
+            a == "--net" || a == "-p" || a == "--publish" || a == "--uid" || a == "--gid" || a == "--name" || a == "--socket" ||
             a == "-e" || a == "-m" || a == "-v" || a == "--volume" || a == "--memory" || a == "--save" ||
             a == "--save-after" || a == "--restore")
             ++i;
@@ -139,8 +140,9 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
     sub->add_option("--disk", disks, "Attach a host file as /dev/vda, /dev/vdb, ..., repeatable")
         ->allow_extra_args(false)
         ->type_name("FILE[:ro]");
-    sub->add_option("--net", net, "Network: none (default: loopback inside the VM only), host (the host's network) or ns:PATH "
-                                  "(the network namespace at PATH, e.g. /run/netns/NAME)")
+    sub->add_option("--net", net,
+                    "Network: none (default: loopback inside the VM only), host (the host's network) "
+                    "or ns:PATH (the network namespace at PATH, e.g. /run/netns/NAME)")
         ->type_name("MODE");
     sub->add_option("-p,--publish", publish, "Publish a guest TCP/UDP port on the host, repeatable")
         ->allow_extra_args(false)
@@ -276,7 +278,8 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         run.config.tmpfs.push_back(TRY(parse_tmpfs(t)));
     if (!run.save_path.empty() && (run.config.net == NetMode::Host || !run.config.publish.empty()))
         return make_error(ErrorKind::BadInput, "--save",
-                          "a VM with host sockets (--net host|ns:PATH, -p) cannot be saved: host sockets cannot be reopened");
+                          "a VM with host sockets (--net host|ns:PATH, -p) cannot be saved: "
+                          "host sockets cannot be reopened");
     run.config.cwd = workdir.empty() ? guest_cwd_for_host_cwd(run.config.shares) : TRY(normalise_guest_path(workdir));
     run.sandbox = !no_sandbox;
     if (!uid.empty())
