@@ -14,7 +14,7 @@
 
 namespace lightvm::abi {
 
-inline constexpr uint32_t kAbiVersion = 3;
+inline constexpr uint32_t kAbiVersion = 4;
 inline constexpr uint32_t kBootMagic = 0x4c564d31;  // "LVM1"
 
 // ---------------------------------------------------------------------------
@@ -104,11 +104,41 @@ struct KernelHeader {
     // its signal reports exactly as the monitor's own stub for v would.
     uint64_t trap_entry;
     uint64_t trap_vectors;   // bit v: the kernel takes vector v (0: none)
+    // ABI v4: several vCPUs. The fields above are CPU 0's; cpu_table holds
+    // max_cpus CpuEntries (CPU 0's first, equal to the fields above), each
+    // CPU's own entry code and stacks: per-CPU code reaches its CPU's data
+    // RIP-relative, with no free register and no swapgs at CPL3. A vCPU k
+    // the guest starts (kHcCpu, kCpuStart) begins at ap_entry with
+    // rdi = k, rsp = its CpuEntries.boot_stack_top.
+    uint64_t cpu_table;
+    uint64_t ap_entry;
+    uint32_t max_cpus;
+    uint32_t cpu_entries_size;  // sizeof(CpuEntries), a check of the build
 };
-static_assert(sizeof(KernelHeader) == 136);
+static_assert(sizeof(KernelHeader) == 160);
 inline constexpr uint64_t kTrapStubSize = 32;
 inline constexpr uint64_t kTrapVectorsAllowed = (1u << 0) | (1u << 6) | (1u << 13) | (1u << 16) | (1u << 19);
 static_assert(offsetof(KernelHeader, irq_entry) == 48 && offsetof(KernelHeader, irq_state) == 80);
+
+// Several vCPUs (--cpus): at most kMaxCpus. Each has its own IDT (gates to
+// its own entry code) and TSS (its own IST and fault stacks); CPU 0 uses
+// kIdtGpa/kTssGpa, the others the pages below kPageTablesGpa.
+inline constexpr uint32_t kMaxCpus = 8;
+inline constexpr uint64_t kApIdtGpa = 0x6000;   // CPU k >= 1: kApIdtGpa + (k - 1) * 4 KiB
+inline constexpr uint64_t kApTssGpa = 0xd000;   // CPU k >= 1: kApTssGpa + (k - 1) * 512
+inline constexpr uint64_t idt_gpa(uint32_t cpu) { return cpu ? kApIdtGpa + (cpu - 1) * 0x1000ull : kIdtGpa; }
+inline constexpr uint64_t tss_gpa(uint32_t cpu) { return cpu ? kApTssGpa + (cpu - 1) * 0x200ull : kTssGpa; }
+static_assert(idt_gpa(kMaxCpus - 1) + 0x1000 <= kApTssGpa && tss_gpa(kMaxCpus - 1) + 0x200 <= kPageTablesGpa);
+
+struct CpuEntries {
+    uint64_t syscall_entry;  // this CPU's LSTAR
+    uint64_t irq_entry, irq_tail, irq_tail_end, irq_stack_top, irq_state;  // as in KernelHeader
+    uint64_t svc_entry, svc_stack_top;
+    uint64_t pf_entry, fault_frame_top;
+    uint64_t trap_entry;
+    uint64_t boot_stack_top;  // rsp at ap_entry (the kernel fills it in before kCpuStart)
+};
+static_assert(sizeof(CpuEntries) == 96);
 
 // GDT selectors, Linux-compatible so that STAR works the same way.
 inline constexpr uint16_t kKernelCs = 0x10;
@@ -141,6 +171,7 @@ enum Hypercall : uint16_t {
     kHcTimer = 10,        // HcTimer: one-shot timer interrupt (kIrqTimer) at a deadline
     kHcFault = 11,        // HcFault: the guest kernel ends the VM for a fault it cannot resolve
     kHcNet = 12,          // HcNet: one operation on a host socket the monitor owns (networking)
+    kHcCpu = 13,          // HcCpu: start another vCPU, or wake/interrupt one (SMP)
     kHcCount
 };
 
@@ -173,6 +204,19 @@ struct HcSleep {
     int64_t result;        // OUT: 0 or -EINTR
 };
 static_assert(sizeof(HcSleep) == 16);
+
+// SMP. kCpuStart: vCPU `cpu` (1 <= cpu < BootInfo.cpus, not started yet)
+// begins at KernelHeader.ap_entry. kCpuKick: vCPU `cpu` leaves a kHcSleep
+// at once (or skips its next one), and `sources` (IrqSource bits, may be 0)
+// are raised on it, interrupting it if it runs.
+enum CpuOp : uint32_t { kCpuStart = 1, kCpuKick = 2 };
+struct HcCpu {
+    uint32_t op;       // IN: CpuOp
+    uint32_t cpu;      // IN
+    uint64_t sources;  // IN: kCpuKick
+    int64_t result;    // OUT: 0 or -errno
+};
+static_assert(sizeof(HcCpu) == 24);
 
 struct HcSetFsBase {
     uint64_t base;   // IN
@@ -369,7 +413,8 @@ static_assert(sizeof(HcBlock) == 40);
 enum IrqSource : uint32_t {
     kIrqTimer = 0,     // the one-shot timer armed with kHcTimer expired
     kIrqDoorbell = 1,  // the monitor has news for the guest (I/O ready, wake-up)
-    kIrqSources = 2,
+    kIrqIpi = 2,       // another vCPU asks this one for work (TLB flush, reschedule): kCpuKick
+    kIrqSources = 3,
 };
 inline constexpr uint8_t kIrqVectorBase = 0x20;  // vector = kIrqVectorBase + source
 inline constexpr uint32_t kIrqIst = 1;           // TSS.IST index of the interrupt stack
@@ -389,7 +434,7 @@ struct IrqState {
     uint64_t test_entries_while_masked;  // handler entries during the masked stretch
 };
 static_assert(offsetof(IrqState, pending) == 0 && offsetof(IrqState, busy) == 8);
-static_assert(sizeof(IrqState) == 80);
+static_assert(sizeof(IrqState) == 88);
 
 // A fault the guest kernel's page-fault handler could not resolve (no
 // mapping, protection, out of memory), reported in the same words as the
@@ -648,7 +693,7 @@ struct BootInfo {
     uint32_t enosys_dropped;          // IN: calls to numbers beyond the first kMaxSyscallHits
     SyscallHit enosys[kMaxSyscallHits];  // IN
     uint32_t tty_valid;               // OUT: 1 when `tty` describes a host terminal on stdio
-    uint32_t reserved5;
+    uint32_t cpus;                    // OUT: vCPUs the guest may start (--cpus, 1..kMaxCpus); vCPU 0 runs now
     TtyState tty;                     // OUT
 };
 static_assert(offsetof(BootInfo, mem_size) == 16);

@@ -8,9 +8,11 @@
 #include "kernel/mm/memory.hpp"
 #include "kernel/net/socket.hpp"
 #include "kernel/proc/task.hpp"
+#include "kernel/smp/bkl.hpp"
+#include "kernel/smp/cpus.hpp"
 #include "kernel/syscalls/syscall.hpp"
 
-static_assert(lightvm::abi::kKernelMagic == 0x4b4d564c && lightvm::abi::kAbiVersion == 3,
+static_assert(lightvm::abi::kKernelMagic == 0x4b4d564c && lightvm::abi::kAbiVersion == 4,
               "update the header in arch/entry.S");
 
 using namespace lightvm;
@@ -21,6 +23,7 @@ extern "C" [[noreturn]] void lvm_main(abi::BootInfo* info) {
     if (info != &boot() || info->magic != abi::kBootMagic || info->abi_version != abi::kAbiVersion)
         exit_vm(127, 0);  // monitor/kernel mismatch: nothing sensible to run
     info->kernel_entry_tsc = t0;
+    smp_init();   // CPU 0, holding the kernel lock since boot
     proc_init();  // first: everything after it reaches its state through current()
     console_init();
     memory_init();
@@ -35,5 +38,6 @@ extern "C" [[noreturn]] void lvm_main(abi::BootInfo* info) {
     irq::selftest_init();
     ProgramStart start = exec_boot_program();
     info->app_entry_tsc = rdtsc();
+    bkl_unlock();  // user code runs without it
     lvm_enter_app(start.entry, start.sp);
 }

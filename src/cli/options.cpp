@@ -32,6 +32,16 @@ Result<uint32_t> parse_pids(const std::string& text) {
     return v;
 }
 
+// --cpus N: a count; its range is checked with the rest of the config.
+Result<uint32_t> parse_cpus(const std::string& text) {
+    uint32_t v = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || ptr != text.data() + text.size() || text.empty())
+        return make_error(ErrorKind::BadInput, "--cpus",
+                          "'" + text + "' is not a number of vCPUs (1 to " + std::to_string(abi::kMaxCpus) + ")");
+    return v;
+}
+
 // A numeric user or group id below 2^32 - 1 (which means "unchanged" to setresuid).
 Result<uint32_t> parse_id(const char* option, const std::string& text) {
     uint32_t v = 0;
@@ -54,8 +64,8 @@ int find_double_dash(int argc, char** argv) {
             return i;
         if (a.empty() || a[0] != '-')
             return -1;  // APP reached: a later "--" belongs to the guest
-        if (a == "--mem" || a == "--env" || a == "--timeout" || a == "--fs" || a == "--rootfs" || a == "--disk" || a == "--tmpfs" || a == "--pids" ||
-            a == "--workdir" || a == "-w" || a == "--hostname" ||
+        if (a == "--mem" || a == "--env" || a == "--timeout" || a == "--fs" || a == "--rootfs" || a == "--disk" ||
+            a == "--tmpfs" || a == "--pids" || a == "--cpus" || a == "--workdir" || a == "-w" || a == "--hostname" ||
             a == "--net" || a == "-p" || a == "--publish" || a == "--uid" || a == "--gid" || a == "--name" || a == "--socket" ||
             a == "-e" || a == "-m" || a == "-v" || a == "--volume" || a == "--memory" || a == "--save" ||
             a == "--save-after" || a == "--restore")
@@ -116,7 +126,7 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
     app.add_flag("--version", version, "Print the version and exit");
 
     RunCommand run;
-    std::string mem, timeout, rootfs, workdir, pids;
+    std::string mem, timeout, rootfs, workdir, pids, cpus;
     std::vector<std::string> shares, disks, publish, tmpfs;
     std::string net;
     auto* sub = app.add_subcommand("run", "Boot APP in a fresh micro-VM; its exit status becomes ours");
@@ -135,6 +145,8 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
                                       "/tmp and /dev/shm have one unless a share covers them")
         ->allow_extra_args(false)
         ->type_name("PATH[:SIZE]");
+    sub->add_option("--cpus", cpus, "vCPUs the guest may use, started when it has work for them (1 to 8); default 1")
+        ->type_name("N");
     sub->add_option("--pids", pids, "Most processes the guest may hold at once (fork beyond: EAGAIN); default 1024")
         ->type_name("N");
     sub->add_option("--disk", disks, "Attach a host file as /dev/vda, /dev/vdb, ..., repeatable")
@@ -259,6 +271,8 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         run.config.timeout_seconds = TRY(parse_seconds(timeout));
     if (sub->count("--pids"))
         run.config.max_procs = TRY(parse_pids(pids));
+    if (sub->count("--cpus"))
+        run.config.cpus = TRY(parse_cpus(cpus));
     if (!rootfs.empty()) {
         bool ro = rootfs.size() > 3 && rootfs.ends_with(":ro");
         run.config.shares.push_back(ShareSpec{ro ? rootfs.substr(0, rootfs.size() - 3) : rootfs, "/", ro});

@@ -66,7 +66,9 @@ Segment from_kvm(const kvm_segment& k) {
 
 std::vector<unsigned long> run_loop_ioctls() {
     return {KVM_RUN,          KVM_GET_REGS,  KVM_SET_REGS,  KVM_GET_SREGS,         KVM_SET_SREGS, KVM_SET_USER_MEMORY_REGION,
-            KVM_INTERRUPT,    kGetMsrs,      kGetXsave,     KVM_GET_VCPU_EVENTS};
+            KVM_INTERRUPT,    kGetMsrs,      kGetXsave,     KVM_GET_VCPU_EVENTS,
+            // A vCPU the guest starts (SMP) is created in the sandbox.
+            KVM_CREATE_VCPU,  kSetCpuid2,    kSetMsrs};
 }
 
 bool available(const char* path) {

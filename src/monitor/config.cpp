@@ -176,6 +176,9 @@ Result<VmConfig> validate(VmConfig cfg) {
     if (cfg.max_procs < 1 || cfg.max_procs > abi::kMaxPids)
         return make_error(ErrorKind::BadInput, "--pids",
                           std::to_string(cfg.max_procs) + " is out of range (1 to " + std::to_string(abi::kMaxPids) + ")");
+    if (cfg.cpus < 1 || cfg.cpus > abi::kMaxCpus)
+        return make_error(ErrorKind::BadInput, "--cpus",
+                          std::to_string(cfg.cpus) + " is out of range (1 to " + std::to_string(abi::kMaxCpus) + ")");
     if (cfg.timeout_seconds < 0)
         return make_error(ErrorKind::BadInput, "--timeout", "must not be negative");
     if (cfg.argv.empty())

@@ -102,6 +102,9 @@ struct VmConfig {
     bool test_hooks = false;             // tests only: enables the guest kernel's test-hook syscall
     bool no_aslr = false;                // --no-aslr: same addresses every run (debugging, benchmarks)
     uint32_t max_procs = abi::kDefaultPids;  // --pids: processes at once (fork beyond: EAGAIN)
+    // --cpus: vCPUs the guest may use (1 to abi::kMaxCpus); vCPU 0 starts,
+    // the guest starts the others when it has work for them.
+    uint32_t cpus = 1;
     // Leave the KVM objects and guest memory alive when run_vm returns, so
     // a CLI can tear them down off the critical path (see cli/fast_exit).
     bool defer_teardown = false;

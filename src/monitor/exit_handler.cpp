@@ -7,6 +7,7 @@
 #include "devices/net.hpp"
 #include "devices/ram.hpp"
 #include "monitor/interrupts.hpp"
+#include "monitor/smp.hpp"
 #include <cstdio>
 #include <iterator>
 
@@ -35,7 +36,11 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
     case abi::kHcRead:
         return d.console.hc_read(arg);
     case abi::kHcSleep:
-        return d.system.hc_sleep(arg);
+        return d.smp ? d.smp->sleep(d.vcpu_index, arg) : d.system.hc_sleep(arg);
+    case abi::kHcCpu:
+        if (!d.smp)
+            return hostile("vCPU hypercall in a VM with one vCPU");
+        return d.smp->hypercall(d.vcpu_index, arg);
     case abi::kHcSetFsBase:
         return d.system.hc_set_fs_base(arg, d.cpu);
     case abi::kHcFs:
@@ -75,7 +80,7 @@ static Result<void> handle_one(Devices& d, const kvm::Exit& exit, Outcome& outco
 
 const char* hypercall_name(unsigned nr) {
     static const char* const names[] = {"exit", "console_flush", "write", "read", "sleep", "set_fs_base", "fs", "block",
-                                        "mem_grow", "stdin_seek", "timer", "fault", "net"};
+                                        "mem_grow", "stdin_seek", "timer", "fault", "net", "cpu"};
     static_assert(std::size(names) == abi::kHcCount, "name every hypercall");
     return nr < abi::kHcCount ? names[nr] : "unknown";
 }

@@ -20,6 +20,17 @@ struct ExitStats {
     uint64_t interrupted = 0;
     uint64_t irq_window = 0;  // the guest became able to take an interrupt
     uint64_t other = 0;
+
+    ExitStats& operator+=(const ExitStats& x) {
+        total += x.total;
+        for (size_t i = 0; i < hypercalls.size(); ++i)
+            hypercalls[i] += x.hypercalls[i];
+        faults += x.faults;
+        interrupted += x.interrupted;
+        irq_window += x.irq_window;
+        other += x.other;
+        return *this;
+    }
 };
 
 class FsDevice;
@@ -27,6 +38,7 @@ class BlockDevice;
 class RamDevice;
 class Interrupts;
 class NetDevice;
+class Smp;
 
 struct Devices {
     GuestMemory& mem;
@@ -38,7 +50,18 @@ struct Devices {
     RamDevice* ram = nullptr;                   // lazily registered RAM (kHcMemGrow)
     Interrupts* irq = nullptr;                  // guest timer (kHcTimer) and doorbells
     NetDevice* net = nullptr;                   // sockets (kHcNet)
+    Smp* smp = nullptr;                         // --cpus > 1: kHcCpu, and kHcSleep without the exit lock
+    uint32_t vcpu_index = 0;                    // which vCPU's exit this is (cpu, irq are its own)
 };
+
+// The same devices seen from another vCPU: its registers and interrupts.
+inline Devices devices_for_vcpu(const Devices& d, CpuAccess& cpu, Interrupts* irq, uint32_t index) {
+    Devices out{d.mem, d.console, d.system, cpu, d.fs, d.disks, d.ram, irq};
+    out.net = d.net;
+    out.smp = d.smp;
+    out.vcpu_index = index;
+    return out;
+}
 
 // Handles one exit. An error means the guest broke the rules (or the host
 // failed): the VM must stop and the error is reported in one line.

@@ -18,16 +18,13 @@ int irq_signal() {
     return SIGRTMIN + 3;
 }
 constexpr int kGuestTimer = 1, kDoorbellTimer = 2;
-std::atomic<kvm::Vcpu*> g_vcpu{nullptr};
-std::atomic<bool> g_timer_fired{false}, g_doorbell_fired{false};
+// Each vCPU thread's interrupts: the timers signal the thread that armed
+// them (SIGEV_THREAD_ID), whose handler finds its own vCPU here.
+thread_local Interrupts* t_irq = nullptr;
 
 void on_irq_signal(int, siginfo_t* si, void*) {
-    if (si->si_value.sival_int == kGuestTimer)
-        g_timer_fired = true;
-    else
-        g_doorbell_fired = true;
-    if (auto* v = g_vcpu.load())
-        v->set_immediate_exit(true);
+    if (Interrupts* irq = t_irq)
+        irq->on_timer_signal(si->si_value.sival_int == kGuestTimer);
 }
 
 Result<timer_t> create_timer(int which) {
@@ -68,13 +65,12 @@ IrqAction irq_action(uint32_t busy, bool rip_known, uint64_t rip, const IrqLayou
 
 Interrupts::Interrupts(GuestMemory& mem, kvm::Vcpu& vcpu, const IrqLayout& layout, const IrqTestConfig& test)
     : m_mem(mem), m_vcpu(vcpu), m_layout(layout), m_test(test) {
-    g_timer_fired = false;
-    g_doorbell_fired = false;
-    g_vcpu = &vcpu;
+    t_irq = this;
 }
 
 Interrupts::~Interrupts() {
-    g_vcpu = nullptr;
+    if (t_irq == this)
+        t_irq = nullptr;
     if (m_have_timer)
         ::timer_delete(static_cast<timer_t>(m_timer));
     if (m_have_doorbell_timer)
@@ -98,6 +94,15 @@ void Interrupts::raise(abi::IrqSource source) {
     m_stats.raised++;
 }
 
+void Interrupts::on_timer_signal(bool guest_timer) {
+    (guest_timer ? m_timer_fired : m_doorbell_fired).store(true);
+    m_vcpu.set_immediate_exit(true);
+}
+
+void Interrupts::raise_remote(uint64_t sources) {
+    m_remote.fetch_or(sources & ((1ull << abi::kIrqSources) - 1));
+}
+
 int Interrupts::arm_timer(uint64_t deadline_ns) {
     // Created on first use: programs that never ask pay nothing at boot.
     if (!m_have_timer) {
@@ -110,7 +115,7 @@ int Interrupts::arm_timer(uint64_t deadline_ns) {
     itimerspec its{};
     its.it_value = to_timespec(deadline_ns);
     if (deadline_ns == 0)
-        g_timer_fired = false;  // cancelled: an expiry not yet delivered goes too
+        m_timer_fired = false;  // cancelled: an expiry not yet delivered goes too
     else
         m_stats.timers_armed++;
     // A deadline in the past fires at once (as timer_settime does).
@@ -128,14 +133,14 @@ Result<void> Interrupts::hc_timer(uint64_t arg_gpa) {
 
 uint64_t Interrupts::undelivered() const {
     uint64_t sources = m_new;
-    if (g_timer_fired)
+    if (m_timer_fired)
         sources |= 1ull << abi::kIrqTimer;
-    if (g_doorbell_fired)
+    if (m_doorbell_fired)
         sources |= 1ull << abi::kIrqDoorbell;
-    return sources;
+    return sources | m_remote.load();
 }
 
-uint64_t Interrupts::timer_deadline() const { return g_timer_fired ? 0 : m_deadline; }
+uint64_t Interrupts::timer_deadline() const { return m_timer_fired ? 0 : m_deadline; }
 
 Result<void> Interrupts::restore(uint64_t sources, uint64_t deadline_ns) {
     m_new |= sources;
@@ -150,12 +155,16 @@ Result<void> Interrupts::restore(uint64_t sources, uint64_t deadline_ns) {
 }
 
 Result<void> Interrupts::before_run(const kvm::Exit& last) {
-    if (g_timer_fired.exchange(false)) {
+    if (m_timer_fired.exchange(false)) {
         m_deadline = 0;
         raise(abi::kIrqTimer);
     }
-    if (g_doorbell_fired.exchange(false))
+    if (m_doorbell_fired.exchange(false))
         raise(abi::kIrqDoorbell);
+    if (const uint64_t remote = m_remote.exchange(0)) {  // another vCPU's kCpuKick
+        m_new |= remote;
+        m_stats.raised++;
+    }
     if (m_test.doorbell_on_exit && last.kind == kvm::ExitKind::Io)
         raise(abi::kIrqDoorbell);
     if (!m_new && !m_undelivered)

@@ -4,6 +4,7 @@
 // The protocol with the guest's handler is in lightvm/abi.h, "Interrupts".
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "common/result.hpp"
@@ -38,6 +39,8 @@ enum class IrqAction {
 };
 IrqAction irq_action(uint32_t busy, bool rip_known, uint64_t rip, const IrqLayout& layout, bool ready);
 
+// One per vCPU, made and used on that vCPU's thread (its host timers signal
+// that thread); raise_remote is the one call from other threads.
 class Interrupts {
 public:
     Interrupts(GuestMemory& mem, kvm::Vcpu& vcpu, const IrqLayout& layout, const IrqTestConfig& test);
@@ -49,6 +52,11 @@ public:
     Result<void> start();
     // A source for the guest; delivered by the next before_run().
     void raise(abi::IrqSource source);
+    // From another vCPU's thread (kCpuKick): sources for the next
+    // before_run(); the caller then interrupts this vCPU's KVM_RUN.
+    void raise_remote(uint64_t sources);
+    // Async-signal-safe, from this thread's timer signal handler.
+    void on_timer_signal(bool guest_timer);
     // kHcTimer: arm (or cancel) the one-shot guest timer.
     Result<void> hc_timer(uint64_t arg_gpa);
     // Before every KVM_RUN: fired host timers become sources; sources are
@@ -79,6 +87,8 @@ private:
     void* m_doorbell_timer = nullptr;
     bool m_have_timer = false, m_have_doorbell_timer = false;
     uint64_t m_deadline = 0;  // the guest timer's armed deadline, 0 when cancelled or delivered
+    std::atomic<bool> m_timer_fired{false}, m_doorbell_fired{false};
+    std::atomic<uint64_t> m_remote{0};
     IrqStats m_stats;
 };
 

@@ -43,6 +43,8 @@ struct LoadedKernel {
     uint64_t svc_entry, svc_stack_top;
     uint64_t pf_entry, fault_frame_top;
     uint64_t trap_entry, trap_vectors;
+    uint64_t cpu_table, ap_entry;
+    uint32_t max_cpus;
 };
 
 // The kernel is ours, but a broken build must not make the IDT point
@@ -81,10 +83,14 @@ Result<LoadedKernel> load_kernel(GuestMemory& mem) {
     if (header.trap_vectors && ((header.trap_vectors & ~abi::kTrapVectorsAllowed) || !inside(header.trap_entry) ||
                                 !inside(header.trap_entry + 32 * abi::kTrapStubSize)))
         return make_error(ErrorKind::System, "guest kernel", "trap entries outside the image or for other vectors");
+    if (header.max_cpus < 1 || header.max_cpus > abi::kMaxCpus || header.cpu_entries_size != sizeof(abi::CpuEntries) ||
+        !inside(header.ap_entry) || !inside(header.cpu_table) ||
+        !inside(header.cpu_table + header.max_cpus * sizeof(abi::CpuEntries)))
+        return make_error(ErrorKind::System, "guest kernel", "per-CPU table outside the image or of another size");
     return LoadedKernel{header.entry,         header.syscall_entry, header.image_end,  header.kstack_area,
                         slot,                 slots,                irq,               header.svc_entry,
                         header.svc_stack_top, header.pf_entry,      header.fault_frame_top, header.trap_entry,
-                        header.trap_vectors};
+                        header.trap_vectors,  header.cpu_table,     header.ap_entry,   header.max_cpus};
 }
 
 // The first of stdin, stdout, stderr that is a terminal: its termios and
@@ -204,7 +210,38 @@ Result<GuestImage> build_shell_image(GuestMemory& mem) {
     TRY(x86::write_page_fault_gate(mem, kernel.pf_entry, kernel.fault_frame_top));
     TRY(x86::write_trap_gates(mem, kernel.trap_entry, kernel.trap_vectors));
     out.kernel_end = kernel.image_end;
+    out.cpu_table = kernel.cpu_table;
+    out.ap_entry = kernel.ap_entry;
+    out.max_cpus = kernel.max_cpus;
+    out.trap_vectors = kernel.trap_vectors;
     return out;
+}
+
+Result<abi::CpuEntries> read_cpu_entries(const GuestMemory& mem, const GuestImage& image, uint32_t k) {
+    if (k >= image.max_cpus)
+        return make_error(ErrorKind::GuestFault, "cpu", "CPU " + std::to_string(k) + " beyond the kernel's table");
+    auto e = TRY(mem.read<abi::CpuEntries>(image.cpu_table + k * sizeof(abi::CpuEntries)));
+    // Guest memory, written by the guest: every address the monitor puts in
+    // a gate or TSS is checked again (boot_stack_top is only a register the
+    // guest gets: its kernel stacks lie in their own area, above the image).
+    auto in = [&](uint64_t a) { return a >= abi::kKernelBase && a < image.kernel_end; };
+    const uint64_t addrs[] = {e.syscall_entry, e.irq_entry, e.irq_tail, e.irq_tail_end, e.irq_stack_top, e.irq_state,
+                              e.svc_entry, e.svc_stack_top, e.pf_entry, e.fault_frame_top, e.trap_entry};
+    for (uint64_t a : addrs)
+        if (!in(a))
+            return make_error(ErrorKind::GuestFault, "cpu", "CPU " + std::to_string(k) + " entry point outside the kernel");
+    if (e.irq_tail_end <= e.irq_tail || e.irq_state + sizeof(abi::IrqState) > image.kernel_end ||
+        (e.irq_stack_top | e.svc_stack_top | e.fault_frame_top | e.boot_stack_top) % 16)
+        return make_error(ErrorKind::GuestFault, "cpu", "CPU " + std::to_string(k) + " has a malformed entry table");
+    return e;
+}
+
+Result<void> write_cpu_tables(GuestMemory& mem, const GuestImage& image, uint32_t k, const abi::CpuEntries& e) {
+    TRY(x86::copy_cpu0_tables(mem, k));
+    TRY(x86::write_interrupt_gates(mem, e.irq_entry, e.irq_stack_top, k));
+    TRY(x86::write_service_gate(mem, e.svc_entry, e.svc_stack_top, k));
+    TRY(x86::write_page_fault_gate(mem, e.pf_entry, e.fault_frame_top, k));
+    return x86::write_trap_gates(mem, e.trap_entry, image.trap_vectors, k);
 }
 
 // `mem` must be fresh apart from the shell image: bss is not cleared again.
@@ -263,6 +300,7 @@ Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& 
         boot.flags |= abi::kBootStderrClosed;
     boot.pid = host.pid;
     boot.max_procs = cfg.max_procs;
+    boot.cpus = cfg.cpus;
     boot.mem_size = mem.size();
     boot.tsc_khz = clock.tsc_khz;
     boot.tsc_base = clock.tsc;

@@ -47,8 +47,28 @@ struct GuestImage {
     uint64_t app_entry = 0;
     uint64_t app_sp = 0;
     uint64_t kernel_end = 0;
-    IrqLayout irq;  // the guest kernel's interrupt entry and state
+    IrqLayout irq;  // the guest kernel's interrupt entry and state (CPU 0)
+    // SMP: where the kernel's table of per-CPU entry points is (read again
+    // when a vCPU starts: boot_stack_top is filled in by then), the entry
+    // of started vCPUs, how many the kernel supports, its trap vectors.
+    uint64_t cpu_table = 0;
+    uint64_t ap_entry = 0;
+    uint32_t max_cpus = 1;
+    uint64_t trap_vectors = 0;
 };
+
+// Registers a vCPU starts with: CPU `cpu` at rip with rdi and rsp, its
+// syscall entry at lstar (monitor/shell.cpp).
+struct VcpuStart {
+    uint32_t cpu;
+    uint64_t lstar, rip, rdi, rsp;
+};
+Result<void> init_vcpu_state(kvm::Vcpu& vcpu, const GuestImage& image, bool fsgsbase, const VcpuStart& at);
+
+// CPU k's entry points from the guest's table, each checked to lie in the
+// kernel image; the IDT/TSS of vCPU k written to use them.
+Result<abi::CpuEntries> read_cpu_entries(const GuestMemory& mem, const GuestImage& image, uint32_t k);
+Result<void> write_cpu_tables(GuestMemory& mem, const GuestImage& image, uint32_t k, const abi::CpuEntries& e);
 
 struct ClockReference {
     uint64_t tsc_khz = 0;

@@ -25,6 +25,7 @@ struct RunStats {
     uint64_t guest_syscalls = 0;   // handled inside the guest, no exit
     uint64_t memory_touched = 0;   // bytes of guest RAM resident on the host
     uint64_t memory_size = 0;
+    uint32_t vcpus_started = 1;    // vCPU 0 and those the guest started (--cpus)
     IrqStats irq;                  // interrupts raised, injected, and the guest's counters
     struct Unimplemented {
         uint32_t nr;

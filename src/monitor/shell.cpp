@@ -32,10 +32,16 @@ uint64_t now_ns(clockid_t clk) {
 }
 
 Result<void> set_initial_cpu_state(VmState& s) {
-    // Guest TSC = host TSC (true under PVM; set explicitly for hardware KVM).
+    return init_vcpu_state(s.vcpu, s.image, s.fsgsbase, VcpuStart{0, s.image.syscall_entry, s.image.kernel_entry,
+                                                                    abi::kBootInfoGpa, 0});
+}
+
+}  // namespace
+
+Result<void> init_vcpu_state(kvm::Vcpu& vcpu, const GuestImage& image, bool fsgsbase, const VcpuStart& at) {
     const kvm::Msr msrs[] = {
         {kvm::kMsrStar, (uint64_t(abi::kUser32Cs & ~3) << 48) | (uint64_t(abi::kKernelCs) << 32)},
-        {kvm::kMsrLstar, s.image.syscall_entry},
+        {kvm::kMsrLstar, at.lstar},  // each vCPU's own entry code (guest arch/x86_64/percpu.S)
         {kvm::kMsrCstar, 0},
         // TF DF IOPL NT AC cleared on syscall entry, and IF where `syscall`
         // enters CPL0 (hardware KVM). Under PVM the guest kernel stays at CPL3,
@@ -44,18 +50,20 @@ Result<void> set_initial_cpu_state(VmState& s) {
         {kvm::kMsrFsBase, 0},
         {kvm::kMsrGsBase, 0},
         {kvm::kMsrKernelGsBase, 0},
+        // Guest TSC = host TSC (true under PVM; set explicitly for hardware
+        // KVM) on vCPU 0; later vCPUs are left to KVM, which starts them in
+        // step with the first (a second write would skew them).
         {kvm::kMsrTsc, __rdtsc()},
     };
-    TRY(s.vcpu.set_msrs(msrs));
-    TRY(s.vcpu.set_sregs(x86::user_mode_sregs(s.image.cr3, s.fsgsbase)));
+    TRY(vcpu.set_msrs(std::span<const kvm::Msr>(msrs, at.cpu == 0 ? std::size(msrs) : std::size(msrs) - 1)));
+    TRY(vcpu.set_sregs(x86::user_mode_sregs(image.cr3, fsgsbase, at.cpu)));
     kvm::Regs regs{};
-    regs.rip = s.image.kernel_entry;
-    regs.rdi = abi::kBootInfoGpa;
+    regs.rip = at.rip;
+    regs.rdi = at.rdi;
+    regs.rsp = at.rsp;
     regs.rflags = 0x202;  // IF: interrupts reach the guest kernel's handler from the start
-    return s.vcpu.set_regs(regs);
+    return vcpu.set_regs(regs);
 }
-
-}  // namespace
 
 Vm::Vm() : m(std::make_unique<VmState>()) {}
 Vm::Vm(Vm&&) noexcept = default;

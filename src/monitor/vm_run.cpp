@@ -11,6 +11,7 @@
 #include <csignal>
 
 #include "common/stop.hpp"
+#include "monitor/smp.hpp"
 #include "monitor/vm.hpp"
 #include "monitor/vm_snapshot.hpp"
 
@@ -131,13 +132,23 @@ struct ActiveGuard {
 
 // A save lightvmd asked for: the files come from config.save.fetch. Its
 // failure is the caller's to report; the guest goes on (or ends, with stop).
-void save_on_demand(VmState& s, Interrupts& irq, RunReport& report) {
+// Snapshots hold one vCPU's state (docs/snapshot-format.md).
+Result<void> one_vcpu(const char* what, uint32_t vcpus) {
+    if (vcpus == 1)
+        return {};
+    return make_error(ErrorKind::BadInput, what,
+                      "this VM started " + std::to_string(vcpus) + " vCPUs; snapshots hold one vCPU today (--cpus 1)");
+}
+
+void save_on_demand(VmState& s, Interrupts& irq, RunReport& report, uint32_t vcpus) {
     SaveSpec& spec = s.work->config.save;
     auto demand = spec.fetch();
     Result<void> saved;
     uint64_t before = report.saved_bytes;
     if (!demand) {
         saved = tl::unexpected(demand.error());
+    } else if (auto one = one_vcpu("snapshot", vcpus); !one) {
+        saved = one;
     } else {
         const SaveSpec timed = spec;  // a pending --save keeps its own files
         spec.state_fd = demand->state_fd;
@@ -305,12 +316,23 @@ Result<RunReport> Vm::run() {
         TRY(irq.restore(s.work->restore->irq_pending, s.work->restore->timer_deadline_ns));
 
     Outcome& outcome = report.outcome;
-    while (!outcome.finished) {
+    // --cpus > 1: the guest may start more vCPUs, each on a thread of its
+    // own; every exit is then handled under one lock (monitor/smp.hpp).
+    std::optional<Smp> smp;
+    if (config.cpus > 1) {
+        smp.emplace(s.vm, s.mem, s.image, s.fsgsbase, config.cpus, devices, irq, s.vcpu, outcome, kKickSignal);
+        devices.smp = &*smp;
+    }
+    bool finished = false;
+    while (!finished) {
         if (uint64_t fw = g_forward.exchange(0))
             TRY(forward_signals(s, irq, fw));
-        if (g_stop_signal || g_timed_out)
+        if (g_stop_signal || g_timed_out || (smp && smp->finished()))
             break;
         auto exit = TRY(s.vcpu.run());
+        std::unique_lock<std::mutex> lock;
+        if (smp)
+            lock = std::unique_lock(smp->exits());
         auto handled = handle_exit(devices, exit, outcome, report.stats.exits);
         if (!handled) {
             // Hostile or broken guest: stop it with the report, keep the host sane.
@@ -318,25 +340,38 @@ Result<RunReport> Vm::run() {
                 return tl::unexpected(handled.error());
             outcome.killed(SIGKILL, "guest stopped: " + handled.error().to_string());
         }
+        finished = outcome.finished;
+        if (lock)
+            lock.unlock();
         if (exit.kind == kvm::ExitKind::Interrupted) {
             s.vcpu.set_immediate_exit(false);
             // Only here is the vCPU between instructions with no I/O half
             // done (KVM completes a pending OUT at the start of KVM_RUN).
-            if (!outcome.finished && g_save_demanded.exchange(false) && config.save.fetch) {
+            const uint32_t vcpus = smp ? 1 + smp->started() : 1;
+            if (!finished && g_save_demanded.exchange(false) && config.save.fetch) {
                 set_pause_requested(false);
-                save_on_demand(s, irq, report);
+                save_on_demand(s, irq, report, vcpus);
+                finished = outcome.finished;
             }
-            if (!outcome.finished && g_save_due.exchange(false)) {
+            if (!finished && g_save_due.exchange(false)) {
                 set_pause_requested(false);
+                TRY(one_vcpu("--save", vcpus));
                 TRY(save_vm(s, irq, report));
                 if (config.save.stop) {
-                    outcome.finished = true;
+                    outcome.finished = finished = true;
                     outcome.status = 0;
                 }
             }
         }
-        if (!outcome.finished)
+        if (!finished)
             TRY(irq.before_run(exit));
+    }
+    if (smp) {
+        smp->join();  // the other vCPUs stop; their exits count too
+        report.stats.exits += smp->started_exits();
+        report.stats.vcpus_started = 1 + smp->started();
+        if (auto err = smp->error())
+            return tl::unexpected(*err);
     }
     if (!outcome.finished)
         finish_stopped(s, report);

@@ -17,7 +17,7 @@ struct Allowed {
 
 inline constexpr Allowed kAllowed[] = {
     // vCPU loop
-    {"ioctl", Args::Filtered, "KVM_RUN, KVM_GET/SET_REGS, KVM_GET/SET_SREGS, KVM_SET_USER_MEMORY_REGION, KVM_INTERRUPT; KVM_GET_MSRS/XSAVE/VCPU_EVENTS (--save); TCGETS; FIONREAD (net)"},
+    {"ioctl", Args::Filtered, "KVM_RUN, KVM_GET/SET_REGS, KVM_GET/SET_SREGS, KVM_SET_USER_MEMORY_REGION, KVM_INTERRUPT; KVM_GET_MSRS/XSAVE/VCPU_EVENTS (--save); KVM_CREATE_VCPU, KVM_SET_CPUID2, KVM_SET_MSRS (a vCPU the guest starts); TCGETS; FIONREAD (net)"},
     {"rt_sigreturn", Args::Any, "return from the timeout/stop/SIGBUS-guard handlers"},
     {"rt_sigaction", Args::Filtered, "SIGBUS guard resets itself; guest timer signal; never on SIGSYS"},
     {"rt_sigprocmask", Args::Any, "libc around signal handling"},
@@ -25,6 +25,10 @@ inline constexpr Allowed kAllowed[] = {
     {"timer_create", Args::Any, "stop ticker; guest timer, on its first kHcTimer"},
     {"timer_delete", Args::Any, "watchdog and ticker teardown"},
     {"clock_nanosleep", Args::Any, "sleep hypercall"},
+    {"ppoll", Args::Any, "sleep hypercall with several vCPUs: a kick's eventfd ends it"},
+    {"eventfd2", Args::Any, "a started vCPU's wake-up eventfd"},
+    {"set_robust_list", Args::Any, "libc: a started vCPU's thread"},
+    {"rseq", Args::Any, "libc: a started vCPU's thread"},
     {"nanosleep", Args::Any, "libc sleep"},
     {"clock_gettime", Args::Any, "statistics, when the vDSO is not used"},
     {"getpid", Args::Any, "libc (raise)"},
@@ -101,7 +105,7 @@ inline constexpr Allowed kAllowed[] = {
     {"listxattr", Args::Any, "fs: user.* attributes through /proc/self/fd (others are filtered out)"},
     {"removexattr", Args::Any, "fs: user.* attributes through /proc/self/fd"},
     // end of the run
-    {"clone", Args::Filtered, "fast_exit reaper: CLONE_VM|CLONE_FILES|CLONE_FS|SIGCHLD only"},
+    {"clone", Args::Filtered, "fast_exit reaper: CLONE_VM|CLONE_FILES|CLONE_FS|SIGCHLD; a started vCPU's thread: pthread_create's flags only"},
     {"exit", Args::Any, "reaper"},
     {"exit_group", Args::Any, "process exit"},
 };

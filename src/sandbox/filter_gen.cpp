@@ -98,9 +98,17 @@ int main(int argc, char** argv) {
     for (const char* name : {"mmap", "mprotect"})
         if (int rc = rule(name, {SCMP_A2_64(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)}); rc < 0)
             return fail(name, rc);
-    // clone: only fast_exit's reaper (shares memory and fds, no new namespaces).
+    // clone: only fast_exit's reaper (shares memory and fds, no new
+    // namespaces) and vCPU threads (pthread_create's flags). clone3 hides
+    // its flags in memory: ENOSYS makes glibc fall back to clone.
     if (int rc = rule("clone", {SCMP_A0_64(SCMP_CMP_EQ, CLONE_VM | CLONE_FILES | CLONE_FS | SIGCHLD)}); rc < 0)
         return fail("clone rule", rc);
+    constexpr uint64_t kThreadFlags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+                                      CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
+    if (int rc = rule("clone", {SCMP_A0_64(SCMP_CMP_EQ, kThreadFlags)}); rc < 0)
+        return fail("clone thread rule", rc);
+    if (int rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), seccomp_syscall_resolve_name("clone3"), 0); rc < 0)
+        return fail("clone3 rule", rc);
     // rt_sigaction: any signal but SIGSYS, so the violation report stays.
     if (int rc = rule("rt_sigaction", {SCMP_A0_32(SCMP_CMP_NE, SIGSYS)}); rc < 0)
         return fail("rt_sigaction rule", rc);

@@ -101,12 +101,12 @@ Result<void> write_descriptors(GuestMemory& mem, uint16_t port_lo, uint16_t port
     return {};
 }
 
-Result<void> write_interrupt_gates(GuestMemory& mem, uint64_t entry, uint64_t ist_top) {
+Result<void> write_interrupt_gates(GuestMemory& mem, uint64_t entry, uint64_t ist_top, uint32_t cpu) {
     if (ist_top % 16)
         return make_error(ErrorKind::BadInput, "descriptors", "interrupt stack not 16-byte aligned");
-    auto tss = TRY(mem.read<Tss64>(abi::kTssGpa));
+    auto tss = TRY(mem.read<Tss64>(abi::tss_gpa(cpu)));
     tss.ist[abi::kIrqIst - 1] = ist_top;
-    TRY(mem.write(abi::kTssGpa, tss));
+    TRY(mem.write(abi::tss_gpa(cpu), tss));
     for (unsigned s = 0; s < abi::kIrqSources; ++s) {
         IdtGate gate{};
         gate.offset_lo = entry & 0xffff;
@@ -115,17 +115,17 @@ Result<void> write_interrupt_gates(GuestMemory& mem, uint64_t entry, uint64_t is
         gate.type_attr = 0x8f;  // present, DPL 0, 64-bit trap gate
         gate.offset_mid = (entry >> 16) & 0xffff;
         gate.offset_hi = static_cast<uint32_t>(entry >> 32);
-        TRY(mem.write(abi::kIdtGpa + (abi::kIrqVectorBase + s) * sizeof(IdtGate), gate));
+        TRY(mem.write(abi::idt_gpa(cpu) + (abi::kIrqVectorBase + s) * sizeof(IdtGate), gate));
     }
     return {};
 }
 
-Result<void> write_service_gate(GuestMemory& mem, uint64_t entry, uint64_t ist_top) {
+Result<void> write_service_gate(GuestMemory& mem, uint64_t entry, uint64_t ist_top, uint32_t cpu) {
     if (ist_top % 16)
         return make_error(ErrorKind::BadInput, "descriptors", "service stack not 16-byte aligned");
-    auto tss = TRY(mem.read<Tss64>(abi::kTssGpa));
+    auto tss = TRY(mem.read<Tss64>(abi::tss_gpa(cpu)));
     tss.ist[abi::kSvcIst - 1] = ist_top;
-    TRY(mem.write(abi::kTssGpa, tss));
+    TRY(mem.write(abi::tss_gpa(cpu), tss));
     IdtGate gate{};
     gate.offset_lo = entry & 0xffff;
     gate.selector = abi::kKernelCs;
@@ -133,25 +133,25 @@ Result<void> write_service_gate(GuestMemory& mem, uint64_t entry, uint64_t ist_t
     gate.type_attr = 0xef;  // present, DPL 3 (`int3` from CPL3), 64-bit trap gate
     gate.offset_mid = (entry >> 16) & 0xffff;
     gate.offset_hi = static_cast<uint32_t>(entry >> 32);
-    return mem.write(abi::kIdtGpa + 3 * sizeof(IdtGate), gate);
+    return mem.write(abi::idt_gpa(cpu) + 3 * sizeof(IdtGate), gate);
 }
 
-Result<void> write_page_fault_gate(GuestMemory& mem, uint64_t entry, uint64_t frame_top) {
+Result<void> write_page_fault_gate(GuestMemory& mem, uint64_t entry, uint64_t frame_top, uint32_t cpu) {
     if (frame_top % 16)
         return make_error(ErrorKind::BadInput, "descriptors", "fault frame not 16-byte aligned");
-    auto tss = TRY(mem.read<Tss64>(abi::kTssGpa));
+    auto tss = TRY(mem.read<Tss64>(abi::tss_gpa(cpu)));
     tss.rsp[0] = frame_top;
-    TRY(mem.write(abi::kTssGpa, tss));
+    TRY(mem.write(abi::tss_gpa(cpu), tss));
     IdtGate gate{};
     gate.offset_lo = entry & 0xffff;
     gate.selector = abi::kKernelCs;
     gate.type_attr = 0x8e;  // present, DPL 0, 64-bit interrupt gate
     gate.offset_mid = (entry >> 16) & 0xffff;
     gate.offset_hi = static_cast<uint32_t>(entry >> 32);
-    return mem.write(abi::kIdtGpa + 14 * sizeof(IdtGate), gate);
+    return mem.write(abi::idt_gpa(cpu) + 14 * sizeof(IdtGate), gate);
 }
 
-Result<void> write_trap_gates(GuestMemory& mem, uint64_t entry, uint64_t vectors) {
+Result<void> write_trap_gates(GuestMemory& mem, uint64_t entry, uint64_t vectors, uint32_t cpu) {
     if (vectors & ~abi::kTrapVectorsAllowed)
         return make_error(ErrorKind::BadInput, "descriptors", "trap gate for a vector the kernel may not take");
     for (unsigned v = 0; v < 32; ++v) {
@@ -164,9 +164,18 @@ Result<void> write_trap_gates(GuestMemory& mem, uint64_t entry, uint64_t vectors
         gate.type_attr = 0x8e;  // present, DPL 0, 64-bit interrupt gate (as the monitor's stubs)
         gate.offset_mid = (target >> 16) & 0xffff;
         gate.offset_hi = static_cast<uint32_t>(target >> 32);
-        TRY(mem.write(abi::kIdtGpa + v * sizeof(IdtGate), gate));
+        TRY(mem.write(abi::idt_gpa(cpu) + v * sizeof(IdtGate), gate));
     }
     return {};
+}
+
+Result<void> copy_cpu0_tables(GuestMemory& mem, uint32_t cpu) {
+    if (cpu == 0 || cpu >= abi::kMaxCpus)
+        return make_error(ErrorKind::BadInput, "descriptors", "no CPU " + std::to_string(cpu));
+    auto idt = TRY(mem.span(abi::kIdtGpa, 256 * sizeof(IdtGate)));
+    TRY(mem.write_bytes(abi::idt_gpa(cpu), idt));
+    auto tss = TRY(mem.span(abi::kTssGpa, tss_size()));
+    return mem.write_bytes(abi::tss_gpa(cpu), tss);
 }
 
 Result<bool> io_port_allowed(const GuestMemory& mem, uint16_t port) {
@@ -178,14 +187,15 @@ Result<bool> io_port_allowed(const GuestMemory& mem, uint16_t port) {
     return (bits & (1u << (port % 8))) == 0;
 }
 
-kvm::Sregs user_mode_sregs(uint64_t cr3, bool fsgsbase) {
+kvm::Sregs user_mode_sregs(uint64_t cr3, bool fsgsbase, uint32_t cpu) {
     kvm::Sregs s;
     s.cs = user_code();
     s.ds = s.es = s.ss = s.fs = s.gs = user_data();
-    s.tr = kvm::Segment{abi::kTssGpa, tss_size() - 1, abi::kTssSel, 0xb, 1, 0, 0, 0, 0, 0, 0};
+    // One GDT; each vCPU's TR caches its own TSS base (never reloaded).
+    s.tr = kvm::Segment{abi::tss_gpa(cpu), tss_size() - 1, abi::kTssSel, 0xb, 1, 0, 0, 0, 0, 0, 0};
     s.ldt = kvm::Segment{0, 0, 0, 0x2, 1, 0, 0, 0, 0, 0, 0};
     s.gdt = {abi::kGdtGpa, 9 * 8 - 1};
-    s.idt = {abi::kIdtGpa, 256 * sizeof(IdtGate) - 1};
+    s.idt = {abi::idt_gpa(cpu), 256 * sizeof(IdtGate) - 1};
     s.cr0 = kCr0Pe | kCr0Mp | kCr0Et | kCr0Ne | kCr0Wp | kCr0Pg;
     s.cr3 = cr3;
     s.cr4 = kCr4Pae | kCr4Pge | kCr4Osfxsr | kCr4Osxmmexcpt | (fsgsbase ? kCr4Fsgsbase : 0);

@@ -54,26 +54,31 @@ Result<void> write_descriptors(GuestMemory& mem, uint16_t port_lo, uint16_t port
 // gates (IF stays set) with DPL 0 (the app cannot `int` them) to CPL3 code
 // at `entry`, on the stack TSS.IST[kIrqIst] = ist_top (never the interrupted
 // stack: its red zone survives). Call after write_descriptors.
-Result<void> write_interrupt_gates(GuestMemory& mem, uint64_t entry, uint64_t ist_top);
+Result<void> write_interrupt_gates(GuestMemory& mem, uint64_t entry, uint64_t ist_top, uint32_t cpu = 0);
 
 // Does the I/O bitmap in guest memory allow `port` from CPL3? (tests)
 // Vector 3 (`int3`) to the guest kernel's CPL0 service on its own stack
 // (KernelHeader.svc_entry/svc_stack_top, abi.h).
-Result<void> write_service_gate(GuestMemory& mem, uint64_t entry, uint64_t ist_top);
+Result<void> write_service_gate(GuestMemory& mem, uint64_t entry, uint64_t ist_top, uint32_t cpu = 0);
 
 // Vector 14 to the guest kernel's page-fault stub, and TSS.RSP0 to its fault
 // record (KernelHeader.pf_entry/fault_frame_top): every exception taken at
 // CPL3 now pushes its frame there.
-Result<void> write_page_fault_gate(GuestMemory& mem, uint64_t entry, uint64_t frame_top);
+Result<void> write_page_fault_gate(GuestMemory& mem, uint64_t entry, uint64_t frame_top, uint32_t cpu = 0);
 // CPU exceptions the guest kernel turns into signals (KernelHeader.trap_*):
 // vector v in `vectors` goes to entry + v * abi::kTrapStubSize, a CPL0
 // interrupt gate whose frame lands at TSS.RSP0 (write_page_fault_gate).
-Result<void> write_trap_gates(GuestMemory& mem, uint64_t entry, uint64_t vectors);
+Result<void> write_trap_gates(GuestMemory& mem, uint64_t entry, uint64_t vectors, uint32_t cpu = 0);
+// Another vCPU (SMP): its IDT and TSS start as copies of CPU 0's (fault
+// stubs, I/O bitmap) at abi::idt_gpa(cpu)/tss_gpa(cpu); the gate writers
+// above with `cpu` then point them at that CPU's own entry code and stacks.
+Result<void> copy_cpu0_tables(GuestMemory& mem, uint32_t cpu);
 
 Result<bool> io_port_allowed(const GuestMemory& mem, uint16_t port);
 
-// Special registers for a vCPU that starts at CPL3 in 64-bit mode.
-kvm::Sregs user_mode_sregs(uint64_t cr3, bool fsgsbase);
+// Special registers for a vCPU that starts at CPL3 in 64-bit mode, with
+// vCPU `cpu`'s IDT and TSS.
+kvm::Sregs user_mode_sregs(uint64_t cr3, bool fsgsbase, uint32_t cpu = 0);
 
 // Vectors for which the CPU pushes an error code (SDM Table 6-1).
 bool vector_has_error_code(unsigned vector);

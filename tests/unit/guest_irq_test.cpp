@@ -1,16 +1,18 @@
 // Hosted tests of the guest kernel's interrupt dispatch and masking
 // (guest/kernel/irq/irq.cpp), built for the host: lvm_irq is called as
-// vectors.S would call it, with sources in IrqState.pending as the monitor
-// would leave them.
+// CPU 0's entry code in percpu.S would call it, with sources in
+// IrqState.pending as the monitor would leave them. CPU 0 holds the kernel
+// lock, as the hosted build always does.
 #include <gtest/gtest.h>
 
 #include <vector>
 
+#include "arch/x86_64/cpu.hpp"
 #include "kernel/irq/irq.hpp"
 
 // What the guest kernel's assembly and linker script provide.
 extern "C" {
-lightvm::abi::IrqState lvm_irq_state;
+lightvm::guest::CpuArch lvm_percpu[lightvm::abi::kMaxCpus];
 char __kernel_end[1];
 uint8_t lvm_vdso_start[1], lvm_vdso_end[1];  // inside the kernel image in the guest
 }
@@ -21,6 +23,7 @@ void selftest_init() {}  // the boot-page test hooks are exercised by the guest 
 namespace lightvm::guest::irq {
 namespace {
 
+abi::IrqState& lvm_irq_state = lvm_percpu[0].irq;
 std::vector<std::pair<int, bool>> g_calls;  // (source, had a frame)
 
 void on_timer(const Frame* f) { g_calls.push_back({abi::kIrqTimer, f != nullptr}); }
@@ -38,7 +41,7 @@ protected:
     }
     void interrupt(uint64_t sources) {
         lvm_irq_state.pending |= sources;
-        lvm_irq(&frame);
+        lvm_irq(&frame, 0);
     }
     Frame frame;
 };
@@ -91,7 +94,7 @@ void rearm_doorbell_once(const Frame*) {
     if (g_calls.size() == 1) {
         lvm_irq_state.pending |= 1u << abi::kIrqDoorbell;
         Frame f{};
-        lvm_irq(&f);  // an interrupt in the middle of the deferred handler
+        lvm_irq(&f, 0);  // an interrupt in the middle of the deferred handler
         EXPECT_EQ(g_calls.size(), 1u) << "ran re-entered";
     }
 }

@@ -18,6 +18,8 @@ void mm_load_root(uint64_t root) {
     testing::mm_stubs().loaded_root = root;
 }
 uint64_t mm_loaded_root() { return testing::mm_stubs().loaded_root; }
+void mm_flush_remote(uint64_t) {}  // one CPU in hosted tests
+void mm_forget_root(uint64_t) {}
 void mm_flush_pages(const uint64_t*, uint32_t n) { testing::mm_stubs().pages_flushed += static_cast<int>(n); }
 
 long mm_file_fill(OpenFile*, void* dst, uint64_t len, uint64_t offset) {

@@ -2,10 +2,9 @@
 
 namespace lightvm::guest {
 
-// Page-aligned in its own section so that a per-vCPU mapping can replace
-// exactly this page later (see cpu.hpp).
+Cpu g_cpus[abi::kMaxCpus];
 extern "C" {
-__attribute__((section(".data.percpu"), aligned(4096))) Cpu lvm_cpu0 = {.self = &lvm_cpu0};  // the rest zero
+volatile uint32_t lvm_bkl = 1;  // CPU 0 boots inside the kernel
 }
 
 }  // namespace lightvm::guest

@@ -3,30 +3,31 @@
    which is valid at either CPL and never touches the user stack (the
    red zone below the user's RSP stays intact). */
 #include "arch/x86_64/kstack_layout.h"
+#include "arch/x86_64/percpu_layout.h"
     .section .lvm_header, "a"
     .long 0x4b4d564c          /* kKernelMagic; C++ asserts it matches abi.h */
-    .long 3                   /* kAbiVersion */
+    .long 4                   /* kAbiVersion */
     .quad lvm_start
-    .quad lvm_syscall_entry
+    .quad lvm_syscall_entry0     /* CPU 0's entry points (arch/x86_64/percpu.S) */
     .quad __kernel_end
     .quad lvm_kstacks            /* KernelHeader.kstack_area: guard pages left unmapped */
     .long LVM_KSTACK_SLOT        /* kstack_slot_size */
     .long LVM_KSTACK_SLOTS       /* kstack_slots */
-    .quad lvm_irq_entry          /* interrupts: arch/x86_64/vectors.S */
-    .quad lvm_irq_tail
-    .quad lvm_irq_tail_end
-    .quad lvm_irq_stack_top
-    .quad lvm_irq_state
-    .quad lvm_svc_entry          /* CPL0 service: arch/x86_64/cpl0.S */
-    .quad lvm_svc_stack_top
-    .quad lvm_pf_entry0          /* page faults: arch/x86_64/cpl0.S */
-    .quad lvm_fault_frame_top
-    .quad lvm_trap_stubs         /* #DE #UD #GP #MF #XM: arch/x86_64/cpl0.S */
+    .quad lvm_irq_entry0         /* interrupts */
+    .quad lvm_irq_tail0
+    .quad lvm_irq_tail_end0
+    .quad lvm_percpu+PC_IRQ_STACK_TOP
+    .quad lvm_percpu+PC_IRQ_STATE
+    .quad lvm_svc_entry0         /* CPL0 service */
+    .quad lvm_percpu+PC_SVC_STACK_TOP
+    .quad lvm_pf_entry0          /* page faults */
+    .quad lvm_percpu+PC_FAULT_FRAME_TOP
+    .quad lvm_trap_stubs0        /* #DE #UD #GP #MF #XM */
     .quad (1 << 0) | (1 << 6) | (1 << 13) | (1 << 16) | (1 << 19)
-
-/* Offsets into struct Cpu (arch/x86_64/cpu.hpp asserts them). */
-    .equ CPU_USER_RSP, 8
-    .equ CPU_KSTACK_TOP, 16
+    .quad lvm_cpu_table          /* ABI v4: every CPU's entry points */
+    .quad lvm_ap_entry
+    .long LVM_MAX_CPUS
+    .long 96                     /* sizeof(abi::CpuEntries) */
 
     .text
     .globl lvm_start
@@ -36,43 +37,10 @@ lvm_start:                    /* rdi = BootInfo; CPL3, interrupts off */
     call lvm_main
     ud2
 
-/* Frame layout must match SyscallFrame in kernel/syscalls/syscall.hpp:
-   every general-purpose register of the caller is in it, so fork can give
-   a child the parent's registers, signal delivery can save and change them,
-   and rt_sigreturn can restore them all. lvm_syscall leaves the result in
-   the rax slot. */
-    .globl lvm_syscall_entry, lvm_syscall_exit
-lvm_syscall_entry:
-    /* One CPU today: lvm_cpu0 is this CPU (see cpu.hpp for SMP). The
-       current task's kernel stack is switched to without touching the user
-       stack. */
-    movq %rsp, lvm_cpu0+CPU_USER_RSP(%rip)
-    movq lvm_cpu0+CPU_KSTACK_TOP(%rip), %rsp
-    pushq $0x2b               /* iret: ss */
-    pushq lvm_cpu0+CPU_USER_RSP(%rip)  /* iret: rsp */
-    pushq %r11                /* iret: rflags */
-    pushq $0x33               /* iret: cs */
-    pushq %rcx                /* iret: rip */
-    pushq %r11
-    pushq %rcx
-    pushq %r9
-    pushq %r8
-    pushq %r10
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rax
-    pushq %rbx
-    pushq %rbp
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    movq %rsp, %rdi
-    cld
-    call lvm_syscall
-/* rsp points at a complete SyscallFrame: back to user mode with it. A
-   forked child's first instruction in the kernel jumps here too. */
+/* Back to user mode with the SyscallFrame at rsp (percpu.S builds it at
+   a system call's entry; a forked child's first instruction and a
+   preempted task come here too). The caller released the kernel lock. */
+    .globl lvm_syscall_exit
 lvm_syscall_exit:
     popq %r15
     popq %r14

@@ -3,29 +3,24 @@
 #include "kernel/irq/irq.hpp"
 
 #include "kernel/kernel.hpp"
+#include "kernel/smp/bkl.hpp"
 
-extern "C" lightvm::abi::IrqState lvm_irq_state;
 extern "C" char __kernel_end[];
 extern "C" const uint8_t lvm_vdso_start[], lvm_vdso_end[];
 
 namespace lightvm::guest::irq {
 
-// vectors.S hard-codes these offsets.
-static_assert(offsetof(abi::IrqState, pending) == 0 && offsetof(abi::IrqState, busy) == 8 && sizeof(abi::IrqState) == 80);
-
 namespace {
 
 Handler g_handlers[abi::kIrqSources];
-// The mask is one CPU's state today; it moves into per-CPU data with SMP.
-volatile uint32_t g_mask_depth;
-uint64_t g_deferred;  // sources that arrived while masked (atomic: the handler ORs in)
-void (*g_user_return)(Frame*);
+bool (*g_user_return)(Frame*);
 
-void run(uint64_t sources, const Frame* frame) {
+// Handlers run under the kernel lock, on the CPU the sources came to.
+void run(abi::IrqState& st, uint64_t sources, const Frame* frame) {
     for (uint32_t s = 0; s < abi::kIrqSources; ++s) {
         if (!(sources & (1ull << s)))
             continue;
-        lvm_irq_state.handled[s]++;
+        st.handled[s]++;
         if (g_handlers[s])
             g_handlers[s](frame);
     }
@@ -38,43 +33,45 @@ void set_handler(abi::IrqSource source, Handler handler) {
         g_handlers[source] = handler;
 }
 
-void set_user_return_hook(void (*hook)(Frame*)) { g_user_return = hook; }
+void set_user_return_hook(bool (*hook)(Frame*)) { g_user_return = hook; }
 
+// The mask is this CPU's (the lock's owner's): only kernel code masks.
 void mask() {
-    g_mask_depth = g_mask_depth + 1;
-    lvm_irq_state.masked_depth = g_mask_depth;
+    Cpu& c = this_cpu();
+    c.mask_depth = c.mask_depth + 1;
+    lvm_percpu[c.id].irq.masked_depth = c.mask_depth;
     asm volatile("" ::: "memory");  // later code stays inside the masked region
 }
 
 void unmask() {
     asm volatile("" ::: "memory");
-    if (g_mask_depth > 1) {
-        g_mask_depth = g_mask_depth - 1;
-        lvm_irq_state.masked_depth = g_mask_depth;
+    Cpu& c = this_cpu();
+    abi::IrqState& st = lvm_percpu[c.id].irq;
+    if (c.mask_depth > 1) {
+        c.mask_depth = c.mask_depth - 1;
+        st.masked_depth = c.mask_depth;
         return;
     }
     // Run what was deferred still masked, so an interrupt meanwhile defers
     // too and this loop picks it up: handlers never run re-entered.
     for (;;) {
-        uint64_t sources = __atomic_exchange_n(&g_deferred, 0, __ATOMIC_SEQ_CST);
+        uint64_t sources = __atomic_exchange_n(&c.irq_deferred, 0, __ATOMIC_SEQ_CST);
         if (!sources)
             break;
-        lvm_irq_state.deferred += static_cast<uint64_t>(__builtin_popcountll(sources));
-        run(sources, nullptr);
+        st.deferred += static_cast<uint64_t>(__builtin_popcountll(sources));
+        run(st, sources, nullptr);
     }
-    g_mask_depth = 0;
-    lvm_irq_state.masked_depth = 0;
+    c.mask_depth = 0;
+    st.masked_depth = 0;
     // An interrupt between the last exchange and the store above deferred
     // its sources: run them now rather than at the next unmask.
-    if (__atomic_load_n(&g_deferred, __ATOMIC_SEQ_CST)) {
+    if (__atomic_load_n(&c.irq_deferred, __ATOMIC_SEQ_CST)) {
         mask();
         unmask();
     }
 }
 
-bool masked() {
-    return g_mask_depth != 0;
-}
+bool masked() { return this_cpu().mask_depth != 0; }
 
 bool from_kernel(const Frame& f) {
     return f.rip >= abi::kKernelBase && f.rip < reinterpret_cast<uint64_t>(__kernel_end);
@@ -87,30 +84,45 @@ bool to_user_code(const Frame& f) {
 }
 
 long arm_timer(uint64_t deadline_ns) {
-    static abi::HcTimer req;  // one CPU; per-CPU argument blocks come with SMP
-    MaskGuard guard;          // the timer handler re-arms through the same block
+    MaskGuard guard;  // the timer handler re-arms through the same block
+    volatile abi::HcTimer& req = this_cpu().hc_timer;  // this vCPU's timer
     req.deadline_ns = deadline_ns;
     req.result = 0;
     hypercall(abi::kHcTimer, &req);
     return static_cast<long>(req.result);
 }
 
-extern "C" void lvm_irq(Frame* frame) {
-    lvm_irq_state.entries++;
+// Entered on this CPU's interrupt stack (percpu.S). A remote TLB request
+// is served first, without the lock (its sender holds it and waits); the
+// sources run under the lock, or are deferred if this CPU's kernel code
+// masked them. The user-return hook may send the frame into the kernel
+// (preemption), which then continues under the lock taken here.
+extern "C" void lvm_irq(Frame* frame, uint32_t cpu) {
+    abi::IrqState& st = lvm_percpu[cpu].irq;
+    Cpu& c = g_cpus[cpu];
+    st.entries++;
     if (from_kernel(*frame))
-        lvm_irq_state.from_kernel++;
+        st.from_kernel++;
+    tlb_serve(cpu);
+    bool took = false;
     for (;;) {
-        uint64_t sources = __atomic_exchange_n(&lvm_irq_state.pending, 0, __ATOMIC_SEQ_CST);
+        uint64_t sources = __atomic_exchange_n(&st.pending, 0, __ATOMIC_SEQ_CST);
         if (!sources)
             break;
         sources &= (1ull << abi::kIrqSources) - 1;  // the monitor is trusted, but bound the loop anyway
-        if (g_mask_depth)
-            __atomic_fetch_or(&g_deferred, sources, __ATOMIC_SEQ_CST);
-        else
-            run(sources, frame);
+        if (c.mask_depth) {
+            __atomic_fetch_or(&c.irq_deferred, sources, __ATOMIC_SEQ_CST);
+            continue;
+        }
+        if (!took && !bkl_owned_by(cpu))
+            took = (bkl_lock(cpu), true);
+        run(st, sources, frame);
     }
-    if (g_user_return && !g_mask_depth)
-        g_user_return(frame);
+    bool keep = false;
+    if (g_user_return && !c.mask_depth && bkl_owned_by(cpu))
+        keep = g_user_return(frame);
+    if (took && !keep)
+        bkl_unlock();
 }
 
 }  // namespace lightvm::guest::irq

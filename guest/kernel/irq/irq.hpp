@@ -1,5 +1,5 @@
-// Interrupts in the guest kernel: a handler per source (timer, doorbell),
-// and masking by a kernel flag. There is no IF to clear at CPL3 (PVM), so
+// Interrupts in the guest kernel: a handler per source (timer, doorbell,
+// IPI), and masking by a per-CPU kernel flag. There is no IF to clear at CPL3 (PVM), so
 // "masked" means: an interrupt still enters arch/x86_64/vectors.S, but its
 // sources are deferred and run when the outermost unmask() is reached.
 #pragma once
@@ -41,17 +41,19 @@ bool from_kernel(const Frame& frame);
 // whose pages are inside the kernel image)?
 bool to_user_code(const Frame& frame);
 
-// Called at the end of an interrupt that did not stop masked kernel code,
-// with the frame it returns to: signal delivery (proc/signal.cpp) rewrites
-// it when it returns to user code (which includes the vDSO, whose pages
-// are inside the kernel image: from_kernel() counts them as kernel).
-void set_user_return_hook(void (*hook)(Frame* frame));
+// Called under the kernel lock at the end of an interrupt that did not
+// stop masked kernel code, with the frame it returns to: signal delivery
+// (proc/signal.cpp) rewrites it when it returns to user code (which
+// includes the vDSO, whose pages are inside the kernel image: from_kernel()
+// counts them as kernel). True: the frame now enters the kernel
+// (preemption), which keeps the lock.
+void set_user_return_hook(bool (*hook)(Frame* frame));
 
-// One kIrqTimer interrupt at CLOCK_MONOTONIC deadline_ns (0: cancel). One
-// exit. Returns 0 or -errno.
+// One kIrqTimer interrupt on this vCPU at CLOCK_MONOTONIC deadline_ns (0:
+// cancel). One exit. Returns 0 or -errno.
 long arm_timer(uint64_t deadline_ns);
 
-// Runs the pending sources; called by vectors.S on the interrupt stack.
-extern "C" void lvm_irq(Frame* frame);
+// Runs the pending sources; called by percpu.S on CPU cpu's interrupt stack.
+extern "C" void lvm_irq(Frame* frame, uint32_t cpu);
 
 }  // namespace lightvm::guest::irq

@@ -2,17 +2,19 @@
 // bench/ only (BootInfo.irq_test_*); off, they cost one compare at boot.
 #include "kernel/irq/selftest.hpp"
 
+#include "arch/x86_64/cpu.hpp"
 #include "kernel/irq/irq.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/time/clock.hpp"
-
-extern "C" lightvm::abi::IrqState lvm_irq_state;
 
 namespace lightvm::guest::irq {
 
 namespace {
 
 uint64_t g_timer_period_ns;
+
+// Boot runs on CPU 0.
+abi::IrqState& lvm_irq_state = lvm_percpu[0].irq;
 
 // A periodic timer from the one-shot kind: re-arm from the handler.
 void rearm_timer(const Frame*) {

@@ -279,6 +279,7 @@ void as_flush(AddressSpace& as) {
             else
                 mm_load_root(as.root);
         }
+        mm_flush_remote(as.root);  // other CPUs running on the same tables
         as.tlb_stale = false;
         as.nstale = 0;
     }

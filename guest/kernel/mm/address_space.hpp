@@ -164,6 +164,10 @@ void mm_load_root(uint64_t root);
 void mm_flush_pages(const uint64_t* va, uint32_t n);
 // The root the CPU uses now.
 uint64_t mm_loaded_root();
+// Other CPUs (kernel/smp/tlb_shootdown.cpp): those running on `root` flush
+// their TLB before this returns; those on a root about to be freed leave it.
+void mm_flush_remote(uint64_t root);
+void mm_forget_root(uint64_t root);
 // The monitor's tables the first process started on: where kernel-wide
 // mappings (the kernel stack area) are made.
 inline uint64_t mm_kernel_root() { return abi::kPageTablesGpa; }

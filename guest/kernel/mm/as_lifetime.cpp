@@ -131,6 +131,7 @@ AddressSpace* as_fork(AddressSpace& src, uint64_t eager_pages) {
 void as_put(AddressSpace* as) {
     if (!as || --as->users > 0)
         return;
+    mm_forget_root(as->root);  // another CPU still on these tables leaves them first
     pt_for_each(as->root, kUserMin, kUserMax, [](uint64_t, uint64_t& e) {
         frame_unref(e & pte::kAddr);
         e = 0;

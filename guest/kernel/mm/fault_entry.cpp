@@ -1,6 +1,7 @@
-// The C side of the page-fault path (arch/x86_64/cpl0.S): resolve the fault
+// The C side of the page-fault path (arch/x86_64/percpu.S): resolve the fault
 // through the address space, enter the program's SIGSEGV handler, or end
 // the VM with a report naming the fault.
+#include "arch/x86_64/cpu.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/irq/irq.hpp"
 #include "kernel/kernel.hpp"
@@ -10,11 +11,10 @@
 #include "kernel/proc/signal.hpp"
 #include "kernel/proc/signal_deliver.hpp"
 #include "kernel/proc/task.hpp"
+#include "kernel/smp/bkl.hpp"
 #include "kernel/syscalls/frame.hpp"
 #include "kernel/uapi.hpp"
 
-extern "C" uint64_t lvm_fault_frame[6];  // error, rip, cs, rflags, rsp, ss (written by the CPU)
-extern "C" uint64_t lvm_pf_cr2;
 extern "C" char __kernel_end[];
 
 namespace lightvm::guest {
@@ -40,23 +40,22 @@ bool stack_guard(uint64_t a, uint64_t err) {
 }
 
 [[noreturn]] void report(uint32_t kind, uint64_t addr) {
-    static volatile abi::HcFault hc;
+    static volatile abi::HcFault hc;  // under the kernel lock
+    const uint64_t* frame = this_cpu_arch().fault_frame;
     hc.kind = kind;
     hc.vector = 14;
-    hc.error = lvm_fault_frame[0];
-    hc.rip = lvm_fault_frame[1];
+    hc.error = frame[0];
+    hc.rip = frame[1];
     hc.addr = addr;
-    hc.rsp = lvm_fault_frame[4];
+    hc.rsp = frame[4];
     hypercall(abi::kHcFault, &hc);
     for (;;)
         exit_vm(139, 11);  // a monitor that ignored the report
 }
 
-}  // namespace
-
-extern "C" void lvm_page_fault(PushedGprs* regs) {
+void page_fault(PushedGprs* regs, const CpuArch& cpu) {
     irq::MaskGuard masked;
-    const uint64_t err = lvm_fault_frame[0], rip = lvm_fault_frame[1], addr = lvm_pf_cr2;
+    const uint64_t err = cpu.fault_frame[0], rip = cpu.fault_frame[1], addr = cpu.pf_cr2;
     const bool user_addr = addr >= kUserMin && addr < kUserMax;
     if (user_addr) {
         // From the program, or from kernel code touching user memory that
@@ -81,6 +80,16 @@ extern "C" void lvm_page_fault(PushedGprs* regs) {
     if (to_handler(*regs, addr, err))
         return;
     report(abi::kFaultAccess, addr);  // the kernel's regions, non-canonical, ... from the program
+}
+
+}  // namespace
+
+// From CPU cpu's fault stack: from the program (take the kernel lock) or
+// from kernel code touching user memory (which holds it).
+extern "C" void lvm_page_fault(PushedGprs* regs, uint32_t cpu) {
+    const bool took = bkl_enter(cpu);
+    page_fault(regs, lvm_percpu[cpu]);
+    bkl_leave(took);
 }
 
 }  // namespace lightvm::guest

@@ -1,37 +1,23 @@
-// CR3 loads through the CPL0 service (arch/x86_64/cpl0.S): the kernel runs
-// at CPL3 under PVM, where `mov %cr3` faults. One `int3` round trip costs
-// ~7 us there (docs/platform.md); on hardware KVM the same path works from
-// CPL0 too.
+// CR3 loads and page invalidations on this CPU, through the CPL0 service
+// (arch/x86_64/svc.hpp): the kernel runs at CPL3 under PVM, where `mov
+// %cr3` faults. One `int3` round trip costs ~7 us there (docs/platform.md);
+// on hardware KVM the same path works from CPL0 too. Other CPUs that use
+// the same tables are told by kernel/smp/tlb_shootdown.cpp.
+#include "arch/x86_64/svc.hpp"
 #include "kernel/mm/address_space.hpp"
-
-#include "lightvm/abi.h"
-
-extern "C" volatile uint64_t lvm_svc_request;
-extern "C" volatile uint64_t lvm_svc_count;
-extern "C" volatile uint64_t lvm_svc_pages[];
 
 namespace lightvm::guest {
 
-namespace {
-uint64_t g_loaded_root = lightvm::abi::kPageTablesGpa;  // the monitor's tables at boot
+uint64_t mm_loaded_root() {
+    const uint64_t r = this_cpu().loaded_root;
+    return r ? r : abi::kPageTablesGpa;  // the monitor's tables at boot
 }
-
-uint64_t mm_loaded_root() { return g_loaded_root; }
 
 void mm_flush_pages(const uint64_t* va, uint32_t n) {
-    if (n == 0)
-        return;
-    for (uint32_t i = 0; i < n; ++i)
-        lvm_svc_pages[i] = va[i];
-    lvm_svc_count = n;
-    lvm_svc_request = 1;  // odd: the page list, not a CR3 value
-    asm volatile("int3" ::: "memory");
+    if (n)
+        svc_flush_pages(this_cpu().id, va, n);
 }
 
-void mm_load_root(uint64_t root) {
-    lvm_svc_request = root;
-    asm volatile("int3" ::: "memory");
-    g_loaded_root = root;
-}
+void mm_load_root(uint64_t root) { svc_load_root(this_cpu().id, root); }
 
 }  // namespace lightvm::guest

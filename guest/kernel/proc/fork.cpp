@@ -19,6 +19,7 @@
 #include "kernel/proc/sigframe.hpp"
 #include "kernel/proc/signal.hpp"
 #include "kernel/proc/signal_deliver.hpp"
+#include "kernel/smp/bkl.hpp"
 #include "kernel/syscalls/frame.hpp"
 #include "kernel/time/clock.hpp"
 #include "kernel/uapi.hpp"
@@ -242,6 +243,8 @@ extern "C" void lvm_fork_tail() {
     // A signal may have come before the first instruction (a thread group
     // being killed, a SIGCHLD handler's kill): delivered as on any return.
     signal_user_return(current_frame());
+    signal_trap_refresh(t);  // this CPU's trap stubs learn its handlers
+    bkl_unlock();            // the switch to it happened under the lock
 }
 
 }  // namespace lightvm::guest

@@ -69,7 +69,8 @@ void proc_init() {
 
     Cpu& cpu = this_cpu();
     cpu.current = &t;
-    cpu.kstack_top = t.kstack.top;
+    lvm_percpu[cpu.id].kstack_top = t.kstack.top;
+    t.on_cpu = static_cast<uint8_t>(cpu.id + 1);
     sched_add_task(&t);
 }
 

@@ -7,6 +7,7 @@
 #include "kernel/proc/signal.hpp"
 #include "kernel/proc/signal_deliver.hpp"
 #include "kernel/proc/task.hpp"
+#include "kernel/smp/bkl.hpp"
 #include "kernel/syscalls/irq_frame.hpp"
 
 extern "C" void lvm_preempt_entry();
@@ -17,11 +18,11 @@ namespace {
 
 constexpr uint64_t kKernelFlags = 0x202;  // IF and the reserved bit: no TF, DF or AC in the kernel
 
-void user_return(irq::Frame* i) {
+bool user_return(irq::Frame* i) {
     Task* t = current();
     if (!this_cpu().need_resched || !t || !t->user || !irq::to_user_code(*i)) {
         signal_irq_user_return(i);
-        return;
+        return false;
     }
     // The task's kernel stack is empty while it runs user code: its top is
     // where lvm_syscall_entry would build the frame (current_frame()).
@@ -30,6 +31,7 @@ void user_return(irq::Frame* i) {
     i->rip = reinterpret_cast<uint64_t>(lvm_preempt_entry);
     i->rsp = reinterpret_cast<uint64_t>(f);
     i->rflags = kKernelFlags;
+    return true;  // lvm_preempt continues under the lock the interrupt holds
 }
 
 }  // namespace
@@ -39,7 +41,8 @@ void preempt_init() { irq::set_user_return_hook(user_return); }
 }  // namespace lightvm::guest
 
 // arch/x86_64/entry.S: an interrupt's return was redirected here (above)
-// with the program's registers in f. Its time is user time up to now.
+// with the program's registers in f, the kernel lock handed over. Its time
+// is user time up to now.
 extern "C" void lvm_preempt(lightvm::guest::SyscallFrame* f) {
     using namespace lightvm::guest;
     Task* t = current();
@@ -49,4 +52,5 @@ extern "C" void lvm_preempt(lightvm::guest::SyscallFrame* f) {
         signal_user_return(f);
     signal_trap_refresh(t);
     cputime_syscall_exit(t);
+    bkl_unlock();
 }

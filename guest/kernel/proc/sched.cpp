@@ -9,6 +9,8 @@
 #include "kernel/proc/ktimer.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/task_list.hpp"
+#include "kernel/smp/bkl.hpp"
+#include "kernel/smp/cpus.hpp"
 #include "kernel/time/clock.hpp"
 
 extern "C" void lvm_switch(uint64_t* save_rsp, uint64_t next_rsp);
@@ -36,6 +38,9 @@ constexpr uint64_t kSliceNs = 10'000'000;
 
 // Idle "forever": the longest sleep the monitor accepts; repeated.
 constexpr uint64_t kForeverNs = ~0ull >> 2;
+// With several CPUs online, an idle CPU polls host sockets at least this
+// often (it cannot wait in the monitor holding the kernel lock).
+constexpr uint64_t kSmpPollNs = 1'000'000;
 
 void set_fs_base(uint64_t base) {
     if (boot().flags & abi::kBootHasFsgsbase) {
@@ -47,15 +52,21 @@ void set_fs_base(uint64_t base) {
 }
 
 // A task that exited: its stack is in use until the switch away from it,
-// so whoever runs next frees it (sched_finish_switch).
-Task* g_dead;
+// so whatever this CPU runs next frees it (sched_finish_switch). Per CPU:
+// another CPU may switch while this one idles on the dead task's stack.
+Task* g_dead[abi::kMaxCpus];
+// The task this CPU switched away from: it is free to run elsewhere once
+// the switch saved its registers (sched_finish_switch).
+Task* g_switched_from[abi::kMaxCpus];
 
 void switch_to(Task* prev, Task* next) {
     if (prev == next)
         return;
     Cpu& cpu = this_cpu();
     cpu.current = next;
-    cpu.kstack_top = next->kstack.top;
+    lvm_percpu[cpu.id].kstack_top = next->kstack.top;
+    next->on_cpu = static_cast<uint8_t>(cpu.id + 1);
+    g_switched_from[cpu.id] = prev;
     if (next->fs_base != prev->fs_base)
         set_fs_base(next->fs_base);
     // Kernel threads run in whatever address space is loaded.
@@ -85,8 +96,14 @@ void expire_deadlines() {
 // The earlier of two deadlines, 0 meaning none.
 uint64_t earlier(uint64_t a, uint64_t b) { return !a ? b : !b ? a : a < b ? a : b; }
 
+// May this CPU switch to t? Runnable, and nobody else's context.
+bool available(const Task* t, uint32_t cpu) {
+    return t->state == TaskState::Running && (!t->on_cpu || t->on_cpu == cpu + 1);
+}
+
 // Round robin: the next runnable task after `from`, possibly `from` itself.
 Task* pick_next(Task* from) {
+    const uint32_t cpu = this_cpu().id;
     const int n = tasks_count();
     int start = 0;
     for (int i = 0; i < n; ++i)
@@ -94,7 +111,7 @@ Task* pick_next(Task* from) {
             start = i + 1;
     for (int k = 0; k < n; ++k) {
         Task* t = tasks_at((start + k) % n);
-        if (t->state == TaskState::Running)
+        if (available(t, cpu))
             return t;
     }
     return nullptr;
@@ -115,11 +132,41 @@ uint64_t earliest_deadline() {
     return earliest;
 }
 
+// Sleeps this CPU in the monitor for ns (one exit), the kernel lock
+// released meanwhile when other CPUs are online (they may need it, and
+// wake this one with kHcCpu kCpuKick). Masked: deferred sources run when
+// the caller unmasks, under the lock again.
+void sleep_cpu(uint64_t ns) {
+    Cpu& me = this_cpu();
+    const uint32_t id = me.id;
+    if (cpus_online() == 1) {
+        volatile abi::HcSleep& hc = me.hc_sleep;
+        hc.nanoseconds = ns;
+        hc.result = 0;
+        hypercall(abi::kHcSleep, &hc);
+        return;
+    }
+    // Off the program's tables: an address space may be freed while this
+    // CPU sleeps, and nobody would tell a sleeping CPU (smp/tlb_shootdown).
+    if (me.loaded_root != mm_kernel_root())
+        mm_load_root(mm_kernel_root());
+    me.idle = 1;
+    bkl_unlock();
+    volatile abi::HcSleep& hc = g_cpus[id].hc_sleep;
+    hc.nanoseconds = ns;
+    hc.result = 0;
+    hypercall(abi::kHcSleep, &hc);
+    bkl_lock(id);
+    g_cpus[id].idle = 0;
+    g_cpus[id].kicked = 0;
+}
+
 void idle() {
     irq::MaskGuard masked;
+    const uint32_t cpu = this_cpu().id;
     for (int i = 0, n = tasks_count(); i < n; ++i)
-        if (tasks_at(i)->state == TaskState::Running)
-            return;  // an interrupt handler woke it since pick_next
+        if (available(tasks_at(i), cpu))
+            return;  // an interrupt handler (or another CPU) woke it since pick_next
     // Nothing runs, so nothing is to be preempted: a tick still armed would
     // cut the sleep short and cost a second sleep. Cancelling is one exit
     // (only when armed); the sleep below covers every deadline itself.
@@ -130,13 +177,22 @@ void idle() {
         g_idle_hook();
     uint64_t now = monotonic_ns();
     uint64_t ns = !earliest ? kForeverNs : earliest > now ? earliest - now : 0;
-    if (ns && g_idle_poller && g_idle_poller(ns, !earliest)) {
+    // The network's idle poll waits in the monitor holding the lock: only
+    // while this is the only CPU. With several, it polls without waiting
+    // and again within kSmpPollNs (docs/design.md, "Several vCPUs").
+    if (ns && g_idle_poller && cpus_online() == 1 && g_idle_poller(ns, !earliest)) {
         g_idle_count++;
         return;
     }
+    if (ns && g_idle_poller && cpus_online() > 1 && g_idle_poller(0, false)) {
+        for (int i = 0, n = tasks_count(); i < n; ++i)
+            if (available(tasks_at(i), cpu))
+                return;  // a socket was ready
+        if (ns > kSmpPollNs)
+            ns = kSmpPollNs;
+    }
     if (ns) {
-        volatile abi::HcSleep hc{ns, 0};
-        hypercall(abi::kHcSleep, &hc);
+        sleep_cpu(ns);
         g_idle_count++;
     }
 }
@@ -154,7 +210,7 @@ void arm_tick(Task* cur) {
         Task* t = tasks_at(i);
         if (t == cur)
             continue;
-        if (t->state == TaskState::Running)
+        if (t->state == TaskState::Running && !t->on_cpu)  // waiting for a CPU
             want = earlier(want, cur->slice_start_ns + kSliceNs);
         else if (t->state == TaskState::Blocked && t->deadline_ns)
             want = earlier(want, t->deadline_ns);
@@ -171,16 +227,37 @@ void note_runnable(Task* t) {
     Task* cur = current();
     if (!cur || t == cur)
         return;
+    if (t->on_cpu) {  // another CPU's context (it idles on its stack): only that CPU may run it
+        cpu_kick_if_idle(t->on_cpu - 1u);
+        return;
+    }
     // A task that ran alone longer than a slice gets a whole one from now:
     // contention starts here (a forked child does not take the CPU from its
     // parent at once, as on Linux without sched_child_runs_first).
     const uint64_t now = monotonic_ns();
     if (now - cur->slice_start_ns > kSliceNs)
         cur->slice_start_ns = now;
-    const uint64_t want = cur->slice_start_ns + kSliceNs;
+    uint64_t want = cur->slice_start_ns + kSliceNs;
+    // Another CPU could take it: if the current task does not block within
+    // kSpreadNs, schedule() sends the waiting one there (smp/cpus.hpp).
+    if (cpus_spare() && now + kSpreadNs < want)
+        want = now + kSpreadNs;
     const uint64_t armed = irq::timer_deadline(irq::TimerSlot::Preempt);
     if (!armed || want < armed)
         irq::timer_arm(irq::TimerSlot::Preempt, want, on_tick);
+}
+
+// Runnable tasks no CPU runs, besides the one this CPU continues with.
+uint32_t waiting_tasks(const Task* prev) {
+    uint32_t n = 0;
+    for (int i = 0, k = tasks_count(); i < k; ++i) {
+        const Task* t = tasks_at(i);
+        if (t->state == TaskState::Running && !t->on_cpu)
+            n++;
+    }
+    // prev continues here if it can; if not, this CPU takes one of them.
+    const bool prev_runs = prev->state == TaskState::Running && prev != this_cpu().idle_task;
+    return prev_runs || !n ? n : n - 1;
 }
 
 void schedule() {
@@ -189,6 +266,9 @@ void schedule() {
     this_cpu().need_resched = 0;
     for (;;) {
         expire_deadlines();
+        if (cpus_online() > 1 || cpus_possible() > 1)
+            if (const uint32_t w = waiting_tasks(prev))
+                cpus_take_runnable(w);  // idle CPUs, or new ones, take the rest
         if (Task* next = pick_next(prev)) {
             if (next != prev)
                 next->slice_start_ns = monotonic_ns();
@@ -224,9 +304,15 @@ void sched_set_user_fs_base(uint64_t base) {
 }
 
 void sched_finish_switch() {
+    const uint32_t cpu = this_cpu().id;
+    if (Task* prev = g_switched_from[cpu]) {  // its registers are saved: others may run it
+        g_switched_from[cpu] = nullptr;
+        if (prev != current())
+            prev->on_cpu = 0;
+    }
     arm_tick(current());  // here, not in schedule(): a new task starts its life here
-    if (Task* t = g_dead) {
-        g_dead = nullptr;
+    if (Task* t = g_dead[cpu]) {
+        g_dead[cpu] = nullptr;
         Process* p = t->process;
         kstack_free(t->kstack);
         task_free(t);
@@ -239,14 +325,21 @@ void sched_exit_task() {
     Task* t = current();
     t->state = TaskState::Dead;
     tasks_remove(t);
-    g_dead = t;
+    g_dead[this_cpu().id] = t;
     schedule();
     __builtin_unreachable();
 }
 void sched_set_idle_hook(void (*hook)()) { g_idle_hook = hook; }
+
+void sched_run_cpu() {
+    for (;;)
+        schedule();  // from the idle task: never returns once a task ran
+}
 void sched_set_idle_poller(bool (*poller)(uint64_t, bool)) { g_idle_poller = poller; }
 
 bool sched_monitor_may_wait(int64_t* wait_ns) {
+    if (cpus_online() > 1)
+        return false;  // it would hold the kernel lock while others need it
     uint64_t earliest = earlier(irq::timer_earliest(), ktimer_earliest());
     for (int i = 0, n = tasks_count(); i < n; ++i) {
         Task* t = tasks_at(i);
@@ -300,8 +393,8 @@ uint64_t sched_idle_count() { return g_idle_count; }
 Task* kthread_create(void (*fn)(void*), void* arg, const char* name) {
     int slot = -1;
     for (int i = 0; i < kMaxKthreads && slot < 0; ++i)
-        if (g_kthreads[i].state == TaskState::Dead || !g_kthreads[i].process)
-            slot = i;
+        if ((g_kthreads[i].state == TaskState::Dead || !g_kthreads[i].process) && !g_kthreads[i].on_cpu)
+            slot = i;  // not a CPU's context any more (one may idle on a dead thread's stack)
     if (slot < 0 || &g_kthreads[slot] == current())
         return nullptr;
     Task& t = g_kthreads[slot];

@@ -55,6 +55,9 @@ void sched_set_idle_poller(bool (*poller)(uint64_t ns, bool forever));
 // (-1: no other deadline). Runs the idle hook, as an idle would.
 bool sched_monitor_may_wait(int64_t* wait_ns);
 
+// A started CPU's life (smp/cpus.cpp): schedules from its idle task.
+[[noreturn]] void sched_run_cpu();
+
 // How many times the CPU idled in the monitor (each is one exit).
 uint64_t sched_idle_count();
 

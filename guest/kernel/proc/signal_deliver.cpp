@@ -5,6 +5,8 @@
 // Sending, queueing and masks are proc/signal.cpp.
 #include "kernel/proc/signal_deliver.hpp"
 
+#include "arch/x86_64/cpu.hpp"
+
 #include "kernel/irq/irq.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/proc/exit.hpp"
@@ -17,8 +19,6 @@
 #include "kernel/syscalls/irq_frame.hpp"
 #include "kernel/uapi.hpp"
 
-extern "C" uint64_t lvm_fault_frame[6];  // error, rip, cs, rflags, rsp, ss (written by the CPU)
-extern "C" uint64_t lvm_trap_handled;
 
 namespace lightvm::guest {
 
@@ -206,7 +206,7 @@ bool signal_force_fault(SyscallFrame* f, int sig, int code, uint64_t addr, uint6
 }
 
 bool signal_fault_to_handler(PushedGprs& r, int sig, int code, uint64_t addr, uint64_t trapno, uint64_t error) {
-    uint64_t* cpu = lvm_fault_frame;
+    uint64_t* cpu = this_cpu_arch().fault_frame;  // written by the CPU: error, rip, cs, rflags, rsp, ss
     SyscallFrame f{r.r15, r.r14, r.r13, r.r12, r.rbp, r.rbx, r.rax, r.rdi, r.rsi, r.rdx,
                    r.r10, r.r8,  r.r9,  r.rcx, r.r11, cpu[1], cpu[2], cpu[3], cpu[4], cpu[5]};
     if (!signal_force_fault(&f, sig, code, addr, trapno, error))
@@ -232,7 +232,7 @@ void signal_trap_refresh(const Task* t) {
             !(t->sigmask & sig_bit(sig)))
             bits |= 1ull << vector;
     }
-    lvm_trap_handled = bits;
+    this_cpu_arch().trap_handled = bits;  // read by this CPU's trap stubs (percpu.S)
     // The first process tells the monitor which host signals it takes.
     if (t->process == process_first()) {
         uint64_t host = 0;

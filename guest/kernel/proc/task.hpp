@@ -132,6 +132,9 @@ struct Task {
     uint64_t robust_list;      // set_robust_list: kept for get_robust_list
     bool vfork_done;
     bool user;                 // returns to user mode (not a kernel thread)
+    // The CPU whose context this task is (its number + 1; 0: none): it runs
+    // there, or idles there on its stack. No other CPU may switch to it.
+    volatile uint8_t on_cpu;
     // The user's x87/SSE state while another task runs (the kernel itself
     // never touches it: -mgeneral-regs-only); proc/sigframe.cpp fpu_*.
     bool fpu_valid;

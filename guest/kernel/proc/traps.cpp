@@ -1,17 +1,16 @@
-// CPU exceptions handed to the program's handler (arch/x86_64/cpl0.S,
-// lvm_trap_common): the stub only comes here when lvm_trap_handled says a
+// CPU exceptions handed to the program's handler (arch/x86_64/percpu.S,
+// lvm_trap_common*): the stub only comes here when CpuArch.trap_handled says a
 // handler for the vector's signal is installed and not blocked, so the
 // unhandled case keeps the monitor's report. Codes and addresses as Linux
 // gives them (arch/x86/kernel/traps.c).
+#include "arch/x86_64/cpu.hpp"
 #include "kernel/irq/irq.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/proc/exit.hpp"
 #include "kernel/proc/signal.hpp"
 #include "kernel/proc/signal_deliver.hpp"
+#include "kernel/smp/bkl.hpp"
 #include "kernel/uapi.hpp"
-
-extern "C" uint64_t lvm_fault_frame[6];  // error, rip, cs, rflags, rsp, ss
-extern "C" uint64_t lvm_trap_vector;
 
 namespace lightvm::guest {
 
@@ -45,11 +44,9 @@ int x87_code() {
     return 0;
 }
 
-}  // namespace
-
-extern "C" void lvm_trap(PushedGprs* regs) {
+void trap(PushedGprs* regs, const CpuArch& cpu) {
     irq::MaskGuard masked;
-    const uint64_t vector = lvm_trap_vector, rip = lvm_fault_frame[1], error = lvm_fault_frame[0];
+    const uint64_t vector = cpu.trap_vector, rip = cpu.fault_frame[1], error = cpu.fault_frame[0];
     int sig = SIGSEGV, code = SI_KERNEL;
     uint64_t addr = 0;
     switch (vector) {
@@ -70,6 +67,15 @@ extern "C" void lvm_trap(PushedGprs* regs) {
     }
     if (!signal_fault_to_handler(*regs, sig, code, addr, vector, error))
         process_kill_self(static_cast<unsigned>(sig));  // the handler's stack cannot take the frame
+}
+
+}  // namespace
+
+// From CPU cpu's fault stack, always from the program: take the kernel lock.
+extern "C" void lvm_trap(PushedGprs* regs, uint32_t cpu) {
+    const bool took = bkl_enter(cpu);
+    trap(regs, lvm_percpu[cpu]);
+    bkl_leave(took);
 }
 
 }  // namespace lightvm::guest

@@ -9,6 +9,7 @@
 #include "kernel/proc/signal.hpp"
 #include "kernel/proc/signal_deliver.hpp"
 #include "kernel/proc/task.hpp"
+#include "kernel/smp/bkl.hpp"
 #include "kernel/uapi.hpp"
 #include "trace/strace.hpp"
 
@@ -86,8 +87,12 @@ SyscallFrame* current_frame() {
 
 }  // namespace lightvm::guest
 
-extern "C" void lvm_syscall(lightvm::guest::SyscallFrame* frame) {
+// From CPU cpu's entry code (arch/x86_64/percpu.S), always from user code.
+// The task may block and continue on another CPU: after the call, this
+// CPU is this_cpu(), not `cpu`.
+extern "C" void lvm_syscall(lightvm::guest::SyscallFrame* frame, uint32_t cpu) {
     using namespace lightvm::guest;
+    bkl_lock(cpu);
     boot().syscall_count++;
     cputime_syscall_enter(current());
     long result = -err::kNoSys;
@@ -106,4 +111,5 @@ extern "C" void lvm_syscall(lightvm::guest::SyscallFrame* frame) {
         signal_syscall_exit(frame, nr);
     signal_trap_refresh(current());  // handlers or mask may have changed
     cputime_syscall_exit(current());
+    bkl_unlock();  // lvm_syscall_exit only pops this task's own stack
 }

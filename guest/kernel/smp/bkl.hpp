@@ -1,0 +1,48 @@
+// The kernel lock. Kernel code runs under one lock, taken at every entry
+// from user code (system call, interrupt, fault) and released on the way
+// back; user code runs on every vCPU in parallel. One lock keeps every
+// kernel structure as safe as on one CPU, which is what the workloads
+// this serves need: CPU-bound threads in parallel, kernel work serialised
+// (docs/design.md, "Several vCPUs", has the measurements and the limits).
+// While it spins a CPU serves TLB requests, so an owner waiting for one
+// never deadlocks with a CPU waiting for the lock.
+#pragma once
+
+#include "arch/x86_64/cpu.hpp"
+#include "arch/x86_64/svc.hpp"
+
+namespace lightvm::guest {
+
+inline bool bkl_owned_by(uint32_t cpu) { return lvm_bkl == cpu + 1; }
+
+inline void bkl_lock(uint32_t cpu) {
+    for (;;) {
+        tlb_serve(cpu);
+        uint32_t expected = 0;
+        if (__atomic_compare_exchange_n(&lvm_bkl, &expected, cpu + 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            break;
+        while (__atomic_load_n(&lvm_bkl, __ATOMIC_RELAXED)) {
+            tlb_serve(cpu);
+            __builtin_ia32_pause();
+        }
+    }
+    tlb_serve(cpu);
+}
+
+inline void bkl_unlock() { __atomic_store_n(&lvm_bkl, 0u, __ATOMIC_RELEASE); }
+
+// Entry from user code or from this CPU's unlocked code: takes the lock
+// unless this CPU holds it already (a fault in a system call). Returns
+// whether it took it, for bkl_leave.
+inline bool bkl_enter(uint32_t cpu) {
+    if (bkl_owned_by(cpu))
+        return false;
+    bkl_lock(cpu);
+    return true;
+}
+inline void bkl_leave(bool took) {
+    if (took)
+        bkl_unlock();
+}
+
+}  // namespace lightvm::guest

@@ -1,0 +1,112 @@
+#include "kernel/smp/cpus.hpp"
+
+#include "arch/x86_64/cpu.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/mm/kstack.hpp"
+#include "kernel/proc/sched.hpp"
+#include "kernel/proc/task.hpp"
+#include "kernel/smp/bkl.hpp"
+
+namespace lightvm::guest {
+
+namespace {
+
+uint32_t g_possible = 1;
+uint32_t g_online = 1;
+// Each started CPU's first context: it schedules from here and idles on
+// this stack until it first runs a task (never in the task list).
+Task g_idle_tasks[abi::kMaxCpus];
+
+void cpu_call(uint32_t op, uint32_t cpu, uint64_t sources) {
+    volatile abi::HcCpu& hc = this_cpu().hc_cpu;
+    hc.op = op;
+    hc.cpu = cpu;
+    hc.sources = sources;
+    hc.result = 0;
+    hypercall(abi::kHcCpu, &hc);
+}
+
+// Brings up CPU k (~0.2-0.3 ms once: the monitor creates the vCPU and its
+// thread). It waits for the kernel lock, then schedules.
+bool cpu_start(uint32_t k) {
+    Task& idle = g_idle_tasks[k];
+    KernelStack stack = kstack_alloc();
+    if (!stack.top)
+        return false;
+    idle = Task{};
+    idle.kstack = stack;
+    idle.on_cpu = static_cast<uint8_t>(k + 1);
+    memcpy(idle.comm, "idle", 5);
+    Cpu& c = g_cpus[k];
+    c.id = k;
+    c.idle_task = &idle;
+    c.current = &idle;
+    c.loaded_root = abi::kPageTablesGpa;  // the monitor starts it on the kernel's tables
+    lvm_percpu[k].kstack_top = stack.top;
+    lvm_cpu_table[k].boot_stack_top = stack.top;
+    c.online = 1;
+    cpu_call(abi::kCpuStart, k, 0);
+    if (this_cpu().hc_cpu.result != 0) {
+        c.online = 0;
+        kstack_free(stack);
+        return false;
+    }
+    g_online++;
+    return true;
+}
+
+}  // namespace
+
+void smp_init() {
+    const uint32_t n = boot().cpus;
+    g_possible = n >= 1 && n <= abi::kMaxCpus ? n : 1;
+    Cpu& c = g_cpus[0];
+    c.id = 0;
+    c.online = 1;
+    c.loaded_root = abi::kPageTablesGpa;
+}
+
+uint32_t cpus_possible() { return g_possible; }
+uint32_t cpus_online() { return g_online; }
+
+bool cpus_spare() {
+    if (g_online < g_possible)
+        return true;
+    for (uint32_t k = 0; k < g_possible; ++k)
+        if (g_cpus[k].online && g_cpus[k].idle && !g_cpus[k].kicked)
+            return true;
+    return false;
+}
+
+uint32_t cpus_take_runnable(uint32_t waiting) {
+    uint32_t coming = 0;
+    const uint32_t me = this_cpu().id;
+    for (uint32_t k = 0; k < g_possible && coming < waiting; ++k) {
+        Cpu& c = g_cpus[k];
+        if (k == me || !c.online || !c.idle || c.kicked)
+            continue;
+        c.kicked = 1;
+        cpu_call(abi::kCpuKick, k, 0);
+        coming++;
+    }
+    while (coming < waiting && g_online < g_possible && cpu_start(g_online))
+        coming++;
+    return coming;
+}
+
+void cpu_kick_if_idle(uint32_t cpu) {
+    Cpu& c = g_cpus[cpu];
+    if (cpu == this_cpu().id || !c.idle || c.kicked)
+        return;
+    c.kicked = 1;
+    cpu_call(abi::kCpuKick, cpu, 0);
+}
+
+void cpu_kick(uint32_t cpu, uint64_t sources) { cpu_call(abi::kCpuKick, cpu, sources); }
+
+extern "C" [[noreturn]] void lvm_ap_main(uint32_t cpu) {
+    bkl_lock(cpu);
+    sched_run_cpu();
+}
+
+}  // namespace lightvm::guest

@@ -1,0 +1,35 @@
+// Several vCPUs (--cpus). CPU 0 boots; the others start when work waits
+// for them (a program that never has two runnable tasks never pays for a
+// second vCPU). Work spreads lazily: a task woken while this CPU runs
+// another waits up to kSpreadNs for it to block (a futex or pipe partner,
+// a shell waiting for its child: a local switch costs no exit), then goes
+// to an idle or new CPU (a kick costs exits). docs/design.md, "Several vCPUs".
+#pragma once
+
+#include <stdint.h>
+
+namespace lightvm::guest {
+
+struct Task;
+
+inline constexpr uint64_t kSpreadNs = 1'000'000;
+
+// CPU 0 at boot: how many CPUs the VM may have (BootInfo.cpus).
+void smp_init();
+uint32_t cpus_possible();
+uint32_t cpus_online();
+// Is there a CPU that could take a waiting task (idle and not yet kicked,
+// or not started)?
+bool cpus_spare();
+// `waiting` runnable tasks have no CPU: kick idle CPUs or start new ones
+// for up to that many. Returns how many CPUs will come.
+uint32_t cpus_take_runnable(uint32_t waiting);
+// Wakes cpu if it sleeps in the monitor (one exit), for a task only it may run.
+void cpu_kick_if_idle(uint32_t cpu);
+// Raises `sources` on cpu and interrupts it (one exit).
+void cpu_kick(uint32_t cpu, uint64_t sources);
+
+// Started CPUs enter the kernel here (arch/x86_64/percpu.S, lvm_ap_entry).
+extern "C" [[noreturn]] void lvm_ap_main(uint32_t cpu);
+
+}  // namespace lightvm::guest
