@@ -209,7 +209,11 @@ static_assert(sizeof(HcSleep) == 16);
 // begins at KernelHeader.ap_entry. kCpuKick: vCPU `cpu` leaves a kHcSleep
 // at once (or skips its next one), and `sources` (IrqSource bits, may be 0)
 // are raised on it, interrupting it if it runs.
-enum CpuOp : uint32_t { kCpuStart = 1, kCpuKick = 2 };
+// kCpuTlb: vCPU `cpu`'s IrqState.tlb_request is set; stop it and serve it.
+// kCpuYield: the caller has spun a while on another vCPU (a lock, a TLB
+// ack): its host thread yields the host CPU (that vCPU may need it).
+enum CpuOp : uint32_t { kCpuStart = 1, kCpuKick = 2, kCpuTlb = 3, kCpuYield = 4 };
+enum TlbRequest : uint32_t { kTlbReload = 1, kTlbLeave = 2 };
 struct HcCpu {
     uint32_t op;       // IN: CpuOp
     uint32_t cpu;      // IN
@@ -432,9 +436,14 @@ struct IrqState {
     uint64_t test_handled_while_masked;
     uint64_t test_deferred_at_unmask;
     uint64_t test_entries_while_masked;  // handler entries during the masked stretch
+    // SMP (kHcCpu kCpuTlb): another vCPU changed page tables this one may
+    // cache. The monitor, with this vCPU stopped, reloads its CR3 (1) or
+    // loads kernel_root (2: its tables are being freed), then stores 0.
+    uint32_t tlb_request;   // IN (written by another CPU), OUT (0: done)
+    uint32_t reserved;
 };
 static_assert(offsetof(IrqState, pending) == 0 && offsetof(IrqState, busy) == 8);
-static_assert(sizeof(IrqState) == 88);
+static_assert(sizeof(IrqState) == 96);
 
 // A fault the guest kernel's page-fault handler could not resolve (no
 // mapping, protection, out of memory), reported in the same words as the

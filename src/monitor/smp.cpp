@@ -1,6 +1,7 @@
 #include "monitor/smp.hpp"
 
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -23,6 +24,8 @@ struct Smp::Cpu {
     uint64_t early_sources = 0;  // raised before irq existed
     UniqueFd wake;               // eventfd: a kick ends its sleep
     std::atomic<bool> kicked{false};
+    std::atomic<bool> tlb{false};  // kCpuTlb posted: serve_tlb before it runs again
+    uint64_t irq_state = 0;        // gpa of its IrqState
     pthread_t thread{};
     std::thread t;
     ExitStats exits;
@@ -50,6 +53,7 @@ Smp::Smp(kvm::Vm& vm, GuestMemory& mem, const GuestImage& image, bool fsgsbase, 
     c->irq = &irq0;
     c->wake = make_wake_fd();
     c->thread = ::pthread_self();
+    c->irq_state = image.irq.state;
     m_cpu[0] = std::move(c);
 }
 
@@ -57,7 +61,6 @@ Smp::~Smp() { join(); }
 
 Result<void> Smp::hypercall(uint32_t from, uint64_t arg_gpa) {
     auto hc = TRY(m_mem.read<abi::HcCpu>(arg_gpa));
-    (void)from;
     hc.result = 0;
     if (hc.op == abi::kCpuStart) {
         if (hc.cpu == 0 || hc.cpu >= m_cpus || hc.cpu >= m_image.max_cpus || m_cpu[hc.cpu])
@@ -66,6 +69,19 @@ Result<void> Smp::hypercall(uint32_t from, uint64_t arg_gpa) {
             if (r.error().kind == ErrorKind::GuestFault)
                 return tl::unexpected(r.error());
             hc.result = -EAGAIN;  // the host could not make it: the guest carries on with fewer
+        }
+    } else if (hc.op == abi::kCpuYield) {
+        m_exits.unlock();
+        ::sched_yield();
+        m_exits.lock();
+    } else if (hc.op == abi::kCpuTlb) {
+        if (hc.cpu >= m_cpus || !m_cpu[hc.cpu] || hc.cpu == from) {
+            hc.result = -EINVAL;
+        } else {
+            Cpu& c = *m_cpu[hc.cpu];
+            c.tlb = true;
+            c.vcpu->set_immediate_exit(true);
+            ::pthread_kill(c.thread, m_kick_signal);
         }
     } else if (hc.op == abi::kCpuKick) {
         if (hc.cpu >= m_cpus || !m_cpu[hc.cpu])
@@ -88,6 +104,7 @@ Result<void> Smp::start(uint32_t k) {
     TRY(c->own.set_cpuid(std::span<const kvm::CpuidEntry>(x86::guest_cpuid())));
     TRY(init_vcpu_state(c->own, m_image, m_fsgsbase, VcpuStart{k, e.syscall_entry, m_image.ap_entry, k, e.boot_stack_top}));
     c->layout = IrqLayout{e.irq_entry, e.irq_tail, e.irq_tail_end, e.irq_stack_top, e.irq_state};
+    c->irq_state = e.irq_state;
     c->access.emplace(c->own);
     c->wake = make_wake_fd();
     if (!c->wake.valid())
@@ -142,6 +159,21 @@ Result<void> Smp::sleep(uint32_t from, uint64_t arg_gpa) {
     return m_mem.write(arg_gpa, hc);
 }
 
+Result<void> Smp::serve_tlb(uint32_t k) {
+    Cpu& c = *m_cpu[k];
+    if (!c.tlb.exchange(false))
+        return {};
+    const uint64_t at = c.irq_state + offsetof(abi::IrqState, tlb_request);
+    const uint32_t req = TRY(m_mem.read<uint32_t>(at));
+    if (req == abi::kTlbReload || req == abi::kTlbLeave) {
+        kvm::Sregs sregs = TRY(c.vcpu->get_sregs());
+        if (req == abi::kTlbLeave)
+            sregs.cr3 = m_image.cr3;  // the kernel's tables: the program's are being freed
+        TRY(c.vcpu->set_sregs(sregs));  // a CR3 load: the TLB is flushed
+    }
+    return m_mem.write<uint32_t>(at, 0);
+}
+
 void Smp::finish() {
     m_done = true;
     for (auto& c : m_cpu) {
@@ -190,6 +222,10 @@ Result<void> Smp::ap_loop(Cpu& c) {
     d.smp = this;
     while (!m_done) {
         const kvm::Exit exit = TRY(c.vcpu->run());
+        // At once: a kick after this point makes the next KVM_RUN return
+        // again, so none is lost between here and the flags checked below.
+        if (exit.kind == kvm::ExitKind::Interrupted)
+            c.vcpu->set_immediate_exit(false);
         {
             std::lock_guard lock(m_exits);
             if (m_done)
@@ -205,8 +241,10 @@ Result<void> Smp::ap_loop(Cpu& c) {
                 break;
             }
         }
-        if (exit.kind == kvm::ExitKind::Interrupted)
-            c.vcpu->set_immediate_exit(false);
+        {
+            std::lock_guard lock(m_exits);
+            TRY(serve_tlb(c.index));
+        }
         TRY(c.irq->before_run(exit));
     }
     return {};

@@ -41,6 +41,9 @@ public:
     Result<void> hypercall(uint32_t from, uint64_t arg_gpa);
     // kHcSleep from vCPU `from` (exits() held; released while it sleeps).
     Result<void> sleep(uint32_t from, uint64_t arg_gpa);
+    // Before vCPU k re-enters the guest: serve a TLB request another vCPU
+    // posted for it (kCpuTlb): reload its CR3, which flushes its TLB.
+    Result<void> serve_tlb(uint32_t k);
     // The VM is over: every vCPU leaves its loop. Any thread.
     void finish();
     bool finished() const { return m_done.load(); }

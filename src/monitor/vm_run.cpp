@@ -330,6 +330,10 @@ Result<RunReport> Vm::run() {
         if (g_stop_signal || g_timed_out || (smp && smp->finished()))
             break;
         auto exit = TRY(s.vcpu.run());
+        // At once: a kick after this (another vCPU's kCpuTlb or kCpuKick)
+        // makes the next KVM_RUN return again, so none is lost.
+        if (exit.kind == kvm::ExitKind::Interrupted)
+            s.vcpu.set_immediate_exit(false);
         std::unique_lock<std::mutex> lock;
         if (smp)
             lock = std::unique_lock(smp->exits());
@@ -341,10 +345,11 @@ Result<RunReport> Vm::run() {
             outcome.killed(SIGKILL, "guest stopped: " + handled.error().to_string());
         }
         finished = outcome.finished;
+        if (smp && !finished)
+            TRY(smp->serve_tlb(0));
         if (lock)
             lock.unlock();
         if (exit.kind == kvm::ExitKind::Interrupted) {
-            s.vcpu.set_immediate_exit(false);
             // Only here is the vCPU between instructions with no I/O half
             // done (KVM completes a pending OUT at the start of KVM_RUN).
             const uint32_t vcpus = smp ? 1 + smp->started() : 1;

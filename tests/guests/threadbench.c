@@ -4,12 +4,19 @@
 //             (one round trip = two wake-ups and two waits)
 //   lock      an uncontended pthread_mutex_lock + unlock
 //   condvar   two threads alternate through a mutex + condition variable
-// and prints "MODE N us_per_op".
+//   epoll     two threads wake each other through eventfds each waits on
+//             with epoll_wait (one round trip = two wake-ups)
+//   serial    one thread computes 2 x N units of CPU-bound work
+//   parallel  two threads compute N units each (the same work, split):
+//             serial / parallel is the speed-up two CPUs give
+// and prints "MODE N us_per_op" (serial, parallel: us per unit of N).
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,9 +66,64 @@ static void* cv_partner(void* arg) {
     return NULL;
 }
 
+static int g_efd[2], g_ep[2];
+
+static void ev_wait(int me) {
+    struct epoll_event ev;
+    while (epoll_wait(g_ep[me], &ev, 1, -1) != 1)
+        ;
+    uint64_t v;
+    if (read(g_efd[me], &v, sizeof v) != sizeof v)
+        abort();
+}
+
+static void ev_wake(int other) {
+    uint64_t one = 1;
+    if (write(g_efd[other], &one, sizeof one) != sizeof one)
+        abort();
+}
+
+static void* ev_partner(void* arg) {
+    (void)arg;
+    for (int i = 0; i < g_rounds; i++) {
+        ev_wait(1);
+        ev_wake(0);
+    }
+    return NULL;
+}
+
+static void ev_setup(void) {
+    for (int i = 0; i < 2; i++) {
+        g_efd[i] = eventfd(0, EFD_CLOEXEC);
+        g_ep[i] = epoll_create1(EPOLL_CLOEXEC);
+        struct epoll_event ev = {.events = EPOLLIN, .data = {.u32 = (uint32_t)i}};
+        if (g_efd[i] < 0 || g_ep[i] < 0 || epoll_ctl(g_ep[i], EPOLL_CTL_ADD, g_efd[i], &ev) < 0)
+            abort();
+    }
+}
+
+/* One unit of CPU-bound work: a xorshift chain the compiler cannot fold. */
+static uint64_t work(uint64_t x, int units) {
+    for (int u = 0; u < units; u++)
+        for (int i = 0; i < 100000; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+        }
+    return x;
+}
+
+static uint64_t g_result[2];
+
+static void* worker(void* arg) {
+    long k = (long)arg;
+    g_result[k] = work((uint64_t)k + 1, g_rounds);
+    return NULL;
+}
+
 int main(int argc, char** argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: threadbench create|pingpong|lock|condvar N\n");
+        fprintf(stderr, "usage: threadbench create|pingpong|lock|condvar|epoll|serial|parallel N\n");
         return 2;
     }
     const char* mode = argv[1];
@@ -99,10 +161,26 @@ int main(int argc, char** argv) {
             pthread_mutex_unlock(&g_mu);
         }
         pthread_join(t, NULL);
+    } else if (!strcmp(mode, "epoll")) {
+        ev_setup();
+        pthread_create(&t, NULL, ev_partner, NULL);
+        for (int i = 0; i < n; i++) {
+            ev_wake(1);
+            ev_wait(0);
+        }
+        pthread_join(t, NULL);
+    } else if (!strcmp(mode, "serial")) {
+        g_result[0] = work(1, n);
+        g_result[1] = work(2, n);
+    } else if (!strcmp(mode, "parallel")) {
+        pthread_create(&t, NULL, worker, (void*)1L);
+        worker((void*)0L);
+        pthread_join(t, NULL);
     } else {
         fprintf(stderr, "threadbench: unknown mode %s\n", mode);
         return 2;
     }
-    printf("%s %d %.3f\n", mode, n, (now_us() - t0) / n);
+    /* serial and parallel end with the same checksum (the bench compares it). */
+    printf("%s %d %.3f %llx\n", mode, n, (now_us() - t0) / n, (unsigned long long)(g_result[0] ^ g_result[1]));
     return 0;
 }

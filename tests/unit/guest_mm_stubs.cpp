@@ -19,6 +19,7 @@ void mm_load_root(uint64_t root) {
 }
 uint64_t mm_loaded_root() { return testing::mm_stubs().loaded_root; }
 void mm_flush_remote(uint64_t) {}  // one CPU in hosted tests
+void cpu_spin_yield(uint32_t) {}
 void mm_forget_root(uint64_t) {}
 void mm_flush_pages(const uint64_t*, uint32_t n) { testing::mm_stubs().pages_flushed += static_cast<int>(n); }
 

@@ -58,11 +58,6 @@ struct Cpu {
     volatile uint8_t online;  // started (CPU 0 always)
     volatile uint8_t idle;    // sleeping in the monitor, or about to (proc/sched.cpp)
     volatile uint8_t kicked;  // woken for a task, not yet awake (kernel/smp/cpus.cpp)
-    // Another CPU changed page tables this CPU may cache (kernel/smp/tlb):
-    // reload CR3 (kTlbReload) or switch to the kernel's tables (kTlbLeave),
-    // then clear it. Served without the kernel lock.
-    volatile uint32_t tlb_request;
-    uint32_t pad2;
     uint64_t loaded_root;     // the page-table root this CPU uses (mm/tlb.cpp)
     // Interrupt masking (kernel/irq): depth and sources deferred meanwhile.
     volatile uint32_t mask_depth;
@@ -79,6 +74,7 @@ struct Cpu {
     abi::HcTimer hc_timer;
     abi::HcSleep hc_sleep;
     abi::HcCpu hc_cpu;
+    abi::HcCpu hc_yield;  // kernel/smp/bkl.hpp: used without the lock
 };
 
 extern Cpu g_cpus[abi::kMaxCpus];

@@ -25,18 +25,4 @@ inline void svc_flush_pages(uint32_t cpu, const uint64_t* va, uint32_t n) {
     asm volatile("int3" ::: "memory");
 }
 
-// Cpu::tlb_request values.
-inline constexpr uint32_t kTlbReload = 1;  // reload CR3: entries another CPU changed go
-inline constexpr uint32_t kTlbLeave = 2;   // switch to the kernel's tables: the root is freed
-
-// Serves a request another CPU posted for this one, then acknowledges it.
-inline void tlb_serve(uint32_t cpu) {
-    Cpu& c = g_cpus[cpu];
-    const uint32_t r = c.tlb_request;
-    if (!r)
-        return;
-    svc_load_root(cpu, r == kTlbLeave ? abi::kPageTablesGpa : c.loaded_root);
-    __atomic_store_n(&c.tlb_request, 0, __ATOMIC_RELEASE);
-}
-
 }  // namespace lightvm::guest

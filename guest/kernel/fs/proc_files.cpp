@@ -5,6 +5,7 @@
 #include "kernel/fs/proc_files.hpp"
 
 #include "kernel/kernel.hpp"
+#include "kernel/smp/cpus.hpp"
 #include "kernel/mm/address_space.hpp"
 #include "kernel/mm/kmem.hpp"
 #include "kernel/mm/memory.hpp"
@@ -38,7 +39,7 @@ constexpr size_t kMaxAuxPairs = 64;
 uint64_t g_auxv[2 * kMaxAuxPairs];
 uint32_t g_auxv_bytes;
 
-char g_cpuinfo[8192];
+char g_cpuinfo[16384];  // a ~1.4 KiB block per vCPU
 uint32_t g_cpuinfo_len;
 
 constexpr uint32_t kSmallText = 512;
@@ -116,7 +117,9 @@ const char* proc_file_open(ProcFile which, uint32_t* len, uint32_t* cap) {
     switch (which) {
     case ProcFile::CpuInfo:
         if (g_cpuinfo_len == 0)  // CPUID does not change: built once
-            g_cpuinfo_len = static_cast<uint32_t>(format_cpuinfo(g_cpuinfo, sizeof g_cpuinfo, native_cpuid, boot().tsc_khz));
+            for (uint32_t c = 0, n = cpus_possible(); c < n; ++c)
+                g_cpuinfo_len += static_cast<uint32_t>(format_cpuinfo(g_cpuinfo + g_cpuinfo_len, sizeof g_cpuinfo - g_cpuinfo_len,
+                                                                      native_cpuid, boot().tsc_khz, c, n));
         *len = g_cpuinfo_len;
         return g_cpuinfo;
     case ProcFile::MemInfo: {  // changes: a snapshot per open file
@@ -154,10 +157,20 @@ const char* proc_file_open(ProcFile which, uint32_t* len, uint32_t* cap) {
     case ProcFile::SelfAuxv:
         *len = g_auxv_bytes;
         return reinterpret_cast<const char*>(g_auxv);
-    case ProcFile::CpuOnline:
-    case ProcFile::CpuPossible:  // one vCPU
-        *len = 2;
-        return "0\n";
+    case ProcFile::CpuOnline:  // every vCPU the guest may start: it starts them when it has work
+    case ProcFile::CpuPossible: {
+        static char text[8];  // "0\n" or "0-N\n"
+        const uint32_t n = cpus_possible();
+        uint32_t k = 0;
+        text[k++] = '0';
+        if (n > 1) {
+            text[k++] = '-';
+            text[k++] = static_cast<char>('0' + (n - 1));  // n <= abi::kMaxCpus = 8
+        }
+        text[k++] = '\n';
+        *len = k;
+        return text;
+    }
     default:
         return nullptr;
     }

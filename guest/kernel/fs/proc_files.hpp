@@ -45,7 +45,8 @@ struct CpuidRegs {
     uint32_t eax, ebx, ecx, edx;
 };
 using CpuidFn = CpuidRegs (*)(uint32_t leaf, uint32_t subleaf);
-size_t format_cpuinfo(char* buf, size_t cap, CpuidFn cpuid, uint64_t tsc_khz);
+// One processor's block (cpu of ncpus); /proc/cpuinfo is one per vCPU.
+size_t format_cpuinfo(char* buf, size_t cap, CpuidFn cpuid, uint64_t tsc_khz, uint32_t cpu = 0, uint32_t ncpus = 1);
 size_t format_meminfo(char* buf, size_t cap, uint64_t total_bytes, uint64_t free_bytes);
 // "0.00 0.00 0.00 R/T LAST": the averages are not kept (0.00), then the
 // runnable and all tasks and the last pid handed out.

@@ -112,7 +112,7 @@ void meminfo_line(TextBuffer& t, const char* name, uint64_t value, bool kb) {
 
 }  // namespace
 
-size_t format_cpuinfo(char* buf, size_t cap, CpuidFn cpuid, uint64_t tsc_khz) {
+size_t format_cpuinfo(char* buf, size_t cap, CpuidFn cpuid, uint64_t tsc_khz, uint32_t cpu, uint32_t ncpus) {
     TextBuffer t(buf, cap);
     const CpuidRegs l0 = cpuid(0, 0);
     const uint32_t max_leaf = l0.eax, max_ext = cpuid(0x80000000, 0).eax;
@@ -149,7 +149,7 @@ size_t format_cpuinfo(char* buf, size_t cap, CpuidFn cpuid, uint64_t tsc_khz) {
     while (name_len && model_name[name_len - 1] == ' ')
         --name_len;
 
-    t.str("processor\t: 0\n").str("vendor_id\t: ").str(vendor).ch('\n');
+    t.str("processor\t: ").udec(cpu).str("\nvendor_id\t: ").str(vendor).ch('\n');
     t.str("cpu family\t: ").udec(family).str("\nmodel\t\t: ").udec(model).ch('\n');
     t.str("model name\t: ").str(name_len ? model_name : "unknown", name_len ? name_len : 7).ch('\n');
     t.str("stepping\t: ").udec(l1.eax & 0xf).ch('\n');
@@ -160,7 +160,8 @@ size_t format_cpuinfo(char* buf, size_t cap, CpuidFn cpuid, uint64_t tsc_khz) {
     }
     if (e6.ecx >> 16)
         t.str("cache size\t: ").udec(e6.ecx >> 16).str(" KB\n");
-    t.str("physical id\t: 0\nsiblings\t: 1\ncore id\t\t: 0\ncpu cores\t: 1\napicid\t\t: 0\ninitial apicid\t: 0\n");
+    t.str("physical id\t: 0\nsiblings\t: ").udec(ncpus).str("\ncore id\t\t: ").udec(cpu).str("\ncpu cores\t: ").udec(ncpus);
+    t.str("\napicid\t\t: ").udec(cpu).str("\ninitial apicid\t: ").udec(cpu).ch('\n');
     t.str("fpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: ").udec(max_leaf).str("\nwp\t\t: yes\n");
     const uint32_t words[kWords] = {l1.edx, e1.edx, l1.ecx, e1.ecx, l7.ebx, d1.eax, l71.eax, e8.ebx, l7.ecx, l7.edx};
     t.str("flags\t\t:");

@@ -92,9 +92,8 @@ long arm_timer(uint64_t deadline_ns) {
     return static_cast<long>(req.result);
 }
 
-// Entered on this CPU's interrupt stack (percpu.S). A remote TLB request
-// is served first, without the lock (its sender holds it and waits); the
-// sources run under the lock, or are deferred if this CPU's kernel code
+// Entered on this CPU's interrupt stack (percpu.S). The sources run under
+// the lock, or are deferred if this CPU's kernel code
 // masked them. The user-return hook may send the frame into the kernel
 // (preemption), which then continues under the lock taken here.
 extern "C" void lvm_irq(Frame* frame, uint32_t cpu) {
@@ -103,7 +102,6 @@ extern "C" void lvm_irq(Frame* frame, uint32_t cpu) {
     st.entries++;
     if (from_kernel(*frame))
         st.from_kernel++;
-    tlb_serve(cpu);
     bool took = false;
     for (;;) {
         uint64_t sources = __atomic_exchange_n(&st.pending, 0, __ATOMIC_SEQ_CST);

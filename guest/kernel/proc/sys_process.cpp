@@ -6,6 +6,7 @@
 #include "kernel/proc/exit.hpp"
 #include "kernel/proc/sched.hpp"
 #include "kernel/proc/task.hpp"
+#include "kernel/smp/cpus.hpp"
 #include "kernel/syscalls/syscall.hpp"
 #include "kernel/uapi.hpp"
 #include "kernel/mm/memory.hpp"
@@ -108,7 +109,7 @@ long sys_setrlimit(const SyscallArgs& a) {
 long sys_sched_getaffinity(const SyscallArgs& a) {
     if (a.a1 < 8)
         return -err::kInval;
-    const uint64_t mask = 1;  // one vCPU
+    const uint64_t mask = (1ull << cpus_possible()) - 1;  // every vCPU (--cpus)
     return UserPtr<uint64_t>(a.a2).write(mask) < 0 ? -err::kFault : 8;
 }
 

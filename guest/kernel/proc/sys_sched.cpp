@@ -1,7 +1,7 @@
 // Scheduling attributes a program may ask about or set: nice values
 // (getpriority/setpriority), I/O priorities (ioprio_get/ioprio_set), the
 // scheduling policy (sched_*), CPU affinity, the execution domain
-// (personality) and getcpu. One vCPU and no preemption yet: the values are
+// (personality) and getcpu. The values are
 // kept and returned with Linux's checks and errors (man 2 getpriority,
 // ioprio_set, sched_setscheduler, sched_setaffinity, personality), but
 // they do not change how the guest is scheduled.
@@ -9,6 +9,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/task.hpp"
+#include "kernel/smp/cpus.hpp"
 #include "kernel/syscalls/frame.hpp"
 #include "kernel/uapi.hpp"
 
@@ -135,10 +136,12 @@ long sys_sched_setaffinity(const SyscallArgs& a) {
         return -err::kSrch;  // no EINVAL for negative pids here, unlike sched_setscheduler
     if (a.a1 == 0)
         return -err::kInval;
-    uint8_t first;  // CPU 0 is in the first byte; the VM has no other CPU
+    // The VM's vCPUs are all in the first byte (at most 8). Accepted, not
+    // enforced: tasks run on whichever vCPU is free (docs/compat.md).
+    uint8_t first;
     if (copy_from_user(&first, a.a2, 1) < 0)
         return -err::kFault;
-    return (first & 1) ? 0 : -err::kInval;  // Linux: no allowed CPU left is EINVAL
+    return (first & ((1u << cpus_possible()) - 1)) ? 0 : -err::kInval;  // Linux: no allowed CPU left is EINVAL
 }
 
 long sys_sched_getscheduler(const SyscallArgs& a) {
@@ -217,8 +220,8 @@ long sys_sched_rr_get_interval(const SyscallArgs& a) {
 }
 
 long sys_getcpu(const SyscallArgs& a) {
-    const uint32_t zero = 0;  // one vCPU, one NUMA node
-    if ((a.a0 && copy_to_user(a.a0, &zero, sizeof zero) < 0) || (a.a1 && copy_to_user(a.a1, &zero, sizeof zero) < 0))
+    const uint32_t cpu = this_cpu().id, node = 0;  // one NUMA node
+    if ((a.a0 && copy_to_user(a.a0, &cpu, sizeof cpu) < 0) || (a.a1 && copy_to_user(a.a1, &node, sizeof node) < 0))
         return -err::kFault;
     return 0;
 }

@@ -4,29 +4,39 @@
 // kernel structure as safe as on one CPU, which is what the workloads
 // this serves need: CPU-bound threads in parallel, kernel work serialised
 // (docs/design.md, "Several vCPUs", has the measurements and the limits).
-// While it spins a CPU serves TLB requests, so an owner waiting for one
-// never deadlocks with a CPU waiting for the lock.
 #pragma once
 
 #include "arch/x86_64/cpu.hpp"
-#include "arch/x86_64/svc.hpp"
 
 namespace lightvm::guest {
 
 inline bool bkl_owned_by(uint32_t cpu) { return lvm_bkl == cpu + 1; }
 
+// A wait for another vCPU: spin a while (~50 us), then let the host run
+// that vCPU's thread (kHcCpu kCpuYield, one exit): on a busy host the
+// holder may not be running at all (smp/cpus.cpp).
+void cpu_spin_yield(uint32_t cpu);
+struct SpinWait {
+    uint32_t cpu, n = 0;
+    void step() {
+        if (++n < 1024) {
+            __builtin_ia32_pause();
+            return;
+        }
+        n = 0;
+        cpu_spin_yield(cpu);
+    }
+};
+
 inline void bkl_lock(uint32_t cpu) {
+    SpinWait wait{cpu};
     for (;;) {
-        tlb_serve(cpu);
         uint32_t expected = 0;
         if (__atomic_compare_exchange_n(&lvm_bkl, &expected, cpu + 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-            break;
-        while (__atomic_load_n(&lvm_bkl, __ATOMIC_RELAXED)) {
-            tlb_serve(cpu);
-            __builtin_ia32_pause();
-        }
+            return;
+        while (__atomic_load_n(&lvm_bkl, __ATOMIC_RELAXED))
+            wait.step();
     }
-    tlb_serve(cpu);
 }
 
 inline void bkl_unlock() { __atomic_store_n(&lvm_bkl, 0u, __ATOMIC_RELEASE); }

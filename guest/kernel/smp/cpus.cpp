@@ -103,6 +103,17 @@ void cpu_kick_if_idle(uint32_t cpu) {
 }
 
 void cpu_kick(uint32_t cpu, uint64_t sources) { cpu_call(abi::kCpuKick, cpu, sources); }
+void cpu_tlb(uint32_t cpu) { cpu_call(abi::kCpuTlb, cpu, 0); }
+
+// Its own argument block: it runs without the lock, even in an interrupt
+// handler that stopped this CPU's unlocked code.
+void cpu_spin_yield(uint32_t cpu) {
+    volatile abi::HcCpu& hc = g_cpus[cpu].hc_yield;
+    hc.op = abi::kCpuYield;
+    hc.cpu = cpu;
+    hc.result = 0;
+    hypercall(abi::kHcCpu, &hc);
+}
 
 extern "C" [[noreturn]] void lvm_ap_main(uint32_t cpu) {
     bkl_lock(cpu);

@@ -28,6 +28,8 @@ uint32_t cpus_take_runnable(uint32_t waiting);
 void cpu_kick_if_idle(uint32_t cpu);
 // Raises `sources` on cpu and interrupts it (one exit).
 void cpu_kick(uint32_t cpu, uint64_t sources);
+// Has the monitor serve cpu's IrqState.tlb_request (one exit).
+void cpu_tlb(uint32_t cpu);
 
 // Started CPUs enter the kernel here (arch/x86_64/percpu.S, lvm_ap_entry).
 extern "C" [[noreturn]] void lvm_ap_main(uint32_t cpu);

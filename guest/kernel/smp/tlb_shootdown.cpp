@@ -1,14 +1,17 @@
 // TLB shootdown: page-table entries of an address space changed (munmap,
 // mprotect, copy-on-write at fork, MADV_DONTNEED) while another CPU may
-// cache them, or its tables are about to be freed. The CPUs on that root
-// get a request and an interrupt (kIrqIpi, one exit here) and serve it
-// without the kernel lock (arch/x86_64/svc.hpp: tlb_serve), while this
-// CPU, which holds the lock, waits: the frames behind the old entries are
-// freed only after every CPU has let go of them. Idle CPUs sit on the
-// kernel's tables (proc/sched.cpp), so they are never asked.
+// cache them, or its tables are about to be freed. Each CPU on that root
+// gets a request in its IrqState and the monitor stops it and reloads its
+// CR3 (kHcCpu kCpuTlb: one exit here, the flush there), while this CPU,
+// which holds the kernel lock, waits: the frames behind the old entries
+// are freed only after every CPU has let go of them. The monitor does it
+// because the CPU itself could not in every state it may be in (an
+// `int3` in its interrupt handler is an emulation error under PVM). Idle
+// CPUs sit on the kernel's tables (proc/sched.cpp), so they are never asked.
 #include "arch/x86_64/cpu.hpp"
-#include "arch/x86_64/svc.hpp"
+#include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
+#include "kernel/smp/bkl.hpp"
 #include "kernel/smp/cpus.hpp"
 
 namespace lightvm::guest {
@@ -26,20 +29,27 @@ void shoot(uint64_t root, uint32_t request) {
         Cpu& c = g_cpus[k];
         if (k == me || !c.online || c.loaded_root != root)
             continue;
-        if (c.tlb_request != kTlbLeave)
-            c.tlb_request = request;
-        cpu_kick(k, 1ull << abi::kIrqIpi);
+        volatile uint32_t& req = lvm_percpu[k].irq.tlb_request;
+        if (req != abi::kTlbLeave)
+            req = request;
+        cpu_tlb(k);
         asked |= 1u << k;
         g_shootdowns++;
     }
-    for (uint32_t k = 0; k < cpus_possible(); ++k)
-        while ((asked & (1u << k)) && __atomic_load_n(&g_cpus[k].tlb_request, __ATOMIC_ACQUIRE))
-            __builtin_ia32_pause();
+    for (uint32_t k = 0; k < cpus_possible(); ++k) {
+        if (!(asked & (1u << k)))
+            continue;
+        SpinWait wait{me};
+        while (__atomic_load_n(&lvm_percpu[k].irq.tlb_request, __ATOMIC_ACQUIRE))
+            wait.step();
+        if (request == abi::kTlbLeave)
+            g_cpus[k].loaded_root = mm_kernel_root();
+    }
 }
 
 }  // namespace
 
-void mm_flush_remote(uint64_t root) { shoot(root, kTlbReload); }
-void mm_forget_root(uint64_t root) { shoot(root, kTlbLeave); }
+void mm_flush_remote(uint64_t root) { shoot(root, abi::kTlbReload); }
+void mm_forget_root(uint64_t root) { shoot(root, abi::kTlbLeave); }
 
 }  // namespace lightvm::guest
