@@ -83,7 +83,10 @@ Result<void> Interrupts::start() {
     timer_t t = TRY(create_timer(kDoorbellTimer));
     m_doorbell_timer = t;
     m_have_doorbell_timer = true;
-    itimerspec its{to_timespec(m_test.doorbell_period_ns), to_timespec(m_test.doorbell_period_ns)};
+    // One-shot, re-armed when the doorbell is handed over (before_run): a
+    // fixed-rate timer faster than a delivery takes on a loaded host would
+    // leave the guest no time to run between doorbells (a livelock).
+    itimerspec its{{0, 0}, to_timespec(m_test.doorbell_period_ns)};
     if (::timer_settime(t, 0, &its, nullptr) < 0)
         return sys_error("timer_settime");
     return {};
@@ -159,8 +162,12 @@ Result<void> Interrupts::before_run(const kvm::Exit& last) {
         m_deadline = 0;
         raise(abi::kIrqTimer);
     }
-    if (m_doorbell_fired.exchange(false))
+    if (m_doorbell_fired.exchange(false)) {
         raise(abi::kIrqDoorbell);
+        itimerspec its{{0, 0}, to_timespec(m_test.doorbell_period_ns)};
+        if (::timer_settime(static_cast<timer_t>(m_doorbell_timer), 0, &its, nullptr) < 0)
+            return sys_error("timer_settime");
+    }
     if (const uint64_t remote = m_remote.exchange(0)) {  // another vCPU's kCpuKick
         m_new |= remote;
         m_stats.raised++;

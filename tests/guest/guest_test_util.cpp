@@ -92,6 +92,7 @@ GuestRun run_guest(const std::string& prog_file, std::vector<std::string> args, 
     cfg.test_hooks = opts.test_hooks;
     cfg.no_aslr = opts.no_aslr;
     cfg.max_procs = opts.max_procs;
+    cfg.cpus = opts.cpus;
     cfg.stdin_fd = opts.stdin_fd >= 0 ? opts.stdin_fd : in.get();
     cfg.stdout_fd = opts.stdout_fd >= 0 ? opts.stdout_fd : out.get();
     cfg.stderr_fd = opts.merge_stderr ? cfg.stdout_fd : err.get();

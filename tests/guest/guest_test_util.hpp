@@ -34,6 +34,7 @@ struct RunOptions {
     bool test_hooks = false;          // enable the guest kernel's test-hook syscall
     bool no_aslr = false;             // --no-aslr
     uint32_t max_procs = 1024;        // --pids
+    uint32_t cpus = 1;                // --cpus
     std::string argv0;                // default: the app path
     // Instead of capturing: wire the guest's stdout to this host fd (e.g. a
     // /dev/null or pty fd the caller owns). out is then empty.

@@ -361,6 +361,57 @@ static void robust_mutex(void) {
     pthread_join(t, NULL);
 }
 
+// A thread keeps reading a page (no system call: nothing reloads its TLB)
+// while main replaces the mapping under it (MAP_FIXED, then munmap and a
+// new mapping at the same address). With several CPUs the reader runs on
+// another one, whose cached translation the kernel must flush before the
+// old frame is reused: the reader must see the new contents, never the
+// old page's value once main says the change is done.
+static volatile int* g_tlb_page;
+static volatile int g_tlb_phase, g_tlb_seen_new, g_tlb_stale;
+static void* tlb_reader(void* arg) {
+    (void)arg;
+    while (g_tlb_phase < 3) {
+        const int phase = g_tlb_phase;
+        const int v = g_tlb_page[0];
+        if (phase == 0 && v == 1)
+            g_tlb_phase = 1;  // running, and the old page is in its TLB
+        if (phase == 2) {
+            if (v == 2)
+                g_tlb_seen_new = 1;
+            else
+                g_tlb_stale++;
+        }
+    }
+    return NULL;
+}
+
+static void tlb_shootdown(void) {
+    int stale = 0, rounds = 0;
+    for (; rounds < 20; rounds++) {
+        g_tlb_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        g_tlb_page[0] = 1;
+        g_tlb_phase = 0;
+        g_tlb_seen_new = 0;
+        g_tlb_stale = 0;
+        pthread_t t;
+        pthread_create(&t, NULL, tlb_reader, NULL);
+        while (g_tlb_phase != 1) {
+        }
+        // Replace the page: its frame goes back to the kernel, a new one comes.
+        int* fresh = mmap((void*)g_tlb_page, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        fresh[0] = 2;
+        g_tlb_phase = 2;
+        while (!g_tlb_seen_new && !g_tlb_stale) {
+        }
+        g_tlb_phase = 3;
+        pthread_join(t, NULL);
+        stale += g_tlb_stale;
+        munmap(fresh, 4096);
+    }
+    say("a reader on another thread saw the replaced page in %d rounds, stale reads %d\n", rounds, stale);
+}
+
 struct check {
     const char* name;
     void (*fn)(void);
@@ -370,7 +421,7 @@ static const struct check checks[] = {
     {"barrier_rwlock", barrier_rwlock}, {"exit_from_thread", exit_from_thread}, {"main_pthread_exit", main_pthread_exit},
     {"exec_from_thread", exec_from_thread}, {"fork_from_thread", fork_from_thread}, {"futex_timeout", futex_timeout},
     {"tgkill_thread", tgkill_thread},   {"detached_threads", detached_threads}, {"spin_wait", spin_wait},
-    {"robust_mutex", robust_mutex},
+    {"robust_mutex", robust_mutex},     {"tlb_shootdown", tlb_shootdown},
 };
 
 int main(int argc, char** argv) {
