@@ -75,6 +75,7 @@ public:
 private:
     Result<void> deliver(const kvm::Exit& last);
     int arm_timer(uint64_t deadline_ns);  // 0 or -errno
+    Result<void> rearm_doorbell();
 
     GuestMemory& m_mem;
     kvm::Vcpu& m_vcpu;
@@ -89,6 +90,7 @@ private:
     uint64_t m_deadline = 0;  // the guest timer's armed deadline, 0 when cancelled or delivered
     std::atomic<bool> m_timer_fired{false}, m_doorbell_fired{false};
     std::atomic<uint64_t> m_remote{0};
+    uint64_t m_doorbell_delay = 0, m_doorbell_handled = 0;  // the test doorbell's backoff
     IrqStats m_stats;
 };
 

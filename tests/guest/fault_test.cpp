@@ -88,7 +88,7 @@ struct HostileCase {
 const HostileCase kHostile[] = {
     {"badport", 139, SIGSEGV, {"general protection fault", "SIGSEGV"}},
     {"badhc", 137, SIGKILL, {"guest stopped", "unknown hypercall 28"}},
-    {"nexthc", 137, SIGKILL, {"guest stopped", "unknown hypercall 13"}},
+    {"nexthc", 137, SIGKILL, {"guest stopped", "unknown hypercall 14"}},
     {"edgehc", 139, SIGSEGV, {"general protection fault"}},
     {"badaddr", 137, SIGKILL, {"guest stopped", "outside guest memory", "0xfffffffff000"}},
     {"hugelen", 137, SIGKILL, {"guest stopped", "outside guest memory", "0x4000000000000000"}},

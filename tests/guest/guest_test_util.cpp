@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -93,6 +94,10 @@ GuestRun run_guest(const std::string& prog_file, std::vector<std::string> args, 
     cfg.no_aslr = opts.no_aslr;
     cfg.max_procs = opts.max_procs;
     cfg.cpus = opts.cpus;
+    // LIGHTVM_TEST_CPUS=N runs every guest test that does not choose its
+    // own vCPU count with N (the suite on several vCPUs, by hand).
+    if (const char* n = std::getenv("LIGHTVM_TEST_CPUS"); n && opts.cpus == 1)
+        cfg.cpus = static_cast<uint32_t>(std::atoi(n));
     cfg.stdin_fd = opts.stdin_fd >= 0 ? opts.stdin_fd : in.get();
     cfg.stdout_fd = opts.stdout_fd >= 0 ? opts.stdout_fd : out.get();
     cfg.stderr_fd = opts.merge_stderr ? cfg.stdout_fd : err.get();

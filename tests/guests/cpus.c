@@ -1,8 +1,8 @@
 // What a program learns about the CPUs it may use (tests/guest/smp_test.cpp):
 //   count      sysconf(_SC_NPROCESSORS_ONLN), sched_getaffinity's count,
 //              /proc/cpuinfo's processors, /sys/devices/system/cpu/online
-//   spread MS  two threads spin MS ms each, noting every CPU getcpu()
-//              reports: how many distinct CPUs ran them, and how many
+//   spread MS  two threads spin MS ms each, noting every CPU
+//              sched_getcpu() reports: how many distinct CPUs ran them, and how many
 //              samples saw the other thread's counter move meanwhile
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -51,8 +51,8 @@ static void* spin(void* arg) {
     while (now_ms() < end) {
         for (int i = 0; i < 1000; i++)
             g_progress[me]++;
-        unsigned cpu = 0;
-        if (getcpu(&cpu, NULL) == 0 && cpu < 32)
+        int cpu = sched_getcpu();  // the vDSO's getcpu (or the system call)
+        if (cpu >= 0 && cpu < 32)
             g_cpus_seen[me] |= 1u << cpu;
         unsigned long other = g_progress[!me];
         g_saw_other[me] += other != last_other;
