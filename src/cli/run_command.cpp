@@ -77,6 +77,7 @@ void print_stats(const RunReport& r, uint64_t process_start_ns, uint64_t run_sta
     if (s.exits.other)
         std::fprintf(stderr, "%sother %llu", first ? "" : ", ", static_cast<unsigned long long>(s.exits.other));
     std::fprintf(stderr, ")\n");
+    std::fprintf(stderr, "  vcpus started      %8u (--cpus: the guest starts them when it has work)\n", s.vcpus_started);
     std::fprintf(stderr, "  guest syscalls     %8llu (no exit)\n", static_cast<unsigned long long>(s.guest_syscalls));
     if (s.irq.raised || s.irq.guest.entries)
         std::fprintf(stderr, "  interrupts         %8llu (injected %llu, handler entries %llu, in the kernel %llu)\n",

@@ -7,7 +7,6 @@
 #include "devices/net.hpp"
 #include "devices/ram.hpp"
 #include "monitor/interrupts.hpp"
-#include "monitor/smp.hpp"
 #include <cstdio>
 #include <iterator>
 

@@ -38,7 +38,15 @@ class BlockDevice;
 class RamDevice;
 class Interrupts;
 class NetDevice;
-class Smp;
+
+// Several vCPUs (monitor/smp.hpp implements it): kHcCpu, and kHcSleep
+// waiting without the exit lock for a deadline or a kick.
+class VcpuHub {
+public:
+    virtual ~VcpuHub() = default;
+    virtual Result<void> hypercall(uint32_t from, uint64_t arg_gpa) = 0;
+    virtual Result<void> sleep(uint32_t from, uint64_t arg_gpa) = 0;
+};
 
 struct Devices {
     GuestMemory& mem;
@@ -50,7 +58,7 @@ struct Devices {
     RamDevice* ram = nullptr;                   // lazily registered RAM (kHcMemGrow)
     Interrupts* irq = nullptr;                  // guest timer (kHcTimer) and doorbells
     NetDevice* net = nullptr;                   // sockets (kHcNet)
-    Smp* smp = nullptr;                         // --cpus > 1: kHcCpu, and kHcSleep without the exit lock
+    VcpuHub* smp = nullptr;                     // --cpus > 1: kHcCpu, and kHcSleep without the exit lock
     uint32_t vcpu_index = 0;                    // which vCPU's exit this is (cpu, irq are its own)
 };
 

@@ -24,23 +24,23 @@
 
 namespace lightvm {
 
-class Smp {
+class Smp final : public VcpuHub {
 public:
     // `cpu0` are vCPU 0's devices (the shared ones are reused for every
     // vCPU), `outcome` the VM's, `kick_signal` the signal that interrupts
     // a KVM_RUN (its handler is installed by the caller).
     Smp(kvm::Vm& vm, GuestMemory& mem, const GuestImage& image, bool fsgsbase, uint32_t cpus, Devices cpu0,
         Interrupts& irq0, kvm::Vcpu& vcpu0, Outcome& outcome, int kick_signal);
-    ~Smp();
+    ~Smp() override;
     Smp(const Smp&) = delete;
     Smp& operator=(const Smp&) = delete;
 
     // Held by a vCPU thread while it handles an exit.
     std::mutex& exits() { return m_exits; }
     // kHcCpu from vCPU `from` (exits() held).
-    Result<void> hypercall(uint32_t from, uint64_t arg_gpa);
+    Result<void> hypercall(uint32_t from, uint64_t arg_gpa) override;
     // kHcSleep from vCPU `from` (exits() held; released while it sleeps).
-    Result<void> sleep(uint32_t from, uint64_t arg_gpa);
+    Result<void> sleep(uint32_t from, uint64_t arg_gpa) override;
     // Before vCPU k re-enters the guest: serve a TLB request another vCPU
     // posted for it (kCpuTlb): reload its CR3, which flushes its TLB.
     Result<void> serve_tlb(uint32_t k);

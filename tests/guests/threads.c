@@ -371,9 +371,9 @@ static volatile int* g_tlb_page;
 static volatile int g_tlb_phase, g_tlb_seen_new, g_tlb_stale;
 static void* tlb_reader(void* arg) {
     (void)arg;
-    while (g_tlb_phase < 3) {
-        const int phase = g_tlb_phase;
-        const int v = g_tlb_page[0];
+    while (__atomic_load_n(&g_tlb_phase, __ATOMIC_ACQUIRE) < 3) {
+        const int phase = __atomic_load_n(&g_tlb_phase, __ATOMIC_ACQUIRE);
+        const int v = __atomic_load_n(&g_tlb_page[0], __ATOMIC_RELAXED);
         if (phase == 0 && v == 1)
             g_tlb_phase = 1;  // running, and the old page is in its TLB
         if (phase == 2) {
@@ -399,15 +399,15 @@ static void tlb_shootdown(void) {
         while (g_tlb_phase != 1) {
         }
         // Replace the page: its frame goes back to the kernel, a new one comes.
-        int* fresh = mmap((void*)g_tlb_page, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-        fresh[0] = 2;
-        g_tlb_phase = 2;
+        volatile int* fresh = mmap((void*)g_tlb_page, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        __atomic_store_n(&fresh[0], 2, __ATOMIC_RELAXED);
+        __atomic_store_n(&g_tlb_phase, 2, __ATOMIC_RELEASE);  // after the new page's value
         while (!g_tlb_seen_new && !g_tlb_stale) {
         }
         g_tlb_phase = 3;
         pthread_join(t, NULL);
         stale += g_tlb_stale;
-        munmap(fresh, 4096);
+        munmap((void*)fresh, 4096);
     }
     say("a reader on another thread saw the replaced page in %d rounds, stale reads %d\n", rounds, stale);
 }

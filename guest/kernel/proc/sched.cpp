@@ -335,6 +335,13 @@ void sched_run_cpu() {
     for (;;)
         schedule();  // from the idle task: never returns once a task ran
 }
+
+// A started CPU enters the kernel here (arch/x86_64/percpu.S, lvm_ap_entry)
+// on its idle task's stack (smp/cpus.cpp).
+extern "C" [[noreturn]] void lvm_ap_main(uint32_t cpu) {
+    bkl_lock(cpu);
+    sched_run_cpu();
+}
 void sched_set_idle_poller(bool (*poller)(uint64_t, bool)) { g_idle_poller = poller; }
 
 bool sched_monitor_may_wait(int64_t* wait_ns) {

@@ -14,6 +14,7 @@
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/sched.hpp"
 #include "kernel/proc/task.hpp"
+#include "kernel/smp/cpus.hpp"
 #include "kernel/proc/task_list.hpp"
 #include "kernel/uapi.hpp"
 
@@ -135,11 +136,17 @@ struct WakeArg {
 
 // A task that is about to block (it checked signal_pending a moment ago;
 // an interrupt sent the signal since) must not sleep through it: kick.
+// A task running user code on another vCPU would not see the signal
+// before its next entry into the kernel: interrupt it (kIrqIpi, one exit;
+// its interrupt's return to user code delivers the signal).
 void wake(Task* t) {
-    if (t->state == TaskState::Blocked)
+    if (t->state == TaskState::Blocked) {
         sched_wake(t);
-    else
-        t->sig.kick = true;
+        return;
+    }
+    t->sig.kick = true;
+    if (t->on_cpu && t->on_cpu - 1u != this_cpu().id)
+        cpu_kick(t->on_cpu - 1u, 1ull << abi::kIrqIpi);
 }
 
 void wake_if_taker(Task* t, void* arg) {

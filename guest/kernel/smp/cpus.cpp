@@ -3,7 +3,6 @@
 #include "arch/x86_64/cpu.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/kstack.hpp"
-#include "kernel/proc/sched.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/smp/bkl.hpp"
 
@@ -113,11 +112,6 @@ void cpu_spin_yield(uint32_t cpu) {
     hc.cpu = cpu;
     hc.result = 0;
     hypercall(abi::kHcCpu, &hc);
-}
-
-extern "C" [[noreturn]] void lvm_ap_main(uint32_t cpu) {
-    bkl_lock(cpu);
-    sched_run_cpu();
 }
 
 }  // namespace lightvm::guest

@@ -31,7 +31,4 @@ void cpu_kick(uint32_t cpu, uint64_t sources);
 // Has the monitor serve cpu's IrqState.tlb_request (one exit).
 void cpu_tlb(uint32_t cpu);
 
-// Started CPUs enter the kernel here (arch/x86_64/percpu.S, lvm_ap_entry).
-extern "C" [[noreturn]] void lvm_ap_main(uint32_t cpu);
-
 }  // namespace lightvm::guest
