@@ -22,23 +22,14 @@ Result<double> parse_seconds(const std::string& text) {
     return v;
 }
 
-// --pids N: a count; its range is checked with the rest of the config.
-Result<uint32_t> parse_pids(const std::string& text) {
+// --pids N, --cpus N: a count of `what`; its range is checked with the
+// rest of the config.
+Result<uint32_t> parse_count(const char* option, const std::string& text, const char* what, uint32_t max) {
     uint32_t v = 0;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     if (ec != std::errc() || ptr != text.data() + text.size() || text.empty())
-        return make_error(ErrorKind::BadInput, "--pids",
-                          "'" + text + "' is not a number of processes (1 to " + std::to_string(abi::kMaxPids) + ")");
-    return v;
-}
-
-// --cpus N: a count; its range is checked with the rest of the config.
-Result<uint32_t> parse_cpus(const std::string& text) {
-    uint32_t v = 0;
-    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || ptr != text.data() + text.size() || text.empty())
-        return make_error(ErrorKind::BadInput, "--cpus",
-                          "'" + text + "' is not a number of vCPUs (1 to " + std::to_string(abi::kMaxCpus) + ")");
+        return make_error(ErrorKind::BadInput, option,
+                          "'" + text + "' is not a number of " + what + " (1 to " + std::to_string(max) + ")");
     return v;
 }
 
@@ -270,9 +261,9 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
     if (!timeout.empty())
         run.config.timeout_seconds = TRY(parse_seconds(timeout));
     if (sub->count("--pids"))
-        run.config.max_procs = TRY(parse_pids(pids));
+        run.config.max_procs = TRY(parse_count("--pids", pids, "processes", abi::kMaxPids));
     if (sub->count("--cpus"))
-        run.config.cpus = TRY(parse_cpus(cpus));
+        run.config.cpus = TRY(parse_count("--cpus", cpus, "vCPUs", abi::kMaxCpus));
     if (!rootfs.empty()) {
         bool ro = rootfs.size() > 3 && rootfs.ends_with(":ro");
         run.config.shares.push_back(ShareSpec{ro ? rootfs.substr(0, rootfs.size() - 3) : rootfs, "/", ro});

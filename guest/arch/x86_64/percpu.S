@@ -24,6 +24,27 @@
     jmp lvm_trap_common\k
 .endm
 
+/* CPL3, on CPU k's fault stack: call fn(the program's registers, k), then
+   resume the program with the frame in CPU k's fault record (which fn may
+   have rewritten to enter a signal handler) and free the record. */
+.macro FAULT_CALL k, fn
+    PUSH_GPRS
+    movq %rsp, %rdi
+    movl $\k, %esi
+    subq $8, %rsp             /* 15 pushes: realign to 16 for the call */
+    cld
+    call \fn
+    addq $8, %rsp
+    POP_GPRS
+    pushq lvm_pc\k+PC_FAULT_FRAME+40(%rip)  /* ss */
+    pushq lvm_pc\k+PC_FAULT_FRAME+32(%rip)  /* rsp */
+    pushq lvm_pc\k+PC_FAULT_FRAME+24(%rip)  /* rflags */
+    pushq lvm_pc\k+PC_FAULT_FRAME+16(%rip)  /* cs */
+    pushq lvm_pc\k+PC_FAULT_FRAME+8(%rip)   /* rip */
+    movq $0, lvm_pc\k+PC_PF_BUSY(%rip)      /* the record is free again */
+    iretq
+.endm
+
 .macro PERCPU k
     .set lvm_pc\k, lvm_percpu + \k * PC_SIZE
     .text
@@ -143,21 +164,7 @@ lvm_pf_entry\k:
     hlt
     jmp 2b
 lvm_pf_entry3_\k:
-    PUSH_GPRS
-    movq %rsp, %rdi           /* the program's registers: a SIGSEGV handler's frame needs them */
-    movl $\k, %esi
-    subq $8, %rsp             /* 15 pushes: realign to 16 for the call */
-    cld
-    call lvm_page_fault
-    addq $8, %rsp
-    POP_GPRS
-    pushq lvm_pc\k+PC_FAULT_FRAME+40(%rip)  /* ss */
-    pushq lvm_pc\k+PC_FAULT_FRAME+32(%rip)  /* rsp */
-    pushq lvm_pc\k+PC_FAULT_FRAME+24(%rip)  /* rflags */
-    pushq lvm_pc\k+PC_FAULT_FRAME+16(%rip)  /* cs */
-    pushq lvm_pc\k+PC_FAULT_FRAME+8(%rip)   /* rip */
-    movq $0, lvm_pc\k+PC_PF_BUSY(%rip)      /* the record is free again */
-    iretq
+    FAULT_CALL \k, lvm_page_fault
 
 /* CPU exceptions a program may handle (#DE #UD #GP #MF #XM -> SIGFPE,
    SIGILL, SIGSEGV): a 32-byte stub per vector. The common part leaves CPL0
@@ -202,21 +209,7 @@ lvm_trap_common\k:            /* rsp: vector, error, rip, cs, rflags, rsp, ss */
     hlt
     jmp 2b
 lvm_trap_entry3_\k:
-    PUSH_GPRS
-    movq %rsp, %rdi
-    movl $\k, %esi
-    subq $8, %rsp
-    cld
-    call lvm_trap
-    addq $8, %rsp
-    POP_GPRS
-    pushq lvm_pc\k+PC_FAULT_FRAME+40(%rip)  /* ss */
-    pushq lvm_pc\k+PC_FAULT_FRAME+32(%rip)  /* rsp */
-    pushq lvm_pc\k+PC_FAULT_FRAME+24(%rip)  /* rflags */
-    pushq lvm_pc\k+PC_FAULT_FRAME+16(%rip)  /* cs */
-    pushq lvm_pc\k+PC_FAULT_FRAME+8(%rip)   /* rip */
-    movq $0, lvm_pc\k+PC_PF_BUSY(%rip)
-    iretq
+    FAULT_CALL \k, lvm_trap
 
 /* KernelHeader.cpu_table entry (abi::CpuEntries). */
     .data
