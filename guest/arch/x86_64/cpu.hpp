@@ -30,8 +30,7 @@ struct alignas(4096) CpuArch {
     uint8_t fault_room[256];
     uint64_t fault_frame[6];        // error, rip, cs, rflags, rsp, ss (written by the CPU)
     uint8_t pad1[PC_SVC_STACK - PC_FAULT_FRAME_TOP];
-    uint8_t svc_stack[PC_SVC_STACK_TOP - PC_SVC_STACK];
-    uint8_t pad2[PC_IRQ_STACK - PC_SVC_STACK_TOP];
+    uint8_t svc_stack[PC_SVC_STACK_TOP - PC_SVC_STACK];  // the interrupt stack follows at once
     uint8_t irq_stack[PC_IRQ_STACK_TOP - PC_IRQ_STACK];
     uint8_t pf_stack[PC_PF_STACK_TOP - PC_PF_STACK];
 };
@@ -44,7 +43,8 @@ static_assert(offsetof(CpuArch, trap_handled) == PC_TRAP_HANDLED && offsetof(Cpu
 static_assert(offsetof(CpuArch, kstack_top) == PC_KSTACK_TOP && offsetof(CpuArch, fault_room) == PC_FAULT_ROOM);
 static_assert(offsetof(CpuArch, fault_frame) == PC_FAULT_FRAME && offsetof(CpuArch, svc_stack) == PC_SVC_STACK);
 static_assert(offsetof(CpuArch, irq_stack) == PC_IRQ_STACK && offsetof(CpuArch, pf_stack) == PC_PF_STACK);
-static_assert(sizeof(CpuArch) == PC_SIZE && LVM_MAX_CPUS == abi::kMaxCpus);
+static_assert(sizeof(CpuArch) == PC_SIZE && PC_SIZE % 4096 == 0 && LVM_MAX_CPUS == abi::kMaxCpus);
+static_assert(PC_IRQ_STACK == PC_SVC_STACK_TOP);
 
 extern "C" CpuArch lvm_percpu[abi::kMaxCpus];
 extern "C" abi::CpuEntries lvm_cpu_table[abi::kMaxCpus];

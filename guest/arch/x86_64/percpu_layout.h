@@ -20,8 +20,8 @@
 #define PC_FAULT_FRAME_TOP 624       /* TSS.RSP0 */
 #define PC_SVC_STACK 1024
 #define PC_SVC_STACK_TOP 5120        /* TSS.IST2 */
-#define PC_IRQ_STACK 8192
-#define PC_IRQ_STACK_TOP 24576       /* TSS.IST1 */
-#define PC_PF_STACK 24576
-#define PC_PF_STACK_TOP 40960
-#define PC_SIZE 40960
+#define PC_IRQ_STACK 5120             /* 16 KiB */
+#define PC_IRQ_STACK_TOP 21504       /* TSS.IST1 */
+#define PC_PF_STACK 21504            /* 15 KiB: 8 CPUs' data must fit below kKernelLimit */
+#define PC_PF_STACK_TOP 36864
+#define PC_SIZE 36864
