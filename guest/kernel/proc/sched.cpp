@@ -139,26 +139,24 @@ uint64_t earliest_deadline() {
 void sleep_cpu(uint64_t ns) {
     Cpu& me = this_cpu();
     const uint32_t id = me.id;
-    if (cpus_online() == 1) {
-        volatile abi::HcSleep& hc = me.hc_sleep;
-        hc.nanoseconds = ns;
-        hc.result = 0;
-        hypercall(abi::kHcSleep, &hc);
-        return;
+    const bool smp = cpus_online() > 1;
+    if (smp) {
+        // Off the program's tables: an address space may be freed while this
+        // CPU sleeps, and nobody would tell a sleeping CPU (smp/tlb_shootdown).
+        if (me.loaded_root != mm_kernel_root())
+            mm_load_root(mm_kernel_root());
+        me.idle = 1;
+        bkl_unlock();
     }
-    // Off the program's tables: an address space may be freed while this
-    // CPU sleeps, and nobody would tell a sleeping CPU (smp/tlb_shootdown).
-    if (me.loaded_root != mm_kernel_root())
-        mm_load_root(mm_kernel_root());
-    me.idle = 1;
-    bkl_unlock();
-    volatile abi::HcSleep& hc = g_cpus[id].hc_sleep;
+    volatile abi::HcSleep& hc = g_cpus[id].hc_sleep;  // not this_cpu(): the lock may be released
     hc.nanoseconds = ns;
     hc.result = 0;
     hypercall(abi::kHcSleep, &hc);
-    bkl_lock(id);
-    g_cpus[id].idle = 0;
-    g_cpus[id].kicked = 0;
+    if (smp) {
+        bkl_lock(id);
+        g_cpus[id].idle = 0;
+        g_cpus[id].kicked = 0;
+    }
 }
 
 void idle() {

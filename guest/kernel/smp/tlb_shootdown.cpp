@@ -18,8 +18,6 @@ namespace lightvm::guest {
 
 namespace {
 
-uint64_t g_shootdowns;  // requests sent (diagnostics)
-
 void shoot(uint64_t root, uint32_t request) {
     if (cpus_online() == 1)
         return;
@@ -34,7 +32,6 @@ void shoot(uint64_t root, uint32_t request) {
             req = request;
         cpu_tlb(k);
         asked |= 1u << k;
-        g_shootdowns++;
     }
     for (uint32_t k = 0; k < cpus_possible(); ++k) {
         if (!(asked & (1u << k)))
