@@ -15,7 +15,8 @@ status=0
 passed=0
 failed=0
 LOG=$(mktemp)
-trap 'rm -f "$LOG"' EXIT
+FAILED_NAMES=$(mktemp)
+trap 'rm -f "$LOG" "$FAILED_NAMES"' EXIT
 
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
     echo "*** WARNING: /dev/kvm not usable: guest and system tests will be reported SKIPPED ***"
@@ -35,6 +36,10 @@ run_ctest() {
         passed=$((passed + total - nfail))
         failed=$((failed + nfail))
     fi
+    # ctest lists failures as "  NN - name (Failed)"; keep them for the end,
+    # where a reader of a long log looks first.
+    sed -n '/The following tests FAILED/,$p' "$LOG" | grep -E '^\s+[0-9]+ - ' |
+        sed "s|^|  $dir: |" >>"$FAILED_NAMES"
     [ "$rc" -eq 0 ] || status=1
 }
 
@@ -68,12 +73,18 @@ run_ctest "$CLANG" -L unit
 echo "=== 4. fuzz targets, ${FUZZ_SECONDS:-20} s each (${BUILD}-fuzz) ==="
 ./scripts/fuzz.sh "${BUILD}-fuzz" "${FUZZ_SECONDS:-20}" | tee "$LOG"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+grep '^not ok' "$LOG" | sed 's|^|  fuzz: |' >>"$FAILED_NAMES"
 line=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$LOG" | tail -1)
 if [ -n "$line" ]; then
     passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
     failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
 fi
 
-[ $status -eq 0 ] && echo "=== all test runs passed ===" || echo "=== SOME TESTS FAILED ==="
+if [ $status -eq 0 ]; then
+    echo "=== all test runs passed ==="
+else
+    echo "=== SOME TESTS FAILED ==="
+    cat "$FAILED_NAMES"
+fi
 echo "$passed passed, $failed failed"
 exit $status
