@@ -80,6 +80,11 @@ Result<void> Smp::hypercall(uint32_t from, uint64_t arg_gpa) {
         } else {
             Cpu& c = *m_cpu[hc.cpu];
             c.tlb = true;
+            // A vCPU asleep in sleep() wakes on its eventfd: the signal
+            // alone is lost when it lands just before ppoll, and the asker
+            // waits for the flush holding the kernel lock.
+            const uint64_t one = 1;
+            (void)!::write(c.wake.get(), &one, sizeof one);
             c.vcpu->set_immediate_exit(true);
             ::pthread_kill(c.thread, m_kick_signal);
         }
@@ -143,7 +148,7 @@ Result<void> Smp::sleep(uint32_t from, uint64_t arg_gpa) {
     auto hc = TRY(m_mem.read<abi::HcSleep>(arg_gpa));
     Cpu& c = *m_cpu[from];
     hc.result = 0;
-    if (!c.kicked.exchange(false) && !m_done) {
+    if (!c.kicked.exchange(false) && !c.tlb && !m_done) {  // a TLB request is served on the way back
         const timespec ts = to_timespec(hc.nanoseconds);
         pollfd p{c.wake.get(), POLLIN, 0};
         m_exits.unlock();  // other vCPUs' exits go on while this one sleeps

@@ -43,7 +43,7 @@ TEST_P(SignalCase, SameAsNative) {
 INSTANTIATE_TEST_SUITE_P(Signals, SignalCase,
                          ::testing::Combine(::testing::Values("glibc", "musl"),
                                             ::testing::Values("basic", "siginfo", "flags", "masks", "altstack", "fpu", "fpu-fork", "segv", "traps", "restart", "sigpipe", "timers",
-                                                              "posix-timers")),
+                                                              "timer-kill", "posix-timers")),
                          param_name);
 
 // Deaths by signal: the VM ends with 128 + sig as the process would natively,

@@ -47,29 +47,10 @@ const std::vector<std::string> kChecks = {
 INSTANTIATE_TEST_SUITE_P(Glibc, Threads,
                          ::testing::Combine(::testing::Values("glibc"), ::testing::ValuesIn(kChecks), ::testing::Values(1u)),
                          param_name);
-// Two vCPUs. Not yet: exit_from_thread, fork_from_thread, exec_from_thread
-// and main_pthread_exit, where a thread group ends while its threads run
-// on both vCPUs: they hang some of the time (issue 10's note says where
-// this stands).
-const std::vector<std::string> kSmpChecks = {
-    "create_join",  "many_threads",     "condvar_pingpong", "barrier_rwlock", "futex_timeout",
-    "tgkill_thread", "detached_threads", "spin_wait",       "robust_mutex",   "tlb_shootdown",
-};
+// Two vCPUs: every check, threads in parallel (the thread-group exits,
+// exec and fork from a thread end a group whose threads run on both).
 INSTANTIATE_TEST_SUITE_P(GlibcSmp, Threads,
-                         ::testing::Combine(::testing::Values("glibc"), ::testing::ValuesIn(kSmpChecks), ::testing::Values(2u)),
-                         param_name);
-// musl: many_threads (2,000 short threads) hangs on two vCPUs like the
-// thread-group exits above; glibc's passes.
-std::vector<std::string> musl_smp_checks() {
-    std::vector<std::string> v;
-    for (const auto& c : kSmpChecks)
-        if (c != "many_threads")
-            v.push_back(c);
-    return v;
-}
-INSTANTIATE_TEST_SUITE_P(MuslSmp, Threads,
-                         ::testing::Combine(::testing::Values("musl"), ::testing::ValuesIn(musl_smp_checks()),
-                                            ::testing::Values(2u)),
+                         ::testing::Combine(::testing::Values("glibc"), ::testing::ValuesIn(kChecks), ::testing::Values(2u)),
                          param_name);
 // musl: main's pthread_exit leaves a forked child hanging natively as well
 // (musl waits for a thread list lock the exited main thread held), so that
@@ -84,6 +65,10 @@ std::vector<std::string> musl_checks() {
 INSTANTIATE_TEST_SUITE_P(Musl, Threads,
                          ::testing::Combine(::testing::Values("musl"), ::testing::ValuesIn(musl_checks()),
                                             ::testing::Values(1u)),
+                         param_name);
+INSTANTIATE_TEST_SUITE_P(MuslSmp, Threads,
+                         ::testing::Combine(::testing::Values("musl"), ::testing::ValuesIn(musl_checks()),
+                                            ::testing::Values(2u)),
                          param_name);
 
 TEST(ThreadsList, CoversEveryCheck) {

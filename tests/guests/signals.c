@@ -521,6 +521,37 @@ static int case_timers(void) {
     return 0;
 }
 
+/* A timer's default action ends a child that computes without system calls
+   (the signal meets it at an interrupt's return to user code); afterwards
+   the parent's own timer still interrupts its compute loop, so the CPU
+   still takes interrupts. */
+static int case_timer_kill(void) {
+    for (int round = 0; round < 3; ++round) {
+        pid_t p = fork();
+        if (p == 0) {
+            signal(SIGALRM, SIG_DFL);
+            struct itimerval once = {{0, 0}, {0, 20000}};
+            setitimer(ITIMER_REAL, &once, NULL);
+            double t0 = now_s();
+            while (now_s() - t0 < 5)
+                ;
+            _exit(0);
+        }
+        int st = 0;
+        waitpid(p, &st, 0);
+        printf("child %d: killed by signal %d\n", round, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    }
+    set_handler(SIGALRM, on_count, 0);
+    g_count = 0;
+    struct itimerval once = {{0, 0}, {0, 20000}};
+    setitimer(ITIMER_REAL, &once, NULL);
+    double t0 = now_s();
+    while (!g_count && now_s() - t0 < 5)
+        ;
+    printf("the parent's loop interrupted after: %s\n", g_count ? "yes" : "no (timed out)");
+    return 0;
+}
+
 static int case_posix_timers(void) {
     sigset_t set;
     sigemptyset(&set);
@@ -649,7 +680,7 @@ static const struct Case kCases[] = {
     {"altstack", case_altstack}, {"fpu", case_fpu}, {"no-restorer", case_no_restorer},
     {"restart", case_restart}, {"sigpipe", case_sigpipe}, {"timers", case_timers},
     {"posix-timers", case_posix_timers}, {"traps", case_traps},
-    {"fpu-fork", case_fpu_fork},
+    {"fpu-fork", case_fpu_fork}, {"timer-kill", case_timer_kill},
 };
 
 int main(int argc, char** argv) {

@@ -61,7 +61,10 @@ struct Cpu {
     uint64_t loaded_root;     // the page-table root this CPU uses (mm/tlb.cpp)
     // Interrupt masking (kernel/irq): depth and sources deferred meanwhile.
     volatile uint32_t mask_depth;
-    uint32_t pad3;
+    // Its TLB may hold entries a shootdown changed while it slept (it was
+    // not asked: kernel/smp/tlb_shootdown.cpp): flushed when it wakes.
+    volatile uint8_t tlb_stale;
+    uint8_t pad3[3];
     uint64_t irq_deferred;
     uint64_t syscalls;        // handled on this CPU (--stats sums them)
     Task* idle_task;          // an AP's first context (kernel/smp/cpus.cpp)

@@ -59,9 +59,18 @@ Task* g_dead[abi::kMaxCpus];
 // the switch saved its registers (sched_finish_switch).
 Task* g_switched_from[abi::kMaxCpus];
 
+// A user task's tables, loaded unless they are: an idle CPU may have left
+// them for the kernel's (sleep_cpu) while the task it idled for slept.
+void load_tables_of(const Task* t) {
+    if (t->user && t->process->mm->root != mm_loaded_root())
+        mm_load_root(t->process->mm->root);
+}
+
 void switch_to(Task* prev, Task* next) {
-    if (prev == next)
+    if (prev == next) {
+        load_tables_of(next);
         return;
+    }
     Cpu& cpu = this_cpu();
     cpu.current = next;
     lvm_percpu[cpu.id].kstack_top = next->kstack.top;
@@ -69,9 +78,7 @@ void switch_to(Task* prev, Task* next) {
     g_switched_from[cpu.id] = prev;
     if (next->fs_base != prev->fs_base)
         set_fs_base(next->fs_base);
-    // Kernel threads run in whatever address space is loaded.
-    if (next->user && next->process->mm->root != mm_loaded_root())
-        mm_load_root(next->process->mm->root);
+    load_tables_of(next);  // kernel threads run in whatever address space is loaded
     fpu_switch(prev, next);  // the user's x87/SSE registers are per task
     lvm_switch(&prev->ksp, next->ksp);
     sched_finish_switch();
@@ -154,8 +161,13 @@ void sleep_cpu(uint64_t ns) {
     hypercall(abi::kHcSleep, &hc);
     if (smp) {
         bkl_lock(id);
-        g_cpus[id].idle = 0;
-        g_cpus[id].kicked = 0;
+        Cpu& c = g_cpus[id];
+        if (c.tlb_stale) {  // a shootdown passed it by while it slept (smp/tlb_shootdown.cpp)
+            c.tlb_stale = 0;
+            mm_load_root(c.loaded_root);  // a CR3 load flushes
+        }
+        c.idle = 0;
+        c.kicked = 0;
     }
 }
 

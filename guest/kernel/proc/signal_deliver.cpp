@@ -16,7 +16,6 @@
 #include "kernel/proc/signal.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/syscalls/frame.hpp"
-#include "kernel/syscalls/irq_frame.hpp"
 #include "kernel/uapi.hpp"
 
 
@@ -155,15 +154,6 @@ void join_group_stop() {
 }  // namespace
 
 void signal_delivery_init() { irq::set_handler(abi::kIrqDoorbell, on_host_signals); }
-
-void signal_irq_user_return(irq::Frame* i) {
-    if (!irq::to_user_code(*i) || !current() || !signal_work(current()))
-        return;
-    SyscallFrame f = syscall_frame_of(*i);
-    signal_user_return(&f);
-    signal_trap_refresh(current());
-    irq_frame_set(*i, f);
-}
 
 bool is_restart_code(long r) {
     return r == -ERESTARTSYS || r == -ERESTARTNOINTR || r == -ERESTARTNOHAND || r == -ERESTART_RESTARTBLOCK;

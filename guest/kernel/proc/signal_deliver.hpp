@@ -9,17 +9,8 @@ namespace lightvm::guest {
 struct SyscallFrame;
 struct Task;
 
-namespace irq {
-struct Frame;
-}
-
 // Installs the doorbell's handler: host signals reach the first process.
 void signal_delivery_init();
-// An interrupt is about to return to user code: deliver there too, so a
-// timer's signal reaches a program that computes without system calls
-// (called by proc/preempt.cpp's interrupt-return hook).
-void signal_irq_user_return(irq::Frame* frame);
-
 // Internal "restart" results (uapi.hpp ERESTART*): never seen by the program.
 bool is_restart_code(long result);
 // The end of a system call: f->rax holds the result; nr the call (not

@@ -7,7 +7,9 @@
 // are freed only after every CPU has let go of them. The monitor does it
 // because the CPU itself could not in every state it may be in (an
 // `int3` in its interrupt handler is an emulation error under PVM). Idle
-// CPUs sit on the kernel's tables (proc/sched.cpp), so they are never asked.
+// CPUs sit on the kernel's tables (proc/sched.cpp), which are also the
+// first process's: an idle CPU on them is not asked (waking it would cost
+// its sleep and two exits) but marked, and flushes when it wakes.
 #include "arch/x86_64/cpu.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
@@ -27,6 +29,10 @@ void shoot(uint64_t root, uint32_t request) {
         Cpu& c = g_cpus[k];
         if (k == me || !c.online || c.loaded_root != root)
             continue;
+        if (c.idle) {  // asleep in the monitor, or about to be: it flushes when it wakes
+            c.tlb_stale = 1;
+            continue;
+        }
         volatile uint32_t& req = lvm_percpu[k].irq.tlb_request;
         if (req != abi::kTlbLeave)
             req = request;
