@@ -430,6 +430,8 @@ int create_through_daemon(const RunCommand& cmd) {
                 {"args", std::vector<std::string>(c.argv.begin() + 1, c.argv.end())},
                 {"env", c.env},
                 {"memory", c.mem_size},
+                {"pids", c.max_procs},
+                {"cpus", c.cpus},
                 {"workdir", c.cwd}};
     if (c.timeout_seconds > 0)
         req["timeout"] = c.timeout_seconds;

@@ -70,6 +70,8 @@ Result<CreateRequest> parse_restore_request(const json& j, CreateRequest req) {
     for (const char* k : {"app", "args", "env", "memory", "shares", "disks", "workdir", "hostname", "pids"})
         if (j.contains(k))
             return tl::unexpected(bad(k, "not with restore: it comes from the snapshot"));
+    if (j.contains("cpus"))
+        return tl::unexpected(bad("cpus", "not with restore: a restored VM runs on one vCPU"));
     VmConfig& c = req.config;
     c.restore_path = TRY(get_string(j, "restore", true));
     TRY(absolute(c.restore_path, "restore"));
@@ -132,7 +134,7 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
         return tl::unexpected(bad("request", "body must be a JSON object"));
     TRY(reject_unknown_fields(j,
                               {"name", "app", "args", "env", "memory", "timeout", "shares", "disks", "workdir",
-                               "hostname", "rm", "pids", "restore", "prefault"},
+                               "hostname", "rm", "pids", "cpus", "restore", "prefault"},
                               "request"));
     CreateRequest req;
     req.name = TRY(get_string(j, "name", false));
@@ -165,6 +167,11 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
         if (!it->is_number_unsigned() || it->get<uint64_t>() > UINT32_MAX)
             return tl::unexpected(bad("pids", "must be a number of processes (1 to " + std::to_string(abi::kMaxPids) + ")"));
         c.max_procs = static_cast<uint32_t>(it->get<uint64_t>());
+    }
+    if (auto it = j.find("cpus"); it != j.end()) {
+        if (!it->is_number_unsigned() || it->get<uint64_t>() > UINT32_MAX)
+            return tl::unexpected(bad("cpus", "must be a number of vCPUs (1 to " + std::to_string(abi::kMaxCpus) + ")"));
+        c.cpus = static_cast<uint32_t>(it->get<uint64_t>());
     }
     c.timeout_seconds = TRY(get_timeout(j));
     if (auto it = j.find("shares"); it != j.end()) {
@@ -237,6 +244,7 @@ json config_to_json(const VmConfig& c) {
                 {"overcommit", c.overcommit},
                 {"no_aslr", c.no_aslr},
                 {"pids", c.max_procs},
+                {"cpus", c.cpus},
                 {"restore", c.restore_path},
                 {"prefault", c.restore_prefault}};
 }
@@ -285,6 +293,8 @@ Result<VmConfig> config_from_json(const json& j) {
     c.no_aslr = flag(j, "no_aslr");
     if (auto it = j.find("pids"); it != j.end() && it->is_number_unsigned())
         c.max_procs = static_cast<uint32_t>(std::min<uint64_t>(it->get<uint64_t>(), UINT32_MAX));
+    if (auto it = j.find("cpus"); it != j.end() && it->is_number_unsigned())
+        c.cpus = static_cast<uint32_t>(std::min<uint64_t>(it->get<uint64_t>(), UINT32_MAX));
     c.restore_path = str(j, "restore");
     c.restore_prefault = flag(j, "prefault");
     return validate(std::move(c));

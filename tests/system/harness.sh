@@ -48,15 +48,16 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # stdout to $T/out, stderr to $T/err, in $IN_DIR (default: $T). Sets RC, OUT,
 # ERR, ERR_LINES, MS; HUNG=1 if it had to be killed after 30 s.
 run() {
-    local start end
+    local start end out=${OUT_TO:-$T/out}
     start=$(now_ms)
-    (cd "${IN_DIR:-$T}" && timeout -s KILL 30 "$@" <"${IN:-$T/empty}" >"$T/out" 2>"$T/err")
+    (cd "${IN_DIR:-$T}" && timeout -s KILL 30 "$@" <"${IN:-$T/empty}" >"$out" 2>"$T/err")
     RC=$?
     end=$(now_ms)
     MS=$((end - start))
     HUNG=0
     if [ "$RC" -eq 137 ] && [ "$MS" -ge 29000 ]; then HUNG=1; fi
-    OUT=$(head -c 65536 "$T/out" | tr -d '\000')
+    OUT=$(head -c 65536 "$out" | tr -d '\000')
+    OUT_TO=""
     ERR=$(cat "$T/err")
     ERR_LINES=$(wc -l <"$T/err")
     IN=""

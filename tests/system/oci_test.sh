@@ -78,7 +78,9 @@ nothing_left() {  # NAME ID: no directory for ID under --root
 
 # --- Lifecycle, step by step ---------------------------------------------------
 bundle life '["sh","-c","echo started; sleep 30"]'
-run "$OCI" --root "$R" create --bundle "$T/b-life" --pid-file "$T/life.pid" life1
+# The container keeps create's stdout (as runc's detached mode does): its
+# own file, or its "started" would race into the next command's output.
+OUT_TO=$T/life.out run "$OCI" --root "$R" create --bundle "$T/b-life" --pid-file "$T/life.pid" life1
 expect "create" 0 ""
 PID=$(cat "$T/life.pid" 2>/dev/null)
 run "$OCI" --root "$R" state life1
@@ -91,6 +93,9 @@ run "$OCI" --root "$R" start life1
 expect "start" 0 ""
 run "$OCI" --root "$R" state life1
 case "$OUT" in *'"status":"running"'*) pass "state after start: running" ;; *) fail "state after start: running" "$(describe)" ;; esac
+for _ in $(seq 50); do grep -q started "$T/life.out" && break; sleep 0.1; done
+grep -qx started "$T/life.out" && pass "the container writes to create's stdout" ||
+    fail "the container writes to create's stdout" "$(cat "$T/life.out")"
 run "$OCI" --root "$R" ps --format json life1
 expect "ps --format json lists the VM's process" 0 "[$PID]"
 run "$OCI" --root "$R" start life1

@@ -61,6 +61,11 @@ TEST(DaemonProtocol, BadRequestsNameTheProblem) {
     EXPECT_EQ(parse_create_request(R"({"app":"/a"})")->config.max_procs, 1024u);
     EXPECT_EQ(error_of(R"({"app":"/a","pids":0})"), "pids: 0 is out of range (1 to 4096)");
     EXPECT_EQ(error_of(R"({"app":"/a","pids":"many"})"), "pids: must be a number of processes (1 to 4096)");
+    EXPECT_EQ(parse_create_request(R"({"app":"/a","cpus":2})")->config.cpus, 2u);
+    EXPECT_EQ(parse_create_request(R"({"app":"/a"})")->config.cpus, 1u);
+    EXPECT_EQ(error_of(R"({"app":"/a","cpus":9})"), "cpus: 9 is out of range (1 to 8)");
+    EXPECT_EQ(error_of(R"({"app":"/a","cpus":-1})"), "cpus: must be a number of vCPUs (1 to 8)");
+    EXPECT_EQ(error_of(R"({"restore":"/s","cpus":2})"), "cpus: not with restore: a restored VM runs on one vCPU");
     EXPECT_EQ(error_of(R"({"app":"/a","timeout":-1})"), "timeout: must be a number of seconds >= 0");
     EXPECT_EQ(error_of(R"({"app":"/a","rm":"yes"})"), "rm: must be true or false");
     EXPECT_EQ(error_of(R"({"app":"/a","shares":[{"host":"/x","mode":1}]})"), "shares: unknown field 'mode'");
@@ -89,7 +94,8 @@ TEST(DaemonProtocol, OversizedBodyIsRefusedBeforeParsing) {
 
 TEST(DaemonProtocol, ConfigRoundTripsToTheMonitor) {
     auto r = parse_create_request(R"({"app":"/bin/app","args":["x"],"env":["A=1"],"memory":"32M",
-        "shares":[{"host":"/srv","guest":"/s","ro":true}],"disks":[{"path":"/d","ro":true}],"workdir":"/s"})");
+        "shares":[{"host":"/srv","guest":"/s","ro":true}],"disks":[{"path":"/d","ro":true}],"workdir":"/s",
+        "pids":99,"cpus":3})");
     ASSERT_TRUE(r);
     auto back = config_from_json(config_to_json(r->config));
     ASSERT_TRUE(back) << back.error().to_string();
@@ -103,6 +109,8 @@ TEST(DaemonProtocol, ConfigRoundTripsToTheMonitor) {
     ASSERT_EQ(back->disks.size(), 1u);
     EXPECT_TRUE(back->disks[0].read_only);
     EXPECT_EQ(back->cwd, "/s");
+    EXPECT_EQ(back->max_procs, 99u);
+    EXPECT_EQ(back->cpus, 3u);
 }
 
 TEST(DaemonProtocol, RestoreRequests) {
