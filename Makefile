@@ -36,6 +36,7 @@ bench: build
 	@bench/event_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 	@bench/proc_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 	@bench/thread_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
+	@bench/go_bench.sh ./$(BUILD)/src/lightvm
 	@bench/oci_bench.sh ./$(BUILD)/src/lightvm-oci 30
 	@bench/snapshot_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 

@@ -11,8 +11,8 @@
 #     thread: the speed-up two CPUs give (lightvm: --cpus 2)
 # Natively the two threads of a ping-pong run on two CPUs; in the VM they
 # stay on one vCPU unless one keeps the CPU 1 ms (docs/design.md, "Several
-# vCPUs"): a round trip is two task switches, no exit. Rows take
-# --cpus 2 where it says so; the others run with the default (1).
+# vCPUs"): a round trip is two task switches, no exit. Rows run with
+# --cpus 1 unless they say --cpus 2 (lightvm run's default is every host CPU).
 #
 # usage: thread_bench.sh LIGHTVM GUEST_DIR [RUNS]
 set -u
@@ -29,13 +29,15 @@ echo "| operation | native | lightvm | ratio | VM exits per operation |"
 echo "|---|---:|---:|---:|---:|"
 
 # row NAME MODE N: threadbench MODE N (its own timing, us per op).
-row() { timed_row "$1" "$3" "$G/threadbench.glibc" "" "$2" "$3"; }
+row() { timed_row "$1" "$3" "$G/threadbench.glibc" "--cpus 1" "$2" "$3"; }
 
 row "pthread_create + join" create 2000
 row "futex ping-pong (round trip)" pingpong 20000
 row "uncontended mutex lock + unlock" lock 1000000
 row "condvar ping-pong (round trip)" condvar 20000
 row "epoll + eventfd wake-up between threads (round trip)" epoll 20000
+timed_row "pthread_create + join, --cpus 2" 2000 "$G/threadbench.glibc" "--cpus 2" create 2000
+timed_row "futex ping-pong (round trip), --cpus 2" 20000 "$G/threadbench.glibc" "--cpus 2" pingpong 20000
 timed_row "epoll + eventfd round trip, --cpus 2" 20000 "$G/threadbench.glibc" "--cpus 2" epoll 20000
 
 # The 2-thread speed-up: serial and parallel runs of the same work (us per

@@ -136,7 +136,8 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
                                       "/tmp and /dev/shm have one unless a share covers them")
         ->allow_extra_args(false)
         ->type_name("PATH[:SIZE]");
-    sub->add_option("--cpus", cpus, "vCPUs the guest may use, started when it has work for them (1 to 8); default 1")
+    sub->add_option("--cpus", cpus, "vCPUs the guest may use, started when it has work for them (1 to 8); "
+                                "default: the host CPUs this process may use, at most 8")
         ->type_name("N");
     sub->add_option("--pids", pids, "Most processes the guest may hold at once (fork beyond: EAGAIN); default 1024")
         ->type_name("N");
@@ -262,8 +263,12 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         run.config.timeout_seconds = TRY(parse_seconds(timeout));
     if (sub->count("--pids"))
         run.config.max_procs = TRY(parse_count("--pids", pids, "processes", abi::kMaxPids));
+    // A snapshot holds one vCPU's state: --save without --cpus keeps the VM
+    // on one, so that the save cannot be refused (docs/design.md, "Several vCPUs").
     if (sub->count("--cpus"))
         run.config.cpus = TRY(parse_count("--cpus", cpus, "vCPUs", abi::kMaxCpus));
+    else
+        run.config.cpus = run.save_path.empty() ? host_vcpus() : 1;
     if (!rootfs.empty()) {
         bool ro = rootfs.size() > 3 && rootfs.ends_with(":ro");
         run.config.shares.push_back(ShareSpec{ro ? rootfs.substr(0, rootfs.size() - 3) : rootfs, "/", ro});

@@ -2,7 +2,10 @@
 
 #include <cctype>
 #include <charconv>
+#include <sched.h>
 #include <unistd.h>
+
+#include <algorithm>
 #include <vector>
 
 #include "lightvm/abi.h"
@@ -287,6 +290,13 @@ Result<PublishSpec> parse_publish(std::string_view text) {
     }
     p.host_port = TRY(parse_port(host_port, "host port", where));
     return p;
+}
+
+uint32_t host_vcpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    const long n = ::sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : ::sysconf(_SC_NPROCESSORS_ONLN);
+    return static_cast<uint32_t>(std::clamp<long>(n, 1, abi::kMaxCpus));
 }
 
 }  // namespace lightvm

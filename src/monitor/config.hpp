@@ -154,4 +154,11 @@ Result<std::string> normalise_guest_path(std::string_view path);
 // Checks ranges and rounds mem_size up to 2 MiB.
 Result<VmConfig> validate(VmConfig cfg);
 
+// The vCPUs a VM gets when its user does not say (`lightvm run` without
+// --cpus, an OCI container without a CPU limit): the host CPUs this
+// process may run on (its affinity mask: taskset and cpusets count), at
+// most abi::kMaxCpus. vCPUs start only when the guest has work for them,
+// so this costs a single-threaded program nothing.
+uint32_t host_vcpus();
+
 }  // namespace lightvm

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 namespace lightvm::oci {
@@ -211,6 +212,58 @@ Result<void> parse_namespaces(const json& ns, ContainerSpec& s) {
     return {};
 }
 
+// CPUs in a cpuset list such as "0-3,6", or 0 if it is not one.
+uint32_t cpuset_size(const std::string& list) {
+    uint32_t n = 0;
+    size_t at = 0;
+    while (at < list.size()) {
+        size_t end = list.find(',', at);
+        const std::string part = list.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        unsigned lo = 0, hi = 0;
+        char dash = 0, extra = 0;
+        const int got = std::sscanf(part.c_str(), "%u%c%u%c", &lo, &dash, &hi, &extra);
+        if (got == 1)
+            n++;
+        else if (got == 3 && dash == '-' && hi >= lo && hi - lo < 4096)
+            n += hi - lo + 1;
+        else
+            return 0;
+        if (end == std::string::npos)
+            break;
+        at = end + 1;
+    }
+    return n;
+}
+
+// linux.resources.cpu: a quota of N CPUs (quota/period, rounded up) or a
+// cpuset of N CPUs gives N vCPUs, at most abi::kMaxCpus (a warning says
+// when more were asked for); neither gives the host's (monitor/config.hpp),
+// as a runc container sees every host CPU.
+Result<uint32_t> vcpus_for(const json& cpu, ContainerSpec& s) {
+    uint64_t want = 0;
+    if (cpu.is_object()) {
+        const int64_t quota = cpu.value("quota", int64_t(0));
+        const int64_t period = cpu.value("period", int64_t(100000));
+        if (cpu.contains("quota") && !cpu["quota"].is_number_integer())
+            return bad("linux.resources.cpu.quota", "not an integer");
+        if (quota > 0 && period > 0)
+            want = static_cast<uint64_t>((quota + period - 1) / period);
+        else if (cpu.contains("cpus") && cpu["cpus"].is_string() && !cpu["cpus"].get<std::string>().empty()) {
+            want = cpuset_size(cpu["cpus"].get<std::string>());
+            if (!want)
+                return bad("linux.resources.cpu.cpus", "'" + cpu["cpus"].get<std::string>() + "' is not a CPU list");
+        }
+    }
+    if (!want)
+        return host_vcpus();
+    if (want > abi::kMaxCpus) {
+        s.warnings.push_back("linux.resources.cpu: " + std::to_string(want) + " CPUs asked for; a VM has at most " +
+                             std::to_string(abi::kMaxCpus) + " vCPUs");
+        want = abi::kMaxCpus;
+    }
+    return static_cast<uint32_t>(want);
+}
+
 Result<void> parse_linux(const json& l, ContainerSpec& s) {
     if (l.is_null()) {
         s.vm.net = NetMode::Host;
@@ -233,12 +286,8 @@ Result<void> parse_linux(const json& l, ContainerSpec& s) {
             if (limit > 0)
                 s.vm.max_procs = static_cast<uint32_t>(std::min<int64_t>(limit, abi::kMaxPids));
         }
-        const json cpu = r.value("cpu", json());
-        if (cpu.is_object() && cpu.contains("quota") && cpu["quota"].is_number_integer() &&
-            cpu["quota"].get<int64_t>() > 0 && cpu.value("period", int64_t(100000)) > 0 &&
-            cpu["quota"].get<int64_t>() > cpu.value("period", int64_t(100000)))
-            s.warnings.push_back("linux.resources.cpu: more than one CPU asked for; lightvm VMs have one vCPU");
     }
+    s.vm.cpus = TRY(vcpus_for(r.is_object() ? r.value("cpu", json()) : json(), s));
     if (l.contains("devices") && l["devices"].is_array() && !l["devices"].empty())
         s.warnings.push_back("linux.devices ignored (the guest has its own /dev)");
     if (l.contains("sysctl") && l["sysctl"].is_object() && !l["sysctl"].empty())
@@ -287,6 +336,7 @@ Result<ContainerSpec> parse_json(const json& j, const std::string& bundle) {
     if (!j.is_object())
         return bad("(top level)", "not a JSON object");
     ContainerSpec s;
+    s.vm.cpus = host_vcpus();  // without linux.resources.cpu (parse_linux)
     if (!j.contains("ociVersion") || !j["ociVersion"].is_string())
         return bad("ociVersion", "missing");
     s.oci_version = j["ociVersion"].get<std::string>();

@@ -14,6 +14,18 @@ HELLO="Hello from a lightvm guest!"
 
 # --- Running programs -------------------------------------------------------
 
+# vCPUs: by default the host CPUs this process may use (at most 8), fewer
+# under taskset; --cpus chooses; --save keeps one (a snapshot holds one).
+HOST_CPUS=$(nproc); [ "$HOST_CPUS" -gt 8 ] && HOST_CPUS=8
+run "$L" run "$G/cpus.glibc" count
+expect "default vCPUs: the host's CPUs" 0 "online $HOST_CPUS affinity $HOST_CPUS cpuinfo $HOST_CPUS sysfs 0$([ "$HOST_CPUS" -gt 1 ] && echo "-$((HOST_CPUS - 1))")"
+run taskset -c 0 "$L" run "$G/cpus.glibc" count
+expect "default vCPUs under taskset -c 0" 0 "online 1 affinity 1 cpuinfo 1 sysfs 0"
+run "$L" run --cpus 3 "$G/cpus.glibc" count
+expect "--cpus 3" 0 "online 3 affinity 3 cpuinfo 3 sysfs 0-2"
+run "$L" run --save "$T/never" --save-after 60 "$G/cpus.glibc" count
+expect "--save without --cpus: one vCPU" 0 "online 1 affinity 1 cpuinfo 1 sysfs 0"
+
 run "$L" run "$G/hello.glibc"
 expect "hello (glibc)" 0 "$HELLO"
 [ "$ERR_LINES" -eq 0 ] || fail "hello prints nothing on stderr" "$(describe)"

@@ -67,9 +67,7 @@ for pkg in sort strings sync encoding/json compress/gzip; do
     native=$(cd "$GOROOT/src/$pkg" && "$bin" -test.short 2>&1 | tail -1)
     # sync's tests re-execute the test binary: it must be visible in the
     # VM at the same path (the read-only root has it).
-    # One vCPU, so GOMAXPROCS=1. (With two Ps, even on one vCPU,
-    # encoding/json's TestUnmarshalMaxDepth fails about one run in four:
-    # a known bug, docs/compat.md.)
+    # The default --cpus: every host CPU (two here), so GOMAXPROCS too.
     run "$L" run --mem 1G --rootfs /:ro -w "$GOROOT/src/$pkg" "$bin" -test.short
     if [ "$RC" -ne 0 ] || [ "$(printf '%s\n' "$OUT" | tail -1)" != PASS ] || [ "$native" != PASS ]; then
         fail "go test $pkg (-test.short)" "native: '$native'" "$(describe)"

@@ -112,6 +112,26 @@ TEST_F(OciSpec, ResourcesAndNamespaces) {
     EXPECT_EQ(joined->netns_path, "/proc/self/ns/net");
 }
 
+TEST_F(OciSpec, CpuLimitsBecomeVcpus) {
+    auto cpus = [&](const std::string& cpu) {
+        auto s = parse_spec(config(R"("linux":{"resources":{"cpu":)" + cpu + "}}"), bundle);
+        return s ? static_cast<int>(s->vm.cpus) : -1;
+    };
+    EXPECT_EQ(cpus(R"({"quota":150000,"period":100000})"), 2);  // 1.5 CPUs: two vCPUs, rounded up
+    EXPECT_EQ(cpus(R"({"quota":50000})"), 1);
+    EXPECT_EQ(cpus(R"({"cpus":"0-2,5"})"), 4);
+    EXPECT_EQ(cpus(R"({"shares":1024})"), static_cast<int>(host_vcpus()));  // no limit: the host's
+    EXPECT_EQ(cpus(R"({"cpus":"zero"})"), -1);
+    auto many = parse_spec(config(R"("linux":{"resources":{"cpu":{"quota":6400000,"period":100000}}})"), bundle);
+    ASSERT_TRUE(many) << error_of(many);
+    EXPECT_EQ(many->vm.cpus, 8u);
+    ASSERT_EQ(many->warnings.size(), 1u);
+    EXPECT_EQ(many->warnings[0], "linux.resources.cpu: 64 CPUs asked for; a VM has at most 8 vCPUs");
+    auto none = parse_spec(config(), bundle);
+    ASSERT_TRUE(none) << error_of(none);
+    EXPECT_EQ(none->vm.cpus, host_vcpus());
+}
+
 TEST_F(OciSpec, AnnotationsSetLightvmOptions) {
     auto s = parse_spec(config(R"("annotations":{"io.lightvm.memory":"96M","io.lightvm.timeout":"2.5","other":"x"})"), bundle);
     ASSERT_TRUE(s) << error_of(s);

@@ -69,9 +69,10 @@ int vm_status_of(int wait_status) {
     p->state = ProcState::Zombie;
     memcpy(p->exit_comm, current()->comm, sizeof p->exit_comm);  // for /proc/PID of the zombie
     p->task = nullptr;
-    if (process_notify_parent(p))
+    const bool autoreap = process_notify_parent(p);
+    if (autoreap)
         process_unlink(p);  // nobody will wait for it: freed after the switch away
-    sched_exit_task();
+    sched_exit_task(autoreap ? p : nullptr);
 }
 
 struct FindThread {

@@ -55,6 +55,7 @@ void set_fs_base(uint64_t base) {
 // so whatever this CPU runs next frees it (sched_finish_switch). Per CPU:
 // another CPU may switch while this one idles on the dead task's stack.
 Task* g_dead[abi::kMaxCpus];
+Process* g_dead_reaped[abi::kMaxCpus];  // its process, to free with it (sched_exit_task)
 // The task this CPU switched away from: it is free to run elsewhere once
 // the switch saved its registers (sched_finish_switch).
 Task* g_switched_from[abi::kMaxCpus];
@@ -323,19 +324,21 @@ void sched_finish_switch() {
     arm_tick(current());  // here, not in schedule(): a new task starts its life here
     if (Task* t = g_dead[cpu]) {
         g_dead[cpu] = nullptr;
-        Process* p = t->process;
         kstack_free(t->kstack);
         task_free(t);
-        if (p && p->state == ProcState::Zombie && !p->parent)
+        Process* p = g_dead_reaped[cpu];
+        g_dead_reaped[cpu] = nullptr;
+        if (p)
             process_free(p);  // reaped at exit (its parent ignores SIGCHLD)
     }
 }
 
-void sched_exit_task() {
+void sched_exit_task(Process* reaped) {
     Task* t = current();
     t->state = TaskState::Dead;
     tasks_remove(t);
     g_dead[this_cpu().id] = t;
+    g_dead_reaped[this_cpu().id] = reaped;
     schedule();
     __builtin_unreachable();
 }

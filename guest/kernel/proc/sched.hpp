@@ -34,8 +34,12 @@ Task* kthread_create(void (*fn)(void*), void* arg, const char* name);
 // kthread_create does it for its own).
 void sched_add_task(Task* t);
 // The current user task is gone (its process exited): never runs again;
-// its stack and Task are freed after the switch away.
-[[noreturn]] void sched_exit_task();
+// its stack and Task are freed after the switch away, and so is `reaped`
+// (its process, when nobody will wait for it). Nothing else of the
+// process is touched then: its parent may have reaped it meanwhile (the
+// switch away from a dead task may come much later, on a CPU that idles
+// on its stack).
+[[noreturn]] void sched_exit_task(Process* reaped = nullptr);
 // A CLONE_VFORK child execs or exits: its parent may run again.
 void sched_release_vfork(Task* t);
 // The current task's FS base (TLS), in the task and in the CPU.
