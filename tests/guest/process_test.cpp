@@ -38,20 +38,28 @@ protected:
     std::string prog() const { return "procs." + std::get<0>(GetParam()); }
 };
 
-TEST_P(Processes, SameAsNative) {
-    const std::string check = std::get<1>(GetParam());
+void same_as_native(const std::string& prog, const std::string& check, uint32_t cpus) {
     ScratchDir tmp;
     ASSERT_FALSE(tmp.path.empty());
     RunOptions opts;
+    opts.cpus = cpus;
     opts.shares.push_back(ShareSpec{tmp.path, "/tmp", false});
-    auto r = run_guest(prog(), {check}, "", opts);
+    auto r = run_guest(prog, {check}, "", opts);
     ASSERT_TRUE(r.ok) << r.error;
-    auto native = run_host({guest_path(prog()), check});
+    auto native = run_host({guest_path(prog), check});
     EXPECT_EQ(native.status, 0) << native.out;
     EXPECT_FALSE(native.out.empty());
     EXPECT_EQ(r.out, native.out) << r.report;
     EXPECT_EQ(r.status, native.status) << r.report;
 }
+
+TEST_P(Processes, SameAsNative) { same_as_native(prog(), std::get<1>(GetParam()), 1); }
+
+// Two vCPUs: parent and children run at once, a child exits on one vCPU
+// while its parent reaps it on the other (a reaped process was once freed
+// twice there: two later forks shared one Process).
+class ProcessesTwoCpus : public Processes {};
+TEST_P(ProcessesTwoCpus, SameAsNative) { same_as_native(prog(), std::get<1>(GetParam()), 2); }
 
 // The names `procs list` prints.
 const std::vector<std::string> kChecks = {
@@ -61,6 +69,8 @@ const std::vector<std::string> kChecks = {
 };
 INSTANTIATE_TEST_SUITE_P(Procs, Processes, ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::ValuesIn(kChecks)),
                          param_name);
+INSTANTIATE_TEST_SUITE_P(Procs, ProcessesTwoCpus,
+                         ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::ValuesIn(kChecks)), param_name);
 
 TEST(ProcessesList, CoversEveryCheck) {
     REQUIRE_KVM();
