@@ -263,12 +263,13 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         run.config.timeout_seconds = TRY(parse_seconds(timeout));
     if (sub->count("--pids"))
         run.config.max_procs = TRY(parse_count("--pids", pids, "processes", abi::kMaxPids));
-    // A snapshot holds one vCPU's state: --save without --cpus keeps the VM
-    // on one, so that the save cannot be refused (docs/design.md, "Several vCPUs").
+    // A snapshot holds one vCPU's state: --save or --restore without --cpus
+    // keeps the VM on one, so that a save cannot be refused (docs/design.md,
+    // "Several vCPUs").
     if (sub->count("--cpus"))
         run.config.cpus = TRY(parse_count("--cpus", cpus, "vCPUs", abi::kMaxCpus));
     else
-        run.config.cpus = run.save_path.empty() ? host_vcpus() : 1;
+        run.config.cpus = run.save_path.empty() && run.config.restore_path.empty() ? host_vcpus() : 1;
     if (!rootfs.empty()) {
         bool ro = rootfs.size() > 3 && rootfs.ends_with(":ro");
         run.config.shares.push_back(ShareSpec{ro ? rootfs.substr(0, rootfs.size() - 3) : rootfs, "/", ro});
