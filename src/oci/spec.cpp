@@ -242,10 +242,11 @@ uint32_t cpuset_size(const std::string& list) {
 Result<uint32_t> vcpus_for(const json& cpu, ContainerSpec& s) {
     uint64_t want = 0;
     if (cpu.is_object()) {
+        for (const char* k : {"quota", "period"})
+            if (cpu.contains(k) && !cpu[k].is_number_integer())
+                return bad(std::string("linux.resources.cpu.") + k, "not an integer");
         const int64_t quota = cpu.value("quota", int64_t(0));
         const int64_t period = cpu.value("period", int64_t(100000));
-        if (cpu.contains("quota") && !cpu["quota"].is_number_integer())
-            return bad("linux.resources.cpu.quota", "not an integer");
         if (quota > 0 && period > 0)
             want = static_cast<uint64_t>((quota + period - 1) / period);
         else if (cpu.contains("cpus") && cpu["cpus"].is_string() && !cpu["cpus"].get<std::string>().empty()) {

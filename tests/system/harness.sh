@@ -45,7 +45,8 @@ known_bug() { fail "regression: $*"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # run CMD...: stdin from $IN (default: an empty file, never a closed fd),
-# stdout to $T/out, stderr to $T/err, in $IN_DIR (default: $T). Sets RC, OUT,
+# stdout to $T/out (or $OUT_TO, for this call only), stderr to $T/err, in
+# $IN_DIR (default: $T). Sets RC, OUT,
 # ERR, ERR_LINES, MS; HUNG=1 if it had to be killed after 30 s.
 run() {
     local start end out=${OUT_TO:-$T/out}
