@@ -291,6 +291,10 @@ inline constexpr uint32_t kNoHandle = 0xffffffff;
 // result = -kFsRedirect, and path2 (capacity path2_len) receives the guest
 // path to retry with (link target + the rest of the path), aux = its length.
 inline constexpr uint32_t kFsOptRedirect = 1;
+// With kFsOptStat on kFsOpen/kFsReopen, a successful open also writes the
+// opened file's struct stat (144 bytes) to buf (len >= 144): the guest's
+// page cache knows files by identity and version at no extra exit.
+inline constexpr uint32_t kFsOptStat = 2;
 inline constexpr int64_t kFsRedirect = 4096 + 1;  // outside the errno range
 inline constexpr uint32_t kMaxPath = 4096;
 

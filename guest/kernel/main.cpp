@@ -2,6 +2,7 @@
 #include "kernel/dev/console.hpp"
 #include "kernel/exec/boot_exec.hpp"
 #include "kernel/fs/file_cache.hpp"
+#include "kernel/fs/page_cache.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/irq/selftest.hpp"
 #include "kernel/kernel.hpp"
@@ -28,6 +29,7 @@ extern "C" [[noreturn]] void lvm_main(abi::BootInfo* info) {
     console_init();
     memory_init();
     cache_init();
+    page_cache_init();
     io_init();
     random_init();
     vfs_init();

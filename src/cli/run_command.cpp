@@ -11,6 +11,7 @@
 
 #include "cli/fast_exit.hpp"
 #include "devices/system.hpp"
+#include "monitor/profiler.hpp"
 #include "kernel/syscalls/table.hpp"  // guest/: the syscall names, shared with the guest's tracer
 #include "monitor/process_setup.hpp"
 #include "monitor/vm.hpp"
@@ -113,6 +114,7 @@ Result<void> open_save_files(const std::string& path, SaveSpec& spec) {
 
 int run_command(const RunCommand& cmd, uint64_t process_start_ns) {
     prepare_monitor_process();
+    Profiler::open_output();  // before the sandbox (docs/profiling.md)
 
     uint64_t run_start = mono_ns();
     VmConfig config = cmd.config;

@@ -50,9 +50,29 @@ Result<void> FsDevice::hypercall(GuestMemory& mem, uint64_t arg_gpa) {
     return write_result(mem, arg_gpa, result, hc.aux);
 }
 
+// kFsOptStat: an open also returns the file's stat (abi.h), so the guest's
+// page cache can check a file's version at no extra exit.
+Result<int64_t> FsDevice::with_stat(GuestMemory& mem, const abi::HcFs& hc, Result<int64_t> opened) {
+    if (!opened || *opened < 0 || !(hc.options & abi::kFsOptStat))
+        return opened;
+    Handle* h = handle(static_cast<uint32_t>(*opened));
+    struct stat st{};
+    if (!h || ::fstat(h->fd.get(), &st) < 0)
+        return opened;  // the guest sees no stat: st_mode 0 caches nothing
+    auto out = mem.span(hc.buf, sizeof st);
+    if (!out || hc.len < sizeof st) {
+        abi::HcFs close{};
+        close.handle = static_cast<uint32_t>(*opened);
+        (void)op_close(close);
+        return make_error(ErrorKind::GuestFault, "fs", "open: stat buffer outside guest memory");
+    }
+    std::memcpy(out->data(), &st, sizeof st);
+    return opened;
+}
+
 Result<int64_t> FsDevice::dispatch(GuestMemory& mem, abi::HcFs& hc) {
     switch (hc.op) {
-    case abi::kFsOpen: return op_open(mem, hc);
+    case abi::kFsOpen: return with_stat(mem, hc, op_open(mem, hc));
     case abi::kFsClose: return op_close(hc);
     case abi::kFsRead: return op_read(mem, hc);
     case abi::kFsWrite: return op_write(mem, hc);
@@ -80,7 +100,7 @@ Result<int64_t> FsDevice::dispatch(GuestMemory& mem, abi::HcFs& hc) {
     case abi::kFsChown: return op_chown(mem, hc);
     case abi::kFsFallocate: return op_fallocate(hc);
     case abi::kFsMknod: return op_mknod(mem, hc);
-    case abi::kFsReopen: return op_reopen(hc);
+    case abi::kFsReopen: return with_stat(mem, hc, op_reopen(hc));
     case abi::kFsXattr: return op_xattr(mem, hc);
     }
     return make_error(ErrorKind::GuestFault, "fs", "unknown operation " + std::to_string(hc.op));

@@ -140,6 +140,7 @@ private:
     Result<int64_t> dispatch(GuestMemory& mem, abi::HcFs& hc);
 
     Result<int64_t> op_open(GuestMemory& mem, abi::HcFs& hc);
+    Result<int64_t> with_stat(GuestMemory& mem, const abi::HcFs& hc, Result<int64_t> opened);
     int64_t op_close(const abi::HcFs& hc);
     Result<int64_t> op_read(GuestMemory& mem, const abi::HcFs& hc);
     Result<int64_t> op_sendfile(abi::HcFs& hc);

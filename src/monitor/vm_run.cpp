@@ -11,6 +11,7 @@
 #include <csignal>
 
 #include "common/stop.hpp"
+#include "monitor/profiler.hpp"
 #include "monitor/smp.hpp"
 #include "monitor/vm.hpp"
 #include "monitor/vm_snapshot.hpp"
@@ -37,6 +38,8 @@ constexpr uint64_t kStopSignals = bit(SIGINT) | bit(SIGTERM) | bit(SIGHUP) | bit
 constexpr int kKickSignal = SIGUSR2;
 constexpr int kWatchdogCookie = 0x6c766d;  // sigev_value of the --timeout timer
 constexpr int kSaveCookie = 0x6c7673;      // sigev_value of the --save timer
+constexpr int kProfileCookie = 0x6c7670;   // sigev_value of the LIGHTVM_PROFILE timer
+std::atomic<bool> g_profile_due{false};
 
 void kick_handler(int) {
     // Only interrupts KVM_RUN / blocking host calls (no SA_RESTART).
@@ -56,6 +59,8 @@ void timeout_handler(int sig, siginfo_t* info, void*) {
         if (!g_forward.load())
             set_pause_requested(true);
     }
+    if (info && info->si_code == SI_TIMER && info->si_value.sival_int == kProfileCookie)
+        g_profile_due = true;
     kick_handler(sig);
 }
 
@@ -63,7 +68,8 @@ void timeout_handler(int sig, siginfo_t* info, void*) {
 // with kSaveCookie, when --save is due).
 class Watchdog {
 public:
-    Result<void> arm(double seconds, int cookie = kWatchdogCookie) {
+    // Fires once after `seconds`, then every `period` seconds if non-zero.
+    Result<void> arm(double seconds, int cookie = kWatchdogCookie, double period = 0) {
         struct sigaction sa{};
         sa.sa_sigaction = timeout_handler;
         sa.sa_flags = SA_SIGINFO;
@@ -82,6 +88,7 @@ public:
         its.it_value.tv_nsec = static_cast<long>((seconds - static_cast<double>(its.it_value.tv_sec)) * 1e9);
         if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
             its.it_value.tv_nsec = 1;
+        its.it_interval.tv_nsec = static_cast<long>(period * 1e9);
         if (::timer_settime(m_timer, 0, &its, nullptr) < 0)
             return sys_error("timer_settime");
         return {};
@@ -306,7 +313,12 @@ Result<RunReport> Vm::run() {
     g_guest_handled = reinterpret_cast<const volatile uint64_t*>(boot_page.data() +
                                                                  offsetof(abi::BootInfo, host_signals_handled));
     ActiveGuard active(&s.vcpu);
-    Watchdog watchdog, save_timer;
+    Watchdog watchdog, save_timer, profile_timer;
+    Profiler profiler = Profiler::from_env();
+    if (profiler.active()) {
+        double period = static_cast<double>(profiler.interval_us()) * 1e-6;
+        TRY(profile_timer.arm(period, kProfileCookie, period));
+    }
     if (config.timeout_seconds > 0)
         TRY(watchdog.arm(config.timeout_seconds));
     if (config.save.state_fd >= 0)
@@ -332,8 +344,12 @@ Result<RunReport> Vm::run() {
         auto exit = TRY(s.vcpu.run());
         // At once: a kick after this (another vCPU's kCpuTlb or kCpuKick)
         // makes the next KVM_RUN return again, so none is lost.
-        if (exit.kind == kvm::ExitKind::Interrupted)
+        if (exit.kind == kvm::ExitKind::Interrupted) {
             s.vcpu.set_immediate_exit(false);
+            if (g_profile_due.exchange(false) && profiler.active())
+                if (auto regs = s.vcpu.get_regs())
+                    profiler.record(regs->rip);
+        }
         std::unique_lock<std::mutex> lock;
         if (smp)
             lock = std::unique_lock(smp->exits());
@@ -378,6 +394,7 @@ Result<RunReport> Vm::run() {
         if (auto err = smp->error())
             return tl::unexpected(*err);
     }
+    profiler.write();
     if (!outcome.finished)
         finish_stopped(s, report);
     finish(s, report);

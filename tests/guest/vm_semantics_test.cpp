@@ -63,7 +63,7 @@ const std::vector<std::string> kChecks = {
     "hint_is_honoured_when_free", "mprotect_semantics", "mremap_grow_and_move", "mremap_without_maymove",
     "madvise_dontneed_zeroes", "mincore_reports_mapping", "brk_grows_and_shrinks", "stack_rlimit",
     "many_mappings", "dev_zero_private", "shared_anonymous", "populate_and_stack_flags", "file_mapping_private",
-    "file_mapping_shared",
+    "file_mapping_shared", "file_rewritten_after_mapping", "private_writes_stay_private",
 };
 INSTANTIATE_TEST_SUITE_P(Mem, VmSemantics, ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::ValuesIn(kChecks)),
                          param_name);
@@ -131,6 +131,22 @@ TEST_P(VmLimit, TouchingMoreThanMemIsRefused) {
     const bool oom = r.status == 137 && !r.report.empty();
     EXPECT_TRUE(enomem || oom) << "status " << r.status << " out: " << r.out << " report: " << r.report;
     EXPECT_LE(r.stats.memory_touched, opts.mem_size);
+}
+
+// The page cache counts against --mem but gives its frames back: 32 MiB of
+// a file mapped (and cached) then 40 MiB of anonymous memory fit in a
+// 64 MiB VM, as on Linux (docs/design.md, "Page cache").
+TEST_P(VmLimit, CachedFilePagesAreGivenBack) {
+    ScratchDir tmp;
+    ASSERT_FALSE(tmp.path.empty());
+    RunOptions opts;
+    opts.mem_size = 64ull << 20;
+    opts.timeout_seconds = 60;
+    opts.shares.push_back(ShareSpec{tmp.path, "/tmp", false});
+    auto r = run_guest("vmsem." + GetParam(), {"cache-then-anon", "32", "40"}, "", opts);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 0) << r.report;
+    EXPECT_EQ(r.out, "exhaust: touched 40 MiB\n");
 }
 
 // A reservation committed past --mem: the touch cannot be backed.

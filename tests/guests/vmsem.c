@@ -8,7 +8,8 @@
  *   vmsem fault-write-ro | fault-prot-none | fault-stack-overflow | fault-after-munmap | fault-exec-nx
  * Large reservations and the memory limit:
  *   vmsem reserve GIB COMMIT_MIB   PROT_NONE reservation, commit and use part of it
- *   vmsem exhaust MIB              touch up to MIB MiB in 1 MiB mmaps; reports ENOMEM */
+ *   vmsem exhaust MIB              touch up to MIB MiB in 1 MiB mmaps; reports ENOMEM
+ *   vmsem cache-then-anon FILE_MIB ANON_MIB   map a file in /tmp, drop it, then exhaust ANON_MIB */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>
@@ -347,6 +348,111 @@ static int file_mapping_shared(void) {
     return 1;
 }
 
+/* A file in /tmp (a share in lightvm: its pages go through the guest's page
+ * cache) holding `len` bytes of `seed` pattern; returns its path in `path`. */
+static int make_file(char *path, size_t len, unsigned char seed) {
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    unsigned char buf[PG];
+    for (size_t off = 0; off < len; off += PG) {
+        size_t n = len - off < PG ? len - off : PG;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = (unsigned char)((off + i) * 13 + seed);
+        if (write(fd, buf, n) != (ssize_t)n)
+            return -1;
+    }
+    return close(fd);
+}
+
+static int has_pattern(const unsigned char *p, size_t len, unsigned char seed) {
+    for (size_t i = 0; i < len; i++)
+        if (p[i] != (unsigned char)(i * 13 + seed))
+            return 0;
+    return 1;
+}
+
+static unsigned char *map_ro(const char *path, size_t len, int flags) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return MAP_FAILED;
+    unsigned char *p = mmap(NULL, len, PROT_READ, flags, fd, 0);
+    close(fd);
+    return p;
+}
+
+/* A file written after it was mapped (and so cached): a new mapping and
+ * read() see the new bytes, whether the write came while the mapping
+ * lived or after it was gone. */
+static int file_rewritten_after_mapping(void) {
+    char path[] = "/tmp/vmsemXXXXXX";
+    const size_t len = 5 * PG + 123;
+    CHECK(make_file(path, len, 1) == 0, "make file: %s", strerror(errno));
+    unsigned char *p = map_ro(path, len, MAP_PRIVATE);
+    CHECK(p != MAP_FAILED && has_pattern(p, len, 1), "first mapping");
+    munmap(p, len);
+    int fd = open(path, O_WRONLY);
+    CHECK(fd >= 0, "open for writing: %s", strerror(errno));
+    unsigned char b = 0x5a;
+    CHECK(pwrite(fd, &b, 1, 2 * PG + 7) == 1, "pwrite");
+    close(fd);
+    p = map_ro(path, len, MAP_PRIVATE);
+    CHECK(p != MAP_FAILED, "second mapping: %s", strerror(errno));
+    CHECK(p[2 * PG + 7] == 0x5a, "second mapping shows the old byte %#x", p[2 * PG + 7]);
+    CHECK(p[2 * PG + 6] == (unsigned char)((2 * PG + 6) * 13 + 1), "neighbour changed");
+    unsigned char r = 0;
+    fd = open(path, O_RDONLY);
+    CHECK(fd >= 0 && pread(fd, &r, 1, 2 * PG + 7) == 1 && r == 0x5a, "read() shows the old byte %#x", r);
+    /* Grown by a write while a mapping lives: the new tail is there. */
+    int w = open(path, O_WRONLY | O_APPEND);
+    CHECK(w >= 0 && write(w, "tail", 4) == 4, "append");
+    close(w);
+    char t[4];
+    CHECK(pread(fd, t, 4, len) == 4 && memcmp(t, "tail", 4) == 0, "appended bytes not read");
+    close(fd);
+    munmap(p, len);
+    /* Truncated: a new mapping's page past the end is not the old data. */
+    CHECK(truncate(path, PG) == 0, "truncate: %s", strerror(errno));
+    fd = open(path, O_RDONLY);
+    CHECK(fd >= 0 && pread(fd, t, 4, 3 * PG) == 0, "read past the new end");
+    close(fd);
+    unlink(path);
+    return 1;
+}
+
+/* Two private mappings of one file: a write to one (copy-on-write) never
+ * shows in the other, nor in read(), nor in a later mapping. */
+static int private_writes_stay_private(void) {
+    char path[] = "/tmp/vmsemXXXXXX";
+    const size_t len = 3 * PG;
+    CHECK(make_file(path, len, 2) == 0, "make file");
+    int fd = open(path, O_RDONLY);
+    CHECK(fd >= 0, "open");
+    unsigned char *ro = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    unsigned char *rw = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    CHECK(ro != MAP_FAILED && rw != MAP_FAILED, "mmap: %s", strerror(errno));
+    rw[PG] = 0xee;
+    CHECK(ro[PG] == (unsigned char)(PG * 13 + 2), "a private write showed in another mapping");
+    CHECK(mprotect(ro, len, PROT_READ | PROT_WRITE) == 0, "mprotect: %s", strerror(errno));
+    ro[2 * PG] = 0xdd;
+    unsigned char *again = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    CHECK(again != MAP_FAILED && has_pattern(again, len, 2), "a later mapping saw a private write");
+    unsigned char b;
+    CHECK(pread(fd, &b, 1, 2 * PG) == 1 && b == (unsigned char)(2 * PG * 13 + 2), "read() saw a private write");
+    /* Shared but read-only through a read-only descriptor: never writable. */
+    unsigned char *sh = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    CHECK(sh != MAP_FAILED, "shared read-only mapping: %s", strerror(errno));
+    CHECK(mprotect(sh, len, PROT_READ | PROT_WRITE) == -1 && errno == EACCES, "mprotect of a shared read-only mapping");
+    CHECK(has_pattern(sh, len, 2), "shared mapping contents");
+    munmap(ro, len);
+    munmap(rw, len);
+    munmap(again, len);
+    munmap(sh, len);
+    close(fd);
+    unlink(path);
+    return 1;
+}
+
 struct check {
     const char *name;
     int (*fn)(void);
@@ -371,6 +477,8 @@ static const struct check checks[] = {
     {"populate_and_stack_flags", populate_and_stack_flags},
     {"file_mapping_private", file_mapping_private},
     {"file_mapping_shared", file_mapping_shared},
+    {"file_rewritten_after_mapping", file_rewritten_after_mapping},
+    {"private_writes_stay_private", private_writes_stay_private},
 };
 
 static int run(const struct check *c) {
@@ -467,6 +575,26 @@ static int exhaust(unsigned long mib) {
     return 0;
 }
 
+/* Map and read a FILE_MIB file (cached by lightvm's page cache), let it go,
+ * then touch ANON_MIB of anonymous memory: the cache must give its frames
+ * back under --mem rather than run the program out of memory. */
+static int cache_then_anon(unsigned long file_mib, unsigned long anon_mib) {
+    char path[] = "/tmp/vmsemXXXXXX";
+    if (make_file(path, file_mib << 20, 3) != 0) {
+        printf("make file: %s\n", strerror(errno));
+        return 1;
+    }
+    unsigned char *p = map_ro(path, file_mib << 20, MAP_PRIVATE);
+    if (p == MAP_FAILED || !has_pattern(p, file_mib << 20, 3)) {
+        printf("file mapping wrong\n");
+        return 1;
+    }
+    munmap(p, file_mib << 20);
+    unlink(path);
+    exhaust(anon_mib);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2) {
@@ -489,6 +617,8 @@ int main(int argc, char **argv) {
         return fault(cmd);
     if (strcmp(cmd, "reserve") == 0 && argc == 4)
         return reserve(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10));
+    if (strcmp(cmd, "cache-then-anon") == 0 && argc == 4)
+        return cache_then_anon(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10));
     if (strcmp(cmd, "exhaust") == 0 && argc == 3)
         return exhaust(strtoul(argv[2], NULL, 10));
     for (size_t i = 0; i < n; i++)

@@ -51,6 +51,11 @@ int64_t mm_file_size(OpenFile*) { return static_cast<int64_t>(testing::mm_stubs(
 void mm_file_get(OpenFile*) { testing::mm_stubs().file_refs++; }
 void mm_file_put(OpenFile*) { testing::mm_stubs().file_refs--; }
 bool mm_file_has_frames(OpenFile*) { return false; }
+bool mm_file_writable(OpenFile*) { return true; }
+uint64_t mm_file_cached(OpenFile*, uint64_t, uint64_t, long* err) {
+    *err = 0;
+    return 0;  // no page cache: every mapping reads its own copy
+}
 uint64_t mm_file_frame(OpenFile*, uint64_t, long* err) {
     *err = 0;
     return 0;  // the stub file is read and written, like a host file

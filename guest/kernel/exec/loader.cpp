@@ -49,19 +49,15 @@ Layout choose_layout() {
 
 uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
-// The interpreter (ld.so) at a free, aligned place in the mmap area.
-// Returns its load bias (AT_BASE) and entry.
-LoadError load_interpreter(OpenFile* f, uint64_t* base, uint64_t* entry) {
+// Maps the interpreter whose first page goes to `head`, which the parsed
+// image's program headers point into until the segments are mapped.
+LoadError map_interpreter(OpenFile* f, uint8_t* head, uint64_t* base, uint64_t* entry) {
     Stat st;
-    auto* head = static_cast<uint8_t*>(kmem_alloc(kPage));
-    if (!head)
-        return {-err::kNoMem, "out of memory loading the interpreter"};
     long n = file_stat(f, &st) < 0 ? -1 : file_read(f, head, kPage, 0);
     elf::Image img;
     bool ok = n >= 0 && (st.mode & S_IFMT) == S_IFREG &&
               elf::parse(head, static_cast<size_t>(n), st.size, &img).ok() && img.kind == elf::Kind::Dynamic &&
               !img.has_interp;
-    kmem_free(head, kPage);
     if (!ok)
         return {-err::kLibBad, "not a valid ELF interpreter:"};
     uint64_t align = img.max_align > kPage ? img.max_align : kPage;
@@ -79,6 +75,17 @@ LoadError load_interpreter(OpenFile* f, uint64_t* base, uint64_t* entry) {
     *base = img.load_bias;
     *entry = img.entry;
     return {0, nullptr};
+}
+
+// The interpreter (ld.so) at a free, aligned place in the mmap area.
+// Returns its load bias (AT_BASE) and entry.
+LoadError load_interpreter(OpenFile* f, uint64_t* base, uint64_t* entry) {
+    auto* head = static_cast<uint8_t*>(kmem_alloc(kPage));
+    if (!head)
+        return {-err::kNoMem, "out of memory loading the interpreter"};
+    LoadError r = map_interpreter(f, head, base, entry);
+    kmem_free(head, kPage);  // only now: the parsed image points into it
+    return r;
 }
 
 LoadError build_stack(const ProgramArgs& args, const exec::ProgramAux& aux, uint64_t top, uint64_t* sp) {

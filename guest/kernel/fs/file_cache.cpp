@@ -2,6 +2,7 @@
 
 #include "kernel/errno.hpp"
 #include "kernel/fs/fs_client.hpp"
+#include "kernel/fs/page_cache.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/kmem.hpp"
 #include "kernel/mm/uaccess.hpp"
@@ -236,6 +237,9 @@ long cache_release(OpenFile* f) {
 void cache_invalidate_reads() { g_generation++; }
 
 long cached_read(OpenFile* f, void* buf, size_t len, uint64_t off) {
+    // Pages a mapping already brought in (a file open for writing has none).
+    if (long n = page_cache_read(f->handle, buf, len, off); n >= 0)
+        return n;
     // Another open description of the same file may hold pending writes:
     // send every pending write first (one batched exit), so reads see them.
     if (g_any_dirty) {

@@ -51,10 +51,61 @@ bool read_only_op(uint32_t op) {
 uint32_t g_close_queue[abi::kMaxCloseBatch];
 uint32_t g_close_count;
 const PendingWrites* g_pending;
+const HandleObserver* g_observer;
+Stat g_open_stat;  // the monitor writes an opened file's stat here (kernel lock held)
+// The stat of the handle opened last, read-only, while nothing that could
+// change a file has been sent since: exec's and ld.so's fstat right after
+// their open cost no exit.
+Stat g_fresh_stat;
+uint32_t g_fresh_handle = abi::kNoHandle;
+
+void forget_fresh_if_changing(const abi::HcFs& req) {
+    switch (req.op) {
+    case abi::kFsRead:
+    case abi::kFsStat:
+    case abi::kFsFstat:
+    case abi::kFsGetdents:
+    case abi::kFsGetdentsPlus:
+    case abi::kFsReadlink:
+    case abi::kFsAccess:
+    case abi::kFsSeek:
+    case abi::kFsStatfs:
+    case abi::kFsClose:
+    case abi::kFsCloseMany:
+    case abi::kFsRealpath:
+        return;
+    default:
+        g_fresh_handle = abi::kNoHandle;  // (unlink changes st_nlink, a write st_size)
+    }
+}
+
+bool opens_handle(const abi::HcFs& req) { return req.op == abi::kFsOpen || req.op == abi::kFsReopen; }
+
+void ask_stat(abi::HcFs& req) {
+    if (g_observer && opens_handle(req) && !req.buf) {
+        req.options |= abi::kFsOptStat;
+        g_open_stat = Stat{};  // mode 0 (nothing cached) unless the monitor writes it
+        req.buf = kernel_to_gpa(&g_open_stat);
+        req.len = sizeof g_open_stat;
+    }
+}
+
+void tell_opened(const abi::HcFs& req) {
+    if (!g_observer || !opens_handle(req) || req.result < 0 || !(req.options & abi::kFsOptStat))
+        return;
+    const bool writable = (req.flags & O_ACCMODE) != O_RDONLY || (req.flags & O_TRUNC);
+    g_observer->opened(static_cast<uint32_t>(req.result), g_open_stat, writable);
+    if (!writable) {
+        g_fresh_stat = g_open_stat;
+        g_fresh_handle = static_cast<uint32_t>(req.result);
+    }
+}
 
 }  // namespace
 
 long fs_send_batch(abi::HcFs* reqs, uint32_t n) {
+    for (uint32_t i = 0; i < n; ++i)
+        forget_fresh_if_changing(reqs[i]);
     memcpy(const_cast<abi::HcFs*>(hc_batch()), reqs, sizeof(abi::HcFs) * n);
     abi::HcFs batch = fs_request(abi::kFsBatch);
     batch.buf = kernel_to_gpa(hc_batch());
@@ -65,12 +116,17 @@ long fs_send_batch(abi::HcFs* reqs, uint32_t n) {
 }
 
 void fs_set_pending_writes(const PendingWrites* pending) { g_pending = pending; }
+void fs_set_handle_observer(const HandleObserver* observer) { g_observer = observer; }
 
 long fs_call(abi::HcFs& req) {
     if (!read_only_op(req.op) && !(req.op == abi::kFsOpen && (req.flags & (O_ACCMODE | O_CREAT | O_TRUNC)) == 0))
         attr_invalidate();  // anything but a plain read-only open may change what we cached
-    if (!g_pending || !g_pending->any())
-        return fs_call_raw(req);
+    ask_stat(req);
+    if (!g_pending || !g_pending->any()) {
+        long r = fs_call_raw(req);
+        tell_opened(req);
+        return r;
+    }
     // Pending write-behind data goes out in the same exit, ahead of req.
     abi::HcFs reqs[abi::kMaxFsBatch];
     int owners[abi::kMaxFsBatch];
@@ -81,10 +137,19 @@ long fs_call(abi::HcFs& req) {
     if (r < 0)
         return r;
     req = reqs[n];
+    tell_opened(req);
     return req.result;
 }
 
+bool fs_fresh_stat(uint32_t handle, Stat* out) {
+    if (handle != g_fresh_handle || handle == abi::kNoHandle)
+        return false;
+    *out = g_fresh_stat;
+    return true;
+}
+
 long fs_call_raw(abi::HcFs& req) {
+    forget_fresh_if_changing(req);
     volatile abi::HcFs& block = hc_req();
     memcpy(const_cast<abi::HcFs*>(&block), &req, sizeof req);
     hypercall(abi::kHcFs, &block);
@@ -95,6 +160,10 @@ long fs_call_raw(abi::HcFs& req) {
 // Closing has no effect the guest can observe (data was flushed before),
 // so handles are closed in batches: one exit per kMaxCloseBatch closes.
 void fs_close(uint32_t handle) {
+    if (handle == g_fresh_handle)
+        g_fresh_handle = abi::kNoHandle;
+    if (g_observer)
+        g_observer->closed(handle);
     g_close_queue[g_close_count++] = handle;
     if (g_close_count == abi::kMaxCloseBatch)
         fs_close_flush();

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/fs/stat.hpp"
 #include "lightvm/abi.h"
 
 namespace lightvm::guest {
@@ -30,5 +31,18 @@ struct PendingWrites {
     void (*flush_all)();
 };
 void fs_set_pending_writes(const PendingWrites* pending);
+
+// Told of every host handle opened on a file (with its stat, which every
+// open carries back: kFsOptStat) and of every close: the page cache
+// (page_cache.cpp) keys files by identity and stops caching while a
+// handle may write.
+struct HandleObserver {
+    void (*opened)(uint32_t handle, const Stat& st, bool writable);
+    void (*closed)(uint32_t handle);
+};
+void fs_set_handle_observer(const HandleObserver* observer);
+// The stat `handle` was opened with, if it was the last read-only open and
+// no request that may change a file has been sent since.
+bool fs_fresh_stat(uint32_t handle, Stat* out);
 
 }  // namespace lightvm::guest

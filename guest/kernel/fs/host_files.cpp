@@ -32,6 +32,8 @@ long host_write(OpenFile* f, const void* buf, size_t len, int64_t at) {
 }
 
 long host_fstat(OpenFile* f, Stat* out) {
+    if (fs_fresh_stat(f->handle, out))
+        return 0;
     abi::HcFs r = fs_request(abi::kFsFstat);
     r.handle = f->handle;
     r.buf = virt_to_gpa(out);

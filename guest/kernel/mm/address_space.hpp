@@ -147,6 +147,7 @@ long mm_file_fill(OpenFile* f, void* dst, uint64_t len, uint64_t offset);
 long mm_file_store(OpenFile* f, const void* src, uint64_t len, uint64_t offset);
 int64_t mm_file_size(OpenFile* f);
 void mm_file_get(OpenFile* f);
+bool mm_file_writable(OpenFile* f);  // open O_RDWR: a shared mapping may write
 void mm_file_put(OpenFile* f);
 // Whether any process maps a file for which same(file, key) holds shared
 // and possibly writable (MAP_SHARED of a descriptor open for writing,
@@ -158,6 +159,12 @@ bool mm_mapped_shared_writable(bool (*same)(const OpenFile*, uint32_t), uint32_t
 // frames of its own (*err 0) or on failure (*err < 0).
 bool mm_file_has_frames(OpenFile* f);
 uint64_t mm_file_frame(OpenFile* f, uint64_t offset, long* err);
+// Files in host shares: the page cache's frame for `offset` (fs/page_cache.hpp),
+// reading up to `ahead` pages at once on a miss, with a reference for the
+// mapping. 0 with *err == 0: not cached (use a private copy); *err ==
+// kMmPastEnd: the offset is past the file's end (a zero page, no read).
+inline constexpr long kMmPastEnd = 1;
+uint64_t mm_file_cached(OpenFile* f, uint64_t offset, uint64_t ahead, long* err);
 // Loads CR3 (mm/tlb.cpp): switches address space and flushes the TLB.
 void mm_load_root(uint64_t root);
 // Invalidates the translations of n pages of the current address space.

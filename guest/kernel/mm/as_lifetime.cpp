@@ -14,30 +14,41 @@ SlabCache g_as_cache = slab_for<AddressSpace>();
 
 using pt_detail::table;
 
+// How free_tables treats the table it is given.
+enum class Fate {
+    Stays,     // a table that lives on: only the user part goes
+    Dies,      // freed as zeros: kernel entries are cleared too
+    Skeleton,  // a root kept for the next address space (pt_root_cache_put):
+               // the kernel entries and the slot-0 path to them stay
+};
+
 // Empties table t (of `level`) and frees the tables below it. Kernel
 // entries (the low 4 MiB, the physmap slot) point at shared tables, which
-// are never freed; in a table that is itself going (`dying`) they are
-// cleared too, so every freed table goes back to the cache as zeros. Only
-// non-zero entries are written: on PVM each write to a table traps.
-void free_tables(uint64_t* t, int level, uint64_t va_base, bool dying) {
+// are never freed. Only non-zero entries are written: on PVM each write to
+// a table traps.
+void free_tables(uint64_t* t, int level, uint64_t va_base, Fate fate) {
     const uint64_t span = 1ull << (12 + 9 * (level - 1));
     for (unsigned i = 0; i < 512; ++i) {
         if (!t[i])
             continue;
         const uint64_t va = va_base + uint64_t(i) * span;
         const bool shared = (level == 4 && i == 255) || va + span <= kUserMin;
+        if (fate == Fate::Skeleton && i == 0 && level > 2) {
+            free_tables(table(t[i] & pte::kAddr), level - 1, va, Fate::Skeleton);  // the path stays
+            continue;
+        }
         if (!shared && (t[i] & pte::kPresent) && !(level == 2 && (t[i] & pte::kHuge))) {
             const uint64_t child = t[i] & pte::kAddr;
             const bool child_dying = frame_in_pool(child);
             if (level > 2)
-                free_tables(table(child), level - 1, va, child_dying);
+                free_tables(table(child), level - 1, va, child_dying ? Fate::Dies : Fate::Stays);
             if (child_dying) {
                 t[i] = 0;
                 pt_table_free(child);
                 continue;
             }
         }
-        if (dying)
+        if (fate == Fate::Dies)
             t[i] = 0;
     }
 }
@@ -138,10 +149,15 @@ void as_put(AddressSpace* as) {
     });
     as_flush(*as);  // frees deferred frames; never the loaded root, so no TLB work
     vma_release_all(*as);
-    const bool root_dying = frame_in_pool(as->root);
-    free_tables(table(as->root), 4, 0, root_dying);
-    if (root_dying)
+    if (!frame_in_pool(as->root)) {
+        free_tables(table(as->root), 4, 0, Fate::Stays);  // the monitor's root of the first process
+    } else if (pt_root_cache_room()) {
+        free_tables(table(as->root), 4, 0, Fate::Skeleton);
+        pt_root_cache_put(as->root);
+    } else {
+        free_tables(table(as->root), 4, 0, Fate::Dies);
         pt_table_free(as->root);
+    }
     slab_free(g_as_cache, as);
 }
 

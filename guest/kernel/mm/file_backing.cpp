@@ -2,6 +2,7 @@
 // reference on their open file and are filled with file_read.
 #include "kernel/errno.hpp"
 #include "kernel/fs/fd_table.hpp"
+#include "kernel/fs/page_cache.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/stat.hpp"
 #include "kernel/fs/tmpfs.hpp"
@@ -40,6 +41,7 @@ int64_t mm_file_size(OpenFile* f) {
 }
 
 void mm_file_get(OpenFile* f) { file_get(f); }
+bool mm_file_writable(OpenFile* f) { return (f->flags & O_ACCMODE) == O_RDWR; }
 
 bool mm_file_has_frames(OpenFile* f) { return f->kind == FileKind::TmpFile; }
 
@@ -47,6 +49,16 @@ uint64_t mm_file_frame(OpenFile* f, uint64_t offset, long* err) {
     *err = 0;
     return f->kind == FileKind::TmpFile ? tmpfs_map_frame(f, offset, err) : 0;
 }
+uint64_t mm_file_cached(OpenFile* f, uint64_t offset, uint64_t ahead, long* err) {
+    *err = 0;
+    if (f->kind != FileKind::HostFile)
+        return 0;
+    uint64_t frame = page_cache_frame(f->handle, offset, ahead, err);
+    if (!frame && *err == kPageCachePastEnd)
+        *err = kMmPastEnd;
+    return frame;
+}
+
 void mm_file_put(OpenFile* f) { file_put(f); }
 
 bool mm_mapped_shared_writable(bool (*same)(const OpenFile*, uint32_t), uint32_t key) {

@@ -158,13 +158,28 @@ void frames_init(uint64_t start, uint64_t end) {
     // Frames skipped for the 2 MiB alignment are given up: fewer than 512.
 }
 
+namespace {
+uint64_t (*g_reclaim)(uint64_t pages);
+bool g_reclaiming;
+}  // namespace
+
+void frames_set_reclaim(uint64_t (*reclaim)(uint64_t pages)) { g_reclaim = reclaim; }
+
 uint64_t frame_alloc(unsigned order) {
     if (order > kMaxOrder)
         return 0;
     uint32_t i;
     bool dirty;
-    if (!take_block(order, &i, &dirty))
-        return 0;
+    if (!take_block(order, &i, &dirty)) {
+        // Cached file pages are free memory in waiting, as on Linux.
+        if (!g_reclaim || g_reclaiming)
+            return 0;
+        g_reclaiming = true;
+        uint64_t got = g_reclaim(1ull << order);
+        g_reclaiming = false;
+        if (!got || !take_block(order, &i, &dirty))
+            return 0;
+    }
     if (dirty)
         memset(ptr_of(i), 0, kPage << order);
     FrameInfo& f = g.info[i];

@@ -34,6 +34,10 @@ void frame_unref(uint64_t gpa);
 uint32_t frame_refs(uint64_t gpa);
 bool frame_in_pool(uint64_t gpa);
 
+// Called when no block is free, to give back at least `pages` frames that
+// only a cache holds (fs/page_cache.hpp); returns how many it freed.
+void frames_set_reclaim(uint64_t (*reclaim)(uint64_t pages));
+
 uint64_t frames_total();  // pages in the pool (metadata excluded)
 uint64_t frames_free();   // pages not handed out
 

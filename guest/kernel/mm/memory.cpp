@@ -173,7 +173,13 @@ long mem_mprotect(uint64_t addr, uint64_t len, int prot) {
         return 0;
     if (!round_len(len, &len) || !in_user(addr, len))
         return -err::kNoMem;
-    return as_protect(mm(), addr, addr + len, prot & kProtMask);
+    AddressSpace& as = mm();
+    // Linux's VM_MAYWRITE: a shared mapping of a file not open for writing
+    // never becomes writable (its frames may be the page cache's).
+    for (uint32_t i = vma_index_after(as, addr); (prot & PROT_WRITE) && i < as.nvma && as.vmas[i].start < addr + len; ++i)
+        if (as.vmas[i].file && (as.vmas[i].flags & kVmShared) && !mm_file_writable(as.vmas[i].file))
+            return -err::kAcces;
+    return as_protect(as, addr, addr + len, prot & kProtMask);
 }
 
 long mem_mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags, uint64_t new_addr) {

@@ -21,6 +21,15 @@ constexpr uint32_t kTableCache = 512;  // 2 MiB
 uint64_t g_tables[kTableCache];
 uint32_t g_ntables;
 
+// Roots of dead address spaces, kept whole with their kernel part: the
+// slot-0 PDPT and first PD (the kernel's two 2 MiB entries) and the physmap
+// slot. On PVM every write to a PML4/PDPT/PD entry traps (~5 us and more,
+// docs/platform.md); a new root costs five such writes to build and five to
+// empty, and fork + exec + exit makes and ends two address spaces.
+constexpr uint32_t kRootCache = 16;
+uint64_t g_roots[kRootCache];
+uint32_t g_nroots;
+
 }  // namespace
 
 uint64_t pt_table_alloc() {
@@ -39,8 +48,11 @@ void pt_table_free(uint64_t frame) {
     frame_unref(frame);
 }
 
-uint32_t pt_tables_cached() { return g_ntables; }
-void pt_tables_forget() { g_ntables = 0; }
+uint32_t pt_tables_cached() { return g_ntables + 3 * g_nroots; }
+void pt_tables_forget() { g_ntables = g_nroots = 0; }
+
+bool pt_root_cache_room() { return g_nroots < kRootCache; }
+void pt_root_cache_put(uint64_t root) { g_roots[g_nroots++] = root; }
 
 uint64_t pte_flags(int prot) {
     if (!(prot & (PROT_READ | PROT_WRITE | PROT_EXEC)))
@@ -77,6 +89,8 @@ uint64_t* pt_entry(uint64_t root, uint64_t va, bool alloc, bool* huge) {
 }
 
 uint64_t pt_new_root(uint64_t kernel_root) {
+    if (g_nroots)
+        return g_roots[--g_nroots];
     uint64_t root = pt_table_alloc();
     if (!root)
         return 0;

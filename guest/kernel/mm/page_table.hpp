@@ -43,6 +43,11 @@ uint32_t pt_tables_cached();
 // The frame pool starts over (hosted tests): cached frames are not ours.
 void pt_tables_forget();
 
+// A dead root whose user part is empty but whose kernel part (what
+// pt_new_root writes) is intact, kept for the next pt_new_root.
+bool pt_root_cache_room();
+void pt_root_cache_put(uint64_t root);
+
 // A fresh root for a new address space: the kernel's entries copied from
 // `kernel_root` (low region, physmap), user space empty. 0 on OOM.
 uint64_t pt_new_root(uint64_t kernel_root);
