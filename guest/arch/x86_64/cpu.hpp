@@ -64,7 +64,11 @@ struct Cpu {
     // Its TLB may hold entries a shootdown changed while it slept (it was
     // not asked: kernel/smp/tlb_shootdown.cpp): flushed when it wakes.
     volatile uint8_t tlb_stale;
-    uint8_t pad3[3];
+    // Idle, spinning before it sleeps in the monitor (kernel/smp/cpus.hpp,
+    // kIdlePollNs): kPollSpinning, or kPollWoken by a waker that then sent
+    // no kick.
+    volatile uint8_t poll;
+    uint8_t pad3[2];
     uint64_t irq_deferred;
     uint64_t syscalls;        // handled on this CPU (--stats sums them)
     Task* idle_task;          // an AP's first context (kernel/smp/cpus.cpp)

@@ -156,10 +156,12 @@ void sleep_cpu(uint64_t ns) {
         me.idle = 1;
         bkl_unlock();
     }
-    volatile abi::HcSleep& hc = g_cpus[id].hc_sleep;  // not this_cpu(): the lock may be released
-    hc.nanoseconds = ns;
-    hc.result = 0;
-    hypercall(abi::kHcSleep, &hc);
+    if (!smp || !cpu_idle_poll(id, ns)) {
+        volatile abi::HcSleep& hc = g_cpus[id].hc_sleep;  // not this_cpu(): the lock may be released
+        hc.nanoseconds = ns;
+        hc.result = 0;
+        hypercall(abi::kHcSleep, &hc);
+    }
     if (smp) {
         bkl_lock(id);
         Cpu& c = g_cpus[id];

@@ -5,6 +5,7 @@
 #include "kernel/mm/kstack.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/smp/bkl.hpp"
+#include "kernel/time/clock.hpp"
 
 namespace lightvm::guest {
 
@@ -77,6 +78,46 @@ bool cpus_spare() {
     return false;
 }
 
+namespace {
+
+// A spinning idle CPU takes the work from a store: no kick needed.
+bool wake_spinning(Cpu& c) {
+    uint8_t expected = kPollSpinning;
+    return __atomic_compare_exchange_n(&c.poll, &expected, kPollWoken, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+// Wakes CPU c, idle and not yet kicked: a store if it spins, else a kick.
+void wake(Cpu& c, uint32_t k) {
+    c.kicked = 1;
+    if (!wake_spinning(c))
+        cpu_call(abi::kCpuKick, k, 0);
+}
+
+}  // namespace
+
+bool cpu_idle_poll(uint32_t id, uint64_t ns) {
+    Cpu& c = g_cpus[id];
+    const uint64_t until = monotonic_ns() + (ns < kIdlePollNs ? ns : kIdlePollNs);
+    __atomic_store_n(&c.poll, kPollSpinning, __ATOMIC_SEQ_CST);
+    bool woken = false;
+    for (;;) {
+        if (__atomic_load_n(&c.poll, __ATOMIC_SEQ_CST) == kPollWoken || lvm_percpu[id].irq.pending) {
+            woken = true;
+            break;
+        }
+        if (monotonic_ns() >= until)
+            break;
+        __builtin_ia32_pause();
+    }
+    // Stop spinning: from now on wakers kick. One that came first stored
+    // kPollWoken instead of kicking: then this CPU must not sleep.
+    uint8_t expected = kPollSpinning;
+    if (!woken && !__atomic_compare_exchange_n(&c.poll, &expected, kPollOff, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        woken = true;
+    __atomic_store_n(&c.poll, kPollOff, __ATOMIC_SEQ_CST);
+    return woken || ns <= kIdlePollNs;  // woken, or the whole wait is over
+}
+
 uint32_t cpus_take_runnable(uint32_t waiting) {
     uint32_t coming = 0;
     const uint32_t me = this_cpu().id;
@@ -84,8 +125,7 @@ uint32_t cpus_take_runnable(uint32_t waiting) {
         Cpu& c = g_cpus[k];
         if (k == me || !c.online || !c.idle || c.kicked)
             continue;
-        c.kicked = 1;
-        cpu_call(abi::kCpuKick, k, 0);
+        wake(c, k);
         coming++;
     }
     while (coming < waiting && g_online < g_possible && cpu_start(g_online))
@@ -97,8 +137,7 @@ void cpu_kick_if_idle(uint32_t cpu) {
     Cpu& c = g_cpus[cpu];
     if (cpu == this_cpu().id || !c.idle || c.kicked)
         return;
-    c.kicked = 1;
-    cpu_call(abi::kCpuKick, cpu, 0);
+    wake(c, cpu);
 }
 
 void cpu_kick(uint32_t cpu, uint64_t sources) { cpu_call(abi::kCpuKick, cpu, sources); }
