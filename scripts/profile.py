@@ -5,7 +5,8 @@ usage: profile.py HISTOGRAM ELF[@BASE] [ELF[@BASE] ...] [--top N]
 
 Each ELF's symbols (from `nm -n -C`) are shifted by BASE (hex, default 0:
 the guest kernel and non-PIE programs; a PIE run with --no-aslr loads at a
-fixed base). Prints the functions with the most samples and their share.
+fixed base). Prints the functions with the most samples and their share;
+"?" counts addresses outside every symbol given (a library not listed).
 """
 import bisect
 import collections
@@ -16,12 +17,16 @@ import sys
 def symbols(spec):
     path, _, base = spec.partition("@")
     base = int(base, 16) if base else 0
-    out = subprocess.run(["nm", "-n", "-C", path], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["nm", "-n", "-S", "-C", path], capture_output=True, text=True, check=True).stdout
     syms = []
     for line in out.splitlines():
-        parts = line.split(" ", 2)
-        if len(parts) == 3 and parts[1] in "tTwW":
-            syms.append((int(parts[0], 16) + base, parts[2]))
+        parts = line.split(" ", 3)
+        if len(parts) == 4 and parts[2] in "tTwW":
+            start = int(parts[0], 16) + base
+            syms.append((start, start + int(parts[1], 16), parts[3]))
+        elif len(parts) == 3 and parts[1] in "tTwW":  # no size (assembly): up to the next symbol
+            start = int(parts[0], 16) + base
+            syms.append((start, None, parts[2]))
     return syms
 
 
@@ -34,7 +39,7 @@ def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
     table = sorted(s for spec in argv[1:] for s in symbols(spec))
-    starts = [a for a, _ in table]
+    starts = [a for a, _, _ in table]
     by_func = collections.Counter()
     total = 0
     with open(argv[0]) as f:
@@ -43,7 +48,14 @@ def main(argv):
             count, addr = int(count), int(addr, 16)
             total += count
             i = bisect.bisect_right(starts, addr) - 1
-            by_func[table[i][1] if i >= 0 else "?"] += count
+            name = "?"
+            if i >= 0:
+                start, end, sym = table[i]
+                if end is None and i + 1 < len(table):
+                    end = table[i + 1][0]
+                if end is None or addr < end:
+                    name = sym
+            by_func[name] += count
     print(f"{total} samples")
     for name, n in by_func.most_common(top):
         print(f"{100.0 * n / total:6.2f}% {n:7d}  {name[:110]}")

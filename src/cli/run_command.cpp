@@ -47,6 +47,30 @@ void print_unimplemented(const RunStats& s) {
     std::fprintf(stderr, ")\n");
 }
 
+// Share requests by kind: which file-system calls cost exits.
+void print_fs_requests(const RunStats& s) {
+    static const char* const names[] = {"?",        "open",    "close",  "read",     "write",    "stat",  "fstat",
+                                        "getdents", "mkdir",   "unlink", "rename",   "readlink", "symlink", "link",
+                                        "truncate", "fsync",   "utimens", "chmod",   "access",   "seek",  "statfs",
+                                        "sendfile", "readdirplus", "close_many", "batch", "realpath", "chown",
+                                        "fallocate", "mknod",  "reopen", "xattr",    "?"};
+    static_assert(sizeof names / sizeof *names == 32);
+    uint64_t total = 0;
+    for (uint64_t n : s.fs_requests)
+        total += n;
+    if (!total)
+        return;
+    std::fprintf(stderr, "  share requests     %8llu (", static_cast<unsigned long long>(total));
+    bool first = true;
+    for (size_t i = 0; i < s.fs_requests.size(); ++i) {
+        if (!s.fs_requests[i])
+            continue;
+        std::fprintf(stderr, "%s%s %llu", first ? "" : ", ", names[i], static_cast<unsigned long long>(s.fs_requests[i]));
+        first = false;
+    }
+    std::fprintf(stderr, ")\n");
+}
+
 void print_stats(const RunReport& r, uint64_t process_start_ns, uint64_t run_start_ns) {
     const RunStats& s = r.stats;
     // Offsets from process start, so the numbers include exec and setup.
@@ -86,6 +110,7 @@ void print_stats(const RunReport& r, uint64_t process_start_ns, uint64_t run_sta
                      static_cast<unsigned long long>(s.irq.guest.entries),
                      static_cast<unsigned long long>(s.irq.guest.from_kernel));
     print_unimplemented(s);
+    print_fs_requests(s);
     std::fprintf(stderr, "  memory touched     %8.1f KiB of %llu MiB\n", static_cast<double>(s.memory_touched) / 1024.0,
                  static_cast<unsigned long long>(s.memory_size >> 20));
 }

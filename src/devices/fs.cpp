@@ -71,6 +71,7 @@ Result<int64_t> FsDevice::with_stat(GuestMemory& mem, const abi::HcFs& hc, Resul
 }
 
 Result<int64_t> FsDevice::dispatch(GuestMemory& mem, abi::HcFs& hc) {
+    m_requests[hc.op % m_requests.size()]++;
     switch (hc.op) {
     case abi::kFsOpen: return with_stat(mem, hc, op_open(mem, hc));
     case abi::kFsClose: return op_close(hc);

@@ -27,6 +27,7 @@
 // chmod uses fchmodat2 (6.6) and falls back to /proc/self/fd before that.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -108,6 +109,8 @@ public:
     Result<std::vector<snapshot::HandleState>> save_handles() const;
     Result<void> restore_handles(const std::vector<snapshot::HandleState>& handles);
     uint64_t operations() const { return m_operations; }
+    // Requests by FsOp (abi.h), batched ones included: what --stats shows.
+    const std::array<uint64_t, 32>& requests() const { return m_requests; }
 
 private:
     struct Handle {
@@ -198,6 +201,7 @@ private:
     std::vector<Handle> m_handles;  // index = guest handle; invalid fd = free slot
     size_t m_open_handles = 0;
     uint64_t m_operations = 0;
+    std::array<uint64_t, 32> m_requests{};
     int m_stdout_fd = -1, m_stderr_fd = -1;
     struct FileId {
         uint64_t dev, ino;

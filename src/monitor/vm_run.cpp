@@ -237,6 +237,8 @@ void finish(VmState& s, RunReport& report) {
     }
     if (config.stats)
         st.memory_touched = s.mem.resident_bytes();
+    if (s.work->fs)
+        st.fs_requests = s.work->fs->requests();
     st.memory_size = s.mem.size();
 }
 

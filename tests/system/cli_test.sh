@@ -117,6 +117,17 @@ case "$ERR" in
     *) fail "--stats prints exits on stderr" "$(describe)" ;;
 esac
 
+# The guest's page cache: 20 execs of busybox from the host's / read its
+# file once; each exec then costs only its open (--stats' share requests).
+run "$L" run --stats --cpus 1 --rootfs /:ro /bin/busybox sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do /bin/busybox true; done'
+reads=$(printf '%s\n' "$ERR" | sed -n 's/.*share requests.*[(, ]read \([0-9]*\).*/\1/p')
+opens=$(printf '%s\n' "$ERR" | sed -n 's/.*share requests.*(open \([0-9]*\).*/\1/p')
+if [ "$RC" -eq 0 ] && [ -n "$reads" ] && [ "$reads" -le 4 ] && [ "${opens:-99}" -le 21 ]; then
+    pass "20 execs of one program read its file once (page cache)"
+else
+    fail "20 execs of one program read its file once (page cache)" "reads '$reads' opens '$opens': $(describe)"
+fi
+
 # --stats names the unimplemented system calls the program made.
 run "$L" run --stats "$G/filecalls.glibc" enosys
 case "$ERR" in

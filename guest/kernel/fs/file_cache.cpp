@@ -7,6 +7,7 @@
 #include "kernel/mm/kmem.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/sched.hpp"
+#include "kernel/time/clock.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -16,12 +17,15 @@ namespace {
 constexpr uint64_t kWindow = 256 * 1024;
 constexpr uint64_t kDirect = kWindow / 2;  // requests this big go straight through
 constexpr int kSlots = 8;
+constexpr uint64_t kEofFreshNs = 2'000'000;  // an EOF the host reported this recently stands
 
 struct Cache {
     OpenFile* owner;      // nullptr once closed: pending data may still wait (orphan)
     uint32_t handle;      // host handle the pending data belongs to
     uint64_t generation;  // read window valid while == g_generation
     uint64_t rd_start, rd_len;
+    bool rd_eof;     // the window ends at the file's end (as of its read)
+    uint64_t rd_ns;  // when the window was read
     bool dirty;
     bool append;
     uint64_t wr_start, wr_len;
@@ -237,8 +241,10 @@ long cache_release(OpenFile* f) {
 void cache_invalidate_reads() { g_generation++; }
 
 long cached_read(OpenFile* f, void* buf, size_t len, uint64_t off) {
-    // Pages a mapping already brought in (a file open for writing has none).
-    if (long n = page_cache_read(f->handle, buf, len, off); n >= 0)
+    // The page cache first (a file open for writing anywhere has none):
+    // small reads fill it, 2 MiB per exit, so the next mapping or process
+    // finds the file there; large ones read straight into the buffer.
+    if (long n = page_cache_read(f->handle, buf, len, off, len < kDirect); n >= 0)
         return n;
     // Another open description of the same file may hold pending writes:
     // send every pending write first (one batched exit), so reads see them.
@@ -257,6 +263,12 @@ long cached_read(OpenFile* f, void* buf, size_t len, uint64_t off) {
     if (!c)
         return direct_read(f, buf, len, off);
     bool valid = c->generation == g_generation && c->rd_len > 0;
+    // A window that ended short ended at EOF: the read after the last byte
+    // (stdio's and Python's readall ask once more) needs no exit either, if
+    // it comes at once. Later, the host is asked: the file may have grown
+    // (tail -f of a file the host appends to).
+    if (valid && c->rd_eof && off == c->rd_start + c->rd_len && monotonic_ns() - c->rd_ns < kEofFreshNs)
+        return 0;
     if (!(valid && off >= c->rd_start && off + len <= c->rd_start + c->rd_len)) {
         // Refill from `off`. A window that ends early ends at EOF.
         long n = direct_read(f, c->data, kWindow, off);
@@ -266,6 +278,8 @@ long cached_read(OpenFile* f, void* buf, size_t len, uint64_t off) {
         }
         c->rd_start = off;
         c->rd_len = static_cast<uint64_t>(n);
+        c->rd_eof = c->rd_len < kWindow;
+        c->rd_ns = monotonic_ns();
         c->generation = g_generation;
     }
     uint64_t avail = c->rd_start + c->rd_len > off ? c->rd_start + c->rd_len - off : 0;

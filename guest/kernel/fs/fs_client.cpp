@@ -73,6 +73,7 @@ void forget_fresh_if_changing(const abi::HcFs& req) {
     case abi::kFsClose:
     case abi::kFsCloseMany:
     case abi::kFsRealpath:
+    case abi::kFsBatch:  // its requests were looked at one by one (fs_send_batch)
         return;
     default:
         g_fresh_handle = abi::kNoHandle;  // (unlink changes st_nlink, a write st_size)

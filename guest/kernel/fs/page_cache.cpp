@@ -6,6 +6,7 @@
 #include "kernel/mm/frames.hpp"
 #include "kernel/mm/kmem.hpp"
 #include "kernel/mm/layout.hpp"
+#include "kernel/time/clock.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -16,6 +17,8 @@ constexpr uint32_t kFiles = 128;
 constexpr uint64_t kMaxPages = (64ull << 20) / kPage;  // larger files are copied per mapping
 constexpr uint32_t kHandles = 4096;                     // the monitor's limit (devices/fs.hpp)
 constexpr uint16_t kWriter = 0x8000;                    // in g_handle_file: opened for writing
+constexpr uint64_t kEofFreshNs = 2'000'000;             // an end of file the host reported this recently stands
+constexpr uint64_t kReadAhead = 512;                    // pages (2 MiB) read on a miss at least
 
 struct CachedFile {
     bool used;
@@ -26,6 +29,7 @@ struct CachedFile {
     uint64_t* frames;  // npages entries (0: not cached), kmem; nullptr until the first fill
     uint64_t cached;   // entries != 0
     uint64_t last_use;
+    uint64_t eof_ns;  // when a fill's short read put the end of the file here
 };
 
 CachedFile g_files[kFiles];
@@ -136,48 +140,70 @@ unsigned order_for(uint64_t pages) {
     return o;
 }
 
-// Reads pages [first, end) (none cached yet) from the host into new frames.
+// Reads pages [first, end) (none cached yet) from the host into new
+// frames in one exit: the blocks are allocated first (physically adjacent
+// ones merged), then read by one batch of up to kMaxFsBatch requests. May
+// stop short of `end` (memory, batch size); page `first` is always done.
 long fill(CachedFile& c, uint32_t handle, uint64_t first, uint64_t end) {
+    struct Piece {
+        uint64_t pg, gpa, pages;
+    };
+    Piece pieces[abi::kMaxFsBatch];
+    uint32_t n = 0;
+    uint64_t pg = first;
     g_filling = &c;
-    long r = 0;
-    for (uint64_t pg = first; pg < end && r >= 0;) {
+    while (pg < end) {
         unsigned order = order_for(end - pg);
         uint64_t block = 0;
         while (!(block = frame_alloc_split(order)) && order > 0)
             --order;
-        if (!block) {
-            r = -err::kNoMem;
+        if (!block)
             break;
-        }
-        const uint64_t len = kPage << order;
-        for (uint64_t done = 0; done < len;) {
-            abi::HcFs req = fs_request(abi::kFsRead);
-            req.handle = handle;
-            req.buf = block + done;
-            req.len = len - done;
-            req.offset = static_cast<int64_t>(pg * kPage + done);
-            long n = fs_call(req);
-            if (n <= 0) {
-                r = n;  // 0: the file shrank on the host; the rest reads as zero
-                break;
-            }
-            done += static_cast<uint64_t>(n);
-        }
-        if (r < 0) {
-            for (uint64_t k = 0; k < len; k += kPage)
-                frame_unref(block + k);
+        const uint64_t pages = 1ull << order;
+        if (n && pieces[n - 1].gpa + pieces[n - 1].pages * kPage == block) {
+            pieces[n - 1].pages += pages;
+        } else if (n == abi::kMaxFsBatch) {
+            for (uint64_t k = 0; k < pages; ++k)
+                frame_unref(block + k * kPage);
             break;
+        } else {
+            pieces[n++] = {pg, block, pages};
         }
-        for (uint64_t k = 0; k < (1ull << order); ++k)
-            c.frames[pg + k] = block + k * kPage;
-        c.cached += 1ull << order;
-        g_stats.pages += 1ull << order;
-        pg += 1ull << order;
-        r = 0;
+        pg += pages;
     }
     g_filling = nullptr;
+    if (!n)
+        return -err::kNoMem;
+    abi::HcFs reqs[abi::kMaxFsBatch];
+    for (uint32_t i = 0; i < n; ++i) {
+        reqs[i] = fs_request(abi::kFsRead);
+        reqs[i].handle = handle;
+        reqs[i].buf = pieces[i].gpa;
+        reqs[i].len = pieces[i].pages * kPage;
+        reqs[i].offset = static_cast<int64_t>(pieces[i].pg * kPage);
+    }
+    // A short read is the file's end (it shrank on the host): zeros follow.
+    long r = n == 1 ? fs_call(reqs[0]) : fs_send_batch(reqs, n);
+    for (uint32_t i = 0; i < n && r >= 0; ++i)
+        if (reqs[i].result < 0)
+            r = reqs[i].result;
+    if (r >= 0 && static_cast<uint64_t>(reqs[n - 1].result) < reqs[n - 1].len)
+        c.eof_ns = monotonic_ns();
     g_stats.fills++;
-    return r;
+    for (uint32_t i = 0; i < n; ++i) {
+        for (uint64_t k = 0; k < pieces[i].pages; ++k) {
+            const uint64_t frame = pieces[i].gpa + k * kPage;
+            if (r < 0)
+                frame_unref(frame);
+            else
+                c.frames[pieces[i].pg + k] = frame;
+        }
+        if (r >= 0) {
+            c.cached += pieces[i].pages;
+            g_stats.pages += pieces[i].pages;
+        }
+    }
+    return r < 0 ? r : 0;
 }
 
 CachedFile* readable(uint32_t handle) {
@@ -228,6 +254,36 @@ void page_cache_closed(uint32_t handle) {
     }
 }
 
+namespace {
+
+// Page pg of c is cached afterwards (read with up to `ahead` more pages
+// on a miss), or *err says why not (0: not cacheable after all).
+bool ensure(CachedFile& c, uint32_t handle, uint64_t pg, uint64_t ahead, long* err) {
+    if (!c.frames) {
+        c.frames = static_cast<uint64_t*>(kmem_alloc(array_bytes(c.npages)));
+        if (!c.frames)
+            return false;
+    }
+    if (c.frames[pg]) {
+        g_stats.hits++;
+        return true;
+    }
+    // Read ahead: ld.so maps a library in 4-5 pieces after reading its
+    // first 832 bytes; one exit fills them all (nearly every page of a
+    // library is mapped anyway).
+    uint64_t end = pg + (ahead > kReadAhead ? ahead : kReadAhead);
+    end = end < c.npages ? end : c.npages;
+    for (uint64_t i = pg + 1; i < end; ++i)
+        if (c.frames[i]) {
+            end = i;
+            break;
+        }
+    *err = fill(c, handle, pg, end);
+    return *err == 0;
+}
+
+}  // namespace
+
 uint64_t page_cache_frame(uint32_t handle, uint64_t offset, uint64_t ahead, long* err) {
     *err = 0;
     CachedFile* c = readable(handle);
@@ -238,41 +294,31 @@ uint64_t page_cache_frame(uint32_t handle, uint64_t offset, uint64_t ahead, long
         *err = c->size >= 0 ? kPageCachePastEnd : 0;
         return 0;
     }
-    if (!c->frames) {
-        c->frames = static_cast<uint64_t*>(kmem_alloc(array_bytes(c->npages)));
-        if (!c->frames)
-            return 0;
-    }
-    if (!c->frames[pg]) {
-        uint64_t end = pg + (ahead ? ahead : 1);
-        end = end < c->npages ? end : c->npages;
-        for (uint64_t i = pg + 1; i < end; ++i)
-            if (c->frames[i]) {
-                end = i;
-                break;
-            }
-        if (long r = fill(*c, handle, pg, end); r < 0) {
-            *err = r;
-            return 0;
-        }
-    } else {
-        g_stats.hits++;
-    }
+    if (!ensure(*c, handle, pg, ahead, err))
+        return 0;
     frame_ref(c->frames[pg]);
     return c->frames[pg];
 }
 
-long page_cache_read(uint32_t handle, void* buf, size_t len, uint64_t offset) {
+long page_cache_read(uint32_t handle, void* buf, size_t len, uint64_t offset, bool fill_missing) {
     CachedFile* c = readable(handle);
-    if (!c || !c->frames)
+    if (!c || c->size < 0 || (!c->frames && !fill_missing))
         return -1;
     const uint64_t size = static_cast<uint64_t>(c->size);
+    // At the end: 0 if a fill just saw the end there (readall's last read),
+    // else the host says where the end is now (tail -f: it may have grown).
+    if (offset == size && c->eof_ns && monotonic_ns() - c->eof_ns < kEofFreshNs)
+        return 0;
     if (offset >= size)
-        return -1;  // the host says where the end is now
-    uint64_t n = len < size - offset ? len : size - offset;
-    for (uint64_t pg = offset / kPage; pg * kPage < offset + n; ++pg)
-        if (!c->frames[pg])
+        return -1;
+    const uint64_t n = len < size - offset ? len : size - offset;
+    for (uint64_t pg = offset / kPage; pg * kPage < offset + n; ++pg) {
+        long err = 0;
+        if (c->frames && c->frames[pg])
+            continue;
+        if (!fill_missing || !ensure(*c, handle, pg, 0, &err))
             return -1;
+    }
     for (uint64_t done = 0; done < n;) {
         uint64_t at = offset + done, in_page = kPage - at % kPage;
         uint64_t k = n - done < in_page ? n - done : in_page;

@@ -40,9 +40,11 @@ void page_cache_closed(uint32_t handle);
 // kPageCachePastEnd: the offset is past the end of the cached version.
 inline constexpr long kPageCachePastEnd = 1;
 uint64_t page_cache_frame(uint32_t handle, uint64_t offset, uint64_t ahead, long* err);
-// read() from cached pages only: bytes copied, or -1 when any page of the
-// range is not cached (the caller reads from the host).
-long page_cache_read(uint32_t handle, void* buf, size_t len, uint64_t offset);
+// read() from the cache: bytes copied, or -1 when the file is not cacheable,
+// the range starts at or past the cached version's end (the host knows if
+// it grew), or a page is missing and `fill_missing` is false (or the fill
+// failed): then the caller reads from the host.
+long page_cache_read(uint32_t handle, void* buf, size_t len, uint64_t offset, bool fill_missing);
 
 struct PageCacheStats {
     uint64_t files, pages, hits, fills, reclaimed;
