@@ -510,6 +510,23 @@ TEST(Boot, DynamicExecutablesRunFromTheHostRootReadOnly) {
     EXPECT_EQ(r.out, run_host({"/bin/ls", "-d", "/usr/bin", "/etc"}).out);
 }
 
+// /proc/self/maps names the program, ld.so and the libraries (the path they
+// were opened by: docs/design.md "Page cache"), as debuggers, sanitizers
+// and Go's runtime expect; /proc/self/fd names an open file.
+TEST(Boot, ProcMapsNamesLibrariesAndFdsNameFiles) {
+    RunOptions o;
+    o.shares = {ShareSpec{"/", "/", true}};
+    auto r = run_guest("/bin/cat", {"/proc/self/maps"}, "", o);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_NE(r.out.find("/bin/cat\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("libc.so.6\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("ld-linux-x86-64.so.2\n"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(" r-xp "), std::string::npos) << r.out;
+    auto fd = run_guest("/bin/sh", {"-c", "exec 3</etc/hostname; readlink /proc/self/fd/3"}, "", o);
+    EXPECT_EQ(fd.out, "/etc/hostname\n") << describe(fd);
+}
+
 TEST(Boot, PieLoadsAtRandomBasesUnlessAslrIsOff) {
     // /proc/self/exe's mapping differs between runs: print AT_ENTRY via ld.so's
     // view of the program (LD_SHOW_AUXV), which is the relocated entry.

@@ -52,6 +52,7 @@ void mm_file_get(OpenFile*) { testing::mm_stubs().file_refs++; }
 void mm_file_put(OpenFile*) { testing::mm_stubs().file_refs--; }
 bool mm_file_has_frames(OpenFile*) { return false; }
 bool mm_file_writable(OpenFile*) { return true; }
+const char* mm_file_name(OpenFile*) { return nullptr; }
 uint64_t mm_file_cached(OpenFile*, uint64_t, uint64_t, long* err) {
     *err = 0;
     return 0;  // no page cache: every mapping reads its own copy

@@ -32,8 +32,14 @@ struct CachedFile {
     uint64_t eof_ns;  // when a fill's short read put the end of the file here
 };
 
-CachedFile g_files[kFiles];
-uint16_t g_handle_file[kHandles];  // 0: none, else index + 1 (| kWriter)
+// In guest RAM (page_cache_init), not in the kernel image, whose room below
+// abi::kKernelLimit is fixed: 128 files, and the handle table (8 KiB).
+CachedFile* g_files;
+// A guest path each file was opened by ("" if none fits), for /proc: in
+// guest RAM on first use, not in the kernel image (which has a fixed room).
+using Name = char[kPageCacheNameMax + 1];
+Name* g_names;
+uint16_t* g_handle_file;  // [kHandles] 0: none, else index + 1 (| kWriter)
 uint64_t g_tick;
 PageCacheStats g_stats;
 CachedFile* g_filling;  // its pages are not reclaimed while it fills
@@ -72,7 +78,8 @@ void set_version(CachedFile& c, const Stat& st) {
 // 128 are open.
 CachedFile* slot_for(const Stat& st) {
     CachedFile* victim = nullptr;
-    for (CachedFile& c : g_files) {
+    for (uint32_t k = 0; k < kFiles; ++k) {
+        CachedFile& c = g_files[k];
         if (c.used && c.dev == st.dev && c.ino == st.ino)
             return &c;
         if (!c.used) {
@@ -89,6 +96,8 @@ CachedFile* slot_for(const Stat& st) {
         g_stats.files--;
     }
     *victim = CachedFile{};
+    if (g_names)
+        g_names[victim - g_files][0] = 0;
     victim->used = true;
     victim->dev = st.dev;
     victim->ino = st.ino;
@@ -98,7 +107,7 @@ CachedFile* slot_for(const Stat& st) {
 }
 
 CachedFile* file_of(uint32_t handle) {
-    if (handle >= kHandles || !(g_handle_file[handle] & ~kWriter))
+    if (!g_handle_file || handle >= kHandles || !(g_handle_file[handle] & ~kWriter))
         return nullptr;
     return &g_files[(g_handle_file[handle] & ~kWriter) - 1];
 }
@@ -181,6 +190,7 @@ long fill(CachedFile& c, uint32_t handle, uint64_t first, uint64_t end) {
         reqs[i].buf = pieces[i].gpa;
         reqs[i].len = pieces[i].pages * kPage;
         reqs[i].offset = static_cast<int64_t>(pieces[i].pg * kPage);
+        reqs[i].result = -err::kIo;  // a request the monitor did not run caches nothing
     }
     // A short read is the file's end (it shrank on the host): zeros follow.
     long r = n == 1 ? fs_call(reqs[0]) : fs_send_batch(reqs, n);
@@ -217,6 +227,10 @@ CachedFile* readable(uint32_t handle) {
 }  // namespace
 
 void page_cache_init() {
+    g_files = static_cast<CachedFile*>(kmem_alloc(sizeof(CachedFile) * kFiles));
+    g_handle_file = static_cast<uint16_t*>(kmem_alloc(sizeof(uint16_t) * kHandles));
+    if (!g_files || !g_handle_file)
+        return;  // no cache: every mapping reads its own copy, as before
     static const HandleObserver observer = {page_cache_opened, page_cache_closed};
     fs_set_handle_observer(&observer);
     frames_set_reclaim(reclaim);
@@ -327,6 +341,22 @@ long page_cache_read(uint32_t handle, void* buf, size_t len, uint64_t offset, bo
     }
     g_stats.hits++;
     return static_cast<long>(n);
+}
+
+void page_cache_set_name(uint32_t handle, const char* path, size_t len) {
+    CachedFile* c = file_of(handle);
+    if (!c || (!g_names && !(g_names = static_cast<Name*>(kmem_alloc(sizeof(Name) * kFiles)))))
+        return;
+    if (len > kPageCacheNameMax)
+        len = 0;  // no name rather than a cut one
+    char* name = g_names[c - g_files];
+    memcpy(name, path, len);
+    name[len] = 0;
+}
+
+const char* page_cache_name(uint32_t handle) {
+    const CachedFile* c = file_of(handle);
+    return c && g_names && g_names[c - g_files][0] ? g_names[c - g_files] : nullptr;
 }
 
 PageCacheStats page_cache_stats() { return g_stats; }

@@ -32,6 +32,12 @@ void page_cache_init();
 void page_cache_opened(uint32_t handle, const Stat& st, bool writable);
 // The guest closed `handle`.
 void page_cache_closed(uint32_t handle);
+// The guest path `handle` was opened by (after page_cache_opened): kept
+// per file, up to kNameMax bytes, for /proc/PID/maps and /proc/PID/fd.
+inline constexpr size_t kPageCacheNameMax = 255;
+void page_cache_set_name(uint32_t handle, const char* path, size_t len);
+// The name kept for the file open on `handle`, or nullptr.
+const char* page_cache_name(uint32_t handle);
 
 // The frame holding the page at `offset` (page-aligned) of the file open on
 // `handle`, with one reference for the caller; pages missing are read from

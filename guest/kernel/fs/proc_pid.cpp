@@ -2,11 +2,14 @@
 // and their identities. The text files' formats are in proc_pid_text.cpp.
 #include "kernel/fs/proc_pid.hpp"
 
+#include "kernel/fs/page_cache.hpp"
+
 #include "kernel/errno.hpp"
 #include "kernel/fs/dir_entry.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/identity.hpp"
+#include "kernel/fs/page_cache.hpp"
 #include "kernel/fs/resolved.hpp"
 #include "kernel/fs/tmpfs.hpp"
 #include "kernel/kernel.hpp"
@@ -293,6 +296,8 @@ size_t proc_fd_link(OpenFile* f, char* buf, size_t cap) {
     }
     if (!fixed && f->path)
         fixed = f->path;  // directories keep their path
+    if (!fixed && f->kind == FileKind::HostFile)
+        fixed = page_cache_name(f->handle);  // files: the page cache keeps one per file
     size_t n = 0;
     if (!fixed && f->kind == FileKind::TmpFile && (n = tmpfs_fd_link(f, buf, cap)) > 0)
         return n;

@@ -9,6 +9,7 @@
 #include "kernel/fs/fsnotify.hpp"
 #include "kernel/fs/identity.hpp"
 #include "kernel/fs/kernel_open.hpp"
+#include "kernel/fs/page_cache.hpp"
 #include "kernel/fs/pipe.hpp"
 #include "kernel/fs/proc_pid.hpp"
 #include "kernel/fs/reopen.hpp"
@@ -275,6 +276,8 @@ static long open_resolving(PathArg& p, Resolved& res, uint32_t flags, uint32_t m
     f->handle = static_cast<uint32_t>(handle);
     f->share = res.share;
     f->mode = static_cast<uint32_t>(req.aux);
+    if (!dir)
+        page_cache_set_name(f->handle, res.abs, res.abs_len);  // /proc/PID/maps and fd links name it
     if (dir && !file_set_path(f, res.abs, res.abs_len)) {
         file_put(f);
         return -err::kNameTooLong;

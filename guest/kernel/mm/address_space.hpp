@@ -148,6 +148,8 @@ long mm_file_store(OpenFile* f, const void* src, uint64_t len, uint64_t offset);
 int64_t mm_file_size(OpenFile* f);
 void mm_file_get(OpenFile* f);
 bool mm_file_writable(OpenFile* f);  // open O_RDWR: a shared mapping may write
+// The file's path for /proc/PID/maps, or nullptr when none is kept.
+const char* mm_file_name(OpenFile* f);
 void mm_file_put(OpenFile* f);
 // Whether any process maps a file for which same(file, key) holds shared
 // and possibly writable (MAP_SHARED of a descriptor open for writing,

@@ -3,6 +3,7 @@
 #include "kernel/errno.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/page_cache.hpp"
+#include "kernel/fs/proc_pid.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/stat.hpp"
 #include "kernel/fs/tmpfs.hpp"
@@ -57,6 +58,13 @@ uint64_t mm_file_cached(OpenFile* f, uint64_t offset, uint64_t ahead, long* err)
     if (!frame && *err == kPageCachePastEnd)
         *err = kMmPastEnd;
     return frame;
+}
+
+const char* mm_file_name(OpenFile* f) {
+    static char link[abi::kMaxPath + 1];  // the kernel lock serialises users
+    size_t n = proc_fd_link(f, link, abi::kMaxPath);
+    link[n] = 0;
+    return n && link[0] == '/' ? link : nullptr;
 }
 
 void mm_file_put(OpenFile* f) { file_put(f); }

@@ -24,10 +24,11 @@ void hex_field(TextBuffer& t, uint64_t v, int width) {
 }
 
 // What Linux prints after the inode column: the file, or a pseudo-name.
-// File mappings other than the program's own have no path kept yet.
 const char* name_of(const Vma& v) {
     if (v.flags & kVmImage)
         return boot().exe_path;
+    if (v.file)
+        return mm_file_name(v.file);  // libraries: the path they were opened by
     if (v.flags & kVmGrowsDown)
         return "[stack]";
     if (v.flags & kVmHeap)
