@@ -24,7 +24,8 @@ abi::HcFs fs_request(uint32_t op) {
 
 namespace {
 
-bool read_only_op(uint32_t op) {
+// Requests that change no file and no name.
+bool pure_read(uint32_t op) {
     switch (op) {
     case abi::kFsRead:
     case abi::kFsStat:
@@ -37,15 +38,17 @@ bool read_only_op(uint32_t op) {
     case abi::kFsStatfs:
     case abi::kFsClose:
     case abi::kFsCloseMany:
-    // Callers forget exactly the names these change (attr_forget):
-    case abi::kFsUnlink:
-    case abi::kFsMkdir:
-    case abi::kFsSymlink:
+    case abi::kFsRealpath:
         return true;
-    case abi::kFsOpen:
     default:
         return false;  // open may create or truncate
     }
+}
+
+// Requests after which the attribute cache still holds: callers forget
+// exactly the names unlink, mkdir and symlink change (attr_forget).
+bool read_only_op(uint32_t op) {
+    return pure_read(op) || op == abi::kFsUnlink || op == abi::kFsMkdir || op == abi::kFsSymlink;
 }
 
 uint32_t g_close_queue[abi::kMaxCloseBatch];
@@ -60,24 +63,10 @@ Stat g_fresh_stat;
 uint32_t g_fresh_handle = abi::kNoHandle;
 
 void forget_fresh_if_changing(const abi::HcFs& req) {
-    switch (req.op) {
-    case abi::kFsRead:
-    case abi::kFsStat:
-    case abi::kFsFstat:
-    case abi::kFsGetdents:
-    case abi::kFsGetdentsPlus:
-    case abi::kFsReadlink:
-    case abi::kFsAccess:
-    case abi::kFsSeek:
-    case abi::kFsStatfs:
-    case abi::kFsClose:
-    case abi::kFsCloseMany:
-    case abi::kFsRealpath:
-    case abi::kFsBatch:  // its requests were looked at one by one (fs_send_batch)
-        return;
-    default:
-        g_fresh_handle = abi::kNoHandle;  // (unlink changes st_nlink, a write st_size)
-    }
+    // A batch's requests were looked at one by one (fs_send_batch); unlink
+    // changes st_nlink, a write st_size.
+    if (!pure_read(req.op) && req.op != abi::kFsBatch)
+        g_fresh_handle = abi::kNoHandle;
 }
 
 bool opens_handle(const abi::HcFs& req) { return req.op == abi::kFsOpen || req.op == abi::kFsReopen; }

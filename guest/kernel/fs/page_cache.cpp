@@ -142,13 +142,6 @@ uint64_t reclaim(uint64_t want) {
     return freed;
 }
 
-unsigned order_for(uint64_t pages) {
-    unsigned o = 0;
-    while (o < kMaxOrder && (2ull << o) <= pages)
-        ++o;
-    return o;
-}
-
 // Reads pages [first, end) (none cached yet) from the host into new
 // frames in one exit: the blocks are allocated first (physically adjacent
 // ones merged), then read by one batch of up to kMaxFsBatch requests. May
@@ -162,7 +155,7 @@ long fill(CachedFile& c, uint32_t handle, uint64_t first, uint64_t end) {
     uint64_t pg = first;
     g_filling = &c;
     while (pg < end) {
-        unsigned order = order_for(end - pg);
+        unsigned order = frame_order_for(end - pg);
         uint64_t block = 0;
         while (!(block = frame_alloc_split(order)) && order > 0)
             --order;

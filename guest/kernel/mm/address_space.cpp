@@ -48,14 +48,6 @@ bool install(AddressSpace& as, const Vma& v, uint64_t va, uint64_t frame) {
     return true;
 }
 
-// Largest block order for `pages` more pages (bulk allocation, then split).
-unsigned chunk_order(uint64_t pages) {
-    unsigned o = 0;
-    while (o < kMaxOrder && (2ull << o) <= pages)
-        ++o;
-    return o;
-}
-
 long populate_image(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b) {
     for (uint64_t va = a; va < b; va += kPage) {
         uint64_t frame = as.image_gpa + v.offset + (va - v.start);
@@ -94,7 +86,7 @@ long populate_file_frames(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b
 long populate_copies(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b, bool fill) {
     uint64_t va = a;
     while (va < b) {
-        unsigned order = chunk_order((b - va) / kPage);
+        unsigned order = frame_order_for((b - va) / kPage);
         uint64_t block = 0;
         while (!(block = frame_alloc_split(order)) && order > 0)
             --order;

@@ -21,6 +21,14 @@ inline constexpr unsigned kMaxOrder = 9;  // 2 MiB: the largest page the kernel 
 // [start, end): page-aligned guest-physical range of the pool.
 void frames_init(uint64_t start, uint64_t end);
 
+// The largest block order (at most kMaxOrder) that `pages` pages fill.
+inline unsigned frame_order_for(uint64_t pages) {
+    unsigned o = 0;
+    while (o < kMaxOrder && (2ull << o) <= pages)
+        ++o;
+    return o;
+}
+
 // A zeroed block of 2^order frames with one reference on its head, or 0.
 uint64_t frame_alloc(unsigned order);
 // A zeroed block whose frames are then independent (each its own
