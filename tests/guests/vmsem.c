@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -244,6 +245,36 @@ static int stack_rlimit(void) {
     big[0] = 1;
     big[sizeof big - 1] = 2;
     CHECK(big[0] + big[sizeof big - 1] == 3, "deep stack");
+    return 1;
+}
+
+/* The stack's room follows RLIMIT_STACK: raised to 64 MiB, then exec'd
+ * again (the limit applies to the new image), the program uses 32 MiB of
+ * stack; under `ulimit -s` it would have died. */
+static int stack_use(unsigned long mib) {
+    volatile char *big = __builtin_alloca(mib << 20);
+    for (size_t i = 0; i < (mib << 20); i += PG)
+        big[i] = 1;
+    printf("stack: used %lu MiB\n", mib);
+    return 0;
+}
+
+static int stack_raised_limit(void) {
+    struct rlimit r;
+    CHECK(getrlimit(RLIMIT_STACK, &r) == 0, "getrlimit");
+    CHECK(r.rlim_max == RLIM_INFINITY, "hard stack limit %llu, not unlimited", (unsigned long long)r.rlim_max);
+    r.rlim_cur = 64 << 20;
+    CHECK(setrlimit(RLIMIT_STACK, &r) == 0, "setrlimit: %s", strerror(errno));
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        execl("/proc/self/exe", "vmsem", "stack-use", "32", (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %#x", status);
     return 1;
 }
 
@@ -471,6 +502,7 @@ static const struct check checks[] = {
     {"mincore_reports_mapping", mincore_reports_mapping},
     {"brk_grows_and_shrinks", brk_grows_and_shrinks},
     {"stack_rlimit", stack_rlimit},
+    {"stack_raised_limit", stack_raised_limit},
     {"many_mappings", many_mappings},
     {"dev_zero_private", dev_zero_private},
     {"shared_anonymous", shared_anonymous},
@@ -617,6 +649,8 @@ int main(int argc, char **argv) {
         return fault(cmd);
     if (strcmp(cmd, "reserve") == 0 && argc == 4)
         return reserve(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10));
+    if (strcmp(cmd, "stack-use") == 0 && argc == 3)
+        return stack_use(strtoul(argv[2], NULL, 10));
     if (strcmp(cmd, "cache-then-anon") == 0 && argc == 4)
         return cache_then_anon(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10));
     if (strcmp(cmd, "exhaust") == 0 && argc == 3)

@@ -11,6 +11,7 @@
 #include "kernel/mm/layout.hpp"
 #include "kernel/mm/memory.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/process.hpp"
 #include "kernel/uapi.hpp"
 #include "lib/chacha20.hpp"
 #include "vdso/vdso.hpp"
@@ -130,9 +131,20 @@ const char* exec_interp_path(const elf::Image& img, const ProgramSource& src) {
     return path;
 }
 
+// The main stack's room: the soft RLIMIT_STACK at exec, as on Linux, where
+// the stack then grows on demand up to the limit. Here the whole room is
+// reserved at once (it costs nothing until touched: only the top 128 KiB
+// is populated) — a limit raised after exec applies from the next exec.
+// At most 1 GiB (also for "unlimited"); at least 256 KiB.
+static uint64_t stack_room() {
+    constexpr uint64_t kMin = 256 * 1024, kMax = 1ull << 30;
+    const uint64_t limit = current_process()->rlimit[RLIMIT_STACK][0];
+    return limit < kMin ? kMin : limit > kMax ? kMax : page_down(limit);
+}
+
 LoadError exec_load(const ProgramSource& src, elf::Image& img, const ProgramArgs& args, ProgramStart* out) {
     Layout lay = choose_layout();
-    if (mem_setup_stack(lay.stack_top, abi::kStackSize, lay.mmap_gap) < 0)
+    if (mem_setup_stack(lay.stack_top, stack_room(), lay.mmap_gap) < 0)
         return {-err::kNoMem, "out of memory (stack)"};
     uint64_t align = img.max_align > kPage ? img.max_align : kPage;
     elf::Problem pr = elf::place(&img, align_up(lay.dyn_base, align), kUserMax);

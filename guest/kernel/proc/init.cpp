@@ -25,7 +25,8 @@ static_assert(kRlimits == RLIM_NLIMITS);
 void default_limits(Process& p) {
     for (auto& l : p.rlimit)
         l[0] = l[1] = RLIM_INFINITY;
-    p.rlimit[RLIMIT_STACK][0] = p.rlimit[RLIMIT_STACK][1] = abi::kStackSize;
+    p.rlimit[RLIMIT_STACK][0] = abi::kStackSize;  // 8 MiB soft, no hard limit: Linux's defaults
+    p.rlimit[RLIMIT_STACK][1] = RLIM_INFINITY;
     p.rlimit[RLIMIT_NOFILE][0] = kMaxFds;
     p.rlimit[RLIMIT_NOFILE][1] = 4096;
     p.rlimit[RLIMIT_NPROC][0] = p.rlimit[RLIMIT_NPROC][1] = process_limit();  // --pids
