@@ -41,7 +41,6 @@ using Name = char[kPageCacheNameMax + 1];
 Name* g_names;
 uint16_t* g_handle_file;  // [kHandles] 0: none, else index + 1 (| kWriter)
 uint64_t g_tick;
-PageCacheStats g_stats;
 CachedFile* g_filling;  // its pages are not reclaimed while it fills
 
 uint64_t array_bytes(uint64_t npages) { return npages * sizeof(uint64_t); }
@@ -54,7 +53,6 @@ void drop_pages(CachedFile& c) {
         if (c.frames[i])
             frame_unref(c.frames[i]);
     kmem_free(c.frames, array_bytes(c.npages));
-    g_stats.pages -= c.cached;
     c.frames = nullptr;
     c.cached = 0;
 }
@@ -93,7 +91,6 @@ CachedFile* slot_for(const Stat& st) {
         return nullptr;
     if (victim->used) {
         drop_pages(*victim);
-        g_stats.files--;
     }
     *victim = CachedFile{};
     if (g_names)
@@ -102,7 +99,6 @@ CachedFile* slot_for(const Stat& st) {
     victim->dev = st.dev;
     victim->ino = st.ino;
     set_version(*victim, st);
-    g_stats.files++;
     return victim;
 }
 
@@ -133,12 +129,10 @@ uint64_t reclaim(uint64_t want) {
                 frame_unref(f);
                 f = 0;
                 oldest->cached--;
-                g_stats.pages--;
                 ++freed;
             }
         }
     }
-    g_stats.reclaimed += freed;
     return freed;
 }
 
@@ -192,7 +186,6 @@ long fill(CachedFile& c, uint32_t handle, uint64_t first, uint64_t end) {
             r = reqs[i].result;
     if (r >= 0 && static_cast<uint64_t>(reqs[n - 1].result) < reqs[n - 1].len)
         c.eof_ns = monotonic_ns();
-    g_stats.fills++;
     for (uint32_t i = 0; i < n; ++i) {
         for (uint64_t k = 0; k < pieces[i].pages; ++k) {
             const uint64_t frame = pieces[i].gpa + k * kPage;
@@ -201,10 +194,8 @@ long fill(CachedFile& c, uint32_t handle, uint64_t first, uint64_t end) {
             else
                 c.frames[pieces[i].pg + k] = frame;
         }
-        if (r >= 0) {
+        if (r >= 0)
             c.cached += pieces[i].pages;
-            g_stats.pages += pieces[i].pages;
-        }
     }
     return r < 0 ? r : 0;
 }
@@ -271,10 +262,8 @@ bool ensure(CachedFile& c, uint32_t handle, uint64_t pg, uint64_t ahead, long* e
         if (!c.frames)
             return false;
     }
-    if (c.frames[pg]) {
-        g_stats.hits++;
+    if (c.frames[pg])
         return true;
-    }
     // Read ahead: ld.so maps a library in 4-5 pieces after reading its
     // first 832 bytes; one exit fills them all (nearly every page of a
     // library is mapped anyway).
@@ -332,7 +321,6 @@ long page_cache_read(uint32_t handle, void* buf, size_t len, uint64_t offset, bo
         memcpy(static_cast<char*>(buf) + done, static_cast<char*>(phys_to_virt(c->frames[at / kPage])) + at % kPage, k);
         done += k;
     }
-    g_stats.hits++;
     return static_cast<long>(n);
 }
 
@@ -351,7 +339,5 @@ const char* page_cache_name(uint32_t handle) {
     const CachedFile* c = file_of(handle);
     return c && g_names && g_names[c - g_files][0] ? g_names[c - g_files] : nullptr;
 }
-
-PageCacheStats page_cache_stats() { return g_stats; }
 
 }  // namespace lightvm::guest

@@ -52,9 +52,4 @@ uint64_t page_cache_frame(uint32_t handle, uint64_t offset, uint64_t ahead, long
 // failed): then the caller reads from the host.
 long page_cache_read(uint32_t handle, void* buf, size_t len, uint64_t offset, bool fill_missing);
 
-struct PageCacheStats {
-    uint64_t files, pages, hits, fills, reclaimed;
-};
-PageCacheStats page_cache_stats();
-
 }  // namespace lightvm::guest
