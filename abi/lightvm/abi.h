@@ -295,6 +295,16 @@ inline constexpr uint32_t kFsOptRedirect = 1;
 // opened file's struct stat (144 bytes) to buf (len >= 144): the guest's
 // page cache knows files by identity and version at no extra exit.
 inline constexpr uint32_t kFsOptStat = 2;
+// With kFsOptLinks on kFsGetdentsPlus, the targets of the symlinks among
+// the records go to path2 (capacity path2_len) as FsLinkRecord headers each
+// followed by `len` bytes, in record order, while they fit; aux = bytes
+// written. `ls -l` then reads every link of a directory with no exit.
+inline constexpr uint32_t kFsOptLinks = 4;
+struct FsLinkRecord {
+    uint32_t index;  // the dirent record's position in this reply
+    uint32_t len;    // target bytes that follow (no NUL)
+};
+static_assert(sizeof(FsLinkRecord) == 8);
 inline constexpr int64_t kFsRedirect = 4096 + 1;  // outside the errno range
 inline constexpr uint32_t kMaxPath = 4096;
 

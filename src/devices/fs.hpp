@@ -147,7 +147,8 @@ private:
     int64_t op_close(const abi::HcFs& hc);
     Result<int64_t> op_read(GuestMemory& mem, const abi::HcFs& hc);
     Result<int64_t> op_sendfile(abi::HcFs& hc);
-    Result<int64_t> op_getdents_plus(GuestMemory& mem, const abi::HcFs& hc);
+    Result<int64_t> op_getdents_plus(GuestMemory& mem, abi::HcFs& hc);
+    static uint64_t link_record(const Handle& h, const char* name, uint32_t index, std::span<uint8_t> out);
     void hide_above_root(const Handle& h, uint8_t* buf, uint64_t n, uint8_t* stats, uint64_t cap);
     Result<int64_t> op_close_many(GuestMemory& mem, const abi::HcFs& hc);
     Result<int64_t> op_batch(GuestMemory& mem, const abi::HcFs& hc);

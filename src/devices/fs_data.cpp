@@ -334,13 +334,32 @@ Result<int64_t> FsDevice::op_getdents(GuestMemory& mem, const abi::HcFs& hc) {
 
 // getdents + lstat of every entry in one exit ("readdirplus"): `ls -l`,
 // `du`, `find` then stat names the guest kernel already knows.
-Result<int64_t> FsDevice::op_getdents_plus(GuestMemory& mem, const abi::HcFs& hc) {
+// One kFsOptLinks record for the symlink `name` (a directory entry, no
+// slash) into out: its size, or 0 when the target does not fit or cannot
+// be read (the guest then asks with kFsReadlink).
+uint64_t FsDevice::link_record(const Handle& h, const char* name, uint32_t index, std::span<uint8_t> out) {
+    constexpr uint64_t kHead = sizeof(abi::FsLinkRecord);
+    if (out.size() <= kHead)
+        return 0;
+    ssize_t n = ::readlinkat(h.fd.get(), name, reinterpret_cast<char*>(out.data() + kHead), out.size() - kHead);
+    if (n <= 0 || static_cast<uint64_t>(n) >= out.size() - kHead)
+        return 0;  // an error, or possibly cut short
+    abi::FsLinkRecord rec{index, static_cast<uint32_t>(n)};
+    std::memcpy(out.data(), &rec, kHead);
+    return kHead + static_cast<uint64_t>(n);
+}
+
+Result<int64_t> FsDevice::op_getdents_plus(GuestMemory& mem, abi::HcFs& hc) {
     constexpr uint64_t kStat = sizeof(struct stat);
     uint64_t cap = hc.mode;
     auto stats = TRY(mem.span(static_cast<uint64_t>(hc.offset2), cap * kStat));
     // Never return more records than there are stat slots (records are >= 24 bytes).
     uint64_t len = std::min<uint64_t>({hc.len, kMaxDirentBytes, cap * 24});
     auto buf = TRY(mem.span(hc.buf, len));
+    std::span<uint8_t> links;  // kFsOptLinks: symlink targets (abi.h)
+    if (hc.options & abi::kFsOptLinks)
+        links = TRY(mem.span(hc.path2, std::min<uint64_t>(hc.path2_len, kMaxDirentBytes)));
+    uint64_t used = 0;
     Handle* h = handle(hc.handle);
     if (!h)
         return -EBADF;
@@ -361,10 +380,13 @@ Result<int64_t> FsDevice::op_getdents_plus(GuestMemory& mem, const abi::HcFs& hc
             ::fstatat(h->fd.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0)
             st = {};
         std::memcpy(stats.data() + i * kStat, &st, kStat);
+        if (S_ISLNK(st.st_mode) && links.size() - used >= sizeof(abi::FsLinkRecord))
+            used += link_record(*h, name, static_cast<uint32_t>(i), links.subspan(used));
         off += reclen;
         ++i;
     }
     hide_above_root(*h, buf.data(), static_cast<uint64_t>(n), stats.data(), cap);
+    hc.aux = used;
     return n;
 }
 

@@ -763,6 +763,18 @@ TEST_F(FsTree, SymlinkAndReadlink) {
     EXPECT_TRUE(contains(l.out, "rl -> docs/readme.md")) << l.out;
 }
 
+// A listing brings the directory's link targets along (kFsOptLinks): a
+// readlink after it needs no exit, and a link replaced since is read anew.
+TEST_F(FsTree, ListedLinksReadTheirCurrentTarget) {
+    ASSERT_EQ(::symlink("docs/readme.md", (A() + "/la").c_str()), 0);
+    ASSERT_EQ(::symlink(std::string(200, 'x').c_str(), (A() + "/lb").c_str()), 0);  // too long to keep
+    auto r = guest({"sh", "-c",
+                    "ls -l >/dev/null; readlink la; readlink lb | wc -c; rm la; ln -s other la; readlink la; "
+                    "ls -l >/dev/null; readlink la; ls -l la | sed 's/.* la/la/'"});
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_EQ(r.out, "docs/readme.md\n201\nother\nother\nla -> other\n");
+}
+
 TEST_F(FsTree, HardLinkCount) {
     auto r = guest({"ln", "a.txt", "a2"});
     ASSERT_EQ(r.status, 0) << describe(r);

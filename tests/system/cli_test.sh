@@ -128,6 +128,18 @@ else
     fail "20 execs of one program read its file once (page cache)" "reads '$reads' opens '$opens': $(describe)"
 fi
 
+# ls -l of a directory of symlinks reads their targets with the listing
+# (kFsOptLinks): no readlink request per link.
+mkdir -p "$T/links"
+for i in $(seq 50); do ln -sf "target-$i" "$T/links/l$i"; done
+run "$L" run --stats --fs "$T/links:/links" /bin/busybox ls -l /links
+lreads=$(printf '%s\n' "$ERR" | sed -n 's/.*share requests.*[(, ]readlink \([0-9]*\).*/\1/p')
+if [ "$RC" -eq 0 ] && [ "${lreads:-0}" -le 2 ] && [ "$(grep -c -- '-> target-' "$T/out")" -eq 50 ]; then
+    pass "ls -l of 50 symlinks: targets come with the listing"
+else
+    fail "ls -l of 50 symlinks: targets come with the listing" "readlink requests '$lreads': $(describe)"
+fi
+
 # --stats names the unimplemented system calls the program made.
 run "$L" run --stats "$G/filecalls.glibc" enosys
 case "$ERR" in

@@ -18,7 +18,20 @@ struct Entry {
     Stat st;
 };
 
+// Link targets: a smaller direct-mapped table beside the attributes.
+constexpr uint32_t kLinks = 1024;  // power of two
+constexpr uint32_t kLinkScratch = 64 * 1024;
+struct LinkEntry {
+    uint64_t hash;
+    uint32_t len;
+    uint32_t generation;
+    uint32_t tlen;
+    char target[kLinkMax];
+};
+
 Entry* g_table;    // kEntries, from guest RAM on first use
+LinkEntry* g_links;  // kLinks, the same
+uint8_t* g_link_scratch;
 Stat* g_scratch;   // kScratch
 uint32_t g_generation = 1;
 
@@ -40,6 +53,21 @@ bool ensure_table() {
     return true;
 }
 
+// A name's slot among its kProbe candidates: its own, else a free or
+// stale one, else the first (evicted).
+constexpr uint32_t kProbe = 4;
+LinkEntry* link_slot(uint64_t h, uint32_t len, bool for_put) {
+    LinkEntry* spare = nullptr;
+    for (uint32_t k = 0; k < kProbe; ++k) {
+        LinkEntry& e = g_links[(h + k) & (kLinks - 1)];
+        if (e.hash == h && e.len == len)
+            return &e;
+        if (!spare && (!e.hash || e.generation != g_generation))
+            spare = &e;
+    }
+    return for_put ? (spare ? spare : &g_links[h & (kLinks - 1)]) : nullptr;
+}
+
 }  // namespace
 
 Stat* attr_scratch(uint32_t* capacity) {
@@ -50,6 +78,38 @@ Stat* attr_scratch(uint32_t* capacity) {
     }
     *capacity = kScratch;
     return g_scratch;
+}
+
+uint8_t* attr_link_scratch(uint32_t* capacity) {
+    if (!g_link_scratch && !(g_link_scratch = static_cast<uint8_t*>(kmem_alloc(kLinkScratch))))
+        return nullptr;
+    *capacity = kLinkScratch;
+    return g_link_scratch;
+}
+
+void attr_put_link(const char* path, size_t len, const char* target, size_t tlen) {
+    if (tlen > kLinkMax)
+        return;
+    if (!g_links && !(g_links = static_cast<LinkEntry*>(kmem_alloc(sizeof(LinkEntry) * kLinks))))
+        return;
+    uint64_t h = fnv1a(path, len);
+    LinkEntry& e = *link_slot(h, static_cast<uint32_t>(len), true);
+    e.hash = h;
+    e.len = static_cast<uint32_t>(len);
+    e.generation = g_generation;
+    e.tlen = static_cast<uint32_t>(tlen);
+    memcpy(e.target, target, tlen);
+}
+
+long attr_get_link(const char* path, size_t len, char* out, size_t cap) {
+    if (!g_links)
+        return -1;
+    const LinkEntry* e = link_slot(fnv1a(path, len), static_cast<uint32_t>(len), false);
+    if (!e || e->generation != g_generation)
+        return -1;
+    size_t n = e->tlen < cap ? e->tlen : cap;
+    memcpy(out, e->target, n);
+    return static_cast<long>(n);
 }
 
 void attr_put(const char* path, size_t len, const Stat& st) {
@@ -84,6 +144,8 @@ void attr_forget(const char* path, size_t len) {
         Entry& e = g_table[h & (kEntries - 1)];
         if (e.hash == h && e.len == len)
             e.hash = 0;
+        if (LinkEntry* l = g_links ? link_slot(h, static_cast<uint32_t>(len), false) : nullptr)
+            l->hash = 0;
         while (len > 1 && path[len - 1] != '/')  // then the parent
             --len;
         if (len > 1)

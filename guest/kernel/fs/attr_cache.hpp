@@ -22,5 +22,15 @@ void attr_forget(const char* abs_path, size_t len);
 
 // The stat array the monitor fills for kFsGetdentsPlus (capacity entries), or nullptr.
 Stat* attr_scratch(uint32_t* capacity);
+// The buffer for its symlink targets (kFsOptLinks), or nullptr.
+uint8_t* attr_link_scratch(uint32_t* capacity);
+
+// Symlink targets listed with the attributes (kFsOptLinks): readlink of a
+// name just listed costs no exit (`ls -l`). Same lifetime as the
+// attributes; targets longer than kLinkMax are not kept.
+inline constexpr size_t kLinkMax = 112;
+void attr_put_link(const char* abs_path, size_t len, const char* target, size_t tlen);
+// The target's length (copied to out, capacity cap), or -1 if not cached.
+long attr_get_link(const char* abs_path, size_t len, char* out, size_t cap);
 
 }  // namespace lightvm::guest

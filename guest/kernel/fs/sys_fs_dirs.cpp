@@ -74,10 +74,17 @@ long sys_getdents64(const SyscallArgs& a) {
     req.len = len;
     uint32_t cap = 0;
     Stat* stats = f->path ? attr_scratch(&cap) : nullptr;
+    uint32_t link_cap = 0;
+    uint8_t* links = stats ? attr_link_scratch(&link_cap) : nullptr;
     if (stats) {
         req.op = abi::kFsGetdentsPlus;
         req.offset2 = static_cast<int64_t>(virt_to_gpa(stats));
         req.mode = cap;
+    }
+    if (links) {
+        req.options |= abi::kFsOptLinks;
+        req.path2 = virt_to_gpa(links);
+        req.path2_len = link_cap;
     }
     long n = fs_call(req);
     if (n > 0 && copy_to_user(a.a1, records, static_cast<size_t>(n)) < 0)
@@ -91,6 +98,19 @@ long sys_getdents64(const SyscallArgs& a) {
     size_t base = dlen == 1 ? 1 : dlen + 1;
     path[base - 1] = '/';
     uint64_t off = 0;
+    // Symlink targets, in record order (abi.h kFsOptLinks).
+    const uint64_t links_len = links && req.aux <= link_cap ? req.aux : 0;
+    uint64_t link_off = 0;
+    abi::FsLinkRecord link{};
+    auto next_link = [&] {
+        link.index = ~0u;
+        if (link_off + sizeof link > links_len)
+            return;
+        memcpy(&link, links + link_off, sizeof link);
+        if (link.len > links_len - link_off - sizeof link)
+            link.index = ~0u;  // malformed: the rest is ignored
+    };
+    next_link();
     for (uint32_t i = 0; off + offsetof(linux_dirent64, d_name) < static_cast<uint64_t>(n) && i < cap; ++i) {
         const uint8_t* rec = records + off;
         uint16_t reclen;
@@ -105,6 +125,12 @@ long sys_getdents64(const SyscallArgs& a) {
         if (!dots && base + nlen < sizeof path) {
             memcpy(path + base, name, nlen);
             attr_put(path, base + nlen, stats[i]);
+            if (link.index == i && (stats[i].mode & S_IFMT) == S_IFLNK)
+                attr_put_link(path, base + nlen, reinterpret_cast<const char*>(links + link_off + sizeof link), link.len);
+        }
+        if (link.index == i) {
+            link_off += sizeof link + link.len;
+            next_link();
         }
         off += reclen;
     }
@@ -295,6 +321,10 @@ static long do_readlink(PathArg& p, uint64_t buf, uint64_t size) {
         if (!res.in_share)
             return res.special == Special::None ? -err::kNoEnt : -err::kInval;
         static char target[abi::kMaxPath];
+        // Listed a moment ago with its directory (`ls -l`): no exit.
+        if (long cached = attr_get_link(res.abs, res.abs_len, target, size < sizeof target ? size : sizeof target);
+            cached >= 0)
+            return copy_to_user(buf, target, static_cast<size_t>(cached)) < 0 ? -err::kFault : cached;
         abi::HcFs req = redirectable(p, path_request(abi::kFsReadlink, res));
         req.buf = kernel_to_gpa(target);
         req.len = size < sizeof target ? size : sizeof target;
