@@ -12,6 +12,7 @@
 #include "kernel/fs/tmpfs.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/mm/kmem.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/syscalls/frame.hpp"
@@ -64,8 +65,12 @@ long sys_getdents64(const SyscallArgs& a) {
         return -err::kNotDir;
     // Records land in a kernel buffer (contiguous for the monitor), then
     // go to the program; a shorter read than asked for is fine for getdents.
-    static uint8_t records[65536];
-    uint64_t len = a.a2 < sizeof records ? a.a2 : sizeof records;
+    // In guest RAM on first use: the kernel image's room is fixed.
+    constexpr uint64_t kRecords = 65536;
+    static uint8_t* records = nullptr;
+    if (!records && !(records = static_cast<uint8_t*>(kmem_alloc(kRecords))))
+        return -err::kNoMem;
+    uint64_t len = a.a2 < kRecords ? a.a2 : kRecords;
     if (!access_ok_write(a.a1, len))
         return -err::kFault;
     abi::HcFs req = fs_request(abi::kFsGetdents);
