@@ -17,7 +17,6 @@ namespace {
 constexpr uint64_t kWindow = 256 * 1024;
 constexpr uint64_t kDirect = kWindow / 2;  // requests this big go straight through
 constexpr int kSlots = 8;
-constexpr uint64_t kEofFreshNs = 2'000'000;  // an EOF the host reported this recently stands
 
 struct Cache {
     OpenFile* owner;      // nullptr once closed: pending data may still wait (orphan)

@@ -17,7 +17,6 @@ constexpr uint32_t kFiles = 128;
 constexpr uint64_t kMaxPages = (64ull << 20) / kPage;  // larger files are copied per mapping
 constexpr uint32_t kHandles = 4096;                     // the monitor's limit (devices/fs.hpp)
 constexpr uint16_t kWriter = 0x8000;                    // in g_handle_file: opened for writing
-constexpr uint64_t kEofFreshNs = 2'000'000;             // an end of file the host reported this recently stands
 constexpr uint64_t kReadAhead = 512;                    // pages (2 MiB) read on a miss at least
 
 struct CachedFile {

@@ -25,6 +25,12 @@
 
 namespace lightvm::guest {
 
+// An end of file the host reported this recently stands: the read after a
+// file's last byte (stdio's and Python's readall) needs no exit; later the
+// host is asked again (the file may have grown: tail -f). Shared by the
+// page cache and the read-ahead window (file_cache.cpp).
+inline constexpr uint64_t kEofFreshNs = 2'000'000;
+
 // Installs the reclaim hook in the frame allocator.
 void page_cache_init();
 
