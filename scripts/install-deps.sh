@@ -12,7 +12,9 @@ set -eu
 # the sandbox's seccomp filter, compiled at build time; libclang-rt-14-dev:
 # libFuzzer for make fuzz.
 # Daemon: cpp-httplib (HTTP on a Unix socket) and nlohmann-json; curl drives
-# the daemon in the system tests.
+# the daemon in the system tests. passt: its pasta gives --net user its
+# outbound network; iproute2: the namespaces and dummy interfaces the net
+# tests make (tests/system/net_cli_test.sh).
 # Dynamically linked programs the guest runs from the host's / and compares
 # with native runs (tests/system/dynamic_test.sh, bench/vm_bench.sh): python3,
 # perl, mawk, and tar/gzip/findutils/grep/sed (essential, listed to be sure);
@@ -21,7 +23,7 @@ set -eu
 # containerd (tests/system/containerd_test.sh, bench/oci_bench.sh).
 PKGS="build-essential cmake ninja-build g++ clang linux-libc-dev libexpected-dev libcli11-dev
 libgtest-dev libgmock-dev musl-tools busybox-static libseccomp-dev libclang-rt-14-dev libcpp-httplib-dev
-nlohmann-json3-dev curl python3 perl mawk tar gzip findutils grep sed time zsh-static bash-static golang-go rustc containerd"
+nlohmann-json3-dev curl passt iproute2 python3 perl mawk tar gzip findutils grep sed time zsh-static bash-static golang-go rustc containerd"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -145,8 +145,9 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         ->allow_extra_args(false)
         ->type_name("FILE[:ro]");
     sub->add_option("--net", net,
-                    "Network: none (default: loopback inside the VM only), host (the host's network) "
-                    "or ns:PATH (the network namespace at PATH, e.g. /run/netns/NAME)")
+                    "Network: none (default: loopback inside the VM only), user (outbound TCP/UDP through pasta, "
+                    "isolated from the host), host (the host's network) or ns:PATH (the network namespace at PATH, "
+                    "e.g. /run/netns/NAME)")
         ->type_name("MODE");
     sub->add_option("-p,--publish", publish, "Publish a guest TCP/UDP port on the host, repeatable")
         ->allow_extra_args(false)
@@ -287,9 +288,9 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         run.config.publish.push_back(TRY(parse_publish(p)));
     for (const auto& t : tmpfs)
         run.config.tmpfs.push_back(TRY(parse_tmpfs(t)));
-    if (!run.save_path.empty() && (run.config.net == NetMode::Host || !run.config.publish.empty()))
+    if (!run.save_path.empty() && (uses_host_sockets(run.config.net) || !run.config.publish.empty()))
         return make_error(ErrorKind::BadInput, "--save",
-                          "a VM with host sockets (--net host|ns:PATH, -p) cannot be saved: "
+                          "a VM with host sockets (--net host|user|ns:PATH, -p) cannot be saved: "
                           "host sockets cannot be reopened");
     run.config.cwd = workdir.empty() ? guest_cwd_for_host_cwd(run.config.shares) : TRY(normalise_guest_path(workdir));
     run.sandbox = !no_sandbox;

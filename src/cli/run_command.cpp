@@ -161,7 +161,7 @@ int run_command(const RunCommand& cmd, uint64_t process_start_ns) {
                 policy.dirs.push_back({root.fd, root.read_only});
             policy.uid = cmd.uid;
             policy.gid = cmd.gid;
-            policy.host_network = cmd.config.net == NetMode::Host;
+            policy.host_network = uses_host_sockets(cmd.config.net);
             TRY(sandbox::enter(policy));
             sandbox_ns = mono_ns() - t0;
             return {};

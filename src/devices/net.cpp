@@ -121,7 +121,7 @@ Result<sockaddr_storage> publish_address(const PublishSpec& p, socklen_t* len) {
 }  // namespace
 
 NetDevice::NetDevice(NetDevice&& o) noexcept
-    : m_mode(o.m_mode), m_socks(std::move(o.m_socks)), m_publish(std::move(o.m_publish)) {
+    : m_mode(o.m_mode), m_user(std::move(o.m_user)), m_socks(std::move(o.m_socks)), m_publish(std::move(o.m_publish)) {
     o.m_socks.clear();
 }
 
@@ -131,6 +131,7 @@ NetDevice& NetDevice::operator=(NetDevice&& o) noexcept {
             if (s.fd >= 0)
                 ::close(s.fd);
         m_mode = o.m_mode;
+        m_user = std::move(o.m_user);
         m_socks = std::move(o.m_socks);
         m_publish = std::move(o.m_publish);
         o.m_socks.clear();
@@ -196,6 +197,8 @@ Result<NetDevice> NetDevice::create(NetMode mode, const std::vector<PublishSpec>
         if (!p.udp && ::listen(fd, SOMAXCONN) < 0)
             return sys_error(where);
     }
+    if (mode == NetMode::User)
+        d.m_user = TRY(UserNetwork::start());
     return d;
 }
 
@@ -233,7 +236,7 @@ uint32_t NetDevice::poll_state(int fd) const {
 }
 
 int64_t NetDevice::do_socket(uint32_t family, uint32_t type, uint32_t protocol) {
-    if (m_mode != NetMode::Host)
+    if (!uses_host_sockets(m_mode))
         return -EAFNOSUPPORT;  // --net none: the guest's loopback is its own
     if (family != AF_INET && family != AF_INET6)
         return -EAFNOSUPPORT;
@@ -363,7 +366,7 @@ Result<void> NetDevice::hypercall(GuestMemory& mem, uint64_t arg_gpa) {
             res = -EBADF;
             break;
         }
-        if (m_mode != NetMode::Host) {
+        if (!uses_host_sockets(m_mode)) {
             res = r.op == abi::kNetBind ? -EADDRNOTAVAIL : -ENETUNREACH;
             break;
         }

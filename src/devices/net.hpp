@@ -7,6 +7,8 @@
 //   --net host: sockets in the host's network namespace.
 //   --net ns:PATH: the same in the namespace at PATH; the whole monitor
 //     process joins it (one VM per monitor), -p listeners included.
+//   --net user: the same in a new namespace pasta connects to the outside
+//     (devices/user_net.hpp); -p listeners stay in the host's namespace.
 // docs/design.md "Networking" (the model and its numbers), docs/security.md.
 #pragma once
 
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "devices/user_net.hpp"
 #include "memory/guest_memory.hpp"
 #include "monitor/config.hpp"
 
@@ -24,8 +27,9 @@ namespace lightvm {
 class NetDevice {
 public:
     // Joins the network namespace at netns_path (--net ns:PATH; "" = stay
-    // in ours), then opens (binds, listens on) every published port, all
-    // before the sandbox forbids both: "-p 8080:80: port 8080 is already in
+    // in ours) and opens (binds, listens on) every published port, then
+    // (--net user) moves into a namespace of the VM's own with pasta on it,
+    // all before the sandbox forbids these: "-p 8080:80: port 8080 is already in
     // use", "--net ns:/x: network namespace /x: No such file or directory".
     static Result<NetDevice> create(NetMode mode, const std::vector<PublishSpec>& publish,
                                     const std::string& netns_path = {});
@@ -60,6 +64,7 @@ private:
     int64_t do_socket(uint32_t family, uint32_t type, uint32_t protocol);
 
     NetMode m_mode = NetMode::None;
+    UserNetwork m_user;                  // --net user: pasta
     std::vector<Sock> m_socks;           // handle = index
     std::vector<PublishSpec> m_publish;  // m_socks[i] for i < size: the listener of m_publish[i]
 };

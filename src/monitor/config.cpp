@@ -251,6 +251,8 @@ Result<NetSpec> parse_net(std::string_view text) {
         return NetSpec{NetMode::None, {}};
     if (text == "host")
         return NetSpec{NetMode::Host, {}};
+    if (text == "user")
+        return NetSpec{NetMode::User, {}};
     if (text.starts_with("ns:")) {
         std::string_view path = text.substr(3);
         if (path.empty() || path.front() != '/')
@@ -259,7 +261,7 @@ Result<NetSpec> parse_net(std::string_view text) {
         return NetSpec{NetMode::Host, std::string(path)};
     }
     return make_error(ErrorKind::BadInput, "--net",
-                      "unknown mode '" + std::string(text) + "' (none, host, ns:PATH; user is not built yet)");
+                      "unknown mode '" + std::string(text) + "' (none, user, host, ns:PATH)");
 }
 
 Result<PublishSpec> parse_publish(std::string_view text) {

@@ -37,9 +37,14 @@ struct DiskSpec {
 //   host: AF_INET/AF_INET6 sockets are host sockets in the host's namespace,
 //     or (ns:PATH) in the network namespace at PATH, which the monitor joins
 //     before it opens any socket.
-enum class NetMode { None, Host };
+//   user: host sockets in a network namespace of the VM's own that pasta
+//     connects to the outside (devices/user_net.hpp); -p in the host's.
+enum class NetMode { None, Host, User };
 
-// --net none | host | ns:PATH
+// Are the guest's AF_INET/AF_INET6 sockets host sockets (kHcNet)?
+inline bool uses_host_sockets(NetMode m) { return m != NetMode::None; }
+
+// --net none | host | user | ns:PATH
 struct NetSpec {
     NetMode mode = NetMode::None;
     std::string netns_path;  // ns:PATH: e.g. /run/netns/NAME (ip netns), /proc/PID/ns/net

@@ -158,7 +158,7 @@ Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report) {
     const uint64_t t0 = monotonic_ns();
     const VmConfig& cfg = s.work->config;
     const SaveSpec& spec = cfg.save;
-    if (cfg.net == NetMode::Host || !cfg.publish.empty())
+    if (uses_host_sockets(cfg.net) || !cfg.publish.empty())
         return make_error(ErrorKind::Unsupported, "snapshot",
                           "a VM with host sockets (--net host, -p) cannot be saved: host sockets cannot be reopened");
     // Output the guest already wrote goes out before the VM is frozen.

@@ -122,7 +122,7 @@ void container_init(InitArgs a) {
     sandbox::Policy policy;
     for (const auto& root : vm->share_roots())
         policy.dirs.push_back({root.fd, root.read_only});
-    policy.host_network = a.spec.vm.net == NetMode::Host;
+    policy.host_network = uses_host_sockets(a.spec.vm.net);
     if (auto entered = sandbox::enter(policy); !entered) {
         std::fprintf(stderr, "lightvm-oci: %s\n", entered.error().to_string().c_str());
         ::_exit(125);

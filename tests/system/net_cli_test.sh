@@ -157,6 +157,59 @@ if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null && ip netns add "$NS" 2>/dev
 else
     echo "# SKIPPED: --net ns:PATH needs root and ip netns"
 fi
+# 6d. --net user: the guest's sockets live in a namespace of its own that
+#     pasta connects outward. A host server on an address outside the VM's
+#     namespace (an extra address on the host's lo, added here, so no
+#     traffic leaves this machine) is reached; the host's 127.0.0.1
+#     services and the gateway address (which pasta would otherwise map to
+#     the host's loopback) are not; -p ports are published in the host's
+#     namespace; pasta ends with the VM, a SIGKILLed one included.
+OUT_IP=198.51.100.77
+if [ "$(id -u)" -eq 0 ] && command -v pasta >/dev/null && command -v ip >/dev/null &&
+    ip addr add "$OUT_IP/32" dev lo 2>/dev/null; then
+    mkdir -p "$T/outwww"
+    echo "page from outside" >"$T/outwww/index.html"
+    OUTP=$(free_port)
+    (cd "$T/outwww" && exec python3 -m http.server "$OUTP" --bind 0.0.0.0 >/dev/null 2>&1) &
+    PIDS="$PIDS $!"
+    wait_port "$OUTP" || fail "host http server on 0.0.0.0 starts"
+    pastas() { pgrep -x pasta | wc -l; }
+    before=$(pastas)
+    run "$L" run --timeout 20 --net user "$BUSYBOX" wget -q -O - "http://$OUT_IP:$OUTP/"
+    expect "--net user: busybox wget reaches a server outside the VM" 0 "page from outside"
+    run "$L" run --timeout 20 --net user "$G/netpeer.musl" get "$OUT_IP" "$OUTP"
+    expect "--net user: a static musl client (netpeer) gets the page" 0 "page from outside"
+    run "$L" run --timeout 20 --net user "$BUSYBOX" wget -q -O - "http://127.0.0.1:$OUTP/"
+    if [ "$RC" -ne 0 ] && [ -z "$OUT" ]; then pass "--net user: the host's 127.0.0.1 services are unreachable"
+    else fail "--net user: the host's 127.0.0.1 services are unreachable" "$(describe)"; fi
+    GW=$(ip -4 route show default | awk '{print $3; exit}')
+    if [ -n "$GW" ]; then
+        run "$L" run --timeout 5 --net user "$G/netpeer.musl" get "$GW" "$OUTP"
+        if [ "$OUT" != "page from outside" ]; then pass "--net user: the gateway address is not the host"
+        else fail "--net user: the gateway address is not the host" "$(describe)"; fi
+    fi
+    P=$(free_port)
+    "$L" run --timeout 20 --net user -p "127.0.0.1:$P:80" "$G/netpeer.glibc" serve 80 1 >"$T/userserve.out" 2>"$T/userserve.err" &
+    VM=$!
+    body=$(curl -s -m 5 --retry 50 --retry-connrefused --retry-delay 0 "http://127.0.0.1:$P/")
+    wait $VM
+    RC=$?
+    if [ "$body" = "hello" ] && [ "$RC" -eq 0 ]; then pass "--net user with -p: host curl reaches the guest server"
+    else fail "--net user with -p: host curl reaches the guest server" "body '$body', status $RC: $(head -c 300 "$T/userserve.err")"; fi
+    "$L" run --net user "$BUSYBOX" sleep 30 >/dev/null 2>&1 &
+    VM=$!
+    sleep 1
+    kill -9 $VM
+    wait $VM 2>/dev/null
+    sleep 0.5
+    if [ "$(pastas)" -eq "$before" ]; then pass "--net user: pasta ends with the VM (SIGKILLed monitor included)"
+    else fail "--net user: pasta ends with the VM (SIGKILLed monitor included)" "$before pasta processes before, $(pastas) after"; fi
+    run env PATH=/nonexistent "$L" run --net user "$G/hello.musl"
+    expect_error "--net user without pasta installed" 125 "--net user: pasta not found"
+    ip addr del "$OUT_IP/32" dev lo
+else
+    echo "# SKIPPED: --net user needs root, pasta (passt) and ip"
+fi
 run "$L" run --net ns:/nonexistent/netns "$G/hello.musl"
 expect_error "--net ns: a namespace that does not exist" 125 "--net ns:/nonexistent/netns: No such file or directory"
 run "$L" run --net ns:/etc/hostname "$G/hello.musl"

@@ -71,11 +71,15 @@ TEST(NetConfig, ParsesPublishSpecs) {
     EXPECT_EQ(parse_net("none")->mode, NetMode::None);
     EXPECT_EQ(parse_net("host")->mode, NetMode::Host);
     EXPECT_EQ(parse_net("host")->netns_path, "");
+    EXPECT_EQ(parse_net("user")->mode, NetMode::User);
+    EXPECT_TRUE(uses_host_sockets(NetMode::User));
+    EXPECT_TRUE(uses_host_sockets(NetMode::Host));
+    EXPECT_FALSE(uses_host_sockets(NetMode::None));
     auto ns = parse_net("ns:/run/netns/blue");
     ASSERT_TRUE(ns);
     EXPECT_EQ(ns->mode, NetMode::Host);
     EXPECT_EQ(ns->netns_path, "/run/netns/blue");
-    for (const char* bad : {"bridge", "ns:", "ns:relative/path", "user"}) {
+    for (const char* bad : {"bridge", "ns:", "ns:relative/path", "users", "User"}) {
         auto r = parse_net(bad);
         ASSERT_FALSE(r) << bad;
         EXPECT_NE(r.error().to_string().find("--net"), std::string::npos) << r.error().to_string();

@@ -1,0 +1,240 @@
+#include "devices/user_net.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common/unique_fd.hpp"
+
+namespace lightvm {
+
+namespace {
+
+constexpr const char* kWhere = "--net user";
+constexpr uint64_t kReadyTimeoutNs = 10'000'000'000;  // pasta configures in ~5 ms (docs/design.md)
+constexpr long kReadyPollNs = 200'000;
+
+uint64_t now_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Does this thread's namespace have a default route that is not the
+// loopback's reject route? pasta adds it last (--config-net: link, address,
+// route), so it means "configured".
+bool has_default_route() {
+    char line[256];
+    if (FILE* f = std::fopen("/proc/thread-self/net/route", "re")) {
+        bool found = false;
+        while (!found && std::fgets(line, sizeof line, f)) {
+            char iface[64], dest[16];
+            found = std::sscanf(line, "%63s %15s", iface, dest) == 2 && std::strcmp(dest, "00000000") == 0;
+        }
+        std::fclose(f);
+        if (found)
+            return true;
+    }
+    if (FILE* f = std::fopen("/proc/thread-self/net/ipv6_route", "re")) {
+        bool found = false;
+        while (!found && std::fgets(line, sizeof line, f)) {
+            char dest[40], plen[4], iface[64];
+            found = std::sscanf(line, "%39s %3s %*s %*s %*s %*s %*s %*s %*s %63s", dest, plen, iface) == 3 &&
+                    std::strspn(dest, "0") == 32 && std::strcmp(plen, "00") == 0 && std::strcmp(iface, "lo") != 0;
+        }
+        std::fclose(f);
+        return found;
+    }
+    return false;
+}
+
+// pasta's last complaint (its log file), for a one-line error.
+std::string last_line(int fd) {
+    char buf[4096];
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return "";
+    std::string s(buf, static_cast<size_t>(n));
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r'))
+        s.pop_back();
+    size_t nl = s.rfind('\n');
+    return nl == std::string::npos ? s : s.substr(nl + 1);
+}
+
+// The VM's namespace is pasta's fd 3: pasta drops capabilities before it
+// opens the namespace, and /proc/PID/ns of a process with more capabilities
+// than the opener is closed to it (a ptrace access check).
+constexpr int kPastaNsFd = 3;
+
+std::vector<std::string> pasta_args() {
+    const std::string ns = "/proc/self/fd/" + std::to_string(kPastaNsFd);
+    return {"pasta", "--foreground", "--quiet",
+            // As root pasta would switch to nobody before joining a namespace
+            // that only root may enter; it confines itself either way
+            // (seccomp, own mount/IPC namespaces, capabilities dropped).
+            "--runas", std::to_string(::getuid()) + ":" + std::to_string(::getgid()), "--config-net",
+            // Nothing forwarded into the namespace (-p ports are the
+            // monitor's own listeners), nothing from it to the host's
+            // loopback, and the gateway address is not the host.
+            "-t", "none", "-u", "none", "-T", "none", "-U", "none", "--no-map-gw", "--netns", ns};
+}
+
+// The fds the supervisor and pasta need, at fixed numbers (everything else
+// the monitor holds is closed in the supervisor).
+enum : int { kFdNs = 3, kFdLife = 4, kFdErr = 5, kFdLog = 6, kFdHostNs = 7, kFdCount = 8 };
+static_assert(kFdNs == kPastaNsFd);
+
+void keep_only(const int (&from)[kFdCount - 3]) {
+    int tmp[kFdCount - 3];
+    for (int i = 0; i < kFdCount - 3; ++i)
+        tmp[i] = ::fcntl(from[i], F_DUPFD, 64);
+    for (int i = 0; i < kFdCount - 3; ++i)
+        ::dup2(tmp[i], 3 + i);  // dup2 clears close-on-exec
+    ::syscall(SYS_close_range, static_cast<unsigned>(kFdCount), ~0u, 0u);
+}
+
+void default_signals() {
+    // Ignored signals survive exec, and pasta refuses to start with SIGPIPE
+    // already ignored (lightvm ignores it): defaults, unblocked.
+    for (int sig = 1; sig < NSIG; ++sig)
+        ::signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+[[noreturn]] void exec_pasta(char* const* argv) {
+    if (::setns(kFdHostNs, CLONE_NEWNET) == 0) {
+        int null = ::open("/dev/null", O_RDWR);
+        ::dup2(null, 0);
+        ::dup2(null, 1);
+        ::dup2(kFdLog, 2);
+        ::close(kFdLife);
+        ::close(kFdHostNs);
+        ::fcntl(kFdErr, F_SETFD, FD_CLOEXEC);
+        ::execvp("pasta", argv);
+    }
+    int e = errno;
+    (void)!::write(kFdErr, &e, sizeof e);
+    ::_exit(127);
+}
+
+// The supervisor: pasta's parent. pasta drops capabilities, which clears
+// a parent-death signal, so this process ends it instead: when the monitor
+// is gone (the life pipe's last writer closed: any exit, SIGKILL included)
+// it stops pasta; when pasta ends first it ends with pasta's status.
+[[noreturn]] void supervise(char* const* argv) {
+    ::setpgid(0, 0);  // the terminal's Ctrl-C is the guest's, not ours
+    default_signals();
+    pid_t pasta = ::fork();
+    if (pasta == 0)
+        exec_pasta(argv);
+    ::close(kFdErr);
+    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pasta, 0));
+    pollfd p[2] = {{kFdLife, POLLIN, 0}, {pidfd, POLLIN, 0}};
+    while (::poll(p, pidfd < 0 ? 1 : 2, -1) < 0 && errno == EINTR) {
+    }
+    if (!(p[1].revents & POLLIN))
+        ::kill(pasta, SIGTERM);
+    int status = 0;
+    ::waitpid(pasta, &status, 0);
+    ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+struct Spawned {
+    pid_t supervisor;
+    UniqueFd life;  // the write end: closes when the monitor ends
+};
+
+// fork the supervisor, which runs pasta in the host's namespace (it reads
+// the host's addresses and routes there and opens its sockets there);
+// exec's errno comes back through a close-on-exec pipe.
+Result<Spawned> spawn_pasta(int host_ns, int vm_ns, int log_fd) {
+    std::vector<std::string> args = pasta_args();
+    std::vector<char*> argv;
+    for (auto& a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int e[2], l[2];
+    if (::pipe2(e, O_CLOEXEC) != 0)
+        return sys_error(kWhere);
+    UniqueFd err_rd(e[0]), err_wr(e[1]);
+    if (::pipe2(l, O_CLOEXEC) != 0)
+        return sys_error(kWhere);
+    UniqueFd life_rd(l[0]), life_wr(l[1]);
+    pid_t pid = ::fork();
+    if (pid < 0)
+        return sys_error(std::string(kWhere) + ": fork");
+    if (pid == 0) {
+        keep_only({vm_ns, life_rd.get(), err_wr.get(), log_fd, host_ns});
+        supervise(argv.data());
+    }
+    err_wr = UniqueFd();
+    int code = 0;
+    ssize_t n;
+    do
+        n = ::read(err_rd.get(), &code, sizeof code);
+    while (n < 0 && errno == EINTR);
+    if (n == sizeof code) {
+        ::waitpid(pid, nullptr, 0);
+        if (code == ENOENT)
+            return make_error(ErrorKind::BadInput, kWhere, "pasta not found (install Debian's passt package)");
+        return sys_error(std::string(kWhere) + ": starting pasta", code);
+    }
+    return Spawned{pid, std::move(life_wr)};
+}
+
+Result<void> wait_ready(pid_t supervisor, int log_fd) {
+    const uint64_t deadline = now_ns() + kReadyTimeoutNs;
+    for (;;) {
+        if (has_default_route())
+            return {};
+        if (::waitpid(supervisor, nullptr, WNOHANG) == supervisor) {
+            std::string why = last_line(log_fd);
+            return make_error(ErrorKind::BadInput, kWhere,
+                              "pasta failed" + (why.empty() ? std::string() : ": " + why));
+        }
+        if (now_ns() > deadline)
+            return make_error(ErrorKind::BadInput, kWhere, "pasta did not configure the network within 10 s");
+        timespec ts{0, kReadyPollNs};
+        ::nanosleep(&ts, nullptr);
+    }
+}
+
+}  // namespace
+
+Result<UserNetwork> UserNetwork::start() {
+    UniqueFd host_ns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!host_ns.valid())
+        return sys_error(std::string(kWhere) + ": /proc/thread-self/ns/net");
+    if (::unshare(CLONE_NEWNET) != 0) {
+        if (errno == EPERM)
+            return make_error(ErrorKind::BadInput, kWhere,
+                              "creating the VM's network namespace needs CAP_SYS_ADMIN (run lightvm as root)");
+        return sys_error(std::string(kWhere) + ": unshare");
+    }
+    UniqueFd vm_ns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!vm_ns.valid())
+        return sys_error(std::string(kWhere) + ": /proc/thread-self/ns/net");
+    // pasta's stderr: kept in memory, read only when it fails to start.
+    UniqueFd log(::memfd_create("lightvm-pasta-log", MFD_CLOEXEC));
+    if (!log.valid())
+        return sys_error(kWhere);
+    Spawned sp = TRY(spawn_pasta(host_ns.get(), vm_ns.get(), log.get()));
+    TRY(wait_ready(sp.supervisor, log.get()));  // on failure the life pipe closes: pasta is stopped
+    return UserNetwork{sp.supervisor, std::move(sp.life)};
+}
+
+}  // namespace lightvm

@@ -1,0 +1,31 @@
+// --net user: the VM's host sockets live in a network namespace of their
+// own, which pasta (Debian's passt package) connects to the outside world
+// in user mode: outbound TCP/UDP/ICMP and DNS leave through pasta's host
+// sockets, nothing comes in except the -p ports the monitor publishes in
+// the host's namespace, and the host's loopback services are out of reach
+// (pasta runs with --no-map-gw and without namespace-to-host forwarding).
+// docs/design.md "Networking" (why pasta, what it costs).
+#pragma once
+
+#include <sys/types.h>
+
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
+
+namespace lightvm {
+
+struct UserNetwork {
+    // Moves the calling thread (the monitor's main thread, before any vCPU
+    // thread exists: namespaces are per thread and inherited) into a new
+    // network namespace, starts pasta on it and waits until the namespace
+    // has a default route. One-line errors: no pasta binary, no privilege
+    // to create a namespace, pasta failing to configure it.
+    // pasta is stopped when the monitor process ends, however it ends (a
+    // supervisor process waits for that: the sandboxed monitor may not kill).
+    static Result<UserNetwork> start();
+
+    pid_t supervisor_pid = -1;  // pasta's parent
+    UniqueFd life;              // closing it (the monitor ending) stops pasta
+};
+
+}  // namespace lightvm
