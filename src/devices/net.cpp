@@ -88,10 +88,12 @@ bool option_allowed(uint32_t level, uint32_t name) {
         default:
             return false;
         }
+    // IP_RECVERR: glibc's DNS resolver sets it on its UDP socket and gives
+    // up on the lookup when it fails.
     case IPPROTO_IPV6:
-        return name == IPV6_V6ONLY || name == IPV6_TCLASS || name == IPV6_UNICAST_HOPS;
+        return name == IPV6_V6ONLY || name == IPV6_TCLASS || name == IPV6_UNICAST_HOPS || name == IPV6_RECVERR;
     case IPPROTO_IP:
-        return name == IP_TOS || name == IP_TTL;
+        return name == IP_TOS || name == IP_TTL || name == IP_RECVERR;
     default:
         return false;
     }

@@ -120,6 +120,24 @@ if [ -x /usr/bin/python3 ]; then
     else fail "python3 http server (dynamic, --rootfs /:ro) behind -p serves curl" "body '$body', guest output '$(head -c 300 "$T/py.out")'"; fi
 fi
 
+# 6b2. A UDP exchange as glibc's DNS resolver makes it (IP_RECVERR set on
+#      the socket, connect, send, poll, recv), from dynamic python3 in the
+#      guest to a host UDP echo server; getent failed on the setsockopt
+#      before IP_RECVERR was allowed.
+if [ -x /usr/bin/python3 ]; then
+    UP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    python3 -c "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1',$UP)); open('$T/udp.ready','w'); d,a=s.recvfrom(512); s.sendto(d.upper(),a)" &
+    UPID=$!
+    for _ in $(seq 100); do [ -e "$T/udp.ready" ] && break; sleep 0.05; done
+    run "$L" run --timeout 20 --net host --rootfs /:ro /usr/bin/python3 -c "import socket
+s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_IP, 11, 1)  # IP_RECVERR
+s.connect(('127.0.0.1', $UP)); s.send(b'query'); s.settimeout(5); print(s.recv(512).decode())"
+    expect "--net host: UDP with IP_RECVERR (glibc's resolver's way) gets its answer" 0 "QUERY"
+    kill $UPID 2>/dev/null
+    wait $UPID 2>/dev/null
+fi
+
 # 6c. --net ns:PATH: the guest's sockets live in a network namespace made
 #     here with ip netns (as a CNI plugin would): it reaches a server that
 #     listens only inside that namespace, -p publishes into it, and the host's
