@@ -718,6 +718,9 @@ struct BootInfo {
     uint32_t tty_valid;               // OUT: 1 when `tty` describes a host terminal on stdio
     uint32_t cpus;                    // OUT: vCPUs the guest may start (--cpus, 1..kMaxCpus); vCPU 0 runs now
     TtyState tty;                     // OUT
+    // Appended: --dns. Non-empty: the text of /etc/resolv.conf, which the
+    // kernel serves in place of the root file system's (fs/proc_files.hpp).
+    char resolv_conf[256];            // OUT: NUL-terminated
 };
 static_assert(offsetof(BootInfo, mem_size) == 16);
 static_assert(offsetof(BootInfo, clone_generation) == 52);
@@ -732,7 +735,8 @@ static_assert(offsetof(BootInfo, tmpfs) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 1
 static_assert(offsetof(BootInfo, host_signals_handled) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128);
 static_assert(offsetof(BootInfo, enosys) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128 + 16 + 8);
 static_assert(offsetof(BootInfo, tty) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128 + 16 + 8 + 8 * 32 + 8);
-static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128 + 16 + 8 + 8 * 32 + 8 + 48);
+static_assert(offsetof(BootInfo, resolv_conf) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128 + 16 + 8 + 8 * 32 + 8 + 48);
+static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128 + 16 + 8 + 8 * 32 + 8 + 48 + 256);
 static_assert(offsetof(BootInfo, image_gpa) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16);
 static_assert(sizeof(BootInfo) <= kPageSize);
 

@@ -65,10 +65,10 @@ int finish(const daemon::json& end) {
 }  // namespace
 
 bool daemon_run_possible(const RunCommand& cmd) {
-    // Networking (--net host, -p) is not handed over to the daemon's
-    // monitors yet: such runs keep the in-process path.
+    // Networking (--net host|user|ns, -p, --dns) is not handed over to the
+    // daemon's monitors yet: such runs keep the in-process path.
     return !cmd.no_daemon && cmd.sandbox && !cmd.uid && !cmd.gid && !cmd.config.stats &&
-           cmd.config.net == NetMode::None && cmd.config.publish.empty();
+           cmd.config.net == NetMode::None && cmd.config.publish.empty() && cmd.config.dns.empty();
 }
 
 std::optional<int> run_through_daemon(const RunCommand& cmd) {

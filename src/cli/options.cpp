@@ -57,6 +57,7 @@ int find_double_dash(int argc, char** argv) {
             return -1;  // APP reached: a later "--" belongs to the guest
         if (a == "--mem" || a == "--env" || a == "--timeout" || a == "--fs" || a == "--rootfs" || a == "--disk" ||
             a == "--tmpfs" || a == "--pids" || a == "--cpus" || a == "--workdir" || a == "-w" || a == "--hostname" ||
+            a == "--dns" ||
             a == "--net" || a == "-p" || a == "--publish" || a == "--uid" || a == "--gid" || a == "--name" || a == "--socket" ||
             a == "-e" || a == "-m" || a == "-v" || a == "--volume" || a == "--memory" || a == "--save" ||
             a == "--save-after" || a == "--restore")
@@ -152,6 +153,11 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
     sub->add_option("-p,--publish", publish, "Publish a guest TCP/UDP port on the host, repeatable")
         ->allow_extra_args(false)
         ->type_name("[HOSTIP:]HOSTPORT:GUESTPORT[/udp]");
+    sub->add_option("--dns", run.config.dns,
+                    "A name server the guest's /etc/resolv.conf names (in place of the root file system's), "
+                    "repeatable, at most 3")
+        ->allow_extra_args(false)
+        ->type_name("IP");
     sub->add_option("--hostname", run.config.hostname, "The guest's host name (uname, hostname); default lightvm")
         ->type_name("NAME");
     sub->add_option("-w,--workdir", workdir, "Guest working directory (default: the host's, when shared)")

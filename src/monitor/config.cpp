@@ -1,5 +1,7 @@
 #include "monitor/config.hpp"
 
+#include <arpa/inet.h>
+
 #include <cctype>
 #include <charconv>
 #include <sched.h>
@@ -230,7 +232,28 @@ Result<VmConfig> validate(VmConfig cfg) {
                               " bytes long (1 to " + std::to_string(sizeof(abi::BootInfo::hostname) - 1) + ")");
     if (cfg.hostname.find('\0') != std::string::npos)
         return make_error(ErrorKind::BadInput, "--hostname", "contains a NUL byte");
+    TRY(resolv_conf_text(cfg.dns));
     return cfg;
+}
+
+Result<std::string> resolv_conf_text(const std::vector<std::string>& servers) {
+    if (servers.size() > kMaxDns)
+        return make_error(ErrorKind::BadInput, "--dns",
+                          std::to_string(servers.size()) + " servers (at most " + std::to_string(kMaxDns) +
+                              ", as the C library reads)");
+    std::string text;
+    for (const auto& s : servers) {
+        in6_addr a6{};
+        in_addr a4{};
+        if (::inet_pton(AF_INET, s.c_str(), &a4) != 1 && ::inet_pton(AF_INET6, s.c_str(), &a6) != 1) {
+            std::string why = "'";  // built step by step: GCC bug 105329 (-Wrestrict) otherwise
+            why.append(s, 0, 60).append("' is not an IP address");
+            return make_error(ErrorKind::BadInput, "--dns", why);
+        }
+        text.append("nameserver ").append(s).append("\n");
+    }
+    static_assert(kMaxDns * (sizeof "nameserver \n" + INET6_ADDRSTRLEN) < sizeof(abi::BootInfo::resolv_conf));
+    return text;
 }
 
 namespace {

@@ -59,6 +59,10 @@ struct PublishSpec {
 };
 
 Result<NetSpec> parse_net(std::string_view text);
+// The /etc/resolv.conf text for --dns servers: one line naming the first
+// bad address, or more than kMaxDns of them, is an error.
+inline constexpr size_t kMaxDns = 3;
+Result<std::string> resolv_conf_text(const std::vector<std::string>& servers);
 Result<PublishSpec> parse_publish(std::string_view text);
 
 // Interrupt test and benchmark knobs (guest tests, bench/): not on the CLI.
@@ -114,6 +118,9 @@ struct VmConfig {
     // a CLI can tear them down off the critical path (see cli/fast_exit).
     bool defer_teardown = false;
     std::string hostname = "lightvm";
+    // --dns: name servers (IPv4/IPv6 addresses, at most 3 as glibc reads)
+    // the guest's /etc/resolv.conf names, in place of the rootfs's file.
+    std::vector<std::string> dns;
     std::vector<ShareSpec> shares;
     std::vector<DiskSpec> disks;
     // --tmpfs PATH[:SIZE]: file systems in guest RAM. /tmp and /dev/shm get

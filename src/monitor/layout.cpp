@@ -321,6 +321,7 @@ Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& 
                               " bytes long (at most " + std::to_string(sizeof boot.exe_path - 1) + ")");
     copy_string(boot.exe_path, sizeof boot.exe_path, exe);
     copy_string(boot.hostname, sizeof boot.hostname, cfg.hostname);
+    copy_string(boot.resolv_conf, sizeof boot.resolv_conf, TRY(resolv_conf_text(cfg.dns)));
     boot.net_mode = uses_host_sockets(cfg.net) ? abi::kNetModeHost : abi::kNetModeNone;
     boot.net_published = static_cast<uint32_t>(cfg.publish.size());
     std::copy(host.stdio_mode, host.stdio_mode + 3, boot.stdio_mode);

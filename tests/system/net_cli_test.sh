@@ -214,6 +214,38 @@ if [ "$(id -u)" -eq 0 ] && command -v pasta >/dev/null && command -v ip >/dev/nu
     RC=$?
     if [ "$body" = "hello" ] && [ "$RC" -eq 0 ]; then pass "--net user with -p: host curl reaches the guest server"
     else fail "--net user with -p: host curl reaches the guest server" "body '$body', status $RC: $(head -c 300 "$T/userserve.err")"; fi
+    # --dns: the guest's /etc/resolv.conf names a DNS server made here (any
+    # A query gets 192.0.2.123, others no answer), and glibc's getent finds
+    # a name through it, the query going out through pasta.
+    cat >"$T/dns.py" <<'PYEOF'
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+open(sys.argv[2], "w").close()
+while True:
+    q, peer = s.recvfrom(512)
+    end = 12
+    while q[end]:
+        end += q[end] + 1
+    qtype = struct.unpack(">H", q[end + 1:end + 3])[0]
+    question = q[12:end + 5]
+    answers = b""
+    if qtype == 1:
+        answers = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + socket.inet_aton("192.0.2.123")
+    header = q[:2] + struct.pack(">HHHHH", 0x8180, 1, 1 if answers else 0, 0, 0)
+    s.sendto(header + question + answers, peer)
+PYEOF
+    python3 "$T/dns.py" "$OUT_IP" "$T/dns.ready" &
+    DNSPID=$!
+    for _ in $(seq 100); do [ -e "$T/dns.ready" ] && break; sleep 0.05; done
+    run "$L" run --timeout 20 --net user --dns "$OUT_IP" --rootfs /:ro "$BUSYBOX" cat /etc/resolv.conf
+    expect "--dns: the guest's /etc/resolv.conf names the server" 0 "nameserver $OUT_IP"
+    run "$L" run --timeout 20 --net user --dns "$OUT_IP" --rootfs /:ro /usr/bin/getent hosts lightvm-test.example
+    if [ "$RC" -eq 0 ] && grep -q "^192.0.2.123 *lightvm-test.example" "$T/out"; then
+        pass "--net user --dns: glibc's getent resolves a name through the server"
+    else fail "--net user --dns: glibc's getent resolves a name through the server" "$(describe)"; fi
+    kill $DNSPID 2>/dev/null
+    wait $DNSPID 2>/dev/null
     "$L" run --net user "$BUSYBOX" sleep 30 >/dev/null 2>&1 &
     VM=$!
     sleep 1
@@ -236,6 +268,8 @@ expect_error "--net ns: a file that is not a namespace" 125 "--net ns:/etc/hostn
 # 7. Errors: one line; status 2 for a bad option (usage), 125 for a host port in use.
 run "$L" run --net bridge "$G/hello.musl"
 expect_error "--net with an unknown mode" 2 "--net: unknown mode 'bridge'"
+run "$L" run --dns 10.0.0.x "$G/hello.musl"
+expect_error "--dns with a bad address" 2 "--dns: '10.0.0.x' is not an IP address"
 run "$L" run -p 80 "$G/hello.musl"
 expect_error "-p without a guest port" 2 "-p 80: expected [HOSTIP:]HOSTPORT:GUESTPORT"
 run "$L" run -p 8080:99999 "$G/hello.musl"

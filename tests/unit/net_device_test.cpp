@@ -86,6 +86,21 @@ TEST(NetConfig, ParsesPublishSpecs) {
     }
 }
 
+// --dns: the resolv.conf text, or one line naming the bad address.
+TEST(NetOptions, DnsServersBecomeResolvConfText) {
+    EXPECT_EQ(*resolv_conf_text({}), "");
+    EXPECT_EQ(*resolv_conf_text({"192.0.2.1", "fd00::53"}), "nameserver 192.0.2.1\nnameserver fd00::53\n");
+    auto bad = resolv_conf_text({"192.0.2.1", "example.org"});
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().to_string(), "--dns: 'example.org' is not an IP address");
+    auto many = resolv_conf_text({"1.1.1.1", "1.1.1.2", "1.1.1.3", "1.1.1.4"});
+    ASSERT_FALSE(many);
+    EXPECT_NE(many.error().to_string().find("at most 3"), std::string::npos);
+    // The longest text fits the boot page's field.
+    const std::string v6 = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";
+    EXPECT_LT(resolv_conf_text({v6, v6, v6})->size(), sizeof(abi::BootInfo::resolv_conf));
+}
+
 // --net ns:PATH that is not there, or not a network namespace: one line
 // naming the option (status 125 from the CLI), before any socket exists.
 TEST(NetNamespace, MissingOrWrongPathIsAnError) {

@@ -109,6 +109,8 @@ ProcFile proc_file_lookup(const char* a, size_t n) {
         return ProcFile::CpuPossible;
     if (equals(a, n, "/sys/devices/virtual/lightvm/generation"))
         return ProcFile::CloneGeneration;
+    if (boot().resolv_conf[0] && equals(a, n, "/etc/resolv.conf"))
+        return ProcFile::ResolvConf;
     return ProcFile::None;
 }
 
@@ -152,6 +154,14 @@ const char* proc_file_open(ProcFile which, uint32_t* len, uint32_t* cap) {
         *len = static_cast<uint32_t>(which == ProcFile::LoadAvg ? loadavg(text)
                                      : which == ProcFile::Uptime ? uptime(text)
                                                                  : system_stat(text));
+        return text;
+    }
+    case ProcFile::ResolvConf: {  // the boot page's text: set before boot, never changed
+        const char* text = boot().resolv_conf;
+        uint32_t n = 0;
+        while (n < sizeof boot().resolv_conf && text[n])
+            ++n;
+        *len = n;
         return text;
     }
     case ProcFile::SelfAuxv:

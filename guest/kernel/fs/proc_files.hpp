@@ -2,7 +2,8 @@
 // the kernel: /proc/cpuinfo (CPUID as the guest sees it), /proc/meminfo,
 // /proc/self/auxv, /sys/devices/system/cpu/{online,possible},
 // /sys/devices/virtual/lightvm/generation (BootInfo.clone_generation: it
-// changes in every VM restored from a snapshot). They are
+// changes in every VM restored from a snapshot), and /etc/resolv.conf when
+// --dns names the servers. They are
 // served by the synthetic file type (synthetic_files.cpp) and take
 // precedence over any --rootfs: the host's /proc describes the host.
 #pragma once
@@ -23,7 +24,8 @@ enum class ProcFile : uint8_t {
     LoadAvg,
     Uptime,
     Stat,
-    CloneGeneration
+    CloneGeneration,
+    ResolvConf  // /etc/resolv.conf with --dns (BootInfo.resolv_conf), over the rootfs's
 };
 
 // Which of the files a normalised absolute guest path names (None: none).
