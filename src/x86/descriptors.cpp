@@ -130,7 +130,13 @@ Result<void> write_service_gate(GuestMemory& mem, uint64_t entry, uint64_t ist_t
     gate.offset_lo = entry & 0xffff;
     gate.selector = abi::kKernelCs;
     gate.ist = static_cast<uint8_t>(abi::kSvcIst);
-    gate.type_attr = 0xef;  // present, DPL 3 (`int3` from CPL3), 64-bit trap gate
+    // Present, DPL 3 (`int3` from CPL3), 64-bit *interrupt* gate: IF is 0
+    // while the CPL0 code runs (its iretq restores it), so the monitor
+    // waits for the window instead of injecting there. With a trap gate an
+    // interrupt taken in the service ran its CPL3 handler under PVM's
+    // CPL0 emulation (~2.5 us an instruction here): a handler that re-arms
+    // its 200 us timer never caught up and the guest hung (IrqTest).
+    gate.type_attr = 0xee;
     gate.offset_mid = (entry >> 16) & 0xffff;
     gate.offset_hi = static_cast<uint32_t>(entry >> 32);
     return mem.write(abi::idt_gpa(cpu) + 3 * sizeof(IdtGate), gate);

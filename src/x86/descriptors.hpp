@@ -58,7 +58,8 @@ Result<void> write_interrupt_gates(GuestMemory& mem, uint64_t entry, uint64_t is
 
 // Does the I/O bitmap in guest memory allow `port` from CPL3? (tests)
 // Vector 3 (`int3`) to the guest kernel's CPL0 service on its own stack
-// (KernelHeader.svc_entry/svc_stack_top, abi.h).
+// (KernelHeader.svc_entry/svc_stack_top, abi.h), an interrupt gate: no
+// interrupt is delivered while CPL0 code runs.
 Result<void> write_service_gate(GuestMemory& mem, uint64_t entry, uint64_t ist_top, uint32_t cpu = 0);
 
 // Vector 14 to the guest kernel's page-fault stub, and TSS.RSP0 to its fault

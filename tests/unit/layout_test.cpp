@@ -318,6 +318,7 @@ TEST_F(GuestImageTest, PageTablesAndDescriptors) {
     ASSERT_TRUE(gate);
     EXPECT_EQ(gate->ist, abi::kSvcIst);
     EXPECT_EQ(gate->selector, abi::kKernelCs);
+    EXPECT_EQ(gate->type_attr, 0xee);  // DPL 3 interrupt gate: no interrupt lands in CPL0 code
     EXPECT_TRUE(*x86::io_port_allowed(mem, abi::kHypercallPortBase));
     EXPECT_FALSE(*x86::io_port_allowed(mem, abi::kFaultPort));
     // Exceptions taken at CPL3 write their frame into the kernel's fault record.
