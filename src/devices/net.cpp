@@ -349,6 +349,8 @@ Result<void> NetDevice::hypercall(GuestMemory& mem, uint64_t arg_gpa) {
     uint32_t state_fd = ~0u;  // whose poll state to report
     switch (r.op) {
     case abi::kNetSocket:
+        if (m_mode == NetMode::User)  // the first one waits for pasta (user_net.hpp)
+            TRY(m_user.ready());
         res = do_socket(r.arg, r.arg2, r.flags);
         if (res >= 0)
             state_fd = static_cast<uint32_t>(res);

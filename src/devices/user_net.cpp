@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/stop.hpp"
 #include "common/unique_fd.hpp"
 
 namespace lightvm {
@@ -93,7 +94,7 @@ std::vector<std::string> pasta_args() {
 
 // The fds the supervisor and pasta need, at fixed numbers (everything else
 // the monitor holds is closed in the supervisor).
-enum : int { kFdNs = 3, kFdLife = 4, kFdErr = 5, kFdLog = 6, kFdHostNs = 7, kFdCount = 8 };
+enum : int { kFdNs = 3, kFdLife = 4, kFdErr = 5, kFdLog = 6, kFdHostNs = 7, kFdReady = 8, kFdCount = 9 };
 static_assert(kFdNs == kPastaNsFd);
 
 void keep_only(const int (&from)[kFdCount - 3]) {
@@ -123,6 +124,7 @@ void default_signals() {
         ::dup2(kFdLog, 2);
         ::close(kFdLife);
         ::close(kFdHostNs);
+        ::close(kFdReady);
         ::fcntl(kFdErr, F_SETFD, FD_CLOEXEC);
         ::execvp("pasta", argv);
     }
@@ -131,10 +133,32 @@ void default_signals() {
     ::_exit(127);
 }
 
-// The supervisor: pasta's parent. pasta drops capabilities, which clears
-// a parent-death signal, so this process ends it instead: when the monitor
-// is gone (the life pipe's last writer closed: any exit, SIGKILL included)
-// it stops pasta; when pasta ends first it ends with pasta's status.
+// pasta is ready when the namespace has its default route: one byte on the
+// ready pipe. Not ready in kReadyTimeoutNs: a line in pasta's log, and the
+// pipe closes without the byte (so does pasta ending first).
+bool await_route(int pidfd) {
+    const uint64_t deadline = now_ns() + kReadyTimeoutNs;
+    pollfd p[2] = {{kFdLife, POLLIN, 0}, {pidfd, POLLIN, 0}};
+    const timespec slice{0, kReadyPollNs};
+    while (!has_default_route()) {
+        if (now_ns() > deadline) {
+            static const char kLate[] = "pasta did not configure the network within 10 s\n";
+            (void)!::write(kFdLog, kLate, sizeof kLate - 1);
+            return false;
+        }
+        int r = ::ppoll(p, pidfd < 0 ? 1 : 2, &slice, nullptr);
+        if (r > 0)  // the monitor or pasta ended
+            return false;
+    }
+    (void)!::write(kFdReady, "1", 1);
+    return true;
+}
+
+// The supervisor: pasta's parent, in the VM's namespace. It tells the
+// monitor when pasta has configured the namespace, and it ends pasta when
+// the monitor is gone (the life pipe's last writer closed: any exit,
+// SIGKILL included) — pasta drops capabilities, which clears a
+// parent-death signal. When pasta ends first it ends with pasta's status.
 [[noreturn]] void supervise(char* const* argv) {
     ::setpgid(0, 0);  // the terminal's Ctrl-C is the guest's, not ours
     default_signals();
@@ -143,8 +167,10 @@ void default_signals() {
         exec_pasta(argv);
     ::close(kFdErr);
     int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pasta, 0));
+    bool up = await_route(pidfd);
+    ::close(kFdReady);
     pollfd p[2] = {{kFdLife, POLLIN, 0}, {pidfd, POLLIN, 0}};
-    while (::poll(p, pidfd < 0 ? 1 : 2, -1) < 0 && errno == EINTR) {
+    while (up && ::poll(p, pidfd < 0 ? 1 : 2, -1) < 0 && errno == EINTR) {
     }
     if (!(p[1].revents & POLLIN))
         ::kill(pasta, SIGTERM);
@@ -155,7 +181,8 @@ void default_signals() {
 
 struct Spawned {
     pid_t supervisor;
-    UniqueFd life;  // the write end: closes when the monitor ends
+    UniqueFd life;   // the write end: closes when the monitor ends
+    UniqueFd ready;  // the read end: a byte when pasta is ready
 };
 
 // fork the supervisor, which runs pasta in the host's namespace (it reads
@@ -174,14 +201,19 @@ Result<Spawned> spawn_pasta(int host_ns, int vm_ns, int log_fd) {
     if (::pipe2(l, O_CLOEXEC) != 0)
         return sys_error(kWhere);
     UniqueFd life_rd(l[0]), life_wr(l[1]);
+    int r[2];
+    if (::pipe2(r, O_CLOEXEC) != 0)
+        return sys_error(kWhere);
+    UniqueFd ready_rd(r[0]), ready_wr(r[1]);
     pid_t pid = ::fork();
     if (pid < 0)
         return sys_error(std::string(kWhere) + ": fork");
     if (pid == 0) {
-        keep_only({vm_ns, life_rd.get(), err_wr.get(), log_fd, host_ns});
+        keep_only({vm_ns, life_rd.get(), err_wr.get(), log_fd, host_ns, ready_wr.get()});
         supervise(argv.data());
     }
     err_wr = UniqueFd();
+    ready_wr = UniqueFd();
     int code = 0;
     ssize_t n;
     do
@@ -193,24 +225,7 @@ Result<Spawned> spawn_pasta(int host_ns, int vm_ns, int log_fd) {
             return make_error(ErrorKind::BadInput, kWhere, "pasta not found (install Debian's passt package)");
         return sys_error(std::string(kWhere) + ": starting pasta", code);
     }
-    return Spawned{pid, std::move(life_wr)};
-}
-
-Result<void> wait_ready(pid_t supervisor, int log_fd) {
-    const uint64_t deadline = now_ns() + kReadyTimeoutNs;
-    for (;;) {
-        if (has_default_route())
-            return {};
-        if (::waitpid(supervisor, nullptr, WNOHANG) == supervisor) {
-            std::string why = last_line(log_fd);
-            return make_error(ErrorKind::BadInput, kWhere,
-                              "pasta failed" + (why.empty() ? std::string() : ": " + why));
-        }
-        if (now_ns() > deadline)
-            return make_error(ErrorKind::BadInput, kWhere, "pasta did not configure the network within 10 s");
-        timespec ts{0, kReadyPollNs};
-        ::nanosleep(&ts, nullptr);
-    }
+    return Spawned{pid, std::move(life_wr), std::move(ready_rd)};
 }
 
 }  // namespace
@@ -233,8 +248,33 @@ Result<UserNetwork> UserNetwork::start() {
     if (!log.valid())
         return sys_error(kWhere);
     Spawned sp = TRY(spawn_pasta(host_ns.get(), vm_ns.get(), log.get()));
-    TRY(wait_ready(sp.supervisor, log.get()));  // on failure the life pipe closes: pasta is stopped
-    return UserNetwork{sp.supervisor, std::move(sp.life)};
+    UserNetwork n;
+    n.supervisor_pid = sp.supervisor;
+    n.life = std::move(sp.life);
+    n.ready_fd = std::move(sp.ready);
+    n.log = std::move(log);
+    return n;
+}
+
+Result<void> UserNetwork::ready() {
+    if (m_up)
+        return {};
+    pollfd p{ready_fd.get(), POLLIN, 0};
+    while (!stop_requested()) {
+        int r = ::poll(&p, 1, 100);  // the supervisor answers within 10 s
+        if (r < 0 && errno != EINTR)
+            return sys_error(kWhere);
+        if (r <= 0)
+            continue;
+        char byte = 0;
+        if (::read(ready_fd.get(), &byte, 1) == 1) {
+            m_up = true;
+            return {};
+        }
+        std::string why = last_line(log.get());
+        return make_error(ErrorKind::BadInput, kWhere, "pasta failed" + (why.empty() ? std::string() : ": " + why));
+    }
+    return make_error(ErrorKind::BadInput, kWhere, "stopped while pasta was starting");
 }
 
 }  // namespace lightvm

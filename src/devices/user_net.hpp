@@ -17,15 +17,25 @@ namespace lightvm {
 struct UserNetwork {
     // Moves the calling thread (the monitor's main thread, before any vCPU
     // thread exists: namespaces are per thread and inherited) into a new
-    // network namespace, starts pasta on it and waits until the namespace
-    // has a default route. One-line errors: no pasta binary, no privilege
-    // to create a namespace, pasta failing to configure it.
-    // pasta is stopped when the monitor process ends, however it ends (a
-    // supervisor process waits for that: the sandboxed monitor may not kill).
+    // network namespace and starts pasta on it, without waiting for pasta
+    // to configure it (~20 ms, docs/benchmarks.md §17): ready() does, at the
+    // guest's first socket. One-line errors: no pasta binary, no privilege
+    // to create a namespace. pasta is stopped when the monitor process
+    // ends, however it ends (a supervisor process waits for that: the
+    // sandboxed monitor may not kill).
     static Result<UserNetwork> start();
+
+    // Waits (stoppable) until pasta has configured the namespace; then
+    // returns at once. "--net user: pasta failed: <its last line>".
+    Result<void> ready();
 
     pid_t supervisor_pid = -1;  // pasta's parent
     UniqueFd life;              // closing it (the monitor ending) stops pasta
+    UniqueFd ready_fd;          // a byte when pasta is ready; EOF: it failed
+    UniqueFd log;               // pasta's stderr (memfd)
+
+private:
+    bool m_up = false;
 };
 
 }  // namespace lightvm
