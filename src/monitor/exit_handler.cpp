@@ -1,5 +1,6 @@
 #include "monitor/exit_handler.hpp"
 
+#include <cerrno>
 #include <cinttypes>
 
 #include "devices/block.hpp"
@@ -24,6 +25,16 @@ Result<void> hostile(const std::string& what) {
     return make_error(ErrorKind::GuestFault, "", what);  // reported as "guest stopped: <what>"
 }
 
+// kHcCpu in a VM that runs one vCPU: -ENODEV, for good. A guest may ask
+// legitimately: one restored from a snapshot of a VM allowed several vCPUs
+// (it started only one, or it could not have been saved) believes it may
+// start more; the guest then stops asking.
+Result<void> no_other_vcpus(GuestMemory& mem, uint64_t arg) {
+    auto hc = TRY(mem.read<abi::HcCpu>(arg));
+    hc.result = -ENODEV;
+    return mem.write(arg, hc);
+}
+
 Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& outcome) {
     switch (nr) {
     case abi::kHcExit:
@@ -38,7 +49,7 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
         return d.smp ? d.smp->sleep(d.vcpu_index, arg) : d.system.hc_sleep(arg);
     case abi::kHcCpu:
         if (!d.smp)
-            return hostile("vCPU hypercall in a VM with one vCPU");
+            return no_other_vcpus(d.mem, arg);
         return d.smp->hypercall(d.vcpu_index, arg);
     case abi::kHcSetFsBase:
         return d.system.hc_set_fs_base(arg, d.cpu);

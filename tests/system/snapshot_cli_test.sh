@@ -27,6 +27,15 @@ second=$OUT
 run "$L" run --restore "$T/snap"
 expect "a snapshot restores again, with the same result" 0 "$second"
 
+# A VM allowed two vCPUs that had started one is saved; restored (on one
+# vCPU), it gets work for two: the guest's request for a second vCPU is
+# refused for good and it carries on (it was stopped as hostile before).
+run "$L" run --cpus 2 --save "$T/two" --save-after 0.3 --save-stop "$BUSYBOX" sh -c \
+    'sleep 1; yes >/dev/null & yes >/dev/null & sleep 0.3; kill %1 %2; nproc; echo done'
+run "$L" run --restore "$T/two"
+expect "restored from a --cpus 2 VM, work for two vCPUs runs on the one it has" 0 "1
+done"
+
 # A restored VM saved again, and restored again: the three parts are the whole.
 run "$L" run --fs "$T" --save "$T/r1" --save-after 0.35 --save-stop "$C" 20 40 "$T/input.txt"
 part1=$OUT

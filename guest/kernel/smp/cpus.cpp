@@ -1,6 +1,7 @@
 #include "kernel/smp/cpus.hpp"
 
 #include "arch/x86_64/cpu.hpp"
+#include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/kstack.hpp"
 #include "kernel/proc/task.hpp"
@@ -46,9 +47,11 @@ bool cpu_start(uint32_t k) {
     lvm_cpu_table[k].boot_stack_top = stack.top;
     c.online = 1;
     cpu_call(abi::kCpuStart, k, 0);
-    if (this_cpu().hc_cpu.result != 0) {
+    if (const int64_t r = this_cpu().hc_cpu.result; r != 0) {
         c.online = 0;
         kstack_free(stack);
+        if (r == -err::kNoDev)  // the VM runs on fewer vCPUs than booted with (restored): for good
+            g_possible = g_online;
         return false;
     }
     g_online++;
