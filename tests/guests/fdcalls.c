@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -543,6 +544,32 @@ static void past_eof(void) {
     close(fd);
 }
 
+// RLIMIT_NOFILE's soft limit bounds new descriptors: open beyond it is
+// EMFILE, dup2 to it EBADF, F_DUPFD from it EINVAL (as Linux).
+static void fd_limit(void) {
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_NOFILE, &old);
+    lim.rlim_cur = 16;
+    lim.rlim_max = old.rlim_max;
+    printf("setrlimit NOFILE 16: %d\n", setrlimit(RLIMIT_NOFILE, &lim));
+    int last = -1, fd;
+    while ((fd = open("/dev/null", O_RDONLY)) >= 0)
+        last = fd;
+    printf("open until full: last fd %d, then %s\n", last, strerror(errno));
+    int r = dup2(0, 16);
+    printf("dup2(0, 16): %d %s\n", r, r < 0 ? strerror(errno) : "");
+    r = fcntl(0, F_DUPFD, 16);
+    printf("F_DUPFD 16: %d %s\n", r, r < 0 ? strerror(errno) : "");
+    r = fcntl(0, F_DUPFD, 3);
+    printf("F_DUPFD 3 when full: %d %s\n", r, r < 0 ? strerror(errno) : "");
+    for (fd = 3; fd <= last; ++fd)
+        close(fd);
+    printf("restore: %d\n", setrlimit(RLIMIT_NOFILE, &old));
+    fd = open("/dev/null", O_RDONLY);
+    printf("open after restore: %s\n", fd >= 0 ? "ok" : strerror(errno));
+    close(fd);
+}
+
 int main(int argc, char** argv) {
     (void)argc;
     (void)argv;
@@ -552,5 +579,6 @@ int main(int argc, char** argv) {
     copies();
     reopens();
     chroots();
+    fd_limit();
     return 0;
 }

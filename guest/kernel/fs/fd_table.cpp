@@ -6,6 +6,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/mm/kmem.hpp"
 #include "kernel/proc/task.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
@@ -88,10 +89,15 @@ OpenFile* fd_get(long fd) {
     return fds()[fd].file;
 }
 
+long fd_limit() {
+    uint64_t soft = current_process()->rlimit[RLIMIT_NOFILE][0];
+    return soft < static_cast<uint64_t>(kMaxFds) ? static_cast<long>(soft) : kMaxFds;
+}
+
 long fd_install(OpenFile* f, long min_fd, bool cloexec) {
     if (min_fd < 0)
         return -err::kInval;
-    for (long i = min_fd; i < kMaxFds; ++i) {
+    for (long i = min_fd, end = fd_limit(); i < end; ++i) {
         if (!fds()[i].file) {
             fds()[i] = {f, cloexec};
             return i;

@@ -46,7 +46,11 @@ void file_set_unwatch(void (*fn)(OpenFile* f));
 bool file_set_path(OpenFile* f, const char* path, size_t len);
 
 OpenFile* fd_get(long fd);
-// Installs f at the lowest free fd >= min_fd; consumes the caller's reference on success.
+// New descriptors stay below this: the caller's soft RLIMIT_NOFILE, at
+// most kMaxFds (the table's size).
+long fd_limit();
+// Installs f at the lowest free fd >= min_fd (below fd_limit(), else
+// EMFILE); consumes the caller's reference on success.
 long fd_install(OpenFile* f, long min_fd, bool cloexec);
 // Installs f at exactly `fd`, closing what was there.
 long fd_install_at(OpenFile* f, long fd, bool cloexec);

@@ -190,7 +190,7 @@ static long dup_to(long from, long to, bool cloexec) {
     OpenFile* f = fd_get(from);
     if (!f)
         return -err::kBadF;
-    if (to < 0 || to >= kMaxFds)
+    if (to < 0 || to >= fd_limit())
         return -err::kBadF;
     file_get(f);
     return fd_install_at(f, to, cloexec);
@@ -219,7 +219,7 @@ long sys_fcntl(const SyscallArgs& a) {
     case F_DUPFD:
     case F_DUPFD_CLOEXEC:
     {
-        if (static_cast<int64_t>(a.a2) < 0 || a.a2 >= kMaxFds)
+        if (static_cast<int64_t>(a.a2) < 0 || a.a2 >= static_cast<uint64_t>(fd_limit()))
             return -err::kInval;
         file_get(f);
         long r = fd_install(f, fd_arg(a.a2), a.a1 == F_DUPFD_CLOEXEC);

@@ -63,8 +63,9 @@ long sys_arch_prctl(const SyscallArgs& a) {
     }
 }
 
-// Limits live in the process; new values are kept (getrlimit returns them)
-// but only RLIMIT_NOFILE's ceiling (kMaxFds) is a real limit today.
+// Limits live in the process; new values are kept (getrlimit returns them).
+// Enforced: RLIMIT_NOFILE's soft limit (fd_limit, up to kMaxFds) and
+// RLIMIT_STACK at exec; the others are not.
 static long get_rlimit(unsigned resource, uint64_t addr) {
     return copy_to_user(addr, current_process()->rlimit[resource], sizeof(rlimit64));
 }
