@@ -36,12 +36,19 @@ wait_port() {
     return 1
 }
 
-mkdir -p "$T/www"
-echo "page from the host" >"$T/www/index.html"
-HOST_PORT=$(free_port)
-(cd "$T/www" && exec python3 -m http.server "$HOST_PORT" --bind 127.0.0.1 >/dev/null 2>&1) &
-PIDS="$PIDS $!"
-wait_port "$HOST_PORT" || fail "host http server starts"
+# serve_page DIR TEXT BIND: a host http server on BIND for DIR/index.html
+# holding TEXT; sets PAGE_PORT to its port.
+serve_page() {
+    mkdir -p "$1"
+    echo "$2" >"$1/index.html"
+    PAGE_PORT=$(free_port)
+    (cd "$1" && exec python3 -m http.server "$PAGE_PORT" --bind "$3" >/dev/null 2>&1) &
+    PIDS="$PIDS $!"
+    wait_port "$PAGE_PORT" || fail "host http server on $3 starts"
+}
+
+serve_page "$T/www" "page from the host" 127.0.0.1
+HOST_PORT=$PAGE_PORT
 
 # 1. A guest server published with -p, fetched by host curl: 1000 requests,
 #    one connection each, all answered.
@@ -185,12 +192,8 @@ fi
 OUT_IP=198.51.100.77
 if [ "$(id -u)" -eq 0 ] && command -v pasta >/dev/null && command -v ip >/dev/null &&
     ip addr add "$OUT_IP/32" dev lo 2>/dev/null; then
-    mkdir -p "$T/outwww"
-    echo "page from outside" >"$T/outwww/index.html"
-    OUTP=$(free_port)
-    (cd "$T/outwww" && exec python3 -m http.server "$OUTP" --bind 0.0.0.0 >/dev/null 2>&1) &
-    PIDS="$PIDS $!"
-    wait_port "$OUTP" || fail "host http server on 0.0.0.0 starts"
+    serve_page "$T/outwww" "page from outside" 0.0.0.0
+    OUTP=$PAGE_PORT
     pastas() { pgrep -x pasta | wc -l; }
     before=$(pastas)
     run "$L" run --timeout 20 --net user "$BUSYBOX" wget -q -O - "http://$OUT_IP:$OUTP/"
