@@ -249,6 +249,29 @@ PYEOF
     else fail "--net user --dns: glibc's getent resolves a name through the server" "$(describe)"; fi
     kill $DNSPID 2>/dev/null
     wait $DNSPID 2>/dev/null
+    # -p HOST:GUEST/udp under --net user: a guest UDP server (python3)
+    # answers a host client (retried until the guest is up).
+    if [ -x /usr/bin/python3 ]; then
+        P=$(free_port)
+        "$L" run --timeout 30 --net user --rootfs /:ro -p "127.0.0.1:$P:53/udp" /usr/bin/python3 -c \
+            "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('0.0.0.0',53)); d,a=s.recvfrom(100); s.sendto(d.upper(),a)" \
+            >"$T/udpserve.out" 2>&1 &
+        VM=$!
+        got=$(python3 -c "
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+for _ in range(50):
+    s.sendto(b'ping', ('127.0.0.1', $P))
+    try:
+        print(s.recv(100).decode()); break
+    except OSError:
+        pass")
+        wait $VM
+        RC=$?
+        if [ "$got" = "PING" ] && [ "$RC" -eq 0 ]; then pass "--net user with -p /udp: a host client gets the guest's answer"
+        else fail "--net user with -p /udp: a host client gets the guest's answer" "got '$got', status $RC: $(head -c 300 "$T/udpserve.out")"; fi
+    fi
     "$L" run --net user "$BUSYBOX" sleep 30 >/dev/null 2>&1 &
     VM=$!
     sleep 1
