@@ -83,7 +83,14 @@ long stdin_read(void* buf, size_t len) {
 unsigned stream_of(FileKind k) { return k == FileKind::Stderr ? abi::kStreamStderr : abi::kStreamStdout; }
 uint32_t stdio_index(FileKind k) { return k == FileKind::Stdin ? 0 : k == FileKind::Stdout ? 1 : 2; }
 
+bool tostop();  // TOSTOP in the terminal's c_lflag (below, with the settings)
+
 long console_read(OpenFile* f, void* buf, size_t len, int64_t) {
+    // A background job reading the terminal: SIGTTIN first (before any
+    // byte is taken: the input stays for the foreground job).
+    if (file_is_tty(f))
+        if (long r = tty_job_check(SIGTTIN))
+            return r;
     if (f->kind == FileKind::Stdin)
         return stdin_read(buf, len);
     // Reading a terminal's output side works on Linux (same tty); pipes/files do not.
@@ -91,6 +98,11 @@ long console_read(OpenFile* f, void* buf, size_t len, int64_t) {
 }
 
 long console_file_write(OpenFile* f, const void* buf, size_t len, int64_t) {
+    // With TOSTOP a background job's output stops it (SIGTTOU); without,
+    // background output is mixed in, as usual.
+    if (file_is_tty(f) && tostop())
+        if (long r = tty_job_check(SIGTTOU))
+            return r;
     if (f->kind == FileKind::Stdin)
         return file_is_tty(f) ? console_write(abi::kStreamStdout, buf, len) : -err::kBadF;
     return console_write(stream_of(f->kind), buf, len);
@@ -149,10 +161,35 @@ TtySettings& tty() {
     return g_tty;
 }
 
+bool tostop() { return (tty().t.c_lflag & TOSTOP) != 0; }
+
+// The requests that change the terminal, which a background job may not do
+// without SIGTTOU (Linux's tty_check_change callers: set_termios,
+// tiocspgrp, tty_perform_flush, TCXONC, and the break/drain prologue of
+// tty_ioctl). Reading settings and TIOCSWINSZ are not checked, as Linux.
+bool changes_terminal(uint64_t request) {
+    switch (request) {
+    case TCSETS:
+    case TCSETSW:
+    case TCSETSF:
+    case TCSBRK:
+    case TCFLSH:
+    case TCXONC:
+    case TIOCSPGRP:
+        return true;
+    default:
+        return false;
+    }
+}
+
 // The terminal ioctls programs use to ask and set how the terminal behaves.
 long console_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
     if (!file_is_tty(f))
         return -err::kNotTy;
+    if (changes_terminal(request))
+        if (long r = tty_job_check(SIGTTOU))
+            // tiocspgrp turns the orphaned group's EIO into ENOTTY (Linux).
+            return request == TIOCSPGRP && r == -err::kIo ? -err::kNotTy : r;
     switch (request) {
     case TCGETS:  // the kernel's struct termios (not the C library's larger one)
         return copy_to_user(arg, &tty().t, sizeof(termios));

@@ -6,7 +6,9 @@
 #include "kernel/errno.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/signal.hpp"
+#include "kernel/proc/task.hpp"
 #include "kernel/syscalls/frame.hpp"
+#include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
@@ -59,6 +61,55 @@ bool signal_group(uint32_t pgid, int sig, const KSigInfo& info) {
         any = true;
     }
     return any;
+}
+
+bool pgrp_orphaned(uint32_t pgid) {
+    // The VM's first process is a parent like any other: Linux skips a
+    // parent that is the global init, but ours is the program (often a
+    // shell) and its jobs must stay stoppable, as a container's init's are.
+    for (Process* p = process_next(nullptr); p; p = process_next(p)) {
+        if (p->pgid != pgid || p->state != ProcState::Alive)
+            continue;
+        const Process* up = p->parent;
+        if (up && up->state == ProcState::Alive && up->pgid != pgid && up->sid == p->sid)
+            return false;
+    }
+    return true;
+}
+
+namespace {
+
+// The console is the controlling terminal of the first process's session
+// only: a process that left it (setsid) has none on Linux, and no
+// job-control checks apply to it.
+bool in_tty_session(const Process* p) {
+    const Process* first = process_first();
+    return first && p->sid == first->sid;
+}
+
+// Linux's is_ignored(): blocked by the calling thread or SIG_IGN.
+bool blocked_or_ignored(const Task* t, int sig) {
+    return (t->sigmask & sig_bit(sig)) ||
+           t->process->sig.hand->action[sig - 1].handler == reinterpret_cast<uint64_t>(SIG_IGN);
+}
+
+}  // namespace
+
+long tty_job_check(int sig) {
+    Task* t = current();
+    Process* me = t->process;
+    const uint32_t fg = tty_foreground_pgrp();
+    if (!in_tty_session(me) || !fg || me->pgid == fg)
+        return 0;
+    if (blocked_or_ignored(t, sig))
+        return sig == SIGTTIN ? -err::kIo : 0;  // a write or a setting goes ahead; a read cannot
+    if (pgrp_orphaned(me->pgid))
+        return -err::kIo;  // a stop would be for ever
+    KSigInfo info{};
+    info.signo = sig;
+    info.code = SI_KERNEL;  // Linux's kill_pgrp(..., priv = 1)
+    signal_group(me->pgid, sig, info);
+    return -ERESTARTSYS;
 }
 
 long sys_getpgid(const SyscallArgs& a) {

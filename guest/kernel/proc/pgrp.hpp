@@ -20,4 +20,19 @@ long tty_set_foreground_pgrp(int32_t pgrp);
 // Sends sig to every live process of group pgid; false when it has none.
 bool signal_group(uint32_t pgid, int sig, const KSigInfo& info);
 
+// An orphaned process group (POSIX; Linux's will_become_orphaned_pgrp): no
+// live member has a live parent in another group of the same session, so no
+// job-control shell is there to continue it if it stopped.
+bool pgrp_orphaned(uint32_t pgid);
+// The job-control check before the caller touches the console (Linux's
+// __tty_check_change; POSIX "General Terminal Interface", 11.1.4): a
+// process of the terminal's session outside its foreground group gets
+// `sig` (SIGTTIN for a read; SIGTTOU for a write with TOSTOP, tcsetattr,
+// tcsetpgrp, tcflush, ...) sent to its whole group and -ERESTARTSYS: the
+// default action stops the group and the call restarts when continued; a
+// handler makes it EINTR (or a restart with SA_RESTART). When the caller
+// blocks or ignores sig, 0 (go ahead) for SIGTTOU and -EIO for SIGTTIN;
+// an orphaned group gets -EIO (nobody would continue it). 0 otherwise.
+long tty_job_check(int sig);
+
 }  // namespace lightvm::guest
