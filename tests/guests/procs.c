@@ -288,7 +288,8 @@ static void sessions(void) {
         pid_t sid = setsid();
         say("setsid gives own pid: %d, getsid %d, getpgrp %d\n", sid == getpid(), getsid(0) == getpid(),
             getpgrp() == getpid());
-        say("setsid again: %d %s\n", setsid(), strerror(errno));
+        pid_t again = setsid();
+        say("setsid again: %d %s\n", again, strerror(errno));
         _exit(0);
     }
     waitpid(p, NULL, 0);
@@ -298,8 +299,11 @@ static void sessions(void) {
         _exit(0);
     }
     waitpid(p, NULL, 0);
+    // Not our child (a pid no process has: pid 1 is init natively but this
+    // very program in a VM). The call runs before strerror reads errno.
     errno = 0;
-    say("setpgid of a stranger: %d %s\n", setpgid(1, 0), strerror(errno));
+    int r = setpgid(4194303, 0);
+    say("setpgid of a stranger: %d %s\n", r, strerror(errno));
 }
 
 static void orphans(void) {
