@@ -1,9 +1,9 @@
 #include "devices/user_net.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/mman.h>
-#include <poll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -24,7 +24,7 @@ namespace lightvm {
 namespace {
 
 constexpr const char* kWhere = "--net user";
-constexpr uint64_t kReadyTimeoutNs = 10'000'000'000;  // pasta configures in ~5 ms (docs/design.md)
+constexpr uint64_t kReadyTimeoutNs = 10'000'000'000;  // pasta needs ~20 ms (docs/benchmarks.md §17)
 constexpr long kReadyPollNs = 200'000;
 
 uint64_t now_ns() {
@@ -116,11 +116,18 @@ void default_signals() {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
+// Stdio on /dev/null: the supervisor and pasta must not hold the caller's
+// terminal or pipes (a reader of lightvm's output waits for their EOF).
+void null_stdio() {
+    int null = ::open("/dev/null", O_RDWR);
+    for (int fd = 0; fd < 3; ++fd)
+        ::dup2(null, fd);
+    if (null > 2)
+        ::close(null);
+}
+
 [[noreturn]] void exec_pasta(char* const* argv) {
     if (::setns(kFdHostNs, CLONE_NEWNET) == 0) {
-        int null = ::open("/dev/null", O_RDWR);
-        ::dup2(null, 0);
-        ::dup2(null, 1);
         ::dup2(kFdLog, 2);
         ::close(kFdLife);
         ::close(kFdHostNs);
@@ -162,6 +169,7 @@ bool await_route(int pidfd) {
 [[noreturn]] void supervise(char* const* argv) {
     ::setpgid(0, 0);  // the terminal's Ctrl-C is the guest's, not ours
     default_signals();
+    null_stdio();
     pid_t pasta = ::fork();
     if (pasta == 0)
         exec_pasta(argv);
