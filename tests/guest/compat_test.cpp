@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "guest_test_util.hpp"
+#include "pty.hpp"
 
 namespace lightvm::test {
 namespace {
@@ -301,22 +302,6 @@ TEST_P(CompatProgram, CapabilitiesAndHostnamePerVm) {
     EXPECT_EQ(u.out, "lightvm\n");
 }
 
-// A pseudo-terminal pair for a program's stdin (closed at the end).
-struct Pty {
-    int master = -1, slave = -1;
-    Pty() {
-        master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0)
-            return;
-        slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
-    }
-    ~Pty() {
-        if (slave >= 0)
-            ::close(slave);
-        if (master >= 0)
-            ::close(master);
-    }
-};
 
 // Runs path natively with stdin on `tty`, stdout captured.
 std::string run_host_on_tty(const std::string& path, int tty) {

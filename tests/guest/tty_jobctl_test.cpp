@@ -16,40 +16,10 @@
 #include <string>
 
 #include "guest_test_util.hpp"
+#include "pty.hpp"
 
 namespace lightvm::test {
 namespace {
-
-// A pseudo-terminal pair (closed at the end).
-struct Pty {
-    int master = -1, slave = -1;
-    Pty() {
-        master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0)
-            return;
-        slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
-    }
-    ~Pty() {
-        if (slave >= 0)
-            ::close(slave);
-        if (master >= 0)
-            ::close(master);
-    }
-    // A line typed at the terminal: a background read must leave it.
-    bool type(const char* line) const {
-        const ssize_t n = static_cast<ssize_t>(std::strlen(line));
-        return ::write(master, line, static_cast<size_t>(n)) == n;
-    }
-    // What reached the terminal (echo included), without waiting.
-    std::string screen() const {
-        ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
-        std::string s;
-        char buf[4096];
-        for (ssize_t n; (n = ::read(master, buf, sizeof buf)) > 0;)
-            s.append(buf, static_cast<size_t>(n));
-        return s;
-    }
-};
 
 struct Native {
     std::string err, screen;

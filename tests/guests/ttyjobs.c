@@ -119,29 +119,27 @@ static void read_blocked(void) {
     say_result("background read, SIGTTIN blocked", r, errno);
 }
 
+// One background write with TOSTOP (or without, per the caller's setup):
+// SIGTTOU caught (ignore 0), ignored (1), or caught but blocked.
+static void background_write(const char* what, const char* text, int ignore, int blocked) {
+    handle(SIGTTOU, ignore ? NULL : on_sig, ignore);
+    if (blocked)
+        block(SIGTTOU, SIG_BLOCK);
+    long r = write(1, text, strlen(text));
+    say_result(what, r, errno);
+}
+
 static void write_with_handler(void) {
-    handle(SIGTTOU, on_sig, 0);
-    long r = write(1, "never shown\n", 12);
-    say_result("background write, TOSTOP, SIGTTOU handled", r, errno);
+    background_write("background write, TOSTOP, SIGTTOU handled", "never shown\n", 0, 0);
 }
-
 static void write_ignored(void) {
-    handle(SIGTTOU, NULL, 1);
-    long r = write(1, "ignored SIGTTOU: written\n", 25);
-    say_result("background write, TOSTOP, SIGTTOU ignored", r, errno);
+    background_write("background write, TOSTOP, SIGTTOU ignored", "ignored SIGTTOU: written\n", 1, 0);
 }
-
 static void write_blocked(void) {
-    handle(SIGTTOU, on_sig, 0);
-    block(SIGTTOU, SIG_BLOCK);
-    long r = write(1, "blocked SIGTTOU: written\n", 25);
-    say_result("background write, TOSTOP, SIGTTOU blocked", r, errno);
+    background_write("background write, TOSTOP, SIGTTOU blocked", "blocked SIGTTOU: written\n", 0, 1);
 }
-
 static void write_no_tostop(void) {
-    handle(SIGTTOU, on_sig, 0);
-    long r = write(1, "no TOSTOP: written\n", 19);
-    say_result("background write, no TOSTOP", r, errno);
+    background_write("background write, no TOSTOP", "no TOSTOP: written\n", 0, 0);
 }
 
 static void tcsetattr_with_handler(void) {
