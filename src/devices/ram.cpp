@@ -59,6 +59,16 @@ Result<void> RamDevice::restore(uint64_t low_end, uint64_t high_start) {
     return {};
 }
 
+uint64_t RamDevice::allowed(uint64_t need, uint64_t want) {
+    auto available = m_available ? m_available() : std::nullopt;
+    if (!available)
+        return want;
+    const uint64_t room = *available > kReserve ? down(*available - kReserve) : 0;
+    if (room < need)
+        return 0;
+    return std::min(want, std::max(need, room));
+}
+
 Result<void> RamDevice::hypercall(uint64_t arg_gpa) {
     auto hc = TRY(m_mem.read<abi::HcMemGrow>(arg_gpa));
     const uint64_t size = m_mem.size();
@@ -74,14 +84,26 @@ Result<void> RamDevice::hypercall(uint64_t arg_gpa) {
                 uint64_t grown = size - m_high_start;
                 uint64_t target = std::min(down(hc.start), m_high_start > grown ? m_high_start - grown : 0);
                 target = std::max(target, m_low_end);
-                TRY(add(target, m_high_start));
-                m_high_start = target;
+                const uint64_t need = m_high_start - std::max(down(hc.start), m_low_end);
+                const uint64_t by = allowed(need, m_high_start - target);
+                if (!by)
+                    break;
+                TRY(add(m_high_start - by, m_high_start));
+                m_high_start -= by;
             } else {
                 uint64_t target = std::max(up(hc.end), m_low_end * 2);
                 target = std::min(target, m_high_start);
-                TRY(add(m_low_end, target));
-                m_low_end = target;
+                const uint64_t need = std::min(up(hc.end), m_high_start) - m_low_end;
+                const uint64_t by = allowed(need, target - m_low_end);
+                if (!by)
+                    break;
+                TRY(add(m_low_end, m_low_end + by));
+                m_low_end += by;
             }
+        }
+        if (m_low_end < m_high_start && !(hc.end <= m_low_end || hc.start >= m_high_start)) {
+            ++m_refused;
+            hc.result = -ENOMEM;
         }
     }
     hc.low_end = m_low_end;

@@ -118,7 +118,7 @@ void kernel_stack_line(char* line, size_t size, uint64_t rip, uint64_t addr, uin
 
 }  // namespace
 
-Result<void> SystemDevice::hc_fault(uint64_t arg_gpa, Outcome& outcome) {
+Result<void> SystemDevice::hc_fault(uint64_t arg_gpa, Outcome& outcome, uint64_t backed) {
     auto hc = TRY(m_mem.read<abi::HcFault>(arg_gpa));
     char line[256];
     switch (hc.kind) {
@@ -134,10 +134,17 @@ Result<void> SystemDevice::hc_fault(uint64_t arg_gpa, Outcome& outcome) {
         outcome.killed(SIGBUS, line);
         return {};
     case abi::kFaultOutOfMemory:
-        std::snprintf(line, sizeof line,
-                      "guest out of memory: no free page for address 0x%" PRIx64 " at rip 0x%" PRIx64
-                      " (all %" PRIu64 " MiB of --mem in use) -> SIGKILL",
-                      hc.addr, hc.rip, m_mem.size() >> 20);
+        if (backed)
+            std::snprintf(line, sizeof line,
+                          "guest out of memory: no free page for address 0x%" PRIx64 " at rip 0x%" PRIx64
+                          " (the host could back only %" PRIu64 " of the %" PRIu64
+                          " MiB of --mem: its free memory or lightvm's memory cgroup ran out) -> SIGKILL",
+                          hc.addr, hc.rip, backed >> 20, m_mem.size() >> 20);
+        else
+            std::snprintf(line, sizeof line,
+                          "guest out of memory: no free page for address 0x%" PRIx64 " at rip 0x%" PRIx64
+                          " (all %" PRIu64 " MiB of --mem in use) -> SIGKILL",
+                          hc.addr, hc.rip, m_mem.size() >> 20);
         outcome.killed(SIGKILL, line);
         return {};
     case abi::kFaultKernelStack:

@@ -17,7 +17,9 @@ public:
     Result<void> hc_sleep(uint64_t arg_gpa);
     Result<void> hc_set_fs_base(uint64_t arg_gpa, CpuAccess& cpu);
     // The guest kernel's page-fault handler gave up (abi.h HcFault).
-    Result<void> hc_fault(uint64_t arg_gpa, Outcome& outcome);
+    // `backed` is how much RAM the host could back when it refused to back
+    // more (RamDevice::refused), 0 when it never refused.
+    Result<void> hc_fault(uint64_t arg_gpa, Outcome& outcome, uint64_t backed = 0);
     // The fault stubs pushed (vector, error) on top of the CPU's frame.
     Result<void> fault(CpuAccess& cpu, Outcome& outcome);
     // An access to guest RAM that was never backed (lazy RAM): a segfault.

@@ -1,22 +1,29 @@
 #include "memory/admission.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <sstream>
 
 namespace lightvm {
 
 namespace {
 
-std::optional<std::string> slurp(const std::string& path) {
-    std::ifstream in(path);
-    if (!in)
+// The file's current text: procfs and cgroup files regenerate it for a
+// read at offset 0. Their numbers are within the first 4 KiB.
+std::optional<std::string> reread(const UniqueFd& fd) {
+    if (!fd.valid())
         return std::nullopt;
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    char buf[4096];
+    ssize_t n = ::pread(fd.get(), buf, sizeof buf, 0);
+    if (n <= 0)
+        return std::nullopt;
+    return std::string(buf, static_cast<size_t>(n));
 }
+
+UniqueFd open_ro(const std::string& path) { return UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC)); }
 
 std::optional<uint64_t> number(const std::string& text) {
     uint64_t v = 0;
@@ -30,9 +37,9 @@ std::optional<uint64_t> number(const std::string& text) {
 }
 
 // Headroom of one cgroup directory, if it has a limit.
-std::optional<uint64_t> headroom(const std::string& dir, bool v2) {
-    auto limit = slurp(dir + (v2 ? "/memory.max" : "/memory.limit_in_bytes"));
-    auto usage = slurp(dir + (v2 ? "/memory.current" : "/memory.usage_in_bytes"));
+std::optional<uint64_t> headroom(const UniqueFd& limit_fd, const UniqueFd& usage_fd) {
+    auto limit = reread(limit_fd);
+    auto usage = reread(usage_fd);
     if (!limit || !usage || limit->rfind("max", 0) == 0)
         return std::nullopt;
     auto l = number(*limit), u = number(*usage);
@@ -80,30 +87,48 @@ std::optional<std::string> parse_memory_cgroup(const std::string& proc_cgroup, b
     return unified;
 }
 
-std::optional<uint64_t> host_memory_available() {
+HostMemoryWatch HostMemoryWatch::open() {
+    HostMemoryWatch w;
+    w.m_meminfo = open_ro("/proc/meminfo");
+    bool v2 = true;
+    UniqueFd self = open_ro("/proc/self/cgroup");
+    auto cg = reread(self);
+    auto path = cg ? parse_memory_cgroup(*cg, v2) : std::nullopt;
+    if (!path)
+        return w;
+    std::string base = v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
+    // Our cgroup and every ancestor: the tightest limit binds.
+    std::string p = *path;
+    for (;;) {
+        std::string dir = base + (p == "/" ? "" : p);
+        Cgroup c{open_ro(dir + (v2 ? "/memory.max" : "/memory.limit_in_bytes")),
+                 open_ro(dir + (v2 ? "/memory.current" : "/memory.usage_in_bytes"))};
+        if (c.limit.valid() && c.usage.valid())
+            w.m_cgroups.push_back(std::move(c));
+        if (p.empty() || p == "/")
+            break;
+        size_t slash = p.rfind('/');
+        p = slash == 0 || slash == std::string::npos ? "/" : p.substr(0, slash);
+    }
+    return w;
+}
+
+std::optional<uint64_t> HostMemoryWatch::available() const {
     std::optional<uint64_t> best;
     auto take = [&best](std::optional<uint64_t> v) {
         if (v)
             best = best ? std::min(*best, *v) : *v;
     };
-    if (auto m = slurp("/proc/meminfo"))
+    if (auto m = reread(m_meminfo))
         take(parse_meminfo_available(*m));
-    bool v2 = true;
-    auto cg = slurp("/proc/self/cgroup");
-    auto path = cg ? parse_memory_cgroup(*cg, v2) : std::nullopt;
-    if (path) {
-        std::string base = v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
-        // Our cgroup and every ancestor: the tightest limit binds.
-        std::string p = *path;
-        for (;;) {
-            take(headroom(base + (p == "/" ? "" : p), v2));
-            if (p.empty() || p == "/")
-                break;
-            size_t slash = p.rfind('/');
-            p = slash == 0 || slash == std::string::npos ? "/" : p.substr(0, slash);
-        }
-    }
+    for (const auto& c : m_cgroups)
+        take(headroom(c.limit, c.usage));
     return best;
+}
+
+const HostMemoryWatch& host_memory() {
+    static const HostMemoryWatch watch = HostMemoryWatch::open();
+    return watch;
 }
 
 }  // namespace lightvm

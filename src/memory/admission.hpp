@@ -10,11 +10,33 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "common/unique_fd.hpp"
 
 namespace lightvm {
 
-// nullopt when nothing could be read (then nothing is refused).
-std::optional<uint64_t> host_memory_available();
+// The same numbers, from files opened once and re-read in place: the RAM
+// device asks before every growth of guest RAM, when the sandboxed monitor
+// may open nothing new (docs/security.md, "Memory admission").
+class HostMemoryWatch {
+public:
+    static HostMemoryWatch open();
+    // nullopt when nothing could be read (then nothing is refused).
+    std::optional<uint64_t> available() const;
+
+private:
+    struct Cgroup {
+        UniqueFd limit, usage;
+    };
+    UniqueFd m_meminfo;
+    std::vector<Cgroup> m_cgroups;  // ours and every ancestor with the files
+};
+
+// This process's watch, opened on first use (before the sandbox: admission
+// and Vm::create both use it).
+const HostMemoryWatch& host_memory();
+inline std::optional<uint64_t> host_memory_available() { return host_memory().available(); }
 
 // Parsers, separated for unit tests.
 std::optional<uint64_t> parse_meminfo_available(const std::string& meminfo);

@@ -64,7 +64,7 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
             return hostile("memory growth hypercall without lazy RAM");
         return d.ram->hypercall(arg);
     case abi::kHcFault:
-        return d.system.hc_fault(arg, outcome);
+        return d.system.hc_fault(arg, outcome, d.ram && d.ram->refused() ? d.ram->backed_bytes() : 0);
     case abi::kHcTimer:
         if (!d.irq)
             return hostile("timer hypercall without interrupts");

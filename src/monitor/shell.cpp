@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "memory/admission.hpp"
 #include "monitor/vm_snapshot.hpp"
 #include "x86/cpuid.hpp"
 #include "x86/descriptors.hpp"
@@ -114,6 +115,8 @@ Result<Vm> Vm::create(const VmShape& shape) {
     s.ram.emplace(s.mem, [&s](uint32_t slot, uint64_t gpa, uint64_t size) {
         return s.vm.set_memory(slot, gpa, size, s.mem.host_base() + gpa);
     });
+    // Opened now: the sandboxed monitor may open nothing new.
+    s.ram->set_host_limit([&watch = host_memory()] { return watch.available(); });
     // Frames are handed out from the bottom up (guest/kernel/mm/frames.hpp):
     // no high region.
     TRY(s.ram->boot(abi::kAppMin + kHeadroom, s.mem.size()));

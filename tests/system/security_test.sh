@@ -153,7 +153,23 @@ if [ -n "$cg" ]; then
     if [ "$RC" -eq 0 ]; then pass "--mem 128M in a 256 MiB cgroup runs"; else fail "--mem 128M in a 256 MiB cgroup" "$(describe)"; fi
     run "$T/in_cgroup" "$L" run --overcommit --mem 1G "$G/hello.glibc"
     expect "--overcommit runs it anyway" 0 "Hello from a lightvm guest!"
-    rmdir "$cg" 2>/dev/null
+    # ... and then the monitor grows guest RAM only as far as the cgroup can
+    # back it: the guest sees ENOMEM (or its OOM report), lightvm is never
+    # OOM-killed (it was, with 137 and no report, before the budget).
+    run "$T/in_cgroup" "$L" run --overcommit --mem 1G "$G/vmsem.glibc" exhaust 600
+    if [ "$RC" -eq 0 ] && grep -q "mmap ENOMEM=1 after" "$T/out"; then
+        pass "--overcommit: touching more than the cgroup has is ENOMEM in the guest ($(cat "$T/out"))"
+    else
+        fail "--overcommit guest exhausting the cgroup" "$(describe)"
+    fi
+    run "$T/in_cgroup" "$L" run --overcommit --mem 1G "$G/vmsem.glibc" reserve 4 600
+    if [ "$RC" -eq 137 ] && grep -q "guest out of memory: .*the host could back only" "$T/err"; then
+        pass "--overcommit: a committed reservation beyond the cgroup ends with the guest's OOM report (137)"
+    else
+        fail "--overcommit reservation beyond the cgroup" "$(describe)"
+    fi
+    # The monitor's reaper may still be tearing the last VM down.
+    for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$cg" 2>/dev/null && break; sleep 0.2; done
 else
     echo "# SKIPPED: no writable memory cgroup here: admission under a cgroup limit not tested"
 fi

@@ -148,3 +148,59 @@ TEST_F(RamFixture, RestoreRefusesBadRegions) {
     EXPECT_FALSE(ram.restore(20 * kMiB + 4096, 1000 * kMiB));  // not 2 MiB aligned
     EXPECT_EQ(slots.size(), 2u);
 }
+
+// Issue 13, bug 6: growth is granted only as far as the host can back it
+// now, less RamDevice::kReserve; the guest gets ENOMEM beyond that.
+TEST_F(RamFixture, GrowthStopsAtWhatTheHostCanBack) {
+    uint64_t host_free = 100 * kMiB;
+    ram.set_host_limit([&host_free] { return std::optional<uint64_t>(host_free); });
+    ASSERT_TRUE(ram.boot(20 * kMiB, 1024 * kMiB));
+    // Doubling would register 40 MiB; 68 MiB of room allows all of it.
+    auto hc = grow(20 * kMiB, 22 * kMiB);
+    EXPECT_EQ(hc.result, 0);
+    EXPECT_EQ(ram.low_end(), 40 * kMiB);
+    // The host filled up: 40 MiB free, 8 MiB of room. A doubling (80 MiB)
+    // is cut to the room, but what the guest asked for is granted.
+    host_free = 40 * kMiB;
+    hc = grow(40 * kMiB, 42 * kMiB);
+    EXPECT_EQ(hc.result, 0);
+    EXPECT_EQ(ram.low_end(), 48 * kMiB);
+    // Nothing left beyond the reserve: refused, nothing registered.
+    host_free = RamDevice::kReserve + kMiB;
+    size_t before = slots.size();
+    hc = grow(48 * kMiB, 50 * kMiB);
+    EXPECT_EQ(hc.result, -ENOMEM);
+    EXPECT_EQ(hc.low_end, 48 * kMiB);
+    EXPECT_EQ(slots.size(), before);
+    EXPECT_EQ(ram.refused(), 1u);
+    // Memory came back: growth resumes.
+    host_free = 1024 * kMiB;
+    hc = grow(48 * kMiB, 50 * kMiB);
+    EXPECT_EQ(hc.result, 0);
+    EXPECT_EQ(ram.low_end(), 96 * kMiB);
+    check_consistent();
+}
+
+TEST_F(RamFixture, HighRegionGrowthIsLimitedToo) {
+    uint64_t host_free = RamDevice::kReserve + 6 * kMiB;
+    ram.set_host_limit([&host_free] { return std::optional<uint64_t>(host_free); });
+    ASSERT_TRUE(ram.boot(20 * kMiB, 1000 * kMiB));
+    // The high region (24 MiB) would double by 24 MiB; 6 MiB of room
+    // grants the 4 MiB the range needs and the rest of the room.
+    auto hc = grow(996 * kMiB, 998 * kMiB);
+    EXPECT_EQ(hc.result, 0);
+    EXPECT_EQ(ram.high_start(), 994 * kMiB);
+    // A range larger than the room is refused whole.
+    hc = grow(900 * kMiB, 994 * kMiB);
+    EXPECT_EQ(hc.result, -ENOMEM);
+    EXPECT_EQ(ram.high_start(), 994 * kMiB);
+    check_consistent();
+}
+
+TEST_F(RamFixture, UnknownHostMemoryRefusesNothing) {
+    ram.set_host_limit([] { return std::optional<uint64_t>(); });
+    ASSERT_TRUE(ram.boot(20 * kMiB, 1000 * kMiB));
+    auto hc = grow(500 * kMiB, 502 * kMiB);
+    EXPECT_EQ(hc.result, 0);
+    check_consistent();
+}
