@@ -13,6 +13,11 @@ struct Allowed {
     const char* name;
     Args args;
     const char* why;
+    // Only in the filter for runs whose guest sockets are host sockets
+    // (--net host, user, ns): under --net none the monitor has no use for a
+    // new socket, so it cannot make one (UDP included, which Landlock does
+    // not cover).
+    bool host_network_only = false;
 };
 
 inline constexpr Allowed kAllowed[] = {
@@ -85,11 +90,11 @@ inline constexpr Allowed kAllowed[] = {
     {"ftruncate", Args::Any, "fs"},
     {"fstatfs", Args::Any, "fs: statfs"},
     // net device (kHcNet): host sockets for --net host and the -p listeners
-    {"socket", Args::Filtered, "net: AF_INET/AF_INET6 only (--net host, user, ns; --net none never asks)"},
-    {"bind", Args::Any, "net: --net host, user, ns (Landlock ABI 4+ still forbids TCP binds under --net none)"},
-    {"listen", Args::Any, "net"},
+    {"socket", Args::Filtered, "net: AF_INET/AF_INET6 only; --net host, user, ns only", true},
+    {"bind", Args::Any, "net: --net host, user, ns only", true},
+    {"listen", Args::Any, "net: also --net none: the guest listening on a -p port listens on its listener, bound before the sandbox"},
     {"accept4", Args::Any, "net: connections to the guest's listeners and -p ports"},
-    {"connect", Args::Any, "net: --net host, user, ns (Landlock ABI 4+ forbids TCP connects under --net none)"},
+    {"connect", Args::Any, "net: --net host, user, ns only", true},
     {"sendmsg", Args::Any, "net: send/sendto, straight from guest memory's pieces"},
     {"recvmsg", Args::Any, "net: recv/recvfrom, straight into guest memory's pieces"},
     {"shutdown", Args::Any, "net"},

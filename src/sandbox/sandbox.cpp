@@ -181,21 +181,26 @@ void on_violation(int, siginfo_t* info, void*) {
     ::syscall(SYS_exit_group, kViolationStatus);
 }
 
-Result<void> load_filter() {
+Result<void> load_filter(bool host_network) {
     struct sigaction sa{};
     sa.sa_sigaction = on_violation;
     sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
     if (::sigaction(SIGSYS, &sa, nullptr) < 0)
         return sys_error("sandbox: sigaction SIGSYS");
-    sock_fprog prog{static_cast<unsigned short>(sizeof kFilterBpf / sizeof(sock_filter)),
-                    reinterpret_cast<sock_filter*>(const_cast<unsigned char*>(kFilterBpf))};
+    // Two programs from one allow-list: without a host network the monitor
+    // may not make sockets at all (allow_list.hpp, host_network_only).
+    const unsigned char* bpf = host_network ? kFilterBpf : kFilterBpfNoNet;
+    const size_t bytes = host_network ? sizeof kFilterBpf : sizeof kFilterBpfNoNet;
+    sock_fprog prog{static_cast<unsigned short>(bytes / sizeof(sock_filter)),
+                    reinterpret_cast<sock_filter*>(const_cast<unsigned char*>(bpf))};
     if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
         return sys_error("sandbox: seccomp");
     return {};
 }
 
 static_assert(sizeof kFilterBpf % sizeof(sock_filter) == 0);
+static_assert(sizeof kFilterBpfNoNet % sizeof(sock_filter) == 0);
 
 }  // namespace
 
@@ -207,7 +212,7 @@ Result<Entered> enter(const Policy& policy) {
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return sys_error("sandbox: PR_SET_NO_NEW_PRIVS");
     e.landlock_abi = TRY(restrict_paths(policy));
-    TRY(load_filter());
+    TRY(load_filter(policy.host_network));
     return e;
 }
 

@@ -11,7 +11,8 @@
 //      outside this process (where the kernel supports those scopes);
 //   5. a seccomp-BPF allow-list (allow_list.hpp, compiled at build time):
 //      any other system call stops the monitor with one line on stderr and
-//      exit status 159 (128 + SIGSYS).
+//      exit status 159 (128 + SIGSYS). Without a host network, socket,
+//      bind, listen and connect are not on it.
 // See docs/security.md for the threat model and the list.
 #pragma once
 
@@ -32,7 +33,7 @@ struct Policy {
     std::vector<Dir> dirs;          // the only host directories files may be opened below
     std::optional<uint32_t> uid;    // switch to these ids (needs root)
     std::optional<uint32_t> gid;
-    bool host_network = false;      // --net host: TCP bind/connect stay allowed (Landlock)
+    bool host_network = false;      // --net host, user, ns: sockets may be made (seccomp), TCP bind/connect (Landlock)
 };
 
 struct Entered {

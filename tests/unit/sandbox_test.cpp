@@ -194,6 +194,28 @@ TEST(Sandbox, ViolationIsReportedInOneLineAndStops) {
               "allow-list; stopped (see docs/security.md)\n");
 }
 
+// --net none: the monitor cannot make any socket, UDP included (Landlock
+// covers TCP only); with a host network, an inet socket is allowed.
+TEST(Sandbox, NoHostNetworkMeansNoSocket) {
+    auto r = in_child([] {
+        if (!sandbox::enter({}))
+            return 1;
+        (void)::socket(AF_INET, SOCK_DGRAM, 0);
+        return 2;
+    });
+    EXPECT_EQ(r.status, sandbox::kViolationStatus) << r.output;
+    EXPECT_NE(r.output.find("called socket"), std::string::npos) << r.output;
+    r = in_child([] {
+        sandbox::Policy policy;
+        policy.host_network = true;
+        if (!sandbox::enter(policy))
+            return 1;
+        int s = ::socket(AF_INET, SOCK_DGRAM, 0);
+        return s >= 0 ? 0 : 3;
+    });
+    EXPECT_EQ(r.status, 0) << r.output;
+}
+
 TEST(Sandbox, ViolationHandlerCannotBeReplaced) {
     auto r = in_child([] {
         if (!sandbox::enter({}))
@@ -410,7 +432,7 @@ uint16_t free_port() {
     return ntohs(a.sin_port);
 }
 
-void random_requests_under_the_filter(uint64_t seed) {
+void random_requests_under_the_filter(uint64_t seed, bool host_network) {
     TempDir dir;
     for (const char* d : {"/a", "/a/d", "/b", "/ro"})
         fs::create_directories(dir.path + d);
@@ -438,17 +460,18 @@ void random_requests_under_the_filter(uint64_t seed) {
         FakeCpu cpu;
         RamDevice ram(*mem, [](uint32_t, uint64_t, uint64_t) -> Result<void> { return {}; });
         (void)ram.boot(16ull << 20, 48ull << 20);
-        // --net host with one -p listener: every net path, host sockets included.
+        // One -p listener, and --net host (every net path, host sockets
+        // included) or --net none (the filter without socket/bind/connect).
         PublishSpec pub;
         pub.host_ip = "127.0.0.1";
         pub.host_port = free_port();
         pub.guest_port = 80;
-        auto net = NetDevice::create(NetMode::Host, {pub});
+        auto net = NetDevice::create(host_network ? NetMode::Host : NetMode::None, {pub});
         if (!net)
             return 5;
         Devices devices{*mem, console, system, cpu, &*fsdev, &disks, &ram, nullptr, &*net};
         sandbox::Policy policy;
-        policy.host_network = true;
+        policy.host_network = host_network;
         for (size_t i = 0; i < fsdev->shares().size(); ++i)
             policy.dirs.push_back({fsdev->root_fd(i), fsdev->shares()[i].read_only});
         auto e = sandbox::enter(policy);
@@ -468,13 +491,18 @@ void random_requests_under_the_filter(uint64_t seed) {
         std::printf("%d requests\n", handled);
         return 0;
     });
-    EXPECT_EQ(r.status, 0) << "seed " << seed << ": " << r.output;
+    EXPECT_EQ(r.status, 0) << "seed " << seed << (host_network ? " --net host" : " --net none") << ": " << r.output;
     EXPECT_EQ(r.output, "20000 requests\n");
 }
 
 TEST(Sandbox, RandomDeviceRequestsStayInsideTheAllowList) {
     for (uint64_t seed : {13, 14, 15, 16})
-        random_requests_under_the_filter(seed);
+        random_requests_under_the_filter(seed, true);
+}
+
+TEST(Sandbox, RandomDeviceRequestsUnderNetNoneMakeNoSocket) {
+    for (uint64_t seed : {13, 14})
+        random_requests_under_the_filter(seed, false);
 }
 
 }  // namespace
