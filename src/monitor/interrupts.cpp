@@ -64,7 +64,7 @@ IrqAction irq_action(uint32_t busy, bool rip_known, uint64_t rip, const IrqLayou
     return ready ? IrqAction::Inject : IrqAction::Wait;
 }
 
-Interrupts::Interrupts(GuestMemory& mem, kvm::Vcpu& vcpu, const IrqLayout& layout, const IrqTestConfig& test)
+Interrupts::Interrupts(GuestMemory& mem, IrqCpu& vcpu, const IrqLayout& layout, const IrqTestConfig& test)
     : m_mem(mem), m_vcpu(vcpu), m_layout(layout), m_test(test) {
     t_irq = this;
 }

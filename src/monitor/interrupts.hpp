@@ -39,11 +39,39 @@ enum class IrqAction {
 };
 IrqAction irq_action(uint32_t busy, bool rip_known, uint64_t rip, const IrqLayout& layout, bool ready);
 
+// What Interrupts needs of its vCPU: abstract, so unit tests and the
+// hypercall fuzzer can drive delivery without KVM.
+class IrqCpu {
+public:
+    virtual ~IrqCpu() = default;
+    virtual Result<kvm::Regs> get_regs() = 0;
+    virtual Result<void> set_regs(const kvm::Regs&) = 0;
+    virtual bool interrupt_ready() = 0;
+    virtual void request_interrupt_window(bool on) = 0;
+    virtual Result<void> inject_interrupt(uint8_t vector) = 0;
+    virtual void set_immediate_exit(bool on) = 0;  // async-signal-safe: the timer signal handler calls it
+};
+
+// Adapter for a real vCPU.
+class VcpuIrq final : public IrqCpu {
+public:
+    explicit VcpuIrq(kvm::Vcpu& vcpu) : m_vcpu(vcpu) {}
+    Result<kvm::Regs> get_regs() override { return m_vcpu.get_regs(); }
+    Result<void> set_regs(const kvm::Regs& r) override { return m_vcpu.set_regs(r); }
+    bool interrupt_ready() override { return m_vcpu.interrupt_ready(); }
+    void request_interrupt_window(bool on) override { m_vcpu.request_interrupt_window(on); }
+    Result<void> inject_interrupt(uint8_t vector) override { return m_vcpu.inject_interrupt(vector); }
+    void set_immediate_exit(bool on) override { m_vcpu.set_immediate_exit(on); }
+
+private:
+    kvm::Vcpu& m_vcpu;
+};
+
 // One per vCPU, made and used on that vCPU's thread (its host timers signal
 // that thread); raise_remote is the one call from other threads.
 class Interrupts {
 public:
-    Interrupts(GuestMemory& mem, kvm::Vcpu& vcpu, const IrqLayout& layout, const IrqTestConfig& test);
+    Interrupts(GuestMemory& mem, IrqCpu& vcpu, const IrqLayout& layout, const IrqTestConfig& test);
     ~Interrupts();
     Interrupts(const Interrupts&) = delete;
     Interrupts& operator=(const Interrupts&) = delete;
@@ -78,7 +106,7 @@ private:
     Result<void> rearm_doorbell();
 
     GuestMemory& m_mem;
-    kvm::Vcpu& m_vcpu;
+    IrqCpu& m_vcpu;
     IrqLayout m_layout;
     IrqTestConfig m_test;
     uint64_t m_new = 0;        // raised since the last before_run

@@ -206,7 +206,8 @@ void Smp::join() {
 
 void Smp::run_ap(uint32_t k) {
     Cpu& c = *m_cpu[k];
-    Interrupts irq(m_mem, *c.vcpu, c.layout, IrqTestConfig{});
+    VcpuIrq irq_cpu(*c.vcpu);
+    Interrupts irq(m_mem, irq_cpu, c.layout, IrqTestConfig{});
     {
         std::lock_guard lock(m_exits);
         c.irq = &irq;

@@ -304,7 +304,8 @@ Result<RunReport> Vm::run() {
                           s.phase == VmState::Phase::Shell ? "no workload loaded" : "this VM has already run");
     s.phase = VmState::Phase::Ran;
     const VmConfig& config = s.work->config;
-    Interrupts irq(s.mem, s.vcpu, s.image.irq, config.irq_test);
+    VcpuIrq irq_cpu(s.vcpu);
+    Interrupts irq(s.mem, irq_cpu, s.image.irq, config.irq_test);
     Devices devices{s.mem, *s.console, *s.system, *s.cpu, s.work->fs ? &*s.work->fs : nullptr, &s.work->disks,
                     &*s.ram, &irq};
     devices.net = s.work->net ? &*s.work->net : nullptr;
