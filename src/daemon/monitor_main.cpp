@@ -99,6 +99,11 @@ int main(int argc, char** argv) {
     auto vm = Vm::create(VmShape{mem, 1});
     if (!vm)
         fail(vm.error());
+    // A shell has time before its request: it leaves the host's network,
+    // IPC and UTS namespaces now, off the start path. lightvmd's VMs never
+    // have host sockets (--net none only).
+    if (auto left = sandbox::leave_host_namespaces(); !left)
+        fail(left.error());
     if (!send_message(kLinkFd, json{{"ready", true}, {"pid", ::getpid()}}.dump()))
         return 125;
 

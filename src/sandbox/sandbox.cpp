@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -203,6 +204,14 @@ static_assert(sizeof kFilterBpf % sizeof(sock_filter) == 0);
 static_assert(sizeof kFilterBpfNoNet % sizeof(sock_filter) == 0);
 
 }  // namespace
+
+Result<bool> leave_host_namespaces() {
+    if (::unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) == 0)
+        return true;
+    if (errno == EPERM)
+        return false;
+    return sys_error("sandbox: unshare");
+}
 
 Result<Entered> enter(const Policy& policy) {
     Entered e;

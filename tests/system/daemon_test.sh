@@ -70,6 +70,23 @@ run "$L" start sleeper
 expect "start by name" 0 "sleeper"
 run "$L" start "${ID:0:6}"
 expect_error "a running VM cannot be started again" 1 "only a created VM can be started"
+# Its monitor is sandboxed and, made in the pool, in network, IPC and UTS
+# namespaces of its own (docs/security.md, "Namespaces").
+MPID=$("$L" inspect sleeper | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+got=$(grep -E "^(Seccomp|NoNewPrivs|CapEff):" /proc/$MPID/status 2>/dev/null | tr -s '\t ' ' ' | tr '\n' ';')
+[ "$got" = "CapEff: 0000000000000000;NoNewPrivs: 1;Seccomp: 2;" ] && pass "daemon VM's monitor is sandboxed" ||
+    fail "daemon VM's monitor is sandboxed" "pid '$MPID': '$got'"
+same=""
+for ns in net ipc uts; do
+    [ "$(readlink /proc/$MPID/ns/$ns)" = "$(readlink /proc/$DPID/ns/$ns)" ] && same="$same $ns"
+done
+if [ "$(id -u)" != 0 ]; then
+    echo "# SKIPPED: not root: monitors keep the host's namespaces (no CAP_SYS_ADMIN)"
+elif [ -n "$MPID" ] && [ -z "$same" ]; then
+    pass "daemon VM's monitor has its own net, ipc and uts namespaces"
+else
+    fail "daemon VM's monitor namespaces" "pid '$MPID' shares:$same"
+fi
 run "$L" ps --json
 case "$OUT" in *"\"state\": \"running\""*) pass "ps --json" ;; *) fail "ps --json" "$(describe)" ;; esac
 run "$L" pause "${ID:0:5}"
