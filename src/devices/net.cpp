@@ -349,8 +349,12 @@ Result<void> NetDevice::hypercall(GuestMemory& mem, uint64_t arg_gpa) {
     uint32_t state_fd = ~0u;  // whose poll state to report
     switch (r.op) {
     case abi::kNetSocket:
-        if (m_mode == NetMode::User)  // the first one waits for pasta (user_net.hpp)
-            TRY(m_user.ready());
+        if (m_mode == NetMode::User && !m_user.up()) {  // the first one waits for pasta (user_net.hpp)
+            if (!wait_fd(m_user.ready_fd.get(), POLLIN, -1))
+                return stop_requested() ? make_error(ErrorKind::BadInput, "--net user", "stopped while pasta was starting")
+                                        : sys_error("--net user: waiting for pasta");
+            TRY(m_user.take_ready());
+        }
         res = do_socket(r.arg, r.arg2, r.flags);
         if (res >= 0)
             state_fd = static_cast<uint32_t>(res);

@@ -9,11 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/stop.hpp"
@@ -28,32 +30,59 @@ constexpr long kReadyPollNs = 200'000;
 // At least 10 s of 200 us waits; pasta needs ~20 ms (docs/benchmarks.md §17).
 constexpr int kReadySlices = 50'000;
 
+// A small /proc file's text, with raw calls only: the supervisor is a fork
+// of a possibly multithreaded process, where malloc and stdio may deadlock.
+std::string_view read_small(const char* path, char* buf, size_t size) {
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return {};
+    size_t got = 0;
+    for (ssize_t n; got < size && (n = ::read(fd, buf + got, size - got)) > 0;)
+        got += static_cast<size_t>(n);
+    ::close(fd);
+    return {buf, got};
+}
+
+// Field `i` (0-based, whitespace-separated) of a line.
+std::string_view field(std::string_view line, int i) {
+    size_t at = 0;
+    for (;;) {
+        at = line.find_first_not_of(" \t", at);
+        if (at == std::string_view::npos)
+            return {};
+        size_t end = std::min(line.find_first_of(" \t", at), line.size());
+        if (i-- == 0)
+            return line.substr(at, end - at);
+        at = end;
+    }
+}
+
+// Does some line of /proc/thread-self/net/<file> satisfy `is_default`?
+template <class Pred>
+bool any_route(const char* path, Pred is_default) {
+    char buf[16384];
+    std::string_view text = read_small(path, buf, sizeof buf);
+    for (size_t at = 0; at < text.size();) {
+        size_t nl = std::min(text.find('\n', at), text.size());
+        if (is_default(text.substr(at, nl - at)))
+            return true;
+        at = nl + 1;
+    }
+    return false;
+}
+
 // Does this thread's namespace have a default route that is not the
 // loopback's reject route? pasta adds it last (--config-net: link, address,
 // route), so it means "configured".
 bool has_default_route() {
-    char line[256];
-    if (FILE* f = std::fopen("/proc/thread-self/net/route", "re")) {
-        bool found = false;
-        while (!found && std::fgets(line, sizeof line, f)) {
-            char iface[64], dest[16];
-            found = std::sscanf(line, "%63s %15s", iface, dest) == 2 && std::strcmp(dest, "00000000") == 0;
-        }
-        std::fclose(f);
-        if (found)
-            return true;
-    }
-    if (FILE* f = std::fopen("/proc/thread-self/net/ipv6_route", "re")) {
-        bool found = false;
-        while (!found && std::fgets(line, sizeof line, f)) {
-            char dest[40], plen[4], iface[64];
-            found = std::sscanf(line, "%39s %3s %*s %*s %*s %*s %*s %*s %*s %63s", dest, plen, iface) == 3 &&
-                    std::strspn(dest, "0") == 32 && std::strcmp(plen, "00") == 0 && std::strcmp(iface, "lo") != 0;
-        }
-        std::fclose(f);
-        return found;
-    }
-    return false;
+    if (any_route("/proc/thread-self/net/route",
+                  [](std::string_view l) { return field(l, 1) == "00000000"; }))  // Iface Destination ...
+        return true;
+    return any_route("/proc/thread-self/net/ipv6_route", [](std::string_view l) {
+        std::string_view dest = field(l, 0);  // dest plen src srclen nexthop metric refs use flags iface
+        return dest.size() == 32 && dest.find_first_not_of('0') == std::string_view::npos && field(l, 1) == "00" &&
+               field(l, 9) != "lo";
+    });
 }
 
 // pasta's last complaint (its log file), for a one-line error.
@@ -258,25 +287,16 @@ Result<UserNetwork> UserNetwork::start() {
     return n;
 }
 
-Result<void> UserNetwork::ready() {
+Result<void> UserNetwork::take_ready() {
     if (m_up)
         return {};
-    pollfd p{ready_fd.get(), POLLIN, 0};
-    while (!stop_requested()) {
-        int r = ::poll(&p, 1, 100);  // the supervisor answers within 10 s
-        if (r < 0 && errno != EINTR)
-            return sys_error(kWhere);
-        if (r <= 0)
-            continue;
-        char byte = 0;
-        if (::read(ready_fd.get(), &byte, 1) == 1) {
-            m_up = true;
-            return {};
-        }
-        std::string why = last_line(log.get());
-        return make_error(ErrorKind::BadInput, kWhere, "pasta failed" + (why.empty() ? std::string() : ": " + why));
+    char byte = 0;
+    if (::read(ready_fd.get(), &byte, 1) == 1) {
+        m_up = true;
+        return {};
     }
-    return make_error(ErrorKind::BadInput, kWhere, "stopped while pasta was starting");
+    std::string why = last_line(log.get());
+    return make_error(ErrorKind::BadInput, kWhere, "pasta failed" + (why.empty() ? std::string() : ": " + why));
 }
 
 }  // namespace lightvm

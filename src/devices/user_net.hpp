@@ -18,16 +18,18 @@ struct UserNetwork {
     // Moves the calling thread (the monitor's main thread, before any vCPU
     // thread exists: namespaces are per thread and inherited) into a new
     // network namespace and starts pasta on it, without waiting for pasta
-    // to configure it (~20 ms, docs/benchmarks.md §17): ready() does, at the
+    // to configure it (~20 ms, docs/benchmarks.md §17): the net device does, at the
     // guest's first socket. One-line errors: no pasta binary, no privilege
     // to create a namespace. pasta is stopped when the monitor process
     // ends, however it ends (a supervisor process waits for that: the
     // sandboxed monitor may not kill).
     static Result<UserNetwork> start();
 
-    // Waits (stoppable) until pasta has configured the namespace; then
-    // returns at once. "--net user: pasta failed: <its last line>".
-    Result<void> ready();
+    // Once ready_fd is readable (the caller waits, stoppably): whether
+    // pasta configured the namespace; then returns at once.
+    // "--net user: pasta failed: <its last line>".
+    Result<void> take_ready();
+    bool up() const { return m_up; }
 
     pid_t supervisor_pid = -1;  // pasta's parent
     UniqueFd life;              // closing it (the monitor ending) stops pasta
