@@ -593,6 +593,7 @@ enum BootFlags : uint32_t {
     kBootStdinSeekable = 1u << 8,  // host stdin is a regular file: lseek works
     kBootTestHooks = 1u << 9,      // tests only: the kernel's test-hook syscall is enabled
     kBootNoAslr = 1u << 10,        // --no-aslr: load addresses and stack are the same every run
+    kBootEtcHosts = 1u << 11,      // no share has /etc/hosts: the kernel serves localhost and `hostname`
 };
 
 inline constexpr uint32_t kMaxDevices = 16;
@@ -718,7 +719,8 @@ struct BootInfo {
     uint32_t tty_valid;               // OUT: 1 when `tty` describes a host terminal on stdio
     uint32_t cpus;                    // OUT: vCPUs the guest may start (--cpus, 1..kMaxCpus); vCPU 0 runs now
     TtyState tty;                     // OUT
-    // Appended: --dns. Non-empty: the text of /etc/resolv.conf, which the
+    // Appended: --dns, or the host's name servers where the rootfs has no
+    // /etc/resolv.conf. Non-empty: the text of /etc/resolv.conf, which the
     // kernel serves in place of the root file system's (fs/proc_files.hpp).
     char resolv_conf[256];            // OUT: NUL-terminated
 };

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "lightvm/abi.h"
+#include "monitor/etc_files.hpp"
 #include "x86/descriptors.hpp"
 #include "x86/page_tables.hpp"
 
@@ -321,7 +322,10 @@ Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& 
                               " bytes long (at most " + std::to_string(sizeof boot.exe_path - 1) + ")");
     copy_string(boot.exe_path, sizeof boot.exe_path, exe);
     copy_string(boot.hostname, sizeof boot.hostname, cfg.hostname);
-    copy_string(boot.resolv_conf, sizeof boot.resolv_conf, TRY(resolv_conf_text(cfg.dns)));
+    const EtcFiles etc = TRY(etc_files(cfg));
+    copy_string(boot.resolv_conf, sizeof boot.resolv_conf, etc.resolv_conf);
+    if (etc.hosts)
+        boot.flags |= abi::kBootEtcHosts;
     boot.net_mode = uses_host_sockets(cfg.net) ? abi::kNetModeHost : abi::kNetModeNone;
     boot.net_published = static_cast<uint32_t>(cfg.publish.size());
     std::copy(host.stdio_mode, host.stdio_mode + 3, boot.stdio_mode);

@@ -301,6 +301,26 @@ expect_error "--net ns: a namespace that does not exist" 125 "--net ns:/nonexist
 run "$L" run --net ns:/etc/hostname "$G/hello.musl"
 expect_error "--net ns: a file that is not a namespace" 125 "--net ns:/etc/hostname"
 
+# 6d. /etc/hosts and /etc/resolv.conf where the guest's root file system has none.
+run "$L" run --hostname web1 "$BUSYBOX" cat /etc/hosts
+if [ "$RC" -eq 0 ] && printf '%s\n' "$OUT" | grep -q "^127.0.0.1	localhost$" && printf '%s\n' "$OUT" | grep -q "^127.0.1.1	web1$"; then
+    pass "no rootfs: /etc/hosts names localhost and the hostname"
+else fail "no rootfs: /etc/hosts" "$(describe)"; fi
+mkdir -p "$T/rootfs/etc"
+printf '10.1.2.3\tmine\n' >"$T/rootfs/etc/hosts"
+run "$L" run --rootfs "$T/rootfs:ro" "$BUSYBOX" cat /etc/hosts
+expect "a rootfs's own /etc/hosts is used as is" 0 "10.1.2.3	mine"
+run "$L" run "$BUSYBOX" cat /etc/resolv.conf
+if [ "$RC" -ne 0 ]; then pass "--net none: no /etc/resolv.conf (no server is reachable)"; else fail "--net none: no resolv.conf" "$(describe)"; fi
+want=$(grep -E '^nameserver' /etc/resolv.conf | head -3 | awk '{print "nameserver " $2}')
+if [ -n "$want" ]; then
+    run "$L" run --net host "$BUSYBOX" cat /etc/resolv.conf
+    if [ "$RC" -eq 0 ] && [ "$OUT" = "$want" ]; then pass "--net host without a rootfs: the host's name servers"
+    else fail "--net host: the host's name servers" "want '$want' $(describe)"; fi
+else
+    echo "# SKIPPED: this host's /etc/resolv.conf names no server"
+fi
+
 # 7. Errors: one line; status 2 for a bad option (usage), 125 for a host port in use.
 run "$L" run --net bridge "$G/hello.musl"
 expect_error "--net with an unknown mode" 2 "--net: unknown mode 'bridge'"

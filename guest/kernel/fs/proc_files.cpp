@@ -111,6 +111,8 @@ ProcFile proc_file_lookup(const char* a, size_t n) {
         return ProcFile::CloneGeneration;
     if (boot().resolv_conf[0] && equals(a, n, "/etc/resolv.conf"))
         return ProcFile::ResolvConf;
+    if ((boot().flags & abi::kBootEtcHosts) && equals(a, n, "/etc/hosts"))
+        return ProcFile::EtcHosts;
     return ProcFile::None;
 }
 
@@ -161,6 +163,23 @@ const char* proc_file_open(ProcFile which, uint32_t* len, uint32_t* cap) {
         uint32_t n = 0;
         while (n < sizeof boot().resolv_conf && text[n])
             ++n;
+        *len = n;
+        return text;
+    }
+    case ProcFile::EtcHosts: {  // as Debian writes it; the boot hostname, as a runtime would
+        static char text[160];
+        static uint32_t n = 0;
+        if (!n) {
+            TextBuffer t(text, sizeof text);
+            t.str("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t");
+            const char* host = boot().hostname[0] ? boot().hostname : "lightvm";
+            size_t len = 0;
+            while (len + 1 < sizeof boot().hostname && host[len])
+                ++len;
+            t.str(host, len);
+            t.ch('\n');
+            n = static_cast<uint32_t>(t.size());
+        }
         *len = n;
         return text;
     }

@@ -25,7 +25,9 @@ enum class ProcFile : uint8_t {
     Uptime,
     Stat,
     CloneGeneration,
-    ResolvConf  // /etc/resolv.conf with --dns (BootInfo.resolv_conf), over the rootfs's
+    ResolvConf,  // /etc/resolv.conf with --dns (BootInfo.resolv_conf), over the rootfs's,
+                 // or the host's name servers where the rootfs has none
+    EtcHosts     // /etc/hosts where the rootfs has none (kBootEtcHosts): localhost, the hostname
 };
 
 // Which of the files a normalised absolute guest path names (None: none).
