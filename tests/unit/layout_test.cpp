@@ -216,7 +216,8 @@ TEST_F(GuestImageTest, BootInfo) {
     EXPECT_EQ(boot.abi_version, abi::kAbiVersion);
     EXPECT_EQ(boot.mem_size, kMemSize);
     EXPECT_EQ(boot.pid, 42u);
-    EXPECT_EQ(boot.flags, uint32_t{abi::kBootTrace | abi::kBootHasFsgsbase});
+    // No share has /etc/hosts: the kernel serves one (monitor/etc_files.hpp).
+    EXPECT_EQ(boot.flags, uint32_t{abi::kBootTrace | abi::kBootHasFsgsbase | abi::kBootEtcHosts});
     EXPECT_EQ(boot.app_entry, 0x400100u);
     EXPECT_EQ(boot.app_entry, image.app_entry);
     EXPECT_EQ(boot.image_gpa, abi::kAppMin);
@@ -357,7 +358,7 @@ TEST(GuestImage, ExePathOverrideAndFlags) {
     ASSERT_TRUE(img) << img.error().to_string();
     auto boot = *m->read<abi::BootInfo>(abi::kBootInfoGpa);
     EXPECT_STREQ(boot.exe_path, "/abs/rel/app");
-    EXPECT_EQ(boot.flags, 0u);
+    EXPECT_EQ(boot.flags, uint32_t{abi::kBootEtcHosts});
     EXPECT_EQ(boot.tsc_mult, 0u);  // unknown TSC frequency
     // Empty argv: argc 0, AT_EXECFN falls back to the app path.
     EXPECT_EQ(boot.argc, 0u);
