@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "fake_irq_cpu.hpp"
 #include "monitor/interrupts.hpp"
 
 namespace lightvm {
@@ -15,33 +16,7 @@ constexpr IrqLayout kLayout{0x101000, 0x101080, 0x101098, 0x108000, 0x109000};
 constexpr uint64_t kPending = kLayout.state + offsetof(abi::IrqState, pending);
 constexpr uint64_t kBusy = kLayout.state + offsetof(abi::IrqState, busy);
 
-class FakeIrqCpu final : public IrqCpu {
-public:
-    uint64_t rip = 0x400123;
-    bool ready = true, window = false;
-    int regs_read = 0;
-    std::vector<uint64_t> set_rips;
-    std::vector<uint8_t> injected;
-    volatile bool kicked = false;  // set from the timer signal handler
-
-    Result<kvm::Regs> get_regs() override {
-        regs_read++;
-        kvm::Regs r{};
-        r.rip = rip;
-        return r;
-    }
-    Result<void> set_regs(const kvm::Regs& r) override {
-        set_rips.push_back(r.rip);
-        return {};
-    }
-    bool interrupt_ready() override { return ready; }
-    void request_interrupt_window(bool on) override { window = on; }
-    Result<void> inject_interrupt(uint8_t vector) override {
-        injected.push_back(vector);
-        return {};
-    }
-    void set_immediate_exit(bool on) override { kicked = on; }
-};
+using fakes::FakeIrqCpu;
 
 kvm::Exit exit_of(kvm::ExitKind kind) {
     kvm::Exit e;

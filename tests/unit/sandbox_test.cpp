@@ -10,6 +10,7 @@
 #include <netinet/tcp.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,7 +34,9 @@
 #include "devices/ram.hpp"
 #include "devices/system.hpp"
 #include "lightvm/abi.h"
+#include "fake_irq_cpu.hpp"
 #include "monitor/exit_handler.hpp"
+#include "monitor/interrupts.hpp"
 #include "sandbox/allow_list.hpp"
 
 namespace lightvm {
@@ -294,7 +297,7 @@ public:
         e.io_count = 1;
         unsigned nr = pick({abi::kHcFs, abi::kHcFs, abi::kHcFs, abi::kHcBlock, abi::kHcWrite, abi::kHcRead,
                             abi::kHcSleep, abi::kHcStdinSeek, abi::kHcMemGrow, abi::kHcConsoleFlush, abi::kHcNet,
-                            abi::kHcNet});
+                            abi::kHcNet, abi::kHcTimer});
         e.port = static_cast<uint16_t>(abi::kHypercallPortBase + nr);
         e.io_value = static_cast<uint32_t>(kArg);
         fill(nr);
@@ -380,6 +383,15 @@ private:
             abi::HcMemGrow hc{};
             hc.start = rnd(m_mem.size());
             hc.end = hc.start + rnd(1u << 24);
+            (void)m_mem.write(kArg, hc);
+            break;
+        }
+        case abi::kHcTimer: {  // deadlines that fire during the run, far ones, cancels, garbage
+            timespec now{};
+            ::clock_gettime(CLOCK_MONOTONIC, &now);
+            const uint64_t t = static_cast<uint64_t>(now.tv_sec) * 1000000000ull + static_cast<uint64_t>(now.tv_nsec);
+            abi::HcTimer hc{};
+            hc.deadline_ns = pick<uint64_t>({0, t, t + rnd(200000), t + 3600000000000ull, ~0ull, rnd(1ull << 62)});
             (void)m_mem.write(kArg, hc);
             break;
         }
@@ -469,7 +481,10 @@ void random_requests_under_the_filter(uint64_t seed, bool host_network) {
         auto net = NetDevice::create(host_network ? NetMode::Host : NetMode::None, {pub});
         if (!net)
             return 5;
-        Devices devices{*mem, console, system, cpu, &*fsdev, &disks, &ram, nullptr, &*net};
+        // The guest timer and interrupt delivery, on a fake vCPU.
+        fakes::FakeIrqCpu irq_cpu;
+        Interrupts irq(*mem, irq_cpu, IrqLayout{0x201000, 0x201080, 0x201098, 0x208000, 0x209000}, IrqTestConfig{});
+        Devices devices{*mem, console, system, cpu, &*fsdev, &disks, &ram, &irq, &*net};
         sandbox::Policy policy;
         policy.host_network = host_network;
         for (size_t i = 0; i < fsdev->shares().size(); ++i)
@@ -486,6 +501,7 @@ void random_requests_under_the_filter(uint64_t seed, bool host_network) {
             Outcome outcome;
             auto exit = guest.next();
             (void)handle_exit(devices, exit, outcome, stats);
+            (void)irq.before_run(exit);
             handled++;
         }
         std::printf("%d requests\n", handled);
