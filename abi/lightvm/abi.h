@@ -172,6 +172,7 @@ enum Hypercall : uint16_t {
     kHcFault = 11,        // HcFault: the guest kernel ends the VM for a fault it cannot resolve
     kHcNet = 12,          // HcNet: one operation on a host socket the monitor owns (networking)
     kHcCpu = 13,          // HcCpu: start another vCPU, or wake/interrupt one (SMP)
+    kHcMemRelease = 14,   // HcMemRelease: give free guest RAM back to the host (it reads as zero after)
     kHcCount
 };
 
@@ -380,6 +381,16 @@ struct HcMemGrow {
     int64_t result;           // OUT: 0 or -ENOMEM
 };
 static_assert(sizeof(HcMemGrow) == 40);
+
+// Frames the guest kernel freed and will not touch before handing them out
+// again: the monitor punches them out of guest RAM's memfd, so the host gets
+// the memory back; the next touch finds zeros.
+struct HcMemRelease {
+    uint64_t start;  // IN: page-aligned guest-physical range
+    uint64_t end;    // IN
+    int64_t result;  // OUT: 0, or -EINVAL for a range that is not backed RAM
+};
+static_assert(sizeof(HcMemRelease) == 24);
 
 // Write-behind data the guest kernel has accepted but not yet sent. The
 // guest keeps this table current; when a VM ends any other way than a clean

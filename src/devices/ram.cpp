@@ -1,5 +1,7 @@
 #include "devices/ram.hpp"
 
+#include <fcntl.h>
+
 #include <cerrno>
 
 #include "lightvm/abi.h"
@@ -108,6 +110,23 @@ Result<void> RamDevice::hypercall(uint64_t arg_gpa) {
     }
     hc.low_end = m_low_end;
     hc.high_start = m_high_start;
+    return m_mem.write(arg_gpa, hc);
+}
+
+Result<void> RamDevice::release(uint64_t arg_gpa) {
+    auto hc = TRY(m_mem.read<abi::HcMemRelease>(arg_gpa));
+    const bool aligned = (hc.start | hc.end) % abi::kPageSize == 0;
+    const bool inside = hc.start < hc.end && hc.end <= m_mem.size() && backed(hc.start) && backed(hc.end - 1) &&
+                        (hc.end <= m_low_end || hc.start >= m_high_start);
+    hc.result = 0;
+    if (!aligned || !inside) {
+        hc.result = -EINVAL;
+    } else if (::fallocate(m_mem.fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(hc.start),
+                           static_cast<off_t>(hc.end - hc.start)) < 0) {
+        hc.result = -errno;  // the memory stays, as it was: nothing lost
+    } else {
+        m_released += hc.end - hc.start;
+    }
     return m_mem.write(arg_gpa, hc);
 }
 

@@ -42,6 +42,9 @@ public:
     // once the app (and so the end of its image + brk headroom) is known.
     Result<void> grow_low(uint64_t end);
     Result<void> hypercall(uint64_t arg_gpa);
+    // kHcMemRelease: punch a freed range out of guest RAM (abi.h).
+    Result<void> release(uint64_t arg_gpa);
+    uint64_t released_bytes() const { return m_released; }
     // A restore: the regions the saved VM had, [0, low_end) and
     // [high_start, size) (2 MiB aligned), registered on top of the boot ones.
     Result<void> restore(uint64_t low_end, uint64_t high_start);
@@ -63,6 +66,7 @@ private:
     RegisterFn m_register;
     AvailableFn m_available;
     uint64_t m_refused = 0;
+    uint64_t m_released = 0;
     uint64_t m_low_end = 0, m_high_start = 0;
     uint32_t m_next_slot = 0;
 };

@@ -63,6 +63,10 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
         if (!d.ram)
             return hostile("memory growth hypercall without lazy RAM");
         return d.ram->hypercall(arg);
+    case abi::kHcMemRelease:
+        if (!d.ram)
+            return hostile("memory release hypercall without lazy RAM");
+        return d.ram->release(arg);
     case abi::kHcFault:
         return d.system.hc_fault(arg, outcome, d.ram && d.ram->refused() ? d.ram->backed_bytes() : 0);
     case abi::kHcTimer:
@@ -90,7 +94,7 @@ static Result<void> handle_one(Devices& d, const kvm::Exit& exit, Outcome& outco
 
 const char* hypercall_name(unsigned nr) {
     static const char* const names[] = {"exit", "console_flush", "write", "read", "sleep", "set_fs_base", "fs", "block",
-                                        "mem_grow", "stdin_seek", "timer", "fault", "net", "cpu"};
+                                        "mem_grow", "stdin_seek", "timer", "fault", "net", "cpu", "mem_release"};
     static_assert(std::size(names) == abi::kHcCount, "name every hypercall");
     return nr < abi::kHcCount ? names[nr] : "unknown";
 }

@@ -165,6 +165,22 @@ TEST_P(VmLimit, CommittedReservationBeyondMemIsOom) {
     EXPECT_LE(r.stats.memory_touched, opts.mem_size);
 }
 
+// Freed memory goes back to the host beyond what the guest keeps for reuse
+// (1/8 of --mem, at least 32 MiB): 3 rounds of 300 MiB touched and unmapped
+// leave about 128 MiB resident, not 300, and every round reads zeros.
+TEST_P(VmLimit, FreedMemoryGoesBackToTheHost) {
+    RunOptions opts;
+    opts.mem_size = 1024ull << 20;
+    opts.stats = true;
+    opts.timeout_seconds = 120;
+    auto r = run_guest("vmsem." + GetParam(), {"give-back", "300", "3"}, "", opts);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 0) << r.report;
+    EXPECT_EQ(r.out, "give-back: 3 x 300 MiB\n");
+    EXPECT_LT(r.stats.memory_touched, 200ull << 20);
+    EXPECT_GE(r.stats.exits.hypercalls[abi::kHcMemRelease], 64u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Libc, VmLimit, ::testing::ValuesIn(kLibcs),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 

@@ -147,9 +147,14 @@ static void process_locks(void) {
     usleep(300000);
     getlk("parent: GETLK wr [20,30) (the child's)", fd, F_GETLK, F_WRLCK, 20, 10);
     printf("parent: unlocks\n");
-    SHOW(setlk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0, 0));
+    fflush(stdout);
+    // The child prints as soon as the unlock wakes it: the parent's result
+    // is printed after the child ended, so the order never depends on the
+    // scheduler (natively either could print first).
+    long unlocked = setlk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0, 0);
     int status = 0;
     waitpid(pid, &status, 0);
+    show("setlk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0, 0)", unlocked);
     printf("child exit %d\n", WEXITSTATUS(status));
     getlk("parent: GETLK wr [0,30) after the child exited", fd, F_GETLK, F_WRLCK, 0, 30);
     close(fd);

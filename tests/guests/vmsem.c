@@ -9,7 +9,8 @@
  * Large reservations and the memory limit:
  *   vmsem reserve GIB COMMIT_MIB   PROT_NONE reservation, commit and use part of it
  *   vmsem exhaust MIB              touch up to MIB MiB in 1 MiB mmaps; reports ENOMEM
- *   vmsem cache-then-anon FILE_MIB ANON_MIB   map a file in /tmp, drop it, then exhaust ANON_MIB */
+ *   vmsem cache-then-anon FILE_MIB ANON_MIB   map a file in /tmp, drop it, then exhaust ANON_MIB
+ *   vmsem give-back MIB ROUNDS     touch MIB MiB in one mapping and unmap it, ROUNDS times */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>
@@ -607,6 +608,29 @@ static int exhaust(unsigned long mib) {
     return 0;
 }
 
+/* Touch and unmap a large mapping, several times: the guest kernel gives
+ * what it does not keep for reuse back to the host (lightvm's --stats shows
+ * the memory touched at the end). */
+static int give_back(unsigned long mib, unsigned long rounds) {
+    for (unsigned long r = 0; r < rounds; r++) {
+        unsigned char *p = anon(mib << 20, PROT_READ | PROT_WRITE);
+        if (p == MAP_FAILED) {
+            printf("give-back: mmap failed in round %lu\n", r);
+            return 1;
+        }
+        for (size_t i = 0; i < (mib << 20); i += PG) {
+            if (p[i] != 0) {
+                printf("give-back: old data at offset %zu in round %lu\n", i, r);
+                return 1;
+            }
+            p[i] = 0x5a;
+        }
+        munmap(p, mib << 20);
+    }
+    printf("give-back: %lu x %lu MiB\n", rounds, mib);
+    return 0;
+}
+
 /* Map and read a FILE_MIB file (cached by lightvm's page cache), let it go,
  * then touch ANON_MIB of anonymous memory: the cache must give its frames
  * back under --mem rather than run the program out of memory. */
@@ -653,6 +677,8 @@ int main(int argc, char **argv) {
         return stack_use(strtoul(argv[2], NULL, 10));
     if (strcmp(cmd, "cache-then-anon") == 0 && argc == 4)
         return cache_then_anon(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10));
+    if (strcmp(cmd, "give-back") == 0 && argc == 4)
+        return give_back(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10));
     if (strcmp(cmd, "exhaust") == 0 && argc == 3)
         return exhaust(strtoul(argv[2], NULL, 10));
     for (size_t i = 0; i < n; i++)

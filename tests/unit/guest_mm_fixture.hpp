@@ -24,6 +24,7 @@ struct MmStubs {
     uint64_t loaded_root = 0;
     std::vector<uint8_t> file;  // contents of the one fake file
     int file_refs = 0;
+    uint64_t released = 0;      // bytes given back to the "host" (kHcMemRelease)
 };
 MmStubs& mm_stubs();
 

@@ -65,7 +65,16 @@ uint64_t mm_file_frame(OpenFile*, uint64_t, long* err) {
 }  // namespace lightvm::guest
 
 namespace lightvm::guest {
-// Hosted: no monitor to call (memory_set_backed(~0, ~0) keeps frames from asking).
-uint64_t hypercall_gpa(const volatile void*) { return 0; }
-void hypercall_bounced(uint16_t, volatile void*, size_t) {}
+// Hosted: no monitor to call (memory_set_backed(~0, ~0) keeps frames from
+// asking to grow). Every hypercall takes the bounced path, where a memory
+// release does what the monitor's hole punch does: the range reads as zero.
+uint64_t hypercall_gpa(const volatile void*) { return ~0ull; }
+void hypercall_bounced(uint16_t nr, volatile void* arg, size_t) {
+    if (nr != abi::kHcMemRelease)
+        return;
+    auto* hc = static_cast<volatile abi::HcMemRelease*>(arg);
+    std::memset(phys_to_virt(hc->start), 0, hc->end - hc->start);
+    testing::mm_stubs().released += hc->end - hc->start;
+    hc->result = 0;
+}
 }  // namespace lightvm::guest

@@ -297,7 +297,7 @@ public:
         e.io_count = 1;
         unsigned nr = pick({abi::kHcFs, abi::kHcFs, abi::kHcFs, abi::kHcBlock, abi::kHcWrite, abi::kHcRead,
                             abi::kHcSleep, abi::kHcStdinSeek, abi::kHcMemGrow, abi::kHcConsoleFlush, abi::kHcNet,
-                            abi::kHcNet, abi::kHcTimer});
+                            abi::kHcNet, abi::kHcTimer, abi::kHcMemRelease});
         e.port = static_cast<uint16_t>(abi::kHypercallPortBase + nr);
         e.io_value = static_cast<uint32_t>(kArg);
         fill(nr);
@@ -383,6 +383,13 @@ private:
             abi::HcMemGrow hc{};
             hc.start = rnd(m_mem.size());
             hc.end = hc.start + rnd(1u << 24);
+            (void)m_mem.write(kArg, hc);
+            break;
+        }
+        case abi::kHcMemRelease: {  // mostly inside the registered RAM, page-aligned or not
+            abi::HcMemRelease hc{};
+            hc.start = rnd(m_mem.size()) & ~(rnd(2) ? 0xfffull : 0);
+            hc.end = hc.start + (rnd(1u << 22) & ~0xfffull);
             (void)m_mem.write(kArg, hc);
             break;
         }

@@ -27,6 +27,7 @@ struct Pool {
     uint32_t count;      // frames in the pool
     uint32_t bump;       // frames [bump, count) were never handed out: zero
     uint32_t used;       // frames handed out
+    uint32_t dirty;      // free frames that hold old data (kDirty blocks): host memory in use
     uint32_t head[kMaxOrder + 1];
     FrameInfo* info;     // metadata, through the physmap
 } g;
@@ -46,9 +47,25 @@ bool ensure_backed(uint64_t a, uint64_t b) {
 }
 
 uint64_t gpa_of(uint32_t i) { return g.base + uint64_t(i) * kPage; }
+
+// Free memory that keeps its host pages, for reuse without a host fault:
+// up to 1/8 of the pool, at least 32 MiB. Beyond that, whole free 2 MiB
+// blocks go back to the host, one exit each (docs/design.md "Guest RAM").
+uint32_t keep_dirty() {
+    const uint32_t floor = static_cast<uint32_t>((32ull << 20) / kPage);
+    return g.count / 8 > floor ? g.count / 8 : floor;
+}
+
+bool release(uint32_t i, unsigned order) {
+    volatile abi::HcMemRelease hc{gpa_of(i), gpa_of(i + (1u << order)), 0};
+    hypercall(abi::kHcMemRelease, &hc);
+    return hc.result == 0;
+}
 void* ptr_of(uint32_t i) { return phys_to_virt(gpa_of(i)); }
 
 void list_push(unsigned order, uint32_t i, uint8_t flags) {
+    if (flags & kDirty)
+        g.dirty += 1u << order;
     FrameInfo& f = g.info[i];
     f.order = static_cast<uint8_t>(order);
     f.flags = kFree | flags;
@@ -62,6 +79,8 @@ void list_push(unsigned order, uint32_t i, uint8_t flags) {
 
 void list_remove(unsigned order, uint32_t i) {
     FrameInfo& f = g.info[i];
+    if (f.flags & kDirty)
+        g.dirty -= 1u << order;
     if (f.prev != kNone)
         g.info[f.prev].next = f.next;
     else
@@ -86,6 +105,8 @@ void free_block(uint32_t i, unsigned order, uint8_t dirty) {
         i &= ~(1u << order);
         ++order;
     }
+    if (order == kMaxOrder && (dirty & kDirty) && g.dirty + (1u << order) > keep_dirty() && release(i, order))
+        dirty = 0;  // the host took it back: zeros from now on
     list_push(order, i, dirty);
 }
 
@@ -153,6 +174,7 @@ void frames_init(uint64_t start, uint64_t end) {
     g.count = base < end ? static_cast<uint32_t>((end - base) / kPage) : 0;
     g.bump = 0;
     g.used = 0;
+    g.dirty = 0;
     for (auto& h : g.head)
         h = kNone;
     // Frames skipped for the 2 MiB alignment are given up: fewer than 512.
