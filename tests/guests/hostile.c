@@ -7,7 +7,7 @@
  *   badport  out to port 0x80 (not in the I/O bitmap)         -> #GP, 139
  *   badport-after-print  prints a line first, then badport     -> 139, line kept
  *   badhc    out to 0x51c: unknown hypercall 28                -> 137
- *   nexthc   out to 0x50e: first unused hypercall number (14)  -> 137
+ *   nexthc   out to 0x50f: first unused hypercall number (15)  -> 137
  *   edgehc   outl to 0x51f: ports 0x51f-0x522 leave the bitmap -> #GP, 139
  *   badaddr  write hypercall, buffer at 0xfffffffff000         -> 137
  *   hugelen  write hypercall, valid buffer, length 1<<62       -> 137
@@ -31,7 +31,7 @@
 #define HC_EXIT 0
 #define HC_WRITE 2
 #define HC_SLEEP 4
-#define HC_COUNT 14  /* first unused hypercall number (abi.h kHcCount) */
+#define HC_COUNT 15  /* first unused hypercall number (abi.h kHcCount; fault_test.cpp checks) */
 #define CONSOLE_GPA 0x40000ul
 
 struct HcExit {
