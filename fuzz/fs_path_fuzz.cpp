@@ -38,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return 0;
     static const uint32_t ops[] = {abi::kFsOpen, abi::kFsStat, abi::kFsMkdir, abi::kFsUnlink, abi::kFsRename,
                                    abi::kFsReadlink, abi::kFsSymlink, abi::kFsLink, abi::kFsUtimens,
-                                   abi::kFsChmod, abi::kFsAccess, abi::kFsStatfs, abi::kFsRealpath};
+                                   abi::kFsChmod, abi::kFsAccess, abi::kFsStatfs, abi::kFsRealpath, abi::kFsListTree};
     abi::HcFs hc{};
     hc.op = ops[data[0] % std::size(ops)];
     hc.share = data[1] % 3;  // 2: out of range

@@ -279,6 +279,15 @@ enum FsOp : uint32_t {
                            //  offset2 = its length (no NUL), buf/len = value or list buffer
                            //  (len 0: size query) -> bytes (get, list) or 0. user.* names only
                            //  (others EOPNOTSUPP); list gives only user.* names
+    kFsListTree = 31,      // handle = a directory: its complete listing, then its subdirectories'
+                           //  (depth first, in listing order, while whole listings fit and
+                           //  offset bytes of prefetch budget last) into buf/len as FsTreeDir
+                           //  blocks -> bytes used, aux = blocks | kFsTreeEnded when the walk
+                           //  ended (nothing left below); -E2BIG when the first listing does
+                           //  not fit. The handle's position does not move. With handle =
+                           //  kNoHandle: the walk rooted at (share, path) resumed at path2 (a
+                           //  directory below it): path2's subtree, then at each level up the
+                           //  siblings after it, then those before it (already sent, maybe).
 };
 enum FsXattrOp : uint32_t { kXattrGet = 0, kXattrSet = 1, kXattrList = 2, kXattrRemove = 3 };
 inline constexpr uint32_t kXattrNoFollow = 0x100;  // the l* calls: a final symlink itself
@@ -306,6 +315,23 @@ struct FsLinkRecord {
     uint32_t len;    // target bytes that follow (no NUL)
 };
 static_assert(sizeof(FsLinkRecord) == 8);
+// One directory of a kFsListTree reply: this header; its path relative to
+// the walk's root ("" for the root itself) padded to 8 bytes; struct stat
+// (144 bytes, the lstat of each record, st_nlink 0 = unknown) per record;
+// the host's linux_dirent64 records (dirent_bytes); then link_bytes of
+// kFsOptLinks records (symlink targets, in record order) padded to 8.
+// Only whole listings are sent, so the guest can answer every getdents of
+// that directory, and stat/readlink of its names, with no exit.
+struct FsTreeDir {
+    uint32_t path_len;
+    uint32_t records;
+    uint32_t dirent_bytes;
+    uint32_t link_bytes;
+};
+static_assert(sizeof(FsTreeDir) == 16);
+inline constexpr uint64_t kMaxTreeBytes = 1ull << 20;
+inline constexpr uint64_t kFsTreeEnded = 1ull << 63;  // in kFsListTree's aux
+inline constexpr uint32_t kMaxTreeDepth = 32;  // below the walk's root
 inline constexpr int64_t kFsRedirect = 4096 + 1;  // outside the errno range
 inline constexpr uint32_t kMaxPath = 4096;
 

@@ -79,6 +79,7 @@ Result<int64_t> FsDevice::dispatch(GuestMemory& mem, abi::HcFs& hc) {
     case abi::kFsWrite: return op_write(mem, hc);
     case abi::kFsSendfile: return op_sendfile(hc);
     case abi::kFsGetdentsPlus: return op_getdents_plus(mem, hc);
+    case abi::kFsListTree: return op_list_tree(mem, hc);
     case abi::kFsCloseMany: return op_close_many(mem, hc);
     case abi::kFsBatch: return op_batch(mem, hc);
     case abi::kFsRealpath: return op_realpath(mem, hc);

@@ -28,6 +28,7 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -148,7 +149,24 @@ private:
     Result<int64_t> op_read(GuestMemory& mem, const abi::HcFs& hc);
     Result<int64_t> op_sendfile(abi::HcFs& hc);
     Result<int64_t> op_getdents_plus(GuestMemory& mem, abi::HcFs& hc);
-    static uint64_t link_record(const Handle& h, const char* name, uint32_t index, std::span<uint8_t> out);
+    static uint64_t link_record(int dirfd, const char* name, uint32_t index, std::span<uint8_t> out);
+    // kFsListTree (fs_tree.cpp).
+    struct TreeOut {
+        std::span<uint8_t> out;
+        uint64_t used = 0;
+        uint32_t blocks = 0;
+    };
+    Result<int64_t> op_list_tree(GuestMemory& mem, abi::HcFs& hc);
+    bool tree_block(int fd, const std::string& rel, TreeOut& t, uint64_t limit, const Handle* root,
+                    std::vector<std::string>& subdirs);
+    bool tree_walk(int fd, std::string& rel, const std::vector<std::string>& names, TreeOut& t, uint64_t limit,
+                   uint32_t depth);
+    uint8_t* tree_scratch();
+    enum class TreeEnd { Done, Full, NoRoom };
+    bool subdir_names(int fd, std::vector<std::string>& out);
+    TreeEnd tree_resume(int fd, std::string& rel, const std::vector<std::string>& comps, size_t at, TreeOut& t,
+                        uint64_t limit, uint32_t depth);
+    Result<int64_t> list_tree_resumed(GuestMemory& mem, abi::HcFs& hc, TreeOut& t);
     void hide_above_root(const Handle& h, uint8_t* buf, uint64_t n, uint8_t* stats, uint64_t cap);
     Result<int64_t> op_close_many(GuestMemory& mem, const abi::HcFs& hc);
     Result<int64_t> op_batch(GuestMemory& mem, const abi::HcFs& hc);
@@ -203,6 +221,7 @@ private:
     size_t m_open_handles = 0;
     uint64_t m_operations = 0;
     std::array<uint64_t, 32> m_requests{};
+    std::unique_ptr<uint8_t[]> m_tree_scratch;  // kFsListTree's listing buffer, allocated on first use
     int m_stdout_fd = -1, m_stderr_fd = -1;
     struct FileId {
         uint64_t dev, ino;

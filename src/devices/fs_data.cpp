@@ -337,11 +337,11 @@ Result<int64_t> FsDevice::op_getdents(GuestMemory& mem, const abi::HcFs& hc) {
 // One kFsOptLinks record for the symlink `name` (a directory entry, no
 // slash) into out: its size, or 0 when the target does not fit or cannot
 // be read (the guest then asks with kFsReadlink).
-uint64_t FsDevice::link_record(const Handle& h, const char* name, uint32_t index, std::span<uint8_t> out) {
+uint64_t FsDevice::link_record(int dirfd, const char* name, uint32_t index, std::span<uint8_t> out) {
     constexpr uint64_t kHead = sizeof(abi::FsLinkRecord);
     if (out.size() <= kHead)
         return 0;
-    ssize_t n = ::readlinkat(h.fd.get(), name, reinterpret_cast<char*>(out.data() + kHead), out.size() - kHead);
+    ssize_t n = ::readlinkat(dirfd, name, reinterpret_cast<char*>(out.data() + kHead), out.size() - kHead);
     if (n <= 0 || static_cast<uint64_t>(n) >= out.size() - kHead)
         return 0;  // an error, or possibly cut short
     abi::FsLinkRecord rec{index, static_cast<uint32_t>(n)};
@@ -381,7 +381,7 @@ Result<int64_t> FsDevice::op_getdents_plus(GuestMemory& mem, abi::HcFs& hc) {
             st = {};
         std::memcpy(stats.data() + i * kStat, &st, kStat);
         if (S_ISLNK(st.st_mode) && links.size() - used >= sizeof(abi::FsLinkRecord))
-            used += link_record(*h, name, static_cast<uint32_t>(i), links.subspan(used));
+            used += link_record(h->fd.get(), name, static_cast<uint32_t>(i), links.subspan(used));
         off += reclen;
         ++i;
     }

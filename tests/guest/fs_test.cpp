@@ -811,6 +811,72 @@ TEST_F(FsTree, BigDirectory) {
     EXPECT_FALSE(exists(A() + "/many"));
 }
 
+// A walk is listed ahead (kFsListTree, docs/design.md "Listing ahead"):
+// find, du and ls -R print what they print natively, with a handful of
+// share requests for 120 directories (before: an open, two getdents and a
+// stat miss or two for each), and what the guest changes mid-walk shows.
+TEST_F(FsTree, WalksAreListedAhead) {
+    for (const std::string& root : {A(), B()}) {
+        for (int d = 0; d < 40; ++d) {
+            std::string dir = root + "/walk/d" + std::to_string(d);
+            std::filesystem::create_directories(dir + "/sub/leaf");
+            for (int f = 0; f < 5; ++f)
+                write_file(dir + "/f" + std::to_string(f), std::string(static_cast<size_t>(f) * 3000, 'x'));
+            write_file(dir + "/sub/leaf/g", "y");
+            ASSERT_EQ(::symlink("../f1", (dir + "/sub/link").c_str()), 0);
+        }
+    }
+    using V = std::vector<std::string>;
+    for (const V& args : {V{"find", "walk"}, V{"du", "-a", "walk"}, V{"ls", "-R", "walk"},
+                          V{"find", "walk", "-type", "l"}}) {
+        RunOptions o = opts();
+        o.stats = true;
+        auto r = bb(args, o);
+        auto n = native(args);
+        ASSERT_EQ(r.status, 0) << describe(r);
+        EXPECT_EQ(sorted_lines(r.out), sorted_lines(n.out)) << args[0];
+        uint64_t requests = 0;
+        for (uint64_t k : r.stats.fs_requests)
+            requests += k;
+        std::string kinds;
+        for (size_t k = 0; k < r.stats.fs_requests.size(); ++k)
+            if (r.stats.fs_requests[k])
+                kinds += " op" + std::to_string(k) + "=" + std::to_string(r.stats.fs_requests[k]);
+        EXPECT_LT(requests, 25u) << args[0] << ": 120 directories should cost a few requests;" << kinds;
+        EXPECT_GE(r.stats.fs_requests[abi::kFsListTree], 1u);
+    }
+    // Changes made in the guest during a walk are seen by the next listing.
+    auto c = guest({"sh", "-c",
+                    "ls walk/d1; rm walk/d1/f0; ls walk/d1; mkdir walk/d1/new; ls walk/d1; touch walk/d1/t; "
+                    "ls walk/d1; rmdir walk/d1/new; rm -r walk/d2; ls walk | wc -l; find walk/d1 | sort"});
+    auto cn = native({"sh", "-c",
+                      "ls walk/d1; rm walk/d1/f0; ls walk/d1; mkdir walk/d1/new; ls walk/d1; touch walk/d1/t; "
+                      "ls walk/d1; rmdir walk/d1/new; rm -r walk/d2; ls walk | wc -l; find walk/d1 | sort"});
+    EXPECT_EQ(c.status, 0) << describe(c);
+    EXPECT_EQ(c.out, cn.out);
+    // A directory opened from the listing is usable for everything a
+    // directory descriptor does (fchdir, openat, fstat, fsync: cd and
+    // find -exec, stat -L through it).
+    auto d = guest({"sh", "-c", "find walk/d3 >/dev/null; cd walk/d3/sub && ls && cat leaf/g && stat -c %F . leaf"});
+    EXPECT_EQ(d.status, 0) << describe(d);
+    EXPECT_EQ(d.out, "leaf\nlink\nydirectory\ndirectory\n");
+}
+
+// Changes made on the host show in the guest once a cached listing is
+// older than its trust time (2 s, attr_cache.hpp kTrustNs), as with NFS.
+TEST_F(FsTree, HostChangesShowAfterTheTrustTime) {
+    ASSERT_EQ(::mkdir((A() + "/watch").c_str(), 0755), 0);
+    write_file(A() + "/watch/one", "1");
+    std::thread host([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        write_file(A() + "/watch/two", "2");
+    });
+    auto r = guest({"sh", "-c", "ls watch; sleep 3; ls watch"});
+    host.join();
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_EQ(r.out, "one\none\ntwo\n");
+}
+
 TEST_F(FsTree, DfDoesNotCrash) {
     for (auto args : {std::vector<std::string>{"df"}, std::vector<std::string>{"df", "."},
                       std::vector<std::string>{"df", "-k", A()}}) {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -1317,7 +1318,7 @@ TEST_F(FsDeviceTest, GuestRangesOutsideMemoryFault) {
         hc.offset = kPath2;
         hc.offset2 = 6;
     });  // the value buffer does
-    for (uint32_t op : {0u, 31u, 1000u, 0xffffffffu}) {  // 21-30: sendfile ... mknod, reopen, xattr
+    for (uint32_t op : {0u, 32u, 1000u, 0xffffffffu}) {  // 21-31: sendfile ... reopen, xattr, listtree
         Error u = with({.op = op}, [](abi::HcFs&) {});
         EXPECT_NE(u.to_string().find("unknown operation"), std::string::npos);
     }
@@ -1598,6 +1599,197 @@ TEST_F(FsDeviceTest, RunningExecutableIsTextBusy) {
     host_write(m_share + "/new", "new");
     EXPECT_EQ(result({.op = abi::kFsRename, .path = "new", .path2 = "app"}), 0);
     EXPECT_GE(open("app", O_WRONLY), 0) << "the name now has another inode";
+}
+
+}  // namespace
+}  // namespace lightvm
+
+namespace lightvm {
+namespace {
+
+// ---------------------------------------------------------------------------
+// kFsListTree: whole listings, depth first, in one request
+// ---------------------------------------------------------------------------
+
+struct TreeBlock {
+    std::string path;
+    std::vector<std::string> names;          // in listing order, dots left out
+    std::map<std::string, struct stat> stats;
+    std::map<std::string, std::string> links;  // symlink targets sent along
+};
+
+// Parses a kFsListTree reply of n bytes at kBuf (abi.h FsTreeDir).
+std::vector<TreeBlock> parse_tree(const uint8_t* p, int64_t n, uint64_t blocks) {
+    std::vector<TreeBlock> out;
+    auto pad8 = [](uint64_t v) { return (v + 7) & ~uint64_t{7}; };
+    uint64_t off = 0;
+    for (uint64_t b = 0; b < blocks; ++b) {
+        abi::FsTreeDir h;
+        EXPECT_LE(off + sizeof h, static_cast<uint64_t>(n));
+        std::memcpy(&h, p + off, sizeof h);
+        TreeBlock blk;
+        blk.path.assign(reinterpret_cast<const char*>(p + off + sizeof h), h.path_len);
+        const uint8_t* stats = p + off + sizeof h + pad8(h.path_len);
+        const uint8_t* recs = stats + uint64_t{h.records} * sizeof(struct stat);
+        std::vector<std::string> all;
+        for (uint64_t r = 0; r < h.dirent_bytes;) {
+            uint16_t reclen;
+            std::memcpy(&reclen, recs + r + 16, 2);
+            all.emplace_back(reinterpret_cast<const char*>(recs + r + 19));
+            r += reclen;
+        }
+        EXPECT_EQ(all.size(), h.records);
+        for (size_t i = 0; i < all.size(); ++i) {
+            if (all[i] == "." || all[i] == "..")
+                continue;
+            blk.names.push_back(all[i]);
+            std::memcpy(&blk.stats[all[i]], stats + i * sizeof(struct stat), sizeof(struct stat));
+        }
+        const uint8_t* links = recs + h.dirent_bytes;
+        for (uint64_t l = 0; l < h.link_bytes;) {
+            abi::FsLinkRecord rec;
+            std::memcpy(&rec, links + l, sizeof rec);
+            blk.links[all.at(rec.index)] = std::string(reinterpret_cast<const char*>(links + l + sizeof rec), rec.len);
+            l += sizeof rec + rec.len;
+        }
+        off += sizeof h + pad8(h.path_len) + uint64_t{h.records} * sizeof(struct stat) + h.dirent_bytes +
+               pad8(h.link_bytes);
+        out.push_back(std::move(blk));
+    }
+    EXPECT_EQ(off, static_cast<uint64_t>(n));
+    return out;
+}
+
+class FsTreeTest : public FsDeviceTest {
+protected:
+    void SetUp() override {
+        FsDeviceTest::SetUp();
+        for (const char* d : {"/t", "/t/a", "/t/a/y", "/t/b", "/t/b/deep", "/t/b/deep/er"})
+            ASSERT_EQ(::mkdir((m_share + d).c_str(), 0755), 0) << d;
+        host_write(m_share + "/t/a/x", "x");
+        host_write(m_share + "/t/a/y/z", "zz");
+        host_write(m_share + "/t/b/w", "www");
+        host_write(m_share + "/t/c", "c");
+        ASSERT_EQ(::symlink("a", (m_share + "/t/link").c_str()), 0);  // a directory, through a link
+    }
+    // One kFsListTree: the reply's blocks, or none with result/handle2 set.
+    std::vector<TreeBlock> tree(const Req& r, int64_t* res, uint32_t* ended) {
+        abi::HcFs back = call(r);
+        *res = back.result;
+        *ended = (back.aux & abi::kFsTreeEnded) ? 1 : 0;
+        if (back.result <= 0)
+            return {};
+        return parse_tree(m_mem.host_base() + kBuf, back.result, back.aux & ~abi::kFsTreeEnded);
+    }
+    static std::vector<std::string> paths(const std::vector<TreeBlock>& blocks) {
+        std::vector<std::string> p;
+        for (const auto& b : blocks)
+            p.push_back(b.path);
+        return p;
+    }
+};
+
+TEST_F(FsTreeTest, WholeListingsDepthFirstWithStatsAndLinks) {
+    int64_t h = open("t", O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(h, 0);
+    int64_t n;
+    uint32_t ended;
+    auto blocks = tree({.op = abi::kFsListTree, .handle = static_cast<uint32_t>(h), .len = kBufSize,
+                        .offset = 1 << 20}, &n, &ended);
+    ASSERT_GT(n, 0);
+    EXPECT_EQ(ended, 1u);
+    // Every directory once, each before what is below it, never through the link.
+    std::vector<std::string> p = paths(blocks);
+    ASSERT_EQ(p.size(), 6u);
+    EXPECT_EQ(p[0], "");
+    std::set<std::string> seen(p.begin(), p.end());
+    EXPECT_EQ(seen, (std::set<std::string>{"", "a", "a/y", "b", "b/deep", "b/deep/er"}));
+    auto pos = [&](const std::string& s) { return std::find(p.begin(), p.end(), s) - p.begin(); };
+    EXPECT_LT(pos("a"), pos("a/y"));
+    EXPECT_LT(pos("b"), pos("b/deep"));
+    EXPECT_LT(pos("b/deep"), pos("b/deep/er"));
+    // A subtree is finished before the next sibling starts.
+    EXPECT_EQ(std::abs(pos("a/y") - pos("a")), 1);
+    const TreeBlock& root = blocks[0];
+    EXPECT_EQ(std::set<std::string>(root.names.begin(), root.names.end()),
+              (std::set<std::string>{"a", "b", "c", "link"}));
+    EXPECT_EQ(root.stats.at("c").st_ino, host_lstat(m_share + "/t/c").st_ino);
+    EXPECT_EQ(root.stats.at("c").st_size, 1);
+    EXPECT_TRUE(S_ISLNK(root.stats.at("link").st_mode));
+    EXPECT_EQ(root.links.at("link"), "a");
+    EXPECT_EQ(blocks[pos("a/y")].stats.at("z").st_size, 2);
+    // The handle's own position did not move.
+    auto names = list(h);
+    EXPECT_EQ(names.size(), 6u);  // . .. a b c link
+}
+
+TEST_F(FsTreeTest, BudgetEndsTheWalkAndAResumeGoesOnFromTheMiss) {
+    int64_t h = open("t", O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(h, 0);
+    int64_t n;
+    uint32_t ended;
+    // No budget: the directory's own listing only, and the walk is not over.
+    auto blocks = tree({.op = abi::kFsListTree, .handle = static_cast<uint32_t>(h), .len = kBufSize}, &n, &ended);
+    ASSERT_EQ(paths(blocks), std::vector<std::string>{""});
+    EXPECT_EQ(ended, 0u);
+    // Resumed at b/deep (by path: the walk's root, then the miss below it):
+    // b/deep's subtree first, then b's other subdirectories, then t's
+    // (after b, then before it); never the root's own listing again.
+    blocks = tree({.op = abi::kFsListTree, .path = "t", .path2 = "b/deep", .len = kBufSize}, &n, &ended);
+    std::vector<std::string> p = paths(blocks);
+    ASSERT_GE(p.size(), 2u);
+    EXPECT_EQ(p[0], "b/deep");
+    EXPECT_EQ(p[1], "b/deep/er");
+    EXPECT_EQ(std::set<std::string>(p.begin(), p.end()), (std::set<std::string>{"b/deep", "b/deep/er", "a", "a/y"}));
+    EXPECT_EQ(ended, 1u);
+    // A small buffer: the resume directory first, the walk not ended.
+    blocks = tree({.op = abi::kFsListTree, .path = "t", .path2 = "b/deep", .len = 600}, &n, &ended);
+    EXPECT_EQ(paths(blocks), std::vector<std::string>{"b/deep"});
+    EXPECT_EQ(ended, 0u);
+}
+
+TEST_F(FsTreeTest, BadRequestsAreErrorsAndFaults) {
+    int64_t h = open("t", O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(h, 0);
+    int64_t n;
+    uint32_t ended;
+    // A buffer too small for the first listing.
+    tree({.op = abi::kFsListTree, .handle = static_cast<uint32_t>(h), .len = 64}, &n, &ended);
+    EXPECT_EQ(n, -E2BIG);
+    // Resume paths: missing, climbing, through a symlink, empty.
+    for (const char* bad : {"nope", "a/nope"}) {
+        tree({.op = abi::kFsListTree, .path = "t", .path2 = bad, .len = kBufSize}, &n, &ended);
+        EXPECT_EQ(n, -E2BIG) << bad;
+    }
+    for (const char* bad : {"../t", "a/../b", "", "a//y"}) {
+        tree({.op = abi::kFsListTree, .path = "t", .path2 = bad, .len = kBufSize}, &n, &ended);
+        EXPECT_EQ(n, -EINVAL) << bad;
+    }
+    tree({.op = abi::kFsListTree, .path = "t", .path2 = "link", .len = kBufSize}, &n, &ended);
+    EXPECT_EQ(n, -E2BIG) << "a symlink is not walked into";
+    // Not a directory; a bad handle; a buffer outside guest memory stops the VM.
+    int64_t f = open("t/c");
+    EXPECT_EQ(result({.op = abi::kFsListTree, .handle = static_cast<uint32_t>(f), .len = kBufSize}), -ENOTDIR);
+    EXPECT_EQ(result({.op = abi::kFsListTree, .handle = 999, .len = kBufSize}), -EBADF);
+    fault(build({.op = abi::kFsListTree, .handle = static_cast<uint32_t>(h), .buf = kMemSize - 16,
+                 .len = kBufSize}));
+}
+
+TEST_F(FsTreeTest, ShareRootListingHidesWhatIsAbove) {
+    int64_t h = open("", O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(h, 0);
+    int64_t n = result({.op = abi::kFsListTree, .handle = static_cast<uint32_t>(h), .len = kBufSize});
+    ASSERT_GT(n, 0);
+    abi::FsTreeDir hd;
+    std::memcpy(&hd, m_mem.host_base() + kBuf, sizeof hd);
+    ASSERT_EQ(hd.path_len, 0u);
+    const uint8_t* stats = m_mem.host_base() + kBuf + sizeof hd;
+    auto [ino, idx] = dotdot_ino(stats + uint64_t{hd.records} * sizeof(struct stat), hd.dirent_bytes);
+    ASSERT_GE(idx, 0);
+    EXPECT_EQ(ino, host_lstat(m_share).st_ino);
+    struct stat st;
+    std::memcpy(&st, stats + static_cast<uint64_t>(idx) * sizeof st, sizeof st);
+    EXPECT_EQ(st.st_ino, host_lstat(m_share).st_ino) << "the stat of `..` is the root's own";
 }
 
 }  // namespace

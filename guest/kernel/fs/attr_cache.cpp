@@ -2,21 +2,29 @@
 
 #include "kernel/kernel.hpp"
 #include "kernel/mm/kmem.hpp"
+#include "kernel/time/clock.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
 
 namespace {
 
-constexpr uint32_t kEntries = 4096;  // power of two
+// A kFsListTree reply lists up to ~5,000 names ahead of the walk that
+// reads them, and a walk returns to a parent's names after a whole
+// subtree: 16 Ki entries (2.6 MiB of guest RAM, taken on first use) with
+// four probes keep a `find` over /usr/share from re-asking (design.md).
+constexpr uint32_t kEntries = 16384;  // power of two
 constexpr uint32_t kScratch = 1024;
 
 struct Entry {
     uint64_t hash;
     uint32_t len;
     uint32_t generation;
+    uint32_t seq;  // when it was put: the oldest of the probed slots goes first
+    uint64_t at;   // monotonic ns when it was put
     Stat st;
 };
+uint32_t g_seq;
 
 // Link targets: a smaller direct-mapped table beside the attributes.
 constexpr uint32_t kLinks = 1024;  // power of two
@@ -29,7 +37,10 @@ struct LinkEntry {
     char target[kLinkMax];
 };
 
-Entry* g_table;    // kEntries, from guest RAM on first use
+// kEntries in chunks (kmem blocks are at most 2 MiB), from guest RAM on first use.
+constexpr uint32_t kChunk = 4096;
+Entry* g_chunks[kEntries / kChunk];
+Entry* g_table;  // the first chunk: set once all are there
 LinkEntry* g_links;  // kLinks, the same
 uint8_t* g_link_scratch;
 Stat* g_scratch;   // kScratch
@@ -47,15 +58,38 @@ uint64_t fnv1a(const char* s, size_t n) {
 bool ensure_table() {
     if (g_table)
         return true;
-    g_table = static_cast<Entry*>(kmem_alloc(sizeof(Entry) * kEntries));
-    if (!g_table)
-        return false;
+    for (Entry*& c : g_chunks)
+        if (!c && !(c = static_cast<Entry*>(kmem_alloc(sizeof(Entry) * kChunk))))
+            return false;
+    g_table = g_chunks[0];
     return true;
+}
+
+Entry& entry(uint64_t i) {
+    i &= kEntries - 1;
+    return g_chunks[i / kChunk][i % kChunk];
 }
 
 // A name's slot among its kProbe candidates: its own, else a free or
 // stale one, else the first (evicted).
 constexpr uint32_t kProbe = 4;
+Entry* attr_slot(uint64_t h, uint32_t len, bool for_put) {
+    Entry* spare = nullptr;
+    Entry* oldest = nullptr;
+    for (uint32_t k = 0; k < kProbe; ++k) {
+        Entry& e = entry(h + k);
+        if (e.hash == h && e.len == len)
+            return &e;
+        if (!spare && (!e.hash || e.generation != g_generation))
+            spare = &e;
+        if (!oldest || static_cast<int32_t>(e.seq - oldest->seq) < 0)
+            oldest = &e;
+    }
+    // All four live: the one put longest ago goes (a walk comes back to a
+    // parent's names late, but it reads what was listed last soonest).
+    return for_put ? (spare ? spare : oldest) : nullptr;
+}
+
 LinkEntry* link_slot(uint64_t h, uint32_t len, bool for_put) {
     LinkEntry* spare = nullptr;
     for (uint32_t k = 0; k < kProbe; ++k) {
@@ -116,34 +150,35 @@ void attr_put(const char* path, size_t len, const Stat& st) {
     if (st.nlink == 0 || !ensure_table())
         return;  // nlink 0: the monitor could not stat it
     uint64_t h = fnv1a(path, len);
-    Entry& e = g_table[h & (kEntries - 1)];  // direct-mapped: a collision just evicts
+    Entry& e = *attr_slot(h, static_cast<uint32_t>(len), true);
     e.hash = h;
     e.len = static_cast<uint32_t>(len);
     e.generation = g_generation;
+    e.seq = ++g_seq;
+    e.at = monotonic_ns();
     memcpy(&e.st, &st, sizeof st);
 }
 
 bool attr_get(const char* path, size_t len, Stat* out) {
     if (!g_table)
         return false;
-    uint64_t h = fnv1a(path, len);
-    const Entry& e = g_table[h & (kEntries - 1)];
-    if (e.hash != h || e.len != len || e.generation != g_generation)
+    const Entry* e = attr_slot(fnv1a(path, len), static_cast<uint32_t>(len), false);
+    if (!e || e->generation != g_generation || monotonic_ns() - e->at > kTrustNs)
         return false;
-    memcpy(out, &e.st, sizeof e.st);
+    memcpy(out, &e->st, sizeof e->st);
     return true;
 }
 
 void attr_invalidate() { g_generation++; }
+uint32_t attr_generation() { return g_generation; }
 
 void attr_forget(const char* path, size_t len) {
     if (!g_table)
         return;
     for (int pass = 0; pass < 2; ++pass) {
         uint64_t h = fnv1a(path, len);
-        Entry& e = g_table[h & (kEntries - 1)];
-        if (e.hash == h && e.len == len)
-            e.hash = 0;
+        if (Entry* e = attr_slot(h, static_cast<uint32_t>(len), false))
+            e->hash = 0;
         if (LinkEntry* l = g_links ? link_slot(h, static_cast<uint32_t>(len), false) : nullptr)
             l->hash = 0;
         while (len > 1 && path[len - 1] != '/')  // then the parent

@@ -3,8 +3,8 @@
 // calls that `ls -l`, `du`, `find`, `rm` make next are answered here instead
 // of one exit each. Any request that may change the file system clears the
 // whole cache (fs_client.cpp), so the guest never sees its own changes
-// late; changes made on the host meanwhile can be missed until then, as
-// with NFS attribute caching.
+// late; changes made on the host meanwhile are seen once an entry is
+// kTrustNs old, as with NFS attribute caching (actimeo).
 #pragma once
 
 #include <stddef.h>
@@ -14,9 +14,13 @@
 
 namespace lightvm::guest {
 
+inline constexpr uint64_t kTrustNs = 2'000'000'000;  // how long a cached name is believed
+
 void attr_put(const char* abs_path, size_t len, const Stat& st);
 bool attr_get(const char* abs_path, size_t len, Stat* out);
 void attr_invalidate();
+// Bumped by attr_invalidate: listings cached under an older one are stale (dir_cache.hpp).
+uint32_t attr_generation();
 // Forget one path and its parent directory (whose size/mtime just changed).
 void attr_forget(const char* abs_path, size_t len);
 

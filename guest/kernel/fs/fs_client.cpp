@@ -32,6 +32,7 @@ bool pure_read(uint32_t op) {
     case abi::kFsFstat:
     case abi::kFsGetdents:
     case abi::kFsGetdentsPlus:
+    case abi::kFsListTree:
     case abi::kFsReadlink:
     case abi::kFsAccess:
     case abi::kFsSeek:
@@ -46,7 +47,7 @@ bool pure_read(uint32_t op) {
 }
 
 // Requests after which the attribute cache still holds: callers forget
-// exactly the names unlink, mkdir and symlink change (attr_forget).
+// exactly the names unlink, mkdir and symlink change (dir_cache_forget).
 bool read_only_op(uint32_t op) {
     return pure_read(op) || op == abi::kFsUnlink || op == abi::kFsMkdir || op == abi::kFsSymlink;
 }

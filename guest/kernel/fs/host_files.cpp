@@ -2,6 +2,8 @@
 // request to the monitor's fs device (fs_client.hpp), through the
 // read-ahead/write-behind cache for file data (file_cache.hpp).
 #include "kernel/errno.hpp"
+#include "kernel/fs/attr_cache.hpp"
+#include "kernel/fs/dir_cache.hpp"
 #include "kernel/fs/file_cache.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
@@ -34,8 +36,14 @@ long host_write(OpenFile* f, const void* buf, size_t len, int64_t at) {
 long host_fstat(OpenFile* f, Stat* out) {
     if (fs_fresh_stat(f->handle, out))
         return 0;
+    // A directory opened from the listing cache: its attributes came with it.
+    if (f->handle == abi::kNoHandle && f->path && attr_get(f->path, strlen(f->path), out))
+        return 0;
+    long h = share_dir_handle(f);
+    if (h < 0)
+        return h;
     abi::HcFs r = fs_request(abi::kFsFstat);
-    r.handle = f->handle;
+    r.handle = static_cast<uint32_t>(h);
     r.buf = virt_to_gpa(out);
     r.len = sizeof(Stat);
     return fs_call(r);
@@ -44,8 +52,16 @@ long host_fstat(OpenFile* f, Stat* out) {
 // The host knows where data and holes are, and (directories) what a
 // directory offset means.
 long host_seek_request(OpenFile* f, int64_t offset, int whence) {
+    // A directory read from its cached listing goes back to the host: a
+    // rewind must see the directory as it is now, and the records' d_off
+    // cookies are the host's.
+    f->dir_fresh = false;
+    dir_listing_drop(f);
+    long h = share_dir_handle(f);
+    if (h < 0)
+        return h;
     abi::HcFs r = fs_request(abi::kFsSeek);
-    r.handle = f->handle;
+    r.handle = static_cast<uint32_t>(h);
     r.offset = offset;
     r.flags = static_cast<uint32_t>(whence);
     return fs_call(r);
@@ -82,8 +98,11 @@ long host_sync(OpenFile* f, bool data_only) {
         if (e < 0)
             return e;
     }
+    long h = share_dir_handle(f);
+    if (h < 0)
+        return h;
     abi::HcFs r = fs_request(abi::kFsFsync);
-    r.handle = f->handle;
+    r.handle = static_cast<uint32_t>(h);
     r.flags = data_only ? 1 : 0;
     return fs_call(r);
 }
@@ -95,7 +114,9 @@ long host_file_release(OpenFile* f) {
 }
 
 long host_dir_release(OpenFile* f) {
-    fs_close(f->handle);
+    dir_listing_drop(f);
+    if (f->handle != abi::kNoHandle)
+        fs_close(f->handle);
     return 0;
 }
 

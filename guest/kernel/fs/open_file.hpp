@@ -64,6 +64,15 @@ struct OpenFile {
     // epoll items watching this file (kernel/event/epoll.cpp); they leave
     // their interest lists when the last reference goes, as on Linux.
     EpItem* ep_watchers;
+    // HostDir (dir_cache.hpp): its own copy of the directory's listing,
+    // which getdents reads from at `offset`, or nullptr; dir_fresh until
+    // the first getdents. A directory opened from the listing cache has
+    // no host handle (kNoHandle) until an operation needs one; rel_at is
+    // where its share-relative path starts in `path`.
+    uint8_t* listing;
+    uint32_t listing_len;
+    uint16_t rel_at;
+    bool dir_fresh;
 };
 
 }  // namespace lightvm::guest

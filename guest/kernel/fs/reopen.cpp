@@ -5,6 +5,7 @@
 #include "kernel/fs/reopen.hpp"
 
 #include "kernel/errno.hpp"
+#include "kernel/fs/dir_cache.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_cache.hpp"
 #include "kernel/fs/fs_client.hpp"
@@ -27,7 +28,10 @@ bool is_dir(const OpenFile* f) {
 long reopen_host(OpenFile* f, uint32_t flags, OpenFile** out) {
     cache_flush(f);  // written-behind data first: the new handle reads the host file
     abi::HcFs req = fs_request(abi::kFsReopen);
-    req.handle = f->handle;
+    long h = share_dir_handle(f);  // a directory opened from the listing cache
+    if (h < 0)
+        return h;
+    req.handle = static_cast<uint32_t>(h);
     req.flags = flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_TRUNC | O_DIRECTORY);
     long handle = fs_call(req);
     if (handle < 0)

@@ -3,6 +3,7 @@
 // directory/name and metadata calls live in sys_fs_dirs.cpp and sys_fs_meta.cpp.
 #include "kernel/errno.hpp"
 #include "kernel/fs/attr_cache.hpp"
+#include "kernel/fs/dir_cache.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
@@ -209,13 +210,41 @@ static long open_special(const Resolved& res, uint32_t flags, uint32_t mode) {
     return install(f, flags);
 }
 
-static long open_in_share(PathArg& p, Resolved& res, uint32_t flags, uint32_t mode, long* handle, abi::HcFs* req) {
+// opendir of a directory whose listing is cached (dir_cache.hpp): no
+// exit now; the host handle is opened only if an operation needs it.
+static bool listed_dir(const Resolved& res, uint32_t flags, Stat* st) {
+    uint32_t bytes;
+    return (flags & O_DIRECTORY) && (flags & (O_ACCMODE | O_CREAT | O_TRUNC)) == O_RDONLY && !res.physical &&
+           res.rel >= res.abs && res.rel + res.rel_len == res.abs + res.abs_len && res.abs_len < 0xffff &&
+           attr_get(res.abs, res.abs_len, st) && (st->mode & S_IFMT) == S_IFDIR &&
+           dir_cache_find(res.abs, res.abs_len, &bytes);
+}
+
+static long open_listed_dir(const Resolved& res, uint32_t flags, const Stat& st) {
+    OpenFile* f = file_alloc(FileKind::HostDir, flags & (O_ACCMODE | O_NONBLOCK));
+    if (!f)
+        return -err::kNFile;
+    f->handle = abi::kNoHandle;
+    f->share = res.share;
+    f->mode = st.mode;
+    f->rel_at = static_cast<uint16_t>(res.rel - res.abs);
+    if (!file_set_path(f, res.abs, res.abs_len) || !dir_listing_adopt(f)) {
+        file_put(f);
+        return -err::kNoMem;  // the caller opens it on the host instead
+    }
+    return install(f, flags);
+}
+
+static long open_in_share(PathArg& p, Resolved& res, uint32_t flags, uint32_t mode, long* handle, abi::HcFs* req,
+                          Stat* listed) {
     for (;;) {
         long r = resolve(p, res);
         if (r < 0)
             return r;
         if (!res.in_share)
             return 1;  // a special file: the caller opens it
+        if (listed && listed_dir(res, flags, listed))
+            return 2;
         if ((flags & O_CREAT) && res.trailing_slash)
             return -err::kIsDir;  // Linux: O_CREAT on "name/" is EISDIR, whatever name is
         *req = redirectable(p, path_request(abi::kFsOpen, res));
@@ -258,7 +287,14 @@ static long open_node(PathArg& p, uint32_t flags) {
 static long open_resolving(PathArg& p, Resolved& res, uint32_t flags, uint32_t mode) {
     long handle = 0;
     abi::HcFs req;
-    long r = open_in_share(p, res, flags, mode, &handle, &req);
+    Stat listed;
+    long r = open_in_share(p, res, flags, mode, &handle, &req, &listed);
+    if (r == 2) {
+        long fd = open_listed_dir(res, flags, listed);
+        if (fd != -err::kNoMem)
+            return fd;
+        r = open_in_share(p, res, flags, mode, &handle, &req, nullptr);
+    }
     if (r < 0)
         return r;
     if (r == 1)
@@ -278,6 +314,8 @@ static long open_resolving(PathArg& p, Resolved& res, uint32_t flags, uint32_t m
     f->mode = static_cast<uint32_t>(req.aux);
     if (!dir)
         page_cache_set_name(f->handle, res.abs, res.abs_len);  // /proc/PID/maps and fd links name it
+    f->dir_fresh = dir;
+    f->rel_at = res.rel >= res.abs && res.rel + res.rel_len == res.abs + res.abs_len ? static_cast<uint16_t>(res.rel - res.abs) : 0;
     if (dir && !file_set_path(f, res.abs, res.abs_len)) {
         file_put(f);
         return -err::kNameTooLong;

@@ -2,6 +2,7 @@
 // link, symlink, readlink, getcwd, chdir, fchdir.
 #include "kernel/errno.hpp"
 #include "kernel/fs/attr_cache.hpp"
+#include "kernel/fs/dir_cache.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
@@ -51,18 +52,12 @@ static long synth_getdents(OpenFile* f, uint64_t buf, uint64_t len) {
     return static_cast<long>(used);
 }
 
-long sys_getdents64(const SyscallArgs& a) {
-    OpenFile* f = fd_get(fd_arg(a.a0));
-    if (!f)
-        return -err::kBadF;
-    if (!access_ok(a.a1, a.a2))
-        return -err::kFault;
-    if (f->kind == FileKind::SynthDir)
-        return synth_getdents(f, a.a1, a.a2);
-    if (f->kind == FileKind::TmpDir)
-        return tmpfs_getdents(f, a.a1, a.a2);
-    if (f->kind != FileKind::HostDir)
-        return -err::kNotDir;
+// getdents through the host handle, with each name's attributes
+// (kFsGetdentsPlus): a directory too large to list ahead, or re-read.
+static long host_getdents(OpenFile* f, uint64_t user_buf, uint64_t want) {
+    long handle = share_dir_handle(f);
+    if (handle < 0)
+        return handle;
     // Records land in a kernel buffer (contiguous for the monitor), then
     // go to the program; a shorter read than asked for is fine for getdents.
     // In guest RAM on first use: the kernel image's room is fixed.
@@ -70,11 +65,11 @@ long sys_getdents64(const SyscallArgs& a) {
     static uint8_t* records = nullptr;
     if (!records && !(records = static_cast<uint8_t*>(kmem_alloc(kRecords))))
         return -err::kNoMem;
-    uint64_t len = a.a2 < kRecords ? a.a2 : kRecords;
-    if (!access_ok_write(a.a1, len))
+    uint64_t len = want < kRecords ? want : kRecords;
+    if (!access_ok_write(user_buf, len))
         return -err::kFault;
     abi::HcFs req = fs_request(abi::kFsGetdents);
-    req.handle = f->handle;
+    req.handle = static_cast<uint32_t>(handle);
     req.buf = kernel_to_gpa(records);
     req.len = len;
     uint32_t cap = 0;
@@ -92,54 +87,36 @@ long sys_getdents64(const SyscallArgs& a) {
         req.path2_len = link_cap;
     }
     long n = fs_call(req);
-    if (n > 0 && copy_to_user(a.a1, records, static_cast<size_t>(n)) < 0)
+    if (n > 0 && copy_to_user(user_buf, records, static_cast<size_t>(n)) < 0)
         return -err::kFault;
     if (n <= 0 || !stats)
         return n;
-    // Remember each entry's attributes under its absolute guest path.
-    static char path[abi::kMaxPath];
-    size_t dlen = strlen(f->path);
-    memcpy(path, f->path, dlen);
-    size_t base = dlen == 1 ? 1 : dlen + 1;
-    path[base - 1] = '/';
-    uint64_t off = 0;
-    // Symlink targets, in record order (abi.h kFsOptLinks).
     const uint64_t links_len = links && req.aux <= link_cap ? req.aux : 0;
-    uint64_t link_off = 0;
-    abi::FsLinkRecord link{};
-    auto next_link = [&] {
-        link.index = ~0u;
-        if (link_off + sizeof link > links_len)
-            return;
-        memcpy(&link, links + link_off, sizeof link);
-        if (link.len > links_len - link_off - sizeof link)
-            link.index = ~0u;  // malformed: the rest is ignored
-    };
-    next_link();
-    for (uint32_t i = 0; off + offsetof(linux_dirent64, d_name) < static_cast<uint64_t>(n) && i < cap; ++i) {
-        const uint8_t* rec = records + off;
-        uint16_t reclen;
-        memcpy(&reclen, rec + offsetof(linux_dirent64, d_reclen), 2);
-        if (reclen <= offsetof(linux_dirent64, d_name) || off + reclen > static_cast<uint64_t>(n))
-            break;
-        const char* name = reinterpret_cast<const char*>(rec + offsetof(linux_dirent64, d_name));
-        size_t nlen = 0;
-        while (nlen < reclen - offsetof(linux_dirent64, d_name) && name[nlen])
-            ++nlen;
-        bool dots = (nlen == 1 && name[0] == '.') || (nlen == 2 && name[0] == '.' && name[1] == '.');
-        if (!dots && base + nlen < sizeof path) {
-            memcpy(path + base, name, nlen);
-            attr_put(path, base + nlen, stats[i]);
-            if (link.index == i && (stats[i].mode & S_IFMT) == S_IFLNK)
-                attr_put_link(path, base + nlen, reinterpret_cast<const char*>(links + link_off + sizeof link), link.len);
-        }
-        if (link.index == i) {
-            link_off += sizeof link + link.len;
-            next_link();
-        }
-        off += reclen;
-    }
+    dir_remember_names(f->path, strlen(f->path), records, static_cast<uint64_t>(n), stats, cap, links, links_len);
     return n;
+}
+
+long sys_getdents64(const SyscallArgs& a) {
+    OpenFile* f = fd_get(fd_arg(a.a0));
+    if (!f)
+        return -err::kBadF;
+    if (!access_ok(a.a1, a.a2))
+        return -err::kFault;
+    if (f->kind == FileKind::SynthDir)
+        return synth_getdents(f, a.a1, a.a2);
+    if (f->kind == FileKind::TmpDir)
+        return tmpfs_getdents(f, a.a1, a.a2);
+    if (f->kind != FileKind::HostDir)
+        return -err::kNotDir;
+    if (f->listing)
+        return dir_listing_read(f, a.a1, a.a2);
+    if (f->dir_fresh) {  // the whole listing, and what is below, in one exit
+        f->dir_fresh = false;
+        if (dir_listing_adopt(f) ||
+            (dir_cache_fetch(f) && dir_listing_adopt(f)))
+            return dir_listing_read(f, a.a1, a.a2);
+    }
+    return host_getdents(f, a.a1, a.a2);
 }
 
 static long do_mkdir(PathArg& p, uint32_t mode) {
@@ -154,7 +131,7 @@ static long do_mkdir(PathArg& p, uint32_t mode) {
             return res.special == Special::None ? -err::kNoEnt : -err::kExist;
         abi::HcFs req = redirectable(p, path_request(abi::kFsMkdir, res));
         req.mode = mode & 07777 & ~current_umask();
-        attr_forget(res.abs, res.abs_len);
+        dir_cache_forget(res.abs, res.abs_len);
         r = fs_call(req);
         if (!follow_redirect(p, &r, req))
             return fsnotify_created_if(r, res, true);
@@ -194,7 +171,7 @@ static long do_unlink(PathArg& p, uint32_t flags) {
             return -err::kBusy;  // a mount point
         abi::HcFs req = redirectable(p, path_request(abi::kFsUnlink, res));
         req.flags = flags;
-        attr_forget(res.abs, res.abs_len);
+        dir_cache_forget(res.abs, res.abs_len);
         r = fs_call(req);
         if (!follow_redirect(p, &r, req))
             return removed_if(r, gone);
@@ -289,7 +266,7 @@ static long do_symlink(uint64_t target_addr, long dirfd, uint64_t link_path) {
     abi::HcFs req = path_request(abi::kFsSymlink, res);
     req.path2 = kernel_to_gpa(target);  // text, stored as is
     req.path2_len = tlen;
-    attr_forget(res.abs, res.abs_len);
+    dir_cache_forget(res.abs, res.abs_len);
     return fsnotify_created_if(fs_call(req), res, false);
 }
 long sys_symlink(const SyscallArgs& a) { return do_symlink(a.a0, AT_FDCWD, a.a1); }

@@ -2,6 +2,7 @@
 // (refused), statfs.
 #include "kernel/errno.hpp"
 #include "kernel/fs/attr_cache.hpp"
+#include "kernel/fs/dir_cache.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
@@ -97,7 +98,10 @@ static long utimens(long dirfd, uint64_t path, const __kernel_timespec* kt, uint
         if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
             return 0;
         abi::HcFs req = fs_request(abi::kFsUtimens);
-        req.handle = f->handle;
+        long h = share_dir_handle(f);  // a directory opened from the listing cache
+        if (h < 0)
+            return h;
+        req.handle = static_cast<uint32_t>(h);
         req.buf = times_gpa;
         return file_notify_if(fs_call(req), f, FileEvent::Attrib);
     };
@@ -202,7 +206,10 @@ static long fchmod_file(OpenFile* f, uint32_t mode) {
     if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
         return 0;
     abi::HcFs req = fs_request(abi::kFsChmod);
-    req.handle = f->handle;
+    long h = share_dir_handle(f);  // a directory opened from the listing cache
+    if (h < 0)
+        return h;
+    req.handle = static_cast<uint32_t>(h);
     req.mode = mode & 07777;
     return file_notify_if(fs_call(req), f, FileEvent::Attrib);
 }
@@ -271,7 +278,10 @@ static long fchown_file(OpenFile* f, int64_t uid, int64_t gid) {
     if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
         return chown_kernel_file(uid, gid);
     abi::HcFs req = fs_request(abi::kFsChown);
-    req.handle = f->handle;
+    long h = share_dir_handle(f);  // a directory opened from the listing cache
+    if (h < 0)
+        return h;
+    req.handle = static_cast<uint32_t>(h);
     req.offset = uid;
     req.offset2 = gid;
     return file_notify_if(fs_call(req), f, FileEvent::Attrib);
@@ -300,7 +310,7 @@ static long do_mknod(PathArg& p, uint32_t mode) {
             return res.read_only ? -err::kRoFs : -err::kPerm;
         abi::HcFs req = redirectable(p, path_request(abi::kFsMknod, res));
         req.mode = type | (mode & 07777 & ~current_umask());
-        attr_forget(res.abs, res.abs_len);
+        dir_cache_forget(res.abs, res.abs_len);
         r = fs_call(req);
         if (!follow_redirect(p, &r, req))
             return fsnotify_created_if(r, res, false);
@@ -399,7 +409,10 @@ long sys_fstatfs(const SyscallArgs& a) {
     if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
         return statfs_synthetic(a.a1);
     abi::HcFs req = fs_request(abi::kFsStatfs);
-    req.handle = f->handle;
+    long h = share_dir_handle(f);  // a directory opened from the listing cache
+    if (h < 0)
+        return h;
+    req.handle = static_cast<uint32_t>(h);
     return statfs_call(req, a.a1);
 }
 

@@ -6,6 +6,7 @@
 // are EOPNOTSUPP, as on a file system without them; lists name user.* only.
 // The kernel's own files (/proc, /dev, pipes) have none. man 2 getxattr.
 #include "kernel/errno.hpp"
+#include "kernel/fs/dir_cache.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/fs_client.hpp"
 #include "kernel/fs/fsnotify.hpp"
@@ -108,7 +109,10 @@ long on_file_inner(OpenFile* f, const XattrCall& c) {
     if (!user_namespace(c))
         return -err::kOpNotSupp;
     abi::HcFs req = share_request(fs_request(abi::kFsXattr), c, true);
-    req.handle = f->handle;
+    long h = share_dir_handle(f);  // a directory opened from the listing cache
+    if (h < 0)
+        return h;
+    req.handle = static_cast<uint32_t>(h);
     return deliver(c, fs_call(req));
 }
 
