@@ -48,5 +48,5 @@ row() {
     ms=$(printf '%s\n' "${sc[@]}" | median)
     echo "| $name | $((mn / 1000)) | $((mv / 1000)) | $(awk -v a="$mv" -v b="$mn" 'BEGIN {printf "%.2fx", a / b}') | $mr | $(awk -v r="$mr" -v e="$ENTRIES" 'BEGIN {printf "%.3f", r / e}') | $me | $ms |"
 }
-row "find -xdev | wc -l" "find $T/tree -xdev | wc -l"
+row "find -xdev, piped to wc -l" "find $T/tree -xdev | wc -l"
 row "du -s" "du -s $T/tree"
