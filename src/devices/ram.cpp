@@ -116,8 +116,9 @@ Result<void> RamDevice::hypercall(uint64_t arg_gpa) {
 Result<void> RamDevice::release(uint64_t arg_gpa) {
     auto hc = TRY(m_mem.read<abi::HcMemRelease>(arg_gpa));
     const bool aligned = (hc.start | hc.end) % abi::kPageSize == 0;
-    const bool inside = hc.start < hc.end && hc.end <= m_mem.size() && backed(hc.start) && backed(hc.end - 1) &&
-                        (hc.end <= m_low_end || hc.start >= m_high_start);
+    // Wholly inside one backed region (low or high): never across the unbacked gap.
+    const bool inside =
+        hc.start < hc.end && hc.end <= m_mem.size() && (hc.end <= m_low_end || hc.start >= m_high_start);
     hc.result = 0;
     if (!aligned || !inside) {
         hc.result = -EINVAL;

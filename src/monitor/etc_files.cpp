@@ -8,16 +8,23 @@
 
 namespace lightvm {
 
-bool share_provides(const std::vector<ShareSpec>& shares, std::string_view guest_path) {
+namespace {
+bool covers(const std::string& mount, std::string_view path) {
+    return mount == "/" || (path.starts_with(mount) && (path.size() == mount.size() || path[mount.size()] == '/'));
+}
+}  // namespace
+
+bool share_provides(const std::vector<ShareSpec>& shares, std::string_view guest_path,
+                    const std::vector<TmpfsSpec>& tmpfs) {
     const ShareSpec* best = nullptr;
-    for (const auto& s : shares) {
-        const std::string& g = s.guest_path;
-        bool covers = g == "/" || (guest_path.starts_with(g) && (guest_path.size() == g.size() || guest_path[g.size()] == '/'));
-        if (covers && (!best || g.size() > best->guest_path.size()))
+    for (const auto& s : shares)
+        if (covers(s.guest_path, guest_path) && (!best || s.guest_path.size() > best->guest_path.size()))
             best = &s;
-    }
     if (!best)
         return false;
+    for (const auto& t : tmpfs)
+        if (covers(t.guest_path, guest_path) && t.guest_path.size() > best->guest_path.size())
+            return false;
     std::string_view rest = guest_path.substr(best->guest_path == "/" ? 0 : best->guest_path.size());
     struct stat st;
     return ::lstat((best->host_path + std::string(rest)).c_str(), &st) == 0;
@@ -46,10 +53,11 @@ std::vector<std::string> name_servers(std::string_view resolv_conf, bool loopbac
 
 Result<EtcFiles> etc_files(const VmConfig& cfg) {
     EtcFiles f;
-    f.hosts = !share_provides(cfg.shares, "/etc/hosts");
+    const std::vector<TmpfsSpec> tmpfs = effective_tmpfs(cfg);
+    f.hosts = !share_provides(cfg.shares, "/etc/hosts", tmpfs);
     if (!cfg.dns.empty()) {
         f.resolv_conf = TRY(resolv_conf_text(cfg.dns));
-    } else if (uses_host_sockets(cfg.net) && !share_provides(cfg.shares, "/etc/resolv.conf")) {
+    } else if (uses_host_sockets(cfg.net) && !share_provides(cfg.shares, "/etc/resolv.conf", tmpfs)) {
         // The host's servers; under --net user and ns the VM's 127.0.0.1 is
         // its own, so a local stub resolver (127.0.0.53) is out of reach.
         std::ifstream in("/etc/resolv.conf");

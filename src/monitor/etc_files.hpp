@@ -27,7 +27,10 @@ Result<EtcFiles> etc_files(const VmConfig& cfg);
 // Pure parts, for unit tests.
 // Would the guest find `guest_path` in the share that serves it (the one
 // whose guest path is its longest prefix)? Checked on the host with lstat.
-bool share_provides(const std::vector<ShareSpec>& shares, std::string_view guest_path);
+// A tmpfs mounted nearer the path (--tmpfs /etc) hides the share: a fresh
+// tmpfs provides nothing.
+bool share_provides(const std::vector<ShareSpec>& shares, std::string_view guest_path,
+                    const std::vector<TmpfsSpec>& tmpfs = {});
 // The `nameserver` addresses of a resolv.conf text, at most 3, without
 // loopback ones unless `loopback_ok` (a VM's loopback is its own).
 std::vector<std::string> name_servers(std::string_view resolv_conf, bool loopback_ok);

@@ -115,15 +115,20 @@ INSTANTIATE_TEST_SUITE_P(Mem, VmReservations,
 class VmLimit : public ::testing::TestWithParam<std::string> {
 protected:
     void SetUp() override { REQUIRE_KVM(); }
+    // --mem MIB, --stats, a timeout well above the expected run.
+    static RunOptions limited(uint64_t mib, double timeout_seconds) {
+        RunOptions opts;
+        opts.mem_size = mib << 20;
+        opts.stats = true;
+        opts.timeout_seconds = timeout_seconds;
+        return opts;
+    }
 };
 
 // Touching more than --mem: mmap says ENOMEM (or the VM ends with the OOM
 // report and 137), never a hang, and the host backs no more than --mem.
 TEST_P(VmLimit, TouchingMoreThanMemIsRefused) {
-    RunOptions opts;
-    opts.mem_size = 64ull << 20;
-    opts.stats = true;
-    opts.timeout_seconds = 60;
+    RunOptions opts = limited(64, 60);
     auto r = run_guest("vmsem." + GetParam(), {"exhaust", "200"}, "", opts);
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_FALSE(r.timed_out);
@@ -151,10 +156,7 @@ TEST_P(VmLimit, CachedFilePagesAreGivenBack) {
 
 // A reservation committed past --mem: the touch cannot be backed.
 TEST_P(VmLimit, CommittedReservationBeyondMemIsOom) {
-    RunOptions opts;
-    opts.mem_size = 64ull << 20;
-    opts.stats = true;
-    opts.timeout_seconds = 60;
+    RunOptions opts = limited(64, 60);
     auto r = run_guest("vmsem." + GetParam(), {"reserve", "4", "200"}, "", opts);
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_FALSE(r.timed_out);
@@ -169,10 +171,7 @@ TEST_P(VmLimit, CommittedReservationBeyondMemIsOom) {
 // (1/8 of --mem, at least 32 MiB): 3 rounds of 300 MiB touched and unmapped
 // leave about 128 MiB resident, not 300, and every round reads zeros.
 TEST_P(VmLimit, FreedMemoryGoesBackToTheHost) {
-    RunOptions opts;
-    opts.mem_size = 1024ull << 20;
-    opts.stats = true;
-    opts.timeout_seconds = 120;
+    RunOptions opts = limited(1024, 120);
     auto r = run_guest("vmsem." + GetParam(), {"give-back", "300", "3"}, "", opts);
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_EQ(r.status, 0) << r.report;

@@ -39,6 +39,24 @@ TEST(EtcFiles, TheShareThatServesThePathDecides) {
     std::vector<ShareSpec> etcetera{{t.root + "/etcdir", "/etcetera", false}};
     EXPECT_FALSE(share_provides(etcetera, "/etc/resolv.conf"));
     EXPECT_FALSE(share_provides({}, "/etc/hosts"));
+    // A tmpfs nearer the path hides the share (a fresh tmpfs is empty); one
+    // farther away, or elsewhere, does not.
+    EXPECT_FALSE(share_provides(rootfs, "/etc/hosts", {{"/etc", 0}}));
+    EXPECT_TRUE(share_provides(rootfs, "/etc/hosts", {{"/tmp", 0}, {"/etcetera", 0}}));
+    EXPECT_TRUE(share_provides(both, "/etc/resolv.conf", {{"/", 0}}));
+}
+
+TEST(EtcFiles, ATmpfsOverEtcGetsTheFallbacks) {
+    Tree t;
+    VmConfig cfg;
+    cfg.shares = {{t.root + "/rootfs", "/", false}};
+    auto f = etc_files(cfg);
+    ASSERT_TRUE(f);
+    EXPECT_FALSE(f->hosts);  // the rootfs has one
+    cfg.tmpfs = {{"/etc", 0}};
+    f = etc_files(cfg);
+    ASSERT_TRUE(f);
+    EXPECT_TRUE(f->hosts) << "--tmpfs /etc hides the rootfs's /etc/hosts";
 }
 
 TEST(EtcFiles, NameServersSkipLoopbackWhereTheVmHasItsOwn) {
