@@ -46,14 +46,6 @@ uint8_t* g_link_scratch;
 Stat* g_scratch;   // kScratch
 uint32_t g_generation = 1;
 
-uint64_t fnv1a(const char* s, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; ++i) {
-        h ^= static_cast<uint8_t>(s[i]);
-        h *= 1099511628211ull;
-    }
-    return h | 1;  // 0 marks an empty slot
-}
 
 bool ensure_table() {
     if (g_table)
@@ -126,7 +118,7 @@ void attr_put_link(const char* path, size_t len, const char* target, size_t tlen
         return;
     if (!g_links && !(g_links = static_cast<LinkEntry*>(kmem_alloc(sizeof(LinkEntry) * kLinks))))
         return;
-    uint64_t h = fnv1a(path, len);
+    uint64_t h = name_hash(path, len);
     LinkEntry& e = *link_slot(h, static_cast<uint32_t>(len), true);
     e.hash = h;
     e.len = static_cast<uint32_t>(len);
@@ -138,7 +130,7 @@ void attr_put_link(const char* path, size_t len, const char* target, size_t tlen
 long attr_get_link(const char* path, size_t len, char* out, size_t cap) {
     if (!g_links)
         return -1;
-    const LinkEntry* e = link_slot(fnv1a(path, len), static_cast<uint32_t>(len), false);
+    const LinkEntry* e = link_slot(name_hash(path, len), static_cast<uint32_t>(len), false);
     if (!e || e->generation != g_generation)
         return -1;
     size_t n = e->tlen < cap ? e->tlen : cap;
@@ -149,7 +141,7 @@ long attr_get_link(const char* path, size_t len, char* out, size_t cap) {
 void attr_put(const char* path, size_t len, const Stat& st) {
     if (st.nlink == 0 || !ensure_table())
         return;  // nlink 0: the monitor could not stat it
-    uint64_t h = fnv1a(path, len);
+    uint64_t h = name_hash(path, len);
     Entry& e = *attr_slot(h, static_cast<uint32_t>(len), true);
     e.hash = h;
     e.len = static_cast<uint32_t>(len);
@@ -162,7 +154,7 @@ void attr_put(const char* path, size_t len, const Stat& st) {
 bool attr_get(const char* path, size_t len, Stat* out) {
     if (!g_table)
         return false;
-    const Entry* e = attr_slot(fnv1a(path, len), static_cast<uint32_t>(len), false);
+    const Entry* e = attr_slot(name_hash(path, len), static_cast<uint32_t>(len), false);
     if (!e || e->generation != g_generation || monotonic_ns() - e->at > kTrustNs)
         return false;
     memcpy(out, &e->st, sizeof e->st);
@@ -176,16 +168,28 @@ void attr_forget(const char* path, size_t len) {
     if (!g_table)
         return;
     for (int pass = 0; pass < 2; ++pass) {
-        uint64_t h = fnv1a(path, len);
+        uint64_t h = name_hash(path, len);
         if (Entry* e = attr_slot(h, static_cast<uint32_t>(len), false))
             e->hash = 0;
         if (LinkEntry* l = g_links ? link_slot(h, static_cast<uint32_t>(len), false) : nullptr)
             l->hash = 0;
-        while (len > 1 && path[len - 1] != '/')  // then the parent
-            --len;
-        if (len > 1)
-            --len;
+        len = parent_len(path, len);
     }
+}
+
+uint64_t name_hash(const char* s, size_t n) {
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; ++i) {
+        h ^= static_cast<uint8_t>(s[i]);
+        h *= 1099511628211ull;
+    }
+    return h | 1;
+}
+
+size_t parent_len(const char* path, size_t len) {
+    while (len > 1 && path[len - 1] != '/')
+        --len;
+    return len > 1 ? len - 1 : len;
 }
 
 }  // namespace lightvm::guest

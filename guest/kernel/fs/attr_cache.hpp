@@ -16,6 +16,11 @@ namespace lightvm::guest {
 
 inline constexpr uint64_t kTrustNs = 2'000'000'000;  // how long a cached name is believed
 
+// The caches' key: FNV-1a of an absolute guest path, never 0 (0 marks a free slot).
+uint64_t name_hash(const char* abs_path, size_t len);
+// The length of the parent's path ("/a/b" -> 2, "/a" -> 1).
+size_t parent_len(const char* abs_path, size_t len);
+
 void attr_put(const char* abs_path, size_t len, const Stat& st);
 bool attr_get(const char* abs_path, size_t len, Stat* out);
 void attr_invalidate();

@@ -40,14 +40,6 @@ uint8_t* g_reply;
 uint64_t g_budget = kMinBudget;
 uint32_t g_hits;  // listings adopted since the last fetch (its own directory's is one)
 
-uint64_t fnv1a(const char* s, size_t n) {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; ++i) {
-        h ^= static_cast<uint8_t>(s[i]);
-        h *= 1099511628211ull;
-    }
-    return h | 1;
-}
 
 bool live(const Slot& s) {
     return s.hash && s.generation == attr_generation() && g_head - s.pos <= kRing && monotonic_ns() - s.at <= kTrustNs;
@@ -85,9 +77,9 @@ void store_listing(const char* path, size_t len, const uint8_t* records, uint32_
         return;  // a huge directory: read from the host
     if (g_head % kRing + bytes > kRing)
         g_head += kRing - g_head % kRing;  // never wrap inside a listing
-    Slot* s = slot_for(fnv1a(path, len), static_cast<uint32_t>(len), true);
+    Slot* s = slot_for(name_hash(path, len), static_cast<uint32_t>(len), true);
     memcpy(g_ring + g_head % kRing, records, bytes);
-    *s = Slot{fnv1a(path, len), g_head, static_cast<uint32_t>(len), bytes, attr_generation(), monotonic_ns()};
+    *s = Slot{name_hash(path, len), g_head, static_cast<uint32_t>(len), bytes, attr_generation(), monotonic_ns()};
     g_head += (bytes + 7) & ~uint32_t{7};
 }
 
@@ -168,7 +160,7 @@ void dir_remember_names(const char* dir, size_t dlen, const uint8_t* records, ui
 }
 
 const uint8_t* dir_cache_find(const char* path, size_t len, uint32_t* bytes) {
-    const Slot* s = slot_for(fnv1a(path, len), static_cast<uint32_t>(len), false);
+    const Slot* s = slot_for(name_hash(path, len), static_cast<uint32_t>(len), false);
     if (!s || !live(*s))
         return nullptr;
     *bytes = s->bytes;
@@ -310,14 +302,9 @@ long share_dir_handle(OpenFile* f) {
 
 void dir_cache_forget(const char* path, size_t len) {
     attr_forget(path, len);
-    for (int pass = 0; pass < 2; ++pass) {
-        if (Slot* s = slot_for(fnv1a(path, len), static_cast<uint32_t>(len), false))
+    for (int pass = 0; pass < 2; ++pass, len = parent_len(path, len))  // the name, then its parent
+        if (Slot* s = slot_for(name_hash(path, len), static_cast<uint32_t>(len), false))
             s->hash = 0;
-        while (len > 1 && path[len - 1] != '/')  // then the parent
-            --len;
-        if (len > 1)
-            --len;
-    }
 }
 
 }  // namespace lightvm::guest
