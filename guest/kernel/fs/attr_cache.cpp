@@ -11,8 +11,8 @@ namespace {
 
 // A kFsListTree reply lists up to ~5,000 names ahead of the walk that
 // reads them, and a walk returns to a parent's names after a whole
-// subtree: 16 Ki entries (2.6 MiB of guest RAM, taken on first use) with
-// four probes keep a `find` over /usr/share from re-asking (design.md).
+// subtree: 16 Ki entries (2.8 MiB of guest RAM, taken on first use) in
+// buckets of four keep a `find` over /usr/share from re-asking (design.md).
 constexpr uint32_t kEntries = 16384;  // power of two
 constexpr uint32_t kScratch = 1024;
 
