@@ -41,19 +41,24 @@ int64_t read_listing(int fd, std::span<uint8_t> out) {
     }
 }
 
-// Record boundaries of the host's output, checked: the names, in order.
-std::vector<const char*> record_names(const uint8_t* buf, uint64_t n) {
-    std::vector<const char*> names;
+// The host's linux_dirent64 output, record boundaries checked: each
+// record's name (nullptr when not NUL-terminated inside it) and d_type.
+struct Record {
+    const char* name;
+    uint8_t type;
+};
+std::vector<Record> records_of(const uint8_t* buf, uint64_t n) {
+    std::vector<Record> out;
     for (uint64_t off = 0; off + kNameAt < n;) {
         uint16_t reclen;
         std::memcpy(&reclen, buf + off + 16, 2);
         if (reclen <= kNameAt || off + reclen > n)
             break;
         const char* name = reinterpret_cast<const char*>(buf + off + kNameAt);
-        names.push_back(strnlen(name, reclen - kNameAt) < reclen - kNameAt ? name : nullptr);
+        out.push_back({strnlen(name, reclen - kNameAt) < reclen - kNameAt ? name : nullptr, buf[off + 18]});
         off += reclen;
     }
-    return names;
+    return out;
 }
 
 }  // namespace
@@ -75,7 +80,7 @@ bool FsDevice::tree_block(int fd, const std::string& rel, TreeOut& t, uint64_t l
     int64_t n = read_listing(fd, {tree_scratch(), std::min(abi::kMaxTreeBytes, limit - t.used - fixed)});
     if (n < 0)
         return false;
-    std::vector<const char*> names = record_names(tree_scratch(), static_cast<uint64_t>(n));
+    std::vector<Record> names = records_of(tree_scratch(), static_cast<uint64_t>(n));
     uint64_t records = names.size();
     if (t.used + fixed + records * kStat + static_cast<uint64_t>(n) > limit)
         return false;
@@ -90,14 +95,14 @@ bool FsDevice::tree_block(int fd, const std::string& rel, TreeOut& t, uint64_t l
     link_room &= ~uint64_t{7};
     for (uint64_t i = 0; i < records; ++i) {
         struct stat st{};
-        if (!names[i] || ::fstatat(fd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0)
+        const char* name = names[i].name;
+        if (!name || ::fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
             st = {};  // st_nlink 0: unknown, the guest asks again
         std::memcpy(stats + i * kStat, &st, kStat);
         if (S_ISLNK(st.st_mode) && link_room - link_bytes > sizeof(abi::FsLinkRecord))
-            link_bytes += link_record(fd, names[i], static_cast<uint32_t>(i),
-                                      {links + link_bytes, link_room - link_bytes});
-        if (S_ISDIR(st.st_mode) && !is_dots(names[i]))
-            subdirs.emplace_back(names[i]);
+            link_bytes += link_record(fd, name, static_cast<uint32_t>(i), {links + link_bytes, link_room - link_bytes});
+        if (S_ISDIR(st.st_mode) && !is_dots(name))
+            subdirs.emplace_back(name);
     }
     if (root)
         hide_above_root(*root, dirents, static_cast<uint64_t>(n), stats, records);
@@ -140,19 +145,12 @@ bool FsDevice::subdir_names(int fd, std::vector<std::string>& out) {
     int64_t n = read_listing(fd, {tree_scratch(), abi::kMaxTreeBytes});
     if (n < 0)
         return false;
-    for (uint64_t off = 0; off + kNameAt < static_cast<uint64_t>(n);) {
-        uint16_t reclen;
-        std::memcpy(&reclen, tree_scratch() + off + 16, 2);
-        if (reclen <= kNameAt || off + reclen > static_cast<uint64_t>(n))
-            break;
-        const char* name = reinterpret_cast<const char*>(tree_scratch() + off + kNameAt);
-        uint8_t type = tree_scratch()[off + 18];
+    for (const Record& r : records_of(tree_scratch(), static_cast<uint64_t>(n))) {
         struct stat st{};
-        if (strnlen(name, reclen - kNameAt) < reclen - kNameAt && !is_dots(name) &&
-            (type == DT_DIR ||
-             (type == DT_UNKNOWN && ::fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))))
-            out.emplace_back(name);
-        off += reclen;
+        if (r.name && !is_dots(r.name) &&
+            (r.type == DT_DIR ||
+             (r.type == DT_UNKNOWN && ::fstatat(fd, r.name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))))
+            out.emplace_back(r.name);
     }
     return true;
 }
@@ -196,7 +194,6 @@ Result<int64_t> FsDevice::op_list_tree(GuestMemory& mem, abi::HcFs& hc) {
     auto out = TRY(mem.span(hc.buf, std::min(hc.len, abi::kMaxTreeBytes)));
     uint64_t budget = hc.offset > 0 ? std::min(static_cast<uint64_t>(hc.offset), abi::kMaxTreeBytes) : 0;
     TreeOut t{out};
-    std::string rel;
     if (hc.handle == abi::kNoHandle)
         return list_tree_resumed(mem, hc, t);
     Handle* h = handle(hc.handle);
@@ -206,6 +203,7 @@ Result<int64_t> FsDevice::op_list_tree(GuestMemory& mem, abi::HcFs& hc) {
     UniqueFd dir(::openat(h->fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK));
     if (!dir.valid())
         return neg_errno();
+    std::string rel;
     std::vector<std::string> subdirs;
     if (!tree_block(dir.get(), rel, t, out.size(), h, subdirs))
         return -E2BIG;

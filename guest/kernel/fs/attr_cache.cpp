@@ -20,11 +20,9 @@ struct Entry {
     uint64_t hash;
     uint32_t len;
     uint32_t generation;
-    uint32_t seq;  // when it was put: the oldest of the probed slots goes first
-    uint64_t at;   // monotonic ns when it was put
+    uint64_t at;  // monotonic ns when it was put: expiry (kTrustNs), and the oldest goes first
     Stat st;
 };
-uint32_t g_seq;
 
 // Link targets: a smaller direct-mapped table beside the attributes.
 constexpr uint32_t kLinks = 1024;  // power of two
@@ -39,21 +37,19 @@ struct LinkEntry {
 
 // kEntries in chunks (kmem blocks are at most 2 MiB), from guest RAM on first use.
 constexpr uint32_t kChunk = 4096;
-Entry* g_chunks[kEntries / kChunk];
-Entry* g_table;  // the first chunk: set once all are there
+Entry* g_chunks[kEntries / kChunk];  // allocated in order: the last one set means all are
 LinkEntry* g_links;  // kLinks, the same
 uint8_t* g_link_scratch;
 Stat* g_scratch;   // kScratch
 uint32_t g_generation = 1;
 
 
+bool table_ready() { return g_chunks[kEntries / kChunk - 1] != nullptr; }
+
 bool ensure_table() {
-    if (g_table)
-        return true;
     for (Entry*& c : g_chunks)
         if (!c && !(c = static_cast<Entry*>(kmem_alloc(sizeof(Entry) * kChunk))))
             return false;
-    g_table = g_chunks[0];
     return true;
 }
 
@@ -62,8 +58,6 @@ Entry& entry(uint64_t i) {
     return g_chunks[i / kChunk][i % kChunk];
 }
 
-// A name's slot among its kProbe candidates: its own, else a free or
-// stale one, else the first (evicted).
 constexpr uint32_t kProbe = 4;
 // A name lives in one of two 4-entry buckets chosen by different bits of
 // its hash (two-choice hashing: with 10,000 names in the table, a single
@@ -79,7 +73,7 @@ Entry* attr_slot(uint64_t h, uint32_t len, bool for_put) {
                 return &e;
             if (!spare && (!e.hash || e.generation != g_generation))
                 spare = &e;
-            if (!oldest || static_cast<int32_t>(e.seq - oldest->seq) < 0)
+            if (!oldest || e.at < oldest->at)
                 oldest = &e;
         }
     }
@@ -88,6 +82,8 @@ Entry* attr_slot(uint64_t h, uint32_t len, bool for_put) {
     return for_put ? (spare ? spare : oldest) : nullptr;
 }
 
+// A link's slot among its kProbe candidates: its own, else a free or
+// stale one, else the first (evicted).
 LinkEntry* link_slot(uint64_t h, uint32_t len, bool for_put) {
     LinkEntry* spare = nullptr;
     for (uint32_t k = 0; k < kProbe; ++k) {
@@ -152,13 +148,12 @@ void attr_put(const char* path, size_t len, const Stat& st) {
     e.hash = h;
     e.len = static_cast<uint32_t>(len);
     e.generation = g_generation;
-    e.seq = ++g_seq;
     e.at = monotonic_ns();
     memcpy(&e.st, &st, sizeof st);
 }
 
 bool attr_get(const char* path, size_t len, Stat* out) {
-    if (!g_table)
+    if (!table_ready())
         return false;
     const Entry* e = attr_slot(name_hash(path, len), static_cast<uint32_t>(len), false);
     if (!e || e->generation != g_generation || monotonic_ns() - e->at > kTrustNs)
@@ -171,7 +166,7 @@ void attr_invalidate() { g_generation++; }
 uint32_t attr_generation() { return g_generation; }
 
 void attr_forget(const char* path, size_t len) {
-    if (!g_table)
+    if (!table_ready())
         return;
     for (int pass = 0; pass < 2; ++pass) {
         uint64_t h = name_hash(path, len);

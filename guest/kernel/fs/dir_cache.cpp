@@ -235,8 +235,10 @@ bool dir_cache_fetch(OpenFile* f) {
     long n = fs_call(req);
     if (n > 0 && !under_walk(f, len) && len < abi::kMaxPath) {  // a new walk starts here
         memcpy(g_walk.root, f->path, len + 1);
-        g_walk = {.root = {}, .len = len, .share = f->share, .rel_at = f->rel_at, .open = !(req.aux & abi::kFsTreeEnded)};
-        memcpy(g_walk.root, f->path, len + 1);
+        g_walk.len = len;
+        g_walk.share = f->share;
+        g_walk.rel_at = f->rel_at;
+        g_walk.open = !(req.aux & abi::kFsTreeEnded);
     }
     return take_reply(n, req.aux & ~abi::kFsTreeEnded, f->path, len, f->path, len);
 }
@@ -275,8 +277,9 @@ long dir_listing_read(OpenFile* f, uint64_t user_buf, uint64_t len) {
 }
 
 void dir_listing_drop(OpenFile* f) {
-    if (f->listing)
-        kmem_free(f->listing, f->listing_len ? f->listing_len : 1);
+    if (!f->listing)
+        return;
+    kmem_free(f->listing, f->listing_len ? f->listing_len : 1);
     f->listing = nullptr;
     f->listing_len = 0;
     f->offset = 0;

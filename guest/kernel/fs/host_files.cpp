@@ -55,8 +55,10 @@ long host_seek_request(OpenFile* f, int64_t offset, int whence) {
     // A directory read from its cached listing goes back to the host: a
     // rewind must see the directory as it is now, and the records' d_off
     // cookies are the host's.
-    f->dir_fresh = false;
-    dir_listing_drop(f);
+    if (f->kind == FileKind::HostDir) {
+        f->dir_fresh = false;
+        dir_listing_drop(f);
+    }
     long h = share_dir_handle(f);
     if (h < 0)
         return h;

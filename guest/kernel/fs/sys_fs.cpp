@@ -212,10 +212,16 @@ static long open_special(const Resolved& res, uint32_t flags, uint32_t mode) {
 
 // opendir of a directory whose listing is cached (dir_cache.hpp): no
 // exit now; the host handle is opened only if an operation needs it.
+// Can the listing cache know this directory by its abs path? Only when abs
+// names it (no physical tail) and the share-relative path is abs's tail:
+// the host handle, or a resumed walk, is opened from f->path + rel_at.
+static bool listing_key(const Resolved& res) {
+    return !res.physical && res.rel >= res.abs && res.rel + res.rel_len == res.abs + res.abs_len;
+}
+
 static bool listed_dir(const Resolved& res, uint32_t flags, Stat* st) {
     uint32_t bytes;
-    return (flags & O_DIRECTORY) && (flags & (O_ACCMODE | O_CREAT | O_TRUNC)) == O_RDONLY && !res.physical &&
-           res.rel >= res.abs && res.rel + res.rel_len == res.abs + res.abs_len && res.abs_len < 0xffff &&
+    return (flags & O_DIRECTORY) && (flags & (O_ACCMODE | O_CREAT | O_TRUNC)) == O_RDONLY && listing_key(res) &&
            attr_get(res.abs, res.abs_len, st) && (st->mode & S_IFMT) == S_IFDIR &&
            dir_cache_find(res.abs, res.abs_len, &bytes);
 }
@@ -314,8 +320,10 @@ static long open_resolving(PathArg& p, Resolved& res, uint32_t flags, uint32_t m
     f->mode = static_cast<uint32_t>(req.aux);
     if (!dir)
         page_cache_set_name(f->handle, res.abs, res.abs_len);  // /proc/PID/maps and fd links name it
-    f->dir_fresh = dir;
-    f->rel_at = res.rel >= res.abs && res.rel + res.rel_len == res.abs + res.abs_len ? static_cast<uint16_t>(res.rel - res.abs) : 0;
+    if (dir && listing_key(res)) {  // its first getdents lists ahead (dir_cache.hpp)
+        f->dir_fresh = true;
+        f->rel_at = static_cast<uint16_t>(res.rel - res.abs);
+    }
     if (dir && !file_set_path(f, res.abs, res.abs_len)) {
         file_put(f);
         return -err::kNameTooLong;
