@@ -310,6 +310,11 @@ inline constexpr uint32_t kFsOptStat = 2;
 // followed by `len` bytes, in record order, while they fit; aux = bytes
 // written. `ls -l` then reads every link of a directory with no exit.
 inline constexpr uint32_t kFsOptLinks = 4;
+// With kFsOptOwner on a request that creates a name (kFsOpen with O_CREAT,
+// kFsMkdir, kFsMknod, kFsSymlink), offset2 = uid | gid << 32: the monitor
+// gives what it created to these ids when it may (a root monitor keeps
+// CAP_CHOWN for --user); otherwise the file keeps the monitor's ids.
+inline constexpr uint32_t kFsOptOwner = 8;
 struct FsLinkRecord {
     uint32_t index;  // the dirent record's position in this reply
     uint32_t len;    // target bytes that follow (no NUL)
@@ -701,11 +706,11 @@ struct BootInfo {
     uint64_t syscall_count;     // IN: syscalls handled in the guest
     uint32_t device_count;      // OUT
     uint32_t stdio_mode[3];     // OUT: st_mode of the host's fds 0-2 (S_IFCHR, S_IFIFO, ...)
-    uint32_t reserved2;
+    uint32_t user_uid;          // OUT: --user: the first process's uid (all four ids); 0: root
     DeviceDesc devices[kMaxDevices];  // OUT
     // ABI v2
     uint32_t mount_count;             // OUT
-    uint32_t reserved3;
+    uint32_t user_gid;                // OUT: --user: its gid (all four)
     FsMount mounts[kMaxMounts];       // OUT
     char initial_cwd[256];            // OUT: guest working directory at start ("/" if empty)
     uint64_t ram_low_end;             // OUT: RAM backed at boot: [0, ram_low_end) ...
@@ -760,7 +765,12 @@ struct BootInfo {
     // /etc/resolv.conf. Non-empty: the text of /etc/resolv.conf, which the
     // kernel serves in place of the root file system's (fs/proc_files.hpp).
     char resolv_conf[256];            // OUT: NUL-terminated
+    // Appended: --user's supplementary groups (OCI additionalGids); the
+    // first process's groups are user_gid followed by these.
+    uint32_t user_ngroups;            // OUT: <= kMaxUserGroups
+    uint32_t user_groups[3];          // OUT
 };
+inline constexpr uint32_t kMaxUserGroups = 3;
 static_assert(offsetof(BootInfo, mem_size) == 16);
 static_assert(offsetof(BootInfo, clone_generation) == 52);
 static_assert(offsetof(BootInfo, random_seed) == 72);
@@ -775,7 +785,8 @@ static_assert(offsetof(BootInfo, host_signals_handled) == 544 + 16 * 64 + 8 + 8 
 static_assert(offsetof(BootInfo, enosys) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128 + 16 + 8);
 static_assert(offsetof(BootInfo, tty) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128 + 16 + 8 + 8 * 32 + 8);
 static_assert(offsetof(BootInfo, resolv_conf) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128 + 16 + 8 + 8 * 32 + 8 + 48);
-static_assert(sizeof(BootInfo) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128 + 16 + 8 + 8 * 32 + 8 + 48 + 256);
+static_assert(offsetof(BootInfo, user_ngroups) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16 + 56 + 8 + 8 + 4 * 128 + 16 + 8 + 8 * 32 + 8 + 48 + 256);
+static_assert(sizeof(BootInfo) == kPageSize);
 static_assert(offsetof(BootInfo, image_gpa) == 544 + 16 * 64 + 8 + 8 * 128 + 256 + 16 + 16 + 16);
 static_assert(sizeof(BootInfo) <= kPageSize);
 

@@ -43,6 +43,17 @@ Result<uint32_t> parse_id(const char* option, const std::string& text) {
     return v;
 }
 
+// --user UID[:GID], numeric as in an image without /etc/passwd: GID
+// defaults to 0, as docker's does there.
+Result<VmConfig::User> parse_user(const std::string& text) {
+    VmConfig::User u;
+    size_t colon = text.find(':');
+    u.uid = TRY(parse_id("--user", text.substr(0, colon)));
+    if (colon != std::string::npos)
+        u.gid = TRY(parse_id("--user", text.substr(colon + 1)));
+    return u;
+}
+
 // Position of a "--" that ends lightvm's own `run` options, or -1. Options
 // that take a separate value (--mem 64M) are stepped over.
 int find_double_dash(int argc, char** argv) {
@@ -58,7 +69,7 @@ int find_double_dash(int argc, char** argv) {
         if (a == "--mem" || a == "--env" || a == "--timeout" || a == "--fs" || a == "--rootfs" || a == "--disk" ||
             a == "--tmpfs" || a == "--pids" || a == "--cpus" || a == "--workdir" || a == "-w" || a == "--hostname" ||
             a == "--dns" ||
-            a == "--net" || a == "-p" || a == "--publish" || a == "--uid" || a == "--gid" || a == "--name" || a == "--socket" ||
+            a == "--net" || a == "-p" || a == "--publish" || a == "--uid" || a == "--gid" || a == "--user" || a == "-u" || a == "--name" || a == "--socket" ||
             a == "-e" || a == "-m" || a == "-v" || a == "--volume" || a == "--memory" || a == "--save" ||
             a == "--save-after" || a == "--restore")
             ++i;
@@ -118,7 +129,7 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
     app.add_flag("--version", version, "Print the version and exit");
 
     RunCommand run;
-    std::string mem, timeout, rootfs, workdir, pids, cpus;
+    std::string mem, timeout, rootfs, workdir, pids, cpus, user;
     std::vector<std::string> shares, disks, publish, tmpfs;
     std::string net;
     auto* sub = app.add_subcommand("run", "Boot APP in a fresh micro-VM; its exit status becomes ours");
@@ -172,6 +183,10 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
     std::string uid, gid;
     sub->add_flag("--no-sandbox", no_sandbox,
                   "Do not confine the monitor process (seccomp, Landlock, capabilities): for debugging");
+    sub->add_option("-u,--user", user,
+                    "Run the program as this user (and group, default 0) inside the VM: Linux's permission checks, "
+                    "no capabilities")
+        ->type_name("UID[:GID]");
     sub->add_option("--uid", uid, "Run the monitor as this user id once the VM is built (root only)")->type_name("UID");
     sub->add_option("--gid", gid, "Run the monitor as this group id once the VM is built (root only)")->type_name("GID");
     sub->add_flag("-d,--detach", run.detach, "Run in the background under lightvmd; print the VM's ID");
@@ -234,10 +249,11 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         // Everything the VM was started with is in the snapshot.
         const bool other = !rest.empty() || !after_dash.empty() || !mem.empty() || !shares.empty() || !disks.empty() ||
                            !rootfs.empty() || !tmpfs.empty() || !net.empty() || !publish.empty() || !workdir.empty() ||
-                           !run.config.env.empty() || !pids.empty();
+                           !run.config.env.empty() || !pids.empty() || !user.empty();
         if (other)
             return make_error(ErrorKind::BadInput, "--restore",
-                              "takes no APP and no --mem/--fs/--rootfs/--disk/--tmpfs/--net/-p/-w/--env/--pids: they come from the snapshot");
+                              "takes no APP and no --mem/--fs/--rootfs/--disk/--tmpfs/--net/-p/-w/--env/--pids/--user: "
+                              "they come from the snapshot");
         // The restored RAM is a private mapping of PATH.mem: saving over it
         // would truncate the file under the running guest.
         struct stat a, b;
@@ -294,6 +310,8 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         run.config.publish.push_back(TRY(parse_publish(p)));
     for (const auto& t : tmpfs)
         run.config.tmpfs.push_back(TRY(parse_tmpfs(t)));
+    if (!user.empty())
+        run.config.user = TRY(parse_user(user));
     if (!run.save_path.empty() && (uses_host_sockets(run.config.net) || !run.config.publish.empty()))
         return make_error(ErrorKind::BadInput, "--save",
                           "a VM with host sockets (--net host|user|ns:PATH, -p) cannot be saved: "

@@ -162,6 +162,7 @@ int run_command(const RunCommand& cmd, uint64_t process_start_ns) {
             policy.uid = cmd.uid;
             policy.gid = cmd.gid;
             policy.host_network = uses_host_sockets(cmd.config.net);
+            policy.keep_file_caps = sandbox::wants_file_caps(cmd.config.user.uid, cmd.config.user.gid);
             TRY(sandbox::enter(policy));
             sandbox_ns = mono_ns() - t0;
             return {};

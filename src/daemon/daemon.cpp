@@ -235,6 +235,11 @@ ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns) {
     (void)::fcntl(log_write.get(), F_SETPIPE_SZ, 1 << 20);
     UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     UniqueFd report(::open((vm->dir + "/report.json").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (devnull.get() < 0 || report.get() < 0) {  // EMFILE: each running VM holds ~3 descriptors here
+        std::lock_guard lock(m_mu);
+        finish(*vm, 125, 0, "cannot open the VM's files: " + std::string(std::strerror(errno)));
+        return api_error(503, vm->error);
+    }
     struct stat pipe_st{};
     (void)::fstat(log_write.get(), &pipe_st);
     {

@@ -1,6 +1,7 @@
 // lightvmd: the toolstack daemon. Parses its flags and serves the REST API
 // (daemon/api.cpp) on a Unix socket only its owner may use.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -68,7 +69,29 @@ std::string sibling(const char* name) {
 
 }  // namespace
 
+// Each running VM holds about three descriptors here (its monitor link, its
+// log pipe, its report file): 10,000 VMs need more than a login's usual
+// limit. Root raises the hard limit to fs.nr_open; anyone the soft one.
+static void raise_fd_limit() {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) < 0)
+        return;
+    if (::geteuid() == 0) {
+        unsigned long nr_open = 0;
+        if (FILE* f = std::fopen("/proc/sys/fs/nr_open", "r")) {
+            if (std::fscanf(f, "%lu", &nr_open) != 1)
+                nr_open = 0;
+            std::fclose(f);
+        }
+        if (nr_open > lim.rlim_max)
+            lim.rlim_max = nr_open;
+    }
+    lim.rlim_cur = lim.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &lim);
+}
+
 int main(int argc, char** argv) {
+    raise_fd_limit();
     DaemonOptions opt;
     std::string socket_path = default_socket_path();
     std::string pool_mem = "256M";

@@ -149,6 +149,7 @@ int main(int argc, char** argv) {
     if (j.contains("t0") && j["t0"].is_number_unsigned())
         vm->set_time_base(j["t0"].get<uint64_t>());
 
+    const bool keep_file_caps = sandbox::wants_file_caps(config->user.uid, config->user.gid);
     auto work = Workload::prepare(std::move(*config));
     if (!work)
         fail(work.error());
@@ -160,6 +161,7 @@ int main(int argc, char** argv) {
     sandbox::Policy policy;
     for (const auto& root : vm->share_roots())
         policy.dirs.push_back({root.fd, root.read_only});
+    policy.keep_file_caps = keep_file_caps;
     if (auto entered = sandbox::enter(policy); !entered)
         fail(entered.error());
 

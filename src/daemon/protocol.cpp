@@ -64,10 +64,35 @@ Result<double> get_timeout(const json& j) {
     return it->get<double>();
 }
 
+// "user": {"uid": N, "gid": N, "groups": [N, ...]}: who the program is in
+// its VM (lightvm run --user). Ids are below 2^32 - 1.
+Result<VmConfig::User> get_user(const json& u) {
+    if (!u.is_object())
+        return tl::unexpected(bad("user", "must be an object {\"uid\": N, \"gid\": N, \"groups\": [N]}"));
+    TRY(reject_unknown_fields(u, {"uid", "gid", "groups"}, "user"));
+    auto id = [](const json& v, const char* what) -> Result<uint32_t> {
+        if (!v.is_number_unsigned() || v.get<uint64_t>() >= UINT32_MAX)
+            return tl::unexpected(bad(what, "must be a number from 0 to 4294967294"));
+        return static_cast<uint32_t>(v.get<uint64_t>());
+    };
+    VmConfig::User user;
+    if (u.contains("uid"))
+        user.uid = TRY(id(u["uid"], "user.uid"));
+    if (u.contains("gid"))
+        user.gid = TRY(id(u["gid"], "user.gid"));
+    if (u.contains("groups")) {
+        if (!u["groups"].is_array())
+            return tl::unexpected(bad("user.groups", "must be an array of numbers"));
+        for (const auto& g : u["groups"])
+            user.groups.push_back(TRY(id(g, "user.groups")));
+    }
+    return user;
+}
+
 // {"restore": PATH, ...}: a VM that continues a snapshot. Memory, shares,
 // disks and the program come from the snapshot, so naming them is an error.
 Result<CreateRequest> parse_restore_request(const json& j, CreateRequest req) {
-    for (const char* k : {"app", "args", "env", "memory", "shares", "disks", "workdir", "hostname", "pids"})
+    for (const char* k : {"app", "args", "env", "memory", "shares", "disks", "workdir", "hostname", "pids", "user"})
         if (j.contains(k))
             return tl::unexpected(bad(k, "not with restore: it comes from the snapshot"));
     if (j.contains("cpus"))
@@ -134,7 +159,7 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
         return tl::unexpected(bad("request", "body must be a JSON object"));
     TRY(reject_unknown_fields(j,
                               {"name", "app", "args", "env", "memory", "timeout", "shares", "disks", "workdir",
-                               "hostname", "rm", "pids", "cpus", "restore", "prefault"},
+                               "hostname", "rm", "pids", "cpus", "restore", "prefault", "user"},
                               "request"));
     CreateRequest req;
     req.name = TRY(get_string(j, "name", false));
@@ -213,6 +238,8 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
             return tl::unexpected(bad("hostname", "longer than 63 characters"));
         c.hostname = hostname;
     }
+    if (j.contains("user"))
+        c.user = TRY(get_user(j["user"]));
     auto valid = validate(std::move(c));
     if (!valid) {
         Error e = valid.error();
@@ -239,6 +266,7 @@ json config_to_json(const VmConfig& c) {
                 {"disks", disks},
                 {"workdir", c.cwd},
                 {"hostname", c.hostname},
+                {"user", {{"uid", c.user.uid}, {"gid", c.user.gid}, {"groups", c.user.groups}}},
                 {"trace", c.trace},
                 {"stats", c.stats},
                 {"overcommit", c.overcommit},
@@ -287,6 +315,12 @@ Result<VmConfig> config_from_json(const json& j) {
     c.cwd = str(j, "workdir").empty() ? "/" : str(j, "workdir");
     if (!str(j, "hostname").empty())
         c.hostname = str(j, "hostname");
+    if (auto it = j.find("user"); it != j.end()) {
+        auto user = get_user(*it);
+        if (!user)
+            return tl::unexpected(user.error());
+        c.user = *user;
+    }
     c.trace = flag(j, "trace");
     c.stats = flag(j, "stats");
     c.overcommit = flag(j, "overcommit");

@@ -89,6 +89,8 @@ int64_t FsDevice::open_checked(abi::HcFs& hc, const Base& b, const std::string& 
         return neg_errno();
     if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
         return -ENXIO;
+    if (!before && (host & O_CREAT) && st.st_size == 0)  // made now (or empty and unlooked-at: O_EXCL races aside)
+        give_to_guest(hc, fd, "");
     if (before && (st.st_dev != before->st_dev || st.st_ino != before->st_ino ||
                    (st.st_mode & S_IFMT) != (before->st_mode & S_IFMT)))
         return -EAGAIN;

@@ -56,6 +56,18 @@ inline mode_t host_mode(uint32_t mode, bool directory) {
     return static_cast<mode_t>(mode) & allowed;
 }
 
+// kFsOptOwner: the ids a new name goes to, when the guest asked and the
+// monitor may (EPERM without CAP_CHOWN is not an error: the name stays the
+// monitor's, as docs/compat.md says). Relative to dirfd, or dirfd itself
+// when name is "".
+inline void give_to_guest(const abi::HcFs& hc, int dirfd, const char* name) {
+    if (!(hc.options & abi::kFsOptOwner))
+        return;
+    auto ids = static_cast<uint64_t>(hc.offset2);
+    (void)::fchownat(dirfd, name, static_cast<uid_t>(ids & 0xffffffffu), static_cast<gid_t>(ids >> 32),
+                     *name ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH);
+}
+
 // openat2 with the usual retries: EAGAIN is how RESOLVE_IN_ROOT reports a
 // concurrent rename it could not prove harmless. -errno on failure.
 inline int host_openat2(int dirfd, const char* path, uint64_t flags, uint64_t mode, uint64_t resolve) {

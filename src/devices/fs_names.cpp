@@ -213,7 +213,10 @@ Result<int64_t> FsDevice::op_mkdir(GuestMemory& mem, const abi::HcFs& hc) {
         return -EROFS;
     if (is_special(n.name))
         return -EEXIST;
-    return ::mkdirat(n.parent.fd, n.name.c_str(), host_mode(hc.mode, true)) < 0 ? neg_errno() : 0;
+    if (::mkdirat(n.parent.fd, n.name.c_str(), host_mode(hc.mode, true)) < 0)
+        return neg_errno();
+    give_to_guest(hc, n.parent.fd, n.name.c_str());
+    return 0;
 }
 
 // mknod of what a share may hold: FIFOs and socket nodes (their data and
@@ -232,7 +235,10 @@ Result<int64_t> FsDevice::op_mknod(GuestMemory& mem, const abi::HcFs& hc) {
     if (type != S_IFIFO && type != S_IFSOCK && type != S_IFREG)
         return -EPERM;
     mode_t mode = type | host_mode(hc.mode & 07777, false);
-    return ::mknodat(n.parent.fd, n.name.c_str(), mode, 0) < 0 ? neg_errno() : 0;
+    if (::mknodat(n.parent.fd, n.name.c_str(), mode, 0) < 0)
+        return neg_errno();
+    give_to_guest(hc, n.parent.fd, n.name.c_str());
+    return 0;
 }
 
 Result<int64_t> FsDevice::op_unlink(GuestMemory& mem, const abi::HcFs& hc) {
@@ -312,7 +318,10 @@ Result<int64_t> FsDevice::op_symlink(GuestMemory& mem, const abi::HcFs& hc) {
     if (is_special(n.name))
         return -EEXIST;
     std::string name = n.trailing_slash ? n.name + "/" : n.name;
-    return ::symlinkat(target.c_str(), n.parent.fd, name.c_str()) < 0 ? neg_errno() : 0;
+    if (::symlinkat(target.c_str(), n.parent.fd, name.c_str()) < 0)
+        return neg_errno();
+    give_to_guest(hc, n.parent.fd, n.name.c_str());
+    return 0;
 }
 
 Result<int64_t> FsDevice::op_readlink(GuestMemory& mem, const abi::HcFs& hc) {

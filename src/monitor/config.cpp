@@ -232,6 +232,10 @@ Result<VmConfig> validate(VmConfig cfg) {
                               " bytes long (1 to " + std::to_string(sizeof(abi::BootInfo::hostname) - 1) + ")");
     if (cfg.hostname.find('\0') != std::string::npos)
         return make_error(ErrorKind::BadInput, "--hostname", "contains a NUL byte");
+    if (cfg.user.groups.size() > abi::kMaxUserGroups)
+        return make_error(ErrorKind::BadInput, "--user",
+                          std::to_string(cfg.user.groups.size()) + " supplementary groups (at most " +
+                              std::to_string(abi::kMaxUserGroups) + ")");
     TRY(resolv_conf_text(cfg.dns));
     return cfg;
 }

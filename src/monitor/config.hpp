@@ -118,6 +118,13 @@ struct VmConfig {
     // a CLI can tear them down off the critical path (see cli/fast_exit).
     bool defer_teardown = false;
     std::string hostname = "lightvm";
+    // --user UID[:GID]: who the program is inside the VM (not on the host:
+    // that is --uid/--gid). Non-root gets Linux's file permission checks
+    // and no capabilities (docs/compat.md, "Users and permissions").
+    struct User {
+        uint32_t uid = 0, gid = 0;
+        std::vector<uint32_t> groups;  // supplementary, beyond gid (<= abi::kMaxUserGroups)
+    } user;
     // --dns: name servers (IPv4/IPv6 addresses, at most 3 as glibc reads)
     // the guest's /etc/resolv.conf names, in place of the rootfs's file.
     std::vector<std::string> dns;

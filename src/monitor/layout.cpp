@@ -322,6 +322,10 @@ Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& 
                               " bytes long (at most " + std::to_string(sizeof boot.exe_path - 1) + ")");
     copy_string(boot.exe_path, sizeof boot.exe_path, exe);
     copy_string(boot.hostname, sizeof boot.hostname, cfg.hostname);
+    boot.user_uid = cfg.user.uid;
+    boot.user_gid = cfg.user.gid;
+    boot.user_ngroups = static_cast<uint32_t>(std::min<size_t>(cfg.user.groups.size(), abi::kMaxUserGroups));
+    std::copy_n(cfg.user.groups.begin(), boot.user_ngroups, boot.user_groups);
     const EtcFiles etc = TRY(etc_files(cfg));
     copy_string(boot.resolv_conf, sizeof boot.resolv_conf, etc.resolv_conf);
     if (etc.hosts)

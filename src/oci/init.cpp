@@ -123,6 +123,7 @@ void container_init(InitArgs a) {
     for (const auto& root : vm->share_roots())
         policy.dirs.push_back({root.fd, root.read_only});
     policy.host_network = uses_host_sockets(a.spec.vm.net);
+    policy.keep_file_caps = sandbox::wants_file_caps(a.spec.vm.user.uid, a.spec.vm.user.gid);
     if (auto entered = sandbox::enter(policy); !entered) {
         std::fprintf(stderr, "lightvm-oci: %s\n", entered.error().to_string().c_str());
         ::_exit(125);

@@ -104,18 +104,28 @@ Result<void> parse_process(const json& p, ContainerSpec& s) {
     s.terminal = p.value("terminal", false);
     if (p.contains("user")) {
         const json& u = p["user"];
-        // A non-root user inside the container is a security boundary the
-        // guest cannot start with yet (it boots its first process as root):
-        // refuse rather than run as root.
-        int64_t uid = u.value("uid", int64_t(0)), gid = u.value("gid", int64_t(0));
-        if (uid != 0 || gid != 0)
-            return bad("process.user", "uid " + std::to_string(uid) + " gid " + std::to_string(gid) +
-                                           ": lightvm guests start their first process as root (uid 0 gid 0 only)");
         if (u.contains("username"))
             return bad("process.user.username", "is for Windows");
-        const json gids = u.value("additionalGids", json());
-        if (gids.is_array() && std::any_of(gids.begin(), gids.end(), [](const json& g) { return g != 0; }))
-            s.warnings.push_back("process.user.additionalGids ignored (the guest's process has group 0 only)");
+        // The guest kernel checks permissions for a non-root user as Linux
+        // does (docs/compat.md, "Users and permissions").
+        auto id = [](const json& v) { return v.is_number_unsigned() && v.get<uint64_t>() < UINT32_MAX; };
+        if ((u.contains("uid") && !id(u["uid"])) || (u.contains("gid") && !id(u["gid"])))
+            return bad("process.user", "uid and gid must be numbers from 0 to 4294967294");
+        s.vm.user.uid = static_cast<uint32_t>(u.value("uid", uint64_t(0)));
+        s.vm.user.gid = static_cast<uint32_t>(u.value("gid", uint64_t(0)));
+        const json gids = u.value("additionalGids", json::array());
+        if (!gids.is_array() || !std::all_of(gids.begin(), gids.end(), id))
+            return bad("process.user.additionalGids", "must be an array of numeric group ids");
+        for (const json& g : gids)
+            if (g.get<uint32_t>() != s.vm.user.gid &&
+                std::find(s.vm.user.groups.begin(), s.vm.user.groups.end(), g.get<uint32_t>()) == s.vm.user.groups.end())
+                s.vm.user.groups.push_back(g.get<uint32_t>());
+        if (s.vm.user.groups.size() > abi::kMaxUserGroups)
+            return bad("process.user.additionalGids", std::to_string(s.vm.user.groups.size()) +
+                                                          " groups besides gid (lightvm passes at most " +
+                                                          std::to_string(abi::kMaxUserGroups) + ")");
+        if (u.contains("umask"))
+            s.warnings.push_back("process.user.umask not applied (the guest starts with umask 022)");
     }
     if (p.contains("rlimits") && p["rlimits"].is_array() && !p["rlimits"].empty())
         s.warnings.push_back("process.rlimits not applied (the guest starts with its own limits; "

@@ -143,9 +143,12 @@ Result<void> drop_inheritable_capabilities() {
     return {};
 }
 
-Result<void> drop_capabilities() {
+Result<void> drop_capabilities(bool keep_file_caps) {
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
     __user_cap_data_struct data[2]{};
+    if (keep_file_caps)
+        data[0].effective = data[0].permitted = (1u << CAP_CHOWN) | (1u << CAP_DAC_OVERRIDE) |
+                                                (1u << CAP_DAC_READ_SEARCH) | (1u << CAP_FOWNER) | (1u << CAP_FSETID);
     if (::syscall(SYS_capset, &header, data) < 0)
         return sys_error("sandbox: capset");
     return {};
@@ -213,11 +216,13 @@ Result<bool> leave_host_namespaces() {
     return sys_error("sandbox: unshare");
 }
 
+bool wants_file_caps(uint32_t guest_uid, uint32_t guest_gid) { return guest_uid != 0 || guest_gid != 0; }
+
 Result<Entered> enter(const Policy& policy) {
     Entered e;
     TRY(drop_inheritable_capabilities());
     e.ids_changed = TRY(change_ids(policy));
-    TRY(drop_capabilities());
+    TRY(drop_capabilities(policy.keep_file_caps && !e.ids_changed && ::geteuid() == 0));
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return sys_error("sandbox: PR_SET_NO_NEW_PRIVS");
     e.landlock_abi = TRY(restrict_paths(policy));

@@ -34,7 +34,17 @@ struct Policy {
     std::optional<uint32_t> uid;    // switch to these ids (needs root)
     std::optional<uint32_t> gid;
     bool host_network = false;      // --net host, user, ns: sockets may be made (seccomp), TCP bind/connect (Landlock)
+    // --user with a root monitor: keep the file capabilities (CAP_CHOWN,
+    // CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID) so the
+    // guest's users own what they create and the monitor reads their
+    // files; still confined to the shares by Landlock. Ignored without
+    // root or with uid (a uid change drops every capability).
+    bool keep_file_caps = false;
 };
+
+// The guest's user is not root: a root monitor should keep the file
+// capabilities (Policy::keep_file_caps).
+bool wants_file_caps(uint32_t guest_uid, uint32_t guest_gid);
 
 struct Entered {
     int landlock_abi = 0;  // 0: Landlock not available here (paths not confined by it)

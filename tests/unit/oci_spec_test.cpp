@@ -58,8 +58,16 @@ TEST_F(OciSpec, MapsProcessRootAndHostname) {
 TEST_F(OciSpec, AdditionalGidsAreNumbers) {  // as containerd writes them
     auto s = parse_spec(config("", R"({"args":["sh"],"user":{"uid":0,"gid":0,"additionalGids":[0,10]}})"), bundle);
     ASSERT_TRUE(s) << error_of(s);
-    ASSERT_EQ(s->warnings.size(), 1u);
-    EXPECT_NE(s->warnings[0].find("additionalGids"), std::string::npos);
+    EXPECT_TRUE(s->warnings.empty());
+    EXPECT_EQ(s->vm.user.groups, std::vector<uint32_t>{10});  // gid itself is not repeated
+}
+
+TEST_F(OciSpec, ProcessUserIsTheGuestsUser) {
+    auto s = parse_spec(config("", R"({"args":["sh"],"user":{"uid":1000,"gid":100,"additionalGids":[5,6]}})"), bundle);
+    ASSERT_TRUE(s) << error_of(s);
+    EXPECT_EQ(s->vm.user.uid, 1000u);
+    EXPECT_EQ(s->vm.user.gid, 100u);
+    EXPECT_EQ(s->vm.user.groups, (std::vector<uint32_t>{5, 6}));
 }
 
 TEST_F(OciSpec, MountsBecomeSharesAndTmpfs) {
@@ -169,7 +177,8 @@ TEST_F(OciSpec, BadConfigsAreOneLineErrors) {
         {R"({"ociVersion":"1.0.2","root":{"path":"rootfs"}})", "process: missing"},
         {config("", R"({"args":[]})"), "process.args: empty"},
         {config("", R"({"args":["sh"],"cwd":"rel"})"), "is not absolute"},
-        {config("", R"({"args":["sh"],"user":{"uid":1000,"gid":1000}})"), "uid 0 gid 0 only"},
+        {config("", R"({"args":["sh"],"user":{"uid":-1,"gid":1000}})"), "uid and gid must be numbers"},
+        {config("", R"({"args":["sh"],"user":{"uid":1,"additionalGids":[1,2,3,4,5]}})"), "lightvm passes at most 3"},
         {config("", R"({"args":["sh"],"env":["NOEQUALS"]})"), "not of the form KEY=VALUE"},
         {config(R"("linux":{"namespaces":[{"type":"bogus"}]})"), "unsupported namespace type 'bogus'"},
         {config(R"("linux":{"namespaces":[{"type":"network","path":"/nonexistent/ns"}]})"), "does not exist"},

@@ -9,12 +9,14 @@
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/kernel_open.hpp"
+#include "kernel/fs/permission.hpp"
 #include "kernel/fs/stat.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
 #include "kernel/mm/kmem.hpp"
 #include "kernel/mm/layout.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/caps.hpp"
 #include "kernel/proc/exit.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/sched.hpp"
@@ -126,7 +128,7 @@ bool names_own_exe(const char* path) {
 }
 
 // The file to run: a regular file with an execute bit.
-long open_exec(long dirfd, const char* path, bool empty_path, OpenFile** out) {
+long open_exec(long dirfd, const char* path, bool empty_path, OpenFile** out, Stat* st) {
     if (names_own_exe(path) && current_process()->exe) {
         *out = current_process()->exe;
         file_get(*out);
@@ -141,12 +143,11 @@ long open_exec(long dirfd, const char* path, bool empty_path, OpenFile** out) {
     } else if (long r = kernel_open_at(dirfd, path, out); r < 0) {
         return r;
     }
-    Stat st;
-    long r = file_stat(*out, &st);
-    if (r == 0 && (st.mode & S_IFMT) != S_IFREG)
+    long r = file_stat(*out, st);
+    if (r == 0 && (st->mode & S_IFMT) != S_IFREG)
         r = -err::kAcces;
-    if (r == 0 && !(st.mode & 0111))
-        r = -err::kAcces;
+    if (r == 0)  // execute permission (root: some x bit), read is not needed
+        r = perm_may(*st, kMayExec);
     if (r < 0)
         file_put(*out);
     return r;
@@ -213,6 +214,7 @@ struct Prepared {
     size_t head_len = 0;
     uint64_t size = 0;
     const char* name = nullptr;  // the path of the file run (the last #! interpreter's)
+    Stat st{};                   // its attributes: set-user-ID and set-group-ID bits
     elf::Image img;
     ~Prepared() {
         if (file)
@@ -269,7 +271,7 @@ long prepare(long dirfd, const char* path, bool empty_path, ArgBuffer& args, Pre
             pr.name = name;
             return use_boot_image(pr);
         }
-        if (long r = open_exec(dirfd, name, empty_path && depth == 0, &pr.file); r < 0)
+        if (long r = open_exec(dirfd, name, empty_path && depth == 0, &pr.file, &pr.st); r < 0)
             return r;
         if (long r = read_head(pr); r < 0)
             return r;
@@ -291,6 +293,21 @@ long prepare(long dirfd, const char* path, bool empty_path, ArgBuffer& args, Pre
     }
     pr.name = name;
     return parse_and_open_interp(pr);
+}
+
+// The program's set-user-ID and set-group-ID bits take effect (not with
+// PR_SET_NO_NEW_PRIVS, as Linux), then the capabilities follow the new ids.
+void exec_creds(Process* p, const Stat& st) {
+    Credentials& c = p->cred;
+    if (!p->attrs.no_new_privs) {
+        if (st.mode & S_ISUID)
+            c.euid = st.uid;
+        if ((st.mode & S_ISGID) && (st.mode & S_IXGRP))
+            c.egid = st.gid;
+    }
+    c.suid = c.fsuid = c.euid;
+    c.sgid = c.fsgid = c.egid;
+    caps_on_exec();
 }
 
 void set_comm(Task* t, const char* path) {
@@ -376,6 +393,7 @@ long replace_image(Prepared& pr, const ArgBuffer& args, const char* execfn) {
     Task* t = current();
     sched_release_vfork(t);
     exec_files(p);
+    exec_creds(p, pr.st);
     signals_exec(*p);
     set_exe(p, pr.file, pr.name);
     set_comm(t, execfn);

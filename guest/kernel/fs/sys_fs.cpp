@@ -254,6 +254,8 @@ static long open_in_share(PathArg& p, Resolved& res, uint32_t flags, uint32_t mo
         if ((flags & O_CREAT) && res.trailing_slash)
             return -err::kIsDir;  // Linux: O_CREAT on "name/" is EISDIR, whatever name is
         *req = redirectable(p, path_request(abi::kFsOpen, res));
+        if (flags & O_CREAT)
+            *req = owned(*req);
         req->flags = flags;  // a trailing slash travels in the path: the host applies Linux's rules
         // O_PATH (glibc's fchmodat/fchownat with AT_SYMLINK_NOFOLLOW, find):
         // opened for reading on the host. Divergences: read() on it works
@@ -331,9 +333,40 @@ static long open_resolving(PathArg& p, Resolved& res, uint32_t flags, uint32_t m
     return install(f, flags);
 }
 
+// The mode bits' say on an open, for a process they can refuse
+// (fs/permission.hpp): read and/or write permission on an existing file,
+// write permission on the directory a new one is made in. The descriptor
+// links (/dev/stdin, /proc/self/fd/N) reopen what the process holds.
+static long may_open(PathArg& p, uint32_t flags) {
+    Resolved* res = static_cast<Resolved*>(kmem_alloc(sizeof(Resolved)));
+    if (!res)
+        return -err::kNoMem;
+    long r = resolve(p, *res);
+    Stat st;
+    if (r == 0 && res->special != Special::Fd && res->special != Special::SelfExe) {
+        r = stat_path(p, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0);
+        if (r == -err::kNoEnt && (flags & O_CREAT))
+            r = perm_create(*res);
+        else if (r < 0 || (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) || (flags & O_PATH) ||
+                 (st.mode & S_IFMT) == S_IFLNK)
+            r = 0;  // the open itself reports these
+        else {
+            uint32_t acc = flags & O_ACCMODE;
+            int mask = acc == O_RDONLY ? kMayRead : acc == O_WRONLY ? kMayWrite : kMayRead | kMayWrite;
+            r = perm_may(st, (flags & O_TRUNC) ? mask | kMayWrite : mask);
+        }
+    }
+    kmem_free(res, sizeof(Resolved));
+    return r < 0 && r != -err::kAcces ? 0 : r;
+}
+
 // inotify sees the open (IN_OPEN) and, when O_CREAT made the file, its
 // IN_CREATE: whether it existed is asked only while a watch exists.
-static long do_open(PathArg& p, uint32_t flags, uint32_t mode) {
+// Kernel opens (execve's, whose check is execute permission) skip may_open.
+static long do_open(PathArg& p, uint32_t flags, uint32_t mode, bool kernel = false) {
+    if (!kernel && perm_restricted())
+        if (long r = may_open(p, flags); r < 0)
+            return r;
     Resolved res;
     bool created = false;
     if ((flags & O_CREAT) && inotify_active()) {
@@ -355,7 +388,7 @@ long kernel_open_at(long dirfd, const char* path, OpenFile** out) {
     if (strlen(path) > abi::kMaxPath)
         return -err::kNameTooLong;
     path_from_kernel(p, dirfd, path);
-    long fd = do_open(p, O_RDONLY | O_CLOEXEC, 0);
+    long fd = do_open(p, O_RDONLY | O_CLOEXEC, 0, true);
     if (fd < 0)
         return fd;
     *out = fd_get(fd);
@@ -465,7 +498,33 @@ long sys_statx(const SyscallArgs& a) {
     return copy_to_user(a.a4, &x, sizeof x);
 }
 
+// access() for someone mode bits can refuse: the attributes decide.
+static long access_as(PathArg& p, uint32_t mode, uint32_t flags, const Asker& who) {
+    bool read_only = false;
+    {
+        Resolved* res = static_cast<Resolved*>(kmem_alloc(sizeof(Resolved)));
+        if (!res)
+            return -err::kNoMem;
+        long r = resolve(p, *res);
+        read_only = r == 0 && (res->read_only || (res->special == Special::Block &&
+                                                  (boot().devices[res->block].flags & abi::kDevReadOnly)));
+        kmem_free(res, sizeof(Resolved));
+        if (r < 0)
+            return r;
+    }
+    Stat st;
+    long r = stat_path(p, &st, flags & AT_SYMLINK_NOFOLLOW);
+    if (r < 0 || !(mode & 7))
+        return r;
+    if ((mode & W_OK) && read_only)
+        return -err::kRoFs;
+    return perm_may(who, st, static_cast<int>(mode & 7));
+}
+
 static long do_access(PathArg& p, uint32_t mode, uint32_t flags) {
+    const Asker who = (flags & AT_EACCESS) ? asker_fs() : asker_real();
+    if (!who.dac_override || !who.dac_read_search)
+        return access_as(p, mode, flags, who);
     Resolved res;
     for (;;) {
         long r = resolve(p, res);
@@ -535,10 +594,12 @@ static long stat_proc_link(const Resolved& res, Stat* out) {
     return synthetic_stat(out, ident::kDevProc, ino, mode, 0);
 }
 
-long fs_sys::stat_path(PathArg& p, Stat* out, uint32_t flags) {
+// checked: path resolution checks search permission on the way (not for
+// the permission checks' own lookups: fs/path_perm.cpp).
+static long stat_walk(PathArg& p, Stat* out, uint32_t flags, bool checked) {
     Resolved res;
     for (;;) {
-        long r = resolve(p, res);
+        long r = checked ? resolve(p, res) : vfs_resolve(p.dirfd, p.buf, p.len, res);
         if (r < 0)
             return r;
         if (res.link != ProcLink::None && (flags & AT_SYMLINK_NOFOLLOW))
@@ -566,6 +627,25 @@ long fs_sys::stat_path(PathArg& p, Stat* out, uint32_t flags) {
             return -err::kNotDir;
         return r;
     }
+}
+
+long fs_sys::stat_path(PathArg& p, Stat* out, uint32_t flags) { return stat_walk(p, out, flags, true); }
+
+long stat_unchecked(const char* abs, size_t len, Stat* out, uint32_t flags) {
+    static_assert(sizeof(fs_sys::PathArg::buf) > abi::kMaxPath);
+    if (len > abi::kMaxPath)
+        return -err::kNameTooLong;
+    PathArg* p = static_cast<PathArg*>(kmem_alloc(sizeof(PathArg)));
+    if (!p)
+        return -err::kNoMem;
+    memcpy(p->buf, abs, len);
+    p->buf[len] = 0;
+    p->len = len;
+    p->dirfd = AT_FDCWD;
+    p->hops = 0;
+    long r = stat_walk(*p, out, flags, false);
+    kmem_free(p, sizeof(PathArg));
+    return r;
 }
 
 long do_stat(long dirfd, uint64_t path_addr, Stat* out, uint32_t flags) {

@@ -10,9 +10,12 @@
 #include "kernel/errno.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
+#include "kernel/fs/path_perm.hpp"
+#include "kernel/fs/permission.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/task.hpp"
 #include "kernel/uapi.hpp"
 #include "lightvm/abi.h"
 
@@ -56,7 +59,12 @@ inline long path_from_kernel(PathArg& p, long dirfd, const char* path) {
     return 0;
 }
 
-inline long resolve(const PathArg& p, Resolved& res) { return vfs_resolve(p.dirfd, p.buf, p.len, res); }
+// Every path call resolves here: search permission is checked on the way
+// (fs/path_perm.hpp; nothing to do for root).
+inline long resolve(const PathArg& p, Resolved& res) {
+    long r = vfs_resolve(p.dirfd, p.buf, p.len, res);
+    return r < 0 ? r : perm_search(res);
+}
 
 inline abi::HcFs path_request(uint32_t op, const Resolved& res) {
     abi::HcFs req = fs_request(op);
@@ -72,6 +80,17 @@ inline abi::HcFs redirectable(PathArg& p, abi::HcFs req) {
     req.options = abi::kFsOptRedirect;
     req.path2 = kernel_to_gpa(p.buf);
     req.path2_len = abi::kMaxPath;
+    return req;
+}
+
+// A request that creates a name: a non-root creator's ids go with it, for
+// the monitor to give the new file to (abi.h kFsOptOwner).
+inline abi::HcFs owned(abi::HcFs req) {
+    const Credentials& c = current_process()->cred;
+    if (c.fsuid != 0 || c.fsgid != 0) {
+        req.options |= abi::kFsOptOwner;
+        req.offset2 = static_cast<int64_t>(uint64_t{c.fsuid} | (uint64_t{c.fsgid} << 32));
+    }
     return req;
 }
 

@@ -10,6 +10,7 @@
 #include "kernel/fs/proc_pid.hpp"
 #include "kernel/fs/synthetic_dirs.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
+#include "kernel/proc/caps.hpp"
 #include "kernel/fs/tmpfs.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/kernel.hpp"
@@ -123,13 +124,13 @@ static long do_mkdir(PathArg& p, uint32_t mode) {
     Resolved res;
     for (;;) {
         long r = resolve(p, res);
-        if (r < 0)
+        if (r < 0 || (r = perm_create(res)) < 0)
             return r;
         if (res.in_tmpfs)
             return fsnotify_created_if(tmpfs_mkdir(res, mode), res, true);
         if (!res.in_share)
             return res.special == Special::None ? -err::kNoEnt : -err::kExist;
-        abi::HcFs req = redirectable(p, path_request(abi::kFsMkdir, res));
+        abi::HcFs req = owned(redirectable(p, path_request(abi::kFsMkdir, res)));
         req.mode = mode & 07777 & ~current_umask();
         dir_cache_forget(res.abs, res.abs_len);
         r = fs_call(req);
@@ -161,6 +162,8 @@ static long do_unlink(PathArg& p, uint32_t flags) {
             return r;
         if (dots)
             return (flags & AT_REMOVEDIR) ? (dots == 1 ? -err::kInval : -err::kNotEmpty) : -err::kIsDir;
+        if ((r = perm_unlink(res)) < 0)
+            return r;
         static NotifyName gone;
         fsnotify_lookup(res, gone);
         if (res.in_tmpfs)
@@ -206,6 +209,8 @@ static long two_paths(uint32_t op, long dfd1, uint64_t p1, long dfd2, uint64_t p
     if (r < 0)
         return r;
     if ((r = resolve_user(dfd2, p2, res2)) < 0)
+        return r;
+    if ((r = op == abi::kFsRename ? perm_rename(res, res2) : perm_link(res, res2)) < 0)
         return r;
     if (op == abi::kFsRename) {
         fsnotify_lookup(res, rename_from);
@@ -257,13 +262,13 @@ static long do_symlink(uint64_t target_addr, long dirfd, uint64_t link_path) {
     if (tlen == 0)
         return -err::kNoEnt;
     Resolved res;
-    if ((r = resolve_user(dirfd, link_path, res)) < 0)
+    if ((r = resolve_user(dirfd, link_path, res)) < 0 || (r = perm_create(res)) < 0)
         return r;
     if (res.in_tmpfs)
         return -err::kPerm;  // tmpfs has no symbolic links yet (docs/compat.md)
     if ((r = need_share(res, true)) < 0)
         return r;
-    abi::HcFs req = path_request(abi::kFsSymlink, res);
+    abi::HcFs req = owned(path_request(abi::kFsSymlink, res));
     req.path2 = kernel_to_gpa(target);  // text, stored as is
     req.path2_len = tlen;
     dir_cache_forget(res.abs, res.abs_len);
@@ -344,7 +349,7 @@ long sys_getcwd(const SyscallArgs& a) {
 static long resolve_dir(uint64_t user_path, const char** abs, size_t* len) {
     static Resolved res;
     long r = resolve_user(AT_FDCWD, user_path, res);
-    if (r < 0)
+    if (r < 0 || (r = perm_path(res, kMayExec)) < 0)
         return r;
     *abs = res.abs;
     *len = res.abs_len;
@@ -401,7 +406,7 @@ long sys_chroot(const SyscallArgs& a) {
     long r = resolve_dir(a.a0, &abs, &len);
     if (r < 0)
         return r;
-    if (current_process()->cred.euid != 0)
+    if (!capable(CAP_SYS_CHROOT))
         return -err::kPerm;
     return vfs_set_root(abs, len);
 }
@@ -412,6 +417,10 @@ long sys_fchdir(const SyscallArgs& a) {
         return -err::kBadF;
     if ((f->kind != FileKind::HostDir && f->kind != FileKind::SynthDir && f->kind != FileKind::TmpDir) || !f->path)
         return -err::kNotDir;
+    Stat st;
+    if (perm_restricted() && file_stat(f, &st) == 0)
+        if (long r = perm_may(st, kMayExec); r < 0)
+            return r;
     return vfs_set_cwd(f->path, strlen(f->path));
 }
 

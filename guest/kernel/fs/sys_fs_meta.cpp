@@ -9,6 +9,7 @@
 #include "kernel/fs/fsnotify.hpp"
 #include "kernel/fs/proc_pid.hpp"
 #include "kernel/fs/sys_fs_common.hpp"
+#include "kernel/proc/caps.hpp"
 #include "kernel/fs/tmpfs.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/kernel.hpp"
@@ -57,12 +58,31 @@ static long modified_if(long r, const Resolved& res) {
     return r;
 }
 
+// Who may change a file's attributes (fs/permission.hpp): checked only for a
+// process without the capability that would allow it anyway. `check`
+// gets the file's attributes; a file that cannot be looked up is left to
+// the call.
+template <typename F>
+static long attr_change_ok(unsigned cap, const Resolved& res, uint32_t flags, F check) {
+    Stat st;
+    if (capable(cap) || stat_unchecked(res.abs, res.abs_len, &st, flags & AT_SYMLINK_NOFOLLOW) < 0)
+        return 0;
+    return check(st);
+}
+template <typename F>
+static long file_attr_change_ok(unsigned cap, OpenFile* f, F check) {
+    Stat st;
+    if (capable(cap) || file_stat(f, &st) < 0)
+        return 0;
+    return check(st);
+}
+
 long sys_truncate(const SyscallArgs& a) {
     if (static_cast<int64_t>(a.a1) < 0)
         return -err::kInval;
     Resolved res;
     long r = resolve_user(AT_FDCWD, a.a0, res);
-    if (r < 0)
+    if (r < 0 || (r = perm_path(res, kMayWrite)) < 0)
         return r;
     if (res.in_tmpfs)
         return modified_if(tmpfs_truncate(res, static_cast<int64_t>(a.a1)), res);
@@ -89,7 +109,12 @@ static long utimens(long dirfd, uint64_t path, const __kernel_timespec* kt, uint
         times[1] = kt[1];
     }
     uint64_t times_gpa = kt ? kernel_to_gpa(times) : 0;
+    // Explicit times need the owner; "now" (both UTIME_NOW too) also write permission.
+    const bool explicit_times = kt && !(kt[0].tv_nsec == UTIME_NOW && kt[1].tv_nsec == UTIME_NOW);
+    auto allowed = [&](const Stat& st) { return perm_utimes(st, explicit_times); };
     auto on_file = [&](OpenFile* f) -> long {
+        if (long r = file_attr_change_ok(CAP_FOWNER, f, allowed); r < 0)
+            return r;
         if (f->kind == FileKind::TmpFile || f->kind == FileKind::TmpDir) {
             int64_t ns[2];
             long t = tmpfs_times_from(kt, ns);
@@ -115,6 +140,8 @@ static long utimens(long dirfd, uint64_t path, const __kernel_timespec* kt, uint
         return r;
     if (OpenFile* f = linked_file(res); f && !(flags & AT_SYMLINK_NOFOLLOW))
         return on_file(f);
+    if ((r = attr_change_ok(CAP_FOWNER, res, flags, allowed)) < 0)
+        return r;
     if (res.in_tmpfs) {
         int64_t ns[2];
         long t = tmpfs_times_from(kt, ns);
@@ -182,6 +209,8 @@ static long do_chmod(PathArg& p, uint32_t mode) {
             return r;
         if (OpenFile* f = linked_file(res))
             return fchmod_file(f, mode);
+        if ((r = attr_change_ok(CAP_FOWNER, res, 0, [&](const Stat& st) { return perm_chmod(st, &mode); })) < 0)
+            return r;
         if (res.in_tmpfs)
             return fsnotify_attrib_if(tmpfs_chmod(res, mode), res);
         if ((r = need_share(res, true)) < 0)
@@ -201,6 +230,8 @@ long sys_fchmodat(const SyscallArgs& a) {
     return chmod_user(fd_arg(a.a0), a.a1, static_cast<uint32_t>(a.a2));
 }
 static long fchmod_file(OpenFile* f, uint32_t mode) {
+    if (long r = file_attr_change_ok(CAP_FOWNER, f, [&](const Stat& st) { return perm_chmod(st, &mode); }); r < 0)
+        return r;
     if (f->kind == FileKind::TmpFile || f->kind == FileKind::TmpDir)
         return file_notify_if(tmpfs_fchmod(f, mode), f, FileEvent::Attrib);
     if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
@@ -238,6 +269,8 @@ static long do_chown(PathArg& p, int64_t uid, int64_t gid, uint32_t flags) {
             return r;
         if (OpenFile* f = linked_file(res); f && !(flags & AT_SYMLINK_NOFOLLOW))
             return fchown_file(f, uid, gid);
+        if ((r = attr_change_ok(CAP_CHOWN, res, flags, [&](const Stat& st) { return perm_chown(st, uid, gid); })) < 0)
+            return r;
         if (res.in_tmpfs)
             return fsnotify_attrib_if(tmpfs_chown(res, uid, gid), res);
         if (!res.in_share)
@@ -273,6 +306,8 @@ static long fchown_fd(long fd, int64_t uid, int64_t gid) {
     return f ? fchown_file(f, uid, gid) : -err::kBadF;
 }
 static long fchown_file(OpenFile* f, int64_t uid, int64_t gid) {
+    if (long r = file_attr_change_ok(CAP_CHOWN, f, [&](const Stat& st) { return perm_chown(st, uid, gid); }); r < 0)
+        return r;
     if (f->kind == FileKind::TmpFile || f->kind == FileKind::TmpDir)
         return file_notify_if(tmpfs_fchown(f, uid, gid), f, FileEvent::Attrib);
     if (f->kind != FileKind::HostFile && f->kind != FileKind::HostDir)
@@ -300,7 +335,7 @@ static long do_mknod(PathArg& p, uint32_t mode) {
     Resolved res;
     for (;;) {
         long r = resolve(p, res);
-        if (r < 0)
+        if (r < 0 || (r = perm_create(res)) < 0)
             return r;
         if (res.in_tmpfs)
             return fsnotify_created_if(tmpfs_mknod(res, type | (mode & 07777)), res, false);
@@ -308,7 +343,7 @@ static long do_mknod(PathArg& p, uint32_t mode) {
             return res.special == Special::None ? -err::kNoEnt : -err::kExist;
         if (type == S_IFCHR || type == S_IFBLK)
             return res.read_only ? -err::kRoFs : -err::kPerm;
-        abi::HcFs req = redirectable(p, path_request(abi::kFsMknod, res));
+        abi::HcFs req = owned(redirectable(p, path_request(abi::kFsMknod, res)));
         req.mode = type | (mode & 07777 & ~current_umask());
         dir_cache_forget(res.abs, res.abs_len);
         r = fs_call(req);

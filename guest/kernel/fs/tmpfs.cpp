@@ -98,8 +98,8 @@ uint32_t new_inode(uint32_t instance, uint32_t mode) {
         n.instance = static_cast<uint8_t>(instance);
         n.mode = mode;
         n.nlink = (mode & S_IFMT) == S_IFDIR ? 2 : 1;
-        n.uid = current_process()->cred.euid;
-        n.gid = current_process()->cred.egid;
+        n.uid = current_process()->cred.fsuid;  // files belong to their creator's file-system ids
+        n.gid = current_process()->cred.fsgid;
         n.atime = n.mtime = n.ctime = now_ns();
         n.seals = F_SEAL_SEAL;
         return i;
@@ -444,10 +444,8 @@ void set_times(Inode& n, const int64_t* ns) {
     n.ctime = now;
 }
 
+// Who may is decided before (fs/permission.hpp perm_chown, sys_fs_meta.cpp).
 long chown_inode(Inode& n, int64_t uid, int64_t gid) {
-    // Root (the guest's only user so far) may give files to anyone.
-    if (current_process()->cred.euid != 0 && ((uid != -1 && uid != n.uid) || (gid != -1 && gid != n.gid)))
-        return -err::kPerm;
     if (uid != -1)
         n.uid = static_cast<uint32_t>(uid);
     if (gid != -1)

@@ -21,10 +21,15 @@ namespace {
 // connection is two sockets inside the VM); 128 refused the 64th.
 constexpr int kMaxSockets = 1024;
 Socket g_socks[kMaxSockets];
+// Slots ever used: scans (the idle poll, bind lookups) stop here, so a VM
+// that never opened a socket never touches the pool's 616 KiB. Scanning all
+// of it on each idle made every sleeping VM's host memory grow by that much
+// (docs/benchmarks.md, section 4c).
+int g_socks_used;
 }  // namespace
 
 Socket* sock_pool(int* n) {
-    *n = kMaxSockets;
+    *n = g_socks_used;
     return g_socks;
 }
 
@@ -32,9 +37,12 @@ Socket* sock_of(OpenFile* f) { return f->sock; }
 bool sock_nonblocking(const OpenFile* f) { return f->flags & O_NONBLOCK; }
 
 Socket* sock_alloc(int family, int type) {
-    for (auto& s : g_socks) {
+    for (int i = 0; i < kMaxSockets; ++i) {
+        Socket& s = g_socks[i];
         if (s.used)
             continue;
+        if (i >= g_socks_used)
+            g_socks_used = i + 1;
         s = Socket{};
         s.used = true;
         s.refs = 1;

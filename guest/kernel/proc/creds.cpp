@@ -6,6 +6,7 @@
 #include "kernel/errno.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
+#include "kernel/proc/caps.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/syscalls/frame.hpp"
 
@@ -46,7 +47,26 @@ long put_ids(uint64_t a, uint64_t b, uint64_t c, uint32_t x, uint32_t y, uint32_
 
 Credentials& cred() { return current_process()->cred; }
 
+// A uid change, then the capabilities that follow it (proc/caps.hpp).
+long uid_change(long r, const Credentials& before) {
+    if (r == 0)
+        caps_fix_setuid(before);
+    return r;
+}
+
 }  // namespace
+
+void creds_boot(Credentials& c) {
+    const abi::BootInfo& b = boot();
+    c.uid = c.euid = c.suid = c.fsuid = b.user_uid;
+    c.gid = c.egid = c.sgid = c.fsgid = b.user_gid;
+    c.ngroups = 0;
+    if (b.user_uid == 0 && b.user_gid == 0 && b.user_ngroups == 0)
+        return;  // root, as always: no supplementary groups
+    c.groups[c.ngroups++] = b.user_gid;
+    for (uint32_t i = 0; i < b.user_ngroups && i < abi::kMaxUserGroups; ++i)
+        c.groups[c.ngroups++] = b.user_groups[i];
+}
 
 long sys_getuid(const SyscallArgs&) { return cred().uid; }
 long sys_geteuid(const SyscallArgs&) { return cred().euid; }
@@ -55,7 +75,8 @@ long sys_getegid(const SyscallArgs&) { return cred().egid; }
 
 long sys_setresuid(const SyscallArgs& a) {
     Credentials& c = cred();
-    return set_res(&c.uid, &c.euid, &c.suid, &c.fsuid, id_arg(a.a0), id_arg(a.a1), id_arg(a.a2));
+    const Credentials before = c;
+    return uid_change(set_res(&c.uid, &c.euid, &c.suid, &c.fsuid, id_arg(a.a0), id_arg(a.a1), id_arg(a.a2)), before);
 }
 long sys_setresgid(const SyscallArgs& a) {
     Credentials& c = cred();
@@ -70,9 +91,10 @@ long sys_setuid(const SyscallArgs& a) {
     if (id == kKeep)
         return -err::kInval;
     Credentials& c = cred();
+    const Credentials before = c;
     if (c.euid == 0)
-        return set_res(&c.uid, &c.euid, &c.suid, &c.fsuid, id, id, id);
-    return set_res(&c.uid, &c.euid, &c.suid, &c.fsuid, kKeep, id, kKeep);
+        return uid_change(set_res(&c.uid, &c.euid, &c.suid, &c.fsuid, id, id, id), before);
+    return uid_change(set_res(&c.uid, &c.euid, &c.suid, &c.fsuid, kKeep, id, kKeep), before);
 }
 long sys_setgid(const SyscallArgs& a) {
     uint32_t id = id_arg(a.a0);
@@ -94,7 +116,8 @@ long sys_setreuid(const SyscallArgs& a) {
     // The saved id follows the new effective id when the real one is set
     // or the effective one changes to something else than the old real id.
     uint32_t s = (r != kKeep || (e != kKeep && e != c.uid)) ? (e != kKeep ? e : c.euid) : kKeep;
-    return set_res(&c.uid, &c.euid, &c.suid, &c.fsuid, r, e, s);
+    const Credentials before = c;
+    return uid_change(set_res(&c.uid, &c.euid, &c.suid, &c.fsuid, r, e, s), before);
 }
 long sys_setregid(const SyscallArgs& a) {
     Credentials& c = cred();
@@ -110,10 +133,13 @@ long sys_setregid(const SyscallArgs& a) {
 // setfsuid/setfsgid return the old value, whatever happens.
 long sys_setfsuid(const SyscallArgs& a) {
     Credentials& c = cred();
-    uint32_t old = c.fsuid, id = id_arg(a.a0);
-    if (c.euid == 0 || id == c.uid || id == c.euid || id == c.suid)
+    const Credentials before = c;
+    uint32_t id = id_arg(a.a0);
+    if (c.euid == 0 || id == c.uid || id == c.euid || id == c.suid || id == c.fsuid) {
         c.fsuid = id;
-    return old;
+        caps_fix_setuid(before);
+    }
+    return before.fsuid;
 }
 long sys_setfsgid(const SyscallArgs& a) {
     Credentials& c = cred();

@@ -7,6 +7,7 @@
 #include "kernel/proc/sched.hpp"
 #include "kernel/proc/signal.hpp"
 #include "kernel/proc/signal_deliver.hpp"
+#include "kernel/proc/caps.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/uapi.hpp"
 
@@ -50,6 +51,9 @@ void proc_init() {
     g_init_fs.cwd_len = 1;
     g_init_fs.umask = 022;
     default_limits(p);
+    creds_boot(p.cred);
+    if (p.cred.uid != 0)  // --user: a non-root process has no capabilities
+        p.attrs.cap_eff_dropped = p.attrs.cap_prm_dropped = caps_all();
     signals_init_process(p);
     signal_delivery_init();
     preempt_init();

@@ -15,6 +15,14 @@ bool capable(unsigned cap) { return cap <= CAP_LAST_CAP && (caps_effective() >> 
 
 namespace {
 
+// CAP_FS_MASK of Linux: what follows fsuid between 0 and non-0.
+constexpr uint64_t kFsCaps = (1ull << CAP_CHOWN) | (1ull << CAP_DAC_OVERRIDE) | (1ull << CAP_DAC_READ_SEARCH) |
+                             (1ull << CAP_FOWNER) | (1ull << CAP_FSETID) | (1ull << CAP_LINUX_IMMUTABLE) |
+                             (1ull << CAP_MKNOD) | (1ull << CAP_MAC_OVERRIDE);
+
+void set_effective(uint64_t eff) { current_process()->attrs.cap_eff_dropped = caps_all() & ~eff; }
+void set_permitted(uint64_t prm) { current_process()->attrs.cap_prm_dropped = caps_all() & ~prm; }
+
 uint64_t caps_permitted() { return caps_all() & ~current_process()->attrs.cap_prm_dropped; }
 
 // The header: in *words how many 32-bit words each set has (1 for version
@@ -50,6 +58,36 @@ long check_pid(int pid) {
 }
 
 }  // namespace
+
+void caps_fix_setuid(const Credentials& old) {
+    const Credentials& c = current_process()->cred;
+    const bool was_root = old.uid == 0 || old.euid == 0 || old.suid == 0;
+    const bool is_root = c.uid == 0 || c.euid == 0 || c.suid == 0;
+    if (was_root && !is_root) {
+        if (!current_process()->attrs.keepcaps)
+            set_permitted(0);
+        set_effective(0);
+    }
+    if (old.euid == 0 && c.euid != 0)
+        set_effective(0);
+    if (old.euid != 0 && c.euid == 0)
+        set_effective(caps_permitted());
+    if (old.fsuid == 0 && c.fsuid != 0)
+        set_effective(caps_effective() & ~kFsCaps);
+    if (old.fsuid != 0 && c.fsuid == 0)
+        set_effective(caps_effective() | (caps_permitted() & kFsCaps));
+}
+
+void caps_on_exec() {
+    const Credentials& c = current_process()->cred;
+    if (c.uid == 0 || c.euid == 0) {
+        set_permitted(caps_all());
+        set_effective(c.euid == 0 ? caps_all() : 0);
+    } else {
+        set_permitted(0);
+        set_effective(0);
+    }
+}
 
 long sys_capget(const SyscallArgs& a) {
     int words, pid;

@@ -147,6 +147,8 @@ inline Process* current_process() { return this_cpu().current->process; }
 // Builds the first task and process (pid from the boot page) on the boot
 // kernel stack and makes it current.
 void proc_init();
+// The first process's ids: root, or --user's (BootInfo.user_*).
+void creds_boot(Credentials& c);
 // The first process's filesystem context (static, like its fd table).
 FsContext* fs_context_boot();
 
