@@ -249,11 +249,19 @@ sed -i 's/{"type":"ipc"}/{"type":"frobnicate"}/' "$T/b-ns/config.json"
 run "$OCI" --root "$R" create --bundle "$T/b-ns" bad5
 expect_error "unsupported namespace" 1 "unsupported namespace type 'frobnicate'"
 nothing_left "unsupported namespace" bad5
-bundle user '["true"]'
-sed -i 's/"uid":0,"gid":0/"uid":1000,"gid":1000/' "$T/b-user/config.json"
-run "$OCI" --root "$R" create --bundle "$T/b-user" bad6
-expect_error "non-root process.user" 1 "uid 0 gid 0 only"
-nothing_left "non-root user" bad6
+bundle user '["sh","-c","id -u; id -g; id -G; cat /proc/self/status | grep CapEff"]'
+sed -i 's/"uid":0,"gid":0/"uid":1000,"gid":1000,"additionalGids":[27]/' "$T/b-user/config.json"
+shim_run user user1
+expect_exit "process.user: the container runs as uid 1000 with its groups, no capabilities" "exit 0" "1000
+1000
+1000 27
+CapEff:	0000000000000000"
+run "$OCI" --root "$R" delete user1
+bundle user2 '["true"]'
+sed -i 's/"uid":0,"gid":0/"uid":-5,"gid":1000/' "$T/b-user2/config.json"
+run "$OCI" --root "$R" create --bundle "$T/b-user2" bad6
+expect_error "negative process.user.uid" 1 "uid and gid must be numbers"
+nothing_left "negative uid" bad6
 bundle noexe '["/bin/no-such-program"]'
 run "$OCI" --root "$R" create --bundle "$T/b-noexe" bad7
 expect_error "args[0] not in the root" 1 "'/bin/no-such-program' not found in the container's root"

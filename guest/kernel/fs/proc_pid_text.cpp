@@ -11,6 +11,7 @@
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/cputime.hpp"
 #include "kernel/proc/process.hpp"
+#include "kernel/proc/caps.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/uapi.hpp"
 #include "lib/format.hpp"
@@ -167,9 +168,12 @@ size_t format_status(TextBuffer& t, const Process& p) {
     t.str("Tgid:\t").udec(p.pid).str("\nNgid:\t0\nPid:\t").udec(p.pid).str("\nPPid:\t").udec(p.ppid);
     t.str("\nTracerPid:\t0\n");
     const Credentials& c = p.cred;
-    t.str("Uid:\t").udec(c.uid).ch('\t').udec(c.euid).ch('\t').udec(c.euid).ch('\t').udec(c.euid).ch('\n');
-    t.str("Gid:\t").udec(c.gid).ch('\t').udec(c.egid).ch('\t').udec(c.egid).ch('\t').udec(c.egid).ch('\n');
-    t.str("FDSize:\t").udec(p.files ? 64 : 0).str("\nGroups:\t\n");
+    t.str("Uid:\t").udec(c.uid).ch('\t').udec(c.euid).ch('\t').udec(c.suid).ch('\t').udec(c.fsuid).ch('\n');
+    t.str("Gid:\t").udec(c.gid).ch('\t').udec(c.egid).ch('\t').udec(c.sgid).ch('\t').udec(c.fsgid).ch('\n');
+    t.str("FDSize:\t").udec(p.files ? 64 : 0).str("\nGroups:\t");
+    for (uint32_t i = 0; i < c.ngroups && i < kMaxGroups; ++i)
+        t.udec(c.groups[i]).ch(' ');
+    t.ch('\n');
     t.str("NStgid:\t").udec(p.pid).str("\nNSpid:\t").udec(p.pid).str("\nNSpgid:\t").udec(p.pgid);
     t.str("\nNSsid:\t").udec(p.sid).ch('\n');
     if (p.mm) {
@@ -198,9 +202,9 @@ size_t format_status(TextBuffer& t, const Process& p) {
     t.str("\nSigBlk:\t"), hex16(t, p.task ? p.task->sigmask : 0);
     t.str("\nSigIgn:\t"), hex16(t, sig_mask(p, 1));
     t.str("\nSigCgt:\t"), hex16(t, sig_mask(p, 2));
-    const uint64_t caps = c.euid == 0 ? 0x1ffffffffffull : 0;
-    t.str("\nCapInh:\t0000000000000000\nCapPrm:\t"), hex16(t, caps);
-    t.str("\nCapEff:\t"), hex16(t, caps);
+    t.str("\nCapInh:\t"), hex16(t, p.attrs.cap_inheritable);
+    t.str("\nCapPrm:\t"), hex16(t, caps_all() & ~p.attrs.cap_prm_dropped);
+    t.str("\nCapEff:\t"), hex16(t, caps_all() & ~p.attrs.cap_eff_dropped);
     t.str("\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n");
     t.str("NoNewPrivs:\t").udec(p.attrs.no_new_privs ? 1 : 0).str("\nSeccomp:\t0\nSeccomp_filters:\t0\n");
     t.str("Cpus_allowed:\t1\nCpus_allowed_list:\t0\nMems_allowed:\t1\nMems_allowed_list:\t0\n");

@@ -121,6 +121,8 @@ bool ensure(uint32_t instance) {
         return true;
     if (in.root == UINT32_MAX) {
         in.root = new_inode(instance, S_IFDIR | 01777);  // /tmp's mode
+        if (in.root != UINT32_MAX)
+            g_inodes[in.root].uid = g_inodes[in.root].gid = 0;  // root's, whoever looked first (--user)
         if (in.root == UINT32_MAX)
             return false;
         g_inodes[in.root].parent = in.root;
