@@ -76,6 +76,26 @@ TEST(DaemonProtocol, BadRequestsNameTheProblem) {
               true);
 }
 
+// "user": lightvm run --user, through the API and back (config_to_json is
+// what the monitor parses).
+TEST(DaemonProtocol, UserIsTheGuestsUser) {
+    auto r = parse_create_request(R"({"app":"/a","user":{"uid":1000,"gid":100,"groups":[27,4]}})");
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_EQ(r->config.user.uid, 1000u);
+    EXPECT_EQ(r->config.user.gid, 100u);
+    EXPECT_EQ(r->config.user.groups, (std::vector<uint32_t>{27, 4}));
+    auto back = config_from_json(config_to_json(r->config));
+    ASSERT_TRUE(back) << back.error().to_string();
+    EXPECT_EQ(back->user.uid, 1000u);
+    EXPECT_EQ(back->user.groups, (std::vector<uint32_t>{27, 4}));
+    EXPECT_EQ(error_of(R"({"app":"/a","user":1000})"), "user: must be an object {\"uid\": N, \"gid\": N, \"groups\": [N]}");
+    EXPECT_EQ(error_of(R"({"app":"/a","user":{"name":"bob"}})"), "user: unknown field 'name'");
+    EXPECT_EQ(error_of(R"({"app":"/a","user":{"uid":-1}})"), "user.uid: must be a number from 0 to 4294967294");
+    EXPECT_EQ(error_of(R"({"app":"/a","user":{"uid":4294967295}})"), "user.uid: must be a number from 0 to 4294967294");
+    EXPECT_EQ(error_of(R"({"app":"/a","user":{"groups":[1,2,3,4]}})"), "user: 4 supplementary groups (at most 3)");
+    EXPECT_EQ(error_of(R"({"restore":"/s","user":{"uid":1}})"), "user: not with restore: it comes from the snapshot");
+}
+
 TEST(DaemonProtocol, Names) {
     EXPECT_TRUE(check_name("a"));
     EXPECT_TRUE(check_name("web_1.prod-2"));
