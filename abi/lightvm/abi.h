@@ -288,7 +288,32 @@ enum FsOp : uint32_t {
                            //  kNoHandle: the walk rooted at (share, path) resumed at path2 (a
                            //  directory below it): path2's subtree, then at each level up the
                            //  siblings after it, then those before it (already sent, maybe).
+    kFsLock = 32,          // buf = FsLock: the guest's locks on a share's file, mirrored on the
+                           //  host (one open file description per file holds them) so that
+                           //  host processes and other VMs see them and are seen. handle = an
+                           //  open handle of the file (kNoHandle: the file is named by the
+                           //  FsLock's dev/ino alone, as an earlier request with a handle
+                           //  made it known) -> 0, -EAGAIN (a host lock conflicts), -ENOLCK
 };
+// kFsLock's argument. The guest keeps its own locks (and their owners,
+// waits and rules); the host holds their union per file: record locks as
+// OFD locks, flock locks as a flock, all on one description per file.
+struct FsLock {
+    uint64_t dev, ino;    // IN: the file as the guest knows it (Stat.dev/ino): the monitor's key
+    uint64_t start, len;  // IN: record range (len 0: to the end of the file); OUT for kFsLockGet
+    uint32_t cmd;         // IN: FsLockCmd
+    uint32_t kind;        // IN: kFsLockRecord or kFsLockFlock
+    uint32_t type;        // IN: F_RDLCK, F_WRLCK or F_UNLCK; OUT for kFsLockGet (F_UNLCK: no conflict)
+    uint32_t reserved;
+};
+static_assert(sizeof(FsLock) == 48);
+enum FsLockCmd : uint32_t {
+    kFsLockSet = 0,   // make [start, start+len) of kind `type` on the host (never waits)
+    kFsLockGet = 1,   // a host lock (outside the VM) that conflicts with `type` on the range, if any
+    kFsLockDrop = 2,  // the guest holds no lock on the file any more: the host description closes
+};
+enum FsLockKind : uint32_t { kFsLockRecord = 0, kFsLockFlock = 1 };
+inline constexpr uint32_t kMaxLockedFiles = 1024;  // files with mirrored locks at once (-ENOLCK beyond)
 enum FsXattrOp : uint32_t { kXattrGet = 0, kXattrSet = 1, kXattrList = 2, kXattrRemove = 3 };
 inline constexpr uint32_t kXattrNoFollow = 0x100;  // the l* calls: a final symlink itself
 inline constexpr uint32_t kMaxCloseBatch = 256;

@@ -53,8 +53,8 @@ void print_fs_requests(const RunStats& s) {
                                         "getdents", "mkdir",   "unlink", "rename",   "readlink", "symlink", "link",
                                         "truncate", "fsync",   "utimens", "chmod",   "access",   "seek",  "statfs",
                                         "sendfile", "readdirplus", "close_many", "batch", "realpath", "chown",
-                                        "fallocate", "mknod",  "reopen", "xattr",    "listtree"};
-    static_assert(sizeof names / sizeof *names == 32);
+                                        "fallocate", "mknod",  "reopen", "xattr",    "listtree", "lock"};
+    static_assert(sizeof names / sizeof *names == 33);
     uint64_t total = 0;
     for (uint64_t n : s.fs_requests)
         total += n;

@@ -104,6 +104,7 @@ Result<int64_t> FsDevice::dispatch(GuestMemory& mem, abi::HcFs& hc) {
     case abi::kFsMknod: return op_mknod(mem, hc);
     case abi::kFsReopen: return with_stat(mem, hc, op_reopen(hc));
     case abi::kFsXattr: return op_xattr(mem, hc);
+    case abi::kFsLock: return op_lock(mem, hc);
     }
     return make_error(ErrorKind::GuestFault, "fs", "unknown operation " + std::to_string(hc.op));
 }

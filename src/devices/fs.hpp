@@ -28,6 +28,7 @@
 #pragma once
 
 #include <array>
+#include <map>
 #include <memory>
 #include <cstddef>
 #include <cstdint>
@@ -45,6 +46,7 @@ namespace lightvm {
 
 namespace abi {
 struct HcFs;
+struct FsLock;
 }
 namespace snapshot {
 struct HandleState;
@@ -111,7 +113,7 @@ public:
     Result<void> restore_handles(const std::vector<snapshot::HandleState>& handles);
     uint64_t operations() const { return m_operations; }
     // Requests by FsOp (abi.h), batched ones included: what --stats shows.
-    const std::array<uint64_t, 32>& requests() const { return m_requests; }
+    const std::array<uint64_t, 33>& requests() const { return m_requests; }
 
 private:
     struct Handle {
@@ -197,6 +199,10 @@ private:
     int64_t op_reopen(abi::HcFs& hc);
     Result<int64_t> op_mknod(GuestMemory& mem, const abi::HcFs& hc);
     Result<int64_t> op_xattr(GuestMemory& mem, const abi::HcFs& hc);
+    Result<int64_t> op_lock(GuestMemory& mem, const abi::HcFs& hc);
+    int64_t lock_set(const abi::FsLock& l, int fd);
+    int64_t lock_get(abi::FsLock& l, int fd);
+    int lock_fd(const abi::HcFs& hc, const abi::FsLock& l, UniqueFd* temporary);
     static int64_t list_user_xattrs(const std::string& proc_path, std::span<uint8_t> out);
 
     // Path plumbing. Inner Results carry guest faults; the int64_t inside
@@ -220,13 +226,16 @@ private:
     std::vector<Handle> m_handles;  // index = guest handle; invalid fd = free slot
     size_t m_open_handles = 0;
     uint64_t m_operations = 0;
-    std::array<uint64_t, 32> m_requests{};
+    std::array<uint64_t, 33> m_requests{};
     std::unique_ptr<uint8_t[]> m_tree_scratch;  // kFsListTree's listing buffer, allocated on first use
     int m_stdout_fd = -1, m_stderr_fd = -1;
     struct FileId {
         uint64_t dev, ino;
     };
     std::vector<FileId> m_busy;
+    // kFsLock: per file (the guest's dev/ino), the description that holds
+    // the guest's locks on the host (devices/fs_locks.cpp).
+    std::map<std::pair<uint64_t, uint64_t>, UniqueFd> m_lock_fds;
     bool is_busy(const struct stat& st) const;
 };
 

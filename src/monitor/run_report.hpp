@@ -28,7 +28,7 @@ struct RunStats {
     uint64_t memory_size = 0;
     uint32_t vcpus_started = 1;    // vCPU 0 and those the guest started (--cpus)
     IrqStats irq;                  // interrupts raised, injected, and the guest's counters
-    std::array<uint64_t, 32> fs_requests{};  // share requests by FsOp (abi.h), batched ones included
+    std::array<uint64_t, 33> fs_requests{};  // share requests by FsOp (abi.h), batched ones included
     struct Unimplemented {
         uint32_t nr;
         uint64_t count;

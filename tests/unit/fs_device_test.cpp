@@ -1318,7 +1318,7 @@ TEST_F(FsDeviceTest, GuestRangesOutsideMemoryFault) {
         hc.offset = kPath2;
         hc.offset2 = 6;
     });  // the value buffer does
-    for (uint32_t op : {0u, 32u, 1000u, 0xffffffffu}) {  // 21-31: sendfile ... reopen, xattr, listtree
+    for (uint32_t op : {0u, 33u, 1000u, 0xffffffffu}) {  // 21-32: sendfile ... xattr, listtree, lock
         Error u = with({.op = op}, [](abi::HcFs&) {});
         EXPECT_NE(u.to_string().find("unknown operation"), std::string::npos);
     }

@@ -2,7 +2,9 @@
 
 #include "kernel/errno.hpp"
 #include "kernel/fs/file_ops.hpp"
+#include "kernel/fs/fs_client.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/time/clock.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/proc/wait.hpp"
@@ -19,6 +21,7 @@ constexpr uint64_t kEof = UINT64_MAX;  // a range to the end of the file, howeve
 struct Lock {
     Flavor flavor;
     bool write;
+    bool host;          // on a share's file: mirrored on the host (abi.h kFsLock)
     uint64_t dev, ino;
     const void* owner;  // Posix: the FdTable (as Linux's files_struct); Flock and Ofd: the OpenFile
     uint32_t pid;       // Posix: F_GETLK reports it; OFD locks report -1
@@ -113,27 +116,144 @@ void merge_into(Lock& n) {
     }
 }
 
-long set_lock(const FileId& id, Flavor flavor, const void* owner, int type, uint64_t s, uint64_t e, bool wait) {
-    bool write = type == F_WRLCK;
-    if (type != F_UNLCK) {
-        auto free = [&] { return !find_conflict(id, flavor, owner, write, s, e); };
-        if (!free()) {
-            if (!wait)
-                return -err::kAgain;  // EWOULDBLOCK for flock, EAGAIN for F_SETLK: one value
-            wait_event(g_lock_wait, free);
-        }
-    }
-    if (free_slots() < 2)
-        return -ENOLCK;
+// The guest's change itself: the owner's hold on [s, e] becomes `type`.
+void apply(const FileId& id, Flavor flavor, const void* owner, int type, uint64_t s, uint64_t e, bool host) {
     g_used = true;
     carve(id, flavor, owner, s, e);
     if (type != F_UNLCK) {
         Lock* n = new_lock();
-        *n = Lock{flavor, write, id.dev, id.ino, owner, current_process()->pid, s, e};
+        *n = Lock{flavor, type == F_WRLCK, host, id.dev, id.ino, owner, current_process()->pid, s, e};
         merge_into(*n);
     }
-    wake_up(g_lock_wait);
+}
+
+// ---- The host mirror (share files) -----------------------------------------
+// The monitor holds, per file, the union of the guest's locks (abi.h
+// kFsLock): record locks as OFD locks, flock locks as a flock. The guest
+// still decides among its own owners; the host adds the processes outside.
+
+long host_lock(const FileId& id, uint32_t handle, uint32_t cmd, Flavor flavor, int type, uint64_t s, uint64_t e,
+               abi::FsLock* out = nullptr) {
+    static abi::FsLock l;  // the monitor reads kernel memory; lock calls run under the kernel lock
+    l = abi::FsLock{id.dev, id.ino, s, e == kEof ? 0 : e - s + 1, cmd,
+                    flavor == Flavor::Flock ? abi::kFsLockFlock : abi::kFsLockRecord, static_cast<uint32_t>(type), 0};
+    abi::HcFs req = fs_request(abi::kFsLock);
+    req.handle = handle;
+    req.buf = kernel_to_gpa(&l);
+    long r = fs_call(req);
+    if (out)
+        *out = l;
+    return r;
+}
+
+bool same_kind(Flavor a, Flavor b) { return (a == Flavor::Flock) == (b == Flavor::Flock); }
+
+// What the guest holds of kind's flavors on the file at byte x.
+int held_at(const FileId& id, Flavor kind, uint64_t x) {
+    int type = F_UNLCK;
+    for (const Lock& l : g_locks)
+        if (l.flavor != Flavor::Free && same_kind(l.flavor, kind) && same_file(l, id) && l.start <= x && x <= l.end)
+            type = l.write ? F_WRLCK : (type == F_WRLCK ? F_WRLCK : F_RDLCK);
+    return type;
+}
+
+// Cuts [s, e] where any of the file's locks of this kind starts or ends.
+unsigned cut_points(const FileId& id, Flavor kind, uint64_t s, uint64_t e, uint64_t* cuts) {
+    unsigned n = 0;
+    cuts[n++] = s;
+    for (const Lock& l : g_locks) {
+        if (l.flavor == Flavor::Free || !same_kind(l.flavor, kind) || !same_file(l, id) || l.end < s || e < l.start)
+            continue;
+        if (l.start > s)
+            cuts[n++] = l.start;
+        if (l.end < e)
+            cuts[n++] = l.end + 1;
+    }
+    for (unsigned i = 1; i < n; ++i)  // insertion sort: a handful of points
+        for (unsigned j = i; j > 0 && cuts[j - 1] > cuts[j]; --j) {
+            uint64_t t = cuts[j];
+            cuts[j] = cuts[j - 1];
+            cuts[j - 1] = t;
+        }
+    return n;
+}
+
+// Makes the host hold over [s, e] what the guest holds there now, one
+// request per run of equal state. -EAGAIN: a host lock is in the way.
+long mirror(const FileId& id, Flavor kind, uint64_t s, uint64_t e, uint32_t handle) {
+    if (kind == Flavor::Flock)
+        return host_lock(id, handle, abi::kFsLockSet, kind, held_at(id, kind, 0), 0, kEof);
+    static uint64_t cuts[2 * kMaxLocks + 1];
+    unsigned n = cut_points(id, kind, s, e, cuts);
+    for (unsigned i = 0; i < n;) {
+        uint64_t a = cuts[i];
+        int type = held_at(id, kind, a);
+        unsigned j = i + 1;
+        while (j < n && (cuts[j] == a || held_at(id, kind, cuts[j]) == type))
+            ++j;
+        uint64_t b = j < n ? cuts[j] - 1 : e;
+        if (long r = host_lock(id, handle, abi::kFsLockSet, kind, type, a, b); r < 0)
+            return r;
+        i = j;
+    }
     return 0;
+}
+
+// After a release: the host follows, and forgets a file the guest no longer locks.
+void mirror_released(const FileId& id, Flavor kind) {
+    (void)mirror(id, kind, 0, kEof, abi::kNoHandle);
+    for (const Lock& l : g_locks)
+        if (l.flavor != Flavor::Free && same_file(l, id))
+            return;
+    (void)host_lock(id, abi::kNoHandle, abi::kFsLockDrop, kind, F_UNLCK, 0, kEof);
+}
+
+// A host file's change: made in the guest, then on the host; if the host
+// refuses (a lock outside the VM), the guest's change is undone.
+long apply_mirrored(const FileId& id, Flavor flavor, const void* owner, int type, uint64_t s, uint64_t e,
+                    uint32_t handle) {
+    static Lock saved[kMaxLocks];
+    memcpy(saved, g_locks, sizeof g_locks);
+    apply(id, flavor, owner, type, s, e, true);
+    long r = mirror(id, flavor, s, e, handle);
+    if (r < 0) {
+        memcpy(g_locks, saved, sizeof g_locks);
+        (void)mirror(id, flavor, s, e, handle);
+    }
+    if (type == F_UNLCK || r < 0)
+        mirror_released(id, flavor);
+    return r;
+}
+
+// handle: the file's monitor handle when it is a share's file (its locks are
+// mirrored on the host), else kNoHandle. A host conflict under `wait` is
+// polled every 10 ms (the host has no way to wake the guest), and a signal
+// ends that wait as Linux's does.
+long set_lock(const FileId& id, Flavor flavor, const void* owner, int type, uint64_t s, uint64_t e, bool wait,
+              uint32_t handle) {
+    bool write = type == F_WRLCK;
+    for (;;) {
+        auto free = [&] { return !find_conflict(id, flavor, owner, write, s, e); };
+        if (type != F_UNLCK && !free()) {
+            if (!wait)
+                return -err::kAgain;  // EWOULDBLOCK for flock, EAGAIN for F_SETLK: one value
+            wait_event(g_lock_wait, free);
+        }
+        if (free_slots() < 2)
+            return -ENOLCK;
+        long r = 0;
+        if (handle == abi::kNoHandle)
+            apply(id, flavor, owner, type, s, e, false);
+        else
+            r = apply_mirrored(id, flavor, owner, type, s, e, handle);
+        if (r != -err::kAgain || !wait) {
+            wake_up(g_lock_wait);
+            return r;
+        }
+        if (wait_event_interruptible(g_lock_wait, [] { return false; }, monotonic_ns() + 10'000'000) ==
+            WaitResult::Interrupted)
+            return -ERESTARTSYS;
+    }
 }
 
 // struct flock's range as [s, e], with Linux's errors.
@@ -184,11 +304,16 @@ void release(const void* owner, Flavor flavor, const FileId* id) {
         if (l.flavor == flavor && l.owner == owner && (!id || same_file(l, *id))) {
             l.flavor = Flavor::Free;
             any = true;
+            if (l.host)  // freed first: the mirror then sees what is left
+                mirror_released(FileId{l.dev, l.ino}, flavor);
         }
     }
     if (any)
         wake_up(g_lock_wait);
 }
+
+// The monitor handle of a share's file (its locks are mirrored), else kNoHandle.
+uint32_t host_handle(const OpenFile* f) { return f->kind == FileKind::HostFile ? f->handle : abi::kNoHandle; }
 
 }  // namespace
 
@@ -214,7 +339,7 @@ long lock_flock(OpenFile* f, uint32_t op) {
     default:
         return -err::kInval;
     }
-    return set_lock(id, Flavor::Flock, f, type, 0, kEof, !nb);
+    return set_lock(id, Flavor::Flock, f, type, 0, kEof, !nb, host_handle(f));
 }
 
 long lock_fcntl(OpenFile* f, uint32_t cmd, uint64_t user_flock) {
@@ -240,7 +365,17 @@ long lock_fcntl(OpenFile* f, uint32_t cmd, uint64_t user_flock) {
         if (fl.l_type == F_UNLCK)
             return -err::kInval;
         const Lock* l = find_conflict(id, flavor, owner, fl.l_type == F_WRLCK, s, e);
-        if (!l) {
+        abi::FsLock host{};
+        if (!l && host_handle(f) != abi::kNoHandle &&
+            host_lock(id, host_handle(f), abi::kFsLockGet, flavor, fl.l_type, s, e, &host) == 0 &&
+            host.type != F_UNLCK) {
+            // A lock outside the VM: its range and type, and no pid the guest could name.
+            fl.l_type = static_cast<short>(host.type);
+            fl.l_whence = SEEK_SET;
+            fl.l_start = static_cast<int64_t>(host.start);
+            fl.l_len = static_cast<int64_t>(host.len);
+            fl.l_pid = -1;
+        } else if (!l) {
             fl.l_type = F_UNLCK;
         } else {
             fl.l_type = l->write ? F_WRLCK : F_RDLCK;
@@ -255,7 +390,7 @@ long lock_fcntl(OpenFile* f, uint32_t cmd, uint64_t user_flock) {
     if ((fl.l_type == F_RDLCK && acc == O_WRONLY) || (fl.l_type == F_WRLCK && acc == O_RDONLY))
         return -err::kBadF;
     bool wait = cmd == F_SETLKW || cmd == F_OFD_SETLKW;
-    return set_lock(id, flavor, owner, fl.l_type, s, e, wait);
+    return set_lock(id, flavor, owner, fl.l_type, s, e, wait, host_handle(f));
 }
 
 void locks_fd_closed(OpenFile* f, const FdTable* owner) {

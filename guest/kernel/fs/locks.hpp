@@ -2,8 +2,9 @@
 // (F_SETLK/F_SETLKW/F_GETLK, owned by the process's fd table) and open-file-description
 // locks (F_OFD_*, owned by the open file), with Linux's conflict, split and
 // release rules. A lock names its file by (st_dev, st_ino), so two opens of
-// one file see each other's locks. They are not shared with the host: a
-// process outside the VM does not see them (docs/compat.md).
+// one file see each other's locks. On a share's file the monitor also holds
+// their union on the host (abi.h kFsLock), so processes outside the VM see
+// them and are seen (docs/compat.md).
 #pragma once
 
 #include <stdint.h>
