@@ -59,6 +59,8 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
         return d.fs->hypercall(d.mem, arg);
     case abi::kHcStdinSeek:
         return d.console.hc_stdin_seek(arg);
+    case abi::kHcTty:
+        return d.console.hc_tty(arg);
     case abi::kHcMemGrow:
         if (!d.ram)
             return hostile("memory growth hypercall without lazy RAM");
@@ -94,7 +96,7 @@ static Result<void> handle_one(Devices& d, const kvm::Exit& exit, Outcome& outco
 
 const char* hypercall_name(unsigned nr) {
     static const char* const names[] = {"exit", "console_flush", "write", "read", "sleep", "set_fs_base", "fs", "block",
-                                        "mem_grow", "stdin_seek", "timer", "fault", "net", "cpu", "mem_release"};
+                                        "mem_grow", "stdin_seek", "timer", "fault", "net", "cpu", "mem_release", "tty"};
     static_assert(std::size(names) == abi::kHcCount, "name every hypercall");
     return nr < abi::kHcCount ? names[nr] : "unknown";
 }
