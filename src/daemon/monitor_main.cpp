@@ -29,6 +29,7 @@
 #include "common/exit_codes.hpp"
 #include "daemon/link.hpp"
 #include "daemon/protocol.hpp"
+#include "devices/host_tty.hpp"
 #include "lightvm/vm.hpp"
 #include "monitor/process_setup.hpp"
 #include "monitor/vm.hpp"
@@ -160,6 +161,7 @@ int main(int argc, char** argv) {
     sandbox::Policy policy;
     for (const auto& root : vm->share_roots())
         policy.dirs.push_back({root.fd, root.read_only});
+    policy.last_words = HostTty::restore_changed;  // a raw terminal never outlives us
     if (auto entered = sandbox::enter(policy); !entered)
         fail(entered.error());
 

@@ -34,6 +34,9 @@ struct Policy {
     std::optional<uint32_t> uid;    // switch to these ids (needs root)
     std::optional<uint32_t> gid;
     bool host_network = false;      // --net host, user, ns: sockets may be made (seccomp), TCP bind/connect (Landlock)
+    // Called (async-signal-safe work only) when a violation stops the
+    // process: the host terminal's settings go back (HostTty::restore_changed).
+    void (*last_words)() = nullptr;
 };
 
 struct Entered {
