@@ -35,6 +35,12 @@ Result<void> no_other_vcpus(GuestMemory& mem, uint64_t arg) {
     return mem.write(arg, hc);
 }
 
+Result<void> no_sleep(GuestMemory& mem, uint64_t arg) {
+    auto hc = TRY(mem.read<abi::HcSleep>(arg));
+    hc.result = 0;
+    return mem.write(arg, hc);
+}
+
 Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& outcome) {
     switch (nr) {
     case abi::kHcExit:
@@ -46,6 +52,10 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
     case abi::kHcRead:
         return d.console.hc_read(arg);
     case abi::kHcSleep:
+        // An interrupt the guest has not run yet (a forwarded host signal's
+        // doorbell): the sleep would outlast it.
+        if (d.irq && d.irq->take_sleep_wake())
+            return no_sleep(d.mem, arg);
         return d.smp ? d.smp->sleep(d.vcpu_index, arg) : d.system.hc_sleep(arg);
     case abi::kHcCpu:
         if (!d.smp)

@@ -278,6 +278,7 @@ void request_signal(int signal) {
         g_forward.fetch_or(bit(signal));
         set_pause_requested(false);  // the guest's blocked call should see this one
         v->set_immediate_exit(true);  // forwarded between two exits
+        request_tick();  // also when the vCPU thread was about to block (the idle sleep)
         return;
     }
     // Not the guest's (or no VM running yet: it stops as soon as it starts):
@@ -352,8 +353,6 @@ Result<RunReport> Vm::run() {
     }
     bool finished = false;
     while (!finished) {
-        if (uint64_t fw = g_forward.exchange(0))
-            TRY(forward_signals(s, irq, fw));
         if (g_stop_signal || g_timed_out || (smp && smp->finished()))
             break;
         auto exit = TRY(s.vcpu.run());
@@ -398,6 +397,14 @@ Result<RunReport> Vm::run() {
                     outcome.status = 0;
                 }
             }
+        }
+        // Host signals for the guest: right before interrupts are
+        // delivered, so the doorbell reaches the guest before it can block
+        // in another exit (a signal that comes later ticks that exit out).
+        if (!finished && g_forward.load()) {
+            tick_quiet();  // before the exchange: a signal after it ticks again
+            if (uint64_t fw = g_forward.exchange(0))
+                TRY(forward_signals(s, irq, fw));
         }
         if (!finished)
             TRY(irq.before_run(exit));

@@ -70,14 +70,20 @@ int main(int argc, char **argv) {
             pause();
     }
     if (!strcmp(mode, "winch")) {
+        /* Blocked until sigsuspend: a signal right after "ready" is not lost. */
         struct sigaction sa;
+        sigset_t winch, none;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_winch;
         sigaction(SIGWINCH, &sa, NULL);
+        sigemptyset(&winch);
+        sigaddset(&winch, SIGWINCH);
+        sigemptyset(&none);
+        sigprocmask(SIG_BLOCK, &winch, NULL);
         if (report_size("ready"))
             return 1;
         while (!winched)
-            pause();
+            sigsuspend(&none);
         return report_size("winch");
     }
     if (!strcmp(mode, "crash")) {
