@@ -173,6 +173,7 @@ enum Hypercall : uint16_t {
     kHcNet = 12,          // HcNet: one operation on a host socket the monitor owns (networking)
     kHcCpu = 13,          // HcCpu: start another vCPU, or wake/interrupt one (SMP)
     kHcMemRelease = 14,   // HcMemRelease: give free guest RAM back to the host (it reads as zero after)
+    kHcTty = 15,          // HcTty: change the host terminal the guest's stdio is on
     kHcCount
 };
 
@@ -383,8 +384,10 @@ inline constexpr uint32_t kMaxSyscallHits = 32;  // distinct numbers kept; more 
 
 // The host terminal the guest's stdio is on, as the monitor found it at
 // start: Linux's termios fields (c_cc as the kernel's 19 bytes) and the
-// window size. The guest keeps its own copy: TCSETS* change it, nothing
-// reaches the host terminal.
+// window size. The guest keeps its own copy (TCGETS, TIOCGWINSZ cost no
+// exit); TCSETS* and TIOCSWINSZ go to the host terminal too (kHcTty). On
+// a SIGWINCH to lightvm the monitor rewrites rows..ypixel here before it
+// forwards the signal, and the guest refreshes its copy from them.
 struct TtyState {
     uint32_t iflag, oflag, cflag, lflag;
     uint8_t line;
@@ -447,6 +450,30 @@ struct HcMemRelease {
     int64_t result;  // OUT: 0, or -EINVAL for a range that is not backed RAM
 };
 static_assert(sizeof(HcMemRelease) == 24);
+
+// The host terminal (BootInfo.tty_valid): the guest's TCSETS/TCSETSW/
+// TCSETSF and TIOCSWINSZ, applied by the monitor to the first of its
+// stdin, stdout, stderr that is a terminal. kTtySetAttr: state's termios
+// fields, `when` = TtyWhen (tcsetattr's TCSANOW, TCSADRAIN, TCSAFLUSH);
+// only bits Linux defines (kTty*Mask), line = the terminal's own line
+// discipline, rows..ypixel and reserved 0. kTtySetWinsize: state's
+// rows..ypixel, everything else 0. Anything else: -EINVAL; no terminal:
+// -ENOTTY. The monitor puts the terminal back as it found it when the VM
+// ends, however it ends.
+enum TtyOp : uint32_t { kTtySetAttr = 1, kTtySetWinsize = 2 };
+enum TtyWhen : uint32_t { kTtyNow = 0, kTtyDrain = 1, kTtyFlush = 2 };
+inline constexpr uint32_t kTtyIflagMask = 0077777;        // IGNBRK .. IUTF8
+inline constexpr uint32_t kTtyOflagMask = 0177777;        // OPOST .. FFDLY
+inline constexpr uint32_t kTtyCflagMask = 0xd00f1fffu;    // CBAUD .. CBAUDEX, CIBAUD, CMSPAR, CRTSCTS
+inline constexpr uint32_t kTtyLflagMask = 0357777;        // ISIG .. EXTPROC (no 020000)
+struct HcTty {
+    uint32_t op;      // IN: TtyOp
+    uint32_t when;    // IN: TtyWhen (kTtySetAttr), else 0
+    TtyState state;   // IN
+    int64_t result;   // OUT: 0 or -errno
+};
+static_assert(sizeof(HcTty) == 64);
+static_assert(offsetof(HcTty, state) == 8 && offsetof(HcTty, result) == 56);
 
 // Write-behind data the guest kernel has accepted but not yet sent. The
 // guest keeps this table current; when a VM ends any other way than a clean

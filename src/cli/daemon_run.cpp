@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -62,6 +63,42 @@ int finish(const daemon::json& end) {
     return end.value("status", 125);
 }
 
+// The caller's terminal as it was before the VM: the monitor puts back
+// what the guest changed (HostTty), but a monitor that died cannot; this
+// process holds the same terminal and does it then, as a last resort.
+class TerminalKeeper {
+public:
+    TerminalKeeper() {
+        for (int fd : {0, 1, 2})
+            if (::isatty(fd) && ::tcgetattr(fd, &m_saved) == 0) {
+                m_fd = fd;
+                return;
+            }
+    }
+    ~TerminalKeeper() {
+        termios now{};
+        if (m_fd < 0 || ::tcgetattr(m_fd, &now) != 0 || same(now))
+            return;
+        // Blocked SIGTTOU: a background `lightvm run` restores too.
+        sigset_t ttou, old;
+        sigemptyset(&ttou);
+        sigaddset(&ttou, SIGTTOU);
+        ::sigprocmask(SIG_BLOCK, &ttou, &old);
+        (void)::tcsetattr(m_fd, TCSANOW, &m_saved);
+        ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    }
+    TerminalKeeper(const TerminalKeeper&) = delete;
+    TerminalKeeper& operator=(const TerminalKeeper&) = delete;
+
+private:
+    bool same(const termios& t) const {
+        return t.c_iflag == m_saved.c_iflag && t.c_oflag == m_saved.c_oflag && t.c_cflag == m_saved.c_cflag &&
+               t.c_lflag == m_saved.c_lflag && std::memcmp(t.c_cc, m_saved.c_cc, sizeof t.c_cc) == 0;
+    }
+    int m_fd = -1;
+    termios m_saved{};
+};
+
 }  // namespace
 
 bool daemon_run_possible(const RunCommand& cmd) {
@@ -75,6 +112,7 @@ std::optional<int> run_through_daemon(const RunCommand& cmd) {
     UniqueFd sock = connect_run_socket(cmd.socket.empty() ? daemon::default_socket_path() : cmd.socket);
     if (!sock.valid())
         return std::nullopt;
+    const TerminalKeeper terminal;
     // Signals are forwarded to the VM (the monitor hands them to the guest
     // or turns them into a stop, as `lightvm run` itself would); block them
     // outside ppoll so none is lost between two waits.

@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "cli/fast_exit.hpp"
+#include "devices/host_tty.hpp"
 #include "devices/system.hpp"
 #include "monitor/profiler.hpp"
 #include "kernel/syscalls/table.hpp"  // guest/: the syscall names, shared with the guest's tracer
@@ -163,6 +164,7 @@ int run_command(const RunCommand& cmd, uint64_t process_start_ns) {
             policy.gid = cmd.gid;
             policy.host_network = uses_host_sockets(cmd.config.net);
             policy.keep_file_caps = sandbox::wants_file_caps(cmd.config.user.uid, cmd.config.user.gid);
+            policy.last_words = HostTty::restore_changed;  // a raw terminal never outlives us
             TRY(sandbox::enter(policy));
             sandbox_ns = mono_ns() - t0;
             return {};

@@ -41,14 +41,25 @@ void stop_ticker_disarm() {
         ::timer_delete(g_ticker);
 }
 
-void request_stop_and_tick() {
-    set_stop_requested(true);
+void request_tick() {
     if (g_ticker_armed.load()) {
         itimerspec its{};
         its.it_value.tv_nsec = kTickNs;
         its.it_interval.tv_nsec = kTickNs;
         ::timer_settime(g_ticker, 0, &its, nullptr);  // async-signal-safe (POSIX)
     }
+}
+
+void tick_quiet() {
+    if (g_ticker_armed.load() && !stop_requested()) {
+        itimerspec its{};
+        ::timer_settime(g_ticker, 0, &its, nullptr);
+    }
+}
+
+void request_stop_and_tick() {
+    set_stop_requested(true);
+    request_tick();
 }
 
 }  // namespace lightvm

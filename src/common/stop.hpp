@@ -27,5 +27,11 @@ int stop_ticker_arm(int signo);
 void stop_ticker_disarm();
 // set_stop_requested(true) and start the ticker. Async-signal-safe.
 void request_stop_and_tick();
+// A host signal for the guest came (a forwarded one): the same window
+// exists between the run loop's last look and a blocking call (the idle
+// sleep, a read of stdin). Tick until the run loop has taken it
+// (tick_quiet); a stop keeps ticking. Both async-signal-safe.
+void request_tick();
+void tick_quiet();
 
 }  // namespace lightvm

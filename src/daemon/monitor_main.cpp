@@ -29,6 +29,7 @@
 #include "common/exit_codes.hpp"
 #include "daemon/link.hpp"
 #include "daemon/protocol.hpp"
+#include "devices/host_tty.hpp"
 #include "lightvm/vm.hpp"
 #include "monitor/process_setup.hpp"
 #include "monitor/vm.hpp"
@@ -162,6 +163,7 @@ int main(int argc, char** argv) {
     for (const auto& root : vm->share_roots())
         policy.dirs.push_back({root.fd, root.read_only});
     policy.keep_file_caps = keep_file_caps;
+    policy.last_words = HostTty::restore_changed;  // a raw terminal never outlives us
     if (auto entered = sandbox::enter(policy); !entered)
         fail(entered.error());
 

@@ -215,4 +215,19 @@ Result<void> Console::hc_read(uint64_t arg_gpa) {
     return m_mem.write(arg_gpa, io);
 }
 
+Result<void> Console::hc_tty(uint64_t arg_gpa) {
+    const auto req = TRY(m_mem.read<abi::HcTty>(arg_gpa));
+    const int64_t result = m_tty.apply(req);
+    return m_mem.write<int64_t>(arg_gpa + offsetof(abi::HcTty, result), result);
+}
+
+Result<bool> Console::refresh_window_size() {
+    constexpr uint64_t at = abi::kBootInfoGpa + offsetof(abi::BootInfo, tty);
+    auto s = TRY(m_mem.read<abi::TtyState>(at));
+    if (!m_tty.window_size(s))
+        return false;
+    TRY(m_mem.write(at, s));
+    return true;
+}
+
 }  // namespace lightvm

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "devices/device.hpp"
+#include "devices/host_tty.hpp"
 
 namespace lightvm {
 
@@ -15,7 +16,8 @@ class Console {
 public:
     // trace_fd < 0: no --trace; the guest's trace records are dropped.
     Console(GuestMemory& mem, int stdin_fd, int stdout_fd, int stderr_fd, int trace_fd)
-        : m_mem(mem), m_in(stdin_fd), m_out(stdout_fd), m_err(stderr_fd), m_trace(trace_fd) {}
+        : m_mem(mem), m_in(stdin_fd), m_out(stdout_fd), m_err(stderr_fd), m_trace(trace_fd),
+          m_tty(stdin_fd, stdout_fd, stderr_fd) {}
 
     // Move everything in the ring to the host streams. A corrupt ring is a
     // hostile guest: error. A closed stdout pipe ends the guest with SIGPIPE.
@@ -23,6 +25,13 @@ public:
     Result<void> hc_write(uint64_t arg_gpa, Outcome& outcome);
     Result<void> hc_read(uint64_t arg_gpa);
     Result<void> hc_stdin_seek(uint64_t arg_gpa);
+    Result<void> hc_tty(uint64_t arg_gpa);
+    // SIGWINCH: the host terminal's size into the boot page's TtyState
+    // (false without a terminal: nothing written).
+    Result<bool> refresh_window_size();
+    // The host terminal as it was before the guest changed it (every end
+    // of a run calls this: the process may exit without destructors).
+    void restore_tty() { m_tty.restore(); }
 
     uint64_t bytes_out() const { return m_bytes_out; }
     // Stdin bytes this run read from the host (UINT64_MAX once the guest
@@ -44,6 +53,7 @@ private:
     uint64_t m_bytes_in = 0;
     size_t m_trace_col = 0;    // chars of "lightvm" matched at the start of this trace line; SIZE_MAX: decided
     std::string m_trace_held;  // those chars, held back until decided
+    HostTty m_tty;
 };
 
 }  // namespace lightvm

@@ -35,6 +35,12 @@ Result<void> no_other_vcpus(GuestMemory& mem, uint64_t arg) {
     return mem.write(arg, hc);
 }
 
+Result<void> no_sleep(GuestMemory& mem, uint64_t arg) {
+    auto hc = TRY(mem.read<abi::HcSleep>(arg));
+    hc.result = 0;
+    return mem.write(arg, hc);
+}
+
 Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& outcome) {
     switch (nr) {
     case abi::kHcExit:
@@ -46,6 +52,10 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
     case abi::kHcRead:
         return d.console.hc_read(arg);
     case abi::kHcSleep:
+        // An interrupt the guest has not run yet (a forwarded host signal's
+        // doorbell): the sleep would outlast it.
+        if (d.irq && d.irq->take_sleep_wake())
+            return no_sleep(d.mem, arg);
         return d.smp ? d.smp->sleep(d.vcpu_index, arg) : d.system.hc_sleep(arg);
     case abi::kHcCpu:
         if (!d.smp)
@@ -59,6 +69,8 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
         return d.fs->hypercall(d.mem, arg);
     case abi::kHcStdinSeek:
         return d.console.hc_stdin_seek(arg);
+    case abi::kHcTty:
+        return d.console.hc_tty(arg);
     case abi::kHcMemGrow:
         if (!d.ram)
             return hostile("memory growth hypercall without lazy RAM");
@@ -94,7 +106,7 @@ static Result<void> handle_one(Devices& d, const kvm::Exit& exit, Outcome& outco
 
 const char* hypercall_name(unsigned nr) {
     static const char* const names[] = {"exit", "console_flush", "write", "read", "sleep", "set_fs_base", "fs", "block",
-                                        "mem_grow", "stdin_seek", "timer", "fault", "net", "cpu", "mem_release"};
+                                        "mem_grow", "stdin_seek", "timer", "fault", "net", "cpu", "mem_release", "tty"};
     static_assert(std::size(names) == abi::kHcCount, "name every hypercall");
     return nr < abi::kHcCount ? names[nr] : "unknown";
 }

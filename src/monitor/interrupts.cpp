@@ -160,6 +160,18 @@ uint64_t Interrupts::undelivered() const {
     return sources | m_remote.load();
 }
 
+bool Interrupts::take_sleep_wake() {
+    auto pending = m_mem.read<uint64_t>(m_layout.state + offsetof(abi::IrqState, pending));
+    const bool wake = m_new || m_maybe_deferred || (pending && *pending);
+    m_maybe_deferred = false;  // the guest unmasks after this sleep and runs them
+    return wake;
+}
+
+bool Interrupts::guest_masked() const {
+    auto depth = m_mem.read<uint32_t>(m_layout.state + offsetof(abi::IrqState, masked_depth));
+    return depth && *depth;
+}
+
 uint64_t Interrupts::timer_deadline() const { return m_timer_fired ? 0 : m_deadline; }
 
 Result<void> Interrupts::restore(uint64_t sources, uint64_t deadline_ns) {
@@ -175,6 +187,8 @@ Result<void> Interrupts::restore(uint64_t sources, uint64_t deadline_ns) {
 }
 
 Result<void> Interrupts::before_run(const kvm::Exit& last) {
+    if (m_maybe_deferred && !guest_masked())
+        m_maybe_deferred = false;  // unmasked since: what it deferred has run
     if (m_timer_fired.exchange(false)) {
         m_deadline = 0;
         raise(abi::kIrqTimer);
@@ -233,6 +247,8 @@ Result<void> Interrupts::deliver(const kvm::Exit& last) {
     TRY(m_mem.write<uint32_t>(busy_gpa, 1));
     TRY(m_vcpu.inject_interrupt(static_cast<uint8_t>(abi::kIrqVectorBase + (source < abi::kIrqSources ? source : 0))));
     m_stats.injected++;
+    if (guest_masked())
+        m_maybe_deferred = true;
     return {};
 }
 

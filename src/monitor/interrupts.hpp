@@ -95,6 +95,11 @@ public:
     // deadline (0: not armed). restore() raises and re-arms them before the
     // restored guest's first run.
     uint64_t undelivered() const;
+    // kHcSleep: true when the guest must not wait. It sleeps with
+    // interrupts masked and runs what it deferred after the sleep, so a
+    // source it has not taken, or one injected while it was masked (the
+    // guest deferred it), would otherwise wait as long as the sleep.
+    bool take_sleep_wake();
     uint64_t timer_deadline() const;
     Result<void> restore(uint64_t sources, uint64_t deadline_ns);
     // The guest's counters, read at the end of the run.
@@ -111,6 +116,8 @@ private:
     IrqTestConfig m_test;
     uint64_t m_new = 0;        // raised since the last before_run
     bool m_undelivered = false;  // IrqState.pending may hold sources nobody was told about
+    bool m_maybe_deferred = false;  // injected while the guest was masked, not unmasked since
+    bool guest_masked() const;
     // Host timers (timer_t; 0 is a valid id, hence the flags).
     void* m_timer = nullptr;     // the guest's one-shot timer, created on first use
     void* m_doorbell_timer = nullptr;

@@ -249,7 +249,11 @@ Result<void> forward_signals(VmState& s, Interrupts& irq, uint64_t signals) {
     constexpr uint64_t handled_at = abi::kBootInfoGpa + offsetof(abi::BootInfo, host_signals_handled);
     constexpr uint64_t pending_at = abi::kBootInfoGpa + offsetof(abi::BootInfo, host_signals_pending);
     const uint64_t handled = TRY(s.mem.read<uint64_t>(handled_at));
-    const uint64_t to_guest = signals & handled;
+    uint64_t to_guest = signals & handled;
+    // A new window size reaches the guest's copy before the signal does;
+    // the guest takes SIGWINCH then whoever handles it (its foreground job).
+    if ((signals & bit(SIGWINCH)) && TRY(s.console->refresh_window_size()))
+        to_guest |= bit(SIGWINCH);
     if (to_guest) {
         const uint64_t pending = TRY(s.mem.read<uint64_t>(pending_at));
         TRY(s.mem.write<uint64_t>(pending_at, pending | to_guest));
@@ -268,10 +272,13 @@ void request_signal(int signal) {
         return;
     const volatile uint64_t* handled = g_guest_handled.load();
     auto* v = g_active.load();
-    if (v && handled && (*handled & bit(signal))) {
+    // SIGWINCH always goes to a running VM: its terminal's size is news
+    // even when the first process does not handle it (forward_signals).
+    if (v && handled && ((*handled & bit(signal)) || signal == SIGWINCH)) {
         g_forward.fetch_or(bit(signal));
         set_pause_requested(false);  // the guest's blocked call should see this one
         v->set_immediate_exit(true);  // forwarded between two exits
+        request_tick();  // also when the vCPU thread was about to block (the idle sleep)
         return;
     }
     // Not the guest's (or no VM running yet: it stops as soon as it starts):
@@ -311,6 +318,12 @@ Result<RunReport> Vm::run() {
     devices.net = s.work->net ? &*s.work->net : nullptr;
     RunReport report;
 
+    // Whatever the way out (the guest's end, a fault, a stop, a monitor
+    // error), the host terminal gets its settings back.
+    struct TtyRestore {
+        Console& console;
+        ~TtyRestore() { console.restore_tty(); }
+    } tty_restore{*s.console};
     install_kick_handler();
     auto boot_page = TRY(s.mem.span(abi::kBootInfoGpa, sizeof(abi::BootInfo)));
     g_guest_handled = reinterpret_cast<const volatile uint64_t*>(boot_page.data() +
@@ -340,8 +353,6 @@ Result<RunReport> Vm::run() {
     }
     bool finished = false;
     while (!finished) {
-        if (uint64_t fw = g_forward.exchange(0))
-            TRY(forward_signals(s, irq, fw));
         if (g_stop_signal || g_timed_out || (smp && smp->finished()))
             break;
         auto exit = TRY(s.vcpu.run());
@@ -386,6 +397,14 @@ Result<RunReport> Vm::run() {
                     outcome.status = 0;
                 }
             }
+        }
+        // Host signals for the guest: right before interrupts are
+        // delivered, so the doorbell reaches the guest before it can block
+        // in another exit (a signal that comes later ticks that exit out).
+        if (!finished && g_forward.load()) {
+            tick_quiet();  // before the exchange: a signal after it ticks again
+            if (uint64_t fw = g_forward.exchange(0))
+                TRY(forward_signals(s, irq, fw));
         }
         if (!finished)
             TRY(irq.before_run(exit));

@@ -70,9 +70,13 @@ int add_rules(scmp_filter_ctx ctx, bool host_network) {
         int nr = seccomp_syscall_resolve_name(name);
         return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, static_cast<unsigned>(cmp.size()), cmp.data());
     };
-    // ioctl: the KVM run-loop requests, and TCGETS (stdio's isatty).
+    // ioctl: the KVM run-loop requests, TCGETS (stdio's isatty), and the
+    // guest's changes to its terminal (kHcTty: tcsetattr's three requests,
+    // the window size read on SIGWINCH and set by TIOCSWINSZ). No other
+    // terminal request: not TIOCSTI (typing into it), TIOCSETD, TIOCSCTTY.
     std::vector<unsigned long> ioctls = lightvm::kvm::run_loop_ioctls();
-    ioctls.push_back(TCGETS);
+    for (unsigned long req : {TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, TIOCSWINSZ})
+        ioctls.push_back(req);
     ioctls.push_back(FIONREAD);  // net device: bytes queued on a host socket
     for (unsigned long req : ioctls)
         if (int rc = rule("ioctl", {SCMP_A1_32(SCMP_CMP_EQ, static_cast<uint32_t>(req))}); rc < 0)

@@ -156,6 +156,8 @@ Result<void> drop_capabilities(bool keep_file_caps) {
 
 // --- seccomp ---------------------------------------------------------------
 
+void (*g_last_words)() = nullptr;  // Policy::last_words
+
 void write_str(const char* s) {
     ssize_t r = ::write(2, s, std::strlen(s));
     (void)r;
@@ -182,6 +184,8 @@ void on_violation(int, siginfo_t* info, void*) {
     write_str(" (system call ");
     write_str(num);
     write_str("), which is not on its allow-list; stopped (see docs/security.md)\n");
+    if (g_last_words)
+        g_last_words();
     ::syscall(SYS_exit_group, kViolationStatus);
 }
 
@@ -226,6 +230,7 @@ Result<Entered> enter(const Policy& policy) {
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return sys_error("sandbox: PR_SET_NO_NEW_PRIVS");
     e.landlock_abi = TRY(restrict_paths(policy));
+    g_last_words = policy.last_words;
     TRY(load_filter(policy.host_network));
     return e;
 }

@@ -40,6 +40,9 @@ struct Policy {
     // files; still confined to the shares by Landlock. Ignored without
     // root or with uid (a uid change drops every capability).
     bool keep_file_caps = false;
+    // Called (async-signal-safe work only) when a violation stops the
+    // process: the host terminal's settings go back (HostTty::restore_changed).
+    void (*last_words)() = nullptr;
 };
 
 // The guest's user is not root: a root monitor should keep the file

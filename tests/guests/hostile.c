@@ -7,7 +7,7 @@
  *   badport  out to port 0x80 (not in the I/O bitmap)         -> #GP, 139
  *   badport-after-print  prints a line first, then badport     -> 139, line kept
  *   badhc    out to 0x51c: unknown hypercall 28                -> 137
- *   nexthc   out to 0x50f: first unused hypercall number (15)  -> 137
+ *   nexthc   out to 0x510: first unused hypercall number (16)  -> 137
  *   edgehc   outl to 0x51f: ports 0x51f-0x522 leave the bitmap -> #GP, 139
  *   badaddr  write hypercall, buffer at 0xfffffffff000         -> 137
  *   hugelen  write hypercall, valid buffer, length 1<<62       -> 137
@@ -17,6 +17,9 @@
  *   badsleep sleep hypercall, struct straddling the end of RAM -> 137
  *   badexit  exit hypercall with signal 1000                   -> 137
  *   hlt      hlt at CPL3                                       -> #GP, 139
+ *   ttybadarg  tty hypercall, argument struct at 0xfffffff0    -> 137
+ *   ttygarbage tty hypercalls with garbage fields: prints each result
+ *            (-22, EINVAL, for all), exits 0; the terminal unchanged
  *   spin     print a line, then loop forever (for timeouts and signals)
  *   sse-unbacked  16-byte SSE store to RAM never handed out     -> 139 (not 125)
  *   avx-unbacked  32-byte AVX store there (KVM internal error)  -> 139 (not 125)
@@ -31,12 +34,28 @@
 #define HC_EXIT 0
 #define HC_WRITE 2
 #define HC_SLEEP 4
-#define HC_COUNT 15  /* first unused hypercall number (abi.h kHcCount; fault_test.cpp checks) */
+#define HC_TTY 15
+#define HC_COUNT 16  /* first unused hypercall number (abi.h kHcCount; fault_test.cpp checks) */
 #define CONSOLE_GPA 0x40000ul
 
 struct HcExit {
     int32_t status;
     uint32_t signal;
+};
+
+struct TtyState {
+    uint32_t iflag, oflag, cflag, lflag;
+    uint8_t line;
+    uint8_t cc[19];
+    uint16_t rows, cols, xpixel, ypixel;
+    uint32_t reserved;
+};
+
+struct HcTty {
+    uint32_t op;
+    uint32_t when;
+    struct TtyState state;
+    int64_t result;
 };
 
 struct HcIo {
@@ -69,6 +88,38 @@ static uint32_t in32(uint16_t port) {
 }
 
 static uint32_t addr32(const void *p) { return (uint32_t)(uintptr_t)p; }
+
+/* Each case breaks one rule of kHcTty (abi.h); a sane base otherwise (the
+ * flags of a cooked terminal), so that only the broken field is wrong. */
+static int tty_garbage(void) {
+    struct HcTty *hc = (struct HcTty *)(SCRATCH_GPA + 0x300);
+    for (int i = 0; i < 12; i++) {
+        memset(hc, 0, sizeof *hc);
+        hc->op = 1;
+        hc->state.iflag = 0x500;  /* ICRNL | IXON */
+        hc->state.oflag = 0x5;    /* OPOST | ONLCR */
+        hc->state.cflag = 0xbf;   /* B38400 | CS8 | CREAD */
+        hc->state.lflag = 0x8a3b; /* ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN */
+        switch (i) {
+        case 0: hc->op = 0; break;
+        case 1: hc->op = 3; break;
+        case 2: hc->op = 0xffffffffu; break;
+        case 3: hc->when = 3; break;
+        case 4: hc->when = 0x80000000u; break;
+        case 5: hc->state.iflag = 0xffffffffu; break;
+        case 6: hc->state.cflag |= 0x2000; break;   /* a bit Linux does not define */
+        case 7: hc->state.lflag |= 0x80000000u; break;
+        case 8: hc->state.line = 7; break;           /* another line discipline */
+        case 9: hc->state.rows = 5; break;           /* a size with settings */
+        case 10: hc->state.reserved = 1; break;
+        case 11: hc->op = 2; hc->state.rows = 5; break;  /* a size with settings */
+        }
+        hc->result = 12345;
+        out32(HC_PORT_BASE + HC_TTY, addr32(hc));
+        printf("case %d: %lld\n", i, (long long)hc->result);
+    }
+    return 0;
+}
 
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -130,6 +181,10 @@ int main(int argc, char **argv) {
             data[(h + 4 + i) & (256 * 1024 - 1)] = (uint8_t)forged[i];
         *head = h + 4 + len;
         return 0;
+    } else if (strcmp(mode, "ttybadarg") == 0) {
+        out32(HC_PORT_BASE + HC_TTY, 0xfffffff0u);
+    } else if (strcmp(mode, "ttygarbage") == 0) {
+        return tty_garbage();
     } else if (strcmp(mode, "hlt") == 0) {
         __asm__ volatile("hlt");
     } else if (strcmp(mode, "badaddr") == 0) {
@@ -155,7 +210,7 @@ int main(int argc, char **argv) {
         uint32_t v = in32(HC_PORT_BASE);
         printf("read %u\n", v);
     } else {
-        fprintf(stderr, "usage: hostile sse-unbacked|avx-unbacked|trace|badport|badport-after-print|badhc|nexthc|edgehc|badaddr|hugelen|badarg|ring|in|badsleep|badexit|hlt|spin\n");
+        fprintf(stderr, "usage: hostile sse-unbacked|avx-unbacked|trace|badport|badport-after-print|badhc|nexthc|edgehc|ttybadarg|ttygarbage|badaddr|hugelen|badarg|ring|in|badsleep|badexit|hlt|spin\n");
         return 2;
     }
     printf("survived %s\n", mode);

@@ -438,6 +438,19 @@ else
     known_bug "'lightvm run stdin_echo.musl <&-': guest read(0) gives '$(head -n 1 "$T/err")' (status $RC), natively '$(cat "$T/native.err")' (status $native): lightvm's own fds (here /dev/kvm) take the free fd 0 and the guest's stdin is served from them"
 fi
 
+# stdio on a pseudo-terminal: raw mode reaches it (single bytes, no echo)
+# and the terminal is put back, at the guest's end and after a SIGTERM
+# (through lightvmd too: cli_through_daemon.sh runs this file again).
+if command -v python3 >/dev/null; then
+    for mode in raw term; do
+        r=$(timeout -s KILL 60 python3 "$(dirname "$0")/tty_pty.py" "$L" "$G" "$mode" 2>&1)
+        [ "$r" = ok ] && pass "terminal ($mode): raw mode reaches it, put back after" ||
+            fail "terminal ($mode): raw mode reaches it, put back after" "$r"
+    done
+else
+    echo "ok - SKIPPED terminal tests (no python3)"
+fi
+
 # --- Summary ------------------------------------------------------------------
 # A regular-file stdin is shared with whoever reads it next, as natively:
 # read-ahead is given back and lseek works (busybox head seeks back).

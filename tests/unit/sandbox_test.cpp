@@ -12,16 +12,19 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <random>
 #include <set>
+#include <thread>
 #include <sstream>
 #include <string>
 
@@ -297,7 +300,7 @@ public:
         e.io_count = 1;
         unsigned nr = pick({abi::kHcFs, abi::kHcFs, abi::kHcFs, abi::kHcBlock, abi::kHcWrite, abi::kHcRead,
                             abi::kHcSleep, abi::kHcStdinSeek, abi::kHcMemGrow, abi::kHcConsoleFlush, abi::kHcNet,
-                            abi::kHcNet, abi::kHcTimer, abi::kHcMemRelease});
+                            abi::kHcNet, abi::kHcTimer, abi::kHcMemRelease, abi::kHcTty});
         e.port = static_cast<uint16_t>(abi::kHypercallPortBase + nr);
         e.io_value = static_cast<uint32_t>(kArg);
         fill(nr);
@@ -393,6 +396,28 @@ private:
             (void)m_mem.write(kArg, hc);
             break;
         }
+        case abi::kHcTty: {  // a cooked or raw terminal's settings, sizes, and garbage in any field
+            abi::HcTty hc{};
+            hc.op = static_cast<uint32_t>(pick<uint64_t>({abi::kTtySetAttr, abi::kTtySetAttr, abi::kTtySetWinsize, 0,
+                                                          rnd(1ull << 32)}));
+            hc.when = static_cast<uint32_t>(rnd(4) ? rnd(3) : rnd(1ull << 32));
+            if (hc.op == abi::kTtySetAttr || rnd(4) == 0) {
+                hc.state.iflag = static_cast<uint32_t>(pick<uint64_t>({ICRNL | IXON, 0, rnd(1ull << 32)}));
+                hc.state.oflag = static_cast<uint32_t>(pick<uint64_t>({OPOST | ONLCR, 0, rnd(1ull << 32)}));
+                hc.state.cflag = static_cast<uint32_t>(pick<uint64_t>({B38400 | CS8 | CREAD, rnd(1ull << 32)}));
+                hc.state.lflag = static_cast<uint32_t>(pick<uint64_t>({ISIG | ICANON | ECHO | IEXTEN, 0, rnd(1ull << 32)}));
+                hc.state.line = static_cast<uint8_t>(rnd(8) ? 0 : rnd(256));
+                for (auto& c : hc.state.cc)
+                    c = static_cast<uint8_t>(rnd(256));
+            }
+            if (hc.op == abi::kTtySetWinsize || rnd(4) == 0) {
+                hc.state.rows = static_cast<uint16_t>(rnd(1u << 16));
+                hc.state.cols = static_cast<uint16_t>(rnd(1u << 16));
+            }
+            hc.state.reserved = static_cast<uint32_t>(rnd(8) ? 0 : rnd(1ull << 32));
+            (void)m_mem.write(kArg, hc);
+            break;
+        }
         case abi::kHcTimer: {  // deadlines that fire during the run, far ones, cancels, garbage
             timespec now{};
             ::clock_gettime(CLOCK_MONOTONIC, &now);
@@ -474,7 +499,20 @@ void random_requests_under_the_filter(uint64_t seed, bool host_network) {
         fsdev->set_streams(null, null);
         std::vector<BlockDevice> disks;
         disks.push_back(std::move(*disk));
-        Console console(*mem, in, null, null, null);
+        // stderr on a pseudo-terminal (kHcTty's host path), whose output a
+        // thread drains so that a TCSETSW never waits for ever.
+        int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0)
+            return 6;
+        int tty = ::open(::ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (tty < 0)
+            return 6;
+        std::thread([master] {
+            char buf[4096];
+            while (::read(master, buf, sizeof buf) > 0) {
+            }
+        }).detach();
+        Console console(*mem, in, null, tty, null);
         SystemDevice system(*mem);
         FakeCpu cpu;
         RamDevice ram(*mem, [](uint32_t, uint64_t, uint64_t) -> Result<void> { return {}; });

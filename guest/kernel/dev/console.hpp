@@ -14,5 +14,8 @@ void console_init();
 // Returns bytes written or -errno.
 long console_write(unsigned stream, const void* data, size_t len);
 void console_flush();
+// The host terminal's size changed (a SIGWINCH forwarded by the monitor,
+// which wrote the new size into the boot page first): the copy follows.
+void tty_window_changed();
 
 }  // namespace lightvm::guest

@@ -127,14 +127,21 @@ long console_sync(OpenFile* f, bool) {
 
 // The terminal's settings: one per VM, as the host's stdin, stdout and
 // stderr are normally one terminal. They start as the host terminal's (the
-// boot page), else a cooked 80x24 terminal; TCSETS* and TIOCSWINSZ change
-// this copy only: the host terminal stays as it is (no raw mode reaches it).
+// boot page), else a cooked 80x24 terminal. On a host terminal, TCSETS*
+// and TIOCSWINSZ change it too (kHcTty) and this copy follows, so reading
+// the settings costs no exit; without one, they change this copy only.
 struct TtySettings {
     bool ready;
     termios t;
     winsize ws;
 };
 TtySettings g_tty;
+
+void tty_size_from_boot() {
+    const abi::TtyState& b = boot().tty;
+    if (b.rows && b.cols)
+        g_tty.ws = {b.rows, b.cols, b.xpixel, b.ypixel};
+}
 
 TtySettings& tty() {
     if (g_tty.ready)
@@ -156,9 +163,67 @@ TtySettings& tty() {
         g_tty.t.c_lflag = ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN;
     }
     g_tty.ws = {24, 80, 0, 0};
-    if (b.tty_valid && b.tty.rows && b.tty.cols)
-        g_tty.ws = {b.tty.rows, b.tty.cols, b.tty.xpixel, b.tty.ypixel};
+    if (b.tty_valid)
+        tty_size_from_boot();
     return g_tty;
+}
+
+// One change to the host terminal (0 without one: the copy is all there is).
+long host_tty(uint32_t op, uint32_t when, const termios* t, const winsize* ws) {
+    if (!boot().tty_valid)
+        return 0;
+    volatile abi::HcTty hc{};
+    hc.op = op;
+    hc.when = when;
+    if (t) {
+        hc.state.iflag = t->c_iflag;
+        hc.state.oflag = t->c_oflag;
+        hc.state.cflag = t->c_cflag;
+        hc.state.lflag = t->c_lflag;
+        hc.state.line = t->c_line;
+        for (size_t i = 0; i < sizeof t->c_cc; ++i)
+            hc.state.cc[i] = t->c_cc[i];
+    }
+    if (ws) {
+        hc.state.rows = ws->ws_row;
+        hc.state.cols = ws->ws_col;
+        hc.state.xpixel = ws->ws_xpixel;
+        hc.state.ypixel = ws->ws_ypixel;
+    }
+    hypercall(abi::kHcTty, &hc);
+    return hc.result;
+}
+
+// TCSETS, TCSETSW, TCSETSF. The same settings again need no exit, unless
+// the input is to be flushed (the host holds it).
+long tty_set(uint64_t request, uint64_t arg) {
+    termios t;
+    if (copy_from_user(&t, arg, sizeof t) < 0)
+        return -err::kFault;
+    // TCSETSW/TCSETSF apply after our output drains: the monitor drains
+    // the console ring at every exit, the hypercall's included.
+    if (request != TCSETSF && memcmp(&t, &tty().t, sizeof t) == 0) {
+        if (request == TCSETSW)
+            console_flush();
+        return 0;
+    }
+    const uint32_t when = request == TCSETS ? abi::kTtyNow : request == TCSETSW ? abi::kTtyDrain : abi::kTtyFlush;
+    if (long r = host_tty(abi::kTtySetAttr, when, &t, nullptr))
+        return r;
+    tty().t = t;
+    return 0;
+}
+
+long tty_set_winsize(uint64_t arg) {
+    winsize ws;
+    if (copy_from_user(&ws, arg, sizeof ws) < 0)
+        return -err::kFault;
+    if (memcmp(&ws, &tty().ws, sizeof ws) == 0)
+        return 0;  // Linux neither: no SIGWINCH for the same size
+    if (long r = host_tty(abi::kTtySetWinsize, 0, nullptr, &ws))
+        return r;
+    tty().ws = ws;
+    return 0;
 }
 
 bool tostop() { return (tty().t.c_lflag & TOSTOP) != 0; }
@@ -194,25 +259,13 @@ long console_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
     case TCGETS:  // the kernel's struct termios (not the C library's larger one)
         return copy_to_user(arg, &tty().t, sizeof(termios));
     case TCSETS:
-    case TCSETSW:   // after output drains: ours is drained at every exit
-    case TCSETSF: {  // and input flushed: nothing is queued in the guest
-        termios t;
-        if (copy_from_user(&t, arg, sizeof t) < 0)
-            return -err::kFault;
-        if (request != TCSETS)
-            console_flush();
-        tty().t = t;
-        return 0;
-    }
+    case TCSETSW:
+    case TCSETSF:
+        return tty_set(request, arg);
     case TIOCGWINSZ:
         return copy_to_user(arg, &tty().ws, sizeof(winsize));
-    case TIOCSWINSZ: {
-        winsize ws;
-        if (copy_from_user(&ws, arg, sizeof ws) < 0)
-            return -err::kFault;
-        tty().ws = ws;
-        return 0;
-    }
+    case TIOCSWINSZ:
+        return tty_set_winsize(arg);
     case TCSBRK:  // tcdrain (arg != 0) or a break: both drain the output
         console_flush();
         return 0;
@@ -245,6 +298,11 @@ long console_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
 int console_poll(OpenFile*) { return POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM; }
 
 }  // namespace
+
+void tty_window_changed() {
+    if (g_tty.ready)  // else tty() reads the boot page when first asked
+        tty_size_from_boot();
+}
 
 const FileOps kConsoleFileOps = {
     .read = console_read,

@@ -127,9 +127,10 @@ Task* pick_next(Task* from) {
 
 // Nothing can run: sleep in the monitor until the earliest deadline (one
 // exit), or for as long as it takes. Masked: an interrupt that comes
-// after the check runs its handler after the sleep (the sleep ends at
-// the timer's deadline at the latest), never between the check and the
-// sleep, where the wake-up it brings would be lost.
+// after the check runs its handler after the sleep, never between the
+// check and the sleep, where the wake-up it brings would be lost; the
+// monitor does not let a sleep wait when it injected one while this CPU
+// was masked (Interrupts::take_sleep_wake).
 uint64_t earliest_deadline() {
     uint64_t earliest = earlier(irq::timer_earliest(), ktimer_earliest());
     for (int i = 0, n = tasks_count(); i < n; ++i) {

@@ -6,6 +6,7 @@
 #include "kernel/proc/signal_deliver.hpp"
 
 #include "arch/x86_64/cpu.hpp"
+#include "kernel/dev/console.hpp"
 
 #include "kernel/irq/irq.hpp"
 #include "kernel/kernel.hpp"
@@ -124,6 +125,8 @@ void on_host_signals(const irq::Frame*) {
     uint64_t bits = __atomic_exchange_n(&boot().host_signals_pending, 0, __ATOMIC_SEQ_CST);
     if (!bits)
         return;
+    if (bits & sig_bit(SIGWINCH))
+        tty_window_changed();
     Process* first = process_first();
     while (bits && first) {
         const int sig = __builtin_ctzll(bits) + 1;
