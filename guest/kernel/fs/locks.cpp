@@ -4,6 +4,7 @@
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/fs_client.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/mm/kmem.hpp"
 #include "kernel/time/clock.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/task.hpp"
@@ -183,20 +184,25 @@ unsigned cut_points(const FileId& id, Flavor kind, uint64_t s, uint64_t e, uint6
 long mirror(const FileId& id, Flavor kind, uint64_t s, uint64_t e, uint32_t handle) {
     if (kind == Flavor::Flock)
         return host_lock(id, handle, abi::kFsLockSet, kind, held_at(id, kind, 0), 0, kEof);
-    static uint64_t cuts[2 * kMaxLocks + 1];
+    // From the heap, not the image: the kernel image has a size limit (abi.h kKernelLimit).
+    constexpr size_t kCutsBytes = (2 * kMaxLocks + 1) * sizeof(uint64_t);
+    uint64_t* cuts = static_cast<uint64_t*>(kmem_alloc(kCutsBytes));
+    if (!cuts)
+        return -ENOLCK;
+    long r = 0;
     unsigned n = cut_points(id, kind, s, e, cuts);
-    for (unsigned i = 0; i < n;) {
+    for (unsigned i = 0; i < n && r == 0;) {
         uint64_t a = cuts[i];
         int type = held_at(id, kind, a);
         unsigned j = i + 1;
         while (j < n && (cuts[j] == a || held_at(id, kind, cuts[j]) == type))
             ++j;
         uint64_t b = j < n ? cuts[j] - 1 : e;
-        if (long r = host_lock(id, handle, abi::kFsLockSet, kind, type, a, b); r < 0)
-            return r;
+        r = host_lock(id, handle, abi::kFsLockSet, kind, type, a, b);
         i = j;
     }
-    return 0;
+    kmem_free(cuts, kCutsBytes);
+    return r;
 }
 
 // After a release: the host follows, and forgets a file the guest no longer locks.
@@ -212,7 +218,9 @@ void mirror_released(const FileId& id, Flavor kind) {
 // refuses (a lock outside the VM), the guest's change is undone.
 long apply_mirrored(const FileId& id, Flavor flavor, const void* owner, int type, uint64_t s, uint64_t e,
                     uint32_t handle) {
-    static Lock saved[kMaxLocks];
+    Lock* saved = static_cast<Lock*>(kmem_alloc(sizeof g_locks));  // heap: the image's size is limited
+    if (!saved)
+        return -ENOLCK;
     memcpy(saved, g_locks, sizeof g_locks);
     apply(id, flavor, owner, type, s, e, true);
     long r = mirror(id, flavor, s, e, handle);
@@ -220,6 +228,7 @@ long apply_mirrored(const FileId& id, Flavor flavor, const void* owner, int type
         memcpy(g_locks, saved, sizeof g_locks);
         (void)mirror(id, flavor, s, e, handle);
     }
+    kmem_free(saved, sizeof g_locks);
     if (type == F_UNLCK || r < 0)
         mirror_released(id, flavor);
     return r;
