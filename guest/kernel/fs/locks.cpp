@@ -309,13 +309,25 @@ void release(const void* owner, Flavor flavor, const FileId* id) {
     if (!g_used)
         return;
     bool any = false;
-    for (Lock& l : g_locks) {
+    uint64_t freed[kMaxLocks / 64] = {};  // slots freed now: their dev/ino stay readable
+    for (unsigned i = 0; i < kMaxLocks; ++i) {
+        Lock& l = g_locks[i];
         if (l.flavor == flavor && l.owner == owner && (!id || same_file(l, *id))) {
             l.flavor = Flavor::Free;
             any = true;
-            if (l.host)  // freed first: the mirror then sees what is left
-                mirror_released(FileId{l.dev, l.ino}, flavor);
+            freed[i / 64] |= uint64_t{l.host} << (i % 64);
         }
+    }
+    // The host follows once per file, after all of them went.
+    for (unsigned i = 0; i < kMaxLocks; ++i) {
+        if (!(freed[i / 64] >> (i % 64) & 1))
+            continue;
+        const FileId f{g_locks[i].dev, g_locks[i].ino};
+        bool seen = false;
+        for (unsigned j = 0; j < i && !seen; ++j)
+            seen = (freed[j / 64] >> (j % 64) & 1) && same_file(g_locks[j], f);
+        if (!seen)
+            mirror_released(f, flavor);
     }
     if (any)
         wake_up(g_lock_wait);

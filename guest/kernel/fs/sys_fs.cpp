@@ -341,7 +341,8 @@ static long may_open(PathArg& p, uint32_t flags) {
     Resolved* res = static_cast<Resolved*>(kmem_alloc(sizeof(Resolved)));
     if (!res)
         return -err::kNoMem;
-    long r = resolve(p, *res);
+    // Unchecked here: stat_path below checks search permission on the way.
+    long r = vfs_resolve(p.dirfd, p.buf, p.len, *res);
     Stat st;
     if (r == 0 && res->special != Special::Fd && res->special != Special::SelfExe) {
         r = stat_path(p, &st, (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0);
@@ -505,7 +506,7 @@ static long access_as(PathArg& p, uint32_t mode, uint32_t flags, const Asker& wh
         Resolved* res = static_cast<Resolved*>(kmem_alloc(sizeof(Resolved)));
         if (!res)
             return -err::kNoMem;
-        long r = resolve(p, *res);
+        long r = vfs_resolve(p.dirfd, p.buf, p.len, *res);  // stat_path checks search permission
         read_only = r == 0 && (res->read_only || (res->special == Special::Block &&
                                                   (boot().devices[res->block].flags & abi::kDevReadOnly)));
         kmem_free(res, sizeof(Resolved));
