@@ -620,6 +620,10 @@ struct NetPollEntry {
 };
 static_assert(sizeof(NetPollEntry) == 8);
 inline constexpr uint32_t kMaxNetPoll = 256;
+// In a kNetPoll entry: the host's stdin instead of a socket, so one exit
+// waits for input and sockets together (poll/select/epoll on a terminal or
+// pipe stdin, docs/design.md "Stdin readiness").
+inline constexpr uint32_t kNetPollStdin = 0xfffffffeu;
 
 struct NetSeg {
     uint64_t gpa;  // IN

@@ -217,6 +217,9 @@ uint16_t NetDevice::published_host_port(uint16_t guest_port) const {
 
 int NetDevice::fd_of(uint32_t handle) const { return handle < m_socks.size() ? m_socks[handle].fd : -1; }
 
+// Only a poll may name stdin: no other operation reaches the host's stdin.
+int NetDevice::poll_fd_of(uint32_t handle) const { return handle == abi::kNetPollStdin ? m_stdin : fd_of(handle); }
+
 int64_t NetDevice::add(int fd, int family, uint16_t guest_port) {
     for (size_t i = m_publish.size(); i < m_socks.size(); ++i) {
         if (m_socks[i].fd < 0) {
@@ -487,7 +490,7 @@ Result<void> NetDevice::hypercall(GuestMemory& mem, uint64_t arg_gpa) {
             std::memcpy(e.data(), raw.data(), raw.size());
         std::vector<pollfd> p(r.len);
         for (size_t i = 0; i < e.size(); ++i)
-            p[i] = pollfd{fd_of(e[i].handle), static_cast<short>(e[i].events & kAllEvents), 0};
+            p[i] = pollfd{poll_fd_of(e[i].handle), static_cast<short>(e[i].events & kAllEvents), 0};
         if (wait_poll(p.data(), p.size(), r.wait_ns) < 0) {
             res = neg_errno();
             break;

@@ -45,6 +45,9 @@ public:
     Result<void> hypercall(GuestMemory& mem, uint64_t arg_gpa);
 
     NetMode mode() const { return m_mode; }
+    // The host fd behind the guest's stdin: kNetPoll entries may name it
+    // (abi::kNetPollStdin). -1: none (such entries report POLLNVAL).
+    void set_stdin(int fd) { m_stdin = fd; }
     size_t open_sockets() const;
     // Host port of the listener for guest port p (tests): 0 when none.
     uint16_t published_host_port(uint16_t guest_port) const;
@@ -59,6 +62,7 @@ private:
         bool published = false;   // the monitor's listener: a guest close only detaches
     };
     int fd_of(uint32_t handle) const;
+    int poll_fd_of(uint32_t handle) const;
     int64_t add(int fd, int family, uint16_t guest_port);
     uint32_t poll_state(int fd) const;
     int64_t do_socket(uint32_t family, uint32_t type, uint32_t protocol);
@@ -66,6 +70,7 @@ private:
     NetMode m_mode = NetMode::None;
     UserNetwork m_user;                  // --net user: pasta
     std::vector<Sock> m_socks;           // handle = index
+    int m_stdin = -1;
     std::vector<PublishSpec> m_publish;  // m_socks[i] for i < size: the listener of m_publish[i]
 };
 

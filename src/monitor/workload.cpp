@@ -94,6 +94,7 @@ Result<Workload> Workload::prepare(VmConfig config) {
         s.host.disk_capacity.push_back(s.disks.back().capacity());
     }
     s.net = TRY(NetDevice::create(cfg.net, cfg.publish, cfg.netns_path));
+    s.net->set_stdin(cfg.stdin_fd);
     s.checked_ns = monotonic_ns();
     return w;
 }

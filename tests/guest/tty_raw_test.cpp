@@ -14,9 +14,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <csignal>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "guest_test_util.hpp"
@@ -30,6 +34,26 @@ namespace {
 
 const std::string kLightvm = std::string(LIGHTVM_GUEST_DIR) + "/../src/lightvm";
 
+// A fresh directory under /tmp, removed with everything in it.
+struct ScratchDir {
+    std::string path;
+    ScratchDir() {
+        char tmpl[] = "/tmp/lightvm-tty-test.XXXXXX";
+        path = ::mkdtemp(tmpl) ? tmpl : "";
+    }
+    ~ScratchDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+};
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
 bool same_termios(const termios& a, const termios& b) {
     return a.c_iflag == b.c_iflag && a.c_oflag == b.c_oflag && a.c_cflag == b.c_cflag && a.c_lflag == b.c_lflag &&
            a.c_line == b.c_line && std::memcmp(a.c_cc, b.c_cc, sizeof a.c_cc) == 0;
@@ -41,7 +65,9 @@ std::string flags_of(const termios& t) {
     return buf;
 }
 
-class TtyRaw : public ::testing::TestWithParam<std::string> {
+// A lightvm (or native) process with its stdio on a pseudo-terminal the
+// test holds.
+class TtySession : public ::testing::Test {
 protected:
     void SetUp() override {
         REQUIRE_KVM();
@@ -62,14 +88,21 @@ protected:
         }
     }
 
-    std::string prog() const { return "ttyraw." + GetParam(); }
-
-    // lightvm run [opts] ttyraw args..., stdio on the pty slave.
-    void start(std::vector<std::string> opts, std::vector<std::string> args) {
+    // lightvm run [opts] app args..., stdio on the pty slave.
+    void start_app(std::vector<std::string> opts, const std::string& app, std::vector<std::string> args) {
         std::vector<std::string> argv = {kLightvm, "run"};
         argv.insert(argv.end(), opts.begin(), opts.end());
-        argv.push_back(guest_path(prog()));
+        argv.push_back(app);
         argv.insert(argv.end(), args.begin(), args.end());
+        spawn(argv);
+    }
+    // The same program natively, on the same pty: what the VM must match.
+    void start_native_app(const std::string& app, std::vector<std::string> args) {
+        std::vector<std::string> argv = {app};
+        argv.insert(argv.end(), args.begin(), args.end());
+        spawn(argv);
+    }
+    void spawn(std::vector<std::string> argv) {
         std::vector<char*> cargv;
         for (auto& a : argv)
             cargv.push_back(a.data());
@@ -78,7 +111,7 @@ protected:
         posix_spawn_file_actions_init(&fa);
         for (int fd : {0, 1, 2})
             posix_spawn_file_actions_adddup2(&fa, m_pty.slave, fd);
-        ASSERT_EQ(posix_spawn(&m_pid, kLightvm.c_str(), &fa, nullptr, cargv.data(), environ), 0);
+        ASSERT_EQ(posix_spawn(&m_pid, cargv[0], &fa, nullptr, cargv.data(), environ), 0);
         posix_spawn_file_actions_destroy(&fa);
     }
 
@@ -134,6 +167,16 @@ protected:
     termios m_before{};
     pid_t m_pid = -1;
     std::string m_screen;
+};
+
+// tests/guests/ttyraw.c, built with each libc.
+class TtyRaw : public TtySession, public ::testing::WithParamInterface<std::string> {
+protected:
+    std::string prog() const { return "ttyraw." + GetParam(); }
+    void start(std::vector<std::string> opts, std::vector<std::string> args) {
+        start_app(std::move(opts), guest_path(prog()), std::move(args));
+    }
+    void start_native(std::vector<std::string> args) { start_native_app(guest_path(prog()), std::move(args)); }
 };
 
 // Bytes typed without a newline reach a raw-mode program one at a time
@@ -206,6 +249,71 @@ TEST_P(TtyRaw, GuestSetsTheWindowSize) {
     EXPECT_EQ(now.ws_col, 80);
 }
 
+// Input readiness (issue 11): poll, select and epoll see the terminal's
+// input only when a key was typed, and a non-blocking read with nothing
+// typed is EAGAIN, as natively (the same program first runs natively on
+// the same pty). Before, stdin was always "ready" and the read blocked.
+TEST_P(TtyRaw, InputReadinessAsNatively) {
+    for (bool native : {true, false}) {
+        SCOPED_TRACE(native ? "native" : "lightvm");
+        m_screen.clear();
+        if (native)
+            start_native({"ready"});
+        else
+            start({"--timeout", "30"}, {"ready"});
+        ASSERT_TRUE(wait_for("poll0 0")) << "poll saw input nobody typed: " << m_screen;
+        ASSERT_TRUE(m_pty.type("a"));
+        ASSERT_TRUE(wait_for("poll1 1\r\ngot 61")) << m_screen;
+        ASSERT_TRUE(wait_for("select 0\r\nnonblock EAGAIN\r\nepoll0 0")) << m_screen;
+        ASSERT_TRUE(m_pty.type("b"));
+        ASSERT_TRUE(wait_for("epoll1 1\r\ngot 62")) << m_screen;
+        EXPECT_EQ(wait_exit(), 0) << m_screen;
+        ASSERT_EQ(::tcsetattr(m_pty.slave, TCSANOW, &m_before), 0);  // the native run leaves it raw
+    }
+}
+
+// A child keeps running while its parent blocks reading the terminal: the
+// read waits in the guest, not in the monitor (where it held the only vCPU).
+TEST_P(TtyRaw, ChildRunsWhileParentReadsTheTerminal) {
+    start({"--timeout", "30"}, {"bg"});
+    ASSERT_TRUE(wait_for("ready")) << m_screen;
+    ASSERT_TRUE(wait_for("child done")) << "the child waited for a key: " << m_screen;
+    ASSERT_TRUE(m_pty.type("c"));
+    ASSERT_TRUE(wait_for("got 63")) << m_screen;
+    EXPECT_EQ(wait_exit(), 0) << m_screen;
+    expect_restored();
+}
+
+// Debian's busybox vi edits a file on a share as it does natively: insert
+// mode, Escape (its escape-sequence timeout needs a stdin poll that can
+// say "nothing yet"), a deletion, write and quit.
+using TtyVi = TtySession;
+TEST_F(TtyVi, EditsAFileAsNatively) {
+    struct stat st;
+    if (::stat(kBusybox, &st) != 0)
+        GTEST_SKIP() << "SKIPPED: " << kBusybox << " not installed (busybox-static)";
+    for (bool native : {true, false}) {
+        SCOPED_TRACE(native ? "native" : "lightvm");
+        ScratchDir dir;
+        ASSERT_FALSE(dir.path.empty());
+        const std::string file = dir.path + "/f.txt";
+        std::ofstream(file) << "first line\n";
+        m_screen.clear();
+        if (native)
+            start_native_app(kBusybox, {"vi", file});
+        else
+            start_app({"--timeout", "60", "--fs", dir.path + ":/w"}, kBusybox, {"vi", "/w/f.txt"});
+        ASSERT_TRUE(wait_for("first line")) << m_screen;
+        for (const char* keys : {"Ohello", "\x1b", "x", ":wq\r"}) {
+            ASSERT_TRUE(m_pty.type(keys));
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a person typing
+        }
+        EXPECT_EQ(wait_exit(), 0) << m_screen;
+        EXPECT_EQ(slurp(file), "hell\nfirst line\n");
+        ASSERT_EQ(::tcsetattr(m_pty.slave, TCSANOW, &m_before), 0);
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Libc, TtyRaw, ::testing::Values("glibc", "musl"));
 
 // In process (exit counts): setting the same settings again costs no exit,
@@ -250,6 +358,32 @@ TEST(TtyExits, GarbageRequestsAreEinval) {
     EXPECT_EQ(r.out, want);
     ASSERT_EQ(::tcgetattr(pty.slave, &after), 0);
     EXPECT_TRUE(same_termios(after, before)) << flags_of(after);
+}
+
+// The same readiness on a pipe stdin: the writer sends one byte after
+// 1.5 s and another after 3 s, so each timed wait sees none (poll0, epoll0)
+// and each untimed one is woken by the byte.
+TEST(StdinPipe, ReadinessOfAPipe) {
+    REQUIRE_KVM();
+    int p[2];
+    ASSERT_EQ(::pipe(p), 0);
+    std::thread writer([w = p[1]] {
+        for (const char* c : {"a", "b"}) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+            (void)!::write(w, c, 1);
+        }
+        ::close(w);
+    });
+    RunOptions o;
+    o.stdin_fd = p[0];
+    auto r = run_guest("ttyraw.musl", {"ready"}, "", o);
+    writer.join();
+    ::close(p[0]);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_EQ(r.out,
+              "ready\r\npoll0 0\r\npoll1 1\r\ngot 61\r\nselect 0\r\nnonblock EAGAIN\r\nepoll0 0\r\n"
+              "epoll1 1\r\ngot 62\r\n");
 }
 
 }  // namespace

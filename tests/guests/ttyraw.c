@@ -10,13 +10,26 @@
  *   crash   raw mode, "ready", then a null pointer store (SIGSEGV)
  *   setsize TIOCSWINSZ 40 x 100, "set", then waits for one byte
  *   same    raw mode set twice, TCGETS a thousand times, the first
- *           settings back (the test counts the exits: two) */
+ *           settings back (the test counts the exits: two)
+ *   ready   input readiness in raw mode: poll with a timeout and nothing
+ *           typed ("poll0 0"), poll until a byte comes ("poll1 1"), the
+ *           byte, select with no wait ("select 0"), a non-blocking read
+ *           ("nonblock EAGAIN"), epoll likewise ("epoll0 0", "epoll1 1"),
+ *           the second byte
+ *   bg      a child that writes "child done" after 200 ms while the parent
+ *           blocks reading the terminal; then the byte typed */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -43,6 +56,66 @@ static int report_size(const char *what) {
     snprintf(line, sizeof line, "%s %d %d\n", what, ws.ws_row, ws.ws_col);
     say(line);
     return 0;
+}
+
+static void sayf(const char *fmt, long v) {
+    char line[64];
+    snprintf(line, sizeof line, fmt, v);
+    say(line);
+}
+
+static int read_byte(void) {
+    unsigned char c;
+    if (read(0, &c, 1) != 1)
+        return 2;
+    sayf("got %02lx\r\n", c);
+    return 0;
+}
+
+static int readiness(void) {
+    struct pollfd p = {0, POLLIN, 0};
+    fd_set in;
+    struct timeval zero = {0, 0};
+    struct epoll_event ev = {EPOLLIN, {0}}, out;
+    char c;
+    int ep;
+    if (isatty(0) && set_raw() != 0)  /* a pipe works too */
+        return 1;
+    say("ready\r\n");
+    sayf("poll0 %ld\r\n", poll(&p, 1, 300));
+    sayf("poll1 %ld\r\n", poll(&p, 1, -1));
+    if (read_byte())
+        return 2;
+    FD_ZERO(&in);
+    FD_SET(0, &in);
+    sayf("select %ld\r\n", select(1, &in, NULL, NULL, &zero));
+    fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+    long r = read(0, &c, 1);
+    say(r < 0 && errno == EAGAIN ? "nonblock EAGAIN\r\n" : "nonblock read\r\n");
+    fcntl(0, F_SETFL, fcntl(0, F_GETFL) & ~O_NONBLOCK);
+    ep = epoll_create1(0);
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev) != 0)
+        return 3;
+    sayf("epoll0 %ld\r\n", epoll_wait(ep, &out, 1, 300));
+    sayf("epoll1 %ld\r\n", epoll_wait(ep, &out, 1, -1));
+    return read_byte();
+}
+
+static int background(void) {
+    int status;
+    pid_t child;
+    if (set_raw() != 0)
+        return 1;
+    child = fork();
+    if (child == 0) {
+        usleep(200000);
+        say("child done\r\n");
+        _exit(0);
+    }
+    say("ready\r\n");
+    if (read_byte())
+        return 2;
+    return waitpid(child, &status, 0) == child && WIFEXITED(status) ? 0 : 3;
 }
 
 int main(int argc, char **argv) {
@@ -113,6 +186,10 @@ int main(int argc, char **argv) {
         say("done\n");
         return 0;
     }
-    fprintf(stderr, "usage: ttyraw raw N|hang|crash|winch|setsize|same\n");
+    if (!strcmp(mode, "ready"))
+        return readiness();
+    if (!strcmp(mode, "bg"))
+        return background();
+    fprintf(stderr, "usage: ttyraw raw N|hang|crash|winch|setsize|same|ready|bg\n");
     return 2;
 }

@@ -2,6 +2,7 @@
 // console device. Output goes into the console ring (dev/console.cpp);
 // input comes through one hypercall per read, with read-ahead.
 #include "kernel/dev/console.hpp"
+#include "kernel/dev/stdin_wait.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/fs/file_cache.hpp"
 #include "kernel/fs/file_ops.hpp"
@@ -9,6 +10,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/pgrp.hpp"
+#include "kernel/proc/task_list.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -17,6 +19,7 @@ namespace {
 
 
 long host_stdin_read(void* buf, size_t len) {
+    stdin_consumed();
     cache_flush_all();  // whoever feeds our stdin may look at the files first
     // One piece only: a second read could block after the first returned data.
     uint64_t gpa;
@@ -60,10 +63,22 @@ long stdin_seek(int64_t offset, int whence) {
     return hc.result;
 }
 
-long stdin_read(void* buf, size_t len) {
+// Whether a read of the host's stdin must first know it will not block:
+// O_NONBLOCK, or other tasks that need the CPU meanwhile (a lone task
+// blocks in the monitor, one exit less). A regular file never blocks.
+bool wait_in_guest(bool nonblock) {
+    if (boot().flags & abi::kBootStdinSeekable)
+        return false;
+    return nonblock || tasks_count() > 1;
+}
+
+long stdin_read(void* buf, size_t len, bool nonblock) {
     if (len == 0)
         return 0;
     if (g_stdin_pos == g_stdin_len) {
+        if (wait_in_guest(nonblock))
+            if (long r = stdin_wait_readable(nonblock))
+                return r;
         if ((boot().flags & abi::kBootStdinTty) || len >= kStdinAhead)
             return host_stdin_read(buf, len);
         long n = host_stdin_read(g_stdin_buf, kStdinAhead);
@@ -91,10 +106,11 @@ long console_read(OpenFile* f, void* buf, size_t len, int64_t) {
     if (file_is_tty(f))
         if (long r = tty_job_check(SIGTTIN))
             return r;
+    const bool nonblock = f->flags & O_NONBLOCK;
     if (f->kind == FileKind::Stdin)
-        return stdin_read(buf, len);
+        return stdin_read(buf, len, nonblock);
     // Reading a terminal's output side works on Linux (same tty); pipes/files do not.
-    return file_is_tty(f) ? stdin_read(buf, len) : -err::kBadF;
+    return file_is_tty(f) ? stdin_read(buf, len, nonblock) : -err::kBadF;
 }
 
 long console_file_write(OpenFile* f, const void* buf, size_t len, int64_t) {
@@ -283,8 +299,8 @@ long console_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
             return -err::kFault;
         return tty_set_foreground_pgrp(pgrp);
     }
-    case FIONREAD: {
-        int32_t n = 0;
+    case FIONREAD: {  // what is buffered here (a terminal's input is not: 0)
+        int32_t n = static_cast<int32_t>(stdin_ahead());
         return copy_to_user(arg, &n, sizeof n);
     }
     default:
@@ -292,10 +308,23 @@ long console_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
     }
 }
 
-// Always ready: a read blocks in the monitor at worst (the guest does not
-// know whether the host's end is a terminal, a pipe or a file). Pollable,
-// so epoll takes the console like a terminal.
-int console_poll(OpenFile*) { return POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM; }
+// Reading stdout or stderr reads stdin when they are the terminal.
+bool reads_stdin(OpenFile* f) { return f->kind == FileKind::Stdin || file_is_tty(f); }
+
+// Output never waits (the ring, or a write that blocks in the monitor);
+// input is ready when buffered here or when the host's stdin says so.
+// Pollable, so epoll takes the console like a terminal.
+int console_poll(OpenFile* f) {
+    int out = f->kind != FileKind::Stdin || file_is_tty(f) ? POLLOUT | POLLWRNORM : 0;
+    if (!reads_stdin(f))
+        return out;
+    if (stdin_ahead() || (boot().flags & abi::kBootStdinSeekable))
+        return out | POLLIN | POLLRDNORM;
+    int in = stdin_revents();
+    return out | in | ((in & POLLIN) ? POLLRDNORM : 0);
+}
+
+WaitQueue* console_wait_queue(OpenFile* f) { return reads_stdin(f) ? &stdin_queue() : nullptr; }
 
 }  // namespace
 
@@ -312,7 +341,7 @@ const FileOps kConsoleFileOps = {
     .sync = console_sync,
     .ioctl = console_ioctl,
     .poll = console_poll,
-    .wait_queue = nullptr,
+    .wait_queue = console_wait_queue,
     .release = nullptr,
     .tty = true,
     .seekable = false,  // lseek on a regular-file stdin works, pread does not

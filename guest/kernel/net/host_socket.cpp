@@ -7,6 +7,7 @@
 // Each reply carries the socket's poll state (revents), which poll() uses
 // without asking again.
 #include "arch/x86_64/cpu.hpp"
+#include "kernel/dev/stdin_wait.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/kernel.hpp"
@@ -340,11 +341,17 @@ int host_poll(Socket* s) { return static_cast<int>(s->revents); }
 namespace {
 
 // Every host socket (or -p listener) somebody sleeps on, each waiting for
-// a change: the events it does not have now.
+// a change: the events it does not have now. The host's stdin rides along
+// (a null socket) when a task waits for input.
 uint32_t gather(bool all) {
     int n = 0;
     Socket* pool = sock_pool(&n);
     uint32_t k = 0;
+    uint16_t stdin_events = 0;
+    if (stdin_watch(all, &stdin_events)) {
+        g_poll[k] = {abi::kNetPollStdin, stdin_events, 0};
+        g_poll_sock[k++] = nullptr;
+    }
     for (int i = 0; i < n && k < abi::kMaxNetPoll; ++i) {
         Socket* s = &pool[i];
         if (!s->used || (!all && wait_queue_empty(s->wq)))
@@ -367,7 +374,10 @@ bool poll_host(uint32_t k, int64_t wait_ns) {
     bool changed = false;
     for (uint32_t i = 0; i < k; ++i) {
         Socket* s = g_poll_sock[i];
-        if (s->revents != g_poll[i].revents) {
+        if (!s) {
+            changed |= (g_poll[i].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) != 0;
+            stdin_polled(g_poll[i].revents);
+        } else if (s->revents != g_poll[i].revents) {
             s->revents = g_poll[i].revents;
             changed = true;
             wake_up(s->wq);
