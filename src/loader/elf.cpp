@@ -166,7 +166,7 @@ Result<ElfImage> parse_elf(std::span<const uint8_t> file, uint64_t pie_base) {
 }
 
 Result<void> load_segments(const ElfImage& image, std::span<const uint8_t> file,
-                           std::span<uint8_t> dest, uint64_t dest_base, BssFill fill) {
+                           std::span<uint8_t> dest, uint64_t dest_base, BssFill fill, const PlaceSegment& place) {
     // Validate everything first so a failure leaves guest memory untouched.
     for (const auto& s : image.segments) {
         Problem p = elf::check_segment_load(s, file.size(), dest.size(), dest_base);
@@ -177,7 +177,8 @@ Result<void> load_segments(const ElfImage& image, std::span<const uint8_t> file,
             return fail(p);
     }
     for (const auto& s : image.segments)
-        elf::copy_segment(s, file.data(), dest.data(), dest_base, fill);
+        if (!place || !place(s))
+            elf::copy_segment(s, file.data(), dest.data(), dest_base, fill);
     return {};
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -52,7 +53,10 @@ Result<ElfImage> parse_elf(std::span<const uint8_t> file, uint64_t pie_base);
 // (a new memfd): touching bss pages the program may never use costs a host
 // page fault each.
 using elf::BssFill;
+// `place`, when given, may put a segment in place itself (true: not copied).
+using PlaceSegment = std::function<bool(const elf::Segment&)>;
 Result<void> load_segments(const ElfImage& image, std::span<const uint8_t> file,
-                           std::span<uint8_t> dest, uint64_t dest_base, BssFill fill = BssFill::Zero);
+                           std::span<uint8_t> dest, uint64_t dest_base, BssFill fill = BssFill::Zero,
+                           const PlaceSegment& place = {});
 
 }  // namespace lightvm::loader

@@ -10,10 +10,12 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <utility>
 
 #include "lightvm/abi.h"
 #include "monitor/etc_files.hpp"
+#include "monitor/kernel_file.hpp"
 #include "x86/descriptors.hpp"
 #include "x86/page_tables.hpp"
 
@@ -59,13 +61,36 @@ Result<IrqLayout> irq_layout(const abi::KernelHeader& h) {
     return IrqLayout{h.irq_entry, h.irq_tail, h.irq_tail_end, h.irq_stack_top, h.irq_state};
 }
 
+// Places a read-only segment of the kernel ELF `blob` at its address in
+// guest memory: whole pages mapped copy-on-write from `file`, the partial
+// first and last pages copied (so nothing of the file beyond the segment
+// shows). False (nothing changed) when it cannot be mapped: it is copied.
+bool map_kernel_segment(GuestMemory& mem, const elf::Segment& s, std::span<const uint8_t> blob, const KernelFile& file) {
+    constexpr uint64_t kPage = abi::kPageSize;
+    const uint64_t start = s.vaddr, end = s.vaddr + s.filesz;
+    const uint64_t first = (start + kPage - 1) & ~(kPage - 1), last = end & ~(kPage - 1);
+    const uint64_t at = file.offset + s.file_offset + (first - start);
+    if ((s.flags & PF_W) || last <= first || at % kPage || s.file_offset + s.filesz > blob.size())
+        return false;
+    auto dest = mem.span(start, s.filesz);
+    if (!dest || !mem.map_file(first, last - first, file.fd, at))
+        return false;
+    const uint8_t* from = blob.data() + s.file_offset;
+    std::memcpy(dest->data(), from, first - start);
+    std::memcpy(dest->data() + (last - start), from + (last - start), end - last);
+    return true;
+}
+
 Result<LoadedKernel> load_kernel(GuestMemory& mem) {
     auto blob = embedded_kernel();
     auto image = TRY(loader::parse_elf(blob, abi::kKernelBase));
     if (image.image_start < abi::kKernelBase || image.image_end > abi::kKernelLimit)
         return make_error(ErrorKind::System, "guest kernel", "image outside its reserved range");
     auto dest = TRY(mem.span(abi::kKernelBase, abi::kKernelLimit - abi::kKernelBase));
-    TRY(loader::load_segments(image, blob, dest, abi::kKernelBase, loader::BssFill::AlreadyZero));
+    // Read-only segments from one page-cache copy shared by every VM.
+    const auto file = kernel_file(blob);
+    auto share = [&](const elf::Segment& s) { return file && map_kernel_segment(mem, s, blob, *file); };
+    TRY(loader::load_segments(image, blob, dest, abi::kKernelBase, loader::BssFill::AlreadyZero, share));
     auto header = TRY(mem.read<abi::KernelHeader>(abi::kKernelBase));
     if (header.magic != abi::kKernelMagic || header.abi_version != abi::kAbiVersion)
         return make_error(ErrorKind::System, "guest kernel", "bad header or ABI version mismatch");

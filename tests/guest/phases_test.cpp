@@ -3,8 +3,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <climits>
+#include <fstream>
+#include <sstream>
+
 #include "guest_test_util.hpp"
 #include "lightvm/vm.hpp"
+#include "monitor/kernel_file.hpp"
+#include "monitor/layout.hpp"
 
 namespace lightvm::test {
 namespace {
@@ -57,6 +63,40 @@ TEST_F(Phases, ShellMadeBeforeTheWorkloadRunsIt) {
     EXPECT_EQ(report->outcome.status, 0);
     EXPECT_EQ(read_back(io.out.get()).substr(0, 27), "Hello from a lightvm guest!");
     EXPECT_GT(report->stats.app_entry_ns, report->stats.image_ready_ns);
+}
+
+// A shell's guest kernel text and read-only data are a private
+// (copy-on-write) mapping of the executable that embeds the kernel, at the
+// blob's offset: one page-cache copy for every VM on the host, not a copy
+// in each VM's RAM. The run afterwards proves the mapped kernel boots.
+TEST_F(Phases, KernelTextIsMappedFromTheExecutable) {
+    auto blob = embedded_kernel();
+    auto file = kernel_file(blob);
+    ASSERT_TRUE(file) << "the embedded kernel is not page-aligned in the executable";
+    auto vm = Vm::create(VmShape{64ull << 20, 1});
+    ASSERT_TRUE(vm) << vm.error().to_string();
+    char exe[PATH_MAX] = {};
+    ASSERT_GT(::readlink("/proc/self/exe", exe, sizeof exe - 1), 0);
+    std::ifstream maps("/proc/self/maps");
+    uint64_t mapped = 0;
+    for (std::string line; std::getline(maps, line);) {
+        std::istringstream in(line);
+        std::string range, perms, offset, dev, inode, path;
+        in >> range >> perms >> offset >> dev >> inode >> path;
+        const uint64_t off = std::stoull(offset, nullptr, 16);
+        if (path == exe && perms == "rw-p" && off >= file->offset && off < file->offset + blob.size()) {
+            const auto dash = range.find('-');
+            mapped += std::stoull(range.substr(dash + 1), nullptr, 16) - std::stoull(range.substr(0, dash), nullptr, 16);
+        }
+    }
+    EXPECT_GE(mapped, 64u << 10) << "no private mapping of " << exe << " inside the kernel blob";
+    Captured io;
+    auto work = Workload::prepare(io.config("hello.musl", {}));
+    ASSERT_TRUE(work) << work.error().to_string();
+    ASSERT_TRUE(vm->load(std::move(*work)));
+    auto report = vm->run();
+    ASSERT_TRUE(report) << report.error().to_string();
+    EXPECT_EQ(report->outcome.status, 0);
 }
 
 TEST_F(Phases, AShellIsNeverLoadedTwice) {
