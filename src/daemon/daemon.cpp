@@ -15,7 +15,6 @@
 #include <thread>
 
 #include "daemon/link.hpp"
-#include "daemon/log_writer.hpp"
 #include "devices/system.hpp"
 #include "lightvm/vm.hpp"
 #include "snapshot/format.hpp"
@@ -224,38 +223,22 @@ ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns) {
         vm->state = VmState::Running;  // claimed: a second start fails
         vm->started_at = realtime_ns();
     }
-    int pipefd[2];
-    if (::pipe2(pipefd, O_CLOEXEC) < 0) {
-        std::lock_guard lock(m_mu);
-        finish(*vm, 125, 0, "pipe: " + std::string(std::strerror(errno)));
-        return api_error(500, vm->error);
-    }
-    UniqueFd log_read(pipefd[0]), log_write(pipefd[1]);
-    // Room for 1 MiB of output while no daemon reads (a restart).
-    (void)::fcntl(log_write.get(), F_SETPIPE_SZ, 1 << 20);
+    // The monitor writes the log itself (stdout and stderr are the file,
+    // rotated below the VM's directory): lightvmd keeps only the monitor
+    // link of a running VM, so its descriptors allow ~20,000 VMs.
     UniqueFd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    UniqueFd log(::open((vm->dir + "/output.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    UniqueFd dir(::open(vm->dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     UniqueFd report(::open((vm->dir + "/report.json").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (devnull.get() < 0 || report.get() < 0) {  // EMFILE: each running VM holds ~3 descriptors here
+    if (devnull.get() < 0 || log.get() < 0 || dir.get() < 0 || report.get() < 0) {  // EMFILE
         std::lock_guard lock(m_mu);
         finish(*vm, 125, 0, "cannot open the VM's files: " + std::string(std::strerror(errno)));
         return api_error(503, vm->error);
     }
-    struct stat pipe_st{};
-    (void)::fstat(log_write.get(), &pipe_st);
-    {
-        std::lock_guard lock(m_mu);
-        vm->log_pipe_ino = pipe_st.st_ino;
-    }
-    // The monitor also keeps the pipe's read end and a report file: the VM
-    // survives a daemon restart (daemon/recovery.cpp).
-    auto shell =
-        TRY(launch(vm, request_ns, {devnull.get(), log_write.get(), log_write.get(), log_read.get(), report.get()},
-                   json{{"detached", true}}));
-    log_write.reset();
+    auto shell = TRY(launch(vm, request_ns, {devnull.get(), log.get(), log.get(), dir.get(), report.get()},
+                            json{{"detached", true}, {"log_max", m_opt.log_max_bytes}}));
     m_supervisors++;
-    std::thread([this, vm, s = std::move(shell), r = std::move(log_read)]() mutable {
-        supervise(vm, std::move(s), std::move(r));
-    }).detach();
+    std::thread([this, vm, s = std::move(shell)]() mutable { supervise(vm, std::move(s)); }).detach();
     return json{{"id", vm->id}, {"pooled", vm->pooled}};
 }
 
@@ -307,38 +290,27 @@ ApiResult<Shell> Daemon::launch(const std::shared_ptr<VmRecord>& vm, uint64_t re
     return std::move(*shell);
 }
 
-void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell, UniqueFd log_read) {
-    LogWriter log(vm->dir, m_opt.log_max_bytes);
+void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell) {
     {
         std::lock_guard lock(m_mu);
         vm->link_fd = shell.link.get();
     }
     json report;
-    bool link_open = true, log_open = true;
-    // The monitor closes the guest's stdio before it sends its report, and
-    // tears the VM down only after: with both in, the VM is finished
-    // (logs complete) without waiting for that teardown.
+    // The monitor closes the guest's stdio (its log is complete) before it
+    // sends its report, and tears the VM down only after: the report is
+    // the end, without waiting for that teardown.
     auto reported = [&] { return report.is_object() && report.contains("status"); };
-    while ((link_open || log_open) && !(reported() && !log_open)) {
-        pollfd p[2] = {{log_open ? log_read.get() : -1, POLLIN, 0}, {link_open ? shell.link.get() : -1, POLLIN, 0}};
-        if (::poll(p, 2, -1) < 0 && errno != EINTR)
+    while (!reported()) {
+        auto msg = recv_message(shell.link.get());
+        if (!msg || msg->eof)
             break;
-        if (p[0].revents)
-            log_open = log.pump(log_read.get());
-        if (p[1].revents) {
-            auto msg = recv_message(shell.link.get());
-            if (!msg || msg->eof) {
-                link_open = false;
-            } else {
-                json j = json::parse(msg->text, nullptr, false);
-                if (j.is_object() && j.contains("saved")) {
-                    std::lock_guard lock(m_mu);
-                    vm->save_reply = std::move(j);
-                    m_changed.notify_all();
-                } else if (j.is_object()) {
-                    report = std::move(j);
-                }
-            }
+        json j = json::parse(msg->text, nullptr, false);
+        if (j.is_object() && j.contains("saved")) {
+            std::lock_guard lock(m_mu);
+            vm->save_reply = std::move(j);
+            m_changed.notify_all();
+        } else if (j.is_object()) {
+            report = std::move(j);
         }
     }
     {

@@ -76,7 +76,6 @@ struct VmRecord {
     // Restart recovery (daemon/recovery.cpp): what identifies the monitor
     // process and its log pipe again after lightvmd was restarted.
     uint64_t monitor_start = 0;     // /proc/PID/stat starttime: not a reused pid
-    uint64_t log_pipe_ino = 0;      // the pipe its guest writes stdout/stderr to
     bool adopted = false;           // found again after a restart: no monitor link
     bool persist_deferred = false;  // vm.json is written by the next event
 };
@@ -146,7 +145,7 @@ private:
     // The end of a VM: its monitor's report (or its absence) and wait status.
     void collect(VmRecord& vm, const json& report, int wait_status);  // m_mu held
     void emit(const char* type, const VmRecord& vm);                 // m_mu held
-    void supervise(std::shared_ptr<VmRecord> vm, Shell shell, UniqueFd log_read);
+    void supervise(std::shared_ptr<VmRecord> vm, Shell shell);
     void finish(VmRecord& vm, int status, int signal, const std::string& error);
     json to_json(const VmRecord& vm) const;
     void erase(const std::string& id);  // m_mu held
@@ -155,7 +154,7 @@ private:
     // and VMs whose monitors still run are supervised again.
     void persist(const VmRecord& vm);  // m_mu held
     void recover();
-    void supervise_adopted(std::shared_ptr<VmRecord> vm, UniqueFd log_read, UniqueFd pidfd);
+    void supervise_adopted(std::shared_ptr<VmRecord> vm, UniqueFd pidfd);
 
     DaemonOptions m_opt;
     Pool m_pool;

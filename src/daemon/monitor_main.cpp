@@ -8,8 +8,9 @@
 //                      {"error":"...","exit_code":125}  shell failed
 //   daemon -> monitor  {"config":{...},"t0":NS[,"stdio_closed":[..]]}
 //                      + stdin, stdout, stderr [+ cwd]   the workload
-//                      or {...,"detached":true} + stdin, stdout, stderr,
-//                      log pipe, report file              a background VM
+//                      or {...,"detached":true,"log_max":N} + stdin,
+//                      the log file twice (stdout, stderr), the VM's
+//                      directory, report file            a background VM
 //   monitor -> daemon  {"loaded":true} | {"error":...,"exit_code":N}
 //   daemon -> monitor  {"save":{"stop":B}} + state file, memory file,
 //                      then save_signal() (link.hpp)   snapshot now
@@ -118,10 +119,10 @@ int main(int argc, char** argv) {
         (detached ? msg->fds.size() != 5 : msg->fds.size() != 3 && msg->fds.size() != 4))
         fail(Error{ErrorKind::BadInput, 0, "monitor", "malformed workload message"});
     // A background VM outlives a lightvmd restart (daemon/recovery.cpp): we
-    // hold the read end of its log pipe too, so its output never meets
-    // EPIPE while no daemon reads (the pipe buffers; a full one blocks the
-    // guest until a daemon is back), and we write our report into a file
-    // as well as onto the link, which ends with the daemon that made it.
+    // write its log ourselves (stdout and stderr are output.log, rotated
+    // here: lightvmd holds no descriptor for it, and output flows while no
+    // daemon runs), and our report into a file as well as onto the link,
+    // which ends with the daemon that made it.
     UniqueFd report_file = detached ? std::move(msg->fds[4]) : UniqueFd();
     const int report_fd = report_file.get();
     // `lightvm run` through the daemon sends the caller's working directory
@@ -135,6 +136,10 @@ int main(int argc, char** argv) {
     config->stdout_fd = msg->fds[1].get();
     config->stderr_fd = msg->fds[2].get();
     config->diag_fd = msg->fds[2].get();
+    if (detached) {
+        config->log_dir_fd = msg->fds[3].get();
+        config->log_max = j.value("log_max", uint64_t{8} << 20);
+    }
     if (auto closed = j.find("stdio_closed"); closed != j.end() && closed->is_array() && closed->size() == 3)
         for (int i = 0; i < 3; ++i)
             config->stdio_closed[i] = (*closed)[i].is_boolean() && (*closed)[i].get<bool>();
@@ -162,6 +167,8 @@ int main(int argc, char** argv) {
     sandbox::Policy policy;
     for (const auto& root : vm->share_roots())
         policy.dirs.push_back({root.fd, root.read_only});
+    if (detached)  // its log rotates there
+        policy.dirs.push_back({msg->fds[3].get(), false});
     policy.keep_file_caps = keep_file_caps;
     policy.last_words = HostTty::restore_changed;  // a raw terminal never outlives us
     if (auto entered = sandbox::enter(policy); !entered)

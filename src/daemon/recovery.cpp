@@ -2,10 +2,9 @@
 // restart cannot rebuild. Every VM is written to STATE_DIR/vms/ID/vm.json at
 // each state change; a new daemon reads them back and supervises again each
 // VM whose monitor still runs: same pid and start time (no reused pid), its
-// log pipe reopened through /proc/PID/fd (the monitor holds the read end
-// too, so output waits in the pipe while no daemon reads), its end seen
-// through a pidfd and its report read from report.json (the monitor link
-// ended with the old daemon). Not recovered: the link itself (an adopted VM
+// end seen through a pidfd and its report read from report.json (the
+// monitor link ended with the old daemon). Its log needs nothing: the
+// monitor writes output.log itself, also while no daemon runs. Not recovered: the link itself (an adopted VM
 // cannot be saved), metrics and events of the old daemon.
 #include <dirent.h>
 #include <fcntl.h>
@@ -23,7 +22,6 @@
 #include <thread>
 
 #include "daemon/daemon.hpp"
-#include "daemon/log_writer.hpp"
 
 namespace lightvm::daemon {
 
@@ -43,30 +41,6 @@ char process_state(pid_t pid) {
     std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
     auto paren = stat.rfind(')');
     return paren != std::string::npos && paren + 2 < stat.size() ? stat[paren + 2] : '?';
-}
-
-// The monitor's fd that is the VM's log pipe, opened again for reading.
-UniqueFd reopen_log_pipe(pid_t pid, uint64_t ino) {
-    const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
-    DIR* d = ::opendir(dir.c_str());
-    if (!d)
-        return {};
-    UniqueFd found;
-    while (dirent* e = ::readdir(d)) {
-        if (e->d_name[0] == '.')
-            continue;
-        const std::string path = dir + "/" + e->d_name;
-        struct stat st;
-        if (::stat(path.c_str(), &st) != 0 || !S_ISFIFO(st.st_mode) || st.st_ino != ino)
-            continue;
-        // Opening a pipe through /proc gives a new open file of that pipe,
-        // in the mode asked for, as for a FIFO.
-        found = UniqueFd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-        if (found.valid())
-            break;
-    }
-    ::closedir(d);
-    return found;
 }
 
 VmState state_from(const std::string& name) {
@@ -99,7 +73,6 @@ void Daemon::persist(const VmRecord& vm) {
     json j = to_json(vm);
     j["config"] = config_to_json(vm.request.config);
     j["monitor_start"] = vm.monitor_start;
-    j["log_pipe_ino"] = vm.log_pipe_ino;
     j["killed_by_request"] = vm.killed_by_request;
     const std::string path = vm.dir + "/vm.json", tmp = path + ".tmp";
     if (FILE* f = std::fopen(tmp.c_str(), "we")) {
@@ -114,7 +87,7 @@ void Daemon::recover() {
     std::error_code ec;
     struct Adopted {
         std::shared_ptr<VmRecord> vm;
-        UniqueFd log_read, pidfd;
+        UniqueFd pidfd;
     };
     std::vector<Adopted> adopted;
     std::lock_guard lock(m_mu);
@@ -147,16 +120,14 @@ void Daemon::recover() {
         vm->pooled = j.value("pooled", false);
         vm->snapshots = j.value("snapshots", 0u);
         vm->monitor_start = j.value("monitor_start", uint64_t{0});
-        vm->log_pipe_ino = j.value("log_pipe_ino", uint64_t{0});
         vm->killed_by_request = j.value("killed_by_request", false);
         vm->dir = dir;
         m_vms[vm->id] = vm;
         if (vm->state != VmState::Running && vm->state != VmState::Paused)
             continue;
-        // Still the same monitor process? Then find its log pipe and watch it.
+        // Still the same monitor process? Then watch it.
         const bool alive = vm->pid > 0 && vm->monitor_start && process_start_time(vm->pid) == vm->monitor_start;
         UniqueFd pidfd(alive ? static_cast<int>(::syscall(SYS_pidfd_open, vm->pid, 0)) : -1);
-        UniqueFd log_read = pidfd.valid() ? reopen_log_pipe(vm->pid, vm->log_pipe_ino) : UniqueFd();
         if (!pidfd.valid()) {
             // It ended while no daemon watched: its report says how, if it wrote one.
             json report = json::parse(read_text(dir + "/report.json"), nullptr, false);
@@ -169,31 +140,18 @@ void Daemon::recover() {
         vm->adopted = true;
         vm->state = process_state(vm->pid) == 'T' ? VmState::Paused : VmState::Running;
         emit("adopted", *vm);
-        adopted.push_back(Adopted{vm, std::move(log_read), std::move(pidfd)});
+        adopted.push_back(Adopted{vm, std::move(pidfd)});
     }
     for (auto& a : adopted) {
         m_supervisors++;
-        std::thread([this, vm = a.vm, l = std::move(a.log_read), p = std::move(a.pidfd)]() mutable {
-            supervise_adopted(vm, std::move(l), std::move(p));
+        std::thread([this, vm = a.vm, p = std::move(a.pidfd)]() mutable {
+            supervise_adopted(vm, std::move(p));
         }).detach();
     }
 }
 
-void Daemon::supervise_adopted(std::shared_ptr<VmRecord> vm, UniqueFd log_read, UniqueFd pidfd) {
-    LogWriter log(vm->dir, m_opt.log_max_bytes);
-    bool exited = false, log_open = log_read.valid();
-    if (log_open)
-        (void)::fcntl(log_read.get(), F_SETFL, 0);  // blocking reads from here on
-    // Output until the monitor is gone and the pipe is drained: its last
-    // writer was the monitor, so EOF follows its exit.
-    while (log_open || !exited) {
-        pollfd p[2] = {{log_open ? log_read.get() : -1, POLLIN, 0}, {exited ? -1 : pidfd.get(), POLLIN, 0}};
-        if (::poll(p, 2, -1) < 0 && errno != EINTR)
-            break;
-        if (p[0].revents)
-            log_open = log.pump(log_read.get());
-        if (p[1].revents)
-            exited = true;
+void Daemon::supervise_adopted(std::shared_ptr<VmRecord> vm, UniqueFd pidfd) {
+    for (pollfd p{pidfd.get(), POLLIN, 0}; ::poll(&p, 1, -1) < 0 && errno == EINTR;) {
     }
     json report = json::parse(read_text(vm->dir + "/report.json"), nullptr, false);
     std::lock_guard lock(m_mu);

@@ -1,6 +1,8 @@
 #include "devices/console.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include <string_view>
 
 #include "common/stop.hpp"
+#include "common/unique_fd.hpp"
 #include "lightvm/abi.h"
 
 namespace lightvm {
@@ -45,7 +48,43 @@ int Console::host_fd(uint32_t stream) const {
     }
 }
 
+void Console::set_log(int dir_fd, uint64_t max) {
+    struct stat st{};
+    m_log_dir = dir_fd;
+    m_log_max = max ? max : 1;
+    m_log_size = ::fstat(m_out, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+bool Console::rotate_log() {
+    if (::renameat(m_log_dir, "output.log", m_log_dir, "output.log.1") < 0)
+        return false;
+    UniqueFd fresh(::openat(m_log_dir, "output.log", O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
+    // The same descriptor numbers: whoever else writes the guest's stdio
+    // (the fs device's sendfile, the trace) follows.
+    for (int fd : {m_out, m_err})
+        if (!fresh.valid() || ::dup3(fresh.get(), fd, O_CLOEXEC) < 0)
+            return false;
+    m_log_size = 0;
+    return true;
+}
+
 bool Console::write_all(int fd, const uint8_t* p, size_t n) {
+    if (m_log_dir < 0 || (fd != m_out && fd != m_err))
+        return write_out(fd, p, n);
+    while (n > 0) {
+        if (m_log_size >= m_log_max && !rotate_log())
+            return true;  // cannot rotate: output beyond the limit is dropped, as on a full disk
+        const size_t chunk = static_cast<size_t>(std::min<uint64_t>(n, m_log_max - m_log_size));
+        if (!write_out(fd, p, chunk))
+            return errno == ENOSPC || errno == EDQUOT;  // a full disk drops output, never the VM
+        m_log_size += chunk;
+        p += chunk;
+        n -= chunk;
+    }
+    return true;
+}
+
+bool Console::write_out(int fd, const uint8_t* p, size_t n) {
     while (n > 0) {
         // Once the VM is being stopped (--timeout, SIGTERM), output that
         // cannot be written at once is dropped: a reader that stopped

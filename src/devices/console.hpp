@@ -33,6 +33,12 @@ public:
     // of a run calls this: the process may exit without destructors).
     void restore_tty() { m_tty.restore(); }
 
+    // A detached VM's stdout and stderr are its log file (lightvmd):
+    // STATE_DIR/vms/ID/output.log below `dir_fd`, at most `max` bytes, the
+    // previous file kept as output.log.1. The monitor rotates it itself,
+    // so lightvmd holds no descriptor for a running VM's output.
+    void set_log(int dir_fd, uint64_t max);
+
     uint64_t bytes_out() const { return m_bytes_out; }
     // Stdin bytes this run read from the host (UINT64_MAX once the guest
     // seeked stdin). A restored guest's read-ahead may still hold bytes of
@@ -43,6 +49,9 @@ public:
 private:
     // Write all of [p, p+n) to fd; false with errno on failure.
     bool write_all(int fd, const uint8_t* p, size_t n);
+    bool write_out(int fd, const uint8_t* p, size_t n);
+    // The log (set_log): a new output.log over the old fds (false: not done).
+    bool rotate_log();
     int host_fd(uint32_t stream) const;
     // Guest trace text, neutralised so it cannot pass for a monitor message.
     bool write_trace(const uint8_t* p, size_t n);
@@ -54,6 +63,8 @@ private:
     size_t m_trace_col = 0;    // chars of "lightvm" matched at the start of this trace line; SIZE_MAX: decided
     std::string m_trace_held;  // those chars, held back until decided
     HostTty m_tty;
+    int m_log_dir = -1;
+    uint64_t m_log_max = 0, m_log_size = 0;
 };
 
 }  // namespace lightvm

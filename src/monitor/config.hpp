@@ -142,6 +142,10 @@ struct VmConfig {
     bool stdio_closed[3] = {false, false, false};
     // Where --trace lines and monitor reports go.
     int diag_fd = 2;
+    // lightvmd's detached VMs: stdout and stderr are output.log in this
+    // directory, rotated by the monitor at log_max bytes (-1: not a log).
+    int log_dir_fd = -1;
+    uint64_t log_max = 0;
     IrqTestConfig irq_test;
     NetMode net = NetMode::None;          // --net
     std::string netns_path;               // --net ns:PATH (net is Host): the namespace the sockets live in

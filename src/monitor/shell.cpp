@@ -165,6 +165,8 @@ Result<void> Vm::load(Workload work) {
     const VmConfig& cfg = w.config;
     // Without --trace the guest's trace records are dropped, never shown.
     s.console.emplace(s.mem, cfg.stdin_fd, cfg.stdout_fd, cfg.stderr_fd, cfg.trace ? cfg.diag_fd : -1);
+    if (cfg.log_dir_fd >= 0)
+        s.console->set_log(cfg.log_dir_fd, cfg.log_max);
     s.system.emplace(s.mem);
     s.cpu.emplace(s.vcpu);
     s.image_ready_ns = monotonic_ns();

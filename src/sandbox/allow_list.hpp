@@ -76,6 +76,7 @@ inline constexpr Allowed kAllowed[] = {
     {"unlinkat", Args::Any, "fs"},
     {"renameat2", Args::Any, "fs: rename with flags"},
     {"renameat", Args::Any, "fs: libc's renameat2 without flags"},
+    {"dup3", Args::Any, "a detached VM's log rotation: the new file over the old stdout/stderr numbers"},
     {"linkat", Args::Any, "fs"},
     {"symlinkat", Args::Any, "fs"},
     {"readlinkat", Args::Any, "fs"},

@@ -17,7 +17,7 @@ run "$L" run -d --name ended-before -m 64M "$G/hello.musl"
 run "$L" wait ended-before
 sleep 0.5
 { kill -KILL "$DPID"; wait "$DPID"; } 2>/dev/null
-sleep 0.7  # the VMs go on; survivor's output waits in its log pipe
+sleep 0.7  # the VMs go on; the survivor's monitor keeps writing its log
 rm -f "$LIGHTVM_SOCKET.run"  # SIGKILL left the sockets behind
 start_daemon
 run "$L" ps
