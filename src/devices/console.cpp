@@ -260,6 +260,23 @@ Result<void> Console::hc_tty(uint64_t arg_gpa) {
     return m_mem.write<int64_t>(arg_gpa + offsetof(abi::HcTty, result), result);
 }
 
+Result<void> Console::resume_tty() {
+    constexpr uint64_t valid_at = abi::kBootInfoGpa + offsetof(abi::BootInfo, tty_valid);
+    constexpr uint64_t state_at = abi::kBootInfoGpa + offsetof(abi::BootInfo, tty);
+    if (!m_tty.present() || !TRY(m_mem.read<uint32_t>(valid_at)))
+        return {};
+    abi::HcTty req{};
+    req.op = abi::kTtySetAttr;
+    req.when = abi::kTtyNow;
+    req.state = TRY(m_mem.read<abi::TtyState>(state_at));
+    req.state.rows = req.state.cols = req.state.xpixel = req.state.ypixel = 0;  // settings only
+    // Settings the monitor would refuse from the guest (a forged snapshot)
+    // leave the terminal as it is, as a refused TCSETS would.
+    (void)m_tty.apply(req);
+    TRY(refresh_window_size());
+    return {};
+}
+
 Result<bool> Console::refresh_window_size() {
     constexpr uint64_t at = abi::kBootInfoGpa + offsetof(abi::BootInfo, tty);
     auto s = TRY(m_mem.read<abi::TtyState>(at));

@@ -29,6 +29,12 @@ public:
     // SIGWINCH: the host terminal's size into the boot page's TtyState
     // (false without a terminal: nothing written).
     Result<bool> refresh_window_size();
+    // A VM restored from a snapshot goes on as its program left the
+    // terminal (raw mode, say): the host terminal it now runs on gets the
+    // guest's settings (put back at the end like any change); the boot
+    // page gets this terminal's window size (the guest kernel's copy
+    // follows at the next SIGWINCH).
+    Result<void> resume_tty();
     // The host terminal as it was before the guest changed it (every end
     // of a run calls this: the process may exit without destructors).
     void restore_tty() { m_tty.restore(); }

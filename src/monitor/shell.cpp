@@ -167,6 +167,8 @@ Result<void> Vm::load(Workload work) {
     s.console.emplace(s.mem, cfg.stdin_fd, cfg.stdout_fd, cfg.stderr_fd, cfg.trace ? cfg.diag_fd : -1);
     if (cfg.log_dir_fd >= 0)
         s.console->set_log(cfg.log_dir_fd, cfg.log_max);
+    if (w.restore)
+        TRY(s.console->resume_tty());
     s.system.emplace(s.mem);
     s.cpu.emplace(s.vcpu);
     s.image_ready_ns = monotonic_ns();

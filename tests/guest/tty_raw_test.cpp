@@ -272,6 +272,32 @@ TEST_P(TtyRaw, InputReadinessAsNatively) {
     }
 }
 
+// A VM saved while its program had the terminal in raw mode, restored on
+// a cooked terminal: the terminal is made raw for it (the program goes on
+// believing so), and cooked again when the restored VM ends.
+TEST_P(TtyRaw, RestoredSnapshotGetsItsTerminalSettings) {
+    ScratchDir dir;
+    ASSERT_FALSE(dir.path.empty());
+    const std::string snap = dir.path + "/raw.snap";
+    start({"--timeout", "30", "--save", snap, "--save-after", "1", "--save-stop"}, {"hang"});
+    ASSERT_TRUE(wait_for("ready")) << m_screen;
+    EXPECT_EQ(wait_exit(), 0) << m_screen;
+    expect_restored();  // the saved VM ended: the terminal is cooked again
+    std::vector<std::string> argv = {kLightvm, "run", "--timeout", "30", "--restore", snap};
+    spawn(argv);
+    bool raw = false;
+    for (int i = 0; i < 1000 && !raw; ++i) {
+        termios now{};
+        raw = ::tcgetattr(m_pty.slave, &now) == 0 && !(now.c_lflag & ICANON);
+        if (!raw)
+            ::usleep(10000);
+    }
+    ::kill(m_pid, SIGTERM);
+    EXPECT_EQ(wait_exit(), 128 + SIGTERM) << m_screen;
+    EXPECT_TRUE(raw) << "the restored VM's raw mode did not reach the terminal: " << m_screen;
+    expect_restored();
+}
+
 // A child keeps running while its parent blocks reading the terminal: the
 // read waits in the guest, not in the monitor (where it held the only vCPU).
 TEST_P(TtyRaw, ChildRunsWhileParentReadsTheTerminal) {

@@ -210,6 +210,18 @@ long host_tty(uint32_t op, uint32_t when, const termios* t, const winsize* ws) {
     return hc.result;
 }
 
+// The settings in force, also in the boot page: a snapshot carries them,
+// and the monitor that restores it puts them on its terminal.
+void mirror_settings(const termios& t) {
+    abi::TtyState& b = boot().tty;
+    b.iflag = t.c_iflag;
+    b.oflag = t.c_oflag;
+    b.cflag = t.c_cflag;
+    b.lflag = t.c_lflag;
+    b.line = t.c_line;
+    memcpy(b.cc, t.c_cc, sizeof b.cc);
+}
+
 // TCSETS, TCSETSW, TCSETSF. The same settings again need no exit, unless
 // the input is to be flushed (the host holds it).
 long tty_set(uint64_t request, uint64_t arg) {
@@ -227,6 +239,7 @@ long tty_set(uint64_t request, uint64_t arg) {
     if (long r = host_tty(abi::kTtySetAttr, when, &t, nullptr))
         return r;
     tty().t = t;
+    mirror_settings(t);
     return 0;
 }
 
