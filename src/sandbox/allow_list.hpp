@@ -107,6 +107,7 @@ inline constexpr Allowed kAllowed[] = {
     {"fallocate", Args::Any, "fs"},
     {"mknodat", Args::Any, "fs: FIFOs and socket nodes (never devices: the device refuses them)"},
     {"getxattr", Args::Any, "fs: user.* attributes through /proc/self/fd (the device refuses other names)"},
+    {"lgetxattr", Args::Any, "fs: a mapped share's user.lightvm.owner of a listed name (/proc/self/fd/DIR/NAME, not followed)"},
     {"setxattr", Args::Any, "fs: user.* attributes through /proc/self/fd"},
     {"listxattr", Args::Any, "fs: user.* attributes through /proc/self/fd (others are filtered out)"},
     {"removexattr", Args::Any, "fs: user.* attributes through /proc/self/fd"},
