@@ -68,7 +68,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     hc.buf = kBuf;
     hc.len = 4096;
     (void)env.mem.write(kArg, hc);
-    FsDevice& dev = data[7] & 1 && env.mapped ? *env.mapped : *env.dev;  // mapped: the attribute is written through a pinned fd
+    // Odd data[7]: the mapped device (its attribute writes must stay inside too).
+    FsDevice& dev = (data[7] & 1) && env.mapped ? *env.mapped : *env.dev;
     (void)dev.hypercall(env.mem, kArg);
     if (!env.outside.unchanged())
         __builtin_trap();  // a guest path reached outside its share

@@ -219,7 +219,8 @@ Result<int64_t> FsDevice::op_mkdir(GuestMemory& mem, const abi::HcFs& hc) {
         return -EEXIST;
     // Linux's mkdir keeps only the permission and sticky bits it is given.
     const uint32_t mode = hc.mode & 01777;
-    if (::mkdirat(n.parent.fd, n.name.c_str(), mapped(b.share) ? fs_owner::host_mode(mode, true) : host_mode(mode, true)) < 0)
+    const mode_t bits = mapped(b.share) ? fs_owner::host_mode(mode, true) : host_mode(mode, true);
+    if (::mkdirat(n.parent.fd, n.name.c_str(), bits) < 0)
         return neg_errno();
     new_owner(hc, b.share, n.parent.fd, n.name.c_str(), mode);
     return 0;

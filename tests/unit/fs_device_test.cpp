@@ -10,7 +10,11 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sched.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -2110,6 +2114,45 @@ TEST_F(FsMappedTest, PassthroughSharesBesideItAreUnchanged) {
         EXPECT_EQ(as_user({.op = abi::kFsMkdir, .path = "given", .share = 1, .mode = 0755}, 4242, 4243), 0);
         EXPECT_EQ(host_lstat(m_share2 + "/given").st_uid, 4242u);
     }
+}
+
+// Before Linux 6.13 there is no getxattrat: listings read the attribute
+// with lgetxattr through /proc/self/fd/DIR/NAME instead. A child whose
+// getxattrat is ENOSYS (a seccomp filter) must show the same.
+TEST_F(FsMappedTest, ListingsWithoutGetxattrat) {
+    ASSERT_EQ(chown("t/c", 1234, 5678), 0);
+    int64_t dir = open("t", O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(dir, 0);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        sock_filter code[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 464, 0, 1),  // getxattrat
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+            ::_exit(2);
+        if (::syscall(464, AT_FDCWD, "/", 0, "user.x", nullptr, 0) != -1 || errno != ENOSYS)
+            ::_exit(3);
+        (void)build({.op = abi::kFsListTree, .handle = static_cast<uint32_t>(dir), .len = kBufSize,
+                     .offset = 1 << 20});
+        if (!dev().hypercall(m_mem, kArg))
+            ::_exit(4);
+        abi::HcFs back = *m_mem.read<abi::HcFs>(kArg);
+        if (back.result <= 0)
+            ::_exit(5);
+        auto blocks = parse_tree(m_mem.host_base() + kBuf, back.result, back.aux & ~abi::kFsTreeEnded);
+        ::_exit(!blocks.empty() && blocks[0].stats.at("c").st_uid == 1234 && blocks[0].stats.at("c").st_gid == 5678
+                    ? 0
+                    : 6);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "2: no filter, 3: getxattrat not ENOSYS, 4-5: request failed, 6: not mapped";
 }
 
 TEST(FsDeviceCreate, MappedNeedsUserAttributes) {
