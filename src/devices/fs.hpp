@@ -216,6 +216,7 @@ private:
     void guest_view(uint32_t share, int fd, const char* name, struct stat& st) const;
     int64_t mapped_chown(int fd, bool o_path, int64_t uid, int64_t gid);
     int64_t mapped_chmod(int fd, bool o_path, uint32_t mode);
+    int64_t mapped_access(int fd, uint32_t mode) const;
     void new_owner(const abi::HcFs& hc, uint32_t share, int dirfd, const char* name, uint32_t mode);
 
     // Path plumbing. Inner Results carry guest faults; the int64_t inside

@@ -199,6 +199,8 @@ Result<int64_t> FsDevice::op_access(GuestMemory& mem, const abi::HcFs& hc) {
         return r;
     if ((hc.mode & W_OK) && b.read_only)
         return -EROFS;
+    if (mapped(b.share))
+        return mapped_access(t.fd, hc.mode);
     long r = ::syscall(SYS_faccessat2, t.fd, "", hc.mode, AT_EMPTY_PATH | (hc.flags & AT_EACCESS));
     return r < 0 ? neg_errno() : 0;
 }

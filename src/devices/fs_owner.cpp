@@ -198,6 +198,20 @@ int64_t FsDevice::mapped_chmod(int fd, bool o_path, uint32_t mode) {
     return r;
 }
 
+// access in a mapped share. Only a guest root asks (the guest kernel
+// decides for everyone else from the stat it is shown), and the host's
+// answer would be about the monitor's ids: decide as Linux does for root,
+// from the mode the guest sees. Execute needs some x bit (or a directory).
+int64_t FsDevice::mapped_access(int fd, uint32_t mode) const {
+    struct stat st{};
+    if (::fstat(fd, &st) < 0)
+        return neg_errno();
+    fs_owner::show(fd, nullptr, st);
+    if ((mode & X_OK) && !S_ISDIR(st.st_mode) && !(st.st_mode & 0111))
+        return -EACCES;
+    return 0;
+}
+
 // A name the guest just created: passthrough gives it to the creator's ids
 // when the monitor may (give_to_guest); a mapped share records the
 // creator's ids and the mode asked for in the attribute. Without

@@ -1928,6 +1928,24 @@ TEST_F(FsMappedTest, ChownAndChmodLiveInTheAttribute) {
     EXPECT_EQ(chmod("file", 0777, 2), -EROFS);
 }
 
+// kFsAccess (a guest root without cached attributes): Linux's answer for
+// root from the mode the guest sees, not the monitor's from the host's.
+TEST_F(FsMappedTest, AccessFollowsTheShownMode) {
+    auto access = [&](const std::string& path, uint32_t mode) {
+        return result({.op = abi::kFsAccess, .path = path, .mode = mode});
+    };
+    ASSERT_EQ(chmod("file", 0011), 0);  // execute for group and other only
+    EXPECT_EQ(host_lstat(m_share + "/file").st_mode & 0777, 0611u) << "the owner (the monitor) has no x on the host";
+    EXPECT_EQ(access("file", X_OK), 0) << "some x bit: root may execute";
+    EXPECT_EQ(access("file", R_OK | W_OK), 0);
+    ASSERT_EQ(chmod("file", 0644), 0);
+    EXPECT_EQ(access("file", X_OK), -EACCES);
+    ASSERT_EQ(chmod("sub", 0), 0);
+    EXPECT_EQ(access("sub", X_OK), 0) << "a directory: root may search";
+    EXPECT_EQ(access("missing", F_OK), -ENOENT);
+    EXPECT_EQ(result({.op = abi::kFsAccess, .path = "file", .share = 2, .mode = W_OK}), -EROFS);
+}
+
 TEST_F(FsMappedTest, EveryStatTheGuestGetsIsMapped) {
     ASSERT_EQ(chown("t/c", 1234, 5678), 0);
     ASSERT_EQ(chmod("t/c", 0604), 0);
