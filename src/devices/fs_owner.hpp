@@ -46,12 +46,14 @@ inline mode_t host_mode(uint32_t mode, bool directory) {
     return static_cast<mode_t>((mode & 0777) | (directory ? 0700 : 0600));
 }
 
-// The attribute of the file at fd (any fd, O_PATH too: read through its
+// The attribute of the file at fd (any fd, O_PATH ones through their
 // /proc/self/fd link), or, with a name, of that entry of directory fd
-// without following it. 0 with out set; -ENODATA when there is none or it
-// is malformed (the host's values stand); another -errno from the host.
+// without following it (getxattrat, before Linux 6.13 lgetxattr). 0 with
+// out set; -ENODATA when there is none or it is malformed (the host's
+// values stand); another -errno from the host.
 int read_attr(int fd, const char* name, Owner& out);
-// Sets it on the file at fd (flags: XATTR_CREATE, XATTR_REPLACE or 0). 0 or -errno.
+// Sets it on the file at fd, through its /proc/self/fd link (flags:
+// XATTR_CREATE, XATTR_REPLACE or 0). 0 or -errno.
 int write_attr(int fd, const Owner& owner, int flags);
 
 // What the guest sees of a file: the host's owner, group and permission
