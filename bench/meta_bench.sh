@@ -8,6 +8,8 @@
 # Both sides run the commands under busybox sh (its applets, no exec).
 #
 # usage: meta_bench.sh LIGHTVM [RUNS] [SOURCE_DIR]
+# SHARE_OPTS=mapped: share the tree as --fs TREE:mapped (the mapped
+# ownership model: one getxattr per file in every stat and listing).
 set -eu
 L=$(realpath "$1")
 RUNS=${2:-5}
@@ -22,7 +24,8 @@ cp -a "$SRC" "$T/tree"
 # walk keeps it. Make every directory readable so both walk the same tree.
 chmod -R a+rX "$T/tree" 2>/dev/null || true
 ENTRIES=$("$BB" find "$T/tree" -xdev | wc -l)
-echo "tree: copy of $SRC, $ENTRIES entries"
+echo "tree: copy of $SRC, $ENTRIES entries${SHARE_OPTS:+, shared with :$SHARE_OPTS}"
+SHARE="$T/tree${SHARE_OPTS:+:$SHARE_OPTS}"
 
 now() { date +%s%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -37,7 +40,7 @@ row() {
     local tn=() tv=() rq=() ex=() sc=() t0 t1
     for _ in $(seq "$RUNS"); do
         t0=$(now); $BB sh -c "$*" >/dev/null 2>&1; t1=$(now); tn+=($(( (t1 - t0) / 1000 )))
-        t0=$(now); "$L" run --stats --fs "$T/tree" -- $BB sh -c "$*" >/dev/null 2>"$T/stats" || true
+        t0=$(now); "$L" run --stats --fs "$SHARE" -- $BB sh -c "$*" >/dev/null 2>"$T/stats" || true
         t1=$(now); tv+=($(( (t1 - t0) / 1000 )))
         rq+=("$(requests "$T/stats")"); ex+=("$(stat_of "$T/stats" exits)")
         sc+=("$(awk '/guest syscalls/ {print $3; exit}' "$T/stats")")

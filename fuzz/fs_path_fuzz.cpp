@@ -21,11 +21,15 @@ struct Env {
     std::string root = fuzz::make_tree();
     fuzz::Outside outside{root};
     GuestMemory mem = std::move(*GuestMemory::create(16ull << 20));
-    std::optional<FsDevice> dev;
+    std::optional<FsDevice> dev, mapped;  // the same tree, passthrough and mapped ownership
     int runs = 0;
     void reset() {
         dev.reset();
         dev.emplace(std::move(*FsDevice::create({{root + "/share", "/", false}, {root + "/ro", "/ro", true}})));
+        mapped.reset();
+        // Refused where /tmp has no user.* attributes: then passthrough only.
+        if (auto m = FsDevice::create({{root + "/share", "/", false, true}, {root + "/ro", "/ro", true, true}}))
+            mapped.emplace(std::move(*m));
     }
 };
 }  // namespace
@@ -64,7 +68,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     hc.buf = kBuf;
     hc.len = 4096;
     (void)env.mem.write(kArg, hc);
-    (void)env.dev->hypercall(env.mem, kArg);
+    // Odd data[7]: the mapped device (its attribute writes must stay inside too).
+    FsDevice& dev = (data[7] & 1) && env.mapped ? *env.mapped : *env.dev;
+    (void)dev.hypercall(env.mem, kArg);
     if (!env.outside.unchanged())
         __builtin_trap();  // a guest path reached outside its share
     return 0;

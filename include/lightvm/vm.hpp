@@ -80,6 +80,7 @@ public:
     struct ShareRoot {
         int fd;
         bool read_only;
+        bool mapped;  // ownership kept in attributes: the host's owners never change
     };
     std::vector<ShareRoot> share_roots() const;
 

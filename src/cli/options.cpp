@@ -139,11 +139,13 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         ->allow_extra_args(false)
         ->type_name("KEY=VALUE");
     sub->add_option("--timeout", timeout, "Stop the guest after S seconds (exit status 124)")->type_name("S");
-    sub->add_option("--fs,-v,--volume", shares, "Share a host directory (default GUESTPATH: its host path), repeatable")
+    sub->add_option("--fs,-v,--volume", shares,
+                    "Share a host directory (default GUESTPATH: its host path), repeatable; OPTS: ro, rw, "
+                    "mapped (owners and modes kept in user.lightvm.owner attributes), passthrough (default)")
         ->allow_extra_args(false)
-        ->type_name("HOSTDIR[:GUESTPATH][:ro]");
-    sub->add_option("--rootfs", rootfs, "Host directory to use as the guest's / (:ro: read-only)")
-        ->type_name("DIR[:ro]");
+        ->type_name("HOSTDIR[:GUESTPATH][:OPTS]");
+    sub->add_option("--rootfs", rootfs, "Host directory to use as the guest's / (OPTS as for --fs)")
+        ->type_name("DIR[:OPTS]");
     sub->add_option("--tmpfs", tmpfs, "A file system in guest RAM at PATH (default SIZE: half of --mem), repeatable; "
                                       "/tmp and /dev/shm have one unless a share covers them")
         ->allow_extra_args(false)
@@ -293,10 +295,8 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         run.config.cpus = TRY(parse_count("--cpus", cpus, "vCPUs", abi::kMaxCpus));
     else
         run.config.cpus = run.save_path.empty() && run.config.restore_path.empty() ? host_vcpus() : 1;
-    if (!rootfs.empty()) {
-        bool ro = rootfs.size() > 3 && rootfs.ends_with(":ro");
-        run.config.shares.push_back(ShareSpec{ro ? rootfs.substr(0, rootfs.size() - 3) : rootfs, "/", ro});
-    }
+    if (!rootfs.empty())
+        run.config.shares.push_back(TRY(parse_rootfs(rootfs)));
     for (const auto& s : shares)
         run.config.shares.push_back(TRY(parse_share(s)));
     for (const auto& d : disks)

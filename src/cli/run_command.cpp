@@ -158,12 +158,15 @@ int run_command(const RunCommand& cmd, uint64_t process_start_ns) {
             // Everything is open now: confine the monitor before the guest's
             // first instruction (docs/security.md).
             sandbox::Policy policy;
-            for (const auto& root : vm.share_roots())
+            bool passthrough = false;
+            for (const auto& root : vm.share_roots()) {
                 policy.dirs.push_back({root.fd, root.read_only});
+                passthrough = passthrough || !root.mapped;
+            }
             policy.uid = cmd.uid;
             policy.gid = cmd.gid;
             policy.host_network = uses_host_sockets(cmd.config.net);
-            policy.keep_file_caps = sandbox::wants_file_caps(cmd.config.user.uid, cmd.config.user.gid);
+            policy.keep_file_caps = sandbox::wants_file_caps(cmd.config.user.uid, cmd.config.user.gid, passthrough);
             policy.last_words = HostTty::restore_changed;  // a raw terminal never outlives us
             TRY(sandbox::enter(policy));
             sandbox_ns = mono_ns() - t0;

@@ -436,8 +436,12 @@ int create_through_daemon(const RunCommand& cmd) {
     if (c.timeout_seconds > 0)
         req["timeout"] = c.timeout_seconds;
     json shares = json::array(), disks = json::array();
-    for (const auto& s : c.shares)
-        shares.push_back({{"host", abs(s.host_path)}, {"guest", s.guest_path}, {"ro", s.read_only}});
+    for (const auto& s : c.shares) {
+        json share = {{"host", abs(s.host_path)}, {"guest", s.guest_path}, {"ro", s.read_only}};
+        if (s.owner != ShareOwner::Passthrough)  // only when asked: a daemon from before "owner" still takes the rest
+            share["owner"] = share_owner_name(s.owner);
+        shares.push_back(std::move(share));
+    }
     for (const auto& d : c.disks)
         disks.push_back({{"path", abs(d.path)}, {"ro", d.read_only}});
     if (!shares.empty())

@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
     if (j.contains("t0") && j["t0"].is_number_unsigned())
         vm->set_time_base(j["t0"].get<uint64_t>());
 
-    const bool keep_file_caps = sandbox::wants_file_caps(config->user.uid, config->user.gid);
+    const VmConfig::User guest_user = config->user;
     auto work = Workload::prepare(std::move(*config));
     if (!work)
         fail(work.error());
@@ -165,11 +165,14 @@ int main(int argc, char** argv) {
     // Every host resource this VM needs is open: confine the process before
     // the guest's first instruction, as `lightvm run` does (docs/security.md).
     sandbox::Policy policy;
-    for (const auto& root : vm->share_roots())
+    bool passthrough = false;
+    for (const auto& root : vm->share_roots()) {
         policy.dirs.push_back({root.fd, root.read_only});
+        passthrough = passthrough || !root.mapped;
+    }
     if (detached)  // its log rotates there
         policy.dirs.push_back({msg->fds[3].get(), false});
-    policy.keep_file_caps = keep_file_caps;
+    policy.keep_file_caps = sandbox::wants_file_caps(guest_user.uid, guest_user.gid, passthrough);
     policy.last_words = HostTty::restore_changed;  // a raw terminal never outlives us
     if (auto entered = sandbox::enter(policy); !entered)
         fail(entered.error());

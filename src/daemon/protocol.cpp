@@ -47,6 +47,17 @@ Result<bool> get_bool(const json& j, const char* key) {
     return it->get<bool>();
 }
 
+// A share's "owner": "passthrough" (the default) or "mapped" (lightvm run --fs DIR:mapped).
+Result<ShareOwner> get_owner(const json& share) {
+    auto it = share.find("owner");
+    if (it == share.end())
+        return ShareOwner::Passthrough;
+    auto owner = it->is_string() ? share_owner_from_name(it->get<std::string>()) : std::nullopt;
+    if (!owner)
+        return tl::unexpected(bad("shares.owner", "must be \"passthrough\" or \"mapped\""));
+    return *owner;
+}
+
 Result<void> absolute(const std::string& path, const char* field) {
     if (path.empty() || path[0] != '/')
         return tl::unexpected(bad(field, "'" + path + "' must be an absolute path"));
@@ -204,14 +215,15 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
             return tl::unexpected(bad("shares", "must be an array"));
         for (const auto& s : *it) {
             if (!s.is_object())
-                return tl::unexpected(bad("shares", "entries must be objects {host, guest, ro}"));
-            TRY(reject_unknown_fields(s, {"host", "guest", "ro"}, "shares"));
+                return tl::unexpected(bad("shares", "entries must be objects {host, guest, ro, owner}"));
+            TRY(reject_unknown_fields(s, {"host", "guest", "ro", "owner"}, "shares"));
             ShareSpec spec;
             spec.host_path = TRY(get_string(s, "host", true));
             TRY(absolute(spec.host_path, "shares.host"));
             std::string guest = TRY(get_string(s, "guest", false));
             spec.guest_path = TRY(normalise_guest_path(guest.empty() ? spec.host_path : guest));
             spec.read_only = TRY(get_bool(s, "ro"));
+            spec.owner = TRY(get_owner(s));
             c.shares.push_back(std::move(spec));
         }
     }
@@ -254,7 +266,10 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
 json config_to_json(const VmConfig& c) {
     json shares = json::array(), disks = json::array();
     for (const auto& s : c.shares)
-        shares.push_back({{"host", s.host_path}, {"guest", s.guest_path}, {"ro", s.read_only}});
+        shares.push_back({{"host", s.host_path},
+                          {"guest", s.guest_path},
+                          {"ro", s.read_only},
+                          {"owner", share_owner_name(s.owner)}});
     for (const auto& d : c.disks)
         disks.push_back({{"path", d.path}, {"ro", d.read_only}});
     return json{{"app", c.app_path},
@@ -307,7 +322,8 @@ Result<VmConfig> config_from_json(const json& j) {
     if (auto it = j.find("shares"); it != j.end() && it->is_array())
         for (const auto& s : *it)
             if (s.is_object())
-                c.shares.push_back(ShareSpec{str(s, "host"), str(s, "guest"), flag(s, "ro")});
+                c.shares.push_back(ShareSpec{str(s, "host"), str(s, "guest"), flag(s, "ro"),
+                                             share_owner_from_name(str(s, "owner")).value_or(ShareOwner::Passthrough)});
     if (auto it = j.find("disks"); it != j.end() && it->is_array())
         for (const auto& d : *it)
             if (d.is_object())

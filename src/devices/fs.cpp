@@ -4,6 +4,7 @@
 
 #include <sys/sendfile.h>
 #include <sys/statvfs.h>
+#include <sys/xattr.h>
 
 #include <algorithm>
 #include <array>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "devices/fs_host.hpp"
+#include "devices/fs_owner.hpp"
 
 namespace lightvm {
 
@@ -34,6 +36,12 @@ Result<FsDevice> FsDevice::create(std::vector<FsShare> shares) {
                 return make_error(ErrorKind::BadInput, where, "not a directory");
             return sys_error(where);
         }
+        // A mapped share keeps owners in user.* attributes: a writable one
+        // on a file system without them is refused now, not at each chown.
+        if (share.mapped && !share.read_only &&
+            ::getxattr(proc_fd_path(fd.get()).c_str(), fs_owner::kAttr, nullptr, 0) < 0 && errno == EOPNOTSUPP)
+            return make_error(ErrorKind::BadInput, where,
+                              "mapped ownership needs user.* extended attributes, which this file system lacks");
         dev.m_roots.push_back(std::move(fd));
     }
     dev.m_shares = std::move(shares);
@@ -59,6 +67,7 @@ Result<int64_t> FsDevice::with_stat(GuestMemory& mem, const abi::HcFs& hc, Resul
     struct stat st{};
     if (!h || ::fstat(h->fd.get(), &st) < 0)
         return opened;  // the guest sees no stat: st_mode 0 caches nothing
+    guest_view(h->share, h->fd.get(), nullptr, st);
     auto out = mem.span(hc.buf, sizeof st);
     if (!out || hc.len < sizeof st) {
         abi::HcFs close{};

@@ -56,6 +56,9 @@ struct FsShare {
     std::string host_path;
     std::string guest_path;
     bool read_only = false;
+    // The mapped ownership model (devices/fs_owner.hpp): the guest's owner,
+    // group and mode are the user.lightvm.owner attribute's, not the host's.
+    bool mapped = false;
 };
 
 class FsDevice {
@@ -155,6 +158,7 @@ private:
     // kFsListTree (fs_tree.cpp).
     struct TreeOut {
         std::span<uint8_t> out;
+        uint32_t share = 0;  // whose files are listed (their stats go through guest_view())
         uint64_t used = 0;
         uint32_t blocks = 0;
     };
@@ -204,6 +208,16 @@ private:
     int64_t lock_get(abi::FsLock& l, int fd);
     int lock_fd(const abi::HcFs& hc, const abi::FsLock& l, UniqueFd* temporary);
     static int64_t list_user_xattrs(const std::string& proc_path, std::span<uint8_t> out);
+
+    // The mapped ownership model (fs_owner.cpp, fs_owner.hpp).
+    bool mapped(uint32_t share) const;
+    // The stat the guest is shown of the file at fd, or of the entry `name`
+    // of directory fd: every struct stat for the guest passes through here.
+    void guest_view(uint32_t share, int fd, const char* name, struct stat& st) const;
+    int64_t mapped_chown(int fd, bool o_path, int64_t uid, int64_t gid);
+    int64_t mapped_chmod(int fd, bool o_path, uint32_t mode);
+    int64_t mapped_access(int fd, uint32_t mode) const;
+    void new_owner(const abi::HcFs& hc, uint32_t share, int dirfd, const char* name, uint32_t mode);
 
     // Path plumbing. Inner Results carry guest faults; the int64_t inside
     // is 0 or -errno for the guest.

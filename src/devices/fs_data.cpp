@@ -12,6 +12,7 @@
 
 #include "common/stop.hpp"
 #include "devices/fs_host.hpp"
+#include "devices/fs_owner.hpp"
 
 namespace lightvm {
 
@@ -78,7 +79,9 @@ Result<int64_t> FsDevice::op_open(GuestMemory& mem, abi::HcFs& hc) {
 // file): a swap in between is EAGAIN (the caller looks again).
 int64_t FsDevice::open_checked(abi::HcFs& hc, const Base& b, const std::string& path, uint32_t host,
                                const struct stat* before) {
-    uint64_t mode = (host & O_CREAT) ? host_mode(hc.mode, false) : 0;  // openat2 insists on 0 otherwise
+    uint64_t mode = 0;  // openat2 insists on 0 without O_CREAT
+    if (host & O_CREAT)
+        mode = mapped(b.share) ? fs_owner::host_mode(hc.mode, false) : host_mode(hc.mode, false);
     int fd = host_openat2(b.fd, path.empty() ? "." : path.c_str(), host | O_NONBLOCK | O_NOCTTY, mode,
                           resolve_flags(b));
     if (fd < 0)
@@ -90,7 +93,7 @@ int64_t FsDevice::open_checked(abi::HcFs& hc, const Base& b, const std::string& 
     if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
         return -ENXIO;
     if (!before && (host & O_CREAT) && st.st_size == 0)  // made now (or empty and unlooked-at: O_EXCL races aside)
-        give_to_guest(hc, fd, "");
+        new_owner(hc, b.share, fd, "", hc.mode & 07777);
     if (before && (st.st_dev != before->st_dev || st.st_ino != before->st_ino ||
                    (st.st_mode & S_IFMT) != (before->st_mode & S_IFMT)))
         return -EAGAIN;
@@ -286,6 +289,7 @@ Result<int64_t> FsDevice::op_fstat(GuestMemory& mem, const abi::HcFs& hc) {
     struct stat st{};
     if (::fstat(h->fd.get(), &st) < 0)
         return neg_errno();
+    guest_view(h->share, h->fd.get(), nullptr, st);
     std::memcpy(out.data(), &st, sizeof st);
     return 0;
 }
@@ -313,8 +317,11 @@ void FsDevice::hide_above_root(const Handle& h, uint8_t* buf, uint64_t n, uint8_
             if (is_root) {
                 uint64_t ino = self.st_ino;
                 std::memcpy(buf + off, &ino, sizeof ino);
-                if (stats && i < cap)
-                    std::memcpy(stats + i * sizeof(struct stat), &self, sizeof self);
+                if (stats && i < cap) {
+                    struct stat seen = self;
+                    guest_view(h.share, h.fd.get(), nullptr, seen);
+                    std::memcpy(stats + i * sizeof(struct stat), &seen, sizeof seen);
+                }
             }
         }
         off += reclen;
@@ -378,9 +385,10 @@ Result<int64_t> FsDevice::op_getdents_plus(GuestMemory& mem, abi::HcFs& hc) {
         const char* name = reinterpret_cast<const char*>(buf.data() + off + 19);
         size_t max_name = reclen - 19;
         struct stat st{};
-        if (strnlen(name, max_name) < max_name &&
-            ::fstatat(h->fd.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        if (strnlen(name, max_name) == max_name || ::fstatat(h->fd.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0)
             st = {};
+        else
+            guest_view(h->share, h->fd.get(), name, st);
         std::memcpy(stats.data() + i * kStat, &st, kStat);
         if (S_ISLNK(st.st_mode) && links.size() - used >= sizeof(abi::FsLinkRecord))
             used += link_record(h->fd.get(), name, static_cast<uint32_t>(i), links.subspan(used));

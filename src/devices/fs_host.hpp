@@ -91,6 +91,18 @@ inline bool is_special(const std::string& name) { return name.empty() || name ==
 // take a path (kernels without fchmodat2).
 inline std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
+// chmod of exactly the file at fd (o_path: an O_PATH fd, a resolved path
+// or a share root; else an open handle). 0 or -errno.
+inline int64_t host_chmod(int fd, bool o_path, mode_t mode) {
+    if (::syscall(kSysFchmodat2, fd, "", mode, AT_EMPTY_PATH) == 0)
+        return 0;
+    if (errno != ENOSYS)
+        return neg_errno();
+    // Before Linux 6.6: fchmod cannot take O_PATH fds, their /proc link can.
+    int r = o_path ? ::chmod(proc_fd_path(fd).c_str(), mode) : ::fchmod(fd, mode);
+    return r < 0 ? neg_errno() : 0;
+}
+
 inline Result<void> write_result(GuestMemory& mem, uint64_t arg_gpa, int64_t result, uint64_t aux) {
     TRY(mem.write(arg_gpa + offsetof(abi::HcFs, result), result));
     return mem.write(arg_gpa + offsetof(abi::HcFs, aux), aux);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "devices/fs_host.hpp"
+#include "devices/fs_owner.hpp"
 
 namespace lightvm {
 
@@ -36,6 +37,7 @@ Result<int64_t> FsDevice::op_stat(GuestMemory& mem, const abi::HcFs& hc) {
     struct stat st{};
     if (::fstat(t.fd, &st) < 0)
         return neg_errno();
+    guest_view(b.share, t.fd, nullptr, st);
     std::memcpy(out.data(), &st, sizeof st);
     return 0;
 }
@@ -80,26 +82,23 @@ Result<int64_t> FsDevice::op_chmod(GuestMemory& mem, const abi::HcFs& hc) {
         return r;
     if (b.read_only)
         return -EROFS;
+    const bool o_path = t.owned.valid() || !b.is_handle;  // resolved here, or a share root
+    if (mapped(b.share))
+        return mapped_chmod(t.fd, o_path, hc.mode);
     struct stat st{};
     if (::fstat(t.fd, &st) < 0)
         return neg_errno();
-    mode_t mode = host_mode(hc.mode, S_ISDIR(st.st_mode));
-    if (::syscall(kSysFchmodat2, t.fd, "", mode, AT_EMPTY_PATH) == 0)
-        return 0;
-    if (errno != ENOSYS)
-        return neg_errno();
-    // Before Linux 6.6: fchmod cannot take O_PATH fds, their /proc link can.
-    bool o_path = t.owned.valid() || !b.is_handle;  // resolved here, or a share root
-    int r = o_path ? ::chmod(proc_fd_path(t.fd).c_str(), mode) : ::fchmod(t.fd, mode);
-    return r < 0 ? neg_errno() : 0;
+    return host_chmod(t.fd, o_path, host_mode(hc.mode, S_ISDIR(st.st_mode)));
 }
 
 // Extended attributes: the host file's user.* attributes, where its file
 // system has them (else the host's EOPNOTSUPP). Other namespaces are
 // refused here and hidden from lists: security.* and trusted.* are the
-// host's business, and system.* (ACLs) would grant access on the host. The
-// *xattr calls take the resolved O_PATH fd's /proc link, so they act on
-// exactly what was resolved inside the share.
+// host's business, and system.* (ACLs) would grant access on the host.
+// user.lightvm.* is lightvm's (the mapped model's owner, fs_owner.hpp), in
+// every share: not listed, absent to get (ENODATA), EPERM to set or
+// remove. The *xattr calls take the resolved O_PATH fd's /proc link, so
+// they act on exactly what was resolved inside the share.
 Result<int64_t> FsDevice::op_xattr(GuestMemory& mem, const abi::HcFs& hc) {
     constexpr uint64_t kNameMax = 255, kSizeMax = 65536;  // XATTR_NAME_MAX, XATTR_SIZE_MAX
     uint32_t op = hc.flags & ~abi::kXattrNoFollow;
@@ -127,6 +126,8 @@ Result<int64_t> FsDevice::op_xattr(GuestMemory& mem, const abi::HcFs& hc) {
         return r;
     if ((op == abi::kXattrSet || op == abi::kXattrRemove) && b.read_only)
         return -EROFS;
+    if (op != abi::kXattrList && name.starts_with(fs_owner::kReservedPrefix))
+        return op == abi::kXattrGet ? -ENODATA : -EPERM;
     std::string p = proc_fd_path(t.fd);
     ssize_t r = 0;
     switch (op) {
@@ -145,7 +146,7 @@ Result<int64_t> FsDevice::op_xattr(GuestMemory& mem, const abi::HcFs& hc) {
     return r < 0 ? neg_errno() : r;
 }
 
-// The user.* names of the host file's list, in its order.
+// The user.* names of the host file's list, in its order, but lightvm's own.
 int64_t FsDevice::list_user_xattrs(const std::string& proc_path, std::span<uint8_t> out) {
     std::vector<char> all(65536);
     ssize_t n = ::listxattr(proc_path.c_str(), all.data(), all.size());
@@ -154,8 +155,9 @@ int64_t FsDevice::list_user_xattrs(const std::string& proc_path, std::span<uint8
     std::string names;
     for (ssize_t i = 0; i < n;) {
         size_t len = ::strnlen(all.data() + i, static_cast<size_t>(n - i));
-        if (len > 5 && std::memcmp(all.data() + i, "user.", 5) == 0)
-            names.append(all.data() + i, len + 1);
+        std::string_view name(all.data() + i, len);
+        if (name.size() > 5 && name.starts_with("user.") && !name.starts_with(fs_owner::kReservedPrefix))
+            names.append(name).push_back('\0');
         i += static_cast<ssize_t>(len) + 1;
     }
     if (out.empty())
@@ -166,11 +168,11 @@ int64_t FsDevice::list_user_xattrs(const std::string& proc_path, std::span<uint8
     return static_cast<int64_t>(names.size());
 }
 
-// Ownership passes through: the host decides (a monitor without CAP_CHOWN
-// may only give a file to a group it is in, or leave it as it is), and its
-// EPERM reaches the guest instead of a silent no-op. AT_EMPTY_PATH on the
-// O_PATH fd acts on exactly what was resolved inside the share (the link
-// itself for lchown).
+// Passthrough: the host decides (a monitor without CAP_CHOWN may only give
+// a file to a group it is in, or leave it as it is), and its EPERM reaches
+// the guest instead of a silent no-op. AT_EMPTY_PATH on the O_PATH fd acts
+// on exactly what was resolved inside the share (the link itself for
+// lchown). Mapped: the attribute changes instead (fs_owner.cpp).
 Result<int64_t> FsDevice::op_chown(GuestMemory& mem, const abi::HcFs& hc) {
     if (hc.flags & ~static_cast<uint32_t>(AT_SYMLINK_NOFOLLOW))
         return -EINVAL;
@@ -180,6 +182,8 @@ Result<int64_t> FsDevice::op_chown(GuestMemory& mem, const abi::HcFs& hc) {
         return r;
     if (b.read_only)
         return -EROFS;
+    if (mapped(b.share))
+        return mapped_chown(t.fd, t.owned.valid() || !b.is_handle, hc.offset, hc.offset2);
     auto uid = static_cast<uid_t>(hc.offset), gid = static_cast<gid_t>(hc.offset2);
     return ::fchownat(t.fd, "", uid, gid, AT_EMPTY_PATH) < 0 ? neg_errno() : 0;
 }
@@ -195,6 +199,8 @@ Result<int64_t> FsDevice::op_access(GuestMemory& mem, const abi::HcFs& hc) {
         return r;
     if ((hc.mode & W_OK) && b.read_only)
         return -EROFS;
+    if (mapped(b.share))
+        return mapped_access(t.fd, hc.mode);
     long r = ::syscall(SYS_faccessat2, t.fd, "", hc.mode, AT_EMPTY_PATH | (hc.flags & AT_EACCESS));
     return r < 0 ? neg_errno() : 0;
 }
@@ -213,9 +219,12 @@ Result<int64_t> FsDevice::op_mkdir(GuestMemory& mem, const abi::HcFs& hc) {
         return -EROFS;
     if (is_special(n.name))
         return -EEXIST;
-    if (::mkdirat(n.parent.fd, n.name.c_str(), host_mode(hc.mode, true)) < 0)
+    // Linux's mkdir keeps only the permission and sticky bits it is given.
+    const uint32_t mode = hc.mode & 01777;
+    const mode_t bits = mapped(b.share) ? fs_owner::host_mode(mode, true) : host_mode(mode, true);
+    if (::mkdirat(n.parent.fd, n.name.c_str(), bits) < 0)
         return neg_errno();
-    give_to_guest(hc, n.parent.fd, n.name.c_str());
+    new_owner(hc, b.share, n.parent.fd, n.name.c_str(), mode);
     return 0;
 }
 
@@ -234,10 +243,13 @@ Result<int64_t> FsDevice::op_mknod(GuestMemory& mem, const abi::HcFs& hc) {
     mode_t type = hc.mode & S_IFMT;
     if (type != S_IFIFO && type != S_IFSOCK && type != S_IFREG)
         return -EPERM;
-    mode_t mode = type | host_mode(hc.mode & 07777, false);
+    // Mapped: a regular file carries its mode in the attribute; FIFOs and
+    // socket nodes cannot, so they get the host bits as in passthrough.
+    const bool attr = mapped(b.share) && type == S_IFREG;
+    mode_t mode = type | (attr ? fs_owner::host_mode(hc.mode, false) : host_mode(hc.mode & 07777, false));
     if (::mknodat(n.parent.fd, n.name.c_str(), mode, 0) < 0)
         return neg_errno();
-    give_to_guest(hc, n.parent.fd, n.name.c_str());
+    new_owner(hc, b.share, n.parent.fd, n.name.c_str(), hc.mode & 07777);
     return 0;
 }
 
@@ -320,7 +332,7 @@ Result<int64_t> FsDevice::op_symlink(GuestMemory& mem, const abi::HcFs& hc) {
     std::string name = n.trailing_slash ? n.name + "/" : n.name;
     if (::symlinkat(target.c_str(), n.parent.fd, name.c_str()) < 0)
         return neg_errno();
-    give_to_guest(hc, n.parent.fd, n.name.c_str());
+    new_owner(hc, b.share, n.parent.fd, n.name.c_str(), 0777);
     return 0;
 }
 

@@ -98,6 +98,8 @@ bool FsDevice::tree_block(int fd, const std::string& rel, TreeOut& t, uint64_t l
         const char* name = names[i].name;
         if (!name || ::fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
             st = {};  // st_nlink 0: unknown, the guest asks again
+        else
+            guest_view(t.share, fd, name, st);
         std::memcpy(stats + i * kStat, &st, kStat);
         if (S_ISLNK(st.st_mode) && link_room - link_bytes > sizeof(abi::FsLinkRecord))
             link_bytes += link_record(fd, name, static_cast<uint32_t>(i), {links + link_bytes, link_room - link_bytes});
@@ -199,6 +201,7 @@ Result<int64_t> FsDevice::op_list_tree(GuestMemory& mem, abi::HcFs& hc) {
     Handle* h = handle(hc.handle);
     if (!h)
         return -EBADF;
+    t.share = h->share;
     // A descriptor of its own: the handle's position stays where it is.
     UniqueFd dir(::openat(h->fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK));
     if (!dir.valid())
@@ -237,6 +240,7 @@ Result<int64_t> FsDevice::list_tree_resumed(GuestMemory& mem, abi::HcFs& hc, Tre
     Target root;
     if (int64_t r = TRY(resolve_request(mem, hc, true, b, root)); r < 0)
         return r;
+    t.share = b.share;
     UniqueFd dir(::openat(root.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK));
     if (!dir.valid())
         return neg_errno();

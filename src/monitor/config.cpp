@@ -82,21 +82,76 @@ std::string absolute_host_path(const std::string& p) {
 }
 }  // namespace
 
+const char* share_owner_name(ShareOwner owner) { return owner == ShareOwner::Mapped ? "mapped" : "passthrough"; }
+
+std::optional<ShareOwner> share_owner_from_name(std::string_view name) {
+    if (name == "passthrough")
+        return ShareOwner::Passthrough;
+    if (name == "mapped")
+        return ShareOwner::Mapped;
+    return std::nullopt;
+}
+
+namespace {
+
+// The option list after a share's last colon: "ro,mapped". Every word
+// must be known; ro/rw and mapped/passthrough exclude each other.
+Result<void> apply_share_options(std::string_view list, const char* flag, std::string_view whole, ShareSpec& s) {
+    auto bad = [&](const std::string& why) {
+        std::string msg = why;  // appended, not concatenated: GCC 12's bogus -Wrestrict (bug 105329)
+        msg.append(" in '").append(whole).append("' (options: ro, rw, mapped, passthrough)");
+        return make_error(ErrorKind::BadInput, flag, msg);
+    };
+    bool seen[4] = {};  // ro, rw, mapped, passthrough
+    static constexpr std::string_view kWords[4] = {"ro", "rw", "mapped", "passthrough"};
+    for (size_t at = 0; at <= list.size();) {
+        size_t comma = std::min(list.find(',', at), list.size());
+        std::string_view word = list.substr(at, comma - at);
+        auto it = std::find(std::begin(kWords), std::end(kWords), word);
+        if (it == std::end(kWords))
+            return bad(word.empty() ? std::string("empty option") : "unknown option '" + std::string(word) + "'");
+        seen[it - std::begin(kWords)] = true;
+        at = comma + 1;
+    }
+    if (seen[0] && seen[1])
+        return bad("'ro' and 'rw' conflict");
+    if (seen[2] && seen[3])
+        return bad("'mapped' and 'passthrough' conflict");
+    s.read_only = seen[0];
+    s.owner = seen[2] ? ShareOwner::Mapped : ShareOwner::Passthrough;
+    return {};
+}
+
+// Takes a trailing ":OPTS" off text into s. A guest path is absolute, so a
+// last field without a '/' can only be meant as options.
+Result<std::string_view> take_share_options(std::string_view text, const char* flag, ShareSpec& s) {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos || text.find('/', colon) != std::string_view::npos)
+        return text;
+    TRY(apply_share_options(text.substr(colon + 1), flag, text, s));
+    return text.substr(0, colon);
+}
+
+}  // namespace
+
 Result<ShareSpec> parse_share(std::string_view text) {
     ShareSpec s;
-    std::string t(text);
-    if (t.size() > 3 && t.compare(t.size() - 3, 3, ":ro") == 0) {
-        s.read_only = true;
-        t.resize(t.size() - 3);
-    } else if (t.size() > 3 && t.compare(t.size() - 3, 3, ":rw") == 0) {
-        t.resize(t.size() - 3);
-    }
+    std::string t(TRY(take_share_options(text, "--fs", s)));
     auto colon = t.find(':');
     s.host_path = t.substr(0, colon);
     if (s.host_path.empty())
         return make_error(ErrorKind::BadInput, "--fs", "missing host directory in '" + std::string(text) + "'");
     std::string guest = colon == std::string::npos ? absolute_host_path(s.host_path) : t.substr(colon + 1);
     s.guest_path = TRY(normalise_guest_path(guest));
+    return s;
+}
+
+Result<ShareSpec> parse_rootfs(std::string_view text) {
+    ShareSpec s;
+    s.host_path = std::string(TRY(take_share_options(text, "--rootfs", s)));
+    if (s.host_path.empty())
+        return make_error(ErrorKind::BadInput, "--rootfs", "missing directory in '" + std::string(text) + "'");
+    s.guest_path = "/";
     return s;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,12 +14,25 @@
 
 namespace lightvm {
 
-// A host directory shown to the guest (--fs HOSTDIR[:GUESTPATH][:ro], --rootfs).
+// Who the guest sees owning a share's files (docs/compat.md, "Users and
+// permissions"):
+//   Passthrough: the host's owners and modes; chown and the owners of new
+//     files go to the host (a root monitor keeps CAP_CHOWN for --user);
+//   Mapped: the guest's owner, group and mode of each file live in its
+//     user.lightvm.owner attribute; the host's owners never change.
+enum class ShareOwner : uint8_t { Passthrough, Mapped };
+// "passthrough" / "mapped": the --fs option words, the API's "owner".
+const char* share_owner_name(ShareOwner owner);
+std::optional<ShareOwner> share_owner_from_name(std::string_view name);
+
+// A host directory shown to the guest (--fs HOSTDIR[:GUESTPATH][:OPTS], --rootfs DIR[:OPTS]).
 struct ShareSpec {
     std::string host_path;
     std::string guest_path;  // absolute, normalised
     bool read_only = false;
+    ShareOwner owner = ShareOwner::Passthrough;
 };
+
 
 // A tmpfs in guest RAM (--tmpfs PATH[:SIZE]).
 struct TmpfsSpec {
@@ -160,10 +174,15 @@ struct VmConfig {
 // "256M", "1G", "64MiB", "1048576" -> bytes. Rejects junk, zero, overflow.
 Result<uint64_t> parse_size(std::string_view text);
 
-// "--fs HOSTDIR[:GUESTPATH][:ro]" -> ShareSpec. Without GUESTPATH the
+// "--fs HOSTDIR[:GUESTPATH][:OPTS]" -> ShareSpec. Without GUESTPATH the
 // directory appears at its absolute host path, so relative paths inside the
-// guest mean what they mean on the host.
+// guest mean what they mean on the host. OPTS is a comma-separated list of
+// ro, rw, mapped, passthrough; the last colon field is one when it has no
+// '/' (a guest path is absolute), and then every word must be known and
+// ro/rw, mapped/passthrough must not conflict (one-line errors otherwise).
 Result<ShareSpec> parse_share(std::string_view text);
+// "--rootfs DIR[:OPTS]" -> the share at "/", options as for --fs.
+Result<ShareSpec> parse_rootfs(std::string_view text);
 // "--disk FILE[:ro]" -> DiskSpec.
 Result<DiskSpec> parse_disk(std::string_view text);
 // "--tmpfs PATH[:SIZE]" -> TmpfsSpec.

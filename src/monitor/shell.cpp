@@ -87,7 +87,8 @@ std::vector<Vm::ShareRoot> Vm::share_roots() const {
     std::vector<ShareRoot> roots;
     if (m->work && m->work->fs)
         for (size_t i = 0; i < m->work->fs->shares().size(); ++i)
-            roots.push_back({m->work->fs->root_fd(i), m->work->fs->shares()[i].read_only});
+            roots.push_back({m->work->fs->root_fd(i), m->work->fs->shares()[i].read_only,
+                             m->work->fs->shares()[i].mapped});
     return roots;
 }
 void Vm::set_time_base(uint64_t ns) { m->time_base = ns; }

@@ -182,7 +182,7 @@ Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report) {
     snap.max_procs = cfg.max_procs;
     snap.vcpus.push_back(TRY(save_vcpu(s.vcpu)));
     for (const auto& sh : cfg.shares)
-        snap.shares.push_back({sh.host_path, sh.guest_path, sh.read_only});
+        snap.shares.push_back({sh.host_path, sh.guest_path, sh.read_only, sh.owner == ShareOwner::Mapped});
     if (s.work->fs)
         snap.handles = TRY(s.work->fs->save_handles());
     for (const auto& d : s.work->disks)
@@ -233,7 +233,8 @@ Result<void> prepare_restore(WorkloadState& w) {
     cfg.max_procs = snap.max_procs ? snap.max_procs : cfg.max_procs;
     cfg.shares.clear();
     for (const auto& sh : snap.shares)
-        cfg.shares.push_back({sh.host_path, sh.guest_path, sh.read_only});
+        cfg.shares.push_back(
+            {sh.host_path, sh.guest_path, sh.read_only, sh.mapped ? ShareOwner::Mapped : ShareOwner::Passthrough});
     cfg.disks.clear();
     for (const auto& d : snap.disks)
         cfg.disks.push_back({d.path, d.read_only});
@@ -247,7 +248,7 @@ Result<void> prepare_restore(WorkloadState& w) {
     if (!cfg.shares.empty()) {
         std::vector<FsShare> shares;
         for (const auto& sh : cfg.shares)
-            shares.push_back(FsShare{sh.host_path, sh.guest_path, sh.read_only});
+            shares.push_back(FsShare{sh.host_path, sh.guest_path, sh.read_only, sh.owner == ShareOwner::Mapped});
         w.fs = TRY(FsDevice::create(std::move(shares)));
         w.fs->set_streams(cfg.stdout_fd, cfg.stderr_fd);
         TRY(w.fs->restore_handles(snap.handles));

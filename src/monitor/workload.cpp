@@ -80,7 +80,7 @@ Result<Workload> Workload::prepare(VmConfig config) {
     if (!cfg.shares.empty()) {
         std::vector<FsShare> shares;
         for (const auto& sh : cfg.shares)
-            shares.push_back(FsShare{sh.host_path, sh.guest_path, sh.read_only});
+            shares.push_back(FsShare{sh.host_path, sh.guest_path, sh.read_only, sh.owner == ShareOwner::Mapped});
         s.fs = TRY(FsDevice::create(std::move(shares)));
         s.fs->set_streams(cfg.stdout_fd, cfg.stderr_fd);
         // The app's pages are mapped from its file: as on Linux, the guest

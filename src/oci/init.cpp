@@ -120,10 +120,13 @@ void container_init(InitArgs a) {
         ::_exit(1);
     prepare_monitor_process();
     sandbox::Policy policy;
-    for (const auto& root : vm->share_roots())
+    bool passthrough = false;
+    for (const auto& root : vm->share_roots()) {
         policy.dirs.push_back({root.fd, root.read_only});
+        passthrough = passthrough || !root.mapped;
+    }
     policy.host_network = uses_host_sockets(a.spec.vm.net);
-    policy.keep_file_caps = sandbox::wants_file_caps(a.spec.vm.user.uid, a.spec.vm.user.gid);
+    policy.keep_file_caps = sandbox::wants_file_caps(a.spec.vm.user.uid, a.spec.vm.user.gid, passthrough);
     if (auto entered = sandbox::enter(policy); !entered) {
         std::fprintf(stderr, "lightvm-oci: %s\n", entered.error().to_string().c_str());
         ::_exit(125);

@@ -44,6 +44,22 @@ bool has_option(const std::vector<std::string>& options, const char* name) {
     return std::find(options.begin(), options.end(), name) != options.end();
 }
 
+// A bind mount's ownership model: the option lightvm.owner=mapped or
+// =passthrough (the default); another value is an error.
+Result<ShareOwner> mount_owner(const std::vector<std::string>& options, const std::string& dest) {
+    constexpr std::string_view kKey = "lightvm.owner=";
+    ShareOwner owner = ShareOwner::Passthrough;
+    for (const auto& o : options) {
+        if (!o.starts_with(kKey))
+            continue;
+        auto named = share_owner_from_name(std::string_view(o).substr(kKey.size()));
+        if (!named)
+            return bad("mounts " + dest, "option " + o + " (lightvm.owner=mapped or lightvm.owner=passthrough)");
+        owner = *named;
+    }
+    return owner;
+}
+
 Result<std::vector<Hook>> parse_hook_list(const json& j, const std::string& field) {
     std::vector<Hook> out;
     if (j.is_null())
@@ -170,7 +186,7 @@ Result<void> parse_mount(const json& m, ContainerSpec& s) {
         }
         if (dest == "/")
             return bad("mounts /", "a bind mount over / (use root.path)");
-        s.vm.shares.push_back(ShareSpec{source, dest, has_option(options, "ro")});
+        s.vm.shares.push_back(ShareSpec{source, dest, has_option(options, "ro"), TRY(mount_owner(options, dest))});
         return {};
     }
     if (type == "tmpfs") {
@@ -335,9 +351,17 @@ Result<void> parse_annotations(const json& a, ContainerSpec& s) {
             if (v != "true" && v != "false")
                 return bad("annotations " + key, "'" + v + "' is not true or false");
             s.vm.overcommit = v == "true";
+        } else if (name == "root-owner") {
+            // root has no options in the spec: its ownership model is an annotation.
+            auto owner = share_owner_from_name(v);
+            if (!owner)
+                return bad("annotations " + key, "'" + v + "' is not mapped or passthrough");
+            for (auto& share : s.vm.shares)
+                if (share.guest_path == "/" && share.host_path == s.root_path)
+                    share.owner = *owner;
         } else {
             return bad("annotations " + key, "unknown lightvm option (known: io.lightvm.memory, "
-                                             "io.lightvm.timeout, io.lightvm.overcommit)");
+                                             "io.lightvm.timeout, io.lightvm.overcommit, io.lightvm.root-owner)");
         }
     }
     return {};

@@ -220,7 +220,9 @@ Result<bool> leave_host_namespaces() {
     return sys_error("sandbox: unshare");
 }
 
-bool wants_file_caps(uint32_t guest_uid, uint32_t guest_gid) { return guest_uid != 0 || guest_gid != 0; }
+bool wants_file_caps(uint32_t guest_uid, uint32_t guest_gid, bool passthrough_share) {
+    return (guest_uid != 0 || guest_gid != 0) && passthrough_share;
+}
 
 Result<Entered> enter(const Policy& policy) {
     Entered e;

@@ -45,9 +45,10 @@ struct Policy {
     void (*last_words)() = nullptr;
 };
 
-// The guest's user is not root: a root monitor should keep the file
-// capabilities (Policy::keep_file_caps).
-bool wants_file_caps(uint32_t guest_uid, uint32_t guest_gid);
+// The guest's user is not root and a share passes ownership through to the
+// host: a root monitor should keep the file capabilities
+// (Policy::keep_file_caps). Mapped shares never change a host owner.
+bool wants_file_caps(uint32_t guest_uid, uint32_t guest_gid, bool passthrough_share);
 
 struct Entered {
     int landlock_abi = 0;  // 0: Landlock not available here (paths not confined by it)

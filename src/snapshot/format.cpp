@@ -2,6 +2,7 @@
 
 #include <cpuid.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -20,6 +21,9 @@ enum Tag : uint32_t {
     kTagHandles = 4,
     kTagDisks = 5,
     kTagMemory = 6,
+    // After the shares, only when one is mapped: a reader from before the
+    // mapped model refuses the file rather than pass ownership through.
+    kTagShareOwners = 7,
     kTagOptional = 0x80000000u,
 };
 
@@ -241,6 +245,12 @@ void put_body(Writer& w, const Snapshot& s) {
             w.u8(sh.read_only);
         }
     });
+    if (std::any_of(s.shares.begin(), s.shares.end(), [](const ShareState& sh) { return sh.mapped; }))
+        w.section(kTagShareOwners, [&] {
+            w.u32(static_cast<uint32_t>(s.shares.size()));
+            for (const auto& sh : s.shares)
+                w.u8(sh.mapped ? 1 : 0);
+        });
     w.section(kTagHandles, [&] {
         w.u32(static_cast<uint32_t>(s.handles.size()));
         for (const auto& h : s.handles) {
@@ -292,6 +302,16 @@ Result<void> get_section(uint32_t tag, Reader& r, Snapshot& s, bool& have_machin
             s.shares.push_back(std::move(sh));
         }
         break;
+    case kTagShareOwners:
+        if (r.count(abi::kMaxMounts) != s.shares.size())
+            return bad("share owners do not match the shares");
+        for (auto& sh : s.shares) {
+            uint8_t owner = r.u8();
+            if (owner > 1)
+                return bad("unknown share owner model " + std::to_string(owner));
+            sh.mapped = owner == 1;
+        }
+        break;
     case kTagHandles:
         for (size_t i = 0, n = r.count(kMaxItems); i < n && r.ok(); ++i) {
             HandleState h;
@@ -338,6 +358,7 @@ const char* tag_name(uint32_t tag) {
     case kTagMachine: return "machine";
     case kTagVcpu: return "vCPU";
     case kTagShares: return "shares";
+    case kTagShareOwners: return "share owners";
     case kTagHandles: return "open files";
     case kTagDisks: return "disks";
     case kTagMemory: return "memory";

@@ -52,6 +52,7 @@ struct FileIdentity {
 struct ShareState {
     std::string host_path, guest_path;
     bool read_only = false;
+    bool mapped = false;  // the mapped ownership model (section 7; absent: every share passes through)
 };
 
 // An open fs-device handle: reopened by path below its share at restore.

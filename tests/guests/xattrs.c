@@ -4,6 +4,9 @@
 // directory (a share or a tmpfs in the VM) and natively: the output must
 // be the same. Lists are printed sorted (file systems order them their way).
 // argv[1] = "guest": what differs by design (other namespaces, host view).
+// argv[1] = "owner" PATH: what the guest sees of lightvm's own attribute in
+// a mapped share (tests/system/mapped_owner_test.sh): PATH's list, and a
+// get, set and remove of user.lightvm.owner.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +53,15 @@ static void get(const char* path, const char* name) {
 
 int main(int argc, char** argv) {
     char buf[256], big[300];
+    if (argc > 2 && strcmp(argv[1], "owner") == 0) {
+        const char* path = argv[2];
+        long n = listxattr(path, buf, sizeof buf);
+        print_list("list", buf, n < 0 ? 0 : n);
+        get(path, "user.lightvm.owner");
+        SHOW(setxattr(path, "user.lightvm.owner", "0:0:4755", 8, 0));
+        SHOW(removexattr(path, "user.lightvm.owner"));
+        return 0;
+    }
     if (argc > 1) {
         // "guest": what differs by design. The file keeps user.kept for the
         // test to read on the host; other namespaces are refused.

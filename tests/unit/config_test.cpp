@@ -291,3 +291,108 @@ TEST(Tmpfs, ValidateRefuses) {
     cfg.shares.clear();
     EXPECT_TRUE(lightvm::validate(cfg));
 }
+
+// --fs HOST[:GUEST][:OPTS] and --rootfs DIR[:OPTS]: the option list, the
+// forms from before it (a trailing :ro/:rw), and one-line errors.
+TEST(ParseShare, OptionLists) {
+    using lightvm::ShareOwner;
+    auto s = lightvm::parse_share("/srv/data:/d:ro,mapped");
+    ASSERT_TRUE(s) << s.error().to_string();
+    EXPECT_EQ(s->host_path, "/srv/data");
+    EXPECT_EQ(s->guest_path, "/d");
+    EXPECT_TRUE(s->read_only);
+    EXPECT_EQ(s->owner, ShareOwner::Mapped);
+
+    s = lightvm::parse_share("/srv/data:/d:mapped");
+    ASSERT_TRUE(s);
+    EXPECT_FALSE(s->read_only);
+    EXPECT_EQ(s->owner, ShareOwner::Mapped);
+
+    s = lightvm::parse_share("/srv/data:mapped,rw");  // options without a guest path
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->host_path, "/srv/data");
+    EXPECT_EQ(s->guest_path, "/srv/data");
+    EXPECT_EQ(s->owner, ShareOwner::Mapped);
+
+    s = lightvm::parse_share("/srv/data:/d:passthrough,ro");
+    ASSERT_TRUE(s);
+    EXPECT_TRUE(s->read_only);
+    EXPECT_EQ(s->owner, ShareOwner::Passthrough);
+
+    // What worked before option lists still does.
+    s = lightvm::parse_share("/srv/data:/d:ro");
+    ASSERT_TRUE(s);
+    EXPECT_TRUE(s->read_only);
+    EXPECT_EQ(s->owner, ShareOwner::Passthrough);
+    s = lightvm::parse_share("/srv/data:ro");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->guest_path, "/srv/data");
+    EXPECT_TRUE(s->read_only);
+    s = lightvm::parse_share("/srv/data:/d:rw");
+    ASSERT_TRUE(s);
+    EXPECT_FALSE(s->read_only);
+    s = lightvm::parse_share("/srv/data:/d/./e/");
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->guest_path, "/d/e");
+    EXPECT_EQ(s->owner, ShareOwner::Passthrough);
+    s = lightvm::parse_share("/srv/data:/a:b/c");  // a '/' in the last field: part of the guest path
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->guest_path, "/a:b/c");
+}
+
+TEST(ParseShare, BadOptionsAreOneLineErrors) {
+    auto error = [](const char* text) {
+        auto s = lightvm::parse_share(text);
+        return s ? std::string("accepted") : s.error().to_string();
+    };
+    EXPECT_EQ(error("/srv:/d:mappd"),
+              "--fs: unknown option 'mappd' in '/srv:/d:mappd' (options: ro, rw, mapped, passthrough)");
+    EXPECT_EQ(error("/srv:/d:ro,mapd"),
+              "--fs: unknown option 'mapd' in '/srv:/d:ro,mapd' (options: ro, rw, mapped, passthrough)");
+    EXPECT_EQ(error("/srv:/d:mapped,passthrough"),
+              "--fs: 'mapped' and 'passthrough' conflict in '/srv:/d:mapped,passthrough' (options: ro, rw, mapped, "
+              "passthrough)");
+    EXPECT_EQ(error("/srv:/d:ro,rw"),
+              "--fs: 'ro' and 'rw' conflict in '/srv:/d:ro,rw' (options: ro, rw, mapped, passthrough)");
+    EXPECT_EQ(error("/srv:/d:"), "--fs: empty option in '/srv:/d:' (options: ro, rw, mapped, passthrough)");
+    EXPECT_EQ(error("/srv:/d:ro,,mapped"),
+              "--fs: empty option in '/srv:/d:ro,,mapped' (options: ro, rw, mapped, passthrough)");
+    EXPECT_EQ(error("/srv:MAPPED"), "--fs: unknown option 'MAPPED' in '/srv:MAPPED' (options: ro, rw, mapped, passthrough)");
+    EXPECT_EQ(error(":/d:mapped"), "--fs: missing host directory in ':/d:mapped'");
+    EXPECT_EQ(error("/srv:d/e"), "--fs: guest path 'd/e' must be absolute");
+}
+
+TEST(ParseShare, Rootfs) {
+    auto r = lightvm::parse_rootfs("/srv/image:ro,mapped");
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_EQ(r->host_path, "/srv/image");
+    EXPECT_EQ(r->guest_path, "/");
+    EXPECT_TRUE(r->read_only);
+    EXPECT_EQ(r->owner, lightvm::ShareOwner::Mapped);
+    r = lightvm::parse_rootfs("/srv/image:ro");
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->read_only);
+    EXPECT_EQ(r->owner, lightvm::ShareOwner::Passthrough);
+    r = lightvm::parse_rootfs("image");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->host_path, "image");
+    EXPECT_FALSE(r->read_only);
+    r = lightvm::parse_rootfs("/srv/a:b/image");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->host_path, "/srv/a:b/image");
+    auto bad = lightvm::parse_rootfs("/srv/image:mapped,bogus");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().to_string(),
+              "--rootfs: unknown option 'bogus' in '/srv/image:mapped,bogus' (options: ro, rw, mapped, passthrough)");
+    EXPECT_FALSE(lightvm::parse_rootfs(":ro"));
+}
+
+TEST(ParseShare, OwnerNames) {
+    using lightvm::ShareOwner;
+    EXPECT_STREQ(lightvm::share_owner_name(ShareOwner::Mapped), "mapped");
+    EXPECT_STREQ(lightvm::share_owner_name(ShareOwner::Passthrough), "passthrough");
+    EXPECT_EQ(lightvm::share_owner_from_name("mapped"), ShareOwner::Mapped);
+    EXPECT_EQ(lightvm::share_owner_from_name("passthrough"), ShareOwner::Passthrough);
+    EXPECT_FALSE(lightvm::share_owner_from_name("Mapped"));
+    EXPECT_FALSE(lightvm::share_owner_from_name(""));
+}

@@ -133,6 +133,34 @@ TEST(DaemonProtocol, ConfigRoundTripsToTheMonitor) {
     EXPECT_EQ(back->cpus, 3u);
 }
 
+// A share's "owner" (lightvm run --fs DIR:GUEST:mapped): through the API,
+// to the monitor and back; passthrough when absent.
+TEST(DaemonProtocol, ShareOwnerRoundTrips) {
+    auto r = parse_create_request(R"({"app":"/a","shares":[{"host":"/srv","guest":"/s","owner":"mapped"},
+        {"host":"/p","guest":"/p","ro":true,"owner":"passthrough"},{"host":"/q"}]})");
+    ASSERT_TRUE(r) << r.error().to_string();
+    ASSERT_EQ(r->config.shares.size(), 3u);
+    EXPECT_EQ(r->config.shares[0].owner, ShareOwner::Mapped);
+    EXPECT_EQ(r->config.shares[1].owner, ShareOwner::Passthrough);
+    EXPECT_EQ(r->config.shares[2].owner, ShareOwner::Passthrough);
+    json sent = config_to_json(r->config);
+    EXPECT_EQ(sent["shares"][0]["owner"], "mapped");
+    EXPECT_EQ(sent["shares"][1]["owner"], "passthrough");
+    auto back = config_from_json(sent);
+    ASSERT_TRUE(back) << back.error().to_string();
+    ASSERT_EQ(back->shares.size(), 3u);
+    EXPECT_EQ(back->shares[0].owner, ShareOwner::Mapped);
+    EXPECT_FALSE(back->shares[0].read_only);
+    EXPECT_EQ(back->shares[1].owner, ShareOwner::Passthrough);
+    EXPECT_TRUE(back->shares[1].read_only);
+    EXPECT_EQ(back->shares[2].owner, ShareOwner::Passthrough);
+    EXPECT_EQ(error_of(R"({"app":"/a","shares":[{"host":"/s","owner":"xattr"}]})"),
+              "shares.owner: must be \"passthrough\" or \"mapped\"");
+    EXPECT_EQ(error_of(R"({"app":"/a","shares":[{"host":"/s","owner":true}]})"),
+              "shares.owner: must be \"passthrough\" or \"mapped\"");
+    EXPECT_EQ(error_of(R"({"app":"/a","shares":[{"host":"/s","own":"mapped"}]})"), "shares: unknown field 'own'");
+}
+
 TEST(DaemonProtocol, RestoreRequests) {
     auto r = parse_create_request(R"({"restore":"/snaps/web","name":"web-2","rm":true,"prefault":true,"timeout":5})");
     ASSERT_TRUE(r) << r.error().to_string();

@@ -10,7 +10,11 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sched.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -42,6 +46,7 @@
 #include <gtest/gtest.h>
 
 #include "common/stop.hpp"
+#include "devices/fs_owner.hpp"
 #include "lightvm/abi.h"
 
 // Requests are written as designated initializers naming only the fields an
@@ -1790,6 +1795,392 @@ TEST_F(FsTreeTest, ShareRootListingHidesWhatIsAbove) {
     struct stat st;
     std::memcpy(&st, stats + static_cast<uint64_t>(idx) * sizeof st, sizeof st);
     EXPECT_EQ(st.st_ino, host_lstat(m_share).st_ino) << "the stat of `..` is the root's own";
+}
+
+// ---------------------------------------------------------------------------
+// The mapped ownership model (devices/fs_owner.hpp): share 0 and the
+// read-only share 2 are mapped, share 1 (/mnt) passes through.
+// ---------------------------------------------------------------------------
+
+TEST(FsOwnerAttr, FormatAndParse) {
+    using fs_owner::Owner;
+    EXPECT_EQ(fs_owner::format({1234, 5678, 04750}), "1234:5678:4750");
+    EXPECT_EQ(fs_owner::format({0, 0, 0}), "0:0:0");
+    EXPECT_EQ(fs_owner::format({4294967295u, 1, 07777}), "4294967295:1:7777");
+    EXPECT_EQ(fs_owner::parse("1234:5678:4750"), (Owner{1234, 5678, 04750}));
+    EXPECT_EQ(fs_owner::parse("0:0:0"), (Owner{0, 0, 0}));
+    EXPECT_EQ(fs_owner::parse("4294967295:4294967295:7777"), (Owner{4294967295u, 4294967295u, 07777}));
+    for (const char* bad : {"", "1:2", "1:2:3:4", "a:2:3", "1:2:8", "1:2:17777", "-1:2:3", "+1:2:3", " 1:2:3",
+                            "1:2:3 ", "1::3", ":1:3", "1:2:", "4294967296:0:0", "1:2:3\n"})
+        EXPECT_FALSE(fs_owner::parse(bad)) << bad;
+    EXPECT_EQ(fs_owner::host_mode(04750, false), 0750u) << "no set-id bits, owner rw kept";
+    EXPECT_EQ(fs_owner::host_mode(0, false), 0600u);
+    EXPECT_EQ(fs_owner::host_mode(01000, true), 0700u) << "a directory: owner rwx, no sticky bit";
+    EXPECT_EQ(fs_owner::mode_after_chown(06755, false), 0755u) << "Linux drops both (group exec)";
+    EXPECT_EQ(fs_owner::mode_after_chown(06745, false), 02745u) << "set-group-ID without group exec stays";
+    EXPECT_EQ(fs_owner::mode_after_chown(07755, true), 07755u) << "directories keep theirs";
+}
+
+class FsMappedTest : public FsTreeTest {
+protected:
+    void SetUp() override {
+        FsTreeTest::SetUp();
+        ::umask(0);  // as the monitor's (monitor/process_setup.hpp): host modes below are exact
+        if (::setxattr((m_share + "/file").c_str(), "user.probe", "1", 1, 0) != 0)
+            GTEST_SKIP() << "SKIPPED: the host file system has no user.* attributes";
+        ::removexattr((m_share + "/file").c_str(), "user.probe");
+        m_dev.reset();
+        auto dev = FsDevice::create(
+            {{m_share, "/", false, true}, {m_share2, "/mnt", false, false}, {m_ro, "/ro", true, true}});
+        ASSERT_TRUE(dev) << dev.error().to_string();
+        m_dev.emplace(std::move(*dev));
+    }
+    int64_t chown(const std::string& path, int64_t uid, int64_t gid, uint32_t flags = 0, uint32_t share = 0) {
+        abi::HcFs hc = build({.op = abi::kFsChown, .path = path, .share = share, .flags = flags});
+        hc.offset = uid;
+        hc.offset2 = gid;
+        EXPECT_TRUE(m_mem.write(kArg, hc));
+        EXPECT_TRUE(dev().hypercall(m_mem, kArg));
+        return m_mem.read<abi::HcFs>(kArg)->result;
+    }
+    int64_t chmod(const std::string& path, uint32_t mode, uint32_t share = 0) {
+        return result({.op = abi::kFsChmod, .path = path, .share = share, .mode = mode});
+    }
+    // A creating request with the guest's ids (kFsOptOwner), as owned() sends it.
+    int64_t as_user(Req r, uint32_t uid, uint32_t gid) {
+        abi::HcFs hc = build(r);
+        hc.options = abi::kFsOptOwner;
+        hc.offset2 = static_cast<int64_t>(uint64_t{uid} | uint64_t{gid} << 32);
+        EXPECT_TRUE(m_mem.write(kArg, hc));
+        EXPECT_TRUE(dev().hypercall(m_mem, kArg));
+        return m_mem.read<abi::HcFs>(kArg)->result;
+    }
+    static std::string attr(const std::string& host_path) {
+        char v[64];
+        ssize_t n = ::lgetxattr(host_path.c_str(), fs_owner::kAttr, v, sizeof v);
+        return n < 0 ? std::string("errno ") + std::to_string(errno) : std::string(v, static_cast<size_t>(n));
+    }
+    // What the guest is shown: "uid gid mode(octal, with type)".
+    std::string seen(const std::string& path, uint32_t flags = 0, uint32_t share = 0) {
+        struct stat st{};
+        int64_t r = stat(path, st, flags, share);
+        if (r < 0)
+            return "errno " + std::to_string(-r);
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%u %u %o", st.st_uid, st.st_gid, st.st_mode);
+        return buf;
+    }
+    const uid_t me = ::geteuid();
+    const gid_t my_gid = ::getegid();
+};
+
+TEST_F(FsMappedTest, ChownAndChmodLiveInTheAttribute) {
+    const struct stat host = host_lstat(m_share + "/file");
+    EXPECT_EQ(seen("file"), std::to_string(me) + " " + std::to_string(host.st_gid) + " 100644")
+        << "no attribute yet: the host's values";
+    EXPECT_EQ(chown("file", 1234, 5678), 0);
+    EXPECT_EQ(attr(m_share + "/file"), "1234:5678:644");
+    EXPECT_EQ(seen("file"), "1234 5678 100644");
+    EXPECT_EQ(chmod("file", 04750), 0);
+    EXPECT_EQ(attr(m_share + "/file"), "1234:5678:4750");
+    EXPECT_EQ(seen("file"), "1234 5678 104750");
+    struct stat now = host_lstat(m_share + "/file");
+    EXPECT_EQ(now.st_uid, host.st_uid) << "the host owner never changes";
+    EXPECT_EQ(now.st_gid, host.st_gid);
+    EXPECT_EQ(now.st_mode & 07777, 0750u) << "no set-user-ID on the host; owner rw kept";
+    // -1 keeps a value; any chown drops set-user-ID, as Linux's does.
+    EXPECT_EQ(chown("file", -1, 42), 0);
+    EXPECT_EQ(seen("file"), "1234 42 100750");
+    EXPECT_EQ(chmod("file", 02755), 0);
+    EXPECT_EQ(chown("file", -1, -1), 0);
+    EXPECT_EQ(seen("file"), "1234 42 100755") << "set-group-ID with group exec goes too";
+    EXPECT_EQ(chmod("file", 0), 0);
+    EXPECT_EQ(seen("file"), "1234 42 100000");
+    EXPECT_EQ(host_lstat(m_share + "/file").st_mode & 07777, 0600u) << "the monitor can still serve it";
+    EXPECT_EQ(read_file("file"), "0123456789");
+    // Directories: the attribute, owner rwx on the host, set-id bits kept in the guest's view.
+    EXPECT_EQ(chmod("sub", 03770), 0);
+    EXPECT_EQ(chown("sub", 7, 8), 0);
+    EXPECT_EQ(seen("sub"), "7 8 43770");
+    EXPECT_EQ(host_lstat(m_share + "/sub").st_mode & 07777, 0770u);
+    EXPECT_EQ(seen("sub/f"), std::to_string(me) + " " + std::to_string(host_lstat(m_share + "/sub/f").st_gid) +
+                                 " 100644");
+    // Through a handle: fchown/fchmod of an open file.
+    int64_t h = open("sub/f", O_RDONLY);
+    ASSERT_GE(h, 0);
+    abi::HcFs hc = build({.op = abi::kFsChown, .handle = static_cast<uint32_t>(h)});
+    hc.offset = 99;
+    hc.offset2 = -1;
+    ASSERT_TRUE(m_mem.write(kArg, hc));
+    ASSERT_TRUE(dev().hypercall(m_mem, kArg));
+    EXPECT_EQ(m_mem.read<abi::HcFs>(kArg)->result, 0);
+    EXPECT_EQ(result({.op = abi::kFsChmod, .handle = static_cast<uint32_t>(h), .mode = 0640}), 0);
+    EXPECT_EQ(attr(m_share + "/sub/f"), "99:" + std::to_string(host_lstat(m_share + "/sub/f").st_gid) + ":640");
+    // A hard link shares the inode's attribute; a rename keeps it.
+    EXPECT_EQ(result({.op = abi::kFsLink, .path = "file", .path2 = "hard"}), 0);
+    EXPECT_EQ(seen("hard"), "1234 42 100000");
+    EXPECT_EQ(result({.op = abi::kFsRename, .path = "hard", .path2 = "moved"}), 0);
+    EXPECT_EQ(seen("moved"), "1234 42 100000");
+    // A read-only mapped share shows the attribute and changes nothing.
+    ASSERT_EQ(::setxattr((m_ro + "/file").c_str(), fs_owner::kAttr, "5:6:600", 7, 0), 0);
+    EXPECT_EQ(seen("file", 0, 2), "5 6 100600");
+    EXPECT_EQ(chown("file", 1, 1, 0, 2), -EROFS);
+    EXPECT_EQ(chmod("file", 0777, 2), -EROFS);
+}
+
+// kFsAccess (a guest root without cached attributes): Linux's answer for
+// root from the mode the guest sees, not the monitor's from the host's.
+TEST_F(FsMappedTest, AccessFollowsTheShownMode) {
+    auto access = [&](const std::string& path, uint32_t mode) {
+        return result({.op = abi::kFsAccess, .path = path, .mode = mode});
+    };
+    ASSERT_EQ(chmod("file", 0011), 0);  // execute for group and other only
+    EXPECT_EQ(host_lstat(m_share + "/file").st_mode & 0777, 0611u) << "the owner (the monitor) has no x on the host";
+    EXPECT_EQ(access("file", X_OK), 0) << "some x bit: root may execute";
+    EXPECT_EQ(access("file", R_OK | W_OK), 0);
+    ASSERT_EQ(chmod("file", 0644), 0);
+    EXPECT_EQ(access("file", X_OK), -EACCES);
+    ASSERT_EQ(chmod("sub", 0), 0);
+    EXPECT_EQ(access("sub", X_OK), 0) << "a directory: root may search";
+    EXPECT_EQ(access("missing", F_OK), -ENOENT);
+    EXPECT_EQ(result({.op = abi::kFsAccess, .path = "file", .share = 2, .mode = W_OK}), -EROFS);
+}
+
+TEST_F(FsMappedTest, EveryStatTheGuestGetsIsMapped) {
+    ASSERT_EQ(chown("t/c", 1234, 5678), 0);
+    ASSERT_EQ(chmod("t/c", 0604), 0);
+    ASSERT_EQ(chown("t/a", 11, 12), 0);
+    ASSERT_EQ(chown("", 21, 22), 0);  // the share's root
+    // kFsStat (followed through a symlink to a directory), kFsFstat, an open's kFsOptStat.
+    EXPECT_EQ(seen("t/link"), "11 12 40755");
+    EXPECT_EQ(seen("t/link", AT_SYMLINK_NOFOLLOW), std::to_string(me) + " " + std::to_string(host_lstat(m_share + "/t/link").st_gid) + " 120777")
+        << "a symlink shows its host owner";
+    int64_t h = open("t/c");
+    ASSERT_GE(h, 0);
+    struct stat st{};
+    ASSERT_EQ(fstat(h, st), 0);
+    EXPECT_EQ(st.st_uid, 1234u);
+    EXPECT_EQ(st.st_gid, 5678u);
+    EXPECT_EQ(st.st_mode, S_IFREG | 0604u);
+    abi::HcFs o = build({.op = abi::kFsOpen, .path = "t/c", .len = sizeof(struct stat)});
+    o.options = abi::kFsOptStat;
+    ASSERT_TRUE(m_mem.write(kArg, o));
+    ASSERT_TRUE(dev().hypercall(m_mem, kArg));
+    ASSERT_GE(m_mem.read<abi::HcFs>(kArg)->result, 0);
+    std::memcpy(&st, m_mem.host_base() + kBuf, sizeof st);
+    EXPECT_EQ(st.st_uid, 1234u);
+    EXPECT_EQ(st.st_mode, S_IFREG | 0604u);
+    // kFsReopen with kFsOptStat.
+    abi::HcFs re = build({.op = abi::kFsReopen, .handle = static_cast<uint32_t>(h), .len = sizeof(struct stat)});
+    re.options = abi::kFsOptStat;
+    ASSERT_TRUE(m_mem.write(kArg, re));
+    ASSERT_TRUE(dev().hypercall(m_mem, kArg));
+    ASSERT_GE(m_mem.read<abi::HcFs>(kArg)->result, 0);
+    std::memcpy(&st, m_mem.host_base() + kBuf, sizeof st);
+    EXPECT_EQ(st.st_gid, 5678u);
+    // kFsGetdentsPlus: each record's stat, and the root's `..`.
+    constexpr uint64_t kStats = 0x200000, kCap = 64;
+    int64_t dir = open("t", O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(dir, 0);
+    abi::HcFs plus = build({.op = abi::kFsGetdentsPlus, .handle = static_cast<uint32_t>(dir), .len = 64 * 1024});
+    plus.mode = kCap;
+    plus.offset2 = static_cast<int64_t>(kStats);
+    ASSERT_TRUE(m_mem.write(kArg, plus));
+    ASSERT_TRUE(dev().hypercall(m_mem, kArg));
+    int64_t n = m_mem.read<abi::HcFs>(kArg)->result;
+    ASSERT_GT(n, 0);
+    std::map<std::string, struct stat> by_name;
+    const uint8_t* p = m_mem.host_base() + kBuf;
+    for (int64_t off = 0, i = 0; off < n; ++i) {
+        uint16_t reclen;
+        std::memcpy(&reclen, p + off + 16, 2);
+        std::memcpy(&by_name[reinterpret_cast<const char*>(p + off + 19)],
+                    m_mem.host_base() + kStats + static_cast<uint64_t>(i) * sizeof st, sizeof st);
+        off += reclen;
+    }
+    EXPECT_EQ(by_name.at("c").st_uid, 1234u);
+    EXPECT_EQ(by_name.at("c").st_mode, S_IFREG | 0604u);
+    EXPECT_EQ(by_name.at("a").st_uid, 11u);
+    EXPECT_EQ(by_name.at("..").st_uid, 21u) << "the share's root, by name";
+    EXPECT_EQ(by_name.at("link").st_uid, me);
+    int64_t root = open("", O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(root, 0);
+    plus = build({.op = abi::kFsGetdentsPlus, .handle = static_cast<uint32_t>(root), .len = 64 * 1024});
+    plus.mode = kCap;
+    plus.offset2 = static_cast<int64_t>(kStats);
+    ASSERT_TRUE(m_mem.write(kArg, plus));
+    ASSERT_TRUE(dev().hypercall(m_mem, kArg));
+    n = m_mem.read<abi::HcFs>(kArg)->result;
+    auto [ino, idx] = dotdot_ino(p, n);
+    ASSERT_GE(idx, 0);
+    std::memcpy(&st, m_mem.host_base() + kStats + static_cast<uint64_t>(idx) * sizeof st, sizeof st);
+    EXPECT_EQ(st.st_uid, 21u) << "the root's `..` is the root, as the guest sees it";
+    // kFsListTree: every block's stats.
+    int64_t res;
+    uint32_t ended;
+    auto blocks = tree({.op = abi::kFsListTree, .handle = static_cast<uint32_t>(dir), .len = kBufSize,
+                        .offset = 1 << 20}, &res, &ended);
+    ASSERT_GT(res, 0);
+    EXPECT_EQ(blocks[0].stats.at("c").st_uid, 1234u);
+    EXPECT_EQ(blocks[0].stats.at("c").st_mode, S_IFREG | 0604u);
+    EXPECT_EQ(blocks[0].stats.at("a").st_gid, 12u);
+    blocks = tree({.op = abi::kFsListTree, .handle = static_cast<uint32_t>(root), .len = kBufSize,
+                   .offset = 1 << 20}, &res, &ended);
+    ASSERT_GT(res, 0);
+    EXPECT_EQ(blocks[0].stats.at("t").st_uid, me) << "no attribute: the host's owner";
+    // A resumed walk (by path).
+    blocks = tree({.op = abi::kFsListTree, .path = "", .path2 = "t", .len = kBufSize}, &res, &ended);
+    ASSERT_GT(res, 0);
+    ASSERT_EQ(blocks[0].path, "t");
+    EXPECT_EQ(blocks[0].stats.at("c").st_uid, 1234u);
+    // A malformed attribute (written on the host) is ignored: the host's values stand.
+    ASSERT_EQ(::setxattr((m_share + "/t/c").c_str(), fs_owner::kAttr, "1:2", 3, 0), 0);
+    EXPECT_EQ(seen("t/c"), std::to_string(me) + " " + std::to_string(host_lstat(m_share + "/t/c").st_gid) + " 100604");
+}
+
+TEST_F(FsMappedTest, CreationRecordsTheCreator) {
+    // A --user creator (kFsOptOwner): its ids and the mode asked for; the host
+    // file is the monitor's, with owner rw.
+    int64_t h = as_user({.op = abi::kFsOpen, .path = "new", .flags = O_RDWR | O_CREAT | O_EXCL, .mode = 0400},
+                        1234, 5678);
+    ASSERT_GE(h, 0);
+    EXPECT_EQ(write(h, "data"), 4);
+    EXPECT_EQ(attr(m_share + "/new"), "1234:5678:400");
+    EXPECT_EQ(seen("new"), "1234 5678 100400");
+    struct stat host = host_lstat(m_share + "/new");
+    EXPECT_EQ(host.st_uid, me);
+    EXPECT_EQ(host.st_mode & 07777, 0600u);
+    EXPECT_EQ(as_user({.op = abi::kFsMkdir, .path = "newdir", .mode = 0750}, 1234, 5678), 0);
+    EXPECT_EQ(seen("newdir"), "1234 5678 40750");
+    EXPECT_EQ(host_lstat(m_share + "/newdir").st_mode & 07777, 0750u);
+    EXPECT_EQ(as_user({.op = abi::kFsMkdir, .path = "closed", .mode = 0}, 1, 1), 0);
+    EXPECT_EQ(seen("closed"), "1 1 40000");
+    EXPECT_EQ(host_lstat(m_share + "/closed").st_mode & 07777, 0700u) << "the monitor can still search it";
+    EXPECT_EQ(as_user({.op = abi::kFsMknod, .path = "node", .mode = S_IFREG | 04711}, 7, 7), 0);
+    EXPECT_EQ(seen("node"), "7 7 104711");
+    EXPECT_EQ(host_lstat(m_share + "/node").st_mode & 07777, 0711u);
+    // Without kFsOptOwner the creator is root (the guest sends ids unless both are 0).
+    EXPECT_EQ(result({.op = abi::kFsMkdir, .path = "rootdir", .mode = 01777}), 0);
+    EXPECT_EQ(seen("rootdir"), "0 0 41777");
+    EXPECT_EQ(host_lstat(m_share + "/rootdir").st_mode & 07777, 0777u);
+    int64_t r = open("rootfile", O_WRONLY | O_CREAT, 06755);
+    ASSERT_GE(r, 0);
+    EXPECT_EQ(seen("rootfile"), "0 0 106755");
+    EXPECT_EQ(host_lstat(m_share + "/rootfile").st_mode & 07777, 0755u);
+    // An existing file opened with O_CREAT keeps what it had.
+    ASSERT_GE(as_user({.op = abi::kFsOpen, .path = "new", .flags = O_RDWR | O_CREAT, .mode = 0666}, 9, 9), 0);
+    EXPECT_EQ(seen("new"), "1234 5678 100400");
+    // Symlinks and FIFOs cannot carry the attribute: the host's owner, and
+    // lchown only to what they show.
+    EXPECT_EQ(as_user({.op = abi::kFsSymlink, .path = "sym", .path2 = "new"}, 1234, 5678), 0);
+    EXPECT_EQ(attr(m_share + "/sym"), "errno " + std::to_string(ENODATA));
+    const struct stat sym = host_lstat(m_share + "/sym");
+    EXPECT_EQ(sym.st_uid, me);
+    EXPECT_EQ(chown("sym", 1234, 5678, AT_SYMLINK_NOFOLLOW), -EOPNOTSUPP);
+    EXPECT_EQ(chown("sym", sym.st_uid, sym.st_gid, AT_SYMLINK_NOFOLLOW), 0);
+    EXPECT_EQ(chown("sym", -1, -1, AT_SYMLINK_NOFOLLOW), 0);
+    EXPECT_EQ(chown("sym", 4321, -1), 0) << "followed: the target's attribute";
+    EXPECT_EQ(seen("new"), "4321 5678 100400");
+    EXPECT_EQ(as_user({.op = abi::kFsMknod, .path = "fifo", .mode = S_IFIFO | 0620}, 1234, 5678), 0);
+    struct stat fifo = host_lstat(m_share + "/fifo");
+    EXPECT_EQ(fifo.st_uid, me);
+    EXPECT_EQ(fifo.st_mode & 07777, 0620u);
+    EXPECT_EQ(chmod("fifo", 04666), 0);
+    EXPECT_EQ(host_lstat(m_share + "/fifo").st_mode & 07777, 0666u) << "host bits, as passthrough";
+    EXPECT_EQ(chown("fifo", 1, 1), -EOPNOTSUPP);
+}
+
+TEST_F(FsMappedTest, TheGuestCannotSeeOrChangeTheAttribute) {
+    auto xattr = [&](uint32_t op, const std::string& path, const std::string& n, uint64_t len, uint32_t share = 0) {
+        put(kPath2, n);
+        return result({.op = abi::kFsXattr, .path = path, .share = share, .flags = op, .len = len,
+                       .offset = static_cast<int64_t>(kPath2), .offset2 = static_cast<int64_t>(n.size())});
+    };
+    ASSERT_EQ(chown("file", 1234, 5678), 0);
+    put(kBuf, "value");
+    ASSERT_EQ(xattr(abi::kXattrSet, "file", "user.mine", 5), 0);
+    int64_t n = xattr(abi::kXattrList, "file", "", 256);
+    ASSERT_GT(n, 0);
+    EXPECT_EQ(get(kBuf, static_cast<size_t>(n)), std::string("user.mine\0", 10)) << "lightvm's own is not listed";
+    EXPECT_EQ(xattr(abi::kXattrList, "file", "", 0), 10) << "nor counted";
+    EXPECT_EQ(xattr(abi::kXattrGet, "file", fs_owner::kAttr, 64), -ENODATA);
+    EXPECT_EQ(xattr(abi::kXattrGet, "file", fs_owner::kAttr, 0), -ENODATA);
+    put(kBuf, "0:0:4755");
+    EXPECT_EQ(xattr(abi::kXattrSet, "file", fs_owner::kAttr, 8), -EPERM);
+    EXPECT_EQ(xattr(abi::kXattrSet, "file", "user.lightvm.other", 8), -EPERM);
+    EXPECT_EQ(xattr(abi::kXattrRemove, "file", fs_owner::kAttr, 0), -EPERM);
+    EXPECT_EQ(xattr(abi::kXattrGet, "missing", fs_owner::kAttr, 64), -ENOENT) << "the path is looked up first";
+    EXPECT_EQ(attr(m_share + "/file"), "1234:5678:644") << "unchanged";
+    EXPECT_EQ(seen("file"), "1234 5678 100644");
+    // In a passthrough share too: a guest there must not plant what a mapped run trusts.
+    EXPECT_EQ(xattr(abi::kXattrSet, "other", fs_owner::kAttr, 8, 1), -EPERM);
+    EXPECT_EQ(attr(m_share2 + "/other"), "errno " + std::to_string(ENODATA));
+}
+
+TEST_F(FsMappedTest, PassthroughSharesBesideItAreUnchanged) {
+    ASSERT_EQ(::setxattr((m_share2 + "/other").c_str(), fs_owner::kAttr, "5:6:4777", 8, 0), 0);
+    const struct stat host = host_lstat(m_share2 + "/other");
+    EXPECT_EQ(seen("other", 0, 1), std::to_string(host.st_uid) + " " + std::to_string(host.st_gid) + " 100644")
+        << "a passthrough share ignores the attribute";
+    EXPECT_EQ(chown("other", host.st_uid, host.st_gid, 0, 1), 0);
+    EXPECT_EQ(chmod("other", 04755, 1), 0);
+    EXPECT_EQ(host_lstat(m_share2 + "/other").st_mode & 07777, 0755u) << "host chmod, set-user-ID stripped";
+    EXPECT_EQ(attr(m_share2 + "/other"), "5:6:4777") << "and the attribute untouched";
+    if (me == 0) {  // root: chown reaches the host as before
+        EXPECT_EQ(chown("other", 4242, 4243, 0, 1), 0);
+        EXPECT_EQ(host_lstat(m_share2 + "/other").st_uid, 4242u);
+        EXPECT_EQ(as_user({.op = abi::kFsMkdir, .path = "given", .share = 1, .mode = 0755}, 4242, 4243), 0);
+        EXPECT_EQ(host_lstat(m_share2 + "/given").st_uid, 4242u);
+    }
+}
+
+// Before Linux 6.13 there is no getxattrat: listings read the attribute
+// with lgetxattr through /proc/self/fd/DIR/NAME instead. A child whose
+// getxattrat is ENOSYS (a seccomp filter) must show the same.
+TEST_F(FsMappedTest, ListingsWithoutGetxattrat) {
+    ASSERT_EQ(chown("t/c", 1234, 5678), 0);
+    int64_t dir = open("t", O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(dir, 0);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        sock_filter code[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 464, 0, 1),  // getxattrat
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        sock_fprog prog{static_cast<unsigned short>(std::size(code)), code};
+        if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+            ::_exit(2);
+        if (::syscall(464, AT_FDCWD, "/", 0, "user.x", nullptr, 0) != -1 || errno != ENOSYS)
+            ::_exit(3);
+        (void)build({.op = abi::kFsListTree, .handle = static_cast<uint32_t>(dir), .len = kBufSize,
+                     .offset = 1 << 20});
+        if (!dev().hypercall(m_mem, kArg))
+            ::_exit(4);
+        abi::HcFs back = *m_mem.read<abi::HcFs>(kArg);
+        if (back.result <= 0)
+            ::_exit(5);
+        auto blocks = parse_tree(m_mem.host_base() + kBuf, back.result, back.aux & ~abi::kFsTreeEnded);
+        ::_exit(!blocks.empty() && blocks[0].stats.at("c").st_uid == 1234 && blocks[0].stats.at("c").st_gid == 5678
+                    ? 0
+                    : 6);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << "2: no filter, 3: getxattrat not ENOSYS, 4-5: request failed, 6: not mapped";
+}
+
+TEST(FsDeviceCreate, MappedNeedsUserAttributes) {
+    // procfs has no user.* attributes: a writable mapped share there is refused.
+    auto proc = FsDevice::create({{"/proc", "/p", false, true}});
+    ASSERT_FALSE(proc);
+    EXPECT_EQ(proc.error().to_string(),
+              "--fs /proc: mapped ownership needs user.* extended attributes, which this file system lacks");
+    EXPECT_TRUE(FsDevice::create({{"/proc", "/p", true, true}})) << "read-only: nothing would be written";
+    EXPECT_TRUE(FsDevice::create({{"/proc", "/p", false, false}}));
 }
 
 }  // namespace

@@ -92,6 +92,31 @@ TEST_F(OciSpec, MountsBecomeSharesAndTmpfs) {
     EXPECT_EQ(s->vm.tmpfs[0].size, 8ull << 20);
 }
 
+// lightvm.owner=mapped on a bind mount, io.lightvm.root-owner for the root.
+TEST_F(OciSpec, OwnershipModelOfMountsAndRoot) {
+    std::string mounts = R"("mounts":[
+        {"destination":"/m","type":"bind","source":")" + bundle + R"(/data","options":["rbind","lightvm.owner=mapped"]},
+        {"destination":"/p","type":"bind","source":")" + bundle + R"(/data","options":["bind","lightvm.owner=passthrough"]},
+        {"destination":"/d","type":"bind","source":")" + bundle + R"(/data","options":["bind","ro"]}],
+        "annotations":{"io.lightvm.root-owner":"mapped"})";
+    auto s = parse_spec(config(mounts), bundle);
+    ASSERT_TRUE(s) << error_of(s);
+    ASSERT_EQ(s->vm.shares.size(), 4u);
+    EXPECT_EQ(s->vm.shares[0].guest_path, "/");
+    EXPECT_EQ(s->vm.shares[0].owner, ShareOwner::Mapped);
+    EXPECT_EQ(s->vm.shares[1].owner, ShareOwner::Mapped);
+    EXPECT_EQ(s->vm.shares[2].owner, ShareOwner::Passthrough);
+    EXPECT_EQ(s->vm.shares[3].owner, ShareOwner::Passthrough);
+    EXPECT_TRUE(s->vm.shares[3].read_only);
+    auto bad = parse_spec(config(R"("mounts":[{"destination":"/m","type":"bind","source":")" + bundle +
+                                 R"(/data","options":["bind","lightvm.owner=xattr"]}])"),
+                          bundle);
+    EXPECT_EQ(error_of(bad),
+              "config.json: mounts /m: option lightvm.owner=xattr (lightvm.owner=mapped or lightvm.owner=passthrough)");
+    bad = parse_spec(config(R"("annotations":{"io.lightvm.root-owner":"yes"})"), bundle);
+    EXPECT_EQ(error_of(bad), "config.json: annotations io.lightvm.root-owner: 'yes' is not mapped or passthrough");
+}
+
 TEST_F(OciSpec, FileBindIsAWarningNotAShare) {
     file("hosts", "127.0.0.1 localhost\n", 0644);
     auto s = parse_spec(config(R"("mounts":[{"destination":"/etc/hosts","type":"bind","source":")" + bundle +

@@ -101,7 +101,7 @@ TEST(OpenApi, ResponsesAreMatchedByPathMethodStatusAndType) {
 TEST(OpenApi, TheDaemonsSerialisersSatisfyTheSpec) {
     json spec = load_spec();
     auto req = daemon::parse_create_request(R"({"app":"/bin/app","args":["a"],"memory":"64M",
-        "shares":[{"host":"/srv","guest":"/data","ro":true}],"disks":[{"path":"/img"}],"hostname":"box"})");
+        "shares":[{"host":"/srv","guest":"/data","ro":true},{"host":"/m","owner":"mapped"}],"disks":[{"path":"/img"}],"hostname":"box"})");
     ASSERT_TRUE(req);
     json config = daemon::config_to_json(req->config);
     EXPECT_EQ(validate_schema(spec, spec["components"]["schemas"]["Config"], config), "");
@@ -122,6 +122,7 @@ TEST(OpenApi, ConfigSurvivesTheHandOverToAMonitor) {
     c.mem_size = 64ull << 20;
     c.timeout_seconds = 1.5;
     c.shares.push_back(ShareSpec{"data", "/data", true});
+    c.shares.push_back(ShareSpec{"mine", "/mine", false, ShareOwner::Mapped});
     c.disks.push_back(DiskSpec{"disk.img", true});
     c.cwd = "/data";
     c.hostname = "box";
@@ -136,9 +137,11 @@ TEST(OpenApi, ConfigSurvivesTheHandOverToAMonitor) {
     EXPECT_EQ(back->env, valid->env);
     EXPECT_EQ(back->mem_size, valid->mem_size);
     EXPECT_DOUBLE_EQ(back->timeout_seconds, 1.5);
-    ASSERT_EQ(back->shares.size(), 1u);
+    ASSERT_EQ(back->shares.size(), 2u);
     EXPECT_EQ(back->shares[0].host_path, "data");
     EXPECT_TRUE(back->shares[0].read_only);
+    EXPECT_EQ(back->shares[0].owner, ShareOwner::Passthrough);
+    EXPECT_EQ(back->shares[1].owner, ShareOwner::Mapped);
     ASSERT_EQ(back->disks.size(), 1u);
     EXPECT_TRUE(back->disks[0].read_only);
     EXPECT_EQ(back->cwd, "/data");

@@ -252,6 +252,15 @@ TEST(Sandbox, NoExecutableMemoryNoExecNoNewProcesses) {
     }
 }
 
+// File capabilities are kept only for a non-root guest with a share that
+// passes ownership through: mapped shares never change a host owner.
+TEST(Sandbox, FileCapabilitiesOnlyForPassthroughShares) {
+    EXPECT_TRUE(sandbox::wants_file_caps(1000, 1000, true));
+    EXPECT_TRUE(sandbox::wants_file_caps(0, 5, true));
+    EXPECT_FALSE(sandbox::wants_file_caps(0, 0, true)) << "root needs no kept capabilities: it has its own";
+    EXPECT_FALSE(sandbox::wants_file_caps(1000, 1000, false)) << "every share mapped (or none)";
+}
+
 // The allow-list is reviewed in docs/security.md: the documented table and
 // the compiled list must name the same calls, so a call added to one
 // without the other fails here.
@@ -489,7 +498,9 @@ void random_requests_under_the_filter(uint64_t seed, bool host_network) {
     write_file(dir.path + "/stdin", "some stdin bytes");
     auto r = in_child([&]() -> int {
         auto mem = GuestMemory::create(64ull << 20);
-        auto fsdev = FsDevice::create({{dir.path + "/a", "/", false}, {dir.path + "/b", "/b", false},
+        // /b is mapped: its ownership paths (lgetxattr of listed names,
+        // the attribute written by chown/chmod/creation) run under the filter too.
+        auto fsdev = FsDevice::create({{dir.path + "/a", "/", false}, {dir.path + "/b", "/b", false, true},
                                        {dir.path + "/ro", "/ro", true}});
         auto disk = BlockDevice::open(dir.path + "/disk.img", false);
         if (!mem || !fsdev || !disk)

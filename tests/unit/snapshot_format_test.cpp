@@ -92,6 +92,7 @@ TEST(SnapshotFormat, RoundTrips) {
     ASSERT_EQ(r->shares.size(), 1u);
     EXPECT_EQ(r->shares[0].guest_path, "/data");
     EXPECT_TRUE(r->shares[0].read_only);
+    EXPECT_FALSE(r->shares[0].mapped) << "no share-owners section: every share passes through";
     ASSERT_EQ(r->handles.size(), 1u);
     EXPECT_EQ(r->handles[0].path, "dir/file.txt");
     EXPECT_EQ(r->handles[0].offset, 4096);
@@ -183,6 +184,47 @@ TEST(SnapshotFormat, InconsistentFieldsAreRefused) {
     s = sample();
     s.vcpus[0].xsave.resize(100);
     EXPECT_NE(decode_error(encode(s)).find("malformed vCPU section"), std::string::npos);
+}
+
+// The payload offset of the first section with this tag, or 0.
+size_t section_payload(const std::vector<uint8_t>& b, uint32_t tag) {
+    for (size_t at = kHeaderSize; at + 16 <= b.size();) {
+        uint32_t t;
+        uint64_t len;
+        std::memcpy(&t, b.data() + at, 4);
+        std::memcpy(&len, b.data() + at + 8, 8);
+        if (t == tag)
+            return at + 16;
+        at += 16 + len;
+    }
+    return 0;
+}
+
+// Mapped shares (--fs DIR:GUEST:mapped) are kept in section 7, written
+// only when there is one: a file without it reads as before, and a reader
+// that predates it refuses the file instead of passing ownership through.
+TEST(SnapshotFormat, ShareOwnersRoundTripAndAreChecked) {
+    constexpr uint32_t kTagShareOwners = 7;
+    EXPECT_EQ(section_payload(encode(sample()), kTagShareOwners), 0u) << "nothing mapped: no section";
+    Snapshot s = sample();
+    s.shares.push_back({"/srv/mapped", "/m", false, true});
+    const auto b = encode(s);
+    auto r = decode(b);
+    ASSERT_TRUE(r) << r.error().to_string();
+    ASSERT_EQ(r->shares.size(), 2u);
+    EXPECT_FALSE(r->shares[0].mapped);
+    EXPECT_TRUE(r->shares[1].mapped);
+    EXPECT_FALSE(r->shares[1].read_only);
+    size_t at = section_payload(b, kTagShareOwners);
+    ASSERT_NE(at, 0u);
+    auto bad = b;
+    bad[at + 4 + 1] = 2;  // the second share's model
+    reseal(bad);
+    EXPECT_NE(decode_error(bad).find("unknown share owner model 2"), std::string::npos);
+    bad = b;
+    bad[at] = 1;  // a count that is not the shares'
+    reseal(bad);
+    EXPECT_NE(decode_error(bad).find("share owners do not match the shares"), std::string::npos);
 }
 
 TEST(SnapshotFormat, MissingCpuFeaturesAreNamed) {
