@@ -41,6 +41,8 @@ constexpr uint64_t kForeverNs = ~0ull >> 2;
 // With several CPUs online, an idle CPU polls host sockets at least this
 // often (it cannot wait in the monitor holding the kernel lock).
 constexpr uint64_t kSmpPollNs = 1'000'000;
+// How long an idle CPU waits for a timer interrupt that is late (idle()).
+constexpr uint64_t kLateTimerNs = 50'000;
 
 void set_fs_base(uint64_t base) {
     if (boot().flags & abi::kBootHasFsgsbase) {
@@ -191,6 +193,14 @@ void idle() {
         g_idle_hook();
     uint64_t now = monotonic_ns();
     uint64_t ns = !earliest ? kForeverNs : earliest > now ? earliest - now : 0;
+    // A timer deadline that passed with nothing runnable: its interrupt is
+    // still on its way (the host's clock a little behind ours), or it is
+    // another CPU's timer, whose handler needs the kernel lock this loop
+    // would hold for ever (a livelock seen with zsh's `timeout`: CPU 0
+    // spun here while CPU 1 waited for the lock). A short sleep in the
+    // monitor lets the lock go and the interrupt come.
+    if (!ns)
+        ns = kLateTimerNs;
     // The network's idle poll waits in the monitor holding the lock: only
     // while this is the only CPU. With several, it polls without waiting
     // and again within kSmpPollNs (docs/design.md, "Several vCPUs").
