@@ -83,15 +83,20 @@ private:
     std::map<std::string, Member> m_members;
 };
 
+tl::unexpected<Error> not_an_image(const std::string& path, const Error& why) {
+    return make_error(why.kind == ErrorKind::System ? ErrorKind::System : ErrorKind::BadInput, path,
+                      "not an image: neither an OCI image layout directory nor a tar archive (" + why.message + ")");
+}
+
 Result<std::map<std::string, TarFiles::Member>> scan_tar(const std::string& path) {
-    auto in = TRY(ArchiveInput::open_file(path, ArchiveInput::Kind::CompressedTar));
+    auto in = ArchiveInput::open_file(path, ArchiveInput::Kind::CompressedTar);
+    if (!in)
+        return not_an_image(path, in.error());
     std::map<std::string, TarFiles::Member> members;
     for (;;) {
-        auto e = in->next_entry();
+        auto e = (*in)->next_entry();
         if (!e)
-            return make_error(ErrorKind::BadInput, path,
-                              "not an image: neither an OCI image layout directory nor a tar archive (" +
-                                  e.error().message + ")");
+            return not_an_image(path, e.error());
         if (!*e)
             break;
         const char* raw = archive_entry_pathname(*e);
