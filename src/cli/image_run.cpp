@@ -28,12 +28,17 @@ Error as_image_error(const Error& e) {
     return out;
 }
 
-// A path is imported (a cache hit costs reading its index, manifest and
-// config); anything else names an imported image.
+// A name or ID in the cache first (names never start with '/' or '.'),
+// else a path to import (a cache hit costs reading its index, manifest and
+// config): `--image busybox` means the image even where ./busybox exists.
 Result<ImageRecord> find_or_import(const Store& store, const std::string& ref) {
+    const bool path_only = !ref.empty() && (ref[0] == '/' || ref[0] == '.');
     auto path = split_path_tag(ref);
+    if (!path_only)
+        if (auto found = store.find(ref); found || !path)
+            return found;
     if (!path)
-        return store.find(ref);
+        return make_error(ErrorKind::NotFound, ref, "no such file or directory");
     ImportResult imported = TRY(import_image(store, ImportRequest{path->path, path->tag, {}}));
     if (imported.stats.devices_skipped)
         std::fprintf(stderr, "lightvm: image: %llu device nodes skipped (e.g. %s): the guest kernel provides /dev\n",

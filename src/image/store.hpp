@@ -6,7 +6,8 @@
 //   DIR/roots/sha256/HEX/image.json    names, source, format, size, import time
 //   DIR/roots/sha256/HEX/lock       flock: shared while a VM runs from it
 //   DIR/tmp/NAME/                   imports in progress (flock held by the importer)
-//   DIR/run/NAME/                   per-VM writable layers (flock held by the VM)
+//   DIR/run/NAME/{upper,work}       per-VM writable layers (flock held by the VM;
+//                                   the VM's overlay is mounted on DIR/run/NAME)
 //
 // An import is a rename of its tmp/ directory into roots/: readers see a
 // whole image or none. Entries of tmp/ and run/ whose owner died (no flock
