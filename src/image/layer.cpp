@@ -6,26 +6,35 @@ namespace lightvm::image {
 
 namespace {
 
-Result<void> unpack(HashingReader& blob, const LayerCheck& check, LayerApplier& applier) {
-    auto plain_in = TRY(ArchiveInput::open(blob, ArchiveInput::Kind::Decompress, check.label));
-    if (!TRY(plain_in->next_entry()))
-        return make_error(ErrorKind::BadInput, check.label, "empty blob");
-    EntryReader plain(*plain_in);
-    HashingReader tar_bytes(plain);
+Result<void> apply_entries(Reader& tar_bytes, const LayerCheck& check, LayerApplier& applier) {
     auto tar = TRY(ArchiveInput::open(tar_bytes, ArchiveInput::Kind::Tar, check.label));
     applier.begin_layer();
     while (archive_entry* e = TRY(tar->next_entry()))
         if (auto applied = applier.apply(tar->get(), e); !applied)
             return make_error(applied.error().kind == ErrorKind::System ? ErrorKind::System : ErrorKind::BadInput,
                               check.label, applied.error().to_string());
-    // The tar's end-of-archive blocks and padding count for the diff_id.
-    TRY(drain(tar_bytes));
-    Digest diff = tar_bytes.finish();
-    if (diff != check.diff_id)
-        return make_error(ErrorKind::BadInput, "image",
-                          "layer " + check.diff_id.str() + " (" + check.label +
-                              "): diff_id mismatch, the uncompressed layer is " + diff.str());
     return {};
+}
+
+Result<void> unpack(HashingReader& blob, const LayerCheck& check, LayerApplier& applier) {
+    auto plain_in = TRY(ArchiveInput::open(blob, ArchiveInput::Kind::Decompress, check.label));
+    if (!TRY(plain_in->next_entry()))
+        return make_error(ErrorKind::BadInput, check.label, "empty blob");
+    EntryReader plain(*plain_in);
+    HashingReader tar_bytes(plain);
+    auto applied = apply_entries(tar_bytes, check, applier);
+    // The tar's end blocks and padding count for the diff_id; after a tar
+    // error, the rest says whether the layer was damaged.
+    auto drained = drain(tar_bytes);
+    if (drained) {
+        Digest diff = tar_bytes.finish();
+        if (diff != check.diff_id)
+            return make_error(ErrorKind::BadInput, "image",
+                              "layer " + check.diff_id.str() + " (" + check.label +
+                                  "): diff_id mismatch, the uncompressed layer is " + diff.str());
+    }
+    TRY(applied);
+    return drained;
 }
 
 }  // namespace

@@ -212,6 +212,18 @@ TEST_F(Layers, CorruptCompressedBlobIsNamedAsADigestMismatch) {
     EXPECT_NE(e.find("layer 1 of 1"), std::string::npos) << e;
 }
 
+TEST_F(Layers, DamagedTarWithoutBlobDigestIsADiffIdMismatch) {
+    // docker-archive's ID/layer.tar: only the diff_id says what it should be.
+    std::string tar = make_tar({file("a", "aaaa"), file("b", "bbbb")});
+    LayerCheck check;
+    check.diff_id = sha256_of(tar);
+    check.label = "layer 1 of 1";
+    tar[100] ^= 0x7f;  // inside the first header: a tar error first
+    StringReader in(tar);
+    std::string e = err(apply_layer(in, check, *applier));
+    EXPECT_NE(e.find("diff_id mismatch"), std::string::npos) << e;
+}
+
 TEST(ImageEntryPath, Cleaning) {
     std::string out;
     EXPECT_TRUE(clean_entry_path("./a//b/./c/", out));
