@@ -79,11 +79,14 @@ Result<void> prepare(RunCommand& run) {
     RunSettings settings = TRY(run_settings(config, RunOverrides{req.entrypoint, req.cmd, run.config.env}));
     if (!req.workdir_given)
         run.config.cwd = settings.cwd;
+    const std::string rootfs = store.rootfs(record.id);
+    const std::string passwd = read_etc(rootfs, "/etc/passwd");
     if (!req.user_given && !config.user.empty()) {
-        const std::string rootfs = store.rootfs(record.id);
-        ResolvedUser user = TRY(resolve_user(config.user, read_etc(rootfs, "/etc/passwd"), read_etc(rootfs, "/etc/group")));
+        ResolvedUser user = TRY(resolve_user(config.user, passwd, read_etc(rootfs, "/etc/group")));
         run.config.user = VmConfig::User{user.uid, user.gid, user.groups};
     }
+    if (std::none_of(settings.env.begin(), settings.env.end(), [](const std::string& e) { return e.rfind("HOME=", 0) == 0; }))
+        settings.env.push_back("HOME=" + home_of(run.config.user.uid, passwd));
     WritableRoot root = TRY(writable_root(store, record.id, req.read_only));
     if (!root.warning.empty())
         std::fprintf(stderr, "lightvm: warning: %s\n", root.warning.c_str());

@@ -53,6 +53,7 @@ void each_line(std::string_view text, F f) {
 struct PasswdEntry {
     std::string name;
     uint32_t uid = 0, gid = 0;
+    std::string home;
 };
 
 // By name, or by uid when `name` is a number.
@@ -64,7 +65,7 @@ std::optional<PasswdEntry> find_passwd(std::string_view passwd, std::string_view
         if (found || !lu || !lg)
             return;
         if (uid ? *lu == *uid : field(line, 0) == user)
-            found = PasswdEntry{std::string(field(line, 0)), *lu, *lg};
+            found = PasswdEntry{std::string(field(line, 0)), *lu, *lg, std::string(field(line, 5))};
     });
     return found;
 }
@@ -150,6 +151,11 @@ Result<ResolvedUser> resolve_user(std::string_view spec, std::string_view passwd
     if (entry)
         r.groups = member_groups(group, entry->name, r.gid);
     return r;
+}
+
+std::string home_of(uint32_t uid, std::string_view passwd) {
+    auto entry = find_passwd(passwd, std::to_string(uid));
+    return entry && !entry->home.empty() && entry->home[0] == '/' ? entry->home : "/";
 }
 
 }  // namespace lightvm::image

@@ -42,4 +42,8 @@ struct ResolvedUser {
 // passwd gets group 0; a name that is missing is an error.
 Result<ResolvedUser> resolve_user(std::string_view spec, std::string_view passwd, std::string_view group);
 
+// The HOME a container gets when its environment names none, as runc sets
+// it: the user's home directory in passwd, else "/".
+std::string home_of(uint32_t uid, std::string_view passwd);
+
 }  // namespace lightvm::image

@@ -41,8 +41,10 @@ Result<void> write_proc(const char* file, const std::string& text) {
     ::close_range(3, a - 1, 0);
     ::close_range(a + 1, b - 1, 0);
     ::close_range(b + 1, ~0u, 0);
-    char byte;
-    while (::read(wait_fd, &byte, 1) != 0 && errno == EINTR) {
+    for (char byte;;) {
+        ssize_t n = ::read(wait_fd, &byte, 1);
+        if (n == 0 || (n < 0 && errno != EINTR))
+            break;
     }
     for (int attempt = 0; attempt < 20 && !remove_tree(dir); ++attempt)
         ::usleep(50000);
@@ -61,8 +63,8 @@ Result<void> start_cleaner(const Scratch& run) {
         ::close(pipefd[1]);
         cleaner(pipefd[0], run.lock_fd(), run.path());
     }
+    // pipefd[1] is never closed: its closing at our exit is the cleaner's signal.
     ::close(pipefd[0]);
-    (void)pipefd[1];  // deliberately never closed: its end at exit is the signal
     return {};
 }
 

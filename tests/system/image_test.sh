@@ -69,6 +69,10 @@ run "$L" run --image busy --entrypoint /bin/echo from entrypoint
 expect "--entrypoint" 0 "from entrypoint"
 run "$L" run -e SHADOWED=cli -e NEW=1 --image busy sh -c 'echo "$GREETING/$SHADOWED/$NEW/$PATH"'
 expect "the image's Env merged under -e" 0 "hello from the image/cli/1//usr/bin:/bin"
+run "$L" run --image busy sh -c 'echo $HOME'
+expect "HOME from the user's /etc/passwd entry, as runc sets it" 0 "/home/app"
+run "$L" run -u 4242 -e HOME=/h --image busy sh -c 'echo $HOME'
+expect "-e HOME wins" 0 "/h"
 run "$L" run -w /tmp --image busy pwd
 expect "-w wins over WorkingDir" 0 "/tmp"
 run "$L" run --image busy id
@@ -146,6 +150,14 @@ expect_error "a corrupt layer blob: import fails naming it" 1 "image: blob sha25
 if [ -z "$(find "$T/cache2/roots/sha256" "$T/cache2/tmp" -mindepth 1)" ]; then pass "the failed import left nothing in the cache"; else fail "nothing left after a failed import" "$(find "$T/cache2")"; fi
 run "$L" run --image "$T/bad" true
 expect_error "a corrupt image on the fly" 125 "digest mismatch"
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+    # Disk full: the cache on a 1 MiB tmpfs, in a mount namespace of the test's own.
+    mkdir -p "$T/small"
+    run unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs -o size=1m tmpfs "$1" &&
+        LIGHTVM_IMAGE_DIR="$1/cache" "$2" image import "$3"; rc=$?; find "$1/cache/tmp" "$1/cache/roots/sha256" -mindepth 1 >&2; exit $rc' \
+        sh "$T/small" "$L" "$T/img/oci"
+    expect_error "disk full: one line, nothing left in the cache" 1 "No space left on device"
+fi
 echo "just text" >"$T/text"
 run "$L" image import "$T/text"
 expect_error "not an image" 1 "not an image"

@@ -211,6 +211,9 @@ TEST(ImageRunSettings, UsersFromPasswdAndGroup) {
     EXPECT_EQ(err(resolve_user("nobody", passwd, group)), "User: no user 'nobody' in the image's /etc/passwd");
     EXPECT_EQ(err(resolve_user("app:nogroup", passwd, group)), "User: no group 'nogroup' in the image's /etc/group");
     EXPECT_EQ(err(resolve_user(":0", passwd, group)), "User: ':0' names no user");
+    EXPECT_EQ(home_of(1000, passwd), "/home/app");
+    EXPECT_EQ(home_of(0, passwd), "/root");
+    EXPECT_EQ(home_of(4242, passwd), "/");
 }
 
 }  // namespace
