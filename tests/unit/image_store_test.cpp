@@ -97,6 +97,81 @@ TEST_F(Import, DockerArchiveFirstAndZstdLayers) {
     EXPECT_EQ(read_file(store->rootfs(z->record.id) + "/opaque/c"), "c");
 }
 
+// Everything under `dir` as a tar's members (paths relative to `dir`).
+std::string tar_of_dir(const std::string& dir) {
+    std::vector<Entry> entries;
+    std::string list;
+    FILE* p = ::popen(("cd " + dir + " && find . -type f | sort").c_str(), "r");
+    char buf[4096];
+    while (size_t n = std::fread(buf, 1, sizeof buf, p))
+        list.append(buf, n);
+    ::pclose(p);
+    for (size_t i = 0; i < list.size();) {
+        size_t nl = list.find('\n', i);
+        std::string rel = list.substr(i + 2, nl - i - 2);
+        entries.push_back(file(rel, read_file(dir + "/" + rel)));
+        i = nl + 1;
+    }
+    return make_tar(entries);
+}
+
+TEST_F(Import, OciArchiveAndNestedMultiPlatformIndex) {
+    image.write_oci(tmp.path + "/oci");
+    // Wrap the manifest in a multi-platform index: arm64 first, then ours.
+    std::string index = read_file(tmp.path + "/oci/index.json");
+    size_t d = index.find("sha256:") + 7;
+    const std::string manifest_hex = index.substr(d, 64);
+    const std::string manifest_size = std::to_string(read_file(tmp.path + "/oci/blobs/sha256/" + manifest_hex).size());
+    // The arm64 entry names a manifest that is not there: choosing it would fail.
+    auto entry = [&](const std::string& arch) {
+        const std::string hex = arch == "amd64" ? manifest_hex : std::string(64, 'e');
+        return R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:)" + hex +
+               R"(","size":)" + manifest_size + R"(,"platform":{"os":"linux","architecture":")" + arch + R"("}})";
+    };
+    std::string nested = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)" +
+                         entry("arm64") + "," + entry("amd64") + "]}";
+    write_file(tmp.path + "/oci/blobs/sha256/" + sha(nested), nested);
+    write_file(tmp.path + "/oci/index.json",
+               R"({"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:)" +
+                   sha(nested) + R"(","size":)" + std::to_string(nested.size()) +
+                   R"(,"annotations":{"org.opencontainers.image.ref.name":"multi"}}]})");
+    // The same layout inside a tar (skopeo's oci-archive:).
+    write_file(tmp.path + "/oci.tar", tar_of_dir(tmp.path + "/oci"));
+    auto r = import(tmp.path + "/oci.tar", "multi");
+    ASSERT_TRUE(r) << err(r);
+    EXPECT_EQ(r->record.format, "oci-archive");
+    EXPECT_EQ(r->record.id.hex, image.id());
+    EXPECT_EQ(read_file(store->rootfs(r->record.id) + "/etc/added"), "added");
+    // A damaged nested index is named.
+    write_file(tmp.path + "/oci/blobs/sha256/" + sha(nested), nested + " ");
+    ASSERT_TRUE(store->remove(r->record));
+    EXPECT_NE(err(import(tmp.path + "/oci")).find("(index " + sha(nested).substr(0, 12) + "): digest mismatch"),
+              std::string::npos);
+}
+
+TEST_F(Import, DockerArchiveOfDocker25AndSymlinkedLayers) {
+    // docker 25+: blobs/sha256/HEX members, checked by name; a layer shared
+    // with another image as a symlink (older docker save does that).
+    std::vector<Entry> entries{dir("blobs"), dir("blobs/sha256"), file("blobs/sha256/" + image.id(), image.config),
+                               file("blobs/sha256/" + sha(image.layers[0]), image.layers[0]), dir("other"),
+                               file("other/layer.tar", image.layers[1]), dir("l2"),
+                               symlink_entry("l2/layer.tar", "../other/layer.tar")};
+    entries.push_back(file("manifest.json", R"([{"Config":"blobs/sha256/)" + image.id() +
+                                                R"(","RepoTags":["d25:latest"],"Layers":["blobs/sha256/)" +
+                                                sha(image.layers[0]) + R"(","l2/layer.tar"]}])"));
+    write_file(tmp.path + "/d25.tar", make_tar(entries));
+    auto r = import(tmp.path + "/d25.tar");
+    ASSERT_TRUE(r) << err(r);
+    EXPECT_EQ(r->record.names, std::vector<std::string>{"d25:latest"});
+    EXPECT_TRUE(exists(store->rootfs(r->record.id) + "/opaque/c"));
+    // A member whose name is a digest it does not match.
+    ASSERT_TRUE(store->remove(r->record));
+    entries[3] = file("blobs/sha256/" + sha(image.layers[0]), image.layers[0] + std::string(512, '\0'));
+    write_file(tmp.path + "/d25.tar", make_tar(entries));
+    EXPECT_NE(err(import(tmp.path + "/d25.tar")).find("blob sha256:" + sha(image.layers[0]) + " (layer 1 of 2): digest mismatch"),
+              std::string::npos);
+}
+
 TEST_F(Import, CorruptBlobFailsAndLeavesTheCacheAsItWas) {
     auto digests = image.write_oci(tmp.path + "/oci");
     const std::string before = cache_listing();
