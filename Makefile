@@ -39,6 +39,7 @@ bench: build
 	@bench/go_bench.sh ./$(BUILD)/src/lightvm
 	@bench/oci_bench.sh ./$(BUILD)/src/lightvm-oci 30
 	@bench/snapshot_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
+	@bench/image_bench.sh ./$(BUILD)/src/lightvm
 
 # libFuzzer targets (clang, ASan+UBSan), each for FUZZ_SECONDS (default 60).
 FUZZ_SECONDS ?= 60

@@ -9,7 +9,7 @@ set -u
 BUILD=${1:-build-fuzz}
 SECONDS_EACH=${2:-60}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-TARGETS="elf hypercall fs_path cli oci_spec"
+TARGETS="elf hypercall fs_path cli oci_spec image_json"
 cd "$ROOT" || exit 1
 CC=clang CXX=clang++ cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIGHTVM_FUZZ=ON \
     -DCMAKE_CXX_FLAGS=-Werror >/dev/null || exit 1

@@ -5,12 +5,16 @@
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
+#include <string_view>
 #include <variant>
 
 #include "cli/daemon_run.hpp"
+#include "cli/image_commands.hpp"
+#include "cli/image_run.hpp"
 #include "cli/options.hpp"
 #include "cli/run_command.hpp"
 #include "cli/vm_commands.hpp"
+#include "common/exit_codes.hpp"
 
 int main(int argc, char** argv) {
     timespec ts;
@@ -29,6 +33,8 @@ int main(int argc, char** argv) {
 
     if (argc > 1 && lightvm::cli::is_vm_command(argv[1]))
         return lightvm::cli::vm_command_main(argc, argv);
+    if (argc > 1 && std::string_view(argv[1]) == "image")
+        return lightvm::cli::image_command_main(argc, argv);
     auto command = lightvm::cli::parse_command_line(argc, argv);
     if (!command) {
         std::fprintf(stderr, "lightvm: %s\n", command.error().to_string().c_str());
@@ -44,6 +50,11 @@ int main(int argc, char** argv) {
     }
     auto& run = std::get<lightvm::cli::RunCommand>(*command);
     std::copy(closed, closed + 3, run.config.stdio_closed);
+    if (run.image)
+        if (auto prepared = lightvm::cli::prepare_image_run(run); !prepared) {
+            std::fprintf(stderr, "lightvm: %s\n", prepared.error().to_string().c_str());
+            return lightvm::exit_code_for(prepared.error());
+        }
     if (run.create_only || run.detach)
         return lightvm::cli::create_through_daemon(run);
     if (lightvm::cli::daemon_run_possible(run))

@@ -71,7 +71,7 @@ int find_double_dash(int argc, char** argv) {
             a == "--dns" ||
             a == "--net" || a == "-p" || a == "--publish" || a == "--uid" || a == "--gid" || a == "--user" || a == "-u" || a == "--name" || a == "--socket" ||
             a == "-e" || a == "-m" || a == "-v" || a == "--volume" || a == "--memory" || a == "--save" ||
-            a == "--save-after" || a == "--restore")
+            a == "--save-after" || a == "--restore" || a == "--image" || a == "--entrypoint")
             ++i;
     }
     return -1;
@@ -209,6 +209,16 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
     sub->add_flag("--prefault", run.config.restore_prefault,
                   "With --restore: copy the snapshot's pages in before the first instruction (no page-fault tail; "
                   "costs time per saved page)");
+    std::string image, entrypoint;
+    bool read_only = false;
+    sub->add_option("--image", image,
+                    "Run a container image: an OCI image layout directory or a docker-archive tar (imported into the "
+                    "cache, once) or the name or ID of an imported one; CMD... replaces its Cmd")
+        ->type_name("IMAGE");
+    sub->add_option("--entrypoint", entrypoint, "With --image: the program to run instead of the image's Entrypoint")
+        ->type_name("CMD");
+    sub->add_flag("--read-only", read_only, "With --image: no writable layer; the image's root is read-only "
+                                            "(tmpfs on /tmp, /run, /var/tmp)");
     sub->prefix_command();  // everything from APP on belongs to the guest
     sub->footer("APP [ARGS...] follow the options (or a '--'): a static x86-64 executable and its arguments.\nExit status: the guest's; 124 timeout; "
                 "125 lightvm error; 126 APP cannot be executed; 127 APP not found; 128+N guest killed by signal N.");
@@ -228,6 +238,20 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         return Command{HelpRequested{app.help(), 2}};
 
     auto rest = sub->remaining();
+    if (!image.empty()) {
+        run.image = ImageRun{image, std::nullopt, {}, !workdir.empty(), !user.empty(), read_only};
+        if (sub->count("--entrypoint"))
+            run.image->entrypoint = entrypoint;
+        if (!rootfs.empty())
+            return make_error(ErrorKind::BadInput, "--image", "not with --rootfs (the image is the root file system)");
+        if (!run.config.restore_path.empty() || !run.save_path.empty())
+            return make_error(ErrorKind::BadInput, "--image", "not with --save or --restore");
+        if (run.detach || create)
+            return make_error(ErrorKind::BadInput, "--image",
+                              "not with -d or create (the writable layer lives in this process's mount namespace)");
+    } else if (sub->count("--entrypoint") || read_only) {
+        return make_error(ErrorKind::BadInput, read_only ? "--read-only" : "--entrypoint", "needs --image");
+    }
     if (!save_after.empty()) {
         if (run.save_path.empty())
             return make_error(ErrorKind::BadInput, "--save-after", "needs --save PATH");
@@ -272,12 +296,18 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         if (!rest.empty())
             return make_error(ErrorKind::BadInput, "usage", "unexpected argument '" + rest.front() + "' before '--'");
         rest = after_dash;
-    } else if (rest.empty())
+    } else if (rest.empty() && !run.image)
         return make_error(ErrorKind::BadInput, "usage", "lightvm run: missing APP (try lightvm run --help)");
-    if (after_dash.empty() && rest.front().size() > 1 && rest.front()[0] == '-')
+    if (after_dash.empty() && !rest.empty() && rest.front().size() > 1 && rest.front()[0] == '-')
         return make_error(ErrorKind::BadInput, "usage", "unknown option '" + rest.front() + "' (try lightvm run --help)");
-    run.config.app_path = rest.front();
-    run.config.argv.assign(rest.begin(), rest.end());
+    if (run.image) {
+        // The program and its root are known once the image is (cli/image_run).
+        run.image->cmd.assign(rest.begin(), rest.end());
+        run.config.app_path = "/";
+    } else {
+        run.config.app_path = rest.front();
+        run.config.argv.assign(rest.begin(), rest.end());
+    }
     if (!mem.empty()) {
         auto size = parse_size(mem);
         if (!size)

@@ -12,6 +12,17 @@
 
 namespace lightvm::cli {
 
+// `run --image IMAGE [CMD...]` (cli/image_run): the root, program,
+// environment, working directory and user come from a container image.
+struct ImageRun {
+    std::string ref;                        // a path (imported on the fly) or a name/ID in the cache
+    std::optional<std::string> entrypoint;  // --entrypoint
+    std::vector<std::string> cmd;           // after the options: replaces the image's Cmd
+    bool workdir_given = false;             // -w: the image's WorkingDir does not apply
+    bool user_given = false;                // -u: the image's User does not apply
+    bool read_only = false;                 // --read-only: no writable layer
+};
+
 struct RunCommand {
     VmConfig config;  // config.stats: --stats
     // The monitor process's sandbox (sandbox/sandbox.hpp); --no-sandbox: off.
@@ -25,6 +36,7 @@ struct RunCommand {
     std::string socket;        // --socket (default: daemon/paths.hpp)
     bool no_daemon = false;    // --no-daemon: never through lightvmd (cli/daemon_run)
     std::string save_path;     // --save PATH: state file; PATH.mem holds guest memory
+    std::optional<ImageRun> image;  // --image
 };
 struct HelpRequested {
     std::string text;

@@ -190,7 +190,10 @@ Result<TmpfsSpec> parse_tmpfs(std::string_view text) {
     return t;
 }
 
-std::vector<TmpfsSpec> effective_tmpfs(const VmConfig& cfg) {
+namespace {
+
+// effective_tmpfs before the cut to abi::kMaxTmpfs (validate refuses more).
+std::vector<TmpfsSpec> all_tmpfs(const VmConfig& cfg) {
     std::vector<TmpfsSpec> out;
     auto at_or_below = [](const std::string& p, const std::string& dir) {
         return p == dir || dir == "/" ||
@@ -213,6 +216,13 @@ std::vector<TmpfsSpec> effective_tmpfs(const VmConfig& cfg) {
     for (auto& t : out)
         if (t.size == 0)
             t.size = cfg.mem_size / 2;
+    return out;
+}
+
+}  // namespace
+
+std::vector<TmpfsSpec> effective_tmpfs(const VmConfig& cfg) {
+    std::vector<TmpfsSpec> out = all_tmpfs(cfg);
     if (out.size() > abi::kMaxTmpfs)
         out.resize(abi::kMaxTmpfs);
     return out;
@@ -246,8 +256,11 @@ Result<VmConfig> validate(VmConfig cfg) {
     for (const auto& e : cfg.env)
         if (e.find('=') == std::string::npos || e.front() == '=')
             return make_error(ErrorKind::BadInput, "--env", "'" + e + "' is not of the form KEY=VALUE");
-    if (cfg.tmpfs.size() > abi::kMaxTmpfs - 2)
-        return make_error(ErrorKind::BadInput, "--tmpfs", "at most " + std::to_string(abi::kMaxTmpfs - 2) + " (besides /tmp and /dev/shm)");
+    // /tmp and /dev/shm count unless a share provides them (--rootfs: /tmp).
+    if (all_tmpfs(cfg).size() > abi::kMaxTmpfs)
+        return make_error(ErrorKind::BadInput, "--tmpfs",
+                          "at most " + std::to_string(abi::kMaxTmpfs) +
+                              " in all, counting /tmp and /dev/shm unless a share provides them");
     for (size_t i = 0; i < cfg.tmpfs.size(); ++i) {
         const std::string& p = cfg.tmpfs[i].guest_path;
         if (p.size() >= sizeof(abi::TmpfsMount::guest_path))

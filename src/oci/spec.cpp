@@ -1,7 +1,6 @@
 #include "oci/spec.hpp"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -9,6 +8,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+
+#include "loader/program_in_root.hpp"
 
 namespace lightvm::oci {
 
@@ -427,62 +428,16 @@ Result<ContainerSpec> parse_spec(const std::string& text, const std::string& bun
     }
 }
 
-namespace {
-
-// openat2(RESOLVE_IN_ROOT): ".." and symlinks (absolute ones too) stay below root_fd.
-int open_in_root(int root_fd, const std::string& path) {
-    open_how how{};
-    how.flags = O_RDONLY | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    return static_cast<int>(::syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how));
-}
-
-bool regular_executable(int fd) {
-    struct stat st;
-    return ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
-}
-
-}  // namespace
-
 Result<ResolvedApp> resolve_app(const ContainerSpec& spec) {
-    int root_fd = ::open(spec.root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (root_fd < 0)
-        return sys_error("open " + spec.root_path);
     const std::string& name = spec.args[0];
-    std::vector<std::string> candidates;
-    if (name.find('/') != std::string::npos) {
-        candidates.push_back(name[0] == '/' ? name : spec.vm.cwd + "/" + name);
-    } else {
-        std::string path = kDefaultPath;
-        for (const auto& e : spec.vm.env)
-            if (e.rfind("PATH=", 0) == 0)
-                path = e.substr(5);
-        size_t start = 0;
-        while (start <= path.size()) {
-            size_t colon = path.find(':', start);
-            std::string dir = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-            if (!dir.empty() && dir[0] == '/')
-                candidates.push_back(dir + "/" + name);
-            if (colon == std::string::npos)
-                break;
-            start = colon + 1;
-        }
-    }
-    for (const auto& c : candidates) {
-        int fd = open_in_root(root_fd, c);
-        if (fd < 0)
-            continue;
-        if (regular_executable(fd)) {
-            ::close(root_fd);
-            auto guest = normalise_guest_path(c);
-            return ResolvedApp{fd, guest ? *guest : c};
-        }
-        ::close(fd);
-    }
-    ::close(root_fd);
-    return make_error(ErrorKind::NotFound, "process.args",
-                      "executable '" + name + "' not found in the container's root" +
-                          (name.find('/') == std::string::npos ? " (searched PATH)" : ""));
+    auto found = find_program_in_root(spec.root_path, name, spec.vm.cwd, spec.vm.env, kDefaultPath);
+    if (!found && found.error().kind == ErrorKind::NotFound)
+        return make_error(ErrorKind::NotFound, "process.args",
+                          "executable '" + name + "' not found in the container's root" +
+                              (name.find('/') == std::string::npos ? " (searched PATH)" : ""));
+    if (!found)
+        return tl::unexpected(found.error());
+    return ResolvedApp{found->fd, found->guest_path};
 }
 
 Result<void> check_container_id(const std::string& id) {

@@ -1,0 +1,19 @@
+// `lightvm run --image IMAGE [CMD...]`: turns the run into an ordinary one
+// before anything else happens. The image is imported if IMAGE is a path
+// (a cache hit when it was before) or found by name or ID; it is held
+// (`lightvm image rm` refuses) while the VM runs; the VM gets its
+// writable layer (image/writable.hpp) as "/", and the program, argv,
+// environment, working directory and user the image's config names,
+// with the command line's overrides. Always in this process: the overlay
+// lives in this process's mount namespace, which lightvmd's monitors
+// cannot see.
+#pragma once
+
+#include "cli/options.hpp"
+#include "common/result.hpp"
+
+namespace lightvm::cli {
+
+Result<void> prepare_image_run(RunCommand& run);
+
+}  // namespace lightvm::cli
