@@ -40,6 +40,7 @@ bench: build
 	@bench/oci_bench.sh ./$(BUILD)/src/lightvm-oci 30
 	@bench/snapshot_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 	@bench/image_bench.sh ./$(BUILD)/src/lightvm
+	@bench/create_rate.sh ./$(BUILD) ./$(BUILD)/guests/noop.musl 300 4 8 3
 
 # libFuzzer targets (clang, ASan+UBSan), each for FUZZ_SECONDS (default 60).
 FUZZ_SECONDS ?= 60
