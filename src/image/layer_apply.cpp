@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "common/unique_fd.hpp"
+#include "image/paths.hpp"
 #include "image/tree.hpp"
 
 namespace lightvm::image {
@@ -44,25 +45,7 @@ Result<void> write_all(int fd, const char* data, size_t size, int64_t offset, co
 
 }  // namespace
 
-bool clean_entry_path(std::string_view in, std::string& out) {
-    out.clear();
-    size_t i = 0;
-    while (i <= in.size()) {
-        size_t slash = in.find('/', i);
-        if (slash == std::string_view::npos)
-            slash = in.size();
-        std::string_view part = in.substr(i, slash - i);
-        i = slash + 1;
-        if (part.empty() || part == ".")
-            continue;
-        if (part == "..")
-            return false;
-        if (!out.empty())
-            out += '/';
-        out += part;
-    }
-    return true;
-}
+bool clean_entry_path(std::string_view in, std::string& out) { return normalise_path(in, false, out); }
 
 Result<void> LayerApplier::apply(archive* a, archive_entry* e) {
     const char* raw = archive_entry_pathname(e);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "image/archive_io.hpp"
+#include "image/paths.hpp"
 #include "image/tree.hpp"
 
 namespace lightvm::image {
@@ -126,28 +127,8 @@ Result<std::map<std::string, TarFiles::Member>> scan_tar(const std::string& path
 }  // namespace
 
 std::string clean_member_path(const std::string& path) {
-    std::vector<std::string> parts;
-    size_t i = 0;
-    while (i <= path.size()) {
-        size_t slash = path.find('/', i);
-        if (slash == std::string::npos)
-            slash = path.size();
-        std::string part = path.substr(i, slash - i);
-        i = slash + 1;
-        if (part.empty() || part == ".")
-            continue;
-        if (part == "..") {
-            if (parts.empty())
-                return "";
-            parts.pop_back();
-            continue;
-        }
-        parts.push_back(part);
-    }
     std::string out;
-    for (const auto& p : parts)
-        out += (out.empty() ? "" : "/") + p;
-    return out;
+    return normalise_path(path, true, out) ? out : std::string();
 }
 
 Result<std::string> ImageFiles::read_small(const std::string& rel, size_t limit) const {

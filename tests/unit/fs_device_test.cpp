@@ -1962,21 +1962,20 @@ TEST_F(FsMappedTest, EveryStatTheGuestGetsIsMapped) {
     EXPECT_EQ(st.st_uid, 1234u);
     EXPECT_EQ(st.st_gid, 5678u);
     EXPECT_EQ(st.st_mode, S_IFREG | 0604u);
-    abi::HcFs o = build({.op = abi::kFsOpen, .path = "t/c", .len = sizeof(struct stat)});
-    o.options = abi::kFsOptStat;
-    ASSERT_TRUE(m_mem.write(kArg, o));
-    ASSERT_TRUE(dev().hypercall(m_mem, kArg));
-    ASSERT_GE(m_mem.read<abi::HcFs>(kArg)->result, 0);
-    std::memcpy(&st, m_mem.host_base() + kBuf, sizeof st);
+    // An open's (and a reopen's) kFsOptStat stat.
+    auto stat_of = [&](abi::HcFs req) {
+        req.options = abi::kFsOptStat;
+        struct stat out{};
+        EXPECT_TRUE(m_mem.write(kArg, req));
+        EXPECT_TRUE(dev().hypercall(m_mem, kArg));
+        EXPECT_GE(m_mem.read<abi::HcFs>(kArg)->result, 0);
+        std::memcpy(&out, m_mem.host_base() + kBuf, sizeof out);
+        return out;
+    };
+    st = stat_of(build({.op = abi::kFsOpen, .path = "t/c", .len = sizeof(struct stat)}));
     EXPECT_EQ(st.st_uid, 1234u);
     EXPECT_EQ(st.st_mode, S_IFREG | 0604u);
-    // kFsReopen with kFsOptStat.
-    abi::HcFs re = build({.op = abi::kFsReopen, .handle = static_cast<uint32_t>(h), .len = sizeof(struct stat)});
-    re.options = abi::kFsOptStat;
-    ASSERT_TRUE(m_mem.write(kArg, re));
-    ASSERT_TRUE(dev().hypercall(m_mem, kArg));
-    ASSERT_GE(m_mem.read<abi::HcFs>(kArg)->result, 0);
-    std::memcpy(&st, m_mem.host_base() + kBuf, sizeof st);
+    st = stat_of(build({.op = abi::kFsReopen, .handle = static_cast<uint32_t>(h), .len = sizeof(struct stat)}));
     EXPECT_EQ(st.st_gid, 5678u);
     // kFsGetdentsPlus: each record's stat, and the root's `..`.
     constexpr uint64_t kStats = 0x200000, kCap = 64;

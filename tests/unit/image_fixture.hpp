@@ -52,6 +52,16 @@ inline Entry hardlink_entry(std::string name, std::string target) {
 }
 
 // "gzip", "zstd" or "" (plain tar).
+// Opens writer `a` into `out` (the archive's bytes appended there).
+inline void open_into(archive* a, std::string& out) {
+    archive_write_set_bytes_in_last_block(a, 1);
+    auto append = [](archive*, void* data, const void* buf, size_t n) -> la_ssize_t {
+        static_cast<std::string*>(data)->append(static_cast<const char*>(buf), n);
+        return static_cast<la_ssize_t>(n);
+    };
+    archive_write_open(a, &out, nullptr, append, nullptr);
+}
+
 inline std::string make_tar(const std::vector<Entry>& entries, const std::string& filter = "") {
     std::string out;
     archive* a = archive_write_new();
@@ -60,12 +70,7 @@ inline std::string make_tar(const std::vector<Entry>& entries, const std::string
         archive_write_add_filter_gzip(a);
     else if (filter == "zstd")
         archive_write_add_filter_zstd(a);
-    archive_write_set_bytes_in_last_block(a, 1);
-    auto write_cb = [](archive*, void* data, const void* buf, size_t n) -> la_ssize_t {
-        static_cast<std::string*>(data)->append(static_cast<const char*>(buf), n);
-        return static_cast<la_ssize_t>(n);
-    };
-    archive_write_open(a, &out, nullptr, write_cb, nullptr);
+    open_into(a, out);
     for (const auto& e : entries) {
         archive_entry* ae = archive_entry_new();
         archive_entry_set_pathname(ae, e.name.c_str());
@@ -195,12 +200,7 @@ struct TestImage {
             archive_write_add_filter_gzip(a);
         else
             archive_write_add_filter_zstd(a);
-        archive_write_set_bytes_in_last_block(a, 1);
-        auto write_cb = [](archive*, void* data, const void* buf, size_t n) -> la_ssize_t {
-            static_cast<std::string*>(data)->append(static_cast<const char*>(buf), n);
-            return static_cast<la_ssize_t>(n);
-        };
-        archive_write_open(a, &out, nullptr, write_cb, nullptr);
+        open_into(a, out);
         archive_entry* e = archive_entry_new();
         archive_entry_set_pathname(e, "data");
         archive_entry_set_filetype(e, AE_IFREG);
