@@ -70,14 +70,15 @@ bool stdin_watch(bool all, uint16_t* events) {
     return true;
 }
 
-void stdin_polled(uint16_t revents) {
+bool stdin_polled(uint16_t revents) {
     const uint16_t now = normalise(revents);
-    const bool changed = !known() || now != g_revents;
+    const bool became = (now & kReadable) && (!known() || now != g_revents);
     g_revents = now;
     g_known = true;
     g_generation = generation();
-    if (changed && (now & kReadable))
+    if (became)
         wake_up(g_queue);
+    return became;
 }
 
 }  // namespace lightvm::guest

@@ -25,7 +25,8 @@ WaitQueue& stdin_queue();
 // For the host poll (net/host_socket.cpp): whether stdin joins it, and for
 // which events (all: a refresh, else only when somebody waits for input)...
 bool stdin_watch(bool all, uint16_t* events);
-// ...and what the host said (wakes waiters on a change).
-void stdin_polled(uint16_t revents);
+// ...and what the host said: true (and waiters woken) when stdin became
+// readable.
+bool stdin_polled(uint16_t revents);
 
 }  // namespace lightvm::guest

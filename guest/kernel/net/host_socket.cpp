@@ -375,8 +375,7 @@ bool poll_host(uint32_t k, int64_t wait_ns) {
     for (uint32_t i = 0; i < k; ++i) {
         Socket* s = g_poll_sock[i];
         if (!s) {
-            changed |= (g_poll[i].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) != 0;
-            stdin_polled(g_poll[i].revents);
+            changed |= stdin_polled(g_poll[i].revents);
         } else if (s->revents != g_poll[i].revents) {
             s->revents = g_poll[i].revents;
             changed = true;
