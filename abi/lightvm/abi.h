@@ -174,6 +174,7 @@ enum Hypercall : uint16_t {
     kHcCpu = 13,          // HcCpu: start another vCPU, or wake/interrupt one (SMP)
     kHcMemRelease = 14,   // HcMemRelease: give free guest RAM back to the host (it reads as zero after)
     kHcTty = 15,          // HcTty: change the host terminal the guest's stdio is on
+    kHcPark = 16,         // HcPark: a pool shell's kernel booted; returns once the boot page holds a workload
     kHcCount
 };
 
@@ -444,6 +445,17 @@ static_assert(sizeof(HcMemGrow) == 40);
 // Frames the guest kernel freed and will not touch before handing them out
 // again: the monitor punches them out of guest RAM's memfd, so the host gets
 // the memory back; the next touch finds zeros.
+// A booted shell (kBootPark): the kernel did everything that needs no
+// workload and waits in this call. The monitor writes the workload's boot
+// page (kBootPark clear, same mem_size and frames_start) and returns.
+// Allowed once, and only while the shell boots; anywhere else it stops
+// the VM as hostile.
+struct HcPark {
+    uint64_t next_frame;  // IN: where the frame pool hands out next (the monitor may pre-fault from here)
+    uint64_t reserved;
+};
+static_assert(sizeof(HcPark) == 16);
+
 struct HcMemRelease {
     uint64_t start;  // IN: page-aligned guest-physical range
     uint64_t end;    // IN
@@ -692,6 +704,7 @@ enum BootFlags : uint32_t {
     kBootTestHooks = 1u << 9,      // tests only: the kernel's test-hook syscall is enabled
     kBootNoAslr = 1u << 10,        // --no-aslr: load addresses and stack are the same every run
     kBootEtcHosts = 1u << 11,      // no share has /etc/hosts: the kernel serves localhost and `hostname`
+    kBootPark = 1u << 12,          // a pool shell: boot what needs no workload, then kHcPark
 };
 
 inline constexpr uint32_t kMaxDevices = 16;
@@ -783,15 +796,17 @@ struct BootInfo {
     // ABI v3: the guest kernel loads the program. The monitor maps the
     // executable's file (validated) at [image_gpa, +image_size) without
     // copying, and packs argv, envp and the AT_EXECFN string (each
-    // NUL-terminated, back to back) at [args_gpa, +args_size). Frames from
-    // frames_start up to mem_size are the kernel's to hand out.
+    // NUL-terminated, back to back) at [args_gpa, +args_size). Both sit at
+    // the top of RAM (image_gpa 2 MiB aligned) so that the frames the kernel
+    // hands out, [frames_start, image_gpa), begin at the same place for every
+    // app: a pool shell boots before its app is known (kBootPark).
     uint64_t image_gpa;               // OUT
     uint64_t image_size;              // OUT: the file's size
     uint64_t args_gpa;                // OUT
     uint64_t args_size;               // OUT
     uint32_t argc;                    // OUT
     uint32_t envc;                    // OUT
-    uint64_t frames_start;            // OUT: first free frame (page aligned)
+    uint64_t frames_start;            // OUT: first free frame: kAppMin
     uint64_t hwcap;                   // OUT: AT_HWCAP (CPUID.1:EDX)
     // Networking (kHcNet)
     uint32_t net_mode;                // OUT: NetMode

@@ -4,7 +4,8 @@
 //
 //   auto work = TRY(lightvm::Workload::prepare(config)); // no KVM: APP checked, --fs/--disk opened
 //   auto vm   = TRY(lightvm::Vm::create({config.mem_size}));  // shell: KVM VM, vCPU, RAM,
-//                                                         //   x86 state, guest kernel
+//                                                         //   x86 state, guest kernel (booted
+//                                                         //   too with ShellOptions::boot_kernel)
 //   TRY(vm.load(std::move(work)));                        // app, argv/env, devices, boot page
 //   ... confine the process here (seccomp): everything is open ...
 //   RunReport r = TRY(vm.run());                          // until exit/fault/timeout/stop
@@ -36,6 +37,18 @@ struct VmShape {
     uint32_t vcpus = 1;                // only 1 today
 };
 
+// How a shell is made.
+struct ShellOptions {
+    // Boot the guest kernel now, up to where it needs its workload (one
+    // exit, ~1 ms of guest time); load() writes the workload and run()
+    // resumes it, so the boot is off the start path. Such a shell cannot
+    // take a snapshot restore (its kernel already runs).
+    bool boot_kernel = false;
+    // With boot_kernel: host pages backed now where the guest's frames go
+    // next, so its first touches there cost no host page fault.
+    uint64_t prefault_bytes = 0;
+};
+
 struct WorkloadState;
 struct VmState;
 
@@ -60,7 +73,7 @@ private:
 class Vm {
 public:
     // Phase 1, the shell: nothing app-specific.
-    static Result<Vm> create(const VmShape& shape);
+    static Result<Vm> create(const VmShape& shape, const ShellOptions& options = {});
     // Phase 2: load the workload (shape must match: same memory size).
     Result<void> load(Workload work);
     // Phase 3: run the vCPU until the guest exits, faults, times out or is
@@ -75,6 +88,7 @@ public:
 
     const VmShape& shape() const;
     bool loaded() const;
+    bool booted() const;  // made with ShellOptions::boot_kernel
     // The host directories the loaded workload's shares serve (borrowed
     // O_PATH fds): a sandbox confines the process's file access to them.
     struct ShareRoot {

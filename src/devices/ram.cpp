@@ -44,6 +44,15 @@ Result<void> RamDevice::grow_low(uint64_t end) {
     return {};
 }
 
+Result<void> RamDevice::grow_high(uint64_t start) {
+    start = std::max(down(start), m_low_end);
+    if (start >= m_high_start)
+        return {};
+    TRY(add(start, m_high_start));
+    m_high_start = start;
+    return {};
+}
+
 Result<void> RamDevice::restore(uint64_t low_end, uint64_t high_start) {
     const uint64_t size = m_mem.size();
     if (low_end > high_start || high_start > size || (low_end | high_start) % kAlign)

@@ -41,6 +41,9 @@ public:
     // Extends the low region to cover [0, end): the load phase calls this
     // once the app (and so the end of its image + brk headroom) is known.
     Result<void> grow_low(uint64_t end);
+    // Extends the high region down to cover [start, size): the app's file
+    // and arguments at the top of RAM (monitor/layout.hpp).
+    Result<void> grow_high(uint64_t start);
     Result<void> hypercall(uint64_t arg_gpa);
     // kHcMemRelease: punch a freed range out of guest RAM (abi.h).
     Result<void> release(uint64_t arg_gpa);

@@ -60,6 +60,10 @@ public:
     // must copy such ranges (they are not in the memfd).
     bool map_file(uint64_t gpa, uint64_t len, int fd, uint64_t file_offset);
 
+    // Backs [gpa, gpa+len) with host pages now (MADV_POPULATE_WRITE), so
+    // the guest's first touches cost no host page fault. Best effort.
+    void prefault(uint64_t gpa, uint64_t len);
+
     // Snapshots. The ranges that may hold data, page-aligned, sorted and
     // merged: the memfd's data extents (SEEK_DATA: pages never touched are
     // holes) and the ranges map_file put there.

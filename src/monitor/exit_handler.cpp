@@ -89,6 +89,8 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
         if (!d.net)
             return hostile("network hypercall without a network device");
         return d.net->hypercall(d.mem, arg);
+    case abi::kHcPark:  // Vm::create's boot loop takes the only legitimate one
+        return hostile("park hypercall after the workload was loaded");
     case abi::kHcBlock: {
         auto req = TRY(d.mem.read<abi::HcBlock>(arg));
         if (!d.disks || req.device >= d.disks->size())
@@ -106,7 +108,7 @@ static Result<void> handle_one(Devices& d, const kvm::Exit& exit, Outcome& outco
 
 const char* hypercall_name(unsigned nr) {
     static const char* const names[] = {"exit", "console_flush", "write", "read", "sleep", "set_fs_base", "fs", "block",
-                                        "mem_grow", "stdin_seek", "timer", "fault", "net", "cpu", "mem_release", "tty"};
+                                        "mem_grow", "stdin_seek", "timer", "fault", "net", "cpu", "mem_release", "tty", "park"};
     static_assert(std::size(names) == abi::kHcCount, "name every hypercall");
     return nr < abi::kHcCount ? names[nr] : "unknown";
 }

@@ -27,11 +27,21 @@ namespace lightvm {
 namespace {
 
 // Frames the guest kernel needs beyond the executable's file to start a
-// program: page tables, the top of its stack, heap, its own buffers, and
-// up to 2 MiB lost to aligning the pool.
+// program: page tables, the top of its stack, heap, its own buffers.
 constexpr uint64_t kMinFrames = 8ull << 20;
 
 uint64_t page_up(uint64_t v) { return (v + abi::kPageSize - 1) & ~(abi::kPageSize - 1); }
+
+// argv, envp and AT_EXECFN, NUL-terminated, back to back.
+std::string pack_args(const VmConfig& cfg) {
+    std::string args;
+    for (const auto& a : cfg.argv)
+        args.append(a).push_back('\0');
+    for (const auto& e : cfg.env)
+        args.append(e).push_back('\0');
+    args.append(cfg.argv.empty() ? cfg.app_path : cfg.argv[0]).push_back('\0');
+    return args;
+}
 
 std::string hex(uint64_t v) {
     char buf[32];
@@ -154,6 +164,10 @@ void copy_string(char* dst, size_t cap, const std::string& s) {
 
 }  // namespace
 
+uint64_t frames_base_bound(uint64_t mem_size) {
+    return abi::kAppMin + page_up(mem_size / abi::kPageSize * 12) + abi::kHugePageSize;
+}
+
 std::span<const uint8_t> embedded_kernel() {
     return {lightvm_kernel_start, static_cast<size_t>(lightvm_kernel_end - lightvm_kernel_start)};
 }
@@ -212,7 +226,7 @@ Result<loader::ElfImage> check_app(std::span<const uint8_t> file, uint64_t mem_s
                               hex(abi::kAppMin) + " are reserved)");
     // The file is placed in guest RAM whole (the kernel maps its segments
     // from there); the rest of RAM is frames for the program.
-    uint64_t need = abi::kAppMin + file.size() + kMinFrames;
+    uint64_t need = frames_base_bound(mem_size) + page_up(file.size()) + kMinFrames;
     if (mem_size < need)
         return make_error(ErrorKind::BadExecutable, path,
                           "a " + std::to_string((file.size() + (1u << 20) - 1) >> 20) + " MiB executable does not fit in " +
@@ -279,34 +293,33 @@ Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std:
     return out;
 }
 
+uint64_t app_image_gpa(uint64_t mem_size, uint64_t file_size, const VmConfig& cfg) {
+    const uint64_t top = page_up(file_size) + page_up(pack_args(cfg).size());
+    return top < mem_size ? (mem_size - top) & ~(abi::kPageSize - 1) : 0;
+}
+
 Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& cfg,
                              std::span<const uint8_t> app_file, int app_fd, const loader::ElfImage& app,
                              const ClockReference& clock, const HostInfo& host) {
-    // The whole file goes to guest RAM at kAppMin, mapped copy-on-write
+    // The whole file goes to the top of guest RAM, mapped copy-on-write
     // from the host file when possible (no copy, no host page faults until
-    // touched); the guest kernel maps its segments from there.
-    const uint64_t image_gpa = abi::kAppMin, image_len = page_up(app_file.size());
+    // touched); the guest kernel maps its segments from there. Its frames
+    // start below, at a place that does not depend on the app, so a pool
+    // shell's kernel can boot before its app is known (abi.h BootInfo).
+    const std::string args = pack_args(cfg);
+    const uint64_t image_gpa = app_image_gpa(mem.size(), app_file.size(), cfg), image_len = page_up(app_file.size());
+    const uint64_t args_gpa = image_gpa + image_len;
+    if (args.size() > (1u << 20) || image_gpa < frames_base_bound(mem.size()) + kMinFrames)
+        return make_error(ErrorKind::BadInput, "APP", "arguments and environment too large (" +
+                                                          std::to_string(args.size()) + " bytes)");
     if (app_fd < 0 || !mem.map_file(image_gpa, image_len, app_fd, 0))
         TRY(mem.write_bytes(image_gpa, app_file));
     out.app_entry = app.entry;
-
-    // argv, envp and AT_EXECFN, packed after it for the kernel's exec.
-    std::string args;
-    for (const auto& a : cfg.argv)
-        args.append(a).push_back('\0');
-    for (const auto& e : cfg.env)
-        args.append(e).push_back('\0');
-    args.append(cfg.argv.empty() ? cfg.app_path : cfg.argv[0]).push_back('\0');
-    const uint64_t args_gpa = image_gpa + image_len;
-    if (args.size() > (1u << 20) || args_gpa + args.size() + kMinFrames > mem.size())
-        return make_error(ErrorKind::BadInput, "APP", "arguments and environment too large (" +
-                                                          std::to_string(args.size()) + " bytes)");
     TRY(mem.write_bytes(args_gpa, {reinterpret_cast<const uint8_t*>(args.data()), args.size()}));
 
-    abi::BootInfo boot{};
-    boot.magic = abi::kBootMagic;
-    boot.abi_version = abi::kAbiVersion;
-    boot.flags = (cfg.trace ? uint32_t{abi::kBootTrace} : 0u) | (host.fsgsbase ? uint32_t{abi::kBootHasFsgsbase} : 0u) |
+    ShellBoot base{host.fsgsbase, host.hwcap, host.ram_low_end, host.ram_high_start};
+    abi::BootInfo boot = TRY(shell_boot_info(out, mem.size(), clock, base));
+    boot.flags |= (cfg.trace ? uint32_t{abi::kBootTrace} : 0u) |
                  (cfg.test_hooks ? uint32_t{abi::kBootTestHooks} : 0u) |
                  (cfg.no_aslr ? uint32_t{abi::kBootNoAslr} : 0u);
     if ((host.stdio_mode[0] & S_IFMT) == S_IFCHR && ::isatty(cfg.stdin_fd))
@@ -327,19 +340,7 @@ Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& 
     boot.pid = host.pid;
     boot.max_procs = cfg.max_procs;
     boot.cpus = cfg.cpus;
-    boot.mem_size = mem.size();
-    boot.tsc_khz = clock.tsc_khz;
-    boot.tsc_base = clock.tsc;
-    boot.tsc_shift = 32;
-    boot.tsc_mult = clock.tsc_khz ? (1000000ull << 32) / clock.tsc_khz : 0;
-    boot.realtime_base_ns = clock.realtime_ns;
-    boot.monotonic_base_ns = clock.monotonic_ns;
-    if (::getrandom(boot.random_seed, sizeof boot.random_seed, 0) != static_cast<ssize_t>(sizeof boot.random_seed))
-        return sys_error("getrandom");
     boot.app_entry = app.entry;
-    boot.kernel_end = out.kernel_end;
-    boot.console_gpa = abi::kConsoleGpa;
-    boot.console_size = abi::kConsoleDataSize;
     const std::string& exe = host.exe_path.empty() ? cfg.app_path : host.exe_path;
     if (exe.size() >= sizeof boot.exe_path)  // a cut /proc/self/exe would name another file
         return make_error(ErrorKind::BadInput, "APP",
@@ -381,8 +382,6 @@ Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& 
         m.size = t.size;
     }
     copy_string(boot.initial_cwd, sizeof boot.initial_cwd, cfg.cwd);
-    boot.ram_low_end = host.ram_low_end ? host.ram_low_end : mem.size();
-    boot.ram_high_start = host.ram_low_end ? host.ram_high_start : mem.size();
     boot.irq_test_timer_ns = cfg.irq_test.guest_timer_ns;
     boot.irq_test_mask_ns = cfg.irq_test.mask_ns;
     boot.image_gpa = image_gpa;
@@ -391,10 +390,35 @@ Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& 
     boot.args_size = args.size();
     boot.argc = static_cast<uint32_t>(cfg.argv.size());
     boot.envc = static_cast<uint32_t>(cfg.env.size());
-    boot.frames_start = page_up(args_gpa + args.size());
-    boot.hwcap = host.hwcap;
     TRY(mem.write(abi::kBootInfoGpa, boot));
     return {};
+}
+
+Result<abi::BootInfo> shell_boot_info(const GuestImage& image, uint64_t mem_size, const ClockReference& clock,
+                                      const ShellBoot& shell) {
+    abi::BootInfo boot{};
+    boot.magic = abi::kBootMagic;
+    boot.abi_version = abi::kAbiVersion;
+    boot.flags = shell.fsgsbase ? uint32_t{abi::kBootHasFsgsbase} : 0u;
+    boot.pid = 1;
+    boot.cpus = 1;
+    boot.mem_size = mem_size;
+    boot.tsc_khz = clock.tsc_khz;
+    boot.tsc_base = clock.tsc;
+    boot.tsc_shift = 32;
+    boot.tsc_mult = clock.tsc_khz ? (1000000ull << 32) / clock.tsc_khz : 0;
+    boot.realtime_base_ns = clock.realtime_ns;
+    boot.monotonic_base_ns = clock.monotonic_ns;
+    if (::getrandom(boot.random_seed, sizeof boot.random_seed, 0) != static_cast<ssize_t>(sizeof boot.random_seed))
+        return sys_error("getrandom");
+    boot.kernel_end = image.kernel_end;
+    boot.console_gpa = abi::kConsoleGpa;
+    boot.console_size = abi::kConsoleDataSize;
+    boot.ram_low_end = shell.ram_low_end ? shell.ram_low_end : mem_size;
+    boot.ram_high_start = shell.ram_low_end ? shell.ram_high_start : mem_size;
+    boot.frames_start = abi::kAppMin;
+    boot.hwcap = shell.hwcap;
+    return boot;
 }
 
 }  // namespace lightvm

@@ -101,6 +101,26 @@ Result<void> build_app_image(GuestImage& image, GuestMemory& mem, const VmConfig
                              std::span<const uint8_t> app_file, int app_fd, const loader::ElfImage& app,
                              const ClockReference& clock, const HostInfo& host);
 
+// Where the guest's first frame is at most: its pool starts at kAppMin
+// with 12 bytes of metadata a frame, then aligns to 2 MiB
+// (guest/kernel/mm/frames.cpp).
+uint64_t frames_base_bound(uint64_t mem_size);
+
+// The boot page's app-independent part: what a shell's kernel may boot
+// with before its workload is known (abi.h kBootPark); build_app_image
+// starts from it. ram_low_end 0: all of RAM is backed.
+struct ShellBoot {
+    bool fsgsbase = false;
+    uint64_t hwcap = 0;
+    uint64_t ram_low_end = 0, ram_high_start = 0;
+};
+Result<abi::BootInfo> shell_boot_info(const GuestImage& image, uint64_t mem_size, const ClockReference& clock,
+                                      const ShellBoot& shell);
+
+// Where build_app_image places the app's file (its arguments follow): the
+// top of RAM, page aligned; 0 if it does not fit.
+uint64_t app_image_gpa(uint64_t mem_size, uint64_t file_size, const VmConfig& cfg);
+
 // Both of the above in one go (tests and tools that need no pool).
 Result<GuestImage> build_guest_image(GuestMemory& mem, const VmConfig& cfg, std::span<const uint8_t> app_file, int app_fd,
                                      const loader::ElfImage& app, const ClockReference& clock,

@@ -17,8 +17,8 @@ namespace lightvm {
 
 namespace {
 
-// Room registered above the app image at load, and below the stack in the
-// shell: brk and the first mmaps need no kHcMemGrow exit.
+// RAM registered above the first frame in the shell: the kernel, brk and
+// the first mmaps need no kHcMemGrow exit.
 constexpr uint64_t kHeadroom = 8ull << 20;
 
 bool host_has_fsgsbase() {
@@ -35,6 +35,60 @@ uint64_t now_ns(clockid_t clk) {
 Result<void> set_initial_cpu_state(VmState& s) {
     return init_vcpu_state(s.vcpu, s.image, s.fsgsbase, VcpuStart{0, s.image.syscall_entry, s.image.kernel_entry,
                                                                     abi::kBootInfoGpa, 0});
+}
+
+ClockReference clock_now(uint64_t tsc_khz) {
+    ClockReference c;
+    c.tsc_khz = tsc_khz;
+    c.monotonic_ns = now_ns(CLOCK_MONOTONIC);
+    c.realtime_ns = now_ns(CLOCK_REALTIME);
+    c.tsc = __rdtsc();
+    return c;
+}
+
+uint64_t host_hwcap() {
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) ? d : 0;
+}
+
+bool is_hypercall(const kvm::Exit& e, unsigned nr) {
+    return e.kind == kvm::ExitKind::Io && e.io_out && e.io_size == 4 && e.io_count == 1 &&
+           e.port == abi::kHypercallPortBase + nr;
+}
+
+// ShellOptions::boot_kernel: the kernel boots with the app-independent
+// boot page and parks in kHcPark (abi.h), where load() finds it. Only our
+// own kernel has run when this returns, so the process needs no sandbox
+// yet; the exit that parks it is KVM_RUN's to complete when run() resumes.
+Result<void> boot_until_parked(VmState& s, uint64_t prefault) {
+    ShellBoot shell{s.fsgsbase, host_hwcap(), s.ram->low_end(), s.ram->high_start()};
+    abi::BootInfo boot = TRY(shell_boot_info(s.image, s.mem.size(), clock_now(s.tsc_khz), shell));
+    boot.flags |= abi::kBootPark;
+    TRY(s.mem.write(abi::kBootInfoGpa, boot));
+    for (;;) {
+        auto exit = TRY(s.vcpu.run());
+        if (exit.kind == kvm::ExitKind::Interrupted) {
+            s.vcpu.set_immediate_exit(false);
+            continue;
+        }
+        if (is_hypercall(exit, abi::kHcMemGrow)) {
+            TRY(s.ram->hypercall(exit.io_value));
+            continue;
+        }
+        if (!is_hypercall(exit, abi::kHcPark))
+            return make_error(ErrorKind::System, "shell",
+                              "the guest kernel stopped booting before its workload (exit " +
+                                  std::to_string(exit.raw_reason) + ", port " + std::to_string(exit.port) + ")");
+        auto park = TRY(s.mem.read<abi::HcPark>(exit.io_value));
+        // Where its frames go next, the guest says: pages it will touch
+        // first, whatever the app (bounded: a quarter of RAM at most).
+        const uint64_t from = park.next_frame & ~(abi::kPageSize - 1);
+        const uint64_t len = std::min(prefault & ~(abi::kPageSize - 1), s.mem.size() / 4);
+        if (len && from < s.mem.size() && len <= s.mem.size() - from)
+            s.mem.prefault(from, len);
+        s.booted = true;
+        return {};
+    }
 }
 
 }  // namespace
@@ -83,6 +137,7 @@ Vm::~Vm() {
 }
 const VmShape& Vm::shape() const { return m->shape; }
 bool Vm::loaded() const { return m->phase != VmState::Phase::Shell; }
+bool Vm::booted() const { return m->booted; }
 std::vector<Vm::ShareRoot> Vm::share_roots() const {
     std::vector<ShareRoot> roots;
     if (m->work && m->work->fs)
@@ -94,7 +149,7 @@ std::vector<Vm::ShareRoot> Vm::share_roots() const {
 void Vm::set_time_base(uint64_t ns) { m->time_base = ns; }
 void Vm::leave_teardown_to_exit() { m->leave_teardown = true; }
 
-Result<Vm> Vm::create(const VmShape& shape) {
+Result<Vm> Vm::create(const VmShape& shape, const ShellOptions& options) {
     if (shape.vcpus != 1)
         return make_error(ErrorKind::BadInput, "shape", "only 1 vCPU per VM is supported");
     VmConfig probe;
@@ -112,7 +167,8 @@ Result<Vm> Vm::create(const VmShape& shape) {
     s.kvm_vm_ns = monotonic_ns();
     s.mem = TRY(GuestMemory::create(s.shape.mem_size));
     // RAM is registered lazily (devices/ram.hpp): the kernel's region and the
-    // stack now, the app's image when it is loaded, the rest on request.
+    // first frames now, the app's file at the top when it is loaded, the
+    // rest on request.
     s.ram.emplace(s.mem, [&s](uint32_t slot, uint64_t gpa, uint64_t size) {
         return s.vm.set_memory(slot, gpa, size, s.mem.host_base() + gpa);
     });
@@ -120,7 +176,7 @@ Result<Vm> Vm::create(const VmShape& shape) {
     s.ram->set_host_limit([&watch = host_memory()] { return watch.available(); });
     // Frames are handed out from the bottom up (guest/kernel/mm/frames.hpp):
     // no high region.
-    TRY(s.ram->boot(abi::kAppMin + kHeadroom, s.mem.size()));
+    TRY(s.ram->boot(frames_base_bound(s.mem.size()) + kHeadroom, s.mem.size()));
     s.vcpu = TRY(s.vm.create_vcpu(0));
     // Also on PVM: without a table CPUID answers zeros there, and glibc's
     // ld.so then refuses every library ("CPU ISA level is lower than
@@ -132,6 +188,8 @@ Result<Vm> Vm::create(const VmShape& shape) {
     s.tsc_khz = TRY(s.vcpu.tsc_khz());
     s.fsgsbase = host_has_fsgsbase();
     TRY(set_initial_cpu_state(s));
+    if (options.boot_kernel)
+        TRY(boot_until_parked(s, options.prefault_bytes));
     return vm;
 }
 
@@ -143,21 +201,21 @@ Result<void> Vm::load(Workload work) {
         return make_error(ErrorKind::BadInput, "load",
                           "workload needs " + std::to_string(work.m->config.mem_size >> 20) + " MiB, shell has " +
                               std::to_string(s.shape.mem_size >> 20) + " MiB");
+    if (work.m->restore && s.booted)
+        return make_error(ErrorKind::BadInput, "load",
+                          "a snapshot cannot be restored into a shell whose kernel already booted");
     s.phase = VmState::Phase::Loaded;  // even if loading fails half-way: never load twice
     s.work = std::move(work.m);
     WorkloadState& w = *s.work;
     if (!s.time_base)
         s.time_base = std::min(s.created_ns, w.started_ns);
 
-    s.clock.tsc_khz = s.tsc_khz;
-    s.clock.monotonic_ns = now_ns(CLOCK_MONOTONIC);
-    s.clock.realtime_ns = now_ns(CLOCK_REALTIME);
-    s.clock.tsc = __rdtsc();
+    s.clock = clock_now(s.tsc_khz);
     if (w.restore) {
         TRY(load_snapshot(s));
     } else {
-        // The executable's file, then the frame metadata and the first frames.
-        TRY(s.ram->grow_low(abi::kAppMin + w.file.bytes().size() + kHeadroom));
+        // The executable's file and its arguments at the top of RAM.
+        TRY(s.ram->grow_high(app_image_gpa(s.mem.size(), w.file.bytes().size(), w.config)));
         w.host.ram_low_end = s.ram->low_end();
         w.host.ram_high_start = s.ram->high_start();
         TRY(build_app_image(s.image, s.mem, w.config, w.file.bytes(), w.file.fd(), w.app, s.clock, w.host));

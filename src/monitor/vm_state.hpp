@@ -50,6 +50,7 @@ struct VmState {
     uint32_t tsc_khz = 0;
     bool fsgsbase = false;
     bool leave_teardown = false;
+    bool booted = false;  // the kernel booted and waits in kHcPark (ShellOptions::boot_kernel)
 
     // From load() on.
     std::unique_ptr<WorkloadState> work;

@@ -56,9 +56,10 @@ static void socketpairs(void) {
 static void unix_listen(void) {
     int l = socket(AF_UNIX, SOCK_STREAM, 0);
     struct sockaddr_un a = {.sun_family = AF_UNIX};
-    /* abstract name: no file appears anywhere */
-    memcpy(a.sun_path, "\0lightvm-test", 13);
-    socklen_t alen = offsetof(struct sockaddr_un, sun_path) + 13;
+    /* abstract name: no file appears anywhere; the pid keeps native runs
+       that overlap (the tests' -j2) from meeting in one name */
+    int n = snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "lightvm-test-%d", (int)getpid());
+    socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
     check("unix bind", bind(l, (struct sockaddr*)&a, alen) == 0);
     check("unix listen", listen(l, 4) == 0);
     int c = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -144,6 +145,7 @@ static void tcp(int family) {
     check(what, poll(&pl, 1, 1000) == 1);
     struct sockaddr_storage peer;
     socklen_t plen = sizeof peer;
+    fcntl(l, F_SETFL, O_NONBLOCK);  /* a failed connect above must not hang the run */
     int s = accept4(l, (struct sockaddr*)&peer, &plen, SOCK_NONBLOCK);
     snprintf(what, sizeof what, "%s accept4", name);
     check(what, s >= 0 && plen == len);

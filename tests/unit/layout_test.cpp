@@ -220,11 +220,16 @@ TEST_F(GuestImageTest, BootInfo) {
     EXPECT_EQ(boot.flags, uint32_t{abi::kBootTrace | abi::kBootHasFsgsbase | abi::kBootEtcHosts});
     EXPECT_EQ(boot.app_entry, 0x400100u);
     EXPECT_EQ(boot.app_entry, image.app_entry);
-    EXPECT_EQ(boot.image_gpa, abi::kAppMin);
+    // Frames from kAppMin whatever the app; the file and its arguments at
+    // the top of RAM, page aligned, the arguments right after the file.
+    EXPECT_EQ(boot.frames_start, abi::kAppMin);
+    EXPECT_EQ(boot.image_gpa % abi::kPageSize, 0u);
+    EXPECT_EQ(boot.image_gpa, app_image_gpa(kMemSize, app_file.size(), cfg));
     EXPECT_EQ(boot.image_size, app_file.size());
-    EXPECT_EQ(boot.args_gpa, abi::kAppMin + ((app_file.size() + 4095) & ~uint64_t{4095}));
-    EXPECT_EQ(boot.frames_start % abi::kPageSize, 0u);
-    EXPECT_GE(boot.frames_start, boot.args_gpa + boot.args_size);
+    EXPECT_EQ(boot.args_gpa, boot.image_gpa + ((app_file.size() + 4095) & ~uint64_t{4095}));
+    EXPECT_LE(boot.args_gpa + boot.args_size, kMemSize);
+    EXPECT_GT(boot.args_gpa + boot.args_size + abi::kPageSize, kMemSize);
+    EXPECT_GE(boot.image_gpa, frames_base_bound(kMemSize) + (8ull << 20));
     EXPECT_EQ(boot.hwcap, host.hwcap);
     EXPECT_EQ(boot.console_gpa, abi::kConsoleGpa);
     EXPECT_EQ(boot.console_size, abi::kConsoleDataSize);

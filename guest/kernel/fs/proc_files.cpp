@@ -132,7 +132,7 @@ const char* proc_file_open(ProcFile which, uint32_t* len, uint32_t* cap) {
             return nullptr;
         *cap = kMemInfoSize;
         // TODO(frame allocator): free frames straight from mm/frames once it has a count; as sysinfo for now.
-        const uint64_t total = boot().mem_size, used = mem_used() + boot().frames_start;
+        const uint64_t total = boot().mem_size, used = mem_used();
         *len = static_cast<uint32_t>(format_meminfo(text, kMemInfoSize, total, used < total ? total - used : 0));
         return text;
     }

@@ -180,6 +180,18 @@ void frames_init(uint64_t start, uint64_t end) {
     // Frames skipped for the 2 MiB alignment are given up: fewer than 512.
 }
 
+bool frames_limit(uint64_t end) {
+    end = page_down(end);
+    const uint64_t count = end > g.base ? (end - g.base) / kPage : 0;
+    if (count < g.bump)
+        return false;
+    if (count < g.count)
+        g.count = static_cast<uint32_t>(count);
+    return true;
+}
+
+uint64_t frames_next() { return gpa_of(g.bump); }
+
 namespace {
 uint64_t (*g_reclaim)(uint64_t pages);
 bool g_reclaiming;

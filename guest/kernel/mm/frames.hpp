@@ -20,6 +20,12 @@ inline constexpr unsigned kMaxOrder = 9;  // 2 MiB: the largest page the kernel 
 
 // [start, end): page-aligned guest-physical range of the pool.
 void frames_init(uint64_t start, uint64_t end);
+// The pool ends at `end` after all (the boot program's file and arguments
+// sit above it, placed once the shell had booted). False if frames at or
+// above `end` were already handed out.
+bool frames_limit(uint64_t end);
+// Where the pool hands out next: frames from here up are untouched.
+uint64_t frames_next();
 
 // The largest block order (at most kMaxOrder) that `pages` pages fill.
 inline unsigned frame_order_for(uint64_t pages) {

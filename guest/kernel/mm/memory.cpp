@@ -89,6 +89,15 @@ void memory_init() {
     current_process()->mm = as_create_boot();
     if (!current_process()->mm)
         exit_vm(127, 0);  // not even one page: the monitor checked --mem, so a kernel bug
+}
+
+void memory_init_workload() {
+    const abi::BootInfo& b = boot();
+    // The program's file and arguments take the top of RAM: the pool ends
+    // below them (the monitor checked they leave room for kMinFrames).
+    if (!frames_limit(b.image_gpa))
+        exit_vm(127, 0);
+    memory_set_backed(b.ram_low_end, b.ram_high_start);
     mm().image_gpa = b.image_gpa;
 }
 
@@ -116,7 +125,11 @@ long mem_setup_stack(uint64_t top, uint64_t size, uint64_t mmap_gap) {
 
 void mem_set_brk(uint64_t start) { mm().brk_start = mm().brk = page_up(start); }
 
-uint64_t mem_used() { return (frames_total() - frames_free()) * kPage; }
+uint64_t mem_used() {
+    // Frames handed out, plus all RAM outside the pool: the kernel, the
+    // pool's metadata, the program's file and arguments.
+    return (frames_total() - frames_free()) * kPage + (boot().mem_size - frames_total() * kPage);
+}
 
 uint64_t mem_brk(uint64_t new_brk) {
     AddressSpace& as = mm();

@@ -13,6 +13,9 @@ struct AddressSpace;
 // Sets up the memory manager: the frame pool, the first address space over
 // the monitor's page tables.
 void memory_init();
+// Once the workload is in the boot page: the pool ends below the program's
+// file (BootInfo.image_gpa), which the boot program is loaded from.
+void memory_init_workload();
 
 uint64_t mem_brk(uint64_t new_brk);
 // file: nullptr for anonymous memory (MAP_ANONYMOUS or /dev/zero).
@@ -36,7 +39,8 @@ void mem_set_brk(uint64_t start);
 // The program is ending: shared file mappings are written back.
 void memory_exit();
 
-// Bytes of guest RAM handed out (frames), for sysinfo and /proc/meminfo.
+// Bytes of guest RAM in use (frames handed out and everything outside the
+// frame pool), for sysinfo and /proc/meminfo.
 uint64_t mem_used();
 
 }  // namespace lightvm::guest

@@ -39,7 +39,6 @@ FsContext* fs_context_boot() { return &g_init_fs; }
 
 void proc_init() {
     Process& p = g_init_process;
-    p.pid = p.pgid = p.sid = boot().pid;
     p.ppid = 0;
     p.mm = nullptr;  // memory_init makes it
     p.files = fd_table_boot();
@@ -50,17 +49,12 @@ void proc_init() {
     g_init_fs.cwd[0] = '/';
     g_init_fs.cwd_len = 1;
     g_init_fs.umask = 022;
-    default_limits(p);
-    creds_boot(p.cred);
-    if (p.cred.uid != 0)  // --user: a non-root process has no capabilities
-        p.attrs.cap_eff_dropped = p.attrs.cap_prm_dropped = caps_all();
     signals_init_process(p);
     signal_delivery_init();
     preempt_init();
     jobctl_init();
 
     Task& t = g_init_task;
-    t.tid = p.pid;
     t.state = TaskState::Running;
     t.process = &p;
     t.sig.ss_flags = SS_DISABLE;
@@ -70,13 +64,23 @@ void proc_init() {
     t.user = true;
     p.task = &t;
     p.nthreads = 1;
-    process_table_init(&p);
 
     Cpu& cpu = this_cpu();
     cpu.current = &t;
     lvm_percpu[cpu.id].kstack_top = t.kstack.top;
     t.on_cpu = static_cast<uint8_t>(cpu.id + 1);
     sched_add_task(&t);
+}
+
+void proc_init_workload() {
+    Process& p = g_init_process;
+    p.pid = p.pgid = p.sid = boot().pid;
+    g_init_task.tid = p.pid;
+    default_limits(p);
+    creds_boot(p.cred);
+    if (p.cred.uid != 0)  // --user: a non-root process has no capabilities
+        p.attrs.cap_eff_dropped = p.attrs.cap_prm_dropped = caps_all();
+    process_table_init(&p);
 }
 
 }  // namespace lightvm::guest

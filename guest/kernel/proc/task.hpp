@@ -144,9 +144,11 @@ struct Task {
 inline Task* current() { return this_cpu().current; }
 inline Process* current_process() { return this_cpu().current->process; }
 
-// Builds the first task and process (pid from the boot page) on the boot
-// kernel stack and makes it current.
+// Builds the first task and process on the boot kernel stack and makes it
+// current; proc_init_workload gives them the workload's pid, ids and limits
+// (the boot page's) once it is known.
 void proc_init();
+void proc_init_workload();
 // The first process's ids: root, or --user's (BootInfo.user_*).
 void creds_boot(Credentials& c);
 // The first process's filesystem context (static, like its fd table).

@@ -61,12 +61,16 @@ bool cpu_start(uint32_t k) {
 }  // namespace
 
 void smp_init() {
-    const uint32_t n = boot().cpus;
-    g_possible = n >= 1 && n <= abi::kMaxCpus ? n : 1;
+    g_possible = 1;
     Cpu& c = g_cpus[0];
     c.id = 0;
     c.online = 1;
     c.loaded_root = abi::kPageTablesGpa;
+}
+
+void smp_init_workload() {
+    const uint32_t n = boot().cpus;
+    g_possible = n >= 1 && n <= abi::kMaxCpus ? n : 1;
 }
 
 uint32_t cpus_possible() { return g_possible; }

@@ -27,8 +27,10 @@ enum : uint8_t { kPollOff = 0, kPollSpinning = 1, kPollWoken = 2 };
 // interrupt or the deadline. True when it need not sleep in the monitor.
 bool cpu_idle_poll(uint32_t id, uint64_t ns);
 
-// CPU 0 at boot: how many CPUs the VM may have (BootInfo.cpus).
+// CPU 0 at boot.
 void smp_init();
+// How many CPUs the VM may have (BootInfo.cpus: the workload's --cpus).
+void smp_init_workload();
 uint32_t cpus_possible();
 uint32_t cpus_online();
 // Is there a CPU that could take a waiting task (idle and not yet kicked,

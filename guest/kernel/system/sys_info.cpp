@@ -72,7 +72,7 @@ long sys_sysinfo(const SyscallArgs& a) {
     struct sysinfo s{};
     s.uptime = int64_t(boottime_ns() / 1000000000);
     s.totalram = boot().mem_size;
-    uint64_t used = mem_used() + boot().frames_start;  // frames handed out, plus kernel and image
+    uint64_t used = mem_used();
     s.freeram = used < s.totalram ? s.totalram - used : 0;
     s.procs = 1;
     s.mem_unit = 1;
