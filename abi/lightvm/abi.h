@@ -692,6 +692,7 @@ enum BootFlags : uint32_t {
     kBootTestHooks = 1u << 9,      // tests only: the kernel's test-hook syscall is enabled
     kBootNoAslr = 1u << 10,        // --no-aslr: load addresses and stack are the same every run
     kBootEtcHosts = 1u << 11,      // no share has /etc/hosts: the kernel serves localhost and `hostname`
+    kBootEtcHostname = 1u << 12,   // the kernel serves /etc/hostname: `hostname` and a newline
 };
 
 inline constexpr uint32_t kMaxDevices = 16;

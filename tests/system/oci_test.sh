@@ -296,5 +296,8 @@ else
     fail "features prints JSON" "$(describe)"
 fi
 run "$OCI" exec life1 true
-expect_error "exec: not supported yet" 1 "not supported by lightvm-oci yet"
+expect_error "exec: not supported yet" 1 "exec: not supported yet"
+# As the runc shim calls it for `docker exec` / `ctr task exec`: its options are no usage error.
+run "$OCI" --root "$R" exec --process "$T/empty" --detach --pid-file "$T/exec.pid" life1
+expect_error "exec with the shim's options: one line, not a usage error" 1 "exec: not supported yet"
 harness_finish
