@@ -2,9 +2,9 @@
 # lightvm-oci under Docker: a private dockerd (tests/system/docker_env.sh)
 # with `--add-runtime lightvm=lightvm-oci`, an image built here from local
 # files and `docker load`ed, and `docker run --runtime lightvm`: output, exit
-# codes, -e, -w, -u, -v (rw and :ro), --hostname and Docker's /etc files,
-# docker logs, docker stop (SIGTERM, then SIGKILL after -t), docker kill,
-# docker rm -f, docker exec (not supported yet: one line), -t, and nothing
+# codes, -e, -w, -u, -v (rw and :ro), --read-only, --memory, --hostname and
+# Docker's /etc files, docker logs, docker stop (SIGTERM, then SIGKILL after
+# -t), docker pause/unpause, docker kill, docker rm -f, docker exec (not supported yet: one line), -t, and nothing
 # left behind. Where runc's answer is cheap to get, the same command runs
 # with --runtime runc and the two must agree.
 #   docker_test.sh LIGHTVM_OCI_BINARY GUEST_PROGRAM_DIR
@@ -79,6 +79,16 @@ if [ "$RC" -ne 0 ] && [ "$OUT" = "host file" ] && [ ! -e "$T/vol/h" ]; then
 else
     fail "-v HOSTDIR:/data:ro" "$(describe)"
 fi
+
+run "${LV[@]}" -u 0 --read-only "$IMG" touch /x
+if [ "$RC" -eq 1 ]; then
+    case "$ERR" in *"Read-only file system"*) pass "--read-only: the root refuses writes (EROFS), as with runc" ;;
+        *) fail "--read-only: EROFS" "$(describe)" ;; esac
+else
+    fail "--read-only" "$(describe)"
+fi
+run "${LV[@]}" --memory 64m "$IMG" head -1 /proc/meminfo
+case "$OUT" in "MemTotal:"*" 65536 kB") pass "--memory 64m: the guest's RAM" ;; *) fail "--memory 64m: the guest's RAM" "$(describe)" ;; esac
 
 # Docker bind-mounts /etc/hostname, /etc/hosts and /etc/resolv.conf: the
 # guest kernel serves its own, from the hostname and Docker's name servers.
@@ -155,6 +165,11 @@ if [ "$RC" -ne 0 ]; then
 else
     fail "docker exec fails (not supported yet)" "$(describe)"
 fi
+run "${D[@]}" pause kill1
+expect "docker pause" 0 "kill1"
+[ "$("${D[@]}" inspect -f '{{.State.Status}}' kill1)" = paused ] && pass "paused in docker inspect" || fail "paused in docker inspect"
+run "${D[@]}" unpause kill1
+expect "docker unpause" 0 "kill1"
 run "${D[@]}" kill kill1
 expect "docker kill" 0 "kill1"
 "${D[@]}" wait kill1 >/dev/null 2>&1
