@@ -3,7 +3,10 @@
 # starts itself (state under the exec root), and lightvm-oci added as the
 # runtime "lightvm". No network setup: no bridge, no iptables rules, no
 # ip_forward change, so the host's network is left as it was; containers
-# run with --network none.
+# run with --network none. Its own daemon.json (the host's
+# /etc/docker/daemon.json is not read) puts its identity key, which dockerd
+# 20.10 would write to /etc/docker/key.json, in DIR too; the plugin directory it always
+# makes, /run/docker/plugins, is removed again if it was not there before.
 #   docker_start DIR OCI   starts it; sets DOCKER (the docker command line as
 #                          an array), DEXEC (its exec root) and DPID; exits 77
 #                          (skip) if it cannot start here
@@ -16,7 +19,10 @@ docker_start() {
     local dir=$1 oci=$2
     DEXEC=$dir/exec
     mkdir -p "$dir/data" "$DEXEC"
-    dockerd --data-root "$dir/data" --exec-root "$DEXEC" --pidfile "$dir/dockerd.pid" \
+    DOCKER_RUN_DIR_NEW=1
+    [ ! -e /run/docker ] || DOCKER_RUN_DIR_NEW=0
+    printf '{"deprecated-key-path": "%s"}\n' "$dir/key.json" >"$dir/daemon.json"
+    dockerd --config-file "$dir/daemon.json" --data-root "$dir/data" --exec-root "$DEXEC" --pidfile "$dir/dockerd.pid" \
         -H "unix://$dir/docker.sock" --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
         --bridge=none --userland-proxy=false --add-runtime "lightvm=$oci" >"$dir/dockerd.log" 2>&1 &
     DPID=$!
@@ -44,6 +50,7 @@ docker_stop() {
     kill -KILL "$DPID" 2>/dev/null
     wait "$DPID" 2>/dev/null
     DPID=""
+    if [ "$DOCKER_RUN_DIR_NEW" = 1 ]; then rmdir /run/docker/plugins /run/docker 2>/dev/null; fi
 }
 
 docker_image() {

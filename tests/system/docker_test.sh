@@ -25,6 +25,8 @@ for tool in dockerd docker containerd runc; do
 done
 [ "$(id -u)" -eq 0 ] || skip "dockerd needs root"
 . "$(dirname "$0")/docker_env.sh"
+KEY_BEFORE=0
+[ ! -e /etc/docker/key.json ] || KEY_BEFORE=1
 trap 'docker_stop; rm -rf "$T"' EXIT
 docker_start "$T" "$OCI"
 IMG=$(docker_image "$T") || { fail "docker load of a locally built image" "$IMG"; harness_finish; exit 1; }
@@ -193,4 +195,6 @@ left=$(find "$DEXEC" -name state.json 2>/dev/null; "${D[@]}" ps -aq)
 docker_stop
 left=$(pgrep -f "$T" 2>/dev/null | tr '\n' ' ')
 [ -z "$left" ] && pass "dockerd, its containerd and the shims are gone" || fail "processes left after dockerd stopped" "$left"
+[ -e /etc/docker/key.json ] && [ "$KEY_BEFORE" = 0 ] && fail "dockerd wrote /etc/docker/key.json" ||
+    pass "dockerd's key stayed in the test's directory (daemon.json deprecated-key-path)"
 harness_finish
