@@ -40,17 +40,18 @@ docker_start() {
     fi
 }
 
+# Safe under `set -e` (the benchmark's EXIT trap): no step's failure ends it.
 docker_stop() {
     [ -n "${DPID:-}" ] || return 0
     local c
-    c=$("${DOCKER[@]}" ps -aq 2>/dev/null)
-    [ -z "$c" ] || "${DOCKER[@]}" rm -f $c >/dev/null 2>&1
-    kill "$DPID" 2>/dev/null
+    c=$("${DOCKER[@]}" ps -aq 2>/dev/null || true)
+    [ -z "$c" ] || "${DOCKER[@]}" rm -f $c >/dev/null 2>&1 || true
+    kill "$DPID" 2>/dev/null || true
     for _ in $(seq 150); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$DPID" 2>/dev/null
-    wait "$DPID" 2>/dev/null
+    kill -KILL "$DPID" 2>/dev/null || true
+    wait "$DPID" 2>/dev/null || true
     DPID=""
-    if [ "$DOCKER_RUN_DIR_NEW" = 1 ]; then rmdir /run/docker/plugins /run/docker 2>/dev/null; fi
+    if [ "$DOCKER_RUN_DIR_NEW" = 1 ]; then rmdir /run/docker/plugins /run/docker 2>/dev/null || true; fi
 }
 
 docker_image() {
