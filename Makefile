@@ -38,6 +38,7 @@ bench: build
 	@bench/thread_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 	@bench/go_bench.sh ./$(BUILD)/src/lightvm
 	@bench/oci_bench.sh ./$(BUILD)/src/lightvm-oci 30
+	@bench/docker_bench.sh ./$(BUILD)/src/lightvm-oci 30
 	@bench/snapshot_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 	@bench/image_bench.sh ./$(BUILD)/src/lightvm
 	@bench/create_rate.sh ./$(BUILD) ./$(BUILD)/guests/noop.musl 300 4 8 3

@@ -20,13 +20,15 @@ set -eu
 # perl, mawk, and tar/gzip/findutils/grep/sed (essential, listed to be sure);
 # GNU time for the benchmarks' peak RSS.
 # containerd (with ctr, its runc v2 shim and runc): lightvm-oci under
-# containerd (tests/system/containerd_test.sh, bench/oci_bench.sh).
+# containerd (tests/system/containerd_test.sh, bench/oci_bench.sh); docker.io:
+# under Docker (tests/system/docker_test.sh, bench/docker_bench.sh), whose
+# dockerd the tests start themselves with private directories.
 # Images (src/image, `lightvm run --image`): libarchive-dev reads tars and
 # their gzip/zstd compression (libzstd-dev and zlib1g-dev for the static
 # link), nettle-dev hashes (SHA-256); zstd makes zstd layers in the tests.
 PKGS="build-essential cmake ninja-build g++ clang linux-libc-dev libexpected-dev libcli11-dev
 libgtest-dev libgmock-dev musl-tools busybox-static libseccomp-dev libclang-rt-14-dev libcpp-httplib-dev
-nlohmann-json3-dev curl passt iproute2 python3 perl mawk tar gzip findutils grep sed time zsh-static bash-static golang-go rustc containerd
+nlohmann-json3-dev curl passt iproute2 python3 perl mawk tar gzip findutils grep sed time zsh-static bash-static golang-go rustc containerd docker.io
 libarchive-dev libzstd-dev zlib1g-dev nettle-dev zstd"
 missing=""
 for p in $PKGS; do

@@ -704,7 +704,8 @@ enum BootFlags : uint32_t {
     kBootTestHooks = 1u << 9,      // tests only: the kernel's test-hook syscall is enabled
     kBootNoAslr = 1u << 10,        // --no-aslr: load addresses and stack are the same every run
     kBootEtcHosts = 1u << 11,      // no share has /etc/hosts: the kernel serves localhost and `hostname`
-    kBootPark = 1u << 12,          // a pool shell: boot what needs no workload, then kHcPark
+    kBootEtcHostname = 1u << 12,   // the kernel serves /etc/hostname: `hostname` and a newline
+    kBootPark = 1u << 13,          // a pool shell: boot what needs no workload, then kHcPark
 };
 
 inline constexpr uint32_t kMaxDevices = 16;

@@ -132,6 +132,16 @@ struct VmConfig {
     // a CLI can tear them down off the critical path (see cli/fast_exit).
     bool defer_teardown = false;
     std::string hostname = "lightvm";
+    // lightvm-oci: the first process is a container's init. Host signals it
+    // has no handler for are dropped, as Linux drops them for a pid
+    // namespace's init, instead of stopping the VM with 128+N: `docker stop`
+    // then ends in SIGKILL after its timeout, as it does with runc.
+    bool ignore_unhandled_signals = false;
+    // lightvm-oci: Docker bind-mounts its own /etc/hosts and /etc/hostname
+    // over empty files in the container's root; a share is a directory, so
+    // the guest kernel serves these two itself, over the root's
+    // (monitor/etc_files.hpp): localhost and `hostname`.
+    bool serve_etc_hosts = false, serve_etc_hostname = false;
     // --user UID[:GID]: who the program is inside the VM (not on the host:
     // that is --uid/--gid). Non-root gets Linux's file permission checks
     // and no capabilities (docs/compat.md, "Users and permissions").

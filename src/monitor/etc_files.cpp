@@ -54,7 +54,8 @@ std::vector<std::string> name_servers(std::string_view resolv_conf, bool loopbac
 Result<EtcFiles> etc_files(const VmConfig& cfg) {
     EtcFiles f;
     const std::vector<TmpfsSpec> tmpfs = effective_tmpfs(cfg);
-    f.hosts = !share_provides(cfg.shares, "/etc/hosts", tmpfs);
+    f.hosts = cfg.serve_etc_hosts || !share_provides(cfg.shares, "/etc/hosts", tmpfs);
+    f.hostname = cfg.serve_etc_hostname;
     if (!cfg.dns.empty()) {
         f.resolv_conf = TRY(resolv_conf_text(cfg.dns));
     } else if (uses_host_sockets(cfg.net) && !share_provides(cfg.shares, "/etc/resolv.conf", tmpfs)) {

@@ -16,10 +16,12 @@ namespace lightvm {
 
 struct EtcFiles {
     bool hosts = false;       // serve localhost and the hostname (else the rootfs's own)
+    bool hostname = false;    // serve /etc/hostname (VmConfig::serve_etc_hostname only)
     std::string resolv_conf;  // empty: the rootfs's own (or none)
 };
 
-// --dns always wins; otherwise each file only where no share provides it,
+// --dns always wins; otherwise each file only where no share provides it
+// (or where the config asks for it over the share's: serve_etc_*),
 // and resolv.conf only for guests with host sockets (--net host, user, ns),
 // naming the host's name servers they can reach.
 Result<EtcFiles> etc_files(const VmConfig& cfg);

@@ -356,6 +356,8 @@ Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& 
     copy_string(boot.resolv_conf, sizeof boot.resolv_conf, etc.resolv_conf);
     if (etc.hosts)
         boot.flags |= abi::kBootEtcHosts;
+    if (etc.hostname)
+        boot.flags |= abi::kBootEtcHostname;
     boot.net_mode = uses_host_sockets(cfg.net) ? abi::kNetModeHost : abi::kNetModeNone;
     boot.net_published = static_cast<uint32_t>(cfg.publish.size());
     std::copy(host.stdio_mode, host.stdio_mode + 3, boot.stdio_mode);

@@ -27,7 +27,7 @@ void request_stop(int signal);
 // SIGQUIT, SIGUSR1, SIGTERM, SIGWINCH, SIGCONT). A running VM whose first
 // process catches or ignores it gets it (BootInfo.host_signals_*);
 // otherwise SIGWINCH/SIGCONT are dropped and the others stop the VM as
-// request_stop does.
+// request_stop does (or are dropped too, with VmConfig::ignore_unhandled_signals).
 void request_signal(int signal);
 // Async-signal-safe: save the VM running in this process now (at the next
 // exit where no I/O is half done), into the files config.save.fetch gives.

@@ -27,6 +27,7 @@ std::atomic<bool> g_timed_out{false};
 std::atomic<bool> g_save_due{false};  // --save: the save timer fired
 std::atomic<bool> g_save_demanded{false};  // request_save(): lightvmd's snapshot API
 std::atomic<uint64_t> g_forward{0};  // host signals for the guest, bit sig - 1
+std::atomic<bool> g_ignore_unhandled{false};  // VmConfig::ignore_unhandled_signals of the running VM
 // The running guest's BootInfo.host_signals_handled, in our mapping of its
 // memory: the signal handler reads it (a plain load) to decide at once
 // whether a signal is the guest's or a stop.
@@ -260,7 +261,7 @@ Result<void> forward_signals(VmState& s, Interrupts& irq, uint64_t signals) {
         irq.raise(abi::kIrqDoorbell);
     }
     const uint64_t stop = signals & ~handled & kStopSignals;
-    if (stop)
+    if (stop && !g_ignore_unhandled)
         request_stop(__builtin_ctzll(stop) + 1);
     return {};
 }
@@ -282,8 +283,9 @@ void request_signal(int signal) {
         return;
     }
     // Not the guest's (or no VM running yet: it stops as soon as it starts):
-    // a stop at once, even while the monitor is blocked on a host write.
-    if (bit(signal) & kStopSignals)
+    // a stop at once, even while the monitor is blocked on a host write;
+    // dropped for a container's init.
+    if ((bit(signal) & kStopSignals) && !g_ignore_unhandled)
         request_stop(signal);
 }
 
@@ -325,6 +327,7 @@ Result<RunReport> Vm::run() {
         ~TtyRestore() { console.restore_tty(); }
     } tty_restore{*s.console};
     install_kick_handler();
+    g_ignore_unhandled = config.ignore_unhandled_signals;
     auto boot_page = TRY(s.mem.span(abi::kBootInfoGpa, sizeof(abi::BootInfo)));
     g_guest_handled = reinterpret_cast<const volatile uint64_t*>(boot_page.data() +
                                                                  offsetof(abi::BootInfo, host_signals_handled));

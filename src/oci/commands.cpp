@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "oci/etc_binds.hpp"
 #include "oci/hooks.hpp"
 #include "oci/init.hpp"
 #include "oci/log.hpp"
@@ -121,6 +122,7 @@ Result<int> create(const Global& g, const CreateOptions& o, const std::string& i
     if (!text)
         return make_error(ErrorKind::NotFound, "bundle " + bundle, "no readable config.json");
     ContainerSpec spec = TRY(parse_spec(*text, bundle));
+    TRY(apply_etc_binds(spec));
     if (spec.terminal && o.console_socket.empty())
         return make_error(ErrorKind::BadInput, "config.json",
                           "process.terminal is true but no --console-socket was given");

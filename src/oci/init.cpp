@@ -1,7 +1,6 @@
 #include "oci/init.hpp"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -15,6 +14,7 @@
 #include "devices/system.hpp"
 #include "lightvm/vm.hpp"
 #include "monitor/process_setup.hpp"
+#include "oci/netns.hpp"
 #include "sandbox/sandbox.hpp"
 
 namespace lightvm::oci {
@@ -65,15 +65,29 @@ Result<void> setup_console(const std::string& socket_path) {
     return {};
 }
 
+// process.oomScoreAdj, on the VM's one host process (lowering it needs
+// CAP_SYS_RESOURCE, as for runc).
+Result<void> set_oom_score_adj(int score) {
+    const int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    const std::string text = std::to_string(score);
+    const bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    const int err = errno;
+    if (fd >= 0)
+        ::close(fd);
+    if (!ok)
+        return sys_error("process.oomScoreAdj " + text, err);
+    return {};
+}
+
 Result<Vm> build_vm(const InitArgs& a) {
     if (a.spec.terminal)
         TRY(setup_console(a.console_socket));
-    if (!a.spec.netns_path.empty()) {
-        int ns = ::open(a.spec.netns_path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0)
-            return sys_error("join network namespace " + a.spec.netns_path);
-        ::close(ns);
-    }
+    if (!a.spec.netns_path.empty())
+        TRY(join_network_namespace(a.spec.netns_path));
+    else if (a.spec.new_netns)
+        TRY(new_network_namespace());
+    if (a.spec.has_oom_score_adj)
+        TRY(set_oom_score_adj(a.spec.oom_score_adj));
     ResolvedApp app = TRY(resolve_app(a.spec));
     VmConfig cfg = a.spec.vm;
     // The fd stays open for the process's life: the workload maps the file

@@ -62,10 +62,17 @@ int main(int argc, char** argv) {
     for (const char* name : {"exec", "update", "checkpoint", "restore", "run", "events", "spec"}) {
         auto* sub = app.add_subcommand(name, "Not supported by lightvm-oci yet");
         sub->add_option("args", ignored_args, "ignored");
+        // Whatever options the caller passes (the shim's `exec --process F
+        // --detach --pid-file P`), the answer is the one-line error below,
+        // in --log where the shim quotes it, not a usage message.
         sub->allow_extras();
+        sub->fallthrough(false);
         sub->callback([&action, name] {
             action = [name] {
-                log_error(std::string(name) + ": not supported by lightvm-oci yet (docs/oci.md)");
+                const std::string why = std::string(name) == "exec"
+                                            ? " (a second process in a running VM; docs/oci.md)"
+                                            : " (docs/oci.md)";
+                log_error(std::string(name) + ": not supported yet by lightvm-oci" + why);
                 return 1;
             };
         });

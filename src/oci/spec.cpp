@@ -144,6 +144,15 @@ Result<void> parse_process(const json& p, ContainerSpec& s) {
         if (u.contains("umask"))
             s.warnings.push_back("process.user.umask not applied (the guest starts with umask 022)");
     }
+    if (p.contains("oomScoreAdj")) {
+        // The monitor's own score: the VM is the one host process an OOM
+        // kill would end, as runc applies it to the container's init.
+        const json& o = p["oomScoreAdj"];
+        if (!o.is_number_integer() || o.get<int64_t>() < -1000 || o.get<int64_t>() > 1000)
+            return bad("process.oomScoreAdj", "must be an integer from -1000 to 1000");
+        s.oom_score_adj = static_cast<int>(o.get<int64_t>());
+        s.has_oom_score_adj = true;
+    }
     if (p.contains("rlimits") && p["rlimits"].is_array() && !p["rlimits"].empty())
         s.warnings.push_back("process.rlimits not applied (the guest starts with its own limits; "
                              "memory and processes are bounded by the VM: linux.resources)");
@@ -181,8 +190,16 @@ Result<void> parse_mount(const json& m, ContainerSpec& s) {
             return make_error(ErrorKind::NotFound, "config.json",
                               "mounts " + dest + ": bind source " + source + " does not exist");
         if (!S_ISDIR(st.st_mode)) {
-            // Shares are directories; a file bind (docker's /etc/hosts) is not one yet.
-            s.warnings.push_back("mounts " + dest + ": bind of a non-directory " + source + " skipped");
+            // Shares are directories. Docker's own three files are served by
+            // the guest kernel from their contents; another file is skipped.
+            std::string* etc = dest == "/etc/hosts"         ? &s.etc.hosts
+                               : dest == "/etc/hostname"    ? &s.etc.hostname
+                               : dest == "/etc/resolv.conf" ? &s.etc.resolv_conf
+                                                            : nullptr;
+            if (etc && S_ISREG(st.st_mode))
+                *etc = source;
+            else
+                s.warnings.push_back("mounts " + dest + ": bind of a non-directory " + source + " skipped");
             return {};
         }
         if (dest == "/")
@@ -210,8 +227,9 @@ Result<void> parse_mount(const json& m, ContainerSpec& s) {
 
 Result<void> parse_namespaces(const json& ns, ContainerSpec& s) {
     // Without a network namespace the container shares the host's network
-    // (as with runc); a new one is a VM with only its own loopback; a path
-    // is joined by the monitor before the VM is built, its sockets then live there.
+    // (as with runc); a new one is made by the monitor (only loopback) and a
+    // path is joined by it, before the VM is built: the guest's sockets are
+    // host sockets in that namespace (spec.hpp, new_netns).
     s.vm.net = NetMode::Host;
     if (ns.is_null())
         return {};
@@ -224,8 +242,9 @@ Result<void> parse_namespaces(const json& ns, ContainerSpec& s) {
         if (std::none_of(std::begin(kKnown), std::end(kKnown), [&](const char* k) { return type == k; }))
             return bad("linux.namespaces", "unsupported namespace type '" + type + "'");
         if (type == "network") {
-            s.vm.net = path.empty() ? NetMode::None : NetMode::Host;
+            s.vm.net = NetMode::Host;
             s.netns_path = path;
+            s.new_netns = path.empty();
             if (!path.empty() && ::access(path.c_str(), F_OK) != 0)
                 return make_error(ErrorKind::NotFound, "config.json",
                                   "linux.namespaces: network namespace " + path + " does not exist");
@@ -373,6 +392,9 @@ Result<ContainerSpec> parse_json(const json& j, const std::string& bundle) {
         return bad("(top level)", "not a JSON object");
     ContainerSpec s;
     s.vm.cpus = host_vcpus();  // without linux.resources.cpu (parse_linux)
+    // The guest's first process is the container's init: unhandled host
+    // signals are dropped as for runc's pid 1 (docker stop: SIGKILL after -t).
+    s.vm.ignore_unhandled_signals = true;
     if (!j.contains("ociVersion") || !j["ociVersion"].is_string())
         return bad("ociVersion", "missing");
     s.oci_version = j["ociVersion"].get<std::string>();
@@ -432,9 +454,12 @@ Result<ResolvedApp> resolve_app(const ContainerSpec& spec) {
     const std::string& name = spec.args[0];
     auto found = find_program_in_root(spec.root_path, name, spec.vm.cwd, spec.vm.env, kDefaultPath);
     if (!found && found.error().kind == ErrorKind::NotFound)
+        // The end of the line is runc's wording: dockerd recognises it and
+        // `docker run` exits 127 for a missing command, as with runc.
         return make_error(ErrorKind::NotFound, "process.args",
-                          "executable '" + name + "' not found in the container's root" +
-                              (name.find('/') == std::string::npos ? " (searched PATH)" : ""));
+                          "executable '" + name + "' not found in the container's root: " +
+                              (name.find('/') == std::string::npos ? "executable file not found in $PATH"
+                                                                   : "no such file or directory"));
     if (!found)
         return tl::unexpected(found.error());
     return ResolvedApp{found->fd, found->guest_path};

@@ -26,6 +26,13 @@ struct Hooks {
     std::vector<Hook> prestart, create_runtime, create_container, start_container, poststart, poststop;
 };
 
+// Docker's bind mounts of single files it writes for each container. A
+// share is a directory, so these become what the guest kernel serves
+// itself (oci/etc_binds.hpp); other file binds are skipped with a warning.
+struct EtcBinds {
+    std::string hosts, hostname, resolv_conf;  // host paths; empty: not bound
+};
+
 struct ContainerSpec {
     std::string oci_version;
     std::string root_path;              // absolute host path of root.path
@@ -33,6 +40,14 @@ struct ContainerSpec {
     std::vector<std::string> args;      // process.args, args[0] not resolved yet
     bool terminal = false;              // process.terminal: needs --console-socket
     std::string netns_path;             // linux.namespaces network path: the VM's network
+    // linux.namespaces network without a path: the monitor makes a network
+    // namespace of its own (only loopback, up) and the guest's sockets live
+    // there, as a runc container's do; hooks (Docker's libnetwork-setkey)
+    // then configure that namespace, never the host's.
+    bool new_netns = false;
+    int oom_score_adj = 0;              // process.oomScoreAdj: the monitor's
+    bool has_oom_score_adj = false;
+    EtcBinds etc;
     VmConfig vm;                        // shares, tmpfs, env, cwd, memory, hostname...; app not set
     Hooks hooks;
     std::map<std::string, std::string> annotations;

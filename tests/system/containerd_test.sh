@@ -76,13 +76,20 @@ run "${CTR[@]}" task resume c5
 expect "ctr task resume" 0
 run "${CTR[@]}" task ls
 case "$OUT" in *c5*RUNNING*) pass "running again after resume" ;; *) fail "running again after resume" "$(describe)" ;; esac
+# The shell is the container's first process and has no SIGTERM handler:
+# as runc's pid 1 it ignores SIGTERM; SIGKILL ends it.
 run "${CTR[@]}" task kill -s TERM c5
 expect "ctr task kill -s TERM" 0
+sleep 1
+run "${CTR[@]}" task ls
+case "$OUT" in *c5*RUNNING*) pass "SIGTERM without a handler ignored, as by runc's pid 1" ;; *) fail "SIGTERM without a handler ignored" "$(describe)" ;; esac
+run "${CTR[@]}" task kill -s KILL c5
+expect "ctr task kill -s KILL" 0
 for _ in $(seq 50); do "${CTR[@]}" task ls 2>/dev/null | grep -q "c5.*STOPPED" && break; sleep 0.1; done
 run "${CTR[@]}" task ls
-case "$OUT" in *c5*STOPPED*) pass "stopped after SIGTERM" ;; *) fail "stopped after SIGTERM" "$(describe)" ;; esac
+case "$OUT" in *c5*STOPPED*) pass "stopped after SIGKILL" ;; *) fail "stopped after SIGKILL" "$(describe)" ;; esac
 run "${CTR[@]}" task delete c5
-case "$OUT $ERR" in *143*) pass "exit status 143 (SIGTERM) reported by containerd" ;; *) fail "exit status 143 reported" "$(describe)" ;; esac
+case "$OUT $ERR" in *137*) pass "exit status 137 (SIGKILL) reported by containerd" ;; *) fail "exit status 137 reported" "$(describe)" ;; esac
 "${CTR[@]}" containers delete c5 >/dev/null 2>&1
 left=$(ls -A "$OCIROOT" 2>/dev/null)
 [ -z "$left" ] && pass "nothing left in lightvm-oci's --root" || fail "nothing left in lightvm-oci's --root" "$left"

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "oci/commands.hpp"
+#include "oci/etc_binds.hpp"
 #include "oci/spec.hpp"
 
 using namespace lightvm;
@@ -118,14 +119,60 @@ TEST_F(OciSpec, OwnershipModelOfMountsAndRoot) {
 }
 
 TEST_F(OciSpec, FileBindIsAWarningNotAShare) {
-    file("hosts", "127.0.0.1 localhost\n", 0644);
-    auto s = parse_spec(config(R"("mounts":[{"destination":"/etc/hosts","type":"bind","source":")" + bundle +
-                               R"(/hosts","options":["rbind"]}])"),
+    file("motd", "hello\n", 0644);
+    auto s = parse_spec(config(R"("mounts":[{"destination":"/etc/motd","type":"bind","source":")" + bundle +
+                               R"(/motd","options":["rbind"]}])"),
                         bundle);
     ASSERT_TRUE(s) << error_of(s);
     EXPECT_EQ(s->vm.shares.size(), 1u);
     ASSERT_EQ(s->warnings.size(), 1u);
-    EXPECT_NE(s->warnings[0].find("/etc/hosts"), std::string::npos);
+    EXPECT_NE(s->warnings[0].find("/etc/motd"), std::string::npos);
+}
+
+// Docker's /etc/hosts, /etc/hostname and /etc/resolv.conf binds: served by
+// the guest kernel from what the files say, warnings for what it drops.
+TEST_F(OciSpec, DockersEtcFilesAreServedByTheGuest) {
+    file("hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+                  "172.17.0.2\tbox\n", 0644);
+    file("hostname", "box\n", 0644);
+    file("resolv.conf", "# from the host\nnameserver 10.0.0.53\nnameserver ::1\n", 0644);
+    auto bind = [&](const char* name) {
+        return R"({"destination":"/etc/)" + std::string(name) + R"(","type":"bind","source":")" + bundle + "/" +
+               name + R"(","options":["rbind","rprivate"]})";
+    };
+    auto s = parse_spec(config(R"("hostname":"box","mounts":[)" + bind("hosts") + "," + bind("hostname") + "," +
+                               bind("resolv.conf") + "]"),
+                        bundle);
+    ASSERT_TRUE(s) << error_of(s);
+    EXPECT_EQ(s->vm.shares.size(), 1u);
+    EXPECT_TRUE(s->warnings.empty());
+    ASSERT_TRUE(apply_etc_binds(*s));
+    EXPECT_TRUE(s->vm.serve_etc_hosts);
+    EXPECT_TRUE(s->vm.serve_etc_hostname);
+    EXPECT_EQ(s->vm.dns, (std::vector<std::string>{"10.0.0.53", "::1"}));
+    EXPECT_TRUE(s->warnings.empty()) << s->warnings[0];
+
+    file("hosts", "127.0.0.1\tlocalhost\n10.1.1.1\tdb.internal\n", 0644);
+    file("resolv.conf", "search example.org\nnameserver 10.0.0.53\n", 0644);
+    s = parse_spec(config(R"("mounts":[)" + bind("hosts") + "," + bind("resolv.conf") + "]"), bundle);
+    ASSERT_TRUE(s) << error_of(s);
+    ASSERT_TRUE(apply_etc_binds(*s));
+    EXPECT_FALSE(s->vm.serve_etc_hostname);
+    ASSERT_EQ(s->warnings.size(), 2u);
+    EXPECT_NE(s->warnings[0].find("only its nameserver lines"), std::string::npos);
+    EXPECT_NE(s->warnings[1].find("--add-host"), std::string::npos);
+}
+
+TEST_F(OciSpec, OomScoreAdjAndInitSignals) {
+    auto s = parse_spec(config("", R"({"args":["sh"],"oomScoreAdj":-500})"), bundle);
+    ASSERT_TRUE(s) << error_of(s);
+    EXPECT_TRUE(s->has_oom_score_adj);
+    EXPECT_EQ(s->oom_score_adj, -500);
+    EXPECT_TRUE(s->vm.ignore_unhandled_signals);  // the container's init, as runc's pid 1
+    EXPECT_EQ(error_of(parse_spec(config("", R"({"args":["sh"],"oomScoreAdj":1001})"), bundle)),
+              "config.json: process.oomScoreAdj: must be an integer from -1000 to 1000");
+    EXPECT_EQ(error_of(parse_spec(config("", R"({"args":["sh"],"oomScoreAdj":"0"})"), bundle)),
+              "config.json: process.oomScoreAdj: must be an integer from -1000 to 1000");
 }
 
 TEST_F(OciSpec, ResourcesAndNamespaces) {
@@ -135,14 +182,17 @@ TEST_F(OciSpec, ResourcesAndNamespaces) {
     ASSERT_TRUE(s) << error_of(s);
     EXPECT_EQ(s->vm.mem_size, 64ull << 20);
     EXPECT_EQ(s->vm.max_procs, 50u);
-    EXPECT_EQ(s->vm.net, NetMode::None);  // a new network namespace: only the VM's loopback
+    EXPECT_EQ(s->vm.net, NetMode::Host);  // a new network namespace of the monitor's: host sockets there
+    EXPECT_TRUE(s->new_netns);
     auto host = parse_spec(config(R"("linux":{"namespaces":[{"type":"pid"}]})"), bundle);
     ASSERT_TRUE(host) << error_of(host);
     EXPECT_EQ(host->vm.net, NetMode::Host);  // no network namespace: the host's network, as runc
+    EXPECT_FALSE(host->new_netns);
     auto joined = parse_spec(config(R"("linux":{"namespaces":[{"type":"network","path":"/proc/self/ns/net"}]})"), bundle);
     ASSERT_TRUE(joined) << error_of(joined);
     EXPECT_EQ(joined->vm.net, NetMode::Host);
     EXPECT_EQ(joined->netns_path, "/proc/self/ns/net");
+    EXPECT_FALSE(joined->new_netns);
 }
 
 TEST_F(OciSpec, CpuLimitsBecomeVcpus) {

@@ -88,6 +88,16 @@ size_t system_stat(char* text) {
     return format_stat(text, kSmallText, s);
 }
 
+// The boot page's hostname (or "lightvm") and a newline.
+void append_boot_hostname(TextBuffer& t) {
+    const char* host = boot().hostname[0] ? boot().hostname : "lightvm";
+    size_t len = 0;
+    while (len + 1 < sizeof boot().hostname && host[len])
+        ++len;
+    t.str(host, len);
+    t.ch('\n');
+}
+
 }  // namespace
 
 ProcFile proc_file_lookup(const char* a, size_t n) {
@@ -113,6 +123,8 @@ ProcFile proc_file_lookup(const char* a, size_t n) {
         return ProcFile::ResolvConf;
     if ((boot().flags & abi::kBootEtcHosts) && equals(a, n, "/etc/hosts"))
         return ProcFile::EtcHosts;
+    if ((boot().flags & abi::kBootEtcHostname) && equals(a, n, "/etc/hostname"))
+        return ProcFile::EtcHostname;
     return ProcFile::None;
 }
 
@@ -172,12 +184,18 @@ const char* proc_file_open(ProcFile which, uint32_t* len, uint32_t* cap) {
         if (!n) {
             TextBuffer t(text, sizeof text);
             t.str("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t");
-            const char* host = boot().hostname[0] ? boot().hostname : "lightvm";
-            size_t len = 0;
-            while (len + 1 < sizeof boot().hostname && host[len])
-                ++len;
-            t.str(host, len);
-            t.ch('\n');
+            append_boot_hostname(t);
+            n = static_cast<uint32_t>(t.size());
+        }
+        *len = n;
+        return text;
+    }
+    case ProcFile::EtcHostname: {  // the boot hostname, as Docker writes the file
+        static char text[80];
+        static uint32_t n = 0;
+        if (!n) {
+            TextBuffer t(text, sizeof text);
+            append_boot_hostname(t);
             n = static_cast<uint32_t>(t.size());
         }
         *len = n;

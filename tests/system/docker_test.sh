@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# lightvm-oci under Docker: a private dockerd (tests/system/docker_env.sh)
+# with `--add-runtime lightvm=lightvm-oci`, an image built here from local
+# files and `docker load`ed, and `docker run --runtime lightvm`: output, exit
+# codes, -e, -w, -u, -v (rw and :ro), --read-only, --memory, --hostname and
+# Docker's /etc files, docker logs, docker stop (SIGTERM, then SIGKILL after
+# -t), docker pause/unpause, docker kill, docker rm -f, docker exec (not supported yet: one line), -t, and nothing
+# left behind. Where runc's answer is cheap to get, the same command runs
+# with --runtime runc and the two must agree.
+#   docker_test.sh LIGHTVM_OCI_BINARY GUEST_PROGRAM_DIR
+# Skips (77) without /dev/kvm, without dockerd/docker (scripts/install-deps.sh
+# installs docker.io), when not root, or when dockerd cannot start here.
+
+set -u
+. "$(dirname "$0")/harness.sh"
+harness_init docker-test "$@"
+OCI=$L
+skip() {
+    echo "SKIPPED: $1"
+    rm -rf "$T"
+    exit 77
+}
+for tool in dockerd docker containerd runc; do
+    command -v "$tool" >/dev/null || skip "$tool not installed (apt-get install docker.io)"
+done
+[ "$(id -u)" -eq 0 ] || skip "dockerd needs root"
+. "$(dirname "$0")/docker_env.sh"
+KEY_BEFORE=0
+[ ! -e /etc/docker/key.json ] || KEY_BEFORE=1
+trap 'docker_stop; rm -rf "$T"' EXIT
+docker_start "$T" "$OCI"
+IMG=$(docker_image "$T") || { fail "docker load of a locally built image" "$IMG"; harness_finish; exit 1; }
+pass "docker load of a locally built image"
+
+D=("${DOCKER[@]}")
+RUN=("${D[@]}" run --rm --network none)
+LV=("${RUN[@]}" --runtime lightvm)
+RC_=("${RUN[@]}" --runtime runc)
+
+# --- docker run: output, exit codes, options -----------------------------------
+run "${LV[@]}" "$IMG" sh -c 'echo hello from a VM; echo to stderr >&2; exit 3'
+expect "docker run: output and exit code 3" 3 "hello from a VM"
+case "$ERR" in *"to stderr"*) pass "docker run: the container's stderr" ;; *) fail "docker run: the container's stderr" "$(describe)" ;; esac
+run "${LV[@]}" "$IMG" true
+expect "docker run true: exit code 0" 0 ""
+
+run "${LV[@]}" "$IMG" no-such-command
+LV_RC=$RC LV_ERR=$ERR
+run "${RC_[@]}" "$IMG" no-such-command
+if [ "$LV_RC" -eq "$RC" ] && [ "$LV_RC" -eq 127 ]; then
+    pass "a missing command: exit code 127, as with runc"
+else
+    fail "a missing command: exit code as with runc" "lightvm $LV_RC, runc $RC" "lightvm's error: $LV_ERR"
+fi
+case "$LV_ERR" in *"no-such-command"*"executable file not found"*) pass "a missing command: the error names it" ;;
+    *) fail "a missing command: the error names it" "$LV_ERR" ;; esac
+
+run "${LV[@]}" -e FOO=bar -w /tmp "$IMG" sh -c 'echo "$FOO $PWD $GREETING"'
+expect "-e and -w (and the image's Env)" 0 "bar /tmp hello from the image"
+
+# The image's User is app (1000, also in group extra 1001).
+run "${LV[@]}" "$IMG" id
+LV_OUT=$OUT
+run "${RC_[@]}" "$IMG" id
+[ "$LV_OUT" = "$OUT" ] && [ -n "$OUT" ] && pass "the image's user: id as with runc ($OUT)" ||
+    fail "the image's user: id as with runc" "lightvm '$LV_OUT'" "runc '$OUT'"
+run "${LV[@]}" -u 0 "$IMG" id -u
+expect "-u 0" 0 "0"
+
+mkdir -p "$T/vol" && echo "host file" >"$T/vol/f"
+run "${LV[@]}" -u 0 -v "$T/vol:/data" "$IMG" sh -c 'cat /data/f && echo from the guest >/data/g'
+if [ "$RC" -eq 0 ] && [ "$OUT" = "host file" ] && [ "$(cat "$T/vol/g" 2>/dev/null)" = "from the guest" ]; then
+    pass "-v HOSTDIR:/data: read and written through"
+else
+    fail "-v HOSTDIR:/data" "$(describe)"
+fi
+run "${LV[@]}" -u 0 -v "$T/vol:/data:ro" "$IMG" sh -c 'cat /data/f; echo x >/data/h'
+if [ "$RC" -ne 0 ] && [ "$OUT" = "host file" ] && [ ! -e "$T/vol/h" ]; then
+    case "$ERR" in *"Read-only file system"*) pass "-v HOSTDIR:/data:ro: readable, writes fail with EROFS" ;;
+        *) fail "-v :ro: the error is EROFS" "$(describe)" ;; esac
+else
+    fail "-v HOSTDIR:/data:ro" "$(describe)"
+fi
+
+run "${LV[@]}" -u 0 --read-only "$IMG" touch /x
+if [ "$RC" -eq 1 ]; then
+    case "$ERR" in *"Read-only file system"*) pass "--read-only: the root refuses writes (EROFS), as with runc" ;;
+        *) fail "--read-only: EROFS" "$(describe)" ;; esac
+else
+    fail "--read-only" "$(describe)"
+fi
+run "${LV[@]}" --memory 64m "$IMG" head -1 /proc/meminfo
+case "$OUT" in "MemTotal:"*" 65536 kB") pass "--memory 64m: the guest's RAM" ;; *) fail "--memory 64m: the guest's RAM" "$(describe)" ;; esac
+
+# Docker bind-mounts /etc/hostname, /etc/hosts and /etc/resolv.conf: the
+# guest kernel serves its own, from the hostname and Docker's name servers.
+run "${LV[@]}" --hostname box "$IMG" sh -c 'cat /etc/hostname; grep -c "[[:space:]]box$" /etc/hosts; grep -c localhost /etc/hosts'
+expect "--hostname: /etc/hostname and /etc/hosts" 0 "box
+1
+2"
+run "${LV[@]}" --dns 192.0.2.53 "$IMG" cat /etc/resolv.conf
+case "$OUT" in *"nameserver 192.0.2.53"*) pass "--dns: /etc/resolv.conf names Docker's servers" ;;
+    *) fail "--dns: /etc/resolv.conf" "$(describe)" ;; esac
+
+# A terminal (-t): the shim hands lightvm-oci a --console-socket.
+if command -v script >/dev/null; then
+    run script -qec "${LV[*]} -t $IMG sh -c 'echo size \$(stty size); exit 4'" /dev/null
+    if [ "$RC" -eq 4 ] && grep -Eq "size [0-9]+ [0-9]+" "$T/out"; then
+        pass "docker run -t: a terminal in the guest (stty size), exit code 4"
+    else
+        fail "docker run -t" "$(describe)"
+    fi
+else
+    echo "# script (util-linux) not installed: terminal case not run"
+fi
+
+# --- Detached containers: logs, stop, kill, rm -f, exec ------------------------
+DET=("${D[@]}" run -d --network none)
+run "${DET[@]}" --runtime lightvm --name logs1 "$IMG" sh -c 'echo to the log; echo err to the log >&2; exit 6'
+expect "docker run -d" 0
+run "${D[@]}" wait logs1
+expect "docker wait: exit code 6" 0 "6"
+run "${D[@]}" logs logs1
+if [ "$OUT" = "to the log" ] && [ "$ERR" = "err to the log" ]; then pass "docker logs: stdout and stderr"; else fail "docker logs" "$(describe)"; fi
+"${D[@]}" rm logs1 >/dev/null
+
+# stop_case NAME TIMEOUT CMD...: starts CMD under each runtime, waits for it
+# to print "up", stops it with `docker stop -t TIMEOUT`; sets EXIT_<rt> and MS_<rt>.
+stop_case() {
+    local name=$1 timeout=$2 rt
+    shift 2
+    for rt in lightvm runc; do
+        "${DET[@]}" --runtime "$rt" --name "$name-$rt" "$IMG" "$@" >/dev/null
+        for _ in $(seq 100); do "${D[@]}" logs "$name-$rt" 2>/dev/null | grep -q up && break; sleep 0.1; done
+        run "${D[@]}" stop -t "$timeout" "$name-$rt"
+        printf -v "MS_$rt" %s "$MS"
+        printf -v "EXIT_$rt" %s "$("${D[@]}" inspect -f '{{.State.ExitCode}}' "$name-$rt")"
+        "${D[@]}" rm "$name-$rt" >/dev/null
+    done
+}
+# sleep as the container's first process has no SIGTERM handler: like
+# runc's pid 1 it ignores SIGTERM, and SIGKILL ends it after -t seconds.
+stop_case stop1 2 sh -c 'echo up; exec sleep 100'
+if [ "$EXIT_lightvm" = "$EXIT_runc" ] && [ "$EXIT_lightvm" = 137 ] && [ "$MS_lightvm" -ge 1900 ] && [ "$MS_lightvm" -lt 6000 ]; then
+    pass "docker stop -t 2 of sleep 100: SIGTERM ignored, SIGKILL after 2 s, exit 137 as with runc (${MS_lightvm} ms; runc ${MS_runc} ms)"
+else
+    fail "docker stop -t 2 of sleep 100" "lightvm: exit $EXIT_lightvm in $MS_lightvm ms" "runc: exit $EXIT_runc in $MS_runc ms"
+fi
+stop_case stop2 10 sh -c 'trap "exit 5" TERM; echo up; while :; do sleep 0.1; done'
+if [ "$EXIT_lightvm" = "$EXIT_runc" ] && [ "$EXIT_lightvm" = 5 ] && [ "$MS_lightvm" -lt 5000 ]; then
+    pass "docker stop of a container that traps SIGTERM: exit 5 at once, as with runc (${MS_lightvm} ms)"
+else
+    fail "docker stop of a container that traps SIGTERM" "lightvm: exit $EXIT_lightvm in $MS_lightvm ms" "runc: exit $EXIT_runc in $MS_runc ms"
+fi
+
+"${DET[@]}" --runtime lightvm --name kill1 "$IMG" sleep 100 >/dev/null
+run "${D[@]}" kill -s USR1 kill1
+sleep 0.5
+STATUS=$("${D[@]}" inspect -f '{{.State.Status}}' kill1)
+[ "$RC" -eq 0 ] && [ "$STATUS" = running ] && pass "docker kill -s USR1 without a handler: still running, as runc's pid 1" ||
+    fail "docker kill -s USR1" "$(describe)" "status $STATUS"
+# docker prints this error on stdout.
+run "${D[@]}" exec kill1 true
+if [ "$RC" -ne 0 ]; then
+    case "$OUT $ERR" in *"exec: not supported yet"*) pass "docker exec: a one-line 'not supported yet' error (status $RC)" ;;
+        *) fail "docker exec: the error says not supported yet" "$(describe)" ;; esac
+else
+    fail "docker exec fails (not supported yet)" "$(describe)"
+fi
+run "${D[@]}" pause kill1
+expect "docker pause" 0 "kill1"
+[ "$("${D[@]}" inspect -f '{{.State.Status}}' kill1)" = paused ] && pass "paused in docker inspect" || fail "paused in docker inspect"
+run "${D[@]}" unpause kill1
+expect "docker unpause" 0 "kill1"
+run "${D[@]}" kill kill1
+expect "docker kill" 0 "kill1"
+"${D[@]}" wait kill1 >/dev/null 2>&1
+EXIT=$("${D[@]}" inspect -f '{{.State.ExitCode}} {{.State.Status}}' kill1)
+[ "$EXIT" = "137 exited" ] && pass "docker kill: exit code 137" || fail "docker kill: exit code 137" "$EXIT"
+"${D[@]}" rm kill1 >/dev/null
+
+"${DET[@]}" --runtime lightvm --name rmf1 "$IMG" sleep 100 >/dev/null
+PID=$("${D[@]}" inspect -f '{{.State.Pid}}' rmf1)
+run "${D[@]}" rm -f rmf1
+if [ "$RC" -eq 0 ] && [ -z "$("${D[@]}" ps -aq -f name=rmf1)" ] && ! kill -0 "$PID" 2>/dev/null; then
+    pass "docker rm -f of a running container: gone, its VM's process too"
+else
+    fail "docker rm -f" "$(describe)" "pid $PID"
+fi
+
+# --- Nothing left ---------------------------------------------------------------
+# Docker gives every runc-type runtime --root EXEC_ROOT/runtime-runc/moby.
+left=$(find "$DEXEC" -name state.json 2>/dev/null; "${D[@]}" ps -aq)
+[ -z "$left" ] && pass "nothing left in lightvm-oci's --root (or docker ps -a)" || fail "nothing left in lightvm-oci's --root" "$left"
+docker_stop
+left=$(pgrep -f "$T" 2>/dev/null | tr '\n' ' ')
+[ -z "$left" ] && pass "dockerd, its containerd and the shims are gone" || fail "processes left after dockerd stopped" "$left"
+[ -e /etc/docker/key.json ] && [ "$KEY_BEFORE" = 0 ] && fail "dockerd wrote /etc/docker/key.json" ||
+    pass "dockerd's key stayed in the test's directory (daemon.json deprecated-key-path)"
+harness_finish
