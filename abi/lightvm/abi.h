@@ -175,6 +175,7 @@ enum Hypercall : uint16_t {
     kHcMemRelease = 14,   // HcMemRelease: give free guest RAM back to the host (it reads as zero after)
     kHcTty = 15,          // HcTty: change the host terminal the guest's stdio is on
     kHcPark = 16,         // HcPark: a pool shell's kernel booted; returns once the boot page holds a workload
+    kHcReady = 17,        // HcReady: the program marked its ready point (/sys/devices/virtual/lightvm/ready)
     kHcCount
 };
 
@@ -455,6 +456,15 @@ struct HcPark {
     uint64_t reserved;
 };
 static_assert(sizeof(HcPark) == 16);
+
+// The program wrote /sys/devices/virtual/lightvm/ready. A monitor saving
+// at the ready mark (SaveSpec::at_ready) saves the VM inside this exit, its
+// `out` not yet completed: a VM restored from it executes the `out` again,
+// which its own monitor answers like any other, and the write returns.
+struct HcReady {
+    uint64_t reserved;
+};
+static_assert(sizeof(HcReady) == 8);
 
 struct HcMemRelease {
     uint64_t start;  // IN: page-aligned guest-physical range

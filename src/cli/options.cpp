@@ -203,6 +203,9 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
     sub->add_option("--save-after", save_after, "With --save: save S seconds after the start (default 0)")
         ->type_name("S");
     sub->add_flag("--save-stop", run.config.save.stop, "With --save: end the VM once it is saved (exit status 0)");
+    sub->add_flag("--save-at-ready", run.config.save.at_ready,
+                  "With --save: save when the program writes /sys/devices/virtual/lightvm/ready (its ready point: "
+                  "every restore returns from that write), not after a time");
     sub->add_option("--restore", run.config.restore_path,
                     "Continue the VM saved at PATH instead of starting an APP (no APP; the snapshot's shares and disks)")
         ->type_name("PATH");
@@ -264,6 +267,10 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         return make_error(ErrorKind::BadInput, "--prefault", "needs --restore PATH");
     if (run.config.save.stop && run.save_path.empty())
         return make_error(ErrorKind::BadInput, "--save-stop", "needs --save PATH");
+    if (run.config.save.at_ready && run.save_path.empty())
+        return make_error(ErrorKind::BadInput, "--save-at-ready", "needs --save PATH");
+    if (run.config.save.at_ready && !save_after.empty())
+        return make_error(ErrorKind::BadInput, "--save-at-ready", "not with --save-after (one or the other decides when)");
     if (!run.save_path.empty() || !run.config.restore_path.empty()) {
         // The files and the VM's state stay in this process.
         run.no_daemon = true;

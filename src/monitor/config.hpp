@@ -95,6 +95,7 @@ struct SaveSpec {
     double after_seconds = 0;        // from the start of the run
     bool stop = false;               // end the VM after saving (exit status 0)
     std::string boot_id;             // this host's boot (the guest's clocks are tied to it)
+    bool at_ready = false;           // not after a time: when the program marks its ready point (abi.h HcReady)
     // On demand (lightvmd's snapshot API): when request_save() (monitor/vm.hpp)
     // is called, the run asks `fetch` for the files and whether to stop
     // after, saves at the next safe point, and tells `done` the outcome.

@@ -60,6 +60,7 @@ struct Devices {
     NetDevice* net = nullptr;                   // sockets (kHcNet)
     VcpuHub* smp = nullptr;                     // --cpus > 1: kHcCpu, and kHcSleep without the exit lock
     uint32_t vcpu_index = 0;                    // which vCPU's exit this is (cpu, irq are its own)
+    bool ready_marked = false;                  // kHcReady came: the run loop takes it (vCPU 0's only)
 };
 
 // The same devices seen from another vCPU: its registers and interrupts.

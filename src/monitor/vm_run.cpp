@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <utility>
 
 #include "common/stop.hpp"
 #include "monitor/profiler.hpp"
@@ -171,6 +172,22 @@ void save_on_demand(VmState& s, Interrupts& irq, RunReport& report, uint32_t vcp
     }
     if (spec.done)
         spec.done(saved, report.saved_bytes - before, saved ? report.save_ns : 0);
+}
+
+// --save-at-ready: the program wrote its ready mark. Saved inside that
+// exit, the `out` not completed: a restored VM executes it again, and its
+// own monitor answers (abi.h HcReady). Only the first mark saves.
+Result<void> save_at_ready(VmState& s, Interrupts& irq, RunReport& report, uint32_t vcpus, Outcome& outcome) {
+    SaveSpec& spec = s.work->config.save;
+    if (spec.state_fd < 0 || report.saved)
+        return {};
+    TRY(one_vcpu("--save-at-ready", vcpus));
+    TRY(save_vm(s, irq, report));
+    if (spec.stop) {
+        outcome.finished = true;
+        outcome.status = 0;
+    }
+    return {};
 }
 
 // Stopped from outside (timeout or signal): say so in the outcome.
@@ -340,7 +357,7 @@ Result<RunReport> Vm::run() {
     }
     if (config.timeout_seconds > 0)
         TRY(watchdog.arm(config.timeout_seconds));
-    if (config.save.state_fd >= 0)
+    if (config.save.state_fd >= 0 && !config.save.at_ready)
         TRY(save_timer.arm(config.save.after_seconds, kSaveCookie));
     TRY(irq.start());
     if (s.work->restore)
@@ -377,6 +394,9 @@ Result<RunReport> Vm::run() {
                 return tl::unexpected(handled.error());
             outcome.killed(SIGKILL, "guest stopped: " + handled.error().to_string());
         }
+        finished = outcome.finished;
+        if (std::exchange(devices.ready_marked, false) && !finished && config.save.at_ready)
+            TRY(save_at_ready(s, irq, report, smp ? 1 + smp->started() : 1, outcome));
         finished = outcome.finished;
         if (smp && !finished)
             TRY(smp->serve_tlb(0));

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "guest_test_util.hpp"
+#include "lightvm/abi.h"
 #include "snapshot/format.hpp"
 
 namespace lightvm::test {
@@ -185,6 +186,65 @@ TEST_P(SnapshotTest, HostNetworkingCannotBeSaved) {
     ASSERT_FALSE(r.ok);
     EXPECT_EQ(r.error_kind, ErrorKind::Unsupported);
     EXPECT_NE(r.error.find("host sockets"), std::string::npos) << r.error;
+}
+
+// "Snapshot me here": the program writes /sys/devices/virtual/lightvm/ready
+// once its state is built; --save-at-ready saves right there, and every
+// restore returns from that write with its own stdin, a new generation and
+// a fresh random state.
+TEST_P(SnapshotTest, ReadyMarkSavesWhereTheProgramSays) {
+    REQUIRE_KVM();
+    const std::string prog = std::string("readymark.") + GetParam();
+    auto line_of = [](const std::string& out, const char* key) {
+        auto at = out.find(key);
+        return at == std::string::npos ? std::string() : out.substr(at, out.find('\n', at) - at);
+    };
+    GuestRun plain = run_guest(prog, {}, "straight\n");
+    ASSERT_TRUE(plain.ok) << plain.error;
+    EXPECT_EQ(line_of(plain.out, "sum"), "sum 333833500 table 1000000 gen 0 line straight");
+    EXPECT_EQ(plain.stats.exits.hypercalls[abi::kHcReady], 1u);
+
+    RunOptions o;
+    UniqueFd state(::open((dir + "/ready").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    UniqueFd mem(::open((dir + "/ready.mem").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    o.save = SaveSpec{state.get(), mem.get(), 0, true, snapshot::host_boot_id()};
+    o.save.at_ready = true;
+    GuestRun saved = run_guest(prog, {}, "never read\n", o);
+    ASSERT_TRUE(saved.ok) << saved.error;
+    ASSERT_TRUE(saved.saved) << saved.report;
+    EXPECT_EQ(saved.status, 0);
+    EXPECT_EQ(saved.out, "");  // stopped inside the write: nothing after it ran
+
+    std::string randoms[2];
+    const char* inputs[2] = {"first\n", "second\n"};
+    for (int i = 0; i < 2; ++i) {
+        RunOptions r;
+        r.restore_path = dir + "/ready";
+        GuestRun clone = run_guest(prog, {}, inputs[i], r);
+        ASSERT_TRUE(clone.ok) << clone.error;
+        EXPECT_EQ(clone.status, 0) << clone.report << clone.err;
+        EXPECT_EQ(line_of(clone.out, "sum"),
+                  std::string("sum 333833500 table 1000000 gen 1 line ") + (i ? "second" : "first"));
+        randoms[i] = line_of(clone.out, "random");
+        EXPECT_FALSE(randoms[i].empty()) << clone.out;
+    }
+    EXPECT_NE(randoms[0], randoms[1]);  // each clone reseeded
+}
+
+// The mark is write-only, as its mode says, and costs nothing without
+// --save-at-ready beyond its exit.
+TEST(ReadyMark, IsWriteOnly) {
+    REQUIRE_KVM();
+    if (::access("/bin/busybox", X_OK) != 0)
+        GTEST_SKIP() << "SKIPPED: /bin/busybox (busybox-static) is not installed";
+    GuestRun r = run_guest("/bin/busybox", {"sh", "-c",
+                                            "stat -c '%a %F' /sys/devices/virtual/lightvm/ready;"
+                                            "cat /sys/devices/virtual/lightvm/ready 2>/dev/null || echo no read;"
+                                            "echo 1 > /sys/devices/virtual/lightvm/ready && echo marked"},
+                           "", RunOptions{});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.out, "200 regular empty file\nno read\nmarked\n") << r.err;
+    EXPECT_EQ(r.stats.exits.hypercalls[abi::kHcReady], 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Libc, SnapshotTest, ::testing::Values("glibc", "musl"));

@@ -7,7 +7,7 @@
  *   badport  out to port 0x80 (not in the I/O bitmap)         -> #GP, 139
  *   badport-after-print  prints a line first, then badport     -> 139, line kept
  *   badhc    out to 0x51c: unknown hypercall 28                -> 137
- *   nexthc   out to 0x511: first unused hypercall number (17)  -> 137
+ *   nexthc   out to 0x512: first unused hypercall number (18)  -> 137
  *   park     kHcPark (16) from a loaded VM: only a booting shell may park -> 137
  *   edgehc   outl to 0x51f: ports 0x51f-0x522 leave the bitmap -> #GP, 139
  *   badaddr  write hypercall, buffer at 0xfffffffff000         -> 137
@@ -36,7 +36,7 @@
 #define HC_WRITE 2
 #define HC_SLEEP 4
 #define HC_TTY 15
-#define HC_COUNT 17  /* first unused hypercall number (abi.h kHcCount; fault_test.cpp checks) */
+#define HC_COUNT 18  /* first unused hypercall number (abi.h kHcCount; fault_test.cpp checks) */
 #define CONSOLE_GPA 0x40000ul
 
 struct HcExit {
@@ -138,7 +138,7 @@ int main(int argc, char **argv) {
     } else if (strcmp(mode, "nexthc") == 0) {
         out32(HC_PORT_BASE + HC_COUNT, addr32(&io));
     } else if (strcmp(mode, "park") == 0) {
-        out32(HC_PORT_BASE + HC_COUNT - 1, addr32(&io));
+        out32(HC_PORT_BASE + 16, addr32(&io));
     } else if (strcmp(mode, "edgehc") == 0) {
         /* Ports 0x51f-0x522: partly outside the I/O bitmap, so #GP. */
         out32(HC_PORT_BASE + 0x1f, addr32(&io));

@@ -309,7 +309,7 @@ public:
         e.io_count = 1;
         unsigned nr = pick({abi::kHcFs, abi::kHcFs, abi::kHcFs, abi::kHcBlock, abi::kHcWrite, abi::kHcRead,
                             abi::kHcSleep, abi::kHcStdinSeek, abi::kHcMemGrow, abi::kHcConsoleFlush, abi::kHcNet,
-                            abi::kHcNet, abi::kHcTimer, abi::kHcMemRelease, abi::kHcTty, abi::kHcPark});
+                            abi::kHcNet, abi::kHcTimer, abi::kHcMemRelease, abi::kHcTty, abi::kHcPark, abi::kHcReady});
         e.port = static_cast<uint16_t>(abi::kHypercallPortBase + nr);
         e.io_value = static_cast<uint32_t>(kArg);
         fill(nr);

@@ -67,6 +67,8 @@ const FileOps* file_ops_for(FileKind kind) {
         return &kDevZeroOps;
     case FileKind::DevFull:
         return &kDevFullOps;
+    case FileKind::ReadyMark:
+        return &kReadyMarkOps;
     case FileKind::DevRandom:
         return &kDevRandomOps;
     case FileKind::Block:

@@ -84,6 +84,7 @@ extern const FileOps kFifoOps;
 extern const FileOps kDevNullOps;
 extern const FileOps kDevZeroOps;
 extern const FileOps kDevFullOps;
+extern const FileOps kReadyMarkOps;
 extern const FileOps kDevRandomOps;
 extern const FileOps kBlockFileOps;
 extern const FileOps kSocketOps;      // kernel/net/socket.cpp

@@ -33,6 +33,7 @@ enum class FileKind : uint8_t {
     Epoll,      // `event` is its Epoll
     SignalFd,   // `event` is its SignalFd
     Inotify,    // `event` is its inotify instance (kernel/event/inotify.cpp)
+    ReadyMark,  // /sys/devices/virtual/lightvm/ready, open for writing (dev/ready_file.cpp)
 };
 
 struct Pipe;

@@ -119,6 +119,8 @@ ProcFile proc_file_lookup(const char* a, size_t n) {
         return ProcFile::CpuPossible;
     if (equals(a, n, "/sys/devices/virtual/lightvm/generation"))
         return ProcFile::CloneGeneration;
+    if (equals(a, n, "/sys/devices/virtual/lightvm/ready"))
+        return ProcFile::ReadyMark;
     if (boot().resolv_conf[0] && equals(a, n, "/etc/resolv.conf"))
         return ProcFile::ResolvConf;
     if ((boot().flags & abi::kBootEtcHosts) && equals(a, n, "/etc/hosts"))

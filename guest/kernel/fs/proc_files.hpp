@@ -28,7 +28,8 @@ enum class ProcFile : uint8_t {
     ResolvConf,  // /etc/resolv.conf with --dns (BootInfo.resolv_conf), over the rootfs's,
                  // or the host's name servers where the rootfs has none
     EtcHosts,    // /etc/hosts where the rootfs has none (kBootEtcHosts): localhost, the hostname
-    EtcHostname  // /etc/hostname with kBootEtcHostname (lightvm-oci under Docker): the hostname
+    EtcHostname,  // /etc/hostname with kBootEtcHostname (lightvm-oci under Docker): the hostname
+    ReadyMark     // /sys/devices/virtual/lightvm/ready: written, not read (dev/ready_file.cpp)
 };
 
 // Which of the files a normalised absolute guest path names (None: none).

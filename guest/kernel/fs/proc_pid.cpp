@@ -280,6 +280,7 @@ size_t proc_fd_link(OpenFile* f, char* buf, size_t cap) {
     case FileKind::DevNull: fixed = "/dev/null"; break;
     case FileKind::DevZero: fixed = "/dev/zero"; break;
     case FileKind::DevFull: fixed = "/dev/full"; break;
+    case FileKind::ReadyMark: fixed = "/sys/devices/virtual/lightvm/ready"; break;
     case FileKind::DevRandom: fixed = f->device == ident::kRandomMinor ? "/dev/random" : "/dev/urandom"; break;
     case FileKind::EventFd: fixed = "anon_inode:[eventfd]"; break;
     case FileKind::TimerFd: fixed = "anon_inode:[timerfd]"; break;

@@ -161,6 +161,12 @@ static long open_special(const Resolved& res, uint32_t flags, uint32_t mode) {
         return install(f, flags);
     }
     case Special::ProcText: {
+        if (res.proc == ProcFile::ReadyMark) {  // write-only, as its mode says
+            if ((flags & O_ACCMODE) != O_WRONLY)
+                return -err::kAcces;
+            OpenFile* f = file_alloc(FileKind::ReadyMark, O_WRONLY);
+            return f ? install(f, flags) : -err::kNFile;
+        }
         if (writing)
             return -err::kAcces;
         OpenFile* f = file_alloc(FileKind::Synthetic, 0);
@@ -432,7 +438,7 @@ static long stat_special(const Resolved& res, Stat* out) {
         return synthetic_stat(out, ident::kDevProc, proc_pid_ino(res.pid, res.pid_file), S_IFREG | 0444, 0);
     case Special::ProcText:
         return synthetic_stat(out, ident::kDevProc, ident::kInoProcTextBase + static_cast<uint64_t>(res.proc),
-                              S_IFREG | 0444, 0);
+                              S_IFREG | (res.proc == ProcFile::ReadyMark ? 0200 : 0444), 0);
     case Special::SelfExe: {
         Process* owner = process_find(res.pid);
         if (owner && owner->exe)
