@@ -258,6 +258,10 @@ Result<void> prepare_restore(WorkloadState& w) {
         if (!(identity_of(w.disks.back().fd()) == d.id))
             return refuse("disk " + d.path + " changed since the snapshot was taken");
     }
+    // A saved VM had no host sockets (save_vm refuses them); its stdin
+    // readiness still goes through the network device (kNetPollStdin).
+    w.net = TRY(NetDevice::create(cfg.net, cfg.publish, cfg.netns_path));
+    w.net->set_stdin(cfg.stdin_fd);
     w.restore = std::move(snap);
     return {};
 }

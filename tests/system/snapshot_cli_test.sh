@@ -36,6 +36,30 @@ run "$L" run --restore "$T/two"
 expect "restored from a --cpus 2 VM, work for two vCPUs runs on the one it has" 0 "1
 done"
 
+# "Snapshot me here": a shell builds its state, writes the ready mark, then
+# reads a request. --save-at-ready saves inside that write; every restore
+# answers its own stdin from the state built before the mark. The shell's
+# command substitution leaves a second task, so the read waits on the
+# stdin's readiness (kNetPollStdin) in the restored VM too.
+READY='x=$(seq 1000 | wc -l); echo 1 > /sys/devices/virtual/lightvm/ready; read line; echo "$x $line $(cat /sys/devices/virtual/lightvm/generation)"'
+run "$L" run --save "$T/ready" --save-at-ready --save-stop "$BUSYBOX" sh -c "$READY"
+expect "--save-at-ready saves at the mark, before the request is read" 0 ""
+printf 'first\n' >"$T/req1"
+printf 'second\n' >"$T/req2"
+IN=$T/req1 run "$L" run --restore "$T/ready"
+expect "a restore answers its own request from the state built before the mark" 0 "1000 first 1"
+IN=$T/req2 run "$L" run --restore "$T/ready"
+expect "and so does the next one" 0 "1000 second 1"
+IN=$T/req1 run "$L" run "$BUSYBOX" sh -c "$READY"
+expect "without --save-at-ready the mark changes nothing" 0 "1000 first 0"
+run "$L" run --save-at-ready "$C" 1 1
+expect_error "--save-at-ready without --save" 2 "needs --save PATH"
+run "$L" run --save "$T/x" --save-at-ready --save-after 1 "$C" 1 1
+expect_error "--save-at-ready with --save-after" 2 "not with --save-after"
+run "$L" run --save "$T/never" --save-at-ready "$C" 1 1
+expect "a program that never marks itself ready runs to its end" 0
+if [ ! -s "$T/never" ]; then pass "and leaves no snapshot"; else fail "and leaves no snapshot" "$T/never has $(stat -c %s "$T/never") bytes"; fi
+
 # A restored VM saved again, and restored again: the three parts are the whole.
 run "$L" run --fs "$T" --save "$T/r1" --save-after 0.35 --save-stop "$C" 20 40 "$T/input.txt"
 part1=$OUT
