@@ -212,6 +212,9 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
     sub->add_flag("--prefault", run.config.restore_prefault,
                   "With --restore: copy the snapshot's pages in before the first instruction (no page-fault tail; "
                   "costs time per saved page)");
+    sub->add_flag("--record-working-set", run.record_working_set,
+                  "With --restore: write the pages this VM touches to PATH.ws, which later --prefault restores back "
+                  "instead of every saved page");
     std::string image, entrypoint;
     bool read_only = false;
     sub->add_option("--image", image,
@@ -265,6 +268,8 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
     }
     if (run.config.restore_prefault && run.config.restore_path.empty())
         return make_error(ErrorKind::BadInput, "--prefault", "needs --restore PATH");
+    if (run.record_working_set && run.config.restore_path.empty())
+        return make_error(ErrorKind::BadInput, "--record-working-set", "needs --restore PATH");
     if (run.config.save.stop && run.save_path.empty())
         return make_error(ErrorKind::BadInput, "--save-stop", "needs --save PATH");
     if (run.config.save.at_ready && run.save_path.empty())

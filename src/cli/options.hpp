@@ -36,6 +36,7 @@ struct RunCommand {
     std::string socket;        // --socket (default: daemon/paths.hpp)
     bool no_daemon = false;    // --no-daemon: never through lightvmd (cli/daemon_run)
     std::string save_path;     // --save PATH: state file; PATH.mem holds guest memory
+    bool record_working_set = false;  // --record-working-set: --restore PATH's PATH.ws
     std::optional<ImageRun> image;  // --image
 };
 struct HelpRequested {

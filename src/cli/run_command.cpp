@@ -150,6 +150,16 @@ int run_command(const RunCommand& cmd, uint64_t process_start_ns) {
             std::fprintf(stderr, "lightvm: %s\n", opened.error().to_string().c_str());
             return exit_code_for(opened.error());
         }
+    UniqueFd ws_file;
+    if (cmd.record_working_set) {  // truncated only when the run writes it
+        const std::string ws_path = config.restore_path + ".ws";
+        ws_file = UniqueFd(::open(ws_path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+        if (!ws_file.valid()) {
+            std::fprintf(stderr, "lightvm: --record-working-set %s: %s\n", ws_path.c_str(), std::strerror(errno));
+            return 125;
+        }
+        config.record_ws_fd = ws_file.get();
+    }
     RunHooks hooks;
     uint64_t sandbox_ns = 0;
     if (cmd.sandbox)

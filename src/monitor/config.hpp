@@ -178,6 +178,9 @@ struct VmConfig {
     // --restore PATH: continue a saved VM instead of starting APP (app_path
     // and argv are unused; memory, shares and disks come from the snapshot).
     std::string restore_path;
+    // --record-working-set (with --restore): PATH.ws, opened by the caller,
+    // gets the pages this restored VM touched, at its end; -1: none.
+    int record_ws_fd = -1;
     bool restore_prefault = false;  // --prefault: copy the snapshot's pages in before the first instruction
     SaveSpec save;
 };

@@ -444,6 +444,7 @@ Result<RunReport> Vm::run() {
         finish_stopped(s, report);
     finish(s, report);
     report.stats.irq = irq.finish();
+    TRY(record_working_set(s));
     return report;
 }
 

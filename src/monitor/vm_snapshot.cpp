@@ -34,6 +34,19 @@ snapshot::FileIdentity identity_of(int fd) {
             int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
 }
 
+Result<void> read_all_at(int fd, void* buf, uint64_t n, uint64_t off, const std::string& what) {
+    auto* p = static_cast<uint8_t*>(buf);
+    while (n) {
+        ssize_t r = ::pread(fd, p, n, static_cast<off_t>(off));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r < 0 ? sys_error("read " + what) : make_error(ErrorKind::BadInput, what, "shorter than it said");
+        p += r, n -= uint64_t(r), off += uint64_t(r);
+    }
+    return {};
+}
+
 Result<void> write_all_at(int fd, const uint8_t* p, uint64_t n, uint64_t off, const char* what) {
     while (n) {
         ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(off));
@@ -203,6 +216,50 @@ Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report) {
     return {};
 }
 
+namespace {
+
+// PATH.ws for --prefault (absent or empty: every saved page is backed, as
+// before it existed); /proc/self/pagemap for --record-working-set.
+Result<void> prepare_working_set(WorkloadState& w, const snapshot::Snapshot& snap) {
+    const std::string ws_path = w.config.restore_path + ".ws";
+    if (w.config.restore_prefault) {
+        UniqueFd fd(::open(ws_path.c_str(), O_RDONLY | O_CLOEXEC));
+        struct stat st;
+        if (fd.valid() && ::fstat(fd.get(), &st) == 0 && st.st_size > 0) {
+            if (st.st_size > (64 << 20))
+                return refuse(ws_path + ": " + std::to_string(st.st_size) + " bytes, not a working-set file");
+            std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
+            TRY(read_all_at(fd.get(), bytes.data(), bytes.size(), 0, ws_path));
+            auto ranges = snapshot::ws_decode(bytes, snap.mem_tag, snap.mem_size);
+            if (!ranges)
+                return refuse(ws_path + ": " + ranges.error().message + " (delete it to prefault every saved page)");
+            w.working_set = std::move(*ranges);
+        }
+    }
+    if (w.config.record_ws_fd >= 0) {
+        w.pagemap = UniqueFd(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+        if (!w.pagemap.valid())
+            return sys_error("--record-working-set: /proc/self/pagemap");
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<void> record_working_set(VmState& s) {
+    WorkloadState& w = *s.work;
+    if (w.config.record_ws_fd < 0 || !w.restore || !w.pagemap.valid())
+        return {};
+    const uint64_t pages = s.mem.size() / abi::kPageSize;
+    std::vector<uint64_t> entries(pages);
+    const off_t at = static_cast<off_t>(reinterpret_cast<uintptr_t>(s.mem.host_base()) / abi::kPageSize * 8);
+    TRY(read_all_at(w.pagemap.get(), entries.data(), entries.size() * 8, at, "/proc/self/pagemap"));
+    const auto bytes = snapshot::ws_encode(snapshot::ws_from_pagemap(entries), w.restore->mem_tag);
+    if (::ftruncate(w.config.record_ws_fd, 0) < 0)
+        return sys_error("--record-working-set");
+    return write_all_at(w.config.record_ws_fd, bytes.data(), bytes.size(), 0, "--record-working-set");
+}
+
 Result<void> prepare_restore(WorkloadState& w) {
     VmConfig& cfg = w.config;
     const std::string& path = cfg.restore_path;
@@ -258,6 +315,7 @@ Result<void> prepare_restore(WorkloadState& w) {
         if (!(identity_of(w.disks.back().fd()) == d.id))
             return refuse("disk " + d.path + " changed since the snapshot was taken");
     }
+    TRY(prepare_working_set(w, snap));
     // A saved VM had no host sockets (save_vm refuses them); its stdin
     // readiness still goes through the network device (kNetPollStdin).
     w.net = TRY(NetDevice::create(cfg.net, cfg.publish, cfg.netns_path));
@@ -282,8 +340,16 @@ Result<void> load_snapshot(VmState& s) {
         // Read-populating did not help: the guest writes most of what it
         // touches (docs/benchmarks.md). Kernels before 5.14 lack the advice:
         // then pages fault in lazily as without --prefault.
-        for (const auto& e : snap.extents)
-            (void)::madvise(s.mem.host_base() + e.gpa, e.len, MADV_POPULATE_WRITE);
+        // With a recorded working set (PATH.ws), only what one restored VM
+        // touched: written pages copied, read ones mapped from the file.
+        if (w.working_set) {
+            for (const auto& r : *w.working_set)
+                (void)::madvise(s.mem.host_base() + r.gpa, uint64_t{r.pages} * abi::kPageSize,
+                                (r.flags & snapshot::kWritten) ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+        } else {
+            for (const auto& e : snap.extents)
+                (void)::madvise(s.mem.host_base() + e.gpa, e.len, MADV_POPULATE_WRITE);
+        }
     }
     TRY(make_clone_unique(s.mem));
     s.image.irq = IrqLayout{snap.irq_entry, snap.irq_tail, snap.irq_tail_end, snap.irq_stack_top, snap.irq_state};

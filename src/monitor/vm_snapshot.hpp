@@ -18,6 +18,11 @@ Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report);
 // the guest's open files reopened with identity checks. No KVM.
 Result<void> prepare_restore(WorkloadState& w);
 
+// --record-working-set, at the end of a restored VM's run: the guest pages
+// it touched (present in this process's mapping of guest RAM) go to the
+// caller's PATH.ws (snapshot/working_set.hpp).
+Result<void> record_working_set(VmState& s);
+
 // Phase 2 of a restore: guest RAM becomes a copy-on-write mapping of the
 // memory file, the RAM regions, vCPU state and interrupt layout come back.
 Result<void> load_snapshot(VmState& s);

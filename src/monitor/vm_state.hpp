@@ -17,6 +17,7 @@
 #include "lightvm/vm.hpp"
 #include "monitor/layout.hpp"
 #include "snapshot/format.hpp"
+#include "snapshot/working_set.hpp"
 
 namespace lightvm {
 
@@ -33,6 +34,11 @@ struct WorkloadState {
     // --restore: the decoded state file and its memory file (prepare_restore).
     std::optional<snapshot::Snapshot> restore;
     UniqueFd restore_mem;
+    // --prefault with a PATH.ws: only these pages are backed before the
+    // first instruction. --record-working-set: /proc/self/pagemap, opened
+    // before the sandbox.
+    std::optional<std::vector<snapshot::WsRange>> working_set;
+    UniqueFd pagemap;
 };
 
 // Lives on the heap and never moves: RamDevice and the devices hold

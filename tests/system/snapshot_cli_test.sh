@@ -60,6 +60,25 @@ run "$L" run --save "$T/never" --save-at-ready "$C" 1 1
 expect "a program that never marks itself ready runs to its end" 0
 if [ ! -s "$T/never" ]; then pass "and leaves no snapshot"; else fail "and leaves no snapshot" "$T/never has $(stat -c %s "$T/never") bytes"; fi
 
+# The working set: one restore records the pages it touched (PATH.ws);
+# --prefault then backs exactly those before the first instruction.
+IN=$T/req1 run "$L" run --restore "$T/ready" --record-working-set
+expect "--record-working-set: the restore runs as any other" 0 "1000 first 1"
+if [ -s "$T/ready.ws" ]; then pass "and leaves PATH.ws"; else fail "and leaves PATH.ws" "$T/ready.ws is empty or missing"; fi
+IN=$T/req2 run "$L" run --restore "$T/ready" --prefault --stats
+if [ "$RC" -eq 0 ] && [ "$OUT" = "1000 second 1" ]; then pass "--prefault with a working set answers the same"; else fail "--prefault with a working set answers the same" "$(describe)"; fi
+cp "$T/ready.ws" "$T/ws.good"
+truncate -s 40 "$T/ready.ws"
+IN=$T/req2 run "$L" run --restore "$T/ready" --prefault
+expect_error "a damaged working set is refused, naming the file" 125 "ready.ws: truncated or oversized"
+cp "$T/ws.good" "$T/ready.ws"
+cp "$T/ws.good" "$T/snap.ws"
+run "$L" run --restore "$T/snap" --prefault
+expect_error "a working set of another snapshot is refused" 125 "recorded from another snapshot"
+rm -f "$T/snap.ws"
+run "$L" run --record-working-set "$C" 1 1
+expect_error "--record-working-set without --restore" 2 "needs --restore PATH"
+
 # A restored VM saved again, and restored again: the three parts are the whole.
 run "$L" run --fs "$T" --save "$T/r1" --save-after 0.35 --save-stop "$C" 20 40 "$T/input.txt"
 part1=$OUT
