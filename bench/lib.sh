@@ -27,3 +27,19 @@ timed_row() {
     mn=$(med "${tn[@]}"); mv=$(med "${tv[@]}"); me=$(med "${ex[@]}")
     echo "| $name | $mn us | $mv us | $(ratio "$mv" "$mn") | $(awk -v e="$me" -v n="$n" 'BEGIN {printf "%.3f", (e - 1) / n}') |"
 }
+
+p90() { sort -g | awk '{a[NR]=$1} END {i=int(NR*0.9+0.5); if (i<1) i=1; print a[i]}'; }
+
+# runc_vs_lightvm WHAT LV RC: the table of the OCI benchmarks, median and
+# p90 of the arrays named LV (lightvm-oci) and RC (runc), in µs, and ratios.
+runc_vs_lightvm() {
+    local what=$1
+    local -n lv_=$2 rc_=$3
+    local mlv mrc plv prc
+    mlv=$(printf '%s\n' "${lv_[@]}" | median); mrc=$(printf '%s\n' "${rc_[@]}" | median)
+    plv=$(printf '%s\n' "${lv_[@]}" | p90); prc=$(printf '%s\n' "${rc_[@]}" | p90)
+    echo "| $what (${#lv_[@]} runs each) | runc | lightvm-oci | ratio |"
+    echo "|---|---:|---:|---:|"
+    echo "| median µs | $mrc | $mlv | $(ratio "$mlv" "$mrc") |"
+    echo "| p90 µs | $prc | $plv | $(ratio "$plv" "$prc") |"
+}

@@ -17,8 +17,7 @@ containerd_start "$T"
 IMG=$(busybox_image "$T" /usr/bin/busybox)
 
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-p90() { sort -g | awk '{a[NR]=$1} END {i=int(NR*0.9+0.5); if (i<1) i=1; print a[i]}'; }
+. "$(dirname "$0")/lib.sh"
 one() {  # RUNTIME ID: microseconds for one ctr run --rm ... true
     local t0 t1
     t0=$(now_us)
@@ -32,9 +31,4 @@ for i in $(seq "$RUNS"); do
     lv+=("$(one "$OCI" oci-$i)")
     rc+=("$(one "$RUNC" runc-$i)")
 done
-mlv=$(printf '%s\n' "${lv[@]}" | median); mrc=$(printf '%s\n' "${rc[@]}" | median)
-plv=$(printf '%s\n' "${lv[@]}" | p90); prc=$(printf '%s\n' "${rc[@]}" | p90)
-echo "| ctr run --rm busybox true ($RUNS runs each) | runc | lightvm-oci | ratio |"
-echo "|---|---:|---:|---:|"
-echo "| median µs | $mrc | $mlv | $(awk -v a="$mlv" -v b="$mrc" 'BEGIN {printf "%.2fx", a / b}') |"
-echo "| p90 µs | $prc | $plv | $(awk -v a="$plv" -v b="$prc" 'BEGIN {printf "%.2fx", a / b}') |"
+runc_vs_lightvm "ctr run --rm busybox true" lv rc

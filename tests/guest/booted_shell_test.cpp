@@ -18,16 +18,6 @@ namespace {
 
 constexpr uint64_t kMem = 64ull << 20;
 
-std::string read_back(int fd) {
-    std::string s;
-    char buf[4096];
-    ssize_t n;
-    ::lseek(fd, 0, SEEK_SET);
-    while ((n = ::read(fd, buf, sizeof buf)) > 0)
-        s.append(buf, static_cast<size_t>(n));
-    return s;
-}
-
 struct Output {
     std::string out, err;
     RunReport report;

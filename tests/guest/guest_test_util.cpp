@@ -213,4 +213,14 @@ std::string busybox_missing() {
     return "";
 }
 
+std::string read_back(int fd) {
+    std::string s;
+    char buf[4096];
+    ssize_t n;
+    ::lseek(fd, 0, SEEK_SET);
+    while ((n = ::read(fd, buf, sizeof buf)) > 0)
+        s.append(buf, static_cast<size_t>(n));
+    return s;
+}
+
 }  // namespace lightvm::test

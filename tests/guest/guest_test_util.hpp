@@ -89,6 +89,10 @@ HostRun run_host(const std::vector<std::string>& argv, const std::string& stdin_
 // Deterministic pseudo-random bytes for input data.
 std::string random_bytes(size_t n, uint64_t seed);
 
+// Everything in the file behind fd, from its start (a memfd the guest's
+// stdout or stderr went to).
+std::string read_back(int fd);
+
 // Short human summary of a run, for assertion messages.
 std::string describe(const GuestRun& r);
 

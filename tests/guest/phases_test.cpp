@@ -17,16 +17,6 @@ namespace {
 
 int memfd(const char* name) { return ::memfd_create(name, MFD_CLOEXEC); }
 
-std::string read_back(int fd) {
-    std::string s;
-    char buf[4096];
-    ssize_t n;
-    ::lseek(fd, 0, SEEK_SET);
-    while ((n = ::read(fd, buf, sizeof buf)) > 0)
-        s.append(buf, static_cast<size_t>(n));
-    return s;
-}
-
 struct Captured {
     UniqueFd in{memfd("in")}, out{memfd("out")}, err{memfd("err")};
     VmConfig config(const std::string& prog, std::vector<std::string> args = {}) {
