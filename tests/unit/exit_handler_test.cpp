@@ -256,13 +256,31 @@ TEST_F(ExitHandlerTest, ReadHypercallWithoutStdin) {
 }
 
 TEST_F(ExitHandlerTest, UnknownHypercallInRange) {
-    for (unsigned nr : {unsigned{abi::kHcCount}, 17u, 31u}) {
+    for (unsigned nr : {unsigned{abi::kHcCount}, unsigned{abi::kHcCount} + 1, 31u}) {
         expect_guest_fault(handle(hypercall(nr)), "unknown hypercall " + std::to_string(nr));
     }
     for (uint64_t n : stats.hypercalls)
         EXPECT_EQ(n, 0u);
     EXPECT_EQ(stats.total, 3u);
     EXPECT_FALSE(outcome.finished);
+}
+
+// kHcReady only marks the exit for the run loop (which saves with
+// --save-at-ready); its argument must still lie in guest memory.
+TEST_F(ExitHandlerTest, ReadyMarksTheExit) {
+    ASSERT_TRUE(mem.write(kArg, abi::HcReady{0}));
+    ASSERT_TRUE(handle(hypercall(abi::kHcReady)));
+    EXPECT_TRUE(devices->ready_marked);
+    EXPECT_FALSE(outcome.finished);
+    devices->ready_marked = false;
+    expect_guest_fault(handle(io_exit(abi::kHypercallPortBase + abi::kHcReady, true, 4, 0xfffffff0)),
+                       "outside guest memory");
+    EXPECT_FALSE(devices->ready_marked);
+}
+
+// Only a booting shell may park (Vm::create takes that exit itself).
+TEST_F(ExitHandlerTest, ParkAfterLoadIsHostile) {
+    expect_guest_fault(handle(hypercall(abi::kHcPark)), "park hypercall after the workload was loaded");
 }
 
 TEST_F(ExitHandlerTest, PortOutsideRange) {
