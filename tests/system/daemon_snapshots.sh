@@ -116,6 +116,22 @@ run "$L" wait "$FRESH"
 [ "$(field "$(log_of "$FRESH")" generation)" = 0 ] && pass "a VM that was never restored reads generation 0" ||
     fail "generation 0" "$(log_of "$FRESH")"
 
+# A snapshot made at the program's ready mark by the CLI (no daemon: --save
+# runs in-process), cloned through lightvmd: each clone continues from the
+# mark in a fresh shell (the pool's shells are booted; a restore gets one
+# that never ran), with stdin /dev/null: the read gets EOF.
+READY='x=$(seq 1000 | wc -l); echo 1 > /sys/devices/virtual/lightvm/ready; read line; echo "$x [$line] $(cat /sys/devices/virtual/lightvm/generation)"'
+run "$L" run --save "$T/ready" --save-at-ready --save-stop -m 64M "$BUSYBOX" sh -c "$READY"
+expect "a ready-mark snapshot for lightvmd's clones" 0 ""
+run "$L" clone --count 2 --name rdy "$T/ready"
+[ "$RC" -eq 0 ] && [ "$(echo "$OUT" | wc -l)" -eq 2 ] || fail "clone --count 2 of a ready-mark snapshot" "$(describe)"
+run "$L" wait rdy-1 rdy-2
+if [ "$(log_of rdy-1)" = "1000 [] 1" ] && [ "$(log_of rdy-2)" = "1000 [] 1" ]; then
+    pass "clones through lightvmd continue from the ready mark"
+else
+    fail "clones of a ready-mark snapshot" "$(log_of rdy-1)" "$(log_of rdy-2)"
+fi
+
 # --- the REST resource, and what it refuses ------------------------------------
 run "$L" run -d --name snap-r -m 64M "$G/sleep_ms.musl" 20000
 curl_api POST /v1/vms/snap-r/snapshot "{\"path\":\"$T/r\"}"
