@@ -162,12 +162,9 @@ bool GuestMemory::map_file(uint64_t gpa, uint64_t len, int fd, uint64_t file_off
     return true;
 }
 
-void GuestMemory::prefault(uint64_t gpa, uint64_t len) {
-#ifndef MADV_POPULATE_WRITE
-    constexpr int MADV_POPULATE_WRITE = 23;  // Linux 5.14; older headers lack it
-#endif
-    if (m_base && contains(gpa, len) && ((gpa | len) & 4095) == 0)
-        (void)::madvise(m_base + gpa, len, MADV_POPULATE_WRITE);  // EINVAL on old kernels: nothing lost
+void GuestMemory::prefault(uint64_t gpa, uint64_t len, bool write) {
+    if (m_base && contains(gpa, len) && ((gpa | len) & 4095) == 0)  // EINVAL before Linux 5.14: nothing lost
+        (void)::madvise(m_base + gpa, len, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
 }
 
 Result<std::vector<GuestMemory::Range>> GuestMemory::data_ranges() const {

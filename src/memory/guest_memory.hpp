@@ -60,9 +60,11 @@ public:
     // must copy such ranges (they are not in the memfd).
     bool map_file(uint64_t gpa, uint64_t len, int fd, uint64_t file_offset);
 
-    // Backs [gpa, gpa+len) with host pages now (MADV_POPULATE_WRITE), so
-    // the guest's first touches cost no host page fault. Best effort.
-    void prefault(uint64_t gpa, uint64_t len);
+    // Backs [gpa, gpa+len) with host pages now (MADV_POPULATE_WRITE; with
+    // write false, MADV_POPULATE_READ: file pages mapped, not copied), so
+    // the guest's first touches cost no host page fault. Best effort: a
+    // range outside guest RAM or an older kernel changes nothing.
+    void prefault(uint64_t gpa, uint64_t len, bool write = true);
 
     // Snapshots. The ranges that may hold data, page-aligned, sorted and
     // merged: the memfd's data extents (SEEK_DATA: pages never touched are

@@ -82,10 +82,10 @@ Result<void> boot_until_parked(VmState& s, uint64_t prefault) {
         auto park = TRY(s.mem.read<abi::HcPark>(exit.io_value));
         // Where its frames go next, the guest says: pages it will touch
         // first, whatever the app (bounded: a quarter of RAM at most).
-        const uint64_t from = park.next_frame & ~(abi::kPageSize - 1);
+        // prefault() ignores a range outside RAM (a guest's bad next_frame).
         const uint64_t len = std::min(prefault & ~(abi::kPageSize - 1), s.mem.size() / 4);
-        if (len && from < s.mem.size() && len <= s.mem.size() - from)
-            s.mem.prefault(from, len);
+        if (len)
+            s.mem.prefault(park.next_frame & ~(abi::kPageSize - 1), len);
         s.booted = true;
         return {};
     }

@@ -344,11 +344,10 @@ Result<void> load_snapshot(VmState& s) {
         // touched: written pages copied, read ones mapped from the file.
         if (w.working_set) {
             for (const auto& r : *w.working_set)
-                (void)::madvise(s.mem.host_base() + r.gpa, uint64_t{r.pages} * abi::kPageSize,
-                                (r.flags & snapshot::kWritten) ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+                s.mem.prefault(r.gpa, uint64_t{r.pages} * abi::kPageSize, r.flags & snapshot::kWritten);
         } else {
             for (const auto& e : snap.extents)
-                (void)::madvise(s.mem.host_base() + e.gpa, e.len, MADV_POPULATE_WRITE);
+                s.mem.prefault(e.gpa, e.len);
         }
     }
     TRY(make_clone_unique(s.mem));
