@@ -140,8 +140,12 @@ json Daemon::to_json(const VmRecord& vm) const {
         j["start_to_loaded_ns"] = vm.start_to_loaded_ns;
     if (vm.start_to_sent_ns)
         j["start_to_sent_ns"] = vm.start_to_sent_ns;
-    if (!c.restore_path.empty())
+    if (!c.restore_path.empty() && !c.restore_migrated)
         j["restored_from"] = c.restore_path;
+    if (!vm.migrated_to.empty())
+        j["migrated_to"] = vm.migrated_to;
+    if (!vm.migrated_from.empty())
+        j["migrated_from"] = vm.migrated_from;
     if (vm.snapshots)
         j["snapshots"] = vm.snapshots;
     if (vm.adopted)
@@ -212,7 +216,7 @@ ApiResult<json> Daemon::create(std::string_view body, bool start_now) {
     return json{{"id", vm->id}};
 }
 
-ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns) {
+ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns, bool hold) {
     std::shared_ptr<VmRecord> vm;
     {
         std::lock_guard lock(m_mu);
@@ -236,7 +240,7 @@ ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns) {
         return api_error(503, vm->error);
     }
     auto shell = TRY(launch(vm, request_ns, {devnull.get(), log.get(), log.get(), dir.get(), report.get()},
-                            json{{"detached", true}, {"log_max", m_opt.log_max_bytes}}));
+                            json{{"detached", true}, {"log_max", m_opt.log_max_bytes}, {"hold", hold}}));
     m_supervisors++;
     std::thread([this, vm, s = std::move(shell)]() mutable { supervise(vm, std::move(s)); }).detach();
     return json{{"id", vm->id}, {"pooled", vm->pooled}};
@@ -295,6 +299,7 @@ void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell) {
         std::lock_guard lock(m_mu);
         vm->link_fd = shell.link.get();
     }
+    m_changed.notify_all();  // a migration's hand-over waits for the link
     json report;
     // The monitor closes the guest's stdio (its log is complete) before it
     // sends its report, and tears the VM down only after: the report is
@@ -308,6 +313,14 @@ void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell) {
         if (j.is_object() && j.contains("saved")) {
             std::lock_guard lock(m_mu);
             vm->save_reply = std::move(j);
+            m_changed.notify_all();
+        } else if (j.is_object() && j.contains("migrated")) {
+            std::lock_guard lock(m_mu);
+            if (j.value("migrated", false)) {
+                vm->migrated_to = vm->migrating_to;  // its monitor ends now, status 0
+                emit("migrated", *vm);
+            }
+            vm->migrate_reply = std::move(j);
             m_changed.notify_all();
         } else if (j.is_object()) {
             report = std::move(j);

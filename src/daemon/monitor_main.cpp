@@ -16,6 +16,11 @@
 //                      then save_signal() (link.hpp)   snapshot now
 //   monitor -> daemon  {"saved":true,"bytes":N,"save_ns":N}
 //                      | {"saved":false,"error":"..."}  after each save
+//   daemon -> monitor  {"migrate":{}} + the connection to the target,
+//                      then save_signal()              live migration
+//   monitor -> daemon  {"migrated":B,"outcome":"moved|failed|unknown",...}
+//   daemon -> monitor  {"go":true}      a held restore ("hold":true in
+//                                       the workload message) may run
 //                      {"status":N,"signal":N,...}      the guest's end
 #include <poll.h>
 #include <sys/prctl.h>
@@ -64,10 +69,46 @@ Result<SaveSpec::Demand> fetch_save() {
         return make_error(ErrorKind::BadInput, "snapshot", "no save request from lightvmd");
     auto msg = TRY(recv_message(kLinkFd));
     json j = json::parse(msg.text, nullptr, false);
+    if (!msg.eof && msg.fds.size() == 1 && j.is_object() && j.contains("migrate") && j["migrate"].is_object()) {
+        g_save_files = std::move(msg.fds);
+        return SaveSpec::Demand{-1, -1, false, g_save_files[0].get()};
+    }
     if (msg.eof || msg.fds.size() != 2 || !j.is_object() || !j.contains("save") || !j["save"].is_object())
         return make_error(ErrorKind::BadInput, "snapshot", "malformed save request");
     g_save_files = std::move(msg.fds);
     return SaveSpec::Demand{g_save_files[0].get(), g_save_files[1].get(), j["save"].value("stop", false)};
+}
+
+// A live migration's end (docs/migration.md): lightvmd answers the
+// migrate request with it. The connection stays open until we exit (moved)
+// or until the next request replaces it.
+void migration_done(const MigrationReport& r) {
+    static const char* const kOutcome[] = {"moved", "failed", "unknown"};
+    json j = {{"migrated", r.outcome == MigrationReport::Outcome::Migrated},
+              {"outcome", kOutcome[static_cast<int>(r.outcome)]},
+              {"rounds", r.rounds},
+              {"bytes", r.bytes},
+              {"final_bytes", r.final_bytes},
+              {"precopy_ns", r.precopy_ns},
+              {"downtime_ns", r.downtime_ns}};
+    if (!r.error.empty())
+        j["error"] = r.error;
+    json target = json::parse(r.target_reply, nullptr, false);
+    if (target.is_object())
+        j["target"] = std::move(target);
+    if (r.outcome != MigrationReport::Outcome::Migrated)
+        g_save_files.clear();
+    std::string text = j.dump();
+    (void)!::write(kLinkFd, text.data(), text.size());  // one message; allowed inside the sandbox
+}
+
+// A migration's target holds its restored VM before the first instruction
+// until the source commits (lightvmd sends "go"), or drops it.
+void wait_for_go() {
+    auto msg = recv_message(kLinkFd);
+    json j = msg && !msg->eof ? json::parse(msg->text, nullptr, false) : json();
+    if (!j.is_object() || !j.value("go", false))
+        ::_exit(0);
 }
 
 void save_done(const Result<void>& saved, uint64_t bytes, uint64_t save_ns) {
@@ -169,6 +210,7 @@ int main(int argc, char** argv) {
         j.contains("boot_id") && j["boot_id"].is_string() ? j["boot_id"].get<std::string>() : snapshot::host_boot_id();
     config->save.fetch = fetch_save;
     config->save.done = save_done;
+    config->save.migrated = migration_done;
     struct sigaction sa {};
     sa.sa_handler = on_save_signal;
     sigemptyset(&sa.sa_mask);
@@ -183,6 +225,8 @@ int main(int argc, char** argv) {
     if (auto loaded = vm->load(std::move(*work)); !loaded)
         fail(loaded.error());
     (void)send_message(kLinkFd, json{{"loaded", true}}.dump());
+    if (j.value("hold", false))
+        wait_for_go();
     // Every host resource this VM needs is open: confine the process before
     // the guest's first instruction, as `lightvm run` does (docs/security.md).
     sandbox::Policy policy;

@@ -289,7 +289,8 @@ json config_to_json(const VmConfig& c) {
                 {"pids", c.max_procs},
                 {"cpus", c.cpus},
                 {"restore", c.restore_path},
-                {"prefault", c.restore_prefault}};
+                {"prefault", c.restore_prefault},
+                {"migrated", c.restore_migrated}};
 }
 
 // The monitor and the run socket get this from a process of the same user;
@@ -347,6 +348,7 @@ Result<VmConfig> config_from_json(const json& j) {
         c.cpus = static_cast<uint32_t>(std::min<uint64_t>(it->get<uint64_t>(), UINT32_MAX));
     c.restore_path = str(j, "restore");
     c.restore_prefault = flag(j, "prefault");
+    c.restore_migrated = flag(j, "migrated");
     return validate(std::move(c));
 }
 
