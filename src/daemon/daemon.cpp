@@ -216,7 +216,7 @@ ApiResult<json> Daemon::create(std::string_view body, bool start_now) {
     return json{{"id", vm->id}};
 }
 
-ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns, bool hold) {
+ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns, bool hold, std::optional<Shell> taken) {
     std::shared_ptr<VmRecord> vm;
     {
         std::lock_guard lock(m_mu);
@@ -240,21 +240,22 @@ ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns, bool 
         return api_error(503, vm->error);
     }
     auto shell = TRY(launch(vm, request_ns, {devnull.get(), log.get(), log.get(), dir.get(), report.get()},
-                            json{{"detached", true}, {"log_max", m_opt.log_max_bytes}, {"hold", hold}}));
+                            json{{"detached", true}, {"log_max", m_opt.log_max_bytes}, {"hold", hold}},
+                            std::move(taken)));
     m_supervisors++;
     std::thread([this, vm, s = std::move(shell)]() mutable { supervise(vm, std::move(s)); }).detach();
     return json{{"id", vm->id}, {"pooled", vm->pooled}};
 }
 
 ApiResult<Shell> Daemon::launch(const std::shared_ptr<VmRecord>& vm, uint64_t request_ns, const std::vector<int>& fds,
-                                const json& extra) {
+                                const json& extra, std::optional<Shell> taken) {
     auto fail = [&](const std::string& why, int status) -> ApiResult<Shell> {
         std::lock_guard lock(m_mu);
         m_start_failures++;
         finish(*vm, status, 0, why);
         return api_error(status == 125 ? 500 : 400, why);
     };
-    auto shell = m_pool.take(vm->request.config.mem_size);
+    auto shell = taken ? Result<Shell>(std::move(*taken)) : m_pool.take(vm->request.config.mem_size);
     if (!shell)
         return fail(shell.error().to_string(), 125);
     json msg = extra;

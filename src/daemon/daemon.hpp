@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <tl/expected.hpp>
@@ -118,7 +119,9 @@ public:
     ApiResult<json> create(std::string_view body, bool start_now = false);
     // hold: a migration's target restores the VM and holds it before its
     // first instruction until hand_over() says go (daemon/migrate_in.cpp).
-    ApiResult<json> start(const std::string& ref, uint64_t request_ns, bool hold = false);
+    // `shell`: one taken ahead (a migration's, already made fresh).
+    ApiResult<json> start(const std::string& ref, uint64_t request_ns, bool hold = false,
+                          std::optional<Shell> shell = std::nullopt);
     ApiResult<json> stop(const std::string& ref, double grace_seconds);
     ApiResult<json> kill(const std::string& ref, int signal);
     ApiResult<json> pause(const std::string& ref, bool pause);
@@ -160,7 +163,7 @@ private:
     // stdin, stdout, stderr[, cwd]) and waits until the app is loaded.
     // On failure the VM is exited with the reason.
     ApiResult<Shell> launch(const std::shared_ptr<VmRecord>& vm, uint64_t request_ns, const std::vector<int>& fds,
-                            const json& extra);
+                            const json& extra, std::optional<Shell> taken = std::nullopt);
     // The end of a VM: its monitor's report (or its absence) and wait status.
     void collect(VmRecord& vm, const json& report, int wait_status);  // m_mu held
     void emit(const char* type, const VmRecord& vm);                 // m_mu held

@@ -6,7 +6,8 @@
 //
 //   monitor -> daemon  {"ready":true,"pid":N}           shell built
 //                      {"error":"...","exit_code":125}  shell failed
-//   daemon -> monitor  {"config":{...},"t0":NS[,"stdio_closed":[..]]}
+//   daemon -> monitor  [{"fresh":true}]                 a restore comes: unbooted shell now
+//                      {"config":{...},"t0":NS[,"stdio_closed":[..]]}
 //                      + stdin, stdout, stderr [+ cwd]   the workload
 //                      or {...,"detached":true,"log_max":N} + stdin,
 //                      the log file twice (stdout, stderr), the VM's
@@ -161,6 +162,24 @@ int main(int argc, char** argv) {
         return 125;
 
     auto msg = recv_message(kLinkFd);
+    // A restore brings its own kernel, booted: it needs a shell that never
+    // ran. The booted one is torn down on a thread meanwhile (0.3-3.5 ms,
+    // docs/platform.md), joined before the sandbox so that no thread
+    // outlives it unconfined. {"fresh":true} asks for that now, ahead of
+    // the workload: a migration's target, while the pages still come.
+    std::thread teardown;
+    auto make_fresh = [&] {
+        if (!vm->booted())
+            return;
+        teardown = std::thread([old = std::move(*vm)]() mutable { (void)old; });
+        vm = Vm::create(VmShape{mem, 1});
+        if (!vm)
+            fail(vm.error());
+    };
+    if (msg && !msg->eof && json::parse(msg->text, nullptr, false).value("fresh", false)) {
+        make_fresh();
+        msg = recv_message(kLinkFd);
+    }
     if (!msg || msg->eof)
         return 0;  // pool drained or daemon gone: nothing to run
     ::prctl(PR_SET_PDEATHSIG, 0);
@@ -183,17 +202,8 @@ int main(int argc, char** argv) {
     auto config = config_from_json(j["config"]);
     if (!config)
         fail(config.error());
-    // A restore brings its own kernel, booted: it needs a shell that never
-    // ran. The booted one is torn down on a thread meanwhile (0.3-3.5 ms,
-    // docs/platform.md), joined before the sandbox so that no thread
-    // outlives it unconfined.
-    std::thread teardown;
-    if (!config->restore_path.empty() && vm->booted()) {
-        teardown = std::thread([old = std::move(*vm)]() mutable { (void)old; });
-        vm = Vm::create(VmShape{mem, 1});
-        if (!vm)
-            fail(vm.error());
-    }
+    if (!config->restore_path.empty())
+        make_fresh();
     config->stdin_fd = msg->fds[0].get();
     config->stdout_fd = msg->fds[1].get();
     config->stderr_fd = msg->fds[2].get();
