@@ -40,8 +40,9 @@ Result<UniqueFd> listen_run_socket(const std::string& path) {
 Result<std::string> read_secret(const std::string& path) {
     std::ifstream in(path);
     std::string line;
-    if (!in || !std::getline(in, line))
+    if (!in)
         return make_error(ErrorKind::NotFound, path, "cannot read it");
+    std::getline(in, line);
     while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
         line.pop_back();
     if (line.size() < 16)
