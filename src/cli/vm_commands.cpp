@@ -485,6 +485,14 @@ int create_through_daemon(const RunCommand& cmd) {
         req["name"] = cmd.name;
     if (cmd.auto_remove)
         req["rm"] = true;
+    if (!cmd.save_path.empty()) {
+        json save = {{"path", absolute_path(cmd.save_path)}, {"stop", c.save.stop}};
+        if (c.save.at_ready)
+            save["at_ready"] = true;
+        else
+            save["after"] = c.save.after_seconds;
+        req["save"] = std::move(save);
+    }
     auto j = call(socket_or_default(cmd.socket), "POST", cmd.create_only ? "/v1/vms" : "/v1/vms?start=1", req.dump());
     if (!j)
         return 125;

@@ -239,7 +239,26 @@ ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns, bool 
         finish(*vm, 125, 0, "cannot open the VM's files: " + std::string(std::strerror(errno)));
         return api_error(503, vm->error);
     }
-    auto shell = TRY(launch(vm, request_ns, {devnull.get(), log.get(), log.get(), dir.get(), report.get()},
+    std::vector<int> fds = {devnull.get(), log.get(), log.get(), dir.get(), report.get()};
+    // "save": the VM saves itself into PATH.part and PATH.mem.part, renamed
+    // into place when it says it saved (self_saved).
+    UniqueFd save_state, save_mem;
+    if (const std::string& path = vm->request.save_path; !path.empty()) {
+        save_state = UniqueFd(::open((path + ".part").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+        save_mem = UniqueFd(::open((path + ".mem.part").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+        if (!save_state.valid() || !save_mem.valid()) {
+            const std::string why = path + ".part: " + std::strerror(errno);
+            ::unlink((path + ".part").c_str());
+            std::lock_guard lock(m_mu);
+            finish(*vm, 125, 0, "save: " + why);
+            return api_error(400, "save: " + why);
+        }
+        fds.push_back(save_state.get());
+        fds.push_back(save_mem.get());
+        std::lock_guard lock(m_mu);
+        vm->self_save_pending = true;
+    }
+    auto shell = TRY(launch(vm, request_ns, fds,
                             json{{"detached", true}, {"log_max", m_opt.log_max_bytes}, {"hold", hold}},
                             std::move(taken)));
     m_supervisors++;
@@ -311,7 +330,10 @@ void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell) {
         if (!msg || msg->eof)
             break;
         json j = json::parse(msg->text, nullptr, false);
-        if (j.is_object() && j.contains("saved")) {
+        if (j.is_object() && j.contains("saved") && j.value("self", false)) {
+            std::lock_guard lock(m_mu);
+            self_saved(*vm, j);
+        } else if (j.is_object() && j.contains("saved")) {
             std::lock_guard lock(m_mu);
             vm->save_reply = std::move(j);
             m_changed.notify_all();
@@ -384,6 +406,11 @@ void Daemon::collect(VmRecord& vm, const json& report, int ws) {
 
 // m_mu held.
 void Daemon::finish(VmRecord& vm, int status, int signal, const std::string& error) {
+    if (vm.self_save_pending) {  // it ended before its ready mark (or its timer)
+        vm.self_save_pending = false;
+        ::unlink((vm.request.save_path + ".part").c_str());
+        ::unlink((vm.request.save_path + ".mem.part").c_str());
+    }
     vm.state = VmState::Exited;
     vm.exit_status = status;
     vm.signal = signal;

@@ -85,6 +85,7 @@ struct VmRecord {
     bool migrating = false;
     std::string migrating_to, migrated_to;
     std::string migrated_from;  // the target's copy: the source's VM ID
+    bool self_save_pending = false;  // request.save_path's .part files exist, not yet renamed
     json migrate_reply;
     // Restart recovery (daemon/recovery.cpp): what identifies the monitor
     // process and its log pipe again after lightvmd was restarted.
@@ -177,6 +178,8 @@ private:
     void persist(const VmRecord& vm);  // m_mu held
     void recover();
     void supervise_adopted(std::shared_ptr<VmRecord> vm, UniqueFd pidfd);
+    // A save the VM made itself: its files renamed into place (or removed).
+    void self_saved(VmRecord& vm, const json& reply);  // m_mu held
     // Live migration: the source's part after its checks, and the target's
     // per connection (daemon/migrate_out.cpp, migrate_in.cpp).
     ApiResult<json> migrate_to(const std::shared_ptr<VmRecord>& vm, const Endpoint& to, const std::string& to_text,

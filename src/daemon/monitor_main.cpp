@@ -17,6 +17,8 @@
 //                      then save_signal() (link.hpp)   snapshot now
 //   monitor -> daemon  {"saved":true,"bytes":N,"save_ns":N}
 //                      | {"saved":false,"error":"..."}  after each save
+//                      (with "self":true: a save the VM made itself, into
+//                      the two extra files of its workload message)
 //   daemon -> monitor  {"migrate":{}} + the connection to the target,
 //                      then save_signal()              live migration
 //   monitor -> daemon  {"migrated":B,"outcome":"moved|failed|unknown",...}
@@ -78,6 +80,15 @@ Result<SaveSpec::Demand> fetch_save() {
         return make_error(ErrorKind::BadInput, "snapshot", "malformed save request");
     g_save_files = std::move(msg.fds);
     return SaveSpec::Demand{g_save_files[0].get(), g_save_files[1].get(), j["save"].value("stop", false)};
+}
+
+// A save the VM made itself (its create request's "save"): lightvmd
+// renames the files into place.
+void self_save_done(const Result<void>& saved, uint64_t bytes, uint64_t save_ns) {
+    json j = saved ? json{{"saved", true}, {"self", true}, {"bytes", bytes}, {"save_ns", save_ns}}
+                   : json{{"saved", false}, {"self", true}, {"error", saved.error().to_string()}};
+    std::string text = j.dump();
+    (void)!::write(kLinkFd, text.data(), text.size());  // one message; allowed inside the sandbox
 }
 
 // A live migration's end (docs/migration.md): lightvmd answers the
@@ -185,8 +196,10 @@ int main(int argc, char** argv) {
     ::prctl(PR_SET_PDEATHSIG, 0);
     json j = json::parse(msg->text, nullptr, false);
     const bool detached = j.is_object() && j.value("detached", false);
+    // A background VM that saves itself ("save" in its create request)
+    // also gets the two files: fds 5 and 6.
     if (j.is_discarded() || !j.is_object() ||
-        (detached ? msg->fds.size() != 5 : msg->fds.size() != 3 && msg->fds.size() != 4))
+        (detached ? msg->fds.size() != 5 && msg->fds.size() != 7 : msg->fds.size() != 3 && msg->fds.size() != 4))
         fail(Error{ErrorKind::BadInput, 0, "monitor", "malformed workload message"});
     // A background VM outlives a lightvmd restart (daemon/recovery.cpp): we
     // write its log ourselves (stdout and stderr are output.log, rotated
@@ -221,6 +234,11 @@ int main(int argc, char** argv) {
     config->save.fetch = fetch_save;
     config->save.done = save_done;
     config->save.migrated = migration_done;
+    if (detached && msg->fds.size() == 7 && (config->save.at_ready || config->save.after_seconds > 0)) {
+        config->save.state_fd = msg->fds[5].get();
+        config->save.mem_fd = msg->fds[6].get();
+        config->save.self_done = self_save_done;
+    }
     struct sigaction sa {};
     sa.sa_handler = on_save_signal;
     sigemptyset(&sa.sa_mask);

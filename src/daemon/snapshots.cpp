@@ -135,4 +135,22 @@ ApiResult<json> Daemon::snapshot(const std::string& ref, std::string_view body) 
                 {"stopped", stop_after}};
 }
 
+// m_mu held. Memory first, the state file last, as for a requested save.
+void Daemon::self_saved(VmRecord& vm, const json& reply) {
+    if (!vm.self_save_pending)
+        return;
+    vm.self_save_pending = false;
+    const std::string& path = vm.request.save_path;
+    const bool ok = reply.value("saved", false) &&
+                    ::rename((path + ".mem.part").c_str(), (path + ".mem").c_str()) == 0 &&
+                    ::rename((path + ".part").c_str(), path.c_str()) == 0;
+    if (!ok) {
+        ::unlink((path + ".part").c_str());
+        ::unlink((path + ".mem.part").c_str());
+        return;
+    }
+    vm.snapshots++;
+    emit("saved", vm);
+}
+
 }  // namespace lightvm::daemon

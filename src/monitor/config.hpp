@@ -109,6 +109,9 @@ struct SaveSpec {
     };
     std::function<Result<Demand>()> fetch;
     std::function<void(const Result<void>& saved, uint64_t bytes, uint64_t save_ns)> done;
+    // A save the VM made itself (--save-after's timer, --save-at-ready),
+    // for a caller that must act on it (lightvmd renames its files).
+    std::function<void(const Result<void>& saved, uint64_t bytes, uint64_t save_ns)> self_done;
     // A migration's outcome, once known (before the run ends if it moved).
     std::function<void(const struct MigrationReport&)> migrated;
 };

@@ -224,12 +224,21 @@ void serve_migration(VmState& s, Interrupts& irq, Outcome& outcome, std::unique_
 // --save-at-ready: the program wrote its ready mark. Saved inside that
 // exit, the `out` not completed: a restored VM executes it again, and its
 // own monitor answers (abi.h HcReady). Only the first mark saves.
+// A save the VM makes itself (--save-after, --save-at-ready); its caller
+// hears of it (lightvmd renames the files), a failure ends the run.
+Result<void> self_save(VmState& s, Interrupts& irq, RunReport& report, uint32_t vcpus, const char* what) {
+    const SaveSpec& spec = s.work->config.save;
+    Result<void> saved = one_vcpu(what, vcpus).and_then([&] { return save_vm(s, irq, report); });
+    if (spec.self_done)
+        spec.self_done(saved, report.saved_bytes, saved ? report.save_ns : 0);
+    return saved;
+}
+
 Result<void> save_at_ready(VmState& s, Interrupts& irq, RunReport& report, uint32_t vcpus, Outcome& outcome) {
     SaveSpec& spec = s.work->config.save;
     if (spec.state_fd < 0 || report.saved)
         return {};
-    TRY(one_vcpu("--save-at-ready", vcpus));
-    TRY(save_vm(s, irq, report));
+    TRY(self_save(s, irq, report, vcpus, "--save-at-ready"));
     if (spec.stop) {
         outcome.finished = true;
         outcome.status = 0;
@@ -465,8 +474,7 @@ Result<RunReport> Vm::run() {
             }
             if (!finished && g_save_due.exchange(false)) {
                 set_pause_requested(false);
-                TRY(one_vcpu("--save", vcpus));
-                TRY(save_vm(s, irq, report));
+                TRY(self_save(s, irq, report, vcpus, "--save"));
                 if (config.save.stop) {
                     outcome.finished = finished = true;
                     outcome.status = 0;
