@@ -485,6 +485,8 @@ ApiResult<json> Daemon::kill(const std::string& ref, int signal) {
 ApiResult<json> Daemon::pause(const std::string& ref, bool pause) {
     std::lock_guard lock(m_mu);
     auto vm = TRY(find(ref));
+    if (vm->migrating)
+        return api_error(409, "VM " + vm->id.substr(0, 12) + " is being migrated");
     VmState from = pause ? VmState::Running : VmState::Paused;
     if (vm->state != from || vm->pid <= 0)
         return api_error(409, "VM " + vm->id.substr(0, 12) + " is " +

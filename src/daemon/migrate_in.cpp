@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <bit>
 #include <cstring>
 #include <random>
@@ -29,6 +30,7 @@ namespace lightvm::daemon {
 namespace {
 
 constexpr uint64_t kPage = 4096;
+constexpr int kMaxIncoming = 4;
 
 // A shell taken for an incoming VM: killed if the VM never gets it.
 struct ShellGuard {
@@ -203,7 +205,18 @@ Result<void> Daemon::listen_migrations(const std::string& at_text) {
 }
 
 void Daemon::serve_migration(UniqueFd sock) {
+    // Each incoming VM holds up to its memory size in STATE_DIR/incoming
+    // until it runs: a few at once, the rest are told to come back.
+    static std::atomic<int> incoming{0};
+    struct Count {
+        ~Count() { incoming--; }
+    } count;
     prepare_migration_socket(sock.get());
+    if (++incoming > kMaxIncoming) {
+        (void)migration::send_frame(sock.get(), migration::Frame::Error,
+                                    "migration: " + std::to_string(kMaxIncoming) + " migrations are arriving already; try again");
+        return;
+    }
     auto received = receive_migration(sock.get());
     if (!received)
         (void)migration::send_frame(sock.get(), migration::Frame::Error, received.error().to_string());

@@ -78,8 +78,8 @@ ApiResult<json> Daemon::snapshot(const std::string& ref, std::string_view body) 
         return api_error(409,
                          "VM " + short_id +
                              " was found again after a lightvmd restart: without its monitor link it cannot be saved");
-    if (vm->saving)
-        return api_error(409, "VM " + short_id + " is being saved already");
+    if (vm->saving || vm->migrating)
+        return api_error(409, "VM " + short_id + " is being saved or migrated already");
     if (vm->link_fd < 0)
         return api_error(409, "VM " + short_id + " is exiting");
     auto state_file = open_part(path);
