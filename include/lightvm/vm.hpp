@@ -97,6 +97,9 @@ public:
         bool mapped;  // ownership kept in attributes: the host's owners never change
     };
     std::vector<ShareRoot> share_roots() const;
+    // The loaded workload's sockets are host sockets (--net user|host|ns,
+    // also a restored --net user snapshot): its sandbox must allow them.
+    bool host_network() const;
 
     Vm(Vm&&) noexcept;
     Vm& operator=(Vm&&) noexcept;

@@ -358,10 +358,12 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         run.config.tmpfs.push_back(TRY(parse_tmpfs(t)));
     if (!user.empty())
         run.config.user = TRY(parse_user(user));
-    if (!run.save_path.empty() && (uses_host_sockets(run.config.net) || !run.config.publish.empty()))
+    // --net user: saved if no host socket is open at the save point; each
+    // restore gets a namespace of its own (docs/snapshot-format.md).
+    if (!run.save_path.empty() && (run.config.net == NetMode::Host || !run.config.publish.empty()))
         return make_error(ErrorKind::BadInput, "--save",
-                          "a VM with host sockets (--net host|user|ns:PATH, -p) cannot be saved: "
-                          "host sockets cannot be reopened");
+                          "a VM with --net host, --net ns:PATH or -p cannot be saved: "
+                          "its host namespace and listeners cannot be rebuilt (--net user can)");
     run.config.cwd = workdir.empty() ? guest_cwd_for_host_cwd(run.config.shares) : TRY(normalise_guest_path(workdir));
     run.sandbox = !no_sandbox;
     if (!uid.empty())

@@ -175,7 +175,7 @@ int run_command(const RunCommand& cmd, uint64_t process_start_ns) {
             }
             policy.uid = cmd.uid;
             policy.gid = cmd.gid;
-            policy.host_network = uses_host_sockets(cmd.config.net);
+            policy.host_network = vm.host_network();  // a restore's comes from its snapshot
             policy.keep_file_caps = sandbox::wants_file_caps(cmd.config.user.uid, cmd.config.user.gid, passthrough);
             policy.last_words = HostTty::restore_changed;  // a raw terminal never outlives us
             TRY(sandbox::enter(policy));

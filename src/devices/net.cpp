@@ -58,9 +58,17 @@ int wait_poll(pollfd* fds, nfds_t n, int64_t wait_ns) {
     }
 }
 
+// Not ready in time: errno is the caller's again (the EAGAIN of the call
+// that made it wait), not the EINTR of a poll the guest timer or the stop
+// ticker interrupted on the way; that one reached guests as a failed
+// accept ("Interrupted system call") when a restored timer was running.
 bool wait_fd(int fd, short events, int64_t wait_ns) {
+    const int caller_errno = errno;
     pollfd p{fd, events, 0};
-    return wait_poll(&p, 1, wait_ns) > 0;
+    if (wait_poll(&p, 1, wait_ns) > 0)
+        return true;
+    errno = caller_errno;
+    return false;
 }
 
 // The options a guest may set or read on a host socket: what servers and

@@ -146,6 +146,7 @@ std::vector<Vm::ShareRoot> Vm::share_roots() const {
                              m->work->fs->shares()[i].mapped});
     return roots;
 }
+bool Vm::host_network() const { return m->work && uses_host_sockets(m->work->config.net); }
 void Vm::set_time_base(uint64_t ns) { m->time_base = ns; }
 void Vm::leave_teardown_to_exit() { m->leave_teardown = true; }
 

@@ -165,9 +165,15 @@ uint64_t boot_page_tag(const GuestMemory& mem) {
 
 Result<snapshot::Snapshot> capture_state(VmState& s, Interrupts& irq, Outcome& outcome) {
     const VmConfig& cfg = s.work->config;
-    if (uses_host_sockets(cfg.net) || !cfg.publish.empty())
+    if (cfg.net == NetMode::Host || !cfg.publish.empty())
         return make_error(ErrorKind::Unsupported, "snapshot",
-                          "a VM with host sockets (--net host, -p) cannot be saved: host sockets cannot be reopened");
+                          "a VM with --net host, --net ns:PATH or -p cannot be saved: host sockets cannot be reopened");
+    // --net user: the namespace is pasta's and every restore gets its own;
+    // what cannot move is an open host socket.
+    if (const size_t open = s.work->net ? s.work->net->open_sockets() : 0; open > 0)
+        return make_error(ErrorKind::Unsupported, "snapshot",
+                          std::to_string(open) + " host socket(s) open: a --net user VM is saved only with none "
+                          "(close them before the save point)");
     // Output the guest already wrote goes out before the VM is frozen.
     TRY(s.console->drain(outcome));
 
@@ -288,6 +294,14 @@ Result<void> prepare_restore(WorkloadState& w) {
 
     cfg.mem_size = snap.mem_size;
     cfg.max_procs = snap.max_procs ? snap.max_procs : cfg.max_procs;
+    // Saved with --net user (no socket open: capture_state's rule): each
+    // restore gets a pasta namespace of its own, so clones never share a
+    // network identity. The saved boot page says which mode the guest runs.
+    uint32_t net_mode = abi::kNetModeNone;
+    TRY(read_all_at(w.restore_mem.get(), &net_mode, sizeof net_mode,
+                    abi::kBootInfoGpa + offsetof(abi::BootInfo, net_mode), mem_path));
+    if (net_mode == abi::kNetModeHost)
+        cfg.net = NetMode::User;
     cfg.shares.clear();
     for (const auto& sh : snap.shares)
         cfg.shares.push_back(

@@ -280,6 +280,29 @@ for _ in range(50):
     sleep 0.5
     if [ "$(pastas)" -eq "$before" ]; then pass "--net user: pasta ends with the VM (SIGKILLed monitor included)"
     else fail "--net user: pasta ends with the VM (SIGKILLed monitor included)" "$before pasta processes before, $(pastas) after"; fi
+    # Snapshots of a --net user VM (issue 16, per-clone network identity):
+    # saved at its ready mark with no host socket open, every restore gets
+    # a pasta namespace of its own. Two clones at once both bind port 7070
+    # (one namespace would refuse the second) and both reach the server.
+    NETREADY="echo 1 > /sys/devices/virtual/lightvm/ready; busybox nc -l -p 7070 & sleep 0.5; kill -0 \$! && echo bound; wget -q -O - http://$OUT_IP:$OUTP/"
+    run "$L" run --no-daemon --timeout 20 --net user --save "$T/netsnap" --save-at-ready --save-stop "$BUSYBOX" sh -c "$NETREADY"
+    expect "--net user: a VM with no host socket open saves at its ready mark" 0 ""
+    "$L" run --restore "$T/netsnap" >"$T/clone1.out" 2>/dev/null &
+    C1=$!
+    run "$L" run --restore "$T/netsnap"
+    wait $C1
+    c1=$(cat "$T/clone1.out")
+    if [ "$RC" -eq 0 ] && [ "$OUT" = "$(printf 'bound\npage from outside')" ] && [ "$c1" = "$OUT" ]; then
+        pass "--net user: two clones at once, each in a namespace of its own, both reach the outside"
+    else fail "--net user clones" "$(describe)" "first clone: $c1"; fi
+    run "$L" run --no-daemon --timeout 20 --net user --save "$T/netsnap2" --save-at-ready "$BUSYBOX" sh -c \
+        'busybox nc -l -p 7071 & sleep 0.3; echo 1 > /sys/devices/virtual/lightvm/ready'
+    expect_error "--net user: a save with a host socket open is refused with one line" 125 "host socket(s) open"
+    run "$L" run --save "$T/netsnap3" --net user -p "127.0.0.1:$(free_port):80" "$BUSYBOX" true
+    expect_error "--save with -p: one line" 2 "cannot be saved"
+    sleep 0.5
+    if [ "$(pastas)" -eq "$before" ]; then pass "--net user: no pasta outlives the clones"
+    else fail "--net user: pasta after the clones" "$before pasta processes before, $(pastas) after"; fi
     # pasta failing to configure the namespace: the guest's first socket
     # ends the run with pasta's last line; a guest without sockets is not
     # held up by it.

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -343,4 +344,42 @@ TEST_F(NetDeviceTest, PublishedPortIsOpenBeforeTheGuestAndReportsTheGuestPort) {
 }
 
 }  // namespace
+// A signal that interrupts the monitor's wait (the guest timer's, the stop
+// ticker's) must not reach the guest as EINTR: a wait that ends without a
+// connection is EAGAIN, as the non-blocking accept said. Restored VMs with
+// a timer running got "accept: Interrupted system call".
+TEST_F(NetDeviceTest, AnInterruptedWaitIsNotEintr) {
+    auto d = NetDevice::create(NetMode::Host, {});
+    ASSERT_TRUE(d);
+    auto s = req(abi::kNetSocket);
+    s.arg = AF_INET;
+    s.arg2 = SOCK_STREAM;
+    int64_t l = call(*d, s);
+    ASSERT_GE(l, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    put_addr(a);
+    auto b = req(abi::kNetBind, uint32_t(l));
+    b.addr = kAddr;
+    b.addr_len = sizeof a;
+    ASSERT_EQ(call(*d, b), 0);
+    auto ls = req(abi::kNetListen, uint32_t(l));
+    ls.arg = 4;
+    ASSERT_EQ(call(*d, ls), 0);
+    struct sigaction sa{}, old{};
+    sa.sa_handler = [](int) {};  // no SA_RESTART: poll() returns EINTR
+    sigemptyset(&sa.sa_mask);
+    ASSERT_EQ(::sigaction(SIGALRM, &sa, &old), 0);
+    itimerval every_10ms{{0, 10000}, {0, 10000}};
+    ASSERT_EQ(::setitimer(ITIMER_REAL, &every_10ms, nullptr), 0);
+    auto acc = req(abi::kNetAccept, uint32_t(l));
+    acc.wait_ns = 60000000;  // 60 ms: several interruptions
+    const int64_t got = call(*d, acc);
+    itimerval off{};
+    ::setitimer(ITIMER_REAL, &off, nullptr);
+    ::sigaction(SIGALRM, &old, nullptr);
+    EXPECT_EQ(got, -EAGAIN);
+}
+
 }  // namespace lightvm
