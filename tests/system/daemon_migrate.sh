@@ -151,6 +151,21 @@ run "$L" wait mig-k
 kill "$XPID" 2>/dev/null
 wait "$XPID" 2>/dev/null
 
+# The source daemon dies right after the hand-over: the VM runs on there.
+SRCP=$(free_port)
+start_target src2 "$SRCP"
+SRCPID=$TPID
+run env LIGHTVM_SOCKET="$T/src2.sock" "$L" run -d --name mig-sd -m 64M "$C" 16 60
+sleep 0.3
+run env LIGHTVM_SOCKET="$T/src2.sock" "$L" migrate mig-sd --to "127.0.0.1:$TP"
+expect "a second daemon migrates a VM to the target" 0
+part1=$(on src2 "$L" logs mig-sd)
+kill -KILL "$SRCPID"
+run env LIGHTVM_SOCKET="$T/tgt.sock" "$L" wait mig-sd
+[ "$RC" -eq 0 ] && [ "$part1"$'\n'"$(on tgt "$L" logs mig-sd)" = "$FULL" ] &&
+    pass "the source daemon killed after the hand-over: the VM finished its count there" ||
+    fail "source killed after the hand-over" "$(describe)" "$(on tgt "$L" logs mig-sd | tail -1)"
+
 # A target that asks for a secret refuses a source without it.
 SP=$(free_port)
 head -c 24 /dev/urandom | base64 >"$T/secret"
