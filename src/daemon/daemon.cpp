@@ -314,7 +314,11 @@ ApiResult<Shell> Daemon::launch(const std::shared_ptr<VmRecord>& vm, uint64_t re
         emit("started", *vm);
     }
     m_changed.notify_all();
-    m_pool.refill();  // the guest is on its way: now the pool may spawn
+    // The guest is on its way: now the pool may spawn. A held restore (a
+    // migration's) refills after its hand-over: a shell booting meanwhile
+    // took the CPU from the downtime.
+    if (!extra.value("hold", false))
+        m_pool.refill();
     return std::move(*shell);
 }
 

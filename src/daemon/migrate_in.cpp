@@ -307,9 +307,16 @@ Result<void> Daemon::hand_over(int sock, const std::shared_ptr<VmRecord>& vm) {
         // ran here: it may run on there.
         if (vm->link_fd < 0 || !send_message(vm->link_fd, json{{"go", true}}.dump()))
             return make_error(ErrorKind::System, "migration", "the restored VM's monitor is gone; it never ran here");
+    }
+    // Started first (it ends the source's downtime), the bookkeeping after.
+    auto started = migration::send_frame(sock, migration::Frame::Started,
+                                         json{{"id", vm->id}, {"name", vm->name}}.dump());
+    {
+        std::lock_guard lock(m_mu);
         emit("migrated-in", *vm);
     }
-    return migration::send_frame(sock, migration::Frame::Started, json{{"id", vm->id}, {"name", vm->name}}.dump());
+    m_pool.refill();
+    return started;
 }
 
 }  // namespace lightvm::daemon
