@@ -287,10 +287,10 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         // Everything the VM was started with is in the snapshot.
         const bool other = !rest.empty() || !after_dash.empty() || !mem.empty() || !shares.empty() || !disks.empty() ||
                            !rootfs.empty() || !tmpfs.empty() || !net.empty() || !publish.empty() || !workdir.empty() ||
-                           !run.config.env.empty() || !pids.empty() || !user.empty();
+                           !run.config.env.empty() || !pids.empty() || !user.empty() || sub->count("--cpus");
         if (other)
             return make_error(ErrorKind::BadInput, "--restore",
-                              "takes no APP and no --mem/--fs/--rootfs/--disk/--tmpfs/--net/-p/-w/--env/--pids/--user: "
+                              "takes no APP and no --mem/--fs/--rootfs/--disk/--tmpfs/--net/-p/-w/--env/--pids/--user/--cpus: "
                               "they come from the snapshot");
         // The restored RAM is a private mapping of PATH.mem: saving over it
         // would truncate the file under the running guest.
@@ -330,9 +330,10 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         run.config.timeout_seconds = TRY(parse_seconds(timeout));
     if (sub->count("--pids"))
         run.config.max_procs = TRY(parse_count("--pids", pids, "processes", abi::kMaxPids));
-    // A snapshot holds one vCPU's state: --save or --restore without --cpus
-    // keeps the VM on one, so that a save cannot be refused (docs/design.md,
-    // "Several vCPUs").
+    // --save without --cpus keeps the VM on one vCPU, as before snapshots
+    // held several: a snapshot's size and save time do not depend on the
+    // host it was taken on (docs/design.md, "Several vCPUs"). A restore
+    // takes the count from the snapshot.
     if (sub->count("--cpus"))
         run.config.cpus = TRY(parse_count("--cpus", cpus, "vCPUs", abi::kMaxCpus));
     else

@@ -141,28 +141,19 @@ struct ActiveGuard {
 
 // A save lightvmd asked for: the files come from config.save.fetch. Its
 // failure is the caller's to report; the guest goes on (or ends, with stop).
-// Snapshots hold one vCPU's state (docs/snapshot-format.md).
-Result<void> one_vcpu(const char* what, uint32_t vcpus) {
-    if (vcpus == 1)
-        return {};
-    return make_error(ErrorKind::BadInput, what,
-                      "this VM started " + std::to_string(vcpus) + " vCPUs; snapshots hold one vCPU today (--cpus 1)");
-}
-
-void save_on_demand(VmState& s, Interrupts& irq, RunReport& report, uint32_t vcpus) {
+// Every save takes all started vCPUs (`smp`: the others, Smp::quiesce).
+void save_on_demand(VmState& s, Interrupts& irq, RunReport& report, Smp* smp) {
     SaveSpec& spec = s.work->config.save;
     auto demand = spec.fetch();
     Result<void> saved;
     uint64_t before = report.saved_bytes;
     if (!demand) {
         saved = tl::unexpected(demand.error());
-    } else if (auto one = one_vcpu("snapshot", vcpus); !one) {
-        saved = one;
     } else {
         const SaveSpec timed = spec;  // a pending --save keeps its own files
         spec.state_fd = demand->state_fd;
         spec.mem_fd = demand->mem_fd;
-        saved = save_vm(s, irq, report);
+        saved = save_vm(s, irq, report, smp);
         spec.state_fd = timed.state_fd;
         spec.mem_fd = timed.mem_fd;
         if (saved && demand->stop) {
@@ -177,12 +168,11 @@ void save_on_demand(VmState& s, Interrupts& irq, RunReport& report, uint32_t vcp
 // --save-at-ready: the program wrote its ready mark. Saved inside that
 // exit, the `out` not completed: a restored VM executes it again, and its
 // own monitor answers (abi.h HcReady). Only the first mark saves.
-Result<void> save_at_ready(VmState& s, Interrupts& irq, RunReport& report, uint32_t vcpus, Outcome& outcome) {
+Result<void> save_at_ready(VmState& s, Interrupts& irq, RunReport& report, Smp* smp, Outcome& outcome) {
     SaveSpec& spec = s.work->config.save;
     if (spec.state_fd < 0 || report.saved)
         return {};
-    TRY(one_vcpu("--save-at-ready", vcpus));
-    TRY(save_vm(s, irq, report));
+    TRY(save_vm(s, irq, report, smp));
     if (spec.stop) {
         outcome.finished = true;
         outcome.status = 0;
@@ -370,7 +360,10 @@ Result<RunReport> Vm::run() {
     if (config.cpus > 1) {
         smp.emplace(s.vm, s.mem, s.image, s.fsgsbase, config.cpus, devices, irq, s.vcpu, outcome, kKickSignal);
         devices.smp = &*smp;
+        if (s.work->restore)
+            TRY(restore_other_vcpus(s, *smp));
     }
+    Smp* const others = smp ? &*smp : nullptr;
     bool finished = false;
     while (!finished) {
         if (g_stop_signal || g_timed_out || (smp && smp->finished()))
@@ -395,26 +388,26 @@ Result<RunReport> Vm::run() {
             outcome.killed(SIGKILL, "guest stopped: " + handled.error().to_string());
         }
         finished = outcome.finished;
-        if (std::exchange(devices.ready_marked, false) && !finished && config.save.at_ready)
-            TRY(save_at_ready(s, irq, report, smp ? 1 + smp->started() : 1, outcome));
-        finished = outcome.finished;
+        const bool ready = std::exchange(devices.ready_marked, false) && !finished && config.save.at_ready;
         if (smp && !finished)
             TRY(smp->serve_tlb(0));
         if (lock)
             lock.unlock();
+        // Saves run without exits(): they stop the other vCPUs first.
+        if (ready)
+            TRY(save_at_ready(s, irq, report, others, outcome));
+        finished = outcome.finished;
         if (exit.kind == kvm::ExitKind::Interrupted) {
             // Only here is the vCPU between instructions with no I/O half
             // done (KVM completes a pending OUT at the start of KVM_RUN).
-            const uint32_t vcpus = smp ? 1 + smp->started() : 1;
             if (!finished && g_save_demanded.exchange(false) && config.save.fetch) {
                 set_pause_requested(false);
-                save_on_demand(s, irq, report, vcpus);
+                save_on_demand(s, irq, report, others);
                 finished = outcome.finished;
             }
             if (!finished && g_save_due.exchange(false)) {
                 set_pause_requested(false);
-                TRY(one_vcpu("--save", vcpus));
-                TRY(save_vm(s, irq, report));
+                TRY(save_vm(s, irq, report, others));
                 if (config.save.stop) {
                     outcome.finished = finished = true;
                     outcome.status = 0;

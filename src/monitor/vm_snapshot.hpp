@@ -8,10 +8,14 @@
 
 namespace lightvm {
 
+class Smp;
+
 // Between two KVM_RUNs, right after an Interrupted exit (no I/O half done):
 // writes config.save's memory file, then its state file. The VM is
-// unchanged and may go on running.
-Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report);
+// unchanged and may go on running. With `smp` (--cpus > 1), from vCPU 0's
+// thread without exits() held: the other started vCPUs are brought to a
+// safe point first (Smp::quiesce) and saved too, then let go.
+Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report, Smp* smp = nullptr);
 
 // Phase 0 of a restore: the state file decoded and checked against this
 // host (CPU features, boot, memory file), its shares and disks opened and
@@ -22,6 +26,11 @@ Result<void> prepare_restore(WorkloadState& w);
 // it touched (present in this process's mapping of guest RAM) go to the
 // caller's PATH.ws (snapshot/working_set.hpp).
 Result<void> record_working_set(VmState& s);
+
+// The start of a restored VM's run with --cpus > 1: every vCPU but 0 the
+// snapshot holds is made in its saved state and started; vCPU 0's pending
+// kicks and TLB requests come back.
+Result<void> restore_other_vcpus(VmState& s, Smp& smp);
 
 // Phase 2 of a restore: guest RAM becomes a copy-on-write mapping of the
 // memory file, the RAM regions, vCPU state and interrupt layout come back.
