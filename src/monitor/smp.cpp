@@ -32,7 +32,7 @@ struct Smp::Cpu {
     ExitStats exits;
     // Under exits(): where it is for quiesce() (parked at a safe point, in
     // its idle sleep, or out of its loop for good).
-    bool parked = false, idle = false, gone = false;
+    bool parked = false, idle = false, held = false, gone = false;
     // Made by restore_cpu(): its interrupts come back on its own thread
     // (host timers signal the thread that made them).
     bool restored = false;
@@ -145,7 +145,7 @@ Result<void> Smp::launch(std::unique_ptr<Cpu> c) {
 
 bool Smp::all_safe() const {
     for (uint32_t k = 1; k < abi::kMaxCpus; ++k)
-        if (const Cpu* c = m_cpu[k].get(); c && !c->parked && !c->idle && !c->gone)
+        if (const Cpu* c = m_cpu[k].get(); c && !c->parked && !c->idle && !c->held && !c->gone)
             return false;
     return true;
 }
@@ -165,7 +165,7 @@ Result<void> Smp::quiesce(std::unique_lock<std::mutex>& lock) {
     // cut its sleep short for nothing.
     for (uint32_t k = 1; k < abi::kMaxCpus; ++k) {
         Cpu* c = m_cpu[k].get();
-        if (!c || c->idle || c->gone)
+        if (!c || c->idle || c->held || c->gone)
             continue;
         c->vcpu->set_immediate_exit(true);
         ::pthread_kill(c->thread, m_kick_signal);
@@ -177,6 +177,28 @@ Result<void> Smp::quiesce(std::unique_lock<std::mutex>& lock) {
         return make_error(ErrorKind::BadInput, "snapshot", "the guest ended while its vCPUs were being stopped");
     }
     return {};
+}
+
+void Smp::hold_for_save(Cpu& c, std::unique_lock<std::mutex>& lock) {
+    m_ready_pending = true;
+    c.held = true;
+    m_safe.notify_all();
+    // vCPU 0 out of KVM_RUN or its idle sleep: it saves at its next
+    // Interrupted exit (vm_run.cpp).
+    Cpu& c0 = *m_cpu[0];
+    const uint64_t one = 1;
+    (void)!::write(c0.wake.get(), &one, sizeof one);
+    c0.vcpu->set_immediate_exit(true);
+    ::pthread_kill(c0.thread, m_kick_signal);
+    while (m_ready_pending && !m_done)
+        m_resumed.wait_for(lock, std::chrono::milliseconds(50));
+    c.held = false;
+}
+
+void Smp::ready_done() {
+    std::lock_guard lock(m_exits);
+    m_ready_pending = false;
+    m_resumed.notify_all();
 }
 
 void Smp::resume(std::unique_lock<std::mutex>& lock) {
@@ -373,6 +395,12 @@ Result<void> Smp::ap_loop(Cpu& c) {
                 finish();
                 break;
             }
+        }
+        if (std::exchange(d.ready_marked, false) && m_hold_ready) {
+            std::unique_lock lock(m_exits);
+            hold_for_save(c, lock);
+            if (m_done)
+                break;
         }
         {
             std::unique_lock lock(m_exits);

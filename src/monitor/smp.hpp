@@ -80,6 +80,13 @@ public:
     // and state; vCPU 0's flags (its interrupts are the caller's).
     std::vector<std::pair<kvm::Vcpu*, SmpCpuState>> quiesced_cpus();
     SmpCpuState cpu0_state();
+    // --save-at-ready: a ready mark (kHcReady) on another vCPU holds it
+    // inside that exit, its `out` not completed (the one a restore replays,
+    // as vCPU 0's), and asks vCPU 0 for the save: ready_pending() at its
+    // next Interrupted exit; ready_done() lets the vCPU go on.
+    void hold_ready_marks() { m_hold_ready = true; }
+    bool ready_pending() const { return m_ready_pending.load(); }
+    void ready_done();
     // A restore, before vCPU 0 first runs: vCPU st.index, made and loaded
     // as it was saved, is started; for vCPU 0 only its flags.
     Result<void> restore_cpu(const SmpCpuState& st, kvm::Vcpu made);
@@ -89,6 +96,7 @@ private:
     Result<void> start(uint32_t k);
     Result<void> launch(std::unique_ptr<Cpu> c);
     bool all_safe() const;
+    void hold_for_save(Cpu& c, std::unique_lock<std::mutex>& lock);
     void wait_while_paused(std::unique_lock<std::mutex>& lock);
     void kick(uint32_t k, uint64_t sources);
     void run_ap(uint32_t k);
@@ -105,6 +113,8 @@ private:
     std::mutex m_exits;
     // quiesce(): vCPUs report a safe point on m_safe and wait on m_resumed.
     std::atomic<bool> m_pause{false};
+    bool m_hold_ready = false;
+    std::atomic<bool> m_ready_pending{false};
     std::condition_variable m_safe, m_resumed;
     std::atomic<bool> m_done{false};
     std::atomic<uint32_t> m_started{0};

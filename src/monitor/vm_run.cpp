@@ -153,9 +153,11 @@ void save_on_demand(VmState& s, Interrupts& irq, RunReport& report, Smp* smp) {
         const SaveSpec timed = spec;  // a pending --save keeps its own files
         spec.state_fd = demand->state_fd;
         spec.mem_fd = demand->mem_fd;
+        spec.stop = demand->stop;
         saved = save_vm(s, irq, report, smp);
         spec.state_fd = timed.state_fd;
         spec.mem_fd = timed.mem_fd;
+        spec.stop = timed.stop;
         if (saved && demand->stop) {
             report.outcome.finished = true;
             report.outcome.status = 0;
@@ -362,6 +364,8 @@ Result<RunReport> Vm::run() {
         devices.smp = &*smp;
         if (s.work->restore)
             TRY(restore_other_vcpus(s, *smp));
+        if (config.save.at_ready)
+            smp->hold_ready_marks();
     }
     Smp* const others = smp ? &*smp : nullptr;
     bool finished = false;
@@ -400,6 +404,13 @@ Result<RunReport> Vm::run() {
         if (exit.kind == kvm::ExitKind::Interrupted) {
             // Only here is the vCPU between instructions with no I/O half
             // done (KVM completes a pending OUT at the start of KVM_RUN).
+            if (smp && smp->ready_pending()) {  // another vCPU's ready mark, held in its exit
+                if (!finished)
+                    TRY(save_at_ready(s, irq, report, others, outcome));
+                finished = outcome.finished;
+                if (!finished)
+                    smp->ready_done();
+            }
             if (!finished && g_save_demanded.exchange(false) && config.save.fetch) {
                 set_pause_requested(false);
                 save_on_demand(s, irq, report, others);

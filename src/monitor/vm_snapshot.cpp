@@ -297,6 +297,10 @@ Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report, Smp* smp) {
     TRY(write_all_at(spec.state_fd, bytes.data(), bytes.size(), 0, "snapshot"));
     report.saved = true;
     report.save_ns = monotonic_ns() - t0;
+    // The VM ends here: the other vCPUs leave their loops without running
+    // again (output after the save point would show twice with a restore's).
+    if (spec.stop && smp)
+        smp->finish();
     return {};
 }
 
