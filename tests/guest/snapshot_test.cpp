@@ -257,7 +257,7 @@ INSTANTIATE_TEST_SUITE_P(Libc, SnapshotTest, ::testing::Values("glibc", "musl"))
 class SmpSnapshotTest : public SnapshotTest {
 protected:
     std::string smp_prog() const { return std::string("smpcount.") + GetParam(); }
-    static constexpr const char* kSteps = "15000";  // ~1.2 s on two vCPUs
+    static constexpr const char* kSteps = "30000";  // 0.8 s on two idle host CPUs, more on a loaded one
     GuestRun run_smp(std::vector<std::string> args, const std::string& in, SaveSpec save = {}) {
         RunOptions o;
         o.cpus = 2;

@@ -42,9 +42,9 @@ esac
 # Both vCPUs busy (smpcount: two computing threads): saved mid-run, every
 # vCPU is in the snapshot and two restores finish exactly as one run does.
 S=$G/smpcount.glibc
-run "$L" run --cpus 2 "$S" 15000
+run "$L" run --cpus 2 "$S" 30000
 smp_full=$OUT
-run "$L" run --cpus 2 --stats --save "$T/smp" --save-after 0.5 --save-stop "$S" 15000
+run "$L" run --cpus 2 --stats --save "$T/smp" --save-after 0.5 --save-stop "$S" 30000
 smp_first=$OUT
 case "$ERR" in
     *"vcpus started             2"*) pass "--cpus 2 with both vCPUs busy is saved" ;;
