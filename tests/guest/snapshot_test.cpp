@@ -295,7 +295,7 @@ TEST_P(SmpSnapshotTest, BothBusyVcpusContinueExactlyInTwoClones) {
     ASSERT_EQ(full.status, 0) << full.report;
     ASSERT_NE(full.out.find("done"), std::string::npos) << full.out;
 
-    GuestRun first = run_smp({kSteps}, "", save_to("smp", 0.5));
+    GuestRun first = run_smp({kSteps}, "", save_to("smp", 0.3));
     ASSERT_TRUE(first.ok) << first.error;
     ASSERT_TRUE(first.saved) << first.report;
     EXPECT_EQ(first.status, 0);

@@ -177,11 +177,11 @@ expect "a restore through the API runs to the end" 0 "0"
 # demand: the other vCPU is stopped at a safe point too, and the restore
 # (its --cpus from the snapshot) finishes as one uninterrupted run does.
 S=$G/smpcount.glibc
-run "$L" run -d --name snap-smp-full --cpus 2 "$S" 30000
+run "$L" run -d --name snap-smp-full --cpus 2 "$S" 60000
 run "$L" wait snap-smp-full
 SMP_FULL=$(log_of snap-smp-full)
 case "$OUT $SMP_FULL" in 0*done) pass "a VM running two vCPUs through lightvmd" ;; *) fail "two vCPUs through lightvmd" "$(describe)" "$SMP_FULL" "$("$L" inspect snap-smp-full | grep -E 'report|status')" ;; esac
-run "$L" run -d --name snap-smp --cpus 2 "$S" 30000
+run "$L" run -d --name snap-smp --cpus 2 "$S" 60000
 sleep 0.5
 run "$L" snapshot create --stop snap-smp "$T/smp"
 expect "snapshot create --stop of a VM running two vCPUs" 0 "$T/smp"

@@ -44,7 +44,7 @@ esac
 S=$G/smpcount.glibc
 run "$L" run --cpus 2 "$S" 30000
 smp_full=$OUT
-run "$L" run --cpus 2 --stats --save "$T/smp" --save-after 0.5 --save-stop "$S" 30000
+run "$L" run --cpus 2 --stats --save "$T/smp" --save-after 0.3 --save-stop "$S" 30000
 smp_first=$OUT
 case "$ERR" in
     *"vcpus started             2"*) pass "--cpus 2 with both vCPUs busy is saved" ;;
