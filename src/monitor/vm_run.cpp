@@ -167,19 +167,27 @@ void save_on_demand(VmState& s, Interrupts& irq, RunReport& report, Smp* smp) {
         spec.done(saved, report.saved_bytes - before, saved ? report.save_ns : 0);
 }
 
-// --save-at-ready: the program wrote its ready mark. Saved inside that
-// exit, the `out` not completed: a restored VM executes it again, and its
-// own monitor answers (abi.h HcReady). Only the first mark saves.
-Result<void> save_at_ready(VmState& s, Interrupts& irq, RunReport& report, Smp* smp, Outcome& outcome) {
-    SaveSpec& spec = s.work->config.save;
-    if (spec.state_fd < 0 || report.saved)
-        return {};
-    TRY(save_vm(s, irq, report, smp));
-    if (spec.stop) {
+// A save into config.save's files (--save-after, --save-at-ready), and the
+// VM's end with --save-stop. A guest that ends while the other vCPUs are
+// being stopped is not saved, as one that ends before --save-after: its own
+// end and status stand.
+Result<void> save_configured(VmState& s, Interrupts& irq, RunReport& report, Smp* smp, Outcome& outcome) {
+    if (auto saved = save_vm(s, irq, report, smp); !saved)
+        return smp && smp->finished() ? Result<void>{} : saved;
+    if (s.work->config.save.stop) {
         outcome.finished = true;
         outcome.status = 0;
     }
     return {};
+}
+
+// --save-at-ready: the program wrote its ready mark. Saved inside that
+// exit, the `out` not completed: a restored VM executes it again, and its
+// own monitor answers (abi.h HcReady). Only the first mark saves.
+Result<void> save_at_ready(VmState& s, Interrupts& irq, RunReport& report, Smp* smp, Outcome& outcome) {
+    if (s.work->config.save.state_fd < 0 || report.saved)
+        return {};
+    return save_configured(s, irq, report, smp, outcome);
 }
 
 // Stopped from outside (timeout or signal): say so in the outcome.
@@ -418,11 +426,8 @@ Result<RunReport> Vm::run() {
             }
             if (!finished && g_save_due.exchange(false)) {
                 set_pause_requested(false);
-                TRY(save_vm(s, irq, report, others));
-                if (config.save.stop) {
-                    outcome.finished = finished = true;
-                    outcome.status = 0;
-                }
+                TRY(save_configured(s, irq, report, others, outcome));
+                finished = outcome.finished;
             }
         }
         // Host signals for the guest: right before interrupts are
