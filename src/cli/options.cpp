@@ -151,7 +151,8 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         ->allow_extra_args(false)
         ->type_name("PATH[:SIZE]");
     sub->add_option("--cpus", cpus, "vCPUs the guest may use, started when it has work for them (1 to 8); "
-                                "default: the host CPUs this process may use, at most 8")
+                                "default: the host CPUs this process may use, at most 8 (with --save: 1; "
+                                "a restore continues with the snapshot's)")
         ->type_name("N");
     sub->add_option("--pids", pids, "Most processes the guest may hold at once (fork beyond: EAGAIN); default 1024")
         ->type_name("N");
