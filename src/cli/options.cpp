@@ -151,7 +151,8 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         ->allow_extra_args(false)
         ->type_name("PATH[:SIZE]");
     sub->add_option("--cpus", cpus, "vCPUs the guest may use, started when it has work for them (1 to 8); "
-                                "default: the host CPUs this process may use, at most 8")
+                                "default: the host CPUs this process may use, at most 8 (with --save: 1; "
+                                "a restore continues with the snapshot's)")
         ->type_name("N");
     sub->add_option("--pids", pids, "Most processes the guest may hold at once (fork beyond: EAGAIN); default 1024")
         ->type_name("N");
@@ -291,10 +292,10 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         // Everything the VM was started with is in the snapshot.
         const bool other = !rest.empty() || !after_dash.empty() || !mem.empty() || !shares.empty() || !disks.empty() ||
                            !rootfs.empty() || !tmpfs.empty() || !net.empty() || !publish.empty() || !workdir.empty() ||
-                           !run.config.env.empty() || !pids.empty() || !user.empty();
+                           !run.config.env.empty() || !pids.empty() || !user.empty() || sub->count("--cpus");
         if (other)
             return make_error(ErrorKind::BadInput, "--restore",
-                              "takes no APP and no --mem/--fs/--rootfs/--disk/--tmpfs/--net/-p/-w/--env/--pids/--user: "
+                              "takes no APP and no --mem/--fs/--rootfs/--disk/--tmpfs/--net/-p/-w/--env/--pids/--user/--cpus: "
                               "they come from the snapshot");
         // The restored RAM is a private mapping of PATH.mem: saving over it
         // would truncate the file under the running guest.
@@ -334,9 +335,10 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         run.config.timeout_seconds = TRY(parse_seconds(timeout));
     if (sub->count("--pids"))
         run.config.max_procs = TRY(parse_count("--pids", pids, "processes", abi::kMaxPids));
-    // A snapshot holds one vCPU's state: --save or --restore without --cpus
-    // keeps the VM on one, so that a save cannot be refused (docs/design.md,
-    // "Several vCPUs").
+    // --save without --cpus keeps the VM on one vCPU, as before snapshots
+    // held several: a snapshot's size and save time do not depend on the
+    // host it was taken on (docs/design.md, "Several vCPUs"). A restore
+    // takes the count from the snapshot.
     if (sub->count("--cpus"))
         run.config.cpus = TRY(parse_count("--cpus", cpus, "vCPUs", abi::kMaxCpus));
     else

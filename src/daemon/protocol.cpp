@@ -103,11 +103,10 @@ Result<VmConfig::User> get_user(const json& u) {
 // {"restore": PATH, ...}: a VM that continues a snapshot. Memory, shares,
 // disks and the program come from the snapshot, so naming them is an error.
 Result<CreateRequest> parse_restore_request(const json& j, CreateRequest req) {
-    for (const char* k : {"app", "args", "env", "memory", "shares", "disks", "workdir", "hostname", "pids", "user"})
+    // cpus too: a restored VM continues with every vCPU it had started and the limit it had.
+    for (const char* k : {"app", "args", "env", "memory", "shares", "disks", "workdir", "hostname", "pids", "user", "cpus"})
         if (j.contains(k))
             return tl::unexpected(bad(k, "not with restore: it comes from the snapshot"));
-    if (j.contains("cpus"))
-        return tl::unexpected(bad("cpus", "not with restore: a restored VM runs on one vCPU"));
     VmConfig& c = req.config;
     c.restore_path = TRY(get_string(j, "restore", true));
     TRY(absolute(c.restore_path, "restore"));

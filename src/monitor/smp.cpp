@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 
 #include "x86/cpuid.hpp"
 
@@ -29,6 +30,13 @@ struct Smp::Cpu {
     pthread_t thread{};
     std::thread t;
     ExitStats exits;
+    // Under exits(): where it is for quiesce() (parked at a safe point, in
+    // its idle sleep, or out of its loop for good).
+    bool parked = false, idle = false, held = false, gone = false;
+    // Made by restore_cpu(): its interrupts come back on its own thread
+    // (host timers signal the thread that made them).
+    bool restored = false;
+    uint64_t restored_sources = 0, restored_deadline = 0;
 };
 
 namespace {
@@ -110,10 +118,18 @@ Result<void> Smp::start(uint32_t k) {
     TRY(init_vcpu_state(c->own, m_image, m_fsgsbase, VcpuStart{k, e.syscall_entry, m_image.ap_entry, k, e.boot_stack_top}));
     c->layout = IrqLayout{e.irq_entry, e.irq_tail, e.irq_tail_end, e.irq_stack_top, e.irq_state};
     c->irq_state = e.irq_state;
+    return launch(std::move(c));
+}
+
+// A made vCPU gets its thread (exits() held).
+Result<void> Smp::launch(std::unique_ptr<Cpu> c) {
+    const uint32_t k = c->index;
     c->access.emplace(c->own);
     c->wake = make_wake_fd();
     if (!c->wake.valid())
         return sys_error("eventfd");
+    if (m_pause)  // started while a save waits (another vCPU's kCpuStart): it parks at once
+        c->own.set_immediate_exit(true);
     Cpu& cpu = *c;
     m_cpu[k] = std::move(c);
     try {
@@ -125,6 +141,125 @@ Result<void> Smp::start(uint32_t k) {
     cpu.thread = cpu.t.native_handle();  // before anyone can kick it: they hold exits(), as we do
     m_started++;
     return {};
+}
+
+bool Smp::all_safe() const {
+    for (uint32_t k = 1; k < abi::kMaxCpus; ++k)
+        if (const Cpu* c = m_cpu[k].get(); c && !c->parked && !c->idle && !c->held && !c->gone)
+            return false;
+    return true;
+}
+
+void Smp::wait_while_paused(std::unique_lock<std::mutex>& lock) {
+    m_safe.notify_all();
+    // A bounded wait: finish() may set m_done without the lock.
+    while (m_pause && !m_done)
+        m_resumed.wait_for(lock, std::chrono::milliseconds(50));
+}
+
+Result<void> Smp::quiesce(std::unique_lock<std::mutex>& lock) {
+    lock.lock();
+    m_pause = true;
+    // Out of KVM_RUN: the next return is an Interrupted exit, after which
+    // the vCPU parks (ap_loop). One asleep stays asleep: the signal would
+    // cut its sleep short for nothing.
+    for (uint32_t k = 1; k < abi::kMaxCpus; ++k) {
+        Cpu* c = m_cpu[k].get();
+        if (!c || c->idle || c->held || c->gone)
+            continue;
+        c->vcpu->set_immediate_exit(true);
+        ::pthread_kill(c->thread, m_kick_signal);
+    }
+    while (!m_done && !all_safe())
+        m_safe.wait_for(lock, std::chrono::milliseconds(50));
+    if (m_done) {
+        resume(lock);
+        return make_error(ErrorKind::BadInput, "snapshot", "the guest ended while its vCPUs were being stopped");
+    }
+    return {};
+}
+
+void Smp::hold_for_save(Cpu& c, std::unique_lock<std::mutex>& lock) {
+    m_ready_pending = true;
+    c.held = true;
+    m_safe.notify_all();
+    // vCPU 0 out of KVM_RUN or its idle sleep: it saves at its next
+    // Interrupted exit (vm_run.cpp).
+    Cpu& c0 = *m_cpu[0];
+    const uint64_t one = 1;
+    (void)!::write(c0.wake.get(), &one, sizeof one);
+    c0.vcpu->set_immediate_exit(true);
+    ::pthread_kill(c0.thread, m_kick_signal);
+    while (m_ready_pending && !m_done)
+        m_resumed.wait_for(lock, std::chrono::milliseconds(50));
+    c.held = false;
+}
+
+void Smp::ready_done() {
+    std::lock_guard lock(m_exits);
+    m_ready_pending = false;
+    m_resumed.notify_all();
+}
+
+void Smp::resume(std::unique_lock<std::mutex>& lock) {
+    m_pause = false;
+    m_resumed.notify_all();
+    lock.unlock();
+}
+
+std::vector<std::pair<kvm::Vcpu*, SmpCpuState>> Smp::quiesced_cpus() {
+    std::vector<std::pair<kvm::Vcpu*, SmpCpuState>> out;
+    for (uint32_t k = 1; k < abi::kMaxCpus; ++k) {
+        Cpu* c = m_cpu[k].get();
+        if (!c || c->gone)
+            continue;
+        SmpCpuState st;
+        st.index = k;
+        st.layout = c->layout;
+        st.irq_pending = c->early_sources | (c->irq ? c->irq->undelivered() : 0);
+        st.timer_deadline_ns = c->irq ? c->irq->timer_deadline() : 0;
+        st.kicked = c->kicked;
+        st.tlb = c->tlb;
+        st.idle = c->idle;
+        out.emplace_back(c->vcpu, st);
+    }
+    return out;
+}
+
+SmpCpuState Smp::cpu0_state() {
+    SmpCpuState st;
+    st.kicked = m_cpu[0]->kicked;
+    st.tlb = m_cpu[0]->tlb;
+    return st;
+}
+
+Result<void> Smp::restore_cpu(const SmpCpuState& st, kvm::Vcpu made) {
+    std::lock_guard lock(m_exits);
+    const uint32_t k = st.index;
+    if (k >= m_cpus || k >= abi::kMaxCpus || (k && m_cpu[k]))
+        return make_error(ErrorKind::BadInput, "snapshot", "vCPU " + std::to_string(k) + " beyond the VM's " +
+                                                               std::to_string(m_cpus) + " or restored twice");
+    if (k == 0) {
+        m_cpu[0]->kicked = st.kicked;
+        m_cpu[0]->tlb = st.tlb;
+        if (st.tlb)  // served before vCPU 0 runs guest code again
+            m_cpu[0]->vcpu->set_immediate_exit(true);
+        return {};
+    }
+    auto c = std::make_unique<Cpu>();
+    c->index = k;
+    c->own = std::move(made);
+    c->vcpu = &c->own;
+    c->layout = st.layout;
+    c->irq_state = st.layout.state;
+    c->kicked = st.kicked;
+    c->tlb = st.tlb;
+    if (st.tlb)
+        c->own.set_immediate_exit(true);
+    c->restored = true;
+    c->restored_sources = st.irq_pending;
+    c->restored_deadline = st.timer_deadline_ns;
+    return launch(std::move(c));
 }
 
 void Smp::kick(uint32_t k, uint64_t sources) {
@@ -151,10 +286,16 @@ Result<void> Smp::sleep(uint32_t from, uint64_t arg_gpa) {
     if (!c.kicked.exchange(false) && !c.tlb && !m_done) {  // a TLB request is served on the way back
         const timespec ts = to_timespec(hc.nanoseconds);
         pollfd p{c.wake.get(), POLLIN, 0};
+        c.idle = true;  // a safe point for quiesce(): the `out` is replayed at a restore
+        m_safe.notify_all();
         m_exits.unlock();  // other vCPUs' exits go on while this one sleeps
         const int n = ::ppoll(&p, 1, &ts, nullptr);
         const int err = errno;
-        m_exits.lock();
+        std::unique_lock lock(m_exits);
+        if (m_pause)  // counted as asleep by a save in progress: it stays so
+            wait_while_paused(lock);
+        lock.release();
+        c.idle = false;
         c.kicked = false;
         if (n < 0)
             hc.result = -err;  // a timeout or Ctrl-C: the run loop stops
@@ -181,6 +322,8 @@ Result<void> Smp::serve_tlb(uint32_t k) {
 
 void Smp::finish() {
     m_done = true;
+    m_safe.notify_all();
+    m_resumed.notify_all();
     for (auto& c : m_cpu) {
         if (!c)
             continue;
@@ -208,15 +351,21 @@ void Smp::run_ap(uint32_t k) {
     Cpu& c = *m_cpu[k];
     VcpuIrq irq_cpu(*c.vcpu);
     Interrupts irq(m_mem, irq_cpu, c.layout, IrqTestConfig{});
+    Result<void> r;
     {
         std::lock_guard lock(m_exits);
         c.irq = &irq;
         if (c.early_sources)
             irq.raise_remote(std::exchange(c.early_sources, 0));
+        if (c.restored)
+            r = irq.restore(c.restored_sources, c.restored_deadline);
     }
-    auto r = ap_loop(c);
+    if (r)
+        r = ap_loop(c);
     std::lock_guard lock(m_exits);
     c.irq = nullptr;
+    c.gone = true;
+    m_safe.notify_all();
     if (!r && !m_error)
         m_error = r.error();  // a host failure: the VM ends with it
     if (!r)
@@ -247,9 +396,22 @@ Result<void> Smp::ap_loop(Cpu& c) {
                 break;
             }
         }
+        if (std::exchange(d.ready_marked, false) && m_hold_ready) {
+            std::unique_lock lock(m_exits);
+            hold_for_save(c, lock);
+            if (m_done)
+                break;
+        }
         {
-            std::lock_guard lock(m_exits);
+            std::unique_lock lock(m_exits);
             TRY(serve_tlb(c.index));
+            // A save in progress (quiesce): this is the safe point, the
+            // exit handled and nothing yet handed to the guest.
+            if (exit.kind == kvm::ExitKind::Interrupted && m_pause) {
+                c.parked = true;
+                wait_while_paused(lock);
+                c.parked = false;
+            }
         }
         TRY(c.irq->before_run(exit));
     }

@@ -12,10 +12,13 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/unique_fd.hpp"
 #include "monitor/exit_handler.hpp"
@@ -23,6 +26,18 @@
 #include "monitor/layout.hpp"
 
 namespace lightvm {
+
+// What the monitor keeps for one vCPU beyond KVM's registers: what a
+// snapshot must hold to continue it (docs/snapshot-format.md, section 8).
+struct SmpCpuState {
+    uint32_t index = 0;
+    IrqLayout layout;                // its copy of the guest's interrupt code and state
+    uint64_t irq_pending = 0;        // raised on the host, not yet handed to the guest
+    uint64_t timer_deadline_ns = 0;  // its guest timer, 0 = not armed
+    bool kicked = false;             // a kick its next idle sleep has not seen
+    bool tlb = false;                // a TLB request not yet served
+    bool idle = false;               // in its idle sleep (saved with the `out` not completed)
+};
 
 class Smp final : public VcpuHub {
 public:
@@ -54,9 +69,35 @@ public:
     std::optional<Error> error() const { return m_error; }
     uint32_t started() const { return m_started.load(); }
 
+    // Snapshots, from vCPU 0's thread between two of its exits, `lock` an
+    // unlocked lock on exits(). Returns holding it, every other started
+    // vCPU at a safe point: out of KVM_RUN after an Interrupted exit (no
+    // I/O half done) or in its idle sleep, where it stays until resume().
+    // Fails when the VM ends meanwhile.
+    Result<void> quiesce(std::unique_lock<std::mutex>& lock);
+    void resume(std::unique_lock<std::mutex>& lock);
+    // While quiesced: the started vCPUs but 0, in id order, their KVM vCPU
+    // and state; vCPU 0's flags (its interrupts are the caller's).
+    std::vector<std::pair<kvm::Vcpu*, SmpCpuState>> quiesced_cpus();
+    SmpCpuState cpu0_state();
+    // --save-at-ready: a ready mark (kHcReady) on another vCPU holds it
+    // inside that exit, its `out` not completed (the one a restore replays,
+    // as vCPU 0's), and asks vCPU 0 for the save: ready_pending() at its
+    // next Interrupted exit; ready_done() lets the vCPU go on.
+    void hold_ready_marks() { m_hold_ready = true; }
+    bool ready_pending() const { return m_ready_pending.load(); }
+    void ready_done();
+    // A restore, before vCPU 0 first runs: vCPU st.index, made and loaded
+    // as it was saved, is started; for vCPU 0 only its flags.
+    Result<void> restore_cpu(const SmpCpuState& st, kvm::Vcpu made);
+
 private:
     struct Cpu;
     Result<void> start(uint32_t k);
+    Result<void> launch(std::unique_ptr<Cpu> c);
+    bool all_safe() const;
+    void hold_for_save(Cpu& c, std::unique_lock<std::mutex>& lock);
+    void wait_while_paused(std::unique_lock<std::mutex>& lock);
     void kick(uint32_t k, uint64_t sources);
     void run_ap(uint32_t k);
     Result<void> ap_loop(Cpu& c);
@@ -70,6 +111,11 @@ private:
     Outcome& m_outcome;
     int m_kick_signal;
     std::mutex m_exits;
+    // quiesce(): vCPUs report a safe point on m_safe and wait on m_resumed.
+    std::atomic<bool> m_pause{false};
+    bool m_hold_ready = false;
+    std::atomic<bool> m_ready_pending{false};
+    std::condition_variable m_safe, m_resumed;
     std::atomic<bool> m_done{false};
     std::atomic<uint32_t> m_started{0};
     std::array<std::unique_ptr<Cpu>, abi::kMaxCpus> m_cpu;

@@ -140,28 +140,22 @@ struct ActiveGuard {
     }
 };
 
-// A save lightvmd asked for: the files come from config.save.fetch. Its
-// failure is the caller's to report; the guest goes on (or ends, with stop).
-// Snapshots hold one vCPU's state (docs/snapshot-format.md).
-Result<void> one_vcpu(const char* what, uint32_t vcpus) {
-    if (vcpus == 1)
-        return {};
-    return make_error(ErrorKind::BadInput, what,
-                      "this VM started " + std::to_string(vcpus) + " vCPUs; snapshots hold one vCPU today (--cpus 1)");
-}
-
 // A live migration lightvmd asked for (docs/migration.md): the sender
-// starts now; the guest goes on meanwhile.
-void start_migration(VmState& s, int sock, uint32_t vcpus, std::unique_ptr<Migration>& migration) {
+// starts now; the guest goes on meanwhile. One vCPU only: the monitor's
+// write marks are taken by vCPU 0's thread, which other vCPUs' exits
+// would race (docs/migration.md, "Limits").
+void start_migration(VmState& s, int sock, Smp* smp, std::unique_ptr<Migration>& migration) {
     SaveSpec& spec = s.work->config.save;
-    Result<std::unique_ptr<Migration>> started = one_vcpu("migration", vcpus).and_then([&] {
-        // The sender asks for the vCPU thread: out of KVM_RUN or a blocking
-        // host call (which retries: only a pause is pending).
-        return Migration::start(s, sock, [tid = pthread_self()] {
-            set_pause_requested(true);
-            ::pthread_kill(tid, kKickSignal);
-        });
-    });
+    Result<std::unique_ptr<Migration>> started =
+        smp && smp->started() > 0
+            ? make_error(ErrorKind::Unsupported, "migration",
+                         "this VM started " + std::to_string(1 + smp->started()) + " vCPUs; migration moves one (--cpus 1)")
+            : Migration::start(s, sock, [tid = pthread_self()] {
+                  // The sender asks for the vCPU thread: out of KVM_RUN or a
+                  // blocking host call (which retries: only a pause is pending).
+                  set_pause_requested(true);
+                  ::pthread_kill(tid, kKickSignal);
+              });
     if (started) {
         migration = std::move(*started);
     } else if (spec.migrated) {
@@ -171,28 +165,30 @@ void start_migration(VmState& s, int sock, uint32_t vcpus, std::unique_ptr<Migra
     }
 }
 
-void save_on_demand(VmState& s, Interrupts& irq, RunReport& report, uint32_t vcpus,
-                    std::unique_ptr<Migration>& migration) {
+// A save lightvmd asked for: the files come from config.save.fetch. Its
+// failure is the caller's to report; the guest goes on (or ends, with stop).
+// Every save takes all started vCPUs (`smp`: the others, Smp::quiesce).
+void save_on_demand(VmState& s, Interrupts& irq, RunReport& report, Smp* smp, std::unique_ptr<Migration>& migration) {
     SaveSpec& spec = s.work->config.save;
     auto demand = spec.fetch();
     if (demand && demand->migrate_fd >= 0) {
         if (!migration)
-            start_migration(s, demand->migrate_fd, vcpus, migration);
+            start_migration(s, demand->migrate_fd, smp, migration);
         return;
     }
     Result<void> saved;
     uint64_t before = report.saved_bytes;
     if (!demand) {
         saved = tl::unexpected(demand.error());
-    } else if (auto one = one_vcpu("snapshot", vcpus); !one) {
-        saved = one;
     } else {
         const SaveSpec timed = spec;  // a pending --save keeps its own files
         spec.state_fd = demand->state_fd;
         spec.mem_fd = demand->mem_fd;
-        saved = save_vm(s, irq, report);
+        spec.stop = demand->stop;
+        saved = save_vm(s, irq, report, smp);
         spec.state_fd = timed.state_fd;
         spec.mem_fd = timed.mem_fd;
+        spec.stop = timed.stop;
         if (saved && demand->stop) {
             report.outcome.finished = true;
             report.outcome.status = 0;
@@ -221,29 +217,32 @@ void serve_migration(VmState& s, Interrupts& irq, Outcome& outcome, std::unique_
     }
 }
 
-// --save-at-ready: the program wrote its ready mark. Saved inside that
-// exit, the `out` not completed: a restored VM executes it again, and its
-// own monitor answers (abi.h HcReady). Only the first mark saves.
-// A save the VM makes itself (--save-after, --save-at-ready); its caller
-// hears of it (lightvmd renames the files), a failure ends the run.
-Result<void> self_save(VmState& s, Interrupts& irq, RunReport& report, uint32_t vcpus, const char* what) {
-    const SaveSpec& spec = s.work->config.save;
-    Result<void> saved = one_vcpu(what, vcpus).and_then([&] { return save_vm(s, irq, report); });
-    if (spec.self_done)
-        spec.self_done(saved, report.saved_bytes, saved ? report.save_ns : 0);
-    return saved;
-}
-
-Result<void> save_at_ready(VmState& s, Interrupts& irq, RunReport& report, uint32_t vcpus, Outcome& outcome) {
-    SaveSpec& spec = s.work->config.save;
-    if (spec.state_fd < 0 || report.saved)
+// A save into config.save's files (--save-after, --save-at-ready), and the
+// VM's end with --save-stop. A guest that ends while the other vCPUs are
+// being stopped is not saved, as one that ends before --save-after: its own
+// end and status stand. Its caller hears of it (lightvmd renames the files).
+Result<void> save_configured(VmState& s, Interrupts& irq, RunReport& report, Smp* smp, Outcome& outcome) {
+    auto saved = save_vm(s, irq, report, smp);
+    if (!saved && smp && smp->finished())
         return {};
-    TRY(self_save(s, irq, report, vcpus, "--save-at-ready"));
-    if (spec.stop) {
+    if (const SaveSpec& spec = s.work->config.save; spec.self_done)
+        spec.self_done(saved, report.saved_bytes, saved ? report.save_ns : 0);
+    if (!saved)
+        return saved;
+    if (s.work->config.save.stop) {
         outcome.finished = true;
         outcome.status = 0;
     }
     return {};
+}
+
+// --save-at-ready: the program wrote its ready mark. Saved inside that
+// exit, the `out` not completed: a restored VM executes it again, and its
+// own monitor answers (abi.h HcReady). Only the first mark saves.
+Result<void> save_at_ready(VmState& s, Interrupts& irq, RunReport& report, Smp* smp, Outcome& outcome) {
+    if (s.work->config.save.state_fd < 0 || report.saved)
+        return {};
+    return save_configured(s, irq, report, smp, outcome);
 }
 
 // Stopped from outside (timeout or signal): say so in the outcome.
@@ -426,7 +425,12 @@ Result<RunReport> Vm::run() {
     if (config.cpus > 1) {
         smp.emplace(s.vm, s.mem, s.image, s.fsgsbase, config.cpus, devices, irq, s.vcpu, outcome, kKickSignal);
         devices.smp = &*smp;
+        if (s.work->restore)
+            TRY(restore_other_vcpus(s, *smp));
+        if (config.save.at_ready)
+            smp->hold_ready_marks();
     }
+    Smp* const others = smp ? &*smp : nullptr;
     std::unique_ptr<Migration> migration;  // lightvmd's migrate request, while it runs
     bool finished = false;
     while (!finished) {
@@ -452,20 +456,28 @@ Result<RunReport> Vm::run() {
             outcome.killed(SIGKILL, "guest stopped: " + handled.error().to_string());
         }
         finished = outcome.finished;
-        if (std::exchange(devices.ready_marked, false) && !finished && config.save.at_ready)
-            TRY(save_at_ready(s, irq, report, smp ? 1 + smp->started() : 1, outcome));
-        finished = outcome.finished;
+        const bool ready = std::exchange(devices.ready_marked, false) && !finished && config.save.at_ready;
         if (smp && !finished)
             TRY(smp->serve_tlb(0));
         if (lock)
             lock.unlock();
+        // Saves run without exits(): they stop the other vCPUs first.
+        if (ready)
+            TRY(save_at_ready(s, irq, report, others, outcome));
+        finished = outcome.finished;
         if (exit.kind == kvm::ExitKind::Interrupted) {
             // Only here is the vCPU between instructions with no I/O half
             // done (KVM completes a pending OUT at the start of KVM_RUN).
-            const uint32_t vcpus = smp ? 1 + smp->started() : 1;
+            if (smp && smp->ready_pending()) {  // another vCPU's ready mark, held in its exit
+                if (!finished)
+                    TRY(save_at_ready(s, irq, report, others, outcome));
+                finished = outcome.finished;
+                if (!finished)
+                    smp->ready_done();
+            }
             if (!finished && g_save_demanded.exchange(false) && config.save.fetch) {
                 set_pause_requested(false);
-                save_on_demand(s, irq, report, vcpus, migration);
+                save_on_demand(s, irq, report, others, migration);
                 finished = outcome.finished;
             }
             if (!finished && migration && migration->due()) {
@@ -474,11 +486,8 @@ Result<RunReport> Vm::run() {
             }
             if (!finished && g_save_due.exchange(false)) {
                 set_pause_requested(false);
-                TRY(self_save(s, irq, report, vcpus, "--save"));
-                if (config.save.stop) {
-                    outcome.finished = finished = true;
-                    outcome.status = 0;
-                }
+                TRY(save_configured(s, irq, report, others, outcome));
+                finished = outcome.finished;
             }
         }
         // Host signals for the guest: right before interrupts are

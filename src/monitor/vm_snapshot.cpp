@@ -14,7 +14,9 @@
 #include <cstring>
 
 #include "memory/admission.hpp"
+#include "monitor/smp.hpp"
 #include "snapshot/state_file.hpp"
+#include "x86/cpuid.hpp"
 
 namespace lightvm {
 
@@ -116,7 +118,9 @@ Result<snapshot::VcpuState> save_vcpu(kvm::Vcpu& vcpu) {
     return v;
 }
 
-Result<void> restore_vcpu(kvm::Vcpu& vcpu, const snapshot::VcpuState& v) {
+enum class SetTsc { Yes, No };
+
+Result<void> restore_vcpu(kvm::Vcpu& vcpu, const snapshot::VcpuState& v, SetTsc tsc) {
     TRY(vcpu.set_sregs(v.sregs));
     TRY(vcpu.set_regs(v.regs));
     TRY(vcpu.set_xsave(v.xsave));
@@ -127,8 +131,86 @@ Result<void> restore_vcpu(kvm::Vcpu& vcpu, const snapshot::VcpuState& v) {
             msrs.push_back(m);
     // Guest TSC = host TSC, as in a fresh shell: the guest's clocks are the
     // host's clocks read through the TSC (same boot: checked at prepare).
-    msrs.push_back({kvm::kMsrTsc, __rdtsc()});
+    // vCPU 0 only: KVM starts later vCPUs in step with it (a second write
+    // would skew them), as Smp::start's.
+    if (tsc == SetTsc::Yes)
+        msrs.push_back({kvm::kMsrTsc, __rdtsc()});
     return vcpu.set_msrs(msrs);
+}
+
+snapshot::VcpuMonitor to_saved(const SmpCpuState& st) {
+    const IrqLayout& l = st.layout;
+    const uint32_t flags = (st.kicked ? snapshot::kVcpuKicked : 0) | (st.tlb ? snapshot::kVcpuTlb : 0) |
+                           (st.idle ? snapshot::kVcpuIdle : 0);
+    return {st.index, flags, l.entry, l.tail, l.tail_end, l.stack_top, l.state, st.irq_pending, st.timer_deadline_ns};
+}
+
+SmpCpuState from_saved(const snapshot::VcpuMonitor& m) {
+    SmpCpuState st;
+    st.index = m.id;
+    st.layout = IrqLayout{m.irq_entry, m.irq_tail, m.irq_tail_end, m.irq_stack_top, m.irq_state};
+    st.irq_pending = m.irq_pending;
+    st.timer_deadline_ns = m.timer_deadline_ns;
+    st.kicked = m.flags & snapshot::kVcpuKicked;
+    st.tlb = m.flags & snapshot::kVcpuTlb;
+    st.idle = m.flags & snapshot::kVcpuIdle;
+    return st;
+}
+
+// The other vCPUs held at a safe point while a save reads the VM, let go
+// on every way out of it.
+class Quiesced {
+public:
+    explicit Quiesced(Smp* smp) : m_smp(smp) {
+        if (smp)
+            m_lock = std::unique_lock(smp->exits(), std::defer_lock);
+    }
+    ~Quiesced() {
+        if (m_held)
+            m_smp->resume(m_lock);
+    }
+    Quiesced(const Quiesced&) = delete;
+    Quiesced& operator=(const Quiesced&) = delete;
+    Result<void> begin() {
+        if (!m_smp)
+            return {};
+        TRY(m_smp->quiesce(m_lock));
+        m_held = true;
+        return {};
+    }
+
+private:
+    Smp* m_smp;
+    std::unique_lock<std::mutex> m_lock;
+    bool m_held = false;
+};
+
+// vCPU 0 (its interrupts already in `snap`) and every other started one,
+// in id order; with --cpus > 1 the guest kernel's layout a restore needs
+// to start more.
+Result<void> save_vcpus(VmState& s, Smp* smp, snapshot::Snapshot& snap) {
+    snapshot::VcpuState v0 = TRY(save_vcpu(s.vcpu));
+    SmpCpuState st0 = smp ? smp->cpu0_state() : SmpCpuState{};
+    st0.layout = s.image.irq;
+    st0.irq_pending = snap.irq_pending;
+    st0.timer_deadline_ns = snap.timer_deadline_ns;
+    v0.mon = to_saved(st0);
+    snap.vcpus.push_back(std::move(v0));
+    snap.cpus = s.work->config.cpus;
+    snap.kernel_cr3 = s.image.cr3;
+    snap.kernel_end = s.image.kernel_end;
+    snap.cpu_table = s.image.cpu_table;
+    snap.ap_entry = s.image.ap_entry;
+    snap.trap_vectors = s.image.trap_vectors;
+    snap.kernel_max_cpus = s.image.max_cpus;
+    if (!smp)
+        return {};
+    for (const auto& [vcpu, st] : smp->quiesced_cpus()) {
+        snapshot::VcpuState v = TRY(save_vcpu(*vcpu));
+        v.mon = to_saved(st);
+        snap.vcpus.push_back(std::move(v));
+    }
+    return {};
 }
 
 // Every restore is a clone: a fresh random seed and the next generation in
@@ -163,7 +245,7 @@ uint64_t boot_page_tag(const GuestMemory& mem) {
     return page ? snapshot::fnv1a(*page) : 0;
 }
 
-Result<snapshot::Snapshot> capture_state(VmState& s, Interrupts& irq, Outcome& outcome) {
+Result<snapshot::Snapshot> capture_state(VmState& s, Interrupts& irq, Outcome& outcome, Smp* smp) {
     const VmConfig& cfg = s.work->config;
     if (cfg.net == NetMode::Host || !cfg.publish.empty())
         return make_error(ErrorKind::Unsupported, "snapshot",
@@ -193,7 +275,7 @@ Result<snapshot::Snapshot> capture_state(VmState& s, Interrupts& irq, Outcome& o
     snap.irq_pending = irq.undelivered();
     snap.timer_deadline_ns = irq.timer_deadline();
     snap.max_procs = cfg.max_procs;
-    snap.vcpus.push_back(TRY(save_vcpu(s.vcpu)));
+    TRY(save_vcpus(s, smp, snap));
     for (const auto& sh : cfg.shares)
         snap.shares.push_back({sh.host_path, sh.guest_path, sh.read_only, sh.owner == ShareOwner::Mapped});
     if (s.work->fs)
@@ -205,10 +287,13 @@ Result<snapshot::Snapshot> capture_state(VmState& s, Interrupts& irq, Outcome& o
     return snap;
 }
 
-Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report) {
+Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report, Smp* smp) {
     const uint64_t t0 = monotonic_ns();
     const SaveSpec& spec = s.work->config.save;
-    snapshot::Snapshot snap = TRY(capture_state(s, irq, report.outcome));
+    // The other vCPUs stay at their safe points until the files are written.
+    Quiesced quiet(smp);
+    TRY(quiet.begin());
+    snapshot::Snapshot snap = TRY(capture_state(s, irq, report.outcome, smp));
     // Memory first, the state file last: a state file that decodes names a
     // complete memory file.
     snap.extents = TRY(write_memory(s, spec.mem_fd, report.saved_bytes));
@@ -219,6 +304,10 @@ Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report) {
     TRY(write_all_at(spec.state_fd, bytes.data(), bytes.size(), 0, "snapshot"));
     report.saved = true;
     report.save_ns = monotonic_ns() - t0;
+    // The VM ends here: the other vCPUs leave their loops without running
+    // again (output after the save point would show twice with a restore's).
+    if (spec.stop && smp)
+        smp->finish();
     return {};
 }
 
@@ -274,8 +363,8 @@ Result<void> prepare_restore(WorkloadState& w) {
     if (!decoded)
         return refuse(path + ": " + decoded.error().message);
     snapshot::Snapshot& snap = *decoded;
-    if (snap.vcpus.size() != 1)
-        return refuse(path + ": has " + std::to_string(snap.vcpus.size()) + " vCPUs; this lightvm runs 1");
+    // decode() bounds the vCPUs by the limit and the limit by abi::kMaxCpus;
+    // a host that cannot create one fails at the start of the run (one line).
     if (std::string missing = snapshot::missing_features(snap.cpu, snapshot::host_cpu_features()); !missing.empty())
         return refuse(path + ": the guest may use CPU features this host lacks (" + missing + ")");
     if (snap.boot_id != snapshot::host_boot_id())
@@ -293,6 +382,7 @@ Result<void> prepare_restore(WorkloadState& w) {
                       std::to_string(snap.mem_size) + ")");
 
     cfg.mem_size = snap.mem_size;
+    cfg.cpus = snap.cpus;  // the VM continues with the vCPUs it was allowed
     cfg.max_procs = snap.max_procs ? snap.max_procs : cfg.max_procs;
     // Saved with --net user (no socket open: capture_state's rule): each
     // restore gets a pasta namespace of its own, so clones never share a
@@ -367,7 +457,37 @@ Result<void> load_snapshot(VmState& s) {
     if (!w.config.restore_migrated)
         TRY(make_clone_unique(s.mem));
     s.image.irq = IrqLayout{snap.irq_entry, snap.irq_tail, snap.irq_tail_end, snap.irq_stack_top, snap.irq_state};
-    TRY(restore_vcpu(s.vcpu, snap.vcpus[0]));
+    if (snap.cpus > 1) {
+        // vCPUs started after the restore use the snapshot's kernel tables.
+        s.image.cr3 = snap.kernel_cr3;
+        s.image.kernel_end = snap.kernel_end;
+        s.image.cpu_table = snap.cpu_table;
+        s.image.ap_entry = snap.ap_entry;
+        s.image.trap_vectors = snap.trap_vectors;
+        s.image.max_cpus = snap.kernel_max_cpus;
+    }
+    TRY(restore_vcpu(s.vcpu, snap.vcpus[0], SetTsc::Yes));
+    for (size_t i = 1; i < snap.vcpus.size(); ++i) {
+        const uint32_t k = snap.vcpus[i].mon.id;
+        auto made = s.vm.create_vcpu(k);
+        if (!made)
+            return refuse(w.config.restore_path + ": has " + std::to_string(snap.vcpus.size()) + " vCPUs; vCPU " +
+                          std::to_string(k) + " cannot be made on this host (" + made.error().to_string() + ")");
+        TRY(made->set_cpuid(std::span<const kvm::CpuidEntry>(x86::guest_cpuid())));
+        TRY(restore_vcpu(*made, snap.vcpus[i], SetTsc::No));
+        s.restored_vcpus.push_back(std::move(*made));
+    }
+    return {};
+}
+
+Result<void> restore_other_vcpus(VmState& s, Smp& smp) {
+    const auto& vcpus = s.work->restore->vcpus;
+    if (s.restored_vcpus.size() + 1 != vcpus.size())
+        return make_error(ErrorKind::BadInput, "snapshot", "the restored vCPUs were not made");
+    TRY(smp.restore_cpu(from_saved(vcpus[0].mon), kvm::Vcpu{}));
+    for (size_t i = 1; i < vcpus.size(); ++i)
+        TRY(smp.restore_cpu(from_saved(vcpus[i].mon), std::move(s.restored_vcpus[i - 1])));
+    s.restored_vcpus.clear();
     return {};
 }
 

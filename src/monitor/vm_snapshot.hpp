@@ -8,15 +8,20 @@
 
 namespace lightvm {
 
+class Smp;
+
 // Between two KVM_RUNs, right after an Interrupted exit (no I/O half done):
 // writes config.save's memory file, then its state file. The VM is
-// unchanged and may go on running.
-Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report);
+// unchanged and may go on running. With `smp` (--cpus > 1), from vCPU 0's
+// thread without exits() held: the other started vCPUs are brought to a
+// safe point first (Smp::quiesce) and saved too, then let go.
+Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report, Smp* smp = nullptr);
 
 // What a state file holds about the VM as it is now (between two exits,
 // the guest's pending output written out first), without the memory
 // file's extents and tag: save_vm and a live migration (vm_migrate.hpp).
-Result<snapshot::Snapshot> capture_state(VmState& s, Interrupts& irq, Outcome& outcome);
+// With `smp`, the caller has brought the other vCPUs to a safe point.
+Result<snapshot::Snapshot> capture_state(VmState& s, Interrupts& irq, Outcome& outcome, Smp* smp = nullptr);
 
 // Where guest RAM may hold data. A fresh VM's RAM is a memfd (plus the
 // app's file mapping): its data ranges. A restored VM's RAM is a private
@@ -36,6 +41,11 @@ Result<void> prepare_restore(WorkloadState& w);
 // it touched (present in this process's mapping of guest RAM) go to the
 // caller's PATH.ws (snapshot/working_set.hpp).
 Result<void> record_working_set(VmState& s);
+
+// The start of a restored VM's run with --cpus > 1: every vCPU but 0 the
+// snapshot holds is made in its saved state and started; vCPU 0's pending
+// kicks and TLB requests come back.
+Result<void> restore_other_vcpus(VmState& s, Smp& smp);
 
 // Phase 2 of a restore: guest RAM becomes a copy-on-write mapping of the
 // memory file, the RAM regions, vCPU state and interrupt layout come back.

@@ -66,6 +66,10 @@ struct VmState {
     std::optional<SystemDevice> system;
     std::optional<VcpuAccess> cpu;
     bool restored = false;  // guest RAM is a private mapping of a snapshot's memory file
+    // A restore of several vCPUs: the others (snapshot vcpus[1..]), made and
+    // loaded before the sandbox, which allows no XSAVE or event writes;
+    // Smp takes them at the start of the run.
+    std::vector<kvm::Vcpu> restored_vcpus;
 
     // Milestones, CLOCK_MONOTONIC ns (0: not reached).
     uint64_t time_base = 0;

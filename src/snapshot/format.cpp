@@ -24,6 +24,9 @@ enum Tag : uint32_t {
     // After the shares, only when one is mapped: a reader from before the
     // mapped model refuses the file rather than pass ownership through.
     kTagShareOwners = 7,
+    // Only with --cpus > 1: a reader from before it refuses the file (it
+    // would restore a VM allowed several vCPUs on one, or lose a started one).
+    kTagCpus = 8,
     kTagOptional = 0x80000000u,
 };
 
@@ -233,10 +236,47 @@ VcpuState get_vcpu(Reader& r) {
     return v;
 }
 
+void put_cpus(Writer& w, const Snapshot& s) {
+    w.u32(s.cpus);
+    for (uint64_t v : {s.kernel_cr3, s.kernel_end, s.cpu_table, s.ap_entry, s.trap_vectors})
+        w.u64(v);
+    w.u32(s.kernel_max_cpus);
+    w.u32(static_cast<uint32_t>(s.vcpus.size()));
+    for (const auto& v : s.vcpus) {
+        const VcpuMonitor& m = v.mon;
+        w.u32(m.id);
+        w.u32(m.flags);
+        for (uint64_t x : {m.irq_entry, m.irq_tail, m.irq_tail_end, m.irq_stack_top, m.irq_state, m.irq_pending,
+                           m.timer_deadline_ns})
+            w.u64(x);
+    }
+}
+// Section 8 comes after every vCPU section: its table fills their `mon`.
+void get_cpus(Reader& r, Snapshot& s) {
+    s.cpus = r.u32();
+    for (uint64_t* v : {&s.kernel_cr3, &s.kernel_end, &s.cpu_table, &s.ap_entry, &s.trap_vectors})
+        *v = r.u64();
+    s.kernel_max_cpus = r.u32();
+    if (r.count(kMaxVcpus) != s.vcpus.size()) {
+        r.fail();
+        return;
+    }
+    for (auto& v : s.vcpus) {
+        VcpuMonitor& m = v.mon;
+        m.id = r.u32();
+        m.flags = r.u32();
+        for (uint64_t* x : {&m.irq_entry, &m.irq_tail, &m.irq_tail_end, &m.irq_stack_top, &m.irq_state,
+                            &m.irq_pending, &m.timer_deadline_ns})
+            *x = r.u64();
+    }
+}
+
 void put_body(Writer& w, const Snapshot& s) {
     w.section(kTagMachine, [&] { put_machine(w, s); });
     for (const auto& v : s.vcpus)
         w.section(kTagVcpu, [&] { put_vcpu(w, v); });
+    if (s.cpus > 1 || s.vcpus.size() > 1)
+        w.section(kTagCpus, [&] { put_cpus(w, s); });
     w.section(kTagShares, [&] {
         w.u32(static_cast<uint32_t>(s.shares.size()));
         for (const auto& sh : s.shares) {
@@ -280,18 +320,30 @@ void put_body(Writer& w, const Snapshot& s) {
     });
 }
 
-Result<void> get_section(uint32_t tag, Reader& r, Snapshot& s, bool& have_machine, bool& have_memory) {
+struct Seen {
+    bool machine = false, memory = false, cpus = false;
+};
+
+Result<void> get_section(uint32_t tag, Reader& r, Snapshot& s, Seen& seen) {
     switch (tag) {
     case kTagMachine:
-        if (have_machine)
+        if (seen.machine)
             return bad("two machine sections");
-        have_machine = true;
+        seen.machine = true;
         get_machine(r, s);
         break;
     case kTagVcpu:
         if (s.vcpus.size() >= kMaxVcpus)
             return bad("too many vCPUs");
+        if (seen.cpus)
+            return bad("a vCPU section after the vCPU table");
         s.vcpus.push_back(get_vcpu(r));
+        break;
+    case kTagCpus:
+        if (seen.cpus)
+            return bad("two vCPU tables");
+        seen.cpus = true;
+        get_cpus(r, s);
         break;
     case kTagShares:
         for (size_t i = 0, n = r.count(abi::kMaxMounts); i < n && r.ok(); ++i) {
@@ -335,7 +387,7 @@ Result<void> get_section(uint32_t tag, Reader& r, Snapshot& s, bool& have_machin
         }
         break;
     case kTagMemory:
-        have_memory = true;
+        seen.memory = true;
         for (size_t i = 0, n = r.count(1u << 24); i < n && r.ok(); ++i) {
             MemExtent e;
             e.gpa = r.u64();
@@ -362,14 +414,59 @@ const char* tag_name(uint32_t tag) {
     case kTagHandles: return "open files";
     case kTagDisks: return "disks";
     case kTagMemory: return "memory";
+    case kTagCpus: return "vCPU table";
     default: return "unknown";
     }
 }
 
+// A guest kernel address the monitor will write into a gate, a TSS or a
+// register, or read state at: inside the snapshot's kernel image.
+bool in_kernel(const Snapshot& s, uint64_t a) { return a >= abi::kKernelBase && a < s.kernel_end; }
+
+// Section 8: the vCPUs and the kernel fields a restore starts vCPUs with.
+Result<void> check_cpus(const Snapshot& s) {
+    if (s.cpus < 1 || s.cpus > abi::kMaxCpus)
+        return bad("vCPU limit " + std::to_string(s.cpus) + " out of range (1 to " + std::to_string(abi::kMaxCpus) + ")");
+    if (s.vcpus.size() > s.cpus)
+        return bad(std::to_string(s.vcpus.size()) + " vCPUs saved, more than the limit of " + std::to_string(s.cpus));
+    if (s.kernel_max_cpus < 1 || s.kernel_max_cpus > abi::kMaxCpus)
+        return bad("the guest kernel supports " + std::to_string(s.kernel_max_cpus) + " vCPUs");
+    if (s.kernel_end <= abi::kKernelBase || s.kernel_end > s.mem_size || !in_kernel(s, s.ap_entry) ||
+        s.kernel_cr3 < abi::kPageTablesGpa || s.kernel_cr3 >= abi::kPageTablesEnd || s.kernel_cr3 % abi::kPageSize ||
+        !in_kernel(s, s.cpu_table) ||
+        s.cpu_table + uint64_t{s.kernel_max_cpus} * sizeof(abi::CpuEntries) > s.kernel_end ||
+        (s.trap_vectors & ~abi::kTrapVectorsAllowed))
+        return bad("bad guest kernel layout in the vCPU table");
+    for (size_t i = 0; i < s.vcpus.size(); ++i) {
+        const VcpuMonitor& m = s.vcpus[i].mon;
+        const std::string who = "vCPU " + std::to_string(m.id);
+        if ((i == 0 && m.id != 0) || (i > 0 && m.id <= s.vcpus[i - 1].mon.id) || m.id >= s.cpus ||
+            m.id >= s.kernel_max_cpus)
+            return bad("vCPU table out of order or beyond the limit (" + who + ")");
+        if (m.flags & ~kVcpuFlags)
+            return bad(who + ": unknown flags");
+        if (!in_kernel(s, m.irq_entry) || !in_kernel(s, m.irq_tail) || m.irq_tail_end <= m.irq_tail ||
+            m.irq_tail_end > s.kernel_end || !in_kernel(s, m.irq_stack_top) || m.irq_stack_top % 16 ||
+            !in_kernel(s, m.irq_state) || m.irq_state + sizeof(abi::IrqState) > s.kernel_end ||
+            (m.irq_pending >> abi::kIrqSources))
+            return bad(who + ": bad interrupt layout");
+    }
+    const VcpuMonitor& m0 = s.vcpus[0].mon;
+    if (m0.irq_entry != s.irq_entry || m0.irq_tail != s.irq_tail || m0.irq_tail_end != s.irq_tail_end ||
+        m0.irq_stack_top != s.irq_stack_top || m0.irq_state != s.irq_state || m0.irq_pending != s.irq_pending ||
+        m0.timer_deadline_ns != s.timer_deadline_ns)
+        return bad("vCPU 0 in the vCPU table differs from the machine section");
+    return {};
+}
+
 // Field ranges that the rest of lightvm relies on.
-Result<void> check(const Snapshot& s) {
+Result<void> check(const Snapshot& s, bool have_cpus) {
     if (s.vcpus.empty())
         return bad("no vCPU state");
+    if (!have_cpus && s.vcpus.size() > 1)
+        return bad(std::to_string(s.vcpus.size()) + " vCPU sections but no vCPU table");
+    if (have_cpus)
+        TRY(check_cpus(s));
     if (s.mem_size == 0 || s.mem_size % abi::kHugePageSize)
         return bad("bad guest memory size");
     if (s.ram_low_end > s.ram_high_start || s.ram_high_start > s.mem_size)
@@ -494,7 +591,7 @@ Result<Snapshot> decode(std::span<const uint8_t> bytes) {
         return bad("checksum mismatch (the file is corrupt)");
 
     Snapshot s;
-    bool have_machine = false, have_memory = false;
+    Seen seen;
     Reader sections(bytes.subspan(kHeaderSize), "section");
     while (!sections.done()) {
         uint32_t tag = sections.u32();
@@ -509,14 +606,20 @@ Result<Snapshot> decode(std::span<const uint8_t> bytes) {
         if (!sections.ok())
             return bad("malformed section header");
         Reader r(body, tag_name(tag));
-        TRY(get_section(tag, r, s, have_machine, have_memory));
+        TRY(get_section(tag, r, s, seen));
     }
-    if (!have_machine || !have_memory)
-        return bad(std::string("no ") + (have_machine ? "memory" : "machine") + " section");
+    if (!seen.machine || !seen.memory)
+        return bad(std::string("no ") + (seen.machine ? "memory" : "machine") + " section");
     if (s.abi_version != abi::kAbiVersion)
         return bad("made for guest ABI " + std::to_string(s.abi_version) + ", this lightvm speaks " +
                    std::to_string(abi::kAbiVersion));
-    TRY(check(s));
+    TRY(check(s, seen.cpus));
+    if (!seen.cpus) {  // one vCPU, and its monitor state is the machine's (format 1 before section 8)
+        s.cpus = 1;
+        VcpuMonitor& m = s.vcpus[0].mon;
+        m = VcpuMonitor{0,           0,           s.irq_entry,   s.irq_tail, s.irq_tail_end, s.irq_stack_top,
+                        s.irq_state, s.irq_pending, s.timer_deadline_ns};
+    }
     return s;
 }
 

@@ -34,7 +34,24 @@ CpuFeatures host_cpu_features();
 // "" when `have` offers everything `need` has, else which register lacks which bits.
 std::string missing_features(const CpuFeatures& need, const CpuFeatures& have);
 
+// What the monitor, not KVM, keeps for a vCPU (section 8; for vCPU 0 of a
+// file without it: the machine section's interrupt fields).
+inline constexpr uint32_t kVcpuKicked = 1;  // a kick (kCpuKick) its next idle sleep has not seen
+inline constexpr uint32_t kVcpuTlb = 2;     // a TLB request (kCpuTlb) not yet served
+inline constexpr uint32_t kVcpuIdle = 4;    // saved in its idle sleep (re-entered at restore)
+inline constexpr uint32_t kVcpuFlags = kVcpuKicked | kVcpuTlb | kVcpuIdle;
+
+struct VcpuMonitor {
+    uint32_t id = 0;  // the vCPU's number: 0 boots, the guest starts the others
+    uint32_t flags = 0;
+    // Its copy of the guest kernel's interrupt code and state (per CPU).
+    uint64_t irq_entry = 0, irq_tail = 0, irq_tail_end = 0, irq_stack_top = 0, irq_state = 0;
+    uint64_t irq_pending = 0;        // sources raised on the host, not yet handed to the guest
+    uint64_t timer_deadline_ns = 0;  // its guest timer (CLOCK_MONOTONIC), 0 = not armed
+};
+
 struct VcpuState {
+    VcpuMonitor mon;
     kvm::Regs regs{};
     kvm::Sregs sregs{};
     std::vector<uint8_t> xsave;   // kvm::Vcpu::kXsaveSize bytes
@@ -92,7 +109,14 @@ struct Snapshot {
     uint64_t irq_pending = 0;        // sources raised on the host, not yet handed to the guest
     uint64_t timer_deadline_ns = 0;  // the guest's one-shot timer (CLOCK_MONOTONIC), 0 = not armed
     uint32_t max_procs = 0;
-    std::vector<VcpuState> vcpus;
+    // --cpus: the vCPUs the guest may start (1 in a file without section 8),
+    // and where the snapshot's guest kernel keeps what a vCPU started after
+    // a restore needs (its page tables, table of per-CPU entry points, AP
+    // entry, end, trap vectors, how many CPUs it supports).
+    uint32_t cpus = 1;
+    uint64_t kernel_cr3 = 0, kernel_end = 0, cpu_table = 0, ap_entry = 0, trap_vectors = 0;
+    uint32_t kernel_max_cpus = 1;
+    std::vector<VcpuState> vcpus;  // in id order; vcpus[0] is vCPU 0
     std::vector<ShareState> shares;
     std::vector<HandleState> handles;
     std::vector<DiskState> disks;

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <iterator>
 
 #include "guest_test_util.hpp"
 #include "lightvm/abi.h"
@@ -248,6 +250,181 @@ TEST(ReadyMark, IsWriteOnly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Libc, SnapshotTest, ::testing::Values("glibc", "musl"));
+
+// Several vCPUs (--cpus 2): smpcount's two threads compute on both vCPUs;
+// a save takes every started vCPU (the others stopped at a safe point) and
+// every restore continues them to the output of an uninterrupted run.
+class SmpSnapshotTest : public SnapshotTest {
+protected:
+    std::string smp_prog() const { return std::string("smpcount.") + GetParam(); }
+    static constexpr const char* kSteps = "30000";  // 0.8 s on two idle host CPUs, more on a loaded one
+    GuestRun run_smp(std::vector<std::string> args, const std::string& in, SaveSpec save = {}) {
+        RunOptions o;
+        o.cpus = 2;
+        o.stats = true;
+        o.save = std::move(save);
+        return run_guest(smp_prog(), std::move(args), in, o);
+    }
+    SaveSpec save_to(const std::string& name, double after) {
+        m_state = UniqueFd(::open((dir + "/" + name).c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+        m_mem = UniqueFd(::open((dir + "/" + name + ".mem").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+        return SaveSpec{m_state.get(), m_mem.get(), after, /*stop=*/true, snapshot::host_boot_id()};
+    }
+    GuestRun restore_smp(const std::string& name, const std::string& in) {
+        RunOptions o;
+        o.restore_path = dir + "/" + name;
+        o.stats = true;
+        return run_guest(smp_prog(), {}, in, o);
+    }
+    std::vector<uint8_t> state_bytes(const std::string& name) {
+        std::ifstream f(dir + "/" + name, std::ios::binary);
+        return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+    }
+    snapshot::Snapshot decoded(const std::string& name) {
+        auto s = snapshot::decode(state_bytes(name));
+        EXPECT_TRUE(s) << s.error().to_string();
+        return s ? *s : snapshot::Snapshot{};
+    }
+    UniqueFd m_state, m_mem;
+};
+
+TEST_P(SmpSnapshotTest, BothBusyVcpusContinueExactlyInTwoClones) {
+    REQUIRE_KVM();
+    GuestRun full = run_smp({kSteps}, "");
+    ASSERT_TRUE(full.ok) << full.error;
+    ASSERT_EQ(full.status, 0) << full.report;
+    ASSERT_NE(full.out.find("done"), std::string::npos) << full.out;
+
+    GuestRun first = run_smp({kSteps}, "", save_to("smp", 0.3));
+    ASSERT_TRUE(first.ok) << first.error;
+    ASSERT_TRUE(first.saved) << first.report;
+    EXPECT_EQ(first.status, 0);
+    EXPECT_EQ(first.stats.vcpus_started, 2u);
+    EXPECT_EQ(first.out, "start\n");  // mid-run: nothing after the threads' start
+    const snapshot::Snapshot snap = decoded("smp");
+    EXPECT_EQ(snap.cpus, 2u);
+    ASSERT_EQ(snap.vcpus.size(), 2u) << "both vCPUs saved";
+    EXPECT_EQ(snap.vcpus[1].mon.id, 1u);
+    EXPECT_EQ(snap.vcpus[1].mon.flags & snapshot::kVcpuIdle, 0u) << "vCPU 1 was computing, not asleep";
+
+    for (int clone = 0; clone < 2; ++clone) {
+        SCOPED_TRACE(clone);
+        GuestRun next = restore_smp("smp", "");
+        ASSERT_TRUE(next.ok) << next.error;
+        EXPECT_EQ(next.status, 0) << next.report << next.err;
+        EXPECT_EQ(first.out + next.out, full.out);
+        EXPECT_EQ(next.stats.vcpus_started, 2u) << "vCPU 1 comes back started";
+    }
+}
+
+// The ready mark written while both threads compute: whichever vCPU writes
+// it, the save holds both (one inside its mark's exit), and each clone
+// answers its own stdin.
+TEST_P(SmpSnapshotTest, ReadyMarkWithBothVcpusBusy) {
+    REQUIRE_KVM();
+    GuestRun full = run_smp({kSteps, "ready"}, "plain\n");
+    ASSERT_TRUE(full.ok) << full.error;
+    ASSERT_EQ(full.status, 0) << full.report;
+    const auto tail = [](const std::string& out) { return out.substr(0, out.find("line ")); };
+    ASSERT_NE(full.out.find("line plain\ndone\n"), std::string::npos) << full.out;
+
+    SaveSpec save = save_to("ready", 0);
+    save.at_ready = true;
+    GuestRun first = run_smp({kSteps, "ready"}, "never read\n", save);
+    ASSERT_TRUE(first.ok) << first.error;
+    ASSERT_TRUE(first.saved) << first.report;
+    EXPECT_EQ(first.out, "start\n");
+    EXPECT_EQ(decoded("ready").vcpus.size(), 2u);
+    const char* inputs[2] = {"first", "second"};
+    for (const char* in : inputs) {
+        GuestRun clone = restore_smp("ready", std::string(in) + "\n");
+        ASSERT_TRUE(clone.ok) << clone.error;
+        EXPECT_EQ(clone.status, 0) << clone.report << clone.err;
+        EXPECT_EQ(tail(first.out + clone.out), tail(full.out));
+        EXPECT_NE(clone.out.find(std::string("line ") + in + "\ndone\n"), std::string::npos) << clone.out;
+    }
+}
+
+// Saved while only the main thread exists and sleeps: vCPU 1 is in its idle
+// sleep (saved there, replayed at restore), and the restored guest starts
+// work on it again.
+TEST_P(SmpSnapshotTest, SecondVcpuSavedAsleep) {
+    REQUIRE_KVM();
+    const std::vector<std::string> args = {"6000", "idle"};
+    GuestRun full = run_smp(args, "");
+    ASSERT_TRUE(full.ok) << full.error;
+    ASSERT_EQ(full.status, 0) << full.report;
+    // The first quarter takes ~0.1 s, then 1.5 s of sleep: saved in its middle.
+    GuestRun first = run_smp(args, "", save_to("idle", 0.9));
+    ASSERT_TRUE(first.ok) << first.error;
+    ASSERT_TRUE(first.saved);
+    const snapshot::Snapshot snap = decoded("idle");
+    ASSERT_EQ(snap.vcpus.size(), 2u);
+    EXPECT_NE(snap.vcpus[1].mon.flags & snapshot::kVcpuIdle, 0u) << "vCPU 1 asleep at the save";
+    GuestRun next = restore_smp("idle", "");
+    ASSERT_TRUE(next.ok) << next.error;
+    EXPECT_EQ(next.status, 0) << next.report;
+    EXPECT_EQ(first.out + next.out, full.out);
+}
+
+// A damaged vCPU table (section 8) is refused before any VM exists, in one
+// line; so is a vCPU section without its entry.
+TEST_P(SmpSnapshotTest, CorruptVcpuTableIsRefused) {
+    REQUIRE_KVM();
+    GuestRun first = run_smp({kSteps}, "", save_to("smp", 0.3));
+    ASSERT_TRUE(first.saved) << first.error;
+    const std::vector<uint8_t> good = state_bytes("smp");
+    ASSERT_EQ(decoded("smp").vcpus.size(), 2u);
+    auto write_back = [&](const std::vector<uint8_t>& b) {
+        std::ofstream(dir + "/smp", std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(b.data()),
+                                                                              static_cast<std::streamsize>(b.size()));
+    };
+    auto expect_refused = [&](const char* what) {
+        GuestRun r = restore_smp("smp", "");
+        ASSERT_FALSE(r.ok) << what;
+        EXPECT_EQ(r.error_kind, ErrorKind::BadInput);
+        EXPECT_NE(r.error.find(what), std::string::npos) << r.error;
+        EXPECT_EQ(r.error.find('\n'), std::string::npos);
+    };
+    // The table is the last section but memory's: vCPU 1's flags word is
+    // found by its id (1) right after vCPU 0's entry.
+    size_t at = 32;
+    size_t table = 0;
+    while (at + 16 <= good.size()) {
+        uint32_t tag;
+        uint64_t len;
+        std::memcpy(&tag, good.data() + at, 4);
+        std::memcpy(&len, good.data() + at + 8, 8);
+        if (tag == 8)
+            table = at + 16;
+        at += 16 + len;
+    }
+    ASSERT_NE(table, 0u);
+    const size_t entries = table + 4 + 5 * 8 + 4 + 4, entry = 8 + 7 * 8;
+    auto bad = good;
+    bad[entries + entry + 4] = 0x80;  // vCPU 1: a flag nobody knows
+    write_back(bad);
+    expect_refused("checksum mismatch");  // an edit without resealing
+    uint64_t zero = 0, sum;
+    std::memcpy(bad.data() + 24, &zero, 8);
+    sum = snapshot::fnv1a(bad);
+    std::memcpy(bad.data() + 24, &sum, 8);
+    write_back(bad);
+    expect_refused("vCPU 1: unknown flags");
+    bad = good;
+    bad[entries + entry] = 5;  // vCPU 1 renamed 5: beyond --cpus 2
+    std::memcpy(bad.data() + 24, &zero, 8);
+    sum = snapshot::fnv1a(bad);
+    std::memcpy(bad.data() + 24, &sum, 8);
+    write_back(bad);
+    expect_refused("vCPU table out of order or beyond the limit");
+    write_back(good);
+    GuestRun ok = restore_smp("smp", "");
+    ASSERT_TRUE(ok.ok) << ok.error;
+    EXPECT_EQ(ok.status, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Libc, SmpSnapshotTest, ::testing::Values("glibc", "musl"));
 
 }  // namespace
 }  // namespace lightvm::test

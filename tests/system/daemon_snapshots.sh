@@ -197,3 +197,26 @@ curl_api POST '/v1/vms?start=1' "{\"restore\":\"$T/a\",\"name\":\"snap-api\"}"
 expect_api "restore through the API: 201" 201 '"id":'
 run "$L" wait snap-api
 expect "a restore through the API runs to the end" 0 "0"
+
+# Two busy vCPUs (--cpus 2, smpcount's two computing threads) saved on
+# demand: the other vCPU is stopped at a safe point too, and the restore
+# (its --cpus from the snapshot) finishes as one uninterrupted run does.
+S=$G/smpcount.glibc
+run "$L" run -d --name snap-smp-full --cpus 2 "$S" 60000
+run "$L" wait snap-smp-full
+SMP_FULL=$(log_of snap-smp-full)
+case "$OUT $SMP_FULL" in 0*done) pass "a VM running two vCPUs through lightvmd" ;; *) fail "two vCPUs through lightvmd" "$(describe)" "$SMP_FULL" "$("$L" inspect snap-smp-full | grep -E 'report|status')" ;; esac
+run "$L" run -d --name snap-smp --cpus 2 "$S" 60000
+sleep 0.5
+run "$L" snapshot create --stop snap-smp "$T/smp"
+expect "snapshot create --stop of a VM running two vCPUs" 0 "$T/smp"
+run "$L" wait snap-smp
+run "$L" snapshot restore --name snap-smp-b "$T/smp"
+run "$L" wait snap-smp-b
+if [ "$RC" -eq 0 ] && [ "$(log_of snap-smp)" = "start" ] && [ "$(log_of snap-smp; log_of snap-smp-b)" = "$SMP_FULL" ]; then
+    pass "two busy vCPUs saved through lightvmd: the restored VM finishes exactly"
+else
+    fail "two vCPUs through lightvmd" "first: $(log_of snap-smp)" "second: $(log_of snap-smp-b)" "full: $SMP_FULL"
+fi
+curl_api POST '/v1/vms?start=1' "{\"restore\":\"$T/smp\",\"cpus\":2}"
+expect_api "restore with cpus: 400 (the snapshot decides)" 400 "cpus: not with restore: it comes from the snapshot"

@@ -27,14 +27,45 @@ second=$OUT
 run "$L" run --restore "$T/snap"
 expect "a snapshot restores again, with the same result" 0 "$second"
 
-# A VM allowed two vCPUs that had started one is saved; restored (on one
-# vCPU), it gets work for two: the guest's request for a second vCPU is
-# refused for good and it carries on (it was stopped as hostile before).
+# A VM allowed two vCPUs that had started one is saved; restored, it keeps
+# its limit of two (the snapshot's), and work for two starts the second.
 run "$L" run --cpus 2 --save "$T/two" --save-after 0.3 --save-stop "$BUSYBOX" sh -c \
     'sleep 1; yes >/dev/null & yes >/dev/null & sleep 0.3; kill %1 %2; nproc; echo done'
-run "$L" run --restore "$T/two"
-expect "restored from a --cpus 2 VM, work for two vCPUs runs on the one it has" 0 "1
+run "$L" run --restore "$T/two" --stats
+expect "restored from a --cpus 2 VM that had started one, it still may use two" 0 "2
 done"
+case "$ERR" in
+    *"vcpus started             2"*) pass "and starts the second when it has work for it" ;;
+    *) fail "and starts the second when it has work for it" "$(describe)" ;;
+esac
+
+# Both vCPUs busy (smpcount: two computing threads): saved mid-run, every
+# vCPU is in the snapshot and two restores finish exactly as one run does.
+S=$G/smpcount.glibc
+run "$L" run --cpus 2 "$S" 30000
+smp_full=$OUT
+run "$L" run --cpus 2 --stats --save "$T/smp" --save-after 0.3 --save-stop "$S" 30000
+smp_first=$OUT
+case "$ERR" in
+    *"vcpus started             2"*) pass "--cpus 2 with both vCPUs busy is saved" ;;
+    *) fail "--cpus 2 with both vCPUs busy is saved" "$(describe)" ;;
+esac
+for clone in 1 2; do
+    run "$L" run --restore "$T/smp"
+    if [ "$RC" -eq 0 ] && [ "$smp_first" = "start" ] && [ "$smp_first
+$OUT" = "$smp_full" ]; then
+        pass "clone $clone of two busy vCPUs finishes exactly"
+    else
+        fail "clone $clone of two busy vCPUs finishes exactly" "first '$smp_first'" "$(describe)"
+    fi
+done
+run "$L" run --restore "$T/smp" --cpus 1
+expect_error "--restore with --cpus (the snapshot decides)" 2 "they come from the snapshot"
+cp "$T/smp" "$T/smpbad"
+cp --reflink=auto --sparse=always "$T/smp.mem" "$T/smpbad.mem"
+printf '\xff' | dd of="$T/smpbad" bs=1 seek=1000 conv=notrunc status=none
+run "$L" run --restore "$T/smpbad"
+expect_error "a damaged two-vCPU snapshot" 125 "the file is corrupt"
 
 # "Snapshot me here": a shell builds its state, writes the ready mark, then
 # reads a request. --save-at-ready saves inside that write; every restore

@@ -65,7 +65,7 @@ TEST(DaemonProtocol, BadRequestsNameTheProblem) {
     EXPECT_EQ(parse_create_request(R"({"app":"/a"})")->config.cpus, 1u);
     EXPECT_EQ(error_of(R"({"app":"/a","cpus":9})"), "cpus: 9 is out of range (1 to 8)");
     EXPECT_EQ(error_of(R"({"app":"/a","cpus":-1})"), "cpus: must be a number of vCPUs (1 to 8)");
-    EXPECT_EQ(error_of(R"({"restore":"/s","cpus":2})"), "cpus: not with restore: a restored VM runs on one vCPU");
+    EXPECT_EQ(error_of(R"({"restore":"/s","cpus":2})"), "cpus: not with restore: it comes from the snapshot");
     EXPECT_EQ(error_of(R"({"app":"/a","timeout":-1})"), "timeout: must be a number of seconds >= 0");
     EXPECT_EQ(error_of(R"({"app":"/a","rm":"yes"})"), "rm: must be true or false");
     EXPECT_EQ(error_of(R"({"app":"/a","shares":[{"host":"/x","mode":1}]})"), "shares: unknown field 'mode'");

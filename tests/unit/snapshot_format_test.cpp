@@ -227,6 +227,138 @@ TEST(SnapshotFormat, ShareOwnersRoundTripAndAreChecked) {
     EXPECT_NE(decode_error(bad).find("share owners do not match the shares"), std::string::npos);
 }
 
+// Two vCPUs with --cpus 2 (section 8): a valid guest kernel layout and a
+// vCPU 1 with its own interrupt layout, pending sources and flags.
+Snapshot two_vcpus() {
+    Snapshot s = sample();
+    s.irq_entry = 0x200000, s.irq_tail = 0x200100, s.irq_tail_end = 0x200180, s.irq_stack_top = 0x280000,
+    s.irq_state = 0x290000;
+    s.cpus = 2;
+    s.kernel_cr3 = abi::kPageTablesGpa;
+    s.kernel_end = 0x300000;
+    s.cpu_table = 0x2a0000;
+    s.ap_entry = 0x201000;
+    s.kernel_max_cpus = 8;
+    VcpuMonitor& m0 = s.vcpus[0].mon;
+    m0 = {0, kVcpuKicked, s.irq_entry, s.irq_tail, s.irq_tail_end, s.irq_stack_top, s.irq_state, s.irq_pending,
+          s.timer_deadline_ns};
+    VcpuState v1 = s.vcpus[0];
+    v1.regs.rip = 0x402000;
+    v1.mon = {1, kVcpuIdle | kVcpuTlb, 0x210000, 0x210100, 0x210180, 0x281000, 0x291000, 4, 12345};
+    s.vcpus.push_back(v1);
+    return s;
+}
+
+TEST(SnapshotFormat, SeveralVcpusRoundTrip) {
+    constexpr uint32_t kTagCpus = 8;
+    const Snapshot s = two_vcpus();
+    const auto b = encode(s);
+    ASSERT_NE(section_payload(b, kTagCpus), 0u);
+    auto r = decode(b);
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_EQ(r->cpus, 2u);
+    EXPECT_EQ(r->kernel_cr3, abi::kPageTablesGpa);
+    EXPECT_EQ(r->kernel_end, 0x300000u);
+    EXPECT_EQ(r->cpu_table, 0x2a0000u);
+    EXPECT_EQ(r->ap_entry, 0x201000u);
+    EXPECT_EQ(r->kernel_max_cpus, 8u);
+    ASSERT_EQ(r->vcpus.size(), 2u);
+    EXPECT_EQ(r->vcpus[0].mon.flags, kVcpuKicked);
+    EXPECT_EQ(r->vcpus[1].regs.rip, 0x402000u);
+    const VcpuMonitor& m = r->vcpus[1].mon;
+    EXPECT_EQ(m.id, 1u);
+    EXPECT_EQ(m.flags, kVcpuIdle | kVcpuTlb);
+    EXPECT_EQ(m.irq_entry, 0x210000u);
+    EXPECT_EQ(m.irq_state, 0x291000u);
+    EXPECT_EQ(m.irq_pending, 4u);
+    EXPECT_EQ(m.timer_deadline_ns, 12345u);
+    // --cpus 2 with only vCPU 0 started: the limit is kept all the same.
+    Snapshot one = two_vcpus();
+    one.vcpus.pop_back();
+    auto r1 = decode(encode(one));
+    ASSERT_TRUE(r1) << r1.error().to_string();
+    EXPECT_EQ(r1->cpus, 2u);
+    EXPECT_EQ(r1->vcpus.size(), 1u);
+}
+
+// A file of one vCPU and --cpus 1 is what format 1 always was: no section
+// 8, and vCPU 0's monitor state is the machine section's. Such snapshots
+// (all of them before several vCPUs could be saved) keep loading.
+TEST(SnapshotFormat, OneVcpuFilesAreUnchangedAndLoad) {
+    constexpr uint32_t kTagCpus = 8;
+    const Snapshot s = sample();
+    const auto b = encode(s);
+    EXPECT_EQ(section_payload(b, kTagCpus), 0u);
+    uint32_t version;
+    std::memcpy(&version, b.data() + 8, 4);
+    EXPECT_EQ(version, 1u) << "section 8 is an addition, not a new encoding";
+    auto r = decode(b);
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_EQ(r->cpus, 1u);
+    ASSERT_EQ(r->vcpus.size(), 1u);
+    const VcpuMonitor& m = r->vcpus[0].mon;
+    EXPECT_EQ(m.id, 0u);
+    EXPECT_EQ(m.flags, 0u);
+    EXPECT_EQ(m.irq_entry, s.irq_entry);
+    EXPECT_EQ(m.irq_state, s.irq_state);
+    EXPECT_EQ(m.irq_pending, s.irq_pending);
+    EXPECT_EQ(m.timer_deadline_ns, s.timer_deadline_ns);
+}
+
+TEST(SnapshotFormat, BadVcpuTablesAreRefused) {
+    auto refused = [](Snapshot s, const char* what) {
+        EXPECT_NE(decode_error(encode(s)).find(what), std::string::npos) << what;
+    };
+    Snapshot s = two_vcpus();
+    s.vcpus[1].mon.flags = 0x80;
+    refused(s, "vCPU 1: unknown flags");
+    s = two_vcpus();
+    s.vcpus[1].mon.id = 0;
+    refused(s, "vCPU table out of order");
+    s = two_vcpus();
+    s.vcpus[1].mon.id = 2;  // beyond --cpus 2
+    refused(s, "beyond the limit");
+    s = two_vcpus();
+    s.vcpus[1].mon.irq_entry = 0x1000;  // outside the kernel
+    refused(s, "vCPU 1: bad interrupt layout");
+    s = two_vcpus();
+    s.vcpus[1].mon.irq_state = s.kernel_end - 8;  // IrqState would cross the end
+    refused(s, "vCPU 1: bad interrupt layout");
+    s = two_vcpus();
+    s.vcpus[1].mon.irq_pending = 1ull << 40;
+    refused(s, "vCPU 1: bad interrupt layout");
+    s = two_vcpus();
+    s.vcpus[0].mon.irq_pending = 7;
+    refused(s, "vCPU 0 in the vCPU table differs from the machine section");
+    s = two_vcpus();
+    s.cpus = abi::kMaxCpus + 1;
+    refused(s, "vCPU limit 9 out of range");
+    s = two_vcpus();
+    s.cpus = 1;
+    refused(s, "2 vCPUs saved, more than the limit of 1");
+    s = two_vcpus();
+    s.cpu_table = s.kernel_end - 8;
+    refused(s, "bad guest kernel layout");
+    s = two_vcpus();
+    s.kernel_cr3 = 0x1000;
+    refused(s, "bad guest kernel layout");
+    // Two vCPU sections without the table (a forged or pre-table file).
+    auto b = encode(two_vcpus());
+    size_t at = section_payload(b, 8);
+    ASSERT_NE(at, 0u);
+    uint64_t len;
+    std::memcpy(&len, b.data() + at - 8, 8);
+    b.erase(b.begin() + static_cast<long>(at - 16), b.begin() + static_cast<long>(at + len));
+    reseal(b);
+    EXPECT_NE(decode_error(b).find("2 vCPU sections but no vCPU table"), std::string::npos);
+    // A table whose count is not the vCPU sections'.
+    b = encode(two_vcpus());
+    at = section_payload(b, 8);
+    b[at + 4 + 5 * 8 + 4] = 3;
+    reseal(b);
+    EXPECT_NE(decode_error(b).find("malformed vCPU table section"), std::string::npos);
+}
+
 TEST(SnapshotFormat, MissingCpuFeaturesAreNamed) {
     CpuFeatures have, need;
     have.leaf7_ebx = 0b1011;
