@@ -111,7 +111,8 @@ GuestMemory::GuestMemory(GuestMemory&& o) noexcept
       m_guard(std::exchange(o.m_guard, -1)),
       m_file_ranges(std::move(o.m_file_ranges)),
       m_from_snapshot(std::exchange(o.m_from_snapshot, false)),
-      m_host_dirty(std::move(o.m_host_dirty)) {}
+      m_host_dirty(std::move(o.m_host_dirty)),
+      m_tracking(o.m_tracking.exchange(false)) {}
 
 GuestMemory& GuestMemory::operator=(GuestMemory&& o) noexcept {
     if (this != &o) {
@@ -126,6 +127,7 @@ GuestMemory& GuestMemory::operator=(GuestMemory&& o) noexcept {
         m_file_ranges = std::move(o.m_file_ranges);
         m_from_snapshot = std::exchange(o.m_from_snapshot, false);
         m_host_dirty = std::move(o.m_host_dirty);
+        m_tracking = o.m_tracking.exchange(false);
     }
     return *this;
 }
@@ -143,26 +145,39 @@ Result<std::span<uint8_t>> GuestMemory::span(uint64_t gpa, uint64_t len) const {
                       gpa, len, m_size);
         return make_error(ErrorKind::GuestFault, "memory", msg);
     }
-    if (!m_host_dirty.empty())
+    if (m_tracking.load(std::memory_order_acquire))
         note_host_write(gpa, len);
     return std::span<uint8_t>(m_base + gpa, len);
 }
 
+namespace {
+uint64_t bitmap_words(uint64_t size) { return (size / 4096 + 63) / 64; }
+}  // namespace
+
 void GuestMemory::track_host_writes(bool on) {
-    m_host_dirty.assign(on ? (m_size / 4096 + 63) / 64 : 0, 0);
+    if (on && !m_host_dirty) {
+        m_host_dirty = std::make_unique<std::atomic<uint64_t>[]>(bitmap_words(m_size));
+    } else if (on) {
+        for (uint64_t w = 0; w < bitmap_words(m_size); ++w)
+            m_host_dirty[w].store(0, std::memory_order_relaxed);
+    }
+    m_tracking.store(on, std::memory_order_release);
 }
 
 void GuestMemory::note_host_write(uint64_t gpa, uint64_t len) const {
-    if (m_host_dirty.empty() || !contains(gpa, len))
+    if (!m_tracking.load(std::memory_order_acquire) || !contains(gpa, len))
         return;
     const uint64_t last = (gpa + (len ? len : 1) - 1) / 4096;
     for (uint64_t p = gpa / 4096; p <= last; ++p)
-        m_host_dirty[p / 64] |= uint64_t{1} << (p % 64);
+        m_host_dirty[p / 64].fetch_or(uint64_t{1} << (p % 64), std::memory_order_relaxed);
 }
 
 std::vector<uint64_t> GuestMemory::take_host_writes() {
-    std::vector<uint64_t> taken(m_host_dirty.size(), 0);
-    taken.swap(m_host_dirty);
+    if (!m_tracking.load(std::memory_order_acquire))
+        return {};
+    std::vector<uint64_t> taken(bitmap_words(m_size));
+    for (uint64_t w = 0; w < taken.size(); ++w)
+        taken[w] = m_host_dirty[w].exchange(0, std::memory_order_relaxed);
     return taken;
 }
 

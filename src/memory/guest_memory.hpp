@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <atomic>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <type_traits>
 #include <vector>
@@ -96,11 +98,12 @@ public:
     // Returns whether a page of this RAM was lost since the last call.
     bool take_lost_pages();
 
-    // Live migration (migration/sender.hpp): KVM's dirty log sees only the
-    // guest's own writes, not the monitor's (device data, boot-page
+    // Live migration (monitor/vm_migrate.hpp): KVM's dirty log sees only
+    // the guest's own writes, not the monitor's (device data, boot-page
     // fields). While tracking, every range span() hands out is marked, one
-    // bit per page: reads too, a superset is safe. One thread (the vCPU's)
-    // marks and takes.
+    // bit per page: reads too, a superset is safe. Any vCPU thread may mark
+    // (atomically); the bitmap, once made, lives as long as this memory, so
+    // a mark racing the end of tracking never touches freed memory.
     void track_host_writes(bool on);
     void note_host_write(uint64_t gpa, uint64_t len) const;
     // The pages marked since the last call (bit p of word p / 64), cleared.
@@ -114,7 +117,8 @@ private:
     int m_guard = -1;  // SIGBUS guard slot, or -1
     std::vector<Range> m_file_ranges;  // map_file()
     bool m_from_snapshot = false;
-    mutable std::vector<uint64_t> m_host_dirty;  // track_host_writes(): empty when off
+    std::unique_ptr<std::atomic<uint64_t>[]> m_host_dirty;  // track_host_writes(): made on first use
+    std::atomic<bool> m_tracking{false};
 };
 
 }  // namespace lightvm

@@ -163,6 +163,9 @@ Result<Migration::Bitmap> Migration::collect_from_vcpu() {
 Result<Migration::Bitmap> Migration::collect(VmState& s) {
     Bitmap bits = s.mem.take_host_writes();
     bits.resize((m_pages + 63) / 64, 0);
+    m_host_ever.resize(bits.size(), 0);
+    for (size_t w = 0; w < bits.size(); ++w)
+        m_host_ever[w] |= bits[w];
     std::vector<uint64_t> log;
     for (const auto& r : s.ram->regions()) {
         log.assign((r.size / kPage + 63) / 64, 0);
@@ -208,7 +211,7 @@ Result<void> Migration::send_pages(const Bitmap& pages, bool skip_zero, uint64_t
     return {};
 }
 
-Migration::Step Migration::service(VmState& s, Interrupts& irq, Outcome& outcome) {
+Migration::Step Migration::service(VmState& s, Interrupts& irq, Outcome& outcome, Smp* smp) {
     std::unique_lock lock(m_mu);
     if (m_failed) {
         std::string why = m_error;
@@ -217,12 +220,19 @@ Migration::Step Migration::service(VmState& s, Interrupts& irq, Outcome& outcome
     }
     if (m_want_final) {
         lock.unlock();
-        return finish(s, irq, outcome);
+        return finish(s, irq, outcome, smp);
     }
     if (m_want_collect) {
         m_want_collect = false;
         lock.unlock();
+        // Other vCPUs handle their exits under this lock: none is half way
+        // through a device write while the marks are taken.
+        std::unique_lock<std::mutex> exits;
+        if (smp)
+            exits = std::unique_lock(smp->exits());
         auto dirty = collect(s);
+        if (exits)
+            exits.unlock();
         if (!dirty)
             return fail(s, Step::Failed, dirty.error().to_string());
         lock.lock();
@@ -246,21 +256,24 @@ Migration::Step Migration::fail(VmState& s, Step step, std::string why) {
 
 // The guest is stopped from here until the target runs it (the downtime):
 // the last dirty pages, the state, then the hand-over.
-Migration::Step Migration::finish(VmState& s, Interrupts& irq, Outcome& outcome) {
+Migration::Step Migration::finish(VmState& s, Interrupts& irq, Outcome& outcome, Smp* smp) {
     const uint64_t stopped = monotonic_ns();
     m_thread.join();
+    Quiesced others(smp);  // every vCPU stopped until the hand-over is over
+    if (auto quiet = others.begin(); !quiet)
+        return fail(s, Step::Failed, quiet.error().to_string());
     m_report.precopy_ns = stopped - m_started_ns;
     auto dirty = collect(s);
     if (!dirty)
         return fail(s, Step::Failed, dirty.error().to_string());
-    for (size_t w = 0; w < dirty->size() && w < m_carry.size(); ++w)
-        (*dirty)[w] |= m_carry[w];
+    for (size_t w = 0; w < dirty->size(); ++w)
+        (*dirty)[w] |= (w < m_carry.size() ? m_carry[w] : 0) | (w < m_host_ever.size() ? m_host_ever[w] : 0);
     uint64_t final_bytes = 0;
     if (auto sent = send_pages(*dirty, false, final_bytes); !sent)
         return fail(s, Step::Failed, sent.error().to_string());
     m_report.bytes += final_bytes;
     m_report.final_bytes = final_bytes;
-    auto snap = capture_state(s, irq, outcome);
+    auto snap = capture_state(s, irq, outcome, smp);
     if (!snap)
         return fail(s, Step::Failed, snap.error().to_string());
     snap->mem_tag = boot_page_tag(s.mem);  // the target computes the extents
@@ -286,6 +299,8 @@ Migration::Step Migration::finish(VmState& s, Interrupts& irq, Outcome& outcome)
                         (text ? std::string("got a ") + migration::frame_name(reply->type) + " frame" : text.error().message));
     m_report.outcome = MigrationReport::Outcome::Migrated;
     m_report.target_reply = std::move(*text);
+    if (smp)
+        smp->finish();  // the other vCPUs end without running again here
     return Step::Migrated;
 }
 

@@ -8,7 +8,9 @@
 //
 // Threads: a sender thread does the pre-copy; everything that needs the
 // vCPU stopped between two exits (reading the dirty logs, the final
-// stop-and-copy) it asks of the vCPU thread, which does it in service().
+// stop-and-copy) it asks of vCPU 0's thread, which does it in service():
+// with several vCPUs under their exits lock, and the last phase with the
+// others held at a safe point (Quiesced).
 #pragma once
 
 #include <condition_variable>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "monitor/interrupts.hpp"
+#include "monitor/smp.hpp"
 #include "monitor/run_report.hpp"
 #include "monitor/vm_state.hpp"
 
@@ -40,7 +43,8 @@ public:
     // On the vCPU thread between two exits, when due(). Failed: the guest
     // goes on here (dirty logging off). Migrated: it runs on the target,
     // end this VM. Unknown: Go was sent but the target never confirmed.
-    Step service(VmState& s, Interrupts& irq, Outcome& outcome);
+    // `smp`: the other vCPUs (--cpus > 1), else null.
+    Step service(VmState& s, Interrupts& irq, Outcome& outcome, Smp* smp);
     const MigrationReport& report() const { return m_report; }
 
 private:
@@ -51,7 +55,7 @@ private:
     Result<Bitmap> collect_from_vcpu();  // sender thread: ask service() for the dirty pages
     Result<Bitmap> collect(VmState& s);  // vCPU thread: KVM's logs + the monitor's marks
     Result<void> send_pages(const Bitmap& pages, bool skip_zero, uint64_t& bytes);
-    Step finish(VmState& s, Interrupts& irq, Outcome& outcome);
+    Step finish(VmState& s, Interrupts& irq, Outcome& outcome, Smp* smp);
     Step fail(VmState& s, Step step, std::string why);
     void stop_sender();
 
@@ -66,6 +70,10 @@ private:
     bool m_want_collect = false, m_collected = false, m_want_final = false, m_failed = false, m_abort = false;
     Bitmap m_dirty;  // the last collection, for the sender
     Bitmap m_carry;  // dirty pages the sender left for the final phase
+    // Every page the monitor marked since the start, resent while the
+    // guest is stopped: another vCPU's thread may mark a page (span())
+    // and write it after a round took the mark; by then it is written.
+    Bitmap m_host_ever;
     std::string m_error;
     uint64_t m_started_ns = 0;
     MigrationReport m_report;

@@ -141,21 +141,20 @@ struct ActiveGuard {
 };
 
 // A live migration lightvmd asked for (docs/migration.md): the sender
-// starts now; the guest goes on meanwhile. One vCPU only: the monitor's
-// write marks are taken by vCPU 0's thread, which other vCPUs' exits
-// would race (docs/migration.md, "Limits").
+// starts now; the guest goes on meanwhile.
 void start_migration(VmState& s, int sock, Smp* smp, std::unique_ptr<Migration>& migration) {
     SaveSpec& spec = s.work->config.save;
-    Result<std::unique_ptr<Migration>> started =
-        smp && smp->started() > 0
-            ? make_error(ErrorKind::Unsupported, "migration",
-                         "this VM started " + std::to_string(1 + smp->started()) + " vCPUs; migration moves one (--cpus 1)")
-            : Migration::start(s, sock, [tid = pthread_self()] {
-                  // The sender asks for the vCPU thread: out of KVM_RUN or a
-                  // blocking host call (which retries: only a pause is pending).
-                  set_pause_requested(true);
-                  ::pthread_kill(tid, kKickSignal);
-              });
+    // The first pass's ranges are read with the other vCPUs' exits held:
+    // the same rule as every later collection.
+    std::unique_lock<std::mutex> exits;
+    if (smp)
+        exits = std::unique_lock(smp->exits());
+    auto started = Migration::start(s, sock, [tid = pthread_self()] {
+        // The sender asks for vCPU 0's thread: out of KVM_RUN or a blocking
+        // host call (which retries: only a pause is pending).
+        set_pause_requested(true);
+        ::pthread_kill(tid, kKickSignal);
+    });
     if (started) {
         migration = std::move(*started);
     } else if (spec.migrated) {
@@ -201,9 +200,9 @@ void save_on_demand(VmState& s, Interrupts& irq, RunReport& report, Smp* smp, st
 // What the migration's sender asked of the vCPU thread. Its end is told
 // to lightvmd; moved: this VM ends (status 0); unknown (Go sent, never
 // confirmed): frozen until lightvmd resumes or kills it.
-void serve_migration(VmState& s, Interrupts& irq, Outcome& outcome, std::unique_ptr<Migration>& migration) {
+void serve_migration(VmState& s, Interrupts& irq, Outcome& outcome, Smp* smp, std::unique_ptr<Migration>& migration) {
     set_pause_requested(false);
-    const Migration::Step step = migration->service(s, irq, outcome);
+    const Migration::Step step = migration->service(s, irq, outcome, smp);
     if (step == Migration::Step::Continue)
         return;
     if (s.work->config.save.migrated)
@@ -481,7 +480,7 @@ Result<RunReport> Vm::run() {
                 finished = outcome.finished;
             }
             if (!finished && migration && migration->due()) {
-                serve_migration(s, irq, outcome, migration);
+                serve_migration(s, irq, outcome, others, migration);
                 finished = outcome.finished;
             }
             if (!finished && g_save_due.exchange(false)) {

@@ -157,33 +157,6 @@ SmpCpuState from_saved(const snapshot::VcpuMonitor& m) {
     return st;
 }
 
-// The other vCPUs held at a safe point while a save reads the VM, let go
-// on every way out of it.
-class Quiesced {
-public:
-    explicit Quiesced(Smp* smp) : m_smp(smp) {
-        if (smp)
-            m_lock = std::unique_lock(smp->exits(), std::defer_lock);
-    }
-    ~Quiesced() {
-        if (m_held)
-            m_smp->resume(m_lock);
-    }
-    Quiesced(const Quiesced&) = delete;
-    Quiesced& operator=(const Quiesced&) = delete;
-    Result<void> begin() {
-        if (!m_smp)
-            return {};
-        TRY(m_smp->quiesce(m_lock));
-        m_held = true;
-        return {};
-    }
-
-private:
-    Smp* m_smp;
-    std::unique_lock<std::mutex> m_lock;
-    bool m_held = false;
-};
 
 // vCPU 0 (its interrupts already in `snap`) and every other started one,
 // in id order; with --cpus > 1 the guest kernel's layout a restore needs
@@ -243,6 +216,24 @@ Result<std::vector<GuestMemory::Range>> candidate_ranges(const VmState& s) {
 uint64_t boot_page_tag(const GuestMemory& mem) {
     auto page = mem.span(abi::kBootInfoGpa, sizeof(abi::BootInfo));
     return page ? snapshot::fnv1a(*page) : 0;
+}
+
+Quiesced::Quiesced(Smp* smp) : m_smp(smp) {
+    if (smp)
+        m_lock = std::unique_lock(smp->exits(), std::defer_lock);
+}
+
+Quiesced::~Quiesced() {
+    if (m_held)
+        m_smp->resume(m_lock);
+}
+
+Result<void> Quiesced::begin() {
+    if (!m_smp)
+        return {};
+    TRY(m_smp->quiesce(m_lock));
+    m_held = true;
+    return {};
 }
 
 Result<snapshot::Snapshot> capture_state(VmState& s, Interrupts& irq, Outcome& outcome, Smp* smp) {

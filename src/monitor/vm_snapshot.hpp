@@ -2,6 +2,8 @@
 // monitor: the phases in shell.cpp, workload.cpp and vm_run.cpp call these.
 #pragma once
 
+#include <mutex>
+
 #include "monitor/interrupts.hpp"
 #include "monitor/run_report.hpp"
 #include "monitor/vm_state.hpp"
@@ -9,6 +11,23 @@
 namespace lightvm {
 
 class Smp;
+
+// The other vCPUs held at a safe point (Smp::quiesce, with its exits lock)
+// while a save or a migration's last phase reads the VM, let go on every
+// way out of it. Without `smp` (one vCPU) it holds nothing.
+class Quiesced {
+public:
+    explicit Quiesced(Smp* smp);
+    ~Quiesced();
+    Quiesced(const Quiesced&) = delete;
+    Quiesced& operator=(const Quiesced&) = delete;
+    Result<void> begin();
+
+private:
+    Smp* m_smp;
+    std::unique_lock<std::mutex> m_lock;
+    bool m_held = false;
+};
 
 // Between two KVM_RUNs, right after an Interrupted exit (no I/O half done):
 // writes config.save's memory file, then its state file. The VM is

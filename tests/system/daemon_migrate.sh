@@ -67,6 +67,21 @@ last=$(on tgt "$L" logs mig-d | tail -1)
 [ "$RC" -eq 0 ] && [ "$last" = "done ok pages=6144" ] && pass "a guest dirtying 200 MiB/s migrates with every page intact" ||
     fail "dirtying guest" "$(describe)" "$last"
 
+# --- two busy vCPUs: the other one is held at a safe point for the last phase ------
+run "$L" run -d --name mig-smp-full --cpus 2 "$G/smpcount.glibc" 60000
+run "$L" wait mig-smp-full
+SMP_ALL=$(log_of mig-smp-full)
+run "$L" run -d --name mig-smp --cpus 2 "$G/smpcount.glibc" 60000
+sleep 0.5
+run "$L" migrate mig-smp --to "127.0.0.1:$TP"
+expect "a VM computing on two vCPUs migrates" 0
+run env LIGHTVM_SOCKET="$T/tgt.sock" "$L" wait mig-smp
+if [ "$RC" -eq 0 ] && [ "$(log_of mig-smp)" = "start" ] && [ "$(log_of mig-smp; on tgt "$L" logs mig-smp)" = "$SMP_ALL" ]; then
+    pass "... moved mid-computation, both threads finish there exactly as an uninterrupted run"
+else
+    fail "two-vCPU migration" "here: $(log_of mig-smp)" "there: $(on tgt "$L" logs mig-smp)" "whole: $SMP_ALL"
+fi
+
 # --- the REST resource, and requests it refuses -----------------------------------
 run "$L" run -d --name mig-c -m 64M "$C" 16 60
 curl_api POST /v1/vms/mig-c/migrate "{\"to\":\"127.0.0.1:$TP\"}"
