@@ -148,6 +148,7 @@ std::vector<Vm::ShareRoot> Vm::share_roots() const {
 }
 void Vm::set_time_base(uint64_t ns) { m->time_base = ns; }
 void Vm::leave_teardown_to_exit() { m->leave_teardown = true; }
+void Vm::set_exec_channel(ExecChannel* channel) { m->exec = channel; }
 
 Result<Vm> Vm::create(const VmShape& shape, const ShellOptions& options) {
     if (shape.vcpus != 1)

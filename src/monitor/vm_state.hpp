@@ -65,6 +65,7 @@ struct VmState {
     std::optional<SystemDevice> system;
     std::optional<VcpuAccess> cpu;
     bool restored = false;  // guest RAM is a private mapping of a snapshot's memory file
+    ExecChannel* exec = nullptr;  // lightvm-oci exec (Vm::set_exec_channel)
 
     // Milestones, CLOCK_MONOTONIC ns (0: not reached).
     uint64_t time_base = 0;
