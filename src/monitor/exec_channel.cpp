@@ -31,7 +31,12 @@ void reply(int fd, ExecReplyKind kind, int32_t value) {
         return;
     ExecReply r{kind, value};
     // A client that went away must not stop (or SIGPIPE) the monitor.
-    (void)::send(fd, &r, sizeof r, MSG_NOSIGNAL | MSG_DONTWAIT);
+    // sendmsg/recvmsg: the calls the sandbox allows (send/recv are sendto/recvfrom).
+    iovec iov{&r, sizeof r};
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    (void)::sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 // The request a client sent: well-formed or refused with EINVAL. The
@@ -174,7 +179,11 @@ void ExecChannel::read_client(uint32_t id) {
         return;
     Client& c = it->second;
     int32_t sig = 0;
-    ssize_t n = ::recv(c.fd, &sig, sizeof sig, MSG_DONTWAIT);
+    iovec iov{&sig, sizeof sig};
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    ssize_t n = ::recvmsg(c.fd, &m, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     const bool gone = n <= 0;

@@ -2,11 +2,43 @@
 // container in its own lightvm micro-VM. Parses arguments and dispatches;
 // the work is in commands.cpp. docs/oci.md has the usage.
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
 #include <cstdio>
 #include <functional>
 
 #include "oci/commands.hpp"
 #include "oci/log.hpp"
+
+namespace {
+
+// As runc's: exec's options end at the container ID, and what follows is
+// the command (`exec ID sh -c 'exit 3'`: that -c is sh's, not --cap). A
+// "--" after the ID tells CLI11 so.
+void exec_args_end_at_id(std::vector<std::string>& args) {
+    static const std::set<std::string> with_value = {"-p", "--process", "--pid-file", "--console-socket", "--cwd",
+                                                     "-e", "--env", "-u", "--user", "--preserve-fds",
+                                                     "--process-label", "--apparmor", "-c", "--cap", "--cgroup",
+                                                     "--root", "--log", "--log-format", "--criu", "--rootless"};
+    auto it = std::find(args.begin(), args.end(), "exec");
+    if (it == args.end())
+        return;
+    for (++it; it != args.end(); ++it) {
+        if (*it == "--")
+            return;
+        if (it->size() > 1 && (*it)[0] == '-') {
+            if (with_value.count(*it) && it + 1 != args.end())
+                ++it;
+            continue;
+        }
+        args.insert(it + 1, "--");
+        return;
+    }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     using namespace lightvm::oci;
@@ -90,8 +122,11 @@ int main(int argc, char** argv) {
             };
         });
     }
+    std::vector<std::string> args(argv + 1, argv + argc);
+    exec_args_end_at_id(args);
+    std::reverse(args.begin(), args.end());  // CLI11 takes a vector in reverse
     try {
-        app.parse(argc, argv);
+        app.parse(args);
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0)
             return app.exit(e);
