@@ -53,23 +53,59 @@ bool well_formed(const std::vector<char>& msg) {
 
 }  // namespace
 
-Result<std::unique_ptr<ExecChannel>> ExecChannel::listen(const std::string& path) {
+namespace {
+
+// A socket's address for `path`. Paths past sun_path's 108 bytes (Docker's
+// state directories are longer) are reached through the directory:
+// /proc/self/fd/DIR/NAME, with DIR an O_PATH fd the caller keeps open
+// (*dir) until bind or connect is done.
+Result<sockaddr_un> address(const std::string& path, int* dir) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path)
-        return make_error(ErrorKind::BadInput, "exec socket " + path, "path too long");
-    std::memcpy(addr.sun_path, path.c_str(), path.size());
-    int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return sys_error("socket");
-    ::unlink(path.c_str());
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 16) != 0) {
-        auto e = sys_error("bind " + path);
-        ::close(fd);
-        return e;
+    std::string name = path;
+    if (path.size() >= sizeof addr.sun_path) {
+        const auto slash = path.rfind('/');
+        *dir = ::open(slash == std::string::npos ? "." : path.substr(0, slash).c_str(), O_PATH | O_CLOEXEC);
+        if (*dir < 0)
+            return sys_error("open " + path.substr(0, slash));
+        name = "/proc/self/fd/" + std::to_string(*dir) + "/" + path.substr(slash + 1);
+        if (name.size() >= sizeof addr.sun_path)
+            return make_error(ErrorKind::BadInput, "exec socket " + path, "name too long");
     }
+    std::memcpy(addr.sun_path, name.c_str(), name.size());
+    return addr;
+}
+
+// bind/listen or connect at `path`; the fd, or the error.
+Result<int> socket_at(const std::string& path, bool server) {
+    int dir = -1;
+    auto addr = address(path, &dir);
+    if (!addr)
+        return tl::unexpected(addr.error());
+    int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (server)
+        ::unlink(path.c_str());
+    const bool ok = fd >= 0 && (server ? ::bind(fd, reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) == 0 &&
+                                             ::listen(fd, 16) == 0
+                                       : ::connect(fd, reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) == 0);
+    const int err = errno;
+    if (dir >= 0)
+        ::close(dir);
+    if (ok)
+        return fd;
+    if (fd >= 0)
+        ::close(fd);
+    return sys_error(std::string(server ? "bind " : "connect ") + path, err);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ExecChannel>> ExecChannel::listen(const std::string& path) {
+    const int fd = TRY(socket_at(path, true));
     return std::unique_ptr<ExecChannel>(new ExecChannel(fd));
 }
+
+Result<int> ExecChannel::connect(const std::string& path) { return socket_at(path, false); }
 
 ExecChannel::~ExecChannel() {
     {

@@ -43,6 +43,8 @@ class ExecChannel {
 public:
     // Binds and listens at `path` (its directory must exist).
     static Result<std::unique_ptr<ExecChannel>> listen(const std::string& path);
+    // A client's connection (lightvm-oci exec). Long paths work for both.
+    static Result<int> connect(const std::string& path);
     ~ExecChannel();
     ExecChannel(const ExecChannel&) = delete;
     ExecChannel& operator=(const ExecChannel&) = delete;

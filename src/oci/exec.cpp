@@ -6,7 +6,6 @@
 // with three sockets for its stdio; the relay (exec_relay.hpp) is what the
 // caller watches.
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -15,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "monitor/exec_channel.hpp"
 #include "oci/commands.hpp"
 #include "oci/exec_relay.hpp"
 #include "oci/init.hpp"
@@ -117,22 +117,6 @@ Result<std::vector<char>> encode(const ContainerSpec& spec, const std::string& p
     return msg;
 }
 
-Result<int> connect_channel(const std::string& path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path)
-        return make_error(ErrorKind::BadInput, "exec socket " + path, "path too long");
-    std::memcpy(addr.sun_path, path.c_str(), path.size());
-    int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        auto e = sys_error("connect " + path);
-        if (fd >= 0)
-            ::close(fd);
-        return e;
-    }
-    return fd;
-}
-
 // Three socket pairs: ours (relay) and the guest's (sent to the monitor).
 Result<void> send_request(int control, const std::vector<char>& msg, RelayFds* ours) {
     int theirs[3];
@@ -200,7 +184,7 @@ Result<int> exec(const Global& g, const ExecOptions& o, const std::string& id) {
         return make_error(ErrorKind::BadInput, "exec", "process.terminal is true but no --console-socket was given");
     std::vector<char> msg = TRY(encode(*spec, path));
     RelayFds fds{};
-    fds.control = TRY(connect_channel(exec_socket_path(g.root, id)));
+    fds.control = TRY(ExecChannel::connect(exec_socket_path(g.root, id)));
     TRY(send_request(fds.control, msg, &fds));
     // process.terminal: the guest's stdio are sockets, the pseudo-terminal
     // is the relay's own (its master to the console socket), so line
