@@ -313,7 +313,7 @@ void request_exec_news() {
         g_forward.fetch_or(abi::kHostExecNews);
         set_pause_requested(false);
         v->set_immediate_exit(true);
-        request_tick();
+        request_tick(true);
     }
 }
 
