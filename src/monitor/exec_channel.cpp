@@ -293,6 +293,8 @@ int64_t ExecChannel::take(GuestMemory& mem, NetDevice* net, uint64_t buf, uint64
         std::memcpy(&r, item.request.data(), sizeof r);
         r.id = item.id;
         r.flags = 0;
+        if (!net)
+            close_all(item.stdio);  // adopt closes them on failure; here nobody would
         const int64_t err = net ? net->adopt(item.stdio, r.stdio) : -ENODEV;
         if (err < 0) {  // the fds are closed; the client hears why
             reply(client->second.fd, kExecRefused, static_cast<int32_t>(-err));
