@@ -385,8 +385,21 @@ expect_error "exec: unknown container" 1 "does not exist"
 sed 's/"terminal":false/"terminal":true/' "$T/proc.json" >"$T/tty.json"
 run "$OCI" --root "$R" exec --process "$T/tty.json" ex1
 expect_error "exec: a terminal needs --console-socket" 1 "no --console-socket"
+# Clients that break the protocol: garbage, a request without its fds, one
+# that connects and hangs up. Each is refused or dropped; the VM goes on.
+python3 - "$R/ex1/exec.sock" <<'PY'
+import socket, sys
+for payload in (b"garbage", b"\0" * 692, None):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sys.argv[1])
+    if payload is not None:
+        s.send(payload)
+        s.settimeout(5)
+        s.recv(8)
+    s.close()
+PY
 run "$OCI" --root "$R" exec ex1 sh -c 'exit 0'
-expect "exec: the VM is fine after all that" 0 ""
+expect "exec: the VM is fine after all that (garbage clients included)" 0 ""
 "$OCI" --root "$R" kill ex1 KILL
 for _ in $(seq 50); do "$OCI" --root "$R" state ex1 | grep -q '"status":"stopped"' && break; sleep 0.1; done
 run "$OCI" --root "$R" exec ex1 true
