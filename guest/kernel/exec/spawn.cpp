@@ -155,7 +155,7 @@ void start(abi::ExecRequest* r) {
     if (!strings_ok(*r) || new_process(r, &p) < 0) {
         for (uint32_t h : r->stdio)
             host_close(h);
-        exec_report_exit(r->id, (strings_ok(*r) ? 126 : 127) << 8);
+        exec_report_exit(r->id, 126 << 8);  // could not be started, as a shell's 126
         kmem_free(r, abi::kExecRequestMax);
         return;
     }
