@@ -29,7 +29,7 @@ struct ExecResult {
 };
 
 ExecResult exec_in(const std::string& sock, std::vector<std::string> argv, std::string input = "",
-                   int signal_after_output = 0) {
+                   int signal_after_output = 0, const std::string& cwd = "/tmp") {
     ExecResult r;
     const auto t0 = std::chrono::steady_clock::now();
     auto control = ExecChannel::connect(sock);
@@ -40,7 +40,7 @@ ExecResult exec_in(const std::string& sock, std::vector<std::string> argv, std::
     h.argc = static_cast<uint32_t>(argv.size());
     h.envc = 1;
     std::memcpy(h.path, kBusybox, std::strlen(kBusybox));
-    std::memcpy(h.cwd, "/tmp", 5);
+    std::memcpy(h.cwd, cwd.c_str(), cwd.size());
     std::string strings;
     for (auto& a : argv)
         strings.append(a).push_back('\0');
@@ -132,6 +132,7 @@ TEST_F(Exec, TheHostStartsProcessesInARunningGuest) {
         got.push_back(exec_in(sock, {"sh", "-c", "echo up; sleep 30"}, "", SIGTERM));
         got.push_back(exec_in(sock, {"/no/such/program"}));
         got.push_back(exec_in(sock, {"sh", "-c", "ps -o pid,args"}));
+        got.push_back(exec_in(sock, {"true"}, "", 0, "/no/such/dir"));
         for (int i = 0; i < 5; ++i)
             got.push_back(exec_in(sock, {"true"}));
         request_stop(SIGTERM);  // the VM's sleep is not the point
@@ -141,7 +142,7 @@ TEST_F(Exec, TheHostStartsProcessesInARunningGuest) {
     ::unlink(sock.c_str());
     ASSERT_TRUE(report) << report.error().to_string();
     EXPECT_EQ(report->outcome.status, 128 + SIGTERM) << read_back(out.get());
-    ASSERT_EQ(got.size(), 10u);
+    ASSERT_EQ(got.size(), 11u);
     EXPECT_EQ(got[0].out, "from-the-host /tmp\n");
     EXPECT_EQ(got[0].err, "to stderr\n");
     EXPECT_EQ(got[0].status, 5 << 8);
@@ -153,8 +154,9 @@ TEST_F(Exec, TheHostStartsProcessesInARunningGuest) {
     // A process of its own: a new pid, beside the first process (sleep 5).
     EXPECT_NE(got[4].out.find("sleep 5"), std::string::npos) << got[4].out;
     EXPECT_NE(got[4].out.find("ps -o pid,args"), std::string::npos) << got[4].out;
+    EXPECT_EQ(got[5].status, 126 << 8);  // no such working directory: not started
     double best = 1e9;
-    for (size_t i = 5; i < got.size(); ++i) {
+    for (size_t i = 6; i < got.size(); ++i) {
         EXPECT_EQ(got[i].status, 0);
         best = std::min(best, got[i].ms);
     }

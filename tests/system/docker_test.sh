@@ -202,6 +202,11 @@ else
 fi
 case "$LV_OUT" in *"executable file not found"*) pass "docker exec of a missing command: the error names it" ;;
     *) fail "docker exec of a missing command: the error names it" "$LV_OUT" ;; esac
+run "${D[@]}" exec -w /no/such/dir exec-lightvm true
+LV_RC=$RC
+run "${D[@]}" exec -w /no/such/dir exec-runc true
+[ "$LV_RC" = "$RC" ] && pass "docker exec -w of a missing directory: exit code $RC, as with runc" ||
+    fail "docker exec -w of a missing directory: exit code as with runc" "lightvm $LV_RC, runc $RC ($OUT)"
 if command -v script >/dev/null; then
     run script -qec "${D[*]} exec -t exec-lightvm sh -c 'echo on a terminal; exit 4'" /dev/null
     if [ "$RC" -eq 4 ] && grep -q "on a terminal" "$T/out"; then pass "docker exec -t: output and exit code 4";

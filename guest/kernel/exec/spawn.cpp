@@ -3,6 +3,8 @@
 #include "kernel/errno.hpp"
 #include "kernel/exec/loader.hpp"
 #include "kernel/fs/fd_table.hpp"
+#include "kernel/fs/kernel_open.hpp"
+#include "kernel/fs/open_file.hpp"
 #include "kernel/fs/vfs.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
@@ -205,6 +207,17 @@ bool install_stdio(const abi::ExecRequest& r) {
     return ok;
 }
 
+// The working directory must exist and be one (runc's exec fails its chdir
+// otherwise): opened once to see.
+long enter_cwd(const char* cwd) {
+    OpenFile* f;
+    if (long r = kernel_open(cwd, &f); r < 0)
+        return r;
+    const bool dir = f->kind == FileKind::HostDir || f->kind == FileKind::TmpDir || f->kind == FileKind::SynthDir;
+    file_put(f);
+    return dir ? vfs_set_cwd(cwd, strlen(cwd)) : -err::kNotDir;
+}
+
 }  // namespace
 
 void exec_news() {
@@ -222,11 +235,11 @@ void exec_serve() {
 void exec_spawned_start(void* request) {
     auto* r = static_cast<abi::ExecRequest*>(request);
     fpu_exec();  // Linux's initial FPU state, not the last task's
-    long err = install_stdio(*r) ? 0 : -err::kNoMem;
-    if (!err)
-        err = vfs_set_cwd(r->cwd, strlen(r->cwd));
-    if (!err)
-        err = exec_from_kernel(r->path, reinterpret_cast<const char*>(r + 1), r->strings_len, r->argc, r->envc);
+    if (!install_stdio(*r) || enter_cwd(r->cwd) < 0) {
+        kmem_free(r, abi::kExecRequestMax);
+        process_exit(126);  // could not be started (runc: its chdir failed)
+    }
+    long err = exec_from_kernel(r->path, reinterpret_cast<const char*>(r + 1), r->strings_len, r->argc, r->envc);
     kmem_free(r, abi::kExecRequestMax);
     if (err)  // as a shell reports it: not found 127, found but not runnable 126
         process_exit(err == -err::kNoEnt || err == -err::kNotDir ? 127 : 126);
