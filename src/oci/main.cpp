@@ -99,11 +99,12 @@ int main(int argc, char** argv) {
     exec->add_option("--console-socket", eo.console_socket, "Unix socket that receives the terminal's master fd");
     exec->add_flag("-t,--tty", eo.tty, "A pseudo-terminal (without --process)");
     exec->add_option("--cwd", eo.cwd, "Working directory (without --process)");
-    exec->add_option("-e,--env", eo.env, "K=V (repeatable; without --process)");
+    exec->add_option("-e,--env", eo.env, "K=V (repeatable; without --process)")->allow_extra_args(false);
     exec->add_option("-u,--user", eo.user, "UID[:GID] (without --process)");
     exec->add_option("--preserve-fds", ignored, "Accepted for runc compatibility (no extra fds reach the guest)");
     exec->add_flag("--no-new-privs", flag, "Accepted for runc compatibility");
-    exec->add_option("--process-label,--apparmor,-c,--cap,--cgroup", ignored_args, "Accepted for runc compatibility");
+    exec->add_option("--process-label,--apparmor,-c,--cap,--cgroup", ignored_args, "Accepted for runc compatibility")
+        ->allow_extra_args(false);
     exec->add_option("id", id, "Container ID")->required();
     exec->add_option("args", eo.args, "Command and arguments (without --process)");
     exec->callback([&] { action = [&] { return cmd_exec(g, eo, id); }; });

@@ -333,6 +333,8 @@ bar
 run "$OCI" --root "$R" exec ex1 sh -c 'echo $$; ps -o pid,ppid,comm | grep -c sleep'
 case "$OUT" in 1[0-9]*|[2-9]*) pass "exec: a new pid in the VM, the container's process untouched" ;;
     *) fail "exec: a new pid in the VM" "$(describe)" ;; esac
+run "$OCI" --root "$R" exec -e A=1 --cap CAP_CHOWN ex1 sh -c 'echo $A'
+expect "exec: one --env value each, the ID right after" 0 "1"
 cat >"$T/proc.json" <<JSON
 {"terminal":false,"user":{"uid":5,"gid":6,"additionalGids":[7]},"args":["sh","-c","echo \$0 \$X; pwd; id -G; exit 4","zero"],
  "env":["PATH=/bin","X=from-process-json"],"cwd":"/work"}
