@@ -276,12 +276,16 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         return make_error(ErrorKind::BadInput, "--save-at-ready", "needs --save PATH");
     if (run.config.save.at_ready && !save_after.empty())
         return make_error(ErrorKind::BadInput, "--save-at-ready", "not with --save-after (one or the other decides when)");
-    if (!run.save_path.empty() || !run.config.restore_path.empty()) {
+    // -d with --save: lightvmd opens the files and the VM saves itself
+    // there (at its ready mark or after its time).
+    const bool daemon_save = (run.detach || create) && run.config.restore_path.empty() &&
+                             (run.config.save.at_ready || !save_after.empty());
+    if ((!run.save_path.empty() || !run.config.restore_path.empty()) && !daemon_save) {
         // The files and the VM's state stay in this process.
         run.no_daemon = true;
         if (run.detach || create)
             return make_error(ErrorKind::BadInput, run.save_path.empty() ? "--restore" : "--save",
-                              "not with -d or create (through lightvmd: lightvm snapshot create|restore)");
+                              "with -d or create only with --save-at-ready or --save-after (else: lightvm snapshot create|restore)");
     }
     if (!run.config.restore_path.empty()) {
         // Everything the VM was started with is in the snapshot.

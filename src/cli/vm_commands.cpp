@@ -19,7 +19,8 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kCommands[] = {"start", "wait",   "ps",   "logs",   "stop",  "kill",     "rm",   "inspect",
-                                          "pause", "resume", "pool", "events", "stats", "snapshot", "clone"};
+                                          "pause", "resume", "pool", "events", "stats", "snapshot", "clone",
+                                          "migrate"};
 
 std::string socket_or_default(const std::string& s) { return s.empty() ? daemon::default_socket_path() : s; }
 
@@ -98,6 +99,10 @@ int ps(const std::string& socket, bool all, bool as_json, bool quiet) {
             app += " " + a.get<std::string>();
         if (app.empty() && v.contains("restored_from"))
             app = "restored from " + v.value("restored_from", "");
+        if (app.empty() && v.contains("migrated_from"))
+            app = "migrated in from " + v.value("migrated_from", "").substr(0, 12);
+        if (v.contains("migrated_to"))
+            app = "migrated to " + v.value("migrated_to", "") + ": " + app;
         if (app.size() > 60)
             app = app.substr(0, 57) + "...";
         std::printf("%-12s  %-16s  %-24s  %-8s  %s\n", id.substr(0, 12).c_str(), v.value("name", "").c_str(),
@@ -209,6 +214,24 @@ int snapshot_create(const std::string& socket, const std::string& ref, const std
         std::printf("%s\n", j->dump(2).c_str());
     else
         std::printf("%s\n", j->value("path", "").c_str());
+    return 0;
+}
+
+// `lightvm migrate VM --to HOST:PORT`: prints where it went and what the
+// move cost (docs/migration.md).
+int migrate(const std::string& socket, const std::string& ref, const std::string& to, bool as_json) {
+    auto j = call(socket, "POST", vm_path(ref, "migrate"), json{{"to", to}}.dump());
+    if (!j)
+        return 1;
+    if (as_json) {
+        std::printf("%s\n", j->dump(2).c_str());
+        return 0;
+    }
+    auto ms = [&](const char* key) { return static_cast<double>(j->value(key, uint64_t{0})) / 1e6; };
+    std::printf("migrated %s to %s as %s: total %.1f ms, downtime %.2f ms, %.1f MiB sent in %llu rounds\n",
+                ref.c_str(), to.c_str(), j->value("target_id", "").substr(0, 12).c_str(), ms("total_ns"),
+                ms("downtime_ns"), static_cast<double>(j->value("bytes", uint64_t{0})) / (1 << 20),
+                static_cast<unsigned long long>(j->value("rounds", uint64_t{0})) + 1);
     return 0;
 }
 
@@ -329,6 +352,14 @@ int vm_command_main(int argc, char** argv) {
     auto* clone_cmd = app.add_subcommand("clone", "Start N VMs from one snapshot (each reseeded); prints their IDs");
     add_restore_options(clone_cmd);
     clone_cmd->add_option("-n,--count", count, "How many (default 1)")->type_name("N")->check(CLI::Range(1u, 4096u));
+    auto* migrate_cmd = app.add_subcommand("migrate", "Live-migrate a running VM to another lightvmd");
+    std::string migrate_ref, migrate_to;
+    migrate_cmd->add_option("--socket", socket, "lightvmd's socket")->type_name("PATH");
+    migrate_cmd->add_option("--to", migrate_to, "HOST:PORT of a lightvmd started with --migrate-listen")
+        ->type_name("HOST:PORT")
+        ->required();
+    migrate_cmd->add_flag("--json", as_json, "JSON output (times in ns, bytes, rounds)");
+    migrate_cmd->add_option("VM", migrate_ref, "VM ID, prefix or name")->required();
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
@@ -349,6 +380,8 @@ int vm_command_main(int argc, char** argv) {
         return stats(socket, as_json);
     if (events_cmd->parsed())
         return events(socket, since, events_timeout, as_json);
+    if (migrate_cmd->parsed())
+        return migrate(socket, migrate_ref, migrate_to, as_json);
     if (snap_create->parsed())
         return snapshot_create(socket, snap_ref, path, stop_after, as_json);
     if (snap_restore->parsed())
@@ -452,6 +485,14 @@ int create_through_daemon(const RunCommand& cmd) {
         req["name"] = cmd.name;
     if (cmd.auto_remove)
         req["rm"] = true;
+    if (!cmd.save_path.empty()) {
+        json save = {{"path", absolute_path(cmd.save_path)}, {"stop", c.save.stop}};
+        if (c.save.at_ready)
+            save["at_ready"] = true;
+        else
+            save["after"] = c.save.after_seconds;
+        req["save"] = std::move(save);
+    }
     auto j = call(socket_or_default(cmd.socket), "POST", cmd.create_only ? "/v1/vms" : "/v1/vms?start=1", req.dump());
     if (!j)
         return 125;

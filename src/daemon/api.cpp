@@ -151,6 +151,9 @@ void install_routes(httplib::Server& s, Daemon& d) {
     s.Post(R"(/v1/vms/([^/]+)/resume)", [&d](const httplib::Request& req, httplib::Response& res) {
         reply(res, d.pause(req.matches[1], false));
     });
+    s.Post(R"(/v1/vms/([^/]+)/migrate)", [&d](const httplib::Request& req, httplib::Response& res) {
+        reply(res, d.migrate(req.matches[1], req.body), 200);
+    });
     s.Post(R"(/v1/vms/([^/]+)/snapshot)", [&d](const httplib::Request& req, httplib::Response& res) {
         reply(res, d.snapshot(req.matches[1], req.body), 201);
     });

@@ -140,8 +140,12 @@ json Daemon::to_json(const VmRecord& vm) const {
         j["start_to_loaded_ns"] = vm.start_to_loaded_ns;
     if (vm.start_to_sent_ns)
         j["start_to_sent_ns"] = vm.start_to_sent_ns;
-    if (!c.restore_path.empty())
+    if (!c.restore_path.empty() && !c.restore_migrated)
         j["restored_from"] = c.restore_path;
+    if (!vm.migrated_to.empty())
+        j["migrated_to"] = vm.migrated_to;
+    if (!vm.migrated_from.empty())
+        j["migrated_from"] = vm.migrated_from;
     if (vm.snapshots)
         j["snapshots"] = vm.snapshots;
     if (vm.adopted)
@@ -212,7 +216,7 @@ ApiResult<json> Daemon::create(std::string_view body, bool start_now) {
     return json{{"id", vm->id}};
 }
 
-ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns) {
+ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns, bool hold, std::optional<Shell> taken) {
     std::shared_ptr<VmRecord> vm;
     {
         std::lock_guard lock(m_mu);
@@ -235,22 +239,42 @@ ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns) {
         finish(*vm, 125, 0, "cannot open the VM's files: " + std::string(std::strerror(errno)));
         return api_error(503, vm->error);
     }
-    auto shell = TRY(launch(vm, request_ns, {devnull.get(), log.get(), log.get(), dir.get(), report.get()},
-                            json{{"detached", true}, {"log_max", m_opt.log_max_bytes}}));
+    std::vector<int> fds = {devnull.get(), log.get(), log.get(), dir.get(), report.get()};
+    // "save": the VM saves itself into PATH.part and PATH.mem.part, renamed
+    // into place when it says it saved (self_saved).
+    UniqueFd save_state, save_mem;
+    if (const std::string& path = vm->request.save_path; !path.empty()) {
+        save_state = UniqueFd(::open((path + ".part").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+        save_mem = UniqueFd(::open((path + ".mem.part").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+        if (!save_state.valid() || !save_mem.valid()) {
+            const std::string why = path + ".part: " + std::strerror(errno);
+            ::unlink((path + ".part").c_str());
+            std::lock_guard lock(m_mu);
+            finish(*vm, 125, 0, "save: " + why);
+            return api_error(400, "save: " + why);
+        }
+        fds.push_back(save_state.get());
+        fds.push_back(save_mem.get());
+        std::lock_guard lock(m_mu);
+        vm->self_save_pending = true;
+    }
+    auto shell = TRY(launch(vm, request_ns, fds,
+                            json{{"detached", true}, {"log_max", m_opt.log_max_bytes}, {"hold", hold}},
+                            std::move(taken)));
     m_supervisors++;
     std::thread([this, vm, s = std::move(shell)]() mutable { supervise(vm, std::move(s)); }).detach();
     return json{{"id", vm->id}, {"pooled", vm->pooled}};
 }
 
 ApiResult<Shell> Daemon::launch(const std::shared_ptr<VmRecord>& vm, uint64_t request_ns, const std::vector<int>& fds,
-                                const json& extra) {
+                                const json& extra, std::optional<Shell> taken) {
     auto fail = [&](const std::string& why, int status) -> ApiResult<Shell> {
         std::lock_guard lock(m_mu);
         m_start_failures++;
         finish(*vm, status, 0, why);
         return api_error(status == 125 ? 500 : 400, why);
     };
-    auto shell = m_pool.take(vm->request.config.mem_size);
+    auto shell = taken ? Result<Shell>(std::move(*taken)) : m_pool.take(vm->request.config.mem_size);
     if (!shell)
         return fail(shell.error().to_string(), 125);
     json msg = extra;
@@ -295,6 +319,7 @@ void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell) {
         std::lock_guard lock(m_mu);
         vm->link_fd = shell.link.get();
     }
+    m_changed.notify_all();  // a migration's hand-over waits for the link
     json report;
     // The monitor closes the guest's stdio (its log is complete) before it
     // sends its report, and tears the VM down only after: the report is
@@ -305,9 +330,20 @@ void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell) {
         if (!msg || msg->eof)
             break;
         json j = json::parse(msg->text, nullptr, false);
-        if (j.is_object() && j.contains("saved")) {
+        if (j.is_object() && j.contains("saved") && j.value("self", false)) {
+            std::lock_guard lock(m_mu);
+            self_saved(*vm, j);
+        } else if (j.is_object() && j.contains("saved")) {
             std::lock_guard lock(m_mu);
             vm->save_reply = std::move(j);
+            m_changed.notify_all();
+        } else if (j.is_object() && j.contains("migrated")) {
+            std::lock_guard lock(m_mu);
+            if (j.value("migrated", false)) {
+                vm->migrated_to = vm->migrating_to;  // its monitor ends now, status 0
+                emit("migrated", *vm);
+            }
+            vm->migrate_reply = std::move(j);
             m_changed.notify_all();
         } else if (j.is_object()) {
             report = std::move(j);
@@ -370,6 +406,11 @@ void Daemon::collect(VmRecord& vm, const json& report, int ws) {
 
 // m_mu held.
 void Daemon::finish(VmRecord& vm, int status, int signal, const std::string& error) {
+    if (vm.self_save_pending) {  // it ended before its ready mark (or its timer)
+        vm.self_save_pending = false;
+        ::unlink((vm.request.save_path + ".part").c_str());
+        ::unlink((vm.request.save_path + ".mem.part").c_str());
+    }
     vm.state = VmState::Exited;
     vm.exit_status = status;
     vm.signal = signal;
@@ -444,6 +485,8 @@ ApiResult<json> Daemon::kill(const std::string& ref, int signal) {
 ApiResult<json> Daemon::pause(const std::string& ref, bool pause) {
     std::lock_guard lock(m_mu);
     auto vm = TRY(find(ref));
+    if (vm->migrating)
+        return api_error(409, "VM " + vm->id.substr(0, 12) + " is being migrated");
     VmState from = pause ? VmState::Running : VmState::Paused;
     if (vm->state != from || vm->pid <= 0)
         return api_error(409, "VM " + vm->id.substr(0, 12) + " is " +

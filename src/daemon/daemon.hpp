@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <tl/expected.hpp>
@@ -46,7 +47,13 @@ struct DaemonOptions {
     // MemAvailable is below min_free.
     double overcommit_ratio = 16;
     uint64_t min_free = 256ull << 20;
+    // Live migration (docs/migration.md): a hello must carry this secret
+    // (--migrate-secret FILE; empty: none asked), and this daemon's own
+    // migrations send it.
+    std::string migrate_secret;
 };
+
+struct Endpoint;
 
 enum class VmState { Created, Running, Paused, Exited };
 const char* state_name(VmState s);
@@ -73,6 +80,13 @@ struct VmRecord {
     bool saving = false;
     json save_reply;
     unsigned snapshots = 0;
+    // Live migration (daemon/migrate_out.cpp): one at a time, where to, the
+    // monitor's answer, and where it went once it moved.
+    bool migrating = false;
+    std::string migrating_to, migrated_to;
+    std::string migrated_from;  // the target's copy: the source's VM ID
+    bool self_save_pending = false;  // request.save_path's .part files exist, not yet renamed
+    json migrate_reply;
     // Restart recovery (daemon/recovery.cpp): what identifies the monitor
     // process and its log pipe again after lightvmd was restarted.
     uint64_t monitor_start = 0;     // /proc/PID/stat starttime: not a reused pid
@@ -104,7 +118,11 @@ public:
 
     // start_now: a start follows at once (POST /v1/vms?start=1).
     ApiResult<json> create(std::string_view body, bool start_now = false);
-    ApiResult<json> start(const std::string& ref, uint64_t request_ns);
+    // hold: a migration's target restores the VM and holds it before its
+    // first instruction until hand_over() says go (daemon/migrate_in.cpp).
+    // `shell`: one taken ahead (a migration's, already made fresh).
+    ApiResult<json> start(const std::string& ref, uint64_t request_ns, bool hold = false,
+                          std::optional<Shell> shell = std::nullopt);
     ApiResult<json> stop(const std::string& ref, double grace_seconds);
     ApiResult<json> kill(const std::string& ref, int signal);
     ApiResult<json> pause(const std::string& ref, bool pause);
@@ -117,6 +135,11 @@ public:
     // POST /v1/vms/REF/snapshot: save a running or paused VM into PATH and
     // PATH.mem (body {"path", "stop"}); the VM goes on unless stop.
     ApiResult<json> snapshot(const std::string& ref, std::string_view body);
+    // POST /v1/vms/REF/migrate {"to": "HOST:PORT"}: live-migrate a running
+    // VM to the lightvmd listening there (daemon/migrate_out.cpp).
+    ApiResult<json> migrate(const std::string& ref, std::string_view body);
+    // --migrate-listen: accept migrations on a thread of their own.
+    Result<void> listen_migrations(const std::string& at);
     std::string metrics();
     // Events after sequence number `since`, waiting up to `timeout_s` for
     // the first one (long poll).
@@ -141,7 +164,7 @@ private:
     // stdin, stdout, stderr[, cwd]) and waits until the app is loaded.
     // On failure the VM is exited with the reason.
     ApiResult<Shell> launch(const std::shared_ptr<VmRecord>& vm, uint64_t request_ns, const std::vector<int>& fds,
-                            const json& extra);
+                            const json& extra, std::optional<Shell> taken = std::nullopt);
     // The end of a VM: its monitor's report (or its absence) and wait status.
     void collect(VmRecord& vm, const json& report, int wait_status);  // m_mu held
     void emit(const char* type, const VmRecord& vm);                 // m_mu held
@@ -155,6 +178,15 @@ private:
     void persist(const VmRecord& vm);  // m_mu held
     void recover();
     void supervise_adopted(std::shared_ptr<VmRecord> vm, UniqueFd pidfd);
+    // A save the VM made itself: its files renamed into place (or removed).
+    void self_saved(VmRecord& vm, const json& reply);  // m_mu held
+    // Live migration: the source's part after its checks, and the target's
+    // per connection (daemon/migrate_out.cpp, migrate_in.cpp).
+    ApiResult<json> migrate_to(const std::shared_ptr<VmRecord>& vm, const Endpoint& to, const std::string& to_text,
+                               uint64_t t0);
+    void serve_migration(UniqueFd sock);
+    Result<void> receive_migration(int sock);
+    Result<void> hand_over(int sock, const std::shared_ptr<VmRecord>& vm);
 
     DaemonOptions m_opt;
     Pool m_pool;

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "daemon/api.hpp"
@@ -33,6 +34,20 @@ Result<UniqueFd> listen_run_socket(const std::string& path) {
     if (rc < 0 || ::listen(fd.get(), 512) < 0)
         return sys_error("listen on " + path);
     return fd;
+}
+
+// --migrate-secret FILE: its first line, which must not be empty.
+Result<std::string> read_secret(const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    if (!in)
+        return make_error(ErrorKind::NotFound, path, "cannot read it");
+    std::getline(in, line);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+        line.pop_back();
+    if (line.size() < 16)
+        return make_error(ErrorKind::BadInput, path, "the secret must be at least 16 characters");
+    return line;
 }
 
 // One thread per `lightvm run` connection, for as long as its VM runs.
@@ -110,6 +125,11 @@ int main(int argc, char** argv) {
                    "Guest memory of all live VMs may add up to this many times MemTotal")
         ->check(CLI::Range(0.01, 1e6))
         ->capture_default_str();
+    std::string migrate_listen, migrate_secret_file;
+    app.add_option("--migrate-listen", migrate_listen,
+                   "Accept live migrations on HOST:PORT (TCP, unencrypted: a trusted network only)");
+    app.add_option("--migrate-secret", migrate_secret_file,
+                   "File with a secret that migrations to and from this daemon must carry");
     std::string min_free = "256M";
     app.add_option("--min-free", min_free, "Refuse new VMs while MemAvailable is below this")->capture_default_str();
     try {
@@ -132,6 +152,14 @@ int main(int argc, char** argv) {
         return 2;
     }
     opt.min_free = *free_size;
+    if (!migrate_secret_file.empty()) {
+        auto secret = read_secret(migrate_secret_file);
+        if (!secret) {
+            std::fprintf(stderr, "lightvmd: --migrate-secret: %s\n", secret.error().to_string().c_str());
+            return 2;
+        }
+        opt.migrate_secret = std::move(*secret);
+    }
     if (run_socket_path(socket_path).size() >= sizeof(sockaddr_un::sun_path)) {
         std::fprintf(stderr, "lightvmd: --socket: path too long\n");
         return 2;
@@ -181,6 +209,12 @@ int main(int argc, char** argv) {
         return 1;
     }
     std::thread([&daemon, fd = run_listener->get()] { serve_run_socket(daemon, fd); }).detach();
+    if (!migrate_listen.empty()) {
+        if (auto listening = daemon.listen_migrations(migrate_listen); !listening) {
+            std::fprintf(stderr, "lightvmd: %s\n", listening.error().to_string().c_str());
+            return 1;
+        }
+    }
     std::thread waiter([&] {
         int sig;
         sigwait(&set, &sig);

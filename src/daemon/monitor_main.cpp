@@ -6,7 +6,8 @@
 //
 //   monitor -> daemon  {"ready":true,"pid":N}           shell built
 //                      {"error":"...","exit_code":125}  shell failed
-//   daemon -> monitor  {"config":{...},"t0":NS[,"stdio_closed":[..]]}
+//   daemon -> monitor  [{"fresh":true}]                 a restore comes: unbooted shell now
+//                      {"config":{...},"t0":NS[,"stdio_closed":[..]]}
 //                      + stdin, stdout, stderr [+ cwd]   the workload
 //                      or {...,"detached":true,"log_max":N} + stdin,
 //                      the log file twice (stdout, stderr), the VM's
@@ -16,6 +17,13 @@
 //                      then save_signal() (link.hpp)   snapshot now
 //   monitor -> daemon  {"saved":true,"bytes":N,"save_ns":N}
 //                      | {"saved":false,"error":"..."}  after each save
+//                      (with "self":true: a save the VM made itself, into
+//                      the two extra files of its workload message)
+//   daemon -> monitor  {"migrate":{}} + the connection to the target,
+//                      then save_signal()              live migration
+//   monitor -> daemon  {"migrated":B,"outcome":"moved|failed|unknown",...}
+//   daemon -> monitor  {"go":true}      a held restore ("hold":true in
+//                                       the workload message) may run
 //                      {"status":N,"signal":N,...}      the guest's end
 #include <poll.h>
 #include <sys/prctl.h>
@@ -64,10 +72,55 @@ Result<SaveSpec::Demand> fetch_save() {
         return make_error(ErrorKind::BadInput, "snapshot", "no save request from lightvmd");
     auto msg = TRY(recv_message(kLinkFd));
     json j = json::parse(msg.text, nullptr, false);
+    if (!msg.eof && msg.fds.size() == 1 && j.is_object() && j.contains("migrate") && j["migrate"].is_object()) {
+        g_save_files = std::move(msg.fds);
+        return SaveSpec::Demand{-1, -1, false, g_save_files[0].get()};
+    }
     if (msg.eof || msg.fds.size() != 2 || !j.is_object() || !j.contains("save") || !j["save"].is_object())
         return make_error(ErrorKind::BadInput, "snapshot", "malformed save request");
     g_save_files = std::move(msg.fds);
     return SaveSpec::Demand{g_save_files[0].get(), g_save_files[1].get(), j["save"].value("stop", false)};
+}
+
+// A save the VM made itself (its create request's "save"): lightvmd
+// renames the files into place.
+void self_save_done(const Result<void>& saved, uint64_t bytes, uint64_t save_ns) {
+    json j = saved ? json{{"saved", true}, {"self", true}, {"bytes", bytes}, {"save_ns", save_ns}}
+                   : json{{"saved", false}, {"self", true}, {"error", saved.error().to_string()}};
+    std::string text = j.dump();
+    (void)!::write(kLinkFd, text.data(), text.size());  // one message; allowed inside the sandbox
+}
+
+// A live migration's end (docs/migration.md): lightvmd answers the
+// migrate request with it. The connection stays open until we exit (moved)
+// or until the next request replaces it.
+void migration_done(const MigrationReport& r) {
+    static const char* const kOutcome[] = {"moved", "failed", "unknown"};
+    json j = {{"migrated", r.outcome == MigrationReport::Outcome::Migrated},
+              {"outcome", kOutcome[static_cast<int>(r.outcome)]},
+              {"rounds", r.rounds},
+              {"bytes", r.bytes},
+              {"final_bytes", r.final_bytes},
+              {"precopy_ns", r.precopy_ns},
+              {"downtime_ns", r.downtime_ns}};
+    if (!r.error.empty())
+        j["error"] = r.error;
+    json target = json::parse(r.target_reply, nullptr, false);
+    if (target.is_object())
+        j["target"] = std::move(target);
+    if (r.outcome != MigrationReport::Outcome::Migrated)
+        g_save_files.clear();
+    std::string text = j.dump();
+    (void)!::write(kLinkFd, text.data(), text.size());  // one message; allowed inside the sandbox
+}
+
+// A migration's target holds its restored VM before the first instruction
+// until the source commits (lightvmd sends "go"), or drops it.
+void wait_for_go() {
+    auto msg = recv_message(kLinkFd);
+    json j = msg && !msg->eof ? json::parse(msg->text, nullptr, false) : json();
+    if (!j.is_object() || !j.value("go", false))
+        ::_exit(0);
 }
 
 void save_done(const Result<void>& saved, uint64_t bytes, uint64_t save_ns) {
@@ -120,13 +173,33 @@ int main(int argc, char** argv) {
         return 125;
 
     auto msg = recv_message(kLinkFd);
+    // A restore brings its own kernel, booted: it needs a shell that never
+    // ran. The booted one is torn down on a thread meanwhile (0.3-3.5 ms,
+    // docs/platform.md), joined before the sandbox so that no thread
+    // outlives it unconfined. {"fresh":true} asks for that now, ahead of
+    // the workload: a migration's target, while the pages still come.
+    std::thread teardown;
+    auto make_fresh = [&] {
+        if (!vm->booted())
+            return;
+        teardown = std::thread([old = std::move(*vm)]() mutable { (void)old; });
+        vm = Vm::create(VmShape{mem, 1});
+        if (!vm)
+            fail(vm.error());
+    };
+    if (msg && !msg->eof && json::parse(msg->text, nullptr, false).value("fresh", false)) {
+        make_fresh();
+        msg = recv_message(kLinkFd);
+    }
     if (!msg || msg->eof)
         return 0;  // pool drained or daemon gone: nothing to run
     ::prctl(PR_SET_PDEATHSIG, 0);
     json j = json::parse(msg->text, nullptr, false);
     const bool detached = j.is_object() && j.value("detached", false);
+    // A background VM that saves itself ("save" in its create request)
+    // also gets the two files: fds 5 and 6.
     if (j.is_discarded() || !j.is_object() ||
-        (detached ? msg->fds.size() != 5 : msg->fds.size() != 3 && msg->fds.size() != 4))
+        (detached ? msg->fds.size() != 5 && msg->fds.size() != 7 : msg->fds.size() != 3 && msg->fds.size() != 4))
         fail(Error{ErrorKind::BadInput, 0, "monitor", "malformed workload message"});
     // A background VM outlives a lightvmd restart (daemon/recovery.cpp): we
     // write its log ourselves (stdout and stderr are output.log, rotated
@@ -142,17 +215,8 @@ int main(int argc, char** argv) {
     auto config = config_from_json(j["config"]);
     if (!config)
         fail(config.error());
-    // A restore brings its own kernel, booted: it needs a shell that never
-    // ran. The booted one is torn down on a thread meanwhile (0.3-3.5 ms,
-    // docs/platform.md), joined before the sandbox so that no thread
-    // outlives it unconfined.
-    std::thread teardown;
-    if (!config->restore_path.empty() && vm->booted()) {
-        teardown = std::thread([old = std::move(*vm)]() mutable { (void)old; });
-        vm = Vm::create(VmShape{mem, 1});
-        if (!vm)
-            fail(vm.error());
-    }
+    if (!config->restore_path.empty())
+        make_fresh();
     config->stdin_fd = msg->fds[0].get();
     config->stdout_fd = msg->fds[1].get();
     config->stderr_fd = msg->fds[2].get();
@@ -169,6 +233,12 @@ int main(int argc, char** argv) {
         j.contains("boot_id") && j["boot_id"].is_string() ? j["boot_id"].get<std::string>() : snapshot::host_boot_id();
     config->save.fetch = fetch_save;
     config->save.done = save_done;
+    config->save.migrated = migration_done;
+    if (detached && msg->fds.size() == 7 && (config->save.at_ready || config->save.after_seconds > 0)) {
+        config->save.state_fd = msg->fds[5].get();
+        config->save.mem_fd = msg->fds[6].get();
+        config->save.self_done = self_save_done;
+    }
     struct sigaction sa {};
     sa.sa_handler = on_save_signal;
     sigemptyset(&sa.sa_mask);
@@ -183,6 +253,8 @@ int main(int argc, char** argv) {
     if (auto loaded = vm->load(std::move(*work)); !loaded)
         fail(loaded.error());
     (void)send_message(kLinkFd, json{{"loaded", true}}.dump());
+    if (j.value("hold", false))
+        wait_for_go();
     // Every host resource this VM needs is open: confine the process before
     // the guest's first instruction, as `lightvm run` does (docs/security.md).
     sandbox::Policy policy;

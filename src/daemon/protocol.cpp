@@ -160,6 +160,31 @@ Result<void> check_name(std::string_view name) {
     return {};
 }
 
+// {"save": {"path": "/abs", "at_ready": true | "after": S, "stop": B}}
+Result<void> parse_save(const json& j, CreateRequest& req) {
+    auto it = j.find("save");
+    if (it == j.end())
+        return {};
+    if (!it->is_object())
+        return tl::unexpected(bad("save", "must be an object {path, at_ready | after, stop}"));
+    TRY(reject_unknown_fields(*it, {"path", "at_ready", "after", "stop"}, "save"));
+    req.save_path = TRY(get_string(*it, "path", true));
+    TRY(absolute(req.save_path, "save.path"));
+    if (req.save_path.back() == '/')
+        return tl::unexpected(bad("save.path", "must name a file"));
+    SaveSpec& s = req.config.save;
+    s.at_ready = TRY(get_bool(*it, "at_ready"));
+    s.stop = TRY(get_bool(*it, "stop"));
+    if (auto after = it->find("after"); after != it->end()) {
+        if (!after->is_number() || after->get<double>() <= 0 || after->get<double>() > 1e9)
+            return tl::unexpected(bad("save.after", "must be a number of seconds > 0"));
+        s.after_seconds = after->get<double>();
+    }
+    if (s.at_ready == (s.after_seconds > 0))
+        return tl::unexpected(bad("save", "needs exactly one of at_ready (true) and after (seconds)"));
+    return {};
+}
+
 Result<CreateRequest> parse_create_request(std::string_view body) {
     if (body.size() > kMaxBodyBytes)
         return tl::unexpected(bad("request", "body larger than " + std::to_string(kMaxBodyBytes) + " bytes"));
@@ -170,7 +195,7 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
         return tl::unexpected(bad("request", "body must be a JSON object"));
     TRY(reject_unknown_fields(j,
                               {"name", "app", "args", "env", "memory", "timeout", "shares", "disks", "workdir",
-                               "hostname", "rm", "pids", "cpus", "restore", "prefault", "user"},
+                               "hostname", "rm", "pids", "cpus", "restore", "prefault", "user", "save"},
                               "request"));
     CreateRequest req;
     req.name = TRY(get_string(j, "name", false));
@@ -182,6 +207,7 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
         return parse_restore_request(j, std::move(req));
     if (j.contains("prefault"))
         return tl::unexpected(bad("prefault", "only with restore"));
+    TRY(parse_save(j, req));
     c.app_path = TRY(get_string(j, "app", true));
     TRY(absolute(c.app_path, "app"));
     c.argv.push_back(c.app_path);
@@ -289,7 +315,11 @@ json config_to_json(const VmConfig& c) {
                 {"pids", c.max_procs},
                 {"cpus", c.cpus},
                 {"restore", c.restore_path},
-                {"prefault", c.restore_prefault}};
+                {"prefault", c.restore_prefault},
+                {"migrated", c.restore_migrated},
+                {"save_at_ready", c.save.at_ready},
+                {"save_after", c.save.after_seconds},
+                {"save_stop", c.save.stop}};
 }
 
 // The monitor and the run socket get this from a process of the same user;
@@ -347,6 +377,11 @@ Result<VmConfig> config_from_json(const json& j) {
         c.cpus = static_cast<uint32_t>(std::min<uint64_t>(it->get<uint64_t>(), UINT32_MAX));
     c.restore_path = str(j, "restore");
     c.restore_prefault = flag(j, "prefault");
+    c.restore_migrated = flag(j, "migrated");
+    c.save.at_ready = flag(j, "save_at_ready");
+    c.save.stop = flag(j, "save_stop");
+    if (auto it = j.find("save_after"); it != j.end() && it->is_number() && it->get<double>() > 0)
+        c.save.after_seconds = it->get<double>();
     return validate(std::move(c));
 }
 

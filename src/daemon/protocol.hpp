@@ -23,6 +23,10 @@ struct CreateRequest {
     std::string name;         // optional, unique; [A-Za-z0-9][A-Za-z0-9_.-]*
     bool auto_remove = false; // --rm: delete when it exits
     VmConfig config;          // validated
+    // "save": the VM saves itself into save_path and save_path.mem, at its
+    // ready mark or after a time (config.save says which, and whether it
+    // stops after); lightvmd renames the files into place.
+    std::string save_path;
 };
 
 // Parses and validates a create request body. Paths must be absolute (the

@@ -78,8 +78,8 @@ ApiResult<json> Daemon::snapshot(const std::string& ref, std::string_view body) 
         return api_error(409,
                          "VM " + short_id +
                              " was found again after a lightvmd restart: without its monitor link it cannot be saved");
-    if (vm->saving)
-        return api_error(409, "VM " + short_id + " is being saved already");
+    if (vm->saving || vm->migrating)
+        return api_error(409, "VM " + short_id + " is being saved or migrated already");
     if (vm->link_fd < 0)
         return api_error(409, "VM " + short_id + " is exiting");
     auto state_file = open_part(path);
@@ -133,6 +133,24 @@ ApiResult<json> Daemon::snapshot(const std::string& ref, std::string_view body) 
                 {"bytes", reply.value("bytes", uint64_t{0})},
                 {"save_ns", reply.value("save_ns", uint64_t{0})},
                 {"stopped", stop_after}};
+}
+
+// m_mu held. Memory first, the state file last, as for a requested save.
+void Daemon::self_saved(VmRecord& vm, const json& reply) {
+    if (!vm.self_save_pending)
+        return;
+    vm.self_save_pending = false;
+    const std::string& path = vm.request.save_path;
+    const bool ok = reply.value("saved", false) &&
+                    ::rename((path + ".mem.part").c_str(), (path + ".mem").c_str()) == 0 &&
+                    ::rename((path + ".part").c_str(), path.c_str()) == 0;
+    if (!ok) {
+        ::unlink((path + ".part").c_str());
+        ::unlink((path + ".mem.part").c_str());
+        return;
+    }
+    vm.snapshots++;
+    emit("saved", vm);
 }
 
 }  // namespace lightvm::daemon

@@ -18,7 +18,9 @@ uint64_t up(uint64_t v) { return (v + kAlign - 1) & ~(kAlign - 1); }
 Result<void> RamDevice::add(uint64_t gpa, uint64_t end) {
     if (end <= gpa)
         return {};
-    return m_register(m_next_slot++, gpa, end - gpa);
+    TRY(m_register(m_next_slot, gpa, end - gpa));
+    m_regions.push_back({m_next_slot++, gpa, end - gpa});
+    return {};
 }
 
 Result<void> RamDevice::boot(uint64_t low_end, uint64_t high_start) {
@@ -136,6 +138,7 @@ Result<void> RamDevice::release(uint64_t arg_gpa) {
         hc.result = -errno;  // the memory stays, as it was: nothing lost
     } else {
         m_released += hc.end - hc.start;
+        m_mem.note_host_write(hc.start, hc.end - hc.start);  // now zero: a migration resends it
     }
     return m_mem.write(arg_gpa, hc);
 }

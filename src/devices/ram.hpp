@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <vector>
 
 #include "common/result.hpp"
 #include "memory/guest_memory.hpp"
@@ -58,6 +59,13 @@ public:
     uint32_t slots() const { return m_next_slot; }
     uint64_t refused() const { return m_refused; }  // growths the host could not back
     uint64_t backed_bytes() const { return m_low_end + (m_mem.size() - m_high_start); }
+    // Every KVM memslot registered so far (a live migration turns on their
+    // dirty logs; migration/sender.hpp).
+    struct Region {
+        uint32_t slot;
+        uint64_t gpa, size;
+    };
+    const std::vector<Region>& regions() const { return m_regions; }
 
 private:
     Result<void> add(uint64_t gpa, uint64_t end);
@@ -72,6 +80,7 @@ private:
     uint64_t m_released = 0;
     uint64_t m_low_end = 0, m_high_start = 0;
     uint32_t m_next_slot = 0;
+    std::vector<Region> m_regions;
 };
 
 }  // namespace lightvm

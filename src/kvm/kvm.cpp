@@ -68,7 +68,9 @@ std::vector<unsigned long> run_loop_ioctls() {
     return {KVM_RUN,          KVM_GET_REGS,  KVM_SET_REGS,  KVM_GET_SREGS,         KVM_SET_SREGS, KVM_SET_USER_MEMORY_REGION,
             KVM_INTERRUPT,    kGetMsrs,      kGetXsave,     KVM_GET_VCPU_EVENTS,
             // A vCPU the guest starts (SMP) is created in the sandbox.
-            KVM_CREATE_VCPU,  kSetCpuid2,    kSetMsrs};
+            KVM_CREATE_VCPU,  kSetCpuid2,    kSetMsrs,
+            // A live migration's dirty log (migration/sender.hpp).
+            KVM_GET_DIRTY_LOG};
 }
 
 bool available(const char* path) {
@@ -121,6 +123,15 @@ Result<void> Vm::set_memory(uint32_t slot, uint64_t gpa, uint64_t size, void* ho
     region.userspace_addr = reinterpret_cast<uint64_t>(host);
     if (xioctl(m_fd.get(), KVM_SET_USER_MEMORY_REGION, &region) < 0)
         return sys_error("KVM_SET_USER_MEMORY_REGION");
+    return {};
+}
+
+Result<void> Vm::get_dirty_log(uint32_t slot, std::span<uint64_t> bitmap) {
+    kvm_dirty_log log{};
+    log.slot = slot;
+    log.dirty_bitmap = bitmap.data();
+    if (xioctl(m_fd.get(), KVM_GET_DIRTY_LOG, &log) < 0)
+        return sys_error("KVM_GET_DIRTY_LOG");
     return {};
 }
 

@@ -135,6 +135,10 @@ private:
 class Vm {
 public:
     Result<void> set_memory(uint32_t slot, uint64_t gpa, uint64_t size, void* host, bool log_dirty = false);
+    // KVM_GET_DIRTY_LOG: the pages of `slot` the guest wrote since the last
+    // call (bit p = page p of the slot), cleared and write-protected again.
+    // `bitmap` holds at least ceil(pages / 64) words.
+    Result<void> get_dirty_log(uint32_t slot, std::span<uint64_t> bitmap);
     Result<Vcpu> create_vcpu(uint32_t id);
     // In-kernel LAPIC/IOAPIC/PIC. Not used by run_vm (bench/ measures its
     // cost and docs/design.md says why); must precede create_vcpu.

@@ -110,7 +110,8 @@ GuestMemory::GuestMemory(GuestMemory&& o) noexcept
       m_owned(std::exchange(o.m_owned, false)),
       m_guard(std::exchange(o.m_guard, -1)),
       m_file_ranges(std::move(o.m_file_ranges)),
-      m_from_snapshot(std::exchange(o.m_from_snapshot, false)) {}
+      m_from_snapshot(std::exchange(o.m_from_snapshot, false)),
+      m_host_dirty(std::move(o.m_host_dirty)) {}
 
 GuestMemory& GuestMemory::operator=(GuestMemory&& o) noexcept {
     if (this != &o) {
@@ -124,6 +125,7 @@ GuestMemory& GuestMemory::operator=(GuestMemory&& o) noexcept {
         m_owned = std::exchange(o.m_owned, false);
         m_file_ranges = std::move(o.m_file_ranges);
         m_from_snapshot = std::exchange(o.m_from_snapshot, false);
+        m_host_dirty = std::move(o.m_host_dirty);
     }
     return *this;
 }
@@ -141,7 +143,27 @@ Result<std::span<uint8_t>> GuestMemory::span(uint64_t gpa, uint64_t len) const {
                       gpa, len, m_size);
         return make_error(ErrorKind::GuestFault, "memory", msg);
     }
+    if (!m_host_dirty.empty())
+        note_host_write(gpa, len);
     return std::span<uint8_t>(m_base + gpa, len);
+}
+
+void GuestMemory::track_host_writes(bool on) {
+    m_host_dirty.assign(on ? (m_size / 4096 + 63) / 64 : 0, 0);
+}
+
+void GuestMemory::note_host_write(uint64_t gpa, uint64_t len) const {
+    if (m_host_dirty.empty() || !contains(gpa, len))
+        return;
+    const uint64_t last = (gpa + (len ? len : 1) - 1) / 4096;
+    for (uint64_t p = gpa / 4096; p <= last; ++p)
+        m_host_dirty[p / 64] |= uint64_t{1} << (p % 64);
+}
+
+std::vector<uint64_t> GuestMemory::take_host_writes() {
+    std::vector<uint64_t> taken(m_host_dirty.size(), 0);
+    taken.swap(m_host_dirty);
+    return taken;
 }
 
 Result<void> GuestMemory::write_bytes(uint64_t gpa, std::span<const uint8_t> bytes) {

@@ -96,6 +96,16 @@ public:
     // Returns whether a page of this RAM was lost since the last call.
     bool take_lost_pages();
 
+    // Live migration (migration/sender.hpp): KVM's dirty log sees only the
+    // guest's own writes, not the monitor's (device data, boot-page
+    // fields). While tracking, every range span() hands out is marked, one
+    // bit per page: reads too, a superset is safe. One thread (the vCPU's)
+    // marks and takes.
+    void track_host_writes(bool on);
+    void note_host_write(uint64_t gpa, uint64_t len) const;
+    // The pages marked since the last call (bit p of word p / 64), cleared.
+    std::vector<uint64_t> take_host_writes();
+
 private:
     UniqueFd m_fd;
     uint8_t* m_base = nullptr;
@@ -104,6 +114,7 @@ private:
     int m_guard = -1;  // SIGBUS guard slot, or -1
     std::vector<Range> m_file_ranges;  // map_file()
     bool m_from_snapshot = false;
+    mutable std::vector<uint64_t> m_host_dirty;  // track_host_writes(): empty when off
 };
 
 }  // namespace lightvm

@@ -103,9 +103,30 @@ struct SaveSpec {
     struct Demand {
         int state_fd = -1, mem_fd = -1;
         bool stop = false;
+        // A live migration instead of a save: the connection lightvmd made
+        // to the target and said hello on (docs/migration.md).
+        int migrate_fd = -1;
     };
     std::function<Result<Demand>()> fetch;
     std::function<void(const Result<void>& saved, uint64_t bytes, uint64_t save_ns)> done;
+    // A save the VM made itself (--save-after's timer, --save-at-ready),
+    // for a caller that must act on it (lightvmd renames its files).
+    std::function<void(const Result<void>& saved, uint64_t bytes, uint64_t save_ns)> self_done;
+    // A migration's outcome, once known (before the run ends if it moved).
+    std::function<void(const struct MigrationReport&)> migrated;
+};
+
+// How a live migration ended, for lightvmd (monitor/vm_migrate.hpp).
+struct MigrationReport {
+    enum class Outcome { Migrated, Failed, Unknown };
+    Outcome outcome = Outcome::Failed;
+    std::string error;         // Failed/Unknown: why
+    std::string target_reply;  // the target's Started frame (JSON text)
+    uint32_t rounds = 0;       // pre-copy rounds after the first full pass
+    uint64_t bytes = 0;        // guest RAM sent, all rounds
+    uint64_t final_bytes = 0;  // of which while the guest was stopped
+    uint64_t precopy_ns = 0;   // first page sent -> guest stopped
+    uint64_t downtime_ns = 0;  // guest stopped -> the target said it runs
 };
 
 struct VmConfig {
@@ -182,6 +203,9 @@ struct VmConfig {
     // gets the pages this restored VM touched, at its end; -1: none.
     int record_ws_fd = -1;
     bool restore_prefault = false;  // --prefault: copy the snapshot's pages in before the first instruction
+    // The snapshot is a live migration's hand-over: the same VM goes on,
+    // not a clone (no new random seed, no new clone generation).
+    bool restore_migrated = false;
     SaveSpec save;
 };
 

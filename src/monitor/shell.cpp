@@ -171,7 +171,7 @@ Result<Vm> Vm::create(const VmShape& shape, const ShellOptions& options) {
     // first frames now, the app's file at the top when it is loaded, the
     // rest on request.
     s.ram.emplace(s.mem, [&s](uint32_t slot, uint64_t gpa, uint64_t size) {
-        return s.vm.set_memory(slot, gpa, size, s.mem.host_base() + gpa);
+        return s.vm.set_memory(slot, gpa, size, s.mem.host_base() + gpa, s.log_dirty);
     });
     // Opened now: the sandboxed monitor may open nothing new.
     s.ram->set_host_limit([&watch = host_memory()] { return watch.available(); });

@@ -15,6 +15,7 @@
 #include "monitor/profiler.hpp"
 #include "monitor/smp.hpp"
 #include "monitor/vm.hpp"
+#include "monitor/vm_migrate.hpp"
 #include "monitor/vm_snapshot.hpp"
 
 namespace lightvm {
@@ -149,9 +150,36 @@ Result<void> one_vcpu(const char* what, uint32_t vcpus) {
                       "this VM started " + std::to_string(vcpus) + " vCPUs; snapshots hold one vCPU today (--cpus 1)");
 }
 
-void save_on_demand(VmState& s, Interrupts& irq, RunReport& report, uint32_t vcpus) {
+// A live migration lightvmd asked for (docs/migration.md): the sender
+// starts now; the guest goes on meanwhile.
+void start_migration(VmState& s, int sock, uint32_t vcpus, std::unique_ptr<Migration>& migration) {
+    SaveSpec& spec = s.work->config.save;
+    Result<std::unique_ptr<Migration>> started = one_vcpu("migration", vcpus).and_then([&] {
+        // The sender asks for the vCPU thread: out of KVM_RUN or a blocking
+        // host call (which retries: only a pause is pending).
+        return Migration::start(s, sock, [tid = pthread_self()] {
+            set_pause_requested(true);
+            ::pthread_kill(tid, kKickSignal);
+        });
+    });
+    if (started) {
+        migration = std::move(*started);
+    } else if (spec.migrated) {
+        MigrationReport failed;
+        failed.error = started.error().to_string();
+        spec.migrated(failed);
+    }
+}
+
+void save_on_demand(VmState& s, Interrupts& irq, RunReport& report, uint32_t vcpus,
+                    std::unique_ptr<Migration>& migration) {
     SaveSpec& spec = s.work->config.save;
     auto demand = spec.fetch();
+    if (demand && demand->migrate_fd >= 0) {
+        if (!migration)
+            start_migration(s, demand->migrate_fd, vcpus, migration);
+        return;
+    }
     Result<void> saved;
     uint64_t before = report.saved_bytes;
     if (!demand) {
@@ -174,15 +202,43 @@ void save_on_demand(VmState& s, Interrupts& irq, RunReport& report, uint32_t vcp
         spec.done(saved, report.saved_bytes - before, saved ? report.save_ns : 0);
 }
 
+// What the migration's sender asked of the vCPU thread. Its end is told
+// to lightvmd; moved: this VM ends (status 0); unknown (Go sent, never
+// confirmed): frozen until lightvmd resumes or kills it.
+void serve_migration(VmState& s, Interrupts& irq, Outcome& outcome, std::unique_ptr<Migration>& migration) {
+    set_pause_requested(false);
+    const Migration::Step step = migration->service(s, irq, outcome);
+    if (step == Migration::Step::Continue)
+        return;
+    if (s.work->config.save.migrated)
+        s.work->config.save.migrated(migration->report());
+    migration.reset();
+    if (step == Migration::Step::Migrated) {
+        outcome.finished = true;
+        outcome.status = 0;
+    } else if (step == Migration::Step::Unknown) {
+        ::raise(SIGSTOP);
+    }
+}
+
 // --save-at-ready: the program wrote its ready mark. Saved inside that
 // exit, the `out` not completed: a restored VM executes it again, and its
 // own monitor answers (abi.h HcReady). Only the first mark saves.
+// A save the VM makes itself (--save-after, --save-at-ready); its caller
+// hears of it (lightvmd renames the files), a failure ends the run.
+Result<void> self_save(VmState& s, Interrupts& irq, RunReport& report, uint32_t vcpus, const char* what) {
+    const SaveSpec& spec = s.work->config.save;
+    Result<void> saved = one_vcpu(what, vcpus).and_then([&] { return save_vm(s, irq, report); });
+    if (spec.self_done)
+        spec.self_done(saved, report.saved_bytes, saved ? report.save_ns : 0);
+    return saved;
+}
+
 Result<void> save_at_ready(VmState& s, Interrupts& irq, RunReport& report, uint32_t vcpus, Outcome& outcome) {
     SaveSpec& spec = s.work->config.save;
     if (spec.state_fd < 0 || report.saved)
         return {};
-    TRY(one_vcpu("--save-at-ready", vcpus));
-    TRY(save_vm(s, irq, report));
+    TRY(self_save(s, irq, report, vcpus, "--save-at-ready"));
     if (spec.stop) {
         outcome.finished = true;
         outcome.status = 0;
@@ -383,6 +439,7 @@ Result<RunReport> Vm::run() {
         smp.emplace(s.vm, s.mem, s.image, s.fsgsbase, config.cpus, devices, irq, s.vcpu, outcome, kKickSignal);
         devices.smp = &*smp;
     }
+    std::unique_ptr<Migration> migration;  // lightvmd's migrate request, while it runs
     bool finished = false;
     while (!finished) {
         if (g_stop_signal || g_timed_out || (smp && smp->finished()))
@@ -420,13 +477,16 @@ Result<RunReport> Vm::run() {
             const uint32_t vcpus = smp ? 1 + smp->started() : 1;
             if (!finished && g_save_demanded.exchange(false) && config.save.fetch) {
                 set_pause_requested(false);
-                save_on_demand(s, irq, report, vcpus);
+                save_on_demand(s, irq, report, vcpus, migration);
+                finished = outcome.finished;
+            }
+            if (!finished && migration && migration->due()) {
+                serve_migration(s, irq, outcome, migration);
                 finished = outcome.finished;
             }
             if (!finished && g_save_due.exchange(false)) {
                 set_pause_requested(false);
-                TRY(one_vcpu("--save", vcpus));
-                TRY(save_vm(s, irq, report));
+                TRY(self_save(s, irq, report, vcpus, "--save"));
                 if (config.save.stop) {
                     outcome.finished = finished = true;
                     outcome.status = 0;
@@ -443,6 +503,12 @@ Result<RunReport> Vm::run() {
         }
         if (!finished)
             TRY(irq.before_run(exit));
+    }
+    if (migration && config.save.migrated) {
+        migration.reset();  // its sender stops; the guest ended first
+        MigrationReport ended;
+        ended.error = "the VM ended during the migration";
+        config.save.migrated(ended);
     }
     if (smp) {
         smp->join();  // the other vCPUs stop; their exits count too

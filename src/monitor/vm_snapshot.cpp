@@ -70,19 +70,6 @@ bool zero_page(const uint8_t* p) {
     return acc == 0;
 }
 
-// Where guest RAM may hold data. A fresh VM's RAM is a memfd (plus the
-// app's file mapping): its data ranges. A restored VM's RAM is a private
-// mapping of the old memory file: the old snapshot's extents plus every
-// page resident now (the ones the guest touched since the restore).
-Result<std::vector<GuestMemory::Range>> candidate_ranges(const VmState& s) {
-    if (!s.mem.from_snapshot() || !s.work->restore)
-        return s.mem.data_ranges();
-    std::vector<GuestMemory::Range> ranges = TRY(s.mem.resident_ranges());
-    for (const auto& e : s.work->restore->extents)
-        ranges.push_back({e.gpa, e.len});
-    return GuestMemory::merge(std::move(ranges));
-}
-
 // The memory file: guest RAM at its own offsets, only the pages that hold
 // data (never-touched pages are holes; touched pages that are all zero are
 // skipped too). Returns the extents written.
@@ -115,11 +102,6 @@ Result<std::vector<snapshot::MemExtent>> write_memory(const VmState& s, int fd, 
     if (::ftruncate(fd, static_cast<off_t>(mem.size())) < 0)
         return sys_error("ftruncate snapshot memory");
     return extents;
-}
-
-uint64_t boot_page_tag(const GuestMemory& mem) {
-    auto page = mem.span(abi::kBootInfoGpa, sizeof(abi::BootInfo));
-    return page ? snapshot::fnv1a(*page) : 0;
 }
 
 Result<snapshot::VcpuState> save_vcpu(kvm::Vcpu& vcpu) {
@@ -167,21 +149,33 @@ Result<void> make_clone_unique(GuestMemory& mem) {
 
 }  // namespace
 
-Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report) {
-    const uint64_t t0 = monotonic_ns();
+Result<std::vector<GuestMemory::Range>> candidate_ranges(const VmState& s) {
+    if (!s.mem.from_snapshot() || !s.work->restore)
+        return s.mem.data_ranges();
+    std::vector<GuestMemory::Range> ranges = TRY(s.mem.resident_ranges());
+    for (const auto& e : s.work->restore->extents)
+        ranges.push_back({e.gpa, e.len});
+    return GuestMemory::merge(std::move(ranges));
+}
+
+uint64_t boot_page_tag(const GuestMemory& mem) {
+    auto page = mem.span(abi::kBootInfoGpa, sizeof(abi::BootInfo));
+    return page ? snapshot::fnv1a(*page) : 0;
+}
+
+Result<snapshot::Snapshot> capture_state(VmState& s, Interrupts& irq, Outcome& outcome) {
     const VmConfig& cfg = s.work->config;
-    const SaveSpec& spec = cfg.save;
     if (uses_host_sockets(cfg.net) || !cfg.publish.empty())
         return make_error(ErrorKind::Unsupported, "snapshot",
                           "a VM with host sockets (--net host, -p) cannot be saved: host sockets cannot be reopened");
     // Output the guest already wrote goes out before the VM is frozen.
-    TRY(s.console->drain(report.outcome));
+    TRY(s.console->drain(outcome));
 
     snapshot::Snapshot snap;
     snap.abi_version = abi::kAbiVersion;
     snap.cpu = snapshot::host_cpu_features();
-    snap.boot_id = spec.boot_id;
-    snap.saved_monotonic_ns = t0;
+    snap.boot_id = cfg.save.boot_id;
+    snap.saved_monotonic_ns = monotonic_ns();
     snap.mem_size = s.mem.size();
     snap.ram_low_end = s.ram->low_end();
     snap.ram_high_start = s.ram->high_start();
@@ -202,7 +196,13 @@ Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report) {
         snap.disks.push_back({d.path(), false, identity_of(d.fd())});
     for (size_t i = 0; i < snap.disks.size() && i < cfg.disks.size(); ++i)
         snap.disks[i].read_only = cfg.disks[i].read_only;
+    return snap;
+}
 
+Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report) {
+    const uint64_t t0 = monotonic_ns();
+    const SaveSpec& spec = s.work->config.save;
+    snapshot::Snapshot snap = TRY(capture_state(s, irq, report.outcome));
     // Memory first, the state file last: a state file that decodes names a
     // complete memory file.
     snap.extents = TRY(write_memory(s, spec.mem_fd, report.saved_bytes));
@@ -350,7 +350,8 @@ Result<void> load_snapshot(VmState& s) {
                 s.mem.prefault(e.gpa, e.len);
         }
     }
-    TRY(make_clone_unique(s.mem));
+    if (!w.config.restore_migrated)
+        TRY(make_clone_unique(s.mem));
     s.image.irq = IrqLayout{snap.irq_entry, snap.irq_tail, snap.irq_tail_end, snap.irq_stack_top, snap.irq_state};
     TRY(restore_vcpu(s.vcpu, snap.vcpus[0]));
     return {};

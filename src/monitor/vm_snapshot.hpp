@@ -13,6 +13,20 @@ namespace lightvm {
 // unchanged and may go on running.
 Result<void> save_vm(VmState& s, Interrupts& irq, RunReport& report);
 
+// What a state file holds about the VM as it is now (between two exits,
+// the guest's pending output written out first), without the memory
+// file's extents and tag: save_vm and a live migration (vm_migrate.hpp).
+Result<snapshot::Snapshot> capture_state(VmState& s, Interrupts& irq, Outcome& outcome);
+
+// Where guest RAM may hold data. A fresh VM's RAM is a memfd (plus the
+// app's file mapping): its data ranges. A restored VM's RAM is a private
+// mapping of the old memory file: the old snapshot's extents plus every
+// page resident now (the ones the guest touched since the restore).
+Result<std::vector<GuestMemory::Range>> candidate_ranges(const VmState& s);
+
+// FNV-1a of the boot page: pairs a state file with its memory file.
+uint64_t boot_page_tag(const GuestMemory& mem);
+
 // Phase 0 of a restore: the state file decoded and checked against this
 // host (CPU features, boot, memory file), its shares and disks opened and
 // the guest's open files reopened with identity checks. No KVM.

@@ -57,6 +57,7 @@ struct VmState {
     bool fsgsbase = false;
     bool leave_teardown = false;
     bool booted = false;  // the kernel booted and waits in kHcPark (ShellOptions::boot_kernel)
+    bool log_dirty = false;  // a live migration runs: new memslots log dirty pages too
 
     // From load() on.
     std::unique_ptr<WorkloadState> work;

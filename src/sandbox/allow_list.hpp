@@ -22,7 +22,7 @@ struct Allowed {
 
 inline constexpr Allowed kAllowed[] = {
     // vCPU loop
-    {"ioctl", Args::Filtered, "KVM_RUN, KVM_GET/SET_REGS, KVM_GET/SET_SREGS, KVM_SET_USER_MEMORY_REGION, KVM_INTERRUPT; KVM_GET_MSRS/XSAVE/VCPU_EVENTS (--save); KVM_CREATE_VCPU, KVM_SET_CPUID2, KVM_SET_MSRS (a vCPU the guest starts); TCGETS; TCSETS/TCSETSW/TCSETSF, TIOCGWINSZ/TIOCSWINSZ (the terminal, kHcTty); FIONREAD (net)"},
+    {"ioctl", Args::Filtered, "KVM_RUN, KVM_GET/SET_REGS, KVM_GET/SET_SREGS, KVM_SET_USER_MEMORY_REGION, KVM_INTERRUPT; KVM_GET_MSRS/XSAVE/VCPU_EVENTS (--save); KVM_CREATE_VCPU, KVM_SET_CPUID2, KVM_SET_MSRS (a vCPU the guest starts); KVM_GET_DIRTY_LOG (live migration); TCGETS; TCSETS/TCSETSW/TCSETSF, TIOCGWINSZ/TIOCSWINSZ (the terminal, kHcTty); FIONREAD (net)"},
     {"rt_sigreturn", Args::Any, "return from the timeout/stop/SIGBUS-guard handlers"},
     {"rt_sigaction", Args::Filtered, "SIGBUS guard resets itself; guest timer signal; never on SIGSYS"},
     {"rt_sigprocmask", Args::Any, "libc around signal handling"},

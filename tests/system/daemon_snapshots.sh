@@ -132,6 +132,31 @@ else
     fail "clones of a ready-mark snapshot" "$(log_of rdy-1)" "$(log_of rdy-2)"
 fi
 
+# The same snapshot made by a background VM (run -d --save --save-at-ready):
+# lightvmd opens the files, the VM saves itself at its mark, the daemon
+# renames them into place and says "saved".
+run "$L" run -d --name rdy-d --save "$T/ready-d" --save-at-ready --save-stop -m 64M "$BUSYBOX" sh -c "$READY"
+run "$L" wait rdy-d
+[ "$RC" -eq 0 ] && [ -s "$T/ready-d" ] && [ -s "$T/ready-d.mem" ] && [ ! -e "$T/ready-d.part" ] &&
+    [ ! -e "$T/ready-d.mem.part" ] && pass "run -d --save-at-ready: the VM saved itself through lightvmd" ||
+    fail "run -d --save-at-ready" "$(describe)" "$(ls "$T" | grep ready-d)"
+run "$L" inspect rdy-d
+case "$OUT" in *'"snapshots": 1'*) pass "... and inspect counts the snapshot" ;; *) fail "inspect after a self-save" "$(describe)" ;; esac
+run "$L" clone --count 2 --name rdyd "$T/ready-d"
+run "$L" wait rdyd-1 rdyd-2
+[ "$(log_of rdyd-1)" = "1000 [] 1" ] && [ "$(log_of rdyd-2)" = "1000 [] 1" ] &&
+    pass "its clones continue from the ready mark" || fail "clones of a daemon-made ready snapshot" "$(log_of rdyd-1)"
+run "$L" run -d --name rdy-none --save "$T/ready-none" --save-at-ready -m 64M "$BUSYBOX" true
+run "$L" wait rdy-none
+[ "$RC" -eq 0 ] && [ -z "$(ls "$T" | grep ready-none)" ] && pass "a VM that never marks leaves no files behind" ||
+    fail "no mark, no files" "$(ls "$T" | grep ready-none)"
+run "$L" run -d --save "$T/x" -m 64M "$BUSYBOX" true
+expect_error "run -d --save without --save-at-ready/--save-after: one line" 2 "only with --save-at-ready or --save-after"
+curl_api POST /v1/vms "{\"app\":\"$BUSYBOX\",\"save\":{\"path\":\"$T/y\"}}"
+expect_api "a save with neither at_ready nor after: 400" 400 "exactly one of at_ready"
+curl_api POST /v1/vms "{\"app\":\"$BUSYBOX\",\"save\":{\"path\":\"rel\",\"at_ready\":true}}"
+expect_api "a relative save path: 400" 400 "save.path"
+
 # --- the REST resource, and what it refuses ------------------------------------
 run "$L" run -d --name snap-r -m 64M "$G/sleep_ms.musl" 20000
 curl_api POST /v1/vms/snap-r/snapshot "{\"path\":\"$T/r\"}"

@@ -11,6 +11,7 @@ if ! command -v curl >/dev/null; then echo "not ok - curl not installed (scripts
 export LIGHTVM_SOCKET=$T/lightvmd.sock
 DPID=
 cleanup() {
+    declare -F migrate_cleanup >/dev/null && migrate_cleanup
     [ -n "$DPID" ] && kill -TERM "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
     rm -rf "$T"
 }
@@ -449,6 +450,7 @@ run "$D" --min-free lots
 expect_error "lightvmd: a bad --min-free is refused" 2 "--min-free"
 
 . "$(dirname "$0")/daemon_snapshots.sh"
+. "$(dirname "$0")/daemon_migrate.sh"
 
 # --- metrics --------------------------------------------------------------------------
 curl_api GET /metrics

@@ -326,3 +326,25 @@ TEST(GuestMemorySnapshot, MapSnapshotIsPrivate) {
     EXPECT_EQ(in_file, v);
     ::close(fd);
 }
+
+// Live migration: the monitor's own accesses to guest RAM are marked per
+// page while tracking is on (KVM's dirty log cannot see them).
+TEST(GuestMemoryHostWrites, SpansMarkTheirPagesOnlyWhileTracking) {
+    auto mem = lightvm::GuestMemory::create(16 << 20);
+    ASSERT_TRUE(mem);
+    ASSERT_TRUE(mem->write<uint64_t>(0x5000, 1));
+    EXPECT_TRUE(mem->take_host_writes().empty());  // off: nothing kept
+    mem->track_host_writes(true);
+    ASSERT_TRUE(mem->write<uint64_t>(0x5ff8, 2));  // one page
+    ASSERT_TRUE(mem->write_bytes(0x7ffc, std::vector<uint8_t>(8, 1)));  // straddles 7 and 8
+    EXPECT_FALSE(mem->span(16 << 20, 4096));  // refused: marks nothing
+    auto bits = mem->take_host_writes();
+    ASSERT_EQ(bits.size(), (16u << 20) / 4096 / 64);
+    EXPECT_EQ(bits[0], (1ull << 5) | (1ull << 7) | (1ull << 8));
+    for (size_t i = 1; i < bits.size(); ++i)
+        EXPECT_EQ(bits[i], 0u) << i;
+    EXPECT_EQ(mem->take_host_writes()[0], 0u);  // taken: cleared
+    mem->track_host_writes(false);
+    ASSERT_TRUE(mem->write<uint64_t>(0x5000, 3));
+    EXPECT_TRUE(mem->take_host_writes().empty());
+}

@@ -204,3 +204,32 @@ TEST_F(RamFixture, UnknownHostMemoryRefusesNothing) {
     EXPECT_EQ(hc.result, 0);
     check_consistent();
 }
+
+// A live migration turns on every slot's dirty log: regions() lists exactly
+// what was registered, in order, and a released range is marked as written
+// by the host (it reads as zero now: the target must hear of it).
+TEST_F(RamFixture, RegionsMatchTheRegisteredSlots) {
+    ASSERT_TRUE(ram.boot(20 * kMiB, 1000 * kMiB));
+    grow(900 * kMiB, 1000 * kMiB);
+    ASSERT_EQ(ram.regions().size(), slots.size());
+    for (size_t i = 0; i < slots.size(); ++i) {
+        EXPECT_EQ(ram.regions()[i].slot, slots[i].id);
+        EXPECT_EQ(ram.regions()[i].gpa, slots[i].gpa);
+        EXPECT_EQ(ram.regions()[i].size, slots[i].size);
+    }
+}
+
+TEST_F(RamFixture, ReleaseIsMarkedAsAHostWrite) {
+    ASSERT_TRUE(ram.boot(20 * kMiB, 1000 * kMiB));
+    mem.track_host_writes(true);
+    (void)mem.take_host_writes();
+    lightvm::abi::HcMemRelease hc{4 * kMiB, 4 * kMiB + 8192, 0};
+    ASSERT_TRUE(mem.write(kArg, hc));
+    (void)mem.take_host_writes();  // the argument page itself
+    ASSERT_TRUE(ram.release(kArg));
+    auto marked = mem.take_host_writes();
+    const uint64_t page = 4 * kMiB / 4096;
+    EXPECT_TRUE(marked[page / 64] >> (page % 64) & 1);
+    EXPECT_TRUE(marked[(page + 1) / 64] >> ((page + 1) % 64) & 1);
+    EXPECT_FALSE(marked[(page + 2) / 64] >> ((page + 2) % 64) & 1);
+}
