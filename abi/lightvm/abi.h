@@ -176,6 +176,7 @@ enum Hypercall : uint16_t {
     kHcTty = 15,          // HcTty: change the host terminal the guest's stdio is on
     kHcPark = 16,         // HcPark: a pool shell's kernel booted; returns once the boot page holds a workload
     kHcReady = 17,        // HcReady: the program marked its ready point (/sys/devices/virtual/lightvm/ready)
+    kHcExec = 18,         // HcExec: take a queued exec request (lightvm-oci exec), or report one's exit
     kHcCount
 };
 
@@ -672,6 +673,56 @@ struct HcNet {
 static_assert(sizeof(HcNet) == 72);
 static_assert(offsetof(HcNet, addr) == 24 && offsetof(HcNet, result) == 56);
 inline constexpr uint32_t kMaxSockaddr = 128;  // sizeof(struct sockaddr_storage)
+
+// ---------------------------------------------------------------------------
+// Exec (lightvm-oci exec, docs/design.md "Exec"): the host asks the running
+// guest for a new process. The monitor queues requests and signals for
+// them, ORs kHostExecNews into BootInfo.host_signals_pending and rings the
+// doorbell; the guest kernel then takes everything queued with kExecTake
+// (one exit per item) and reports each process's end with kExecDone. The
+// process's stdin/stdout/stderr are host sockets of the net device
+// (handles, as kHcNet names them), connected to the exec client.
+// ---------------------------------------------------------------------------
+inline constexpr uint64_t kHostExecNews = 1ull << 63;  // in host_signals_pending/_handled: not a signal
+enum ExecOp : uint32_t {
+    kExecTake = 0,  // buf/len: room for an ExecRequest; result 1: one written, 0: queue empty
+    kExecDone = 1,  // id, status: the process ended (Linux wait status); result 0 or -ENOENT
+};
+enum ExecKind : uint32_t {
+    kExecStart = 0,   // a new process: every field below
+    kExecSignal = 1,  // send `signal` to the process of `id` (its client asked, or hung up: SIGKILL)
+};
+struct HcExec {
+    uint32_t op;      // IN: ExecOp
+    uint32_t id;      // IN: kExecDone
+    uint64_t buf;     // IN: kExecTake: gpa of the request buffer (kernel memory, contiguous)
+    uint64_t len;     // IN: its size
+    int32_t status;   // IN: kExecDone: wait status
+    uint32_t pad;
+    int64_t result;   // OUT
+};
+static_assert(sizeof(HcExec) == 40);
+static_assert(offsetof(HcExec, status) == 24 && offsetof(HcExec, result) == 32);
+
+inline constexpr uint32_t kExecMaxGroups = 32;
+inline constexpr uint32_t kExecRequestMax = 65536;  // header + strings
+struct ExecRequest {
+    uint32_t kind;      // ExecKind
+    uint32_t id;        // the monitor's name for this exec
+    uint32_t signal;    // kExecSignal
+    uint32_t argc;      // kExecStart: argv strings, then envc env strings, NUL-terminated, after the header
+    uint32_t envc;
+    uint32_t strings_len;
+    uint32_t uid, gid;
+    uint32_t ngroups;   // <= kExecMaxGroups
+    uint32_t groups[kExecMaxGroups];
+    uint32_t stdio[3];  // net handles of stdin, stdout, stderr
+    uint32_t flags;     // reserved, 0
+    char path[256];     // the program, absolute (argv[0] may differ)
+    char cwd[256];      // absolute
+};
+static_assert(sizeof(ExecRequest) == 692);
+static_assert(offsetof(ExecRequest, stdio) == 164 && offsetof(ExecRequest, path) == 180);
 
 // ---------------------------------------------------------------------------
 // Console ring: the guest kernel appends records, the monitor drains them at

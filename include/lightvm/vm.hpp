@@ -70,6 +70,8 @@ private:
     std::unique_ptr<WorkloadState> m;
 };
 
+class ExecChannel;
+
 class Vm {
 public:
     // Phase 1, the shell: nothing app-specific.
@@ -85,6 +87,9 @@ public:
     // Skip the teardown in ~Vm (KVM fds and guest RAM stay until the
     // process exits): takes 0.3-3 ms off a CLI's exit path.
     void leave_teardown_to_exit();
+    // lightvm-oci exec: new processes in the running guest come through
+    // this channel (monitor/exec_channel.hpp; borrowed, outlives run()).
+    void set_exec_channel(ExecChannel* channel);
 
     const VmShape& shape() const;
     bool loaded() const;

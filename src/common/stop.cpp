@@ -41,10 +41,10 @@ void stop_ticker_disarm() {
         ::timer_delete(g_ticker);
 }
 
-void request_tick() {
+void request_tick(bool now) {
     if (g_ticker_armed.load()) {
         itimerspec its{};
-        its.it_value.tv_nsec = kTickNs;
+        its.it_value.tv_nsec = now ? 1 : kTickNs;
         its.it_interval.tv_nsec = kTickNs;
         ::timer_settime(g_ticker, 0, &its, nullptr);  // async-signal-safe (POSIX)
     }

@@ -30,8 +30,10 @@ void request_stop_and_tick();
 // A host signal for the guest came (a forwarded one): the same window
 // exists between the run loop's last look and a blocking call (the idle
 // sleep, a read of stdin). Tick until the run loop has taken it
-// (tick_quiet); a stop keeps ticking. Both async-signal-safe.
-void request_tick();
+// (tick_quiet); a stop keeps ticking. Both async-signal-safe. `now`: the
+// first tick at once, not after the period (exec news: the guest may be
+// asleep in the monitor, and the exec's latency is the user's wait).
+void request_tick(bool now = false);
 void tick_quiet();
 
 }  // namespace lightvm

@@ -243,6 +243,22 @@ int64_t NetDevice::add(int fd, int family, uint16_t guest_port) {
     return static_cast<int64_t>(m_socks.size() - 1);
 }
 
+int64_t NetDevice::adopt(const int (&fds)[3], uint32_t (&out)[3]) {
+    size_t free_slots = kMaxSockets - m_socks.size();
+    for (size_t i = m_publish.size(); i < m_socks.size(); ++i)
+        free_slots += m_socks[i].fd < 0;
+    if (free_slots < 3) {
+        for (int fd : fds)
+            ::close(fd);
+        return -EMFILE;
+    }
+    for (int i = 0; i < 3; ++i) {
+        (void)::fcntl(fds[i], F_SETFL, ::fcntl(fds[i], F_GETFL) | O_NONBLOCK);  // as every socket here
+        out[i] = static_cast<uint32_t>(add(fds[i], AF_UNIX, 0));
+    }
+    return 0;
+}
+
 uint32_t NetDevice::poll_state(int fd) const {
     pollfd p{fd, kAllEvents, 0};
     return ::poll(&p, 1, 0) > 0 ? static_cast<uint16_t>(p.revents) : 0;

@@ -49,6 +49,10 @@ public:
     // (abi::kNetPollStdin). -1: none (such entries report POLLNVAL).
     void set_stdin(int fd) { m_stdin = fd; }
     size_t open_sockets() const;
+    // Exec (monitor/exec_channel.hpp): three connected host sockets become
+    // handles (out[]), the guest process's stdio. All or none: on failure
+    // (-EMFILE) all three fds are closed.
+    int64_t adopt(const int (&fds)[3], uint32_t (&out)[3]);
     // Host port of the listener for guest port p (tests): 0 when none.
     uint16_t published_host_port(uint16_t guest_port) const;
 

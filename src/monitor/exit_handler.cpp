@@ -1,5 +1,7 @@
 #include "monitor/exit_handler.hpp"
 
+#include "monitor/exec_channel.hpp"
+
 #include <cerrno>
 #include <cinttypes>
 
@@ -93,6 +95,10 @@ Result<void> dispatch_hypercall(Devices& d, unsigned nr, uint64_t arg, Outcome& 
         TRY(d.mem.read<abi::HcReady>(arg));  // a bad address is the guest's fault, as for any call
         d.ready_marked = true;  // the run loop saves here with --save-at-ready
         return {};
+    case abi::kHcExec:
+        if (!d.exec)
+            return hostile("exec hypercall without an exec channel (lightvm-oci exec)");
+        return d.exec->hypercall(d.mem, d.net, arg);
     case abi::kHcPark:  // Vm::create's boot loop takes the only legitimate one
         return hostile("park hypercall after the workload was loaded");
     case abi::kHcBlock: {
@@ -112,7 +118,8 @@ static Result<void> handle_one(Devices& d, const kvm::Exit& exit, Outcome& outco
 
 const char* hypercall_name(unsigned nr) {
     static const char* const names[] = {"exit", "console_flush", "write", "read", "sleep", "set_fs_base", "fs", "block",
-                                        "mem_grow", "stdin_seek", "timer", "fault", "net", "cpu", "mem_release", "tty", "park", "ready"};
+                                        "mem_grow", "stdin_seek", "timer", "fault", "net", "cpu", "mem_release", "tty", "park", "ready",
+                                        "exec"};
     static_assert(std::size(names) == abi::kHcCount, "name every hypercall");
     return nr < abi::kHcCount ? names[nr] : "unknown";
 }

@@ -38,6 +38,7 @@ class BlockDevice;
 class RamDevice;
 class Interrupts;
 class NetDevice;
+class ExecChannel;
 
 // Several vCPUs (monitor/smp.hpp implements it): kHcCpu, and kHcSleep
 // waiting without the exit lock for a deadline or a kick.
@@ -59,6 +60,7 @@ struct Devices {
     Interrupts* irq = nullptr;                  // guest timer (kHcTimer) and doorbells
     NetDevice* net = nullptr;                   // sockets (kHcNet)
     VcpuHub* smp = nullptr;                     // --cpus > 1: kHcCpu, and kHcSleep without the exit lock
+    ExecChannel* exec = nullptr;                // lightvm-oci exec: kHcExec (monitor/exec_channel.hpp)
     uint32_t vcpu_index = 0;                    // which vCPU's exit this is (cpu, irq are its own)
     bool ready_marked = false;                  // kHcReady came: the run loop takes it (vCPU 0's only)
 };
@@ -68,6 +70,7 @@ inline Devices devices_for_vcpu(const Devices& d, CpuAccess& cpu, Interrupts* ir
     Devices out{d.mem, d.console, d.system, cpu, d.fs, d.disks, d.ram, irq};
     out.net = d.net;
     out.smp = d.smp;
+    out.exec = d.exec;
     out.vcpu_index = index;
     return out;
 }

@@ -149,6 +149,7 @@ std::vector<Vm::ShareRoot> Vm::share_roots() const {
 bool Vm::host_network() const { return m->work && uses_host_sockets(m->work->config.net); }
 void Vm::set_time_base(uint64_t ns) { m->time_base = ns; }
 void Vm::leave_teardown_to_exit() { m->leave_teardown = true; }
+void Vm::set_exec_channel(ExecChannel* channel) { m->exec = channel; }
 
 Result<Vm> Vm::create(const VmShape& shape, const ShellOptions& options) {
     if (shape.vcpus != 1)

@@ -34,5 +34,9 @@ void request_signal(int signal);
 // Ignored by a run without a fetch callback. Made before the run starts,
 // the request waits for it.
 void request_save();
+// Thread-safe: the exec channel (monitor/exec_channel.hpp) has requests
+// for the running guest; it rings the doorbell (abi.h kHostExecNews).
+// Without a running VM nothing happens: the channel rings again.
+void request_exec_news();
 
 }  // namespace lightvm

@@ -321,7 +321,9 @@ Result<void> forward_signals(VmState& s, Interrupts& irq, uint64_t signals) {
     constexpr uint64_t handled_at = abi::kBootInfoGpa + offsetof(abi::BootInfo, host_signals_handled);
     constexpr uint64_t pending_at = abi::kBootInfoGpa + offsetof(abi::BootInfo, host_signals_pending);
     const uint64_t handled = TRY(s.mem.read<uint64_t>(handled_at));
-    uint64_t to_guest = signals & handled;
+    // Exec news (abi.h kHostExecNews) always goes: the guest takes it once
+    // its first process exists, and the exec channel rings until it does.
+    uint64_t to_guest = signals & (handled | abi::kHostExecNews);
     // A new window size reaches the guest's copy before the signal does;
     // the guest takes SIGWINCH then whoever handles it (its foreground job).
     if ((signals & bit(SIGWINCH)) && TRY(s.console->refresh_window_size()))
@@ -360,6 +362,15 @@ void request_signal(int signal) {
         request_stop(signal);
 }
 
+void request_exec_news() {
+    if (auto* v = g_active.load()) {
+        g_forward.fetch_or(abi::kHostExecNews);
+        set_pause_requested(false);
+        v->set_immediate_exit(true);
+        request_tick(true);
+    }
+}
+
 void request_save() {
     g_save_demanded = true;
     if (auto* v = g_active.load()) {
@@ -389,6 +400,7 @@ Result<RunReport> Vm::run() {
     Devices devices{s.mem, *s.console, *s.system, *s.cpu, s.work->fs ? &*s.work->fs : nullptr, &s.work->disks,
                     &*s.ram, &irq};
     devices.net = s.work->net ? &*s.work->net : nullptr;
+    devices.exec = s.exec;
     RunReport report;
 
     // Whatever the way out (the guest's end, a fault, a stop, a monitor

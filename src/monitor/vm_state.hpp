@@ -70,6 +70,7 @@ struct VmState {
     // loaded before the sandbox, which allows no XSAVE or event writes;
     // Smp takes them at the start of the run.
     std::vector<kvm::Vcpu> restored_vcpus;
+    ExecChannel* exec = nullptr;  // lightvm-oci exec (Vm::set_exec_channel)
 
     // Milestones, CLOCK_MONOTONIC ns (0: not reached).
     uint64_t time_base = 0;

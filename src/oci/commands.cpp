@@ -147,7 +147,7 @@ Result<int> create(const Global& g, const CreateOptions& o, const std::string& i
     r.created = now_rfc3339();
     r.annotations = spec.annotations;
     r.hooks = spec.hooks;
-    auto pid = spawn_init(InitArgs{spec, fifo_path(g.root, id), o.console_socket, -1});
+    auto pid = spawn_init(InitArgs{spec, fifo_path(g.root, id), o.console_socket, exec_socket_path(g.root, id), -1});
     if (!pid) {
         remove_container_dir(g.root, id);
         return tl::unexpected(pid.error());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace lightvm::oci {
 
@@ -16,6 +17,21 @@ struct CreateOptions {
     std::string console_socket;
 };
 
+// exec: runc's options (containerd's shim passes --process P --detach
+// --pid-file F); without --process, the container's process with ARGS and
+// the other options applied.
+struct ExecOptions {
+    std::string process;
+    std::string pid_file;
+    std::string console_socket;
+    std::string cwd;
+    std::string user;
+    std::vector<std::string> env;
+    std::vector<std::string> args;
+    bool detach = false;
+    bool tty = false;
+};
+
 int cmd_create(const Global& g, const CreateOptions& o, const std::string& id);
 int cmd_start(const Global& g, const std::string& id);
 int cmd_state(const Global& g, const std::string& id);
@@ -25,6 +41,7 @@ int cmd_ps(const Global& g, const std::string& id, const std::string& format);
 int cmd_pause(const Global& g, const std::string& id, bool pause);
 int cmd_list(const Global& g, const std::string& format);
 int cmd_features();
+int cmd_exec(const Global& g, const ExecOptions& o, const std::string& id);
 
 // "9", "KILL", "SIGKILL" -> 9; 0 for junk.
 int parse_signal(const std::string& text);

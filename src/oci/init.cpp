@@ -13,7 +13,9 @@
 
 #include "devices/system.hpp"
 #include "lightvm/vm.hpp"
+#include "monitor/exec_channel.hpp"
 #include "monitor/process_setup.hpp"
+#include "monitor/vm.hpp"
 #include "oci/netns.hpp"
 #include "sandbox/sandbox.hpp"
 
@@ -21,10 +23,12 @@ namespace lightvm::oci {
 
 namespace {
 
+}  // namespace
+
 // process.terminal: a new pseudo-terminal; its master goes to whoever
 // listens on the console socket (the shim), the guest gets the slave as
 // stdin/stdout/stderr and controlling terminal.
-Result<void> setup_console(const std::string& socket_path) {
+Result<void> attach_console(const std::string& socket_path) {
     int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0)
         return sys_error("posix_openpt");
@@ -65,6 +69,8 @@ Result<void> setup_console(const std::string& socket_path) {
     return {};
 }
 
+namespace {
+
 // process.oomScoreAdj, on the VM's one host process (lowering it needs
 // CAP_SYS_RESOURCE, as for runc).
 Result<void> set_oom_score_adj(int score) {
@@ -81,7 +87,7 @@ Result<void> set_oom_score_adj(int score) {
 
 Result<Vm> build_vm(const InitArgs& a) {
     if (a.spec.terminal)
-        TRY(setup_console(a.console_socket));
+        TRY(attach_console(a.console_socket));
     if (!a.spec.netns_path.empty())
         TRY(join_network_namespace(a.spec.netns_path));
     else if (a.spec.new_netns)
@@ -129,10 +135,19 @@ void container_init(InitArgs a) {
         report(a.ready_fd, vm.error().to_string());
         ::_exit(1);
     }
+    // The exec channel is bound now, before the sandbox would forbid it;
+    // requests wait in it until the guest runs.
+    auto channel = ExecChannel::listen(a.exec_socket);
+    if (!channel) {
+        report(a.ready_fd, channel.error().to_string());
+        ::_exit(1);
+    }
     report(a.ready_fd, "ok");
     if (!wait_for_start(a.fifo))
         ::_exit(1);
     prepare_monitor_process();
+    (*channel)->start(request_exec_news);
+    vm->set_exec_channel(channel->get());
     sandbox::Policy policy;
     bool passthrough = false;
     for (const auto& root : vm->share_roots()) {

@@ -16,9 +16,14 @@ struct InitArgs {
     ContainerSpec spec;
     std::string fifo;
     std::string console_socket;  // non-empty with process.terminal
+    std::string exec_socket;     // where the monitor's exec channel listens (state.hpp)
     int ready_fd = -1;           // "ok" or a one-line error, then closed
 };
 
 [[noreturn]] void container_init(InitArgs args);
+
+// A new pseudo-terminal: its master to the console socket (the shim), its
+// slave this process's stdin/stdout/stderr and controlling terminal.
+Result<void> attach_console(const std::string& socket_path);
 
 }  // namespace lightvm::oci

@@ -2,11 +2,43 @@
 // container in its own lightvm micro-VM. Parses arguments and dispatches;
 // the work is in commands.cpp. docs/oci.md has the usage.
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
 #include <cstdio>
 #include <functional>
 
 #include "oci/commands.hpp"
 #include "oci/log.hpp"
+
+namespace {
+
+// As runc's: exec's options end at the container ID, and what follows is
+// the command (`exec ID sh -c 'exit 3'`: that -c is sh's, not --cap). A
+// "--" after the ID tells CLI11 so.
+void exec_args_end_at_id(std::vector<std::string>& args) {
+    static const std::set<std::string> with_value = {"-p", "--process", "--pid-file", "--console-socket", "--cwd",
+                                                     "-e", "--env", "-u", "--user", "--preserve-fds",
+                                                     "--process-label", "--apparmor", "-c", "--cap", "--cgroup",
+                                                     "--root", "--log", "--log-format", "--criu", "--rootless"};
+    auto it = std::find(args.begin(), args.end(), "exec");
+    if (it == args.end())
+        return;
+    for (++it; it != args.end(); ++it) {
+        if (*it == "--")
+            return;
+        if (it->size() > 1 && (*it)[0] == '-') {
+            if (with_value.count(*it) && it + 1 != args.end())
+                ++it;
+            continue;
+        }
+        args.insert(it + 1, "--");
+        return;
+    }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     using namespace lightvm::oci;
@@ -59,7 +91,24 @@ int main(int argc, char** argv) {
     list->add_option("-f,--format", format, "table or json");
     list->callback([&] { action = [&] { return cmd_list(g, format); }; });
     app.add_subcommand("features", "Print what this runtime supports (JSON)")->callback([&] { action = cmd_features; });
-    for (const char* name : {"exec", "update", "checkpoint", "restore", "run", "events", "spec"}) {
+    ExecOptions eo;
+    auto* exec = app.add_subcommand("exec", "Run a new process in the running container's VM");
+    exec->add_option("-p,--process", eo.process, "process.json: the process to run (runc's format)");
+    exec->add_flag("-d,--detach", eo.detach, "Return once it runs; the pid file names the process that relays it");
+    exec->add_option("--pid-file", eo.pid_file, "Write the exec's pid here");
+    exec->add_option("--console-socket", eo.console_socket, "Unix socket that receives the terminal's master fd");
+    exec->add_flag("-t,--tty", eo.tty, "A pseudo-terminal (without --process)");
+    exec->add_option("--cwd", eo.cwd, "Working directory (without --process)");
+    exec->add_option("-e,--env", eo.env, "K=V (repeatable; without --process)")->allow_extra_args(false);
+    exec->add_option("-u,--user", eo.user, "UID[:GID] (without --process)");
+    exec->add_option("--preserve-fds", ignored, "Accepted for runc compatibility (no extra fds reach the guest)");
+    exec->add_flag("--no-new-privs", flag, "Accepted for runc compatibility");
+    exec->add_option("--process-label,--apparmor,-c,--cap,--cgroup", ignored_args, "Accepted for runc compatibility")
+        ->allow_extra_args(false);
+    exec->add_option("id", id, "Container ID")->required();
+    exec->add_option("args", eo.args, "Command and arguments (without --process)");
+    exec->callback([&] { action = [&] { return cmd_exec(g, eo, id); }; });
+    for (const char* name : {"update", "checkpoint", "restore", "run", "events", "spec"}) {
         auto* sub = app.add_subcommand(name, "Not supported by lightvm-oci yet");
         sub->add_option("args", ignored_args, "ignored");
         // Whatever options the caller passes (the shim's `exec --process F
@@ -69,16 +118,16 @@ int main(int argc, char** argv) {
         sub->fallthrough(false);
         sub->callback([&action, name] {
             action = [name] {
-                const std::string why = std::string(name) == "exec"
-                                            ? " (a second process in a running VM; docs/oci.md)"
-                                            : " (docs/oci.md)";
-                log_error(std::string(name) + ": not supported yet by lightvm-oci" + why);
+                log_error(std::string(name) + ": not supported yet by lightvm-oci (docs/oci.md)");
                 return 1;
             };
         });
     }
+    std::vector<std::string> args(argv + 1, argv + argc);
+    exec_args_end_at_id(args);
+    std::reverse(args.begin(), args.end());  // CLI11 takes a vector in reverse
     try {
-        app.parse(argc, argv);
+        app.parse(args);
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0)
             return app.exit(e);

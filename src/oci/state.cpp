@@ -74,6 +74,9 @@ const char* status_name(Status s) {
 
 std::string container_dir(const std::string& root, const std::string& id) { return root + "/" + id; }
 std::string fifo_path(const std::string& root, const std::string& id) { return container_dir(root, id) + "/exec.fifo"; }
+std::string exec_socket_path(const std::string& root, const std::string& id) {
+    return container_dir(root, id) + "/exec.sock";
+}
 
 uint64_t process_start_time(int pid) {
     uint64_t t = 0;
@@ -175,7 +178,7 @@ std::string state_json(const ContainerRecord& r, Status s) {
 
 void remove_container_dir(const std::string& root, const std::string& id) {
     std::string dir = container_dir(root, id);
-    for (const char* name : {"/exec.fifo", "/state.json", "/state.json.tmp"})
+    for (const char* name : {"/exec.fifo", "/exec.sock", "/state.json", "/state.json.tmp"})
         ::unlink((dir + name).c_str());
     ::rmdir(dir.c_str());
 }

@@ -2,6 +2,9 @@
 //   ROOT/ID/state.json  what `state` reports, plus the hooks start/delete run
 //   ROOT/ID/exec.fifo   exists from create until start (runc's protocol:
 //                       the container's process blocks opening it)
+//   ROOT/ID/exec.sock   the VM monitor's exec channel (lightvm-oci exec;
+//                       monitor/exec_channel.hpp), bound by the container's
+//                       process before it is sandboxed
 // and nothing else. The container's status is derived, never stored: its
 // process alive (pid + start time, so a reused pid is not mistaken for it)
 // and stopped by SIGSTOP = paused; alive with the fifo = created; alive =
@@ -32,6 +35,7 @@ const char* status_name(Status s);
 
 std::string container_dir(const std::string& root, const std::string& id);
 std::string fifo_path(const std::string& root, const std::string& id);
+std::string exec_socket_path(const std::string& root, const std::string& id);
 
 Result<void> write_record(const std::string& root, const ContainerRecord& r);
 // A missing directory is "container ID does not exist" (NotFound).

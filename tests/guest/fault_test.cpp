@@ -87,12 +87,13 @@ struct HostileCase {
 // last hypercall port usable with `out %eax` is 0x51c.
 // hostile.c's "nexthc" uses the first unused hypercall number, written
 // there by hand (the guest programs do not include abi.h).
-static_assert(abi::kHcCount == 18, "update HC_COUNT in tests/guests/hostile.c and the nexthc case");
+static_assert(abi::kHcCount == 19, "update HC_COUNT in tests/guests/hostile.c and the nexthc case");
 
 const HostileCase kHostile[] = {
     {"badport", 139, SIGSEGV, {"general protection fault", "SIGSEGV"}},
     {"badhc", 137, SIGKILL, {"guest stopped", "unknown hypercall 28"}},
-    {"nexthc", 137, SIGKILL, {"guest stopped", "unknown hypercall 18"}},
+    {"nexthc", 137, SIGKILL, {"guest stopped", "unknown hypercall 19"}},
+    {"exec", 137, SIGKILL, {"guest stopped", "hypercall exec", "without an exec channel"}},
     {"park", 137, SIGKILL, {"guest stopped", "hypercall park", "after the workload was loaded"}},
     {"ttybadarg", 137, SIGKILL, {"guest stopped", "hypercall tty", "outside guest memory", "0xfffffff0"}},
     {"edgehc", 139, SIGSEGV, {"general protection fault"}},

@@ -7,7 +7,8 @@
  *   badport  out to port 0x80 (not in the I/O bitmap)         -> #GP, 139
  *   badport-after-print  prints a line first, then badport     -> 139, line kept
  *   badhc    out to 0x51c: unknown hypercall 28                -> 137
- *   nexthc   out to 0x512: first unused hypercall number (18)  -> 137
+ *   nexthc   out to 0x513: first unused hypercall number (19)  -> 137
+ *   exec     kHcExec (18) with a garbage argument, no exec channel -> 137
  *   park     kHcPark (16) from a loaded VM: only a booting shell may park -> 137
  *   edgehc   outl to 0x51f: ports 0x51f-0x522 leave the bitmap -> #GP, 139
  *   badaddr  write hypercall, buffer at 0xfffffffff000         -> 137
@@ -36,7 +37,8 @@
 #define HC_WRITE 2
 #define HC_SLEEP 4
 #define HC_TTY 15
-#define HC_COUNT 18  /* first unused hypercall number (abi.h kHcCount; fault_test.cpp checks) */
+#define HC_EXEC 18
+#define HC_COUNT 19  /* first unused hypercall number (abi.h kHcCount; fault_test.cpp checks) */
 #define CONSOLE_GPA 0x40000ul
 
 struct HcExit {
@@ -137,6 +139,10 @@ int main(int argc, char **argv) {
         out32(HC_PORT_BASE + 0x1c, addr32(&io));
     } else if (strcmp(mode, "nexthc") == 0) {
         out32(HC_PORT_BASE + HC_COUNT, addr32(&io));
+    } else if (strcmp(mode, "exec") == 0) {
+        /* Only lightvm-oci's monitors have an exec channel; this VM's
+         * monitor must stop it however the argument looks. */
+        out32(HC_PORT_BASE + HC_EXEC, 0xfffffff0u);
     } else if (strcmp(mode, "park") == 0) {
         out32(HC_PORT_BASE + 16, addr32(&io));
     } else if (strcmp(mode, "edgehc") == 0) {
@@ -213,7 +219,7 @@ int main(int argc, char **argv) {
         uint32_t v = in32(HC_PORT_BASE);
         printf("read %u\n", v);
     } else {
-        fprintf(stderr, "usage: hostile sse-unbacked|avx-unbacked|trace|badport|badport-after-print|badhc|nexthc|park|edgehc|ttybadarg|ttygarbage|badaddr|hugelen|badarg|ring|in|badsleep|badexit|hlt|spin\n");
+        fprintf(stderr, "usage: hostile sse-unbacked|avx-unbacked|trace|badport|badport-after-print|badhc|nexthc|exec|park|edgehc|ttybadarg|ttygarbage|badaddr|hugelen|badarg|ring|in|badsleep|badexit|hlt|spin\n");
         return 2;
     }
     printf("survived %s\n", mode);

@@ -3,7 +3,7 @@
 # socket, started and stopped here), an OCI image built here from Debian's
 # busybox-static, and `ctr run --runc-binary lightvm-oci` through
 # containerd's runc v2 shim: output, exit status, `ctr task kill`, `ctr task
-# ps`, pause/resume, a read-only root.
+# ps`, pause/resume, `ctr task exec`, a read-only root.
 #   containerd_test.sh LIGHTVM_OCI_BINARY GUEST_PROGRAM_DIR
 # Skips (77) without /dev/kvm, without containerd/ctr (scripts/install-deps.sh
 # installs them), when not root, or when containerd cannot start here.
@@ -68,6 +68,34 @@ if [ "$RC" -eq 0 ] && [ -n "$PID" ] && [ -d "/proc/$PID" ]; then pass "ctr task 
 # The shim gives lightvm-oci --root /run/containerd/runc/NAMESPACE.
 OCIROOT=/run/containerd/runc/$NS
 [ -f "$OCIROOT/c5/state.json" ] && pass "the container's state under the shim's --root" || fail "state under $OCIROOT/c5" "$(ls -la "$OCIROOT" 2>&1)"
+# ctr task exec: the shim runs `lightvm-oci exec --process P --detach
+# --pid-file F` and takes that pid's status as the exec's.
+run "${CTR[@]}" task exec --exec-id e1 c5 echo hello from exec
+expect "ctr task exec: output, status 0" 0 "hello from exec"
+run "${CTR[@]}" task exec --exec-id e2 c5 sh -c 'echo out; echo err >&2; exit 5'
+expect "ctr task exec: status 5" 5 "out"
+case "$ERR" in *err*) pass "ctr task exec: stderr" ;; *) fail "ctr task exec: stderr" "$(describe)" ;; esac
+printf 'abc\n' >"$T/exec.in"
+IN=$T/exec.in run "${CTR[@]}" task exec --exec-id e3 c5 sh -c 'cat; echo done'
+expect "ctr task exec: stdin, then end of file" 0 "abc
+done"
+run "${CTR[@]}" task exec --exec-id e4 --cwd /tmp --user 1000:1000 c5 sh -c 'pwd; id -u'
+expect "ctr task exec --cwd --user" 0 "/tmp
+1000"
+run "${CTR[@]}" task exec --exec-id e5 c5 no-such-command
+if [ "$RC" -ne 0 ] && [ -z "$OUT" ] && grep -q "executable file not found" "$T/err"; then
+    pass "ctr task exec of a missing command: an error naming it (status $RC)"
+else
+    fail "ctr task exec of a missing command" "$(describe)"
+fi
+if command -v script >/dev/null; then
+    run script -qec "${CTR[*]} task exec -t --exec-id e6 c5 sh -c 'echo on a terminal; exit 6'" /dev/null
+    if [ "$RC" -eq 6 ] && grep -q "on a terminal" "$T/out"; then
+        pass "ctr task exec -t: through the console socket, status 6"
+    else
+        fail "ctr task exec -t" "$(describe)"
+    fi
+fi
 run "${CTR[@]}" task pause c5
 expect "ctr task pause" 0
 run "${CTR[@]}" task ls

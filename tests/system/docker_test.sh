@@ -4,7 +4,8 @@
 # files and `docker load`ed, and `docker run --runtime lightvm`: output, exit
 # codes, -e, -w, -u, -v (rw and :ro), --read-only, --memory, --hostname and
 # Docker's /etc files, docker logs, docker stop (SIGTERM, then SIGKILL after
-# -t), docker pause/unpause, docker kill, docker rm -f, docker exec (not supported yet: one line), -t, and nothing
+# -t), docker pause/unpause, docker kill, docker rm -f, docker exec (against runc: output, exit codes,
+# -e, -w, -u, -i, a missing command, -t, -d), -t, and nothing
 # left behind. Where runc's answer is cheap to get, the same command runs
 # with --runtime runc and the two must agree.
 #   docker_test.sh LIGHTVM_OCI_BINARY GUEST_PROGRAM_DIR
@@ -159,14 +160,71 @@ sleep 0.5
 STATUS=$("${D[@]}" inspect -f '{{.State.Status}}' kill1)
 [ "$RC" -eq 0 ] && [ "$STATUS" = running ] && pass "docker kill -s USR1 without a handler: still running, as runc's pid 1" ||
     fail "docker kill -s USR1" "$(describe)" "status $STATUS"
-# docker prints this error on stdout.
-run "${D[@]}" exec kill1 true
-if [ "$RC" -ne 0 ]; then
-    case "$OUT $ERR" in *"exec: not supported yet"*) pass "docker exec: a one-line 'not supported yet' error (status $RC)" ;;
-        *) fail "docker exec: the error says not supported yet" "$(describe)" ;; esac
+# --- docker exec, against runc's answers -------------------------------------
+for rt in lightvm runc; do
+    "${DET[@]}" --runtime "$rt" --name "exec-$rt" "$IMG" sleep 100 >/dev/null
+done
+# exec_both NAME [IN_FILE] -- EXEC ARGS...: the same `docker exec` in both
+# containers; stdout, stderr and exit codes must agree.
+exec_both() {
+    local name=$1 in=$2 rt
+    shift 3
+    for rt in lightvm runc; do
+        IN=$in run "${D[@]}" exec "$@"
+        sed -i "s/exec-$rt/exec-RT/g" "$T/out" "$T/err"
+        printf -v "RC_$rt" %s "$RC"
+        printf -v "OUT_$rt" %s "$(cat "$T/out")"
+        printf -v "ERR_$rt" %s "$(cat "$T/err")"
+        set -- "${@/exec-lightvm/exec-runc}"
+    done
+    if [ "$RC_lightvm" = "$RC_runc" ] && [ "$OUT_lightvm" = "$OUT_runc" ] && [ "$ERR_lightvm" = "$ERR_runc" ]; then
+        pass "docker exec $name: as with runc (exit $RC_lightvm)"
+    else
+        fail "docker exec $name: as with runc" "lightvm: exit $RC_lightvm, stdout '$OUT_lightvm', stderr '$ERR_lightvm'" \
+            "runc: exit $RC_runc, stdout '$OUT_runc', stderr '$ERR_runc'"
+    fi
+}
+exec_both "output, stderr and exit code 3" "" -- exec-lightvm sh -c 'echo out; echo err >&2; exit 3'
+exec_both "true" "" -- exec-lightvm true
+exec_both "-e, -w and the image's Env" "" -- -e FOO=bar -w /tmp exec-lightvm sh -c 'echo "$FOO $PWD $GREETING"'
+exec_both "-u app (the image's /etc/passwd and groups)" "" -- -u app exec-lightvm id
+exec_both "-u 1234:5678" "" -- -u 1234:5678 exec-lightvm id
+printf 'one\ntwo\n' >"$T/exec.in"
+exec_both "-i: stdin, then end of file" "$T/exec.in" -- -i exec-lightvm sh -c 'wc -l; echo done'
+exec_both "a process killed by a signal" "" -- exec-lightvm sh -c 'kill -9 $$'
+run "${D[@]}" exec exec-lightvm no-such-command
+LV_RC=$RC LV_OUT=$OUT
+run "${D[@]}" exec exec-runc no-such-command
+if [ "$LV_RC" = "$RC" ] && [ "$RC" -ge 126 ]; then
+    pass "docker exec of a missing command: exit code $RC, as with runc"
 else
-    fail "docker exec fails (not supported yet)" "$(describe)"
+    fail "docker exec of a missing command: exit code as with runc" "lightvm $LV_RC ($LV_OUT), runc $RC ($OUT)"
 fi
+case "$LV_OUT" in *"executable file not found"*) pass "docker exec of a missing command: the error names it" ;;
+    *) fail "docker exec of a missing command: the error names it" "$LV_OUT" ;; esac
+run "${D[@]}" exec -w /no/such/dir exec-lightvm true
+LV_RC=$RC
+run "${D[@]}" exec -w /no/such/dir exec-runc true
+[ "$LV_RC" = "$RC" ] && pass "docker exec -w of a missing directory: exit code $RC, as with runc" ||
+    fail "docker exec -w of a missing directory: exit code as with runc" "lightvm $LV_RC, runc $RC ($OUT)"
+if command -v script >/dev/null; then
+    run script -qec "${D[*]} exec -t exec-lightvm sh -c 'echo on a terminal; exit 4'" /dev/null
+    if [ "$RC" -eq 4 ] && grep -q "on a terminal" "$T/out"; then pass "docker exec -t: output and exit code 4";
+    else fail "docker exec -t" "$(describe)"; fi
+fi
+run "${D[@]}" exec -d exec-lightvm sleep 50
+expect "docker exec -d" 0 ""
+# Latency: `docker exec true`, 5 runs each, median (docs/design.md "Exec").
+for rt in lightvm runc; do
+    times=()
+    for _ in 1 2 3 4 5; do
+        run "${D[@]}" exec "exec-$rt" true
+        times+=("$MS")
+    done
+    printf -v "EXEC_MS_$rt" %s "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)"
+done
+echo "# docker exec true, median of 5: lightvm ${EXEC_MS_lightvm} ms, runc ${EXEC_MS_runc} ms"
+"${D[@]}" rm -f exec-lightvm exec-runc >/dev/null
 run "${D[@]}" pause kill1
 expect "docker pause" 0 "kill1"
 [ "$("${D[@]}" inspect -f '{{.State.Status}}' kill1)" = paused ] && pass "paused in docker inspect" || fail "paused in docker inspect"

@@ -300,9 +300,112 @@ if [ "$RC" -eq 0 ] && python3 -c 'import json,sys; f=json.load(sys.stdin); asser
 else
     fail "features prints JSON" "$(describe)"
 fi
-run "$OCI" exec life1 true
-expect_error "exec: not supported yet" 1 "exec: not supported yet"
-# As the runc shim calls it for `docker exec` / `ctr task exec`: its options are no usage error.
-run "$OCI" --root "$R" exec --process "$T/empty" --detach --pid-file "$T/exec.pid" life1
-expect_error "exec with the shim's options: one line, not a usage error" 1 "exec: not supported yet"
+
+# --- exec: new processes in a running container's VM --------------------------
+EXEC_SHIM="$(cd "$(dirname "$0")" && pwd)/oci_exec_shim.py"
+make_rootfs "$T/rootfs-ex"
+for a in ps grep id; do ln -s busybox "$T/rootfs-ex/bin/$a"; done
+printf '\001\002 not a program' >"$T/rootfs-ex/bin/junk"
+chmod 755 "$T/rootfs-ex/bin/junk"
+bundle ex '["sleep","60"]' '' "{\"path\":\"$T/rootfs-ex\"}"
+OUT_TO=$T/ex.out run "$OCI" --root "$R" create --bundle "$T/b-ex" ex1
+run "$OCI" --root "$R" exec ex1 true
+expect_error "exec in a created (not started) container" 1 "cannot exec in a container that is created"
+run "$OCI" --root "$R" start ex1
+expect "start the exec container" 0 ""
+run "$OCI" --root "$R" exec ex1 echo hello from exec
+expect "exec: output and status 0" 0 "hello from exec"
+run "$OCI" --root "$R" exec ex1 sh -c 'echo out; echo err >&2; exit 3'
+expect "exec: exit status 3 (sh -c: options end at the ID, as runc's)" 3 "out"
+[ "$ERR" = err ] && pass "exec: stderr apart from stdout" || fail "exec: stderr apart from stdout" "$(describe)"
+run "$OCI" --root "$R" exec ex1 sh -c 'kill -9 $$'
+expect "exec: killed by a signal is 128+N" 137 ""
+printf 'line one\nline two\n' >"$T/exec.in"
+IN=$T/exec.in run "$OCI" --root "$R" exec ex1 sh -c 'cat; echo eof'
+expect "exec: stdin to the process, then end of file" 0 "line one
+line two
+eof"
+run "$OCI" --root "$R" exec --cwd /data -e FOO=bar -u 1000:1000 ex1 sh -c 'pwd; echo $FOO; id -u; id -g'
+expect "exec --cwd --env --user" 0 "/data
+bar
+1000
+1000"
+run "$OCI" --root "$R" exec ex1 sh -c 'echo $$; ps -o pid,ppid,comm | grep -c sleep'
+case "$OUT" in 1[0-9]*|[2-9]*) pass "exec: a new pid in the VM, the container's process untouched" ;;
+    *) fail "exec: a new pid in the VM" "$(describe)" ;; esac
+run "$OCI" --root "$R" exec -e A=1 --cap CAP_CHOWN ex1 sh -c 'echo $A'
+expect "exec: one --env value each, the ID right after" 0 "1"
+cat >"$T/proc.json" <<JSON
+{"terminal":false,"user":{"uid":5,"gid":6,"additionalGids":[7]},"args":["sh","-c","echo \$0 \$X; pwd; id -G; exit 4","zero"],
+ "env":["PATH=/bin","X=from-process-json"],"cwd":"/work"}
+JSON
+run "$OCI" --root "$R" exec --process "$T/proc.json" ex1
+expect "exec --process process.json (args, env, cwd, user and groups)" 4 "zero from-process-json
+/work
+6 7"
+# As containerd's shim runs it: --detach --pid-file, then it reaps that pid.
+run "$EXEC_SHIM" "$OCI" "$R" ex1 "$T/proc.json"
+LAST=$(tail -n 1 "$T/err")
+expect_exit "exec --detach --pid-file: the pid's status is the process's" "exit 4" "zero from-process-json
+/work
+6 7"
+cat >"$T/trap.json" <<JSON
+{"args":["sh","-c","trap 'echo got TERM; exit 7' TERM; echo ready; sleep 100 & wait"],"env":["PATH=/bin"],"cwd":"/"}
+JSON
+run "$EXEC_SHIM" "$OCI" "$R" ex1 "$T/trap.json" 15 1
+LAST=$(tail -n 1 "$T/err")
+expect_exit "exec: SIGTERM to the exec's pid reaches the guest process" "exit 7" "ready
+got TERM"
+cat >"$T/long.json" <<JSON
+{"args":["sleep","97"],"env":["PATH=/bin"],"cwd":"/"}
+JSON
+run "$EXEC_SHIM" "$OCI" "$R" ex1 "$T/long.json" 9 1
+LAST=$(tail -n 1 "$T/err")
+expect_exit "exec: SIGKILL of the exec's pid" "signal 9"
+for _ in $(seq 20); do
+    run "$OCI" --root "$R" exec ex1 sh -c 'ps -o args | grep -c "^sleep 97"'
+    [ "$OUT" = 0 ] && break
+    sleep 0.1
+done
+expect "exec: ... and the guest process is gone with it" 1 "0"
+for i in $(seq 16); do
+    "$OCI" --root "$R" exec ex1 sh -c "sleep 0.5; echo exec \$0" "$i" >"$T/par.$i" 2>&1 &
+done
+wait
+ok=0
+for i in $(seq 16); do [ "$(cat "$T/par.$i")" = "exec $i" ] && ok=$((ok + 1)); done
+[ "$ok" -eq 16 ] && pass "exec: 16 at once" || fail "exec: 16 at once" "$ok of 16 answered" "$(cat "$T"/par.* | head -5)"
+run "$OCI" --root "$R" exec ex1 no-such-program
+expect_error "exec: a missing program: 127, runc's wording" 127 "executable file not found in \$PATH"
+run "$OCI" --root "$R" exec ex1 /bin/junk
+expect "exec: an executable file that is no program: 126, as a shell says" 126 ""
+printf '{"args": [' >"$T/bad.json"
+run "$OCI" --root "$R" exec --process "$T/bad.json" ex1
+expect_error "exec: malformed process.json" 1 "--process: not a valid JSON object"
+run "$OCI" --root "$R" exec no-such-container true
+expect_error "exec: unknown container" 1 "does not exist"
+sed 's/"terminal":false/"terminal":true/' "$T/proc.json" >"$T/tty.json"
+run "$OCI" --root "$R" exec --process "$T/tty.json" ex1
+expect_error "exec: a terminal needs --console-socket" 1 "no --console-socket"
+# Clients that break the protocol: garbage, a request without its fds, one
+# that connects and hangs up. Each is refused or dropped; the VM goes on.
+python3 - "$R/ex1/exec.sock" <<'PY'
+import socket, sys
+for payload in (b"garbage", b"\0" * 692, None):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sys.argv[1])
+    if payload is not None:
+        s.send(payload)
+        s.settimeout(5)
+        s.recv(8)
+    s.close()
+PY
+run "$OCI" --root "$R" exec ex1 sh -c 'exit 0'
+expect "exec: the VM is fine after all that (garbage clients included)" 0 ""
+"$OCI" --root "$R" kill ex1 KILL
+for _ in $(seq 50); do "$OCI" --root "$R" state ex1 | grep -q '"status":"stopped"' && break; sleep 0.1; done
+run "$OCI" --root "$R" exec ex1 true
+expect_error "exec in a stopped container" 1 "cannot exec in a container that is stopped"
+"$OCI" --root "$R" delete --force ex1
+nothing_left "exec container" ex1
 harness_finish

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "lightvm/abi.h"
+#include "monitor/exec_channel.hpp"
 
 namespace lightvm {
 namespace {
@@ -276,6 +277,36 @@ TEST_F(ExitHandlerTest, ReadyMarksTheExit) {
     expect_guest_fault(handle(io_exit(abi::kHypercallPortBase + abi::kHcReady, true, 4, 0xfffffff0)),
                        "outside guest memory");
     EXPECT_FALSE(devices->ready_marked);
+}
+
+// kHcExec: only with an exec channel (lightvm-oci's monitors); garbage in
+// its arguments stops the VM, a confused but well-formed call gets -errno.
+TEST_F(ExitHandlerTest, ExecWithoutAChannelIsHostile) {
+    expect_guest_fault(handle(hypercall(abi::kHcExec)), "without an exec channel");
+}
+
+TEST_F(ExitHandlerTest, ExecArgumentsAreChecked) {
+    const std::string path = "/tmp/lightvm-exit-handler-exec-" + std::to_string(::getpid());
+    auto channel = ExecChannel::listen(path);
+    ASSERT_TRUE(channel) << channel.error().to_string();
+    ::unlink(path.c_str());
+    devices->exec = channel->get();
+    auto call = [&](abi::HcExec hc, uint32_t at = kArg) {
+        EXPECT_TRUE(mem.write(kArg, hc));
+        return handle(hypercall(abi::kHcExec, at));
+    };
+    auto result = [&] { return mem.read<abi::HcExec>(kArg)->result; };
+    ASSERT_TRUE(call({abi::kExecTake, 0, 0x210000, abi::kExecRequestMax, 0, 0, 7}));
+    EXPECT_EQ(result(), 0);  // nothing queued
+    ASSERT_TRUE(call({abi::kExecDone, 42, 0, 0, 0, 0, 7}));
+    EXPECT_EQ(result(), -ENOENT);  // no such exec
+    expect_guest_fault(call({abi::kExecTake, 0, 0x210000, 0, 0, 0, 0}), "request buffer of 0 bytes");
+    expect_guest_fault(call({abi::kExecTake, 0, 0x210000, 1ull << 40, 0, 0, 0}), "request buffer of");
+    expect_guest_fault(call({abi::kExecTake, 0, mem.size() - 100, abi::kExecRequestMax, 0, 0, 0}),
+                       "outside guest memory");
+    expect_guest_fault(call({abi::kExecTake, 0, ~0ull - 10, abi::kExecRequestMax, 0, 0, 0}), "outside guest memory");
+    expect_guest_fault(call({7, 0, 0, 0, 0, 0, 0}), "unknown op 7");
+    expect_guest_fault(handle(hypercall(abi::kHcExec, 0xfffffff0u)), "hypercall exec");
 }
 
 // Only a booting shell may park (Vm::create takes that exit itself).

@@ -10,6 +10,7 @@
 #include <netinet/tcp.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -38,6 +39,7 @@
 #include "devices/system.hpp"
 #include "lightvm/abi.h"
 #include "fake_irq_cpu.hpp"
+#include "monitor/exec_channel.hpp"
 #include "monitor/exit_handler.hpp"
 #include "monitor/interrupts.hpp"
 #include "sandbox/allow_list.hpp"
@@ -309,7 +311,7 @@ public:
         e.io_count = 1;
         unsigned nr = pick({abi::kHcFs, abi::kHcFs, abi::kHcFs, abi::kHcBlock, abi::kHcWrite, abi::kHcRead,
                             abi::kHcSleep, abi::kHcStdinSeek, abi::kHcMemGrow, abi::kHcConsoleFlush, abi::kHcNet,
-                            abi::kHcNet, abi::kHcTimer, abi::kHcMemRelease, abi::kHcTty, abi::kHcPark, abi::kHcReady});
+                            abi::kHcNet, abi::kHcTimer, abi::kHcMemRelease, abi::kHcTty, abi::kHcPark, abi::kHcReady, abi::kHcExec});
         e.port = static_cast<uint16_t>(abi::kHypercallPortBase + nr);
         e.io_value = static_cast<uint32_t>(kArg);
         fill(nr);
@@ -427,6 +429,16 @@ private:
             (void)m_mem.write(kArg, hc);
             break;
         }
+        case abi::kHcExec: {  // takes (a queued request, an empty queue), reports, garbage
+            abi::HcExec hc{};
+            hc.op = static_cast<uint32_t>(pick<uint64_t>({abi::kExecTake, abi::kExecTake, abi::kExecDone, rnd(1u << 20)}));
+            hc.id = static_cast<uint32_t>(rnd(4));
+            hc.buf = pick<uint64_t>({kBuf, kBuf, ~0ull - 4096, rnd(1ull << 40)});
+            hc.len = pick<uint64_t>({abi::kExecRequestMax, sizeof(abi::ExecRequest), 0, rnd(1ull << 32)});
+            hc.status = static_cast<int32_t>(rnd(1ull << 16));
+            (void)m_mem.write(kArg, hc);
+            break;
+        }
         case abi::kHcTimer: {  // deadlines that fire during the run, far ones, cancels, garbage
             timespec now{};
             ::clock_gettime(CLOCK_MONOTONIC, &now);
@@ -541,6 +553,53 @@ void random_requests_under_the_filter(uint64_t seed, bool host_network) {
         fakes::FakeIrqCpu irq_cpu;
         Interrupts irq(*mem, irq_cpu, IrqLayout{0x201000, 0x201080, 0x201098, 0x208000, 0x209000}, IrqTestConfig{});
         Devices devices{*mem, console, system, cpu, &*fsdev, &disks, &ram, &irq, &*net};
+        // An exec channel with one client's request queued (its stdio
+        // sockets adopted by the net device when the guest takes it).
+        const std::string exec_sock = "/tmp/lightvm-sandbox-exec-" + std::to_string(::getpid());
+        auto channel = ExecChannel::listen(exec_sock);
+        if (!channel)
+            return 7;
+        (*channel)->start([] {});
+        devices.exec = channel->get();
+        int client = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        sockaddr_un sa{};
+        sa.sun_family = AF_UNIX;
+        std::memcpy(sa.sun_path, exec_sock.c_str(), exec_sock.size());
+        if (::connect(client, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
+            return 8;
+        {
+            std::vector<char> msg(sizeof(abi::ExecRequest) + 3);
+            abi::ExecRequest h{};
+            h.kind = abi::kExecStart;
+            h.argc = 1;
+            h.strings_len = 3;
+            std::memcpy(h.path, "/sh", 4);
+            std::memcpy(h.cwd, "/", 2);
+            std::memcpy(msg.data(), &h, sizeof h);
+            std::memcpy(msg.data() + sizeof h, "sh", 3);
+            int pairs[3];
+            for (int& fd : pairs) {
+                int sv[2];
+                (void)::socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+                fd = sv[1];
+            }
+            iovec iov{msg.data(), msg.size()};
+            alignas(cmsghdr) char control[CMSG_SPACE(sizeof pairs)] = {};
+            msghdr m{};
+            m.msg_iov = &iov;
+            m.msg_iovlen = 1;
+            m.msg_control = control;
+            m.msg_controllen = sizeof control;
+            cmsghdr* c = CMSG_FIRSTHDR(&m);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof pairs);
+            std::memcpy(CMSG_DATA(c), pairs, sizeof pairs);
+            if (::sendmsg(client, &m, 0) < 0)
+                return 9;
+            ::usleep(200000);  // the channel's thread queues it
+        }
+        ::unlink(exec_sock.c_str());
         sandbox::Policy policy;
         policy.host_network = host_network;
         for (size_t i = 0; i < fsdev->shares().size(); ++i)

@@ -430,6 +430,22 @@ long do_execve(long dirfd, uint64_t upath, uint64_t argv, uint64_t envp, uint64_
 
 }  // namespace
 
+// A process the host started (exec/spawn.hpp) runs its program: the
+// strings are the request's, in kernel memory; the caller's address space
+// is the empty one it was made with.
+long exec_from_kernel(const char* path, const char* strings, size_t len, uint32_t argc, uint32_t envc) {
+    ArgBuffer args;
+    if (!args.reserve(len))
+        return -err::kNoMem;
+    memcpy(args.buf, strings, len);
+    args.len = len;
+    args.argc = argc;
+    args.envc = envc;
+    Prepared pr;
+    long r = prepare(AT_FDCWD, path, false, args, pr);
+    return r < 0 ? r : replace_image(pr, args, path);
+}
+
 long sys_execve(const SyscallArgs& a) { return do_execve(AT_FDCWD, a.a0, a.a1, a.a2, 0); }
 
 long sys_execveat(const SyscallArgs& a) { return do_execve(fd_arg(a.a0), a.a1, a.a2, a.a3, a.a4); }

@@ -137,6 +137,13 @@ void fd_set_cloexec(long fd, bool on) {
 
 namespace lightvm::guest {
 
+FdTable* fd_table_empty() {
+    auto* t = static_cast<FdTable*>(kmem_alloc(sizeof(FdTable)));  // zeroed
+    if (t)
+        t->users = 1;
+    return t;
+}
+
 FdTable* fd_table_copy(const FdTable& src) {
     auto* t = static_cast<FdTable*>(kmem_alloc(sizeof(FdTable)));
     if (!t)

@@ -1,6 +1,7 @@
 #include "kernel/proc/exit.hpp"
 
 #include "kernel/errno.hpp"
+#include "kernel/exec/spawn.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
@@ -69,6 +70,8 @@ int vm_status_of(int wait_status) {
     p->state = ProcState::Zombie;
     memcpy(p->exit_comm, current()->comm, sizeof p->exit_comm);  // for /proc/PID of the zombie
     p->task = nullptr;
+    if (p->exec_id)
+        exec_report_exit(p->exec_id, wait_status);  // the host's client waits for it, not the parent
     const bool autoreap = process_notify_parent(p);
     if (autoreap)
         process_unlink(p);  // nobody will wait for it: freed after the switch away
@@ -170,8 +173,9 @@ void process_release_resources(Process* p) {
 bool process_notify_parent(Process* child) {
     Process* parent = child->parent;
     const KSigAction& chld = parent->sig.hand->action[SIGCHLD - 1];
-    bool autoreap = child->exit_signal == SIGCHLD &&
-                    (chld.handler == reinterpret_cast<uint64_t>(SIG_IGN) || (chld.flags & SA_NOCLDWAIT));
+    // A process the host started (exec/spawn.hpp) is never waited for here.
+    bool autoreap = child->exec_id || (child->exit_signal == SIGCHLD &&
+                    (chld.handler == reinterpret_cast<uint64_t>(SIG_IGN) || (chld.flags & SA_NOCLDWAIT)));
     if (child->exit_signal && !autoreap) {
         KSigInfo info{};
         info.signo = static_cast<int32_t>(child->exit_signal);

@@ -6,6 +6,7 @@
 // a copy of the parent's syscall frame, so it returns from the same call
 // with 0 (docs/design.md, "Processes").
 #include "kernel/errno.hpp"
+#include "kernel/exec/spawn.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
@@ -236,6 +237,10 @@ extern "C" void lvm_fork_tail() {
     sched_finish_switch();
     Task* t = current();
     cputime_start(t);  // its CPU time starts with its first instruction
+    if (void* request = t->spawn) {  // started by the host: its program first
+        t->spawn = nullptr;
+        exec_spawned_start(request);
+    }
     if (t->set_child_tid) {
         UserPtr<uint32_t>(t->set_child_tid).write(t->tid);
         t->set_child_tid = 0;

@@ -62,7 +62,7 @@ struct Found {
 long find_ready(const Selector& s, const Want& w, Found* out) {
     bool any = false;
     for (Process* c = current_process()->children; c; c = c->sibling) {
-        if (!selects(s, c))
+        if (!selects(s, c) || c->exec_id)  // a process the host started is never waited for here
             continue;
         any = true;
         if (w.exited && c->state == ProcState::Zombie) {

@@ -1,5 +1,6 @@
 #include "kernel/proc/sched.hpp"
 
+#include "kernel/exec/spawn.hpp"
 #include "kernel/irq/irq.hpp"
 #include "kernel/irq/timer.hpp"
 #include "kernel/kernel.hpp"
@@ -289,6 +290,7 @@ void schedule() {
     cputime_stop(prev);  // blocked or yielding: its CPU time stops here
     this_cpu().need_resched = 0;
     for (;;) {
+        exec_serve();  // the host's exec requests become runnable tasks here
         expire_deadlines();
         if (cpus_online() > 1 || cpus_possible() > 1)
             if (const uint32_t w = waiting_tasks(prev))

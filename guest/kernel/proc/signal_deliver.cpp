@@ -3,6 +3,7 @@
 // runs default actions (which may end the process: this module sits above
 // proc/exit.cpp), and has proc/sigframe.cpp build the handler's frame.
 // Sending, queueing and masks are proc/signal.cpp.
+#include "kernel/exec/spawn.hpp"
 #include "kernel/proc/signal_deliver.hpp"
 
 #include "arch/x86_64/cpu.hpp"
@@ -123,6 +124,9 @@ void on_host_signals(const irq::Frame*) {
     if (!current())
         return;  // before the first task exists: taken at the next doorbell
     uint64_t bits = __atomic_exchange_n(&boot().host_signals_pending, 0, __ATOMIC_SEQ_CST);
+    if (bits & abi::kHostExecNews)
+        exec_news();
+    bits &= ~abi::kHostExecNews;
     if (!bits)
         return;
     if (bits & sig_bit(SIGWINCH))
