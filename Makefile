@@ -41,6 +41,8 @@ bench: build
 	@bench/docker_bench.sh ./$(BUILD)/src/lightvm-oci 30
 	@bench/snapshot_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests
 	@bench/ready_clone.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests/noop.glibc 11
+	@bench/migrate_bench.sh ./$(BUILD) 9
+	@bench/smp_snapshot_bench.sh ./$(BUILD)/src/lightvm ./$(BUILD)/guests 11
 	@bench/image_bench.sh ./$(BUILD)/src/lightvm
 	@bench/create_rate.sh ./$(BUILD) ./$(BUILD)/guests/noop.musl 300 4 8 3
 
