@@ -430,7 +430,7 @@ long do_execve(long dirfd, uint64_t upath, uint64_t argv, uint64_t envp, uint64_
 
 }  // namespace
 
-// A process the host started (exec/spawn.hpp) runs its program: the
+// A process the host started (exec/spawn.cpp) runs its program: the
 // strings are the request's, in kernel memory; the caller's address space
 // is the empty one it was made with.
 long exec_from_kernel(const char* path, const char* strings, size_t len, uint32_t argc, uint32_t envc) {

@@ -1,4 +1,4 @@
-#include "kernel/exec/spawn.hpp"
+#include "kernel/proc/host_exec.hpp"
 
 #include "kernel/errno.hpp"
 #include "kernel/exec/loader.hpp"

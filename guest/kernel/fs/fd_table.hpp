@@ -26,7 +26,7 @@ struct FdTable {
 void fd_table_init();
 // The first process's table (static: it exists before the frame allocator).
 FdTable* fd_table_boot();
-// A process the host starts (exec/spawn.hpp): a table with nothing open.
+// A process the host starts (exec/spawn.cpp): a table with nothing open.
 FdTable* fd_table_empty();
 // fork: a table with the same descriptors, sharing their open files.
 FdTable* fd_table_copy(const FdTable& src);

@@ -1,7 +1,7 @@
 #include "kernel/proc/exit.hpp"
 
 #include "kernel/errno.hpp"
-#include "kernel/exec/spawn.hpp"
+#include "kernel/proc/host_exec.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"
@@ -173,7 +173,7 @@ void process_release_resources(Process* p) {
 bool process_notify_parent(Process* child) {
     Process* parent = child->parent;
     const KSigAction& chld = parent->sig.hand->action[SIGCHLD - 1];
-    // A process the host started (exec/spawn.hpp) is never waited for here.
+    // A process the host started (proc/host_exec.hpp) is never waited for here.
     bool autoreap = child->exec_id || (child->exit_signal == SIGCHLD &&
                     (chld.handler == reinterpret_cast<uint64_t>(SIG_IGN) || (chld.flags & SA_NOCLDWAIT)));
     if (child->exit_signal && !autoreap) {

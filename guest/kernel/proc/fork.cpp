@@ -6,7 +6,7 @@
 // a copy of the parent's syscall frame, so it returns from the same call
 // with 0 (docs/design.md, "Processes").
 #include "kernel/errno.hpp"
-#include "kernel/exec/spawn.hpp"
+#include "kernel/proc/host_exec.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/address_space.hpp"

@@ -1,6 +1,6 @@
 #include "kernel/proc/sched.hpp"
 
-#include "kernel/exec/spawn.hpp"
+#include "kernel/proc/host_exec.hpp"
 #include "kernel/irq/irq.hpp"
 #include "kernel/irq/timer.hpp"
 #include "kernel/kernel.hpp"

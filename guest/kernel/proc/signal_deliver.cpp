@@ -3,7 +3,7 @@
 // runs default actions (which may end the process: this module sits above
 // proc/exit.cpp), and has proc/sigframe.cpp build the handler's frame.
 // Sending, queueing and masks are proc/signal.cpp.
-#include "kernel/exec/spawn.hpp"
+#include "kernel/proc/host_exec.hpp"
 #include "kernel/proc/signal_deliver.hpp"
 
 #include "arch/x86_64/cpu.hpp"

@@ -109,7 +109,7 @@ struct Process {
     char exe_path[256];
     ProcCpuTime cpu;          // its CPU time at exit, its reaped children's (proc/cputime.hpp)
     char exit_comm[16];       // its name at exit: /proc/PID of the zombie (whose task is gone)
-    uint32_t exec_id;         // started by the host (exec/spawn.hpp): its status goes there; 0: not
+    uint32_t exec_id;         // started by the host (exec/spawn.cpp): its status goes there; 0: not
 };
 
 enum class TaskState : uint8_t { Running, Blocked, Dead };
@@ -132,7 +132,7 @@ struct Task {
     Task* vfork_parent;        // CLONE_VFORK: blocked until this task execs or exits
     uint64_t robust_list;      // set_robust_list: kept for get_robust_list
     bool vfork_done;
-    void* spawn;               // a host exec request its first code runs (exec/spawn.hpp), then nullptr
+    void* spawn;               // a host exec request its first code runs (exec/spawn.cpp), then nullptr
     bool user;                 // returns to user mode (not a kernel thread)
     // The CPU whose context this task is (its number + 1; 0: none): it runs
     // there, or idles there on its stack. No other CPU may switch to it.

@@ -1,5 +1,7 @@
 // Processes the host starts in the running VM (lightvm-oci exec; abi.h
-// "Exec", docs/design.md "Exec"). The doorbell brings the news; the next
+// "Exec", docs/design.md "Exec"): the calls the scheduler, fork, exit and
+// signal delivery make into exec/spawn.cpp, declared here, on their side,
+// so that exec/ depends on proc/ and never the other way. The doorbell brings the news; the next
 // schedule() takes the monitor's queue: each request becomes a process
 // made from nothing (no fork: an empty address space, its own fd table
 // with the request's three host sockets as stdin/stdout/stderr, its own
