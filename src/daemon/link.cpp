@@ -1,5 +1,7 @@
 #include "daemon/link.hpp"
 
+#include "common/fd_passing.hpp"
+
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -10,25 +12,7 @@ namespace lightvm::daemon {
 Result<void> send_message(int sock, const std::string& text, const std::vector<int>& fds) {
     if (text.size() > kMaxMessage || fds.size() > kMaxFds)
         return make_error(ErrorKind::BadInput, "monitor link", "message too large");
-    iovec iov{const_cast<char*>(text.data()), text.size()};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
-    if (!fds.empty()) {
-        msg.msg_control = control;
-        msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-        cmsghdr* c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-        std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
-    }
-    while (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
-        if (errno != EINTR)
-            return sys_error("monitor link send");
-    }
-    return {};
+    return send_with_fds(sock, text, fds, "monitor link send");
 }
 
 Result<Message> recv_message(int sock, bool interruptible) {

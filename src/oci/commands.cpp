@@ -63,6 +63,8 @@ bool wait_gone(int pid, int timeout_ms) {
     return gone;
 }
 
+}  // namespace
+
 // The pid file is written whole under a temporary name, as runc does:
 // the shim reads it as soon as create returns.
 Result<void> write_pid_file(const std::string& path, int pid) {
@@ -76,6 +78,8 @@ Result<void> write_pid_file(const std::string& path, int pid) {
         return sys_error("rename --pid-file " + path);
     return {};
 }
+
+namespace {
 
 // Forks the container's process and waits for its verdict on building the VM.
 Result<int> spawn_init(InitArgs args) {

@@ -5,7 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "common/result.hpp"
+
 namespace lightvm::oci {
+
+// --pid-file: written whole under a temporary name, as runc does (the
+// shim reads it as soon as create or exec returns).
+Result<void> write_pid_file(const std::string& path, int pid);
 
 struct Global {
     std::string root = "/run/lightvm-oci";

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/fd_passing.hpp"
 #include "monitor/exec_channel.hpp"
 #include "oci/commands.hpp"
 #include "oci/exec_relay.hpp"
@@ -128,39 +129,14 @@ Result<void> send_request(int control, const std::vector<char>& msg, RelayFds* o
         *mine[i] = sv[0];
         theirs[i] = sv[1];
     }
-    iovec iov{const_cast<char*>(msg.data()), msg.size()};
-    alignas(cmsghdr) char control_buf[CMSG_SPACE(sizeof theirs)] = {};
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = control_buf;
-    m.msg_controllen = sizeof control_buf;
-    cmsghdr* c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof theirs);
-    std::memcpy(CMSG_DATA(c), theirs, sizeof theirs);
-    const bool sent = ::sendmsg(control, &m, MSG_NOSIGNAL) == static_cast<ssize_t>(msg.size());
-    const int err = errno;
+    auto sent = send_with_fds(control, std::string_view(msg.data(), msg.size()), theirs, "send to the VM's exec channel");
     for (int fd : theirs)
         ::close(fd);
-    if (!sent)
-        return sys_error("send to the VM's exec channel", err);
-    return {};
+    return sent;
 }
 
 Result<void> write_pid(const std::string& path, int pid) {
-    if (path.empty())
-        return {};
-    std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::trunc);
-        if (!f || !(f << pid) || !f.flush())
-            return sys_error("write --pid-file " + path);
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0)
-        return sys_error("rename --pid-file " + path);
-    return {};
+    return path.empty() ? Result<void>{} : write_pid_file(path, pid);
 }
 
 Result<int> exec(const Global& g, const ExecOptions& o, const std::string& id) {

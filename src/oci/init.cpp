@@ -1,3 +1,4 @@
+#include "common/fd_passing.hpp"
 #include "oci/init.hpp"
 
 #include <fcntl.h>
@@ -44,21 +45,9 @@ Result<void> attach_console(const std::string& socket_path) {
     std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size());
     if (sock < 0 || ::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
         return sys_error("connect --console-socket " + socket_path);
-    char name_buf[] = "/dev/ptmx";  // runc sends a name too; the shim ignores it
-    iovec iov{name_buf, sizeof name_buf - 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &master, sizeof master);
-    if (::sendmsg(sock, &msg, 0) < 0)
-        return sys_error("send console to " + socket_path);
+    // runc sends a name too; the shim ignores it.
+    const std::string what = "send console to " + socket_path;
+    TRY(send_with_fds(sock, "/dev/ptmx", std::span(&master, 1), what.c_str()));
     ::close(sock);
     ::close(master);
     for (int fd = 0; fd < 3; ++fd)

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <thread>
 
+#include "common/fd_passing.hpp"
 #include "guest_test_util.hpp"
 #include "lightvm/vm.hpp"
 #include "monitor/exec_channel.hpp"
@@ -57,19 +58,7 @@ ExecResult exec_in(const std::string& sock, std::vector<std::string> argv, std::
         ours[i] = sv[0];
         theirs[i] = sv[1];
     }
-    iovec iov{msg.data(), msg.size()};
-    alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof theirs)] = {};
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = cbuf;
-    m.msg_controllen = sizeof cbuf;
-    cmsghdr* c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof theirs);
-    std::memcpy(CMSG_DATA(c), theirs, sizeof theirs);
-    (void)::sendmsg(*control, &m, 0);
+    (void)send_with_fds(*control, std::string_view(msg.data(), msg.size()), theirs, "exec request");
     for (int fd : theirs)
         ::close(fd);
     if (!input.empty())

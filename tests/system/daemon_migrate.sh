@@ -30,6 +30,7 @@ start_proxy() {  # PORT TARGET_PORT MODE: sets XPID
     MIG_PIDS+=("$XPID")
     wait_until 5 grep -q listening "$T/proxy.out"
 }
+stop_proxy() { kill "$XPID" 2>/dev/null; wait "$XPID" 2>/dev/null; }
 state_of() { "$L" inspect "$1" | sed -n 's/.*"state": "\([a-z]*\)".*/\1/p' | head -1; }
 running_here() { [ "$(state_of "$1")" = running ]; }
 
@@ -128,8 +129,7 @@ for mode in cut-pages:1 cut-end; do
         fail "after $mode" "$(describe)" "$(log_of "$name" | tail -2)"; fi
     run env LIGHTVM_SOCKET="$T/tgt.sock" "$L" ps -a
     case "$OUT" in *"$name "*) fail "the target keeps nothing after $mode" "$(describe)" ;; *) pass "the target keeps nothing after $mode" ;; esac
-    kill "$XPID" 2>/dev/null
-    wait "$XPID" 2>/dev/null
+    stop_proxy
 done
 [ -z "$(ls -A "$T/tgt/incoming" 2>/dev/null)" ] && pass "no incoming files left by the failed migrations" ||
     fail "incoming files after failures" "$(ls -la "$T/tgt/incoming")"
@@ -148,8 +148,7 @@ run "$L" resume mig-go
 run "$L" wait mig-go
 [ "$RC" -eq 0 ] && [ "$(log_of mig-go)" = "$FULL" ] && pass "resumed here, it finished its count exactly once" ||
     fail "resume after a lost Go" "$(describe)" "$(log_of mig-go | tail -2)"
-kill "$XPID" 2>/dev/null
-wait "$XPID" 2>/dev/null
+stop_proxy
 
 # The target daemon dies mid-transfer (a slow link gives it time to).
 KP=$(free_port)
@@ -163,8 +162,7 @@ expect_error "the target killed mid-transfer: one line" 1 "failed (the VM runs h
 run "$L" wait mig-k
 [ "$RC" -eq 0 ] && [ "$(log_of mig-k | tail -1)" = "done ok pages=2048" ] && pass "... and the VM finished here intact" ||
     fail "after the target died" "$(describe)" "$(log_of mig-k | tail -1)"
-kill "$XPID" 2>/dev/null
-wait "$XPID" 2>/dev/null
+stop_proxy
 
 # The source daemon dies right after the hand-over: the VM runs on there.
 SRCP=$(free_port)

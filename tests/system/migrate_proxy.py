@@ -30,6 +30,14 @@ def read_exact(s, n):
     return buf
 
 
+def close_both(*socks):
+    for s in socks:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 def forward_raw(src, dst):
     try:
         while True:
@@ -39,11 +47,7 @@ def forward_raw(src, dst):
             dst.sendall(data)
     except OSError:
         pass
-    for s in (src, dst):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    close_both(src, dst)
 
 
 def forward_frames(src, dst, mode):
@@ -68,11 +72,7 @@ def forward_frames(src, dst, mode):
                 dst.sendall(header + payload)
     except (EOFError, OSError):
         pass
-    for s in (src, dst):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    close_both(src, dst)
 
 
 def main():

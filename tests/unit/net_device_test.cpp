@@ -44,6 +44,25 @@ protected:
         return r;
     }
     void put_addr(const sockaddr_in& a) { ASSERT_TRUE(m_mem->write(kAddr, a)); }
+    // A guest TCP socket listening on 127.0.0.1, any port: its handle.
+    void listen_on_loopback(NetDevice& d, int64_t& handle) {
+        auto s = req(abi::kNetSocket);
+        s.arg = AF_INET;
+        s.arg2 = SOCK_STREAM;
+        handle = call(d, s);
+        ASSERT_GE(handle, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        put_addr(a);
+        auto b = req(abi::kNetBind, uint32_t(handle));
+        b.addr = kAddr;
+        b.addr_len = sizeof a;
+        ASSERT_EQ(call(d, b), 0);
+        auto ls = req(abi::kNetListen, uint32_t(handle));
+        ls.arg = 4;
+        ASSERT_EQ(call(d, ls), 0);
+    }
     std::optional<GuestMemory> m_mem;
     abi::HcNet m_last{};
 };
@@ -226,27 +245,13 @@ TEST_F(NetDeviceTest, HostileRequestsStopTheGuestOrFail) {
 TEST_F(NetDeviceTest, HostModeServesAConnectionThroughGuestMemory) {
     auto d = NetDevice::create(NetMode::Host, {});
     ASSERT_TRUE(d);
-    auto s = req(abi::kNetSocket);
-    s.arg = AF_INET;
-    s.arg2 = SOCK_STREAM;
-    int64_t l = call(*d, s);
-    ASSERT_GE(l, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    put_addr(a);
-    auto b = req(abi::kNetBind, uint32_t(l));
-    b.addr = kAddr;
-    b.addr_len = sizeof a;
-    ASSERT_EQ(call(*d, b), 0);
-    auto ls = req(abi::kNetListen, uint32_t(l));
-    ls.arg = 4;
-    ASSERT_EQ(call(*d, ls), 0);
+    int64_t l = -1;
+    ASSERT_NO_FATAL_FAILURE(listen_on_loopback(*d, l));
     auto n = req(abi::kNetSockName, uint32_t(l));
     n.addr = kAddr;
     n.addr_len = abi::kMaxSockaddr;
     ASSERT_EQ(call(*d, n), 0);
-    a = *m_mem->read<sockaddr_in>(kAddr);
+    sockaddr_in a = *m_mem->read<sockaddr_in>(kAddr);
     ASSERT_NE(a.sin_port, 0);
 
     auto acc = req(abi::kNetAccept, uint32_t(l));
@@ -351,22 +356,8 @@ TEST_F(NetDeviceTest, PublishedPortIsOpenBeforeTheGuestAndReportsTheGuestPort) {
 TEST_F(NetDeviceTest, AnInterruptedWaitIsNotEintr) {
     auto d = NetDevice::create(NetMode::Host, {});
     ASSERT_TRUE(d);
-    auto s = req(abi::kNetSocket);
-    s.arg = AF_INET;
-    s.arg2 = SOCK_STREAM;
-    int64_t l = call(*d, s);
-    ASSERT_GE(l, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    put_addr(a);
-    auto b = req(abi::kNetBind, uint32_t(l));
-    b.addr = kAddr;
-    b.addr_len = sizeof a;
-    ASSERT_EQ(call(*d, b), 0);
-    auto ls = req(abi::kNetListen, uint32_t(l));
-    ls.arg = 4;
-    ASSERT_EQ(call(*d, ls), 0);
+    int64_t l = -1;
+    ASSERT_NO_FATAL_FAILURE(listen_on_loopback(*d, l));
     struct sigaction sa{}, old{};
     sa.sa_handler = [](int) {};  // no SA_RESTART: poll() returns EINTR
     sigemptyset(&sa.sa_mask);

@@ -2,6 +2,7 @@
 // test enters it in a forked child and reports back through its exit status
 // and a pipe. No KVM needed: the devices are driven through handle_exit with
 // a fake vCPU and real guest memory, exactly as the exit loop drives them.
+#include "common/fd_passing.hpp"
 #include "sandbox/sandbox.hpp"
 
 #include <arpa/inet.h>
@@ -583,19 +584,7 @@ void random_requests_under_the_filter(uint64_t seed, bool host_network) {
                 (void)::socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
                 fd = sv[1];
             }
-            iovec iov{msg.data(), msg.size()};
-            alignas(cmsghdr) char control[CMSG_SPACE(sizeof pairs)] = {};
-            msghdr m{};
-            m.msg_iov = &iov;
-            m.msg_iovlen = 1;
-            m.msg_control = control;
-            m.msg_controllen = sizeof control;
-            cmsghdr* c = CMSG_FIRSTHDR(&m);
-            c->cmsg_level = SOL_SOCKET;
-            c->cmsg_type = SCM_RIGHTS;
-            c->cmsg_len = CMSG_LEN(sizeof pairs);
-            std::memcpy(CMSG_DATA(c), pairs, sizeof pairs);
-            if (::sendmsg(client, &m, 0) < 0)
+            if (!send_with_fds(client, std::string_view(msg.data(), msg.size()), pairs, "exec request"))
                 return 9;
             ::usleep(200000);  // the channel's thread queues it
         }
