@@ -1,7 +1,10 @@
 // lightvm host <-> guest ABI. The one contract between the monitor and the
 // guest kernel; included verbatim by both. Only <stdint.h>/<stddef.h> level
-// things here. Append-only: new fields go at the end of a struct, new
-// hypercalls get new numbers, and LIGHTVM_ABI_VERSION goes up.
+// things here. Append-only: new fields go at the end of a struct and new
+// hypercalls get new numbers. kAbiVersion goes up when a meaning that
+// exists changes; additions an older kernel never uses (kHcPark, kHcReady,
+// kHcExec) keep it, so snapshots of older kernels keep loading
+// (docs/snapshot-format.md).
 //
 // Direction markers: IN = written by the guest, read by the monitor;
 // OUT = written by the monitor, read by the guest. Guest addresses are

@@ -131,9 +131,9 @@ json Daemon::to_json(const VmRecord& vm) const {
         j["timed_out"] = vm.timed_out;
         if (!vm.report.empty())
             j["report"] = vm.report;
-        if (!vm.error.empty())
-            j["error"] = vm.error;
     }
+    if (!vm.error.empty())  // an exit's, or why a migration left it paused
+        j["error"] = vm.error;
     if (!vm.stats.is_null())
         j["stats"] = vm.stats;
     if (vm.start_to_loaded_ns)
@@ -502,6 +502,8 @@ ApiResult<json> Daemon::pause(const std::string& ref, bool pause) {
     // The monitor process is the VM: stopping it stops the vCPU wherever it is.
     ::kill(vm->pid, pause ? SIGSTOP : SIGCONT);
     vm->state = pause ? VmState::Paused : VmState::Running;
+    if (!pause)
+        vm->error.clear();  // a lost migration's note: the user decided
     emit(pause ? "paused" : "resumed", *vm);
     return to_json(*vm);
 }

@@ -157,7 +157,6 @@ SmpCpuState from_saved(const snapshot::VcpuMonitor& m) {
     return st;
 }
 
-
 // vCPU 0 (its interrupts already in `snap`) and every other started one,
 // in id order; with --cpus > 1 the guest kernel's layout a restore needs
 // to start more.

@@ -142,6 +142,8 @@ sleep 0.3
 run "$L" migrate mig-go --to "127.0.0.1:$PP"
 expect_error "Go cut: one line saying the VM is paused here" 1 "the VM is paused here and may be running there"
 [ "$(state_of mig-go)" = paused ] && pass "... the VM is paused here" || fail "state after a lost Go" "$(state_of mig-go)"
+"$L" inspect mig-go | grep -q '"error": "migration to 127.0.0.1:'"$PP"': the target did not confirm' &&
+    pass "... and inspect says why" || fail "inspect of a VM paused by a lost Go" "$("$L" inspect mig-go | grep error)"
 no_go_vm() { ! on tgt "$L" ps -a | grep -q "mig-go "; }
 wait_until 10 no_go_vm && pass "... the target dropped the VM it held" || fail "target after a lost Go" "$(on tgt "$L" ps -a)"
 run "$L" resume mig-go
