@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "lightvm/abi.h"
+#include "common/file_io.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/link.hpp"
 #include "daemon/migrate_net.hpp"
@@ -115,18 +116,6 @@ Result<void> create_files(const std::string& dir, uint64_t mem_size, IncomingFil
     return {};
 }
 
-Result<void> pwrite_all(int fd, const uint8_t* p, uint64_t n, uint64_t off, const std::string& what) {
-    while (n) {
-        ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(off));
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return sys_error(what);
-        p += w, n -= static_cast<uint64_t>(w), off += static_cast<uint64_t>(w);
-    }
-    return {};
-}
-
 std::vector<snapshot::MemExtent> extents_of(const std::vector<uint64_t>& pages) {
     std::vector<snapshot::MemExtent> out;
     for (uint64_t p = 0; p < pages.size() * 64; ++p) {
@@ -151,7 +140,7 @@ Result<std::vector<uint8_t>> receive_vm(int sock, IncomingFiles& f, uint64_t mem
         switch (static_cast<migration::Frame>(h.type)) {
         case migration::Frame::Pages:
             TRY(migration::recv_exact(sock, buf.data(), h.len));
-            TRY(pwrite_all(f.mem.get(), buf.data(), h.len, h.a, "incoming memory file"));
+            TRY(write_all_at(f.mem.get(), buf.data(), h.len, h.a, "incoming memory file"));
             for (uint64_t p = h.a / kPage; p < (h.a + h.len) / kPage; ++p)
                 pages[p / 64] |= uint64_t{1} << (p % 64);
             break;
@@ -246,7 +235,7 @@ Result<void> Daemon::receive_migration(int sock) {
     UniqueFd state_fd(::open(files.state_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!state_fd.valid())
         return sys_error("incoming state file " + files.state_path);
-    TRY(pwrite_all(state_fd.get(), state.data(), state.size(), 0, "incoming state file"));
+    TRY(write_all_at(state_fd.get(), state.data(), state.size(), 0, "incoming state file"));
     state_fd = UniqueFd();
 
     CreateRequest req;

@@ -10,7 +10,6 @@
 
 #include "daemon/daemon.hpp"
 #include "daemon/link.hpp"
-#include "lightvm/abi.h"
 #include "snapshot/format.hpp"
 #include "snapshot/state_file.hpp"
 
@@ -52,11 +51,9 @@ Result<uint64_t> snapshot_mem_size(const std::string& path) {
 
 Result<bool> snapshot_uses_network(const std::string& path) {
     UniqueFd mem(::open((path + ".mem").c_str(), O_RDONLY | O_CLOEXEC));
-    uint32_t mode = abi::kNetModeNone;
-    if (!mem.valid() || ::pread(mem.get(), &mode, sizeof mode,
-                                abi::kBootInfoGpa + offsetof(abi::BootInfo, net_mode)) != sizeof mode)
+    if (!mem.valid())
         return false;  // the monitor's checks name the problem with the memory file
-    return mode == abi::kNetModeHost;
+    return snapshot::saved_with_network(mem.get(), path + ".mem");
 }
 
 ApiResult<json> Daemon::snapshot(const std::string& ref, std::string_view body) {

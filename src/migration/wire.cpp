@@ -89,8 +89,8 @@ Result<void> check_header(const Header& h, uint64_t mem_size) {
     if (mem_size == 0)
         return bad(name + " frame before hello");
     if ((h.a | h.len) % kPage || h.len == 0 || (type == Frame::Pages && h.len > kMaxPagesFrame))
-        return bad(name + " frame " + std::to_string(h.a) + "+" + std::to_string(h.len) +
-                   " is not a page-aligned run of at most " + std::to_string(kMaxPagesFrame) + " bytes");
+        return bad(name + " frame " + std::to_string(h.a) + "+" + std::to_string(h.len) + " is not a page-aligned run" +
+                   (type == Frame::Pages ? " of at most " + std::to_string(kMaxPagesFrame) + " bytes" : ""));
     if (h.a > mem_size || h.len > mem_size - h.a)
         return bad(name + " frame at " + std::to_string(h.a) + "+" + std::to_string(h.len) + " is outside guest RAM (" +
                    std::to_string(mem_size) + " bytes)");

@@ -22,14 +22,6 @@ constexpr uint64_t kFinalPages = 512;
 constexpr uint32_t kMaxRounds = 30;
 constexpr uint32_t kStallRounds = 4;
 
-bool zero_page(const uint8_t* p) {
-    const auto* q = reinterpret_cast<const uint64_t*>(p);
-    uint64_t acc = 0;
-    for (size_t i = 0; i < kPage / 8; ++i)
-        acc |= q[i];
-    return acc == 0;
-}
-
 uint64_t count(const std::vector<uint64_t>& bits) {
     uint64_t n = 0;
     for (uint64_t w : bits)

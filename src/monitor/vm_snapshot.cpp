@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/file_io.hpp"
 #include "memory/admission.hpp"
 #include "monitor/smp.hpp"
 #include "snapshot/state_file.hpp"
@@ -36,41 +37,6 @@ snapshot::FileIdentity identity_of(int fd) {
             int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
 }
 
-Result<void> read_all_at(int fd, void* buf, uint64_t n, uint64_t off, const std::string& what) {
-    auto* p = static_cast<uint8_t*>(buf);
-    while (n) {
-        ssize_t r = ::pread(fd, p, n, static_cast<off_t>(off));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return r < 0 ? sys_error("read " + what) : make_error(ErrorKind::BadInput, what, "shorter than it said");
-        p += r, n -= uint64_t(r), off += uint64_t(r);
-    }
-    return {};
-}
-
-Result<void> write_all_at(int fd, const uint8_t* p, uint64_t n, uint64_t off, const char* what) {
-    while (n) {
-        ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(off));
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return sys_error(std::string("write ") + what);
-        }
-        if (w == 0)
-            return make_error(ErrorKind::System, std::string("write ") + what, "no progress");
-        p += w, n -= uint64_t(w), off += uint64_t(w);
-    }
-    return {};
-}
-
-bool zero_page(const uint8_t* p) {
-    const uint64_t* q = reinterpret_cast<const uint64_t*>(p);
-    uint64_t acc = 0;
-    for (size_t i = 0; i < 4096 / 8; ++i)
-        acc |= q[i];
-    return acc == 0;
-}
 
 // The memory file: guest RAM at its own offsets, only the pages that hold
 // data (never-touched pages are holes; touched pages that are all zero are
@@ -202,6 +168,14 @@ Result<void> make_clone_unique(GuestMemory& mem) {
 }
 
 }  // namespace
+
+bool zero_page(const uint8_t* p) {
+    const uint64_t* q = reinterpret_cast<const uint64_t*>(p);
+    uint64_t acc = 0;
+    for (size_t i = 0; i < 4096 / 8; ++i)
+        acc |= q[i];
+    return acc == 0;
+}
 
 Result<std::vector<GuestMemory::Range>> candidate_ranges(const VmState& s) {
     if (!s.mem.from_snapshot() || !s.work->restore)
@@ -377,10 +351,7 @@ Result<void> prepare_restore(WorkloadState& w) {
     // Saved with --net user (no socket open: capture_state's rule): each
     // restore gets a pasta namespace of its own, so clones never share a
     // network identity. The saved boot page says which mode the guest runs.
-    uint32_t net_mode = abi::kNetModeNone;
-    TRY(read_all_at(w.restore_mem.get(), &net_mode, sizeof net_mode,
-                    abi::kBootInfoGpa + offsetof(abi::BootInfo, net_mode), mem_path));
-    if (net_mode == abi::kNetModeHost)
+    if (TRY(snapshot::saved_with_network(w.restore_mem.get(), mem_path)))
         cfg.net = NetMode::User;
     cfg.shares.clear();
     for (const auto& sh : snap.shares)

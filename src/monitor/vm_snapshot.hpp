@@ -48,6 +48,9 @@ Result<snapshot::Snapshot> capture_state(VmState& s, Interrupts& irq, Outcome& o
 // page resident now (the ones the guest touched since the restore).
 Result<std::vector<GuestMemory::Range>> candidate_ranges(const VmState& s);
 
+// Is this 4 KiB page all zero? (Zero pages are holes in a memory file.)
+bool zero_page(const uint8_t* p);
+
 // FNV-1a of the boot page: pairs a state file with its memory file.
 uint64_t boot_page_tag(const GuestMemory& mem);
 

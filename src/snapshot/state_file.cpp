@@ -4,10 +4,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstddef>
+
+#include "common/file_io.hpp"
 #include "common/unique_fd.hpp"
+#include "lightvm/abi.h"
 #include "snapshot/format.hpp"
 
 namespace lightvm::snapshot {
+
+Result<bool> saved_with_network(int mem_fd, const std::string& mem_path) {
+    uint32_t mode = abi::kNetModeNone;
+    TRY(read_all_at(mem_fd, &mode, sizeof mode, abi::kBootInfoGpa + offsetof(abi::BootInfo, net_mode), mem_path));
+    return mode == abi::kNetModeHost;
+}
 
 Result<std::vector<uint8_t>> read_state_file(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

@@ -14,4 +14,9 @@ namespace lightvm::snapshot {
 // a regular file or larger than kMaxStateSize (BadInput).
 Result<std::vector<uint8_t>> read_state_file(const std::string& path);
 
+// Did the saved guest run with host sockets (--net user)? Its boot page in
+// the memory file says so (BootInfo.net_mode); every restore then gets a
+// network namespace of its own.
+Result<bool> saved_with_network(int mem_fd, const std::string& mem_path);
+
 }  // namespace lightvm::snapshot

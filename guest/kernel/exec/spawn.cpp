@@ -21,7 +21,6 @@
 #include "kernel/time/clock.hpp"
 #include "kernel/uapi.hpp"
 
-extern "C" void lvm_fork_child();  // arch/x86_64/switch.S
 
 namespace lightvm::guest {
 
@@ -84,14 +83,9 @@ void set_identity(Process* p, const abi::ExecRequest& r) {
 // The new task starts like a forked child (lvm_fork_child), on a zeroed
 // user frame that exec_spawned_start fills in.
 Task* new_task(Process* p, abi::ExecRequest* r) {
-    Task* t = task_alloc();
+    Task* t = task_with_kstack();
     if (!t)
         return nullptr;
-    t->kstack = kstack_alloc();
-    if (!t->kstack.top) {
-        task_free(t);
-        return nullptr;
-    }
     t->tid = p->pid;
     t->process = p;
     t->user = true;
@@ -103,11 +97,7 @@ Task* new_task(Process* p, abi::ExecRequest* r) {
     frame->cs = kUserCs;
     frame->ss = kUserSs;
     frame->rflags = 0x202;
-    auto* sw = reinterpret_cast<uint64_t*>(frame) - 7;  // r15 r14 r13 r12 rbx rbp, return address
-    for (int i = 0; i < 6; ++i)
-        sw[i] = 0;
-    sw[6] = reinterpret_cast<uint64_t>(lvm_fork_child);
-    t->ksp = reinterpret_cast<uint64_t>(sw);
+    task_start_from_frame(t);
     return t;
 }
 

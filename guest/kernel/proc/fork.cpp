@@ -25,7 +25,6 @@
 #include "kernel/time/clock.hpp"
 #include "kernel/uapi.hpp"
 
-extern "C" void lvm_fork_child();  // arch/x86_64/switch.S
 
 namespace lightvm::guest {
 
@@ -59,14 +58,9 @@ FsContext* fs_copy(const FsContext& src) {
 // (result 0, maybe another stack and TLS) and below it a switch frame
 // whose return address is lvm_fork_child.
 Task* new_task(Process* child, uint32_t tid, const CloneRequest& rq) {
-    Task* t = task_alloc();
+    Task* t = task_with_kstack();
     if (!t)
         return nullptr;
-    t->kstack = kstack_alloc();
-    if (!t->kstack.top) {
-        task_free(t);
-        return nullptr;
-    }
     Task* parent = current();
     t->tid = tid;
     t->process = child;
@@ -91,11 +85,7 @@ Task* new_task(Process* child, uint32_t tid, const CloneRequest& rq) {
     frame->rax = 0;
     if (rq.stack)
         frame->rsp = rq.stack;
-    auto* sw = reinterpret_cast<uint64_t*>(frame) - 7;  // r15 r14 r13 r12 rbx rbp, return address
-    for (int i = 0; i < 6; ++i)
-        sw[i] = 0;
-    sw[6] = reinterpret_cast<uint64_t>(lvm_fork_child);
-    t->ksp = reinterpret_cast<uint64_t>(sw);
+    task_start_from_frame(t);
     return t;
 }
 

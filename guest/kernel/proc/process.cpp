@@ -1,10 +1,14 @@
 #include "kernel/proc/process.hpp"
 
 #include "kernel/kernel.hpp"
+#include "kernel/mm/kstack.hpp"
 #include "kernel/mm/slab.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/proc/task_list.hpp"
+#include "kernel/syscalls/frame.hpp"
 #include "kernel/uapi.hpp"
+
+extern "C" void lvm_fork_child();  // arch/x86_64/switch.S
 
 namespace lightvm::guest {
 
@@ -164,5 +168,26 @@ void process_unlink(Process* p) {
 
 Task* task_alloc() { return static_cast<Task*>(slab_alloc(g_task_cache)); }
 void task_free(Task* t) { slab_free(g_task_cache, t); }
+
+void task_start_from_frame(Task* t) {
+    auto* frame = reinterpret_cast<SyscallFrame*>(t->kstack.top - sizeof(SyscallFrame));
+    auto* sw = reinterpret_cast<uint64_t*>(frame) - 7;  // r15 r14 r13 r12 rbx rbp, return address
+    for (int i = 0; i < 6; ++i)
+        sw[i] = 0;
+    sw[6] = reinterpret_cast<uint64_t>(lvm_fork_child);
+    t->ksp = reinterpret_cast<uint64_t>(sw);
+}
+
+Task* task_with_kstack() {
+    Task* t = task_alloc();
+    if (!t)
+        return nullptr;
+    t->kstack = kstack_alloc();
+    if (!t->kstack.top) {
+        task_free(t);
+        return nullptr;
+    }
+    return t;
+}
 
 }  // namespace lightvm::guest

@@ -46,5 +46,13 @@ uint32_t pid_alloc();
 // Tasks: zeroed objects; their kernel stacks come from mm/kstack.
 Task* task_alloc();
 void task_free(Task* t);
+// A zeroed task with its kernel stack (a forked child's, a host-started
+// process's); nullptr when either runs out.
+Task* task_with_kstack();
+// Its first switch goes to lvm_fork_child (arch/x86_64/switch.S), which
+// returns to user space through the SyscallFrame the caller filled in at
+// the top of its kernel stack: how a forked child and a host-started
+// process first run.
+void task_start_from_frame(Task* t);
 
 }  // namespace lightvm::guest
