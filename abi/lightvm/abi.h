@@ -17,7 +17,9 @@
 
 namespace lightvm::abi {
 
-inline constexpr uint32_t kAbiVersion = 4;
+// 5: BootInfo.tsc_base may lie above the TSC (a restore in another host
+// boot rebases the clock; the guest takes the difference as signed).
+inline constexpr uint32_t kAbiVersion = 5;
 inline constexpr uint32_t kBootMagic = 0x4c564d31;  // "LVM1"
 
 // ---------------------------------------------------------------------------
@@ -811,7 +813,9 @@ struct BootInfo {
     uint64_t mem_size;       // OUT: RAM is [0, mem_size)
     // Clock: ns = base_ns + ((tsc - tsc_base) * tsc_mult) >> tsc_shift
     uint64_t tsc_khz;        // OUT
-    uint64_t tsc_base;       // OUT: guest TSC at the reference instant
+    uint64_t tsc_base;       // OUT: guest TSC at the reference instant; (tsc - tsc_base) is
+                             //  signed, 0 when negative: a restore in another host boot may
+                             //  put it above the TSC (docs/snapshot-format.md, "Clocks")
     uint64_t tsc_mult;       // OUT
     uint32_t tsc_shift;      // OUT
     // OUT: 0 at boot; the monitor adds 1 and writes a fresh random_seed on

@@ -14,7 +14,7 @@
 #include "kernel/smp/cpus.hpp"
 #include "kernel/syscalls/syscall.hpp"
 
-static_assert(lightvm::abi::kKernelMagic == 0x4b4d564c && lightvm::abi::kAbiVersion == 4,
+static_assert(lightvm::abi::kKernelMagic == 0x4b4d564c && lightvm::abi::kAbiVersion == 5,
               "update the header in arch/entry.S");
 
 using namespace lightvm;

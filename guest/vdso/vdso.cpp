@@ -36,7 +36,10 @@ uint64_t rdtsc() {
 uint64_t since_base_ns() {
     const BootInfo& b = boot();
     uint64_t tsc = rdtsc();
-    uint64_t delta = tsc > b.tsc_base ? tsc - b.tsc_base : 0;
+    // Signed: tsc_base lies above the TSC after a restore in another host
+    // boot; a TSC read a little behind it on another CPU gives 0.
+    const int64_t signed_delta = static_cast<int64_t>(tsc - b.tsc_base);
+    const uint64_t delta = signed_delta > 0 ? static_cast<uint64_t>(signed_delta) : 0;
     return static_cast<uint64_t>((static_cast<unsigned __int128>(delta) * b.tsc_mult) >> b.tsc_shift);
 }
 

@@ -94,7 +94,7 @@ struct SaveSpec {
     int state_fd = -1, mem_fd = -1;  // -1: no save
     double after_seconds = 0;        // from the start of the run
     bool stop = false;               // end the VM after saving (exit status 0)
-    std::string boot_id;             // this host's boot (the guest's clocks are tied to it)
+    std::string boot_id;             // this host's boot (a restore in another rebases the guest's clock)
     bool at_ready = false;           // not after a time: when the program marks its ready point (abi.h HcReady)
     // On demand (lightvmd's snapshot API): when request_save() (monitor/vm.hpp)
     // is called, the run asks `fetch` for the files and whether to stop

@@ -52,6 +52,15 @@ timespec to_timespec(uint64_t ns) {
     return timespec{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
 }
 
+// The host's CLOCK_MONOTONIC for a guest deadline; 0 stays 0 (cancel), and
+// one that maps before the host's clock began fires at once.
+uint64_t host_deadline(uint64_t guest_ns, int64_t offset) {
+    if (guest_ns == 0)
+        return 0;
+    const int64_t host = static_cast<int64_t>(guest_ns - static_cast<uint64_t>(offset));
+    return host > 0 ? static_cast<uint64_t>(host) : 1;
+}
+
 }  // namespace
 
 IrqAction irq_action(uint32_t busy, bool rip_known, uint64_t rip, const IrqLayout& layout, bool ready) {
@@ -115,7 +124,7 @@ int Interrupts::arm_timer(uint64_t deadline_ns) {
         m_have_timer = true;
     }
     itimerspec its{};
-    its.it_value = to_timespec(deadline_ns);
+    its.it_value = to_timespec(host_deadline(deadline_ns, m_clock_offset));
     if (deadline_ns == 0)
         m_timer_fired = false;  // cancelled: an expiry not yet delivered goes too
     else

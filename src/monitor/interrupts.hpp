@@ -102,6 +102,10 @@ public:
     bool take_sleep_wake();
     uint64_t timer_deadline() const;
     Result<void> restore(uint64_t sources, uint64_t deadline_ns);
+    // Guest CLOCK_MONOTONIC - host CLOCK_MONOTONIC (VmState::clock_offset_ns):
+    // the guest's deadlines are its own clock's, the host timer's the host's.
+    void set_clock_offset(int64_t ns) { m_clock_offset = ns; }
+    int64_t clock_offset() const { return m_clock_offset; }
     // The guest's counters, read at the end of the run.
     const IrqStats& finish();
 
@@ -123,6 +127,7 @@ private:
     void* m_doorbell_timer = nullptr;
     bool m_have_timer = false, m_have_doorbell_timer = false;
     uint64_t m_deadline = 0;  // the guest timer's armed deadline, 0 when cancelled or delivered
+    int64_t m_clock_offset = 0;
     std::atomic<bool> m_timer_fired{false}, m_doorbell_fired{false};
     std::atomic<uint64_t> m_remote{0};
     uint64_t m_doorbell_delay = 0, m_doorbell_handled = 0;  // the test doorbell's backoff

@@ -16,6 +16,7 @@
 #include "lightvm/abi.h"
 #include "monitor/etc_files.hpp"
 #include "monitor/kernel_file.hpp"
+#include "snapshot/guest_clock.hpp"
 #include "x86/descriptors.hpp"
 #include "x86/page_tables.hpp"
 
@@ -408,7 +409,7 @@ Result<abi::BootInfo> shell_boot_info(const GuestImage& image, uint64_t mem_size
     boot.tsc_khz = clock.tsc_khz;
     boot.tsc_base = clock.tsc;
     boot.tsc_shift = 32;
-    boot.tsc_mult = clock.tsc_khz ? (1000000ull << 32) / clock.tsc_khz : 0;
+    boot.tsc_mult = snapshot::tsc_mult_for(clock.tsc_khz);
     boot.realtime_base_ns = clock.realtime_ns;
     boot.monotonic_base_ns = clock.monotonic_ns;
     if (::getrandom(boot.random_seed, sizeof boot.random_seed, 0) != static_cast<ssize_t>(sizeof boot.random_seed))

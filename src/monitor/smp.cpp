@@ -351,6 +351,7 @@ void Smp::run_ap(uint32_t k) {
     Cpu& c = *m_cpu[k];
     VcpuIrq irq_cpu(*c.vcpu);
     Interrupts irq(m_mem, irq_cpu, c.layout, IrqTestConfig{});
+    irq.set_clock_offset(m_cpu[0]->irq->clock_offset());  // one guest clock for every vCPU
     Result<void> r;
     {
         std::lock_guard lock(m_exits);

@@ -425,6 +425,7 @@ Result<RunReport> Vm::run() {
         TRY(watchdog.arm(config.timeout_seconds));
     if (config.save.state_fd >= 0 && !config.save.at_ready)
         TRY(save_timer.arm(config.save.after_seconds, kSaveCookie));
+    irq.set_clock_offset(s.clock_offset_ns);
     TRY(irq.start());
     if (s.work->restore)
         TRY(irq.restore(s.work->restore->irq_pending, s.work->restore->timer_deadline_ns));

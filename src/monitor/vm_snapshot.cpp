@@ -16,6 +16,7 @@
 #include "common/file_io.hpp"
 #include "memory/admission.hpp"
 #include "monitor/smp.hpp"
+#include "monitor/vm_clock.hpp"
 #include "snapshot/state_file.hpp"
 #include "x86/cpuid.hpp"
 
@@ -228,6 +229,7 @@ Result<snapshot::Snapshot> capture_state(VmState& s, Interrupts& irq, Outcome& o
     snap.cpu = snapshot::host_cpu_features();
     snap.boot_id = cfg.save.boot_id;
     snap.saved_monotonic_ns = monotonic_ns();
+    TRY(save_guest_clock(s.mem, snap));
     snap.mem_size = s.mem.size();
     snap.ram_low_end = s.ram->low_end();
     snap.ram_high_start = s.ram->high_start();
@@ -331,9 +333,13 @@ Result<void> prepare_restore(WorkloadState& w) {
     // a host that cannot create one fails at the start of the run (one line).
     if (std::string missing = snapshot::missing_features(snap.cpu, snapshot::host_cpu_features()); !missing.empty())
         return refuse(path + ": the guest may use CPU features this host lacks (" + missing + ")");
-    if (snap.boot_id != snapshot::host_boot_id())
-        return refuse(path + ": taken in another boot of this host or on another host (the guest's clocks would jump)");
-    if (snap.saved_monotonic_ns > monotonic_ns())
+    // Another boot or host: the clock section lets the guest's clocks
+    // continue (vm_clock.hpp); a file without one can only come back here.
+    const bool same_boot = snap.boot_id == snapshot::host_boot_id();
+    if (!same_boot && !snap.has_clock)
+        return refuse(path + ": taken in another boot of this host or on another host, without the clock section "
+                             "a restore there needs");
+    if (same_boot && snap.saved_monotonic_ns > monotonic_ns())
         return refuse(path + ": taken in the future of this host's clock");
 
     const std::string mem_path = path + ".mem";
@@ -417,6 +423,7 @@ Result<void> load_snapshot(VmState& s) {
     }
     if (!w.config.restore_migrated)
         TRY(make_clone_unique(s.mem));
+    s.clock_offset_ns = TRY(restore_guest_clock(s.mem, snap, snap.boot_id == snapshot::host_boot_id(), s.tsc_khz));
     s.image.irq = IrqLayout{snap.irq_entry, snap.irq_tail, snap.irq_tail_end, snap.irq_stack_top, snap.irq_state};
     if (snap.cpus > 1) {
         // vCPUs started after the restore use the snapshot's kernel tables.

@@ -66,6 +66,9 @@ struct VmState {
     std::optional<SystemDevice> system;
     std::optional<VcpuAccess> cpu;
     bool restored = false;  // guest RAM is a private mapping of a snapshot's memory file
+    // Guest CLOCK_MONOTONIC - host CLOCK_MONOTONIC: 0 for a booted guest,
+    // set by a restore (monitor/vm_clock.hpp).
+    int64_t clock_offset_ns = 0;
     // A restore of several vCPUs: the others (snapshot vcpus[1..]), made and
     // loaded before the sandbox, which allows no XSAVE or event writes;
     // Smp takes them at the start of the run.

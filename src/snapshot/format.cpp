@@ -28,6 +28,9 @@ enum Tag : uint32_t {
     // would restore a VM allowed several vCPUs on one, or lose a started one).
     kTagCpus = 8,
     kTagOptional = 0x80000000u,
+    // The clock at save (Snapshot::has_clock). Optional: a reader without it
+    // still restores the file in the boot that made it.
+    kTagClock = kTagOptional | 9,
 };
 
 constexpr size_t kMaxItems = 1u << 16;  // per table: far above any real VM
@@ -311,6 +314,11 @@ void put_body(Writer& w, const Snapshot& s) {
             put_id(w, d.id);
         }
     });
+    if (s.has_clock)
+        w.section(kTagClock, [&] {
+            w.u64(s.saved_realtime_ns);
+            w.u64(s.guest_since_ns);
+        });
     w.section(kTagMemory, [&] {
         w.u32(static_cast<uint32_t>(s.extents.size()));
         for (const auto& e : s.extents) {
@@ -386,6 +394,13 @@ Result<void> get_section(uint32_t tag, Reader& r, Snapshot& s, Seen& seen) {
             s.disks.push_back(std::move(d));
         }
         break;
+    case kTagClock:
+        if (s.has_clock)
+            return bad("two clock sections");
+        s.has_clock = true;
+        s.saved_realtime_ns = r.u64();
+        s.guest_since_ns = r.u64();
+        break;
     case kTagMemory:
         seen.memory = true;
         for (size_t i = 0, n = r.count(1u << 24); i < n && r.ok(); ++i) {
@@ -415,6 +430,7 @@ const char* tag_name(uint32_t tag) {
     case kTagDisks: return "disks";
     case kTagMemory: return "memory";
     case kTagCpus: return "vCPU table";
+    case kTagClock: return "clock";
     default: return "unknown";
     }
 }

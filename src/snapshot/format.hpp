@@ -96,10 +96,18 @@ struct MemExtent {
 struct Snapshot {
     uint32_t abi_version = 0;
     CpuFeatures cpu;
-    // Guest clocks are the host's CLOCK_MONOTONIC/REALTIME read through the
-    // TSC: a restore must be in the same boot of the host (no jump backwards).
+    // The host boot the guest's clock reference belongs to (its TSC), and
+    // the host's CLOCK_MONOTONIC at save: a restore in the same boot keeps
+    // the reference, one in another boot or on another host rebases it
+    // (section 9; snapshot/guest_clock.hpp).
     std::string boot_id;
     uint64_t saved_monotonic_ns = 0;
+    // Section 9 (optional; absent in files from before it, which then
+    // restore in their own boot only): the host's CLOCK_REALTIME at save and
+    // the guest's time since its clock bases then.
+    bool has_clock = false;
+    uint64_t saved_realtime_ns = 0;
+    uint64_t guest_since_ns = 0;
     uint64_t mem_size = 0;
     uint64_t ram_low_end = 0, ram_high_start = 0;
     // FNV-1a of the guest's boot page at save: pairs this file with its memory file.

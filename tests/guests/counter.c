@@ -8,6 +8,9 @@
 // COUNTER_MODE=thread counts in a second thread (main waits in pthread_join);
 // COUNTER_MODE=fork counts in a child process (the parent waits in waitpid
 // and passes its exit status on).
+// COUNTER_TIMERFD=1 waits each delay in a timerfd instead of nanosleep.
+// COUNTER_SPIN=1 runs a thread that spins meanwhile (the CPU never idles).
+// COUNTER_CLOCKS=1 prints "realtime SECONDS" after "done".
 // COUNTER_MODE=stdin first waits in one read(2) of stdin and prints what it
 // got (or the error: a --save must not make it fail with EINTR).
 #include <errno.h>
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,8 +43,19 @@ static void* count_thread(void* arg) {
     return (void*)(intptr_t)count(g_argc, g_argv);
 }
 
+static void* spin(void* arg) {
+    for (;;)
+        __asm__ volatile("pause" ::: "memory");
+    return arg;
+}
+
 int main(int argc, char** argv) {
     const char* mode = getenv("COUNTER_MODE");
+    if (getenv("COUNTER_SPIN")) {  // keeps the CPU busy: a wait's end must come from the guest timer
+        pthread_t t;
+        if (pthread_create(&t, NULL, spin, NULL) != 0)
+            return 5;
+    }
     if (mode && strcmp(mode, "thread") == 0) {
         g_argc = argc, g_argv = argv;
         pthread_t t;
@@ -119,7 +134,16 @@ static int count(int argc, char** argv) {
         }
         last = t;
         struct timespec d = {delay_ms / 1000, (delay_ms % 1000) * 1000000};
-        nanosleep(&d, NULL);
+        if (getenv("COUNTER_TIMERFD")) {  // the guest kernel's timer (an absolute deadline on the host)
+            int fd = timerfd_create(CLOCK_MONOTONIC, 0);
+            struct itimerspec its = {{0, 0}, d};
+            uint64_t ticks;
+            if (fd < 0 || timerfd_settime(fd, 0, &its, NULL) < 0 || read(fd, &ticks, sizeof ticks) != sizeof ticks)
+                return 8;
+            close(fd);
+        } else {
+            nanosleep(&d, NULL);
+        }
     }
     for (int p = 0; p < PAGES && p < n; ++p)
         for (int k = 0; k < 512; ++k)
@@ -128,5 +152,10 @@ static int count(int argc, char** argv) {
                 return 4;
             }
     printf("done %d %llu\n", n, (unsigned long long)sum);
+    if (getenv("COUNTER_CLOCKS")) {  // for a restore in another host boot: the wall clock is the host's
+        struct timespec rt;
+        clock_gettime(CLOCK_REALTIME, &rt);
+        printf("realtime %lld\n", (long long)rt.tv_sec);
+    }
     return 0;
 }

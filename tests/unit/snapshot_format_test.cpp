@@ -374,5 +374,50 @@ TEST(SnapshotFormat, MissingCpuFeaturesAreNamed) {
     EXPECT_EQ(missing_features(host_cpu_features(), host_cpu_features()), "");
 }
 
+// Section 9: written when the save recorded the clock, read back, and
+// optional (a reader without it skips it); two of them are refused.
+TEST(SnapshotFormat, ClockSectionRoundTripsAndIsOptional) {
+    Snapshot s = sample();
+    auto plain = decode(encode(s));
+    ASSERT_TRUE(plain);
+    EXPECT_FALSE(plain->has_clock);
+    s.has_clock = true;
+    s.saved_realtime_ns = 1700000000123456789ull;
+    s.guest_since_ns = 40ull * 24 * 3600 * 1000000000;
+    const auto bytes = encode(s);
+    auto r = decode(bytes);
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_TRUE(r->has_clock);
+    EXPECT_EQ(r->saved_realtime_ns, s.saved_realtime_ns);
+    EXPECT_EQ(r->guest_since_ns, s.guest_since_ns);
+    EXPECT_EQ(encode(s).size(), encode(sample()).size() + 16 + 16) << "one section: header and two fields";
+    // Its tag has the optional bit: a copy of it under an unknown optional
+    // number is skipped; a second one under its own is refused.
+    std::vector<uint8_t> twice = bytes;
+    uint32_t tag = 0;
+    size_t at = kHeaderSize;
+    for (;;) {  // find section 9
+        ASSERT_LT(at + 16, twice.size());
+        std::memcpy(&tag, twice.data() + at, 4);
+        uint64_t len;
+        std::memcpy(&len, twice.data() + at + 8, 8);
+        if (tag == (0x80000000u | 9))
+            break;
+        at += 16 + len;
+    }
+    EXPECT_EQ(tag & 0x80000000u, 0x80000000u);
+    std::vector<uint8_t> clock(twice.begin() + static_cast<long>(at), twice.begin() + static_cast<long>(at + 32));
+    twice.insert(twice.begin() + static_cast<long>(at), clock.begin(), clock.end());
+    reseal(twice);
+    EXPECT_NE(decode_error(twice).find("two clock sections"), std::string::npos);
+    std::vector<uint8_t> unknown = bytes;
+    const uint32_t other = 0x80000000u | 77;
+    std::memcpy(unknown.data() + at, &other, 4);
+    reseal(unknown);
+    auto skipped = decode(unknown);
+    ASSERT_TRUE(skipped) << skipped.error().to_string();
+    EXPECT_FALSE(skipped->has_clock);
+}
+
 }  // namespace
 }  // namespace lightvm::snapshot

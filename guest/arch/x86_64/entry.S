@@ -6,7 +6,7 @@
 #include "arch/x86_64/percpu_layout.h"
     .section .lvm_header, "a"
     .long 0x4b4d564c          /* kKernelMagic; C++ asserts it matches abi.h */
-    .long 4                   /* kAbiVersion */
+    .long 5                   /* kAbiVersion */
     .quad lvm_start
     .quad lvm_syscall_entry0     /* CPU 0's entry points (arch/x86_64/percpu.S) */
     .quad __kernel_end
