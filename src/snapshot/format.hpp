@@ -131,7 +131,7 @@ struct Snapshot {
     std::vector<MemExtent> extents;  // the memory file's data, sorted, page-aligned
 };
 
-// /proc/sys/kernel/random/boot_id, or "" when unreadable.
+// /proc/sys/kernel/random/boot_id (or LIGHTVM_TEST_BOOT_ID, for tests), "" when unreadable.
 std::string host_boot_id();
 
 uint64_t fnv1a(std::span<const uint8_t> bytes, uint64_t seed = 0xcbf29ce484222325ull);
