@@ -447,8 +447,55 @@ int vm_command_main(int argc, char** argv) {
     return rc;
 }
 
+namespace {
+
+// What a lightvmd VM cannot be given: one line, never silently dropped.
+const char* not_through_daemon(const RunCommand& cmd) {
+    const VmConfig& c = cmd.config;
+    if (cmd.uid || cmd.gid)
+        return "--uid/--gid";
+    if (!cmd.sandbox)
+        return "--no-sandbox";
+    if (c.stats)
+        return "--stats";
+    if (c.trace)
+        return "--trace";
+    if (c.overcommit)
+        return "--overcommit";
+    if (c.no_aslr)
+        return "--no-aslr";
+    return nullptr;
+}
+
+// --net, -p, --dns, --tmpfs, --hostname, --user: as the flags' texts.
+void add_vm_options(json& req, const VmConfig& c) {
+    if (c.net != NetMode::None || !c.netns_path.empty())
+        req["net"] = net_mode_text(c.net, c.netns_path);
+    json publish = json::array(), tmpfs = json::array();
+    for (const auto& p : c.publish)
+        publish.push_back(publish_text(p));
+    for (const auto& t : c.tmpfs)
+        tmpfs.push_back(tmpfs_text(t));
+    if (!publish.empty())
+        req["publish"] = publish;
+    if (!tmpfs.empty())
+        req["tmpfs"] = tmpfs;
+    if (!c.dns.empty())
+        req["dns"] = c.dns;
+    if (c.hostname != VmConfig{}.hostname)
+        req["hostname"] = c.hostname;
+    if (c.user.uid || c.user.gid || !c.user.groups.empty())
+        req["user"] = {{"uid", c.user.uid}, {"gid", c.user.gid}, {"groups", c.user.groups}};
+}
+
+}  // namespace
+
 int create_through_daemon(const RunCommand& cmd) {
     const VmConfig& c = cmd.config;
+    if (const char* flag = not_through_daemon(cmd)) {
+        std::fprintf(stderr, "lightvm: %s: not with -d or create (lightvmd's VMs do not take it)\n", flag);
+        return 125;
+    }
     // The daemon does not share our working directory: absolute paths only.
     auto abs = [](const std::string& p) -> std::string {
         char real[PATH_MAX];
@@ -468,6 +515,7 @@ int create_through_daemon(const RunCommand& cmd) {
                 {"workdir", c.cwd}};
     if (c.timeout_seconds > 0)
         req["timeout"] = c.timeout_seconds;
+    add_vm_options(req, c);
     json shares = json::array(), disks = json::array();
     for (const auto& s : c.shares) {
         json share = {{"host", abs(s.host_path)}, {"guest", s.guest_path}, {"ro", s.read_only}};

@@ -211,10 +211,6 @@ ApiResult<json> Daemon::create(std::string_view body, bool start_now) {
         if (!mem)
             return api_error(mem.error().kind == ErrorKind::NotFound ? 404 : 400, "restore: " + mem.error().message);
         req->config.mem_size = *mem;
-        if (snapshot_uses_network(req->config.restore_path).value_or(false))
-            return api_error(400, "restore: " + req->config.restore_path +
-                                      " was saved with --net user: restore it with `lightvm run --restore` "
-                                      "(lightvmd's VMs have --net none)");
     }
     auto vm = TRY(admit(std::move(*req), false, start_now));
     return json{{"id", vm->id}};

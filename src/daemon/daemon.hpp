@@ -102,8 +102,6 @@ HostMemory read_host_memory();
 // The guest memory size a snapshot restores to (rounded as a shell's is),
 // after the checks that need only its state file (daemon/snapshots.cpp).
 Result<uint64_t> snapshot_mem_size(const std::string& path);
-// Was the snapshot saved with --net user? (Its memory file's boot page.)
-Result<bool> snapshot_uses_network(const std::string& path);
 uint64_t realtime_ns();  // CLOCK_REALTIME: the timestamps in the API
 // A process's start time (/proc/PID/stat, clock ticks since boot); 0 if gone.
 uint64_t process_start_time(pid_t pid);

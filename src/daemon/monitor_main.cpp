@@ -25,6 +25,7 @@
 //   daemon -> monitor  {"go":true}      a held restore ("hold":true in
 //                                       the workload message) may run
 //                      {"status":N,"signal":N,...}      the guest's end
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -165,8 +166,12 @@ int main(int argc, char** argv) {
     if (!vm)
         fail(vm.error());
     // A shell has time before its request: it leaves the host's network,
-    // IPC and UTS namespaces now, off the start path. lightvmd's VMs never
-    // have host sockets (--net none only).
+    // IPC and UTS namespaces now, off the start path. It keeps a way back
+    // into the host's network for a VM that asks for one (-p, --net
+    // user|host: NetDevice::create), closed before the sandbox.
+    UniqueFd host_netns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!host_netns.valid())
+        fail(Error{ErrorKind::System, errno, "monitor", "/proc/thread-self/ns/net"});
     if (auto left = sandbox::leave_host_namespaces(); !left)
         fail(left.error());
     if (!send_message(kLinkFd, json{{"ready", true}, {"pid", ::getpid()}}.dump()))
@@ -217,6 +222,7 @@ int main(int argc, char** argv) {
         fail(config.error());
     if (!config->restore_path.empty())
         make_fresh();
+    config->host_netns_fd = host_netns.get();
     config->stdin_fd = msg->fds[0].get();
     config->stdout_fd = msg->fds[1].get();
     config->stderr_fd = msg->fds[2].get();
@@ -252,6 +258,7 @@ int main(int argc, char** argv) {
         fail(work.error());
     if (auto loaded = vm->load(std::move(*work)); !loaded)
         fail(loaded.error());
+    host_netns = UniqueFd();  // every host socket is open: no way back into the host's network
     (void)send_message(kLinkFd, json{{"loaded", true}}.dump());
     if (j.value("hold", false))
         wait_for_go();
@@ -265,6 +272,7 @@ int main(int argc, char** argv) {
     }
     if (detached)  // its log rotates there
         policy.dirs.push_back({msg->fds[3].get(), false});
+    policy.host_network = vm->host_network();  // --net user|host|ns, or a restore saved with --net user
     policy.keep_file_caps = sandbox::wants_file_caps(guest_user.uid, guest_user.gid, passthrough);
     policy.last_words = HostTty::restore_changed;  // a raw terminal never outlives us
     if (teardown.joinable())

@@ -100,11 +100,45 @@ Result<VmConfig::User> get_user(const json& u) {
     return user;
 }
 
+// "net", "publish", "dns", "tmpfs": the strings `lightvm run` takes
+// (--net MODE, -p [HOSTIP:]HOSTPORT:GUESTPORT[/udp], --dns IP, --tmpfs
+// PATH[:SIZE]), parsed by the same functions, so a VM made through the API
+// is the one the flags make.
+Result<void> parse_net_fields(const json& j, VmConfig& c) {
+    auto field = [](const Error& e, const char* name) {
+        Error out = e;
+        out.where = name;
+        return tl::unexpected(out);
+    };
+    if (j.contains("net")) {
+        auto spec = parse_net(TRY(get_string(j, "net", true)));
+        if (!spec)
+            return field(spec.error(), "net");
+        c.net = spec->mode;
+        c.netns_path = spec->netns_path;
+    }
+    for (const auto& p : TRY(get_strings(j, "publish", 64))) {
+        auto spec = parse_publish(p);
+        if (!spec)
+            return field(spec.error(), "publish");
+        c.publish.push_back(*spec);
+    }
+    c.dns = TRY(get_strings(j, "dns", 3));
+    for (const auto& t : TRY(get_strings(j, "tmpfs", abi::kMaxTmpfs))) {
+        auto spec = parse_tmpfs(t);
+        if (!spec)
+            return field(spec.error(), "tmpfs");
+        c.tmpfs.push_back(*spec);
+    }
+    return {};
+}
+
 // {"restore": PATH, ...}: a VM that continues a snapshot. Memory, shares,
 // disks and the program come from the snapshot, so naming them is an error.
 Result<CreateRequest> parse_restore_request(const json& j, CreateRequest req) {
     // cpus too: a restored VM continues with every vCPU it had started and the limit it had.
-    for (const char* k : {"app", "args", "env", "memory", "shares", "disks", "workdir", "hostname", "pids", "user", "cpus"})
+    for (const char* k : {"app", "args", "env", "memory", "shares", "disks", "workdir", "hostname", "pids", "user", "cpus",
+                          "net", "publish", "dns", "tmpfs"})
         if (j.contains(k))
             return tl::unexpected(bad(k, "not with restore: it comes from the snapshot"));
     VmConfig& c = req.config;
@@ -194,7 +228,8 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
         return tl::unexpected(bad("request", "body must be a JSON object"));
     TRY(reject_unknown_fields(j,
                               {"name", "app", "args", "env", "memory", "timeout", "shares", "disks", "workdir",
-                               "hostname", "rm", "pids", "cpus", "restore", "prefault", "user", "save"},
+                               "hostname", "rm", "pids", "cpus", "restore", "prefault", "user", "save", "net",
+                               "publish", "dns", "tmpfs"},
                               "request"));
     CreateRequest req;
     req.name = TRY(get_string(j, "name", false));
@@ -277,6 +312,7 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
     }
     if (j.contains("user"))
         c.user = TRY(get_user(j["user"]));
+    TRY(parse_net_fields(j, c));
     auto valid = validate(std::move(c));
     if (!valid) {
         Error e = valid.error();
@@ -297,6 +333,11 @@ json config_to_json(const VmConfig& c) {
                           {"owner", share_owner_name(s.owner)}});
     for (const auto& d : c.disks)
         disks.push_back({{"path", d.path}, {"ro", d.read_only}});
+    json publish = json::array(), tmpfs = json::array();
+    for (const auto& p : c.publish)
+        publish.push_back({{"host_ip", p.host_ip}, {"host_port", p.host_port}, {"guest_port", p.guest_port}, {"udp", p.udp}});
+    for (const auto& t : c.tmpfs)
+        tmpfs.push_back({{"path", t.guest_path}, {"size", t.size}});
     return json{{"app", c.app_path},
                 {"argv", c.argv},
                 {"env", c.env},
@@ -318,7 +359,11 @@ json config_to_json(const VmConfig& c) {
                 {"migrated", c.restore_migrated},
                 {"save_at_ready", c.save.at_ready},
                 {"save_after", c.save.after_seconds},
-                {"save_stop", c.save.stop}};
+                {"save_stop", c.save.stop},
+                {"net", net_mode_text(c.net, c.netns_path)},
+                {"publish", publish},
+                {"dns", c.dns},
+                {"tmpfs", tmpfs}};
 }
 
 // The monitor and the run socket get this from a process of the same user;
@@ -377,6 +422,27 @@ Result<VmConfig> config_from_json(const json& j) {
     c.restore_path = str(j, "restore");
     c.restore_prefault = flag(j, "prefault");
     c.restore_migrated = flag(j, "migrated");
+    if (auto net = parse_net(str(j, "net").empty() ? "none" : str(j, "net")); net) {
+        c.net = net->mode;
+        c.netns_path = net->netns_path;
+    }
+    auto port = [](const json& o, const char* k) -> uint16_t {
+        auto it = o.find(k);
+        return it != o.end() && it->is_number_unsigned() ? static_cast<uint16_t>(std::min<uint64_t>(it->get<uint64_t>(), 65535))
+                                                         : 0;
+    };
+    if (auto it = j.find("publish"); it != j.end() && it->is_array())
+        for (const auto& p : *it)
+            if (p.is_object())
+                c.publish.push_back(PublishSpec{str(p, "host_ip"), port(p, "host_port"), port(p, "guest_port"), flag(p, "udp")});
+    if (auto it = j.find("dns"); it != j.end() && it->is_array())
+        for (const auto& a : *it)
+            if (a.is_string())
+                c.dns.push_back(a.get<std::string>());
+    if (auto it = j.find("tmpfs"); it != j.end() && it->is_array())
+        for (const auto& t : *it)
+            if (t.is_object() && t.contains("size") && t["size"].is_number_unsigned())
+                c.tmpfs.push_back(TmpfsSpec{str(t, "path"), t["size"].get<uint64_t>()});
     c.save.at_ready = flag(j, "save_at_ready");
     c.save.stop = flag(j, "save_stop");
     if (auto it = j.find("save_after"); it != j.end() && it->is_number() && it->get<double>() > 0)

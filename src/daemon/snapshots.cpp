@@ -49,13 +49,6 @@ Result<uint64_t> snapshot_mem_size(const std::string& path) {
     return valid->mem_size;
 }
 
-Result<bool> snapshot_uses_network(const std::string& path) {
-    UniqueFd mem(::open((path + ".mem").c_str(), O_RDONLY | O_CLOEXEC));
-    if (!mem.valid())
-        return false;  // the monitor's checks name the problem with the memory file
-    return snapshot::saved_with_network(mem.get(), path + ".mem");
-}
-
 ApiResult<json> Daemon::snapshot(const std::string& ref, std::string_view body) {
     json j = json::parse(body, nullptr, false);
     if (j.is_discarded() || !j.is_object())

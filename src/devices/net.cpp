@@ -173,10 +173,33 @@ Result<void> join_network_namespace(const std::string& path) {
     return sys_error(where, err);
 }
 
+// Runs `body` in the host's namespace `host_ns` (this thread's: namespaces
+// are per thread), and comes back to this one unless `stay`.
+template <typename F>
+auto in_host_namespace(int host_ns, bool stay, F&& body) -> decltype(body()) {
+    UniqueFd own(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (!own.valid())
+        return sys_error("network namespace: /proc/thread-self/ns/net");
+    if (::setns(host_ns, CLONE_NEWNET) != 0)
+        return sys_error("network namespace: entering the host's");
+    auto r = body();
+    if (!stay && ::setns(own.get(), CLONE_NEWNET) != 0)
+        return sys_error("network namespace: leaving the host's");
+    return r;
+}
+
 }  // namespace
 
 Result<NetDevice> NetDevice::create(NetMode mode, const std::vector<PublishSpec>& publish,
-                                    const std::string& netns_path) {
+                                    const std::string& netns_path, int host_ns) {
+    // Only when something needs the host's network: a pool shell's VM with
+    // --net none and no -p stays where it is.
+    if (host_ns >= 0 && (mode != NetMode::None || !publish.empty()))
+        // --net none comes back (only its -p listeners are the host's); the
+        // others stay where create() put the thread: the host's namespace,
+        // the one at ns:PATH, or pasta's new one.
+        return in_host_namespace(host_ns, /*stay=*/mode != NetMode::None,
+                                 [&] { return create(mode, publish, netns_path); });
     if (!netns_path.empty())
         TRY(join_network_namespace(netns_path));
     NetDevice d;

@@ -31,8 +31,12 @@ public:
     // (--net user) moves into a namespace of the VM's own with pasta on it,
     // all before the sandbox forbids these: "-p 8080:80: port 8080 is already in
     // use", "--net ns:/x: network namespace /x: No such file or directory".
+    // host_ns: the host's network namespace when this thread has left it
+    // (lightvmd's monitors leave it while they wait in the pool): -p ports
+    // are bound there and --net user/host start from there; --net none
+    // then returns to the namespace it had.
     static Result<NetDevice> create(NetMode mode, const std::vector<PublishSpec>& publish,
-                                    const std::string& netns_path = {});
+                                    const std::string& netns_path = {}, int host_ns = -1);
 
     NetDevice(NetDevice&&) noexcept;
     NetDevice& operator=(NetDevice&&) noexcept;

@@ -359,6 +359,22 @@ Result<NetSpec> parse_net(std::string_view text) {
                       "unknown mode '" + std::string(text) + "' (none, user, host, ns:PATH)");
 }
 
+std::string net_mode_text(NetMode mode, const std::string& netns_path) {
+    if (!netns_path.empty())
+        return "ns:" + netns_path;
+    return mode == NetMode::User ? "user" : mode == NetMode::Host ? "host" : "none";
+}
+
+std::string publish_text(const PublishSpec& p) {
+    std::string ip = p.host_ip.find(':') != std::string::npos ? "[" + p.host_ip + "]" : p.host_ip;
+    return (ip.empty() ? "" : ip + ":") + std::to_string(p.host_port) + ":" + std::to_string(p.guest_port) +
+           (p.udp ? "/udp" : "");
+}
+
+std::string tmpfs_text(const TmpfsSpec& t) {
+    return t.size ? t.guest_path + ":" + std::to_string(t.size) : t.guest_path;
+}
+
 Result<PublishSpec> parse_publish(std::string_view text) {
     const std::string where = "-p " + std::string(text);
     PublishSpec p;

@@ -78,6 +78,10 @@ Result<NetSpec> parse_net(std::string_view text);
 inline constexpr size_t kMaxDns = 3;
 Result<std::string> resolv_conf_text(const std::vector<std::string>& servers);
 Result<PublishSpec> parse_publish(std::string_view text);
+// The texts the parsers above (and parse_tmpfs) read back into the same
+// value: how `lightvm run -d` hands its flags to lightvmd.
+std::string net_mode_text(NetMode mode, const std::string& netns_path);
+std::string publish_text(const PublishSpec& p);
 
 // Interrupt test and benchmark knobs (guest tests, bench/): not on the CLI.
 struct IrqTestConfig {
@@ -196,6 +200,11 @@ struct VmConfig {
     NetMode net = NetMode::None;          // --net
     std::string netns_path;               // --net ns:PATH (net is Host): the namespace the sockets live in
     std::vector<PublishSpec> publish;     // -p, in order
+    // The host's network namespace, held by a process that has left it
+    // (lightvmd's monitors leave it while they wait in the pool): where -p
+    // ports are bound and --net user/host start (NetDevice::create). -1:
+    // this process never left it. Not owned.
+    int host_netns_fd = -1;
     // --restore PATH: continue a saved VM instead of starting APP (app_path
     // and argv are unused; memory, shares and disks come from the snapshot).
     std::string restore_path;
@@ -225,6 +234,7 @@ Result<ShareSpec> parse_rootfs(std::string_view text);
 Result<DiskSpec> parse_disk(std::string_view text);
 // "--tmpfs PATH[:SIZE]" -> TmpfsSpec.
 Result<TmpfsSpec> parse_tmpfs(std::string_view text);
+std::string tmpfs_text(const TmpfsSpec& t);
 // The tmpfs mounts a VM gets: the defaults (/tmp, /dev/shm) that no share
 // covers and no --tmpfs names, then cfg.tmpfs; sizes resolved.
 std::vector<TmpfsSpec> effective_tmpfs(const VmConfig& cfg);

@@ -389,7 +389,7 @@ Result<void> prepare_restore(WorkloadState& w) {
     TRY(prepare_working_set(w, snap));
     // A saved VM had no host sockets (save_vm refuses them); its stdin
     // readiness still goes through the network device (kNetPollStdin).
-    w.net = TRY(NetDevice::create(cfg.net, cfg.publish, cfg.netns_path));
+    w.net = TRY(NetDevice::create(cfg.net, cfg.publish, cfg.netns_path, cfg.host_netns_fd));
     w.net->set_stdin(cfg.stdin_fd);
     w.restore = std::move(snap);
     return {};

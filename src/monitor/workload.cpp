@@ -93,7 +93,7 @@ Result<Workload> Workload::prepare(VmConfig config) {
         s.disks.push_back(TRY(BlockDevice::open(d.path, d.read_only)));
         s.host.disk_capacity.push_back(s.disks.back().capacity());
     }
-    s.net = TRY(NetDevice::create(cfg.net, cfg.publish, cfg.netns_path));
+    s.net = TRY(NetDevice::create(cfg.net, cfg.publish, cfg.netns_path, cfg.host_netns_fd));
     s.net->set_stdin(cfg.stdin_fd);
     s.checked_ns = monotonic_ns();
     return w;

@@ -80,7 +80,7 @@ protected:
         o.cpus = cpus;
         o.timeout_seconds = 60;  // a deadline translated wrong would wait for weeks
         o.stats = true;
-        o.env = {"COUNTER_CLOCKS=1", "COUNTER_TIMERFD=1", "COUNTER_SPIN=1"};
+        o.env = {"COUNTER_CLOCKS=1", "COUNTER_ITIMER=1"};
         return run_guest(prog, {}, "", o);
     }
     std::string dir;
@@ -103,7 +103,7 @@ TEST_P(SnapshotClockTest, CounterContinuesInAnotherBootAfterWeeksOfUptime) {
     const std::string prog = std::string("counter.") + GetParam();
     const std::vector<std::string> args = {"16", "50"};
     RunOptions plain;
-    plain.env = {"COUNTER_CLOCKS=1", "COUNTER_TIMERFD=1", "COUNTER_SPIN=1"};
+    plain.env = {"COUNTER_CLOCKS=1", "COUNTER_ITIMER=1"};
     GuestRun full = run_guest(prog, args, "", plain);
     ASSERT_TRUE(full.ok) << full.error;
     ASSERT_NE(full.out.find("done 16"), std::string::npos) << full.out;
@@ -127,11 +127,11 @@ TEST_P(SnapshotClockTest, CounterContinuesInAnotherBootAfterWeeksOfUptime) {
         EXPECT_EQ(next.status, 0) << next.out << next.report;
         EXPECT_EQ(counts(first.out + next.out), counts(full.out));
         // The guest's wall clock is the host's (not 40 days off), and its
-        // 50 ms timerfd waits ended on time: their deadlines are absolute,
+        // 50 ms setitimer waits ended on time: their deadlines are absolute,
         // and one translated wrong by the clock's move would wait for weeks.
         EXPECT_LE(std::llabs(realtime_printed(next.out) - static_cast<int64_t>(std::time(nullptr))), 5) << next.out;
         EXPECT_LT(took, 30.0);
-        EXPECT_GE(next.stats.exits.hypercalls[abi::kHcTimer], 1u) << "the timerfd waits armed the guest timer";
+        EXPECT_GE(next.stats.exits.hypercalls[abi::kHcTimer], 1u) << "the setitimer waits armed the guest timer";
     }
 }
 

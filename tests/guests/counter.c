@@ -8,7 +8,7 @@
 // COUNTER_MODE=thread counts in a second thread (main waits in pthread_join);
 // COUNTER_MODE=fork counts in a child process (the parent waits in waitpid
 // and passes its exit status on).
-// COUNTER_TIMERFD=1 waits each delay in a timerfd instead of nanosleep.
+// COUNTER_ITIMER=1 waits each delay for SIGALRM from setitimer instead of nanosleep.
 // COUNTER_SPIN=1 runs a thread that spins meanwhile (the CPU never idles).
 // COUNTER_CLOCKS=1 prints "realtime SECONDS" after "done".
 // COUNTER_MODE=stdin first waits in one read(2) of stdin and prints what it
@@ -19,7 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
-#include <sys/timerfd.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,6 +44,12 @@ static void* count_thread(void* arg) {
     return (void*)(intptr_t)count(g_argc, g_argv);
 }
 
+static volatile sig_atomic_t g_alarmed;
+static void on_alarm(int sig) {
+    (void)sig;
+    g_alarmed = 1;
+}
+
 static void* spin(void* arg) {
     for (;;)
         __asm__ volatile("pause" ::: "memory");
@@ -51,6 +58,7 @@ static void* spin(void* arg) {
 
 int main(int argc, char** argv) {
     const char* mode = getenv("COUNTER_MODE");
+    signal(SIGALRM, on_alarm);
     if (getenv("COUNTER_SPIN")) {  // keeps the CPU busy: a wait's end must come from the guest timer
         pthread_t t;
         if (pthread_create(&t, NULL, spin, NULL) != 0)
@@ -134,13 +142,18 @@ static int count(int argc, char** argv) {
         }
         last = t;
         struct timespec d = {delay_ms / 1000, (delay_ms % 1000) * 1000000};
-        if (getenv("COUNTER_TIMERFD")) {  // the guest kernel's timer (an absolute deadline on the host)
-            int fd = timerfd_create(CLOCK_MONOTONIC, 0);
-            struct itimerspec its = {{0, 0}, d};
-            uint64_t ticks;
-            if (fd < 0 || timerfd_settime(fd, 0, &its, NULL) < 0 || read(fd, &ticks, sizeof ticks) != sizeof ticks)
+        if (getenv("COUNTER_ITIMER")) {  // the guest kernel's timer: an absolute deadline on the host
+            struct itimerval it = {{0, 0}, {d.tv_sec, d.tv_nsec / 1000}};
+            sigset_t alrm, old;
+            sigemptyset(&alrm);
+            sigaddset(&alrm, SIGALRM);
+            sigprocmask(SIG_BLOCK, &alrm, &old);
+            g_alarmed = 0;
+            if (setitimer(ITIMER_REAL, &it, NULL) < 0)
                 return 8;
-            close(fd);
+            while (!g_alarmed)
+                sigsuspend(&old);
+            sigprocmask(SIG_SETMASK, &old, NULL);
         } else {
             nanosleep(&d, NULL);
         }

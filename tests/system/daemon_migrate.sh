@@ -182,11 +182,11 @@ run env LIGHTVM_SOCKET="$T/tgt.sock" "$L" wait mig-sd
     fail "source killed after the hand-over" "$(describe)" "$(on tgt "$L" logs mig-sd | tail -1)"
 
 # From another host boot (a source daemon that claims one): the target
-# rebases the guest's clock; timerfd waits on a busy CPU (absolute guest
+# rebases the guest's clock; setitimer waits (absolute guest
 # deadlines on a host timer) go on to the exact count.
 OBP=$(free_port)
 LIGHTVM_TEST_BOOT_ID=00000000-0000-4000-8000-0000000000b0 start_target ob "$OBP"
-on ob "$L" run -d --name mig-ob -m 64M -e COUNTER_TIMERFD=1 -e COUNTER_SPIN=1 "$C" 16 60 >/dev/null
+on ob "$L" run -d --name mig-ob -m 64M -e COUNTER_ITIMER=1 "$C" 16 60 >/dev/null
 sleep 0.3
 run env LIGHTVM_SOCKET="$T/ob.sock" "$L" migrate mig-ob --to "127.0.0.1:$TP"
 expect "a VM from another host boot migrates in" 0

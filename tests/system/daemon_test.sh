@@ -457,6 +457,8 @@ curl_api GET /metrics
 case "$BODY" in *"lightvm_starts_total "*"lightvm_start_to_main_seconds_count"*"lightvm_pool_ready{memory=\"67108864\"}"*) pass "/metrics in Prometheus text" ;; *) fail "/metrics" "$BODY" ;; esac
 case "$BODY" in *"lightvm_monitor_crashes_total 1"*) pass "metrics count the killed monitor" ;; *) fail "metrics crash count" "$BODY" ;; esac
 
+. "$(dirname "$0")/daemon_net.sh"
+
 . "$(dirname "$0")/daemon_restart.sh"
 
 # --- shutdown ---------------------------------------------------------------------------
