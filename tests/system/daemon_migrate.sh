@@ -91,7 +91,7 @@ curl_api POST /v1/vms/mig-c/migrate "{\"to\":\"127.0.0.1:$TP\"}"
 expect_api "a VM that moved away cannot migrate again" 409 "only a running VM can be migrated"
 curl_api POST /v1/vms/no-such-vm/migrate "{\"to\":\"127.0.0.1:$TP\"}"
 expect_api "unknown VM: 404" 404 "no-such-vm"
-run "$L" run -d --name mig-r -m 64M "$C" 16 60
+run "$L" run -d --name mig-r -m 64M "$C" 16 400  # slow enough to outlast the refusals on a loaded host
 curl_api POST /v1/vms/mig-r/migrate '{"to":"nowhere"}'
 expect_api "a malformed address: 400 naming it" 400 "to: "
 curl_api POST /v1/vms/mig-r/migrate '{"to":"127.0.0.1:1","extra":1}'

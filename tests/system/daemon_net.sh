@@ -91,6 +91,19 @@ if [ "$(id -u)" -eq 0 ] && command -v pasta >/dev/null && command -v ip >/dev/nu
     [ "$RC" -eq 0 ] && [ "$(log_of dnet-rs)" = "page from outside" ] &&
         pass "a --net user snapshot restored through lightvmd reaches out from its own namespace" ||
         fail "daemon restore of a --net user snapshot" "$(describe)" "$(log_of dnet-rs)"
+    # A --net user VM with no host socket open migrates, and reaches out
+    # from the target through a pasta namespace of its own there.
+    MTP=$(free_port)
+    start_target dnet-tgt "$MTP"
+    run "$L" run -d --name dnet-mig -m 64M --net user "$BUSYBOX" sh -c "sleep 1; wget -q -O - http://$DNET_IP:$WP/"
+    sleep 0.3
+    run "$L" migrate dnet-mig --to "127.0.0.1:$MTP"
+    expect "a --net user VM with no socket open migrates" 0
+    run env LIGHTVM_SOCKET="$T/dnet-tgt.sock" "$L" wait dnet-mig
+    [ "$RC" -eq 0 ] && [ "$(on dnet-tgt "$L" logs dnet-mig)" = "page from outside" ] &&
+        pass "... and reaches out from the target's pasta namespace" ||
+        fail "--net user migration" "$(describe)" "$(on dnet-tgt "$L" logs dnet-mig)" "$(tail -3 "$T/dnet-tgt.log")"
+    migrate_cleanup
     [ "$(pgrep -x pasta | wc -l)" -eq 0 ] && pass "no pasta left after the VMs ended" || fail "pasta left" "$(pgrep -a pasta)"
     kill "$WPID"; wait "$WPID" 2>/dev/null
     ip addr del "$DNET_IP/32" dev lo

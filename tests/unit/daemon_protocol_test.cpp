@@ -133,6 +133,61 @@ TEST(DaemonProtocol, ConfigRoundTripsToTheMonitor) {
     EXPECT_EQ(back->cpus, 3u);
 }
 
+// net, publish, dns, tmpfs: the texts of lightvm run's flags, through the
+// API to the monitor and back unchanged; and the flags' texts that
+// `lightvm run -d` sends parse back into the same values.
+TEST(DaemonProtocol, NetworkFieldsAreTheFlagsTexts) {
+    auto r = parse_create_request(R"({"app":"/a","net":"user","publish":["127.0.0.1:8080:80","[::1]:5353:53/udp"],
+        "dns":["192.0.2.53"],"tmpfs":["/run:16M","/scratch"]})");
+    ASSERT_TRUE(r) << r.error().to_string();
+    const VmConfig& c = r->config;
+    EXPECT_EQ(c.net, NetMode::User);
+    ASSERT_EQ(c.publish.size(), 2u);
+    EXPECT_EQ(c.publish[0].host_ip, "127.0.0.1");
+    EXPECT_EQ(c.publish[0].host_port, 8080);
+    EXPECT_EQ(c.publish[0].guest_port, 80);
+    EXPECT_FALSE(c.publish[0].udp);
+    EXPECT_EQ(c.publish[1].host_ip, "::1");
+    EXPECT_TRUE(c.publish[1].udp);
+    EXPECT_EQ(c.dns, std::vector<std::string>{"192.0.2.53"});
+    ASSERT_EQ(c.tmpfs.size(), 2u);
+    EXPECT_EQ(c.tmpfs[0].size, 16ull << 20);
+    for (const auto& p : c.publish)
+        EXPECT_EQ(parse_publish(publish_text(p))->host_ip, p.host_ip) << publish_text(p);
+    EXPECT_EQ(publish_text(c.publish[1]), "[::1]:5353:53/udp");
+    EXPECT_EQ(parse_tmpfs(tmpfs_text(c.tmpfs[0]))->size, c.tmpfs[0].size);
+
+    auto back = config_from_json(config_to_json(c));
+    ASSERT_TRUE(back) << back.error().to_string();
+    EXPECT_EQ(back->net, NetMode::User);
+    ASSERT_EQ(back->publish.size(), 2u);
+    EXPECT_EQ(back->publish[1].host_ip, "::1");
+    EXPECT_EQ(back->publish[1].host_port, 5353);
+    EXPECT_EQ(back->publish[1].guest_port, 53);
+    EXPECT_TRUE(back->publish[1].udp);
+    EXPECT_EQ(back->dns, c.dns);
+    ASSERT_EQ(back->tmpfs.size(), 2u);
+    EXPECT_EQ(back->tmpfs[1].guest_path, "/scratch");
+
+    auto ns = parse_create_request(R"({"app":"/a","net":"ns:/run/netns/x"})");
+    ASSERT_TRUE(ns);
+    EXPECT_EQ(config_from_json(config_to_json(ns->config))->netns_path, "/run/netns/x");
+}
+
+TEST(DaemonProtocol, BadNetworkFieldsNameTheField) {
+    auto bad = [](const char* body) {
+        auto r = parse_create_request(body);
+        EXPECT_FALSE(r) << body;
+        return r ? std::string() : r.error().to_string();
+    };
+    EXPECT_NE(bad(R"({"app":"/a","net":"wifi"})").find("net: unknown mode 'wifi'"), std::string::npos);
+    EXPECT_NE(bad(R"({"app":"/a","publish":["80"]})").find("publish"), std::string::npos);
+    EXPECT_NE(bad(R"({"app":"/a","publish":"8080:80"})").find("publish"), std::string::npos);
+    EXPECT_NE(bad(R"({"app":"/a","dns":["1.1.1.1","1.0.0.1","8.8.8.8","9.9.9.9"]})").find("dns"), std::string::npos);
+    EXPECT_NE(bad(R"({"app":"/a","tmpfs":["relative"]})").find("tmpfs"), std::string::npos);
+    EXPECT_NE(bad(R"({"restore":"/s","publish":["8080:80"]})").find("publish: not with restore"), std::string::npos);
+}
+
 // A share's "owner" (lightvm run --fs DIR:GUEST:mapped): through the API,
 // to the monitor and back; passthrough when absent.
 TEST(DaemonProtocol, ShareOwnerRoundTrips) {
