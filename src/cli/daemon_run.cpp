@@ -102,10 +102,9 @@ private:
 }  // namespace
 
 bool daemon_run_possible(const RunCommand& cmd) {
-    // Networking (--net host|user|ns, -p, --dns) is not handed over to the
-    // daemon's monitors yet: such runs keep the in-process path.
-    return !cmd.no_daemon && cmd.sandbox && !cmd.uid && !cmd.gid && !cmd.config.stats &&
-           cmd.config.net == NetMode::None && cmd.config.publish.empty() && cmd.config.dns.empty();
+    // Networking goes along too: the pool shell's monitor binds -p ports
+    // and starts --net user|host from the host's namespace (NetDevice::create).
+    return !cmd.no_daemon && cmd.sandbox && !cmd.uid && !cmd.gid && !cmd.config.stats;
 }
 
 std::optional<int> run_through_daemon(const RunCommand& cmd) {

@@ -306,14 +306,16 @@ for _ in range(50):
     # pasta failing to configure the namespace: the guest's first socket
     # ends the run with pasta's last line; a guest without sockets is not
     # held up by it.
+    # (--no-daemon: the pasta a run finds is on the caller's PATH; through
+    # lightvmd it is the daemon's.)
     mkdir -p "$T/fakebin"
     printf '#!/bin/sh\necho "fake pasta: cannot start" >&2\nexit 1\n' >"$T/fakebin/pasta"
     chmod +x "$T/fakebin/pasta"
-    run env PATH="$T/fakebin:$PATH" "$L" run --net user "$BUSYBOX" wget -q -O - "http://$OUT_IP:$OUTP/"
+    run env PATH="$T/fakebin:$PATH" "$L" run --no-daemon --net user "$BUSYBOX" wget -q -O - "http://$OUT_IP:$OUTP/"
     expect_error "--net user: pasta failing is one line at the first socket" 125 "lightvm: --net user: pasta failed: fake pasta: cannot start" exact
-    run env PATH="$T/fakebin:$PATH" "$L" run --net user "$BUSYBOX" echo no sockets
+    run env PATH="$T/fakebin:$PATH" "$L" run --no-daemon --net user "$BUSYBOX" echo no sockets
     expect "--net user: a guest without sockets does not wait for pasta" 0 "no sockets"
-    run env PATH=/nonexistent "$L" run --net user "$G/hello.musl"
+    run env PATH=/nonexistent "$L" run --no-daemon --net user "$G/hello.musl"
     expect_error "--net user without pasta installed" 125 "--net user: pasta not found"
     ip addr del "$OUT_IP/32" dev lo
 else
