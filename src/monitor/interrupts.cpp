@@ -187,6 +187,15 @@ Result<void> Interrupts::restore(uint64_t sources, uint64_t deadline_ns) {
     m_new |= sources;
     // The snapshot's IrqState.pending may hold sources nobody was told about.
     m_undelivered = true;
+    // The save was taken right after an Interrupted exit, before this
+    // vCPU's sources were handed over; the run loops hand them over only
+    // after an exit. So the first KVM_RUN returns at once (before any guest
+    // instruction) and the loop resumes where the save left it. Without
+    // that exit, a guest computing at CPL3 with no host timer armed (its
+    // expiry is among these sources) never exits: the restored VM hung
+    // (docs/design.md, "Snapshots"). KVM also writes kvm_run's readiness
+    // fields only at an exit: before it they say nothing of this state.
+    m_vcpu.set_immediate_exit(true);
     if (deadline_ns) {
         int r = arm_timer(deadline_ns);
         if (r < 0)

@@ -93,7 +93,9 @@ public:
     // Snapshots: the sources raised on the host but not yet handed to the
     // guest (a fired timer included), and the guest timer's CLOCK_MONOTONIC
     // deadline (0: not armed). restore() raises and re-arms them before the
-    // restored guest's first run.
+    // restored guest's first run, and makes that run return before the
+    // guest's first instruction, so that the next before_run() hands them
+    // over as at the exit the save was taken at.
     uint64_t undelivered() const;
     // kHcSleep: true when the guest must not wait. It sleeps with
     // interrupts masked and runs what it deferred after the sleep, so a

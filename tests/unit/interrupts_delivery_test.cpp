@@ -109,6 +109,22 @@ TEST_F(IrqDelivery, RemoteAndRestoredSourcesAreDelivered) {
     EXPECT_EQ(cpu.injected.size(), 2u);
 }
 
+// A restored vCPU resumes where the save stopped it: after an Interrupted
+// exit, its sources not yet handed over. Its first KVM_RUN must return
+// before the guest runs, so that the loop's before_run() hands them over:
+// a guest computing at CPL3 with its timer's expiry among them would
+// otherwise never exit again (the restore hang, docs/design.md).
+TEST_F(IrqDelivery, ARestoredVcpuExitsBeforeItsFirstInstruction) {
+    ASSERT_TRUE(irq.restore(1u << abi::kIrqTimer, 0));
+    EXPECT_TRUE(cpu.kicked);
+    // Nothing injected yet: kvm_run's readiness is KVM's only after an exit.
+    EXPECT_TRUE(cpu.injected.empty());
+    cpu.kicked = false;
+    ASSERT_TRUE(irq.before_run(exit_of(kvm::ExitKind::Interrupted)));
+    EXPECT_EQ(cpu.injected, std::vector<uint8_t>{abi::kIrqVectorBase + abi::kIrqTimer});
+    EXPECT_EQ(busy(), 1u);
+}
+
 uint64_t now_ns() {
     timespec ts{};
     ::clock_gettime(CLOCK_MONOTONIC, &ts);
