@@ -8,7 +8,8 @@
 // COUNTER_MODE=thread counts in a second thread (main waits in pthread_join);
 // COUNTER_MODE=fork counts in a child process (the parent waits in waitpid
 // and passes its exit status on).
-// COUNTER_ITIMER=1 waits each delay for SIGALRM from setitimer instead of nanosleep.
+// COUNTER_TIMERFD=1 waits each delay in a timerfd instead of nanosleep;
+// COUNTER_ITIMER=1 for SIGALRM from setitimer.
 // COUNTER_SPIN=1 runs a thread that spins meanwhile (the CPU never idles).
 // COUNTER_CLOCKS=1 prints "realtime SECONDS" after "done".
 // COUNTER_MODE=stdin first waits in one read(2) of stdin and prints what it
@@ -21,6 +22,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -142,7 +144,14 @@ static int count(int argc, char** argv) {
         }
         last = t;
         struct timespec d = {delay_ms / 1000, (delay_ms % 1000) * 1000000};
-        if (getenv("COUNTER_ITIMER")) {  // the guest kernel's timer: an absolute deadline on the host
+        if (getenv("COUNTER_TIMERFD")) {  // a kernel timer (ktimer) the task blocks on
+            int fd = timerfd_create(CLOCK_MONOTONIC, 0);
+            struct itimerspec its = {{0, 0}, d};
+            uint64_t ticks;
+            if (fd < 0 || timerfd_settime(fd, 0, &its, NULL) < 0 || read(fd, &ticks, sizeof ticks) != sizeof ticks)
+                return 8;
+            close(fd);
+        } else if (getenv("COUNTER_ITIMER")) {  // the guest kernel's timer: an absolute deadline on the host
             struct itimerval it = {{0, 0}, {d.tv_sec, d.tv_nsec / 1000}};
             sigset_t alrm, old;
             sigemptyset(&alrm);
