@@ -16,24 +16,15 @@
 #include <iterator>
 
 #include "guest_test_util.hpp"
+#include "snapshot_files.hpp"
 #include "lightvm/abi.h"
 #include "snapshot/format.hpp"
 
 namespace lightvm::test {
 namespace {
 
-class SnapshotBusyTest : public ::testing::TestWithParam<const char*> {
+class SnapshotBusyTest : public SnapshotFilesTest {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/lightvm-snapbusy-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir = tmpl;
-    }
-    void TearDown() override {
-        if (!dir.empty())
-            (void)std::system(("rm -rf " + dir).c_str());
-    }
-    std::string path(const std::string& name) const { return dir + "/" + name; }
     std::string prog() const { return std::string("counter.") + GetParam(); }
     static RunOptions spinning() {
         RunOptions o;
@@ -42,22 +33,8 @@ protected:
     }
     GuestRun run_saving(const std::string& name, double after, const std::vector<std::string>& args) {
         RunOptions o = spinning();
-        UniqueFd state(::open(path(name).c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-        UniqueFd mem(::open(path(name + ".mem").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-        o.save = SaveSpec{state.get(), mem.get(), after, /*stop=*/true, snapshot::host_boot_id()};
+        o.save = save_to(name, after);
         return run_guest(prog(), args, "", o);
-    }
-    snapshot::Snapshot read_state(const std::string& name) {
-        std::ifstream f(path(name), std::ios::binary);
-        std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-        auto s = snapshot::decode(bytes);
-        EXPECT_TRUE(s) << s.error().to_string();
-        return s ? *s : snapshot::Snapshot{};
-    }
-    void write_state(const std::string& name, const snapshot::Snapshot& s) {
-        const auto bytes = snapshot::encode(s);
-        std::ofstream(path(name), std::ios::binary | std::ios::trunc)
-            .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     }
     // The state the save takes when the guest timer's host timer fired in
     // the same Interrupted exit (seen under load): the expiry undelivered,
@@ -81,7 +58,6 @@ protected:
         o.timeout_seconds = 20;  // a hang shows as a timeout, not a stuck suite
         return run_guest(prog(), {}, "", o);
     }
-    std::string dir;
 };
 
 TEST_P(SnapshotBusyTest, TimerExpiryPendingAtSaveReachesTheRestoredGuest) {

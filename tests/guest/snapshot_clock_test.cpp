@@ -18,6 +18,7 @@
 
 #include "common/file_io.hpp"
 #include "guest_test_util.hpp"
+#include "snapshot_files.hpp"
 #include "lightvm/abi.h"
 #include "snapshot/format.hpp"
 
@@ -27,35 +28,9 @@ namespace {
 constexpr uint64_t kWeeks = 40ull * 24 * 3600 * 1000000000;  // 40 days: far beyond this host's TSC
 constexpr const char* kOtherBoot = "00000000-0000-4000-8000-000000000001";
 
-class SnapshotClockTest : public ::testing::TestWithParam<const char*> {
+class SnapshotClockTest : public SnapshotFilesTest {
 protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/lightvm-snapclock-XXXXXX";
-        ASSERT_NE(::mkdtemp(tmpl), nullptr);
-        dir = tmpl;
-    }
-    void TearDown() override {
-        if (!dir.empty())
-            (void)std::system(("rm -rf " + dir).c_str());
-    }
-    std::string path(const std::string& name) const { return dir + "/" + name; }
-    SaveSpec save_to(const std::string& name, double after) {
-        m_state = UniqueFd(::open(path(name).c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-        m_mem = UniqueFd(::open(path(name + ".mem").c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-        return SaveSpec{m_state.get(), m_mem.get(), after, /*stop=*/true, kOtherBoot};
-    }
-    snapshot::Snapshot read_state(const std::string& name) {
-        std::ifstream f(path(name), std::ios::binary);
-        std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-        auto s = snapshot::decode(bytes);
-        EXPECT_TRUE(s) << s.error().to_string();
-        return s ? *s : snapshot::Snapshot{};
-    }
-    void write_state(const std::string& name, const snapshot::Snapshot& s) {
-        const auto bytes = snapshot::encode(s);
-        std::ofstream(path(name), std::ios::binary | std::ios::trunc)
-            .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-    }
+    SaveSpec save_to(const std::string& name, double after) { return SnapshotFilesTest::save_to(name, after, kOtherBoot); }
     // The VM "had been up" `uptime_ns` longer on a host whose monotonic
     // clock was `ahead_ns` ahead of this one's (it had been up longer too):
     // bases back and time since them forward by the uptime, so its wall
@@ -83,8 +58,6 @@ protected:
         o.env = {"COUNTER_CLOCKS=1", "COUNTER_ITIMER=1"};
         return run_guest(prog, {}, "", o);
     }
-    std::string dir;
-    UniqueFd m_state, m_mem;
 };
 
 // Everything but the wall-clock line, which differs between runs.

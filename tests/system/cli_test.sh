@@ -440,7 +440,7 @@ fi
 
 # stdio on a pseudo-terminal: raw mode reaches it (single bytes, no echo)
 # and the terminal is put back, at the guest's end and after a SIGTERM
-# (through lightvmd too: cli_through_daemon.sh runs this file again).
+# (through lightvmd too: through_daemon.sh runs this file again).
 if command -v python3 >/dev/null; then
     for mode in raw term; do
         r=$(timeout -s KILL 60 python3 "$(dirname "$0")/tty_pty.py" "$L" "$G" "$mode" 2>&1)
