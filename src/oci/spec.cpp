@@ -319,7 +319,14 @@ Result<void> parse_linux(const json& l, ContainerSpec& s) {
     if (!l.is_object())
         return bad("linux", "not an object");
     TRY(parse_namespaces(l.value("namespaces", json()), s));
+    if (l.contains("cgroupsPath")) {
+        if (!l["cgroupsPath"].is_string())
+            return bad("linux.cgroupsPath", "not a string");
+        s.cgroups_path = l["cgroupsPath"].get<std::string>();
+    }
     const json r = l.value("resources", json());
+    s.resources = TRY(cgroups::parse_resources(r));
+    s.warnings.insert(s.warnings.end(), s.resources.warnings.begin(), s.resources.warnings.end());
     if (r.is_object()) {
         const json mem = r.value("memory", json());
         if (mem.is_object() && mem.contains("limit") && mem["limit"].is_number_integer()) {
