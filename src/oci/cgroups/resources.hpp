@@ -35,7 +35,7 @@ void merge(Resources& base, const Resources& newer);
 // The VM's monitor needs memory above the guest's RAM (its own pages, KVM's
 // page tables, the shares' page cache): the cgroup limit is the spec's limit
 // plus this, so a guest that uses all its RAM is not OOM-killed by its own
-// cgroup. docs/oci.md, "cgroups", has the measurement behind it.
+// cgroup: 16 MiB + RAM/64. docs/oci.md, "cgroups", has the measurement.
 uint64_t monitor_memory_overhead(uint64_t guest_ram);
 // Host tasks of the monitor besides the guest's processes (its vCPU and
 // I/O threads): added to pids.limit, which bounds the guest's processes.
