@@ -190,16 +190,21 @@ Result<void> parse_mount(const json& m, ContainerSpec& s) {
             return make_error(ErrorKind::NotFound, "config.json",
                               "mounts " + dest + ": bind source " + source + " does not exist");
         if (!S_ISDIR(st.st_mode)) {
-            // Shares are directories. Docker's own three files are served by
-            // the guest kernel from their contents; another file is skipped.
+            // Docker's own three files are served by the guest kernel from
+            // their contents (they would take three of the VM's eight
+            // shares); another regular file is a single-file share.
             std::string* etc = dest == "/etc/hosts"         ? &s.etc.hosts
                                : dest == "/etc/hostname"    ? &s.etc.hostname
                                : dest == "/etc/resolv.conf" ? &s.etc.resolv_conf
                                                             : nullptr;
             if (etc && S_ISREG(st.st_mode))
                 *etc = source;
+            else if (S_ISREG(st.st_mode) && dest != "/")
+                s.vm.shares.push_back(
+                    ShareSpec{source, dest, has_option(options, "ro"), TRY(mount_owner(options, dest))});
             else
-                s.warnings.push_back("mounts " + dest + ": bind of a non-directory " + source + " skipped");
+                s.warnings.push_back("mounts " + dest + ": bind of " + source +
+                                     " skipped (neither a directory nor a regular file)");
             return {};
         }
         if (dest == "/")
