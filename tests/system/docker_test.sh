@@ -2,9 +2,10 @@
 # lightvm-oci under Docker: a private dockerd (tests/system/docker_env.sh)
 # with `--add-runtime lightvm=lightvm-oci`, an image built here from local
 # files and `docker load`ed, and `docker run --runtime lightvm`: output, exit
-# codes, -e, -w, -u, -v (rw and :ro), --read-only, --memory, --hostname and
+# codes, -e, -w, -u, -v (rw and :ro, directories and single files), --read-only, --memory, --hostname and
 # Docker's /etc files, docker logs, docker stop (SIGTERM, then SIGKILL after
-# -t), docker pause/unpause, docker kill, docker rm -f, docker exec (against runc: output, exit codes,
+# -t), docker pause/unpause, docker kill, docker rm -f, docker stats and docker update (against runc),
+# docker exec (against runc: output, exit codes,
 # -e, -w, -u, -i, a missing command, -t, -d), -t, and nothing
 # left behind. Where runc's answer is cheap to get, the same command runs
 # with --runtime runc and the two must agree.
@@ -81,6 +82,24 @@ if [ "$RC" -ne 0 ] && [ "$OUT" = "host file" ] && [ ! -e "$T/vol/h" ]; then
         *) fail "-v :ro: the error is EROFS" "$(describe)" ;; esac
 else
     fail "-v HOSTDIR:/data:ro" "$(describe)"
+fi
+
+# A single file: -v FILE:/data/file (rw and :ro), the same script under
+# both runtimes; output, exit code and what reached the host file agree.
+mkdir -p "$T/one"
+FILE_SCRIPT='cat /data/file; echo appended >>/data/file; echo w $?; cat /data/ro; echo x >/data/ro 2>/dev/null; echo ro $?;
+    mv /data/file /data/moved 2>/dev/null; echo mv $?; stat -c "%s %F" /data/file; cat /data/file/../secret 2>/dev/null; echo sib $?'
+for rt in lightvm runc; do
+    printf 'host line\n' >"$T/one/file-$rt"
+    printf 'read only\n' >"$T/one/ro-$rt"
+    echo SECRET >"$T/one/secret"
+    run "${RUN[@]}" --runtime "$rt" -u 0 -v "$T/one/file-$rt:/data/file" -v "$T/one/ro-$rt:/data/ro:ro" "$IMG" sh -c "$FILE_SCRIPT"
+    printf -v "FB_$rt" '%s|%s|%s' "$RC" "$OUT" "$(cat "$T/one/file-$rt" "$T/one/ro-$rt")"
+done
+if [ "$FB_lightvm" = "$FB_runc" ] && [[ "$FB_lightvm" == 0\|*"w 0"*"ro 1"*"mv 1"*"sib 1"*"host line"*appended* ]]; then
+    pass "-v FILE:/data/file and :ro: read, appended to the host file, ro refused, rename busy, as with runc"
+else
+    fail "-v FILE:/data/file as with runc" "lightvm: $FB_lightvm" "runc:    $FB_runc"
 fi
 
 run "${LV[@]}" -u 0 --read-only "$IMG" touch /x

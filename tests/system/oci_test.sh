@@ -196,6 +196,32 @@ else
 fi
 "$OCI" --root "$R" delete bind1
 
+# Single-file binds (-v /host/file:/file): rw writes reach the host file, ro
+# refuses them, the file's siblings stay out of reach.
+mkdir -p "$T/fb"
+echo "bound rw" >"$T/fb/conf"
+echo "bound ro" >"$T/fb/ro"
+echo "SECRET sibling" >"$T/fb/secret"
+bundle filebind '["sh","-c","cat /data/conf /etc/ro.conf; echo written >/data/conf; echo x >/etc/ro.conf; echo ro $?; cat /data/conf/../secret; mv /data/conf /data/moved; echo mv $?"]' \
+    '' "{\"path\":\"$T/rootfs\",\"readonly\":true}"
+python3 - "$T/b-filebind/config.json" "$T/fb" <<'PY'
+import json, sys
+p, fb = sys.argv[1], sys.argv[2]
+c = json.load(open(p))
+c["mounts"] += [{"destination": "/data/conf", "type": "bind", "source": fb + "/conf", "options": ["rbind", "rw"]},
+                {"destination": "/etc/ro.conf", "type": "bind", "source": fb + "/ro", "options": ["rbind", "ro"]}]
+json.dump(c, open(p, "w"))
+PY
+shim_run filebind fb1
+if [ "$LAST" = "exit 0" ] && [ "$(head -2 "$T/out")" = "bound rw
+bound ro" ] && grep -qx "ro 1" "$T/out" && grep -qx "mv 1" "$T/out" && ! grep -q SECRET "$T/out" &&
+    [ "$(cat "$T/fb/conf")" = written ] && [ "$(cat "$T/fb/ro")" = "bound ro" ]; then
+    pass "single-file binds: rw written through, ro refused, rename refused, siblings unreachable"
+else
+    fail "single-file binds" "$(describe)" "conf: $(cat "$T/fb/conf")"
+fi
+"$OCI" --root "$R" delete fb1
+
 bundle tmpfs '["sh","-c","echo x >/scratch/f && cat /scratch/f"]' \
     '"mounts":[{"destination":"/scratch","type":"tmpfs","source":"tmpfs","options":["size=1m"]}]'
 shim_run tmpfs tmpfs1
