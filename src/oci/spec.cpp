@@ -330,7 +330,10 @@ Result<void> parse_linux(const json& l, ContainerSpec& s) {
         s.cgroups_path = l["cgroupsPath"].get<std::string>();
     }
     const json r = l.value("resources", json());
-    s.resources = TRY(cgroups::parse_resources(r));
+    auto resources = cgroups::parse_resources(r);
+    if (!resources)
+        return bad(resources.error().where, resources.error().message);
+    s.resources = std::move(*resources);
     s.warnings.insert(s.warnings.end(), s.resources.warnings.begin(), s.resources.warnings.end());
     if (r.is_object()) {
         const json mem = r.value("memory", json());
