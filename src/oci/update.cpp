@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <sstream>
 
@@ -37,14 +38,17 @@ Result<json> read_resources(const std::string& from) {
     return j;
 }
 
-// runc's units: bytes, or with k/m/g (any case, optional b); -1 unlimited.
-Result<int64_t> size_flag(const std::string& flag, const std::string& text) {
+// runc's units: bytes, or with k/m/g (any case, optional b); -1 unlimited;
+// 0 leaves the limit as it is (as runc reads 0).
+Result<std::optional<int64_t>> size_flag(const std::string& flag, const std::string& text) {
     if (text == "-1")
-        return -1;
+        return std::optional<int64_t>(-1);
+    if (text == "0")
+        return std::optional<int64_t>();
     auto v = parse_size(text);
     if (!v || *v > static_cast<uint64_t>(INT64_MAX))
         return make_error(ErrorKind::BadInput, "update " + flag, "'" + text + "' is not a size (e.g. 256m, 1g, -1)");
-    return static_cast<int64_t>(*v);
+    return std::optional<int64_t>(static_cast<int64_t>(*v));
 }
 
 Result<int64_t> int_flag(const std::string& flag, const std::string& text, int64_t min) {
@@ -56,6 +60,11 @@ Result<int64_t> int_flag(const std::string& flag, const std::string& text, int64
     return static_cast<int64_t>(v);
 }
 
+void merge_flag(std::optional<int64_t>& field, const std::optional<int64_t>& flag) {
+    if (flag)
+        field = flag;
+}
+
 // The flags over the --resources file, as runc takes them.
 Result<cgroups::Resources> wanted(const UpdateOptions& o) {
     cgroups::Resources r;
@@ -63,15 +72,16 @@ Result<cgroups::Resources> wanted(const UpdateOptions& o) {
         r = TRY(cgroups::parse_resources(TRY(read_resources(o.resources))));
     auto u = [](int64_t v) { return static_cast<uint64_t>(v); };
     if (!o.memory.empty())
-        r.memory_limit = TRY(size_flag("--memory", o.memory));
+        merge_flag(r.memory_limit, TRY(size_flag("--memory", o.memory)));
     if (!o.memory_reservation.empty())
-        r.memory_reservation = TRY(size_flag("--memory-reservation", o.memory_reservation));
+        merge_flag(r.memory_reservation, TRY(size_flag("--memory-reservation", o.memory_reservation)));
     if (!o.memory_swap.empty())
-        r.memory_swap = TRY(size_flag("--memory-swap", o.memory_swap));
+        merge_flag(r.memory_swap, TRY(size_flag("--memory-swap", o.memory_swap)));
     if (!o.cpu_quota.empty())
         r.cpu_quota = TRY(int_flag("--cpu-quota", o.cpu_quota, -1));
     if (!o.cpu_period.empty())
-        r.cpu_period = u(TRY(int_flag("--cpu-period", o.cpu_period, 1)));
+        if (int64_t period = TRY(int_flag("--cpu-period", o.cpu_period, 0)))  // 0: as it is
+            r.cpu_period = u(period);
     if (!o.cpu_shares.empty())
         r.cpu_shares = u(TRY(int_flag("--cpu-share", o.cpu_shares, 2)));
     if (!o.pids_limit.empty())

@@ -498,6 +498,10 @@ PY
     fi
     case "$ERR" in *"guest's RAM stays 64 MiB"*"vCPUs (fixed at create)"*) pass "update: what the VM cannot follow is a warning (RAM, vCPUs)" ;;
         *) fail "update: warnings for guest RAM and vCPUs" "$(describe)" ;; esac
+    run "$OCI" --root "$R" update --memory 0 --cpu-period 0 cg1
+    got2="$(cg memory memory.limit_in_bytes cg) $(cg cpu cpu.cfs_quota_us cg) $(cg cpu cpu.shares cg) $(cg pids pids.max cg)"
+    [ "$RC" -eq 0 ] && [ "$got2" = "$got" ] && pass "update --memory 0 --cpu-period 0: as runc, 0 leaves a limit as it is" ||
+        fail "update with zeros" "got '$got2', before '$got'" "$(describe)"
     IN=$T/res.json
     echo '{"memory":{"limit":100663296,"swap":-1},"cpu":{"quota":-1},"pids":{"limit":0}}' >"$IN"
     run "$OCI" --root "$R" update --resources - cg1
