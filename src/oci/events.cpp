@@ -2,7 +2,7 @@
 // prints one {"type":"stats","id":ID,"data":STATS} line; without it a
 // line every --interval until the container stops (runc's stream, stats
 // only: an OOM kill shows as the monitor's exit).
-#include <unistd.h>
+#include <poll.h>
 
 #include <cstdio>
 
@@ -38,7 +38,7 @@ Result<int> events(const Global& g, const std::string& id, bool once, const std:
         nlohmann::json line = {{"type", "stats"}, {"id", id}, {"data", cg->stats()}};
         std::printf("%s\n", line.dump().c_str());
         std::fflush(stdout);
-    } while (!once && ::usleep(every * 1000) == 0);
+    } while (!once && ::poll(nullptr, 0, static_cast<int>(every)) == 0);
     return 0;
 }
 

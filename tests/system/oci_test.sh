@@ -489,6 +489,12 @@ PY
     else
         fail "events --stats" "$(describe)"
     fi
+    timeout 2.5 "$OCI" --root "$R" events --interval 500ms cg1 >"$T/events.out" 2>&1
+    lines=$(grep -c '"type":"stats"' "$T/events.out")
+    [ "$lines" -ge 3 ] && [ "$lines" -le 6 ] && pass "events --interval 500ms: a stats line every half second ($lines in 2.5 s)" ||
+        fail "events --interval" "$lines lines" "$(head -c 300 "$T/events.out")"
+    run "$OCI" --root "$R" events --interval soon cg1
+    expect_error "events: a bad --interval" 1 "'soon' is not a duration"
     run "$OCI" --root "$R" update --memory 128m --cpu-quota 150000 --cpu-share 256 --pids-limit 100 cg1
     got="$(cg memory memory.limit_in_bytes cg) $(cg cpu cpu.cfs_quota_us cg) $(cg cpu cpu.shares cg) $(cg pids pids.max cg)"
     if [ "$RC" -eq 0 ] && [ "$got" = "$((limit + 64 * MIB)) 150000 256 132" ]; then
