@@ -4,6 +4,8 @@
 // is exercised by tests/system/oci_test.sh).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <csignal>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -286,6 +288,50 @@ TEST_F(OciCgroupTree, DetectTellsV1FromV2AndRefusesOthers) {
     ASSERT_TRUE(real) << real.error().to_string();
     const bool v2_root = ::stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0;
     EXPECT_EQ(real->version, v2_root ? Version::V2 : Version::V1);
+}
+
+}  // namespace
+
+namespace {
+
+// The real kernel's cgroup2 where one is mounted and writable (root): the
+// hybrid layout's unified/ (no controllers: limits are warnings) or a pure
+// v2 /sys/fs/cgroup. A child joins, the statistics read, the cgroup goes.
+TEST(OciCgroupRealV2, CreateJoinStatsRemove) {
+    std::string mount;
+    for (const char* m : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"}) {
+        auto h = detect(m);
+        if (h && h->version == Version::V2 && ::access(m, W_OK) == 0) {
+            mount = m;
+            break;
+        }
+    }
+    if (mount.empty())
+        GTEST_SKIP() << "no writable cgroup2 mount";
+    const std::string path = "/lightvm-oci-unit-" + std::to_string(::getpid()) + "/c1";
+    Cgroup cg({Version::V2, mount}, path);
+    auto made = cg.create();
+    ASSERT_TRUE(made) << made.error().to_string();
+    pid_t child = ::fork();
+    if (child == 0) {
+        ::pause();
+        ::_exit(0);
+    }
+    auto joined = cg.join(child);
+    EXPECT_TRUE(joined) << (joined ? "" : joined.error().to_string());
+    EXPECT_NE(read_text(mount + path + "/cgroup.procs").value_or("").find(std::to_string(child)), std::string::npos);
+    Resources r;
+    r.pids_limit = 10;
+    std::vector<std::string> warnings;
+    EXPECT_TRUE(cg.apply(r, warnings));  // applied, or a warning where pids is not enabled
+    EXPECT_EQ(warnings.empty(), exists(mount + path + "/pids.max"));
+    json s = cg.stats();
+    EXPECT_TRUE(s.contains("memory") && s.contains("cpu") && s.contains("pids"));
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    EXPECT_TRUE(cg.remove());
+    EXPECT_FALSE(exists(mount + path));
+    ::rmdir((mount + "/lightvm-oci-unit-" + std::to_string(::getpid())).c_str());
 }
 
 }  // namespace
