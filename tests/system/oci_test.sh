@@ -202,21 +202,23 @@ mkdir -p "$T/fb"
 echo "bound rw" >"$T/fb/conf"
 echo "bound ro" >"$T/fb/ro"
 echo "SECRET sibling" >"$T/fb/secret"
-bundle filebind '["sh","-c","cat /data/conf /etc/ro.conf; echo written >/data/conf; echo x >/etc/ro.conf; echo ro $?; cat /data/conf/../secret; mv /data/conf /data/moved; echo mv $?"]' \
+: >"$T/fb/termlog"  # Kubernetes' /dev/termination-log, inside the guest's own /dev
+bundle filebind '["sh","-c","cat /data/conf /etc/ro.conf; echo written >/data/conf; echo x >/etc/ro.conf; echo ro $?; cat /data/conf/../secret; mv /data/conf /data/moved; echo mv $?; echo terminated >/dev/termination-log"]' \
     '' "{\"path\":\"$T/rootfs\",\"readonly\":true}"
 python3 - "$T/b-filebind/config.json" "$T/fb" <<'PY'
 import json, sys
 p, fb = sys.argv[1], sys.argv[2]
 c = json.load(open(p))
 c["mounts"] += [{"destination": "/data/conf", "type": "bind", "source": fb + "/conf", "options": ["rbind", "rw"]},
-                {"destination": "/etc/ro.conf", "type": "bind", "source": fb + "/ro", "options": ["rbind", "ro"]}]
+                {"destination": "/etc/ro.conf", "type": "bind", "source": fb + "/ro", "options": ["rbind", "ro"]},
+                {"destination": "/dev/termination-log", "type": "bind", "source": fb + "/termlog", "options": ["rbind", "rw"]}]
 json.dump(c, open(p, "w"))
 PY
 shim_run filebind fb1
 if [ "$LAST" = "exit 0" ] && [ "$(head -2 "$T/out")" = "bound rw
 bound ro" ] && grep -qx "ro 1" "$T/out" && grep -qx "mv 1" "$T/out" && ! grep -q SECRET "$T/out" &&
-    [ "$(cat "$T/fb/conf")" = written ] && [ "$(cat "$T/fb/ro")" = "bound ro" ]; then
-    pass "single-file binds: rw written through, ro refused, rename refused, siblings unreachable"
+    [ "$(cat "$T/fb/conf")" = written ] && [ "$(cat "$T/fb/ro")" = "bound ro" ] && [ "$(cat "$T/fb/termlog")" = terminated ]; then
+    pass "single-file binds: rw written through (also /dev/termination-log), ro refused, rename refused, siblings unreachable"
 else
     fail "single-file binds" "$(describe)" "conf: $(cat "$T/fb/conf")"
 fi
