@@ -785,10 +785,13 @@ enum DeviceFlags : uint32_t {
     kDevReadOnly = 1u << 0,
 };
 
-// A guest mount point backed by a host directory share.
+// FsMount.flags besides kDevReadOnly (an addition older kernels ignore).
+inline constexpr uint32_t kFsMountFile = 1u << 1;  // the share is one file (a bind of a file): nothing below it
+
+// A guest mount point backed by a host directory share, or a single file.
 struct FsMount {
     uint32_t share;          // share index used in HcFs
-    uint32_t flags;          // kDevReadOnly
+    uint32_t flags;          // kDevReadOnly, kFsMountFile
     char guest_path[120];    // absolute, normalised, NUL-terminated ("/" for --rootfs)
 };
 static_assert(sizeof(FsMount) == 128);

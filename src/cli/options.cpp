@@ -140,7 +140,7 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
         ->type_name("KEY=VALUE");
     sub->add_option("--timeout", timeout, "Stop the guest after S seconds (exit status 124)")->type_name("S");
     sub->add_option("--fs,-v,--volume", shares,
-                    "Share a host directory (default GUESTPATH: its host path), repeatable; OPTS: ro, rw, "
+                    "Share a host directory or a single file (default GUESTPATH: its host path), repeatable; OPTS: ro, rw, "
                     "mapped (owners and modes kept in user.lightvm.owner attributes), passthrough (default)")
         ->allow_extra_args(false)
         ->type_name("HOSTDIR[:GUESTPATH][:OPTS]");

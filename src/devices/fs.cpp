@@ -25,17 +25,22 @@ Result<FsDevice> FsDevice::create(std::vector<FsShare> shares) {
                           "too many shares (" + std::to_string(shares.size()) + ", at most " +
                               std::to_string(abi::kMaxMounts) + ")");
     FsDevice dev;
-    for (const FsShare& share : shares) {
+    for (FsShare& share : shares) {
         std::string where = "--fs " + share.host_path;
         // FsMount.guest_path holds it with its NUL.
         if (share.guest_path.size() >= sizeof(abi::FsMount::guest_path))
             return make_error(ErrorKind::BadInput, where, "guest path '" + share.guest_path + "' is too long");
-        UniqueFd fd(::open(share.host_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!fd.valid()) {
-            if (errno == ENOTDIR)
-                return make_error(ErrorKind::BadInput, where, "not a directory");
+        // A symlink at host_path is followed once, here, as `mount --bind`
+        // does; what it named then is the share from now on.
+        UniqueFd fd(::open(share.host_path.c_str(), O_PATH | O_CLOEXEC));
+        struct stat st{};
+        if (!fd.valid() || ::fstat(fd.get(), &st) != 0)
             return sys_error(where);
-        }
+        if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+            return make_error(ErrorKind::BadInput, where, "not a directory or regular file");
+        share.file = S_ISREG(st.st_mode);
+        if (share.file && share.guest_path == "/")
+            return make_error(ErrorKind::BadInput, where, "not a directory (the guest's / must be one)");
         // A mapped share keeps owners in user.* attributes: a writable one
         // on a file system without them is refused now, not at each chown.
         if (share.mapped && !share.read_only &&
@@ -131,7 +136,7 @@ FsDevice::Handle* FsDevice::handle(uint32_t index) {
 int64_t FsDevice::share_base(uint32_t share, Base& out) {
     if (share >= m_roots.size())
         return -EINVAL;
-    out = Base{m_roots[share].get(), share, m_shares[share].read_only, false};
+    out = Base{m_roots[share].get(), share, m_shares[share].read_only, false, m_shares[share].file};
     return 0;
 }
 
@@ -166,8 +171,24 @@ uint64_t FsDevice::resolve_flags(const Base& b) {
     return RESOLVE_NO_MAGICLINKS | (b.is_handle ? RESOLVE_BENEATH : RESOLVE_IN_ROOT);
 }
 
+int FsDevice::open_below(const Base& b, const std::string& path, uint64_t flags, uint64_t mode) {
+    if (!b.file_root)
+        return host_openat2(b.fd, path.empty() ? "." : path.c_str(), flags, mode, resolve_flags(b));
+    // A single-file share: nothing is below a file. The root is reopened
+    // through its own fd (a new open file description, as Linux's open of a
+    // bind-mounted file), never by its host name: a file swapped in at that
+    // name, or a sibling, is not reachable. O_NOFOLLOW would refuse the
+    // /proc link itself; the file it names is no symlink.
+    if (!path.empty())
+        return -ENOTDIR;
+    int fd = (flags & O_PATH) ? ::fcntl(b.fd, F_DUPFD_CLOEXEC, 0)
+                              : ::open(proc_fd_path(b.fd).c_str(), static_cast<int>((flags & ~O_NOFOLLOW) | O_CLOEXEC),
+                                       static_cast<mode_t>(mode));
+    return fd < 0 ? -errno : fd;
+}
+
 int64_t FsDevice::resolve(const Base& b, const std::string& path, uint64_t flags, Target& out) {
-    int fd = host_openat2(b.fd, path.empty() ? "." : path.c_str(), flags, 0, resolve_flags(b));
+    int fd = open_below(b, path, flags, 0);
     if (fd < 0)
         return fd;
     out.owned = UniqueFd(fd);

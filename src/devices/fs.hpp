@@ -59,6 +59,12 @@ struct FsShare {
     // The mapped ownership model (devices/fs_owner.hpp): the guest's owner,
     // group and mode are the user.lightvm.owner attribute's, not the host's.
     bool mapped = false;
+    // Set by FsDevice::create when host_path is a regular file: a bind of
+    // one file. Its root is that file, held open since create as a bind
+    // mount pins its inode: only the empty path names anything (the file),
+    // every other path is ENOTDIR, and the host's siblings of the file are
+    // never reachable.
+    bool file = false;
 };
 
 class FsDevice {
@@ -71,11 +77,11 @@ public:
     // getdents requests are clamped to this many bytes.
     static constexpr uint64_t kMaxDirentBytes = 1ull << 20;
 
-    // Opens each share's host directory (O_PATH|O_DIRECTORY|O_CLOEXEC).
+    // Opens each share's host directory or single file (O_PATH|O_CLOEXEC).
     // Errors are one line naming the flag and path: NotFound
-    // "--fs /x: No such file or directory", BadInput "--fs /etc/passwd: not
-    // a directory", other host failures as System errors with errno. At most
-    // abi::kMaxMounts shares.
+    // "--fs /x: No such file or directory", BadInput "--fs /dev/null: not
+    // a directory or regular file", other host failures as System errors
+    // with errno. At most abi::kMaxMounts shares.
     static Result<FsDevice> create(std::vector<FsShare> shares);
 
     FsDevice(FsDevice&&) noexcept = default;
@@ -142,6 +148,7 @@ private:
         uint32_t share = 0;
         bool read_only = false;
         bool is_handle = false;  // resolve beneath a directory handle, not a share root
+        bool file_root = false;  // a single-file share's root (FsShare::file)
     };
 
     FsDevice() = default;
@@ -227,6 +234,9 @@ private:
     static Result<int64_t> read_path(GuestMemory& mem, uint64_t gpa, uint64_t len, std::string& out);
     static uint64_t resolve_flags(const Base& base);
     int64_t resolve(const Base& base, const std::string& path, uint64_t flags, Target& out);
+    // openat2 of `path` below the base (RESOLVE_IN_ROOT/BENEATH); for a
+    // single-file share's root, the file itself reopened. Returns fd or -errno.
+    static int open_below(const Base& base, const std::string& path, uint64_t flags, uint64_t mode);
     int64_t split_name(const Base& base, const std::string& path, Named& out);
     Result<int64_t> resolve_request(GuestMemory& mem, const abi::HcFs& hc, bool follow, Base& b, Target& out);
     Result<int64_t> name_request(GuestMemory& mem, const abi::HcFs& hc, Base& b, Named& out);

@@ -82,8 +82,7 @@ int64_t FsDevice::open_checked(abi::HcFs& hc, const Base& b, const std::string& 
     uint64_t mode = 0;  // openat2 insists on 0 without O_CREAT
     if (host & O_CREAT)
         mode = mapped(b.share) ? fs_owner::host_mode(hc.mode, false) : host_mode(hc.mode, false);
-    int fd = host_openat2(b.fd, path.empty() ? "." : path.c_str(), host | O_NONBLOCK | O_NOCTTY, mode,
-                          resolve_flags(b));
+    int fd = open_below(b, path, host | O_NONBLOCK | O_NOCTTY, mode);
     if (fd < 0)
         return fd;
     UniqueFd file(fd);

@@ -89,8 +89,9 @@ Result<void> FsDevice::restore_handles(const std::vector<snapshot::HandleState>&
             return make_error(ErrorKind::BadInput, "snapshot", "open file in an unknown share");
         const std::string shown = m_shares[s.share].host_path + (s.path.empty() ? "" : "/" + s.path);
         const uint32_t flags = (s.flags & (kKeptFlags | O_DIRECTORY | O_NOFOLLOW));
-        int fd = host_openat2(m_roots[s.share].get(), s.path.empty() ? "." : s.path.c_str(), flags, 0,
-                              RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+        Base b;
+        (void)share_base(s.share, b);
+        int fd = open_below(b, s.path, flags, 0);
         if (fd < 0)
             return make_error(ErrorKind::BadInput, "snapshot",
                               "open file " + shown + " cannot be reopened: " + std::strerror(-fd));

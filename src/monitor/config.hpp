@@ -31,6 +31,9 @@ struct ShareSpec {
     std::string guest_path;  // absolute, normalised
     bool read_only = false;
     ShareOwner owner = ShareOwner::Passthrough;
+    // Not an option: set when the share is built, from the host (a regular
+    // file at host_path is a single-file share, devices/fs.hpp FsShare::file).
+    bool file = false;
 };
 
 

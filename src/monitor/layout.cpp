@@ -366,7 +366,8 @@ Result<void> build_app_image(GuestImage& out, GuestMemory& mem, const VmConfig& 
     for (size_t i = 0; i < cfg.shares.size() && i < abi::kMaxMounts; ++i) {
         abi::FsMount& m = boot.mounts[i];
         m.share = static_cast<uint32_t>(i);
-        m.flags = cfg.shares[i].read_only ? uint32_t{abi::kDevReadOnly} : 0u;
+        m.flags = (cfg.shares[i].read_only ? uint32_t{abi::kDevReadOnly} : 0u) |
+                  (cfg.shares[i].file ? uint32_t{abi::kFsMountFile} : 0u);
         copy_string(m.guest_path, sizeof m.guest_path, cfg.shares[i].guest_path);
         boot.mount_count++;
     }

@@ -82,6 +82,8 @@ Result<Workload> Workload::prepare(VmConfig config) {
         for (const auto& sh : cfg.shares)
             shares.push_back(FsShare{sh.host_path, sh.guest_path, sh.read_only, sh.owner == ShareOwner::Mapped});
         s.fs = TRY(FsDevice::create(std::move(shares)));
+        for (size_t i = 0; i < s.config.shares.size(); ++i)
+            s.config.shares[i].file = s.fs->shares()[i].file;  // the guest's mount table says so
         s.fs->set_streams(cfg.stdout_fd, cfg.stderr_fd);
         // The app's pages are mapped from its file: as on Linux, the guest
         // may not rewrite or truncate its running executable (ETXTBSY).

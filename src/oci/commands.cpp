@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "oci/cgroup_setup.hpp"
 #include "oci/etc_binds.hpp"
 #include "oci/hooks.hpp"
 #include "oci/init.hpp"
@@ -137,10 +138,16 @@ Result<int> create(const Global& g, const CreateOptions& o, const std::string& i
     if (::mkdir(dir.c_str(), 0700) != 0)
         return errno == EEXIST ? make_error(ErrorKind::BadInput, "container " + id, "already exists")
                                : sys_error("mkdir " + dir);
+    auto cgroup = make_container_cgroup(spec, id, g.systemd_cgroup, spec.warnings);
+    if (!cgroup) {
+        remove_container_dir(g.root, id);
+        return tl::unexpected(cgroup.error());
+    }
     for (const auto& w : spec.warnings)
         log_warning(w);
     if (::mkfifo(fifo_path(g.root, id).c_str(), 0600) != 0) {
         auto e = sys_error("mkfifo " + fifo_path(g.root, id));
+        discard_cgroup(*cgroup);
         remove_container_dir(g.root, id);
         return e;
     }
@@ -151,8 +158,13 @@ Result<int> create(const Global& g, const CreateOptions& o, const std::string& i
     r.created = now_rfc3339();
     r.annotations = spec.annotations;
     r.hooks = spec.hooks;
-    auto pid = spawn_init(InitArgs{spec, fifo_path(g.root, id), o.console_socket, exec_socket_path(g.root, id), -1});
+    record_cgroup(r, *cgroup);
+    r.guest_ram = spec.vm.mem_size;
+    r.vcpus = spec.vm.cpus;
+    auto pid = spawn_init(
+        InitArgs{spec, fifo_path(g.root, id), o.console_socket, exec_socket_path(g.root, id), *cgroup, -1});
     if (!pid) {
+        discard_cgroup(*cgroup);
         remove_container_dir(g.root, id);
         return tl::unexpected(pid.error());
     }
@@ -170,6 +182,7 @@ Result<int> create(const Global& g, const CreateOptions& o, const std::string& i
     };
     if (auto done = finish(); !done) {
         kill_and_reap(*pid);
+        discard_cgroup(*cgroup);
         remove_container_dir(g.root, id);
         return tl::unexpected(done.error());
     }
@@ -229,6 +242,9 @@ Result<int> remove(const Global& g, const std::string& id, bool force) {
         if (!wait_gone(r.pid, 10000))
             return make_error(ErrorKind::System, "container " + id, "its process did not die within 10 s of SIGKILL");
     }
+    // The cgroup goes first: if it cannot, the record stays for a retry.
+    if (auto cg = recorded_cgroup(r))
+        TRY(cg->remove());
     remove_container_dir(g.root, id);
     if (auto hooks = run_hooks(r.hooks.poststop, "poststop", state_json(r, Status::Stopped)); !hooks)
         log_warning(hooks.error().to_string());  // the spec: a failed poststop hook is a warning
@@ -363,7 +379,7 @@ int cmd_features() {
         {"linux",
          {{"namespaces", {"pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"}},
           {"capabilities", nlohmann::json::array()},
-          {"cgroup", {{"v1", false}, {"v2", false}, {"systemd", false}}},
+          {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", true}, {"systemdUser", false}}},
           {"seccomp", {{"enabled", false}}},
           {"apparmor", {{"enabled", false}}},
           {"selinux", {{"enabled", false}}}}},

@@ -15,6 +15,7 @@ Result<void> write_pid_file(const std::string& path, int pid);
 
 struct Global {
     std::string root = "/run/lightvm-oci";
+    bool systemd_cgroup = false;  // linux.cgroupsPath is slice:prefix:name
 };
 
 struct CreateOptions {
@@ -48,6 +49,17 @@ int cmd_pause(const Global& g, const std::string& id, bool pause);
 int cmd_list(const Global& g, const std::string& format);
 int cmd_features();
 int cmd_exec(const Global& g, const ExecOptions& o, const std::string& id);
+// update.cpp, events.cpp
+// update: runc's flags; text as given (sizes such as 256m, -1 unlimited),
+// parsed by cmd_update so a bad value is one line.
+struct UpdateOptions {
+    std::string resources;  // FILE or "-" (stdin): a LinuxResources JSON
+    std::string memory, memory_reservation, memory_swap, cpu_quota, cpu_period, cpu_shares, cpuset_cpus,
+        cpuset_mems, pids_limit, blkio_weight;
+    std::vector<std::string> unsupported;  // flags named that lightvm-oci cannot apply
+};
+int cmd_update(const Global& g, const UpdateOptions& o, const std::string& id);
+int cmd_events(const Global& g, const std::string& id, bool stats_once, const std::string& interval);
 
 // "9", "KILL", "SIGKILL" -> 9; 0 for junk.
 int parse_signal(const std::string& text);

@@ -75,6 +75,10 @@ Result<void> set_oom_score_adj(int score) {
 }
 
 Result<Vm> build_vm(const InitArgs& a) {
+    // First: guest RAM and the monitor's own memory are charged to the
+    // container's cgroup from their first page, and admission (Workload)
+    // measures that cgroup's headroom. The sandbox never touches cgroupfs.
+    TRY(a.cgroup.join(static_cast<int>(::getpid())));
     if (a.spec.terminal)
         TRY(attach_console(a.console_socket));
     if (!a.spec.netns_path.empty())

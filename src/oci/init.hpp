@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "oci/cgroups/cgroup.hpp"
 #include "oci/spec.hpp"
 
 namespace lightvm::oci {
@@ -17,6 +18,7 @@ struct InitArgs {
     std::string fifo;
     std::string console_socket;  // non-empty with process.terminal
     std::string exec_socket;     // where the monitor's exec channel listens (state.hpp)
+    cgroups::Cgroup cgroup;      // joined first, before any guest memory exists
     int ready_fd = -1;           // "ok" or a one-line error, then closed
 };
 

@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     app.add_option("--root", g.root, "State directory (default /run/lightvm-oci)");
     app.add_option("--log", log_path, "Append warnings and errors to this file");
     app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
-    app.add_flag("--systemd-cgroup", flag, "Accepted for runc compatibility (the VM bounds resources)");
+    app.add_flag("--systemd-cgroup", g.systemd_cgroup, "linux.cgroupsPath is slice:prefix:name (systemd's form)");
     app.add_flag("--debug", flag, "Accepted for runc compatibility");
     app.add_option("--criu,--rootless", ignored, "Accepted for runc compatibility");
     app.set_version_flag("-v,--version", "lightvm-oci " LIGHTVM_VERSION "\nspec: 1.1.0");
@@ -108,7 +108,36 @@ int main(int argc, char** argv) {
     exec->add_option("id", id, "Container ID")->required();
     exec->add_option("args", eo.args, "Command and arguments (without --process)");
     exec->callback([&] { action = [&] { return cmd_exec(g, eo, id); }; });
-    for (const char* name : {"update", "checkpoint", "restore", "run", "events", "spec"}) {
+    UpdateOptions uo;
+    auto* update = app.add_subcommand("update", "Change the container's cgroup limits (runc's flags)");
+    update->add_option("-r,--resources", uo.resources, "LinuxResources JSON file, or - for stdin");
+    update->add_option("--memory", uo.memory, "Memory limit (bytes, or 256m...; -1 unlimited)");
+    update->add_option("--memory-reservation", uo.memory_reservation, "Memory soft limit");
+    update->add_option("--memory-swap", uo.memory_swap, "Memory + swap limit (-1 unlimited)");
+    update->add_option("--cpu-quota", uo.cpu_quota, "CFS quota in microseconds per period (-1 unlimited)");
+    update->add_option("--cpu-period", uo.cpu_period, "CFS period in microseconds");
+    update->add_option("--cpu-share,--cpu-shares", uo.cpu_shares, "CPU shares (relative weight)");
+    update->add_option("--cpuset-cpus", uo.cpuset_cpus, "CPUs the VM's threads may run on");
+    update->add_option("--cpuset-mems", uo.cpuset_mems, "Memory nodes");
+    update->add_option("--pids-limit", uo.pids_limit, "Processes in the guest at most (the cgroup adds the monitor's threads)");
+    update->add_option("--blkio-weight", uo.blkio_weight, "Block I/O weight, 10 to 1000");
+    // runc's flags for limits lightvm-oci does not set: named, they are a warning.
+    std::string unsupported_value;
+    for (const char* f : {"--kernel-memory", "--kernel-memory-tcp", "--cpu-rt-period", "--cpu-rt-runtime",
+                          "--cpu-idle", "--l3-cache-schema", "--mem-bw-schema"})
+        update->add_option(f, unsupported_value, "Not applied (warning)")->each([&uo, f](const std::string&) {
+            uo.unsupported.push_back(f);
+        });
+    update->add_option("id", id, "Container ID")->required();
+    update->callback([&] { action = [&] { return cmd_update(g, uo, id); }; });
+    bool stats_once = false;
+    std::string interval = "5s";
+    auto* events = app.add_subcommand("events", "The container's cgroup statistics as runc's JSON");
+    events->add_flag("--stats", stats_once, "Print the statistics once and exit");
+    events->add_option("--interval", interval, "Between two lines without --stats (default 5s)");
+    events->add_option("id", id, "Container ID")->required();
+    events->callback([&] { action = [&] { return cmd_events(g, id, stats_once, interval); }; });
+    for (const char* name : {"checkpoint", "restore", "run", "spec"}) {
         auto* sub = app.add_subcommand(name, "Not supported by lightvm-oci yet");
         sub->add_option("args", ignored_args, "ignored");
         // Whatever options the caller passes (the shim's `exec --process F

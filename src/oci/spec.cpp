@@ -190,16 +190,21 @@ Result<void> parse_mount(const json& m, ContainerSpec& s) {
             return make_error(ErrorKind::NotFound, "config.json",
                               "mounts " + dest + ": bind source " + source + " does not exist");
         if (!S_ISDIR(st.st_mode)) {
-            // Shares are directories. Docker's own three files are served by
-            // the guest kernel from their contents; another file is skipped.
+            // Docker's own three files are served by the guest kernel from
+            // their contents (they would take three of the VM's eight
+            // shares); another regular file is a single-file share.
             std::string* etc = dest == "/etc/hosts"         ? &s.etc.hosts
                                : dest == "/etc/hostname"    ? &s.etc.hostname
                                : dest == "/etc/resolv.conf" ? &s.etc.resolv_conf
                                                             : nullptr;
             if (etc && S_ISREG(st.st_mode))
                 *etc = source;
+            else if (S_ISREG(st.st_mode) && dest != "/")
+                s.vm.shares.push_back(
+                    ShareSpec{source, dest, has_option(options, "ro"), TRY(mount_owner(options, dest))});
             else
-                s.warnings.push_back("mounts " + dest + ": bind of a non-directory " + source + " skipped");
+                s.warnings.push_back("mounts " + dest + ": bind of " + source +
+                                     " skipped (neither a directory nor a regular file)");
             return {};
         }
         if (dest == "/")
@@ -319,7 +324,17 @@ Result<void> parse_linux(const json& l, ContainerSpec& s) {
     if (!l.is_object())
         return bad("linux", "not an object");
     TRY(parse_namespaces(l.value("namespaces", json()), s));
+    if (l.contains("cgroupsPath")) {
+        if (!l["cgroupsPath"].is_string())
+            return bad("linux.cgroupsPath", "not a string");
+        s.cgroups_path = l["cgroupsPath"].get<std::string>();
+    }
     const json r = l.value("resources", json());
+    auto resources = cgroups::parse_resources(r);
+    if (!resources)
+        return bad(resources.error().where, resources.error().message);
+    s.resources = std::move(*resources);
+    s.warnings.insert(s.warnings.end(), s.resources.warnings.begin(), s.resources.warnings.end());
     if (r.is_object()) {
         const json mem = r.value("memory", json());
         if (mem.is_object() && mem.contains("limit") && mem["limit"].is_number_integer()) {

@@ -11,6 +11,7 @@
 
 #include "common/result.hpp"
 #include "monitor/config.hpp"
+#include "oci/cgroups/resources.hpp"
 
 namespace lightvm::oci {
 
@@ -48,6 +49,10 @@ struct ContainerSpec {
     int oom_score_adj = 0;              // process.oomScoreAdj: the monitor's
     bool has_oom_score_adj = false;
     EtcBinds etc;
+    // linux.cgroupsPath as written (oci/cgroups/path.hpp names the cgroup)
+    // and linux.resources, applied to the monitor's cgroup.
+    std::string cgroups_path;
+    cgroups::Resources resources;
     VmConfig vm;                        // shares, tmpfs, env, cwd, memory, hostname...; app not set
     Hooks hooks;
     std::map<std::string, std::string> annotations;

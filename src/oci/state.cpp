@@ -105,7 +105,10 @@ Result<void> write_record(const std::string& root, const ContainerRecord& r) {
               {"hooks",
                {{"startContainer", hook_list_json(r.hooks.start_container)},
                 {"poststart", hook_list_json(r.hooks.poststart)},
-                {"poststop", hook_list_json(r.hooks.poststop)}}}};
+                {"poststop", hook_list_json(r.hooks.poststop)}}},
+              {"cgroup", {{"path", r.cgroup_path}, {"v2", r.cgroup_v2}, {"mount", r.cgroup_mount}}},
+              {"guestRam", r.guest_ram},
+              {"vcpus", r.vcpus}};
     // Written whole, then renamed: a concurrent `state` never sees half a file.
     std::string path = container_dir(root, r.id) + "/state.json";
     std::string tmp = path + ".tmp";
@@ -143,6 +146,12 @@ Result<ContainerRecord> read_record(const std::string& root, const std::string& 
         r.hooks.start_container = hook_list(hooks.value("startContainer", json()));
         r.hooks.poststart = hook_list(hooks.value("poststart", json()));
         r.hooks.poststop = hook_list(hooks.value("poststop", json()));
+        const json cg = j.value("cgroup", json::object());
+        r.cgroup_path = cg.value("path", std::string());
+        r.cgroup_v2 = cg.value("v2", false);
+        r.cgroup_mount = cg.value("mount", std::string());
+        r.guest_ram = j.value("guestRam", uint64_t(0));
+        r.vcpus = j.value("vcpus", uint32_t(0));
         return r;
     } catch (const json::exception&) {
         return make_error(ErrorKind::System, path, "corrupt state file");

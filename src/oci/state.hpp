@@ -28,6 +28,13 @@ struct ContainerRecord {
     std::string created;      // RFC 3339, UTC
     std::map<std::string, std::string> annotations;
     Hooks hooks;
+    // The monitor's cgroup (oci/cgroups): empty path when it has none.
+    std::string cgroup_path;
+    bool cgroup_v2 = false;
+    std::string cgroup_mount;
+    // What `update` cannot change (the VM's shape, fixed at create).
+    uint64_t guest_ram = 0;
+    uint32_t vcpus = 0;
 };
 
 enum class Status { Created, Running, Paused, Stopped };

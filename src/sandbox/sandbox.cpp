@@ -6,6 +6,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -98,8 +99,15 @@ Result<int> restrict_paths(const Policy& policy) {
     const uint64_t write = kFsWriteFile | kFsRemoveDir | kFsRemoveFile | kFsMakeDir | kFsMakeReg | kFsMakeSym |
                            kFsMakeFifo | kFsMakeSock |
                            (abi >= 2 ? kFsRefer : 0) | (abi >= 3 ? kFsTruncate : 0);
+    // A single-file share's root is a file: Landlock takes only file rights
+    // on it (the rule covers that file, not its directory).
+    const uint64_t file_rights = kFsReadFile | (abi >= 3 ? kFsTruncate : 0);
     for (const auto& dir : policy.dirs) {
-        PathBeneathAttr rule{dir.read_only ? read : read | write, dir.fd};
+        struct stat st{};
+        const bool file = ::fstat(dir.fd, &st) == 0 && !S_ISDIR(st.st_mode);
+        PathBeneathAttr rule{file ? (dir.read_only ? kFsReadFile : file_rights | kFsWriteFile)
+                                  : (dir.read_only ? read : read | write),
+                             dir.fd};
         if (::syscall(kSysLandlockAddRule, ruleset.get(), kRulePathBeneath, &rule, 0) < 0)
             return sys_error("sandbox: landlock_add_rule");
     }

@@ -27,7 +27,7 @@ namespace lightvm::sandbox {
 
 struct Policy {
     struct Dir {
-        int fd = -1;  // borrowed: an open directory (O_PATH is enough)
+        int fd = -1;  // borrowed: an open directory, or a single file (a file share), O_PATH is enough
         bool read_only = false;
     };
     std::vector<Dir> dirs;          // the only host directories files may be opened below

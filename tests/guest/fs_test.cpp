@@ -1912,12 +1912,117 @@ TEST_F(FsErrors, ShareOfAMissingDirectory) {
     EXPECT_FALSE(exists(missing)) << "nothing is created";
 }
 
-TEST_F(FsErrors, ShareOfAFile) {
-    std::string file = m_sb->parent() + "/sibling.txt";
-    auto r = bb({"true"}, share_at(file, "/data"));
+TEST_F(FsErrors, ShareOfANonFile) {
+    auto r = bb({"true"}, share_at("/dev/null", "/data"));
     ASSERT_FALSE(r.ok);
     EXPECT_EQ(r.error_kind, ErrorKind::BadInput);
-    EXPECT_EQ(r.error, "--fs " + file + ": not a directory");
+    EXPECT_EQ(r.error, "--fs /dev/null: not a directory or regular file");
+    std::string file = m_sb->parent() + "/sibling.txt";
+    r = bb({"true"}, share_at(file, "/"));  // the guest's / must be a directory
+    ASSERT_FALSE(r.ok);
+    EXPECT_EQ(r.error, "--fs " + file + ": not a directory (the guest's / must be one)");
+}
+
+// ---------------------------------------------------------------------------
+// A share of a single file (a bind mount of one file: -v /host/file:/file)
+// ---------------------------------------------------------------------------
+
+// host etc/ holds passwd (shared) and shadow (its sibling, never shared);
+// the guest gets a directory share at /data and the file at /data/passwd
+// (as docker's -v over a directory of the image), or the file alone.
+class FsFileShare : public ::testing::Test {
+protected:
+    void SetUp() override {
+        REQUIRE_BUSYBOX();
+        m_sb = std::make_unique<Sandbox>();
+        ::mkdir(etc().c_str(), 0755);
+        write_file(etc() + "/passwd", "root:x:0:0:root:/root:/bin/sh\n");
+        write_file(etc() + "/shadow", "root:SECRET-HASH:19000::::::\n");
+        write_file(m_sb->share() + "/other", "in the directory share\n");
+    }
+    std::string etc() const { return m_sb->parent() + "/etc"; }
+    std::string passwd() const { return etc() + "/passwd"; }
+    RunOptions both(bool ro) const {
+        RunOptions o = share_at(m_sb->share(), "/data");
+        o.shares.push_back(ShareSpec{passwd(), "/data/passwd", ro});
+        return o;
+    }
+    std::unique_ptr<Sandbox> m_sb;
+};
+
+TEST_F(FsFileShare, ReadStatAndWriteThrough) {
+    auto r = bb({"sh", "-c", "cat /data/passwd; stat -c '%s %F %a' /data/passwd; cat /data/other"}, both(false));
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.out, "root:x:0:0:root:/root:/bin/sh\n30 regular file 644\nin the directory share\n") << r.err;
+    r = bb({"sh", "-c", "echo replaced >/data/passwd && echo more >>/data/passwd && cat /data/passwd"}, both(false));
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "replaced\nmore\n");
+    EXPECT_EQ(read_file(passwd()), "replaced\nmore\n") << "writes reach the host file";
+    r = bb({"sh", "-c", "chmod 600 /data/passwd && stat -c %a /data/passwd"}, both(false));
+    EXPECT_EQ(r.out, "600\n") << r.err;
+    struct stat st{};
+    ASSERT_EQ(::stat(passwd().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(FsFileShare, ReadOnlyRefusesWrites) {
+    auto r = bb({"sh", "-c", "cat /data/passwd; echo x >/data/passwd"}, both(true));
+    EXPECT_EQ(r.out, "root:x:0:0:root:/root:/bin/sh\n");
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
+    r = bb({"truncate", "-s", "0", "/data/passwd"}, both(true));
+    EXPECT_NE(r.status, 0);
+    EXPECT_EQ(read_file(passwd()), "root:x:0:0:root:/root:/bin/sh\n");
+}
+
+TEST_F(FsFileShare, AMountPointIsBusyToRenameOrRemove) {
+    // As Linux for a bind-mounted file: EBUSY to rename it, to rename over
+    // it, and to unlink it; the host file stays.
+    auto r = bb({"mv", "/data/passwd", "/data/moved"}, both(false));
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("busy"), std::string::npos) << r.err;
+    r = bb({"mv", "/data/other", "/data/passwd"}, both(false));
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("busy"), std::string::npos) << r.err;
+    r = bb({"rm", "/data/passwd"}, both(false));
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.err.find("busy"), std::string::npos) << r.err;
+    EXPECT_EQ(read_file(passwd()), "root:x:0:0:root:/root:/bin/sh\n");
+    EXPECT_EQ(read_file(m_sb->share() + "/other"), "in the directory share\n");
+}
+
+TEST_F(FsFileShare, SiblingsAreNotReachable) {
+    // A bind of etc/passwd exposes that file only: nothing below it, and
+    // `..` from it does not reach etc/shadow.
+    RunOptions alone;
+    alone.shares.push_back(ShareSpec{passwd(), "/passwd", false});
+    for (const char* path : {"/passwd/../shadow", "/passwd/shadow", "/passwd/.", "/passwd/"}) {
+        auto r = bb({"cat", path}, alone);
+        EXPECT_NE(r.status, 0) << path;
+        EXPECT_EQ(r.out.find("SECRET"), std::string::npos) << path;
+    }
+    auto r = bb({"sh", "-c", "ls /passwd/ 2>&1; cd /passwd; echo cd $?; cat /shadow 2>&1; echo x >/passwd/new; echo $?"},
+                alone);
+    EXPECT_EQ(r.out.find("SECRET"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("Not a directory"), std::string::npos) << r.out;
+    EXPECT_EQ(::access((etc() + "/new").c_str(), F_OK), -1) << "nothing made beside the file";
+    EXPECT_EQ(read_file(etc() + "/shadow"), "root:SECRET-HASH:19000::::::\n");
+}
+
+TEST_F(FsFileShare, TheFileBoundAtStartStaysBound) {
+    // A bind pins the inode: a file renamed over the host name while the
+    // guest runs is not what the guest sees.
+    write_file(etc() + "/swap", "swapped\n");
+    const std::string ready = m_sb->share() + "/ready";
+    std::thread swapper([&] {
+        for (int i = 0; i < 600 && ::access(ready.c_str(), F_OK) != 0; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        ::rename((etc() + "/swap").c_str(), passwd().c_str());
+    });
+    auto r = bb({"sh", "-c", "cat /data/passwd; touch /data/ready; sleep 3; cat /data/passwd"}, both(false));
+    swapper.join();
+    EXPECT_EQ(read_file(passwd()), "swapped\n");
+    EXPECT_EQ(r.out, "root:x:0:0:root:/root:/bin/sh\nroot:x:0:0:root:/root:/bin/sh\n") << r.err;
 }
 
 TEST_F(FsErrors, MissingDisk) {

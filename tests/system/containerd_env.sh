@@ -49,6 +49,9 @@ containerd_stop() {
     kill "$CPID" 2>/dev/null
     wait "$CPID" 2>/dev/null
     rmdir "/run/containerd/runc/$NS" 2>/dev/null
+    # The namespace's cgroup, parent of its containers' (runc's and
+    # lightvm-oci's both leave it): only if empty.
+    rmdir /sys/fs/cgroup/*/"$NS" 2>/dev/null
     CPID=""
 }
 

@@ -65,6 +65,16 @@ sleep 1
 run "${CTR[@]}" task ps c5
 PID=$(awk 'NR==2 {print $1}' "$T/out")
 if [ "$RC" -eq 0 ] && [ -n "$PID" ] && [ -d "/proc/$PID" ]; then pass "ctr task ps: the VM's process"; else fail "ctr task ps" "$(describe)"; fi
+# ctr task metrics: the shim reads the cgroup the VM's monitor is in (v1:
+# from /proc/PID/cgroup), so the numbers are the VM's.
+run "${CTR[@]}" task metrics c5
+mem=$(awk '$1 == "memory.usage_in_bytes" {print $2}' "$T/out")
+cpu=$(awk '$1 == "cpuacct.usage" {print $2}' "$T/out")
+if [ "$RC" -eq 0 ] && [ "${mem:-0}" -gt 1048576 ] && [ "${cpu:-0}" -gt 0 ] && grep -q "/$NS/c5$" "/proc/$PID/cgroup"; then
+    pass "ctr task metrics: the VM's memory ($((mem >> 20)) MiB) and CPU, from its cgroup /$NS/c5"
+else
+    fail "ctr task metrics" "$(describe)" "$(cat "/proc/$PID/cgroup" 2>&1)"
+fi
 # The shim gives lightvm-oci --root /run/containerd/runc/NAMESPACE.
 OCIROOT=/run/containerd/runc/$NS
 [ -f "$OCIROOT/c5/state.json" ] && pass "the container's state under the shim's --root" || fail "state under $OCIROOT/c5" "$(ls -la "$OCIROOT" 2>&1)"

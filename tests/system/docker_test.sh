@@ -2,9 +2,10 @@
 # lightvm-oci under Docker: a private dockerd (tests/system/docker_env.sh)
 # with `--add-runtime lightvm=lightvm-oci`, an image built here from local
 # files and `docker load`ed, and `docker run --runtime lightvm`: output, exit
-# codes, -e, -w, -u, -v (rw and :ro), --read-only, --memory, --hostname and
+# codes, -e, -w, -u, -v (rw and :ro, directories and single files), --read-only, --memory, --hostname and
 # Docker's /etc files, docker logs, docker stop (SIGTERM, then SIGKILL after
-# -t), docker pause/unpause, docker kill, docker rm -f, docker exec (against runc: output, exit codes,
+# -t), docker pause/unpause, docker kill, docker rm -f, docker stats and docker update (against runc),
+# docker exec (against runc: output, exit codes,
 # -e, -w, -u, -i, a missing command, -t, -d), -t, and nothing
 # left behind. Where runc's answer is cheap to get, the same command runs
 # with --runtime runc and the two must agree.
@@ -81,6 +82,24 @@ if [ "$RC" -ne 0 ] && [ "$OUT" = "host file" ] && [ ! -e "$T/vol/h" ]; then
         *) fail "-v :ro: the error is EROFS" "$(describe)" ;; esac
 else
     fail "-v HOSTDIR:/data:ro" "$(describe)"
+fi
+
+# A single file: -v FILE:/data/file (rw and :ro), the same script under
+# both runtimes; output, exit code and what reached the host file agree.
+mkdir -p "$T/one"
+FILE_SCRIPT='cat /data/file; echo appended >>/data/file; echo w $?; cat /data/ro; echo x >/data/ro 2>/dev/null; echo ro $?;
+    mv /data/file /data/moved 2>/dev/null; echo mv $?; stat -c "%s %F" /data/file; cat /data/file/../secret 2>/dev/null; echo sib $?'
+for rt in lightvm runc; do
+    printf 'host line\n' >"$T/one/file-$rt"
+    printf 'read only\n' >"$T/one/ro-$rt"
+    echo SECRET >"$T/one/secret"
+    run "${RUN[@]}" --runtime "$rt" -u 0 -v "$T/one/file-$rt:/data/file" -v "$T/one/ro-$rt:/data/ro:ro" "$IMG" sh -c "$FILE_SCRIPT"
+    printf -v "FB_$rt" '%s|%s|%s' "$RC" "$OUT" "$(cat "$T/one/file-$rt" "$T/one/ro-$rt")"
+done
+if [ "$FB_lightvm" = "$FB_runc" ] && [[ "$FB_lightvm" == 0\|*"w 0"*"ro 1"*"mv 1"*"sib 1"*"host line"*appended* ]]; then
+    pass "-v FILE:/data/file and :ro: read, appended to the host file, ro refused, rename busy, as with runc"
+else
+    fail "-v FILE:/data/file as with runc" "lightvm: $FB_lightvm" "runc:    $FB_runc"
 fi
 
 run "${LV[@]}" -u 0 --read-only "$IMG" touch /x
@@ -245,6 +264,61 @@ if [ "$RC" -eq 0 ] && [ -z "$("${D[@]}" ps -aq -f name=rmf1)" ] && ! kill -0 "$P
 else
     fail "docker rm -f" "$(describe)" "pid $PID"
 fi
+
+# --- docker stats and docker update, against runc -------------------------------
+# A busy guest (a shell loop) under each runtime with --memory 128m.
+for rt in lightvm runc; do
+    "${DET[@]}" --runtime "$rt" --memory 128m --name "stats-$rt" "$IMG" sh -c 'echo up; while :; do :; done' >/dev/null
+    for _ in $(seq 100); do "${D[@]}" logs "stats-$rt" 2>/dev/null | grep -q up && break; sleep 0.1; done
+done
+# stats_of NAME: "USAGE_MIB LIMIT_MIB CPU_PERCENT" from docker stats --no-stream.
+stats_of() {
+    "${D[@]}" stats --no-stream --format '{{.MemUsage}} {{.CPUPerc}}' "$1" | python3 -c '
+import re, sys
+line = sys.stdin.read()
+units = {"B": 1 / 2**20, "KiB": 1 / 1024, "MiB": 1, "GiB": 1024}
+(u, uu), (l, lu) = re.findall(r"([\d.]+)([KMG]?i?B)", line)[:2]
+print(int(float(u) * units[uu]), int(float(l) * units[lu]), int(float(re.search(r"([\d.]+)%", line).group(1))))'
+}
+read -r LV_USE LV_LIMIT LV_CPU < <(stats_of stats-lightvm)
+read -r RC_USE RC_LIMIT RC_CPU < <(stats_of stats-runc)
+echo "# docker stats: lightvm ${LV_USE:-?} MiB of ${LV_LIMIT:-?} MiB, ${LV_CPU:-?}% CPU; runc ${RC_USE:-?} MiB of ${RC_LIMIT:-?} MiB, ${RC_CPU:-?}%"
+if [ "${LV_USE:-0}" -gt 0 ] && [ "${RC_LIMIT:-0}" -eq 128 ] && [ "${LV_LIMIT:-0}" -gt 128 ] && [ "${LV_LIMIT:-0}" -le 256 ]; then
+    pass "docker stats: the VM's memory use and its limit (128 MiB + the monitor's ${LV_LIMIT:-?}-128 MiB; runc 128)"
+else
+    fail "docker stats: memory use and limit" "lightvm '${LV_USE:-} ${LV_LIMIT:-}', runc '${RC_USE:-} ${RC_LIMIT:-}'"
+fi
+# A loaded test machine gives each loop what it can: "busy" is well above
+# an idle VM's 0%, as runc's loop is.
+if [ "${LV_CPU:-0}" -ge 10 ] && [ "${RC_CPU:-0}" -ge 10 ]; then
+    pass "docker stats: a busy guest shows CPU (${LV_CPU}%; runc ${RC_CPU}%)"
+else
+    fail "docker stats: CPU of a busy guest" "lightvm ${LV_CPU:-?}%, runc ${RC_CPU:-?}%"
+fi
+for rt in lightvm runc; do
+    run "${D[@]}" update --cpus 0.5 --memory 200m --memory-swap 400m "stats-$rt"
+    printf -v "UPD_$rt" %s "$RC"
+done
+LV_ID=$("${D[@]}" inspect -f '{{.Id}}' stats-lightvm)
+got="$(cat /sys/fs/cgroup/cpu/docker/"$LV_ID"/cpu.cfs_quota_us 2>/dev/null) $(($(cat /sys/fs/cgroup/memory/docker/"$LV_ID"/memory.limit_in_bytes 2>/dev/null || echo 0) >> 20))"
+sleep 1
+read -r LV_USE LV_LIMIT LV_CPU < <(stats_of stats-lightvm)
+read -r RC_USE RC_LIMIT RC_CPU < <(stats_of stats-runc)
+echo "# after docker update --cpus 0.5 --memory 200m: lightvm ${LV_LIMIT:-?} MiB, ${LV_CPU:-?}% CPU; runc ${RC_LIMIT:-?} MiB, ${RC_CPU:-?}%"
+if [ "$UPD_lightvm" = 0 ] && [ "$UPD_runc" = 0 ] && [ "${got%% *}" = 50000 ] && [ "${got#* }" -gt 200 ] &&
+    [ "${LV_LIMIT:-0}" -gt 200 ] && [ "${RC_LIMIT:-0}" -eq 200 ]; then
+    pass "docker update --cpus 0.5 --memory 200m: the cgroup's quota and limit, as with runc (cgroup: $got MiB)"
+else
+    fail "docker update --cpus 0.5 --memory 200m" "exit lightvm $UPD_lightvm, runc $UPD_runc; cgroup '$got'; stats lightvm ${LV_LIMIT:-?}, runc ${RC_LIMIT:-?}"
+fi
+if [ "${LV_CPU:-100}" -le 60 ] && [ "${RC_CPU:-100}" -le 60 ]; then
+    pass "after docker update --cpus 0.5 the busy guest gets half a CPU (${LV_CPU}%; runc ${RC_CPU}%)"
+else
+    fail "docker update --cpus 0.5 bounds the CPU" "lightvm ${LV_CPU:-?}%, runc ${RC_CPU:-?}%"
+fi
+"${D[@]}" rm -f stats-lightvm stats-runc >/dev/null
+[ ! -e "/sys/fs/cgroup/memory/docker/$LV_ID" ] && pass "docker rm -f: the VM's cgroup is gone" ||
+    fail "docker rm -f removes the VM's cgroup" "/sys/fs/cgroup/memory/docker/$LV_ID"
 
 # --- Nothing left ---------------------------------------------------------------
 # Docker gives every runc-type runtime --root EXEC_ROOT/runtime-runc/moby.

@@ -359,8 +359,31 @@ rm -f "$T/data/kept.txt"
 
 run "$L" run --fs "$T/missing" "$B" true
 expect_error "--fs on a missing directory" 125 "lightvm: --fs $T/missing: No such file or directory" exact
-run "$L" run --fs "$T/data/a.txt" "$B" true
-expect_error "--fs on a file" 125 "lightvm: --fs $T/data/a.txt: not a directory" exact
+run "$L" run --fs /dev/null:/x "$B" true
+expect_error "--fs on a device node" 125 "lightvm: --fs /dev/null: not a directory or regular file" exact
+run "$L" run --rootfs "$T/data/a.txt" "$B" true
+expect_error "--rootfs on a file" 125 "not a directory (the guest's / must be one)"
+
+# --- A single file: --fs FILE:GUESTPATH[:ro], as `docker run -v FILE:PATH` ----------------
+# The sandboxed monitor (Landlock: file rights on that file only) reads and
+# writes it; its siblings stay out of reach; ro refuses writes.
+mkdir -p "$T/one"
+echo "the bound file" >"$T/one/bound"
+echo "a sibling" >"$T/one/sibling"
+run "$L" run --fs "$T/one/bound:/etc/app.conf" "$B" sh -c 'cat /etc/app.conf; echo appended >>/etc/app.conf; cat /etc/app.conf/../sibling; ls /etc/app.conf/ 2>&1; true'
+if [ "$RC" -eq 0 ] && [ "$(head -1 "$T/out")" = "the bound file" ] && [ "$(cat "$T/one/bound")" = "the bound file
+appended" ] && ! grep -q "a sibling" "$T/out" && grep -q "Not a directory" "$T/out"; then
+    pass "--fs FILE:PATH: read and appended to through the sandbox; its sibling unreachable"
+else
+    fail "--fs FILE:PATH" "$(describe)" "host file: $(cat "$T/one/bound")"
+fi
+run "$L" run --fs "$T/one/bound:/bound:ro" "$B" sh -c 'cat /bound; echo x >/bound'
+if [ "$RC" -ne 0 ] && [ "$(head -1 "$T/out")" = "the bound file" ] && grep -q "Read-only file system" "$T/err" &&
+    [ "$(head -1 "$T/one/bound")" = "the bound file" ]; then
+    pass "--fs FILE:PATH:ro: reads, refuses writes (EROFS)"
+else
+    fail "--fs FILE:PATH:ro" "$(describe)"
+fi
 run "$L" run --fs "$T/missing:/data:ro" "$B" true
 expect_error "--fs DIR:GUEST:ro on a missing directory" 125 "lightvm: --fs $T/missing: No such file or directory" exact
 run "$L" run --rootfs "$T/missing" "$B" true

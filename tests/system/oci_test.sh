@@ -18,11 +18,15 @@ if [ ! -x "$BUSYBOX" ]; then
     exit 77
 fi
 R="$T/state"          # --root
+# Each bundle's cgroup is CG_PARENT/NAME (a parallel run has its own parent).
+CG_PARENT=/lightvm-oci-test-$$
 export OUTFILE="$T/out"  # the container's stdout while shim_run runs (for --then commands)
 cleanup() {
     for d in "$R"/*/; do
         [ -d "$d" ] && "$OCI" --root "$R" delete --force "$(basename "$d")" >/dev/null 2>&1
     done
+    rmdir /sys/fs/cgroup/*/lightvm-oci-test-$$/* /sys/fs/cgroup/*/lightvm-oci-test-$$ \
+        /sys/fs/cgroup/*/lvocitest.slice/lvocitest-$$.slice /sys/fs/cgroup/*/lvocitest.slice 2>/dev/null
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -54,6 +58,7 @@ bundle() {
            {"destination":"/dev/pts","type":"devpts","source":"devpts"},
            {"destination":"/sys","type":"sysfs","source":"sysfs","options":["ro"]}],
  "linux":{"namespaces":[{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"network"}],
+          "cgroupsPath":"$CG_PARENT/$name",
           "resources":{"memory":{"limit":67108864}}}${extra:+,$extra}}
 JSON
 }
@@ -190,6 +195,34 @@ else
     fail "bind mounts: ro refuses writes, rw writes reach the host" "$(describe)"
 fi
 "$OCI" --root "$R" delete bind1
+
+# Single-file binds (-v /host/file:/file): rw writes reach the host file, ro
+# refuses them, the file's siblings stay out of reach.
+mkdir -p "$T/fb"
+echo "bound rw" >"$T/fb/conf"
+echo "bound ro" >"$T/fb/ro"
+echo "SECRET sibling" >"$T/fb/secret"
+: >"$T/fb/termlog"  # Kubernetes' /dev/termination-log, inside the guest's own /dev
+bundle filebind '["sh","-c","cat /data/conf /etc/ro.conf; echo written >/data/conf; echo x >/etc/ro.conf; echo ro $?; cat /data/conf/../secret; mv /data/conf /data/moved; echo mv $?; echo terminated >/dev/termination-log"]' \
+    '' "{\"path\":\"$T/rootfs\",\"readonly\":true}"
+python3 - "$T/b-filebind/config.json" "$T/fb" <<'PY'
+import json, sys
+p, fb = sys.argv[1], sys.argv[2]
+c = json.load(open(p))
+c["mounts"] += [{"destination": "/data/conf", "type": "bind", "source": fb + "/conf", "options": ["rbind", "rw"]},
+                {"destination": "/etc/ro.conf", "type": "bind", "source": fb + "/ro", "options": ["rbind", "ro"]},
+                {"destination": "/dev/termination-log", "type": "bind", "source": fb + "/termlog", "options": ["rbind", "rw"]}]
+json.dump(c, open(p, "w"))
+PY
+shim_run filebind fb1
+if [ "$LAST" = "exit 0" ] && [ "$(head -2 "$T/out")" = "bound rw
+bound ro" ] && grep -qx "ro 1" "$T/out" && grep -qx "mv 1" "$T/out" && ! grep -q SECRET "$T/out" &&
+    [ "$(cat "$T/fb/conf")" = written ] && [ "$(cat "$T/fb/ro")" = "bound ro" ] && [ "$(cat "$T/fb/termlog")" = terminated ]; then
+    pass "single-file binds: rw written through (also /dev/termination-log), ro refused, rename refused, siblings unreachable"
+else
+    fail "single-file binds" "$(describe)" "conf: $(cat "$T/fb/conf")"
+fi
+"$OCI" --root "$R" delete fb1
 
 bundle tmpfs '["sh","-c","echo x >/scratch/f && cat /scratch/f"]' \
     '"mounts":[{"destination":"/scratch","type":"tmpfs","source":"tmpfs","options":["size=1m"]}]'
@@ -408,4 +441,154 @@ run "$OCI" --root "$R" exec ex1 true
 expect_error "exec in a stopped container" 1 "cannot exec in a container that is stopped"
 "$OCI" --root "$R" delete --force ex1
 nothing_left "exec container" ex1
+# --- cgroups: the monitor's cgroup (cgroup v1, as on this machine) ----------------
+# cg CONTROLLER FILE NAME: a file of bundle NAME's cgroup.
+cg() { cat "/sys/fs/cgroup/$1$CG_PARENT/$3/$2" 2>/dev/null; }
+MIB=1048576
+if [ "$(stat -f -c %T /sys/fs/cgroup)" = tmpfs ] && [ -d /sys/fs/cgroup/memory ]; then
+    bundle cg '["sh","-c","echo up; while :; do sleep 1; done"]' \
+        '"annotations":{"io.lightvm.memory":"64M"}'
+    python3 - "$T/b-cg/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["linux"]["resources"] = {"memory": {"limit": 64 << 20, "reservation": 32 << 20},
+                           "cpu": {"shares": 512, "quota": 50000, "period": 100000},
+                           "pids": {"limit": 50}}
+json.dump(c, open(p, "w"))
+PY
+    OUT_TO=$T/cg.out run "$OCI" --root "$R" create --bundle "$T/b-cg" --pid-file "$T/cg.pid" cg1
+    expect "create with linux.cgroupsPath and linux.resources" 0 ""
+    PID=$(cat "$T/cg.pid" 2>/dev/null)
+    joined=yes
+    for c in memory cpu cpuacct pids blkio; do
+        grep -qx "$PID" "/sys/fs/cgroup/$c$CG_PARENT/cg/cgroup.procs" 2>/dev/null || joined="no ($c)"
+    done
+    [ "$joined" = yes ] && pass "the VM's monitor is in the cgroup of every controller before start" ||
+        fail "the monitor joins its cgroup" "$joined" "$(cat /proc/"$PID"/cgroup 2>&1)"
+    limit=$(cg memory memory.limit_in_bytes cg)
+    if [ -n "$limit" ] && [ "$limit" -gt $((64 * MIB)) ] && [ "$limit" -le $((160 * MIB)) ]; then
+        pass "memory.limit_in_bytes is the guest's 64 MiB plus the monitor's overhead ($((limit / MIB)) MiB)"
+    else
+        fail "memory.limit_in_bytes above 64 MiB" "got '$limit'"
+    fi
+    got="$(cg memory memory.soft_limit_in_bytes cg) $(cg cpu cpu.shares cg) $(cg cpu cpu.cfs_quota_us cg) $(cg cpu cpu.cfs_period_us cg) $(cg pids pids.max cg)"
+    [ "$got" = "$((32 * MIB)) 512 50000 100000 82" ] &&
+        pass "reservation, cpu shares/quota/period, pids (50 + 32 monitor tasks) written" ||
+        fail "reservation, cpu and pids limits" "got '$got'"
+    run "$OCI" --root "$R" start cg1
+    for _ in $(seq 100); do grep -q up "$T/cg.out" && break; sleep 0.1; done
+    run "$OCI" --root "$R" events --stats cg1
+    if [ "$RC" -eq 0 ] && python3 - "$limit" "$T/out" <<'PY'; then
+import json, sys
+e = json.load(open(sys.argv[2]))
+assert e["type"] == "stats" and e["id"] == "cg1", e
+m = e["data"]["memory"]["usage"]
+assert m["usage"] > 1 << 20 and m["limit"] == int(sys.argv[1]), m
+assert e["data"]["cpu"]["usage"]["total"] > 0 and e["data"]["pids"]["current"] >= 1, e["data"]
+PY
+        pass "events --stats: runc's JSON with the VM's memory, its limit and CPU time"
+    else
+        fail "events --stats" "$(describe)"
+    fi
+    timeout 2.5 "$OCI" --root "$R" events --interval 500ms cg1 >"$T/events.out" 2>&1
+    lines=$(grep -c '"type":"stats"' "$T/events.out")
+    [ "$lines" -ge 3 ] && [ "$lines" -le 6 ] && pass "events --interval 500ms: a stats line every half second ($lines in 2.5 s)" ||
+        fail "events --interval" "$lines lines" "$(head -c 300 "$T/events.out")"
+    run "$OCI" --root "$R" events --interval soon cg1
+    expect_error "events: a bad --interval" 1 "'soon' is not a duration"
+    run "$OCI" --root "$R" update --memory 128m --cpu-quota 150000 --cpu-share 256 --pids-limit 100 cg1
+    got="$(cg memory memory.limit_in_bytes cg) $(cg cpu cpu.cfs_quota_us cg) $(cg cpu cpu.shares cg) $(cg pids pids.max cg)"
+    if [ "$RC" -eq 0 ] && [ "$got" = "$((limit + 64 * MIB)) 150000 256 132" ]; then
+        pass "update --memory --cpu-quota --cpu-share --pids-limit rewrites the cgroup"
+    else
+        fail "update with flags" "got '$got'" "$(describe)"
+    fi
+    case "$ERR" in *"guest's RAM stays 64 MiB"*"vCPUs (fixed at create)"*) pass "update: what the VM cannot follow is a warning (RAM, vCPUs)" ;;
+        *) fail "update: warnings for guest RAM and vCPUs" "$(describe)" ;; esac
+    run "$OCI" --root "$R" update --memory 0 --cpu-period 0 cg1
+    got2="$(cg memory memory.limit_in_bytes cg) $(cg cpu cpu.cfs_quota_us cg) $(cg cpu cpu.shares cg) $(cg pids pids.max cg)"
+    [ "$RC" -eq 0 ] && [ "$got2" = "$got" ] && pass "update --memory 0 --cpu-period 0: as runc, 0 leaves a limit as it is" ||
+        fail "update with zeros" "got '$got2', before '$got'" "$(describe)"
+    IN=$T/res.json
+    echo '{"memory":{"limit":100663296,"swap":-1},"cpu":{"quota":-1},"pids":{"limit":0}}' >"$IN"
+    run "$OCI" --root "$R" update --resources - cg1
+    IN=""
+    got="$(cg memory memory.limit_in_bytes cg) $(cg cpu cpu.cfs_quota_us cg) $(cg pids pids.max cg)"
+    [ "$RC" -eq 0 ] && [ "$got" = "$((limit + 32 * MIB)) -1 132" ] &&
+        pass "update --resources - (the shim's form): memory, unlimited quota" || fail "update --resources -" "got '$got'" "$(describe)"
+    echo '{"memory":{"limit":"lots"}}' >"$T/bad-res.json"
+    run "$OCI" --root "$R" update --resources "$T/bad-res.json" cg1
+    expect_error "update: a wrongly typed field" 1 "linux.resources.memory.limit: not an integer"
+    echo '{"memory":' >"$T/bad-res.json"
+    run "$OCI" --root "$R" update -r "$T/bad-res.json" cg1
+    expect_error "update: malformed resources JSON" 1 "not valid JSON"
+    run "$OCI" --root "$R" update --memory lots cg1
+    expect_error "update: a size that is not one" 1 "'lots' is not a size"
+    run "$OCI" --root "$R" update --frobnicate 3 cg1
+    [ "$RC" -ne 0 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && pass "update: an unknown flag is one line, non-zero" ||
+        fail "update: unknown flag" "$(describe)"
+    run "$OCI" --root "$R" update --memory 1g nosuch
+    expect_error "update: unknown container" 1 "container nosuch: does not exist"
+    run "$OCI" --root "$R" events --stats nosuch
+    expect_error "events: unknown container" 1 "container nosuch: does not exist"
+    run "$OCI" --root "$R" delete --force cg1
+    expect "delete --force" 0 ""
+    gone=yes
+    for c in memory cpu cpuacct pids blkio cpuset; do [ -e "/sys/fs/cgroup/$c$CG_PARENT/cg" ] && gone="no ($c)"; done
+    [ "$gone" = yes ] && pass "delete removes the cgroup in every controller" || fail "delete removes the cgroup" "$gone"
+    run "$OCI" --root "$R" update --memory 1g cg1
+    expect_error "update after delete" 1 "does not exist"
+
+    # A guest that fills its RAM is not OOM-killed by its own cgroup: a
+    # tmpfs of nearly all of it, written full (dd stops at ENOSPC).
+    bundle fill '["sh","-c","dd if=/dev/zero of=/fill/f bs=1M 2>/dev/null; echo filled $(du -m /fill/f)"]' \
+        '"annotations":{"io.lightvm.memory":"64M"}'
+    python3 - "$T/b-fill/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["mounts"].append({"destination": "/fill", "type": "tmpfs", "source": "tmpfs", "options": ["size=58m"]})
+json.dump(c, open(p, "w"))
+PY
+    shim_run fill fill1 --then 'sleep 0.1'
+    peak=$(cg memory memory.max_usage_in_bytes fill)
+    case "$LAST $OUT" in
+        "exit 0 filled 5"[0-9]*) pass "a guest that fills its 64 MiB of RAM runs to the end in its cgroup (peak $((${peak:-0} / MIB)) MiB)" ;;
+        *) fail "a guest that fills its RAM is not OOM-killed" "peak '$peak'" "$(describe)" ;;
+    esac
+    "$OCI" --root "$R" delete fill1
+
+    # --systemd-cgroup: slice:prefix:name is the scope's path (a '-' in a
+    # slice's name is a level of slices); systemd need not run.
+    bundle sd '["true"]'
+    sed -i "s|\"cgroupsPath\":\"[^\"]*\"|\"cgroupsPath\":\"lvocitest-$$.slice:lvt:sd1\"|" "$T/b-sd/config.json"
+    run "$OCI" --root "$R" --systemd-cgroup create --bundle "$T/b-sd" --pid-file "$T/sd.pid" sd1
+    PID=$(cat "$T/sd.pid" 2>/dev/null)
+    scope=/sys/fs/cgroup/memory/lvocitest.slice/lvocitest-$$.slice/lvt-sd1.scope
+    [ "$RC" -eq 0 ] && grep -qx "$PID" "$scope/cgroup.procs" 2>/dev/null &&
+        pass "--systemd-cgroup: the monitor is in SLICE/PREFIX-NAME.scope" || fail "--systemd-cgroup" "$(describe)"
+    "$OCI" --root "$R" delete --force sd1
+    [ ! -e "$scope" ] && pass "--systemd-cgroup: delete removes the scope" || fail "--systemd-cgroup: delete removes the scope"
+    run "$OCI" --root "$R" --systemd-cgroup create --bundle "$T/b-cg" sd2
+    expect_error "--systemd-cgroup with a cgroupfs path" 1 "is not slice:prefix:name"
+    nothing_left "bad systemd cgroupsPath" sd2
+
+    # A cgroup that cannot be made: one line, nothing left behind.
+    bundle cgbad '["true"]'
+    sed -i 's|"cgroupsPath":"[^"]*"|"cgroupsPath":"/cgroup.procs/x"|' "$T/b-cgbad/config.json"
+    run "$OCI" --root "$R" create --bundle "$T/b-cgbad" cgbad1
+    expect_error "a cgroupsPath that cannot be created" 1 "cgroups: mkdir"
+    nothing_left "a cgroupsPath that cannot be created" cgbad1
+    bundle cgbad2 '["true"]'
+    sed -i 's|"resources":{"memory":{"limit":67108864}}|"resources":{"cpu":{"cpus":"999"}}|' "$T/b-cgbad2/config.json"
+    run "$OCI" --root "$R" create --bundle "$T/b-cgbad2" cgbad2
+    [ "$RC" -eq 1 ] && [ "$ERR_LINES" -eq 1 ] && [ ! -e "/sys/fs/cgroup/memory$CG_PARENT/cgbad2" ] &&
+        pass "a limit the kernel refuses (cpuset.cpus 999): one line, the cgroup removed" ||
+        fail "a refused limit" "$(describe)"
+    nothing_left "a refused limit" cgbad2
+else
+    echo "# not cgroup v1: the v2 layout is covered by unit.OciCgroup*/FakeTree*"
+fi
+
 harness_finish

@@ -286,10 +286,18 @@ TEST(FsDeviceCreate, ErrorsNameTheFlagAndPath) {
     EXPECT_EQ(missing.error().kind, ErrorKind::NotFound);
     EXPECT_EQ(missing.error().to_string(), "--fs /nonexistent-lightvm-dir: No such file or directory");
 
-    auto file = FsDevice::create({{"/etc/passwd", "/mnt", false}});
-    ASSERT_FALSE(file);
-    EXPECT_EQ(file.error().kind, ErrorKind::BadInput);
-    EXPECT_EQ(file.error().to_string(), "--fs /etc/passwd: not a directory");
+    auto device = FsDevice::create({{"/dev/null", "/mnt", false}});
+    ASSERT_FALSE(device);
+    EXPECT_EQ(device.error().kind, ErrorKind::BadInput);
+    EXPECT_EQ(device.error().to_string(), "--fs /dev/null: not a directory or regular file");
+
+    // A regular file is a single-file share, but never the guest's /.
+    auto file = FsDevice::create({{"/etc/passwd", "/passwd", true}});
+    ASSERT_TRUE(file) << file.error().to_string();
+    EXPECT_TRUE(file->shares()[0].file);
+    auto file_root = FsDevice::create({{"/etc/passwd", "/", true}});
+    ASSERT_FALSE(file_root);
+    EXPECT_EQ(file_root.error().to_string(), "--fs /etc/passwd: not a directory (the guest's / must be one)");
 
     std::vector<FsShare> many(abi::kMaxMounts + 1, FsShare{"/tmp", "/mnt", false});
     auto too_many = FsDevice::create(many);

@@ -118,15 +118,39 @@ TEST_F(OciSpec, OwnershipModelOfMountsAndRoot) {
     EXPECT_EQ(error_of(bad), "config.json: annotations io.lightvm.root-owner: 'yes' is not mapped or passthrough");
 }
 
-TEST_F(OciSpec, FileBindIsAWarningNotAShare) {
+TEST_F(OciSpec, FileBindIsASingleFileShare) {
     file("motd", "hello\n", 0644);
     auto s = parse_spec(config(R"("mounts":[{"destination":"/etc/motd","type":"bind","source":")" + bundle +
-                               R"(/motd","options":["rbind"]}])"),
+                               R"(/motd","options":["rbind","ro"]}])"),
                         bundle);
+    ASSERT_TRUE(s) << error_of(s);
+    ASSERT_EQ(s->vm.shares.size(), 2u);  // the root, then the file
+    EXPECT_EQ(s->vm.shares[1].host_path, bundle + "/motd");
+    EXPECT_EQ(s->vm.shares[1].guest_path, "/etc/motd");
+    EXPECT_TRUE(s->vm.shares[1].read_only);
+    EXPECT_TRUE(s->warnings.empty());
+    // A device node is not a file: skipped with a warning, as before.
+    s = parse_spec(config(R"("mounts":[{"destination":"/dev/x","type":"bind","source":"/dev/null"}])"), bundle);
     ASSERT_TRUE(s) << error_of(s);
     EXPECT_EQ(s->vm.shares.size(), 1u);
     ASSERT_EQ(s->warnings.size(), 1u);
-    EXPECT_NE(s->warnings[0].find("/etc/motd"), std::string::npos);
+    EXPECT_NE(s->warnings[0].find("neither a directory nor a regular file"), std::string::npos);
+}
+
+TEST_F(OciSpec, CgroupsPathAndResources) {
+    auto s = parse_spec(config(R"("linux":{"cgroupsPath":"/docker/abc","resources":{"memory":{"limit":67108864},
+        "cpu":{"shares":100},"pids":{"limit":10}}})"), bundle);
+    ASSERT_TRUE(s) << error_of(s);
+    EXPECT_EQ(s->cgroups_path, "/docker/abc");
+    EXPECT_EQ(*s->resources.memory_limit, 67108864);
+    EXPECT_EQ(*s->resources.cpu_shares, 100u);
+    EXPECT_EQ(s->vm.mem_size, 67108864u);
+    auto bad = parse_spec(config(R"("linux":{"cgroupsPath":5})"), bundle);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(error_of(bad), "config.json: linux.cgroupsPath: not a string");
+    bad = parse_spec(config(R"("linux":{"resources":{"pids":{"limit":"many"}}})"), bundle);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(error_of(bad), "config.json: linux.resources.pids.limit: not an integer");
 }
 
 // Docker's /etc/hosts, /etc/hostname and /etc/resolv.conf binds: served by

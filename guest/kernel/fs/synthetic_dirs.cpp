@@ -99,6 +99,16 @@ bool fd_entry(long fd, DirEntry* out) {
 }
 
 uint32_t share_count() { return boot().mount_count < abi::kMaxMounts ? boot().mount_count : abi::kMaxMounts; }
+
+// A bind-mounted file at exactly `path` (abi::kFsMountFile): listed as a file.
+bool is_file_mount(const char* path, size_t n) {
+    for (uint32_t i = 0; i < share_count(); ++i)
+        if ((boot().mounts[i].flags & abi::kFsMountFile) && strlen(boot().mounts[i].guest_path) == n &&
+            memcmp(boot().mounts[i].guest_path, path, n) == 0)
+            return true;
+    return false;
+}
+
 // Share mounts, then tmpfs mounts: what the synthetic directories lead to.
 uint32_t mount_count() { return share_count() + tmpfs_count(); }
 const char* mount_path(uint32_t i) {
@@ -271,7 +281,7 @@ bool listed_entry(const char* dir, size_t dlen, uint32_t index, DirEntry* out) {
         path[plen] = '/';
         memcpy(path + plen + 1, name, n);
         uint64_t dev;
-        *out = {name, n, 0, DT_DIR};
+        *out = {name, n, 0, static_cast<uint8_t>(is_file_mount(path, plen + 1 + n) ? DT_REG : DT_DIR)};
         dir_identity(path, plen + 1 + n, &dev, &out->ino);
         return true;
     }

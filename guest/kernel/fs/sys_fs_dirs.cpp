@@ -224,6 +224,11 @@ static long two_paths(uint32_t op, long dfd1, uint64_t p1, long dfd2, uint64_t p
     }
     if ((r = need_share(res, true)) < 0 || (r = need_share(res2, true)) < 0)
         return r;
+    // A mount point (a share's root: a directory or a bind-mounted file)
+    // is EBUSY to rename or to replace, whichever share the other side is
+    // in (Linux finds it busy before comparing mounts); link is EXDEV below.
+    if (op == abi::kFsRename && (res.rel_len == 0 || res2.rel_len == 0))
+        return -err::kBusy;
     if (res.share != res2.share)
         return -err::kXDev;
     if (res.rel_len == 0 || res2.rel_len == 0)

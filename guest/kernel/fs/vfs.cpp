@@ -428,6 +428,11 @@ long vfs_resolve(long dirfd, const char* path, size_t len, Resolved& out) {
     size_t skip = best_len == 1 ? 1 : best_len + (n > best_len ? 1 : 0);
     out.rel = a + skip;
     out.rel_len = n - skip;
+    // A bind-mounted file: "file/", "file/." and "file/x" are ENOTDIR, as
+    // on Linux (lexically, "file/." would be the file itself).
+    if ((boot().mounts[best].flags & abi::kFsMountFile) &&
+        (out.rel_len > 0 || out.trailing_slash || last_component_dots(path, len)))
+        return -err::kNotDir;
     if (has_dot_components(path, len) && !out.rewritten) {
         // Below a chroot directory inside the share, `..` must not be left
         // to the monitor past it: the root counts as the mount here.
