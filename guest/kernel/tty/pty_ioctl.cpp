@@ -39,12 +39,9 @@ long set_termios(Pty* p, uint64_t request, uint64_t arg) {
     return 0;
 }
 
-long set_winsize(Pty* p, uint64_t arg) {
-    winsize ws;
-    if (copy_from_user(&ws, arg, sizeof ws) < 0)
-        return -err::kFault;
+void set_size(Pty* p, const winsize& ws) {
     if (memcmp(&ws, &p->ws, sizeof ws) == 0)
-        return 0;  // Linux neither: no SIGWINCH for the same size
+        return;  // Linux neither: no SIGWINCH for the same size
     p->ws = ws;
     if (p->pgrp) {
         KSigInfo info{};
@@ -52,6 +49,13 @@ long set_winsize(Pty* p, uint64_t arg) {
         info.code = SI_KERNEL;
         signal_group(p->pgrp, SIGWINCH, info);
     }
+}
+
+long set_winsize(Pty* p, uint64_t arg) {
+    winsize ws;
+    if (copy_from_user(&ws, arg, sizeof ws) < 0)
+        return -err::kFault;
+    set_size(p, ws);
     return 0;
 }
 
@@ -171,6 +175,8 @@ long request(OpenFile* f, Pty* p, uint64_t request, uint64_t arg) {
 }
 
 }  // namespace
+
+void pty_resize(Pty* p, uint16_t rows, uint16_t cols) { set_size(p, winsize{rows, cols, 0, 0}); }
 
 long pty_ioctl(OpenFile* f, uint64_t req, uint64_t arg) {
     Pty* p = f->pty;

@@ -9,7 +9,11 @@
 namespace lightvm::guest {
 
 struct OpenFile;
+struct Pty;
 
 long pty_ioctl(OpenFile* f, uint64_t request, uint64_t arg);
+// TIOCSWINSZ's effect: a new size, and SIGWINCH for the foreground group
+// if it changed (the host's terminal resized, exec/exec_tty.cpp).
+void pty_resize(Pty* p, uint16_t rows, uint16_t cols);
 
 }  // namespace lightvm::guest
