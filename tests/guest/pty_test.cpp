@@ -105,6 +105,46 @@ TEST(PtyPython, SpawnAsNatively) {
     expect_rootfs_program_as_native({kPython, "-c", script}, "on-a-tty\r\n");
 }
 
+// An interactive busybox sh on a pty (job control: its own process group
+// in the foreground, a background job, jobs, kill %1; stty -echo), driven
+// as a user types: each line once the shell has gone quiet.
+TEST(PtyPython, InteractiveShellWithJobsAsNatively) {
+    REQUIRE_HOST_PROGRAM(kPython);
+    REQUIRE_HOST_PROGRAM(kBusybox);
+    const std::string script =
+        "import os, pty, time, select\n"
+        "pid, fd = pty.fork()\n"
+        "if pid == 0:\n"
+        "    os.execve('/usr/bin/busybox', ['sh', '-i'], {'PATH': '/usr/bin:/bin', 'PS1': '$ '})\n"
+        "out = b''\n"
+        "def more(t):\n"
+        "    global out\n"
+        "    if not select.select([fd], [], [], t)[0]:\n"
+        "        return False\n"
+        "    try:\n"
+        "        d = os.read(fd, 1024)\n"
+        "    except OSError:\n"
+        "        return False\n"
+        "    out += d\n"
+        "    return bool(d)\n"
+        "def until(needle):\n"
+        "    end = time.time() + 10\n"
+        "    while needle not in out[-200:] and time.time() < end and more(0.5):\n"
+        "        pass\n"
+        "    while more(0.3):\n"
+        "        pass\n"
+        "until(b'$ ')\n"
+        "for cmd, wait in [(b'echo hi; tty | sed \"s/[0-9]*$/N/\"\\n', b'/dev/pts/N'), (b'sleep 5 &\\n', b'$ '),\n"
+        "                  (b'jobs\\n', b'Running'), (b'kill %1; wait\\n', b'Terminated'),\n"
+        "                  (b'stty -echo; echo quiet\\n', b'quiet'), (b'exit 3\\n', b'')]:\n"
+        "    os.write(fd, cmd)\n"
+        "    until(wait)\n"
+        "_, st = os.waitpid(pid, 0)\n"
+        "print(repr(out))\n"
+        "print(os.waitstatus_to_exitcode(st))\n";
+    expect_rootfs_program_as_native({kPython, "-c", script}, "Terminated");
+}
+
 // util-linux's script: openpty, the child on the slave, the output copied.
 TEST(PtyScript, RecordsACommandAsNatively) {
     REQUIRE_HOST_PROGRAM(kScript);
