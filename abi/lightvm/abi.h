@@ -696,7 +696,19 @@ enum ExecOp : uint32_t {
 enum ExecKind : uint32_t {
     kExecStart = 0,   // a new process: every field below
     kExecSignal = 1,  // send `signal` to the process of `id` (its client asked, or hung up: SIGKILL)
+    kExecResize = 2,  // the client's terminal of `id` (kExecTty) is now `signal` >> 16 rows by `signal` & 0xffff columns
 };
+// ExecRequest.flags (kExecStart). A kernel that predates a flag ignores it.
+enum ExecFlags : uint32_t {
+    // A terminal inside the guest: stdin/stdout/stderr are the slave of a
+    // new pty (the process's controlling terminal); the kernel copies
+    // between its master and stdio[0] (input) / stdio[1] (output); stdio[2]
+    // is closed, as a terminal has one output stream. The request's
+    // `signal` (unused by kExecStart) is then the terminal's size as for
+    // kExecResize (0: none), in force before the program runs.
+    kExecTty = 1u << 0,
+};
+inline constexpr uint32_t kExecFlagsKnown = kExecTty;
 struct HcExec {
     uint32_t op;      // IN: ExecOp
     uint32_t id;      // IN: kExecDone
@@ -722,12 +734,13 @@ struct ExecRequest {
     uint32_t ngroups;   // <= kExecMaxGroups
     uint32_t groups[kExecMaxGroups];
     uint32_t stdio[3];  // net handles of stdin, stdout, stderr
-    uint32_t flags;     // reserved, 0
+    uint32_t flags;     // ExecFlags (0 before kExecTty)
     char path[256];     // the program, absolute (argv[0] may differ)
     char cwd[256];      // absolute
 };
 static_assert(sizeof(ExecRequest) == 692);
 static_assert(offsetof(ExecRequest, stdio) == 164 && offsetof(ExecRequest, path) == 180);
+static_assert(offsetof(ExecRequest, flags) == 176 && offsetof(ExecRequest, signal) == 8);
 
 // ---------------------------------------------------------------------------
 // Console ring: the guest kernel appends records, the monitor drains them at

@@ -207,15 +207,17 @@ void ExecChannel::accept_one() {
     queue(std::move(item));
 }
 
-// A signal from the client, or its hang-up (SIGKILL for its process).
+// A signal or a terminal size from the client, or its hang-up (SIGKILL
+// for its process).
 void ExecChannel::read_client(uint32_t id) {
     std::lock_guard g(m_lock);
     auto it = m_clients.find(id);
     if (it == m_clients.end())
         return;
     Client& c = it->second;
-    int32_t sig = 0;
-    iovec iov{&sig, sizeof sig};
+    ExecResizeMsg msg{};
+    int32_t& sig = msg.zero;  // a signal message is this int32 alone
+    iovec iov{&msg, sizeof msg};
     msghdr m{};
     m.msg_iov = &iov;
     m.msg_iovlen = 1;
@@ -240,6 +242,12 @@ void ExecChannel::read_client(uint32_t id) {
     if (c.ended) {
         if (gone)
             m_clients.erase(it);
+        return;
+    }
+    if (n == sizeof msg && msg.zero == 0) {
+        Item item{id, abi::kExecResize};
+        item.signal = static_cast<int>(uint32_t{msg.rows} << 16 | msg.cols);
+        queue(std::move(item));
         return;
     }
     if (n == sizeof sig && (sig < 1 || sig > 64))
@@ -277,9 +285,9 @@ int64_t ExecChannel::take(GuestMemory& mem, NetDevice* net, uint64_t buf, uint64
         Item item = std::move(m_queue.front());
         m_queue.pop_front();
         auto client = m_clients.find(item.id);
-        if (item.kind == abi::kExecSignal) {
+        if (item.kind != abi::kExecStart) {  // a signal or a terminal size
             abi::ExecRequest r{};
-            r.kind = abi::kExecSignal;
+            r.kind = item.kind;
             r.id = item.id;
             r.signal = static_cast<uint32_t>(item.signal);
             (void)mem.write(buf, r);
@@ -292,7 +300,7 @@ int64_t ExecChannel::take(GuestMemory& mem, NetDevice* net, uint64_t buf, uint64
         abi::ExecRequest r;
         std::memcpy(&r, item.request.data(), sizeof r);
         r.id = item.id;
-        r.flags = 0;
+        r.flags &= abi::kExecFlagsKnown;
         if (!net)
             close_all(item.stdio);  // adopt closes them on failure; here nobody would
         const int64_t err = net ? net->adopt(item.stdio, r.stdio) : -ENODEV;

@@ -8,7 +8,9 @@
 //   client -> monitor  ExecRequest (kind kExecStart) + argv/env strings,
 //                      with 3 fds (stdin, stdout, stderr) by SCM_RIGHTS;
 //                      later: an int32 signal for the process, any number
-//                      of times; hanging up means SIGKILL.
+//                      of times; with a terminal (abi.h kExecTty) also an
+//                      ExecResizeMsg when the client's terminal has a new
+//                      size; hanging up means SIGKILL.
 //   monitor -> client  ExecReply {kExecExited, wait status} at the end, or
 //                      {kExecRefused, errno} instead of starting.
 #pragma once
@@ -36,6 +38,13 @@ struct ExecReply {
     int32_t kind;   // ExecReplyKind
     int32_t value;  // wait status, or errno
 };
+
+// The size of the client's terminal (first right after the request).
+struct ExecResizeMsg {
+    int32_t zero = 0;  // tells it from a signal message
+    uint16_t rows = 0, cols = 0;
+};
+static_assert(sizeof(ExecResizeMsg) == 8);
 
 inline constexpr size_t kMaxExecClients = 16;
 

@@ -6,6 +6,7 @@
 // with three sockets for its stdio; the relay (exec_relay.hpp) is what the
 // caller watches.
 #include <sys/socket.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -68,12 +69,26 @@ Result<json> exec_process(const ExecOptions& o, const json& config) {
     return p;
 }
 
+// process.consoleSize (what containerd passes for `docker exec -t`): the
+// terminal's size before the process runs, as runc sets it; 0 x 0 if absent.
+ExecResizeMsg console_size(const json& process) {
+    ExecResizeMsg m;
+    const json c = process.value("consoleSize", json::object());
+    if (c.is_object()) {
+        m.rows = static_cast<uint16_t>(c.value("height", 0u));
+        m.cols = static_cast<uint16_t>(c.value("width", 0u));
+    }
+    return m;
+}
+
 // The container's config.json with this process in it goes through the
 // same checks as create's; the program is found in the root as create
 // finds it (PATH of the process's env, symlinks inside the root).
-Result<ContainerSpec> exec_spec(const ContainerRecord& r, const ExecOptions& o, std::string* guest_path) {
+Result<ContainerSpec> exec_spec(const ContainerRecord& r, const ExecOptions& o, std::string* guest_path,
+                                ExecResizeMsg* size) {
     json config = TRY(read_json(r.bundle + "/config.json", "config.json"));
     json process = TRY(exec_process(o, config));
+    *size = console_size(process);
     if (!process.contains("cwd"))
         process["cwd"] = "/";
     config["process"] = process;
@@ -86,9 +101,12 @@ Result<ContainerSpec> exec_spec(const ContainerRecord& r, const ExecOptions& o, 
     return spec;
 }
 
-Result<std::vector<char>> encode(const ContainerSpec& spec, const std::string& path) {
+Result<std::vector<char>> encode(const ContainerSpec& spec, const std::string& path, const ExecResizeMsg& size) {
     abi::ExecRequest h{};
     h.kind = abi::kExecStart;
+    h.flags = spec.terminal ? uint32_t{abi::kExecTty} : 0u;
+    if (spec.terminal)  // the terminal's size before the program runs (abi.h kExecTty)
+        h.signal = uint32_t{size.rows} << 16 | size.cols;
     h.argc = static_cast<uint32_t>(spec.args.size());
     h.envc = static_cast<uint32_t>(spec.vm.env.size());
     const auto& u = spec.vm.user;
@@ -135,6 +153,16 @@ Result<void> send_request(int control, const std::vector<char>& msg, RelayFds* o
     return sent;
 }
 
+Result<void> make_raw(int fd) {
+    termios t{};
+    if (::tcgetattr(fd, &t) != 0)
+        return sys_error("tcgetattr of the console");
+    ::cfmakeraw(&t);
+    if (::tcsetattr(fd, TCSANOW, &t) != 0)
+        return sys_error("tcsetattr of the console");
+    return {};
+}
+
 Result<void> write_pid(const std::string& path, int pid) {
     return path.empty() ? Result<void>{} : write_pid_file(path, pid);
 }
@@ -147,7 +175,8 @@ Result<int> exec(const Global& g, const ExecOptions& o, const std::string& id) {
         return make_error(ErrorKind::BadInput, "container " + id,
                           std::string("cannot exec in a container that is ") + status_name(s));
     std::string path;
-    auto spec = exec_spec(r, o, &path);
+    ExecResizeMsg size;
+    auto spec = exec_spec(r, o, &path, &size);
     if (!spec) {
         // runc's statuses for a program that is not there (or not runnable).
         const int status = spec.error().kind == ErrorKind::NotFound && spec.error().where == "process.args" ? 127
@@ -158,15 +187,19 @@ Result<int> exec(const Global& g, const ExecOptions& o, const std::string& id) {
     }
     if (spec->terminal && o.console_socket.empty())
         return make_error(ErrorKind::BadInput, "exec", "process.terminal is true but no --console-socket was given");
-    std::vector<char> msg = TRY(encode(*spec, path));
+    std::vector<char> msg = TRY(encode(*spec, path, size));
     RelayFds fds{};
     fds.control = TRY(ExecChannel::connect(exec_socket_path(g.root, id)));
     TRY(send_request(fds.control, msg, &fds));
-    // process.terminal: the guest's stdio are sockets, the pseudo-terminal
-    // is the relay's own (its master to the console socket), so line
-    // editing and the shim's resize work on the host side (docs/oci.md).
-    if (spec->terminal)
+    // process.terminal: the guest process gets a terminal of the guest's
+    // (kExecTty); the console socket's pty is the relay's stdio, raw, so
+    // every key reaches the guest's line discipline (echo, ^C) and its
+    // output comes back as it is (docs/oci.md "exec").
+    if (spec->terminal) {
         TRY(attach_console(o.console_socket));
+        TRY(make_raw(0));
+        fds.tty = true;
+    }
     if (!o.detach) {
         TRY(write_pid(o.pid_file, ::getpid()));
         relay_exec(fds);

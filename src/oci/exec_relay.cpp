@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,6 +37,17 @@ void forward_signals() {
     ::signal(SIGPIPE, SIG_IGN);  // a closed stdout of ours only drops the output
 }
 
+// Our terminal's size, to the guest's terminal (ExecResizeMsg).
+void send_size(int control) {
+    winsize ws{};
+    if (::ioctl(0, TIOCGWINSZ, &ws) != 0 || (!ws.ws_row && !ws.ws_col))
+        return;  // no size yet (process.consoleSize gave the first one)
+    ExecResizeMsg m;
+    m.rows = ws.ws_row;
+    m.cols = ws.ws_col;
+    (void)::send(control, &m, sizeof m, MSG_NOSIGNAL);
+}
+
 int exit_status_of(int wait_status) {
     return (wait_status & 0x7f) ? 128 + (wait_status & 0x7f) : (wait_status >> 8) & 0xff;
 }
@@ -63,6 +75,13 @@ bool pump(int from, int to) {
 
 void relay_exec(RelayFds f) {
     forward_signals();
+    if (f.tty) {
+        // The console's pty as our controlling terminal, so that the
+        // shim's resize reaches us (SIGWINCH) and goes on to the guest.
+        ::setsid();
+        (void)::ioctl(0, TIOCSCTTY, 1);
+        send_size(f.control);
+    }
     enum { kCtl, kSig, kIn, kOut, kErr, kCount };
     pollfd p[kCount] = {{f.control, POLLIN, 0}, {g_signal_pipe[0], POLLIN, 0}, {0, POLLIN, 0},
                         {f.out, POLLIN, 0},     {f.err, POLLIN, 0}};
@@ -81,8 +100,12 @@ void relay_exec(RelayFds f) {
             break;
         if (p[kSig].revents & POLLIN) {
             int sig;
-            while (::read(g_signal_pipe[0], &sig, sizeof sig) == sizeof sig)
-                (void)::send(f.control, &sig, sizeof sig, MSG_NOSIGNAL);
+            while (::read(g_signal_pipe[0], &sig, sizeof sig) == sizeof sig) {
+                if (sig == SIGWINCH && f.tty)
+                    send_size(f.control);  // the guest's terminal sends its own SIGWINCH
+                else
+                    (void)::send(f.control, &sig, sizeof sig, MSG_NOSIGNAL);
+            }
         }
         if (p[kIn].revents && !pump(0, f.in)) {
             ::shutdown(f.in, SHUT_WR);  // the guest reads end of file

@@ -4,7 +4,10 @@
 // stdout/stderr, forwards the signals it gets (SIGKILL cannot be caught:
 // then its hang-up makes the monitor kill the guest process), and exits
 // with the guest process's status: the exit code, 128+N for signal N, 137
-// when the VM ended under it.
+// when the VM ended under it. With a terminal (process.terminal), its
+// stdio are the console socket's pty, in raw mode: the terminal's line
+// discipline is the guest's (abi.h kExecTty), which gets the size at the
+// start and at every SIGWINCH instead of the signal.
 #pragma once
 
 namespace lightvm::oci {
@@ -12,6 +15,7 @@ namespace lightvm::oci {
 struct RelayFds {
     int control;  // the exec channel connection (monitor/exec_channel.hpp)
     int in, out, err;  // our ends of the guest's stdin, stdout, stderr
+    bool tty;          // the guest has a terminal: our stdin is a pty
 };
 
 [[noreturn]] void relay_exec(RelayFds fds);

@@ -437,9 +437,9 @@ TEST(FileIdentity, DirectoryLinkCounts) {
     o.shares.push_back({t.root + "/a", "/srv/two", true});
     auto r = run_guest(kBusybox, {"stat", "-c", "%h %n", "/", "/srv", "/dev", "/proc", "/proc/self", "/dev/fd"}, "", o);
     ASSERT_TRUE(r.ok) << r.error;
-    // "/": dev, proc, srv, tmp. /srv: one, two. /dev: fd, shm. /proc: the one
+    // "/": dev, proc, srv, tmp. /srv: one, two. /dev: fd, pts, shm. /proc: the one
     // process's directory. /proc/self: a link (busybox stat does not follow).
-    EXPECT_EQ(r.out, "6 /\n4 /srv\n4 /dev\n3 /proc\n1 /proc/self\n2 /dev/fd\n");
+    EXPECT_EQ(r.out, "6 /\n4 /srv\n5 /dev\n3 /proc\n1 /proc/self\n2 /dev/fd\n");
 }
 
 // zsh finds its directory by walking `..` and comparing identities when

@@ -6,7 +6,7 @@
 # Docker's /etc files, docker logs, docker stop (SIGTERM, then SIGKILL after
 # -t), docker pause/unpause, docker kill, docker rm -f, docker stats and docker update (against runc),
 # docker exec (against runc: output, exit codes,
-# -e, -w, -u, -i, a missing command, -t, -d), -t, and nothing
+# -e, -w, -u, -i, a missing command, -t and its screen, -d), -t, and nothing
 # left behind. Where runc's answer is cheap to get, the same command runs
 # with --runtime runc and the two must agree.
 #   docker_test.sh LIGHTVM_OCI_BINARY GUEST_PROGRAM_DIR
@@ -230,6 +230,32 @@ if command -v script >/dev/null; then
     run script -qec "${D[*]} exec -t exec-lightvm sh -c 'echo on a terminal; exit 4'" /dev/null
     if [ "$RC" -eq 4 ] && grep -q "on a terminal" "$T/out"; then pass "docker exec -t: output and exit code 4";
     else fail "docker exec -t" "$(describe)"; fi
+fi
+# exec -t: a terminal inside the guest, as runc's container has one: the
+# same bytes on the client's terminal (tty's name, ONLCR's \r\n) with
+# both runtimes. (The size is tested in oci_test.sh: under script(1) the
+# docker client passes none, with runc as with lightvm.)
+# exec_tty_both FLAGS CASE WANT: WANT is in the screen (cat -v: ^M is \r;
+# script's own terminal adds one more to each line end).
+exec_tty_both() {
+    local rt flags=$1
+    shift
+    for rt in lightvm runc; do
+        run script -qec "${D[*]} exec $flags exec-$rt $1" /dev/null
+        printf -v "SCREEN_$rt" %s "$(cat -v "$T/out")"
+        printf -v "RC_$rt" %s "$RC"
+    done
+    if [ "$SCREEN_lightvm" = "$SCREEN_runc" ] && [ "$RC_lightvm" = "$RC_runc" ] && [[ $SCREEN_lightvm == *"$2"* ]]; then
+        pass "docker exec $flags $1: the same screen as with runc (${SCREEN_lightvm//$'\n'/ })"
+    else
+        fail "docker exec $flags $1: the same screen as with runc" "lightvm ($RC_lightvm): $SCREEN_lightvm" \
+            "runc ($RC_runc): $SCREEN_runc" "want: $2"
+    fi
+}
+if command -v script >/dev/null; then
+    exec_tty_both -t "sh -c tty" "/dev/pts/0^M"
+    exec_tty_both -t "sh -c 'printf \"a\\nb\\n\"'" "a^M^M
+b^M^M"
 fi
 run "${D[@]}" exec -d exec-lightvm sleep 50
 expect "docker exec -d" 0 ""

@@ -337,7 +337,7 @@ fi
 # --- exec: new processes in a running container's VM --------------------------
 EXEC_SHIM="$(cd "$(dirname "$0")" && pwd)/oci_exec_shim.py"
 make_rootfs "$T/rootfs-ex"
-for a in ps grep id; do ln -s busybox "$T/rootfs-ex/bin/$a"; done
+for a in ps grep id tty stty; do ln -s busybox "$T/rootfs-ex/bin/$a"; done
 printf '\001\002 not a program' >"$T/rootfs-ex/bin/junk"
 chmod 755 "$T/rootfs-ex/bin/junk"
 bundle ex '["sleep","60"]' '' "{\"path\":\"$T/rootfs-ex\"}"
@@ -420,6 +420,35 @@ expect_error "exec: unknown container" 1 "does not exist"
 sed 's/"terminal":false/"terminal":true/' "$T/proc.json" >"$T/tty.json"
 run "$OCI" --root "$R" exec --process "$T/tty.json" ex1
 expect_error "exec: a terminal needs --console-socket" 1 "no --console-socket"
+# A terminal inside the guest (abi.h kExecTty), driven as the shim drives
+# `docker exec -t`: the process's stdio are a guest pty, its controlling
+# terminal, with process.consoleSize's size; echo, \r\n and ^C are the guest's.
+CONSOLE="$(cd "$(dirname "$0")" && pwd)/oci_console.py"
+tty_case() {  # NAME ARGS_JSON ROWS COLS KEYS EXPECTED_EXIT EXPECTED_SCREEN (printf format)
+    local name=$1 args=$2 rows=$3 cols=$4 keys=$5 want_exit=$6 want
+    printf '{"terminal":true,"consoleSize":{"height":%s,"width":%s},"args":%s,"env":["PATH=/bin"],"cwd":"/"}' \
+        "$rows" "$cols" "$args" >"$T/tty-case.json"
+    run "$CONSOLE" "$OCI" "$R" ex1 "$T/tty-case.json" "$rows" "$cols" "$keys"
+    LAST=$(tail -n 1 "$T/err")
+    printf -v want "$7"
+    if [ "$RC" -eq 0 ] && [ "$LAST" = "$want_exit" ] && cmp -s "$T/out" <(printf '%s' "$want"); then
+        pass "exec with a terminal: $name"
+    else
+        fail "exec with a terminal: $name" "status $RC, '$LAST' (want '$want_exit')" \
+            "screen $(od -c "$T/out" | head -5)" "want $(printf '%s' "$want" | od -c | head -5)"
+    fi
+}
+tty_case "tty names the guest's pty" '["tty"]' 24 80 "" "exit 0" '/dev/pts/0\r\n'
+tty_case "stty size is the console's; stdin, stdout, stderr are the terminal" \
+    '["sh","-c","stty size; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all three"]' 33 77 "" "exit 0" \
+    '33 77\r\nall three\r\n'
+tty_case "typed line echoed and read (canonical mode)" '["sh","-c","echo ready; read x; echo got $x"]' \
+    24 80 'hi there\r' "exit 0" 'ready\r\nhi there\r\ngot hi there\r\n'
+tty_case "a resize of the console is SIGWINCH and the new size in the guest" \
+    '["sh","-c","trap \"stty size; exit 0\" WINCH; echo ready; while :; do sleep 0.1; done"]' 24 80 'resize:40:100' \
+    "exit 0" 'ready\r\n40 100\r\n'
+tty_case "^C is the guest terminal's SIGINT to the foreground group" \
+    '["sh","-c","echo ready; sleep 20; echo not interrupted"]' 24 80 '\x03' "exit 130" 'ready\r\n^C'
 # Clients that break the protocol: garbage, a request without its fds, one
 # that connects and hangs up. Each is refused or dropped; the VM goes on.
 python3 - "$R/ex1/exec.sock" <<'PY'

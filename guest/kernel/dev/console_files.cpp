@@ -11,6 +11,7 @@
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/pgrp.hpp"
 #include "kernel/proc/task_list.hpp"
+#include "kernel/tty/termios_std.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -173,10 +174,7 @@ TtySettings& tty() {
         static_assert(sizeof b.tty.cc == sizeof g_tty.t.c_cc);
         memcpy(g_tty.t.c_cc, b.tty.cc, sizeof g_tty.t.c_cc);
     } else {
-        g_tty.t.c_iflag = ICRNL | IXON;
-        g_tty.t.c_oflag = OPOST | ONLCR;
-        g_tty.t.c_cflag = B38400 | CS8 | CREAD;
-        g_tty.t.c_lflag = ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN;
+        termios_std(&g_tty.t);  // what a pty slave starts with too
     }
     g_tty.ws = {24, 80, 0, 0};
     if (b.tty_valid)
@@ -257,30 +255,11 @@ long tty_set_winsize(uint64_t arg) {
 
 bool tostop() { return (tty().t.c_lflag & TOSTOP) != 0; }
 
-// The requests that change the terminal, which a background job may not do
-// without SIGTTOU (Linux's tty_check_change callers: set_termios,
-// tiocspgrp, tty_perform_flush, TCXONC, and the break/drain prologue of
-// tty_ioctl). Reading settings and TIOCSWINSZ are not checked, as Linux.
-bool changes_terminal(uint64_t request) {
-    switch (request) {
-    case TCSETS:
-    case TCSETSW:
-    case TCSETSF:
-    case TCSBRK:
-    case TCFLSH:
-    case TCXONC:
-    case TIOCSPGRP:
-        return true;
-    default:
-        return false;
-    }
-}
-
 // The terminal ioctls programs use to ask and set how the terminal behaves.
 long console_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
     if (!file_is_tty(f))
         return -err::kNotTy;
-    if (changes_terminal(request))
+    if (tty_request_changes(request))
         if (long r = tty_job_check(SIGTTOU))
             // tiocspgrp turns the orphaned group's EIO into ENOTTY (Linux).
             return request == TIOCSPGRP && r == -err::kIo ? -err::kNotTy : r;

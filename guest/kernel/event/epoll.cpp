@@ -26,6 +26,7 @@
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/mm/kmem.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/net/socket.hpp"
 #include "kernel/proc/ktimer.hpp"
@@ -81,11 +82,13 @@ struct Epoll {
 
 namespace {
 
-// Fixed pools: no heap in the guest kernel (.bss, touched only when used).
+// Fixed pools, touched only when used. The items (416 KiB) are on pages
+// from frames, each taken when a slot on it is first used, not in .bss:
+// the kernel image has a size limit (abi.h kKernelLimit).
 constexpr int kMaxEpolls = 64;
 constexpr int kMaxItems = 4096;
 Epoll g_epolls[kMaxEpolls];
-EpItem g_items[kMaxItems];
+KTable<EpItem, kMaxItems> g_items;
 
 Epoll* epoll_of(OpenFile* f) { return static_cast<Epoll*>(f->event); }
 
@@ -176,9 +179,13 @@ bool loops(const Epoll* ep, Epoll* target, int depth) {
 
 long item_add(Epoll* ep, OpenFile* f, int32_t fd, const EpollEvent& ev) {
     EpItem* it = nullptr;
-    for (auto& slot : g_items)
-        if (!slot.used && !it)
-            it = &slot;
+    for (int i = 0; i < kMaxItems && !it; ++i) {
+        EpItem* slot = g_items.get(i);
+        if (!slot)
+            return -err::kNoMem;
+        if (!slot->used)
+            it = slot;
+    }
     if (!it)
         return -err::kNoSpc;  // Linux: the user's max_user_watches reached
     *it = EpItem{};

@@ -1,6 +1,7 @@
 #include "kernel/proc/host_exec.hpp"
 
 #include "kernel/errno.hpp"
+#include "kernel/exec/exec_tty.hpp"
 #include "kernel/exec/loader.hpp"
 #include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/kernel_open.hpp"
@@ -173,6 +174,8 @@ void take_queue() {
         }
         if (r->kind == abi::kExecSignal && r->signal >= 1 && r->signal <= 64)
             send_signal(*r);
+        if (r->kind == abi::kExecResize)
+            exec_tty_resize(r->id, static_cast<uint16_t>(r->signal >> 16), static_cast<uint16_t>(r->signal));
         kmem_free(r, abi::kExecRequestMax);
     }
 }
@@ -225,7 +228,8 @@ void exec_serve() {
 void exec_spawned_start(void* request) {
     auto* r = static_cast<abi::ExecRequest*>(request);
     fpu_exec();  // Linux's initial FPU state, not the last task's
-    if (!install_stdio(*r) || enter_cwd(r->cwd) < 0) {
+    const bool stdio = (r->flags & abi::kExecTty) ? exec_tty_setup(*r) : install_stdio(*r);
+    if (!stdio || enter_cwd(r->cwd) < 0) {
         kmem_free(r, abi::kExecRequestMax);
         process_exit(126);  // could not be started (runc: its chdir failed)
     }

@@ -89,6 +89,10 @@ const FileOps* file_ops_for(FileKind kind) {
         return &kSignalFdOps;
     case FileKind::Inotify:
         return &kInotifyOps;
+    case FileKind::PtyMaster:
+        return &kPtyMasterOps;
+    case FileKind::PtySlave:
+        return &kPtySlaveOps;
     case FileKind::Synthetic:
     case FileKind::Free:
         break;
@@ -137,6 +141,9 @@ bool file_is_tty(const OpenFile* f) {
         return fl & abi::kBootStdoutTty;
     case FileKind::Stderr:
         return fl & abi::kBootStderrTty;
+    case FileKind::PtyMaster:
+    case FileKind::PtySlave:
+        return true;
     default:
         return false;
     }

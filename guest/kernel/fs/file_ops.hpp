@@ -95,5 +95,7 @@ extern const FileOps kTimerFdOps;     // kernel/event/timerfd.cpp
 extern const FileOps kEpollOps;       // kernel/event/epoll.cpp
 extern const FileOps kSignalFdOps;    // kernel/event/signalfd.cpp
 extern const FileOps kInotifyOps;     // kernel/event/inotify.cpp
+extern const FileOps kPtyMasterOps;   // kernel/tty/pty.cpp
+extern const FileOps kPtySlaveOps;
 
 }  // namespace lightvm::guest

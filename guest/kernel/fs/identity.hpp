@@ -30,6 +30,7 @@ enum : uint64_t {
     kDevConsole = encode_dev(0, kMinorBase + 4),  // the VM's stdin/stdout/stderr
     kDevSocket = encode_dev(0, kMinorBase + 5),   // sockets (sockfs)
     kDevAnon = encode_dev(0, kMinorBase + 6),     // eventfd, timerfd, epoll (anon_inodefs: one inode)
+    kDevPts = encode_dev(0, kMinorBase + 7),      // /dev/pts (devpts): its root 1, ptmx 2, pts N N+3
 };
 inline constexpr uint64_t kInoAnon = 1;
 // tmpfs instance i (later): encode_dev(0, kMinorBase + 16 + i).
@@ -44,6 +45,8 @@ enum : uint64_t {
     kInoDevRandom = 6,
     kInoDevURandom = 7,
     kInoDevTty = 8,
+    kInoDevPtmx = 9,
+    kInoDevPtsDir = 10,  // /dev/pts as an entry of /dev (its own root is kDevPts 1)
     kInoDevBlockBase = 16,  // + block device index
 };
 

@@ -34,12 +34,15 @@ enum class FileKind : uint8_t {
     SignalFd,   // `event` is its SignalFd
     Inotify,    // `event` is its inotify instance (kernel/event/inotify.cpp)
     ReadyMark,  // /sys/devices/virtual/lightvm/ready, open for writing (dev/ready_file.cpp)
+    PtyMaster,  // /dev/ptmx's new pair: `pty` (tty/pty.cpp)
+    PtySlave,   // /dev/pts/N: `pty`
 };
 
 struct Pipe;
 struct Socket;
 struct FileOps;
 struct EpItem;
+struct Pty;
 
 // Linux's "open file description". What a file does is in its FileOps
 // (file_ops.hpp), chosen by kind when it is allocated; the fields below
@@ -62,6 +65,7 @@ struct OpenFile {
     uint32_t text_cap;    // Synthetic: non-zero when `text` is kmem this file owns (freed on release)
     Socket* sock;         // Socket
     void* event;          // EventFd/TimerFd/Epoll/SignalFd: the object (kernel/event/)
+    Pty* pty;             // PtyMaster/PtySlave: the pair (kernel/tty/pty_pool.hpp)
     // epoll items watching this file (kernel/event/epoll.cpp); they leave
     // their interest lists when the last reference goes, as on Linux.
     EpItem* ep_watchers;

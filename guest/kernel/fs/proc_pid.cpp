@@ -15,6 +15,8 @@
 #include "kernel/kernel.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/task.hpp"
+#include "kernel/tty/pty.hpp"
+#include "kernel/tty/pty_pool.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -287,6 +289,17 @@ size_t proc_fd_link(OpenFile* f, char* buf, size_t cap) {
     case FileKind::Epoll: fixed = "anon_inode:[eventpoll]"; break;
     case FileKind::SignalFd: fixed = "anon_inode:[signalfd]"; break;
     case FileKind::Inotify: fixed = "anon_inode:inotify"; break;
+    case FileKind::PtyMaster: fixed = "/dev/ptmx"; break;
+    case FileKind::PtySlave: {
+        if (f->device == kPtyAsDevTty) {
+            fixed = "/dev/tty";
+            break;
+        }
+        static char pts[24] = "/dev/pts/";
+        pts[9 + put_udec(pts + 9, f->pty->index)] = 0;
+        fixed = pts;
+        break;
+    }
     case FileKind::Stdin:
     case FileKind::Stdout:
     case FileKind::Stderr:

@@ -23,6 +23,8 @@ enum class ProcLink : uint8_t { None, Self, ThreadSelf, Cwd, Exe, Fd };
 
 enum class Special : uint8_t {
     None, DevNull, DevZero, DevFull, DevRandom, DevTty, Block, SelfExe,
+    DevPtmx,     // /dev/ptmx: a new pty pair (tty/pty.hpp)
+    PtsSlave,    // /dev/pts/N: the slave; N in Resolved::minor
     Fd,          // /dev/fd/N, /proc/self/fd/N, /dev/stdin|stdout|stderr: descriptor `fd`
     SynthDir,    // a kernel directory (fs/synthetic_dirs.hpp)
     ProcMounts,  // /proc/mounts, /proc/self/mounts: the mount table, for df and mount
@@ -35,7 +37,7 @@ struct Resolved {
     Special special;
     uint32_t block;             // Special::Block: device index
     ProcFile proc;              // Special::ProcText: which file
-    uint32_t minor;             // Special::DevRandom: 8 random, 9 urandom
+    uint32_t minor;             // Special::DevRandom: 8 random, 9 urandom; PtsSlave: N
     long fd;                    // Special::Fd: the descriptor
     uint32_t pid;               // under /proc/PID (Fd, SelfExe, ProcMaps, ProcPid, SynthDir); 0: the caller
     PidFile pid_file;           // Special::ProcPid: which file

@@ -9,6 +9,7 @@
 #include "kernel/proc/process.hpp"
 #include "kernel/fs/tmpfs.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/tty/devpts.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -29,7 +30,7 @@ struct KernelDir {
 };
 constexpr KernelDir kKernelDirs[] = {
     {"/dev", kDevDev, kInoDevDir},          {"/dev/fd", kDevDev, kInoDevFdDir},
-    {"/proc", kDevProc, kInoProcDir},
+    {"/proc", kDevProc, kInoProcDir},      {"/dev/pts", kDevPts, 1},
 };
 
 const KernelDir* kernel_dir(const char* dir, size_t len) {
@@ -60,6 +61,8 @@ constexpr Fixed kFixed[] = {
     {"/dev", "random", kInoDevRandom, DT_CHR, -1},
     {"/dev", "urandom", kInoDevURandom, DT_CHR, -1},
     {"/dev", "tty", kInoDevTty, DT_CHR, -1},
+    {"/dev", "ptmx", kInoDevPtmx, DT_CHR, -1},
+    {"/dev", "pts", kInoDevPtsDir, DT_DIR, -1},
     {"/dev", "stdin", 0, DT_UNKNOWN, 0},
     {"/dev", "stdout", 0, DT_UNKNOWN, 1},
     {"/dev", "stderr", 0, DT_UNKNOWN, 2},
@@ -245,6 +248,8 @@ bool listed_entry(const char* dir, size_t dlen, uint32_t index, DirEntry* out) {
             fd_entry(e.fd, out);
         return true;
     }
+    if (equals(dir, dlen, "/dev/pts"))  // the live slaves
+        return devpts_entry(index, out);
     if (equals(dir, dlen, "/proc")) {  // a directory per process
         const uint32_t procs = process_count();
         if (index < procs)

@@ -25,6 +25,9 @@
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/syscalls/frame.hpp"
+#include "kernel/tty/ctty.hpp"
+#include "kernel/tty/pty.hpp"
+#include "kernel/tty/pty_pool.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -87,8 +90,17 @@ static const char* proc_mounts_text(uint32_t* len) {
     return text;
 }
 
-// /dev/tty is the VM's terminal: the console, when the host gave it one.
+// /dev/tty is the caller's controlling terminal: its session's pty, else
+// the console, when the host gave it one.
 static long open_tty(uint32_t flags) {
+    if (Pty* p = ctty_of_caller()) {
+        OpenFile* f;
+        long r = pty_open_slave(p, flags | O_NOCTTY, &f);
+        if (r < 0)
+            return r;
+        f->device = kPtyAsDevTty;
+        return install(f, flags);
+    }
     uint32_t fl = boot().flags;
     if (!(fl & abi::kBootStdinTty))
         return -err::kNxio;  // Linux: no controlling terminal
@@ -106,6 +118,8 @@ static FileKind special_kind(Special s) {
     case Special::DevRandom: return FileKind::DevRandom;
     case Special::Block: return FileKind::Block;
     case Special::SynthDir: return FileKind::SynthDir;
+    case Special::DevPtmx: return FileKind::PtyMaster;
+    case Special::PtsSlave: return FileKind::PtySlave;
     default: return FileKind::Free;
     }
 }
@@ -125,6 +139,13 @@ static long open_special(const Resolved& res, uint32_t flags, uint32_t mode) {
         return dup_fd(res, flags);
     case Special::DevTty:
         return open_tty(flags);
+    case Special::DevPtmx:
+    case Special::PtsSlave: {
+        OpenFile* f;
+        Pty* p = res.special == Special::PtsSlave ? pty_find(res.minor) : nullptr;
+        long r = p ? pty_open_slave(p, flags, &f) : res.special == Special::DevPtmx ? pty_open_master(flags, &f) : -err::kNoEnt;
+        return r < 0 ? r : install(f, flags);
+    }
     case Special::Block:
         if (writing && (boot().devices[res.block].flags & abi::kDevReadOnly))
             return -err::kRoFs;
@@ -459,6 +480,9 @@ static long stat_special(const Resolved& res, Stat* out) {
     tmp.refs = 1;
     tmp.kind = kind;
     tmp.device = kind == FileKind::DevRandom ? res.minor : res.block;
+    tmp.pty = kind == FileKind::PtySlave ? pty_find(res.minor) : nullptr;
+    if (kind == FileKind::PtySlave && !tmp.pty)
+        return -err::kNoEnt;
     tmp.ops = file_ops_for(kind);
     return file_stat(&tmp, out);
 }

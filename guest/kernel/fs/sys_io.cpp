@@ -275,14 +275,17 @@ long sys_ioctl(const SyscallArgs& a) {
     OpenFile* f = fd_get(fd_arg(a.a0));
     if (!f)
         return -err::kBadF;
-    if (a.a1 == FIONBIO) {  // any file, as on Linux: the O_NONBLOCK flag
+    // Linux's cmd is an unsigned int: musl's ioctl(int fd, int req, ...)
+    // passes _IOR requests (bit 31 set) sign-extended.
+    const uint64_t request = static_cast<uint32_t>(a.a1);
+    if (request == FIONBIO) {  // any file, as on Linux: the O_NONBLOCK flag
         int32_t on;
         if (copy_from_user(&on, a.a2, sizeof on) < 0)
             return -err::kFault;
         f->flags = on ? f->flags | O_NONBLOCK : f->flags & ~uint32_t{O_NONBLOCK};
         return 0;
     }
-    return file_ioctl(f, a.a1, a.a2);
+    return file_ioctl(f, request, a.a2);
 }
 
 // One pass over the set: how many fds have something to report. POLLHUP,

@@ -9,6 +9,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/task.hpp"
+#include "kernel/tty/devpts.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -288,6 +289,7 @@ long resolve_special(const char* a, size_t n, Resolved& out) {
         {"/dev/random", Special::DevRandom, 0, ident::kRandomMinor},
         {"/dev/urandom", Special::DevRandom, 0, ident::kURandomMinor},
         {"/dev/tty", Special::DevTty, 0, 0},
+        {"/dev/ptmx", Special::DevPtmx, 0, 0},
         {"/dev/stdin", Special::Fd, 0, 0},
         {"/dev/stdout", Special::Fd, 1, 0},
         {"/dev/stderr", Special::Fd, 2, 0},
@@ -300,6 +302,10 @@ long resolve_special(const char* a, size_t n, Resolved& out) {
             out.minor = k.minor;
             return out.special == Special::Fd && !fd_get(out.fd) ? -err::kNoEnt : 0;
         }
+    }
+    if (devpts_lookup(a, n, &out.minor)) {
+        out.special = Special::PtsSlave;
+        return 0;
     }
     if ((out.proc = proc_file_lookup(a, n)) != ProcFile::None) {
         out.special = Special::ProcText;  // /proc/cpuinfo, /proc/meminfo, ... (fs/proc_files.hpp)

@@ -20,7 +20,10 @@
 
 namespace lightvm::guest {
 
-Socket* sock_pool(int* n);
+// The socket table (net/socket.cpp): slots ever used, and slot i (on a page
+// that exists: every slot below sock_slots() is).
+int sock_slots();
+Socket* sock_slot(int i);
 
 namespace {
 
@@ -344,8 +347,7 @@ namespace {
 // a change: the events it does not have now. The host's stdin rides along
 // (a null socket) when a task waits for input.
 uint32_t gather(bool all) {
-    int n = 0;
-    Socket* pool = sock_pool(&n);
+    const int n = sock_slots();
     uint32_t k = 0;
     uint16_t stdin_events = 0;
     if (stdin_watch(all, &stdin_events)) {
@@ -353,8 +355,8 @@ uint32_t gather(bool all) {
         g_poll_sock[k++] = nullptr;
     }
     for (int i = 0; i < n && k < abi::kMaxNetPoll; ++i) {
-        Socket* s = &pool[i];
-        if (!s->used || (!all && wait_queue_empty(s->wq)))
+        Socket* s = sock_slot(i);
+        if (!s || !s->used || (!all && wait_queue_empty(s->wq)))
             continue;
         uint32_t h = s->host ? s->handle : s->published;
         if (h == kNoHostHandle)

@@ -169,15 +169,16 @@ long give_rings(Socket* a, Socket* b) {
 }  // namespace
 
 // Declared in the anonymous namespace above; the pool lives in socket.cpp.
-Socket* sock_pool(int* n);
+// The socket table (net/socket.cpp): slots ever used, and slot i (on a page
+// that exists: every slot below sock_slots() is).
+int sock_slots();
+Socket* sock_slot(int i);
 
 namespace {
 Socket* find_bound(int family, int type, const SockAddr& a) {
-    int n = 0;
-    Socket* pool = sock_pool(&n);
-    for (int i = 0; i < n; ++i) {
-        Socket* s = &pool[i];
-        if (!s->used || s->host || !s->bound || s->type != type || (s->family == AF_UNIX) != (family == AF_UNIX))
+    for (int i = 0, n = sock_slots(); i < n; ++i) {
+        Socket* s = sock_slot(i);
+        if (!s || !s->used || s->host || !s->bound || s->type != type || (s->family == AF_UNIX) != (family == AF_UNIX))
             continue;
         if (same_name(s, a, family))
             return s;
@@ -503,11 +504,9 @@ void local_release(Socket* s) {
         wake_up(p->wq);
     }
     // Dgram sockets that name s as their destination forget it.
-    int n = 0;
-    Socket* pool = sock_pool(&n);
-    for (int i = 0; i < n; ++i)
-        if (pool[i].used && pool[i].peer == s)
-            pool[i].peer = nullptr;
+    for (int i = 0, n = sock_slots(); i < n; ++i)
+        if (Socket* o = sock_slot(i); o && o->used && o->peer == s)
+            o->peer = nullptr;
     for (int i = 0; i < s->backlog_n; ++i)
         sock_put(s->backlog[i]);  // connections never accepted: their clients see EOF
     s->backlog_n = 0;

@@ -8,6 +8,7 @@
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/identity.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/mm/kmem.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/net/sock_uapi.hpp"
 #include "kernel/proc/signal.hpp"
@@ -20,7 +21,9 @@ namespace {
 // 1024: a server with 200 concurrent loopback connections holds 401 (each
 // connection is two sockets inside the VM); 128 refused the 64th.
 constexpr int kMaxSockets = 1024;
-Socket g_socks[kMaxSockets];
+// Pages from frames as slots are first used, not .bss: the kernel image
+// has a size limit (abi.h kKernelLimit) and this table is 616 KiB.
+KTable<Socket, kMaxSockets> g_socks;
 // Slots ever used: scans (the idle poll, bind lookups) stop here, so a VM
 // that never opened a socket never touches the pool's 616 KiB. Scanning all
 // of it on each idle made every sleeping VM's host memory grow by that much
@@ -28,17 +31,18 @@ Socket g_socks[kMaxSockets];
 int g_socks_used;
 }  // namespace
 
-Socket* sock_pool(int* n) {
-    *n = g_socks_used;
-    return g_socks;
-}
+int sock_slots() { return g_socks_used; }
+Socket* sock_slot(int i) { return g_socks.peek(i); }
 
 Socket* sock_of(OpenFile* f) { return f->sock; }
 bool sock_nonblocking(const OpenFile* f) { return f->flags & O_NONBLOCK; }
 
 Socket* sock_alloc(int family, int type) {
     for (int i = 0; i < kMaxSockets; ++i) {
-        Socket& s = g_socks[i];
+        Socket* slot = g_socks.get(i);
+        if (!slot)
+            return nullptr;
+        Socket& s = *slot;
         if (s.used)
             continue;
         if (i >= g_socks_used)

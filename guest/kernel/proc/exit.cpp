@@ -16,6 +16,7 @@
 #include "kernel/proc/task_list.hpp"
 #include "kernel/proc/wait.hpp"
 #include "kernel/time/timers.hpp"
+#include "kernel/tty/ctty.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -64,6 +65,8 @@ int vm_status_of(int wait_status) {
         mm_load_root(p->parent->mm->root);
     }
     cputime_exit(p);  // before the task goes: wait4 and the parent's times need it
+    if (p->pid == p->sid)
+        ctty_session_end(p->sid);  // its terminal's foreground group gets SIGHUP
     process_release_resources(p);
     reparent_children(p);
     p->wait_status = wait_status;

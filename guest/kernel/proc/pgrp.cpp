@@ -23,16 +23,16 @@ Process* target(int32_t pid) {
     return pid > 0 ? process_find(static_cast<uint32_t>(pid)) : nullptr;
 }
 
+uint32_t g_foreground;  // 0: the first process's group
+
+}  // namespace
+
 bool group_in_session(uint32_t pgid, uint32_t sid) {
     for (Process* p = process_next(nullptr); p; p = process_next(p))
         if (p->pgid == pgid && p->sid == sid && p->state == ProcState::Alive)
             return true;
     return false;
 }
-
-uint32_t g_foreground;  // 0: the first process's group
-
-}  // namespace
 
 uint32_t tty_foreground_pgrp() {
     if (g_foreground)
@@ -79,14 +79,6 @@ bool pgrp_orphaned(uint32_t pgid) {
 
 namespace {
 
-// The console is the controlling terminal of the first process's session
-// only: a process that left it (setsid) has none on Linux, and no
-// job-control checks apply to it.
-bool in_tty_session(const Process* p) {
-    const Process* first = process_first();
-    return first && p->sid == first->sid;
-}
-
 // Linux's is_ignored(): blocked by the calling thread or SIG_IGN.
 bool blocked_or_ignored(const Task* t, int sig) {
     return (t->sigmask & sig_bit(sig)) ||
@@ -95,11 +87,18 @@ bool blocked_or_ignored(const Task* t, int sig) {
 
 }  // namespace
 
+// The console is the controlling terminal of the first process's session
+// only: a process that left it (setsid) has none on Linux, and no
+// job-control checks apply to it.
 long tty_job_check(int sig) {
+    const Process* first = process_first();
+    return first ? tty_job_check_for(first->sid, tty_foreground_pgrp(), sig) : 0;
+}
+
+long tty_job_check_for(uint32_t sid, uint32_t fg, int sig) {
     Task* t = current();
     Process* me = t->process;
-    const uint32_t fg = tty_foreground_pgrp();
-    if (!in_tty_session(me) || !fg || me->pgid == fg)
+    if (me->sid != sid || !fg || me->pgid == fg)
         return 0;
     if (blocked_or_ignored(t, sig))
         return sig == SIGTTIN ? -err::kIo : 0;  // a write or a setting goes ahead; a read cannot

@@ -34,5 +34,10 @@ bool pgrp_orphaned(uint32_t pgid);
 // blocks or ignores sig, 0 (go ahead) for SIGTTOU and -EIO for SIGTTIN;
 // an orphaned group gets -EIO (nobody would continue it). 0 otherwise.
 long tty_job_check(int sig);
+// The same check for any terminal: the controlling terminal of session
+// `sid` with foreground group `fg` (tty/ctty.cpp's ptys).
+long tty_job_check_for(uint32_t sid, uint32_t fg, int sig);
+// Has session sid a live process in group pgid (tcsetpgrp's rule)?
+bool group_in_session(uint32_t pgid, uint32_t sid);
 
 }  // namespace lightvm::guest

@@ -27,7 +27,7 @@ bool (*g_idle_poller)(uint64_t, bool);
 
 // Kernel threads: tasks from a small pool, stacks from mm/kstack (each
 // with its guard page).
-constexpr int kMaxKthreads = 3;
+constexpr int kMaxKthreads = 3 + 16;  // + one per host exec with a terminal (exec/exec_tty.cpp; the monitor's kMaxExecClients)
 Task g_kthreads[kMaxKthreads];
 uint32_t g_next_tid = 1u << 22;  // kernel threads' tids, far above the program's
 

@@ -176,7 +176,12 @@ long send(Process* p, Task* t, int sig, const KSigInfo* info) {
         return -err::kInval;
     irq::MaskGuard masked;  // timer interrupts send too
     prepare(*p, t, sig);
-    const bool blocked = t ? (t->sigmask & sig_bit(sig)) : false;
+    // A blocked signal is kept even when ignored (a signalfd or sigwait may
+    // take it); for the process, the main thread's mask decides, as
+    // Linux's sig_ignored looks at the target task (script(1) blocks
+    // SIGCHLD, default-ignored, and reads it from a signalfd).
+    const Task* target = t ? t : p->task;
+    const bool blocked = target && (target->sigmask & sig_bit(sig));
     if (!blocked && ignored(*p, sig))
         return 0;
     KSigInfo i = info ? *info : kernel_info(sig);
