@@ -3,6 +3,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/tty/pty_pool.hpp"
 #include "kernel/uapi.hpp"
+#include "lib/format.hpp"
 
 namespace lightvm::guest {
 
@@ -39,17 +40,9 @@ bool devpts_entry(uint32_t index, DirEntry* out) {
     Pty* p = pty_nth(index);
     if (!p)
         return false;
-    size_t n = 0;
-    char tmp[12];
-    uint32_t v = p->index;
-    do {
-        tmp[n++] = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; ++i)
-        g_name[i] = tmp[n - 1 - i];
-    g_name[n] = 0;
-    *out = {g_name, n, p->index + 3, DT_CHR};
+    TextBuffer name(g_name, sizeof g_name);
+    name.udec(p->index);
+    *out = {g_name, name.size(), p->index + 3, DT_CHR};
     return true;
 }
 
