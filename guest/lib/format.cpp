@@ -132,4 +132,17 @@ TextBuffer& TextBuffer::quoted(const uint8_t* p, size_t n, size_t max_shown) {
     return *this;
 }
 
+bool parse_canonical_u32(const char* s, size_t n, size_t max_digits, uint32_t* out) {
+    if (n == 0 || n > max_digits || n > 9 || (n > 1 && s[0] == '0'))
+        return false;
+    uint32_t v = 0;
+    for (size_t i = 0; i < n; ++i) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + static_cast<uint32_t>(s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
 }  // namespace lightvm::guest

@@ -42,4 +42,9 @@ private:
     bool truncated_ = false;
 };
 
+// The reverse for names the kernel makes up: s[0, n) as a decimal number
+// without sign or leading zeros (as Linux names /proc/PID and /dev/pts/N:
+// "01" names nothing), at most max_digits (<= 9) long.
+bool parse_canonical_u32(const char* s, size_t n, size_t max_digits, uint32_t* out);
+
 }  // namespace lightvm::guest

@@ -18,23 +18,15 @@
 #include "kernel/tty/pty.hpp"
 #include "kernel/tty/pty_pool.hpp"
 #include "kernel/uapi.hpp"
+#include "lib/format.hpp"
 
 namespace lightvm::guest {
 
 namespace {
 
-// "N" without a sign or leading zeros (Linux: /proc/01 does not exist).
+// "N" without a sign or leading zeros (Linux: /proc/01 does not exist); not 0.
 bool parse_pid(const char* s, size_t n, uint32_t* out) {
-    if (n == 0 || n > 9 || (s[0] == '0' && n > 1))
-        return false;
-    uint32_t v = 0;
-    for (size_t i = 0; i < n; ++i) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + static_cast<uint32_t>(s[i] - '0');
-    }
-    *out = v;
-    return v != 0;
+    return parse_canonical_u32(s, n, 9, out) && *out != 0;
 }
 
 size_t put_udec(char* buf, uint64_t v) {
