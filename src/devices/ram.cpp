@@ -133,9 +133,8 @@ Result<void> RamDevice::release(uint64_t arg_gpa) {
     hc.result = 0;
     if (!aligned || !inside) {
         hc.result = -EINVAL;
-    } else if (::fallocate(m_mem.fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(hc.start),
-                           static_cast<off_t>(hc.end - hc.start)) < 0) {
-        hc.result = -errno;  // the memory stays, as it was: nothing lost
+    } else if (int r = m_mem.discard(hc.start, hc.end - hc.start); r < 0) {
+        hc.result = r;  // the memory stays, as it was: nothing lost
     } else {
         m_released += hc.end - hc.start;
         m_mem.note_host_write(hc.start, hc.end - hc.start);  // now zero: a migration resends it

@@ -1,11 +1,13 @@
 #include "memory/guest_memory.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cinttypes>
+#include <cerrno>
 #include <csignal>
 #include <mutex>
 #include <cstdio>
@@ -85,14 +87,43 @@ Result<GuestMemory> GuestMemory::create(uint64_t size) {
         return sys_error("memfd_create");
     if (::ftruncate(mem.m_fd.get(), static_cast<off_t>(size)) < 0)
         return sys_error("ftruncate guest memory");
-    // NORESERVE: RAM is sparse; only pages the guest touches cost anything.
-    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, mem.m_fd.get(), 0);
-    if (p == MAP_FAILED)
+    // At a 2 MiB-aligned host address: a guest 2 MiB page can then be one
+    // huge host page, and KVM maps it with one large entry only when guest
+    // and host addresses agree modulo 2 MiB.
+    constexpr uint64_t kAlign = 2ull << 20;
+    void* room = ::mmap(nullptr, size + kAlign, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (room == MAP_FAILED)
         return sys_error("mmap guest memory");
+    auto* aligned = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(room) + kAlign - 1) & ~(kAlign - 1));
+    // NORESERVE: RAM is sparse; only pages the guest touches cost anything.
+    void* p = ::mmap(aligned, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED, mem.m_fd.get(), 0);
+    if (p == MAP_FAILED) {
+        ::munmap(room, size + kAlign);
+        return sys_error("mmap guest memory");
+    }
+    auto* r = static_cast<uint8_t*>(room);
+    if (aligned > r)
+        ::munmap(r, static_cast<size_t>(aligned - r));
+    if (r + size + kAlign > aligned + size)
+        ::munmap(aligned + size, static_cast<size_t>(r + size + kAlign - (aligned + size)));
     mem.m_base = static_cast<uint8_t*>(p);
     mem.m_size = size;
     mem.m_owned = true;
     mem.m_guard = guard_register(mem.m_base, size);
+    mem.m_anon_from = size;
+    if (size > kAnonFrom) {
+        // Above kAnonFrom, private anonymous memory: the host can back it
+        // with 2 MiB pages (advise_huge), which memfd (shmem) memory cannot
+        // get with Debian's default shmem_enabled=never. Not inherited by
+        // the children the monitor forks (pasta).
+        uint8_t* anon = mem.m_base + kAnonFrom;
+        const uint64_t len = size - kAnonFrom;
+        if (::mmap(anon, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
+                   0) == MAP_FAILED)
+            return sys_error("mmap guest memory");
+        (void)::madvise(anon, len, MADV_DONTFORK);
+        mem.m_anon_from = kAnonFrom;
+    }
     return mem;
 }
 
@@ -109,6 +140,7 @@ GuestMemory::GuestMemory(GuestMemory&& o) noexcept
       m_size(std::exchange(o.m_size, 0)),
       m_owned(std::exchange(o.m_owned, false)),
       m_guard(std::exchange(o.m_guard, -1)),
+      m_anon_from(std::exchange(o.m_anon_from, ~0ull)),
       m_file_ranges(std::move(o.m_file_ranges)),
       m_from_snapshot(std::exchange(o.m_from_snapshot, false)),
       m_host_dirty(std::move(o.m_host_dirty)),
@@ -120,6 +152,7 @@ GuestMemory& GuestMemory::operator=(GuestMemory&& o) noexcept {
             ::munmap(m_base, m_size);
         guard_unregister(m_guard);
         m_guard = std::exchange(o.m_guard, -1);
+        m_anon_from = std::exchange(o.m_anon_from, ~0ull);
         m_fd = std::move(o.m_fd);
         m_base = std::exchange(o.m_base, nullptr);
         m_size = std::exchange(o.m_size, 0);
@@ -199,6 +232,33 @@ bool GuestMemory::map_file(uint64_t gpa, uint64_t len, int fd, uint64_t file_off
     return true;
 }
 
+void GuestMemory::advise_huge(uint64_t gpa, uint64_t len) {
+    constexpr uint64_t kHuge = 2ull << 20;
+    if (!m_base || !contains(gpa, len) || m_from_snapshot)
+        return;
+    uint64_t a = std::max(gpa, m_anon_from), b = gpa + len;
+    a = (a + kHuge - 1) & ~(kHuge - 1);
+    b &= ~(kHuge - 1);
+    if (a < b)  // best effort: without THP the pages stay 4 KiB
+        (void)::madvise(m_base + a, b - a, MADV_HUGEPAGE);
+}
+
+int GuestMemory::discard(uint64_t gpa, uint64_t len) {
+    if (!m_base || !contains(gpa, len) || ((gpa | len) & 4095))
+        return -EINVAL;
+    const uint64_t end = gpa + len;
+    if (gpa < m_anon_from && m_fd.valid() &&
+        ::fallocate(m_fd.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(gpa),
+                    static_cast<off_t>(std::min(end, m_anon_from) - gpa)) < 0)
+        return -errno;
+    if (end > m_anon_from) {
+        const uint64_t a = std::max(gpa, m_anon_from);
+        if (::madvise(m_base + a, end - a, MADV_DONTNEED) < 0)
+            return -errno;
+    }
+    return 0;
+}
+
 void GuestMemory::prefault(uint64_t gpa, uint64_t len, bool write) {
     if (m_base && contains(gpa, len) && ((gpa | len) & 4095) == 0)  // EINVAL before Linux 5.14: nothing lost
         (void)::madvise(m_base + gpa, len, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
@@ -206,7 +266,7 @@ void GuestMemory::prefault(uint64_t gpa, uint64_t len, bool write) {
 
 Result<std::vector<GuestMemory::Range>> GuestMemory::data_ranges() const {
     std::vector<Range> ranges = m_file_ranges;
-    const off_t size = static_cast<off_t>(m_size);
+    const off_t size = static_cast<off_t>(std::min(m_size, m_anon_from));
     for (off_t pos = 0; m_fd.valid() && pos < size;) {
         off_t data = ::lseek(m_fd.get(), pos, SEEK_DATA);
         if (data < 0) {
@@ -220,6 +280,10 @@ Result<std::vector<GuestMemory::Range>> GuestMemory::data_ranges() const {
         hole = std::min(hole, size);
         ranges.push_back({uint64_t(data) & ~4095ull, ((uint64_t(hole) + 4095) & ~4095ull) - (uint64_t(data) & ~4095ull)});
         pos = hole;
+    }
+    if (m_anon_from < m_size) {  // anonymous RAM has no holes to seek: what is resident
+        auto anon = TRY(resident_ranges(m_anon_from));
+        ranges.insert(ranges.end(), anon.begin(), anon.end());
     }
     return merge(std::move(ranges));
 }
@@ -261,16 +325,16 @@ uint64_t GuestMemory::resident_bytes() const {
     return n * static_cast<uint64_t>(page);
 }
 
-Result<std::vector<GuestMemory::Range>> GuestMemory::resident_ranges() const {
+Result<std::vector<GuestMemory::Range>> GuestMemory::resident_ranges(uint64_t from) const {
     std::vector<Range> ranges;
-    if (!m_base)
+    if (!m_base || from >= m_size)
         return ranges;
-    const uint64_t pages = (m_size + 4095) / 4096;
-    std::vector<unsigned char> vec(pages);
-    if (::mincore(m_base, m_size, vec.data()) < 0)
+    const uint64_t pages = (m_size + 4095) / 4096, first = from / 4096;
+    std::vector<unsigned char> vec(pages - first);
+    if (::mincore(m_base + first * 4096, m_size - first * 4096, vec.data()) < 0)
         return sys_error("mincore guest memory");
-    for (uint64_t i = 0; i < pages; ++i) {
-        if (!(vec[i] & 1))
+    for (uint64_t i = first; i < pages; ++i) {
+        if (!(vec[i - first] & 1))
             continue;
         if (!ranges.empty() && ranges.back().gpa + ranges.back().len == i * 4096)
             ranges.back().len += 4096;

@@ -1,5 +1,5 @@
-// Guest RAM: one memfd mapped shared into the monitor, so it can later be
-// snapshotted, shared and mapped copy-on-write. All monitor access to guest
+// Guest RAM: a memfd mapped shared into the monitor (and, above
+// kAnonFrom, anonymous memory the host can back with 2 MiB pages). All monitor access to guest
 // memory goes through the checked accessors here: the guest is hostile, and
 // every address and length it hands us is validated with overflow-safe math.
 #pragma once
@@ -68,9 +68,22 @@ public:
     // range outside guest RAM or an older kernel changes nothing.
     void prefault(uint64_t gpa, uint64_t len, bool write = true);
 
+    // RAM from kAnonFrom up is private anonymous memory, not the memfd's
+    // (smaller RAM is all memfd): the host may back it with 2 MiB pages.
+    // advise_huge asks for them over [gpa, gpa+len) (MADV_HUGEPAGE, whole
+    // 2 MiB inside only): the guest's frame pool, where its 2 MiB entries
+    // go, not the few pages an idle VM touches. Best effort.
+    static constexpr uint64_t kAnonFrom = 32ull << 20;
+    void advise_huge(uint64_t gpa, uint64_t len);
+    // Gives [gpa, gpa+len) back to the host: reads see zeros again (a hole
+    // punched in the memfd, MADV_DONTNEED above kAnonFrom). Page-aligned.
+    // 0 or -errno; on error the memory stays as it was.
+    int discard(uint64_t gpa, uint64_t len);
+
     // Snapshots. The ranges that may hold data, page-aligned, sorted and
     // merged: the memfd's data extents (SEEK_DATA: pages never touched are
-    // holes) and the ranges map_file put there.
+    // holes), the resident pages of the anonymous part and the ranges
+    // map_file put there.
     struct Range {
         uint64_t gpa, len;
     };
@@ -88,7 +101,7 @@ public:
     uint64_t resident_bytes() const;
     // Ranges of guest RAM with a page resident on the host (mincore): for a
     // snapshot's mapping, every page the guest touched since the restore.
-    Result<std::vector<Range>> resident_ranges() const;
+    Result<std::vector<Range>> resident_ranges(uint64_t from = 0) const;
 
     // Guest RAM mapped from a file (the app's pages) loses its backing when
     // that file shrinks: touching such a page raises SIGBUS. The monitor
@@ -115,6 +128,7 @@ private:
     uint64_t m_size = 0;
     bool m_owned = false;
     int m_guard = -1;  // SIGBUS guard slot, or -1
+    uint64_t m_anon_from = ~0ull;  // [m_anon_from, m_size) is anonymous, not the memfd's
     std::vector<Range> m_file_ranges;  // map_file()
     bool m_from_snapshot = false;
     std::unique_ptr<std::atomic<uint64_t>[]> m_host_dirty;  // track_host_writes(): made on first use

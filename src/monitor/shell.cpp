@@ -221,6 +221,8 @@ Result<void> Vm::load(Workload work) {
         w.host.ram_low_end = s.ram->low_end();
         w.host.ram_high_start = s.ram->high_start();
         TRY(build_app_image(s.image, s.mem, w.config, w.file.bytes(), w.file.fd(), w.app, s.clock, w.host));
+        // The frame pool below the file: where the guest's 2 MiB entries go.
+        s.mem.advise_huge(0, app_image_gpa(s.mem.size(), w.file.bytes().size(), w.config));
     }
 
     const VmConfig& cfg = w.config;

@@ -19,6 +19,8 @@ void defer_free(AddressSpace& as, uint64_t frame) {
     if (as.ndeferred == AddressSpace::kDeferred)
         as_flush(as);
 }
+// The 512 frames of a 2 MiB entry: one slot, marked by bit 0.
+void defer_free_huge(AddressSpace& as, uint64_t block) { defer_free(as, block | 1); }
 
 // A frame other mappings may see: the boot image's, or one with several
 // references. A private writable mapping must copy it before writing.
@@ -45,6 +47,27 @@ bool install(AddressSpace& as, const Vma& v, uint64_t va, uint64_t frame) {
     }
     *e = entry_for(v, frame);
     as.resident++;
+    return true;
+}
+
+// May a 2 MiB entry map pages of v? Private anonymous memory only (the
+// heap included), not the main stack, and not after MADV_NOHUGEPAGE.
+bool huge_ok(const Vma& v) {
+    return !v.file && !(v.flags & (kVmShared | kVmImage | kVmGrowsDown | kVmNoHuge)) && pte_flags(v.prot);
+}
+
+// One zeroed 2 MiB block mapped by one entry at va (2 MiB-aligned, inside
+// v). False when the slot already has a table or an entry, or no block is
+// free: the caller maps 4 KiB pages instead.
+bool install_huge(AddressSpace& as, const Vma& v, uint64_t va) {
+    uint64_t* pde = pt_pde(as.root, va, true);
+    if (!pde || *pde)
+        return false;
+    uint64_t block = frame_alloc_split(kMaxOrder);
+    if (!block)
+        return false;
+    *pde = entry_for(v, block) | pte::kHuge;
+    as.resident += kHugePage / kPage;
     return true;
 }
 
@@ -86,6 +109,11 @@ long populate_file_frames(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b
 long populate_copies(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b, bool fill) {
     uint64_t va = a;
     while (va < b) {
+        if (!v.file && (va & (kHugePage - 1)) == 0 && b - va >= kHugePage && huge_ok(v) &&
+            install_huge(as, v, va)) {
+            va += kHugePage;
+            continue;
+        }
         unsigned order = frame_order_for((b - va) / kPage);
         uint64_t block = 0;
         while (!(block = frame_alloc_split(order)) && order > 0)
@@ -147,8 +175,16 @@ long populate_fresh(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b) {
     return populate_copies(as, v, a, b, true);
 }
 
-// Clears the entries of [a, b), deferring their frames.
+// Clears the entries of [a, b), deferring their frames. 2 MiB entries
+// across a or b must have been split (as_split_huge).
 void clear_range(AddressSpace& as, uint64_t a, uint64_t b) {
+    pt_for_each_huge(as.root, a, b, [&](uint64_t va, uint64_t& e) {
+        uint64_t block = e & pte::kAddr;
+        as_mark_stale(as, va);  // invlpg of any address drops the whole 2 MiB
+        e = 0;
+        as.resident -= kHugePage / kPage;
+        defer_free_huge(as, block);
+    });
     pt_for_each(as.root, a, b, [&](uint64_t va, uint64_t& e) {
         uint64_t frame = e & pte::kAddr;
         if (e & pte::kPresent)
@@ -162,6 +198,13 @@ void clear_range(AddressSpace& as, uint64_t a, uint64_t b) {
 // New entry bits for the pages of v (prot already changed) in [a, b).
 // Shared frames in a now-writable private mapping become copy-on-write.
 void reprotect(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b) {
+    pt_for_each_huge(as.root, a, b, [&](uint64_t va, uint64_t& e) {
+        // Never PROT_NONE here (as_protect splits first), never shared.
+        uint64_t next = entry_for(v, e & pte::kAddr) | pte::kHuge;
+        if ((e & ~next & pte::kWrite) || (~e & next & pte::kNoExec))
+            as_mark_stale(as, va);
+        e = next;
+    });
     pt_for_each(as.root, a, b, [&](uint64_t va, uint64_t& e) {
         uint64_t next = entry_for(v, e & pte::kAddr);
         bool taken = (e & ~next & (pte::kPresent | pte::kWrite)) || (~e & next & pte::kNoExec);
@@ -214,7 +257,7 @@ long as_unmap(AddressSpace& as, uint64_t a, uint64_t b) {
     if (!vma_overlaps(as, a, b))
         return 0;
     as_writeback(as, a, b);  // what a shared file mapping held reaches the file
-    if (!vma_split_at(as, a) || !vma_split_at(as, b))
+    if (as_split_huge(as, a, b, false) < 0 || !vma_split_at(as, a) || !vma_split_at(as, b))
         return -err::kNoMem;
     uint32_t first = vma_index_after(as, a), last = first;
     while (last < as.nvma && as.vmas[last].start < b) {
@@ -233,7 +276,8 @@ long as_unmap(AddressSpace& as, uint64_t a, uint64_t b) {
 long as_protect(AddressSpace& as, uint64_t a, uint64_t b, int prot) {
     if (!vma_covers(as, a, b))
         return -err::kNoMem;
-    if (!vma_split_at(as, a) || !vma_split_at(as, b))
+    // PROT_NONE pages keep their frames in 4 KiB entries (pte::kProtNone).
+    if (as_split_huge(as, a, b, !pte_flags(prot)) < 0 || !vma_split_at(as, a) || !vma_split_at(as, b))
         return -err::kNoMem;
     long r = 0;
     for (uint32_t i = vma_index_after(as, a); r == 0 && i < as.nvma && as.vmas[i].start < b; ++i) {
@@ -249,6 +293,8 @@ long as_protect(AddressSpace& as, uint64_t a, uint64_t b, int prot) {
 }
 
 long as_discard(AddressSpace& as, uint64_t a, uint64_t b) {
+    if (as_split_huge(as, a, b, false) < 0)
+        return -err::kNoMem;
     for (uint32_t i = vma_index_after(as, a); i < as.nvma && as.vmas[i].start < b; ++i) {
         const Vma& v = as.vmas[i];
         if (v.flags & kVmShared)
@@ -308,9 +354,34 @@ void as_flush(AddressSpace& as) {
         as.tlb_stale = false;
         as.nstale = 0;
     }
-    for (uint32_t i = 0; i < as.ndeferred; ++i)
-        frame_unref(as.deferred[i]);
+    for (uint32_t i = 0; i < as.ndeferred; ++i) {
+        uint64_t d = as.deferred[i];
+        if (d & 1) {
+            for (uint64_t k = 0; k < kHugePage; k += kPage)
+                frame_unref((d & ~uint64_t{1}) + k);
+        } else {
+            frame_unref(d);
+        }
+    }
     as.ndeferred = 0;
+}
+
+long as_split_huge(AddressSpace& as, uint64_t a, uint64_t b, bool all) {
+    bool ok = true;
+    if (all) {
+        pt_for_each_huge(as.root, a & ~(kHugePage - 1), (b + kHugePage - 1) & ~(kHugePage - 1),
+                         [&](uint64_t, uint64_t& e) { ok = ok && pt_split_huge(&e); });
+        return ok ? 0 : -err::kNoMem;
+    }
+    const uint64_t edges[2] = {a, b};
+    for (uint64_t edge : edges) {
+        if (!(edge & (kHugePage - 1)))
+            continue;
+        uint64_t* pde = pt_pde(as.root, edge, false);
+        if (pde && (*pde & pte::kPresent) && (*pde & pte::kHuge) && edge >= kUserMin && !pt_split_huge(pde))
+            return -err::kNoMem;
+    }
+    return 0;
 }
 
 bool as_translate(const AddressSpace& as, uint64_t va, uint64_t* gpa, uint64_t* entry) {

@@ -24,6 +24,7 @@ enum VmFlag : uint32_t {
     kVmHeap = 4,       // the brk area
     kVmImage = 8,      // frames of the boot executable's file (BootInfo.image_gpa + offset)
     kVmNoReserve = 16,
+    kVmNoHuge = 32,    // MADV_NOHUGEPAGE: 4 KiB entries only
 };
 
 struct Vma {
@@ -132,6 +133,12 @@ uint64_t as_find_gap(const AddressSpace& as, uint64_t len);
 void as_mark_stale(AddressSpace& as, uint64_t va);
 // Flushes the TLB if needed and frees the frames waiting for it.
 void as_flush(AddressSpace& as);
+
+// 2 MiB entries (large private anonymous memory, docs/design.md "2 MiB
+// pages") become tables of 4 KiB entries where something must change in
+// part of them: those across a or b, or every one in [a, b) with `all`
+// (fork, mremap, PROT_NONE). 0, or -ENOMEM with nothing half done.
+long as_split_huge(AddressSpace& as, uint64_t a, uint64_t b, bool all);
 
 // The gpa behind a user address, with its entry; false if not mapped.
 bool as_translate(const AddressSpace& as, uint64_t va, uint64_t* gpa, uint64_t* entry = nullptr);

@@ -116,6 +116,10 @@ AddressSpace* as_fork(AddressSpace& src, uint64_t eager_pages) {
     dst->start_stack = src.start_stack;
     dst->image_gpa = src.image_gpa;
     bool ok = vma_copy_all(*dst, src);
+    // 2 MiB entries are copied as 4 KiB ones (copy or copy-on-write per
+    // page): the parent's become tables first.
+    for (uint32_t i = 0; ok && i < src.nvma; ++i)
+        ok = as_split_huge(src, src.vmas[i].start, src.vmas[i].end, true) == 0;
     uint64_t budget = eager_pages;
     for (uint32_t i = 0; ok && i < src.nvma; ++i) {
         const Vma v = src.vmas[i];
@@ -143,6 +147,11 @@ void as_put(AddressSpace* as) {
     if (!as || --as->users > 0)
         return;
     mm_forget_root(as->root);  // another CPU still on these tables leaves them first
+    pt_for_each_huge(as->root, kUserMin, kUserMax, [](uint64_t, uint64_t& e) {
+        for (uint64_t k = 0; k < kHugePage; k += kPage)
+            frame_unref((e & pte::kAddr) + k);
+        e = 0;
+    });
     pt_for_each(as->root, kUserMin, kUserMax, [](uint64_t, uint64_t& e) {
         frame_unref(e & pte::kAddr);
         e = 0;

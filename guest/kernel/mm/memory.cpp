@@ -80,6 +80,17 @@ void move_entries(uint64_t old_addr, uint64_t len, uint64_t new_addr) {
     });
 }
 
+// MADV_NOHUGEPAGE: later faults map 4 KiB pages (2 MiB entries made
+// before stay, as Linux's huge pages do); MADV_HUGEPAGE undoes it.
+long set_huge_advice(uint64_t a, uint64_t b, bool no_huge) {
+    AddressSpace& as = mm();
+    if (!vma_split_at(as, a) || !vma_split_at(as, b))
+        return -err::kNoMem;
+    for (uint32_t i = vma_index_after(as, a); i < as.nvma && as.vmas[i].start < b; ++i)
+        as.vmas[i].flags = no_huge ? (as.vmas[i].flags | kVmNoHuge) : (as.vmas[i].flags & ~uint32_t{kVmNoHuge});
+    return 0;
+}
+
 }  // namespace
 
 void memory_init() {
@@ -243,6 +254,10 @@ long mem_mremap(uint64_t old_addr, uint64_t old_len, uint64_t new_len, int flags
     if (!vma_insert(as, moved))
         return -err::kNoMem;
     uint64_t keep = old_len < new_len ? old_len : new_len;
+    if (as_split_huge(as, old_addr, old_addr + keep, true) < 0) {
+        as_unmap(as, new_addr, new_addr + new_len);  // the new VMA only: nothing moved yet
+        return -err::kNoMem;
+    }
     move_entries(old_addr, keep, new_addr);
     as_unmap(as, old_addr, old_addr + old_len);
     Vma tail{new_addr + old_len, new_addr + new_len, moved.prot, moved.flags, moved.file, 0};
@@ -263,6 +278,8 @@ long mem_madvise(uint64_t addr, uint64_t len, int advice) {
         return -err::kNoMem;
     if (advice == MADV_DONTNEED || advice == MADV_FREE)
         return as_discard(mm(), addr, addr + len);  // the next read sees zeros (or the file) again
+    if (advice == MADV_HUGEPAGE || advice == MADV_NOHUGEPAGE)
+        return set_huge_advice(addr, addr + len, advice == MADV_NOHUGEPAGE);
     return 0;  // advice only
 }
 

@@ -88,6 +88,35 @@ uint64_t* pt_entry(uint64_t root, uint64_t va, bool alloc, bool* huge) {
     return &t[index(va, 1)];
 }
 
+uint64_t* pt_pde(uint64_t root, uint64_t va, bool alloc) {
+    uint64_t* t = table(root);
+    for (int level = 4; level > 2; --level) {
+        uint64_t& e = t[index(va, level)];
+        if (!(e & pte::kPresent)) {
+            if (!alloc)
+                return nullptr;
+            uint64_t frame = pt_table_alloc();
+            if (!frame)
+                return nullptr;
+            e = frame | pte::kTable;
+        }
+        t = table(e);
+    }
+    return &t[index(va, 2)];
+}
+
+bool pt_split_huge(uint64_t* pde) {
+    uint64_t frame = pt_table_alloc();
+    if (!frame)
+        return false;
+    uint64_t* t = table(frame);
+    const uint64_t block = *pde & pte::kAddr, bits = pt_small_bits(*pde);
+    for (unsigned i = 0; i < 512; ++i)  // a table the CPU does not use yet: plain stores
+        t[i] = (block + uint64_t(i) * kPage) | bits;
+    *pde = frame | pte::kTable;
+    return true;
+}
+
 uint64_t pt_new_root(uint64_t kernel_root) {
     if (g_nroots)
         return g_roots[--g_nroots];

@@ -34,6 +34,18 @@ uint64_t pte_flags(int prot);
 // is returned as is (*huge set), never walked through.
 uint64_t* pt_entry(uint64_t root, uint64_t va, bool alloc, bool* huge = nullptr);
 
+// The 2 MiB-level (PD) entry for va, creating the tables above it when
+// alloc: where a 2 MiB mapping goes. nullptr when a table is missing (or
+// on OOM).
+uint64_t* pt_pde(uint64_t root, uint64_t va, bool alloc);
+// Replaces a 2 MiB user entry with a table of 512 4 KiB entries for the
+// same frames and rights, so that part of it can change. No flush is
+// needed: every cached translation stays true. False when no frame is
+// left for the table (nothing changed).
+bool pt_split_huge(uint64_t* pde);
+// The 4 KiB entry bits a 2 MiB entry's pages get (bit 7 is PAT there).
+inline uint64_t pt_small_bits(uint64_t pde) { return pde & ~(pte::kAddr | pte::kHuge); }
+
 // A zeroed frame for a page table, from the cache of dead address spaces'
 // tables first (page_table.cpp says why); 0 on OOM.
 uint64_t pt_table_alloc();
@@ -59,6 +71,10 @@ inline bool pte_has_frame(uint64_t e) { return e & (pte::kPresent | pte::kProtNo
 // may be modified in place; the caller owns TLB consequences.
 template <typename F>
 void pt_for_each(uint64_t root, uint64_t a, uint64_t b, F fn);
+// Calls fn(va, pde&) for every 2 MiB entry of user space wholly inside
+// [a, b) (pt_for_each skips them). Same rules.
+template <typename F>
+void pt_for_each_huge(uint64_t root, uint64_t a, uint64_t b, F fn);
 
 }  // namespace lightvm::guest
 

@@ -43,4 +43,29 @@ void pt_for_each(uint64_t root, uint64_t a, uint64_t b, F fn) {
     }
 }
 
+template <typename F>
+void pt_for_each_huge(uint64_t root, uint64_t a, uint64_t b, F fn) {
+    using namespace pt_detail;
+    constexpr uint64_t kSpan = 1ull << 21;
+    uint64_t va = (a + kSpan - 1) & ~(kSpan - 1);
+    while (va < b && b - va >= kSpan) {
+        uint64_t e4 = table(root)[index(va, 4)];
+        uint64_t step = 1ull << 39;
+        if (e4 & pte::kPresent) {
+            uint64_t e3 = table(e4)[index(va, 3)];
+            step = 1ull << 30;
+            if (e3 & pte::kPresent) {
+                uint64_t& e2 = table(e3)[index(va, 2)];
+                step = kSpan;
+                if ((e2 & pte::kPresent) && (e2 & pte::kHuge) && va >= kUserMin)
+                    fn(va, e2);
+            }
+        }
+        uint64_t next = (va & ~(step - 1)) + step;
+        if (next <= va)
+            break;
+        va = next;
+    }
+}
+
 }  // namespace lightvm::guest
