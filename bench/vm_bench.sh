@@ -4,7 +4,8 @@
 # `lightvm run --stats`), memory the guest touched and the host's peak RSS
 # of the process (GNU time: the monitor for lightvm, the program natively).
 #   - mmap / touch every page / munmap, 1,000 x 1 MiB   (tests/guests/memchurn.c)
-#   - one 1 GiB mapping touched page by page, --mem 2G
+#   - one 1 GiB mapping touched page by page, --mem 2G (2 MiB entries in the
+#     guest), and again after MADV_NOHUGEPAGE (4 KiB entries)
 #   - whole process: `python3 -c pass` and `ls -l /usr/bin`, dynamically
 #     linked, with --rootfs /:ro (says so when lightvm cannot run them yet)
 #
@@ -50,6 +51,7 @@ op_row() {
 
 op_row "mmap + touch + munmap, 1 MiB, x1000" 1000 256M churn 1000 1
 op_row "touch 1 GiB sequentially, 262,144 pages (--mem 2G)" 262144 2G touch 1024
+op_row "the same after MADV_NOHUGEPAGE (4 KiB entries in the guest)" 262144 2G touch-small 1024
 
 # proc_row NAME CMD...: the whole process, natively and with --rootfs /:ro.
 proc_row() {

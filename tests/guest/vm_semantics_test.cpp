@@ -63,7 +63,7 @@ const std::vector<std::string> kChecks = {
     "hint_is_honoured_when_free", "mprotect_semantics", "mremap_grow_and_move", "mremap_without_maymove",
     "madvise_dontneed_zeroes", "mincore_reports_mapping", "brk_grows_and_shrinks", "stack_rlimit", "stack_raised_limit",
     "many_mappings", "dev_zero_private", "shared_anonymous", "populate_and_stack_flags", "file_mapping_private",
-    "file_mapping_shared", "file_rewritten_after_mapping", "private_writes_stay_private",
+    "file_mapping_shared", "file_rewritten_after_mapping", "private_writes_stay_private", "huge_regions",
 };
 INSTANTIATE_TEST_SUITE_P(Mem, VmSemantics, ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::ValuesIn(kChecks)),
                          param_name);

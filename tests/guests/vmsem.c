@@ -485,6 +485,101 @@ static int private_writes_stay_private(void) {
     return 1;
 }
 
+/* Large anonymous memory: lightvm maps it with 2 MiB entries and splits
+ * one when part of it changes; each operation must behave as on 4 KiB
+ * pages (and as natively, where THP may or may not be in use). */
+#define MB2 (2UL << 20)
+static void stamp(unsigned char *p, size_t len) {
+    for (size_t off = 0; off < len; off += PG)
+        memcpy(p + off, &off, sizeof off);
+}
+static int stamped(const unsigned char *p, size_t len, size_t base) {
+    for (size_t off = 0; off < len; off += PG) {
+        size_t v;
+        memcpy(&v, p + off, sizeof v);
+        if (v != base + off)
+            return 0;
+    }
+    return 1;
+}
+static unsigned char *aligned_anon(size_t len, int flags) {
+    unsigned char *r = mmap(NULL, len + MB2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+    if (r == MAP_FAILED)
+        return NULL;
+    unsigned char *p = (unsigned char *)(((uintptr_t)r + MB2 - 1) & ~(MB2 - 1));
+    if (p > r)
+        munmap(r, p - r);
+    munmap(p + len, r + len + MB2 - (p + len));
+    return p;
+}
+
+static int huge_regions(void) {
+    const size_t len = 16 * MB2;
+    unsigned char *p = aligned_anon(len, 0), vec[16 * 512];
+    CHECK(p != NULL, "mmap: %s", strerror(errno));
+    stamp(p, len);
+    /* A whole 2 MiB read-only, and one page inside the next. */
+    CHECK(mprotect(p, MB2, PROT_READ) == 0 && mprotect(p + MB2 + 5 * PG, PG, PROT_READ) == 0, "mprotect");
+    CHECK(stamped(p, 2 * MB2, 0), "data after mprotect");
+    /* A page unmapped in the middle of one; mincore sees the hole. */
+    CHECK(munmap(p + 2 * MB2 + 7 * PG, PG) == 0, "munmap: %s", strerror(errno));
+    errno = 0;
+    CHECK(mincore(p + 2 * MB2, MB2, vec) == -1 && errno == ENOMEM, "mincore over the hole: %d", errno);
+    CHECK(mincore(p + 2 * MB2 + 8 * PG, MB2 - 8 * PG, vec) == 0 && (vec[0] & 1), "mincore after the hole");
+    CHECK(stamped(p + 2 * MB2, 7 * PG, 2 * MB2) && stamped(p + 2 * MB2 + 8 * PG, MB2 - 8 * PG, 2 * MB2 + 8 * PG),
+          "data around the hole");
+    /* MADV_DONTNEED of one page, and of a whole 2 MiB. */
+    CHECK(madvise(p + 3 * MB2 + PG, PG, MADV_DONTNEED) == 0 && madvise(p + 4 * MB2, MB2, MADV_DONTNEED) == 0,
+          "madvise: %s", strerror(errno));
+    CHECK(all_bytes(p + 3 * MB2 + PG, PG, 0) && all_bytes(p + 4 * MB2, MB2, 0), "discarded pages not zero");
+    CHECK(stamped(p + 3 * MB2, PG, 3 * MB2) && stamped(p + 3 * MB2 + 2 * PG, MB2 - 2 * PG, 3 * MB2 + 2 * PG),
+          "neighbours of the discarded page");
+    /* PROT_NONE and back keeps the data. */
+    CHECK(mprotect(p + 5 * MB2, MB2, PROT_NONE) == 0 && mprotect(p + 5 * MB2, MB2, PROT_READ | PROT_WRITE) == 0,
+          "PROT_NONE round trip");
+    CHECK(stamped(p + 5 * MB2, MB2, 5 * MB2), "data after PROT_NONE");
+    /* fork: the child sees the data and its writes stay its own. */
+    pid_t pid = fork();
+    CHECK(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        int good = stamped(p + 6 * MB2, 4 * MB2, 6 * MB2);
+        memset(p + 6 * MB2, 0x77, 4 * MB2);
+        _exit(good ? 0 : 3);
+    }
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0, "child saw other data: %d", st);
+    CHECK(stamped(p + 6 * MB2, 4 * MB2, 6 * MB2), "a child's write reached the parent");
+    /* mremap moves 4 MiB elsewhere. */
+    unsigned char *q = mremap(p + 10 * MB2, 4 * MB2, 8 * MB2, MREMAP_MAYMOVE);
+    CHECK(q != MAP_FAILED, "mremap: %s", strerror(errno));
+    CHECK(stamped(q, 4 * MB2, 10 * MB2) && all_bytes(q + 4 * MB2 + 3 * PG, PG, 0), "data after mremap");
+    /* The kernel writing into fresh memory (read from a pipe). */
+    int fds[2];
+    CHECK(pipe(fds) == 0, "pipe");
+    unsigned char msg[4096];
+    memset(msg, 0x42, sizeof msg);
+    CHECK(write(fds[1], msg, sizeof msg) == (ssize_t)sizeof msg, "write");
+    unsigned char *f = aligned_anon(MB2, 0);
+    CHECK(f != NULL, "mmap: %s", strerror(errno));
+    CHECK(read(fds[0], f + 9 * PG, sizeof msg) == (ssize_t)sizeof msg, "read: %s", strerror(errno));
+    CHECK(all_bytes(f + 9 * PG, PG, 0x42) && all_bytes(f, 9 * PG, 0) && all_bytes(f + 10 * PG, MB2 - 10 * PG, 0),
+          "read into fresh memory");
+    munmap(f, MB2);
+    close(fds[0]);
+    close(fds[1]);
+    /* MAP_POPULATE of 8 MiB, and MADV_NOHUGEPAGE memory. */
+    unsigned char *r = aligned_anon(4 * MB2, MAP_POPULATE);
+    CHECK(r != NULL && all_bytes(r, 4 * MB2, 0), "MAP_POPULATE");
+    CHECK(madvise(r, 4 * MB2, MADV_NOHUGEPAGE) == 0, "MADV_NOHUGEPAGE: %s", strerror(errno));
+    stamp(r, 4 * MB2);
+    CHECK(stamped(r, 4 * MB2, 0), "data in populated memory");
+    munmap(r, 4 * MB2);
+    munmap(q, 8 * MB2);
+    munmap(p, 10 * MB2);
+    munmap(p + 14 * MB2, 2 * MB2);
+    return 1;
+}
+
 struct check {
     const char *name;
     int (*fn)(void);
@@ -512,6 +607,7 @@ static const struct check checks[] = {
     {"file_mapping_shared", file_mapping_shared},
     {"file_rewritten_after_mapping", file_rewritten_after_mapping},
     {"private_writes_stay_private", private_writes_stay_private},
+    {"huge_regions", huge_regions},
 };
 
 static int run(const struct check *c) {
