@@ -80,7 +80,7 @@ bool GuestMemory::take_lost_pages() {
     return m_guard >= 0 && g_guard[m_guard].lost.exchange(false);
 }
 
-Result<GuestMemory> GuestMemory::create(uint64_t size) {
+Result<GuestMemory> GuestMemory::create(uint64_t size, uint64_t anon_from) {
     GuestMemory mem;
     mem.m_fd = UniqueFd(::memfd_create("lightvm-guest-ram", MFD_CLOEXEC));
     if (!mem.m_fd.valid())
@@ -111,18 +111,18 @@ Result<GuestMemory> GuestMemory::create(uint64_t size) {
     mem.m_owned = true;
     mem.m_guard = guard_register(mem.m_base, size);
     mem.m_anon_from = size;
-    if (size > kAnonFrom) {
-        // Above kAnonFrom, private anonymous memory: the host can back it
+    if (anon_from < size && (anon_from = (anon_from + kAlign - 1) & ~(kAlign - 1)) < size) {
+        // Above anon_from, private anonymous memory: the host can back it
         // with 2 MiB pages (advise_huge), which memfd (shmem) memory cannot
         // get with Debian's default shmem_enabled=never. Not inherited by
         // the children the monitor forks (pasta).
-        uint8_t* anon = mem.m_base + kAnonFrom;
-        const uint64_t len = size - kAnonFrom;
+        uint8_t* anon = mem.m_base + anon_from;
+        const uint64_t len = size - anon_from;
         if (::mmap(anon, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1,
                    0) == MAP_FAILED)
             return sys_error("mmap guest memory");
         (void)::madvise(anon, len, MADV_DONTFORK);
-        mem.m_anon_from = kAnonFrom;
+        mem.m_anon_from = anon_from;
     }
     return mem;
 }

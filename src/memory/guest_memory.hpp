@@ -1,5 +1,6 @@
-// Guest RAM: a memfd mapped shared into the monitor (and, above
-// kAnonFrom, anonymous memory the host can back with 2 MiB pages). All monitor access to guest
+// Guest RAM: a memfd mapped shared into the monitor (and, above a bound
+// the monitor chooses, anonymous memory the host can back with 2 MiB
+// pages). All monitor access to guest
 // memory goes through the checked accessors here: the guest is hostile, and
 // every address and length it hands us is validated with overflow-safe math.
 #pragma once
@@ -19,7 +20,9 @@ namespace lightvm {
 
 class GuestMemory {
 public:
-    static Result<GuestMemory> create(uint64_t size);
+    // [0, anon_from) is the memfd's, the rest anonymous (advise_huge);
+    // anon_from is rounded up to 2 MiB.
+    static Result<GuestMemory> create(uint64_t size, uint64_t anon_from = ~0ull);
     // Wrap caller-owned storage (unit tests; no memfd).
     static GuestMemory wrap(uint8_t* base, uint64_t size);
 
@@ -68,15 +71,15 @@ public:
     // range outside guest RAM or an older kernel changes nothing.
     void prefault(uint64_t gpa, uint64_t len, bool write = true);
 
-    // RAM from kAnonFrom up is private anonymous memory, not the memfd's
-    // (smaller RAM is all memfd): the host may back it with 2 MiB pages.
-    // advise_huge asks for them over [gpa, gpa+len) (MADV_HUGEPAGE, whole
-    // 2 MiB inside only): the guest's frame pool, where its 2 MiB entries
-    // go, not the few pages an idle VM touches. Best effort.
-    static constexpr uint64_t kAnonFrom = 32ull << 20;
+    // RAM from anon_from (create) up is private anonymous memory, not the
+    // memfd's: the host may back it with 2 MiB pages. advise_huge asks for
+    // them over [gpa, gpa+len) (MADV_HUGEPAGE, whole 2 MiB inside only):
+    // the guest's frame pool past its first pages, where 2 MiB entries and
+    // the kernel's 2 MiB physmap go, not the few pages an idle VM touches.
+    // Best effort.
     void advise_huge(uint64_t gpa, uint64_t len);
     // Gives [gpa, gpa+len) back to the host: reads see zeros again (a hole
-    // punched in the memfd, MADV_DONTNEED above kAnonFrom). Page-aligned.
+    // punched in the memfd, MADV_DONTNEED in the anonymous part). Page-aligned.
     // 0 or -errno; on error the memory stays as it was.
     int discard(uint64_t gpa, uint64_t len);
 

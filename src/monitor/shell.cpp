@@ -167,7 +167,10 @@ Result<Vm> Vm::create(const VmShape& shape, const ShellOptions& options) {
     s.sys = TRY(kvm::System::open());
     s.vm = TRY(s.sys.create_vm());
     s.kvm_vm_ns = monotonic_ns();
-    s.mem = TRY(GuestMemory::create(s.shape.mem_size));
+    // The frame pool's first 2 MiB (or so) stay 4 KiB pages on the host: an
+    // idle VM touches less than that. Beyond, huge pages (docs/design.md,
+    // "2 MiB pages").
+    s.mem = TRY(GuestMemory::create(s.shape.mem_size, frames_base_bound(s.shape.mem_size)));
     // RAM is registered lazily (devices/ram.hpp): the kernel's region and the
     // first frames now, the app's file at the top when it is loaded, the
     // rest on request.

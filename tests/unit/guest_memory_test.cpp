@@ -44,6 +44,41 @@ TEST(GuestMemoryCreate, MemfdBackedAndZeroFilled) {
     EXPECT_EQ(mem.host_base()[0x4321], 0x5a);
 }
 
+// Above anon_from, RAM is anonymous (host huge pages possible): not in the
+// memfd, but found by data_ranges and given back by discard all the same.
+TEST(GuestMemoryCreate, AnonymousAboveTheBoundAlignedAndAccountedFor) {
+    auto m = GuestMemory::create(16 * kMiB, 3 * kMiB);  // rounded up to 4 MiB
+    ASSERT_TRUE(m) << m.error().to_string();
+    GuestMemory& mem = *m;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(mem.host_base()) % (2 * kMiB), 0u);
+    mem.host_base()[4 * kMiB - 1] = 1;  // memfd
+    mem.host_base()[4 * kMiB] = 2;      // anonymous
+    mem.host_base()[9 * kMiB + 5] = 3;
+    uint8_t b = 0;
+    ASSERT_EQ(::pread(mem.fd(), &b, 1, 4 * kMiB - 1), 1);
+    EXPECT_EQ(b, 1);
+    ASSERT_EQ(::pread(mem.fd(), &b, 1, 4 * kMiB), 1);
+    EXPECT_EQ(b, 0);
+    auto r = mem.data_ranges();
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->size(), 2u);
+    EXPECT_EQ((*r)[0].gpa, 4 * kMiB - 4096);
+    EXPECT_EQ((*r)[0].len, 8192u);  // the memfd's page and the anonymous one, joined
+    EXPECT_EQ((*r)[1].gpa, 9 * kMiB);
+    mem.advise_huge(0, 16 * kMiB);  // best effort: changes no byte
+    EXPECT_EQ(mem.host_base()[9 * kMiB + 5], 3);
+    EXPECT_EQ(mem.discard(4 * kMiB - 4096, 8192), 0);
+    EXPECT_EQ(mem.discard(9 * kMiB, 4096), 0);
+    auto after = mem.data_ranges();  // before reading: a read maps a zero page again
+    ASSERT_TRUE(after);
+    EXPECT_TRUE(after->empty());
+    EXPECT_EQ(mem.host_base()[4 * kMiB - 1], 0);
+    EXPECT_EQ(mem.host_base()[4 * kMiB], 0);
+    EXPECT_EQ(mem.host_base()[9 * kMiB + 5], 0);
+    EXPECT_EQ(mem.discard(4097, 4096), -EINVAL);
+    EXPECT_EQ(mem.discard(15 * kMiB, 2 * kMiB), -EINVAL);
+}
+
 TEST(GuestMemoryCreate, DefaultIsEmpty) {
     GuestMemory mem;
     EXPECT_EQ(mem.size(), 0u);
