@@ -12,14 +12,14 @@ namespace lightvm::guest {
 
 inline bool bkl_owned_by(uint32_t cpu) { return lvm_bkl == cpu + 1; }
 
-// A wait for another vCPU: spin a while (~50 us), then let the host run
+// A wait for another vCPU: spin a while (8,192 pauses, ~190 us here), then let the host run
 // that vCPU's thread (kHcCpu kCpuYield, one exit): on a busy host the
 // holder may not be running at all (smp/cpus.cpp).
 void cpu_spin_yield(uint32_t cpu);
 struct SpinWait {
     uint32_t cpu, n = 0;
     void step() {
-        if (++n < 1024) {
+        if (++n < 8192) {
             __builtin_ia32_pause();
             return;
         }
