@@ -72,6 +72,29 @@ INSTANTIATE_TEST_SUITE_P(Procs, Processes, ::testing::Combine(::testing::ValuesI
 INSTANTIATE_TEST_SUITE_P(Procs, ProcessesTwoCpus,
                          ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::ValuesIn(kChecks)), param_name);
 
+// getrusage and wait4's rusage beyond CPU times (tests/guests/rusage.c):
+// peak RSS, faults, context switches, children's, kept across exec.
+class Rusage : public ::testing::TestWithParam<std::tuple<std::string, uint32_t>> {
+protected:
+    void SetUp() override { REQUIRE_KVM(); }
+};
+TEST_P(Rusage, SameAsNative) {
+    const std::string prog = "rusage." + std::get<0>(GetParam());
+    RunOptions opts;
+    opts.cpus = std::get<1>(GetParam());
+    auto r = run_guest(prog, {}, "", opts);
+    ASSERT_TRUE(r.ok) << r.error;
+    auto native = run_host({guest_path(prog)});
+    EXPECT_EQ(native.status, 0) << native.out;
+    EXPECT_EQ(native.out.find("NO"), std::string::npos) << native.out;
+    EXPECT_EQ(r.out, native.out) << r.report;
+    EXPECT_EQ(r.status, 0) << r.report;
+}
+INSTANTIATE_TEST_SUITE_P(Procs, Rusage, ::testing::Combine(::testing::ValuesIn(kLibcs), ::testing::Values(1u, 2u)),
+                         [](const auto& info) {
+                             return std::get<0>(info.param) + "_" + std::to_string(std::get<1>(info.param)) + "cpu";
+                         });
+
 TEST(ProcessesList, CoversEveryCheck) {
     REQUIRE_KVM();
     auto native = run_host({guest_path("procs.glibc"), "list"});

@@ -19,6 +19,7 @@
 #include "kernel/proc/caps.hpp"
 #include "kernel/proc/exit.hpp"
 #include "kernel/proc/process.hpp"
+#include "kernel/proc/rusage.hpp"
 #include "kernel/proc/sched.hpp"
 #include "kernel/proc/signal.hpp"
 #include "kernel/syscalls/frame.hpp"
@@ -385,6 +386,7 @@ long replace_image(Prepared& pr, const ArgBuffer& args, const char* execfn) {
         as_writeback(*old, kUserMin, kUserMax);  // its MAP_SHARED file pages reach their files
     p->mm = fresh;
     mm_load_root(fresh->root);
+    rusage_note_mm(p, *old);  // ru_maxrss outlives the exec
     as_put(old);
     ProgramSource src{pr.file, pr.head, pr.head_len, pr.size, pr.interp};
     ProgramStart start;

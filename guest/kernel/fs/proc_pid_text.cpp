@@ -11,6 +11,7 @@
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/cputime.hpp"
 #include "kernel/proc/process.hpp"
+#include "kernel/proc/rusage.hpp"
 #include "kernel/proc/caps.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/uapi.hpp"
@@ -132,7 +133,11 @@ size_t format_stat(TextBuffer& t, const Process& p) {
     auto sp = [&t] { t.ch(' '); };
     t.udec(p.pid).str(" (").str(comm_of(p)).str(") ").ch(state_of(p));
     sp(), t.udec(p.ppid), sp(), t.udec(p.pgid), sp(), t.udec(p.sid);
-    t.str(" 0 -1 4194304 0 0 0 0 ");  // tty_nr tpgid flags minflt cminflt majflt cmajflt
+    rusage ru{};
+    rusage_self(&p, &ru);
+    t.str(" 0 -1 4194304 ");  // tty_nr tpgid flags
+    t.udec(static_cast<uint64_t>(ru.ru_minflt)), sp(), t.udec(p.usage.children.minflt);
+    t.str(" 0 0 ");  // majflt cmajflt
     t.udec(user / kTickNs), sp(), t.udec(sys / kTickNs);
     t.ch(' ').udec(p.cpu.children_user_ns / kTickNs).ch(' ').udec(p.cpu.children_sys_ns / kTickNs).ch(' ');
     const int nice = p.attrs.nice;
@@ -183,7 +188,7 @@ size_t format_status(TextBuffer& t, const Process& p) {
         kb_line(t, "VmSize", m.size);
         kb_line(t, "VmLck", 0);
         kb_line(t, "VmPin", 0);
-        kb_line(t, "VmHWM", rss);
+        kb_line(t, "VmHWM", p.mm->hiwater * kPage);
         kb_line(t, "VmRSS", rss);
         kb_line(t, "RssAnon", rss);
         kb_line(t, "RssFile", 0);
@@ -208,7 +213,8 @@ size_t format_status(TextBuffer& t, const Process& p) {
     t.str("\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n");
     t.str("NoNewPrivs:\t").udec(p.attrs.no_new_privs ? 1 : 0).str("\nSeccomp:\t0\nSeccomp_filters:\t0\n");
     t.str("Cpus_allowed:\t1\nCpus_allowed_list:\t0\nMems_allowed:\t1\nMems_allowed_list:\t0\n");
-    t.str("voluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n");
+    t.str("voluntary_ctxt_switches:\t").udec(p.task ? p.task->usage.nvcsw : 0);
+    t.str("\nnonvoluntary_ctxt_switches:\t").udec(p.task ? p.task->usage.nivcsw : 0).ch('\n');
     return t.size();
 }
 

@@ -46,7 +46,8 @@ bool install(AddressSpace& as, const Vma& v, uint64_t va, uint64_t frame) {
         return true;
     }
     *e = entry_for(v, frame);
-    as.resident++;
+    if (++as.resident > as.hiwater)
+        as.hiwater = as.resident;
     return true;
 }
 
@@ -68,6 +69,8 @@ bool install_huge(AddressSpace& as, const Vma& v, uint64_t va) {
         return false;
     *pde = entry_for(v, block) | pte::kHuge;
     as.resident += kHugePage / kPage;
+    if (as.resident > as.hiwater)
+        as.hiwater = as.resident;
     return true;
 }
 

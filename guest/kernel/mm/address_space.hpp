@@ -52,6 +52,7 @@ struct AddressSpace {
     uint64_t start_stack;          // the initial stack pointer (argc), /proc/PID/stat
     uint64_t image_gpa;            // where kVmImage offsets point
     uint64_t resident;             // pages mapped
+    uint64_t hiwater;              // the most pages ever mapped at once (ru_maxrss)
     // Present entries changed since the last flush: up to kStalePages
     // addresses are flushed one by one (invlpg), more with a CR3 reload.
     static constexpr uint32_t kStalePages = 16;

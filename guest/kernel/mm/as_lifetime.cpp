@@ -136,6 +136,7 @@ AddressSpace* as_fork(AddressSpace& src, uint64_t eager_pages) {
         });
     }
     as_flush(src);  // the parent's writable translations are gone now
+    dst->hiwater = dst->resident;
     if (!ok) {
         as_put(dst);
         return nullptr;

@@ -60,6 +60,7 @@ void page_fault(PushedGprs* regs, const CpuArch& cpu) {
     if (user_addr) {
         // From the program, or from kernel code touching user memory that
         // the user-access layer had not prepared: resolve it the same way.
+        current()->usage.minflt++;
         long r = as_fault(*current_process()->mm, addr, err & kErrWrite, err & kErrFetch);
         if (r == 0)
             return;

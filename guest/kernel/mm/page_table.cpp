@@ -65,29 +65,6 @@ uint64_t pte_flags(int prot) {
     return f;
 }
 
-uint64_t* pt_entry(uint64_t root, uint64_t va, bool alloc, bool* huge) {
-    if (huge)
-        *huge = false;
-    uint64_t* t = table(root);
-    for (int level = 4; level > 1; --level) {
-        uint64_t& e = t[index(va, level)];
-        if (!(e & pte::kPresent)) {
-            if (!alloc)
-                return nullptr;
-            uint64_t frame = pt_table_alloc();
-            if (!frame)
-                return nullptr;
-            e = frame | pte::kTable;
-        } else if (level == 2 && (e & pte::kHuge)) {
-            if (huge)
-                *huge = true;
-            return &e;
-        }
-        t = table(e);
-    }
-    return &t[index(va, 1)];
-}
-
 uint64_t* pt_pde(uint64_t root, uint64_t va, bool alloc) {
     uint64_t* t = table(root);
     for (int level = 4; level > 2; --level) {
@@ -103,6 +80,27 @@ uint64_t* pt_pde(uint64_t root, uint64_t va, bool alloc) {
         t = table(e);
     }
     return &t[index(va, 2)];
+}
+
+uint64_t* pt_entry(uint64_t root, uint64_t va, bool alloc, bool* huge) {
+    if (huge)
+        *huge = false;
+    uint64_t* e = pt_pde(root, va, alloc);
+    if (!e)
+        return nullptr;
+    if (!(*e & pte::kPresent)) {
+        if (!alloc)
+            return nullptr;
+        uint64_t frame = pt_table_alloc();
+        if (!frame)
+            return nullptr;
+        *e = frame | pte::kTable;
+    } else if (*e & pte::kHuge) {
+        if (huge)
+            *huge = true;
+        return e;
+    }
+    return &table(*e)[index(va, 1)];
 }
 
 bool pt_split_huge(uint64_t* pde) {

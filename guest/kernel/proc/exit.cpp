@@ -9,6 +9,7 @@
 #include "kernel/mm/memory.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/cputime.hpp"
+#include "kernel/proc/rusage.hpp"
 #include "kernel/proc/futex.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/sched.hpp"
@@ -65,6 +66,7 @@ int vm_status_of(int wait_status) {
         mm_load_root(p->parent->mm->root);
     }
     cputime_exit(p);  // before the task goes: wait4 and the parent's times need it
+    rusage_exit(p);
     if (p->pid == p->sid)
         ctty_session_end(p->sid);  // its terminal's foreground group gets SIGHUP
     process_release_resources(p);
@@ -129,6 +131,7 @@ void kill_other_threads() {
     sched_release_vfork(t);
     if (--p->nthreads == 0)
         process_end(wait_status);
+    rusage_task_exit(t);  // its faults and switches stay the process's
     if (p->task == t)
         p->task = other_thread(p);
     if (p->exec_waiter && p->nthreads == 1)

@@ -6,6 +6,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/cputime.hpp"
+#include "kernel/proc/rusage.hpp"
 #include "kernel/proc/jobctl.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/wait.hpp"
@@ -90,16 +91,18 @@ long wait_child(const Selector& s, const Want& w, bool nohang, Found* out) {
     return res == WaitResult::Interrupted ? -ERESTARTSYS : r;
 }
 
-// The child's times go to the parent (RUSAGE_CHILDREN) and, when asked,
-// into wait4's/waitid's rusage (user and system time; the rest 0).
+// The child's times and counts go to the parent (RUSAGE_CHILDREN) and,
+// when asked, into wait4's/waitid's rusage (proc/rusage.hpp).
 long reap(Process* c, uint64_t ru) {
     uint64_t user, sys;
     cputime_reap(current_process(), c, &user, &sys);
+    rusage r{};
+    rusage_zombie(c, &r);
+    rusage_reap(current_process(), c);
     process_unlink(c);
     process_free(c);
     if (!ru)
         return 0;
-    rusage r{};
     r.ru_utime = {static_cast<long>(user / 1000000000), static_cast<long>(user % 1000000000 / 1000)};
     r.ru_stime = {static_cast<long>(sys / 1000000000), static_cast<long>(sys % 1000000000 / 1000)};
     return copy_to_user(ru, &r, sizeof r);
@@ -175,6 +178,7 @@ long sys_waitid(const SyscallArgs& a) {
         if (!a.a4)
             return 0;
         rusage r{};
+        rusage_zombie(c, &r);
         uint64_t user = c->cpu.exit_user_ns + c->cpu.children_user_ns, sys = c->cpu.exit_sys_ns + c->cpu.children_sys_ns;
         r.ru_utime = {static_cast<long>(user / 1000000000), static_cast<long>(user % 1000000000 / 1000)};
         r.ru_stime = {static_cast<long>(sys / 1000000000), static_cast<long>(sys % 1000000000 / 1000)};

@@ -9,6 +9,7 @@
 #include "kernel/proc/fpu.hpp"
 #include "kernel/proc/ktimer.hpp"
 #include "kernel/proc/process.hpp"
+#include "kernel/proc/rusage.hpp"
 #include "kernel/proc/task_list.hpp"
 #include "kernel/smp/bkl.hpp"
 #include "kernel/smp/cpus.hpp"
@@ -289,6 +290,10 @@ void schedule() {
     Task* prev = current();
     cputime_stop(prev);  // blocked or yielding: its CPU time stops here
     this_cpu().need_resched = 0;
+    const bool counted = prev != this_cpu().idle_task && prev->state != TaskState::Dead;
+    const bool waits = prev->state == TaskState::Blocked;
+    if (counted && waits)
+        rusage_switch(prev, false);  // it waits: voluntary, whoever runs meanwhile
     for (;;) {
         exec_serve();  // the host's exec requests become runnable tasks here
         expire_deadlines();
@@ -296,8 +301,11 @@ void schedule() {
             if (const uint32_t w = waiting_tasks(prev))
                 cpus_take_runnable(w);  // idle CPUs, or new ones, take the rest
         if (Task* next = pick_next(prev)) {
-            if (next != prev)
+            if (next != prev) {
                 next->slice_start_ns = monotonic_ns();
+                if (counted && !waits && prev->state == TaskState::Running)
+                    rusage_switch(prev, true);  // preempted, or yielded to another
+            }
             switch_to(prev, next);  // a switch ends in sched_finish_switch, which arms the tick
             if (next == prev)
                 arm_tick(prev);

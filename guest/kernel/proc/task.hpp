@@ -12,6 +12,7 @@
 
 #include "arch/x86_64/cpu.hpp"
 #include "kernel/proc/cputime_types.hpp"
+#include "kernel/proc/rusage_types.hpp"
 #include "kernel/mm/kstack.hpp"
 #include "kernel/proc/signal_types.hpp"
 #include "kernel/proc/wait_queue.hpp"
@@ -108,6 +109,7 @@ struct Process {
     OpenFile* exe;
     char exe_path[256];
     ProcCpuTime cpu;          // its CPU time at exit, its reaped children's (proc/cputime.hpp)
+    ProcUsage usage;          // faults, context switches, peak RSS likewise (proc/rusage.hpp)
     char exit_comm[16];       // its name at exit: /proc/PID of the zombie (whose task is gone)
     uint32_t exec_id;         // started by the host (exec/spawn.cpp): its status goes there; 0: not
 };
@@ -127,6 +129,7 @@ struct Task {
     TaskSignals sig;   // thread-directed pending signals, sigsuspend's mask, altstack
     char comm[16];  // prctl(PR_SET_NAME), /proc/self/comm
     CpuTime cpu;    // user and system time (proc/cputime.hpp)
+    TaskUsage usage;  // faults and context switches (proc/rusage.hpp)
     uint64_t clear_child_tid;  // CLONE_CHILD_CLEARTID / set_tid_address: zeroed and woken at exit
     uint64_t set_child_tid;    // CLONE_CHILD_SETTID: written when the child first runs
     Task* vfork_parent;        // CLONE_VFORK: blocked until this task execs or exits

@@ -3,6 +3,7 @@
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/proc/cputime.hpp"
+#include "kernel/proc/rusage.hpp"
 #include "kernel/proc/sched.hpp"
 #include "kernel/proc/signal.hpp"
 #include "kernel/proc/task.hpp"
@@ -190,25 +191,29 @@ static __kernel_old_timeval to_timeval(uint64_t ns) {
 }
 
 // getrusage: user and system time as measured (proc/cputime.hpp), for
-// RUSAGE_CHILDREN the reaped children's; the other fields are 0.
+// RUSAGE_CHILDREN the reaped children's; peak RSS, faults and context
+// switches as proc/rusage.hpp says.
 long sys_getrusage(const SyscallArgs& a) {
     auto who = static_cast<int32_t>(a.a0);
     uint64_t user = 0, sys = 0;
+    rusage r{};
     switch (who) {
     case RUSAGE_SELF:
         cputime_process(current_process(), &user, &sys);
+        rusage_self(current_process(), &r);
         break;
     case RUSAGE_THREAD:
         cputime_task(current(), &user, &sys);
+        rusage_thread(current(), &r);
         break;
     case RUSAGE_CHILDREN:
         user = current_process()->cpu.children_user_ns;
         sys = current_process()->cpu.children_sys_ns;
+        rusage_children(current_process(), &r);
         break;
     default:
         return -err::kInval;
     }
-    rusage r{};
     r.ru_utime = to_timeval(user);
     r.ru_stime = to_timeval(sys);
     return UserPtr<rusage>(a.a1).write(r);
