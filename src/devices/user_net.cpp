@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -57,9 +58,19 @@ std::string_view field(std::string_view line, int i) {
     }
 }
 
-// Does some line of /proc/thread-self/net/<file> satisfy `is_default`?
+// Where the VM namespace's routes are read: this thread's (the supervisor
+// is forked inside that namespace) or, rootless, the namespace process's
+// (/proc/PID/net). Set before the fork.
+char g_route_dir[48] = "/proc/thread-self/net";
+// Rootless: the supervisor is in the host's namespace already, and may not
+// setns into it (no CAP_SYS_ADMIN).
+bool g_rootless = false;
+
+// Does some line of <g_route_dir>/<file> satisfy `is_default`?
 template <class Pred>
-bool any_route(const char* path, Pred is_default) {
+bool any_route(const char* file, Pred is_default) {
+    char path[96];
+    std::snprintf(path, sizeof path, "%s/%s", g_route_dir, file);
     char buf[16384];
     std::string_view text = read_small(path, buf, sizeof buf);
     for (size_t at = 0; at < text.size();) {
@@ -75,10 +86,10 @@ bool any_route(const char* path, Pred is_default) {
 // loopback's reject route? pasta adds it last (--config-net: link, address,
 // route), so it means "configured".
 bool has_default_route() {
-    if (any_route("/proc/thread-self/net/route",
+    if (any_route("route",
                   [](std::string_view l) { return field(l, 1) == "00000000"; }))  // Iface Destination ...
         return true;
-    return any_route("/proc/thread-self/net/ipv6_route", [](std::string_view l) {
+    return any_route("ipv6_route", [](std::string_view l) {
         std::string_view dest = field(l, 0);  // dest plen src srclen nexthop metric refs use flags iface
         return dest.size() == 32 && dest.find_first_not_of('0') == std::string_view::npos && field(l, 1) == "00" &&
                field(l, 9) != "lo";
@@ -103,9 +114,11 @@ std::string last_line(int fd) {
 // than the opener is closed to it (a ptrace access check).
 constexpr int kPastaNsFd = 3;
 
+constexpr int kPastaUserNsFd = 9;
+
 std::vector<std::string> pasta_args() {
     const std::string ns = "/proc/self/fd/" + std::to_string(kPastaNsFd);
-    return {"pasta", "--foreground", "--quiet",
+    std::vector<std::string> args = {"pasta", "--foreground", "--quiet",
             // As root pasta would switch to nobody before joining a namespace
             // that only root may enter; it confines itself either way
             // (seccomp, own mount/IPC namespaces, capabilities dropped).
@@ -114,12 +127,17 @@ std::vector<std::string> pasta_args() {
             // monitor's own listeners), nothing from it to the host's
             // loopback, and the gateway address is not the host.
             "-t", "none", "-u", "none", "-T", "none", "-U", "none", "--no-map-gw", "--netns", ns};
+    if (g_rootless) {  // the namespace's owner, which pasta joins first
+        args.push_back("--userns");
+        args.push_back("/proc/self/fd/" + std::to_string(kPastaUserNsFd));
+    }
+    return args;
 }
 
 // The fds the supervisor and pasta need, at fixed numbers (everything else
 // the monitor holds is closed in the supervisor).
-enum : int { kFdNs = 3, kFdLife = 4, kFdErr = 5, kFdLog = 6, kFdHostNs = 7, kFdReady = 8, kFdCount = 9 };
-static_assert(kFdNs == kPastaNsFd);
+enum : int { kFdNs = 3, kFdLife = 4, kFdErr = 5, kFdLog = 6, kFdHostNs = 7, kFdReady = 8, kFdUserNs = 9, kFdCount = 10 };
+static_assert(kFdNs == kPastaNsFd && kFdUserNs == kPastaUserNsFd);
 
 void keep_only(const int (&from)[kFdCount - 3]) {
     int tmp[kFdCount - 3];
@@ -151,7 +169,7 @@ void null_stdio() {
 }
 
 [[noreturn]] void exec_pasta(char* const* argv) {
-    if (::setns(kFdHostNs, CLONE_NEWNET) == 0) {
+    if (g_rootless || ::setns(kFdHostNs, CLONE_NEWNET) == 0) {
         ::dup2(kFdLog, 2);
         ::close(kFdLife);
         ::close(kFdHostNs);
@@ -219,7 +237,7 @@ struct Spawned {
 // fork the supervisor, which runs pasta in the host's namespace (it reads
 // the host's addresses and routes there and opens its sockets there);
 // exec's errno comes back through a close-on-exec pipe.
-Result<Spawned> spawn_pasta(int host_ns, int vm_ns, int log_fd) {
+Result<Spawned> spawn_pasta(int host_ns, int vm_ns, int log_fd, int user_ns) {
     std::vector<std::string> args = pasta_args();
     std::vector<char*> argv;
     for (auto& a : args)
@@ -240,7 +258,7 @@ Result<Spawned> spawn_pasta(int host_ns, int vm_ns, int log_fd) {
     if (pid < 0)
         return sys_error(std::string(kWhere) + ": fork");
     if (pid == 0) {
-        keep_only({vm_ns, life_rd.get(), err_wr.get(), log_fd, host_ns, ready_wr.get()});
+        keep_only({vm_ns, life_rd.get(), err_wr.get(), log_fd, host_ns, ready_wr.get(), user_ns});
         supervise(argv.data());
     }
     err_wr = UniqueFd();
@@ -261,30 +279,45 @@ Result<Spawned> spawn_pasta(int host_ns, int vm_ns, int log_fd) {
 
 }  // namespace
 
-Result<UserNetwork> UserNetwork::start() {
+Result<UserNetwork> UserNetwork::start(bool rootless) {
     UniqueFd host_ns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
     if (!host_ns.valid())
         return sys_error(std::string(kWhere) + ": /proc/thread-self/ns/net");
-    if (::unshare(CLONE_NEWNET) != 0) {
-        if (errno == EPERM)
-            return make_error(ErrorKind::BadInput, kWhere,
-                              "creating the VM's network namespace needs CAP_SYS_ADMIN (run lightvm as root)");
-        return sys_error(std::string(kWhere) + ": unshare");
+    UserNetwork n;
+    UniqueFd vm_ns;
+    if (!rootless && ::unshare(CLONE_NEWNET) != 0) {
+        if (errno != EPERM)
+            return sys_error(std::string(kWhere) + ": unshare");
+        rootless = true;  // not root: the namespaces are a process's of the monitor's
     }
-    UniqueFd vm_ns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (rootless) {
+        n.factory = TRY(SocketFactory::start());
+        vm_ns = UniqueFd(::fcntl(n.factory.net_ns(), F_DUPFD_CLOEXEC, 0));
+        std::snprintf(g_route_dir, sizeof g_route_dir, "/proc/%d/net", static_cast<int>(n.factory.pid()));
+        g_rootless = true;
+    } else {
+        vm_ns = UniqueFd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    }
     if (!vm_ns.valid())
-        return sys_error(std::string(kWhere) + ": /proc/thread-self/ns/net");
+        return sys_error(std::string(kWhere) + ": the VM's network namespace");
     // pasta's stderr: kept in memory, read only when it fails to start.
     UniqueFd log(::memfd_create("lightvm-pasta-log", MFD_CLOEXEC));
     if (!log.valid())
         return sys_error(kWhere);
-    Spawned sp = TRY(spawn_pasta(host_ns.get(), vm_ns.get(), log.get()));
-    UserNetwork n;
+    const int user_ns = rootless ? n.factory.user_ns() : vm_ns.get();
+    Spawned sp = TRY(spawn_pasta(host_ns.get(), vm_ns.get(), log.get(), user_ns));
     n.supervisor_pid = sp.supervisor;
     n.life = std::move(sp.life);
     n.ready_fd = std::move(sp.ready);
     n.log = std::move(log);
     return n;
+}
+
+int UserNetwork::make_socket(int domain, int type, int protocol) const {
+    if (factory.active())
+        return factory.make(domain, type, protocol);
+    int fd = ::socket(domain, type, protocol);
+    return fd < 0 ? -errno : fd;
 }
 
 Result<void> UserNetwork::take_ready() {

@@ -11,6 +11,7 @@
 
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
+#include "devices/socket_factory.hpp"
 
 namespace lightvm {
 
@@ -23,7 +24,15 @@ struct UserNetwork {
     // to create a namespace. pasta is stopped when the monitor process
     // ends, however it ends (a supervisor process waits for that: the
     // sandboxed monitor may not kill).
-    static Result<UserNetwork> start();
+    //
+    // Without the privilege for a network namespace (not root), or with
+    // `rootless`, the namespaces are a process's of the monitor's, in a user
+    // namespace of its own (devices/socket_factory.hpp): the monitor's
+    // thread stays where it is and asks that process for each socket.
+    static Result<UserNetwork> start(bool rootless = false);
+
+    // A host socket in the VM's namespace: an fd or -errno.
+    int make_socket(int domain, int type, int protocol) const;
 
     // Once ready_fd is readable (the caller waits, stoppably): whether
     // pasta configured the namespace; then returns at once.
@@ -35,6 +44,7 @@ struct UserNetwork {
     UniqueFd life;              // closing it (the monitor ending) stops pasta
     UniqueFd ready_fd;          // a byte when pasta is ready; EOF: it failed
     UniqueFd log;               // pasta's stderr (memfd)
+    SocketFactory factory;      // rootless: where the sockets are made
 
 private:
     bool m_up = false;

@@ -317,6 +317,44 @@ for _ in range(50):
     expect "--net user: a guest without sockets does not wait for pasta" 0 "no sockets"
     run env PATH=/nonexistent "$L" run --no-daemon --net user "$G/hello.musl"
     expect_error "--net user without pasta installed" 125 "--net user: pasta not found"
+    # Rootless: the same as a user without privileges (nobody), given KVM
+    # and tun device nodes of this test's own, bound over /dev/kvm and
+    # /dev/net/tun in a mount namespace of its own (the host's nodes are not
+    # touched; this machine has both 0600 where Debian makes tun 0666 and
+    # gives /dev/kvm to the kvm group). A script, not a function: `run`
+    # starts it through timeout.
+    printf '#!/bin/sh\nexec unshare -m sh -c '"'"'mount --bind "$0/kvm" /dev/kvm && mount --bind "$0/tun" /dev/net/tun && exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"'"'"' "%s" "$@"\n' \
+        "$T" >"$T/as_nobody"
+    chmod +x "$T/as_nobody"
+    as_nobody() { "$T/as_nobody" "$@"; }
+    if command -v setpriv >/dev/null && command -v unshare >/dev/null && mknod "$T/kvm" c 10 232 2>/dev/null &&
+        mknod "$T/tun" c 10 200 && chown 65534:65534 "$T/kvm" "$T/tun" && as_nobody "$L" --version >/dev/null 2>&1; then
+        before=$(pastas)
+        run "$T/as_nobody" "$L" run --no-daemon --timeout 20 --net user "$BUSYBOX" wget -q -O - "http://$OUT_IP:$OUTP/"
+        expect "--net user as nobody (rootless): busybox wget reaches a server outside the VM" 0 "page from outside"
+        run "$T/as_nobody" "$L" run --no-daemon --timeout 20 --net user "$G/netpeer.musl" get "$OUT_IP" "$OUTP"
+        expect "--net user as nobody: a static musl client (netpeer) gets the page" 0 "page from outside"
+        run "$T/as_nobody" "$L" run --no-daemon --timeout 20 --net user "$BUSYBOX" wget -q -O - "http://127.0.0.1:$OUTP/"
+        if [ "$RC" -ne 0 ] && [ -z "$OUT" ]; then pass "--net user as nobody: the host's 127.0.0.1 services are unreachable"
+        else fail "--net user as nobody: the host's 127.0.0.1 services are unreachable" "$(describe)"; fi
+        P=$(free_port)
+        as_nobody "$L" run --no-daemon --timeout 20 --net user -p "127.0.0.1:$P:80" "$G/netpeer.glibc" serve 80 1 \
+            >"$T/rlserve.out" 2>"$T/rlserve.err" &
+        VM=$!
+        body=$(curl -s --retry 20 --retry-connrefused --retry-delay 0 "http://127.0.0.1:$P/")
+        wait $VM
+        RC=$?
+        if [ "$body" = "hello" ] && [ "$RC" -eq 0 ]; then pass "--net user -p as nobody: host curl reaches the guest server"
+        else fail "--net user -p as nobody: host curl reaches the guest server" "body '$body', status $RC: $(head -c 300 "$T/rlserve.err")"; fi
+        sleep 0.3
+        # The namespace process is a fork of lightvm's, running as nobody.
+        left=$(pgrep -u 65534 -x lightvm | wc -l)
+        if [ "$(pastas)" -eq "$before" ] && [ "$left" -eq 0 ]; then
+            pass "--net user as nobody: pasta and the namespace process end with the VM"
+        else fail "--net user as nobody: pasta after the VMs" "$before pasta processes before, $(pastas) after, $left of nobody's lightvm processes left"; fi
+    else
+        echo "# SKIPPED: rootless --net user needs setpriv, unshare and a lightvm binary nobody may run"
+    fi
     ip addr del "$OUT_IP/32" dev lo
 else
     echo "# SKIPPED: --net user needs root, pasta (passt) and ip"
