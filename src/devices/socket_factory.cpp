@@ -62,13 +62,17 @@ void reply(int chan, int32_t err, int fd) {
 
 // The namespace process: tells the monitor whether the namespaces exist
 // (errno or 0), then makes sockets until the monitor's end closes.
-[[noreturn]] void serve(int chan, const char* uid_line, const char* gid_line) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+[[noreturn]] void serve(int chan, const char* uid_line, const char* gid_line, pid_t monitor) {
     ::syscall(SYS_close_range, 3u, static_cast<unsigned>(chan) - 1u, 0u);
     ::syscall(SYS_close_range, static_cast<unsigned>(chan) + 1u, ~0u, 0u);
     int32_t err = 0;
     if (::unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0 || !map_own_ids(uid_line, gid_line))
         err = errno ? errno : EPERM;
+    // Set after unshare: a change of credentials (the new namespace's)
+    // clears it. The monitor may have gone meanwhile: then go too.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != monitor)
+        ::_exit(0);
     reply(chan, err, -1);
     if (err)
         ::_exit(1);
@@ -127,11 +131,12 @@ Result<SocketFactory> SocketFactory::start() {
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
         return sys_error(kWhere);
     UniqueFd mine(sv[0]), theirs(sv[1]);
+    const pid_t monitor = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0)
         return sys_error(std::string(kWhere) + ": fork");
     if (pid == 0)
-        serve(theirs.get(), uid_line, gid_line);
+        serve(theirs.get(), uid_line, gid_line, monitor);
     theirs = UniqueFd();
     SocketFactory f;
     f.m_pid = pid;

@@ -347,8 +347,14 @@ for _ in range(50):
         if [ "$body" = "hello" ] && [ "$RC" -eq 0 ]; then pass "--net user -p as nobody: host curl reaches the guest server"
         else fail "--net user -p as nobody: host curl reaches the guest server" "body '$body', status $RC: $(head -c 300 "$T/rlserve.err")"; fi
         sleep 0.3
-        # The namespace process is a fork of lightvm's, running as nobody.
-        left=$(pgrep -u 65534 -x lightvm | wc -l)
+        # The namespace process is a fork of lightvm's, running as nobody
+        # (zombies do not count: init reaps them when it gets to it).
+        left=1
+        for _ in $(seq 50); do
+            left=$(ps -o stat= -o comm= -u 65534 | awk '$1 !~ /^Z/ && $2 == "lightvm"' | wc -l)
+            [ "$left" -eq 0 ] && break
+            sleep 0.1
+        done
         if [ "$(pastas)" -eq "$before" ] && [ "$left" -eq 0 ]; then
             pass "--net user as nobody: pasta and the namespace process end with the VM"
         else fail "--net user as nobody: pasta after the VMs" "$before pasta processes before, $(pastas) after, $left of nobody's lightvm processes left"; fi
