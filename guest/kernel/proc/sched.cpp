@@ -188,7 +188,12 @@ void idle() {
     // Nothing runs, so nothing is to be preempted: a tick still armed would
     // cut the sleep short and cost a second sleep. Cancelling is one exit
     // (only when armed); the sleep below covers every deadline itself.
-    if (irq::timer_deadline(irq::TimerSlot::Preempt))
+    // With several CPUs the idle one spins first and is usually handed work
+    // within microseconds (a pipe's partner): there the cancel and the
+    // re-arm at the next switch were two exits per hand-off, the stale tick
+    // is at most one (a 256 MiB pipeline on 2 vCPUs: 8,700 timer exits ->
+    // ~1,000, docs/benchmarks.md §21b).
+    if (irq::timer_deadline(irq::TimerSlot::Preempt) && cpus_online() == 1)
         irq::timer_arm(irq::TimerSlot::Preempt, 0, nullptr);
     uint64_t earliest = earliest_deadline();
     if (g_idle_hook)
