@@ -296,11 +296,9 @@ int64_t NetDevice::do_socket(uint32_t family, uint32_t type, uint32_t protocol) 
         return -EINVAL;
     if (protocol != 0 && protocol != (type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP))
         return -EPROTONOSUPPORT;
-    const int flags = static_cast<int>(type) | SOCK_NONBLOCK | SOCK_CLOEXEC;
-    int fd = m_mode == NetMode::User ? m_user.make_socket(static_cast<int>(family), flags, static_cast<int>(protocol))
-                                     : ::socket(static_cast<int>(family), flags, static_cast<int>(protocol));
-    if (m_mode != NetMode::User && fd < 0)
-        fd = neg_errno();
+    // In this thread's namespace, or the namespace process's (rootless --net user).
+    int fd = m_user.make_socket(static_cast<int>(family), static_cast<int>(type) | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                                static_cast<int>(protocol));
     return fd < 0 ? fd : add(fd, static_cast<int>(family), 0);
 }
 

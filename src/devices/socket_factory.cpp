@@ -1,5 +1,7 @@
 #include "devices/socket_factory.hpp"
 
+#include "common/fd_passing.hpp"
+
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -42,22 +44,12 @@ bool map_own_ids(const char* uid_line, const char* gid_line) {
            write_file("/proc/self/gid_map", gid_line);
 }
 
+// An errno (0: ok) and the socket, if any. send_with_fds allocates only
+// to describe a failure, which this process ignores (it ends at the next
+// recv when the monitor is gone).
 void reply(int chan, int32_t err, int fd) {
-    char control[CMSG_SPACE(sizeof(int))] = {};
-    iovec iov{&err, sizeof err};
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    if (fd >= 0) {
-        m.msg_control = control;
-        m.msg_controllen = sizeof control;
-        cmsghdr* c = CMSG_FIRSTHDR(&m);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    }
-    (void)!::sendmsg(chan, &m, MSG_NOSIGNAL);
+    const std::string_view bytes(reinterpret_cast<const char*>(&err), sizeof err);
+    (void)send_with_fds(chan, bytes, fd >= 0 ? std::span<const int>(&fd, 1) : std::span<const int>(), kWhere);
 }
 
 // The namespace process: tells the monitor whether the namespaces exist
@@ -154,14 +146,10 @@ Result<SocketFactory> SocketFactory::start() {
 }
 
 int SocketFactory::make(int domain, int type, int protocol) const {
-    Request r{domain, type, protocol};
-    iovec iov{&r, sizeof r};
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    // sendmsg, not send: the monitor's sandbox allows the one (docs/security.md).
-    if (::sendmsg(m_chan.get(), &m, MSG_NOSIGNAL) != static_cast<ssize_t>(sizeof r))
-        return -errno;
+    const Request r{domain, type, protocol};
+    // (sendmsg inside, not send: the monitor's sandbox allows the one.)
+    if (!send_with_fds(m_chan.get(), {reinterpret_cast<const char*>(&r), sizeof r}, {}, kWhere))
+        return -EPIPE;
     int fd = -1;
     int32_t err = take_reply(m_chan.get(), &fd);
     if (err != 0) {

@@ -279,13 +279,14 @@ Result<Spawned> spawn_pasta(int host_ns, int vm_ns, int log_fd, int user_ns) {
 
 }  // namespace
 
-Result<UserNetwork> UserNetwork::start(bool rootless) {
+Result<UserNetwork> UserNetwork::start() {
     UniqueFd host_ns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
     if (!host_ns.valid())
         return sys_error(std::string(kWhere) + ": /proc/thread-self/ns/net");
     UserNetwork n;
     UniqueFd vm_ns;
-    if (!rootless && ::unshare(CLONE_NEWNET) != 0) {
+    bool rootless = false;
+    if (::unshare(CLONE_NEWNET) != 0) {
         if (errno != EPERM)
             return sys_error(std::string(kWhere) + ": unshare");
         rootless = true;  // not root: the namespaces are a process's of the monitor's

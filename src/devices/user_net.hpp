@@ -25,13 +25,14 @@ struct UserNetwork {
     // ends, however it ends (a supervisor process waits for that: the
     // sandboxed monitor may not kill).
     //
-    // Without the privilege for a network namespace (not root), or with
-    // `rootless`, the namespaces are a process's of the monitor's, in a user
-    // namespace of its own (devices/socket_factory.hpp): the monitor's
-    // thread stays where it is and asks that process for each socket.
-    static Result<UserNetwork> start(bool rootless = false);
+    // Without the privilege for a network namespace (not root), the
+    // namespaces are a process's of the monitor's, in a user namespace of
+    // its own (devices/socket_factory.hpp): the monitor's thread stays
+    // where it is and asks that process for each socket.
+    static Result<UserNetwork> start();
 
-    // A host socket in the VM's namespace: an fd or -errno.
+    // A host socket in the VM's namespace (made here unless a namespace
+    // process makes it): an fd or -errno.
     int make_socket(int domain, int type, int protocol) const;
 
     // Once ready_fd is readable (the caller waits, stoppably): whether

@@ -1,8 +1,8 @@
 // Guest RAM: a memfd mapped shared into the monitor (and, above a bound
 // the monitor chooses, anonymous memory the host can back with 2 MiB
-// pages). All monitor access to guest
-// memory goes through the checked accessors here: the guest is hostile, and
-// every address and length it hands us is validated with overflow-safe math.
+// pages). All monitor access to guest memory goes through the checked
+// accessors here: the guest is hostile, and every address and length it
+// hands us is validated with overflow-safe math.
 #pragma once
 
 #include <cstdint>

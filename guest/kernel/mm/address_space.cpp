@@ -51,12 +51,6 @@ bool install(AddressSpace& as, const Vma& v, uint64_t va, uint64_t frame) {
     return true;
 }
 
-// May a 2 MiB entry map pages of v? Private anonymous memory only (the
-// heap included), not the main stack, and not after MADV_NOHUGEPAGE.
-bool huge_ok(const Vma& v) {
-    return !v.file && !(v.flags & (kVmShared | kVmImage | kVmGrowsDown | kVmNoHuge)) && pte_flags(v.prot);
-}
-
 // One zeroed 2 MiB block mapped by one entry at va (2 MiB-aligned, inside
 // v). False when the slot already has a table or an entry, or no block is
 // free: the caller maps 4 KiB pages instead.
@@ -112,7 +106,7 @@ long populate_file_frames(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b
 long populate_copies(AddressSpace& as, const Vma& v, uint64_t a, uint64_t b, bool fill) {
     uint64_t va = a;
     while (va < b) {
-        if (!v.file && (va & (kHugePage - 1)) == 0 && b - va >= kHugePage && huge_ok(v) &&
+        if ((va & (kHugePage - 1)) == 0 && b - va >= kHugePage && as_huge_ok(v) &&
             install_huge(as, v, va)) {
             va += kHugePage;
             continue;
@@ -359,14 +353,16 @@ void as_flush(AddressSpace& as) {
     }
     for (uint32_t i = 0; i < as.ndeferred; ++i) {
         uint64_t d = as.deferred[i];
-        if (d & 1) {
-            for (uint64_t k = 0; k < kHugePage; k += kPage)
-                frame_unref((d & ~uint64_t{1}) + k);
-        } else {
+        if (d & 1)
+            frame_unref_each(d & ~uint64_t{1}, kMaxOrder);
+        else
             frame_unref(d);
-        }
     }
     as.ndeferred = 0;
+}
+
+bool as_huge_ok(const Vma& v) {
+    return !v.file && !(v.flags & (kVmShared | kVmImage | kVmGrowsDown | kVmNoHuge)) && pte_flags(v.prot);
 }
 
 long as_split_huge(AddressSpace& as, uint64_t a, uint64_t b, bool all) {

@@ -135,6 +135,10 @@ void as_mark_stale(AddressSpace& as, uint64_t va);
 // Flushes the TLB if needed and frees the frames waiting for it.
 void as_flush(AddressSpace& as);
 
+// May a 2 MiB entry map pages of v? Private anonymous memory only (the
+// heap included), not the main stack, not PROT_NONE, not after
+// MADV_NOHUGEPAGE.
+bool as_huge_ok(const Vma& v);
 // 2 MiB entries (large private anonymous memory, docs/design.md "2 MiB
 // pages") become tables of 4 KiB entries where something must change in
 // part of them: those across a or b, or every one in [a, b) with `all`

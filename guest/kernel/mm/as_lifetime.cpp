@@ -149,8 +149,7 @@ void as_put(AddressSpace* as) {
         return;
     mm_forget_root(as->root);  // another CPU still on these tables leaves them first
     pt_for_each_huge(as->root, kUserMin, kUserMax, [](uint64_t, uint64_t& e) {
-        for (uint64_t k = 0; k < kHugePage; k += kPage)
-            frame_unref((e & pte::kAddr) + k);
+        frame_unref_each(e & pte::kAddr, kMaxOrder);
         e = 0;
     });
     pt_for_each(as->root, kUserMin, kUserMax, [](uint64_t, uint64_t& e) {

@@ -48,15 +48,14 @@ long break_cow(AddressSpace& as, uint64_t va, uint64_t& e) {
 }
 
 // Whether the fault at addr maps the whole 2 MiB around it with one entry:
-// private anonymous memory (not the main stack) covering that 2 MiB, and
-// nothing mapped there yet. Under PVM's shadow paging every 4 KiB page
+// memory that may have one (as_huge_ok) covering that 2 MiB, and nothing
+// mapped there yet. Under PVM's shadow paging every 4 KiB page
 // mapped by a 4 KiB entry costs the host a fault on first touch, ~6 us
 // here; a 2 MiB entry over huge host pages one per 2 MiB (docs/design.md,
 // "2 MiB pages").
 bool huge_window(AddressSpace& as, const Vma& v, uint64_t addr) {
     const uint64_t lo = addr & ~(kHugePage - 1);
-    if (v.file || (v.flags & (kVmShared | kVmImage | kVmGrowsDown | kVmNoHuge)) || lo < v.start ||
-        v.end - lo < kHugePage)
+    if (!as_huge_ok(v) || lo < v.start || v.end - lo < kHugePage)
         return false;
     uint64_t* pde = pt_pde(as.root, lo, false);
     return !pde || !*pde;

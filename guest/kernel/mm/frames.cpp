@@ -258,6 +258,11 @@ void frame_unref(uint64_t gpa) {
     free_block(i, order, kDirty);
 }
 
+void frame_unref_each(uint64_t gpa, unsigned order) {
+    for (uint64_t k = 0; k < (uint64_t{1} << order); ++k)
+        frame_unref(gpa + k * kPage);
+}
+
 uint64_t frames_total() { return g.count; }
 uint64_t frames_free() { return g.count - g.used; }
 

@@ -40,6 +40,9 @@ uint64_t frame_alloc(unsigned order);
 // A zeroed block whose frames are then independent (each its own
 // reference, freed one by one): how mappings are populated in bulk.
 uint64_t frame_alloc_split(unsigned order);
+// Drops one reference on each of the 2^order frames from gpa (a block of
+// frame_alloc_split: a 2 MiB entry's frames going).
+void frame_unref_each(uint64_t gpa, unsigned order);
 // One more mapping shares the frame (fork, shared image pages).
 void frame_ref(uint64_t gpa);
 // Drops a reference; the block is freed with its last one. Frames outside

@@ -12,9 +12,10 @@ namespace lightvm::guest {
 
 inline bool bkl_owned_by(uint32_t cpu) { return lvm_bkl == cpu + 1; }
 
-// A wait for another vCPU: spin a while (8,192 pauses, ~190 us here), then let the host run
-// that vCPU's thread (kHcCpu kCpuYield, one exit): on a busy host the
-// holder may not be running at all (smp/cpus.cpp).
+// A wait for another vCPU: spin a while (8,192 pauses, ~190 us here:
+// longer than the exits a holder makes under the lock), then let the host
+// run that vCPU's thread (kHcCpu kCpuYield, one exit): on a busy host the
+// holder may not be running at all (smp/cpus.cpp, docs/design.md).
 void cpu_spin_yield(uint32_t cpu);
 struct SpinWait {
     uint32_t cpu, n = 0;
