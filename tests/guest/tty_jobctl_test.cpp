@@ -1,7 +1,9 @@
 // Terminal job control (issue 9): SIGTTIN for a background job's read of the
 // terminal, SIGTTOU for its writes with TOSTOP and for its changes of the
 // terminal (tcsetattr, tcflush, tcsetpgrp), EIO when the signal is ignored
-// or blocked (reads) or the group is orphaned. tests/guests/ttyjobs.c runs
+// or blocked (reads) or the group is orphaned; stop signals discarded and
+// SIGHUP for orphaned groups; taking and giving up the controlling
+// terminal (TIOCSCTTY, TIOCNOTTY, /dev/tty). tests/guests/ttyjobs.c runs
 // in a VM and natively with a pseudo-terminal as its stdin, stdout and
 // (natively) controlling terminal: its report and what reached the
 // terminal must be the same.
@@ -88,6 +90,12 @@ TEST_P(TtyJobControl, BackgroundJobsAsNatively) {
              "job reading in the background: stopped 1 by SIGTTIN\n",
              "orphaned background read                         -1 EIO; signal none\n",
              "job continued in the foreground: read 6 typed\n",
+             "orphaned group: past SIGTSTP, SIGTTIN, SIGTTOU\n",
+             "stopped job of an orphaned group: killed by SIGHUP\n",
+             "new session:                         /dev/tty ENXIO, foreground ENOTTY\n",
+             "  TIOCSCTTY of a terminal held                   -1 EPERM; signal none\n",
+             "leader after the member's TIOCNOTTY: /dev/tty opens, foreground ours\n",
+             "new session TIOCSCTTY of a free terminal         0 ; signal none\n",
          })
         EXPECT_NE(r.err.find(line), std::string::npos) << "missing: " << line << r.err;
 }

@@ -8,9 +8,12 @@
 // must leave it for the foreground.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -48,7 +51,7 @@ static const char* name(int sig) {
 
 // errno by name: glibc's and musl's strerror texts differ.
 static const char* errname(int err) {
-    return err == EINTR ? "EINTR" : err == EIO ? "EIO" : err == ENOTTY ? "ENOTTY" : err == EPERM ? "EPERM" : "other";
+    return err == EINTR ? "EINTR" : err == EIO ? "EIO" : err == ENOTTY ? "ENOTTY" : err == EPERM ? "EPERM" : err == ENXIO ? "ENXIO" : "other";
 }
 
 static void say_result(const char* what, long r, int err) {
@@ -222,6 +225,138 @@ static void stop_and_orphan(void) {
     set_tostop(0);
 }
 
+// A terminal stop signal to an orphaned group is discarded (POSIX, Linux's
+// get_signal): a child in a session of its own (its parent is in another)
+// is not stopped by SIGTSTP, SIGTTIN or SIGTTOU; SIGSTOP still stops it.
+static void orphan_stop_discarded(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        setsid();
+        raise(SIGTSTP);
+        kill(getpid(), SIGTTIN);
+        kill(getpid(), SIGTTOU);
+        fprintf(stderr, "orphaned group: past SIGTSTP, SIGTTIN, SIGTTOU\n");
+        raise(SIGSTOP);
+        _exit(0);
+    }
+    for (int st;;) {
+        if (waitpid(pid, &st, WUNTRACED) != pid)
+            break;
+        if (!WIFSTOPPED(st)) {
+            fprintf(stderr, "orphaned group: exited %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+            break;
+        }
+        fprintf(stderr, "orphaned group: stopped by %s\n", WSTOPSIG(st) == SIGSTOP ? "SIGSTOP" : name(WSTOPSIG(st)));
+        kill(pid, SIGCONT);
+    }
+}
+
+// A group whose last link to the rest of its session exits while a member
+// is stopped gets SIGHUP then SIGCONT (POSIX _exit): nobody could continue
+// it. M leads a new session, B a group in it; B's child C stops, then B
+// exits: C's new parent is us (a subreaper, in another session).
+static void orphaned_by_exit(void) {
+    int p[2];
+    if (pipe(p) != 0)
+        return;
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    pid_t m = fork();
+    if (m == 0) {
+        setsid();
+        if (fork() == 0) {
+            setpgid(0, 0);
+            pid_t c = fork();
+            if (c == 0) {
+                raise(SIGSTOP);
+                _exit(7);  // continued without SIGHUP
+            }
+            int st;
+            waitpid(c, &st, WUNTRACED);
+            if (write(p[1], &c, sizeof c) != sizeof c)
+                _exit(1);
+            _exit(0);
+        }
+        wait(NULL);
+        _exit(0);
+    }
+    waitpid(m, NULL, 0);  // not any child: C becomes one
+    pid_t c = -1;
+    if (read(p[0], &c, sizeof c) != sizeof c)
+        return;
+    int st = 0, tries = 0;
+    while (waitpid(c, &st, WNOHANG) == 0 && ++tries < 300)
+        usleep(10000);
+    if (tries < 300)
+        fprintf(stderr, "stopped job of an orphaned group: %s\n",
+                WIFSIGNALED(st) && WTERMSIG(st) == SIGHUP ? "killed by SIGHUP" : "ended otherwise");
+    else {
+        fprintf(stderr, "stopped job of an orphaned group: still stopped\n");
+        kill(c, SIGKILL);
+        waitpid(c, &st, 0);
+    }
+    prctl(PR_SET_CHILD_SUBREAPER, 0);
+    close(p[0]);
+    close(p[1]);
+}
+
+static void say_tty(const char* who) {
+    int fd = open("/dev/tty", O_RDWR);
+    int err = errno;
+    pid_t fg = tcgetpgrp(0);
+    fprintf(stderr, "%-36s /dev/tty %s, foreground %s\n", who, fd >= 0 ? "opens" : errname(err),
+            fg == getpgrp() ? "ours" : fg < 0 ? errname(errno) : "another");
+    if (fd >= 0)
+        close(fd);
+}
+
+static void in_child(void (*fn)(void)) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        fn();
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+}
+
+static void new_session(void) {
+    setsid();
+    say_tty("new session:");
+    long r = ioctl(0, TIOCSCTTY, 0);
+    say_result("  TIOCSCTTY of a terminal held", r, errno);
+}
+
+static void member_gives_up(void) {
+    long r = ioctl(0, TIOCNOTTY);
+    say_result("member TIOCNOTTY", r, errno);
+    say_tty("  then:");
+}
+
+static void new_session_takes(void) {
+    setsid();
+    long r = ioctl(0, TIOCSCTTY, 0);
+    say_result("new session TIOCSCTTY of a free terminal", r, errno);
+    say_tty("  then:");
+}
+
+// The controlling terminal (credentials(7), tty_ioctl(4)): a new session
+// has none; a member that gives it up has none, its session keeps it; when
+// we, the leader, give it up, another session can take it.
+static void controlling_terminal(void) {
+    say_tty("leader:");
+    in_child(new_session);
+    in_child(member_gives_up);
+    say_tty("leader after the member's TIOCNOTTY:");
+    handle(SIGHUP, NULL, 1);  // the leader's TIOCNOTTY sends it to the foreground group: us
+    long r = ioctl(0, TIOCNOTTY);
+    say_result("leader TIOCNOTTY", r, errno);
+    say_tty("  then:");
+    in_child(new_session_takes);
+    r = ioctl(0, TIOCSCTTY, 0);
+    say_result("leader TIOCSCTTY once it is free again", r, errno);
+    say_tty("  then:");
+    handle(SIGHUP, NULL, 0);
+}
+
 int main(void) {
     setvbuf(stderr, NULL, _IONBF, 0);
     fprintf(stderr, "session leader %d, terminal's group is ours %d\n", getsid(0) == getpid(),
@@ -240,5 +375,8 @@ int main(void) {
     in_background(tcsetpgrp_from_background);
     fprintf(stderr, "foreground still ours: %s\n", tcgetpgrp(0) == getpgrp() ? "yes" : "no");
     stop_and_orphan();
+    orphan_stop_discarded();
+    orphaned_by_exit();
+    controlling_terminal();
     return 0;
 }

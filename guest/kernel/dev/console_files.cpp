@@ -9,8 +9,8 @@
 #include "kernel/fs/identity.hpp"
 #include "kernel/kernel.hpp"
 #include "kernel/mm/uaccess.hpp"
-#include "kernel/proc/pgrp.hpp"
 #include "kernel/proc/task_list.hpp"
+#include "kernel/tty/ctty.hpp"
 #include "kernel/tty/termios_std.hpp"
 #include "kernel/uapi.hpp"
 
@@ -105,7 +105,7 @@ long console_read(OpenFile* f, void* buf, size_t len, int64_t) {
     // A background job reading the terminal: SIGTTIN first (before any
     // byte is taken: the input stays for the foreground job).
     if (file_is_tty(f))
-        if (long r = tty_job_check(SIGTTIN))
+        if (long r = ctty_job_check(console_ctty(), SIGTTIN))
             return r;
     const bool nonblock = f->flags & O_NONBLOCK;
     if (f->kind == FileKind::Stdin)
@@ -118,7 +118,7 @@ long console_file_write(OpenFile* f, const void* buf, size_t len, int64_t) {
     // With TOSTOP a background job's output stops it (SIGTTOU); without,
     // background output is mixed in, as usual.
     if (file_is_tty(f) && tostop())
-        if (long r = tty_job_check(SIGTTOU))
+        if (long r = ctty_job_check(console_ctty(), SIGTTOU))
             return r;
     if (f->kind == FileKind::Stdin)
         return file_is_tty(f) ? console_write(abi::kStreamStdout, buf, len) : -err::kBadF;
@@ -255,12 +255,21 @@ long tty_set_winsize(uint64_t arg) {
 
 bool tostop() { return (tty().t.c_lflag & TOSTOP) != 0; }
 
+// tcgetpgrp and tcgetsid: only for the caller's own controlling terminal.
+long session_request(uint64_t request, uint64_t arg) {
+    const Ctty& t = console_ctty();
+    if (!ctty_is_callers(t))
+        return -err::kNotTy;
+    const auto id = static_cast<int32_t>(request == TIOCGPGRP ? ctty_foreground(t) : t.session);
+    return copy_to_user(arg, &id, sizeof id);
+}
+
 // The terminal ioctls programs use to ask and set how the terminal behaves.
 long console_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
     if (!file_is_tty(f))
         return -err::kNotTy;
     if (tty_request_changes(request))
-        if (long r = tty_job_check(SIGTTOU))
+        if (long r = ctty_job_check(console_ctty(), SIGTTOU))
             // tiocspgrp turns the orphaned group's EIO into ENOTTY (Linux).
             return request == TIOCSPGRP && r == -err::kIo ? -err::kNotTy : r;
     switch (request) {
@@ -281,16 +290,19 @@ long console_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
         return arg <= TCIOFLUSH ? 0 : -err::kInval;
     case TCXONC:
         return arg <= TCION ? 0 : -err::kInval;
-    case TIOCGPGRP: {
-        int32_t pgrp = static_cast<int32_t>(tty_foreground_pgrp());
-        return copy_to_user(arg, &pgrp, sizeof pgrp);
-    }
+    case TIOCGPGRP:
+    case TIOCGSID:
+        return session_request(request, arg);
     case TIOCSPGRP: {
         int32_t pgrp;
         if (copy_from_user(&pgrp, arg, sizeof pgrp) < 0)
             return -err::kFault;
-        return tty_set_foreground_pgrp(pgrp);
+        return ctty_set_pgrp(console_ctty(), pgrp);
     }
+    case TIOCSCTTY:
+        return ctty_set(console_ctty(), arg);
+    case TIOCNOTTY:
+        return ctty_drop(console_ctty());
     case FIONREAD: {  // what is buffered here (a terminal's input is not: 0)
         int32_t n = static_cast<int32_t>(stdin_ahead());
         return copy_to_user(arg, &n, sizeof n);

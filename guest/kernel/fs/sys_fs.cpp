@@ -90,10 +90,10 @@ static const char* proc_mounts_text(uint32_t* len) {
     return text;
 }
 
-// /dev/tty is the caller's controlling terminal: its session's pty, else
-// the console, when the host gave it one.
+// /dev/tty is the caller's controlling terminal: its session's pty or the
+// console; ENXIO without one, as Linux.
 static long open_tty(uint32_t flags) {
-    if (Pty* p = ctty_of_caller()) {
+    if (Pty* p = ctty_pty_of_caller()) {
         OpenFile* f;
         long r = pty_open_slave(p, flags | O_NOCTTY, &f);
         if (r < 0)
@@ -101,9 +101,8 @@ static long open_tty(uint32_t flags) {
         f->device = kPtyAsDevTty;
         return install(f, flags);
     }
-    uint32_t fl = boot().flags;
-    if (!(fl & abi::kBootStdinTty))
-        return -err::kNxio;  // Linux: no controlling terminal
+    if (!ctty_is_callers(console_ctty()))
+        return -err::kNxio;
     OpenFile* f = file_alloc(FileKind::Stdin, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
     if (!f)
         return -err::kNFile;

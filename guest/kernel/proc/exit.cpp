@@ -11,6 +11,7 @@
 #include "kernel/proc/cputime.hpp"
 #include "kernel/proc/rusage.hpp"
 #include "kernel/proc/futex.hpp"
+#include "kernel/proc/pgrp.hpp"
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/sched.hpp"
 #include "kernel/proc/signal.hpp"
@@ -44,6 +45,7 @@ void reparent_children(Process* p) {
         process_unlink(c);
         process_adopt(reaper, c);
         zombies |= c->state == ProcState::Zombie;
+        pgrp_child_reparented(c, p);
     }
     if (zombies)
         wake_up(reaper->child_wait);
@@ -69,6 +71,7 @@ int vm_status_of(int wait_status) {
     rusage_exit(p);
     if (p->pid == p->sid)
         ctty_session_end(p->sid);  // its terminal's foreground group gets SIGHUP
+    pgrp_exiting(p);  // may signal p too: before its handlers go
     process_release_resources(p);
     reparent_children(p);
     p->wait_status = wait_status;

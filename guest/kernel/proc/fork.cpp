@@ -116,6 +116,7 @@ long take_resources(Process* child, Process* parent, uint64_t flags) {
 void copy_identity(Process* child, const Process* parent) {
     child->pgid = parent->pgid;
     child->sid = parent->sid;
+    child->ctty_gone = parent->ctty_gone;
     child->cred = parent->cred;
     memcpy(child->rlimit, parent->rlimit, sizeof child->rlimit);
     child->attrs = parent->attrs;

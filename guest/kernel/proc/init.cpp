@@ -9,6 +9,7 @@
 #include "kernel/proc/signal_deliver.hpp"
 #include "kernel/proc/caps.hpp"
 #include "kernel/proc/task.hpp"
+#include "kernel/tty/ctty.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -81,6 +82,7 @@ void proc_init_workload() {
     if (p.cred.uid != 0)  // --user: a non-root process has no capabilities
         p.attrs.cap_eff_dropped = p.attrs.cap_prm_dropped = caps_all();
     process_table_init(&p);
+    ctty_console_init(p.sid);
 }
 
 }  // namespace lightvm::guest

@@ -1,6 +1,6 @@
 // Process groups and sessions (man 2 setpgid, setsid): what shells use for
-// job control, and the terminal's foreground group (tcsetpgrp/TIOCSPGRP,
-// man 4 tty_ioctl).
+// job control, and the job-control rules that depend on groups: orphaned
+// groups, and the check before a process uses its terminal.
 #include "kernel/proc/pgrp.hpp"
 
 #include "kernel/errno.hpp"
@@ -23,8 +23,6 @@ Process* target(int32_t pid) {
     return pid > 0 ? process_find(static_cast<uint32_t>(pid)) : nullptr;
 }
 
-uint32_t g_foreground;  // 0: the first process's group
-
 }  // namespace
 
 bool group_in_session(uint32_t pgid, uint32_t sid) {
@@ -32,24 +30,6 @@ bool group_in_session(uint32_t pgid, uint32_t sid) {
         if (p->pgid == pgid && p->sid == sid && p->state == ProcState::Alive)
             return true;
     return false;
-}
-
-uint32_t tty_foreground_pgrp() {
-    if (g_foreground)
-        return g_foreground;
-    Process* first = process_first();
-    return first ? first->pgid : 0;
-}
-
-uint32_t tty_foreground_set() { return g_foreground; }
-
-long tty_set_foreground_pgrp(int32_t pgrp) {
-    if (pgrp < 0)
-        return -err::kInval;
-    if (!group_in_session(static_cast<uint32_t>(pgrp), current_process()->sid))
-        return -err::kPerm;
-    g_foreground = static_cast<uint32_t>(pgrp);
-    return 0;
 }
 
 bool signal_group(uint32_t pgid, int sig, const KSigInfo& info) {
@@ -63,12 +43,15 @@ bool signal_group(uint32_t pgid, int sig, const KSigInfo& info) {
     return any;
 }
 
-bool pgrp_orphaned(uint32_t pgid) {
+namespace {
+
+// pgrp_orphaned, not counting `ignore` (a member on its way out).
+bool orphaned_without(uint32_t pgid, const Process* ignore) {
     // The VM's first process is a parent like any other: Linux skips a
     // parent that is the global init, but ours is the program (often a
     // shell) and its jobs must stay stoppable, as a container's init's are.
     for (Process* p = process_next(nullptr); p; p = process_next(p)) {
-        if (p->pgid != pgid || p->state != ProcState::Alive)
+        if (p == ignore || p->pgid != pgid || p->state != ProcState::Alive)
             continue;
         const Process* up = p->parent;
         if (up && up->state == ProcState::Alive && up->pgid != pgid && up->sid == p->sid)
@@ -76,6 +59,37 @@ bool pgrp_orphaned(uint32_t pgid) {
     }
     return true;
 }
+
+bool has_stopped_member(uint32_t pgid) {
+    for (Process* p = process_next(nullptr); p; p = process_next(p))
+        if (p->pgid == pgid && p->state == ProcState::Alive && p->stopped)
+            return true;
+    return false;
+}
+
+// Linux's kill_orphaned_pgrp: `member`'s group loses its link `link` (the
+// exiting process, a parent outside the group in the same session).
+void hup_if_orphaned(const Process* member, const Process* link, const Process* ignore) {
+    const uint32_t g = member->pgid;
+    if (!link || link->pgid == g || link->sid != member->sid)
+        return;
+    if (!orphaned_without(g, ignore) || !has_stopped_member(g))
+        return;
+    KSigInfo info{};
+    info.code = SI_KERNEL;
+    info.signo = SIGHUP;
+    signal_group(g, SIGHUP, info);
+    info.signo = SIGCONT;
+    signal_group(g, SIGCONT, info);
+}
+
+}  // namespace
+
+bool pgrp_orphaned(uint32_t pgid) { return orphaned_without(pgid, nullptr); }
+
+void pgrp_child_reparented(const Process* child, const Process* gone) { hup_if_orphaned(child, gone, nullptr); }
+
+void pgrp_exiting(const Process* p) { hup_if_orphaned(p, p->parent, p); }
 
 namespace {
 
@@ -86,14 +100,6 @@ bool blocked_or_ignored(const Task* t, int sig) {
 }
 
 }  // namespace
-
-// The console is the controlling terminal of the first process's session
-// only: a process that left it (setsid) has none on Linux, and no
-// job-control checks apply to it.
-long tty_job_check(int sig) {
-    const Process* first = process_first();
-    return first ? tty_job_check_for(first->sid, tty_foreground_pgrp(), sig) : 0;
-}
 
 long tty_job_check_for(uint32_t sid, uint32_t fg, int sig) {
     Task* t = current();
@@ -154,6 +160,7 @@ long sys_setsid(const SyscallArgs&) {
         if (p->pgid == me->pid)
             return -err::kPerm;  // already a group leader (or its id is a group)
     me->sid = me->pgid = me->pid;
+    me->ctty_gone = false;  // the new session has no terminal either way
     return me->sid;
 }
 

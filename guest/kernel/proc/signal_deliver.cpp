@@ -18,6 +18,7 @@
 #include "kernel/proc/signal.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/syscalls/frame.hpp"
+#include "kernel/tty/ctty.hpp"
 #include "kernel/uapi.hpp"
 
 
@@ -33,6 +34,10 @@ void default_act(int sig) {
     case SigDefault::Cont:
         return;
     case SigDefault::Stop:
+        // POSIX: a terminal stop signal to an orphaned group is discarded
+        // (nobody would continue it); SIGSTOP still stops.
+        if (sig != SIGSTOP && pgrp_orphaned(current_process()->pgid))
+            return;
         if (signal_hooks().stop)
             signal_hooks().stop(sig);
         return;
@@ -141,7 +146,7 @@ void on_host_signals(const irq::Frame*) {
         // A job-control shell named a foreground group: the terminal's
         // signals go to that job, as a terminal's Ctrl-C does.
         const bool from_tty = sig == SIGINT || sig == SIGQUIT || sig == SIGWINCH;
-        const uint32_t fg = tty_foreground_set();
+        const uint32_t fg = console_ctty().pgrp;
         if (!(from_tty && fg && signal_group(fg, sig, info)))
             signal_send(first, sig, &info);
     }

@@ -74,6 +74,7 @@ struct Task;
 
 struct Process {
     uint32_t pid, ppid, pgid, sid;
+    bool ctty_gone;  // gave up its session's controlling terminal (TIOCNOTTY, tty/ctty.hpp)
     AddressSpace* mm;
     FdTable* files;
     FsContext* fs;

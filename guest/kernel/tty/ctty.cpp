@@ -13,22 +13,24 @@ namespace lightvm::guest {
 
 namespace {
 
+Ctty g_console;
+
 Pty* pty_of_session(uint32_t sid) {
     for (uint32_t i = 0; sid; ++i) {
         Pty* p = pty_nth(i);
         if (!p)
             break;
-        if (p->session == sid)
+        if (p->ctty.session == sid)
             return p;
     }
     return nullptr;
 }
 
-// The console is the first process's session's terminal when it is one.
-bool session_has_terminal(uint32_t sid) {
-    const Process* first = process_first();
-    bool console = (boot().flags & abi::kBootStdinTty) && first && first->sid == sid;
-    return console || pty_of_session(sid);
+Ctty* ctty_of_session(uint32_t sid) {
+    if (sid && g_console.session == sid)
+        return &g_console;
+    Pty* p = pty_of_session(sid);
+    return p ? &p->ctty : nullptr;
 }
 
 bool is_session_leader(const Process* me) { return me->pid == me->sid; }
@@ -40,51 +42,91 @@ void signal_kernel(uint32_t pgid, int sig) {
     signal_group(pgid, sig, info);
 }
 
-void take(Pty* p, const Process* me) {
-    p->session = me->sid;
-    p->pgrp = me->pgid;
+void take(Ctty& t, Process* me) {
+    t.session = me->sid;
+    t.pgrp = me->pgid;
+    me->ctty_gone = false;
 }
+
+void release(Ctty& t) { t.session = t.pgrp = 0; }
 
 }  // namespace
 
-Pty* ctty_of_caller() { return pty_of_session(current_process()->sid); }
+Ctty& console_ctty() { return g_console; }
+
+void ctty_console_init(uint32_t sid) {
+    g_console.session = (boot().flags & abi::kBootStdinTty) ? sid : 0;
+    g_console.pgrp = 0;
+}
+
+bool ctty_is_callers(const Ctty& t) {
+    const Process* me = current_process();
+    return t.session && t.session == me->sid && !me->ctty_gone;
+}
+
+Pty* ctty_pty_of_caller() {
+    const Process* me = current_process();
+    return me->ctty_gone ? nullptr : pty_of_session(me->sid);
+}
 
 void ctty_on_open(Pty* p, bool noctty) {
-    const Process* me = current_process();
-    if (!noctty && is_session_leader(me) && !p->session && !session_has_terminal(me->sid))
-        take(p, me);
+    Process* me = current_process();
+    if (!noctty && is_session_leader(me) && !p->ctty.session && !ctty_of_session(me->sid))
+        take(p->ctty, me);
 }
 
-long ctty_set(Pty* p, uint64_t arg) {
-    const Process* me = current_process();
-    if (p->session == me->sid)
+long ctty_set(Ctty& t, uint64_t arg) {
+    Process* me = current_process();
+    if (is_session_leader(me) && t.session == me->sid) {
+        me->ctty_gone = false;
         return 0;
-    if (!is_session_leader(me) || session_has_terminal(me->sid))
-        return -err::kPerm;
-    if (p->session && !(arg == 1 && capable(CAP_SYS_ADMIN)))
-        return -err::kPerm;
-    take(p, me);
-    return 0;
-}
-
-long ctty_drop(Pty* p) {
-    const Process* me = current_process();
-    if (p->session != me->sid)
-        return -err::kNotTy;
-    if (!is_session_leader(me))
-        return 0;
-    if (p->pgrp) {
-        signal_kernel(p->pgrp, SIGHUP);
-        signal_kernel(p->pgrp, SIGCONT);
     }
-    p->session = p->pgrp = 0;
+    if (!is_session_leader(me) || ctty_of_session(me->sid))
+        return -err::kPerm;
+    if (t.session && !(arg == 1 && capable(CAP_SYS_ADMIN)))
+        return -err::kPerm;
+    take(t, me);  // a stolen terminal's old session simply has none now
     return 0;
+}
+
+long ctty_drop(Ctty& t) {
+    Process* me = current_process();
+    if (!ctty_is_callers(t))
+        return -err::kNotTy;
+    if (!is_session_leader(me)) {
+        me->ctty_gone = true;
+        return 0;
+    }
+    if (uint32_t fg = ctty_foreground(t)) {
+        signal_kernel(fg, SIGHUP);
+        signal_kernel(fg, SIGCONT);
+    }
+    release(t);
+    return 0;
+}
+
+long ctty_set_pgrp(Ctty& t, int32_t pgrp) {
+    if (!ctty_is_callers(t))
+        return -err::kNotTy;
+    if (pgrp < 0)
+        return -err::kInval;
+    if (!group_in_session(static_cast<uint32_t>(pgrp), t.session))
+        return -err::kPerm;
+    t.pgrp = static_cast<uint32_t>(pgrp);
+    return 0;
+}
+
+uint32_t ctty_foreground(const Ctty& t) {
+    if (t.pgrp || !t.session)
+        return t.pgrp;
+    const Process* first = process_first();
+    return first && first->sid == t.session ? first->pgid : 0;
 }
 
 void ctty_hangup(Pty* p) {
-    if (!p->session)
+    if (!p->ctty.session)
         return;
-    Process* leader = process_find(p->session);
+    Process* leader = process_find(p->ctty.session);
     if (leader && leader->state == ProcState::Alive) {
         KSigInfo info{};
         info.code = SI_KERNEL;
@@ -93,18 +135,20 @@ void ctty_hangup(Pty* p) {
         info.signo = SIGCONT;
         signal_send(leader, SIGCONT, &info);
     }
-    p->session = p->pgrp = 0;
+    release(p->ctty);
 }
 
 void ctty_session_end(uint32_t sid) {
-    Pty* p = pty_of_session(sid);
-    if (!p)
+    Ctty* t = ctty_of_session(sid);
+    if (!t)
         return;
-    if (p->pgrp)
-        signal_kernel(p->pgrp, SIGHUP);
-    p->session = p->pgrp = 0;
+    if (uint32_t fg = ctty_foreground(*t))
+        signal_kernel(fg, SIGHUP);
+    release(*t);
 }
 
-long ctty_job_check(Pty* p, int sig) { return p->session ? tty_job_check_for(p->session, p->pgrp, sig) : 0; }
+long ctty_job_check(const Ctty& t, int sig) {
+    return t.session ? tty_job_check_for(t.session, ctty_foreground(t), sig) : 0;
+}
 
 }  // namespace lightvm::guest

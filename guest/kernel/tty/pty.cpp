@@ -51,12 +51,12 @@ long master_read(OpenFile* f, void* buf, size_t len, int64_t) {
 }
 
 void send_tty_signal(Pty* p, int sig) {
-    if (!p->pgrp)
+    if (!p->ctty.pgrp)
         return;
     KSigInfo info{};
     info.signo = sig;
     info.code = SI_KERNEL;
-    signal_group(p->pgrp, sig, info);
+    signal_group(p->ctty.pgrp, sig, info);
 }
 
 // Typing: each byte through the line discipline, waiting while the
@@ -179,7 +179,7 @@ long slave_read(OpenFile* f, void* buf, size_t len, int64_t) {
     Pty* p = f->pty;
     if (hung_up(p))
         return 0;
-    if (long r = ctty_job_check(p, SIGTTIN))
+    if (long r = ctty_job_check(p->ctty, SIGTTIN))
         return r;
     if (!len)
         return 0;
@@ -194,7 +194,7 @@ long slave_write(OpenFile* f, const void* buf, size_t len, int64_t) {
     if (hung_up(p))
         return -err::kIo;
     if (p->ld.t.c_lflag & TOSTOP)
-        if (long r = ctty_job_check(p, SIGTTOU))
+        if (long r = ctty_job_check(p->ctty, SIGTTOU))
             return r;
     auto* in = static_cast<const uint8_t*>(buf);
     size_t done = 0;

@@ -43,11 +43,11 @@ void set_size(Pty* p, const winsize& ws) {
     if (memcmp(&ws, &p->ws, sizeof ws) == 0)
         return;  // Linux neither: no SIGWINCH for the same size
     p->ws = ws;
-    if (p->pgrp) {
+    if (p->ctty.pgrp) {
         KSigInfo info{};
         info.signo = SIGWINCH;
         info.code = SI_KERNEL;
-        signal_group(p->pgrp, SIGWINCH, info);
+        signal_group(p->ctty.pgrp, SIGWINCH, info);
     }
 }
 
@@ -79,26 +79,19 @@ long set_pgrp(Pty* p, uint64_t arg) {
     int32_t pgrp;
     if (long r = get_int(arg, &pgrp))
         return r;
-    if (ctty_of_caller() != p)
-        return -err::kNotTy;
-    if (pgrp < 0)
-        return -err::kInval;
-    if (!group_in_session(static_cast<uint32_t>(pgrp), p->session))
-        return -err::kPerm;
-    p->pgrp = static_cast<uint32_t>(pgrp);
-    return 0;
+    return ctty_set_pgrp(p->ctty, pgrp);
 }
 
 // Requests about the session: on the slave only for the caller's own
 // controlling terminal (the master may always ask, as on Linux).
 long session_request(OpenFile* f, Pty* p, uint64_t request, uint64_t arg) {
-    if (!is_master(f) && ctty_of_caller() != p)
+    if (!is_master(f) && !ctty_is_callers(p->ctty))
         return -err::kNotTy;
     if (request == TIOCGPGRP)
-        return put<int32_t>(arg, static_cast<int32_t>(p->pgrp));
-    if (!p->session)
+        return put<int32_t>(arg, static_cast<int32_t>(p->ctty.pgrp));
+    if (!p->ctty.session)
         return -err::kNotTy;
-    return put<int32_t>(arg, static_cast<int32_t>(p->session));
+    return put<int32_t>(arg, static_cast<int32_t>(p->ctty.session));
 }
 
 long master_request(Pty* p, uint64_t request, uint64_t arg) {
@@ -161,9 +154,9 @@ long request(OpenFile* f, Pty* p, uint64_t request, uint64_t arg) {
     case TIOCSPGRP:
         return set_pgrp(p, arg);
     case TIOCSCTTY:
-        return ctty_set(p, arg);
+        return ctty_set(p->ctty, arg);
     case TIOCNOTTY:
-        return ctty_drop(p);
+        return ctty_drop(p->ctty);
     case TIOCGETD:
         return put<int32_t>(arg, 0);  // N_TTY
     case TIOCEXCL:
@@ -183,7 +176,7 @@ long pty_ioctl(OpenFile* f, uint64_t req, uint64_t arg) {
     if (!is_master(f) && !p->master_open)
         return req == TIOCSPGRP ? -err::kNotTy : -err::kIo;  // hung up (Linux's hung_up_tty_ioctl)
     if (!is_master(f) && tty_request_changes(req))
-        if (long r = ctty_job_check(p, SIGTTOU))
+        if (long r = ctty_job_check(p->ctty, SIGTTOU))
             return req == TIOCSPGRP && r == -err::kIo ? -err::kNotTy : r;
     return request(f, p, req, arg);
 }

@@ -9,6 +9,7 @@
 #include <asm/termios.h>  // struct termios, struct winsize
 
 #include "kernel/proc/wait.hpp"
+#include "kernel/tty/ctty_types.hpp"
 #include "kernel/tty/ldisc.hpp"
 
 namespace lightvm::guest {
@@ -24,8 +25,7 @@ struct Pty {
     bool slave_opened;    // a slave was opened once: when all are closed, master reads are EIO
     uint32_t slaves;      // open slave files
     uint32_t uid, gid;    // the slave node's owner (the opener of /dev/ptmx, group tty)
-    uint32_t session;     // the session whose controlling terminal this is, 0: none
-    uint32_t pgrp;        // its foreground process group
+    Ctty ctty;            // the session it controls and its foreground group
     winsize ws;
     WaitQueue master_wq;  // master readers, writers, poll: its state changed
     WaitQueue slave_wq;   // the same for the slave
