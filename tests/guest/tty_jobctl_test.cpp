@@ -100,6 +100,34 @@ TEST_P(TtyJobControl, BackgroundJobsAsNatively) {
         EXPECT_NE(r.err.find(line), std::string::npos) << "missing: " << line << r.err;
 }
 
+// The console is Linux's /dev/console (char 5:1): a terminal stdio stream
+// is that node (its /proc link and stat), so ttyname() and tty(1) find it;
+// a stream that is a pipe is not, and /dev/console opens without a
+// terminal too (its output is the VM's stdout).
+TEST(ConsoleNode, TerminalStdioIsDevConsole) {
+    REQUIRE_KVM();
+    if (auto why = busybox_missing(); !why.empty())
+        GTEST_SKIP() << why;
+    Pty pty;
+    if (pty.slave < 0)
+        GTEST_SKIP() << "SKIPPED: no pseudo-terminals here";
+    RunOptions o;
+    o.stdin_fd = pty.slave;
+    o.timeout_seconds = 30;
+    auto r = run_guest(kBusybox,
+                       {"sh", "-c",
+                        "tty; stat -c '%F %t:%T %a' /dev/console; readlink /proc/self/fd/0; readlink /proc/self/fd/1; "
+                        "[ /proc/self/fd/0 -ef /dev/console ] && echo same; echo via-node > /dev/console"},
+                       "", o);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_EQ(r.out, "/dev/console\ncharacter special file 5:1 600\n/dev/console\npipe:[2]\nsame\nvia-node\n")
+        << describe(r);
+    auto no_tty = run_guest(kBusybox, {"sh", "-c", "tty; echo via-node > /dev/console"}, "", {});
+    ASSERT_TRUE(no_tty.ok) << no_tty.error;
+    EXPECT_EQ(no_tty.out, "not a tty\nvia-node\n") << describe(no_tty);
+}
+
 INSTANTIATE_TEST_SUITE_P(Libc, TtyJobControl, ::testing::Values("glibc", "musl"),
                          [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 

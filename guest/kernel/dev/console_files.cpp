@@ -2,8 +2,10 @@
 // console device. Output goes into the console ring (dev/console.cpp);
 // input comes through one hypercall per read, with read-ahead.
 #include "kernel/dev/console.hpp"
+#include "kernel/dev/console_node.hpp"
 #include "kernel/dev/stdin_wait.hpp"
 #include "kernel/errno.hpp"
+#include "kernel/fs/fd_table.hpp"
 #include "kernel/fs/file_cache.hpp"
 #include "kernel/fs/file_ops.hpp"
 #include "kernel/fs/identity.hpp"
@@ -96,6 +98,8 @@ long stdin_read(void* buf, size_t len, bool nonblock) {
     return static_cast<long>(n);
 }
 
+constexpr uint64_t kConsoleRdev = ident::encode_dev(5, 1);
+
 unsigned stream_of(FileKind k) { return k == FileKind::Stderr ? abi::kStreamStderr : abi::kStreamStdout; }
 uint32_t stdio_index(FileKind k) { return k == FileKind::Stdin ? 0 : k == FileKind::Stdout ? 1 : 2; }
 
@@ -121,7 +125,7 @@ long console_file_write(OpenFile* f, const void* buf, size_t len, int64_t) {
         if (long r = ctty_job_check(console_ctty(), SIGTTOU))
             return r;
     if (f->kind == FileKind::Stdin)
-        return file_is_tty(f) ? console_write(abi::kStreamStdout, buf, len) : -err::kBadF;
+        return console_is_node(f) ? console_write(abi::kStreamStdout, buf, len) : -err::kBadF;
     return console_write(stream_of(f->kind), buf, len);
 }
 
@@ -133,6 +137,10 @@ long console_seek(OpenFile* f, int64_t offset, int whence) {
 
 long console_stat(OpenFile* f, Stat* out) {
     uint32_t mode = boot().stdio_mode[stdio_index(f->kind)];
+    if (file_is_tty(f))
+        return synthetic_stat(out, ident::kDevDev, ident::kInoDevConsole, S_IFCHR | (mode & 07777), kConsoleRdev);
+    if (f->device == kConsoleNode)
+        return console_node_stat(out);
     return synthetic_stat(out, ident::kDevConsole, stdio_index(f->kind) + 1, mode ? mode : (S_IFIFO | 0600), 0);
 }
 
@@ -350,5 +358,21 @@ const FileOps kConsoleFileOps = {
     .tty = true,
     .seekable = false,  // lseek on a regular-file stdin works, pread does not
 };
+
+long console_node_open(uint32_t flags, OpenFile** out) {
+    const bool write_only = (flags & O_ACCMODE) == O_WRONLY;
+    OpenFile* f = file_alloc(write_only ? FileKind::Stdout : FileKind::Stdin, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
+    if (!f)
+        return -err::kNFile;
+    f->device = kConsoleNode;
+    *out = f;
+    return 0;
+}
+
+long console_node_stat(Stat* out) {
+    return synthetic_stat(out, ident::kDevDev, ident::kInoDevConsole, S_IFCHR | 0600, kConsoleRdev);
+}
+
+bool console_is_node(const OpenFile* f) { return f->device == kConsoleNode || file_is_tty(f); }
 
 }  // namespace lightvm::guest

@@ -47,6 +47,7 @@ enum : uint64_t {
     kInoDevTty = 8,
     kInoDevPtmx = 9,
     kInoDevPtsDir = 10,  // /dev/pts as an entry of /dev (its own root is kDevPts 1)
+    kInoDevConsole = 11,  // /dev/console, also what a terminal stdio stream is (dev/console_files.cpp)
     kInoDevBlockBase = 16,  // + block device index
 };
 

@@ -4,6 +4,7 @@
 
 #include "kernel/fs/page_cache.hpp"
 
+#include "kernel/dev/console_node.hpp"
 #include "kernel/errno.hpp"
 #include "kernel/fs/dir_entry.hpp"
 #include "kernel/fs/fd_table.hpp"
@@ -295,7 +296,7 @@ size_t proc_fd_link(OpenFile* f, char* buf, size_t cap) {
     case FileKind::Stdin:
     case FileKind::Stdout:
     case FileKind::Stderr:
-        fixed = (boot().flags & abi::kBootStdinTty) ? "/dev/console" : nullptr;
+        fixed = console_is_node(f) ? "/dev/console" : nullptr;
         break;
     default:
         break;

@@ -24,6 +24,7 @@ enum class ProcLink : uint8_t { None, Self, ThreadSelf, Cwd, Exe, Fd };
 enum class Special : uint8_t {
     None, DevNull, DevZero, DevFull, DevRandom, DevTty, Block, SelfExe,
     DevPtmx,     // /dev/ptmx: a new pty pair (tty/pty.hpp)
+    DevConsole,  // /dev/console: the VM's stdio (dev/console_node.hpp)
     PtsSlave,    // /dev/pts/N: the slave; N in Resolved::minor
     Fd,          // /dev/fd/N, /proc/self/fd/N, /dev/stdin|stdout|stderr: descriptor `fd`
     SynthDir,    // a kernel directory (fs/synthetic_dirs.hpp)

@@ -62,6 +62,7 @@ constexpr Fixed kFixed[] = {
     {"/dev", "urandom", kInoDevURandom, DT_CHR, -1},
     {"/dev", "tty", kInoDevTty, DT_CHR, -1},
     {"/dev", "ptmx", kInoDevPtmx, DT_CHR, -1},
+    {"/dev", "console", kInoDevConsole, DT_CHR, -1},
     {"/dev", "pts", kInoDevPtsDir, DT_DIR, -1},
     {"/dev", "stdin", 0, DT_UNKNOWN, 0},
     {"/dev", "stdout", 0, DT_UNKNOWN, 1},

@@ -25,6 +25,7 @@
 #include "kernel/proc/process.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/syscalls/frame.hpp"
+#include "kernel/dev/console_node.hpp"
 #include "kernel/tty/ctty.hpp"
 #include "kernel/tty/pty.hpp"
 #include "kernel/tty/pty_pool.hpp"
@@ -138,6 +139,11 @@ static long open_special(const Resolved& res, uint32_t flags, uint32_t mode) {
         return dup_fd(res, flags);
     case Special::DevTty:
         return open_tty(flags);
+    case Special::DevConsole: {
+        OpenFile* f;
+        long r = console_node_open(flags, &f);
+        return r < 0 ? r : install(f, flags);
+    }
     case Special::DevPtmx:
     case Special::PtsSlave: {
         OpenFile* f;
@@ -469,6 +475,8 @@ static long stat_special(const Resolved& res, Stat* out) {
     }
     case Special::DevTty:
         return synthetic_stat(out, ident::kDevDev, ident::kInoDevTty, S_IFCHR | 0666, (5 << 8) | 0);
+    case Special::DevConsole:
+        return console_node_stat(out);
     default:
         break;
     }

@@ -290,6 +290,7 @@ long resolve_special(const char* a, size_t n, Resolved& out) {
         {"/dev/urandom", Special::DevRandom, 0, ident::kURandomMinor},
         {"/dev/tty", Special::DevTty, 0, 0},
         {"/dev/ptmx", Special::DevPtmx, 0, 0},
+        {"/dev/console", Special::DevConsole, 0, 0},
         {"/dev/stdin", Special::Fd, 0, 0},
         {"/dev/stdout", Special::Fd, 1, 0},
         {"/dev/stderr", Special::Fd, 2, 0},
