@@ -318,45 +318,46 @@ ApiResult<Shell> Daemon::launch(const std::shared_ptr<VmRecord>& vm, uint64_t re
     return std::move(*shell);
 }
 
-void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell) {
+json Daemon::pump_link(VmRecord& vm, int link) {
     {
         std::lock_guard lock(m_mu);
-        vm->link_fd = shell.link.get();
+        vm.link_fd = link;
     }
     m_changed.notify_all();  // a migration's hand-over waits for the link
     json report;
     // The monitor closes the guest's stdio (its log is complete) before it
     // sends its report, and tears the VM down only after: the report is
     // the end, without waiting for that teardown.
-    auto reported = [&] { return report.is_object() && report.contains("status"); };
-    while (!reported()) {
-        auto msg = recv_message(shell.link.get());
+    while (!report.is_object() || !report.contains("status")) {
+        auto msg = recv_message(link);
         if (!msg || msg->eof)
             break;
         json j = json::parse(msg->text, nullptr, false);
+        std::lock_guard lock(m_mu);
         if (j.is_object() && j.contains("saved") && j.value("self", false)) {
-            std::lock_guard lock(m_mu);
-            self_saved(*vm, j);
+            self_saved(vm, j);
         } else if (j.is_object() && j.contains("saved")) {
-            std::lock_guard lock(m_mu);
-            vm->save_reply = std::move(j);
+            vm.save_reply = std::move(j);
             m_changed.notify_all();
         } else if (j.is_object() && j.contains("migrated")) {
-            std::lock_guard lock(m_mu);
             if (j.value("migrated", false)) {
-                vm->migrated_to = vm->migrating_to;  // its monitor ends now, status 0
-                emit("migrated", *vm);
+                vm.migrated_to = vm.migrating_to;  // its monitor ends now, status 0
+                emit("migrated", vm);
             }
-            vm->migrate_reply = std::move(j);
+            vm.migrate_reply = std::move(j);
             m_changed.notify_all();
         } else if (j.is_object()) {
             report = std::move(j);
         }
     }
-    {
-        std::lock_guard lock(m_mu);
-        vm->link_fd = -1;  // closed with `shell` below; no save can use it now
-    }
+    std::lock_guard lock(m_mu);
+    vm.link_fd = -1;  // closed by the caller; no save can use it now
+    return report;
+}
+
+void Daemon::supervise(std::shared_ptr<VmRecord> vm, Shell shell) {
+    json report = pump_link(*vm, shell.link.get());
+    auto reported = [&] { return report.is_object() && report.contains("status"); };
     int ws = 0;
     if (reported()) {
         {

@@ -90,7 +90,7 @@ struct VmRecord {
     // Restart recovery (daemon/recovery.cpp): what identifies the monitor
     // process and its log pipe again after lightvmd was restarted.
     uint64_t monitor_start = 0;     // /proc/PID/stat starttime: not a reused pid
-    bool adopted = false;           // found again after a restart: no monitor link
+    bool adopted = false;           // found again after a restart (its link: link.sock, daemon/link.hpp)
     bool persist_deferred = false;  // vm.json is written by the next event
 };
 
@@ -177,7 +177,10 @@ private:
     // and VMs whose monitors still run are supervised again.
     void persist(const VmRecord& vm);  // m_mu held
     void recover();
-    void supervise_adopted(std::shared_ptr<VmRecord> vm, UniqueFd pidfd);
+    void supervise_adopted(std::shared_ptr<VmRecord> vm, UniqueFd pidfd, UniqueFd link);
+    // Reads a monitor's messages until its report or EOF: save and migrate
+    // replies go to the waiting request; link_fd is `link` meanwhile.
+    json pump_link(VmRecord& vm, int link);
     // A save the VM made itself: its files renamed into place (or removed).
     void self_saved(VmRecord& vm, const json& reply);  // m_mu held
     // Live migration: the source's part after its checks, and the target's

@@ -2,9 +2,13 @@
 
 #include "common/fd_passing.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace lightvm::daemon {
@@ -49,6 +53,43 @@ Result<Message> recv_message(int sock, bool interruptible) {
     buf.resize(static_cast<size_t>(n));
     m.text = std::move(buf);
     return m;
+}
+
+namespace {
+
+constexpr const char* kRelinkName = "link.sock";
+
+sockaddr_un relink_address(int dir_fd) {
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "/proc/self/fd/%d/%s", dir_fd, kRelinkName);
+    return a;
+}
+
+}  // namespace
+
+Result<UniqueFd> relink_listen(int vm_dir_fd) {
+    ::unlinkat(vm_dir_fd, kRelinkName, 0);  // a previous monitor's, if any
+    UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!s.valid())
+        return sys_error("relink socket");
+    sockaddr_un a = relink_address(vm_dir_fd);
+    if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(s.get(), 4) != 0)
+        return sys_error("relink socket bind");
+    return s;
+}
+
+Result<UniqueFd> relink_connect(const std::string& vm_dir) {
+    UniqueFd dir(::open(vm_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dir.valid())
+        return sys_error(vm_dir);
+    UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!s.valid())
+        return sys_error("relink socket");
+    sockaddr_un a = relink_address(dir.get());
+    if (::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+        return sys_error(vm_dir + "/" + kRelinkName);
+    return s;
 }
 
 }  // namespace lightvm::daemon

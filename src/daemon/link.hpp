@@ -29,4 +29,13 @@ struct Message {
 // Blocks (EINTR is retried unless `interruptible`).
 Result<Message> recv_message(int sock, bool interruptible = false);
 
+// A background VM's way back to a restarted lightvmd: its monitor listens
+// on VMDIR/link.sock (non-blocking, so taking a connection never waits); a
+// new daemon connects there, and the monitor takes the newest connection
+// as its link before it reads the next save or migrate request
+// (daemon/recovery.cpp). Paths go through /proc/self/fd/DIR, so a long
+// state directory does not hit sun_path's 108 bytes.
+Result<UniqueFd> relink_listen(int vm_dir_fd);
+Result<UniqueFd> relink_connect(const std::string& vm_dir);
+
 }  // namespace lightvm::daemon

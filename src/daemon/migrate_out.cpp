@@ -40,8 +40,8 @@ ApiResult<void> check_migratable(const VmRecord& vm) {
         return api_error(409, "VM " + id + " is paused; resume it first (a migration needs it running)");
     if (vm.state != VmState::Running)
         return api_error(409, "VM " + id + " is " + state_name(vm.state) + "; only a running VM can be migrated");
-    if (vm.adopted)
-        return api_error(409, "VM " + id + " was found again after a lightvmd restart: without its monitor link it cannot migrate");
+    if (vm.adopted && vm.link_fd < 0)
+        return api_error(409, "VM " + id + " was found again after a lightvmd restart and its monitor offers no link (link.sock): it cannot migrate");
     if (vm.saving || vm.migrating)
         return api_error(409, "VM " + id + " is being saved or migrated already");
     if (vm.link_fd < 0)

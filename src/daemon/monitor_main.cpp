@@ -29,6 +29,7 @@
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,10 +65,24 @@ void on_save_signal(int) {
     request_save();
 }
 
+// A background VM listens for a restarted lightvmd (daemon/link.hpp): its
+// newest connection becomes the link, replacing the one that ended with
+// the old daemon. Only accept4 and dup3: calls the sandbox allows.
+UniqueFd g_relink;
+void take_relink() {
+    if (!g_relink.valid())
+        return;
+    for (int c; (c = ::accept4(g_relink.get(), nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) {
+        ::dup3(c, kLinkFd, 0);
+        ::close(c);
+    }
+}
+
 // The files of an on-demand save: the daemon sent them just before its
 // signal. Never blocks (a stray signal finds no message).
 std::vector<UniqueFd> g_save_files;
 Result<SaveSpec::Demand> fetch_save() {
+    take_relink();
     pollfd p{kLinkFd, POLLIN, 0};
     if (::poll(&p, 1, 0) != 1)
         return make_error(ErrorKind::BadInput, "snapshot", "no save request from lightvmd");
@@ -259,6 +274,9 @@ int main(int argc, char** argv) {
     if (auto loaded = vm->load(std::move(*work)); !loaded)
         fail(loaded.error());
     host_netns = UniqueFd();  // every host socket is open: no way back into the host's network
+    if (detached)
+        if (auto relink = relink_listen(msg->fds[3].get()))
+            g_relink = std::move(*relink);  // else: saveable only by this daemon (docs/api.md "Restart")
     (void)send_message(kLinkFd, json{{"loaded", true}}.dump());
     if (j.value("hold", false))
         wait_for_go();

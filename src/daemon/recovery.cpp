@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "daemon/daemon.hpp"
+#include "daemon/link.hpp"
 
 namespace lightvm::daemon {
 
@@ -87,7 +88,7 @@ void Daemon::recover() {
     std::error_code ec;
     struct Adopted {
         std::shared_ptr<VmRecord> vm;
-        UniqueFd pidfd;
+        UniqueFd pidfd, link;
     };
     std::vector<Adopted> adopted;
     std::lock_guard lock(m_mu);
@@ -140,20 +141,28 @@ void Daemon::recover() {
         vm->adopted = true;
         vm->state = process_state(vm->pid) == 'T' ? VmState::Paused : VmState::Running;
         emit("adopted", *vm);
-        adopted.push_back(Adopted{vm, std::move(pidfd)});
+        // Its monitor listens for us (a monitor of an older lightvmd does not:
+        // such a VM runs on, but cannot be saved or migrated).
+        auto link = relink_connect(dir);
+        if (link)
+            vm->link_fd = link->get();  // saves may come before its supervisor runs
+        adopted.push_back(Adopted{vm, std::move(pidfd), link ? std::move(*link) : UniqueFd()});
     }
     for (auto& a : adopted) {
         m_supervisors++;
-        std::thread([this, vm = a.vm, p = std::move(a.pidfd)]() mutable {
-            supervise_adopted(vm, std::move(p));
+        std::thread([this, vm = a.vm, p = std::move(a.pidfd), l = std::move(a.link)]() mutable {
+            supervise_adopted(vm, std::move(p), std::move(l));
         }).detach();
     }
 }
 
-void Daemon::supervise_adopted(std::shared_ptr<VmRecord> vm, UniqueFd pidfd) {
+void Daemon::supervise_adopted(std::shared_ptr<VmRecord> vm, UniqueFd pidfd, UniqueFd link) {
+    // The link ends when the monitor does (its listener closes with it).
+    json report = link.valid() ? pump_link(*vm, link.get()) : json();
     for (pollfd p{pidfd.get(), POLLIN, 0}; ::poll(&p, 1, -1) < 0 && errno == EINTR;) {
     }
-    json report = json::parse(read_text(vm->dir + "/report.json"), nullptr, false);
+    if (!report.is_object() || !report.contains("status"))
+        report = json::parse(read_text(vm->dir + "/report.json"), nullptr, false);
     std::lock_guard lock(m_mu);
     if (report.is_object() && report.contains("status")) {
         collect(*vm, report, 0);

@@ -74,10 +74,10 @@ ApiResult<json> Daemon::snapshot(const std::string& ref, std::string_view body) 
     if (vm->state != VmState::Running && vm->state != VmState::Paused)
         return api_error(
             409, "VM " + short_id + " is " + state_name(vm->state) + "; only a running or paused VM can be saved");
-    if (vm->adopted)
+    if (vm->adopted && vm->link_fd < 0)
         return api_error(409,
                          "VM " + short_id +
-                             " was found again after a lightvmd restart: without its monitor link it cannot be saved");
+                             " was found again after a lightvmd restart and its monitor offers no link (link.sock): it cannot be saved");
     if (vm->saving || vm->migrating)
         return api_error(409, "VM " + short_id + " is being saved or migrated already");
     if (vm->link_fd < 0)

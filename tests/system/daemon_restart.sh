@@ -1,7 +1,8 @@
 # lightvmd killed with SIGKILL and started again (issue 12): VMs keep
 # running while no daemon runs, the new daemon finds them again (listed,
-# logs complete, stop and wait work, exit status from the monitor's report),
-# and VMs that ended before are still listed. Sourced by daemon_test.sh (its
+# logs complete, stop and wait work, exit status from the monitor's report,
+# saved through the monitor's link.sock), and VMs that ended before are
+# still listed. Sourced by daemon_test.sh (its
 # daemon in $DPID, helpers); not run on its own.
 start_daemon() {
     "$D" --socket "$LIGHTVM_SOCKET" --state-dir "$T/state" --pool 1 --pool-mem 64M --log-max 65536 2>>"$T/daemon.log" &
@@ -13,6 +14,7 @@ run "$L" run -d --name survivor -m 64M "$BUSYBOX" sh -c \
 run "$L" run -d --name sleeper2 -m 64M "$G/sleep_ms.musl" 20000
 run "$L" run -d --name frozen -m 64M "$G/sleep_ms.musl" 20000
 run "$L" pause frozen
+run "$L" run -d --name keeper -m 64M "$G/counter.glibc" 80 60
 run "$L" run -d --name ended-before -m 64M "$G/hello.musl"
 run "$L" wait ended-before
 sleep 0.5
@@ -26,6 +28,16 @@ case "$OUT" in *survivor*running*) pass "restart: a VM running before the SIGKIL
 run "$L" inspect frozen
 case "$OUT" in *'"adopted": true'*'"state": "paused"'*) pass "restart: a paused VM is found paused" ;;
     *) fail "restart: paused VM" "$(describe)" ;; esac
+run "$L" snapshot create --stop keeper "$T/keeper"
+expect "restart: a running VM found again can be saved (its link.sock)" 0 "$T/keeper"
+run "$L" wait keeper
+expect "restart: saved with --stop, it ends with status 0" 0 "0"
+run "$L" snapshot restore --name kept "$T/keeper"
+run "$L" wait kept
+KEPT=$("$L" logs keeper; "$L" logs kept)
+case "$(echo "$KEPT" | grep -c '^count ')/$KEPT" in
+    80/*"done 80 "*) pass "restart: its restored copy finishes the count exactly" ;;
+    *) fail "restart: save and restore of a VM found again" "$(describe)" "$(echo "$KEPT" | tail -3)" ;; esac
 run "$L" wait survivor
 expect "restart: wait returns the exit status of a VM found again" 7 "7"
 run "$L" logs survivor
