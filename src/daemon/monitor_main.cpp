@@ -187,8 +187,11 @@ int main(int argc, char** argv) {
     UniqueFd host_netns(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
     if (!host_netns.valid())
         fail(Error{ErrorKind::System, errno, "monitor", "/proc/thread-self/ns/net"});
-    if (auto left = sandbox::leave_host_namespaces(); !left)
+    auto left = sandbox::leave_host_namespaces();
+    if (!left)
         fail(left.error());
+    if (!*left)
+        host_netns = UniqueFd();  // without privilege we stayed: no way back needed (nor allowed: setns is EPERM)
     if (!send_message(kLinkFd, json{{"ready", true}, {"pid", ::getpid()}}.dump()))
         return 125;
 

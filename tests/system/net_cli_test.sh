@@ -317,6 +317,42 @@ for _ in range(50):
     expect "--net user: a guest without sockets does not wait for pasta" 0 "no sockets"
     run env PATH=/nonexistent "$L" run --no-daemon --net user "$G/hello.musl"
     expect_error "--net user without pasta installed" 125 "--net user: pasta not found"
+    # lightvmd as nobody: its pool shells stay in the host's network (no
+    # privilege to leave it), VMs reach out with --net user and publish
+    # with -p, and nothing of nobody's outlives the daemon.
+    rootless_daemon() {
+        local rl d as_client
+        rl=$(mktemp -d /tmp/lightvm-rootless.XXXXXX)
+        chown 65534:65534 "$rl"
+        "$T/as_nobody" "$(dirname "$L")/lightvmd" --socket "$rl/d.sock" --state-dir "$rl/state" --pool 1 --pool-mem 64M \
+            2>"$rl/daemon.log" &
+        d=$!
+        PIDS="$PIDS $d"
+        for _ in $(seq 100); do [ -S "$rl/d.sock.run" ] && break; sleep 0.1; done
+        as_client="setpriv --reuid=65534 --regid=65534 --clear-groups env LIGHTVM_SOCKET=$rl/d.sock"
+        run $as_client "$L" run -d --name rl-get --net user "$BUSYBOX" wget -q -O - "http://$OUT_IP:$OUTP/"
+        run $as_client "$L" wait rl-get
+        run $as_client "$L" logs rl-get
+        expect "lightvmd as nobody: a --net user VM reaches a server outside" 0 "page from outside"
+        P=$(free_port)
+        run $as_client "$L" run -d --name rl-serve --net user -p "127.0.0.1:$P:80" "$G/netpeer.glibc" serve 80 1
+        body=$(curl -s --retry 20 --retry-connrefused --retry-delay 0 "http://127.0.0.1:$P/")
+        run $as_client "$L" wait rl-serve
+        if [ "$body" = "hello" ] && [ "$RC" -eq 0 ]; then pass "lightvmd as nobody: -p publishes a guest server to host curl"
+        else fail "lightvmd as nobody: -p" "body '$body', $(describe)" "$(tail -3 "$rl/daemon.log")"; fi
+        run $as_client "$L" run "$BUSYBOX" echo attached
+        expect "lightvmd as nobody: an attached lightvm run goes through it" 0 "attached"
+        kill -TERM "$d"; wait "$d" 2>/dev/null
+        left=1
+        for _ in $(seq 50); do
+            left=$(ps -o stat= -u 65534 | grep -vc '^Z')
+            [ "$left" -eq 0 ] && break
+            sleep 0.1
+        done
+        [ "$left" -eq 0 ] && pass "lightvmd as nobody: nothing of nobody's outlives the daemon" ||
+            fail "lightvmd as nobody: processes left" "$(ps -o pid=,stat=,args= -u 65534)"
+        rm -rf "$rl"
+    }
     # Rootless: the same as a user without privileges (nobody), given KVM
     # and tun device nodes of this test's own, bound over /dev/kvm and
     # /dev/net/tun in a mount namespace of its own (the host's nodes are not
@@ -358,6 +394,7 @@ for _ in range(50):
         if [ "$(pastas)" -eq "$before" ] && [ "$left" -eq 0 ]; then
             pass "--net user as nobody: pasta and the namespace process end with the VM"
         else fail "--net user as nobody: pasta after the VMs" "$before pasta processes before, $(pastas) after, $left of nobody's lightvm processes left"; fi
+        rootless_daemon
     else
         echo "# SKIPPED: rootless --net user needs setpriv, unshare and a lightvm binary nobody may run"
     fi
