@@ -23,10 +23,10 @@ namespace {
 // connection is two sockets inside the VM); 128 refused the 64th.
 constexpr int kMaxSockets = 1024;
 // Pages from frames as slots are first used, not .bss: the kernel image
-// has a size limit (abi.h kKernelLimit) and this table is 616 KiB.
+// has a size limit (abi.h kKernelLimit) and this table is 632 KiB.
 KTable<Socket, kMaxSockets> g_socks;
 // Slots ever used: scans (the idle poll, bind lookups) stop here, so a VM
-// that never opened a socket never touches the pool's 616 KiB. Scanning all
+// that never opened a socket never touches the pool's 632 KiB. Scanning all
 // of it on each idle made every sleeping VM's host memory grow by that much
 // (docs/benchmarks.md, section 4c).
 int g_socks_used;
