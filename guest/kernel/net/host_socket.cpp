@@ -119,7 +119,8 @@ WaitResult host_wait(Socket* s, uint16_t events, uint64_t deadline, bool (*also)
     uint16_t want = events | POLLERR | POLLHUP;
     auto ready = [s, want, also] { return (s->revents & want) != 0 || (also && also(s)); };
     g_waiters++;
-    WaitResult w = interruptible ? wait_event_interruptible(s->wq, ready, deadline) : wait_event(s->wq, ready, deadline);
+    WaitResult w =
+        interruptible ? wait_event_interruptible(s->wq, ready, deadline) : wait_event(s->wq, ready, deadline);
     g_waiters--;
     return w;
 }

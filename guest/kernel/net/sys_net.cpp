@@ -587,7 +587,7 @@ long mmsg_end(uint64_t utimeout, int64_t* end) {
         return -err::kInval;
     *end = 0;
     if (ts.sec || ts.nsec) {
-        constexpr int64_t kMaxSec = INT64_MAX / 1000000000 - 1000;  // saturate instead of overflowing
+        constexpr int64_t kMaxSec = INT64_MAX / 1000000000 / 2;  // ~146 years: "now" plus it cannot overflow
         int64_t sec = ts.sec < kMaxSec ? ts.sec : kMaxSec;
         *end = static_cast<int64_t>(monotonic_ns()) + sec * 1000000000 + ts.nsec;
     }
