@@ -71,6 +71,16 @@ bool wait_fd(int fd, short events, int64_t wait_ns) {
     return false;
 }
 
+// What is left of a call's wait that began at `start` (wait_ns; -1: no
+// limit): a call that waits more than once shares it, so the guest's
+// SO_RCVTIMEO/SO_SNDTIMEO bound the whole call.
+int64_t wait_left(int64_t wait_ns, uint64_t start) {
+    if (wait_ns <= 0)
+        return wait_ns;
+    uint64_t spent = now_ns() - start;
+    return spent >= static_cast<uint64_t>(wait_ns) ? 0 : wait_ns - static_cast<int64_t>(spent);
+}
+
 // The options a guest may set or read on a host socket: what servers and
 // clients use. Others (SO_BINDTODEVICE, SO_MARK, IP_TRANSPARENT, filters,
 // ...) are ENOPROTOOPT: the guest gets a socket, not the host's network
@@ -361,6 +371,7 @@ int64_t transfer(int fd, abi::HcNet& r, std::span<uint8_t> addr, const std::vect
     int flags = static_cast<int>(r.flags & (MSG_OOB | MSG_DONTROUTE | MSG_EOR | MSG_MORE | MSG_PEEK | MSG_TRUNC));
     flags |= MSG_DONTWAIT | MSG_NOSIGNAL;  // never block, never SIGPIPE the monitor
     const uint64_t want = total_len(iov);
+    const uint64_t start = now_ns();
     uint64_t done = 0;
     for (;;) {
         std::vector<iovec> rest = after(iov, done);
@@ -374,11 +385,12 @@ int64_t transfer(int fd, abi::HcNet& r, std::span<uint8_t> addr, const std::vect
             if (!send && !addr.empty())
                 r.addr_len = m.msg_namelen;
             done += static_cast<uint64_t>(n);
-            if (!send || done == want || !r.wait_ns || stop_requested() || !wait_fd(fd, POLLOUT, r.wait_ns))
+            if (!send || done == want || !r.wait_ns || stop_requested() ||
+                !wait_fd(fd, POLLOUT, wait_left(r.wait_ns, start)))
                 return static_cast<int64_t>(done);
             continue;
         }
-        if (errno != EAGAIN || !r.wait_ns || !wait_fd(fd, send ? POLLOUT : POLLIN, r.wait_ns))
+        if (errno != EAGAIN || !r.wait_ns || !wait_fd(fd, send ? POLLOUT : POLLIN, wait_left(r.wait_ns, start)))
             return done ? static_cast<int64_t>(done) : neg_errno();
     }
 }
@@ -457,9 +469,10 @@ Result<void> NetDevice::hypercall(GuestMemory& mem, uint64_t arg_gpa) {
         }
         sockaddr_storage peer{};
         socklen_t plen = sizeof peer;
+        const uint64_t start = now_ns();
         int c;
         while ((c = ::accept4(fd, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0 &&
-               errno == EAGAIN && r.wait_ns && wait_fd(fd, POLLIN, r.wait_ns))
+               errno == EAGAIN && r.wait_ns && wait_fd(fd, POLLIN, wait_left(r.wait_ns, start)))
             plen = sizeof peer;
         if (c < 0) {
             res = neg_errno();

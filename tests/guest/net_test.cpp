@@ -115,6 +115,25 @@ TEST_P(NetTest, SocketsInsideTheVmMatchNativeAndCostNoExit) {
     EXPECT_EQ(r.stats.exits.hypercalls[abi::kHcNet], 0u);  // AF_UNIX and --net none loopback stay in the guest
 }
 
+// SO_RCVTIMEO/SO_SNDTIMEO and recvmmsg's timeout where the inet sockets
+// are host sockets: the waits in the monitor (capped to the timeout) and in
+// the guest (interrupted by signals) give what a native run gives.
+TEST_P(NetTest, HostModeSocketTimeoutsMatchNative) {
+    const std::string prog = "sockets." + GetParam();
+    RunOptions opts;
+    opts.timeout_seconds = 30;
+    opts.stats = true;
+    opts.net = NetMode::Host;
+    auto r = run_guest(prog, {"timeouts"}, "", opts);
+    auto n = run_host({guest_path(prog), "timeouts"});
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.status, 0) << describe(r);
+    EXPECT_EQ(n.status, 0) << n.err;
+    EXPECT_EQ(n.out.find("FAILED"), std::string::npos) << n.out;
+    EXPECT_EQ(r.out, n.out);
+    EXPECT_GT(r.stats.exits.hypercalls[abi::kHcNet], 0u);  // the TCP and UDP cases were host sockets
+}
+
 // Issue 14's static C programs between processes: SCM_RIGHTS from another
 // process, a socket across fork, non-blocking connect (EINPROGRESS, refused),
 // an epoll server with 200 concurrent connections from a forked client,

@@ -62,12 +62,21 @@ long call_on(Socket* s, abi::HcNet& r) {
 
 // May this blocking call wait inside the monitor? Only when nothing else
 // in the VM could run meanwhile; then for as long as the earliest other
-// deadline allows (-1: no deadline).
-int64_t monitor_wait(const OpenFile* f) {
+// deadline and the call's own (SO_RCVTIMEO/SO_SNDTIMEO; 0: none) allow
+// (-1: no limit). The monitor applies it to the whole call.
+int64_t monitor_wait(const OpenFile* f, uint64_t deadline) {
     if (sock_nonblocking(f) || g_waiters)
         return 0;
     int64_t ns = 0;
-    return sched_monitor_may_wait(&ns) ? ns : 0;
+    if (!sched_monitor_may_wait(&ns))
+        return 0;
+    if (!deadline || ns == 0)
+        return ns;
+    uint64_t now = monotonic_ns();
+    if (now >= deadline)
+        return 0;
+    auto left = static_cast<int64_t>(deadline - now);
+    return ns < 0 || left < ns ? left : ns;
 }
 
 void set_addr(abi::HcNet& r, const SockAddr* a) {
@@ -78,9 +87,9 @@ void set_addr(abi::HcNet& r, const SockAddr* a) {
 }
 
 // Sleeps until the call can make progress: the socket reports one of
-// `events` (or an error/hang-up). True: ready; false: the deadline passed.
-bool wait_ready(Socket* s, uint16_t events, uint64_t deadline) {
-    return host_wait(s, events, deadline, nullptr);
+// `events` (or an error/hang-up), the deadline passes or a signal comes.
+WaitResult wait_ready(Socket* s, uint16_t events, uint64_t deadline) {
+    return host_wait(s, events, deadline, nullptr, true);
 }
 
 }  // namespace
@@ -106,13 +115,14 @@ void host_close(uint32_t handle) {
     call(r);
 }
 
-bool host_wait(Socket* s, uint16_t events, uint64_t deadline, bool (*also)(const Socket*)) {
+WaitResult host_wait(Socket* s, uint16_t events, uint64_t deadline, bool (*also)(const Socket*), bool interruptible) {
     uint16_t want = events | POLLERR | POLLHUP;
+    auto ready = [s, want, also] { return (s->revents & want) != 0 || (also && also(s)); };
     g_waiters++;
-    WaitResult w = wait_event(
-        s->wq, [s, want, also] { return (s->revents & want) != 0 || (also && also(s)); }, deadline);
+    WaitResult w =
+        interruptible ? wait_event_interruptible(s->wq, ready, deadline) : wait_event(s->wq, ready, deadline);
     g_waiters--;
-    return w == WaitResult::Ready;
+    return w;
 }
 
 long host_bind(Socket* s, const SockAddr& a) {
@@ -155,13 +165,13 @@ long host_published(uint16_t port, int type) {
 
 // Accepts on a host listener: `listener` is s->handle (--net host) or the
 // -p listener of a local socket (--net none). -EAGAIN when none waits.
-long host_accept(OpenFile* f, uint32_t listener, Socket** out) {
+long host_accept(OpenFile* f, uint32_t listener, uint64_t deadline, Socket** out) {
     Socket* s = sock_of(f);
     Socket* c = sock_alloc(s->family, SOCK_STREAM);
     if (!c)
         return -err::kNFile;
     abi::HcNet r = request(abi::kNetAccept, listener);
-    r.wait_ns = monitor_wait(f);
+    r.wait_ns = monitor_wait(f, deadline);
     r.addr_len = kSockAddrMax;
     r.addr = kernel_to_gpa(c->remote.bytes);
     long h = call_on(s, r);
@@ -187,18 +197,27 @@ long host_accept(OpenFile* f, uint32_t listener, Socket** out) {
     c->state = SockState::Connected;
     c->bound = true;
     c->revents = POLLOUT;  // refreshed by its first call
+    c->rcvtimeo = s->rcvtimeo;  // a TCP child is a copy of its listener
+    c->sndtimeo = s->sndtimeo;
     *out = c;
     return 0;
 }
 
+// A blocking connect waits under SO_SNDTIMEO and then, as Linux's, returns
+// EINPROGRESS. EALREADY: the connect a signal interrupted goes on.
 long host_connect(OpenFile* f, const SockAddr& a) {
     Socket* s = sock_of(f);
+    const uint64_t deadline = sock_deadline(s, true);
     abi::HcNet r = request(abi::kNetConnect, s->handle);
     set_addr(r, &a);
-    r.wait_ns = monitor_wait(f);
+    r.wait_ns = monitor_wait(f, deadline);
     long res = call_on(s, r);
-    if (res == -EINPROGRESS && !sock_nonblocking(f)) {
-        wait_ready(s, POLLOUT, 0);
+    if ((res == -EINPROGRESS || res == -EALREADY) && !sock_nonblocking(f)) {
+        WaitResult w = wait_ready(s, POLLOUT, deadline);
+        if (w == WaitResult::TimedOut)
+            return -EINPROGRESS;
+        if (w == WaitResult::Interrupted)
+            return sock_wait_errno(w, deadline);
         int32_t e = 0;
         uint32_t n = sizeof e;
         res = host_getopt(s, SOL_SOCKET, SO_ERROR, &e, &n);
@@ -243,6 +262,7 @@ static long set_data(abi::HcNet& r, const void* p, uint64_t len) {
 long host_send(OpenFile* f, const void* buf, size_t len, int flags, const SockAddr* to) {
     Socket* s = sock_of(f);
     bool nonblock = sock_nonblocking(f) || (flags & MSG_DONTWAIT);
+    const uint64_t deadline = nonblock ? 0 : sock_deadline(s, true);
     auto* in = static_cast<const uint8_t*>(buf);
     size_t done = 0;
     for (;;) {
@@ -251,7 +271,7 @@ long host_send(OpenFile* f, const void* buf, size_t len, int flags, const SockAd
         if (set_data(r, in + done, len - done) < 0 && s->type == SOCK_DGRAM)
             return -EMSGSIZE;
         set_addr(r, to);
-        r.wait_ns = (flags & MSG_DONTWAIT) ? 0 : monitor_wait(f);
+        r.wait_ns = (flags & MSG_DONTWAIT) ? 0 : monitor_wait(f, deadline);
         long n = call_on(s, r);
         if (n < 0 && n != -err::kAgain)
             return done ? static_cast<long>(done) : n;
@@ -261,7 +281,8 @@ long host_send(OpenFile* f, const void* buf, size_t len, int flags, const SockAd
             return n < 0 && !done ? n : static_cast<long>(done);
         if (nonblock)
             return done ? static_cast<long>(done) : -err::kAgain;
-        wait_ready(s, POLLOUT, 0);
+        if (WaitResult w = wait_ready(s, POLLOUT, deadline); w != WaitResult::Ready)
+            return done ? static_cast<long>(done) : sock_wait_errno(w, deadline);
     }
 }
 
@@ -269,6 +290,7 @@ long host_recv(OpenFile* f, void* buf, size_t len, int flags, SockAddr* from) {
     Socket* s = sock_of(f);
     bool nonblock = sock_nonblocking(f) || (flags & MSG_DONTWAIT);
     bool waitall = (flags & MSG_WAITALL) && !(flags & MSG_PEEK) && s->type == SOCK_STREAM;
+    const uint64_t deadline = nonblock ? 0 : sock_deadline(s, false);
     auto* out = static_cast<uint8_t*>(buf);
     size_t done = 0;
     for (;;) {
@@ -279,7 +301,7 @@ long host_recv(OpenFile* f, void* buf, size_t len, int flags, SockAddr* from) {
             r.addr = kernel_to_gpa(from->bytes);
             r.addr_len = kSockAddrMax;
         }
-        r.wait_ns = (flags & MSG_DONTWAIT) ? 0 : monitor_wait(f);
+        r.wait_ns = (flags & MSG_DONTWAIT) ? 0 : monitor_wait(f, deadline);
         long n = call_on(s, r);
         if (from && n >= 0)
             from->len = r.addr_len;
@@ -291,7 +313,8 @@ long host_recv(OpenFile* f, void* buf, size_t len, int flags, SockAddr* from) {
             return static_cast<long>(done);
         if (nonblock)
             return done ? static_cast<long>(done) : -err::kAgain;
-        wait_ready(s, POLLIN, 0);
+        if (WaitResult w = wait_ready(s, POLLIN, deadline); w != WaitResult::Ready)
+            return done ? static_cast<long>(done) : sock_wait_errno(w, deadline);
     }
 }
 

@@ -278,7 +278,13 @@ long local_connect(OpenFile* f, const SockAddr& a) {
     if (l->backlog_n >= l->backlog_max) {
         if (sock_nonblocking(f))
             return -err::kAgain;
-        wait_event(l->wq, [l] { return l->backlog_n < l->backlog_max || l->state != SockState::Listening; });
+        const uint64_t deadline = sock_deadline(s, true);  // connect waits under SO_SNDTIMEO
+        WaitResult w = wait_event_interruptible(
+            l->wq, [l] { return l->backlog_n < l->backlog_max || l->state != SockState::Listening; }, deadline);
+        if (w == WaitResult::TimedOut && inet(s->family))
+            return -EINPROGRESS;  // as TCP's: its SYN is still unanswered
+        if (w != WaitResult::Ready)
+            return sock_wait_errno(w, deadline);
         if (l->state != SockState::Listening || !l->used)
             return -ECONNREFUSED;
     }
@@ -298,6 +304,10 @@ long local_connect(OpenFile* f, const SockAddr& a) {
     server->remote = s->local;
     s->remote = a;
     server->opts = l->opts & kOptInherited;
+    if (inet(l->family)) {  // a TCP child is a copy of its listener; AF_UNIX's starts afresh
+        server->rcvtimeo = l->rcvtimeo;
+        server->sndtimeo = l->sndtimeo;
+    }
     l->backlog[l->backlog_n++] = server;
     wake_up(l->wq);
     return 0;
@@ -307,6 +317,7 @@ long local_send(OpenFile* f, const void* buf, size_t len, const SockAddr* to, Op
     Socket* s = sock_of(f);
     if (s->shut_wr)
         return -err::kPipe;
+    const uint64_t deadline = sock_deadline(s, true);
     Socket* dst = s->peer;
     if (s->type == SOCK_DGRAM) {
         if (to && to->len) {
@@ -327,9 +338,10 @@ long local_send(OpenFile* f, const void* buf, size_t len, const SockAddr* to, Op
         if (room(dst->rx) < rec) {
             if (sock_nonblocking(f))
                 return -err::kAgain;
-            if (wait_event_interruptible(dst->wq, [dst, rec] { return !dst->used || room(dst->rx) >= rec; }) ==
-                WaitResult::Interrupted)
-                return -ERESTARTSYS;
+            WaitResult w =
+                wait_event_interruptible(dst->wq, [dst, rec] { return !dst->used || room(dst->rx) >= rec; }, deadline);
+            if (w != WaitResult::Ready)
+                return sock_wait_errno(w, deadline);
             if (!dst->used)
                 return -ECONNREFUSED;
         }
@@ -368,10 +380,10 @@ long local_send(OpenFile* f, const void* buf, size_t len, const SockAddr* to, Op
             return static_cast<long>(done);
         if (sock_nonblocking(f))
             return done ? static_cast<long>(done) : -err::kAgain;
-        if (wait_event_interruptible(
-                s->wq, [s] { return !s->peer || s->peer_gone || s->peer->shut_rd || room(s->peer->rx) > 0; }) ==
-            WaitResult::Interrupted)
-            return done ? static_cast<long>(done) : -ERESTARTSYS;
+        WaitResult w = wait_event_interruptible(
+            s->wq, [s] { return !s->peer || s->peer_gone || s->peer->shut_rd || room(s->peer->rx) > 0; }, deadline);
+        if (w != WaitResult::Ready)
+            return done ? static_cast<long>(done) : sock_wait_errno(w, deadline);
     }
 }
 
@@ -386,17 +398,19 @@ long local_recv(OpenFile* f, void* buf, size_t len, int flags, SockAddr* from, b
     auto eof = [s] { return s->shut_rd || s->peer_gone || (s->type == SOCK_STREAM && !s->peer); };
     auto* out = static_cast<uint8_t*>(buf);
     size_t done = 0;
+    const uint64_t deadline = dontwait ? 0 : sock_deadline(s, false);
     for (;;) {
         if (used(s->rx) == 0) {
-            if (done || eof() || len == 0)
+            // MSG_WAITALL waits for the rest; a timeout or signal then returns what came.
+            if ((done && !waitall) || eof() || len == 0)
                 return static_cast<long>(done);
             if (dontwait)
-                return -err::kAgain;
-            if (s->so_error)
+                return done ? static_cast<long>(done) : -err::kAgain;
+            if (!done && s->so_error)
                 return -__atomic_exchange_n(&s->so_error, 0, __ATOMIC_RELAXED);
-            if (wait_event_interruptible(s->wq, [s, eof] { return used(s->rx) != 0 || eof(); }) ==
-                WaitResult::Interrupted)
-                return -ERESTARTSYS;
+            WaitResult w = wait_event_interruptible(s->wq, [s, eof] { return used(s->rx) != 0 || eof(); }, deadline);
+            if (w != WaitResult::Ready)
+                return done ? static_cast<long>(done) : sock_wait_errno(w, deadline);
             continue;
         }
         if (s->type == SOCK_DGRAM) {

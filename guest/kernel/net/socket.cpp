@@ -12,6 +12,7 @@
 #include "kernel/mm/uaccess.hpp"
 #include "kernel/net/sock_uapi.hpp"
 #include "kernel/proc/signal.hpp"
+#include "kernel/time/clock.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -22,10 +23,10 @@ namespace {
 // connection is two sockets inside the VM); 128 refused the 64th.
 constexpr int kMaxSockets = 1024;
 // Pages from frames as slots are first used, not .bss: the kernel image
-// has a size limit (abi.h kKernelLimit) and this table is 616 KiB.
+// has a size limit (abi.h kKernelLimit) and this table is 632 KiB.
 KTable<Socket, kMaxSockets> g_socks;
 // Slots ever used: scans (the idle poll, bind lookups) stop here, so a VM
-// that never opened a socket never touches the pool's 616 KiB. Scanning all
+// that never opened a socket never touches the pool's 632 KiB. Scanning all
 // of it on each idle made every sleeping VM's host memory grow by that much
 // (docs/benchmarks.md, section 4c).
 int g_socks_used;
@@ -55,6 +56,7 @@ Socket* sock_alloc(int family, int type) {
         s.handle = s.published = kNoHostHandle;
         s.rcvbuf = 212992;  // Linux's default net.core.rmem_default
         s.sndbuf = 212992;
+        s.rcvtimeo = s.sndtimeo = kNoTimeout;
         s.local.bytes[0] = static_cast<uint8_t>(family);
         s.local.len = family == AF_UNIX ? 2 : 0;
         return &s;
@@ -71,6 +73,67 @@ void sock_put(Socket* s) {
         host_close(s->published);
     local_release(s);
     s->used = false;
+}
+
+namespace {
+// Linux keeps socket timeouts in jiffies; 250 Hz is Debian's CONFIG_HZ, so
+// getsockopt rounds as a native run on such a host does.
+constexpr int64_t kHz = 250, kJiffyNs = 1000000000 / kHz, kUsecPerJiffy = 1000000 / kHz;
+
+struct Timeval {
+    int64_t sec, usec;
+};
+static_assert(sizeof(Timeval) == 16);  // old timeval and __kernel_sock_timeval alike on x86-64
+
+bool is_send_timeout(int name) { return name == SO_SNDTIMEO_OLD || name == SO_SNDTIMEO_NEW; }
+}  // namespace
+
+bool sock_timeout_opt(int level, int name) {
+    return level == SOL_SOCKET && (name == SO_RCVTIMEO_OLD || name == SO_RCVTIMEO_NEW || name == SO_SNDTIMEO_OLD ||
+                                   name == SO_SNDTIMEO_NEW);
+}
+
+// As Linux's sock_set_timeout: a negative time means "do not wait", a zero
+// one (or one too large for jiffies) "wait forever"; microseconds round up.
+long sock_set_timeout(Socket* s, int name, const uint8_t* v, uint32_t len) {
+    Timeval tv;
+    if (len < sizeof tv)
+        return -err::kInval;
+    memcpy(&tv, v, sizeof tv);
+    if (tv.usec < 0 || tv.usec >= 1000000)
+        return -EDOM;
+    int64_t j = kNoTimeout;
+    if (tv.sec < 0)
+        j = 0;
+    else if ((tv.sec || tv.usec) && tv.sec < INT64_MAX / kHz - 1)
+        j = tv.sec * kHz + (tv.usec + kUsecPerJiffy - 1) / kUsecPerJiffy;
+    (is_send_timeout(name) ? s->sndtimeo : s->rcvtimeo) = j;
+    return 0;
+}
+
+void sock_get_timeout(const Socket* s, int name, uint8_t* v) {
+    int64_t j = is_send_timeout(name) ? s->sndtimeo : s->rcvtimeo;
+    Timeval tv{0, 0};
+    if (j != kNoTimeout)
+        tv = {j / kHz, j % kHz * kUsecPerJiffy};
+    memcpy(v, &tv, sizeof tv);
+}
+
+uint64_t sock_deadline(const Socket* s, bool send) {
+    int64_t j = send ? s->sndtimeo : s->rcvtimeo;
+    if (j == kNoTimeout)
+        return 0;
+    uint64_t now = monotonic_ns();
+    constexpr auto kFar = static_cast<uint64_t>(INT64_MAX);  // years away, and no overflow
+    if (static_cast<uint64_t>(j) > (kFar - now) / kJiffyNs)
+        return kFar;
+    return now + static_cast<uint64_t>(j) * kJiffyNs;  // j == 0: already passed
+}
+
+long sock_wait_errno(WaitResult w, uint64_t deadline) {
+    if (w == WaitResult::TimedOut)
+        return -err::kAgain;
+    return deadline ? -err::kIntr : -ERESTARTSYS;
 }
 
 long sock_install(Socket* s, uint32_t flags) {

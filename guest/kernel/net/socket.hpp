@@ -52,6 +52,9 @@ struct Socket {
     uint32_t opts;           // boolean options set (SO_REUSEADDR, ...), see socket.cpp
     int32_t rcvbuf, sndbuf;
     int32_t linger_on, linger_s;
+    // SO_RCVTIMEO/SO_SNDTIMEO in jiffies, as Linux keeps them (getsockopt
+    // reports that rounding); kNoTimeout: wait forever; 0: do not wait.
+    int64_t rcvtimeo, sndtimeo;
     // Passed descriptors (SCM_RIGHTS) waiting with the data, in order.
     OpenFile* passed[16];
     uint32_t passed_n;
@@ -64,6 +67,21 @@ void sock_put(Socket* s);
 // A new socket file for s (flags: O_NONBLOCK | O_CLOEXEC as SOCK_*), installed as an fd.
 long sock_install(Socket* s, uint32_t flags);
 bool sock_nonblocking(const OpenFile* f);
+
+inline constexpr int64_t kNoTimeout = -1;
+// SO_RCVTIMEO/SO_SNDTIMEO (the _OLD and _NEW names: both a 16-byte timeval
+// on x86-64). set: -EINVAL (short), -EDOM (tv_usec out of range) or 0.
+// get: fills 16 bytes of v.
+long sock_set_timeout(Socket* s, int name, const uint8_t* v, uint32_t len);
+void sock_get_timeout(const Socket* s, int name, uint8_t* v);
+bool sock_timeout_opt(int level, int name);
+// The monotonic deadline of a blocking call on s starting now (0: none):
+// the whole call shares it, as Linux's timeo counts down across waits.
+uint64_t sock_deadline(const Socket* s, bool send);
+// A wait that did not end Ready as the call's -errno: timed out is EAGAIN;
+// interrupted is EINTR under a deadline (timed socket calls are never
+// restarted: Linux's sock_intr_errno, man 7 signal), else -ERESTARTSYS.
+long sock_wait_errno(WaitResult w, uint64_t deadline);
 
 // Send and receive on any socket file (the syscalls, read and write);
 // -EPIPE without MSG_NOSIGNAL also sends SIGPIPE (proc/signal.hpp).
@@ -91,7 +109,7 @@ bool net_host_mode();
 long host_socket(Socket* s, int protocol);
 long host_bind(Socket* s, const SockAddr& a);
 long host_listen(Socket* s, int backlog);
-long host_accept(OpenFile* f, uint32_t listener, Socket** out);
+long host_accept(OpenFile* f, uint32_t listener, uint64_t deadline, Socket** out);
 long host_connect(OpenFile* f, const SockAddr& a);
 long host_send(OpenFile* f, const void* buf, size_t len, int flags, const SockAddr* to);
 long host_recv(OpenFile* f, void* buf, size_t len, int flags, SockAddr* from);
@@ -105,8 +123,10 @@ void host_close(uint32_t handle);
 int host_poll(Socket* s);
 // Waits (sleeping the task; the CPU idles in the monitor polling every
 // host socket someone waits on) until the host socket's poll state has
-// one of `events`, or the deadline passes. Ready: true.
-bool host_wait(Socket* s, uint16_t events, uint64_t deadline_ns, bool (*also)(const Socket*));
+// one of `events`, the deadline passes or (interruptible: a socket call)
+// a signal comes.
+WaitResult host_wait(Socket* s, uint16_t events, uint64_t deadline_ns, bool (*also)(const Socket*),
+                     bool interruptible = false);
 // poll() with a zero timeout found nothing: refresh every host socket's
 // poll state in one exit. True if any changed.
 bool net_refresh();

@@ -10,6 +10,7 @@
 #include "kernel/net/socket.hpp"
 #include "kernel/proc/task.hpp"
 #include "kernel/syscalls/frame.hpp"
+#include "kernel/time/clock.hpp"
 #include "kernel/uapi.hpp"
 
 namespace lightvm::guest {
@@ -123,24 +124,27 @@ long do_accept(long fd, uint64_t uaddr, uint64_t ulen, uint64_t flags) {
     if (s->state != SockState::Listening)
         return -err::kInval;
     Socket* c = nullptr;
+    const uint64_t deadline = sock_deadline(s, false);  // accept waits under SO_RCVTIMEO
     for (;;) {
         long r;
         if (s->host) {
-            r = host_accept(f, s->handle, &c);
+            r = host_accept(f, s->handle, deadline, &c);
         } else {
             r = local_accept(f, &c);
             if (r == -err::kAgain && s->published != kNoHostHandle)
-                r = host_accept(f, s->published, &c);
+                r = host_accept(f, s->published, deadline, &c);
         }
         if (r == 0)
             break;
         if (r != -err::kAgain || sock_nonblocking(f))
             return r;
+        WaitResult w;
         if (s->host || s->published != kNoHostHandle)
-            host_wait(s, POLLIN, 0, s->host ? nullptr : backlog_waiting);
+            w = host_wait(s, POLLIN, deadline, s->host ? nullptr : backlog_waiting, true);
         else
-            if (wait_event_interruptible(s->wq, [s] { return backlog_waiting(s); }) == WaitResult::Interrupted)
-                return -ERESTARTSYS;
+            w = wait_event_interruptible(s->wq, [s] { return backlog_waiting(s); }, deadline);
+        if (w != WaitResult::Ready)
+            return sock_wait_errno(w, deadline);
     }
     SockAddr peer = c->remote;
     long nfd = sock_install(c, static_cast<uint32_t>(flags));
@@ -362,7 +366,10 @@ long local_setopt(Socket* s, int level, int name, const uint8_t* v, uint32_t len
             memcpy(&s->linger_s, v + 4, 4);
             return 0;
         case SO_RCVTIMEO_OLD:
+        case SO_RCVTIMEO_NEW:
         case SO_SNDTIMEO_OLD:
+        case SO_SNDTIMEO_NEW:
+            return sock_set_timeout(s, name, v, len);
         case SO_RCVLOWAT:
         case SO_OOBINLINE:
         case SO_PRIORITY:
@@ -391,6 +398,17 @@ long local_getopt(Socket* s, int level, int name, uint8_t* v, uint32_t* len) {
         case SO_ERROR: iv = s->so_error; s->so_error = 0; break;
         case SO_RCVBUF: iv = s->rcvbuf; break;
         case SO_SNDBUF: iv = s->sndbuf; break;
+        case SO_RCVTIMEO_OLD:
+        case SO_RCVTIMEO_NEW:
+        case SO_SNDTIMEO_OLD:
+        case SO_SNDTIMEO_NEW: {
+            uint8_t tv[16];
+            sock_get_timeout(s, name, tv);
+            uint32_t n = *len < sizeof tv ? *len : sizeof tv;
+            memcpy(v, tv, n);
+            *len = n;
+            return 0;
+        }
         case SO_LINGER: {
             int32_t l[2] = {s->linger_on, s->linger_s};
             uint32_t n = *len < 8 ? *len : 8;
@@ -554,22 +572,61 @@ long sys_sendmmsg(const SyscallArgs& a) {
     return static_cast<long>(done);
 }
 
+namespace {
+struct Timespec {
+    int64_t sec, nsec;
+};
+
+// recvmmsg's timeout as a monotonic end (0 for a zero timeout: over after
+// the first datagram, as Linux's poll_select_set_timeout leaves it).
+long mmsg_end(uint64_t utimeout, int64_t* end) {
+    Timespec ts;
+    if (copy_from_user(&ts, utimeout, sizeof ts) < 0)
+        return -err::kFault;
+    if (ts.sec < 0 || ts.nsec < 0 || ts.nsec >= 1000000000)
+        return -err::kInval;
+    *end = 0;
+    if (ts.sec || ts.nsec) {
+        constexpr int64_t kMaxSec = INT64_MAX / 1000000000 / 2;  // ~146 years: "now" plus it cannot overflow
+        int64_t sec = ts.sec < kMaxSec ? ts.sec : kMaxSec;
+        *end = static_cast<int64_t>(monotonic_ns()) + sec * 1000000000 + ts.nsec;
+    }
+    return 0;
+}
+}  // namespace
+
+// The timeout is checked after each datagram only, so a wait for the next
+// one is not cut short (man 2 recvmmsg, BUGS: Linux's do_recvmmsg); the
+// time left is written back when a datagram came.
 long sys_recvmmsg(const SyscallArgs& a) {
     uint64_t n = a.a2 > UIO_MAXIOV ? UIO_MAXIOV : a.a2;
     uint64_t flags = a.a3;
+    int64_t end = 0, left = 0;
+    if (a.a4)
+        TRY_ERRNO(mmsg_end(a.a4, &end));
     uint64_t done = 0;
-    for (; done < n; ++done) {
+    while (done < n) {
         uint64_t um = a.a1 + done * sizeof(UserMmsghdr);
         long r = do_recvmsg(fd_arg(a.a0), um, flags);
+        if (r < 0 && !done)
+            return r;
         if (r < 0)
-            return done ? static_cast<long>(done) : r;
+            break;
         uint32_t len = static_cast<uint32_t>(r);
         if (copy_to_user(um + offsetof(UserMmsghdr, len), &len, 4) < 0)
             return -err::kFault;
+        ++done;
         if (flags & MSG_WAITFORONE)
             flags |= MSG_DONTWAIT;
+        if (a.a4 && (left = end - static_cast<int64_t>(monotonic_ns())) <= 0) {
+            left = 0;
+            break;
+        }
     }
-    return static_cast<long>(done);  // the timeout argument (a4) is not applied
+    Timespec rest{left / 1000000000, left % 1000000000};
+    if (a.a4 && done && copy_to_user(a.a4, &rest, sizeof rest) < 0)
+        return -err::kFault;
+    return static_cast<long>(done);
 }
 
 long sys_shutdown(const SyscallArgs& a) {
@@ -612,7 +669,8 @@ long sys_setsockopt(const SyscallArgs& a) {
         len = sizeof v;
     if (copy_from_user(v, a.a3, len) < 0)
         return -err::kFault;
-    if (s->host && !(level == SOL_SOCKET && (name == SO_RCVTIMEO_OLD || name == SO_SNDTIMEO_OLD)))
+    // Timeouts are the guest's to apply (the host socket never blocks).
+    if (s->host && !sock_timeout_opt(level, name))
         return host_setopt(s, level, name, v, len);
     return local_setopt(s, level, name, v, len);
 }
@@ -629,7 +687,8 @@ long sys_getsockopt(const SyscallArgs& a) {
         return -err::kInval;
     uint8_t v[128] = {};
     uint32_t len = static_cast<uint32_t>(ulen) < sizeof v ? static_cast<uint32_t>(ulen) : sizeof v;
-    long r = s->host ? host_getopt(s, level, name, v, &len) : local_getopt(s, level, name, v, &len);
+    long r = s->host && !sock_timeout_opt(level, name) ? host_getopt(s, level, name, v, &len)
+                                                        : local_getopt(s, level, name, v, &len);
     if (r < 0)
         return r;
     if (copy_to_user(a.a3, v, len) < 0)
