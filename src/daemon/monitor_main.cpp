@@ -39,6 +39,7 @@
 
 #include "common/exit_codes.hpp"
 #include "daemon/link.hpp"
+#include "daemon/monitor_image.hpp"
 #include "daemon/protocol.hpp"
 #include "devices/host_tty.hpp"
 #include "lightvm/vm.hpp"
@@ -220,6 +221,15 @@ int main(int argc, char** argv) {
     auto config = config_from_json(j["config"]);
     if (!config)
         fail(config.error());
+    // An image's VM: its writable layer is mounted now, while this process
+    // still has a single thread (daemon/monitor_image.hpp).
+    UniqueFd image_program;
+    if (auto image = j.find("image"); image != j.end()) {
+        auto program = prepare_image_root(*config, *image, msg->fds[2].get());
+        if (!program)
+            fail(program.error());
+        image_program = std::move(*program);
+    }
     if (!config->restore_path.empty())
         make_fresh();
     config->host_netns_fd = host_netns.get();
