@@ -216,7 +216,11 @@ ApiResult<json> Daemon::create(std::string_view body, bool start_now) {
         req->config.mem_size = *mem;
     }
     if (req->image) {
-        TRY(apply_image(m_opt.image_dir, *req));
+        if (auto applied = apply_image(m_opt.image_dir, *req); !applied) {
+            const ErrorKind kind = applied.error().kind;
+            return api_error(kind == ErrorKind::NotFound ? 404 : kind == ErrorKind::BadInput ? 400 : 500,
+                             applied.error().to_string());
+        }
         if (auto held = m_image_holds->acquire(m_opt.image_dir, req->image->id); !held)
             return api_error(held.error().kind == ErrorKind::NotFound ? 404 : 500, "image: " + held.error().message);
     }

@@ -18,9 +18,11 @@ namespace {
 
 using namespace lightvm::image;
 
-ApiError image_error(const Error& e) {
-    const std::string text = e.where == "image" ? "image: " + e.message : "image: " + e.to_string();
-    return ApiError{e.kind == ErrorKind::NotFound ? 404 : e.kind == ErrorKind::BadInput ? 400 : 500, text};
+tl::unexpected<Error> image_error(const Error& e) {
+    Error out = e;
+    out.where = "image";
+    out.message = e.where == "image" ? e.message : e.to_string();
+    return tl::unexpected(out);
 }
 
 // /etc/passwd or /etc/group of the image; "" when it has none.
@@ -70,19 +72,16 @@ Result<void> apply_config(const Store& store, const ImageRecord& record, CreateR
 
 }  // namespace
 
-ApiResult<void> apply_image(const std::string& image_dir, CreateRequest& request) {
+Result<void> apply_image(const std::string& image_dir, CreateRequest& request) {
     auto store = Store::open(image_dir);
     if (!store)
-        return tl::unexpected(image_error(store.error()));
+        return image_error(store.error());
     auto record = store->find(request.image->ref);
     if (!record)
-        return tl::unexpected(image_error(record.error()));
+        return image_error(record.error());
     if (auto applied = apply_config(*store, *record, request); !applied)
-        return tl::unexpected(image_error(applied.error()));
-    auto valid = validated(std::move(request));
-    if (!valid)
-        return api_error(400, valid.error().to_string());
-    request = std::move(*valid);
+        return image_error(applied.error());
+    request = TRY(validated(std::move(request)));
     return {};
 }
 

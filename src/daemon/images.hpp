@@ -10,14 +10,16 @@
 #include <string>
 
 #include "common/unique_fd.hpp"
-#include "daemon/daemon.hpp"
+#include "common/result.hpp"
+#include "daemon/protocol.hpp"
 
 namespace lightvm::daemon {
 
 // Applies request.image (found in the cache at `image_dir`) to
-// request.config and validates it: 404 for an image the cache lacks, 400
-// for an ambiguous ID prefix, a program the image lacks or a bad config.
-ApiResult<void> apply_image(const std::string& image_dir, CreateRequest& request);
+// request.config and validates it. Errors say "image: ..." (or name the
+// field): NotFound for an image the cache lacks, BadInput for an ambiguous
+// ID prefix, a program the image lacks or a bad config.
+Result<void> apply_image(const std::string& image_dir, CreateRequest& request);
 
 // Shared flocks on images' lock files, one descriptor per image in use
 // however many VMs use it (lightvmd's descriptors bound its VM count).

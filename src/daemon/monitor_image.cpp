@@ -1,7 +1,11 @@
 #include "daemon/monitor_image.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include "image/overlay.hpp"
 #include "loader/program_in_root.hpp"
@@ -25,6 +29,18 @@ Result<void> mount_layer(const std::string& root, const std::string& layer) {
     return image::mount_overlay(root, layer + "/upper", layer + "/work", layer, ::geteuid() != 0);
 }
 
+// The image's lock file sits beside its rootfs/ (image/store.hpp).
+Result<UniqueFd> hold_image(const std::string& rootfs) {
+    const std::string lock = rootfs.substr(0, rootfs.rfind('/')) + "/lock";
+    UniqueFd fd(::open(lock.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid())
+        return make_error(ErrorKind::NotFound, "image", lock + ": " + std::strerror(errno) + " (removed from the cache?)");
+    while (::flock(fd.get(), LOCK_SH) != 0)
+        if (errno != EINTR)
+            return sys_error("flock " + lock);
+    return fd;
+}
+
 void warn(int fd, const std::string& text) {
     const std::string line = "lightvm: warning: " + text + "\n";
     (void)!::write(fd, line.data(), line.size());
@@ -32,11 +48,13 @@ void warn(int fd, const std::string& text) {
 
 }  // namespace
 
-Result<UniqueFd> prepare_image_root(VmConfig& config, const nlohmann::json& image, int warn_fd) {
+Result<ImageRootFds> prepare_image_root(VmConfig& config, const nlohmann::json& image, int warn_fd) {
     if (!image.is_object() || config.shares.empty() || config.shares.front().guest_path != "/")
         return make_error(ErrorKind::BadInput, "monitor", "malformed image in the workload message");
     const std::string layer = image.value("layer", "");
     ShareSpec& root = config.shares.front();
+    ImageRootFds fds;
+    fds.hold = TRY(hold_image(root.host_path));
     if (!layer.empty()) {
         if (auto mounted = mount_layer(root.host_path, layer); mounted) {
             root.host_path = layer;
@@ -54,7 +72,8 @@ Result<UniqueFd> prepare_image_root(VmConfig& config, const nlohmann::json& imag
         return make_error(program.error().kind, "image", program.error().message + " in the image");
     config.exe_path = program->guest_path;
     config.app_path = "/proc/self/fd/" + std::to_string(program->fd);
-    return UniqueFd(program->fd);
+    fds.program = UniqueFd(program->fd);
+    return fds;
 }
 
 }  // namespace lightvm::daemon

@@ -17,8 +17,13 @@ namespace lightvm::daemon {
 // ("": read-only). Where overlayfs cannot be mounted the VM runs with a
 // read-only root and tmpfs scratch directories, a warning on `warn_fd`, as
 // `lightvm run --image` does. Must run while this process has one thread
-// (a user namespace needs that, when not root). Returns the program's
-// descriptor, which config.app_path names and which must stay open.
-Result<UniqueFd> prepare_image_root(VmConfig& config, const nlohmann::json& image, int warn_fd);
+// (a user namespace needs that, when not root). The descriptors returned
+// must stay open for the VM's life: the program (config.app_path names
+// it), and a shared flock on the image's lock, so that `lightvm image rm`
+// refuses while this monitor runs, with or without a daemon.
+struct ImageRootFds {
+    UniqueFd program, hold;
+};
+Result<ImageRootFds> prepare_image_root(VmConfig& config, const nlohmann::json& image, int warn_fd);
 
 }  // namespace lightvm::daemon

@@ -223,12 +223,12 @@ int main(int argc, char** argv) {
         fail(config.error());
     // An image's VM: its writable layer is mounted now, while this process
     // still has a single thread (daemon/monitor_image.hpp).
-    UniqueFd image_program;
+    ImageRootFds image_fds;
     if (auto image = j.find("image"); image != j.end()) {
-        auto program = prepare_image_root(*config, *image, msg->fds[2].get());
-        if (!program)
-            fail(program.error());
-        image_program = std::move(*program);
+        auto prepared = prepare_image_root(*config, *image, msg->fds[2].get());
+        if (!prepared)
+            fail(prepared.error());
+        image_fds = std::move(*prepared);
     }
     if (!config->restore_path.empty())
         make_fresh();
