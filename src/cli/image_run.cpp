@@ -58,17 +58,6 @@ std::string read_etc(const std::string& rootfs, const char* name) {
     return text ? *text : "";
 }
 
-// With a read-only root, the places programs expect to write are tmpfs.
-void add_scratch_tmpfs(VmConfig& config) {
-    for (const char* path : {"/tmp", "/run", "/var/tmp"}) {
-        auto named = [&](const auto& list) {
-            return std::any_of(list.begin(), list.end(), [&](const auto& m) { return m.guest_path == path; });
-        };
-        if (!named(config.tmpfs) && !named(config.shares))
-            config.tmpfs.push_back(TmpfsSpec{path, 0});
-    }
-}
-
 Result<void> prepare(RunCommand& run) {
     const ImageRun& req = *run.image;
     Store store = TRY(Store::open(Store::default_dir()));
@@ -113,6 +102,23 @@ Result<void> prepare_image_run(RunCommand& run) {
     run.config.exe_path = program->guest_path;
     run.config = TRY(validate(std::move(run.config)));
     run.no_daemon = true;
+    return {};
+}
+
+Result<void> prepare_image_for_daemon(RunCommand& run) {
+    std::string& ref = run.image->ref;
+    const bool path_only = !ref.empty() && (ref[0] == '/' || ref[0] == '.');
+    auto store = Store::open(Store::default_dir());
+    if (!store)
+        return tl::unexpected(as_image_error(store.error()));
+    // A name or ID in the cache is sent as it is (the VM shows it); a path
+    // is imported and becomes the image's ID.
+    if (!path_only && store->find(ref))
+        return {};
+    auto record = find_or_import(*store, ref);
+    if (!record)
+        return tl::unexpected(as_image_error(record.error()));
+    ref = record->id.str();
     return {};
 }
 

@@ -51,7 +51,9 @@ int main(int argc, char** argv) {
     auto& run = std::get<lightvm::cli::RunCommand>(*command);
     std::copy(closed, closed + 3, run.config.stdio_closed);
     if (run.image)
-        if (auto prepared = lightvm::cli::prepare_image_run(run); !prepared) {
+        if (auto prepared = run.create_only || run.detach ? lightvm::cli::prepare_image_for_daemon(run)
+                                                          : lightvm::cli::prepare_image_run(run);
+            !prepared) {
             std::fprintf(stderr, "lightvm: %s\n", prepared.error().to_string().c_str());
             return lightvm::exit_code_for(prepared.error());
         }

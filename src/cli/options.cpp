@@ -253,9 +253,6 @@ Result<Command> parse_command_line(int argc, char** argv_in) {
             return make_error(ErrorKind::BadInput, "--image", "not with --rootfs (the image is the root file system)");
         if (!run.config.restore_path.empty() || !run.save_path.empty())
             return make_error(ErrorKind::BadInput, "--image", "not with --save or --restore");
-        if (run.detach || create)
-            return make_error(ErrorKind::BadInput, "--image",
-                              "not with -d or create (the writable layer lives in this process's mount namespace)");
     } else if (sub->count("--entrypoint") || read_only) {
         return make_error(ErrorKind::BadInput, read_only ? "--read-only" : "--entrypoint", "needs --image");
     }

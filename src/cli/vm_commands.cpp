@@ -488,6 +488,20 @@ void add_vm_options(json& req, const VmConfig& c) {
         req["user"] = {{"uid", c.user.uid}, {"gid", c.user.gid}, {"groups", c.user.groups}};
 }
 
+// --image: lightvmd applies the image (docs/api.md); -w and -u only when
+// given, as they replace the image's WorkingDir and User.
+void add_image_options(json& req, const RunCommand& cmd) {
+    const ImageRun& image = *cmd.image;
+    req["image"] = image.ref;
+    req["args"] = image.cmd;
+    if (image.entrypoint)
+        req["entrypoint"] = *image.entrypoint;
+    if (image.read_only)
+        req["read_only"] = true;
+    if (image.workdir_given)
+        req["workdir"] = cmd.config.cwd;
+}
+
 }  // namespace
 
 int create_through_daemon(const RunCommand& cmd) {
@@ -501,21 +515,24 @@ int create_through_daemon(const RunCommand& cmd) {
         char real[PATH_MAX];
         return ::realpath(p.c_str(), real) ? std::string(real) : p;
     };
-    std::string app = abs(c.app_path);
-    if (app.empty() || app[0] != '/') {
-        std::fprintf(stderr, "lightvm: %s: No such file or directory\n", c.app_path.c_str());
-        return 127;
+    json req = {{"env", c.env}, {"memory", c.mem_size}, {"pids", c.max_procs}, {"cpus", c.cpus}};
+    if (cmd.image) {
+        add_image_options(req, cmd);
+    } else {
+        std::string app = abs(c.app_path);
+        if (app.empty() || app[0] != '/') {
+            std::fprintf(stderr, "lightvm: %s: No such file or directory\n", c.app_path.c_str());
+            return 127;
+        }
+        req["app"] = app;
+        req["args"] = std::vector<std::string>(c.argv.begin() + 1, c.argv.end());
+        req["workdir"] = c.cwd;
     }
-    json req = {{"app", app},
-                {"args", std::vector<std::string>(c.argv.begin() + 1, c.argv.end())},
-                {"env", c.env},
-                {"memory", c.mem_size},
-                {"pids", c.max_procs},
-                {"cpus", c.cpus},
-                {"workdir", c.cwd}};
     if (c.timeout_seconds > 0)
         req["timeout"] = c.timeout_seconds;
     add_vm_options(req, c);
+    if (cmd.image && cmd.image->user_given)  // -u 0 too: it replaces the image's User
+        req["user"] = {{"uid", c.user.uid}, {"gid", c.user.gid}, {"groups", c.user.groups}};
     json shares = json::array(), disks = json::array();
     for (const auto& s : c.shares) {
         json share = {{"host", abs(s.host_path)}, {"guest", s.guest_path}, {"ro", s.read_only}};

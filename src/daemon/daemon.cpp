@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "daemon/images.hpp"
 #include "daemon/link.hpp"
 #include "devices/system.hpp"
 #include "lightvm/vm.hpp"
@@ -65,7 +66,7 @@ const char* state_name(VmState s) {
 
 Daemon::Daemon(DaemonOptions options)
     : m_opt(std::move(options)), m_pool(m_opt.monitor_path, m_opt.pool_mem, m_opt.pool_size),
-      m_latency_buckets(std::size(kLatencyBoundsUs), 0) {}
+      m_latency_buckets(std::size(kLatencyBoundsUs), 0), m_image_holds(std::make_unique<ImageHolds>()) {}
 
 Daemon::~Daemon() { shutdown(); }
 
@@ -150,6 +151,8 @@ json Daemon::to_json(const VmRecord& vm) const {
         j["snapshots"] = vm.snapshots;
     if (vm.adopted)
         j["adopted"] = true;
+    if (vm.request.image)
+        j["image"] = image_to_json(*vm.request.image);
     return j;
 }
 
@@ -212,8 +215,23 @@ ApiResult<json> Daemon::create(std::string_view body, bool start_now) {
             return api_error(mem.error().kind == ErrorKind::NotFound ? 404 : 400, "restore: " + mem.error().message);
         req->config.mem_size = *mem;
     }
-    auto vm = TRY(admit(std::move(*req), false, start_now));
-    return json{{"id", vm->id}};
+    if (req->image) {
+        if (auto applied = apply_image(m_opt.image_dir, *req); !applied) {
+            const ErrorKind kind = applied.error().kind;
+            return api_error(kind == ErrorKind::NotFound ? 404 : kind == ErrorKind::BadInput ? 400 : 500,
+                             applied.error().to_string());
+        }
+        if (auto held = m_image_holds->acquire(m_opt.image_dir, req->image->id); !held)
+            return api_error(held.error().kind == ErrorKind::NotFound ? 404 : 500, "image: " + held.error().message);
+    }
+    const std::string image_id = req->image ? req->image->id : "";
+    auto vm = admit(std::move(*req), false, start_now);
+    if (!vm) {
+        if (!image_id.empty())
+            m_image_holds->release(image_id);
+        return tl::unexpected(vm.error());
+    }
+    return json{{"id", (*vm)->id}};
 }
 
 ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns, bool hold, std::optional<Shell> taken) {
@@ -258,9 +276,10 @@ ApiResult<json> Daemon::start(const std::string& ref, uint64_t request_ns, bool 
         std::lock_guard lock(m_mu);
         vm->self_save_pending = true;
     }
-    auto shell = TRY(launch(vm, request_ns, fds,
-                            json{{"detached", true}, {"log_max", m_opt.log_max_bytes}, {"hold", hold}},
-                            std::move(taken)));
+    json extra = {{"detached", true}, {"log_max", m_opt.log_max_bytes}, {"hold", hold}};
+    if (const auto& image = vm->request.image)  // the monitor mounts the writable layer (daemon/monitor_image.cpp)
+        extra["image"] = {{"root", image->root}, {"layer", image->read_only ? "" : layer_dir(vm->dir)}};
+    auto shell = TRY(launch(vm, request_ns, fds, extra, std::move(taken)));
     m_supervisors++;
     std::thread([this, vm, s = std::move(shell)]() mutable { supervise(vm, std::move(s)); }).detach();
     return json{{"id", vm->id}, {"pooled", vm->pooled}};
@@ -529,7 +548,9 @@ void Daemon::erase(const std::string& id) {
     it->second->removed = true;
     emit("removed", *it->second);
     std::error_code ec;
-    fs::remove_all(it->second->dir, ec);
+    fs::remove_all(it->second->dir, ec);  // the writable layer of an image's VM with it
+    if (const auto& image = it->second->request.image)
+        m_image_holds->release(image->id);
     m_vms.erase(it);
     m_changed.notify_all();
 }

@@ -51,9 +51,13 @@ struct DaemonOptions {
     // (--migrate-secret FILE; empty: none asked), and this daemon's own
     // migrations send it.
     std::string migrate_secret;
+    // The image cache "image" requests are resolved in (--image-dir;
+    // default: lightvm's, image/store.hpp).
+    std::string image_dir;
 };
 
 struct Endpoint;
+class ImageHolds;
 
 enum class VmState { Created, Running, Paused, Exited };
 const char* state_name(VmState s);
@@ -206,6 +210,8 @@ private:
     uint64_t m_event_seq = 0;
     bool m_stopping = false;
     std::string m_boot_id;  // handed to monitors for saves: one read, not one per start
+    // Images in use by VMs that are not removed (daemon/images.hpp).
+    std::unique_ptr<ImageHolds> m_image_holds;
 };
 
 

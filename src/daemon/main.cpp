@@ -15,6 +15,7 @@
 
 #include "daemon/api.hpp"
 #include "daemon/paths.hpp"
+#include "image/store.hpp"
 
 using namespace lightvm;
 using namespace lightvm::daemon;
@@ -115,6 +116,9 @@ int main(int argc, char** argv) {
     CLI::App app{"lightvmd: the lightvm daemon (REST API on a Unix socket)", "lightvmd"};
     app.add_option("--socket", socket_path, "Unix socket to listen on")->capture_default_str();
     app.add_option("--state-dir", opt.state_dir, "Directory for VM logs and state")->capture_default_str();
+    opt.image_dir = image::Store::default_dir();
+    app.add_option("--image-dir", opt.image_dir, "The image cache that VMs' \"image\" names are looked up in")
+        ->capture_default_str();
     app.add_option("--pool", opt.pool_size, "Ready VM shells kept for the default shape")->capture_default_str();
     app.add_option("--pool-mem", pool_mem, "Memory size of the default pool shape")->capture_default_str();
     app.add_option("--max-vms", opt.max_vms, "Most VMs the daemon holds at once")->capture_default_str();

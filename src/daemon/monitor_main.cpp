@@ -40,6 +40,7 @@
 
 #include "common/exit_codes.hpp"
 #include "daemon/link.hpp"
+#include "daemon/monitor_image.hpp"
 #include "daemon/protocol.hpp"
 #include "devices/host_tty.hpp"
 #include "lightvm/vm.hpp"
@@ -238,6 +239,16 @@ int main(int argc, char** argv) {
     auto config = config_from_json(j["config"]);
     if (!config)
         fail(config.error());
+    // An image's VM: its writable layer is mounted now, before the sandbox
+    // (a mount namespace of its own: allowed with threads, unlike a user
+    // namespace; daemon/monitor_image.hpp).
+    ImageRootFds image_fds;
+    if (auto image = j.find("image"); image != j.end()) {
+        auto prepared = prepare_image_root(*config, *image, msg->fds[2].get());
+        if (!prepared)
+            fail(prepared.error());
+        image_fds = std::move(*prepared);
+    }
     if (!config->restore_path.empty())
         make_fresh();
     config->host_netns_fd = host_netns.get();

@@ -138,7 +138,7 @@ Result<void> parse_net_fields(const json& j, VmConfig& c) {
 Result<CreateRequest> parse_restore_request(const json& j, CreateRequest req) {
     // cpus too: a restored VM continues with every vCPU it had started and the limit it had.
     for (const char* k : {"app", "args", "env", "memory", "shares", "disks", "workdir", "hostname", "pids", "user", "cpus",
-                          "net", "publish", "dns", "tmpfs"})
+                          "net", "publish", "dns", "tmpfs", "image", "entrypoint", "read_only"})
         if (j.contains(k))
             return tl::unexpected(bad(k, "not with restore: it comes from the snapshot"));
     VmConfig& c = req.config;
@@ -149,7 +149,52 @@ Result<CreateRequest> parse_restore_request(const json& j, CreateRequest req) {
     return req;
 }
 
+// {"image": REF, "args": [...], "entrypoint": PROG, "read_only": B}. Not
+// with "app" (the image names the program) or "save" (a snapshot would
+// need the writable layer back).
+Result<ImageRequest> parse_image(const json& j) {
+    if (j.contains("app"))
+        return tl::unexpected(bad("app", "not with image: the image names the program (entrypoint, args)"));
+    if (j.contains("save"))
+        return tl::unexpected(bad("save", "not with image"));
+    ImageRequest image;
+    image.ref = TRY(get_string(j, "image", true));
+    if (image.ref.empty() || image.ref.size() > 255 || image.ref.find('\0') != std::string::npos)
+        return tl::unexpected(bad("image", "must be an image name or ID (lightvm image ls)"));
+    if (image.ref[0] == '/' || image.ref[0] == '.')
+        return tl::unexpected(bad("image", "'" + image.ref + "' is a path: import it first (lightvm image import)"));
+    if (j.contains("entrypoint"))
+        image.entrypoint = TRY(get_string(j, "entrypoint", true));
+    image.cmd = TRY(get_strings(j, "args", 4096));
+    image.read_only = TRY(get_bool(j, "read_only"));
+    image.workdir_given = j.contains("workdir");
+    image.user_given = j.contains("user");
+    return image;
+}
+
 }  // namespace
+
+json image_to_json(const ImageRequest& image) {
+    json j = {{"ref", image.ref}, {"id", "sha256:" + image.id}, {"read_only", image.read_only}, {"root", image.root}};
+    if (image.entrypoint)
+        j["entrypoint"] = *image.entrypoint;
+    return j;
+}
+
+std::optional<ImageRequest> image_from_json(const json& j) {
+    if (!j.is_object() || !j.contains("id") || !j["id"].is_string() || !j.contains("root") || !j["root"].is_string())
+        return std::nullopt;
+    ImageRequest image;
+    image.ref = j.value("ref", "");
+    image.id = j["id"].get<std::string>();
+    if (image.id.rfind("sha256:", 0) == 0)
+        image.id = image.id.substr(7);
+    image.root = j["root"].get<std::string>();
+    image.read_only = j.value("read_only", false);
+    if (j.contains("entrypoint") && j["entrypoint"].is_string())
+        image.entrypoint = j["entrypoint"].get<std::string>();
+    return image;
+}
 
 Result<void> reject_unknown_fields(const json& j, std::initializer_list<const char*> allowed, const char* what) {
     for (const auto& item : j.items()) {
@@ -229,7 +274,7 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
     TRY(reject_unknown_fields(j,
                               {"name", "app", "args", "env", "memory", "timeout", "shares", "disks", "workdir",
                                "hostname", "rm", "pids", "cpus", "restore", "prefault", "user", "save", "net",
-                               "publish", "dns", "tmpfs"},
+                               "publish", "dns", "tmpfs", "image", "entrypoint", "read_only"},
                               "request"));
     CreateRequest req;
     req.name = TRY(get_string(j, "name", false));
@@ -242,11 +287,18 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
     if (j.contains("prefault"))
         return tl::unexpected(bad("prefault", "only with restore"));
     TRY(parse_save(j, req));
-    c.app_path = TRY(get_string(j, "app", true));
-    TRY(absolute(c.app_path, "app"));
-    c.argv.push_back(c.app_path);
-    for (auto& a : TRY(get_strings(j, "args", 4096)))
-        c.argv.push_back(std::move(a));
+    if (j.contains("image")) {
+        req.image = TRY(parse_image(j));
+    } else {
+        for (const char* k : {"entrypoint", "read_only"})
+            if (j.contains(k))
+                return tl::unexpected(bad(k, "only with image"));
+        c.app_path = TRY(get_string(j, "app", true));
+        TRY(absolute(c.app_path, "app"));
+        c.argv.push_back(c.app_path);
+        for (auto& a : TRY(get_strings(j, "args", 4096)))
+            c.argv.push_back(std::move(a));
+    }
     c.env = TRY(get_strings(j, "env", 4096));
     if (auto it = j.find("memory"); it != j.end()) {
         if (it->is_number_unsigned())
@@ -313,6 +365,17 @@ Result<CreateRequest> parse_create_request(std::string_view body) {
     if (j.contains("user"))
         c.user = TRY(get_user(j["user"]));
     TRY(parse_net_fields(j, c));
+    if (req.image) {
+        for (const auto& share : c.shares)
+            if (share.guest_path == "/")
+                return tl::unexpected(bad("shares", "not at / with image (the image is the root file system)"));
+        return req;  // validated once the image is applied (daemon/images.cpp)
+    }
+    return validated(std::move(req));
+}
+
+Result<CreateRequest> validated(CreateRequest req) {
+    VmConfig& c = req.config;
     auto valid = validate(std::move(c));
     if (!valid) {
         Error e = valid.error();

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "daemon/daemon.hpp"
+#include "daemon/images.hpp"
 #include "daemon/link.hpp"
 
 namespace lightvm::daemon {
@@ -123,6 +124,11 @@ void Daemon::recover() {
         vm->monitor_start = j.value("monitor_start", uint64_t{0});
         vm->killed_by_request = j.value("killed_by_request", false);
         vm->dir = dir;
+        vm->request.image = image_from_json(j.value("image", json()));
+        if (vm->request.image)  // held again until the VM is removed
+            if (auto held = m_image_holds->acquire(m_opt.image_dir, vm->request.image->id); !held)
+                std::fprintf(stderr, "lightvmd: VM %s: image %s: %s\n", vm->id.c_str(), vm->request.image->id.c_str(),
+                             held.error().to_string().c_str());
         m_vms[vm->id] = vm;
         if (vm->state != VmState::Running && vm->state != VmState::Paused)
             continue;

@@ -277,7 +277,7 @@ Result<void> Store::remove(const ImageRecord& record) const {
     const std::string dir = image_dir(record.id);
     UniqueFd held(::open((dir + "/lock").c_str(), O_RDONLY | O_CLOEXEC));
     if (held.valid() && ::flock(held.get(), LOCK_EX | LOCK_NB) != 0)
-        return make_error(ErrorKind::BadInput, "image", record.id.short_id() + " is in use by a running VM");
+        return make_error(ErrorKind::BadInput, "image", record.id.short_id() + " is in use by a VM (lightvm ps -a)");
     // Out of roots/ at once; the slow part happens where nobody looks.
     const std::string doomed = m_dir + "/tmp/rm-" + random_hex();
     if (::rename(dir.c_str(), doomed.c_str()) != 0)

@@ -1,9 +1,7 @@
 #include "image/writable.hpp"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -12,18 +10,12 @@
 #include <algorithm>
 #include <cstring>
 
+#include "image/overlay.hpp"
 #include "image/tree.hpp"
 
 namespace lightvm::image {
 
 namespace {
-
-Result<void> write_proc(const char* file, const std::string& text) {
-    UniqueFd fd(::open(file, O_WRONLY | O_CLOEXEC));
-    if (!fd.valid() || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-        return sys_error(std::string("write ") + file);
-    return {};
-}
 
 // The cleaner: waits until every copy of the pipe's write end is closed
 // (this process and its fast_exit reaper have exited), then removes `dir`.
@@ -77,41 +69,6 @@ Result<void> make_subdirs(const std::string& run) {
 
 }  // namespace
 
-Result<void> enter_private_mounts() {
-    const bool root = ::geteuid() == 0;
-    const uid_t uid = ::geteuid();
-    const gid_t gid = ::getegid();
-    if (::unshare(root ? CLONE_NEWNS : CLONE_NEWUSER | CLONE_NEWNS) != 0)
-        return sys_error(root ? "unshare(CLONE_NEWNS)" : "unshare(CLONE_NEWUSER|CLONE_NEWNS)");
-    if (!root) {
-        // Ourselves as ourselves: files keep their owners on the host.
-        TRY(write_proc("/proc/self/setgroups", "deny"));
-        TRY(write_proc("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1"));
-        TRY(write_proc("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1"));
-    }
-    // Our mounts stay ours; the host's still reach us.
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0)
-        return sys_error("mount --make-rslave /");
-    return {};
-}
-
-Result<void> mount_overlay(const std::string& lower, const std::string& upper, const std::string& work,
-                           const std::string& target, bool in_user_namespace) {
-    // Through /proc/self/fd: paths holding ',' or ':' need no escaping.
-    UniqueFd l(::open(lower.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    UniqueFd u(::open(upper.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    UniqueFd w(::open(work.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!l.valid() || !u.valid() || !w.valid())
-        return sys_error("open overlay layers");
-    auto fd_path = [](const UniqueFd& fd) { return "/proc/self/fd/" + std::to_string(fd.get()); };
-    std::string options = "lowerdir=" + fd_path(l) + ",upperdir=" + fd_path(u) + ",workdir=" + fd_path(w);
-    if (in_user_namespace)
-        options += ",userxattr";
-    if (::mount("overlay", target.c_str(), "overlay", MS_NODEV, options.c_str()) != 0)
-        return sys_error("mount overlay");
-    return {};
-}
-
 Result<WritableRoot> writable_root(const Store& store, const Digest& id, bool read_only) {
     WritableRoot out;
     out.root = store.rootfs(id);
@@ -134,8 +91,7 @@ Result<WritableRoot> writable_root(const Store& store, const Digest& id, bool re
         return mount_overlay(out.root, dir + "/upper", dir + "/work", dir, ::geteuid() != 0);
     });
     if (!mounted) {
-        out.warning = "no overlay file system for the image's writable layer (" + mounted.error().to_string() +
-                      "): its root is read-only, /tmp, /run and /var/tmp are tmpfs in guest RAM";
+        out.warning = no_overlay_warning(mounted.error());
         return out;
     }
     out.root = dir;

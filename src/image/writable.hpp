@@ -16,6 +16,7 @@
 #include <string>
 
 #include "common/result.hpp"
+#include "image/overlay.hpp"  // its pieces, for tests
 #include "image/store.hpp"
 
 namespace lightvm::image {
@@ -28,12 +29,5 @@ struct WritableRoot {
 
 // `read_only`: share the cached root read-only without trying overlayfs.
 Result<WritableRoot> writable_root(const Store& store, const Digest& id, bool read_only);
-
-// Pieces, for tests.
-// Enters a private mount namespace (and a user namespace when not root).
-Result<void> enter_private_mounts();
-// Mounts an overlay of `lower` with `upper`/`work` at `target`.
-Result<void> mount_overlay(const std::string& lower, const std::string& upper, const std::string& work,
-                           const std::string& target, bool in_user_namespace);
 
 }  // namespace lightvm::image

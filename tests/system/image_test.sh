@@ -170,7 +170,7 @@ export LIGHTVM_IMAGE_DIR="$T/cache"
 P2=$!
 sleep 0.7
 run "$L" image rm "$SHORT"
-expect_error "image rm while a VM runs the image" 1 "is in use by a running VM"
+expect_error "image rm while a VM runs the image" 1 "is in use by a VM"
 wait $P2
 run "$L" image rm busy
 expect "image rm NAME of an image with another name: untagged" 0 "untagged busy"

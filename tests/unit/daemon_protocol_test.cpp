@@ -239,6 +239,45 @@ TEST(DaemonProtocol, RestoreRequests) {
     EXPECT_EQ(error_of(R"({"restore":"/s","timeout":-1})"), "timeout: must be a number of seconds >= 0");
 }
 
+// "image": parsed here, applied by the daemon (daemon/images.cpp): the
+// overrides are kept apart from the config, and what cannot go with an
+// image is refused with the field's name.
+TEST(DaemonProtocol, ImageRequests) {
+    auto r = parse_create_request(
+        R"({"image":"busy:1","args":["echo","hi"],"entrypoint":"/bin/sh","read_only":true,"workdir":"/w","env":["A=1"]})");
+    ASSERT_TRUE(r) << r.error().to_string();
+    ASSERT_TRUE(r->image);
+    EXPECT_EQ(r->image->ref, "busy:1");
+    EXPECT_EQ(r->image->cmd, (std::vector<std::string>{"echo", "hi"}));
+    EXPECT_EQ(r->image->entrypoint, std::optional<std::string>("/bin/sh"));
+    EXPECT_TRUE(r->image->read_only);
+    EXPECT_TRUE(r->image->workdir_given);
+    EXPECT_FALSE(r->image->user_given);
+    EXPECT_EQ(r->config.env, (std::vector<std::string>{"A=1"}));
+    EXPECT_TRUE(r->config.argv.empty());  // the image names the program
+    EXPECT_EQ(error_of(R"({"image":"b","app":"/a"})"), "app: not with image: the image names the program (entrypoint, args)");
+    EXPECT_EQ(error_of(R"({"image":"/x"})"), "image: '/x' is a path: import it first (lightvm image import)");
+    EXPECT_EQ(error_of(R"({"image":""})"), "image: must be an image name or ID (lightvm image ls)");
+    EXPECT_EQ(error_of(R"({"image":1})"), "image: must be a string");
+    EXPECT_EQ(error_of(R"({"image":"b","save":{"path":"/s","at_ready":true}})"), "save: not with image");
+    EXPECT_EQ(error_of(R"({"app":"/a","read_only":true})"), "read_only: only with image");
+    EXPECT_EQ(error_of(R"({"app":"/a","entrypoint":"x"})"), "entrypoint: only with image");
+    EXPECT_EQ(error_of(R"({"restore":"/s","image":"b"})"), "image: not with restore: it comes from the snapshot");
+    EXPECT_EQ(error_of(R"({"image":"b","shares":[{"host":"/d","guest":"/"}]})"),
+              "shares: not at / with image (the image is the root file system)");
+    // What the daemon keeps of it survives vm.json.
+    ImageRequest kept = *r->image;
+    kept.id = std::string(64, 'a');
+    kept.root = "/cache/roots/sha256/" + kept.id + "/rootfs";
+    auto back = image_from_json(image_to_json(kept));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->id, kept.id);
+    EXPECT_EQ(back->root, kept.root);
+    EXPECT_EQ(back->ref, "busy:1");
+    EXPECT_TRUE(back->read_only);
+    EXPECT_FALSE(image_from_json(json::object()));
+}
+
 TEST(DaemonProtocol, Signals) {
     EXPECT_EQ(parse_signal("KILL"), 9);
     EXPECT_EQ(parse_signal("SIGTERM"), 15);

@@ -244,7 +244,7 @@ TEST_F(Import, FindRemoveAndHold) {
     {
         auto held = store->hold(r->record.id);
         ASSERT_TRUE(held) << err(held);
-        EXPECT_NE(err(store->remove(r->record)).find("is in use by a running VM"), std::string::npos);
+        EXPECT_NE(err(store->remove(r->record)).find("is in use by a VM"), std::string::npos);
     }
     ASSERT_TRUE(store->remove(r->record));
     EXPECT_FALSE(exists(store->image_dir(r->record.id)));
