@@ -7,6 +7,7 @@
 //   stream in   host -> guest, MiB/s, exits per MiB
 //   connect     new connection + HTTP request/response through -p (guest
 //               server) against the same server natively: requests/s
+//   keep-alive  HTTP/1.1 requests on one connection through -p: requests/s
 // Medians over --runs; ratio = guest / native (for latency: native / guest).
 //
 // usage: net_bench [--runs N] [--mib M] [GUEST_DIR]
@@ -131,6 +132,28 @@ double requests(uint16_t port, int n) {
     return now_s() - t0;
 }
 
+// n sequential HTTP/1.1 requests on one connection (each answer read whole
+// by its Content-Length: 6); seconds.
+double keepalive_requests(uint16_t port, int n) {
+    int c = dial(port);
+    const char req[] = "GET / HTTP/1.1\r\nHost: bench\r\n\r\n";
+    const std::string end = "\r\n\r\nhello\n";
+    double t0 = now_s();
+    for (int i = 0; i < n; ++i) {
+        send(c, req, sizeof req - 1, MSG_NOSIGNAL);
+        std::string got;
+        char buf[512];
+        for (ssize_t k; got.size() < end.size() || got.compare(got.size() - end.size(), end.size(), end) != 0;) {
+            if ((k = recv(c, buf, sizeof buf, 0)) <= 0)
+                return now_s() - t0;
+            got.append(buf, size_t(k));
+        }
+    }
+    double t = now_s() - t0;
+    close(c);
+    return t;
+}
+
 struct Result {
     std::string out;
     uint64_t net_exits = 0, exits = 0;
@@ -211,8 +234,9 @@ int main(int argc, char** argv) {
             g_dir = a;
     }
     const int kRounds = 2000, kRequests = 200;
-    std::vector<double> rr_g, rr_n, out_g, out_n, in_g, in_n, req_g, req_n;
-    double rr_exits = 0, out_exits = 0, in_exits = 0, req_exits = 0;
+    std::vector<double> rr_g, rr_n, out_g, out_n, in_g, in_n, req_g, req_n, ka_g, ka_n;
+    double rr_exits = 0, out_exits = 0, in_exits = 0, req_exits = 0, ka_exits = 0;
+    const int kKeepAlive = 2000;
     for (int r = 0; r < runs; ++r) {
         for (int native_run = 0; native_run < 2; ++native_run) {
             std::vector<std::string> rr_args = {"rr", "127.0.0.1", "", std::to_string(kRounds), "64"};
@@ -276,6 +300,23 @@ int main(int argc, char** argv) {
                 req_g.push_back(kRequests / secs);
                 req_exits = double(g.net_exits) / (kRequests + 1);
             }
+
+            // HTTP/1.1 keep-alive: one connection, kKeepAlive requests.
+            port = 0;
+            l = listener(&port);
+            close(l);
+            std::thread k([&] { secs = keepalive_requests(port, kKeepAlive); });
+            if (native_run) {
+                native({"keepalive", std::to_string(port), std::to_string(kKeepAlive)});
+                k.join();
+                ka_n.push_back(kKeepAlive / secs);
+            } else {
+                auto g = guest({"keepalive", "80", std::to_string(kKeepAlive)},
+                               {PublishSpec{"127.0.0.1", port, 80, false}});
+                k.join();
+                ka_g.push_back(kKeepAlive / secs);
+                ka_exits = double(g.net_exits) / kKeepAlive;
+            }
         }
     }
     std::printf("net_bench: %d runs, medians; guest = lightvm --net host (-p for requests), native = same program\n", runs);
@@ -288,5 +329,7 @@ int main(int argc, char** argv) {
                 median(in_g) / median(in_n), in_exits);
     std::printf("%-34s %10.0f /s %10.0f /s %8.2f %10.2f/req\n", "connect + HTTP request (-p)", median(req_g),
                 median(req_n), median(req_g) / median(req_n), req_exits);
+    std::printf("%-34s %10.0f /s %10.0f /s %8.2f %10.2f/req\n", "HTTP/1.1 keep-alive requests (-p)", median(ka_g),
+                median(ka_n), median(ka_g) / median(ka_n), ka_exits);
     return 0;
 }

@@ -1,6 +1,8 @@
 /* One side of a TCP conversation, for the system tests and net_bench:
      netpeer serve PORT N       accept N connections on PORT (IPv4 any): read
                                 an HTTP request, answer "hello", close
+     netpeer keepalive PORT N   accept one connection on PORT and answer N
+                                HTTP/1.1 requests on it (keep-alive), then close
      netpeer get IP PORT        one GET; print the response body's first line
      netpeer echo PORT          accept one connection, echo until EOF
      netpeer rr IP PORT N SIZE  N request/responses of SIZE bytes against an
@@ -59,6 +61,21 @@ static int dial(const char* ip, int port) {
     return c;
 }
 
+/* Reads one request (up to its blank line) from s into buf; 0 at EOF. */
+static size_t read_request(int s, char* buf, size_t cap) {
+    size_t got = 0;
+    while (got < cap - 1) {
+        ssize_t r = recv(s, buf + got, cap - 1 - got, 0);
+        if (r <= 0)
+            return 0;
+        got += (size_t)r;
+        buf[got] = 0;
+        if (strstr(buf, "\r\n\r\n"))
+            return got;
+    }
+    return 0;
+}
+
 static int serve(int port, int n) {
     int l = listener(port);
     if (l < 0)
@@ -69,16 +86,7 @@ static int serve(int port, int n) {
         if (s < 0)
             return die("accept");
         char buf[4096];
-        size_t got = 0;
-        while (got < sizeof buf - 1) {
-            ssize_t r = recv(s, buf + got, sizeof buf - 1 - got, 0);
-            if (r <= 0)
-                break;
-            got += (size_t)r;
-            buf[got] = 0;
-            if (strstr(buf, "\r\n\r\n"))
-                break;
-        }
+        read_request(s, buf, sizeof buf);  /* answered even when cut short, as before */
         send(s, reply, sizeof reply - 1, MSG_NOSIGNAL);
         close(s);
     }
@@ -240,8 +248,31 @@ static int stream(const char* ip, int port, int mb) {
     return 0;
 }
 
+static int keepalive(int port, int n) {
+    int l = listener(port), one = 1;
+    if (l < 0)
+        return die("listen");
+    int s = accept(l, NULL, NULL);
+    if (s < 0)
+        return die("accept");
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n\r\nhello\n";
+    char buf[4096];
+    for (int i = 0; i < n; ++i) {
+        if (!read_request(s, buf, sizeof buf))
+            return fprintf(stderr, "netpeer: connection ended after %d requests\n", i), 1;
+        if (send(s, reply, sizeof reply - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof reply - 1))
+            return die("send");
+    }
+    close(s);
+    close(l);
+    return 0;
+}
+
 int main(int argc, char** argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc == 4 && !strcmp(argv[1], "keepalive"))
+        return keepalive(atoi(argv[2]), atoi(argv[3]));
     if (argc == 4 && !strcmp(argv[1], "serve"))
         return serve(atoi(argv[2]), atoi(argv[3]));
     if (argc == 4 && !strcmp(argv[1], "get"))
@@ -256,6 +287,6 @@ int main(int argc, char** argv) {
         return sink(atoi(argv[2]));
     if (argc == 5 && !strcmp(argv[1], "stream"))
         return stream(argv[2], atoi(argv[3]), atoi(argv[4]));
-    fprintf(stderr, "usage: netpeer serve PORT N | get IP PORT | echo PORT | rr IP PORT N SIZE | epollrr IP PORT N SIZE | sink PORT | stream IP PORT MB\n");
+    fprintf(stderr, "usage: netpeer serve PORT N | keepalive PORT N | get IP PORT | echo PORT | rr IP PORT N SIZE | epollrr IP PORT N SIZE | sink PORT | stream IP PORT MB\n");
     return 2;
 }
