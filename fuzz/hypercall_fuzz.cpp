@@ -1,8 +1,8 @@
 // libFuzzer target: every hypercall handler, fed through the exit handler
 // exactly as the vCPU loop feeds it: a fake vCPU, real guest memory (a
 // memfd) whose contents the input writes, and real devices (console, fs
-// share, block device, lazy RAM, net device under --net none with one -p
-// listener on 127.0.0.1: no host socket can be created, so fuzzed
+// share, block device, lazy RAM, net device under --net none with a TCP and
+// a UDP -p socket on 127.0.0.1: no host socket can be created, so fuzzed
 // addresses never reach a real service). The input is a few exits, each a port
 // number and the bytes of its argument block; pointers in the blocks are
 // the input's too. Interrupts too, as the run loop drives them: the guest
@@ -145,7 +145,10 @@ struct Env {
         PublishSpec pub;  // port 0: the kernel picks a free one
         pub.host_ip = "127.0.0.1";
         pub.guest_port = 80;
-        if (auto n = NetDevice::create(NetMode::None, {pub}))
+        PublishSpec udp = pub;  // and a UDP one: sends on it are confined to its clients
+        udp.guest_port = 53;
+        udp.udp = true;
+        if (auto n = NetDevice::create(NetMode::None, {pub, udp}))
             net.emplace(std::move(*n));
     }
     void reset() {

@@ -635,6 +635,12 @@ enum NetOp : uint32_t {
     kNetPublished = 13, // arg = guest port, arg2 = SOCK_STREAM/SOCK_DGRAM: the -p listener for it, or -ENOENT
     kNetReadable = 14,  // handle: FIONREAD (bytes queued for reading)
 };
+// Under --net none a -p UDP socket (kNetPublished with SOCK_DGRAM) answers
+// only its clients: kNetSend on it goes to one of the last
+// kPublishedUdpPeers source addresses kNetRecv reported on it (the least
+// recently received from is forgotten first), anything else is
+// -ENETUNREACH. The guest keeps the same list to route its replies.
+inline constexpr uint32_t kPublishedUdpPeers = 64;
 
 enum NetMode : uint32_t {
     kNetModeNone = 0,  // --net none: loopback inside the VM only; no host sockets but -p listeners

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "common/stop.hpp"
 #include "lightvm/abi.h"
@@ -229,8 +230,11 @@ Result<NetDevice> NetDevice::create(NetMode mode, const std::vector<PublishSpec>
         if (fd < 0)
             return sys_error(where);
         d.m_socks.push_back(Sock{fd, ss.ss_family, p.guest_port, true});
+        // TCP: a port in TIME_WAIT is free. Not UDP, where SO_REUSEADDR
+        // would share a port another such socket holds, not refuse it.
         int one = 1;
-        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (!p.udp)
+            ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
             if (errno == EADDRINUSE)
                 return tl::unexpected(Error{ErrorKind::BadInput, EADDRINUSE, where,
@@ -257,6 +261,62 @@ uint16_t NetDevice::published_host_port(uint16_t guest_port) const {
 }
 
 int NetDevice::fd_of(uint32_t handle) const { return handle < m_socks.size() ? m_socks[handle].fd : -1; }
+
+namespace {
+
+// An inet address and port as one key for both families (IPv4 as
+// ::ffff:a.b.c.d); nullopt for anything else.
+std::optional<std::array<uint8_t, 18>> peer_key(std::span<const uint8_t> a) {
+    std::array<uint8_t, 18> k{};
+    sa_family_t family = 0;
+    if (a.size() >= sizeof family)
+        std::memcpy(&family, a.data(), sizeof family);
+    if (family == AF_INET && a.size() >= sizeof(sockaddr_in)) {
+        sockaddr_in in{};
+        std::memcpy(&in, a.data(), sizeof in);
+        k[10] = k[11] = 0xff;
+        std::memcpy(&k[12], &in.sin_addr, 4);
+        std::memcpy(&k[16], &in.sin_port, 2);
+        return k;
+    }
+    if (family == AF_INET6 && a.size() >= offsetof(sockaddr_in6, sin6_scope_id)) {
+        sockaddr_in6 in6{};
+        std::memcpy(&in6, a.data(), offsetof(sockaddr_in6, sin6_scope_id));
+        std::memcpy(&k[0], &in6.sin6_addr, 16);
+        std::memcpy(&k[16], &in6.sin6_port, 2);
+        return k;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+// --net none gives the guest no way out but its -p sockets: a UDP one may
+// answer whoever sent to it, and nobody else.
+bool NetDevice::confined_udp(uint32_t handle) const {
+    return m_mode == NetMode::None && handle < m_publish.size() && m_publish[handle].udp;
+}
+
+void NetDevice::remember_peer(uint32_t handle, const sockaddr_storage& from, socklen_t len) {
+    auto key = peer_key({reinterpret_cast<const uint8_t*>(&from), len});
+    if (!key)
+        return;
+    auto& peers = m_socks[handle].peers;
+    std::erase_if(peers, [&](const UdpPeer& p) { return p.key == *key; });
+    if (peers.size() >= abi::kPublishedUdpPeers)
+        peers.erase(peers.begin());  // the least recently heard from
+    peers.push_back(UdpPeer{*key, from, len});
+}
+
+const NetDevice::UdpPeer* NetDevice::find_peer(uint32_t handle, std::span<const uint8_t> to) const {
+    auto key = peer_key(to);
+    if (!key)
+        return nullptr;
+    for (const auto& p : m_socks[handle].peers)
+        if (p.key == *key)
+            return &p;
+    return nullptr;
+}
 
 // Only a poll may name stdin: no other operation reaches the host's stdin.
 int NetDevice::poll_fd_of(uint32_t handle) const { return handle == abi::kNetPollStdin ? m_stdin : fd_of(handle); }
@@ -362,11 +422,18 @@ uint64_t total_len(const std::vector<iovec>& iov) {
     return n;
 }
 
+// The source of a datagram received (a receive's address, whether or not
+// the guest asked for it).
+struct Source {
+    sockaddr_storage addr{};
+    socklen_t len = 0;
+};
+
 // One send or receive, never blocking the monitor beyond r.wait_ns: a
 // blocking stream send moves everything (as Linux's does) unless the wait
 // runs out or a stop comes; a receive returns what the first ready call
-// gives. Bytes moved, or -errno.
-int64_t transfer(int fd, abi::HcNet& r, std::span<uint8_t> addr, const std::vector<iovec>& iov) {
+// gives, its source in *from. Bytes moved, or -errno.
+int64_t transfer(int fd, abi::HcNet& r, std::span<uint8_t> addr, const std::vector<iovec>& iov, Source* from) {
     const bool send = r.op == abi::kNetSend;
     int flags = static_cast<int>(r.flags & (MSG_OOB | MSG_DONTROUTE | MSG_EOR | MSG_MORE | MSG_PEEK | MSG_TRUNC));
     flags |= MSG_DONTWAIT | MSG_NOSIGNAL;  // never block, never SIGPIPE the monitor
@@ -376,14 +443,19 @@ int64_t transfer(int fd, abi::HcNet& r, std::span<uint8_t> addr, const std::vect
     for (;;) {
         std::vector<iovec> rest = after(iov, done);
         msghdr m{};
-        m.msg_name = addr.empty() ? nullptr : addr.data();
-        m.msg_namelen = static_cast<socklen_t>(addr.size());
+        m.msg_name = send ? static_cast<void*>(addr.empty() ? nullptr : addr.data()) : &from->addr;
+        m.msg_namelen = send ? static_cast<socklen_t>(addr.size()) : sizeof from->addr;
         m.msg_iov = rest.data();
         m.msg_iovlen = rest.size();
         ssize_t n = send ? ::sendmsg(fd, &m, flags) : ::recvmsg(fd, &m, flags);
         if (n >= 0) {
-            if (!send && !addr.empty())
-                r.addr_len = m.msg_namelen;
+            if (!send) {
+                from->len = std::min<socklen_t>(m.msg_namelen, sizeof from->addr);
+                if (!addr.empty()) {  // as much as fits; the length is the whole address's
+                    std::memcpy(addr.data(), &from->addr, std::min<size_t>(addr.size(), from->len));
+                    r.addr_len = m.msg_namelen;
+                }
+            }
             done += static_cast<uint64_t>(n);
             if (!send || done == want || !r.wait_ns || stop_requested() ||
                 !wait_fd(fd, POLLOUT, wait_left(r.wait_ns, start)))
@@ -494,8 +566,23 @@ Result<void> NetDevice::hypercall(GuestMemory& mem, uint64_t arg_gpa) {
             res = -EBADF;
             break;
         }
-        res = transfer(fd, r, a, iov);
         state_fd = r.handle;
+        const bool confined = confined_udp(r.handle);
+        Source from;
+        sockaddr_storage client{};
+        if (confined && r.op == abi::kNetSend) {
+            // Only to a client, at the address it came from (not the guest's spelling of it).
+            const UdpPeer* p = find_peer(r.handle, a);
+            if (!p) {
+                res = a.empty() ? -EDESTADDRREQ : -ENETUNREACH;
+                break;
+            }
+            client = p->addr;
+            a = std::span<uint8_t>(reinterpret_cast<uint8_t*>(&client), p->len);
+        }
+        res = transfer(fd, r, a, iov, &from);
+        if (confined && r.op == abi::kNetRecv && res >= 0)
+            remember_peer(r.handle, from.addr, from.len);
         break;
     }
     case abi::kNetShutdown:

@@ -2,8 +2,9 @@
 // sockets are forwarded to (kHcNet), named to the guest by handle. The
 // host's TCP/IP stack does the work; every socket is non-blocking here and
 // a request may ask to wait (bounded, stoppable) for readiness first.
-//   --net none: no socket can be created; only the -p listeners opened
-//     before the VM starts are reachable (accept, and the connections).
+//   --net none: no socket can be created; only the -p sockets opened
+//     before the VM starts are reachable (accept, and the connections; a
+//     UDP one sends only to the sources it last received from).
 //   --net host: sockets in the host's network namespace.
 //   --net ns:PATH: the same in the namespace at PATH; the whole monitor
 //     process joins it (one VM per monitor), -p listeners included.
@@ -12,7 +13,11 @@
 // docs/design.md "Networking" (the model and its numbers), docs/security.md.
 #pragma once
 
+#include <sys/socket.h>
+
+#include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,13 +68,25 @@ public:
 private:
     NetDevice() = default;
 
+    // A source a -p UDP socket received from (--net none): the only
+    // addresses it may send to. key: the address as IPv6 (IPv4 mapped) and
+    // the port, so the guest may spell it either way.
+    struct UdpPeer {
+        std::array<uint8_t, 18> key;
+        sockaddr_storage addr;
+        socklen_t len;
+    };
     struct Sock {
         int fd = -1;
         int family = 0;
         uint16_t guest_port = 0;  // -p: the port the guest believes it bound
         bool published = false;   // the monitor's listener: a guest close only detaches
+        std::vector<UdpPeer> peers;  // -p UDP under --net none: its clients, least recent first
     };
     int fd_of(uint32_t handle) const;
+    bool confined_udp(uint32_t handle) const;
+    void remember_peer(uint32_t handle, const sockaddr_storage& from, socklen_t len);
+    const UdpPeer* find_peer(uint32_t handle, std::span<const uint8_t> to) const;
     int poll_fd_of(uint32_t handle) const;
     int64_t add(int fd, int family, uint16_t guest_port);
     uint32_t poll_state(int fd) const;

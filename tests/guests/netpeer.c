@@ -12,6 +12,17 @@
                                 triggered, with a timerfd in the set too)
      netpeer sink PORT          accept one connection, count bytes until EOF
      netpeer stream IP PORT MB  send MB MiB; prints MiB/s
+     netpeer udpecho PORT MODE  a UDP echo server on the wildcard address
+                                (MODE: block = AF_INET, recvfrom/sendto and
+                                recvmsg/sendmsg in turn; epoll = the same,
+                                non-blocking, each datagram awaited in
+                                epoll_wait; block6 = AF_INET6 ::) until a
+                                datagram "quit" (echoed too). A client of
+                                its own on 127.0.0.1 sends it one datagram
+                                first. Prints "udpecho peers N local ok|bad
+                                outside unreachable|reachable": N distinct
+                                sources besides that client, whether its
+                                echo came, and what a sendto 192.0.2.1 got.
    Exit status 0 on success, 1 with a message on stderr otherwise. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -22,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -269,6 +281,89 @@ static int keepalive(int port, int n) {
     return 0;
 }
 
+/* Sources seen by udpecho, distinct. */
+static struct sockaddr_storage g_peers[64];
+static int g_npeers;
+
+static void note_peer(const struct sockaddr_storage* a, socklen_t len) {
+    for (int i = 0; i < g_npeers; ++i)
+        if (!memcmp(&g_peers[i], a, len))
+            return;
+    if (g_npeers < 64)
+        memcpy(&g_peers[g_npeers++], a, len);
+}
+
+/* One datagram echoed: recvfrom/sendto (odd = 0) or recvmsg/sendmsg. */
+static ssize_t echo_one(int s, int odd, char* buf, size_t cap, struct sockaddr_storage* from, socklen_t* flen) {
+    ssize_t n;
+    if (!odd) {
+        *flen = sizeof *from;
+        n = recvfrom(s, buf, cap, 0, (struct sockaddr*)from, flen);
+        if (n >= 0 && sendto(s, buf, (size_t)n, 0, (struct sockaddr*)from, *flen) != n)
+            return -1;
+        return n;
+    }
+    struct iovec iov = {buf, cap};
+    struct msghdr m = {.msg_name = from, .msg_namelen = sizeof *from, .msg_iov = &iov, .msg_iovlen = 1};
+    n = recvmsg(s, &m, 0);
+    if (n < 0)
+        return n;
+    *flen = m.msg_namelen;
+    iov.iov_len = (size_t)n;
+    return sendmsg(s, &m, 0) == n ? n : -1;
+}
+
+static int udpecho(int port, const char* mode) {
+    int v6 = !strcmp(mode, "block6"), use_epoll = !strcmp(mode, "epoll");
+    int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | (use_epoll ? SOCK_NONBLOCK : 0), 0);
+    struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons(port)};
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+    if (s < 0 || bind(s, v6 ? (struct sockaddr*)&a6 : (struct sockaddr*)&a4, v6 ? sizeof a6 : sizeof a4) < 0)
+        return die("udp bind");
+    /* A client inside the VM: its echo must stay in the VM. */
+    int c = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in lo = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (c < 0 || sendto(c, "local", 5, 0, (struct sockaddr*)&lo, sizeof lo) != 5)
+        return die("local sendto");
+    struct sockaddr_storage mine;
+    socklen_t mlen = sizeof mine;
+    getsockname(c, (struct sockaddr*)&mine, &mlen);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = s};
+    if (use_epoll && epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev) < 0)
+        return die("epoll_ctl");
+    char buf[2048];
+    for (int i = 0;; ++i) {
+        if (use_epoll && epoll_wait(ep, &ev, 1, 20000) != 1)
+            return die("epoll_wait");
+        struct sockaddr_storage from;
+        socklen_t flen;
+        ssize_t n = echo_one(s, i & 1, buf, sizeof buf, &from, &flen);
+        if (n < 0 && errno == EAGAIN && use_epoll)
+            return fprintf(stderr, "netpeer: epoll reported a datagram that was not there\n"), 1;
+        if (n < 0)
+            return die("udp echo");
+        struct sockaddr_in* f4 = (struct sockaddr_in*)&from;
+        int from_local = !v6 && f4->sin_port == ((struct sockaddr_in*)&mine)->sin_port &&
+                         f4->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+        if (!from_local && !(v6 && ((struct sockaddr_in6*)&from)->sin6_port == ((struct sockaddr_in*)&mine)->sin_port))
+            note_peer(&from, flen);
+        if (n == 4 && !memcmp(buf, "quit", 4))
+            break;
+    }
+    char got[16];
+    ssize_t k = recv(c, got, sizeof got, MSG_DONTWAIT);
+    struct sockaddr_in out = {.sin_family = AF_INET, .sin_port = htons(53)};
+    struct sockaddr_in6 out6 = {.sin6_family = AF_INET6, .sin6_port = htons(53)};
+    inet_pton(AF_INET, "192.0.2.1", &out.sin_addr);
+    inet_pton(AF_INET6, "::ffff:192.0.2.1", &out6.sin6_addr);
+    int reached = sendto(s, "x", 1, 0, v6 ? (struct sockaddr*)&out6 : (struct sockaddr*)&out,
+                         v6 ? sizeof out6 : sizeof out) == 1 || errno != ENETUNREACH;
+    printf("udpecho peers %d local %s outside %s\n", g_npeers, k == 5 && !memcmp(got, "local", 5) ? "ok" : "bad",
+           reached ? "reachable" : "unreachable");
+    return 0;
+}
+
 int main(int argc, char** argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc == 4 && !strcmp(argv[1], "keepalive"))
@@ -287,6 +382,9 @@ int main(int argc, char** argv) {
         return sink(atoi(argv[2]));
     if (argc == 5 && !strcmp(argv[1], "stream"))
         return stream(argv[2], atoi(argv[3]), atoi(argv[4]));
-    fprintf(stderr, "usage: netpeer serve PORT N | keepalive PORT N | get IP PORT | echo PORT | rr IP PORT N SIZE | epollrr IP PORT N SIZE | sink PORT | stream IP PORT MB\n");
+    if (argc == 4 && !strcmp(argv[1], "udpecho"))
+        return udpecho(atoi(argv[2]), argv[3]);
+    fprintf(stderr, "usage: netpeer serve PORT N | keepalive PORT N | get IP PORT | echo PORT | rr IP PORT N SIZE | "
+                    "epollrr IP PORT N SIZE | sink PORT | stream IP PORT MB | udpecho PORT block|epoll|block6\n");
     return 2;
 }

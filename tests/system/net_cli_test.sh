@@ -75,6 +75,76 @@ RC=$?
 if [ "$body" = "from nc" ] && [ "$RC" -eq 0 ] && grep -q "GET /x HTTP" "$T/nc.out"; then pass "busybox nc -l behind -p answers curl"
 else fail "busybox nc -l behind -p answers curl" "body '$body', status $RC, guest output '$(head -c 200 "$T/nc.out")'"; fi
 
+# 2b. -p HOSTIP:HOSTPORT:GUESTPORT/udp under --net none (the default): a
+#     guest UDP echo server (netpeer udpecho, on the wildcard address) gets
+#     three datagrams from one host socket and echoes each exactly, from the
+#     published address; a second host socket gets its own reply; the
+#     server saw two distinct host peers, its own in-VM client's echo stayed
+#     in the VM, and a sendto outside from the published socket is
+#     ENETUNREACH. Datagrams sent as soon as the host port is bound wait for
+#     the guest there (no retries). Once per server mode.
+# Waits until a UDP socket is bound to 127.0.0.1:$1 (at most ~10 s), read
+# from /proc/net/udp (a probing bind could take the port itself).
+wait_udp_port() {
+    local hex
+    hex=$(printf '0100007F:%04X' "$1")
+    for _ in $(seq 200); do
+        grep -q " $hex " /proc/net/udp && return 0
+        sleep 0.05
+    done
+    return 1
+}
+cat >"$T/udpclient.py" <<'PYEOF'
+import socket, sys
+dest = ("127.0.0.1", int(sys.argv[1]))
+def client():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(20)
+    return s
+a, b = client(), client()
+sent = [b"first", b"second " + b"x" * 700, b"third"]
+for m in sent:
+    a.sendto(m, dest)
+got = [a.recvfrom(2048) for _ in sent]
+print("a", "ok" if [d for d, _ in got] == sent else "bad %r" % [d[:16] for d, _ in got],
+      "from-published" if all(src == dest for _, src in got) else "from %r" % [src for _, src in got])
+b.sendto(b"from b", dest)
+d, src = b.recvfrom(2048)
+print("b", "ok" if d == b"from b" and src == dest else "bad %r %r" % (d, src))
+a.sendto(b"quit", dest)
+print("quit", "ok" if a.recvfrom(2048)[0] == b"quit" else "bad")
+PYEOF
+for mode in block epoll block6; do
+    P=$(free_port)
+    "$L" run --timeout 30 -p "127.0.0.1:$P:7/udp" "$G/netpeer.musl" udpecho 7 "$mode" \
+        >"$T/udpecho.out" 2>"$T/udpecho.err" &
+    VM=$!
+    if wait_udp_port "$P"; then got=$(timeout 25 python3 "$T/udpclient.py" "$P" 2>&1); else got="port never bound"; fi
+    wait $VM
+    RC=$?
+    want="a ok from-published
+b ok
+quit ok"
+    if [ "$got" = "$want" ] && [ "$RC" -eq 0 ] &&
+        [ "$(cat "$T/udpecho.out")" = "udpecho peers 2 local ok outside unreachable" ]; then
+        pass "--net none -p /udp ($mode): a guest UDP echo server answers two host clients, each from the published port"
+    else fail "--net none -p /udp ($mode): a guest UDP echo server answers two host clients, each from the published port" \
+        "client: $(echo "$got" | tr '\n' '|')" "guest status $RC: $(head -c 300 "$T/udpecho.out") $(head -c 300 "$T/udpecho.err")"; fi
+done
+# A UDP port some other socket holds, SO_REUSEADDR set on it or not, is one
+# line (SO_REUSEADDR on ours would have shared the port with the first).
+for reuse in 0 1; do
+    P=$(free_port)
+    python3 -c "import socket,sys,time; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, $reuse); s.bind(('127.0.0.1',$P)); open('$T/udphold','w'); time.sleep(30)" &
+    HOLD=$!
+    for _ in $(seq 100); do [ -e "$T/udphold" ] && break; sleep 0.05; done
+    run "$L" run -p "127.0.0.1:$P:53/udp" "$G/hello.musl"
+    expect_error "-p /udp on a host UDP port already in use (SO_REUSEADDR=$reuse on its socket)" 125 "host port $P is already in use"
+    kill $HOLD 2>/dev/null
+    wait $HOLD 2>/dev/null
+    rm -f "$T/udphold"
+done
+
 # 3. --net host: busybox wget in the guest fetches from the host's server.
 run "$L" run --timeout 20 --net host "$BUSYBOX" wget -q -O - "http://127.0.0.1:$HOST_PORT/"
 expect "--net host: busybox wget reaches a host server" 0 "page from the host"

@@ -13,6 +13,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "devices/net.hpp"
 #include "lightvm/abi.h"
@@ -346,6 +347,93 @@ TEST_F(NetDeviceTest, PublishedPortIsOpenBeforeTheGuestAndReportsTheGuestPort) {
     EXPECT_EQ(call(*d, req(abi::kNetClose, uint32_t(h))), 0);
     EXPECT_EQ(call(*d, p), h);
     ::close(c);
+}
+
+// --net none: a -p UDP socket answers its clients (the last
+// kPublishedUdpPeers sources it received from, however the guest spells
+// them) and nobody else.
+TEST_F(NetDeviceTest, PublishedUdpUnderNetNoneSendsOnlyToItsClients) {
+    auto udp_on_loopback = [] {
+        int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        timeval tv{2, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        return fd;
+    };
+    auto name_of = [](int fd) {
+        sockaddr_in a{};
+        socklen_t len = sizeof a;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+        return a;
+    };
+    int probe = udp_on_loopback();
+    const sockaddr_in pub = name_of(probe);
+    ::close(probe);
+    auto d = NetDevice::create(NetMode::None, {PublishSpec{"127.0.0.1", ntohs(pub.sin_port), 53, true}});
+    ASSERT_TRUE(d) << d.error().to_string();
+    auto p = req(abi::kNetPublished);
+    p.arg = 53;
+    p.arg2 = SOCK_DGRAM;
+    const int64_t h = call(*d, p);
+    ASSERT_GE(h, 0);
+    ASSERT_TRUE(m_mem->write_bytes(kData, {reinterpret_cast<const uint8_t*>("reply"), 5}));
+    auto send_to = [&](const auto& to) {
+        EXPECT_TRUE(m_mem->write(kAddr, to));
+        auto sd = req(abi::kNetSend, uint32_t(h));
+        sd.buf = kData;
+        sd.len = 5;
+        sd.addr = kAddr;
+        sd.addr_len = sizeof to;
+        return call(*d, sd);
+    };
+    sockaddr_in outside{};
+    outside.sin_family = AF_INET;
+    outside.sin_port = htons(53);
+    ::inet_pton(AF_INET, "192.0.2.1", &outside.sin_addr);
+    EXPECT_EQ(send_to(outside), -ENETUNREACH);
+    auto no_addr = req(abi::kNetSend, uint32_t(h));
+    no_addr.buf = kData;
+    no_addr.len = 5;
+    EXPECT_EQ(call(*d, no_addr), -EDESTADDRREQ);
+    int client = udp_on_loopback();
+    const sockaddr_in client_addr = name_of(client);
+    EXPECT_EQ(send_to(client_addr), -ENETUNREACH);  // it has not sent anything yet
+
+    // The client sends; a receive without an address buffer still makes it a client.
+    ASSERT_EQ(::sendto(client, "hi", 2, 0, reinterpret_cast<const sockaddr*>(&pub), sizeof pub), 2);
+    auto rv = req(abi::kNetRecv, uint32_t(h));
+    rv.buf = kData + 0x100;
+    rv.len = 64;
+    rv.wait_ns = 1000000000;
+    ASSERT_EQ(call(*d, rv), 2);
+    sockaddr_in6 mapped{};  // the same client as an IPv6 guest socket names it
+    mapped.sin6_family = AF_INET6;
+    mapped.sin6_port = client_addr.sin_port;
+    mapped.sin6_addr.s6_addr[10] = mapped.sin6_addr.s6_addr[11] = 0xff;
+    std::memcpy(&mapped.sin6_addr.s6_addr[12], &client_addr.sin_addr, 4);
+    EXPECT_EQ(send_to(mapped), 5);
+    char buf[16] = {};
+    sockaddr_in src{};
+    socklen_t slen = sizeof src;
+    ASSERT_EQ(::recvfrom(client, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&src), &slen), 5);
+    EXPECT_EQ(std::string(buf, 5), "reply");
+    EXPECT_EQ(src.sin_port, pub.sin_port);  // from the published port
+
+    // kPublishedUdpPeers newer clients: the first is forgotten.
+    std::vector<int> others;  // all open at once: each a port of its own
+    for (uint32_t i = 0; i < abi::kPublishedUdpPeers; ++i) {
+        others.push_back(udp_on_loopback());
+        ASSERT_EQ(::sendto(others.back(), "x", 1, 0, reinterpret_cast<const sockaddr*>(&pub), sizeof pub), 1);
+        ASSERT_EQ(call(*d, rv), 1);
+    }
+    EXPECT_EQ(send_to(client_addr), -ENETUNREACH);
+    EXPECT_EQ(send_to(name_of(others.back())), 5);
+    for (int fd : others)
+        ::close(fd);
+    ::close(client);
 }
 
 }  // namespace

@@ -60,11 +60,9 @@ long call_on(Socket* s, abi::HcNet& r) {
     return res;
 }
 
-// May this blocking call wait inside the monitor? Only when nothing else
-// in the VM could run meanwhile; then for as long as the earliest other
-// deadline and the call's own (SO_RCVTIMEO/SO_SNDTIMEO; 0: none) allow
-// (-1: no limit). The monitor applies it to the whole call.
-int64_t monitor_wait(const OpenFile* f, uint64_t deadline) {
+}  // namespace
+
+int64_t host_monitor_wait(const OpenFile* f, uint64_t deadline) {
     if (sock_nonblocking(f) || g_waiters)
         return 0;
     int64_t ns = 0;
@@ -78,6 +76,8 @@ int64_t monitor_wait(const OpenFile* f, uint64_t deadline) {
     auto left = static_cast<int64_t>(deadline - now);
     return ns < 0 || left < ns ? left : ns;
 }
+
+namespace {
 
 void set_addr(abi::HcNet& r, const SockAddr* a) {
     if (a && a->len) {
@@ -154,13 +154,16 @@ long host_listen(Socket* s, int backlog) {
     return res;
 }
 
-long host_published(uint16_t port, int type) {
+long host_published(uint16_t port, int type, uint32_t* revents) {
     if (!boot().net_published)
         return -err::kNoEnt;  // no -p at all: no exit to ask
     abi::HcNet r = request(abi::kNetPublished, 0);
     r.arg = port;
     r.arg2 = static_cast<uint32_t>(type);
-    return call(r);
+    long h = call(r);
+    if (revents)
+        *revents = r.revents;
+    return h;
 }
 
 // Accepts on a host listener: `listener` is s->handle (--net host) or the
@@ -171,7 +174,7 @@ long host_accept(OpenFile* f, uint32_t listener, uint64_t deadline, Socket** out
     if (!c)
         return -err::kNFile;
     abi::HcNet r = request(abi::kNetAccept, listener);
-    r.wait_ns = monitor_wait(f, deadline);
+    r.wait_ns = host_monitor_wait(f, deadline);
     r.addr_len = kSockAddrMax;
     r.addr = kernel_to_gpa(c->remote.bytes);
     long h = call_on(s, r);
@@ -180,18 +183,8 @@ long host_accept(OpenFile* f, uint32_t listener, uint64_t deadline, Socket** out
         return h;
     }
     c->remote.len = r.addr_len;
-    if (s->family == AF_INET6 && c->remote.bytes[0] == AF_INET) {
-        // An IPv6 listener reports an IPv4 peer as ::ffff:a.b.c.d, as Linux's dual-stack sockets do.
-        sockaddr_in in;
-        memcpy(&in, c->remote.bytes, sizeof in);
-        sockaddr_in6 in6{};
-        in6.sin6_family = AF_INET6;
-        in6.sin6_port = in.sin_port;
-        in6.sin6_addr.s6_addr[10] = in6.sin6_addr.s6_addr[11] = 0xff;
-        memcpy(&in6.sin6_addr.s6_addr[12], &in.sin_addr, 4);
-        memcpy(c->remote.bytes, &in6, sizeof in6);
-        c->remote.len = sizeof in6;
-    }
+    if (s->family == AF_INET6)  // an IPv4 peer as ::ffff:a.b.c.d
+        c->remote = sockaddr_for_family(c->remote, AF_INET6);
     c->host = true;
     c->handle = static_cast<uint32_t>(h);
     c->state = SockState::Connected;
@@ -210,7 +203,7 @@ long host_connect(OpenFile* f, const SockAddr& a) {
     const uint64_t deadline = sock_deadline(s, true);
     abi::HcNet r = request(abi::kNetConnect, s->handle);
     set_addr(r, &a);
-    r.wait_ns = monitor_wait(f, deadline);
+    r.wait_ns = host_monitor_wait(f, deadline);
     long res = call_on(s, r);
     if ((res == -EINPROGRESS || res == -EALREADY) && !sock_nonblocking(f)) {
         WaitResult w = wait_ready(s, POLLOUT, deadline);
@@ -259,6 +252,32 @@ static long set_data(abi::HcNet& r, const void* p, uint64_t len) {
     return done == len ? 0 : -EMSGSIZE;
 }
 
+long host_send_once(Socket* s, uint32_t handle, const void* buf, size_t len, int flags, const SockAddr* to,
+                    int64_t wait_ns) {
+    abi::HcNet r = request(abi::kNetSend, handle);
+    r.flags = static_cast<uint32_t>(flags & (MSG_OOB | MSG_DONTROUTE | MSG_EOR | MSG_MORE));
+    if (set_data(r, buf, len) < 0 && s->type == SOCK_DGRAM)
+        return -EMSGSIZE;
+    set_addr(r, to);
+    r.wait_ns = wait_ns;
+    return call_on(s, r);
+}
+
+long host_recv_once(Socket* s, uint32_t handle, void* buf, size_t len, int flags, SockAddr* from, int64_t wait_ns) {
+    abi::HcNet r = request(abi::kNetRecv, handle);
+    r.flags = static_cast<uint32_t>(flags & (MSG_OOB | MSG_PEEK | MSG_TRUNC));
+    set_data(r, buf, len);  // a datagram beyond the pieces is truncated
+    if (from) {
+        r.addr = kernel_to_gpa(from->bytes);
+        r.addr_len = kSockAddrMax;
+    }
+    r.wait_ns = wait_ns;
+    long n = call_on(s, r);
+    if (from && n >= 0)
+        from->len = r.addr_len < kSockAddrMax ? r.addr_len : kSockAddrMax;
+    return n;
+}
+
 long host_send(OpenFile* f, const void* buf, size_t len, int flags, const SockAddr* to) {
     Socket* s = sock_of(f);
     bool nonblock = sock_nonblocking(f) || (flags & MSG_DONTWAIT);
@@ -266,13 +285,8 @@ long host_send(OpenFile* f, const void* buf, size_t len, int flags, const SockAd
     auto* in = static_cast<const uint8_t*>(buf);
     size_t done = 0;
     for (;;) {
-        abi::HcNet r = request(abi::kNetSend, s->handle);
-        r.flags = static_cast<uint32_t>(flags & (MSG_OOB | MSG_DONTROUTE | MSG_EOR | MSG_MORE));
-        if (set_data(r, in + done, len - done) < 0 && s->type == SOCK_DGRAM)
-            return -EMSGSIZE;
-        set_addr(r, to);
-        r.wait_ns = (flags & MSG_DONTWAIT) ? 0 : monitor_wait(f, deadline);
-        long n = call_on(s, r);
+        int64_t wait_ns = (flags & MSG_DONTWAIT) ? 0 : host_monitor_wait(f, deadline);
+        long n = host_send_once(s, s->handle, in + done, len - done, flags, to, wait_ns);
         if (n < 0 && n != -err::kAgain)
             return done ? static_cast<long>(done) : n;
         if (n > 0)
@@ -294,17 +308,8 @@ long host_recv(OpenFile* f, void* buf, size_t len, int flags, SockAddr* from) {
     auto* out = static_cast<uint8_t*>(buf);
     size_t done = 0;
     for (;;) {
-        abi::HcNet r = request(abi::kNetRecv, s->handle);
-        r.flags = static_cast<uint32_t>(flags & (MSG_OOB | MSG_PEEK | MSG_TRUNC));
-        set_data(r, out + done, len - done);  // a datagram beyond the pieces is truncated
-        if (from) {
-            r.addr = kernel_to_gpa(from->bytes);
-            r.addr_len = kSockAddrMax;
-        }
-        r.wait_ns = (flags & MSG_DONTWAIT) ? 0 : monitor_wait(f, deadline);
-        long n = call_on(s, r);
-        if (from && n >= 0)
-            from->len = r.addr_len;
+        int64_t wait_ns = (flags & MSG_DONTWAIT) ? 0 : host_monitor_wait(f, deadline);
+        long n = host_recv_once(s, s->handle, out + done, len - done, flags, from, wait_ns);
         if (n < 0 && n != -err::kAgain)
             return done ? static_cast<long>(done) : n;
         if (n > 0)
@@ -357,8 +362,8 @@ long host_setopt(Socket* s, int level, int name, const void* val, uint32_t len) 
     return call(r);
 }
 
-long host_readable(Socket* s) {
-    abi::HcNet r = request(abi::kNetReadable, s->handle);
+long host_readable(Socket* s, uint32_t handle) {
+    abi::HcNet r = request(abi::kNetReadable, handle);
     return call_on(s, r);
 }
 

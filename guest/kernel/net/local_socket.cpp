@@ -420,6 +420,7 @@ long local_recv(OpenFile* f, void* buf, size_t len, int flags, SockAddr* from, b
             if (from) {
                 from->len = hdr[1];
                 ring_peek(s->rx, 8, from->bytes, hdr[1]);
+                *from = sockaddr_for_family(*from, s->family);  // an IPv4 sender to an IPv6 socket is mapped
             }
             ring_peek(s->rx, 8 + hdr[1], out, n);
             *truncated = n < hdr[0];
@@ -500,6 +501,8 @@ uint32_t local_readable(Socket* s) {
     }
     return used(s->rx);
 }
+
+bool local_pending(const Socket* s) { return s->rx && used(s->rx) != 0; }
 
 uint32_t local_take_fds(Socket* s, OpenFile** out, uint32_t max) {
     uint32_t n = s->passed_n < max ? s->passed_n : max;

@@ -38,6 +38,33 @@ Socket* sock_slot(int i) { return g_socks.peek(i); }
 Socket* sock_of(OpenFile* f) { return f->sock; }
 bool sock_nonblocking(const OpenFile* f) { return f->flags & O_NONBLOCK; }
 
+SockAddr sockaddr_for_family(const SockAddr& a, int family) {
+    SockAddr out = a;
+    if (family == AF_INET6 && a.bytes[0] == AF_INET && a.len >= sizeof(sockaddr_in)) {
+        sockaddr_in in;
+        memcpy(&in, a.bytes, sizeof in);
+        sockaddr_in6 in6{};
+        in6.sin6_family = AF_INET6;
+        in6.sin6_port = in.sin_port;
+        in6.sin6_addr.s6_addr[10] = in6.sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&in6.sin6_addr.s6_addr[12], &in.sin_addr, 4);
+        memcpy(out.bytes, &in6, sizeof in6);
+        out.len = sizeof in6;
+    } else if (family == AF_INET && a.bytes[0] == AF_INET6 && a.len >= 24) {
+        static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(a.bytes + 8, kMapped, sizeof kMapped) != 0)
+            return out;
+        sockaddr_in in{};
+        in.sin_family = AF_INET;
+        memcpy(&in.sin_port, a.bytes + 2, 2);
+        memcpy(&in.sin_addr, a.bytes + 20, 4);
+        out = SockAddr{};
+        memcpy(out.bytes, &in, sizeof in);
+        out.len = sizeof in;
+    }
+    return out;
+}
+
 Socket* sock_alloc(int family, int type) {
     for (int i = 0; i < kMaxSockets; ++i) {
         Socket* slot = g_socks.get(i);
@@ -153,8 +180,11 @@ long sock_send(OpenFile* f, const void* buf, size_t len, int flags, const SockAd
                uint32_t nfds) {
     Socket* s = sock_of(f);
     long r;
+    SockAddr host_to;
     if (s->host) {
         r = host_send(f, buf, len, flags, to);
+    } else if (pub_udp_attached(s) && pub_udp_client(s, to, &host_to)) {
+        r = pub_udp_send(f, buf, len, flags, host_to);  // a reply to a -p client
     } else {
         uint32_t saved = f->flags;
         if (flags & MSG_DONTWAIT)
@@ -172,6 +202,8 @@ long sock_recv(OpenFile* f, void* buf, size_t len, int flags, SockAddr* from, bo
     *truncated = false;
     if (s->host)
         return host_recv(f, buf, len, flags, from);
+    if (pub_udp_attached(s))
+        return pub_udp_recv(f, buf, len, flags, from, truncated);
     return local_recv(f, buf, len, flags, from, truncated);
 }
 
@@ -210,7 +242,9 @@ long sock_ioctl(OpenFile* f, uint64_t request, uint64_t arg) {
     if (request == FIONREAD || request == TIOCOUTQ) {
         int32_t n = 0;
         if (request == FIONREAD) {
-            long r = s->host ? host_readable(s) : local_readable(s);
+            long r = s->host                ? host_readable(s, s->handle)
+                     : pub_udp_attached(s) ? pub_udp_readable(s)
+                                           : local_readable(s);
             if (r < 0)
                 return r;
             n = static_cast<int32_t>(r);

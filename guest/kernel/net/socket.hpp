@@ -5,7 +5,9 @@
 //     AF_INET/AF_INET6 on a loopback inside the VM. No exit at all.
 //   Host: AF_INET/AF_INET6 forwarded to a host socket the monitor owns
 //     (kHcNet, net/host_socket.cpp): --net host, and connections accepted
-//     on a port published with -p. One exit per call.
+//     on a port published with -p. One exit per call. Under --net none a
+//     Local socket on a published port is attached to the -p host socket
+//     (a TCP listener; a UDP socket, net/published_udp.cpp).
 // docs/design.md ("Networking") says why, with the numbers.
 #pragma once
 
@@ -40,7 +42,7 @@ struct Socket {
     bool peer_gone;          // Local: the peer was closed
     uint32_t refs;           // open files pointing here (always 1) plus backlog membership
     uint32_t handle;         // Host: the monitor's handle
-    uint32_t published;      // Local listener in --net none: the -p host listener, or kNoHostHandle
+    uint32_t published;      // Local, --net none: the -p host socket attached (a TCP listener's, a UDP socket's)
     uint32_t revents;        // Host: poll state as of the last exit that saw it
     int32_t so_error;        // pending error (SO_ERROR)
     int32_t backlog_max;
@@ -62,6 +64,10 @@ struct Socket {
 };
 
 Socket* sock_of(OpenFile* f);
+// An inet address as a socket of `family` reports it: an IPv6 socket sees
+// an IPv4 peer as ::ffff:a.b.c.d and an IPv4 one a mapped peer as IPv4, as
+// Linux's dual-stack sockets do; anything else unchanged.
+SockAddr sockaddr_for_family(const SockAddr& a, int family);
 Socket* sock_alloc(int family, int type);
 void sock_put(Socket* s);
 // A new socket file for s (flags: O_NONBLOCK | O_CLOEXEC as SOCK_*), installed as an fd.
@@ -100,9 +106,23 @@ long local_recv(OpenFile* f, void* buf, size_t len, int flags, SockAddr* from, b
 long local_shutdown(Socket* s, int how);
 int local_poll(Socket* s);
 uint32_t local_readable(Socket* s);
+bool local_pending(const Socket* s);  // a datagram or bytes wait in s's ring
 void local_release(Socket* s);
 // Descriptors that arrived with the data (SCM_RIGHTS): taken in order.
 uint32_t local_take_fds(Socket* s, OpenFile** out, uint32_t max);
+
+// -p GUESTPORT/udp under --net none (net/published_udp.cpp): a Local UDP
+// socket bound to the wildcard address on a published port is attached to
+// the monitor's host socket for it (Socket::published).
+// After a bind: attach s if its port is published.
+void pub_udp_attach(Socket* s);
+bool pub_udp_attached(const Socket* s);
+// Is `to` a host client of s's -p socket? Its address as the host socket
+// reported it goes to *host_to.
+bool pub_udp_client(const Socket* s, const SockAddr* to, SockAddr* host_to);
+long pub_udp_send(OpenFile* f, const void* buf, size_t len, int flags, const SockAddr& host_to);
+long pub_udp_recv(OpenFile* f, void* buf, size_t len, int flags, SockAddr* from, bool* truncated);
+long pub_udp_readable(Socket* s);
 
 // Host backend (net/host_socket.cpp).
 bool net_host_mode();
@@ -117,8 +137,22 @@ long host_shutdown(Socket* s, int how);
 long host_name(Socket* s, bool peer, SockAddr* out);
 long host_getopt(Socket* s, int level, int name, void* val, uint32_t* len);
 long host_setopt(Socket* s, int level, int name, const void* val, uint32_t len);
-long host_readable(Socket* s);
-long host_published(uint16_t port, int type);
+// FIONREAD of `handle`: s's own, or the -p socket a Local one is attached to.
+long host_readable(Socket* s, uint32_t handle);
+// The -p host socket for a guest port and type (SOCK_STREAM/SOCK_DGRAM), or
+// -ENOENT; *revents (if given): its poll state.
+long host_published(uint16_t port, int type, uint32_t* revents = nullptr);
+// One send/receive on `handle` (s's own, or its -p socket), the monitor
+// waiting at most wait_ns for readiness first; from (may be null) gets the
+// source. -EAGAIN: nothing moved.
+long host_send_once(Socket* s, uint32_t handle, const void* buf, size_t len, int flags, const SockAddr* to,
+                    int64_t wait_ns);
+long host_recv_once(Socket* s, uint32_t handle, void* buf, size_t len, int flags, SockAddr* from, int64_t wait_ns);
+// How long a blocking call on f may wait inside the monitor (the wait_ns of
+// its request): only when nothing else in the VM could run meanwhile, for
+// as long as the earliest other deadline and the call's own deadline (0:
+// none) allow; -1: no limit, 0: do not wait.
+int64_t host_monitor_wait(const OpenFile* f, uint64_t deadline);
 void host_close(uint32_t handle);
 int host_poll(Socket* s);
 // Waits (sleeping the task; the CPU idles in the monitor polling every

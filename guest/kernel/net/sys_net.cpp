@@ -490,7 +490,9 @@ long sys_bind(const SyscallArgs& a) {
     TRY_ERRNO(get_addr(a.a1, a.a2, s->family, &addr));
     if (s->host)
         return host_bind(s, addr);
-    return local_bind(s, addr);
+    TRY_ERRNO(local_bind(s, addr));
+    pub_udp_attach(s);  // a -p /udp port (--net none)
+    return 0;
 }
 
 long sys_listen(const SyscallArgs& a) {
