@@ -1,16 +1,12 @@
 #include "cli/image_run.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 
 #include "image/import.hpp"
+#include "image/root_files.hpp"
 #include "image/run_settings.hpp"
 #include "image/store.hpp"
-#include "image/stream.hpp"
-#include "image/tree.hpp"
 #include "image/writable.hpp"
 #include "loader/program_in_root.hpp"
 
@@ -47,17 +43,6 @@ Result<ImageRecord> find_or_import(const Store& store, const std::string& ref) {
     return imported.record;
 }
 
-// /etc/passwd or /etc/group of the image; "" when it has none.
-std::string read_etc(const std::string& rootfs, const char* name) {
-    UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    int fd = root.valid() ? open_in_root(root.get(), name, O_RDONLY) : -1;
-    if (fd < 0)
-        return "";
-    FdReader reader(UniqueFd(fd), name);
-    auto text = read_all(reader, 4 << 20, name);
-    return text ? *text : "";
-}
-
 Result<void> prepare(RunCommand& run) {
     const ImageRun& req = *run.image;
     Store store = TRY(Store::open(Store::default_dir()));
@@ -69,9 +54,9 @@ Result<void> prepare(RunCommand& run) {
     if (!req.workdir_given)
         run.config.cwd = settings.cwd;
     const std::string rootfs = store.rootfs(record.id);
-    const std::string passwd = read_etc(rootfs, "/etc/passwd");
+    const std::string passwd = read_root_file(rootfs, "/etc/passwd");
     if (!req.user_given && !config.user.empty()) {
-        ResolvedUser user = TRY(resolve_user(config.user, passwd, read_etc(rootfs, "/etc/group")));
+        ResolvedUser user = TRY(resolve_user(config.user, passwd, read_root_file(rootfs, "/etc/group")));
         run.config.user = VmConfig::User{user.uid, user.gid, user.groups};
     }
     if (std::none_of(settings.env.begin(), settings.env.end(), [](const std::string& e) { return e.rfind("HOME=", 0) == 0; }))

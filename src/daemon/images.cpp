@@ -1,15 +1,13 @@
 #include "daemon/images.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 
 #include "image/overlay.hpp"
+#include "image/root_files.hpp"
 #include "image/run_settings.hpp"
 #include "image/store.hpp"
-#include "image/stream.hpp"
-#include "image/tree.hpp"
 #include "loader/program_in_root.hpp"
 
 namespace lightvm::daemon {
@@ -25,17 +23,6 @@ tl::unexpected<Error> image_error(const Error& e) {
     return tl::unexpected(out);
 }
 
-// /etc/passwd or /etc/group of the image; "" when it has none.
-std::string read_etc(const std::string& rootfs, const char* name) {
-    UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    int fd = root.valid() ? open_in_root(root.get(), name, O_RDONLY) : -1;
-    if (fd < 0)
-        return "";
-    FdReader reader(UniqueFd(fd), name);
-    auto text = read_all(reader, 4 << 20, name);
-    return text ? *text : "";
-}
-
 // Entrypoint, Cmd, Env, WorkingDir and User, as `lightvm run --image`
 // applies them (cli/image_run.cpp), and the cached root as "/".
 Result<void> apply_config(const Store& store, const ImageRecord& record, CreateRequest& request) {
@@ -47,9 +34,9 @@ Result<void> apply_config(const Store& store, const ImageRecord& record, CreateR
         c.cwd = settings.cwd;
     image.id = record.id.hex;
     image.root = store.rootfs(record.id);
-    const std::string passwd = read_etc(image.root, "/etc/passwd");
+    const std::string passwd = read_root_file(image.root, "/etc/passwd");
     if (!image.user_given && !config.user.empty()) {
-        ResolvedUser user = TRY(resolve_user(config.user, passwd, read_etc(image.root, "/etc/group")));
+        ResolvedUser user = TRY(resolve_user(config.user, passwd, read_root_file(image.root, "/etc/group")));
         c.user = VmConfig::User{user.uid, user.gid, user.groups};
     }
     if (std::none_of(settings.env.begin(), settings.env.end(), [](const std::string& e) { return e.rfind("HOME=", 0) == 0; }))

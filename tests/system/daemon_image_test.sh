@@ -65,14 +65,8 @@ vm_output() {
 }
 layer() { echo "$T/state/vms/$1/layer"; }
 
-if ! python3 "$HERE/image_build.py" "$T/img" --busybox "$BUSYBOX" >"$T/build.log" 2>&1; then
-    fail "build the test image" "$(cat "$T/build.log")"
-    harness_finish
-    exit 1
-fi
-ID=$(cat "$T/img/id")
-SHORT=${ID:0:12}
-ROOT="$T/cache/roots/sha256/$ID/rootfs"
+. "$HERE/image_env.sh"
+build_test_image
 if start_daemon; then pass "daemon listens"; else fail "daemon listens" "$(cat "$T/daemon.log")"; exit 1; fi
 
 # --- run -d and create: the image's config, the command line's overrides ----

@@ -11,14 +11,8 @@ harness_init image-test "$@"
 HERE=$(cd "$(dirname "$0")" && pwd)
 trap 'rm -rf "$T"' EXIT
 export LIGHTVM_IMAGE_DIR="$T/cache"
-if ! python3 "$HERE/image_build.py" "$T/img" --busybox "$BUSYBOX" >"$T/build.log" 2>&1; then
-    fail "build the test image" "$(cat "$T/build.log")"
-    harness_finish
-    exit 1
-fi
-ID=$(cat "$T/img/id")
-SHORT=${ID:0:12}
-ROOT="$T/cache/roots/sha256/$ID/rootfs"
+. "$HERE/image_env.sh"
+build_test_image
 # Every file of the cached root with its contents' hash: what no VM may change.
 root_digest() { (cd "$ROOT" && find . -printf '%p %y %m %s\n' | sort && find . -type f -exec sha256sum {} + | sort) | sha256sum; }
 # Waits (up to 3 s) for the cache's run/ to be empty: the cleaner's job.
