@@ -26,10 +26,14 @@ set -eu
 # Images (src/image, `lightvm run --image`): libarchive-dev reads tars and
 # their gzip/zstd compression (libzstd-dev and zlib1g-dev for the static
 # link), nettle-dev hashes (SHA-256); zstd makes zstd layers in the tests.
+# golang-github-opencontainers-runtime-tools-dev: the OCI runtime-tools'
+# generate/validate libraries and the runtime-spec's schemas, built offline
+# into tests/system/oci_validation.sh's checker (Debian ships no validation
+# programs: docs/oci.md "runtime-tools validation").
 PKGS="build-essential cmake ninja-build g++ clang linux-libc-dev libexpected-dev libcli11-dev
 libgtest-dev libgmock-dev musl-tools busybox-static libseccomp-dev libclang-rt-14-dev libcpp-httplib-dev
 nlohmann-json3-dev curl passt iproute2 python3 perl mawk tar gzip findutils grep sed time zsh-static bash-static golang-go rustc containerd docker.io
-libarchive-dev libzstd-dev zlib1g-dev nettle-dev zstd"
+libarchive-dev libzstd-dev zlib1g-dev nettle-dev zstd golang-github-opencontainers-runtime-tools-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
