@@ -12,6 +12,11 @@
 //	ocicheck state FILE                   a `state` output against the
 //	                                      runtime-spec's state schema; prints
 //	                                      "STATUS PID"
+//	ocicheck cgroups PID CGROUPSPATH      the container's cgroup as runtime-tools'
+//	                                      cgroups package reads it (what its
+//	                                      linux_cgroups_* programs compare with
+//	                                      the config): "SHARES QUOTA PERIOD
+//	                                      PIDS MEMORY"
 //
 // Built offline by the test (GOPATH mode over /usr/share/gocode); exits 1
 // with the reasons on stderr when a check fails.
@@ -22,9 +27,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/hashicorp/go-multierror"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-tools/cgroups"
 	"github.com/opencontainers/runtime-tools/generate"
 	"github.com/opencontainers/runtime-tools/validate"
 	"github.com/xeipuuv/gojsonschema"
@@ -46,6 +53,8 @@ func main() {
 		err = validateBundle(os.Args[2])
 	case "state":
 		err = checkState(os.Args[2])
+	case "cgroups":
+		err = readCgroups(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -129,5 +138,33 @@ func checkState(file string) error {
 		return err
 	}
 	fmt.Println(st.Status, st.Pid)
+	return nil
+}
+
+func readCgroups(args []string) error {
+	if len(args) != 2 {
+		return fmt.Errorf("usage: ocicheck cgroups PID CGROUPSPATH")
+	}
+	pid, err := strconv.Atoi(args[0])
+	if err != nil {
+		return err
+	}
+	cg, err := cgroups.FindCgroup()
+	if err != nil {
+		return err
+	}
+	cpu, err := cg.GetCPUData(pid, args[1])
+	if err != nil {
+		return err
+	}
+	pids, err := cg.GetPidsData(pid, args[1])
+	if err != nil {
+		return err
+	}
+	mem, err := cg.GetMemoryData(pid, args[1])
+	if err != nil {
+		return err
+	}
+	fmt.Println(*cpu.Shares, *cpu.Quota, *cpu.Period, pids.Limit, *mem.Limit)
 	return nil
 }
