@@ -77,7 +77,9 @@ Result<UniqueFd> relink_listen(int vm_dir_fd) {
     if (!s.valid())
         return sys_error("relink socket");
     sockaddr_un a = relink_address(vm_dir_fd);
-    if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(s.get(), 4) != 0)
+    // Room for many restarts' connections: each waits here until the next
+    // request takes the newest (those of dead daemons are closed then).
+    if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(s.get(), 64) != 0)
         return sys_error("relink socket bind");
     return s;
 }
@@ -86,12 +88,17 @@ Result<UniqueFd> relink_connect(const std::string& vm_dir) {
     UniqueFd dir(::open(vm_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!dir.valid())
         return sys_error(vm_dir);
-    UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    // Non-blocking: a full backlog (a monitor that took no request through
+    // dozens of restarts) must not hang the daemon's recovery; a local
+    // connect succeeds at once or fails (EAGAIN), it never pends.
+    UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!s.valid())
         return sys_error("relink socket");
     sockaddr_un a = relink_address(dir.get());
     if (::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
         return sys_error(vm_dir + "/" + kRelinkName);
+    if (::fcntl(s.get(), F_SETFL, ::fcntl(s.get(), F_GETFL) & ~O_NONBLOCK) != 0)
+        return sys_error("relink socket");
     return s;
 }
 
