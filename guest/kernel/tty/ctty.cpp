@@ -77,10 +77,8 @@ void ctty_on_open(Pty* p, bool noctty) {
 
 long ctty_set(Ctty& t, uint64_t arg) {
     Process* me = current_process();
-    if (is_session_leader(me) && t.session == me->sid) {
-        me->ctty_gone = false;
-        return 0;
-    }
+    if (is_session_leader(me) && t.session == me->sid)
+        return 0;  // already its terminal (a leader never has ctty_gone: setsid clears it)
     if (!is_session_leader(me) || ctty_of_session(me->sid))
         return -err::kPerm;
     if (t.session && !(arg == 1 && capable(CAP_SYS_ADMIN)))
